@@ -1,0 +1,1 @@
+"""The web gateway: authenticates users, serves pages and the JSON API, calls services by RPC."""

@@ -1,0 +1,131 @@
+"""The one place that knows about JWTs (python-jose) and password hashes (argon2).
+
+Tokens are HS256, signed with the active key (``kid`` in the header, older keys kept for
+rotation), and always decoded with an explicit algorithm list, audience, issuer and a
+required ``exp``. ``sv`` (session version) lets a logout or password change revoke every
+older token of the user.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import hmac
+import secrets
+import uuid
+from dataclasses import dataclass
+from datetime import timedelta
+
+from argon2 import PasswordHasher
+from argon2.exceptions import InvalidHashError, VerificationError, VerifyMismatchError
+from jose import JWTError, jwt
+
+from rac_shared.clock import clock
+from rac_shared.settings import Settings
+
+ALGORITHMS = ["HS256"]
+REQUIRED_CLAIMS = ("exp", "iat", "nbf", "sub", "jti", "aud", "iss")
+# Time claims are checked against the platform's clock below, not python-jose's wall clock,
+# so that a demo or a test running "as of" another date still accepts its own tokens.
+DECODE_OPTIONS = {f"require_{claim}": True for claim in REQUIRED_CLAIMS} | {
+    "verify_exp": False,
+    "verify_nbf": False,
+    "verify_iat": False,
+    "leeway": 0,
+}
+
+_hasher = PasswordHasher()
+_DUMMY_HASH = _hasher.hash("une valeur sans importance")
+
+
+class InvalidToken(Exception):
+    """The token is missing, forged, expired or otherwise unacceptable."""
+
+
+@dataclass(frozen=True)
+class TokenClaims:
+    user_id: int
+    session_version: int
+    token_id: str
+
+
+def hash_password(password: str) -> str:
+    return _hasher.hash(password)
+
+
+def verify_password(password_hash: str | None, password: str) -> bool:
+    """Constant work whether or not the user exists (no account enumeration by timing)."""
+    try:
+        return _hasher.verify(password_hash or _DUMMY_HASH, password) and bool(password_hash)
+    except (VerifyMismatchError, VerificationError, InvalidHashError):
+        return False
+
+
+def issue_token(settings: Settings, user_id: int, session_version: int) -> tuple[str, str]:
+    now = clock.now()
+    token_id = uuid.uuid4().hex
+    claims = {
+        "sub": str(user_id),
+        "sv": session_version,
+        "jti": token_id,
+        "iat": int(now.timestamp()),
+        "nbf": int(now.timestamp()),
+        "exp": int((now + timedelta(minutes=settings.session_minutes)).timestamp()),
+        "iss": settings.jwt_issuer,
+        "aud": settings.jwt_audience,
+    }
+    token = jwt.encode(claims, settings.jwt_secret, algorithm="HS256",
+                       headers={"kid": settings.jwt_key_id})
+    return token, token_id
+
+
+def decode_token(settings: Settings, token: str) -> TokenClaims:
+    try:
+        header = jwt.get_unverified_header(token)
+    except JWTError as exc:
+        raise InvalidToken("malformed token") from exc
+    if header.get("alg") not in ALGORITHMS:
+        raise InvalidToken("algorithm not allowed")
+    key = settings.jwt_keys().get(header.get("kid", ""))
+    if key is None:
+        raise InvalidToken("unknown key id")
+    try:
+        claims = jwt.decode(
+            token,
+            key,
+            algorithms=ALGORITHMS,
+            audience=settings.jwt_audience,
+            issuer=settings.jwt_issuer,
+            options=DECODE_OPTIONS,
+        )
+    except JWTError as exc:
+        raise InvalidToken(str(exc)) from exc
+    now = clock.now().timestamp()
+    if "sv" not in claims or not isinstance(claims["exp"], int | float):
+        raise InvalidToken("missing claims")
+    if claims["exp"] <= now or claims["nbf"] > now + 5:
+        raise InvalidToken("token expired or not yet valid")
+    try:
+        return TokenClaims(int(claims["sub"]), int(claims["sv"]), str(claims["jti"]))
+    except (TypeError, ValueError) as exc:
+        raise InvalidToken("malformed claims") from exc
+
+
+def csrf_token_for(settings: Settings, session_key: str) -> str:
+    """CSRF token bound to a session (the token id) or to the pre-login CSRF cookie."""
+    return hmac.new(settings.jwt_secret.encode(), f"csrf:{session_key}".encode(),
+                    hashlib.sha256).hexdigest()
+
+
+def csrf_matches(settings: Settings, session_key: str, submitted: str | None) -> bool:
+    return bool(submitted) and hmac.compare_digest(csrf_token_for(settings, session_key),
+                                                   submitted)
+
+
+def new_reset_token() -> tuple[str, str]:
+    """A password-reset token and the hash stored for it (the token itself is never stored)."""
+    token = secrets.token_urlsafe(32)
+    return token, hashlib.sha256(token.encode()).hexdigest()
+
+
+def hash_reset_token(token: str) -> str:
+    return hashlib.sha256(token.encode()).hexdigest()

@@ -1,0 +1,195 @@
+"""Users and organisations: login, password reset, tenant lookups. No HTTP in here."""
+
+from __future__ import annotations
+
+from datetime import timedelta
+
+from sqlalchemy import delete, func, select
+from sqlalchemy.orm import Session
+
+from gateway import auth
+from gateway.models import AuditEntry, LoginFailure, Organisation, PasswordResetToken, User
+from rac_shared.actor import Actor, OrganisationKind, Role
+from rac_shared.clock import clock
+from rac_shared.errors import DomainError, invalid, not_found
+from rac_shared.events import PasswordResetRequested
+from rac_shared.outbox import record_event
+from rac_shared.settings import Settings
+
+RESET_TOKEN_LIFETIME = timedelta(hours=1)
+MIN_PASSWORD_LENGTH = 12
+
+
+class TooManyAttempts(DomainError):
+    code = "too_many_requests"
+
+
+def actor_for(user: User) -> Actor:
+    return Actor(
+        user_id=user.id,
+        role=Role(user.role),
+        organisation_id=user.organisation_id,
+        organisation_kind=OrganisationKind(user.organisation.kind),
+        full_name=user.full_name,
+    )
+
+
+def find_user_by_email(session: Session, email: str) -> User | None:
+    return session.scalar(select(User).where(func.lower(User.email) == email.strip().lower()))
+
+
+def authenticate(session: Session, settings: Settings, email: str, password: str,
+                 ip: str) -> User:
+    """Check the credentials; refuses after too many recent failures for that address."""
+    since = clock.now() - timedelta(minutes=settings.login_window_minutes)
+    failures = session.scalar(
+        select(func.count()).select_from(LoginFailure).where(
+            LoginFailure.email == email.strip().lower(), LoginFailure.at >= since
+        )
+    )
+    if failures >= settings.login_max_failures:
+        raise TooManyAttempts(
+            "Trop de tentatives de connexion infructueuses. Réessayez dans "
+            f"{settings.login_window_minutes} minutes ou réinitialisez votre mot de passe."
+        )
+    user = find_user_by_email(session, email)
+    if not auth.verify_password(user.password_hash if user else None, password) or not (
+        user and user.active
+    ):
+        session.add(LoginFailure(email=email.strip().lower(), ip=ip, at=clock.now()))
+        raise DomainError("Courriel ou mot de passe incorrect.", code="unauthenticated")
+    session.execute(delete(LoginFailure).where(LoginFailure.email == user.email.lower()))
+    return user
+
+
+def load_session_user(session: Session, claims: auth.TokenClaims) -> User | None:
+    """The user behind a token, if still active and the token not revoked."""
+    user = session.get(User, claims.user_id)
+    if user is None or not user.active or user.session_version != claims.session_version:
+        return None
+    return user
+
+
+def revoke_sessions(user: User) -> None:
+    user.session_version += 1
+
+
+def request_password_reset(session: Session, settings: Settings, email: str) -> None:
+    """Always behaves the same whether or not the address exists (no enumeration)."""
+    user = find_user_by_email(session, email)
+    if user is None or not user.active:
+        return
+    token, token_hash = auth.new_reset_token()
+    expires_at = clock.now() + RESET_TOKEN_LIFETIME
+    session.add(PasswordResetToken(user_id=user.id, token_hash=token_hash, expires_at=expires_at))
+    record_event(
+        session,
+        PasswordResetRequested(
+            user_id=user.id,
+            email=user.email,
+            full_name=user.full_name,
+            reset_url=f"{settings.public_url}/mot-de-passe/reinitialiser/{token}",
+            expires_at=expires_at,
+        ),
+    )
+
+
+def reset_password(session: Session, token: str, new_password: str, confirmation: str) -> User:
+    reset = session.scalar(
+        select(PasswordResetToken).where(
+            PasswordResetToken.token_hash == auth.hash_reset_token(token)
+        )
+    )
+    if reset is None or reset.used_at is not None or _aware(reset.expires_at) < clock.now():
+        raise invalid("Ce lien de réinitialisation est invalide ou expiré. Faites une nouvelle "
+                      "demande.")
+    check_new_password(new_password, confirmation)
+    user = session.get(User, reset.user_id)
+    user.password_hash = auth.hash_password(new_password)
+    revoke_sessions(user)
+    reset.used_at = clock.now()
+    return user
+
+
+def check_new_password(password: str, confirmation: str) -> None:
+    errors = {}
+    if len(password) < MIN_PASSWORD_LENGTH:
+        errors["password"] = (
+            f"Le mot de passe doit compter au moins {MIN_PASSWORD_LENGTH} caractères."
+        )
+    elif password != confirmation:
+        errors["confirmation"] = "La confirmation ne correspond pas au mot de passe."
+    if errors:
+        raise invalid("Le mot de passe n'a pas été changé.", errors)
+
+
+def _aware(value):
+    from datetime import UTC
+
+    return value if value.tzinfo else value.replace(tzinfo=UTC)
+
+
+def organisation_view(organisation: Organisation) -> dict:
+    return {
+        "id": organisation.id,
+        "kind": organisation.kind,
+        "name": organisation.name,
+        "code": organisation.code,
+        "education_order": organisation.education_order,
+        "region": organisation.region,
+        "address": organisation.address,
+    }
+
+
+def user_view(user: User) -> dict:
+    return {
+        "id": user.id,
+        "email": user.email,
+        "full_name": user.full_name,
+        "title": user.title,
+        "role": user.role,
+        "organisation_id": user.organisation_id,
+        "active": user.active,
+    }
+
+
+def visible_organisations(session: Session, actor: Actor, kind: str | None = None) -> list[dict]:
+    """The ministry sees every organisation; others see their own only."""
+    query = select(Organisation).order_by(Organisation.name)
+    if not actor.is_ministry:
+        query = query.where(Organisation.id == actor.organisation_id)
+    if kind:
+        query = query.where(Organisation.kind == kind)
+    return [organisation_view(o) for o in session.scalars(query)]
+
+
+def visible_organisation(session: Session, actor: Actor, organisation_id: int) -> dict:
+    organisation = session.get(Organisation, organisation_id)
+    if organisation is None or not actor.owns(organisation.id):
+        raise not_found("Organisation introuvable.")
+    return organisation_view(organisation)
+
+
+def users_of_organisation(session: Session, organisation_id: int,
+                          roles: list[str] | None = None) -> list[dict]:
+    query = select(User).where(User.organisation_id == organisation_id, User.active.is_(True))
+    if roles:
+        query = query.where(User.role.in_(roles))
+    return [user_view(u) for u in session.scalars(query.order_by(User.full_name))]
+
+
+def record_audit(session: Session, *, actor: Actor | None, method: str, path: str, action: str,
+                 status: int, ip: str | None, correlation_id: str | None) -> None:
+    session.add(
+        AuditEntry(
+            at=clock.now(),
+            user_id=actor.user_id if actor else None,
+            organisation_id=actor.organisation_id if actor else None,
+            method=method,
+            path=path[:500],
+            action=action,
+            status=status,
+            ip=ip,
+            correlation_id=correlation_id,
+        )
+    )

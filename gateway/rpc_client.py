@@ -1,0 +1,216 @@
+"""A lean RPC client that speaks nameko's RPC protocol over kombu.
+
+nameko's own proxies open a reply queue per proxy and wait for publisher confirms on every
+call, which caps a page at a few hundred calls per second. This client keeps one reply
+queue per process, a small pool of publishing connections, and one green thread that
+routes replies to waiting callers by correlation id. The services stay plain nameko.
+
+Every call has a timeout, and the request message expires with it, so a service that was
+down never executes a stale command later. A timeout is reported as "unavailable" (503)
+when the service has no consumer at all, as "timeout" (504) when it is just slow.
+"""
+
+from __future__ import annotations
+
+import logging
+import socket
+import uuid
+from collections.abc import Callable
+from typing import Any
+
+import eventlet
+import kombu
+from eventlet.event import Event
+from eventlet.queue import LightQueue
+from nameko.rpc import get_rpc_exchange
+
+from rac_shared.errors import DomainError
+
+log = logging.getLogger(__name__)
+
+DOMAIN_ERROR_PATH = f"{DomainError.__module__}.{DomainError.__name__}"
+
+
+class RpcUnavailable(Exception):
+    """The broker or the target service cannot be reached (HTTP 503)."""
+
+
+class RpcTimeout(Exception):
+    """The target service did not answer in time (HTTP 504)."""
+
+
+class RpcRemoteError(Exception):
+    """The service failed unexpectedly; details are logged, never shown to users."""
+
+
+class RpcClient:
+    def __init__(self, amqp_uri: str, timeout: float = 10.0, pool_size: int = 4):
+        self.amqp_uri = amqp_uri
+        self.timeout = timeout
+        self.pool_size = pool_size
+        self.reply_key = uuid.uuid4().hex
+        self.reply_queue_name = f"rpc.reply-gateway-{self.reply_key}"
+        self.exchange = get_rpc_exchange({})
+        self._pending: dict[str, Event] = {}
+        self._producers: LightQueue = LightQueue()
+        self._created_producers = 0
+        self._ready = Event()
+        self._running = False
+        self._consumer_thread = None
+
+    # -- lifecycle -------------------------------------------------------------------
+
+    def start(self) -> None:
+        if self._running:
+            return
+        self._running = True
+        self._consumer_thread = eventlet.spawn(self._consume_forever)
+
+    def stop(self) -> None:
+        self._running = False
+        if self._consumer_thread is not None:
+            self._consumer_thread.kill()
+        while not self._producers.empty():
+            connection, _ = self._producers.get_nowait()
+            connection.release()
+
+    def wait_ready(self, timeout: float = 5.0) -> bool:
+        with eventlet.Timeout(timeout, False):
+            self._ready.wait()
+            return True
+        return False
+
+    def _consume_forever(self) -> None:
+        while self._running:
+            try:
+                with kombu.Connection(self.amqp_uri, heartbeat=0) as connection:
+                    queue = kombu.Queue(
+                        self.reply_queue_name,
+                        exchange=self.exchange,
+                        routing_key=self.reply_key,
+                        auto_delete=True,
+                        queue_arguments={"x-expires": 300_000},
+                    )
+                    with connection.Consumer(queue, callbacks=[self._on_reply], no_ack=True,
+                                             accept=["json"]):
+                        if not self._ready.ready():
+                            self._ready.send(True)
+                        while self._running:
+                            try:
+                                connection.drain_events(timeout=1)
+                            except TimeoutError:
+                                continue
+                            except socket.timeout:
+                                continue
+            except Exception as exc:  # broker down: retry, callers time out meanwhile
+                log.warning("RPC reply consumer lost the broker: %s", exc)
+                eventlet.sleep(1)
+
+    def _on_reply(self, body: dict, message: kombu.Message) -> None:
+        waiter = self._pending.pop(message.properties.get("correlation_id"), None)
+        if waiter is not None and not waiter.ready():
+            waiter.send(body)
+
+    # -- publishing ------------------------------------------------------------------
+
+    def _borrow_producer(self) -> tuple[kombu.Connection, kombu.Producer]:
+        if self._producers.empty() and self._created_producers < self.pool_size:
+            self._created_producers += 1
+            try:
+                connection = kombu.Connection(self.amqp_uri, heartbeat=0, connect_timeout=2)
+                connection.ensure_connection(max_retries=1)
+                return connection, kombu.Producer(connection.channel())
+            except Exception:
+                self._created_producers -= 1
+                raise
+        return self._producers.get(timeout=self.timeout)
+
+    def _return_producer(self, item, broken: bool = False) -> None:
+        if broken:
+            self._created_producers -= 1
+            try:
+                item[0].release()
+            except Exception:
+                pass
+        else:
+            self._producers.put(item)
+
+    # -- calls -----------------------------------------------------------------------
+
+    def call(self, service: str, method: str, *, correlation_id: str | None = None,
+             timeout: float | None = None, **kwargs: Any) -> Any:
+        timeout = timeout or self.timeout
+        if not self._running:
+            self.start()
+        if not self._ready.ready() and not self.wait_ready(min(timeout, 3.0)):
+            raise RpcUnavailable("broker unreachable")
+        call_id = uuid.uuid4().hex
+        waiter = Event()
+        self._pending[call_id] = waiter
+        headers = {"nameko.call_id_stack": [f"gateway.http.{call_id}"]}
+        if correlation_id:
+            headers["nameko.correlation_id"] = correlation_id
+        try:
+            item = self._borrow_producer()
+        except Exception as exc:
+            self._pending.pop(call_id, None)
+            raise RpcUnavailable(str(exc)) from exc
+        try:
+            item[1].publish(
+                {"args": [], "kwargs": kwargs},
+                exchange=self.exchange,
+                routing_key=f"{service}.{method}",
+                reply_to=self.reply_key,
+                correlation_id=call_id,
+                headers=headers,
+                serializer="json",
+                delivery_mode=1,
+                expiration=timeout,
+                retry=False,
+            )
+        except Exception as exc:
+            self._pending.pop(call_id, None)
+            self._return_producer(item, broken=True)
+            raise RpcUnavailable(str(exc)) from exc
+        self._return_producer(item)
+
+        reply = None
+        with eventlet.Timeout(timeout, False):
+            reply = waiter.wait()
+        if reply is None:
+            self._pending.pop(call_id, None)
+            if not self.service_has_consumers(service):
+                raise RpcUnavailable(f"service {service} is not running")
+            raise RpcTimeout(f"{service}.{method} did not answer within {timeout}s")
+        return self._unpack(service, method, reply)
+
+    def _unpack(self, service: str, method: str, reply: dict) -> Any:
+        error = reply.get("error")
+        if not error:
+            return reply.get("result")
+        if error.get("exc_path") == DOMAIN_ERROR_PATH:
+            return_error = DomainError(*error.get("exc_args", ["Erreur"]))
+            raise return_error
+        log.error("%s.%s failed: %s: %s", service, method, error.get("exc_type"),
+                  error.get("value"))
+        raise RpcRemoteError(f"{service}.{method}: {error.get('exc_type')}")
+
+    def service_has_consumers(self, service: str) -> bool:
+        try:
+            with kombu.Connection(self.amqp_uri, connect_timeout=2) as connection:
+                channel = connection.channel()
+                _, _, consumers = channel.queue_declare(f"rpc-{service}", passive=True)
+                return consumers > 0
+        except Exception:
+            return False
+
+    def parallel(self, calls: dict[str, Callable[[], Any]]) -> dict[str, Any]:
+        """Run several calls at once; each result is the value or the exception raised."""
+        threads = {key: eventlet.spawn(fn) for key, fn in calls.items()}
+        results = {}
+        for key, thread in threads.items():
+            try:
+                results[key] = thread.wait()
+            except Exception as exc:
+                results[key] = exc
+        return results

@@ -1,0 +1,45 @@
+"""nameko entrypoints of the gateway: the directory of users and organisations, by RPC.
+
+Other services (notifications above all) look up recipients here instead of keeping
+copies of users; the outbox relay publishes the gateway's own events.
+"""
+
+from nameko.rpc import rpc
+
+from gateway import directory
+from gateway.models import Base, Organisation, User
+from rac_shared.bus import OutboxRelayRunner
+from rac_shared.contracts import health_report
+from rac_shared.db import Database
+from rac_shared.errors import not_found
+from rac_shared.logs import CorrelationId
+
+
+class GatewayService:
+    name = "gateway"
+
+    db = Database(name, Base.metadata)
+    relay = OutboxRelayRunner(name, Base.metadata)
+    correlation_id = CorrelationId()
+
+    @rpc
+    def health(self) -> dict:
+        return health_report(self.name, self.db)
+
+    @rpc
+    def get_user(self, user_id: int) -> dict:
+        user = self.db.get(User, user_id)
+        if user is None:
+            raise not_found("Utilisateur introuvable.")
+        return directory.user_view(user)
+
+    @rpc
+    def get_organisation(self, organisation_id: int) -> dict:
+        organisation = self.db.get(Organisation, organisation_id)
+        if organisation is None:
+            raise not_found("Organisation introuvable.")
+        return directory.organisation_view(organisation)
+
+    @rpc
+    def users_of_organisation(self, organisation_id: int, roles: list[str] | None = None) -> list:
+        return directory.users_of_organisation(self.db, organisation_id, roles)

@@ -1,0 +1,1 @@
+"""The gateway's HTTP side: a werkzeug WSGI application served by eventlet."""

@@ -1,0 +1,50 @@
+"""Builds the WSGI application and serves it with eventlet."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+from gateway.models import Base
+from gateway.rpc_client import RpcClient
+from gateway.web import api, pages  # noqa: F401  (registers the routes)
+from gateway.web.framework import GatewayApp
+from rac_shared.db import SessionFactory
+from rac_shared.settings import Settings, get_settings
+from rac_shared.templating import make_environment
+
+TEMPLATES = Path(__file__).resolve().parent.parent / "templates"
+
+
+def create_app(settings: Settings | None = None, rpc: RpcClient | None = None) -> GatewayApp:
+    settings = settings or get_settings()
+    rpc = rpc or RpcClient(settings.amqp_uri, timeout=settings.rpc_timeout)
+    return GatewayApp(settings, SessionFactory("gateway", Base.metadata), rpc,
+                      make_environment(TEMPLATES))
+
+
+def serve(host: str = "127.0.0.1", port: int = 8000, workers: int = 1) -> None:
+    """Run the gateway: ``workers`` processes, each binding the port with SO_REUSEPORT.
+
+    Processes are forked before eventlet starts, so each has its own hub and RPC client.
+    """
+    import os
+
+    for _ in range(max(workers, 1) - 1):
+        if os.fork() == 0:
+            break
+
+    import eventlet
+
+    eventlet.monkey_patch()
+    from eventlet import wsgi
+    from psycogreen.eventlet import patch_psycopg
+
+    patch_psycopg()
+    from rac_shared.logs import configure_logging
+
+    configure_logging()
+    listener = eventlet.listen((host, port), backlog=1024, reuse_port=True)
+    app = create_app()
+    app.rpc.start()
+    wsgi.server(listener, app, log_output=False, max_size=2000, keepalive=True,
+                socket_timeout=60)

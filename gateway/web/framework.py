@@ -1,0 +1,393 @@
+"""Routing with declared access, request context, and error handling, in one place.
+
+Every page and API route is declared with ``@route`` and says who may use it
+(``access``: public, any signed-in user, or a set of roles). ``GatewayApp`` enforces it
+before the handler runs; the authorization matrix test enumerates the same registry.
+Tenant scoping (an institution sees only its own data) is enforced where the data lives:
+the handler passes the ``Actor`` to the service, which filters by organisation.
+"""
+
+from __future__ import annotations
+
+import json
+import logging
+import secrets
+from collections.abc import Callable, Iterable
+from dataclasses import dataclass, field
+from typing import Any
+
+from pydantic import BaseModel, ValidationError
+from werkzeug.exceptions import HTTPException, MethodNotAllowed, NotFound, RequestEntityTooLarge
+from werkzeug.routing import Map, Rule
+from werkzeug.wrappers import Request, Response
+
+from gateway import auth, directory
+from gateway.models import User
+from gateway.rpc_client import RpcClient, RpcRemoteError, RpcTimeout, RpcUnavailable
+from rac_shared.actor import MINISTRY_ROLES, Actor, Role
+from rac_shared.errors import DomainError
+from rac_shared.logs import new_correlation_id, set_correlation_id
+from rac_shared.settings import Settings
+
+log = logging.getLogger("gateway.web")
+
+PUBLIC = "public"
+SIGNED_IN = "signed_in"
+ALL_ROLES = frozenset(Role)
+SESSION_COOKIE = "rac_session"
+CSRF_COOKIE = "rac_csrf"
+STATE_CHANGING = {"POST", "PUT", "PATCH", "DELETE"}
+
+STATUS_MESSAGES = {
+    400: "La requête est mal formée.",
+    401: "Vous devez vous connecter pour accéder à cette page.",
+    403: "Vous n'avez pas accès à cette ressource.",
+    404: "La page demandée est introuvable.",
+    405: "Cette méthode n'est pas permise pour cette adresse.",
+    409: "L'opération entre en conflit avec l'état actuel.",
+    413: "Le contenu envoyé est trop volumineux.",
+    415: "Le format du contenu envoyé n'est pas accepté (JSON attendu).",
+    422: "Les données envoyées sont invalides.",
+    429: "Trop de tentatives. Réessayez plus tard.",
+    500: "Une erreur inattendue est survenue. L'équipe technique a été avisée.",
+    503: "Un service de la plateforme est momentanément indisponible. Réessayez dans un instant.",
+    504: "Un service de la plateforme tarde à répondre. Réessayez dans un instant.",
+}
+ERROR_CODES = {
+    400: "bad_request", 401: "unauthenticated", 403: "forbidden", 404: "not_found",
+    405: "method_not_allowed", 409: "conflict", 413: "too_large", 415: "unsupported_media_type",
+    422: "invalid", 429: "too_many_requests", 500: "internal", 503: "unavailable",
+    504: "timeout",
+}
+
+
+class HttpError(Exception):
+    def __init__(self, status: int, message: str | None = None, details: Any = None):
+        super().__init__(message)
+        self.status = status
+        self.message = message or STATUS_MESSAGES.get(status, "Erreur.")
+        self.details = details or {}
+
+
+@dataclass(frozen=True)
+class RouteSpec:
+    path: str
+    methods: tuple[str, ...]
+    endpoint: str
+    handler: Callable
+    access: str | frozenset
+    api: bool
+    body: type[BaseModel] | None = None
+    response: type[BaseModel] | None = None
+    summary: str = ""
+    tenant: bool = False  # the route addresses one organisation's data
+
+    def allows(self, actor: Actor | None) -> bool:
+        if self.access == PUBLIC:
+            return True
+        if actor is None:
+            return False
+        if self.access == SIGNED_IN:
+            return True
+        return actor.role in self.access
+
+
+REGISTRY: list[RouteSpec] = []
+
+
+def route(path: str, *, methods: Iterable[str] = ("GET",), access=SIGNED_IN,
+          body: type[BaseModel] | None = None, response: type[BaseModel] | None = None,
+          summary: str = "", tenant: bool = False):
+    def decorator(handler: Callable) -> Callable:
+        REGISTRY.append(
+            RouteSpec(path=path, methods=tuple(methods), endpoint=handler.__name__,
+                      handler=handler, access=frozenset(access)
+                      if not isinstance(access, str) else access,
+                      api=path.startswith("/api/"), body=body, response=response,
+                      summary=summary, tenant=tenant)
+        )
+        return handler
+
+    return decorator
+
+
+@dataclass
+class Ctx:
+    """Everything a handler needs about the current request."""
+
+    app: GatewayApp
+    request: Request
+    spec: RouteSpec | None = None
+    user: User | None = None
+    actor: Actor | None = None
+    session_key: str = ""
+    correlation_id: str = ""
+    body: BaseModel | None = None
+    set_cookies: list[tuple[str, str, dict]] = field(default_factory=list)
+    delete_cookies: list[str] = field(default_factory=list)
+    unread_messages: int | None = None
+
+    @property
+    def settings(self) -> Settings:
+        return self.app.settings
+
+    def db(self):
+        return self.app.session_factory()
+
+    def rpc(self, service: str, method: str, **kwargs) -> Any:
+        if self.actor is not None and "actor" not in kwargs:
+            kwargs["actor"] = self.actor.model_dump(mode="json")
+        return self.app.rpc.call(service, method, correlation_id=self.correlation_id, **kwargs)
+
+    def csrf_token(self) -> str:
+        return auth.csrf_token_for(self.settings, self.session_key)
+
+    def render(self, template: str, status: int = 200, **context) -> Response:
+        html = self.app.templates.get_template(template).render(ctx=self, **context)
+        return Response(html, status=status, mimetype="text/html")
+
+    def redirect(self, location: str, status: int = 303) -> Response:
+        return Response("", status=status, headers={"Location": location})
+
+    def client_ip(self) -> str:
+        return self.request.remote_addr or ""
+
+    @property
+    def is_ministry(self) -> bool:
+        return self.actor is not None and self.actor.role in MINISTRY_ROLES
+
+
+class GatewayApp:
+    def __init__(self, settings: Settings, session_factory, rpc: RpcClient, templates):
+        self.settings = settings
+        self.session_factory = session_factory
+        self.rpc = rpc
+        self.templates = templates
+        self.url_map = Map([Rule(s.path, endpoint=i, methods=list(s.methods))
+                            for i, s in enumerate(REGISTRY)], strict_slashes=False)
+        templates.globals["role_labels"] = _role_labels()
+
+    def __call__(self, environ, start_response):
+        request = Request(environ)
+        request.max_content_length = self.settings.max_body_bytes
+        request.max_form_memory_size = self.settings.max_body_bytes
+        ctx = Ctx(app=self, request=request,
+                  correlation_id=request.headers.get("X-Correlation-Id", "")[:64]
+                  or new_correlation_id())
+        set_correlation_id(ctx.correlation_id)
+        try:
+            response = self._dispatch(ctx)
+        except Exception as exc:  # the last line of defence: never a stack trace
+            response = self._error_response(ctx, exc)
+        self._after(ctx, response)
+        set_correlation_id(None)
+        return response(environ, start_response)
+
+    # -- pipeline --------------------------------------------------------------------
+
+    def _dispatch(self, ctx: Ctx) -> Response:
+        adapter = self.url_map.bind_to_environ(ctx.request.environ)
+        try:
+            index, url_args = adapter.match()
+        except NotFound as exc:
+            self._authenticate(ctx, api=ctx.request.path.startswith("/api/"))
+            raise HttpError(404) from exc
+        except MethodNotAllowed as exc:
+            raise HttpError(405) from exc
+        except HTTPException as exc:  # redirects for slashes and the like
+            return exc.get_response(ctx.request.environ)
+        ctx.spec = spec = REGISTRY[index]
+        self._authenticate(ctx, api=spec.api)
+        if not spec.allows(ctx.actor):
+            if ctx.actor is None:
+                if spec.api:
+                    raise HttpError(401)
+                return ctx.redirect(f"/connexion?suite={ctx.request.full_path.rstrip('?')}")
+            raise HttpError(403)
+        if ctx.request.method in STATE_CHANGING and not spec.api:
+            self._check_csrf(ctx)
+        if spec.body is not None:
+            ctx.body = self._parse_body(ctx, spec.body)
+        result = spec.handler(ctx, **url_args)
+        if isinstance(result, Response):
+            return result
+        status = 200
+        if isinstance(result, tuple):
+            result, status = result
+        return json_response(result, status)
+
+    def _authenticate(self, ctx: Ctx, api: bool) -> None:
+        token = None
+        if api:
+            header = ctx.request.headers.get("Authorization", "")
+            if header.startswith("Bearer "):
+                token = header[7:].strip()
+        else:
+            token = ctx.request.cookies.get(SESSION_COOKIE)
+        if token:
+            try:
+                claims = auth.decode_token(self.settings, token)
+            except auth.InvalidToken:
+                if api:
+                    raise HttpError(401, "Jeton d'accès invalide ou expiré.") from None
+                ctx.delete_cookies.append(SESSION_COOKIE)
+                claims = None
+            if claims is not None:
+                session = self.session_factory()
+                try:
+                    user = directory.load_session_user(session, claims)
+                    if user is not None:
+                        ctx.user = user
+                        ctx.actor = directory.actor_for(user)
+                        ctx.session_key = claims.token_id
+                    elif api:
+                        raise HttpError(401, "Session révoquée ou compte désactivé.")
+                    else:
+                        ctx.delete_cookies.append(SESSION_COOKIE)
+                finally:
+                    session.close()
+        if not api and not ctx.session_key:
+            ctx.session_key = ctx.request.cookies.get(CSRF_COOKIE) or ""
+            if not ctx.session_key:
+                ctx.session_key = secrets.token_urlsafe(24)
+                ctx.set_cookies.append((CSRF_COOKIE, ctx.session_key, {"samesite": "Strict"}))
+
+    def _check_csrf(self, ctx: Ctx) -> None:
+        submitted = ctx.request.form.get("csrf_token")
+        if not auth.csrf_matches(self.settings, ctx.session_key, submitted):
+            raise HttpError(403, "Le formulaire a expiré ou ne provient pas de la plateforme. "
+                                 "Rechargez la page et réessayez.")
+
+    def _parse_body(self, ctx: Ctx, model: type[BaseModel]) -> BaseModel:
+        if ctx.request.mimetype != "application/json":
+            raise HttpError(415)
+        try:
+            data = json.loads(ctx.request.get_data(cache=True) or b"null")
+        except RequestEntityTooLarge:
+            raise
+        except (ValueError, UnicodeDecodeError) as exc:
+            raise HttpError(400, "Le corps de la requête n'est pas du JSON valide.") from exc
+        try:
+            return model.model_validate(data)
+        except ValidationError as exc:
+            raise HttpError(422, details=validation_details(exc)) from exc
+
+    def _after(self, ctx: Ctx, response: Response) -> None:
+        secure = self.settings.rac_env == "production"
+        for name, value, options in ctx.set_cookies:
+            response.set_cookie(name, value, httponly=True, secure=secure, path="/",
+                                **{"samesite": "Lax", **options})
+        for name in ctx.delete_cookies:
+            response.delete_cookie(name, path="/")
+        response.headers.setdefault("X-Correlation-Id", ctx.correlation_id)
+        response.headers.setdefault("X-Content-Type-Options", "nosniff")
+        response.headers.setdefault("X-Frame-Options", "DENY")
+        response.headers.setdefault("Referrer-Policy", "same-origin")
+        if response.mimetype == "text/html":
+            response.headers.setdefault(
+                "Content-Security-Policy",
+                "default-src 'self'; img-src 'self' data:; style-src 'self'; "
+                "form-action 'self'; frame-ancestors 'none'",
+            )
+            response.headers.setdefault("Cache-Control", "no-store")
+        if ctx.request.method in STATE_CHANGING and ctx.request.path not in ("/healthz",):
+            self._audit(ctx, response.status_code)
+
+    def _audit(self, ctx: Ctx, status: int) -> None:
+        session = self.session_factory()
+        try:
+            directory.record_audit(
+                session, actor=ctx.actor, method=ctx.request.method, path=ctx.request.path,
+                action=ctx.spec.endpoint if ctx.spec else "unknown", status=status,
+                ip=ctx.client_ip(), correlation_id=ctx.correlation_id,
+            )
+            session.commit()
+        except Exception:
+            log.exception("could not write the audit log")
+            session.rollback()
+        finally:
+            session.close()
+
+    # -- errors ----------------------------------------------------------------------
+
+    def _error_response(self, ctx: Ctx, exc: Exception) -> Response:
+        status, message, details = _classify(exc)
+        if status >= 500 and status not in (503, 504):
+            log.exception("unhandled error on %s %s", ctx.request.method, ctx.request.path,
+                          exc_info=exc)
+        else:
+            log.info("%s %s → %s", ctx.request.method, ctx.request.path, status)
+        api = ctx.spec.api if ctx.spec else ctx.request.path.startswith("/api/")
+        if api:
+            return json_response(
+                {"error": {"code": ERROR_CODES.get(status, "error"), "message": message,
+                           "details": details}}, status)
+        try:
+            return ctx.render("error.html.j2", status=status, status_code=status,
+                              message=message, details=details)
+        except Exception:
+            log.exception("could not render the error page")
+            return Response(message, status=status, mimetype="text/plain")
+
+
+def _classify(exc: Exception) -> tuple[int, str, Any]:
+    if isinstance(exc, HttpError):
+        return exc.status, exc.message, exc.details
+    if isinstance(exc, DomainError):
+        status = {"too_many_requests": 429}.get(exc.code, exc.http_status)
+        return status, exc.message, exc.details
+    if isinstance(exc, RpcUnavailable):
+        return 503, STATUS_MESSAGES[503], {}
+    if isinstance(exc, RpcTimeout):
+        return 504, STATUS_MESSAGES[504], {}
+    if isinstance(exc, RequestEntityTooLarge):
+        return 413, STATUS_MESSAGES[413], {}
+    if isinstance(exc, HTTPException) and exc.code and exc.code < 500:
+        return exc.code, STATUS_MESSAGES.get(exc.code, "Requête refusée."), {}
+    if isinstance(exc, RpcRemoteError):
+        return 500, STATUS_MESSAGES[500], {}
+    return 500, STATUS_MESSAGES[500], {}
+
+
+FIELD_MESSAGES = {
+    "missing": "Ce champ est obligatoire.",
+    "extra_forbidden": "Ce champ n'est pas permis.",
+    "string_too_long": "Ce texte est trop long.",
+    "string_too_short": "Ce texte est trop court.",
+    "int_parsing": "Un nombre entier est attendu.",
+    "decimal_parsing": "Un montant est attendu.",
+    "string_type": "Un texte est attendu.",
+    "bool_parsing": "Une valeur oui/non est attendue.",
+    "date_from_datetime_parsing": "Une date AAAA-MM-JJ est attendue.",
+    "date_parsing": "Une date AAAA-MM-JJ est attendue.",
+    "value_error": "Valeur invalide.",
+    "greater_than_equal": "La valeur est trop petite.",
+    "less_than_equal": "La valeur est trop grande.",
+    "model_type": "Un objet JSON est attendu.",
+    "dict_type": "Un objet JSON est attendu.",
+    "literal_error": "Cette valeur n'est pas permise.",
+    "enum": "Cette valeur n'est pas permise.",
+}
+
+
+def validation_details(exc: ValidationError) -> dict:
+    """pydantic errors as {field path: French message}."""
+    details = {}
+    for error in exc.errors():
+        path = ".".join(str(p) for p in error["loc"]) or "corps"
+        message = FIELD_MESSAGES.get(error["type"])
+        if message is None and error["type"] == "value_error":
+            message = str(error.get("ctx", {}).get("error", "Valeur invalide."))
+        details[path] = message or "Valeur invalide."
+    return details
+
+
+def json_response(payload: Any, status: int = 200) -> Response:
+    return Response(json.dumps(payload, ensure_ascii=False, default=str), status=status,
+                    mimetype="application/json")
+
+
+def _role_labels() -> dict:
+    from rac_shared.actor import ROLE_LABELS
+
+    return {role.value: label for role, label in ROLE_LABELS.items()}

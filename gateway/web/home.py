@@ -1,0 +1,42 @@
+"""What each kind of user can do next: the static part per role, the rest from services."""
+
+from __future__ import annotations
+
+from rac_shared.actor import Actor
+
+HOME_SERVICES = ("applications", "scoring", "plans", "billing", "notifications")
+
+SERVICE_LABELS = {
+    "applications": "Appels d'intérêt et demandes de reconnaissance",
+    "scoring": "Évaluation et désignation des CERAC",
+    "plans": "Plans de mise en œuvre",
+    "billing": "Estimations et facturation",
+    "notifications": "Messages",
+}
+
+
+def role_actions(actor: Actor) -> list[dict]:
+    """Links that are always offered to a role, whatever the state of the data."""
+    actions = [{"label": "Consulter vos messages", "url": "/messages"}]
+    if actor.is_ministry:
+        actions.insert(0, {"label": "Consulter les établissements et organisations du réseau",
+                           "url": "/organisations"})
+    else:
+        actions.insert(0, {"label": "Consulter la fiche de votre organisation",
+                           "url": f"/organisations/{actor.organisation_id}"})
+    return actions
+
+
+def gather_next_actions(ctx) -> tuple[list[dict], list[str]]:
+    """One RPC per service, in parallel; a service that is down is named, not fatal."""
+    calls = {name: (lambda n=name: ctx.rpc(n, "home_summary", timeout=3))
+             for name in HOME_SERVICES}
+    results = ctx.app.rpc.parallel(calls)
+    actions, unavailable = [], []
+    for name in HOME_SERVICES:
+        result = results[name]
+        if isinstance(result, Exception):
+            unavailable.append(SERVICE_LABELS[name])
+        else:
+            actions.extend(result)
+    return actions, unavailable

@@ -1,0 +1,138 @@
+"""``rac``: the operators' command line (migrate, demo, serve, jobs, dead letters)."""
+
+from __future__ import annotations
+
+import argparse
+import json
+import sys
+from datetime import date
+
+
+def main(argv: list[str] | None = None) -> int:
+    parser = argparse.ArgumentParser(prog="rac", description="Plateforme RAC : outils d'exploitation")
+    commands = parser.add_subparsers(dest="command", required=True)
+
+    commands.add_parser("migrate", help="migrate every service's database and declare queues")
+    demo = commands.add_parser("demo", help="seed realistic French demo data (idempotent)")
+    demo.add_argument("--quiet", action="store_true")
+
+    serve = commands.add_parser("serve", help="run one nameko service")
+    serve.add_argument("service")
+
+    web = commands.add_parser("web", help="run the web gateway (HTTP)")
+    web.add_argument("--host", default="127.0.0.1")
+    web.add_argument("--port", type=int, default=8000)
+    web.add_argument("--workers", type=int, default=1)
+
+    jobs = commands.add_parser("jobs", help="scheduled jobs")
+    jobs_cmd = jobs.add_subparsers(dest="jobs_command", required=True)
+    run = jobs_cmd.add_parser("run", help="run a job once")
+    run.add_argument("job")
+    run.add_argument("--as-of", type=date.fromisoformat, default=None,
+                     help="run as of this date (YYYY-MM-DD); default: today")
+    jobs_cmd.add_parser("list", help="list the jobs")
+
+    dead = commands.add_parser("dead-letters", help="inspect and replay dead-lettered events")
+    dead_cmd = dead.add_subparsers(dest="dead_command", required=True)
+    dead_cmd.add_parser("list")
+    replay = dead_cmd.add_parser("replay")
+    replay.add_argument("--all", action="store_true", help="replay every dead letter")
+
+    smtp = commands.add_parser("smtp-catcher", help="local SMTP server writing to var/mail")
+    smtp.add_argument("--port", type=int, default=1025)
+
+    commands.add_parser("relay", help="publish pending outbox events of every service once")
+
+    args = parser.parse_args(argv)
+    handler = globals()[f"_cmd_{args.command.replace('-', '_')}"]
+    return handler(args) or 0
+
+
+def _cmd_migrate(args) -> int:
+    from rac_shared.bus import declare_topology
+    from rac_shared.migrations import migrate
+
+    migrate()
+    print("Bases de données à jour.")
+    try:
+        count = declare_topology()
+        print(f"Files RabbitMQ déclarées : {count}.")
+    except Exception as exc:  # the broker may start later; services declare at start too
+        print(f"RabbitMQ injoignable ({exc}); les files seront déclarées au démarrage.")
+    return 0
+
+
+def _cmd_demo(args) -> int:
+    from rac_shared.demo import run_demo
+
+    summary = run_demo()
+    if not args.quiet:
+        print(summary)
+    return 0
+
+
+def _cmd_serve(args) -> int:
+    from rac_shared.bus import SERVICE_CLASSES, serve
+
+    if args.service not in SERVICE_CLASSES:
+        print(f"Service inconnu : {args.service}. Choix : {', '.join(SERVICE_CLASSES)}",
+              file=sys.stderr)
+        return 2
+    serve(args.service)
+    return 0
+
+
+def _cmd_web(args) -> int:
+    from gateway.web.app import serve
+
+    serve(args.host, args.port, args.workers)
+    return 0
+
+
+def _cmd_jobs(args) -> int:
+    from rac_shared.jobs import JOBS, run_job
+
+    if args.jobs_command == "list":
+        for name, job in JOBS.items():
+            print(f"{name:<20} {job.description}")
+        return 0
+    if args.job not in JOBS:
+        print(f"Tâche inconnue : {args.job}. Choix : {', '.join(JOBS) or 'aucune'}",
+              file=sys.stderr)
+        return 2
+    result = run_job(args.job, args.as_of)
+    print(json.dumps(result, ensure_ascii=False, default=str))
+    return 0
+
+
+def _cmd_dead_letters(args) -> int:
+    from rac_shared import dead_letters
+
+    if args.dead_command == "list":
+        letters = dead_letters.list_dead_letters()
+        if not letters:
+            print("Aucun message en lettre morte.")
+        for letter in letters:
+            print(json.dumps(letter, ensure_ascii=False, default=str))
+        return 0
+    count = dead_letters.replay_dead_letters()
+    print(f"{count} message(s) renvoyé(s) à leur file d'origine.")
+    return 0
+
+
+def _cmd_smtp_catcher(args) -> int:
+    from rac_shared.smtp_catcher import run
+
+    run(args.port)
+    return 0
+
+
+def _cmd_relay(args) -> int:
+    from rac_shared.bus import relay_all_services
+
+    print(f"{relay_all_services()} événement(s) publiés.")
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())

@@ -1,0 +1,123 @@
+"""Per-service databases: engines, sessions, and the nameko dependency that provides them.
+
+Each service owns one database (SQLite file by default, PostgreSQL in production) and
+never reads another's. Entrypoints commit explicitly (``with self.db.begin():``) because
+nameko acks a message as soon as the method returns: a commit left to teardown would
+happen after the ack and could be lost.
+"""
+
+from __future__ import annotations
+
+import threading
+from collections.abc import Callable
+
+from nameko.extensions import DependencyProvider
+from sqlalchemy import MetaData, create_engine, event
+from sqlalchemy.engine import Engine
+from sqlalchemy.orm import Session, sessionmaker
+
+from rac_shared.settings import get_settings
+
+_engines: dict[str, Engine] = {}
+_engines_lock = threading.Lock()
+_commit_listeners: list[Callable[[], None]] = []
+
+NAMING_CONVENTION = {
+    "ix": "ix_%(column_0_label)s",
+    "uq": "uq_%(table_name)s_%(column_0_name)s",
+    "ck": "ck_%(table_name)s_%(constraint_name)s",
+    "fk": "fk_%(table_name)s_%(column_0_name)s_%(referred_table_name)s",
+    "pk": "pk_%(table_name)s",
+}
+
+
+def new_metadata() -> MetaData:
+    return MetaData(naming_convention=NAMING_CONVENTION)
+
+
+def get_engine(url: str) -> Engine:
+    with _engines_lock:
+        engine = _engines.get(url)
+        if engine is None:
+            engine = _create_engine(url)
+            _engines[url] = engine
+        return engine
+
+
+def _create_engine(url: str) -> Engine:
+    if url.startswith("sqlite"):
+        engine = create_engine(url, connect_args={"check_same_thread": False, "timeout": 30})
+
+        @event.listens_for(engine, "connect")
+        def _sqlite_pragmas(dbapi_connection, _record):  # pragma: no cover - trivial
+            cursor = dbapi_connection.cursor()
+            cursor.execute("PRAGMA journal_mode=WAL")
+            cursor.execute("PRAGMA foreign_keys=ON")
+            cursor.close()
+
+        return engine
+    return create_engine(url, pool_size=12, max_overflow=8, pool_pre_ping=True)
+
+
+def dispose_engines() -> None:
+    with _engines_lock:
+        for engine in _engines.values():
+            engine.dispose()
+        _engines.clear()
+
+
+def on_outbox_commit(listener: Callable[[], None]) -> None:
+    """Call ``listener`` after any commit that wrote outbox rows (wakes the relay at once)."""
+    _commit_listeners.append(listener)
+
+
+class SessionFactory:
+    """Sessions bound to one service's database, tagged with its outbox tables."""
+
+    def __init__(self, service: str, metadata: MetaData, url: str | None = None):
+        self.service = service
+        self.metadata = metadata
+        self.url = url or get_settings().database_url_for(service)
+        self.engine = get_engine(self.url)
+        self._maker = sessionmaker(bind=self.engine, expire_on_commit=False)
+
+    def __call__(self) -> Session:
+        session = self._maker()
+        session.info["service"] = self.service
+        session.info["metadata"] = self.metadata
+        event.listen(session, "after_commit", _notify_if_outbox_written)
+        return session
+
+
+def _notify_if_outbox_written(session: Session) -> None:
+    if session.info.pop("outbox_written", False):
+        for listener in list(_commit_listeners):
+            listener()
+
+
+class Database(DependencyProvider):
+    """Injects one SQLAlchemy session per worker; rolled back on error, closed at teardown."""
+
+    def __init__(self, service: str, metadata: MetaData):
+        self.service = service
+        self.metadata = metadata
+        self.factory: SessionFactory | None = None
+        self._sessions: dict = {}
+
+    def setup(self) -> None:
+        self.factory = SessionFactory(self.service, self.metadata)
+
+    def get_dependency(self, worker_ctx) -> Session:
+        session = self.factory()
+        self._sessions[worker_ctx] = session
+        return session
+
+    def worker_result(self, worker_ctx, result=None, exc_info=None) -> None:
+        session = self._sessions.get(worker_ctx)
+        if session is not None and exc_info is not None:
+            session.rollback()
+
+    def worker_teardown(self, worker_ctx) -> None:
+        session = self._sessions.pop(worker_ctx, None)
+        if session is not None:
+            session.close()

@@ -1,0 +1,64 @@
+"""French (fr_CA) formatting for pages, e-mails and documents, and the one money rounding rule."""
+
+from __future__ import annotations
+
+from datetime import date, datetime
+from decimal import ROUND_HALF_UP, Decimal
+
+from babel.dates import format_date, format_datetime
+from babel.numbers import format_currency, format_decimal
+
+from rac_shared.clock import MONTREAL
+
+LOCALE = "fr_CA"
+CENT = Decimal("0.01")
+
+
+def round_money(amount: Decimal | int | str) -> Decimal:
+    """Round to the cent, half up: the only place money is rounded."""
+    if isinstance(amount, float):
+        raise TypeError("money must never be a float")
+    return Decimal(amount).quantize(CENT, rounding=ROUND_HALF_UP)
+
+
+def money(amount: Decimal | int | str | None) -> str:
+    """``Decimal('250000')`` → ``'250 000,00 $'`` (non-breaking spaces, as Babel writes fr_CA)."""
+    if amount is None:
+        return ""
+    return format_currency(round_money(amount), "CAD", locale=LOCALE)
+
+
+def number(value: Decimal | int, digits: int = 2) -> str:
+    return format_decimal(value, format="#,##0." + "0" * digits if digits else "#,##0", locale=LOCALE)
+
+
+def long_date(value: date | datetime | None) -> str:
+    """``21 décembre 2012``."""
+    if value is None:
+        return ""
+    if isinstance(value, datetime):
+        value = value.astimezone(MONTREAL).date()
+    return format_date(value, "d MMMM y", locale=LOCALE)
+
+
+def long_datetime(value: datetime | None) -> str:
+    """``21 décembre 2012 à 23 h 59`` in Montréal time."""
+    if value is None:
+        return ""
+    local = value.astimezone(MONTREAL)
+    return f"{long_date(local)} à {local.hour} h {local.minute:02d}"
+
+
+def short_datetime(value: datetime | None) -> str:
+    if value is None:
+        return ""
+    return format_datetime(value.astimezone(MONTREAL), "yyyy-MM-dd HH:mm", locale=LOCALE)
+
+
+JINJA_FILTERS = {
+    "money": money,
+    "long_date": long_date,
+    "long_datetime": long_datetime,
+    "short_datetime": short_datetime,
+    "number": number,
+}

@@ -1,0 +1,78 @@
+"""Structured (JSON lines) logging with a correlation id.
+
+The gateway gives every request a correlation id; nameko carries it in its context data
+(``nameko.correlation_id`` header) through RPC calls and events, and the outbox stores it
+with each event. ``CorrelationId`` puts it in a green-thread local so every log line of
+a worker carries it.
+"""
+
+from __future__ import annotations
+
+import json
+import logging
+import sys
+import threading
+import uuid
+
+from nameko.extensions import DependencyProvider
+
+from rac_shared.clock import clock
+
+_local = threading.local()
+
+
+def current_correlation_id() -> str | None:
+    return getattr(_local, "correlation_id", None)
+
+
+def set_correlation_id(value: str | None) -> None:
+    _local.correlation_id = value
+
+
+def new_correlation_id() -> str:
+    return uuid.uuid4().hex
+
+
+class CorrelationId(DependencyProvider):
+    """Reads or creates the worker's correlation id and exposes it to logs and the outbox."""
+
+    def worker_setup(self, worker_ctx) -> None:
+        data = worker_ctx.context_data
+        if not data.get("correlation_id"):
+            data["correlation_id"] = new_correlation_id()
+        set_correlation_id(data["correlation_id"])
+
+    def get_dependency(self, worker_ctx) -> str:
+        return worker_ctx.context_data.get("correlation_id")
+
+    def worker_teardown(self, worker_ctx) -> None:
+        set_correlation_id(None)
+
+
+class JsonFormatter(logging.Formatter):
+    def format(self, record: logging.LogRecord) -> str:
+        entry = {
+            "at": clock.now().isoformat(timespec="milliseconds"),
+            "level": record.levelname,
+            "logger": record.name,
+            "message": record.getMessage(),
+        }
+        correlation_id = current_correlation_id()
+        if correlation_id:
+            entry["correlation_id"] = correlation_id
+        for key in ("service", "event_type", "event_id", "path", "status", "user_id"):
+            if hasattr(record, key):
+                entry[key] = getattr(record, key)
+        if record.exc_info:
+            entry["error"] = self.formatException(record.exc_info)
+        return json.dumps(entry, ensure_ascii=False)
+
+
+def configure_logging(level: str = "INFO") -> None:
+    handler = logging.StreamHandler(sys.stderr)
+    handler.setFormatter(JsonFormatter())
+    root = logging.getLogger()
+    root.handlers[:] = [handler]
+    root.setLevel(level)
+    for noisy in ("amqp", "kombu", "nameko.containers", "eventlet.wsgi.server"):
+        logging.getLogger(noisy).setLevel("WARNING")

@@ -1,0 +1,238 @@
+"""Transactional outbox and idempotent consumption.
+
+A service never publishes an event directly: ``record_event`` writes it into the
+``outbox`` table inside the same transaction as the change it describes, and the relay
+publishes committed rows afterwards. So a crash can neither lose a fact (the row stays
+until published) nor invent one (a rolled-back change takes its event with it).
+
+Consumers call ``first_time`` inside their transaction: the ``processed_events`` table's
+unique key on (event_id, handler) makes a redelivered event a no-op, even when two
+replicas receive it at the same time.
+"""
+
+from __future__ import annotations
+
+import json
+import logging
+import threading
+from dataclasses import dataclass
+from uuid import UUID
+
+import kombu
+from sqlalchemy import (
+    JSON,
+    BigInteger,
+    Column,
+    DateTime,
+    Integer,
+    MetaData,
+    String,
+    Table,
+    Text,
+    UniqueConstraint,
+    insert,
+    select,
+    update,
+)
+from sqlalchemy.exc import IntegrityError
+from sqlalchemy.orm import Session
+
+from rac_shared.clock import clock
+from rac_shared.events import Envelope, EventPayload
+
+log = logging.getLogger(__name__)
+
+ID_TYPE = BigInteger().with_variant(Integer(), "sqlite")
+
+
+def install_reliability_tables(metadata: MetaData) -> None:
+    """Add ``outbox`` and ``processed_events`` to a service's metadata."""
+    Table(
+        "outbox",
+        metadata,
+        Column("id", ID_TYPE, primary_key=True, autoincrement=True),
+        Column("event_id", String(36), nullable=False, unique=True),
+        Column("source", String(40), nullable=False),
+        Column("event_type", String(80), nullable=False),
+        Column("body", JSON, nullable=False),
+        Column("correlation_id", String(64)),
+        Column("created_at", DateTime(timezone=True), nullable=False),
+        Column("published_at", DateTime(timezone=True), index=True),
+        Column("attempts", Integer, nullable=False, default=0),
+        Column("last_error", Text),
+    )
+    Table(
+        "processed_events",
+        metadata,
+        Column("id", ID_TYPE, primary_key=True, autoincrement=True),
+        Column("event_id", String(36), nullable=False),
+        Column("handler", String(120), nullable=False),
+        Column("processed_at", DateTime(timezone=True), nullable=False),
+        UniqueConstraint("event_id", "handler", name="uq_processed_events_event_handler"),
+    )
+
+
+def _table(session_or_metadata, name: str) -> Table:
+    metadata = (
+        session_or_metadata.info["metadata"]
+        if isinstance(session_or_metadata, Session)
+        else session_or_metadata
+    )
+    return metadata.tables[name]
+
+
+def record_event(
+    session: Session, payload: EventPayload, correlation_id: str | None = None
+) -> Envelope:
+    """Write ``payload`` to the outbox in the session's current transaction."""
+    from rac_shared.logs import current_correlation_id
+
+    envelope = Envelope.wrap(payload, correlation_id or current_correlation_id())
+    session.execute(
+        insert(_table(session, "outbox")).values(
+            event_id=str(envelope.event_id),
+            source=envelope.source,
+            event_type=envelope.event_type,
+            body=envelope.model_dump(mode="json"),
+            correlation_id=envelope.correlation_id,
+            created_at=clock.now(),
+            attempts=0,
+        )
+    )
+    session.info["outbox_written"] = True
+    return envelope
+
+
+def first_time(session: Session, event_id: UUID | str, handler: str) -> bool:
+    """Record that ``handler`` processed ``event_id``; False if it already had.
+
+    Runs in a savepoint so that a duplicate leaves the caller's transaction usable.
+    """
+    table = _table(session, "processed_events")
+    try:
+        with session.begin_nested():
+            session.execute(
+                insert(table).values(
+                    event_id=str(event_id), handler=handler, processed_at=clock.now()
+                )
+            )
+    except IntegrityError:
+        return False
+    return True
+
+
+def event_exchange(source: str) -> kombu.Exchange:
+    """The same exchange nameko's ``EventDispatcher`` declares for ``source``."""
+    return kombu.Exchange(f"{source}.events", type="topic", durable=True, delivery_mode=2)
+
+
+@dataclass
+class RelayResult:
+    published: int = 0
+    failed: int = 0
+
+
+class OutboxRelay:
+    """Publishes committed outbox rows, oldest first, and marks them published.
+
+    Rows are claimed with ``FOR UPDATE SKIP LOCKED`` so that two replicas relaying the same
+    database never publish a row twice; the mark is committed only after the broker has
+    confirmed the message (publisher confirms), so a crash in between republishes it
+    (consumers are idempotent on ``event_id``).
+    """
+
+    def __init__(self, session_factory, amqp_uri: str, batch_size: int = 200):
+        self.session_factory = session_factory
+        self.amqp_uri = amqp_uri
+        self.batch_size = batch_size
+        self._connection: kombu.Connection | None = None
+        self._declared: set[str] = set()
+        self._lock = threading.Lock()
+
+    def _producer(self) -> kombu.Producer:
+        if self._connection is None:
+            self._connection = kombu.Connection(
+                self.amqp_uri, transport_options={"confirm_publish": True}, heartbeat=0
+            )
+        channel = self._connection.default_channel
+        return kombu.Producer(channel)
+
+    def close(self) -> None:
+        if self._connection is not None:
+            try:
+                self._connection.release()
+            finally:
+                self._connection = None
+                self._declared.clear()
+
+    def relay_once(self) -> RelayResult:
+        """Publish one batch; returns how many rows were published."""
+        with self._lock:
+            return self._relay_batch()
+
+    def relay_all(self) -> int:
+        total = 0
+        while True:
+            result = self.relay_once()
+            total += result.published
+            if result.published < self.batch_size or result.failed:
+                return total
+
+    def _relay_batch(self) -> RelayResult:
+        result = RelayResult()
+        session: Session = self.session_factory()
+        outbox = _table(session, "outbox")
+        try:
+            rows = session.execute(
+                select(outbox.c.id, outbox.c.source, outbox.c.event_type, outbox.c.body,
+                       outbox.c.correlation_id)
+                .where(outbox.c.published_at.is_(None))
+                .order_by(outbox.c.id)
+                .limit(self.batch_size)
+                .with_for_update(skip_locked=True)
+            ).all()
+            if not rows:
+                session.rollback()
+                return result
+            published_ids = []
+            try:
+                producer = self._producer()
+                for row in rows:
+                    self._publish(producer, row)
+                    published_ids.append(row.id)
+            except Exception as exc:  # broker down: keep the rest for the next round
+                log.warning("outbox relay could not publish: %s", exc)
+                result.failed = len(rows) - len(published_ids)
+                self.close()
+            if published_ids:
+                session.execute(
+                    update(outbox)
+                    .where(outbox.c.id.in_(published_ids))
+                    .values(published_at=clock.now(), attempts=outbox.c.attempts + 1)
+                )
+            session.commit()
+            result.published = len(published_ids)
+            return result
+        finally:
+            session.close()
+
+    def _publish(self, producer: kombu.Producer, row) -> None:
+        exchange = event_exchange(row.source)
+        declare = []
+        if exchange.name not in self._declared:
+            declare = [exchange]
+        body = row.body if isinstance(row.body, dict) else json.loads(row.body)
+        headers = {}
+        if row.correlation_id:
+            headers["nameko.correlation_id"] = row.correlation_id
+        producer.publish(
+            body,
+            exchange=exchange,
+            routing_key=row.event_type,
+            serializer="json",
+            delivery_mode=2,
+            headers=headers,
+            declare=declare,
+            retry=False,
+        )
+        self._declared.add(exchange.name)

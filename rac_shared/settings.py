@@ -1,0 +1,109 @@
+"""Settings read from the environment (pydantic-settings).
+
+With nothing set, the platform runs embedded: one SQLite file per service under ``var/``
+and the local RabbitMQ. ``DATABASE_URL`` (a PostgreSQL server URL) gives one database per
+service named ``rac_<service>``; ``DATABASE_URL_<SERVICE>`` overrides a single service.
+"""
+
+from __future__ import annotations
+
+import os
+from functools import lru_cache
+from pathlib import Path
+
+from pydantic import Field
+from pydantic_settings import BaseSettings, SettingsConfigDict
+from sqlalchemy.engine import make_url
+
+DEMO_JWT_SECRET = "demo-secret-do-not-use-in-production-0123456789abcdef"
+SERVICE_NAMES = ("applications", "scoring", "plans", "billing", "notifications", "gateway")
+PROJECT_ROOT = Path(__file__).resolve().parent.parent
+
+
+def with_driver(url: str) -> str:
+    """PostgreSQL goes through psycopg2 (made cooperative under eventlet by psycogreen)."""
+    parsed = make_url(url)
+    if parsed.drivername in ("postgresql", "postgres"):
+        parsed = parsed.set(drivername="postgresql+psycopg2")
+    return parsed.render_as_string(hide_password=False)
+
+
+class InsecureSettings(RuntimeError):
+    """Production must never start with demo secrets."""
+
+
+class Settings(BaseSettings):
+    model_config = SettingsConfigDict(env_prefix="", extra="ignore", case_sensitive=False)
+
+    rac_env: str = Field("development", description="development | test | production")
+    amqp_uri: str = "amqp://guest:guest@127.0.0.1:5672/"
+    database_url: str | None = None
+    var_dir: Path = PROJECT_ROOT / "var"
+    public_url: str = "http://127.0.0.1:8000"
+
+    jwt_secret: str = DEMO_JWT_SECRET
+    jwt_key_id: str = "k1"
+    jwt_previous_keys: str = Field("", description="kid=secret pairs, comma separated, for rotation")
+    jwt_issuer: str = "rac-gateway"
+    jwt_audience: str = "rac-platform"
+    session_minutes: int = 480
+
+    rpc_timeout: float = 10.0
+    outbox_poll_seconds: float = 1.0
+    handler_max_attempts: int = 5
+    handler_backoff_seconds: float = 1.0
+
+    smtp_host: str = "127.0.0.1"
+    smtp_port: int = 1025
+    smtp_starttls: bool = False
+    smtp_user: str | None = None
+    smtp_password: str | None = None
+    mail_from: str = "Plateforme RAC <ne-pas-repondre@rac.quebec>"
+
+    max_body_bytes: int = 12 * 1024 * 1024
+    login_max_failures: int = 5
+    login_window_minutes: int = 15
+
+    def database_url_for(self, service: str) -> str:
+        explicit = os.environ.get(f"DATABASE_URL_{service.upper()}")
+        if explicit:
+            return with_driver(explicit)
+        if self.database_url:
+            url = make_url(with_driver(self.database_url)).set(database=f"rac_{service}")
+            return url.render_as_string(hide_password=False)
+        self.var_dir.mkdir(parents=True, exist_ok=True)
+        return f"sqlite:///{self.var_dir / f'{service}.db'}"
+
+    def jwt_keys(self) -> dict[str, str]:
+        keys = {self.jwt_key_id: self.jwt_secret}
+        for pair in filter(None, (p.strip() for p in self.jwt_previous_keys.split(","))):
+            kid, _, secret = pair.partition("=")
+            keys[kid.strip()] = secret.strip()
+        return keys
+
+    def check_production_safety(self) -> None:
+        if self.rac_env == "production" and (
+            self.jwt_secret == DEMO_JWT_SECRET or len(self.jwt_secret) < 32
+        ):
+            raise InsecureSettings(
+                "JWT_SECRET must be set to a private value of at least 32 characters in production"
+            )
+
+    def nameko_config(self) -> dict:
+        return {
+            "AMQP_URI": self.amqp_uri,
+            "max_workers": 10,
+            "parent_calls_tracked": 10,
+            "LOGGING": {"version": 1, "disable_existing_loggers": False},
+        }
+
+
+@lru_cache
+def get_settings() -> Settings:
+    settings = Settings()
+    settings.check_production_safety()
+    return settings
+
+
+def reset_settings_cache() -> None:
+    get_settings.cache_clear()

@@ -1,0 +1,26 @@
+"""Jinja2 environments for pages, e-mails and documents: autoescaped, with French filters."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+from jinja2 import Environment, FileSystemLoader, StrictUndefined
+
+from rac_shared.formatting import JINJA_FILTERS
+
+
+def _escape_unless_plain_text(template_name: str | None) -> bool:
+    """Everything is HTML-escaped except plain-text e-mail parts (``*.txt.j2``)."""
+    return not (template_name or "").endswith((".txt.j2", ".txt"))
+
+
+def make_environment(*template_dirs: Path) -> Environment:
+    env = Environment(
+        loader=FileSystemLoader([str(d) for d in template_dirs]),
+        autoescape=_escape_unless_plain_text,
+        undefined=StrictUndefined,
+        trim_blocks=True,
+        lstrip_blocks=True,
+    )
+    env.filters.update(JINJA_FILTERS)
+    return env

@@ -1,0 +1,1 @@
+"""The applications service: owns its database and talks to others only over RabbitMQ."""

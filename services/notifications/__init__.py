@@ -1,0 +1,1 @@
+"""The notifications service: turns domain events into e-mails and in-app messages."""

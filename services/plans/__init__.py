@@ -1,0 +1,1 @@
+"""The plans service: owns its database and talks to others only over RabbitMQ."""
