@@ -73,8 +73,9 @@ def issue_token(settings: Settings, user_id: int, session_version: int) -> tuple
         "iss": settings.jwt_issuer,
         "aud": settings.jwt_audience,
     }
-    token = jwt.encode(claims, settings.jwt_secret, algorithm="HS256",
-                       headers={"kid": settings.jwt_key_id})
+    token = jwt.encode(
+        claims, settings.jwt_secret, algorithm="HS256", headers={"kid": settings.jwt_key_id}
+    )
     return token, token_id
 
 
@@ -112,13 +113,13 @@ def decode_token(settings: Settings, token: str) -> TokenClaims:
 
 def csrf_token_for(settings: Settings, session_key: str) -> str:
     """CSRF token bound to a session (the token id) or to the pre-login CSRF cookie."""
-    return hmac.new(settings.jwt_secret.encode(), f"csrf:{session_key}".encode(),
-                    hashlib.sha256).hexdigest()
+    return hmac.new(
+        settings.jwt_secret.encode(), f"csrf:{session_key}".encode(), hashlib.sha256
+    ).hexdigest()
 
 
 def csrf_matches(settings: Settings, session_key: str, submitted: str | None) -> bool:
-    return bool(submitted) and hmac.compare_digest(csrf_token_for(settings, session_key),
-                                                   submitted)
+    return bool(submitted) and hmac.compare_digest(csrf_token_for(settings, session_key), submitted)
 
 
 def new_reset_token() -> tuple[str, str]:

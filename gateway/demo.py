@@ -14,55 +14,151 @@ from rac_shared.clock import clock
 DEMO_PASSWORD = "rac-demo-2026"
 
 ORGANISATIONS = [
-    dict(key="ministere", kind=K.MINISTRY, name="Ministère de l'Enseignement supérieur",
-         code="MES", address="1035, rue De La Chevrotière, Québec (Québec)  G1R 5A5"),
-    dict(key="levis", kind=K.CEGEP, name="Cégep de Lévis", code="CLV",
-         education_order="collégial", region="Chaudière-Appalaches",
-         address="205, route Monseigneur-Bourget, Lévis (Québec)  G6V 6Z9"),
-    dict(key="marie-victorin", kind=K.CEGEP, name="Cégep Marie-Victorin", code="CMV",
-         education_order="collégial", region="Montréal",
-         address="7000, rue Marie-Victorin, Montréal (Québec)  H1G 2J6"),
-    dict(key="navigateurs", kind=K.SCHOOL_SERVICE_CENTRE,
-         name="Centre de services scolaire des Navigateurs", code="CSN",
-         education_order="secondaire", region="Chaudière-Appalaches",
-         address="1860, 1re Rue, Lévis (Québec)  G6W 5M6"),
-    dict(key="cisss", kind=K.EMPLOYER, name="CISSS de Chaudière-Appalaches", code="CCA",
-         region="Chaudière-Appalaches",
-         address="363, route Cameron, Sainte-Marie (Québec)  G6E 3E2"),
-    dict(key="boulangerie", kind=K.EMPLOYER, name="Boulangerie Saint-Méthode inc.", code="BSM",
-         region="Chaudière-Appalaches",
-         address="14, rue Principale, Saint-Bernard (Québec)  G0S 2G0"),
+    dict(
+        key="ministere",
+        kind=K.MINISTRY,
+        name="Ministère de l'Enseignement supérieur",
+        code="MES",
+        address="1035, rue De La Chevrotière, Québec (Québec)  G1R 5A5",
+    ),
+    dict(
+        key="levis",
+        kind=K.CEGEP,
+        name="Cégep de Lévis",
+        code="CLV",
+        education_order="collégial",
+        region="Chaudière-Appalaches",
+        address="205, route Monseigneur-Bourget, Lévis (Québec)  G6V 6Z9",
+    ),
+    dict(
+        key="marie-victorin",
+        kind=K.CEGEP,
+        name="Cégep Marie-Victorin",
+        code="CMV",
+        education_order="collégial",
+        region="Montréal",
+        address="7000, rue Marie-Victorin, Montréal (Québec)  H1G 2J6",
+    ),
+    dict(
+        key="navigateurs",
+        kind=K.SCHOOL_SERVICE_CENTRE,
+        name="Centre de services scolaire des Navigateurs",
+        code="CSN",
+        education_order="secondaire",
+        region="Chaudière-Appalaches",
+        address="1860, 1re Rue, Lévis (Québec)  G6W 5M6",
+    ),
+    dict(
+        key="cisss",
+        kind=K.EMPLOYER,
+        name="CISSS de Chaudière-Appalaches",
+        code="CCA",
+        region="Chaudière-Appalaches",
+        address="363, route Cameron, Sainte-Marie (Québec)  G6E 3E2",
+    ),
+    dict(
+        key="boulangerie",
+        kind=K.EMPLOYER,
+        name="Boulangerie Saint-Méthode inc.",
+        code="BSM",
+        region="Chaudière-Appalaches",
+        address="14, rue Principale, Saint-Bernard (Québec)  G0S 2G0",
+    ),
 ]
 
 USERS = [
-    ("ministere", R.MINISTRY_ADMIN, "admin@mes.demo.quebec", "Hélène Tremblay",
-     "Directrice de la reconnaissance des acquis"),
-    ("ministere", R.MINISTRY_ANALYST, "analyste@mes.demo.quebec", "François Côté",
-     "Analyste"),
-    ("ministere", R.MINISTRY_EVALUATOR, "evaluatrice@mes.demo.quebec", "Geneviève Lévesque",
-     "Évaluatrice"),
-    ("levis", R.DIRECTOR_GENERAL, "dg@cegeplevis.demo.quebec", "Isabelle Bégin",
-     "Directrice générale"),
-    ("levis", R.DIRECTOR_OF_STUDIES, "etudes@cegeplevis.demo.quebec", "Marc-André Gagnon",
-     "Directeur des études"),
-    ("levis", R.RAC_COORDINATOR, "rac@cegeplevis.demo.quebec", "Sophie Bélanger",
-     "Coordonnatrice de la RAC"),
-    ("marie-victorin", R.DIRECTOR_GENERAL, "dg@cmv.demo.quebec", "Nathalie Ouellet",
-     "Directrice générale"),
-    ("marie-victorin", R.DIRECTOR_CONTINUING_EDUCATION, "fc@cmv.demo.quebec",
-     "Jean-François Roy", "Directeur de la formation continue"),
-    ("marie-victorin", R.RAC_COORDINATOR, "rac@cmv.demo.quebec", "Amélie Pelletier",
-     "Conseillère en RAC"),
-    ("navigateurs", R.DIRECTOR_GENERAL, "dg@csnavigateurs.demo.quebec", "Pierre Lachance",
-     "Directeur général"),
-    ("navigateurs", R.DIRECTOR_VOCATIONAL_TRAINING, "fp@csnavigateurs.demo.quebec",
-     "Chantal Fortin", "Directrice du service de la formation professionnelle"),
-    ("navigateurs", R.RAC_COORDINATOR, "rac@csnavigateurs.demo.quebec", "Louis Bouchard",
-     "Conseiller en RAC"),
-    ("cisss", R.EMPLOYER_REPRESENTATIVE, "rh@cisss.demo.quebec", "Julie Morin",
-     "Directrice des ressources humaines"),
-    ("boulangerie", R.EMPLOYER_REPRESENTATIVE, "direction@boulangerie.demo.quebec",
-     "Éric Poulin", "Président"),
+    (
+        "ministere",
+        R.MINISTRY_ADMIN,
+        "admin@mes.demo.quebec",
+        "Hélène Tremblay",
+        "Directrice de la reconnaissance des acquis",
+    ),
+    ("ministere", R.MINISTRY_ANALYST, "analyste@mes.demo.quebec", "François Côté", "Analyste"),
+    (
+        "ministere",
+        R.MINISTRY_EVALUATOR,
+        "evaluatrice@mes.demo.quebec",
+        "Geneviève Lévesque",
+        "Évaluatrice",
+    ),
+    (
+        "levis",
+        R.DIRECTOR_GENERAL,
+        "dg@cegeplevis.demo.quebec",
+        "Isabelle Bégin",
+        "Directrice générale",
+    ),
+    (
+        "levis",
+        R.DIRECTOR_OF_STUDIES,
+        "etudes@cegeplevis.demo.quebec",
+        "Marc-André Gagnon",
+        "Directeur des études",
+    ),
+    (
+        "levis",
+        R.RAC_COORDINATOR,
+        "rac@cegeplevis.demo.quebec",
+        "Sophie Bélanger",
+        "Coordonnatrice de la RAC",
+    ),
+    (
+        "marie-victorin",
+        R.DIRECTOR_GENERAL,
+        "dg@cmv.demo.quebec",
+        "Nathalie Ouellet",
+        "Directrice générale",
+    ),
+    (
+        "marie-victorin",
+        R.DIRECTOR_CONTINUING_EDUCATION,
+        "fc@cmv.demo.quebec",
+        "Jean-François Roy",
+        "Directeur de la formation continue",
+    ),
+    (
+        "marie-victorin",
+        R.RAC_COORDINATOR,
+        "rac@cmv.demo.quebec",
+        "Amélie Pelletier",
+        "Conseillère en RAC",
+    ),
+    (
+        "navigateurs",
+        R.DIRECTOR_GENERAL,
+        "dg@csnavigateurs.demo.quebec",
+        "Pierre Lachance",
+        "Directeur général",
+    ),
+    (
+        "navigateurs",
+        R.DIRECTOR_VOCATIONAL_TRAINING,
+        "fp@csnavigateurs.demo.quebec",
+        "Chantal Fortin",
+        "Directrice du service de la formation professionnelle",
+    ),
+    (
+        "navigateurs",
+        R.RAC_COORDINATOR,
+        "rac@csnavigateurs.demo.quebec",
+        "Louis Bouchard",
+        "Conseiller en RAC",
+    ),
+    (
+        "cisss",
+        R.EMPLOYER_REPRESENTATIVE,
+        "rh@cisss.demo.quebec",
+        "Julie Morin",
+        "Directrice des ressources humaines",
+    ),
+    (
+        "boulangerie",
+        R.EMPLOYER_REPRESENTATIVE,
+        "direction@boulangerie.demo.quebec",
+        "Éric Poulin",
+        "Président",
+    ),
 ]
 
 
@@ -81,9 +177,19 @@ def seed_accounts(session: Session) -> dict[str, int]:
     password_hash = hash_password(DEMO_PASSWORD)
     for key, role, email, full_name, title in USERS:
         if session.scalar(select(User).where(User.email == email)) is None:
-            session.add(User(email=email, full_name=full_name, title=title, role=role.value,
-                             organisation_id=ids[key], password_hash=password_hash,
-                             active=True, session_version=1, created_at=clock.now()))
+            session.add(
+                User(
+                    email=email,
+                    full_name=full_name,
+                    title=title,
+                    role=role.value,
+                    organisation_id=ids[key],
+                    password_hash=password_hash,
+                    active=True,
+                    session_version=1,
+                    created_at=clock.now(),
+                )
+            )
     session.flush()
     return ids
 
@@ -92,6 +198,7 @@ def logins_table() -> str:
     from rac_shared.actor import ROLE_LABELS
 
     names = {o["key"]: o["name"] for o in ORGANISATIONS}
-    lines = [f"  {email:<38} {ROLE_LABELS[role]} — {names[key]}"
-             for key, role, email, _, _ in USERS]
+    lines = [
+        f"  {email:<38} {ROLE_LABELS[role]} — {names[key]}" for key, role, email, _, _ in USERS
+    ]
     return "\n".join(lines) + f"\n  Mot de passe de tous les comptes : {DEMO_PASSWORD}"

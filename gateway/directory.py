@@ -38,14 +38,13 @@ def find_user_by_email(session: Session, email: str) -> User | None:
     return session.scalar(select(User).where(func.lower(User.email) == email.strip().lower()))
 
 
-def authenticate(session: Session, settings: Settings, email: str, password: str,
-                 ip: str) -> User:
+def authenticate(session: Session, settings: Settings, email: str, password: str, ip: str) -> User:
     """Check the credentials; refuses after too many recent failures for that address."""
     since = clock.now() - timedelta(minutes=settings.login_window_minutes)
     failures = session.scalar(
-        select(func.count()).select_from(LoginFailure).where(
-            LoginFailure.email == email.strip().lower(), LoginFailure.at >= since
-        )
+        select(func.count())
+        .select_from(LoginFailure)
+        .where(LoginFailure.email == email.strip().lower(), LoginFailure.at >= since)
     )
     if failures >= settings.login_max_failures:
         raise TooManyAttempts(
@@ -101,8 +100,9 @@ def reset_password(session: Session, token: str, new_password: str, confirmation
         )
     )
     if reset is None or reset.used_at is not None or _aware(reset.expires_at) < clock.now():
-        raise invalid("Ce lien de réinitialisation est invalide ou expiré. Faites une nouvelle "
-                      "demande.")
+        raise invalid(
+            "Ce lien de réinitialisation est invalide ou expiré. Faites une nouvelle demande."
+        )
     check_new_password(new_password, confirmation)
     user = session.get(User, reset.user_id)
     user.password_hash = auth.hash_password(new_password)
@@ -170,16 +170,26 @@ def visible_organisation(session: Session, actor: Actor, organisation_id: int) -
     return organisation_view(organisation)
 
 
-def users_of_organisation(session: Session, organisation_id: int,
-                          roles: list[str] | None = None) -> list[dict]:
+def users_of_organisation(
+    session: Session, organisation_id: int, roles: list[str] | None = None
+) -> list[dict]:
     query = select(User).where(User.organisation_id == organisation_id, User.active.is_(True))
     if roles:
         query = query.where(User.role.in_(roles))
     return [user_view(u) for u in session.scalars(query.order_by(User.full_name))]
 
 
-def record_audit(session: Session, *, actor: Actor | None, method: str, path: str, action: str,
-                 status: int, ip: str | None, correlation_id: str | None) -> None:
+def record_audit(
+    session: Session,
+    *,
+    actor: Actor | None,
+    method: str,
+    path: str,
+    action: str,
+    status: int,
+    ip: str | None,
+    correlation_id: str | None,
+) -> None:
     session.add(
         AuditEntry(
             at=clock.now(),

@@ -13,7 +13,6 @@ when the service has no consumer at all, as "timeout" (504) when it is just slow
 from __future__ import annotations
 
 import logging
-import socket
 import uuid
 from collections.abc import Callable
 from typing import Any
@@ -91,16 +90,15 @@ class RpcClient:
                         auto_delete=True,
                         queue_arguments={"x-expires": 300_000},
                     )
-                    with connection.Consumer(queue, callbacks=[self._on_reply], no_ack=True,
-                                             accept=["json"]):
+                    with connection.Consumer(
+                        queue, callbacks=[self._on_reply], no_ack=True, accept=["json"]
+                    ):
                         if not self._ready.ready():
                             self._ready.send(True)
                         while self._running:
                             try:
                                 connection.drain_events(timeout=1)
-                            except TimeoutError:
-                                continue
-                            except socket.timeout:
+                            except TimeoutError:  # socket.timeout is an alias
                                 continue
             except Exception as exc:  # broker down: retry, callers time out meanwhile
                 log.warning("RPC reply consumer lost the broker: %s", exc)
@@ -137,8 +135,15 @@ class RpcClient:
 
     # -- calls -----------------------------------------------------------------------
 
-    def call(self, service: str, method: str, *, correlation_id: str | None = None,
-             timeout: float | None = None, **kwargs: Any) -> Any:
+    def call(
+        self,
+        service: str,
+        method: str,
+        *,
+        correlation_id: str | None = None,
+        timeout: float | None = None,
+        **kwargs: Any,
+    ) -> Any:
         timeout = timeout or self.timeout
         if not self._running:
             self.start()
@@ -191,8 +196,9 @@ class RpcClient:
         if error.get("exc_path") == DOMAIN_ERROR_PATH:
             return_error = DomainError(*error.get("exc_args", ["Erreur"]))
             raise return_error
-        log.error("%s.%s failed: %s: %s", service, method, error.get("exc_type"),
-                  error.get("value"))
+        log.error(
+            "%s.%s failed: %s: %s", service, method, error.get("exc_type"), error.get("value")
+        )
         raise RpcRemoteError(f"{service}.{method}: {error.get('exc_type')}")
 
     def service_has_consumers(self, service: str) -> bool:

@@ -47,8 +47,9 @@ class OutboxRelayRunner(DependencyProvider):
 
     def setup(self) -> None:
         settings = get_settings()
-        self.relay = OutboxRelay(SessionFactory(self.service, self.metadata),
-                                 self.container.config["AMQP_URI"])
+        self.relay = OutboxRelay(
+            SessionFactory(self.service, self.metadata), self.container.config["AMQP_URI"]
+        )
         self.poll_seconds = settings.outbox_poll_seconds
         on_outbox_commit(self._wake.set)
 
@@ -85,7 +86,10 @@ def event_queues_of(service_cls: type) -> list[kombu.Queue]:
     for attr in dir(service_cls):
         method = getattr(service_cls, attr, None)
         for entrypoint in getattr(method, ENTRYPOINT_EXTENSIONS_ATTR, ()) or ():
-            if isinstance(entrypoint, ReliableEventHandler) and entrypoint.handler_type is SERVICE_POOL:
+            if (
+                isinstance(entrypoint, ReliableEventHandler)
+                and entrypoint.handler_type is SERVICE_POOL
+            ):
                 queues.append(
                     kombu.Queue(
                         f"evt-{entrypoint.source_service}-{entrypoint.event_type}"

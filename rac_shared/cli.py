@@ -9,7 +9,9 @@ from datetime import date
 
 
 def main(argv: list[str] | None = None) -> int:
-    parser = argparse.ArgumentParser(prog="rac", description="Plateforme RAC : outils d'exploitation")
+    parser = argparse.ArgumentParser(
+        prog="rac", description="Plateforme RAC : outils d'exploitation"
+    )
     commands = parser.add_subparsers(dest="command", required=True)
 
     commands.add_parser("migrate", help="migrate every service's database and declare queues")
@@ -28,8 +30,12 @@ def main(argv: list[str] | None = None) -> int:
     jobs_cmd = jobs.add_subparsers(dest="jobs_command", required=True)
     run = jobs_cmd.add_parser("run", help="run a job once")
     run.add_argument("job")
-    run.add_argument("--as-of", type=date.fromisoformat, default=None,
-                     help="run as of this date (YYYY-MM-DD); default: today")
+    run.add_argument(
+        "--as-of",
+        type=date.fromisoformat,
+        default=None,
+        help="run as of this date (YYYY-MM-DD); default: today",
+    )
     jobs_cmd.add_parser("list", help="list the jobs")
 
     dead = commands.add_parser("dead-letters", help="inspect and replay dead-lettered events")
@@ -75,8 +81,10 @@ def _cmd_serve(args) -> int:
     from rac_shared.bus import SERVICE_CLASSES, serve
 
     if args.service not in SERVICE_CLASSES:
-        print(f"Service inconnu : {args.service}. Choix : {', '.join(SERVICE_CLASSES)}",
-              file=sys.stderr)
+        print(
+            f"Service inconnu : {args.service}. Choix : {', '.join(SERVICE_CLASSES)}",
+            file=sys.stderr,
+        )
         return 2
     serve(args.service)
     return 0
@@ -97,8 +105,9 @@ def _cmd_jobs(args) -> int:
             print(f"{name:<20} {job.description}")
         return 0
     if args.job not in JOBS:
-        print(f"Tâche inconnue : {args.job}. Choix : {', '.join(JOBS) or 'aucune'}",
-              file=sys.stderr)
+        print(
+            f"Tâche inconnue : {args.job}. Choix : {', '.join(JOBS) or 'aucune'}", file=sys.stderr
+        )
         return 2
     result = run_job(args.job, args.as_of)
     print(json.dumps(result, ensure_ascii=False, default=str))

@@ -28,8 +28,9 @@ ATTEMPT_HEADER = "x-rac-attempt"
 
 
 def dead_letter_queue() -> kombu.Queue:
-    return kombu.Queue(DEAD_LETTER_QUEUE, exchange=kombu.Exchange(""), routing_key=DEAD_LETTER_QUEUE,
-                       durable=True)
+    return kombu.Queue(
+        DEAD_LETTER_QUEUE, exchange=kombu.Exchange(""), routing_key=DEAD_LETTER_QUEUE, durable=True
+    )
 
 
 def retry_delay_seconds(attempt: int, base: float) -> float:
@@ -72,13 +73,23 @@ class ReliableEventHandler(EventHandler):
                     "x-expires": delay_ms + 600_000,
                 },
             )
-            log.warning("handler %s failed (attempt %s), retry in %ss: %s",
-                        queue_name, attempt, delay, error)
-            publisher.publish(message.body, exchange=kombu.Exchange(""),
-                              routing_key=retry_queue.name, declare=[retry_queue],
-                              headers=headers, serializer=None,
-                              content_type=message.content_type,
-                              content_encoding=message.content_encoding)
+            log.warning(
+                "handler %s failed (attempt %s), retry in %ss: %s",
+                queue_name,
+                attempt,
+                delay,
+                error,
+            )
+            publisher.publish(
+                message.body,
+                exchange=kombu.Exchange(""),
+                routing_key=retry_queue.name,
+                declare=[retry_queue],
+                headers=headers,
+                serializer=None,
+                content_type=message.content_type,
+                content_encoding=message.content_encoding,
+            )
         else:
             headers.update(
                 {
@@ -88,11 +99,16 @@ class ReliableEventHandler(EventHandler):
                 }
             )
             log.error("handler %s failed %s times, dead-lettered: %s", queue_name, attempt, error)
-            publisher.publish(message.body, exchange=kombu.Exchange(""),
-                              routing_key=DEAD_LETTER_QUEUE, declare=[dead_letter_queue()],
-                              headers=headers, serializer=None,
-                              content_type=message.content_type,
-                              content_encoding=message.content_encoding)
+            publisher.publish(
+                message.body,
+                exchange=kombu.Exchange(""),
+                routing_key=DEAD_LETTER_QUEUE,
+                declare=[dead_letter_queue()],
+                headers=headers,
+                serializer=None,
+                content_type=message.content_type,
+                content_encoding=message.content_encoding,
+            )
 
 
 def on_event(payload_cls: type[EventPayload]):

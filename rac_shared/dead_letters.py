@@ -28,14 +28,16 @@ def list_dead_letters(amqp_uri: str | None = None) -> list[dict]:
                 body = json.loads(message.body)
             except ValueError:
                 body = {}
-            letters.append({
-                "queue": headers.get("x-rac-original-queue"),
-                "event_type": body.get("event_type"),
-                "event_id": body.get("event_id"),
-                "attempts": headers.get(ATTEMPT_HEADER),
-                "failed_at": headers.get("x-rac-failed-at"),
-                "error": headers.get("x-rac-error"),
-            })
+            letters.append(
+                {
+                    "queue": headers.get("x-rac-original-queue"),
+                    "event_type": body.get("event_type"),
+                    "event_id": body.get("event_id"),
+                    "attempts": headers.get(ATTEMPT_HEADER),
+                    "failed_at": headers.get("x-rac-failed-at"),
+                    "error": headers.get("x-rac-error"),
+                }
+            )
         for message in held:
             message.requeue()
     return letters
@@ -60,9 +62,15 @@ def replay_dead_letters(amqp_uri: str | None = None) -> int:
                 break
             for key in (ATTEMPT_HEADER, "x-rac-error", "x-rac-failed-at"):
                 headers.pop(key, None)
-            producer.publish(message.body, exchange="", routing_key=target, headers=headers,
-                             content_type=message.content_type,
-                             content_encoding=message.content_encoding, delivery_mode=2)
+            producer.publish(
+                message.body,
+                exchange="",
+                routing_key=target,
+                headers=headers,
+                content_type=message.content_type,
+                content_encoding=message.content_encoding,
+                delivery_mode=2,
+            )
             message.ack()
             count += 1
     return count

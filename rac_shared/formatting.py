@@ -29,7 +29,9 @@ def money(amount: Decimal | int | str | None) -> str:
 
 
 def number(value: Decimal | int, digits: int = 2) -> str:
-    return format_decimal(value, format="#,##0." + "0" * digits if digits else "#,##0", locale=LOCALE)
+    return format_decimal(
+        value, format="#,##0." + "0" * digits if digits else "#,##0", locale=LOCALE
+    )
 
 
 def long_date(value: date | datetime | None) -> str:

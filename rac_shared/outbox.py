@@ -184,8 +184,13 @@ class OutboxRelay:
         outbox = _table(session, "outbox")
         try:
             rows = session.execute(
-                select(outbox.c.id, outbox.c.source, outbox.c.event_type, outbox.c.body,
-                       outbox.c.correlation_id)
+                select(
+                    outbox.c.id,
+                    outbox.c.source,
+                    outbox.c.event_type,
+                    outbox.c.body,
+                    outbox.c.correlation_id,
+                )
                 .where(outbox.c.published_at.is_(None))
                 .order_by(outbox.c.id)
                 .limit(self.batch_size)

@@ -43,7 +43,9 @@ class Settings(BaseSettings):
 
     jwt_secret: str = DEMO_JWT_SECRET
     jwt_key_id: str = "k1"
-    jwt_previous_keys: str = Field("", description="kid=secret pairs, comma separated, for rotation")
+    jwt_previous_keys: str = Field(
+        "", description="kid=secret pairs, comma separated, for rotation"
+    )
     jwt_issuer: str = "rac-gateway"
     jwt_audience: str = "rac-platform"
     session_minutes: int = 480

@@ -22,13 +22,20 @@ from rac_shared.actor import ROLE_LABELS, Role
 from rac_shared.errors import DomainError
 
 
-@route("/api/auth/token", methods=("POST",), access=PUBLIC, body=TokenRequest,
-       response=TokenResponse, summary="Obtenir un jeton d'accès")
+@route(
+    "/api/auth/token",
+    methods=("POST",),
+    access=PUBLIC,
+    body=TokenRequest,
+    response=TokenResponse,
+    summary="Obtenir un jeton d'accès",
+)
 def api_token(ctx: Ctx):
     session = ctx.db()
     try:
-        user = directory.authenticate(session, ctx.settings, ctx.body.email, ctx.body.password,
-                                      ctx.client_ip())
+        user = directory.authenticate(
+            session, ctx.settings, ctx.body.email, ctx.body.password, ctx.client_ip()
+        )
         token, _ = auth.issue_token(ctx.settings, user.id, user.session_version)
         session.commit()
     except DomainError:
@@ -36,13 +43,19 @@ def api_token(ctx: Ctx):
         raise
     finally:
         session.close()
-    return TokenResponse(access_token=token,
-                         expires_in=ctx.settings.session_minutes * 60).model_dump()
+    return TokenResponse(
+        access_token=token, expires_in=ctx.settings.session_minutes * 60
+    ).model_dump()
 
 
-@route("/api/auth/password-reset", methods=("POST",), access=PUBLIC,
-       body=PasswordResetRequest, response=Accepted,
-       summary="Demander un lien de réinitialisation du mot de passe")
+@route(
+    "/api/auth/password-reset",
+    methods=("POST",),
+    access=PUBLIC,
+    body=PasswordResetRequest,
+    response=Accepted,
+    summary="Demander un lien de réinitialisation du mot de passe",
+)
 def api_password_reset(ctx: Ctx):
     session = ctx.db()
     try:
@@ -58,24 +71,36 @@ def api_password_reset(ctx: Ctx):
 def api_me(ctx: Ctx):
     session = ctx.db()
     try:
-        organisation = directory.visible_organisation(session, ctx.actor,
-                                                      ctx.actor.organisation_id)
+        organisation = directory.visible_organisation(session, ctx.actor, ctx.actor.organisation_id)
     finally:
         session.close()
-    return MeResponse(id=ctx.user.id, email=ctx.user.email, full_name=ctx.user.full_name,
-                      role=ctx.user.role, role_label=ROLE_LABELS[Role(ctx.user.role)],
-                      organisation=OrganisationOut(**organisation)).model_dump()
+    return MeResponse(
+        id=ctx.user.id,
+        email=ctx.user.email,
+        full_name=ctx.user.full_name,
+        role=ctx.user.role,
+        role_label=ROLE_LABELS[Role(ctx.user.role)],
+        organisation=OrganisationOut(**organisation),
+    ).model_dump()
 
 
-@route("/api/home", access=SIGNED_IN, response=HomeResponse,
-       summary="Ce que l'utilisateur peut faire ensuite")
+@route(
+    "/api/home",
+    access=SIGNED_IN,
+    response=HomeResponse,
+    summary="Ce que l'utilisateur peut faire ensuite",
+)
 def api_home(ctx: Ctx):
     actions, unavailable = gather_next_actions(ctx)
     return {"actions": role_actions(ctx.actor) + actions, "unavailable": unavailable}
 
 
-@route("/api/organisations", access=ALL_ROLES, response=OrganisationList,
-       summary="Organisations visibles (toutes pour le Ministère, la sienne sinon)")
+@route(
+    "/api/organisations",
+    access=ALL_ROLES,
+    response=OrganisationList,
+    summary="Organisations visibles (toutes pour le Ministère, la sienne sinon)",
+)
 def api_organisations(ctx: Ctx):
     session = ctx.db()
     try:
@@ -85,8 +110,13 @@ def api_organisations(ctx: Ctx):
         session.close()
 
 
-@route("/api/organisations/<int:organisation_id>", access=ALL_ROLES, response=OrganisationOut,
-       summary="Une organisation", tenant=True)
+@route(
+    "/api/organisations/<int:organisation_id>",
+    access=ALL_ROLES,
+    response=OrganisationOut,
+    summary="Une organisation",
+    tenant=True,
+)
 def api_organisation(ctx: Ctx, organisation_id: int):
     session = ctx.db()
     try:
@@ -100,8 +130,13 @@ def api_messages(ctx: Ctx):
     return ctx.rpc("notifications", "inbox")
 
 
-@route("/api/messages/<int:message_id>/read", methods=("POST",), access=SIGNED_IN,
-       response=MarkedRead, summary="Marquer un message comme lu")
+@route(
+    "/api/messages/<int:message_id>/read",
+    methods=("POST",),
+    access=SIGNED_IN,
+    response=MarkedRead,
+    summary="Marquer un message comme lu",
+)
 def api_mark_read(ctx: Ctx, message_id: int):
     if ctx.request.content_length:
         raise HttpError(400, "Cette requête ne prend pas de corps.")

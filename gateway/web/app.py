@@ -18,8 +18,9 @@ TEMPLATES = Path(__file__).resolve().parent.parent / "templates"
 def create_app(settings: Settings | None = None, rpc: RpcClient | None = None) -> GatewayApp:
     settings = settings or get_settings()
     rpc = rpc or RpcClient(settings.amqp_uri, timeout=settings.rpc_timeout)
-    return GatewayApp(settings, SessionFactory("gateway", Base.metadata), rpc,
-                      make_environment(TEMPLATES))
+    return GatewayApp(
+        settings, SessionFactory("gateway", Base.metadata), rpc, make_environment(TEMPLATES)
+    )
 
 
 def serve(host: str = "127.0.0.1", port: int = 8000, workers: int = 1) -> None:
@@ -46,5 +47,4 @@ def serve(host: str = "127.0.0.1", port: int = 8000, workers: int = 1) -> None:
     listener = eventlet.listen((host, port), backlog=1024, reuse_port=True)
     app = create_app()
     app.rpc.start()
-    wsgi.server(listener, app, log_output=False, max_size=2000, keepalive=True,
-                socket_timeout=60)
+    wsgi.server(listener, app, log_output=False, max_size=2000, keepalive=True, socket_timeout=60)

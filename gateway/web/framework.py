@@ -54,9 +54,18 @@ STATUS_MESSAGES = {
     504: "Un service de la plateforme tarde à répondre. Réessayez dans un instant.",
 }
 ERROR_CODES = {
-    400: "bad_request", 401: "unauthenticated", 403: "forbidden", 404: "not_found",
-    405: "method_not_allowed", 409: "conflict", 413: "too_large", 415: "unsupported_media_type",
-    422: "invalid", 429: "too_many_requests", 500: "internal", 503: "unavailable",
+    400: "bad_request",
+    401: "unauthenticated",
+    403: "forbidden",
+    404: "not_found",
+    405: "method_not_allowed",
+    409: "conflict",
+    413: "too_large",
+    415: "unsupported_media_type",
+    422: "invalid",
+    429: "too_many_requests",
+    500: "internal",
+    503: "unavailable",
     504: "timeout",
 }
 
@@ -95,16 +104,30 @@ class RouteSpec:
 REGISTRY: list[RouteSpec] = []
 
 
-def route(path: str, *, methods: Iterable[str] = ("GET",), access=SIGNED_IN,
-          body: type[BaseModel] | None = None, response: type[BaseModel] | None = None,
-          summary: str = "", tenant: bool = False):
+def route(
+    path: str,
+    *,
+    methods: Iterable[str] = ("GET",),
+    access=SIGNED_IN,
+    body: type[BaseModel] | None = None,
+    response: type[BaseModel] | None = None,
+    summary: str = "",
+    tenant: bool = False,
+):
     def decorator(handler: Callable) -> Callable:
         REGISTRY.append(
-            RouteSpec(path=path, methods=tuple(methods), endpoint=handler.__name__,
-                      handler=handler, access=frozenset(access)
-                      if not isinstance(access, str) else access,
-                      api=path.startswith("/api/"), body=body, response=response,
-                      summary=summary, tenant=tenant)
+            RouteSpec(
+                path=path,
+                methods=tuple(methods),
+                endpoint=handler.__name__,
+                handler=handler,
+                access=frozenset(access) if not isinstance(access, str) else access,
+                api=path.startswith("/api/"),
+                body=body,
+                response=response,
+                summary=summary,
+                tenant=tenant,
+            )
         )
         return handler
 
@@ -163,17 +186,21 @@ class GatewayApp:
         self.session_factory = session_factory
         self.rpc = rpc
         self.templates = templates
-        self.url_map = Map([Rule(s.path, endpoint=i, methods=list(s.methods))
-                            for i, s in enumerate(REGISTRY)], strict_slashes=False)
+        self.url_map = Map(
+            [Rule(s.path, endpoint=i, methods=list(s.methods)) for i, s in enumerate(REGISTRY)],
+            strict_slashes=False,
+        )
         templates.globals["role_labels"] = _role_labels()
 
     def __call__(self, environ, start_response):
         request = Request(environ)
         request.max_content_length = self.settings.max_body_bytes
         request.max_form_memory_size = self.settings.max_body_bytes
-        ctx = Ctx(app=self, request=request,
-                  correlation_id=request.headers.get("X-Correlation-Id", "")[:64]
-                  or new_correlation_id())
+        ctx = Ctx(
+            app=self,
+            request=request,
+            correlation_id=request.headers.get("X-Correlation-Id", "")[:64] or new_correlation_id(),
+        )
         set_correlation_id(ctx.correlation_id)
         try:
             response = self._dispatch(ctx)
@@ -255,8 +282,11 @@ class GatewayApp:
     def _check_csrf(self, ctx: Ctx) -> None:
         submitted = ctx.request.form.get("csrf_token")
         if not auth.csrf_matches(self.settings, ctx.session_key, submitted):
-            raise HttpError(403, "Le formulaire a expiré ou ne provient pas de la plateforme. "
-                                 "Rechargez la page et réessayez.")
+            raise HttpError(
+                403,
+                "Le formulaire a expiré ou ne provient pas de la plateforme. "
+                "Rechargez la page et réessayez.",
+            )
 
     def _parse_body(self, ctx: Ctx, model: type[BaseModel]) -> BaseModel:
         if ctx.request.mimetype != "application/json":
@@ -275,8 +305,14 @@ class GatewayApp:
     def _after(self, ctx: Ctx, response: Response) -> None:
         secure = self.settings.rac_env == "production"
         for name, value, options in ctx.set_cookies:
-            response.set_cookie(name, value, httponly=True, secure=secure, path="/",
-                                **{"samesite": "Lax", **options})
+            response.set_cookie(
+                name,
+                value,
+                httponly=True,
+                secure=secure,
+                path="/",
+                **{"samesite": "Lax", **options},
+            )
         for name in ctx.delete_cookies:
             response.delete_cookie(name, path="/")
         response.headers.setdefault("X-Correlation-Id", ctx.correlation_id)
@@ -297,9 +333,14 @@ class GatewayApp:
         session = self.session_factory()
         try:
             directory.record_audit(
-                session, actor=ctx.actor, method=ctx.request.method, path=ctx.request.path,
-                action=ctx.spec.endpoint if ctx.spec else "unknown", status=status,
-                ip=ctx.client_ip(), correlation_id=ctx.correlation_id,
+                session,
+                actor=ctx.actor,
+                method=ctx.request.method,
+                path=ctx.request.path,
+                action=ctx.spec.endpoint if ctx.spec else "unknown",
+                status=status,
+                ip=ctx.client_ip(),
+                correlation_id=ctx.correlation_id,
             )
             session.commit()
         except Exception:
@@ -313,18 +354,27 @@ class GatewayApp:
     def _error_response(self, ctx: Ctx, exc: Exception) -> Response:
         status, message, details = _classify(exc)
         if status >= 500 and status not in (503, 504):
-            log.exception("unhandled error on %s %s", ctx.request.method, ctx.request.path,
-                          exc_info=exc)
+            log.exception(
+                "unhandled error on %s %s", ctx.request.method, ctx.request.path, exc_info=exc
+            )
         else:
             log.info("%s %s → %s", ctx.request.method, ctx.request.path, status)
         api = ctx.spec.api if ctx.spec else ctx.request.path.startswith("/api/")
         if api:
             return json_response(
-                {"error": {"code": ERROR_CODES.get(status, "error"), "message": message,
-                           "details": details}}, status)
+                {
+                    "error": {
+                        "code": ERROR_CODES.get(status, "error"),
+                        "message": message,
+                        "details": details,
+                    }
+                },
+                status,
+            )
         try:
-            return ctx.render("error.html.j2", status=status, status_code=status,
-                              message=message, details=details)
+            return ctx.render(
+                "error.html.j2", status=status, status_code=status, message=message, details=details
+            )
         except Exception:
             log.exception("could not render the error page")
             return Response(message, status=status, mimetype="text/plain")
@@ -383,8 +433,11 @@ def validation_details(exc: ValidationError) -> dict:
 
 
 def json_response(payload: Any, status: int = 200) -> Response:
-    return Response(json.dumps(payload, ensure_ascii=False, default=str), status=status,
-                    mimetype="application/json")
+    return Response(
+        json.dumps(payload, ensure_ascii=False, default=str),
+        status=status,
+        mimetype="application/json",
+    )
 
 
 def _role_labels() -> dict:

@@ -19,18 +19,27 @@ def role_actions(actor: Actor) -> list[dict]:
     """Links that are always offered to a role, whatever the state of the data."""
     actions = [{"label": "Consulter vos messages", "url": "/messages"}]
     if actor.is_ministry:
-        actions.insert(0, {"label": "Consulter les établissements et organisations du réseau",
-                           "url": "/organisations"})
+        actions.insert(
+            0,
+            {
+                "label": "Consulter les établissements et organisations du réseau",
+                "url": "/organisations",
+            },
+        )
     else:
-        actions.insert(0, {"label": "Consulter la fiche de votre organisation",
-                           "url": f"/organisations/{actor.organisation_id}"})
+        actions.insert(
+            0,
+            {
+                "label": "Consulter la fiche de votre organisation",
+                "url": f"/organisations/{actor.organisation_id}",
+            },
+        )
     return actions
 
 
 def gather_next_actions(ctx) -> tuple[list[dict], list[str]]:
     """One RPC per service, in parallel; a service that is down is named, not fatal."""
-    calls = {name: (lambda n=name: ctx.rpc(n, "home_summary", timeout=3))
-             for name in HOME_SERVICES}
+    calls = {name: (lambda n=name: ctx.rpc(n, "home_summary", timeout=3)) for name in HOME_SERVICES}
     results = ctx.app.rpc.parallel(calls)
     actions, unavailable = [], []
     for name in HOME_SERVICES:

@@ -33,8 +33,12 @@ def openapi_document() -> dict:
             continue
         path = re.sub(r"<(?:\w+:)?(\w+)>", r"{\1}", spec.path)
         params = [
-            {"name": name, "in": "path", "required": True,
-             "schema": {"type": "integer" if conv == "int" else "string"}}
+            {
+                "name": name,
+                "in": "path",
+                "required": True,
+                "schema": {"type": "integer" if conv == "int" else "string"},
+            }
             for conv, name in re.findall(r"<(?:(\w+):)?(\w+)>", spec.path)
         ]
         for method in spec.methods:
@@ -42,17 +46,21 @@ def openapi_document() -> dict:
                 "operationId": spec.endpoint,
                 "summary": spec.summary,
                 "responses": {
-                    "default": {"description": "Erreur",
-                                "content": {"application/json": {
-                                    "schema": {"$ref": "#/components/schemas/Error"}}}},
+                    "default": {
+                        "description": "Erreur",
+                        "content": {
+                            "application/json": {"schema": {"$ref": "#/components/schemas/Error"}}
+                        },
+                    },
                 },
             }
             if params:
                 operation["parameters"] = params
             if spec.access != PUBLIC:
                 operation["security"] = [{"bearer": []}]
-                operation["x-roles"] = ("tous" if spec.access == SIGNED_IN
-                                        else sorted(str(r) for r in spec.access))
+                operation["x-roles"] = (
+                    "tous" if spec.access == SIGNED_IN else sorted(str(r) for r in spec.access)
+                )
             if spec.body is not None:
                 operation["requestBody"] = {
                     "required": True,
@@ -65,18 +73,24 @@ def openapi_document() -> dict:
                     "content": {"application/json": {"schema": _ref(spec.response, schemas)}},
                 }
             else:
-                operation["responses"][ok] = {"description": "Succès",
-                                              "content": {"application/json": {"schema": {}}}}
+                operation["responses"][ok] = {
+                    "description": "Succès",
+                    "content": {"application/json": {"schema": {}}},
+                }
             paths.setdefault(path, {})[method.lower()] = operation
     return {
         "openapi": "3.1.0",
-        "info": {"title": "API de la plateforme RAC", "version": "1.0.0",
-                 "description": "API JSON de la plateforme du réseau des CERAC."},
+        "info": {
+            "title": "API de la plateforme RAC",
+            "version": "1.0.0",
+            "description": "API JSON de la plateforme du réseau des CERAC.",
+        },
         "paths": paths,
         "components": {
             "schemas": schemas,
-            "securitySchemes": {"bearer": {"type": "http", "scheme": "bearer",
-                                           "bearerFormat": "JWT"}},
+            "securitySchemes": {
+                "bearer": {"type": "http", "scheme": "bearer", "bearerFormat": "JWT"}
+            },
         },
     }
 

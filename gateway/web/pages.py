@@ -36,8 +36,9 @@ def _safe_next(target: str | None) -> str:
 def login_form(ctx: Ctx) -> Response:
     if ctx.actor is not None:
         return ctx.redirect("/")
-    return ctx.render("login.html.j2", next=_safe_next(ctx.request.args.get("suite")),
-                      email="", error=None)
+    return ctx.render(
+        "login.html.j2", next=_safe_next(ctx.request.args.get("suite")), email="", error=None
+    )
 
 
 @route("/connexion", methods=("POST",), access=PUBLIC)
@@ -47,15 +48,17 @@ def login(ctx: Ctx) -> Response:
     next_url = _safe_next(form.get("suite"))
     session = ctx.db()
     try:
-        user = directory.authenticate(session, ctx.settings, email,
-                                      form.get("password", "")[:200], ctx.client_ip())
+        user = directory.authenticate(
+            session, ctx.settings, email, form.get("password", "")[:200], ctx.client_ip()
+        )
         token, _ = auth.issue_token(ctx.settings, user.id, user.session_version)
         session.commit()
     except DomainError as exc:
         session.commit()  # keeps the failure count
         status = 429 if exc.code == "too_many_requests" else 401
-        return ctx.render("login.html.j2", status=status, next=next_url, email=email,
-                          error=exc.message)
+        return ctx.render(
+            "login.html.j2", status=status, next=next_url, email=email, error=exc.message
+        )
     finally:
         session.close()
     # A fresh token (new jti) at every login: no session fixation.
@@ -79,8 +82,9 @@ def logout(ctx: Ctx) -> Response:
 @route("/", access=SIGNED_IN)
 def home(ctx: Ctx) -> Response:
     actions, unavailable = gather_next_actions(ctx)
-    return ctx.render("home.html.j2", actions=actions, always=role_actions(ctx.actor),
-                      unavailable=unavailable)
+    return ctx.render(
+        "home.html.j2", actions=actions, always=role_actions(ctx.actor), unavailable=unavailable
+    )
 
 
 @route("/mot-de-passe/oubli", methods=("GET",), access=PUBLIC)
@@ -92,8 +96,13 @@ def password_forgotten_form(ctx: Ctx) -> Response:
 def password_forgotten(ctx: Ctx) -> Response:
     email = ctx.request.form.get("email", "").strip()[:254]
     if "@" not in email:
-        return ctx.render("password_forgotten.html.j2", status=422, sent=False, email=email,
-                          error="Indiquez une adresse courriel valide.")
+        return ctx.render(
+            "password_forgotten.html.j2",
+            status=422,
+            sent=False,
+            email=email,
+            error="Indiquez une adresse courriel valide.",
+        )
     session = ctx.db()
     try:
         directory.request_password_reset(session, ctx.settings, email)
@@ -113,13 +122,19 @@ def password_reset(ctx: Ctx, token: str) -> Response:
     form = ctx.request.form
     session = ctx.db()
     try:
-        directory.reset_password(session, token, form.get("password", "")[:200],
-                                 form.get("confirmation", "")[:200])
+        directory.reset_password(
+            session, token, form.get("password", "")[:200], form.get("confirmation", "")[:200]
+        )
         session.commit()
     except DomainError as exc:
         session.rollback()
-        return ctx.render("password_reset.html.j2", status=422, token=token,
-                          errors=exc.details or {}, error=exc.message)
+        return ctx.render(
+            "password_reset.html.j2",
+            status=422,
+            token=token,
+            errors=exc.details or {},
+            error=exc.message,
+        )
     finally:
         session.close()
     ctx.delete_cookies.append(SESSION_COOKIE)
@@ -130,13 +145,18 @@ def password_reset(ctx: Ctx, token: str) -> Response:
 def organisations_page(ctx: Ctx) -> Response:
     session = ctx.db()
     try:
-        organisations = directory.visible_organisations(session, ctx.actor,
-                                                        ctx.request.args.get("type") or None)
+        organisations = directory.visible_organisations(
+            session, ctx.actor, ctx.request.args.get("type") or None
+        )
     finally:
         session.close()
-    return ctx.render("organisations.html.j2", organisations=organisations,
-                      kind_labels={k.value: v for k, v in KIND_LABELS.items()},
-                      kinds=list(OrganisationKind), selected=ctx.request.args.get("type", ""))
+    return ctx.render(
+        "organisations.html.j2",
+        organisations=organisations,
+        kind_labels={k.value: v for k, v in KIND_LABELS.items()},
+        kinds=list(OrganisationKind),
+        selected=ctx.request.args.get("type", ""),
+    )
 
 
 @route("/organisations/<int:organisation_id>", access=ALL_ROLES, tenant=True)
@@ -147,8 +167,12 @@ def organisation_page(ctx: Ctx, organisation_id: int) -> Response:
         members = directory.users_of_organisation(session, organisation_id)
     finally:
         session.close()
-    return ctx.render("organisation.html.j2", organisation=organisation, members=members,
-                      kind_labels={k.value: v for k, v in KIND_LABELS.items()})
+    return ctx.render(
+        "organisation.html.j2",
+        organisation=organisation,
+        members=members,
+        kind_labels={k.value: v for k, v in KIND_LABELS.items()},
+    )
 
 
 @route("/messages", access=SIGNED_IN)
@@ -170,7 +194,8 @@ def static_file(ctx: Ctx, filename: str) -> Response:
     if path is None or not Path(path).is_file():
         raise HttpError(404)
     mimetype = {"css": "text/css", "svg": "image/svg+xml", "png": "image/png"}.get(
-        path.rsplit(".", 1)[-1], "application/octet-stream")
+        path.rsplit(".", 1)[-1], "application/octet-stream"
+    )
     response = Response(Path(path).read_bytes(), mimetype=mimetype)
     response.headers["Cache-Control"] = "public, max-age=3600"
     return response
@@ -189,8 +214,11 @@ def readyz(ctx: Ctx) -> Response:
     results = ctx.app.rpc.parallel(
         {name: (lambda n=name: ctx.app.rpc.call(n, "health", timeout=3)) for name in services}
     )
-    report = {name: ("ok" if not isinstance(r, Exception) else "indisponible")
-              for name, r in results.items()}
+    report = {
+        name: ("ok" if not isinstance(r, Exception) else "indisponible")
+        for name, r in results.items()
+    }
     ready = all(v == "ok" for v in report.values())
-    return json_response({"status": "ok" if ready else "indisponible", "services": report},
-                         200 if ready else 503)
+    return json_response(
+        {"status": "ok" if ready else "indisponible", "services": report}, 200 if ready else 503
+    )

@@ -25,7 +25,7 @@ class ApplicationsService:
     def home_summary(self, actor: dict) -> list[dict]:
         """Next actions this service offers the user on their home page.
 
-        Empty until the service's own features land (issue 4 (calls for interest and CERAC applications)).
+        Empty until the service's own features land (issue 4).
         """
         Actor.model_validate(actor)
         return []

@@ -25,7 +25,7 @@ class BillingService:
     def home_summary(self, actor: dict) -> list[dict]:
         """Next actions this service offers the user on their home page.
 
-        Empty until the service's own features land (issue 7 (estimates and invoicing)).
+        Empty until the service's own features land (issue 7).
         """
         Actor.model_validate(actor)
         return []

@@ -34,17 +34,35 @@ def render_email(kind: str, context: dict) -> tuple[str, str]:
     return text, html
 
 
-def record_notification(session: Session, *, envelope: Envelope, kind: str, channel: str,
-                        recipient: str, recipient_user_id: int | None, subject: str,
-                        context: dict, link: str | None = None) -> Notification | None:
+def record_notification(
+    session: Session,
+    *,
+    envelope: Envelope,
+    kind: str,
+    channel: str,
+    recipient: str,
+    recipient_user_id: int | None,
+    subject: str,
+    context: dict,
+    link: str | None = None,
+) -> Notification | None:
     """Record one message before sending it; None if this (event, recipient, channel) exists."""
     text, html = render_email(kind, {**context, "subject": subject})
     notification = Notification(
-        event_id=str(envelope.event_id), kind=kind, channel=channel, recipient=recipient,
-        recipient_user_id=recipient_user_id, subject=subject, body_text=text, body_html=html,
-        link=link, message_id=stable_message_id(str(envelope.event_id), recipient, channel),
-        status="pending" if channel == "email" else "sent", attempts=0,
-        created_at=clock.now(), next_attempt_at=clock.now(),
+        event_id=str(envelope.event_id),
+        kind=kind,
+        channel=channel,
+        recipient=recipient,
+        recipient_user_id=recipient_user_id,
+        subject=subject,
+        body_text=text,
+        body_html=html,
+        link=link,
+        message_id=stable_message_id(str(envelope.event_id), recipient, channel),
+        status="pending" if channel == "email" else "sent",
+        attempts=0,
+        created_at=clock.now(),
+        next_attempt_at=clock.now(),
     )
     try:
         with session.begin_nested():
@@ -54,18 +72,23 @@ def record_notification(session: Session, *, envelope: Envelope, kind: str, chan
     return notification
 
 
-def notify_password_reset(session: Session, envelope: Envelope,
-                          payload: PasswordResetRequested) -> Notification | None:
+def notify_password_reset(
+    session: Session, envelope: Envelope, payload: PasswordResetRequested
+) -> Notification | None:
     return record_notification(
-        session, envelope=envelope, kind="password_reset", channel="email",
-        recipient=payload.email, recipient_user_id=payload.user_id,
+        session,
+        envelope=envelope,
+        kind="password_reset",
+        channel="email",
+        recipient=payload.email,
+        recipient_user_id=payload.user_id,
         subject="Réinitialisation de votre mot de passe",
         context={
             "full_name": payload.full_name,
             "reset_url": payload.reset_url,
             "expires_at": payload.expires_at,
             "why": "Vous recevez ce message parce qu'une réinitialisation du mot de passe de "
-                   "votre compte sur la plateforme RAC a été demandée.",
+            "votre compte sur la plateforme RAC a été demandée.",
         },
     )
 
@@ -76,8 +99,12 @@ def claim_due_emails(session: Session, limit: int = 50) -> list[Notification]:
         session.scalars(
             select(Notification)
             .where(Notification.channel == "email", Notification.status == "pending")
-            .where(or_(Notification.next_attempt_at.is_(None),
-                       Notification.next_attempt_at <= clock.now()))
+            .where(
+                or_(
+                    Notification.next_attempt_at.is_(None),
+                    Notification.next_attempt_at <= clock.now(),
+                )
+            )
             .order_by(Notification.id)
             .limit(limit)
             .with_for_update(skip_locked=True)
@@ -87,9 +114,14 @@ def claim_due_emails(session: Session, limit: int = 50) -> list[Notification]:
 
 def deliver(session: Session, notification: Notification, settings: Settings) -> bool:
     """Send one e-mail; on failure schedule a retry, or mark it failed after MAX_ATTEMPTS."""
-    message = build_email(settings, recipient=notification.recipient,
-                          subject=notification.subject, text=notification.body_text,
-                          html=notification.body_html, message_id=notification.message_id)
+    message = build_email(
+        settings,
+        recipient=notification.recipient,
+        subject=notification.subject,
+        text=notification.body_text,
+        html=notification.body_html,
+        message_id=notification.message_id,
+    )
     notification.attempts += 1
     try:
         send_email(settings, message)
@@ -99,8 +131,9 @@ def deliver(session: Session, notification: Notification, settings: Settings) ->
             notification.status = "failed"
         else:
             notification.next_attempt_at = clock.now() + retry_delay(notification.attempts)
-        log.warning("e-mail %s not sent (attempt %s): %s", notification.id,
-                    notification.attempts, exc)
+        log.warning(
+            "e-mail %s not sent (attempt %s): %s", notification.id, notification.attempts, exc
+        )
         return False
     notification.status = "sent"
     notification.sent_at = clock.now()

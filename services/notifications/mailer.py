@@ -17,8 +17,16 @@ def stable_message_id(event_id: str, recipient: str, channel: str = "email") -> 
     return f"<{digest}@rac.quebec>"
 
 
-def build_email(settings: Settings, *, recipient: str, subject: str, text: str, html: str,
-                message_id: str, attachments: list[tuple[str, bytes, str]] = ()) -> EmailMessage:
+def build_email(
+    settings: Settings,
+    *,
+    recipient: str,
+    subject: str,
+    text: str,
+    html: str,
+    message_id: str,
+    attachments: list[tuple[str, bytes, str]] = (),
+) -> EmailMessage:
     message = EmailMessage()
     message["From"] = settings.mail_from
     message["To"] = recipient

@@ -46,7 +46,9 @@ class NotificationsService:
     def home_summary(self, actor: dict) -> list[dict]:
         user = Actor.model_validate(actor)
         unread = self.db.scalar(
-            select(func.count()).select_from(Notification).where(
+            select(func.count())
+            .select_from(Notification)
+            .where(
                 Notification.recipient_user_id == user.user_id,
                 Notification.channel == "inapp",
                 Notification.read_at.is_(None),

@@ -25,7 +25,7 @@ class PlansService:
     def home_summary(self, actor: dict) -> list[dict]:
         """Next actions this service offers the user on their home page.
 
-        Empty until the service's own features land (issue 6 (implementation plans)).
+        Empty until the service's own features land (issue 6).
         """
         Actor.model_validate(actor)
         return []

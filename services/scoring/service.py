@@ -25,7 +25,7 @@ class ScoringService:
     def home_summary(self, actor: dict) -> list[dict]:
         """Next actions this service offers the user on their home page.
 
-        Empty until the service's own features land (issue 5 (evaluation and designation)).
+        Empty until the service's own features land (issue 5).
         """
         Actor.model_validate(actor)
         return []

@@ -1,0 +1,55 @@
+# The two commands of the README: `make run` and `make test`.
+SHELL := /bin/bash
+VENV ?= .venv
+BIN := $(VENV)/bin
+STAMP := $(VENV)/.installed
+PYTHON ?= python3.11
+TEST_DATABASE_URL ?= postgresql://postgres@127.0.0.1:5432/postgres
+
+.PHONY: run test install system-deps lint format bench unit-tests service-tests browser-tests clean
+
+$(STAMP): pyproject.toml requirements.lock
+	$(PYTHON) -m venv $(VENV)
+	$(BIN)/pip install -q --upgrade pip
+	$(BIN)/pip install -q -c requirements.lock -e '.[dev]'
+	touch $(STAMP)
+
+install: $(STAMP)
+
+## run: install, migrate, seed the demo, start every service and the gateway (Ctrl-C stops all)
+run: install
+	$(BIN)/rac migrate
+	$(BIN)/rac demo
+	@echo
+	@echo "Plateforme RAC : http://127.0.0.1:$${WEB_PORT:-8000}/  (courriels : var/mail/new)"
+	@echo
+	PATH="$(CURDIR)/$(BIN):$$PATH" $(BIN)/honcho start
+
+## system-deps: what the tests need from Debian (Chromium for Playwright, fonts for PDFs)
+system-deps:
+	@command -v chromium >/dev/null && command -v pdftotext >/dev/null || { \
+	  apt-get update -qq && DEBIAN_FRONTEND=noninteractive apt-get install -y -qq \
+	    chromium fonts-dejavu-core poppler-utils >/dev/null; }
+	@rabbitmq-plugins enable --quiet rabbitmq_management >/dev/null 2>&1 || \
+	  echo "note: could not enable rabbitmq_management (needed by nameko's rabbit fixtures)"
+
+## test: lint, unit tests, nameko service and integration tests, browser tests
+test: install system-deps
+	$(BIN)/ruff check .
+	$(BIN)/python -m pytest tests/unit -q
+	TEST_DATABASE_URL=$(TEST_DATABASE_URL) $(BIN)/python tests/eventlet_pytest.py tests/service tests/integration -q
+	TEST_DATABASE_URL=$(TEST_DATABASE_URL) $(BIN)/python -m pytest -p no:pytest_nameko tests/browser -q
+
+lint: install
+	$(BIN)/ruff check .
+	$(BIN)/ruff format --check .
+
+format: install
+	$(BIN)/ruff format .
+	$(BIN)/ruff check --fix .
+
+bench: install
+	$(BIN)/python -m bench
+
+clean:
+	rm -rf $(VENV) var tests/artefacts

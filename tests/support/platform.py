@@ -1,0 +1,243 @@
+"""Start the real platform as separate processes, as production runs it, for tests.
+
+Each ``Platform`` gets its own PostgreSQL databases (``rac_t<id>_<service>``), its own
+RabbitMQ virtual host, its own SMTP catcher writing to a temporary maildir, and a free
+port for the web gateway. ``stop()`` ends every process and drops what it created.
+"""
+
+from __future__ import annotations
+
+import json
+import mailbox
+import os
+import signal
+import socket
+import subprocess
+import sys
+import time
+import urllib.parse
+import urllib.request
+import uuid
+from base64 import b64encode
+from email import message_from_bytes, policy
+from pathlib import Path
+
+import requests
+from sqlalchemy import create_engine, pool, text
+from sqlalchemy.engine import make_url
+
+SERVICES = ("applications", "scoring", "plans", "billing", "notifications", "gateway")
+BIN = Path(sys.executable).parent
+RABBIT_API = "http://127.0.0.1:15672/api"
+DEMO_PASSWORD = "rac-demo-2026"
+
+
+def free_port() -> int:
+    with socket.socket() as sock:
+        sock.bind(("127.0.0.1", 0))
+        return sock.getsockname()[1]
+
+
+def _rabbit_api(method: str, path: str, body: dict | None = None) -> None:
+    request = urllib.request.Request(
+        f"{RABBIT_API}{path}",
+        method=method,
+        data=json.dumps(body).encode() if body is not None else None,
+        headers={
+            "Authorization": "Basic " + b64encode(b"guest:guest").decode(),
+            "Content-Type": "application/json",
+        },
+    )
+    with urllib.request.urlopen(request, timeout=10):
+        pass
+
+
+class Platform:
+    def __init__(self, workdir: Path, *, rpc_timeout: float = 5.0, extra_env: dict | None = None):
+        self.id = uuid.uuid4().hex[:8]
+        self.workdir = workdir
+        self.vhost = f"rac-test-{self.id}"
+        self.web_port = free_port()
+        self.smtp_port = free_port()
+        from rac_shared.settings import with_driver
+
+        base = make_url(
+            with_driver(
+                os.environ.get("TEST_DATABASE_URL", "postgresql://postgres@127.0.0.1:5432/postgres")
+            )
+        )
+        self.server_url = base
+        self.database_urls = {
+            s: base.set(database=f"rac_t{self.id}_{s}").render_as_string(hide_password=False)
+            for s in SERVICES
+        }
+        self.amqp_uri = f"amqp://guest:guest@127.0.0.1:5672/{urllib.parse.quote(self.vhost, safe='')}"
+        self.url = f"http://127.0.0.1:{self.web_port}"
+        self.env = {
+            **os.environ,
+            "RAC_ENV": "test",
+            "AMQP_URI": self.amqp_uri,
+            "VAR_DIR": str(workdir),
+            "SMTP_HOST": "127.0.0.1",
+            "SMTP_PORT": str(self.smtp_port),
+            "PUBLIC_URL": self.url,
+            "RPC_TIMEOUT": str(rpc_timeout),
+            "OUTBOX_POLL_SECONDS": "0.5",
+            "HANDLER_BACKOFF_SECONDS": "0.2",
+            "PATH": f"{BIN}:{os.environ.get('PATH', '')}",
+            **{f"DATABASE_URL_{s.upper()}": url for s, url in self.database_urls.items()},
+            **(extra_env or {}),
+        }
+        self.processes: dict[str, subprocess.Popen] = {}
+        self.logs: dict[str, Path] = {}
+
+    # -- set-up ----------------------------------------------------------------------
+
+    def prepare(self) -> Platform:
+        _rabbit_api("PUT", f"/vhosts/{urllib.parse.quote(self.vhost, safe='')}")
+        _rabbit_api(
+            "PUT",
+            f"/permissions/{urllib.parse.quote(self.vhost, safe='')}/guest",
+            {"configure": ".*", "write": ".*", "read": ".*"},
+        )
+        self.rac("migrate")
+        self.rac("demo", "--quiet")
+        return self
+
+    def rac(self, *args: str, check: bool = True, timeout: float = 180) -> subprocess.CompletedProcess:
+        return subprocess.run(
+            [str(BIN / "rac"), *args],
+            env=self.env,
+            capture_output=True,
+            text=True,
+            timeout=timeout,
+            check=check,
+        )
+
+    def start(self, *names: str) -> Platform:
+        """Start the named processes: services, "web" and "smtp" (all when none named)."""
+        names = names or ("smtp", *SERVICES, "web")
+        for name in names:
+            self.start_process(name)
+        if "web" in names:
+            self.wait_ready()
+        return self
+
+    def command_for(self, name: str) -> list[str]:
+        if name == "web":
+            return [str(BIN / "rac"), "web", "--port", str(self.web_port)]
+        if name == "smtp":
+            return [str(BIN / "rac"), "smtp-catcher", "--port", str(self.smtp_port)]
+        return [str(BIN / "rac"), "serve", name]
+
+    def start_process(self, name: str, env: dict | None = None) -> subprocess.Popen:
+        log_path = self.workdir / f"{name}.log"
+        self.logs[name] = log_path
+        log_file = open(log_path, "ab")  # noqa: SIM115 - owned by the process
+        process = subprocess.Popen(
+            self.command_for(name),
+            env={**self.env, **(env or {})},
+            stdout=log_file,
+            stderr=subprocess.STDOUT,
+            start_new_session=True,
+        )
+        self.processes[name] = process
+        if name == "smtp":
+            self._wait_port(self.smtp_port)
+        return process
+
+    def stop_process(self, name: str, sig: int = signal.SIGTERM, timeout: float = 20) -> int | None:
+        process = self.processes.pop(name, None)
+        if process is None:
+            return None
+        try:
+            os.killpg(process.pid, sig)
+        except ProcessLookupError:
+            pass
+        try:
+            return process.wait(timeout)
+        except subprocess.TimeoutExpired:
+            os.killpg(process.pid, signal.SIGKILL)
+            return process.wait(5)
+
+    def wait_ready(self, timeout: float = 60) -> None:
+        deadline = time.monotonic() + timeout
+        last = None
+        while time.monotonic() < deadline:
+            try:
+                response = requests.get(f"{self.url}/readyz", timeout=5)
+                if response.status_code == 200:
+                    return
+                last = response.text
+            except requests.RequestException as exc:
+                last = str(exc)
+            time.sleep(0.3)
+        raise RuntimeError(f"platform not ready after {timeout}s: {last}\n{self.tail_logs()}")
+
+    def _wait_port(self, port: int, timeout: float = 20) -> None:
+        deadline = time.monotonic() + timeout
+        while time.monotonic() < deadline:
+            with socket.socket() as sock:
+                if sock.connect_ex(("127.0.0.1", port)) == 0:
+                    return
+            time.sleep(0.1)
+        raise RuntimeError(f"port {port} not open\n{self.tail_logs()}")
+
+    def tail_logs(self, lines: int = 30) -> str:
+        out = []
+        for name, path in self.logs.items():
+            if path.exists():
+                content = path.read_text(errors="replace").splitlines()[-lines:]
+                out.append(f"--- {name} ---\n" + "\n".join(content))
+        return "\n".join(out)
+
+    def stop(self) -> None:
+        for name in list(self.processes):
+            self.stop_process(name)
+        try:
+            _rabbit_api("DELETE", f"/vhosts/{urllib.parse.quote(self.vhost, safe='')}")
+        except Exception:
+            pass
+        admin = create_engine(self.server_url, isolation_level="AUTOCOMMIT", poolclass=pool.NullPool)
+        with admin.connect() as connection:
+            for url in self.database_urls.values():
+                name = make_url(url).database
+                connection.execute(text(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)'))
+        admin.dispose()
+
+    # -- helpers for tests -----------------------------------------------------------
+
+    def engine(self, service: str):
+        from rac_shared.settings import with_driver
+
+        return create_engine(with_driver(self.database_urls[service]), poolclass=pool.NullPool)
+
+    def token(self, email: str, password: str = DEMO_PASSWORD) -> str:
+        response = requests.post(
+            f"{self.url}/api/auth/token", json={"email": email, "password": password}, timeout=10
+        )
+        response.raise_for_status()
+        return response.json()["access_token"]
+
+    def api(self, method: str, path: str, token: str | None = None, **kwargs) -> requests.Response:
+        headers = kwargs.pop("headers", {})
+        if token:
+            headers["Authorization"] = f"Bearer {token}"
+        return requests.request(method, f"{self.url}{path}", headers=headers, timeout=30, **kwargs)
+
+    def mails(self) -> list:
+        """Every e-mail the SMTP catcher received, parsed."""
+        path = self.workdir / "mail"
+        if not path.exists():
+            return []
+        box = mailbox.Maildir(path, create=False)
+        return [message_from_bytes(box.get_bytes(key), policy=policy.default) for key in box.keys()]
+
+    def wait_for_mails(self, count: int, timeout: float = 20) -> list:
+        deadline = time.monotonic() + timeout
+        while time.monotonic() < deadline:
+            mails = self.mails()
+            if len(mails) >= count:
+                return mails
+            time.sleep(0.2)
+        raise AssertionError(f"expected {count} e-mail(s), got {len(self.mails())}\n{self.tail_logs()}")
