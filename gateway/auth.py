@@ -23,9 +23,11 @@ from rac_shared.clock import clock
 from rac_shared.settings import Settings
 
 ALGORITHMS = ["HS256"]
-REQUIRED_CLAIMS = ("exp", "iat", "nbf", "sub", "jti", "aud", "iss")
+REQUIRED_CLAIMS = ("sub", "jti", "aud", "iss")
+TIME_CLAIMS = ("exp", "iat", "nbf")
 # Time claims are checked against the platform's clock below, not python-jose's wall clock,
 # so that a demo or a test running "as of" another date still accepts its own tokens.
+# (python-jose turns ``require_<claim>`` into ``verify_<claim>``, hence no require_ for them.)
 DECODE_OPTIONS = {f"require_{claim}": True for claim in REQUIRED_CLAIMS} | {
     "verify_exp": False,
     "verify_nbf": False,
@@ -101,7 +103,9 @@ def decode_token(settings: Settings, token: str) -> TokenClaims:
     except JWTError as exc:
         raise InvalidToken(str(exc)) from exc
     now = clock.now().timestamp()
-    if "sv" not in claims or not isinstance(claims["exp"], int | float):
+    if "sv" not in claims or not all(
+        isinstance(claims.get(claim), int | float) for claim in TIME_CLAIMS
+    ):
         raise InvalidToken("missing claims")
     if claims["exp"] <= now or claims["nbf"] > now + 5:
         raise InvalidToken("token expired or not yet valid")

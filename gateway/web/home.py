@@ -48,4 +48,6 @@ def gather_next_actions(ctx) -> tuple[list[dict], list[str]]:
             unavailable.append(SERVICE_LABELS[name])
         else:
             actions.extend(result)
+            if name == "notifications":
+                ctx.unread_messages = sum(a.get("count") or 0 for a in result)
     return actions, unavailable

@@ -1,0 +1,51 @@
+"""Playwright fixtures: Debian's Chromium (``playwright install`` cannot download here).
+
+Import them into a test module with
+``from tests.browser.fixtures_browser import browser_fixture, context_fixture, page_fixture``;
+tests then ask for ``browser``, ``context`` and ``page``.
+"""
+
+from __future__ import annotations
+
+import pytest
+from playwright.sync_api import Browser, BrowserContext, Page, sync_playwright
+
+CHROMIUM = "/usr/bin/chromium"
+CHROMIUM_ARGS = [
+    "--no-sandbox",
+    "--disable-gpu",
+    "--disable-background-networking",
+    "--disable-component-update",
+    "--disable-sync",
+    "--no-first-run",
+]
+
+
+@pytest.fixture(name="browser", scope="session")
+def browser_fixture() -> Browser:
+    with sync_playwright() as playwright:
+        launched = playwright.chromium.launch(
+            executable_path=CHROMIUM, headless=True, args=CHROMIUM_ARGS
+        )
+        try:
+            yield launched
+        finally:
+            launched.close()
+
+
+@pytest.fixture(name="context")
+def context_fixture(browser, platform) -> BrowserContext:
+    """A fresh browser profile (no cookies) per test, pointed at the platform."""
+    created = browser.new_context(
+        base_url=platform.url, locale="fr-CA", viewport={"width": 1280, "height": 800}
+    )
+    created.set_default_timeout(15_000)
+    try:
+        yield created
+    finally:
+        created.close()
+
+
+@pytest.fixture(name="page")
+def page_fixture(context) -> Page:
+    return context.new_page()
