@@ -58,7 +58,7 @@ def _cmd_migrate(args) -> int:
     from rac_shared.bus import declare_topology
     from rac_shared.migrations import migrate
 
-    migrate()
+    migrate(progress=sys.stderr.isatty())
     print("Bases de données à jour.")
     try:
         count = declare_topology()

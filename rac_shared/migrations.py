@@ -50,7 +50,15 @@ def ensure_database(url: str) -> None:
     admin.dispose()
 
 
-def migrate(services: tuple[str, ...] = SERVICE_NAMES, urls: dict[str, str] | None = None) -> None:
+def migrate(
+    services: tuple[str, ...] = SERVICE_NAMES,
+    urls: dict[str, str] | None = None,
+    progress: bool = False,
+) -> None:
+    if progress:
+        from tqdm import tqdm
+
+        services = tqdm(services, desc="Migrations", unit="service")
     for service in services:
         url = (urls or {}).get(service) or get_settings().database_url_for(service)
         ensure_database(url)
