@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import logging
+import threading
 from datetime import timedelta
 from pathlib import Path
 
@@ -146,8 +147,21 @@ def _is_permanent(exc: Exception) -> bool:
     return isinstance(exc, smtplib.SMTPRecipientsRefused)
 
 
+_delivery_round = threading.Lock()
+
+
 def deliver_due(session_factory, settings: Settings) -> int:
-    """One delivery round: claim, send, commit each e-mail in its own transaction."""
+    """One delivery round: claim, send, commit each e-mail in its own transaction.
+
+    Replicas are kept apart by the row locks of ``claim_due_emails``; within one process
+    the handler and the retry timer are kept apart by a lock, since SQLite (the embedded
+    default) has no row locks.
+    """
+    with _delivery_round:
+        return _deliver_due(session_factory, settings)
+
+
+def _deliver_due(session_factory, settings: Settings) -> int:
     sent = 0
     while True:
         session = session_factory()
