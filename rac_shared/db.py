@@ -55,6 +55,14 @@ def _create_engine(url: str) -> Engine:
             cursor.execute("PRAGMA foreign_keys=ON")
             cursor.close()
 
+        @event.listens_for(engine, "savepoint")
+        def _sqlite_begin_before_savepoint(connection, _name):
+            # pysqlite emits no BEGIN before a SAVEPOINT, whose RELEASE would then commit on
+            # its own (first_time() as a transaction's first statement): open it ourselves.
+            dbapi_connection = connection.connection.dbapi_connection
+            if not dbapi_connection.in_transaction:
+                dbapi_connection.execute("BEGIN")
+
         return engine
     return create_engine(url, pool_size=12, max_overflow=8, pool_pre_ping=True)
 

@@ -26,9 +26,11 @@ class DomainError(Exception):
     code = "invalid"
 
     def __init__(self, message: str, details: dict | list | None = None, code: str | None = None):
+        # {} rather than None: nameko serialises None as the string "None" across RPC.
+        details = details or {}
         super().__init__(message, details, code or self.code)
         self.message = message
-        self.details = details or {}
+        self.details = details
         if code:
             self.code = code
 

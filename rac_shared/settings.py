@@ -80,7 +80,7 @@ class Settings(BaseSettings):
         keys = {self.jwt_key_id: self.jwt_secret}
         for pair in filter(None, (p.strip() for p in self.jwt_previous_keys.split(","))):
             kid, _, secret = pair.partition("=")
-            keys[kid.strip()] = secret.strip()
+            keys.setdefault(kid.strip(), secret.strip())  # never override the active key
         return keys
 
     def check_production_safety(self) -> None:

@@ -29,6 +29,10 @@ def _safe_next(target: str | None) -> str:
     """Only local paths: never redirect a user to another site after login."""
     if not target or not target.startswith("/") or target.startswith("//") or "\\" in target:
         return "/"
+    # Browsers drop tabs and newlines from URLs ("/\t/evil.example" is "//evil.example"),
+    # and a newline cannot go in a Location header at all.
+    if any(ord(c) < 32 or ord(c) == 127 for c in target):
+        return "/"
     return target
 
 

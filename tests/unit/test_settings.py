@@ -1,0 +1,116 @@
+"""Settings: production safety, per-service database URLs, JWT key parsing."""
+
+from __future__ import annotations
+
+import pytest
+
+from rac_shared.settings import (
+    DEMO_JWT_SECRET,
+    SERVICE_NAMES,
+    InsecureSettings,
+    Settings,
+    get_settings,
+    reset_settings_cache,
+)
+
+
+@pytest.fixture(autouse=True)
+def clean_env(monkeypatch):
+    for name in ("DATABASE_URL", "JWT_SECRET", "JWT_KEY_ID", "JWT_PREVIOUS_KEYS", "VAR_DIR"):
+        monkeypatch.delenv(name, raising=False)
+    for service in SERVICE_NAMES:
+        monkeypatch.delenv(f"DATABASE_URL_{service.upper()}", raising=False)
+    yield
+    reset_settings_cache()
+
+
+def test_production_with_demo_secret_is_refused():
+    with pytest.raises(InsecureSettings):
+        Settings(rac_env="production").check_production_safety()
+    with pytest.raises(InsecureSettings):
+        Settings(rac_env="production", jwt_secret=DEMO_JWT_SECRET).check_production_safety()
+
+
+def test_production_with_short_secret_is_refused():
+    with pytest.raises(InsecureSettings):
+        Settings(rac_env="production", jwt_secret="s" * 31).check_production_safety()
+
+
+def test_production_with_private_secret_is_accepted():
+    Settings(rac_env="production", jwt_secret="s" * 32).check_production_safety()
+
+
+def test_demo_secret_is_fine_outside_production():
+    Settings(rac_env="development").check_production_safety()
+    Settings(rac_env="test").check_production_safety()
+
+
+def test_get_settings_refuses_production_environment_with_demo_secret(monkeypatch):
+    monkeypatch.setenv("RAC_ENV", "production")
+    reset_settings_cache()
+    with pytest.raises(InsecureSettings):
+        get_settings()
+    monkeypatch.setenv("JWT_SECRET", "p" * 48)
+    reset_settings_cache()
+    assert get_settings().jwt_secret == "p" * 48
+
+
+def test_database_url_derivation_per_service(tmp_path):
+    settings = Settings(
+        database_url="postgresql://rac:s3cret@db.example:5433/postgres", var_dir=tmp_path
+    )
+    for service in SERVICE_NAMES:
+        assert (
+            settings.database_url_for(service)
+            == f"postgresql+psycopg2://rac:s3cret@db.example:5433/rac_{service}"
+        )
+
+
+def test_database_url_keeps_an_explicit_driver(tmp_path):
+    settings = Settings(
+        database_url="postgresql+psycopg2://postgres@127.0.0.1:5432/postgres", var_dir=tmp_path
+    )
+    assert (
+        settings.database_url_for("billing")
+        == "postgresql+psycopg2://postgres@127.0.0.1:5432/rac_billing"
+    )
+
+
+def test_database_url_service_override(monkeypatch, tmp_path):
+    monkeypatch.setenv("DATABASE_URL_SCORING", "postgresql://u:p@other:5432/scoring_db")
+    settings = Settings(database_url="postgresql://u:p@main:5432/postgres", var_dir=tmp_path)
+    assert settings.database_url_for("scoring") == "postgresql+psycopg2://u:p@other:5432/scoring_db"
+    # Other services still derive from DATABASE_URL.
+    assert settings.database_url_for("plans") == "postgresql+psycopg2://u:p@main:5432/rac_plans"
+
+
+def test_database_url_service_override_may_be_sqlite(monkeypatch, tmp_path):
+    url = f"sqlite:///{tmp_path / 'custom.db'}"
+    monkeypatch.setenv("DATABASE_URL_PLANS", url)
+    assert Settings(var_dir=tmp_path).database_url_for("plans") == url
+
+
+def test_default_database_is_sqlite_under_var_dir(tmp_path):
+    var_dir = tmp_path / "var"
+    settings = Settings(var_dir=var_dir)
+    assert settings.database_url_for("applications") == f"sqlite:///{var_dir / 'applications.db'}"
+    assert var_dir.is_dir()
+
+
+def test_jwt_keys_parsing():
+    settings = Settings(
+        jwt_secret="current",
+        jwt_key_id="k3",
+        jwt_previous_keys=" k2 = second ,k1=first=with=equals,, ",
+    )
+    assert settings.jwt_keys() == {"k3": "current", "k2": "second", "k1": "first=with=equals"}
+
+
+def test_jwt_keys_without_rotation():
+    assert Settings(jwt_secret="only", jwt_key_id="k1").jwt_keys() == {"k1": "only"}
+
+
+def test_active_key_wins_over_a_previous_key_with_the_same_kid():
+    settings = Settings(jwt_secret="current", jwt_key_id="k1", jwt_previous_keys="k1=old")
+    # The active kid must resolve to the active secret, never to a retired one.
+    assert settings.jwt_keys()["k1"] == "current"
