@@ -53,7 +53,15 @@ def _rabbit_api(method: str, path: str, body: dict | None = None) -> None:
 
 
 class Platform:
-    def __init__(self, workdir: Path, *, rpc_timeout: float = 5.0, extra_env: dict | None = None):
+    def __init__(
+        self,
+        workdir: Path,
+        *,
+        rpc_timeout: float = 5.0,
+        extra_env: dict | None = None,
+        web_workers: int = 1,
+    ):
+        self.web_workers = web_workers
         self.id = uuid.uuid4().hex[:8]
         self.workdir = workdir
         self.vhost = f"rac-test-{self.id}"
@@ -71,7 +79,9 @@ class Platform:
             s: base.set(database=f"rac_t{self.id}_{s}").render_as_string(hide_password=False)
             for s in SERVICES
         }
-        self.amqp_uri = f"amqp://guest:guest@127.0.0.1:5672/{urllib.parse.quote(self.vhost, safe='')}"
+        self.amqp_uri = (
+            f"amqp://guest:guest@127.0.0.1:5672/{urllib.parse.quote(self.vhost, safe='')}"
+        )
         self.url = f"http://127.0.0.1:{self.web_port}"
         self.env = {
             **os.environ,
@@ -104,7 +114,9 @@ class Platform:
         self.rac("demo", "--quiet")
         return self
 
-    def rac(self, *args: str, check: bool = True, timeout: float = 180) -> subprocess.CompletedProcess:
+    def rac(
+        self, *args: str, check: bool = True, timeout: float = 180
+    ) -> subprocess.CompletedProcess:
         return subprocess.run(
             [str(BIN / "rac"), *args],
             env=self.env,
@@ -125,7 +137,14 @@ class Platform:
 
     def command_for(self, name: str) -> list[str]:
         if name == "web":
-            return [str(BIN / "rac"), "web", "--port", str(self.web_port)]
+            return [
+                str(BIN / "rac"),
+                "web",
+                "--port",
+                str(self.web_port),
+                "--workers",
+                str(self.web_workers),
+            ]
         if name == "smtp":
             return [str(BIN / "rac"), "smtp-catcher", "--port", str(self.smtp_port)]
         return [str(BIN / "rac"), "serve", name]
@@ -198,7 +217,9 @@ class Platform:
             _rabbit_api("DELETE", f"/vhosts/{urllib.parse.quote(self.vhost, safe='')}")
         except Exception:
             pass
-        admin = create_engine(self.server_url, isolation_level="AUTOCOMMIT", poolclass=pool.NullPool)
+        admin = create_engine(
+            self.server_url, isolation_level="AUTOCOMMIT", poolclass=pool.NullPool
+        )
         with admin.connect() as connection:
             for url in self.database_urls.values():
                 name = make_url(url).database
@@ -218,6 +239,22 @@ class Platform:
         )
         response.raise_for_status()
         return response.json()["access_token"]
+
+    def session_cookie(self, email: str, password: str = DEMO_PASSWORD) -> str:
+        """Log in through the page form (with its CSRF token) and return the session cookie."""
+        import re
+
+        browser = requests.Session()
+        form = browser.get(f"{self.url}/connexion", timeout=10)
+        csrf = re.search(r'name="csrf_token" value="([^"]+)"', form.text).group(1)
+        response = browser.post(
+            f"{self.url}/connexion",
+            data={"csrf_token": csrf, "email": email, "password": password, "suite": "/"},
+            allow_redirects=False,
+            timeout=10,
+        )
+        response.raise_for_status()
+        return browser.cookies["rac_session"]
 
     def api(self, method: str, path: str, token: str | None = None, **kwargs) -> requests.Response:
         headers = kwargs.pop("headers", {})
@@ -240,4 +277,6 @@ class Platform:
             if len(mails) >= count:
                 return mails
             time.sleep(0.2)
-        raise AssertionError(f"expected {count} e-mail(s), got {len(self.mails())}\n{self.tail_logs()}")
+        raise AssertionError(
+            f"expected {count} e-mail(s), got {len(self.mails())}\n{self.tail_logs()}"
+        )

@@ -1,0 +1,25 @@
+"""The bare stack for comparison: a trivial nameko service and a nameko ``@http`` entrypoint
+that makes one RPC to it, as nameko's documentation would write them."""
+
+from nameko.rpc import RpcProxy, rpc
+from nameko.web.handlers import http
+
+
+class EchoService:
+    name = "bench_echo"
+
+    @rpc
+    def echo(self, value):
+        return {"value": value}
+
+
+class BareHttpService:
+    name = "bench_http"
+
+    echo = RpcProxy("bench_echo")
+
+    @http("GET", "/echo")
+    def get_echo(self, request):
+        import json
+
+        return json.dumps(self.echo.echo("x"))
