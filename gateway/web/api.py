@@ -37,6 +37,7 @@ def api_token(ctx: Ctx):
             session, ctx.settings, ctx.body.email, ctx.body.password, ctx.client_ip()
         )
         token, _ = auth.issue_token(ctx.settings, user.id, user.session_version)
+        ctx.actor = directory.actor_for(user)  # the audit log records who logged in
         session.commit()
     except DomainError:
         session.commit()  # keeps the failure count

@@ -56,6 +56,7 @@ def login(ctx: Ctx) -> Response:
             session, ctx.settings, email, form.get("password", "")[:200], ctx.client_ip()
         )
         token, _ = auth.issue_token(ctx.settings, user.id, user.session_version)
+        ctx.actor = directory.actor_for(user)  # the audit log records who logged in
         session.commit()
     except DomainError as exc:
         session.commit()  # keeps the failure count
