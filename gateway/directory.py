@@ -2,9 +2,10 @@
 
 from __future__ import annotations
 
+from dataclasses import dataclass
 from datetime import timedelta
 
-from sqlalchemy import delete, func, select
+from sqlalchemy import bindparam, delete, func, select
 from sqlalchemy.orm import Session
 
 from gateway import auth
@@ -61,12 +62,70 @@ def authenticate(session: Session, settings: Settings, email: str, password: str
     return user
 
 
-def load_session_user(session: Session, claims: auth.TokenClaims) -> User | None:
-    """The user behind a token, if still active and the token not revoked."""
-    user = session.get(User, claims.user_id)
-    if user is None or not user.active or user.session_version != claims.session_version:
+@dataclass(frozen=True)
+class SessionOrganisation:
+    id: int
+    name: str
+    kind: str
+
+
+@dataclass(frozen=True)
+class SessionUser:
+    """What a request needs to know about its user, read in one query on every request."""
+
+    id: int
+    email: str
+    full_name: str
+    role: str
+    organisation: SessionOrganisation
+
+    @property
+    def organisation_id(self) -> int:
+        return self.organisation.id
+
+    def actor(self) -> Actor:
+        return Actor(
+            user_id=self.id,
+            role=Role(self.role),
+            organisation_id=self.organisation.id,
+            organisation_kind=OrganisationKind(self.organisation.kind),
+            full_name=self.full_name,
+        )
+
+
+_SESSION_USER_QUERY = (
+    select(
+        User.id,
+        User.email,
+        User.full_name,
+        User.role,
+        User.active,
+        User.session_version,
+        Organisation.id.label("organisation_id"),
+        Organisation.name,
+        Organisation.kind,
+    )
+    .join(Organisation, Organisation.id == User.organisation_id)
+    .where(User.id == bindparam("user_id"))
+)
+
+
+def load_session_user(session: Session, claims: auth.TokenClaims) -> SessionUser | None:
+    """The user behind a token, if still active and the token not revoked.
+
+    Checked on every request (a disabled account or a logout takes effect at once), so it
+    is a single indexed query rather than ORM loads.
+    """
+    row = session.execute(_SESSION_USER_QUERY, {"user_id": claims.user_id}).first()
+    if row is None or not row.active or row.session_version != claims.session_version:
         return None
-    return user
+    return SessionUser(
+        id=row.id,
+        email=row.email,
+        full_name=row.full_name,
+        role=row.role,
+        organisation=SessionOrganisation(row.organisation_id, row.name, row.kind),
+    )
 
 
 def revoke_sessions(user: User) -> None:

@@ -22,7 +22,6 @@ from werkzeug.routing import Map, Rule
 from werkzeug.wrappers import Request, Response
 
 from gateway import auth, directory
-from gateway.models import User
 from gateway.rpc_client import RpcClient, RpcRemoteError, RpcTimeout, RpcUnavailable
 from rac_shared.actor import MINISTRY_ROLES, Actor, Role
 from rac_shared.errors import DomainError
@@ -141,7 +140,7 @@ class Ctx:
     app: GatewayApp
     request: Request
     spec: RouteSpec | None = None
-    user: User | None = None
+    user: directory.SessionUser | None = None
     actor: Actor | None = None
     session_key: str = ""
     correlation_id: str = ""
@@ -265,7 +264,7 @@ class GatewayApp:
                     user = directory.load_session_user(session, claims)
                     if user is not None:
                         ctx.user = user
-                        ctx.actor = directory.actor_for(user)
+                        ctx.actor = user.actor()
                         ctx.session_key = claims.token_id
                     elif api:
                         raise HttpError(401, "Session révoquée ou compte désactivé.")

@@ -8,6 +8,7 @@ from werkzeug.utils import safe_join
 from werkzeug.wrappers import Response
 
 from gateway import auth, directory
+from gateway.models import User
 from gateway.web.framework import (
     ALL_ROLES,
     PUBLIC,
@@ -75,7 +76,7 @@ def login(ctx: Ctx) -> Response:
 def logout(ctx: Ctx) -> Response:
     session = ctx.db()
     try:
-        user = session.get(type(ctx.user), ctx.user.id)
+        user = session.get(User, ctx.user.id)
         directory.revoke_sessions(user)
         session.commit()
     finally:
