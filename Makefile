@@ -36,8 +36,8 @@ system-deps:
 ## test: lint, unit tests, nameko service and integration tests, browser tests
 test: install system-deps
 	$(BIN)/ruff check .
-	$(BIN)/python -m pytest tests/unit -q
-	TEST_DATABASE_URL=$(TEST_DATABASE_URL) $(BIN)/python tests/eventlet_pytest.py tests/service tests/integration -q
+	$(BIN)/python -m pytest tests/unit -q --suppress-nameko-eventlet-notification
+	TEST_DATABASE_URL=$(TEST_DATABASE_URL) $(BIN)/python tests/eventlet_pytest.py tests/service tests/integration -q --suppress-nameko-eventlet-notification
 	TEST_DATABASE_URL=$(TEST_DATABASE_URL) $(BIN)/python -m pytest -p no:pytest_nameko tests/browser -q
 
 lint: install

@@ -23,3 +23,15 @@ class BareHttpService:
         import json
 
         return json.dumps(self.echo.echo("x"))
+
+
+class LightEchoService:
+    """The same trivial service on the platform's ``rac_shared.rpc.rpc`` entrypoint."""
+
+    name = "bench_light_echo"
+
+    from rac_shared.rpc import rpc as _light_rpc
+
+    @_light_rpc
+    def echo(self, value):
+        return {"value": value}
