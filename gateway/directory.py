@@ -222,6 +222,13 @@ def visible_organisations(session: Session, actor: Actor, kind: str | None = Non
     return [organisation_view(o) for o in session.scalars(query)]
 
 
+def list_organisations(session: Session, kinds: list[str] | None = None) -> list[dict]:
+    query = select(Organisation).order_by(Organisation.name)
+    if kinds:
+        query = query.where(Organisation.kind.in_(kinds))
+    return [organisation_view(o) for o in session.scalars(query)]
+
+
 def visible_organisation(session: Session, actor: Actor, organisation_id: int) -> dict:
     organisation = session.get(Organisation, organisation_id)
     if organisation is None or not actor.owns(organisation.id):

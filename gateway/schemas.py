@@ -80,3 +80,7 @@ class PasswordResetRequest(Strict):
 
 class Accepted(BaseModel):
     message: str
+
+
+class Preferences(Strict):
+    optional_reminders: bool

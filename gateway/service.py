@@ -41,5 +41,10 @@ class GatewayService:
         return directory.organisation_view(organisation)
 
     @rpc
+    def list_organisations(self, kinds: list[str] | None = None) -> list[dict]:
+        """Organisations by kind (e.g. every cégep and school service centre of a call)."""
+        return directory.list_organisations(self.db, kinds)
+
+    @rpc
     def users_of_organisation(self, organisation_id: int, roles: list[str] | None = None) -> list:
         return directory.users_of_organisation(self.db, organisation_id, roles)

@@ -49,6 +49,12 @@ def main(argv: list[str] | None = None) -> int:
 
     commands.add_parser("relay", help="publish pending outbox events of every service once")
 
+    notifications = commands.add_parser("notifications", help="e-mails that could not be sent")
+    notifications_cmd = notifications.add_subparsers(dest="notifications_command", required=True)
+    notifications_cmd.add_parser("failed", help="list e-mails marked failed")
+    retry = notifications_cmd.add_parser("retry", help="send failed e-mails again")
+    retry.add_argument("ids", nargs="*", type=int, help="only these ids (default: all)")
+
     args = parser.parse_args(argv)
     handler = globals()[f"_cmd_{args.command.replace('-', '_')}"]
     return handler(args) or 0
@@ -134,6 +140,28 @@ def _cmd_smtp_catcher(args) -> int:
 
     run(args.port)
     return 0
+
+
+def _cmd_notifications(args) -> int:
+    from rac_shared.db import SessionFactory
+    from services.notifications import domain
+    from services.notifications.models import Base
+
+    session = SessionFactory("notifications", Base.metadata)()
+    try:
+        if args.notifications_command == "failed":
+            failed = domain.failed_emails(session)
+            if not failed:
+                print("Aucun courriel en échec.")
+            for row in failed:
+                print(json.dumps(row, ensure_ascii=False, default=str))
+            return 0
+        count = domain.retry_failed_emails(session, args.ids)
+        session.commit()
+        print(f"{count} courriel(s) remis en file d'envoi.")
+        return 0
+    finally:
+        session.close()
 
 
 def _cmd_relay(args) -> int:

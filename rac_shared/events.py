@@ -8,7 +8,9 @@ publisher and every consumer import the same class.
 
 from __future__ import annotations
 
-from datetime import datetime
+import warnings
+from datetime import date, datetime
+from decimal import Decimal
 from typing import ClassVar, TypeVar
 from uuid import UUID, uuid4
 
@@ -49,7 +51,8 @@ class Envelope(BaseModel):
     def wrap(cls, payload: EventPayload, correlation_id: str | None = None) -> Envelope:
         return cls(
             event_type=payload.event_type,
-            version=payload.version,
+            # The class's schema version: a payload may have a field named ``version``.
+            version=type(payload).version,
             source=payload.source,
             correlation_id=correlation_id,
             payload=payload.model_dump(mode="json"),
@@ -78,3 +81,286 @@ class PasswordResetRequested(EventPayload):
     full_name: str
     reset_url: str
     expires_at: datetime
+
+
+# --- applications (calls for interest and CERAC applications) ------------------------
+
+
+class CallPublished(EventPayload):
+    """The ministry published a call for interest: institutions may apply."""
+
+    source: ClassVar[str] = "applications"
+    event_type: ClassVar[str] = "call.published"
+
+    call_id: int
+    title: str
+    education_orders: list[str]
+    launch_date: date
+    deadline_date: date
+    designation_date: date | None = None
+
+
+class CallAmended(EventPayload):
+    """A published call changed by an explicit amendment; every institution that started
+    an application (``organisation_ids``) is to be told."""
+
+    source: ClassVar[str] = "applications"
+    event_type: ClassVar[str] = "call.amended"
+
+    call_id: int
+    title: str
+    amendment_number: int
+    reason: str
+    changes: dict
+    deadline_date: date
+    organisation_ids: list[int]
+
+
+class ApplicationSubmitted(EventPayload):
+    """An institution deposited its application electronically (before the deadline)."""
+
+    source: ClassVar[str] = "applications"
+    event_type: ClassVar[str] = "application.submitted"
+
+    application_id: int
+    call_id: int
+    organisation_id: int
+    organisation_name: str
+    reference: str
+    submitted_at: datetime
+    submitted_by_user_id: int
+    content_sha256: str
+
+
+class AdmissibilityRuleOutcome(BaseModel):
+    """One admissibility rule as decided: the computed result and the analyst's verdict."""
+
+    model_config = ConfigDict(extra="forbid", frozen=True)
+
+    rule: str
+    label: str
+    passed: bool
+    computed_passed: bool
+    reason: str
+    justification: str = ""
+
+
+class ApplicationAdmissibilityDecided(EventPayload):
+    """The ministry recorded « recevable » or « non recevable » for an application."""
+
+    source: ClassVar[str] = "applications"
+    event_type: ClassVar[str] = "application.admissibility_decided"
+
+    application_id: int
+    call_id: int
+    organisation_id: int
+    organisation_name: str
+    reference: str
+    admissible: bool
+    decision: str  # recevable | non_recevable
+    rules: list[AdmissibilityRuleOutcome]
+    comment: str = ""
+    decided_by_user_id: int
+    decided_at: datetime
+
+
+class ApplicationWithdrawn(EventPayload):
+    """An institution withdrew its application before the deadline."""
+
+    source: ClassVar[str] = "applications"
+    event_type: ClassVar[str] = "application.withdrawn"
+
+    application_id: int
+    call_id: int
+    organisation_id: int
+    withdrawn_at: datetime
+
+
+# --- plans (workplace RAC implementation plans; contract with billing) -----------------
+
+# The contract names the plan's version ``version``; the envelope reads the schema version
+# from the class (``Envelope.wrap``), so the field shadowing the ClassVar is intended.
+warnings.filterwarnings(
+    "ignore", message=r'Field name "version" in "Plan\w+" shadows an attribute in parent'
+)
+
+
+class PlanIssued(EventPayload):
+    """An institution issued a version of a plan: the employer has until
+    ``acceptance_deadline`` (end of the 30th day after ``issued_on``, Montréal) to accept it."""
+
+    source: ClassVar[str] = "plans"
+    event_type: ClassVar[str] = "plan.issued"
+
+    plan_id: int
+    version: int
+    reference: str
+    institution_id: int
+    employer_id: int
+    issued_on: date
+    acceptance_deadline: datetime
+    content_hash: str
+
+
+class PlanAccepted(EventPayload):
+    """The employer accepted an issued version in writing: it is now the contract."""
+
+    source: ClassVar[str] = "plans"
+    event_type: ClassVar[str] = "plan.accepted"
+
+    plan_id: int
+    version: int
+    reference: str
+    institution_id: int
+    employer_id: int
+    accepted_at: datetime
+    accepted_by: str
+
+
+class PlanReminderDue(EventPayload):
+    """An issued version still awaits acceptance ``days_left`` days before its deadline."""
+
+    source: ClassVar[str] = "plans"
+    event_type: ClassVar[str] = "plan.reminder_due"
+
+    plan_id: int
+    version: int
+    reference: str
+    institution_id: int
+    employer_id: int
+    days_left: int
+    acceptance_deadline: datetime
+
+
+class PlanLapsed(EventPayload):
+    """No acceptance reached the institution in time: resolved by operation of law."""
+
+    source: ClassVar[str] = "plans"
+    event_type: ClassVar[str] = "plan.lapsed"
+
+    plan_id: int
+    version: int
+    reference: str
+    institution_id: int
+    employer_id: int
+    issued_on: date
+    lapsed_on: date
+
+
+class PlanCancelled(EventPayload):
+    """A party cancelled the plan; billing invoices the costs already incurred."""
+
+    source: ClassVar[str] = "plans"
+    event_type: ClassVar[str] = "plan.cancelled"
+
+    plan_id: int
+    version: int
+    reference: str
+    institution_id: int
+    employer_id: int
+    cancelled_on: date
+    cancelled_by_party: str  # institution | employer
+    reason: str
+
+
+class PlanMilestoneReached(EventPayload):
+    """A milestone that installments may be tied to (welcome meeting, end of evaluations)."""
+
+    source: ClassVar[str] = "plans"
+    event_type: ClassVar[str] = "plan.milestone_reached"
+
+    plan_id: int
+    version: int
+    institution_id: int
+    employer_id: int
+    milestone: str  # welcome_meeting | end_of_evaluations
+    reached_on: date
+
+
+class PlanCandidateAbandoned(EventPayload):
+    """A candidate-worker abandoned; ``work_done_ratio`` (decimal string 0..1) is the share
+    of accompaniment and evaluation already done."""
+
+    source: ClassVar[str] = "plans"
+    event_type: ClassVar[str] = "plan.candidate_abandoned"
+
+    plan_id: int
+    version: int
+    institution_id: int
+    employer_id: int
+    candidate_id: int
+    abandoned_on: date
+    after_validation_interview: bool
+    work_done_ratio: str
+
+
+# --- billing (invoices, payments and credit notes; amounts are Decimal strings) --------
+
+
+class InvoiceIssued(EventPayload):
+    """An invoice was issued (immutable from now on): notifications e-mails it to the
+    employer with its PDF (``billing.invoice_pdf_for_delivery``)."""
+
+    source: ClassVar[str] = "billing"
+    event_type: ClassVar[str] = "invoice.issued"
+
+    invoice_id: int
+    number: str
+    institution_id: int
+    employer_id: int
+    plan_id: int
+    plan_reference: str
+    issued_on: date
+    due_on: date
+    total: Decimal
+
+
+class InvoiceOverdue(EventPayload):
+    """An invoice is ``days_late`` days past due and reached reminder step ``step``."""
+
+    source: ClassVar[str] = "billing"
+    event_type: ClassVar[str] = "invoice.overdue"
+
+    invoice_id: int
+    number: str
+    institution_id: int
+    employer_id: int
+    plan_reference: str
+    due_on: date
+    step: int
+    days_late: int
+    balance: Decimal
+
+
+class PaymentRecorded(EventPayload):
+    """The institution recorded a payment (by hand or from a bank file) on an invoice."""
+
+    source: ClassVar[str] = "billing"
+    event_type: ClassVar[str] = "payment.recorded"
+
+    payment_id: int
+    invoice_id: int
+    number: str
+    institution_id: int
+    employer_id: int
+    paid_on: date
+    amount: Decimal
+    method: str
+    balance: Decimal
+
+
+class CreditNoteIssued(EventPayload):
+    """A credit note was issued (abandonment pro rata, cancellation, replaced estimate)."""
+
+    source: ClassVar[str] = "billing"
+    event_type: ClassVar[str] = "credit_note.issued"
+
+    credit_note_id: int
+    number: str
+    institution_id: int
+    employer_id: int
+    plan_id: int
+    plan_reference: str
+    issued_on: date
+    total: Decimal
+    reason: str

@@ -121,6 +121,17 @@ def first_time(session: Session, event_id: UUID | str, handler: str) -> bool:
     return True
 
 
+def already_processed(session: Session, event_id: UUID | str, handler: str) -> bool:
+    """Cheap read before expensive work (RPC look-ups); ``first_time`` still decides."""
+    table = _table(session, "processed_events")
+    return (
+        session.execute(
+            select(table.c.id).where(table.c.event_id == str(event_id), table.c.handler == handler)
+        ).first()
+        is not None
+    )
+
+
 def event_exchange(source: str) -> kombu.Exchange:
     """The same exchange nameko's ``EventDispatcher`` declares for ``source``."""
     return kombu.Exchange(f"{source}.events", type="topic", durable=True, delivery_mode=2)

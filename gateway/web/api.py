@@ -12,6 +12,7 @@ from gateway.schemas import (
     OrganisationList,
     OrganisationOut,
     PasswordResetRequest,
+    Preferences,
     TokenRequest,
     TokenResponse,
 )
@@ -142,6 +143,30 @@ def api_mark_read(ctx: Ctx, message_id: int):
     if ctx.request.content_length:
         raise HttpError(400, "Cette requête ne prend pas de corps.")
     return ctx.rpc("notifications", "mark_read", notification_id=message_id)
+
+
+@route(
+    "/api/messages/preferences",
+    access=SIGNED_IN,
+    response=Preferences,
+    summary="Mes préférences de notification",
+)
+def api_preferences(ctx: Ctx):
+    return ctx.rpc("notifications", "get_preferences")
+
+
+@route(
+    "/api/messages/preferences",
+    methods=("PUT",),
+    access=SIGNED_IN,
+    body=Preferences,
+    response=Preferences,
+    summary="Activer ou désactiver les rappels facultatifs (jamais les avis légaux)",
+)
+def api_set_preferences(ctx: Ctx):
+    return ctx.rpc(
+        "notifications", "set_preferences", optional_reminders=ctx.body.optional_reminders
+    )
 
 
 @route("/api/openapi.json", access=PUBLIC, summary="Ce document")

@@ -194,6 +194,26 @@ def mark_message_read(ctx: Ctx, message_id: int) -> Response:
     return ctx.redirect("/messages")
 
 
+@route("/messages/preferences", access=SIGNED_IN)
+def preferences_page(ctx: Ctx) -> Response:
+    preferences = ctx.rpc("notifications", "get_preferences")
+    return ctx.render(
+        "preferences.html.j2",
+        preferences=preferences,
+        saved=bool(ctx.request.args.get("enregistre")),
+    )
+
+
+@route("/messages/preferences", methods=("POST",), access=SIGNED_IN)
+def save_preferences(ctx: Ctx) -> Response:
+    ctx.rpc(
+        "notifications",
+        "set_preferences",
+        optional_reminders=ctx.request.form.get("optional_reminders") == "on",
+    )
+    return ctx.redirect("/messages/preferences?enregistre=1")
+
+
 @route("/static/<path:filename>", access=PUBLIC)
 def static_file(ctx: Ctx, filename: str) -> Response:
     path = safe_join(str(STATIC_DIR), filename)

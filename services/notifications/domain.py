@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import logging
 import threading
+from collections.abc import Callable
 from datetime import timedelta
 from pathlib import Path
 
@@ -15,13 +16,17 @@ from rac_shared.clock import clock
 from rac_shared.events import Envelope, PasswordResetRequested
 from rac_shared.settings import Settings
 from rac_shared.templating import make_environment
+from services.notifications.catalogue import Message
 from services.notifications.mailer import build_email, send_email, stable_message_id
-from services.notifications.models import Notification
+from services.notifications.models import Notification, Preference
 
 log = logging.getLogger(__name__)
 templates = make_environment(Path(__file__).parent / "templates")
 
 MAX_ATTEMPTS = 6
+
+# Given a notification's attachment spec, returns (filename, content, MIME type).
+AttachmentFetcher = Callable[[dict], tuple[str, bytes, str]]
 
 
 def retry_delay(attempts: int) -> timedelta:
@@ -46,9 +51,11 @@ def record_notification(
     subject: str,
     context: dict,
     link: str | None = None,
+    legal: bool = False,
+    attachment: dict | None = None,
 ) -> Notification | None:
     """Record one message before sending it; None if this (event, recipient, channel) exists."""
-    text, html = render_email(kind, {**context, "subject": subject})
+    text, html = render_email(kind, {**context, "subject": subject, "link": link})
     notification = Notification(
         event_id=str(envelope.event_id),
         kind=kind,
@@ -64,6 +71,8 @@ def record_notification(
         attempts=0,
         created_at=clock.now(),
         next_attempt_at=clock.now(),
+        legal=legal,
+        attachment=attachment if channel == "email" else None,
     )
     try:
         with session.begin_nested():
@@ -113,18 +122,29 @@ def claim_due_emails(session: Session, limit: int = 50) -> list[Notification]:
     )
 
 
-def deliver(session: Session, notification: Notification, settings: Settings) -> bool:
-    """Send one e-mail; on failure schedule a retry, or mark it failed after MAX_ATTEMPTS."""
-    message = build_email(
-        settings,
-        recipient=notification.recipient,
-        subject=notification.subject,
-        text=notification.body_text,
-        html=notification.body_html,
-        message_id=notification.message_id,
-    )
+def deliver(session: Session, notification: Notification, settings: Settings,
+            fetch_attachment: AttachmentFetcher | None = None) -> bool:
+    """Send one e-mail; on failure schedule a retry, or mark it failed after MAX_ATTEMPTS.
+
+    A PDF attachment is fetched by RPC from the service that owns it at sending time, so a
+    document that is not ready yet (or a service that is down) is simply retried later.
+    """
     notification.attempts += 1
     try:
+        attachments = []
+        if notification.attachment:
+            if fetch_attachment is None:
+                raise RuntimeError("no attachment fetcher in this process")
+            attachments.append(fetch_attachment(notification.attachment))
+        message = build_email(
+            settings,
+            recipient=notification.recipient,
+            subject=notification.subject,
+            text=notification.body_text,
+            html=notification.body_html,
+            message_id=notification.message_id,
+            attachments=attachments,
+        )
         send_email(settings, message)
     except Exception as exc:  # SMTP down or recipient refused
         notification.last_error = str(exc)[:2000]
@@ -150,7 +170,8 @@ def _is_permanent(exc: Exception) -> bool:
 _delivery_round = threading.Lock()
 
 
-def deliver_due(session_factory, settings: Settings) -> int:
+def deliver_due(session_factory, settings: Settings,
+                fetch_attachment: AttachmentFetcher | None = None) -> int:
     """One delivery round: claim, send, commit each e-mail in its own transaction.
 
     Replicas are kept apart by the row locks of ``claim_due_emails``; within one process
@@ -158,10 +179,11 @@ def deliver_due(session_factory, settings: Settings) -> int:
     default) has no row locks.
     """
     with _delivery_round:
-        return _deliver_due(session_factory, settings)
+        return _deliver_due(session_factory, settings, fetch_attachment)
 
 
-def _deliver_due(session_factory, settings: Settings) -> int:
+def _deliver_due(session_factory, settings: Settings,
+                 fetch_attachment: AttachmentFetcher | None) -> int:
     sent = 0
     while True:
         session = session_factory()
@@ -170,7 +192,7 @@ def _deliver_due(session_factory, settings: Settings) -> int:
             if not batch:
                 session.rollback()
                 return sent
-            sent += deliver(session, batch[0], settings)
+            sent += deliver(session, batch[0], settings, fetch_attachment)
             session.commit()
         finally:
             session.close()
@@ -208,3 +230,70 @@ def mark_read(session: Session, user_id: int, notification_id: int) -> dict:
     if notification.read_at is None:
         notification.read_at = clock.now()
     return {"id": notification.id, "read": True}
+
+
+def wants_email(session: Session, user_id: int | None, legal: bool) -> bool:
+    """Legal notices always go out; optional reminders follow the user's preference."""
+    if legal or user_id is None:
+        return True
+    preference = session.get(Preference, user_id)
+    return preference is None or preference.optional_reminders
+
+
+def record_message(session: Session, envelope: Envelope, message: Message) -> list[Notification]:
+    """Record, for every recipient, the e-mail and (for platform users) the in-app message."""
+    recorded = []
+    for recipient in message.recipients:
+        context = {**message.context, "full_name": recipient.full_name, "why": message.why}
+        channels = ["inapp"] if recipient.user_id is not None else []
+        if wants_email(session, recipient.user_id, message.legal):
+            channels.insert(0, "email")
+        for channel in channels:
+            notification = record_notification(
+                session, envelope=envelope, kind=message.kind, channel=channel,
+                recipient=recipient.email, recipient_user_id=recipient.user_id,
+                subject=message.subject, context=context, link=message.link,
+                legal=message.legal, attachment=message.attachment,
+            )
+            if notification is not None:
+                recorded.append(notification)
+    return recorded
+
+
+def get_preferences(session: Session, user_id: int) -> dict:
+    preference = session.get(Preference, user_id)
+    return {"optional_reminders": preference is None or preference.optional_reminders}
+
+
+def set_preferences(session: Session, user_id: int, optional_reminders: bool) -> dict:
+    preference = session.get(Preference, user_id)
+    if preference is None:
+        preference = Preference(user_id=user_id)
+        session.add(preference)
+    preference.optional_reminders = optional_reminders
+    preference.updated_at = clock.now()
+    return {"optional_reminders": optional_reminders}
+
+
+def failed_emails(session: Session, limit: int = 200) -> list[dict]:
+    rows = session.scalars(
+        select(Notification).where(Notification.status == "failed")
+        .order_by(Notification.id.desc()).limit(limit)
+    )
+    return [{"id": n.id, "kind": n.kind, "recipient": n.recipient, "subject": n.subject,
+             "attempts": n.attempts, "error": n.last_error, "created_at": n.created_at}
+            for n in rows]
+
+
+def retry_failed_emails(session: Session, ids: list[int] | None = None) -> int:
+    """Operators' replay: failed e-mails go back to pending, due now."""
+    query = select(Notification).where(Notification.status == "failed")
+    if ids:
+        query = query.where(Notification.id.in_(ids))
+    count = 0
+    for notification in session.scalars(query):
+        notification.status = "pending"
+        notification.attempts = 0
+        notification.next_attempt_at = clock.now()
+        count += 1
+    return count

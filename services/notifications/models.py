@@ -2,7 +2,7 @@
 
 from datetime import datetime
 
-from sqlalchemy import DateTime, Integer, String, Text, UniqueConstraint
+from sqlalchemy import JSON, Boolean, DateTime, Integer, String, Text, UniqueConstraint
 from sqlalchemy.orm import DeclarativeBase, Mapped, mapped_column
 
 from rac_shared.db import new_metadata
@@ -46,3 +46,17 @@ class Notification(Base):
     created_at: Mapped[datetime] = mapped_column(DateTime(timezone=True))
     sent_at: Mapped[datetime | None] = mapped_column(DateTime(timezone=True))
     read_at: Mapped[datetime | None] = mapped_column(DateTime(timezone=True))
+    # A document fetched by RPC when the e-mail is sent (invoice or plan PDF), e.g.
+    # {"service": "billing", "method": "invoice_pdf_for_delivery", "kwargs": {...}}.
+    attachment: Mapped[dict | None] = mapped_column(JSON)
+    legal: Mapped[bool] = mapped_column(Boolean, default=False)
+
+
+class Preference(Base):
+    """A user's choices: optional reminders may be turned off, legal notices never."""
+
+    __tablename__ = "preferences"
+
+    user_id: Mapped[int] = mapped_column(Integer, primary_key=True, autoincrement=False)
+    optional_reminders: Mapped[bool] = mapped_column(Boolean, default=True)
+    updated_at: Mapped[datetime] = mapped_column(DateTime(timezone=True))

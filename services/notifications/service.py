@@ -1,20 +1,45 @@
 """nameko entrypoints of the notifications service."""
 
-from nameko.rpc import rpc
+import base64
+
+import eventlet
+from nameko.rpc import RpcProxy
 from nameko.timer import timer
 from sqlalchemy import func, select
 
+from rac_shared import events as ev
 from rac_shared.actor import Actor
 from rac_shared.bus import OutboxRelayRunner
 from rac_shared.consumer import on_event
 from rac_shared.contracts import health_report
 from rac_shared.db import Database, SessionFactory
-from rac_shared.events import PasswordResetRequested
 from rac_shared.logs import CorrelationId
-from rac_shared.outbox import first_time
+from rac_shared.outbox import already_processed, first_time
+from rac_shared.rpc import rpc
 from rac_shared.settings import get_settings
-from services.notifications import domain
+from services.notifications import catalogue, domain
 from services.notifications.models import Base, Notification
+
+
+class TimedDirectory:
+    """The gateway's directory over RPC, each call bounded by the RPC timeout."""
+
+    def __init__(self, proxy, timeout: float):
+        self.proxy = proxy
+        self.timeout = timeout
+
+    def _call(self, method: str, **kwargs):
+        with eventlet.Timeout(self.timeout):
+            return getattr(self.proxy, method)(**kwargs)
+
+    def users_of_organisation(self, organisation_id, roles=None):
+        return self._call("users_of_organisation", organisation_id=organisation_id, roles=roles)
+
+    def get_organisation(self, organisation_id):
+        return self._call("get_organisation", organisation_id=organisation_id)
+
+    def list_organisations(self, kinds=None):
+        return self._call("list_organisations", kinds=kinds)
 
 
 class NotificationsService:
@@ -23,12 +48,75 @@ class NotificationsService:
     db = Database(name, Base.metadata)
     relay = OutboxRelayRunner(name, Base.metadata)
     correlation_id = CorrelationId()
+    gateway = RpcProxy("gateway")
+    billing = RpcProxy("billing")
+    plans = RpcProxy("plans")
 
-    @on_event(PasswordResetRequested)
+    # -- events → messages ---------------------------------------------------------------
+
+    @on_event(ev.PasswordResetRequested)
     def send_password_reset(self, envelope, payload):
         with self.db.begin():
             if first_time(self.db, envelope.event_id, "notifications.send_password_reset"):
                 domain.notify_password_reset(self.db, envelope, payload)
+        self._deliver_now()
+
+    @on_event(ev.ApplicationSubmitted)
+    def on_application_submitted(self, envelope, payload):
+        self._notify(envelope, payload)
+
+    @on_event(ev.ApplicationAdmissibilityDecided)
+    def on_admissibility_decided(self, envelope, payload):
+        self._notify(envelope, payload)
+
+    @on_event(ev.CallPublished)
+    def on_call_published(self, envelope, payload):
+        self._notify(envelope, payload)
+
+    @on_event(ev.CallAmended)
+    def on_call_amended(self, envelope, payload):
+        self._notify(envelope, payload)
+
+    @on_event(ev.PlanIssued)
+    def on_plan_issued(self, envelope, payload):
+        self._notify(envelope, payload)
+
+    @on_event(ev.PlanReminderDue)
+    def on_plan_reminder_due(self, envelope, payload):
+        self._notify(envelope, payload)
+
+    @on_event(ev.PlanAccepted)
+    def on_plan_accepted(self, envelope, payload):
+        self._notify(envelope, payload)
+
+    @on_event(ev.PlanLapsed)
+    def on_plan_lapsed(self, envelope, payload):
+        self._notify(envelope, payload)
+
+    @on_event(ev.PlanCancelled)
+    def on_plan_cancelled(self, envelope, payload):
+        self._notify(envelope, payload)
+
+    @on_event(ev.InvoiceIssued)
+    def on_invoice_issued(self, envelope, payload):
+        self._notify(envelope, payload)
+
+    @on_event(ev.InvoiceOverdue)
+    def on_invoice_overdue(self, envelope, payload):
+        self._notify(envelope, payload)
+
+    def _notify(self, envelope, payload) -> None:
+        """Look recipients up (RPC), then record every message once, then send."""
+        handler = f"notifications.{envelope.event_type}"
+        if already_processed(self.db, envelope.event_id, handler):
+            return
+        self.db.rollback()  # no transaction held open across the RPC look-ups
+        settings = get_settings()
+        directory = TimedDirectory(self.gateway, settings.rpc_timeout)
+        message = catalogue.COMPOSERS[type(payload)](payload, directory, settings.public_url)
+        with self.db.begin():
+            if first_time(self.db, envelope.event_id, handler):
+                domain.record_message(self.db, envelope, message)
         self._deliver_now()
 
     @timer(interval=5)
@@ -36,7 +124,19 @@ class NotificationsService:
         self._deliver_now()
 
     def _deliver_now(self) -> int:
-        return domain.deliver_due(SessionFactory(self.name, Base.metadata), get_settings())
+        return domain.deliver_due(
+            SessionFactory(self.name, Base.metadata), get_settings(), self._fetch_attachment
+        )
+
+    def _fetch_attachment(self, spec: dict) -> tuple[str, bytes, str]:
+        """PDFs belong to their service: ask it, within the RPC timeout."""
+        proxy = {"billing": self.billing, "plans": self.plans}[spec["service"]]
+        with eventlet.Timeout(get_settings().rpc_timeout * 3):
+            document = getattr(proxy, spec["method"])(**spec.get("kwargs", {}))
+        return (document["filename"], base64.b64decode(document["content_base64"]),
+                document.get("mime", "application/pdf"))
+
+    # -- RPC --------------------------------------------------------------------------------
 
     @rpc
     def health(self) -> dict:
@@ -69,3 +169,13 @@ class NotificationsService:
         user = Actor.model_validate(actor)
         with self.db.begin():
             return domain.mark_read(self.db, user.user_id, notification_id)
+
+    @rpc
+    def get_preferences(self, actor: dict) -> dict:
+        return domain.get_preferences(self.db, Actor.model_validate(actor).user_id)
+
+    @rpc
+    def set_preferences(self, actor: dict, optional_reminders: bool) -> dict:
+        user = Actor.model_validate(actor)
+        with self.db.begin():
+            return domain.set_preferences(self.db, user.user_id, bool(optional_reminders))

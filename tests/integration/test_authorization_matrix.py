@@ -65,7 +65,7 @@ class Row:
     anonymous: Outcome | str = LOGIN  # LOGIN means 303 to the login page (401 on the API)
     other_tenant: Outcome | None = None  # tenant routes: what a non-ministry role gets
     form: dict = field(default_factory=dict)  # page POST fields (csrf_token added)
-    json_body: str | None = None  # API POST: "own credentials" | "nobody"
+    json_body: str | dict | None = None  # API body: "credentials" | "nobody" | a JSON object
 
 
 EXPECTATIONS: dict[tuple[str, str], Row] = {
@@ -82,6 +82,10 @@ EXPECTATIONS: dict[tuple[str, str], Row] = {
     # A message that does not exist: 404 for anyone signed in (and nothing is marked).
     ("api_mark_read", "POST"): Row("/api/messages/{missing}/read", granted=Outcome(404)),
     ("api_openapi", "GET"): Row("/api/openapi.json", anonymous=OK),
+    ("api_preferences", "GET"): Row("/api/messages/preferences"),
+    ("api_set_preferences", "PUT"): Row(
+        "/api/messages/preferences", json_body={"optional_reminders": True}
+    ),
     # -- pages ----------------------------------------------------------------------------
     ("login_form", "GET"): Row("/connexion", granted=Outcome(303, "/"), anonymous=OK),
     ("login", "POST"): Row(
@@ -110,6 +114,12 @@ EXPECTATIONS: dict[tuple[str, str], Row] = {
     ("organisation_page", "GET"): Row("/organisations/{org}", other_tenant=Outcome(404)),
     ("inbox_page", "GET"): Row("/messages"),
     ("mark_message_read", "POST"): Row("/messages/{missing}/lu", granted=Outcome(404)),
+    ("preferences_page", "GET"): Row("/messages/preferences"),
+    ("save_preferences", "POST"): Row(
+        "/messages/preferences",
+        granted=Outcome(303, "/messages/preferences?enregistre=1"),
+        form={"optional_reminders": "on"},
+    ),
     ("static_file", "GET"): Row("/static/style.css", anonymous=OK),
     ("healthz", "GET"): Row("/healthz", anonymous=OK),
     ("readyz", "GET"): Row("/readyz", anonymous=OK),
@@ -243,6 +253,8 @@ def _send(platform, method, path, row, api, user: SignedIn | None, anon: Anonymo
             kwargs["json"] = {"email": email, "password": DEMO_PASSWORD}
         elif row.json_body == "nobody":
             kwargs["json"] = {"email": NOBODY}
+        elif isinstance(row.json_body, dict):
+            kwargs["json"] = row.json_body
     else:
         kwargs["cookies"] = {"rac_session": user.cookie} if user else {"rac_csrf": anon.csrf_cookie}
         if method == "POST":

@@ -262,6 +262,28 @@ class Platform:
             headers["Authorization"] = f"Bearer {token}"
         return requests.request(method, f"{self.url}{path}", headers=headers, timeout=30, **kwargs)
 
+    def publish_event(self, payload, envelope=None):
+        """Publish an event as its service's relay would (mandatory: it must reach a queue)."""
+        import kombu
+
+        from rac_shared.events import Envelope
+        from rac_shared.outbox import event_exchange
+
+        envelope = envelope or Envelope.wrap(payload)
+        with kombu.Connection(self.amqp_uri, transport_options={"confirm_publish": True}) as c:
+            kombu.Producer(c.default_channel).publish(
+                envelope.model_dump(mode="json"),
+                exchange=event_exchange(envelope.source),
+                routing_key=envelope.event_type,
+                serializer="json",
+                delivery_mode=2,
+                mandatory=True,
+            )
+        return envelope
+
+    def mails_to(self, address: str) -> list:
+        return [m for m in self.mails() if address in m["To"]]
+
     def mails(self) -> list:
         """Every e-mail the SMTP catcher received, parsed."""
         path = self.workdir / "mail"

@@ -1,0 +1,222 @@
+"""Events of every service become French e-mails and in-app messages, exactly once, over the
+real platform: recipients come from the gateway's directory by RPC, preferences apply to
+optional reminders only, and hostile organisation names are escaped."""
+
+from __future__ import annotations
+
+import time
+from datetime import date, timedelta
+from decimal import Decimal
+
+from sqlalchemy import text
+
+from rac_shared import events as ev
+from rac_shared.clock import end_of_day
+
+
+def organisation_ids(platform) -> dict[str, int]:
+    token = platform.token("admin@mes.demo.quebec")
+    organisations = platform.api("GET", "/api/organisations", token).json()["organisations"]
+    return {o["code"]: o["id"] for o in organisations}
+
+
+def mails_about(platform, address: str, reference: str) -> list:
+    return [m for m in platform.mails_to(address) if reference in m["Subject"]]
+
+
+def wait_until(predicate, timeout: float = 30.0):
+    deadline = time.monotonic() + timeout
+    while time.monotonic() < deadline:
+        result = predicate()
+        if result:
+            return result
+        time.sleep(0.2)
+    raise AssertionError("condition not met in time")
+
+
+def test_lapsed_plan_notifies_both_parties_once_even_when_delivered_twice(platform):
+    ids = organisation_ids(platform)
+    payload = ev.PlanLapsed(
+        plan_id=41,
+        version=1,
+        reference="PMO-CLV-2026-041",
+        institution_id=ids["CLV"],
+        employer_id=ids["CCA"],
+        issued_on=date(2026, 10, 1),
+        lapsed_on=date(2026, 11, 1),
+    )
+    envelope = platform.publish_event(payload)
+    platform.publish_event(payload, envelope)  # redelivered
+
+    reference = "PMO-CLV-2026-041"
+    wait_until(
+        lambda: (
+            mails_about(platform, "rh@cisss.demo.quebec", reference)
+            and mails_about(platform, "rac@cegeplevis.demo.quebec", reference)
+        )
+    )
+    time.sleep(2)
+    [employer_mail] = mails_about(platform, "rh@cisss.demo.quebec", reference)
+    [coordinator_mail] = mails_about(platform, "rac@cegeplevis.demo.quebec", reference)
+    assert (
+        employer_mail["Subject"] == "Plan de mise en œuvre PMO-CLV-2026-041 résolu de plein droit"
+    )
+    body = employer_mail.get_body(preferencelist=("plain",)).get_content()
+    assert "Bonjour Julie Morin" in body
+    assert "CISSS de Chaudière-Appalaches" in body and "Cégep de Lévis" in body
+    assert "aucune acceptation écrite n'est parvenue" in body
+    assert "1er novembre 2026" in body or "1 novembre 2026" in body
+    assert coordinator_mail["Message-ID"] != employer_mail["Message-ID"]
+
+    # The same message waits in each party's in-app inbox, with a link to the plan.
+    inbox = platform.api("GET", "/api/messages", platform.token("rh@cisss.demo.quebec")).json()
+    [message] = [m for m in inbox["messages"] if "PMO-CLV-2026-041" in m["subject"]]
+    assert not message["read"] and message["link"].endswith("/plans/41")
+    assert inbox["unread"] >= 1
+
+
+def test_optional_reminders_follow_preferences_but_legal_notices_do_not(platform):
+    ids = organisation_ids(platform)
+    token = platform.token("direction@boulangerie.demo.quebec")
+    response = platform.api(
+        "PUT", "/api/messages/preferences", token, json={"optional_reminders": False}
+    )
+    assert response.status_code == 200 and response.json() == {"optional_reminders": False}
+
+    reminder = ev.PlanReminderDue(
+        plan_id=42,
+        version=1,
+        reference="PMO-CLV-2026-042",
+        institution_id=ids["CLV"],
+        employer_id=ids["BSM"],
+        days_left=3,
+        acceptance_deadline=end_of_day(date(2026, 12, 12)),
+    )
+    platform.publish_event(reminder)
+    copy = wait_until(
+        lambda: [
+            m
+            for m in platform.mails_to("rac@cegeplevis.demo.quebec")
+            if "PMO-CLV-2026-042" in m["Subject"]
+        ]
+    )
+    assert copy[0]["Subject"] == "Rappel : il reste 3 jours pour accepter le plan PMO-CLV-2026-042"
+    time.sleep(2)
+    assert not [
+        m
+        for m in platform.mails_to("direction@boulangerie.demo.quebec")
+        if "PMO-CLV-2026-042" in m["Subject"]
+    ]
+    inbox = platform.api("GET", "/api/messages", token).json()
+    assert [m for m in inbox["messages"] if "PMO-CLV-2026-042" in m["subject"]]
+
+    lapse = ev.PlanLapsed(
+        plan_id=42,
+        version=1,
+        reference="PMO-CLV-2026-042",
+        institution_id=ids["CLV"],
+        employer_id=ids["BSM"],
+        issued_on=date(2026, 11, 12),
+        lapsed_on=date(2026, 12, 13),
+    )
+    platform.publish_event(lapse)
+    wait_until(
+        lambda: [
+            m
+            for m in platform.mails_to("direction@boulangerie.demo.quebec")
+            if "résolu de plein droit" in m["Subject"]
+        ]
+    )
+
+
+def test_call_published_reaches_every_institution_of_the_order(platform):
+    payload = ev.CallPublished(
+        call_id=77,
+        title="Appel d'intérêt CERAC 2027",
+        education_orders=["secondaire"],
+        launch_date=date(2026, 12, 1),
+        deadline_date=date(2027, 2, 26),
+        designation_date=None,
+    )
+    platform.publish_event(payload)
+    wait_until(
+        lambda: [
+            m
+            for m in platform.mails_to("dg@csnavigateurs.demo.quebec")
+            if "CERAC 2027" in m["Subject"]
+        ]
+    )
+    time.sleep(2)
+    subjects = [(m["To"], m["Subject"]) for m in platform.mails() if "CERAC 2027" in m["Subject"]]
+    assert sorted(to for to, _ in subjects) == [
+        "dg@csnavigateurs.demo.quebec",
+        "rac@csnavigateurs.demo.quebec",
+    ]  # no cégep
+
+
+def test_hostile_organisation_name_is_escaped_in_the_html_part(platform):
+    ids = organisation_ids(platform)
+    hostile = "<script>alert('x')</script> {{ 7*7 }} Cégep"
+    with platform.engine("gateway").begin() as connection:
+        connection.execute(
+            text("UPDATE organisations SET name = :n WHERE id = :i"),
+            {"n": hostile, "i": ids["CLV"]},
+        )
+    try:
+        payload = ev.InvoiceOverdue(
+            invoice_id=5,
+            number="CLV-2026-0099",
+            institution_id=ids["CLV"],
+            employer_id=ids["CCA"],
+            plan_reference="PMO-CLV-2026-041",
+            due_on=date(2026, 10, 1),
+            step=1,
+            days_late=7,
+            balance=Decimal("1234.5"),
+        )
+        platform.publish_event(payload)
+        [mail] = wait_until(
+            lambda: [
+                m
+                for m in platform.mails_to("rh@cisss.demo.quebec")
+                if "CLV-2026-0099" in m["Subject"]
+            ]
+        )
+    finally:
+        with platform.engine("gateway").begin() as connection:
+            connection.execute(
+                text("UPDATE organisations SET name = :n WHERE id = :i"),
+                {"n": "Cégep de Lévis", "i": ids["CLV"]},
+            )
+    html = mail.get_body(preferencelist=("html",)).get_content()
+    plain = mail.get_body(preferencelist=("plain",)).get_content()
+    assert "<script>" not in html and "&lt;script&gt;" in html
+    assert "{{ 7*7 }}" in plain and "1\xa0234,50\xa0$" in plain
+
+
+def test_an_event_whose_directory_lookup_fails_is_retried_not_lost(platform):
+    """The gateway (directory) is down when the event arrives: the handler fails, is retried
+    with backoff, and the e-mail goes out once the directory is back."""
+    ids = organisation_ids(platform)
+    platform.stop_process("gateway")
+    try:
+        payload = ev.PlanLapsed(
+            plan_id=43,
+            version=1,
+            reference="PMO-CLV-2026-043",
+            institution_id=ids["CLV"],
+            employer_id=ids["CCA"],
+            issued_on=date(2026, 10, 1),
+            lapsed_on=date(2026, 11, 1) + timedelta(days=1),
+        )
+        platform.publish_event(payload)
+        time.sleep(3)
+        assert not [m for m in platform.mails() if "PMO-CLV-2026-043" in m["Subject"]]
+    finally:
+        platform.start_process("gateway")
+    mails = wait_until(
+        lambda: [m for m in platform.mails() if "PMO-CLV-2026-043" in m["Subject"]], timeout=60
+    )
+    time.sleep(2)
+    assert len([m for m in platform.mails() if "PMO-CLV-2026-043" in m["Subject"]]) == 2
+    assert mails

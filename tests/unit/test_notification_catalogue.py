@@ -1,0 +1,179 @@
+"""Who receives what, and what it says: every composer with an in-memory directory, and
+every e-mail template rendered in French with hostile text escaped."""
+
+from __future__ import annotations
+
+from datetime import UTC, date, datetime
+from decimal import Decimal
+
+import pytest
+
+from rac_shared import events as ev
+from rac_shared.clock import end_of_day
+from services.notifications import catalogue, domain
+
+URL = "https://rac.example"
+HOSTILE = "<script>alert(1)</script> {{ 7*7 }}"
+
+ORGANISATIONS = {
+    1: {"id": 1, "kind": "ministry", "name": "Ministère de l'Enseignement supérieur"},
+    2: {"id": 2, "kind": "cegep", "name": "Cégep de Lévis"},
+    3: {"id": 3, "kind": "cegep", "name": "Cégep Marie-Victorin"},
+    4: {"id": 4, "kind": "school_service_centre", "name": "CSS des Navigateurs"},
+    5: {"id": 5, "kind": "employer", "name": HOSTILE},
+}
+USERS = [
+    {"id": 10, "organisation_id": 2, "role": "director_general", "email": "dg@levis.qc",
+     "full_name": "Isabelle Bégin"},
+    {"id": 11, "organisation_id": 2, "role": "director_of_studies", "email": "etudes@levis.qc",
+     "full_name": "Marc-André Gagnon"},
+    {"id": 12, "organisation_id": 2, "role": "rac_coordinator", "email": "rac@levis.qc",
+     "full_name": "Sophie Bélanger"},
+    {"id": 20, "organisation_id": 3, "role": "director_general", "email": "dg@cmv.qc",
+     "full_name": "Nathalie Ouellet"},
+    {"id": 30, "organisation_id": 4, "role": "director_general", "email": "dg@css.qc",
+     "full_name": "Pierre Lachance"},
+    {"id": 31, "organisation_id": 4, "role": "rac_coordinator", "email": "rac@css.qc",
+     "full_name": "Louis Bouchard"},
+    {"id": 50, "organisation_id": 5, "role": "employer_representative", "email": "rh@emp.qc",
+     "full_name": "Julie Morin"},
+]
+
+
+class InMemoryDirectory:
+    """The directory's contract, answered from the lists above."""
+
+    def users_of_organisation(self, organisation_id, roles=None):
+        return [u for u in USERS if u["organisation_id"] == organisation_id
+                and (not roles or u["role"] in roles)]
+
+    def get_organisation(self, organisation_id):
+        return ORGANISATIONS[organisation_id]
+
+    def list_organisations(self, kinds=None):
+        return [o for o in ORGANISATIONS.values() if not kinds or o["kind"] in kinds]
+
+
+DEADLINE = end_of_day(date(2026, 12, 12))
+PAYLOADS = {
+    "application_submitted": ev.ApplicationSubmitted(
+        application_id=7, call_id=1, organisation_id=2, organisation_name="Cégep de Lévis",
+        reference="CERAC-2012-0007", submitted_at=datetime(2012, 12, 20, 15, 0, tzinfo=UTC),
+        submitted_by_user_id=12, content_sha256="ab" * 32),
+    "admissibility_decided": ev.ApplicationAdmissibilityDecided(
+        application_id=7, call_id=1, organisation_id=2, organisation_name="Cégep de Lévis",
+        reference="CERAC-2012-0007", admissible=False, decision="non_recevable",
+        rules=[ev.AdmissibilityRuleOutcome(
+            rule="deposit", label="Dépôt au plus tard à la date limite", passed=False,
+            computed_passed=False, reason="Copie papier reçue le 7 janvier 2013.")],
+        comment="", decided_by_user_id=2, decided_at=datetime(2013, 2, 1, 15, tzinfo=UTC)),
+    "call_published": ev.CallPublished(
+        call_id=1, title="Appel d'intérêt CERAC 2012-2013", education_orders=["collégial"],
+        launch_date=date(2012, 9, 10), deadline_date=date(2012, 12, 21),
+        designation_date=date(2013, 5, 31)),
+    "plan_issued": ev.PlanIssued(
+        plan_id=3, version=1, reference="PMO-CLV-2026-003", institution_id=2, employer_id=5,
+        issued_on=date(2026, 11, 12), acceptance_deadline=DEADLINE, content_hash="f" * 64),
+    "plan_reminder": ev.PlanReminderDue(
+        plan_id=3, version=1, reference="PMO-CLV-2026-003", institution_id=2, employer_id=5,
+        days_left=3, acceptance_deadline=DEADLINE),
+    "plan_lapsed": ev.PlanLapsed(
+        plan_id=3, version=1, reference="PMO-CLV-2026-003", institution_id=2, employer_id=5,
+        issued_on=date(2026, 11, 12), lapsed_on=date(2026, 12, 13)),
+    "invoice_issued": ev.InvoiceIssued(
+        invoice_id=9, number="CLV-2026-0001", institution_id=2, employer_id=5, plan_id=3,
+        plan_reference="PMO-CLV-2026-003", issued_on=date(2026, 12, 1),
+        due_on=date(2026, 12, 31), total=Decimal("250000")),
+}
+
+
+def compose(kind):
+    payload = PAYLOADS[kind]
+    return catalogue.COMPOSERS[type(payload)](payload, InMemoryDirectory(), URL)
+
+
+def render(message, recipient):
+    context = {**message.context, "full_name": recipient.full_name, "why": message.why,
+               "subject": message.subject, "link": message.link}
+    return domain.render_email(message.kind, context)
+
+
+def test_application_receipt_goes_to_the_institutions_signatories_only():
+    message = compose("application_submitted")
+    assert [r.email for r in message.recipients] == ["dg@levis.qc", "etudes@levis.qc"]
+    assert message.legal
+    text, html = render(message, message.recipients[0])
+    assert "CERAC-2012-0007" in text and "Bonjour Isabelle Bégin" in text
+    assert "20 décembre 2012" in text
+
+
+def test_admissibility_decision_lists_each_rule_with_its_reason():
+    message = compose("admissibility_decided")
+    assert message.subject.endswith("non recevable")
+    assert {r.email for r in message.recipients} == {
+        "dg@levis.qc", "etudes@levis.qc", "rac@levis.qc"}
+    text, html = render(message, message.recipients[0])
+    assert "Dépôt au plus tard à la date limite : non respecté" in text
+    assert "Copie papier reçue le 7 janvier 2013." in html
+
+
+def test_call_goes_to_every_institution_of_the_orders_concerned():
+    message = compose("call_published")
+    emails = {r.email for r in message.recipients}
+    assert emails == {"dg@levis.qc", "rac@levis.qc", "dg@cmv.qc"}  # collégial only
+    text, _ = render(message, message.recipients[0])
+    assert "21 décembre 2012, 23 h 59" in text
+
+
+def test_plan_issued_states_the_deadline_in_full_and_attaches_the_pdf():
+    message = compose("plan_issued")
+    assert [r.email for r in message.recipients] == ["rh@emp.qc"]
+    assert message.legal
+    assert message.attachment == {"service": "plans", "method": "plan_pdf_for_delivery",
+                                  "kwargs": {"plan_id": 3, "version": 1}}
+    text, html = render(message, message.recipients[0])
+    assert "au plus tard le 12 décembre 2026 à 23 h 59" in text
+    assert message.link == f"{URL}/plans/3"
+
+
+def test_reminders_are_optional_and_copy_the_coordinator():
+    message = compose("plan_reminder")
+    assert not message.legal
+    assert [(r.email, r.copy) for r in message.recipients] == [
+        ("rh@emp.qc", False), ("rac@levis.qc", True)]
+    assert "il reste 3 jours" in message.subject
+
+
+def test_lapse_notice_says_void_by_operation_of_law():
+    message = compose("plan_lapsed")
+    assert {r.email for r in message.recipients} == {"rh@emp.qc", "rac@levis.qc"}
+    text, _ = render(message, message.recipients[0])
+    assert "résolu de plein droit" in text
+    assert "aucune acceptation écrite" in text
+    assert "30 jours suivant sa date d'émission" in text
+
+
+def test_invoice_amount_in_french_money_and_pdf_attached():
+    message = compose("invoice_issued")
+    assert "250\xa0000,00\xa0$" in message.subject
+    assert message.attachment["method"] == "invoice_pdf_for_delivery"
+    text, _ = render(message, message.recipients[0])
+    assert "31 décembre 2026" in text
+
+
+@pytest.mark.parametrize("kind", sorted(PAYLOADS))
+def test_hostile_organisation_names_are_escaped_in_html_and_literal_in_text(kind):
+    message = compose(kind)
+    for recipient in message.recipients:
+        text, html = render(message, recipient)
+        assert "<script>" not in html
+        assert "49" not in text.replace("2049", "")  # {{ 7*7 }} never evaluated
+        if HOSTILE in text:
+            assert "&lt;script&gt;" in html
+
+
+def test_every_composer_has_both_templates():
+    for kind in {compose(k).kind for k in PAYLOADS} | {
+        "call_amended", "plan_accepted", "plan_cancelled", "invoice_overdue"}:
+        assert domain.templates.get_template(f"email/{kind}.txt.j2")
+        assert domain.templates.get_template(f"email/{kind}.html.j2")
