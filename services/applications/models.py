@@ -1,6 +1,28 @@
-"""Tables of the applications service. Nobody else reads them: other services ask by RPC."""
+"""Tables of the applications service. Nobody else reads them: other services ask by RPC.
 
-from sqlalchemy.orm import DeclarativeBase
+Calls for interest (with their form and evaluation grid), institutions' applications,
+their answers, attachments (stored here, with a checksum), signatures, and the
+admissibility review. Organisation facts (name, code, kind, order, region) are snapshots
+taken from the gateway's directory by RPC when an application is opened.
+"""
+
+from __future__ import annotations
+
+from datetime import date, datetime
+
+from sqlalchemy import (
+    JSON,
+    Boolean,
+    Date,
+    DateTime,
+    ForeignKey,
+    Integer,
+    LargeBinary,
+    String,
+    Text,
+    UniqueConstraint,
+)
+from sqlalchemy.orm import DeclarativeBase, Mapped, deferred, mapped_column, relationship
 
 from rac_shared.db import new_metadata
 from rac_shared.outbox import install_reliability_tables
@@ -11,3 +33,258 @@ class Base(DeclarativeBase):
 
 
 install_reliability_tables(Base.metadata)
+
+# Statuses (stored values, English; French labels live in views.py).
+CALL_DRAFT, CALL_PUBLISHED, CALL_CLOSED = "draft", "published", "closed"
+APP_DRAFT, APP_SUBMITTED, APP_WITHDRAWN = "draft", "submitted", "withdrawn"
+ADMISSIBLE, NOT_ADMISSIBLE = "recevable", "non_recevable"
+
+
+class Call(Base):
+    """An appel d'intérêt: dates, education orders, guide, form and evaluation grid."""
+
+    __tablename__ = "calls"
+
+    id: Mapped[int] = mapped_column(Integer, primary_key=True)
+    title: Mapped[str] = mapped_column(String(300))
+    education_orders: Mapped[list] = mapped_column(JSON)  # ["secondaire", "collégial"]
+    launch_date: Mapped[date] = mapped_column(Date)
+    deadline_date: Mapped[date] = mapped_column(Date)  # end of that day, America/Montreal
+    analysis_date: Mapped[date | None] = mapped_column(Date)
+    designation_date: Mapped[date | None] = mapped_column(Date)
+    experimentation_years: Mapped[list] = mapped_column(JSON)  # ["2013-2014", "2014-2015"]
+    status: Mapped[str] = mapped_column(String(20), default=CALL_DRAFT, index=True)
+    version: Mapped[int] = mapped_column(Integer, default=1)  # +1 per amendment
+    created_by_user_id: Mapped[int] = mapped_column(Integer)
+    created_at: Mapped[datetime] = mapped_column(DateTime(timezone=True))
+    updated_at: Mapped[datetime] = mapped_column(DateTime(timezone=True))
+    published_at: Mapped[datetime | None] = mapped_column(DateTime(timezone=True))
+    closed_at: Mapped[datetime | None] = mapped_column(DateTime(timezone=True))
+
+    sections: Mapped[list[FormSection]] = relationship(
+        back_populates="call", order_by="FormSection.position", cascade="all, delete-orphan"
+    )
+    criteria: Mapped[list[Criterion]] = relationship(
+        back_populates="call", order_by="Criterion.position", cascade="all, delete-orphan"
+    )
+    amendments: Mapped[list[Amendment]] = relationship(
+        back_populates="call", order_by="Amendment.number", cascade="all, delete-orphan"
+    )
+
+
+class FormSection(Base):
+    __tablename__ = "form_sections"
+
+    id: Mapped[int] = mapped_column(Integer, primary_key=True)
+    call_id: Mapped[int] = mapped_column(ForeignKey("calls.id"), index=True)
+    position: Mapped[int] = mapped_column(Integer)
+    title: Mapped[str] = mapped_column(String(300))
+    description: Mapped[str] = mapped_column(Text, default="")
+    # offer | quality | development | reporting: the parts every form must carry.
+    mandate_part: Mapped[str | None] = mapped_column(String(20))
+
+    call: Mapped[Call] = relationship(back_populates="sections")
+    questions: Mapped[list[Question]] = relationship(
+        back_populates="section", order_by="Question.position", cascade="all, delete-orphan"
+    )
+
+
+class Question(Base):
+    __tablename__ = "form_questions"
+
+    id: Mapped[int] = mapped_column(Integer, primary_key=True)
+    section_id: Mapped[int] = mapped_column(ForeignKey("form_sections.id"), index=True)
+    position: Mapped[int] = mapped_column(Integer)
+    label: Mapped[str] = mapped_column(Text)
+    help_text: Mapped[str] = mapped_column(Text, default="")
+    kind: Mapped[str] = mapped_column(String(10))  # text | yes_no | choice | file
+    max_length: Mapped[int | None] = mapped_column(Integer)
+    options: Mapped[list | None] = mapped_column(JSON)
+    required: Mapped[bool] = mapped_column(Boolean, default=True)
+    # A yes/no question whose answer must be "oui" (subscribing to a mandate part).
+    must_accept: Mapped[bool] = mapped_column(Boolean, default=False)
+
+    section: Mapped[FormSection] = relationship(back_populates="questions")
+
+
+class Criterion(Base):
+    """One evaluation criterion of the call's grid (group qualite or pertinence)."""
+
+    __tablename__ = "criteria"
+
+    id: Mapped[int] = mapped_column(Integer, primary_key=True)
+    call_id: Mapped[int] = mapped_column(ForeignKey("calls.id"), index=True)
+    group: Mapped[str] = mapped_column(String(20))  # qualite | pertinence
+    position: Mapped[int] = mapped_column(Integer)
+    label: Mapped[str] = mapped_column(Text)
+    weight: Mapped[int] = mapped_column(Integer)  # points; the grid adds up to 100
+    threshold: Mapped[int] = mapped_column(Integer)  # passing threshold, in points
+
+    call: Mapped[Call] = relationship(back_populates="criteria")
+
+
+class Amendment(Base):
+    """An explicit, logged change to a published call (deadline, dates, grid)."""
+
+    __tablename__ = "call_amendments"
+
+    id: Mapped[int] = mapped_column(Integer, primary_key=True)
+    call_id: Mapped[int] = mapped_column(ForeignKey("calls.id"), index=True)
+    number: Mapped[int] = mapped_column(Integer)
+    at: Mapped[datetime] = mapped_column(DateTime(timezone=True))
+    by_user_id: Mapped[int] = mapped_column(Integer)
+    by_name: Mapped[str] = mapped_column(String(200))
+    reason: Mapped[str] = mapped_column(Text)
+    changes: Mapped[dict] = mapped_column(JSON)  # {field: {"avant": ..., "après": ...}}
+    organisation_ids: Mapped[list] = mapped_column(JSON)  # institutions told about it
+
+    call: Mapped[Call] = relationship(back_populates="amendments")
+
+
+class Application(Base):
+    """A demande de reconnaissance: one per institution per call."""
+
+    __tablename__ = "applications"
+    __table_args__ = (UniqueConstraint("call_id", "organisation_id"),)
+
+    id: Mapped[int] = mapped_column(Integer, primary_key=True)
+    call_id: Mapped[int] = mapped_column(ForeignKey("calls.id"), index=True)
+    organisation_id: Mapped[int] = mapped_column(Integer, index=True)
+    organisation_name: Mapped[str] = mapped_column(String(200))
+    organisation_code: Mapped[str] = mapped_column(String(10), default="")
+    organisation_kind: Mapped[str] = mapped_column(String(30))
+    education_order: Mapped[str | None] = mapped_column(String(20))
+    region: Mapped[str | None] = mapped_column(String(80))
+    status: Mapped[str] = mapped_column(String(20), default=APP_DRAFT, index=True)
+    created_by_user_id: Mapped[int] = mapped_column(Integer)
+    created_at: Mapped[datetime] = mapped_column(DateTime(timezone=True))
+    updated_at: Mapped[datetime] = mapped_column(DateTime(timezone=True))
+
+    submitted_at: Mapped[datetime | None] = mapped_column(DateTime(timezone=True))
+    submitted_by_user_id: Mapped[int | None] = mapped_column(Integer)
+    submitted_by_name: Mapped[str | None] = mapped_column(String(200))
+    reference: Mapped[str | None] = mapped_column(String(40), unique=True)
+    content_sha256: Mapped[str | None] = mapped_column(String(64))
+    receipt_pdf: Mapped[bytes | None] = deferred(mapped_column(LargeBinary))
+    withdrawn_at: Mapped[datetime | None] = mapped_column(DateTime(timezone=True))
+    withdrawn_by_user_id: Mapped[int | None] = mapped_column(Integer)
+
+    paper_received_on: Mapped[date | None] = mapped_column(Date)
+    paper_late: Mapped[bool | None] = mapped_column(Boolean)
+    paper_recorded_by_user_id: Mapped[int | None] = mapped_column(Integer)
+    paper_recorded_by_name: Mapped[str | None] = mapped_column(String(200))
+    paper_recorded_at: Mapped[datetime | None] = mapped_column(DateTime(timezone=True))
+
+    admissibility: Mapped[str | None] = mapped_column(String(20), index=True)
+    decided_at: Mapped[datetime | None] = mapped_column(DateTime(timezone=True))
+    decided_by_user_id: Mapped[int | None] = mapped_column(Integer)
+    decided_by_name: Mapped[str | None] = mapped_column(String(200))
+    decision_comment: Mapped[str | None] = mapped_column(Text)
+
+    call: Mapped[Call] = relationship()
+    answers: Mapped[list[Answer]] = relationship(
+        back_populates="application", cascade="all, delete-orphan"
+    )
+    attachments: Mapped[list[Attachment]] = relationship(
+        back_populates="application", order_by="Attachment.id", cascade="all, delete-orphan"
+    )
+    signatures: Mapped[list[Signature]] = relationship(
+        back_populates="application", order_by="Signature.id", cascade="all, delete-orphan"
+    )
+    reviews: Mapped[list[RuleReview]] = relationship(
+        back_populates="application", order_by="RuleReview.id", cascade="all, delete-orphan"
+    )
+    review_log: Mapped[list[ReviewLogEntry]] = relationship(
+        back_populates="application", order_by="ReviewLogEntry.id", cascade="all, delete-orphan"
+    )
+
+
+class Answer(Base):
+    __tablename__ = "answers"
+    __table_args__ = (UniqueConstraint("application_id", "question_id"),)
+
+    id: Mapped[int] = mapped_column(Integer, primary_key=True)
+    application_id: Mapped[int] = mapped_column(ForeignKey("applications.id"), index=True)
+    question_id: Mapped[int] = mapped_column(ForeignKey("form_questions.id"))
+    value: Mapped[str] = mapped_column(Text)
+
+    application: Mapped[Application] = relationship(back_populates="answers")
+
+
+class Attachment(Base):
+    """A file kept in this service's database: the call's guide or an application's piece."""
+
+    __tablename__ = "attachments"
+
+    id: Mapped[int] = mapped_column(Integer, primary_key=True)
+    call_id: Mapped[int | None] = mapped_column(ForeignKey("calls.id"), index=True)
+    application_id: Mapped[int | None] = mapped_column(ForeignKey("applications.id"), index=True)
+    question_id: Mapped[int | None] = mapped_column(ForeignKey("form_questions.id"))
+    # guide | support_letter | official_document | designation | answer | other
+    kind: Mapped[str] = mapped_column(String(30))
+    filename: Mapped[str] = mapped_column(String(255))
+    mime: Mapped[str] = mapped_column(String(120))
+    size: Mapped[int] = mapped_column(Integer)
+    sha256: Mapped[str] = mapped_column(String(64))
+    content: Mapped[bytes] = deferred(mapped_column(LargeBinary, nullable=False))
+    uploaded_by_user_id: Mapped[int] = mapped_column(Integer)
+    uploaded_by_name: Mapped[str] = mapped_column(String(200))
+    uploaded_at: Mapped[datetime] = mapped_column(DateTime(timezone=True))
+
+    application: Mapped[Application | None] = relationship(back_populates="attachments")
+
+
+class Signature(Base):
+    __tablename__ = "signatures"
+    __table_args__ = (UniqueConstraint("application_id", "user_id"),)
+
+    id: Mapped[int] = mapped_column(Integer, primary_key=True)
+    application_id: Mapped[int] = mapped_column(ForeignKey("applications.id"), index=True)
+    user_id: Mapped[int] = mapped_column(Integer)
+    full_name: Mapped[str] = mapped_column(String(200))
+    role: Mapped[str] = mapped_column(String(40))
+    # director_general | second_signatory | designated_manager
+    capacity: Mapped[str] = mapped_column(String(30))
+    signed_at: Mapped[datetime] = mapped_column(DateTime(timezone=True))
+    content_sha256: Mapped[str] = mapped_column(String(64))  # what was signed
+
+    application: Mapped[Application] = relationship(back_populates="signatures")
+
+
+class RuleReview(Base):
+    """The analyst's current verdict on one admissibility rule of one application."""
+
+    __tablename__ = "rule_reviews"
+    __table_args__ = (UniqueConstraint("application_id", "rule"),)
+
+    id: Mapped[int] = mapped_column(Integer, primary_key=True)
+    application_id: Mapped[int] = mapped_column(ForeignKey("applications.id"), index=True)
+    rule: Mapped[str] = mapped_column(String(30))
+    computed_passed: Mapped[bool] = mapped_column(Boolean)
+    computed_reason: Mapped[str] = mapped_column(Text)
+    passed: Mapped[bool] = mapped_column(Boolean)
+    overridden: Mapped[bool] = mapped_column(Boolean)
+    justification: Mapped[str] = mapped_column(Text, default="")
+    by_user_id: Mapped[int] = mapped_column(Integer)
+    by_name: Mapped[str] = mapped_column(String(200))
+    at: Mapped[datetime] = mapped_column(DateTime(timezone=True))
+
+    application: Mapped[Application] = relationship(back_populates="reviews")
+
+
+class ReviewLogEntry(Base):
+    """Append-only log of the admissibility review: confirmations, overrides, decision."""
+
+    __tablename__ = "review_log"
+
+    id: Mapped[int] = mapped_column(Integer, primary_key=True)
+    application_id: Mapped[int] = mapped_column(ForeignKey("applications.id"), index=True)
+    action: Mapped[str] = mapped_column(String(20))  # confirmed | overridden | paper | decided
+    rule: Mapped[str | None] = mapped_column(String(30))
+    passed: Mapped[bool | None] = mapped_column(Boolean)
+    text: Mapped[str] = mapped_column(Text, default="")
+    by_user_id: Mapped[int] = mapped_column(Integer)
+    by_name: Mapped[str] = mapped_column(String(200))
+    at: Mapped[datetime] = mapped_column(DateTime(timezone=True))
+
+    application: Mapped[Application] = relationship(back_populates="review_log")

@@ -1,0 +1,480 @@
+"""Calls for interest and applications over the real platform (gateway, services,
+RabbitMQ, PostgreSQL): publish a call → open a draft → upload → two signatories sign →
+submit → paper copy → admissibility → events published; every bad input of issue 4 gets a
+clear French error and changes nothing; tenants and employers stay out."""
+
+from __future__ import annotations
+
+import csv
+import io
+import time
+from datetime import date, datetime, timedelta
+
+import pytest
+from sqlalchemy import text
+
+from rac_shared.clock import MONTREAL
+from services.applications.demo import CRITERIA_2012
+from services.applications.testing import EXE, MINIMAL_PDF
+
+pytestmark = pytest.mark.integration
+
+ADMIN = "admin@mes.demo.quebec"
+ANALYST = "analyste@mes.demo.quebec"
+EVALUATOR = "evaluatrice@mes.demo.quebec"
+LEVIS_RAC = "rac@cegeplevis.demo.quebec"
+LEVIS_DG = "dg@cegeplevis.demo.quebec"
+LEVIS_STUDIES = "etudes@cegeplevis.demo.quebec"
+CMV_DG = "dg@cmv.demo.quebec"
+EMPLOYER = "rh@cisss.demo.quebec"
+
+
+def today() -> date:
+    return datetime.now(MONTREAL).date()
+
+
+@pytest.fixture(scope="module")
+def tokens(platform):
+    emails = (ADMIN, ANALYST, EVALUATOR, LEVIS_RAC, LEVIS_DG, LEVIS_STUDIES, CMV_DG, EMPLOYER)
+    return {email: platform.token(email) for email in emails}
+
+
+@pytest.fixture(scope="module")
+def api(platform, tokens):
+    def call(method: str, path: str, who: str, **kwargs):
+        return platform.api(method, path, tokens[who], **kwargs)
+
+    return call
+
+
+def scalar(platform, sql: str, **params):
+    engine = platform.engine("applications")
+    try:
+        with engine.connect() as connection:
+            return connection.execute(text(sql), params).scalar()
+    finally:
+        engine.dispose()
+
+
+def call_body(title: str) -> dict:
+    start = today()
+    return {
+        "title": title,
+        "education_orders": ["secondaire", "collégial"],
+        "launch_date": start.isoformat(),
+        "deadline_date": (start + timedelta(days=30)).isoformat(),
+        "analysis_date": (start + timedelta(days=60)).isoformat(),
+        "designation_date": (start + timedelta(days=90)).isoformat(),
+        "experimentation_years": [f"{start.year + 1}-{start.year + 2}"],
+    }
+
+
+def publish_call(api, title: str) -> dict:
+    response = api("POST", "/api/calls", ADMIN, json=call_body(title))
+    assert response.status_code == 200, response.text
+    call = response.json()
+    section = api(
+        "POST",
+        f"/api/calls/{call['id']}/sections",
+        ADMIN,
+        json={"title": "Présentation de l'établissement"},
+    ).json()
+    question = api(
+        "POST",
+        f"/api/calls/{call['id']}/sections/{section['id']}/questions",
+        ADMIN,
+        json={"label": "Décrivez votre service de RAC.", "kind": "text", "max_length": 800},
+    )
+    assert question.status_code == 200, question.text
+    grid = api(
+        "PUT",
+        f"/api/calls/{call['id']}/criteria",
+        ADMIN,
+        json={
+            "criteria": [
+                {"group": g, "label": label, "weight": w, "threshold": t}
+                for g, label, w, t in CRITERIA_2012
+            ]
+        },
+    )
+    assert grid.status_code == 200 and grid.json()["grid_problems"] == [], grid.text
+    guide = api(
+        "POST",
+        f"/api/calls/{call['id']}/guide",
+        ADMIN,
+        files={"file": ("guide-2026.pdf", MINIMAL_PDF, "application/pdf")},
+    )
+    assert guide.status_code == 200, guide.text
+    published = api("POST", f"/api/calls/{call['id']}/publish", ADMIN)
+    assert published.status_code == 200, published.text
+    return api("GET", f"/api/calls/{call['id']}", ADMIN).json()
+
+
+def fill_every_section(api, who: str, application_id: int, call: dict) -> None:
+    for section in call["sections"]:
+        answers = {}
+        for question in section["questions"]:
+            if question["kind"] == "yes_no":
+                answers[str(question["id"])] = "oui"
+            elif question["kind"] == "text":
+                answers[str(question["id"])] = "Réponse complète de l'établissement."
+        response = api(
+            "PUT",
+            f"/api/applications/{application_id}/sections/{section['id']}",
+            who,
+            json={"answers": answers},
+        )
+        assert response.status_code == 200, response.text
+
+
+def upload(api, who: str, application_id: int, kind: str, name: str, content: bytes):
+    return api(
+        "POST",
+        f"/api/applications/{application_id}/attachments",
+        who,
+        data={"kind": kind},
+        files={"file": (name, content, "application/octet-stream")},
+    )
+
+
+def wait_receipt(api, application_id: int, who: str, timeout: float = 30):
+    """The receipt is rendered by the service shortly after submission (409 meanwhile)."""
+    deadline = time.monotonic() + timeout
+    while True:
+        response = api("GET", f"/api/applications/{application_id}/receipt", who)
+        if response.status_code != 409 or time.monotonic() > deadline:
+            assert response.status_code == 200, response.text
+            return response
+        assert "en préparation" in response.json()["error"]["message"]
+        time.sleep(0.3)
+
+
+def wait_published(platform, event_type: str, timeout: float = 20) -> dict:
+    deadline = time.monotonic() + timeout
+    while time.monotonic() < deadline:
+        engine = platform.engine("applications")
+        try:
+            with engine.connect() as connection:
+                row = connection.execute(
+                    text(
+                        "SELECT body, published_at FROM outbox WHERE event_type = :t "
+                        "ORDER BY id DESC LIMIT 1"
+                    ),
+                    {"t": event_type},
+                ).first()
+        finally:
+            engine.dispose()
+        if row is not None and row.published_at is not None:
+            return row.body
+        time.sleep(0.2)
+    raise AssertionError(f"{event_type} not published\n{platform.tail_logs()}")
+
+
+def test_the_whole_path_from_the_call_to_the_admissibility_decision(platform, api):
+    call = publish_call(api, "Appel d'intérêt de démonstration — parcours complet")
+    assert call["status"] == "published"
+    published = wait_published(platform, "call.published")
+    assert published["payload"]["call_id"] == call["id"]
+
+    # The cégep sees the call and opens its application; the institution is its own.
+    listed = api("GET", "/api/calls", LEVIS_RAC).json()["calls"]
+    assert call["id"] in [c["id"] for c in listed]
+    opened = api("POST", f"/api/calls/{call['id']}/applications", LEVIS_RAC)
+    assert opened.status_code == 200, opened.text
+    application = opened.json()
+    application_id = application["id"]
+    assert application["organisation_name"] == "Cégep de Lévis"
+    assert application["region"] == "Chaudière-Appalaches"
+    assert application["status"] == "draft"
+
+    fill_every_section(api, LEVIS_RAC, application_id, call)
+    for kind, name in (("support_letter", "lettre-appui.pdf"), ("official_document", "ca.pdf")):
+        response = upload(api, LEVIS_RAC, application_id, kind, name, MINIMAL_PDF)
+        assert response.status_code == 200, response.text
+        assert response.json()["mime"] == "application/pdf"
+
+    # Each signatory signs with their own account.
+    for signatory, capacity in (
+        (LEVIS_DG, "director_general"),
+        (LEVIS_STUDIES, "second_signatory"),
+    ):
+        signed = api("POST", f"/api/applications/{application_id}/sign", signatory)
+        assert signed.status_code == 200, signed.text
+        assert signed.json()["capacity"] == capacity
+    view = api("GET", f"/api/applications/{application_id}", LEVIS_RAC).json()
+    assert view["complete"] and view["can_submit"]
+    assert [s["full_name"] for s in view["signatures"]] == ["Isabelle Bégin", "Marc-André Gagnon"]
+
+    submitted = api("POST", f"/api/applications/{application_id}/submit", LEVIS_RAC)
+    assert submitted.status_code == 200, submitted.text
+    reference = submitted.json()["reference"]
+    deadline_year = date.fromisoformat(call["deadline_date"]).year
+    assert reference == f"CERAC-{deadline_year}-CLV-{application_id:04d}"
+    receipt = wait_receipt(api, application_id, LEVIS_DG)
+    assert receipt.headers["Content-Type"] == "application/pdf"
+    assert receipt.content.startswith(b"%PDF")
+    assert reference in receipt.headers["Content-Disposition"]
+    event = wait_published(platform, "application.submitted")
+    assert event["payload"]["reference"] == reference
+    assert event["payload"]["content_sha256"] == submitted.json()["content_sha256"]
+
+    # Read-only once submitted.
+    section = call["sections"][0]
+    again = api(
+        "PUT",
+        f"/api/applications/{application_id}/sections/{section['id']}",
+        LEVIS_RAC,
+        json={"answers": {}},
+    )
+    assert again.status_code == 409
+    assert "ne peut plus être modifiée" in again.json()["error"]["message"]
+
+    # The ministry's table, filtered, and its CSV.
+    table = api(
+        "GET", f"/api/calls/{call['id']}/applications?order=collégial&status=submitted", ANALYST
+    )
+    assert table.status_code == 200, table.text
+    assert [r["reference"] for r in table.json()["rows"]] == [reference]
+    assert table.json()["counts"]["submitted"] == 1
+    exported = api("GET", f"/api/calls/{call['id']}/applications.csv", ANALYST)
+    assert exported.status_code == 200
+    assert exported.headers["Content-Type"].startswith("text/csv")
+    rows = list(csv.reader(io.StringIO(exported.content.decode("utf-8-sig")), delimiter=";"))
+    assert rows[0][:2] == ["Référence", "Établissement"]
+    assert [reference, "Cégep de Lévis"] == rows[1][:2]
+
+    # Paper copy, then the four rules confirmed, then the decision.
+    paper = api(
+        "POST",
+        f"/api/applications/{application_id}/paper-receipt",
+        ANALYST,
+        json={"received_on": today().isoformat()},
+    )
+    assert paper.status_code == 200, paper.text
+    assert paper.json()["paper_late"] is False
+    rules = api("GET", f"/api/applications/{application_id}", ANALYST).json()["rules"]
+    assert [(r["rule"], r["passed"]) for r in rules] == [
+        ("institution", True),
+        ("signatures", True),
+        ("completeness", True),
+        ("deposit", True),
+    ]
+    early = api(
+        "POST",
+        f"/api/applications/{application_id}/admissibility/decision",
+        ANALYST,
+        json={"decision": "recevable"},
+    )
+    assert early.status_code == 409
+    for rule in rules:
+        reviewed = api(
+            "POST",
+            f"/api/applications/{application_id}/admissibility/rules/{rule['rule']}",
+            ANALYST,
+            json={"passed": True},
+        )
+        assert reviewed.status_code == 200, reviewed.text
+    decided = api(
+        "POST",
+        f"/api/applications/{application_id}/admissibility/decision",
+        ANALYST,
+        json={"decision": "recevable", "comment": "Demande conforme."},
+    )
+    assert decided.status_code == 200, decided.text
+    assert decided.json()["admissibility"] == "recevable"
+    event = wait_published(platform, "application.admissibility_decided")
+    assert event["payload"]["application_id"] == application_id
+    assert event["payload"]["admissible"] is True
+    assert [r["rule"] for r in event["payload"]["rules"]] == [
+        "institution",
+        "signatures",
+        "completeness",
+        "deposit",
+    ]
+    # An evaluator reads an application only once scoring assigns it to them (and never
+    # when in conflict): admissible is not enough.
+    response = api("GET", f"/api/applications/{application_id}", EVALUATOR)
+    assert response.status_code == 404
+    assert "ne vous est pas confiée" in response.json()["error"]["message"]
+
+
+def test_bad_inputs_get_a_clear_error_and_change_nothing(platform, api):
+    call = publish_call(api, "Appel d'intérêt de démonstration — mauvaises entrées")
+    applications_before = scalar(platform, "SELECT COUNT(*) FROM applications")
+
+    # Unknown call.
+    unknown = api("POST", "/api/calls/987654/applications", CMV_DG)
+    assert unknown.status_code == 404
+    assert unknown.json()["error"]["message"] == "Appel d'intérêt introuvable."
+    # A forged institution id in the body: refused, the institution is the account's own.
+    forged = api(
+        "POST", f"/api/calls/{call['id']}/applications", CMV_DG, json={"organisation_id": 1}
+    )
+    assert forged.status_code == 422
+    assert forged.json()["error"]["details"] == {"organisation_id": "Ce champ n'est pas permis."}
+    assert scalar(platform, "SELECT COUNT(*) FROM applications") == applications_before
+
+    opened = api("POST", f"/api/calls/{call['id']}/applications", CMV_DG)
+    assert opened.status_code == 200, opened.text
+    application_id = opened.json()["id"]
+    # A second application of the same institution.
+    second = api("POST", f"/api/calls/{call['id']}/applications", CMV_DG)
+    assert second.status_code == 409
+    assert second.json()["error"]["details"] == {"application_id": str(application_id)}
+
+    # Disguised and oversized files.
+    exe = upload(api, CMV_DG, application_id, "support_letter", "lettre-appui.pdf", EXE)
+    assert exe.status_code == 422
+    assert "ne correspond à aucun format accepté" in exe.json()["error"]["message"]
+    big = upload(
+        api,
+        CMV_DG,
+        application_id,
+        "support_letter",
+        "lettre.pdf",
+        MINIMAL_PDF + b"0" * (10 * 1024 * 1024),
+    )
+    assert big.status_code == 422
+    assert "taille maximale de 10 Mo" in big.json()["error"]["message"]
+    huge = upload(
+        api,
+        CMV_DG,
+        application_id,
+        "support_letter",
+        "lettre.pdf",
+        b"%PDF-" + b"0" * (13 * 1024 * 1024),
+    )
+    assert huge.status_code == 413
+    assert (
+        scalar(
+            platform, "SELECT COUNT(*) FROM attachments WHERE application_id = :a", a=application_id
+        )
+        == 0
+    )
+
+    # Missing sections (and documents and signatures): submission refused, with details.
+    missing = api("POST", f"/api/applications/{application_id}/submit", CMV_DG)
+    assert missing.status_code == 422
+    details = missing.json()["error"]["details"]
+    assert {"support_letters", "official_documents", "signatures"} <= set(details)
+    assert any(key.startswith("section-") for key in details)
+    # Wrong signatory role: a cégep's RAC coordinator may not sign.
+    levis_call = api("POST", f"/api/calls/{call['id']}/applications", LEVIS_RAC).json()
+    wrong = api("POST", f"/api/applications/{levis_call['id']}/sign", LEVIS_RAC)
+    assert wrong.status_code == 422
+    assert "direction des études ou de la formation continue" in wrong.json()["error"]["message"]
+    # A text longer than the question allows.
+    section = call["sections"][-1]
+    question = section["questions"][0]
+    long_text = api(
+        "PUT",
+        f"/api/applications/{application_id}/sections/{section['id']}",
+        CMV_DG,
+        json={"answers": {str(question["id"]): "x" * 801}},
+    )
+    assert long_text.status_code == 422
+    assert long_text.json()["error"]["details"] == {
+        f"q{question['id']}": "La réponse compte 801 caractères; le maximum est 800."
+    }
+    assert (
+        scalar(platform, "SELECT COUNT(*) FROM answers WHERE application_id = :a", a=application_id)
+        == 0
+    )
+    assert (
+        scalar(platform, "SELECT status FROM applications WHERE id = :a", a=application_id)
+        == "draft"
+    )
+
+    # Closed call.
+    api("POST", f"/api/calls/{call['id']}/close", ADMIN)
+    closed = api("POST", f"/api/calls/{call['id']}/applications", LEVIS_DG)
+    assert closed.status_code == 409  # Lévis already has one: conflict either way
+    other = publish_call(api, "Appel d'intérêt de démonstration — fermé")
+    assert api("POST", f"/api/calls/{other['id']}/close", ADMIN).status_code == 200
+    closed = api("POST", f"/api/calls/{other['id']}/applications", CMV_DG)
+    assert closed.status_code == 409
+    assert closed.json()["error"]["message"] == "L'appel d'intérêt est fermé."
+
+    # Late submission: the demo's 2012-2013 call closed on 21 December 2012 at 23:59.
+    demo_draft = scalar(
+        platform,
+        "SELECT a.id FROM applications a JOIN calls c ON c.id = a.call_id "
+        "WHERE a.organisation_code = 'CLV' AND c.deadline_date = '2012-12-21'",
+    )
+    late = api("POST", f"/api/applications/{demo_draft}/submit", LEVIS_DG)
+    assert late.status_code == 409
+    assert (
+        "21 décembre 2012, 23 h 59, heure de Montréal) est passée"
+        in (late.json()["error"]["message"])
+    )
+    assert (
+        scalar(platform, "SELECT status FROM applications WHERE id = :a", a=demo_draft) == "draft"
+    )
+    # Invalid grid: refused at publication with the reason.
+    draft = api("POST", "/api/calls", ADMIN, json=call_body("Appel à la grille incomplète")).json()
+    refused = api("POST", f"/api/calls/{draft['id']}/publish", ADMIN)
+    assert refused.status_code == 422
+    assert (
+        "La somme des pondérations doit être de 100 (actuellement 0)."
+        in (refused.json()["error"]["details"]["problemes"])
+    )
+
+
+def test_tenants_and_employers_stay_out(platform, api):
+    demo_submitted = scalar(
+        platform,
+        "SELECT id FROM applications WHERE organisation_code = 'CMV' "
+        "AND status = 'submitted' ORDER BY id LIMIT 1",
+    )
+    attachment = scalar(
+        platform,
+        "SELECT id FROM attachments WHERE application_id = :a ORDER BY id LIMIT 1",
+        a=demo_submitted,
+    )
+    for who in (LEVIS_RAC, LEVIS_DG):
+        for path in (
+            f"/api/applications/{demo_submitted}",
+            f"/api/applications/{demo_submitted}/attachments/{attachment}",
+            f"/api/applications/{demo_submitted}/receipt",
+        ):
+            response = api("GET", path, who)
+            assert response.status_code == 404, (who, path, response.text)
+            assert "Cégep Marie-Victorin" not in response.text
+        deleted = api("DELETE", f"/api/applications/{demo_submitted}/attachments/{attachment}", who)
+        assert deleted.status_code == 404
+    # Its own institution and the ministry's analysts read it.
+    own = api("GET", f"/api/applications/{demo_submitted}/attachments/{attachment}", CMV_DG)
+    assert own.status_code == 200 and own.content.startswith(b"%PDF")
+    assert api("GET", f"/api/applications/{demo_submitted}", ANALYST).status_code == 200
+    # Employers see nothing of this area; evaluators no undecided application.
+    for path in (
+        "/api/calls",
+        f"/api/applications/{demo_submitted}",
+        f"/api/applications/{demo_submitted}/attachments/{attachment}",
+    ):
+        assert api("GET", path, EMPLOYER).status_code == 403
+    assert api("GET", f"/api/applications/{demo_submitted}", EVALUATOR).status_code == 404
+    assert scalar(platform, "SELECT COUNT(*) FROM attachments WHERE id = :a", a=attachment) == 1
+
+
+def test_the_demo_call_of_seed_000(platform, api):
+    [demo] = [
+        c
+        for c in api("GET", "/api/calls", ANALYST).json()["calls"]
+        if c["deadline_date"] == "2012-12-21"
+    ]
+    call = api("GET", f"/api/calls/{demo['id']}", ANALYST).json()
+    assert call["launch_date"].startswith("2012-09")
+    assert call["designation_date"].startswith("2013-05")
+    assert call["experimentation_years"] == ["2013-2014", "2014-2015"]
+    assert [(c["group"], c["weight"], c["threshold"]) for c in call["criteria"]] == [
+        (g, w, t) for g, _, w, t in CRITERIA_2012
+    ]
+    parts = [s["mandate_part"] for s in call["sections"] if s["mandate_part"]]
+    assert parts == ["offer", "quality", "development", "reporting"]
+    guide = api("GET", f"/api/calls/{demo['id']}/guide", LEVIS_RAC)
+    assert guide.status_code == 200 and guide.content.startswith(b"%PDF")
+    table = api("GET", f"/api/calls/{demo['id']}/applications", ANALYST).json()
+    statuses = {r["organisation_name"]: r["status"] for r in table["rows"]}
+    assert statuses["Cégep de Lévis"] == "draft"
+    assert statuses["Cégep Marie-Victorin"] == "submitted"
