@@ -1,0 +1,329 @@
+"""Demo data of the plans service (idempotent): the Cégep de Lévis's plan for the CISSS de
+Chaudière-Appalaches (AEC JEE.0K, three candidate-workers), issued and awaiting
+acceptance, and a second plan in preparation for the Boulangerie Saint-Méthode.
+
+``rac demo`` runs before any service is up, so the plan goes through the plans service's
+own RPC methods called in this process, and so do billing's estimate RPCs (the contract),
+each with its own database; the directory's organisations come from the gateway's views
+(``rac_shared.demo``). Issuing renders the PDF and writes ``plan.issued`` to the outbox,
+relayed when the services start.
+"""
+
+from __future__ import annotations
+
+from datetime import date, timedelta
+
+from sqlalchemy import select
+from sqlalchemy.orm import Session
+
+from rac_shared.clock import clock
+from services.plans.models import Base, Plan
+
+PROGRAM_CODE = "JEE.0K"
+
+COMPETENCIES = [
+    ("018N", "Analyser la fonction de travail", "REG A", 2, 1),
+    ("018P", "Observer le comportement de l'enfant", "REG A", 4, 2),
+    ("018Q", "Assurer le bien-être et la sécurité de l'enfant", "REG B", 6, 3),
+    ("018R", "Intervenir au regard de l'alimentation de l'enfant", "REG B", 4, 2),
+    ("018S", "Concevoir des activités de développement global de l'enfant", "", 8, 4),
+    ("018T", "Établir une relation significative avec l'enfant", "", 6, 3),
+]
+
+CANDIDATES = [
+    (
+        "Marie-Ève Gagnon",
+        "Éducatrice en halte-garderie",
+        "marie-eve.gagnon@exemple.quebec",
+        3,
+        "in_person",
+    ),
+    ("Karine Lapointe", "Aide-éducatrice", "karine.lapointe@exemple.quebec", 6, "online"),
+    (
+        "Mathieu Poulin",
+        "Éducateur en services de garde",
+        "mathieu.poulin@exemple.quebec",
+        3,
+        "in_person",
+    ),
+]
+
+ESTIMATE = {
+    "lines": [
+        {
+            "category": "advisory",
+            "description": "Services-conseils auprès de l'organisation "
+            "(démarchage, élaboration du plan, rencontres de diffusion)",
+            "quantity": "14",
+            "unit": "heure",
+            "unit_price": "95.00",
+            "tax": "taxable",
+        },
+        {
+            "category": "administrative",
+            "description": "Documents contextualisés, gestion de la facturation et communications",
+            "quantity": "1",
+            "unit": "forfait",
+            "unit_price": "850.00",
+            "tax": "taxable",
+        },
+        {
+            "category": "accompaniment",
+            "description": "Accompagnement des candidats-travailleurs "
+            "par la spécialiste de contenu",
+            "quantity": "45",
+            "unit": "heure",
+            "unit_price": "85.00",
+            "tax": "taxable",
+        },
+        {
+            "category": "evaluation",
+            "description": "Frais d'évaluation par candidat-travailleur",
+            "quantity": "3",
+            "unit": "candidat",
+            "unit_price": "1450.00",
+            "tax": "exempt",
+        },
+    ],
+    "installments": [
+        {
+            "label": "À l'acceptation du plan",
+            "percent": "40",
+            "amount": None,
+            "due": {"kind": "milestone", "milestone": "acceptance", "offset_days": 0},
+        },
+        {
+            "label": "Après la rencontre d'accueil",
+            "percent": "30",
+            "amount": None,
+            "due": {"kind": "milestone", "milestone": "welcome_meeting", "offset_days": 0},
+        },
+        {
+            "label": "À la fin des évaluations",
+            "percent": "30",
+            "amount": None,
+            "due": {"kind": "milestone", "milestone": "end_of_evaluations", "offset_days": 0},
+        },
+    ],
+    "payment_term_days": 30,
+    "refund_conditions": "Si une personne abandonne après l'entrevue de validation, les frais "
+    "d'évaluation sont facturés au prorata du travail d'accompagnement et d'évaluation fait.",
+    "abandonment_fee": "250.00",
+}
+
+
+class InProcess:
+    """Calls a nameko service's RPC methods in this process, as a worker would: a fresh
+    session per call (``sessions``), other services as stand-ins. For ``rac demo`` only."""
+
+    def __init__(self, service_cls, sessions, **dependencies):
+        self._service_cls = service_cls
+        self._sessions = sessions
+        self._dependencies = dependencies
+
+    def __getattr__(self, name):
+        def call(*args, **kwargs):
+            worker = self._service_cls()
+            worker.db = self._sessions()
+            for dependency, value in self._dependencies.items():
+                setattr(worker, dependency, value)
+            try:
+                return getattr(worker, name)(*args, **kwargs)
+            finally:
+                worker.db.close()
+
+        return call
+
+
+class Directory:
+    """The gateway's directory RPCs, answered from the organisations and people views."""
+
+    def __init__(self, organisations: dict[str, dict], people: dict[str, dict]):
+        self.by_id = {o["id"]: o for o in organisations.values()}
+        self.people = list(people.values())
+
+    def get_organisation(self, organisation_id: int) -> dict:
+        from rac_shared.errors import not_found
+
+        if organisation_id not in self.by_id:
+            raise not_found("Organisation introuvable.")
+        return self.by_id[organisation_id]
+
+    def users_of_organisation(self, organisation_id: int, roles: list[str] | None = None):
+        return [
+            p
+            for p in self.people
+            if p["organisation_id"] == organisation_id and (not roles or p["role"] in roles)
+        ]
+
+
+def _actor(person: dict, organisation: dict) -> dict:
+    return {
+        "user_id": person["id"],
+        "role": person["role"],
+        "organisation_id": organisation["id"],
+        "organisation_kind": organisation["kind"],
+        "full_name": person["full_name"],
+    }
+
+
+def _monday_after(day: date, days: int) -> date:
+    target = day + timedelta(days=days)
+    return target + timedelta(days=(7 - target.weekday()) % 7)
+
+
+def seed(session: Session, organisations: dict[str, dict], people: dict[str, dict]) -> str:
+    """Two plans of the Cégep de Lévis; nothing if they exist already."""
+    from rac_shared.db import SessionFactory
+    from services.billing.models import Base as BillingBase
+    from services.billing.service import BillingService
+    from services.plans.service import PlansService
+
+    if session.scalar(select(Plan).where(Plan.program_code == PROGRAM_CODE)) is not None:
+        return "Plans de mise en œuvre : déjà présents."
+    levis, cisss, bakery = organisations["CLV"], organisations["CCA"], organisations["BSM"]
+    coordinator = _actor(people["rac@cegeplevis.demo.quebec"], levis)
+    directory = Directory(organisations, people)
+    billing = InProcess(
+        BillingService, SessionFactory("billing", BillingBase.metadata), gateway=directory
+    )
+    plans = InProcess(
+        PlansService, SessionFactory("plans", Base.metadata), gateway=directory, billing=billing
+    )
+    issued = _issued_plan(plans, coordinator, cisss)
+    draft = _draft_plan(plans, coordinator, bakery)
+    return (
+        f"Plans de mise en œuvre : {issued['reference']} émis au CISSS de Chaudière-Appalaches "
+        f"(acceptation au plus tard le {issued['acceptance_deadline']:%Y-%m-%d}), "
+        f"{draft['reference']} en préparation."
+    )
+
+
+def _issued_plan(plans, coordinator: dict, cisss: dict) -> dict:
+    today = clock.today()
+    created = plans.create_plan(
+        actor=coordinator,
+        data={
+            "employer_id": cisss["id"],
+            "employer_service": "Direction des ressources humaines, des communications et des "
+            "affaires juridiques",
+            "program_kind": "AEC",
+            "program_code": PROGRAM_CODE,
+            "program_title": "Techniques d'éducation à l'enfance",
+            "target_jobs": "le personnel éducateur des haltes-garderies et des services de "
+            "garde en milieu hospitalier",
+            "organisation_domain": "de la santé et des services sociaux",
+        },
+    )
+    plan_id = created["id"]
+    start = _monday_after(today, 45)
+    view = plans.get_plan(actor=coordinator, plan_id=plan_id)
+    sections = {
+        **view["content"]["sections"],
+        "domains": [
+            "Éducation à l'enfance",
+            "Soins infirmiers",
+            "Soins préhospitaliers d'urgence",
+            "Bureautique",
+            "Informatique",
+        ],
+        "specialists": [
+            {"name": "Geneviève Roy", "field": "Éducation à l'enfance (développement global)"},
+            {"name": "Patrick Nadeau", "field": "Santé et sécurité en service de garde"},
+        ],
+    }
+    sections = {k: v for k, v in sections.items()}
+    plans.update_draft(
+        actor=coordinator,
+        plan_id=plan_id,
+        data={
+            "sections": _jsonable(sections),
+            "competencies": [
+                {"code": c, "statement": s, "group": g, "weeks_3h": w3, "weeks_6h": w6}
+                for c, s, g, w3, w6 in COMPETENCIES
+            ],
+            "candidates": [
+                {
+                    "full_name": name,
+                    "job_title": title,
+                    "email": email,
+                    "rhythm": rhythm,
+                    "start_date": (start + timedelta(days=7 * i)).isoformat(),
+                    "modality": modality,
+                }
+                for i, (name, title, email, rhythm, modality) in enumerate(CANDIDATES)
+            ],
+            "steps": [
+                {"kind": "information_meeting", "start": (today + timedelta(days=14)).isoformat()},
+                {
+                    "kind": "file_deposit",
+                    "start": (today + timedelta(days=15)).isoformat(),
+                    "end": (today + timedelta(days=28)).isoformat(),
+                },
+                {
+                    "kind": "validation_interview",
+                    "start": (today + timedelta(days=30)).isoformat(),
+                    "end": (today + timedelta(days=37)).isoformat(),
+                },
+                {"kind": "welcome_meeting", "start": (start - timedelta(days=3)).isoformat()},
+                {"kind": "missing_training", "period": "Au besoin, selon les résultats"},
+                {"kind": "sanction", "period": "À la fin de la démarche de chaque personne"},
+            ],
+            "closure_dates": [
+                d.isoformat()
+                for d in (date(today.year, 12, 24), date(today.year, 12, 31))
+                + (date(today.year + 1, 1, 2),)
+            ],
+            "aide_memoire": {
+                "evaluation_fees_note": "Facturés selon l'échéancier de l'estimation.",
+                "human_financial_resources": "Une spécialiste de contenu et une conseillère en "
+                "RAC du Cégep; une gestionnaire répondante au CISSS; trois heures de libération "
+                "par semaine par candidat-travailleur.",
+                "safety_equipment": "Chaussures fermées et carte d'identité du CISSS lors des "
+                "observations en milieu de travail.",
+                "refund_conditions": "Remboursement au prorata des activités non réalisées si la "
+                "démarche est interrompue par le Cégep.",
+                "modalities": "Entrevues de validation en présentiel; accompagnement en ligne ou "
+                "en présentiel selon le choix de chaque personne.",
+            },
+            "annexes": {
+                **_jsonable(view["content"]["annexes"]),
+                "annex_c_start_date": (today + timedelta(days=14)).isoformat(),
+            },
+        },
+    )
+    plans.save_estimate(actor=coordinator, plan_id=plan_id, estimate=ESTIMATE)
+    plans.issue(actor=coordinator, plan_id=plan_id)
+    return plans.get_plan(actor=coordinator, plan_id=plan_id)["plan"]
+
+
+def _draft_plan(plans, coordinator: dict, bakery: dict) -> dict:
+    created = plans.create_plan(
+        actor=coordinator,
+        data={
+            "employer_id": bakery["id"],
+            "program_kind": "AEC",
+            "program_code": "LCA.EJ",
+            "program_title": "Supervision d'équipes de production",
+            "target_jobs": "les chefs d'équipe de la boulangerie",
+            "organisation_domain": "de la boulangerie artisanale et industrielle",
+        },
+    )
+    plans.add_competency(
+        actor=coordinator,
+        plan_id=created["id"],
+        competency={
+            "code": "0A1B",
+            "statement": "Planifier le travail d'une équipe de production",
+            "group": "",
+            "weeks_3h": 6,
+            "weeks_6h": 3,
+        },
+    )
+    return created
+
+
+def _jsonable(value):
+    import json
+
+    return json.loads(json.dumps(value, default=str))

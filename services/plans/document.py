@@ -1,0 +1,83 @@
+"""The plan as a document: HTML from an autoescaped template, then PDF (WeasyPrint).
+
+The PDF is French, on Letter pages with running headers naming both parties (taken from the
+cover page with CSS ``string-set``, never by writing user text into CSS), page numbers
+(« Page 3 de 14 », CSS counters) and a table of contents whose page numbers come from
+``target-counter``. Rendering happens in a child process with no network or file access
+(``rac_shared.pdf``): only inline ``data:`` images (the institution's checked logo).
+The cost estimate is billing's own HTML fragment (``billing.estimate_html``).
+"""
+
+from __future__ import annotations
+
+from datetime import date, datetime
+from pathlib import Path
+
+from markupsafe import Markup
+
+from rac_shared.formatting import long_date
+from rac_shared.pdf import render_pdf
+from rac_shared.templating import make_environment
+
+TEMPLATES = Path(__file__).resolve().parent / "templates"
+templates = make_environment(TEMPLATES)
+
+BULLETS = ("·", "•", "-", "*", "–")
+
+
+def text_blocks(text: str) -> list[dict]:
+    """Plain text → paragraphs and bullet lists (the only structure typed text has)."""
+    blocks: list[dict] = []
+    for raw in (text or "").split("\n"):
+        line = raw.strip()
+        if not line:
+            blocks.append({"kind": "break"})
+            continue
+        if line.startswith(BULLETS) and len(line) > 1:
+            item = line.lstrip("".join(BULLETS)).strip()
+            if blocks and blocks[-1]["kind"] == "list":
+                blocks[-1]["items"].append(item)
+            else:
+                blocks.append({"kind": "list", "items": [item]})
+        else:
+            heading = len(line) < 90 and line[:3].rstrip(")").isdigit() and ")" in line[:4]
+            blocks.append({"kind": "heading" if heading else "para", "text": line})
+    return [b for b in blocks if b["kind"] != "break"]
+
+
+templates.globals["text_blocks"] = text_blocks
+
+
+def plan_html(view: dict, estimate_html: str | None, draft: bool = False) -> str:
+    """The whole plan (``views.plan_view``) with annexes and billing's estimate."""
+    version = view["version"]
+    deadline: datetime | None = version["acceptance_deadline"]
+    return templates.get_template("plan.html.j2").render(
+        view=view,
+        plan=view["plan"],
+        content=view["content"],
+        computed=view["computed"],
+        texts=view["texts"],
+        version=version,
+        issued_on=version["issued_on"],
+        deadline=deadline,
+        draft=draft,
+        estimate_html=Markup(estimate_html) if estimate_html else None,
+        evaluation_fees=_evaluation_fees(version.get("estimate")),
+        today=date.today(),
+        long_date=long_date,
+    )
+
+
+def _evaluation_fees(estimate: dict | None) -> list[str]:
+    if not estimate:
+        return []
+    return [
+        line.get("unit_price")
+        for line in estimate.get("lines", [])
+        if line.get("category") == "evaluation" and line.get("unit_price") is not None
+    ]
+
+
+def render_plan_pdf(view: dict, estimate_html: str | None) -> bytes:
+    return render_pdf(plan_html(view, estimate_html))

@@ -1,0 +1,241 @@
+"""Texts of the cégep's template (seed ``004``), in French, as the platform's defaults.
+
+The clauses that are not editable (the organisation may never use RAC to evaluate or
+discipline staff; the acceptance clause) are constants rendered by the document itself.
+The annexes are the default of an institution's own annex template: the institution edits
+its template, and each plan copies it at creation (see ``annexes.py``).
+
+Placeholders in these texts are the seed's own bracketed ones, replaced by plain string
+substitution (never a template engine): ``[nom de l’organisation]``, ``[nom du cégep]``.
+"""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+ANNEXES = Path(__file__).resolve().parent / "templates" / "annexes"
+
+
+def _annex(filename: str) -> str:
+    """The seed's annex texts live in ``templates/annexes/*.txt`` (long French lines)."""
+    return (ANNEXES / filename).read_text(encoding="utf-8").strip()
+
+
+ORGANISATION_PLACEHOLDER = "[nom de l’organisation]"
+INSTITUTION_PLACEHOLDER = "[nom du cégep]"
+
+STATUS_LABELS = {
+    "draft": "Brouillon",
+    "issued": "Émis",
+    "accepted": "Accepté",
+    "lapsed": "Caduc",
+    "cancelled": "Annulé",
+    "completed": "Terminé",
+}
+VERSION_STATUS_LABELS = {
+    "draft": "Brouillon",
+    "issued": "Émise, en attente d'acceptation",
+    "accepted": "Acceptée",
+    "lapsed": "Caduque (résolue de plein droit)",
+    "superseded": "Remplacée",
+    "withdrawn": "Retirée",
+    "cancelled": "Annulée",
+}
+
+STEP_KINDS = (
+    "information_meeting",
+    "file_deposit",
+    "validation_interview",
+    "welcome_meeting",
+    "evaluations",
+    "missing_training",
+    "sanction",
+)
+STEP_LABELS = {
+    "information_meeting": (
+        "Rencontre d’information (membres du personnel et candidats-travailleurs potentiels)"
+    ),
+    "file_deposit": "Dépôt du dossier",
+    "validation_interview": "Entrevue de validation",
+    "welcome_meeting": "Rencontre d’accueil",
+    "evaluations": "Évaluation des compétences",
+    "missing_training": "Formation manquante (au besoin)",
+    "sanction": "Sanction",
+}
+# A candidate-worker's progress: the steps, in order, then « abandon ».
+PROGRESS_STEPS = (
+    "not_started",
+    "information_meeting",
+    "file_deposit",
+    "validation_interview",
+    "welcome_meeting",
+    "evaluations",
+    "missing_training",
+    "sanction",
+)
+PROGRESS_LABELS = {
+    "not_started": "Pas encore commencé",
+    **STEP_LABELS,
+    "information_meeting": "Rencontre d’information",
+    "abandoned": "Abandon de la démarche",
+}
+RESULT_LABELS = {
+    "en_cours": "En cours",
+    "reconnue": "Reconnue",
+    "formation_manquante": "Formation manquante",
+}
+MODALITY_LABELS = {"online": "En ligne", "in_person": "En présentiel"}
+ANNEX_B_CATEGORIES = {
+    "accompaniment": "Moyens d’accompagnement mis en place pour soutenir les "
+    "candidats-travailleurs",
+    "facilitating": "Conditions facilitantes mises en place en lien avec les conditions de "
+    "reconnaissance",
+    "modalities": "Modalités mises en place pour soutenir les candidats-travailleurs",
+}
+
+# -- not editable -------------------------------------------------------------------------
+
+# Seed: « Il ne peut, en aucun cas, utiliser la RAC en milieu de travail comme une mesure
+# visant à évaluer son personnel, prendre des mesures disciplinaires ou autres. »
+ORGANISATION_CLAUSE = (
+    "En ce sens, le rôle de l’organisation est d’agir en partenariat avec {institution} afin "
+    "d’assurer le bon déroulement de la démarche. Il ne peut, en aucun cas, utiliser la RAC en "
+    "milieu de travail comme une mesure visant à évaluer son personnel, prendre des mesures "
+    "disciplinaires ou autres. Il s’agit d’une démarche individuelle et personnelle dans laquelle "
+    "l’employeur y retire des bénéfices puisqu’il favorise la mobilité à l’interne, accroît la "
+    "performance et l’efficacité, enrichit la qualité des pratiques tout en contribuant à une "
+    "conciliation travail-RAC."
+)
+
+ACCEPTANCE_CLAUSES = (
+    "Aux termes des dispositions énumérées dans ce document, des conditions générales en "
+    "annexe A, des éléments du contexte de réalisation de l’annexe B, de l’entente de "
+    "confidentialité en annexe C et de toute autre annexe incorporée aux présentes, "
+    "{employer} retient les services de {institution} aux fins de la mise en œuvre du projet "
+    "de Reconnaissance des acquis et des compétences (RAC) en milieu de travail pour "
+    "l’{kind} en {title} ({code}).",
+    "L’acceptation écrite du partenaire constitue un contrat entre les parties.",
+    "Cette acceptation doit parvenir à {institution} au plus tard 30 jours suivant la date "
+    "d’émission de la proposition d’intervention, à défaut de quoi le présent contrat sera "
+    "résolu de plein droit.",
+)
+
+ACCEPTANCE_STATEMENT = "J’accepte"
+
+MISSING_TRAINING_NOTE = (
+    "Si des éléments de compétences ne sont pas atteints, une formation manquante (semblable à "
+    "une formation personnalisée) sera offerte. Le tout sera mis en place au besoin."
+)
+
+CANDIDATE_FOOTNOTE = (
+    "Le candidat-travailleur est l’appellation utilisée dans le contexte de la RAC en milieu de "
+    "travail pour désigner l’adulte en emploi qui souhaite entreprendre une démarche de "
+    "reconnaissance des acquis et des compétences."
+)
+
+# -- editable defaults of a new plan ----------------------------------------------------
+
+DEFAULT_CONTEXT = (
+    "{representative} de {employer} a accepté une offre de service de {institution} en lien "
+    "avec le plan de mise en œuvre d’un projet de reconnaissance des acquis et des compétences "
+    "(RAC) en milieu de travail pour {target_jobs} et s’engage à en assurer le suivi. Par le "
+    "fait même, il s’engage à agir en partenariat avec {institution} pour assurer le bon "
+    "déroulement de la démarche.\n\n"
+    "L’objectif poursuivi par {employer} est de soutenir les candidats-travailleurs en mettant "
+    "en place les ressources, les modalités et les conditions facilitantes pour les soutenir "
+    "selon ce qui a été convenu dans le plan de mise en œuvre pour contribuer à l’obtention de "
+    "l’{kind} en {title} ({code}).\n\n"
+    "En annexe A, vous trouverez plus de détails sur les rôles et responsabilités de chacune "
+    "des parties et ce à quoi elles s’engagent."
+)
+
+DEFAULT_INSTITUTION_EXPERTISE = (
+    "{institution} est fort d’une expertise dans les divers domaines liés à {title} et d’une "
+    "expertise en RAC relative aux programmes d’études en lien avec ce projet."
+)
+
+DEFAULT_EQUIPMENT = (
+    "{institution} dispose de laboratoires équipés à la fine pointe de la technologie et "
+    "d’équipement spécialisé dans chacun des créneaux d’expertise mentionnés ci-haut. Nous "
+    "mettons à la disposition de nos partenaires nos ressources matérielles et humaines dans un "
+    "souci de collaboration et de partage de l’expertise de notre équipe."
+)
+
+DEFAULT_SPECIALISTS_TEXT = (
+    "L’expertise de nos spécialistes de contenu est au cœur de la démarche des personnes en "
+    "RAC. L’accompagnement individualisé permet à chaque candidat de mettre en relation sa "
+    "pratique professionnelle avec les notions reliées aux compétences essentielles du "
+    "programme."
+)
+
+DEFAULT_ORGANISATION_EXPERTISE = (
+    "{employer} dispose d’une expertise dans le domaine {domain}. Valorisant le développement "
+    "de carrière des personnes en emploi, {employer} s’engage à soutenir la démarche de RAC de "
+    "ceux qui participeront à ce projet. En valorisant son personnel, {employer} contribue à "
+    "développer le sentiment d’appartenance et l’engagement envers son organisation."
+)
+
+DEFAULT_OBJECTIVES = (
+    "Reconnaître et évaluer les compétences des candidats-travailleurs de {employer}.",
+    "Mettre en œuvre le projet de RAC en milieu de travail au sein de {employer} afin que "
+    "{institution} et le milieu de travail puissent coordonner les actions relatives à la "
+    "démarche de RAC.",
+    "Soutenir les candidats-travailleurs dans leur démarche afin de leur permettre d’obtenir "
+    "le diplôme ({kind} {code}).",
+)
+
+DEFAULT_PROCESS = (
+    "Tout au long du projet de RAC en milieu de travail, notre équipe assurera une "
+    "communication régulière avec les candidats-travailleurs pour les informer du déroulement "
+    "et les soutenir à chacune des étapes de la démarche de RAC."
+)
+
+DEFAULT_IMPLEMENTATION = (
+    "Lors de l’élaboration du plan de mise en œuvre, des conditions facilitantes, des moyens et "
+    "des modalités, précisant la marche à suivre tout au long de la démarche de RAC, ont été "
+    "déterminés par les deux parties afin de favoriser un équilibre entre les activités "
+    "d’évaluation et les fonctions de travail du candidat-travailleur.\n\n"
+    "{employer} assurera la mise en place des modalités, des conditions facilitantes et des "
+    "moyens tout au long de la réalisation des différentes étapes de la démarche (détaillé en "
+    "annexe B).\n\n"
+    "{institution} assurera la mise en place de conditions facilitantes, de moyens "
+    "d’accompagnement propres tout au long des étapes de la démarche."
+)
+
+DEFAULT_MISSING_TRAINING = (
+    "Les activités de formation manquante seront offertes par {institution} en formule "
+    "individualisée, à un moment convenu avec le gestionnaire du candidat-travailleur."
+)
+
+# -- the institution's annex template (seed's annexes A, B and C) -------------------------
+
+DEFAULT_ANNEX_A = _annex("annexe_a.txt")
+
+DEFAULT_ANNEX_B = _annex("annexe_b.txt")
+
+DEFAULT_ANNEX_C = _annex("annexe_c.txt")
+
+DEFAULT_ANNEX_B_ENTRIES = (
+    (
+        "accompaniment",
+        "Rencontres individuelles d’accompagnement avec la spécialiste de contenu",
+        "Cégep",
+    ),
+    (
+        "facilitating",
+        "Libération de trois heures par semaine sur le temps de travail pour la démarche",
+        "Organisation",
+    ),
+    (
+        "modalities",
+        "Accès à un local fermé et à un poste informatique sur les lieux du travail",
+        "Organisation",
+    ),
+)
+
+
+def substitute(text: str, *, organisation: str, institution: str) -> str:
+    """Fill the seed's bracketed placeholders by plain replacement (no template engine)."""
+    return text.replace(ORGANISATION_PLACEHOLDER, organisation).replace(
+        INSTITUTION_PLACEHOLDER, institution
+    )

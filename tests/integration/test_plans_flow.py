@@ -1,0 +1,598 @@
+"""Implementation plans over the real platform: every service in its own process, PostgreSQL
+and RabbitMQ, through the gateway's JSON API and pages.
+
+- draft → issue → PDF stored → reminders → lapse (the ``plan-deadlines`` job);
+- draft → issue → accept → amendment → re-accept → cancel;
+- the deadline job run twice, and by two processes at once, publishes each event once, and
+  reads due plans through its index;
+- bad input and authorization; the employer sees only aggregate progress (Loi 25).
+
+Events are read from a queue bound to the ``plans.events`` exchange in the platform's
+vhost, as billing and notifications receive them.
+"""
+
+from __future__ import annotations
+
+import base64
+import re
+import subprocess
+import time
+from datetime import date, datetime, timedelta
+
+import kombu
+import pytest
+import requests
+from sqlalchemy import text
+
+from rac_shared.clock import clock, end_of_day
+from rac_shared.outbox import event_exchange
+from services.plans.deadlines import acceptance_deadline
+from tests.support.platform import BIN
+
+COORDINATOR = "rac@cegeplevis.demo.quebec"
+OTHER_COORDINATOR = "rac@cmv.demo.quebec"
+EMPLOYER = "rh@cisss.demo.quebec"
+OTHER_EMPLOYER = "direction@boulangerie.demo.quebec"
+ANALYST = "analyste@mes.demo.quebec"
+
+ESTIMATE = {
+    "lines": [
+        {
+            "category": "advisory",
+            "description": "Services-conseils auprès de l'organisation",
+            "quantity": "12",
+            "unit": "heure",
+            "unit_price": "95.00",
+            "tax": "taxable",
+        },
+        {
+            "category": "evaluation",
+            "description": "Frais d'évaluation par candidat-travailleur",
+            "quantity": "2",
+            "unit": "candidat",
+            "unit_price": "1450.00",
+            "tax": "exempt",
+        },
+    ],
+    "installments": [
+        {
+            "label": "À l'acceptation",
+            "percent": "100",
+            "amount": None,
+            "due": {"kind": "milestone", "milestone": "acceptance", "offset_days": 0},
+        }
+    ],
+    "payment_term_days": 30,
+    "refund_conditions": "Remboursement au prorata des activités non réalisées.",
+    "abandonment_fee": "0.00",
+}
+CONTENT = {
+    "competencies": [
+        {
+            "code": "018N",
+            "statement": "Analyser la fonction de travail",
+            "group": "REG A",
+            "weeks_3h": 4,
+            "weeks_6h": 2,
+        },
+        {
+            "code": "018P",
+            "statement": "Observer le comportement de l'enfant",
+            "group": "REG A",
+            "weeks_3h": 4,
+            "weeks_6h": 2,
+        },
+        {
+            "code": "018S",
+            "statement": "Concevoir des activités de développement global",
+            "group": "",
+            "weeks_3h": 6,
+            "weeks_6h": 3,
+        },
+    ],
+    "candidates": [
+        {
+            "full_name": "Roxanne Fortier-Dubé",
+            "job_title": "Éducatrice",
+            "rhythm": 3,
+            "email": "roxanne.fortier@exemple.quebec",
+            "start_date": "2027-01-11",
+            "modality": "in_person",
+        },
+        {
+            "full_name": "Yannick Tremblay-Ouellet",
+            "job_title": "Éducateur",
+            "rhythm": 6,
+            "email": "yannick.tremblay@exemple.quebec",
+            "start_date": "2027-01-18",
+            "modality": "online",
+        },
+    ],
+}
+
+
+class EventTap:
+    """A queue bound to every ``plan.*`` event of the platform's vhost."""
+
+    def __init__(self, amqp_uri: str):
+        self.connection = kombu.Connection(amqp_uri)
+        self.queue = kombu.Queue(
+            "test-plans-flow-tap",
+            exchange=event_exchange("plans"),
+            routing_key="plan.#",
+            durable=False,
+            auto_delete=False,
+        )
+        self.queue(self.connection.default_channel).declare()
+        self.events: list[dict] = []
+
+    def drain(self) -> list[dict]:
+        bound = self.queue(self.connection.default_channel)
+        while True:
+            message = bound.get(no_ack=True)
+            if message is None:
+                return self.events
+            self.events.append(message.payload)
+
+    def of(self, plan_id: int, event_type: str | None = None) -> list[dict]:
+        self.drain()
+        return [
+            e
+            for e in self.events
+            if e["payload"].get("plan_id") == plan_id and event_type in (None, e["event_type"])
+        ]
+
+    def wait_for(self, plan_id: int, event_type: str, count: int, timeout: float = 20) -> list:
+        deadline = time.monotonic() + timeout
+        while time.monotonic() < deadline:
+            found = self.of(plan_id, event_type)
+            if len(found) >= count:
+                return found
+            time.sleep(0.2)
+        raise AssertionError(
+            f"{event_type} ×{count} for plan {plan_id} not received: {self.of(plan_id)}"
+        )
+
+    def close(self) -> None:
+        try:
+            self.queue(self.connection.default_channel).delete()
+        finally:
+            self.connection.release()
+
+
+@pytest.fixture(scope="module")
+def tap(platform):
+    listener = EventTap(platform.amqp_uri)
+    yield listener
+    listener.close()
+
+
+@pytest.fixture(scope="module")
+def tokens(platform) -> dict[str, str]:
+    return {
+        email: platform.token(email)
+        for email in (COORDINATOR, OTHER_COORDINATOR, EMPLOYER, OTHER_EMPLOYER, ANALYST)
+    }
+
+
+def ok(response: requests.Response, status: int = 200) -> dict:
+    assert response.status_code == status, response.text[:2000]
+    return response.json() if "json" in response.headers.get("Content-Type", "") else {}
+
+
+def create_issued_plan(platform, tokens, *, issue: bool = True) -> dict:
+    token = tokens[COORDINATOR]
+    employer = ok(platform.api("GET", "/api/me", tokens[EMPLOYER]))["organisation"]["id"]
+    plan = ok(
+        platform.api(
+            "POST",
+            "/api/plans",
+            token,
+            json={
+                "employer_id": employer,
+                "program_kind": "AEC",
+                "program_code": "JEE.0K",
+                "program_title": "Techniques d'éducation à l'enfance",
+                "target_jobs": "le personnel éducateur",
+            },
+        )
+    )
+    ok(platform.api("PATCH", f"/api/plans/{plan['id']}", token, json=CONTENT))
+    ok(platform.api("PUT", f"/api/plans/{plan['id']}/estimate", token, json=ESTIMATE))
+    if issue:
+        plan = ok(platform.api("POST", f"/api/plans/{plan['id']}/issue", token))
+        assert plan["status"] == "issued"
+    return plan
+
+
+def accept(platform, tokens, plan_id: int, email: str = EMPLOYER) -> requests.Response:
+    view = ok(platform.api("GET", f"/api/plans/{plan_id}", tokens[EMPLOYER]))
+    return platform.api(
+        "POST",
+        f"/api/plans/{plan_id}/accept",
+        tokens[email],
+        json={
+            "version": view["version"]["number"],
+            "content_hash": view["version"]["content_hash"],
+            "full_name": "Julie Morin",
+            "title": "Directrice des ressources humaines",
+            "statement": "J’accepte",
+        },
+    )
+
+
+def run_job(platform, as_of: date) -> dict:
+    import json
+
+    completed = platform.rac("jobs", "run", "plan-deadlines", "--as-of", as_of.isoformat())
+    return json.loads(completed.stdout.strip().splitlines()[-1])
+
+
+# -- draft → issue → PDF → reminders → lapse -------------------------------------------------
+
+
+def test_issue_pdf_reminders_then_lapse(platform, tokens, tap):
+    plan = create_issued_plan(platform, tokens)
+    plan_id = plan["id"]
+    [issued] = tap.wait_for(plan_id, "plan.issued", 1)
+    issued_on = date.fromisoformat(issued["payload"]["issued_on"])
+    deadline_day = issued_on + timedelta(days=30)
+    announced = datetime.fromisoformat(
+        issued["payload"]["acceptance_deadline"].replace("Z", "+00:00")
+    )
+    assert announced == acceptance_deadline(issued_on) == end_of_day(deadline_day)
+
+    # The PDF is stored in the plans database and served to both parties.
+    with platform.engine("plans").connect() as connection:
+        stored = connection.execute(
+            text(
+                "SELECT d.size, d.sha256 FROM plan_documents d JOIN plan_versions v "
+                "ON v.id = d.version_id WHERE v.plan_id = :id AND d.kind = 'plan_pdf'"
+            ),
+            {"id": plan_id},
+        ).one()
+    for email in (COORDINATOR, EMPLOYER):
+        response = platform.api("GET", f"/api/plans/{plan_id}/pdf", tokens[email])
+        assert response.status_code == 200
+        assert response.headers["Content-Type"] == "application/pdf"
+        assert response.content.startswith(b"%PDF") and len(response.content) == stored.size
+
+    # Notifications e-mails the issued PDF (fetched from plans) to the employer's representative.
+    def issued_mail():
+        for mail in platform.mails():
+            if plan["reference"] in str(mail["Subject"]) and EMPLOYER in str(mail["To"]):
+                return mail
+        return None
+
+    deadline_mail = time.monotonic() + 30
+    while issued_mail() is None and time.monotonic() < deadline_mail:
+        time.sleep(0.3)
+    mail = issued_mail()
+    assert mail is not None, platform.tail_logs()
+    attachments = [part for part in mail.iter_attachments()]
+    assert [a.get_filename() for a in attachments] == [f"{plan['reference']}-v1.pdf"]
+    assert attachments[0].get_content().startswith(b"%PDF")
+
+    # Reminders 10, 3 and 1 days before the deadline; nothing in between; lapse the day after.
+    for days_before, reminders in ((11, 0), (10, 1), (9, 1), (3, 2), (1, 3), (0, 3)):
+        run_job(platform, deadline_day - timedelta(days=days_before))
+        if reminders:
+            tap.wait_for(plan_id, "plan.reminder_due", reminders)
+        assert len(tap.of(plan_id, "plan.reminder_due")) == reminders
+    assert [e["payload"]["days_left"] for e in tap.of(plan_id, "plan.reminder_due")] == [10, 3, 1]
+    view = ok(platform.api("GET", f"/api/plans/{plan_id}", tokens[COORDINATOR]))
+    assert view["plan"]["status"] == "issued"
+
+    result = run_job(platform, deadline_day + timedelta(days=1))
+    assert result["lapsed"] >= 1
+    [lapsed] = tap.wait_for(plan_id, "plan.lapsed", 1)
+    assert lapsed["payload"]["lapsed_on"] == (deadline_day + timedelta(days=1)).isoformat()
+    view = ok(platform.api("GET", f"/api/plans/{plan_id}", tokens[COORDINATOR]))
+    assert view["plan"]["status"] == "lapsed"
+    assert view["version"]["status_label"] == "Caduque (résolue de plein droit)"
+    # A lapsed plan can no longer be accepted.
+    assert accept(platform, tokens, plan_id).status_code == 409
+
+
+# -- draft → issue → accept → amendment → re-accept → cancel ------------------------------------
+
+
+def test_accept_amend_reaccept_then_cancel(platform, tokens, tap):
+    plan_id = create_issued_plan(platform, tokens)["id"]
+    view = ok(platform.api("GET", f"/api/plans/{plan_id}", tokens[EMPLOYER]))
+    wrong = platform.api(
+        "POST",
+        f"/api/plans/{plan_id}/accept",
+        tokens[EMPLOYER],
+        json={
+            "version": 1,
+            "content_hash": "0" * 64,
+            "full_name": "Julie Morin",
+            "title": "DRH",
+            "statement": "J’accepte",
+        },
+    )
+    assert wrong.status_code == 409
+    accepted = ok(accept(platform, tokens, plan_id))
+    assert accepted["status"] == "accepted"
+    [event] = tap.wait_for(plan_id, "plan.accepted", 1)
+    assert event["payload"]["version"] == 1 and event["payload"]["accepted_by"] == "Julie Morin"
+    view = ok(platform.api("GET", f"/api/plans/{plan_id}", tokens[COORDINATOR]))
+    acceptance = view["version"]["acceptance"]
+    assert acceptance["channel"] == "online" and acceptance["ip"]
+    assert acceptance["content_hash"] == view["version"]["content_hash"]
+
+    # A written amendment: new version, summary, side-by-side comparison, revised estimate.
+    token = tokens[COORDINATOR]
+    ok(
+        platform.api(
+            "POST",
+            f"/api/plans/{plan_id}/amendments",
+            token,
+            json={"summary": "Six heures de services-conseils de plus."},
+        )
+    )
+    revised = ok(
+        platform.api(
+            "PUT",
+            f"/api/plans/{plan_id}/estimate",
+            token,
+            json={
+                **ESTIMATE,
+                "lines": [{**ESTIMATE["lines"][0], "quantity": "18"}, ESTIMATE["lines"][1]],
+            },
+        )
+    )
+    assert revised["version"] == 2 and revised["difference_with_accepted"] is not None
+    ok(
+        platform.api(
+            "PATCH", f"/api/plans/{plan_id}", token, json={"closure_dates": ["2027-03-01"]}
+        )
+    )
+    compared = ok(platform.api("GET", f"/api/plans/{plan_id}/comparison", token))
+    assert [r["label"] for r in compared["rows"] if r["changed"]] == ["Dates de fermeture"]
+    page = requests.get(
+        f"{platform.url}/plans/{plan_id}/comparaison",
+        cookies={"rac_session": platform.session_cookie(COORDINATOR)},
+        timeout=30,
+    )
+    assert page.status_code == 200 and "Six heures de services-conseils de plus." in page.text
+    ok(platform.api("POST", f"/api/plans/{plan_id}/issue", token))
+    tap.wait_for(plan_id, "plan.issued", 2)
+    # Version 1 stays in force until version 2 is accepted.
+    assert ok(platform.api("GET", f"/api/plans/{plan_id}", token))["plan"]["status"] == "accepted"
+    ok(accept(platform, tokens, plan_id))
+    accepted_events = tap.wait_for(plan_id, "plan.accepted", 2)
+    assert [e["payload"]["version"] for e in accepted_events] == [1, 2]
+
+    cancelled = ok(
+        platform.api(
+            "POST",
+            f"/api/plans/{plan_id}/cancel",
+            tokens[EMPLOYER],
+            json={"reason": "Réorganisation des services."},
+        )
+    )
+    assert cancelled["status"] == "cancelled"
+    [event] = tap.wait_for(plan_id, "plan.cancelled", 1)
+    assert event["payload"]["version"] == 2
+    assert event["payload"]["cancelled_by_party"] == "employer"
+    assert event["payload"]["cancelled_on"] == clock.today().isoformat()
+
+
+# -- the deadline job: idempotent, concurrent, index-backed ------------------------------------
+
+
+def test_deadline_job_publishes_each_event_once_even_twice_or_concurrently(platform, tokens, tap):
+    plan_id = create_issued_plan(platform, tokens)["id"]
+    [issued] = tap.wait_for(plan_id, "plan.issued", 1)
+    deadline_day = date.fromisoformat(issued["payload"]["issued_on"]) + timedelta(days=30)
+
+    run_job(platform, deadline_day - timedelta(days=10))
+    run_job(platform, deadline_day - timedelta(days=10))
+    tap.wait_for(plan_id, "plan.reminder_due", 1)
+
+    def together(as_of: date) -> None:
+        command = [str(BIN / "rac"), "jobs", "run", "plan-deadlines", "--as-of", as_of.isoformat()]
+        processes = [
+            subprocess.Popen(
+                command, env=platform.env, stdout=subprocess.PIPE, stderr=subprocess.PIPE
+            )
+            for _ in range(2)
+        ]
+        for process in processes:
+            _, err = process.communicate(timeout=120)
+            assert process.returncode == 0, err.decode()[-2000:]
+
+    together(deadline_day - timedelta(days=3))
+    together(deadline_day + timedelta(days=1))
+    tap.wait_for(plan_id, "plan.lapsed", 1)
+    time.sleep(2)  # anything published twice would have arrived by now
+    reminders = tap.of(plan_id, "plan.reminder_due")
+    assert [e["payload"]["days_left"] for e in reminders] == [10, 3]
+    assert len(tap.of(plan_id, "plan.lapsed")) == 1
+    with platform.engine("plans").connect() as connection:
+        keys = (
+            connection.execute(
+                text("SELECT key FROM plan_event_keys WHERE key LIKE :pattern ORDER BY key"),
+                {"pattern": "version:%"},
+            )
+            .scalars()
+            .all()
+        )
+        version_id = connection.execute(
+            text("SELECT id FROM plan_versions WHERE plan_id = :id"), {"id": plan_id}
+        ).scalar_one()
+        mine = [k for k in keys if k.startswith(f"version:{version_id}:")]
+        assert sorted(mine) == [
+            f"version:{version_id}:lapse",
+            f"version:{version_id}:reminder:10",
+            f"version:{version_id}:reminder:3",
+        ]
+        # The job's query reads due versions through the (status, deadline) index.
+        connection.execute(text("SET enable_seqscan = off"))
+        plan = (
+            connection.execute(
+                text(
+                    "EXPLAIN SELECT * FROM plan_versions WHERE status = 'issued' "
+                    "AND acceptance_deadline <= now() + interval '10 days'"
+                )
+            )
+            .scalars()
+            .all()
+        )
+    assert any("ix_plan_versions_due" in line for line in plan), plan
+
+
+# -- bad input and authorization ---------------------------------------------------------------
+
+
+def test_authorization_and_bad_input(platform, tokens):
+    plan_id = create_issued_plan(platform, tokens)["id"]
+    # Another organisation's representative cannot accept (or even see) the plan.
+    assert accept(platform, tokens, plan_id, OTHER_EMPLOYER).status_code == 404
+    assert platform.api("GET", f"/api/plans/{plan_id}", tokens[OTHER_EMPLOYER]).status_code == 404
+    # A coordinator of another institution cannot edit it.
+    response = platform.api(
+        "PATCH", f"/api/plans/{plan_id}", tokens[OTHER_COORDINATOR], json={"closure_dates": []}
+    )
+    assert response.status_code == 404
+    # The ministry sees figures, not plans.
+    assert platform.api("GET", f"/api/plans/{plan_id}", tokens[ANALYST]).status_code == 403
+    figures = ok(platform.api("GET", "/api/plans/figures", tokens[ANALYST]))
+    assert figures["total"] >= 1 and "Roxanne" not in str(figures)
+    # The issued version cannot be edited.
+    response = platform.api(
+        "PATCH",
+        f"/api/plans/{plan_id}",
+        tokens[COORDINATOR],
+        json={"closure_dates": ["2027-02-01"]},
+    )
+    assert response.status_code == 409
+    assert "ne peut plus être modifiée" in response.json()["error"]["message"]
+
+    # Hostile text in a draft and in the annex template: refused, nothing changed.
+    draft_id = create_issued_plan(platform, tokens, issue=False)["id"]
+    before = ok(platform.api("GET", f"/api/plans/{draft_id}", tokens[COORDINATOR]))["content"]
+    for hostile in (
+        "Total : {{ 7*7 }}",
+        "<script>alert('x')</script>",
+        '<img src="file:///etc/passwd">',
+    ):
+        response = platform.api(
+            "PATCH",
+            f"/api/plans/{draft_id}",
+            tokens[COORDINATOR],
+            json={"sections": {**before["sections"], "context": hostile}},
+        )
+        assert response.status_code == 422, response.text
+        assert "balises HTML" in response.json()["error"]["message"]
+    after = ok(platform.api("GET", f"/api/plans/{draft_id}", tokens[COORDINATOR]))["content"]
+    assert after == before
+    template = ok(platform.api("GET", "/api/plans/annex-template", tokens[COORDINATOR]))
+    for logo in ("file:///etc/passwd", "http://exemple.quebec/logo.png"):
+        response = platform.api(
+            "PUT",
+            "/api/plans/annex-template",
+            tokens[COORDINATOR],
+            json={
+                "annex_a": template["annex_a"],
+                "annex_b": template["annex_b"],
+                "annex_c": template["annex_c"],
+                "logo": logo,
+            },
+        )
+        assert response.status_code == 422
+        assert "logo" in response.json()["error"]["details"]
+    response = platform.api(
+        "PUT",
+        "/api/plans/annex-template",
+        tokens[COORDINATOR],
+        json={
+            "annex_a": "{% for x in range(9) %}{{ x }}{% endfor %}" + "x" * 30,
+            "annex_b": template["annex_b"],
+            "annex_c": template["annex_c"],
+        },
+    )
+    assert response.status_code == 422
+    assert ok(platform.api("GET", "/api/plans/annex-template", tokens[COORDINATOR])) == template
+    # A paper acceptance whose file is not what it claims: refused.
+    response = platform.api(
+        "POST",
+        f"/api/plans/{plan_id}/acceptance-record",
+        tokens[COORDINATOR],
+        json={
+            "version": 1,
+            "received_on": clock.today().isoformat(),
+            "signed_by_name": "Julie Morin",
+            "filename": "acceptation.pdf",
+            "content_b64": base64.b64encode(b"MZ\x90\x00 pas un PDF").decode(),
+        },
+    )
+    assert response.status_code == 422
+
+
+# -- progress: aggregates only for the employer (Loi 25) --------------------------------------
+
+
+def test_employer_sees_only_aggregate_progress(platform, tokens):
+    plan_id = create_issued_plan(platform, tokens)["id"]
+    ok(accept(platform, tokens, plan_id))
+    coordinator = tokens[COORDINATOR]
+    progress = ok(platform.api("GET", f"/api/plans/{plan_id}/progress", coordinator))
+    roxanne = next(c for c in progress["candidates"] if c["full_name"].startswith("Roxanne"))
+    base = f"/api/plans/{plan_id}/candidates/{roxanne['id']}"
+    ok(platform.api("POST", f"{base}/step", coordinator, json={"step": "evaluations"}))
+    ok(
+        platform.api(
+            "POST",
+            f"{base}/result",
+            coordinator,
+            json={"competency_code": "018N", "result": "reconnue"},
+        )
+    )
+    ok(
+        platform.api(
+            "POST",
+            f"{base}/result",
+            coordinator,
+            json={"competency_code": "018S", "result": "formation_manquante"},
+        )
+    )
+
+    mine = ok(platform.api("GET", f"/api/plans/{plan_id}/progress", coordinator))
+    assert any(c["full_name"] == "Roxanne Fortier-Dubé" for c in mine["candidates"])
+    theirs = ok(platform.api("GET", f"/api/plans/{plan_id}/progress", tokens[EMPLOYER]))
+    assert theirs["candidates"] is None
+    assert theirs["aggregate"]["competencies_recognised"] == 1
+    assert theirs["aggregate"]["competencies_missing_training"] == 1
+    assert "Roxanne" not in str(theirs) and "Yannick" not in str(theirs)
+    assert str(roxanne["id"]) not in re.findall(r"\d+", str(theirs["aggregate"]["steps"]))
+    # The employer cannot record progress either.
+    response = platform.api("POST", f"{base}/step", tokens[EMPLOYER], json={"step": "sanction"})
+    assert response.status_code == 403
+
+    employer_page = requests.get(
+        f"{platform.url}/plans/{plan_id}/suivi",
+        cookies={"rac_session": platform.session_cookie(EMPLOYER)},
+        timeout=30,
+    )
+    assert employer_page.status_code == 200
+    assert "Roxanne" not in employer_page.text and "Yannick" not in employer_page.text
+    assert "Compétences reconnues" in employer_page.text
+    coordinator_page = requests.get(
+        f"{platform.url}/plans/{plan_id}/suivi",
+        cookies={"rac_session": platform.session_cookie(COORDINATOR)},
+        timeout=30,
+    )
+    assert "Roxanne Fortier-Dubé" in coordinator_page.text and "Reconnue" in coordinator_page.text
+
+
+def test_home_lists_plans_awaiting_acceptance_with_days_left(platform, tokens):
+    create_issued_plan(platform, tokens)
+    actions = ok(platform.api("GET", "/api/home", tokens[EMPLOYER]))["actions"]
+    awaiting = [a for a in actions if "à accepter" in a["label"]]
+    assert awaiting and all(a["url"].startswith("/plans/") for a in awaiting)
+    assert any("jours restants" in a["label"] for a in awaiting)
+    institution = ok(platform.api("GET", "/api/home", tokens[COORDINATOR]))["actions"]
+    assert any("en attente d'acceptation" in a["label"] for a in institution)

@@ -1,0 +1,403 @@
+"""The plans service in a real nameko container over RabbitMQ, with the real billing service
+(estimates: save, freeze, HTML) and the real gateway directory, each over its own migrated
+SQLite database: building a plan by RPC, issuing it (billing freezes the estimate, the PDF
+is rendered and stored, ``plan.issued`` leaves through the outbox), and the PDF itself."""
+
+from __future__ import annotations
+
+import base64
+import io
+import re
+import subprocess
+from datetime import datetime
+
+import kombu
+import pytest
+from nameko.standalone.rpc import ServiceRpcProxy
+from pypdf import PdfReader
+from sqlalchemy import select
+
+from gateway.demo import seed_accounts
+from gateway.models import User
+from gateway.service import GatewayService
+from rac_shared.clock import MONTREAL, clock
+from rac_shared.errors import DomainError
+from rac_shared.outbox import event_exchange
+from services.billing.service import BillingService
+from services.plans.models import PlanVersion
+from services.plans.service import PlansService
+from tests.service.helpers import wait_until
+
+ESTIMATE = {
+    "lines": [
+        {
+            "category": "advisory",
+            "description": "Services-conseils auprès de l'organisation",
+            "quantity": "10",
+            "unit": "heure",
+            "unit_price": "95.00",
+            "tax": "taxable",
+        },
+        {
+            "category": "evaluation",
+            "description": "Frais d'évaluation par candidat-travailleur",
+            "quantity": "2",
+            "unit": "candidat",
+            "unit_price": "1450.00",
+            "tax": "exempt",
+        },
+    ],
+    "installments": [
+        {
+            "label": "À l'acceptation",
+            "percent": "100",
+            "amount": None,
+            "due": {"kind": "milestone", "milestone": "acceptance", "offset_days": 0},
+        }
+    ],
+    "payment_term_days": 30,
+    "refund_conditions": "Remboursement au prorata.",
+    "abandonment_fee": "0.00",
+}
+COMPETENCIES = [
+    {
+        "code": "018N",
+        "statement": "Analyser la fonction de travail",
+        "group": "REG A",
+        "weeks_3h": 4,
+        "weeks_6h": 2,
+    },
+    {
+        "code": "018P",
+        "statement": "Observer le comportement de l'enfant",
+        "group": "REG A",
+        "weeks_3h": 4,
+        "weeks_6h": 2,
+    },
+    {
+        "code": "018S",
+        "statement": "Concevoir des activités de développement global",
+        "group": "",
+        "weeks_3h": 6,
+        "weeks_6h": 3,
+    },
+]
+CANDIDATES = [
+    {
+        "full_name": "Marie-Ève Gagnon",
+        "job_title": "Éducatrice",
+        "rhythm": 3,
+        "email": "marie-eve.gagnon@exemple.quebec",
+        "start_date": "2026-10-05",
+        "modality": "in_person",
+    },
+    {
+        "full_name": "Karine Lapointe",
+        "job_title": "Aide-éducatrice",
+        "rhythm": 6,
+        "email": "karine.lapointe@exemple.quebec",
+        "start_date": "2026-10-13",
+        "modality": "online",
+    },
+]
+
+
+def local(*args) -> datetime:
+    return datetime(*args, tzinfo=MONTREAL)
+
+
+def flat(text: str) -> str:
+    """One line of text, non-breaking spaces as spaces, words cut at a hyphen rejoined."""
+    text = re.sub(r"\s+", " ", text.replace("\xa0", " ").replace("\u202f", " "))
+    return re.sub(r"(\w)- (\w)", r"\1-\2", text)
+
+
+@pytest.fixture
+def platform(service_database, container_factory, rabbit_config):
+    """Gateway (directory), billing and plans, each in its container with its database."""
+    gateway_db = service_database("gateway")
+    with gateway_db() as session, session.begin():
+        organisations = seed_accounts(session)
+        users = {u.email: u for u in session.scalars(select(User))}
+        people = {
+            email: {
+                "user_id": u.id,
+                "role": u.role,
+                "organisation_id": u.organisation_id,
+                "organisation_kind": u.organisation.kind,
+                "full_name": u.full_name,
+            }
+            for email, u in users.items()
+        }
+    service_database("billing")
+    plans_db = service_database("plans")
+    for service in (GatewayService, BillingService, PlansService):
+        container_factory(service, rabbit_config).start()
+    return {"organisations": organisations, "people": people, "plans_db": plans_db}
+
+
+@pytest.fixture
+def plans(platform, rabbit_config):
+    with ServiceRpcProxy("plans", rabbit_config) as proxy:
+        yield proxy
+
+
+def build_plan(plans, platform) -> tuple[dict, int]:
+    coordinator = platform["people"]["rac@cegeplevis.demo.quebec"]
+    created = plans.create_plan(
+        actor=coordinator,
+        data={
+            "employer_id": platform["organisations"]["cisss"],
+            "program_kind": "AEC",
+            "program_code": "JEE.0K",
+            "program_title": "Techniques d'éducation à l'enfance",
+            "target_jobs": "le personnel éducateur",
+        },
+    )
+    plans.update_draft(
+        actor=coordinator,
+        plan_id=created["id"],
+        data={
+            "competencies": COMPETENCIES,
+            "candidates": CANDIDATES,
+            "closure_dates": ["2026-12-24", "2026-12-31"],
+            "aide_memoire": {
+                "human_financial_resources": "Une spécialiste de contenu.",
+                "safety_equipment": "Chaussures fermées.",
+            },
+        },
+    )
+    return coordinator, created["id"]
+
+
+def bind_events(rabbit_config) -> tuple[kombu.Connection, kombu.Queue]:
+    connection = kombu.Connection(rabbit_config["AMQP_URI"])
+    queue = kombu.Queue(
+        "test-plans-events",
+        exchange=event_exchange("plans"),
+        routing_key="plan.#",
+        auto_delete=True,
+    )
+    queue(connection.default_channel).declare()
+    return connection, queue
+
+
+def test_issue_freezes_billing_estimate_renders_and_publishes(
+    plans, platform, rabbit_config, artefacts, tmp_path
+):
+    coordinator, plan_id = build_plan(plans, platform)
+    connection, queue = bind_events(rabbit_config)
+    with pytest.raises(DomainError) as error:  # no estimate yet
+        plans.issue(actor=coordinator, plan_id=plan_id)
+    assert "estimation des coûts" in error.value.message
+
+    estimate = plans.save_estimate(actor=coordinator, plan_id=plan_id, estimate=ESTIMATE)
+    assert estimate["status"] == "draft" and estimate["candidate_count"] == 2
+    with clock.frozen_at(local(2026, 9, 1, 10, 0)):
+        row = plans.issue(actor=coordinator, plan_id=plan_id)
+    assert row["status"] == "issued" and row["awaiting_version"] == 1
+
+    with platform["plans_db"]() as session:
+        version = session.scalar(select(PlanVersion).where(PlanVersion.plan_id == plan_id))
+        assert version.estimate["status"] == "frozen"
+        assert version.issued_on.isoformat() == "2026-09-01"
+        content_hash = version.content_hash
+
+    # The relay published plan.issued, with the contract's fields.
+    def received():
+        message = queue(connection.default_channel).get(no_ack=True)
+        return message and message.payload
+
+    body = wait_until(received, timeout=20, message="plan.issued not published")
+    connection.release()
+    assert body["event_type"] == "plan.issued" and body["version"] == 1
+    assert body["payload"] == {
+        "plan_id": plan_id,
+        "version": 1,
+        "reference": row["reference"],
+        "institution_id": platform["organisations"]["levis"],
+        "employer_id": platform["organisations"]["cisss"],
+        "issued_on": "2026-09-01",
+        "acceptance_deadline": "2026-10-02T03:59:59.999999Z",
+        "content_hash": content_hash,
+    }
+
+    # Billing's estimate is frozen: it can no longer change for that version.
+    with pytest.raises(DomainError) as error:
+        plans.save_estimate(actor=coordinator, plan_id=plan_id, estimate=ESTIMATE)
+    assert error.value.code == "conflict"
+
+    document = plans.get_pdf(actor=coordinator, plan_id=plan_id)
+    pdf = base64.b64decode(document["content_b64"])
+    assert pdf.startswith(b"%PDF") and document["filename"].endswith("-v1.pdf")
+    # The same stored PDF for the plan.issued e-mail (notifications, service to service).
+    delivered = plans.plan_pdf_for_delivery(plan_id=plan_id, version=1)
+    assert base64.b64decode(delivered["content_base64"]) == pdf
+    assert delivered["employer_id"] == platform["organisations"]["cisss"]
+    with pytest.raises(DomainError) as error:
+        plans.plan_pdf_for_delivery(plan_id=plan_id, version=2)
+    assert error.value.code == "not_found"
+    check_pdf(pdf, row["reference"])
+    path = tmp_path / "plan.pdf"
+    path.write_bytes(pdf)
+    subprocess.run(
+        [
+            "pdftoppm",
+            "-png",
+            "-r",
+            "60",
+            "-f",
+            "1",
+            "-l",
+            "3",
+            str(path),
+            str(artefacts / "plan-pdf-page"),
+        ],
+        check=True,
+    )
+    assert sorted(artefacts.glob("plan-pdf-page-*.png"))
+
+
+def check_pdf(pdf: bytes, reference: str) -> None:
+    reader = PdfReader(io.BytesIO(pdf))
+    pages = [flat(page.extract_text()) for page in reader.pages]
+    text = " ".join(pages)
+    # The parties, on the cover and in the running header of every other page.
+    assert "Cégep de Lévis" in pages[0] and "CISSS de Chaudière-Appalaches" in pages[0]
+    assert "PAR :" in pages[0] and "POUR :" in pages[0]
+    assert "Date : 1 septembre 2026" in pages[0]
+    for number, page in enumerate(pages[1:], start=2):
+        assert "Cégep de Lévis — CISSS de Chaudière-Appalaches" in page, number
+        assert f"Page {number} de {len(pages)}" in page, number
+    # Every section of the template, and the table of contents with page numbers.
+    for title in (
+        "Table des matières",
+        "Contexte de réalisation",
+        "Expertise de Cégep de Lévis",
+        "Expertise de CISSS de Chaudière-Appalaches",
+        "Mise en place de la démarche – AEC JEE.0K (RAC)",
+        "Objectifs",
+        "Déroulement",
+        "Durée approximative et calendriers",
+        "Élaboration du plan de mise en œuvre",
+        "Estimation des coûts",
+        "Autres clauses (aide-mémoire)",
+        "Acceptation",
+        "Annexe A — Conditions générales de réalisation",
+        "Annexe B — La marche à suivre",
+        "Annexe C — Entente de confidentialité",
+    ):
+        assert title in text, title
+    assert re.search(r"Contexte de réalisation \.+ ?\d+", pages[1])
+    assert "Il ne peut, en aucun cas, utiliser la RAC en milieu de travail" in text
+    assert "résolu de plein droit" in text
+    assert "au plus tard le 1 octobre 2026 à 23 h 59" in text
+    # The steps of the seed, evaluations per group of competencies.
+    for step in (
+        "Rencontre d’information",
+        "Dépôt du dossier",
+        "Entrevue de validation",
+        "Rencontre d’accueil",
+        "Évaluation — REG A (018N, 018P)",
+        "Sanction",
+    ):
+        assert step in text, step
+    # The durations table: the group's weeks summed, totals at both rhythms.
+    assert "REG A (018N, 018P) 8 semaines 4 semaines" in text
+    assert "Total 14 semaines 7 semaines" in text
+    assert "Calendrier de Marie-Ève Gagnon (3 h / semaine, 14 semaines)" in text
+    assert "Action de grâce" in text  # a holiday skipped in a calendar
+    # Billing's estimate in French money; the aide-mémoire's evaluation fees.
+    assert "1 450,00 $" in text and "2 900,00 $" in text and "950,00 $" in text
+    assert "Frais d’évaluation par candidat-travailleur 1 450,00 $" in text
+    # The annexes, copied from the template with the parties' names.
+    assert "Propriété de la documentation" in text
+    assert "CISSS de Chaudière-Appalaches fournira avec diligence" in text
+    assert "Moyens d’accompagnement mis en place" in text
+    assert "SEULEMENT à des fins d’évaluation en RAC" in text
+    assert reference in text
+
+
+def test_an_issued_version_cannot_be_edited_and_bad_input_is_refused(plans, platform):
+    coordinator, plan_id = build_plan(plans, platform)
+    for data, field in (
+        ({"sections": {"context": "Total : {{ 7*7 }}"}}, "sections.context"),
+        ({"sections": {"process": "<script>alert(1)</script>"}}, "sections.process"),
+        ({"program": {"kind": "AEC", "code": "JEE-0K", "title": "x"}}, "program.code"),
+        ({"candidates": [{**CANDIDATES[0], "rhythm": 4}]}, "candidates.0.rhythm"),
+        ({"organisation_clause": "supprimée"}, "organisation_clause"),
+    ):
+        with pytest.raises(DomainError) as error:
+            plans.update_draft(actor=coordinator, plan_id=plan_id, data=data)
+        assert error.value.code == "invalid"
+        assert field in error.value.details, error.value.details
+    view = plans.get_plan(actor=coordinator, plan_id=plan_id)
+    assert "{{" not in str(view["content"]) and "<script" not in str(view["content"])
+
+    # Another institution's coordinator: the plan does not exist for them.
+    other = platform["people"]["rac@cmv.demo.quebec"]
+    with pytest.raises(DomainError) as error:
+        plans.update_draft(actor=other, plan_id=plan_id, data={"closure_dates": []})
+    assert error.value.code == "not_found"
+
+    plans.save_estimate(actor=coordinator, plan_id=plan_id, estimate=ESTIMATE)
+    # A candidate added after the estimate: the estimate must be saved again first.
+    plans.add_candidate(
+        actor=coordinator,
+        plan_id=plan_id,
+        candidate={**CANDIDATES[1], "full_name": "Nora Bédard", "email": "nora@exemple.quebec"},
+    )
+    with pytest.raises(DomainError) as error:
+        plans.issue(actor=coordinator, plan_id=plan_id)
+    assert "maintenant de 3" in error.value.message
+    plans.save_estimate(
+        actor=coordinator,
+        plan_id=plan_id,
+        estimate={
+            **ESTIMATE,
+            "lines": [ESTIMATE["lines"][0], {**ESTIMATE["lines"][1], "quantity": "3"}],
+        },
+    )
+    plans.issue(actor=coordinator, plan_id=plan_id)
+    with pytest.raises(DomainError) as error:
+        plans.update_draft(actor=coordinator, plan_id=plan_id, data={"closure_dates": []})
+    assert error.value.code == "conflict"
+    assert "ne peut plus être modifiée" in error.value.message
+
+
+def test_amendment_gets_a_revised_estimate_compared_with_the_accepted_one(plans, platform):
+    coordinator, plan_id = build_plan(plans, platform)
+    employer = platform["people"]["rh@cisss.demo.quebec"]
+    plans.save_estimate(actor=coordinator, plan_id=plan_id, estimate=ESTIMATE)
+    plans.issue(actor=coordinator, plan_id=plan_id)
+    view = plans.get_plan(actor=employer, plan_id=plan_id)
+    plans.accept_online(
+        actor=employer,
+        plan_id=plan_id,
+        data={
+            "version": 1,
+            "content_hash": view["version"]["content_hash"],
+            "full_name": "Julie Morin",
+            "title": "Directrice des ressources humaines",
+            "statement": "J’accepte",
+        },
+        ip="198.51.100.4",
+    )
+    plans.amend(actor=coordinator, plan_id=plan_id, data={"summary": "Dix heures de plus."})
+    revised = plans.save_estimate(
+        actor=coordinator,
+        plan_id=plan_id,
+        estimate={
+            **ESTIMATE,
+            "lines": [{**ESTIMATE["lines"][0], "quantity": "20"}, ESTIMATE["lines"][1]],
+        },
+    )
+    assert revised["version"] == 2
+    assert revised["difference_with_accepted"] is not None
+    compared = plans.compare(actor=coordinator, plan_id=plan_id)
+    assert compared["left"]["number"] == 1 and compared["right"]["number"] == 2
+    assert compared["change_summary"] == "Dix heures de plus."
+    plans.issue(actor=coordinator, plan_id=plan_id)
+    # The employer reads the pending amendment by default, and both PDFs.
+    assert plans.get_plan(actor=employer, plan_id=plan_id)["version"]["number"] == 2
+    assert plans.get_pdf(actor=employer, plan_id=plan_id, version=1)["filename"].endswith("v1.pdf")
