@@ -1,0 +1,265 @@
+"""Every billing page and document template renders with realistic data from the domain:
+French, escaped, tables with captions and header scopes, labelled form fields, CSRF tokens
+in every POST form. (The platform tests then serve them for real.)"""
+
+from __future__ import annotations
+
+import re
+from datetime import date
+from html.parser import HTMLParser
+from pathlib import Path
+
+import pytest
+
+from gateway.web.billing import METHODS, STATUS_FILTERS, _iso_long_date
+from rac_shared.actor import ROLE_LABELS
+from rac_shared.clock import clock
+from rac_shared.templating import make_environment
+from services.billing import documents, payments, reports, views
+from services.billing import estimates as E
+from services.billing import invoicing as I
+from services.billing.schemas import EstimateSpec, InvoiceQuery, PaymentIn, PlanRef
+from services.billing.testing import (
+    CISSS,
+    CISSS_HR,
+    LEVIS,
+    LEVIS_RAC,
+    ORGANISATIONS,
+    abandoned,
+    accepted,
+    estimate_spec,
+    memory_session,
+    plan_ref,
+)
+
+HOSTILE = "<script>alert('x')</script>"
+TEMPLATES = Path(__file__).resolve().parents[2] / "gateway" / "templates"
+
+
+class FakeCtx:
+    def __init__(self, actor):
+        self.actor = actor
+        self.unread_messages = 0
+        self.is_ministry = False
+        self.correlation_id = "test"
+
+    def csrf_token(self) -> str:
+        return "jeton-csrf"
+
+    def can_open(self, path: str) -> bool:
+        return path == "/facturation"
+
+
+@pytest.fixture(scope="module")
+def data():
+    session = memory_session()
+    spec = estimate_spec()
+    spec["lines"][0]["description"] = f"Conseil {HOSTILE}"
+    with clock.frozen_at(date(2026, 8, 20)):
+        estimate = E.save_estimate(
+            session,
+            LEVIS_RAC,
+            PlanRef(**plan_ref(reference=f"PMO {HOSTILE}")),
+            EstimateSpec(**spec),
+            {"institution": ORGANISATIONS[LEVIS], "employer": ORGANISATIONS[CISSS]},
+        )
+        E.freeze(estimate)
+        session.commit()
+    with clock.frozen_at(date(2026, 9, 1)):
+        I.accept_plan(session, accepted(reference=f"PMO {HOSTILE}"))
+        [invoice] = I.issue_due_batch(session, date(2026, 9, 1))
+        session.commit()
+    with clock.frozen_at(date(2026, 9, 10)):
+        payments.record_payment(
+            session,
+            LEVIS_RAC,
+            invoice.id,
+            PaymentIn(paid_on=date(2026, 9, 10), amount="100", method="cheque", reference=HOSTILE),
+        )
+        result = I.record_abandonment(session, abandoned(1, 9, date(2026, 9, 9), "0.25"))
+        session.commit()
+    with clock.frozen_at(date(2026, 11, 1)):
+        yield {
+            "session": session,
+            "invoice": views.invoice_view(session, invoice),
+            "credit": views.credit_note_view(session, result["credit_note"]),
+            "listing": reports.list_invoices(session, LEVIS_RAC, InvoiceQuery()),
+            "scheduled": reports.scheduled_installments(session, LEVIS_RAC),
+            "employers": reports.statement_employers(session, LEVIS_RAC),
+            "statement": reports.statement(session, CISSS_HR),
+            "aging": reports.aging(session, LEVIS_RAC),
+            "invoice_model": invoice,
+            "credit_model": result["credit_note"],
+        }
+    session.close()
+
+
+@pytest.fixture(scope="module")
+def env():
+    env = make_environment(TEMPLATES)
+    env.filters["billing_date"] = _iso_long_date
+    env.globals["role_labels"] = {role.value: label for role, label in ROLE_LABELS.items()}
+    return env
+
+
+class Structure(HTMLParser):
+    """Collects what the accessibility checks need."""
+
+    def __init__(self):
+        super().__init__()
+        self.tables = 0
+        self.captions = 0
+        self.header_cells: list[dict] = []
+        self.inputs: list[dict] = []
+        self.labels: set[str] = set()
+        self.forms: list[dict] = []
+        self._form = None
+
+    def handle_starttag(self, tag, attrs):
+        attrs = dict(attrs)
+        if tag == "table":
+            self.tables += 1
+        elif tag == "caption":
+            self.captions += 1
+        elif tag == "th":
+            self.header_cells.append(attrs)
+        elif tag == "label":
+            self.labels.add(attrs.get("for", ""))
+        elif tag in ("input", "select", "textarea"):
+            self.inputs.append(attrs)
+            if self._form is not None and attrs.get("name") == "csrf_token":
+                self._form["csrf"] = True
+        elif tag == "form":
+            self._form = {"method": attrs.get("method", "get"), "csrf": False}
+            self.forms.append(self._form)
+
+    def handle_endtag(self, tag):
+        if tag == "form":
+            self._form = None
+
+
+def render(env, actor, template, **context) -> str:
+    return env.get_template(template).render(
+        ctx=FakeCtx(actor),
+        status_filters=STATUS_FILTERS,
+        methods=METHODS,
+        is_institution=actor.is_institution,
+        **context,
+    )
+
+
+def page_cases(data):
+    blank_form = {"paid_on": "2026-11-01", "amount": "", "method": "transfer", "reference": ""}
+    return [
+        (
+            "billing/invoices.html.j2",
+            dict(
+                listing=data["listing"],
+                scheduled=data["scheduled"],
+                employers=data["employers"],
+                selected_status="overdue",
+                employer_id=None,
+                notice="2 facture(s) émise(s)",
+            ),
+        ),
+        (
+            "billing/invoice.html.j2",
+            dict(invoice=data["invoice"], notice=None, form=blank_form, errors={}, error=None),
+        ),
+        (
+            "billing/invoice.html.j2",
+            dict(
+                invoice=data["invoice"],
+                notice=None,
+                form={**blank_form, "amount": HOSTILE},
+                errors={"amount": "Le paiement dépasse le solde."},
+                error="Le paiement dépasse le solde.",
+            ),
+        ),
+        ("billing/credit_note.html.j2", dict(credit=data["credit"])),
+        ("billing/import.html.j2", dict(report=None, error=None, errors={})),
+        (
+            "billing/import.html.j2",
+            dict(
+                report={
+                    "recorded": 1,
+                    "skipped": 1,
+                    "lines": [
+                        {"line": 2, "number": "CLV-2026-0001", "amount": "5", "status": "recorded"},
+                        {"line": 3, "number": HOSTILE, "amount": "5", "status": "skipped"},
+                    ],
+                },
+                error=None,
+                errors={},
+            ),
+        ),
+        ("billing/aging.html.j2", dict(report=data["aging"])),
+        (
+            "billing/statement.html.j2",
+            dict(statement=data["statement"], employers=data["employers"], employer_id=None),
+        ),
+        (
+            "billing/settings.html.j2",
+            dict(
+                form={"gst_number": HOSTILE, "qst_number": "", "payment_instructions": ""},
+                errors={},
+                error=None,
+                notice=None,
+            ),
+        ),
+    ]
+
+
+@pytest.mark.parametrize("index", range(9))
+@pytest.mark.parametrize("who", ["institution", "employer"])
+def test_pages_render_escaped_and_accessible(env, data, index, who):
+    actor = LEVIS_RAC if who == "institution" else CISSS_HR
+    template, context = page_cases(data)[index]
+    html = render(env, actor, template, **context)
+    assert "<script>alert" not in html
+    assert '<html lang="fr-CA">' in html
+    structure = Structure()
+    structure.feed(html)
+    assert structure.captions == structure.tables, template
+    assert all(cell.get("scope") in ("col", "row") for cell in structure.header_cells), template
+    for field in structure.inputs:
+        if field.get("type") in ("hidden", "submit"):
+            continue
+        assert field.get("id") in structure.labels, (template, field)
+    for form in structure.forms:
+        if form["method"] == "post":
+            assert form["csrf"], template
+    if context.get("error") and actor.is_institution:  # employers never post these forms
+        assert 'role="alert"' in html
+
+
+def test_invoice_page_shows_the_payment_form_to_institutions_only(env, data):
+    context = page_cases(data)[1][1]
+    assert "Enregistrer un paiement" in render(env, LEVIS_RAC, "billing/invoice.html.j2", **context)
+    assert "Enregistrer un paiement" not in render(
+        env, CISSS_HR, "billing/invoice.html.j2", **context
+    )
+
+
+def test_invoice_and_credit_note_documents(data):
+    session = data["session"]
+    html = documents.invoice_html(session, data["invoice_model"])
+    assert "<script>alert" not in html and "&lt;script&gt;" in html
+    text = re.sub(r"\s+", " ", re.sub(r"<[^>]+>", " ", html))
+    for expected in (
+        "Facture",
+        "CLV-2026-0001",
+        "Date d'échéance",
+        "1 octobre 2026",
+        "Cégep de Lévis",
+        "CISSS de Chaudière-Appalaches",
+        "TPS (5 %)",
+        "TVQ (9,975 %)",
+        "2 611,47 $",  # (non-breaking spaces folded by the whitespace clean-up)
+        "Modalités de paiement",
+        "N° d'inscription TPS",
+    ):
+        assert expected in text, expected
+    assert "Payé" not in text  # the document is the invoice as issued, not its balance
+    credit = documents.credit_note_html(session, data["credit_model"])
+    assert "Note de crédit" in credit and "CLV-NC-2026-0001" in credit and "Motif" in credit
