@@ -1,0 +1,153 @@
+"""Demo data of the scoring service (idempotent): the evaluation committee of the 2012-2013
+call for interest (seed 000), with the 2013 files kept outside the platform (« archives »:
+no application content, no institution account), scored by two members, consolidated,
+ranked, and decided by the minister in May 2013: per education order, the designated
+CERACs and the applications that were not designated (a failed threshold, and a fourth
+qualified application beyond the cap of three).
+
+Created through the domain functions with the clock set to the dates of 2013, so that every
+rule holds; no event is published (nobody is to be notified of these 2013 files).
+The collégial order keeps one place: the demo application of the Cégep Marie-Victorin,
+once declared admissible on the platform, is evaluated by the same committee.
+"""
+
+from __future__ import annotations
+
+from datetime import date, datetime
+
+from sqlalchemy import delete, func, select
+from sqlalchemy.orm import Session
+
+from rac_shared.actor import Actor, OrganisationKind, Role
+from rac_shared.clock import MONTREAL, clock
+from services.scoring import committees, designation, evaluations
+from services.scoring.models import SOURCE_ARCHIVE, Base, Evaluation
+
+# (institution, order, first evaluator's sheet, second evaluator's sheet, designated)
+# Sheets follow the grid of the 2012-2013 call: 20, 15, 15, 10, 20, 20 points.
+ARCHIVES = [
+    ("Cégep de Sherbrooke", "collégial", "18 13 13 8 17 17", "17 13 12.5 8.5 18 17", True),
+    ("Cégep de Sainte-Foy", "collégial", "16 12 12 8 16 15", "17 12 11 7.5 15 16", True),
+    ("Collège de Rosemont", "collégial", "15 11 12 5 14 14", "16 12 11 5.5 15 13", False),
+    ("Centre de services scolaire de la Capitale", "secondaire", "18 14 13 9 18 17",
+     "19 13 14 9 17 18", True),
+    ("Centre de services scolaire de Montréal", "secondaire", "17 13 12 8 17 16",
+     "12 12 13 8.5 16 17", True),
+    ("Centre de services scolaire des Premières-Seigneuries", "secondaire",
+     "16 12 12 8 16 16", "16 12 11 7 15 16", True),
+    ("Centre de services scolaire de la Beauce-Etchemin", "secondaire", "15 11 11 7 15 15",
+     "15 11 11 7.5 15 14", False),
+]  # fmt: skip
+COMMENTS = {
+    "qualite": "Offre de service documentée sur cinq ans; pièces justificatives probantes.",
+    "pertinence": "Projet d'intervention cohérent avec le mandat et les trois volets.",
+}
+
+
+def _at(*args: int) -> datetime:
+    return datetime(*args, tzinfo=MONTREAL)
+
+
+def _actor(person: dict, ministry: dict) -> Actor:
+    return Actor(
+        user_id=person["id"],
+        role=Role(person["role"]),
+        organisation_id=ministry["id"],
+        organisation_kind=OrganisationKind.MINISTRY,
+        full_name=person["full_name"],
+    )
+
+
+def seed(session: Session, grid: dict | None, organisations: dict, people: dict) -> str:
+    """Seed the committee of the 2012-2013 call. ``grid`` is the call's grid as
+    ``applications.grid_of_call`` gives it (None when the call is absent); ``organisations``
+    by code and ``people`` by e-mail come from the gateway's directory."""
+    if grid is None:
+        return "Évaluation : l'appel d'intérêt 2012-2013 est absent, aucun comité."
+    if committees.find_committee(session, int(grid["call_id"])) is not None:
+        return "Comité d'évaluation 2012-2013 : déjà présent."
+    outbox = Base.metadata.tables["outbox"]
+    before = session.scalar(select(func.coalesce(func.max(outbox.c.id), 0)))
+    ministry = organisations["MES"]
+    admin = _actor(people["admin@mes.demo.quebec"], ministry)
+    members = [
+        _actor(people["evaluatrice@mes.demo.quebec"], ministry),
+        _actor(people["analyste@mes.demo.quebec"], ministry),
+    ]
+    with clock.frozen_at(_at(2013, 1, 14, 9, 0)):
+        committee = committees.ensure_committee(session, grid)
+        session.flush()
+        for member in members:
+            person = next(p for p in people.values() if p["id"] == member.user_id)
+            committees.add_member(session, admin, committee.call_id, person)
+    criteria = committees.grid_of(committee)
+    opened = []
+    for number, (name, order, first, second, _) in enumerate(ARCHIVES, start=1):
+        with clock.frozen_at(_at(2013, 1, 15, 9, number)):
+            evaluation = Evaluation(
+                committee_id=committee.id,
+                call_id=committee.call_id,
+                application_id=None,
+                organisation_id=None,
+                organisation_name=name,
+                reference=f"CERAC-2012-ARC-{number:03d}",
+                education_order=order,
+                opened_at=clock.now(),
+                status="open",
+            )
+            session.add(evaluation)
+            session.flush()
+            for member in members:
+                committees.assign(session, admin, evaluation.id, member.user_id)
+        for day, (member, sheet) in enumerate(zip(members, (first, second), strict=True)):
+            entries = {
+                c.id: (value, COMMENTS[c.group])
+                for c, value in zip(criteria, sheet.split(), strict=True)
+            }
+            with clock.frozen_at(_at(2013, 3, 4 + day * 7, 14, number)):
+                evaluations.save_scores(session, member, evaluation.id, entries, submit=True)
+        opened.append(evaluation)
+    session.flush()
+    montreal = next(e for e in opened if e.organisation_name.endswith("de Montréal"))
+    with clock.frozen_at(_at(2013, 4, 10, 10, 0)):
+        evaluations.record_consensus(
+            session,
+            admin,
+            montreal.id,
+            criteria[0].id,
+            "15",
+            "Écart de cinq points discuté en comité : l'offre de service correspond aux "
+            "besoins de la clientèle, avec des délais d'accès encore longs.",
+        )
+        for order in ("collégial", "secondaire"):
+            proposed = [p.key for p in designation.ranking(committee).get(order, []) if p.proposed]
+            designation.record_recommendation(
+                session,
+                admin,
+                committee.call_id,
+                order,
+                proposed,
+                "Recommandation unanime du comité d'évaluation.",
+            )
+    with clock.frozen_at(_at(2013, 5, 31, 11, 0)):
+        for evaluation, (*_, designated) in zip(opened, ARCHIVES, strict=True):
+            designation.decide(
+                session,
+                admin,
+                evaluation.id,
+                designated,
+                date(2013, 5, 31),
+                "" if designated else "Décision de la ministre sur recommandation du comité.",
+            )
+    for evaluation in opened:
+        evaluation.source = SOURCE_ARCHIVE
+    # The domain functions wrote their events (assignments, submissions) to the outbox:
+    # these 2013 files are history, nobody is to be notified of them now.
+    outbox = Base.metadata.tables["outbox"]
+    session.execute(delete(outbox).where(outbox.c.id > before))
+    session.flush()
+    designated = sum(1 for *_, d in ARCHIVES if d)
+    return (
+        f"Comité d'évaluation 2012-2013 : {len(ARCHIVES)} dossiers de 2013 notés par deux "
+        f"membres, {designated} CERAC désignés le 31 mai 2013 (collégial : 2, secondaire : 3)."
+    )

@@ -1,0 +1,171 @@
+"""Documents of the evaluation, in French on the ministry's letterhead: the designation
+letter, the non-designation letter (criterion by criterion, the score against the
+threshold), and the committee's report (PDF) and matrix (CSV)."""
+
+from __future__ import annotations
+
+import csv
+import io
+from pathlib import Path
+
+from rac_shared.clock import clock
+from rac_shared.formatting import long_date
+from rac_shared.pdf import render_pdf
+from rac_shared.templating import make_environment
+from services.scoring import grading
+from services.scoring.committees import grid_of
+from services.scoring.designation import MANDATE_PARTS, ranking
+from services.scoring.models import DESIGNATED, Evaluation
+from services.scoring.views import criterion_view
+
+templates = make_environment(Path(__file__).parent / "templates")
+
+
+def _criteria(evaluation: Evaluation) -> list[dict]:
+    results = {r.criterion_id: r for r in evaluation.results}
+    return [
+        {
+            **criterion_view(c),
+            "score_display": grading.points(results[c.id].score),
+            "met": results[c.id].met,
+        }
+        for c in grid_of(evaluation.committee)
+        if c.id in results
+    ]
+
+
+def non_designation_reasons(evaluation: Evaluation) -> list[str]:
+    """Why the application was not designated, in the words of the letter."""
+    reasons = []
+    results = {r.criterion_id: r for r in evaluation.results}
+    for criterion in grid_of(evaluation.committee):
+        result = results.get(criterion.id)
+        if result is not None and not result.met:
+            reasons.append(
+                f"Le critère « {criterion.label} » obtient {grading.points(result.score)} "
+                f"point(s) sur {criterion.weight}, sous son seuil de réussite de "
+                f"{criterion.threshold}."
+            )
+    if evaluation.total is not None and evaluation.total < evaluation.overall_threshold:
+        reasons.append(
+            f"Le total pondéré de {grading.points(evaluation.total)} sur 100 est inférieur au "
+            f"seuil global de {grading.points(evaluation.overall_threshold)}."
+        )
+    if not reasons:
+        place = next(
+            (
+                p
+                for p in ranking(evaluation.committee).get(evaluation.education_order, [])
+                if p.key == evaluation.id
+            ),
+            None,
+        )
+        sentence = "La demande atteint tous les seuils de réussite"
+        if place is not None:
+            ordinal = "1er" if place.rank == 1 else f"{place.rank}e"
+            sentence += (
+                f", mais elle se classe au {ordinal} rang de l'ordre d'enseignement "
+                f"{evaluation.education_order}"
+            )
+        reasons.append(
+            sentence + "; au plus trois établissements par ordre d'enseignement sont désignés "
+            "par la ou le ministre."
+        )
+    return reasons
+
+
+def letter_html(evaluation: Evaluation) -> str:
+    committee = evaluation.committee
+    context = {
+        "e": evaluation,
+        "call_title": committee.call_title,
+        "decision_date": long_date(evaluation.decision_date),
+        "produced_on": long_date(clock.today()),
+        "criteria": _criteria(evaluation),
+        "total": grading.points(evaluation.total),
+        "overall_threshold": grading.points(evaluation.overall_threshold),
+        "overall_met": evaluation.total is not None
+        and evaluation.total >= evaluation.overall_threshold,
+        "years": list(committee.experimentation_years),
+    }
+    if evaluation.decision == DESIGNATED:
+        template = "letter_designation.html.j2"
+        context["mandate_parts"] = list(MANDATE_PARTS.values())
+        context["below_threshold"] = not evaluation.qualified
+    else:
+        template = "letter_non_designation.html.j2"
+        context["reasons"] = non_designation_reasons(evaluation)
+    return templates.get_template(template).render(**context)
+
+
+def letter_filename(evaluation: Evaluation) -> str:
+    kind = "designation" if evaluation.decision == DESIGNATED else "non-designation"
+    return f"lettre-{kind}-{evaluation.reference}.pdf"
+
+
+def render_letter(evaluation: Evaluation) -> bytes:
+    return render_pdf(letter_html(evaluation))
+
+
+def report_html(view: dict) -> str:
+    return templates.get_template("committee_report.html.j2").render(
+        v=view, produced_on=long_date(clock.today())
+    )
+
+
+def matrix_csv(view: dict) -> str:
+    """The committee's matrix, one line per application (UTF-8 with BOM, semicolons, French
+    decimals). Each evaluator's scores appear only once the application is consolidated."""
+
+    def fr(value: str | None) -> str:
+        return "" if value is None else grading.points(grading.round_score(value))
+
+    out = io.StringIO()
+    out.write("\ufeff")
+    writer = csv.writer(out, delimiter=";", lineterminator="\r\n")
+    header = ["Ordre d'enseignement", "Établissement", "Référence", "Statut"]
+    for index, criterion in enumerate(view["criteria"], start=1):
+        name = (
+            f"C{index} {criterion['label'][:40]} ({criterion['weight']}/{criterion['threshold']})"
+        )
+        header += [
+            f"{name} — note consolidée",
+            f"{name} — notes des évaluateurs",
+            f"{name} — seuil atteint",
+            f"{name} — écart signalé",
+        ]
+    header += [
+        "Total sur 100",
+        "Seuil global",
+        "Tous les seuils atteints",
+        "Rang",
+        "Proposée",
+        "Décision",
+        "Date de la décision",
+    ]
+    writer.writerow(header)
+    places = {
+        row["evaluation_id"]: row for ranked in view["ranking"].values() for row in ranked["ranked"]
+    }
+    yes_no = {True: "oui", False: "non", None: ""}
+    for e in view["evaluations"]:
+        line = [e["education_order"], e["organisation_name"], e["reference"], e["status_label"]]
+        for cell in e["cells"]:
+            individual = ""
+            if cell["scores"] is not None:
+                individual = " | ".join(
+                    f"{s['evaluator_name']} : {fr(s['score'])}" for s in cell["scores"]
+                )
+            line += [fr(cell["score"]), individual, yes_no[cell["met"]], yes_no[cell["flagged"]]]
+        place = places.get(e["id"])
+        line += [
+            fr(e["total"]),
+            fr(e["overall_threshold"]),
+            yes_no[e["qualified"]],
+            str(place["rank"]) if place else "",
+            yes_no[place["proposed"]] if place else "",
+            e["decision_label"] or "",
+            e["decision_date"] or "",
+        ]
+        writer.writerow(line)
+    return out.getvalue()

@@ -1,0 +1,177 @@
+"""The evaluation's documents and pages rendered from real domain data (an in-memory
+database, no broker): French letters, the committee's CSV and report, and every page of
+the gateway's evaluation area, with a hostile institution name escaped everywhere."""
+
+from __future__ import annotations
+
+import csv
+import io
+from datetime import UTC, datetime
+
+import pytest
+from sqlalchemy import create_engine
+from sqlalchemy.orm import Session
+
+from gateway.web import scoring as pages
+from gateway.web.app import TEMPLATES
+from rac_shared.actor import ROLE_LABELS, Actor, OrganisationKind, Role
+from rac_shared.events import ApplicationAdmissibilityDecided
+from rac_shared.templating import make_environment
+from services.applications.demo import CRITERIA_2012
+from services.scoring import committees, designation, evaluations, letters, views
+from services.scoring.models import Base
+
+HOSTILE = "<script>alert(1)</script> Cégep {{ 7*7 }}"
+MINISTRY = {"organisation_id": 1, "organisation_kind": OrganisationKind.MINISTRY}
+ADMIN = Actor(user_id=1, role=Role.MINISTRY_ADMIN, full_name="Hélène Tremblay", **MINISTRY)
+EVALUATOR = Actor(user_id=3, role=Role.MINISTRY_EVALUATOR, full_name="Geneviève Lévesque",
+                  **MINISTRY)  # fmt: skip
+ANALYST = Actor(user_id=2, role=Role.MINISTRY_ANALYST, full_name="François Côté", **MINISTRY)
+DG = Actor(user_id=10, role=Role.DIRECTOR_GENERAL, organisation_id=20,
+           organisation_kind=OrganisationKind.CEGEP, full_name="Isabelle Bégin")  # fmt: skip
+GRID = {
+    "call_id": 7,
+    "title": "Appel d'intérêt 2012-2013",
+    "education_orders": ["secondaire", "collégial"],
+    "experimentation_years": ["2013-2014", "2014-2015"],
+    "criteria": [
+        {"id": 101 + i, "group": g, "label": label, "weight": w, "threshold": t}
+        for i, (g, label, w, t) in enumerate(CRITERIA_2012)
+    ],
+}
+
+
+def person(actor: Actor) -> dict:
+    return {"id": actor.user_id, "full_name": actor.full_name, "role": actor.role.value,
+            "email": f"{actor.user_id}@mes.qc", "active": True}  # fmt: skip
+
+
+@pytest.fixture
+def session():
+    engine = create_engine("sqlite://")
+    Base.metadata.create_all(engine)
+    with Session(engine) as db:
+        db.info["metadata"] = Base.metadata
+        yield db
+    engine.dispose()
+
+
+def open_one(session, application_id: int, name: str, organisation_id: int = 20):
+    payload = ApplicationAdmissibilityDecided(
+        application_id=application_id, call_id=7, organisation_id=organisation_id,
+        organisation_name=name, reference=f"CERAC-2012-{application_id:04d}", admissible=True,
+        decision="recevable", rules=[], decided_by_user_id=2,
+        decided_at=datetime(2013, 2, 1, tzinfo=UTC),
+    )  # fmt: skip
+    organisation = {"id": organisation_id, "kind": "cegep", "education_order": "collégial"}
+    return committees.open_evaluation(session, payload, GRID, organisation, f"e-{application_id}")
+
+
+def score(session, evaluation, first, second):
+    for actor, values in ((EVALUATOR, first), (ANALYST, second)):
+        committees.assign(session, ADMIN, evaluation.id, actor.user_id)
+        entries = {101 + i: (v, f"Commentaire <b>{i}</b>") for i, v in enumerate(values)}
+        evaluations.save_scores(session, actor, evaluation.id, entries, submit=True)
+
+
+@pytest.fixture
+def decided(session):
+    """One designated application with a hostile name, one not designated (failed C4)."""
+    designated = open_one(session, 1, HOSTILE)
+    failed = open_one(session, 2, "Collège de Rosemont", organisation_id=21)
+    session.flush()
+    for actor in (EVALUATOR, ANALYST):
+        committees.add_member(session, ADMIN, 7, person(actor))
+    score(session, designated, "16 12 12 8 16 16".split(), "17 12 11 8 15 16".split())
+    score(session, failed, "16 12 12 5 16 16".split(), "16 12 12 5 16 16".split())
+    designation.decide(session, ADMIN, designated.id, True, None, "")
+    designation.decide(session, ADMIN, failed.id, False, None, "")
+    session.flush()
+    return designated, failed
+
+
+def test_the_letters_explain_the_decision_in_french_and_escape_names(decided):
+    designated, failed = decided
+    html = letters.letter_html(designated)
+    assert "&lt;script&gt;" in html and "<script>" not in html
+    assert "250 000,00 $" in html and "Accroître l&#39;offre de service en RAC" in html
+    assert "2013-2014 et 2014-2015" in html
+    assert letters.letter_filename(designated) == "lettre-designation-CERAC-2012-0001.pdf"
+    refusal = letters.letter_html(failed)
+    assert "obtient 5 point(s) sur 10, sous son seuil de réussite de 6" in refusal
+    assert letters.letter_filename(failed) == "lettre-non-designation-CERAC-2012-0002.pdf"
+
+
+def test_the_committee_csv_and_report(session, decided):
+    designated, _ = decided
+    view = views.committee_view(session, ADMIN, 7)
+    lines = list(csv.reader(io.StringIO(letters.matrix_csv(view).lstrip("\ufeff")), delimiter=";"))
+    assert len(lines) == 3
+    header, first = lines[0], lines[1]
+    assert header[:4] == ["Ordre d'enseignement", "Établissement", "Référence", "Statut"]
+    assert first[1] == HOSTILE  # CSV is data: kept as typed
+    assert first[5] == "Geneviève Lévesque : 16 | François Côté : 17"
+    assert first[-5:-2] == ["oui", "1", "oui"]  # all thresholds met, rank 1, proposed
+    assert first[-2] == "Désigné CERAC" and first[-1] == views.iso(designated.decision_date)
+    assert lines[2][-5] == "non" and lines[2][-2] == "Non désigné"
+    report = letters.report_html(view)
+    assert "<script>" not in report and "Matrice des demandes et des critères" in report
+
+
+def render(template: str, actor: Actor, **context) -> str:
+    env = make_environment(TEMPLATES)
+    env.filters["scoring_date"] = pages._iso_date
+    env.globals["role_labels"] = {r.value: label for r, label in ROLE_LABELS.items()}
+
+    class Ctx:
+        unread_messages = None
+        is_ministry = actor.is_ministry
+
+        def __init__(self):
+            self.actor = actor
+
+        def csrf_token(self):
+            return "jeton"
+
+        def can_open(self, path):
+            return True
+
+    return env.get_template(template).render(ctx=Ctx(), **context)
+
+
+def test_every_page_of_the_area_renders_escaped(session, decided):
+    designated, _ = decided
+    messages = {"notices": [], "error": None, "errors": {}, "failed": None, "form": {}}
+    view = views.committee_view(session, ADMIN, 7)
+    rendered = [
+        render("scoring/committee.html.j2", ADMIN, v=view, candidates=[], **messages),
+        render("scoring/designation.html.j2", ADMIN, v=view, today="2013-05-31", **messages),
+        render("scoring/committees.html.j2", ADMIN, committees=views.committees_list(
+            session, ADMIN)),
+        render("scoring/workspace.html.j2", EVALUATOR, ws=views.workspace(session, EVALUATOR),
+               **messages),
+        render("scoring/results.html.j2", DG, results=views.institution_results(session, DG)),
+    ]  # fmt: skip
+    assignment = views.assignment_view(session, EVALUATOR, designated.id)
+    values = {c["id"]: {"score": c["score_display"], "comment": c["comment"]}
+              for c in assignment["criteria"]}  # fmt: skip
+    rendered.append(
+        render(
+            "scoring/form.html.j2",
+            EVALUATOR,
+            a=assignment,
+            application=None,
+            values=values,
+            conflict_reason="",
+            **{**messages, "form": None},
+        )  # fmt: skip
+    )
+    for html in rendered:
+        assert "<script>alert" not in html
+        assert "49" not in html.replace("2049", "")
+    assert "&lt;script&gt;" in rendered[0]
+    assert "Commentaire &lt;b&gt;0&lt;/b&gt;" in rendered[0]  # evaluators' comments escaped
+    # The institution's page names no evaluator and shows the consolidated result.
+    assert "Lévesque" not in rendered[4] and "Côté" not in rendered[4]
+    assert "Désigné CERAC" in rendered[4] and "/lettres/" in rendered[4]
+    assert "readonly" in rendered[5]  # submitted: locked
