@@ -21,10 +21,37 @@ def _purge_expired_credentials(as_of: date) -> dict:
     return purge_expired_credentials(end_of_day(as_of))
 
 
+def _invoicing(as_of: date) -> dict:
+    from services.billing.jobs import run_invoicing
+
+    return run_invoicing(as_of)
+
+
+def _overdue_reminders(as_of: date) -> dict:
+    from services.billing.jobs import run_overdue_reminders
+
+    return run_overdue_reminders(as_of)
+
+
+def _plan_deadlines(as_of: date) -> dict:
+    from services.plans.deadline_job import run_plan_deadlines
+
+    return run_plan_deadlines(as_of)
+
+
 JOBS: dict[str, Job] = {
     "purge-credentials": Job(
         "supprime les liens de réinitialisation expirés et les échecs de connexion anciens",
         _purge_expired_credentials,
+    ),
+    "plan-deadlines": Job(
+        "rappels avant l'échéance d'acceptation des plans; plans non acceptés caducs",
+        _plan_deadlines,
+    ),
+    "invoicing": Job("émet une facture par versement échu non encore facturé", _invoicing),
+    "overdue-reminders": Job(
+        "publie les relances des factures en retard (7 et 30 jours par défaut)",
+        _overdue_reminders,
     ),
 }
 

@@ -4,9 +4,11 @@ from __future__ import annotations
 
 from pathlib import Path
 
+import gateway.web.plans  # noqa: F401  (registers the plans routes)
+import gateway.web.scoring  # noqa: F401  (registers the evaluation and designation routes)
 from gateway.models import Base
 from gateway.rpc_client import RpcClient
-from gateway.web import api, pages  # noqa: F401  (registers the routes)
+from gateway.web import api, applications, billing, pages  # noqa: F401  (registers the routes)
 from gateway.web.framework import GatewayApp
 from rac_shared.db import SessionFactory
 from rac_shared.settings import Settings, get_settings

@@ -174,6 +174,14 @@ class Ctx:
     def client_ip(self) -> str:
         return self.request.remote_addr or ""
 
+    def can_open(self, path: str) -> bool:
+        """Whether the user may open the page at ``path`` (for navigation links)."""
+        try:
+            index, _ = self.app.url_map.bind("localhost").match(path, method="GET")
+        except HTTPException:
+            return False
+        return REGISTRY[index].allows(self.actor)
+
     @property
     def is_ministry(self) -> bool:
         return self.actor is not None and self.actor.role in MINISTRY_ROLES

@@ -271,6 +271,69 @@ def invoice_overdue(p: ev.InvoiceOverdue, directory: Directory, url: str) -> Mes
     )
 
 
+# -- scoring (evaluation and designation of CERACs) -----------------------------------------
+
+
+def _points(value) -> str:
+    """``Decimal('12.50')`` → ``12,5`` (scores as the scoring service shows them)."""
+    text = f"{value:.2f}".rstrip("0").rstrip(".")
+    return text.replace(".", ",")
+
+
+def evaluator_assigned(p: ev.EvaluatorAssigned, directory: Directory, url: str) -> Message:
+    return Message(
+        kind="evaluator_assigned",
+        subject=f"Demande de reconnaissance à évaluer : {p.organisation_name} ({p.reference})",
+        context={"p": p, "assigned_at": long_datetime(p.assigned_at)},
+        why="Vous recevez ce message parce que l'administration du Ministère vous a confié "
+            "l'évaluation de cette demande au sein du comité d'évaluation.",
+        link=f"{url}/evaluations/{p.evaluation_id}",
+        legal=True,
+        recipients=[Recipient(p.evaluator_email, p.evaluator_name, p.evaluator_user_id)],
+    )
+
+
+def _letter(p) -> dict:
+    return {"service": "scoring", "method": "letter_pdf_for_delivery",
+            "kwargs": {"evaluation_id": p.evaluation_id}}
+
+
+def cerac_designated(p: ev.CeracDesignated, directory: Directory, url: str) -> Message:
+    users = directory.users_of_organisation(
+        p.organisation_id, SIGNATORY_ROLES + COORDINATOR_ROLES)
+    return Message(
+        kind="cerac_designated",
+        subject=f"Désignation de {p.organisation_name} à titre de CERAC",
+        context={"p": p, "decision_date": long_date(p.decision_date),
+                 "years": " et ".join(p.experimentation_years)},
+        why="Vous recevez ce message parce que vous êtes signataire ou responsable de la "
+            f"demande de reconnaissance de {p.organisation_name}.",
+        link=f"{url}/resultats",
+        legal=True,
+        attachment=_letter(p),
+        recipients=_unique(_people(users)),
+    )
+
+
+def cerac_not_designated(p: ev.CeracNotDesignated, directory: Directory, url: str) -> Message:
+    users = directory.users_of_organisation(
+        p.organisation_id, SIGNATORY_ROLES + COORDINATOR_ROLES)
+    criteria = [{"label": c.label, "weight": c.weight, "threshold": c.threshold,
+                 "score": _points(c.score), "met": c.met} for c in p.criteria]
+    return Message(
+        kind="cerac_not_designated",
+        subject=f"Résultat de votre demande de reconnaissance {p.reference} : non retenue",
+        context={"p": p, "decision_date": long_date(p.decision_date), "criteria": criteria,
+                 "total": _points(p.total), "overall_threshold": _points(p.overall_threshold)},
+        why="Vous recevez ce message parce que vous êtes signataire ou responsable de la "
+            f"demande de reconnaissance de {p.organisation_name}.",
+        link=f"{url}/resultats",
+        legal=True,
+        attachment=_letter(p),
+        recipients=_unique(_people(users)),
+    )
+
+
 COMPOSERS: dict[type[ev.EventPayload], Callable[..., Message]] = {
     ev.ApplicationSubmitted: application_submitted,
     ev.ApplicationAdmissibilityDecided: admissibility_decided,
@@ -283,4 +346,7 @@ COMPOSERS: dict[type[ev.EventPayload], Callable[..., Message]] = {
     ev.PlanCancelled: plan_cancelled,
     ev.InvoiceIssued: invoice_issued,
     ev.InvoiceOverdue: invoice_overdue,
+    ev.EvaluatorAssigned: evaluator_assigned,
+    ev.CeracDesignated: cerac_designated,
+    ev.CeracNotDesignated: cerac_not_designated,
 }

@@ -51,6 +51,7 @@ class NotificationsService:
     gateway = RpcProxy("gateway")
     billing = RpcProxy("billing")
     plans = RpcProxy("plans")
+    scoring = RpcProxy("scoring")
 
     # -- events → messages ---------------------------------------------------------------
 
@@ -105,6 +106,18 @@ class NotificationsService:
     def on_invoice_overdue(self, envelope, payload):
         self._notify(envelope, payload)
 
+    @on_event(ev.EvaluatorAssigned)
+    def on_evaluator_assigned(self, envelope, payload):
+        self._notify(envelope, payload)
+
+    @on_event(ev.CeracDesignated)
+    def on_cerac_designated(self, envelope, payload):
+        self._notify(envelope, payload)
+
+    @on_event(ev.CeracNotDesignated)
+    def on_cerac_not_designated(self, envelope, payload):
+        self._notify(envelope, payload)
+
     def _notify(self, envelope, payload) -> None:
         """Look recipients up (RPC), then record every message once, then send."""
         handler = f"notifications.{envelope.event_type}"
@@ -130,7 +143,9 @@ class NotificationsService:
 
     def _fetch_attachment(self, spec: dict) -> tuple[str, bytes, str]:
         """PDFs belong to their service: ask it, within the RPC timeout."""
-        proxy = {"billing": self.billing, "plans": self.plans}[spec["service"]]
+        proxy = {"billing": self.billing, "plans": self.plans, "scoring": self.scoring}[
+            spec["service"]
+        ]
         with eventlet.Timeout(get_settings().rpc_timeout * 3):
             document = getattr(proxy, spec["method"])(**spec.get("kwargs", {}))
         return (document["filename"], base64.b64decode(document["content_base64"]),
@@ -156,7 +171,8 @@ class NotificationsService:
         )
         if not unread:
             return []
-        return [{"label": "Lire vos nouveaux messages", "url": "/messages", "count": unread}]
+        label = "Lire vos nouveaux messages"
+        return [{"label": label, "url": "/messages", "count": unread, "urgent": False}]
 
     @rpc
     def inbox(self, actor: dict, limit: int = 50) -> dict:

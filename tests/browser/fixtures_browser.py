@@ -21,15 +21,25 @@ CHROMIUM_ARGS = [
 ]
 
 
+_SHARED: dict[str, Browser] = {}
+
+
 @pytest.fixture(name="browser", scope="session")
 def browser_fixture() -> Browser:
+    # Each test module imports this fixture, which makes one session fixture per module;
+    # Playwright's sync API allows one instance per process, so they share one Chromium.
+    if "browser" in _SHARED:
+        yield _SHARED["browser"]
+        return
     with sync_playwright() as playwright:
         launched = playwright.chromium.launch(
             executable_path=CHROMIUM, headless=True, args=CHROMIUM_ARGS
         )
+        _SHARED["browser"] = launched
         try:
             yield launched
         finally:
+            _SHARED.pop("browser", None)
             launched.close()
 
 

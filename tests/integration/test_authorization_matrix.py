@@ -22,6 +22,10 @@ from werkzeug.routing import Map, Rule
 import gateway.web.app  # noqa: F401  (registers every route)
 from gateway.web.framework import ERROR_CODES, REGISTRY
 from rac_shared.actor import MINISTRY_ROLES, Role
+from tests.integration.matrix_applications import applications_rows
+from tests.integration.matrix_billing import billing_rows
+from tests.integration.matrix_plans import plans_rows
+from tests.integration.matrix_scoring import scoring_rows
 from tests.support.platform import DEMO_PASSWORD
 
 ALL = frozenset(Role)
@@ -124,6 +128,11 @@ EXPECTATIONS: dict[tuple[str, str], Row] = {
     ("healthz", "GET"): Row("/healthz", anonymous=OK),
     ("readyz", "GET"): Row("/readyz", anonymous=OK),
 }
+
+EXPECTATIONS.update(applications_rows(Row, Outcome))  # calls for interest, applications
+EXPECTATIONS.update(plans_rows(Row, Outcome))  # workplace RAC implementation plans
+EXPECTATIONS.update(billing_rows(Row, Outcome))  # invoices, payments, statements
+EXPECTATIONS.update(scoring_rows(Row, Outcome))  # evaluation and designation of CERACs
 
 # Logout revokes every token of the user: it runs last, and then everyone logs in again.
 LAST = ("logout", "POST")

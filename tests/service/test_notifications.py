@@ -262,7 +262,7 @@ def test_mark_read_marks_own_message_only(inbox_db):
 def test_home_summary_counts_unread_in_app_messages(inbox_db):
     sessions, ids = inbox_db
     assert call_worker(sessions, "home_summary", actor(1)) == [
-        {"label": "Lire vos nouveaux messages", "url": "/messages", "count": 2}
+        {"label": "Lire vos nouveaux messages", "url": "/messages", "count": 2, "urgent": False}
     ]
     call_worker(sessions, "mark_read", actor(2), ids["other"])
     assert call_worker(sessions, "home_summary", actor(2)) == []
