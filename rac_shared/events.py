@@ -475,3 +475,209 @@ class CeracNotDesignated(EventPayload):
     qualified: bool
     criteria: list[CriterionVerdict]
     decided_by_user_id: int
+
+
+# -- life of a designated CERAC: reporting, special mandates, support (applications) --------
+
+
+class CeracReportSubmitted(EventPayload):
+    """A CERAC submitted a report (yearly, or on a special mandate) for the ministry's review."""
+
+    source: ClassVar[str] = "applications"
+    event_type: ClassVar[str] = "cerac.report_submitted"
+
+    report_id: int
+    cerac_id: int
+    organisation_id: int
+    organisation_name: str
+    period_label: str  # experimentation year "2013-2014", or the special mandate's object
+    special_mandate_id: int | None = None
+    version_number: int
+    due_date: date
+    submitted_by_user_id: int
+
+
+class CeracReportChangesRequested(EventPayload):
+    """An analyst sent a submitted report back, with comments per section."""
+
+    source: ClassVar[str] = "applications"
+    event_type: ClassVar[str] = "cerac.report_changes_requested"
+
+    report_id: int
+    cerac_id: int
+    organisation_id: int
+    organisation_name: str
+    period_label: str
+    special_mandate_id: int | None = None
+    version_number: int
+    comments: dict[str, str]  # section key -> comment
+    reviewed_by_user_id: int
+
+
+class CeracReportAccepted(EventPayload):
+    """The ministry accepted a report: releases disbursements held until that report."""
+
+    source: ClassVar[str] = "applications"
+    event_type: ClassVar[str] = "cerac.report_accepted"
+
+    report_id: int
+    cerac_id: int
+    organisation_id: int
+    organisation_name: str
+    period_label: str
+    special_mandate_id: int | None = None
+    version_number: int
+    accepted_on: date
+    reviewed_by_user_id: int
+
+
+class CeracReportDueSoon(EventPayload):
+    """Reminder from the reporting deadline job: a report is due soon, or late (``step``)."""
+
+    source: ClassVar[str] = "applications"
+    event_type: ClassVar[str] = "cerac.report_due_soon"
+
+    cerac_id: int
+    organisation_id: int
+    organisation_name: str
+    period_label: str
+    special_mandate_id: int | None = None
+    due_date: date
+    step: str  # "j-30" | "j-7" | "late"
+
+
+class SpecialMandateAssigned(EventPayload):
+    """The ministry entrusted a CERAC with a special mandate."""
+
+    source: ClassVar[str] = "applications"
+    event_type: ClassVar[str] = "cerac.special_mandate_assigned"
+
+    special_mandate_id: int
+    cerac_id: int
+    organisation_id: int
+    organisation_name: str
+    object: str
+    deliverables: list[str]
+    due_date: date
+    amount: Decimal
+    assigned_by_user_id: int
+
+
+class SupportRequested(EventPayload):
+    """An institution asked a CERAC for support (the network has no territory or sector)."""
+
+    source: ClassVar[str] = "applications"
+    event_type: ClassVar[str] = "cerac.support_requested"
+
+    request_id: int
+    cerac_id: int
+    cerac_organisation_id: int
+    cerac_organisation_name: str
+    requester_organisation_id: int
+    requester_organisation_name: str
+    object: str
+    program: str
+    requested_by_user_id: int
+
+
+class SupportAnswered(EventPayload):
+    """The CERAC answered a support request."""
+
+    source: ClassVar[str] = "applications"
+    event_type: ClassVar[str] = "cerac.support_answered"
+
+    request_id: int
+    cerac_id: int
+    cerac_organisation_id: int
+    cerac_organisation_name: str
+    requester_organisation_id: int
+    requester_organisation_name: str
+    object: str
+    answered_by_user_id: int
+
+
+# -- funding of designated CERACs (billing) ---------------------------------------------------
+
+
+class FundingAllocationRecorded(EventPayload):
+    """The ministry recorded an operating allocation for a CERAC and fiscal year."""
+
+    source: ClassVar[str] = "billing"
+    event_type: ClassVar[str] = "funding.allocation_recorded"
+
+    allocation_id: int
+    cerac_id: int
+    organisation_id: int
+    organisation_name: str
+    fiscal_year: str  # "2025-2026" (April 1 to March 31)
+    amount: Decimal
+    operating_total_for_year: Decimal
+    operating_cap: Decimal
+    recorded_by_user_id: int
+
+
+class FundingProjectSubmitted(EventPayload):
+    """A CERAC submitted a development project for the ministry's decision."""
+
+    source: ClassVar[str] = "billing"
+    event_type: ClassVar[str] = "funding.project_submitted"
+
+    project_id: int
+    cerac_id: int
+    organisation_id: int
+    organisation_name: str
+    title: str
+    mandate_part: str  # offer | quality | development
+    requested_amount: Decimal
+    submitted_by_user_id: int
+
+
+class FundingProjectDecided(EventPayload):
+    """The ministry approved, adjusted or refused a development project."""
+
+    source: ClassVar[str] = "billing"
+    event_type: ClassVar[str] = "funding.project_decided"
+
+    project_id: int
+    cerac_id: int
+    organisation_id: int
+    organisation_name: str
+    title: str
+    decision: str  # approved | adjusted | refused
+    requested_amount: Decimal
+    approved_amount: Decimal | None = None
+    reason: str = ""
+    decided_by_user_id: int
+
+
+class FundingDisbursementPaid(EventPayload):
+    """A scheduled disbursement (allocation or project) was paid to the CERAC."""
+
+    source: ClassVar[str] = "billing"
+    event_type: ClassVar[str] = "funding.disbursement_paid"
+
+    disbursement_id: int
+    cerac_id: int
+    organisation_id: int
+    organisation_name: str
+    fiscal_year: str
+    amount: Decimal
+    paid_on: date
+    allocation_id: int | None = None
+    project_id: int | None = None
+
+
+class FundingDisbursementReleased(EventPayload):
+    """A disbursement held until the previous year's report was accepted is now payable."""
+
+    source: ClassVar[str] = "billing"
+    event_type: ClassVar[str] = "funding.disbursement_released"
+
+    disbursement_id: int
+    cerac_id: int
+    organisation_id: int
+    organisation_name: str
+    fiscal_year: str
+    amount: Decimal
+    report_id: int
+    report_period_label: str
