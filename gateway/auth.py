@@ -81,7 +81,38 @@ def issue_token(settings: Settings, user_id: int, session_version: int) -> tuple
     return token, token_id
 
 
+VERIFIED_TOKENS_MAX = 10_000
+_verified_tokens: dict[tuple, tuple[TokenClaims, float, float]] = {}
+
+
 def decode_token(settings: Settings, token: str) -> TokenClaims:
+    """Verify a token, remembering the verdict for that exact string.
+
+    A token is sent with every request; checking its signature and claims again each time
+    was the gateway's largest cost after the session check. Only the time window depends
+    on when it is asked, so that part is checked again on every call.
+    """
+    # Keyed by what the verdict depends on: the token and the keys, issuer and audience.
+    key = (
+        token,
+        settings.jwt_issuer,
+        settings.jwt_audience,
+        frozenset(settings.jwt_keys().items()),
+    )
+    verified = _verified_tokens.get(key)
+    if verified is None:
+        claims, exp, nbf = _verify_token(settings, token)
+        if len(_verified_tokens) >= VERIFIED_TOKENS_MAX:
+            _verified_tokens.clear()
+        _verified_tokens[key] = verified = (claims, exp, nbf)
+    claims, exp, nbf = verified
+    now = clock.now().timestamp()
+    if exp <= now or nbf > now + 5:
+        raise InvalidToken("token expired or not yet valid")
+    return claims
+
+
+def _verify_token(settings: Settings, token: str) -> tuple[TokenClaims, float, float]:
     try:
         header = jwt.get_unverified_header(token)
     except JWTError as exc:
@@ -110,9 +141,10 @@ def decode_token(settings: Settings, token: str) -> TokenClaims:
     if claims["exp"] <= now or claims["nbf"] > now + 5:
         raise InvalidToken("token expired or not yet valid")
     try:
-        return TokenClaims(int(claims["sub"]), int(claims["sv"]), str(claims["jti"]))
+        verified = TokenClaims(int(claims["sub"]), int(claims["sv"]), str(claims["jti"]))
     except (TypeError, ValueError) as exc:
         raise InvalidToken("malformed claims") from exc
+    return verified, float(claims["exp"]), float(claims["nbf"])
 
 
 def csrf_token_for(settings: Settings, session_key: str) -> str:

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 from datetime import timedelta
+from typing import Any
 
 from sqlalchemy import bindparam, delete, func, select
 from sqlalchemy.orm import Session
@@ -110,13 +111,16 @@ _SESSION_USER_QUERY = (
 )
 
 
-def load_session_user(session: Session, claims: auth.TokenClaims) -> SessionUser | None:
+def fetch_session_row(session: Session, user_id: int) -> Any | None:
+    """The directory row a request's session check needs (a single indexed query)."""
+    return session.execute(_SESSION_USER_QUERY, {"user_id": user_id}).first()
+
+
+def session_user_from_row(row: Any | None, claims: auth.TokenClaims) -> SessionUser | None:
     """The user behind a token, if still active and the token not revoked.
 
-    Checked on every request (a disabled account or a logout takes effect at once), so it
-    is a single indexed query rather than ORM loads.
+    Checked on every request, so that a disabled account or a logout takes effect at once.
     """
-    row = session.execute(_SESSION_USER_QUERY, {"user_id": claims.user_id}).first()
     if row is None or not row.active or row.session_version != claims.session_version:
         return None
     return SessionUser(
@@ -126,6 +130,10 @@ def load_session_user(session: Session, claims: auth.TokenClaims) -> SessionUser
         role=row.role,
         organisation=SessionOrganisation(row.organisation_id, row.name, row.kind),
     )
+
+
+def load_session_user(session: Session, claims: auth.TokenClaims) -> SessionUser | None:
+    return session_user_from_row(fetch_session_row(session, claims.user_id), claims)
 
 
 def revoke_sessions(user: User) -> None:

@@ -4,7 +4,10 @@ from __future__ import annotations
 
 from pathlib import Path
 
+import gateway.web.dashboard  # noqa: F401  (registers the ministry dashboard)
+import gateway.web.funding  # noqa: F401  (registers the CERAC funding routes)
 import gateway.web.plans  # noqa: F401  (registers the plans routes)
+import gateway.web.reporting  # noqa: F401  (network of CERACs, reports, special mandates)
 import gateway.web.scoring  # noqa: F401  (registers the evaluation and designation routes)
 from gateway.models import Base
 from gateway.rpc_client import RpcClient
@@ -49,4 +52,5 @@ def serve(host: str = "127.0.0.1", port: int = 8000, workers: int = 1) -> None:
     listener = eventlet.listen((host, port), backlog=1024, reuse_port=True)
     app = create_app()
     app.rpc.start()
+    app.sessions.start()
     wsgi.server(listener, app, log_output=False, max_size=2000, keepalive=True, socket_timeout=60)

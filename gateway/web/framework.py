@@ -23,6 +23,7 @@ from werkzeug.wrappers import Request, Response
 
 from gateway import auth, directory
 from gateway.rpc_client import RpcClient, RpcRemoteError, RpcTimeout, RpcUnavailable
+from gateway.session_cache import SessionCache
 from rac_shared.actor import MINISTRY_ROLES, Actor, Role
 from rac_shared.errors import DomainError
 from rac_shared.logs import new_correlation_id, set_correlation_id
@@ -193,6 +194,7 @@ class GatewayApp:
         self.session_factory = session_factory
         self.rpc = rpc
         self.templates = templates
+        self.sessions = SessionCache(session_factory.engine)
         self.url_map = Map(
             [Rule(s.path, endpoint=i, methods=list(s.methods)) for i, s in enumerate(REGISTRY)],
             strict_slashes=False,
@@ -267,24 +269,32 @@ class GatewayApp:
                 ctx.delete_cookies.append(SESSION_COOKIE)
                 claims = None
             if claims is not None:
-                session = self.session_factory()
-                try:
-                    user = directory.load_session_user(session, claims)
-                    if user is not None:
-                        ctx.user = user
-                        ctx.actor = user.actor()
-                        ctx.session_key = claims.token_id
-                    elif api:
-                        raise HttpError(401, "Session révoquée ou compte désactivé.")
-                    else:
-                        ctx.delete_cookies.append(SESSION_COOKIE)
-                finally:
-                    session.close()
+                user = directory.session_user_from_row(self._session_row(claims.user_id), claims)
+                if user is not None:
+                    ctx.user = user
+                    ctx.actor = user.actor()
+                    ctx.session_key = claims.token_id
+                elif api:
+                    raise HttpError(401, "Session révoquée ou compte désactivé.")
+                else:
+                    ctx.delete_cookies.append(SESSION_COOKIE)
         if not api and not ctx.session_key:
             ctx.session_key = ctx.request.cookies.get(CSRF_COOKIE) or ""
             if not ctx.session_key:
                 ctx.session_key = secrets.token_urlsafe(24)
                 ctx.set_cookies.append((CSRF_COOKIE, ctx.session_key, {"samesite": "Strict"}))
+
+    def _session_row(self, user_id: int):
+        row = self.sessions.get(user_id)
+        if row is None:
+            generation = self.sessions.generation
+            session = self.session_factory()
+            try:
+                row = directory.fetch_session_row(session, user_id)
+            finally:
+                session.close()
+            self.sessions.put(user_id, row, generation)
+        return row
 
     def _check_csrf(self, ctx: Ctx) -> None:
         submitted = ctx.request.form.get("csrf_token")

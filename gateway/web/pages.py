@@ -229,8 +229,10 @@ def static_file(ctx: Ctx, filename: str) -> Response:
 
 @route("/healthz", access=PUBLIC)
 def healthz(ctx: Ctx) -> Response:
-    """The process is up (no dependency checked)."""
-    return json_response({"status": "ok"})
+    """The process is up (no dependency checked), and whether its session cache serves."""
+    return json_response(
+        {"status": "ok", "session_cache": "on" if ctx.app.sessions.listening else "off"}
+    )
 
 
 @route("/readyz", access=PUBLIC)

@@ -28,7 +28,9 @@ LEAKS = ("Traceback", 'File "', "sqlalchemy", "psycopg2", "Exception:")
 def platform(tmp_path_factory):
     """This module's own platform, with a small body limit to test 413 cheaply."""
     running = Platform(
-        tmp_path_factory.mktemp("platform"), extra_env={"MAX_BODY_BYTES": str(MAX_BODY_BYTES)}
+        tmp_path_factory.mktemp("platform"),
+        extra_env={"MAX_BODY_BYTES": str(MAX_BODY_BYTES)},
+        web_workers=2,  # session checks must hold in every gateway process
     ).prepare()
     try:
         running.start()
@@ -543,6 +545,43 @@ def test_a_deactivated_user_is_refused_everywhere(platform):
                 text("UPDATE users SET active = true WHERE email = :e"), {"e": email}
             )
     # Reactivated, the same token works again: it was refused for being inactive only.
+    assert platform.api("GET", "/api/me", token).status_code == 200
+
+
+def test_cached_sessions_follow_directory_changes_in_every_gateway_process(platform):
+    """Each gateway process caches session users; a change made anywhere (here raw SQL, as
+    an operator would) reaches every process before its next request."""
+    assert requests.get(f"{platform.url}/healthz", timeout=5).json()["session_cache"] == "on"
+    email = "dg@cegeplevis.demo.quebec"
+    token = platform.token(email)
+    original = user_row(platform, email)
+    names = set()
+    for _ in range(12):  # new connections: both processes serve and cache the user
+        response = platform.api("GET", "/api/me", token)
+        assert response.status_code == 200
+        names.add(response.json()["full_name"])
+    assert len(names) == 1
+    gateway_db = platform.engine("gateway")
+    try:
+        with gateway_db.begin() as connection:
+            connection.execute(
+                text("UPDATE users SET full_name = 'Nom modifié' WHERE email = :e"), {"e": email}
+            )
+        for _ in range(12):
+            assert platform.api("GET", "/api/me", token).json()["full_name"] == "Nom modifié"
+        with gateway_db.begin() as connection:
+            connection.execute(
+                text("UPDATE users SET session_version = session_version + 1 WHERE email = :e"),
+                {"e": email},
+            )
+        for _ in range(12):
+            assert platform.api("GET", "/api/me", token).status_code == 401
+    finally:
+        with gateway_db.begin() as connection:
+            connection.execute(
+                text("UPDATE users SET full_name = :n, session_version = :v WHERE email = :e"),
+                {"n": names.pop(), "v": original["session_version"], "e": email},
+            )
     assert platform.api("GET", "/api/me", token).status_code == 200
 
 
