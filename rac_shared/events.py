@@ -594,6 +594,7 @@ class SupportAnswered(EventPayload):
     requester_organisation_name: str
     object: str
     answered_by_user_id: int
+    requested_by_user_id: int | None = None  # the requester, told of the answer (optional)
 
 
 # -- funding of designated CERACs (billing) ---------------------------------------------------
@@ -681,3 +682,26 @@ class FundingDisbursementReleased(EventPayload):
     amount: Decimal
     report_id: int
     report_period_label: str
+
+
+# -- in-app inbox (notifications) ---------------------------------------------------------------
+
+
+class InAppMessageAdded(EventPayload):
+    """A user received an in-app message (the gateway's inbox read model drops its copy)."""
+
+    source: ClassVar[str] = "notifications"
+    event_type: ClassVar[str] = "inbox.message_added"
+
+    user_id: int
+    notification_id: int
+
+
+class InAppMessageRead(EventPayload):
+    """A user read an in-app message."""
+
+    source: ClassVar[str] = "notifications"
+    event_type: ClassVar[str] = "inbox.message_read"
+
+    user_id: int
+    notification_id: int

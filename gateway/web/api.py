@@ -129,7 +129,7 @@ def api_organisation(ctx: Ctx, organisation_id: int):
 
 @route("/api/messages", access=SIGNED_IN, response=Inbox, summary="Mes messages")
 def api_messages(ctx: Ctx):
-    return ctx.rpc("notifications", "inbox")
+    return ctx.inbox()
 
 
 @route(
@@ -142,7 +142,9 @@ def api_messages(ctx: Ctx):
 def api_mark_read(ctx: Ctx, message_id: int):
     if ctx.request.content_length:
         raise HttpError(400, "Cette requête ne prend pas de corps.")
-    return ctx.rpc("notifications", "mark_read", notification_id=message_id)
+    marked = ctx.rpc("notifications", "mark_read", notification_id=message_id)
+    ctx.app.inbox.forget(ctx.actor.user_id)
+    return marked
 
 
 @route(

@@ -53,4 +53,5 @@ def serve(host: str = "127.0.0.1", port: int = 8000, workers: int = 1) -> None:
     app = create_app()
     app.rpc.start()
     app.sessions.start()
+    app.inbox.start()
     wsgi.server(listener, app, log_output=False, max_size=2000, keepalive=True, socket_timeout=60)

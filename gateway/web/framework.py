@@ -22,6 +22,7 @@ from werkzeug.routing import Map, Rule
 from werkzeug.wrappers import Request, Response
 
 from gateway import auth, directory
+from gateway.read_models import InboxReadModel
 from gateway.rpc_client import RpcClient, RpcRemoteError, RpcTimeout, RpcUnavailable
 from gateway.session_cache import SessionCache
 from rac_shared.actor import MINISTRY_ROLES, Actor, Role
@@ -166,8 +167,22 @@ class Ctx:
         return auth.csrf_token_for(self.settings, self.session_key)
 
     def render(self, template: str, status: int = 200, **context) -> Response:
+        if self.actor is not None and self.unread_messages is None:
+            self.unread_messages = self._unread_count_if_known()
         html = self.app.templates.get_template(template).render(ctx=self, **context)
         return Response(html, status=status, mimetype="text/html")
+
+    def inbox(self) -> dict:
+        """The user's inbox, from the gateway's read model when it has a current copy."""
+        return self.app.inbox.inbox(self.actor.user_id, lambda: self.rpc("notifications", "inbox"))
+
+    def _unread_count_if_known(self) -> int | None:
+        """The header's unread count: from the read model, never an RPC on this request."""
+        inbox = self.app.inbox.cached(self.actor.user_id)
+        if inbox is None:
+            self.app.inbox.warm(self.actor.user_id, lambda: self.rpc("notifications", "inbox"))
+            return None
+        return inbox["unread"]
 
     def redirect(self, location: str, status: int = 303) -> Response:
         return Response("", status=status, headers={"Location": location})
@@ -195,6 +210,7 @@ class GatewayApp:
         self.rpc = rpc
         self.templates = templates
         self.sessions = SessionCache(session_factory.engine)
+        self.inbox = InboxReadModel(settings.amqp_uri)
         self.url_map = Map(
             [Rule(s.path, endpoint=i, methods=list(s.methods)) for i, s in enumerate(REGISTRY)],
             strict_slashes=False,

@@ -183,7 +183,7 @@ def organisation_page(ctx: Ctx, organisation_id: int) -> Response:
 
 @route("/messages", access=SIGNED_IN)
 def inbox_page(ctx: Ctx) -> Response:
-    inbox = ctx.rpc("notifications", "inbox")
+    inbox = ctx.inbox()
     ctx.unread_messages = inbox["unread"]
     return ctx.render("inbox.html.j2", inbox=inbox)
 
@@ -191,6 +191,7 @@ def inbox_page(ctx: Ctx) -> Response:
 @route("/messages/<int:message_id>/lu", methods=("POST",), access=SIGNED_IN)
 def mark_message_read(ctx: Ctx, message_id: int) -> Response:
     ctx.rpc("notifications", "mark_read", notification_id=message_id)
+    ctx.app.inbox.forget(ctx.actor.user_id)
     return ctx.redirect("/messages")
 
 
@@ -231,7 +232,11 @@ def static_file(ctx: Ctx, filename: str) -> Response:
 def healthz(ctx: Ctx) -> Response:
     """The process is up (no dependency checked), and whether its session cache serves."""
     return json_response(
-        {"status": "ok", "session_cache": "on" if ctx.app.sessions.listening else "off"}
+        {
+            "status": "ok",
+            "session_cache": "on" if ctx.app.sessions.listening else "off",
+            "inbox_read_model": "on" if ctx.app.inbox.feed.connected else "off",
+        }
     )
 
 

@@ -13,7 +13,13 @@ from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm import Session
 
 from rac_shared.clock import clock
-from rac_shared.events import Envelope, PasswordResetRequested
+from rac_shared.events import (
+    Envelope,
+    InAppMessageAdded,
+    InAppMessageRead,
+    PasswordResetRequested,
+)
+from rac_shared.outbox import record_event
 from rac_shared.settings import Settings
 from rac_shared.templating import make_environment
 from services.notifications.catalogue import Message
@@ -122,8 +128,12 @@ def claim_due_emails(session: Session, limit: int = 50) -> list[Notification]:
     )
 
 
-def deliver(session: Session, notification: Notification, settings: Settings,
-            fetch_attachment: AttachmentFetcher | None = None) -> bool:
+def deliver(
+    session: Session,
+    notification: Notification,
+    settings: Settings,
+    fetch_attachment: AttachmentFetcher | None = None,
+) -> bool:
     """Send one e-mail; on failure schedule a retry, or mark it failed after MAX_ATTEMPTS.
 
     A PDF attachment is fetched by RPC from the service that owns it at sending time, so a
@@ -170,8 +180,9 @@ def _is_permanent(exc: Exception) -> bool:
 _delivery_round = threading.Lock()
 
 
-def deliver_due(session_factory, settings: Settings,
-                fetch_attachment: AttachmentFetcher | None = None) -> int:
+def deliver_due(
+    session_factory, settings: Settings, fetch_attachment: AttachmentFetcher | None = None
+) -> int:
     """One delivery round: claim, send, commit each e-mail in its own transaction.
 
     Replicas are kept apart by the row locks of ``claim_due_emails``; within one process
@@ -182,8 +193,9 @@ def deliver_due(session_factory, settings: Settings,
         return _deliver_due(session_factory, settings, fetch_attachment)
 
 
-def _deliver_due(session_factory, settings: Settings,
-                 fetch_attachment: AttachmentFetcher | None) -> int:
+def _deliver_due(
+    session_factory, settings: Settings, fetch_attachment: AttachmentFetcher | None
+) -> int:
     sent = 0
     while True:
         session = session_factory()
@@ -229,6 +241,7 @@ def mark_read(session: Session, user_id: int, notification_id: int) -> dict:
         raise not_found("Message introuvable.")
     if notification.read_at is None:
         notification.read_at = clock.now()
+        record_event(session, InAppMessageRead(user_id=user_id, notification_id=notification.id))
     return {"id": notification.id, "read": True}
 
 
@@ -250,13 +263,27 @@ def record_message(session: Session, envelope: Envelope, message: Message) -> li
             channels.insert(0, "email")
         for channel in channels:
             notification = record_notification(
-                session, envelope=envelope, kind=message.kind, channel=channel,
-                recipient=recipient.email, recipient_user_id=recipient.user_id,
-                subject=message.subject, context=context, link=message.link,
-                legal=message.legal, attachment=message.attachment,
+                session,
+                envelope=envelope,
+                kind=message.kind,
+                channel=channel,
+                recipient=recipient.email,
+                recipient_user_id=recipient.user_id,
+                subject=message.subject,
+                context=context,
+                link=message.link,
+                legal=message.legal,
+                attachment=message.attachment,
             )
             if notification is not None:
                 recorded.append(notification)
+                if channel == "inapp":
+                    record_event(
+                        session,
+                        InAppMessageAdded(
+                            user_id=recipient.user_id, notification_id=notification.id
+                        ),
+                    )
     return recorded
 
 
@@ -277,12 +304,23 @@ def set_preferences(session: Session, user_id: int, optional_reminders: bool) ->
 
 def failed_emails(session: Session, limit: int = 200) -> list[dict]:
     rows = session.scalars(
-        select(Notification).where(Notification.status == "failed")
-        .order_by(Notification.id.desc()).limit(limit)
+        select(Notification)
+        .where(Notification.status == "failed")
+        .order_by(Notification.id.desc())
+        .limit(limit)
     )
-    return [{"id": n.id, "kind": n.kind, "recipient": n.recipient, "subject": n.subject,
-             "attempts": n.attempts, "error": n.last_error, "created_at": n.created_at}
-            for n in rows]
+    return [
+        {
+            "id": n.id,
+            "kind": n.kind,
+            "recipient": n.recipient,
+            "subject": n.subject,
+            "attempts": n.attempts,
+            "error": n.last_error,
+            "created_at": n.created_at,
+        }
+        for n in rows
+    ]
 
 
 def retry_failed_emails(session: Session, ids: list[int] | None = None) -> int:

@@ -10,13 +10,17 @@ from __future__ import annotations
 import base64
 import json
 import re
+import time
 import uuid
+from datetime import date
 
 import pytest
 import requests
 from jose import jwt
 from sqlalchemy import text
 
+from rac_shared import events as ev
+from rac_shared.clock import end_of_day
 from rac_shared.settings import DEMO_JWT_SECRET
 from tests.support.platform import DEMO_PASSWORD, Platform
 
@@ -583,6 +587,51 @@ def test_cached_sessions_follow_directory_changes_in_every_gateway_process(platf
                 {"n": names.pop(), "v": original["session_version"], "e": email},
             )
     assert platform.api("GET", "/api/me", token).status_code == 200
+
+
+def test_inbox_read_model_follows_new_and_read_messages_in_every_gateway_process(platform):
+    """The inbox each gateway process keeps is dropped by the notifications service's events:
+    a new message and a message read elsewhere show on the next requests of every process."""
+    for _ in range(6):
+        health = requests.get(f"{platform.url}/healthz", timeout=5).json()
+        assert health["inbox_read_model"] == "on"
+    token = platform.token("rac@cegeplevis.demo.quebec")
+
+    def inboxes() -> list[dict]:  # new connections: both processes answer
+        return [platform.api("GET", "/api/messages", token).json() for _ in range(8)]
+
+    before = inboxes()
+    assert len({i["unread"] for i in before}) == 1
+    admin = platform.token("admin@mes.demo.quebec")
+    organisations = platform.api("GET", "/api/organisations", admin).json()["organisations"]
+    ids = {o["code"]: o["id"] for o in organisations}
+    platform.publish_event(
+        ev.PlanReminderDue(
+            plan_id=77,
+            version=1,
+            reference="PMO-CLV-2026-077",
+            institution_id=ids["CLV"],
+            employer_id=ids["BSM"],
+            days_left=7,
+            acceptance_deadline=end_of_day(date(2026, 12, 12)),
+        )
+    )
+    deadline = time.monotonic() + 20
+    while not any("PMO-CLV-2026-077" in m["subject"] for m in inboxes()[0]["messages"]):
+        assert time.monotonic() < deadline, "the new message never reached the inbox"
+        time.sleep(0.2)
+    time.sleep(0.5)  # the event reaches every process within milliseconds
+    for inbox in inboxes():
+        assert inbox["unread"] == before[0]["unread"] + 1
+        message = next(m for m in inbox["messages"] if "PMO-CLV-2026-077" in m["subject"])
+        assert not message["read"]
+
+    read = platform.api("POST", f"/api/messages/{message['id']}/read", token)
+    assert read.status_code == 200
+    time.sleep(0.5)
+    for inbox in inboxes():
+        assert inbox["unread"] == before[0]["unread"]
+        assert next(m for m in inbox["messages"] if m["id"] == message["id"])["read"]
 
 
 def test_forged_tokens_are_refused(platform):

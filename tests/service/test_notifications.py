@@ -2,11 +2,12 @@
 
 from __future__ import annotations
 
+import json
 from datetime import UTC, datetime, timedelta
 
 import pytest
 from nameko.testing.services import entrypoint_hook, restrict_entrypoints, worker_factory
-from sqlalchemy import func, select
+from sqlalchemy import func, select, text
 
 from rac_shared.actor import OrganisationKind, Role
 from rac_shared.clock import clock
@@ -257,6 +258,17 @@ def test_mark_read_marks_own_message_only(inbox_db):
     assert call_worker(sessions, "inbox", actor(2))["unread"] == 1
     with sessions() as session:
         assert session.get(Notification, ids["other"]).read_at is None
+        # One fact for the gateway's inbox read model: the first read only.
+        facts = session.execute(
+            text("SELECT event_type, body FROM outbox WHERE event_type = 'inbox.message_read'")
+        ).all()
+    assert [(f.event_type, _payload(f.body)) for f in facts] == [
+        ("inbox.message_read", {"user_id": 1, "notification_id": ids["new"]})
+    ]
+
+
+def _payload(body) -> dict:
+    return (json.loads(body) if isinstance(body, str) else body)["payload"]
 
 
 def test_home_summary_counts_unread_in_app_messages(inbox_db):
