@@ -17,6 +17,7 @@ def run_demo() -> str:
         session.close()
     applications = _seed_applications(organisations, people)
     scoring = _seed_scoring(organisations, people)
+    reporting = _seed_reporting(organisations, people)
     plans = _seed_plans(organisations, people)
     billing = _seed_billing(organisations, people)
     return (
@@ -26,6 +27,8 @@ def run_demo() -> str:
         + applications
         + "\n"
         + scoring
+        + "\n"
+        + reporting
         + "\n"
         + plans
         + "\n"
@@ -76,14 +79,16 @@ def _seed_plans(organisations: dict, people: dict) -> str:
 
 
 def _seed_billing(organisations: dict, people: dict) -> str:
-    """An accepted plan's schedule with two invoices issued (one paid, one overdue)."""
+    """An accepted plan's schedule with two invoices issued (one paid, one overdue), and the
+    funding of the designated CERACs for the current fiscal year."""
     from rac_shared.db import SessionFactory
     from services.billing import demo
     from services.billing.models import Base
 
+    ceracs = _designated_ceracs()
     session = SessionFactory("billing", Base.metadata)()
     try:
-        summary = demo.seed(session, organisations, people)
+        summary = demo.seed(session, organisations, people, ceracs)
         session.commit()
     finally:
         session.close()
@@ -126,3 +131,50 @@ def _seed_scoring(organisations: dict, people: dict) -> str:
     finally:
         session.close()
     return summary
+
+
+def _seed_reporting(organisations: dict, people: dict) -> str:
+    """The designated CERACs' network record, support requests, reports and a special
+    mandate (applications service), from the CERACs the scoring demo designated."""
+    from rac_shared.db import SessionFactory
+    from services.applications import demo
+    from services.applications.models import Base
+
+    ceracs = _designated_ceracs()
+    session = SessionFactory("applications", Base.metadata)()
+    try:
+        summary = demo.seed_reporting(session, organisations, people, ceracs)
+        session.commit()
+    finally:
+        session.close()
+    return summary
+
+
+def _designated_ceracs() -> list[dict]:
+    """The CERACs the scoring demo designated, as ``cerac.designated`` describes them.
+
+    The demo runs before any service does, so it hands them to the applications and billing
+    demos directly instead of waiting for the events (which the demos do not publish).
+    """
+    from sqlalchemy import select
+
+    from rac_shared.db import SessionFactory
+    from services.scoring.models import Base, Cerac
+
+    reader = SessionFactory("scoring", Base.metadata)()
+    try:
+        return [
+            {
+                "cerac_id": c.id,
+                "organisation_id": c.organisation_id,
+                "organisation_name": c.organisation_name,
+                "education_order": c.education_order,
+                "mandate_parts": list(c.mandate_parts),
+                "experimentation_years": list(c.experimentation_years),
+                "designated_on": c.designated_on,
+                "call_id": c.call_id,
+            }
+            for c in reader.scalars(select(Cerac).order_by(Cerac.id))
+        ]
+    finally:
+        reader.close()

@@ -39,6 +39,12 @@ def _plan_deadlines(as_of: date) -> dict:
     return run_plan_deadlines(as_of)
 
 
+def _report_deadlines(as_of: date) -> dict:
+    from services.applications.report_jobs import run_report_deadlines
+
+    return run_report_deadlines(as_of)
+
+
 JOBS: dict[str, Job] = {
     "purge-credentials": Job(
         "supprime les liens de réinitialisation expirés et les échecs de connexion anciens",
@@ -47,6 +53,10 @@ JOBS: dict[str, Job] = {
     "plan-deadlines": Job(
         "rappels avant l'échéance d'acceptation des plans; plans non acceptés caducs",
         _plan_deadlines,
+    ),
+    "report-deadlines": Job(
+        "rappels des redditions de comptes des CERAC (30 et 7 jours avant l'échéance, retard)",
+        _report_deadlines,
     ),
     "invoicing": Job("émet une facture par versement échu non encore facturé", _invoicing),
     "overdue-reminders": Job(

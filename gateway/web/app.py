@@ -43,6 +43,10 @@ def serve(host: str = "127.0.0.1", port: int = 8000, workers: int = 1) -> None:
 
     eventlet.monkey_patch()
     from eventlet import wsgi
+
+    from rac_shared.bus import green_kombu_sleep
+
+    green_kombu_sleep()
     from psycogreen.eventlet import patch_psycopg
 
     patch_psycopg()

@@ -192,11 +192,8 @@ class Ctx:
 
     def can_open(self, path: str) -> bool:
         """Whether the user may open the page at ``path`` (for navigation links)."""
-        try:
-            index, _ = self.app.url_map.bind("localhost").match(path, method="GET")
-        except HTTPException:
-            return False
-        return REGISTRY[index].allows(self.actor)
+        spec = self.app.page_at(path)
+        return spec is not None and spec.allows(self.actor)
 
     @property
     def is_ministry(self) -> bool:
@@ -211,11 +208,22 @@ class GatewayApp:
         self.templates = templates
         self.sessions = SessionCache(session_factory.engine)
         self.inbox = InboxReadModel(settings.amqp_uri)
+        self._pages: dict[str, RouteSpec | None] = {}
         self.url_map = Map(
             [Rule(s.path, endpoint=i, methods=list(s.methods)) for i, s in enumerate(REGISTRY)],
             strict_slashes=False,
         )
         templates.globals["role_labels"] = _role_labels()
+
+    def page_at(self, path: str) -> RouteSpec | None:
+        """The GET route serving ``path``; remembered, as the navigation asks on every page."""
+        if path not in self._pages:
+            try:
+                index, _ = self.url_map.bind("localhost").match(path, method="GET")
+                self._pages[path] = REGISTRY[index]
+            except HTTPException:
+                self._pages[path] = None
+        return self._pages[path]
 
     def __call__(self, environ, start_response):
         request = Request(environ)

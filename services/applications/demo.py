@@ -320,3 +320,301 @@ def seed(session: Session, organisations: dict[str, dict], people: dict[str, dic
         f"Appel d'intérêt 2012-2013 publié; demande en préparation du Cégep de Lévis; "
         f"demande déposée du Cégep Marie-Victorin ({submitted.reference})."
     )
+
+
+# -- the designated CERACs: network, support requests, reports, a special mandate -----------
+
+# Competence areas and programs of the 2013 CERACs (their applications were kept outside
+# the platform, so nothing can be derived from them here).
+ARCHIVE_COMPETENCES = {
+    "Cégep de Sherbrooke": (
+        ["instrumentation", "harmonisation", "specialistes", "formation_manquante"],
+        ["180.A0", "LCA.5X"],
+    ),
+    "Cégep de Sainte-Foy": (["distance", "web", "demarche"], ["410.B0", "JEE.0K"]),
+    "Centre de services scolaire de la Capitale": (
+        ["service", "demarche", "milieu_travail"],
+        [],
+    ),
+    "Centre de services scolaire de Montréal": (
+        ["formation_manquante", "milieu_travail", "harmonisation"],
+        [],
+    ),
+    "Centre de services scolaire des Navigateurs": (
+        ["instrumentation", "distance"],
+        [],
+    ),
+}
+OBJECTIVES = {
+    "offer": "Soutenir au moins cinq établissements du réseau dans la mise en place ou la "
+    "consolidation de leur service de RAC.",
+    "quality": "Harmoniser les pratiques d'évaluation des compétences avec les établissements "
+    "accompagnés (cohérence, équité, équivalence).",
+    "development": "Élaborer des outils d'évaluation et une offre de formation manquante à "
+    "distance pour deux programmes.",
+}
+INDICATORS = {
+    "quality": [
+        ("Établissements ayant adopté la grille d'entrevue commune", "établissements", 4, 5)
+    ],
+    "development": [("Instruments d'évaluation élaborés", "instruments", 6, 7)],
+}
+
+
+def _register_archive(session: Session, row: dict, people: dict[str, dict]) -> None:
+    from services.applications.ceracs import contacts_from_users
+    from services.applications.models import CeracRecord
+
+    areas, programs = ARCHIVE_COMPETENCES.get(row["organisation_name"], ([], []))
+    staff = [p for p in people.values() if p.get("organisation_id") == row["organisation_id"]]
+    now = clock.now()
+    session.add(
+        CeracRecord(
+            id=row["cerac_id"],
+            organisation_id=row["organisation_id"],
+            organisation_name=row["organisation_name"],
+            education_order=row["education_order"],
+            mandate_parts=list(row["mandate_parts"]),
+            experimentation_years=list(row["experimentation_years"]),
+            designated_on=row["designated_on"],
+            call_id=row.get("call_id"),
+            application_id=None,
+            competence_areas=areas,
+            programs=programs,
+            contacts=contacts_from_users(staff) if row["organisation_id"] else [],
+            contacts_refreshed_at=now if row["organisation_id"] else None,
+            created_at=now,
+            updated_at=now,
+        )
+    )
+
+
+def _cerac_actor(record, user_id: int) -> Actor:
+    """Who writes for a 2013 CERAC without accounts: its coordination, by name only."""
+    return Actor(
+        user_id=user_id,
+        role=Role.RAC_COORDINATOR,
+        organisation_id=record.organisation_id,
+        organisation_kind=OrganisationKind.CEGEP
+        if record.education_order == "collégial"
+        else OrganisationKind.SCHOOL_SERVICE_CENTRE,
+        full_name=f"Coordination de la RAC — {record.organisation_name}",
+    )
+
+
+def _fill_report(session: Session, who: Actor, report, complete: bool = True) -> None:
+    from services.applications import reporting
+    from services.applications.schemas import ReportDraftIn
+
+    sections = {}
+    for section in report.sections:
+        key = section.key
+        indicators = [{"source": i.source, "target": "3"} for i in section.indicators if i.source]
+        for label, unit, target, achieved in INDICATORS.get(key, []):
+            indicators.append(
+                {"label": label, "unit": unit, "target": str(target), "achieved": str(achieved)}
+            )
+        if key.startswith("livrable"):
+            objectives = f"Produire le livrable : {section.title}."
+        else:
+            objectives = OBJECTIVES.get(key, "")
+        sections[key] = {
+            "objectives": objectives,
+            "narrative": (
+                f"{report.cerac.organisation_name} : bilan de l'année {report.period_label} "
+                f"pour « {section.title} ». Les activités prévues ont été réalisées avec les "
+                "établissements partenaires; les résultats sont présentés dans les indicateurs."
+            )
+            if complete
+            else "",
+            "indicators": indicators,
+        }
+        if not complete:
+            break  # a draft begun: only the first section is written
+    reporting.save_draft(
+        session, who, report.id, ReportDraftIn.model_validate({"sections": sections})
+    )
+
+
+def seed_reporting(
+    session: Session, organisations: dict, people: dict, scoring_ceracs: list[dict]
+) -> str:
+    """The CERACs designated by the scoring demo (same ids), as the network lists them, with
+    their reports for 2013-2014 and 2014-2015: accepted ones, one sent back then accepted,
+    one submitted awaiting review, one draft (late), a special mandate, and two support
+    requests (one answered, one open). Idempotent.
+
+    The 2013 CERACs have no account on the platform: their reports are written through the
+    domain functions under a temporary organisation id, put back to "none" at the end, and
+    the events of these 2013-2015 facts are removed from the outbox (nobody to notify)."""
+    from services.applications import mandates, reporting, support
+    from services.applications.models import CeracRecord, CeracReport
+    from services.applications.schemas import (
+        DeadlineIn,
+        ReportReviewIn,
+        SpecialMandateIn,
+        SupportAnswerIn,
+        SupportRequestIn,
+    )
+
+    if not scoring_ceracs:
+        return "Reddition de comptes : aucun CERAC désigné, rien à créer."
+    if session.scalar(select(func.count()).select_from(CeracReport)):
+        return "Réseau des CERAC et reddition de comptes : déjà présents."
+    outbox = Base.metadata.tables["outbox"]
+    last_event = session.scalar(select(func.max(outbox.c.id))) or 0
+    ministry = organisations["MES"]
+    admin = _actor(people["admin@mes.demo.quebec"], ministry)
+    analyst = _actor(people["analyste@mes.demo.quebec"], ministry)
+    levis_rac = _actor(people["rac@cegeplevis.demo.quebec"], organisations["CLV"])
+    csn_rac = _actor(people["rac@csnavigateurs.demo.quebec"], organisations["CSN"])
+
+    archives = []
+    with clock.frozen_at(_at(2013, 6, 3, 9, 0)):
+        for row in scoring_ceracs:
+            if session.get(CeracRecord, row["cerac_id"]) is None:
+                _register_archive(session, row, people)
+        session.flush()
+        records = [session.get(CeracRecord, row["cerac_id"]) for row in scoring_ceracs]
+        for record in records:
+            if record.organisation_id is None:  # temporary, see the docstring
+                record.organisation_id = -record.id
+                archives.append(record)
+            reporting.ensure_yearly_reports(session, record)
+    with clock.frozen_at(_at(2013, 9, 3, 10, 0)):
+        for year, due in (("2013-2014", date(2014, 9, 30)), ("2014-2015", date(2015, 9, 30))):
+            payload = DeadlineIn(experimentation_year=year, due_date=due)
+            reporting.set_deadline(session, admin, payload.experimentation_year, payload.due_date)
+
+    def named(fragment: str, fallback: int):
+        return next((r for r in records if fragment in r.organisation_name), records[fallback])
+
+    first = named("Sherbrooke", 0)
+    second = named("Capitale", -1)
+    writers = {r.id: _cerac_actor(r, 900000 + r.id) for r in records}
+
+    with clock.frozen_at(_at(2013, 10, 15, 10, 0)):
+        answered = support.request_support(
+            session,
+            levis_rac,
+            first.id,
+            SupportRequestIn(
+                object="Mise en place de l'entrevue de validation",
+                program="180.A0 Soins infirmiers",
+                message="Nous démarrons la RAC en Soins infirmiers et souhaitons connaître vos "
+                "outils pour l'entrevue de validation.",
+            ),
+            organisations["CLV"]["name"],
+        )
+    with clock.frozen_at(_at(2013, 10, 22, 14, 0)):
+        support.answer(
+            session,
+            writers[first.id],
+            answered.id,
+            SupportAnswerIn(
+                answer="Avec plaisir : nous vous transmettons notre guide d'entrevue et vous "
+                "proposons une rencontre de travail le 5 novembre."
+            ),
+        )
+    with clock.frozen_at(_at(2015, 2, 10, 11, 0)):
+        support.request_support(
+            session,
+            csn_rac,
+            second.id,
+            SupportRequestIn(
+                object="Harmonisation des grilles d'évaluation en FP",
+                program="5321 Cuisine",
+                message="Nos spécialistes de contenu utilisent des grilles différentes d'un "
+                "centre à l'autre; pourriez-vous nous accompagner?",
+            ),
+            organisations["CSN"]["name"],
+        )
+
+    def report_of(record, year):
+        return session.scalar(
+            select(CeracReport).where(
+                CeracReport.cerac_id == record.id, CeracReport.period_key == f"annee:{year}"
+            )
+        )
+
+    def submit_and_accept(record, year, submitted, accepted):
+        report = report_of(record, year)
+        with clock.frozen_at(submitted):
+            _fill_report(session, writers[record.id], report)
+            reporting.submit(session, writers[record.id], report.id)
+        if accepted is not None:
+            with clock.frozen_at(accepted):
+                reporting.review(session, analyst, report.id, ReportReviewIn(decision="accepted"))
+        return report
+
+    # The first CERAC: 2013-2014 sent back once, then accepted; 2014-2015 begun, now late.
+    report = report_of(first, "2013-2014")
+    with clock.frozen_at(_at(2014, 9, 20, 15, 0)):
+        _fill_report(session, writers[first.id], report)
+        reporting.submit(session, writers[first.id], report.id)
+    with clock.frozen_at(_at(2014, 10, 6, 10, 0)):
+        reporting.review(
+            session,
+            analyst,
+            report.id,
+            ReportReviewIn(
+                decision="changes_requested",
+                comments={
+                    "quality": "Précisez quels établissements ont adopté la grille commune et "
+                    "joignez le compte rendu de la rencontre d'harmonisation."
+                },
+            ),
+        )
+    with clock.frozen_at(_at(2014, 10, 20, 9, 30)):
+        reporting.submit(session, writers[first.id], report.id)
+    with clock.frozen_at(_at(2014, 11, 3, 16, 0)):
+        reporting.review(session, analyst, report.id, ReportReviewIn(decision="accepted"))
+    with clock.frozen_at(_at(2015, 9, 10, 10, 0)):
+        _fill_report(session, writers[first.id], report_of(first, "2014-2015"), complete=False)
+
+    # The special mandate of the first CERAC, reported on and accepted.
+    with clock.frozen_at(_at(2014, 11, 10, 10, 0)):
+        mandate = mandates.assign(
+            session,
+            admin,
+            SpecialMandateIn(
+                cerac_id=first.id,
+                object="Harmonisation des outils d'évaluation en RAC au collégial",
+                deliverables=[
+                    "Inventaire des outils d'évaluation utilisés dans le réseau collégial",
+                    "Guide d'harmonisation des pratiques d'évaluation",
+                ],
+                due_date=date(2015, 6, 30),
+                amount="40000",
+            ),
+        )
+    mandate_report = session.scalar(
+        select(CeracReport).where(CeracReport.special_mandate_id == mandate.id)
+    )
+    with clock.frozen_at(_at(2015, 6, 22, 14, 0)):
+        _fill_report(session, writers[first.id], mandate_report)
+        reporting.submit(session, writers[first.id], mandate_report.id)
+    with clock.frozen_at(_at(2015, 7, 8, 10, 0)):
+        reporting.review(session, analyst, mandate_report.id, ReportReviewIn(decision="accepted"))
+
+    # The second CERAC: 2013-2014 accepted, 2014-2015 submitted and awaiting review.
+    submit_and_accept(second, "2013-2014", _at(2014, 9, 25, 11, 0), _at(2014, 10, 15, 10, 0))
+    submit_and_accept(second, "2014-2015", _at(2015, 9, 28, 16, 0), None)
+    # The others: both years accepted.
+    for number, record in enumerate(r for r in records if r not in (first, second)):
+        submit_and_accept(
+            record, "2013-2014", _at(2014, 9, 22 + number, 10, 0), _at(2014, 10, 20, 10, number)
+        )
+        submit_and_accept(
+            record, "2014-2015", _at(2015, 9, 22 + number, 10, 0), _at(2015, 10, 20, 10, number)
+        )
+    for record in archives:
+        record.organisation_id = None
+    session.flush()
+    session.execute(outbox.delete().where(outbox.c.id > last_event))
+    return (
+        f"Réseau des CERAC : {len(records)} CERAC; demandes d'appui (une répondue, une en "
+        f"attente); reddition de comptes 2013-2014 et 2014-2015 (rapport 2014-2015 de "
+        f"{first.organisation_name} en rédaction et en retard, celui de "
+        f"{second.organisation_name} déposé, à analyser); un mandat particulier."
+    )

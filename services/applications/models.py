@@ -9,6 +9,7 @@ taken from the gateway's directory by RPC when an application is opened.
 from __future__ import annotations
 
 from datetime import date, datetime
+from decimal import Decimal
 
 from sqlalchemy import (
     JSON,
@@ -18,6 +19,7 @@ from sqlalchemy import (
     ForeignKey,
     Integer,
     LargeBinary,
+    Numeric,
     String,
     Text,
     UniqueConstraint,
@@ -220,6 +222,9 @@ class Attachment(Base):
     call_id: Mapped[int | None] = mapped_column(ForeignKey("calls.id"), index=True)
     application_id: Mapped[int | None] = mapped_column(ForeignKey("applications.id"), index=True)
     question_id: Mapped[int | None] = mapped_column(ForeignKey("form_questions.id"))
+    # A CERAC report's piece (kind "report"), attached to one section of the report.
+    report_id: Mapped[int | None] = mapped_column(ForeignKey("cerac_reports.id"), index=True)
+    report_section: Mapped[str | None] = mapped_column(String(20))
     # guide | support_letter | official_document | designation | answer | other
     kind: Mapped[str] = mapped_column(String(30))
     filename: Mapped[str] = mapped_column(String(255))
@@ -288,3 +293,203 @@ class ReviewLogEntry(Base):
     at: Mapped[datetime] = mapped_column(DateTime(timezone=True))
 
     application: Mapped[Application] = relationship(back_populates="review_log")
+
+
+# -- life of a designated CERAC: network, reporting, special mandates, support -------------
+#
+# The applications service keeps its OWN record of each CERAC, built from the scoring
+# service's ``cerac.designated`` event (``id`` is the scoring service's CERAC id). Reports
+# (yearly, per mandate part, or on a special mandate) are the institution's file with the
+# ministry, like its application: they live here.
+
+REPORT_DRAFT, REPORT_SUBMITTED = "draft", "submitted"
+REPORT_CHANGES_REQUESTED, REPORT_ACCEPTED = "changes_requested", "accepted"
+REPORT_YEARLY, REPORT_MANDATE = "yearly", "mandate"
+SUPPORT_OPEN, SUPPORT_ANSWERED = "open", "answered"
+
+
+class CeracRecord(Base):
+    """A designated CERAC as this service knows it (from ``cerac.designated``)."""
+
+    __tablename__ = "ceracs"
+
+    id: Mapped[int] = mapped_column(Integer, primary_key=True, autoincrement=False)
+    # None only for the 2013 designations kept as archives (no account on the platform).
+    organisation_id: Mapped[int | None] = mapped_column(Integer, index=True)
+    organisation_name: Mapped[str] = mapped_column(String(200))
+    education_order: Mapped[str] = mapped_column(String(20))
+    mandate_parts: Mapped[list] = mapped_column(JSON)  # offer | quality | development
+    experimentation_years: Mapped[list] = mapped_column(JSON)  # ["2013-2014", "2014-2015"]
+    designated_on: Mapped[date] = mapped_column(Date)
+    call_id: Mapped[int | None] = mapped_column(Integer)
+    application_id: Mapped[int | None] = mapped_column(Integer)
+    # Searchable competence areas (keys of ceracs.COMPETENCE_AREAS) and program codes,
+    # derived from the designated application's answers, then kept by the CERAC.
+    competence_areas: Mapped[list] = mapped_column(JSON, default=list)
+    programs: Mapped[list] = mapped_column(JSON, default=list)
+    # Snapshot of the directory's contacts (coordinators, directors), refreshed daily.
+    contacts: Mapped[list] = mapped_column(JSON, default=list)
+    contacts_refreshed_at: Mapped[datetime | None] = mapped_column(DateTime(timezone=True))
+    created_at: Mapped[datetime] = mapped_column(DateTime(timezone=True))
+    updated_at: Mapped[datetime] = mapped_column(DateTime(timezone=True))
+
+
+class ReportingDeadline(Base):
+    """The ministry's due date for the yearly reports of one experimentation year."""
+
+    __tablename__ = "reporting_deadlines"
+
+    id: Mapped[int] = mapped_column(Integer, primary_key=True)
+    experimentation_year: Mapped[str] = mapped_column(String(9), unique=True)
+    due_date: Mapped[date] = mapped_column(Date)
+    set_by_user_id: Mapped[int] = mapped_column(Integer)
+    set_by_name: Mapped[str] = mapped_column(String(200))
+    set_at: Mapped[datetime] = mapped_column(DateTime(timezone=True))
+
+
+class SpecialMandate(Base):
+    """A mandat particulier entrusted by the ministry to a CERAC."""
+
+    __tablename__ = "special_mandates"
+
+    id: Mapped[int] = mapped_column(Integer, primary_key=True)
+    cerac_id: Mapped[int] = mapped_column(ForeignKey("ceracs.id"), index=True)
+    object: Mapped[str] = mapped_column(String(300))
+    deliverables: Mapped[list] = mapped_column(JSON)  # list of French texts
+    due_date: Mapped[date] = mapped_column(Date)
+    amount: Mapped[Decimal] = mapped_column(Numeric(12, 2))
+    assigned_by_user_id: Mapped[int] = mapped_column(Integer)
+    assigned_by_name: Mapped[str] = mapped_column(String(200))
+    assigned_at: Mapped[datetime] = mapped_column(DateTime(timezone=True))
+
+    cerac: Mapped[CeracRecord] = relationship()
+
+
+class CeracReport(Base):
+    """A report: yearly (one section per mandate part) or on a special mandate (one section
+    per deliverable). Editable while draft or sent back; each submission freezes a version."""
+
+    __tablename__ = "cerac_reports"
+    __table_args__ = (UniqueConstraint("cerac_id", "period_key"),)
+
+    id: Mapped[int] = mapped_column(Integer, primary_key=True)
+    cerac_id: Mapped[int] = mapped_column(ForeignKey("ceracs.id"), index=True)
+    kind: Mapped[str] = mapped_column(String(10))  # yearly | mandate
+    period_key: Mapped[str] = mapped_column(String(40))  # "annee:2013-2014" | "mandat:12"
+    period_label: Mapped[str] = mapped_column(String(300))  # "2013-2014" | mandate's object
+    experimentation_year: Mapped[str | None] = mapped_column(String(9))
+    special_mandate_id: Mapped[int | None] = mapped_column(ForeignKey("special_mandates.id"))
+    due_date: Mapped[date] = mapped_column(Date, index=True)
+    status: Mapped[str] = mapped_column(String(20), default=REPORT_DRAFT, index=True)
+    versions_count: Mapped[int] = mapped_column(Integer, default=0)
+    created_at: Mapped[datetime] = mapped_column(DateTime(timezone=True))
+    updated_at: Mapped[datetime] = mapped_column(DateTime(timezone=True))
+    updated_by_name: Mapped[str | None] = mapped_column(String(200))
+    accepted_on: Mapped[date | None] = mapped_column(Date)
+
+    cerac: Mapped[CeracRecord] = relationship()
+    special_mandate: Mapped[SpecialMandate | None] = relationship()
+    sections: Mapped[list[ReportSection]] = relationship(
+        back_populates="report", order_by="ReportSection.position", cascade="all, delete-orphan"
+    )
+    versions: Mapped[list[ReportVersion]] = relationship(
+        back_populates="report", order_by="ReportVersion.number", cascade="all, delete-orphan"
+    )
+
+
+class ReportSection(Base):
+    __tablename__ = "report_sections"
+    __table_args__ = (UniqueConstraint("report_id", "key"),)
+
+    id: Mapped[int] = mapped_column(Integer, primary_key=True)
+    report_id: Mapped[int] = mapped_column(ForeignKey("cerac_reports.id"), index=True)
+    key: Mapped[str] = mapped_column(String(20))  # offer | quality | development | livrable-N
+    position: Mapped[int] = mapped_column(Integer)
+    title: Mapped[str] = mapped_column(String(500))
+    objectives: Mapped[str] = mapped_column(Text, default="")
+    narrative: Mapped[str] = mapped_column(Text, default="")
+
+    report: Mapped[CeracReport] = relationship(back_populates="sections")
+    indicators: Mapped[list[ReportIndicator]] = relationship(
+        back_populates="section", order_by="ReportIndicator.position", cascade="all, delete-orphan"
+    )
+
+
+class ReportIndicator(Base):
+    """A measurable indicator: target and achieved values in a unit. ``source`` marks the
+    indicators the platform fills itself (support requests received / answered)."""
+
+    __tablename__ = "report_indicators"
+
+    id: Mapped[int] = mapped_column(Integer, primary_key=True)
+    section_id: Mapped[int] = mapped_column(ForeignKey("report_sections.id"), index=True)
+    position: Mapped[int] = mapped_column(Integer)
+    label: Mapped[str] = mapped_column(String(300))
+    unit: Mapped[str] = mapped_column(String(60), default="")
+    target: Mapped[Decimal | None] = mapped_column(Numeric(14, 2))
+    achieved: Mapped[Decimal | None] = mapped_column(Numeric(14, 2))
+    source: Mapped[str | None] = mapped_column(String(30))
+
+    section: Mapped[ReportSection] = relationship(back_populates="indicators")
+
+
+class ReportVersion(Base):
+    """A submitted version, frozen (content as JSON), and the analyst's review of it."""
+
+    __tablename__ = "report_versions"
+    __table_args__ = (UniqueConstraint("report_id", "number"),)
+
+    id: Mapped[int] = mapped_column(Integer, primary_key=True)
+    report_id: Mapped[int] = mapped_column(ForeignKey("cerac_reports.id"), index=True)
+    number: Mapped[int] = mapped_column(Integer)
+    content: Mapped[dict] = mapped_column(JSON)
+    due_date: Mapped[date] = mapped_column(Date)
+    late: Mapped[bool] = mapped_column(Boolean, default=False)
+    submitted_at: Mapped[datetime] = mapped_column(DateTime(timezone=True))
+    submitted_by_user_id: Mapped[int] = mapped_column(Integer)
+    submitted_by_name: Mapped[str] = mapped_column(String(200))
+    decision: Mapped[str | None] = mapped_column(String(20))  # accepted | changes_requested
+    comments: Mapped[dict] = mapped_column(JSON, default=dict)  # section key -> comment
+    general_comment: Mapped[str] = mapped_column(Text, default="")
+    reviewed_at: Mapped[datetime | None] = mapped_column(DateTime(timezone=True))
+    reviewed_by_user_id: Mapped[int | None] = mapped_column(Integer)
+    reviewed_by_name: Mapped[str | None] = mapped_column(String(200))
+
+    report: Mapped[CeracReport] = relationship(back_populates="versions")
+
+
+class ReportReminder(Base):
+    """One ``cerac.report_due_soon`` per report, step and due date (the job's unique key)."""
+
+    __tablename__ = "report_reminders"
+    __table_args__ = (UniqueConstraint("report_id", "step", "due_date"),)
+
+    id: Mapped[int] = mapped_column(Integer, primary_key=True)
+    report_id: Mapped[int] = mapped_column(ForeignKey("cerac_reports.id"), index=True)
+    step: Mapped[str] = mapped_column(String(10))  # j-30 | j-7 | late
+    due_date: Mapped[date] = mapped_column(Date)
+    sent_on: Mapped[date] = mapped_column(Date)
+
+
+class SupportRequest(Base):
+    """An institution's request for support to a CERAC, and the CERAC's answer."""
+
+    __tablename__ = "support_requests"
+
+    id: Mapped[int] = mapped_column(Integer, primary_key=True)
+    cerac_id: Mapped[int] = mapped_column(ForeignKey("ceracs.id"), index=True)
+    requester_organisation_id: Mapped[int] = mapped_column(Integer, index=True)
+    requester_organisation_name: Mapped[str] = mapped_column(String(200))
+    requested_by_user_id: Mapped[int] = mapped_column(Integer)
+    requested_by_name: Mapped[str] = mapped_column(String(200))
+    object: Mapped[str] = mapped_column(String(300))
+    program: Mapped[str] = mapped_column(String(200), default="")
+    message: Mapped[str] = mapped_column(Text)
+    status: Mapped[str] = mapped_column(String(10), default=SUPPORT_OPEN, index=True)
+    created_at: Mapped[datetime] = mapped_column(DateTime(timezone=True))
+    answer: Mapped[str | None] = mapped_column(Text)
+    answered_at: Mapped[datetime | None] = mapped_column(DateTime(timezone=True))
+    answered_by_user_id: Mapped[int | None] = mapped_column(Integer)
+    answered_by_name: Mapped[str | None] = mapped_column(String(200))
+
+    cerac: Mapped[CeracRecord] = relationship()

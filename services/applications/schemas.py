@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import re
 from datetime import date
+from decimal import Decimal, InvalidOperation
 from typing import Literal
 
 from pydantic import BaseModel, ConfigDict, Field, ValidationError, field_validator, model_validator
@@ -172,6 +173,12 @@ FIELD_MESSAGES = {
     "literal_error": "Cette valeur n'est pas permise.",
     "list_type": "Une liste est attendue.",
     "string_type": "Un texte est attendu.",
+    "dict_type": "Un objet JSON est attendu.",
+    "greater_than": "La valeur doit être plus grande que zéro.",
+    "decimal_parsing": "Un nombre est attendu.",
+    "decimal_type": "Un nombre est attendu.",
+    "decimal_max_places": "Au plus deux décimales.",
+    "decimal_max_digits": "Le nombre est trop grand.",
 }
 
 
@@ -189,3 +196,142 @@ def parse(model: type[BaseModel], data) -> BaseModel:
                 message = FIELD_MESSAGES.get(error["type"], "Valeur invalide.")
             details.setdefault(path, message)
         raise invalid("Certains champs sont invalides.", details) from None
+
+
+# -- life of a designated CERAC: network, reports, special mandates, support -----------------
+
+MAX_DECIMAL = Decimal("999999999999.99")
+
+
+def _decimal_or_none(value, field: str = "valeur") -> Decimal | None:
+    """French or plain decimals: ``"12,5"``, ``"1 250,00"``, ``12``; blank → None."""
+    if value is None or isinstance(value, bool):
+        if isinstance(value, bool):
+            raise ValueError("Un nombre est attendu (p. ex. 12,5).")
+        return None
+    if isinstance(value, float):
+        value = repr(value)
+    text = str(value).strip().replace("\u00a0", "").replace("\u202f", "").replace(" ", "")
+    if not text:
+        return None
+    text = text.replace(",", ".")
+    try:
+        number = Decimal(text)
+    except InvalidOperation:
+        raise ValueError("Un nombre est attendu (p. ex. 12,5).") from None
+    if not number.is_finite():
+        raise ValueError("Un nombre est attendu (p. ex. 12,5).")
+    if number < 0:
+        raise ValueError("La valeur ne peut pas être négative.")
+    if number > MAX_DECIMAL:
+        raise ValueError("Le nombre est trop grand.")
+    if number != number.quantize(Decimal("0.01")):
+        raise ValueError("Au plus deux décimales.")
+    return number.quantize(Decimal("0.01"))
+
+
+class IndicatorIn(Strict):
+    label: str = Field("", max_length=300)
+    unit: str = Field("", max_length=60)
+    target: Decimal | None = None
+    achieved: Decimal | None = None
+    source: Literal["support_received", "support_answered"] | None = None
+
+    @field_validator("target", "achieved", mode="before")
+    @classmethod
+    def _decimal(cls, value):
+        return _decimal_or_none(value)
+
+
+class ReportSectionIn(Strict):
+    objectives: str = Field("", max_length=10000)
+    narrative: str = Field("", max_length=20000)
+    indicators: list[IndicatorIn] = Field(default_factory=list, max_length=20)
+
+
+class ReportDraftIn(Strict):
+    sections: dict[str, ReportSectionIn] = Field(max_length=30)
+
+
+class ReportAttachmentIn(Strict):
+    section: str = Field(min_length=1, max_length=20)
+    filename: str = Field(min_length=1, max_length=500)
+    content_b64: str
+
+
+class ReportReviewIn(Strict):
+    decision: Literal["accepted", "changes_requested"]
+    comments: dict[str, str] = Field(default_factory=dict, max_length=30)
+    general_comment: str = Field("", max_length=4000)
+
+    @field_validator("comments")
+    @classmethod
+    def _comments(cls, value: dict[str, str]) -> dict[str, str]:
+        cleaned = {}
+        for key, text in value.items():
+            text = (text or "").strip()
+            if len(text) > 4000:
+                raise ValueError("Un commentaire compte au plus 4000 caractères.")
+            cleaned[key[:20]] = text
+        return cleaned
+
+
+class DeadlineIn(Strict):
+    experimentation_year: str = Field(pattern=r"^\d{4}-\d{4}$")
+    due_date: date
+
+
+class SpecialMandateIn(Strict):
+    cerac_id: int = Field(ge=1)
+    object: str = Field(min_length=5, max_length=300)
+    deliverables: list[str] = Field(min_length=1, max_length=10)
+    due_date: date
+    amount: Decimal
+
+    @field_validator("deliverables")
+    @classmethod
+    def _deliverables(cls, value: list[str]) -> list[str]:
+        items = [v.strip() for v in value if v and v.strip()]
+        if not items:
+            raise ValueError("Indiquez au moins un livrable.")
+        if any(len(v) > 500 for v in items):
+            raise ValueError("Un livrable compte au plus 500 caractères.")
+        return list(dict.fromkeys(items))
+
+    @field_validator("amount", mode="before")
+    @classmethod
+    def _amount(cls, value):
+        amount = _decimal_or_none(value)
+        if amount is None or amount <= 0:
+            raise ValueError("Le montant doit être plus grand que zéro.")
+        return amount
+
+
+class SupportRequestIn(Strict):
+    object: str = Field(min_length=3, max_length=300)
+    program: str = Field("", max_length=200)
+    message: str = Field(min_length=10, max_length=5000)
+
+
+class SupportAnswerIn(Strict):
+    answer: str = Field(min_length=3, max_length=5000)
+
+
+class CompetencesIn(Strict):
+    areas: list[str] = Field(default_factory=list, max_length=20)
+    programs: list[str] = Field(default_factory=list, max_length=30)
+
+    @field_validator("programs")
+    @classmethod
+    def _programs(cls, value: list[str]) -> list[str]:
+        return [v.strip().upper()[:20] for v in value if v and v.strip()]
+
+
+class NetworkQuery(Strict):
+    q: str = Field("", max_length=200)
+    domaine: str = Field("", max_length=40)
+
+
+class ReportQuery(Strict):
+    status: Literal["", "draft", "submitted", "changes_requested", "accepted"] = ""
+    late: bool = False

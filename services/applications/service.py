@@ -9,18 +9,32 @@ from __future__ import annotations
 import base64
 import binascii
 import logging
+from datetime import date
 
 from nameko.rpc import RpcProxy, rpc
 from nameko.timer import timer
 
 from rac_shared.actor import Actor
 from rac_shared.bus import OutboxRelayRunner
+from rac_shared.clock import clock
+from rac_shared.consumer import on_event
 from rac_shared.contracts import health_report
 from rac_shared.db import Database
-from rac_shared.errors import conflict, invalid, not_found
+from rac_shared.errors import DomainError, conflict, invalid, not_found
+from rac_shared.events import CeracDesignated
 from rac_shared.logs import CorrelationId
+from rac_shared.outbox import already_processed, first_time
 from rac_shared.pdf import PdfRenderingError
-from services.applications import access, calls, dossiers, views
+from services.applications import (
+    access,
+    calls,
+    ceracs,
+    dossiers,
+    mandates,
+    reporting,
+    support,
+    views,
+)
 from services.applications.files import MAX_ATTACHMENT_BYTES
 from services.applications.models import APP_SUBMITTED, CALL_DRAFT, Base, Call
 from services.applications.receipt import render_receipt
@@ -29,12 +43,22 @@ from services.applications.schemas import (
     AnswersIn,
     AttachmentIn,
     CallIn,
+    CompetencesIn,
+    DeadlineIn,
     DecisionIn,
     GridIn,
+    NetworkQuery,
     PaperReceiptIn,
     QuestionIn,
+    ReportAttachmentIn,
+    ReportDraftIn,
+    ReportQuery,
+    ReportReviewIn,
     ReviewIn,
     SectionIn,
+    SpecialMandateIn,
+    SupportAnswerIn,
+    SupportRequestIn,
     TableQuery,
     parse,
 )
@@ -87,6 +111,18 @@ class ApplicationsService:
     @rpc
     def health(self) -> dict:
         return health_report(self.name, self.db)
+
+    @rpc
+    def network_figures(self, actor: dict, as_of: str | None = None) -> dict:
+        """The ministry dashboard's figures kept here (aggregates only, ministry only), with
+        the reporting figures, so that the dashboard asks applications once per page."""
+        from services.applications import figures
+
+        figures.ensure_ministry(Actor.model_validate(actor))
+        result = figures.network_figures(self.db)
+        self.db.rollback()  # end the read; reporting_figures opens its own transaction
+        result["reporting"] = figures.optional(self, "reporting_figures", actor, as_of=as_of)
+        return result
 
     @rpc
     def home_summary(self, actor: dict) -> list[dict]:
@@ -393,3 +429,254 @@ class ApplicationsService:
         if call is None or call.status == CALL_DRAFT:
             raise not_found("Appel d'intérêt introuvable.")
         return views.grid_view(call)
+
+    # -- the network of CERACs (local record from cerac.designated) ---------------------
+
+    def _contacts(self, organisation_id: int | None) -> list[dict] | None:
+        """The organisation's coordinators and directors from the directory; None when the
+        directory cannot answer (the last known contacts are kept)."""
+        if organisation_id is None:
+            return []
+        try:
+            users = self.gateway.users_of_organisation(organisation_id, ceracs.CONTACT_ROLES)
+        except DomainError:
+            return []
+        except Exception:  # directory unreachable: keep the snapshot, refresh later
+            log.warning("contacts of organisation %s not refreshed", organisation_id)
+            return None
+        return ceracs.contacts_from_users(users)
+
+    @on_event(CeracDesignated)
+    def on_cerac_designated(self, envelope, payload: CeracDesignated) -> None:
+        """Record the designated CERAC (idempotent) and open its yearly reports."""
+        handler = "applications.on_cerac_designated"
+        if already_processed(self.db, envelope.event_id, handler):
+            return
+        self.db.rollback()  # no transaction held open across the directory look-up
+        contacts = self._contacts(payload.organisation_id)
+        with self.db.begin():
+            if first_time(self.db, envelope.event_id, handler):
+                record = ceracs.register_designation(self.db, payload, contacts)
+                reporting.ensure_yearly_reports(self.db, record)
+
+    @rpc
+    def network_ceracs(self, actor: dict, query: dict | None = None) -> dict:
+        user = Actor.model_validate(actor)
+        filters = parse(NetworkQuery, {k: v for k, v in (query or {}).items() if v})
+        found = ceracs.search(self.db, user, filters.q, filters.domaine)
+        return {
+            "ceracs": [ceracs.cerac_view(c, user) for c in found],
+            "areas": ceracs.areas_vocabulary(),
+            "query": filters.model_dump(),
+        }
+
+    @rpc
+    def get_cerac(self, actor: dict, cerac_id: int) -> dict:
+        user = Actor.model_validate(actor)
+        record = ceracs.get(self.db, user, cerac_id)
+        if ceracs.contacts_stale(record):
+            organisation_id = record.organisation_id
+            self.db.rollback()  # no transaction held open across the directory look-up
+            contacts = self._contacts(organisation_id)
+            if contacts is not None:
+                with self.db.begin():
+                    record = ceracs.get(self.db, user, cerac_id)
+                    record.contacts = contacts
+                    record.contacts_refreshed_at = clock.now()
+        view = ceracs.cerac_view(record, user)
+        view["can_request_support"] = user.is_institution and not view["mine"]
+        view["areas"] = ceracs.areas_vocabulary()
+        return view
+
+    @rpc
+    def update_cerac_competences(self, actor: dict, cerac_id: int, data: dict) -> dict:
+        user = Actor.model_validate(actor)
+        payload = parse(CompetencesIn, data)
+        with self.db.begin():
+            record = ceracs.update_competences(
+                self.db, user, cerac_id, payload.areas, payload.programs
+            )
+            return ceracs.cerac_view(record, user)
+
+    @rpc
+    def request_support(self, actor: dict, cerac_id: int, data: dict) -> dict:
+        user = Actor.model_validate(actor)
+        payload = parse(SupportRequestIn, data)
+        ceracs.get(self.db, user, cerac_id)  # 404 before the directory look-up
+        self.db.rollback()
+        organisation = self.gateway.get_organisation(user.organisation_id)
+        with self.db.begin():
+            request = support.request_support(
+                self.db, user, cerac_id, payload, organisation["name"]
+            )
+            return support.request_view(request)
+
+    @rpc
+    def support_requests(self, actor: dict) -> dict:
+        return support.requests_of(self.db, Actor.model_validate(actor))
+
+    @rpc
+    def answer_support(self, actor: dict, request_id: int, data: dict) -> dict:
+        user = Actor.model_validate(actor)
+        support.incoming(self.db, user, request_id)  # "not found" before bad input
+        self.db.rollback()
+        payload = parse(SupportAnswerIn, data)
+        with self.db.begin():
+            return support.request_view(support.answer(self.db, user, request_id, payload))
+
+    # -- reddition de comptes and special mandates ---------------------------------------
+
+    @rpc
+    def reporting_overview(self, actor: dict, query: dict | None = None) -> dict:
+        """The CERAC's reports and mandates, or (ministry) every report, filtered."""
+        user = Actor.model_validate(actor)
+        filters = parse(ReportQuery, {k: v for k, v in (query or {}).items() if v})
+        reports = reporting.list_reports(self.db, user, filters.status, filters.late)
+        staff = user.role in reporting.STAFF_ROLES
+        mine = [] if staff else ceracs.ceracs_of_organisation(self.db, user.organisation_id)
+        return {
+            "reports": [reporting.report_summary(r) for r in reports],
+            "mandates": [reporting.mandate_view(m) for m in mandates.list_mandates(self.db, user)],
+            "ceracs": [
+                ceracs.cerac_view(c, user)
+                for c in (ceracs.search(self.db, user) if staff else mine)
+            ],
+            "is_cerac": bool(mine),
+            "is_staff": staff,
+            "deadlines": [
+                {
+                    "experimentation_year": d.experimentation_year,
+                    "due_date": d.due_date.isoformat(),
+                    "set_by": d.set_by_name,
+                }
+                for d in reporting.deadlines(self.db)
+            ]
+            if staff
+            else [],
+            "years": reporting.known_years(self.db) if staff else [],
+            "status_labels": reporting.STATUS_LABELS,
+            "query": filters.model_dump(),
+        }
+
+    @rpc
+    def get_report(self, actor: dict, report_id: int) -> dict:
+        user = Actor.model_validate(actor)
+        report = reporting.visible_report(self.db, user, report_id)
+        if report.status in reporting.EDITABLE:
+            self.db.rollback()
+            with self.db.begin():  # the support counts of the offer part, kept current
+                report = reporting.visible_report(self.db, user, report_id)
+                reporting.refresh_prefilled(self.db, report)
+                return reporting.report_view(self.db, user, report)
+        return reporting.report_view(self.db, user, report)
+
+    @rpc
+    def save_report(self, actor: dict, report_id: int, data: dict) -> dict:
+        user = Actor.model_validate(actor)
+        payload = parse(ReportDraftIn, data)
+        with self.db.begin():
+            report = reporting.save_draft(self.db, user, report_id, payload)
+            return reporting.report_view(self.db, user, report)
+
+    @rpc
+    def upload_report_attachment(self, actor: dict, report_id: int, data: dict) -> dict:
+        user = Actor.model_validate(actor)
+        payload = parse(ReportAttachmentIn, data)
+        content = _decode(payload.content_b64)
+        with self.db.begin():
+            attachment = reporting.add_attachment(
+                self.db, user, report_id, payload.section, payload.filename, content
+            )
+            return reporting.attachment_view(attachment)
+
+    @rpc
+    def get_report_attachment(self, actor: dict, report_id: int, attachment_id: int) -> dict:
+        user = Actor.model_validate(actor)
+        attachment = reporting.get_attachment(self.db, user, report_id, attachment_id)
+        return {
+            **reporting.attachment_view(attachment),
+            "content_b64": base64.b64encode(attachment.content).decode("ascii"),
+        }
+
+    @rpc
+    def delete_report_attachment(self, actor: dict, report_id: int, attachment_id: int) -> dict:
+        user = Actor.model_validate(actor)
+        with self.db.begin():
+            reporting.delete_attachment(self.db, user, report_id, attachment_id)
+        return {"deleted": attachment_id}
+
+    @rpc
+    def submit_report(self, actor: dict, report_id: int) -> dict:
+        user = Actor.model_validate(actor)
+        with self.db.begin():
+            version = reporting.submit(self.db, user, report_id)
+            report = reporting.visible_report(self.db, user, report_id)
+            return {
+                **reporting.report_summary(report),
+                "version": {
+                    k: v for k, v in reporting.version_view(version).items() if k != "content"
+                },
+            }
+
+    @rpc
+    def review_report(self, actor: dict, report_id: int, data: dict) -> dict:
+        user = Actor.model_validate(actor)
+        payload = parse(ReportReviewIn, data)
+        with self.db.begin():
+            version = reporting.review(self.db, user, report_id, payload)
+            report = reporting.visible_report(self.db, user, report_id)
+            return {
+                **reporting.report_summary(report),
+                "version": {
+                    k: v for k, v in reporting.version_view(version).items() if k != "content"
+                },
+            }
+
+    @rpc
+    def get_report_version(self, actor: dict, report_id: int, number: int) -> dict:
+        user = Actor.model_validate(actor)
+        version = reporting.get_version(self.db, user, report_id, number)
+        report = reporting.visible_report(self.db, user, report_id)
+        return {"report": reporting.report_summary(report), **reporting.version_view(version)}
+
+    @rpc
+    def set_report_deadline(self, actor: dict, data: dict) -> dict:
+        user = Actor.model_validate(actor)
+        payload = parse(DeadlineIn, data)
+        with self.db.begin():
+            deadline = reporting.set_deadline(
+                self.db, user, payload.experimentation_year, payload.due_date
+            )
+            return {
+                "experimentation_year": deadline.experimentation_year,
+                "due_date": deadline.due_date.isoformat(),
+                "set_by": deadline.set_by_name,
+            }
+
+    @rpc
+    def assign_special_mandate(self, actor: dict, data: dict) -> dict:
+        user = Actor.model_validate(actor)
+        payload = parse(SpecialMandateIn, data)
+        with self.db.begin():
+            mandate = mandates.assign(self.db, user, payload)
+            report = next(
+                r
+                for r in reporting.list_reports(self.db, user)
+                if r.special_mandate_id == mandate.id
+            )
+            return {**reporting.mandate_view(mandate), "report_id": report.id}
+
+    @rpc
+    def reporting_figures(self, actor: dict, as_of: str | None = None) -> dict:
+        """For the ministry's dashboard: reports by status, late reports (CERAC, due date),
+        support requests received and answered per CERAC."""
+        user = Actor.model_validate(actor)
+        day = None
+        if as_of:
+            try:
+                day = date.fromisoformat(str(as_of))
+            except ValueError:
+                raise invalid(
+                    "Une date AAAA-MM-JJ est attendue.", {"as_of": "Date invalide."}
+                ) from None
+        return reporting.figures(self.db, user, day)

@@ -11,13 +11,29 @@ from __future__ import annotations
 
 from datetime import timedelta
 
+from sqlalchemy import delete, func, select
 from sqlalchemy.orm import Session
 
 from rac_shared.actor import Actor, OrganisationKind, Role
 from rac_shared.clock import clock
-from services.billing import estimates, invoicing, payments
-from services.billing.models import BillingPlan, Organisation
-from services.billing.schemas import EstimateSpec, PaymentIn, PlanRef
+from services.billing import estimates, funding, invoicing, payments
+from services.billing.models import (
+    Base,
+    BillingPlan,
+    FundingDisbursement,
+    OperatingAllocation,
+    Organisation,
+)
+from services.billing.schemas import (
+    AllocationIn,
+    DecisionIn,
+    DisbursementPaymentIn,
+    EstimateSpec,
+    PaymentIn,
+    PlanRef,
+    ProjectIn,
+    ScheduleIn,
+)
 from services.billing.testing import accepted, estimate_spec, milestone
 
 DEMO_PLAN_ID = 9001
@@ -25,8 +41,18 @@ DEMO_REFERENCE = "PMO-CLV-2026-DEMO"
 LEVIS_TAX_NUMBERS = ("123456789 RT0001", "1234567890 TQ0001")
 
 
-def seed(session: Session, organisations: dict, people: dict) -> str:
-    """``organisations`` by code and ``people`` by e-mail, as the gateway's directory shows."""
+def seed(
+    session: Session, organisations: dict, people: dict, ceracs: list[dict] | None = None
+) -> str:
+    """``organisations`` by code and ``people`` by e-mail, as the gateway's directory shows;
+    ``ceracs``: the CERACs the scoring demo designated (see ``seed_funding``)."""
+    summary = seed_invoicing(session, organisations, people)
+    if ceracs is None:
+        return summary
+    return summary + "\n" + seed_funding(session, ceracs, people)
+
+
+def seed_invoicing(session: Session, organisations: dict, people: dict) -> str:
     if session.get(BillingPlan, DEMO_PLAN_ID) is not None:
         return "Facturation : données de démonstration déjà présentes."
     levis, cisss = organisations["CLV"], organisations["CCA"]
@@ -92,3 +118,139 @@ def seed(session: Session, organisations: dict, people: dict) -> str:
         f"Facturation : plan {DEMO_REFERENCE} accepté, factures {first.number} (payée) et "
         f"{second.number} (échue le {second.due_on.isoformat()})."
     )
+
+
+# -- funding of the designated CERACs ---------------------------------------------------------
+
+# (amounts of the operating allocations of the current fiscal year, in recording order)
+DEMO_ALLOCATIONS = [("200000", "45000"), ("180000",), ("210000",), ("150000",), ("225000",)]
+DEMO_PROJECTS = [
+    {
+        "title": "Trousse d'outils pour la RAC à distance",
+        "mandate_part": "development",
+        "objectives": (
+            "Concevoir et mettre à l'essai des outils d'évaluation à distance (entrevue de "
+            "validation, mises en situation filmées) avec trois établissements du réseau."
+        ),
+        "budget_lines": [
+            {"label": "Conception des instruments d'évaluation", "amount": "32000"},
+            {"label": "Essais en établissement et ajustements", "amount": "12500"},
+            {"label": "Diffusion dans le réseau", "amount": "3500"},
+        ],
+    },
+    {
+        "title": "Accompagnement de nouveaux services de RAC en région",
+        "mandate_part": "offer",
+        "objectives": (
+            "Soutenir quatre établissements dans la mise en place de leur service de RAC : "
+            "formation des conseillères et conseillers, gabarits de dossiers, suivi mensuel."
+        ),
+        "budget_lines": [
+            {"label": "Formation des équipes", "amount": "18000"},
+            {"label": "Déplacements et suivi", "amount": "7500"},
+        ],
+    },
+]
+
+
+def seed_funding(session: Session, ceracs: list[dict], people: dict) -> str:
+    """Funding of the current fiscal year for the CERACs the scoring demo designated (its
+    ``ceracs`` rows: cerac_id, organisation_id, organisation_name, education_order,
+    mandate_parts, experimentation_years, designated_on): billing's local CERAC records,
+    operating allocations (the first CERAC close to the cap, in two allocations), one approved
+    and one pending development project, paid disbursements and a held one (the first
+    disbursement of the first CERAC's allocation is held until the report of its last
+    experimentation year, still to be accepted in the reporting demo). Demo history: its
+    events are not published."""
+    if not ceracs:
+        return "Financement : aucun CERAC désigné, aucune donnée."
+    if session.scalar(select(func.count(OperatingAllocation.id))):
+        return "Financement : données de démonstration déjà présentes."
+    outbox = Base.metadata.tables["outbox"]
+    before = session.scalar(select(func.coalesce(func.max(outbox.c.id), 0)))
+    person = people["admin@mes.demo.quebec"]
+    ministry = Actor(
+        user_id=person["id"],
+        role=Role.MINISTRY_ADMIN,
+        organisation_id=person["organisation_id"],
+        organisation_kind=OrganisationKind.MINISTRY,
+        full_name=person["full_name"],
+    )
+    today = clock.today()
+    year = funding.fiscal_year_of(today)
+    start, _ = funding.fiscal_bounds(year)
+    recorded_on = min(start + timedelta(days=14), today)
+    rows = [
+        funding.upsert_cerac(
+            session,
+            cerac_id=c["cerac_id"],
+            organisation_id=c["organisation_id"],
+            name=c["organisation_name"],
+            education_order=c["education_order"],
+            mandate_parts=c["mandate_parts"],
+            experimentation_years=c["experimentation_years"],
+            designated_on=c["designated_on"],
+        )
+        for c in ceracs
+    ]
+    with clock.frozen_at(recorded_on):
+        for cerac, amounts in zip(rows, DEMO_ALLOCATIONS, strict=False):
+            for number, amount in enumerate(amounts):
+                data = AllocationIn(
+                    fiscal_year=year,
+                    amount=amount,
+                    installments=1 if number else None,
+                    note="" if number else "Allocation annuelle de fonctionnement.",
+                )
+                allocation = funding.record_allocation(session, ministry, cerac.cerac_id, data)
+                if cerac is rows[0] and not number and cerac.experimentation_years:
+                    _hold_first(session, ministry, allocation, cerac.experimentation_years[-1])
+        first = rows[0]
+        period_start = max(recorded_on, start + timedelta(days=30))
+        projects = []
+        for spec in DEMO_PROJECTS:
+            data = ProjectIn(
+                **spec, period_start=period_start, period_end=period_start + timedelta(days=364)
+            )
+            projects.append(funding.create_project(session, first, ministry.user_id, data))
+        funding.decide_project(session, ministry, projects[0].id, DecisionIn(decision="approved"))
+    # Paid: what fell due more than a week ago and is not held (so some are still to pay).
+    with clock.frozen_at(today):
+        due = session.scalars(
+            select(FundingDisbursement)
+            .where(FundingDisbursement.due_on <= today - timedelta(days=7))
+            .order_by(FundingDisbursement.id)
+        ).all()
+        paid = 0
+        for row in due:
+            if not row.held:
+                funding.pay_disbursement(
+                    session,
+                    ministry,
+                    row.id,
+                    DisbursementPaymentIn(paid_on=row.due_on, reference=f"DEM-{row.id:05d}"),
+                )
+                paid += 1
+    session.execute(delete(outbox).where(outbox.c.id > before))
+    session.flush()
+    held = sum(1 for row in session.scalars(select(FundingDisbursement)) if row.held)
+    return (
+        f"Financement {year} : {len(rows)} CERAC, allocations de fonctionnement (dont "
+        f"{first.name} à 245 000 $ sur le plafond), un projet de développement approuvé et un "
+        f"en attente, {paid} versement(s) payé(s), {held} retenu(s) jusqu'à l'acceptation d'un "
+        f"rapport annuel."
+    )
+
+
+def _hold_first(session: Session, ministry, allocation, report_year: str) -> None:
+    """The ministry edits the schedule: its first installment waits for ``report_year``."""
+    items = [
+        {
+            "due_on": row.due_on.isoformat(),
+            "amount": str(row.amount),
+            "hold_report_year": report_year if position == 0 else row.hold_report_year,
+        }
+        for position, row in enumerate(allocation.disbursements)
+    ]
+    schedule = ScheduleIn.model_validate({"items": items})
+    funding.replace_schedule(session, ministry, "allocation", allocation.id, schedule)

@@ -422,3 +422,142 @@ def _refuse_delete(mapper, connection, target) -> None:
 for _cls in MUTABLE_AFTER_ISSUE:
     event.listen(_cls, "before_update", _guard_issued)
     event.listen(_cls, "before_delete", _refuse_delete)
+
+
+# -- funding of designated CERACs (issue 9) ----------------------------------------------------
+
+# development project status
+PROJECT_SUBMITTED = "submitted"
+PROJECT_APPROVED = "approved"
+PROJECT_ADJUSTED = "adjusted"
+PROJECT_REFUSED = "refused"
+# disbursement status
+DISBURSEMENT_SCHEDULED = "scheduled"
+DISBURSEMENT_PAID = "paid"
+
+
+class FundingCerac(Base):
+    """Billing's own record of a designated CERAC, built from ``cerac.designated``.
+
+    ``cerac_id`` is the scoring service's id. The row is locked (FOR UPDATE) while an
+    operating allocation is checked against the cap, so two allocations recorded at the same
+    time cannot both pass it. ``organisation_id`` is empty for CERACs designated before the
+    platform (2013 archives): nobody signs in for them.
+    """
+
+    __tablename__ = "funding_ceracs"
+
+    cerac_id: Mapped[int] = mapped_column(Integer, primary_key=True, autoincrement=False)
+    organisation_id: Mapped[int | None] = mapped_column(Integer, index=True)
+    name: Mapped[str] = mapped_column(String(200))
+    education_order: Mapped[str] = mapped_column(String(20))
+    mandate_parts: Mapped[list] = mapped_column(JSON)
+    experimentation_years: Mapped[list] = mapped_column(JSON)
+    designated_on: Mapped[date] = mapped_column(Date)
+    created_at: Mapped[datetime] = mapped_column(DateTime(timezone=True))
+    updated_at: Mapped[datetime] = mapped_column(DateTime(timezone=True))
+
+
+class OperatingAllocation(Base):
+    """An operating allocation of one fiscal year ("2025-2026"); several in a year add up
+    against the yearly cap in force on the fiscal year's first day."""
+
+    __tablename__ = "funding_allocations"
+    __table_args__ = (Index("ix_funding_allocations_cerac_year", "cerac_id", "fiscal_year"),)
+
+    id: Mapped[int] = mapped_column(ID, primary_key=True)
+    cerac_id: Mapped[int] = mapped_column(ForeignKey("funding_ceracs.cerac_id"))
+    fiscal_year: Mapped[str] = mapped_column(String(9))
+    amount: Mapped[Decimal] = mapped_column(MONEY)
+    note: Mapped[str] = mapped_column(Text, default="")
+    recorded_by_user_id: Mapped[int] = mapped_column(Integer)
+    recorded_on: Mapped[date] = mapped_column(Date)
+    created_at: Mapped[datetime] = mapped_column(DateTime(timezone=True))
+
+    disbursements: Mapped[list[FundingDisbursement]] = relationship(
+        back_populates="allocation", order_by="FundingDisbursement.position"
+    )
+
+
+class FundingProject(Base):
+    """A development project submitted by a CERAC; an approved (or adjusted) amount is
+    funding outside the operating cap. Its fiscal year is that of its period's start."""
+
+    __tablename__ = "funding_projects"
+
+    id: Mapped[int] = mapped_column(ID, primary_key=True)
+    cerac_id: Mapped[int] = mapped_column(ForeignKey("funding_ceracs.cerac_id"), index=True)
+    fiscal_year: Mapped[str] = mapped_column(String(9), index=True)
+    title: Mapped[str] = mapped_column(String(200))
+    mandate_part: Mapped[str] = mapped_column(String(20))  # offer | quality | development
+    objectives: Mapped[str] = mapped_column(Text)
+    budget_lines: Mapped[list] = mapped_column(JSON)  # [{"label", "amount"}]
+    requested_amount: Mapped[Decimal] = mapped_column(MONEY)
+    period_start: Mapped[date] = mapped_column(Date)
+    period_end: Mapped[date] = mapped_column(Date)
+    status: Mapped[str] = mapped_column(String(12), default=PROJECT_SUBMITTED)
+    approved_amount: Mapped[Decimal | None] = mapped_column(MONEY)
+    decision_reason: Mapped[str] = mapped_column(Text, default="")
+    submitted_by_user_id: Mapped[int] = mapped_column(Integer)
+    submitted_at: Mapped[datetime] = mapped_column(DateTime(timezone=True))
+    decided_by_user_id: Mapped[int | None] = mapped_column(Integer)
+    decided_on: Mapped[date | None] = mapped_column(Date)
+
+    disbursements: Mapped[list[FundingDisbursement]] = relationship(
+        back_populates="project", order_by="FundingDisbursement.position"
+    )
+
+
+class FundingDisbursement(Base):
+    """One scheduled payment to a CERAC, of an allocation or of an approved project.
+
+    ``hold_report_year`` holds it until the CERAC's report of that experimentation year is
+    accepted (``released_on`` then set); a held disbursement cannot be paid.
+    """
+
+    __tablename__ = "funding_disbursements"
+
+    id: Mapped[int] = mapped_column(ID, primary_key=True)
+    cerac_id: Mapped[int] = mapped_column(ForeignKey("funding_ceracs.cerac_id"), index=True)
+    allocation_id: Mapped[int | None] = mapped_column(
+        ForeignKey("funding_allocations.id"), index=True
+    )
+    project_id: Mapped[int | None] = mapped_column(ForeignKey("funding_projects.id"), index=True)
+    fiscal_year: Mapped[str] = mapped_column(String(9))
+    position: Mapped[int] = mapped_column(Integer)
+    due_on: Mapped[date] = mapped_column(Date)
+    amount: Mapped[Decimal] = mapped_column(MONEY)
+    hold_report_year: Mapped[str | None] = mapped_column(String(9))
+    released_on: Mapped[date | None] = mapped_column(Date)
+    released_by_report_id: Mapped[int | None] = mapped_column(Integer)
+    status: Mapped[str] = mapped_column(String(10), default=DISBURSEMENT_SCHEDULED)
+    paid_on: Mapped[date | None] = mapped_column(Date)
+    payment_reference: Mapped[str] = mapped_column(String(120), default="")
+    paid_by_user_id: Mapped[int | None] = mapped_column(Integer)
+
+    allocation: Mapped[OperatingAllocation | None] = relationship(back_populates="disbursements")
+    project: Mapped[FundingProject | None] = relationship(back_populates="disbursements")
+
+    @property
+    def held(self) -> bool:
+        return (
+            self.hold_report_year is not None
+            and self.released_on is None
+            and self.status != DISBURSEMENT_PAID
+        )
+
+
+class AcceptedReport(Base):
+    """A yearly report the ministry accepted (``cerac.report_accepted``): a disbursement
+    held on that year afterwards is payable at once."""
+
+    __tablename__ = "funding_accepted_reports"
+    __table_args__ = (
+        UniqueConstraint("cerac_id", "period_label", name="uq_funding_accepted_reports"),
+    )
+
+    id: Mapped[int] = mapped_column(Integer, primary_key=True)
+    cerac_id: Mapped[int] = mapped_column(Integer)
+    period_label: Mapped[str] = mapped_column(String(9))
+    report_id: Mapped[int] = mapped_column(Integer)
+    accepted_on: Mapped[date] = mapped_column(Date)

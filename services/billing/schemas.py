@@ -169,6 +169,95 @@ class InvoiceQuery(Strict):
     offset: int = Field(0, ge=0)
 
 
+# -- funding of designated CERACs ---------------------------------------------------------
+
+MANDATE_PART = Literal["offer", "quality", "development"]
+FISCAL_YEAR_PATTERN = r"^\d{4}-\d{4}$"
+
+
+def positive_money(value) -> Decimal:
+    amount = money_field(value)
+    if amount <= 0:
+        raise ValueError("Le montant doit être supérieur à zéro.")
+    return amount
+
+
+PositiveMoney = Annotated[Decimal, BeforeValidator(positive_money)]
+
+
+def fiscal_year_field(value) -> str:
+    if not isinstance(value, str):
+        raise ValueError("Un exercice financier AAAA-AAAA est attendu (p. ex. 2025-2026).")
+    text = value.strip()
+    start, dash, end = text.partition("-")
+    if not (dash and start.isdigit() and end.isdigit() and len(start) == len(end) == 4):
+        raise ValueError("Un exercice financier AAAA-AAAA est attendu (p. ex. 2025-2026).")
+    if int(end) != int(start) + 1 or not 2000 <= int(start) <= 2100:
+        raise ValueError("L'exercice financier va du 1er avril au 31 mars (p. ex. 2025-2026).")
+    return text
+
+
+FiscalYear = Annotated[str, BeforeValidator(fiscal_year_field)]
+
+
+class AllocationIn(Strict):
+    fiscal_year: FiscalYear
+    amount: PositiveMoney
+    installments: int | None = Field(None, ge=1, le=12)
+    note: str = Field("", max_length=2000)
+
+
+class BudgetLineIn(Strict):
+    label: str = Field(min_length=1, max_length=200)
+    amount: PositiveMoney
+
+
+class ProjectIn(Strict):
+    title: str = Field(min_length=1, max_length=200)
+    mandate_part: MANDATE_PART
+    objectives: str = Field(min_length=1, max_length=8000)
+    budget_lines: list[BudgetLineIn] = Field(min_length=1, max_length=50)
+    period_start: date
+    period_end: date
+
+    @field_validator("period_end")
+    @classmethod
+    def _period(cls, value: date, info) -> date:
+        start = info.data.get("period_start")
+        if start is not None and value < start:
+            raise ValueError("La fin de la période précède son début.")
+        if start is not None and (value - start).days > 5 * 366:
+            raise ValueError("La période d'un projet ne peut pas dépasser cinq ans.")
+        return value
+
+
+class DecisionIn(Strict):
+    decision: Literal["approved", "adjusted", "refused"]
+    approved_amount: PositiveMoney | None = None
+    reason: str = Field("", max_length=4000)
+    installments: int | None = Field(None, ge=1, le=12)
+
+
+class ScheduleItemIn(Strict):
+    due_on: date
+    amount: PositiveMoney
+    hold_report_year: FiscalYear | None = None
+
+    @field_validator("hold_report_year", mode="before")
+    @classmethod
+    def _empty(cls, value):
+        return None if value in ("", None) else value
+
+
+class ScheduleIn(Strict):
+    items: list[ScheduleItemIn] = Field(min_length=1, max_length=24)
+
+
+class DisbursementPaymentIn(Strict):
+    paid_on: date
+    reference: str = Field("", max_length=120)
+
+
 FIELD_MESSAGES = {
     "missing": "Ce champ est obligatoire.",
     "extra_forbidden": "Ce champ n'est pas permis.",
@@ -190,6 +279,7 @@ FIELD_MESSAGES = {
     "model_attributes_type": "Un objet est attendu.",
     "list_type": "Une liste est attendue.",
     "too_long": "Trop d'éléments.",
+    "too_short": "Au moins un élément est requis.",
 }
 
 

@@ -21,6 +21,8 @@ from rac_shared.contracts import health_report
 from rac_shared.db import Database
 from rac_shared.errors import DomainError, invalid, not_found
 from rac_shared.events import (
+    CeracDesignated,
+    CeracReportAccepted,
     PlanAccepted,
     PlanCancelled,
     PlanCandidateAbandoned,
@@ -29,14 +31,29 @@ from rac_shared.events import (
 from rac_shared.logs import CorrelationId
 from rac_shared.outbox import first_time
 from rac_shared.rpc import rpc
-from services.billing import access, documents, estimates, invoicing, payments, reports, views
+from services.billing import (
+    access,
+    documents,
+    estimates,
+    funding,
+    funding_views,
+    invoicing,
+    payments,
+    reports,
+    views,
+)
 from services.billing.models import Base, Invoice, Organisation
 from services.billing.schemas import (
+    AllocationIn,
+    DecisionIn,
+    DisbursementPaymentIn,
     EstimateSpec,
     InvoiceQuery,
     PaymentIn,
     PlanRef,
     ProfileIn,
+    ProjectIn,
+    ScheduleIn,
     parse,
 )
 
@@ -66,6 +83,20 @@ class BillingService:
     @rpc
     def health(self) -> dict:
         return health_report(self.name, self.db)
+
+    @rpc
+    def network_figures(self, actor: dict, fiscal_year: str | None = None) -> dict:
+        """The ministry dashboard's figures kept here (aggregates only, ministry only), with
+        the funding figures, so that the dashboard asks billing once per page."""
+        from services.billing import figures
+
+        figures.ensure_ministry(Actor.model_validate(actor))
+        result = figures.network_figures(self.db)
+        self.db.rollback()  # end the read; funding_figures opens its own transaction
+        result["funding"] = figures.optional(
+            self, "funding_figures", actor, fiscal_year=fiscal_year
+        )
+        return result
 
     @rpc
     def home_summary(self, actor: dict) -> list[dict]:
@@ -303,3 +334,118 @@ class BillingService:
             organisation.payment_instructions = profile.payment_instructions or None
             organisation.updated_at = clock.now()
             return reports.profile_view(organisation, user.organisation_id)
+
+    # -- funding of designated CERACs (issue 9) -----------------------------------------------
+
+    @on_event(CeracDesignated)
+    def on_cerac_designated(self, envelope, payload: CeracDesignated) -> None:
+        with self.db.begin():
+            if first_time(self.db, envelope.event_id, "billing.on_cerac_designated"):
+                funding.register_cerac(self.db, payload)
+
+    @on_event(CeracReportAccepted)
+    def on_cerac_report_accepted(self, envelope, payload: CeracReportAccepted) -> None:
+        with self.db.begin():
+            if first_time(self.db, envelope.event_id, "billing.on_cerac_report_accepted"):
+                funding.report_accepted(self.db, payload)
+
+    @rpc
+    def funding_overview(self, actor: dict, fiscal_year: str | None = None) -> dict:
+        """The CERACs the actor sees (all for the ministry, its own for a CERAC) with their
+        funding of one fiscal year, and the projects to decide (ministry) or its projects."""
+        user = Actor.model_validate(actor)
+        return funding_views.overview(self.db, user, _text(fiscal_year))
+
+    @rpc
+    def funding_figures(self, actor: dict, fiscal_year: str | None = None) -> dict:
+        """Ministry dashboard: cap, operating allocated, projects approved, paid, remaining,
+        per CERAC and in total, for one fiscal year (the current one by default)."""
+        user = Actor.model_validate(actor)
+        return funding_views.figures(self.db, user, _text(fiscal_year))
+
+    @rpc
+    def funding_statement(self, actor: dict, cerac_id: int, fiscal_year: str | None = None) -> dict:
+        user = Actor.model_validate(actor)
+        return funding_views.statement(self.db, user, int(cerac_id), _text(fiscal_year))
+
+    @rpc
+    def funding_statement_csv(
+        self, actor: dict, cerac_id: int, fiscal_year: str | None = None
+    ) -> str:
+        user = Actor.model_validate(actor)
+        report = funding_views.statement(self.db, user, int(cerac_id), _text(fiscal_year))
+        return funding_views.statement_csv(report)
+
+    @rpc
+    def funding_statement_pdf(
+        self, actor: dict, cerac_id: int, fiscal_year: str | None = None
+    ) -> dict:
+        user = Actor.model_validate(actor)
+        report = funding_views.statement(self.db, user, int(cerac_id), _text(fiscal_year))
+        self.db.rollback()  # end the read transaction before the slow part
+        filename, content = funding_views.statement_pdf(report)
+        return {"filename": filename, "content_b64": base64.b64encode(content).decode("ascii")}
+
+    @rpc
+    def record_funding_allocation(self, actor: dict, cerac_id: int, allocation: dict) -> dict:
+        user = Actor.model_validate(actor)
+        data = parse(AllocationIn, allocation)
+        with self.db.begin():
+            row = funding.record_allocation(self.db, user, int(cerac_id), data)
+            return funding_views.allocation_view(row)
+
+    @rpc
+    def get_funding_allocation(self, actor: dict, allocation_id: int) -> dict:
+        user = Actor.model_validate(actor)
+        return funding_views.get_allocation(self.db, user, int(allocation_id))
+
+    @rpc
+    def submit_funding_project(self, actor: dict, project: dict) -> dict:
+        user = Actor.model_validate(actor)
+        data = parse(ProjectIn, project)
+        with self.db.begin():
+            row = funding.submit_project(self.db, user, data)
+            return funding_views.project_view(row)
+
+    @rpc
+    def get_funding_project(self, actor: dict, project_id: int) -> dict:
+        user = Actor.model_validate(actor)
+        return funding_views.get_project(self.db, user, int(project_id))
+
+    @rpc
+    def decide_funding_project(self, actor: dict, project_id: int, decision: dict) -> dict:
+        user = Actor.model_validate(actor)
+        data = parse(DecisionIn, decision)
+        with self.db.begin():
+            row = funding.decide_project(self.db, user, int(project_id), data)
+            return funding_views.project_view(row)
+
+    @rpc
+    def update_funding_schedule(
+        self, actor: dict, kind: str, owner_id: int, schedule: dict
+    ) -> dict:
+        """Rewrite the unpaid installments of an allocation (``kind="allocation"``) or of an
+        approved project (``kind="project"``): they must add up to the funded amount."""
+        user = Actor.model_validate(actor)
+        data = parse(ScheduleIn, schedule)
+        with self.db.begin():
+            owner = funding.replace_schedule(self.db, user, str(kind), int(owner_id), data)
+            if kind == "allocation":
+                return funding_views.allocation_view(owner)
+            return funding_views.project_view(owner)
+
+    @rpc
+    def pay_funding_disbursement(self, actor: dict, disbursement_id: int, payment: dict) -> dict:
+        user = Actor.model_validate(actor)
+        data = parse(DisbursementPaymentIn, payment)
+        with self.db.begin():
+            row = funding.pay_disbursement(self.db, user, int(disbursement_id), data)
+            return funding_views.disbursement_view(row, "")
+
+
+def _text(value) -> str | None:
+    if value in (None, ""):
+        return None
+    if not isinstance(value, str):
+        raise invalid("Un exercice financier AAAA-AAAA est attendu.")
+    return value.strip()

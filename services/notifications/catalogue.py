@@ -334,6 +334,248 @@ def cerac_not_designated(p: ev.CeracNotDesignated, directory: Directory, url: st
     )
 
 
+# -- life of a designated CERAC: reporting, special mandates, support (applications) -------
+
+MINISTRY_ANALYST_ROLES = ["ministry_analyst"]
+MINISTRY_FALLBACK_ROLES = ["ministry_admin"]
+CERAC_CONTACT_ROLES = SIGNATORY_ROLES + COORDINATOR_ROLES
+SECTION_LABELS = {
+    "offer": "Volet 1 — Accroître l'offre de service en RAC",
+    "quality": "Volet 2 — Améliorer la qualité des services offerts",
+    "development": "Volet 3 — Contribuer au développement de la RAC",
+    "_general": "Commentaire général",
+}
+MANDATE_PART_LABELS = {
+    "offer": "accroître l'offre de service en RAC",
+    "quality": "améliorer la qualité des services offerts",
+    "development": "contribuer au développement de la RAC",
+}
+DECISION_LABELS = {"approved": "approuvé", "adjusted": "approuvé avec ajustement",
+                   "refused": "refusé"}  # fmt: skip
+
+
+def _ministry_analysts(directory: Directory) -> list[Recipient]:
+    """The ministry's analysts (its administration when it has no analyst yet)."""
+    people: list[Recipient] = []
+    ministries = directory.list_organisations(["ministry"])
+    for roles in (MINISTRY_ANALYST_ROLES, MINISTRY_FALLBACK_ROLES):
+        for organisation in ministries:
+            people += _people(directory.users_of_organisation(organisation["id"], roles))
+        if people:
+            break
+    return _unique(people)
+
+
+def _cerac_people(organisation_id: int, directory: Directory,
+                  roles: list[str] | None = None) -> list[Recipient]:
+    return _unique(_people(directory.users_of_organisation(
+        organisation_id, roles or CERAC_CONTACT_ROLES)))  # fmt: skip
+
+
+def _section_label(key: str) -> str:
+    if key in SECTION_LABELS:
+        return SECTION_LABELS[key]
+    if key.startswith("livrable-") and key[9:].isdigit():
+        return f"Livrable {key[9:]}"
+    return key
+
+
+def _report_link(url: str, p) -> str:
+    return f"{url}/redditions/{p.report_id}"
+
+
+def _what(p) -> str:
+    """« la reddition de comptes 2013-2014 » or « le rapport sur le mandat spécial … »."""
+    if p.special_mandate_id is not None:
+        return f"le rapport sur le mandat spécial « {p.period_label} »"
+    return f"la reddition de comptes {p.period_label}"
+
+
+def report_submitted(p: ev.CeracReportSubmitted, directory: Directory, url: str) -> Message:
+    return Message(
+        kind="cerac_report_submitted",
+        subject=f"Reddition de comptes déposée : {p.organisation_name} — {p.period_label}",
+        context={"p": p, "what": _what(p), "due_date": long_date(p.due_date)},
+        why="Vous recevez ce message parce que vous analysez, au Ministère, les redditions "
+            "de comptes des CERAC.",
+        link=_report_link(url, p),
+        legal=True,
+        recipients=_ministry_analysts(directory),
+    )
+
+
+def report_changes_requested(p: ev.CeracReportChangesRequested, directory: Directory,
+                             url: str) -> Message:
+    comments = [{"section": _section_label(k), "comment": v}
+                for k, v in p.comments.items() if k != "_general"]  # fmt: skip
+    if p.comments.get("_general"):
+        comments.append({"section": _section_label("_general"), "comment": p.comments["_general"]})
+    return Message(
+        kind="cerac_report_changes_requested",
+        subject=f"Modifications demandées à votre reddition de comptes — {p.period_label}",
+        context={"p": p, "what": _what(p), "comments": comments},
+        why="Vous recevez ce message parce que vous êtes responsable de la reddition de "
+            f"comptes du CERAC {p.organisation_name}.",
+        link=_report_link(url, p),
+        legal=True,
+        recipients=_cerac_people(p.organisation_id, directory),
+    )
+
+
+def report_accepted(p: ev.CeracReportAccepted, directory: Directory, url: str) -> Message:
+    return Message(
+        kind="cerac_report_accepted",
+        subject=f"Reddition de comptes acceptée — {p.period_label}",
+        context={"p": p, "what": _what(p), "accepted_on": long_date(p.accepted_on)},
+        why="Vous recevez ce message parce que vous êtes responsable de la reddition de "
+            f"comptes du CERAC {p.organisation_name}.",
+        link=_report_link(url, p),
+        legal=True,
+        recipients=_cerac_people(p.organisation_id, directory),
+    )
+
+
+def report_due_soon(p: ev.CeracReportDueSoon, directory: Directory, url: str) -> Message:
+    late = p.step == "late"
+    due = long_date(p.due_date)
+    subject = (f"Reddition de comptes en retard : {p.period_label} (échéance du {due})" if late
+               else f"Rappel : reddition de comptes {p.period_label} à déposer au plus tard "
+                    f"le {due}")  # fmt: skip
+    why = ("Vous recevez cet avis parce que vous êtes responsable de la reddition de comptes "
+           f"du CERAC {p.organisation_name}." if late else
+           "Vous recevez ce rappel parce que vous êtes responsable de la reddition de comptes "
+           f"du CERAC {p.organisation_name}. Vous pouvez désactiver les rappels facultatifs "
+           "dans vos préférences.")  # fmt: skip
+    link = f"{url}/redditions"  # the CERAC's reports, yearly and on special mandates
+    return Message(
+        kind="cerac_report_due",
+        subject=subject,
+        context={"p": p, "what": _what(p), "What": _what(p)[0].upper() + _what(p)[1:],
+                 "e": "" if p.special_mandate_id else "e", "due_date": due, "late": late},
+        why=why,
+        link=link,
+        legal=late,  # the notice of lateness always goes out; the reminders are optional
+        recipients=_cerac_people(p.organisation_id, directory),
+    )
+
+
+def special_mandate_assigned(p: ev.SpecialMandateAssigned, directory: Directory,
+                             url: str) -> Message:
+    return Message(
+        kind="special_mandate_assigned",
+        subject=f"Mandat spécial confié à {p.organisation_name} : {p.object}",
+        context={"p": p, "due_date": long_date(p.due_date), "amount": money(p.amount)},
+        why="Vous recevez ce message parce que vous êtes signataire ou responsable du CERAC "
+            f"{p.organisation_name}, à qui le Ministère confie ce mandat.",
+        link=f"{url}/redditions",  # where the mandate's report is written
+        legal=True,
+        recipients=_cerac_people(p.organisation_id, directory),
+    )
+
+
+def support_requested(p: ev.SupportRequested, directory: Directory, url: str) -> Message:
+    recipients = _cerac_people(p.cerac_organisation_id, directory, COORDINATOR_ROLES)
+    if not recipients:  # no coordinator yet: the directors answer for the CERAC
+        recipients = _cerac_people(p.cerac_organisation_id, directory, SIGNATORY_ROLES)
+    return Message(
+        kind="support_requested",
+        subject=f"Demande de soutien de {p.requester_organisation_name} : {p.object}",
+        context={"p": p},
+        why="Vous recevez ce message parce que vous coordonnez la RAC au CERAC "
+            f"{p.cerac_organisation_name}, à qui cette demande de soutien est adressée.",
+        link=f"{url}/reseau/demandes",  # the requests received, with the answer form
+        legal=True,
+        recipients=recipients,
+    )
+
+
+def support_answered(p: ev.SupportAnswered, directory: Directory, url: str) -> Message:
+    users = directory.users_of_organisation(p.requester_organisation_id)
+    requester = [u for u in users if u["id"] == p.requested_by_user_id]
+    if not requester:  # the requester left: the institution's coordinators read it
+        requester = directory.users_of_organisation(p.requester_organisation_id,
+                                                    COORDINATOR_ROLES)  # fmt: skip
+    return Message(
+        kind="support_answered",
+        subject=f"Réponse du CERAC {p.cerac_organisation_name} : {p.object}",
+        context={"p": p},
+        why="Vous recevez ce message parce que vous avez adressé cette demande de soutien au "
+            f"CERAC {p.cerac_organisation_name}.",
+        link=f"{url}/reseau/demandes",
+        legal=True,
+        recipients=_unique(_people(requester)),
+    )
+
+
+# -- funding of designated CERACs (billing) ---------------------------------------------------
+
+
+def funding_project_submitted(p: ev.FundingProjectSubmitted, directory: Directory,
+                              url: str) -> Message:
+    return Message(
+        kind="funding_project_submitted",
+        subject=f"Projet de développement à analyser : {p.organisation_name} — {p.title}",
+        context={"p": p, "amount": money(p.requested_amount),
+                 "part": MANDATE_PART_LABELS.get(p.mandate_part, p.mandate_part)},  # fmt: skip
+        why="Vous recevez ce message parce que vous analysez, au Ministère, le financement "
+            "des CERAC.",
+        link=f"{url}/financement/projets/{p.project_id}",
+        legal=True,
+        recipients=_ministry_analysts(directory),
+    )
+
+
+def funding_project_decided(p: ev.FundingProjectDecided, directory: Directory,
+                            url: str) -> Message:
+    decision = DECISION_LABELS.get(p.decision, p.decision)
+    return Message(
+        kind="funding_project_decided",
+        subject=f"Projet de développement {decision} : {p.title}",
+        context={"p": p, "decision": decision, "requested": money(p.requested_amount),
+                 "approved": money(p.approved_amount) if p.approved_amount is not None
+                 else ""},  # fmt: skip
+        why="Vous recevez ce message parce que vous êtes signataire ou responsable du CERAC "
+            f"{p.organisation_name}, qui a soumis ce projet.",
+        link=f"{url}/financement/projets/{p.project_id}",
+        legal=True,
+        recipients=_cerac_people(p.organisation_id, directory),
+    )
+
+
+def _funding_link(url: str, p) -> str:
+    if p.project_id is not None:
+        return f"{url}/financement/projets/{p.project_id}"
+    return f"{url}/financement/ceracs/{p.cerac_id}"
+
+
+def funding_disbursement_released(p: ev.FundingDisbursementReleased, directory: Directory,
+                                  url: str) -> Message:
+    return Message(
+        kind="funding_disbursement_released",
+        subject=f"Versement libéré : {money(p.amount)} ({p.fiscal_year})",
+        context={"p": p, "amount": money(p.amount)},
+        why="Vous recevez ce message parce que vous êtes signataire ou responsable du CERAC "
+            f"{p.organisation_name}, qui reçoit ce financement.",
+        link=f"{url}/financement/ceracs/{p.cerac_id}",
+        legal=True,
+        recipients=_cerac_people(p.organisation_id, directory),
+    )
+
+
+def funding_disbursement_paid(p: ev.FundingDisbursementPaid, directory: Directory,
+                              url: str) -> Message:
+    return Message(
+        kind="funding_disbursement_paid",
+        subject=f"Versement effectué : {money(p.amount)} le {long_date(p.paid_on)}",
+        context={"p": p, "amount": money(p.amount), "paid_on": long_date(p.paid_on)},
+        why="Vous recevez ce message parce que vous êtes signataire ou responsable du CERAC "
+            f"{p.organisation_name}, qui reçoit ce financement.",
+        link=_funding_link(url, p),
+        legal=True,
+        recipients=_cerac_people(p.organisation_id, directory),
+    )
+
+
 COMPOSERS: dict[type[ev.EventPayload], Callable[..., Message]] = {
     ev.ApplicationSubmitted: application_submitted,
     ev.ApplicationAdmissibilityDecided: admissibility_decided,
@@ -349,4 +591,15 @@ COMPOSERS: dict[type[ev.EventPayload], Callable[..., Message]] = {
     ev.EvaluatorAssigned: evaluator_assigned,
     ev.CeracDesignated: cerac_designated,
     ev.CeracNotDesignated: cerac_not_designated,
+    ev.CeracReportSubmitted: report_submitted,
+    ev.CeracReportChangesRequested: report_changes_requested,
+    ev.CeracReportAccepted: report_accepted,
+    ev.CeracReportDueSoon: report_due_soon,
+    ev.SpecialMandateAssigned: special_mandate_assigned,
+    ev.SupportRequested: support_requested,
+    ev.SupportAnswered: support_answered,
+    ev.FundingProjectSubmitted: funding_project_submitted,
+    ev.FundingProjectDecided: funding_project_decided,
+    ev.FundingDisbursementReleased: funding_disbursement_released,
+    ev.FundingDisbursementPaid: funding_disbursement_paid,
 }

@@ -118,6 +118,52 @@ class NotificationsService:
     def on_cerac_not_designated(self, envelope, payload):
         self._notify(envelope, payload)
 
+    # -- life of a designated CERAC (reporting, special mandates, support, funding) ------
+
+    @on_event(ev.CeracReportSubmitted)
+    def on_report_submitted(self, envelope, payload):
+        self._notify(envelope, payload)
+
+    @on_event(ev.CeracReportChangesRequested)
+    def on_report_changes_requested(self, envelope, payload):
+        self._notify(envelope, payload)
+
+    @on_event(ev.CeracReportAccepted)
+    def on_report_accepted(self, envelope, payload):
+        self._notify(envelope, payload)
+
+    @on_event(ev.CeracReportDueSoon)
+    def on_report_due_soon(self, envelope, payload):
+        self._notify(envelope, payload)
+
+    @on_event(ev.SpecialMandateAssigned)
+    def on_special_mandate_assigned(self, envelope, payload):
+        self._notify(envelope, payload)
+
+    @on_event(ev.SupportRequested)
+    def on_support_requested(self, envelope, payload):
+        self._notify(envelope, payload)
+
+    @on_event(ev.SupportAnswered)
+    def on_support_answered(self, envelope, payload):
+        self._notify(envelope, payload)
+
+    @on_event(ev.FundingProjectSubmitted)
+    def on_funding_project_submitted(self, envelope, payload):
+        self._notify(envelope, payload)
+
+    @on_event(ev.FundingProjectDecided)
+    def on_funding_project_decided(self, envelope, payload):
+        self._notify(envelope, payload)
+
+    @on_event(ev.FundingDisbursementReleased)
+    def on_funding_disbursement_released(self, envelope, payload):
+        self._notify(envelope, payload)
+
+    @on_event(ev.FundingDisbursementPaid)
+    def on_funding_disbursement_paid(self, envelope, payload):
+        self._notify(envelope, payload)
+
     def _notify(self, envelope, payload) -> None:
         """Look recipients up (RPC), then record every message once, then send."""
         handler = f"notifications.{envelope.event_type}"

@@ -87,8 +87,10 @@ class PlansService:
         user = Actor.model_validate(actor)
         if not user.is_ministry:
             raise forbidden("Les indicateurs du réseau sont réservés au Ministère.")
+        from services.plans import figures  # per status, per month, per program
+
         with self.db.begin():
-            return views.network_figures(self.db)
+            return figures.network_figures(self.db)
 
     # -- building -----------------------------------------------------------------------
 

@@ -1,7 +1,8 @@
 """Demo data of the scoring service (idempotent): the evaluation committee of the 2012-2013
 call for interest (seed 000), with the 2013 files kept outside the platform (« archives »:
-no application content, no institution account), scored by two members, consolidated,
-ranked, and decided by the minister in May 2013: per education order, the designated
+no application content, no institution account but for the Centre de services scolaire des
+Navigateurs, so that a designated CERAC of the demo can sign in), scored by two members,
+consolidated, ranked, and decided by the minister in May 2013: per education order, the designated
 CERACs and the applications that were not designated (a failed threshold, and a fourth
 qualified application beyond the cap of three).
 
@@ -23,7 +24,9 @@ from rac_shared.clock import MONTREAL, clock
 from services.scoring import committees, designation, evaluations
 from services.scoring.models import SOURCE_ARCHIVE, Base, Evaluation
 
-# (institution, order, first evaluator's sheet, second evaluator's sheet, designated)
+# (institution, order, first evaluator's sheet, second evaluator's sheet, designated[, code])
+# A code links the file to a demo organisation with accounts: the Centre de services scolaire
+# des Navigateurs is the demo's designated CERAC whose staff can sign in (funding, reports).
 # Sheets follow the grid of the 2012-2013 call: 20, 15, 15, 10, 20, 20 points.
 ARCHIVES = [
     ("Cégep de Sherbrooke", "collégial", "18 13 13 8 17 17", "17 13 12.5 8.5 18 17", True),
@@ -33,8 +36,8 @@ ARCHIVES = [
      "19 13 14 9 17 18", True),
     ("Centre de services scolaire de Montréal", "secondaire", "17 13 12 8 17 16",
      "12 12 13 8.5 16 17", True),
-    ("Centre de services scolaire des Premières-Seigneuries", "secondaire",
-     "16 12 12 8 16 16", "16 12 11 7 15 16", True),
+    ("Centre de services scolaire des Navigateurs", "secondaire",
+     "16 12 12 8 16 16", "16 12 11 7 15 16", True, "CSN"),
     ("Centre de services scolaire de la Beauce-Etchemin", "secondaire", "15 11 11 7 15 15",
      "15 11 11 7.5 15 14", False),
 ]  # fmt: skip
@@ -82,13 +85,13 @@ def seed(session: Session, grid: dict | None, organisations: dict, people: dict)
             committees.add_member(session, admin, committee.call_id, person)
     criteria = committees.grid_of(committee)
     opened = []
-    for number, (name, order, first, second, _) in enumerate(ARCHIVES, start=1):
+    for number, (name, order, first, second, _, *code) in enumerate(ARCHIVES, start=1):
         with clock.frozen_at(_at(2013, 1, 15, 9, number)):
             evaluation = Evaluation(
                 committee_id=committee.id,
                 call_id=committee.call_id,
                 application_id=None,
-                organisation_id=None,
+                organisation_id=organisations[code[0]]["id"] if code else None,
                 organisation_name=name,
                 reference=f"CERAC-2012-ARC-{number:03d}",
                 education_order=order,
@@ -130,7 +133,7 @@ def seed(session: Session, grid: dict | None, organisations: dict, people: dict)
                 "Recommandation unanime du comité d'évaluation.",
             )
     with clock.frozen_at(_at(2013, 5, 31, 11, 0)):
-        for evaluation, (*_, designated) in zip(opened, ARCHIVES, strict=True):
+        for evaluation, (_, _, _, _, designated, *_) in zip(opened, ARCHIVES, strict=True):
             designation.decide(
                 session,
                 admin,
@@ -146,7 +149,7 @@ def seed(session: Session, grid: dict | None, organisations: dict, people: dict)
     outbox = Base.metadata.tables["outbox"]
     session.execute(delete(outbox).where(outbox.c.id > before))
     session.flush()
-    designated = sum(1 for *_, d in ARCHIVES if d)
+    designated = sum(1 for _, _, _, _, d, *_ in ARCHIVES if d)
     return (
         f"Comité d'évaluation 2012-2013 : {len(ARCHIVES)} dossiers de 2013 notés par deux "
         f"membres, {designated} CERAC désignés le 31 mai 2013 (collégial : 2, secondaire : 3)."

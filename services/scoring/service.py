@@ -100,6 +100,14 @@ class ScoringService:
         return health_report(self.name, self.db)
 
     @rpc
+    def network_figures(self, actor: dict) -> dict:
+        """The ministry dashboard's figures kept here (aggregates only, ministry only)."""
+        from services.scoring import figures
+
+        figures.ensure_ministry(Actor.model_validate(actor))
+        return figures.network_figures(self.db)
+
+    @rpc
     def home_summary(self, actor: dict) -> list[dict]:
         """Next actions on the user's home page (scores to give, decisions to record,
         an institution's result)."""

@@ -24,7 +24,10 @@ from gateway.web.framework import ERROR_CODES, REGISTRY
 from rac_shared.actor import MINISTRY_ROLES, Role
 from tests.integration.matrix_applications import applications_rows
 from tests.integration.matrix_billing import billing_rows
+from tests.integration.matrix_dashboard import dashboard_rows
+from tests.integration.matrix_funding import funding_rows
 from tests.integration.matrix_plans import plans_rows
+from tests.integration.matrix_reporting import reporting_rows
 from tests.integration.matrix_scoring import scoring_rows
 from tests.support.platform import DEMO_PASSWORD
 
@@ -132,7 +135,10 @@ EXPECTATIONS: dict[tuple[str, str], Row] = {
 EXPECTATIONS.update(applications_rows(Row, Outcome))  # calls for interest, applications
 EXPECTATIONS.update(plans_rows(Row, Outcome))  # workplace RAC implementation plans
 EXPECTATIONS.update(billing_rows(Row, Outcome))  # invoices, payments, statements
+EXPECTATIONS.update(funding_rows(Row, Outcome))  # funding of CERACs: allocations, projects
 EXPECTATIONS.update(scoring_rows(Row, Outcome))  # evaluation and designation of CERACs
+EXPECTATIONS.update(reporting_rows(Row, Outcome))  # network of CERACs, reports, mandates
+EXPECTATIONS.update(dashboard_rows(Row, Outcome))  # the ministry's network dashboard
 
 # Logout revokes every token of the user: it runs last, and then everyone logs in again.
 LAST = ("logout", "POST")

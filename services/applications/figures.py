@@ -1,0 +1,90 @@
+"""The ministry's network figures kept by the applications service: applications per call
+(published or closed calls, even without applications) and status. Counted by the
+database (GROUP BY), never by loading the applications."""
+
+from __future__ import annotations
+
+import logging
+
+from sqlalchemy import case, func, select
+from sqlalchemy.orm import Session
+
+from rac_shared.actor import Actor
+from rac_shared.errors import forbidden
+from services.applications.models import (
+    ADMISSIBLE,
+    APP_DRAFT,
+    APP_SUBMITTED,
+    APP_WITHDRAWN,
+    CALL_DRAFT,
+    NOT_ADMISSIBLE,
+    Application,
+    Call,
+)
+
+# One status per application as the ministry follows it: the admissibility decision, once
+# taken, replaces "déposée".
+STATUSES = {
+    APP_DRAFT: "En préparation",
+    APP_SUBMITTED: "Déposée (recevabilité à décider)",
+    ADMISSIBLE: "Recevable",
+    NOT_ADMISSIBLE: "Non recevable",
+    APP_WITHDRAWN: "Retirée",
+}
+
+
+log = logging.getLogger(__name__)
+
+
+def optional(service, method: str, actor: dict, **kwargs) -> dict | None:
+    """Another part of the dashboard's figures kept by this service (another module's RPC,
+    called in-process), or None when it is missing or fails: the dashboard then says
+    "données indisponibles" for that section only, and the rest of the page shows."""
+    compute = getattr(service, method, None)
+    if compute is None:
+        return None
+    try:
+        return compute(actor, **{k: v for k, v in kwargs.items() if v is not None})
+    except Exception:
+        log.exception("%s failed; the dashboard shows that section as unavailable", method)
+        service.db.rollback()
+        return None
+
+
+def ensure_ministry(actor: Actor) -> None:
+    if not actor.is_ministry:
+        raise forbidden("Les indicateurs du réseau sont réservés au Ministère.")
+
+
+def network_figures(session: Session) -> dict:
+    status = case(
+        (
+            (Application.status == APP_SUBMITTED) & Application.admissibility.is_not(None),
+            Application.admissibility,
+        ),
+        else_=Application.status,
+    ).label("status")
+    rows = session.execute(
+        select(Call.id, Call.title, status, func.count(Application.id))
+        .outerjoin(Application, Application.call_id == Call.id)
+        .where(Call.status != CALL_DRAFT)
+        .group_by(Call.id, Call.title, status)
+        .order_by(Call.id)
+    ).all()
+    calls: dict[int, dict] = {}
+    for call_id, title, key, count in rows:
+        call = calls.setdefault(
+            call_id,
+            {"call_id": call_id, "call_title": title, "counts": dict.fromkeys(STATUSES, 0)},
+        )
+        if key is not None:  # a published call without any application yet
+            call["counts"][key] = call["counts"].get(key, 0) + int(count)
+    per_call = []
+    for call in calls.values():
+        call["total"] = sum(call["counts"].values())
+        per_call.append(call)
+    return {
+        "statuses": [{"key": k, "label": v} for k, v in STATUSES.items()],
+        "applications_per_call": per_call,
+        "total": sum(c["total"] for c in per_call),
+    }

@@ -1,0 +1,97 @@
+"""Run the slow suites (nameko service tests, integration modules, browser tests) side by side.
+
+Most of their time is spent waiting: for processes to start, for events to travel, for a
+browser to paint. Each integration module starts its own isolated platform (own databases,
+own RabbitMQ virtual host, free ports), so modules can run at the same time: this runner
+keeps ``--jobs`` pytest processes busy, longest units first, and prints each unit's result
+and, for a failure, its output. ``make test`` calls it; it exits non-zero if any unit failed.
+
+    python tests/run_suites.py --jobs 3
+"""
+
+from __future__ import annotations
+
+import argparse
+import os
+import subprocess
+import sys
+import tempfile
+import time
+from concurrent.futures import ThreadPoolExecutor, as_completed
+from pathlib import Path
+
+ROOT = Path(__file__).resolve().parent.parent
+TESTS = ROOT / "tests"
+PYTHON = sys.executable
+
+# Known to be the longest: started first so that the run ends with short units.
+LONGEST_FIRST = (
+    "tests/browser",
+    "tests/integration/test_authorization_matrix.py",
+    "tests/integration/test_faults.py",
+    "tests/service",
+    "tests/integration/test_gateway_security.py",
+    "tests/integration/test_plans_flow.py",
+)
+
+
+def units() -> list[str]:
+    modules = sorted(str(p.relative_to(ROOT)) for p in (TESTS / "integration").glob("test_*.py"))
+    found = ["tests/browser", "tests/service", *modules]
+    ordered = [u for u in LONGEST_FIRST if u in found]
+    return ordered + [u for u in found if u not in ordered]
+
+
+def command_for(unit: str) -> list[str]:
+    if unit == "tests/browser":
+        return [PYTHON, "-m", "pytest", "-p", "no:pytest_nameko", unit, "-q"]
+    return [
+        PYTHON,
+        str(TESTS / "eventlet_pytest.py"),
+        unit,
+        "-q",
+        "--suppress-nameko-eventlet-notification",
+    ]
+
+
+def run_unit(unit: str, logs: Path) -> tuple[str, int, float, Path]:
+    log = logs / (unit.replace("/", "_") + ".log")
+    started = time.monotonic()
+    with open(log, "wb") as output:
+        code = subprocess.run(
+            command_for(unit), cwd=ROOT, stdout=output, stderr=subprocess.STDOUT, env=os.environ
+        ).returncode
+    return unit, code, time.monotonic() - started, log
+
+
+def summary_line(log: Path) -> str:
+    lines = [line for line in log.read_text(errors="replace").splitlines() if line.strip()]
+    return lines[-1] if lines else "(no output)"
+
+
+def main() -> int:
+    parser = argparse.ArgumentParser(description=__doc__)
+    parser.add_argument("--jobs", type=int, default=3)
+    parser.add_argument("units", nargs="*", help="test paths (default: every slow unit)")
+    args = parser.parse_args()
+    todo = args.units or units()
+    logs = Path(tempfile.mkdtemp(prefix="rac-tests-"))
+    started = time.monotonic()
+    failed = []
+    with ThreadPoolExecutor(max_workers=args.jobs) as pool:
+        futures = [pool.submit(run_unit, unit, logs) for unit in todo]
+        for future in as_completed(futures):
+            unit, code, seconds, log = future.result()
+            status = "ok" if code == 0 else f"FAILED ({code})"
+            print(f"{unit:<58} {seconds:6.0f} s  {status}  {summary_line(log)}", flush=True)
+            if code != 0:
+                failed.append((unit, log))
+    for unit, log in failed:
+        print(f"\n===== {unit} =====\n{log.read_text(errors='replace')[-20000:]}", flush=True)
+    total = time.monotonic() - started
+    print(f"\n{len(todo)} units in {total:.0f} s; {len(failed)} failed; logs in {logs}")
+    return 1 if failed else 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())
