@@ -54,6 +54,11 @@ class RpcClient:
         self._producers: LightQueue = LightQueue()
         self._created_producers = 0
         self._ready = Event()
+        # Set while the reply consumer has lost the broker: calls fail at once (503) instead
+        # of publishing into a dead connection and waiting for their timeout. Each loss also
+        # starts a new generation: pooled publishing connections of an older one are stale.
+        self._broker_lost = False
+        self._generation = 0
         self._running = False
         self._consumer_thread = None
 
@@ -70,7 +75,7 @@ class RpcClient:
         if self._consumer_thread is not None:
             self._consumer_thread.kill()
         while not self._producers.empty():
-            connection, _ = self._producers.get_nowait()
+            connection, _, _ = self._producers.get_nowait()
             connection.release()
 
     def wait_ready(self, timeout: float = 5.0) -> bool:
@@ -93,6 +98,7 @@ class RpcClient:
                     with connection.Consumer(
                         queue, callbacks=[self._on_reply], no_ack=True, accept=["json"]
                     ):
+                        self._broker_lost = False
                         if not self._ready.ready():
                             self._ready.send(True)
                         while self._running:
@@ -100,8 +106,11 @@ class RpcClient:
                                 connection.drain_events(timeout=1)
                             except TimeoutError:  # socket.timeout is an alias
                                 continue
-            except Exception as exc:  # broker down: retry, callers time out meanwhile
-                log.warning("RPC reply consumer lost the broker: %s", exc)
+            except Exception as exc:  # broker down: retry; callers get 503 meanwhile
+                if not self._broker_lost:
+                    log.warning("RPC reply consumer lost the broker: %s", exc)
+                    self._broker_lost = True
+                    self._generation += 1
                 eventlet.sleep(1)
 
     def _on_reply(self, body: dict, message: kombu.Message) -> None:
@@ -111,17 +120,26 @@ class RpcClient:
 
     # -- publishing ------------------------------------------------------------------
 
-    def _borrow_producer(self) -> tuple[kombu.Connection, kombu.Producer]:
-        if self._producers.empty() and self._created_producers < self.pool_size:
+    def _borrow_producer(self) -> tuple[kombu.Connection, kombu.Producer, int]:
+        while not self._producers.empty():
+            item = self._producers.get_nowait()
+            if item[2] == self._generation:
+                return item
+            self._return_producer(item, broken=True)  # opened before the broker was lost
+        if self._created_producers < self.pool_size:
             self._created_producers += 1
             try:
                 connection = kombu.Connection(self.amqp_uri, heartbeat=0, connect_timeout=2)
                 connection.ensure_connection(max_retries=1)
-                return connection, kombu.Producer(connection.channel())
+                return connection, kombu.Producer(connection.channel()), self._generation
             except Exception:
                 self._created_producers -= 1
                 raise
-        return self._producers.get(timeout=self.timeout)
+        item = self._producers.get(timeout=self.timeout)
+        if item[2] != self._generation:
+            self._return_producer(item, broken=True)
+            return self._borrow_producer()
+        return item
 
     def _return_producer(self, item, broken: bool = False) -> None:
         if broken:
@@ -148,6 +166,8 @@ class RpcClient:
         if not self._running:
             self.start()
         if not self._ready.ready() and not self.wait_ready(min(timeout, 3.0)):
+            raise RpcUnavailable("broker unreachable")
+        if self._broker_lost:
             raise RpcUnavailable("broker unreachable")
         call_id = uuid.uuid4().hex
         waiter = Event()

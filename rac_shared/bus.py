@@ -124,11 +124,26 @@ def declare_topology(amqp_uri: str | None = None, services: list[str] | None = N
     return count
 
 
+def green_kombu_sleep() -> None:
+    """Make kombu's reconnection back-off cooperative.
+
+    ``kombu.utils.functional`` binds ``time.sleep`` when imported, which happens before a
+    process calls ``eventlet.monkey_patch()``: every reconnection attempt while the broker is
+    away (``retry_over_time``, up to the connect timeout) would then freeze the whole process,
+    HTTP requests and timers included. Call right after monkey patching.
+    """
+    import eventlet
+    import kombu.utils.functional
+
+    kombu.utils.functional.sleep = eventlet.sleep
+
+
 def serve(name: str) -> None:
     """Run one service under eventlet (what ``rac serve NAME`` does)."""
     import eventlet
 
     eventlet.monkey_patch()
+    green_kombu_sleep()
     from psycogreen.eventlet import patch_psycopg
 
     patch_psycopg()

@@ -220,3 +220,79 @@ def test_an_event_whose_directory_lookup_fails_is_retried_not_lost(platform):
     time.sleep(2)
     assert len([m for m in platform.mails() if "PMO-CLV-2026-043" in m["Subject"]]) == 2
     assert mails
+
+
+def consumers_of(platform, queue: str) -> int:
+    import kombu
+
+    with kombu.Connection(platform.direct_amqp_uri) as connection:
+        _, _, consumers = connection.default_channel.queue_declare(queue=queue, passive=True)
+    return consumers
+
+
+def test_two_replicas_send_each_message_once_even_when_an_event_comes_twice(platform):
+    """Two notifications processes compete for the same queues; every event is published
+    twice back to back, so both replicas usually hold a copy of it at the same moment."""
+    from services.notifications.mailer import stable_message_id
+
+    ids = organisation_ids(platform)
+    queue = "evt-plans-plan.lapsed--notifications.on_plan_lapsed"
+    platform.start_process("notifications#2")
+    try:
+        wait_until(lambda: consumers_of(platform, queue) == 2, timeout=60)
+        references = [f"PMO-CLV-2026-{n:03d}" for n in range(60, 72)]
+        envelopes = {}
+        for n, reference in enumerate(references, start=60):
+            payload = ev.PlanLapsed(
+                plan_id=n,
+                version=1,
+                reference=reference,
+                institution_id=ids["CLV"],
+                employer_id=ids["CCA"],
+                issued_on=date(2026, 10, 1),
+                lapsed_on=date(2026, 11, 1),
+            )
+            envelopes[reference] = platform.publish_event(payload)
+            platform.publish_event(payload, envelopes[reference])  # the same event again
+
+        def ours() -> list:
+            return [m for m in platform.mails() if any(r in m["Subject"] for r in references)]
+
+        wait_until(lambda: len(ours()) >= 2 * len(references), timeout=60)
+        time.sleep(2)  # a duplicate would have arrived by now
+    finally:
+        platform.stop_process("notifications#2")
+
+    addresses = ("rh@cisss.demo.quebec", "rac@cegeplevis.demo.quebec")
+    mails = ours()
+    assert len(mails) == 2 * len(references)
+    expected_ids = {
+        stable_message_id(str(envelope.event_id), address, "email")
+        for envelope in envelopes.values()
+        for address in addresses
+    }
+    assert sorted(m["Message-ID"] for m in mails) == sorted(expected_ids)  # each exactly once
+    with platform.engine("notifications").connect() as connection:
+        rows = connection.execute(
+            text(
+                "SELECT channel, recipient, count(*) AS n FROM notifications "
+                "WHERE event_id = ANY(:ids) GROUP BY channel, recipient"
+            ),
+            {"ids": [str(e.event_id) for e in envelopes.values()]},
+        ).all()
+        processed = connection.execute(
+            text("SELECT count(*) FROM processed_events WHERE event_id = ANY(:ids)"),
+            {"ids": [str(e.event_id) for e in envelopes.values()]},
+        ).scalar_one()
+    assert processed == len(references)
+    assert sorted((r.channel, r.recipient, r.n) for r in rows) == sorted(
+        (channel, address, len(references))
+        for channel in ("email", "inapp")
+        for address in addresses
+    )
+    # One in-app message per event in each party's inbox.
+    for address in addresses:
+        inbox = platform.api("GET", "/api/messages", platform.token(address)).json()
+        subjects = [m["subject"] for m in inbox["messages"]]
+        for reference in references:
+            assert len([s for s in subjects if reference in s]) == 1, (address, reference)

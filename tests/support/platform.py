@@ -52,6 +52,16 @@ def _rabbit_api(method: str, path: str, body: dict | None = None) -> None:
         pass
 
 
+def rabbit_get(path: str):
+    """GET on RabbitMQ's management API (JSON)."""
+    request = urllib.request.Request(
+        f"{RABBIT_API}{path}",
+        headers={"Authorization": "Basic " + b64encode(b"guest:guest").decode()},
+    )
+    with urllib.request.urlopen(request, timeout=10) as response:
+        return json.loads(response.read())
+
+
 class Platform:
     def __init__(
         self,
@@ -60,6 +70,7 @@ class Platform:
         rpc_timeout: float = 5.0,
         extra_env: dict | None = None,
         web_workers: int = 1,
+        amqp_port: int = 5672,
     ):
         self.web_workers = web_workers
         self.id = uuid.uuid4().hex[:8]
@@ -79,9 +90,12 @@ class Platform:
             s: base.set(database=f"rac_t{self.id}_{s}").render_as_string(hide_password=False)
             for s in SERVICES
         }
-        self.amqp_uri = (
-            f"amqp://guest:guest@127.0.0.1:5672/{urllib.parse.quote(self.vhost, safe='')}"
-        )
+        vhost = urllib.parse.quote(self.vhost, safe="")
+        # What the platform's processes use (``amqp_port`` may be a proxy in front of
+        # RabbitMQ, see tests/support/tcp_proxy.py); the test's own tooling can always reach
+        # the broker through ``direct_amqp_uri``.
+        self.amqp_uri = f"amqp://guest:guest@127.0.0.1:{amqp_port}/{vhost}"
+        self.direct_amqp_uri = f"amqp://guest:guest@127.0.0.1:5672/{vhost}"
         self.url = f"http://127.0.0.1:{self.web_port}"
         self.env = {
             **os.environ,
@@ -147,7 +161,8 @@ class Platform:
             ]
         if name == "smtp":
             return [str(BIN / "rac"), "smtp-catcher", "--port", str(self.smtp_port)]
-        return [str(BIN / "rac"), "serve", name]
+        # "notifications#2": a second replica of a service, with its own process and log.
+        return [str(BIN / "rac"), "serve", name.partition("#")[0]]
 
     def start_process(self, name: str, env: dict | None = None) -> subprocess.Popen:
         log_path = self.workdir / f"{name}.log"
@@ -210,9 +225,36 @@ class Platform:
                 out.append(f"--- {name} ---\n" + "\n".join(content))
         return "\n".join(out)
 
+    def stop_processes(
+        self, *names: str, sig: int = signal.SIGTERM, timeout: float = 20
+    ) -> dict[str, int | None]:
+        """Signal the named processes (all when none named) at once, then wait for each."""
+        names = names or tuple(self.processes)
+        signalled = {}
+        for name in names:
+            process = self.processes.pop(name, None)
+            if process is None:
+                continue
+            try:
+                os.killpg(process.pid, sig)
+            except ProcessLookupError:
+                pass
+            signalled[name] = process
+        deadline = time.monotonic() + timeout
+        codes = {}
+        for name, process in signalled.items():
+            try:
+                codes[name] = process.wait(max(deadline - time.monotonic(), 0.1))
+            except subprocess.TimeoutExpired:
+                try:
+                    os.killpg(process.pid, signal.SIGKILL)
+                except ProcessLookupError:
+                    pass
+                codes[name] = process.wait(5)
+        return codes
+
     def stop(self) -> None:
-        for name in list(self.processes):
-            self.stop_process(name)
+        self.stop_processes()
         try:
             _rabbit_api("DELETE", f"/vhosts/{urllib.parse.quote(self.vhost, safe='')}")
         except Exception:
@@ -270,7 +312,9 @@ class Platform:
         from rac_shared.outbox import event_exchange
 
         envelope = envelope or Envelope.wrap(payload)
-        with kombu.Connection(self.amqp_uri, transport_options={"confirm_publish": True}) as c:
+        with kombu.Connection(
+            self.direct_amqp_uri, transport_options={"confirm_publish": True}
+        ) as c:
             kombu.Producer(c.default_channel).publish(
                 envelope.model_dump(mode="json"),
                 exchange=event_exchange(envelope.source),
@@ -280,6 +324,12 @@ class Platform:
                 mandatory=True,
             )
         return envelope
+
+    def queues(self) -> dict[str, dict]:
+        """The vhost's queues as the management API reports them (messages, consumers,
+        message_stats...), by name."""
+        vhost = urllib.parse.quote(self.vhost, safe="")
+        return {q["name"]: q for q in rabbit_get(f"/queues/{vhost}")}
 
     def mails_to(self, address: str) -> list:
         return [m for m in self.mails() if address in m["To"]]
