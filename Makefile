@@ -5,6 +5,8 @@ BIN := $(VENV)/bin
 STAMP := $(VENV)/.installed
 PYTHON ?= python3.11
 TEST_DATABASE_URL ?= postgresql://postgres@127.0.0.1:5432/postgres
+# Service, integration and browser suites run side by side (each module has its own platform).
+TEST_JOBS ?= 3
 
 .PHONY: run test install system-deps lint format bench unit-tests service-tests browser-tests clean
 
@@ -33,12 +35,11 @@ system-deps:
 	@rabbitmq-plugins enable --quiet rabbitmq_management >/dev/null 2>&1 || \
 	  echo "note: could not enable rabbitmq_management (needed by nameko's rabbit fixtures)"
 
-## test: lint, unit tests, nameko service and integration tests, browser tests
+## test: lint, unit tests, then nameko service, integration and browser tests side by side
 test: install system-deps
 	$(BIN)/ruff check .
 	$(BIN)/python -m pytest tests/unit -q --suppress-nameko-eventlet-notification
-	TEST_DATABASE_URL=$(TEST_DATABASE_URL) $(BIN)/python tests/eventlet_pytest.py tests/service tests/integration -q --suppress-nameko-eventlet-notification
-	TEST_DATABASE_URL=$(TEST_DATABASE_URL) $(BIN)/python -m pytest -p no:pytest_nameko tests/browser -q
+	TEST_DATABASE_URL=$(TEST_DATABASE_URL) $(BIN)/python tests/run_suites.py --jobs $(TEST_JOBS)
 
 lint: install
 	$(BIN)/ruff check .

@@ -26,24 +26,30 @@ PYTHON = sys.executable
 
 # Known to be the longest: started first so that the run ends with short units.
 LONGEST_FIRST = (
-    "tests/browser",
     "tests/integration/test_authorization_matrix.py",
     "tests/integration/test_faults.py",
-    "tests/service",
-    "tests/integration/test_gateway_security.py",
+    "tests/browser/test_plans_browser.py",
+    "tests/browser/test_applications_browser.py",
     "tests/integration/test_plans_flow.py",
+    "tests/integration/test_gateway_security.py",
 )
 
 
 def units() -> list[str]:
-    modules = sorted(str(p.relative_to(ROOT)) for p in (TESTS / "integration").glob("test_*.py"))
-    found = ["tests/browser", "tests/service", *modules]
+    """Every browser and integration module (each starts its own platform), and the service
+    tests as one unit."""
+    modules = sorted(
+        str(p.relative_to(ROOT))
+        for suite in ("integration", "browser")
+        for p in (TESTS / suite).glob("test_*.py")
+    )
+    found = ["tests/service", *modules]
     ordered = [u for u in LONGEST_FIRST if u in found]
     return ordered + [u for u in found if u not in ordered]
 
 
 def command_for(unit: str) -> list[str]:
-    if unit == "tests/browser":
+    if unit.startswith("tests/browser"):
         return [PYTHON, "-m", "pytest", "-p", "no:pytest_nameko", unit, "-q"]
     return [
         PYTHON,

@@ -237,20 +237,13 @@ def invoices_page(ctx: Ctx) -> Response:
     status = _status_arg(ctx, "statut")
     employer_id = _int_arg(ctx, "employeur") if ctx.actor.is_institution else None
     query = {"status": status, "employer_id": employer_id, "limit": 200}
-    calls = {"list": lambda: ctx.rpc("billing", "list_invoices", query=query)}
-    if ctx.actor.is_institution:
-        calls["scheduled"] = lambda: ctx.rpc("billing", "scheduled_installments")
-        calls["employers"] = lambda: ctx.rpc("billing", "statement_employers")
-    results = ctx.app.rpc.parallel(calls)
-    for result in results.values():
-        if isinstance(result, Exception):
-            raise result
+    page = ctx.rpc("billing", "invoices_page", query=query)
     return _render(
         ctx,
         "billing/invoices.html.j2",
-        listing=results["list"],
-        scheduled=results.get("scheduled", []),
-        employers=results.get("employers", []),
+        listing=page["list"],
+        scheduled=page["scheduled"],
+        employers=page["employers"],
         selected_status=status,
         employer_id=employer_id,
         notice=_notice(ctx),
@@ -402,16 +395,8 @@ def _statement_employer(ctx: Ctx) -> int | None:
 @route("/facturation/releve", access=READERS)
 def statement_page(ctx: Ctx) -> Response:
     employer_id = _statement_employer(ctx)
-    results = ctx.app.rpc.parallel(
-        {
-            "employers": lambda: ctx.rpc("billing", "statement_employers"),
-            "statement": lambda: ctx.rpc("billing", "statement", employer_id=employer_id),
-        }
-    )
-    for result in results.values():
-        if isinstance(result, Exception):
-            raise result
-    employers, statement = results["employers"], results["statement"]
+    page = ctx.rpc("billing", "statement_page", employer_id=employer_id)
+    employers, statement = page["employers"], page["statement"]
     return _render(
         ctx,
         "billing/statement.html.j2",

@@ -150,6 +150,7 @@ class Ctx:
     set_cookies: list[tuple[str, str, dict]] = field(default_factory=list)
     delete_cookies: list[str] = field(default_factory=list)
     unread_messages: int | None = None
+    rpc_calls: dict[str, int] = field(default_factory=dict)  # per service, for X-RAC-RPC
 
     @property
     def settings(self) -> Settings:
@@ -159,6 +160,10 @@ class Ctx:
         return self.app.session_factory()
 
     def rpc(self, service: str, method: str, **kwargs) -> Any:
+        self.rpc_calls[service] = self.rpc_calls.get(service, 0) + 1
+        return self._call(service, method, **kwargs)
+
+    def _call(self, service: str, method: str, **kwargs) -> Any:
         if self.actor is not None and "actor" not in kwargs:
             kwargs["actor"] = self.actor.model_dump(mode="json")
         return self.app.rpc.call(service, method, correlation_id=self.correlation_id, **kwargs)
@@ -180,7 +185,8 @@ class Ctx:
         """The header's unread count: from the read model, never an RPC on this request."""
         inbox = self.app.inbox.cached(self.actor.user_id)
         if inbox is None:
-            self.app.inbox.warm(self.actor.user_id, lambda: self.rpc("notifications", "inbox"))
+            # Off the request's path: not counted among the page's RPCs.
+            self.app.inbox.warm(self.actor.user_id, lambda: self._call("notifications", "inbox"))
             return None
         return inbox["unread"]
 
@@ -357,6 +363,11 @@ class GatewayApp:
         for name in ctx.delete_cookies:
             response.delete_cookie(name, path="/")
         response.headers.setdefault("X-Correlation-Id", ctx.correlation_id)
+        if ctx.rpc_calls and self.settings.rac_env != "production":
+            # Lets the tests check that no page asks a service more than once.
+            response.headers["X-RAC-RPC"] = ", ".join(
+                f"{service}={count}" for service, count in sorted(ctx.rpc_calls.items())
+            )
         response.headers.setdefault("X-Content-Type-Options", "nosniff")
         response.headers.setdefault("X-Frame-Options", "DENY")
         response.headers.setdefault("Referrer-Policy", "same-origin")

@@ -216,13 +216,9 @@ def _pdf(payload: dict) -> Response:
 def funding_page(ctx: Ctx) -> Response:
     year = _year_arg(ctx)
     overview = ctx.rpc("billing", "funding_overview", fiscal_year=year)
-    statement = None
-    if overview["is_cerac"]:
-        own = overview["ceracs"][0]
-        statement = ctx.rpc(
-            "billing", "funding_statement", cerac_id=own["cerac_id"], fiscal_year=year
-        )
-    return _render(ctx, "funding/index.html.j2", overview=overview, statement=statement)
+    return _render(
+        ctx, "funding/index.html.j2", overview=overview, statement=overview["statement"]
+    )
 
 
 def _cerac_page(ctx: Ctx, cerac_id: int, year: str | None, status: int = 200, **context):
@@ -425,6 +421,7 @@ def _schedule_from_form(ctx: Ctx) -> tuple[list[dict], dict]:
 def _allocation_page(ctx: Ctx, allocation_id: int, status: int = 200, **context) -> Response:
     allocation = ctx.rpc("billing", "get_funding_allocation", allocation_id=allocation_id)
     context.setdefault("schedule_form", _schedule_rows(allocation["disbursements"]))
+    context.setdefault("today", clock.today().isoformat())  # the payment form's default date
     return _render(
         ctx, "funding/allocation.html.j2", status=status, allocation=allocation, **context
     )

@@ -266,11 +266,9 @@ def scoring_committees(ctx: Ctx) -> Response:
     )
 
 
-def _render_committee(ctx: Ctx, call_id: int, status: int = 200, view=None, **extra):
-    view = view or ctx.rpc("scoring", "get_committee", call_id=call_id)
-    candidates = []
-    if view["can_manage"]:
-        candidates = ctx.rpc("scoring", "member_candidates", call_id=call_id)
+def _render_committee(ctx: Ctx, call_id: int, status: int = 200, **extra):
+    page = ctx.rpc("scoring", "committee_page", call_id=call_id)
+    view, candidates = page["committee"], page["candidates"]
     context = {
         "v": view,
         "candidates": candidates,

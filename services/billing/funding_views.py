@@ -392,6 +392,7 @@ def overview(session: Session, actor: Actor, fiscal_year: str | None) -> dict:
             view["cerac_name"] = names.get(project.cerac_id, "")
             view.pop("disbursements")
             projects.append(view)
+    is_cerac = actor.is_institution and bool(ceracs)
     return {
         "fiscal_year": year,
         "fiscal_years": fiscal_year_choices(ceracs, year),
@@ -399,8 +400,10 @@ def overview(session: Session, actor: Actor, fiscal_year: str | None) -> dict:
         "ceracs": rows,
         "totals": totals,
         "projects": projects,
-        "is_cerac": actor.is_institution and bool(ceracs),
+        "is_cerac": is_cerac,
         "can_manage": actor.role in MANAGERS,
+        # A CERAC's page shows its own statement: in the same answer (one RPC per page).
+        "statement": statement(session, actor, ceracs[0].cerac_id, year) if is_cerac else None,
     }
 
 

@@ -301,6 +301,32 @@ class BillingService:
     def statement_employers(self, actor: dict) -> list[dict]:
         return reports.statement_employers(self.db, Actor.model_validate(actor))
 
+    # -- pages: what one page shows, in one call (one RPC per service per page) -------------
+
+    @rpc
+    def invoices_page(self, actor: dict, query: dict | None = None) -> dict:
+        """The invoice list, and for institutions the installments to invoice and the
+        employers to filter by."""
+        user = Actor.model_validate(actor)
+        page = {
+            "list": reports.list_invoices(self.db, user, parse(InvoiceQuery, query or {})),
+            "scheduled": [],
+            "employers": [],
+        }
+        if user.is_institution:
+            page["scheduled"] = reports.scheduled_installments(self.db, user)
+            page["employers"] = reports.statement_employers(self.db, user)
+        return page
+
+    @rpc
+    def statement_page(self, actor: dict, employer_id: int | None = None) -> dict:
+        user = Actor.model_validate(actor)
+        employer = int(employer_id) if employer_id else None
+        return {
+            "employers": reports.statement_employers(self.db, user),
+            "statement": reports.statement(self.db, user, employer),
+        }
+
     @rpc
     def aging(self, actor: dict, as_of: str | None = None) -> dict:
         return reports.aging(self.db, Actor.model_validate(actor), _as_of(as_of))

@@ -187,9 +187,19 @@ class ScoringService:
         return views.committee_view(self.db, user, int(call_id))["parameters"]
 
     @rpc
+    def committee_page(self, actor: dict, call_id: int) -> dict:
+        """The committee and, for its administrator, who could join it: one call per page."""
+        user = Actor.model_validate(actor)
+        view = views.committee_view(self.db, user, int(call_id))
+        candidates = self._member_candidates(user, int(call_id)) if view["can_manage"] else []
+        return {"committee": view, "candidates": candidates}
+
+    @rpc
     def member_candidates(self, actor: dict, call_id: int) -> list[dict]:
         """Ministry evaluators and analysts who could sit on the committee."""
-        user = Actor.model_validate(actor)
+        return self._member_candidates(Actor.model_validate(actor), int(call_id))
+
+    def _member_candidates(self, user: Actor, call_id: int) -> list[dict]:
         access.ensure_admin(user)
         committee = committees.load_committee(self.db, int(call_id))
         seated = {m.user_id for m in committee.members}
