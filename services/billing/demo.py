@@ -16,6 +16,7 @@ from sqlalchemy.orm import Session
 
 from rac_shared.actor import Actor, OrganisationKind, Role
 from rac_shared.clock import clock
+from rac_shared.formatting import long_date
 from services.billing import estimates, funding, invoicing, payments
 from services.billing.models import (
     Base,
@@ -116,7 +117,7 @@ def seed_invoicing(session: Session, organisations: dict, people: dict) -> str:
     session.flush()
     return (
         f"Facturation : plan {DEMO_REFERENCE} accepté, factures {first.number} (payée) et "
-        f"{second.number} (échue le {second.due_on.isoformat()})."
+        f"{second.number} (échue le {long_date(second.due_on)})."
     )
 
 

@@ -17,6 +17,7 @@ from sqlalchemy import select
 from sqlalchemy.orm import Session
 
 from rac_shared.clock import clock
+from rac_shared.formatting import long_datetime
 from services.plans.models import Base, Plan
 
 PROGRAM_CODE = "JEE.0K"
@@ -194,7 +195,7 @@ def seed(session: Session, organisations: dict[str, dict], people: dict[str, dic
     draft = _draft_plan(plans, coordinator, bakery)
     return (
         f"Plans de mise en œuvre : {issued['reference']} émis au CISSS de Chaudière-Appalaches "
-        f"(acceptation au plus tard le {issued['acceptance_deadline']:%Y-%m-%d}), "
+        f"(acceptation au plus tard le {long_datetime(issued['acceptance_deadline'])}), "
         f"{draft['reference']} en préparation."
     )
 
