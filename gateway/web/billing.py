@@ -121,7 +121,7 @@ class IssueOut(BaseModel):
 
 
 class StatementOut(Loose):
-    employer_id: int
+    employer_id: int | None  # None: every employer of the institution
     lines: list[dict]
     balance: str
 

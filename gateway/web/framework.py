@@ -11,6 +11,7 @@ from __future__ import annotations
 
 import json
 import logging
+import re
 import secrets
 from collections.abc import Callable, Iterable
 from dataclasses import dataclass, field
@@ -388,7 +389,7 @@ class GatewayApp:
                 session,
                 actor=ctx.actor,
                 method=ctx.request.method,
-                path=ctx.request.path,
+                path=loggable_path(ctx.request.path),
                 action=ctx.spec.endpoint if ctx.spec else "unknown",
                 status=status,
                 ip=ctx.client_ip(),
@@ -407,10 +408,13 @@ class GatewayApp:
         status, message, details = _classify(exc)
         if status >= 500 and status not in (503, 504):
             log.exception(
-                "unhandled error on %s %s", ctx.request.method, ctx.request.path, exc_info=exc
+                "unhandled error on %s %s",
+                ctx.request.method,
+                loggable_path(ctx.request.path),
+                exc_info=exc,
             )
         else:
-            log.info("%s %s → %s", ctx.request.method, ctx.request.path, status)
+            log.info("%s %s → %s", ctx.request.method, loggable_path(ctx.request.path), status)
         api = ctx.spec.api if ctx.spec else ctx.request.path.startswith("/api/")
         if api:
             return json_response(
@@ -430,6 +434,15 @@ class GatewayApp:
         except Exception:
             log.exception("could not render the error page")
             return Response(message, status=status, mimetype="text/plain")
+
+
+# Secrets that some URLs carry (a password-reset link's token): masked in logs and the audit.
+SECRET_IN_PATH = re.compile(r"(/mot-de-passe/reinitialiser/)[^/?#]+")
+
+
+def loggable_path(path: str) -> str:
+    """``path`` as logs and the audit log may keep it."""
+    return SECRET_IN_PATH.sub(r"\1[masqué]", path)
 
 
 def _classify(exc: Exception) -> tuple[int, str, Any]:

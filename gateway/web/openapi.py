@@ -5,6 +5,8 @@ from __future__ import annotations
 import re
 from functools import lru_cache
 
+from pydantic.json_schema import models_json_schema
+
 from gateway.web.framework import PUBLIC, REGISTRY, SIGNED_IN
 
 ERROR_SCHEMA = {
@@ -28,6 +30,7 @@ ERROR_SCHEMA = {
 def openapi_document() -> dict:
     schemas: dict = {"Error": ERROR_SCHEMA}
     paths: dict = {}
+    refs = _model_refs(schemas)
     for spec in REGISTRY:
         if not spec.api:
             continue
@@ -64,14 +67,16 @@ def openapi_document() -> dict:
             if spec.body is not None:
                 operation["requestBody"] = {
                     "required": True,
-                    "content": {"application/json": {"schema": _ref(spec.body, schemas)}},
+                    "content": {"application/json": {"schema": refs[spec.body]}},
                 }
             ok = "202" if spec.endpoint == "api_password_reset" else "200"
             if spec.response is not None:
                 operation["responses"][ok] = {
                     "description": "Succès",
-                    "content": {"application/json": {"schema": _ref(spec.response, schemas)}},
+                    "content": {"application/json": {"schema": refs[spec.response]}},
                 }
+            elif (files := _file_content(spec.path, method)) is not None:
+                operation["responses"][ok] = {"description": "Fichier", "content": files}
             else:
                 operation["responses"][ok] = {
                     "description": "Succès",
@@ -95,9 +100,41 @@ def openapi_document() -> dict:
     }
 
 
-def _ref(model, schemas: dict) -> dict:
-    schema = model.model_json_schema(ref_template="#/components/schemas/{model}")
-    for name, definition in schema.pop("$defs", {}).items():
-        schemas[name] = definition
-    schemas[model.__name__] = schema
-    return {"$ref": f"#/components/schemas/{model.__name__}"}
+BINARY = {"schema": {"type": "string", "format": "binary"}}
+# What a stored attachment may be (services/applications/files.py checks the content).
+ATTACHMENT_TYPES = (
+    "application/pdf",
+    "application/vnd.openxmlformats-officedocument.wordprocessingml.document",
+    "application/vnd.oasis.opendocument.text",
+    "image/jpeg",
+    "image/png",
+)
+
+
+def _file_content(path: str, method: str) -> dict | None:
+    """The media types of a route that answers with a file (CSV export, PDF, attachment)."""
+    if method != "GET":
+        return None
+    if path.endswith(".csv"):
+        return {"text/csv": {"schema": {"type": "string"}}}
+    if path.endswith(("/pdf", "/letter", "/guide", "/receipt")):
+        return {"application/pdf": BINARY}
+    if re.search(r"/attachments/<int:\w+>$", path):
+        return {media_type: BINARY for media_type in ATTACHMENT_TYPES}
+    return None
+
+
+def _model_refs(schemas: dict) -> dict:
+    """A ``$ref`` for every body and response model, their schemas added to ``schemas``.
+
+    All models are described together so that two models with the same class name in two
+    feature modules (``FiguresOut`` of plans and of funding...) get two distinct schemas
+    instead of the last one silently replacing the first.
+    """
+    models = list(dict.fromkeys(m for s in REGISTRY if s.api for m in (s.body, s.response) if m))
+    keys, definitions = models_json_schema(
+        [(model, "validation") for model in models],
+        ref_template="#/components/schemas/{model}",
+    )
+    schemas.update(definitions.get("$defs", {}))
+    return {model: keys[(model, "validation")] for model in models}

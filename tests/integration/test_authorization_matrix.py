@@ -21,6 +21,7 @@ from werkzeug.routing import Map, Rule
 
 import gateway.web.app  # noqa: F401  (registers every route)
 from gateway.web.framework import ERROR_CODES, REGISTRY
+from gateway.web.openapi import openapi_document
 from rac_shared.actor import MINISTRY_ROLES, Role
 from tests.integration.matrix_applications import applications_rows
 from tests.integration.matrix_billing import billing_rows
@@ -164,6 +165,15 @@ def _check_table_covers_registry() -> None:
     tenant_routes = {(s.endpoint, m) for s in REGISTRY for m in s.methods if s.tenant}
     with_tenant = {key for key, row in EXPECTATIONS.items() if row.other_tenant is not None}
     assert tenant_routes == with_tenant, "tenant routes must state the other-tenant outcome"
+    # Every operation of the published OpenAPI document has its row too (by operationId).
+    documented = {
+        (operation["operationId"], method.upper())
+        for item in openapi_document()["paths"].values()
+        for method, operation in item.items()
+    }
+    assert documented, "the OpenAPI document lists no operation"
+    undocumented = sorted(documented - set(EXPECTATIONS))
+    assert not undocumented, f"OpenAPI operations without a row in the matrix: {undocumented}"
 
 
 _check_table_covers_registry()  # at collection: a new route without an expectation fails
