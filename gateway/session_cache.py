@@ -6,8 +6,10 @@ gateway process now keeps the rows it read, and drops them all as soon as Postgr
 that a user or an organisation changed: a statement trigger on both tables (migration
 ``gate0002``) sends ``NOTIFY`` inside the transaction that changes them, ORM or raw SQL, so
 the notice arrives when (and only if) the change commits, in every process of every machine.
-Pending notices are read before every lookup, so a logout or a disabled account takes effect
-for the next request.
+Pending notices are read before every lookup, and a process drops its own copies after any
+state-changing request it serves (a logout, a password change): a change takes effect in the
+process that made it at once, and in the others as soon as the notice reaches them — a few
+milliseconds, longer only when the database server itself is overloaded.
 
 The cache only serves while its listening connection is up; when that connection drops (or on
 SQLite, which has no ``LISTEN``), every request reads the database as before. A generation

@@ -66,7 +66,13 @@ def _create_engine(url: str) -> Engine:
                 dbapi_connection.execute("BEGIN")
 
         return engine
-    engine = create_engine(url, pool_size=12, max_overflow=8, pool_recycle=1800)
+    settings = get_settings()
+    engine = create_engine(
+        url,
+        pool_size=settings.db_pool_size,
+        max_overflow=settings.db_max_overflow,
+        pool_recycle=1800,
+    )
     _ping_connections_left_idle(engine)
     return engine
 

@@ -50,6 +50,10 @@ class Settings(BaseSettings):
     jwt_audience: str = "rac-platform"
     session_minutes: int = 480
 
+    # Per process and database: idle connections kept, and how many more a burst may open.
+    db_pool_size: int = 5
+    db_max_overflow: int = 10
+
     rpc_timeout: float = 10.0
     outbox_poll_seconds: float = 1.0
     handler_max_attempts: int = 5

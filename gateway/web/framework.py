@@ -381,6 +381,9 @@ class GatewayApp:
             response.headers.setdefault("Cache-Control", "no-store")
         if ctx.request.method in STATE_CHANGING and ctx.request.path not in ("/healthz",):
             self._audit(ctx, response.status_code)
+            # Read your own writes (a logout, a password change) in this process at once;
+            # the others drop their copies when PostgreSQL's notice reaches them.
+            self.sessions.invalidate()
 
     def _audit(self, ctx: Ctx, status: int) -> None:
         session = self.session_factory()

@@ -8,10 +8,26 @@ import time
 from datetime import date, timedelta
 from decimal import Decimal
 
+import pytest
 from sqlalchemy import text
 
 from rac_shared import events as ev
 from rac_shared.clock import end_of_day
+from tests.support.platform import Platform
+
+
+@pytest.fixture(scope="module")
+def platform(tmp_path_factory):
+    """The whole platform; handlers retry long enough (about 50 s of backoff) to outlast a
+    directory restart on a loaded machine before an event is dead-lettered."""
+    running = Platform(
+        tmp_path_factory.mktemp("platform"), extra_env={"HANDLER_MAX_ATTEMPTS": "8"}
+    ).prepare()
+    try:
+        running.start()
+        yield running
+    finally:
+        running.stop()
 
 
 def organisation_ids(platform) -> dict[str, int]:

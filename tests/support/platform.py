@@ -108,6 +108,9 @@ class Platform:
             "RPC_TIMEOUT": str(rpc_timeout),
             "OUTBOX_POLL_SECONDS": "0.5",
             "HANDLER_BACKOFF_SECONDS": "0.2",
+            # Several platforms share one PostgreSQL server (max_connections 100) in make test.
+            "DB_POOL_SIZE": "2",
+            "DB_MAX_OVERFLOW": "6",
             "PATH": f"{BIN}:{os.environ.get('PATH', '')}",
             **{f"DATABASE_URL_{s.upper()}": url for s, url in self.database_urls.items()},
             **(extra_env or {}),
