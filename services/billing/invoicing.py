@@ -3,11 +3,13 @@
 - ``accept_plan`` (on ``plan.accepted``): the accepted version's installment schedule becomes
   installments with due dates (a date, the acceptance date, or a milestone's date once
   ``plan.milestone_reached`` arrives).
-- ``issue_due_batch`` (the ``invoicing`` job, and the institution's « facturer » button):
-  claims due installments with ``SELECT … FOR UPDATE SKIP LOCKED`` and issues one invoice
-  each, numbered from a counter row locked ``FOR UPDATE`` in the same transaction, so that
-  numbers are gapless per institution and fiscal year and no installment is invoiced twice
-  (``invoices.installment_id`` is unique besides). A crash loses the uncommitted batch only.
+- ``issue_due_invoices`` (the ``invoicing`` job; ``issue_due_batch`` wraps it for the
+  institution's « facturer » button): claims due installments with ``SELECT … FOR UPDATE
+  SKIP LOCKED`` and issues one invoice each, in bulk (a few statements per batch, whatever
+  its size), numbered from a range taken on the counter row by one ``UPDATE … RETURNING`` in
+  the same transaction, so that numbers are gapless per institution and fiscal year and no
+  installment is invoiced twice (``invoices.installment_id`` is unique besides). A crash
+  loses the uncommitted batch only (its range of numbers with it).
 - ``record_abandonment`` and ``cancel_plan``: abandonment fee, pro rata credit notes, and the
   end of a cancelled plan's schedule.
 
@@ -17,12 +19,17 @@ remains is applied to the plan's next invoices, or is owed back to the employer.
 
 from __future__ import annotations
 
+import io
+import json
 import logging
+import os
 from collections import defaultdict
-from datetime import date, timedelta
+from datetime import date, datetime, timedelta
 from decimal import Decimal
+from typing import NamedTuple
+from uuid import UUID
 
-from sqlalchemy import insert, select, update
+from sqlalchemy import JSON, insert, select, update
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm import Session
 
@@ -52,6 +59,7 @@ from services.billing.models import (
     PLAN_CANCELLED,
     SCHEDULED,
     Abandonment,
+    Base,
     BillingPlan,
     CreditAllocation,
     CreditNote,
@@ -374,23 +382,526 @@ def due_installments_query(as_of: date, institution_id: int | None = None):
     return query
 
 
-class _BatchContext:
-    """Caches for one batch: estimates, parties and the tax rates of the issue date."""
+class IssuedInvoice(NamedTuple):
+    """What the bulk path returns for each invoice it issued (no ORM object)."""
 
-    def __init__(self, session: Session, issued_on: date):
-        self.session = session
+    id: int
+    number: str
+    installment_id: int
+    plan_id: int
+
+
+class InvoicingRun:
+    """What a run of the invoicing job reads once, for all its batches: the tax rates of the
+    issue date, each estimate's reference and payment term, the parties' snapshots (as at the
+    run), and the taxes of each distinct schedule line. One run = one issue date."""
+
+    def __init__(self, issued_on: date):
         self.issued_on = issued_on
-        self.rates = P.rates_on(E.load_rates(session), issued_on)
-        self.estimates: dict[int, Estimate] = {}
+        self.rates: list[P.Rate] | None = None
+        self.estimates: dict[int, tuple[str, int]] = {}
         self.parties: dict[int, dict] = {}
+        self.pairs: dict[tuple[int, int], dict] = {}
+        self.taxes: dict[tuple, tuple[list[dict], Decimal]] = {}
 
-    def estimate(self, estimate_id: int) -> Estimate:
-        if estimate_id not in self.estimates:
-            self.estimates[estimate_id] = self.session.get(Estimate, estimate_id)
-        return self.estimates[estimate_id]
+    def prepare(self, session: Session, claimed) -> None:
+        """Read, in a few queries, what the rows of ``claimed`` need and was not read yet."""
+        if self.rates is None:
+            self.rates = P.rates_on(E.load_rates(session), self.issued_on)
+        missing = sorted({row.estimate_id for row in claimed} - self.estimates.keys())
+        if missing:
+            table = Estimate.__table__
+            query = select(table.c.id, table.c.reference, table.c.payment_term_days).where(
+                table.c.id.in_(missing)
+            )
+            for row in session.execute(query):
+                self.estimates[row.id] = (row.reference, row.payment_term_days)
+        for row in claimed:
+            for organisation_id in (row.institution_id, row.employer_id):
+                if organisation_id not in self.parties:
+                    party_snapshot(session, organisation_id, self.parties)
 
-    def party(self, organisation_id: int) -> dict:
-        return party_snapshot(self.session, organisation_id, self.parties)
+    def taxes_of(self, installment) -> tuple[list[dict], Decimal]:
+        """The invoice's taxes and total: the schedule's, unless a rate changed since the
+        estimate (the invoice then follows the law of its date). Computed once per distinct
+        (taxes, amounts)."""
+        key = (
+            tuple((t["name"], t["rate"], t["base"], t["amount"]) for t in installment.taxes),
+            installment.taxable_base,
+            installment.subtotal,
+            installment.amount,
+        )
+        found = self.taxes.get(key)
+        if found is None:
+            taxes = [P.TaxAmount.from_dict(t) for t in installment.taxes]
+            total = Decimal(installment.amount)
+            if not P.same_rates(taxes, self.rates):
+                taxes, total = P.retax(
+                    Decimal(installment.taxable_base), Decimal(installment.subtotal), self.rates
+                )
+            found = self.taxes[key] = ([t.as_dict() for t in taxes], total)
+        return found
+
+    def pair(self, institution_id: int, employer_id: int) -> dict:
+        """The parties' snapshot of an invoice (one object per pair: encoded once)."""
+        key = (institution_id, employer_id)
+        found = self.pairs.get(key)
+        if found is None:
+            found = self.pairs[key] = {
+                "institution": self.parties[institution_id],
+                "employer": self.parties[employer_id],
+            }
+        return found
+
+    def invoice_row(self, installment, created_at: datetime, year: int) -> dict:
+        """The invoice of an installment as a row to insert, all but its number (taken under
+        the counter's lock, once the whole batch is ready)."""
+        reference, payment_term_days = self.estimates[installment.estimate_id]
+        institution = self.parties[installment.institution_id]
+        subtotal = Decimal(installment.subtotal)
+        taxes, total = self.taxes_of(installment)
+        share = f"versement {installment.position} de {installment.count}"
+        return {
+            "kind": KIND_INSTALLMENT,
+            "institution_id": installment.institution_id,
+            "employer_id": installment.employer_id,
+            "plan_id": installment.plan_id,
+            "plan_reference": reference,
+            "version": installment.version,
+            "installment_id": installment.id,
+            "issued_on": self.issued_on,
+            "due_on": self.issued_on + timedelta(days=payment_term_days),
+            "payment_term_days": payment_term_days,
+            "lines": [
+                {
+                    "description": f"{installment.label} ({share})",
+                    "detail": (
+                        f"Selon l'estimation des coûts du plan de mise en œuvre "
+                        f"{reference}, version {installment.version}"
+                    ),
+                    "quantity": "1",
+                    "unit_price": str(subtotal),
+                    "amount": str(subtotal),
+                }
+            ],
+            "subtotal": subtotal,
+            "taxes": taxes,
+            "total": total,
+            "parties": self.pair(installment.institution_id, installment.employer_id),
+            "payment_instructions": payment_instructions(institution),
+            "created_at": created_at,
+            "paid_total": P.ZERO,
+            "credited_total": P.ZERO,
+            "fiscal_year": year,
+        }
+
+
+def reserve_numbers(session: Session, needs: dict[tuple, int]) -> dict[tuple, int]:
+    """Take ``needs[key]`` consecutive numbers from each counter ``(institution_id, year,
+    kind)`` with one ``UPDATE … RETURNING`` each (keys in the global order of
+    ``lock_counters``: no deadlock), creating missing counters. Returns the last number taken
+    per key: the range is ``last - n + 1 .. last``.
+
+    The counter rows stay locked until the transaction ends and a rollback returns the whole
+    range: numbers stay gapless as long as every number taken is used in this transaction.
+    """
+    table = InvoiceCounter.__table__
+    last: dict[tuple, int] = {}
+    for key in sorted(needs):
+        institution_id, year, kind = key
+        take = (
+            update(table)
+            .where(
+                table.c.institution_id == institution_id,
+                table.c.fiscal_year == year,
+                table.c.kind == kind,
+            )
+            .values(last_number=table.c.last_number + needs[key])
+            .returning(table.c.last_number)
+        )
+        value = session.execute(take).scalar_one_or_none()
+        if value is None:
+            try:
+                with session.begin_nested():
+                    session.execute(
+                        insert(table).values(
+                            institution_id=institution_id,
+                            fiscal_year=year,
+                            kind=kind,
+                            last_number=0,
+                        )
+                    )
+            except IntegrityError:
+                pass  # created meanwhile by another transaction
+            value = session.execute(take).scalar_one()
+        last[key] = value
+    return last
+
+
+_CLAIMED = Installment.__table__.c
+
+
+def _claim_query(as_of: date, batch_size: int, institution_id: int | None):
+    c = _CLAIMED
+    credit_left = (
+        select(CreditNote.id)
+        .where(CreditNote.plan_id == c.plan_id, CreditNote.total > CreditNote.applied_total)
+        .exists()
+    )
+    query = select(
+        c.id,
+        c.plan_id,
+        c.version,
+        c.estimate_id,
+        c.position,
+        c.count,
+        c.label,
+        c.institution_id,
+        c.employer_id,
+        c.subtotal,
+        c.taxable_base,
+        c.taxes,
+        c.amount,
+        c.due_on,
+        credit_left.label("credit_left"),
+    ).where(c.status == SCHEDULED, c.due_on.is_not(None), c.due_on <= as_of)
+    if institution_id is not None:
+        query = query.where(c.institution_id == institution_id)
+    return query.order_by(c.due_on, c.id).limit(batch_size).with_for_update(skip_locked=True)
+
+
+def issue_due_invoices(
+    session: Session,
+    as_of: date,
+    batch_size: int = 200,
+    institution_id: int | None = None,
+    run: InvoicingRun | None = None,
+) -> list[IssuedInvoice]:
+    """Claim up to ``batch_size`` due installments and invoice each one, in the caller's
+    transaction, with a handful of statements whatever the batch size (the invoicing job;
+    ``run`` carries what its batches share).
+
+    1. ``SELECT … FOR UPDATE SKIP LOCKED`` of the due installments (and whether their plan
+       has credit left): rows another transaction holds are skipped, never waited for, so
+       replicas share the work and none is claimed twice (``invoices.installment_id`` is
+       unique besides);
+    2. the invoices (with their parties' snapshot) and their ``invoice.issued`` events are
+       built in Python; on PostgreSQL the installments are marked invoiced (their invoice ids
+       drawn from the sequence by the same ``UPDATE``) and the rows encoded for ``COPY``,
+       all before the counter is locked: a replica waiting for the counter waits for two
+       ``COPY`` and a commit, not for Python;
+    3. one ``UPDATE invoice_counters … RETURNING`` per institution takes the batch's range of
+       gapless numbers (held until the commit; a rollback gives the range back);
+    4. the invoices, then their outbox rows, written in one statement each.
+
+    Credit left on a plan is applied to its new invoices. No PDF is rendered (they are,
+    lazily, when first asked for). Returns the invoices issued, empty when nothing is left.
+    """
+    session.flush()  # the session's pending ORM changes go before the statements below
+    claimed = session.execute(_claim_query(as_of, batch_size, institution_id)).all()
+    if not claimed:
+        return []
+    if run is None or run.issued_on != as_of:
+        run = InvoicingRun(as_of)
+    run.prepare(session, claimed)
+    year = fiscal_year(as_of)
+    claimed.sort(key=lambda row: (row.institution_id, row.due_on, row.id))
+    created_at = clock.now()
+    rows = [run.invoice_row(installment, created_at, year) for installment in claimed]
+    events = _EventRows(
+        session,
+        [
+            InvoiceIssued(
+                invoice_id=0,  # set below, with the number
+                number="",
+                institution_id=row["institution_id"],
+                employer_id=row["employer_id"],
+                plan_id=row["plan_id"],
+                plan_reference=row["plan_reference"],
+                issued_on=row["issued_on"],
+                due_on=row["due_on"],
+                total=row["total"],
+            )
+            for row in rows
+        ],
+    )
+    counts: dict[int, int] = defaultdict(int)
+    for row in rows:
+        counts[row["institution_id"]] += 1
+    needs = {(key, year, COUNTER_INVOICE): n for key, n in counts.items()}
+
+    if session.get_bind().dialect.name == "postgresql":
+        writer = _PostgresqlWriter(session)
+        invoice_ids = writer.mark_invoiced([row["installment_id"] for row in rows])
+        for row in rows:
+            row["id"] = invoice_ids[row["installment_id"]]
+        for event, row in zip(events.payloads, rows, strict=True):
+            event["invoice_id"] = row["id"]
+        invoices = writer.encode("invoices", rows, late=("sequence", "number"))
+        events.encode(writer, late="number")
+        _number(rows, reserve_numbers(session, needs), counts)  # the counter is locked
+        writer.write(invoices, [(row["sequence"], row["number"]) for row in rows])
+        events.write_encoded(writer, [row["number"] for row in rows])
+    else:
+        _number(rows, reserve_numbers(session, needs), counts)
+        table = Invoice.__table__
+        ids = session.execute(
+            insert(table).returning(table.c.id, sort_by_parameter_order=True), rows
+        ).scalars()
+        for row, invoice_id in zip(rows, ids, strict=True):
+            row["id"] = invoice_id
+        session.execute(
+            update(Installment.__table__)
+            .where(_CLAIMED.id.in_([row["installment_id"] for row in rows]))
+            .where(table.c.installment_id == _CLAIMED.id)
+            .values(status=INVOICED, invoice_id=table.c.id)
+        )
+        for event, row in zip(events.payloads, rows, strict=True):
+            event["invoice_id"] = row["id"]
+            event["number"] = row["number"]
+        events.write()
+    issued = [
+        IssuedInvoice(row["id"], row["number"], row["installment_id"], row["plan_id"])
+        for row in rows
+    ]
+    credited_plans = {row.plan_id for row in claimed if row.credit_left}
+    if credited_plans:
+        _apply_credits_to_new(session, credited_plans, issued, as_of)
+    _expire_changed(session, {row["installment_id"] for row in rows})
+    return issued
+
+
+def _expire_changed(session: Session, installment_ids: set[int]) -> None:
+    """The session's copies of what the bulk statements changed behind its back (claimed
+    installments, counters) are expired: read again on next access, never stale."""
+    for (cls, ident, *_), instance in list(session.identity_map.items()):
+        if cls is InvoiceCounter or (cls is Installment and ident[0] in installment_ids):
+            session.expire(instance)
+
+
+def _number(rows: list[dict], last: dict[tuple, int], counts: dict[int, int]) -> None:
+    """Give each row its number from the ranges taken (rows in numbering order)."""
+    sequence = {key[0]: value - counts[key[0]] for key, value in last.items()}
+    for row in rows:
+        sequence[row["institution_id"]] += 1
+        row["sequence"] = sequence[row["institution_id"]]
+        row["number"] = document_number(
+            row["parties"]["institution"]["code"], row["fiscal_year"], row["sequence"]
+        )
+
+
+class _PostgresqlWriter:
+    """PostgreSQL's side of the bulk path, through the session's own connection: the
+    installments marked invoiced with invoice ids drawn from the sequence (so that
+    everything but the numbers is written or encoded before the counter is locked), and rows
+    written with ``COPY … FROM STDIN`` (much less work, in Python and in the server, than a
+    multi-row INSERT of the same rows).
+
+    psycopg2 refuses ``COPY`` while a coroutine wait callback is installed (eventlet's
+    patch, in the nameko services: the « facturer » button); there the rows go through one
+    multi-row ``INSERT`` (``execute_values``) instead."""
+
+    def __init__(self, session: Session):
+        from psycopg2 import extensions
+
+        self.cursor = session.connection().connection.cursor()
+        self.use_copy = extensions.get_wait_callback() is None
+
+    def mark_invoiced(self, installment_ids: list[int]) -> dict[int, int]:
+        """installment id → the id of its invoice-to-be."""
+        self.cursor.execute(
+            "UPDATE installments SET status = %s, "
+            "invoice_id = nextval(pg_get_serial_sequence('invoices', 'id')) "
+            "WHERE id = ANY(%s) RETURNING id, invoice_id",
+            (INVOICED, installment_ids),
+        )
+        marked = dict(self.cursor.fetchall())
+        if len(marked) != len(installment_ids):  # they are locked by this transaction
+            raise RuntimeError("claimed installments could not all be marked invoiced")
+        return marked
+
+    def encode(
+        self, table: str, rows: list[dict], late: tuple[str, ...] = (), raw: tuple[str, ...] = ()
+    ) -> tuple:
+        """The rows ready to write, all but the ``late`` columns (given to ``write``); the
+        ``raw`` columns hold JSON text already."""
+        names = [name for name in rows[0] if name not in late]
+        json_names = {
+            name
+            for name in names
+            if name not in raw and isinstance(_TABLES[table].c[name].type, JSON)
+        }
+        if self.use_copy:
+            columns = [
+                _copy_column([row[name] for row in rows], name in json_names) for name in names
+            ]
+            data = ["\t".join(fields) for fields in zip(*columns, strict=True)]
+        else:
+            data = [
+                tuple(json.dumps(row[name]) if name in json_names else row[name] for name in names)
+                for row in rows
+            ]
+        return table, [*names, *late], data
+
+    def write(
+        self,
+        encoded: tuple,
+        late_values: list[tuple] | None = None,
+        tails: list[str] | None = None,
+    ) -> None:
+        """Write encoded rows, with their ``late_values``, or with ``tails`` appended to
+        their last column (the end of a JSON text begun at ``encode``)."""
+        table, names, data = encoded
+        if tails:
+            assert not late_values, "tails complete the last column: no late columns then"
+            if self.use_copy:
+                data = [line + _copy_escape(tail) for line, tail in zip(data, tails, strict=True)]
+            else:
+                data = [(*row[:-1], row[-1] + tail) for row, tail in zip(data, tails, strict=True)]
+        if not self.use_copy:
+            from psycopg2.extras import execute_values
+
+            if late_values:
+                data = [(*row, *late) for row, late in zip(data, late_values, strict=True)]
+            execute_values(
+                self.cursor,
+                f"INSERT INTO {table} ({', '.join(names)}) VALUES %s",
+                data,
+                page_size=len(data),
+            )
+            return
+        if late_values:
+            data = [
+                "\t".join([line, *(_copy_escape(str(value)) for value in late)])
+                for line, late in zip(data, late_values, strict=True)
+            ]
+        text = "\n".join(data) + "\n"
+        self.cursor.copy_expert(f"COPY {table} ({', '.join(names)}) FROM STDIN", io.StringIO(text))
+
+
+def _copy_column(values: list, is_json: bool) -> list[str]:
+    """One column's fields in ``COPY``'s text format. A value the rows share (the parties,
+    the taxes, a date) is encoded once."""
+    sample = next((value for value in values if value is not None), None)
+    if not is_json and isinstance(sample, int | Decimal) and not isinstance(sample, bool):
+        return ["\\N" if value is None else str(value) for value in values]
+    memo: dict[int, str] = {}
+    fields = []
+    for value in values:
+        if value is None:
+            fields.append("\\N")
+            continue
+        field = memo.get(id(value))
+        if field is None:
+            field = memo[id(value)] = _copy_escape(json.dumps(value) if is_json else str(value))
+        fields.append(field)
+    return fields
+
+
+def _copy_escape(text: str) -> str:
+    """A field of ``COPY``'s text format: backslash, newline, carriage return and tab
+    escaped."""
+    if "\\" in text:
+        text = text.replace("\\", "\\\\")
+    if "\n" in text or "\r" in text or "\t" in text:
+        text = text.replace("\n", "\\n").replace("\r", "\\r").replace("\t", "\\t")
+    return text
+
+
+_TABLES = Base.metadata.tables
+
+
+class _EventRows:
+    """The outbox rows of many events of one transaction (what ``record_event`` writes, in
+    one multi-row INSERT): each payload is validated by its class, the envelope is built
+    once and copied with a fresh ``event_id`` (one ``occurred_at``, the batch's).
+    ``payloads`` are the rows' JSON payloads, which the caller may complete before
+    ``write``."""
+
+    def __init__(self, session: Session, payloads: list):
+        from rac_shared.logs import current_correlation_id
+
+        self.session = session
+        template = Envelope.wrap(payloads[0], current_correlation_id()).model_dump(mode="json")
+        now = clock.now()
+        self.payloads: list[dict] = []
+        self.rows: list[dict] = []
+        random = os.urandom(16 * len(payloads))  # one system call for all the event ids
+        for index, payload in enumerate(payloads):
+            data = payload.model_dump(mode="json")
+            body = {
+                **template,
+                "event_id": str(UUID(bytes=random[16 * index : 16 * index + 16], version=4)),
+                "event_type": payload.event_type,
+                "version": type(payload).version,
+                "source": payload.source,
+                "payload": data,
+            }
+            self.payloads.append(data)
+            self.rows.append(
+                {
+                    "event_id": body["event_id"],
+                    "source": body["source"],
+                    "event_type": body["event_type"],
+                    "correlation_id": body["correlation_id"],
+                    "created_at": now,
+                    "attempts": 0,
+                    "body": body,
+                }
+            )
+
+    def write(self) -> None:
+        self.session.execute(insert(_TABLES["outbox"]), self.rows)
+        self.session.info["outbox_written"] = True
+
+    def encode(self, writer: _PostgresqlWriter, late: str) -> None:
+        """PostgreSQL: encode the rows before the counter is locked, all but the payload's
+        ``late`` key (the number), which ``write_encoded`` puts at the end of the payload."""
+        rows = []
+        for row, data in zip(self.rows, self.payloads, strict=True):
+            data.pop(late, None)
+            text = json.dumps(row["body"])  # the payload is the body's last key
+            rows.append({**row, "body": text[:-2]})  # without the closing "}}"
+        self.encoded = (writer.encode("outbox", rows, raw=("body",)), late)
+
+    def write_encoded(self, writer: _PostgresqlWriter, values: list) -> None:
+        encoded, late = self.encoded
+        key = json.dumps(late)
+        writer.write(encoded, tails=[f", {key}: {json.dumps(value)}}}}}" for value in values])
+        self.session.info["outbox_written"] = True
+
+
+def record_events(session: Session, payloads: list) -> None:
+    """``rac_shared.outbox.record_event`` for many events, in one multi-row INSERT."""
+    if payloads:
+        _EventRows(session, payloads).write()
+
+
+def _apply_credits_to_new(
+    session: Session, plan_ids: set[int], issued: list[IssuedInvoice], on: date
+) -> None:
+    """Credit left over on a plan (e.g. an abandonment refund) pays its next invoices."""
+    credits = session.scalars(
+        select(CreditNote)
+        .where(
+            CreditNote.plan_id.in_(sorted(plan_ids)), CreditNote.total > CreditNote.applied_total
+        )
+        .order_by(CreditNote.id)
+        .with_for_update()
+    ).all()
+    if not credits:
+        return
+    wanted = [item.id for item in issued if item.plan_id in plan_ids]
+    loaded = {
+        invoice.id: invoice
+        for invoice in session.scalars(select(Invoice).where(Invoice.id.in_(wanted)))
+    }
+    by_plan: dict[int, list[Invoice]] = defaultdict(list)
+    for invoice_id in wanted:
+        by_plan[loaded[invoice_id].plan_id].append(loaded[invoice_id])
+    for credit in credits:
+        allocate(session, credit, by_plan[credit.plan_id], on)
+    session.flush()
 
 
 def issue_due_batch(
@@ -399,98 +910,18 @@ def issue_due_batch(
     batch_size: int = 200,
     institution_id: int | None = None,
 ) -> list[Invoice]:
-    """Claim up to ``batch_size`` due installments and invoice each one (one transaction).
-
-    Rows another transaction holds are skipped, never waited for: two replicas share the
-    work. Returns the invoices issued (empty when nothing is left to claim).
-    """
-    claimed = session.scalars(
-        due_installments_query(as_of, institution_id)
-        .order_by(Installment.due_on, Installment.id)
-        .limit(batch_size)
-        .with_for_update(skip_locked=True)
-    ).all()
-    if not claimed:
+    """``issue_due_invoices``, returning the issued invoices as ORM objects (the « facturer »
+    button, the demo, tests)."""
+    issued = issue_due_invoices(session, as_of, batch_size, institution_id)
+    if not issued:
         return []
-    issued_on = as_of
-    year = fiscal_year(issued_on)
-    context = _BatchContext(session, issued_on)
-    ordered = sorted(claimed, key=lambda i: (i.institution_id, i.due_on, i.id))
-    # Everything but the numbers is prepared before the counters are locked, so that a
-    # replica waiting for the counter row waits for inserts and a commit, not for Python.
-    invoices = [
-        (installment, _installment_invoice(context, installment)) for installment in ordered
-    ]
-    counters = lock_counters(session, [(i.institution_id, year, COUNTER_INVOICE) for i in ordered])
-    for installment, invoice in invoices:
-        counter = counters[(installment.institution_id, year, COUNTER_INVOICE)]
-        invoice.fiscal_year = year
-        invoice.sequence = take_number(counter)
-        invoice.number = document_number(
-            invoice.parties["institution"]["code"], year, invoice.sequence
+    loaded = {
+        invoice.id: invoice
+        for invoice in session.scalars(
+            select(Invoice).where(Invoice.id.in_([item.id for item in issued]))
         )
-    session.add_all([invoice for _, invoice in invoices])
-    session.flush()
-    # One UPDATE … FROM invoices for the whole batch (not one per installment).
-    session.execute(
-        update(Installment)
-        .where(
-            Installment.id.in_([installment.id for installment in ordered]),
-            Invoice.installment_id == Installment.id,
-        )
-        .values(status=INVOICED, invoice_id=Invoice.id)
-        .execution_options(synchronize_session="fetch")
-    )
-    issued = [invoice for _, invoice in invoices]
-    _apply_available_credits(session, issued)
-    record_events(session, [_issued_event(invoice) for invoice in issued])
-    return issued
-
-
-def _installment_invoice(context: _BatchContext, installment: Installment) -> Invoice:
-    """The invoice of an installment, all but its number (taken under the counter lock)."""
-    estimate = context.estimate(installment.estimate_id)
-    institution = context.party(installment.institution_id)
-    employer = context.party(installment.employer_id)
-    taxes = [P.TaxAmount.from_dict(t) for t in installment.taxes]
-    subtotal = Decimal(installment.subtotal)
-    total = Decimal(installment.amount)
-    if not P.same_rates(taxes, context.rates):
-        # A rate changed since the estimate: the invoice follows the law of its date.
-        taxes, total = P.retax(Decimal(installment.taxable_base), subtotal, context.rates)
-    share = f"versement {installment.position} de {installment.count}"
-    return Invoice(
-        kind=KIND_INSTALLMENT,
-        institution_id=installment.institution_id,
-        employer_id=installment.employer_id,
-        plan_id=installment.plan_id,
-        plan_reference=estimate.reference,
-        version=installment.version,
-        installment_id=installment.id,
-        issued_on=context.issued_on,
-        due_on=context.issued_on + timedelta(days=estimate.payment_term_days),
-        payment_term_days=estimate.payment_term_days,
-        lines=[
-            {
-                "description": f"{installment.label} ({share})",
-                "detail": (
-                    f"Selon l'estimation des coûts du plan de mise en œuvre "
-                    f"{estimate.reference}, version {installment.version}"
-                ),
-                "quantity": "1",
-                "unit_price": str(subtotal),
-                "amount": str(subtotal),
-            }
-        ],
-        subtotal=subtotal,
-        taxes=[t.as_dict() for t in taxes],
-        total=total,
-        parties={"institution": institution, "employer": employer},
-        payment_instructions=payment_instructions(institution),
-        created_at=clock.now(),
-        paid_total=P.ZERO,
-        credited_total=P.ZERO,
-    )
+    }
+    return [loaded[item.id] for item in issued]
 
 
 def _issued_event(invoice: Invoice) -> InvoiceIssued:
@@ -509,33 +940,6 @@ def _issued_event(invoice: Invoice) -> InvoiceIssued:
 
 def _publish_issued(session: Session, invoice: Invoice) -> None:
     record_event(session, _issued_event(invoice))
-
-
-def record_events(session: Session, payloads: list) -> None:
-    """``rac_shared.outbox.record_event`` for many events in one multi-row INSERT (same
-    rows, same transaction): the bulk job writes one ``invoice.issued`` per invoice."""
-    if not payloads:
-        return
-    from rac_shared.logs import current_correlation_id
-
-    correlation_id = current_correlation_id()
-    now = clock.now()
-    rows = []
-    for payload in payloads:
-        envelope = Envelope.wrap(payload, correlation_id)
-        rows.append(
-            {
-                "event_id": str(envelope.event_id),
-                "source": envelope.source,
-                "event_type": envelope.event_type,
-                "body": envelope.model_dump(mode="json"),
-                "correlation_id": envelope.correlation_id,
-                "created_at": now,
-                "attempts": 0,
-            }
-        )
-    session.execute(insert(session.info["metadata"].tables["outbox"]), rows)
-    session.info["outbox_written"] = True
 
 
 def issue_invoice(

@@ -43,10 +43,11 @@ def run_invoicing(
         disable=not (sys.stderr.isatty() if progress is None else progress),
     )
     issued = 0
+    run = invoicing.InvoicingRun(as_of)  # rates, estimates, parties: read once per run
     try:
         while True:
             with factory() as session, session.begin():
-                batch = invoicing.issue_due_batch(session, as_of, batch_size)
+                batch = invoicing.issue_due_invoices(session, as_of, batch_size, run=run)
             if not batch:
                 break
             issued += len(batch)

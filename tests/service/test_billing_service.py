@@ -267,3 +267,287 @@ def test_payments_through_the_service(billing):
     assert profile["gst_number"] == "123456789 RT0001"
     assert billing("get_profile", actor(LEVIS_RAC))["qst_number"] == "1234567890 TQ0001"
     assert CISSS in {e["id"] for e in billing("statement_employers", actor(LEVIS_RAC))}
+
+
+# -- the invoicing job's bulk path on PostgreSQL ------------------------------------------------
+# Its writers (``COPY``, and one multi-row INSERT where a coroutine wait callback forbids
+# ``COPY``) exist only on PostgreSQL: the same due installments, with text that ``COPY``'s
+# format reserves, must give the same invoices and events as the portable path on SQLite.
+
+HOSTILE = "Tab\there, line\nbreak\r, back\\slash \\N \\t '\" {{ 7*7 }} <b>é œ</b>"
+DUE = date(2026, 9, 1)
+
+
+@pytest.fixture(scope="module")
+def postgres_billing():
+    """A fresh PostgreSQL database migrated with billing's schema (skipped without one)."""
+    import os
+    import uuid
+
+    from sqlalchemy import create_engine, pool, text
+    from sqlalchemy.engine import make_url
+    from sqlalchemy.orm import sessionmaker
+
+    from rac_shared.migrations import migrate
+    from rac_shared.settings import with_driver
+    from services.billing.models import Base
+
+    server = os.environ.get("TEST_DATABASE_URL", "postgresql://postgres@127.0.0.1:5432/postgres")
+    base = make_url(with_driver(server))
+    name = f"rac_tbill_{uuid.uuid4().hex[:8]}"
+    admin = create_engine(base, isolation_level="AUTOCOMMIT", poolclass=pool.NullPool)
+    try:
+        with admin.connect() as connection:
+            connection.execute(text(f'CREATE DATABASE "{name}"'))
+    except Exception as exc:  # pragma: no cover - no PostgreSQL on this machine
+        admin.dispose()
+        pytest.skip(f"PostgreSQL unavailable: {exc}")
+    url = base.set(database=name).render_as_string(hide_password=False)
+    engine = None
+    try:
+        migrate(("billing",), urls={"billing": url})
+        # A fresh connection per session: the writer mode (wait callback) is per test.
+        engine = create_engine(url, poolclass=pool.NullPool)
+        factory = sessionmaker(bind=engine, expire_on_commit=False)
+
+        def session():
+            s = factory()
+            s.info["service"] = "billing"
+            s.info["metadata"] = Base.metadata
+            return s
+
+        yield session
+    finally:
+        if engine is not None:
+            engine.dispose()
+        with admin.connect() as connection:
+            connection.execute(text(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)'))
+        admin.dispose()
+
+
+@pytest.fixture(params=["copy", "insert"])
+def writer_mode(request):
+    """``copy``: no wait callback (the ``rac jobs run`` process); ``insert``: a coroutine
+    wait callback installed, as in the eventlet-patched services."""
+    from psycopg2 import extensions, extras
+
+    saved = extensions.get_wait_callback()
+    extensions.set_wait_callback(None if request.param == "copy" else (saved or extras.wait_select))
+    yield request.param
+    extensions.set_wait_callback(saved)
+
+
+def seed_hostile(session, institution_id: int, code: str, count: int) -> None:
+    from sqlalchemy import update
+
+    from services.billing.models import Estimate, Organisation
+    from services.billing.testing import seed_due_installments
+
+    employer_id = institution_id + 1
+    session.add(
+        Organisation(
+            id=employer_id,
+            kind="employer",
+            code=f"E{code}",
+            name=f"Employeur {HOSTILE}",
+            address=HOSTILE,
+            updated_at=clock.now(),
+        )
+    )
+    estimate_id = seed_due_installments(
+        session,
+        institution_id=institution_id,
+        code=code,
+        employer_id=employer_id,
+        count=count,
+        due=DUE,
+    )
+    session.execute(
+        update(Organisation)
+        .where(Organisation.id == institution_id)
+        .values(name=f"Cégep {HOSTILE}", payment_instructions=f"Virement\t{HOSTILE}")
+    )
+    session.execute(
+        update(Estimate).where(Estimate.id == estimate_id).values(reference=f"PMO {HOSTILE}")
+    )
+    session.execute(
+        update(Installment)
+        .where(Installment.institution_id == institution_id, Installment.plan_id % 2 == 0)
+        .values(label=HOSTILE)
+    )
+
+
+def issue_all(sessions, batch_size: int) -> list:
+    from services.billing.invoicing import InvoicingRun, issue_due_invoices
+
+    issued, run = [], InvoicingRun(DUE)
+    while True:
+        with sessions() as session, session.begin():
+            batch = issue_due_invoices(session, DUE, batch_size, run=run)
+        if not batch:
+            return issued
+        issued += batch
+
+
+def end_state(session, institution_id: int) -> tuple[list[dict], list[dict]]:
+    """The institution's invoices (by number) and their ``invoice.issued`` payloads, with
+    what differs between two databases (ids) replaced by what identifies them."""
+    from rac_shared.events import InvoiceIssued
+
+    invoices = session.scalars(
+        select(Invoice).where(Invoice.institution_id == institution_id).order_by(Invoice.sequence)
+    ).all()
+    installments = {
+        i.id: i
+        for i in session.scalars(
+            select(Installment).where(Installment.institution_id == institution_id)
+        )
+    }
+    assert {i.status for i in installments.values()} == {"invoiced"}
+    assert sorted(i.invoice_id for i in installments.values()) == sorted(i.id for i in invoices)
+    by_id = {i.id: i for i in invoices}
+    table = session.info["metadata"].tables["outbox"]
+    bodies = session.scalars(
+        select(table.c.body).where(table.c.event_type == "invoice.issued").order_by(table.c.id)
+    ).all()
+    events = []
+    for body in bodies:
+        event = Envelope.model_validate(body).payload_as(InvoiceIssued)
+        if event.institution_id == institution_id:
+            assert by_id[event.invoice_id].number == event.number
+            events.append({**event.model_dump(mode="json"), "invoice_id": None})
+    rows = [
+        {
+            "plan_id": installments[i.installment_id].plan_id,
+            **{
+                column: getattr(i, column)
+                for column in (
+                    "number kind employer_id plan_id plan_reference version fiscal_year "
+                    "sequence issued_on due_on payment_term_days lines subtotal taxes total "
+                    "parties payment_instructions paid_total credited_total"
+                ).split()
+            },
+        }
+        for i in invoices
+    ]
+    return rows, sorted(events, key=lambda e: e["number"])
+
+
+def test_bulk_invoicing_on_postgresql_gives_what_the_portable_path_gives(
+    postgres_billing, writer_mode
+):
+    from services.billing.testing import memory_session
+
+    institution_id = 8101 if writer_mode == "copy" else 8201
+    code = f"PGH{writer_mode[0].upper()}"
+    with clock.frozen_at(DUE):
+        with postgres_billing() as session, session.begin():
+            seed_hostile(session, institution_id, code, 11)
+        issued = issue_all(postgres_billing, batch_size=4)
+        assert issue_all(postgres_billing, batch_size=4) == []  # nothing twice
+        expected_session = memory_session()
+        seed_hostile(expected_session, institution_id, code, 11)
+        expected_session.commit()
+        issue_all(lambda: expected_session, batch_size=4)
+    assert len(issued) == 11 and len({i.installment_id for i in issued}) == 11
+    with postgres_billing() as session:
+        rows, events = end_state(session, institution_id)
+    expected_rows, expected_events = end_state(expected_session, institution_id)
+    expected_session.close()
+    assert [r["number"] for r in rows] == [f"{code}-2026-{n:04d}" for n in range(1, 12)]
+    assert any(HOSTILE in line["description"] for r in rows for line in r["lines"])
+    assert rows[0]["parties"]["institution"]["name"] == f"Cégep {HOSTILE}"
+    assert rows == expected_rows
+    assert events == expected_events
+
+
+def test_replicas_skip_each_others_rows_and_a_rolled_back_batch_returns_its_numbers(
+    postgres_billing, writer_mode
+):
+    from sqlalchemy import text
+    from sqlalchemy.exc import OperationalError
+
+    from services.billing.invoicing import _claim_query, issue_due_invoices
+
+    institution_id = 8301 if writer_mode == "copy" else 8401
+    code = f"PGR{writer_mode[0].upper()}"
+    with clock.frozen_at(DUE):
+        with postgres_billing() as session, session.begin():
+            seed_hostile(session, institution_id, code, 10)
+        first, second = postgres_billing(), postgres_billing()
+        try:
+            taken = issue_due_invoices(first, DUE, 4, institution_id)  # not committed yet
+            others = second.execute(_claim_query(DUE, 10, institution_id)).all()
+            assert len(others) == 6
+            assert not {r.id for r in others} & {i.installment_id for i in taken}
+            second.rollback()
+            # The second replica claims rows of its own, then waits for the counter the
+            # first one holds: it gives up (a crash would do the same) and rolls back.
+            second.execute(text("SET LOCAL lock_timeout = '300ms'"))
+            with pytest.raises(OperationalError):
+                issue_due_invoices(second, DUE, 4, institution_id)
+            second.rollback()
+            first.commit()
+            rest = issue_due_invoices(second, DUE, 10, institution_id)
+            second.commit()
+        finally:
+            first.close()
+            second.close()
+    assert [i.number for i in taken + rest] == [f"{code}-2026-{n:04d}" for n in range(1, 11)]
+    with postgres_billing() as session:
+        rows, events = end_state(session, institution_id)
+    assert len(rows) == len(events) == 10
+
+
+def test_credit_left_on_a_plan_pays_its_new_invoice_on_postgresql(postgres_billing, writer_mode):
+    from decimal import Decimal
+
+    from services.billing.models import CreditAllocation, CreditNote
+
+    institution_id = 8501 if writer_mode == "copy" else 8601
+    code = f"PGC{writer_mode[0].upper()}"
+    with clock.frozen_at(DUE):
+        with postgres_billing() as session, session.begin():
+            seed_hostile(session, institution_id, code, 3)
+            plan_id = session.scalar(
+                select(func.min(Installment.plan_id)).where(
+                    Installment.institution_id == institution_id
+                )
+            )
+            session.add(
+                CreditNote(
+                    number=f"{code}-NC-2026-0001",
+                    reason_kind="abandonment",
+                    reason="Abandon",
+                    source_key=f"test:{institution_id}",
+                    institution_id=institution_id,
+                    employer_id=institution_id + 1,
+                    plan_id=plan_id,
+                    plan_reference="PMO",
+                    fiscal_year=2026,
+                    sequence=1,
+                    issued_on=DUE,
+                    lines=[],
+                    subtotal=Decimal("50.00"),
+                    taxes=[],
+                    total=Decimal("50.00"),
+                    parties={},
+                    created_at=clock.now(),
+                    applied_total=Decimal("0.00"),
+                )
+            )
+        issue_all(postgres_billing, batch_size=10)
+    with postgres_billing() as session:
+        credited = {
+            i.plan_id: i.credited_total
+            for i in session.scalars(
+                select(Invoice).where(Invoice.institution_id == institution_id)
+            )
+        }
+        credit = session.scalar(select(CreditNote).where(CreditNote.plan_id == plan_id))
+        allocations = session.scalars(
+            select(CreditAllocation).where(CreditAllocation.credit_note_id == credit.id)
+        ).all()
+    assert credited.pop(plan_id) == Decimal("50.00")
+    assert set(credited.values()) == {Decimal("0.00")}
+    assert credit.applied_total == Decimal("50.00") and len(allocations) == 1

@@ -726,3 +726,109 @@ def test_reminder_steps_are_configurable(session, monkeypatch):
     assert RM.overdue_batch(session, date(2026, 10, 4), [3, 45])[0] == 1
     assert RM.overdue_batch(session, date(2026, 10, 4), [3, 45])[0] == 0
     assert [r["step"] for r in outbox(session, "invoice.overdue")] == [3]
+
+
+# -- the invoicing job's bulk path ------------------------------------------------------------
+
+
+def test_bulk_batch_numbers_links_and_publishes_each_invoice_once(session):
+    from rac_shared.events import Envelope, InvoiceIssued
+
+    save(session)
+    save(session, plan_id=2, employer_id=BOULANGERIE)
+    accept(session, 1)
+    accept(session, 2)
+    loaded = session.scalars(select(Installment).where(Installment.due_on.is_not(None))).all()
+    with clock.frozen_at(date(2026, 9, 1)):
+        run = I.InvoicingRun(date(2026, 9, 1))
+        first = I.issue_due_invoices(session, date(2026, 9, 1), batch_size=1, run=run)
+        second = I.issue_due_invoices(session, date(2026, 9, 1), batch_size=5, run=run)
+        assert I.issue_due_invoices(session, date(2026, 9, 1), run=run) == []
+        session.commit()
+    issued = first + second
+    assert [i.number for i in issued] == ["CLV-2026-0001", "CLV-2026-0002"]
+    assert {i.plan_id for i in issued} == {1, 2}
+    invoices = {i.id: i for i in session.scalars(select(Invoice))}
+    for item in issued:
+        invoice = invoices[item.id]
+        assert (invoice.number, invoice.installment_id) == (item.number, item.installment_id)
+        installment = session.get(Installment, item.installment_id)
+        assert (installment.status, installment.invoice_id) == ("invoiced", invoice.id)
+    # The session's copies of the claimed installments were not left stale.
+    assert all(i.status == "invoiced" for i in loaded)
+    table = session.info["metadata"].tables["outbox"]
+    bodies = session.scalars(
+        select(table.c.body).where(table.c.event_type == "invoice.issued")
+    ).all()
+    assert len(bodies) == 2 and len({b["event_id"] for b in bodies}) == 2
+    for body in bodies:
+        event = Envelope.model_validate(body).payload_as(InvoiceIssued)
+        invoice = invoices[event.invoice_id]
+        assert (event.number, event.total, event.due_on, event.plan_reference) == (
+            invoice.number,
+            invoice.total,
+            invoice.due_on,
+            invoice.plan_reference,
+        )
+
+
+def test_a_rolled_back_batch_gives_its_range_of_numbers_back(session):
+    save(session)
+    save(session, plan_id=2, employer_id=BOULANGERIE)
+    accept(session, 1)
+    accept(session, 2)
+    with clock.frozen_at(date(2026, 9, 1)):
+        assert len(I.issue_due_invoices(session, date(2026, 9, 1))) == 2
+        session.rollback()  # a crash before the commit
+        assert session.scalar(select(func.count()).select_from(Invoice)) == 0
+        again = I.issue_due_invoices(session, date(2026, 9, 1))
+        session.commit()
+    assert [i.number for i in again] == ["CLV-2026-0001", "CLV-2026-0002"]
+    key = (LEVIS, 2026, "invoice")
+    assert I.reserve_numbers(session, {key: 3}) == {key: 5}  # 3, 4, 5 taken after 1, 2
+    session.rollback()
+    assert I.reserve_numbers(session, {key: 1}) == {key: 3}
+
+
+def test_invoicing_job_on_sqlite_gives_the_same_result_run_twice(tmp_path):
+    from rac_shared.db import SessionFactory, get_engine
+    from services.billing import jobs
+    from services.billing.models import Base
+    from services.billing.testing import seed_due_installments, seed_rates
+
+    url = f"sqlite:///{tmp_path / 'billing.db'}"
+    factory = SessionFactory("billing", Base.metadata, url)
+    Base.metadata.create_all(factory.engine)
+    try:
+        with factory() as session, session.begin():
+            seed_rates(session)
+            seed_due_installments(
+                session,
+                institution_id=801,
+                code="SQL",
+                employer_id=1,
+                count=25,
+                due=date(2026, 9, 1),
+            )
+        with clock.frozen_at(date(2026, 9, 2)):
+            done = jobs.run_invoicing(date(2026, 9, 1), 7, progress=False, session_factory=factory)
+            again = jobs.run_invoicing(date(2026, 9, 1), 7, progress=False, session_factory=factory)
+        assert done == {"due": 25, "issued": 25} and again == {"due": 0, "issued": 0}
+        with factory() as session:
+            numbers = session.scalars(select(Invoice.number).order_by(Invoice.sequence)).all()
+            assert numbers == [f"SQL-2026-{n:04d}" for n in range(1, 26)]
+            assert set(session.scalars(select(Installment.status))) == {"invoiced"}
+    finally:
+        get_engine(url).dispose()
+
+
+def test_copy_fields_escape_what_the_text_format_reserves():
+    assert I._copy_escape("a\tb\nc\rd\\e \\N") == "a\\tb\\nc\\rd\\\\e \\\\N"
+    assert I._copy_escape("Cégep « œ »") == "Cégep « œ »"
+    shared = {"name": "Tab\there"}
+    assert I._copy_column([shared, None, shared], is_json=True) == [
+        '{"name": "Tab\\\\there"}',
+        "\\N",
+        '{"name": "Tab\\\\there"}',
+    ]
+    assert I._copy_column([D("1.50"), 7, None], is_json=False) == ["1.50", "7", "\\N"]
