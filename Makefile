@@ -49,9 +49,11 @@ format: install
 	$(BIN)/ruff format .
 	$(BIN)/ruff check --fix .
 
+## bench: the platform next to the bare stack, one table, also written to bench/RESULTS.md
+## (optional: BENCH_SECONDS=10 BENCH_INSTALLMENTS=100000 BENCH_PLANS=100000 BENCH_ONLY=http,rpc,pdf,invoicing,deadlines)
 bench: install system-deps
 	@command -v wrk >/dev/null || { apt-get update -qq && DEBIAN_FRONTEND=noninteractive apt-get install -y -qq wrk >/dev/null; }
-	$(BIN)/python -m bench
+	TEST_DATABASE_URL=$(TEST_DATABASE_URL) $(BIN)/python -m bench
 
 clean:
 	rm -rf $(VENV) var tests/artefacts

@@ -1,15 +1,28 @@
-"""``make bench``: the gateway next to nameko's own HTTP-plus-RPC path and raw kombu.
+"""``make bench``: the platform next to the bare stack it stands on, ratios from one run.
 
-Starts, in one run and on this machine: (a) a bare nameko ``@http`` entrypoint making one
-RPC to a trivial service, (b) a raw kombu request/reply loop over the same broker, and
-(c) the platform (every service and the gateway, on fresh PostgreSQL databases) serving an
-authenticated API call and a page that each need one service. HTTP load comes from ``wrk``
-on loopback for a fixed time. Prints requests/s and p50/p99 with the ratios.
+In one run on this machine, each measurement next to its bare counterpart:
+
+1. HTTP: the gateway's API call and page that each make one RPC, next to a bare nameko
+   ``@http`` entrypoint making one RPC to a trivial nameko service (``wrk``, fixed time);
+2. RPC: a real service's cheap RPC (``plans.health``) called with the gateway's
+   ``RpcClient`` and with nameko's ``ClusterRpcProxy``, next to bare nameko RPC to a trivial
+   service and raw kombu request/reply over the same broker (20 concurrent callers);
+3. PDF: a plan with 20 candidate-workers rendered through the plans service's document
+   code (sandboxed WeasyPrint child), next to WeasyPrint in process on the same HTML;
+4. the invoicing job over N due installments with two processes, next to a bare
+   ``FOR UPDATE SKIP LOCKED`` claim loop (``bench.invoicing``);
+5. the plan-deadline job over 1 000 due plans among 100 000, next to the same 1 000 alone
+   (``bench.deadlines``).
+
+Prints one table (platform, bare, ratio, target, met) with the machine, and writes it to
+``bench/RESULTS.md``. Options have environment defaults so that ``make bench VAR=…`` works:
+``BENCH_SECONDS``, ``BENCH_INSTALLMENTS``, ``BENCH_PLANS``, ``BENCH_ONLY``.
 """
 
 from __future__ import annotations
 
 import argparse
+import json
 import os
 import re
 import shutil
@@ -20,12 +33,26 @@ import tempfile
 import time
 from pathlib import Path
 
+from bench.common import child_json
 from bench.kombu_loop import run_kombu_loop
+from bench.report import Row, failed, machine, markdown, number, table
 
 ROOT = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(ROOT))
 
 from tests.support.platform import Platform, free_port  # noqa: E402
+
+SECTIONS = ("http", "rpc", "pdf", "invoicing", "deadlines")
+RESULTS = Path(__file__).resolve().parent / "RESULTS.md"
+ROUNDS = 5  # each load test is taken in turns with its counterparts (noise falls on all)
+STARTED = time.monotonic()
+
+
+def log(message: str) -> None:
+    print(f"[bench {time.monotonic() - STARTED:6.0f} s] {message}", file=sys.stderr, flush=True)
+
+
+# -- HTTP -----------------------------------------------------------------------------------
 
 
 def wrk(url: str, seconds: int, headers: dict | None = None, connections: int = 32) -> dict:
@@ -44,14 +71,29 @@ def wrk(url: str, seconds: int, headers: dict | None = None, connections: int = 
     }
 
 
+def combined(turns: list[dict]) -> dict:
+    """Several wrk turns on one target: requests over time, median latencies."""
+    import statistics
+
+    return {
+        "rps": statistics.fmean(t["rps"] for t in turns),
+        "p50_ms": statistics.median(t["p50_ms"] for t in turns),
+        "p99_ms": statistics.median(t["p99_ms"] for t in turns),
+        "errors": sum(t["errors"] for t in turns),
+    }
+
+
 def _ms(value: str) -> float:
-    number, unit = re.match(r"([\d.]+)(\w+)", value).groups()
-    return float(number) * {"us": 0.001, "ms": 1.0, "s": 1000.0}[unit]
+    number_, unit = re.match(r"([\d.]+)(\w+)", value).groups()
+    return float(number_) * {"us": 0.001, "ms": 1.0, "s": 1000.0}[unit]
 
 
-def start_bare_http(amqp_uri: str, port: int, workdir: Path) -> subprocess.Popen:
+def start_bare_http(amqp_uri: str, port: int, workdir: Path, database_url: str) -> subprocess.Popen:
     config = workdir / "bare.yaml"
-    config.write_text(f"AMQP_URI: '{amqp_uri}'\nWEB_SERVER_ADDRESS: '127.0.0.1:{port}'\n")
+    config.write_text(
+        f"AMQP_URI: '{amqp_uri}'\nWEB_SERVER_ADDRESS: '127.0.0.1:{port}'\n"
+        f"BENCH_DATABASE_URL: '{database_url}'\n"
+    )
     return subprocess.Popen(
         [
             sys.executable,
@@ -62,9 +104,11 @@ def start_bare_http(amqp_uri: str, port: int, workdir: Path) -> subprocess.Popen
             str(config),
             "bench.bare_services:EchoService",
             "bench.bare_services:BareHttpService",
+            "bench.bare_services:LightEchoService",
+            "bench.bare_services:BareHealthService",
         ],
         cwd=ROOT,
-        stdout=open(workdir / "bare.log", "wb"),
+        stdout=open(workdir / "bare.log", "wb"),  # noqa: SIM115 - owned by the process
         stderr=subprocess.STDOUT,
         start_new_session=True,
     )
@@ -84,61 +128,419 @@ def wait_http(url: str, timeout: float = 30) -> None:
     raise RuntimeError(f"{url} did not answer")
 
 
-def main() -> int:
-    parser = argparse.ArgumentParser(description=__doc__)
-    parser.add_argument("--seconds", type=int, default=10, help="wrk duration per target")
-    parser.add_argument("--gateway-workers", type=int, default=2)
-    args = parser.parse_args()
-    if not shutil.which("wrk"):
-        print("wrk is required: apt-get install wrk", file=sys.stderr)
-        return 2
+def load_text(r: dict, unit: str = "req/s") -> str:
+    text = (
+        f"{number(r['rps'])} {unit}, p50 {r['p50_ms']:.1f} ms, p99 {r['p99_ms']:.1f} ms"
+        if r["rps"]
+        else "no successful call"
+    )
+    return text + (f", {r['errors']} errors" if r.get("errors") else "")
 
+
+def http_rows(platform: Platform, bare_port: int, seconds: int) -> list[Row]:
+    token = platform.token("rac@cegeplevis.demo.quebec")
+    cookie = platform.session_cookie("rac@cegeplevis.demo.quebec")
+    targets = {
+        "bare": (f"http://127.0.0.1:{bare_port}/echo", {}),
+        "api": (f"{platform.url}/api/messages", {"Authorization": f"Bearer {token}"}),
+        "page": (f"{platform.url}/messages", {"Cookie": f"rac_session={cookie}"}),
+        "plans": (f"{platform.url}/api/plans", {"Authorization": f"Bearer {token}"}),
+    }
+    log(f"HTTP: {', '.join(targets)} ({seconds} s each in {ROUNDS} turns, wrk)")
+    turns: dict[str, list[dict]] = {name: [] for name in targets}
+    for _ in range(ROUNDS):
+        for name, (url, headers) in targets.items():
+            turns[name].append(wrk(url, max(seconds // ROUNDS, 1), headers))
+    bare, api, page, plans = (combined(turns[name]) for name in targets)
+    how = (
+        f"`wrk -t2 -c32` on loopback, {seconds} s per target in {ROUNDS} turns taken one "
+        "target after the other (req/s over all turns, median p50 and p99 of the turns). "
+        "Bare: nameko `@http` entrypoint (`bench/bare_services.py`) returning one `@rpc` "
+        "call to a trivial nameko service, default config."
+    )
+    return [
+        Row(
+            "1. Gateway API call with one RPC (`GET /api/messages`, bearer token)",
+            load_text(api),
+            "nameko `@http` + 1 RPC: " + load_text(bare),
+            api["rps"] / bare["rps"],
+            "throughput",
+            "≥ 2×",
+            api["rps"] >= 2 * bare["rps"] and not api["errors"],
+            [
+                how,
+                "The gateway checks the token, authorizes the route and answers the user's "
+                "inbox (`notifications.inbox`) from its read model while its copy is current "
+                "(invalidated by PostgreSQL NOTIFY), so most requests make no RPC at all.",
+            ],
+        ),
+        Row(
+            "1b. Gateway page with one RPC (`GET /messages`, session cookie)",
+            load_text(page),
+            "nameko `@http` + 1 RPC: " + load_text(bare),
+            page["rps"] / bare["rps"],
+            "throughput",
+            notes=["Same load; a full HTML page (layout, navigation, CSRF) from the gateway."],
+        ),
+        Row(
+            "1c. Gateway API call with one uncached RPC (`GET /api/plans`)",
+            load_text(plans),
+            "nameko `@http` + 1 RPC: " + load_text(bare),
+            plans["rps"] / bare["rps"],
+            "throughput",
+            "≥ 2×",
+            plans["rps"] >= 2 * bare["rps"] and not plans["errors"],
+            [
+                "One RPC per request, always: `plans.list_plans` for the Cégep de Lévis's "
+                "coordinator (a database query of the plans service, two demo plans)."
+            ],
+        ),
+    ]
+
+
+# -- RPC ------------------------------------------------------------------------------------
+
+
+def target(name: str, kind: str, service: str, method: str, **kwargs) -> dict:
+    return {"name": name, "kind": kind, "service": service, "method": method, "kwargs": kwargs}
+
+
+def rpc_loops(amqp_uri: str, seconds: int, rounds: int, targets: list[dict]) -> dict:
+    names = ", ".join(t["name"] for t in targets)
+    log(f"RPC: {names} ({seconds} s each in {rounds} turns, 20 callers)")
+    return child_json(
+        ["bench.rpc_loops", amqp_uri, str(seconds), str(rounds), json.dumps(targets)],
+        timeout=len(targets) * seconds + 180,
+    )
+
+
+def rpc_rows(platform: Platform, seconds: int) -> list[Row]:
+    amqp = platform.amqp_uri
+    log("RPC: raw kombu request/reply (20 threads)")
+    kombu = run_kombu_loop(amqp, seconds)
+    loops = rpc_loops(
+        amqp,
+        seconds,
+        ROUNDS,
+        [
+            target("nameko_echo", "nameko", "bench_echo", "echo", value="x"),
+            target("nameko_bare_health", "nameko", "bench_health", "health"),
+            target("client_health", "client", "plans", "health"),
+            target("nameko_health", "nameko", "plans", "health"),
+            target("client_echo", "client", "bench_light_echo", "echo", value="x"),
+        ],
+    )
+    nameko_echo, nameko_bare_health = loops["nameko_echo"], loops["nameko_bare_health"]
+    client_health, nameko_health = loops["client_health"], loops["nameko_health"]
+    client_echo = loops["client_echo"]
+    bare_health = "bare nameko `health`, `ClusterRpcProxy`: " + load_text(
+        nameko_bare_health, "calls/s"
+    )
+    bare_echo = "bare nameko echo, `ClusterRpcProxy`: " + load_text(nameko_echo, "calls/s")
+    bare_kombu = "raw kombu request/reply: " + load_text(kombu, "calls/s")
+
+    def cost(row: dict, bare: dict) -> float | None:  # time per call ÷ bare time per call
+        return bare["rps"] / row["rps"] if row["rps"] else None
+
+    def within(row: dict, bare: dict, limit: float) -> bool:
+        ratio = cost(row, bare)
+        return ratio is not None and ratio <= limit and not row["errors"]
+
+    per_call = "time per call"
+    return [
+        Row(
+            "2. Service RPC `plans.health` with the gateway's `RpcClient`",
+            load_text(client_health, "calls/s"),
+            bare_health,
+            cost(client_health, nameko_bare_health),
+            per_call,
+            "≤ 1.2×",
+            within(client_health, nameko_bare_health, 1.2),
+            [
+                f"20 concurrent green callers, {seconds} s per target in {ROUNDS} turns taken "
+                "one target after the other, in a fresh eventlet process "
+                "(`bench/rpc_loops.py`), each caller making one untimed call first; ratio = bare "
+                "calls/s ÷ platform calls/s. `plans.health` is a real service's cheapest "
+                "RPC: the platform's `rac_shared.rpc` entrypoint and `Database` session, "
+                "`SELECT 1` and the count of the outbox's unpublished rows. Bare: the same two "
+                "queries on the same database from a plain nameko `@rpc` service with a "
+                "SQLAlchemy engine (`BareHealthService`, `bench/bare_services.py`), called "
+                "with nameko's `ClusterRpcProxy` (one per caller).",
+            ],
+        ),
+        Row(
+            "2b. Service RPC `plans.health` with nameko's `ClusterRpcProxy`",
+            load_text(nameko_health, "calls/s"),
+            bare_health,
+            cost(nameko_health, nameko_bare_health),
+            per_call,
+            "≤ 1.2×",
+            within(nameko_health, nameko_bare_health, 1.2),
+            ["The same client on both sides: what the platform's service side costs."],
+        ),
+        Row(
+            "2c. Platform RPC, trivial echo, `RpcClient` + `rac_shared.rpc`",
+            load_text(client_echo, "calls/s"),
+            bare_echo,
+            cost(client_echo, nameko_echo),
+            per_call,
+            notes=[
+                "No database on either side (`LightEchoService` vs `EchoService`): the "
+                "platform's RPC client and entrypoint by themselves."
+            ],
+        ),
+        Row(
+            "2d. Service RPC `plans.health` (`RpcClient`) vs raw kombu",
+            load_text(client_health, "calls/s"),
+            bare_kombu,
+            cost(client_health, kombu),
+            per_call,
+            notes=[
+                "Raw kombu: 20 threads, each with its own connection and reply queue, one "
+                "server thread replying after its consume callback (`bench/kombu_loop.py`)."
+            ],
+        ),
+        Row(
+            "2e. Bare nameko RPC (echo, `ClusterRpcProxy`) vs raw kombu",
+            load_text(nameko_echo, "calls/s"),
+            bare_kombu,
+            cost(nameko_echo, kombu),
+            per_call,
+            notes=["nameko's own cost over the broker, for reference."],
+        ),
+    ]
+
+
+def platform_rows(args, sections: set[str]) -> list[Row]:
     workdir = Path(tempfile.mkdtemp(prefix="rac-bench-"))
-    platform = Platform(workdir, web_workers=args.gateway_workers).prepare()
-    bare_port = free_port()
+    rows: list[Row] = []
+    platform = None
     bare = None
-    results: dict[str, dict] = {}
     try:
+        log("starting the platform (fresh databases, demo data, every service, the gateway)")
+        platform = Platform(workdir, web_workers=args.gateway_workers).prepare()
         platform.start()
-        bare = start_bare_http(platform.amqp_uri, bare_port, workdir)
+        bare_port = free_port()
+        bare = start_bare_http(
+            platform.amqp_uri, bare_port, workdir, platform.database_urls["plans"]
+        )
         wait_http(f"http://127.0.0.1:{bare_port}/echo")
-
-        token = platform.token("rac@cegeplevis.demo.quebec")
-        cookie = platform.session_cookie("rac@cegeplevis.demo.quebec")
-        results["(a) nameko @http + 1 RPC"] = wrk(
-            f"http://127.0.0.1:{bare_port}/echo", args.seconds
-        )
-        results["(b) raw kombu request/reply"] = run_kombu_loop(platform.amqp_uri, args.seconds)
-        results["(c) gateway API + 1 RPC"] = wrk(
-            f"{platform.url}/api/messages", args.seconds, {"Authorization": f"Bearer {token}"}
-        )
-        results["(c) gateway page + 1 RPC"] = wrk(
-            f"{platform.url}/messages", args.seconds, {"Cookie": f"rac_session={cookie}"}
-        )
+        if "http" in sections:
+            try:
+                rows += http_rows(platform, bare_port, args.seconds)
+            except Exception as exc:
+                rows.append(failed("1. Gateway API call with one RPC", exc))
+        if "rpc" in sections:
+            try:
+                rows += rpc_rows(platform, args.seconds)
+            except Exception as exc:
+                rows.append(failed("2. Service RPC", exc))
+    except Exception as exc:
+        rows.append(failed("1–2. Platform start", exc))
     finally:
         if bare is not None:
             os.killpg(bare.pid, signal.SIGTERM)
             bare.wait(10)
-        platform.stop()
+        if platform is not None:
+            platform.stop()
         shutil.rmtree(workdir, ignore_errors=True)
-
-    print_table(results)
-    return 0
+    return rows
 
 
-def print_table(results: dict[str, dict]) -> None:
-    print(f"\nMachine: {os.cpu_count()} cores, Python {sys.version.split()[0]}")
-    print(f"{'target':<32} {'req/s':>9} {'p50 ms':>8} {'p99 ms':>8} {'errors':>7}")
-    for name, r in results.items():
-        print(
-            f"{name:<32} {r['rps']:>9.0f} {r['p50_ms']:>8.2f} {r['p99_ms']:>8.2f} "
-            f"{r.get('errors', 0):>7}"
+# -- PDF, jobs --------------------------------------------------------------------------------
+
+
+def pdf_rows(candidates: int, runs: int) -> list[Row]:
+    from bench.pdf import run_pdf_bench
+
+    log(f"PDF: a plan with {candidates} candidate-workers, {runs} renders each way")
+    r = run_pdf_bench(candidates, runs)
+    ratio = r["platform_cpu"] / r["bare_cpu"]
+    return [
+        Row(
+            f"3. Plan PDF, {r['candidates']} candidate-workers, {r['pages']} pages",
+            f"{r['platform_seconds']:.2f} s (CPU {r['platform_cpu']:.2f} s)",
+            f"WeasyPrint in process: {r['bare_seconds']:.2f} s (CPU {r['bare_cpu']:.2f} s); "
+            f"first render {r['bare_cold_seconds']:.2f} s",
+            ratio,
+            "CPU time",
+            "≤ 1.1×",
+            ratio <= 1.1,
+            [
+                f"The demo's issued plan (`services/plans/demo.py`) with {r['candidates']} "
+                f"candidate-workers and its six competencies ({r['pages']} pages, "
+                f"{r['html_kb']} KB of HTML; the PDF stored at issue has "
+                f"{r['issued_pages']} pages), built through the plans and billing services' "
+                "RPC methods on fresh databases. Platform: "
+                "`services.plans.document.render_plan_pdf` (template, then "
+                "`rac_shared.pdf.render_pdf`: a sandboxed child process per document). Bare: "
+                "`weasyprint.HTML(string=html).write_pdf()` on the same HTML in a process that "
+                f"has WeasyPrint loaded. Medians of {runs} renders, the bare one's first "
+                "(cold) render apart; the ratio uses CPU seconds (parent + child), which the "
+                "other work on the machine does not inflate; wall seconds are shown.",
+            ],
+        ),
+        Row(
+            "3b. Plan PDF, peak memory of the rendering process",
+            f"{r['platform_rss_mb']:.0f} MB (sandboxed child)",
+            f"WeasyPrint in process: {r['bare_first_rss_mb']:.0f} MB after one render, "
+            f"{r['bare_rss_mb']:.0f} MB after {runs + 1}",
+            r["platform_rss_mb"] / r["bare_first_rss_mb"],
+            "peak RSS, one render",
+            notes=[
+                "Platform: `ru_maxrss` of the rendering children (`RUSAGE_CHILDREN`, the "
+                f"largest of the {runs}; checked to be above the measuring process's own "
+                "peak, which Linux would otherwise report through `exec`). Bare: the "
+                "measuring process's own peak (`VmHWM`) after its first and its last render."
+            ],
+        ),
+    ]
+
+
+def invoicing_rows(installments: int) -> list[Row]:
+    from bench.invoicing import run_invoicing_bench
+
+    log(f"invoicing job over {installments} due installments, 2 processes")
+    r = run_invoicing_bench(installments, processes=2, batch=200)
+    ratio = r["job_rate"] / r["bare_rate"]
+    return [
+        Row(
+            f"4. Invoicing job, {number(installments)} due installments, 2 processes",
+            f"{number(r['job_rate'])} installments/s ({r['job_seconds']:.1f} s), "
+            "each invoiced once, numbers gapless",
+            f"SKIP LOCKED claim loop: {number(r['bare_rate'])}/s ({r['bare_seconds']:.1f} s)",
+            ratio,
+            "rate",
+            "≥ 0.10× (≈ 5 000/s idle)",
+            ratio >= 0.10,
+            [
+                "`python -m bench.invoicing` on a fresh billing database: two concurrent "
+                "`rac jobs run invoicing` processes (claim with `FOR UPDATE SKIP LOCKED`, one "
+                "gapless number each, the invoice with its snapshot, the `invoice.issued` "
+                "outbox row), then as many processes running only the bare `SELECT … FOR "
+                "UPDATE SKIP LOCKED` + `UPDATE` loop over as many other installments, batches "
+                f"of 200. Absolute rate this run: {number(r['job_rate'])}/s "
+                f"({'≥' if r['job_rate'] >= 5000 else '<'} 5 000/s).",
+            ],
         )
-    a = results["(a) nameko @http + 1 RPC"]["rps"]
-    b = results["(b) raw kombu request/reply"]["rps"]
-    for name in ("(c) gateway API + 1 RPC", "(c) gateway page + 1 RPC"):
-        c = results[name]["rps"]
-        print(f"{name}: {c / a:.2f}× (a), {c / b:.2f}× (b)")
+    ]
+
+
+def deadline_rows(plans: int, due: int) -> list[Row]:
+    from bench.deadlines import run_deadline_bench
+
+    log(f"plan-deadline job: {due} due among {plans} plans, then {due} alone")
+    r = run_deadline_bench(plans, due)
+    large, small = r["large"], r["small"]
+    return [
+        Row(
+            f"5. Plan-deadline job, {number(due)} due among {number(plans)} plans",
+            f"{large['pass_seconds']:.2f} s (committed run {large['job_seconds']:.2f} s)",
+            f"{number(due)} due alone: {small['pass_seconds']:.2f} s "
+            f"(committed run {small['job_seconds']:.2f} s)",
+            r["ratio"],
+            "time",
+            "≈ 1× (≤ 1.5×)",
+            r["ratio"] <= 1.5,
+            [
+                f"`python -m bench.deadlines`: two fresh plans databases filled by bulk "
+                f"`INSERT … SELECT generate_series`; the due plans lapse (a quarter) or get a "
+                "reminder at 10, 3 or 1 days; the others are accepted, completed, lapsed, "
+                "drafts and issued plans with later deadlines. Median of "
+                f"{r['rounds']} passes of the job's transaction over each database, alternately, "
+                "rolled back; then `run_job('plan-deadlines')` committed once each. Every run "
+                f"examined exactly the {number(due)} due plans (index `ix_plan_versions_due`).",
+            ],
+        )
+    ]
+
+
+# -- main -------------------------------------------------------------------------------------
+
+
+def main() -> int:
+    def env(name: str, default: str) -> str:
+        return os.environ.get(name) or default
+
+    parser = argparse.ArgumentParser(
+        description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter
+    )
+    parser.add_argument(
+        "--seconds",
+        type=int,
+        default=int(env("BENCH_SECONDS", "10")),
+        help="load time per HTTP and RPC target (BENCH_SECONDS, default 10)",
+    )
+    parser.add_argument("--gateway-workers", type=int, default=2, help="web workers (2)")
+    parser.add_argument(
+        "--installments",
+        type=int,
+        default=int(env("BENCH_INSTALLMENTS", "100000")),
+        help="due installments for the invoicing job (BENCH_INSTALLMENTS, default 100000)",
+    )
+    parser.add_argument(
+        "--plans",
+        type=int,
+        default=int(env("BENCH_PLANS", "100000")),
+        help="plans in the plan-deadline job's large database (BENCH_PLANS, default 100000)",
+    )
+    parser.add_argument("--due", type=int, default=1000, help="due plans in each (1000)")
+    parser.add_argument("--candidates", type=int, default=20, help="in the plan's PDF (20)")
+    parser.add_argument("--pdf-runs", type=int, default=3, help="renders each way (3)")
+    parser.add_argument(
+        "--only",
+        default=env("BENCH_ONLY", ",".join(SECTIONS)),
+        help=f"comma-separated sections among {', '.join(SECTIONS)} (BENCH_ONLY; a partial "
+        "run writes --results only when given)",
+    )
+    parser.add_argument("--results", type=Path, default=RESULTS, help="Markdown output")
+    args = parser.parse_args()
+    sections = {s.strip() for s in args.only.split(",") if s.strip()}
+    if unknown := sections - set(SECTIONS):
+        parser.error(f"unknown sections: {', '.join(sorted(unknown))}")
+    if sections & {"http"} and not shutil.which("wrk"):
+        print("wrk is required: apt-get install wrk", file=sys.stderr)
+        return 2
+    os.environ.setdefault("RAC_ENV", "test")
+
+    from rac_shared.clock import clock
+
+    info = machine(clock.now().astimezone())
+    started = time.monotonic()
+    rows: list[Row] = []
+    if sections & {"http", "rpc"}:
+        rows += platform_rows(args, sections)
+    steps = [
+        ("pdf", "3. Plan PDF", lambda: pdf_rows(args.candidates, args.pdf_runs)),
+        ("invoicing", "4. Invoicing job", lambda: invoicing_rows(args.installments)),
+        ("deadlines", "5. Plan-deadline job", lambda: deadline_rows(args.plans, args.due)),
+    ]
+    for section, name, run in steps:
+        if section in sections:
+            try:
+                rows += run()
+            except Exception as exc:
+                rows.append(failed(name, exc))
+    elapsed = time.monotonic() - started
+
+    settings = (
+        f"`--seconds {args.seconds}` per load test, gateway with {args.gateway_workers} web "
+        f"workers, `--installments {args.installments}`, `--plans {args.plans}` with "
+        f"`--due {args.due}`, plan PDF with `--candidates {args.candidates}`"
+    )
+    print()
+    print(
+        f"Machine: {info['cores']} cores, {info['cpu']}, Python {info['python']} "
+        f"({info['versions']}); load average {info['load']} at start; {info['date']}; "
+        f"{elapsed / 60:.1f} min"
+    )
+    print()
+    print(table(rows))
+    print()
+    if sections == set(SECTIONS) or args.results != RESULTS:
+        args.results.write_text(markdown(rows, info, settings, elapsed))
+        print(f"Table written to {args.results}.")
+    return 1 if any(r.platform.startswith("failed") for r in rows) else 0
 
 
 if __name__ == "__main__":

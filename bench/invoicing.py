@@ -31,6 +31,7 @@ from sqlalchemy.orm import Session
 
 ROOT = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(ROOT))
+TIMEOUT = 900  # seconds for each run (the job's processes, then the bare loops)
 
 BARE_LOOP = """
 import sys
@@ -98,7 +99,14 @@ def _run(commands: list[list[str]], env: dict) -> tuple[float, list[str]]:
         subprocess.Popen(c, env=env, stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True)
         for c in commands
     ]
-    outputs = [p.communicate() for p in processes]
+    deadline = time.monotonic() + TIMEOUT
+    try:
+        outputs = [p.communicate(timeout=max(deadline - time.monotonic(), 1)) for p in processes]
+    except subprocess.TimeoutExpired:
+        for process in processes:
+            process.kill()
+            process.wait()
+        raise RuntimeError(f"{commands[0][:4]} did not finish within {TIMEOUT} s") from None
     elapsed = time.perf_counter() - started
     for process, (_, err) in zip(processes, outputs, strict=True):
         if process.returncode != 0:
@@ -106,13 +114,8 @@ def _run(commands: list[list[str]], env: dict) -> tuple[float, list[str]]:
     return elapsed, [out.strip().splitlines()[-1] for out, _ in outputs]
 
 
-def main() -> int:
-    parser = argparse.ArgumentParser(description=__doc__)
-    parser.add_argument("--installments", type=int, default=100_000)
-    parser.add_argument("--processes", type=int, default=2)
-    parser.add_argument("--batch", type=int, default=200)
-    args = parser.parse_args()
-
+def run_invoicing_bench(installments: int = 100_000, processes: int = 2, batch: int = 200) -> dict:
+    """Both runs on one fresh database (dropped afterwards); checks the job's end state."""
     from rac_shared.migrations import migrate
     from services.billing.models import Invoice
 
@@ -123,19 +126,21 @@ def main() -> int:
         **os.environ,
         "RAC_ENV": "test",
         "DATABASE_URL_BILLING": url,
-        "BILLING_INVOICING_BATCH_SIZE": str(args.batch),
+        "BILLING_INVOICING_BATCH_SIZE": str(batch),
         "PYTHONPATH": str(ROOT),
     }
     try:
         migrate(("billing",), {"billing": url})
-        print(f"Seeding {args.installments} due installments…", flush=True)
-        _seed(url, 801, "BJB", args.installments, due)
+        print(f"Seeding {installments} due installments…", flush=True)
+        started = time.perf_counter()
+        _seed(url, 801, "BJB", installments, due)
+        seed_seconds = time.perf_counter() - started
 
         rac = str(Path(sys.executable).parent / "rac")
         job = [rac, "jobs", "run", "invoicing", "--as-of", due.isoformat()]
-        job_seconds, _ = _run([job] * args.processes, env)
+        job_seconds, _ = _run([job] * processes, env)
         # The same rows again, for the bare loop (seeded after the job, which would take them).
-        _seed(url, 802, "BCL", args.installments, due)
+        _seed(url, 802, "BCL", installments, due)
 
         bare = [
             sys.executable,
@@ -143,10 +148,10 @@ def main() -> int:
             BARE_LOOP,
             url,
             "802",
-            str(args.batch),
+            str(batch),
             due.isoformat(),
         ]
-        bare_seconds, claimed = _run([bare] * args.processes, env)
+        bare_seconds, claimed = _run([bare] * processes, env)
 
         engine = create_engine(url, poolclass=pool.NullPool)
         with Session(engine) as session:
@@ -155,25 +160,45 @@ def main() -> int:
             ).all()
             issued = session.scalar(select(func.count(func.distinct(Invoice.installment_id))))
         engine.dispose()
-        assert sorted(sequences) == list(range(1, args.installments + 1)), "numbers with gaps"
-        assert issued == args.installments, "installments invoiced twice or not at all"
-        assert sum(int(c) for c in claimed) == args.installments
-
-        job_rate = args.installments / job_seconds
-        bare_rate = args.installments / bare_seconds
-        print(
-            f"\n{args.installments} due installments, {args.processes} processes, "
-            f"batches of {args.batch}"
-        )
-        print(f"{'':34}{'seconds':>10}{'installments/s':>18}")
-        print(f"{'invoicing job (rac jobs run)':34}{job_seconds:>10.1f}{job_rate:>18.0f}")
-        print(f"{'bare FOR UPDATE SKIP LOCKED loop':34}{bare_seconds:>10.1f}{bare_rate:>18.0f}")
-        print(
-            f"\nThe job runs at {job_rate / bare_rate:.0%} of the bare claim loop's rate; "
-            "every installment invoiced once, numbers gapless."
-        )
+        assert sorted(sequences) == list(range(1, installments + 1)), "numbers with gaps"
+        assert issued == installments, "installments invoiced twice or not at all"
+        assert sum(int(c) for c in claimed) == installments
     finally:
         _drop(url)
+    return {
+        "installments": installments,
+        "processes": processes,
+        "batch": batch,
+        "seed_seconds": seed_seconds,
+        "job_seconds": job_seconds,
+        "bare_seconds": bare_seconds,
+        "job_rate": installments / job_seconds,
+        "bare_rate": installments / bare_seconds,
+    }
+
+
+def main() -> int:
+    parser = argparse.ArgumentParser(description=__doc__)
+    parser.add_argument("--installments", type=int, default=100_000)
+    parser.add_argument("--processes", type=int, default=2)
+    parser.add_argument("--batch", type=int, default=200)
+    args = parser.parse_args()
+
+    result = run_invoicing_bench(args.installments, args.processes, args.batch)
+    job_rate, bare_rate = result["job_rate"], result["bare_rate"]
+    print(
+        f"\n{args.installments} due installments, {args.processes} processes, "
+        f"batches of {args.batch}"
+    )
+    print(f"{'':34}{'seconds':>10}{'installments/s':>18}")
+    print(f"{'invoicing job (rac jobs run)':34}{result['job_seconds']:>10.1f}{job_rate:>18.0f}")
+    print(
+        f"{'bare FOR UPDATE SKIP LOCKED loop':34}{result['bare_seconds']:>10.1f}{bare_rate:>18.0f}"
+    )
+    print(
+        f"\nThe job runs at {job_rate / bare_rate:.0%} of the bare claim loop's rate; "
+        "every installment invoiced once, numbers gapless."
+    )
     return 0
 
 

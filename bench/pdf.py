@@ -1,0 +1,177 @@
+"""A plan's PDF through the platform's path, next to WeasyPrint on the same HTML, in one run.
+
+``python -m bench.pdf [--candidates 20] [--runs 3]``
+
+The plan is built the way ``rac demo`` builds its own (``services.plans.demo``: the plans
+and billing services' RPC methods called in this process, on fresh PostgreSQL databases
+migrated with their schemas), with ``--candidates`` candidate-workers, then issued (which
+renders and stores its PDF once). Measured, each in a fresh process so that peak memory is
+the rendering's own:
+
+- platform: ``services.plans.document.render_plan_pdf`` (the template, then
+  ``rac_shared.pdf.render_pdf``: WeasyPrint in a sandboxed child process per document);
+  peak RSS is the child's (``RUSAGE_CHILDREN``);
+- bare: ``weasyprint.HTML(string=html).write_pdf()`` on the same HTML in the measuring
+  process, WeasyPrint already imported; the first (cold) render is reported apart, the
+  warm ones are what a long-running process would pay; peak RSS is the process's own
+  (``VmHWM``) after its first and its last render.
+
+Wall and CPU seconds (parent and child) are both reported; ``make bench`` takes its ratio
+from the CPU seconds, which other work on a shared machine does not inflate.
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import pickle
+import statistics
+import sys
+import tempfile
+import unicodedata
+from pathlib import Path
+
+from bench.common import ROOT, child_json, drop_database, fresh_database_url
+
+sys.path.insert(0, str(ROOT))
+
+FIRST_NAMES = (
+    "Marie-Ève Gagnon Karine Lapointe Mathieu Poulin Sophie Tremblay Julien Bouchard "
+    "Isabelle Côté Nathalie Gauthier François Morin Geneviève Lavoie Stéphane Fortin "
+    "Mélanie Gagné Patrick Ouellet Valérie Pelletier Éric Bélanger Chantal Lévesque "
+    "Sébastien Bergeron Annie Leblanc Martin Girard Josée Simard Yannick Boucher "
+    "Caroline Roy Olivier Paquette Émilie Cloutier Maxime Dubé"
+).split()
+JOBS = (
+    "Éducatrice en halte-garderie",
+    "Aide-éducatrice",
+    "Éducateur en services de garde",
+    "Éducatrice spécialisée en petite enfance",
+)
+
+
+def candidates(count: int) -> list[tuple]:
+    people = []
+    for i in range(count):
+        first = FIRST_NAMES[(2 * i) % len(FIRST_NAMES)]
+        last = FIRST_NAMES[(2 * i + 1) % len(FIRST_NAMES)]
+        plain = unicodedata.normalize("NFKD", f"{first}.{last}").encode("ascii", "ignore")
+        email = f"{plain.decode().lower()}.{i}@exemple.quebec"
+        mode = "in_person" if i % 2 == 0 else "online"
+        people.append((f"{first} {last}", JOBS[i % len(JOBS)], email, 3 if i % 3 else 6, mode))
+    return people
+
+
+def build_plan(workdir: Path, candidate_count: int) -> dict:
+    """Issue a plan with ``candidate_count`` candidate-workers; write what the renderers
+    need into ``workdir`` (``plan.pickle``: the view and billing's estimate HTML;
+    ``plan.html``; ``issued.pdf``: the PDF the service stored when issuing)."""
+    from gateway import demo as gateway_demo
+    from gateway.models import Base as GatewayBase
+    from rac_shared.db import SessionFactory
+    from rac_shared.demo import _directory
+    from rac_shared.migrations import migrate
+    from services.billing.models import Base as BillingBase
+    from services.billing.service import BillingService
+    from services.plans import demo, document
+    from services.plans.models import Base, PlanDocument
+    from services.plans.service import PlansService
+
+    urls = {s: fresh_database_url(s) for s in ("gateway", "plans", "billing")}
+    try:
+        migrate(tuple(urls), urls)
+        session = SessionFactory("gateway", GatewayBase.metadata, url=urls["gateway"])()
+        try:
+            gateway_demo.seed_accounts(session)
+            session.commit()
+            organisations, people = _directory(session)
+        finally:
+            session.close()
+        directory = demo.Directory(organisations, people)
+        billing = demo.InProcess(
+            BillingService,
+            SessionFactory("billing", BillingBase.metadata, url=urls["billing"]),
+            gateway=directory,
+        )
+        plan_sessions = SessionFactory("plans", Base.metadata, url=urls["plans"])
+        plans = demo.InProcess(PlansService, plan_sessions, gateway=directory, billing=billing)
+        coordinator = demo._actor(people["rac@cegeplevis.demo.quebec"], organisations["CLV"])
+
+        # The demo's own plan, with more candidate-workers (billing prices one evaluation each).
+        saved = demo.CANDIDATES, demo.ESTIMATE
+        estimate = json.loads(json.dumps(demo.ESTIMATE))
+        for line in estimate["lines"]:
+            if line["category"] == "evaluation":
+                line["quantity"] = str(candidate_count)
+        demo.CANDIDATES, demo.ESTIMATE = candidates(candidate_count), estimate
+        try:
+            issued = demo._issued_plan(plans, coordinator, organisations["CCA"])
+        finally:
+            demo.CANDIDATES, demo.ESTIMATE = saved
+
+        view = plans.get_plan(actor=coordinator, plan_id=issued["id"])
+        number = view["version"]["number"]
+        estimate_html = billing.estimate_html(
+            actor=coordinator, plan_id=issued["id"], version=number
+        )
+        (workdir / "plan.pickle").write_bytes(pickle.dumps((view, estimate_html)))
+        (workdir / "plan.html").write_text(document.plan_html(view, estimate_html))
+        session = plan_sessions()
+        try:
+            from sqlalchemy import select
+
+            stored = session.scalars(
+                select(PlanDocument.content).where(PlanDocument.kind == "plan_pdf")
+            ).one()
+        finally:
+            session.close()
+        (workdir / "issued.pdf").write_bytes(stored)
+        return {"reference": issued["reference"], "candidates": candidate_count}
+    finally:
+        for url in urls.values():
+            drop_database(url)
+
+
+def pages(pdf: Path) -> int:
+    from pypdf import PdfReader
+
+    return len(PdfReader(str(pdf)).pages)
+
+
+def run_pdf_bench(candidate_count: int = 20, runs: int = 3) -> dict:
+    with tempfile.TemporaryDirectory(prefix="rac-bench-pdf-") as tmp:
+        workdir = Path(tmp)
+        built = build_plan(workdir, candidate_count)
+        platform = child_json(["bench.pdf_child", "platform", tmp, str(runs)])
+        bare = child_json(["bench.pdf_child", "bare", tmp, str(runs + 1)])
+        return {
+            **built,
+            "pages": pages(workdir / "platform.pdf"),
+            "issued_pages": pages(workdir / "issued.pdf"),
+            "bare_pages": pages(workdir / "bare.pdf"),
+            "html_kb": round((workdir / "plan.html").stat().st_size / 1024),
+            "runs": runs,
+            "platform_seconds": statistics.median(platform["wall"]),
+            "platform_cpu": statistics.median(platform["cpu"]),
+            "platform_rss_mb": platform["peak_rss_mb"],
+            "bare_cold_seconds": bare["wall"][0],
+            "bare_cold_cpu": bare["cpu"][0],
+            "bare_seconds": statistics.median(bare["wall"][1:]),
+            "bare_cpu": statistics.median(bare["cpu"][1:]),
+            "bare_rss_mb": bare["peak_rss_mb"],
+            "bare_first_rss_mb": bare["peaks_mb"][0],
+        }
+
+
+def main() -> int:
+    parser = argparse.ArgumentParser(description=__doc__)
+    parser.add_argument("--candidates", type=int, default=20)
+    parser.add_argument("--runs", type=int, default=3)
+    args = parser.parse_args()
+    result = run_pdf_bench(args.candidates, args.runs)
+    print(json.dumps(result, indent=2))
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())
