@@ -318,7 +318,9 @@ def platform_rows(args, sections: set[str]) -> list[Row]:
     bare = None
     try:
         log("starting the platform (fresh databases, demo data, every service, the gateway)")
-        platform = Platform(workdir, web_workers=args.gateway_workers).prepare()
+        # Production's connection pools, not the small ones of the test platforms.
+        pools = {"DB_POOL_SIZE": "10", "DB_MAX_OVERFLOW": "10"}
+        platform = Platform(workdir, web_workers=args.gateway_workers, extra_env=pools).prepare()
         platform.start()
         bare_port = free_port()
         bare = start_bare_http(

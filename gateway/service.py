@@ -4,8 +4,6 @@ Other services (notifications above all) look up recipients here instead of keep
 copies of users; the outbox relay publishes the gateway's own events.
 """
 
-from nameko.rpc import rpc
-
 from gateway import directory
 from gateway.models import Base, Organisation, User
 from rac_shared.bus import OutboxRelayRunner
@@ -13,6 +11,7 @@ from rac_shared.contracts import health_report
 from rac_shared.db import Database
 from rac_shared.errors import not_found
 from rac_shared.logs import CorrelationId
+from rac_shared.rpc import rpc
 
 
 class GatewayService:

@@ -126,14 +126,17 @@ class SessionFactory:
         self.metadata = metadata
         self.url = url or get_settings().database_url_for(service)
         self.engine = get_engine(self.url)
-        self._maker = sessionmaker(bind=self.engine, expire_on_commit=False)
+        self._maker = sessionmaker(
+            bind=self.engine,
+            expire_on_commit=False,
+            info={"service": service, "metadata": metadata},
+        )
+        # Once for every session of this factory (a listener per session cost more than many
+        # of the queries it follows).
+        event.listen(self._maker, "after_commit", _notify_if_outbox_written)
 
     def __call__(self) -> Session:
-        session = self._maker()
-        session.info["service"] = self.service
-        session.info["metadata"] = self.metadata
-        event.listen(session, "after_commit", _notify_if_outbox_written)
-        return session
+        return self._maker()
 
 
 def _notify_if_outbox_written(session: Session) -> None:

@@ -50,8 +50,9 @@ class Settings(BaseSettings):
     jwt_audience: str = "rac-platform"
     session_minutes: int = 480
 
-    # Per process and database: idle connections kept, and how many more a burst may open.
-    db_pool_size: int = 5
+    # Per process and database: connections kept (one per nameko worker: max_workers is 10),
+    # and how many more a burst may open.
+    db_pool_size: int = 10
     db_max_overflow: int = 10
 
     rpc_timeout: float = 10.0

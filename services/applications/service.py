@@ -11,7 +11,7 @@ import binascii
 import logging
 from datetime import date
 
-from nameko.rpc import RpcProxy, rpc
+from nameko.rpc import RpcProxy
 from nameko.timer import timer
 
 from rac_shared.actor import Actor
@@ -25,6 +25,7 @@ from rac_shared.events import CeracDesignated
 from rac_shared.logs import CorrelationId
 from rac_shared.outbox import already_processed, first_time
 from rac_shared.pdf import PdfRenderingError
+from rac_shared.rpc import rpc
 from services.applications import (
     access,
     calls,

@@ -12,7 +12,7 @@ import binascii
 import json
 from decimal import Decimal, InvalidOperation
 
-from nameko.rpc import RpcProxy, rpc
+from nameko.rpc import RpcProxy
 
 from rac_shared.actor import Actor
 from rac_shared.bus import OutboxRelayRunner
@@ -20,6 +20,7 @@ from rac_shared.contracts import health_report
 from rac_shared.db import Database
 from rac_shared.errors import DomainError, conflict, forbidden, invalid, not_found
 from rac_shared.logs import CorrelationId
+from rac_shared.rpc import rpc
 from services.plans import access, document, drafts, lifecycle, progress, views
 from services.plans.content import parse
 from services.plans.models import Base, Plan
