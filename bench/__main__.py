@@ -375,10 +375,12 @@ def pdf_rows(candidates: int, runs: int) -> list[Row]:
                 f"{r['issued_pages']} pages), built through the plans and billing services' "
                 "RPC methods on fresh databases. Platform: "
                 "`services.plans.document.render_plan_pdf` (template, then "
-                "`rac_shared.pdf.render_pdf`: a sandboxed child process per document). Bare: "
+                "`rac_shared.pdf.render_pdf`: the process's renderer, WeasyPrint preloaded, "
+                "forks a sandboxed child per document; its start is not timed). Bare: "
                 "`weasyprint.HTML(string=html).write_pdf()` on the same HTML in a process that "
                 f"has WeasyPrint loaded. Medians of {runs} renders, the bare one's first "
-                "(cold) render apart; the ratio uses CPU seconds (parent + child), which the "
+                "(cold) render apart; the ratio uses CPU seconds (this process, the renderer and "
+                "its reaped children, from `/proc`), which the "
                 "other work on the machine does not inflate; wall seconds are shown.",
             ],
         ),
@@ -390,9 +392,10 @@ def pdf_rows(candidates: int, runs: int) -> list[Row]:
             r["platform_rss_mb"] / r["bare_first_rss_mb"],
             "peak RSS, one render",
             notes=[
-                "Platform: `ru_maxrss` of the rendering children (`RUSAGE_CHILDREN`, the "
-                f"largest of the {runs}; checked to be above the measuring process's own "
-                "peak, which Linux would otherwise report through `exec`). Bare: the "
+                "Platform: `ru_maxrss` of the renderer and its per-document children "
+                "(`RUSAGE_CHILDREN` once the renderer has exited; checked to be above the "
+                "measuring process's own peak, which Linux would otherwise report through "
+                "`exec`). Bare: the "
                 "measuring process's own peak (`VmHWM`) after its first and its last render."
             ],
         ),

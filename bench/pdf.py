@@ -9,8 +9,8 @@ renders and stores its PDF once). Measured, each in a fresh process so that peak
 the rendering's own:
 
 - platform: ``services.plans.document.render_plan_pdf`` (the template, then
-  ``rac_shared.pdf.render_pdf``: WeasyPrint in a sandboxed child process per document);
-  peak RSS is the child's (``RUSAGE_CHILDREN``);
+  ``rac_shared.pdf.render_pdf``: the renderer, WeasyPrint preloaded, forks a sandboxed
+  child per document); peak RSS is the renderer's and its children's (``RUSAGE_CHILDREN``);
 - bare: ``weasyprint.HTML(string=html).write_pdf()`` on the same HTML in the measuring
   process, WeasyPrint already imported; the first (cold) render is reported apart, the
   warm ones are what a long-running process would pay; peak RSS is the process's own

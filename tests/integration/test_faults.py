@@ -327,6 +327,65 @@ def test_notifications_killed_after_recording_before_its_ack_sends_each_mail_onc
     assert len([m for m in inbox["messages"] if "PMO-CLV-2026-9101" in m["subject"]]) == 1
 
 
+def admissible(ids, call_id: int, application_id: int) -> ev.ApplicationAdmissibilityDecided:
+    rule = ev.AdmissibilityRuleOutcome(
+        rule="deadline", label="Dépôt dans les délais", passed=True, computed_passed=True,
+        reason="Déposée avant la date limite.",
+    )  # fmt: skip
+    return ev.ApplicationAdmissibilityDecided(
+        application_id=application_id,
+        call_id=call_id,
+        organisation_id=ids["CMV"],
+        organisation_name="Cégep Marie-Victorin",
+        reference=f"CERAC-2012-CMV-{application_id}",
+        admissible=True,
+        decision="recevable",
+        rules=[rule],
+        decided_by_user_id=1,
+        decided_at=clock.now(),
+    )
+
+
+def test_scoring_killed_in_a_burst_of_admissible_applications_opens_each_evaluation_once(
+    platform, ids
+):
+    """SIGKILL while scoring opens evaluations for 30 « recevable » decisions: the events it
+    had not acked come back after the restart, and every application has one evaluation."""
+    call_id = scalar(platform, "scoring", "SELECT call_id FROM committees ORDER BY id LIMIT 1")
+    first = 7000
+
+    def opened() -> int:
+        return scalar(
+            platform,
+            "scoring",
+            "SELECT count(*) FROM evaluations WHERE application_id BETWEEN :a AND :b",
+            a=first,
+            b=first + 29,
+        )
+
+    for n in range(30):
+        platform.publish_event(admissible(ids, call_id, first + n))
+    wait_until(lambda: opened() >= 2, message="scoring never opened an evaluation")
+    platform.stop_process("scoring", signal.SIGKILL)
+    assert opened() < 30, "the burst was over before the kill: nothing was in flight"
+
+    platform.start_process("scoring")
+    wait_until(lambda: opened() == 30, timeout=90, message="evaluations were lost")
+    time.sleep(2)  # redeliveries, if any, have had their chance to duplicate
+    assert opened() == 30
+    assert (
+        scalar(
+            platform,
+            "scoring",
+            "SELECT count(DISTINCT application_id) FROM evaluations "
+            "WHERE application_id BETWEEN :a AND :b",
+            a=first,
+            b=first + 29,
+        )
+        == 30
+    )
+
+
 # -- 2. duplicated and out-of-order events --------------------------------------------------------
 
 
