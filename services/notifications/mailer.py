@@ -30,7 +30,9 @@ def build_email(
     message = EmailMessage()
     message["From"] = settings.mail_from
     message["To"] = recipient
-    message["Subject"] = subject
+    # One line whatever the organisation or plan names in it: a line break in a header
+    # would be refused by the e-mail library (and is how headers get injected).
+    message["Subject"] = " ".join(subject.split())
     message["Message-ID"] = message_id
     message["Date"] = format_datetime(clock.now())
     message["Content-Language"] = "fr-CA"
