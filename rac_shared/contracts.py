@@ -2,9 +2,16 @@
 
 from __future__ import annotations
 
+import logging
+
 from pydantic import BaseModel, ConfigDict
 from sqlalchemy import text
 from sqlalchemy.orm import Session
+
+from rac_shared.actor import Actor
+from rac_shared.errors import forbidden
+
+log = logging.getLogger(__name__)
 
 
 class NextAction(BaseModel):
@@ -31,3 +38,26 @@ def health_report(service: str, session: Session) -> dict:
         text("SELECT COUNT(*) FROM outbox WHERE published_at IS NULL")
     ).scalar_one()
     return HealthReport(service=service, database="ok", pending_events=pending).model_dump()
+
+
+# -- the ministry's network dashboard (``network_figures`` of every service) ------------------
+
+
+def ensure_ministry(actor: Actor) -> None:
+    if not actor.is_ministry:
+        raise forbidden("Les indicateurs du réseau sont réservés au Ministère.")
+
+
+def optional_figures(service, method: str, actor: dict, **kwargs) -> dict | None:
+    """Another part of the dashboard's figures kept by this service (another module's RPC,
+    called in-process), or None when it is missing or fails: the dashboard then says
+    "données indisponibles" for that section only, and the rest of the page shows."""
+    compute = getattr(service, method, None)
+    if compute is None:
+        return None
+    try:
+        return compute(actor, **{k: v for k, v in kwargs.items() if v is not None})
+    except Exception:
+        log.exception("%s failed; the dashboard shows that section as unavailable", method)
+        service.db.rollback()
+        return None

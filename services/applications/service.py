@@ -18,7 +18,7 @@ from rac_shared.actor import Actor
 from rac_shared.bus import OutboxRelayRunner
 from rac_shared.clock import clock
 from rac_shared.consumer import on_event
-from rac_shared.contracts import health_report
+from rac_shared.contracts import ensure_ministry, health_report, optional_figures
 from rac_shared.db import Database
 from rac_shared.errors import DomainError, conflict, invalid, not_found
 from rac_shared.events import CeracDesignated
@@ -119,10 +119,10 @@ class ApplicationsService:
         the reporting figures, so that the dashboard asks applications once per page."""
         from services.applications import figures
 
-        figures.ensure_ministry(Actor.model_validate(actor))
+        ensure_ministry(Actor.model_validate(actor))
         result = figures.network_figures(self.db)
         self.db.rollback()  # end the read; reporting_figures opens its own transaction
-        result["reporting"] = figures.optional(self, "reporting_figures", actor, as_of=as_of)
+        result["reporting"] = optional_figures(self, "reporting_figures", actor, as_of=as_of)
         return result
 
     @rpc

@@ -13,8 +13,6 @@ from decimal import Decimal
 from sqlalchemy import extract, func, select
 from sqlalchemy.orm import Session
 
-from rac_shared.actor import Actor
-from rac_shared.errors import forbidden
 from rac_shared.formatting import round_money
 from services.billing.models import CreditNote, Invoice, Payment
 
@@ -28,26 +26,6 @@ ZERO = Decimal("0.00")
 
 
 log = logging.getLogger(__name__)
-
-
-def optional(service, method: str, actor: dict, **kwargs) -> dict | None:
-    """Another part of the dashboard's figures kept by this service (another module's RPC,
-    called in-process), or None when it is missing or fails: the dashboard then says
-    "données indisponibles" for that section only, and the rest of the page shows."""
-    compute = getattr(service, method, None)
-    if compute is None:
-        return None
-    try:
-        return compute(actor, **{k: v for k, v in kwargs.items() if v is not None})
-    except Exception:
-        log.exception("%s failed; the dashboard shows that section as unavailable", method)
-        service.db.rollback()
-        return None
-
-
-def ensure_ministry(actor: Actor) -> None:
-    if not actor.is_ministry:
-        raise forbidden("Les indicateurs du réseau sont réservés au Ministère.")
 
 
 def network_figures(session: Session) -> dict:

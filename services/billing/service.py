@@ -17,7 +17,7 @@ from rac_shared.actor import Actor, OrganisationKind
 from rac_shared.bus import OutboxRelayRunner
 from rac_shared.clock import clock
 from rac_shared.consumer import on_event
-from rac_shared.contracts import health_report
+from rac_shared.contracts import ensure_ministry, health_report, optional_figures
 from rac_shared.db import Database
 from rac_shared.errors import DomainError, invalid, not_found
 from rac_shared.events import (
@@ -90,10 +90,10 @@ class BillingService:
         the funding figures, so that the dashboard asks billing once per page."""
         from services.billing import figures
 
-        figures.ensure_ministry(Actor.model_validate(actor))
+        ensure_ministry(Actor.model_validate(actor))
         result = figures.network_figures(self.db)
         self.db.rollback()  # end the read; funding_figures opens its own transaction
-        result["funding"] = figures.optional(
+        result["funding"] = optional_figures(
             self, "funding_figures", actor, fiscal_year=fiscal_year
         )
         return result

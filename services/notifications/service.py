@@ -194,8 +194,11 @@ class NotificationsService:
         ]
         with eventlet.Timeout(get_settings().rpc_timeout * 3):
             document = getattr(proxy, spec["method"])(**spec.get("kwargs", {}))
-        return (document["filename"], base64.b64decode(document["content_base64"]),
-                document.get("mime", "application/pdf"))
+        return (
+            document["filename"],
+            base64.b64decode(document["content_base64"]),
+            document.get("mime", "application/pdf"),
+        )
 
     # -- RPC --------------------------------------------------------------------------------
 

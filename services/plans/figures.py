@@ -20,9 +20,7 @@ from __future__ import annotations
 from sqlalchemy import and_, case, extract, func, select
 from sqlalchemy.orm import Session
 
-from rac_shared.actor import Actor
 from rac_shared.clock import clock
-from rac_shared.errors import forbidden
 from services.plans import views
 from services.plans.models import Plan, PlanCandidate, PlanVersion
 
@@ -30,11 +28,6 @@ MAX_MONTHS = 36
 
 SERIES = {"issued": PlanVersion.issued_on, "accepted": PlanVersion.received_on,
           "lapsed": PlanVersion.lapsed_on}  # fmt: skip
-
-
-def ensure_ministry(actor: Actor) -> None:
-    if not actor.is_ministry:
-        raise forbidden("Les indicateurs du réseau sont réservés au Ministère.")
 
 
 def _per_month(session: Session) -> list[dict]:

@@ -16,9 +16,9 @@ from nameko.rpc import RpcProxy
 
 from rac_shared.actor import Actor
 from rac_shared.bus import OutboxRelayRunner
-from rac_shared.contracts import health_report
+from rac_shared.contracts import ensure_ministry, health_report
 from rac_shared.db import Database
-from rac_shared.errors import DomainError, conflict, forbidden, invalid, not_found
+from rac_shared.errors import DomainError, conflict, invalid, not_found
 from rac_shared.logs import CorrelationId
 from rac_shared.rpc import rpc
 from services.plans import access, document, drafts, lifecycle, progress, views
@@ -85,9 +85,7 @@ class PlansService:
 
     @rpc
     def network_figures(self, actor: dict) -> dict:
-        user = Actor.model_validate(actor)
-        if not user.is_ministry:
-            raise forbidden("Les indicateurs du réseau sont réservés au Ministère.")
+        ensure_ministry(Actor.model_validate(actor))
         from services.plans import figures  # per status, per month, per program
 
         with self.db.begin():

@@ -6,17 +6,10 @@ from __future__ import annotations
 from sqlalchemy import func, select
 from sqlalchemy.orm import Session
 
-from rac_shared.actor import Actor
-from rac_shared.errors import forbidden
 from services.scoring.grading import MAX_PER_ORDER
 from services.scoring.models import Cerac
 
 ORDERS = {"secondaire": "Ordre secondaire", "collégial": "Ordre collégial"}
-
-
-def ensure_ministry(actor: Actor) -> None:
-    if not actor.is_ministry:
-        raise forbidden("Les indicateurs du réseau sont réservés au Ministère.")
 
 
 def network_figures(session: Session) -> dict:

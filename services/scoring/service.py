@@ -20,7 +20,7 @@ from sqlalchemy import select
 from rac_shared.actor import Actor
 from rac_shared.bus import OutboxRelayRunner
 from rac_shared.consumer import on_event
-from rac_shared.contracts import health_report
+from rac_shared.contracts import ensure_ministry, health_report
 from rac_shared.db import Database
 from rac_shared.errors import invalid, not_found
 from rac_shared.events import ApplicationAdmissibilityDecided
@@ -104,7 +104,7 @@ class ScoringService:
         """The ministry dashboard's figures kept here (aggregates only, ministry only)."""
         from services.scoring import figures
 
-        figures.ensure_ministry(Actor.model_validate(actor))
+        ensure_ministry(Actor.model_validate(actor))
         return figures.network_figures(self.db)
 
     @rpc

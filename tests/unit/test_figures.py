@@ -14,6 +14,7 @@ from sqlalchemy.orm import sessionmaker
 
 from rac_shared.actor import Actor, OrganisationKind, Role
 from rac_shared.clock import clock
+from rac_shared.contracts import ensure_ministry, optional_figures
 from rac_shared.errors import DomainError
 from services.applications import figures as application_figures
 from services.applications.models import Application, Call
@@ -45,13 +46,11 @@ def memory(base):
     return session
 
 
-@pytest.mark.parametrize("module", [application_figures, scoring_figures, plan_figures,
-                                    billing_figures])  # fmt: skip
-def test_only_the_ministry_reads_the_network_figures(module):
-    module.ensure_ministry(ANALYST)
+def test_only_the_ministry_reads_the_network_figures():
+    ensure_ministry(ANALYST)
     for outsider in (COORDINATOR, EMPLOYER):
         with pytest.raises(DomainError) as refused:
-            module.ensure_ministry(outsider)
+            ensure_ministry(outsider)
         assert refused.value.code == "forbidden"
         assert "réservés au Ministère" in refused.value.message
 
@@ -246,10 +245,10 @@ class _Service:
 
 def test_a_missing_or_failing_part_of_the_figures_is_none_not_an_error():
     service = _Service()
-    assert billing_figures.optional(service, "funding_figures", {}) == {"fiscal_year": "2025-2026"}
-    assert billing_figures.optional(service, "funding_figures", {}, fiscal_year="2026-2027") == {
+    assert optional_figures(service, "funding_figures", {}) == {"fiscal_year": "2025-2026"}
+    assert optional_figures(service, "funding_figures", {}, fiscal_year="2026-2027") == {
         "fiscal_year": "2026-2027"
     }
-    assert billing_figures.optional(service, "funding_figures", {}, fiscal_year="1999-2000") is None
+    assert optional_figures(service, "funding_figures", {}, fiscal_year="1999-2000") is None
     assert service.db.rolled_back == 1
-    assert application_figures.optional(service, "reporting_figures", {}) is None
+    assert optional_figures(service, "reporting_figures", {}) is None
