@@ -40,7 +40,7 @@ from bench.report import Row, failed, machine, markdown, number, table
 ROOT = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(ROOT))
 
-from tests.support.platform import Platform, free_port  # noqa: E402
+from tests.support.platform import BIN, Platform, free_port  # noqa: E402
 
 SECTIONS = ("http", "rpc", "pdf", "invoicing", "deadlines")
 RESULTS = Path(__file__).resolve().parent / "RESULTS.md"
@@ -140,18 +140,36 @@ def load_text(r: dict, unit: str = "req/s") -> str:
 def http_rows(platform: Platform, bare_port: int, seconds: int) -> list[Row]:
     token = platform.token("rac@cegeplevis.demo.quebec")
     cookie = platform.session_cookie("rac@cegeplevis.demo.quebec")
-    targets = {
-        "bare": (f"http://127.0.0.1:{bare_port}/echo", {}),
-        "api": (f"{platform.url}/api/messages", {"Authorization": f"Bearer {token}"}),
-        "page": (f"{platform.url}/messages", {"Cookie": f"rac_session={cookie}"}),
-        "plans": (f"{platform.url}/api/plans", {"Authorization": f"Bearer {token}"}),
-    }
-    log(f"HTTP: {', '.join(targets)} ({seconds} s each in {ROUNDS} turns, wrk)")
-    turns: dict[str, list[dict]] = {name: [] for name in targets}
-    for _ in range(ROUNDS):
-        for name, (url, headers) in targets.items():
-            turns[name].append(wrk(url, max(seconds // ROUNDS, 1), headers))
-    bare, api, page, plans = (combined(turns[name]) for name in targets)
+    # The same gateway with a single worker process, beside the platform's own (2 workers).
+    single_port = free_port()
+    single = subprocess.Popen(
+        [str(BIN / "rac"), "web", "--port", str(single_port), "--workers", "1"],
+        env=platform.env,
+        stdout=subprocess.DEVNULL,
+        stderr=subprocess.DEVNULL,
+        start_new_session=True,
+    )
+    try:
+        wait_http(f"http://127.0.0.1:{single_port}/healthz")
+        targets = {
+            "bare": (f"http://127.0.0.1:{bare_port}/echo", {}),
+            "api": (f"{platform.url}/api/messages", {"Authorization": f"Bearer {token}"}),
+            "page": (f"{platform.url}/messages", {"Cookie": f"rac_session={cookie}"}),
+            "plans": (f"{platform.url}/api/plans", {"Authorization": f"Bearer {token}"}),
+            "single": (
+                f"http://127.0.0.1:{single_port}/api/messages",
+                {"Authorization": f"Bearer {token}"},
+            ),
+        }
+        log(f"HTTP: {', '.join(targets)} ({seconds} s each in {ROUNDS} turns, wrk)")
+        turns: dict[str, list[dict]] = {name: [] for name in targets}
+        for _ in range(ROUNDS):
+            for name, (url, headers) in targets.items():
+                turns[name].append(wrk(url, max(seconds // ROUNDS, 1), headers))
+    finally:
+        os.killpg(single.pid, signal.SIGTERM)
+        single.wait(10)
+    bare, api, page, plans, one = (combined(turns[name]) for name in targets)
     how = (
         f"`wrk -t2 -c32` on loopback, {seconds} s per target in {ROUNDS} turns taken one "
         "target after the other (req/s over all turns, median p50 and p99 of the turns). "
@@ -172,6 +190,19 @@ def http_rows(platform: Platform, bare_port: int, seconds: int) -> list[Row]:
                 "The gateway checks the token, authorizes the route and answers the user's "
                 "inbox (`notifications.inbox`) from its read model while its copy is current "
                 "(invalidated by PostgreSQL NOTIFY), so most requests make no RPC at all.",
+            ],
+        ),
+        Row(
+            "1d. Gateway API call with one RPC, a single gateway worker",
+            load_text(one),
+            "nameko `@http` + 1 RPC: " + load_text(bare),
+            one["rps"] / bare["rps"],
+            "throughput",
+            "≥ 2×, p99 below bare",
+            one["rps"] >= 2 * bare["rps"] and one["p99_ms"] < bare["p99_ms"] and not one["errors"],
+            [
+                "Row 1 with one gateway process (`rac web --workers 1`): it leaves CPU to the "
+                "load generator, so its latencies are not those of two saturated vCPUs."
             ],
         ),
         Row(
