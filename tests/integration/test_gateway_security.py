@@ -834,11 +834,12 @@ def test_error_bodies_never_show_a_stack_trace(platform):
 
 def test_a_stopped_service_gives_503_in_french_then_recovers(platform):
     token = platform.token("admin@mes.demo.quebec")
-    assert platform.api("GET", "/api/messages", token).status_code == 200
+    assert platform.api("GET", "/api/messages/preferences", token).status_code == 200
     platform.stop_process("notifications")
     try:
-        # Bounded: the RPC timeout is 5 s; requests gives up after 30 s.
-        response = platform.api("GET", "/api/messages", token)
+        # Bounded: the RPC timeout is 5 s; requests gives up after 30 s. (Preferences, not
+        # the inbox: a gateway process may still hold a current copy of that one.)
+        response = platform.api("GET", "/api/messages/preferences", token)
         assert response.status_code in (503, 504), response.text
         error = response.json()["error"]
         assert error["code"] in ("unavailable", "timeout")
@@ -852,9 +853,10 @@ def test_a_stopped_service_gives_503_in_french_then_recovers(platform):
         assert ready.json()["services"]["notifications"] == "indisponible"
         assert {k for k, v in ready.json()["services"].items() if v != "ok"} == {"notifications"}
 
-        # The inbox page says so in French; the home page still works and names what is missing.
+        # A page of that service says so in French; the home page still works and names what
+        # is missing.
         session, _ = signed_in(platform, "analyste@mes.demo.quebec")
-        inbox = session.get(f"{platform.url}/messages", timeout=30)
+        inbox = session.get(f"{platform.url}/messages/preferences", timeout=30)
         assert inbox.status_code in (503, 504)
         assert "Service indisponible" in inbox.text
         assert_no_leak(inbox)
