@@ -36,6 +36,7 @@ from services.billing.invoicing import document_number, fiscal_year
 from services.billing.models import CreditNote, Installment, Invoice
 from services.billing.testing import estimate_spec
 from tests.support.platform import BIN
+from tests.support.polling import wait_until
 
 PLAN_ID = 5001
 REFERENCE = "PMO-CMV-2026-5001"
@@ -48,16 +49,6 @@ DUE_INSTALLMENTS = int(os.environ.get("RAC_TEST_DUE_INSTALLMENTS", "2000"))
 
 
 # -- helpers ----------------------------------------------------------------------------------
-
-
-def wait_until(predicate, timeout: float = 30.0, message: str = "condition not met in time"):
-    deadline = time.monotonic() + timeout
-    while time.monotonic() < deadline:
-        result = predicate()
-        if result:
-            return result
-        time.sleep(0.2)
-    raise AssertionError(message)
 
 
 def rpc(platform, service: str, method: str, **kwargs):

@@ -13,7 +13,6 @@ CERAC editing another CERAC's report, an employer opening the dashboard.
 
 from __future__ import annotations
 
-import time
 from datetime import date
 
 import pytest
@@ -21,6 +20,7 @@ import requests
 
 from rac_shared.clock import clock
 from rac_shared.events import CeracDesignated
+from tests.support.polling import wait_until
 
 pytestmark = pytest.mark.integration
 
@@ -41,17 +41,6 @@ def fiscal_year_of(day: date) -> str:
 TODAY = clock.today()
 YEAR = fiscal_year_of(TODAY)  # the current fiscal year: the allocation's
 PREVIOUS = fiscal_year_of(date(TODAY.year - 1, TODAY.month, 1))  # the report that holds it
-
-
-def wait_until(predicate, timeout: float = 30.0, message: str = "condition not met in time"):
-    deadline = time.monotonic() + timeout
-    while True:
-        value = predicate()
-        if value:
-            return value
-        if time.monotonic() > deadline:
-            raise AssertionError(message)
-        time.sleep(0.2)
 
 
 class Api:

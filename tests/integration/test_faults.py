@@ -43,6 +43,7 @@ from services.billing.testing import estimate_spec
 from services.notifications.mailer import stable_message_id
 from services.plans.models import Plan, PlanVersion
 from tests.support.platform import BIN, SERVICES, Platform
+from tests.support.polling import wait_until
 from tests.support.tcp_proxy import TcpProxy
 
 pytestmark = [pytest.mark.integration, pytest.mark.timeout(120)]
@@ -113,16 +114,6 @@ def actor_of(platform, email: str) -> dict:
 
 
 # -- helpers --------------------------------------------------------------------------------------
-
-
-def wait_until(predicate, timeout: float = 30.0, message: str = "condition not met in time"):
-    deadline = time.monotonic() + timeout
-    while time.monotonic() < deadline:
-        result = predicate()
-        if result:
-            return result
-        time.sleep(0.2)
-    raise AssertionError(message)
 
 
 def queue_state(platform, name: str) -> tuple[int, int] | None:

@@ -13,6 +13,7 @@ import re
 import time
 import uuid
 from datetime import date
+from functools import partial
 
 import pytest
 import requests
@@ -23,6 +24,7 @@ from rac_shared import events as ev
 from rac_shared.clock import end_of_day
 from rac_shared.settings import DEMO_JWT_SECRET
 from tests.support.platform import DEMO_PASSWORD, Platform
+from tests.support.polling import wait_until
 
 MAX_BODY_BYTES = 20_000
 LEAKS = ("Traceback", 'File "', "sqlalchemy", "psycopg2", "Exception:")
@@ -554,13 +556,11 @@ def test_a_deactivated_user_is_refused_everywhere(platform):
     settled(lambda: platform.api("GET", "/api/me", token).status_code == 200)
 
 
-def settled(condition, seconds: float = 5.0) -> None:
-    """A directory change reaches every gateway process with PostgreSQL's notice: within
-    milliseconds, but the tests share a loaded machine."""
-    deadline = time.monotonic() + seconds
-    while not condition():
-        assert time.monotonic() < deadline, "the change never reached the gateway"
-        time.sleep(0.05)
+# A directory change reaches every gateway process with PostgreSQL's notice: within
+# milliseconds, but the tests share a loaded machine.
+settled = partial(
+    wait_until, timeout=5.0, interval=0.05, message="the change never reached the gateway"
+)
 
 
 def test_cached_sessions_follow_directory_changes_in_every_gateway_process(platform):

@@ -41,6 +41,7 @@ from services.applications.testing import EXE, MINIMAL_PDF
 from tests.integration.test_applications_flow import publish_call
 from tests.integration.test_plans_flow import CONTENT, ESTIMATE
 from tests.support.platform import DEMO_PASSWORD
+from tests.support.polling import wait_until
 from tests.unit.test_security_uploads import DOCX_BOMB, gib_of_zeros, small, zip_of
 
 pytestmark = pytest.mark.integration
@@ -84,14 +85,6 @@ class Who:
 def fiscal_year(day: date) -> str:
     start = day.year if day.month >= 4 else day.year - 1
     return f"{start}-{start + 1}"
-
-
-def wait_until(predicate, timeout: float = 30.0, message: str = "not in time"):
-    deadline = time.monotonic() + timeout
-    while not (value := predicate()):
-        assert time.monotonic() < deadline, message
-        time.sleep(0.2)
-    return value
 
 
 class World:
@@ -569,10 +562,12 @@ def test_a_token_of_a_deleted_user_is_refused(world, platform):
         connection.execute(text("DELETE FROM users WHERE id = :i"), {"i": user_id})
     engine.dispose()
     # Every gateway process drops its cached session users on PostgreSQL's notice.
-    deadline = time.monotonic() + 5
-    while platform.api("GET", "/api/me", token).status_code != 401:
-        assert time.monotonic() < deadline, "the deleted user was still accepted"
-        time.sleep(0.05)
+    wait_until(
+        lambda: platform.api("GET", "/api/me", token).status_code == 401,
+        timeout=5,
+        interval=0.05,
+        message="the deleted user was still accepted",
+    )
     refused = platform.api("GET", "/api/me", token)
     assert refused.status_code == 401
     assert refused.json()["error"]["message"] == "Session révoquée ou compte désactivé."

@@ -14,6 +14,7 @@ from sqlalchemy import text
 from rac_shared import events as ev
 from rac_shared.clock import end_of_day
 from tests.support.platform import Platform
+from tests.support.polling import wait_until
 
 
 @pytest.fixture(scope="module")
@@ -38,16 +39,6 @@ def organisation_ids(platform) -> dict[str, int]:
 
 def mails_about(platform, address: str, reference: str) -> list:
     return [m for m in platform.mails_to(address) if reference in m["Subject"]]
-
-
-def wait_until(predicate, timeout: float = 30.0):
-    deadline = time.monotonic() + timeout
-    while time.monotonic() < deadline:
-        result = predicate()
-        if result:
-            return result
-        time.sleep(0.2)
-    raise AssertionError("condition not met in time")
 
 
 def test_lapsed_plan_notifies_both_parties_once_even_when_delivered_twice(platform):

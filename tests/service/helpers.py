@@ -3,10 +3,10 @@
 from __future__ import annotations
 
 import socket
-import time
 from datetime import timedelta
 from email import message_from_bytes, policy
 from email.message import EmailMessage
+from functools import partial
 
 import kombu
 from aiosmtpd.controller import Controller
@@ -14,6 +14,7 @@ from aiosmtpd.controller import Controller
 from rac_shared.clock import clock
 from rac_shared.events import Envelope, PasswordResetRequested
 from rac_shared.outbox import event_exchange
+from tests.support import polling
 
 
 def free_port() -> int:
@@ -22,16 +23,8 @@ def free_port() -> int:
         return sock.getsockname()[1]
 
 
-def wait_until(predicate, timeout: float = 15.0, interval: float = 0.05, message: str = ""):
-    """Poll ``predicate`` until it returns something truthy; fail after ``timeout``."""
-    deadline = time.monotonic() + timeout
-    while True:
-        value = predicate()
-        if value:
-            return value
-        if time.monotonic() > deadline:
-            raise AssertionError(message or f"condition not met within {timeout}s")
-        time.sleep(interval)
+# Service tests poll in-process state: shorter defaults than over a whole platform.
+wait_until = partial(polling.wait_until, timeout=15.0, interval=0.05)
 
 
 def reset_envelope(
