@@ -16,13 +16,13 @@ event within milliseconds.
 from __future__ import annotations
 
 import logging
-import time
 import uuid
 from collections.abc import Callable
 from typing import Any
 
 import kombu
 
+from gateway.copies import Copies
 from rac_shared.events import Envelope, InAppMessageAdded, InAppMessageRead
 from rac_shared.outbox import event_exchange
 
@@ -107,10 +107,8 @@ class InboxReadModel:
     """Each user's inbox as the notifications service last returned it."""
 
     def __init__(self, amqp_uri: str, max_age: float = MAX_AGE_SECONDS):
-        self.max_age = max_age
-        self.generation = 0
-        self._inboxes: dict[int, tuple[float, dict]] = {}
         self.feed = EventFeed(amqp_uri, INBOX_EVENTS, self._on_event)
+        self.inboxes = Copies(max_age, live=lambda: self.feed.connected)
         self.feed.on_change_of_state = self.clear
 
     def start(self) -> None:
@@ -122,14 +120,7 @@ class InboxReadModel:
     # -- reads -----------------------------------------------------------------------
 
     def inbox(self, user_id: int, fetch: Callable[[], dict]) -> dict:
-        cached = self.cached(user_id)
-        if cached is not None:
-            return cached
-        generation = self.generation
-        inbox = fetch()
-        if self.feed.connected and generation == self.generation:
-            self._inboxes[user_id] = (time.monotonic(), inbox)
-        return inbox
+        return self.inboxes.through(user_id, fetch)
 
     def warm(self, user_id: int, fetch: Callable[[], dict]) -> None:
         """Fetch in the background so that the next page shows the unread count for free."""
@@ -145,22 +136,15 @@ class InboxReadModel:
             eventlet.spawn_n(_fetch)
 
     def cached(self, user_id: int) -> dict | None:
-        if not self.feed.connected:
-            return None
-        entry = self._inboxes.get(user_id)
-        if entry is None or time.monotonic() - entry[0] > self.max_age:
-            return None
-        return entry[1]
+        return self.inboxes.get(user_id)
 
     # -- changes ---------------------------------------------------------------------
 
     def forget(self, user_id: int) -> None:
-        self.generation += 1
-        self._inboxes.pop(user_id, None)
+        self.inboxes.drop(user_id)
 
     def clear(self) -> None:
-        self.generation += 1
-        self._inboxes.clear()
+        self.inboxes.clear()
 
     def _on_event(self, payload: InAppMessageAdded | InAppMessageRead) -> None:
         self.forget(payload.user_id)

@@ -19,10 +19,12 @@ counter keeps a row read before an invalidation from being stored after it.
 from __future__ import annotations
 
 import logging
-import time
+from collections.abc import Callable
 from typing import Any
 
 from sqlalchemy.engine import Engine
+
+from gateway.copies import Copies
 
 log = logging.getLogger(__name__)
 
@@ -34,28 +36,23 @@ KEEPALIVE_SECONDS = 20.0
 class SessionCache:
     def __init__(self, engine: Engine, max_age: float = MAX_AGE_SECONDS):
         self.engine = engine
-        self.max_age = max_age
-        self.generation = 0
         self.listening = False
-        self._rows: dict[int, tuple[float, Any]] = {}
+        self.rows = Copies(max_age, live=lambda: self.listening)
         self._thread = None
         self._connection = None
 
     # -- lookups ---------------------------------------------------------------------
 
     def get(self, user_id: int) -> Any | None:
-        if not self.listening:
-            return None
-        self._read_pending_notices()
-        entry = self._rows.get(user_id)
-        if entry is None or time.monotonic() - entry[0] > self.max_age:
-            return None
-        return entry[1]
+        if self.listening:
+            self._read_pending_notices()
+        return self.rows.get(user_id)
 
-    def put(self, user_id: int, row: Any, generation: int) -> None:
-        """Store ``row`` read while ``generation`` was current (ignored if it changed since)."""
-        if self.listening and generation == self.generation and row is not None:
-            self._rows[user_id] = (time.monotonic(), row)
+    def row(self, user_id: int, load: Callable[[], Any]) -> Any | None:
+        """The user's session row, from the copy when current, else ``load()``."""
+        if self.listening:
+            self._read_pending_notices()
+        return self.rows.through(user_id, load)
 
     def _read_pending_notices(self) -> None:
         """A non-blocking read of the listening socket: notices already sent count now."""
@@ -71,8 +68,7 @@ class SessionCache:
             self.invalidate()
 
     def invalidate(self) -> None:
-        self.generation += 1
-        self._rows.clear()
+        self.rows.clear()
 
     # -- the listener ----------------------------------------------------------------
 

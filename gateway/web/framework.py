@@ -316,16 +316,14 @@ class GatewayApp:
                 ctx.set_cookies.append((CSRF_COOKIE, ctx.session_key, {"samesite": "Strict"}))
 
     def _session_row(self, user_id: int):
-        row = self.sessions.get(user_id)
-        if row is None:
-            generation = self.sessions.generation
+        def load():
             session = self.session_factory()
             try:
-                row = directory.fetch_session_row(session, user_id)
+                return directory.fetch_session_row(session, user_id)
             finally:
                 session.close()
-            self.sessions.put(user_id, row, generation)
-        return row
+
+        return self.sessions.row(user_id, load)
 
     def _check_csrf(self, ctx: Ctx) -> None:
         submitted = ctx.request.form.get("csrf_token")

@@ -29,32 +29,32 @@ def cache() -> SessionCache:
 
 
 def test_session_rows_are_served_only_while_listening(cache):
-    cache.put(7, "row-7", cache.generation)
+    cache.rows.put(7, "row-7", cache.rows.generation)
     assert cache.get(7) == "row-7"
     cache.listening = False
     assert cache.get(7) is None
-    cache.put(8, "row-8", cache.generation)
+    cache.rows.put(8, "row-8", cache.rows.generation)
     cache.listening = True
     assert cache.get(8) is None
 
 
 def test_a_row_read_before_an_invalidation_is_not_stored_after_it(cache):
-    generation = cache.generation
+    generation = cache.rows.generation
     cache.invalidate()  # a change was notified while the row was being read
-    cache.put(7, "stale", generation)
+    cache.rows.put(7, "stale", generation)
     assert cache.get(7) is None
 
 
 def test_an_invalidation_drops_every_row(cache):
-    cache.put(7, "row-7", cache.generation)
-    cache.put(8, "row-8", cache.generation)
+    cache.rows.put(7, "row-7", cache.rows.generation)
+    cache.rows.put(8, "row-8", cache.rows.generation)
     cache.invalidate()
     assert cache.get(7) is None and cache.get(8) is None
 
 
 def test_rows_expire_even_without_notices(cache):
-    cache.max_age = 0.0
-    cache.put(7, "row-7", cache.generation)
+    cache.rows.max_age = 0.0
+    cache.rows.put(7, "row-7", cache.rows.generation)
     assert cache.get(7) is None
 
 
