@@ -5,6 +5,7 @@ copies of users; the outbox relay publishes the gateway's own events.
 """
 
 from gateway import directory
+from gateway.jobs import JOBS
 from gateway.models import Base, Organisation, User
 from rac_shared.bus import OutboxRelayRunner
 from rac_shared.contracts import health_report
@@ -12,6 +13,7 @@ from rac_shared.db import Database
 from rac_shared.errors import not_found
 from rac_shared.logs import CorrelationId
 from rac_shared.rpc import rpc
+from rac_shared.scheduler import JobScheduler
 
 
 class GatewayService:
@@ -19,6 +21,7 @@ class GatewayService:
 
     db = Database(name, Base.metadata)
     relay = OutboxRelayRunner(name, Base.metadata)
+    scheduler = JobScheduler(name, Base.metadata, JOBS)
     correlation_id = CorrelationId()
 
     @rpc

@@ -37,6 +37,11 @@ def main(argv: list[str] | None = None) -> int:
         help="run as of this date (YYYY-MM-DD); default: today",
     )
     jobs_cmd.add_parser("list", help="list the jobs")
+    status = jobs_cmd.add_parser("status", help="last and next run of each scheduled job")
+    status.add_argument("--json", action="store_true", help="one JSON object per job")
+    retry = jobs_cmd.add_parser("retry", help="make a failed or abandoned run due again")
+    retry.add_argument("job")
+    retry.add_argument("--as-of", type=date.fromisoformat, required=True)
 
     dead = commands.add_parser("dead-letters", help="inspect and replay dead-lettered events")
     dead_cmd = dead.add_subparsers(dest="dead_command", required=True)
@@ -104,20 +109,55 @@ def _cmd_web(args) -> int:
 
 
 def _cmd_jobs(args) -> int:
-    from rac_shared.jobs import JOBS, run_job
+    from rac_shared.jobs import all_jobs, jobs_status, retry_job, run_job
 
+    jobs = all_jobs()
     if args.jobs_command == "list":
-        for name, job in JOBS.items():
-            print(f"{name:<20} {job.description}")
+        for name, job in jobs.items():
+            print(f"{name:<20} {job.service:<13} {job.time_of_day():%H:%M}  {job.description}")
         return 0
-    if args.job not in JOBS:
-        print(
-            f"Tâche inconnue : {args.job}. Choix : {', '.join(JOBS) or 'aucune'}", file=sys.stderr
-        )
+    if args.jobs_command == "status":
+        _print_jobs_status(jobs_status(), as_json=args.json)
+        return 0
+    if args.job not in jobs:
+        print(f"Tâche inconnue : {args.job}. Choix : {', '.join(jobs)}", file=sys.stderr)
         return 2
+    if args.jobs_command == "retry":
+        if not retry_job(args.job, args.as_of):
+            print(
+                f"Aucune exécution en échec de {args.job} au {args.as_of.isoformat()}.",
+                file=sys.stderr,
+            )
+            return 1
+        print(f"{args.job} au {args.as_of.isoformat()} : nouvel essai au prochain passage.")
+        return 0
     result = run_job(args.job, args.as_of)
     print(json.dumps(result, ensure_ascii=False, default=str))
     return 0
+
+
+def _print_jobs_status(rows: list[dict], as_json: bool) -> None:
+    from rac_shared.scheduler import STATUS_LABELS
+
+    if as_json:
+        for row in rows:
+            print(json.dumps(row, ensure_ascii=False, default=str))
+        return
+    print(f"{'tâche':<20} {'heure':<6} {'dernière exécution':<44} prochaine (date de calcul)")
+    for row in rows:
+        last = row["last"]
+        if last is None:
+            done = "jamais"
+        else:
+            done = f"{last['as_of']} {STATUS_LABELS[last['status']]}"
+            if last["attempts"] > 1:
+                done += f" ({last['attempts']} essais)"
+        upcoming = f"{row['next_at'][:16].replace('T', ' ')} (au {row['next_as_of']})"
+        print(f"{row['job']:<20} {row['time']:<6} {done:<44} {upcoming}")
+        if last and last["status"] == "succeeded" and last["result"]:
+            print(f"{'':<27} {json.dumps(last['result'], ensure_ascii=False)}")
+        if last and last["error"]:
+            print(f"{'':<27} {last['error'].strip().splitlines()[-1]}")
 
 
 def _cmd_dead_letters(args) -> int:

@@ -1,73 +1,54 @@
-"""Scheduled jobs: each takes an ``as_of`` date and gives the same result run twice."""
+"""Every scheduled job of the platform, by name, for the ``rac jobs`` commands.
+
+Each job belongs to a service, which declares it in its ``jobs.py`` and runs it itself on
+its schedule (rac_shared/scheduler.py). ``rac jobs run`` runs one by hand for an as-of date
+(idempotent: the same result run twice); ``rac jobs status`` reads each service's ledger.
+"""
 
 from __future__ import annotations
 
-from collections.abc import Callable
-from dataclasses import dataclass
+import importlib
 from datetime import date
+from functools import cache
 
-from rac_shared.clock import clock, end_of_day
+from rac_shared.clock import clock
+from rac_shared.scheduler import JobLedger, ScheduledJob, run_as_of
 
-
-@dataclass(frozen=True)
-class Job:
-    description: str
-    run: Callable[[date], dict]
-
-
-def _purge_expired_credentials(as_of: date) -> dict:
-    from gateway.housekeeping import purge_expired_credentials
-
-    return purge_expired_credentials(end_of_day(as_of))
-
-
-def _invoicing(as_of: date) -> dict:
-    from services.billing.jobs import run_invoicing
-
-    return run_invoicing(as_of)
-
-
-def _overdue_reminders(as_of: date) -> dict:
-    from services.billing.jobs import run_overdue_reminders
-
-    return run_overdue_reminders(as_of)
-
-
-def _plan_deadlines(as_of: date) -> dict:
-    from services.plans.deadline_job import run_plan_deadlines
-
-    return run_plan_deadlines(as_of)
-
-
-def _report_deadlines(as_of: date) -> dict:
-    from services.applications.report_jobs import run_report_deadlines
-
-    return run_report_deadlines(as_of)
-
-
-JOBS: dict[str, Job] = {
-    "purge-credentials": Job(
-        "supprime les liens de réinitialisation expirés et les échecs de connexion anciens",
-        _purge_expired_credentials,
-    ),
-    "plan-deadlines": Job(
-        "rappels avant l'échéance d'acceptation des plans; plans non acceptés caducs",
-        _plan_deadlines,
-    ),
-    "report-deadlines": Job(
-        "rappels des redditions de comptes des CERAC (30 et 7 jours avant l'échéance, retard)",
-        _report_deadlines,
-    ),
-    "invoicing": Job("émet une facture par versement échu non encore facturé", _invoicing),
-    "overdue-reminders": Job(
-        "publie les relances des factures en retard (7 et 30 jours par défaut)",
-        _overdue_reminders,
-    ),
+JOB_MODULES = {
+    "applications": "services.applications.jobs",
+    "plans": "services.plans.jobs",
+    "billing": "services.billing.jobs",
+    "gateway": "gateway.jobs",
 }
+
+
+@cache
+def all_jobs() -> dict[str, ScheduledJob]:
+    jobs: dict[str, ScheduledJob] = {}
+    for module in JOB_MODULES.values():
+        for job in importlib.import_module(module).JOBS:
+            jobs[job.name] = job
+    return jobs
 
 
 def run_job(name: str, as_of: date | None = None) -> dict:
     as_of = as_of or clock.today()
-    with clock.frozen_at(end_of_day(as_of)):
-        result = JOBS[name].run(as_of)
+    result = run_as_of(all_jobs()[name], as_of)
     return {"job": name, "as_of": as_of.isoformat(), **result}
+
+
+def ledger_of(service: str) -> JobLedger:
+    from rac_shared.db import SessionFactory
+    from rac_shared.migrations import MIGRATION_PACKAGES
+
+    models = importlib.import_module(f"{MIGRATION_PACKAGES[service]}.models")
+    return JobLedger(SessionFactory(service, models.Base.metadata))
+
+
+def jobs_status() -> list[dict]:
+    now = clock.now()
+    return [ledger_of(job.service).status(job, now) for job in all_jobs().values()]
+
+
+def retry_job(name: str, as_of: date) -> bool:
+    return ledger_of(all_jobs()[name].service).retry(name, as_of)

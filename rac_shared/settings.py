@@ -8,10 +8,11 @@ service named ``rac_<service>``; ``DATABASE_URL_<SERVICE>`` overrides a single s
 from __future__ import annotations
 
 import os
+from datetime import time
 from functools import lru_cache
 from pathlib import Path
 
-from pydantic import Field
+from pydantic import Field, field_validator
 from pydantic_settings import BaseSettings, SettingsConfigDict
 from sqlalchemy.engine import make_url
 
@@ -26,6 +27,18 @@ def with_driver(url: str) -> str:
     if parsed.drivername in ("postgresql", "postgres"):
         parsed = parsed.set(drivername="postgresql+psycopg2")
     return parsed.render_as_string(hide_password=False)
+
+
+def _parse_job_times(value: str) -> dict[str, time]:
+    """``"invoicing=05:30,plan-deadlines=00:10"`` → {job: local time}."""
+    overrides = {}
+    for pair in filter(None, (p.strip() for p in value.split(","))):
+        job, _, moment = pair.partition("=")
+        try:
+            overrides[job.strip()] = time.fromisoformat(moment.strip())
+        except ValueError:
+            raise ValueError(f"JOB_TIMES: {pair!r} is not job=HH:MM") from None
+    return overrides
 
 
 class InsecureSettings(RuntimeError):
@@ -67,6 +80,17 @@ class Settings(BaseSettings):
     smtp_password: str | None = None
     mail_from: str = "Plateforme RAC <ne-pas-repondre@rac.quebec>"
 
+    # Scheduled jobs (rac_shared/scheduler.py): each service runs its own, once a day each.
+    scheduler_enabled: bool = True
+    job_tick_seconds: float = 30.0
+    job_times: str = Field(
+        "", description="job=HH:MM pairs, comma separated, overriding the jobs' local times"
+    )
+    job_catch_up_days: int = 31
+    job_max_attempts: int = 5
+    job_retry_seconds: float = 300.0
+    job_lease_seconds: float = 600.0
+
     max_body_bytes: int = 12 * 1024 * 1024
     login_max_failures: int = 5
     login_window_minutes: int = 15
@@ -87,6 +111,15 @@ class Settings(BaseSettings):
             kid, _, secret = pair.partition("=")
             keys.setdefault(kid.strip(), secret.strip())  # never override the active key
         return keys
+
+    @field_validator("job_times")
+    @classmethod
+    def _job_times_parse(cls, value: str) -> str:
+        _parse_job_times(value)  # refuse a malformed JOB_TIMES at start, not at 5 a.m.
+        return value
+
+    def job_time_overrides(self) -> dict[str, time]:
+        return _parse_job_times(self.job_times)
 
     def check_production_safety(self) -> None:
         if self.rac_env == "production" and (

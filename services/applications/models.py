@@ -28,6 +28,7 @@ from sqlalchemy.orm import DeclarativeBase, Mapped, deferred, mapped_column, rel
 
 from rac_shared.db import new_metadata
 from rac_shared.outbox import install_reliability_tables
+from rac_shared.scheduler import install_job_ledger
 
 
 class Base(DeclarativeBase):
@@ -35,6 +36,7 @@ class Base(DeclarativeBase):
 
 
 install_reliability_tables(Base.metadata)
+install_job_ledger(Base.metadata)
 
 # Statuses (stored values, English; French labels live in views.py).
 CALL_DRAFT, CALL_PUBLISHED, CALL_CLOSED = "draft", "published", "closed"

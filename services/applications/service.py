@@ -26,6 +26,7 @@ from rac_shared.logs import CorrelationId
 from rac_shared.outbox import already_processed, first_time
 from rac_shared.pdf import PdfRenderingError
 from rac_shared.rpc import rpc
+from rac_shared.scheduler import JobScheduler
 from services.applications import (
     access,
     calls,
@@ -37,6 +38,7 @@ from services.applications import (
     views,
 )
 from services.applications.files import MAX_ATTACHMENT_BYTES
+from services.applications.jobs import JOBS
 from services.applications.models import APP_SUBMITTED, CALL_DRAFT, Base, Call
 from services.applications.receipt import render_receipt
 from services.applications.schemas import (
@@ -92,6 +94,7 @@ class ApplicationsService:
 
     db = Database(name, Base.metadata)
     relay = OutboxRelayRunner(name, Base.metadata)
+    scheduler = JobScheduler(name, Base.metadata, JOBS)
     correlation_id = CorrelationId()
     gateway = RpcProxy("gateway")
 

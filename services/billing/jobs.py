@@ -1,4 +1,5 @@
-"""The billing jobs run by ``rac jobs run invoicing|overdue-reminders --as-of YYYY-MM-DD``.
+"""The billing service's scheduled jobs: invoicing and overdue reminders (run by its
+``JobScheduler`` each day, or by hand with ``rac jobs run NAME --as-of YYYY-MM-DD``).
 
 Each batch is its own transaction: a process killed in the middle loses only its current,
 uncommitted batch, which the next run (or another replica) picks up.
@@ -7,11 +8,12 @@ uncommitted batch, which the next run (or another replica) picks up.
 from __future__ import annotations
 
 import sys
-from datetime import date
+from datetime import date, time
 
 from sqlalchemy import func, select
 
 from rac_shared.db import SessionFactory
+from rac_shared.scheduler import ScheduledJob
 from services.billing import invoicing, reminders
 from services.billing.config import billing_settings
 from services.billing.models import Base
@@ -67,3 +69,21 @@ def run_overdue_reminders(as_of: date, session_factory=None) -> dict:
             count, after_id = reminders.overdue_batch(session, as_of, steps, after_id)
         published += count
     return {"steps": steps, "reminders": published}
+
+
+JOBS = (
+    ScheduledJob(
+        name="invoicing",
+        service="billing",
+        description="émet une facture par versement échu non encore facturé",
+        run=run_invoicing,
+        at=time(5, 0),  # early morning, before anyone reads the day's invoices
+    ),
+    ScheduledJob(
+        name="overdue-reminders",
+        service="billing",
+        description="publie les relances des factures en retard (7 et 30 jours par défaut)",
+        run=run_overdue_reminders,
+        at=time(8, 0),
+    ),
+)

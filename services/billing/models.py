@@ -32,6 +32,7 @@ from sqlalchemy.orm import DeclarativeBase, Mapped, mapped_column, relationship
 
 from rac_shared.db import new_metadata
 from rac_shared.outbox import install_reliability_tables
+from rac_shared.scheduler import install_job_ledger
 
 ID = BigInteger().with_variant(Integer(), "sqlite")
 MONEY = Numeric(14, 2)
@@ -42,6 +43,7 @@ class Base(DeclarativeBase):
 
 
 install_reliability_tables(Base.metadata)
+install_job_ledger(Base.metadata)
 
 # estimate status
 DRAFT = "draft"

@@ -31,6 +31,7 @@ from rac_shared.events import (
 from rac_shared.logs import CorrelationId
 from rac_shared.outbox import first_time
 from rac_shared.rpc import rpc
+from rac_shared.scheduler import JobScheduler
 from services.billing import (
     access,
     documents,
@@ -42,6 +43,7 @@ from services.billing import (
     reports,
     views,
 )
+from services.billing.jobs import JOBS
 from services.billing.models import Base, Invoice, Organisation
 from services.billing.schemas import (
     AllocationIn,
@@ -77,6 +79,7 @@ class BillingService:
 
     db = Database(name, Base.metadata)
     relay = OutboxRelayRunner(name, Base.metadata)
+    scheduler = JobScheduler(name, Base.metadata, JOBS)
     correlation_id = CorrelationId()
     gateway = RpcProxy("gateway")
 

@@ -27,6 +27,7 @@ from sqlalchemy.orm import DeclarativeBase, Mapped, deferred, mapped_column, rel
 
 from rac_shared.db import new_metadata
 from rac_shared.outbox import install_reliability_tables
+from rac_shared.scheduler import install_job_ledger
 
 
 class Base(DeclarativeBase):
@@ -34,6 +35,7 @@ class Base(DeclarativeBase):
 
 
 install_reliability_tables(Base.metadata)
+install_job_ledger(Base.metadata)
 
 # Plan statuses (stored values; French labels in texts.STATUS_LABELS).
 DRAFT, ISSUED, ACCEPTED, LAPSED, CANCELLED, COMPLETED = (

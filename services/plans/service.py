@@ -21,8 +21,10 @@ from rac_shared.db import Database
 from rac_shared.errors import DomainError, conflict, invalid, not_found
 from rac_shared.logs import CorrelationId
 from rac_shared.rpc import rpc
+from rac_shared.scheduler import JobScheduler
 from services.plans import access, document, drafts, lifecycle, progress, views
 from services.plans.content import parse
+from services.plans.jobs import JOBS
 from services.plans.models import Base, Plan
 from services.plans.schemas import (
     AbandonIn,
@@ -60,6 +62,7 @@ class PlansService:
 
     db = Database(name, Base.metadata)
     relay = OutboxRelayRunner(name, Base.metadata)
+    scheduler = JobScheduler(name, Base.metadata, JOBS)
     correlation_id = CorrelationId()
     gateway = RpcProxy("gateway")
     billing = RpcProxy("billing")

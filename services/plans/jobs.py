@@ -1,0 +1,19 @@
+"""The plans service's scheduled jobs (run by its ``JobScheduler``, see rac_shared/scheduler)."""
+
+from __future__ import annotations
+
+from datetime import time
+
+from rac_shared.scheduler import ScheduledJob
+from services.plans.deadline_job import run_plan_deadlines
+
+JOBS = (
+    ScheduledJob(
+        name="plan-deadlines",
+        service="plans",
+        description="rappels avant l'échéance d'acceptation des plans; plans non acceptés caducs",
+        run=run_plan_deadlines,
+        # Just after midnight: an offer whose 30th day has ended lapses first thing.
+        at=time(0, 5),
+    ),
+)
