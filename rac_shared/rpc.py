@@ -1,4 +1,11 @@
-"""nameko's ``@rpc`` with lighter replies.
+"""nameko's ``@rpc``, validating its arguments against the contract and with lighter replies.
+
+**Validated once, at the entrypoint.** The method's annotations are its contract
+(``rac_shared/contracts/<service>.py``): ``actor: Actor, plan_id: int, data: PlanCreateIn``.
+Arguments are validated before the method runs — a bad one is a ``DomainError("invalid")``
+with a French message per field path, never a ``TypeError`` or a traceback — and the method
+receives real models, dates and Decimals. A reply annotated with a contract model is
+validated and serialised once (dates ISO, Decimals as strings); typed clients parse it back.
 
 nameko publishes every RPC reply with publisher confirms and as a persistent message,
 which costs a broker round trip and a disk-flag per call for a message that only lives
@@ -10,6 +17,11 @@ The protocol is unchanged: any nameko client can call these services.
 """
 
 from __future__ import annotations
+
+import functools
+import inspect
+import typing
+from typing import Any
 
 from nameko.amqp.publish import Publisher
 from nameko.constants import NON_PERSISTENT
@@ -50,4 +62,115 @@ class LightRpc(Rpc):
     rpc_consumer = LightRpcConsumer()
 
 
-rpc = LightRpc.decorator
+class Signature:
+    """A method's parameters as one pydantic model, and its reply as a type adapter.
+
+    Built from annotations on first use (the contract's names are resolved then, when the
+    module is complete). Shared by the service's entrypoints and the gateway's typed clients,
+    which read the same signatures from the contract's ``Protocol``.
+    """
+
+    def __init__(self, function, skip: tuple[str, ...] = ("self",)):
+        self.function = function
+        self.skip = skip
+        self._built = False
+
+    def _build(self) -> None:
+        from pydantic import ConfigDict, TypeAdapter, create_model
+
+        signature = inspect.signature(self.function)
+        hints = typing.get_type_hints(self.function, include_extras=True)
+        fields = {}
+        for name, parameter in signature.parameters.items():
+            if name in self.skip or parameter.kind in (
+                inspect.Parameter.VAR_POSITIONAL,
+                inspect.Parameter.VAR_KEYWORD,
+            ):
+                continue
+            default = ... if parameter.default is inspect.Parameter.empty else parameter.default
+            fields[name] = (hints.get(name, Any), default)
+        self.parameters = inspect.Signature(
+            [p for n, p in signature.parameters.items() if n != "self"]
+        )
+        self.names = tuple(fields)
+        self.arguments = create_model(
+            f"{self.function.__qualname__.replace('.', '_')}_arguments",
+            __config__=ConfigDict(arbitrary_types_allowed=True, extra="forbid"),
+            **fields,
+        )
+        returned = hints.get("return", Any)
+        self.reply = TypeAdapter(returned) if _mentions_a_model(returned) else None
+        self._built = True
+
+    def validate(self, args: tuple, kwargs: dict) -> dict:
+        """The validated arguments, by name; ``DomainError("invalid")`` if any is wrong."""
+        validated, _ = self._validated(args, kwargs)
+        return {name: getattr(validated, name) for name in self.names}
+
+    def dump_arguments(self, kwargs: dict) -> dict:
+        """The arguments given, validated, as JSON-ready values for the bus."""
+        validated, given = self._validated((), kwargs)
+        return validated.model_dump(mode="json", include=given)
+
+    def _validated(self, args: tuple, kwargs: dict):
+        from pydantic import ValidationError
+
+        from rac_shared.contracts.base import INVALID_HEADLINE, invalid_from
+        from rac_shared.errors import invalid
+
+        if not self._built:
+            self._build()
+        try:
+            bound = self.parameters.bind(*args, **kwargs)
+        except TypeError:
+            unexpected = sorted(set(kwargs) - set(self.names))
+            raise invalid(
+                INVALID_HEADLINE,
+                {name: "Ce champ n'est pas permis." for name in unexpected}
+                or {"corps": "Arguments manquants ou en trop."},
+            ) from None
+        try:
+            validated = self.arguments.model_validate(dict(bound.arguments))
+        except ValidationError as exc:
+            raise invalid_from(exc) from None
+        return validated, set(bound.arguments)
+
+    def dump_reply(self, result):
+        if not self._built:
+            self._build()
+        if self.reply is None:
+            return result
+        return self.reply.dump_python(self.reply.validate_python(result), mode="json")
+
+    def parse_reply(self, reply):
+        if not self._built:
+            self._build()
+        return reply if self.reply is None else self.reply.validate_python(reply)
+
+
+def _mentions_a_model(annotation) -> bool:
+    from pydantic import BaseModel
+
+    if isinstance(annotation, type) and issubclass(annotation, BaseModel):
+        return True
+    return any(_mentions_a_model(arg) for arg in typing.get_args(annotation))
+
+
+def validated(method):
+    """Validate ``method``'s arguments against its annotations and serialise its reply."""
+    signature = Signature(method)
+
+    @functools.wraps(method)
+    def entrypoint(self, *args, **kwargs):
+        values = signature.validate(args, kwargs)
+        return signature.dump_reply(method(self, **values))
+
+    entrypoint.signature = signature
+    return entrypoint
+
+
+def rpc(method=None, **options):
+    """``@rpc`` of every service: validated arguments, light replies."""
+    if method is None:
+        return lambda actual: LightRpc.decorator(**options)(validated(actual))
+    return LightRpc.decorator(validated(method))

@@ -26,7 +26,16 @@ from gateway import auth, directory
 from gateway.read_models import InboxReadModel
 from gateway.rpc_client import RpcClient, RpcRemoteError, RpcTimeout, RpcUnavailable
 from gateway.session_cache import SessionCache
+from gateway.web.forms import (
+    FormState,
+    decode,
+    encode,
+    errors_for_fields,
+    field_id,
+    submitted_values,
+)
 from rac_shared.actor import MINISTRY_ROLES, Actor, Role
+from rac_shared.contracts.base import INVALID_HEADLINE, error_details
 from rac_shared.errors import DomainError
 from rac_shared.logs import new_correlation_id, set_correlation_id
 from rac_shared.settings import Settings
@@ -92,6 +101,10 @@ class RouteSpec:
     response: type[BaseModel] | None = None
     summary: str = ""
     tenant: bool = False  # the route addresses one organisation's data
+    # A page form: the posted fields are decoded into this contract model, and a refusal
+    # (invalid input, or the service's DomainError invalid/conflict) re-renders ``on_error``.
+    form: type[BaseModel] | None = None
+    on_error: Callable | None = None
 
     def allows(self, actor: Actor | None) -> bool:
         if self.access == PUBLIC:
@@ -105,6 +118,19 @@ class RouteSpec:
 
 REGISTRY: list[RouteSpec] = []
 
+# The one flash mechanism: ``ctx.done(location, "emis")`` redirects to ``location?fait=emis``
+# and the page shows the notice declared for that key (base template).
+FLASH_PARAMETER = "fait"
+NOTICES: dict[str, str] = {}
+
+
+def notices(**messages: str) -> None:
+    """Declare the notices an area's redirects may show, by key (unique platform-wide)."""
+    for key, message in messages.items():
+        if NOTICES.get(key, message) != message:
+            raise ValueError(f"notice {key!r} declared twice with different messages")
+        NOTICES[key] = message
+
 
 def route(
     path: str,
@@ -115,7 +141,21 @@ def route(
     response: type[BaseModel] | None = None,
     summary: str = "",
     tenant: bool = False,
+    form: type[BaseModel] | None = None,
+    on_error: Callable | None = None,
 ):
+    """Declare a page or API route.
+
+    ``body=Model`` validates an API route's JSON body (422 with field details); ``form=Model``
+    decodes a page's posted fields into the same kind of contract model (``gateway.web.forms``)
+    and hands it to the handler as ``form``. When the input is invalid, or the handler's
+    service refuses it (``DomainError`` invalid or conflict), the framework calls
+    ``on_error(ctx, **url_args)`` — the view that shows the form — with ``ctx.form()``
+    holding the submitted values and the errors, and answers 422 (409 for a conflict).
+    """
+    if form is not None and on_error is None:
+        raise ValueError(f"route {path}: a form route needs on_error (the view to re-render)")
+
     def decorator(handler: Callable) -> Callable:
         REGISTRY.append(
             RouteSpec(
@@ -129,6 +169,8 @@ def route(
                 response=response,
                 summary=summary,
                 tenant=tenant,
+                form=form,
+                on_error=on_error,
             )
         )
         return handler
@@ -152,6 +194,43 @@ class Ctx:
     delete_cookies: list[str] = field(default_factory=list)
     unread_messages: int | None = None
     rpc_calls: dict[str, int] = field(default_factory=dict)  # per service, for X-RAC-RPC
+    form_state: FormState | None = None  # a refused form, being shown again
+    _clients: dict = field(default_factory=dict)
+
+    def service(self, name: str):
+        """The typed client of a service (``ctx.service("plans").issue(plan_id=…)``): its
+        contract's ``Protocol``, arguments validated and replies parsed into its models."""
+        client = self._clients.get(name)
+        if client is None:
+            from gateway.clients import typed_client
+
+            client = self._clients[name] = typed_client(self, name)
+        return client
+
+    def form(self, defaults=None, endpoint: str | None = None) -> FormState:
+        """What a form shows: ``defaults`` (a model or flat values) on a first display,
+        the submitted values and errors after a refusal of the form ``endpoint`` (the
+        route's handler name; any form when None)."""
+        base = defaults if isinstance(defaults, dict) else encode(defaults) if defaults else {}
+        state = self.form_state
+        if state is not None and (endpoint is None or state.endpoint == endpoint):
+            return state.merged(base)
+        model = type(defaults) if isinstance(defaults, BaseModel) else None
+        return FormState(values=base, model=model, endpoint=endpoint)
+
+    def done(self, location: str, notice: str | None = None) -> Response:
+        """Redirect after a successful POST, with the key of the notice to show there."""
+        if notice is not None:
+            if notice not in NOTICES:
+                raise KeyError(f"unknown notice {notice!r}: declare it with notices()")
+            separator = "&" if "?" in location else "?"
+            location = f"{location}{separator}{FLASH_PARAMETER}={notice}"
+        return self.redirect(location)
+
+    @property
+    def notice(self) -> str | None:
+        """The notice a redirect after a POST asked this page to show."""
+        return NOTICES.get(self.request.args.get(FLASH_PARAMETER, ""))
 
     @property
     def settings(self) -> Settings:
@@ -221,6 +300,7 @@ class GatewayApp:
             strict_slashes=False,
         )
         templates.globals["role_labels"] = _role_labels()
+        templates.globals["field_id"] = field_id
 
     def page_at(self, path: str) -> RouteSpec | None:
         """The GET route serving ``path``; remembered, as the navigation asks on every page."""
@@ -275,6 +355,8 @@ class GatewayApp:
             self._check_csrf(ctx)
         if spec.body is not None:
             ctx.body = self._parse_body(ctx, spec.body)
+        if spec.form is not None:
+            return self._handle_form(ctx, spec, url_args)
         result = spec.handler(ctx, **url_args)
         if isinstance(result, Response):
             return result
@@ -282,6 +364,42 @@ class GatewayApp:
         if isinstance(result, tuple):
             result, status = result
         return json_response(result, status)
+
+    def _handle_form(self, ctx: Ctx, spec: RouteSpec, url_args: dict) -> Response:
+        """Decode and validate the posted form, run the handler, re-render on a refusal."""
+        form = ctx.request.form
+        try:
+            data = spec.form.model_validate(decode(form, spec.form))
+        except ValidationError as exc:
+            return self._refused(
+                ctx, spec, url_args, INVALID_HEADLINE, validation_details(exc), 422
+            )
+        try:
+            return spec.handler(ctx, form=data, **url_args)
+        except DomainError as exc:
+            if exc.code not in ("invalid", "conflict"):
+                raise
+            status = 409 if exc.code == "conflict" else 422
+            return self._refused(ctx, spec, url_args, exc.message, exc.details, status)
+
+    def _refused(self, ctx, spec, url_args, message, details, status) -> Response:
+        ctx.form_state = FormState(
+            values=submitted_values(ctx.request.form),
+            errors=errors_for_fields(details),
+            message=message,
+            model=spec.form,
+            endpoint=spec.endpoint,
+        )
+        log.info(
+            "%s %s refused (%s): %s",
+            ctx.request.method,
+            loggable_path(ctx.request.path),
+            status,
+            ", ".join(ctx.form_state.errors) or message,
+        )
+        response = spec.on_error(ctx, **url_args)
+        response.status_code = status
+        return response
 
     def _authenticate(self, ctx: Ctx, api: bool) -> None:
         token = None
@@ -465,37 +583,10 @@ def _classify(exc: Exception) -> tuple[int, str, Any]:
     return 500, STATUS_MESSAGES[500], {}
 
 
-FIELD_MESSAGES = {
-    "missing": "Ce champ est obligatoire.",
-    "extra_forbidden": "Ce champ n'est pas permis.",
-    "string_too_long": "Ce texte est trop long.",
-    "string_too_short": "Ce texte est trop court.",
-    "int_parsing": "Un nombre entier est attendu.",
-    "decimal_parsing": "Un montant est attendu.",
-    "string_type": "Un texte est attendu.",
-    "bool_parsing": "Une valeur oui/non est attendue.",
-    "date_from_datetime_parsing": "Une date AAAA-MM-JJ est attendue.",
-    "date_parsing": "Une date AAAA-MM-JJ est attendue.",
-    "value_error": "Valeur invalide.",
-    "greater_than_equal": "La valeur est trop petite.",
-    "less_than_equal": "La valeur est trop grande.",
-    "model_type": "Un objet JSON est attendu.",
-    "dict_type": "Un objet JSON est attendu.",
-    "literal_error": "Cette valeur n'est pas permise.",
-    "enum": "Cette valeur n'est pas permise.",
-}
-
-
 def validation_details(exc: ValidationError) -> dict:
-    """pydantic errors as {field path: French message}."""
-    details = {}
-    for error in exc.errors():
-        path = ".".join(str(p) for p in error["loc"]) or "corps"
-        message = FIELD_MESSAGES.get(error["type"])
-        if message is None and error["type"] == "value_error":
-            message = str(error.get("ctx", {}).get("error", "Valeur invalide."))
-        details[path] = message or "Valeur invalide."
-    return details
+    """pydantic errors as {field path: French message} (one list of messages, the
+    contracts')."""
+    return error_details(exc)
 
 
 def json_response(payload: Any, status: int = 200) -> Response:

@@ -1,0 +1,81 @@
+"""Typed clients of the services, made from their contracts' ``Protocol`` classes.
+
+``ctx.plans.issue(plan_id=7)`` validates the arguments against ``PlansRpc.issue``'s
+signature, calls ``plans.issue`` over the gateway's ``RpcClient`` (with the actor, the
+correlation id and the method's timeout — ``@slow`` in the contract for the long ones) and
+parses the reply into the contract's reply model: real dates and Decimals, no dicts. Who
+calls ``plans.issue`` is one search for ``.issue(``.
+"""
+
+from __future__ import annotations
+
+import importlib
+import inspect
+from functools import cache
+from typing import Any
+
+from rac_shared.rpc import Signature
+
+# service → "module:Protocol" (the contract of each service the gateway calls).
+PROTOCOLS = {
+    "applications": "rac_shared.contracts.applications:ApplicationsRpc",
+    "scoring": "rac_shared.contracts.scoring:ScoringRpc",
+    "plans": "rac_shared.contracts.plans:PlansRpc",
+    "billing": "rac_shared.contracts.billing:BillingRpc",
+    "notifications": "rac_shared.contracts.notifications:NotificationsRpc",
+}
+
+
+class ContractMethod:
+    """One RPC of a Protocol: its signature (arguments and reply) and its timeout."""
+
+    def __init__(self, name: str, function):
+        self.name = name
+        self.signature = Signature(function, skip=("self",))
+        self.timeout = getattr(function, "rpc_timeout", None)
+
+    def arguments(self, kwargs: dict) -> dict:
+        """The arguments as JSON-ready values (models dumped, dates ISO, Decimals text)."""
+        return self.signature.dump_arguments(kwargs)
+
+
+@cache
+def protocol_methods(protocol: type) -> dict[str, ContractMethod]:
+    methods = {}
+    for name, function in inspect.getmembers(protocol, inspect.isfunction):
+        if not name.startswith("_"):
+            methods[name] = ContractMethod(name, function)
+    return methods
+
+
+@cache
+def protocol_of(service: str) -> type:
+    module, _, name = PROTOCOLS[service].partition(":")
+    return getattr(importlib.import_module(module), name)
+
+
+class TypedClient:
+    """A service's RPCs as methods; each call is counted by ``ctx.rpc`` (one per page)."""
+
+    def __init__(self, ctx, service: str, protocol: type):
+        self._ctx = ctx
+        self._service = service
+        self._methods = protocol_methods(protocol)
+
+    def __getattr__(self, name: str):
+        method = self._methods.get(name)
+        if method is None:
+            raise AttributeError(f"{self._service} has no RPC {name!r} in its contract")
+
+        def call(**kwargs: Any):
+            arguments = method.arguments(kwargs)
+            options = {"timeout": method.timeout} if method.timeout else {}
+            reply = self._ctx.rpc(self._service, name, **arguments, **options)
+            return method.signature.parse_reply(reply)
+
+        call.__name__ = name
+        return call
+
+
+def typed_client(ctx, service: str) -> TypedClient:
+    return TypedClient(ctx, service, protocol_of(service))

@@ -1,0 +1,380 @@
+"""One form pipeline: posted fields ↔ the contract's nested models, errors by field.
+
+A form's fields are named by their path in the contract's model — ``sections.context``,
+``specialists.0.name``, ``lines.2.quantity`` — the same paths pydantic and the services use
+in their error details. So one decoder turns any posted multi-dict into the nested data of
+any model, one encoder turns a model (or a reply) back into the strings a form shows, and an
+error is shown next to the field whose name is its path, with the field's French title
+(``Field(title=…)`` in the contract) in the summary at the top of the page.
+
+The model drives the decoding: an unchecked box is ``False``, an empty optional field is
+``None``, a required one left empty is missing (« Ce champ est obligatoire. »), rows of a
+repeated group left blank are dropped, a ``FormLines`` list is one text area, a
+``list[Vocabulary]`` is a group of check boxes. Nothing is cut to a length here: limits
+live in the contract, identical for the form and the API.
+"""
+
+from __future__ import annotations
+
+import types
+import typing
+from dataclasses import dataclass, field
+from datetime import date, datetime
+from decimal import Decimal
+from enum import Enum
+from typing import Annotated, Any, Union
+
+from babel.numbers import format_decimal
+from pydantic import BaseModel
+from werkzeug.datastructures import MultiDict
+
+from rac_shared.contracts.base import FormLines
+
+NOT_FIELDS = frozenset({"csrf_token"})
+
+# -- the shape of a model ------------------------------------------------------------------
+
+
+def _unwrap(annotation) -> tuple[Any, tuple, bool]:
+    """(bare type, Annotated metadata, optional?) of a field's annotation."""
+    metadata: tuple = ()
+    optional = False
+    while True:
+        origin = typing.get_origin(annotation)
+        if origin is Annotated:
+            metadata += tuple(annotation.__metadata__)
+            annotation = annotation.__origin__
+            continue
+        if origin in (Union, types.UnionType):
+            args = [a for a in typing.get_args(annotation) if a is not type(None)]
+            if len(args) < len(typing.get_args(annotation)):
+                optional = True
+            if len(args) == 1:
+                annotation = args[0]
+                continue
+        return annotation, metadata, optional
+
+
+def _is_model(annotation) -> bool:
+    return isinstance(annotation, type) and issubclass(annotation, BaseModel)
+
+
+def _list_item(annotation):
+    if typing.get_origin(annotation) in (list, tuple, set, frozenset):
+        args = typing.get_args(annotation)
+        return args[0] if args else str
+    return None
+
+
+def _is_bool(annotation) -> bool:
+    return annotation is bool
+
+
+def _field_annotation(model: type[BaseModel], name: str):
+    info = model.model_fields[name]
+    annotation = info.annotation
+    if info.metadata:
+        annotation = Annotated[(annotation, *info.metadata)]
+    return annotation
+
+
+# -- decoding: posted fields → nested data -------------------------------------------------
+
+
+def raw_tree(form: MultiDict) -> dict:
+    """``{"a.b": [..], "a.c.0.d": [..]}`` → nested dicts of lists of strings."""
+    tree: dict = {}
+    for key in form:
+        if key in NOT_FIELDS or key.startswith("_"):
+            continue
+        node = tree
+        parts = key.split(".")
+        for part in parts[:-1]:
+            child = node.get(part)
+            if not isinstance(child, dict):
+                child = node[part] = {}
+            node = child
+        node[parts[-1]] = form.getlist(key)
+    return tree
+
+
+def decode(form: MultiDict, model: type[BaseModel]) -> dict:
+    """The posted ``form`` as nested data for ``model`` (validate it with the model)."""
+    return _model_data(model, raw_tree(form))
+
+
+def _model_data(model: type[BaseModel], raw: dict) -> dict:
+    data: dict = {}
+    for name in model.model_fields:
+        annotation = _field_annotation(model, name)
+        if name in raw:
+            value = _value(annotation, raw[name])
+            if value is not _MISSING:
+                data[name] = value
+        elif _is_bool(_unwrap(annotation)[0]):
+            data[name] = False  # an unchecked box is not posted
+    return data
+
+
+class _Missing:
+    pass
+
+
+_MISSING = _Missing()
+
+
+def _value(annotation, raw):
+    bare, metadata, optional = _unwrap(annotation)
+    if _is_model(bare):
+        if isinstance(raw, dict):
+            return _model_data(bare, raw)
+        return _MISSING
+    item = _list_item(bare)
+    if item is not None:
+        return _list_value(item, metadata, raw)
+    if isinstance(raw, dict):  # a free-form mapping (answers by question) or a stray group
+        if typing.get_origin(bare) is dict:
+            return {
+                key: _scalar(value) for key, value in raw.items() if not isinstance(value, dict)
+            }
+        return _MISSING
+    text = _scalar(raw)
+    if _is_bool(bare):
+        return text.lower() in ("on", "oui", "true", "1", "yes")
+    if text.strip() == "" and bare is not str:
+        return None if optional else _MISSING
+    return text
+
+
+def _scalar(raw) -> str:
+    if isinstance(raw, list):
+        return raw[-1] if raw else ""
+    return str(raw)
+
+
+def _list_value(item, metadata: tuple, raw):
+    bare_item, _, _ = _unwrap(item)
+    if isinstance(raw, dict):  # indexed rows: 0, 1, 2…
+        rows = []
+        for key in sorted((k for k in raw if k.isdigit()), key=int):
+            row = _value(item, raw[key])
+            if row is _MISSING or _blank(row):
+                continue
+            rows.append(row)
+        return rows
+    values = raw if isinstance(raw, list) else [raw]
+    if any(isinstance(m, FormLines) or m is FormLines for m in metadata):
+        lines = "\n".join(values).splitlines()
+        return [line.strip() for line in lines if line.strip()]
+    return [v for v in values if v.strip() != ""]
+
+
+def _blank(row) -> bool:
+    """A repeated row nobody filled (its boxes unchecked, its fields empty)."""
+    if isinstance(row, dict):
+        return all(_blank(v) for v in row.values())
+    if isinstance(row, list):
+        return all(_blank(v) for v in row)
+    return row in ("", None, False)
+
+
+# -- encoding: data → the strings a form shows ---------------------------------------------
+
+
+def encode(data, model: type[BaseModel] | None = None, prefix: str = "") -> dict[str, Any]:
+    """Flat ``{path: display value}`` of ``data`` (a model, or dicts shaped like ``model``).
+
+    Strings for inputs and text areas (Decimals written the French way, dates ISO for
+    ``<input type=date>``), lists of values for check-box groups and multiple selects.
+    """
+    if isinstance(data, BaseModel):
+        model = type(data)
+        data = data.model_dump()
+    values: dict[str, Any] = {}
+    _encode_into(values, data, model, prefix)
+    return values
+
+
+def _encode_into(values: dict, data, annotation, path: str) -> None:
+    bare, metadata, _ = _unwrap(annotation) if annotation is not None else (None, (), False)
+    if isinstance(data, BaseModel):
+        bare = type(data)
+        data = data.model_dump()
+    if isinstance(data, dict):
+        model = bare if _is_model(bare) else None
+        for key, value in data.items():
+            child = _field_annotation(model, key) if model and key in model.model_fields else None
+            _encode_into(values, value, child, f"{path}.{key}" if path else str(key))
+        return
+    if isinstance(data, list | tuple):
+        item = _list_item(bare) if bare is not None else None
+        if any(isinstance(m, FormLines) or m is FormLines for m in metadata):
+            values[path] = "\n".join(display(v) for v in data)
+        elif data and all(_is_row(v) for v in data):
+            for index, value in enumerate(data):
+                _encode_into(values, value, item, f"{path}.{index}")
+        else:
+            values[path] = [display(v) for v in data]
+        return
+    values[path] = display(data)
+
+
+def _is_row(value) -> bool:
+    return isinstance(value, dict | BaseModel)
+
+
+def display(value) -> str:
+    """One value as a form shows it."""
+    if value is None:
+        return ""
+    if isinstance(value, bool):
+        return "on" if value else ""
+    if isinstance(value, Enum):
+        return str(value.value)
+    if isinstance(value, Decimal):
+        return french_decimal(value)
+    if isinstance(value, datetime):
+        return value.isoformat(timespec="minutes")
+    if isinstance(value, date):
+        return value.isoformat()
+    return str(value)
+
+
+def french_decimal(value: Decimal) -> str:
+    """``Decimal("1250.5")`` → ``"1 250,50"`` (two decimals at least, as typed amounts)."""
+    places = max(-value.as_tuple().exponent, 2) if value.as_tuple().exponent < 0 else 2
+    pattern = "#,##0." + "0" * places
+    return format_decimal(value, format=pattern, locale="fr_CA")
+
+
+# -- labels and errors ---------------------------------------------------------------------
+
+
+def label_of(model: type[BaseModel] | None, path: str) -> str | None:
+    """The French title of the field at ``path`` (« Candidat-travailleur 2 — Courriel »)."""
+    if model is None:
+        return None
+    parts = path.split(".")
+    labels: list[str] = []
+    annotation: Any = model
+    index = 0
+    while index < len(parts):
+        bare = _unwrap(annotation)[0]
+        part = parts[index]
+        if _is_model(bare):
+            info = bare.model_fields.get(part)
+            if info is None:
+                return None
+            if info.title:
+                labels.append(info.title)
+            annotation = _field_annotation(bare, part)
+        elif _list_item(bare) is not None and part.isdigit():
+            if labels:
+                labels[-1] = f"{_singular(labels[-1])} {int(part) + 1}"
+            annotation = _list_item(bare)
+        else:
+            return None
+        index += 1
+    return " — ".join(labels) if labels else None
+
+
+def _singular(title: str) -> str:
+    """« Spécialistes » → « Spécialiste » for row labels (French plurals of these titles
+    take an s; a title that does not is kept as is)."""
+    words = title.split(" ")
+    words[0] = words[0][:-1] if words[0].endswith("s") and len(words[0]) > 3 else words[0]
+    return " ".join(words)
+
+
+def field_id(path: str) -> str:
+    return "champ-" + path.replace(".", "-").replace("_", "-")
+
+
+@dataclass
+class FormState:
+    """What a form shows: values (submitted ones after a refusal), errors by field path,
+    the refusal's headline, and labels for the error summary."""
+
+    values: dict[str, Any] = field(default_factory=dict)
+    errors: dict[str, str] = field(default_factory=dict)
+    message: str | None = None
+    model: type[BaseModel] | None = None
+    endpoint: str | None = None
+
+    def value(self, path: str, default: str = "") -> str:
+        value = self.values.get(path, default)
+        if isinstance(value, list):
+            return value[-1] if value else default
+        return value
+
+    def selected(self, path: str) -> list[str]:
+        value = self.values.get(path, [])
+        return value if isinstance(value, list) else [value] if value else []
+
+    def checked(self, path: str, option: str | None = None) -> bool:
+        if option is None:
+            return self.value(path) not in ("", "off", "non", "false", "0")
+        return option in self.selected(path)
+
+    def error(self, path: str) -> str | None:
+        return self.errors.get(path)
+
+    def rows(self, path: str, minimum: int = 1, extra: int = 1) -> range:
+        """Row indices of a repeated group ``path`` to render: those with values, plus
+        ``extra`` blank ones, at least ``minimum``."""
+        prefix = f"{path}."
+        used = {
+            int(key[len(prefix) :].split(".", 1)[0])
+            for key in (*self.values, *self.errors)
+            if key.startswith(prefix) and key[len(prefix) :].split(".", 1)[0].isdigit()
+        }
+        count = max(used) + 1 if used else 0
+        return range(max(count + extra, minimum))
+
+    @property
+    def failed(self) -> bool:
+        return bool(self.errors or self.message)
+
+    def summary(self) -> list[dict]:
+        """Each error with the label of its field and the anchor of the field; an error
+        whose field has no label (a rule on the whole form) comes without a link, never
+        with an internal path."""
+        items = []
+        for path, message in self.errors.items():
+            label = label_of(self.model, path)
+            items.append(
+                {
+                    "label": label,
+                    "message": message,
+                    "anchor": f"#{field_id(path)}" if label else None,
+                }
+            )
+        return items
+
+    def merged(self, defaults: dict[str, Any]) -> FormState:
+        """This state over ``defaults`` (what the page shows when nothing was submitted)."""
+        return FormState(
+            values={**defaults, **self.values},
+            errors=self.errors,
+            message=self.message,
+            model=self.model,
+            endpoint=self.endpoint,
+        )
+
+
+def submitted_values(form: MultiDict) -> dict[str, Any]:
+    """The posted fields as they were typed, for showing them again after a refusal."""
+    values: dict[str, Any] = {}
+    for key in form:
+        if key in NOT_FIELDS:
+            continue
+        posted = form.getlist(key)
+        values[key] = posted if len(posted) > 1 else (posted[0] if posted else "")
+    return values
+
+
+def errors_for_fields(details: dict) -> dict[str, str]:
+    """A service's error details (``{"sections.context": "…"}``) as field errors."""
+    if not isinstance(details, dict):
+        return {}
+    return {str(path): str(message) for path, message in details.items()}

@@ -1,0 +1,97 @@
+"""Files in and out of the gateway, in one place: downloads (werkzeug's ``send_file``, RFC 5987
+names), CSV and spreadsheet exports, uploads read within a limit.
+
+A document from a service arrives as ``{filename, mime, content_b64}`` (a ``FileReply`` of
+the contracts); people get it with its French name intact (``filename*=UTF-8''…``) and an
+ASCII fallback, never cached by a shared proxy.
+"""
+
+from __future__ import annotations
+
+import base64
+import csv
+import io
+from collections.abc import Iterable, Sequence
+
+from werkzeug.utils import send_file
+from werkzeug.wrappers import Response
+
+from rac_shared.errors import invalid
+
+CSV_MIME = "text/csv"
+XLSX_MIME = "application/vnd.openxmlformats-officedocument.spreadsheetml.sheet"
+
+
+def download(ctx, content: bytes, filename: str, mime: str, inline: bool = False) -> Response:
+    response = send_file(
+        io.BytesIO(content),
+        ctx.request.environ,
+        mimetype=mime,
+        as_attachment=not inline,
+        download_name=filename,
+        conditional=False,
+        etag=False,
+    )
+    response.headers["Cache-Control"] = "private, no-store"
+    return response
+
+
+def document(ctx, reply, inline: bool = False) -> Response:
+    """A service's document (``filename``, ``mime``, ``content_b64``) as a download."""
+    get = (
+        reply.get
+        if isinstance(reply, dict)
+        else lambda key, default=None: getattr(reply, key, default)
+    )
+    return download(
+        ctx,
+        base64.b64decode(get("content_b64")),
+        get("filename"),
+        get("mime") or "application/pdf",
+        inline=inline,
+    )
+
+
+def spreadsheet_cell(value) -> str:
+    """A cell as a spreadsheet will read it: text starting with = + - @ would be a formula,
+    so it is quoted (CSV injection)."""
+    if value is None:
+        return ""
+    text = str(value)
+    return "'" + text if text[:1] in ("=", "+", "-", "@", "\t", "\r") else text
+
+
+def csv_text(header: Sequence[str], rows: Iterable[Sequence]) -> str:
+    """CSV as Québec's spreadsheets open it: ``;`` between cells, every cell quoted as
+    needed, formulas neutralised."""
+    buffer = io.StringIO()
+    writer = csv.writer(buffer, delimiter=";", lineterminator="\r\n")
+    writer.writerow(header)
+    for row in rows:
+        writer.writerow([spreadsheet_cell(cell) for cell in row])
+    return buffer.getvalue()
+
+
+def csv_download(ctx, text: str, filename: str) -> Response:
+    """UTF-8 with a byte-order mark, so that a spreadsheet reads the accents right."""
+    response = download(
+        ctx, ("\ufeff" + text.removeprefix("\ufeff")).encode("utf-8"), filename, CSV_MIME
+    )
+    response.charset = "utf-8"
+    return response
+
+
+def uploaded(ctx, field: str, max_bytes: int, required: bool = True) -> tuple[str, bytes] | None:
+    """(filename, content) of the file posted in ``field``, refused above ``max_bytes``."""
+    storage = ctx.request.files.get(field)
+    if storage is None or not storage.filename:
+        if not required:
+            return None
+        raise invalid("Choisissez un fichier à joindre.", {field: "Aucun fichier choisi."})
+    content = storage.read(max_bytes + 1)
+    if len(content) > max_bytes:
+        megabytes = max_bytes // (1024 * 1024)
+        raise invalid(f"Le fichier dépasse {megabytes} Mo.", {field: f"Au plus {megabytes} Mo."})
+    if not content:
+        raise invalid("Le fichier est vide.", {field: "Fichier vide."})
+    return storage.filename, content
