@@ -57,7 +57,20 @@ def short_datetime(value: datetime | None) -> str:
     return format_datetime(value.astimezone(MONTREAL), "yyyy-MM-dd HH:mm", locale=LOCALE)
 
 
+def when(value: date | datetime | str | None) -> str:
+    """A date (``21 décembre 2012``) or an instant (``21 décembre 2012 à 23 h 59``), also
+    from ISO text."""
+    if value is None or value == "":
+        return ""
+    if isinstance(value, str):
+        value = datetime.fromisoformat(value) if "T" in value else date.fromisoformat(value)
+    if isinstance(value, datetime):
+        return long_datetime(value)
+    return long_date(value)
+
+
 JINJA_FILTERS = {
+    "when": when,
     "money": money,
     "long_date": long_date,
     "long_datetime": long_datetime,

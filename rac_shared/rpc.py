@@ -98,6 +98,9 @@ class Signature:
             __config__=ConfigDict(arbitrary_types_allowed=True, extra="forbid"),
             **fields,
         )
+        self.model_arguments = {
+            name for name, (annotation, _) in fields.items() if _mentions_a_model(annotation)
+        }
         returned = hints.get("return", Any)
         self.reply = TypeAdapter(returned) if _mentions_a_model(returned) else None
         self._built = True
@@ -115,7 +118,7 @@ class Signature:
     def _validated(self, args: tuple, kwargs: dict):
         from pydantic import ValidationError
 
-        from rac_shared.contracts.base import INVALID_HEADLINE, invalid_from
+        from rac_shared.contracts.base import INVALID_HEADLINE
         from rac_shared.errors import invalid
 
         if not self._built:
@@ -132,8 +135,20 @@ class Signature:
         try:
             validated = self.arguments.model_validate(dict(bound.arguments))
         except ValidationError as exc:
-            raise invalid_from(exc) from None
+            raise invalid(INVALID_HEADLINE, self._details(exc)) from None
         return validated, set(bound.arguments)
+
+    def _details(self, exc) -> dict[str, str]:
+        """Field paths as the contract model names them: ``data.sections.context`` is the
+        field ``sections.context`` of the model passed as ``data`` (a form names its fields
+        so), while a plain argument keeps its name (``plan_id``)."""
+        from rac_shared.contracts.base import error_details
+
+        details = {}
+        for path, message in error_details(exc, model=self.arguments).items():
+            head, _, rest = path.partition(".")
+            details.setdefault(rest if rest and head in self.model_arguments else path, message)
+        return details
 
     def dump_reply(self, result):
         if not self._built:

@@ -16,67 +16,21 @@ live in the contract, identical for the form and the API.
 
 from __future__ import annotations
 
-import types
 import typing
 from dataclasses import dataclass, field
 from datetime import date, datetime
 from decimal import Decimal
 from enum import Enum
-from typing import Annotated, Any, Union
+from typing import Any
 
 from babel.numbers import format_decimal
 from pydantic import BaseModel
 from werkzeug.datastructures import MultiDict
 
 from rac_shared.contracts.base import FormLines
+from rac_shared.contracts.shape import field_annotation, is_model, list_item, unwrap
 
-NOT_FIELDS = frozenset({"csrf_token"})
-
-# -- the shape of a model ------------------------------------------------------------------
-
-
-def _unwrap(annotation) -> tuple[Any, tuple, bool]:
-    """(bare type, Annotated metadata, optional?) of a field's annotation."""
-    metadata: tuple = ()
-    optional = False
-    while True:
-        origin = typing.get_origin(annotation)
-        if origin is Annotated:
-            metadata += tuple(annotation.__metadata__)
-            annotation = annotation.__origin__
-            continue
-        if origin in (Union, types.UnionType):
-            args = [a for a in typing.get_args(annotation) if a is not type(None)]
-            if len(args) < len(typing.get_args(annotation)):
-                optional = True
-            if len(args) == 1:
-                annotation = args[0]
-                continue
-        return annotation, metadata, optional
-
-
-def _is_model(annotation) -> bool:
-    return isinstance(annotation, type) and issubclass(annotation, BaseModel)
-
-
-def _list_item(annotation):
-    if typing.get_origin(annotation) in (list, tuple, set, frozenset):
-        args = typing.get_args(annotation)
-        return args[0] if args else str
-    return None
-
-
-def _is_bool(annotation) -> bool:
-    return annotation is bool
-
-
-def _field_annotation(model: type[BaseModel], name: str):
-    info = model.model_fields[name]
-    annotation = info.annotation
-    if info.metadata:
-        annotation = Annotated[(annotation, *info.metadata)]
-    return annotation
-
+NOT_FIELDS = frozenset({"csrf_token", "_form"})
 
 # -- decoding: posted fields → nested data -------------------------------------------------
 
@@ -106,13 +60,13 @@ def decode(form: MultiDict, model: type[BaseModel]) -> dict:
 def _model_data(model: type[BaseModel], raw: dict) -> dict:
     data: dict = {}
     for name in model.model_fields:
-        annotation = _field_annotation(model, name)
+        annotation = field_annotation(model, name)
         if name in raw:
             value = _value(annotation, raw[name])
             if value is not _MISSING:
                 data[name] = value
-        elif _is_bool(_unwrap(annotation)[0]):
-            data[name] = False  # an unchecked box is not posted
+        elif unwrap(annotation)[0] is bool and not model.model_fields[name].is_required():
+            data[name] = False  # an unchecked box is not posted (a required yes/no is)
     return data
 
 
@@ -124,12 +78,12 @@ _MISSING = _Missing()
 
 
 def _value(annotation, raw):
-    bare, metadata, optional = _unwrap(annotation)
-    if _is_model(bare):
+    bare, metadata, optional = unwrap(annotation)
+    if is_model(bare):
         if isinstance(raw, dict):
             return _model_data(bare, raw)
         return _MISSING
-    item = _list_item(bare)
+    item = list_item(bare)
     if item is not None:
         return _list_value(item, metadata, raw)
     if isinstance(raw, dict):  # a free-form mapping (answers by question) or a stray group
@@ -139,7 +93,7 @@ def _value(annotation, raw):
             }
         return _MISSING
     text = _scalar(raw)
-    if _is_bool(bare):
+    if bare is bool:
         return text.lower() in ("on", "oui", "true", "1", "yes")
     if text.strip() == "" and bare is not str:
         return None if optional else _MISSING
@@ -153,7 +107,7 @@ def _scalar(raw) -> str:
 
 
 def _list_value(item, metadata: tuple, raw):
-    bare_item, _, _ = _unwrap(item)
+    bare_item, _, _ = unwrap(item)
     if isinstance(raw, dict):  # indexed rows: 0, 1, 2…
         rows = []
         for key in sorted((k for k in raw if k.isdigit()), key=int):
@@ -196,18 +150,18 @@ def encode(data, model: type[BaseModel] | None = None, prefix: str = "") -> dict
 
 
 def _encode_into(values: dict, data, annotation, path: str) -> None:
-    bare, metadata, _ = _unwrap(annotation) if annotation is not None else (None, (), False)
+    bare, metadata, _ = unwrap(annotation) if annotation is not None else (None, (), False)
     if isinstance(data, BaseModel):
         bare = type(data)
         data = data.model_dump()
     if isinstance(data, dict):
-        model = bare if _is_model(bare) else None
+        model = bare if is_model(bare) else None
         for key, value in data.items():
-            child = _field_annotation(model, key) if model and key in model.model_fields else None
+            child = field_annotation(model, key) if model and key in model.model_fields else None
             _encode_into(values, value, child, f"{path}.{key}" if path else str(key))
         return
     if isinstance(data, list | tuple):
-        item = _list_item(bare) if bare is not None else None
+        item = list_item(bare) if bare is not None else None
         if any(isinstance(m, FormLines) or m is FormLines for m in metadata):
             values[path] = "\n".join(display(v) for v in data)
         elif data and all(_is_row(v) for v in data):
@@ -259,19 +213,19 @@ def label_of(model: type[BaseModel] | None, path: str) -> str | None:
     annotation: Any = model
     index = 0
     while index < len(parts):
-        bare = _unwrap(annotation)[0]
+        bare = unwrap(annotation)[0]
         part = parts[index]
-        if _is_model(bare):
+        if is_model(bare):
             info = bare.model_fields.get(part)
             if info is None:
                 return None
             if info.title:
                 labels.append(info.title)
-            annotation = _field_annotation(bare, part)
-        elif _list_item(bare) is not None and part.isdigit():
+            annotation = field_annotation(bare, part)
+        elif list_item(bare) is not None and part.isdigit():
             if labels:
                 labels[-1] = f"{_singular(labels[-1])} {int(part) + 1}"
-            annotation = _list_item(bare)
+            annotation = list_item(bare)
         else:
             return None
         index += 1
@@ -286,8 +240,14 @@ def _singular(title: str) -> str:
     return " ".join(words)
 
 
-def field_id(path: str) -> str:
-    return "champ-" + path.replace(".", "-").replace("_", "-")
+def field_id(path: str, instance: str | None = None) -> str:
+    """The HTML id of a field: its path, under the form instance's key when a page shows
+    the same form several times (one consensus form per application)."""
+    name = path.replace(".", "-").replace("_", "-")
+    return f"champ-{instance}-{name}" if instance else f"champ-{name}"
+
+
+FORM_KEY = "_form"  # a hidden field naming the instance of a form shown several times
 
 
 @dataclass
@@ -300,6 +260,10 @@ class FormState:
     message: str | None = None
     model: type[BaseModel] | None = None
     endpoint: str | None = None
+    instance: str | None = None  # FORM_KEY's value: which of a page's identical forms
+
+    def id(self, path: str) -> str:
+        return field_id(path, self.instance)
 
     def value(self, path: str, default: str = "") -> str:
         value = self.values.get(path, default)
@@ -346,7 +310,7 @@ class FormState:
                 {
                     "label": label,
                     "message": message,
-                    "anchor": f"#{field_id(path)}" if label else None,
+                    "anchor": f"#{self.id(path)}" if label else None,
                 }
             )
         return items
@@ -359,7 +323,14 @@ class FormState:
             message=self.message,
             model=self.model,
             endpoint=self.endpoint,
+            instance=self.instance,
         )
+
+    def applies_to(self, endpoint: str | None, key: str | None) -> bool:
+        """Whether this refused state belongs to the form ``endpoint`` / instance ``key``."""
+        if key is not None:
+            return self.instance == key
+        return endpoint is None or self.endpoint == endpoint
 
 
 def submitted_values(form: MultiDict) -> dict[str, Any]:

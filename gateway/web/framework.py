@@ -15,9 +15,10 @@ import re
 import secrets
 from collections.abc import Callable, Iterable
 from dataclasses import dataclass, field
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from pydantic import BaseModel, ValidationError
+from pydantic_core import to_jsonable_python
 from werkzeug.exceptions import HTTPException, MethodNotAllowed, NotFound, RequestEntityTooLarge
 from werkzeug.routing import Map, Rule
 from werkzeug.wrappers import Request, Response
@@ -27,11 +28,11 @@ from gateway.read_models import InboxReadModel
 from gateway.rpc_client import RpcClient, RpcRemoteError, RpcTimeout, RpcUnavailable
 from gateway.session_cache import SessionCache
 from gateway.web.forms import (
+    FORM_KEY,
     FormState,
     decode,
     encode,
     errors_for_fields,
-    field_id,
     submitted_values,
 )
 from rac_shared.actor import MINISTRY_ROLES, Actor, Role
@@ -39,6 +40,9 @@ from rac_shared.contracts.base import INVALID_HEADLINE, error_details
 from rac_shared.errors import DomainError
 from rac_shared.logs import new_correlation_id, set_correlation_id
 from rac_shared.settings import Settings
+
+if TYPE_CHECKING:
+    from rac_shared.contracts.scoring import ScoringRpc
 
 log = logging.getLogger("gateway.web")
 
@@ -207,16 +211,21 @@ class Ctx:
             client = self._clients[name] = typed_client(self, name)
         return client
 
-    def form(self, defaults=None, endpoint: str | None = None) -> FormState:
+    @property
+    def scoring(self) -> ScoringRpc:
+        return self.service("scoring")
+
+    def form(self, defaults=None, endpoint: str | None = None, key: str | None = None):
         """What a form shows: ``defaults`` (a model or flat values) on a first display,
         the submitted values and errors after a refusal of the form ``endpoint`` (the
-        route's handler name; any form when None)."""
-        base = defaults if isinstance(defaults, dict) else encode(defaults) if defaults else {}
+        route's handler name; any form when None). A page showing the same form several
+        times gives each a ``key`` (posted back in the hidden ``_form`` field)."""
+        base = encode(defaults) if defaults else {}
         state = self.form_state
-        if state is not None and (endpoint is None or state.endpoint == endpoint):
+        if state is not None and state.applies_to(endpoint, key):
             return state.merged(base)
         model = type(defaults) if isinstance(defaults, BaseModel) else None
-        return FormState(values=base, model=model, endpoint=endpoint)
+        return FormState(values=base, model=model, endpoint=endpoint, instance=key)
 
     def done(self, location: str, notice: str | None = None) -> Response:
         """Redirect after a successful POST, with the key of the notice to show there."""
@@ -300,7 +309,6 @@ class GatewayApp:
             strict_slashes=False,
         )
         templates.globals["role_labels"] = _role_labels()
-        templates.globals["field_id"] = field_id
 
     def page_at(self, path: str) -> RouteSpec | None:
         """The GET route serving ``path``; remembered, as the navigation asks on every page."""
@@ -372,7 +380,7 @@ class GatewayApp:
             data = spec.form.model_validate(decode(form, spec.form))
         except ValidationError as exc:
             return self._refused(
-                ctx, spec, url_args, INVALID_HEADLINE, validation_details(exc), 422
+                ctx, spec, url_args, INVALID_HEADLINE, error_details(exc, model=spec.form), 422
             )
         try:
             return spec.handler(ctx, form=data, **url_args)
@@ -389,6 +397,7 @@ class GatewayApp:
             message=message,
             model=spec.form,
             endpoint=spec.endpoint,
+            instance=ctx.request.form.get(FORM_KEY) or None,
         )
         log.info(
             "%s %s refused (%s): %s",
@@ -464,7 +473,7 @@ class GatewayApp:
         try:
             return model.model_validate(data)
         except ValidationError as exc:
-            raise HttpError(422, details=validation_details(exc)) from exc
+            raise HttpError(422, details=error_details(exc, model=model)) from exc
 
     def _after(self, ctx: Ctx, response: Response) -> None:
         secure = self.settings.rac_env == "production"
@@ -583,15 +592,10 @@ def _classify(exc: Exception) -> tuple[int, str, Any]:
     return 500, STATUS_MESSAGES[500], {}
 
 
-def validation_details(exc: ValidationError) -> dict:
-    """pydantic errors as {field path: French message} (one list of messages, the
-    contracts')."""
-    return error_details(exc)
-
-
 def json_response(payload: Any, status: int = 200) -> Response:
+    """JSON of a reply: contract models as their JSON form (dates ISO, Decimals text)."""
     return Response(
-        json.dumps(payload, ensure_ascii=False, default=str),
+        json.dumps(to_jsonable_python(payload), ensure_ascii=False, default=str),
         status=status,
         mimetype="application/json",
     )

@@ -216,9 +216,7 @@ def _pdf(payload: dict) -> Response:
 def funding_page(ctx: Ctx) -> Response:
     year = _year_arg(ctx)
     overview = ctx.rpc("billing", "funding_overview", fiscal_year=year)
-    return _render(
-        ctx, "funding/index.html.j2", overview=overview, statement=overview["statement"]
-    )
+    return _render(ctx, "funding/index.html.j2", overview=overview, statement=overview["statement"])
 
 
 def _cerac_page(ctx: Ctx, cerac_id: int, year: str | None, status: int = 200, **context):

@@ -262,11 +262,46 @@ FIELD_MESSAGES = {
 }
 
 
-def error_details(exc: ValidationError, prefix: tuple = ()) -> dict[str, str]:
-    """{field path (``sections.context``, ``lines.0.quantity``): French message}."""
+class Messages:
+    """A field's own French messages, by pydantic error type, where the general ones would
+    say too little::
+
+        min_evaluators: Annotated[int, Field(ge=2), Messages(greater_than_equal="Au moins
+        deux évaluateurs par demande.")]
+    """
+
+    def __init__(self, **by_error_type: str):
+        self.by_error_type = by_error_type
+
+
+def field_at(model: type[BaseModel] | None, path: tuple | list) -> Any:
+    """The ``FieldInfo`` at ``path`` of ``model`` (``("sections", "context")``,
+    ``("lines", 0, "quantity")``), or None."""
+    from rac_shared.contracts.shape import field_info_at
+
+    return field_info_at(model, path)
+
+
+def _own_message(model, loc, error_type: str) -> str | None:
+    info = field_at(model, loc) if model is not None else None
+    for item in getattr(info, "metadata", None) or ():
+        if isinstance(item, Messages):
+            return item.by_error_type.get(error_type)
+    return None
+
+
+def error_details(
+    exc: ValidationError, prefix: tuple = (), model: type[BaseModel] | None = None
+) -> dict[str, str]:
+    """{field path (``sections.context``, ``lines.0.quantity``): French message}; a field's
+    own ``Messages`` first when ``model`` (the validated model) is given."""
     details: dict[str, str] = {}
     for error in exc.errors():
         path = ".".join(str(p) for p in (*prefix, *error["loc"])) or "corps"
+        own = _own_message(model, error["loc"], error["type"])
+        if own is not None:
+            details.setdefault(path, own)
+            continue
         if error["type"] == "value_error":
             message = str(error.get("ctx", {}).get("error", "Valeur invalide."))
         elif error["type"] == "assertion_error":
@@ -282,8 +317,10 @@ def error_details(exc: ValidationError, prefix: tuple = ()) -> dict[str, str]:
 INVALID_HEADLINE = "Certains champs sont à corriger."
 
 
-def invalid_from(exc: ValidationError, headline: str = INVALID_HEADLINE) -> DomainError:
-    return invalid(headline, error_details(exc))
+def invalid_from(
+    exc: ValidationError, headline: str = INVALID_HEADLINE, model: type[BaseModel] | None = None
+) -> DomainError:
+    return invalid(headline, error_details(exc, model=model))
 
 
 def parse(model: type[M], data, headline: str = INVALID_HEADLINE) -> M:
@@ -291,7 +328,7 @@ def parse(model: type[M], data, headline: str = INVALID_HEADLINE) -> M:
     try:
         return model.model_validate(data)
     except ValidationError as exc:
-        raise invalid_from(exc, headline) from None
+        raise invalid_from(exc, headline, model) from None
 
 
 # -- protocols -----------------------------------------------------------------------------

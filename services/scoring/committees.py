@@ -16,6 +16,13 @@ from sqlalchemy.orm import Session
 
 from rac_shared.actor import Actor
 from rac_shared.clock import clock
+from rac_shared.contracts.scoring import (
+    EVALUATORS_MESSAGE,
+    MAX_EVALUATORS,
+    MIN_EVALUATORS,
+    SPREAD_MESSAGE,
+    THRESHOLD_MESSAGE,
+)
 from rac_shared.errors import conflict, invalid, not_found
 from rac_shared.events import ApplicationAdmissibilityDecided, EvaluationOpened, EvaluatorAssigned
 from rac_shared.outbox import record_event
@@ -283,12 +290,12 @@ def set_parameters(
     access.ensure_admin(actor)
     committee = load_committee(session, call_id, for_update=True)
     errors = {}
-    if not 2 <= min_evaluators <= 9:
-        errors["min_evaluators"] = "Au moins deux évaluateurs par demande (neuf au plus)."
+    if not MIN_EVALUATORS <= min_evaluators <= MAX_EVALUATORS:
+        errors["min_evaluators"] = EVALUATORS_MESSAGE
     if not Decimal(0) < spread_gap_percent <= Decimal(100):
-        errors["spread_gap_percent"] = "L'écart toléré est un pourcentage de 1 à 100."
+        errors["spread_gap_percent"] = SPREAD_MESSAGE
     if overall_threshold is not None and not Decimal(0) <= overall_threshold <= Decimal(100):
-        errors["overall_threshold"] = "Le seuil global se situe entre 0 et 100 points."
+        errors["overall_threshold"] = THRESHOLD_MESSAGE
     if errors:
         raise invalid(next(iter(errors.values())), errors)
     if any(e.decision for e in committee.evaluations):

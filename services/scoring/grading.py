@@ -17,11 +17,11 @@ from collections.abc import Iterable, Mapping, Sequence
 from dataclasses import dataclass
 from decimal import ROUND_HALF_UP, Decimal
 
+from rac_shared.contracts.scoring import MAX_PER_ORDER
 from rac_shared.errors import conflict, invalid
 
 HUNDREDTH = Decimal("0.01")
 SCORE_STEP = Decimal("0.5")
-MAX_PER_ORDER = 3  # seed 000: « un maximum de trois établissements par ordre d'enseignement »
 DEFAULT_MIN_EVALUATORS = 2
 DEFAULT_SPREAD_GAP_PERCENT = Decimal("20")
 MIN_JUSTIFICATION = 20  # characters of a ministerial or consensus justification

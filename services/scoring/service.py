@@ -20,9 +20,41 @@ from sqlalchemy import select
 from rac_shared.actor import Actor
 from rac_shared.bus import OutboxRelayRunner
 from rac_shared.consumer import on_event
-from rac_shared.contracts import ensure_ministry, health_report
+from rac_shared.contracts import NextAction, ensure_ministry, health_report
+from rac_shared.contracts.scoring import (
+    Assigned,
+    AssignmentView,
+    CommitteePage,
+    CommitteeRow,
+    CommitteeView,
+    ConflictIn,
+    ConflictRecorded,
+    ConsensusIn,
+    ConsensusRecorded,
+    CsvReply,
+    DecisionIn,
+    DecisionRecorded,
+    DeliveryFile,
+    FileReply,
+    Health,
+    InstitutionResult,
+    MemberAdded,
+    MemberCandidate,
+    MemberRemoved,
+    Parameters,
+    ParametersIn,
+    RecommendationIn,
+    RecommendationRecorded,
+    Reopened,
+    ReopenIn,
+    ScoresIn,
+    ScoringFigures,
+    Unassigned,
+    UserIn,
+    Workspace,
+)
 from rac_shared.db import Database
-from rac_shared.errors import invalid, not_found
+from rac_shared.errors import DomainError, invalid, not_found
 from rac_shared.events import ApplicationAdmissibilityDecided
 from rac_shared.logs import CorrelationId
 from rac_shared.outbox import already_processed, first_time
@@ -31,17 +63,6 @@ from rac_shared.rpc import rpc
 from rac_shared.settings import get_settings
 from services.scoring import access, committees, designation, evaluations, letters, views
 from services.scoring.models import EVAL_DECIDED, Base, Committee, Evaluation
-from services.scoring.schemas import (
-    ConflictIn,
-    ConsensusIn,
-    DecisionIn,
-    ParametersIn,
-    RecommendationIn,
-    ReopenIn,
-    ScoresIn,
-    UserIn,
-    parse,
-)
 
 OPEN_HANDLER = "scoring.open_evaluation"
 
@@ -52,6 +73,23 @@ def _file(filename: str, content: bytes, mime: str = "application/pdf") -> dict:
         "mime": mime,
         "content_b64": base64.b64encode(content).decode("ascii"),
     }
+
+
+def _on_score_fields(exc: DomainError, data: ScoresIn) -> DomainError:
+    """The grid's errors (``note-<criterion>``, ``commentaire-<criterion>``) on the fields
+    of the scores sent (``scores.<i>.score``, ``scores.<i>.comment``), as forms name them."""
+    if not isinstance(exc.details, dict):
+        return exc
+    index = {score.criterion_id: i for i, score in enumerate(data.scores)}
+    fields = {"note": "score", "commentaire": "comment"}
+    details = {}
+    for key, message in exc.details.items():
+        kind, _, criterion = str(key).partition("-")
+        if kind in fields and criterion.isdigit() and int(criterion) in index:
+            details[f"scores.{index[int(criterion)]}.{fields[kind]}"] = message
+        else:
+            details[key] = message
+    return DomainError(exc.message, details, exc.code)
 
 
 class ScoringService:
@@ -96,118 +134,112 @@ class ScoringService:
     # -- health and home ---------------------------------------------------------------------
 
     @rpc
-    def health(self) -> dict:
+    def health(self) -> Health:
         return health_report(self.name, self.db)
 
     @rpc
-    def network_figures(self, actor: dict) -> dict:
+    def network_figures(self, actor: Actor) -> ScoringFigures:
         """The ministry dashboard's figures kept here (aggregates only, ministry only)."""
         from services.scoring import figures
 
-        ensure_ministry(Actor.model_validate(actor))
+        ensure_ministry(actor)
         return figures.network_figures(self.db)
 
     @rpc
-    def home_summary(self, actor: dict) -> list[dict]:
-        """Next actions on the user's home page (scores to give, decisions to record,
+    def home_summary(self, actor: Actor) -> list[NextAction]:
+        """Next actions on the actor's home page (scores to give, decisions to record,
         an institution's result)."""
-        return views.home_summary(self.db, Actor.model_validate(actor))
+        return views.home_summary(self.db, actor)
 
     # -- evaluators ------------------------------------------------------------------------------
 
     @rpc
-    def workspace(self, actor: dict) -> dict:
-        return views.workspace(self.db, Actor.model_validate(actor))
+    def workspace(self, actor: Actor) -> Workspace:
+        return views.workspace(self.db, actor)
 
     @rpc
-    def get_assignment(self, actor: dict, evaluation_id: int) -> dict:
+    def get_assignment(self, actor: Actor, evaluation_id: int) -> AssignmentView:
         """The actor's own assignment (not found when not assigned or in conflict): the
         gateway asks this before showing the application's content to an evaluator."""
-        return views.assignment_view(self.db, Actor.model_validate(actor), int(evaluation_id))
+        return views.assignment_view(self.db, actor, evaluation_id)
 
     @rpc
-    def ensure_may_read_application(self, actor: dict, application_id: int) -> None:
+    def ensure_may_read_application(self, actor: Actor, application_id: int) -> None:
         """The gateway asks this before an evaluator reads an application's content."""
-        evaluations.ensure_may_read_application(
-            self.db, Actor.model_validate(actor), int(application_id)
-        )
+        evaluations.ensure_may_read_application(self.db, actor, application_id)
 
     @rpc
-    def save_scores(self, actor: dict, evaluation_id: int, data: dict) -> dict:
-        user = Actor.model_validate(actor)
-        payload = parse(ScoresIn, data)
-        entries = {s.criterion_id: (s.score, s.comment) for s in payload.scores}
-        if len(entries) != len(payload.scores):
+    def save_scores(self, actor: Actor, evaluation_id: int, data: ScoresIn) -> AssignmentView:
+        entries = {s.criterion_id: (s.score, s.comment) for s in data.scores}
+        if len(entries) != len(data.scores):
             raise invalid("Un même critère est noté deux fois.")
-        with self.db.begin():
-            evaluations.save_scores(self.db, user, int(evaluation_id), entries, payload.submit)
-        return views.assignment_view(self.db, user, int(evaluation_id))
+        try:
+            with self.db.begin():
+                evaluations.save_scores(self.db, actor, evaluation_id, entries, data.submit)
+        except DomainError as exc:
+            raise _on_score_fields(exc, data) from None
+        return views.assignment_view(self.db, actor, evaluation_id)
 
     @rpc
-    def declare_conflict(self, actor: dict, call_id: int, data: dict) -> dict:
+    def declare_conflict(self, actor: Actor, call_id: int, data: ConflictIn) -> ConflictRecorded:
         """The evaluator declares a conflict of interest with an institution of the call."""
-        user = Actor.model_validate(actor)
-        payload = parse(ConflictIn, data)
-        if payload.user_id not in (None, user.user_id):
+        if data.user_id not in (None, actor.user_id):
             raise invalid("Vous déclarez vos propres conflits d'intérêts seulement.")
         with self.db.begin():
             conflict, withdrawn = committees.record_conflict(
                 self.db,
-                user,
-                int(call_id),
-                user.user_id,
-                payload.organisation_key,
-                payload.reason,
+                actor,
+                call_id,
+                actor.user_id,
+                data.organisation_key,
+                data.reason,
             )
             return {"organisation_name": conflict.organisation_name, "withdrawn": withdrawn}
 
     # -- the committee -------------------------------------------------------------------------
 
     @rpc
-    def list_committees(self, actor: dict) -> list[dict]:
-        return views.committees_list(self.db, Actor.model_validate(actor))
+    def list_committees(self, actor: Actor) -> list[CommitteeRow]:
+        return views.committees_list(self.db, actor)
 
     @rpc
-    def get_committee(self, actor: dict, call_id: int) -> dict:
-        return views.committee_view(self.db, Actor.model_validate(actor), int(call_id))
+    def get_committee(self, actor: Actor, call_id: int) -> CommitteeView:
+        return views.committee_view(self.db, actor, call_id)
 
     @rpc
-    def set_parameters(self, actor: dict, call_id: int, data: dict) -> dict:
-        user = Actor.model_validate(actor)
-        payload = parse(ParametersIn, data)
+    def set_parameters(self, actor: Actor, call_id: int, data: ParametersIn) -> Parameters:
         with self.db.begin():
             committees.set_parameters(
                 self.db,
-                user,
-                int(call_id),
-                payload.min_evaluators,
-                payload.spread_gap_percent,
-                payload.overall_threshold,
+                actor,
+                call_id,
+                data.min_evaluators,
+                data.spread_gap_percent,
+                data.overall_threshold,
             )
-        return views.committee_view(self.db, user, int(call_id))["parameters"]
+        return views.committee_view(self.db, actor, call_id)["parameters"]
 
     @rpc
-    def committee_page(self, actor: dict, call_id: int) -> dict:
+    def committee_page(self, actor: Actor, call_id: int) -> CommitteePage:
         """The committee and, for its administrator, who could join it: one call per page."""
-        user = Actor.model_validate(actor)
-        view = views.committee_view(self.db, user, int(call_id))
-        candidates = self._member_candidates(user, int(call_id)) if view["can_manage"] else []
+        view = views.committee_view(self.db, actor, call_id)
+        candidates = self._member_candidates(actor, call_id) if view["can_manage"] else []
         return {"committee": view, "candidates": candidates}
 
     @rpc
-    def member_candidates(self, actor: dict, call_id: int) -> list[dict]:
+    def member_candidates(self, actor: Actor, call_id: int) -> list[MemberCandidate]:
         """Ministry evaluators and analysts who could sit on the committee."""
-        return self._member_candidates(Actor.model_validate(actor), int(call_id))
+        return self._member_candidates(actor, call_id)
 
-    def _member_candidates(self, user: Actor, call_id: int) -> list[dict]:
-        access.ensure_admin(user)
-        committee = committees.load_committee(self.db, int(call_id))
+    def _member_candidates(self, actor: Actor, call_id: int) -> list[dict]:
+        access.ensure_admin(actor)
+        committee = committees.load_committee(self.db, call_id)
         seated = {m.user_id for m in committee.members}
         self.db.rollback()
         people = self._timed(
             self.gateway,
             "users_of_organisation",
-            organisation_id=user.organisation_id,
+            organisation_id=actor.organisation_id,
             roles=sorted(committees.MEMBER_ROLES),
         )
         return [
@@ -217,14 +249,12 @@ class ScoringService:
         ]
 
     @rpc
-    def add_member(self, actor: dict, call_id: int, data: dict) -> dict:
-        user = Actor.model_validate(actor)
-        payload = parse(UserIn, data)
-        access.ensure_admin(user)
-        committees.load_committee(self.db, int(call_id))  # not found before the look-up
+    def add_member(self, actor: Actor, call_id: int, data: UserIn) -> MemberAdded:
+        access.ensure_admin(actor)
+        committees.load_committee(self.db, call_id)  # not found before the look-up
         self.db.rollback()
         try:
-            person = self._timed(self.gateway, "get_user", user_id=payload.user_id)
+            person = self._timed(self.gateway, "get_user", user_id=data.user_id)
         except Exception as exc:
             if getattr(exc, "code", None) == "not_found":
                 raise invalid(
@@ -233,43 +263,37 @@ class ScoringService:
                 ) from None
             raise
         with self.db.begin():
-            member = committees.add_member(self.db, user, int(call_id), person)
+            member = committees.add_member(self.db, actor, call_id, person)
             return {"user_id": member.user_id, "full_name": member.full_name}
 
     @rpc
-    def remove_member(self, actor: dict, call_id: int, user_id: int) -> dict:
-        user = Actor.model_validate(actor)
+    def remove_member(self, actor: Actor, call_id: int, user_id: int) -> MemberRemoved:
         with self.db.begin():
-            committees.remove_member(self.db, user, int(call_id), int(user_id))
-        return {"removed": int(user_id)}
+            committees.remove_member(self.db, actor, call_id, user_id)
+        return {"removed": user_id}
 
     @rpc
-    def assign(self, actor: dict, evaluation_id: int, data: dict) -> dict:
-        user = Actor.model_validate(actor)
-        payload = parse(UserIn, data)
+    def assign(self, actor: Actor, evaluation_id: int, data: UserIn) -> Assigned:
         with self.db.begin():
-            assignment = committees.assign(self.db, user, int(evaluation_id), payload.user_id)
+            assignment = committees.assign(self.db, actor, evaluation_id, data.user_id)
             return {
-                "evaluation_id": int(evaluation_id),
+                "evaluation_id": evaluation_id,
                 "user_id": assignment.evaluator_user_id,
                 "evaluator_name": assignment.evaluator_name,
                 "status": assignment.status,
             }
 
     @rpc
-    def unassign(self, actor: dict, evaluation_id: int, user_id: int) -> dict:
-        user = Actor.model_validate(actor)
+    def unassign(self, actor: Actor, evaluation_id: int, user_id: int) -> Unassigned:
         with self.db.begin():
-            committees.unassign(self.db, user, int(evaluation_id), int(user_id))
-        return {"evaluation_id": int(evaluation_id), "removed": int(user_id)}
+            committees.unassign(self.db, actor, evaluation_id, user_id)
+        return {"evaluation_id": evaluation_id, "removed": user_id}
 
     @rpc
-    def record_conflict(self, actor: dict, call_id: int, data: dict) -> dict:
+    def record_conflict(self, actor: Actor, call_id: int, data: ConflictIn) -> ConflictRecorded:
         """The admin records a conflict of interest between an evaluator and an institution."""
-        user = Actor.model_validate(actor)
-        payload = parse(ConflictIn, data)
-        access.ensure_admin(user)
-        if payload.user_id is None:
+        access.ensure_admin(actor)
+        if data.user_id is None:
             raise invalid(
                 "Choisissez l'évaluatrice ou l'évaluateur concerné.",
                 {"user_id": "Ce champ est obligatoire."},
@@ -277,40 +301,38 @@ class ScoringService:
         with self.db.begin():
             conflict, withdrawn = committees.record_conflict(
                 self.db,
-                user,
-                int(call_id),
-                payload.user_id,
-                payload.organisation_key,
-                payload.reason,
+                actor,
+                call_id,
+                data.user_id,
+                data.organisation_key,
+                data.reason,
             )
             return {"organisation_name": conflict.organisation_name, "withdrawn": withdrawn}
 
     @rpc
-    def reopen(self, actor: dict, evaluation_id: int, data: dict) -> dict:
-        user = Actor.model_validate(actor)
-        payload = parse(ReopenIn, data)
+    def reopen(self, actor: Actor, evaluation_id: int, data: ReopenIn) -> Reopened:
         with self.db.begin():
             assignment = evaluations.reopen(
-                self.db, user, int(evaluation_id), payload.user_id, payload.reason
+                self.db, actor, evaluation_id, data.user_id, data.reason
             )
             return {
-                "evaluation_id": int(evaluation_id),
+                "evaluation_id": evaluation_id,
                 "user_id": assignment.evaluator_user_id,
                 "status": assignment.status,
             }
 
     @rpc
-    def record_consensus(self, actor: dict, evaluation_id: int, data: dict) -> dict:
-        user = Actor.model_validate(actor)
-        payload = parse(ConsensusIn, data)
+    def record_consensus(
+        self, actor: Actor, evaluation_id: int, data: ConsensusIn
+    ) -> ConsensusRecorded:
         with self.db.begin():
             row = evaluations.record_consensus(
                 self.db,
-                user,
-                int(evaluation_id),
-                payload.criterion_id,
-                payload.score,
-                payload.justification,
+                actor,
+                evaluation_id,
+                data.criterion_id,
+                data.score,
+                data.justification,
             )
             evaluation = row.evaluation
             return {
@@ -322,17 +344,17 @@ class ScoringService:
             }
 
     @rpc
-    def record_recommendation(self, actor: dict, call_id: int, data: dict) -> dict:
-        user = Actor.model_validate(actor)
-        payload = parse(RecommendationIn, data)
+    def record_recommendation(
+        self, actor: Actor, call_id: int, data: RecommendationIn
+    ) -> RecommendationRecorded:
         with self.db.begin():
             recommendation = designation.record_recommendation(
                 self.db,
-                user,
-                int(call_id),
-                payload.education_order,
-                payload.evaluation_ids,
-                payload.comment,
+                actor,
+                call_id,
+                data.education_order,
+                data.evaluation_ids,
+                data.comment,
             )
             return {
                 "education_order": recommendation.education_order,
@@ -340,18 +362,16 @@ class ScoringService:
             }
 
     @rpc
-    def decide(self, actor: dict, evaluation_id: int, data: dict) -> dict:
+    def decide(self, actor: Actor, evaluation_id: int, data: DecisionIn) -> DecisionRecorded:
         """The minister's decision, recorded by a ministry admin."""
-        user = Actor.model_validate(actor)
-        payload = parse(DecisionIn, data)
         with self.db.begin():
             evaluation = designation.decide(
                 self.db,
-                user,
-                int(evaluation_id),
-                payload.designated,
-                payload.decision_date,
-                payload.justification,
+                actor,
+                evaluation_id,
+                data.designated,
+                data.decision_date,
+                data.justification,
             )
             return {
                 "evaluation_id": evaluation.id,
@@ -364,46 +384,45 @@ class ScoringService:
             }
 
     @rpc
-    def committee_csv(self, actor: dict, call_id: int) -> dict:
-        view = views.committee_view(self.db, Actor.model_validate(actor), int(call_id))
+    def committee_csv(self, actor: Actor, call_id: int) -> CsvReply:
+        view = views.committee_view(self.db, actor, call_id)
         return {
-            "filename": f"comite-evaluation-appel-{int(call_id)}.csv",
+            "filename": f"comite-evaluation-appel-{call_id}.csv",
             "content": letters.matrix_csv(view),
         }
 
     @rpc
-    def committee_pdf(self, actor: dict, call_id: int) -> dict:
-        view = views.committee_view(self.db, Actor.model_validate(actor), int(call_id))
+    def committee_pdf(self, actor: Actor, call_id: int) -> FileReply:
+        view = views.committee_view(self.db, actor, call_id)
         self.db.rollback()
         return _file(
-            f"comite-evaluation-appel-{int(call_id)}.pdf", render_pdf(letters.report_html(view))
+            f"comite-evaluation-appel-{call_id}.pdf", render_pdf(letters.report_html(view))
         )
 
     # -- institutions and letters ----------------------------------------------------------------
 
     @rpc
-    def my_results(self, actor: dict) -> list[dict]:
-        return views.institution_results(self.db, Actor.model_validate(actor))
+    def my_results(self, actor: Actor) -> list[InstitutionResult]:
+        return views.institution_results(self.db, actor)
 
     @rpc
-    def get_letter(self, actor: dict, evaluation_id: int) -> dict:
+    def get_letter(self, actor: Actor, evaluation_id: int) -> FileReply:
         """The decision letter: the ministry staff's for any decided application, an
         institution's for its own (another institution's is "not found")."""
-        user = Actor.model_validate(actor)
-        evaluation = self.db.get(Evaluation, int(evaluation_id))
+        evaluation = self.db.get(Evaluation, evaluation_id)
         allowed = evaluation is not None and (
-            user.role in access.STAFF_ROLES
-            or (user.is_institution and evaluation.organisation_id == user.organisation_id)
+            actor.role in access.STAFF_ROLES
+            or (actor.is_institution and evaluation.organisation_id == actor.organisation_id)
         )
         if not allowed or evaluation.status != EVAL_DECIDED:
             raise not_found("Aucune lettre : la décision de la ou du ministre n'est pas rendue.")
         return _file(letters.letter_filename(evaluation), self._letter(evaluation))
 
     @rpc
-    def letter_pdf_for_delivery(self, evaluation_id: int) -> dict:
+    def letter_pdf_for_delivery(self, evaluation_id: int) -> DeliveryFile:
         """For services, not users (the gateway never exposes it): the decision letter to
         attach to the ``cerac.designated`` / ``cerac.not_designated`` e-mails."""
-        evaluation = self.db.get(Evaluation, int(evaluation_id))
+        evaluation = self.db.get(Evaluation, evaluation_id)
         if evaluation is None or evaluation.status != EVAL_DECIDED:
             raise not_found("Aucune lettre : la décision n'est pas rendue.")
         content = self._letter(evaluation)

@@ -19,6 +19,12 @@ from sqlalchemy.orm import Session
 
 from rac_shared.actor import ROLE_LABELS, Actor, Role
 from rac_shared.clock import MONTREAL
+from rac_shared.contracts.scoring import (
+    AssignmentStatus,
+    Decision,
+    EducationOrder,
+    EvaluationStatus,
+)
 from services.scoring import access, grading
 from services.scoring.committees import (
     grid_of,
@@ -40,7 +46,6 @@ from services.scoring.models import (
     EVAL_CONSOLIDATED,
     EVAL_DECIDED,
     EVAL_OPEN,
-    NOT_DESIGNATED,
     SOURCE_ARCHIVE,
     SUBMITTED,
     Assignment,
@@ -52,14 +57,10 @@ from services.scoring.models import (
     Member,
 )
 
-STATUS_LABELS = {
-    EVAL_OPEN: "En évaluation",
-    EVAL_CONSOLIDATED: "Évaluations consolidées",
-    EVAL_DECIDED: "Décision rendue",
-}
-ASSIGNMENT_LABELS = {ASSIGNED: "À faire", DRAFT: "Brouillon enregistré", SUBMITTED: "Soumise"}
-DECISION_LABELS = {DESIGNATED: "Désigné CERAC", NOT_DESIGNATED: "Non désigné"}
-ORDERS = ("secondaire", "collégial")
+STATUS_LABELS = EvaluationStatus.labels()
+ASSIGNMENT_LABELS = AssignmentStatus.labels()
+DECISION_LABELS = Decision.labels()
+ORDERS = tuple(EducationOrder)
 
 
 def num(value: Decimal | None) -> str | None:

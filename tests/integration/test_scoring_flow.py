@@ -295,8 +295,8 @@ def test_from_admissibility_to_designation(platform, api, me):
         json=sheet(criteria, ["25", "11", "11", "8", "15", "15"]),
     )
     assert outside.status_code == 422
-    assert outside.json()["error"]["details"] == {
-        f"note-{criteria[0]['id']}": "La note doit être comprise entre 0 et 20 points "
+    assert outside.json()["error"]["details"] == {  # the field of the list sent
+        "scores.0.score": "La note doit être comprise entre 0 et 20 points "
         "(pondération du critère)."
     }
     assert rows(
@@ -527,6 +527,16 @@ def test_a_conflict_of_interest_hides_the_application_from_the_evaluator(platfor
     assert extra.json()["error"]["details"] == {"cap": "Ce champ n'est pas permis."}
 
 
+def score_form(criteria, values, comment: str) -> dict:
+    """The scoring page's fields, named by their path in the contract's ``ScoresIn``."""
+    form = {}
+    for index, (criterion, value) in enumerate(zip(criteria, values, strict=True)):
+        form[f"scores.{index}.criterion_id"] = str(criterion["id"])
+        form[f"scores.{index}.score"] = value
+        form[f"scores.{index}.comment"] = comment
+    return form
+
+
 class Browser:
     """Page forms as a browser posts them: session cookie, CSRF token, redirects."""
 
@@ -600,14 +610,13 @@ def test_the_committee_pages_run_the_whole_evaluation(platform, api, me):
     for email, values in ((EVALUATOR, ["14", "11", "11", "8", "15", "15"]),
                           (ANALYST, ["19,5", "11", "11", "8", "15", "15"])):  # fmt: skip
         evaluator = Browser(platform, email)
-        form = {f"note-{c['id']}": v for c, v in zip(criteria, values, strict=True)}
-        form.update({f"commentaire-{c['id']}": "Argumenté." for c in criteria})
+        form = score_form(criteria, values, "Argumenté.")
         own = f"/evaluations/{levis}"
         draft = evaluator.post(own, {**form, "action": "brouillon"}, own)
         assert draft.headers["Location"] == f"{own}?fait=brouillon"
-        submitted = evaluator.post(own, {**form, "action": "soumettre"}, own)
+        submitted = evaluator.post(own, {**form, "submit": "on"}, own)
         assert submitted.headers["Location"] == f"{own}?fait=soumise"
-        locked = evaluator.post(own, {**form, "action": "soumettre"}, own)
+        locked = evaluator.post(own, {**form, "submit": "on"}, own)
         assert locked.status_code == 409 and "verrouillée" in locked.text
     view = api("GET", page.replace("/comites", "/api/scoring/committees"), ADMIN).json()
     row = next(e for e in view["evaluations"] if e["id"] == levis)
@@ -621,10 +630,8 @@ def test_the_committee_pages_run_the_whole_evaluation(platform, api, me):
     assert reopened.status_code == 303  # fmt: skip
     evaluator = Browser(platform, EVALUATOR)
     own = f"/evaluations/{levis}"
-    form = {f"note-{c['id']}": "16" if i == 0 else v
-            for i, (c, v) in enumerate(zip(criteria, GOOD, strict=True))}  # fmt: skip
-    form.update({f"commentaire-{c['id']}": "Revu." for c in criteria})
-    assert evaluator.post(own, {**form, "action": "soumettre"}, own).status_code == 303
+    form = score_form(criteria, ["16", *GOOD[1:]], "Revu.")
+    assert evaluator.post(own, {**form, "submit": "on"}, own).status_code == 303
     consensus = admin.post(
         f"{page}/evaluations/{levis}/consensus",
         {"criterion_id": str(criteria[0]["id"]), "score": "17",
@@ -644,7 +651,7 @@ def test_the_committee_pages_run_the_whole_evaluation(platform, api, me):
     assert undecided.status_code == 422 and "Choisissez la décision" in undecided.text
     decided = admin.post(
         designation,
-        {"evaluation_id": str(levis), "decision": "designe", "decision_date": today().isoformat()},
+        {"evaluation_id": str(levis), "designated": "true", "decision_date": today().isoformat()},
         designation,
     )
     assert decided.status_code == 303  # fmt: skip

@@ -482,8 +482,10 @@ def test_an_evaluator_never_scores_an_unassigned_or_conflicted_application(rpc, 
             evaluation_id=levis,
             data=sheet(["21", "11", "11", "8", "15", "15"]),
         )
+    # On the field of the list sent (criterion 101 is its first score), as a form names it.
     assert outside.value.details == {
-        "note-101": "La note doit être comprise entre 0 et 20 points (pondération du critère)."
+        "scores.0.score": "La note doit être comprise entre 0 et 20 points (pondération du "
+        "critère)."
     }
     assert count(sessions, Score) == 0
 

@@ -6,17 +6,15 @@ from __future__ import annotations
 
 import csv
 import io
-from datetime import UTC, datetime
+from datetime import UTC, date, datetime
 
 import pytest
 from sqlalchemy import create_engine
 from sqlalchemy.orm import Session
 
-from gateway.web import scoring as pages
-from gateway.web.app import TEMPLATES
-from rac_shared.actor import ROLE_LABELS, Actor, OrganisationKind, Role
+from rac_shared.actor import Actor, OrganisationKind, Role
+from rac_shared.contracts import scoring as S
 from rac_shared.events import ApplicationAdmissibilityDecided
-from rac_shared.templating import make_environment
 from services.applications.demo import CRITERIA_2012
 from services.scoring import committees, designation, evaluations, letters, views
 from services.scoring.models import Base
@@ -119,52 +117,47 @@ def test_the_committee_csv_and_report(session, decided):
 
 
 def render(template: str, actor: Actor, **context) -> str:
-    env = make_environment(TEMPLATES)
-    env.filters["scoring_date"] = pages._iso_date
-    env.globals["role_labels"] = {r.value: label for r, label in ROLE_LABELS.items()}
+    """A page as the gateway renders it: the real app's templates and request context."""
+    from werkzeug.test import EnvironBuilder
+    from werkzeug.wrappers import Request
 
-    class Ctx:
-        unread_messages = None
-        is_ministry = actor.is_ministry
+    from gateway.web.framework import Ctx
+    from tests.support.gateway_app import gateway_app
 
-        def __init__(self):
-            self.actor = actor
-
-        def csrf_token(self):
-            return "jeton"
-
-        def can_open(self, path):
-            return True
-
-    return env.get_template(template).render(ctx=Ctx(), **context)
+    app = gateway_app(rpc=None)
+    ctx = Ctx(app=app, request=Request(EnvironBuilder(path="/").get_environ()))
+    ctx.actor, ctx.unread_messages = actor, 0
+    ctx.csrf_token = lambda: "jeton"  # a fixed token: "49" must appear only if {{ 7*7 }} ran
+    return app.templates.get_template(template).render(ctx=ctx, **context)
 
 
 def test_every_page_of_the_area_renders_escaped(session, decided):
+    from gateway.web.forms import FormState
+
     designated, _ = decided
-    messages = {"notices": [], "error": None, "errors": {}, "failed": None, "form": {}}
-    view = views.committee_view(session, ADMIN, 7)
+    view = S.CommitteeView.model_validate(views.committee_view(session, ADMIN, 7))
     rendered = [
-        render("scoring/committee.html.j2", ADMIN, v=view, candidates=[], **messages),
-        render("scoring/designation.html.j2", ADMIN, v=view, today="2013-05-31", **messages),
-        render("scoring/committees.html.j2", ADMIN, committees=views.committees_list(
-            session, ADMIN)),
-        render("scoring/workspace.html.j2", EVALUATOR, ws=views.workspace(session, EVALUATOR),
-               **messages),
-        render("scoring/results.html.j2", DG, results=views.institution_results(session, DG)),
+        render("scoring/committee.html.j2", ADMIN, v=view, candidates=[]),
+        render("scoring/designation.html.j2", ADMIN, v=view, today=date(2013, 5, 31)),
+        render("scoring/committees.html.j2", ADMIN, committees=[
+            S.CommitteeRow.model_validate(row) for row in views.committees_list(session, ADMIN)]),
+        render("scoring/workspace.html.j2", EVALUATOR, ws=S.Workspace.model_validate(
+            views.workspace(session, EVALUATOR)), form=FormState()),
+        render("scoring/results.html.j2", DG, results=[
+            S.InstitutionResult.model_validate(r) for r in views.institution_results(session, DG)]),
     ]  # fmt: skip
-    assignment = views.assignment_view(session, EVALUATOR, designated.id)
-    values = {c["id"]: {"score": c["score_display"], "comment": c["comment"]}
-              for c in assignment["criteria"]}  # fmt: skip
+    assignment = S.AssignmentView.model_validate(
+        views.assignment_view(session, EVALUATOR, designated.id)
+    )
     rendered.append(
         render(
             "scoring/form.html.j2",
             EVALUATOR,
             a=assignment,
             application=None,
-            values=values,
-            conflict_reason="",
-            **{**messages, "form": None},
-        )  # fmt: skip
+            form=FormState(),
+            conflict=FormState(),
+        )
     )
     for html in rendered:
         assert "<script>alert" not in html

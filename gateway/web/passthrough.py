@@ -1,0 +1,82 @@
+"""API routes that only pass a request on to a service, declared as a table.
+
+Most of the JSON API is one RPC per operation: the URL's ids and the body become the RPC's
+arguments, its reply is the answer. Such an operation is one ``Api`` row; its body model is
+the contract's ``data`` argument, its response model the contract's reply, so the API, the
+service and the OpenAPI document cannot disagree. Anything more (files, several services,
+a page) is an ordinary ``@route``.
+"""
+
+from __future__ import annotations
+
+import typing
+from dataclasses import dataclass
+
+from pydantic import BaseModel, RootModel, create_model
+
+from gateway.clients import protocol_methods, protocol_of
+from gateway.web import responses
+from gateway.web.framework import Ctx, route
+
+
+@dataclass(frozen=True)
+class Api:
+    endpoint: str  # the route's name (authorization matrix, audit log)
+    http: str  # "GET /api/scoring/committees/<int:call_id>"
+    rpc: str  # the contract's method
+    access: object
+    summary: str
+    wrap: str | None = None  # the reply under this key: {"committees": [...]}
+    status: int = 200
+    file: bool = False  # the reply is a document (FileReply or CsvReply) to download
+
+
+def passthrough(service: str, *rows: Api) -> None:
+    methods = protocol_methods(protocol_of(service))
+    for row in rows:
+        method = methods[row.rpc]
+        hints = typing.get_type_hints(method.signature.function, include_extras=True)
+        body = hints.get("data")
+        returned = hints.get("return")
+        verb, _, path = row.http.partition(" ")
+        _register(service, row, verb, path, body, _response_model(row, returned))
+
+
+def _response_model(row: Api, returned) -> type[BaseModel] | None:
+    if row.file or returned is None:
+        return None
+    if row.wrap:
+        return create_model(f"{_camel(row.endpoint)}Reply", **{row.wrap: (returned, ...)})
+    if isinstance(returned, type) and issubclass(returned, BaseModel):
+        return returned
+    return RootModel[returned]
+
+
+def _camel(name: str) -> str:
+    return "".join(part.capitalize() for part in name.split("_"))
+
+
+def _register(service: str, row: Api, verb: str, path: str, body, response) -> None:
+    def handler(ctx: Ctx, **url_args):
+        arguments = dict(url_args)
+        if body is not None:
+            arguments["data"] = ctx.body
+        reply = getattr(ctx.service(service), row.rpc)(**arguments)
+        if row.file:
+            if getattr(reply, "content_b64", None) is not None:
+                return responses.document(ctx, reply)
+            return responses.csv_download(ctx, reply.content, reply.filename)
+        if row.wrap:
+            reply = {row.wrap: reply}
+        return reply, row.status
+
+    handler.__name__ = row.endpoint
+    handler.__qualname__ = row.endpoint
+    route(
+        path,
+        methods=(verb,),
+        access=row.access,
+        body=body,
+        response=response,
+        summary=row.summary,
+    )(handler)

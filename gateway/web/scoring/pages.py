@@ -1,0 +1,289 @@
+"""Evaluation of CERAC applications and the minister's designation: the pages.
+
+Access per route mirrors the service's rules (``services/scoring/access.py``): evaluators
+(and analysts sitting on a committee) score the applications assigned to them; the admin
+runs the committee and records the minister's decision; analysts read the committee's work;
+institutions read their own result once the minister has decided. An evaluator reads an
+application's content only after the scoring service confirmed that it is assigned to them
+and that they are not in conflict; the content itself comes from the applications service,
+with the evaluator's own actor.
+
+Handlers translate and delegate: each form is a contract model (``form=``), a refusal
+re-renders the page it came from (``on_error=``) with what was typed and the errors.
+"""
+
+from __future__ import annotations
+
+from werkzeug.wrappers import Response
+
+from gateway.web import responses
+from gateway.web.framework import Ctx, notices, route
+from rac_shared.actor import INSTITUTION_ROLES, Role
+from rac_shared.clock import clock
+from rac_shared.contracts.base import OptionalInt, Strict
+from rac_shared.contracts.scoring import (
+    ConflictIn,
+    ConsensusIn,
+    DecisionIn,
+    ParametersIn,
+    RecommendationIn,
+    ReopenIn,
+    ScoresIn,
+    UserIn,
+)
+from rac_shared.errors import DomainError, invalid
+
+ADMIN = frozenset({Role.MINISTRY_ADMIN})
+STAFF = frozenset({Role.MINISTRY_ADMIN, Role.MINISTRY_ANALYST})
+EVALUATORS = frozenset({Role.MINISTRY_EVALUATOR, Role.MINISTRY_ANALYST})
+INSTITUTIONS = INSTITUTION_ROLES
+LETTER_READERS = STAFF | INSTITUTIONS
+
+notices(
+    brouillon="Votre brouillon est enregistré. Vous pourrez le reprendre plus tard.",
+    soumise="Votre évaluation est soumise. Elle est maintenant verrouillée.",
+    conflit="Votre conflit d'intérêts est consigné : les demandes de cet établissement ne "
+    "vous seront ni confiées ni montrées.",
+    parametres="Les paramètres du comité sont enregistrés.",
+    membre="Le comité d'évaluation est mis à jour.",
+    **{
+        "conflit-consigne": "Le conflit d'intérêts est consigné; les affectations concernées "
+        "sont retirées."
+    },
+    affectation="Les affectations sont mises à jour.",
+    rouverte="L'évaluation est rouverte; la réouverture est consignée au journal.",
+    consensus="La note de consensus est consignée et le résultat recalculé.",
+    recommandation="La recommandation du comité est consignée.",
+    decision="La décision de la ou du ministre est consignée.",
+)
+
+
+class NoFields(Strict):
+    """A button that posts nothing but its intent (remove, withdraw)."""
+
+
+class OwnConflictForm(ConflictIn):
+    """The evaluator's declaration from a page: the institution is chosen among those of
+    their committees (``call_id|organisation key``); ``retour`` is the scoring form it was
+    sent from, if any."""
+
+    retour: OptionalInt = None
+
+    def target(self) -> tuple[int, str]:
+        call_id, _, key = self.organisation_key.partition("|")
+        if not call_id.isdigit() or not key:
+            raise invalid(
+                "Choisissez l'établissement avec lequel vous êtes en conflit d'intérêts.",
+                {"organisation_key": "Choisissez un établissement."},
+            )
+        return int(call_id), key
+
+
+class DecisionForm(DecisionIn):
+    """The decision as the designation page posts it (one form per application)."""
+
+    evaluation_id: int
+
+
+# -- evaluators: workspace and scoring form ----------------------------------------------------
+
+
+def workspace_view(ctx: Ctx) -> Response:
+    return ctx.render(
+        "scoring/workspace.html.j2",
+        ws=ctx.scoring.workspace(),
+        form=ctx.form(endpoint="scoring_declare_conflict"),
+    )
+
+
+@route("/evaluations", access=EVALUATORS)
+def scoring_workspace(ctx: Ctx) -> Response:
+    return workspace_view(ctx)
+
+
+def _conflict_refused(ctx: Ctx) -> Response:
+    back = ctx.form_state.value("retour")
+    if back.isdigit():
+        return scoring_form(ctx, int(back))
+    return workspace_view(ctx)
+
+
+@route(
+    "/evaluations/conflits",
+    methods=("POST",),
+    access=EVALUATORS,
+    form=OwnConflictForm,
+    on_error=_conflict_refused,
+)
+def scoring_declare_conflict(ctx: Ctx, form: OwnConflictForm) -> Response:
+    call_id, key = form.target()
+    ctx.scoring.declare_conflict(
+        call_id=call_id, data=ConflictIn(organisation_key=key, reason=form.reason)
+    )
+    return ctx.done("/evaluations", "conflit")
+
+
+def _application_content(ctx: Ctx, application_id: int | None) -> dict | None:
+    """The application's content, read from the applications service with the evaluator's
+    own actor, once scoring confirmed the assignment."""
+    if not application_id:
+        return None
+    try:
+        return ctx.rpc("applications", "get_application", application_id=application_id)
+    except DomainError as exc:
+        if exc.code in ("not_found", "forbidden"):
+            return None
+        raise
+
+
+@route("/evaluations/<int:evaluation_id>", access=EVALUATORS)
+def scoring_form(ctx: Ctx, evaluation_id: int) -> Response:
+    assignment = ctx.scoring.get_assignment(evaluation_id=evaluation_id)
+    saved = [
+        {"criterion_id": c.id, "score": c.score_display, "comment": c.comment}
+        for c in assignment.criteria
+    ]
+    return ctx.render(
+        "scoring/form.html.j2",
+        a=assignment,
+        application=_application_content(ctx, assignment.application_id),
+        form=ctx.form({"scores": saved}, endpoint="scoring_save"),
+        conflict=ctx.form(endpoint="scoring_declare_conflict"),
+    )
+
+
+@route(
+    "/evaluations/<int:evaluation_id>",
+    methods=("POST",),
+    access=EVALUATORS,
+    form=ScoresIn,
+    on_error=scoring_form,
+)
+def scoring_save(ctx: Ctx, evaluation_id: int, form: ScoresIn) -> Response:
+    ctx.scoring.save_scores(evaluation_id=evaluation_id, data=form)
+    return ctx.done(f"/evaluations/{evaluation_id}", "soumise" if form.submit else "brouillon")
+
+
+# -- the committee -------------------------------------------------------------------------------
+
+
+@route("/comites", access=STAFF)
+def scoring_committees(ctx: Ctx) -> Response:
+    return ctx.render("scoring/committees.html.j2", committees=ctx.scoring.list_committees())
+
+
+@route("/comites/<int:call_id>", access=STAFF)
+def scoring_committee(ctx: Ctx, call_id: int, **_) -> Response:
+    page = ctx.scoring.committee_page(call_id=call_id)
+    return ctx.render("scoring/committee.html.j2", v=page.committee, candidates=page.candidates)
+
+
+def _committee_route(path: str, form, page=scoring_committee):
+    """A form of the committee page: decoded into ``form``, refused back to ``page``."""
+    return route(path, methods=("POST",), access=ADMIN, form=form, on_error=page)
+
+
+@_committee_route("/comites/<int:call_id>/parametres", ParametersIn)
+def scoring_parameters(ctx: Ctx, call_id: int, form: ParametersIn) -> Response:
+    ctx.scoring.set_parameters(call_id=call_id, data=form)
+    return ctx.done(f"/comites/{call_id}", "parametres")
+
+
+@_committee_route("/comites/<int:call_id>/membres", UserIn)
+def scoring_add_member(ctx: Ctx, call_id: int, form: UserIn) -> Response:
+    ctx.scoring.add_member(call_id=call_id, data=form)
+    return ctx.done(f"/comites/{call_id}", "membre")
+
+
+@_committee_route("/comites/<int:call_id>/membres/<int:user_id>/retirer", NoFields)
+def scoring_remove_member(ctx: Ctx, call_id: int, user_id: int, form: NoFields) -> Response:
+    ctx.scoring.remove_member(call_id=call_id, user_id=user_id)
+    return ctx.done(f"/comites/{call_id}", "membre")
+
+
+@_committee_route("/comites/<int:call_id>/conflits", ConflictIn)
+def scoring_record_conflict(ctx: Ctx, call_id: int, form: ConflictIn) -> Response:
+    ctx.scoring.record_conflict(call_id=call_id, data=form)
+    return ctx.done(f"/comites/{call_id}", "conflit-consigne")
+
+
+E = "/comites/<int:call_id>/evaluations/<int:evaluation_id>"
+
+
+@_committee_route(f"{E}/affectations", UserIn)
+def scoring_assign(ctx: Ctx, call_id: int, evaluation_id: int, form: UserIn) -> Response:
+    ctx.scoring.assign(evaluation_id=evaluation_id, data=form)
+    return ctx.done(f"/comites/{call_id}", "affectation")
+
+
+@_committee_route(f"{E}/affectations/<int:user_id>/retirer", NoFields)
+def scoring_unassign(
+    ctx: Ctx, call_id: int, evaluation_id: int, user_id: int, form: NoFields
+) -> Response:
+    ctx.scoring.unassign(evaluation_id=evaluation_id, user_id=user_id)
+    return ctx.done(f"/comites/{call_id}", "affectation")
+
+
+@_committee_route(f"{E}/rouvrir", ReopenIn)
+def scoring_reopen(ctx: Ctx, call_id: int, evaluation_id: int, form: ReopenIn) -> Response:
+    ctx.scoring.reopen(evaluation_id=evaluation_id, data=form)
+    return ctx.done(f"/comites/{call_id}", "rouverte")
+
+
+@_committee_route(f"{E}/consensus", ConsensusIn)
+def scoring_consensus(ctx: Ctx, call_id: int, evaluation_id: int, form: ConsensusIn) -> Response:
+    ctx.scoring.record_consensus(evaluation_id=evaluation_id, data=form)
+    return ctx.done(f"/comites/{call_id}", "consensus")
+
+
+@route("/comites/<int:call_id>/matrice.csv", access=STAFF)
+def scoring_committee_csv(ctx: Ctx, call_id: int) -> Response:
+    exported = ctx.scoring.committee_csv(call_id=call_id)
+    return responses.csv_download(ctx, exported.content, exported.filename)
+
+
+@route("/comites/<int:call_id>/rapport.pdf", access=STAFF)
+def scoring_committee_pdf(ctx: Ctx, call_id: int) -> Response:
+    return responses.document(ctx, ctx.scoring.committee_pdf(call_id=call_id))
+
+
+# -- recommendation and designation --------------------------------------------------------------
+
+
+@route("/comites/<int:call_id>/designation", access=STAFF)
+def scoring_designation_page(ctx: Ctx, call_id: int, **_) -> Response:
+    return ctx.render(
+        "scoring/designation.html.j2",
+        v=ctx.scoring.get_committee(call_id=call_id),
+        today=clock.today(),
+    )
+
+
+@_committee_route(
+    "/comites/<int:call_id>/recommandation",
+    RecommendationIn,
+    page=scoring_designation_page,
+)
+def scoring_recommend(ctx: Ctx, call_id: int, form: RecommendationIn) -> Response:
+    ctx.scoring.record_recommendation(call_id=call_id, data=form)
+    return ctx.done(f"/comites/{call_id}/designation", "recommandation")
+
+
+@_committee_route("/comites/<int:call_id>/designation", DecisionForm, page=scoring_designation_page)
+def scoring_decide(ctx: Ctx, call_id: int, form: DecisionForm) -> Response:
+    decision = DecisionIn.model_validate(form.model_dump(exclude={"evaluation_id"}))
+    ctx.scoring.decide(evaluation_id=form.evaluation_id, data=decision)
+    return ctx.done(f"/comites/{call_id}/designation", "decision")
+
+
+@route("/lettres/<int:evaluation_id>.pdf", access=LETTER_READERS)
+def scoring_letter(ctx: Ctx, evaluation_id: int) -> Response:
+    return responses.document(ctx, ctx.scoring.get_letter(evaluation_id=evaluation_id))
+
+
+# -- institutions ----------------------------------------------------------------------------------
+
+
+@route("/resultats", access=INSTITUTIONS)
+def scoring_results(ctx: Ctx) -> Response:
+    return ctx.render("scoring/results.html.j2", results=ctx.scoring.my_results())
