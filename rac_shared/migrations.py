@@ -65,6 +65,28 @@ def migrate(
         command.upgrade(alembic_config(service, url), "head")
 
 
+def service_metadata(service: str) -> MetaData:
+    """The tables a service's models declare (what its migrations must produce)."""
+    return importlib.import_module(f"{MIGRATION_PACKAGES[service]}.models").Base.metadata
+
+
+def schema_drift(service: str, url: str) -> list:
+    """What differs between a migrated database and the service's models (Alembic's
+    ``compare_metadata``, types and server defaults included); empty when they agree."""
+    from alembic.autogenerate import compare_metadata
+    from alembic.migration import MigrationContext
+
+    engine = create_engine(url, poolclass=pool.NullPool)
+    try:
+        with engine.connect() as connection:
+            context = MigrationContext.configure(
+                connection, opts={"compare_type": True, "compare_server_default": True}
+            )
+            return compare_metadata(context, service_metadata(service))
+    finally:
+        engine.dispose()
+
+
 def run_env(metadata: MetaData) -> None:
     """Body of every service's ``migrations/env.py``."""
     url = context.config.attributes.get("url")
