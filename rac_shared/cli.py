@@ -55,6 +55,12 @@ def main(argv: list[str] | None = None) -> int:
     retry = notifications_cmd.add_parser("retry", help="send failed e-mails again")
     retry.add_argument("ids", nargs="*", type=int, help="only these ids (default: all)")
 
+    health = commands.add_parser(
+        "health", help="ping one service over RPC (exit 0 when it answers, 1 otherwise)"
+    )
+    health.add_argument("service")
+    health.add_argument("--timeout", type=float, default=5.0, help="seconds (default 5)")
+
     args = parser.parse_args(argv)
     handler = globals()[f"_cmd_{args.command.replace('-', '_')}"]
     return handler(args) or 0
@@ -64,7 +70,8 @@ def _cmd_migrate(args) -> int:
     from rac_shared.bus import declare_topology
     from rac_shared.migrations import migrate
 
-    migrate(progress=sys.stderr.isatty())
+    for step in migrate(progress=sys.stderr.isatty()):
+        print(f"PostgreSQL : {step}.")
     print("Bases de données à jour.")
     try:
         count = declare_topology()
@@ -168,6 +175,43 @@ def _cmd_relay(args) -> int:
     from rac_shared.bus import relay_all_services
 
     print(f"{relay_all_services()} événement(s) publiés.")
+    return 0
+
+
+def _cmd_health(args) -> int:
+    """``rac health <service>``: the service's ``health`` RPC (its process answers and its
+    own database is reachable), within ``--timeout``; what a container healthcheck runs."""
+    from rac_shared.bus import SERVICE_CLASSES
+
+    if args.service not in SERVICE_CLASSES:
+        print(
+            f"Service inconnu : {args.service}. Choix : {', '.join(SERVICE_CLASSES)}",
+            file=sys.stderr,
+        )
+        return 2
+    import eventlet
+
+    eventlet.monkey_patch()  # the RPC client's reply consumer is a green thread
+    from gateway.rpc_client import RpcClient, RpcTimeout, RpcUnavailable
+    from rac_shared.bus import green_kombu_sleep
+    from rac_shared.settings import get_settings
+
+    green_kombu_sleep()
+    client = RpcClient(get_settings().amqp_uri, timeout=args.timeout, pool_size=1)
+    try:
+        report = client.call(args.service, "health", timeout=args.timeout)
+    except RpcUnavailable as exc:
+        print(f"{args.service} : indisponible ({exc})", file=sys.stderr)
+        return 1
+    except RpcTimeout:
+        print(f"{args.service} : aucune réponse en {args.timeout:g} s", file=sys.stderr)
+        return 1
+    except Exception as exc:  # the service answered with an error (e.g. its database)
+        print(f"{args.service} : en erreur ({exc})", file=sys.stderr)
+        return 1
+    finally:
+        client.stop()
+    print(json.dumps(report, ensure_ascii=False, default=str))
     return 0
 
 
