@@ -181,22 +181,22 @@ def _cmd_relay(args) -> int:
 def _cmd_health(args) -> int:
     """``rac health <service>``: the service's ``health`` RPC (its process answers and its
     own database is reachable), within ``--timeout``; what a container healthcheck runs."""
-    from rac_shared.bus import SERVICE_CLASSES
+    from rac_shared.settings import SERVICE_NAMES
 
-    if args.service not in SERVICE_CLASSES:
+    if args.service not in SERVICE_NAMES:
         print(
-            f"Service inconnu : {args.service}. Choix : {', '.join(SERVICE_CLASSES)}",
+            f"Service inconnu : {args.service}. Choix : {', '.join(SERVICE_NAMES)}",
             file=sys.stderr,
         )
         return 2
     import eventlet
 
-    eventlet.monkey_patch()  # the RPC client's reply consumer is a green thread
+    # The RPC client's reply consumer is a green thread; patched before kombu is imported,
+    # its reconnection sleeps are green too. Kept light: a healthcheck runs it every 30 s.
+    eventlet.monkey_patch()
     from gateway.rpc_client import RpcClient, RpcTimeout, RpcUnavailable
-    from rac_shared.bus import green_kombu_sleep
     from rac_shared.settings import get_settings
 
-    green_kombu_sleep()
     client = RpcClient(get_settings().amqp_uri, timeout=args.timeout, pool_size=1)
     try:
         report = client.call(args.service, "health", timeout=args.timeout)
