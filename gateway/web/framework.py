@@ -92,6 +92,9 @@ class RouteSpec:
     response: type[BaseModel] | None = None
     summary: str = ""
     tenant: bool = False  # the route addresses one organisation's data
+    # False only where a signed token in the URL is the whole authority and the caller is
+    # not a browser form (the one-click unsubscribe POST of RFC 8058, sent by mail clients).
+    csrf: bool = True
 
     def allows(self, actor: Actor | None) -> bool:
         if self.access == PUBLIC:
@@ -115,6 +118,7 @@ def route(
     response: type[BaseModel] | None = None,
     summary: str = "",
     tenant: bool = False,
+    csrf: bool = True,
 ):
     def decorator(handler: Callable) -> Callable:
         REGISTRY.append(
@@ -129,6 +133,7 @@ def route(
                 response=response,
                 summary=summary,
                 tenant=tenant,
+                csrf=csrf,
             )
         )
         return handler
@@ -271,7 +276,7 @@ class GatewayApp:
                     raise HttpError(401)
                 return ctx.redirect(f"/connexion?suite={ctx.request.full_path.rstrip('?')}")
             raise HttpError(403)
-        if ctx.request.method in STATE_CHANGING and not spec.api:
+        if ctx.request.method in STATE_CHANGING and not spec.api and spec.csrf:
             self._check_csrf(ctx)
         if spec.body is not None:
             ctx.body = self._parse_body(ctx, spec.body)
@@ -437,8 +442,9 @@ class GatewayApp:
             return Response(message, status=status, mimetype="text/plain")
 
 
-# Secrets that some URLs carry (a password-reset link's token): masked in logs and the audit.
-SECRET_IN_PATH = re.compile(r"(/mot-de-passe/reinitialiser/)[^/?#]+")
+# Secrets that some URLs carry (a password-reset or unsubscribe link's token): masked in logs
+# and the audit.
+SECRET_IN_PATH = re.compile(r"(/mot-de-passe/reinitialiser/|/desabonnement/)[^/?#]+")
 
 
 def loggable_path(path: str) -> str:

@@ -51,6 +51,10 @@ class Notification(Base):
     attachment: Mapped[dict | None] = mapped_column(JSON)
     # Rows written before the flag existed are not legal notices (the migration's default).
     legal: Mapped[bool] = mapped_column(Boolean, default=False, server_default=false())
+    # Who a reply reaches ("Name <address>, …"), the person handling the matter; and, for an
+    # optional e-mail, the one-click unsubscribe link (List-Unsubscribe, RFC 8058).
+    reply_to: Mapped[str | None] = mapped_column(String(1000))
+    list_unsubscribe: Mapped[str | None] = mapped_column(String(500))
 
 
 class Preference(Base):
