@@ -68,9 +68,14 @@ def main(argv: list[str] | None = None) -> int:
 
 def _cmd_migrate(args) -> int:
     from rac_shared.bus import declare_topology
-    from rac_shared.migrations import migrate
+    from rac_shared.migrations import RoleSetupRefused, migrate
 
-    for step in migrate(progress=sys.stderr.isatty()):
+    try:
+        steps = migrate(progress=sys.stderr.isatty())
+    except RoleSetupRefused as exc:  # a managed server: its administrator creates the roles
+        print(f"PostgreSQL : migration interrompue — {exc}.", file=sys.stderr)
+        return 1
+    for step in steps:
         print(f"PostgreSQL : {step}.")
     print("Bases de données à jour.")
     try:

@@ -7,6 +7,7 @@ from __future__ import annotations
 
 import json
 import secrets
+import subprocess
 
 import pytest
 from sqlalchemy import create_engine, pool, text
@@ -14,7 +15,7 @@ from sqlalchemy.engine import make_url
 from sqlalchemy.exc import OperationalError
 
 from rac_shared.migrations import RoleSetupRefused, provision_service_database
-from tests.support.platform import SERVICES, Platform
+from tests.support.platform import BIN, SERVICES, Platform
 
 pytestmark = pytest.mark.integration
 
@@ -146,6 +147,25 @@ def test_an_account_without_rights_is_told_what_the_administrator_must_create(pl
     )
     with pytest.raises(RoleSetupRefused, match="must exist"):
         provision_service_database(newcomer, platform.role_urls["plans"])
+
+
+def test_rac_migrate_stops_with_a_message_when_it_may_not_create_a_missing_role(platform):
+    unprivileged = platform.role_urls["plans"]
+    missing = (
+        make_url(platform.role_urls["scoring"])
+        .set(username=f"rac_missing_{secrets.token_hex(4)}")
+        .render_as_string(hide_password=False)
+    )
+    result = subprocess.run(
+        [str(BIN / "rac"), "migrate"],
+        env={**platform.env, "DATABASE_URL": unprivileged, "DATABASE_URL_SCORING": missing},
+        capture_output=True,
+        text=True,
+        timeout=180,
+    )
+    assert result.returncode == 1
+    assert "PostgreSQL : migration interrompue" in result.stderr
+    assert "must exist" in result.stderr and "Traceback" not in result.stderr
 
 
 def test_rac_health_answers_for_every_running_service(platform):

@@ -15,23 +15,12 @@ from sqlalchemy import text
 
 from rac_shared import events as ev
 from rac_shared.clock import end_of_day
-from tests.support.platform import Platform
 from tests.support.polling import wait_until
 
 pytestmark = pytest.mark.integration
 
 EMPLOYER = "direction@boulangerie.demo.quebec"
 COORDINATOR = "rac@cegeplevis.demo.quebec"
-
-
-@pytest.fixture(scope="module")
-def platform(tmp_path_factory):
-    running = Platform(tmp_path_factory.mktemp("platform")).prepare()
-    try:
-        running.start()
-        yield running
-    finally:
-        running.stop()
 
 
 @pytest.fixture(scope="module")
