@@ -1,4 +1,5 @@
-"""The one place that knows about JWTs (python-jose) and password hashes (argon2).
+"""The one place that knows about JWTs (python-jose) and password hashes (argon2), and
+that signs the tokens of CSRF and of one-click unsubscribe links.
 
 Tokens are HS256, signed with the active key (``kid`` in the header, older keys kept for
 rotation), and always decoded with an explicit algorithm list, audience, issuer and a
@@ -8,6 +9,7 @@ older token of the user.
 
 from __future__ import annotations
 
+import base64
 import hashlib
 import hmac
 import secrets
@@ -166,3 +168,38 @@ def new_reset_token() -> tuple[str, str]:
 
 def hash_reset_token(token: str) -> str:
     return hashlib.sha256(token.encode()).hexdigest()
+
+
+# -- one-click unsubscribe links (RFC 8058) ---------------------------------------------------
+#
+# An optional e-mail carries a link that turns its kind of e-mail off without signing in.
+# The link holds a token: the user id and what it turns off, signed by HMAC-SHA256 with the
+# active JWT key (named by its kid, so that a rotation keeps older links working while the
+# previous key is listed). It never expires, and can do nothing but turn reminders off.
+
+UNSUBSCRIBE_LISTS = ("optional_reminders",)  # the preferences a link may turn off
+
+
+def _unsubscribe_mac(secret: str, body: str) -> str:
+    digest = hmac.new(secret.encode(), f"unsubscribe:{body}".encode(), hashlib.sha256).digest()
+    return base64.urlsafe_b64encode(digest).rstrip(b"=").decode()
+
+
+def unsubscribe_token(settings: Settings, user_id: int, list_name: str) -> str:
+    if list_name not in UNSUBSCRIBE_LISTS:
+        raise ValueError(f"unknown unsubscribe list {list_name}")
+    body = f"{settings.jwt_key_id}.{int(user_id)}.{list_name}"
+    return f"{body}.{_unsubscribe_mac(settings.jwt_secret, body)}"
+
+
+def read_unsubscribe_token(settings: Settings, token: str) -> tuple[int, str]:
+    """(user id, list) of a link the platform signed; InvalidToken for anything else."""
+    kid, _, rest = (token or "").partition(".")
+    user_id, _, rest = rest.partition(".")
+    list_name, _, mac = rest.partition(".")
+    secret = settings.jwt_keys().get(kid)
+    if secret is None or not user_id.isdigit() or list_name not in UNSUBSCRIBE_LISTS:
+        raise InvalidToken("malformed unsubscribe link")
+    if not hmac.compare_digest(_unsubscribe_mac(secret, f"{kid}.{user_id}.{list_name}"), mac):
+        raise InvalidToken("forged unsubscribe link")
+    return int(user_id), list_name

@@ -4,7 +4,7 @@ Other services (notifications above all) look up recipients here instead of keep
 copies of users; the outbox relay publishes the gateway's own events.
 """
 
-from gateway import directory
+from gateway import auth, directory
 from gateway.jobs import JOBS
 from gateway.models import Base, Organisation, User
 from rac_shared.bus import OutboxRelayRunner
@@ -14,6 +14,7 @@ from rac_shared.errors import not_found
 from rac_shared.logs import CorrelationId
 from rac_shared.rpc import rpc
 from rac_shared.scheduler import JobScheduler
+from rac_shared.settings import get_settings
 
 
 class GatewayService:
@@ -50,3 +51,14 @@ class GatewayService:
     @rpc
     def users_of_organisation(self, organisation_id: int, roles: list[str] | None = None) -> list:
         return directory.users_of_organisation(self.db, organisation_id, roles)
+
+    @rpc
+    def unsubscribe_links(self, user_ids: list[int]) -> dict[str, str]:
+        """For each user, the one-click link (RFC 8058) that turns their optional reminders
+        off without signing in: what notifications puts in ``List-Unsubscribe``."""
+        settings = get_settings()
+        return {
+            str(user_id): f"{settings.public_url}/desabonnement/"
+            + auth.unsubscribe_token(settings, user_id, "optional_reminders")
+            for user_id in user_ids
+        }

@@ -60,6 +60,12 @@ def main(argv: list[str] | None = None) -> int:
     retry = notifications_cmd.add_parser("retry", help="send failed e-mails again")
     retry.add_argument("ids", nargs="*", type=int, help="only these ids (default: all)")
 
+    health = commands.add_parser(
+        "health", help="ping one service over RPC (exit 0 when it answers, 1 otherwise)"
+    )
+    health.add_argument("service")
+    health.add_argument("--timeout", type=float, default=5.0, help="seconds (default 5)")
+
     args = parser.parse_args(argv)
     handler = globals()[f"_cmd_{args.command.replace('-', '_')}"]
     return handler(args) or 0
@@ -67,9 +73,15 @@ def main(argv: list[str] | None = None) -> int:
 
 def _cmd_migrate(args) -> int:
     from rac_shared.bus import declare_topology
-    from rac_shared.migrations import migrate
+    from rac_shared.migrations import RoleSetupRefused, migrate
 
-    migrate(progress=sys.stderr.isatty())
+    try:
+        steps = migrate(progress=sys.stderr.isatty())
+    except RoleSetupRefused as exc:  # a managed server: its administrator creates the roles
+        print(f"PostgreSQL : migration interrompue — {exc}.", file=sys.stderr)
+        return 1
+    for step in steps:
+        print(f"PostgreSQL : {step}.")
     print("Bases de données à jour.")
     try:
         count = declare_topology()
@@ -208,6 +220,43 @@ def _cmd_relay(args) -> int:
     from rac_shared.bus import relay_all_services
 
     print(f"{relay_all_services()} événement(s) publiés.")
+    return 0
+
+
+def _cmd_health(args) -> int:
+    """``rac health <service>``: the service's ``health`` RPC (its process answers and its
+    own database is reachable), within ``--timeout``; what a container healthcheck runs."""
+    from rac_shared.settings import SERVICE_NAMES
+
+    if args.service not in SERVICE_NAMES:
+        print(
+            f"Service inconnu : {args.service}. Choix : {', '.join(SERVICE_NAMES)}",
+            file=sys.stderr,
+        )
+        return 2
+    import eventlet
+
+    # The RPC client's reply consumer is a green thread; patched before kombu is imported,
+    # its reconnection sleeps are green too. Kept light: a healthcheck runs it every 30 s.
+    eventlet.monkey_patch()
+    from gateway.rpc_client import RpcClient, RpcTimeout, RpcUnavailable
+    from rac_shared.settings import get_settings
+
+    client = RpcClient(get_settings().amqp_uri, timeout=args.timeout, pool_size=1)
+    try:
+        report = client.call(args.service, "health", timeout=args.timeout)
+    except RpcUnavailable as exc:
+        print(f"{args.service} : indisponible ({exc})", file=sys.stderr)
+        return 1
+    except RpcTimeout:
+        print(f"{args.service} : aucune réponse en {args.timeout:g} s", file=sys.stderr)
+        return 1
+    except Exception as exc:  # the service answered with an error (e.g. its database)
+        print(f"{args.service} : en erreur ({exc})", file=sys.stderr)
+        return 1
+    finally:
+        client.stop()
+    print(json.dumps(report, ensure_ascii=False, default=str))
     return 0
 
 

@@ -11,12 +11,16 @@ import os
 from datetime import time
 from functools import lru_cache
 from pathlib import Path
+from urllib.parse import unquote, urlsplit
 
 from pydantic import Field, field_validator
 from pydantic_settings import BaseSettings, SettingsConfigDict
 from sqlalchemy.engine import make_url
 
 DEMO_JWT_SECRET = "demo-secret-do-not-use-in-production-0123456789abcdef"
+# User/password pairs that ship with RabbitMQ, the PostgreSQL image, or this project's old
+# compose file: anyone can guess them, so production refuses them.
+DEFAULT_CREDENTIALS = {("guest", "guest"), ("rac", "rac"), ("postgres", "postgres")}
 SERVICE_NAMES = ("applications", "scoring", "plans", "billing", "notifications", "gateway")
 PROJECT_ROOT = Path(__file__).resolve().parent.parent
 
@@ -122,12 +126,48 @@ class Settings(BaseSettings):
         return _parse_job_times(self.job_times)
 
     def check_production_safety(self) -> None:
-        if self.rac_env == "production" and (
-            self.jwt_secret == DEMO_JWT_SECRET or len(self.jwt_secret) < 32
-        ):
-            raise InsecureSettings(
+        """Production refuses to start with any secret one could guess: the demo JWT key,
+        the broker's ``guest`` account, a database URL without a password or with a
+        default pair such as ``rac``/``rac``. Every problem is named at once."""
+        if self.rac_env != "production":
+            return
+        problems = []
+        if self.jwt_secret == DEMO_JWT_SECRET or len(self.jwt_secret) < 32:
+            problems.append(
                 "JWT_SECRET must be set to a private value of at least 32 characters in production"
             )
+        amqp = urlsplit(self.amqp_uri)
+        # kombu logs in as guest/guest when the URI names no user.
+        amqp_user, amqp_password = unquote(amqp.username or "guest"), unquote(amqp.password or "")
+        if amqp_user == "guest" or _guessable(amqp_user, amqp_password):
+            problems.append(
+                "AMQP_URI must name a RabbitMQ user of its own with a private password in "
+                "production (not guest, not a default or empty password)"
+            )
+        for name, url in self._database_urls_set():
+            parsed = make_url(url)
+            if parsed.drivername.startswith("sqlite"):
+                continue
+            if _guessable(parsed.username or "", parsed.password or ""):
+                problems.append(
+                    f"{name} must carry a private password in production "
+                    "(not empty, not a default such as rac/rac, not the user name)"
+                )
+        if os.environ.get("RAC_CLOCK_FILE"):
+            problems.append(
+                "RAC_CLOCK_FILE moves the platform's clock (rehearsals and tests): never in "
+                "production"
+            )
+        if problems:
+            raise InsecureSettings("; ".join(problems))
+
+    def _database_urls_set(self) -> list[tuple[str, str]]:
+        urls = [("DATABASE_URL", self.database_url)] if self.database_url else []
+        for service in SERVICE_NAMES:
+            explicit = os.environ.get(f"DATABASE_URL_{service.upper()}")
+            if explicit:
+                urls.append((f"DATABASE_URL_{service.upper()}", explicit))
+        return urls
 
     def nameko_config(self) -> dict:
         return {
@@ -136,6 +176,10 @@ class Settings(BaseSettings):
             "parent_calls_tracked": 10,
             "LOGGING": {"version": 1, "disable_existing_loggers": False},
         }
+
+
+def _guessable(user: str, password: str) -> bool:
+    return not password or password == user or (user, password) in DEFAULT_CREDENTIALS
 
 
 @lru_cache

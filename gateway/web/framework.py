@@ -109,6 +109,9 @@ class RouteSpec:
     # (invalid input, or the service's DomainError invalid/conflict) re-renders ``on_error``.
     form: type[BaseModel] | None = None
     on_error: Callable | None = None
+    # False only where a signed token in the URL is the whole authority and the caller is
+    # not a browser form (the one-click unsubscribe POST of RFC 8058, sent by mail clients).
+    csrf: bool = True
 
     def allows(self, actor: Actor | None) -> bool:
         if self.access == PUBLIC:
@@ -147,6 +150,7 @@ def route(
     tenant: bool = False,
     form: type[BaseModel] | None = None,
     on_error: Callable | None = None,
+    csrf: bool = True,
 ):
     """Declare a page or API route.
 
@@ -175,6 +179,7 @@ def route(
                 tenant=tenant,
                 form=form,
                 on_error=on_error,
+                csrf=csrf,
             )
         )
         return handler
@@ -359,7 +364,7 @@ class GatewayApp:
                     raise HttpError(401)
                 return ctx.redirect(f"/connexion?suite={ctx.request.full_path.rstrip('?')}")
             raise HttpError(403)
-        if ctx.request.method in STATE_CHANGING and not spec.api:
+        if ctx.request.method in STATE_CHANGING and not spec.api and spec.csrf:
             self._check_csrf(ctx)
         if spec.body is not None:
             ctx.body = self._parse_body(ctx, spec.body)
@@ -564,8 +569,9 @@ class GatewayApp:
             return Response(message, status=status, mimetype="text/plain")
 
 
-# Secrets that some URLs carry (a password-reset link's token): masked in logs and the audit.
-SECRET_IN_PATH = re.compile(r"(/mot-de-passe/reinitialiser/)[^/?#]+")
+# Secrets that some URLs carry (a password-reset or unsubscribe link's token): masked in logs
+# and the audit.
+SECRET_IN_PATH = re.compile(r"(/mot-de-passe/reinitialiser/|/desabonnement/)[^/?#]+")
 
 
 def loggable_path(path: str) -> str:

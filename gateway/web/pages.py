@@ -215,6 +215,57 @@ def save_preferences(ctx: Ctx) -> Response:
     return ctx.redirect("/messages/preferences?enregistre=1")
 
 
+INVALID_UNSUBSCRIBE_LINK = (
+    "Ce lien de désabonnement n'est pas valide. Connectez-vous pour gérer vos préférences "
+    "de notification."
+)
+
+
+def _unsubscribing_actor(ctx: Ctx, token: str) -> dict:
+    """The user a one-click unsubscribe link was signed for (404 for any other link)."""
+    try:
+        user_id, _ = auth.read_unsubscribe_token(ctx.settings, token)
+    except auth.InvalidToken:
+        raise HttpError(404, INVALID_UNSUBSCRIBE_LINK) from None
+    session = ctx.db()
+    try:
+        user = session.get(User, user_id)
+        if user is None or not user.active:
+            raise HttpError(404, INVALID_UNSUBSCRIBE_LINK)
+        return directory.actor_for(user).model_dump(mode="json")
+    finally:
+        session.close()
+
+
+@route("/desabonnement/<token>", methods=("GET",), access=PUBLIC)
+def unsubscribe_page(ctx: Ctx, token: str) -> Response:
+    """Where a mail client without one-click support sends the reader: says what the link
+    does, and turns reminders off only when the button is pressed (a GET changes nothing,
+    as link scanners open every URL of a message)."""
+    actor = _unsubscribing_actor(ctx, token)
+    preferences = ctx.rpc("notifications", "get_preferences", actor=actor)
+    return ctx.render(
+        "unsubscribe.html.j2",
+        token=token,
+        subscribed=preferences["optional_reminders"],
+        done=False,
+    )
+
+
+@route("/desabonnement/<token>", methods=("POST",), access=PUBLIC, csrf=False)
+def unsubscribe(ctx: Ctx, token: str) -> Response:
+    """RFC 8058's one-click POST (``List-Unsubscribe=One-Click``), sent by the mail client
+    without cookies: the signed token is the only authority, and it can only turn the
+    user's optional reminders off. Answered 200 with a page, never a redirect."""
+    ctx.rpc(
+        "notifications",
+        "set_preferences",
+        actor=_unsubscribing_actor(ctx, token),
+        optional_reminders=False,
+    )
+    return ctx.render("unsubscribe.html.j2", token=token, subscribed=False, done=True)
+
+
 @route("/static/<path:filename>", access=PUBLIC)
 def static_file(ctx: Ctx, filename: str) -> Response:
     path = safe_join(str(STATIC_DIR), filename)

@@ -41,6 +41,9 @@ class Recipient:
     full_name: str
     user_id: int | None = None
     copy: bool = False  # receives a copy (e.g. the coordinator of a reminder to an employer)
+    # Set by replies.addressed: whom a reply reaches, and the one-click unsubscribe link.
+    reply_to: tuple[str, ...] = ()
+    unsubscribe_url: str | None = None
 
 
 @dataclass(frozen=True)

@@ -59,6 +59,8 @@ def record_notification(
     link: str | None = None,
     legal: bool = False,
     attachment: dict | None = None,
+    reply_to: str | None = None,
+    list_unsubscribe: str | None = None,
 ) -> Notification | None:
     """Record one message before sending it; None if this (event, recipient, channel) exists."""
     text, html = render_email(kind, {**context, "subject": subject, "link": link})
@@ -79,6 +81,8 @@ def record_notification(
         next_attempt_at=clock.now(),
         legal=legal,
         attachment=attachment if channel == "email" else None,
+        reply_to=reply_to if channel == "email" else None,
+        list_unsubscribe=list_unsubscribe if channel == "email" and not legal else None,
     )
     try:
         with session.begin_nested():
@@ -154,6 +158,8 @@ def deliver(
             html=notification.body_html,
             message_id=notification.message_id,
             attachments=attachments,
+            reply_to=notification.reply_to,
+            list_unsubscribe=notification.list_unsubscribe,
         )
         send_email(settings, message)
     except Exception as exc:  # SMTP down or recipient refused
@@ -274,6 +280,8 @@ def record_message(session: Session, envelope: Envelope, message: Message) -> li
                 link=message.link,
                 legal=message.legal,
                 attachment=message.attachment,
+                reply_to=", ".join(recipient.reply_to) or None,
+                list_unsubscribe=recipient.unsubscribe_url,
             )
             if notification is not None:
                 recorded.append(notification)

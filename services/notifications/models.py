@@ -2,7 +2,7 @@
 
 from datetime import datetime
 
-from sqlalchemy import JSON, Boolean, DateTime, Integer, String, Text, UniqueConstraint
+from sqlalchemy import JSON, Boolean, DateTime, Integer, String, Text, UniqueConstraint, false
 from sqlalchemy.orm import DeclarativeBase, Mapped, mapped_column
 
 from rac_shared.db import new_metadata
@@ -49,7 +49,12 @@ class Notification(Base):
     # A document fetched by RPC when the e-mail is sent (invoice or plan PDF), e.g.
     # {"service": "billing", "method": "invoice_pdf_for_delivery", "kwargs": {...}}.
     attachment: Mapped[dict | None] = mapped_column(JSON)
-    legal: Mapped[bool] = mapped_column(Boolean, default=False)
+    # Rows written before the flag existed are not legal notices (the migration's default).
+    legal: Mapped[bool] = mapped_column(Boolean, default=False, server_default=false())
+    # Who a reply reaches ("Name <address>, …"), the person handling the matter; and, for an
+    # optional e-mail, the one-click unsubscribe link (List-Unsubscribe, RFC 8058).
+    reply_to: Mapped[str | None] = mapped_column(String(1000))
+    list_unsubscribe: Mapped[str | None] = mapped_column(String(500))
 
 
 class Preference(Base):

@@ -17,7 +17,7 @@ from rac_shared.logs import CorrelationId
 from rac_shared.outbox import already_processed, first_time
 from rac_shared.rpc import rpc
 from rac_shared.settings import get_settings
-from services.notifications import catalogue, domain
+from services.notifications import catalogue, domain, replies
 from services.notifications.models import Base, Notification
 
 
@@ -40,6 +40,12 @@ class TimedDirectory:
 
     def list_organisations(self, kinds=None):
         return self._call("list_organisations", kinds=kinds)
+
+    def get_user(self, user_id):
+        return self._call("get_user", user_id=user_id)
+
+    def unsubscribe_links(self, user_ids):
+        return self._call("unsubscribe_links", user_ids=user_ids)
 
 
 class NotificationsService:
@@ -171,8 +177,9 @@ class NotificationsService:
             return
         self.db.rollback()  # no transaction held open across the RPC look-ups
         settings = get_settings()
-        directory = TimedDirectory(self.gateway, settings.rpc_timeout)
+        directory = replies.RememberingDirectory(TimedDirectory(self.gateway, settings.rpc_timeout))
         message = catalogue.COMPOSERS[type(payload)](payload, directory, settings.public_url)
+        message = replies.addressed(payload, directory, message)  # Reply-To, unsubscribe link
         with self.db.begin():
             if first_time(self.db, envelope.event_id, handler):
                 domain.record_message(self.db, envelope, message)

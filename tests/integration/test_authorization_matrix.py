@@ -122,6 +122,14 @@ EXPECTATIONS: dict[tuple[str, str], Row] = {
     ("organisation_page", "GET"): Row("/organisations/{org}", other_tenant=Outcome(404)),
     ("inbox_page", "GET"): Row("/messages"),
     ("mark_message_read", "POST"): Row("/messages/{missing}/lu", granted=Outcome(404)),
+    # One-click unsubscribe (RFC 8058): public, the signed token is the authority; a bogus
+    # token is 404 for everyone and changes nothing.
+    ("unsubscribe_page", "GET"): Row(
+        "/desabonnement/{token}", granted=Outcome(404), anonymous=Outcome(404)
+    ),
+    ("unsubscribe", "POST"): Row(
+        "/desabonnement/{token}", granted=Outcome(404), anonymous=Outcome(404)
+    ),
     ("preferences_page", "GET"): Row("/messages/preferences"),
     ("save_preferences", "POST"): Row(
         "/messages/preferences",

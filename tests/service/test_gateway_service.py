@@ -103,3 +103,21 @@ def test_health_reports_database_and_pending_events(directory):
     with sessions() as session, session.begin():
         record_event(session, envelope.payload_as(PasswordResetRequested))
     assert call(sessions, "health")["pending_events"] == 1
+
+
+def test_unsubscribe_links_are_signed_for_each_user_under_the_public_url(directory):
+    from gateway.auth import read_unsubscribe_token
+    from rac_shared.settings import get_settings
+
+    sessions, _, users = directory
+    ids = [users["rh@cisss.demo.quebec"], users["rac@cegeplevis.demo.quebec"]]
+
+    links = call(sessions, "unsubscribe_links", ids)
+
+    settings = get_settings()
+    assert set(links) == {str(i) for i in ids}
+    for user_id in ids:
+        prefix = f"{settings.public_url}/desabonnement/"
+        assert links[str(user_id)].startswith(prefix)
+        token = links[str(user_id)].removeprefix(prefix)
+        assert read_unsubscribe_token(settings, token) == (user_id, "optional_reminders")

@@ -288,3 +288,42 @@ def test_reset_token_is_stored_as_a_hash():
     assert hash_reset_token(token) == stored
     assert hash_reset_token(token + "x") != stored
     assert new_reset_token()[0] != token
+
+
+# -- one-click unsubscribe links -------------------------------------------------------------
+
+
+def test_an_unsubscribe_token_names_its_user_and_list_and_nothing_else_verifies():
+    from gateway.auth import InvalidToken, read_unsubscribe_token, unsubscribe_token
+    from rac_shared.settings import Settings
+
+    settings = Settings(jwt_secret="a" * 40, jwt_key_id="k2")
+    token = unsubscribe_token(settings, 42, "optional_reminders")
+    assert read_unsubscribe_token(settings, token) == (42, "optional_reminders")
+    kid, user_id, list_name, mac = token.split(".")
+    forged = [
+        f"{kid}.43.{list_name}.{mac}",  # another user
+        f"{kid}.{user_id}.legal_notices.{mac}",  # a list that cannot be left
+        f"k9.{user_id}.{list_name}.{mac}",  # an unknown key
+        token[:-1] + ("A" if token[-1] != "A" else "B"),
+        unsubscribe_token(Settings(jwt_secret="b" * 40, jwt_key_id="k2"), 42, "optional_reminders"),
+        "",
+        "k2.abc.optional_reminders.x",
+    ]
+    for candidate in forged:
+        with pytest.raises(InvalidToken):
+            read_unsubscribe_token(settings, candidate)
+    with pytest.raises(ValueError):
+        unsubscribe_token(settings, 42, "legal_notices")
+
+
+def test_unsubscribe_links_survive_a_key_rotation_while_the_old_key_is_listed():
+    from gateway.auth import InvalidToken, read_unsubscribe_token, unsubscribe_token
+    from rac_shared.settings import Settings
+
+    before = Settings(jwt_secret="a" * 40, jwt_key_id="k1")
+    token = unsubscribe_token(before, 7, "optional_reminders")
+    after = Settings(jwt_secret="c" * 40, jwt_key_id="k2", jwt_previous_keys=f"k1={'a' * 40}")
+    assert read_unsubscribe_token(after, token) == (7, "optional_reminders")
+    with pytest.raises(InvalidToken):
+        read_unsubscribe_token(Settings(jwt_secret="c" * 40, jwt_key_id="k2"), token)

@@ -58,8 +58,16 @@ class Directory:
 def form_posts():
     return [
         (spec, method) for spec in REGISTRY for method in spec.methods if method == "POST"
-        if not spec.api
+        if not spec.api and spec.csrf
     ]  # fmt: skip
+
+
+def test_only_the_one_click_unsubscribe_post_goes_without_a_csrf_token():
+    """RFC 8058's POST comes from the mail client, not from a form of ours: its signed token
+    is the authority. No other page route may opt out of CSRF."""
+    exempt = {(spec.path, method) for spec in REGISTRY for method in spec.methods
+              if not spec.api and method == "POST" and not spec.csrf}  # fmt: skip
+    assert exempt == {("/desabonnement/<token>", "POST")}
 
 
 def concrete(path: str) -> str:

@@ -16,12 +16,35 @@ from rac_shared.settings import (
 
 @pytest.fixture(autouse=True)
 def clean_env(monkeypatch):
-    for name in ("DATABASE_URL", "JWT_SECRET", "JWT_KEY_ID", "JWT_PREVIOUS_KEYS", "VAR_DIR"):
+    for name in (
+        "DATABASE_URL",
+        "JWT_SECRET",
+        "JWT_KEY_ID",
+        "JWT_PREVIOUS_KEYS",
+        "VAR_DIR",
+        "AMQP_URI",
+        "RAC_ENV",
+    ):
         monkeypatch.delenv(name, raising=False)
     for service in SERVICE_NAMES:
         monkeypatch.delenv(f"DATABASE_URL_{service.upper()}", raising=False)
     yield
     reset_settings_cache()
+
+
+PRIVATE_AMQP = "amqp://rac:Zt7-private-broker-password@rabbitmq:5672/"
+PRIVATE_DB = "postgresql://rac_admin:Qw9-private-db-password@postgres:5432/postgres"
+
+
+def production(**overrides) -> Settings:
+    """Production settings with every secret private, but for ``overrides``."""
+    values = {
+        "rac_env": "production",
+        "jwt_secret": "s" * 32,
+        "amqp_uri": PRIVATE_AMQP,
+        "database_url": PRIVATE_DB,
+    }
+    return Settings(**{**values, **overrides})
 
 
 def test_production_with_demo_secret_is_refused():
@@ -37,7 +60,65 @@ def test_production_with_short_secret_is_refused():
 
 
 def test_production_with_private_secret_is_accepted():
-    Settings(rac_env="production", jwt_secret="s" * 32).check_production_safety()
+    Settings(
+        rac_env="production", jwt_secret="s" * 32, amqp_uri=PRIVATE_AMQP
+    ).check_production_safety()
+    production().check_production_safety()
+
+
+@pytest.mark.parametrize(
+    "amqp_uri",
+    [
+        "amqp://guest:guest@127.0.0.1:5672/",  # the default
+        "amqp://guest:other-password-123@rabbitmq:5672/",  # guest under any password
+        "amqp://rabbitmq:5672/",  # no user: kombu logs in as guest
+        "amqp://rac:@rabbitmq:5672/",  # empty password
+        "amqp://rac:rac@rabbitmq:5672/",  # the old compose file's pair
+        "amqp://broker:broker@rabbitmq:5672/",  # the user name as password
+    ],
+)
+def test_production_refuses_default_broker_credentials(amqp_uri):
+    with pytest.raises(InsecureSettings, match="AMQP_URI"):
+        production(amqp_uri=amqp_uri).check_production_safety()
+
+
+@pytest.mark.parametrize(
+    "database_url",
+    [
+        "postgresql://rac:rac@postgres:5432/postgres",  # the old compose file's pair
+        "postgresql://postgres:postgres@postgres:5432/postgres",
+        "postgresql://rac@postgres:5432/postgres",  # no password (trust authentication)
+        "postgresql://rac_plans:rac_plans@postgres:5432/rac_plans",  # the user name
+    ],
+)
+def test_production_refuses_default_or_missing_database_passwords(database_url):
+    with pytest.raises(InsecureSettings, match="DATABASE_URL must carry"):
+        production(database_url=database_url).check_production_safety()
+
+
+def test_production_checks_each_service_database_url(monkeypatch):
+    monkeypatch.setenv("DATABASE_URL_BILLING", "postgresql://rac_billing@postgres/rac_billing")
+    with pytest.raises(InsecureSettings, match="DATABASE_URL_BILLING"):
+        production(database_url=None).check_production_safety()
+    monkeypatch.setenv(
+        "DATABASE_URL_BILLING", "postgresql://rac_billing:Kp3-billing-secret@postgres/rac_billing"
+    )
+    production(database_url=None).check_production_safety()
+
+
+def test_production_names_every_problem_at_once():
+    with pytest.raises(InsecureSettings) as refused:
+        Settings(
+            rac_env="production", database_url="postgresql://rac:rac@postgres/postgres"
+        ).check_production_safety()
+    message = str(refused.value)
+    assert "JWT_SECRET" in message and "AMQP_URI" in message and "DATABASE_URL" in message
+
+
+def test_default_credentials_are_fine_outside_production():
+    Settings(
+        rac_env="development", database_url="postgresql://rac:rac@127.0.0.1/postgres"
+    ).check_production_safety()
 
 
 def test_demo_secret_is_fine_outside_production():
@@ -51,6 +132,7 @@ def test_get_settings_refuses_production_environment_with_demo_secret(monkeypatc
     with pytest.raises(InsecureSettings):
         get_settings()
     monkeypatch.setenv("JWT_SECRET", "p" * 48)
+    monkeypatch.setenv("AMQP_URI", PRIVATE_AMQP)
     reset_settings_cache()
     assert get_settings().jwt_secret == "p" * 48
 
@@ -114,3 +196,10 @@ def test_active_key_wins_over_a_previous_key_with_the_same_kid():
     settings = Settings(jwt_secret="current", jwt_key_id="k1", jwt_previous_keys="k1=old")
     # The active kid must resolve to the active secret, never to a retired one.
     assert settings.jwt_keys()["k1"] == "current"
+
+
+def test_production_refuses_a_clock_moved_by_a_file(monkeypatch):
+    monkeypatch.setenv("RAC_CLOCK_FILE", "/tmp/horloge")
+    with pytest.raises(InsecureSettings, match="RAC_CLOCK_FILE"):
+        production().check_production_safety()
+    Settings(rac_env="development").check_production_safety()  # rehearsals and tests
