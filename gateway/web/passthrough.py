@@ -25,10 +25,10 @@ class Api:
     http: str  # "GET /api/scoring/committees/<int:call_id>"
     rpc: str  # the contract's method
     access: object
-    summary: str
     wrap: str | None = None  # the reply under this key: {"committees": [...]}
     status: int = 200
     file: bool = False  # the reply is a document (FileReply or CsvReply) to download
+    summary: str = ""  # by default the first line of the contract method's docstring
 
 
 def passthrough(service: str, *rows: Api) -> None:
@@ -39,7 +39,8 @@ def passthrough(service: str, *rows: Api) -> None:
         body = hints.get("data")
         returned = hints.get("return")
         verb, _, path = row.http.partition(" ")
-        _register(service, row, verb, path, body, _response_model(row, returned))
+        summary = row.summary or (method.signature.function.__doc__ or "").strip().split("\n")[0]
+        _register(service, row, verb, path, body, _response_model(row, returned), summary)
 
 
 def _response_model(row: Api, returned) -> type[BaseModel] | None:
@@ -56,7 +57,7 @@ def _camel(name: str) -> str:
     return "".join(part.capitalize() for part in name.split("_"))
 
 
-def _register(service: str, row: Api, verb: str, path: str, body, response) -> None:
+def _register(service: str, row: Api, verb: str, path: str, body, response, summary) -> None:
     def handler(ctx: Ctx, **url_args):
         arguments = dict(url_args)
         if body is not None:
@@ -78,5 +79,5 @@ def _register(service: str, row: Api, verb: str, path: str, body, response) -> N
         access=row.access,
         body=body,
         response=response,
-        summary=row.summary,
+        summary=summary,
     )(handler)

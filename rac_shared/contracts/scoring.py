@@ -581,37 +581,69 @@ class ScoringRpc(Protocol):
     def home_summary(self) -> list[NextAction]: ...
 
     # evaluators
-    def workspace(self) -> Workspace: ...
-    def get_assignment(self, evaluation_id: int) -> AssignmentView: ...
+    def workspace(self) -> Workspace:
+        """Mes évaluations : demandes confiées, progression, établissements de mes comités"""
+
+    def get_assignment(self, evaluation_id: int) -> AssignmentView:
+        """Une demande qui m'est confiée : la grille et mes notes (jamais celles des autres)"""
+
     def ensure_may_read_application(self, application_id: int) -> None: ...
-    def save_scores(self, evaluation_id: int, data: ScoresIn) -> AssignmentView: ...
-    def declare_conflict(self, call_id: int, data: ConflictIn) -> ConflictRecorded: ...
+    def save_scores(self, evaluation_id: int, data: ScoresIn) -> AssignmentView:
+        """Enregistrer mes notes (brouillon) ou les soumettre (submit: true)"""
+
+    def declare_conflict(self, call_id: int, data: ConflictIn) -> ConflictRecorded:
+        """Déclarer mon conflit d'intérêts avec un établissement de l'appel"""
 
     # the committee
-    def list_committees(self) -> list[CommitteeRow]: ...
-    def get_committee(self, call_id: int) -> CommitteeView: ...
+    def list_committees(self) -> list[CommitteeRow]:
+        """Comités d'évaluation, par appel"""
+
+    def get_committee(self, call_id: int) -> CommitteeView:
+        """Vue du comité : matrice demandes × critères, classement par ordre, décisions"""
+
     def committee_page(self, call_id: int) -> CommitteePage: ...
     def member_candidates(self, call_id: int) -> list[MemberCandidate]: ...
-    def set_parameters(self, call_id: int, data: ParametersIn) -> Parameters: ...
-    def add_member(self, call_id: int, data: UserIn) -> MemberAdded: ...
+    def set_parameters(self, call_id: int, data: ParametersIn) -> Parameters:
+        """Paramètres du comité : évaluateurs par demande, écart toléré, seuil global"""
+
+    def add_member(self, call_id: int, data: UserIn) -> MemberAdded:
+        """Faire siéger une évaluatrice, un évaluateur ou un analyste au comité"""
+
     def remove_member(self, call_id: int, user_id: int) -> MemberRemoved: ...
-    def assign(self, evaluation_id: int, data: UserIn) -> Assigned: ...
-    def unassign(self, evaluation_id: int, user_id: int) -> Unassigned: ...
-    def record_conflict(self, call_id: int, data: ConflictIn) -> ConflictRecorded: ...
-    def reopen(self, evaluation_id: int, data: ReopenIn) -> Reopened: ...
-    def record_consensus(self, evaluation_id: int, data: ConsensusIn) -> ConsensusRecorded: ...
-    def record_recommendation(
-        self, call_id: int, data: RecommendationIn
-    ) -> RecommendationRecorded: ...
-    def decide(self, evaluation_id: int, data: DecisionIn) -> DecisionRecorded: ...
-    def committee_csv(self, call_id: int) -> CsvReply: ...
+    def assign(self, evaluation_id: int, data: UserIn) -> Assigned:
+        """Confier une demande à un membre du comité"""
+
+    def unassign(self, evaluation_id: int, user_id: int) -> Unassigned:
+        """Retirer une affectation (évaluation non soumise)"""
+
+    def record_conflict(self, call_id: int, data: ConflictIn) -> ConflictRecorded:
+        """Consigner un conflit d'intérêts entre un membre et un établissement"""
+
+    def reopen(self, evaluation_id: int, data: ReopenIn) -> Reopened:
+        """Rouvrir l'évaluation soumise d'un membre (motif consigné)"""
+
+    def record_consensus(self, evaluation_id: int, data: ConsensusIn) -> ConsensusRecorded:
+        """Consigner une note de consensus justifiée pour un critère"""
+
+    def record_recommendation(self, call_id: int, data: RecommendationIn) -> RecommendationRecorded:
+        """Consigner la recommandation du comité pour un ordre d'enseignement (3 au plus)"""
+
+    def decide(self, evaluation_id: int, data: DecisionIn) -> DecisionRecorded:
+        """Consigner la décision de la ou du ministre (3 désignations au plus par ordre)"""
+
+    def committee_csv(self, call_id: int) -> CsvReply:
+        """Matrice du comité en CSV (UTF-8, point-virgule)"""
+
     @slow(60)
     def committee_pdf(self, call_id: int) -> FileReply: ...
 
     # institutions and letters
-    def my_results(self) -> list[InstitutionResult]: ...
+    def my_results(self) -> list[InstitutionResult]:
+        """Résultats de l'évaluation des demandes de mon établissement"""
+
     @slow(60)
-    def get_letter(self, evaluation_id: int) -> FileReply: ...
+    def get_letter(self, evaluation_id: int) -> FileReply:
+        """Lettre de désignation ou de non-désignation (PDF)"""
 
 
 class ScoringDeliveryRpc(Protocol):
