@@ -57,10 +57,10 @@ def protocol_of(service: str) -> type:
 class TypedClient:
     """A service's RPCs as methods; each call is counted by ``ctx.rpc`` (one per page)."""
 
-    def __init__(self, ctx, service: str, protocol: type):
-        self._ctx = ctx
+    def __init__(self, ctx, service: str, protocol: type, call=None):
         self._service = service
         self._methods = protocol_methods(protocol)
+        self._call = call or ctx.rpc  # ctx._call: off the page's count (background work)
 
     def __getattr__(self, name: str):
         method = self._methods.get(name)
@@ -70,12 +70,12 @@ class TypedClient:
         def call(**kwargs: Any):
             arguments = method.arguments(kwargs)
             options = {"timeout": method.timeout} if method.timeout else {}
-            reply = self._ctx.rpc(self._service, name, **arguments, **options)
+            reply = self._call(self._service, name, **arguments, **options)
             return method.signature.parse_reply(reply)
 
         call.__name__ = name
         return call
 
 
-def typed_client(ctx, service: str) -> TypedClient:
-    return TypedClient(ctx, service, protocol_of(service))
+def typed_client(ctx, service: str, counted: bool = True) -> TypedClient:
+    return TypedClient(ctx, service, protocol_of(service), None if counted else ctx._call)

@@ -2,16 +2,15 @@
 
 from __future__ import annotations
 
-from pydantic import BaseModel, ConfigDict, Field
+from pydantic import BaseModel, Field
 
-
-class Strict(BaseModel):
-    model_config = ConfigDict(extra="forbid", str_strip_whitespace=True)
+from rac_shared.contracts import NextAction
+from rac_shared.contracts.base import Strict
 
 
 class TokenRequest(Strict):
-    email: str = Field(min_length=3, max_length=254)
-    password: str = Field(min_length=1, max_length=200)
+    email: str = Field(min_length=3, max_length=254, title="Adresse courriel")
+    password: str = Field(min_length=1, max_length=200, title="Mot de passe")
 
 
 class TokenResponse(BaseModel):
@@ -39,15 +38,8 @@ class MeResponse(BaseModel):
     organisation: OrganisationOut
 
 
-class NextActionOut(BaseModel):
-    label: str
-    url: str
-    count: int | None = None
-    urgent: bool = False
-
-
 class HomeResponse(BaseModel):
-    actions: list[NextActionOut]
+    actions: list[NextAction]
     unavailable: list[str]
 
 
@@ -55,32 +47,9 @@ class OrganisationList(BaseModel):
     organisations: list[OrganisationOut]
 
 
-class MessageOut(BaseModel):
-    id: int
-    subject: str
-    body: str
-    link: str | None
-    created_at: str
-    read: bool
-
-
-class Inbox(BaseModel):
-    unread: int
-    messages: list[MessageOut]
-
-
-class MarkedRead(BaseModel):
-    id: int
-    read: bool
-
-
 class PasswordResetRequest(Strict):
-    email: str = Field(min_length=3, max_length=254)
+    email: str = Field(min_length=3, max_length=254, title="Adresse courriel")
 
 
 class Accepted(BaseModel):
     message: str
-
-
-class Preferences(Strict):
-    optional_reminders: bool

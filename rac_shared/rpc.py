@@ -189,3 +189,29 @@ def rpc(method=None, **options):
     if method is None:
         return lambda actual: LightRpc.decorator(**options)(validated(actual))
     return LightRpc.decorator(validated(method))
+
+
+class ServiceTimeout(RuntimeError):
+    """Another service did not answer in time (an ordinary exception, so that event
+    handlers retry it and workers report it)."""
+
+
+def call_within(seconds: float, call, *args, **kwargs):
+    """``call(*args, **kwargs)`` bounded by ``seconds``.
+
+    eventlet's ``Timeout`` is a ``BaseException``: escaping a nameko worker it skips the
+    entrypoint's result handling, so an event handler's message was neither retried nor
+    acknowledged — held until the process restarted. Here it becomes ``ServiceTimeout``.
+    """
+    import eventlet
+
+    timer = eventlet.Timeout(seconds)
+    try:
+        return call(*args, **kwargs)
+    except eventlet.Timeout as exc:
+        if exc is not timer:
+            raise
+        name = getattr(call, "__name__", None) or repr(call)
+        raise ServiceTimeout(f"{name} did not answer within {seconds} s") from None
+    finally:
+        timer.cancel()

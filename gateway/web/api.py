@@ -6,20 +6,19 @@ from gateway import auth, directory
 from gateway.schemas import (
     Accepted,
     HomeResponse,
-    Inbox,
-    MarkedRead,
     MeResponse,
     OrganisationList,
     OrganisationOut,
     PasswordResetRequest,
-    Preferences,
     TokenRequest,
     TokenResponse,
 )
 from gateway.web.framework import ALL_ROLES, PUBLIC, SIGNED_IN, Ctx, HttpError, route
 from gateway.web.home import gather_next_actions, role_actions
 from gateway.web.openapi import openapi_document
+from gateway.web.passthrough import Api, passthrough
 from rac_shared.actor import ROLE_LABELS, Role
+from rac_shared.contracts.notifications import Inbox, MarkedRead
 from rac_shared.errors import DomainError
 
 
@@ -142,33 +141,18 @@ def api_messages(ctx: Ctx):
 def api_mark_read(ctx: Ctx, message_id: int):
     if ctx.request.content_length:
         raise HttpError(400, "Cette requête ne prend pas de corps.")
-    marked = ctx.rpc("notifications", "mark_read", notification_id=message_id)
+    marked = ctx.notifications.mark_read(notification_id=message_id)
     ctx.app.inbox.forget(ctx.actor.user_id)
     return marked
 
 
-@route(
-    "/api/messages/preferences",
-    access=SIGNED_IN,
-    response=Preferences,
-    summary="Mes préférences de notification",
+# fmt: off
+passthrough(
+    "notifications",
+    Api("api_preferences", "GET /api/messages/preferences", "get_preferences", SIGNED_IN),
+    Api("api_set_preferences", "PUT /api/messages/preferences", "set_preferences", SIGNED_IN),
 )
-def api_preferences(ctx: Ctx):
-    return ctx.rpc("notifications", "get_preferences")
-
-
-@route(
-    "/api/messages/preferences",
-    methods=("PUT",),
-    access=SIGNED_IN,
-    body=Preferences,
-    response=Preferences,
-    summary="Activer ou désactiver les rappels facultatifs (jamais les avis légaux)",
-)
-def api_set_preferences(ctx: Ctx):
-    return ctx.rpc(
-        "notifications", "set_preferences", optional_reminders=ctx.body.optional_reminders
-    )
+# fmt: on
 
 
 @route("/api/openapi.json", access=PUBLIC, summary="Ce document")

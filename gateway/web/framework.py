@@ -24,6 +24,7 @@ from werkzeug.routing import Map, Rule
 from werkzeug.wrappers import Request, Response
 
 from gateway import auth, directory
+from gateway.clients import typed_client
 from gateway.read_models import InboxReadModel
 from gateway.rpc_client import RpcClient, RpcRemoteError, RpcTimeout, RpcUnavailable
 from gateway.session_cache import SessionCache
@@ -42,6 +43,7 @@ from rac_shared.logs import new_correlation_id, set_correlation_id
 from rac_shared.settings import Settings
 
 if TYPE_CHECKING:
+    from rac_shared.contracts.notifications import Inbox, NotificationsRpc
     from rac_shared.contracts.scoring import ScoringRpc
 
 log = logging.getLogger("gateway.web")
@@ -52,6 +54,8 @@ ALL_ROLES = frozenset(Role)
 SESSION_COOKIE = "rac_session"
 CSRF_COOKIE = "rac_csrf"
 STATE_CHANGING = {"POST", "PUT", "PATCH", "DELETE"}
+# A form refused for these reasons is shown again, with what was typed (not an error page).
+FORM_REFUSALS = {"invalid": 422, "conflict": 409, "unauthenticated": 401, "too_many_requests": 429}
 
 STATUS_MESSAGES = {
     400: "La requête est mal formée.",
@@ -211,14 +215,16 @@ class Ctx:
         contract's ``Protocol``, arguments validated and replies parsed into its models."""
         client = self._clients.get(name)
         if client is None:
-            from gateway.clients import typed_client
-
             client = self._clients[name] = typed_client(self, name)
         return client
 
     @property
     def scoring(self) -> ScoringRpc:
         return self.service("scoring")
+
+    @property
+    def notifications(self) -> NotificationsRpc:
+        return self.service("notifications")
 
     def form(self, defaults=None, endpoint: str | None = None, key: str | None = None):
         """What a form shows: ``defaults`` (a model or flat values) on a first display,
@@ -271,18 +277,19 @@ class Ctx:
         html = self.app.templates.get_template(template).render(ctx=self, **context)
         return Response(html, status=status, mimetype="text/html")
 
-    def inbox(self) -> dict:
+    def inbox(self) -> Inbox:
         """The user's inbox, from the gateway's read model when it has a current copy."""
-        return self.app.inbox.inbox(self.actor.user_id, lambda: self.rpc("notifications", "inbox"))
+        return self.app.inbox.inbox(self.actor.user_id, self.notifications.inbox)
 
     def _unread_count_if_known(self) -> int | None:
         """The header's unread count: from the read model, never an RPC on this request."""
         inbox = self.app.inbox.cached(self.actor.user_id)
         if inbox is None:
             # Off the request's path: not counted among the page's RPCs.
-            self.app.inbox.warm(self.actor.user_id, lambda: self._call("notifications", "inbox"))
+            background = typed_client(self, "notifications", counted=False)
+            self.app.inbox.warm(self.actor.user_id, background.inbox)
             return None
-        return inbox["unread"]
+        return inbox.unread
 
     def redirect(self, location: str, status: int = 303) -> Response:
         return Response("", status=status, headers={"Location": location})
@@ -390,10 +397,11 @@ class GatewayApp:
         try:
             return spec.handler(ctx, form=data, **url_args)
         except DomainError as exc:
-            if exc.code not in ("invalid", "conflict"):
+            if exc.code not in FORM_REFUSALS:
                 raise
-            status = 409 if exc.code == "conflict" else 422
-            return self._refused(ctx, spec, url_args, exc.message, exc.details, status)
+            return self._refused(
+                ctx, spec, url_args, exc.message, exc.details, FORM_REFUSALS[exc.code]
+            )
 
     def _refused(self, ctx, spec, url_args, message, details, status) -> Response:
         ctx.form_state = FormState(

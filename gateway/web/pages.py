@@ -4,11 +4,13 @@ from __future__ import annotations
 
 from pathlib import Path
 
+from pydantic import Field
 from werkzeug.utils import safe_join
 from werkzeug.wrappers import Response
 
 from gateway import auth, directory
 from gateway.models import User
+from gateway.schemas import PasswordResetRequest, TokenRequest
 from gateway.web.framework import (
     ALL_ROLES,
     PUBLIC,
@@ -17,10 +19,13 @@ from gateway.web.framework import (
     Ctx,
     HttpError,
     json_response,
+    notices,
     route,
 )
 from gateway.web.home import gather_next_actions, role_actions
 from rac_shared.actor import KIND_LABELS, MINISTRY_ROLES, OrganisationKind
+from rac_shared.contracts.base import Strict
+from rac_shared.contracts.notifications import Preferences
 from rac_shared.errors import DomainError
 
 STATIC_DIR = Path(__file__).resolve().parent.parent / "static"
@@ -37,39 +42,49 @@ def _safe_next(target: str | None) -> str:
     return target
 
 
+class LoginForm(TokenRequest):
+    suite: str = Field("/", max_length=2000)
+
+
+class PasswordForm(Strict):
+    password: str = Field(max_length=200, title="Nouveau mot de passe")
+    confirmation: str = Field(max_length=200, title="Confirmation")
+
+
+notices(
+    deconnecte="Vous êtes déconnecté.",
+    reinitialise="Votre mot de passe a été changé. Connectez-vous avec le nouveau.",
+    preferences="Vos préférences ont été enregistrées.",
+)
+
+
 @route("/connexion", methods=("GET",), access=PUBLIC)
 def login_form(ctx: Ctx) -> Response:
-    if ctx.actor is not None:
+    if ctx.actor is not None and ctx.form_state is None:
         return ctx.redirect("/")
     return ctx.render(
-        "login.html.j2", next=_safe_next(ctx.request.args.get("suite")), email="", error=None
+        "login.html.j2", form=ctx.form({"suite": _safe_next(ctx.request.args.get("suite"))})
     )
 
 
-@route("/connexion", methods=("POST",), access=PUBLIC)
-def login(ctx: Ctx) -> Response:
-    form = ctx.request.form
-    email = form.get("email", "").strip()[:254]
-    next_url = _safe_next(form.get("suite"))
+@route("/connexion", methods=("POST",), access=PUBLIC, form=LoginForm, on_error=login_form)
+def login(ctx: Ctx, form: LoginForm) -> Response:
     session = ctx.db()
     try:
         user = directory.authenticate(
-            session, ctx.settings, email, form.get("password", "")[:200], ctx.client_ip()
+            session, ctx.settings, form.email, form.password, ctx.client_ip()
         )
         token, _ = auth.issue_token(ctx.settings, user.id, user.session_version)
         ctx.actor = directory.actor_for(user)  # the audit log records who logged in
         session.commit()
-    except DomainError as exc:
+    except DomainError:
         session.commit()  # keeps the failure count
-        status = 429 if exc.code == "too_many_requests" else 401
-        return ctx.render(
-            "login.html.j2", status=status, next=next_url, email=email, error=exc.message
-        )
+        raise
     finally:
         session.close()
     # A fresh token (new jti) at every login: no session fixation.
     ctx.set_cookies.append((SESSION_COOKIE, token, {"max_age": ctx.settings.session_minutes * 60}))
-    return ctx.redirect(next_url)
+    return ctx.redirect(_safe_next(form.suite))
 
 
 @route("/deconnexion", methods=("POST",), access=SIGNED_IN)
@@ -82,7 +97,7 @@ def logout(ctx: Ctx) -> Response:
     finally:
         session.close()
     ctx.delete_cookies.append(SESSION_COOKIE)
-    return ctx.redirect("/connexion?deconnecte=1")
+    return ctx.done("/connexion", "deconnecte")
 
 
 @route("/", access=SIGNED_IN)
@@ -95,56 +110,50 @@ def home(ctx: Ctx) -> Response:
 
 @route("/mot-de-passe/oubli", methods=("GET",), access=PUBLIC)
 def password_forgotten_form(ctx: Ctx) -> Response:
-    return ctx.render("password_forgotten.html.j2", sent=False, email="")
+    return ctx.render("password_forgotten.html.j2", sent=False, form=ctx.form())
 
 
-@route("/mot-de-passe/oubli", methods=("POST",), access=PUBLIC)
-def password_forgotten(ctx: Ctx) -> Response:
-    email = ctx.request.form.get("email", "").strip()[:254]
-    if "@" not in email:
-        return ctx.render(
-            "password_forgotten.html.j2",
-            status=422,
-            sent=False,
-            email=email,
-            error="Indiquez une adresse courriel valide.",
-        )
+@route(
+    "/mot-de-passe/oubli",
+    methods=("POST",),
+    access=PUBLIC,
+    form=PasswordResetRequest,
+    on_error=password_forgotten_form,
+)
+def password_forgotten(ctx: Ctx, form: PasswordResetRequest) -> Response:
     session = ctx.db()
     try:
-        directory.request_password_reset(session, ctx.settings, email)
+        directory.request_password_reset(session, ctx.settings, form.email)
         session.commit()
     finally:
         session.close()
-    return ctx.render("password_forgotten.html.j2", sent=True, email=email)
+    return ctx.render("password_forgotten.html.j2", sent=True, email=form.email, form=ctx.form())
 
 
 @route("/mot-de-passe/reinitialiser/<token>", methods=("GET",), access=PUBLIC)
 def password_reset_form(ctx: Ctx, token: str) -> Response:
-    return ctx.render("password_reset.html.j2", token=token, errors={}, error=None)
+    return ctx.render("password_reset.html.j2", token=token, form=ctx.form())
 
 
-@route("/mot-de-passe/reinitialiser/<token>", methods=("POST",), access=PUBLIC)
-def password_reset(ctx: Ctx, token: str) -> Response:
-    form = ctx.request.form
+@route(
+    "/mot-de-passe/reinitialiser/<token>",
+    methods=("POST",),
+    access=PUBLIC,
+    form=PasswordForm,
+    on_error=password_reset_form,
+)
+def password_reset(ctx: Ctx, token: str, form: PasswordForm) -> Response:
     session = ctx.db()
     try:
-        directory.reset_password(
-            session, token, form.get("password", "")[:200], form.get("confirmation", "")[:200]
-        )
+        directory.reset_password(session, token, form.password, form.confirmation)
         session.commit()
-    except DomainError as exc:
+    except DomainError:
         session.rollback()
-        return ctx.render(
-            "password_reset.html.j2",
-            status=422,
-            token=token,
-            errors=exc.details or {},
-            error=exc.message,
-        )
+        raise
     finally:
         session.close()
     ctx.delete_cookies.append(SESSION_COOKIE)
-    return ctx.redirect("/connexion?reinitialise=1")
+    return ctx.done("/connexion", "reinitialise")
 
 
 @route("/organisations", access=MINISTRY_ROLES)
@@ -184,35 +193,32 @@ def organisation_page(ctx: Ctx, organisation_id: int) -> Response:
 @route("/messages", access=SIGNED_IN)
 def inbox_page(ctx: Ctx) -> Response:
     inbox = ctx.inbox()
-    ctx.unread_messages = inbox["unread"]
+    ctx.unread_messages = inbox.unread
     return ctx.render("inbox.html.j2", inbox=inbox)
 
 
 @route("/messages/<int:message_id>/lu", methods=("POST",), access=SIGNED_IN)
 def mark_message_read(ctx: Ctx, message_id: int) -> Response:
-    ctx.rpc("notifications", "mark_read", notification_id=message_id)
+    ctx.notifications.mark_read(notification_id=message_id)
     ctx.app.inbox.forget(ctx.actor.user_id)
     return ctx.redirect("/messages")
 
 
 @route("/messages/preferences", access=SIGNED_IN)
 def preferences_page(ctx: Ctx) -> Response:
-    preferences = ctx.rpc("notifications", "get_preferences")
-    return ctx.render(
-        "preferences.html.j2",
-        preferences=preferences,
-        saved=bool(ctx.request.args.get("enregistre")),
-    )
+    return ctx.render("preferences.html.j2", form=ctx.form(ctx.notifications.get_preferences()))
 
 
-@route("/messages/preferences", methods=("POST",), access=SIGNED_IN)
-def save_preferences(ctx: Ctx) -> Response:
-    ctx.rpc(
-        "notifications",
-        "set_preferences",
-        optional_reminders=ctx.request.form.get("optional_reminders") == "on",
-    )
-    return ctx.redirect("/messages/preferences?enregistre=1")
+@route(
+    "/messages/preferences",
+    methods=("POST",),
+    access=SIGNED_IN,
+    form=Preferences,
+    on_error=preferences_page,
+)
+def save_preferences(ctx: Ctx, form: Preferences) -> Response:
+    ctx.notifications.set_preferences(data=form)
+    return ctx.done("/messages/preferences", "preferences")
 
 
 INVALID_UNSUBSCRIBE_LINK = (
@@ -261,7 +267,7 @@ def unsubscribe(ctx: Ctx, token: str) -> Response:
         "notifications",
         "set_preferences",
         actor=_unsubscribing_actor(ctx, token),
-        optional_reminders=False,
+        data={"optional_reminders": False},
     )
     return ctx.render("unsubscribe.html.j2", token=token, subscribed=False, done=True)
 

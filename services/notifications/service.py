@@ -2,7 +2,6 @@
 
 import base64
 
-import eventlet
 from nameko.rpc import RpcProxy
 from nameko.timer import timer
 from sqlalchemy import func, select
@@ -11,11 +10,12 @@ from rac_shared import events as ev
 from rac_shared.actor import Actor
 from rac_shared.bus import OutboxRelayRunner
 from rac_shared.consumer import on_event
-from rac_shared.contracts import health_report
+from rac_shared.contracts import HealthReport, NextAction, health_report
+from rac_shared.contracts.notifications import INBOX_SIZE, Inbox, MarkedRead, Preferences
 from rac_shared.db import Database, SessionFactory
 from rac_shared.logs import CorrelationId
 from rac_shared.outbox import already_processed, first_time
-from rac_shared.rpc import rpc
+from rac_shared.rpc import call_within, rpc
 from rac_shared.settings import get_settings
 from services.notifications import catalogue, domain, replies
 from services.notifications.models import Base, Notification
@@ -29,8 +29,7 @@ class TimedDirectory:
         self.timeout = timeout
 
     def _call(self, method: str, **kwargs):
-        with eventlet.Timeout(self.timeout):
-            return getattr(self.proxy, method)(**kwargs)
+        return call_within(self.timeout, getattr(self.proxy, method), **kwargs)
 
     def users_of_organisation(self, organisation_id, roles=None):
         return self._call("users_of_organisation", organisation_id=organisation_id, roles=roles)
@@ -199,8 +198,11 @@ class NotificationsService:
         proxy = {"billing": self.billing, "plans": self.plans, "scoring": self.scoring}[
             spec["service"]
         ]
-        with eventlet.Timeout(get_settings().rpc_timeout * 3):
-            document = getattr(proxy, spec["method"])(**spec.get("kwargs", {}))
+        document = call_within(
+            get_settings().rpc_timeout * 3,
+            getattr(proxy, spec["method"]),
+            **spec.get("kwargs", {}),
+        )
         return (
             document["filename"],
             base64.b64decode(document["content_base64"]),
@@ -210,44 +212,39 @@ class NotificationsService:
     # -- RPC --------------------------------------------------------------------------------
 
     @rpc
-    def health(self) -> dict:
+    def health(self) -> HealthReport:
         return health_report(self.name, self.db)
 
     @rpc
-    def home_summary(self, actor: dict) -> list[dict]:
-        user = Actor.model_validate(actor)
+    def home_summary(self, actor: Actor) -> list[NextAction]:
         unread = self.db.scalar(
             select(func.count())
             .select_from(Notification)
             .where(
-                Notification.recipient_user_id == user.user_id,
+                Notification.recipient_user_id == actor.user_id,
                 Notification.channel == "inapp",
                 Notification.read_at.is_(None),
             )
         )
         if not unread:
             return []
-        label = "Lire vos nouveaux messages"
-        return [{"label": label, "url": "/messages", "count": unread, "urgent": False}]
+        return [NextAction(label="Lire vos nouveaux messages", url="/messages", count=unread)]
 
     @rpc
-    def inbox(self, actor: dict, limit: int = 50) -> dict:
+    def inbox(self, actor: Actor, limit: int = INBOX_SIZE) -> Inbox:
         """The user's in-app messages, newest first, with the unread count."""
-        user = Actor.model_validate(actor)
-        return domain.inbox(self.db, user.user_id, limit)
+        return domain.inbox(self.db, actor.user_id, limit)
 
     @rpc
-    def mark_read(self, actor: dict, notification_id: int) -> dict:
-        user = Actor.model_validate(actor)
+    def mark_read(self, actor: Actor, notification_id: int) -> MarkedRead:
         with self.db.begin():
-            return domain.mark_read(self.db, user.user_id, notification_id)
+            return domain.mark_read(self.db, actor.user_id, notification_id)
 
     @rpc
-    def get_preferences(self, actor: dict) -> dict:
-        return domain.get_preferences(self.db, Actor.model_validate(actor).user_id)
+    def get_preferences(self, actor: Actor) -> Preferences:
+        return domain.get_preferences(self.db, actor.user_id)
 
     @rpc
-    def set_preferences(self, actor: dict, optional_reminders: bool) -> dict:
-        user = Actor.model_validate(actor)
+    def set_preferences(self, actor: Actor, data: Preferences) -> Preferences:
         with self.db.begin():
-            return domain.set_preferences(self.db, user.user_id, bool(optional_reminders))
+            return domain.set_preferences(self.db, actor.user_id, data.optional_reminders)

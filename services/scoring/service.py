@@ -13,7 +13,6 @@ from __future__ import annotations
 
 import base64
 
-import eventlet
 from nameko.rpc import RpcProxy
 from sqlalchemy import select
 
@@ -59,7 +58,7 @@ from rac_shared.events import ApplicationAdmissibilityDecided
 from rac_shared.logs import CorrelationId
 from rac_shared.outbox import already_processed, first_time
 from rac_shared.pdf import render_pdf
-from rac_shared.rpc import rpc
+from rac_shared.rpc import call_within, rpc
 from rac_shared.settings import get_settings
 from services.scoring import access, committees, designation, evaluations, letters, views
 from services.scoring.models import EVAL_DECIDED, Base, Committee, Evaluation
@@ -103,8 +102,7 @@ class ScoringService:
 
     def _timed(self, proxy, method: str, **kwargs):
         """Another service's answer, within the RPC time limit (then the event is retried)."""
-        with eventlet.Timeout(get_settings().rpc_timeout):
-            return getattr(proxy, method)(**kwargs)
+        return call_within(get_settings().rpc_timeout, getattr(proxy, method), **kwargs)
 
     # -- events ------------------------------------------------------------------------------
 

@@ -101,7 +101,7 @@ def log_in(page: Page, email: str) -> None:
 
 def log_out(page: Page) -> None:
     page.get_by_role("button", name="Se déconnecter").click()
-    expect(page).to_have_url(re.compile(r"/connexion\?deconnecte=1$"))
+    expect(page).to_have_url(re.compile(r"/connexion\?fait=deconnecte$"))
 
 
 def assert_labelled(page: Page) -> None:

@@ -191,7 +191,7 @@ def test_each_kind_of_user_logs_in_sees_its_home_and_logs_out(
         page.goto("/")
 
     page.get_by_role("button", name="Se déconnecter").click()
-    expect(page).to_have_url(re.compile(r"/connexion\?deconnecte=1$"))
+    expect(page).to_have_url(re.compile(r"/connexion\?fait=deconnecte$"))
     expect(page.get_by_role("status")).to_have_text("Vous êtes déconnecté.")
     # The session is really gone: the home page asks to log in again.
     page.goto("/")
@@ -270,7 +270,7 @@ def test_password_reset_by_email_in_the_browser(platform, page, artefacts):
     page.get_by_label("Nouveau mot de passe").fill(new_password)
     page.get_by_label("Confirmation").fill(new_password)
     page.get_by_role("button", name="Enregistrer le mot de passe").click()
-    expect(page).to_have_url(re.compile(r"/connexion\?reinitialise=1$"))
+    expect(page).to_have_url(re.compile(r"/connexion\?fait=reinitialise$"))
     expect(page.get_by_role("status")).to_have_text(
         "Votre mot de passe a été changé. Connectez-vous avec le nouveau."
     )

@@ -102,7 +102,7 @@ EXPECTATIONS: dict[tuple[str, str], Row] = {
         anonymous=Outcome(303, "/"),
         form={"email": "credentials"},
     ),
-    ("logout", "POST"): Row("/deconnexion", granted=Outcome(303, "/connexion?deconnecte=1")),
+    ("logout", "POST"): Row("/deconnexion", granted=Outcome(303, "/connexion?fait=deconnecte")),
     ("home", "GET"): Row("/"),
     ("password_forgotten_form", "GET"): Row("/mot-de-passe/oubli", anonymous=OK),
     ("password_forgotten", "POST"): Row(
@@ -133,7 +133,7 @@ EXPECTATIONS: dict[tuple[str, str], Row] = {
     ("preferences_page", "GET"): Row("/messages/preferences"),
     ("save_preferences", "POST"): Row(
         "/messages/preferences",
-        granted=Outcome(303, "/messages/preferences?enregistre=1"),
+        granted=Outcome(303, "/messages/preferences?fait=preferences"),
         form={"optional_reminders": "on"},
     ),
     ("static_file", "GET"): Row("/static/style.css", anonymous=OK),

@@ -512,7 +512,7 @@ def test_logout_revokes_the_api_tokens_of_the_same_user(platform):
         f"{platform.url}/deconnexion", data={"csrf_token": csrf}, allow_redirects=False, timeout=10
     )
     assert out.status_code == 303
-    assert out.headers["Location"] == "/connexion?deconnecte=1"
+    assert out.headers["Location"] == "/connexion?fait=deconnecte"
     assert set_cookies(out)["rac_session"].startswith("rac_session=;")
     assert user_row(platform, email)["session_version"] == version + 1
 

@@ -217,7 +217,14 @@ def test_an_event_whose_directory_lookup_fails_is_retried_not_lost(platform):
             lapsed_on=date(2026, 11, 1) + timedelta(days=1),
         )
         platform.publish_event(payload)
-        time.sleep(3)
+        # The directory look-up times out (RPC timeout) and the handler schedules a retry:
+        # the directory stays away until then, whatever the machine's speed.
+        log = platform.logs["notifications"]
+        wait_until(
+            lambda: "on_plan_lapsed failed (attempt" in log.read_text(errors="replace"),
+            timeout=90,
+            message="the handler never failed and scheduled its retry",
+        )
         assert not [m for m in platform.mails() if "PMO-CLV-2026-043" in m["Subject"]]
     finally:
         platform.start_process("gateway")
