@@ -33,6 +33,7 @@ from rac_shared.outbox import first_time
 from rac_shared.rpc import rpc
 from services.billing import (
     access,
+    cancellation,
     documents,
     estimates,
     funding,
@@ -42,9 +43,10 @@ from services.billing import (
     reports,
     views,
 )
-from services.billing.models import Base, Invoice, Organisation
+from services.billing.models import Base, CreditNote, Invoice, Organisation
 from services.billing.schemas import (
     AllocationIn,
+    CostsIncurredIn,
     DecisionIn,
     DisbursementPaymentIn,
     EstimateSpec,
@@ -245,6 +247,40 @@ class BillingService:
         return {"filename": filename, "content_b64": base64.b64encode(content).decode("ascii")}
 
     @rpc
+    def credit_note_pdf_for_delivery(self, credit_note_id: int) -> dict:
+        """The PDF to attach to the ``credit_note.issued`` e-mail (service to service)."""
+        credit = self.db.get(CreditNote, int(credit_note_id))
+        if credit is None:
+            raise not_found("Note de crédit introuvable.")
+        filename, content = documents.render(self.db, "credit_note", credit)
+        return {  # the shape notifications reads for every attached document
+            "filename": filename,
+            "mime": "application/pdf",
+            "content_base64": base64.b64encode(content).decode("ascii"),
+            "employer_id": credit.employer_id,
+            "institution_id": credit.institution_id,
+        }
+
+    # -- costs incurred on a cancelled plan (annex A, 1 d) ---------------------------------
+
+    @rpc
+    def cancellation_costs(self, actor: dict, plan_id: int) -> dict:
+        """A cancelled plan's costs incurred: what may be recorded, or what was, with its
+        invoice (the institution of the plan only)."""
+        user = Actor.model_validate(actor)
+        return cancellation.costs_view(self.db, user, int(plan_id))
+
+    @rpc
+    def record_cancellation_costs(self, actor: dict, plan_id: int, costs: dict) -> dict:
+        """Record the costs incurred since the last billed installment and issue the final
+        invoice; the same quantities again return it (``created`` false), never a second."""
+        user = Actor.model_validate(actor)
+        data = parse(CostsIncurredIn, costs)
+        with self.db.begin():
+            _, created = cancellation.record_costs(self.db, user, int(plan_id), data)
+        return {**cancellation.costs_view(self.db, user, int(plan_id)), "created": created}
+
+    @rpc
     def issue_due_invoices(self, actor: dict) -> dict:
         """The institution invoices its installments due today (same path as the job)."""
         user = Actor.model_validate(actor)
@@ -312,10 +348,12 @@ class BillingService:
             "list": reports.list_invoices(self.db, user, parse(InvoiceQuery, query or {})),
             "scheduled": [],
             "employers": [],
+            "cancelled_plans": [],
         }
         if user.is_institution:
             page["scheduled"] = reports.scheduled_installments(self.db, user)
             page["employers"] = reports.statement_employers(self.db, user)
+            page["cancelled_plans"] = cancellation.cancelled_plans(self.db, user)
         return page
 
     @rpc
