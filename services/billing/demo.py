@@ -16,17 +16,20 @@ from sqlalchemy.orm import Session
 
 from rac_shared.actor import Actor, OrganisationKind, Role
 from rac_shared.clock import clock
-from rac_shared.formatting import long_date
-from services.billing import estimates, funding, invoicing, payments
+from rac_shared.events import CancelledPlanCandidate
+from rac_shared.formatting import long_date, money
+from services.billing import cancellation, estimates, funding, invoicing, payments
 from services.billing.models import (
     Base,
     BillingPlan,
     FundingDisbursement,
+    Invoice,
     OperatingAllocation,
     Organisation,
 )
 from services.billing.schemas import (
     AllocationIn,
+    CostsIncurredIn,
     DecisionIn,
     DisbursementPaymentIn,
     EstimateSpec,
@@ -35,7 +38,13 @@ from services.billing.schemas import (
     ProjectIn,
     ScheduleIn,
 )
-from services.billing.testing import accepted, estimate_spec, milestone
+from services.billing.testing import (
+    abandoned,
+    accepted,
+    cancelled,
+    estimate_spec,
+    milestone,
+)
 
 DEMO_PLAN_ID = 9001
 DEMO_REFERENCE = "PMO-CLV-2026-DEMO"
@@ -48,6 +57,7 @@ def seed(
     """``organisations`` by code and ``people`` by e-mail, as the gateway's directory shows;
     ``ceracs``: the CERACs the scoring demo designated (see ``seed_funding``)."""
     summary = seed_invoicing(session, organisations, people)
+    summary += "\n" + seed_cancellation(session, organisations, people)
     if ceracs is None:
         return summary
     return summary + "\n" + seed_funding(session, ceracs, people)
@@ -118,6 +128,118 @@ def seed_invoicing(session: Session, organisations: dict, people: dict) -> str:
     return (
         f"Facturation : plan {DEMO_REFERENCE} accepté, factures {first.number} (payée) et "
         f"{second.number} (échue le {long_date(second.due_on)})."
+    )
+
+
+# -- a cancelled plan: abandonment credit note, costs incurred ----------------------------------
+
+DEMO_CANCELLED_PLAN_ID = 9002
+DEMO_CANCELLED_REFERENCE = "PMO-CLV-2026-DEMO-BSM"
+DEMO_CANDIDATES = [(901, "Josée Bilodeau"), (902, "Marc-André Turcotte"), (903, "Nadia Fortin")]
+
+
+def _coordinator(people: dict, institution: dict) -> Actor:
+    coordinator = people["rac@cegeplevis.demo.quebec"]
+    return Actor(
+        user_id=coordinator["id"],
+        role=Role.RAC_COORDINATOR,
+        organisation_id=institution["id"],
+        organisation_kind=OrganisationKind.CEGEP,
+        full_name=coordinator["full_name"],
+    )
+
+
+def seed_cancellation(session: Session, organisations: dict, people: dict) -> str:
+    """The Cégep de Lévis's plan with the Boulangerie Saint-Méthode inc.: accepted, two
+    installments invoiced, one candidate-worker abandoned (fee and pro rata credit note, whose
+    ``credit_note.issued`` is e-mailed to the bakery with its PDF once the services run), then
+    cancelled by the bakery; the coordinator recorded the costs incurred since the welcome
+    meeting and the final invoice was issued."""
+    if session.get(BillingPlan, DEMO_CANCELLED_PLAN_ID) is not None:
+        return "Facturation : plan annulé de démonstration déjà présent."
+    levis, bakery = organisations["CLV"], organisations["BSM"]
+    for view in (levis, bakery):
+        if session.get(Organisation, view["id"]) is None:
+            estimates.upsert_organisation(session, view)
+    actor = _coordinator(people, levis)
+    today = clock.today()
+    accepted_on = today - timedelta(days=90)
+    welcome_on = today - timedelta(days=50)
+    abandoned_on = today - timedelta(days=30)
+    cancelled_on = today - timedelta(days=10)
+    ids = {"institution_id": levis["id"], "employer_id": bakery["id"]}
+    plan_id, reference = DEMO_CANCELLED_PLAN_ID, DEMO_CANCELLED_REFERENCE
+    with clock.frozen_at(accepted_on - timedelta(days=15)):
+        estimate = estimates.save_estimate(
+            session,
+            actor,
+            PlanRef(plan_id=plan_id, version=1, reference=reference, candidate_count=3, **ids),
+            EstimateSpec.model_validate(estimate_spec()),
+        )
+        estimates.freeze(estimate)
+    with clock.frozen_at(accepted_on):
+        invoicing.accept_plan(
+            session, accepted(plan_id, 1, accepted_on, reference=reference, **ids)
+        )
+        [first] = invoicing.issue_due_batch(session, accepted_on, institution_id=levis["id"])
+    with clock.frozen_at(accepted_on + timedelta(days=18)):
+        payments.record_payment(
+            session,
+            actor,
+            first.id,
+            PaymentIn(
+                paid_on=accepted_on + timedelta(days=18),
+                amount=first.total,
+                method="cheque",
+                reference="CHQ-004512",
+            ),
+        )
+    with clock.frozen_at(welcome_on):
+        invoicing.milestone_reached(
+            session, milestone(plan_id, "welcome_meeting", welcome_on, **ids)
+        )
+        invoicing.issue_due_batch(session, welcome_on, institution_id=levis["id"])
+    with clock.frozen_at(abandoned_on):
+        settled = invoicing.record_abandonment(
+            session, abandoned(plan_id, DEMO_CANDIDATES[2][0], abandoned_on, "0.5", **ids)
+        )
+    with clock.frozen_at(cancelled_on):
+        invoicing.cancel_plan(
+            session,
+            cancelled(
+                plan_id,
+                cancelled_on,
+                reference=reference,
+                reason="Fermeture de la boulangerie de Saint-Bernard pour rénovations majeures",
+                candidates=[
+                    CancelledPlanCandidate(candidate_id=i, full_name=name)
+                    for i, name in DEMO_CANDIDATES
+                ],
+                **ids,
+            ),
+        )
+    with clock.frozen_at(cancelled_on + timedelta(days=5)):
+        record, _ = cancellation.record_costs(
+            session,
+            actor,
+            plan_id,
+            CostsIncurredIn.model_validate(
+                {
+                    "items": [
+                        {"line": 3, "quantity": "6"},  # accompaniment since the welcome meeting
+                        {"line": 4, "candidate_id": DEMO_CANDIDATES[0][0], "quantity": "0.5"},
+                        {"line": 4, "candidate_id": DEMO_CANDIDATES[1][0], "quantity": "0.25"},
+                    ]
+                }
+            ),
+        )
+    session.flush()
+    final = session.get(Invoice, record.invoice_id)
+    return (
+        f"Facturation : plan {reference} annulé le {long_date(cancelled_on)}, note de crédit "
+        f"{settled['credit_note'].number} (abandon ; l'avis part à l'organisation au démarrage "
+        f"des services), facture finale des coûts engagés {final.number} "
+        f"({money(final.total)})."
     )
 
 
