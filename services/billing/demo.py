@@ -134,7 +134,7 @@ def seed_invoicing(session: Session, organisations: dict, people: dict) -> str:
 # -- a cancelled plan: abandonment credit note, costs incurred ----------------------------------
 
 DEMO_CANCELLED_PLAN_ID = 9002
-DEMO_CANCELLED_REFERENCE = "PMO-CLV-2026-DEMO-BSM"
+DEMO_CANCELLED_REFERENCE = "PMO-CLV-2026-DEMO2"
 DEMO_CANDIDATES = [(901, "Josée Bilodeau"), (902, "Marc-André Turcotte"), (903, "Nadia Fortin")]
 
 
@@ -150,15 +150,16 @@ def _coordinator(people: dict, institution: dict) -> Actor:
 
 
 def seed_cancellation(session: Session, organisations: dict, people: dict) -> str:
-    """The Cégep de Lévis's plan with the Boulangerie Saint-Méthode inc.: accepted, two
-    installments invoiced, one candidate-worker abandoned (fee and pro rata credit note, whose
-    ``credit_note.issued`` is e-mailed to the bakery with its PDF once the services run), then
-    cancelled by the bakery; the coordinator recorded the costs incurred since the welcome
-    meeting and the final invoice was issued."""
+    """A second plan of the Cégep de Lévis with the CISSS de Chaudière-Appalaches: accepted,
+    two installments invoiced, one candidate-worker abandoned (fee and pro rata credit note,
+    whose ``credit_note.issued`` is e-mailed to the CISSS with its PDF once the services run),
+    then cancelled by the CISSS; the coordinator recorded the costs incurred since the welcome
+    meeting and the final invoice was issued. (The CISSS, which already receives the demo's
+    invoices: the other demo employers get no demo e-mail.)"""
     if session.get(BillingPlan, DEMO_CANCELLED_PLAN_ID) is not None:
         return "Facturation : plan annulé de démonstration déjà présent."
-    levis, bakery = organisations["CLV"], organisations["BSM"]
-    for view in (levis, bakery):
+    levis, cisss = organisations["CLV"], organisations["CCA"]
+    for view in (levis, cisss):
         if session.get(Organisation, view["id"]) is None:
             estimates.upsert_organisation(session, view)
     actor = _coordinator(people, levis)
@@ -167,7 +168,7 @@ def seed_cancellation(session: Session, organisations: dict, people: dict) -> st
     welcome_on = today - timedelta(days=50)
     abandoned_on = today - timedelta(days=30)
     cancelled_on = today - timedelta(days=10)
-    ids = {"institution_id": levis["id"], "employer_id": bakery["id"]}
+    ids = {"institution_id": levis["id"], "employer_id": cisss["id"]}
     plan_id, reference = DEMO_CANCELLED_PLAN_ID, DEMO_CANCELLED_REFERENCE
     with clock.frozen_at(accepted_on - timedelta(days=15)):
         estimate = estimates.save_estimate(
@@ -210,7 +211,7 @@ def seed_cancellation(session: Session, organisations: dict, people: dict) -> st
                 plan_id,
                 cancelled_on,
                 reference=reference,
-                reason="Fermeture de la boulangerie de Saint-Bernard pour rénovations majeures",
+                reason="Réorganisation du soutien à domicile : le projet est reporté",
                 candidates=[
                     CancelledPlanCandidate(candidate_id=i, full_name=name)
                     for i, name in DEMO_CANDIDATES
