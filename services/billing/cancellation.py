@@ -88,6 +88,12 @@ class LineAllowance:
     def label(self) -> str:
         return f"« {self.description} »"
 
+    def amount_of(self, quantity: Decimal) -> str:
+        """``30, unité : heure``: the unit is the estimate's text, so it is never put in
+        agreement with the number."""
+        text = E.quantity_label(quantity)
+        return f"{text}, unité : {self.unit}" if self.unit else text
+
 
 def allowances(
     lines, candidate_count: int, people: list[Person] | None, abandoned: int = 0
@@ -178,8 +184,8 @@ def check_items(
             if item.quantity > line.maximum:
                 errors[key] = (
                     f"La quantité inscrite pour {person.full_name} à la ligne {line.label()} "
-                    f"({E.quantity_label(item.quantity)}) dépasse ce que l'estimation prévoit "
-                    f"par personne ({E.quantity_label(line.maximum)} {line.unit})."
+                    f"({E.quantity_label(item.quantity)}) dépasse la quantité prévue par "
+                    f"personne à l'estimation ({line.amount_of(line.maximum)})."
                 )
                 continue
         elif item.candidate_id is not None:
@@ -188,8 +194,8 @@ def check_items(
         elif item.quantity > line.maximum:
             errors[key] = (
                 f"La quantité inscrite à la ligne {line.label()} "
-                f"({E.quantity_label(item.quantity)}) dépasse ce que l'estimation prévoit "
-                f"({E.quantity_label(line.maximum)} {line.unit})."
+                f"({E.quantity_label(item.quantity)}) dépasse la quantité prévue à l'estimation "
+                f"({line.amount_of(line.maximum)})."
             )
             continue
         if item.quantity == 0:
@@ -364,9 +370,10 @@ def record_costs(
             {
                 "description": f"{line.description} — coûts engagés avant l'annulation",
                 "detail": (
-                    f"{E.quantity_label(line.quantity)} {line.unit} à "
-                    f"{money(line.unit_price)}, selon l'estimation des coûts du plan "
-                    f"{plan.reference}, version {estimate.version} ({CLAUSE})"
+                    f"Quantité réalisée : {E.quantity_label(line.quantity)}"
+                    + (f" (unité : {line.unit})" if line.unit else "")
+                    + f", au prix unitaire de {money(line.unit_price)} de l'estimation des "
+                    f"coûts du plan {plan.reference}, version {estimate.version} ({CLAUSE})"
                 ),
                 "quantity": E.quantity_text(line.quantity),
                 "unit_price": str(line.unit_price),

@@ -586,7 +586,10 @@ def test_costs_incurred_on_the_cancelled_plan_are_billed_once_by_a_final_invoice
         return platform.api("POST", path, token, json={"items": list(items)})
 
     for items, expected in (
-        ([{"line": 3, "quantity": "31"}], "dépasse ce que l'estimation prévoit (30 heures)"),
+        (
+            [{"line": 3, "quantity": "31"}],
+            "dépasse la quantité prévue à l'estimation (30, unité : heures)",
+        ),
         ([{"line": 4, "candidate_id": 77, "quantity": "0.5"}], "a abandonné la démarche"),
         (
             [

@@ -305,7 +305,7 @@ def test_a_cancelled_plans_costs_incurred_are_billed_once_through_the_service(bi
                 1,
                 {"items": [{"line": 3, "quantity": "31"}]},
             )
-        assert error.value.code == "invalid" and "30 heures" in error.value.message
+        assert error.value.code == "invalid" and "(30, unité : heures)" in error.value.message
         with pytest.raises(DomainError) as error:
             billing("record_cancellation_costs", actor(CISSS_HR), 1, items)
         assert error.value.code == "forbidden"

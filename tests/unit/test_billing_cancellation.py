@@ -189,7 +189,7 @@ def test_a_quantity_above_the_estimate_is_refused_line_by_line(session):
     assert error.message == "2 quantités inscrites sont refusées : le motif suit chacune d'elles."
     assert error.details["items.0.quantity"] == (
         "La quantité inscrite à la ligne « Accompagnement des candidats-travailleurs » (31) "
-        "dépasse ce que l'estimation prévoit (30 heures)."
+        "dépasse la quantité prévue à l'estimation (30, unité : heures)."
     )
     assert "Émilie Roy" in error.details["items.1.quantity"]
     assert "(1,5)" in error.details["items.1.quantity"]

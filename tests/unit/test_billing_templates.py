@@ -273,7 +273,7 @@ def page_cases(data):
                 costs=data["costs_open"],
                 form={"q-3": HOSTILE, "q-4-21": "2"},
                 errors={"q-4-21": f"La quantité inscrite pour Émilie {HOSTILE} dépasse."},
-                error="La quantité inscrite dépasse ce que l'estimation prévoit.",
+                error="Deux quantités inscrites sont refusées.",
                 notice=None,
             ),
         ),
@@ -357,7 +357,7 @@ def test_costs_incurred_page_lists_each_line_and_person_with_a_labelled_field(en
     number = data["costs_recorded"]["record"]["invoice"]["number"]
     assert f">{number}</a>" in recorded
     assert 'action="/facturation/plans/2/couts-engages"' not in recorded  # recorded once
-    assert "0,5 candidat-travailleur" in recorded
+    assert "<td>candidat-travailleur</td><td>0,5</td>" in recorded
 
 
 def test_invoices_page_leads_the_institution_to_the_costs_of_its_cancelled_plans(env, data):
