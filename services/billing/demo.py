@@ -63,6 +63,65 @@ def seed(
     return summary + "\n" + seed_funding(session, ceracs, people)
 
 
+def _coordinator(people: dict, institution: dict) -> Actor:
+    coordinator = people["rac@cegeplevis.demo.quebec"]
+    return Actor(
+        user_id=coordinator["id"],
+        role=Role.RAC_COORDINATOR,
+        organisation_id=institution["id"],
+        organisation_kind=OrganisationKind.CEGEP,
+        full_name=coordinator["full_name"],
+    )
+
+
+def _two_installments_invoiced(
+    session: Session,
+    actor: Actor,
+    plan_id: int,
+    reference: str,
+    ids: dict,
+    *,
+    accepted_on,
+    welcome_on,
+    payment: tuple[int, str, str],
+):
+    """The sample estimate (three candidate-workers) saved 20 days before ``accepted_on``
+    and accepted then; the acceptance installment invoiced and paid ``payment`` = (days
+    later, method, reference); the welcome meeting reached on ``welcome_on`` and its
+    installment invoiced. Returns both invoices."""
+    with clock.frozen_at(accepted_on - timedelta(days=20)):
+        estimate = estimates.save_estimate(
+            session,
+            actor,
+            PlanRef(plan_id=plan_id, version=1, reference=reference, candidate_count=3, **ids),
+            EstimateSpec.model_validate(estimate_spec()),
+        )
+        estimates.freeze(estimate)
+    institution_id = ids["institution_id"]
+    with clock.frozen_at(accepted_on):
+        invoicing.accept_plan(
+            session, accepted(plan_id, 1, accepted_on, reference=reference, **ids)
+        )
+        [first] = invoicing.issue_due_batch(session, accepted_on, institution_id=institution_id)
+    days, method, payment_reference = payment
+    paid_on = accepted_on + timedelta(days=days)
+    with clock.frozen_at(paid_on):
+        payments.record_payment(
+            session,
+            actor,
+            first.id,
+            PaymentIn(
+                paid_on=paid_on, amount=first.total, method=method, reference=payment_reference
+            ),
+        )
+    with clock.frozen_at(welcome_on):
+        invoicing.milestone_reached(
+            session, milestone(plan_id, "welcome_meeting", welcome_on, **ids)
+        )
+        [second] = invoicing.issue_due_batch(session, welcome_on, institution_id=institution_id)
+    return first, second
+
+
 def seed_invoicing(session: Session, organisations: dict, people: dict) -> str:
     if session.get(BillingPlan, DEMO_PLAN_ID) is not None:
         return "Facturation : données de démonstration déjà présentes."
@@ -77,53 +136,19 @@ def seed_invoicing(session: Session, organisations: dict, people: dict) -> str:
         "chèque à l'ordre du Cégep de Lévis, 205, route Monseigneur-Bourget, Lévis (Québec) "
         "G6V 6Z9, en indiquant le numéro de la facture."
     )
-    coordinator = people["rac@cegeplevis.demo.quebec"]
-    actor = Actor(
-        user_id=coordinator["id"],
-        role=Role.RAC_COORDINATOR,
-        organisation_id=levis["id"],
-        organisation_kind=OrganisationKind.CEGEP,
-        full_name=coordinator["full_name"],
-    )
+    actor = _coordinator(people, levis)
     today = clock.today()
-    accepted_on = today - timedelta(days=75)
-    welcome_on = today - timedelta(days=40)
     ids = {"institution_id": levis["id"], "employer_id": cisss["id"]}
-
-    with clock.frozen_at(accepted_on - timedelta(days=20)):
-        estimate = estimates.save_estimate(
-            session,
-            actor,
-            PlanRef(
-                plan_id=DEMO_PLAN_ID,
-                version=1,
-                reference=DEMO_REFERENCE,
-                candidate_count=3,
-                **ids,
-            ),
-            EstimateSpec.model_validate(estimate_spec()),
-        )
-        estimates.freeze(estimate)
-    with clock.frozen_at(accepted_on):
-        invoicing.accept_plan(
-            session, accepted(DEMO_PLAN_ID, 1, accepted_on, reference=DEMO_REFERENCE, **ids)
-        )
-        [first] = invoicing.issue_due_batch(session, accepted_on, institution_id=levis["id"])
-    paid_on = accepted_on + timedelta(days=21)
-    with clock.frozen_at(paid_on):
-        payments.record_payment(
-            session,
-            actor,
-            first.id,
-            PaymentIn(
-                paid_on=paid_on, amount=first.total, method="transfer", reference="VIR-2026-0412"
-            ),
-        )
-    with clock.frozen_at(welcome_on):
-        invoicing.milestone_reached(
-            session, milestone(DEMO_PLAN_ID, "welcome_meeting", welcome_on, **ids)
-        )
-        [second] = invoicing.issue_due_batch(session, welcome_on, institution_id=levis["id"])
+    first, second = _two_installments_invoiced(
+        session,
+        actor,
+        DEMO_PLAN_ID,
+        DEMO_REFERENCE,
+        ids,
+        accepted_on=today - timedelta(days=75),
+        welcome_on=today - timedelta(days=40),
+        payment=(21, "transfer", "VIR-2026-0412"),
+    )
     session.flush()
     return (
         f"Facturation : plan {DEMO_REFERENCE} accepté, factures {first.number} (payée) et "
@@ -136,17 +161,6 @@ def seed_invoicing(session: Session, organisations: dict, people: dict) -> str:
 DEMO_CANCELLED_PLAN_ID = 9002
 DEMO_CANCELLED_REFERENCE = "PMO-CLV-2026-DEMO2"
 DEMO_CANDIDATES = [(901, "Josée Bilodeau"), (902, "Marc-André Turcotte"), (903, "Nadia Fortin")]
-
-
-def _coordinator(people: dict, institution: dict) -> Actor:
-    coordinator = people["rac@cegeplevis.demo.quebec"]
-    return Actor(
-        user_id=coordinator["id"],
-        role=Role.RAC_COORDINATOR,
-        organisation_id=institution["id"],
-        organisation_kind=OrganisationKind.CEGEP,
-        full_name=coordinator["full_name"],
-    )
 
 
 def seed_cancellation(session: Session, organisations: dict, people: dict) -> str:
@@ -170,36 +184,16 @@ def seed_cancellation(session: Session, organisations: dict, people: dict) -> st
     cancelled_on = today - timedelta(days=10)
     ids = {"institution_id": levis["id"], "employer_id": cisss["id"]}
     plan_id, reference = DEMO_CANCELLED_PLAN_ID, DEMO_CANCELLED_REFERENCE
-    with clock.frozen_at(accepted_on - timedelta(days=15)):
-        estimate = estimates.save_estimate(
-            session,
-            actor,
-            PlanRef(plan_id=plan_id, version=1, reference=reference, candidate_count=3, **ids),
-            EstimateSpec.model_validate(estimate_spec()),
-        )
-        estimates.freeze(estimate)
-    with clock.frozen_at(accepted_on):
-        invoicing.accept_plan(
-            session, accepted(plan_id, 1, accepted_on, reference=reference, **ids)
-        )
-        [first] = invoicing.issue_due_batch(session, accepted_on, institution_id=levis["id"])
-    with clock.frozen_at(accepted_on + timedelta(days=18)):
-        payments.record_payment(
-            session,
-            actor,
-            first.id,
-            PaymentIn(
-                paid_on=accepted_on + timedelta(days=18),
-                amount=first.total,
-                method="cheque",
-                reference="CHQ-004512",
-            ),
-        )
-    with clock.frozen_at(welcome_on):
-        invoicing.milestone_reached(
-            session, milestone(plan_id, "welcome_meeting", welcome_on, **ids)
-        )
-        invoicing.issue_due_batch(session, welcome_on, institution_id=levis["id"])
+    _two_installments_invoiced(
+        session,
+        actor,
+        plan_id,
+        reference,
+        ids,
+        accepted_on=accepted_on,
+        welcome_on=welcome_on,
+        payment=(18, "cheque", "CHQ-004512"),
+    )
     with clock.frozen_at(abandoned_on):
         settled = invoicing.record_abandonment(
             session, abandoned(plan_id, DEMO_CANDIDATES[2][0], abandoned_on, "0.5", **ids)

@@ -224,13 +224,17 @@ class BillingService:
         invoice = self.db.get(Invoice, int(invoice_id))
         if invoice is None:
             raise not_found("Facture introuvable.")
-        filename, content = documents.render(self.db, "invoice", invoice)
-        return {  # the shape notifications reads for every attached document
+        return self._for_delivery("invoice", invoice)
+
+    def _for_delivery(self, kind: str, document) -> dict:
+        """The shape notifications reads for every attached document."""
+        filename, content = documents.render(self.db, kind, document)
+        return {
             "filename": filename,
             "mime": "application/pdf",
             "content_base64": base64.b64encode(content).decode("ascii"),
-            "employer_id": invoice.employer_id,
-            "institution_id": invoice.institution_id,
+            "employer_id": document.employer_id,
+            "institution_id": document.institution_id,
         }
 
     @rpc
@@ -252,14 +256,7 @@ class BillingService:
         credit = self.db.get(CreditNote, int(credit_note_id))
         if credit is None:
             raise not_found("Note de crédit introuvable.")
-        filename, content = documents.render(self.db, "credit_note", credit)
-        return {  # the shape notifications reads for every attached document
-            "filename": filename,
-            "mime": "application/pdf",
-            "content_base64": base64.b64encode(content).decode("ascii"),
-            "employer_id": credit.employer_id,
-            "institution_id": credit.institution_id,
-        }
+        return self._for_delivery("credit_note", credit)
 
     # -- costs incurred on a cancelled plan (annex A, 1 d) ---------------------------------
 

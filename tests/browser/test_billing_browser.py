@@ -24,6 +24,7 @@ from tests.browser.fixtures_browser import (  # noqa: F401 - fixtures
     page_fixture,
 )
 from tests.browser.test_login_pages import assert_accessible_basics, log_in
+from tests.integration.test_billing_flow import actor_of
 from tests.support.polling import wait_until
 
 pytestmark = [pytest.mark.integration, pytest.mark.browser]
@@ -38,17 +39,10 @@ def cancelled_plan(platform) -> None:
     """An accepted plan of the Cégep Marie-Victorin with the Boulangerie Saint-Méthode inc.,
     its first installment (30 %) invoiced, cancelled yesterday by the bakery."""
     token = platform.token(COORDINATOR)
-    me = platform.api("GET", "/api/me", token).json()
+    actor = actor_of(platform, token)
     admin = platform.token("admin@mes.demo.quebec")
     organisations = platform.api("GET", "/api/organisations", admin).json()["organisations"]
     ids = {o["code"]: o["id"] for o in organisations}
-    actor = {
-        "user_id": me["id"],
-        "role": me["role"],
-        "organisation_id": me["organisation"]["id"],
-        "organisation_kind": me["organisation"]["kind"],
-        "full_name": me["full_name"],
-    }
     facts = {
         "plan_id": PLAN_ID,
         "version": 1,

@@ -118,15 +118,20 @@ def world(platform):
             "admin@mes.demo.quebec",
         )
     }
-    me = platform.api("GET", "/api/me", tokens["rac@cmv.demo.quebec"]).json()
-    coordinator = {
+    coordinator = actor_of(platform, tokens["rac@cmv.demo.quebec"])
+    return {"ids": ids, "tokens": tokens, "coordinator": coordinator}
+
+
+def actor_of(platform, token: str) -> dict:
+    """The ``Actor`` the gateway would pass to a service for the token's user."""
+    me = platform.api("GET", "/api/me", token).json()
+    return {
         "user_id": me["id"],
         "role": me["role"],
         "organisation_id": me["organisation"]["id"],
         "organisation_kind": me["organisation"]["kind"],
         "full_name": me["full_name"],
     }
-    return {"ids": ids, "tokens": tokens, "coordinator": coordinator}
 
 
 def plan_facts(world, **overrides) -> dict:

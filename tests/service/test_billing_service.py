@@ -152,6 +152,14 @@ def accepted_plan(billing):
         billing("freeze_estimate", actor(LEVIS_RAC), 1, 1)
 
 
+def accepted_schedule(billing):
+    """The estimate saved and frozen, then ``plan.accepted`` on 1 September 2026."""
+    accepted_plan(billing)
+    billing(
+        "on_plan_accepted", Envelope.wrap(accepted(on=date(2026, 9, 1))).model_dump(mode="json")
+    )
+
+
 def test_a_redelivered_plan_accepted_event_creates_the_schedule_once(billing):
     accepted_plan(billing)
     body = Envelope.wrap(accepted(on=date(2026, 9, 1))).model_dump(mode="json")
@@ -191,10 +199,7 @@ def _processed(sessions, event_id) -> int:
 
 
 def test_invoice_pdf_is_rendered_once_in_french_and_kept(billing):
-    accepted_plan(billing)
-    billing(
-        "on_plan_accepted", Envelope.wrap(accepted(on=date(2026, 9, 1))).model_dump(mode="json")
-    )
+    accepted_schedule(billing)
     with clock.frozen_at(date(2026, 9, 1)):
         assert billing("issue_due_invoices", actor(LEVIS_RAC)) == {
             "issued": 1,
@@ -227,10 +232,7 @@ def test_invoice_pdf_is_rendered_once_in_french_and_kept(billing):
 
 
 def test_payments_through_the_service(billing):
-    accepted_plan(billing)
-    billing(
-        "on_plan_accepted", Envelope.wrap(accepted(on=date(2026, 9, 1))).model_dump(mode="json")
-    )
+    accepted_schedule(billing)
     with clock.frozen_at(date(2026, 9, 1)):
         billing("issue_due_invoices", actor(LEVIS_RAC))
     with billing.sessions() as session:
@@ -275,10 +277,7 @@ def test_payments_through_the_service(billing):
 
 
 def test_a_cancelled_plans_costs_incurred_are_billed_once_through_the_service(billing):
-    accepted_plan(billing)
-    billing(
-        "on_plan_accepted", Envelope.wrap(accepted(on=date(2026, 9, 1))).model_dump(mode="json")
-    )
+    accepted_schedule(billing)
     with clock.frozen_at(date(2026, 9, 1)):
         billing("issue_due_invoices", actor(LEVIS_RAC))
     people = [
@@ -320,10 +319,7 @@ def test_a_cancelled_plans_costs_incurred_are_billed_once_through_the_service(bi
 
 
 def test_the_credit_note_pdf_is_delivered_to_notifications(billing):
-    accepted_plan(billing)
-    billing(
-        "on_plan_accepted", Envelope.wrap(accepted(on=date(2026, 9, 1))).model_dump(mode="json")
-    )
+    accepted_schedule(billing)
     with clock.frozen_at(date(2026, 9, 10)):
         body = Envelope.wrap(abandoned(1, 42, date(2026, 9, 9), "0.5")).model_dump(mode="json")
         billing("on_candidate_abandoned", body)
