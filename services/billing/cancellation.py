@@ -28,7 +28,6 @@ from datetime import date
 from decimal import Decimal
 
 from sqlalchemy import select
-from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm import Session
 
 from rac_shared.actor import Actor
@@ -395,11 +394,8 @@ def record_costs(
         recorded_by_user_id=actor.user_id,
         recorded_at=clock.now(),
     )
-    try:
-        with session.begin_nested():
-            session.add(record)
-    except IntegrityError:  # under the plan's lock this cannot happen; never bill twice
-        raise conflict("Les coûts engagés de ce plan viennent d'être facturés.") from None
+    session.add(record)
+    session.flush()  # its unique plan_id backs the plan's lock: never two final invoices
     return record, True
 
 
