@@ -402,6 +402,15 @@ def test_accept_amend_reaccept_then_cancel(platform, tokens, tap):
     )
     assert refused.status_code == 422
     assert "permet encore de facturer (0,00" in refused.json()["error"]["message"]
+    # The plan's page leads the institution (not the employer) to that billing page.
+    link = f'href="/facturation/plans/{plan_id}/couts-engages"'
+    for email, shown in ((COORDINATOR, True), (EMPLOYER, False)):
+        page = requests.get(
+            f"{platform.url}/plans/{plan_id}",
+            cookies={"rac_session": platform.session_cookie(email)},
+            timeout=30,
+        )
+        assert page.status_code == 200 and (link in page.text) == shown, email
 
 
 # -- the deadline job: idempotent, concurrent, index-backed ------------------------------------
