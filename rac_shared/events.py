@@ -247,6 +247,16 @@ class PlanLapsed(EventPayload):
     lapsed_on: date
 
 
+class CancelledPlanCandidate(BaseModel):
+    """A candidate-worker of the version in force when a plan was cancelled: the institution
+    records the costs incurred for each of them (annex A, 1 d)."""
+
+    model_config = ConfigDict(extra="forbid", frozen=True)
+
+    candidate_id: int
+    full_name: str
+
+
 class PlanCancelled(EventPayload):
     """A party cancelled the plan; billing invoices the costs already incurred."""
 
@@ -261,6 +271,8 @@ class PlanCancelled(EventPayload):
     cancelled_on: date
     cancelled_by_party: str  # institution | employer
     reason: str
+    # Empty in messages published before billing recorded the costs incurred per person.
+    candidates: list[CancelledPlanCandidate] = Field(default_factory=list)
 
 
 class PlanMilestoneReached(EventPayload):
@@ -349,8 +361,19 @@ class PaymentRecorded(EventPayload):
     balance: Decimal
 
 
+class CreditNoteApplication(BaseModel):
+    """Part of a credit note applied, when it was issued, to an invoice's balance."""
+
+    model_config = ConfigDict(extra="forbid", frozen=True)
+
+    invoice_number: str
+    amount: Decimal
+
+
 class CreditNoteIssued(EventPayload):
-    """A credit note was issued (abandonment pro rata, cancellation, replaced estimate)."""
+    """A credit note was issued (abandonment pro rata, cancellation, replaced estimate):
+    notifications e-mails it to the employer with its PDF
+    (``billing.credit_note_pdf_for_delivery``)."""
 
     source: ClassVar[str] = "billing"
     event_type: ClassVar[str] = "credit_note.issued"
@@ -364,6 +387,10 @@ class CreditNoteIssued(EventPayload):
     issued_on: date
     total: Decimal
     reason: str
+    # Added for the notice sent to the employer; older messages parse without them.
+    reason_kind: str = ""  # abandonment | cancellation | amendment
+    applications: list[CreditNoteApplication] = Field(default_factory=list)
+    unapplied: Decimal | None = None  # left for the plan's next invoices, or owed back
 
 
 # --- scoring (evaluation of admissible applications and designation of CERACs) ---------

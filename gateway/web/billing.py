@@ -48,7 +48,12 @@ METHODS = {
 NOTICES = {
     "paiement": "Le paiement est enregistré.",
     "parametres": "Les paramètres de facturation sont enregistrés.",
+    "couts": "Les coûts engagés sont enregistrés et la facture finale est émise.",
+    "couts-deja": "Ces coûts engagés étaient déjà enregistrés : aucune autre facture n'est émise.",
 }
+# A quantity field of the costs-incurred form: q-<line> or q-<line>-<candidate id>.
+COST_FIELD = re.compile(r"^q-(\d{1,3})(?:-(\d{1,9}))?$")
+MAX_COST_FIELDS = 2000
 
 
 # -- API models ---------------------------------------------------------------------------
@@ -130,6 +135,30 @@ class AgingOut(Loose):
     as_of: str
     rows: list[dict]
     totals: dict
+
+
+class CostItemBody(BaseModel):
+    model_config = ConfigDict(extra="forbid")
+
+    line: int = Field(ge=1, le=200, description="Position de la ligne dans l'estimation")
+    candidate_id: int | None = Field(
+        None, ge=1, description="Candidat-travailleur, sur une ligne facturée par personne"
+    )
+    quantity: str | int = Field(description="Quantité réalisée en texte décimal, p. ex. « 7.5 »")
+
+
+class CostsBody(BaseModel):
+    model_config = ConfigDict(extra="forbid")
+
+    items: list[CostItemBody] = Field(min_length=1, max_length=MAX_COST_FIELDS)
+
+
+class CostsOut(Loose):
+    plan_id: int
+    state: str  # open | recorded | unavailable
+    room: str
+    lines: list[dict]
+    record: dict | None
 
 
 class CreditNoteOut(Loose):
@@ -244,6 +273,7 @@ def invoices_page(ctx: Ctx) -> Response:
         listing=page["list"],
         scheduled=page["scheduled"],
         employers=page["employers"],
+        cancelled_plans=page.get("cancelled_plans", []),
         selected_status=status,
         employer_id=employer_id,
         notice=_notice(ctx),
@@ -319,6 +349,96 @@ def credit_note_page(ctx: Ctx, credit_note_id: int) -> Response:
 @route("/facturation/notes-de-credit/<int:credit_note_id>/pdf", access=READERS)
 def credit_note_pdf(ctx: Ctx, credit_note_id: int) -> Response:
     return _pdf(ctx.rpc("billing", "credit_note_pdf", credit_note_id=credit_note_id, timeout=90))
+
+
+# -- pages: costs incurred on a cancelled plan (annex A, 1 d) ------------------------------
+
+
+def _costs_page(ctx: Ctx, plan_id: int, status: int = 200, **context) -> Response:
+    costs = ctx.rpc("billing", "cancellation_costs", plan_id=plan_id)
+    context.setdefault("form", {})
+    context.setdefault("errors", {})
+    context.setdefault("error", None)
+    return _render(
+        ctx,
+        "billing/costs_incurred.html.j2",
+        status=status,
+        costs=costs,
+        notice=_notice(ctx),
+        **context,
+    )
+
+
+def _cost_items(form) -> tuple[list[dict], list[str], dict]:
+    """The form's quantity fields as the service's items (empty fields left out), the field
+    of each item (to put the service's errors back on it), and the values as typed."""
+    items, fields, typed = [], [], {}
+    names = sorted(
+        (name for name in form if COST_FIELD.match(name)),
+        key=lambda name: tuple(int(part or 0) for part in COST_FIELD.match(name).groups()),
+    )
+    if len(names) > MAX_COST_FIELDS:
+        raise HttpError(413, "Le formulaire contient trop de lignes.")
+    for name in names:
+        value = form.get(name, "").strip()[:40]
+        typed[name] = value
+        if not value:
+            continue
+        line, candidate = COST_FIELD.match(name).groups()
+        items.append(
+            {
+                "line": int(line),
+                "candidate_id": int(candidate) if candidate else None,
+                "quantity": value,
+            }
+        )
+        fields.append(name)
+    return items, fields, typed
+
+
+def _form_errors(details: dict, fields: list[str]) -> dict:
+    """``items.3.quantity`` → the form field of the fourth item."""
+    errors = {}
+    for path, message in (details or {}).items():
+        parts = str(path).split(".")
+        if len(parts) >= 2 and parts[0] == "items" and parts[1].isdigit():
+            index = int(parts[1])
+            errors[fields[index] if index < len(fields) else "quantites"] = message
+        else:
+            errors.setdefault("quantites", message)
+    return errors
+
+
+@route("/facturation/plans/<int:plan_id>/couts-engages", access=INSTITUTIONS)
+def cancellation_costs_page(ctx: Ctx, plan_id: int) -> Response:
+    return _costs_page(ctx, plan_id)
+
+
+@route("/facturation/plans/<int:plan_id>/couts-engages", methods=("POST",), access=INSTITUTIONS)
+def record_cancellation_costs(ctx: Ctx, plan_id: int) -> Response:
+    items, fields, typed = _cost_items(ctx.request.form)
+    if not items:
+        message = "Inscrivez au moins une quantité : sans coût engagé, aucune facture n'est émise."
+        return _costs_page(
+            ctx, plan_id, status=422, form=typed, errors={"quantites": message}, error=message
+        )
+    try:
+        result = ctx.rpc(
+            "billing", "record_cancellation_costs", plan_id=plan_id, costs={"items": items}
+        )
+    except DomainError as exc:
+        if exc.code not in ("invalid", "conflict"):
+            raise
+        return _costs_page(
+            ctx,
+            plan_id,
+            status=exc.http_status,
+            form=typed,
+            errors=_form_errors(exc.details, fields),
+            error=exc.message,
+        )
+    done = "couts" if result["created"] else "couts-deja"
+    return ctx.redirect(f"/facturation/plans/{plan_id}/couts-engages?fait={done}")
 
 
 # -- pages: bank file -----------------------------------------------------------------------
@@ -523,6 +643,31 @@ def api_issue_due_invoices(ctx: Ctx):
     if ctx.request.content_length:
         raise HttpError(400, "Cette requête ne prend pas de corps.")
     return ctx.rpc("billing", "issue_due_invoices")
+
+
+@route(
+    "/api/billing/plans/<int:plan_id>/costs-incurred",
+    access=INSTITUTIONS,
+    response=CostsOut,
+    summary="Coûts engagés d'un plan annulé : ce qui peut être facturé, ou ce qui l'a été",
+)
+def api_cancellation_costs(ctx: Ctx, plan_id: int):
+    return ctx.rpc("billing", "cancellation_costs", plan_id=plan_id)
+
+
+@route(
+    "/api/billing/plans/<int:plan_id>/costs-incurred",
+    methods=("POST",),
+    access=INSTITUTIONS,
+    body=CostsBody,
+    response=CostsOut,
+    summary="Inscrire les coûts engagés d'un plan annulé et émettre la facture finale "
+    "(une seule fois : les mêmes quantités renvoient la facture déjà émise)",
+)
+def api_record_cancellation_costs(ctx: Ctx, plan_id: int):
+    costs = ctx.body.model_dump(mode="json")
+    result = ctx.rpc("billing", "record_cancellation_costs", plan_id=plan_id, costs=costs)
+    return result, 201 if result["created"] else 200
 
 
 @route(

@@ -16,17 +16,20 @@ from sqlalchemy.orm import Session
 
 from rac_shared.actor import Actor, OrganisationKind, Role
 from rac_shared.clock import clock
-from rac_shared.formatting import long_date
-from services.billing import estimates, funding, invoicing, payments
+from rac_shared.events import CancelledPlanCandidate
+from rac_shared.formatting import long_date, money
+from services.billing import cancellation, estimates, funding, invoicing, payments
 from services.billing.models import (
     Base,
     BillingPlan,
     FundingDisbursement,
+    Invoice,
     OperatingAllocation,
     Organisation,
 )
 from services.billing.schemas import (
     AllocationIn,
+    CostsIncurredIn,
     DecisionIn,
     DisbursementPaymentIn,
     EstimateSpec,
@@ -35,7 +38,13 @@ from services.billing.schemas import (
     ProjectIn,
     ScheduleIn,
 )
-from services.billing.testing import accepted, estimate_spec, milestone
+from services.billing.testing import (
+    abandoned,
+    accepted,
+    cancelled,
+    estimate_spec,
+    milestone,
+)
 
 DEMO_PLAN_ID = 9001
 DEMO_REFERENCE = "PMO-CLV-2026-DEMO"
@@ -48,9 +57,69 @@ def seed(
     """``organisations`` by code and ``people`` by e-mail, as the gateway's directory shows;
     ``ceracs``: the CERACs the scoring demo designated (see ``seed_funding``)."""
     summary = seed_invoicing(session, organisations, people)
+    summary += "\n" + seed_cancellation(session, organisations, people)
     if ceracs is None:
         return summary
     return summary + "\n" + seed_funding(session, ceracs, people)
+
+
+def _coordinator(people: dict, institution: dict) -> Actor:
+    coordinator = people["rac@cegeplevis.demo.quebec"]
+    return Actor(
+        user_id=coordinator["id"],
+        role=Role.RAC_COORDINATOR,
+        organisation_id=institution["id"],
+        organisation_kind=OrganisationKind.CEGEP,
+        full_name=coordinator["full_name"],
+    )
+
+
+def _two_installments_invoiced(
+    session: Session,
+    actor: Actor,
+    plan_id: int,
+    reference: str,
+    ids: dict,
+    *,
+    accepted_on,
+    welcome_on,
+    payment: tuple[int, str, str],
+):
+    """The sample estimate (three candidate-workers) saved 20 days before ``accepted_on``
+    and accepted then; the acceptance installment invoiced and paid ``payment`` = (days
+    later, method, reference); the welcome meeting reached on ``welcome_on`` and its
+    installment invoiced. Returns both invoices."""
+    with clock.frozen_at(accepted_on - timedelta(days=20)):
+        estimate = estimates.save_estimate(
+            session,
+            actor,
+            PlanRef(plan_id=plan_id, version=1, reference=reference, candidate_count=3, **ids),
+            EstimateSpec.model_validate(estimate_spec()),
+        )
+        estimates.freeze(estimate)
+    institution_id = ids["institution_id"]
+    with clock.frozen_at(accepted_on):
+        invoicing.accept_plan(
+            session, accepted(plan_id, 1, accepted_on, reference=reference, **ids)
+        )
+        [first] = invoicing.issue_due_batch(session, accepted_on, institution_id=institution_id)
+    days, method, payment_reference = payment
+    paid_on = accepted_on + timedelta(days=days)
+    with clock.frozen_at(paid_on):
+        payments.record_payment(
+            session,
+            actor,
+            first.id,
+            PaymentIn(
+                paid_on=paid_on, amount=first.total, method=method, reference=payment_reference
+            ),
+        )
+    with clock.frozen_at(welcome_on):
+        invoicing.milestone_reached(
+            session, milestone(plan_id, "welcome_meeting", welcome_on, **ids)
+        )
+        [second] = invoicing.issue_due_batch(session, welcome_on, institution_id=institution_id)
+    return first, second
 
 
 def seed_invoicing(session: Session, organisations: dict, people: dict) -> str:
@@ -67,57 +136,105 @@ def seed_invoicing(session: Session, organisations: dict, people: dict) -> str:
         "chèque à l'ordre du Cégep de Lévis, 205, route Monseigneur-Bourget, Lévis (Québec) "
         "G6V 6Z9, en indiquant le numéro de la facture."
     )
-    coordinator = people["rac@cegeplevis.demo.quebec"]
-    actor = Actor(
-        user_id=coordinator["id"],
-        role=Role.RAC_COORDINATOR,
-        organisation_id=levis["id"],
-        organisation_kind=OrganisationKind.CEGEP,
-        full_name=coordinator["full_name"],
-    )
+    actor = _coordinator(people, levis)
     today = clock.today()
-    accepted_on = today - timedelta(days=75)
-    welcome_on = today - timedelta(days=40)
     ids = {"institution_id": levis["id"], "employer_id": cisss["id"]}
-
-    with clock.frozen_at(accepted_on - timedelta(days=20)):
-        estimate = estimates.save_estimate(
-            session,
-            actor,
-            PlanRef(
-                plan_id=DEMO_PLAN_ID,
-                version=1,
-                reference=DEMO_REFERENCE,
-                candidate_count=3,
-                **ids,
-            ),
-            EstimateSpec.model_validate(estimate_spec()),
-        )
-        estimates.freeze(estimate)
-    with clock.frozen_at(accepted_on):
-        invoicing.accept_plan(
-            session, accepted(DEMO_PLAN_ID, 1, accepted_on, reference=DEMO_REFERENCE, **ids)
-        )
-        [first] = invoicing.issue_due_batch(session, accepted_on, institution_id=levis["id"])
-    paid_on = accepted_on + timedelta(days=21)
-    with clock.frozen_at(paid_on):
-        payments.record_payment(
-            session,
-            actor,
-            first.id,
-            PaymentIn(
-                paid_on=paid_on, amount=first.total, method="transfer", reference="VIR-2026-0412"
-            ),
-        )
-    with clock.frozen_at(welcome_on):
-        invoicing.milestone_reached(
-            session, milestone(DEMO_PLAN_ID, "welcome_meeting", welcome_on, **ids)
-        )
-        [second] = invoicing.issue_due_batch(session, welcome_on, institution_id=levis["id"])
+    first, second = _two_installments_invoiced(
+        session,
+        actor,
+        DEMO_PLAN_ID,
+        DEMO_REFERENCE,
+        ids,
+        accepted_on=today - timedelta(days=75),
+        welcome_on=today - timedelta(days=40),
+        payment=(21, "transfer", "VIR-2026-0412"),
+    )
     session.flush()
     return (
         f"Facturation : plan {DEMO_REFERENCE} accepté, factures {first.number} (payée) et "
         f"{second.number} (échue le {long_date(second.due_on)})."
+    )
+
+
+# -- a cancelled plan: abandonment credit note, costs incurred ----------------------------------
+
+DEMO_CANCELLED_PLAN_ID = 9002
+DEMO_CANCELLED_REFERENCE = "PMO-CLV-2026-DEMO2"
+DEMO_CANDIDATES = [(901, "Josée Bilodeau"), (902, "Marc-André Turcotte"), (903, "Nadia Fortin")]
+
+
+def seed_cancellation(session: Session, organisations: dict, people: dict) -> str:
+    """A second plan of the Cégep de Lévis with the CISSS de Chaudière-Appalaches: accepted,
+    two installments invoiced, one candidate-worker abandoned (fee and pro rata credit note,
+    whose ``credit_note.issued`` is e-mailed to the CISSS with its PDF once the services run),
+    then cancelled by the CISSS; the coordinator recorded the costs incurred since the welcome
+    meeting and the final invoice was issued. (The CISSS, which already receives the demo's
+    invoices: the other demo employers get no demo e-mail.)"""
+    if session.get(BillingPlan, DEMO_CANCELLED_PLAN_ID) is not None:
+        return "Facturation : plan annulé de démonstration déjà présent."
+    levis, cisss = organisations["CLV"], organisations["CCA"]
+    for view in (levis, cisss):
+        if session.get(Organisation, view["id"]) is None:
+            estimates.upsert_organisation(session, view)
+    actor = _coordinator(people, levis)
+    today = clock.today()
+    accepted_on = today - timedelta(days=90)
+    welcome_on = today - timedelta(days=50)
+    abandoned_on = today - timedelta(days=30)
+    cancelled_on = today - timedelta(days=10)
+    ids = {"institution_id": levis["id"], "employer_id": cisss["id"]}
+    plan_id, reference = DEMO_CANCELLED_PLAN_ID, DEMO_CANCELLED_REFERENCE
+    _two_installments_invoiced(
+        session,
+        actor,
+        plan_id,
+        reference,
+        ids,
+        accepted_on=accepted_on,
+        welcome_on=welcome_on,
+        payment=(18, "cheque", "CHQ-004512"),
+    )
+    with clock.frozen_at(abandoned_on):
+        settled = invoicing.record_abandonment(
+            session, abandoned(plan_id, DEMO_CANDIDATES[2][0], abandoned_on, "0.5", **ids)
+        )
+    with clock.frozen_at(cancelled_on):
+        invoicing.cancel_plan(
+            session,
+            cancelled(
+                plan_id,
+                cancelled_on,
+                reference=reference,
+                reason="Réorganisation du soutien à domicile : le projet est reporté",
+                candidates=[
+                    CancelledPlanCandidate(candidate_id=i, full_name=name)
+                    for i, name in DEMO_CANDIDATES
+                ],
+                **ids,
+            ),
+        )
+    with clock.frozen_at(cancelled_on + timedelta(days=5)):
+        record, _ = cancellation.record_costs(
+            session,
+            actor,
+            plan_id,
+            CostsIncurredIn.model_validate(
+                {
+                    "items": [
+                        {"line": 3, "quantity": "6"},  # accompaniment since the welcome meeting
+                        {"line": 4, "candidate_id": DEMO_CANDIDATES[0][0], "quantity": "0.5"},
+                        {"line": 4, "candidate_id": DEMO_CANDIDATES[1][0], "quantity": "0.25"},
+                    ]
+                }
+            ),
+        )
+    session.flush()
+    final = session.get(Invoice, record.invoice_id)
+    return (
+        f"Facturation : plan {reference} annulé le {long_date(cancelled_on)}, note de crédit "
+        f"{settled['credit_note'].number} (abandon ; l'avis part à l'organisation au démarrage "
+        f"des services), facture finale des coûts engagés {final.number} "
+        f"({money(final.total)})."
     )
 
 

@@ -12,6 +12,7 @@ from datetime import date
 from decimal import Decimal
 from pathlib import Path
 
+from babel.numbers import format_decimal
 from sqlalchemy import select
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm import Session
@@ -312,12 +313,22 @@ def _tax_view(tax: P.TaxAmount) -> dict:
     }
 
 
+def quantity_text(value) -> str:
+    """``Decimal('10.000')`` → ``'10'``, never ``1E+1`` (quantities in views and documents)."""
+    return format(Decimal(value).normalize(), "f")
+
+
+def quantity_label(value) -> str:
+    """A quantity in French: ``0,5``, ``12``, ``1 250``."""
+    return format_decimal(Decimal(value), format="#,##0.###", locale="fr_CA")
+
+
 def _line_view(line) -> dict:
     return {
         "category": line.category,
         "category_label": P.CATEGORIES[line.category],
         "description": line.description,
-        "quantity": format(Decimal(line.quantity).normalize(), "f"),  # 10, never 1E+1
+        "quantity": quantity_text(line.quantity),
         "unit": line.unit,
         "unit_price": str(line.unit_price),
         "tax": line.tax,

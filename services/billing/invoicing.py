@@ -35,6 +35,7 @@ from sqlalchemy.orm import Session
 
 from rac_shared.clock import MONTREAL, clock
 from rac_shared.events import (
+    CreditNoteApplication,
     CreditNoteIssued,
     Envelope,
     InvoiceIssued,
@@ -1054,7 +1055,7 @@ def issue_credit_note(
         .with_for_update()
     ).all()
     ordered = sorted(open_invoices, key=lambda i: (i.id != invoice_id, i.issued_on, i.id))
-    allocate(session, credit, ordered, issued_on)
+    applied = allocate(session, credit, ordered, issued_on)
     record_event(
         session,
         CreditNoteIssued(
@@ -1067,16 +1068,27 @@ def issue_credit_note(
             issued_on=credit.issued_on,
             total=credit.total,
             reason=credit.reason,
+            reason_kind=credit.reason_kind,
+            applications=[
+                CreditNoteApplication(invoice_number=invoice.number, amount=part)
+                for invoice, part in applied
+            ],
+            unapplied=credit.unapplied,
         ),
     )
     return credit
 
 
-def allocate(session: Session, credit: CreditNote, invoices: list[Invoice], on: date) -> None:
+def allocate(
+    session: Session, credit: CreditNote, invoices: list[Invoice], on: date
+) -> list[tuple[Invoice, Decimal]]:
+    """Apply what is left of ``credit`` to the balances of ``invoices``, in order; returns
+    the parts applied."""
+    applied = []
     for invoice in invoices:
         available = Decimal(credit.total) - Decimal(credit.applied_total)
         if available <= P.ZERO:
-            return
+            break
         part = min(available, invoice.balance)
         if part <= P.ZERO:
             continue
@@ -1087,6 +1099,8 @@ def allocate(session: Session, credit: CreditNote, invoices: list[Invoice], on: 
         )
         invoice.credited_total = Decimal(invoice.credited_total) + part
         credit.applied_total = Decimal(credit.applied_total) + part
+        applied.append((invoice, part))
+    return applied
 
 
 def _apply_available_credits(session: Session, invoices: list[Invoice]) -> None:
@@ -1221,9 +1235,12 @@ def record_abandonment(session: Session, payload: PlanCandidateAbandoned) -> dic
 
 
 def cancel_plan(session: Session, payload: PlanCancelled) -> dict:
-    """Installments not due by the cancellation date are cancelled; those due by then are
-    the costs incurred and stay to be invoiced; invoices issued for installments due after
-    it are credited (applied to what is still owed, the rest owed back to the employer)."""
+    """Installments not due by the cancellation date are cancelled; those due by then stay
+    to be invoiced; invoices issued for installments due after it are credited (applied to
+    what is still owed, the rest owed back to the employer). The work done since the last of
+    the installments kept is billed once the institution records it
+    (``cancellation.record_costs``), per candidate-worker where a line is per person: the
+    candidate-workers of the version in force are kept for that."""
     plan = session.get(BillingPlan, payload.plan_id, with_for_update=True)
     if plan is None:
         plan = BillingPlan(
@@ -1239,6 +1256,7 @@ def cancel_plan(session: Session, payload: PlanCancelled) -> dict:
     plan.status = PLAN_CANCELLED
     plan.cancelled_on = payload.cancelled_on
     plan.cancellation_reason = payload.reason
+    plan.candidates = [c.model_dump() for c in payload.candidates] or None
     cancelled_on = payload.cancelled_on
     installments = session.scalars(
         select(Installment).where(Installment.plan_id == plan.plan_id).with_for_update()

@@ -58,6 +58,7 @@ PLAN_CANCELLED = "cancelled"
 # invoice kinds
 KIND_INSTALLMENT = "installment"
 KIND_ABANDONMENT = "abandonment_fee"
+KIND_CANCELLATION_COSTS = "cancellation_costs"  # the final invoice of a cancelled plan
 # counter kinds
 COUNTER_INVOICE = "invoice"
 COUNTER_CREDIT = "credit_note"
@@ -189,6 +190,9 @@ class BillingPlan(Base):
     status: Mapped[str] = mapped_column(String(12), default=PLAN_ACTIVE)
     cancelled_on: Mapped[date | None] = mapped_column(Date)
     cancellation_reason: Mapped[str | None] = mapped_column(Text)
+    # The candidate-workers of the version in force at the cancellation ([{"candidate_id",
+    # "full_name"}], from ``plan.cancelled``): the costs incurred are recorded per person.
+    candidates: Mapped[list | None] = mapped_column(JSON)
 
 
 class PlanMilestone(Base):
@@ -375,6 +379,24 @@ class Abandonment(Base):
     work_done_ratio: Mapped[Decimal] = mapped_column(Numeric(6, 4))
     fee_invoice_id: Mapped[int | None] = mapped_column(ID)
     credit_note_id: Mapped[int | None] = mapped_column(ID)
+
+
+class CancellationCosts(Base):
+    """The costs incurred on a cancelled plan since its last billed installment (annex A,
+    1 d), as the institution recorded them, and the final invoice they gave. One per plan:
+    recording the same quantities again returns this row, never a second invoice."""
+
+    __tablename__ = "cancellation_costs"
+
+    id: Mapped[int] = mapped_column(ID, primary_key=True)
+    plan_id: Mapped[int] = mapped_column(Integer, unique=True)
+    version: Mapped[int] = mapped_column(Integer)
+    # [{"line", "candidate_id", "quantity"}]: quantities against the estimate's lines.
+    items: Mapped[list] = mapped_column(JSON)
+    fingerprint: Mapped[str] = mapped_column(String(64))  # of the items, to spot a repeat
+    invoice_id: Mapped[int] = mapped_column(ForeignKey("invoices.id"))
+    recorded_by_user_id: Mapped[int] = mapped_column(Integer)
+    recorded_at: Mapped[datetime] = mapped_column(DateTime(timezone=True))
 
 
 class Document(Base):

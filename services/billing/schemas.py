@@ -169,6 +169,19 @@ class InvoiceQuery(Strict):
     offset: int = Field(0, ge=0)
 
 
+class CostItemIn(Strict):
+    """Work done since the last billed installment on one line of the estimate (its
+    position), for one candidate-worker when the line is billed per person."""
+
+    line: int = Field(ge=1, le=200)
+    candidate_id: int | None = Field(None, ge=1)
+    quantity: Quantity
+
+
+class CostsIncurredIn(Strict):
+    items: list[CostItemIn] = Field(min_length=1, max_length=2000)
+
+
 # -- funding of designated CERACs ---------------------------------------------------------
 
 MANDATE_PART = Literal["offer", "quality", "development"]

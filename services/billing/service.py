@@ -34,6 +34,7 @@ from rac_shared.rpc import rpc
 from rac_shared.scheduler import JobScheduler
 from services.billing import (
     access,
+    cancellation,
     documents,
     estimates,
     funding,
@@ -44,9 +45,10 @@ from services.billing import (
     views,
 )
 from services.billing.jobs import JOBS
-from services.billing.models import Base, Invoice, Organisation
+from services.billing.models import Base, CreditNote, Invoice, Organisation
 from services.billing.schemas import (
     AllocationIn,
+    CostsIncurredIn,
     DecisionIn,
     DisbursementPaymentIn,
     EstimateSpec,
@@ -225,13 +227,17 @@ class BillingService:
         invoice = self.db.get(Invoice, int(invoice_id))
         if invoice is None:
             raise not_found("Facture introuvable.")
-        filename, content = documents.render(self.db, "invoice", invoice)
-        return {  # the shape notifications reads for every attached document
+        return self._for_delivery("invoice", invoice)
+
+    def _for_delivery(self, kind: str, document) -> dict:
+        """The shape notifications reads for every attached document."""
+        filename, content = documents.render(self.db, kind, document)
+        return {
             "filename": filename,
             "mime": "application/pdf",
             "content_base64": base64.b64encode(content).decode("ascii"),
-            "employer_id": invoice.employer_id,
-            "institution_id": invoice.institution_id,
+            "employer_id": document.employer_id,
+            "institution_id": document.institution_id,
         }
 
     @rpc
@@ -246,6 +252,33 @@ class BillingService:
         credit = access.visible_credit_note(self.db, user, int(credit_note_id))
         filename, content = documents.render(self.db, "credit_note", credit)
         return {"filename": filename, "content_b64": base64.b64encode(content).decode("ascii")}
+
+    @rpc
+    def credit_note_pdf_for_delivery(self, credit_note_id: int) -> dict:
+        """The PDF to attach to the ``credit_note.issued`` e-mail (service to service)."""
+        credit = self.db.get(CreditNote, int(credit_note_id))
+        if credit is None:
+            raise not_found("Note de crédit introuvable.")
+        return self._for_delivery("credit_note", credit)
+
+    # -- costs incurred on a cancelled plan (annex A, 1 d) ---------------------------------
+
+    @rpc
+    def cancellation_costs(self, actor: dict, plan_id: int) -> dict:
+        """A cancelled plan's costs incurred: what may be recorded, or what was, with its
+        invoice (the institution of the plan only)."""
+        user = Actor.model_validate(actor)
+        return cancellation.costs_view(self.db, user, int(plan_id))
+
+    @rpc
+    def record_cancellation_costs(self, actor: dict, plan_id: int, costs: dict) -> dict:
+        """Record the costs incurred since the last billed installment and issue the final
+        invoice; the same quantities again return it (``created`` false), never a second."""
+        user = Actor.model_validate(actor)
+        data = parse(CostsIncurredIn, costs)
+        with self.db.begin():
+            _, created = cancellation.record_costs(self.db, user, int(plan_id), data)
+        return {**cancellation.costs_view(self.db, user, int(plan_id)), "created": created}
 
     @rpc
     def issue_due_invoices(self, actor: dict) -> dict:
@@ -315,10 +348,12 @@ class BillingService:
             "list": reports.list_invoices(self.db, user, parse(InvoiceQuery, query or {})),
             "scheduled": [],
             "employers": [],
+            "cancelled_plans": [],
         }
         if user.is_institution:
             page["scheduled"] = reports.scheduled_installments(self.db, user)
             page["employers"] = reports.statement_employers(self.db, user)
+            page["cancelled_plans"] = cancellation.cancelled_plans(self.db, user)
         return page
 
     @rpc

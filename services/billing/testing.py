@@ -207,7 +207,8 @@ def cancelled(plan_id: int, on: date, **kw):
         employer_id=kw.get("employer_id", CISSS),
         cancelled_on=on,
         cancelled_by_party="employer",
-        reason="Réorganisation du service",
+        reason=kw.get("reason", "Réorganisation du service"),
+        candidates=kw.get("candidates", []),
     )
 
 

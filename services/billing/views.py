@@ -23,6 +23,7 @@ STATUS_LABELS = {
 KIND_LABELS = {
     "installment": "Versement",
     "abandonment_fee": "Frais d'abandon",
+    "cancellation_costs": "Coûts engagés avant l'annulation",
 }
 REASON_LABELS = {
     "abandonment": "Abandon d'un candidat-travailleur",

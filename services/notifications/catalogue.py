@@ -274,6 +274,30 @@ def invoice_overdue(p: ev.InvoiceOverdue, directory: Directory, url: str) -> Mes
     )
 
 
+def credit_note_issued(p: ev.CreditNoteIssued, directory: Directory, url: str) -> Message:
+    """A credit note is a legal notice, like the invoice it corrects: the employer gets it
+    by e-mail with its PDF and in the inbox."""
+    employer = _people(directory.users_of_organisation(p.employer_id, EMPLOYER_ROLES))
+    institution = directory.get_organisation(p.institution_id)["name"]
+    applications = [{"number": a.invoice_number, "amount": money(a.amount)}
+                    for a in p.applications]  # fmt: skip
+    return Message(
+        kind="credit_note_issued",
+        subject=f"Note de crédit {p.number} de {institution} — {money(p.total)}",
+        context={"p": p, "institution": institution, "total": money(p.total),
+                 "issued_on": long_date(p.issued_on),
+                 "applications": applications,
+                 "unapplied": money(p.unapplied) if p.unapplied else ""},  # fmt: skip
+        why=f"Vous recevez cette note de crédit parce que vous représentez votre organisation "
+            f"dans le projet {p.plan_reference} avec {institution}.",
+        link=f"{url}/facturation/notes-de-credit/{p.credit_note_id}",
+        legal=True,
+        attachment={"service": "billing", "method": "credit_note_pdf_for_delivery",
+                    "kwargs": {"credit_note_id": p.credit_note_id}},
+        recipients=_unique(employer),
+    )
+
+
 # -- scoring (evaluation and designation of CERACs) -----------------------------------------
 
 
@@ -591,6 +615,7 @@ COMPOSERS: dict[type[ev.EventPayload], Callable[..., Message]] = {
     ev.PlanCancelled: plan_cancelled,
     ev.InvoiceIssued: invoice_issued,
     ev.InvoiceOverdue: invoice_overdue,
+    ev.CreditNoteIssued: credit_note_issued,
     ev.EvaluatorAssigned: evaluator_assigned,
     ev.CeracDesignated: cerac_designated,
     ev.CeracNotDesignated: cerac_not_designated,

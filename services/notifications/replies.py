@@ -149,6 +149,7 @@ RULES: dict[type[ev.EventPayload], Callable[[object, FullDirectory], Groups]] = 
     ev.PlanCancelled: _both_parties,
     ev.InvoiceIssued: _both_parties,
     ev.InvoiceOverdue: _both_parties,
+    ev.CreditNoteIssued: _both_parties,
     ev.EvaluatorAssigned: lambda p, d: _ministry_administration(d),
     ev.CeracDesignated: lambda p, d: _ministry_decider(d, p.decided_by_user_id),
     ev.CeracNotDesignated: lambda p, d: _ministry_decider(d, p.decided_by_user_id),

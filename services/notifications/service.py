@@ -111,6 +111,10 @@ class NotificationsService:
     def on_invoice_overdue(self, envelope, payload):
         self._notify(envelope, payload)
 
+    @on_event(ev.CreditNoteIssued)
+    def on_credit_note_issued(self, envelope, payload):
+        self._notify(envelope, payload)
+
     @on_event(ev.EvaluatorAssigned)
     def on_evaluator_assigned(self, envelope, payload):
         self._notify(envelope, payload)

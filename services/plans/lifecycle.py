@@ -22,6 +22,7 @@ from rac_shared.actor import Actor
 from rac_shared.clock import clock, end_of_day
 from rac_shared.errors import conflict, forbidden, invalid
 from rac_shared.events import (
+    CancelledPlanCandidate,
     PlanAccepted,
     PlanCancelled,
     PlanIssued,
@@ -436,10 +437,21 @@ def cancel(session: Session, actor: Actor, plan_id: int, data: CancellationIn) -
                 cancelled_on=today,
                 cancelled_by_party=party,
                 reason=data.reason,
+                candidates=cancelled_candidates(in_force),
             ),
         )
     session.flush()
     return plan
+
+
+def cancelled_candidates(version: PlanVersion) -> list[CancelledPlanCandidate]:
+    """The candidate-workers of the version in force: billing records the costs incurred
+    for each of them (only their id and name leave this service)."""
+    return [
+        CancelledPlanCandidate(candidate_id=c["id"], full_name=c["full_name"])
+        for c in (version.content or {}).get("candidates", [])
+        if c.get("id") is not None
+    ]
 
 
 def complete(session: Session, actor: Actor, plan_id: int) -> Plan:

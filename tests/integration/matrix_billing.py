@@ -6,6 +6,7 @@ Ids are ``{missing}``: a role allowed by the route reaches the billing service, 
 the gateway; anonymous users go to the login page (401 on the API). API routes with a JSON
 body answer 415 when called without one; the bank-file upload page answers 422 without a
 file. The ministry reads estimates only: invoices are between institutions and employers.
+Only institutions record the costs incurred of their cancelled plans (a missing plan: 404).
 """
 
 from __future__ import annotations
@@ -19,6 +20,8 @@ ESTIMATE_READERS = READERS | MINISTRY_ROLES
 F = "/facturation/factures/{missing}"
 N = "/facturation/notes-de-credit/{missing}"
 AF = "/api/billing/invoices/{missing}"
+C = "/facturation/plans/{missing}/couts-engages"  # costs incurred of a cancelled plan
+AC = "/api/billing/plans/{missing}/costs-incurred"
 
 # (endpoint, method): (path, allowed roles, status for an allowed role)
 ROUTES = {
@@ -39,6 +42,8 @@ ROUTES = {
     ("statement_csv", "GET"): ("/facturation/releve.csv", READERS, 200),
     ("settings_page", "GET"): ("/facturation/parametres", INSTITUTIONS, 200),
     ("save_settings", "POST"): ("/facturation/parametres", INSTITUTIONS, 303),
+    ("cancellation_costs_page", "GET"): (C, INSTITUTIONS, 404),
+    ("record_cancellation_costs", "POST"): (C, INSTITUTIONS, 404),
     # -- API --------------------------------------------------------------------------------
     ("api_invoices", "GET"): ("/api/billing/invoices", READERS, 200),
     ("api_invoice", "GET"): (AF, READERS, 404),
@@ -47,6 +52,8 @@ ROUTES = {
     ("api_import_payments", "POST"): ("/api/billing/payments/import", INSTITUTIONS, 415),
     ("api_issue_due_invoices", "POST"): ("/api/billing/invoicing/run", INSTITUTIONS, 200),
     ("api_credit_note", "GET"): ("/api/billing/credit-notes/{missing}", READERS, 404),
+    ("api_cancellation_costs", "GET"): (AC, INSTITUTIONS, 404),
+    ("api_record_cancellation_costs", "POST"): (AC, INSTITUTIONS, 415),
     ("api_statement", "GET"): ("/api/billing/statement", READERS, 200),
     ("api_aging", "GET"): ("/api/billing/aging", INSTITUTIONS, 200),
     ("api_estimate", "GET"): ("/api/billing/estimates/{missing}/1", ESTIMATE_READERS, 404),

@@ -43,6 +43,13 @@ REFERENCE = "PMO-CMV-2026-5001"
 TODAY = clock.today()
 ACCEPTED_ON = TODAY - timedelta(days=100)
 WELCOME_ON = TODAY - timedelta(days=60)
+# The candidate-workers of the plan when it is cancelled (77 abandons before).
+CANDIDATES = [(77, "Rosalie Gingras"), (78, "Didier Blais"), (79, "Mélanie Caron")]
+SAMPLE_COSTS = (
+    {"line": 3, "quantity": "6"},
+    {"line": 4, "candidate_id": 78, "quantity": "0.5"},
+    {"line": 4, "candidate_id": 79, "quantity": "0.25"},
+)
 # Due installments the two job processes race over (the issue's 10 000 with
 # RAC_TEST_DUE_INSTALLMENTS=10000; 2 000 keeps the suite fast).
 DUE_INSTALLMENTS = int(os.environ.get("RAC_TEST_DUE_INSTALLMENTS", "2000"))
@@ -111,15 +118,20 @@ def world(platform):
             "admin@mes.demo.quebec",
         )
     }
-    me = platform.api("GET", "/api/me", tokens["rac@cmv.demo.quebec"]).json()
-    coordinator = {
+    coordinator = actor_of(platform, tokens["rac@cmv.demo.quebec"])
+    return {"ids": ids, "tokens": tokens, "coordinator": coordinator}
+
+
+def actor_of(platform, token: str) -> dict:
+    """The ``Actor`` the gateway would pass to a service for the token's user."""
+    me = platform.api("GET", "/api/me", token).json()
+    return {
         "user_id": me["id"],
         "role": me["role"],
         "organisation_id": me["organisation"]["id"],
         "organisation_kind": me["organisation"]["kind"],
         "full_name": me["full_name"],
     }
-    return {"ids": ids, "tokens": tokens, "coordinator": coordinator}
 
 
 def plan_facts(world, **overrides) -> dict:
@@ -485,6 +497,10 @@ def test_abandonment_then_cancellation(platform, world):
             cancelled_on=TODAY - timedelta(days=1),
             cancelled_by_party="employer",
             reason="Fermeture de la boulangerie de Saint-Bernard",
+            candidates=[
+                ev.CancelledPlanCandidate(candidate_id=candidate, full_name=name)
+                for candidate, name in CANDIDATES
+            ],
         ),
     )
     wait_until(
@@ -515,6 +531,163 @@ def test_abandonment_then_cancellation(platform, world):
     )
     assert csv_response.headers["Content-Type"].startswith("text/csv")
     assert credit.number in csv_response.content.decode("utf-8-sig")
+
+
+def test_the_credit_note_is_e_mailed_with_its_pdf_and_in_the_employers_inbox(platform, world):
+    [credit] = rows(
+        platform,
+        select(CreditNote).where(
+            CreditNote.plan_id == PLAN_ID, CreditNote.reason_kind == "abandonment"
+        ),
+    )
+    employer = "direction@boulangerie.demo.quebec"
+
+    def credit_mail():
+        return [m for m in platform.mails_to(employer) if credit.number in m["Subject"]]
+
+    [mail] = wait_until(credit_mail, timeout=90, message="credit note not e-mailed")
+    assert "Cégep Marie-Victorin" in mail["Subject"]
+    [attachment] = list(mail.iter_attachments())
+    assert attachment.get_content_type() == "application/pdf"
+    assert attachment.get_filename() == f"note-de-credit-{credit.number}.pdf"
+    content = attachment.get_content()
+    assert "Note de crédit" in PdfReader(io.BytesIO(content)).pages[0].extract_text()
+    body = mail.get_body(preferencelist=("plain",)).get_content()
+    assert "Motif : Abandon d'un candidat-travailleur" in body
+    first = plan_invoices(platform)[0]
+    assert f"facture {first.number}" in body  # the credit reduced what the plan still owed
+
+    inbox = platform.api("GET", "/api/messages", world["tokens"][employer]).json()
+    [message] = [m for m in inbox["messages"] if credit.number in m["subject"]]
+    assert message["link"].endswith(f"/facturation/notes-de-credit/{credit.id}")
+    assert (
+        not [  # the institution is not the addressee
+            m for m in platform.mails_to("rac@cmv.demo.quebec") if credit.number in m["Subject"]
+        ]
+    )
+
+
+def test_costs_incurred_on_the_cancelled_plan_are_billed_once_by_a_final_invoice(platform, world):
+    tokens = world["tokens"]
+    institution = tokens["rac@cmv.demo.quebec"]
+    path = f"/api/billing/plans/{PLAN_ID}/costs-incurred"
+    before = plan_invoices(platform)
+    assert len(before) == 3
+
+    view = platform.api("GET", path, institution)
+    assert view.status_code == 200, view.text
+    view = view.json()
+    assert view["state"] == "open" and view["room"] == "2412.00"  # 8 040 less 30 % and 40 %
+    people = {p["candidate_id"]: p for p in view["lines"][3]["people"]}
+    assert people[77]["abandoned_on"] and not people[78]["abandoned_on"]
+    for who, status in (
+        ("direction@boulangerie.demo.quebec", 403),
+        ("rh@cisss.demo.quebec", 403),
+        ("rac@cegeplevis.demo.quebec", 404),  # another institution's plan
+    ):
+        assert platform.api("GET", path, tokens[who]).status_code == status, who
+
+    def post(token, *items):
+        return platform.api("POST", path, token, json={"items": list(items)})
+
+    for items, expected in (
+        (
+            [{"line": 3, "quantity": "31"}],
+            "dépasse la quantité prévue à l'estimation (30, unité : heures)",
+        ),
+        ([{"line": 4, "candidate_id": 77, "quantity": "0.5"}], "a abandonné la démarche"),
+        (
+            [
+                {"line": 1, "quantity": "12"},
+                {"line": 2, "quantity": "1"},
+                {"line": 3, "quantity": "10"},
+            ],
+            "ce que l'estimation permet encore de facturer (2\xa0412,00\xa0$)",
+        ),
+    ):
+        refused = post(institution, *items)
+        assert refused.status_code == 422, refused.text
+        assert expected in refused.json()["error"]["message"]
+    floating = platform.api(
+        "POST", path, institution, json={"items": [{"line": 3, "quantity": 7.5}]}
+    )
+    assert floating.status_code == 422  # a float would carry binary noise: text expected
+    assert post(tokens["direction@boulangerie.demo.quebec"], *SAMPLE_COSTS).status_code == 403
+    assert post(tokens["rac@cegeplevis.demo.quebec"], *SAMPLE_COSTS).status_code == 404
+    assert len(plan_invoices(platform)) == 3  # nothing billed by the refusals
+
+    # The coordinator's page: a refusal keeps what was typed, then the final invoice.
+    browser = requests.Session()
+    browser.cookies.set("rac_session", platform.session_cookie("rac@cmv.demo.quebec"))
+    page_url = f"{platform.url}/facturation/plans/{PLAN_ID}/couts-engages"
+    page = browser.get(page_url, timeout=30)
+    assert page.status_code == 200
+    assert 'name="q-3"' in page.text and 'name="q-4-78"' in page.text
+    assert 'name="q-4-77"' not in page.text  # abandoned: settled by the abandonment
+    csrf = re.search(r'name="csrf_token" value="([^"]+)"', page.text).group(1)
+    typed = {"csrf_token": csrf, "q-3": "6", "q-4-78": "1,5", "q-4-79": ""}
+    refused = browser.post(page_url, data=typed, timeout=30)
+    assert refused.status_code == 422
+    assert 'role="alert"' in refused.text and "Didier Blais" in refused.text
+    assert 'value="1,5"' in refused.text and 'aria-invalid="true"' in refused.text
+    form = {"csrf_token": csrf, "q-3": "6", "q-4-78": "0,5", "q-4-79": "0,25"}
+    done = browser.post(page_url, data=form, timeout=30, allow_redirects=False)
+    assert done.status_code == 303, done.text[:500]
+    assert done.headers["Location"].endswith("?fait=couts")
+    again = browser.post(page_url, data=form, timeout=30, allow_redirects=False)
+    assert again.headers["Location"].endswith("?fait=couts-deja")  # billed once
+    [final] = [i for i in plan_invoices(platform) if i.kind == "cancellation_costs"]
+    assert len(plan_invoices(platform)) == 4
+    shown = browser.get(page_url, timeout=30).text
+    assert final.number in shown and "Facture finale" in shown
+
+    # 6 h × 85,00 $ (taxable) + 0,75 evaluation × 1 200,00 $ (exempt), taxes of today.
+    assert final.subtotal == Decimal("1410.00")
+    assert [(t["name"], t["base"], t["amount"]) for t in final.taxes] == [
+        ("TPS", "510.00", "25.50"),
+        ("TVQ", "510.00", "50.87"),
+    ]
+    assert final.total == Decimal("1486.37") and final.issued_on == TODAY
+    assert final.number == document_number("CMV", fiscal_year(TODAY), final.sequence)
+    numbers = sorted(
+        i.sequence
+        for i in rows(
+            platform,
+            select(Invoice).where(
+                Invoice.institution_id == world["ids"]["CMV"],
+                Invoice.fiscal_year == fiscal_year(TODAY),
+            ),
+        )
+    )
+    assert numbers == list(range(1, len(numbers) + 1))  # gapless with the other invoices
+
+    same = post(institution, *SAMPLE_COSTS)
+    assert same.status_code == 200 and same.json()["created"] is False
+    assert same.json()["record"]["invoice"]["number"] == final.number
+    other = post(institution, {"line": 3, "quantity": "7"})
+    assert other.status_code == 409
+    assert f"(facture {final.number})" in other.json()["error"]["message"]
+    assert len(plan_invoices(platform)) == 4
+
+    # The employer gets the final invoice like any other, with its PDF; no name on it.
+    def final_mail():
+        return [
+            m
+            for m in platform.mails_to("direction@boulangerie.demo.quebec")
+            if final.number in m["Subject"]
+        ]
+
+    [mail] = wait_until(final_mail, timeout=90, message="final invoice not e-mailed")
+    [attachment] = list(mail.iter_attachments())
+    text = "\n".join(
+        p.extract_text() for p in PdfReader(io.BytesIO(attachment.get_content())).pages
+    )
+    assert "Facture finale" in text and "Didier Blais" not in text
+    employer = platform.api(
+        "GET", f"/api/billing/invoices/{final.id}", tokens["direction@boulangerie.demo.quebec"]
+    )
+    assert employer.status_code == 200
+    assert employer.json()["kind_label"] == "Coûts engagés avant l'annulation"
 
 
 # -- two replicas of the invoicing job -------------------------------------------------------

@@ -136,6 +136,51 @@ def test_optional_reminders_follow_preferences_but_legal_notices_do_not(platform
     )
 
 
+def test_a_credit_note_reaches_the_employer_with_its_pdf_even_with_reminders_off(platform):
+    """The demo's abandonment credit note (``services/billing/demo.py``: written to billing's
+    outbox, relayed once billing runs) is e-mailed to the CISSS's representative with the PDF
+    billing renders, and put in the inbox; a credit note is a legal notice, so turning the
+    optional reminders off changes nothing."""
+    with platform.engine("billing").connect() as connection:
+        bodies = connection.execute(
+            text("SELECT body FROM outbox WHERE event_type = 'credit_note.issued' ORDER BY id")
+        ).scalars()
+        [body] = [b for b in bodies if b["payload"]["plan_reference"] == "PMO-CLV-2026-DEMO2"]
+    number, address = body["payload"]["number"], "rh@cisss.demo.quebec"
+    [mail] = wait_until(
+        lambda: mails_about(platform, address, number), timeout=90, message="not e-mailed"
+    )
+    assert mail["Subject"].startswith(f"Note de crédit {number} de Cégep de Lévis — ")
+    [attachment] = list(mail.iter_attachments())
+    assert attachment.get_filename() == f"note-de-credit-{number}.pdf"
+    assert attachment.get_content().startswith(b"%PDF")
+    text_part = mail.get_body(preferencelist=("plain",)).get_content()
+    assert (
+        "Bonjour Julie Morin" in text_part
+        and "Motif : Abandon d'un candidat-travailleur" in text_part
+    )
+    token = platform.token(address)
+    inbox = platform.api("GET", "/api/messages", token).json()
+    [message] = [m for m in inbox["messages"] if number in m["subject"]]
+    credit_note_id = body["payload"]["credit_note_id"]
+    assert message["link"].endswith(f"/facturation/notes-de-credit/{credit_note_id}")
+
+    response = platform.api(
+        "PUT", "/api/messages/preferences", token, json={"optional_reminders": False}
+    )
+    assert response.status_code == 200
+    try:
+        notice = ev.CreditNoteIssued.model_validate(body["payload"])
+        platform.publish_event(notice)  # a second notice of it (another event)
+        wait_until(
+            lambda: len(mails_about(platform, address, number)) == 2,
+            timeout=60,
+            message="a legal notice was held back by the preferences",
+        )
+    finally:
+        platform.api("PUT", "/api/messages/preferences", token, json={"optional_reminders": True})
+
+
 def test_call_published_reaches_every_institution_of_the_order(platform):
     payload = ev.CallPublished(
         call_id=77,

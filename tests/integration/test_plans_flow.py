@@ -28,6 +28,7 @@ from rac_shared.clock import clock, end_of_day
 from rac_shared.outbox import event_exchange
 from services.plans.deadlines import acceptance_deadline
 from tests.support.platform import BIN
+from tests.support.polling import wait_until
 
 COORDINATOR = "rac@cegeplevis.demo.quebec"
 OTHER_COORDINATOR = "rac@cmv.demo.quebec"
@@ -378,6 +379,38 @@ def test_accept_amend_reaccept_then_cancel(platform, tokens, tap):
     assert event["payload"]["version"] == 2
     assert event["payload"]["cancelled_by_party"] == "employer"
     assert event["payload"]["cancelled_on"] == clock.today().isoformat()
+    # Billing learns the candidate-workers in force: the costs incurred are recorded per person.
+    names = [c["full_name"] for c in event["payload"]["candidates"]]
+    assert names == ["Roxanne Fortier-Dubé", "Yannick Tremblay-Ouellet"]
+    path = f"/api/billing/plans/{plan_id}/costs-incurred"
+
+    def costs_open():
+        costs = platform.api("GET", path, token).json()
+        return costs if costs["state"] == "open" else None
+
+    costs = wait_until(costs_open, message="billing never saw the plan cancelled")
+    [evaluation] = [line for line in costs["lines"] if line["per_candidate"]]
+    assert [p["full_name"] for p in evaluation["people"]] == names
+    # The single installment, due at acceptance, bills the whole estimate: nothing is left.
+    assert costs["room"] == "0.00"
+    person = evaluation["people"][0]["candidate_id"]
+    refused = platform.api(
+        "POST",
+        path,
+        token,
+        json={"items": [{"line": evaluation["line"], "candidate_id": person, "quantity": "1"}]},
+    )
+    assert refused.status_code == 422
+    assert "permet encore de facturer (0,00" in refused.json()["error"]["message"]
+    # The plan's page leads the institution (not the employer) to that billing page.
+    link = f'href="/facturation/plans/{plan_id}/couts-engages"'
+    for email, shown in ((COORDINATOR, True), (EMPLOYER, False)):
+        page = requests.get(
+            f"{platform.url}/plans/{plan_id}",
+            cookies={"rac_session": platform.session_cookie(email)},
+            timeout=30,
+        )
+        assert page.status_code == 200 and (link in page.text) == shown, email
 
 
 # -- the deadline job: idempotent, concurrent, index-backed ------------------------------------

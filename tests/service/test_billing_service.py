@@ -19,8 +19,8 @@ from sqlalchemy import func, select
 
 from rac_shared.clock import clock
 from rac_shared.errors import DomainError
-from rac_shared.events import Envelope
-from services.billing.models import Document, Installment, Invoice
+from rac_shared.events import CancelledPlanCandidate, Envelope
+from services.billing.models import CreditNote, Document, Installment, Invoice
 from services.billing.service import BillingService
 from services.billing.testing import (
     CISSS,
@@ -29,7 +29,9 @@ from services.billing.testing import (
     LEVIS,
     LEVIS_RAC,
     ORGANISATIONS,
+    abandoned,
     accepted,
+    cancelled,
     estimate_spec,
     milestone,
     plan_ref,
@@ -150,6 +152,14 @@ def accepted_plan(billing):
         billing("freeze_estimate", actor(LEVIS_RAC), 1, 1)
 
 
+def accepted_schedule(billing):
+    """The estimate saved and frozen, then ``plan.accepted`` on 1 September 2026."""
+    accepted_plan(billing)
+    billing(
+        "on_plan_accepted", Envelope.wrap(accepted(on=date(2026, 9, 1))).model_dump(mode="json")
+    )
+
+
 def test_a_redelivered_plan_accepted_event_creates_the_schedule_once(billing):
     accepted_plan(billing)
     body = Envelope.wrap(accepted(on=date(2026, 9, 1))).model_dump(mode="json")
@@ -189,10 +199,7 @@ def _processed(sessions, event_id) -> int:
 
 
 def test_invoice_pdf_is_rendered_once_in_french_and_kept(billing):
-    accepted_plan(billing)
-    billing(
-        "on_plan_accepted", Envelope.wrap(accepted(on=date(2026, 9, 1))).model_dump(mode="json")
-    )
+    accepted_schedule(billing)
     with clock.frozen_at(date(2026, 9, 1)):
         assert billing("issue_due_invoices", actor(LEVIS_RAC)) == {
             "issued": 1,
@@ -225,10 +232,7 @@ def test_invoice_pdf_is_rendered_once_in_french_and_kept(billing):
 
 
 def test_payments_through_the_service(billing):
-    accepted_plan(billing)
-    billing(
-        "on_plan_accepted", Envelope.wrap(accepted(on=date(2026, 9, 1))).model_dump(mode="json")
-    )
+    accepted_schedule(billing)
     with clock.frozen_at(date(2026, 9, 1)):
         billing("issue_due_invoices", actor(LEVIS_RAC))
     with billing.sessions() as session:
@@ -267,6 +271,69 @@ def test_payments_through_the_service(billing):
     assert profile["gst_number"] == "123456789 RT0001"
     assert billing("get_profile", actor(LEVIS_RAC))["qst_number"] == "1234567890 TQ0001"
     assert CISSS in {e["id"] for e in billing("statement_employers", actor(LEVIS_RAC))}
+
+
+# -- cancellation: costs incurred, credit note delivered ------------------------------------
+
+
+def test_a_cancelled_plans_costs_incurred_are_billed_once_through_the_service(billing):
+    accepted_schedule(billing)
+    with clock.frozen_at(date(2026, 9, 1)):
+        billing("issue_due_invoices", actor(LEVIS_RAC))
+    people = [
+        CancelledPlanCandidate(candidate_id=31, full_name="Émilie Roy"),
+        CancelledPlanCandidate(candidate_id=32, full_name="Louis Caron"),
+    ]
+    body = Envelope.wrap(cancelled(1, date(2026, 10, 1), candidates=people)).model_dump(mode="json")
+    billing("on_plan_cancelled", body)
+    billing("on_plan_cancelled", body)  # redelivered: cancelled once
+    with clock.frozen_at(date(2026, 10, 5)):
+        view = billing("cancellation_costs", actor(LEVIS_RAC), 1)
+        assert view["state"] == "open" and view["room"] == "5628.00"  # 8 040 less 30 %
+        assert [p["full_name"] for p in view["lines"][3]["people"]] == ["Émilie Roy", "Louis Caron"]
+        items = {
+            "items": [
+                {"line": 3, "quantity": "8,5"},  # a French decimal comma is accepted
+                {"line": 4, "candidate_id": 31, "quantity": "1"},
+            ]
+        }
+        with pytest.raises(DomainError) as error:
+            billing(
+                "record_cancellation_costs",
+                actor(LEVIS_RAC),
+                1,
+                {"items": [{"line": 3, "quantity": "31"}]},
+            )
+        assert error.value.code == "invalid" and "(30, unité : heures)" in error.value.message
+        with pytest.raises(DomainError) as error:
+            billing("record_cancellation_costs", actor(CISSS_HR), 1, items)
+        assert error.value.code == "forbidden"
+        first = billing("record_cancellation_costs", actor(LEVIS_RAC), 1, items)
+        again = billing("record_cancellation_costs", actor(LEVIS_RAC), 1, items)
+    assert first["created"] and not again["created"]
+    assert first["record"]["invoice"]["number"] == "CLV-2026-0002"
+    assert again["record"]["invoice"] == first["record"]["invoice"]
+    # 8,5 h × 85,00 = 722,50 $ + TPS 36,13 $ + TVQ 72,07 $, and one evaluation (exempt).
+    assert first["record"]["invoice"]["total"] == "2030.70"
+    assert count(billing.sessions, Invoice) == 2
+
+
+def test_the_credit_note_pdf_is_delivered_to_notifications(billing):
+    accepted_schedule(billing)
+    with clock.frozen_at(date(2026, 9, 10)):
+        body = Envelope.wrap(abandoned(1, 42, date(2026, 9, 9), "0.5")).model_dump(mode="json")
+        billing("on_candidate_abandoned", body)
+    with billing.sessions() as session:
+        credit = session.scalar(select(CreditNote))
+    document = billing("credit_note_pdf_for_delivery", credit.id)
+    assert document["filename"] == f"note-de-credit-{credit.number}.pdf"
+    assert document["mime"] == "application/pdf" and document["employer_id"] == CISSS
+    pdf = base64.b64decode(document["content_base64"])
+    assert "Note de crédit" in PdfReader(io.BytesIO(pdf)).pages[0].extract_text()
+    assert billing("credit_note_pdf_for_delivery", credit.id) == document  # rendered once
+    with pytest.raises(DomainError) as error:
+        billing("credit_note_pdf_for_delivery", 987654)
+    assert error.value.code == "not_found"
 
 
 # -- the invoicing job's bulk path on PostgreSQL ------------------------------------------------

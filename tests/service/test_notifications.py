@@ -2,13 +2,21 @@
 
 from __future__ import annotations
 
+import base64
 import json
 from datetime import UTC, datetime, timedelta
+from decimal import Decimal
 
 import pytest
-from nameko.testing.services import entrypoint_hook, restrict_entrypoints, worker_factory
+from nameko.testing.services import (
+    entrypoint_hook,
+    replace_dependencies,
+    restrict_entrypoints,
+    worker_factory,
+)
 from sqlalchemy import func, select, text
 
+from rac_shared import events as ev
 from rac_shared.actor import OrganisationKind, Role
 from rac_shared.clock import clock
 from rac_shared.errors import DomainError
@@ -278,3 +286,84 @@ def test_home_summary_counts_unread_in_app_messages(inbox_db):
     ]
     call_worker(sessions, "mark_read", actor(2), ids["other"])
     assert call_worker(sessions, "home_summary", actor(2)) == []
+
+
+# -- credit notes, like invoices ----------------------------------------------------------------
+
+
+class FakeDirectory:
+    """The gateway's directory for one employer and one cégep."""
+
+    def users_of_organisation(self, organisation_id, roles=None):
+        if organisation_id != 5:
+            return []
+        return [
+            {
+                "id": 50,
+                "email": "rh@cisss.demo.quebec",
+                "full_name": "Julie Morin",
+                "role": "employer_representative",
+                "organisation_id": 5,
+            }
+        ]
+
+    def get_organisation(self, organisation_id):
+        names = {2: "Cégep de Lévis", 5: "CISSS de Chaudière-Appalaches"}
+        return {"id": organisation_id, "name": names[organisation_id]}
+
+
+def test_a_credit_note_is_e_mailed_with_its_pdf_and_put_in_the_inbox_once(
+    service_database, smtp_server, container_factory, rabbit_config
+):
+    sessions = service_database("notifications")
+    container = container_factory(NotificationsService, rabbit_config)
+    restrict_entrypoints(container, "on_credit_note_issued")
+    gateway, billing = replace_dependencies(container, "gateway", "billing")
+    directory = FakeDirectory()
+    gateway.users_of_organisation.side_effect = directory.users_of_organisation
+    gateway.get_organisation.side_effect = directory.get_organisation
+    pdf = b"%PDF-1.7 note de credit"
+    billing.credit_note_pdf_for_delivery.return_value = {
+        "filename": "note-de-credit-CLV-NC-2026-0001.pdf",
+        "mime": "application/pdf",
+        "content_base64": base64.b64encode(pdf).decode("ascii"),
+    }
+    container.start()
+    payload = ev.CreditNoteIssued(
+        credit_note_id=4,
+        number="CLV-NC-2026-0001",
+        institution_id=2,
+        employer_id=5,
+        plan_id=3,
+        plan_reference="PMO-CLV-2026-003",
+        issued_on=datetime(2026, 10, 15).date(),
+        total=Decimal("1306.37"),
+        reason="Abandon d'un candidat-travailleur le 14 octobre 2026",
+        reason_kind="abandonment",
+        applications=[
+            ev.CreditNoteApplication(invoice_number="CLV-2026-0001", amount=Decimal("1306.37"))
+        ],
+        unapplied=Decimal("0"),
+    )
+    body = ev.Envelope.wrap(payload).model_dump(mode="json")
+    for _ in range(2):  # redelivered: still one e-mail and one in-app message
+        with entrypoint_hook(container, "on_credit_note_issued") as handle:
+            handle(body)
+
+    rows = notifications_of(sessions, body["event_id"])
+    assert sorted((n.channel, n.status, n.legal) for n in rows) == [
+        ("email", "sent", True),
+        ("inapp", "sent", True),
+    ]
+    billing.credit_note_pdf_for_delivery.assert_called_once_with(credit_note_id=4)
+    [(recipients, mail)] = smtp_server.envelopes
+    assert recipients == ["rh@cisss.demo.quebec"]
+    subject = str(mail["Subject"]).replace("\xa0", " ").replace("\u202f", " ")
+    assert subject == "Note de crédit CLV-NC-2026-0001 de Cégep de Lévis — 1 306,37 $"
+    [attachment] = list(mail.iter_attachments())
+    assert attachment.get_filename() == "note-de-credit-CLV-NC-2026-0001.pdf"
+    assert attachment.get_content() == pdf
+    text = mail.get_body(preferencelist=("plain",)).get_content()
+    assert "facture CLV-2026-0001 : 1\xa0306,37\xa0$" in text and "Le solde" not in text
+    [inapp] = [n for n in rows if n.channel == "inapp"]
+    assert inapp.recipient_user_id == 50 and inapp.link.endswith("/facturation/notes-de-credit/4")

@@ -6,6 +6,7 @@ from __future__ import annotations
 
 import re
 from datetime import date
+from html import unescape
 from html.parser import HTMLParser
 from pathlib import Path
 
@@ -14,11 +15,19 @@ import pytest
 from gateway.web.billing import METHODS, STATUS_FILTERS, _iso_long_date
 from rac_shared.actor import ROLE_LABELS
 from rac_shared.clock import clock
+from rac_shared.events import CancelledPlanCandidate
 from rac_shared.templating import make_environment
-from services.billing import documents, payments, reports, views
+from services.billing import cancellation, documents, payments, reports, views
 from services.billing import estimates as E
 from services.billing import invoicing as I
-from services.billing.schemas import EstimateSpec, InvoiceQuery, PaymentIn, PlanRef
+from services.billing.models import Invoice
+from services.billing.schemas import (
+    CostsIncurredIn,
+    EstimateSpec,
+    InvoiceQuery,
+    PaymentIn,
+    PlanRef,
+)
 from services.billing.testing import (
     CISSS,
     CISSS_HR,
@@ -27,6 +36,7 @@ from services.billing.testing import (
     ORGANISATIONS,
     abandoned,
     accepted,
+    cancelled,
     estimate_spec,
     memory_session,
     plan_ref,
@@ -78,8 +88,11 @@ def data():
         )
         result = I.record_abandonment(session, abandoned(1, 9, date(2026, 9, 9), "0.25"))
         session.commit()
+    costs = cancelled_plans_with_costs(session)
     with clock.frozen_at(date(2026, 11, 1)):
         yield {
+            **costs,
+            "cancelled_plans": cancellation.cancelled_plans(session, LEVIS_RAC),
             "session": session,
             "invoice": views.invoice_view(session, invoice),
             "credit": views.credit_note_view(session, result["credit_note"]),
@@ -92,6 +105,52 @@ def data():
             "credit_model": result["credit_note"],
         }
     session.close()
+
+
+def cancelled_plans_with_costs(session) -> dict:
+    """Plans 2 and 3, accepted then cancelled (a candidate-worker with a hostile name); the
+    costs incurred of plan 2 are recorded, those of plan 3 are still to record."""
+    people = [
+        CancelledPlanCandidate(candidate_id=21, full_name=f"Émilie {HOSTILE}"),
+        CancelledPlanCandidate(candidate_id=22, full_name="Louis Caron"),
+    ]
+    for plan_id in (2, 3):
+        with clock.frozen_at(date(2026, 8, 20)):
+            estimate = E.save_estimate(
+                session,
+                LEVIS_RAC,
+                PlanRef(**plan_ref(plan_id, candidate_count=2)),
+                EstimateSpec(**estimate_spec()),
+                {"institution": ORGANISATIONS[LEVIS], "employer": ORGANISATIONS[CISSS]},
+            )
+            E.freeze(estimate)
+        with clock.frozen_at(date(2026, 9, 1)):
+            I.accept_plan(session, accepted(plan_id))
+            I.issue_due_batch(session, date(2026, 9, 1))
+        with clock.frozen_at(date(2026, 10, 15)):
+            I.cancel_plan(session, cancelled(plan_id, date(2026, 10, 15), candidates=people))
+        session.commit()
+    with clock.frozen_at(date(2026, 10, 20)):
+        record, _ = cancellation.record_costs(
+            session,
+            LEVIS_RAC,
+            2,
+            CostsIncurredIn.model_validate(
+                {
+                    "items": [
+                        {"line": 3, "quantity": "4"},
+                        {"line": 4, "candidate_id": 21, "quantity": "0.5"},
+                    ]
+                }
+            ),
+        )
+        session.commit()
+    with clock.frozen_at(date(2026, 11, 1)):
+        return {
+            "costs_recorded": cancellation.costs_view(session, LEVIS_RAC, 2),
+            "costs_open": cancellation.costs_view(session, LEVIS_RAC, 3),
+            "costs_invoice_model": session.get(Invoice, record.invoice_id),
+        }
 
 
 @pytest.fixture(scope="module")
@@ -157,6 +216,7 @@ def page_cases(data):
                 listing=data["listing"],
                 scheduled=data["scheduled"],
                 employers=data["employers"],
+                cancelled_plans=data["cancelled_plans"],
                 selected_status="overdue",
                 employer_id=None,
                 notice="2 facture(s) émise(s)",
@@ -207,10 +267,30 @@ def page_cases(data):
                 notice=None,
             ),
         ),
+        (
+            "billing/costs_incurred.html.j2",
+            dict(
+                costs=data["costs_open"],
+                form={"q-3": HOSTILE, "q-4-21": "2"},
+                errors={"q-4-21": f"La quantité inscrite pour Émilie {HOSTILE} dépasse."},
+                error="Deux quantités inscrites sont refusées.",
+                notice=None,
+            ),
+        ),
+        (
+            "billing/costs_incurred.html.j2",
+            dict(
+                costs=data["costs_recorded"],
+                form={},
+                errors={},
+                error=None,
+                notice="Les coûts engagés sont enregistrés.",
+            ),
+        ),
     ]
 
 
-@pytest.mark.parametrize("index", range(9))
+@pytest.mark.parametrize("index", range(11))
 @pytest.mark.parametrize("who", ["institution", "employer"])
 def test_pages_render_escaped_and_accessible(env, data, index, who):
     actor = LEVIS_RAC if who == "institution" else CISSS_HR
@@ -263,3 +343,33 @@ def test_invoice_and_credit_note_documents(data):
     assert "Payé" not in text  # the document is the invoice as issued, not its balance
     credit = documents.credit_note_html(session, data["credit_model"])
     assert "Note de crédit" in credit and "CLV-NC-2026-0001" in credit and "Motif" in credit
+
+
+def test_costs_incurred_page_lists_each_line_and_person_with_a_labelled_field(env, data):
+    html = render(env, LEVIS_RAC, "billing/costs_incurred.html.j2", **page_cases(data)[9][1])
+    assert 'name="q-3"' in html and 'name="q-4-21"' in html and 'name="q-4-22"' in html
+    assert 'name="q-5"' not in html  # the conditional abandonment fee is not a cost
+    assert "Émilie &lt;script&gt;" in html
+    assert 'aria-invalid="true" aria-describedby="q-4-21-erreur"' in html
+    assert 'href="#q-4-21"' in html  # the error summary leads to the field
+    assert "Émettre la facture finale" in html
+    recorded = render(env, LEVIS_RAC, "billing/costs_incurred.html.j2", **page_cases(data)[10][1])
+    number = data["costs_recorded"]["record"]["invoice"]["number"]
+    assert f">{number}</a>" in recorded
+    assert 'action="/facturation/plans/2/couts-engages"' not in recorded  # recorded once
+    assert "<td>candidat-travailleur</td><td>0,5</td>" in recorded
+
+
+def test_invoices_page_leads_the_institution_to_the_costs_of_its_cancelled_plans(env, data):
+    html = render(env, LEVIS_RAC, "billing/invoices.html.j2", **page_cases(data)[0][1])
+    assert 'href="/facturation/plans/3/couts-engages">Inscrire les coûts engagés' in html
+    number = data["costs_recorded"]["record"]["invoice"]["number"]
+    assert f">{number}</a>" in html
+
+
+def test_the_costs_incurred_invoice_says_what_it_bills(data):
+    html = documents.invoice_html(data["session"], data["costs_invoice_model"])
+    text = unescape(re.sub(r"\s+", " ", re.sub(r"<[^>]+>", " ", html)))
+    assert "Facture finale" in text and "annexe A" in text
+    assert "coûts engagés avant l'annulation" in text
+    assert "Émilie" not in text  # the employer's invoice names no candidate-worker

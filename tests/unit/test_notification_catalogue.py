@@ -84,6 +84,14 @@ PAYLOADS = {
         invoice_id=9, number="CLV-2026-0001", institution_id=2, employer_id=5, plan_id=3,
         plan_reference="PMO-CLV-2026-003", issued_on=date(2026, 12, 1),
         due_on=date(2026, 12, 31), total=Decimal("250000")),
+    "credit_note_issued": ev.CreditNoteIssued(
+        credit_note_id=4, number="CLV-NC-2026-0001", institution_id=2, employer_id=5,
+        plan_id=3, plan_reference="PMO-CLV-2026-003", issued_on=date(2026, 10, 15),
+        total=Decimal("1306.37"), reason=f"Abandon d'un candidat-travailleur {HOSTILE}",
+        reason_kind="abandonment",
+        applications=[ev.CreditNoteApplication(invoice_number="CLV-2026-0001",
+                                               amount=Decimal("1000"))],
+        unapplied=Decimal("306.37")),
 }
 
 
@@ -177,3 +185,28 @@ def test_every_composer_has_both_templates():
         "call_amended", "plan_accepted", "plan_cancelled", "invoice_overdue"}:
         assert domain.templates.get_template(f"email/{kind}.txt.j2")
         assert domain.templates.get_template(f"email/{kind}.html.j2")
+
+
+def test_credit_note_is_a_legal_notice_to_the_employer_with_its_pdf():
+    message = compose("credit_note_issued")
+    assert [r.email for r in message.recipients] == ["rh@emp.qc"]
+    assert message.legal  # like the invoice it corrects: preferences cannot turn it off
+    assert message.subject == "Note de crédit CLV-NC-2026-0001 de Cégep de Lévis — 1\xa0306,37\xa0$"
+    assert message.attachment == {"service": "billing", "method": "credit_note_pdf_for_delivery",
+                                  "kwargs": {"credit_note_id": 4}}
+    assert message.link == f"{URL}/facturation/notes-de-credit/4"
+    text, html = render(message, message.recipients[0])
+    assert "15 octobre 2026" in text and "Motif : Abandon d'un candidat-travailleur" in text
+    assert "- facture CLV-2026-0001 : 1\xa0000,00\xa0$" in text
+    assert "Le solde de 306,37\xa0$ sera appliqué aux prochaines factures" in text
+    assert "&lt;script&gt;" in html
+
+
+def test_credit_note_published_before_its_notice_existed_still_reads_well():
+    old = ev.CreditNoteIssued.model_validate({
+        "credit_note_id": 4, "number": "CLV-NC-2026-0001", "institution_id": 2,
+        "employer_id": 5, "plan_id": 3, "plan_reference": "PMO-CLV-2026-003",
+        "issued_on": "2026-10-15", "total": "1306.37", "reason": "Avenant"})
+    message = catalogue.credit_note_issued(old, InMemoryDirectory(), URL)
+    text, _ = render(message, message.recipients[0])
+    assert "Motif : Avenant" in text and "Le solde" not in text and "réduit" not in text

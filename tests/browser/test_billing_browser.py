@@ -1,0 +1,136 @@
+"""The costs incurred of a cancelled plan in a real Chromium against the whole platform: the
+plan's estimate is saved by RPC and its acceptance and cancellation published as the plans
+service would; the Cégep Marie-Victorin's coordinator finds the plan on the invoices page,
+records the work done since the last billed installment line by line and per
+candidate-worker, is refused above the estimate with the field marked, then issues the final
+invoice and opens it."""
+
+from __future__ import annotations
+
+import json
+import re
+from datetime import timedelta
+
+import pytest
+from nameko.standalone.rpc import ClusterRpcProxy
+from playwright.sync_api import Page, expect
+
+from rac_shared import events as ev
+from rac_shared.clock import clock
+from services.billing.testing import estimate_spec
+from tests.browser.fixtures_browser import (  # noqa: F401 - fixtures
+    browser_fixture,
+    context_fixture,
+    page_fixture,
+)
+from tests.browser.test_login_pages import assert_accessible_basics, log_in
+from tests.integration.test_billing_flow import actor_of
+from tests.support.polling import wait_until
+
+pytestmark = [pytest.mark.integration, pytest.mark.browser]
+
+COORDINATOR = "rac@cmv.demo.quebec"
+PLAN_ID = 6001
+REFERENCE = "PMO-CMV-2026-6001"
+PEOPLE = [(61, "Claire Dion"), (62, "Samuel Lavoie")]
+
+
+def cancelled_plan(platform) -> None:
+    """An accepted plan of the Cégep Marie-Victorin with the Boulangerie Saint-Méthode inc.,
+    its first installment (30 %) invoiced, cancelled yesterday by the bakery."""
+    token = platform.token(COORDINATOR)
+    actor = actor_of(platform, token)
+    admin = platform.token("admin@mes.demo.quebec")
+    organisations = platform.api("GET", "/api/organisations", admin).json()["organisations"]
+    ids = {o["code"]: o["id"] for o in organisations}
+    facts = {
+        "plan_id": PLAN_ID,
+        "version": 1,
+        "reference": REFERENCE,
+        "institution_id": ids["CMV"],
+        "employer_id": ids["BSM"],
+        "candidate_count": len(PEOPLE),
+        "accepted_version": None,
+    }
+    with ClusterRpcProxy({"AMQP_URI": platform.amqp_uri}, timeout=60) as cluster:
+        cluster.billing.save_estimate(actor=actor, plan=facts, estimate=estimate_spec())
+        cluster.billing.freeze_estimate(actor=actor, plan_id=PLAN_ID, version=1)
+    accepted_at = clock.now() - timedelta(days=40)
+    parties = {"institution_id": ids["CMV"], "employer_id": ids["BSM"]}
+    platform.publish_event(
+        ev.PlanAccepted(
+            plan_id=PLAN_ID,
+            version=1,
+            reference=REFERENCE,
+            accepted_at=accepted_at,
+            accepted_by="Éric Poulin",
+            **parties,
+        )
+    )
+    path = f"/api/billing/plans/{PLAN_ID}/costs-incurred"
+
+    def state() -> str:
+        response = platform.api("GET", path, token)
+        return response.json()["state"] if response.status_code == 200 else ""
+
+    wait_until(lambda: state() == "unavailable", message="plan.accepted not consumed")
+    as_of = (clock.today() - timedelta(days=40)).isoformat()
+    result = platform.rac("jobs", "run", "invoicing", "--as-of", as_of)
+    assert json.loads(result.stdout.strip().splitlines()[-1])["issued"] == 1
+    platform.publish_event(
+        ev.PlanCancelled(
+            plan_id=PLAN_ID,
+            version=1,
+            reference=REFERENCE,
+            cancelled_on=clock.today() - timedelta(days=1),
+            cancelled_by_party="employer",
+            reason="Fermeture temporaire de la boulangerie",
+            candidates=[
+                ev.CancelledPlanCandidate(candidate_id=i, full_name=name) for i, name in PEOPLE
+            ],
+            **parties,
+        )
+    )
+    wait_until(lambda: state() == "open", message="plan.cancelled not consumed")
+
+
+def test_the_coordinator_records_the_costs_incurred_and_issues_the_final_invoice(
+    platform, page: Page, artefacts
+):
+    cancelled_plan(platform)
+    log_in(page, COORDINATOR)
+    page.goto("/facturation")
+    section = page.locator("section", has=page.get_by_role("heading", name=re.compile("annulés")))
+    section.get_by_role("link", name="Inscrire les coûts engagés").click()
+    expect(page.get_by_role("heading", level=1)).to_have_text(f"Coûts engagés — plan {REFERENCE}")
+    assert_accessible_basics(page)
+    expect(page.locator("main")).to_contain_text("4 788,00 $")  # 6 840,00 less the 30 % billed
+
+    hours = page.get_by_label("Accompagnement des candidats-travailleurs : quantité réalisée")
+    claire = page.get_by_label("Évaluation des compétences de l'AEC — Claire Dion")
+    samuel = page.get_by_label("Évaluation des compétences de l'AEC — Samuel Lavoie")
+    hours.fill("31")
+    claire.fill("0,5")
+    page.get_by_role("button", name="Émettre la facture finale").click()
+    alert = page.get_by_role("alert")
+    expect(alert).to_contain_text("dépasse la quantité prévue à l'estimation (30, unité : heures)")
+    expect(hours).to_have_attribute("aria-invalid", "true")
+    expect(hours).to_have_value("31")
+    expect(claire).to_have_value("0,5")
+    assert_accessible_basics(page)
+    page.screenshot(path=artefacts / "costs-incurred-refused.png", full_page=True)
+
+    hours.fill("6")
+    samuel.fill("0,25")
+    page.get_by_role("button", name="Émettre la facture finale").click()
+    expect(page.get_by_role("status")).to_contain_text("la facture finale est émise")
+    final = page.get_by_role("region", name="Facture finale")
+    expect(final).to_contain_text("1 486,37 $")  # 1 410,00 $ + TPS 25,50 $ + TVQ 50,87 $
+    expect(page.get_by_role("button", name="Émettre la facture finale")).to_have_count(0)
+    assert_accessible_basics(page)
+    page.screenshot(path=artefacts / "costs-incurred-invoiced.png", full_page=True)
+
+    final.get_by_role("link", name=re.compile(r"^CMV-")).click()
+    expect(page.get_by_role("heading", level=1)).to_contain_text("Facture CMV-")
+    expect(page.locator("main")).to_contain_text("Facture finale du plan annulé")
+    expect(page.locator("main")).to_contain_text("coûts engagés avant l'annulation")
