@@ -21,6 +21,7 @@ from sqlalchemy import func, select
 from rac_shared.actor import Actor, OrganisationKind, Role
 from rac_shared.errors import DomainError
 from rac_shared.events import ApplicationAdmissibilityDecided, Envelope
+from rac_shared.rpc import ServiceTimeout
 from rac_shared.settings import reset_settings_cache
 from services.applications.demo import CRITERIA_2012
 from services.scoring.models import (
@@ -300,7 +301,8 @@ def test_a_slow_grid_lookup_times_out_and_the_redelivery_opens_the_evaluation(
     reset_settings_cache()
     rpc.grid_delay = 2.0
     envelope = admissible(601, 30)
-    with pytest.raises(eventlet.Timeout):
+    # An ordinary exception (not eventlet's BaseException Timeout), so the consumer retries.
+    with pytest.raises(ServiceTimeout):
         rpc.deliver(envelope)
     assert count(sessions, Evaluation) == 0
     assert count(sessions, Base.metadata.tables["processed_events"]) == 0
