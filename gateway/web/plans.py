@@ -34,6 +34,7 @@ STATUS_FILTERS = {
     "issued": "Émis, en attente d'acceptation",
     "accepted": "Acceptés",
     "lapsed": "Caducs",
+    "declined": "Refusés",
     "cancelled": "Annulés",
     "completed": "Terminés",
 }
@@ -83,6 +84,7 @@ NOTICES = {
     "enregistre": "Les modifications sont enregistrées.",
     "emis": "Le plan est émis : l'organisation a 30 jours pour l'accepter.",
     "accepte": "Le plan est accepté. Merci : l'établissement en est avisé.",
+    "refuse": "L'offre est refusée : l'établissement en est avisé, avec le motif du refus.",
     "acceptation": "L'acceptation reçue est enregistrée.",
     "modification": "Une nouvelle version est en préparation : modifiez-la puis émettez-la.",
     "annule": "Le plan est annulé.",
@@ -181,6 +183,11 @@ class RecordBody(Body):
     signed_by_title: str = Field("", max_length=200)
     filename: str = Field(min_length=1, max_length=200)
     content_b64: str = Field(min_length=4, description="Copie numérisée (PDF, PNG, JPEG)")
+
+
+class DeclineBody(Body):
+    version: int = Field(ge=1, description="La version en attente d'acceptation")
+    reason: str = Field(min_length=1, max_length=2000, description="Motif du refus")
 
 
 class SummaryBody(Body):
@@ -528,6 +535,47 @@ def plan_accept(ctx: Ctx, plan_id: int) -> Response:
             error=exc.message,
         )
     return ctx.redirect(f"/plans/{plan_id}?ok=accepte")
+
+
+@route("/plans/<int:plan_id>/refuser", access=EMPLOYERS)
+def plan_decline_form(ctx: Ctx, plan_id: int) -> Response:
+    view = _plan(ctx, plan_id)
+    return ctx.render(
+        "plans/decline.html.j2", view=view, plan=view["plan"], form={}, errors={}, error=None
+    )
+
+
+@route("/plans/<int:plan_id>/refuser", methods=("POST",), access=EMPLOYERS)
+def plan_decline(ctx: Ctx, plan_id: int) -> Response:
+    """The employer's representative declines the offer, after confirming, with a reason."""
+    form = ctx.request.form
+    version = form.get("version", "")
+    data = {
+        "version": int(version) if version.isdigit() else 0,
+        "reason": form.get("reason", "")[:2000],
+    }
+    try:
+        if form.get("confirme") != "oui":
+            raise DomainError(
+                "Confirmez que vous refusez l'offre au nom de l'organisation.",
+                {"confirme": "Cochez la case pour confirmer le refus."},
+                "invalid",
+            )
+        ctx.rpc("plans", "decline", plan_id=plan_id, data=data)
+    except DomainError as exc:
+        if exc.code not in ("invalid", "conflict"):
+            raise
+        view = _plan(ctx, plan_id)
+        return ctx.render(
+            "plans/decline.html.j2",
+            status=422 if exc.code == "invalid" else 409,
+            view=view,
+            plan=view["plan"],
+            form=form.to_dict(),
+            errors=_field_errors(exc.details),
+            error=exc.message,
+        )
+    return ctx.redirect(f"/plans/{plan_id}?ok=refuse")
 
 
 @route("/plans/<int:plan_id>/modification", methods=("POST",), access=INSTITUTIONS)
@@ -1230,6 +1278,18 @@ def api_plan_record_acceptance(ctx: Ctx, plan_id: int):
     return ctx.rpc(
         "plans", "record_acceptance", plan_id=plan_id, data=ctx.body.model_dump(mode="json")
     )
+
+
+@route(
+    "/api/plans/<int:plan_id>/decline",
+    methods=("POST",),
+    access=EMPLOYERS,
+    body=DeclineBody,
+    response=PlanRowOut,
+    summary="Refuser la version émise en attente d'acceptation (motif obligatoire)",
+)
+def api_plan_decline(ctx: Ctx, plan_id: int):
+    return ctx.rpc("plans", "decline", plan_id=plan_id, data=ctx.body.model_dump())
 
 
 @route(
