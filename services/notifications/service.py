@@ -21,10 +21,6 @@ from services.notifications import catalogue, domain
 from services.notifications.models import Base, Notification
 
 
-class DirectoryUnavailable(Exception):
-    """The directory did not answer in time: the event handler fails and is retried."""
-
-
 class TimedDirectory:
     """The gateway's directory over RPC, each call bounded by the RPC timeout."""
 
@@ -33,15 +29,8 @@ class TimedDirectory:
         self.timeout = timeout
 
     def _call(self, method: str, **kwargs):
-        # eventlet's Timeout is a BaseException: escaping the worker, it would leave the event
-        # unacknowledged instead of scheduling its retry, so it becomes an ordinary error.
-        try:
-            with eventlet.Timeout(self.timeout):
-                return getattr(self.proxy, method)(**kwargs)
-        except eventlet.Timeout:
-            raise DirectoryUnavailable(
-                f"gateway.{method} did not answer within {self.timeout} s"
-            ) from None
+        with eventlet.Timeout(self.timeout):
+            return getattr(self.proxy, method)(**kwargs)
 
     def users_of_organisation(self, organisation_id, roles=None):
         return self._call("users_of_organisation", organisation_id=organisation_id, roles=roles)

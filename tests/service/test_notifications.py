@@ -278,20 +278,3 @@ def test_home_summary_counts_unread_in_app_messages(inbox_db):
     ]
     call_worker(sessions, "mark_read", actor(2), ids["other"])
     assert call_worker(sessions, "home_summary", actor(2)) == []
-
-
-def test_a_directory_that_does_not_answer_is_an_ordinary_error_so_the_event_is_retried():
-    """eventlet's Timeout is a BaseException, which would escape the worker and leave the
-    event unacknowledged; the handler must fail with an Exception, which is retried."""
-    import eventlet
-
-    from services.notifications.service import DirectoryUnavailable, TimedDirectory
-
-    class Silent:
-        def get_organisation(self, organisation_id):
-            eventlet.sleep(5)
-
-    with pytest.raises(DirectoryUnavailable) as error:
-        TimedDirectory(Silent(), timeout=0.05).get_organisation(organisation_id=2)
-    assert isinstance(error.value, Exception)
-    assert "gateway.get_organisation" in str(error.value)
