@@ -513,20 +513,36 @@ def plan_accept(ctx: Ctx, plan_id: int) -> Response:
         "title": form.get("title", "")[:200],
         "statement": form.get("statement", "")[:40],
     }
+    return _answer_offer(
+        ctx,
+        plan_id,
+        "plans/accept.html.j2",
+        (
+            "lu",
+            "Confirmez avoir lu le plan et ses annexes A, B et C avant de l'accepter.",
+            "Cochez la case pour confirmer votre lecture.",
+        ),
+        lambda: ctx.rpc("plans", "accept_online", plan_id=plan_id, data=data, ip=ctx.client_ip()),
+        "accepte",
+    )
+
+
+def _answer_offer(ctx: Ctx, plan_id: int, template: str, confirmation, send, done: str):
+    """The employer's answer to the offer awaiting it (accept or decline): the confirmation
+    box must be checked, then ``send`` calls the service; a refusal re-renders the form with
+    what was typed (422, or 409 when the offer no longer awaits an answer)."""
+    form = ctx.request.form
+    field, message, hint = confirmation
     try:
-        if form.get("lu") != "oui":
-            raise DomainError(
-                "Confirmez avoir lu le plan et ses annexes A, B et C avant de l'accepter.",
-                {"lu": "Cochez la case pour confirmer votre lecture."},
-                "invalid",
-            )
-        ctx.rpc("plans", "accept_online", plan_id=plan_id, data=data, ip=ctx.client_ip())
+        if form.get(field) != "oui":
+            raise DomainError(message, {field: hint}, "invalid")
+        send()
     except DomainError as exc:
         if exc.code not in ("invalid", "conflict"):
             raise
         view = _plan(ctx, plan_id)
         return ctx.render(
-            "plans/accept.html.j2",
+            template,
             status=422 if exc.code == "invalid" else 409,
             view=view,
             plan=view["plan"],
@@ -534,7 +550,7 @@ def plan_accept(ctx: Ctx, plan_id: int) -> Response:
             errors=_field_errors(exc.details),
             error=exc.message,
         )
-    return ctx.redirect(f"/plans/{plan_id}?ok=accepte")
+    return ctx.redirect(f"/plans/{plan_id}?ok={done}")
 
 
 @route("/plans/<int:plan_id>/refuser", access=EMPLOYERS)
@@ -554,28 +570,18 @@ def plan_decline(ctx: Ctx, plan_id: int) -> Response:
         "version": int(version) if version.isdigit() else 0,
         "reason": form.get("reason", "")[:2000],
     }
-    try:
-        if form.get("confirme") != "oui":
-            raise DomainError(
-                "Confirmez que vous refusez l'offre au nom de l'organisation.",
-                {"confirme": "Cochez la case pour confirmer le refus."},
-                "invalid",
-            )
-        ctx.rpc("plans", "decline", plan_id=plan_id, data=data)
-    except DomainError as exc:
-        if exc.code not in ("invalid", "conflict"):
-            raise
-        view = _plan(ctx, plan_id)
-        return ctx.render(
-            "plans/decline.html.j2",
-            status=422 if exc.code == "invalid" else 409,
-            view=view,
-            plan=view["plan"],
-            form=form.to_dict(),
-            errors=_field_errors(exc.details),
-            error=exc.message,
-        )
-    return ctx.redirect(f"/plans/{plan_id}?ok=refuse")
+    return _answer_offer(
+        ctx,
+        plan_id,
+        "plans/decline.html.j2",
+        (
+            "confirme",
+            "Confirmez que vous refusez l'offre au nom de l'organisation.",
+            "Cochez la case pour confirmer le refus.",
+        ),
+        lambda: ctx.rpc("plans", "decline", plan_id=plan_id, data=data),
+        "refuse",
+    )
 
 
 @route("/plans/<int:plan_id>/modification", methods=("POST",), access=INSTITUTIONS)

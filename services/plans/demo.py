@@ -447,52 +447,53 @@ def _amended_plan(plans, coordinator: dict, employer: dict, cisss: dict) -> dict
     with clock.frozen_at(now - timedelta(days=70)):
         _accept(plans, employer, plan_id, "Directrice des ressources humaines")
     with clock.frozen_at(now - timedelta(days=20)):
-        plans.amend(
-            actor=coordinator,
-            plan_id=plan_id,
-            data={
-                "summary": "Ajout d'une candidate-travailleuse, Nadia Côté (accueil et "
-                "admission); six heures de services-conseils de plus pour le démarchage."
-            },
-        )
-        view = plans.get_plan(actor=coordinator, plan_id=plan_id)
-        candidates = view["content"]["candidates"] + _candidates(
+        nadia = _candidates(
             [("Nadia Côté", "Agente administrative, accueil et admission", 3, "in_person")],
             _monday_after(clock.today(), 14),
         )
-        plans.update_draft(
-            actor=coordinator, plan_id=plan_id, data={"candidates": _jsonable(candidates)}
+        _issue_amendment(
+            plans,
+            coordinator,
+            plan_id,
+            "Ajout d'une candidate-travailleuse, Nadia Côté (accueil et admission); six heures "
+            "de services-conseils de plus pour le démarchage.",
+            lambda content: {"candidates": content["candidates"] + nadia},
+            _estimate_for(3, 16),
         )
-        plans.save_estimate(actor=coordinator, plan_id=plan_id, estimate=_estimate_for(3, 16))
-        plans.issue(actor=coordinator, plan_id=plan_id)
     with clock.frozen_at(now - timedelta(days=14)):
         _accept(plans, employer, plan_id, "Directrice des ressources humaines")
-    with clock.frozen_at(now - timedelta(days=3)):
-        plans.amend(
-            actor=coordinator,
-            plan_id=plan_id,
-            data={
-                "summary": "Évaluations de Steve Lessard déplacées d'un mois (congé parental); "
-                "fermeture du 26 décembre ajoutée."
-            },
-        )
-        view = plans.get_plan(actor=coordinator, plan_id=plan_id)
-        candidates = view["content"]["candidates"]
-        for candidate in candidates:
+
+    def steve_a_month_later(content: dict) -> dict:
+        for candidate in content["candidates"]:
             if candidate["full_name"] == "Steve Lessard":
                 start = date.fromisoformat(str(candidate["start_date"])) + timedelta(days=28)
                 candidate["start_date"] = start.isoformat()
-        plans.update_draft(
-            actor=coordinator,
-            plan_id=plan_id,
-            data={
-                "candidates": _jsonable(candidates),
-                "closure_dates": [date(clock.today().year, 12, 26).isoformat()],
-            },
+        return {
+            "candidates": content["candidates"],
+            "closure_dates": [date(clock.today().year, 12, 26).isoformat()],
+        }
+
+    with clock.frozen_at(now - timedelta(days=3)):
+        _issue_amendment(
+            plans,
+            coordinator,
+            plan_id,
+            "Évaluations de Steve Lessard déplacées d'un mois (congé parental); fermeture du "
+            "26 décembre ajoutée.",
+            steve_a_month_later,
+            _estimate_for(3, 16),
         )
-        plans.save_estimate(actor=coordinator, plan_id=plan_id, estimate=_estimate_for(3, 16))
-        plans.issue(actor=coordinator, plan_id=plan_id)
     return plans.get_plan(actor=coordinator, plan_id=plan_id)["plan"]
+
+
+def _issue_amendment(plans, coordinator, plan_id, summary, change, estimate) -> None:
+    """A written amendment of the version in force: ``change`` gives the parts of the
+    content to replace, from the current content."""
+    plans.amend(actor=coordinator, plan_id=plan_id, data={"summary": summary})
+    content = _jsonable(plans.get_plan(actor=coordinator, plan_id=plan_id)["content"])
+    plans.update_draft(actor=coordinator, plan_id=plan_id, data=_jsonable(change(content)))
+    plans.save_estimate(actor=coordinator, plan_id=plan_id, estimate=estimate)
+    plans.issue(actor=coordinator, plan_id=plan_id)
 
 
 def _declined_plan(plans, coordinator: dict, employer: dict, bakery: dict) -> dict:

@@ -870,23 +870,13 @@ def test_the_employer_declines_a_first_offer_with_a_reason(session):
     assert declined["payload"]["amends_version"] is None
     assert declined["payload"]["reason"].startswith("Le calendrier")
     # It ended the offer: neither acceptance nor a second refusal; the history keeps it.
-    with clock.frozen_at(at(2026, 2, 11, 9, 0)), pytest.raises(DomainError) as error:
-        lifecycle.accept_online(
-            session,
-            EMPLOYER,
-            plan.id,
-            OnlineAcceptanceIn(
-                version=1,
-                content_hash=version.content_hash,
-                full_name="Julie Morin",
-                title="DRH",
-                statement="J’accepte",
-            ),
-            "",
-        )
+    with pytest.raises(DomainError) as error:
+        accept(session, plan, at(2026, 2, 11, 9, 0), version)
     assert error.value.code == "conflict"
-    with pytest.raises(DomainError):
+    session.rollback()
+    with pytest.raises(DomainError) as error:
         decline(session, plan, at(2026, 2, 11, 9, 0), "Encore non.")
+    assert error.value.code == "conflict"
     session.rollback()
     view = views.plan_view(session, plan, EMPLOYER)
     assert view["plan"]["status_label"] == "Refusé"
