@@ -200,6 +200,14 @@ class PlanIssued(EventPayload):
     issued_on: date
     acceptance_deadline: datetime
     content_hash: str
+    # A written amendment of the version in force (``amends_version``, issued on
+    # ``amends_issued_on``), which stays in force until this one is accepted; None for an
+    # offer of a plan not yet accepted. ``replaces_version``: the issued version this one
+    # replaces (withdrawn or declined). Defaults keep older messages readable.
+    amends_version: int | None = None
+    amends_issued_on: date | None = None
+    replaces_version: int | None = None
+    change_summary: str = ""
 
 
 class PlanAccepted(EventPayload):
@@ -215,6 +223,7 @@ class PlanAccepted(EventPayload):
     employer_id: int
     accepted_at: datetime
     accepted_by: str
+    amends_version: int | None = None  # the amended version, now superseded
 
 
 class PlanReminderDue(EventPayload):
@@ -230,10 +239,14 @@ class PlanReminderDue(EventPayload):
     employer_id: int
     days_left: int
     acceptance_deadline: datetime
+    amends_version: int | None = None  # an amendment: this version stays in force anyway
 
 
 class PlanLapsed(EventPayload):
-    """No acceptance reached the institution in time: resolved by operation of law."""
+    """No acceptance reached the institution in time: the offer is resolved by operation of
+    law. For a first offer (``amends_version`` None) the plan no longer binds the parties;
+    for an amendment only the amendment lapses and ``amends_version`` (issued on
+    ``amends_issued_on``) stays in force."""
 
     source: ClassVar[str] = "plans"
     event_type: ClassVar[str] = "plan.lapsed"
@@ -245,6 +258,48 @@ class PlanLapsed(EventPayload):
     employer_id: int
     issued_on: date
     lapsed_on: date
+    amends_version: int | None = None
+    amends_issued_on: date | None = None
+
+
+class PlanDeclined(EventPayload):
+    """The employer's representative declined an issued offer (a first offer or an
+    amendment), with a reason: the offer ends at once. For an amendment the version in
+    force (``amends_version``) stays in force."""
+
+    source: ClassVar[str] = "plans"
+    event_type: ClassVar[str] = "plan.declined"
+
+    plan_id: int
+    version: int
+    reference: str
+    institution_id: int
+    employer_id: int
+    issued_on: date
+    declined_at: datetime
+    declined_by: str
+    reason: str
+    amends_version: int | None = None
+
+
+class PlanVersionWithdrawn(EventPayload):
+    """The institution withdrew an issued version before its acceptance (to revise it, or
+    because the project ended): the employer no longer has to accept it. ``reason`` is the
+    institution's summary of the revision."""
+
+    source: ClassVar[str] = "plans"
+    event_type: ClassVar[str] = "plan.version_withdrawn"
+
+    plan_id: int
+    version: int
+    reference: str
+    institution_id: int
+    employer_id: int
+    issued_on: date
+    withdrawn_on: date
+    reason: str
+    amends_version: int | None = None
+    project_completed: bool = False  # withdrawn because the institution ended the project
 
 
 class CancelledPlanCandidate(BaseModel):

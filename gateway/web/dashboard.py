@@ -239,11 +239,17 @@ def scoring_section(data: dict | None) -> Section:
 
 
 ACCEPTANCE_DEFINITION = (
-    "Taux d'acceptation : parmi les offres dont le délai d'acceptation de 30 jours est échu, "
-    "part de celles acceptées par écrit, soit acceptées ÷ (acceptées + caduques). Une offre "
-    "est une version émise d'un plan (un plan modifié puis émis de nouveau compte comme une "
-    "nouvelle offre); les offres retirées ou remplacées avant l'échéance ne comptent pas."
+    "Taux d'acceptation : parmi les offres dont le délai d'acceptation de 30 jours est échu "
+    "et celles que l'organisation a refusées, part des offres acceptées par écrit, soit "
+    "acceptées ÷ (acceptées + caduques + refusées). Une offre est une version émise d'un "
+    "plan (un plan modifié puis émis de nouveau compte comme une nouvelle offre); les offres "
+    "retirées ou remplacées avant l'échéance ne comptent pas."
 )
+
+
+def _offers(count: int, adjective: str) -> str:
+    """« 1 acceptée », « 3 caduques »: the count is known, so is the plural."""
+    return f"{charts.fr_number(count)} {adjective}{'s' if count > 1 else ''}"
 
 
 def plans_section(data: dict | None) -> Section:
@@ -271,8 +277,9 @@ def plans_section(data: dict | None) -> Section:
         [charts.month_label(m["month"]), m["issued"], m["accepted"], m["lapsed"]] for m in months
     ]
     rate_text = (
-        f"{charts.fr_percent(rate)} ({charts.fr_number(acceptance.get('accepted', 0))} "
-        f"acceptée(s), {charts.fr_number(acceptance.get('lapsed', 0))} caduque(s))"
+        f"{charts.fr_percent(rate)} ({_offers(acceptance.get('accepted', 0), 'acceptée')}, "
+        f"{_offers(acceptance.get('lapsed', 0), 'caduque')}, "
+        f"{_offers(acceptance.get('declined', 0), 'refusée')})"
         if rate is not None
         else "aucune offre échue pour le moment"
     )

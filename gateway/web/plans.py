@@ -34,6 +34,7 @@ STATUS_FILTERS = {
     "issued": "Émis, en attente d'acceptation",
     "accepted": "Acceptés",
     "lapsed": "Caducs",
+    "declined": "Refusés",
     "cancelled": "Annulés",
     "completed": "Terminés",
 }
@@ -83,6 +84,7 @@ NOTICES = {
     "enregistre": "Les modifications sont enregistrées.",
     "emis": "Le plan est émis : l'organisation a 30 jours pour l'accepter.",
     "accepte": "Le plan est accepté. Merci : l'établissement en est avisé.",
+    "refuse": "L'offre est refusée : l'établissement en est avisé, avec le motif du refus.",
     "acceptation": "L'acceptation reçue est enregistrée.",
     "modification": "Une nouvelle version est en préparation : modifiez-la puis émettez-la.",
     "annule": "Le plan est annulé.",
@@ -181,6 +183,11 @@ class RecordBody(Body):
     signed_by_title: str = Field("", max_length=200)
     filename: str = Field(min_length=1, max_length=200)
     content_b64: str = Field(min_length=4, description="Copie numérisée (PDF, PNG, JPEG)")
+
+
+class DeclineBody(Body):
+    version: int = Field(ge=1, description="La version en attente d'acceptation")
+    reason: str = Field(min_length=1, max_length=2000, description="Motif du refus")
 
 
 class SummaryBody(Body):
@@ -506,20 +513,36 @@ def plan_accept(ctx: Ctx, plan_id: int) -> Response:
         "title": form.get("title", "")[:200],
         "statement": form.get("statement", "")[:40],
     }
+    return _answer_offer(
+        ctx,
+        plan_id,
+        "plans/accept.html.j2",
+        (
+            "lu",
+            "Confirmez avoir lu le plan et ses annexes A, B et C avant de l'accepter.",
+            "Cochez la case pour confirmer votre lecture.",
+        ),
+        lambda: ctx.rpc("plans", "accept_online", plan_id=plan_id, data=data, ip=ctx.client_ip()),
+        "accepte",
+    )
+
+
+def _answer_offer(ctx: Ctx, plan_id: int, template: str, confirmation, send, done: str):
+    """The employer's answer to the offer awaiting it (accept or decline): the confirmation
+    box must be checked, then ``send`` calls the service; a refusal re-renders the form with
+    what was typed (422, or 409 when the offer no longer awaits an answer)."""
+    form = ctx.request.form
+    field, message, hint = confirmation
     try:
-        if form.get("lu") != "oui":
-            raise DomainError(
-                "Confirmez avoir lu le plan et ses annexes A, B et C avant de l'accepter.",
-                {"lu": "Cochez la case pour confirmer votre lecture."},
-                "invalid",
-            )
-        ctx.rpc("plans", "accept_online", plan_id=plan_id, data=data, ip=ctx.client_ip())
+        if form.get(field) != "oui":
+            raise DomainError(message, {field: hint}, "invalid")
+        send()
     except DomainError as exc:
         if exc.code not in ("invalid", "conflict"):
             raise
         view = _plan(ctx, plan_id)
         return ctx.render(
-            "plans/accept.html.j2",
+            template,
             status=422 if exc.code == "invalid" else 409,
             view=view,
             plan=view["plan"],
@@ -527,7 +550,38 @@ def plan_accept(ctx: Ctx, plan_id: int) -> Response:
             errors=_field_errors(exc.details),
             error=exc.message,
         )
-    return ctx.redirect(f"/plans/{plan_id}?ok=accepte")
+    return ctx.redirect(f"/plans/{plan_id}?ok={done}")
+
+
+@route("/plans/<int:plan_id>/refuser", access=EMPLOYERS)
+def plan_decline_form(ctx: Ctx, plan_id: int) -> Response:
+    view = _plan(ctx, plan_id)
+    return ctx.render(
+        "plans/decline.html.j2", view=view, plan=view["plan"], form={}, errors={}, error=None
+    )
+
+
+@route("/plans/<int:plan_id>/refuser", methods=("POST",), access=EMPLOYERS)
+def plan_decline(ctx: Ctx, plan_id: int) -> Response:
+    """The employer's representative declines the offer, after confirming, with a reason."""
+    form = ctx.request.form
+    version = form.get("version", "")
+    data = {
+        "version": int(version) if version.isdigit() else 0,
+        "reason": form.get("reason", "")[:2000],
+    }
+    return _answer_offer(
+        ctx,
+        plan_id,
+        "plans/decline.html.j2",
+        (
+            "confirme",
+            "Confirmez que vous refusez l'offre au nom de l'organisation.",
+            "Cochez la case pour confirmer le refus.",
+        ),
+        lambda: ctx.rpc("plans", "decline", plan_id=plan_id, data=data),
+        "refuse",
+    )
 
 
 @route("/plans/<int:plan_id>/modification", methods=("POST",), access=INSTITUTIONS)
@@ -1230,6 +1284,18 @@ def api_plan_record_acceptance(ctx: Ctx, plan_id: int):
     return ctx.rpc(
         "plans", "record_acceptance", plan_id=plan_id, data=ctx.body.model_dump(mode="json")
     )
+
+
+@route(
+    "/api/plans/<int:plan_id>/decline",
+    methods=("POST",),
+    access=EMPLOYERS,
+    body=DeclineBody,
+    response=PlanRowOut,
+    summary="Refuser la version émise en attente d'acceptation (motif obligatoire)",
+)
+def api_plan_decline(ctx: Ctx, plan_id: int):
+    return ctx.rpc("plans", "decline", plan_id=plan_id, data=ctx.body.model_dump())
 
 
 @route(

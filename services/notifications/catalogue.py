@@ -12,7 +12,7 @@ from dataclasses import dataclass, field
 from typing import Protocol
 
 from rac_shared import events as ev
-from rac_shared.formatting import long_date, long_datetime, money
+from rac_shared.formatting import long_date, long_datetime, money, named
 
 SIGNATORY_ROLES = [
     "director_general",
@@ -152,22 +152,39 @@ def _plan_parties(p, directory: Directory, copy_institution: bool = False
 
 
 def _names(p, directory: Directory) -> dict:
-    return {
+    """The parties' names, bare (``institution``, ``employer``) and with their article for
+    running text (``inst.du`` « du Cégep de Lévis », ``emp.au`` « au CISSS … »)."""
+    names = {
         "institution": directory.get_organisation(p.institution_id)["name"],
         "employer": directory.get_organisation(p.employer_id)["name"],
     }
+    return {**names, "inst": named(names["institution"]), "emp": named(names["employer"])}
+
+
+def _offer(p) -> str:
+    """How a plan notice names the offer: an amendment is never announced as the plan."""
+    if getattr(p, "amends_version", None) is not None:
+        return f"Modification du plan de mise en œuvre {p.reference} (version {p.version})"
+    return f"Plan de mise en œuvre {p.reference}"
 
 
 def plan_issued(p: ev.PlanIssued, directory: Directory, url: str) -> Message:
     employer, _ = _plan_parties(p, directory)
     names = _names(p, directory)
+    offer = _offer(p)
+    if p.amends_version is None and p.replaces_version is not None:
+        offer = f"Plan de mise en œuvre {p.reference} révisé (version {p.version})"
     return Message(
         kind="plan_issued",
-        subject=f"Plan de mise en œuvre {p.reference} à accepter au plus tard le "
-                f"{long_date(p.acceptance_deadline)}",
-        context={"p": p, **names, "deadline": long_datetime(p.acceptance_deadline)},
-        why=f"Vous recevez ce message parce que vous représentez {names['employer']} auprès "
-            f"de {names['institution']} pour ce projet de RAC en milieu de travail.",
+        subject=f"{offer} à accepter au plus tard le {long_date(p.acceptance_deadline)}",
+        context={
+            "p": p,
+            **names,
+            "deadline": long_datetime(p.acceptance_deadline),
+            "amends_issued_on": long_date(p.amends_issued_on),
+        },
+        why=f"Vous recevez ce message parce que vous représentez {names['emp'].le} auprès "
+        f"{names['inst'].du} pour ce projet de RAC en milieu de travail.",
         link=f"{url}/plans/{p.plan_id}",
         legal=True,
         attachment={"service": "plans", "method": "plan_pdf_for_delivery",
@@ -180,12 +197,15 @@ def plan_reminder_due(p: ev.PlanReminderDue, directory: Directory, url: str) -> 
     employer, institution = _plan_parties(p, directory, copy_institution=True)
     names = _names(p, directory)
     days = "1 jour" if p.days_left == 1 else f"{p.days_left} jours"
+    what = f"le plan {p.reference}"
+    if p.amends_version is not None:
+        what = f"la modification du plan {p.reference} (version {p.version})"
     return Message(
         kind="plan_reminder",
-        subject=f"Rappel : il reste {days} pour accepter le plan {p.reference}",
+        subject=f"Rappel : il reste {days} pour accepter {what}",
         context={"p": p, **names, "days": days, "deadline": long_datetime(p.acceptance_deadline)},
         why="Vous recevez ce rappel parce que le plan de mise en œuvre attend l'acceptation "
-            f"écrite de {names['employer']}. Vous pouvez désactiver les rappels facultatifs "
+            f"écrite {names['emp'].du}. Vous pouvez désactiver les rappels facultatifs "
             "dans vos préférences.",
         link=f"{url}/plans/{p.plan_id}",
         legal=False,
@@ -196,9 +216,12 @@ def plan_reminder_due(p: ev.PlanReminderDue, directory: Directory, url: str) -> 
 def plan_accepted(p: ev.PlanAccepted, directory: Directory, url: str) -> Message:
     employer, institution = _plan_parties(p, directory)
     names = _names(p, directory)
+    subject = f"Plan de mise en œuvre {p.reference} accepté"
+    if p.amends_version is not None:
+        subject = f"{_offer(p)} acceptée"
     return Message(
         kind="plan_accepted",
-        subject=f"Plan de mise en œuvre {p.reference} accepté",
+        subject=subject,
         context={"p": p, **names, "accepted_at": long_datetime(p.accepted_at)},
         why="Vous recevez ce message parce que vous êtes partie à ce plan de mise en œuvre.",
         link=f"{url}/plans/{p.plan_id}",
@@ -208,17 +231,76 @@ def plan_accepted(p: ev.PlanAccepted, directory: Directory, url: str) -> Message
 
 
 def plan_lapsed(p: ev.PlanLapsed, directory: Directory, url: str) -> Message:
+    """Only the lapse of a first offer ends the plan; a lapsed amendment leaves the version
+    it modifies in force, and the notice says so."""
     employer, institution = _plan_parties(p, directory)
     names = _names(p, directory)
+    subject = f"Plan de mise en œuvre {p.reference} résolu de plein droit"
+    if p.amends_version is not None:
+        subject = f"{_offer(p)} caduque : la version {p.amends_version} demeure en vigueur"
     return Message(
         kind="plan_lapsed",
-        subject=f"Plan de mise en œuvre {p.reference} résolu de plein droit",
-        context={"p": p, **names, "issued_on": long_date(p.issued_on),
-                 "lapsed_on": long_date(p.lapsed_on)},
+        subject=subject,
+        context={
+            "p": p,
+            **names,
+            "issued_on": long_date(p.issued_on),
+            "lapsed_on": long_date(p.lapsed_on),
+            "amends_issued_on": long_date(p.amends_issued_on),
+        },
         why="Vous recevez cet avis parce que vous êtes partie à ce plan de mise en œuvre.",
         link=f"{url}/plans/{p.plan_id}",
         legal=True,
         recipients=_unique(employer + institution),
+    )
+
+
+def plan_declined(p: ev.PlanDeclined, directory: Directory, url: str) -> Message:
+    """The employer declined the offer: the institution is told, with the reason; the
+    employer's representatives keep the notice as a record."""
+    employer, institution = _plan_parties(p, directory)
+    names = _names(p, directory)
+    subject = f"Offre refusée : plan de mise en œuvre {p.reference} (version {p.version})"
+    if p.amends_version is not None:
+        subject = f"{_offer(p)} refusée : la version {p.amends_version} demeure en vigueur"
+    return Message(
+        kind="plan_declined",
+        subject=subject,
+        context={
+            "p": p,
+            **names,
+            "issued_on": long_date(p.issued_on),
+            "declined_at": long_datetime(p.declined_at),
+        },
+        why="Vous recevez cet avis parce que vous êtes partie à ce plan de mise en œuvre.",
+        link=f"{url}/plans/{p.plan_id}",
+        legal=True,
+        recipients=_unique(institution + employer),
+    )
+
+
+def plan_version_withdrawn(p: ev.PlanVersionWithdrawn, directory: Directory, url: str) -> Message:
+    """The institution withdrew the version the employer had to accept (to revise it): the
+    employer no longer has to accept it."""
+    employer, _ = _plan_parties(p, directory)
+    names = _names(p, directory)
+    subject = f"Plan de mise en œuvre {p.reference} : la version {p.version} est retirée"
+    if p.amends_version is not None:
+        subject = f"{_offer(p)} retirée : la version {p.amends_version} demeure en vigueur"
+    return Message(
+        kind="plan_version_withdrawn",
+        subject=subject,
+        context={
+            "p": p,
+            **names,
+            "issued_on": long_date(p.issued_on),
+            "withdrawn_on": long_date(p.withdrawn_on),
+        },
+        why=f"Vous recevez cet avis parce que vous représentez {names['emp'].le} auprès "
+        f"{names['inst'].du} pour ce projet de RAC en milieu de travail.",
+        link=f"{url}/plans/{p.plan_id}",
+        legal=True,
+        recipients=_unique(employer),
     )
 
 
@@ -613,6 +695,8 @@ COMPOSERS: dict[type[ev.EventPayload], Callable[..., Message]] = {
     ev.PlanAccepted: plan_accepted,
     ev.PlanLapsed: plan_lapsed,
     ev.PlanCancelled: plan_cancelled,
+    ev.PlanDeclined: plan_declined,
+    ev.PlanVersionWithdrawn: plan_version_withdrawn,
     ev.InvoiceIssued: invoice_issued,
     ev.InvoiceOverdue: invoice_overdue,
     ev.CreditNoteIssued: credit_note_issued,

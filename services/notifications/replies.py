@@ -147,6 +147,8 @@ RULES: dict[type[ev.EventPayload], Callable[[object, FullDirectory], Groups]] = 
     ev.PlanAccepted: _both_parties,
     ev.PlanLapsed: _both_parties,
     ev.PlanCancelled: _both_parties,
+    ev.PlanDeclined: _both_parties,
+    ev.PlanVersionWithdrawn: _both_parties,
     ev.InvoiceIssued: _both_parties,
     ev.InvoiceOverdue: _both_parties,
     ev.CreditNoteIssued: _both_parties,

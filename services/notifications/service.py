@@ -103,6 +103,14 @@ class NotificationsService:
     def on_plan_cancelled(self, envelope, payload):
         self._notify(envelope, payload)
 
+    @on_event(ev.PlanDeclined)
+    def on_plan_declined(self, envelope, payload):
+        self._notify(envelope, payload)
+
+    @on_event(ev.PlanVersionWithdrawn)
+    def on_plan_version_withdrawn(self, envelope, payload):
+        self._notify(envelope, payload)
+
     @on_event(ev.InvoiceIssued)
     def on_invoice_issued(self, envelope, payload):
         self._notify(envelope, payload)

@@ -5,8 +5,9 @@ day). For every issued version still awaiting acceptance:
 
 - ``PLAN_REMINDER_DAYS`` days before its deadline (default 10, 3 and 1), one
   ``plan.reminder_due`` event per threshold;
-- from the day after its deadline, the version is lapsed (the plan « résolu de plein
-  droit » if it was the first offer) and ``plan.lapsed`` is published.
+- from the day after its deadline, the version is lapsed and ``plan.lapsed`` is published:
+  a first offer makes the plan « résolu de plein droit »; a lapsed amendment leaves the
+  version it modifies in force, and the event says which (``amends_version``).
 
 Idempotent: each fact has a unique key (``plan_event_keys``), so running the job twice, or
 in two replicas at once, publishes every event once. Index-backed: it reads only issued
@@ -76,6 +77,7 @@ def process_deadlines(session: Session, as_of: date, thresholds: tuple[int, ...]
                     employer_id=plan.employer_id,
                     days_left=days_before,
                     acceptance_deadline=deadline,
+                    amends_version=plan.accepted_version,
                 ),
             )
             result["reminders"] += 1
@@ -91,6 +93,7 @@ def _lapse(session: Session, plan: Plan, version: PlanVersion, lapsed_on: date) 
     if plan.status == ISSUED:
         plan.status = LAPSED
     plan.updated_at = clock.now()
+    in_force = plan.version(plan.accepted_version) if plan.accepted_version else None
     record_event(
         session,
         PlanLapsed(
@@ -101,6 +104,8 @@ def _lapse(session: Session, plan: Plan, version: PlanVersion, lapsed_on: date) 
             employer_id=plan.employer_id,
             issued_on=version.issued_on,
             lapsed_on=lapsed_on,
+            amends_version=in_force.number if in_force else None,
+            amends_issued_on=in_force.issued_on if in_force else None,
         ),
     )
 

@@ -1,6 +1,9 @@
 """Demo data of the plans service (idempotent): the Cégep de Lévis's plan for the CISSS de
 Chaudière-Appalaches (AEC JEE.0K, three candidate-workers), issued and awaiting
-acceptance, and a second plan in preparation for the Boulangerie Saint-Méthode.
+acceptance, and a second plan in preparation for the Boulangerie Saint-Méthode; a plan for
+the CISSS accepted, then amended (version 2, an amendment now in force) with a third
+version awaiting acceptance while version 2 stays in force; and an offer the Boulangerie
+declined, with its reason.
 
 ``rac demo`` runs before any service is up, so the plan goes through the plans service's
 own RPC methods called in this process, and so do billing's estimate RPCs (the contract),
@@ -180,10 +183,13 @@ def seed(session: Session, organisations: dict[str, dict], people: dict[str, dic
     from services.billing.service import BillingService
     from services.plans.service import PlansService
 
-    if session.scalar(select(Plan).where(Plan.program_code == PROGRAM_CODE)) is not None:
+    existing = set(session.scalars(select(Plan.program_code)))
+    if {PROGRAM_CODE, AMENDED_PROGRAM[0], DECLINED_PROGRAM[0]} <= existing:
         return "Plans de mise en œuvre : déjà présents."
     levis, cisss, bakery = organisations["CLV"], organisations["CCA"], organisations["BSM"]
     coordinator = _actor(people["rac@cegeplevis.demo.quebec"], levis)
+    cisss_representative = _actor(people["rh@cisss.demo.quebec"], cisss)
+    bakery_representative = _actor(people["direction@boulangerie.demo.quebec"], bakery)
     directory = Directory(organisations, people)
     billing = InProcess(
         BillingService, SessionFactory("billing", BillingBase.metadata), gateway=directory
@@ -191,13 +197,27 @@ def seed(session: Session, organisations: dict[str, dict], people: dict[str, dic
     plans = InProcess(
         PlansService, SessionFactory("plans", Base.metadata), gateway=directory, billing=billing
     )
-    issued = _issued_plan(plans, coordinator, cisss)
-    draft = _draft_plan(plans, coordinator, bakery)
-    return (
-        f"Plans de mise en œuvre : {issued['reference']} émis au CISSS de Chaudière-Appalaches "
-        f"(acceptation au plus tard le {long_datetime(issued['acceptance_deadline'])}), "
-        f"{draft['reference']} en préparation."
-    )
+    lines = []
+    if PROGRAM_CODE not in existing:
+        issued = _issued_plan(plans, coordinator, cisss)
+        draft = _draft_plan(plans, coordinator, bakery)
+        lines.append(
+            f"{issued['reference']} émis au CISSS de Chaudière-Appalaches (acceptation au plus "
+            f"tard le {long_datetime(issued['acceptance_deadline'])}), {draft['reference']} en "
+            "préparation"
+        )
+    if AMENDED_PROGRAM[0] not in existing:
+        amended = _amended_plan(plans, coordinator, cisss_representative, cisss)
+        lines.append(
+            f"{amended['reference']} accepté puis modifié : la version 2 est en vigueur, la "
+            f"version 3 attend l'acceptation du CISSS de Chaudière-Appalaches"
+        )
+    if DECLINED_PROGRAM[0] not in existing:
+        declined = _declined_plan(plans, coordinator, bakery_representative, bakery)
+        lines.append(
+            f"{declined['reference']} refusé par la Boulangerie Saint-Méthode inc., avec son motif"
+        )
+    return "Plans de mise en œuvre : " + "; ".join(lines) + "."
 
 
 def _issued_plan(plans, coordinator: dict, cisss: dict) -> dict:
@@ -322,6 +342,212 @@ def _draft_plan(plans, coordinator: dict, bakery: dict) -> dict:
         },
     )
     return created
+
+
+AMENDED_PROGRAM = ("LCE.4N", "Soutien administratif en milieu de santé")
+AMENDED_CANDIDATES = [
+    ("Chantal Bilodeau", "Agente administrative, archives médicales", 3, "in_person"),
+    ("Steve Lessard", "Agent administratif, accueil et admission", 6, "online"),
+]
+AMENDED_COMPETENCIES = [
+    ("0ZA1", "Traiter l'information administrative d'un dossier d'usager", "REG A", 4, 2),
+    ("0ZA2", "Appliquer les règles de confidentialité des renseignements de santé", "REG A", 2, 1),
+    ("0ZA3", "Assurer l'accueil et l'admission des usagers", "", 6, 3),
+]
+DECLINED_PROGRAM = ("LCA.EM", "Gestion de la production en boulangerie")
+DECLINE_REASON = (
+    "Le calendrier proposé commence en pleine période des Fêtes, la plus achalandée de "
+    "l'année pour nos équipes de production. Nous souhaitons reprendre le projet au "
+    "printemps, avec des évaluations en dehors des quarts de nuit."
+)
+
+
+def _estimate_for(candidates: int, advisory_hours: int) -> dict:
+    """The demo estimate with one evaluation per candidate-worker."""
+    lines = [dict(line) for line in ESTIMATE["lines"]]
+    for line in lines:
+        if line["category"] == "evaluation":
+            line["quantity"] = str(candidates)
+        if line["category"] == "advisory":
+            line["quantity"] = str(advisory_hours)
+    return {**ESTIMATE, "lines": lines}
+
+
+def _accept(plans, employer: dict, plan_id: int, title: str) -> None:
+    view = plans.get_plan(actor=employer, plan_id=plan_id)
+    plans.accept_online(
+        actor=employer,
+        plan_id=plan_id,
+        data={
+            "version": view["version"]["number"],
+            "content_hash": view["version"]["content_hash"],
+            "full_name": employer["full_name"],
+            "title": title,
+            "statement": "J’accepte",
+        },
+        ip="192.0.2.10",
+    )
+
+
+def _ascii(text: str) -> str:
+    """« Nadia Côté » → « Nadia Cote », for the demo's e-mail addresses."""
+    import unicodedata
+
+    return unicodedata.normalize("NFKD", text).encode("ascii", "ignore").decode("ascii")
+
+
+def _candidates(rows, start: date) -> list[dict]:
+    return [
+        {
+            "full_name": name,
+            "job_title": title,
+            "email": _ascii(name).lower().replace(" ", ".") + "@exemple.quebec",
+            "rhythm": rhythm,
+            "start_date": (start + timedelta(days=7 * i)).isoformat(),
+            "modality": modality,
+        }
+        for i, (name, title, rhythm, modality) in enumerate(rows)
+    ]
+
+
+def _amended_plan(plans, coordinator: dict, employer: dict, cisss: dict) -> dict:
+    """Accepted 70 days ago; amended and accepted again (version 2, in force); a third
+    version (another amendment) issued three days ago awaits acceptance."""
+    now = clock.now()
+    with clock.frozen_at(now - timedelta(days=80)):
+        today = clock.today()
+        created = plans.create_plan(
+            actor=coordinator,
+            data={
+                "employer_id": cisss["id"],
+                "employer_service": "Direction des services multidisciplinaires, archives "
+                "médicales et accueil",
+                "program_kind": "AEC",
+                "program_code": AMENDED_PROGRAM[0],
+                "program_title": AMENDED_PROGRAM[1],
+                "target_jobs": "le personnel administratif des archives médicales et de "
+                "l'accueil des hôpitaux",
+                "organisation_domain": "de la santé et des services sociaux",
+            },
+        )
+        plan_id = created["id"]
+        plans.update_draft(
+            actor=coordinator,
+            plan_id=plan_id,
+            data={
+                "competencies": [
+                    {"code": c, "statement": st, "group": g, "weeks_3h": w3, "weeks_6h": w6}
+                    for c, st, g, w3, w6 in AMENDED_COMPETENCIES
+                ],
+                "candidates": _candidates(AMENDED_CANDIDATES, _monday_after(today, 21)),
+            },
+        )
+        plans.save_estimate(actor=coordinator, plan_id=plan_id, estimate=_estimate_for(2, 10))
+        plans.issue(actor=coordinator, plan_id=plan_id)
+    with clock.frozen_at(now - timedelta(days=70)):
+        _accept(plans, employer, plan_id, "Directrice des ressources humaines")
+    with clock.frozen_at(now - timedelta(days=20)):
+        nadia = _candidates(
+            [("Nadia Côté", "Agente administrative, accueil et admission", 3, "in_person")],
+            _monday_after(clock.today(), 14),
+        )
+        _issue_amendment(
+            plans,
+            coordinator,
+            plan_id,
+            "Ajout d'une candidate-travailleuse, Nadia Côté (accueil et admission); six heures "
+            "de services-conseils de plus pour le démarchage.",
+            lambda content: {"candidates": content["candidates"] + nadia},
+            _estimate_for(3, 16),
+        )
+    with clock.frozen_at(now - timedelta(days=14)):
+        _accept(plans, employer, plan_id, "Directrice des ressources humaines")
+
+    def steve_a_month_later(content: dict) -> dict:
+        for candidate in content["candidates"]:
+            if candidate["full_name"] == "Steve Lessard":
+                start = date.fromisoformat(str(candidate["start_date"])) + timedelta(days=28)
+                candidate["start_date"] = start.isoformat()
+        return {
+            "candidates": content["candidates"],
+            "closure_dates": [date(clock.today().year, 12, 26).isoformat()],
+        }
+
+    with clock.frozen_at(now - timedelta(days=3)):
+        _issue_amendment(
+            plans,
+            coordinator,
+            plan_id,
+            "Évaluations de Steve Lessard déplacées d'un mois (congé parental); fermeture du "
+            "26 décembre ajoutée.",
+            steve_a_month_later,
+            _estimate_for(3, 16),
+        )
+    return plans.get_plan(actor=coordinator, plan_id=plan_id)["plan"]
+
+
+def _issue_amendment(plans, coordinator, plan_id, summary, change, estimate) -> None:
+    """A written amendment of the version in force: ``change`` gives the parts of the
+    content to replace, from the current content."""
+    plans.amend(actor=coordinator, plan_id=plan_id, data={"summary": summary})
+    content = _jsonable(plans.get_plan(actor=coordinator, plan_id=plan_id)["content"])
+    plans.update_draft(actor=coordinator, plan_id=plan_id, data=_jsonable(change(content)))
+    plans.save_estimate(actor=coordinator, plan_id=plan_id, estimate=estimate)
+    plans.issue(actor=coordinator, plan_id=plan_id)
+
+
+def _declined_plan(plans, coordinator: dict, employer: dict, bakery: dict) -> dict:
+    """Issued eight days ago to the Boulangerie Saint-Méthode, declined two days later."""
+    now = clock.now()
+    with clock.frozen_at(now - timedelta(days=8)):
+        created = plans.create_plan(
+            actor=coordinator,
+            data={
+                "employer_id": bakery["id"],
+                "program_kind": "AEC",
+                "program_code": DECLINED_PROGRAM[0],
+                "program_title": DECLINED_PROGRAM[1],
+                "target_jobs": "les boulangères et boulangers de production de nuit",
+                "organisation_domain": "de la boulangerie artisanale et industrielle",
+            },
+        )
+        plan_id = created["id"]
+        start = date(clock.today().year, 12, 15)
+        if start < clock.today():
+            start = date(clock.today().year + 1, 12, 15)
+        plans.update_draft(
+            actor=coordinator,
+            plan_id=plan_id,
+            data={
+                "competencies": [
+                    {
+                        "code": "0B12",
+                        "statement": "Planifier la production quotidienne de la boulangerie",
+                        "group": "",
+                        "weeks_3h": 6,
+                        "weeks_6h": 3,
+                    },
+                    {
+                        "code": "0B13",
+                        "statement": "Contrôler la qualité et la salubrité des produits",
+                        "group": "",
+                        "weeks_3h": 4,
+                        "weeks_6h": 2,
+                    },
+                ],
+                "candidates": _candidates(
+                    [("Olivier Paradis", "Chef boulanger de nuit", 3, "in_person")],
+                    _monday_after(start, 0),
+                ),
+            },
+        )
+        plans.save_estimate(actor=coordinator, plan_id=plan_id, estimate=_estimate_for(1, 8))
+        plans.issue(actor=coordinator, plan_id=plan_id)
+    with clock.frozen_at(now - timedelta(days=6)):
+        plans.decline(
+            actor=employer, plan_id=plan_id, data={"version": 1, "reason": DECLINE_REASON}
+        )
+    return plans.get_plan(actor=coordinator, plan_id=plan_id)["plan"]
 
 
 def _jsonable(value):

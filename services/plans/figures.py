@@ -10,9 +10,10 @@ Definitions (shown on the dashboard):
   with its own 30-day acceptance deadline);
 - accepted in a month: the written acceptance reached the institution that month;
 - lapsed in a month: the offer became void (résolu de plein droit) that month;
-- acceptance rate: among the offers whose acceptance deadline has passed and that were
-  decided, the share accepted, i.e. accepted / (accepted + lapsed). Offers withdrawn or
-  replaced before their deadline count in neither.
+- declined: the employer declined the offer (decided at once, before its deadline);
+- acceptance rate: among the offers that were decided (accepted with their deadline
+  passed, lapsed, or declined), the share accepted, i.e. accepted / (accepted + lapsed +
+  declined). Offers withdrawn or replaced before their deadline count in none.
 """
 
 from __future__ import annotations
@@ -54,7 +55,7 @@ def _per_month(session: Session) -> list[dict]:
 
 def _acceptance(session: Session) -> dict:
     now = clock.now()
-    accepted, lapsed = session.execute(
+    accepted, lapsed, declined = session.execute(
         select(
             func.count(
                 case(
@@ -68,12 +69,14 @@ def _acceptance(session: Session) -> dict:
                 )
             ),
             func.count(case((PlanVersion.lapsed_on.is_not(None), 1))),
+            func.count(case((PlanVersion.declined_at.is_not(None), 1))),
         )
     ).one()
-    decided = int(accepted) + int(lapsed)
+    decided = int(accepted) + int(lapsed) + int(declined)
     return {
         "accepted": int(accepted),
         "lapsed": int(lapsed),
+        "declined": int(declined),
         "rate": round(int(accepted) * 100 / decided, 1) if decided else None,
     }
 

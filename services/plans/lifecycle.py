@@ -2,10 +2,13 @@
 
 Statuses of a plan: brouillon (draft) → émis (issued) → accepté (accepted) → terminé
 (completed); an issued plan nobody accepted in time becomes caduc (lapsed, « résolu de
-plein droit »); either party may cancel (annulé). A version is issued once and never
+plein droit »); the employer may decline the offer (refusé; the institution may then
+revise it or cancel); either party may cancel (annulé). A version is issued once and never
 changes afterwards (its content hash is recorded); a change before acceptance is a
-revision (new version, the issued one is withdrawn), after acceptance a written amendment
-(new version, accepted again; the one in force stays in force meanwhile).
+revision (new version, the issued one is withdrawn and the employer told so), after
+acceptance a written amendment (new version that modifies the one in force, which stays
+in force until the amendment is accepted; an amendment that is declined or lapses leaves
+it in force).
 """
 
 from __future__ import annotations
@@ -25,7 +28,9 @@ from rac_shared.events import (
     CancelledPlanCandidate,
     PlanAccepted,
     PlanCancelled,
+    PlanDeclined,
     PlanIssued,
+    PlanVersionWithdrawn,
 )
 from rac_shared.formatting import long_date
 from rac_shared.outbox import record_event
@@ -36,6 +41,7 @@ from services.plans.models import (
     ACCEPTED,
     CANCELLED,
     COMPLETED,
+    DECLINED,
     DRAFT,
     ISSUED,
     LAPSED,
@@ -49,6 +55,7 @@ from services.plans.models import (
 from services.plans.schemas import (
     AmendmentIn,
     CancellationIn,
+    DeclineIn,
     OnlineAcceptanceIn,
     RecordedAcceptanceIn,
 )
@@ -143,7 +150,7 @@ def prepare_issue(session: Session, actor: Actor, plan_id: int) -> dict:
 def issued_document(plan: Plan, version: PlanVersion, issued_on: date, estimate: dict) -> dict:
     """What the content hash of an issued version covers: parties, every section and annex,
     the date of issue, the deadline and the frozen estimate."""
-    return {
+    document = {
         "reference": plan.reference,
         "version": version.number,
         "issued_on": issued_on.isoformat(),
@@ -151,6 +158,26 @@ def issued_document(plan: Plan, version: PlanVersion, issued_on: date, estimate:
         "content": version.content,
         "estimate": estimate,
     }
+    if version.based_on is not None:  # what the document says it modifies, and why
+        document["amends_version"] = version.amends_version
+        document["replaces_version"] = replaced_version(version)
+        document["change_summary"] = version.change_summary or ""
+    return document
+
+
+def replaced_version(version: PlanVersion) -> int | None:
+    """The issued version this one replaces (withdrawn, declined or lapsed before being
+    accepted), as opposed to the version in force that an amendment modifies."""
+    if version.based_on is None or version.based_on == version.amends_version:
+        return None
+    return version.based_on
+
+
+def amended_version(plan: Plan, version: PlanVersion) -> PlanVersion | None:
+    """The version in force that ``version`` modifies, if it is an amendment."""
+    if version.amends_version is None:
+        return None
+    return plan.version(version.amends_version)
 
 
 def issue_facts(plan: Plan, version: PlanVersion, estimate: dict) -> dict:
@@ -206,6 +233,7 @@ def commit_issue(
             created_at=now,
         )
     )
+    amended = amended_version(plan, version)
     record_event(
         session,
         PlanIssued(
@@ -217,6 +245,10 @@ def commit_issue(
             issued_on=version.issued_on,
             acceptance_deadline=version.acceptance_deadline,
             content_hash=version.content_hash,
+            amends_version=amended.number if amended else None,
+            amends_issued_on=amended.issued_on if amended else None,
+            replaces_version=replaced_version(version),
+            change_summary=version.change_summary or "",
         ),
     )
     session.flush()
@@ -226,16 +258,16 @@ def commit_issue(
 # -- accepting --------------------------------------------------------------------------------
 
 
-def _awaiting(plan: Plan, number: int) -> PlanVersion:
+def _awaiting(plan: Plan, number: int, outcome: str = "acceptée") -> PlanVersion:
     """The version awaiting acceptance, if ``number`` is it and it is still in time."""
     version = plan.current
     if version.number != number or version.status != ISSUED:
         issued = version.number if version.status == ISSUED else None
-        message = "Seule la version émise en attente d'acceptation peut être acceptée."
+        message = f"Seule la version émise en attente d'acceptation peut être {outcome}."
         if issued:
             message += f" La version en attente est la version {issued}."
         raise conflict(message)
-    if plan.status in (CANCELLED, LAPSED, COMPLETED):
+    if plan.status in (CANCELLED, LAPSED, COMPLETED, DECLINED):
         raise conflict("Ce plan n'attend plus d'acceptation.")
     return version
 
@@ -251,6 +283,7 @@ def _deadline_passed(version: PlanVersion) -> None:
 
 
 def _mark_accepted(session: Session, plan: Plan, version: PlanVersion, accepted_at: datetime):
+    amended = plan.accepted_version
     if plan.accepted_version is not None:
         previous = plan.version(plan.accepted_version)
         if previous is not None and previous.id != version.id:
@@ -272,6 +305,7 @@ def _mark_accepted(session: Session, plan: Plan, version: PlanVersion, accepted_
             employer_id=plan.employer_id,
             accepted_at=accepted_at,
             accepted_by=version.accepted_by_name,
+            amends_version=amended if amended != version.number else None,
         ),
     )
 
@@ -368,6 +402,48 @@ def record_acceptance(
     return plan
 
 
+# -- declining --------------------------------------------------------------------------------
+
+
+def decline(session: Session, actor: Actor, plan_id: int, data: DeclineIn) -> Plan:
+    """The employer's representative declines the offer awaiting acceptance, with a reason
+    (« refus de l'offre »). The offer ends at once: a first offer leaves the plan declined
+    (the institution may revise it or cancel the plan); a declined amendment leaves the
+    version in force as it was. Once the deadline has passed the offer is already void by
+    operation of law and there is nothing left to decline."""
+    plan = access.load_for_employer(session, actor, plan_id, for_update=True)
+    version = _awaiting(plan, data.version, "refusée")
+    now = clock.now()
+    if not deadlines.is_before_deadline(now, aware(version.acceptance_deadline)):
+        _deadline_passed(version)
+    version.status = DECLINED
+    version.declined_at = now
+    version.declined_by_user_id = actor.user_id
+    version.declined_by_name = actor.full_name or "La personne représentante de l'organisation"
+    version.decline_reason = data.reason
+    version.updated_at = now
+    if plan.accepted_version is None:
+        plan.status = DECLINED
+    plan.updated_at = now
+    record_event(
+        session,
+        PlanDeclined(
+            plan_id=plan.id,
+            version=version.number,
+            reference=plan.reference,
+            institution_id=plan.institution_id,
+            employer_id=plan.employer_id,
+            issued_on=version.issued_on,
+            declined_at=now,
+            declined_by=version.declined_by_name,
+            reason=data.reason,
+            amends_version=plan.accepted_version,
+        ),
+    )
+    session.flush()
+    return plan
+
+
 # -- revising, amending -----------------------------------------------------------------------
 
 
@@ -380,21 +456,29 @@ def amend(session: Session, actor: Actor, plan_id: int, data: AmendmentIn) -> Pl
         raise conflict(f"La version {current.number} est déjà en préparation : modifiez-la.")
     if current.status == ISSUED and plan.status in (ISSUED, ACCEPTED):
         base = current  # revision of the version awaiting acceptance: it is withdrawn
-        current.status = WITHDRAWN
-        current.updated_at = clock.now()
+        withdraw(session, plan, current, data.summary)
         if plan.status == ISSUED:
             plan.status = DRAFT
+    elif plan.status == DECLINED:
+        base = current  # revision of the declined first offer, to be issued again
+        plan.status = DRAFT
     elif plan.status == ACCEPTED:
         base = plan.version(plan.accepted_version)  # amendment of the version in force
     else:
         raise conflict("Ce plan ne peut plus être modifié.")
+    summary = data.summary
+    if base.amends_version is not None and base.number != plan.accepted_version:
+        # Revising an amendment: the new one still modifies the version in force, so its
+        # summary keeps what the revised amendment changed, then says what is revised.
+        summary = f"{base.change_summary}\nRévision de la version {base.number} : {summary}"
     now = clock.now()
     version = PlanVersion(
         number=current.number + 1,
         status=DRAFT,
         content=dict(base.content),
-        change_summary=data.summary,
+        change_summary=summary,
         based_on=base.number,
+        amends_version=plan.accepted_version,
         created_at=now,
         updated_at=now,
     )
@@ -405,13 +489,39 @@ def amend(session: Session, actor: Actor, plan_id: int, data: AmendmentIn) -> Pl
     return plan
 
 
+def withdraw(
+    session: Session, plan: Plan, version: PlanVersion, reason: str, completed: bool = False
+) -> None:
+    """An issued version leaves the table before anyone accepted it: the employer, who had
+    it to accept, is told it no longer has to (``plan.version_withdrawn``)."""
+    now = clock.now()
+    version.status = WITHDRAWN
+    version.withdrawn_at = now
+    version.updated_at = now
+    record_event(
+        session,
+        PlanVersionWithdrawn(
+            plan_id=plan.id,
+            version=version.number,
+            reference=plan.reference,
+            institution_id=plan.institution_id,
+            employer_id=plan.employer_id,
+            issued_on=version.issued_on,
+            withdrawn_on=clock.today(),
+            reason=reason,
+            amends_version=plan.accepted_version,
+            project_completed=completed,
+        ),
+    )
+
+
 # -- cancelling, completing -------------------------------------------------------------------
 
 
 def cancel(session: Session, actor: Actor, plan_id: int, data: CancellationIn) -> Plan:
     plan = access.load(session, actor, plan_id, for_update=True)
     party = access.party_of(actor)
-    allowed = (DRAFT, ISSUED, ACCEPTED) if party == "institution" else (ISSUED, ACCEPTED)
+    allowed = (DRAFT, ISSUED, ACCEPTED, DECLINED) if party == "institution" else (ISSUED, ACCEPTED)
     if plan.status not in allowed:
         raise conflict("Ce plan ne peut pas être annulé dans son état actuel.")
     today = clock.today()
@@ -459,7 +569,9 @@ def complete(session: Session, actor: Actor, plan_id: int) -> Plan:
     if plan.status != ACCEPTED:
         raise conflict("Seul un plan accepté peut être marqué comme terminé.")
     for version in plan.versions:
-        if version.status in (DRAFT, ISSUED):
+        if version.status == ISSUED:  # an amendment the employer still had to accept
+            withdraw(session, plan, version, "Le projet est terminé.", completed=True)
+        elif version.status == DRAFT:
             version.status = WITHDRAWN
     plan.status = COMPLETED
     plan.completed_on = clock.today()

@@ -46,8 +46,12 @@ DRAFT, ISSUED, ACCEPTED, LAPSED, CANCELLED, COMPLETED = (
     "cancelled",
     "completed",
 )
-# Version statuses: draft, issued, accepted, lapsed, superseded, withdrawn, cancelled.
+# Version statuses: draft, issued, accepted, lapsed, superseded, withdrawn, cancelled,
+# declined.
 SUPERSEDED, WITHDRAWN = "superseded", "withdrawn"
+# The employer declined the offer: a version status, and the plan's status when the
+# declined offer was its first (no version in force).
+DECLINED = "declined"
 
 
 class Plan(Base):
@@ -105,6 +109,10 @@ class PlanVersion(Base):
     content: Mapped[dict] = mapped_column(JSON)
     change_summary: Mapped[str | None] = mapped_column(Text)  # amendments and revisions
     based_on: Mapped[int | None] = mapped_column(Integer)  # version number it revises
+    # The accepted version in force when this amendment was prepared, which it modifies
+    # (None for an offer of a plan not yet accepted). Differs from ``based_on`` when an
+    # issued amendment was withdrawn and revised: both then modify the same version.
+    amends_version: Mapped[int | None] = mapped_column(Integer)
     created_at: Mapped[datetime] = mapped_column(DateTime(timezone=True))
     updated_at: Mapped[datetime] = mapped_column(DateTime(timezone=True))
 
@@ -127,6 +135,12 @@ class PlanVersion(Base):
     received_on: Mapped[date | None] = mapped_column(Date)
     recorded_by_user_id: Mapped[int | None] = mapped_column(Integer)
     lapsed_on: Mapped[date | None] = mapped_column(Date)
+    withdrawn_at: Mapped[datetime | None] = mapped_column(DateTime(timezone=True))
+    # The employer's representative declined the offer (« refus de l'offre »), with a reason.
+    declined_at: Mapped[datetime | None] = mapped_column(DateTime(timezone=True))
+    declined_by_user_id: Mapped[int | None] = mapped_column(Integer)
+    declined_by_name: Mapped[str | None] = mapped_column(String(200))
+    decline_reason: Mapped[str | None] = mapped_column(Text)
 
     plan: Mapped[Plan] = relationship(back_populates="versions")
 

@@ -133,6 +133,14 @@ class CancellationIn(Strict):
     reason: Annotated[str, Field(min_length=5, max_length=2000), AfterValidator(check_plain_text)]
 
 
+class DeclineIn(Strict):
+    """The employer's representative declines the offer awaiting acceptance (``version``, so
+    that nobody declines a version other than the one read), saying why."""
+
+    version: int = Field(ge=1)
+    reason: Annotated[str, Field(min_length=5, max_length=2000), AfterValidator(check_plain_text)]
+
+
 class StepProgressIn(Strict):
     step: Literal[
         "not_started",

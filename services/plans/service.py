@@ -31,6 +31,7 @@ from services.plans.schemas import (
     AmendmentIn,
     AnnexTemplateIn,
     CancellationIn,
+    DeclineIn,
     DraftPatch,
     OnlineAcceptanceIn,
     PlanCreateIn,
@@ -354,6 +355,16 @@ class PlansService:
             return views.plan_row(plan)
 
     @rpc
+    def decline(self, actor: dict, plan_id: int, data: dict) -> dict:
+        """The employer's representative declines the offer awaiting acceptance, with a
+        reason; ``plan.declined`` tells the institution."""
+        user = Actor.model_validate(actor)
+        payload = parse(DeclineIn, data)
+        with self.db.begin():
+            plan = lifecycle.decline(self.db, user, plan_id, payload)
+            return views.plan_row(plan)
+
+    @rpc
     def get_acceptance_scan(self, actor: dict, plan_id: int, version: int) -> dict:
         user = Actor.model_validate(actor)
         with self.db.begin():
@@ -380,7 +391,8 @@ class PlansService:
     def compare(
         self, actor: dict, plan_id: int, left: int | None = None, right: int | None = None
     ) -> dict:
-        """Side by side: a version and the one it revises (by default the current one)."""
+        """Side by side: a version and the one it modifies (for an amendment, the version in
+        force; for a revision, the version it replaces), by default the current one."""
         user = Actor.model_validate(actor)
         with self.db.begin():
             plan = access.load(self.db, user, plan_id)
@@ -388,7 +400,7 @@ class PlansService:
             right_version = visible.get(right) if right else views.default_version(plan, user)
             if right_version is None:
                 raise not_found("Cette version du plan est introuvable.")
-            left_number = left or right_version.based_on
+            left_number = left or right_version.amends_version or right_version.based_on
             left_version = visible.get(left_number) if left_number else None
             if left_version is None:
                 raise not_found("Il n'y a pas de version antérieure à comparer.")

@@ -31,6 +31,7 @@ STATUS_LABELS = {
     "lapsed": "Caduc",
     "cancelled": "Annulé",
     "completed": "Terminé",
+    "declined": "Refusé",
 }
 VERSION_STATUS_LABELS = {
     "draft": "Brouillon",
@@ -40,6 +41,7 @@ VERSION_STATUS_LABELS = {
     "superseded": "Remplacée",
     "withdrawn": "Retirée",
     "cancelled": "Annulée",
+    "declined": "Refusée par l'organisation",
 }
 
 STEP_KINDS = (

@@ -13,10 +13,12 @@ from rac_shared.clock import clock
 from services.plans import calendar, deadlines, texts
 from services.plans.content import PlanContent
 from services.plans.drafts import aware, institution_short
+from services.plans.lifecycle import replaced_version
 from services.plans.models import (
     ACCEPTED,
     CANCELLED,
     COMPLETED,
+    DECLINED,
     DRAFT,
     ISSUED,
     LAPSED,
@@ -282,6 +284,11 @@ def timeline(rows: list[tuple[str, calendar.CandidateCalendar]], steps: list[dic
 
 
 def version_summary(version: PlanVersion) -> dict:
+    """One line of the plan's history: what the version is (a first offer, a revision that
+    replaces an issued version, an amendment of the version in force) and how it ended."""
+    amended = version.plan.version(version.amends_version) if version.amends_version else None
+    replaced_number = replaced_version(version)
+    replaced = version.plan.version(replaced_number) if replaced_number else None
     return {
         "number": version.number,
         "status": version.status,
@@ -291,7 +298,18 @@ def version_summary(version: PlanVersion) -> dict:
         "accepted_at": aware(version.accepted_at),
         "change_summary": version.change_summary,
         "based_on": version.based_on,
+        "amends_version": version.amends_version,
+        "amends_issued_on": amended.issued_on if amended else None,
+        "amends_accepted_at": aware(amended.accepted_at) if amended else None,
+        "replaces_version": replaced_number,
+        "replaces_issued_on": replaced.issued_on if replaced else None,
+        "replaces_status": replaced.status if replaced else None,
         "content_hash": version.content_hash,
+        "lapsed_on": version.lapsed_on,
+        "withdrawn_at": aware(version.withdrawn_at),
+        "declined_at": aware(version.declined_at),
+        "declined_by": version.declined_by_name,
+        "decline_reason": version.decline_reason,
     }
 
 
@@ -353,7 +371,6 @@ def plan_view(session: Session, plan: Plan, actor: Actor, number: int | None = N
             "in_time": in_time,
             "documents": documents,
             "acceptance": acceptance,
-            "lapsed_on": version.lapsed_on,
             "estimate": version.estimate,
         },
         "content": content,
@@ -375,6 +392,10 @@ def plan_view(session: Session, plan: Plan, actor: Actor, number: int | None = N
             and version.status == ISSUED
             and version.number == current.number
             and in_time,
+            "decline": employer
+            and version.status == ISSUED
+            and version.number == current.number
+            and in_time,
             "record_acceptance": institution
             and version.status == ISSUED
             and version.number == current.number,
@@ -382,8 +403,9 @@ def plan_view(session: Session, plan: Plan, actor: Actor, number: int | None = N
             and (
                 (current.status == ISSUED and plan.status in (ISSUED, ACCEPTED))
                 or (plan.status == ACCEPTED and current.status != DRAFT)
+                or plan.status == DECLINED
             ),
-            "cancel": (institution and plan.status in (DRAFT, ISSUED, ACCEPTED))
+            "cancel": (institution and plan.status in (DRAFT, ISSUED, ACCEPTED, DECLINED))
             or (employer and plan.status in (ISSUED, ACCEPTED)),
             "complete": institution and plan.status == ACCEPTED,
             "follow": plan.status in (ACCEPTED, COMPLETED),
@@ -502,13 +524,14 @@ def network_figures(session: Session) -> dict:
     counts = dict(session.execute(select(Plan.status, func.count()).group_by(Plan.status)).all())
     by_status = [
         {"status": s, "label": texts.STATUS_LABELS[s], "count": counts.get(s, 0)}
-        for s in (DRAFT, ISSUED, ACCEPTED, LAPSED, CANCELLED, COMPLETED)
+        for s in (DRAFT, ISSUED, ACCEPTED, LAPSED, DECLINED, CANCELLED, COMPLETED)
     ]
     accepted_ever = session.scalar(
         select(func.count()).select_from(Plan).where(Plan.accepted_version.is_not(None))
     )
     lapsed = counts.get(LAPSED, 0)
-    decided = accepted_ever + lapsed
+    declined = counts.get(DECLINED, 0)
+    decided = accepted_ever + lapsed + declined
     institutions = session.scalar(select(func.count(func.distinct(Plan.institution_id))))
     return {
         "total": sum(counts.values()),
@@ -518,7 +541,9 @@ def network_figures(session: Session) -> dict:
         ),
         "accepted_ever": accepted_ever,
         "lapsed": lapsed,
-        # Share of the offers that were decided (accepted, or lapsed for want of acceptance).
+        "declined": declined,
+        # Share of the offers that were decided (accepted, lapsed for want of acceptance, or
+        # declined by the employer).
         "acceptance_rate": round(accepted_ever * 100 / decided, 1) if decided else None,
         "institutions": institutions,
     }

@@ -148,3 +148,49 @@ def test_coordinator_builds_and_issues_then_employer_downloads_and_accepts(
     page.goto("/plans")
     row = page.get_by_role("row", name=re.compile(reference))
     expect(row).to_contain_text("Accepté")
+
+
+def test_employer_sees_the_amendment_in_force_and_declines_the_pending_one(
+    platform, context, artefacts
+):
+    """The demo's plan for the CISSS: version 2 (an amendment) in force, version 3 awaiting
+    acceptance. The representative declines version 3, with a reason, after confirming."""
+    page = context.new_page()
+    log_in(page, EMPLOYER)
+    page.goto("/plans")
+    page.get_by_role(
+        "row", name=re.compile("Soutien administratif en milieu de santé")
+    ).get_by_role("link").first.click()
+    main = page.locator("main")
+    expect(main).to_contain_text("Version en vigueur")
+    expect(main).to_contain_text(
+        "la modification (version 3) attend l'acceptation de l'organisation; la version 2 "
+        "demeure en vigueur d'ici là"
+    )
+    expect(main).to_contain_text("Version 3 — Émise, en attente d'acceptation (modification de la")
+    page.screenshot(path=artefacts / "plan-amendment-pending-employer.png", full_page=True)
+
+    page.get_by_role("link", name="Refuser la modification").click()
+    expect(page.get_by_role("heading", level=1)).to_contain_text("Refuser la modification du plan")
+    expect(page.locator("main")).to_contain_text("La version 2 du plan demeure en vigueur")
+    assert_accessible_basics(page)
+    page.get_by_label(re.compile("Motif du refus")).fill(
+        "Le déplacement des évaluations tombe pendant notre période d'agrément."
+    )
+    page.get_by_role("button", name="Refuser la modification").click()
+    expect(page.get_by_role("alert")).to_contain_text("Confirmez que vous refusez")
+    expect(page.get_by_label(re.compile("Motif du refus"))).to_have_value(
+        "Le déplacement des évaluations tombe pendant notre période d'agrément."
+    )
+    page.get_by_label(re.compile("Je confirme refuser cette modification")).check()
+    page.get_by_role("button", name="Refuser la modification").click()
+    expect(page.get_by_role("status")).to_contain_text("L'offre est refusée")
+    expect(main).to_contain_text("Version 2 — Acceptée")  # the employer reads the one in force
+    page.get_by_role("link", name="Version 3").click()
+    expect(main).to_contain_text("Refusée par l'organisation")
+    expect(main).to_contain_text(
+        "Motif : Le déplacement des évaluations tombe pendant notre période d'agrément. La "
+        "version 2 demeure en vigueur."
+    )
+    expect(page.get_by_role("link", name="Refuser la modification")).to_have_count(0)
+    page.screenshot(path=artefacts / "plan-amendment-declined-employer.png", full_page=True)

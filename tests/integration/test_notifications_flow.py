@@ -5,7 +5,7 @@ optional reminders only, and hostile organisation names are escaped."""
 from __future__ import annotations
 
 import time
-from datetime import date, timedelta
+from datetime import UTC, date, datetime, timedelta
 from decimal import Decimal
 
 import pytest
@@ -355,3 +355,88 @@ def test_two_replicas_send_each_message_once_even_when_an_event_comes_twice(plat
         subjects = [m["subject"] for m in inbox["messages"]]
         for reference in references:
             assert len([s for s in subjects if reference in s]) == 1, (address, reference)
+
+
+def test_amendment_notices_say_what_happened_and_go_out_whatever_the_preferences(platform):
+    """A lapsed amendment, a declined offer and a withdrawn version are legal notices: they
+    reach the parties even with optional reminders turned off, and each says what ended and
+    what stays in force."""
+    ids = organisation_ids(platform)
+    token = platform.token("direction@boulangerie.demo.quebec")
+    response = platform.api(
+        "PUT", "/api/messages/preferences", token, json={"optional_reminders": False}
+    )
+    assert response.status_code == 200
+    common = {
+        "plan_id": 44,
+        "reference": "PMO-CLV-2026-044",
+        "institution_id": ids["CLV"],
+        "employer_id": ids["BSM"],
+        "issued_on": date(2026, 11, 12),
+    }
+    platform.publish_event(
+        ev.PlanVersionWithdrawn(
+            **common,
+            version=3,
+            withdrawn_on=date(2026, 11, 14),
+            amends_version=2,
+            reason="Tarif horaire corrigé.",
+        )
+    )
+    platform.publish_event(
+        ev.PlanLapsed(
+            **common,
+            version=4,
+            lapsed_on=date(2026, 12, 13),
+            amends_version=2,
+            amends_issued_on=date(2026, 3, 3),
+        )
+    )
+    platform.publish_event(
+        ev.PlanDeclined(
+            **{**common, "plan_id": 45, "reference": "PMO-CLV-2026-045"},
+            version=1,
+            declined_at=datetime(2026, 11, 20, 15, 0, tzinfo=UTC),
+            declined_by="Éric Poulin",
+            reason="Le calendrier tombe pendant la période des Fêtes.",
+        )
+    )
+    bakery, coordinator = "direction@boulangerie.demo.quebec", "rac@cegeplevis.demo.quebec"
+    withdrawn_subject = (
+        "Modification du plan de mise en œuvre PMO-CLV-2026-044 (version 3) retirée : la "
+        "version 2 demeure en vigueur"
+    )
+    lapsed_subject = (
+        "Modification du plan de mise en œuvre PMO-CLV-2026-044 (version 4) caduque : la "
+        "version 2 demeure en vigueur"
+    )
+    declined_subject = "Offre refusée : plan de mise en œuvre PMO-CLV-2026-045 (version 1)"
+
+    def subjects(address: str) -> dict:
+        return {m["Subject"]: m for m in platform.mails_to(address)}
+
+    wait_until(
+        lambda: {withdrawn_subject, lapsed_subject, declined_subject} <= set(subjects(bakery))
+    )
+    wait_until(lambda: {lapsed_subject, declined_subject} <= set(subjects(coordinator)))
+    mails = subjects(bakery)
+    withdrawn = mails[withdrawn_subject].get_body(preferencelist=("plain",)).get_content()
+    assert "Vous n'avez plus à accepter cette modification." in withdrawn
+    assert "Tarif horaire corrigé." in withdrawn
+    assert "représentez la Boulangerie Saint-Méthode inc. auprès du Cégep de Lévis" in withdrawn
+    lapsed = mails[lapsed_subject].get_body(preferencelist=("plain",)).get_content()
+    assert "à l'intention de la Boulangerie Saint-Méthode inc., est caduque" in lapsed
+    assert "La version 2 du plan, du 3 mars 2026, demeure en vigueur" in lapsed
+    assert "ne lie plus les parties" not in lapsed
+    declined = subjects(coordinator)[declined_subject].get_body(preferencelist=("plain",))
+    text_ = declined.get_content()
+    assert "Éric Poulin a refusé, au nom de la Boulangerie Saint-Méthode inc." in text_
+    assert "Le calendrier tombe pendant la période des Fêtes." in text_
+    # Each is kept in the parties' inboxes too.
+    inbox = platform.api("GET", "/api/messages", token).json()
+    assert {withdrawn_subject, lapsed_subject, declined_subject} <= {
+        m["subject"] for m in inbox["messages"]
+    }
+    assert not any(
+        withdrawn_subject == m["Subject"] for m in platform.mails_to(coordinator)
+    )  # the institution withdrew it: only the employer is told

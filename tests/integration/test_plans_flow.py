@@ -14,6 +14,8 @@ vhost, as billing and notifications receive them.
 from __future__ import annotations
 
 import base64
+import html
+import io
 import re
 import subprocess
 import time
@@ -22,9 +24,11 @@ from datetime import date, datetime, timedelta
 import kombu
 import pytest
 import requests
+from pypdf import PdfReader
 from sqlalchemy import text
 
 from rac_shared.clock import clock, end_of_day
+from rac_shared.formatting import long_date
 from rac_shared.outbox import event_exchange
 from services.plans.deadlines import acceptance_deadline
 from tests.support.platform import BIN
@@ -629,3 +633,277 @@ def test_home_lists_plans_awaiting_acceptance_with_days_left(platform, tokens):
     assert any("jours restants" in a["label"] for a in awaiting)
     institution = ok(platform.api("GET", "/api/home", tokens[COORDINATOR]))["actions"]
     assert any("en attente d'acceptation" in a["label"] for a in institution)
+
+
+# -- amendments that say what they modify; withdrawals; declines ------------------------------
+
+
+def page_session(platform, email: str) -> requests.Session:
+    browser = requests.Session()
+    browser.cookies.set("rac_session", platform.session_cookie(email))
+    return browser
+
+
+def post_form(platform, email: str, form_path: str, action: str, data: dict):
+    """GET the page that holds the form (for its CSRF token), then POST the form."""
+    browser = page_session(platform, email)
+    form = browser.get(f"{platform.url}{form_path}", timeout=30)
+    assert form.status_code == 200, form.text[:2000]
+    csrf = re.search(r'name="csrf_token" value="([^"]+)"', form.text).group(1)
+    return browser.post(
+        f"{platform.url}{action}",
+        data={"csrf_token": csrf, **data},
+        allow_redirects=False,
+        timeout=30,
+    )
+
+
+def mail_to(platform, address: str, subject: str, timeout: float = 30):
+    def found():
+        return [m for m in platform.mails_to(address) if m["Subject"] == subject]
+
+    [mail] = wait_until(found, timeout=timeout, message=f"no mail « {subject} » to {address}")
+    return mail
+
+
+def body_of(mail) -> str:
+    return mail.get_body(preferencelist=("plain",)).get_content()
+
+
+def amend_and_issue(platform, tokens, plan_id: int, summary: str) -> dict:
+    token = tokens[COORDINATOR]
+    ok(platform.api("POST", f"/api/plans/{plan_id}/amendments", token, json={"summary": summary}))
+    ok(platform.api("PUT", f"/api/plans/{plan_id}/estimate", token, json=ESTIMATE))
+    return ok(platform.api("POST", f"/api/plans/{plan_id}/issue", token))
+
+
+def test_a_lapsed_amendment_is_announced_as_such_and_the_version_in_force_stays(
+    platform, tokens, tap
+):
+    """Version 2 (an amendment) accepted, version 3 issued and left unaccepted: the job
+    lapses version 3 only; both parties are told version 2 stays in force."""
+    plan = create_issued_plan(platform, tokens)
+    plan_id, reference = plan["id"], plan["reference"]
+    ok(accept(platform, tokens, plan_id))
+    amend_and_issue(platform, tokens, plan_id, "Ajout d'une date de fermeture.")
+    ok(accept(platform, tokens, plan_id))
+    amend_and_issue(platform, tokens, plan_id, "Six heures de services-conseils de plus.")
+    issued = tap.wait_for(plan_id, "plan.issued", 3)
+    third = issued[-1]["payload"]
+    assert (third["version"], third["amends_version"]) == (3, 2)
+    assert third["change_summary"] == "Six heures de services-conseils de plus."
+    version_2_issued_on = date.fromisoformat(issued[1]["payload"]["issued_on"])
+
+    # The amendment's e-mail and PDF say what it is, what it modifies and what changes.
+    mail = mail_to(
+        platform,
+        EMPLOYER,
+        f"Modification du plan de mise en œuvre {reference} (version 3) à accepter au plus tard "
+        f"le {long_date(acceptance_deadline(date.fromisoformat(third['issued_on'])))}",
+    )
+    text = body_of(mail)
+    assert f"modifie la version 2 du {long_date(version_2_issued_on)}, actuellement en vigueur" in (
+        text
+    )
+    assert "Six heures de services-conseils de plus." in text
+    assert "La version 2 demeure en vigueur jusqu'à l'acceptation de la présente modification" in (
+        text
+    )
+    assert [a.get_filename() for a in mail.iter_attachments()] == [f"{reference}-v3.pdf"]
+    pdf = platform.api("GET", f"/api/plans/{plan_id}/pdf?version=3", tokens[EMPLOYER]).content
+    cover = " ".join(PdfReader(io.BytesIO(pdf)).pages[0].extract_text().split())
+    assert f"Modifie la version 2 du {long_date(version_2_issued_on)}" in cover
+    assert "Résumé des changements : Six heures de services-conseils de plus." in cover
+
+    deadline_day = date.fromisoformat(third["issued_on"]) + timedelta(days=30)
+    run_job(platform, deadline_day + timedelta(days=1))
+    [lapsed] = tap.wait_for(plan_id, "plan.lapsed", 1)
+    assert lapsed["payload"]["version"] == 3
+    assert lapsed["payload"]["amends_version"] == 2
+    assert lapsed["payload"]["amends_issued_on"] == version_2_issued_on.isoformat()
+    view = ok(platform.api("GET", f"/api/plans/{plan_id}", tokens[EMPLOYER]))
+    assert view["plan"]["status"] == "accepted" and view["plan"]["accepted_version"] == 2
+    assert view["version"]["number"] == 2  # the employer now reads the version in force
+
+    subject = (
+        f"Modification du plan de mise en œuvre {reference} (version 3) caduque : la version 2 "
+        "demeure en vigueur"
+    )
+    for address in (EMPLOYER, COORDINATOR):
+        text = body_of(mail_to(platform, address, subject))
+        assert "La modification du plan de mise en œuvre" in text and "est caduque" in text
+        assert f"La version 2 du plan, du {long_date(version_2_issued_on)}, demeure en vigueur" in (
+            text
+        )
+        assert "ne lie plus les parties" not in text
+        assert "Un nouveau plan peut être émis" not in text
+    assert not [
+        m for m in platform.mails() if m["Subject"].endswith(f"{reference} résolu de plein droit")
+    ]
+
+
+def test_withdrawing_an_issued_version_to_revise_it_tells_the_employer(platform, tokens, tap):
+    plan = create_issued_plan(platform, tokens)
+    plan_id, reference = plan["id"], plan["reference"]
+    [issued] = tap.wait_for(plan_id, "plan.issued", 1)
+    # The plan page offers the revision and says the employer will be told.
+    page = page_session(platform, COORDINATOR).get(f"{platform.url}/plans/{plan_id}", timeout=30)
+    assert "La version émise est retirée et l'organisation en est avisée" in html.unescape(
+        page.text
+    )
+    response = post_form(
+        platform,
+        COORDINATOR,
+        f"/plans/{plan_id}",
+        f"/plans/{plan_id}/modification",
+        {"summary": "Dates des entrevues de validation corrigées."},
+    )
+    assert response.status_code == 303, response.text[:2000]
+    [withdrawn] = tap.wait_for(plan_id, "plan.version_withdrawn", 1)
+    assert withdrawn["payload"]["version"] == 1
+    assert withdrawn["payload"]["reason"] == "Dates des entrevues de validation corrigées."
+    assert withdrawn["payload"]["amends_version"] is None
+    text = body_of(
+        mail_to(platform, EMPLOYER, f"Plan de mise en œuvre {reference} : la version 1 est retirée")
+    )
+    assert "Vous n'avez plus à accepter cette version." in text
+    assert "Dates des entrevues de validation corrigées." in text
+    assert f"émise le {long_date(date.fromisoformat(issued['payload']['issued_on']))}" in text
+    # The employer's history keeps the withdrawn version.
+    view = ok(platform.api("GET", f"/api/plans/{plan_id}?version=1", tokens[EMPLOYER]))
+    assert view["version"]["status"] == "withdrawn" and view["version"]["withdrawn_at"]
+
+    ok(platform.api("PUT", f"/api/plans/{plan_id}/estimate", tokens[COORDINATOR], json=ESTIMATE))
+    ok(platform.api("POST", f"/api/plans/{plan_id}/issue", tokens[COORDINATOR]))
+    reissued = tap.wait_for(plan_id, "plan.issued", 2)[-1]["payload"]
+    assert (reissued["replaces_version"], reissued["amends_version"]) == (1, None)
+    revised = [
+        m
+        for m in platform.mails_to(EMPLOYER)
+        if m["Subject"].startswith(f"Plan de mise en œuvre {reference} révisé (version 2)")
+    ]
+    revised = revised or wait_until(
+        lambda: [
+            m
+            for m in platform.mails_to(EMPLOYER)
+            if m["Subject"].startswith(f"Plan de mise en œuvre {reference} révisé (version 2)")
+        ]
+    )
+    assert "remplace la version 1, que vous n'avez plus à accepter" in body_of(revised[0])
+
+
+def test_the_employer_declines_an_offer_then_an_amendment(platform, tokens, tap):
+    plan = create_issued_plan(platform, tokens)
+    plan_id, reference = plan["id"], plan["reference"]
+    # Who may decline: the addressed organisation's representative only.
+    body = {"version": 1, "reason": "Le calendrier ne convient pas."}
+    assert (
+        platform.api(
+            "POST", f"/api/plans/{plan_id}/decline", tokens[COORDINATOR], json=body
+        ).status_code
+        == 403
+    )
+    assert (
+        platform.api(
+            "POST", f"/api/plans/{plan_id}/decline", tokens[OTHER_EMPLOYER], json=body
+        ).status_code
+        == 404
+    )
+    bad = platform.api(
+        "POST",
+        f"/api/plans/{plan_id}/decline",
+        tokens[EMPLOYER],
+        json={"version": 1, "reason": "Non"},
+    )
+    assert bad.status_code == 422 and "reason" in bad.json()["error"]["details"]
+    wrong = platform.api(
+        "POST", f"/api/plans/{plan_id}/decline", tokens[EMPLOYER], json={**body, "version": 2}
+    )
+    assert wrong.status_code == 409
+
+    # The page: a confirmation is required, then the offer ends at once.
+    form_path = f"/plans/{plan_id}/refuser"
+    employer_page = page_session(platform, EMPLOYER).get(
+        f"{platform.url}/plans/{plan_id}", timeout=30
+    )
+    assert f'href="{form_path}"' in employer_page.text
+    assert "Refuser l'offre" in html.unescape(employer_page.text)
+    reason = "Le calendrier proposé tombe pendant notre période de pointe; reprenons au printemps."
+    unconfirmed = post_form(
+        platform, EMPLOYER, form_path, form_path, {"version": "1", "reason": reason}
+    )
+    assert unconfirmed.status_code == 422 and "Confirmez que vous refusez" in unconfirmed.text
+    assert (
+        ok(platform.api("GET", f"/api/plans/{plan_id}", tokens[EMPLOYER]))["plan"]["status"]
+        == "issued"
+    )
+    response = post_form(
+        platform,
+        EMPLOYER,
+        form_path,
+        form_path,
+        {"version": "1", "reason": reason, "confirme": "oui"},
+    )
+    assert response.status_code == 303 and response.headers["Location"].endswith("?ok=refuse")
+    [declined] = tap.wait_for(plan_id, "plan.declined", 1)
+    assert declined["payload"]["reason"] == reason
+    assert declined["payload"]["declined_by"] == "Julie Morin"
+    assert declined["payload"]["amends_version"] is None
+    view = ok(platform.api("GET", f"/api/plans/{plan_id}", tokens[COORDINATOR]))
+    assert view["plan"]["status"] == "declined" and view["version"]["status"] == "declined"
+    assert view["version"]["decline_reason"] == reason
+    assert accept(platform, tokens, plan_id).status_code == 409
+    again = platform.api("POST", f"/api/plans/{plan_id}/decline", tokens[EMPLOYER], json=body)
+    assert again.status_code == 409
+
+    # The institution is told, with the reason; the history shows it to both parties.
+    text = body_of(
+        mail_to(
+            platform, COORDINATOR, f"Offre refusée : plan de mise en œuvre {reference} (version 1)"
+        )
+    )
+    assert "Julie Morin a refusé, au nom du CISSS de Chaudière-Appalaches" in text
+    assert reason in text and "Le Cégep de Lévis peut réviser le plan" in text
+    for email in (COORDINATOR, EMPLOYER):
+        history = page_session(platform, email).get(f"{platform.url}/plans/{plan_id}", timeout=30)
+        shown = html.unescape(history.text)
+        assert "Refusée par l'organisation" in shown and reason in shown
+
+    # The institution revises the declined offer; the employer accepts it; then declines an
+    # amendment, which leaves the accepted version in force.
+    ok(
+        platform.api(
+            "POST",
+            f"/api/plans/{plan_id}/amendments",
+            tokens[COORDINATOR],
+            json={"summary": "Début reporté au printemps."},
+        )
+    )
+    ok(platform.api("PUT", f"/api/plans/{plan_id}/estimate", tokens[COORDINATOR], json=ESTIMATE))
+    ok(platform.api("POST", f"/api/plans/{plan_id}/issue", tokens[COORDINATOR]))
+    assert tap.wait_for(plan_id, "plan.issued", 2)[-1]["payload"]["replaces_version"] == 1
+    ok(accept(platform, tokens, plan_id))
+    amend_and_issue(platform, tokens, plan_id, "Hausse des frais d'évaluation.")
+    declined_amendment = ok(
+        platform.api(
+            "POST",
+            f"/api/plans/{plan_id}/decline",
+            tokens[EMPLOYER],
+            json={"version": 3, "reason": "La hausse n'est pas prévue à notre budget."},
+        )
+    )
+    assert declined_amendment["status"] == "accepted"
+    events = tap.wait_for(plan_id, "plan.declined", 2)
+    assert events[-1]["payload"]["version"] == 3 and events[-1]["payload"]["amends_version"] == 2
+    view = ok(platform.api("GET", f"/api/plans/{plan_id}", tokens[EMPLOYER]))
+    assert view["plan"]["accepted_version"] == 2 and view["version"]["number"] == 2
+    text = body_of(
+        mail_to(
+            platform,
+            COORDINATOR,
+            f"Modification du plan de mise en œuvre {reference} (version 3) refusée : la version 2 "
+            "demeure en vigueur",
+        )
+    )
+    assert "La hausse n'est pas prévue à notre budget." in text
+    assert "La version 2 demeure en vigueur et continue de lier les parties" in text

@@ -22,6 +22,7 @@ from gateway.models import User
 from gateway.service import GatewayService
 from rac_shared.clock import MONTREAL, clock
 from rac_shared.errors import DomainError
+from rac_shared.formatting import long_date
 from rac_shared.outbox import event_exchange
 from services.billing.service import BillingService
 from services.plans.models import PlanVersion
@@ -220,6 +221,11 @@ def test_issue_freezes_billing_estimate_renders_and_publishes(
         "issued_on": "2026-09-01",
         "acceptance_deadline": "2026-10-02T03:59:59.999999Z",
         "content_hash": content_hash,
+        # A first offer: it amends and replaces nothing.
+        "amends_version": None,
+        "amends_issued_on": None,
+        "replaces_version": None,
+        "change_summary": "",
     }
 
     # Billing's estimate is frozen: it can no longer change for that version.
@@ -401,3 +407,32 @@ def test_amendment_gets_a_revised_estimate_compared_with_the_accepted_one(plans,
     # The employer reads the pending amendment by default, and both PDFs.
     assert plans.get_plan(actor=employer, plan_id=plan_id)["version"]["number"] == 2
     assert plans.get_pdf(actor=employer, plan_id=plan_id, version=1)["filename"].endswith("v1.pdf")
+    # The amendment's PDF says which version it modifies, of what date, and what changes.
+    amendment = plans.get_pdf(actor=employer, plan_id=plan_id, version=2)
+    cover = flat(PdfReader(io.BytesIO(base64.b64decode(amendment["content_b64"]))).pages[0]
+                 .extract_text())  # fmt: skip
+    issued_on = plans.get_plan(actor=employer, plan_id=plan_id, version=1)["version"]["issued_on"]
+    assert f"Modifie la version 1 du {long_date(issued_on)}" in cover
+    assert "La version 1 demeure en vigueur jusqu’à l’acceptation de la présente modification" in (
+        cover
+    )
+    assert "Résumé des changements : Dix heures de plus." in cover
+    assert "elle sera résolue de plein droit et la version 1 demeurera en vigueur" in cover
+
+    # The employer declines the amendment: it ends, version 1 stays in force.
+    with pytest.raises(DomainError) as error:
+        plans.decline(actor=coordinator, plan_id=plan_id, data={"version": 2, "reason": "Non!!"})
+    assert error.value.code == "forbidden"
+    with pytest.raises(DomainError) as error:
+        plans.decline(actor=employer, plan_id=plan_id, data={"version": 2, "reason": ""})
+    assert error.value.code == "invalid" and "reason" in error.value.details
+    row = plans.decline(
+        actor=employer,
+        plan_id=plan_id,
+        data={"version": 2, "reason": "Les dix heures ne sont pas prévues au budget."},
+    )
+    assert row["status"] == "accepted" and row["accepted_version"] == 1
+    view = plans.get_plan(actor=employer, plan_id=plan_id, version=2)
+    assert view["version"]["status"] == "declined"
+    assert view["version"]["declined_by"] == employer["full_name"]
+    assert view["version"]["decline_reason"] == "Les dix heures ne sont pas prévues au budget."

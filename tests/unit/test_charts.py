@@ -240,7 +240,7 @@ def test_the_page_has_every_figure_with_its_chart_table_and_csv_link():
     assert "<caption>Financement des CERAC par rapport au plafond annuel</caption>" in html
     assert "Données indisponibles" not in html
     assert "50,0\xa0%" in html  # the acceptance rate, with its definition
-    assert "acceptées ÷ (acceptées + caduques)" in html
+    assert "acceptées ÷ (acceptées + caduques + refusées)" in html
     assert "250\xa0000,00\xa0$" in html and "1\xa0234,50\xa0$" in html
     assert "<script>" not in html and "&lt;script&gt;" in html
 

@@ -89,3 +89,45 @@ def test_payloads_are_immutable():
     payload = reset_requested()
     with pytest.raises(ValidationError):
         payload.email = "autre@example.org"
+
+
+def test_plan_messages_published_before_amendments_were_named_still_parse():
+    """``plan.issued`` and ``plan.lapsed`` relayed by an older plans service (no
+    ``amends_version``) are read as first offers; the new facts are registered."""
+    from rac_shared.events import PlanDeclined, PlanIssued, PlanLapsed, PlanVersionWithdrawn
+
+    older = Envelope(
+        event_type="plan.lapsed",
+        version=1,
+        source="plans",
+        payload={
+            "plan_id": 3,
+            "version": 1,
+            "reference": "PMO-CLV-2026-003",
+            "institution_id": 2,
+            "employer_id": 5,
+            "issued_on": "2026-11-12",
+            "lapsed_on": "2026-12-13",
+        },
+    )
+    lapsed = older.payload_as(PlanLapsed)
+    assert lapsed.amends_version is None and lapsed.amends_issued_on is None
+    issued = PlanIssued.model_validate(
+        {
+            "plan_id": 3,
+            "version": 1,
+            "reference": "PMO-CLV-2026-003",
+            "institution_id": 2,
+            "employer_id": 5,
+            "issued_on": "2026-11-12",
+            "acceptance_deadline": "2026-12-13T04:59:59Z",
+            "content_hash": "f" * 64,
+        }
+    )
+    assert (issued.amends_version, issued.replaces_version, issued.change_summary) == (
+        None,
+        None,
+        "",
+    )
+    assert REGISTRY[("plan.declined", 1)] is PlanDeclined
+    assert REGISTRY[("plan.version_withdrawn", 1)] is PlanVersionWithdrawn

@@ -152,7 +152,7 @@ def test_plan_offers_per_month_acceptance_rate_and_candidates_per_program(plans_
         {"month": "2026-03", "issued": 1, "accepted": 0, "lapsed": 0},
     ]
     # 1 accepted (its deadline has passed) ÷ (1 accepted + 1 lapsed); the pending offer waits.
-    assert figures["acceptance"] == {"accepted": 1, "lapsed": 1, "rate": 50.0}
+    assert figures["acceptance"] == {"accepted": 1, "lapsed": 1, "declined": 0, "rate": 50.0}
     # Only plans that became contracts count their candidate-workers.
     assert figures["candidates_per_program"] == [
         {"program_code": "JEE.0K", "program_title": "Techniques d'éducation à l'enfance",

@@ -8,7 +8,14 @@ from decimal import Decimal
 import pytest
 
 from rac_shared.clock import MONTREAL, end_of_day
-from rac_shared.formatting import long_date, long_datetime, money, round_money, short_datetime
+from rac_shared.formatting import (
+    long_date,
+    long_datetime,
+    money,
+    named,
+    round_money,
+    short_datetime,
+)
 
 NBSP = "\xa0"
 
@@ -90,3 +97,35 @@ def test_long_datetime_in_montreal_time():
 def test_short_datetime_in_montreal_time():
     assert short_datetime(datetime(2026, 12, 13, 4, 59, tzinfo=UTC)) == "2026-12-12 23:59"
     assert short_datetime(None) == ""
+
+
+@pytest.mark.parametrize(
+    ("name", "le", "du", "au"),
+    [
+        ("Cégep de Lévis", "le Cégep de Lévis", "du Cégep de Lévis", "au Cégep de Lévis"),
+        (
+            "CISSS de Chaudière-Appalaches",
+            "le CISSS de Chaudière-Appalaches",
+            "du CISSS de Chaudière-Appalaches",
+            "au CISSS de Chaudière-Appalaches",
+        ),
+        (
+            "Boulangerie Saint-Méthode inc.",
+            "la Boulangerie Saint-Méthode inc.",
+            "de la Boulangerie Saint-Méthode inc.",
+            "à la Boulangerie Saint-Méthode inc.",
+        ),
+        ("Université Laval", "l'Université Laval", "de l'Université Laval", "à l'Université Laval"),
+        ("Hôpital Laval", "l'Hôpital Laval", "de l'Hôpital Laval", "à l'Hôpital Laval"),
+        ("Le Groupe Maurice", "le Groupe Maurice", "du Groupe Maurice", "au Groupe Maurice"),
+        ("Les Aliments Dare", "les Aliments Dare", "des Aliments Dare", "aux Aliments Dare"),
+        # A proper name takes no article.
+        ("Desjardins", "Desjardins", "de Desjardins", "à Desjardins"),
+        ("Olymel", "Olymel", "d'Olymel", "à Olymel"),
+    ],
+)
+def test_organisation_names_take_their_article_and_contract(name, le, du, au):
+    named_organisation = named(name)
+    assert (named_organisation.le, named_organisation.du, named_organisation.au) == (le, du, au)
+    assert named_organisation.Le == le[0].upper() + le[1:]
+    assert str(named_organisation) == name

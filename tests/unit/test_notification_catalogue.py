@@ -80,6 +80,43 @@ PAYLOADS = {
     "plan_lapsed": ev.PlanLapsed(
         plan_id=3, version=1, reference="PMO-CLV-2026-003", institution_id=2, employer_id=5,
         issued_on=date(2026, 11, 12), lapsed_on=date(2026, 12, 13)),
+    "plan_amendment_issued": ev.PlanIssued(
+        plan_id=3, version=3, reference="PMO-CLV-2026-003", institution_id=2, employer_id=5,
+        issued_on=date(2026, 11, 12), acceptance_deadline=DEADLINE, content_hash="e" * 64,
+        amends_version=2, amends_issued_on=date(2026, 3, 3), replaces_version=None,
+        change_summary="Ajout d'une candidate\nHausse de 6 heures de services-conseils"),
+    "plan_revision_issued": ev.PlanIssued(
+        plan_id=3, version=2, reference="PMO-CLV-2026-003", institution_id=2, employer_id=5,
+        issued_on=date(2026, 11, 12), acceptance_deadline=DEADLINE, content_hash="d" * 64,
+        replaces_version=1, change_summary="Dates des entrevues corrigées"),
+    "plan_amendment_reminder": ev.PlanReminderDue(
+        plan_id=3, version=3, reference="PMO-CLV-2026-003", institution_id=2, employer_id=5,
+        days_left=1, acceptance_deadline=DEADLINE, amends_version=2),
+    "plan_amendment_accepted": ev.PlanAccepted(
+        plan_id=3, version=3, reference="PMO-CLV-2026-003", institution_id=2, employer_id=5,
+        accepted_at=datetime(2026, 11, 20, 15, 0, tzinfo=UTC), accepted_by="Julie Morin",
+        amends_version=2),
+    "plan_amendment_lapsed": ev.PlanLapsed(
+        plan_id=3, version=3, reference="PMO-CLV-2026-003", institution_id=2, employer_id=5,
+        issued_on=date(2026, 11, 12), lapsed_on=date(2026, 12, 13), amends_version=2,
+        amends_issued_on=date(2026, 3, 3)),
+    "plan_declined": ev.PlanDeclined(
+        plan_id=3, version=1, reference="PMO-CLV-2026-003", institution_id=2, employer_id=5,
+        issued_on=date(2026, 11, 12), declined_at=datetime(2026, 11, 20, 15, 0, tzinfo=UTC),
+        declined_by="Julie Morin", reason="Le calendrier tombe en pleine période des Fêtes."),
+    "plan_amendment_declined": ev.PlanDeclined(
+        plan_id=3, version=3, reference="PMO-CLV-2026-003", institution_id=2, employer_id=5,
+        issued_on=date(2026, 11, 12), declined_at=datetime(2026, 11, 20, 15, 0, tzinfo=UTC),
+        declined_by="Julie Morin", reason="La hausse n'est pas prévue au budget.",
+        amends_version=2),
+    "plan_version_withdrawn": ev.PlanVersionWithdrawn(
+        plan_id=3, version=1, reference="PMO-CLV-2026-003", institution_id=2, employer_id=5,
+        issued_on=date(2026, 11, 12), withdrawn_on=date(2026, 11, 14),
+        reason="Dates des entrevues corrigées"),
+    "plan_amendment_withdrawn": ev.PlanVersionWithdrawn(
+        plan_id=3, version=3, reference="PMO-CLV-2026-003", institution_id=2, employer_id=5,
+        issued_on=date(2026, 11, 12), withdrawn_on=date(2026, 11, 14),
+        reason="Le projet est terminé.", amends_version=2, project_completed=True),
     "invoice_issued": ev.InvoiceIssued(
         invoice_id=9, number="CLV-2026-0001", institution_id=2, employer_id=5, plan_id=3,
         plan_reference="PMO-CLV-2026-003", issued_on=date(2026, 12, 1),
@@ -161,6 +198,104 @@ def test_lapse_notice_says_void_by_operation_of_law():
     assert "30 jours suivant sa date d'émission" in text
 
 
+def test_a_first_offer_says_the_plan_no_longer_binds_when_it_lapses():
+    text, html = render(compose("plan_lapsed"), compose("plan_lapsed").recipients[0])
+    assert "Le plan ne lie plus les parties." in text and "Le plan ne lie plus" in html
+    assert "par le Cégep de Lévis à l'intention" in text
+
+
+def test_an_amendment_is_announced_as_such_with_the_version_it_modifies_and_its_summary():
+    message = compose("plan_amendment_issued")
+    assert message.subject == (
+        "Modification du plan de mise en œuvre PMO-CLV-2026-003 (version 3) à accepter au plus "
+        "tard le 12 décembre 2026")
+    assert message.attachment["kwargs"] == {"plan_id": 3, "version": 3}
+    text, html = render(message, message.recipients[0])
+    assert text.startswith("Bonjour Julie Morin")
+    assert "Le Cégep de Lévis vous transmet une modification écrite" in text
+    assert "modifie la version 2 du 3 mars 2026, actuellement en vigueur" in text
+    assert "Ajout d'une candidate\nHausse de 6 heures de services-conseils" in text
+    assert "Ajout d&#39;une candidate<br>Hausse de 6 heures" in html
+    assert ("La version 2 demeure en vigueur jusqu'à l'acceptation de la présente "
+            "modification") in text
+    assert "la modification sera résolue de plein droit et la version 2 demeurera en vigueur" in (
+        text)
+    assert "le plan sera résolu" not in text and "au Cégep de Lévis au plus tard" in text
+
+
+def test_a_revised_offer_says_which_version_it_replaces():
+    message = compose("plan_revision_issued")
+    assert message.subject.startswith("Plan de mise en œuvre PMO-CLV-2026-003 révisé (version 2)")
+    text, _ = render(message, message.recipients[0])
+    assert "une version révisée du plan de mise en œuvre" in text
+    assert "remplace la version 1, que vous n'avez plus à accepter" in text
+    assert "Dates des entrevues corrigées" in text
+
+
+def test_reminders_and_acceptance_of_an_amendment_name_the_amendment():
+    reminder = compose("plan_amendment_reminder")
+    assert reminder.subject == ("Rappel : il reste 1 jour pour accepter la modification du plan "
+                                "PMO-CLV-2026-003 (version 3)")  # fmt: skip
+    text, _ = render(reminder, reminder.recipients[0])
+    assert "la version 2 demeurera en vigueur" in text and "le plan sera résolu" not in text
+    accepted = compose("plan_amendment_accepted")
+    assert accepted.subject == (
+        "Modification du plan de mise en œuvre PMO-CLV-2026-003 (version 3) acceptée")
+    text, _ = render(accepted, accepted.recipients[0])
+    assert "La version 3 remplace la version 2 : elle est désormais la version en vigueur" in text
+
+
+def test_a_lapsed_amendment_says_the_version_in_force_stays_in_force():
+    message = compose("plan_amendment_lapsed")
+    assert message.subject == (
+        "Modification du plan de mise en œuvre PMO-CLV-2026-003 (version 3) caduque : la version "
+        "2 demeure en vigueur")
+    assert message.legal
+    assert {r.email for r in message.recipients} == {"rh@emp.qc", "rac@levis.qc"}
+    text, _ = render(message, message.recipients[0])
+    assert "La modification du plan de mise en œuvre PMO-CLV-2026-003 (version 3)" in text
+    assert "est caduque depuis le 13 décembre 2026" in text
+    assert "La version 2 du plan, du 3 mars 2026, demeure en vigueur" in text
+    assert "ne lie plus les parties" not in text and "Un nouveau plan" not in text
+
+
+def test_a_decline_tells_the_institution_why():
+    message = compose("plan_declined")
+    assert message.subject == (
+        "Offre refusée : plan de mise en œuvre PMO-CLV-2026-003 (version 1)")
+    assert message.legal and message.link == f"{URL}/plans/3"
+    assert [r.email for r in message.recipients] == ["rac@levis.qc", "rh@emp.qc"]
+    text, _ = render(message, message.recipients[0])
+    assert text.startswith("Bonjour Sophie Bélanger")
+    assert "Le 20 novembre 2026 à 10 h 00, Julie Morin a refusé" in text
+    assert "Motif du refus :\nLe calendrier tombe en pleine période des Fêtes." in text
+    assert "Le Cégep de Lévis peut réviser le plan" in text
+    amendment = compose("plan_amendment_declined")
+    assert amendment.subject == (
+        "Modification du plan de mise en œuvre PMO-CLV-2026-003 (version 3) refusée : la "
+        "version 2 demeure en vigueur")
+    text, _ = render(amendment, amendment.recipients[0])
+    assert "qui modifiait la version 2" in text
+    assert "La version 2 demeure en vigueur et continue de lier les parties" in text
+
+
+def test_a_withdrawal_tells_the_employer_it_no_longer_has_to_accept():
+    message = compose("plan_version_withdrawn")
+    assert message.subject == "Plan de mise en œuvre PMO-CLV-2026-003 : la version 1 est retirée"
+    assert message.legal and [r.email for r in message.recipients] == ["rh@emp.qc"]
+    text, _ = render(message, message.recipients[0])
+    assert "Le Cégep de Lévis a retiré, le 14 novembre 2026, la version 1" in text
+    assert "Vous n'avez plus à accepter cette version." in text
+    assert "Motif du retrait :\nDates des entrevues corrigées" in text
+    completed = compose("plan_amendment_withdrawn")
+    assert completed.subject == (
+        "Modification du plan de mise en œuvre PMO-CLV-2026-003 (version 3) retirée : la "
+        "version 2 demeure en vigueur")
+    text, _ = render(completed, completed.recipients[0])
+    assert "La version 2 demeure la dernière version acceptée du plan." in text
+    assert "modification révisée" not in text
+
+
 def test_invoice_amount_in_french_money_and_pdf_attached():
     message = compose("invoice_issued")
     assert "250\xa0000,00\xa0$" in message.subject
@@ -182,7 +317,8 @@ def test_hostile_organisation_names_are_escaped_in_html_and_literal_in_text(kind
 
 def test_every_composer_has_both_templates():
     for kind in {compose(k).kind for k in PAYLOADS} | {
-        "call_amended", "plan_accepted", "plan_cancelled", "invoice_overdue"}:
+        "call_amended", "plan_accepted", "plan_cancelled", "invoice_overdue",
+        "plan_declined", "plan_version_withdrawn"}:
         assert domain.templates.get_template(f"email/{kind}.txt.j2")
         assert domain.templates.get_template(f"email/{kind}.html.j2")
 

@@ -16,12 +16,14 @@ from sqlalchemy.orm import sessionmaker
 from rac_shared.actor import Actor
 from rac_shared.clock import MONTREAL, clock
 from rac_shared.errors import DomainError
-from services.plans import deadline_job, drafts, lifecycle, progress, texts, views
+from services.plans import deadline_job, document, drafts, lifecycle, progress, texts, views
+from services.plans import figures as plan_figures
 from services.plans.models import Base, Plan, PlanVersion
 from services.plans.schemas import (
     AmendmentIn,
     AnnexTemplateIn,
     CancellationIn,
+    DeclineIn,
     DraftPatch,
     OnlineAcceptanceIn,
     PlanCreateIn,
@@ -691,6 +693,248 @@ def test_a_lapsed_amendment_leaves_the_accepted_version_in_force(session):
     run_job(session, date(2026, 5, 2))
     assert plan.version(2).status == "lapsed"
     assert plan.status == "accepted" and plan.accepted_version == 1
+
+
+# -- what amendments, withdrawals, lapses and declines say ---------------------------------
+
+
+def amend(session, plan: Plan, when: datetime, summary: str) -> PlanVersion:
+    with clock.frozen_at(when):
+        lifecycle.amend(session, COORDINATOR, plan.id, AmendmentIn(summary=summary))
+        session.commit()
+    return plan.current
+
+
+def decline(session, plan: Plan, when: datetime, reason: str, actor: Actor = EMPLOYER):
+    with clock.frozen_at(when):
+        lifecycle.decline(
+            session, actor, plan.id, DeclineIn(version=plan.current.number, reason=reason)
+        )
+        session.commit()
+
+
+def accepted_twice(session) -> Plan:
+    """Version 1 accepted, then version 2 (an amendment) accepted: version 2 in force."""
+    plan = fill(session, new_plan(session))
+    issue(session, plan, at(2026, 1, 31, 14, 0))
+    accept(session, plan, at(2026, 2, 5, 10, 0))
+    amend(session, plan, at(2026, 3, 2, 9, 0), "Ajout d'une date de fermeture")
+    drafts.update_draft(session, COORDINATOR, plan.id, DraftPatch(closure_dates=["2026-12-24"]))
+    session.commit()
+    issue(session, plan, at(2026, 3, 3, 9, 0))
+    accept(session, plan, at(2026, 3, 9, 10, 0))
+    assert plan.accepted_version == 2
+    return plan
+
+
+def test_an_amendment_is_issued_as_the_amendment_of_the_version_in_force(session):
+    plan = accepted_twice(session)
+    first, second = events(session, "plan.issued")
+    assert first["payload"]["amends_version"] is None
+    assert first["payload"]["change_summary"] == ""
+    assert second["payload"]["amends_version"] == 1
+    assert second["payload"]["amends_issued_on"] == "2026-01-31"
+    assert second["payload"]["change_summary"] == "Ajout d'une date de fermeture"
+    assert second["payload"]["replaces_version"] is None
+    accepted = events(session, "plan.accepted")
+    assert [e["payload"]["amends_version"] for e in accepted] == [None, 1]
+
+    third = amend(session, plan, at(2026, 4, 1, 9, 0), "Nouveau rythme pour Luc Roy")
+    assert (third.number, third.amends_version, third.based_on) == (3, 2, 2)
+    view = views.plan_view(session, plan, COORDINATOR)
+    assert view["version"]["amends_version"] == 2
+    assert view["version"]["amends_issued_on"] == date(2026, 3, 3)
+    html = document.plan_html(view, None)
+    assert "Modifie la version 2 du 3 mars 2026</strong>, acceptée le 9 mars 2026" in html
+    assert "La version 2 demeure en vigueur jusqu’à l’acceptation de la présente modification" in (
+        html
+    )
+    assert "Résumé des changements :</strong> Nouveau rythme pour Luc Roy" in html
+    assert "version 3, modification de la version 2" in html
+    # A first offer's document says none of it.
+    first_offer = fill(session, new_plan(session))
+    first_html = document.plan_html(views.plan_view(session, first_offer, COORDINATOR), None)
+    assert "Modifie la version" not in first_html and "Résumé des changements" not in first_html
+
+
+def test_a_lapsed_amendment_says_the_version_in_force_stays_in_force(session):
+    plan = accepted_twice(session)
+    amend(session, plan, at(2026, 4, 1, 9, 0), "Nouveau calendrier")
+    issue(session, plan, at(2026, 4, 1, 10, 0))
+    run_job(session, date(2026, 4, 28))  # 3 days before the deadline of 1 May
+    reminders = events(session, "plan.reminder_due")
+    assert reminders and all(r["payload"]["amends_version"] == 2 for r in reminders)
+    run_job(session, date(2026, 5, 2))
+    assert plan.version(3).status == "lapsed"
+    assert plan.status == "accepted" and plan.accepted_version == 2
+    [lapsed] = events(session, "plan.lapsed")
+    assert lapsed["payload"]["version"] == 3
+    assert lapsed["payload"]["amends_version"] == 2
+    assert lapsed["payload"]["amends_issued_on"] == "2026-03-03"
+    # The first offer's lapse names no version in force: the plan no longer binds anyone.
+    other = fill(session, new_plan(session))
+    issue(session, other, at(2026, 4, 1, 10, 0))
+    run_job(session, date(2026, 5, 2))
+    lapses = {e["payload"]["plan_id"]: e["payload"] for e in events(session, "plan.lapsed")}
+    assert lapses[other.id]["amends_version"] is None and other.status == "lapsed"
+
+
+def test_withdrawing_an_issued_version_tells_the_employer_and_its_revision_says_so(session):
+    plan = fill(session, new_plan(session))
+    issue(session, plan, at(2026, 1, 31, 14, 0))
+    revision = amend(session, plan, at(2026, 2, 3, 9, 0), "Dates des entrevues corrigées")
+    [withdrawn] = events(session, "plan.version_withdrawn")
+    assert withdrawn["payload"] == {
+        **withdrawn["payload"],
+        "version": 1,
+        "issued_on": "2026-01-31",
+        "withdrawn_on": "2026-02-03",
+        "reason": "Dates des entrevues corrigées",
+        "amends_version": None,
+        "project_completed": False,
+    }
+    assert plan.version(1).withdrawn_at is not None
+    assert (revision.amends_version, revision.based_on) == (None, 1)
+    issue(session, plan, at(2026, 2, 4, 9, 0))
+    reissued = events(session, "plan.issued")[-1]["payload"]
+    assert reissued["replaces_version"] == 1 and reissued["amends_version"] is None
+    assert reissued["change_summary"] == "Dates des entrevues corrigées"
+    html = document.plan_html(views.plan_view(session, plan, COORDINATOR), None)
+    assert "Remplace la version 1 émise le 31 janvier 2026, retirée pour révision." in html
+
+
+def test_revising_an_issued_amendment_keeps_what_it_changes_from_the_version_in_force(session):
+    plan = accepted_twice(session)
+    amend(session, plan, at(2026, 4, 1, 9, 0), "Ajout de Nora Bédard")
+    issue(session, plan, at(2026, 4, 1, 10, 0))
+    fourth = amend(session, plan, at(2026, 4, 2, 9, 0), "Date de début corrigée")
+    assert plan.version(3).status == "withdrawn" and plan.status == "accepted"
+    [withdrawn] = events(session, "plan.version_withdrawn")
+    assert withdrawn["payload"]["version"] == 3 and withdrawn["payload"]["amends_version"] == 2
+    assert (fourth.amends_version, fourth.based_on) == (2, 3)
+    assert fourth.change_summary == (
+        "Ajout de Nora Bédard\nRévision de la version 3 : Date de début corrigée"
+    )
+    issue(session, plan, at(2026, 4, 2, 10, 0))
+    issued = events(session, "plan.issued")[-1]["payload"]
+    assert (issued["amends_version"], issued["replaces_version"]) == (2, 3)
+    # Compared by default with the version in force, which the employer is asked to change.
+    assert views.version_summary(plan.current)["amends_version"] == 2
+
+
+def test_completing_the_project_withdraws_a_pending_amendment_and_says_so(session):
+    plan = accepted_twice(session)
+    amend(session, plan, at(2026, 4, 1, 9, 0), "Ajout de Nora Bédard")
+    issue(session, plan, at(2026, 4, 1, 10, 0))
+    with clock.frozen_at(at(2026, 4, 5, 9, 0)):
+        lifecycle.complete(session, COORDINATOR, plan.id)
+        session.commit()
+    [withdrawn] = events(session, "plan.version_withdrawn")
+    assert withdrawn["payload"]["version"] == 3
+    assert withdrawn["payload"]["project_completed"] is True
+    assert plan.status == "completed" and plan.version(3).status == "withdrawn"
+
+
+def test_the_employer_declines_a_first_offer_with_a_reason(session):
+    plan = fill(session, new_plan(session))
+    issue(session, plan, at(2026, 1, 31, 14, 0))
+    # Only the organisation the plan is addressed to, and only the version awaiting it.
+    with clock.frozen_at(at(2026, 2, 10, 9, 0)):
+        for actor, code in ((COORDINATOR, "forbidden"), (OTHER_EMPLOYER, "not_found")):
+            with pytest.raises(DomainError) as error:
+                lifecycle.decline(
+                    session, actor, plan.id, DeclineIn(version=1, reason="Nous refusons.")
+                )
+            assert error.value.code == code
+        with pytest.raises(DomainError) as error:
+            lifecycle.decline(
+                session, EMPLOYER, plan.id, DeclineIn(version=2, reason="Trop cher pour nous.")
+            )
+        assert error.value.code == "conflict" and "peut être refusée" in error.value.message
+    with pytest.raises(DomainError) as error:
+        drafts.parse(DeclineIn, {"version": 1, "reason": "<b>non</b>"})
+    assert error.value.code == "invalid"
+    session.rollback()
+    assert plan.current.status == "issued" and not events(session, "plan.declined")
+
+    decline(
+        session, plan, at(2026, 2, 10, 9, 0), "Le calendrier tombe en pleine période des Fêtes."
+    )
+    version = plan.version(1)
+    assert version.status == "declined" and plan.status == "declined"
+    assert version.declined_by_name == "Julie Morin" and version.declined_by_user_id == 13
+    assert version.decline_reason == "Le calendrier tombe en pleine période des Fêtes."
+    [declined] = events(session, "plan.declined")
+    assert declined["payload"]["version"] == 1
+    assert declined["payload"]["declined_by"] == "Julie Morin"
+    assert declined["payload"]["amends_version"] is None
+    assert declined["payload"]["reason"].startswith("Le calendrier")
+    # It ended the offer: neither acceptance nor a second refusal; the history keeps it.
+    with pytest.raises(DomainError) as error:
+        accept(session, plan, at(2026, 2, 11, 9, 0), version)
+    assert error.value.code == "conflict"
+    session.rollback()
+    with pytest.raises(DomainError) as error:
+        decline(session, plan, at(2026, 2, 11, 9, 0), "Encore non.")
+    assert error.value.code == "conflict"
+    session.rollback()
+    view = views.plan_view(session, plan, EMPLOYER)
+    assert view["plan"]["status_label"] == "Refusé"
+    assert view["version"]["status_label"] == "Refusée par l'organisation"
+    assert view["version"]["decline_reason"].startswith("Le calendrier")
+    assert not view["permissions"]["decline"] and not view["permissions"]["accept_online"]
+    institution = views.plan_view(session, plan, COORDINATOR)["permissions"]
+    assert institution["amend"] and institution["cancel"]
+    # The institution revises the declined offer and issues it again.
+    revision = amend(session, plan, at(2026, 2, 12, 9, 0), "Début reporté en janvier")
+    assert plan.status == "draft" and (revision.based_on, revision.amends_version) == (1, None)
+    assert plan.version(1).status == "declined"
+    issue(session, plan, at(2026, 2, 13, 9, 0))
+    assert events(session, "plan.issued")[-1]["payload"]["replaces_version"] == 1
+    html = document.plan_html(views.plan_view(session, plan, COORDINATOR), None)
+    assert "Remplace la version 1 émise le 31 janvier 2026, refusée par l’organisation." in html
+    assert not events(session, "plan.version_withdrawn")  # a declined offer is not withdrawn
+
+
+def test_a_declined_amendment_leaves_the_version_in_force(session):
+    plan = accepted_twice(session)
+    amend(session, plan, at(2026, 4, 1, 9, 0), "Hausse des frais d'évaluation")
+    issue(session, plan, at(2026, 4, 1, 10, 0))
+    decline(session, plan, at(2026, 4, 3, 9, 0), "La hausse n'est pas prévue au budget.")
+    assert plan.version(3).status == "declined"
+    assert plan.status == "accepted" and plan.accepted_version == 2
+    assert plan.version(2).status == "accepted"
+    [declined] = events(session, "plan.declined")
+    assert declined["payload"]["amends_version"] == 2
+    # Another amendment may follow, from the version in force.
+    fourth = amend(session, plan, at(2026, 4, 4, 9, 0), "Frais d'évaluation inchangés")
+    assert (fourth.based_on, fourth.amends_version) == (2, 2)
+
+
+def test_an_offer_past_its_deadline_cannot_be_declined(session):
+    plan = fill(session, new_plan(session))
+    issue(session, plan, at(2026, 1, 31, 14, 0))  # deadline: 2 March 2026 at 23:59
+    with pytest.raises(DomainError) as error:
+        decline(session, plan, at(2026, 3, 3, 0, 0), "Trop tard pour y penser.")
+    assert error.value.code == "conflict" and "résolu de plein droit" in error.value.message
+    session.rollback()
+    decline(session, plan, at(2026, 3, 2, 23, 59), "Nous refusons au dernier jour.")
+    assert plan.status == "declined"
+
+
+def test_declined_offers_count_as_decided_in_the_network_figures(session):
+    declined = fill(session, new_plan(session))
+    issue(session, declined, at(2026, 1, 31, 14, 0))
+    decline(session, declined, at(2026, 2, 2, 9, 0), "Le projet est reporté à l'an prochain.")
+    accepted = fill(session, new_plan(session))
+    issue(session, accepted, at(2026, 1, 31, 14, 0))
+    accept(session, accepted, at(2026, 2, 2, 9, 0))
+    figures = views.network_figures(session)
+    assert figures["declined"] == 1 and figures["acceptance_rate"] == 50.0
+    assert {r["status"]: r["count"] for r in figures["by_status"]}["declined"] == 1
+    with clock.frozen_at(at(2026, 3, 15, 9, 0)):
+        acceptance = plan_figures.network_figures(session)["acceptance"]
+    assert acceptance == {"accepted": 1, "lapsed": 0, "declined": 1, "rate": 50.0}
 
 
 # -- progress ----------------------------------------------------------------------------------
