@@ -51,6 +51,9 @@ def main(argv: list[str] | None = None) -> int:
 
     smtp = commands.add_parser("smtp-catcher", help="local SMTP server writing to var/mail")
     smtp.add_argument("--port", type=int, default=1025)
+    smtp.add_argument(
+        "--pace", type=float, default=0.0, help="seconds before accepting each message (tests)"
+    )
 
     commands.add_parser("relay", help="publish pending outbox events of every service once")
 
@@ -190,7 +193,7 @@ def _cmd_dead_letters(args) -> int:
 def _cmd_smtp_catcher(args) -> int:
     from rac_shared.smtp_catcher import run
 
-    run(args.port)
+    run(args.port, args.pace)
     return 0
 
 

@@ -115,6 +115,7 @@ class Platform:
             **{f"DATABASE_URL_{s.upper()}": url for s, url in self.database_urls.items()},
             **(extra_env or {}),
         }
+        self.smtp_pace = 0.0  # seconds the SMTP catcher waits before accepting each message
         self.processes: dict[str, subprocess.Popen] = {}
         self.logs: dict[str, Path] = {}
 
@@ -163,7 +164,14 @@ class Platform:
                 str(self.web_workers),
             ]
         if name == "smtp":
-            return [str(BIN / "rac"), "smtp-catcher", "--port", str(self.smtp_port)]
+            return [
+                str(BIN / "rac"),
+                "smtp-catcher",
+                "--port",
+                str(self.smtp_port),
+                "--pace",
+                str(self.smtp_pace),
+            ]
         # "notifications#2": a second replica of a service, with its own process and log.
         return [str(BIN / "rac"), "serve", name.partition("#")[0]]
 
