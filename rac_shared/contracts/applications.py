@@ -33,6 +33,7 @@ from rac_shared.contracts.scoring import CsvReply, EducationOrder, FileReply
 
 # -- vocabularies and limits ---------------------------------------------------------------
 
+MAX_ATTACHMENT_BYTES = 10 * 1024 * 1024  # 10 Mo, under the gateway's 12 Mo body limit
 DEFAULT_TEXT_LENGTH = 4000
 MAX_TEXT_LENGTH = 20000
 MAX_CRITERIA = 20
