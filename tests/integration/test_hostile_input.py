@@ -369,7 +369,8 @@ def query_parameters(spec) -> set[str]:
     source = inspect.getsource(spec.handler)
     module = inspect.getmodule(spec.handler)
     names = {m.group(1) for m in PARAM.finditer(source) if m.group(1)}
-    names |= set(spec.query.model_fields) if spec.query is not None else set()
+    if spec.query is not None and (not spec.api or spec.response is not None):
+        names |= set(spec.query.model_fields)  # (an API file, not JSON, has no rows to count)
     pending, seen = [source], set()
     for _ in range(2):
         calls = {h for text_ in pending for h in re.findall(r"\b(_\w+)\(", text_)} - seen
