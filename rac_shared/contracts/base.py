@@ -255,9 +255,9 @@ FIELD_MESSAGES = {
     "list_type": "Une liste est attendue.",
     "too_long": "Trop d'éléments.",
     "too_short": "Au moins un élément est requis.",
-    "model_type": "Un objet est attendu.",
-    "model_attributes_type": "Un objet est attendu.",
-    "dict_type": "Un objet est attendu.",
+    "model_type": "Un objet JSON est attendu.",
+    "model_attributes_type": "Un objet JSON est attendu.",
+    "dict_type": "Un objet JSON est attendu.",
     "json_invalid": "Le contenu n'est pas du JSON valide.",
 }
 
