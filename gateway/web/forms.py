@@ -27,10 +27,16 @@ from babel.numbers import format_decimal
 from pydantic import BaseModel
 from werkzeug.datastructures import MultiDict
 
-from rac_shared.contracts.base import FormLines
+from rac_shared.contracts.base import FormLines, Strict
 from rac_shared.contracts.shape import field_annotation, is_model, list_item, unwrap
 
 NOT_FIELDS = frozenset({"csrf_token", "_form"})
+
+
+class NoFields(Strict):
+    """A form that posts nothing but its intent (publish, sign, remove): ``form=NoFields``
+    lets the framework re-render the page on the service's refusal."""
+
 
 # -- decoding: posted fields → nested data -------------------------------------------------
 

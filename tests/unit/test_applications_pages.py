@@ -127,9 +127,7 @@ def test_the_application_page_escapes_answers_and_shows_the_review_to_analysts(
 
 
 def test_a_refused_answer_keeps_what_was_typed_next_to_its_field(session, application):
-    view = A.ApplicationView.model_validate(
-        views.application_view(session, LEVIS_RAC, application)
-    )
+    view = A.ApplicationView.model_validate(views.application_view(session, LEVIS_RAC, application))
     section = next(s for s in view.call.sections if any(q.kind == "text" for q in s.questions))
     question = next(q for q in section.questions if q.kind == "text")
     path = f"answers.{question.id}"

@@ -8,7 +8,15 @@ from decimal import Decimal
 import pytest
 
 from rac_shared.clock import MONTREAL, end_of_day
-from rac_shared.formatting import long_date, long_datetime, money, round_money, short_datetime
+from rac_shared.formatting import (
+    filesize,
+    long_date,
+    long_datetime,
+    money,
+    round_money,
+    short_datetime,
+    short_decimal,
+)
 
 NBSP = "\xa0"
 
@@ -90,3 +98,16 @@ def test_long_datetime_in_montreal_time():
 def test_short_datetime_in_montreal_time():
     assert short_datetime(datetime(2026, 12, 13, 4, 59, tzinfo=UTC)) == "2026-12-12 23:59"
     assert short_datetime(None) == ""
+
+
+def test_measured_values_are_written_without_trailing_zeros():
+    assert short_decimal(Decimal("2.50")) == "2,5"
+    assert short_decimal("1250.00") == "1\xa0250"
+    assert short_decimal(Decimal("12.25")) == "12,25"
+    assert short_decimal(None) == "" and short_decimal("") == ""
+
+
+def test_file_sizes_in_french_units_with_real_plurals():
+    assert filesize(0) == "0 octet" and filesize(1) == "1 octet" and filesize(900) == "900 octets"
+    assert filesize(2048) == "2 Ko"
+    assert filesize(1572864) == "1,5 Mo"

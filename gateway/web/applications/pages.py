@@ -20,6 +20,7 @@ from pydantic import Field
 from werkzeug.wrappers import Response
 
 from gateway.web import responses
+from gateway.web.forms import NoFields
 from gateway.web.framework import Ctx, HttpError, notices, route
 from rac_shared.actor import INSTITUTION_ROLES, MINISTRY_ROLES, Role
 from rac_shared.contracts.applications import (
@@ -81,10 +82,6 @@ notices(
         "recevabilite": "La décision de recevabilité est consignée.",
     }
 )
-
-
-class NoFields(Strict):
-    """A button that posts nothing but its intent (publish, sign, remove)."""
 
 
 class MoveForm(Strict):

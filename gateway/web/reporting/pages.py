@@ -21,7 +21,7 @@ from pydantic import Field
 from werkzeug.wrappers import Response
 
 from gateway.web import responses
-from gateway.web.forms import FormState
+from gateway.web.forms import FormState, NoFields
 from gateway.web.framework import Ctx, notices, route
 from rac_shared.actor import INSTITUTION_ROLES, Role
 from rac_shared.contracts.applications import MAX_ATTACHMENT_BYTES
@@ -60,10 +60,6 @@ notices(
         "mandat": "Le mandat particulier est confié; son rapport est ouvert pour le CERAC.",
     }
 )
-
-
-class NoFields(Strict):
-    """A button that posts nothing but its intent (submit, remove)."""
 
 
 class OverviewQuery(Strict):
