@@ -69,6 +69,25 @@ def when(value: date | datetime | str | None) -> str:
     return long_date(value)
 
 
+def short_decimal(value: Decimal | int | str | None) -> str:
+    """A measured value as people write it: ``Decimal("1250.50")`` → ``1 250,5`` (no
+    trailing zeros), for indicators and the fields that show them again."""
+    if value is None or value == "":
+        return ""
+    return format_decimal(Decimal(value), format="#,##0.##", locale=LOCALE)
+
+
+def filesize(size: int | None) -> str:
+    """``2048`` → ``2 Ko``; ``1 572 864`` → ``1,5 Mo``."""
+    if not size:
+        return "0 octet"
+    if size < 1024:
+        return f"{size} octet" if size == 1 else f"{size} octets"
+    if size < 1024 * 1024:
+        return f"{number(Decimal(size) / 1024, 0)} Ko"
+    return f"{number(Decimal(size) / (1024 * 1024), 1)} Mo"
+
+
 JINJA_FILTERS = {
     "when": when,
     "money": money,
@@ -76,6 +95,8 @@ JINJA_FILTERS = {
     "long_datetime": long_datetime,
     "short_datetime": short_datetime,
     "number": number,
+    "short_decimal": short_decimal,
+    "filesize": filesize,
 }
 
 

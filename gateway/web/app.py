@@ -7,11 +7,11 @@ from pathlib import Path
 import gateway.web.dashboard  # noqa: F401  (registers the ministry dashboard)
 import gateway.web.funding  # noqa: F401  (registers the CERAC funding routes)
 import gateway.web.plans  # noqa: F401  (registers the plans routes)
-import gateway.web.reporting  # noqa: F401  (network of CERACs, reports, special mandates)
+import gateway.web.reporting  # noqa: F401  (reports and special mandates of the CERACs)
 import gateway.web.scoring  # noqa: F401  (registers the evaluation and designation routes)
 from gateway.models import Base
 from gateway.rpc_client import RpcClient
-from gateway.web import api, applications, billing, pages  # noqa: F401  (registers the routes)
+from gateway.web import api, applications, billing, network, pages  # noqa: F401  (registers the routes)
 from gateway.web.framework import GatewayApp
 from rac_shared.db import SessionFactory
 from rac_shared.settings import Settings, get_settings

@@ -19,6 +19,7 @@ from datetime import date, datetime
 
 from rac_shared.actor import OrganisationKind, Role
 from rac_shared.clock import end_of_day, is_on_or_before_deadline
+from rac_shared.contracts.applications import AdmissibilityRule
 from rac_shared.formatting import long_date, long_datetime
 
 RULE_INSTITUTION = "institution"
@@ -26,14 +27,7 @@ RULE_SIGNATURES = "signatures"
 RULE_COMPLETENESS = "completeness"
 RULE_DEPOSIT = "deposit"
 
-RULES = {
-    RULE_INSTITUTION: "Demande présentée par un établissement autorisé",
-    RULE_SIGNATURES: "Signatures requises selon le type d'établissement",
-    RULE_COMPLETENESS: (
-        "Toutes les sections du formulaire complétées, avec lettres d'appui et documents officiels"
-    ),
-    RULE_DEPOSIT: "Dépôt électronique et papier au plus tard à la date limite",
-}
+RULES = AdmissibilityRule.labels()
 
 # Education order of each kind of institution.
 ORDER_OF_KIND = {

@@ -10,6 +10,15 @@ from sqlalchemy.orm import Session
 
 from rac_shared.actor import Actor
 from rac_shared.clock import clock, end_of_day
+from rac_shared.contracts.applications import (
+    AmendmentIn,
+    CallIn,
+    CriterionGroup,
+    CriterionIn,
+    GridIn,
+    QuestionIn,
+    SectionIn,
+)
 from rac_shared.errors import conflict, invalid, not_found
 from rac_shared.events import CallAmended, CallPublished
 from rac_shared.formatting import long_date
@@ -31,19 +40,8 @@ from services.applications.models import (
     FormSection,
     Question,
 )
-from services.applications.schemas import (
-    AmendmentIn,
-    CallIn,
-    CriterionIn,
-    GridIn,
-    QuestionIn,
-    SectionIn,
-)
 
-GROUP_LABELS = {
-    "qualite": "Qualité du service de RAC offert au cours des cinq dernières années",
-    "pertinence": "Pertinence du projet d'intervention proposé",
-}
+GROUP_LABELS = CriterionGroup.labels()
 GROUP_SIZES = {"qualite": 4, "pertinence": 2}
 
 # The mandate's three parts and the reporting commitment: part of every form.

@@ -24,6 +24,7 @@ from sqlalchemy.orm import Session
 
 from rac_shared.actor import Actor, Role
 from rac_shared.clock import clock
+from rac_shared.contracts.network import ORDER_LABELS, CompetenceArea, MandatePart
 from rac_shared.errors import forbidden, invalid, not_found
 from rac_shared.events import CeracDesignated
 from services.applications.models import (
@@ -34,46 +35,43 @@ from services.applications.models import (
     Question,
 )
 
-MANDATE_PART_LABELS = {
-    "offer": "Accroître l'offre de service en RAC",
-    "quality": "Améliorer la qualité des services offerts",
-    "development": "Contribuer au développement de la RAC",
-}
-ORDER_LABELS = {"secondaire": "Ordre secondaire (FP)", "collégial": "Ordre collégial"}
+MANDATE_PART_LABELS = MandatePart.labels()
 
-# Competence areas: key -> (French label, keywords looked for in the application's answers,
-# compared without accents or case). They follow the three parts of the mandate (seed 000).
+# Keywords of each competence area (``CompetenceArea`` in the contract), looked for in the
+# application's answers, compared without accents or case.
+KEYWORDS: dict[CompetenceArea, tuple[str, ...]] = {
+    CompetenceArea.DEMARCHE: (
+        "demarche",
+        "accompagn",
+        "entrevue de validation",
+        "etapes de la rac",
+    ),
+    CompetenceArea.SERVICE: ("mise en place", "service de rac", "organisation du service"),
+    CompetenceArea.HARMONISATION: ("harmonis", "coherence", "equite", "equivalence", "disparite"),
+    CompetenceArea.INSTRUMENTATION: (
+        "instrument",
+        "outil d'evaluation",
+        "outils d'evaluation",
+        "grille",
+    ),
+    CompetenceArea.FORMATION_MANQUANTE: (
+        "formation manquante",
+        "competences manquantes",
+        "formation d'appoint",
+    ),
+    CompetenceArea.DISTANCE: ("a distance", "en ligne", "visioconf"),
+    CompetenceArea.WEB: ("site internet", "sites internet", "web"),
+    CompetenceArea.MILIEU_TRAVAIL: (
+        "milieu de travail",
+        "employeur",
+        "entreprise",
+        "candidats-travailleurs",
+    ),
+    CompetenceArea.SPECIALISTES: ("specialiste", "conseiller", "formation du personnel"),
+}
+# key -> (French label, keywords)
 COMPETENCE_AREAS: dict[str, tuple[str, tuple[str, ...]]] = {
-    "demarche": (
-        "Accompagnement dans les étapes de la démarche de RAC",
-        ("demarche", "accompagn", "entrevue de validation", "etapes de la rac"),
-    ),
-    "service": (
-        "Mise en place et fonctionnement d'un service de RAC",
-        ("mise en place", "service de rac", "organisation du service"),
-    ),
-    "harmonisation": (
-        "Harmonisation des pratiques (cohérence, équité, équivalence)",
-        ("harmonis", "coherence", "equite", "equivalence", "disparite"),
-    ),
-    "instrumentation": (
-        "Élaboration de l'instrumentation en RAC",
-        ("instrument", "outil d'evaluation", "outils d'evaluation", "grille"),
-    ),
-    "formation_manquante": (
-        "Acquisition des compétences manquantes (formation manquante)",
-        ("formation manquante", "competences manquantes", "formation d'appoint"),
-    ),
-    "distance": ("Offre de service en RAC à distance", ("a distance", "en ligne", "visioconf")),
-    "web": ("Sites Internet et outils numériques", ("site internet", "sites internet", "web")),
-    "milieu_travail": (
-        "RAC en milieu de travail",
-        ("milieu de travail", "employeur", "entreprise", "candidats-travailleurs"),
-    ),
-    "specialistes": (
-        "Formation des conseillers et des spécialistes de contenu",
-        ("specialiste", "conseiller", "formation du personnel"),
-    ),
+    area.value: (area.label, KEYWORDS[area]) for area in CompetenceArea
 }
 PROGRAM_CODE = re.compile(r"\b([0-9A-Z]{3}\.[0-9A-Z]{2})\b")
 CONTACT_ROLES = [

@@ -11,9 +11,9 @@ from sqlalchemy.orm import Session
 
 from rac_shared.actor import Actor, OrganisationKind, Role
 from rac_shared.clock import MONTREAL, clock
+from rac_shared.contracts.applications import CallIn, CriterionIn, GridIn, QuestionIn, SectionIn
 from services.applications import calls, dossiers
 from services.applications.models import Application, Base, Call
-from services.applications.schemas import CallIn, CriterionIn, GridIn, QuestionIn, SectionIn
 
 TITLE_2012 = (
     "Appel d'intérêt 2012-2013 — Centres d'expertise en reconnaissance des acquis et des "
@@ -403,8 +403,8 @@ def _cerac_actor(record, user_id: int) -> Actor:
 
 
 def _fill_report(session: Session, who: Actor, report, complete: bool = True) -> None:
+    from rac_shared.contracts.network import ReportDraftIn
     from services.applications import reporting
-    from services.applications.schemas import ReportDraftIn
 
     sections = {}
     for section in report.sections:
@@ -447,15 +447,15 @@ def seed_reporting(
     The 2013 CERACs have no account on the platform: their reports are written through the
     domain functions under a temporary organisation id, put back to "none" at the end, and
     the events of these 2013-2015 facts are removed from the outbox (nobody to notify)."""
-    from services.applications import mandates, reporting, support
-    from services.applications.models import CeracRecord, CeracReport
-    from services.applications.schemas import (
+    from rac_shared.contracts.network import (
         DeadlineIn,
         ReportReviewIn,
         SpecialMandateIn,
         SupportAnswerIn,
         SupportRequestIn,
     )
+    from services.applications import mandates, reporting, support
+    from services.applications.models import CeracRecord, CeracReport
 
     if not scoring_ceracs:
         return "Reddition de comptes : aucun CERAC désigné, rien à créer."

@@ -18,6 +18,12 @@ from sqlalchemy.orm import Session
 
 from rac_shared.actor import Actor, Role
 from rac_shared.clock import clock, end_of_day
+from rac_shared.contracts.applications import (
+    Admissibility,
+    ApplicationStatus,
+    AttachmentKind,
+    TableQuery,
+)
 from rac_shared.errors import conflict, invalid, not_found
 from rac_shared.events import (
     AdmissibilityRuleOutcome,
@@ -56,22 +62,12 @@ from services.applications.models import (
     RuleReview,
     Signature,
 )
-from services.applications.schemas import TableQuery
 
 MAX_ATTACHMENTS = 40
-ATTACHMENT_KINDS = {
-    "support_letter": "Lettre d'appui",
-    "official_document": "Document officiel",
-    "designation": "Désignation d'un gestionnaire par la direction générale",
-    "answer": "Réponse à une question",
-    "other": "Autre document",
-}
-STATUS_LABELS = {
-    APP_DRAFT: "En préparation",
-    APP_SUBMITTED: "Déposée",
-    APP_WITHDRAWN: "Retirée",
-}
-DECISION_LABELS = {ADMISSIBLE: "Recevable", NOT_ADMISSIBLE: "Non recevable"}
+# What an application may carry (the call's guide is the call's, never a piece).
+ATTACHMENT_KINDS = {k.value: k.label for k in AttachmentKind if k != AttachmentKind.GUIDE}
+STATUS_LABELS = ApplicationStatus.labels()
+DECISION_LABELS = Admissibility.labels()
 YES, NO = "oui", "non"
 
 

@@ -14,9 +14,9 @@ import unicodedata
 import zipfile
 from dataclasses import dataclass
 
+from rac_shared.contracts.applications import MAX_ATTACHMENT_BYTES
 from rac_shared.errors import invalid
 
-MAX_ATTACHMENT_BYTES = 10 * 1024 * 1024  # 10 Mo, under the gateway's 12 Mo body limit
 MAX_FILENAME = 200
 
 PDF = "application/pdf"

@@ -5,17 +5,14 @@ from __future__ import annotations
 from pathlib import Path
 
 from rac_shared.actor import KIND_LABELS, ROLE_LABELS, OrganisationKind, Role
+from rac_shared.contracts.applications import SignatureCapacity
 from rac_shared.pdf import render_pdf
 from rac_shared.templating import make_environment
 from services.applications.models import Application
 
 templates = make_environment(Path(__file__).parent / "templates")
 
-CAPACITY_LABELS = {
-    "director_general": "Direction générale",
-    "second_signatory": "Direction signataire",
-    "designated_manager": "Gestionnaire désigné par la direction générale",
-}
+CAPACITY_LABELS = SignatureCapacity.labels()
 
 
 def receipt_html(application: Application) -> str:

@@ -31,6 +31,7 @@ from sqlalchemy.orm import Session
 
 from rac_shared.actor import Actor, Role
 from rac_shared.clock import clock, end_of_day, start_of_day
+from rac_shared.contracts.network import IndicatorSource, ReportKind, ReportStatus
 from rac_shared.errors import conflict, forbidden, invalid, not_found
 from rac_shared.events import (
     CeracReportAccepted,
@@ -59,19 +60,14 @@ from services.applications.models import (
 
 STAFF_ROLES = frozenset({Role.MINISTRY_ADMIN, Role.MINISTRY_ANALYST})
 EDITABLE = (REPORT_DRAFT, REPORT_CHANGES_REQUESTED)
-STATUS_LABELS = {
-    REPORT_DRAFT: "En rédaction",
-    REPORT_SUBMITTED: "Déposé, en analyse",
-    REPORT_CHANGES_REQUESTED: "Modifications demandées",
-    REPORT_ACCEPTED: "Accepté",
-}
-KIND_LABELS = {REPORT_YEARLY: "Reddition annuelle", REPORT_MANDATE: "Mandat particulier"}
+STATUS_LABELS = ReportStatus.labels()
+KIND_LABELS = ReportKind.labels()
 YEAR = re.compile(r"^(\d{4})-(\d{4})$")
 REMINDER_STEPS = (("j-30", 30), ("j-7", 7))
 SUPPORT_RECEIVED, SUPPORT_ANSWERED = "support_received", "support_answered"
 PREFILLED = {
-    SUPPORT_RECEIVED: ("Demandes d'appui reçues d'autres établissements", "demandes"),
-    SUPPORT_ANSWERED: ("Demandes d'appui auxquelles le CERAC a répondu", "demandes"),
+    SUPPORT_RECEIVED: (IndicatorSource.SUPPORT_RECEIVED.label, "demandes"),
+    SUPPORT_ANSWERED: (IndicatorSource.SUPPORT_ANSWERED.label, "demandes"),
 }
 MAX_REPORT_ATTACHMENTS = 30
 
@@ -821,7 +817,14 @@ def version_view(version: ReportVersion) -> dict:
         "general_comment": version.general_comment or "",
         "reviewed_at": version.reviewed_at.isoformat() if version.reviewed_at else None,
         "reviewed_by": version.reviewed_by_name,
-        "content": version.content,
+    }
+
+
+def deadline_view(deadline: ReportingDeadline) -> dict:
+    return {
+        "experimentation_year": deadline.experimentation_year,
+        "due_date": deadline.due_date.isoformat(),
+        "set_by": deadline.set_by_name,
     }
 
 
@@ -850,10 +853,8 @@ def report_view(session: Session, actor: Actor, report: CeracReport) -> dict:
         "sections": sections,
         "missing": missing.get("_rapport", []),
         "complete": not any(missing.values()),
-        "versions": [{k: v for k, v in ver.items() if k != "content"} for ver in versions],
-        "last_review": (
-            {k: v for k, v in last.items() if k != "content"} if last and last["decision"] else None
-        ),
+        "versions": versions,
+        "last_review": last if last and last["decision"] else None,
         "can_edit": bool(mine and report.status in EDITABLE),
         "can_review": actor.role in STAFF_ROLES and report.status == REPORT_SUBMITTED,
         "require_indicators": report.kind == REPORT_YEARLY,

@@ -1,7 +1,10 @@
 """nameko entrypoints of the applications service (thin: domain logic lives beside it).
 
 Every user-facing RPC takes the ``actor`` first and scopes data by its organisation (see
-``access.py`` for who may do what). Files travel base64-encoded in the JSON messages.
+``access.py`` for who may do what). Arguments and replies are the contract's
+(``rac_shared/contracts/applications.py`` for calls and applications,
+``rac_shared/contracts/network.py`` for the CERAC network and the reddition de comptes):
+``@rpc`` validates them on the way in and out. Files travel base64-encoded.
 """
 
 from __future__ import annotations
@@ -9,7 +12,6 @@ from __future__ import annotations
 import base64
 import binascii
 import logging
-from datetime import date
 
 from nameko.rpc import RpcProxy
 from nameko.timer import timer
@@ -18,7 +20,76 @@ from rac_shared.actor import Actor
 from rac_shared.bus import OutboxRelayRunner
 from rac_shared.clock import clock
 from rac_shared.consumer import on_event
-from rac_shared.contracts import ensure_ministry, health_report, optional_figures
+from rac_shared.contracts import (
+    HealthReport,
+    NextAction,
+    ensure_ministry,
+    health_report,
+    optional_figures,
+)
+from rac_shared.contracts.applications import (
+    AmendmentIn,
+    AmendmentRecorded,
+    Answers,
+    AnswersSaved,
+    ApplicationRow,
+    ApplicationsFigures,
+    ApplicationsTable,
+    ApplicationView,
+    AttachmentAdded,
+    AttachmentDeleted,
+    AttachmentFile,
+    AttachmentIn,
+    AttachmentView,
+    CallIn,
+    CallSummary,
+    CallView,
+    CriterionIn,
+    CsvReply,
+    DecisionIn,
+    FileReply,
+    Grid,
+    GridIn,
+    Moved,
+    PaperReceiptIn,
+    QuestionAdded,
+    QuestionIn,
+    ReviewIn,
+    RuleReviewed,
+    SectionAdded,
+    SectionIn,
+    Signed,
+    Submitted,
+    TableQuery,
+)
+from rac_shared.contracts.base import OptionalDate
+from rac_shared.contracts.network import (
+    CeracPage,
+    CeracView,
+    CompetencesIn,
+    Deadline,
+    DeadlineIn,
+    Deleted,
+    MandateAssigned,
+    NetworkQuery,
+    NetworkView,
+    ReportAttachment,
+    ReportAttachmentFile,
+    ReportAttachmentIn,
+    ReportDraftIn,
+    ReportingFigures,
+    ReportingOverview,
+    ReportQuery,
+    ReportReviewIn,
+    ReportSubmitted,
+    ReportView,
+    SpecialMandateIn,
+    SupportAnswerIn,
+    SupportRequestIn,
+    SupportRequests,
+    SupportRequestView,
+    VersionView,
+)
 from rac_shared.db import Database
 from rac_shared.errors import DomainError, conflict, invalid, not_found
 from rac_shared.events import CeracDesignated
@@ -41,30 +112,6 @@ from services.applications.files import MAX_ATTACHMENT_BYTES
 from services.applications.jobs import JOBS
 from services.applications.models import APP_SUBMITTED, CALL_DRAFT, Base, Call
 from services.applications.receipt import render_receipt
-from services.applications.schemas import (
-    AmendmentIn,
-    AnswersIn,
-    AttachmentIn,
-    CallIn,
-    CompetencesIn,
-    DeadlineIn,
-    DecisionIn,
-    GridIn,
-    NetworkQuery,
-    PaperReceiptIn,
-    QuestionIn,
-    ReportAttachmentIn,
-    ReportDraftIn,
-    ReportQuery,
-    ReportReviewIn,
-    ReviewIn,
-    SectionIn,
-    SpecialMandateIn,
-    SupportAnswerIn,
-    SupportRequestIn,
-    TableQuery,
-    parse,
-)
 
 log = logging.getLogger(__name__)
 
@@ -82,11 +129,20 @@ def _decode(content_b64: str) -> bytes:
         raise invalid("Le contenu du fichier est mal encodé.") from None
 
 
-def _file(attachment) -> dict:
-    return {
-        **views.attachment_view(attachment),
-        "content_b64": base64.b64encode(attachment.content).decode("ascii"),
+def _content(attachment) -> str:
+    return base64.b64encode(attachment.content).decode("ascii")
+
+
+def _on_answer_fields(exc: DomainError) -> DomainError:
+    """The section's errors (``q<question id>``) on the fields of the answers sent
+    (``answers.<question id>``), as forms name them."""
+    if not isinstance(exc.details, dict):
+        return exc
+    details = {
+        (f"answers.{key[1:]}" if str(key)[:1] == "q" and str(key)[1:].isdigit() else key): text
+        for key, text in exc.details.items()
     }
+    return DomainError(exc.message, details, exc.code)
 
 
 class ApplicationsService:
@@ -113,135 +169,120 @@ class ApplicationsService:
         return rendered
 
     @rpc
-    def health(self) -> dict:
+    def health(self) -> HealthReport:
         return health_report(self.name, self.db)
 
     @rpc
-    def network_figures(self, actor: dict, as_of: str | None = None) -> dict:
+    def network_figures(self, actor: Actor, as_of: OptionalDate = None) -> ApplicationsFigures:
         """The ministry dashboard's figures kept here (aggregates only, ministry only), with
         the reporting figures, so that the dashboard asks applications once per page."""
         from services.applications import figures
 
-        ensure_ministry(Actor.model_validate(actor))
+        ensure_ministry(actor)
         result = figures.network_figures(self.db)
         self.db.rollback()  # end the read; reporting_figures opens its own transaction
         result["reporting"] = optional_figures(self, "reporting_figures", actor, as_of=as_of)
         return result
 
     @rpc
-    def home_summary(self, actor: dict) -> list[dict]:
-        """Next actions on the user's home page (calls to apply to, signatures, reviews)."""
-        return dossiers.home_summary(self.db, Actor.model_validate(actor))
+    def home_summary(self, actor: Actor) -> list[NextAction]:
+        """Next actions on the actor's home page (calls to apply to, signatures, reviews)."""
+        return dossiers.home_summary(self.db, actor)
 
     # -- calls ---------------------------------------------------------------------
 
     @rpc
-    def list_calls(self, actor: dict) -> list[dict]:
-        user = Actor.model_validate(actor)
-        return [views.call_summary(c) for c in calls.visible_calls(self.db, user)]
+    def list_calls(self, actor: Actor) -> list[CallSummary]:
+        return [views.call_summary(c) for c in calls.visible_calls(self.db, actor)]
 
     @rpc
-    def get_call(self, actor: dict, call_id: int) -> dict:
-        user = Actor.model_validate(actor)
-        return views.call_view(self.db, user, calls.get_call(self.db, user, call_id))
+    def get_call(self, actor: Actor, call_id: int) -> CallView:
+        return views.call_view(self.db, actor, calls.get_call(self.db, actor, call_id))
 
     @rpc
-    def create_call(self, actor: dict, data: dict) -> dict:
-        user = Actor.model_validate(actor)
-        payload = parse(CallIn, data)
+    def create_call(self, actor: Actor, data: CallIn) -> CallView:
         with self.db.begin():
-            call = calls.create_call(self.db, user, payload)
-            return views.call_view(self.db, user, call)
+            call = calls.create_call(self.db, actor, data)
+            return views.call_view(self.db, actor, call)
 
     @rpc
-    def update_call(self, actor: dict, call_id: int, data: dict) -> dict:
-        user = Actor.model_validate(actor)
-        payload = parse(CallIn, data)
+    def update_call(self, actor: Actor, call_id: int, data: CallIn) -> CallView:
         with self.db.begin():
-            call = calls.update_call(self.db, user, call_id, payload)
-            return views.call_view(self.db, user, call)
+            call = calls.update_call(self.db, actor, call_id, data)
+            return views.call_view(self.db, actor, call)
 
     @rpc
-    def add_section(self, actor: dict, call_id: int, data: dict) -> dict:
-        user = Actor.model_validate(actor)
-        payload = parse(SectionIn, data)
+    def add_section(self, actor: Actor, call_id: int, data: SectionIn) -> SectionAdded:
         with self.db.begin():
-            section = calls.add_section(self.db, user, call_id, payload)
+            section = calls.add_section(self.db, actor, call_id, data)
             return {"id": section.id, "title": section.title, "position": section.position}
 
     @rpc
-    def delete_section(self, actor: dict, call_id: int, section_id: int) -> dict:
-        user = Actor.model_validate(actor)
+    def delete_section(self, actor: Actor, call_id: int, section_id: int) -> Deleted:
         with self.db.begin():
-            calls.delete_section(self.db, user, call_id, section_id)
+            calls.delete_section(self.db, actor, call_id, section_id)
         return {"deleted": section_id}
 
     @rpc
-    def move_section(self, actor: dict, call_id: int, section_id: int, step: int) -> dict:
-        user = Actor.model_validate(actor)
+    def move_section(self, actor: Actor, call_id: int, section_id: int, step: int) -> Moved:
         with self.db.begin():
-            calls.move_section(self.db, user, call_id, section_id, int(step))
+            calls.move_section(self.db, actor, call_id, section_id, step)
         return {"moved": section_id}
 
     @rpc
-    def add_question(self, actor: dict, call_id: int, section_id: int, data: dict) -> dict:
-        user = Actor.model_validate(actor)
-        payload = parse(QuestionIn, data)
+    def add_question(
+        self, actor: Actor, call_id: int, section_id: int, data: QuestionIn
+    ) -> QuestionAdded:
         with self.db.begin():
-            question = calls.add_question(self.db, user, call_id, section_id, payload)
+            question = calls.add_question(self.db, actor, call_id, section_id, data)
             return {"id": question.id, "label": question.label, "kind": question.kind}
 
     @rpc
-    def delete_question(self, actor: dict, call_id: int, section_id: int, question_id: int):
-        user = Actor.model_validate(actor)
+    def delete_question(
+        self, actor: Actor, call_id: int, section_id: int, question_id: int
+    ) -> Deleted:
         with self.db.begin():
-            calls.delete_question(self.db, user, call_id, section_id, question_id)
+            calls.delete_question(self.db, actor, call_id, section_id, question_id)
         return {"deleted": question_id}
 
     @rpc
-    def set_criteria(self, actor: dict, call_id: int, criteria: list) -> dict:
-        user = Actor.model_validate(actor)
-        payload = parse(GridIn, {"criteria": criteria})
+    def set_criteria(self, actor: Actor, call_id: int, criteria: list[CriterionIn]) -> CallView:
         with self.db.begin():
-            call = calls.set_criteria(self.db, user, call_id, payload)
-            return views.call_view(self.db, user, call)
+            call = calls.set_criteria(self.db, actor, call_id, GridIn(criteria=criteria))
+            return views.call_view(self.db, actor, call)
 
     @rpc
-    def upload_guide(self, actor: dict, call_id: int, filename: str, content_b64: str) -> dict:
-        user = Actor.model_validate(actor)
+    def upload_guide(
+        self, actor: Actor, call_id: int, filename: str, content_b64: str
+    ) -> AttachmentView:
         content = _decode(content_b64)
         with self.db.begin():
             return views.attachment_view(
-                calls.upload_guide(self.db, user, call_id, filename, content)
+                calls.upload_guide(self.db, actor, call_id, filename, content)
             )
 
     @rpc
-    def get_guide(self, actor: dict, call_id: int) -> dict:
-        user = Actor.model_validate(actor)
-        call = calls.get_call(self.db, user, call_id)
+    def get_guide(self, actor: Actor, call_id: int) -> AttachmentFile:
+        call = calls.get_call(self.db, actor, call_id)
         guide = calls.guide_of(self.db, call.id)
         if guide is None:
             raise not_found("Cet appel n'a pas encore de guide de présentation.")
-        return _file(guide)
+        return {**views.attachment_view(guide), "content_b64": _content(guide)}
 
     @rpc
-    def publish_call(self, actor: dict, call_id: int) -> dict:
-        user = Actor.model_validate(actor)
+    def publish_call(self, actor: Actor, call_id: int) -> CallSummary:
         with self.db.begin():
-            return views.call_summary(calls.publish_call(self.db, user, call_id))
+            return views.call_summary(calls.publish_call(self.db, actor, call_id))
 
     @rpc
-    def close_call(self, actor: dict, call_id: int) -> dict:
-        user = Actor.model_validate(actor)
+    def close_call(self, actor: Actor, call_id: int) -> CallSummary:
         with self.db.begin():
-            return views.call_summary(calls.close_call(self.db, user, call_id))
+            return views.call_summary(calls.close_call(self.db, actor, call_id))
 
     @rpc
-    def amend_call(self, actor: dict, call_id: int, data: dict) -> dict:
-        user = Actor.model_validate(actor)
-        payload = parse(AmendmentIn, data)
+    def amend_call(self, actor: Actor, call_id: int, data: AmendmentIn) -> AmendmentRecorded:
         with self.db.begin():
-            amendment = calls.amend_call(self.db, user, call_id, payload)
+            amendment = calls.amend_call(self.db, actor, call_id, data)
             return {
                 "number": amendment.number,
                 "changes": amendment.changes,
@@ -251,98 +292,97 @@ class ApplicationsService:
     # -- applications (institutions) -------------------------------------------------
 
     @rpc
-    def open_application(self, actor: dict, call_id: int) -> dict:
+    def open_application(self, actor: Actor, call_id: int) -> ApplicationRow:
         """Start the actor's institution's application on a call. The institution's
         facts come from the directory (gateway) by RPC, never from the caller."""
-        user = Actor.model_validate(actor)
-        access.ensure_institution(user)
-        organisation = self.gateway.get_organisation(user.organisation_id)
+        access.ensure_institution(actor)
+        organisation = self.gateway.get_organisation(actor.organisation_id)
         with self.db.begin():
-            application = dossiers.open_application(self.db, user, call_id, organisation)
+            application = dossiers.open_application(self.db, actor, call_id, organisation)
             return views.application_row(application)
 
     @rpc
-    def get_application(self, actor: dict, application_id: int) -> dict:
-        user = Actor.model_validate(actor)
-        application = dossiers.load(self.db, user, application_id)
-        return views.application_view(self.db, user, application)
+    def get_application(self, actor: Actor, application_id: int) -> ApplicationView:
+        application = dossiers.load(self.db, actor, application_id)
+        return views.application_view(self.db, actor, application)
 
     @rpc
-    def save_answers(self, actor: dict, application_id: int, section_id: int, answers: dict):
-        user = Actor.model_validate(actor)
-        payload = parse(AnswersIn, {"answers": answers})
-        with self.db.begin():
-            application, voided = dossiers.save_answers(
-                self.db, user, application_id, section_id, payload.answers
-            )
-            return {"id": application.id, "signatures_voided": voided}
+    def save_answers(
+        self, actor: Actor, application_id: int, section_id: int, answers: Answers
+    ) -> AnswersSaved:
+        try:
+            with self.db.begin():
+                application, voided = dossiers.save_answers(
+                    self.db, actor, application_id, section_id, answers
+                )
+                return {"id": application.id, "signatures_voided": voided}
+        except DomainError as exc:
+            raise _on_answer_fields(exc) from None
 
     @rpc
-    def upload_attachment(self, actor: dict, application_id: int, data: dict) -> dict:
-        user = Actor.model_validate(actor)
-        payload = parse(AttachmentIn, data)
-        content = _decode(payload.content_b64)
+    def upload_attachment(
+        self, actor: Actor, application_id: int, data: AttachmentIn
+    ) -> AttachmentAdded:
+        content = _decode(data.content_b64)
         with self.db.begin():
             attachment, voided = dossiers.add_attachment(
                 self.db,
-                user,
+                actor,
                 application_id,
-                payload.kind,
-                payload.filename,
+                data.kind,
+                data.filename,
                 content,
-                payload.question_id,
+                data.question_id,
             )
             return {**views.attachment_view(attachment), "signatures_voided": voided}
 
     @rpc
-    def delete_attachment(self, actor: dict, application_id: int, attachment_id: int) -> dict:
-        user = Actor.model_validate(actor)
+    def delete_attachment(
+        self, actor: Actor, application_id: int, attachment_id: int
+    ) -> AttachmentDeleted:
         with self.db.begin():
-            voided = dossiers.delete_attachment(self.db, user, application_id, attachment_id)
+            voided = dossiers.delete_attachment(self.db, actor, application_id, attachment_id)
         return {"deleted": attachment_id, "signatures_voided": voided}
 
     @rpc
-    def get_attachment(self, actor: dict, application_id: int, attachment_id: int) -> dict:
-        user = Actor.model_validate(actor)
-        return _file(dossiers.get_attachment(self.db, user, application_id, attachment_id))
+    def get_attachment(
+        self, actor: Actor, application_id: int, attachment_id: int
+    ) -> AttachmentFile:
+        attachment = dossiers.get_attachment(self.db, actor, application_id, attachment_id)
+        return {**views.attachment_view(attachment), "content_b64": _content(attachment)}
 
     @rpc
-    def sign(self, actor: dict, application_id: int) -> dict:
-        user = Actor.model_validate(actor)
+    def sign(self, actor: Actor, application_id: int) -> Signed:
         with self.db.begin():
-            signature = dossiers.sign(self.db, user, application_id)
+            signature = dossiers.sign(self.db, actor, application_id)
             return {
                 "full_name": signature.full_name,
                 "role": signature.role,
                 "capacity": signature.capacity,
-                "signed_at": signature.signed_at.isoformat(),
+                "signed_at": dossiers.aware(signature.signed_at),
             }
 
     @rpc
-    def submit(self, actor: dict, application_id: int) -> dict:
-        user = Actor.model_validate(actor)
+    def submit(self, actor: Actor, application_id: int) -> Submitted:
         with self.db.begin():
-            application = dossiers.submit(self.db, user, application_id)
+            application = dossiers.submit(self.db, actor, application_id)
             return views.application_row(application) | {
                 "content_sha256": application.content_sha256
             }
 
     @rpc
-    def withdraw(self, actor: dict, application_id: int) -> dict:
-        user = Actor.model_validate(actor)
+    def withdraw(self, actor: Actor, application_id: int) -> ApplicationRow:
         with self.db.begin():
-            return views.application_row(dossiers.withdraw(self.db, user, application_id))
+            return views.application_row(dossiers.withdraw(self.db, actor, application_id))
 
     @rpc
-    def reopen(self, actor: dict, application_id: int) -> dict:
-        user = Actor.model_validate(actor)
+    def reopen(self, actor: Actor, application_id: int) -> ApplicationRow:
         with self.db.begin():
-            return views.application_row(dossiers.reopen(self.db, user, application_id))
+            return views.application_row(dossiers.reopen(self.db, actor, application_id))
 
     @rpc
-    def get_receipt(self, actor: dict, application_id: int) -> dict:
-        user = Actor.model_validate(actor)
-        application = dossiers.load(self.db, user, application_id)
+    def get_receipt(self, actor: Actor, application_id: int) -> FileReply:
+        application = dossiers.load(self.db, actor, application_id)
         if application.status != APP_SUBMITTED:
             raise not_found("Aucun accusé de réception : la demande n'est pas déposée.")
         if application.receipt_pdf is None:
@@ -358,27 +398,20 @@ class ApplicationsService:
     # -- ministry --------------------------------------------------------------------
 
     @rpc
-    def record_paper_receipt(self, actor: dict, application_id: int, data: dict) -> dict:
-        user = Actor.model_validate(actor)
-        payload = parse(PaperReceiptIn, data)
+    def record_paper_receipt(
+        self, actor: Actor, application_id: int, data: PaperReceiptIn
+    ) -> ApplicationRow:
         with self.db.begin():
             application = dossiers.record_paper_receipt(
-                self.db, user, application_id, payload.received_on
+                self.db, actor, application_id, data.received_on
             )
             return views.application_row(application)
 
     @rpc
-    def review_rule(self, actor: dict, application_id: int, data: dict) -> dict:
-        user = Actor.model_validate(actor)
-        payload = parse(ReviewIn, data)
+    def review_rule(self, actor: Actor, application_id: int, data: ReviewIn) -> RuleReviewed:
         with self.db.begin():
             review = dossiers.review_rule(
-                self.db,
-                user,
-                application_id,
-                payload.rule,
-                payload.passed,
-                payload.justification,
+                self.db, actor, application_id, data.rule, data.passed, data.justification
             )
             return {
                 "rule": review.rule,
@@ -388,20 +421,21 @@ class ApplicationsService:
             }
 
     @rpc
-    def decide_admissibility(self, actor: dict, application_id: int, data: dict) -> dict:
-        user = Actor.model_validate(actor)
-        payload = parse(DecisionIn, data)
+    def decide_admissibility(
+        self, actor: Actor, application_id: int, data: DecisionIn
+    ) -> ApplicationRow:
         with self.db.begin():
             application = dossiers.decide(
-                self.db, user, application_id, payload.decision, payload.comment
+                self.db, actor, application_id, data.decision, data.comment
             )
             return views.application_row(application)
 
     @rpc
-    def applications_table(self, actor: dict, call_id: int, query: dict | None = None) -> dict:
-        user = Actor.model_validate(actor)
-        filters = parse(TableQuery, {k: v for k, v in (query or {}).items() if v})
-        result = dossiers.table(self.db, user, call_id, filters)
+    def applications_table(
+        self, actor: Actor, call_id: int, query: TableQuery | None = None
+    ) -> ApplicationsTable:
+        filters = query or TableQuery()
+        result = dossiers.table(self.db, actor, call_id, filters)
         return {
             "call": views.call_summary(result["call"]),
             "rows": [views.application_row(a) for a in result["rows"]],
@@ -409,14 +443,14 @@ class ApplicationsService:
             "total": result["total"],
             "decisions": result["decisions"],
             "regions": result["regions"],
-            "query": filters.model_dump(),
+            "query": filters,
         }
 
     @rpc
-    def applications_csv(self, actor: dict, call_id: int, query: dict | None = None) -> dict:
-        user = Actor.model_validate(actor)
-        filters = parse(TableQuery, {k: v for k, v in (query or {}).items() if v})
-        result = dossiers.table(self.db, user, call_id, filters)
+    def applications_csv(
+        self, actor: Actor, call_id: int, query: TableQuery | None = None
+    ) -> CsvReply:
+        result = dossiers.table(self.db, actor, call_id, query or TableQuery())
         return {
             "filename": f"demandes-appel-{call_id}.csv",
             "content": dossiers.table_csv(result),
@@ -425,11 +459,11 @@ class ApplicationsService:
     # -- for other services (never exposed by the gateway) -----------------------------
 
     @rpc
-    def grid_of_call(self, call_id: int) -> dict:
+    def grid_of_call(self, call_id: int) -> Grid:
         """For services, not users (the gateway never exposes it): the call's evaluation
         grid, which the scoring service snapshots when it opens the call's first evaluation.
         """
-        call = self.db.get(Call, int(call_id))
+        call = self.db.get(Call, call_id)
         if call is None or call.status == CALL_DRAFT:
             raise not_found("Appel d'intérêt introuvable.")
         return views.grid_view(call)
@@ -464,223 +498,176 @@ class ApplicationsService:
                 reporting.ensure_yearly_reports(self.db, record)
 
     @rpc
-    def network_ceracs(self, actor: dict, query: dict | None = None) -> dict:
-        user = Actor.model_validate(actor)
-        filters = parse(NetworkQuery, {k: v for k, v in (query or {}).items() if v})
-        found = ceracs.search(self.db, user, filters.q, filters.domaine)
+    def network_ceracs(self, actor: Actor, query: NetworkQuery | None = None) -> NetworkView:
+        filters = query or NetworkQuery()
+        found = ceracs.search(self.db, actor, filters.q, filters.domaine or "")
         return {
-            "ceracs": [ceracs.cerac_view(c, user) for c in found],
+            "ceracs": [ceracs.cerac_view(c, actor) for c in found],
             "areas": ceracs.areas_vocabulary(),
-            "query": filters.model_dump(),
+            "query": filters,
         }
 
     @rpc
-    def get_cerac(self, actor: dict, cerac_id: int) -> dict:
-        user = Actor.model_validate(actor)
-        record = ceracs.get(self.db, user, cerac_id)
+    def get_cerac(self, actor: Actor, cerac_id: int) -> CeracPage:
+        record = ceracs.get(self.db, actor, cerac_id)
         if ceracs.contacts_stale(record):
             organisation_id = record.organisation_id
             self.db.rollback()  # no transaction held open across the directory look-up
             contacts = self._contacts(organisation_id)
             if contacts is not None:
                 with self.db.begin():
-                    record = ceracs.get(self.db, user, cerac_id)
+                    record = ceracs.get(self.db, actor, cerac_id)
                     record.contacts = contacts
                     record.contacts_refreshed_at = clock.now()
-        view = ceracs.cerac_view(record, user)
-        view["can_request_support"] = user.is_institution and not view["mine"]
+        view = ceracs.cerac_view(record, actor)
+        view["can_request_support"] = actor.is_institution and not view["mine"]
         view["areas"] = ceracs.areas_vocabulary()
         return view
 
     @rpc
-    def update_cerac_competences(self, actor: dict, cerac_id: int, data: dict) -> dict:
-        user = Actor.model_validate(actor)
-        payload = parse(CompetencesIn, data)
+    def update_cerac_competences(
+        self, actor: Actor, cerac_id: int, data: CompetencesIn
+    ) -> CeracView:
         with self.db.begin():
-            record = ceracs.update_competences(
-                self.db, user, cerac_id, payload.areas, payload.programs
-            )
-            return ceracs.cerac_view(record, user)
+            record = ceracs.update_competences(self.db, actor, cerac_id, data.areas, data.programs)
+            return ceracs.cerac_view(record, actor)
 
     @rpc
-    def request_support(self, actor: dict, cerac_id: int, data: dict) -> dict:
-        user = Actor.model_validate(actor)
-        payload = parse(SupportRequestIn, data)
-        ceracs.get(self.db, user, cerac_id)  # 404 before the directory look-up
+    def request_support(
+        self, actor: Actor, cerac_id: int, data: SupportRequestIn
+    ) -> SupportRequestView:
+        ceracs.get(self.db, actor, cerac_id)  # 404 before the directory look-up
         self.db.rollback()
-        organisation = self.gateway.get_organisation(user.organisation_id)
+        organisation = self.gateway.get_organisation(actor.organisation_id)
         with self.db.begin():
-            request = support.request_support(
-                self.db, user, cerac_id, payload, organisation["name"]
-            )
+            request = support.request_support(self.db, actor, cerac_id, data, organisation["name"])
             return support.request_view(request)
 
     @rpc
-    def support_requests(self, actor: dict) -> dict:
-        return support.requests_of(self.db, Actor.model_validate(actor))
+    def support_requests(self, actor: Actor) -> SupportRequests:
+        return support.requests_of(self.db, actor)
 
     @rpc
-    def answer_support(self, actor: dict, request_id: int, data: dict) -> dict:
-        user = Actor.model_validate(actor)
-        support.incoming(self.db, user, request_id)  # "not found" before bad input
-        self.db.rollback()
-        payload = parse(SupportAnswerIn, data)
+    def answer_support(
+        self, actor: Actor, request_id: int, data: SupportAnswerIn
+    ) -> SupportRequestView:
         with self.db.begin():
-            return support.request_view(support.answer(self.db, user, request_id, payload))
+            return support.request_view(support.answer(self.db, actor, request_id, data))
 
     # -- reddition de comptes and special mandates ---------------------------------------
 
     @rpc
-    def reporting_overview(self, actor: dict, query: dict | None = None) -> dict:
+    def reporting_overview(
+        self, actor: Actor, query: ReportQuery | None = None
+    ) -> ReportingOverview:
         """The CERAC's reports and mandates, or (ministry) every report, filtered."""
-        user = Actor.model_validate(actor)
-        filters = parse(ReportQuery, {k: v for k, v in (query or {}).items() if v})
-        reports = reporting.list_reports(self.db, user, filters.status, filters.late)
-        staff = user.role in reporting.STAFF_ROLES
-        mine = [] if staff else ceracs.ceracs_of_organisation(self.db, user.organisation_id)
+        filters = query or ReportQuery()
+        reports = reporting.list_reports(self.db, actor, filters.status or "", filters.late)
+        staff = actor.role in reporting.STAFF_ROLES
+        mine = [] if staff else ceracs.ceracs_of_organisation(self.db, actor.organisation_id)
         return {
             "reports": [reporting.report_summary(r) for r in reports],
-            "mandates": [reporting.mandate_view(m) for m in mandates.list_mandates(self.db, user)],
+            "mandates": [reporting.mandate_view(m) for m in mandates.list_mandates(self.db, actor)],
             "ceracs": [
-                ceracs.cerac_view(c, user)
-                for c in (ceracs.search(self.db, user) if staff else mine)
+                ceracs.cerac_view(c, actor)
+                for c in (ceracs.search(self.db, actor) if staff else mine)
             ],
             "is_cerac": bool(mine),
             "is_staff": staff,
-            "deadlines": [
-                {
-                    "experimentation_year": d.experimentation_year,
-                    "due_date": d.due_date.isoformat(),
-                    "set_by": d.set_by_name,
-                }
-                for d in reporting.deadlines(self.db)
-            ]
+            "deadlines": [reporting.deadline_view(d) for d in reporting.deadlines(self.db)]
             if staff
             else [],
             "years": reporting.known_years(self.db) if staff else [],
             "status_labels": reporting.STATUS_LABELS,
-            "query": filters.model_dump(),
+            "query": filters,
         }
 
     @rpc
-    def get_report(self, actor: dict, report_id: int) -> dict:
-        user = Actor.model_validate(actor)
-        report = reporting.visible_report(self.db, user, report_id)
+    def get_report(self, actor: Actor, report_id: int) -> ReportView:
+        report = reporting.visible_report(self.db, actor, report_id)
         if report.status in reporting.EDITABLE:
             self.db.rollback()
             with self.db.begin():  # the support counts of the offer part, kept current
-                report = reporting.visible_report(self.db, user, report_id)
+                report = reporting.visible_report(self.db, actor, report_id)
                 reporting.refresh_prefilled(self.db, report)
-                return reporting.report_view(self.db, user, report)
-        return reporting.report_view(self.db, user, report)
+                return reporting.report_view(self.db, actor, report)
+        return reporting.report_view(self.db, actor, report)
 
     @rpc
-    def save_report(self, actor: dict, report_id: int, data: dict) -> dict:
-        user = Actor.model_validate(actor)
-        payload = parse(ReportDraftIn, data)
+    def save_report(self, actor: Actor, report_id: int, data: ReportDraftIn) -> ReportView:
         with self.db.begin():
-            report = reporting.save_draft(self.db, user, report_id, payload)
-            return reporting.report_view(self.db, user, report)
+            report = reporting.save_draft(self.db, actor, report_id, data)
+            return reporting.report_view(self.db, actor, report)
 
     @rpc
-    def upload_report_attachment(self, actor: dict, report_id: int, data: dict) -> dict:
-        user = Actor.model_validate(actor)
-        payload = parse(ReportAttachmentIn, data)
-        content = _decode(payload.content_b64)
+    def upload_report_attachment(
+        self, actor: Actor, report_id: int, data: ReportAttachmentIn
+    ) -> ReportAttachment:
+        content = _decode(data.content_b64)
         with self.db.begin():
             attachment = reporting.add_attachment(
-                self.db, user, report_id, payload.section, payload.filename, content
+                self.db, actor, report_id, data.section, data.filename, content
             )
             return reporting.attachment_view(attachment)
 
     @rpc
-    def get_report_attachment(self, actor: dict, report_id: int, attachment_id: int) -> dict:
-        user = Actor.model_validate(actor)
-        attachment = reporting.get_attachment(self.db, user, report_id, attachment_id)
-        return {
-            **reporting.attachment_view(attachment),
-            "content_b64": base64.b64encode(attachment.content).decode("ascii"),
-        }
+    def get_report_attachment(
+        self, actor: Actor, report_id: int, attachment_id: int
+    ) -> ReportAttachmentFile:
+        attachment = reporting.get_attachment(self.db, actor, report_id, attachment_id)
+        return {**reporting.attachment_view(attachment), "content_b64": _content(attachment)}
 
     @rpc
-    def delete_report_attachment(self, actor: dict, report_id: int, attachment_id: int) -> dict:
-        user = Actor.model_validate(actor)
+    def delete_report_attachment(self, actor: Actor, report_id: int, attachment_id: int) -> Deleted:
         with self.db.begin():
-            reporting.delete_attachment(self.db, user, report_id, attachment_id)
+            reporting.delete_attachment(self.db, actor, report_id, attachment_id)
         return {"deleted": attachment_id}
 
     @rpc
-    def submit_report(self, actor: dict, report_id: int) -> dict:
-        user = Actor.model_validate(actor)
+    def submit_report(self, actor: Actor, report_id: int) -> ReportSubmitted:
         with self.db.begin():
-            version = reporting.submit(self.db, user, report_id)
-            report = reporting.visible_report(self.db, user, report_id)
-            return {
-                **reporting.report_summary(report),
-                "version": {
-                    k: v for k, v in reporting.version_view(version).items() if k != "content"
-                },
-            }
+            version = reporting.submit(self.db, actor, report_id)
+            report = reporting.visible_report(self.db, actor, report_id)
+            return {**reporting.report_summary(report), "version": reporting.version_view(version)}
 
     @rpc
-    def review_report(self, actor: dict, report_id: int, data: dict) -> dict:
-        user = Actor.model_validate(actor)
-        payload = parse(ReportReviewIn, data)
+    def review_report(self, actor: Actor, report_id: int, data: ReportReviewIn) -> ReportSubmitted:
         with self.db.begin():
-            version = reporting.review(self.db, user, report_id, payload)
-            report = reporting.visible_report(self.db, user, report_id)
-            return {
-                **reporting.report_summary(report),
-                "version": {
-                    k: v for k, v in reporting.version_view(version).items() if k != "content"
-                },
-            }
+            version = reporting.review(self.db, actor, report_id, data)
+            report = reporting.visible_report(self.db, actor, report_id)
+            return {**reporting.report_summary(report), "version": reporting.version_view(version)}
 
     @rpc
-    def get_report_version(self, actor: dict, report_id: int, number: int) -> dict:
-        user = Actor.model_validate(actor)
-        version = reporting.get_version(self.db, user, report_id, number)
-        report = reporting.visible_report(self.db, user, report_id)
-        return {"report": reporting.report_summary(report), **reporting.version_view(version)}
+    def get_report_version(self, actor: Actor, report_id: int, number: int) -> VersionView:
+        version = reporting.get_version(self.db, actor, report_id, number)
+        report = reporting.visible_report(self.db, actor, report_id)
+        return {
+            "report": reporting.report_summary(report),
+            **reporting.version_view(version),
+            "content": version.content,
+        }
 
     @rpc
-    def set_report_deadline(self, actor: dict, data: dict) -> dict:
-        user = Actor.model_validate(actor)
-        payload = parse(DeadlineIn, data)
+    def set_report_deadline(self, actor: Actor, data: DeadlineIn) -> Deadline:
         with self.db.begin():
             deadline = reporting.set_deadline(
-                self.db, user, payload.experimentation_year, payload.due_date
+                self.db, actor, data.experimentation_year, data.due_date
             )
-            return {
-                "experimentation_year": deadline.experimentation_year,
-                "due_date": deadline.due_date.isoformat(),
-                "set_by": deadline.set_by_name,
-            }
+            return reporting.deadline_view(deadline)
 
     @rpc
-    def assign_special_mandate(self, actor: dict, data: dict) -> dict:
-        user = Actor.model_validate(actor)
-        payload = parse(SpecialMandateIn, data)
+    def assign_special_mandate(self, actor: Actor, data: SpecialMandateIn) -> MandateAssigned:
         with self.db.begin():
-            mandate = mandates.assign(self.db, user, payload)
+            mandate = mandates.assign(self.db, actor, data)
             report = next(
                 r
-                for r in reporting.list_reports(self.db, user)
+                for r in reporting.list_reports(self.db, actor)
                 if r.special_mandate_id == mandate.id
             )
             return {**reporting.mandate_view(mandate), "report_id": report.id}
 
     @rpc
-    def reporting_figures(self, actor: dict, as_of: str | None = None) -> dict:
+    def reporting_figures(self, actor: Actor, as_of: OptionalDate = None) -> ReportingFigures:
         """For the ministry's dashboard: reports by status, late reports (CERAC, due date),
         support requests received and answered per CERAC."""
-        user = Actor.model_validate(actor)
-        day = None
-        if as_of:
-            try:
-                day = date.fromisoformat(str(as_of))
-            except ValueError:
-                raise invalid(
-                    "Une date AAAA-MM-JJ est attendue.", {"as_of": "Date invalide."}
-                ) from None
-        return reporting.figures(self.db, user, day)
+        return reporting.figures(self.db, actor, as_of)

@@ -11,6 +11,7 @@ from sqlalchemy.orm import Session
 
 from rac_shared.actor import Actor
 from rac_shared.clock import clock
+from rac_shared.contracts.network import SupportStatus
 from rac_shared.errors import conflict, forbidden, invalid, not_found
 from rac_shared.events import SupportAnswered, SupportRequested
 from rac_shared.outbox import record_event
@@ -22,7 +23,7 @@ from services.applications.models import (
     SupportRequest,
 )
 
-STATUS_LABELS = {SUPPORT_OPEN: "En attente de réponse", SUPPORT_ANSWERED: "Répondue"}
+STATUS_LABELS = SupportStatus.labels()
 
 
 def request_support(

@@ -1,4 +1,5 @@
-"""Plain JSON-able views of calls and applications, shaped for the actor asking."""
+"""Views of calls and applications, shaped for the actor asking: plain dicts that the
+contract's replies (``rac_shared/contracts/applications.py``) validate on the way out."""
 
 from __future__ import annotations
 
@@ -6,6 +7,7 @@ from sqlalchemy.orm import Session
 
 from rac_shared.actor import ROLE_LABELS, Actor, Role
 from rac_shared.clock import end_of_day
+from rac_shared.contracts.applications import AttachmentKind, CallStatus, QuestionKind, ReviewAction
 from services.applications import access
 from services.applications.admissibility import RULES
 from services.applications.calls import (
@@ -18,7 +20,6 @@ from services.applications.calls import (
     guide_of,
 )
 from services.applications.dossiers import (
-    ATTACHMENT_KINDS,
     DECISION_LABELS,
     STATUS_LABELS,
     answers_of,
@@ -42,13 +43,8 @@ from services.applications.models import (
 )
 from services.applications.receipt import CAPACITY_LABELS
 
-CALL_STATUS_LABELS = {"draft": "En préparation", "published": "Publié", "closed": "Fermé"}
-KIND_LABELS = {
-    "text": "Texte",
-    "yes_no": "Oui ou non",
-    "choice": "Choix",
-    "file": "Fichier",
-}
+CALL_STATUS_LABELS = CallStatus.labels()
+KIND_LABELS = QuestionKind.labels()
 
 
 def _iso(value) -> str | None:
@@ -61,7 +57,7 @@ def attachment_view(attachment: Attachment) -> dict:
     return {
         "id": attachment.id,
         "kind": attachment.kind,
-        "kind_label": ATTACHMENT_KINDS.get(attachment.kind, "Guide de présentation"),
+        "kind_label": AttachmentKind.label_of(attachment.kind),
         "question_id": attachment.question_id,
         "filename": attachment.filename,
         "mime": attachment.mime,
@@ -305,6 +301,7 @@ def application_view(session: Session, actor: Actor, application: Application) -
         view["log"] = [
             {
                 "action": e.action,
+                "action_label": ReviewAction.label_of(e.action),
                 "rule": e.rule,
                 "rule_label": RULES.get(e.rule or "", ""),
                 "passed": e.passed,

@@ -373,8 +373,8 @@ def test_bad_inputs_get_a_clear_error_and_change_nothing(platform, api):
         json={"answers": {str(question["id"]): "x" * 801}},
     )
     assert long_text.status_code == 422
-    assert long_text.json()["error"]["details"] == {
-        f"q{question['id']}": "La réponse compte 801 caractères; le maximum est 800."
+    assert long_text.json()["error"]["details"] == {  # on the answer sent (contract path)
+        f"answers.{question['id']}": "La réponse compte 801 caractères; le maximum est 800."
     }
     assert (
         scalar(platform, "SELECT COUNT(*) FROM answers WHERE application_id = :a", a=application_id)

@@ -383,7 +383,7 @@ def test_bad_inputs_are_refused_and_change_nothing(rpc, sessions):
                     "content_b64": "",
                     "organisation_id": 3,
                 },
-                "Certains champs sont invalides",
+                "Certains champs sont à corriger",  # the contracts' one headline
             ),
         ):
             with pytest.raises(DomainError, match=fragment) as error:
@@ -399,8 +399,9 @@ def test_bad_inputs_are_refused_and_change_nothing(rpc, sessions):
                 section_id=section["id"],
                 answers={str(text_question["id"]): "x" * 501},
             )
-        assert error.value.details == {
-            f"q{text_question['id']}": "La réponse compte 501 caractères; le maximum est 500."
+        assert error.value.details == {  # on the field of the answers sent (contract path)
+            f"answers.{text_question['id']}": "La réponse compte 501 caractères; le maximum est "
+            "500."
         }
         with pytest.raises(DomainError) as error:
             rpc(

@@ -10,12 +10,7 @@ import pytest
 from sqlalchemy import select
 
 from rac_shared.clock import MONTREAL, clock
-from rac_shared.errors import DomainError
-from services.applications import calls, dossiers
-from services.applications.demo import CRITERIA_2012, build_call, fill_application
-from services.applications.models import Application, Attachment, Base, Call
-from services.applications.receipt import receipt_html
-from services.applications.schemas import (
+from rac_shared.contracts.applications import (  # the service's inputs, from its contract
     AmendmentIn,
     CallIn,
     CriterionIn,
@@ -24,6 +19,11 @@ from services.applications.schemas import (
     SectionIn,
     TableQuery,
 )
+from rac_shared.errors import DomainError
+from services.applications import calls, dossiers
+from services.applications.demo import CRITERIA_2012, build_call, fill_application
+from services.applications.models import Application, Attachment, Base, Call
+from services.applications.receipt import receipt_html
 from services.applications.testing import (
     ADMIN,
     ANALYST,

@@ -21,6 +21,11 @@ SERVICES = {
         "rac_shared.contracts.scoring:ScoringRpc",
         "rac_shared.contracts.scoring:ScoringDeliveryRpc",
     ),
+    "services.applications.service:ApplicationsService": (
+        "rac_shared.contracts.applications:ApplicationsRpc",
+        "rac_shared.contracts.applications:ApplicationsGridRpc",
+        "rac_shared.contracts.network:NetworkRpc",
+    ),
     "services.notifications.service:NotificationsService": (
         "rac_shared.contracts.notifications:NotificationsRpc",
     ),

@@ -9,12 +9,14 @@ import pytest
 
 from rac_shared.clock import MONTREAL, end_of_day
 from rac_shared.formatting import (
+    filesize,
     long_date,
     long_datetime,
     money,
     named,
     round_money,
     short_datetime,
+    short_decimal,
 )
 
 NBSP = "\xa0"
@@ -129,3 +131,16 @@ def test_organisation_names_take_their_article_and_contract(name, le, du, au):
     assert (named_organisation.le, named_organisation.du, named_organisation.au) == (le, du, au)
     assert named_organisation.Le == le[0].upper() + le[1:]
     assert str(named_organisation) == name
+
+
+def test_measured_values_are_written_without_trailing_zeros():
+    assert short_decimal(Decimal("2.50")) == "2,5"
+    assert short_decimal("1250.00") == "1\xa0250"
+    assert short_decimal(Decimal("12.25")) == "12,25"
+    assert short_decimal(None) == "" and short_decimal("") == ""
+
+
+def test_file_sizes_in_french_units_with_real_plurals():
+    assert filesize(0) == "0 octet" and filesize(1) == "1 octet" and filesize(900) == "900 octets"
+    assert filesize(2048) == "2 Ko"
+    assert filesize(1572864) == "1,5 Mo"

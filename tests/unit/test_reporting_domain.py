@@ -11,19 +11,19 @@ import pytest
 from sqlalchemy import func, select
 
 from rac_shared.clock import MONTREAL, clock
-from rac_shared.errors import DomainError
-from rac_shared.events import CeracDesignated
-from services.applications import ceracs, mandates, reporting, support
-from services.applications.models import Base, CeracReport, ReportReminder, ReportVersion
-from services.applications.report_jobs import reminders_batch
-from services.applications.schemas import (
+from rac_shared.contracts.base import parse
+from rac_shared.contracts.network import (  # the service's inputs, from its contract
     ReportDraftIn,
     ReportReviewIn,
     SpecialMandateIn,
     SupportAnswerIn,
     SupportRequestIn,
-    parse,
 )
+from rac_shared.errors import DomainError
+from rac_shared.events import CeracDesignated
+from services.applications import ceracs, mandates, reporting, support
+from services.applications.models import Base, CeracReport, ReportReminder, ReportVersion
+from services.applications.report_jobs import reminders_batch
 from services.applications.testing import (
     ADMIN,
     ANALYST,

@@ -17,10 +17,12 @@ from __future__ import annotations
 from werkzeug.wrappers import Response
 
 from gateway.web import responses
+from gateway.web.forms import NoFields
 from gateway.web.framework import Ctx, notices, route
 from rac_shared.actor import INSTITUTION_ROLES, Role
 from rac_shared.clock import clock
-from rac_shared.contracts.base import OptionalInt, Strict
+from rac_shared.contracts.applications import ApplicationView
+from rac_shared.contracts.base import OptionalInt
 from rac_shared.contracts.scoring import (
     ConflictIn,
     ConsensusIn,
@@ -56,10 +58,6 @@ notices(
     recommandation="La recommandation du comité est consignée.",
     decision="La décision de la ou du ministre est consignée.",
 )
-
-
-class NoFields(Strict):
-    """A button that posts nothing but its intent (remove, withdraw)."""
 
 
 class OwnConflictForm(ConflictIn):
@@ -123,13 +121,13 @@ def scoring_declare_conflict(ctx: Ctx, form: OwnConflictForm) -> Response:
     return ctx.done("/evaluations", "conflit")
 
 
-def _application_content(ctx: Ctx, application_id: int | None) -> dict | None:
+def _application_content(ctx: Ctx, application_id: int | None) -> ApplicationView | None:
     """The application's content, read from the applications service with the evaluator's
     own actor, once scoring confirmed the assignment."""
     if not application_id:
         return None
     try:
-        return ctx.rpc("applications", "get_application", application_id=application_id)
+        return ctx.applications.get_application(application_id=application_id)
     except DomainError as exc:
         if exc.code in ("not_found", "forbidden"):
             return None

@@ -1,0 +1,210 @@
+"""The calls-and-applications JSON API: most operations pass their ids and body to one RPC of
+the contract (summaries: the contract's docstrings); uploads, the evaluator's guarded reads
+and the body-less opening of an application are ordinary routes."""
+
+from __future__ import annotations
+
+import base64
+import json
+
+from pydantic import Field
+from werkzeug.wrappers import Response
+
+from gateway.web import responses
+from gateway.web.applications.pages import (
+    ADMIN,
+    AREA,
+    INSTITUTIONS,
+    STAFF,
+    _guard_evaluator,
+    application_attachment,
+    application_receipt,
+)
+from gateway.web.framework import Ctx, HttpError, route
+from gateway.web.passthrough import Api, passthrough
+from rac_shared.contracts.applications import (
+    MAX_ATTACHMENT_BYTES,
+    AdmissibilityRule,
+    AnswersIn,
+    AnswersSaved,
+    ApplicationRow,
+    ApplicationView,
+    AttachmentAdded,
+    AttachmentKind,
+    AttachmentView,
+    CallView,
+    GridIn,
+    RuleReviewed,
+)
+from rac_shared.contracts.base import OptionalInt, Strict, text
+
+S = "/api/calls"
+C = f"{S}/<int:call_id>"
+A = "/api/applications/<int:application_id>"
+
+# fmt: off
+passthrough(
+    "applications",
+    Api("api_calls", f"GET {S}", "list_calls", AREA, wrap="calls"),
+    Api("api_call_create", f"POST {S}", "create_call", ADMIN),
+    Api("api_call", f"GET {C}", "get_call", AREA),
+    Api("api_call_update", f"PUT {C}", "update_call", ADMIN),
+    Api("api_call_add_section", f"POST {C}/sections", "add_section", ADMIN),
+    Api("api_call_add_question", f"POST {C}/sections/<int:section_id>/questions", "add_question",
+        ADMIN),
+    Api("api_call_guide", f"GET {C}/guide", "get_guide", AREA, file=True),
+    Api("api_call_publish", f"POST {C}/publish", "publish_call", ADMIN),
+    Api("api_call_close", f"POST {C}/close", "close_call", ADMIN),
+    Api("api_call_amend", f"POST {C}/amendments", "amend_call", ADMIN),
+    Api("api_call_applications", f"GET {C}/applications", "applications_table", STAFF),
+    Api("api_call_applications_csv", f"GET {C}/applications.csv", "applications_csv", STAFF,
+        file=True),
+    Api("api_application_delete_attachment", f"DELETE {A}/attachments/<int:attachment_id>",
+        "delete_attachment", INSTITUTIONS),
+    Api("api_application_sign", f"POST {A}/sign", "sign", INSTITUTIONS),
+    Api("api_application_submit", f"POST {A}/submit", "submit", INSTITUTIONS),
+    Api("api_application_withdraw", f"POST {A}/withdraw", "withdraw", INSTITUTIONS),
+    Api("api_application_reopen", f"POST {A}/reopen", "reopen", INSTITUTIONS),
+    Api("api_application_paper", f"POST {A}/paper-receipt", "record_paper_receipt", STAFF),
+    Api("api_application_decide", f"POST {A}/admissibility/decision", "decide_admissibility",
+        STAFF),
+)
+# fmt: on
+
+
+class GuideUpload(Strict):
+    """No field beside the file (``file``)."""
+
+
+class AttachmentUpload(Strict):
+    kind: AttachmentKind = Field(title="Type de pièce")
+    question_id: OptionalInt = None
+
+
+class RuleReviewBody(Strict):
+    passed: bool
+    justification: text(4000) = ""
+
+
+def _content(ctx: Ctx) -> tuple[str, str]:
+    filename, content = responses.uploaded(ctx, "file", MAX_ATTACHMENT_BYTES)
+    return filename, base64.b64encode(content).decode()
+
+
+@route(
+    f"{C}/criteria",
+    methods=("PUT",),
+    access=ADMIN,
+    body=GridIn,
+    response=CallView,
+    summary="Enregistrer la grille d'évaluation (pondérations et seuils)",
+)
+def api_call_criteria(ctx: Ctx, call_id: int):
+    return ctx.applications.set_criteria(call_id=call_id, criteria=ctx.body.criteria)
+
+
+@route(
+    f"{C}/guide",
+    methods=("POST",),
+    access=ADMIN,
+    form=GuideUpload,
+    response=AttachmentView,
+    summary="Joindre le guide de présentation (PDF, multipart/form-data, champ « file »)",
+)
+def api_call_guide_upload(ctx: Ctx, call_id: int, form: GuideUpload):
+    filename, content = _content(ctx)
+    return ctx.applications.upload_guide(call_id=call_id, filename=filename, content_b64=content)
+
+
+@route(
+    f"{C}/applications",
+    methods=("POST",),
+    access=INSTITUTIONS,
+    response=ApplicationRow,
+    summary="Ouvrir la demande de son établissement (aucun champ : celui du compte)",
+)
+def api_application_open(ctx: Ctx, call_id: int):
+    raw = ctx.request.get_data(cache=True)
+    if raw.strip():
+        if ctx.request.mimetype != "application/json":
+            raise HttpError(415)
+        try:
+            data = json.loads(raw)
+        except ValueError as exc:
+            raise HttpError(400, "Le corps de la requête n'est pas du JSON valide.") from exc
+        if not isinstance(data, dict):
+            raise HttpError(422, details={"corps": "Un objet JSON est attendu."})
+        if data:
+            raise HttpError(
+                422,
+                "L'établissement est toujours celui de votre compte : aucun champ n'est permis.",
+                {key: "Ce champ n'est pas permis." for key in list(data)[:20]},
+            )
+    return ctx.applications.open_application(call_id=call_id)
+
+
+@route(
+    A,
+    access=AREA,
+    response=ApplicationView,
+    summary="Une demande : réponses, pièces, signatures, liste de vérification",
+)
+def api_application(ctx: Ctx, application_id: int):
+    _guard_evaluator(ctx, application_id)
+    return ctx.applications.get_application(application_id=application_id)
+
+
+@route(
+    f"{A}/sections/<int:section_id>",
+    methods=("PUT",),
+    access=INSTITUTIONS,
+    body=AnswersIn,
+    response=AnswersSaved,
+    summary="Enregistrer les réponses d'une section (identifiant de question → valeur)",
+)
+def api_application_answers(ctx: Ctx, application_id: int, section_id: int):
+    return ctx.applications.save_answers(
+        application_id=application_id, section_id=section_id, answers=ctx.body.answers
+    )
+
+
+@route(
+    f"{A}/attachments",
+    methods=("POST",),
+    access=INSTITUTIONS,
+    form=AttachmentUpload,
+    response=AttachmentAdded,
+    summary="Joindre un fichier (multipart/form-data : file, kind, question_id facultatif)",
+)
+def api_application_upload(ctx: Ctx, application_id: int, form: AttachmentUpload):
+    filename, content = _content(ctx)
+    return ctx.applications.upload_attachment(
+        application_id=application_id,
+        data={**form.model_dump(), "filename": filename, "content_b64": content},
+    )
+
+
+@route(f"{A}/attachments/<int:attachment_id>", access=AREA, summary="Télécharger une pièce jointe")
+def api_application_attachment(ctx: Ctx, application_id: int, attachment_id: int) -> Response:
+    return application_attachment(ctx, application_id, attachment_id)
+
+
+@route(f"{A}/receipt", access=AREA, summary="Accusé de réception (PDF)")
+def api_application_receipt(ctx: Ctx, application_id: int) -> Response:
+    return application_receipt(ctx, application_id)
+
+
+@route(
+    f"{A}/admissibility/rules/<rule>",
+    methods=("POST",),
+    access=STAFF,
+    body=RuleReviewBody,
+    response=RuleReviewed,
+    summary="Confirmer une règle de recevabilité ou y déroger avec justification",
+)
+def api_application_review_rule(ctx: Ctx, application_id: int, rule: str):
+    if rule not in AdmissibilityRule.labels():
+        raise HttpError(404, "Règle de recevabilité inconnue.")
+    return ctx.applications.review_rule(
+        application_id=application_id, data={"rule": rule, **ctx.body.model_dump()}
+    )

@@ -1,0 +1,525 @@
+"""Calls for interest and CERAC applications: the pages.
+
+Access per route mirrors the service's rules (``services/applications/access.py``):
+employers are refused everywhere here, calls are managed by the ministry admin, the table,
+paper receipts and admissibility are for analysts and the admin, applications are filled
+by institutions. Tenant scoping is done by the service (another institution's application
+is "not found"). An evaluator reads an application only once the scoring service, which
+owns assignments, confirmed that it is theirs and free of conflict of interest.
+
+Handlers translate and delegate: each form is a contract model (``form=``), a refusal
+re-renders the page it came from (``on_error=``) with what was typed and the errors.
+"""
+
+from __future__ import annotations
+
+import base64
+from typing import Literal
+
+from pydantic import Field
+from werkzeug.wrappers import Response
+
+from gateway.web import responses
+from gateway.web.forms import NoFields
+from gateway.web.framework import Ctx, HttpError, notices, route
+from rac_shared.actor import INSTITUTION_ROLES, MINISTRY_ROLES, Role
+from rac_shared.contracts.applications import (
+    GRID_ROWS,
+    MAX_ATTACHMENT_BYTES,
+    PIECE_KINDS,
+    AdmissibilityFilter,
+    AmendmentIn,
+    AnswersIn,
+    ApplicationStatus,
+    AttachmentKind,
+    CallIn,
+    CallView,
+    CriterionGroup,
+    DecisionIn,
+    EducationOrder,
+    GridIn,
+    PaperReceiptIn,
+    QuestionIn,
+    QuestionKind,
+    SectionIn,
+    TableQuery,
+    TableSort,
+)
+from rac_shared.contracts.base import OptionalDate, OptionalInt, Strict, parse, text
+from rac_shared.errors import DomainError
+
+AREA = MINISTRY_ROLES | INSTITUTION_ROLES
+ADMIN = frozenset({Role.MINISTRY_ADMIN})
+STAFF = frozenset({Role.MINISTRY_ADMIN, Role.MINISTRY_ANALYST})
+INSTITUTIONS = INSTITUTION_ROLES
+
+VOIDED = " Le contenu de la demande a changé : les signatures sont retirées et chaque "
+VOIDED += "signataire doit signer de nouveau."
+notices(
+    **{
+        "appel-cree": "L'appel d'intérêt est créé. Complétez le formulaire, la grille "
+        "d'évaluation et le guide, puis publiez-le.",
+        "appel-enregistre": "Les modifications sont enregistrées.",
+        "appel-publie": "L'appel d'intérêt est publié.",
+        "appel-ferme": "L'appel d'intérêt est fermé.",
+        "modificatif": "L'avis de modification est consigné; il sera annoncé aux "
+        "établissements qui ont commencé une demande.",
+        "ouverte": "Votre demande est ouverte. Remplissez chaque section, joignez les "
+        "documents, puis faites signer la demande.",
+        "section": "Les réponses de la section sont enregistrées.",
+        "section-signatures": "Les réponses de la section sont enregistrées." + VOIDED,
+        "piece": "La pièce jointe est ajoutée.",
+        "piece-signatures": "La pièce jointe est ajoutée." + VOIDED,
+        "piece-retiree": "La pièce jointe est retirée.",
+        "piece-retiree-signatures": "La pièce jointe est retirée." + VOIDED,
+        "signee": "Votre signature est enregistrée.",
+        "deposee": "La demande est déposée. Téléchargez l'accusé de réception ci-dessous.",
+        "retiree": "La demande est retirée.",
+        "demande-rouverte": "La demande est rouverte en préparation; elle doit être signée "
+        "de nouveau.",
+        "papier": "La réception de la copie papier est consignée.",
+        "regle": "Votre revue de la règle est consignée.",
+        "recevabilite": "La décision de recevabilité est consignée.",
+    }
+)
+
+
+class MoveForm(Strict):
+    sens: Literal["monter", "descendre"] = Field(title="Sens")
+
+
+class GridRow(Strict):
+    """One of the grid form's six rows; a row left without label, weight or threshold is no
+    criterion (its group is always posted)."""
+
+    group: CriterionGroup = Field(title="Groupe")
+    label: text(1000) = Field("", title="Libellé")
+    weight: OptionalInt = Field(None, title="Pondération")
+    threshold: OptionalInt = Field(None, title="Seuil de réussite")
+
+    @property
+    def blank(self) -> bool:
+        return not self.label and self.weight is None and self.threshold is None
+
+
+class GridForm(Strict):
+    criteria: list[GridRow] = Field(default_factory=list, max_length=GRID_ROWS, title="Critères")
+
+
+class AmendmentForm(Strict):
+    reason: str = Field("", title="Motif de la modification")
+    deadline_date: OptionalDate = Field(None, title="Nouvelle date limite de dépôt")
+    analysis_date: OptionalDate = Field(None, title="Nouvelle date prévue de l'analyse")
+    designation_date: OptionalDate = Field(None, title="Nouvelle date prévue de la désignation")
+    change_grid: bool = Field(False, title="Modifier aussi la grille")
+    criteria: list[GridRow] = Field(default_factory=list, max_length=GRID_ROWS, title="Critères")
+
+
+class UploadForm(Strict):
+    """The file's own fields (the file itself is read by ``responses.uploaded``)."""
+
+    kind: AttachmentKind | None = Field(None, title="Type de pièce")
+    question_id: OptionalInt = None
+    retour: str | None = None
+
+
+class RuleReviewForm(Strict):
+    passed: bool = Field(title="Votre revue")
+    justification: str = Field("", title="Justification")
+
+
+def _guard_evaluator(ctx: Ctx, application_id: int) -> None:
+    """An evaluator reads only the applications assigned to them and free of conflict of
+    interest: scoring, which owns assignments, answers "not found" otherwise."""
+    if ctx.actor is not None and ctx.actor.role == Role.MINISTRY_EVALUATOR:
+        ctx.scoring.ensure_may_read_application(application_id=application_id)
+
+
+def _criteria(rows: list[GridRow]) -> tuple[list[dict], list[int]]:
+    """The rows that are criteria, and their row numbers (to show errors on their rows)."""
+    kept = [index for index, row in enumerate(rows) if not row.blank]
+    return [rows[i].model_dump() for i in kept], kept
+
+
+def _on_rows(exc: DomainError, kept: list[int]) -> DomainError:
+    """The service's ``criteria.<n>.<field>`` errors on the form's own row numbers."""
+    if not isinstance(exc.details, dict):
+        return exc
+    details = {}
+    for key, message in exc.details.items():
+        head, _, rest = str(key).partition(".")
+        index, _, field = rest.partition(".")
+        if head == "criteria" and index.isdigit() and int(index) < len(kept):
+            key = ".".join(filter(None, (head, str(kept[int(index)]), field)))
+        details[key] = message
+    return DomainError(exc.message, details, exc.code)
+
+
+def _grid_rows(call: CallView | None) -> list[dict]:
+    """Six rows for a grid form: the call's criteria, then blank rows in the groups the
+    grid needs (four « qualité », two « pertinence »)."""
+    rows = [c.model_dump(include={"group", "label", "weight", "threshold"}) for c in call.criteria]
+    groups = [CriterionGroup.QUALITE] * 4 + [CriterionGroup.PERTINENCE] * 2
+    while len(rows) < GRID_ROWS:
+        rows.append({"group": groups[len(rows)]})
+    return rows[:GRID_ROWS]
+
+
+def _voided(notice: str, voided: int) -> str:
+    return f"{notice}-signatures" if voided else notice
+
+
+# -- calls ---------------------------------------------------------------------------------
+
+
+@route("/appels", access=AREA)
+def calls_page(ctx: Ctx) -> Response:
+    return ctx.render("applications/calls.html.j2", calls=ctx.applications.list_calls())
+
+
+def new_call_view(ctx: Ctx) -> Response:
+    defaults = {"education_orders": ["secondaire", "collégial"]}
+    return ctx.render(
+        "applications/call_new.html.j2", form=ctx.form(defaults), orders=EducationOrder.choices()
+    )
+
+
+@route("/appels/nouveau", access=ADMIN)
+def call_new_form(ctx: Ctx) -> Response:
+    return new_call_view(ctx)
+
+
+@route("/appels/nouveau", methods=("POST",), access=ADMIN, form=CallIn, on_error=new_call_view)
+def call_create(ctx: Ctx, form: CallIn) -> Response:
+    call = ctx.applications.create_call(data=form)
+    return ctx.done(f"/appels/{call.id}", "appel-cree")
+
+
+def call_view(ctx: Ctx, call_id: int, **_) -> Response:
+    call = ctx.applications.get_call(call_id=call_id)
+    fields = set(CallIn.model_fields)
+    return ctx.render(
+        "applications/call.html.j2",
+        call=call,
+        call_form=ctx.form(
+            CallIn.model_construct(**call.model_dump(include=fields)), endpoint="call_update"
+        ),
+        grid_form=ctx.form({"criteria": _grid_rows(call)}, endpoint="call_set_grid"),
+        amendment_form=ctx.form({"criteria": _grid_rows(call)}, endpoint="call_amend"),
+        groups=CriterionGroup.choices(),
+        orders=EducationOrder.choices(),
+        question_kinds=QuestionKind.choices(),
+    )
+
+
+@route("/appels/<int:call_id>", access=AREA)
+def call_page(ctx: Ctx, call_id: int) -> Response:
+    return call_view(ctx, call_id)
+
+
+def _call_route(path: str, form=NoFields):
+    """A form of the call's page (the admin's): decoded into ``form``, refused back to it."""
+    return route(path, methods=("POST",), access=ADMIN, form=form, on_error=call_view)
+
+
+@_call_route("/appels/<int:call_id>/modifier", CallIn)
+def call_update(ctx: Ctx, call_id: int, form: CallIn) -> Response:
+    ctx.applications.update_call(call_id=call_id, data=form)
+    return ctx.done(f"/appels/{call_id}", "appel-enregistre")
+
+
+@_call_route("/appels/<int:call_id>/sections", SectionIn)
+def call_add_section(ctx: Ctx, call_id: int, form: SectionIn) -> Response:
+    ctx.applications.add_section(call_id=call_id, data=form)
+    return ctx.done(f"/appels/{call_id}", "appel-enregistre")
+
+
+@_call_route("/appels/<int:call_id>/sections/<int:section_id>/supprimer")
+def call_delete_section(ctx: Ctx, call_id: int, section_id: int, form: NoFields) -> Response:
+    ctx.applications.delete_section(call_id=call_id, section_id=section_id)
+    return ctx.done(f"/appels/{call_id}", "appel-enregistre")
+
+
+@_call_route("/appels/<int:call_id>/sections/<int:section_id>/deplacer", MoveForm)
+def call_move_section(ctx: Ctx, call_id: int, section_id: int, form: MoveForm) -> Response:
+    step = -1 if form.sens == "monter" else 1
+    ctx.applications.move_section(call_id=call_id, section_id=section_id, step=step)
+    return ctx.done(f"/appels/{call_id}", "appel-enregistre")
+
+
+@_call_route("/appels/<int:call_id>/sections/<int:section_id>/questions", QuestionIn)
+def call_add_question(ctx: Ctx, call_id: int, section_id: int, form: QuestionIn) -> Response:
+    ctx.applications.add_question(call_id=call_id, section_id=section_id, data=form)
+    return ctx.done(f"/appels/{call_id}", "appel-enregistre")
+
+
+@_call_route(
+    "/appels/<int:call_id>/sections/<int:section_id>/questions/<int:question_id>/supprimer"
+)
+def call_delete_question(
+    ctx: Ctx, call_id: int, section_id: int, question_id: int, form: NoFields
+) -> Response:
+    ctx.applications.delete_question(
+        call_id=call_id, section_id=section_id, question_id=question_id
+    )
+    return ctx.done(f"/appels/{call_id}", "appel-enregistre")
+
+
+@_call_route("/appels/<int:call_id>/grille", GridForm)
+def call_set_grid(ctx: Ctx, call_id: int, form: GridForm) -> Response:
+    criteria, kept = _criteria(form.criteria)
+    try:
+        grid = parse(GridIn, {"criteria": criteria})
+        ctx.applications.set_criteria(call_id=call_id, criteria=grid.criteria)
+    except DomainError as exc:
+        raise _on_rows(exc, kept) from None
+    return ctx.done(f"/appels/{call_id}", "appel-enregistre")
+
+
+@_call_route("/appels/<int:call_id>/guide")
+def call_upload_guide(ctx: Ctx, call_id: int, form: NoFields) -> Response:
+    filename, content = responses.uploaded(ctx, "fichier", MAX_ATTACHMENT_BYTES)
+    ctx.applications.upload_guide(
+        call_id=call_id, filename=filename, content_b64=base64.b64encode(content).decode()
+    )
+    return ctx.done(f"/appels/{call_id}", "appel-enregistre")
+
+
+@route("/appels/<int:call_id>/guide", access=AREA)
+def call_guide_download(ctx: Ctx, call_id: int) -> Response:
+    return responses.document(ctx, ctx.applications.get_guide(call_id=call_id))
+
+
+@_call_route("/appels/<int:call_id>/publier")
+def call_publish(ctx: Ctx, call_id: int, form: NoFields) -> Response:
+    ctx.applications.publish_call(call_id=call_id)
+    return ctx.done(f"/appels/{call_id}", "appel-publie")
+
+
+@_call_route("/appels/<int:call_id>/fermer")
+def call_close(ctx: Ctx, call_id: int, form: NoFields) -> Response:
+    ctx.applications.close_call(call_id=call_id)
+    return ctx.done(f"/appels/{call_id}", "appel-ferme")
+
+
+@_call_route("/appels/<int:call_id>/modificatifs", AmendmentForm)
+def call_amend(ctx: Ctx, call_id: int, form: AmendmentForm) -> Response:
+    criteria, kept = _criteria(form.criteria) if form.change_grid else (None, [])
+    data = form.model_dump(exclude={"change_grid", "criteria"}) | {"criteria": criteria}
+    try:
+        ctx.applications.amend_call(call_id=call_id, data=parse(AmendmentIn, data))
+    except DomainError as exc:
+        raise _on_rows(exc, kept) from None
+    return ctx.done(f"/appels/{call_id}", "modificatif")
+
+
+@route("/appels/<int:call_id>/demandes", access=STAFF, query=TableQuery)
+def call_applications_page(ctx: Ctx, call_id: int) -> Response:
+    query = ctx.query.model_dump(mode="json", exclude_defaults=True)
+    return ctx.render(
+        "applications/table.html.j2",
+        table=ctx.applications.applications_table(call_id=call_id, query=ctx.query),
+        form=ctx.form(ctx.query),
+        csv_query=query,
+        orders=EducationOrder.choices(),
+        statuses=ApplicationStatus.choices(),
+        admissibilities=AdmissibilityFilter.choices(),
+        sorts=TableSort.choices(),
+    )
+
+
+@route("/appels/<int:call_id>/demandes.csv", access=STAFF, query=TableQuery)
+def call_applications_csv(ctx: Ctx, call_id: int) -> Response:
+    exported = ctx.applications.applications_csv(call_id=call_id, query=ctx.query)
+    return responses.csv_download(ctx, exported.content, exported.filename)
+
+
+# -- applications --------------------------------------------------------------------------
+
+
+@route(
+    "/appels/<int:call_id>/demande",
+    methods=("POST",),
+    access=INSTITUTIONS,
+    form=NoFields,
+    on_error=call_view,
+)
+def application_open(ctx: Ctx, call_id: int, form: NoFields) -> Response:
+    try:
+        application = ctx.applications.open_application(call_id=call_id)
+    except DomainError as exc:
+        existing = exc.details.get("application_id") if isinstance(exc.details, dict) else None
+        if exc.code == "conflict" and existing:
+            return ctx.redirect(f"/demandes/{existing}")
+        raise
+    return ctx.done(f"/demandes/{application.id}", "ouverte")
+
+
+def application_view(ctx: Ctx, application_id: int, **_) -> Response:
+    _guard_evaluator(ctx, application_id)
+    application = ctx.applications.get_application(application_id=application_id)
+    return ctx.render(
+        "applications/application.html.j2",
+        app=application,
+        call=application.call,
+        upload_form=ctx.form({"kind": PIECE_KINDS[0]}, endpoint="application_upload"),
+        paper_form=ctx.form(
+            {"received_on": application.paper_received_on}, endpoint="application_paper"
+        ),
+        decision_form=ctx.form(endpoint="application_decide"),
+        piece_kinds=[(kind.value, kind.label) for kind in PIECE_KINDS],
+    )
+
+
+@route("/demandes/<int:application_id>", access=AREA)
+def application_page(ctx: Ctx, application_id: int) -> Response:
+    return application_view(ctx, application_id)
+
+
+def _application_route(path: str, form=NoFields, access=INSTITUTIONS):
+    return route(path, methods=("POST",), access=access, form=form, on_error=application_view)
+
+
+def section_view(ctx: Ctx, application_id: int, section_id: int) -> Response:
+    application = ctx.applications.get_application(application_id=application_id)
+    section = application.call.section(section_id)
+    if section is None:
+        raise HttpError(404, "Section introuvable dans ce formulaire.")
+    answers = {f"answers.{key}": value for key, value in application.answers.items()}
+    return ctx.render(
+        "applications/section.html.j2",
+        app=application,
+        call=application.call,
+        section=section,
+        form=ctx.form(answers, endpoint="application_section_save"),
+    )
+
+
+@route("/demandes/<int:application_id>/sections/<int:section_id>", access=INSTITUTIONS)
+def application_section_form(ctx: Ctx, application_id: int, section_id: int) -> Response:
+    return section_view(ctx, application_id, section_id)
+
+
+@route(
+    "/demandes/<int:application_id>/sections/<int:section_id>",
+    methods=("POST",),
+    access=INSTITUTIONS,
+    form=AnswersIn,
+    on_error=section_view,
+)
+def application_section_save(
+    ctx: Ctx, application_id: int, section_id: int, form: AnswersIn
+) -> Response:
+    saved = ctx.applications.save_answers(
+        application_id=application_id, section_id=section_id, answers=form.answers
+    )
+    return ctx.done(f"/demandes/{application_id}", _voided("section", saved.signatures_voided))
+
+
+def _upload_refused(ctx: Ctx, application_id: int) -> Response:
+    """A refused file is shown again on the page it was sent from (a file question's
+    section, or the application's page)."""
+    question_id = ctx.form_state.value("question_id")
+    back = ctx.form_state.value("retour")
+    prefix = f"/demandes/{application_id}/sections/"
+    if question_id.isdigit() and back.startswith(prefix) and back[len(prefix) :].isdigit():
+        return section_view(ctx, application_id, int(back[len(prefix) :]))
+    return application_view(ctx, application_id)
+
+
+@route(
+    "/demandes/<int:application_id>/pieces",
+    methods=("POST",),
+    access=INSTITUTIONS,
+    form=UploadForm,
+    on_error=_upload_refused,
+)
+def application_upload(ctx: Ctx, application_id: int, form: UploadForm) -> Response:
+    filename, content = responses.uploaded(ctx, "fichier", MAX_ATTACHMENT_BYTES)
+    answer = form.question_id is not None
+    added = ctx.applications.upload_attachment(
+        application_id=application_id,
+        data={
+            "kind": AttachmentKind.ANSWER if answer else form.kind,
+            "question_id": form.question_id,
+            "filename": filename,
+            "content_b64": base64.b64encode(content).decode(),
+        },
+    )
+    back = f"/demandes/{application_id}"
+    if answer and form.retour and form.retour.startswith(f"{back}/sections/"):
+        back = form.retour if form.retour[len(f"{back}/sections/") :].isdigit() else back
+    return ctx.done(back, _voided("piece", added.signatures_voided))
+
+
+@route("/demandes/<int:application_id>/pieces/<int:attachment_id>", access=AREA)
+def application_attachment(ctx: Ctx, application_id: int, attachment_id: int) -> Response:
+    _guard_evaluator(ctx, application_id)
+    attachment = ctx.applications.get_attachment(
+        application_id=application_id, attachment_id=attachment_id
+    )
+    return responses.document(ctx, attachment)
+
+
+@_application_route("/demandes/<int:application_id>/pieces/<int:attachment_id>/supprimer")
+def application_delete_attachment(
+    ctx: Ctx, application_id: int, attachment_id: int, form: NoFields
+) -> Response:
+    deleted = ctx.applications.delete_attachment(
+        application_id=application_id, attachment_id=attachment_id
+    )
+    return ctx.done(
+        f"/demandes/{application_id}", _voided("piece-retiree", deleted.signatures_voided)
+    )
+
+
+@_application_route("/demandes/<int:application_id>/signer")
+def application_sign(ctx: Ctx, application_id: int, form: NoFields) -> Response:
+    ctx.applications.sign(application_id=application_id)
+    return ctx.done(f"/demandes/{application_id}", "signee")
+
+
+@_application_route("/demandes/<int:application_id>/deposer")
+def application_submit(ctx: Ctx, application_id: int, form: NoFields) -> Response:
+    ctx.applications.submit(application_id=application_id)
+    return ctx.done(f"/demandes/{application_id}", "deposee")
+
+
+@_application_route("/demandes/<int:application_id>/retirer")
+def application_withdraw(ctx: Ctx, application_id: int, form: NoFields) -> Response:
+    ctx.applications.withdraw(application_id=application_id)
+    return ctx.done(f"/demandes/{application_id}", "retiree")
+
+
+@_application_route("/demandes/<int:application_id>/rouvrir")
+def application_reopen(ctx: Ctx, application_id: int, form: NoFields) -> Response:
+    ctx.applications.reopen(application_id=application_id)
+    return ctx.done(f"/demandes/{application_id}", "demande-rouverte")
+
+
+@route("/demandes/<int:application_id>/accuse-reception.pdf", access=AREA)
+def application_receipt(ctx: Ctx, application_id: int) -> Response:
+    _guard_evaluator(ctx, application_id)
+    return responses.document(ctx, ctx.applications.get_receipt(application_id=application_id))
+
+
+@_application_route("/demandes/<int:application_id>/copie-papier", PaperReceiptIn, STAFF)
+def application_paper(ctx: Ctx, application_id: int, form: PaperReceiptIn) -> Response:
+    ctx.applications.record_paper_receipt(application_id=application_id, data=form)
+    return ctx.done(f"/demandes/{application_id}", "papier")
+
+
+@_application_route("/demandes/<int:application_id>/recevabilite/<rule>", RuleReviewForm, STAFF)
+def application_review_rule(
+    ctx: Ctx, application_id: int, rule: str, form: RuleReviewForm
+) -> Response:
+    ctx.applications.review_rule(
+        application_id=application_id, data={"rule": rule, **form.model_dump()}
+    )
+    return ctx.done(f"/demandes/{application_id}", "regle")
+
+
+@_application_route("/demandes/<int:application_id>/recevabilite", DecisionIn, STAFF)
+def application_decide(ctx: Ctx, application_id: int, form: DecisionIn) -> Response:
+    ctx.applications.decide_admissibility(application_id=application_id, data=form)
+    return ctx.done(f"/demandes/{application_id}", "recevabilite")

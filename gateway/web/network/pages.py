@@ -1,0 +1,112 @@
+"""The network of CERACs: the list (searchable by competence area and text, never by
+territory: a CERAC has no region and no sector), a CERAC's page with its contacts, and
+support requests between institutions and CERACs. The pages.
+
+Who: every institution user and the ministry read the network; institutions send support
+requests, and the CERAC's own users answer them and keep its competence areas up to date.
+Employers are refused (403): the network is the education networks' mutual support
+(seed 000: "un ajout, en terme d'appui et d'aide, aux réseaux de la FPT"); an employer's
+partner is the cégep of its implementation plan, and the contacts listed here are the
+institutions' staff. Tenant scoping is the applications service's (another CERAC's
+incoming request is "not found").
+"""
+
+from __future__ import annotations
+
+from werkzeug.wrappers import Response
+
+from gateway.web.framework import Ctx, HttpError, notices, route
+from rac_shared.actor import INSTITUTION_ROLES, MINISTRY_ROLES
+from rac_shared.contracts.network import (
+    CompetenceArea,
+    CompetencesIn,
+    NetworkQuery,
+    SupportAnswerIn,
+    SupportRequestIn,
+)
+
+AREA = MINISTRY_ROLES | INSTITUTION_ROLES
+INSTITUTIONS = INSTITUTION_ROLES
+
+notices(
+    envoyee="Votre demande d'appui est envoyée au CERAC. Sa réponse paraîtra ci-dessous.",
+    repondue="Votre réponse est envoyée à l'établissement.",
+    domaines="Les domaines de compétence du CERAC sont enregistrés.",
+)
+
+
+@route("/reseau", access=AREA, query=NetworkQuery)
+def network_page(ctx: Ctx) -> Response:
+    return ctx.render(
+        "network/index.html.j2",
+        result=ctx.network.network_ceracs(query=ctx.query),
+        form=ctx.form(ctx.query),
+        areas=CompetenceArea.choices(),
+    )
+
+
+def cerac_view(ctx: Ctx, cerac_id: int) -> Response:
+    cerac = ctx.network.get_cerac(cerac_id=cerac_id)
+    competences = {"areas": [a.key for a in cerac.competence_areas], "programs": cerac.programs}
+    return ctx.render(
+        "network/cerac.html.j2",
+        cerac=cerac,
+        request_form=ctx.form(endpoint="send_support_request"),
+        competences_form=ctx.form(
+            CompetencesIn.model_construct(**competences), endpoint="save_competences"
+        ),
+        areas=CompetenceArea.choices(),
+    )
+
+
+@route("/reseau/<int:cerac_id>", access=AREA)
+def cerac_page(ctx: Ctx, cerac_id: int) -> Response:
+    return cerac_view(ctx, cerac_id)
+
+
+@route(
+    "/reseau/<int:cerac_id>/demandes",
+    methods=("POST",),
+    access=INSTITUTIONS,
+    form=SupportRequestIn,
+    on_error=cerac_view,
+)
+def send_support_request(ctx: Ctx, cerac_id: int, form: SupportRequestIn) -> Response:
+    ctx.network.request_support(cerac_id=cerac_id, data=form)
+    return ctx.done("/reseau/demandes", "envoyee")
+
+
+@route(
+    "/reseau/<int:cerac_id>/domaines",
+    methods=("POST",),
+    access=INSTITUTIONS,
+    form=CompetencesIn,
+    on_error=cerac_view,
+)
+def save_competences(ctx: Ctx, cerac_id: int, form: CompetencesIn) -> Response:
+    ctx.network.update_cerac_competences(cerac_id=cerac_id, data=form)
+    return ctx.done(f"/reseau/{cerac_id}", "domaines")
+
+
+def requests_view(ctx: Ctx, request_id: int | None = None) -> Response:
+    requests = ctx.network.support_requests()
+    if request_id is not None and requests.received_one(request_id) is None:
+        raise HttpError(404, "Demande d'appui introuvable.")  # answering another's request
+    return ctx.render("network/requests.html.j2", requests=requests)
+
+
+@route("/reseau/demandes", access=INSTITUTIONS)
+def support_requests_page(ctx: Ctx) -> Response:
+    return requests_view(ctx)
+
+
+@route(
+    "/reseau/demandes/<int:request_id>/reponse",
+    methods=("POST",),
+    access=INSTITUTIONS,
+    form=SupportAnswerIn,
+    on_error=requests_view,
+)
+def answer_support_request(ctx: Ctx, request_id: int, form: SupportAnswerIn) -> Response:
+    ctx.network.answer_support(request_id=request_id, data=form)
+    return ctx.done("/reseau/demandes", "repondue")

@@ -1,0 +1,294 @@
+"""Reddition de comptes of the CERACs and special mandates: the pages.
+
+- a CERAC's users (any institution role of the designated institution) see their reports
+  and special mandates, write drafts (objectives, indicators, narrative, attachments per
+  mandate part or deliverable), and submit; another institution's report is "not found";
+- the ministry's analysts and admin see every report (filter by status, late ones), set the
+  due date of each experimentation year, review the submitted version (accept, or ask for
+  changes with a comment per section), and read the history of versions;
+- the admin entrusts special mandates (object, deliverables, due date, amount).
+The evaluator (evaluation committee) and employers have nothing here (403).
+
+Handlers translate and delegate: each form is a contract model (``form=``), a refusal
+re-renders the page it came from (``on_error=``) with what was typed and the errors.
+"""
+
+from __future__ import annotations
+
+import base64
+
+from pydantic import Field
+from werkzeug.wrappers import Response
+
+from gateway.web import responses
+from gateway.web.forms import FormState, NoFields
+from gateway.web.framework import Ctx, notices, route
+from rac_shared.actor import INSTITUTION_ROLES, Role
+from rac_shared.contracts.applications import MAX_ATTACHMENT_BYTES
+from rac_shared.contracts.base import Strict
+from rac_shared.contracts.network import (
+    DeadlineIn,
+    IndicatorSource,
+    ReportDecision,
+    ReportDraftIn,
+    ReportQuery,
+    ReportReviewIn,
+    ReportStatus,
+    ReportView,
+    SectionKey,
+    SpecialMandateIn,
+)
+from rac_shared.errors import DomainError, invalid
+from rac_shared.formatting import short_decimal
+
+STAFF = frozenset({Role.MINISTRY_ADMIN, Role.MINISTRY_ANALYST})
+ADMIN = frozenset({Role.MINISTRY_ADMIN})
+INSTITUTIONS = INSTITUTION_ROLES
+REPORTING = STAFF | INSTITUTION_ROLES
+EXTRA_INDICATOR_ROWS = 2
+
+notices(
+    **{
+        "rapport-enregistre": "Le brouillon est enregistré.",
+        "depose": "Le rapport est déposé. Le Ministère en fera l'analyse; cette version est "
+        "conservée dans l'historique.",
+        "piece": "La pièce jointe est ajoutée.",
+        "piece-retiree": "La pièce jointe est retirée.",
+        "rapport-accepte": "Le rapport est accepté.",
+        "modifications-demandees": "Les modifications demandées sont transmises au CERAC.",
+        "echeance": "L'échéance est enregistrée; les rapports de cette année la suivent.",
+        "mandat": "Le mandat particulier est confié; son rapport est ouvert pour le CERAC.",
+    }
+)
+
+
+class OverviewQuery(Strict):
+    """The overview's filters as its page names them (the API's are ``ReportQuery``)."""
+
+    statut: ReportStatus | None = Field(None, title="Statut")
+    retard: bool = Field(False, title="En retard seulement")
+
+
+class ReportForm(ReportDraftIn):
+    """The draft as the edit page posts it; ``submit`` when « Enregistrer et déposer »."""
+
+    submit: bool = False
+
+
+class UploadForm(Strict):
+    section: SectionKey = Field(title="Section")
+
+
+# -- the overview, due dates and special mandates ------------------------------------------
+
+
+def overview_view(ctx: Ctx) -> Response:
+    query = ctx.query or OverviewQuery()
+    overview = ctx.network.reporting_overview(
+        query=ReportQuery(status=query.statut, late=query.retard)
+    )
+    return ctx.render(
+        "reporting/index.html.j2",
+        overview=overview,
+        filters=ctx.form(query),
+        deadline_form=ctx.form(endpoint="reporting_set_deadline"),
+        statuses=ReportStatus.choices(),
+    )
+
+
+@route("/redditions", access=REPORTING, query=OverviewQuery)
+def reporting_page(ctx: Ctx) -> Response:
+    return overview_view(ctx)
+
+
+@route(
+    "/redditions/echeances",
+    methods=("POST",),
+    access=STAFF,
+    form=DeadlineIn,
+    on_error=overview_view,
+)
+def reporting_set_deadline(ctx: Ctx, form: DeadlineIn) -> Response:
+    ctx.network.set_report_deadline(data=form)
+    return ctx.done("/redditions", "echeance")
+
+
+def mandate_view(ctx: Ctx) -> Response:
+    ceracs = ctx.network.network_ceracs().ceracs
+    return ctx.render(
+        "reporting/mandate_new.html.j2",
+        ceracs=[(c.id, f"{c.organisation_name} ({c.education_order_label})") for c in ceracs],
+        form=ctx.form(),
+    )
+
+
+@route("/redditions/mandats/nouveau", access=ADMIN)
+def special_mandate_form(ctx: Ctx) -> Response:
+    return mandate_view(ctx)
+
+
+@route(
+    "/redditions/mandats",
+    methods=("POST",),
+    access=ADMIN,
+    form=SpecialMandateIn,
+    on_error=mandate_view,
+)
+def special_mandate_assign(ctx: Ctx, form: SpecialMandateIn) -> Response:
+    mandate = ctx.network.assign_special_mandate(data=form)
+    return ctx.done(f"/redditions/{mandate.report_id}", "mandat")
+
+
+# -- a report --------------------------------------------------------------------------------
+
+
+def report_view(ctx: Ctx, report_id: int, report: ReportView | None = None, **_) -> Response:
+    report = report or ctx.network.get_report(report_id=report_id)
+    return ctx.render(
+        "reporting/report.html.j2",
+        report=report,
+        review=ctx.form(endpoint="report_review"),
+        decisions=ReportDecision.choices(),
+    )
+
+
+@route("/redditions/<int:report_id>", access=REPORTING)
+def report_page(ctx: Ctx, report_id: int) -> Response:
+    return report_view(ctx, report_id)
+
+
+def _draft_values(report: ReportView) -> dict:
+    """The report's saved draft as the edit form's fields (numbers as people write them)."""
+    values = {}
+    for section in report.sections:
+        prefix = f"sections.{section.key}"
+        values[f"{prefix}.objectives"] = section.objectives
+        values[f"{prefix}.narrative"] = section.narrative
+        for index, indicator in enumerate(section.indicators):
+            row = f"{prefix}.indicators.{index}"
+            values[f"{row}.label"] = indicator.label
+            values[f"{row}.unit"] = indicator.unit
+            values[f"{row}.target"] = short_decimal(indicator.target)
+            values[f"{row}.achieved"] = short_decimal(indicator.achieved)
+            values[f"{row}.source"] = indicator.source.value if indicator.source else ""
+    return values
+
+
+def edit_view(ctx: Ctx, report_id: int, **_) -> Response:
+    report = ctx.network.get_report(report_id=report_id)
+    if not report.can_edit:
+        message = f"Ce rapport ne peut pas être modifié : {report.status_label.lower()}."
+        ctx.form_state = FormState(message=message)
+        response = report_view(ctx, report_id, report)
+        response.status_code = 409
+        return response
+    return ctx.render(
+        "reporting/edit.html.j2",
+        report=report,
+        form=ctx.form(_draft_values(report), endpoint="report_save"),
+        upload=ctx.form(endpoint="report_upload"),
+        extra_rows=EXTRA_INDICATOR_ROWS,
+        prefilled=IndicatorSource.labels(),
+    )
+
+
+@route("/redditions/<int:report_id>/modifier", access=INSTITUTIONS)
+def report_edit_form(ctx: Ctx, report_id: int) -> Response:
+    return edit_view(ctx, report_id)
+
+
+@route(
+    "/redditions/<int:report_id>/modifier",
+    methods=("POST",),
+    access=INSTITUTIONS,
+    form=ReportForm,
+    on_error=edit_view,
+)
+def report_save(ctx: Ctx, report_id: int, form: ReportForm) -> Response:
+    ctx.network.save_report(report_id=report_id, data=form.model_dump(exclude={"submit"}))
+    if not form.submit:
+        return ctx.done(f"/redditions/{report_id}/modifier", "rapport-enregistre")
+    try:
+        ctx.network.submit_report(report_id=report_id)
+    except DomainError as exc:
+        if exc.code != "invalid" or not isinstance(exc.details, dict):
+            raise
+        # The draft is saved; what is missing is shown on each section of the form.
+        raise invalid(
+            "Le brouillon est enregistré, mais " + exc.message[0].lower() + exc.message[1:],
+            {f"sections.{key}": text for key, text in exc.details.items()},
+        ) from None
+    return ctx.done(f"/redditions/{report_id}", "depose")
+
+
+@route(
+    "/redditions/<int:report_id>/soumettre",
+    methods=("POST",),
+    access=INSTITUTIONS,
+    form=NoFields,
+    on_error=report_view,
+)
+def report_submit(ctx: Ctx, report_id: int, form: NoFields) -> Response:
+    ctx.network.submit_report(report_id=report_id)
+    return ctx.done(f"/redditions/{report_id}", "depose")
+
+
+@route(
+    "/redditions/<int:report_id>/pieces",
+    methods=("POST",),
+    access=INSTITUTIONS,
+    form=UploadForm,
+    on_error=edit_view,
+)
+def report_upload(ctx: Ctx, report_id: int, form: UploadForm) -> Response:
+    filename, content = responses.uploaded(ctx, "fichier", MAX_ATTACHMENT_BYTES)
+    ctx.network.upload_report_attachment(
+        report_id=report_id,
+        data={
+            "section": form.section,
+            "filename": filename,
+            "content_b64": base64.b64encode(content).decode(),
+        },
+    )
+    return ctx.done(f"/redditions/{report_id}/modifier", "piece")
+
+
+@route("/redditions/<int:report_id>/pieces/<int:attachment_id>", access=REPORTING)
+def report_attachment(ctx: Ctx, report_id: int, attachment_id: int) -> Response:
+    attachment = ctx.network.get_report_attachment(report_id=report_id, attachment_id=attachment_id)
+    return responses.document(ctx, attachment)
+
+
+@route(
+    "/redditions/<int:report_id>/pieces/<int:attachment_id>/supprimer",
+    methods=("POST",),
+    access=INSTITUTIONS,
+    form=NoFields,
+    on_error=edit_view,
+)
+def report_delete_attachment(
+    ctx: Ctx, report_id: int, attachment_id: int, form: NoFields
+) -> Response:
+    ctx.network.delete_report_attachment(report_id=report_id, attachment_id=attachment_id)
+    return ctx.done(f"/redditions/{report_id}/modifier", "piece-retiree")
+
+
+@route(
+    "/redditions/<int:report_id>/revue",
+    methods=("POST",),
+    access=STAFF,
+    form=ReportReviewIn,
+    on_error=report_view,
+)
+def report_review(ctx: Ctx, report_id: int, form: ReportReviewIn) -> Response:
+    ctx.network.review_report(report_id=report_id, data=form)
+    accepted = form.decision == ReportDecision.ACCEPTED
+    return ctx.done(
+        f"/redditions/{report_id}", "rapport-accepte" if accepted else "modifications-demandees"
+    )
+
+
+@route("/redditions/<int:report_id>/versions/<int:number>", access=REPORTING)
+def report_version_page(ctx: Ctx, report_id: int, number: int) -> Response:
+    version = ctx.network.get_report_version(report_id=report_id, number=number)
+    return ctx.render("reporting/version.html.j2", version=version)

@@ -1,0 +1,225 @@
+"""Every page of calls, applications, the network and the reddition de comptes, rendered by
+the real app from the service's own views parsed into the contract's replies: what people
+typed is escaped, every field is named by its contract path, and a refused form shows what
+was typed with its error next to the field."""
+
+from __future__ import annotations
+
+import re
+
+import pytest
+from markupsafe import escape
+from werkzeug.test import EnvironBuilder
+from werkzeug.wrappers import Request
+
+import rac_shared.contracts.applications as A
+import rac_shared.contracts.network as N
+from gateway.web.forms import FormState, encode
+from gateway.web.framework import Ctx
+from gateway.web.reporting.pages import _draft_values
+from rac_shared.actor import Actor
+from rac_shared.clock import clock
+from rac_shared.contracts.base import parse
+from services.applications import ceracs, dossiers, reporting, support, views
+from services.applications.demo import fill_application
+from services.applications.testing import (
+    ADMIN,
+    ANALYST,
+    CMV_FC,
+    LEVIS_DG,
+    LEVIS_RAC,
+    LEVIS_STUDIES,
+    memory_session,
+)
+from tests.support.gateway_app import gateway_app
+from tests.unit.test_applications_domain import local, open_app, published_call
+from tests.unit.test_reporting_domain import designation
+
+HOSTILE = "<script>alert('x')</script> {{ 7*7 }}"
+
+
+def render(template: str, actor: Actor, state: FormState | None = None, **context) -> str:
+    """A page as the gateway renders it, optionally after a refused form (``state``)."""
+    app = gateway_app(rpc=None)
+    ctx = Ctx(app=app, request=Request(EnvironBuilder(path="/").get_environ()))
+    ctx.actor, ctx.unread_messages, ctx.form_state = actor, 0, state
+    ctx.csrf_token = lambda: "jeton"
+    return app.templates.get_template(template).render(ctx=ctx, **context)
+
+
+def assert_escaped(html: str) -> None:
+    assert "<script>alert" not in html and "&lt;script&gt;alert" in html
+    assert "{{ 7*7 }}" in html  # shown, never evaluated
+
+
+def names(html: str) -> set[str]:
+    return set(re.findall(r'name="([^"]+)"', html))
+
+
+@pytest.fixture
+def session():
+    session = memory_session()
+    yield session
+    session.close()
+
+
+@pytest.fixture
+def application(session):
+    """Lévis's application, filled and signed, with a hostile answer, on 10 December 2012."""
+    call = published_call(session)
+    with clock.frozen_at(local(2012, 12, 10, 10, 0)):
+        application = open_app(session, call)
+        fill_application(session, LEVIS_RAC, application)
+        question = next(q for s in call.sections for q in s.questions if q.kind == "text")
+        dossiers.save_answers(session, LEVIS_RAC, application.id, question.section_id, {
+            question.id: f"Réponse {HOSTILE}"})  # fmt: skip
+        for signer in (LEVIS_DG, LEVIS_STUDIES):
+            dossiers.sign(session, signer, application.id)
+        session.flush()
+        yield application
+
+
+def test_the_call_pages_render_their_forms_by_contract_path(session, application):
+    call = application.call
+    summary = [A.CallSummary.model_validate(views.call_summary(call))]
+    html = render("applications/calls.html.j2", ANALYST, calls=summary)
+    assert str(escape(call.title)) in html and str(escape("1 appel d'intérêt")) in html
+    view = A.CallView.model_validate(views.call_view(session, ADMIN, call))
+    form = FormState(values=encode({"criteria": [{"group": "qualite"}]}))
+    page = render(
+        "applications/call.html.j2", ADMIN, call=view, call_form=form, grid_form=form,
+        amendment_form=form, groups=A.CriterionGroup.choices(),
+        orders=A.EducationOrder.choices(), question_kinds=A.QuestionKind.choices(),
+    )  # fmt: skip
+    assert {"reason", "deadline_date", "change_grid", "criteria.5.threshold"} <= names(page)
+    new = render("applications/call_new.html.j2", ADMIN, form=FormState(),
+                 orders=A.EducationOrder.choices())  # fmt: skip
+    assert {"title", "education_orders", "experimentation_years", "launch_date"} <= names(new)
+
+
+def test_the_application_page_escapes_answers_and_shows_the_review_to_analysts(
+    session, application
+):
+    with clock.frozen_at(local(2012, 12, 10, 11, 0)):
+        dossiers.submit(session, LEVIS_RAC, application.id)
+        session.flush()
+        mine = A.ApplicationView.model_validate(
+            views.application_view(session, LEVIS_RAC, application)
+        )
+        staff = A.ApplicationView.model_validate(
+            views.application_view(session, ANALYST, application)
+        )
+    context = {"upload_form": FormState(), "paper_form": FormState(),
+               "decision_form": FormState(), "piece_kinds": []}  # fmt: skip
+    html = render("applications/application.html.j2", LEVIS_RAC, app=mine, call=mine.call,
+                  **context)  # fmt: skip
+    assert_escaped(html)
+    reviewed = render("applications/application.html.j2", ANALYST, app=staff, call=staff.call,
+                      **context)  # fmt: skip
+    assert {"received_on", "passed", "justification", "decision", "comment", "_form"} <= names(
+        reviewed
+    )
+    assert reviewed.count('name="_form"') == 4  # one review form per rule
+    section = mine.call.sections[-1]
+    page = render("applications/section.html.j2", LEVIS_RAC, app=mine, call=mine.call,
+                  section=section, form=FormState())  # fmt: skip
+    assert "ne peut plus être modifiée" in page
+
+
+def test_a_refused_answer_keeps_what_was_typed_next_to_its_field(session, application):
+    view = A.ApplicationView.model_validate(views.application_view(session, LEVIS_RAC, application))
+    section = next(s for s in view.call.sections if any(q.kind == "text" for q in s.questions))
+    question = next(q for q in section.questions if q.kind == "text")
+    path = f"answers.{question.id}"
+    state = FormState(values={path: "x" * 5000}, errors={path: "Trop long."},
+                      message="Certaines réponses sont invalides.", model=A.AnswersIn,
+                      endpoint="application_section_save")  # fmt: skip
+    html = render("applications/section.html.j2", LEVIS_RAC, state, app=view, call=view.call,
+                  section=section, form=state)  # fmt: skip
+    assert "x" * 5000 in html and 'aria-invalid="true"' in html and "Trop long." in html
+    assert "Certaines réponses sont invalides." in html
+
+
+def test_the_table_page_filters_by_the_query_model(session, application):
+    with clock.frozen_at(local(2012, 12, 10, 11, 0)):
+        dossiers.submit(session, LEVIS_RAC, application.id)
+    query = A.TableQuery(status="submitted")
+    result = dossiers.table(session, ANALYST, application.call_id, query)
+    table = A.ApplicationsTable.model_validate({
+        **result, "call": views.call_summary(result["call"]),
+        "rows": [views.application_row(a) for a in result["rows"]], "query": query,
+    })  # fmt: skip
+    html = render(
+        "applications/table.html.j2", ANALYST, table=table, form=FormState(values=encode(query)),
+        csv_query={"status": "submitted"}, orders=A.EducationOrder.choices(),
+        statuses=A.ApplicationStatus.choices(), admissibilities=A.AdmissibilityFilter.choices(),
+        sorts=A.TableSort.choices(),
+    )  # fmt: skip
+    assert 'value="submitted" selected' in html and "demandes.csv?status=submitted" in html
+
+
+@pytest.fixture
+def network(session):
+    """A CERAC of Marie-Victorin with a hostile name, a support request from Lévis."""
+    with clock.frozen_at(local(2013, 6, 1, 9, 0)):
+        record = ceracs.register_designation(
+            session, designation().model_copy(update={"organisation_name": f"CMV {HOSTILE}"}), []
+        )
+        reporting.ensure_yearly_reports(session, record)
+    request = parse(N.SupportRequestIn, {"object": f"Objet {HOSTILE}", "message": "Un message."})
+    with clock.frozen_at(local(2013, 10, 1, 9, 0)):
+        support.request_support(session, LEVIS_RAC, record.id, request, "Cégep de Lévis")
+    session.flush()
+    return record
+
+
+def test_the_network_pages_escape_names_and_key_each_answer_form(session, network):
+    found = N.NetworkView.model_validate({
+        "ceracs": [ceracs.cerac_view(network, LEVIS_RAC)], "areas": ceracs.areas_vocabulary(),
+        "query": N.NetworkQuery(),
+    })  # fmt: skip
+    html = render("network/index.html.j2", LEVIS_RAC, result=found, form=FormState(),
+                  areas=N.CompetenceArea.choices())  # fmt: skip
+    assert_escaped(html)
+    page = N.CeracPage.model_validate({**ceracs.cerac_view(network, CMV_FC),
+                                       "can_request_support": False,
+                                       "areas": ceracs.areas_vocabulary()})  # fmt: skip
+    cerac = render("network/cerac.html.j2", CMV_FC, cerac=page, request_form=FormState(),
+                   competences_form=FormState(), areas=N.CompetenceArea.choices())  # fmt: skip
+    assert {"areas", "programs"} <= names(cerac)
+    requests = N.SupportRequests.model_validate(support.requests_of(session, CMV_FC))
+    listing = render("network/requests.html.j2", CMV_FC, requests=requests)
+    assert_escaped(listing)
+    assert f'name="_form" value="{requests.received[0].id}"' in listing
+
+
+def test_the_report_pages_name_indicators_by_path_and_keep_a_refused_number(session, network):
+    report = reporting.visible_report(session, CMV_FC, reporting.list_reports(session, ADMIN)[0].id)
+    view = N.ReportView.model_validate(reporting.report_view(session, CMV_FC, report))
+    values = _draft_values(view)
+    assert values["sections.offer.indicators.0.source"] == "support_received"
+    typed = {**values, "sections.quality.indicators.0.achieved": "douze"}
+    state = FormState(values=typed, errors={
+        "sections.quality.indicators.0.achieved": N.NUMBER_MESSAGE}, model=N.ReportDraftIn,
+        message="Certains champs sont à corriger.", endpoint="report_save")  # fmt: skip
+    html = render("reporting/edit.html.j2", CMV_FC, state, report=view, form=state,
+                  upload=FormState(), extra_rows=2,
+                  prefilled=N.IndicatorSource.labels())  # fmt: skip
+    assert 'value="douze"' in html and N.NUMBER_MESSAGE in html
+    assert "Indicateur 1 — Valeur atteinte" in html  # the summary names the field
+    assert "sections.development.indicators.1.label" in names(html)  # two blank rows
+    staff = N.ReportView.model_validate(reporting.report_view(session, ANALYST, report))
+    page = render("reporting/report.html.j2", ANALYST, report=staff, review=FormState(),
+                  decisions=N.ReportDecision.choices())  # fmt: skip
+    assert_escaped(page)
+    overview = N.ReportingOverview.model_validate({
+        "reports": [reporting.report_summary(report)], "mandates": [], "ceracs": [],
+        "is_cerac": False, "is_staff": True, "deadlines": [], "years": ["2013-2014"],
+        "status_labels": reporting.STATUS_LABELS, "query": N.ReportQuery(),
+    })  # fmt: skip
+    index = render("reporting/index.html.j2", ANALYST, overview=overview, filters=FormState(),
+                   deadline_form=FormState(), statuses=N.ReportStatus.choices())  # fmt: skip
+    assert {"statut", "retard", "experimentation_year", "due_date"} <= names(index)
+    mandate = render("reporting/mandate_new.html.j2", ADMIN, form=FormState(),
+                     ceracs=[(network.id, "Cégep")])  # fmt: skip
+    assert {"cerac_id", "object", "deliverables", "due_date", "amount"} <= names(mandate)
