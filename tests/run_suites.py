@@ -84,14 +84,24 @@ def main() -> int:
     logs = Path(tempfile.mkdtemp(prefix="rac-tests-"))
     started = time.monotonic()
     failed = []
-    with ThreadPoolExecutor(max_workers=args.jobs) as pool:
-        futures = [pool.submit(run_unit, unit, logs) for unit in todo]
-        for future in as_completed(futures):
-            unit, code, seconds, log = future.result()
-            status = "ok" if code == 0 else f"FAILED ({code})"
-            print(f"{unit:<58} {seconds:6.0f} s  {status}  {summary_line(log)}", flush=True)
-            if code != 0:
-                failed.append((unit, log))
+    # Migrations and the demo, once: every platform of the run copies these databases.
+    sys.path.insert(0, str(ROOT))
+    from tests.support.platform import TEMPLATE_VARIABLE, drop_template, make_template
+
+    template = make_template(logs / "template")
+    os.environ[TEMPLATE_VARIABLE] = template
+    print(f"template databases {template}_* ready in {time.monotonic() - started:.0f} s")
+    try:
+        with ThreadPoolExecutor(max_workers=args.jobs) as pool:
+            futures = [pool.submit(run_unit, unit, logs) for unit in todo]
+            for future in as_completed(futures):
+                unit, code, seconds, log = future.result()
+                status = "ok" if code == 0 else f"FAILED ({code})"
+                print(f"{unit:<58} {seconds:6.0f} s  {status}  {summary_line(log)}", flush=True)
+                if code != 0:
+                    failed.append((unit, log))
+    finally:
+        drop_template(template)
     for unit, log in failed:
         print(f"\n===== {unit} =====\n{log.read_text(errors='replace')[-20000:]}", flush=True)
     total = time.monotonic() - started

@@ -62,6 +62,45 @@ def rabbit_get(path: str):
         return json.loads(response.read())
 
 
+TEMPLATE_VARIABLE = "RAC_TEST_TEMPLATE"
+
+
+def make_template(workdir: Path) -> str:
+    """Migrated databases with the demo, once for a whole run (``rac_tpl<id>_<service>``):
+    each platform copies them. Returns their prefix; drop them with ``drop_template``."""
+    platform = Platform(workdir)
+    prefix = f"rac_tpl{platform.id}"
+    for service in SERVICES:
+        platform.database_urls[service] = platform.server_url.set(
+            database=f"{prefix}_{service}"
+        ).render_as_string(hide_password=False)
+        platform.env[f"DATABASE_URL_{service.upper()}"] = platform.database_urls[service]
+    platform.env.pop(TEMPLATE_VARIABLE, None)
+    try:
+        platform.prepare()
+    except BaseException:
+        drop_template(prefix)
+        raise
+    finally:
+        _rabbit_api("DELETE", f"/vhosts/{urllib.parse.quote(platform.vhost, safe='')}")
+    return prefix
+
+
+def drop_template(prefix: str) -> None:
+    from rac_shared.settings import with_driver
+
+    server = make_url(
+        with_driver(
+            os.environ.get("TEST_DATABASE_URL", "postgresql://postgres@127.0.0.1:5432/postgres")
+        )
+    )
+    admin = create_engine(server, isolation_level="AUTOCOMMIT", poolclass=pool.NullPool)
+    with admin.connect() as connection:
+        for service in SERVICES:
+            connection.execute(text(f'DROP DATABASE IF EXISTS "{prefix}_{service}" WITH (FORCE)'))
+    admin.dispose()
+
+
 class Platform:
     def __init__(
         self,
@@ -122,15 +161,51 @@ class Platform:
     # -- set-up ----------------------------------------------------------------------
 
     def prepare(self) -> Platform:
+        """A vhost, migrated databases and the demo: copied from the run's template databases
+        when ``tests/run_suites.py`` made them (``RAC_TEST_TEMPLATE``), else seeded here."""
         _rabbit_api("PUT", f"/vhosts/{urllib.parse.quote(self.vhost, safe='')}")
         _rabbit_api(
             "PUT",
             f"/permissions/{urllib.parse.quote(self.vhost, safe='')}/guest",
             {"configure": ".*", "write": ".*", "read": ".*"},
         )
-        self.rac("migrate")
-        self.rac("demo", "--quiet")
+        copied = self._copy_template()
+        self.rac("migrate")  # declares the vhost's queues (the schema is already there if copied)
+        if not copied:
+            self.rac("demo", "--quiet")
         return self
+
+    def _copy_template(self) -> bool:
+        """``CREATE DATABASE … TEMPLATE``: the demo seeded once per run instead of per module.
+        Not for a platform whose clock or databases are its own (a clock file, databases
+        already made by the test)."""
+        prefix = os.environ.get(TEMPLATE_VARIABLE)
+        if not prefix or "RAC_CLOCK_FILE" in self.env:
+            return False
+        admin = create_engine(
+            self.server_url, isolation_level="AUTOCOMMIT", poolclass=pool.NullPool
+        )
+        try:
+            with admin.connect() as connection:
+                names = {make_url(url).database for url in self.database_urls.values()}
+                existing = set(
+                    connection.execute(
+                        text("SELECT datname FROM pg_database WHERE datname = ANY(:n)"),
+                        {"n": list(names)},
+                    ).scalars()
+                )
+                if existing:
+                    return False
+                for service, url in self.database_urls.items():
+                    connection.execute(
+                        text(
+                            f'CREATE DATABASE "{make_url(url).database}" '
+                            f'TEMPLATE "{prefix}_{service}"'
+                        )
+                    )
+        finally:
+            admin.dispose()
+        return True
 
     def rac(
         self, *args: str, check: bool = True, timeout: float = 180
