@@ -16,9 +16,12 @@ from typing import Any
 
 from rac_shared.rpc import Signature
 
-# service → "module:Protocol" (the contract of each service the gateway calls).
-PROTOCOLS = {
+# client → "module:Protocol" (the contract of each service the gateway calls, the client
+# named after its service), or (service, "module:Protocol") for another part of a service's
+# contract under its own name (``ctx.network`` is the applications service's NetworkRpc).
+PROTOCOLS: dict[str, str | tuple[str, str]] = {
     "applications": "rac_shared.contracts.applications:ApplicationsRpc",
+    "network": ("applications", "rac_shared.contracts.network:NetworkRpc"),
     "scoring": "rac_shared.contracts.scoring:ScoringRpc",
     "plans": "rac_shared.contracts.plans:PlansRpc",
     "billing": "rac_shared.contracts.billing:BillingRpc",
@@ -48,9 +51,15 @@ def protocol_methods(protocol: type) -> dict[str, ContractMethod]:
     return methods
 
 
+def target_of(client: str) -> tuple[str, str]:
+    """(service, "module:Protocol") of a client name."""
+    target = PROTOCOLS[client]
+    return (client, target) if isinstance(target, str) else target
+
+
 @cache
-def protocol_of(service: str) -> type:
-    module, _, name = PROTOCOLS[service].partition(":")
+def protocol_of(client: str) -> type:
+    module, _, name = target_of(client)[1].partition(":")
     return getattr(importlib.import_module(module), name)
 
 
@@ -77,5 +86,9 @@ class TypedClient:
         return call
 
 
-def typed_client(ctx, service: str, counted: bool = True) -> TypedClient:
-    return TypedClient(ctx, service, protocol_of(service), None if counted else ctx._call)
+def typed_client(ctx, client: str, counted: bool = True) -> TypedClient:
+    """The typed client named ``client``: calls go to its service, counted per service
+    (``counted=False``: background work off the page's count)."""
+    return TypedClient(
+        ctx, target_of(client)[0], protocol_of(client), None if counted else ctx._call
+    )

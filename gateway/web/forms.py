@@ -27,10 +27,16 @@ from babel.numbers import format_decimal
 from pydantic import BaseModel
 from werkzeug.datastructures import MultiDict
 
-from rac_shared.contracts.base import FormLines
+from rac_shared.contracts.base import FormLines, Strict
 from rac_shared.contracts.shape import field_annotation, is_model, list_item, unwrap
 
 NOT_FIELDS = frozenset({"csrf_token", "_form"})
+
+
+class NoFields(Strict):
+    """A form that posts nothing but its intent (publish, sign, remove): ``form=NoFields``
+    lets the framework re-render the page on the service's refusal."""
+
 
 # -- decoding: posted fields → nested data -------------------------------------------------
 
@@ -88,6 +94,9 @@ def _value(annotation, raw):
         return _list_value(item, metadata, raw)
     if isinstance(raw, dict):  # a free-form mapping (answers by question) or a stray group
         if typing.get_origin(bare) is dict:
+            group = _mapped_model(bare)
+            if group is not None:  # a group of fields per key (a report's sections)
+                return {k: _model_data(group, v) for k, v in raw.items() if isinstance(v, dict)}
             return {
                 key: _scalar(value) for key, value in raw.items() if not isinstance(value, dict)
             }
@@ -98,6 +107,13 @@ def _value(annotation, raw):
     if text.strip() == "" and bare is not str:
         return None if optional else _MISSING
     return text
+
+
+def _mapped_model(mapping) -> type[BaseModel] | None:
+    """The model of each value of a ``dict[str, Model]`` annotation, else None."""
+    args = typing.get_args(mapping)
+    value = unwrap(args[1])[0] if len(args) == 2 else None
+    return value if is_model(value) else None
 
 
 def _scalar(raw) -> str:
@@ -226,6 +242,8 @@ def label_of(model: type[BaseModel] | None, path: str) -> str | None:
             if labels:
                 labels[-1] = f"{_singular(labels[-1])} {int(part) + 1}"
             annotation = list_item(bare)
+        elif typing.get_origin(bare) is dict and _mapped_model(bare) is not None:
+            annotation = _mapped_model(bare)  # a key of the mapping: its group's fields
         else:
             return None
         index += 1
@@ -348,4 +366,7 @@ def errors_for_fields(details: dict) -> dict[str, str]:
     """A service's error details (``{"sections.context": "…"}``) as field errors."""
     if not isinstance(details, dict):
         return {}
-    return {str(path): str(message) for path, message in details.items()}
+    return {
+        str(path): " ".join(map(str, message)) if isinstance(message, list) else str(message)
+        for path, message in details.items()
+    }

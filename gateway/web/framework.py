@@ -113,6 +113,8 @@ class RouteSpec:
     # (invalid input, or the service's DomainError invalid/conflict) re-renders ``on_error``.
     form: type[BaseModel] | None = None
     on_error: Callable | None = None
+    # A query string decoded into this contract model (``ctx.query``; 422 when invalid).
+    query: type[BaseModel] | None = None
     # False only where a signed token in the URL is the whole authority and the caller is
     # not a browser form (the one-click unsubscribe POST of RFC 8058, sent by mail clients).
     csrf: bool = True
@@ -155,6 +157,7 @@ def route(
     form: type[BaseModel] | None = None,
     on_error: Callable | None = None,
     csrf: bool = True,
+    query: type[BaseModel] | None = None,
 ):
     """Declare a page or API route.
 
@@ -163,9 +166,11 @@ def route(
     and hands it to the handler as ``form``. When the input is invalid, or the handler's
     service refuses it (``DomainError`` invalid or conflict), the framework calls
     ``on_error(ctx, **url_args)`` — the view that shows the form — with ``ctx.form()``
-    holding the submitted values and the errors, and answers 422 (409 for a conflict).
+    holding the submitted values and the errors, and answers 422 (409 for a conflict). On
+    an API route (a multipart upload's fields) a refusal is the API's JSON error instead.
+    ``query=Model`` decodes the query string the same way into ``ctx.query``.
     """
-    if form is not None and on_error is None:
+    if form is not None and on_error is None and not path.startswith("/api/"):
         raise ValueError(f"route {path}: a form route needs on_error (the view to re-render)")
 
     def decorator(handler: Callable) -> Callable:
@@ -184,6 +189,7 @@ def route(
                 form=form,
                 on_error=on_error,
                 csrf=csrf,
+                query=query,
             )
         )
         return handler
@@ -203,6 +209,7 @@ class Ctx:
     session_key: str = ""
     correlation_id: str = ""
     body: BaseModel | None = None
+    query: BaseModel | None = None  # the route's query model, decoded from the query string
     set_cookies: list[tuple[str, str, dict]] = field(default_factory=list)
     delete_cookies: list[str] = field(default_factory=list)
     unread_messages: int | None = None
@@ -375,8 +382,12 @@ class GatewayApp:
             self._check_csrf(ctx)
         if spec.body is not None:
             ctx.body = self._parse_body(ctx, spec.body)
-        if spec.form is not None:
+        if spec.query is not None:
+            ctx.query = self._parse_query(ctx, spec.query)
+        if spec.form is not None and not spec.api:
             return self._handle_form(ctx, spec, url_args)
+        if spec.form is not None:  # the fields of an API upload (multipart/form-data)
+            url_args = {**url_args, "form": self._parse_form(ctx, spec.form)}
         result = spec.handler(ctx, **url_args)
         if isinstance(result, Response):
             return result
@@ -487,6 +498,24 @@ class GatewayApp:
             return model.model_validate(data)
         except ValidationError as exc:
             raise HttpError(422, details=error_details(exc, model=model)) from exc
+
+    def _parse_form(self, ctx: Ctx, model: type[BaseModel]) -> BaseModel:
+        try:
+            return model.model_validate(decode(ctx.request.form, model))
+        except ValidationError as exc:
+            raise HttpError(422, details=error_details(exc, model=model)) from None
+
+    def _parse_query(self, ctx: Ctx, model: type[BaseModel]) -> BaseModel:
+        """The query string as ``model`` (unknown parameters ignored: a page's URL also
+        carries its notice); 422 with a message per parameter when a value is invalid."""
+        try:
+            return model.model_validate(decode(ctx.request.args, model))
+        except ValidationError as exc:
+            raise HttpError(
+                422,
+                "Les critères de la recherche sont invalides.",
+                error_details(exc, model=model),
+            ) from None
 
     def _after(self, ctx: Ctx, response: Response) -> None:
         secure = self.settings.rac_env == "production"

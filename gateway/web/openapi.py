@@ -44,6 +44,8 @@ def openapi_document() -> dict:
             }
             for conv, name in re.findall(r"<(?:(\w+):)?(\w+)>", spec.path)
         ]
+        if spec.query is not None:
+            params += _query_parameters(spec.query, schemas)
         for method in spec.methods:
             operation: dict = {
                 "operationId": spec.endpoint,
@@ -98,6 +100,17 @@ def openapi_document() -> dict:
             },
         },
     }
+
+
+def _query_parameters(model, schemas: dict) -> list[dict]:
+    """A route's query model as optional (or required) query parameters."""
+    schema = model.model_json_schema(ref_template="#/components/schemas/{model}")
+    schemas.update(schema.pop("$defs", {}))
+    required = set(schema.get("required", []))
+    return [
+        {"name": name, "in": "query", "required": name in required, "schema": field}
+        for name, field in schema.get("properties", {}).items()
+    ]
 
 
 BINARY = {"schema": {"type": "string", "format": "binary"}}

@@ -2,8 +2,9 @@
 
 Most of the JSON API is one RPC per operation: the URL's ids and the body become the RPC's
 arguments, its reply is the answer. Such an operation is one ``Api`` row; its body model is
-the contract's ``data`` argument, its response model the contract's reply, so the API, the
-service and the OpenAPI document cannot disagree. Anything more (files, several services,
+the contract's ``data`` argument, its query parameters the contract's ``query`` argument (a
+model), its response model the contract's reply, so the API, the service and the OpenAPI
+document cannot disagree. Anything more (files, several services,
 a page) is an ordinary ``@route``.
 """
 
@@ -37,10 +38,20 @@ def passthrough(service: str, *rows: Api) -> None:
         method = methods[row.rpc]
         hints = typing.get_type_hints(method.signature.function, include_extras=True)
         body = hints.get("data")
+        query = _model_in(hints.get("query"))
         returned = hints.get("return")
         verb, _, path = row.http.partition(" ")
         summary = row.summary or (method.signature.function.__doc__ or "").strip().split("\n")[0]
-        _register(service, row, verb, path, body, _response_model(row, returned), summary)
+        response = _response_model(row, returned)
+        _register(service, row, verb, path, body, query, response, summary)
+
+
+def _model_in(annotation) -> type[BaseModel] | None:
+    """The model of an argument annotated ``Model`` or ``Model | None``."""
+    for candidate in (annotation, *typing.get_args(annotation)):
+        if isinstance(candidate, type) and issubclass(candidate, BaseModel):
+            return candidate
+    return None
 
 
 def _response_model(row: Api, returned) -> type[BaseModel] | None:
@@ -57,11 +68,13 @@ def _camel(name: str) -> str:
     return "".join(part.capitalize() for part in name.split("_"))
 
 
-def _register(service: str, row: Api, verb: str, path: str, body, response, summary) -> None:
+def _register(service: str, row: Api, verb: str, path: str, body, query, response, summary):
     def handler(ctx: Ctx, **url_args):
         arguments = dict(url_args)
         if body is not None:
             arguments["data"] = ctx.body
+        if query is not None:
+            arguments["query"] = ctx.query
         reply = getattr(ctx.service(service), row.rpc)(**arguments)
         if row.file:
             if getattr(reply, "content_b64", None) is not None:
@@ -80,4 +93,5 @@ def _register(service: str, row: Api, verb: str, path: str, body, response, summ
         body=body,
         response=response,
         summary=summary,
+        query=query,
     )(handler)

@@ -91,7 +91,10 @@ def uploaded(ctx, field: str, max_bytes: int, required: bool = True) -> tuple[st
     content = storage.read(max_bytes + 1)
     if len(content) > max_bytes:
         megabytes = max_bytes // (1024 * 1024)
-        raise invalid(f"Le fichier dépasse {megabytes} Mo.", {field: f"Au plus {megabytes} Mo."})
+        raise invalid(
+            f"Le fichier dépasse la taille maximale de {megabytes} Mo.",
+            {field: f"Taille maximale : {megabytes} Mo."},
+        )
     if not content:
         raise invalid("Le fichier est vide.", {field: "Fichier vide."})
     return storage.filename, content

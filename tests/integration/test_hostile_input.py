@@ -363,11 +363,14 @@ PARAM = re.compile(r'(?:args\.get\(|_arg\(ctx, )"(\w+)"|"(\w+)"')
 
 
 def query_parameters(spec) -> set[str]:
-    """The query parameters a route reads: named in its handler, or in a helper of the same
-    module (two calls deep) that reads ``request.args`` (every string literal of it)."""
+    """The query parameters a route reads: its query model's (``route(query=…)``), named in
+    its handler, or in a helper of the same module (two calls deep) that reads
+    ``request.args`` (every string literal of it)."""
     source = inspect.getsource(spec.handler)
     module = inspect.getmodule(spec.handler)
     names = {m.group(1) for m in PARAM.finditer(source) if m.group(1)}
+    if spec.query is not None and (not spec.api or spec.response is not None):
+        names |= set(spec.query.model_fields)  # (an API file, not JSON, has no rows to count)
     pending, seen = [source], set()
     for _ in range(2):
         calls = {h for text_ in pending for h in re.findall(r"\b(_\w+)\(", text_)} - seen
