@@ -19,6 +19,7 @@ from sqlalchemy.orm import Session
 
 from rac_shared.actor import Actor
 from rac_shared.clock import clock
+from rac_shared.contracts.billing import EstimateSpec, InstallmentSpec, PlanRef
 from rac_shared.errors import conflict, forbidden, invalid, not_found
 from rac_shared.templating import make_environment
 from services.billing import pricing as P
@@ -32,7 +33,6 @@ from services.billing.models import (
     Organisation,
     TaxRate,
 )
-from services.billing.schemas import EstimateSpec, InstallmentSpec, PlanRef
 
 templates = make_environment(Path(__file__).parent / "templates")
 

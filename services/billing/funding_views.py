@@ -1,6 +1,6 @@
 """What the gateway shows of CERAC funding: statements (page, CSV, PDF), the ministry's
 overview of a fiscal year, and the dashboard figures. Dicts of JSON-able values, money as
-decimal strings ("250000.00")."""
+decimal strings ("250000.00"), shaped as the replies of ``rac_shared/contracts/funding.py``."""
 
 from __future__ import annotations
 
@@ -16,6 +16,7 @@ from sqlalchemy.orm import Session, selectinload
 
 from rac_shared.actor import Actor
 from rac_shared.clock import clock
+from rac_shared.contracts.scoring import EducationOrder
 from rac_shared.errors import forbidden
 from rac_shared.pdf import render_pdf
 from rac_shared.templating import make_environment
@@ -43,7 +44,6 @@ from services.billing.models import (
 )
 
 templates = make_environment(Path(__file__).parent / "templates")
-ORDER_LABELS = {"collégial": "Ordre collégial", "secondaire": "Ordre secondaire"}
 
 
 def _m(value: Decimal | None) -> str | None:
@@ -85,7 +85,7 @@ def cerac_view(cerac: FundingCerac) -> dict:
         "organisation_id": cerac.organisation_id,
         "name": cerac.name,
         "education_order": cerac.education_order,
-        "education_order_label": ORDER_LABELS.get(cerac.education_order, cerac.education_order),
+        "education_order_label": EducationOrder.label_of(cerac.education_order),
         "mandate_parts": list(cerac.mandate_parts),
         "experimentation_years": list(cerac.experimentation_years),
         "designated_on": _iso(cerac.designated_on),
