@@ -43,6 +43,8 @@ from rac_shared.logs import new_correlation_id, set_correlation_id
 from rac_shared.settings import Settings
 
 if TYPE_CHECKING:
+    from rac_shared.contracts.billing import BillingRpc
+    from rac_shared.contracts.funding import FundingRpc
     from rac_shared.contracts.notifications import Inbox, NotificationsRpc
     from rac_shared.contracts.scoring import ScoringRpc
 
@@ -228,6 +230,15 @@ class Ctx:
     @property
     def scoring(self) -> ScoringRpc:
         return self.service("scoring")
+
+    @property
+    def billing(self) -> BillingRpc:
+        return self.service("billing")
+
+    @property
+    def funding(self) -> FundingRpc:
+        """CERAC funding: the billing service's FundingRpc (counted as billing)."""
+        return self.service("funding")
 
     @property
     def notifications(self) -> NotificationsRpc:

@@ -44,6 +44,8 @@ def fiscal_year_text(value) -> str:
 
 
 FiscalYear = Annotated[str, BeforeValidator(fiscal_year_text)]
+# Left empty (a form, a query string): none, the current fiscal year where one is needed.
+OptionalFiscalYear = Annotated[FiscalYear | None, BeforeValidator(lambda v: v or None)]
 PositiveMoney = Annotated[
     Money,
     Field(gt=0),
@@ -136,9 +138,7 @@ class ProjectDecisionIn(Strict):
 class ScheduleItemIn(Strict):
     due_on: date = Field(title="Échéance")
     amount: PositiveMoney = Field(title="Montant")
-    hold_report_year: Annotated[FiscalYear | None, BeforeValidator(lambda v: v or None)] = Field(
-        None, title="Retenu jusqu'au rapport de l'année"
-    )
+    hold_report_year: OptionalFiscalYear = Field(None, title="Retenu jusqu'au rapport de l'année")
 
 
 class ScheduleIn(Strict):
