@@ -298,7 +298,7 @@ class CostItemIn(Strict):
 
 class CostsIncurredIn(Strict):
     items: list[CostItemIn] = Field(
-        min_length=1, max_length=MAX_COST_ITEMS, title="Travail réalisé"
+        min_length=1, max_length=MAX_COST_ITEMS, title="Lignes du tableau"
     )
 
 

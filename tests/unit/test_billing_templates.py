@@ -388,6 +388,8 @@ def test_costs_incurred_page_lists_each_line_and_person_with_a_labelled_field(da
     field = f"champ-items-{by_line[('4', '21')]}-quantity"
     assert f'aria-describedby="{field}-erreur" aria-invalid="true"' in html
     assert f'href="#{field}"' in html  # the error summary leads to the field
+    # A field in a table row: its label is for screen readers (the row's headers show it).
+    assert f'<label for="{field}" class="visually-hidden">Évaluation' in html
     assert "Émettre la facture finale" in html
     recorded = render_case(data, 10, LEVIS_RAC)[0]
     number = data["costs_recorded"]["record"]["invoice"]["number"]
