@@ -16,6 +16,7 @@ from sqlalchemy.orm import Session, selectinload
 
 from rac_shared.actor import Actor
 from rac_shared.clock import clock
+from rac_shared.contracts.funding import DisbursementStatus
 from rac_shared.contracts.scoring import EducationOrder
 from rac_shared.errors import forbidden
 from rac_shared.pdf import render_pdf
@@ -98,9 +99,9 @@ def disbursement_view(row: FundingDisbursement, source: str) -> dict:
     elif row.held:
         status, label = "held", f"Retenu jusqu'au rapport {row.hold_report_year}"
     elif row.due_on <= clock.today():
-        status, label = "payable", "À payer"
+        status, label = "payable", DisbursementStatus.PAYABLE.label
     else:
-        status, label = "scheduled", "Prévu"
+        status, label = "scheduled", DisbursementStatus.SCHEDULED.label
     return {
         "id": row.id,
         "allocation_id": row.allocation_id,
