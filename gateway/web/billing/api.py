@@ -40,6 +40,10 @@ passthrough(
 # fmt: on
 
 
+# ``format=csv`` is read apart from the query models: documented among them, it would make
+# the operation's JSON answer (its response model) a CSV one for the same parameters.
+
+
 class StatementQuery(Strict):
     employer_id: OptionalInt = Field(None, title="Organisation employeuse")
 
