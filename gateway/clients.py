@@ -25,6 +25,7 @@ PROTOCOLS: dict[str, str | tuple[str, str]] = {
     "scoring": "rac_shared.contracts.scoring:ScoringRpc",
     "plans": "rac_shared.contracts.plans:PlansRpc",
     "billing": "rac_shared.contracts.billing:BillingRpc",
+    "funding": ("billing", "rac_shared.contracts.funding:FundingRpc"),
     "notifications": "rac_shared.contracts.notifications:NotificationsRpc",
 }
 

@@ -44,6 +44,8 @@ from rac_shared.settings import Settings
 
 if TYPE_CHECKING:
     from rac_shared.contracts.applications import ApplicationsRpc
+    from rac_shared.contracts.billing import BillingRpc
+    from rac_shared.contracts.funding import FundingRpc
     from rac_shared.contracts.network import NetworkRpc
     from rac_shared.contracts.notifications import Inbox, NotificationsRpc
     from rac_shared.contracts.scoring import ScoringRpc
@@ -232,9 +234,19 @@ class Ctx:
         return self.service("scoring")
 
     @property
+    def billing(self) -> BillingRpc:
+        return self.service("billing")
+
+    @property
+    def funding(self) -> FundingRpc:
+        """CERAC funding: the billing service's FundingRpc (counted as billing)."""
+        return self.service("funding")
+
+    @property
     def notifications(self) -> NotificationsRpc:
         return self.service("notifications")
 
+    @property
     def applications(self) -> ApplicationsRpc:
         return self.service("applications")
 

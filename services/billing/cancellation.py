@@ -32,6 +32,7 @@ from sqlalchemy.orm import Session
 
 from rac_shared.actor import Actor
 from rac_shared.clock import clock
+from rac_shared.contracts.billing import CostsIncurredIn
 from rac_shared.errors import conflict, invalid, not_found
 from rac_shared.formatting import long_date, money
 from services.billing import estimates as E
@@ -50,7 +51,6 @@ from services.billing.models import (
     Installment,
     Invoice,
 )
-from services.billing.schemas import CostsIncurredIn
 from services.billing.views import invoice_summary
 
 # Lines billed per candidate-worker (their quantity is the number of candidate-workers).
@@ -151,6 +151,7 @@ def check_items(
     items = []
     for index, item in enumerate(data.items):
         key = f"items.{index}.quantity"
+        quantity = P.ZERO if item.quantity is None else item.quantity  # none: nothing done
         line = by_position.get(item.line)
         if line is None:
             errors[key] = (
@@ -173,38 +174,38 @@ def check_items(
             if person is None:
                 errors[key] = "Ce candidat-travailleur ne fait pas partie du plan annulé."
                 continue
-            if person.abandoned_on is not None and item.quantity > 0:
+            if person.abandoned_on is not None and quantity > 0:
                 errors[key] = (
                     f"{person.full_name} a abandonné la démarche le "
                     f"{long_date(person.abandoned_on)} : les frais d'abandon et le crédit au "
                     "prorata ont réglé sa part."
                 )
                 continue
-            if item.quantity > line.maximum:
+            if quantity > line.maximum:
                 errors[key] = (
                     f"La quantité inscrite pour {person.full_name} à la ligne {line.label()} "
-                    f"({E.quantity_label(item.quantity)}) dépasse la quantité prévue par "
+                    f"({E.quantity_label(quantity)}) dépasse la quantité prévue par "
                     f"personne à l'estimation ({line.amount_of(line.maximum)})."
                 )
                 continue
         elif item.candidate_id is not None:
             errors[key] = f"La ligne {line.label()} ne se facture pas par candidat-travailleur."
             continue
-        elif item.quantity > line.maximum:
+        elif quantity > line.maximum:
             errors[key] = (
                 f"La quantité inscrite à la ligne {line.label()} "
-                f"({E.quantity_label(item.quantity)}) dépasse la quantité prévue à l'estimation "
+                f"({E.quantity_label(quantity)}) dépasse la quantité prévue à l'estimation "
                 f"({line.amount_of(line.maximum)})."
             )
             continue
-        if item.quantity == 0:
+        if quantity == 0:
             continue
-        totals[line.position] = totals.get(line.position, P.ZERO) + item.quantity
+        totals[line.position] = totals.get(line.position, P.ZERO) + quantity
         items.append(
             {
                 "line": line.position,
                 "candidate_id": item.candidate_id,
-                "quantity": E.quantity_text(item.quantity),
+                "quantity": E.quantity_text(quantity),
             }
         )
     recorded = Recorded(

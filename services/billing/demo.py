@@ -16,6 +16,14 @@ from sqlalchemy.orm import Session
 
 from rac_shared.actor import Actor, OrganisationKind, Role
 from rac_shared.clock import clock
+from rac_shared.contracts.billing import CostsIncurredIn, EstimateSpec, PaymentIn, PlanRef
+from rac_shared.contracts.funding import (
+    AllocationIn,
+    DisbursementPaymentIn,
+    ProjectDecisionIn,
+    ProjectIn,
+    ScheduleIn,
+)
 from rac_shared.events import CancelledPlanCandidate
 from rac_shared.formatting import long_date, money
 from services.billing import cancellation, estimates, funding, invoicing, payments
@@ -26,17 +34,6 @@ from services.billing.models import (
     Invoice,
     OperatingAllocation,
     Organisation,
-)
-from services.billing.schemas import (
-    AllocationIn,
-    CostsIncurredIn,
-    DecisionIn,
-    DisbursementPaymentIn,
-    EstimateSpec,
-    PaymentIn,
-    PlanRef,
-    ProjectIn,
-    ScheduleIn,
 )
 from services.billing.testing import (
     abandoned,
@@ -331,7 +328,8 @@ def seed_funding(session: Session, ceracs: list[dict], people: dict) -> str:
                 **spec, period_start=period_start, period_end=period_start + timedelta(days=364)
             )
             projects.append(funding.create_project(session, first, ministry.user_id, data))
-        funding.decide_project(session, ministry, projects[0].id, DecisionIn(decision="approved"))
+        approve = ProjectDecisionIn(decision="approved")
+        funding.decide_project(session, ministry, projects[0].id, approve)
     # Paid: what fell due more than a week ago and is not held (so some are still to pay).
     with clock.frozen_at(today):
         due = session.scalars(

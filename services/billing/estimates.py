@@ -19,6 +19,13 @@ from sqlalchemy.orm import Session
 
 from rac_shared.actor import Actor
 from rac_shared.clock import clock
+from rac_shared.contracts.billing import (
+    EstimateSpec,
+    EstimateStatus,
+    InstallmentSpec,
+    PlanRef,
+    TaxTreatment,
+)
 from rac_shared.errors import conflict, forbidden, invalid, not_found
 from rac_shared.templating import make_environment
 from services.billing import pricing as P
@@ -32,7 +39,6 @@ from services.billing.models import (
     Organisation,
     TaxRate,
 )
-from services.billing.schemas import EstimateSpec, InstallmentSpec, PlanRef
 
 templates = make_environment(Path(__file__).parent / "templates")
 
@@ -465,5 +471,9 @@ def estimate_html(session: Session, estimate: Estimate) -> str:
     """An autoescaped ``<section>`` (French, fr_CA money) for the plan's PDF and pages."""
     view = estimate_view(session, estimate)
     return templates.get_template("estimate.html.j2").render(
-        estimate=view, dec=Decimal, as_date=date.fromisoformat
+        estimate=view,
+        dec=Decimal,
+        as_date=date.fromisoformat,
+        statuses=EstimateStatus.labels(),
+        taxes=TaxTreatment.labels(),
     )

@@ -28,6 +28,15 @@ from sqlalchemy.orm import Session
 
 from rac_shared.actor import Actor, Role
 from rac_shared.clock import clock
+from rac_shared.contracts.funding import (
+    AllocationIn,
+    DisbursementPaymentIn,
+    MandatePart,
+    ProjectDecisionIn,
+    ProjectIn,
+    ProjectStatus,
+    ScheduleIn,
+)
 from rac_shared.errors import conflict, forbidden, invalid, not_found
 from rac_shared.events import (
     CeracDesignated,
@@ -46,7 +55,6 @@ from services.billing.models import (
     DISBURSEMENT_SCHEDULED,
     PROJECT_ADJUSTED,
     PROJECT_APPROVED,
-    PROJECT_REFUSED,
     PROJECT_SUBMITTED,
     AcceptedReport,
     FundingCerac,
@@ -54,26 +62,10 @@ from services.billing.models import (
     FundingProject,
     OperatingAllocation,
 )
-from services.billing.schemas import (
-    AllocationIn,
-    DecisionIn,
-    DisbursementPaymentIn,
-    ProjectIn,
-    ScheduleIn,
-)
 
 MANAGERS = frozenset({Role.MINISTRY_ADMIN, Role.MINISTRY_ANALYST})
-MANDATE_PARTS = {
-    "offer": "Accroître l'offre de service en RAC",
-    "quality": "Améliorer la qualité des services offerts",
-    "development": "Contribuer au développement de la RAC",
-}
-PROJECT_STATUS_LABELS = {
-    PROJECT_SUBMITTED: "En attente de décision",
-    PROJECT_APPROVED: "Approuvé",
-    PROJECT_ADJUSTED: "Approuvé avec ajustement",
-    PROJECT_REFUSED: "Refusé",
-}
+MANDATE_PARTS = MandatePart.labels()
+PROJECT_STATUS_LABELS = ProjectStatus.labels()
 FUNDED = (PROJECT_APPROVED, PROJECT_ADJUSTED)
 ZERO = Decimal("0.00")
 
@@ -456,7 +448,7 @@ def create_project(
 
 
 def decide_project(
-    session: Session, actor: Actor, project_id: int, data: DecisionIn
+    session: Session, actor: Actor, project_id: int, data: ProjectDecisionIn
 ) -> FundingProject:
     ensure_manager(actor)
     project = visible_project(session, actor, project_id, lock=True)

@@ -1,6 +1,6 @@
 """What the gateway shows of CERAC funding: statements (page, CSV, PDF), the ministry's
 overview of a fiscal year, and the dashboard figures. Dicts of JSON-able values, money as
-decimal strings ("250000.00")."""
+decimal strings ("250000.00"), shaped as the replies of ``rac_shared/contracts/funding.py``."""
 
 from __future__ import annotations
 
@@ -16,6 +16,8 @@ from sqlalchemy.orm import Session, selectinload
 
 from rac_shared.actor import Actor
 from rac_shared.clock import clock
+from rac_shared.contracts.funding import DisbursementStatus
+from rac_shared.contracts.scoring import EducationOrder
 from rac_shared.errors import forbidden
 from rac_shared.pdf import render_pdf
 from rac_shared.templating import make_environment
@@ -43,7 +45,6 @@ from services.billing.models import (
 )
 
 templates = make_environment(Path(__file__).parent / "templates")
-ORDER_LABELS = {"collégial": "Ordre collégial", "secondaire": "Ordre secondaire"}
 
 
 def _m(value: Decimal | None) -> str | None:
@@ -85,7 +86,7 @@ def cerac_view(cerac: FundingCerac) -> dict:
         "organisation_id": cerac.organisation_id,
         "name": cerac.name,
         "education_order": cerac.education_order,
-        "education_order_label": ORDER_LABELS.get(cerac.education_order, cerac.education_order),
+        "education_order_label": EducationOrder.label_of(cerac.education_order),
         "mandate_parts": list(cerac.mandate_parts),
         "experimentation_years": list(cerac.experimentation_years),
         "designated_on": _iso(cerac.designated_on),
@@ -98,9 +99,9 @@ def disbursement_view(row: FundingDisbursement, source: str) -> dict:
     elif row.held:
         status, label = "held", f"Retenu jusqu'au rapport {row.hold_report_year}"
     elif row.due_on <= clock.today():
-        status, label = "payable", "À payer"
+        status, label = "payable", DisbursementStatus.PAYABLE.label
     else:
-        status, label = "scheduled", "Prévu"
+        status, label = "scheduled", DisbursementStatus.SCHEDULED.label
     return {
         "id": row.id,
         "allocation_id": row.allocation_id,

@@ -15,21 +15,32 @@ import unicodedata
 from datetime import date, datetime
 from decimal import Decimal
 
+from pydantic import TypeAdapter, ValidationError
 from sqlalchemy import select
 from sqlalchemy.orm import Session
 
 from rac_shared.actor import Actor
 from rac_shared.clock import clock
+from rac_shared.contracts.base import Money, error_details
+from rac_shared.contracts.billing import PaymentIn, PaymentMethod
 from rac_shared.errors import invalid, not_found
 from rac_shared.events import PaymentRecorded
 from rac_shared.formatting import long_date, money
 from rac_shared.outbox import record_event
 from services.billing.access import ensure_institution, visible_invoice
 from services.billing.models import Invoice, Payment
-from services.billing.schemas import PAYMENT_METHODS, PaymentIn, money_field
 
 MAX_IMPORT_LINES = 5000
 MAX_IMPORT_CHARS = 2_000_000
+AMOUNT = TypeAdapter(Money)
+
+
+def _amount(text: str) -> Decimal:
+    """A bank file's amount, read as the contract reads a typed one (``1 234,56``)."""
+    try:
+        return AMOUNT.validate_python(text)
+    except ValidationError as exc:
+        raise ValueError(next(iter(error_details(exc).values()))) from None
 
 
 def _check(
@@ -218,7 +229,7 @@ def import_payments(session: Session, actor: Actor, content: str) -> dict:
         entry = {"line": line_number, "number": number, "amount": cell(row, "amount")}
         try:
             paid_on = _parse_date(cell(row, "paid_on"))
-            amount = money_field(cell(row, "amount"))
+            amount = _amount(cell(row, "amount"))
         except ValueError as exc:
             errors[label] = str(exc)
             report.append({**entry, "status": "error", "message": str(exc)})
@@ -266,4 +277,4 @@ def import_payments(session: Session, actor: Actor, content: str) -> dict:
 
 
 def method_label(method: str) -> str:
-    return PAYMENT_METHODS.get(method, method)
+    return PaymentMethod.label_of(method)

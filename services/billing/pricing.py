@@ -13,32 +13,22 @@ from dataclasses import dataclass, field
 from datetime import date
 from decimal import Decimal
 
+from rac_shared.contracts.billing import LineCategory, Milestone, TaxTreatment
 from rac_shared.errors import invalid
 from rac_shared.formatting import money, round_money
 
 ZERO = Decimal("0.00")
 HUNDRED = Decimal(100)
 
-CATEGORIES = {
-    "advisory": "Services-conseils auprès de l'organisation",
-    "administrative": "Frais administratifs",
-    "accompaniment": "Accompagnement des candidats-travailleurs",
-    "evaluation": "Frais d'évaluation par candidat-travailleur",
-    "abandonment": "Frais en cas d'abandon après l'entrevue de validation",
-    "other": "Autres frais",
-}
+CATEGORIES = LineCategory.labels()  # in the estimate's order
 # Fees charged only if a candidate-worker abandons: shown, never in the estimated total.
 CONDITIONAL_CATEGORIES = frozenset({"abandonment"})
 # The work refunded pro rata when a candidate-worker abandons.
 PRO_RATA_CATEGORIES = ("accompaniment", "evaluation")
-TAXABLE = "taxable"
-EXEMPT = "exempt"
+TAXABLE = TaxTreatment.TAXABLE.value
+EXEMPT = TaxTreatment.EXEMPT.value
 
-MILESTONES = {
-    "acceptance": "à l'acceptation du plan",
-    "welcome_meeting": "à la rencontre d'accueil",
-    "end_of_evaluations": "à la fin des évaluations",
-}
+MILESTONES = Milestone.labels()
 
 
 @dataclass(frozen=True)

@@ -12,6 +12,7 @@ from sqlalchemy.orm import Session
 
 from rac_shared.actor import Actor
 from rac_shared.clock import clock
+from rac_shared.contracts.billing import AgingBucket, InvoiceQuery
 from rac_shared.errors import forbidden, invalid, not_found
 from services.billing.access import ensure_institution, scope
 from services.billing.invoicing import due_installments_query
@@ -23,18 +24,11 @@ from services.billing.models import (
     Organisation,
     Payment,
 )
-from services.billing.schemas import InvoiceQuery
 from services.billing.views import credit_note_summary, invoice_summary, payment_view
 
 ZERO = Decimal("0.00")
 BALANCE = Invoice.total - Invoice.paid_total - Invoice.credited_total
-BUCKETS = (
-    ("current", "Courant (non échu)"),
-    ("d1_30", "1 à 30 jours"),
-    ("d31_60", "31 à 60 jours"),
-    ("d61_90", "61 à 90 jours"),
-    ("d90_plus", "Plus de 90 jours"),
-)
+BUCKETS = tuple(AgingBucket.choices())
 
 
 def _status_filter(query, status: str, today: date):
@@ -137,7 +131,7 @@ def statement(session: Session, actor: Actor, employer_id: int | None = None) ->
                     "employer_name": invoice.parties["employer"]["name"],
                     "description": f"Facture — {invoice.plan_reference}",
                     "debit": str(invoice.total),
-                    "credit": "",
+                    "credit": None,
                 },
             )
         )
@@ -155,7 +149,7 @@ def statement(session: Session, actor: Actor, employer_id: int | None = None) ->
                     "employer_name": "",
                     "description": f"Paiement reçu ({payment_view(payment)['method_label']})"
                     + (f" — {payment.reference}" if payment.reference else ""),
-                    "debit": "",
+                    "debit": None,
                     "credit": str(payment.amount),
                 },
             )
@@ -173,7 +167,7 @@ def statement(session: Session, actor: Actor, employer_id: int | None = None) ->
                     "institution_name": credit.parties["institution"]["name"],
                     "employer_name": credit.parties["employer"]["name"],
                     "description": f"Note de crédit — {credit.plan_reference}",
-                    "debit": "",
+                    "debit": None,
                     "credit": str(credit.total),
                 },
             )
@@ -291,7 +285,7 @@ def aging(session: Session, actor: Actor, as_of: date | None = None) -> dict:
 # -- CSV --------------------------------------------------------------------------------------
 
 
-def _csv_amount(value: str) -> str:
+def _csv_amount(value: str | None) -> str:
     return value.replace(".", ",") if value else ""
 
 

@@ -1,8 +1,12 @@
 """nameko entrypoints of the billing service (thin: domain logic lives beside it).
 
-Every user-facing RPC takes the ``actor`` first and scopes data by its organisation. The
-plans service calls the estimate RPCs (contract in ``docs``: save, get, freeze, html);
-plans' events drive invoicing (acceptance, milestones, abandonments, cancellation).
+Every entrypoint takes and returns what ``rac_shared/contracts/billing.py`` and
+``rac_shared/contracts/funding.py`` declare: the arguments are validated before it runs
+(``rac_shared.rpc``), the reply on its way out. User-facing RPCs take the ``actor`` first
+and scope data by its organisation. The plans service calls the estimate RPCs
+(``BillingEstimatesRpc`` and ``get_estimate``); plans' events drive invoicing (acceptance,
+milestones, abandonments, cancellation); notifications fetches the PDFs it attaches
+(``BillingDeliveryRpc``).
 """
 
 from __future__ import annotations
@@ -17,7 +21,60 @@ from rac_shared.actor import Actor, OrganisationKind
 from rac_shared.bus import OutboxRelayRunner
 from rac_shared.clock import clock
 from rac_shared.consumer import on_event
-from rac_shared.contracts import ensure_ministry, health_report, optional_figures
+from rac_shared.contracts import (
+    HealthReport,
+    NextAction,
+    ensure_ministry,
+    health_report,
+    optional_figures,
+)
+from rac_shared.contracts.billing import (
+    AgingReport,
+    BankFileIn,
+    BillingFigures,
+    BillingProfile,
+    CostsIncurredIn,
+    CostsRecorded,
+    CostsView,
+    CreditNoteView,
+    DeliveredDocument,
+    EmployerRef,
+    EstimatePreview,
+    EstimatePreviewIn,
+    EstimateSpec,
+    EstimateView,
+    ImportReport,
+    InvoiceList,
+    InvoiceQuery,
+    InvoicesPage,
+    InvoiceView,
+    IssuedInvoices,
+    PaymentIn,
+    PaymentRecorded,
+    PlanBilling,
+    PlanRef,
+    ProfileIn,
+    ScheduledInstallment,
+    Statement,
+    StatementPage,
+)
+from rac_shared.contracts.funding import (
+    AllocationIn,
+    AllocationPage,
+    AllocationView,
+    DisbursementPaymentIn,
+    DisbursementView,
+    FiscalYear,
+    FundingFigures,
+    FundingOverview,
+    FundingStatement,
+    ProjectDecisionIn,
+    ProjectIn,
+    ProjectPage,
+    ProjectView,
+    ScheduleIn,
+)
+from rac_shared.contracts.scoring import CsvReply, FileReply
 from rac_shared.db import Database
 from rac_shared.errors import DomainError, invalid, not_found
 from rac_shared.events import (
@@ -46,20 +103,6 @@ from services.billing import (
 )
 from services.billing.jobs import JOBS
 from services.billing.models import Base, CreditNote, Invoice, Organisation
-from services.billing.schemas import (
-    AllocationIn,
-    CostsIncurredIn,
-    DecisionIn,
-    DisbursementPaymentIn,
-    EstimateSpec,
-    InvoiceQuery,
-    PaymentIn,
-    PlanRef,
-    ProfileIn,
-    ProjectIn,
-    ScheduleIn,
-    parse,
-)
 
 log = logging.getLogger(__name__)
 
@@ -67,13 +110,12 @@ INSTITUTION_KINDS = {OrganisationKind.CEGEP.value, OrganisationKind.SCHOOL_SERVI
 MAX_BATCHES_PER_REQUEST = 25
 
 
-def _as_of(value) -> date | None:
-    if value in (None, ""):
-        return None
-    try:
-        return date.fromisoformat(str(value))
-    except ValueError:
-        raise invalid("Une date AAAA-MM-JJ est attendue.", {"as_of": "Date invalide."}) from None
+def _file(filename: str, content: bytes, mime: str = "application/pdf") -> dict:
+    return {
+        "filename": filename,
+        "mime": mime,
+        "content_b64": base64.b64encode(content).decode("ascii"),
+    }
 
 
 class BillingService:
@@ -86,16 +128,18 @@ class BillingService:
     gateway = RpcProxy("gateway")
 
     @rpc
-    def health(self) -> dict:
+    def health(self) -> HealthReport:
         return health_report(self.name, self.db)
 
     @rpc
-    def network_figures(self, actor: dict, fiscal_year: str | None = None) -> dict:
+    def network_figures(
+        self, actor: Actor, fiscal_year: FiscalYear | None = None
+    ) -> BillingFigures:
         """The ministry dashboard's figures kept here (aggregates only, ministry only), with
         the funding figures, so that the dashboard asks billing once per page."""
         from services.billing import figures
 
-        ensure_ministry(Actor.model_validate(actor))
+        ensure_ministry(actor)
         result = figures.network_figures(self.db)
         self.db.rollback()  # end the read; funding_figures opens its own transaction
         result["funding"] = optional_figures(
@@ -104,10 +148,10 @@ class BillingService:
         return result
 
     @rpc
-    def home_summary(self, actor: dict) -> list[dict]:
+    def home_summary(self, actor: Actor) -> list[NextAction]:
         """Next actions: overdue invoices and installments to invoice (institutions),
         invoices to pay (employers)."""
-        return reports.home_summary(self.db, Actor.model_validate(actor))
+        return reports.home_summary(self.db, actor)
 
     # -- estimates (called by the plans service) --------------------------------------
 
@@ -128,53 +172,44 @@ class BillingService:
         return {"institution": institution, "employer": employer}
 
     @rpc
-    def save_estimate(self, actor: dict, plan: dict, estimate: dict) -> dict:
-        user = Actor.model_validate(actor)
-        plan_ref = parse(PlanRef, plan)
-        spec = parse(EstimateSpec, estimate)
-        estimates.ensure_can_edit(user, plan_ref.institution_id)
-        parties = self._parties(plan_ref)
+    def save_estimate(self, actor: Actor, plan: PlanRef, estimate: EstimateSpec) -> EstimateView:
+        estimates.ensure_can_edit(actor, plan.institution_id)
+        parties = self._parties(plan)
         with self.db.begin():
-            saved = estimates.save_estimate(self.db, user, plan_ref, spec, parties)
+            saved = estimates.save_estimate(self.db, actor, plan, estimate, parties)
             return estimates.estimate_view(self.db, saved)
 
     @rpc
-    def get_estimate(self, actor: dict, plan_id: int, version: int) -> dict | None:
-        user = Actor.model_validate(actor)
-        estimate = estimates.find(self.db, int(plan_id), int(version))
+    def get_estimate(self, actor: Actor, plan_id: int, version: int) -> EstimateView | None:
+        """None when there is none, or the actor may not read it (the plans service asks
+        whether a draft has one)."""
+        estimate = estimates.find(self.db, plan_id, version)
         if estimate is None or not estimates.can_read(
-            user, estimate.institution_id, estimate.employer_id
+            actor, estimate.institution_id, estimate.employer_id
         ):
             return None
         return estimates.estimate_view(self.db, estimate)
 
     @rpc
-    def freeze_estimate(self, actor: dict, plan_id: int, version: int) -> dict:
-        user = Actor.model_validate(actor)
+    def freeze_estimate(self, actor: Actor, plan_id: int, version: int) -> EstimateView:
         with self.db.begin():
-            estimate = estimates.freeze_estimate(self.db, user, int(plan_id), int(version))
+            estimate = estimates.freeze_estimate(self.db, actor, plan_id, version)
             return estimates.estimate_view(self.db, estimate)
 
     @rpc
-    def estimate_html(self, actor: dict, plan_id: int, version: int) -> str:
-        user = Actor.model_validate(actor)
-        estimate = estimates.visible_estimate(self.db, user, int(plan_id), int(version))
+    def estimate_html(self, actor: Actor, plan_id: int, version: int) -> str:
+        estimate = estimates.visible_estimate(self.db, actor, plan_id, version)
         return estimates.estimate_html(self.db, estimate)
 
     @rpc
-    def preview_estimate(self, actor: dict, estimate: dict, candidate_count: int = 0) -> dict:
+    def preview_estimate(self, actor: Actor, data: EstimatePreviewIn) -> EstimatePreview:
         """Totals and installments of an estimate being edited, nothing saved."""
-        Actor.model_validate(actor)
-        spec = parse(EstimateSpec, estimate)
-        if not isinstance(candidate_count, int) or not 0 <= candidate_count <= 10000:
-            raise invalid("Le nombre de candidats-travailleurs est invalide.")
-        return estimates.preview(self.db, spec, candidate_count)
+        return estimates.preview(self.db, data.estimate, data.candidate_count)
 
     @rpc
-    def plan_billing(self, actor: dict, plan_id: int) -> dict:
+    def plan_billing(self, actor: Actor, plan_id: int) -> PlanBilling:
         """Installments and invoices of one plan (for the plan's pages)."""
-        user = Actor.model_validate(actor)
-        return reports.plan_billing(self.db, user, int(plan_id))
+        return reports.plan_billing(self.db, actor, plan_id)
 
     # -- events from plans -------------------------------------------------------------
 
@@ -205,26 +240,22 @@ class BillingService:
     # -- invoices ------------------------------------------------------------------------
 
     @rpc
-    def list_invoices(self, actor: dict, query: dict | None = None) -> dict:
-        user = Actor.model_validate(actor)
-        return reports.list_invoices(self.db, user, parse(InvoiceQuery, query or {}))
+    def list_invoices(self, actor: Actor, query: InvoiceQuery | None = None) -> InvoiceList:
+        return reports.list_invoices(self.db, actor, query or InvoiceQuery())
 
     @rpc
-    def get_invoice(self, actor: dict, invoice_id: int) -> dict:
-        user = Actor.model_validate(actor)
-        return views.invoice_view(self.db, access.visible_invoice(self.db, user, int(invoice_id)))
+    def get_invoice(self, actor: Actor, invoice_id: int) -> InvoiceView:
+        return views.invoice_view(self.db, access.visible_invoice(self.db, actor, invoice_id))
 
     @rpc
-    def invoice_pdf(self, actor: dict, invoice_id: int) -> dict:
-        user = Actor.model_validate(actor)
-        invoice = access.visible_invoice(self.db, user, int(invoice_id))
-        filename, content = documents.render(self.db, "invoice", invoice)
-        return {"filename": filename, "content_b64": base64.b64encode(content).decode("ascii")}
+    def invoice_pdf(self, actor: Actor, invoice_id: int) -> FileReply:
+        invoice = access.visible_invoice(self.db, actor, invoice_id)
+        return _file(*documents.render(self.db, "invoice", invoice))
 
     @rpc
-    def invoice_pdf_for_delivery(self, invoice_id: int) -> dict:
+    def invoice_pdf_for_delivery(self, invoice_id: int) -> DeliveredDocument:
         """The PDF to attach to the ``invoice.issued`` e-mail (service to service)."""
-        invoice = self.db.get(Invoice, int(invoice_id))
+        invoice = self.db.get(Invoice, invoice_id)
         if invoice is None:
             raise not_found("Facture introuvable.")
         return self._for_delivery("invoice", invoice)
@@ -241,22 +272,19 @@ class BillingService:
         }
 
     @rpc
-    def get_credit_note(self, actor: dict, credit_note_id: int) -> dict:
-        user = Actor.model_validate(actor)
-        credit = access.visible_credit_note(self.db, user, int(credit_note_id))
+    def get_credit_note(self, actor: Actor, credit_note_id: int) -> CreditNoteView:
+        credit = access.visible_credit_note(self.db, actor, credit_note_id)
         return views.credit_note_view(self.db, credit)
 
     @rpc
-    def credit_note_pdf(self, actor: dict, credit_note_id: int) -> dict:
-        user = Actor.model_validate(actor)
-        credit = access.visible_credit_note(self.db, user, int(credit_note_id))
-        filename, content = documents.render(self.db, "credit_note", credit)
-        return {"filename": filename, "content_b64": base64.b64encode(content).decode("ascii")}
+    def credit_note_pdf(self, actor: Actor, credit_note_id: int) -> FileReply:
+        credit = access.visible_credit_note(self.db, actor, credit_note_id)
+        return _file(*documents.render(self.db, "credit_note", credit))
 
     @rpc
-    def credit_note_pdf_for_delivery(self, credit_note_id: int) -> dict:
+    def credit_note_pdf_for_delivery(self, credit_note_id: int) -> DeliveredDocument:
         """The PDF to attach to the ``credit_note.issued`` e-mail (service to service)."""
-        credit = self.db.get(CreditNote, int(credit_note_id))
+        credit = self.db.get(CreditNote, credit_note_id)
         if credit is None:
             raise not_found("Note de crédit introuvable.")
         return self._for_delivery("credit_note", credit)
@@ -264,33 +292,31 @@ class BillingService:
     # -- costs incurred on a cancelled plan (annex A, 1 d) ---------------------------------
 
     @rpc
-    def cancellation_costs(self, actor: dict, plan_id: int) -> dict:
+    def cancellation_costs(self, actor: Actor, plan_id: int) -> CostsView:
         """A cancelled plan's costs incurred: what may be recorded, or what was, with its
         invoice (the institution of the plan only)."""
-        user = Actor.model_validate(actor)
-        return cancellation.costs_view(self.db, user, int(plan_id))
+        return cancellation.costs_view(self.db, actor, plan_id)
 
     @rpc
-    def record_cancellation_costs(self, actor: dict, plan_id: int, costs: dict) -> dict:
+    def record_cancellation_costs(
+        self, actor: Actor, plan_id: int, data: CostsIncurredIn
+    ) -> CostsRecorded:
         """Record the costs incurred since the last billed installment and issue the final
         invoice; the same quantities again return it (``created`` false), never a second."""
-        user = Actor.model_validate(actor)
-        data = parse(CostsIncurredIn, costs)
         with self.db.begin():
-            _, created = cancellation.record_costs(self.db, user, int(plan_id), data)
-        return {**cancellation.costs_view(self.db, user, int(plan_id)), "created": created}
+            _, created = cancellation.record_costs(self.db, actor, plan_id, data)
+        return {**cancellation.costs_view(self.db, actor, plan_id), "created": created}
 
     @rpc
-    def issue_due_invoices(self, actor: dict) -> dict:
+    def issue_due_invoices(self, actor: Actor) -> IssuedInvoices:
         """The institution invoices its installments due today (same path as the job)."""
-        user = Actor.model_validate(actor)
-        access.ensure_institution(user)
+        access.ensure_institution(actor)
         today = clock.today()
         issued = []
         for _ in range(MAX_BATCHES_PER_REQUEST):
             with self.db.begin():
                 batch = invoicing.issue_due_batch(
-                    self.db, today, 200, institution_id=user.organisation_id
+                    self.db, today, 200, institution_id=actor.organisation_id
                 )
                 issued += [invoice.number for invoice in batch]
             if not batch:
@@ -298,108 +324,101 @@ class BillingService:
         return {"issued": len(issued), "numbers": issued}
 
     @rpc
-    def scheduled_installments(self, actor: dict) -> list[dict]:
-        return reports.scheduled_installments(self.db, Actor.model_validate(actor))
+    def scheduled_installments(self, actor: Actor) -> list[ScheduledInstallment]:
+        return reports.scheduled_installments(self.db, actor)
 
     # -- payments ------------------------------------------------------------------------
 
     @rpc
-    def record_payment(self, actor: dict, invoice_id: int, payment: dict) -> dict:
-        user = Actor.model_validate(actor)
-        data = parse(PaymentIn, payment)
+    def record_payment(self, actor: Actor, invoice_id: int, data: PaymentIn) -> PaymentRecorded:
         with self.db.begin():
-            row = payments.record_payment(self.db, user, int(invoice_id), data)
-            invoice = access.visible_invoice(self.db, user, row.invoice_id)
+            row = payments.record_payment(self.db, actor, invoice_id, data)
+            invoice = access.visible_invoice(self.db, actor, row.invoice_id)
             return {"payment": views.payment_view(row), "invoice": views.invoice_summary(invoice)}
 
     @rpc
-    def import_payments(self, actor: dict, content: str) -> dict:
-        user = Actor.model_validate(actor)
-        if not isinstance(content, str):
-            raise invalid("Le contenu du fichier est attendu en texte.")
+    def import_payments(self, actor: Actor, data: BankFileIn) -> ImportReport:
         with self.db.begin():
-            return payments.import_payments(self.db, user, content)
+            return payments.import_payments(self.db, actor, data.content)
 
     # -- reports -------------------------------------------------------------------------
 
     @rpc
-    def statement(self, actor: dict, employer_id: int | None = None) -> dict:
-        user = Actor.model_validate(actor)
-        return reports.statement(self.db, user, int(employer_id) if employer_id else None)
+    def statement(self, actor: Actor, employer_id: int | None = None) -> Statement:
+        return reports.statement(self.db, actor, employer_id)
 
     @rpc
-    def statement_csv(self, actor: dict, employer_id: int | None = None) -> str:
-        user = Actor.model_validate(actor)
-        report = reports.statement(self.db, user, int(employer_id) if employer_id else None)
-        return reports.statement_csv(report)
+    def statement_csv(self, actor: Actor, employer_id: int | None = None) -> CsvReply:
+        report = reports.statement(self.db, actor, employer_id)
+        return {
+            "filename": f"releve-{employer_id or 'toutes-les-organisations'}.csv",
+            "content": reports.statement_csv(report),
+        }
 
     @rpc
-    def statement_employers(self, actor: dict) -> list[dict]:
-        return reports.statement_employers(self.db, Actor.model_validate(actor))
+    def statement_employers(self, actor: Actor) -> list[EmployerRef]:
+        return reports.statement_employers(self.db, actor)
 
     # -- pages: what one page shows, in one call (one RPC per service per page) -------------
 
     @rpc
-    def invoices_page(self, actor: dict, query: dict | None = None) -> dict:
-        """The invoice list, and for institutions the installments to invoice and the
-        employers to filter by."""
-        user = Actor.model_validate(actor)
+    def invoices_page(self, actor: Actor, query: InvoiceQuery | None = None) -> InvoicesPage:
+        """The invoice list, and for institutions the installments to invoice, the
+        employers to filter by and the cancelled plans."""
         page = {
-            "list": reports.list_invoices(self.db, user, parse(InvoiceQuery, query or {})),
+            "listing": reports.list_invoices(self.db, actor, query or InvoiceQuery()),
             "scheduled": [],
             "employers": [],
             "cancelled_plans": [],
         }
-        if user.is_institution:
-            page["scheduled"] = reports.scheduled_installments(self.db, user)
-            page["employers"] = reports.statement_employers(self.db, user)
-            page["cancelled_plans"] = cancellation.cancelled_plans(self.db, user)
+        if actor.is_institution:
+            page["scheduled"] = reports.scheduled_installments(self.db, actor)
+            page["employers"] = reports.statement_employers(self.db, actor)
+            page["cancelled_plans"] = cancellation.cancelled_plans(self.db, actor)
         return page
 
     @rpc
-    def statement_page(self, actor: dict, employer_id: int | None = None) -> dict:
-        user = Actor.model_validate(actor)
-        employer = int(employer_id) if employer_id else None
+    def statement_page(self, actor: Actor, employer_id: int | None = None) -> StatementPage:
         return {
-            "employers": reports.statement_employers(self.db, user),
-            "statement": reports.statement(self.db, user, employer),
+            "employers": reports.statement_employers(self.db, actor),
+            "statement": reports.statement(self.db, actor, employer_id),
         }
 
     @rpc
-    def aging(self, actor: dict, as_of: str | None = None) -> dict:
-        return reports.aging(self.db, Actor.model_validate(actor), _as_of(as_of))
+    def aging(self, actor: Actor, as_of: date | None = None) -> AgingReport:
+        return reports.aging(self.db, actor, as_of)
 
     @rpc
-    def aging_csv(self, actor: dict, as_of: str | None = None) -> str:
-        report = reports.aging(self.db, Actor.model_validate(actor), _as_of(as_of))
-        return reports.aging_csv(report)
+    def aging_csv(self, actor: Actor, as_of: date | None = None) -> CsvReply:
+        report = reports.aging(self.db, actor, as_of)
+        return {
+            "filename": f"anciennete-des-comptes-{report['as_of']}.csv",
+            "content": reports.aging_csv(report),
+        }
 
     # -- the institution's billing profile --------------------------------------------------
 
     @rpc
-    def get_profile(self, actor: dict) -> dict:
-        user = Actor.model_validate(actor)
-        access.ensure_institution(user)
-        organisation = self.db.get(Organisation, user.organisation_id)
-        return reports.profile_view(organisation, user.organisation_id)
+    def get_profile(self, actor: Actor) -> BillingProfile:
+        access.ensure_institution(actor)
+        organisation = self.db.get(Organisation, actor.organisation_id)
+        return reports.profile_view(organisation, actor.organisation_id)
 
     @rpc
-    def update_profile(self, actor: dict, data: dict) -> dict:
-        user = Actor.model_validate(actor)
-        access.ensure_institution(user)
-        profile = parse(ProfileIn, data)
+    def update_profile(self, actor: Actor, data: ProfileIn) -> BillingProfile:
+        access.ensure_institution(actor)
         with self.db.begin():
-            organisation = self.db.get(Organisation, user.organisation_id)
+            organisation = self.db.get(Organisation, actor.organisation_id)
             if organisation is None:
-                view = self.gateway.get_organisation(user.organisation_id)
+                view = self.gateway.get_organisation(actor.organisation_id)
                 organisation = estimates.upsert_organisation(self.db, view)
-            organisation.gst_number = profile.gst_number or None
-            organisation.qst_number = profile.qst_number or None
-            organisation.payment_instructions = profile.payment_instructions or None
+            organisation.gst_number = data.gst_number or None
+            organisation.qst_number = data.qst_number or None
+            organisation.payment_instructions = data.payment_instructions or None
             organisation.updated_at = clock.now()
-            return reports.profile_view(organisation, user.organisation_id)
+            return reports.profile_view(organisation, actor.organisation_id)
 
-    # -- funding of designated CERACs (issue 9) -----------------------------------------------
+    # -- funding of designated CERACs (rac_shared/contracts/funding.py) ----------------------
 
     @on_event(CeracDesignated)
     def on_cerac_designated(self, envelope, payload: CeracDesignated) -> None:
@@ -414,102 +433,98 @@ class BillingService:
                 funding.report_accepted(self.db, payload)
 
     @rpc
-    def funding_overview(self, actor: dict, fiscal_year: str | None = None) -> dict:
+    def funding_overview(
+        self, actor: Actor, fiscal_year: FiscalYear | None = None
+    ) -> FundingOverview:
         """The CERACs the actor sees (all for the ministry, its own for a CERAC) with their
         funding of one fiscal year, and the projects to decide (ministry) or its projects."""
-        user = Actor.model_validate(actor)
-        return funding_views.overview(self.db, user, _text(fiscal_year))
+        return funding_views.overview(self.db, actor, fiscal_year)
 
     @rpc
-    def funding_figures(self, actor: dict, fiscal_year: str | None = None) -> dict:
+    def funding_figures(
+        self, actor: Actor, fiscal_year: FiscalYear | None = None
+    ) -> FundingFigures:
         """Ministry dashboard: cap, operating allocated, projects approved, paid, remaining,
         per CERAC and in total, for one fiscal year (the current one by default)."""
-        user = Actor.model_validate(actor)
-        return funding_views.figures(self.db, user, _text(fiscal_year))
+        return funding_views.figures(self.db, actor, fiscal_year)
 
     @rpc
-    def funding_statement(self, actor: dict, cerac_id: int, fiscal_year: str | None = None) -> dict:
-        user = Actor.model_validate(actor)
-        return funding_views.statement(self.db, user, int(cerac_id), _text(fiscal_year))
+    def funding_statement(
+        self, actor: Actor, cerac_id: int, fiscal_year: FiscalYear | None = None
+    ) -> FundingStatement:
+        return funding_views.statement(self.db, actor, cerac_id, fiscal_year)
 
     @rpc
     def funding_statement_csv(
-        self, actor: dict, cerac_id: int, fiscal_year: str | None = None
-    ) -> str:
-        user = Actor.model_validate(actor)
-        report = funding_views.statement(self.db, user, int(cerac_id), _text(fiscal_year))
-        return funding_views.statement_csv(report)
+        self, actor: Actor, cerac_id: int, fiscal_year: FiscalYear | None = None
+    ) -> CsvReply:
+        report = funding_views.statement(self.db, actor, cerac_id, fiscal_year)
+        return {
+            "filename": f"financement-cerac-{cerac_id}-{fiscal_year or 'exercice-courant'}.csv",
+            "content": funding_views.statement_csv(report),
+        }
 
     @rpc
     def funding_statement_pdf(
-        self, actor: dict, cerac_id: int, fiscal_year: str | None = None
-    ) -> dict:
-        user = Actor.model_validate(actor)
-        report = funding_views.statement(self.db, user, int(cerac_id), _text(fiscal_year))
+        self, actor: Actor, cerac_id: int, fiscal_year: FiscalYear | None = None
+    ) -> FileReply:
+        report = funding_views.statement(self.db, actor, cerac_id, fiscal_year)
         self.db.rollback()  # end the read transaction before the slow part
-        filename, content = funding_views.statement_pdf(report)
-        return {"filename": filename, "content_b64": base64.b64encode(content).decode("ascii")}
+        return _file(*funding_views.statement_pdf(report))
 
     @rpc
-    def record_funding_allocation(self, actor: dict, cerac_id: int, allocation: dict) -> dict:
-        user = Actor.model_validate(actor)
-        data = parse(AllocationIn, allocation)
+    def record_funding_allocation(
+        self, actor: Actor, cerac_id: int, data: AllocationIn
+    ) -> AllocationView:
         with self.db.begin():
-            row = funding.record_allocation(self.db, user, int(cerac_id), data)
+            row = funding.record_allocation(self.db, actor, cerac_id, data)
             return funding_views.allocation_view(row)
 
     @rpc
-    def get_funding_allocation(self, actor: dict, allocation_id: int) -> dict:
-        user = Actor.model_validate(actor)
-        return funding_views.get_allocation(self.db, user, int(allocation_id))
+    def get_funding_allocation(self, actor: Actor, allocation_id: int) -> AllocationPage:
+        return funding_views.get_allocation(self.db, actor, allocation_id)
 
     @rpc
-    def submit_funding_project(self, actor: dict, project: dict) -> dict:
-        user = Actor.model_validate(actor)
-        data = parse(ProjectIn, project)
+    def submit_funding_project(self, actor: Actor, data: ProjectIn) -> ProjectView:
         with self.db.begin():
-            row = funding.submit_project(self.db, user, data)
+            row = funding.submit_project(self.db, actor, data)
             return funding_views.project_view(row)
 
     @rpc
-    def get_funding_project(self, actor: dict, project_id: int) -> dict:
-        user = Actor.model_validate(actor)
-        return funding_views.get_project(self.db, user, int(project_id))
+    def get_funding_project(self, actor: Actor, project_id: int) -> ProjectPage:
+        return funding_views.get_project(self.db, actor, project_id)
 
     @rpc
-    def decide_funding_project(self, actor: dict, project_id: int, decision: dict) -> dict:
-        user = Actor.model_validate(actor)
-        data = parse(DecisionIn, decision)
+    def decide_funding_project(
+        self, actor: Actor, project_id: int, data: ProjectDecisionIn
+    ) -> ProjectView:
         with self.db.begin():
-            row = funding.decide_project(self.db, user, int(project_id), data)
+            row = funding.decide_project(self.db, actor, project_id, data)
             return funding_views.project_view(row)
 
     @rpc
-    def update_funding_schedule(
-        self, actor: dict, kind: str, owner_id: int, schedule: dict
-    ) -> dict:
-        """Rewrite the unpaid installments of an allocation (``kind="allocation"``) or of an
-        approved project (``kind="project"``): they must add up to the funded amount."""
-        user = Actor.model_validate(actor)
-        data = parse(ScheduleIn, schedule)
+    def update_allocation_schedule(
+        self, actor: Actor, allocation_id: int, data: ScheduleIn
+    ) -> AllocationView:
+        """Rewrite the unpaid installments of an allocation: with the paid ones they must
+        add up to the allocated amount."""
         with self.db.begin():
-            owner = funding.replace_schedule(self.db, user, str(kind), int(owner_id), data)
-            if kind == "allocation":
-                return funding_views.allocation_view(owner)
+            owner = funding.replace_schedule(self.db, actor, "allocation", allocation_id, data)
+            return funding_views.allocation_view(owner)
+
+    @rpc
+    def update_project_schedule(
+        self, actor: Actor, project_id: int, data: ScheduleIn
+    ) -> ProjectView:
+        """Rewrite the unpaid installments of an approved project (same rule)."""
+        with self.db.begin():
+            owner = funding.replace_schedule(self.db, actor, "project", project_id, data)
             return funding_views.project_view(owner)
 
     @rpc
-    def pay_funding_disbursement(self, actor: dict, disbursement_id: int, payment: dict) -> dict:
-        user = Actor.model_validate(actor)
-        data = parse(DisbursementPaymentIn, payment)
+    def pay_funding_disbursement(
+        self, actor: Actor, disbursement_id: int, data: DisbursementPaymentIn
+    ) -> DisbursementView:
         with self.db.begin():
-            row = funding.pay_disbursement(self.db, user, int(disbursement_id), data)
+            row = funding.pay_disbursement(self.db, actor, disbursement_id, data)
             return funding_views.disbursement_view(row, "")
-
-
-def _text(value) -> str | None:
-    if value in (None, ""):
-        return None
-    if not isinstance(value, str):
-        raise invalid("Un exercice financier AAAA-AAAA est attendu.")
-    return value.strip()

@@ -1,4 +1,5 @@
-"""Plain JSON-able views of invoices, credit notes and payments (amounts as strings)."""
+"""Views of invoices, credit notes and payments (amounts as strings): the replies of
+``rac_shared/contracts/billing.py`` (``InvoiceView``…) and what the documents render."""
 
 from __future__ import annotations
 
@@ -9,27 +10,14 @@ from sqlalchemy import select
 from sqlalchemy.orm import Session
 
 from rac_shared.clock import clock
+from rac_shared.contracts.billing import CreditReason, InvoiceKind, InvoiceStatus
 from services.billing.estimates import rate_label
 from services.billing.models import CreditAllocation, CreditNote, Invoice, Payment
 from services.billing.payments import method_label
 
-STATUS_LABELS = {
-    "issued": "À payer",
-    "partly_paid": "Partiellement payée",
-    "overdue": "En retard",
-    "paid": "Payée",
-    "credited": "Créditée",
-}
-KIND_LABELS = {
-    "installment": "Versement",
-    "abandonment_fee": "Frais d'abandon",
-    "cancellation_costs": "Coûts engagés avant l'annulation",
-}
-REASON_LABELS = {
-    "abandonment": "Abandon d'un candidat-travailleur",
-    "cancellation": "Annulation du plan",
-    "amendment": "Avenant au plan",
-}
+STATUS_LABELS = InvoiceStatus.labels()
+KIND_LABELS = InvoiceKind.labels()
+REASON_LABELS = CreditReason.labels()
 
 
 def invoice_status(invoice: Invoice, today: date | None = None) -> str:

@@ -26,6 +26,12 @@ A = "/financement/allocations/{missing}"
 AC = "/api/funding/ceracs/{missing}"
 AP = "/api/funding/projects/{missing}"
 PAY = {"paid_on": "2026-01-15", "reference": "VIR-TEST"}
+# A schedule's rows are named by their path in the contract (items.N.…).
+SCHEDULE = {
+    "items.0.due_on": "2026-06-01",
+    "items.0.amount": "1000",
+    "items.0.hold_report_year": "",
+}
 
 # (endpoint, method): (path, allowed roles, status for an allowed role, form fields)
 ROUTES = {
@@ -49,13 +55,13 @@ ROUTES = {
         f"{A}/echeancier",
         MANAGERS,
         404,
-        {"due_on_0": "2026-06-01", "amount_0": "1000", "hold_0": ""},
+        SCHEDULE,
     ),
     ("funding_project_schedule", "POST"): (
         f"{P}/echeancier",
         MANAGERS,
         404,
-        {"due_on_0": "2026-06-01", "amount_0": "1000", "hold_0": ""},
+        SCHEDULE,
     ),
     ("funding_pay", "POST"): ("/financement/versements/{missing}/paiement", MANAGERS, 404, PAY),
     # -- API --------------------------------------------------------------------------------

@@ -213,7 +213,8 @@ def test_estimate_by_rpc_and_read_through_the_api(platform, world):
         json={"estimate": negative, "candidate_count": 3},
     )
     assert refused.status_code == 422
-    assert "négatif" in refused.json()["error"]["details"]["lines.0.unit_price"]
+    # The body's contract path (EstimatePreviewIn.estimate.lines.0.unit_price).
+    assert "négatif" in refused.json()["error"]["details"]["estimate.lines.0.unit_price"]
 
 
 def test_acceptance_gives_due_dates_and_the_job_invoices_them_as_of_each_date(platform, world):
@@ -622,15 +623,19 @@ def test_costs_incurred_on_the_cancelled_plan_are_billed_once_by_a_final_invoice
     page_url = f"{platform.url}/facturation/plans/{PLAN_ID}/couts-engages"
     page = browser.get(page_url, timeout=30)
     assert page.status_code == 200
-    assert 'name="q-3"' in page.text and 'name="q-4-78"' in page.text
-    assert 'name="q-4-77"' not in page.text  # abandoned: settled by the abandonment
+    # The quantity fields are named by their path in the contract (items.N.quantity), each
+    # row's line and candidate-worker in hidden fields: a row for line 3 and for person 78.
+    slots = cost_rows(page.text)
+    assert ("3", "") in slots and ("4", "78") in slots
+    assert ("4", "77") not in slots  # abandoned: settled by the abandonment
     csrf = re.search(r'name="csrf_token" value="([^"]+)"', page.text).group(1)
-    typed = {"csrf_token": csrf, "q-3": "6", "q-4-78": "1,5", "q-4-79": ""}
+    typed = {"csrf_token": csrf, **cost_form(slots, {("3", ""): "6", ("4", "78"): "1,5"})}
     refused = browser.post(page_url, data=typed, timeout=30)
     assert refused.status_code == 422
     assert 'role="alert"' in refused.text and "Didier Blais" in refused.text
     assert 'value="1,5"' in refused.text and 'aria-invalid="true"' in refused.text
-    form = {"csrf_token": csrf, "q-3": "6", "q-4-78": "0,5", "q-4-79": "0,25"}
+    quantities = {("3", ""): "6", ("4", "78"): "0,5", ("4", "79"): "0,25"}
+    form = {"csrf_token": csrf, **cost_form(slots, quantities)}
     done = browser.post(page_url, data=form, timeout=30, allow_redirects=False)
     assert done.status_code == 303, done.text[:500]
     assert done.headers["Location"].endswith("?fait=couts")
@@ -688,6 +693,24 @@ def test_costs_incurred_on_the_cancelled_plan_are_billed_once_by_a_final_invoice
     )
     assert employer.status_code == 200
     assert employer.json()["kind_label"] == "Coûts engagés avant l'annulation"
+
+
+def cost_rows(html: str) -> dict[tuple[str, str], str]:
+    """The costs-incurred form's rows: (estimate line, candidate-worker or "") → row index,
+    read from the row's hidden fields."""
+    lines = dict(re.findall(r'name="items\.(\d+)\.line" value="(\d+)"', html))
+    people = dict(re.findall(r'name="items\.(\d+)\.candidate_id" value="(\d*)"', html))
+    return {(lines[i], people[i]): i for i in lines}
+
+
+def cost_form(rows: dict, quantities: dict) -> dict[str, str]:
+    """Every row as a browser posts it, the quantities typed in some of them."""
+    form = {}
+    for (line, candidate), index in rows.items():
+        form[f"items.{index}.line"] = line
+        form[f"items.{index}.candidate_id"] = candidate
+        form[f"items.{index}.quantity"] = quantities.get((line, candidate), "")
+    return form
 
 
 # -- two replicas of the invoicing job -------------------------------------------------------

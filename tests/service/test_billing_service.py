@@ -137,7 +137,10 @@ def test_parties_come_from_the_directory_not_from_the_caller(billing):
 
 
 def test_preview_computes_without_saving(billing):
-    preview = billing("preview_estimate", actor(LEVIS_RAC), estimate_spec(), 3)
+    # The estimate and its candidate count in one body (the contract's EstimatePreviewIn).
+    preview = billing(
+        "preview_estimate", actor(LEVIS_RAC), {"estimate": estimate_spec(), "candidate_count": 3}
+    )
     assert preview["total"] == "8704.89"
     assert [i["amount"] for i in preview["installments"]] == ["2611.47", "3481.96", "2611.46"]
     assert billing("get_estimate", actor(LEVIS_RAC), 1, 1) is None

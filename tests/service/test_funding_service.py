@@ -231,7 +231,8 @@ def test_allocations_projects_payments_and_release_through_the_rpcs(billing):
     assert statement["operating_allocated"] == "240000.00"
     assert statement["projects_approved"] == "25000.00"
     assert statement["paid"] == "50000.00" and statement["remaining"] == "215000.00"
-    csv_text = billing("funding_statement_csv", actor(MINISTRY), 1, "2014-2015")
+    # A CSV reply names its file (the contract's CsvReply): its content is the CSV.
+    csv_text = billing("funding_statement_csv", actor(MINISTRY), 1, "2014-2015")["content"]
     assert csv_text.startswith("\ufeffCERAC;Exercice;Rubrique;Montant")
     figures = billing("funding_figures", actor(MINISTRY), "2014-2015")
     assert {c["name"]: c["operating_allocated"] for c in figures["ceracs"]} == {
@@ -328,8 +329,8 @@ def postgres_sessions():
 
 
 def test_two_simultaneous_allocations_cannot_both_pass_the_cap(postgres_sessions):
+    from rac_shared.contracts.funding import AllocationIn
     from services.billing import funding
-    from services.billing.schemas import AllocationIn
 
     with postgres_sessions() as session, clock.frozen_at(TODAY):
         funding.register_cerac(session, designated())

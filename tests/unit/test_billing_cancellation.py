@@ -13,6 +13,7 @@ import pytest
 from sqlalchemy import func, select
 
 from rac_shared.clock import clock
+from rac_shared.contracts.billing import CostsIncurredIn, EstimateSpec, PaymentIn, PlanRef
 from rac_shared.errors import DomainError
 from rac_shared.events import CancelledPlanCandidate, PlanCancelled
 from services.billing import cancellation as C
@@ -26,7 +27,6 @@ from services.billing.models import (
     InvoiceCounter,
     TaxRate,
 )
-from services.billing.schemas import CostsIncurredIn, EstimateSpec, PaymentIn, PlanRef
 from services.billing.testing import (
     BAKERY,
     CISSS,

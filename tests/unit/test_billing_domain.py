@@ -11,6 +11,7 @@ import pytest
 from sqlalchemy import func, select
 
 from rac_shared.clock import clock
+from rac_shared.contracts.billing import EstimateSpec, InvoiceQuery, PaymentIn, PlanRef
 from rac_shared.errors import DomainError
 from services.billing import estimates as E
 from services.billing import invoicing as I
@@ -26,7 +27,6 @@ from services.billing.models import (
     Payment,
     TaxRate,
 )
-from services.billing.schemas import EstimateSpec, InvoiceQuery, PaymentIn, PlanRef
 from services.billing.testing import (
     BAKERY,
     BOULANGERIE,

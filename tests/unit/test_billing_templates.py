@@ -8,26 +8,27 @@ import re
 from datetime import date
 from html import unescape
 from html.parser import HTMLParser
-from pathlib import Path
 
 import pytest
 
-from gateway.web.billing import METHODS, STATUS_FILTERS, _iso_long_date
-from rac_shared.actor import ROLE_LABELS
+from gateway.web.billing.pages import InvoicesFilter, cost_rows
+from gateway.web.forms import FormState, encode
 from rac_shared.clock import clock
+from rac_shared.contracts import billing as B
+from rac_shared.contracts.billing import (
+    CostsIncurredIn,
+    EstimateSpec,
+    InvoiceFilter,
+    InvoiceQuery,
+    PaymentIn,
+    PaymentMethod,
+    PlanRef,
+)
 from rac_shared.events import CancelledPlanCandidate
-from rac_shared.templating import make_environment
 from services.billing import cancellation, documents, payments, reports, views
 from services.billing import estimates as E
 from services.billing import invoicing as I
 from services.billing.models import Invoice
-from services.billing.schemas import (
-    CostsIncurredIn,
-    EstimateSpec,
-    InvoiceQuery,
-    PaymentIn,
-    PlanRef,
-)
 from services.billing.testing import (
     CISSS,
     CISSS_HR,
@@ -41,23 +42,9 @@ from services.billing.testing import (
     memory_session,
     plan_ref,
 )
+from tests.support.pages import render
 
 HOSTILE = "<script>alert('x')</script>"
-TEMPLATES = Path(__file__).resolve().parents[2] / "gateway" / "templates"
-
-
-class FakeCtx:
-    def __init__(self, actor):
-        self.actor = actor
-        self.unread_messages = 0
-        self.is_ministry = False
-        self.correlation_id = "test"
-
-    def csrf_token(self) -> str:
-        return "jeton-csrf"
-
-    def can_open(self, path: str) -> bool:
-        return path == "/facturation"
 
 
 @pytest.fixture(scope="module")
@@ -153,14 +140,6 @@ def cancelled_plans_with_costs(session) -> dict:
         }
 
 
-@pytest.fixture(scope="module")
-def env():
-    env = make_environment(TEMPLATES)
-    env.filters["billing_date"] = _iso_long_date
-    env.globals["role_labels"] = {role.value: label for role, label in ROLE_LABELS.items()}
-    return env
-
-
 class Structure(HTMLParser):
     """Collects what the accessibility checks need."""
 
@@ -197,105 +176,157 @@ class Structure(HTMLParser):
             self._form = None
 
 
-def render(env, actor, template, **context) -> str:
-    return env.get_template(template).render(
-        ctx=FakeCtx(actor),
-        status_filters=STATUS_FILTERS,
-        methods=METHODS,
-        is_institution=actor.is_institution,
-        **context,
-    )
+def refused(message: str, errors: dict, values: dict, model) -> FormState:
+    """A form the service refused, as the framework keeps it for the page shown again."""
+    return FormState(values=values, errors=errors, message=message, model=model)
 
 
 def page_cases(data):
-    blank_form = {"paid_on": "2026-11-01", "amount": "", "method": "transfer", "reference": ""}
+    """(template, refused form or None, query string, context) of each page."""
+    blank = encode({"paid_on": date(2026, 11, 1), "method": PaymentMethod.TRANSFER})
+    invoice = B.InvoiceView.model_validate(data["invoice"])
+    costs_open = B.CostsView.model_validate(data["costs_open"])
+    rows = cost_rows(costs_open)
+    costs_form = encode({"items": rows})
+    slots = {(r["line"], r["candidate_id"]): i for i, r in enumerate(rows)}
+    person = slots[(4, 21)]
     return [
         (
             "billing/invoices.html.j2",
+            None,
+            "?fait=factures-emises",
             dict(
-                listing=data["listing"],
-                scheduled=data["scheduled"],
-                employers=data["employers"],
-                cancelled_plans=data["cancelled_plans"],
-                selected_status="overdue",
+                page=B.InvoicesPage.model_validate(
+                    {
+                        "listing": data["listing"],
+                        "scheduled": data["scheduled"],
+                        "employers": data["employers"],
+                        "cancelled_plans": data["cancelled_plans"],
+                    }
+                ),
+                filters=InvoicesFilter(statut=InvoiceFilter.OVERDUE),
                 employer_id=None,
-                notice="2 facture(s) émise(s)",
+                statuses=InvoiceFilter.choices(),
+                form=FormState(),
             ),
         ),
         (
             "billing/invoice.html.j2",
-            dict(invoice=data["invoice"], notice=None, form=blank_form, errors={}, error=None),
+            None,
+            "",
+            dict(invoice=invoice, methods=PaymentMethod.choices(), form=FormState(values=blank)),
         ),
         (
             "billing/invoice.html.j2",
-            dict(
-                invoice=data["invoice"],
-                notice=None,
-                form={**blank_form, "amount": HOSTILE},
-                errors={"amount": "Le paiement dépasse le solde."},
-                error="Le paiement dépasse le solde.",
+            refused(
+                "Le paiement dépasse le solde.",
+                {"amount": "Le paiement dépasse le solde."},
+                {**blank, "amount": HOSTILE},
+                PaymentIn,
             ),
+            "",
+            dict(invoice=invoice, methods=PaymentMethod.choices()),
         ),
-        ("billing/credit_note.html.j2", dict(credit=data["credit"])),
-        ("billing/import.html.j2", dict(report=None, error=None, errors={})),
+        (
+            "billing/credit_note.html.j2",
+            None,
+            "",
+            dict(credit=B.CreditNoteView.model_validate(data["credit"])),
+        ),
+        ("billing/import.html.j2", None, "", dict(report=None, max_megabytes=2)),
         (
             "billing/import.html.j2",
+            None,
+            "",
             dict(
-                report={
-                    "recorded": 1,
-                    "skipped": 1,
-                    "lines": [
-                        {"line": 2, "number": "CLV-2026-0001", "amount": "5", "status": "recorded"},
-                        {"line": 3, "number": HOSTILE, "amount": "5", "status": "skipped"},
-                    ],
-                },
-                error=None,
-                errors={},
-            ),
+                report=B.ImportReport.model_validate(
+                    {
+                        "recorded": 1,
+                        "skipped": 1,
+                        "lines": [
+                            {
+                                "line": 2,
+                                "number": "CLV-2026-0001",
+                                "amount": "5",
+                                "status": "recorded",
+                                "message": "",
+                            },
+                            {
+                                "line": 3,
+                                "number": HOSTILE,
+                                "amount": "5",
+                                "status": "skipped",
+                                "message": "Déjà importé.",
+                            },
+                        ],
+                    }
+                ),
+                max_megabytes=2,
+            ),  # fmt: skip
         ),
-        ("billing/aging.html.j2", dict(report=data["aging"])),
+        (
+            "billing/aging.html.j2",
+            None,
+            "",
+            dict(report=B.AgingReport.model_validate(data["aging"])),
+        ),
         (
             "billing/statement.html.j2",
-            dict(statement=data["statement"], employers=data["employers"], employer_id=None),
+            None,
+            "",
+            dict(
+                statement=B.Statement.model_validate(data["statement"]),
+                employers=[B.EmployerRef.model_validate(e) for e in data["employers"]],
+                employer_id=None,
+            ),
         ),
         (
             "billing/settings.html.j2",
+            None,
+            "",
             dict(
-                form={"gst_number": HOSTILE, "qst_number": "", "payment_instructions": ""},
-                errors={},
-                error=None,
-                notice=None,
+                form=FormState(
+                    values={"gst_number": HOSTILE, "qst_number": "", "payment_instructions": ""}
+                )
             ),
         ),
         (
             "billing/costs_incurred.html.j2",
-            dict(
-                costs=data["costs_open"],
-                form={"q-3": HOSTILE, "q-4-21": "2"},
-                errors={"q-4-21": f"La quantité inscrite pour Émilie {HOSTILE} dépasse."},
-                error="Deux quantités inscrites sont refusées.",
-                notice=None,
+            refused(
+                "Deux quantités inscrites sont refusées.",
+                {f"items.{person}.quantity": f"La quantité pour Émilie {HOSTILE} dépasse."},
+                {
+                    **costs_form,
+                    f"items.{slots[(3, None)]}.quantity": HOSTILE,
+                    f"items.{person}.quantity": "2",
+                },
+                CostsIncurredIn,
             ),
+            "",
+            dict(costs=costs_open, rows=slots),
         ),
         (
             "billing/costs_incurred.html.j2",
-            dict(
-                costs=data["costs_recorded"],
-                form={},
-                errors={},
-                error=None,
-                notice="Les coûts engagés sont enregistrés.",
-            ),
+            None,
+            "?fait=couts",
+            dict(costs=B.CostsView.model_validate(data["costs_recorded"]), rows={}),
         ),
     ]
 
 
+def render_case(data, index: int, actor) -> tuple[str, dict, FormState | None]:
+    template, state, query, context = page_cases(data)[index]
+    context.setdefault("form", state or FormState())
+    html = render(template, actor, path=f"/{query}", state=state, **context)
+    return html, context, state
+
+
 @pytest.mark.parametrize("index", range(11))
 @pytest.mark.parametrize("who", ["institution", "employer"])
-def test_pages_render_escaped_and_accessible(env, data, index, who):
+def test_pages_render_escaped_and_accessible(data, index, who):
     actor = LEVIS_RAC if who == "institution" else CISSS_HR
-    template, context = page_cases(data)[index]
-    html = render(env, actor, template, **context)
+    template = page_cases(data)[index][0]
+    html, context, state = render_case(data, index, actor)
     assert "<script>alert" not in html
     assert '<html lang="fr-CA">' in html
     structure = Structure()
@@ -309,16 +340,13 @@ def test_pages_render_escaped_and_accessible(env, data, index, who):
     for form in structure.forms:
         if form["method"] == "post":
             assert form["csrf"], template
-    if context.get("error") and actor.is_institution:  # employers never post these forms
+    if state is not None and actor.is_institution:  # employers never post these forms
         assert 'role="alert"' in html
 
 
-def test_invoice_page_shows_the_payment_form_to_institutions_only(env, data):
-    context = page_cases(data)[1][1]
-    assert "Enregistrer un paiement" in render(env, LEVIS_RAC, "billing/invoice.html.j2", **context)
-    assert "Enregistrer un paiement" not in render(
-        env, CISSS_HR, "billing/invoice.html.j2", **context
-    )
+def test_invoice_page_shows_the_payment_form_to_institutions_only(data):
+    assert "Enregistrer un paiement" in render_case(data, 1, LEVIS_RAC)[0]
+    assert "Enregistrer un paiement" not in render_case(data, 1, CISSS_HR)[0]
 
 
 def test_invoice_and_credit_note_documents(data):
@@ -345,23 +373,33 @@ def test_invoice_and_credit_note_documents(data):
     assert "Note de crédit" in credit and "CLV-NC-2026-0001" in credit and "Motif" in credit
 
 
-def test_costs_incurred_page_lists_each_line_and_person_with_a_labelled_field(env, data):
-    html = render(env, LEVIS_RAC, "billing/costs_incurred.html.j2", **page_cases(data)[9][1])
-    assert 'name="q-3"' in html and 'name="q-4-21"' in html and 'name="q-4-22"' in html
-    assert 'name="q-5"' not in html  # the conditional abandonment fee is not a cost
+def test_costs_incurred_page_lists_each_line_and_person_with_a_labelled_field(data):
+    html = render_case(data, 9, LEVIS_RAC)[0]
+    # The fields are named by their path in the contract's CostsIncurredIn (items.N.…), each
+    # row with its estimate line (and candidate-worker) in hidden fields: 3, 4-21 and 4-22.
+    rows = dict(re.findall(r'name="items\.(\d+)\.line" value="(\d+)"', html))
+    people = dict(re.findall(r'name="items\.(\d+)\.candidate_id" value="(\d*)"', html))
+    by_line = {(rows[i], people[i]): i for i in rows}
+    assert ("3", "") in by_line and ("4", "21") in by_line and ("4", "22") in by_line
+    for key in (("3", ""), ("4", "21"), ("4", "22")):
+        assert f'name="items.{by_line[key]}.quantity"' in html
+    assert "5" not in rows.values()  # the conditional abandonment fee is not a cost
     assert "Émilie &lt;script&gt;" in html
-    assert 'aria-invalid="true" aria-describedby="q-4-21-erreur"' in html
-    assert 'href="#q-4-21"' in html  # the error summary leads to the field
+    field = f"champ-items-{by_line[('4', '21')]}-quantity"
+    assert f'aria-describedby="{field}-erreur" aria-invalid="true"' in html
+    assert f'href="#{field}"' in html  # the error summary leads to the field
+    # A field in a table row: its label is for screen readers (the row's headers show it).
+    assert f'<label for="{field}" class="visually-hidden">Évaluation' in html
     assert "Émettre la facture finale" in html
-    recorded = render(env, LEVIS_RAC, "billing/costs_incurred.html.j2", **page_cases(data)[10][1])
+    recorded = render_case(data, 10, LEVIS_RAC)[0]
     number = data["costs_recorded"]["record"]["invoice"]["number"]
     assert f">{number}</a>" in recorded
     assert 'action="/facturation/plans/2/couts-engages"' not in recorded  # recorded once
     assert "<td>candidat-travailleur</td><td>0,5</td>" in recorded
 
 
-def test_invoices_page_leads_the_institution_to_the_costs_of_its_cancelled_plans(env, data):
-    html = render(env, LEVIS_RAC, "billing/invoices.html.j2", **page_cases(data)[0][1])
+def test_invoices_page_leads_the_institution_to_the_costs_of_its_cancelled_plans(data):
+    html = render_case(data, 0, LEVIS_RAC)[0]
     assert 'href="/facturation/plans/3/couts-engages">Inscrire les coûts engagés' in html
     number = data["costs_recorded"]["record"]["invoice"]["number"]
     assert f">{number}</a>" in html

@@ -26,6 +26,12 @@ SERVICES = {
         "rac_shared.contracts.applications:ApplicationsGridRpc",
         "rac_shared.contracts.network:NetworkRpc",
     ),
+    "services.billing.service:BillingService": (
+        "rac_shared.contracts.billing:BillingRpc",
+        "rac_shared.contracts.billing:BillingEstimatesRpc",
+        "rac_shared.contracts.billing:BillingDeliveryRpc",
+        "rac_shared.contracts.funding:FundingRpc",
+    ),
     "services.notifications.service:NotificationsService": (
         "rac_shared.contracts.notifications:NotificationsRpc",
     ),
@@ -90,3 +96,18 @@ def test_every_typed_client_names_a_protocol_that_exists():
         except ModuleNotFoundError:
             continue  # an area not on its contract yet
         assert inspect.isclass(load(path))
+
+
+def test_each_typed_client_of_a_request_is_a_property_of_the_context():
+    from werkzeug.test import EnvironBuilder
+    from werkzeug.wrappers import Request
+
+    from gateway.clients import TypedClient
+    from gateway.web.framework import Ctx
+    from tests.support.gateway_app import gateway_app
+
+    ctx = Ctx(app=gateway_app(rpc=None), request=Request(EnvironBuilder().get_environ()))
+    for name in PROTOCOLS:
+        if name == "plans" and not hasattr(Ctx, "plans"):
+            continue  # converted later
+        assert isinstance(getattr(ctx, name), TypedClient), name

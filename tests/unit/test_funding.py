@@ -11,6 +11,14 @@ import pytest
 from sqlalchemy import func, select
 
 from rac_shared.clock import clock
+from rac_shared.contracts.base import parse
+from rac_shared.contracts.funding import (
+    AllocationIn,
+    DisbursementPaymentIn,
+    ProjectIn,
+    ScheduleIn,
+)
+from rac_shared.contracts.funding import ProjectDecisionIn as DecisionIn
 from rac_shared.errors import DomainError
 from rac_shared.events import CeracDesignated, CeracReportAccepted
 from services.billing import funding as F
@@ -20,14 +28,6 @@ from services.billing.models import (
     FundingDisbursement,
     FundingProject,
     OperatingAllocation,
-)
-from services.billing.schemas import (
-    AllocationIn,
-    DecisionIn,
-    DisbursementPaymentIn,
-    ProjectIn,
-    ScheduleIn,
-    parse,
 )
 from services.billing.testing import CMV, CMV_RAC, LEVIS, LEVIS_RAC, MINISTRY, memory_session
 

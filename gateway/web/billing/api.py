@@ -1,0 +1,122 @@
+"""The billing JSON API: most operations pass their ids, query and body to one RPC of the
+contract (summaries: the contract's docstrings); the others answer a file on request
+(``format=csv``), a status that depends on the reply, or 404 for a missing estimate."""
+
+from __future__ import annotations
+
+from pydantic import Field
+
+from gateway.web import responses
+from gateway.web.billing.pages import ESTIMATE_READERS, INSTITUTIONS, READERS
+from gateway.web.framework import Ctx, HttpError, route
+from gateway.web.passthrough import Api, passthrough
+from rac_shared.contracts.base import OptionalDate, OptionalInt, Strict
+from rac_shared.contracts.billing import (
+    AgingReport,
+    CostsIncurredIn,
+    CostsRecorded,
+    EstimateView,
+    IssuedInvoices,
+    Statement,
+)
+
+B = "/api/billing"
+F = f"{B}/invoices/<int:invoice_id>"
+C = f"{B}/plans/<int:plan_id>/costs-incurred"
+
+# fmt: off
+passthrough(
+    "billing",
+    Api("api_invoices", f"GET {B}/invoices", "list_invoices", READERS),
+    Api("api_invoice", f"GET {F}", "get_invoice", READERS),
+    Api("api_invoice_pdf", f"GET {F}/pdf", "invoice_pdf", READERS, file=True),
+    Api("api_record_payment", f"POST {F}/payments", "record_payment", INSTITUTIONS, status=201),
+    Api("api_import_payments", f"POST {B}/payments/import", "import_payments", INSTITUTIONS),
+    Api("api_cancellation_costs", f"GET {C}", "cancellation_costs", INSTITUTIONS),
+    Api("api_credit_note", f"GET {B}/credit-notes/<int:credit_note_id>", "get_credit_note",
+        READERS),
+    Api("api_preview_estimate", f"POST {B}/estimates/preview", "preview_estimate", INSTITUTIONS),
+)
+# fmt: on
+
+
+# ``format=csv`` is read apart from the query models: documented among them, it would make
+# the operation's JSON answer (its response model) a CSV one for the same parameters.
+
+
+class StatementQuery(Strict):
+    employer_id: OptionalInt = Field(None, title="Organisation employeuse")
+
+
+class AgingQuery(Strict):
+    as_of: OptionalDate = Field(None, title="En date du")
+
+
+@route(
+    f"{B}/invoicing/run",
+    methods=("POST",),
+    access=INSTITUTIONS,
+    response=IssuedInvoices,
+    summary="Facturer maintenant les versements échus de son établissement",
+)
+def api_issue_due_invoices(ctx: Ctx):
+    if ctx.request.content_length:
+        raise HttpError(400, "Cette requête ne prend pas de corps.")
+    return ctx.billing.issue_due_invoices()
+
+
+@route(
+    C,
+    methods=("POST",),
+    access=INSTITUTIONS,
+    body=CostsIncurredIn,
+    response=CostsRecorded,
+    summary="Inscrire les coûts engagés d'un plan annulé et émettre la facture finale "
+    "(une seule fois : les mêmes quantités renvoient la facture déjà émise)",
+)
+def api_record_cancellation_costs(ctx: Ctx, plan_id: int):
+    recorded = ctx.billing.record_cancellation_costs(plan_id=plan_id, data=ctx.body)
+    return recorded, 201 if recorded.created else 200
+
+
+@route(
+    f"{B}/statement",
+    access=READERS,
+    query=StatementQuery,
+    response=Statement,
+    summary="Relevé de compte d'une organisation employeuse, ou de toutes pour un "
+    "établissement (format=csv pour l'exporter)",
+)
+def api_statement(ctx: Ctx):
+    employer_id = ctx.query.employer_id
+    if ctx.request.args.get("format") == "csv":
+        exported = ctx.billing.statement_csv(employer_id=employer_id)
+        return responses.csv_download(ctx, exported.content, exported.filename)
+    return ctx.billing.statement(employer_id=employer_id)
+
+
+@route(
+    f"{B}/aging",
+    access=INSTITUTIONS,
+    query=AgingQuery,
+    response=AgingReport,
+    summary="Ancienneté des comptes clients de son établissement (format=csv pour l'exporter)",
+)
+def api_aging(ctx: Ctx):
+    if ctx.request.args.get("format") == "csv":
+        exported = ctx.billing.aging_csv(as_of=ctx.query.as_of)
+        return responses.csv_download(ctx, exported.content, exported.filename)
+    return ctx.billing.aging(as_of=ctx.query.as_of)
+
+
+@route(
+    f"{B}/estimates/<int:plan_id>/<int:version>",
+    access=ESTIMATE_READERS,
+    response=EstimateView,
+    summary="L'estimation des coûts d'une version de plan (parties du plan et Ministère)",
+)
+def api_estimate(ctx: Ctx, plan_id: int, version: int):
+    estimate = ctx.billing.get_estimate(plan_id=plan_id, version=version)
+    if estimate is None:
+        raise HttpError(404, "Estimation des coûts introuvable.")
+    return estimate

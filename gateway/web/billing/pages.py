@@ -1,0 +1,289 @@
+"""Invoices, payments, credit notes, statements, the aging report and the costs incurred on a
+cancelled plan: the pages.
+
+Thin handlers over the billing service (``ctx.billing``), which scopes every object to its
+tenant: an institution sees its own invoices, an employer the invoices addressed to it;
+another tenant's invoice is "not found". Institutions record payments, import bank files,
+issue due installments, record the costs incurred of their cancelled plans and read the
+aging report; employers read their invoices and statement. Estimates are edited from the
+plan pages (plans service).
+
+Each form is a contract model (``form=``); a refusal re-renders the page it came from
+(``on_error=``) with what was typed and the errors. Query strings are contract models too
+(``query=``).
+"""
+
+from __future__ import annotations
+
+from pydantic import Field
+from werkzeug.wrappers import Response
+
+from gateway.web import responses
+from gateway.web.forms import NoFields
+from gateway.web.framework import Ctx, notices, route
+from rac_shared.actor import EMPLOYER_ROLES, INSTITUTION_ROLES, MINISTRY_ROLES
+from rac_shared.clock import clock
+from rac_shared.contracts.base import OptionalDate, OptionalInt, Strict
+from rac_shared.contracts.billing import (
+    MAX_BANK_FILE,
+    CostsIncurredIn,
+    CostsView,
+    InvoiceFilter,
+    InvoiceQuery,
+    PaymentIn,
+    PaymentMethod,
+    ProfileIn,
+)
+
+READERS = INSTITUTION_ROLES | EMPLOYER_ROLES
+INSTITUTIONS = INSTITUTION_ROLES
+ESTIMATE_READERS = READERS | MINISTRY_ROLES
+
+notices(
+    **{
+        "factures-emises": "Les versements échus sont facturés : les nouvelles factures "
+        "figurent dans la liste.",
+        "rien-a-facturer": "Aucun versement n'était à facturer.",
+        "paiement-recu": "Le paiement est enregistré.",
+        "parametres-facturation": "Les paramètres de facturation sont enregistrés.",
+        "couts": "Les coûts engagés sont enregistrés et la facture finale est émise.",
+        "couts-deja": "Ces coûts engagés étaient déjà enregistrés : aucune autre facture "
+        "n'est émise.",
+    }
+)
+
+
+class InvoicesFilter(Strict):
+    """``/facturation?statut=overdue&employeur=5`` (the links of e-mails and home pages)."""
+
+    statut: InvoiceFilter = Field(InvoiceFilter.ALL, title="Statut")
+    employeur: OptionalInt = Field(None, title="Organisation")
+
+
+class StatementFilter(Strict):
+    employeur: OptionalInt = Field(None, title="Organisation")
+
+
+class AgingFilter(Strict):
+    date: OptionalDate = Field(None, title="En date du")
+
+
+# -- invoices ------------------------------------------------------------------------------------
+
+
+def invoices_view(ctx: Ctx) -> Response:
+    filters = ctx.query if isinstance(ctx.query, InvoicesFilter) else InvoicesFilter()
+    employer_id = filters.employeur if ctx.actor.is_institution else None
+    page = ctx.billing.invoices_page(
+        query=InvoiceQuery(status=filters.statut, employer_id=employer_id)
+    )
+    return ctx.render(
+        "billing/invoices.html.j2",
+        page=page,
+        filters=filters,
+        employer_id=employer_id,
+        statuses=InvoiceFilter.choices(),
+        form=ctx.form(endpoint="issue_due_invoices"),
+    )
+
+
+@route("/facturation", access=READERS, query=InvoicesFilter)
+def invoices_page(ctx: Ctx) -> Response:
+    return invoices_view(ctx)
+
+
+@route(
+    "/facturation/emettre",
+    methods=("POST",),
+    access=INSTITUTIONS,
+    form=NoFields,
+    on_error=invoices_view,
+)
+def issue_due_invoices(ctx: Ctx, form: NoFields) -> Response:
+    issued = ctx.billing.issue_due_invoices()
+    return ctx.done("/facturation", "factures-emises" if issued.issued else "rien-a-facturer")
+
+
+@route("/facturation/factures/<int:invoice_id>", access=READERS)
+def invoice_page(ctx: Ctx, invoice_id: int) -> Response:
+    invoice = ctx.billing.get_invoice(invoice_id=invoice_id)
+    payment = {"paid_on": clock.today(), "method": PaymentMethod.TRANSFER}
+    return ctx.render(
+        "billing/invoice.html.j2",
+        invoice=invoice,
+        methods=PaymentMethod.choices(),
+        form=ctx.form(payment, endpoint="record_payment"),
+    )
+
+
+@route("/factures/<int:invoice_id>", access=READERS)
+def invoice_link(ctx: Ctx, invoice_id: int) -> Response:
+    """The short link e-mails carry (``invoice.issued``, ``invoice.overdue``)."""
+    return ctx.redirect(f"/facturation/factures/{invoice_id}")
+
+
+@route("/facturation/factures/<int:invoice_id>/pdf", access=READERS)
+def invoice_pdf(ctx: Ctx, invoice_id: int) -> Response:
+    return responses.document(ctx, ctx.billing.invoice_pdf(invoice_id=invoice_id))
+
+
+@route(
+    "/facturation/factures/<int:invoice_id>/paiements",
+    methods=("POST",),
+    access=INSTITUTIONS,
+    form=PaymentIn,
+    on_error=invoice_page,
+)
+def record_payment(ctx: Ctx, invoice_id: int, form: PaymentIn) -> Response:
+    ctx.billing.record_payment(invoice_id=invoice_id, data=form)
+    return ctx.done(f"/facturation/factures/{invoice_id}", "paiement-recu")
+
+
+@route("/facturation/notes-de-credit/<int:credit_note_id>", access=READERS)
+def credit_note_page(ctx: Ctx, credit_note_id: int) -> Response:
+    credit = ctx.billing.get_credit_note(credit_note_id=credit_note_id)
+    return ctx.render("billing/credit_note.html.j2", credit=credit)
+
+
+@route("/facturation/notes-de-credit/<int:credit_note_id>/pdf", access=READERS)
+def credit_note_pdf(ctx: Ctx, credit_note_id: int) -> Response:
+    return responses.document(ctx, ctx.billing.credit_note_pdf(credit_note_id=credit_note_id))
+
+
+# -- costs incurred on a cancelled plan (annex A, 1 d) ---------------------------------------------
+
+
+def cost_rows(costs: CostsView) -> list[dict]:
+    """The form's rows, one per quantity to type: a line, or a line and one of its
+    candidate-workers (those who abandoned were settled by the abandonment)."""
+    rows = []
+    for line in costs.lines:
+        if not line.per_candidate:
+            rows.append({"line": line.line, "candidate_id": None})
+            continue
+        rows += [
+            {"line": line.line, "candidate_id": person.candidate_id}
+            for person in line.people
+            if person.abandoned_on is None
+        ]
+    return rows
+
+
+@route("/facturation/plans/<int:plan_id>/couts-engages", access=INSTITUTIONS)
+def cancellation_costs_page(ctx: Ctx, plan_id: int) -> Response:
+    costs = ctx.billing.cancellation_costs(plan_id=plan_id)
+    rows = cost_rows(costs)
+    return ctx.render(
+        "billing/costs_incurred.html.j2",
+        costs=costs,
+        rows={(r["line"], r["candidate_id"]): index for index, r in enumerate(rows)},
+        form=ctx.form({"items": rows}, endpoint="record_cancellation_costs"),
+    )
+
+
+@route(
+    "/facturation/plans/<int:plan_id>/couts-engages",
+    methods=("POST",),
+    access=INSTITUTIONS,
+    form=CostsIncurredIn,
+    on_error=cancellation_costs_page,
+)
+def record_cancellation_costs(ctx: Ctx, plan_id: int, form: CostsIncurredIn) -> Response:
+    recorded = ctx.billing.record_cancellation_costs(plan_id=plan_id, data=form)
+    done = "couts" if recorded.created else "couts-deja"
+    return ctx.done(f"/facturation/plans/{plan_id}/couts-engages", done)
+
+
+# -- bank file -------------------------------------------------------------------------------------
+
+
+@route("/facturation/paiements/import", access=INSTITUTIONS)
+def import_form(ctx: Ctx, report=None) -> Response:
+    return ctx.render(
+        "billing/import.html.j2",
+        report=report,
+        max_megabytes=MAX_BANK_FILE // (1024 * 1024),
+        form=ctx.form(endpoint="import_payments"),
+    )
+
+
+def bank_file_text(content: bytes) -> str:
+    """A bank file's text: UTF-8, or Windows-1252 as older spreadsheets save it."""
+    try:
+        return content.decode("utf-8")
+    except UnicodeDecodeError:
+        return content.decode("cp1252", errors="replace")
+
+
+@route(
+    "/facturation/paiements/import",
+    methods=("POST",),
+    access=INSTITUTIONS,
+    form=NoFields,
+    on_error=import_form,
+)
+def import_payments(ctx: Ctx, form: NoFields) -> Response:
+    _, content = responses.uploaded(ctx, "fichier", MAX_BANK_FILE)
+    report = ctx.billing.import_payments(data={"content": bank_file_text(content)})
+    return import_form(ctx, report=report)
+
+
+# -- reports ---------------------------------------------------------------------------------------
+
+
+@route("/facturation/anciennete", access=INSTITUTIONS, query=AgingFilter)
+def aging_page(ctx: Ctx) -> Response:
+    report = ctx.billing.aging(as_of=ctx.query.date)
+    return ctx.render("billing/aging.html.j2", report=report)
+
+
+@route("/facturation/anciennete.csv", access=INSTITUTIONS, query=AgingFilter)
+def aging_csv(ctx: Ctx) -> Response:
+    exported = ctx.billing.aging_csv(as_of=ctx.query.date)
+    return responses.csv_download(ctx, exported.content, exported.filename)
+
+
+def _statement_employer(ctx: Ctx) -> int | None:
+    return None if ctx.actor.is_employer else ctx.query.employeur
+
+
+@route("/facturation/releve", access=READERS, query=StatementFilter)
+def statement_page(ctx: Ctx) -> Response:
+    employer_id = _statement_employer(ctx)
+    page = ctx.billing.statement_page(employer_id=employer_id)
+    return ctx.render(
+        "billing/statement.html.j2",
+        statement=page.statement,
+        employers=page.employers,
+        employer_id=employer_id,
+    )
+
+
+@route("/facturation/releve.csv", access=READERS, query=StatementFilter)
+def statement_csv(ctx: Ctx) -> Response:
+    exported = ctx.billing.statement_csv(employer_id=_statement_employer(ctx))
+    return responses.csv_download(ctx, exported.content, exported.filename)
+
+
+# -- the institution's billing settings ------------------------------------------------------------
+
+
+@route("/facturation/parametres", access=INSTITUTIONS)
+def settings_page(ctx: Ctx) -> Response:
+    profile = ctx.billing.get_profile()
+    return ctx.render(
+        "billing/settings.html.j2",
+        form=ctx.form(profile.model_dump(include=set(ProfileIn.model_fields))),
+    )
+
+
+@route(
+    "/facturation/parametres",
+    methods=("POST",),
+    access=INSTITUTIONS,
+    form=ProfileIn,
+    on_error=settings_page,
+)
+def save_settings(ctx: Ctx, form: ProfileIn) -> Response:
+    ctx.billing.update_profile(data=form)
+    return ctx.done("/facturation/parametres", "parametres-facturation")

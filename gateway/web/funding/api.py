@@ -1,0 +1,91 @@
+"""The funding JSON API (``/api/funding``): each command passes its ids and body to one RPC of
+the billing service's funding contract (summaries: the contract's docstrings); the readings
+take the fiscal year from the query string, and a statement answers a file on request
+(``format=csv`` or ``format=pdf``)."""
+
+from __future__ import annotations
+
+from pydantic import Field
+
+from gateway.web import responses
+from gateway.web.framework import Ctx, route
+from gateway.web.funding.pages import INSTITUTIONS, MANAGERS, READERS
+from gateway.web.passthrough import Api, passthrough
+from rac_shared.actor import MINISTRY_ROLES
+from rac_shared.contracts.base import Strict
+from rac_shared.contracts.funding import (
+    FundingFigures,
+    FundingOverview,
+    FundingStatement,
+    OptionalFiscalYear,
+)
+
+F = "/api/funding"
+P = f"{F}/projects/<int:project_id>"
+
+# fmt: off
+passthrough(
+    "funding",
+    Api("api_funding_allocate", f"POST {F}/ceracs/<int:cerac_id>/allocations",
+        "record_funding_allocation", MANAGERS, status=201),
+    Api("api_funding_submit_project", f"POST {F}/projects", "submit_funding_project",
+        INSTITUTIONS, status=201),
+    Api("api_funding_project", f"GET {P}", "get_funding_project", READERS),
+    Api("api_funding_decide", f"POST {P}/decision", "decide_funding_project", MANAGERS),
+    Api("api_funding_allocation_schedule", f"PUT {F}/allocations/<int:allocation_id>/schedule",
+        "update_allocation_schedule", MANAGERS),
+    Api("api_funding_project_schedule", f"PUT {P}/schedule", "update_project_schedule",
+        MANAGERS),
+    Api("api_funding_pay", f"POST {F}/disbursements/<int:disbursement_id>/payment",
+        "pay_funding_disbursement", MANAGERS),
+)
+# fmt: on
+
+
+class YearQuery(Strict):
+    fiscal_year: OptionalFiscalYear = Field(
+        None, title="Exercice financier", description="p. ex. « 2025-2026 » (l'exercice courant)"
+    )
+
+
+@route(
+    f"{F}/ceracs",
+    access=READERS,
+    query=YearQuery,
+    response=FundingOverview,
+    summary="Financement d'un exercice (fiscal_year=2025-2026) : tous les CERAC pour le "
+    "Ministère, le sien pour un CERAC",
+)
+def api_funding_overview(ctx: Ctx):
+    return ctx.funding.funding_overview(fiscal_year=ctx.query.fiscal_year)
+
+
+@route(
+    f"{F}/figures",
+    access=MINISTRY_ROLES,
+    query=YearQuery,
+    response=FundingFigures,
+    summary="Tableau de bord : plafond, fonctionnement alloué, projets approuvés, versé et "
+    "reste à verser par CERAC et au total",
+)
+def api_funding_figures(ctx: Ctx):
+    return ctx.funding.funding_figures(fiscal_year=ctx.query.fiscal_year)
+
+
+@route(
+    f"{F}/ceracs/<int:cerac_id>/statement",
+    access=READERS,
+    query=YearQuery,
+    response=FundingStatement,
+    summary="État du financement d'un CERAC pour un exercice (format=csv ou pdf pour l'exporter)",
+)
+def api_funding_statement(ctx: Ctx, cerac_id: int):
+    year = ctx.query.fiscal_year
+    kind = ctx.request.args.get("format", "")
+    if kind == "csv":
+        exported = ctx.funding.funding_statement_csv(cerac_id=cerac_id, fiscal_year=year)
+        return responses.csv_download(ctx, exported.content, exported.filename)
+    if kind == "pdf":
+        document = ctx.funding.funding_statement_pdf(cerac_id=cerac_id, fiscal_year=year)
+        return responses.document(ctx, document)
+    return ctx.funding.funding_statement(cerac_id=cerac_id, fiscal_year=year)

@@ -1,0 +1,270 @@
+"""Funding of designated CERACs: the pages under ``/financement``.
+
+Thin handlers over the billing service's funding contract (``ctx.funding``), which scopes
+everything: the ministry sees every CERAC, a CERAC (the institution designated) only its own
+statement and projects; another CERAC's statement or project is "not found". The ministry's
+administrators and analysts record allocations, decide projects, edit schedules and record
+payments; institutions submit development projects (the service refuses an institution that
+is not a CERAC); employers have no access.
+
+Each form is a contract model (``form=``); a refusal re-renders the page it came from
+(``on_error=``) with what was typed and the errors.
+"""
+
+from __future__ import annotations
+
+import re
+from urllib.parse import parse_qs
+
+from pydantic import Field
+from werkzeug.wrappers import Response
+
+from gateway.web import responses
+from gateway.web.framework import Ctx, notices, route
+from rac_shared.actor import INSTITUTION_ROLES, MINISTRY_ROLES, Role
+from rac_shared.clock import clock
+from rac_shared.contracts.base import Strict
+from rac_shared.contracts.funding import (
+    AllocationIn,
+    DisbursementPaymentIn,
+    DisbursementStatus,
+    MandatePart,
+    OptionalFiscalYear,
+    ProjectDecision,
+    ProjectDecisionIn,
+    ProjectIn,
+    ScheduleIn,
+)
+from rac_shared.errors import DomainError
+
+READERS = MINISTRY_ROLES | INSTITUTION_ROLES
+MANAGERS = frozenset({Role.MINISTRY_ADMIN, Role.MINISTRY_ANALYST})
+INSTITUTIONS = INSTITUTION_ROLES
+BUDGET_ROWS = 6
+EXTRA_SCHEDULE_ROWS = 2
+
+notices(
+    allocation="L'allocation de fonctionnement est enregistrée et son échéancier créé.",
+    projet="Le projet de développement est soumis au Ministère.",
+    echeancier="L'échéancier des versements est enregistré.",
+    paiement="Le versement est enregistré comme payé.",
+    **{"decision-projet": "La décision sur le projet de développement est enregistrée."},
+)
+
+
+class YearFilter(Strict):
+    exercice: OptionalFiscalYear = Field(None, title="Exercice financier")
+
+
+class PaymentForm(DisbursementPaymentIn):
+    """A disbursement's payment as a page posts it, with the page to go back to."""
+
+    back: str = Field("/financement", max_length=300)
+
+    def payment(self) -> DisbursementPaymentIn:
+        return DisbursementPaymentIn.model_validate(self.model_dump(exclude={"back"}))
+
+
+def back_to(back: str) -> str:
+    """The funding page a form came from: never a redirection elsewhere."""
+    return back if back.startswith("/financement/") and "//" not in back else "/financement"
+
+
+def _view(ctx: Ctx, template: str, **context) -> Response:
+    return ctx.render(
+        template,
+        can_manage=ctx.actor.role in MANAGERS,
+        today=clock.today(),
+        payable=(DisbursementStatus.PAYABLE, DisbursementStatus.SCHEDULED),
+        **context,
+    )
+
+
+# -- overview and statements -----------------------------------------------------------------------
+
+
+@route("/financement", access=READERS, query=YearFilter)
+def funding_page(ctx: Ctx) -> Response:
+    year = ctx.query.exercice if isinstance(ctx.query, YearFilter) else None
+    overview = ctx.funding.funding_overview(fiscal_year=year)
+    return _view(ctx, "funding/index.html.j2", overview=overview, statement=overview.statement)
+
+
+def cerac_view(ctx: Ctx, cerac_id: int, year: str | None) -> Response:
+    statement = ctx.funding.funding_statement(cerac_id=cerac_id, fiscal_year=year)
+    form = ctx.form({"fiscal_year": statement.fiscal_year}, endpoint="funding_allocate")
+    return _view(ctx, "funding/statement.html.j2", statement=statement, form=form)
+
+
+@route("/financement/ceracs/<int:cerac_id>", access=READERS, query=YearFilter)
+def funding_cerac_page(ctx: Ctx, cerac_id: int) -> Response:
+    return cerac_view(ctx, cerac_id, ctx.query.exercice)
+
+
+@route("/financement/ceracs/<int:cerac_id>/releve.csv", access=READERS, query=YearFilter)
+def funding_statement_csv(ctx: Ctx, cerac_id: int) -> Response:
+    exported = ctx.funding.funding_statement_csv(cerac_id=cerac_id, fiscal_year=ctx.query.exercice)
+    return responses.csv_download(ctx, exported.content, exported.filename)
+
+
+@route("/financement/ceracs/<int:cerac_id>/releve.pdf", access=READERS, query=YearFilter)
+def funding_statement_pdf(ctx: Ctx, cerac_id: int) -> Response:
+    document = ctx.funding.funding_statement_pdf(cerac_id=cerac_id, fiscal_year=ctx.query.exercice)
+    return responses.document(ctx, document)
+
+
+def _allocation_refused(ctx: Ctx, cerac_id: int) -> Response:
+    """The statement of the fiscal year typed, when it is one (else the current one)."""
+    try:
+        return cerac_view(ctx, cerac_id, ctx.form_state.value("fiscal_year") or None)
+    except DomainError as exc:
+        if exc.code != "invalid":  # not a fiscal year: refused before any call
+            raise
+        return cerac_view(ctx, cerac_id, None)
+
+
+@route(
+    "/financement/ceracs/<int:cerac_id>/allocations",
+    methods=("POST",),
+    access=MANAGERS,
+    form=AllocationIn,
+    on_error=_allocation_refused,
+)
+def funding_allocate(ctx: Ctx, cerac_id: int, form: AllocationIn) -> Response:
+    ctx.funding.record_funding_allocation(cerac_id=cerac_id, data=form)
+    return ctx.done(f"/financement/ceracs/{cerac_id}?exercice={form.fiscal_year}", "allocation")
+
+
+# -- development projects --------------------------------------------------------------------------
+
+
+@route("/financement/projets/nouveau", access=INSTITUTIONS)
+def funding_project_form(ctx: Ctx) -> Response:
+    overview = ctx.funding.funding_overview()
+    return _view(
+        ctx,
+        "funding/project_form.html.j2",
+        is_cerac=overview.is_cerac,
+        mandate_parts=MandatePart.choices(),
+        form=ctx.form(endpoint="funding_submit_project"),
+        budget_rows=BUDGET_ROWS,
+    )
+
+
+@route(
+    "/financement/projets",
+    methods=("POST",),
+    access=INSTITUTIONS,
+    form=ProjectIn,
+    on_error=funding_project_form,
+)
+def funding_submit_project(ctx: Ctx, form: ProjectIn) -> Response:
+    project = ctx.funding.submit_funding_project(data=form)
+    return ctx.done(f"/financement/projets/{project.id}", "projet")
+
+
+def _unpaid(disbursements) -> dict:
+    """The schedule form's rows: the installments not paid yet."""
+    return {
+        "items": [
+            {"due_on": d.due_on, "amount": d.amount, "hold_report_year": d.hold_report_year}
+            for d in disbursements
+            if d.status != DisbursementStatus.PAID
+        ]
+    }
+
+
+@route("/financement/projets/<int:project_id>", access=READERS)
+def funding_project_page(ctx: Ctx, project_id: int) -> Response:
+    project = ctx.funding.get_funding_project(project_id=project_id)
+    return _view(
+        ctx,
+        "funding/project.html.j2",
+        project=project,
+        decisions=ProjectDecision.choices(),
+        form=ctx.form(endpoint="funding_decide"),
+        schedule=ctx.form(_unpaid(project.disbursements), endpoint="funding_project_schedule"),
+        extra_rows=EXTRA_SCHEDULE_ROWS,
+    )
+
+
+@route(
+    "/financement/projets/<int:project_id>/decision",
+    methods=("POST",),
+    access=MANAGERS,
+    form=ProjectDecisionIn,
+    on_error=funding_project_page,
+)
+def funding_decide(ctx: Ctx, project_id: int, form: ProjectDecisionIn) -> Response:
+    ctx.funding.decide_funding_project(project_id=project_id, data=form)
+    return ctx.done(f"/financement/projets/{project_id}", "decision-projet")
+
+
+# -- schedules and payments ------------------------------------------------------------------------
+
+
+@route("/financement/allocations/<int:allocation_id>", access=READERS)
+def funding_allocation_page(ctx: Ctx, allocation_id: int) -> Response:
+    allocation = ctx.funding.get_funding_allocation(allocation_id=allocation_id)
+    return _view(
+        ctx,
+        "funding/allocation.html.j2",
+        allocation=allocation,
+        schedule=ctx.form(
+            _unpaid(allocation.disbursements), endpoint="funding_allocation_schedule"
+        ),
+        extra_rows=EXTRA_SCHEDULE_ROWS,
+    )
+
+
+@route(
+    "/financement/allocations/<int:allocation_id>/echeancier",
+    methods=("POST",),
+    access=MANAGERS,
+    form=ScheduleIn,
+    on_error=funding_allocation_page,
+)
+def funding_allocation_schedule(ctx: Ctx, allocation_id: int, form: ScheduleIn) -> Response:
+    ctx.funding.update_allocation_schedule(allocation_id=allocation_id, data=form)
+    return ctx.done(f"/financement/allocations/{allocation_id}", "echeancier")
+
+
+@route(
+    "/financement/projets/<int:project_id>/echeancier",
+    methods=("POST",),
+    access=MANAGERS,
+    form=ScheduleIn,
+    on_error=funding_project_page,
+)
+def funding_project_schedule(ctx: Ctx, project_id: int, form: ScheduleIn) -> Response:
+    ctx.funding.update_project_schedule(project_id=project_id, data=form)
+    return ctx.done(f"/financement/projets/{project_id}", "echeancier")
+
+
+FUNDING_PAGE = re.compile(r"/financement/(ceracs|allocations|projets)/(\d+)")
+
+
+def _payment_refused(ctx: Ctx, disbursement_id: int) -> Response:
+    """The page the payment form was on, again, with the refusal at its top."""
+    path, _, query = back_to(ctx.form_state.value("back")).partition("?")
+    page = FUNDING_PAGE.fullmatch(path)
+    if page is None:
+        return funding_page(ctx)
+    kind, number = page.group(1), int(page.group(2))
+    if kind == "allocations":
+        return funding_allocation_page(ctx, number)
+    if kind == "projets":
+        return funding_project_page(ctx, number)
+    return cerac_view(ctx, number, parse_qs(query).get("exercice", [None])[0])
+
+
+@route(
+    "/financement/versements/<int:disbursement_id>/paiement",
+    methods=("POST",),
+    access=MANAGERS,
+    form=PaymentForm,
+    on_error=_payment_refused,
+)
+def funding_pay(ctx: Ctx, disbursement_id: int, form: PaymentForm) -> Response:
+    ctx.funding.pay_funding_disbursement(disbursement_id=disbursement_id, data=form.payment())
+    return ctx.done(back_to(form.back), "paiement")

@@ -1,0 +1,196 @@
+"""The ``/facturation`` pages and ``/api/billing`` handlers over the real billing service (its
+entrypoints, through the contract, in a worker over an in-memory database): filters as query
+models, each form refused with French messages and what was typed, the notices after a POST,
+the downloads, one call to billing per page."""
+
+from __future__ import annotations
+
+from datetime import date
+
+import pytest
+
+import gateway.web.billing  # noqa: F401  (registers the routes)
+from gateway.clients import target_of
+from rac_shared.clock import clock
+from rac_shared.contracts.billing import EstimateSpec, PlanRef
+from services.billing import estimates as E
+from services.billing import invoicing as I
+from services.billing.models import Invoice
+from services.billing.service import BillingService
+from services.billing.testing import (
+    CISSS,
+    CISSS_HR,
+    CMV_RAC,
+    LEVIS,
+    LEVIS_RAC,
+    ORGANISATIONS,
+    accepted,
+    estimate_spec,
+    memory_session,
+    plan_ref,
+)
+from tests.support.pages import Browser, ServiceRpc
+
+TODAY = date(2026, 9, 20)
+
+
+@pytest.fixture
+def session():
+    """One accepted plan of the Cégep de Lévis with the CISSS, its first installment
+    (2 611,47 $) invoiced on 1 September 2026."""
+    session = memory_session()
+    with clock.frozen_at(date(2026, 8, 20)):
+        estimate = E.save_estimate(
+            session,
+            LEVIS_RAC,
+            PlanRef(**plan_ref()),
+            EstimateSpec(**estimate_spec()),
+            {"institution": ORGANISATIONS[LEVIS], "employer": ORGANISATIONS[CISSS]},
+        )
+        E.freeze(estimate)
+        session.commit()
+    with clock.frozen_at(date(2026, 9, 1)):
+        I.accept_plan(session, accepted())
+        I.issue_due_batch(session, date(2026, 9, 1))
+        session.commit()
+    yield session
+    session.close()
+
+
+def browser(session, who, rpc=None) -> Browser:
+    return Browser(rpc or ServiceRpc(BillingService, session, today=TODAY), who)
+
+
+def invoice_id(session) -> int:
+    return session.query(Invoice.id).scalar()
+
+
+def test_the_invoices_list_is_filtered_by_its_query_model(session):
+    levis = browser(session, LEVIS_RAC)
+    overdue = levis.get("/facturation?statut=overdue")
+    assert overdue.status_code == 200 and "0 facture — en retard" in overdue.html
+    listing = levis.get(f"/facturation?statut=open&employeur={CISSS}")
+    assert "CLV-2026-0001" in listing.html and "1 facture — à payer (solde dû)" in listing.html
+    assert '<option value="open" selected>' in listing.html
+    for query in ("statut=' OR 1=1 --", "employeur=cinq"):
+        refused = levis.get(f"/facturation?{query}")
+        assert refused.status_code == 422 and "Les critères de la recherche sont invalides" in (
+            refused.html
+        )
+    api = levis.get(f"/api/billing/invoices?status=open&employer_id={CISSS}").response
+    assert api.status_code == 200 and api.json["count"] == 1
+    assert api.json["invoices"][0]["balance"] == "2611.47"  # a decimal string, never a float
+
+
+def test_a_payment_refused_keeps_what_was_typed_and_one_recorded_says_so(session):
+    levis = browser(session, LEVIS_RAC)
+    path = f"/facturation/factures/{invoice_id(session)}"
+    with clock.frozen_at(TODAY):
+        page = levis.get(path)
+    assert 'value="2026-09-20"' in page.html  # today, by default
+    assert '<option value="transfer" selected>' in page.html
+    refused = levis.post(
+        f"{path}/paiements",
+        {"paid_on": "2026-09-20", "amount": "9 999,00", "method": "cheque", "reference": "CHQ-7"},
+    )
+    assert refused.status_code == 422 and "trop-payés" in refused.html
+    assert 'value="9 999,00"' in refused.html and 'value="CHQ-7"' in refused.html
+    assert '<option value="cheque" selected>' in refused.html
+    invalid = levis.post(f"{path}/paiements", {"paid_on": "hier", "amount": "0", "method": "or"})
+    assert invalid.status_code == 422
+    summary = invalid.html.split('class="error-summary"')[1].split("</div>")[0]
+    assert "Date du paiement : Une date AAAA-MM-JJ est attendue." in summary
+    assert "Montant reçu : Le montant d'un paiement doit être supérieur à zéro." in summary
+    assert "Mode de paiement : Cette valeur n'est pas permise." in summary
+    done = levis.post(
+        f"{path}/paiements", {"paid_on": "2026-09-20", "amount": "611,47", "method": "cheque"}
+    )
+    assert done.status_code == 303 and done.headers["Location"] == f"{path}?fait=paiement-recu"
+    shown = levis.get(f"{path}?fait=paiement-recu").html
+    assert "Le paiement est enregistré." in shown and "2 000,00 $" in shown
+    employer = browser(session, CISSS_HR).get(path)
+    assert employer.status_code == 200 and "Enregistrer un paiement" not in employer.html
+    assert browser(session, CMV_RAC).get(path).status_code == 404  # another institution
+
+
+def test_the_bank_file_is_an_upload_read_within_its_limit(session):
+    levis = browser(session, LEVIS_RAC)
+    missing = levis.post("/facturation/paiements/import")
+    assert missing.status_code == 422 and "Aucun fichier choisi." in missing.html
+    wrong = levis.post(
+        "/facturation/paiements/import",
+        {"fichier": (_file("jour;somme\n2026-09-20;10\n"), "releve.csv")},
+    )
+    assert wrong.status_code == 422 and "colonnes manquantes" in wrong.html
+    text = "date;montant;facture;reference;mode\n2026-09-19;11,47;CLV-2026-0001;DEP-1;dépôt\n"
+    imported = levis.post(
+        "/facturation/paiements/import",
+        {"fichier": (_file(text.encode("cp1252")), "releve.csv")},  # saved by an old spreadsheet
+    )
+    assert imported.status_code == 200 and "1 paiement(s) enregistré(s)" in imported.html
+
+
+def _file(content):
+    import io
+
+    return io.BytesIO(content.encode("utf-8") if isinstance(content, str) else content)
+
+
+def test_the_settings_form_is_the_contract_s(session):
+    levis = browser(session, LEVIS_RAC)
+    too_long = levis.post("/facturation/parametres", {"gst_number": "1" * 41})
+    assert too_long.status_code == 422
+    assert "Numéro d'inscription à la TPS : Ce texte est trop long." in too_long.html
+    assert f'value="{"1" * 41}"' in too_long.html  # not cut
+    saved = levis.post("/facturation/parametres", {"gst_number": "123456789 RT0001"})
+    assert saved.headers["Location"] == "/facturation/parametres?fait=parametres-facturation"
+    page = levis.get("/facturation/parametres?fait=parametres-facturation").html
+    assert "Les paramètres de facturation sont enregistrés." in page
+    assert 'value="123456789 RT0001"' in page
+
+
+def test_the_due_installments_button_says_what_it_did(session):
+    levis = browser(session, LEVIS_RAC)
+    done = levis.post("/facturation/emettre")
+    assert done.headers["Location"] == "/facturation?fait=rien-a-facturer"
+    assert "Aucun versement n'était à facturer." in levis.get(done.headers["Location"]).html
+
+
+def test_exports_are_utf8_csv_with_a_byte_order_mark(session):
+    levis = browser(session, LEVIS_RAC)
+    for path, name in (
+        ("/facturation/anciennete.csv?date=2026-11-15", "anciennete-des-comptes-2026-11-15.csv"),
+        (f"/facturation/releve.csv?employeur={CISSS}", f"releve-{CISSS}.csv"),
+        ("/api/billing/aging?as_of=2026-11-15&format=csv", None),
+    ):
+        response = levis.get(path).response
+        assert response.status_code == 200 and response.mimetype == "text/csv", path
+        assert response.get_data().startswith("\ufeff".encode()), path
+        assert ";" in response.get_data(as_text=True).splitlines()[0], path
+        if name:
+            assert name in response.headers["Content-Disposition"]
+    aging = levis.get("/api/billing/aging?as_of=2026-11-15").response.json
+    assert aging["as_of"] == "2026-11-15" and aging["totals"]["d31_60"] == "2611.47"
+
+
+def test_each_billing_page_asks_the_billing_service_once(session):
+    rpc = ServiceRpc(BillingService, session, today=TODAY)
+    number = invoice_id(session)
+    for who, path in (
+        (LEVIS_RAC, "/facturation"),
+        (LEVIS_RAC, f"/facturation/factures/{number}"),
+        (LEVIS_RAC, "/facturation/releve"),
+        (LEVIS_RAC, "/facturation/anciennete"),
+        (LEVIS_RAC, "/facturation/parametres"),
+        (CISSS_HR, "/facturation"),
+        (CISSS_HR, "/facturation/releve"),
+    ):
+        rpc.calls.clear()
+        page = browser(session, who, rpc).get(path)
+        assert page.status_code == 200, (path, page.html[:300])
+        assert page.headers["X-RAC-RPC"] == "billing=1" and len(rpc.calls) == 1, path
+
+
+def test_funding_is_a_client_name_for_the_billing_service():
+    assert target_of("funding") == ("billing", "rac_shared.contracts.funding:FundingRpc")
+    assert target_of("billing") == ("billing", "rac_shared.contracts.billing:BillingRpc")
