@@ -65,14 +65,15 @@ def decode(form: MultiDict, model: type[BaseModel]) -> dict:
 
 def _model_data(model: type[BaseModel], raw: dict) -> dict:
     data: dict = {}
-    for name in model.model_fields:
+    for name, info in model.model_fields.items():
+        key = info.alias or name  # a parameter named otherwise outside (``?from=``)
         annotation = field_annotation(model, name)
-        if name in raw:
-            value = _value(annotation, raw[name])
+        if key in raw:
+            value = _value(annotation, raw[key])
             if value is not _MISSING:
-                data[name] = value
-        elif unwrap(annotation)[0] is bool and not model.model_fields[name].is_required():
-            data[name] = False  # an unchecked box is not posted (a required yes/no is)
+                data[key] = value
+        elif unwrap(annotation)[0] is bool and not info.is_required():
+            data[key] = False  # an unchecked box is not posted (a required yes/no is)
     return data
 
 
