@@ -26,6 +26,10 @@ SERVICES = {
         "rac_shared.contracts.applications:ApplicationsGridRpc",
         "rac_shared.contracts.network:NetworkRpc",
     ),
+    "services.plans.service:PlansService": (
+        "rac_shared.contracts.plans:PlansRpc",
+        "rac_shared.contracts.plans:PlansDeliveryRpc",
+    ),
     "services.notifications.service:NotificationsService": (
         "rac_shared.contracts.notifications:NotificationsRpc",
     ),
