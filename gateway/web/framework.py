@@ -46,6 +46,7 @@ if TYPE_CHECKING:
     from rac_shared.contracts.applications import ApplicationsRpc
     from rac_shared.contracts.network import NetworkRpc
     from rac_shared.contracts.notifications import Inbox, NotificationsRpc
+    from rac_shared.contracts.plans import PlansRpc
     from rac_shared.contracts.scoring import ScoringRpc
 
 log = logging.getLogger("gateway.web")
@@ -235,6 +236,11 @@ class Ctx:
     def notifications(self) -> NotificationsRpc:
         return self.service("notifications")
 
+    @property
+    def plans(self) -> PlansRpc:
+        return self.service("plans")
+
+    @property
     def applications(self) -> ApplicationsRpc:
         return self.service("applications")
 

@@ -844,7 +844,8 @@ def test_the_employer_declines_an_offer_then_an_amendment(platform, tokens, tap)
         form_path,
         {"version": "1", "reason": reason, "confirme": "oui"},
     )
-    assert response.status_code == 303 and response.headers["Location"].endswith("?ok=refuse")
+    # The platform's one flash parameter is ``fait`` (``ctx.done``); the plans pages used ``ok``.
+    assert response.status_code == 303 and response.headers["Location"].endswith("?fait=refuse")
     [declined] = tap.wait_for(plan_id, "plan.declined", 1)
     assert declined["payload"]["reason"] == reason
     assert declined["payload"]["declined_by"] == "Julie Morin"
