@@ -1,7 +1,8 @@
 """What the plans area added to the gateway's one pipeline: a redirect's notice before the
 location's ``#fragment`` (the editor's sections), query parameters whose names are not
 Python names (``?from=&to=``), an upload limit below one megabyte said in Ko (the logo),
-and an API refusal whose message names the first problem when the contract asks for it."""
+an API refusal whose message names the first problem when the contract asks for it, and
+an error on one line of a text area typed one item per line (closure dates) shown on it."""
 
 from __future__ import annotations
 
@@ -15,9 +16,11 @@ from werkzeug.test import Client
 from werkzeug.wrappers import Response
 
 from gateway.web import responses
+from gateway.web.forms import FormState
 from gateway.web.framework import PUBLIC, REGISTRY, notices, route
 from gateway.web.openapi import openapi_document
 from rac_shared.contracts.base import Line, OptionalInt, Strict, headline_for
+from rac_shared.contracts.plans import DraftStepsIn
 from tests.support.gateway_app import gateway_app
 
 notices(**{"essai-enregistre": "Enregistré."})
@@ -107,3 +110,18 @@ def test_an_api_refusal_names_the_first_problem_where_the_contract_asks(client):
     assert plain["message"] == "Les données envoyées sont invalides."
     assert headline_for(Plain, {"context": "x"}, "Défaut.") == "Défaut."
     assert headline_for(Named, {}, "Défaut.") == "Défaut."
+
+
+def test_an_item_of_a_list_typed_one_per_line_shows_its_error_on_the_text_area():
+    form = FormState(
+        values={"closure_dates": "2027-01-29\n29 janvier"},
+        errors={"closure_dates.1": "Une date AAAA-MM-JJ est attendue."},
+        model=DraftStepsIn,
+    )
+    assert form.error("closure_dates") == "Une date AAAA-MM-JJ est attendue."
+    [item] = form.summary()
+    assert item["label"] == "Date de fermeture 2" and item["anchor"] == "#champ-closure-dates"
+    rows = FormState(
+        errors={"steps.1.end": "Une date AAAA-MM-JJ est attendue."}, model=DraftStepsIn
+    )
+    assert rows.error("steps") is None and rows.summary()[0]["anchor"] == "#champ-steps-1-end"
