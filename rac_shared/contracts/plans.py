@@ -199,6 +199,9 @@ Weeks = Annotated[int, Field(ge=1, le=104)]
 CompetencyCode = text(12, 1)
 RequiredEmail = Annotated[Email, Field(min_length=1)]
 Reason = Annotated[text(2000, 5), Messages(string_too_short="Au moins 5 caractères.")]
+# A field added to the plan's document after plans were issued: left out of the stored JSON
+# while empty, so that every document, issued or not, keeps the shape it had.
+AddedLine = Annotated[Line, Field(exclude_if=lambda value: not value)]
 
 
 class PlanInput(Strict):
@@ -236,6 +239,7 @@ class Program(PlanInput):
     kind: ProgramKind = Field(title="Type de programme")
     code: ProgramCode = Field(title="Code du programme")
     title: Name = Field(title="Titre du programme")
+    field_of_study: AddedLine = Field("", title="Domaine d'étude du programme")
 
 
 class Specialist(PlanInput):

@@ -1170,3 +1170,29 @@ def test_every_editor_form_shows_again_what_was_saved(platform, tokens):
     page = coordinator.post(base, f"{base}/annuler", {"reason": "Fin du financement du projet."})
     assert "Fin du financement du projet." in html.unescape(page)
     assert "Le plan est annulé." in html.unescape(page)
+
+
+def test_the_program_s_field_of_study_typed_in_the_editor_completes_the_plan_s_sentences(
+    platform, tokens
+):
+    """The field added by one contract line and two template lines (README, « How to add a
+    field »): typed in the editor, saved, shown again, and in the PDF's two sentences."""
+    plan_id = create_issued_plan(platform, tokens, issue=False)["id"]
+    base, coordinator = f"/plans/{plan_id}", Editor(platform, COORDINATOR)
+    sections = {
+        **form_values(coordinator.get(f"{base}/modifier"), f"{base}/sections"),
+        "program.field_of_study": "l’éducation à l’enfance",
+    }
+    editor = coordinator.post(f"{base}/modifier", f"{base}/sections", sections)
+    assert form_values(editor, f"{base}/sections")["program.field_of_study"] == (
+        "l’éducation à l’enfance"
+    )
+    view = ok(platform.api("GET", f"/api/plans/{plan_id}", tokens[COORDINATOR]))
+    assert view["content"]["program"]["field_of_study"] == "l’éducation à l’enfance"
+    pdf = coordinator.browser.get(f"{platform.url}{base}/apercu.pdf", timeout=120)
+    assert pdf.status_code == 200
+    text = " ".join(" ".join(page.extract_text().split()) for page in PdfReader(
+        io.BytesIO(pdf.content)).pages).replace("- ", "-")  # fmt: skip
+    assert "dans les divers domaines liés à l’éducation à l’enfance et d’une expertise" in text
+    assert "L’expertise de nos spécialistes de contenu en l’éducation à l’enfance est" in text
+    assert "compétences essentielles en l’éducation à l’enfance." in text
