@@ -258,6 +258,7 @@ def _issued_plan(plans, coordinator: dict, cisss: dict) -> dict:
         actor=coordinator,
         plan_id=plan_id,
         data={
+            "program": {**view["content"]["program"], "field_of_study": "l'éducation à l'enfance"},
             "sections": _jsonable(sections),
             "competencies": [
                 {"code": c, "statement": s, "group": g, "weeks_3h": w3, "weeks_6h": w6}
