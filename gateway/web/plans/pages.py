@@ -497,7 +497,7 @@ def plan_progress_abandon(ctx: Ctx, plan_id: int, candidate_id: int, form: Aband
 def annex_template_view(ctx: Ctx) -> Response:
     template = ctx.plans.get_annex_template()
     texts = template.model_dump(include={"annex_a", "annex_b", "annex_c"})
-    return ctx.render("plans/annexes.html.j2", template=template, form=ctx.form(texts))
+    return ctx.render("plans/annexes.html.j2", annex_template=template, form=ctx.form(texts))
 
 
 @route("/plans/modele-annexes", access=INSTITUTIONS)
