@@ -422,15 +422,11 @@ class PlanCreateIn(PlanInput):
     organisation_domain: Line = Field("", title="Domaine d'expertise de l'organisation")
 
 
-class InstitutionPatch(PlanInput):
+class InstitutionPatch(InstitutionParty):
     """The « Par : » party as the institution edits it: its name is the directory's, kept
     when not given."""
 
     name: Name | None = Field(None, title="Nom de l'établissement")
-    address: Text = Field("", title="Adresse de l'établissement")
-    contact: Line = Field("", title="Coordonnées (téléphone, courriel)")
-    signatory_name: Line = Field("", title="Personne signataire (direction)")
-    signatory_title: Line = Field("", title="Titre de la direction")
 
 
 class DraftSectionsIn(PlanInput):

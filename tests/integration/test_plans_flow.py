@@ -999,6 +999,15 @@ def test_every_editor_form_shows_again_what_was_saved(platform, tokens):
     coordinator, employer = Editor(platform, COORDINATOR), Editor(platform, EMPLOYER)
     employer_id = ok(platform.api("GET", "/api/me", tokens[EMPLOYER]))["organisation"]["id"]
 
+    def estimate_for_one() -> None:  # the estimate of a version, one candidate-worker
+        one = [ESTIMATE["lines"][0], {**ESTIMATE["lines"][1], "quantity": "1"}]
+        estimate = {**ESTIMATE, "lines": one}
+        ok(
+            platform.api(
+                "PUT", f"/api/plans/{plan_id}/estimate", tokens[COORDINATOR], json=estimate
+            )
+        )
+
     # The new plan: what was typed is in the editor's first form.
     created = {
         "employer_id": str(employer_id),
@@ -1107,9 +1116,7 @@ def test_every_editor_form_shows_again_what_was_saved(platform, tokens):
     assert "18 janvier 2027" in row
 
     # Issued; the employer declines (confirmed, with a reason): the history shows the reason.
-    ok(platform.api("PUT", f"/api/plans/{plan_id}/estimate", tokens[COORDINATOR], json={
-        **ESTIMATE, "lines": [ESTIMATE["lines"][0], {**ESTIMATE["lines"][1], "quantity": "1"}],
-    }))  # fmt: skip
+    estimate_for_one()
     page = coordinator.post(base, f"{base}/emettre", {})
     assert "Le plan est émis" in page
     reason = "Les dates de l'hiver 2027 ne conviennent pas à l'équipe de nuit."
@@ -1123,9 +1130,7 @@ def test_every_editor_form_shows_again_what_was_saved(platform, tokens):
     editor = coordinator.post(base, f"{base}/modification", {"summary": summary})
     assert "Une nouvelle version est en préparation" in editor
     assert summary in html.unescape(coordinator.get(base))
-    ok(platform.api("PUT", f"/api/plans/{plan_id}/estimate", tokens[COORDINATOR], json={
-        **ESTIMATE, "lines": [ESTIMATE["lines"][0], {**ESTIMATE["lines"][1], "quantity": "1"}],
-    }))  # fmt: skip
+    estimate_for_one()
     coordinator.post(base, f"{base}/emettre", {})
     form = form_values(employer.get(f"{base}/accepter"), f"{base}/accepter")
     accepted = {**form, "title": "Directrice adjointe des soins", "statement": "J'accepte"}
@@ -1136,9 +1141,7 @@ def test_every_editor_form_shows_again_what_was_saved(platform, tokens):
 
     # An amendment accepted on paper: the date of receipt and the signatory shown.
     coordinator.post(base, f"{base}/modification", {"summary": "Ajout d'une fermeture."})
-    ok(platform.api("PUT", f"/api/plans/{plan_id}/estimate", tokens[COORDINATOR], json={
-        **ESTIMATE, "lines": [ESTIMATE["lines"][0], {**ESTIMATE["lines"][1], "quantity": "1"}],
-    }))  # fmt: skip
+    estimate_for_one()
     coordinator.post(base, f"{base}/emettre", {})
     today = clock.today()
     paper = {"version": "3", "received_on": today.isoformat(), "signed_by_name": "Julie Morin",
