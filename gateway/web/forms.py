@@ -28,7 +28,13 @@ from pydantic import BaseModel
 from werkzeug.datastructures import MultiDict
 
 from rac_shared.contracts.base import FormLines, Strict
-from rac_shared.contracts.shape import field_annotation, is_model, list_item, unwrap
+from rac_shared.contracts.shape import (
+    field_annotation,
+    field_info_at,
+    is_model,
+    list_item,
+    unwrap,
+)
 
 NOT_FIELDS = frozenset({"csrf_token", "_form"})
 
@@ -65,14 +71,15 @@ def decode(form: MultiDict, model: type[BaseModel]) -> dict:
 
 def _model_data(model: type[BaseModel], raw: dict) -> dict:
     data: dict = {}
-    for name in model.model_fields:
+    for name, info in model.model_fields.items():
+        key = info.alias or name  # a parameter named otherwise outside (``?from=``)
         annotation = field_annotation(model, name)
-        if name in raw:
-            value = _value(annotation, raw[name])
+        if key in raw:
+            value = _value(annotation, raw[key])
             if value is not _MISSING:
-                data[name] = value
-        elif unwrap(annotation)[0] is bool and not model.model_fields[name].is_required():
-            data[name] = False  # an unchecked box is not posted (a required yes/no is)
+                data[key] = value
+        elif unwrap(annotation)[0] is bool and not info.is_required():
+            data[key] = False  # an unchecked box is not posted (a required yes/no is)
     return data
 
 
@@ -299,7 +306,23 @@ class FormState:
         return option in self.selected(path)
 
     def error(self, path: str) -> str | None:
-        return self.errors.get(path)
+        found = self.errors.get(path)
+        if found is None and self._typed_as_lines(path):  # an item's error: its text area's
+            prefix = f"{path}."
+            found = next((m for p, m in self.errors.items() if p.startswith(prefix)), None)
+        return found
+
+    def _typed_as_lines(self, path: str) -> bool:
+        info = field_info_at(self.model, path.split(".")) if self.model else None
+        return any(
+            m is FormLines or isinstance(m, FormLines) for m in getattr(info, "metadata", ())
+        )
+
+    def _field_of(self, path: str) -> str:
+        """The field an error's path is shown on: an item of a list typed one per line
+        (``closure_dates.2``) is shown on its text area (``closure_dates``)."""
+        head, _, last = path.rpartition(".")
+        return head if head and last.isdigit() and self._typed_as_lines(head) else path
 
     def rows(self, path: str, minimum: int = 1, extra: int = 1) -> range:
         """Row indices of a repeated group ``path`` to render: those with values, plus
@@ -328,7 +351,7 @@ class FormState:
                 {
                     "label": label,
                     "message": message,
-                    "anchor": f"#{self.id(path)}" if label else None,
+                    "anchor": f"#{self.id(self._field_of(path))}" if label else None,
                 }
             )
         return items

@@ -37,7 +37,7 @@ from gateway.web.forms import (
     submitted_values,
 )
 from rac_shared.actor import MINISTRY_ROLES, Actor, Role
-from rac_shared.contracts.base import INVALID_HEADLINE, error_details
+from rac_shared.contracts.base import INVALID_HEADLINE, error_details, headline_for
 from rac_shared.errors import DomainError
 from rac_shared.logs import new_correlation_id, set_correlation_id
 from rac_shared.settings import Settings
@@ -48,6 +48,7 @@ if TYPE_CHECKING:
     from rac_shared.contracts.funding import FundingRpc
     from rac_shared.contracts.network import NetworkRpc
     from rac_shared.contracts.notifications import Inbox, NotificationsRpc
+    from rac_shared.contracts.plans import PlansRpc
     from rac_shared.contracts.scoring import ScoringRpc
 
 log = logging.getLogger("gateway.web")
@@ -247,6 +248,10 @@ class Ctx:
         return self.service("notifications")
 
     @property
+    def plans(self) -> PlansRpc:
+        return self.service("plans")
+
+    @property
     def applications(self) -> ApplicationsRpc:
         return self.service("applications")
 
@@ -267,12 +272,14 @@ class Ctx:
         return FormState(values=base, model=model, endpoint=endpoint, instance=key)
 
     def done(self, location: str, notice: str | None = None) -> Response:
-        """Redirect after a successful POST, with the key of the notice to show there."""
+        """Redirect after a successful POST, with the key of the notice to show there (the
+        location's ``#fragment``, if any, stays last: ``/plans/3/modifier?fait=…#etapes``)."""
         if notice is not None:
             if notice not in NOTICES:
                 raise KeyError(f"unknown notice {notice!r}: declare it with notices()")
+            location, hash_, fragment = location.partition("#")  # the #part stays last
             separator = "&" if "?" in location else "?"
-            location = f"{location}{separator}{FLASH_PARAMETER}={notice}"
+            location = f"{location}{separator}{FLASH_PARAMETER}={notice}{hash_}{fragment}"
         return self.redirect(location)
 
     @property
@@ -518,7 +525,9 @@ class GatewayApp:
         try:
             return model.model_validate(data)
         except ValidationError as exc:
-            raise HttpError(422, details=error_details(exc, model=model)) from exc
+            details = error_details(exc, model=model)
+            message = headline_for(model, details, STATUS_MESSAGES[422])
+            raise HttpError(422, message, details) from exc
 
     def _parse_form(self, ctx: Ctx, model: type[BaseModel]) -> BaseModel:
         try:

@@ -17,6 +17,7 @@ from werkzeug.utils import send_file
 from werkzeug.wrappers import Response
 
 from rac_shared.errors import invalid
+from rac_shared.formatting import filesize
 
 CSV_MIME = "text/csv"
 XLSX_MIME = "application/vnd.openxmlformats-officedocument.spreadsheetml.sheet"
@@ -81,6 +82,13 @@ def csv_download(ctx, text: str, filename: str) -> Response:
     return response
 
 
+def size_limit(max_bytes: int) -> str:
+    """A size limit as people read it: ``10 Mo``, or ``512 Ko`` below one megabyte."""
+    if max_bytes >= 1024 * 1024:
+        return f"{max_bytes // (1024 * 1024)} Mo"
+    return filesize(max_bytes)
+
+
 def uploaded(ctx, field: str, max_bytes: int, required: bool = True) -> tuple[str, bytes] | None:
     """(filename, content) of the file posted in ``field``, refused above ``max_bytes``."""
     storage = ctx.request.files.get(field)
@@ -90,10 +98,10 @@ def uploaded(ctx, field: str, max_bytes: int, required: bool = True) -> tuple[st
         raise invalid("Choisissez un fichier à joindre.", {field: "Aucun fichier choisi."})
     content = storage.read(max_bytes + 1)
     if len(content) > max_bytes:
-        megabytes = max_bytes // (1024 * 1024)
+        limit = size_limit(max_bytes)
         raise invalid(
-            f"Le fichier dépasse la taille maximale de {megabytes} Mo.",
-            {field: f"Taille maximale : {megabytes} Mo."},
+            f"Le fichier dépasse la taille maximale de {limit}.",
+            {field: f"Taille maximale : {limit}."},
         )
     if not content:
         raise invalid("Le fichier est vide.", {field: "Fichier vide."})

@@ -15,7 +15,7 @@ from collections.abc import Callable
 from datetime import date
 from decimal import Decimal, InvalidOperation
 from enum import StrEnum
-from typing import Annotated, Any, TypeVar
+from typing import Annotated, Any, ClassVar, TypeVar
 
 from pydantic import (
     AfterValidator,
@@ -38,6 +38,11 @@ class Strict(BaseModel):
     """An input: unknown fields refused, surrounding white space dropped."""
 
     model_config = ConfigDict(extra="forbid", str_strip_whitespace=True)
+
+    # Where a contract wants its refusals to name the first problem (« Les données du plan
+    # sont invalides : Le texte ne peut contenir… »): the headline, before that problem.
+    # None: the generic headline of the form or the API.
+    refusal_headline: ClassVar[str | None] = None
 
 
 class Reply(BaseModel):
@@ -317,10 +322,20 @@ def error_details(
 INVALID_HEADLINE = "Certains champs sont à corriger."
 
 
+def headline_for(model: type[BaseModel] | None, details: dict, default: str) -> str:
+    """The headline of a refusal of ``model``: its own ``refusal_headline`` followed by the
+    first problem when it declares one, else ``default``."""
+    prefix = getattr(model, "refusal_headline", None)
+    if prefix and details:
+        return f"{prefix} : {next(iter(details.values()))}"
+    return default
+
+
 def invalid_from(
     exc: ValidationError, headline: str = INVALID_HEADLINE, model: type[BaseModel] | None = None
 ) -> DomainError:
-    return invalid(headline, error_details(exc, model=model))
+    details = error_details(exc, model=model)
+    return invalid(headline_for(model, details, headline), details)
 
 
 def parse(model: type[M], data, headline: str = INVALID_HEADLINE) -> M:

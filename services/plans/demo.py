@@ -20,7 +20,7 @@ from sqlalchemy import select
 from sqlalchemy.orm import Session
 
 from rac_shared.clock import clock
-from rac_shared.formatting import long_datetime
+from rac_shared.formatting import when
 from services.plans.models import Base, Plan
 
 PROGRAM_CODE = "JEE.0K"
@@ -203,7 +203,7 @@ def seed(session: Session, organisations: dict[str, dict], people: dict[str, dic
         draft = _draft_plan(plans, coordinator, bakery)
         lines.append(
             f"{issued['reference']} émis au CISSS de Chaudière-Appalaches (acceptation au plus "
-            f"tard le {long_datetime(issued['acceptance_deadline'])}), {draft['reference']} en "
+            f"tard le {when(issued['acceptance_deadline'])}), {draft['reference']} en "
             "préparation"
         )
     if AMENDED_PROGRAM[0] not in existing:
@@ -258,6 +258,7 @@ def _issued_plan(plans, coordinator: dict, cisss: dict) -> dict:
         actor=coordinator,
         plan_id=plan_id,
         data={
+            "program": {**view["content"]["program"], "field_of_study": "l'éducation à l'enfance"},
             "sections": _jsonable(sections),
             "competencies": [
                 {"code": c, "statement": s, "group": g, "weeks_3h": w3, "weeks_6h": w6}

@@ -15,6 +15,7 @@ from pathlib import Path
 
 from markupsafe import Markup
 
+from rac_shared.contracts.plans import AnnexBCategory
 from rac_shared.formatting import long_date
 from rac_shared.pdf import render_pdf
 from rac_shared.templating import make_environment
@@ -64,6 +65,7 @@ def plan_html(view: dict, estimate_html: str | None, draft: bool = False) -> str
         draft=draft,
         estimate_html=Markup(estimate_html) if estimate_html else None,
         evaluation_fees=_evaluation_fees(version.get("estimate")),
+        annex_b_categories=AnnexBCategory.choices(),
         today=date.today(),
         long_date=long_date,
     )

@@ -15,9 +15,17 @@ from sqlalchemy.orm import Session
 
 from rac_shared.actor import Actor
 from rac_shared.clock import clock
+from rac_shared.contracts.base import parse
+from rac_shared.contracts.plans import (
+    STEPS,
+    AnnexTemplateIn,
+    DraftPatch,
+    PlanContent,
+    PlanCreateIn,
+    Stage,
+)
 from rac_shared.errors import conflict, invalid
 from services.plans import access, texts
-from services.plans.content import PlanContent, parse
 from services.plans.models import (
     ACCEPTED,
     DRAFT,
@@ -27,7 +35,6 @@ from services.plans.models import (
     PlanVersion,
     ReferenceCounter,
 )
-from services.plans.schemas import AnnexTemplateIn, DraftPatch, PlanCreateIn
 
 EDITABLE_PLAN_STATUSES = (DRAFT, ACCEPTED)  # a first draft, or an amendment's draft
 
@@ -203,9 +210,9 @@ def create_plan(
         "competencies": [],
         "candidates": [],
         "steps": [
-            {"kind": kind}
-            for kind in texts.STEP_KINDS
-            if kind != "evaluations"  # derived from the competencies
+            {"kind": kind.value}
+            for kind in STEPS
+            if kind is not Stage.EVALUATIONS  # derived from the competencies
         ],
         "closure_dates": [],
         "aide_memoire": {},
@@ -271,7 +278,8 @@ def update_draft(
     plan_id: int,
     patch: DraftPatch,
 ) -> Plan:
-    """Replace the parts given in ``patch``; the whole content is validated again."""
+    """Replace the parts given in ``patch``; the whole content is validated again. The
+    institution's name is the directory's: kept unless the patch gives one."""
     plan = access.load_for_institution(session, actor, plan_id, for_update=True)
     version = editable_version(plan)
     content = dict(version.content)
@@ -281,6 +289,8 @@ def update_draft(
             continue
         if key == "employer":
             value = {**content["employer"], **value}
+        if key == "institution":
+            value = {**content["institution"], **{k: v for k, v in value.items() if v is not None}}
         content[key] = value
     if "program" in given and plan.accepted_version is not None:
         accepted = plan.version(plan.accepted_version).content["program"]

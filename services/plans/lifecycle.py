@@ -23,6 +23,15 @@ from sqlalchemy.orm import Session
 
 from rac_shared.actor import Actor
 from rac_shared.clock import clock, end_of_day
+from rac_shared.contracts.plans import (
+    MAX_SCAN_BYTES,
+    AmendmentIn,
+    CancellationIn,
+    DeclineIn,
+    OnlineAcceptanceIn,
+    PlanContent,
+    RecordedAcceptanceIn,
+)
 from rac_shared.errors import conflict, forbidden, invalid
 from rac_shared.events import (
     CancelledPlanCandidate,
@@ -35,7 +44,6 @@ from rac_shared.events import (
 from rac_shared.formatting import long_date
 from rac_shared.outbox import record_event
 from services.plans import access, deadlines
-from services.plans.content import PlanContent
 from services.plans.drafts import aware, canonical_hash, content_of, editable_version
 from services.plans.models import (
     ACCEPTED,
@@ -52,15 +60,7 @@ from services.plans.models import (
     PlanEventKey,
     PlanVersion,
 )
-from services.plans.schemas import (
-    AmendmentIn,
-    CancellationIn,
-    DeclineIn,
-    OnlineAcceptanceIn,
-    RecordedAcceptanceIn,
-)
 
-MAX_SCAN_BYTES = 10 * 1024 * 1024
 SCAN_TYPES = {
     b"%PDF-": ("application/pdf", (".pdf",)),
     b"\x89PNG\r\n\x1a\n": ("image/png", (".png",)),

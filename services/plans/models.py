@@ -37,7 +37,7 @@ class Base(DeclarativeBase):
 install_reliability_tables(Base.metadata)
 install_job_ledger(Base.metadata)
 
-# Plan statuses (stored values; French labels in texts.STATUS_LABELS).
+# Plan statuses (stored values; French labels: the contract's PlanStatus, VersionStatus).
 DRAFT, ISSUED, ACCEPTED, LAPSED, CANCELLED, COMPLETED = (
     "draft",
     "issued",

@@ -14,15 +14,16 @@ from sqlalchemy.orm import Session
 
 from rac_shared.actor import Actor
 from rac_shared.clock import clock
+from rac_shared.contracts.plans import PROGRESS_STAGES, Result, Stage
 from rac_shared.errors import conflict, invalid, not_found
 from rac_shared.events import PlanCandidateAbandoned, PlanMilestoneReached
 from rac_shared.outbox import record_event
-from services.plans import access, texts
+from services.plans import access
 from services.plans.lifecycle import claim_key, ratio
 from services.plans.models import ACCEPTED, COMPLETED, CompetencyResult, Plan, PlanCandidate
 
-STEP_INDEX = {step: i for i, step in enumerate(texts.PROGRESS_STEPS)}
-DONE_RESULTS = ("reconnue", "formation_manquante")
+STEP_INDEX = {step.value: i for i, step in enumerate(PROGRESS_STAGES)}
+DONE_RESULTS = (Result.RECOGNISED.value, Result.MISSING_TRAINING.value)
 
 
 def in_force_content(plan: Plan) -> dict | None:
@@ -50,9 +51,9 @@ def _recording(session: Session, actor: Actor, plan_id: int) -> Plan:
 def set_step(session: Session, actor: Actor, plan_id: int, candidate_id: int, step: str):
     plan = _recording(session, actor, plan_id)
     candidate = _candidate(plan, candidate_id)
-    if candidate.step == "abandoned":
+    if candidate.step == Stage.ABANDONED:
         raise conflict("Ce candidat-travailleur a abandonné la démarche.")
-    candidate.step = step
+    candidate.step = Stage(step).value
     candidate.updated_at = clock.now()
     session.flush()
     _milestones(session, plan)
@@ -69,6 +70,7 @@ def set_result(
         raise invalid(
             "Cette compétence ne fait pas partie du plan.", {"competency_code": "Inconnue."}
         )
+    result = Result(result).value
     row = next((r for r in candidate.results if r.competency_code == code), None)
     if row is None:
         row = CompetencyResult(competency_code=code, result=result, updated_at=clock.now())
@@ -82,14 +84,14 @@ def set_result(
 def abandon(session: Session, actor: Actor, plan_id: int, candidate_id: int, on: date):
     plan = _recording(session, actor, plan_id)
     candidate = _candidate(plan, candidate_id)
-    if candidate.step == "abandoned":
+    if candidate.step == Stage.ABANDONED:
         raise conflict("Ce candidat-travailleur a déjà abandonné la démarche.")
     if on > clock.today():
         raise invalid("La date d'abandon ne peut être dans le futur.", {"abandoned_on": "Future."})
     after_interview = STEP_INDEX.get(candidate.step, 0) >= STEP_INDEX["validation_interview"]
     total = len(in_force_content(plan)["competencies"])
     done = sum(1 for r in candidate.results if r.result in DONE_RESULTS)
-    candidate.step = "abandoned"
+    candidate.step = Stage.ABANDONED.value
     candidate.abandoned_on = on
     candidate.updated_at = clock.now()
     record_event(
@@ -115,7 +117,7 @@ def _milestones(session: Session, plan: Plan) -> None:
     meeting; every remaining candidate-worker past their evaluations."""
     content = in_force_content(plan)
     ids = {c["id"] for c in content["candidates"]}
-    active = [c for c in plan.candidates if c.id in ids and c.step != "abandoned"]
+    active = [c for c in plan.candidates if c.id in ids and c.step != Stage.ABANDONED]
     reached = []
     if any(STEP_INDEX[c.step] >= STEP_INDEX["welcome_meeting"] for c in active):
         reached.append("welcome_meeting")
@@ -157,18 +159,18 @@ def progress_view(plan: Plan, actor: Actor) -> dict:
         "candidate_count": len(rows),
         "steps": [
             {
-                "step": step,
-                "label": texts.PROGRESS_LABELS[step],
+                "step": step.value,
+                "label": step.label,
                 "count": sum(1 for _, c, _ in rows if c.step == step),
             }
-            for step in (*texts.PROGRESS_STEPS, "abandoned")
+            for step in Stage
         ],
         "competencies_total": len(competencies) * len(rows),
         "competencies_recognised": sum(
-            1 for _, _, results in rows for r in results.values() if r == "reconnue"
+            1 for _, _, results in rows for r in results.values() if r == Result.RECOGNISED
         ),
         "competencies_missing_training": sum(
-            1 for _, _, results in rows for r in results.values() if r == "formation_manquante"
+            1 for _, _, results in rows for r in results.values() if r == Result.MISSING_TRAINING
         ),
     }
     if not actor.is_institution:
@@ -182,14 +184,14 @@ def progress_view(plan: Plan, actor: Actor) -> dict:
                 "full_name": item["full_name"],
                 "job_title": item["job_title"],
                 "step": candidate.step,
-                "step_label": texts.PROGRESS_LABELS[candidate.step],
+                "step_label": Stage.label_of(candidate.step),
                 "abandoned_on": candidate.abandoned_on,
                 "results": [
                     {
                         "code": c["code"],
                         "statement": c["statement"],
-                        "result": results.get(c["code"], ""),
-                        "label": texts.RESULT_LABELS.get(results.get(c["code"], ""), "—"),
+                        "result": results.get(c["code"]),
+                        "label": Result.label_of(results.get(c["code"]), "—"),
                     }
                     for c in competencies
                 ],

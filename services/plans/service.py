@@ -1,8 +1,10 @@
 """nameko entrypoints of the plans service (thin: domain logic lives beside it).
 
 Every user-facing RPC takes the ``actor`` first; ``access.py`` scopes plans by organisation.
-Money is billing's: the estimate is saved, frozen and rendered by billing's RPCs (see the
-contract), never computed here. Organisation facts come from the gateway's directory.
+Arguments and replies are the contract's (``rac_shared/contracts/plans.py``), validated by
+``@rpc``. Money is billing's: the estimate is saved, frozen and rendered by billing's RPCs,
+never computed here. Organisation facts come from the gateway's directory.
+``plan_pdf_for_delivery`` is for services (notifications), not users.
 """
 
 from __future__ import annotations
@@ -11,34 +13,47 @@ import base64
 import binascii
 import json
 from decimal import Decimal, InvalidOperation
+from typing import Any
 
 from nameko.rpc import RpcProxy
 
 from rac_shared.actor import Actor
 from rac_shared.bus import OutboxRelayRunner
-from rac_shared.contracts import ensure_ministry, health_report
+from rac_shared.contracts import HealthReport, NextAction, ensure_ministry, health_report
+from rac_shared.contracts.plans import (
+    AbandonIn,
+    AmendmentIn,
+    AnnexTemplate,
+    AnnexTemplateIn,
+    CancellationIn,
+    CandidateIn,
+    Comparison,
+    Competency,
+    CompetencyCode,
+    DeclineIn,
+    DraftPatch,
+    OnlineAcceptanceIn,
+    PlanCreateIn,
+    PlanDelivery,
+    PlanFigures,
+    PlanFile,
+    PlanQuery,
+    PlanRow,
+    PlanView,
+    Progress,
+    RecordedAcceptanceIn,
+    ResultIn,
+    StepProgressIn,
+    VersionStatus,
+)
 from rac_shared.db import Database
 from rac_shared.errors import DomainError, conflict, invalid, not_found
 from rac_shared.logs import CorrelationId
 from rac_shared.rpc import rpc
 from rac_shared.scheduler import JobScheduler
 from services.plans import access, document, drafts, lifecycle, progress, views
-from services.plans.content import parse
 from services.plans.jobs import JOBS
 from services.plans.models import Base, Plan
-from services.plans.schemas import (
-    AbandonIn,
-    AmendmentIn,
-    AnnexTemplateIn,
-    CancellationIn,
-    DeclineIn,
-    DraftPatch,
-    OnlineAcceptanceIn,
-    PlanCreateIn,
-    RecordedAcceptanceIn,
-    ResultIn,
-    StepProgressIn,
-)
 
 SIGNATORY_ROLES = ["director_general", "director_continuing_education", "director_of_studies"]
 
@@ -69,27 +84,26 @@ class PlansService:
     billing = RpcProxy("billing")
 
     @rpc
-    def health(self) -> dict:
+    def health(self) -> HealthReport:
         return health_report(self.name, self.db)
 
     @rpc
-    def home_summary(self, actor: dict) -> list[dict]:
+    def home_summary(self, actor: Actor) -> list[NextAction]:
         """Plans awaiting acceptance with the days left (urgent at 3 days or less)."""
-        user = Actor.model_validate(actor)
         with self.db.begin():
-            return views.home_summary(self.db, user)
+            return views.home_summary(self.db, actor)
 
     # -- lists --------------------------------------------------------------------------
 
     @rpc
-    def list_plans(self, actor: dict, status: str | None = None) -> list[dict]:
-        user = Actor.model_validate(actor)
+    def list_plans(self, actor: Actor, query: PlanQuery | None = None) -> list[PlanRow]:
+        status = query.status if query is not None else None
         with self.db.begin():
-            return views.list_plans(self.db, user, status or None)
+            return views.list_plans(self.db, actor, status)
 
     @rpc
-    def network_figures(self, actor: dict) -> dict:
-        ensure_ministry(Actor.model_validate(actor))
+    def network_figures(self, actor: Actor) -> PlanFigures:
+        ensure_ministry(actor)
         from services.plans import figures  # per status, per month, per program
 
         with self.db.begin():
@@ -98,15 +112,13 @@ class PlansService:
     # -- building -----------------------------------------------------------------------
 
     @rpc
-    def create_plan(self, actor: dict, data: dict) -> dict:
-        user = Actor.model_validate(actor)
-        access.ensure_institution(user)
-        payload = parse(PlanCreateIn, data)
-        institution = self.gateway.get_organisation(user.organisation_id)
+    def create_plan(self, actor: Actor, data: PlanCreateIn) -> PlanRow:
+        access.ensure_institution(actor)
+        institution = self.gateway.get_organisation(actor.organisation_id)
         employer, representatives = None, []
-        if payload.employer_id is not None:
+        if data.employer_id is not None:
             try:
-                employer = self.gateway.get_organisation(payload.employer_id)
+                employer = self.gateway.get_organisation(data.employer_id)
             except DomainError:
                 raise invalid(
                     "Cette organisation n'existe pas dans le répertoire.",
@@ -114,16 +126,16 @@ class PlansService:
                 ) from None
             if employer.get("kind") == "employer":
                 representatives = self.gateway.users_of_organisation(
-                    payload.employer_id, ["employer_representative"]
+                    data.employer_id, ["employer_representative"]
                 )
-        signatories = self.gateway.users_of_organisation(user.organisation_id, SIGNATORY_ROLES)
+        signatories = self.gateway.users_of_organisation(actor.organisation_id, SIGNATORY_ROLES)
         order = {role: i for i, role in enumerate(SIGNATORY_ROLES)}
         signatories.sort(key=lambda u: order.get(u["role"], 99))
         with self.db.begin():
             plan = drafts.create_plan(
                 self.db,
-                user,
-                payload,
+                actor,
+                data,
                 institution=institution,
                 employer=employer,
                 representatives=representatives,
@@ -132,73 +144,64 @@ class PlansService:
             return views.plan_row(plan)
 
     @rpc
-    def get_plan(self, actor: dict, plan_id: int, version: int | None = None) -> dict:
-        user = Actor.model_validate(actor)
+    def get_plan(self, actor: Actor, plan_id: int, version: int | None = None) -> PlanView:
         with self.db.begin():
-            plan = access.load(self.db, user, plan_id)
-            return views.plan_view(self.db, plan, user, version)
+            plan = access.load(self.db, actor, plan_id)
+            return views.plan_view(self.db, plan, actor, version)
 
     @rpc
-    def update_draft(self, actor: dict, plan_id: int, data: dict) -> dict:
-        user = Actor.model_validate(actor)
-        payload = parse(DraftPatch, data)
+    def update_draft(self, actor: Actor, plan_id: int, data: DraftPatch) -> PlanRow:
         with self.db.begin():
-            plan = drafts.update_draft(self.db, user, plan_id, payload)
+            plan = drafts.update_draft(self.db, actor, plan_id, data)
             return views.plan_row(plan)
 
     @rpc
-    def add_competency(self, actor: dict, plan_id: int, competency: dict) -> dict:
-        user = Actor.model_validate(actor)
+    def add_competency(self, actor: Actor, plan_id: int, competency: Competency) -> PlanRow:
         with self.db.begin():
-            plan = drafts.add_item(self.db, user, plan_id, "competencies", competency)
+            plan = drafts.add_item(
+                self.db, actor, plan_id, "competencies", competency.model_dump(mode="json")
+            )
             return views.plan_row(plan)
 
     @rpc
-    def remove_competency(self, actor: dict, plan_id: int, code: str) -> dict:
-        user = Actor.model_validate(actor)
+    def remove_competency(self, actor: Actor, plan_id: int, code: CompetencyCode) -> PlanRow:
         with self.db.begin():
-            plan = drafts.remove_item(self.db, user, plan_id, "competencies", code)
+            plan = drafts.remove_item(self.db, actor, plan_id, "competencies", code)
             return views.plan_row(plan)
 
     @rpc
-    def add_candidate(self, actor: dict, plan_id: int, candidate: dict) -> dict:
-        user = Actor.model_validate(actor)
-        if isinstance(candidate, dict):
-            candidate = {k: v for k, v in candidate.items() if k != "id"}
+    def add_candidate(self, actor: Actor, plan_id: int, candidate: CandidateIn) -> PlanRow:
         with self.db.begin():
-            plan = drafts.add_item(self.db, user, plan_id, "candidates", candidate)
+            plan = drafts.add_item(
+                self.db, actor, plan_id, "candidates", candidate.model_dump(mode="json")
+            )
             return views.plan_row(plan)
 
     @rpc
-    def remove_candidate(self, actor: dict, plan_id: int, candidate_id: int) -> dict:
-        user = Actor.model_validate(actor)
+    def remove_candidate(self, actor: Actor, plan_id: int, candidate_id: int) -> PlanRow:
         with self.db.begin():
-            plan = drafts.remove_item(self.db, user, plan_id, "candidates", str(candidate_id))
+            plan = drafts.remove_item(self.db, actor, plan_id, "candidates", str(candidate_id))
             return views.plan_row(plan)
 
     @rpc
-    def get_annex_template(self, actor: dict) -> dict:
-        user = Actor.model_validate(actor)
-        access.ensure_institution(user)
+    def get_annex_template(self, actor: Actor) -> AnnexTemplate:
+        access.ensure_institution(actor)
         with self.db.begin():
-            return drafts.annex_template(self.db, user.organisation_id)
+            return drafts.annex_template(self.db, actor.organisation_id)
 
     @rpc
-    def save_annex_template(self, actor: dict, data: dict) -> dict:
-        user = Actor.model_validate(actor)
-        access.ensure_institution(user)
-        payload = parse(AnnexTemplateIn, data)
+    def save_annex_template(self, actor: Actor, data: AnnexTemplateIn) -> AnnexTemplate:
+        access.ensure_institution(actor)
         with self.db.begin():
-            return drafts.save_annex_template(self.db, user, payload)
+            return drafts.save_annex_template(self.db, actor, data)
 
     # -- the estimate (billing's) ---------------------------------------------------------
 
     @rpc
-    def save_estimate(self, actor: dict, plan_id: int, estimate: dict) -> dict:
+    def save_estimate(self, actor: Actor, plan_id: int, estimate: dict[str, Any]) -> dict[str, Any]:
         """Send the draft version's estimate lines and installments to billing."""
-        user = Actor.model_validate(actor)
         with self.db.begin():
-            plan = access.load_for_institution(self.db, user, plan_id)
+            plan = access.load_for_institution(self.db, actor, plan_id)
             version = drafts.editable_version(plan)
             if plan.employer_id is None:
                 raise invalid(
@@ -207,21 +210,23 @@ class PlansService:
                     {"employer_id": "Organisation sans compte."},
                 )
             plan_facts = lifecycle.billing_plan(plan, version)
-        return self.billing.save_estimate(actor=actor, plan=plan_facts, estimate=estimate)
+        return self.billing.save_estimate(
+            actor=actor.model_dump(mode="json"), plan=plan_facts, estimate=estimate
+        )
 
     @rpc
-    def preview_pdf(self, actor: dict, plan_id: int) -> dict:
+    def preview_pdf(self, actor: Actor, plan_id: int) -> PlanFile:
         """The current draft as a PDF marked « projet non émis » (institution only)."""
-        user = Actor.model_validate(actor)
         with self.db.begin():
-            plan = access.load_for_institution(self.db, user, plan_id)
-            view = views.plan_view(self.db, plan, user)
+            plan = access.load_for_institution(self.db, actor, plan_id)
+            view = views.plan_view(self.db, plan, actor)
             number, reference = plan.current_version, plan.reference
         estimate_html = None
         if plan.employer_id is not None:
-            if self.billing.get_estimate(actor=actor, plan_id=plan_id, version=number):
+            caller = actor.model_dump(mode="json")
+            if self.billing.get_estimate(actor=caller, plan_id=plan_id, version=number):
                 estimate_html = self.billing.estimate_html(
-                    actor=actor, plan_id=plan_id, version=number
+                    actor=caller, plan_id=plan_id, version=number
                 )
         pdf = document.render_pdf(document.plan_html(view, estimate_html, draft=True))
         return {
@@ -234,24 +239,26 @@ class PlansService:
     # -- issuing ------------------------------------------------------------------------
 
     @rpc
-    def issue(self, actor: dict, plan_id: int) -> dict:
+    def issue(self, actor: Actor, plan_id: int) -> PlanRow:
         """Freeze billing's estimate, render the whole plan to PDF, then freeze the version
         (date of issue, 30-day deadline, content hash, PDF) and publish ``plan.issued``."""
-        user = Actor.model_validate(actor)
+        caller = actor.model_dump(mode="json")
         with self.db.begin():
-            prep = lifecycle.prepare_issue(self.db, user, plan_id)
+            prep = lifecycle.prepare_issue(self.db, actor, plan_id)
         number = prep["version"]
-        draft_estimate = self.billing.get_estimate(actor=actor, plan_id=plan_id, version=number)
+        draft_estimate = self.billing.get_estimate(actor=caller, plan_id=plan_id, version=number)
         if not draft_estimate:
             raise invalid(
                 "Établissez l'estimation des coûts avant d'émettre le plan.",
                 {"estimate": "Aucune estimation pour cette version."},
             )
         self._check_candidate_count(draft_estimate, prep["plan"]["candidate_count"])
-        estimate = plain(self.billing.freeze_estimate(actor=actor, plan_id=plan_id, version=number))
-        estimate_html = self.billing.estimate_html(actor=actor, plan_id=plan_id, version=number)
+        estimate = plain(
+            self.billing.freeze_estimate(actor=caller, plan_id=plan_id, version=number)
+        )
+        estimate_html = self.billing.estimate_html(actor=caller, plan_id=plan_id, version=number)
         with self.db.begin():
-            plan = access.load_for_institution(self.db, user, plan_id)
+            plan = access.load_for_institution(self.db, actor, plan_id)
             version = plan.current
             if (
                 version.number != number
@@ -262,9 +269,9 @@ class PlansService:
                     "nouveau."
                 )
             facts = lifecycle.issue_facts(plan, version, estimate)
-            view = views.plan_view(self.db, plan, user)
+            view = views.plan_view(self.db, plan, actor)
         view["version"].update(
-            status="issued",
+            status=VersionStatus.ISSUED,
             issued_on=facts["issued_on"],
             acceptance_deadline=facts["acceptance_deadline"],
             content_hash=facts["content_hash"],
@@ -273,7 +280,7 @@ class PlansService:
         pdf = document.render_plan_pdf(view, estimate_html)
         with self.db.begin():
             plan = lifecycle.commit_issue(
-                self.db, user, plan_id, number, prep["draft_hash"], facts, estimate, pdf
+                self.db, actor, plan_id, number, prep["draft_hash"], facts, estimate, pdf
             )
             return views.plan_row(plan)
 
@@ -299,14 +306,13 @@ class PlansService:
             )
 
     @rpc
-    def get_pdf(self, actor: dict, plan_id: int, version: int | None = None) -> dict:
-        user = Actor.model_validate(actor)
+    def get_pdf(self, actor: Actor, plan_id: int, version: int | None = None) -> PlanFile:
         with self.db.begin():
-            plan = access.load(self.db, user, plan_id)
-            chosen = views.default_version(plan, user) if version is None else None
+            plan = access.load(self.db, actor, plan_id)
+            chosen = views.default_version(plan, actor) if version is None else None
             if version is not None:
                 chosen = next(
-                    (v for v in views.visible_versions(plan, user) if v.number == version), None
+                    (v for v in views.visible_versions(plan, actor) if v.number == version), None
                 )
             row = lifecycle.document_of(self.db, chosen, "plan_pdf") if chosen else None
             if row is None:
@@ -314,19 +320,21 @@ class PlansService:
             return _file(row)
 
     @rpc
-    def plan_pdf_for_delivery(self, plan_id: int, version: int) -> dict:
+    def plan_pdf_for_delivery(self, plan_id: int, version: int) -> PlanDelivery:
         """The issued PDF to attach to the ``plan.issued`` e-mail (service to service, no
         actor: the gateway exposes no route to it)."""
         with self.db.begin():
-            plan = self.db.get(Plan, int(plan_id))
-            chosen = plan.version(int(version)) if plan is not None else None
+            plan = self.db.get(Plan, plan_id)
+            chosen = plan.version(version) if plan is not None else None
             row = lifecycle.document_of(self.db, chosen, "plan_pdf") if chosen else None
             if row is None:
                 raise not_found("Le PDF de cette version n'existe pas : elle n'a pas été émise.")
-            document = _file(row)
             return {
-                **document,
-                "content_base64": document["content_b64"],
+                "filename": row.filename,
+                "mime": row.mime,
+                "size": row.size,
+                "sha256": row.sha256,
+                "content_base64": base64.b64encode(row.content).decode("ascii"),
                 "plan_id": plan.id,
                 "institution_id": plan.institution_id,
                 "employer_id": plan.employer_id,
@@ -335,42 +343,37 @@ class PlansService:
     # -- accepting ----------------------------------------------------------------------
 
     @rpc
-    def accept_online(self, actor: dict, plan_id: int, data: dict, ip: str = "") -> dict:
-        user = Actor.model_validate(actor)
-        payload = parse(OnlineAcceptanceIn, data)
+    def accept_online(
+        self, actor: Actor, plan_id: int, data: OnlineAcceptanceIn, ip: str = ""
+    ) -> PlanRow:
         with self.db.begin():
-            plan = lifecycle.accept_online(self.db, user, plan_id, payload, ip)
+            plan = lifecycle.accept_online(self.db, actor, plan_id, data, ip)
             return views.plan_row(plan)
 
     @rpc
-    def record_acceptance(self, actor: dict, plan_id: int, data: dict) -> dict:
-        user = Actor.model_validate(actor)
-        payload = parse(RecordedAcceptanceIn, data)
+    def record_acceptance(self, actor: Actor, plan_id: int, data: RecordedAcceptanceIn) -> PlanRow:
         try:
-            scan = base64.b64decode(payload.content_b64, validate=True)
+            scan = base64.b64decode(data.content_b64, validate=True)
         except (binascii.Error, ValueError):
             raise invalid("Le fichier est mal encodé.", {"fichier": "Encodage invalide."}) from None
         with self.db.begin():
-            plan = lifecycle.record_acceptance(self.db, user, plan_id, payload, scan)
+            plan = lifecycle.record_acceptance(self.db, actor, plan_id, data, scan)
             return views.plan_row(plan)
 
     @rpc
-    def decline(self, actor: dict, plan_id: int, data: dict) -> dict:
+    def decline(self, actor: Actor, plan_id: int, data: DeclineIn) -> PlanRow:
         """The employer's representative declines the offer awaiting acceptance, with a
         reason; ``plan.declined`` tells the institution."""
-        user = Actor.model_validate(actor)
-        payload = parse(DeclineIn, data)
         with self.db.begin():
-            plan = lifecycle.decline(self.db, user, plan_id, payload)
+            plan = lifecycle.decline(self.db, actor, plan_id, data)
             return views.plan_row(plan)
 
     @rpc
-    def get_acceptance_scan(self, actor: dict, plan_id: int, version: int) -> dict:
-        user = Actor.model_validate(actor)
+    def get_acceptance_scan(self, actor: Actor, plan_id: int, version: int) -> PlanFile:
         with self.db.begin():
-            plan = access.load(self.db, user, plan_id)
+            plan = access.load(self.db, actor, plan_id)
             chosen = next(
-                (v for v in views.visible_versions(plan, user) if v.number == version), None
+                (v for v in views.visible_versions(plan, actor) if v.number == version), None
             )
             row = lifecycle.document_of(self.db, chosen, "acceptance_scan") if chosen else None
             if row is None:
@@ -380,24 +383,21 @@ class PlansService:
     # -- revising, amending, cancelling ---------------------------------------------------
 
     @rpc
-    def amend(self, actor: dict, plan_id: int, data: dict) -> dict:
-        user = Actor.model_validate(actor)
-        payload = parse(AmendmentIn, data)
+    def amend(self, actor: Actor, plan_id: int, data: AmendmentIn) -> PlanRow:
         with self.db.begin():
-            plan = lifecycle.amend(self.db, user, plan_id, payload)
+            plan = lifecycle.amend(self.db, actor, plan_id, data)
             return views.plan_row(plan)
 
     @rpc
     def compare(
-        self, actor: dict, plan_id: int, left: int | None = None, right: int | None = None
-    ) -> dict:
+        self, actor: Actor, plan_id: int, left: int | None = None, right: int | None = None
+    ) -> Comparison:
         """Side by side: a version and the one it modifies (for an amendment, the version in
         force; for a revision, the version it replaces), by default the current one."""
-        user = Actor.model_validate(actor)
         with self.db.begin():
-            plan = access.load(self.db, user, plan_id)
-            visible = {v.number: v for v in views.visible_versions(plan, user)}
-            right_version = visible.get(right) if right else views.default_version(plan, user)
+            plan = access.load(self.db, actor, plan_id)
+            visible = {v.number: v for v in views.visible_versions(plan, actor)}
+            right_version = visible.get(right) if right else views.default_version(plan, actor)
             if right_version is None:
                 raise not_found("Cette version du plan est introuvable.")
             left_number = left or right_version.amends_version or right_version.based_on
@@ -407,51 +407,47 @@ class PlansService:
             return views.comparison(plan, left_version, right_version)
 
     @rpc
-    def cancel(self, actor: dict, plan_id: int, data: dict) -> dict:
-        user = Actor.model_validate(actor)
-        payload = parse(CancellationIn, data)
+    def cancel(self, actor: Actor, plan_id: int, data: CancellationIn) -> PlanRow:
         with self.db.begin():
-            plan = lifecycle.cancel(self.db, user, plan_id, payload)
+            plan = lifecycle.cancel(self.db, actor, plan_id, data)
             return views.plan_row(plan)
 
     @rpc
-    def complete(self, actor: dict, plan_id: int) -> dict:
-        user = Actor.model_validate(actor)
+    def complete(self, actor: Actor, plan_id: int) -> PlanRow:
         with self.db.begin():
-            plan = lifecycle.complete(self.db, user, plan_id)
+            plan = lifecycle.complete(self.db, actor, plan_id)
             return views.plan_row(plan)
 
     # -- progress -----------------------------------------------------------------------
 
     @rpc
-    def get_progress(self, actor: dict, plan_id: int) -> dict:
-        user = Actor.model_validate(actor)
+    def get_progress(self, actor: Actor, plan_id: int) -> Progress:
         with self.db.begin():
-            plan = access.load(self.db, user, plan_id)
-            return views.plan_progress(plan, user)
+            plan = access.load(self.db, actor, plan_id)
+            return views.plan_progress(plan, actor)
 
     @rpc
-    def set_candidate_step(self, actor: dict, plan_id: int, candidate_id: int, data: dict):
-        user = Actor.model_validate(actor)
-        payload = parse(StepProgressIn, data)
+    def set_candidate_step(
+        self, actor: Actor, plan_id: int, candidate_id: int, data: StepProgressIn
+    ) -> Progress:
         with self.db.begin():
-            plan = progress.set_step(self.db, user, plan_id, int(candidate_id), payload.step)
-            return views.plan_progress(plan, user)
+            plan = progress.set_step(self.db, actor, plan_id, candidate_id, data.step)
+            return views.plan_progress(plan, actor)
 
     @rpc
-    def set_competency_result(self, actor: dict, plan_id: int, candidate_id: int, data: dict):
-        user = Actor.model_validate(actor)
-        payload = parse(ResultIn, data)
+    def set_competency_result(
+        self, actor: Actor, plan_id: int, candidate_id: int, data: ResultIn
+    ) -> Progress:
         with self.db.begin():
             plan = progress.set_result(
-                self.db, user, plan_id, int(candidate_id), payload.competency_code, payload.result
+                self.db, actor, plan_id, candidate_id, data.competency_code, data.result
             )
-            return views.plan_progress(plan, user)
+            return views.plan_progress(plan, actor)
 
     @rpc
-    def abandon_candidate(self, actor: dict, plan_id: int, candidate_id: int, data: dict):
-        user = Actor.model_validate(actor)
-        payload = parse(AbandonIn, data)
+    def abandon_candidate(
+        self, actor: Actor, plan_id: int, candidate_id: int, data: AbandonIn
+    ) -> Progress:
         with self.db.begin():
-            plan = progress.abandon(self.db, user, plan_id, int(candidate_id), payload.abandoned_on)
-            return views.plan_progress(plan, user)
+            plan = progress.abandon(self.db, actor, plan_id, candidate_id, data.abandoned_on)
+            return views.plan_progress(plan, actor)

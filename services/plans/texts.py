@@ -24,76 +24,8 @@ def _annex(filename: str) -> str:
 ORGANISATION_PLACEHOLDER = "[nom de l’organisation]"
 INSTITUTION_PLACEHOLDER = "[nom du cégep]"
 
-STATUS_LABELS = {
-    "draft": "Brouillon",
-    "issued": "Émis",
-    "accepted": "Accepté",
-    "lapsed": "Caduc",
-    "cancelled": "Annulé",
-    "completed": "Terminé",
-    "declined": "Refusé",
-}
-VERSION_STATUS_LABELS = {
-    "draft": "Brouillon",
-    "issued": "Émise, en attente d'acceptation",
-    "accepted": "Acceptée",
-    "lapsed": "Caduque (résolue de plein droit)",
-    "superseded": "Remplacée",
-    "withdrawn": "Retirée",
-    "cancelled": "Annulée",
-    "declined": "Refusée par l'organisation",
-}
-
-STEP_KINDS = (
-    "information_meeting",
-    "file_deposit",
-    "validation_interview",
-    "welcome_meeting",
-    "evaluations",
-    "missing_training",
-    "sanction",
-)
-STEP_LABELS = {
-    "information_meeting": (
-        "Rencontre d’information (membres du personnel et candidats-travailleurs potentiels)"
-    ),
-    "file_deposit": "Dépôt du dossier",
-    "validation_interview": "Entrevue de validation",
-    "welcome_meeting": "Rencontre d’accueil",
-    "evaluations": "Évaluation des compétences",
-    "missing_training": "Formation manquante (au besoin)",
-    "sanction": "Sanction",
-}
-# A candidate-worker's progress: the steps, in order, then « abandon ».
-PROGRESS_STEPS = (
-    "not_started",
-    "information_meeting",
-    "file_deposit",
-    "validation_interview",
-    "welcome_meeting",
-    "evaluations",
-    "missing_training",
-    "sanction",
-)
-PROGRESS_LABELS = {
-    "not_started": "Pas encore commencé",
-    **STEP_LABELS,
-    "information_meeting": "Rencontre d’information",
-    "abandoned": "Abandon de la démarche",
-}
-RESULT_LABELS = {
-    "en_cours": "En cours",
-    "reconnue": "Reconnue",
-    "formation_manquante": "Formation manquante",
-}
-MODALITY_LABELS = {"online": "En ligne", "in_person": "En présentiel"}
-ANNEX_B_CATEGORIES = {
-    "accompaniment": "Moyens d’accompagnement mis en place pour soutenir les "
-    "candidats-travailleurs",
-    "facilitating": "Conditions facilitantes mises en place en lien avec les conditions de "
-    "reconnaissance",
-    "modalities": "Modalités mises en place pour soutenir les candidats-travailleurs",
-}
+# The vocabularies (statuses, steps, results, modalities, annex B categories) and their
+# French labels are the contract's: ``rac_shared/contracts/plans.py``.
 
 # -- not editable -------------------------------------------------------------------------
 
@@ -121,8 +53,6 @@ ACCEPTANCE_CLAUSES = (
     "d’émission de la proposition d’intervention, à défaut de quoi le présent contrat sera "
     "résolu de plein droit.",
 )
-
-ACCEPTANCE_STATEMENT = "J’accepte"
 
 MISSING_TRAINING_NOTE = (
     "Si des éléments de compétences ne sont pas atteints, une formation manquante (semblable à "

@@ -1,4 +1,5 @@
-"""Plain JSON-able views of plans for the gateway and the document, per audience."""
+"""Views of plans for the gateway and the document, per audience: dicts shaped as the
+contract's replies (``PlanRow``, ``PlanView``…), which ``@rpc`` validates on the way out."""
 
 from __future__ import annotations
 
@@ -10,8 +11,16 @@ from sqlalchemy.orm import Session
 
 from rac_shared.actor import Actor
 from rac_shared.clock import clock
+from rac_shared.contracts.plans import (
+    ACCEPTANCE_STATEMENT,
+    STEPS,
+    Modality,
+    PlanContent,
+    PlanStatus,
+    Stage,
+    VersionStatus,
+)
 from services.plans import calendar, deadlines, texts
-from services.plans.content import PlanContent
 from services.plans.drafts import aware, institution_short
 from services.plans.lifecycle import replaced_version
 from services.plans.models import (
@@ -54,14 +63,14 @@ def plan_row(plan: Plan, today: date | None = None) -> dict:
         "id": plan.id,
         "reference": plan.reference,
         "status": plan.status,
-        "status_label": texts.STATUS_LABELS[plan.status],
+        "status_label": PlanStatus.label_of(plan.status),
         "employer_id": plan.employer_id,
         "employer_name": plan.employer_name,
         "institution_id": plan.institution_id,
         "program": program_label(plan),
         "current_version": plan.current_version,
         "version_status": plan.current.status,
-        "version_status_label": texts.VERSION_STATUS_LABELS[plan.current.status],
+        "version_status_label": VersionStatus.label_of(plan.current.status),
         "accepted_version": plan.accepted_version,
         "awaiting_acceptance": pending is not None,
         "awaiting_version": pending.number if pending else None,
@@ -133,7 +142,7 @@ def computed(content: dict) -> dict:
                 "job_title": candidate["job_title"],
                 "rhythm": cal.rhythm,
                 "modality": candidate["modality"],
-                "modality_label": texts.MODALITY_LABELS[candidate["modality"]],
+                "modality_label": Modality.label_of(candidate["modality"]),
                 "start": cal.start,
                 "end": cal.end,
                 "weeks": cal.weeks,
@@ -164,8 +173,8 @@ def _steps(content: dict, units: list[calendar.Unit]) -> list[dict]:
     """The seed's steps in order, the evaluation of each competency or group in the middle."""
     by_kind = {s["kind"]: s for s in content["steps"]}
     result = []
-    for kind in texts.STEP_KINDS:
-        if kind == "evaluations":
+    for kind in STEPS:
+        if kind is Stage.EVALUATIONS:
             for unit in units:
                 result.append(
                     {
@@ -180,8 +189,8 @@ def _steps(content: dict, units: list[calendar.Unit]) -> list[dict]:
         step = by_kind.get(kind, {})
         result.append(
             {
-                "kind": kind,
-                "label": texts.STEP_LABELS[kind],
+                "kind": kind.value,
+                "label": kind.label,
                 "start": as_date(step["start"]) if step.get("start") else None,
                 "end": as_date(step["end"]) if step.get("end") else None,
                 "period": step.get("period", ""),
@@ -292,7 +301,7 @@ def version_summary(version: PlanVersion) -> dict:
     return {
         "number": version.number,
         "status": version.status,
-        "status_label": texts.VERSION_STATUS_LABELS[version.status],
+        "status_label": VersionStatus.label_of(version.status),
         "issued_on": version.issued_on,
         "acceptance_deadline": aware(version.acceptance_deadline),
         "accepted_at": aware(version.accepted_at),
@@ -382,8 +391,7 @@ def plan_view(session: Session, plan: Plan, actor: Actor, number: int | None = N
             "acceptance_clauses": [c.format(**fill) for c in texts.ACCEPTANCE_CLAUSES],
             "missing_training_note": texts.MISSING_TRAINING_NOTE,
             "candidate_footnote": texts.CANDIDATE_FOOTNOTE,
-            "acceptance_statement": texts.ACCEPTANCE_STATEMENT,
-            "annex_b_categories": texts.ANNEX_B_CATEGORIES,
+            "acceptance_statement": ACCEPTANCE_STATEMENT,
         },
         "permissions": {
             "edit": editable,
@@ -458,14 +466,14 @@ def _flatten(content: dict) -> list[tuple[str, str]]:
             "Candidats-travailleurs",
             "\n".join(
                 f"{c['full_name']}, {c['job_title']} — {c['rhythm']} h/sem. dès le "
-                f"{c['start_date']}, {texts.MODALITY_LABELS[c['modality']].lower()}"
+                f"{c['start_date']}, {Modality.label_of(c['modality']).lower()}"
                 for c in content["candidates"]
             ),
         ),
         (
             "Étapes",
             "\n".join(
-                f"{texts.STEP_LABELS[st['kind']]} : "
+                f"{Stage.label_of(st['kind'])} : "
                 + " – ".join(x for x in (st.get("start") or "", st.get("end") or "") if x)
                 + (f" {st['period']}" if st.get("period") else "")
                 for st in content["steps"]
@@ -523,7 +531,7 @@ def network_figures(session: Session) -> dict:
     """The ministry's view: counts and acceptance rate, never a plan's content."""
     counts = dict(session.execute(select(Plan.status, func.count()).group_by(Plan.status)).all())
     by_status = [
-        {"status": s, "label": texts.STATUS_LABELS[s], "count": counts.get(s, 0)}
+        {"status": s, "label": PlanStatus.label_of(s), "count": counts.get(s, 0)}
         for s in (DRAFT, ISSUED, ACCEPTED, LAPSED, DECLINED, CANCELLED, COMPLETED)
     ]
     accepted_ever = session.scalar(

@@ -20,6 +20,7 @@ import re
 import subprocess
 import time
 from datetime import date, datetime, timedelta
+from html.parser import HTMLParser
 
 import kombu
 import pytest
@@ -844,7 +845,8 @@ def test_the_employer_declines_an_offer_then_an_amendment(platform, tokens, tap)
         form_path,
         {"version": "1", "reason": reason, "confirme": "oui"},
     )
-    assert response.status_code == 303 and response.headers["Location"].endswith("?ok=refuse")
+    # The platform's one flash parameter is ``fait`` (``ctx.done``); the plans pages used ``ok``.
+    assert response.status_code == 303 and response.headers["Location"].endswith("?fait=refuse")
     [declined] = tap.wait_for(plan_id, "plan.declined", 1)
     assert declined["payload"]["reason"] == reason
     assert declined["payload"]["declined_by"] == "Julie Morin"
@@ -907,3 +909,293 @@ def test_the_employer_declines_an_offer_then_an_amendment(platform, tokens, tap)
     )
     assert "La hausse n'est pas prévue à notre budget." in text
     assert "La version 2 demeure en vigueur et continue de lier les parties" in text
+
+
+# -- every editor of a plan shows again what was saved -----------------------------------------
+
+
+class FormFields(HTMLParser):
+    """The values a page's form shows, by field name: what an input holds, a text area's
+    text, the option a select has selected, the boxes and radios checked."""
+
+    def __init__(self, action: str):
+        super().__init__(convert_charrefs=True)
+        self.action, self.inside, self.values = action, False, {}
+        self._textarea: str | None = None
+        self._select: str | None = None
+
+    def handle_starttag(self, tag, attrs):
+        a = dict(attrs)
+        if tag == "form":
+            self.inside = a.get("action") == self.action
+        if not self.inside or "name" not in a and tag != "option":
+            return
+        if tag == "input" and a.get("type") in ("checkbox", "radio"):
+            if "checked" in a:
+                self.values[a["name"]] = a.get("value", "on")
+        elif tag == "input" and a.get("type") != "file":
+            self.values[a["name"]] = a.get("value", "")
+        elif tag == "textarea":
+            self._textarea = a["name"]
+            self.values[a["name"]] = ""
+        elif tag == "select":
+            self._select = a["name"]
+            self.values.setdefault(a["name"], "")
+        elif tag == "option" and self._select and "selected" in a:
+            self.values[self._select] = a.get("value", "")
+
+    def handle_data(self, data):
+        if self._textarea:
+            self.values[self._textarea] += data
+
+    def handle_endtag(self, tag):
+        if tag == "textarea":
+            self._textarea = None
+        elif tag == "select":
+            self._select = None
+        elif tag == "form":
+            self.inside = False
+
+
+def form_values(page: str, action: str) -> dict[str, str]:
+    parser = FormFields(action)
+    parser.feed(page)
+    return {k: v.replace("\r\n", "\n").strip() for k, v in parser.values.items()}
+
+
+class Editor:
+    """A signed-in browser: GET a page (its CSRF token), POST one of its forms, follow the
+    redirect, and read the page it lands on."""
+
+    def __init__(self, platform, email: str):
+        self.platform, self.browser = platform, page_session(platform, email)
+
+    def get(self, path: str, status: int = 200) -> str:
+        page = self.browser.get(f"{self.platform.url}{path}", timeout=60)
+        assert page.status_code == status, page.text[:2000]
+        return page.text
+
+    def post(self, page: str, action: str, data: dict, files=None, status: int = 303) -> str:
+        csrf = re.search(r'name="csrf_token" value="([^"]+)"', self.get(page)).group(1)
+        response = self.browser.post(
+            f"{self.platform.url}{action}",
+            data={"csrf_token": csrf, **data},
+            files=files,
+            allow_redirects=False,
+            timeout=120,
+        )
+        assert response.status_code == status, response.text[:3000]
+        if status != 303:
+            return response.text
+        return self.get(response.headers["Location"])
+
+
+def assert_shown(values: dict, posted: dict) -> None:
+    for name, value in posted.items():
+        assert values.get(name) == value.strip(), (name, values.get(name), value)
+
+
+def test_every_editor_form_shows_again_what_was_saved(platform, tokens):
+    coordinator, employer = Editor(platform, COORDINATOR), Editor(platform, EMPLOYER)
+    employer_id = ok(platform.api("GET", "/api/me", tokens[EMPLOYER]))["organisation"]["id"]
+
+    def estimate_for_one() -> None:  # the estimate of a version, one candidate-worker
+        one = [ESTIMATE["lines"][0], {**ESTIMATE["lines"][1], "quantity": "1"}]
+        estimate = {**ESTIMATE, "lines": one}
+        ok(
+            platform.api(
+                "PUT", f"/api/plans/{plan_id}/estimate", tokens[COORDINATOR], json=estimate
+            )
+        )
+
+    # The new plan: what was typed is in the editor's first form.
+    created = {
+        "employer_id": str(employer_id),
+        "employer_service": "Direction des soins infirmiers",
+        "representative_title": "Directrice adjointe",
+        "program_kind": "DEC",
+        "program_code": "180.A0",
+        "program_title": "Soins infirmiers",
+        "target_jobs": "les infirmières auxiliaires",
+        "organisation_domain": "de la santé",
+    }
+    editor = coordinator.post("/plans/nouveau", "/plans/nouveau", created)
+    assert "Le plan est créé" in html.unescape(editor)
+    plan_id = int(re.search(r'action="/plans/(\d+)/sections"', editor).group(1))
+    base = f"/plans/{plan_id}"
+    shown = form_values(editor, f"{base}/sections")
+    assert (shown["program.kind"], shown["program.code"], shown["program.title"]) == (
+        "DEC", "180.A0", "Soins infirmiers"
+    )  # fmt: skip
+    assert shown["employer.service"] == "Direction des soins infirmiers"
+    assert shown["employer.representative_title"] == "Directrice adjointe"
+    assert shown["sections.target_jobs"] == "les infirmières auxiliaires"
+    assert shown["sections.organisation_domain"] == "de la santé"
+
+    # Parties and sections, a specialist's row and lines typed one per line.
+    sections = {
+        **shown,
+        "institution.contact": "418 833-5110, poste 3201",
+        "institution.address": "205, route Monseigneur-Bourget\nLévis (Québec)  G6V 6Z9",
+        "employer.name": "CISSS de Chaudière-Appalaches",
+        "sections.context": "Un projet « pilote » pour l'équipe de nuit.",
+        "sections.domains": "Soins infirmiers\nSoins préhospitaliers d'urgence",
+        "sections.objectives": "Reconnaître les acquis\nSoutenir la relève",
+        "sections.specialists.0.name": "Geneviève Roy",
+        "sections.specialists.0.field": "Soins critiques",
+    }
+    editor = coordinator.post(f"{base}/modifier", f"{base}/sections", sections)
+    assert "Les modifications sont enregistrées." in editor
+    assert_shown(form_values(editor, f"{base}/sections"), sections)
+
+    # Steps (dates and a period in words) and closure dates, one per line.
+    steps = {
+        "steps.0.kind": "information_meeting",
+        "steps.0.start": "2027-01-04",
+        "steps.0.end": "2027-01-08",
+        "steps.1.kind": "file_deposit",
+        "steps.1.period": "Hiver 2027",
+        "closure_dates": "2027-01-29\n2027-02-15",
+    }
+    editor = coordinator.post(f"{base}/modifier", f"{base}/etapes", steps)
+    assert_shown(form_values(editor, f"{base}/etapes"), steps)
+
+    aide_memoire = {
+        f"aide_memoire.{key}": f"Clause {key} : « convenue » le 4 janvier."
+        for key in (
+            "evaluation_fees_note", "human_financial_resources", "safety_equipment",
+            "refund_conditions", "modalities",
+        )
+    }  # fmt: skip
+    editor = coordinator.post(f"{base}/modifier", f"{base}/aide-memoire", aide_memoire)
+    assert_shown(form_values(editor, f"{base}/aide-memoire"), aide_memoire)
+
+    annexes = {
+        **form_values(editor, f"{base}/annexes"),
+        "annexes.annex_b_entries.0.what": "Rencontres hebdomadaires avec la spécialiste",
+        "annexes.annex_b_entries.5.category": "facilitating",
+        "annexes.annex_b_entries.5.what": "Local fermé pour les entrevues",
+        "annexes.annex_b_entries.5.who": "Organisation",
+        "annexes.annex_c_representative": "Isabelle Bégin",
+        "annexes.annex_c_start_date": "2027-01-11",
+    }
+    editor = coordinator.post(f"{base}/modifier", f"{base}/annexes", annexes)
+    shown = form_values(editor, f"{base}/annexes")
+    assert shown["annexes.annex_b_entries.0.what"] == annexes["annexes.annex_b_entries.0.what"]
+    # The new row comes after the template's three (blank rows between are dropped).
+    assert shown["annexes.annex_b_entries.3.what"] == "Local fermé pour les entrevues"
+    assert shown["annexes.annex_b_entries.3.category"] == "facilitating"
+    assert shown["annexes.annex_c_start_date"] == "2027-01-11"
+    assert shown["annexes.annex_c_representative"] == "Isabelle Bégin"
+
+    # A competency and a candidate-worker: refused, what was typed comes back; accepted,
+    # the tables show them.
+    competency = {"code": "0190", "statement": "Évaluer la condition clinique",
+                  "group": "REG A", "weeks_3h": "4", "weeks_6h": "6"}  # fmt: skip
+    refused = coordinator.post(f"{base}/modifier", f"{base}/competences", competency, status=422)
+    assert "6 h par semaine" in html.unescape(refused)
+    assert_shown(form_values(refused, f"{base}/competences"), competency)
+    editor = coordinator.post(
+        f"{base}/modifier", f"{base}/competences", {**competency, "weeks_6h": "2"}
+    )
+    cells = "<td>0190</td><td>Évaluer la condition clinique</td><td>REG A</td><td>4</td><td>2</td>"
+    assert cells in editor
+    candidate = {"full_name": "Nadia Côté", "job_title": "Infirmière auxiliaire",
+                 "email": "nadia.cote@exemple", "rhythm": "6", "start_date": "2027-01-18",
+                 "modality": "online"}  # fmt: skip
+    refused = coordinator.post(f"{base}/modifier", f"{base}/candidats", candidate, status=422)
+    assert "Adresse courriel invalide." in refused
+    assert_shown(form_values(refused, f"{base}/candidats"), candidate)
+    editor = coordinator.post(
+        f"{base}/modifier",
+        f"{base}/candidats",
+        {**candidate, "email": "nadia.cote@exemple.quebec"},
+    )
+    row = re.search(r"<tr><td>Nadia Côté</td>.*?</tr>", editor, re.S).group(0)
+    assert "nadia.cote@exemple.quebec" in row and "6 h" in row and "En ligne" in row
+    assert "18 janvier 2027" in row
+
+    # Issued; the employer declines (confirmed, with a reason): the history shows the reason.
+    estimate_for_one()
+    page = coordinator.post(base, f"{base}/emettre", {})
+    assert "Le plan est émis" in page
+    reason = "Les dates de l'hiver 2027 ne conviennent pas à l'équipe de nuit."
+    page = employer.post(
+        f"{base}/refuser", f"{base}/refuser", {"version": "1", "reason": reason, "confirme": "on"}
+    )
+    assert reason in html.unescape(page) and "L'offre est refusée" in html.unescape(page)
+
+    # Revised (the summary shown on the plan), issued again, accepted online.
+    summary = "Évaluations reportées au printemps 2027."
+    editor = coordinator.post(base, f"{base}/modification", {"summary": summary})
+    assert "Une nouvelle version est en préparation" in editor
+    assert summary in html.unescape(coordinator.get(base))
+    estimate_for_one()
+    coordinator.post(base, f"{base}/emettre", {})
+    form = form_values(employer.get(f"{base}/accepter"), f"{base}/accepter")
+    accepted = {**form, "title": "Directrice adjointe des soins", "statement": "J'accepte"}
+    refused = employer.post(f"{base}/accepter", f"{base}/accepter", accepted, status=422)
+    assert_shown(form_values(refused, f"{base}/accepter"), {"title": accepted["title"]})
+    page = employer.post(f"{base}/accepter", f"{base}/accepter", {**accepted, "lu": "on"})
+    assert f"Acceptée en ligne par Julie Morin, {accepted['title']}" in html.unescape(page)
+
+    # An amendment accepted on paper: the date of receipt and the signatory shown.
+    coordinator.post(base, f"{base}/modification", {"summary": "Ajout d'une fermeture."})
+    estimate_for_one()
+    coordinator.post(base, f"{base}/emettre", {})
+    today = clock.today()
+    paper = {"version": "3", "received_on": today.isoformat(), "signed_by_name": "Julie Morin",
+             "signed_by_title": "Directrice des ressources humaines"}  # fmt: skip
+    scan = {"fichier": ("acceptation.pdf", b"%PDF-1.4 acceptation signee", "application/pdf")}
+    page = coordinator.post(base, f"{base}/acceptation-recue", paper, files=scan)
+    assert (
+        "Acceptation signée de Julie Morin, Directrice des ressources humaines, reçue le "
+        f"{long_date(today)}"
+    ) in html.unescape(page)
+
+    # Progress: the step and the result selected again, the abandonment's date shown.
+    progress = ok(platform.api("GET", f"/api/plans/{plan_id}/progress", tokens[COORDINATOR]))
+    nadia = progress["candidates"][0]["id"]
+    follow = f"{base}/suivi"
+    page = coordinator.post(
+        follow, f"{follow}/{nadia}/etape", {"_form": f"etape-{nadia}", "step": "evaluations"}
+    )
+    assert form_values(page, f"{follow}/{nadia}/etape")["step"] == "evaluations"
+    result = {"_form": f"resultat-{nadia}-0190", "competency_code": "0190", "result": "reconnue"}
+    page = coordinator.post(follow, f"{follow}/{nadia}/resultat", result)
+    assert form_values(page, f"{follow}/{nadia}/resultat")["result"] == "reconnue"
+    page = coordinator.post(
+        follow, f"{follow}/{nadia}/abandon", {"abandoned_on": today.isoformat()}
+    )
+    assert f"Abandon de la démarche</strong> le {long_date(today)}" in html.unescape(page)
+
+    # Cancelled: the reason on the plan.
+    page = coordinator.post(base, f"{base}/annuler", {"reason": "Fin du financement du projet."})
+    assert "Fin du financement du projet." in html.unescape(page)
+    assert "Le plan est annulé." in html.unescape(page)
+
+
+def test_the_program_s_field_of_study_typed_in_the_editor_completes_the_plan_s_sentences(
+    platform, tokens
+):
+    """The field added by one contract line and two template lines (README, « How to add a
+    field »): typed in the editor, saved, shown again, and in the PDF's two sentences."""
+    plan_id = create_issued_plan(platform, tokens, issue=False)["id"]
+    base, coordinator = f"/plans/{plan_id}", Editor(platform, COORDINATOR)
+    sections = {
+        **form_values(coordinator.get(f"{base}/modifier"), f"{base}/sections"),
+        "program.field_of_study": "l’éducation à l’enfance",
+    }
+    editor = coordinator.post(f"{base}/modifier", f"{base}/sections", sections)
+    assert form_values(editor, f"{base}/sections")["program.field_of_study"] == (
+        "l’éducation à l’enfance"
+    )
+    view = ok(platform.api("GET", f"/api/plans/{plan_id}", tokens[COORDINATOR]))
+    assert view["content"]["program"]["field_of_study"] == "l’éducation à l’enfance"
+    pdf = coordinator.browser.get(f"{platform.url}{base}/apercu.pdf", timeout=120)
+    assert pdf.status_code == 200
+    text = " ".join(" ".join(page.extract_text().split()) for page in PdfReader(
+        io.BytesIO(pdf.content)).pages).replace("- ", "-")  # fmt: skip
+    assert "dans les divers domaines liés à l’éducation à l’enfance et d’une expertise" in text
+    assert "L’expertise de nos spécialistes de contenu en l’éducation à l’enfance est" in text
+    assert "compétences essentielles en l’éducation à l’enfance." in text

@@ -9,7 +9,7 @@ import base64
 import io
 import re
 import subprocess
-from datetime import datetime
+from datetime import date, datetime
 
 import kombu
 import pytest
@@ -411,7 +411,10 @@ def test_amendment_gets_a_revised_estimate_compared_with_the_accepted_one(plans,
     amendment = plans.get_pdf(actor=employer, plan_id=plan_id, version=2)
     cover = flat(PdfReader(io.BytesIO(base64.b64decode(amendment["content_b64"]))).pages[0]
                  .extract_text())  # fmt: skip
-    issued_on = plans.get_plan(actor=employer, plan_id=plan_id, version=1)["version"]["issued_on"]
+    # The reply is the contract's JSON: its dates are ISO text.
+    issued_on = date.fromisoformat(
+        plans.get_plan(actor=employer, plan_id=plan_id, version=1)["version"]["issued_on"]
+    )
     assert f"Modifie la version 1 du {long_date(issued_on)}" in cover
     assert "La version 1 demeure en vigueur jusqu’à l’acceptation de la présente modification" in (
         cover

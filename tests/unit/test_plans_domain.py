@@ -15,11 +15,7 @@ from sqlalchemy.orm import sessionmaker
 
 from rac_shared.actor import Actor
 from rac_shared.clock import MONTREAL, clock
-from rac_shared.errors import DomainError
-from services.plans import deadline_job, document, drafts, lifecycle, progress, texts, views
-from services.plans import figures as plan_figures
-from services.plans.models import Base, Plan, PlanVersion
-from services.plans.schemas import (
+from rac_shared.contracts.plans import (
     AmendmentIn,
     AnnexTemplateIn,
     CancellationIn,
@@ -29,6 +25,10 @@ from services.plans.schemas import (
     PlanCreateIn,
     RecordedAcceptanceIn,
 )
+from rac_shared.errors import DomainError
+from services.plans import deadline_job, document, drafts, lifecycle, progress, texts, views
+from services.plans import figures as plan_figures
+from services.plans.models import Base, Plan, PlanVersion
 
 LEVIS, CISSS, MARIE_VICTORIN, BOULANGERIE = 2, 5, 3, 6
 COORDINATOR = Actor(

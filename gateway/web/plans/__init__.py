@@ -1,0 +1,3 @@
+"""Workplace RAC implementation plans: pages, billing's estimate editor and JSON API."""
+
+from gateway.web.plans import api, estimate, pages  # noqa: F401  (registers the routes)

@@ -1,0 +1,524 @@
+"""Workplace RAC implementation plans: the pages.
+
+Thin handlers over the plans service (``ctx.plans``, the actor added by the typed client),
+which scopes every plan to its parties: the institution that prepared it, the employer it
+is addressed to (once issued). The ministry sees network figures only. Each form is a
+contract model (``form=``) whose fields are named by their path in it; a refusal
+re-renders the page it came from (``on_error=``) with what was typed and the errors.
+
+Estimates are billing's: a page that shows one asks billing once (the frozen estimate of
+an issued version comes with the plan). Billing's estimate editor is ``estimate.py``.
+"""
+
+from __future__ import annotations
+
+import base64
+
+from pydantic import Field
+from sqlalchemy import select
+from werkzeug.wrappers import Response
+
+from gateway.models import Organisation
+from gateway.web import responses
+from gateway.web.forms import NoFields
+from gateway.web.framework import ALL_ROLES, Ctx, notices, route
+from rac_shared.actor import EMPLOYER_ROLES, INSTITUTION_ROLES, MINISTRY_ROLES
+from rac_shared.contracts.base import OptionalInt, Strict, parse
+from rac_shared.contracts.plans import (
+    MAX_LOGO_BYTES,
+    MAX_SCAN_BYTES,
+    PROGRESS_STAGES,
+    AbandonIn,
+    AmendmentIn,
+    AnnexBCategory,
+    AnnexTemplateIn,
+    CancellationIn,
+    CandidateIn,
+    Competency,
+    DeclineIn,
+    DraftAideMemoireIn,
+    DraftAnnexesIn,
+    DraftPatch,
+    DraftSectionsIn,
+    DraftStepsIn,
+    Modality,
+    OnlineAcceptanceIn,
+    PlanCreateIn,
+    PlanQuery,
+    PlanStatus,
+    PlanView,
+    ProgramKind,
+    RecordedAcceptance,
+    RecordedAcceptanceIn,
+    Result,
+    ResultIn,
+    Step,
+    StepKind,
+    StepProgressIn,
+    VersionQuery,
+)
+from rac_shared.errors import DomainError, invalid
+
+INSTITUTIONS = INSTITUTION_ROLES
+EMPLOYERS = EMPLOYER_ROLES
+PARTIES = INSTITUTION_ROLES | EMPLOYER_ROLES
+
+notices(
+    **{
+        "plan-cree": "Le plan est créé à partir du modèle de l'établissement. Complétez "
+        "chaque section.",
+        "plan-enregistre": "Les modifications sont enregistrées.",
+        "plan-emis": "Le plan est émis : l'organisation a 30 jours pour l'accepter.",
+        "plan-accepte": "Le plan est accepté. Merci : l'établissement en est avisé.",
+        "refuse": "L'offre est refusée : l'établissement en est avisé, avec le motif du refus.",
+        "plan-acceptation": "L'acceptation reçue est enregistrée.",
+        "plan-modification": "Une nouvelle version est en préparation : modifiez-la puis "
+        "émettez-la.",
+        "plan-annule": "Le plan est annulé.",
+        "plan-termine": "Le projet est marqué comme terminé.",
+        "plan-modele": "Le modèle d'annexes de l'établissement est enregistré.",
+        "plan-suivi": "Le suivi est enregistré.",
+    }
+)
+
+
+class PlanListPage(Strict):
+    """``/plans?statut=…``: the list, filtered by the plan's status."""
+
+    statut: PlanStatus | None = Field(None, title="Statut")
+
+
+class ComparisonPage(Strict):
+    """``/plans/<id>/comparaison?de=N&a=M`` (the API's ``?from=&to=``)."""
+
+    de: OptionalInt = Field(None, ge=1, title="Version de départ")
+    a: OptionalInt = Field(None, ge=1, title="Version comparée")
+
+
+class AcceptForm(OnlineAcceptanceIn):
+    """The online acceptance as the page posts it, with the reading confirmed."""
+
+    lu: bool = Field(False, title="Lecture du plan et de ses annexes")
+
+
+class DeclineForm(DeclineIn):
+    """The employer's refusal as the page posts it, confirmed."""
+
+    confirme: bool = Field(False, title="Confirmation du refus")
+
+
+class AnnexTemplateForm(AnnexTemplateIn):
+    """The annex template as its page posts it: the texts; the logo is a file (``logo``),
+    the current one kept unless replaced or removed."""
+
+    remove_logo: bool = Field(False, title="Retirer le logo")
+
+
+# -- lists ------------------------------------------------------------------------------------
+
+
+@route("/plans", access=ALL_ROLES, query=PlanListPage)
+def plans_page(ctx: Ctx) -> Response:
+    if ctx.actor.role in MINISTRY_ROLES:
+        return ctx.render("plans/figures.html.j2", figures=ctx.plans.network_figures())
+    selected = ctx.query.statut
+    return ctx.render(
+        "plans/list.html.j2",
+        plans=ctx.plans.list_plans(query=PlanQuery(status=selected)),
+        selected=selected,
+        filter_form=ctx.form(ctx.query),
+        statuses=PlanStatus.choices(),
+        institution=ctx.actor.is_institution,
+    )
+
+
+def _employers(ctx: Ctx) -> list[tuple[int, str]]:
+    """Employer organisations of the directory (the gateway's own), for the new-plan form."""
+    session = ctx.db()
+    try:
+        rows = session.execute(
+            select(Organisation.id, Organisation.name)
+            .where(Organisation.kind == "employer")
+            .order_by(Organisation.name)
+        ).all()
+    finally:
+        session.close()
+    return [(row.id, row.name) for row in rows]
+
+
+def new_plan_view(ctx: Ctx) -> Response:
+    return ctx.render(
+        "plans/new.html.j2",
+        form=ctx.form({"program_kind": ProgramKind.AEC}),
+        employers=_employers(ctx),
+        kinds=ProgramKind.choices(),
+    )
+
+
+@route("/plans/nouveau", access=INSTITUTIONS)
+def plan_new_form(ctx: Ctx) -> Response:
+    return new_plan_view(ctx)
+
+
+@route(
+    "/plans/nouveau",
+    methods=("POST",),
+    access=INSTITUTIONS,
+    form=PlanCreateIn,
+    on_error=new_plan_view,
+)
+def plan_create(ctx: Ctx, form: PlanCreateIn) -> Response:
+    created = ctx.plans.create_plan(data=form)
+    return ctx.done(f"/plans/{created.id}/modifier", "plan-cree")
+
+
+# -- one plan -----------------------------------------------------------------------------------
+
+
+def estimate_for(ctx: Ctx, view: PlanView) -> dict | None:
+    """The estimate of the version shown: frozen with it once issued, billing's current one
+    for a draft (one RPC to billing; none without an employer on the platform)."""
+    if view.version.estimate:
+        return view.version.estimate
+    if view.plan.employer_id is None:
+        return None
+    try:
+        return ctx.rpc("billing", "get_estimate", plan_id=view.plan.id, version=view.version.number)
+    except DomainError:
+        return None
+
+
+def plan_view(ctx: Ctx, plan_id: int, **_) -> Response:
+    """The plan page, with its forms (paper acceptance, amendment, cancellation)."""
+    version = ctx.query.version if isinstance(ctx.query, VersionQuery) else None
+    view = ctx.plans.get_plan(plan_id=plan_id, version=version)
+    return ctx.render(
+        "plans/plan.html.j2",
+        view=view,
+        plan=view.plan,
+        content=view.content,
+        computed=view.computed,
+        estimate=estimate_for(ctx, view),
+        acceptance_form=ctx.form(endpoint="plan_record_acceptance"),
+        amend_form=ctx.form(endpoint="plan_amend"),
+        cancel_form=ctx.form(endpoint="plan_cancel"),
+    )
+
+
+@route("/plans/<int:plan_id>", access=PARTIES, query=VersionQuery)
+def plan_page(ctx: Ctx, plan_id: int) -> Response:
+    return plan_view(ctx, plan_id)
+
+
+@route("/plans/<int:plan_id>/pdf", access=PARTIES, query=VersionQuery)
+def plan_pdf(ctx: Ctx, plan_id: int) -> Response:
+    return responses.document(ctx, ctx.plans.get_pdf(plan_id=plan_id, version=ctx.query.version))
+
+
+@route("/plans/<int:plan_id>/apercu.pdf", access=INSTITUTIONS)
+def plan_preview_pdf(ctx: Ctx, plan_id: int) -> Response:
+    return responses.document(ctx, ctx.plans.preview_pdf(plan_id=plan_id))
+
+
+def _plan_route(path: str, form=NoFields, access=INSTITUTIONS):
+    """A form of the plan page: decoded into ``form``, refused back to the plan page."""
+    return route(path, methods=("POST",), access=access, form=form, on_error=plan_view)
+
+
+@_plan_route("/plans/<int:plan_id>/emettre")
+def plan_issue(ctx: Ctx, plan_id: int, form: NoFields) -> Response:
+    ctx.plans.issue(plan_id=plan_id)
+    return ctx.done(f"/plans/{plan_id}", "plan-emis")
+
+
+@_plan_route("/plans/<int:plan_id>/acceptation-recue", RecordedAcceptance)
+def plan_record_acceptance(ctx: Ctx, plan_id: int, form: RecordedAcceptance) -> Response:
+    filename, content = responses.uploaded(ctx, "fichier", MAX_SCAN_BYTES)
+    scan = {"filename": filename, "content_b64": base64.b64encode(content).decode("ascii")}
+    data = parse(RecordedAcceptanceIn, {**form.model_dump(), **scan})
+    ctx.plans.record_acceptance(plan_id=plan_id, data=data)
+    return ctx.done(f"/plans/{plan_id}", "plan-acceptation")
+
+
+@route("/plans/<int:plan_id>/acceptation-recue/<int:version>", access=PARTIES)
+def plan_acceptance_scan(ctx: Ctx, plan_id: int, version: int) -> Response:
+    return responses.document(ctx, ctx.plans.get_acceptance_scan(plan_id=plan_id, version=version))
+
+
+@_plan_route("/plans/<int:plan_id>/modification", AmendmentIn)
+def plan_amend(ctx: Ctx, plan_id: int, form: AmendmentIn) -> Response:
+    ctx.plans.amend(plan_id=plan_id, data=form)
+    return ctx.done(f"/plans/{plan_id}/modifier", "plan-modification")
+
+
+@_plan_route("/plans/<int:plan_id>/annuler", CancellationIn, access=PARTIES)
+def plan_cancel(ctx: Ctx, plan_id: int, form: CancellationIn) -> Response:
+    ctx.plans.cancel(plan_id=plan_id, data=form)
+    return ctx.done(f"/plans/{plan_id}", "plan-annule")
+
+
+@_plan_route("/plans/<int:plan_id>/terminer")
+def plan_complete(ctx: Ctx, plan_id: int, form: NoFields) -> Response:
+    ctx.plans.complete(plan_id=plan_id)
+    return ctx.done(f"/plans/{plan_id}", "plan-termine")
+
+
+@route("/plans/<int:plan_id>/comparaison", access=PARTIES, query=ComparisonPage)
+def plan_compare(ctx: Ctx, plan_id: int) -> Response:
+    compared = ctx.plans.compare(plan_id=plan_id, left=ctx.query.de, right=ctx.query.a)
+    try:
+        estimate = ctx.rpc(
+            "billing", "get_estimate", plan_id=plan_id, version=compared.right.number
+        )
+    except DomainError:
+        estimate = None
+    return ctx.render("plans/compare.html.j2", compared=compared, estimate=estimate)
+
+
+# -- the employer's answer: accept or decline ---------------------------------------------------
+
+
+def accept_view(ctx: Ctx, plan_id: int, **_) -> Response:
+    view = ctx.plans.get_plan(plan_id=plan_id)
+    return ctx.render(
+        "plans/accept.html.j2",
+        view=view,
+        plan=view.plan,
+        form=ctx.form({"full_name": ctx.actor.full_name}),
+    )
+
+
+@route("/plans/<int:plan_id>/accepter", access=EMPLOYERS)
+def plan_accept_form(ctx: Ctx, plan_id: int) -> Response:
+    return accept_view(ctx, plan_id)
+
+
+@route(
+    "/plans/<int:plan_id>/accepter",
+    methods=("POST",),
+    access=EMPLOYERS,
+    form=AcceptForm,
+    on_error=accept_view,
+)
+def plan_accept(ctx: Ctx, plan_id: int, form: AcceptForm) -> Response:
+    if not form.lu:
+        raise invalid(
+            "Confirmez avoir lu le plan et ses annexes A, B et C avant de l'accepter.",
+            {"lu": "Cochez la case pour confirmer votre lecture."},
+        )
+    data = OnlineAcceptanceIn(**form.model_dump(exclude={"lu"}))
+    ctx.plans.accept_online(plan_id=plan_id, data=data, ip=ctx.client_ip())
+    return ctx.done(f"/plans/{plan_id}", "plan-accepte")
+
+
+def decline_view(ctx: Ctx, plan_id: int, **_) -> Response:
+    view = ctx.plans.get_plan(plan_id=plan_id)
+    return ctx.render("plans/decline.html.j2", view=view, plan=view.plan, form=ctx.form())
+
+
+@route("/plans/<int:plan_id>/refuser", access=EMPLOYERS)
+def plan_decline_form(ctx: Ctx, plan_id: int) -> Response:
+    return decline_view(ctx, plan_id)
+
+
+@route(
+    "/plans/<int:plan_id>/refuser",
+    methods=("POST",),
+    access=EMPLOYERS,
+    form=DeclineForm,
+    on_error=decline_view,
+)
+def plan_decline(ctx: Ctx, plan_id: int, form: DeclineForm) -> Response:
+    """The employer's representative declines the offer, after confirming, with a reason."""
+    if not form.confirme:
+        raise invalid(
+            "Confirmez que vous refusez l'offre au nom de l'organisation.",
+            {"confirme": "Cochez la case pour confirmer le refus."},
+        )
+    ctx.plans.decline(plan_id=plan_id, data=DeclineIn(**form.model_dump(exclude={"confirme"})))
+    return ctx.done(f"/plans/{plan_id}", "refuse")
+
+
+# -- the editor ---------------------------------------------------------------------------------
+
+
+def editor_view(ctx: Ctx, plan_id: int, **_) -> Response:
+    """The draft's editor: one form per part of the draft (``DraftPatch``), plus one to add
+    a competency and one to add a candidate-worker."""
+    view = ctx.plans.get_plan(plan_id=plan_id)
+    if not view.permissions.edit and ctx.form_state is None:
+        return ctx.redirect(f"/plans/{plan_id}")
+    content = view.content
+    by_kind = {step.kind: step for step in content.steps}
+    steps = DraftStepsIn.model_construct(
+        steps=[by_kind.get(kind) or Step(kind=kind) for kind in StepKind],
+        closure_dates=content.closure_dates,
+    )
+    parties = {
+        "institution": content.institution,
+        "employer": content.employer,
+        "program": content.program,
+        "sections": content.sections,
+    }
+    return ctx.render(
+        "plans/edit.html.j2",
+        view=view,
+        plan=view.plan,
+        content=content,
+        computed=view.computed,
+        sections_form=ctx.form(parties, endpoint="plan_save_sections"),
+        steps_form=ctx.form(steps, endpoint="plan_save_steps"),
+        aide_memoire_form=ctx.form(
+            {"aide_memoire": content.aide_memoire}, endpoint="plan_save_aide_memoire"
+        ),
+        annexes_form=ctx.form({"annexes": content.annexes}, endpoint="plan_save_annexes"),
+        competency_form=ctx.form(endpoint="plan_add_competency"),
+        candidate_form=ctx.form(
+            {"rhythm": 3, "modality": Modality.IN_PERSON}, endpoint="plan_add_candidate"
+        ),
+        kinds=ProgramKind.choices(),
+        step_kinds=list(StepKind),
+        annex_b_categories=AnnexBCategory.choices(),
+        modalities=Modality.choices(),
+    )
+
+
+@route("/plans/<int:plan_id>/modifier", access=INSTITUTIONS)
+def plan_edit_form(ctx: Ctx, plan_id: int) -> Response:
+    return editor_view(ctx, plan_id)
+
+
+def _editor_route(path: str, form=NoFields):
+    """A form of the editor: decoded into ``form``, refused back to the editor."""
+    return route(path, methods=("POST",), access=INSTITUTIONS, form=form, on_error=editor_view)
+
+
+def _saved(ctx: Ctx, plan_id: int, section: str) -> Response:
+    return ctx.done(f"/plans/{plan_id}/modifier#{section}", "plan-enregistre")
+
+
+@_editor_route("/plans/<int:plan_id>/sections", DraftSectionsIn)
+def plan_save_sections(ctx: Ctx, plan_id: int, form: DraftSectionsIn) -> Response:
+    ctx.plans.update_draft(plan_id=plan_id, data=DraftPatch(**dict(form)))
+    return _saved(ctx, plan_id, "sections")
+
+
+@_editor_route("/plans/<int:plan_id>/etapes", DraftStepsIn)
+def plan_save_steps(ctx: Ctx, plan_id: int, form: DraftStepsIn) -> Response:
+    ctx.plans.update_draft(plan_id=plan_id, data=DraftPatch(**dict(form)))
+    return _saved(ctx, plan_id, "etapes")
+
+
+@_editor_route("/plans/<int:plan_id>/aide-memoire", DraftAideMemoireIn)
+def plan_save_aide_memoire(ctx: Ctx, plan_id: int, form: DraftAideMemoireIn) -> Response:
+    ctx.plans.update_draft(plan_id=plan_id, data=DraftPatch(**dict(form)))
+    return _saved(ctx, plan_id, "aide-memoire")
+
+
+@_editor_route("/plans/<int:plan_id>/annexes", DraftAnnexesIn)
+def plan_save_annexes(ctx: Ctx, plan_id: int, form: DraftAnnexesIn) -> Response:
+    ctx.plans.update_draft(plan_id=plan_id, data=DraftPatch(**dict(form)))
+    return _saved(ctx, plan_id, "annexes")
+
+
+@_editor_route("/plans/<int:plan_id>/competences", Competency)
+def plan_add_competency(ctx: Ctx, plan_id: int, form: Competency) -> Response:
+    ctx.plans.add_competency(plan_id=plan_id, competency=form)
+    return _saved(ctx, plan_id, "competences")
+
+
+@_editor_route("/plans/<int:plan_id>/competences/<code>/retirer")
+def plan_remove_competency(ctx: Ctx, plan_id: int, code: str, form: NoFields) -> Response:
+    ctx.plans.remove_competency(plan_id=plan_id, code=code)
+    return _saved(ctx, plan_id, "competences")
+
+
+@_editor_route("/plans/<int:plan_id>/candidats", CandidateIn)
+def plan_add_candidate(ctx: Ctx, plan_id: int, form: CandidateIn) -> Response:
+    ctx.plans.add_candidate(plan_id=plan_id, candidate=form)
+    return _saved(ctx, plan_id, "candidats")
+
+
+@_editor_route("/plans/<int:plan_id>/candidats/<int:candidate_id>/retirer")
+def plan_remove_candidate(ctx: Ctx, plan_id: int, candidate_id: int, form: NoFields) -> Response:
+    ctx.plans.remove_candidate(plan_id=plan_id, candidate_id=candidate_id)
+    return _saved(ctx, plan_id, "candidats")
+
+
+# -- progress -----------------------------------------------------------------------------------
+
+
+def progress_view(ctx: Ctx, plan_id: int, **_) -> Response:
+    """The follow-up: by name for the institution (one form per candidate-worker and
+    competency), the aggregate only for the employer."""
+    progress = ctx.plans.get_progress(plan_id=plan_id)
+    return ctx.render(
+        "plans/progress.html.j2",
+        progress=progress,
+        plan=progress.plan,
+        stages=[(s.value, s.label) for s in PROGRESS_STAGES],
+        results=Result.choices(),
+    )
+
+
+@route("/plans/<int:plan_id>/suivi", access=PARTIES)
+def plan_progress_page(ctx: Ctx, plan_id: int) -> Response:
+    return progress_view(ctx, plan_id)
+
+
+def _progress_route(path: str, form):
+    return route(path, methods=("POST",), access=INSTITUTIONS, form=form, on_error=progress_view)
+
+
+C = "/plans/<int:plan_id>/suivi/<int:candidate_id>"
+
+
+@_progress_route(f"{C}/etape", StepProgressIn)
+def plan_progress_step(ctx: Ctx, plan_id: int, candidate_id: int, form: StepProgressIn) -> Response:
+    ctx.plans.set_candidate_step(plan_id=plan_id, candidate_id=candidate_id, data=form)
+    return ctx.done(f"/plans/{plan_id}/suivi", "plan-suivi")
+
+
+@_progress_route(f"{C}/resultat", ResultIn)
+def plan_progress_result(ctx: Ctx, plan_id: int, candidate_id: int, form: ResultIn) -> Response:
+    ctx.plans.set_competency_result(plan_id=plan_id, candidate_id=candidate_id, data=form)
+    return ctx.done(f"/plans/{plan_id}/suivi", "plan-suivi")
+
+
+@_progress_route(f"{C}/abandon", AbandonIn)
+def plan_progress_abandon(ctx: Ctx, plan_id: int, candidate_id: int, form: AbandonIn) -> Response:
+    ctx.plans.abandon_candidate(plan_id=plan_id, candidate_id=candidate_id, data=form)
+    return ctx.done(f"/plans/{plan_id}/suivi", "plan-suivi")
+
+
+# -- the institution's annex template -----------------------------------------------------------
+
+
+def annex_template_view(ctx: Ctx) -> Response:
+    template = ctx.plans.get_annex_template()
+    texts = template.model_dump(include={"annex_a", "annex_b", "annex_c"})
+    return ctx.render("plans/annexes.html.j2", annex_template=template, form=ctx.form(texts))
+
+
+@route("/plans/modele-annexes", access=INSTITUTIONS)
+def annex_template_form(ctx: Ctx) -> Response:
+    return annex_template_view(ctx)
+
+
+@route(
+    "/plans/modele-annexes",
+    methods=("POST",),
+    access=INSTITUTIONS,
+    form=AnnexTemplateForm,
+    on_error=annex_template_view,
+)
+def annex_template_save(ctx: Ctx, form: AnnexTemplateForm) -> Response:
+    logo = "" if form.remove_logo else ctx.plans.get_annex_template().logo
+    upload = responses.uploaded(ctx, "logo", MAX_LOGO_BYTES, required=False)
+    if upload is not None and not form.remove_logo:
+        _, content = upload
+        mime = "image/png" if content.startswith(b"\x89PNG") else "image/jpeg"
+        logo = f"data:{mime};base64,{base64.b64encode(content).decode('ascii')}"
+    texts = form.model_dump(exclude={"remove_logo", "logo"})
+    ctx.plans.save_annex_template(data=parse(AnnexTemplateIn, {**texts, "logo": logo}))
+    return ctx.done("/plans/modele-annexes", "plan-modele")

@@ -1,0 +1,306 @@
+"""Every page of the plans area, through the real app, from the real plans service: its RPC
+methods run in this process on SQLite (as ``rac demo`` runs them), billing's estimate and
+the directory stood in. Each page renders from the contract's replies, asks the plans
+service once, names its form fields by contract path; a refused form shows what was typed
+(escaped) with its error; the annex template takes a logo upload and removes it."""
+
+from __future__ import annotations
+
+import base64
+import html
+import io
+import re
+import struct
+import zlib
+from datetime import date
+
+import pytest
+from werkzeug.test import Client
+
+from gateway import auth
+from gateway.models import Base as GatewayBase
+from gateway.models import Organisation
+from gateway.web.app import TEMPLATES
+from gateway.web.framework import GatewayApp
+from rac_shared.actor import Actor
+from rac_shared.db import SessionFactory
+from rac_shared.formatting import money
+from rac_shared.settings import get_settings
+from rac_shared.templating import make_environment
+from services.plans.demo import Directory, InProcess
+from services.plans.models import Base
+from services.plans.service import PlansService
+
+LEVIS, CISSS = 2, 5
+ORGANISATIONS = {
+    "CLV": {"id": LEVIS, "kind": "cegep", "name": "Cégep de Lévis", "code": "CLV",
+            "address": "205, route Monseigneur-Bourget, Lévis (Québec)  G6V 6Z9"},
+    "CCA": {"id": CISSS, "kind": "employer", "name": "CISSS de Chaudière-Appalaches",
+            "code": "CCA", "address": "363, route Cameron, Sainte-Marie (Québec)  G6E 3E2"},
+}  # fmt: skip
+PEOPLE = {
+    "rac": {"id": 6, "role": "rac_coordinator", "organisation_id": LEVIS,
+            "full_name": "Sophie Bélanger", "title": "Coordonnatrice", "email": "rac@levis.qc"},
+    "dg": {"id": 7, "role": "director_general", "organisation_id": LEVIS,
+           "full_name": "Isabelle Bégin", "title": "Directrice générale", "email": "dg@levis.qc"},
+    "rh": {"id": 13, "role": "employer_representative", "organisation_id": CISSS,
+           "full_name": "Julie Morin", "title": "DRH", "email": "rh@cisss.qc"},
+}  # fmt: skip
+COORDINATOR = Actor(user_id=6, role="rac_coordinator", organisation_id=LEVIS,
+                    organisation_kind="cegep", full_name="Sophie Bélanger")  # fmt: skip
+EMPLOYER = Actor(user_id=13, role="employer_representative", organisation_id=CISSS,
+                 organisation_kind="employer", full_name="Julie Morin")  # fmt: skip
+ANALYST = Actor(user_id=2, role="ministry_analyst", organisation_id=1,
+                organisation_kind="ministry", full_name="Marc Lavoie")  # fmt: skip
+HOSTILE = "<script>alert('x')</script> {{ 7*7 }}"
+
+
+class Billing:
+    """Billing's estimate RPCs as the plans service calls them (one line per candidate)."""
+
+    def __init__(self):
+        self.estimates: dict[tuple[int, int], dict] = {}
+
+    def save_estimate(self, actor, plan, estimate):
+        lines = [{"category_label": "Frais d'évaluation", "unit": "candidat", "amount": "1450.00",
+                  "conditional": False, **line} for line in estimate["lines"]]  # fmt: skip
+        saved = {**estimate, "lines": lines, "installments": [], "status": "draft",
+                 "candidate_count": plan["candidate_count"], "version": plan["version"],
+                 "total": "2900.00", "subtotal": "2900.00", "taxes": [],
+                 "difference_with_accepted": None}  # fmt: skip
+        self.estimates[(plan["plan_id"], plan["version"])] = saved
+        return saved
+
+    def get_estimate(self, actor, plan_id, version):
+        return self.estimates.get((plan_id, version))
+
+    def freeze_estimate(self, actor, plan_id, version):
+        self.estimates[(plan_id, version)]["status"] = "frozen"
+        return self.estimates[(plan_id, version)]
+
+    def estimate_html(self, actor, plan_id, version):
+        return "<section><h2>Estimation</h2><p>2 900,00 $</p></section>"
+
+
+class Services:
+    """The gateway's RPC client, answered in this process; counts calls per service."""
+
+    def __init__(self, plans, billing):
+        self.plans, self.billing, self.calls = plans, billing, []
+
+    def call(self, service, method, correlation_id=None, timeout=None, **kwargs):
+        self.calls.append((service, method))
+        return getattr(self.plans if service == "plans" else self.billing, method)(**kwargs)
+
+
+class Site:
+    def __init__(self, tmp_path, monkeypatch):
+        plans_db = SessionFactory("plans", Base.metadata, url=f"sqlite:///{tmp_path}/plans.db")
+        Base.metadata.create_all(plans_db.engine)
+        gateway_db = SessionFactory(
+            "gateway", GatewayBase.metadata, url=f"sqlite:///{tmp_path}/gateway.db"
+        )
+        GatewayBase.metadata.create_all(gateway_db.engine)
+        with gateway_db() as session, session.begin():
+            fields = ("id", "kind", "name", "code", "address")
+            session.add_all(
+                Organisation(**{k: o[k] for k in fields}) for o in ORGANISATIONS.values()
+            )
+        self.billing = Billing()
+        self.service = InProcess(
+            PlansService, plans_db, gateway=Directory(ORGANISATIONS, PEOPLE), billing=self.billing
+        )
+        self.rpc = Services(self.service, self.billing)
+        self.app = GatewayApp(get_settings(), gateway_db, self.rpc, make_environment(TEMPLATES))
+        self.actor = COORDINATOR
+        monkeypatch.setattr(self.app, "_authenticate", self._authenticate)
+        monkeypatch.setattr(self.app, "_audit", lambda ctx, status: None)
+        self.http = Client(self.app)
+        self.csrf = auth.csrf_token_for(self.app.settings, "cle-de-session")
+
+    def _authenticate(self, ctx, api):
+        ctx.actor, ctx.session_key, ctx.unread_messages = self.actor, "cle-de-session", 0
+
+    def as_(self, actor: Actor) -> Site:
+        self.actor = actor
+        return self
+
+    def get(self, path: str, status: int = 200) -> str:
+        self.rpc.calls.clear()
+        response = self.http.get(path)
+        assert response.status_code == status, response.get_data(as_text=True)[:3000]
+        plans_calls = [c for c in self.rpc.calls if c[0] == "plans"]
+        assert len(plans_calls) <= 1, plans_calls  # one RPC per service per page
+        return response.get_data(as_text=True)
+
+    def post(self, path: str, data: dict, status: int = 303, **kwargs):
+        response = self.http.post(path, data={"csrf_token": self.csrf, **data}, **kwargs)
+        assert response.status_code == status, response.get_data(as_text=True)[:3000]
+        return (
+            response.headers.get("Location") if status == 303 else response.get_data(as_text=True)
+        )
+
+    def rpc_(self, method: str, **kwargs):
+        return getattr(self.service, method)(actor=self.actor.model_dump(mode="json"), **kwargs)
+
+
+@pytest.fixture
+def site(tmp_path, monkeypatch):
+    return Site(tmp_path, monkeypatch)
+
+
+def names(html: str) -> set[str]:
+    return set(re.findall(r'name="([^"]+)"', html))
+
+
+def a_plan(site: Site, **content) -> int:
+    created = site.rpc_("create_plan", data={
+        "employer_id": CISSS, "program_kind": "AEC", "program_code": "JEE.0K",
+        "program_title": "Techniques d'éducation à l'enfance", "target_jobs": "le personnel",
+    })  # fmt: skip
+    site.rpc_("update_draft", plan_id=created["id"], data={
+        "competencies": [{"code": "0190", "statement": "Analyser la fonction de travail",
+                          "group": "", "weeks_3h": 4, "weeks_6h": 2}],
+        "candidates": [{"full_name": "Marie Gagnon", "job_title": "Éducatrice",
+                        "email": "marie@exemple.quebec", "rhythm": 3,
+                        "start_date": "2027-01-11", "modality": "in_person"}],
+        **content,
+    })  # fmt: skip
+    return created["id"]
+
+
+def issued(site: Site) -> int:
+    plan_id = a_plan(site)
+    site.rpc_("save_estimate", plan_id=plan_id, estimate={"lines": [
+        {"category": "evaluation", "description": "Frais d'évaluation", "quantity": "1",
+         "unit_price": "1450.00"}]})  # fmt: skip
+    site.rpc_("issue", plan_id=plan_id)
+    return plan_id
+
+
+def png() -> bytes:
+    """A real 1 × 1 PNG."""
+
+    def chunk(kind: bytes, data: bytes) -> bytes:
+        return (
+            struct.pack(">I", len(data)) + kind + data + struct.pack(">I", zlib.crc32(kind + data))
+        )
+
+    header = struct.pack(">IIBBBBB", 1, 1, 8, 2, 0, 0, 0)
+    pixels = zlib.compress(b"\x00\xff\xff\xff")
+    return (
+        b"\x89PNG\r\n\x1a\n" + chunk(b"IHDR", header) + chunk(b"IDAT", pixels) + chunk(b"IEND", b"")
+    )
+
+
+def test_the_lists_the_new_plan_form_and_a_refused_creation(site):
+    plan_id = a_plan(site)
+    listed = site.get("/plans?statut=draft")
+    assert f'href="/plans/{plan_id}"' in listed and "(brouillon)" in listed
+    assert site.get("/plans?statut=inconnu", status=422)
+    assert "Plans préparés" in site.as_(ANALYST).get("/plans")
+    form = site.as_(COORDINATOR).get("/plans/nouveau")
+    assert {"employer_id", "program_kind", "program_code", "program_title"} <= names(form)
+    assert "CISSS de Chaudière-Appalaches</option>" in form
+    refused = site.post("/plans/nouveau", {"employer_id": str(CISSS), "program_kind": "AEC",
+                        "program_code": "JEE0K", "program_title": HOSTILE}, status=422)  # fmt: skip
+    assert "XXX.XX" in refused
+    assert "Titre du programme : Le texte ne peut contenir" in html.unescape(refused)
+    assert "&lt;script&gt;alert(&#39;x&#39;)&lt;/script&gt;" in refused  # shown back, escaped
+    assert "<script>alert" not in refused
+    location = site.post("/plans/nouveau", {"employer_id": str(CISSS), "program_kind": "DEC",
+                         "program_code": "jee.0k", "program_title": "Éducation"})  # fmt: skip
+    assert re.fullmatch(r"/plans/\d+/modifier\?fait=plan-cree", location)
+
+
+def test_the_editor_names_every_field_by_its_contract_path_and_shows_refusals(site):
+    plan_id = a_plan(site)
+    editor = site.get(f"/plans/{plan_id}/modifier")
+    assert {
+        "institution.signatory_name", "employer.name", "program.code", "program.field_of_study",
+        "sections.context", "sections.specialists.0.name", "sections.domains", "steps.0.kind",
+        "steps.5.period", "closure_dates", "aide_memoire.modalities",
+        "annexes.annex_b_entries.3.what", "annexes.annex_c_start_date", "code", "weeks_3h",
+        "full_name", "rhythm", "start_date", "modality",
+    } <= names(editor)  # fmt: skip
+    refused = site.post(f"/plans/{plan_id}/etapes", {
+        "steps.0.kind": "information_meeting", "steps.0.start": "2027-02-01",
+        "steps.0.end": "2027-01-04", "closure_dates": "2027-01-29\n29 janvier",
+    }, status=422)  # fmt: skip
+    assert "La fin d'une étape ne peut précéder son début." in html.unescape(refused)
+    assert 'href="#champ-closure-dates"' in refused  # the line's error, on its text area
+    assert "29 janvier</textarea>" in refused
+    location = site.post(f"/plans/{plan_id}/sections", {
+        "institution.address": "205, route Monseigneur-Bourget",
+        "employer.name": "CISSS de Chaudière-Appalaches", "program.kind": "AEC",
+        "program.code": "JEE.0K", "program.title": "Techniques d'éducation à l'enfance",
+        "sections.context": "Un contexte.", "sections.objectives": "Un\nDeux",
+    })  # fmt: skip
+    assert location == f"/plans/{plan_id}/modifier?fait=plan-enregistre#sections"
+    view = site.rpc_("get_plan", plan_id=plan_id)
+    assert view["content"]["sections"]["objectives"] == ["Un", "Deux"]
+    assert view["content"]["institution"]["name"] == "Cégep de Lévis"  # the directory's, kept
+    removed = site.post(f"/plans/{plan_id}/competences/0190/retirer", {})
+    assert removed.endswith("#competences")
+    assert site.rpc_("get_plan", plan_id=plan_id)["content"]["competencies"] == []
+
+
+def test_the_plan_page_the_answers_of_the_employer_and_the_follow_up(site):
+    plan_id = issued(site)
+    page = site.get(f"/plans/{plan_id}")
+    assert {"received_on", "signed_by_name", "fichier", "summary", "reason"} <= names(page)
+    assert "Émise, en attente d'acceptation" in html.unescape(page)
+    assert money("1450.00") in page  # the estimate frozen at issue
+    accept = site.as_(EMPLOYER).get(f"/plans/{plan_id}/accepter")
+    assert {"version", "content_hash", "full_name", "title", "lu", "statement"} <= names(accept)
+    assert 'value="Julie Morin"' in accept
+    decline = site.get(f"/plans/{plan_id}/refuser")
+    assert {"version", "reason", "confirme"} <= names(decline)
+    refused = site.post(f"/plans/{plan_id}/refuser", {"version": "1", "reason": "Non"}, 422)
+    assert "Motif du refus : Au moins 5 caractères." in refused
+    view = site.rpc_("get_plan", plan_id=plan_id)
+    site.post(f"/plans/{plan_id}/accepter", {
+        "version": "1", "content_hash": view["version"]["content_hash"], "full_name": "Julie Morin",
+        "title": "DRH", "statement": "J'accepte", "lu": "on"})  # fmt: skip
+    follow = site.as_(COORDINATOR).get(f"/plans/{plan_id}/suivi")
+    candidate = site.rpc_("get_progress", plan_id=plan_id)["candidates"][0]["id"]
+    assert f'name="_form" value="etape-{candidate}"' in follow
+    refused = site.post(
+        f"/plans/{plan_id}/suivi/{candidate}/abandon",
+        {"_form": f"abandon-{candidate}", "abandoned_on": date(2099, 1, 1).isoformat()},
+        status=422,
+    )
+    assert "La date d'abandon ne peut être dans le futur." in html.unescape(refused)
+    assert 'value="2099-01-01"' in refused  # the refused form only
+    assert "Marie Gagnon" not in site.as_(EMPLOYER).get(f"/plans/{plan_id}/suivi")
+    site.as_(COORDINATOR).post(f"/plans/{plan_id}/modification", {"summary": "Non"}, 422)
+    site.post(f"/plans/{plan_id}/modification", {"summary": "Ajout d'une fermeture."})
+    page = site.get(f"/plans/{plan_id}/comparaison?de=1&a=2")
+    assert "Version 2 comparée à la version 1" in page and "Aucune section modifiée." in page
+
+
+def test_the_annex_template_takes_a_logo_and_removes_it(site):
+    page = site.get("/plans/modele-annexes")
+    assert {"annex_a", "annex_b", "annex_c", "logo"} <= names(page)
+    texts = {name: "Un texte assez long pour être une annexe." for name in ("annex_a",
+             "annex_b", "annex_c")}  # fmt: skip
+    site.post("/plans/modele-annexes", {**texts, "logo": (png_file(), "logo.png")})
+    template = site.rpc_("get_annex_template")
+    assert template["logo"] == f"data:image/png;base64,{base64.b64encode(png()).decode()}"
+    assert 'alt="Logo actuel de l\'établissement"' in site.get("/plans/modele-annexes")
+    lying = site.post(
+        "/plans/modele-annexes",
+        {**texts, "logo": (io_of(b"\x89PNG pas une image"), "x.png")},
+        status=422,
+    )
+    assert "Le contenu du logo n'est pas une image PNG ou JPEG." in html.unescape(lying)
+    site.post("/plans/modele-annexes", {**texts, "remove_logo": "on"})
+    assert site.rpc_("get_annex_template")["logo"] == ""
+
+
+def png_file():
+    return io_of(png())
+
+
+def io_of(content: bytes):
+    return io.BytesIO(content)
