@@ -16,6 +16,7 @@ live in the contract, identical for the form and the API.
 
 from __future__ import annotations
 
+import types
 import typing
 from dataclasses import dataclass, field
 from datetime import date, datetime
@@ -96,6 +97,14 @@ def _value(annotation, raw):
         if isinstance(raw, dict):
             return _model_data(bare, raw)
         return _MISSING
+    members = _union_models(bare)
+    if members:  # one of several shapes (a due date, or a milestone), told by its tag
+        if not isinstance(raw, dict):
+            return _MISSING
+        member = next((m for m in members if _tags_match(m, raw)), None)
+        if member is not None:
+            return _model_data(member, raw)
+        return {k: _scalar(v) for k, v in raw.items() if not isinstance(v, dict)}
     item = list_item(bare)
     if item is not None:
         return _list_value(item, metadata, raw)
@@ -114,6 +123,23 @@ def _value(annotation, raw):
     if text.strip() == "" and bare is not str:
         return None if optional else _MISSING
     return text
+
+
+def _union_models(annotation) -> list[type[BaseModel]]:
+    if typing.get_origin(annotation) not in (typing.Union, types.UnionType):
+        return []
+    members = [unwrap(a)[0] for a in typing.get_args(annotation)]
+    return members if all(is_model(m) for m in members) else []
+
+
+def _tags_match(model: type[BaseModel], raw: dict) -> bool:
+    """Whether the posted values of ``model``'s ``Literal`` fields (its tags) are its own."""
+    tags = {
+        name: typing.get_args(unwrap(field_annotation(model, name))[0])
+        for name in model.model_fields
+        if typing.get_origin(unwrap(field_annotation(model, name))[0]) is typing.Literal
+    }
+    return bool(tags) and all(_scalar(raw.get(name, "")) in map(str, v) for name, v in tags.items())
 
 
 def _mapped_model(mapping) -> type[BaseModel] | None:
@@ -135,7 +161,7 @@ def _list_value(item, metadata: tuple, raw):
         rows = []
         for key in sorted((k for k in raw if k.isdigit()), key=int):
             row = _value(item, raw[key])
-            if row is _MISSING or _blank(row):
+            if row is _MISSING or _blank(row, item):
                 continue
             rows.append(row)
         return rows
@@ -146,13 +172,36 @@ def _list_value(item, metadata: tuple, raw):
     return [v for v in values if v.strip() != ""]
 
 
-def _blank(row) -> bool:
-    """A repeated row nobody filled (its boxes unchecked, its fields empty)."""
+def _blank(row, annotation=None) -> bool:
+    """A repeated row nobody filled: its text fields empty, its boxes unchecked. What a
+    ``<select>`` always posts (a category, a tax, a tag) does not make a row filled."""
+    bare = unwrap(annotation)[0] if annotation is not None else None
     if isinstance(row, dict):
-        return all(_blank(v) for v in row.values())
+        shapes = [bare] if is_model(bare) else _union_models(bare) if bare is not None else []
+        return all(
+            _is_choice(_annotation_in(shapes, key)) or _blank(value, _annotation_in(shapes, key))
+            for key, value in row.items()
+        )
     if isinstance(row, list):
         return all(_blank(v) for v in row)
     return row in ("", None, False)
+
+
+def _annotation_in(models: list, name: str):
+    for model in models:
+        if name in model.model_fields:
+            return field_annotation(model, name)
+    return None
+
+
+def _is_choice(annotation) -> bool:
+    """A field whose form control is a choice among fixed values (select, radio)."""
+    if annotation is None:
+        return False
+    bare = unwrap(annotation)[0]
+    if typing.get_origin(bare) is typing.Literal:
+        return True
+    return isinstance(bare, type) and issubclass(bare, Enum)
 
 
 # -- encoding: data → the strings a form shows ---------------------------------------------

@@ -40,6 +40,7 @@ from rac_shared.contracts.base import (
     slow,
     text,
 )
+from rac_shared.contracts.billing import EstimateSpec, EstimateView
 
 # -- vocabularies and limits ---------------------------------------------------------------
 
@@ -953,8 +954,8 @@ class PlansRpc(Protocol):
     def save_annex_template(self, data: AnnexTemplateIn) -> AnnexTemplate:
         """Modifier le modèle d'annexes de l'établissement"""
 
-    # the estimate (billing's, as billing answers it until its contract declares it)
-    def save_estimate(self, plan_id: int, estimate: dict[str, Any]) -> dict[str, Any]:
+    # the estimate: billing's, sent on with the plan's facts
+    def save_estimate(self, plan_id: int, estimate: EstimateSpec) -> EstimateView:
         """Enregistrer l'estimation des coûts de la version en préparation (facturation)"""
 
     @slow(ISSUE_SECONDS)

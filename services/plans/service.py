@@ -13,13 +13,13 @@ import base64
 import binascii
 import json
 from decimal import Decimal, InvalidOperation
-from typing import Any
 
 from nameko.rpc import RpcProxy
 
 from rac_shared.actor import Actor
 from rac_shared.bus import OutboxRelayRunner
 from rac_shared.contracts import HealthReport, NextAction, ensure_ministry, health_report
+from rac_shared.contracts.billing import EstimateSpec, EstimateView
 from rac_shared.contracts.plans import (
     AbandonIn,
     AmendmentIn,
@@ -198,7 +198,7 @@ class PlansService:
     # -- the estimate (billing's) ---------------------------------------------------------
 
     @rpc
-    def save_estimate(self, actor: Actor, plan_id: int, estimate: dict[str, Any]) -> dict[str, Any]:
+    def save_estimate(self, actor: Actor, plan_id: int, estimate: EstimateSpec) -> EstimateView:
         """Send the draft version's estimate lines and installments to billing."""
         with self.db.begin():
             plan = access.load_for_institution(self.db, actor, plan_id)
@@ -211,7 +211,9 @@ class PlansService:
                 )
             plan_facts = lifecycle.billing_plan(plan, version)
         return self.billing.save_estimate(
-            actor=actor.model_dump(mode="json"), plan=plan_facts, estimate=estimate
+            actor=actor.model_dump(mode="json"),
+            plan=plan_facts,
+            estimate=estimate.model_dump(mode="json"),
         )
 
     @rpc

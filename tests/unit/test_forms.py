@@ -147,3 +147,43 @@ def test_rows_to_render_cover_the_values_and_a_blank_one():
     )
     assert list(state.rows("sections.specialists", minimum=2, extra=1)) == [0, 1, 2, 3]
     assert list(FormState().rows("sections.specialists", minimum=3)) == [0, 1, 2]
+
+
+def test_a_tagged_union_and_rows_whose_selects_alone_are_set():
+    """An estimate: a line whose only posted values are its selects is a blank row; an
+    installment's due date is one of two shapes, chosen by its ``kind``."""
+    from rac_shared.contracts.billing import EstimateSpec, LineCategory, TaxTreatment
+
+    form = posted(
+        ("lines.0.category", "advisory"),
+        ("lines.0.description", "Services-conseils"),
+        ("lines.0.quantity", "10"),
+        ("lines.0.unit_price", "95,00"),
+        ("lines.0.tax", ""),
+        ("lines.1.category", "evaluation"),  # a blank row: its selects only
+        ("lines.1.tax", "exempt"),
+        ("lines.1.description", ""),
+        ("installments.0.label", "À l'acceptation"),
+        ("installments.0.percent", "100"),
+        ("installments.0.due.kind", "milestone"),
+        ("installments.0.due.milestone", "acceptance"),
+        ("installments.0.due.offset_days", ""),
+        ("installments.0.due.date", ""),
+        ("installments.1.due.kind", "milestone"),  # blank
+        ("installments.1.due.milestone", "acceptance"),
+        ("installments.2.label", "Solde"),
+        ("installments.2.due.kind", "date"),
+        ("installments.2.due.date", "2027-06-30"),
+        ("installments.2.due.milestone", "acceptance"),
+        ("payment_term_days", "30"),
+    )
+    spec = EstimateSpec.model_validate(decode(form, EstimateSpec))
+    [line] = spec.lines
+    assert (line.category, line.tax, line.unit_price) == (
+        LineCategory("advisory"),
+        TaxTreatment.TAXABLE,  # left empty: the contract's default
+        Decimal("95.00"),
+    )
+    first, balance = spec.installments
+    assert (first.due.kind, first.due.offset_days) == ("milestone", 0)
+    assert (balance.due.kind, balance.due.date) == ("date", date(2027, 6, 30))

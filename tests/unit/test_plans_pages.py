@@ -67,7 +67,10 @@ class Billing:
         saved = {**estimate, "lines": lines, "installments": [], "status": "draft",
                  "candidate_count": plan["candidate_count"], "version": plan["version"],
                  "total": "2900.00", "subtotal": "2900.00", "taxes": [],
-                 "difference_with_accepted": None}  # fmt: skip
+                 "difference_with_accepted": None, "plan_id": plan["plan_id"],
+                 "reference": plan["reference"], "institution_id": plan["institution_id"],
+                 "employer_id": plan["employer_id"], "priced_on": "2026-12-01", "revision": 1,
+                 "abandonment_fee_taxable": False}  # fmt: skip
         self.estimates[(plan["plan_id"], plan["version"])] = saved
         return saved
 

@@ -24,6 +24,7 @@ from gateway.web.forms import NoFields
 from gateway.web.framework import ALL_ROLES, Ctx, notices, route
 from rac_shared.actor import EMPLOYER_ROLES, INSTITUTION_ROLES, MINISTRY_ROLES
 from rac_shared.contracts.base import OptionalInt, Strict, parse
+from rac_shared.contracts.billing import EstimateView
 from rac_shared.contracts.plans import (
     MAX_LOGO_BYTES,
     MAX_SCAN_BYTES,
@@ -175,7 +176,7 @@ def plan_create(ctx: Ctx, form: PlanCreateIn) -> Response:
 # -- one plan -----------------------------------------------------------------------------------
 
 
-def estimate_for(ctx: Ctx, view: PlanView) -> dict | None:
+def estimate_for(ctx: Ctx, view: PlanView) -> EstimateView | dict | None:
     """The estimate of the version shown: frozen with it once issued, billing's current one
     for a draft (one RPC to billing; none without an employer on the platform)."""
     if view.version.estimate:
@@ -183,7 +184,7 @@ def estimate_for(ctx: Ctx, view: PlanView) -> dict | None:
     if view.plan.employer_id is None:
         return None
     try:
-        return ctx.rpc("billing", "get_estimate", plan_id=view.plan.id, version=view.version.number)
+        return ctx.billing.get_estimate(plan_id=view.plan.id, version=view.version.number)
     except DomainError:
         return None
 
@@ -267,9 +268,7 @@ def plan_complete(ctx: Ctx, plan_id: int, form: NoFields) -> Response:
 def plan_compare(ctx: Ctx, plan_id: int) -> Response:
     compared = ctx.plans.compare(plan_id=plan_id, left=ctx.query.de, right=ctx.query.a)
     try:
-        estimate = ctx.rpc(
-            "billing", "get_estimate", plan_id=plan_id, version=compared.right.number
-        )
+        estimate = ctx.billing.get_estimate(plan_id=plan_id, version=compared.right.number)
     except DomainError:
         estimate = None
     return ctx.render("plans/compare.html.j2", compared=compared, estimate=estimate)
