@@ -6,6 +6,7 @@ from pydantic import BaseModel, Field
 
 from rac_shared.contracts import NextAction
 from rac_shared.contracts.base import Strict
+from rac_shared.contracts.directory import OrganisationView
 
 
 class TokenRequest(Strict):
@@ -19,23 +20,13 @@ class TokenResponse(BaseModel):
     expires_in: int
 
 
-class OrganisationOut(BaseModel):
-    id: int
-    kind: str
-    name: str
-    code: str
-    education_order: str | None
-    region: str | None
-    address: str | None
-
-
 class MeResponse(BaseModel):
     id: int
     email: str
     full_name: str
     role: str
     role_label: str
-    organisation: OrganisationOut
+    organisation: OrganisationView
 
 
 class HomeResponse(BaseModel):
@@ -44,7 +35,7 @@ class HomeResponse(BaseModel):
 
 
 class OrganisationList(BaseModel):
-    organisations: list[OrganisationOut]
+    organisations: list[OrganisationView]
 
 
 class PasswordResetRequest(Strict):

@@ -7,8 +7,10 @@ copies of users; the outbox relay publishes the gateway's own events.
 from gateway import auth, directory
 from gateway.jobs import JOBS
 from gateway.models import Base, Organisation, User
+from rac_shared.actor import OrganisationKind, Role
 from rac_shared.bus import OutboxRelayRunner
-from rac_shared.contracts import health_report
+from rac_shared.contracts import HealthReport, health_report
+from rac_shared.contracts.directory import DirectoryUser, OrganisationView
 from rac_shared.db import Database
 from rac_shared.errors import not_found
 from rac_shared.logs import CorrelationId
@@ -26,30 +28,34 @@ class GatewayService:
     correlation_id = CorrelationId()
 
     @rpc
-    def health(self) -> dict:
+    def health(self) -> HealthReport:
         return health_report(self.name, self.db)
 
     @rpc
-    def get_user(self, user_id: int) -> dict:
+    def get_user(self, user_id: int) -> DirectoryUser:
         user = self.db.get(User, user_id)
         if user is None:
             raise not_found("Utilisateur introuvable.")
         return directory.user_view(user)
 
     @rpc
-    def get_organisation(self, organisation_id: int) -> dict:
+    def get_organisation(self, organisation_id: int) -> OrganisationView:
         organisation = self.db.get(Organisation, organisation_id)
         if organisation is None:
             raise not_found("Organisation introuvable.")
         return directory.organisation_view(organisation)
 
     @rpc
-    def list_organisations(self, kinds: list[str] | None = None) -> list[dict]:
+    def list_organisations(
+        self, kinds: list[OrganisationKind] | None = None
+    ) -> list[OrganisationView]:
         """Organisations by kind (e.g. every cégep and school service centre of a call)."""
         return directory.list_organisations(self.db, kinds)
 
     @rpc
-    def users_of_organisation(self, organisation_id: int, roles: list[str] | None = None) -> list:
+    def users_of_organisation(
+        self, organisation_id: int, roles: list[Role] | None = None
+    ) -> list[DirectoryUser]:
         return directory.users_of_organisation(self.db, organisation_id, roles)
 
     @rpc

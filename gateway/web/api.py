@@ -8,7 +8,6 @@ from gateway.schemas import (
     HomeResponse,
     MeResponse,
     OrganisationList,
-    OrganisationOut,
     PasswordResetRequest,
     TokenRequest,
     TokenResponse,
@@ -18,6 +17,7 @@ from gateway.web.home import gather_next_actions, role_actions
 from gateway.web.openapi import openapi_document
 from gateway.web.passthrough import Api, passthrough
 from rac_shared.actor import ROLE_LABELS, Role
+from rac_shared.contracts.directory import OrganisationView
 from rac_shared.contracts.notifications import Inbox, MarkedRead
 from rac_shared.errors import DomainError
 
@@ -81,7 +81,7 @@ def api_me(ctx: Ctx):
         full_name=ctx.user.full_name,
         role=ctx.user.role,
         role_label=ROLE_LABELS[Role(ctx.user.role)],
-        organisation=OrganisationOut(**organisation),
+        organisation=OrganisationView(**organisation),
     ).model_dump()
 
 
@@ -114,7 +114,7 @@ def api_organisations(ctx: Ctx):
 @route(
     "/api/organisations/<int:organisation_id>",
     access=ALL_ROLES,
-    response=OrganisationOut,
+    response=OrganisationView,
     summary="Une organisation",
     tenant=True,
 )

@@ -541,11 +541,9 @@ class GatewayApp:
         try:
             return model.model_validate(decode(ctx.request.args, model))
         except ValidationError as exc:
-            raise HttpError(
-                422,
-                "Les critères de la recherche sont invalides.",
-                error_details(exc, model=model),
-            ) from None
+            details = error_details(exc, model=model)
+            headline = headline_for(model, details, "Les critères de la recherche sont invalides.")
+            raise HttpError(422, headline, details) from None
 
     def _after(self, ctx: Ctx, response: Response) -> None:
         secure = self.settings.rac_env == "production"

@@ -34,6 +34,7 @@ def download(ctx, content: bytes, filename: str, mime: str, inline: bool = False
         etag=False,
     )
     response.headers["Cache-Control"] = "private, no-store"
+    response.direct_passthrough = False  # in memory already: readable by middleware and tests
     return response
 
 

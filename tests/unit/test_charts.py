@@ -126,6 +126,8 @@ def test_french_number_helpers():
 # -- the dashboard --------------------------------------------------------------------------
 
 STATUSES = [{"key": "draft", "label": "En préparation"}, {"key": "recevable", "label": "Recevable"}]
+MONEY = dict.fromkeys(("operating_allocated", "cap_remaining", "projects_approved",
+                       "projects_pending", "total_funded", "paid", "held", "remaining"), "0.00")
 FIGURES = {
     "applications": {
         "statuses": STATUSES,
@@ -133,20 +135,28 @@ FIGURES = {
                                    "counts": {"draft": 1, "recevable": 2}, "total": 3}],
         "total": 3,
         "reporting": {
+            "as_of": "2014-10-12",
             "reports_by_status": [{"status": "submitted", "label": "Déposé, en analyse",
                                    "count": 1}],
-            "late_reports": [{"organisation_name": "Cégep de Lévis", "period_label": "2013-2014",
-                              "due_date": "2014-09-30", "days_late": 12}],
-            "support_requests": [{"organisation_name": "Cégep de Lévis", "received": 3,
-                                  "answered": 2}],
+            "reports_total": 1,
+            "late_reports": [{"report_id": 1, "cerac_id": 1, "organisation_name": "Cégep de Lévis",
+                              "kind": "yearly", "period_label": "2013-2014",
+                              "special_mandate_id": None, "due_date": "2014-09-30",
+                              "days_late": 12}],
+            "late_count": 1,
+            "late_submissions": 0,
+            "support_requests": [{"cerac_id": 1, "organisation_name": "Cégep de Lévis",
+                                  "education_order": "collégial", "received": 3, "answered": 2}],
             "support_totals": {"received": 3, "answered": 2},
         },
     },
     "scoring": {"ceracs_per_order": [{"education_order": "collégial", "label": "Ordre collégial",
                                       "count": 2}], "max_per_order": 3, "total": 2},
     "plans": {
+        "total": 3, "by_status": [], "issued_ever": 3, "accepted_ever": 1, "lapsed": 1,
+        "declined": 0, "acceptance_rate": 50.0, "institutions": 1,
         "per_month": [{"month": "2026-01", "issued": 3, "accepted": 1, "lapsed": 1}],
-        "acceptance": {"accepted": 1, "lapsed": 1, "rate": 50.0},
+        "acceptance": {"accepted": 1, "lapsed": 1, "declined": 0, "rate": 50.0},
         "candidates_per_program": [{"program_code": "JEE.0K", "program_title": "Éducation",
                                     "candidates": 12, "abandoned": 1, "plans": 2}],
     },
@@ -156,9 +166,14 @@ FIGURES = {
         "totals": {"invoiced": "1234.50", "credited": "0.00", "paid": "1000.00"},
         "outstanding": "234.50",
         "funding": {"fiscal_year": "2025-2026", "cap": "250000.00", "ceracs": [
-            {"name": "Cégep de Lévis", "cap": "250000.00", "operating_allocated": "200000.00",
+            {**MONEY, "cerac_id": 1, "organisation_id": 2, "name": "Cégep de Lévis",
+             "education_order": "collégial", "education_order_label": "Ordre collégial",
+             "mandate_parts": [], "experimentation_years": [], "designated_on": None,
+             "cap": "250000.00", "cap_used_percent": 80, "operating_allocated": "200000.00",
              "projects_approved": "60000.00", "paid": "100000.00", "held": "50000.00",
-             "remaining": "160000.00"}]},
+             "remaining": "160000.00"}],
+            "totals": {**MONEY, "cap": "250000.00", "operating_allocated": "200000.00",
+                       "projects_approved": "60000.00"}},
     },
 }  # fmt: skip
 ANALYST = Actor(
@@ -215,8 +230,14 @@ def make_ctx(answers=None, path="/tableau-de-bord", actor=ANALYST):
                unread_messages=0)  # fmt: skip
 
 
+def opened(handler, ctx, *args):
+    """The handler as the framework calls it: its query string decoded first."""
+    ctx.query = ctx.app._parse_query(ctx, dashboard.DashboardQuery)
+    return handler(ctx, *args)
+
+
 def test_only_the_ministry_may_open_the_dashboard_its_exports_and_api():
-    specs = [s for s in REGISTRY if s.handler.__module__ == dashboard.__name__]
+    specs = [s for s in REGISTRY if s.handler.__module__.startswith(dashboard.__name__)]
     assert {s.path for s in specs} == {"/tableau-de-bord", "/tableau-de-bord/<figure>.csv",
                                        "/api/dashboard"}  # fmt: skip
     for spec in specs:
@@ -227,7 +248,7 @@ def test_only_the_ministry_may_open_the_dashboard_its_exports_and_api():
 
 def test_the_page_has_every_figure_with_its_chart_table_and_csv_link():
     ctx = make_ctx()
-    html = dashboard.dashboard_page(ctx).get_data(as_text=True)
+    html = opened(dashboard.dashboard_page, ctx).get_data(as_text=True)
     # One RPC per service, each the service's network figures.
     assert sorted(c[0] for c in ctx.app.rpc.calls) == sorted(dashboard.SERVICES)
     assert {c[1] for c in ctx.app.rpc.calls} == {"network_figures"}
@@ -249,7 +270,7 @@ def test_a_service_that_cannot_answer_leaves_its_sections_unavailable():
     from gateway.rpc_client import RpcTimeout
 
     answers = {**FIGURES, "billing": RpcTimeout("billing.network_figures")}
-    response = dashboard.dashboard_page(make_ctx(answers))
+    response = opened(dashboard.dashboard_page, make_ctx(answers))
     html = response.get_data(as_text=True)
     assert response.status_code == 200
     for slug in ("facturation", "financement"):
@@ -260,46 +281,51 @@ def test_a_service_that_cannot_answer_leaves_its_sections_unavailable():
 
 def test_a_part_missing_from_a_service_is_unavailable_too():
     answers = {**FIGURES, "billing": {**FIGURES["billing"], "funding": None}}
-    sections = {s.slug: s for s in dashboard.build(answers)}
+    from rac_shared.contracts.applications import ApplicationsFigures
+    from rac_shared.contracts.billing import BillingFigures
+
+    typed = {"billing": BillingFigures.model_validate(answers["billing"]),
+             "applications": ApplicationsFigures.model_validate(answers["applications"])}
+    sections = {s.slug: s for s in dashboard.build(typed)}
     assert not sections["financement"].available and sections["facturation"].available
 
 
 def test_a_refusal_from_a_service_is_not_hidden():
     with pytest.raises(DomainError):
-        dashboard.dashboard_page(make_ctx({**FIGURES, "plans": forbidden()}))
+        opened(dashboard.dashboard_page, make_ctx({**FIGURES, "plans": forbidden()}))
 
 
 def test_a_bad_fiscal_year_is_refused_in_french_before_any_call():
     ctx = make_ctx(path="/tableau-de-bord?exercice=2025-2027")
     with pytest.raises(HttpError) as refused:
-        dashboard.dashboard_page(ctx)
+        opened(dashboard.dashboard_page, ctx)
     assert refused.value.status == 422 and "2025-2026" in refused.value.message
     assert ctx.app.rpc.calls == []
     ctx = make_ctx(path="/tableau-de-bord?exercice=2024-2025")
-    dashboard.dashboard_page(ctx)
+    opened(dashboard.dashboard_page, ctx)
     billing = next(c for c in ctx.app.rpc.calls if c[0] == "billing")
     assert billing[2]["fiscal_year"] == "2024-2025"
 
 
 def test_csv_exports_have_french_headers_decimal_commas_and_no_formula():
     ctx = make_ctx()
-    response = dashboard.dashboard_csv(ctx, "financement")
+    response = opened(dashboard.dashboard_csv, ctx, "financement")
     assert [c[0] for c in ctx.app.rpc.calls] == ["billing"]  # only the service concerned
     text = response.get_data(as_text=True)
     assert response.mimetype == "text/csv" and text.startswith("\ufeffCERAC;Plafond")
     assert "Cégep de Lévis;250000,00;200000,00;60000,00;100000,00;50000,00;160000,00" in text
-    text = dashboard.dashboard_csv(make_ctx(), "demandes").get_data(as_text=True)
+    text = opened(dashboard.dashboard_csv, make_ctx(), "demandes").get_data(as_text=True)
     assert "\r\n'=Appel" in text  # a cell that would be a formula is quoted
     with pytest.raises(HttpError) as missing:
-        dashboard.dashboard_csv(make_ctx(), "inconnu")
+        opened(dashboard.dashboard_csv, make_ctx(), "inconnu")
     assert missing.value.status == 404
     with pytest.raises(HttpError) as unavailable:
-        dashboard.dashboard_csv(make_ctx({**FIGURES, "scoring": RuntimeError()}), "cerac")
+        opened(dashboard.dashboard_csv, make_ctx({**FIGURES, "scoring": RuntimeError()}), "cerac")
     assert unavailable.value.status == 503
 
 
 def test_the_json_api_gives_the_same_figures():
-    body = dashboard.api_dashboard(make_ctx())
+    body = opened(dashboard.api_dashboard, make_ctx())
     assert set(body["figures"]) == set(dashboard.FIGURES)
     plans = body["figures"]["plans"]
     assert plans["available"] and plans["rows"] == [["janv. 2026", 3, 1, 1]]

@@ -36,6 +36,7 @@ SERVICES = {
         "rac_shared.contracts.plans:PlansRpc",
         "rac_shared.contracts.plans:PlansDeliveryRpc",
     ),
+    "gateway.service:GatewayService": ("rac_shared.contracts.directory:DirectoryRpc",),
     "services.notifications.service:NotificationsService": (
         "rac_shared.contracts.notifications:NotificationsRpc",
     ),

@@ -1,0 +1,46 @@
+"""The directory's contract: users and organisations as the gateway's nameko service
+(``rac serve gateway``) answers other services (notifications looks up recipients, plans
+and scoring the parties they name), and as the gateway's API shows them."""
+
+from __future__ import annotations
+
+from typing import Protocol
+
+from rac_shared.actor import OrganisationKind, Role
+from rac_shared.contracts import HealthReport
+from rac_shared.contracts.base import Reply
+
+
+class OrganisationView(Reply):
+    id: int
+    kind: OrganisationKind
+    name: str
+    code: str
+    education_order: str | None
+    region: str | None
+    address: str | None
+
+
+class DirectoryUser(Reply):
+    id: int
+    email: str
+    full_name: str
+    title: str | None
+    role: Role
+    organisation_id: int
+    active: bool
+
+
+class DirectoryRpc(Protocol):
+    """For services, not users: no actor, nothing the gateway's pages call."""
+
+    def health(self) -> HealthReport: ...
+    def get_user(self, user_id: int) -> DirectoryUser: ...
+    def get_organisation(self, organisation_id: int) -> OrganisationView: ...
+    def list_organisations(
+        self, kinds: list[OrganisationKind] | None = None
+    ) -> list[OrganisationView]: ...
+    def users_of_organisation(
+        self, organisation_id: int, roles: list[Role] | None = None
+    ) -> list[DirectoryUser]: ...
+    def unsubscribe_links(self, user_ids: list[int]) -> dict[str, str]: ...
