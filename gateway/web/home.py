@@ -2,7 +2,10 @@
 
 from __future__ import annotations
 
+from functools import partial
+
 from rac_shared.actor import Actor
+from rac_shared.contracts import NextAction
 
 HOME_SERVICES = ("applications", "scoring", "plans", "billing", "notifications")
 
@@ -37,9 +40,9 @@ def role_actions(actor: Actor) -> list[dict]:
     return actions
 
 
-def gather_next_actions(ctx) -> tuple[list[dict], list[str]]:
+def gather_next_actions(ctx) -> tuple[list[NextAction], list[str]]:
     """One RPC per service, in parallel; a service that is down is named, not fatal."""
-    calls = {name: (lambda n=name: ctx.rpc(n, "home_summary", timeout=3)) for name in HOME_SERVICES}
+    calls = {name: partial(ctx.service(name).home_summary, _timeout=3) for name in HOME_SERVICES}
     results = ctx.app.rpc.parallel(calls)
     actions, unavailable = [], []
     for name in HOME_SERVICES:
@@ -49,5 +52,5 @@ def gather_next_actions(ctx) -> tuple[list[dict], list[str]]:
         else:
             actions.extend(result)
             if name == "notifications":
-                ctx.unread_messages = sum(a.get("count") or 0 for a in result)
+                ctx.unread_messages = sum(a.count or 0 for a in result)
     return actions, unavailable
