@@ -4,7 +4,9 @@ that signs the tokens of CSRF and of one-click unsubscribe links.
 Tokens are HS256, signed with the active key (``kid`` in the header, older keys kept for
 rotation), and always decoded with an explicit algorithm list, audience, issuer and a
 required ``exp``. ``sv`` (session version) lets a logout or password change revoke every
-older token of the user.
+older token of the user. ``amr`` says how the user proved who they are (``pwd``, and
+``otp`` once the second factor was checked); a token with ``stg`` is not a session at all
+but the short-lived proof that the password step passed, good only for the second step.
 """
 
 from __future__ import annotations
@@ -45,11 +47,17 @@ class InvalidToken(Exception):
     """The token is missing, forged, expired or otherwise unacceptable."""
 
 
+# How long the proof of a passed password step lasts before the second step must be done.
+SECOND_STEP_MINUTES = 10
+
+
 @dataclass(frozen=True)
 class TokenClaims:
     user_id: int
     session_version: int
     token_id: str
+    second_factor: bool = False  # ``otp`` in ``amr``: the second factor was checked
+    stage: str | None = None  # a pending sign-in ("otp", "enrol"): never a session
 
 
 def hash_password(password: str) -> str:
@@ -64,19 +72,31 @@ def verify_password(password_hash: str | None, password: str) -> bool:
         return False
 
 
-def issue_token(settings: Settings, user_id: int, session_version: int) -> tuple[str, str]:
+def issue_token(
+    settings: Settings,
+    user_id: int,
+    session_version: int,
+    *,
+    second_factor: bool = False,
+    stage: str | None = None,
+) -> tuple[str, str]:
+    """A session token, or with ``stage`` the short proof that the password step passed."""
     now = clock.now()
     token_id = uuid.uuid4().hex
+    minutes = SECOND_STEP_MINUTES if stage else settings.session_minutes
     claims = {
         "sub": str(user_id),
         "sv": session_version,
         "jti": token_id,
         "iat": int(now.timestamp()),
         "nbf": int(now.timestamp()),
-        "exp": int((now + timedelta(minutes=settings.session_minutes)).timestamp()),
+        "exp": int((now + timedelta(minutes=minutes)).timestamp()),
         "iss": settings.jwt_issuer,
         "aud": settings.jwt_audience,
+        "amr": ["pwd", "otp"] if second_factor else ["pwd"],
     }
+    if stage:
+        claims["stg"] = stage
     token = jwt.encode(
         claims, settings.jwt_secret, algorithm="HS256", headers={"kid": settings.jwt_key_id}
     )
@@ -142,8 +162,18 @@ def _verify_token(settings: Settings, token: str) -> tuple[TokenClaims, float, f
         raise InvalidToken("missing claims")
     if claims["exp"] <= now or claims["nbf"] > now + 5:
         raise InvalidToken("token expired or not yet valid")
+    stage = claims.get("stg")
+    amr = claims.get("amr", ["pwd"])  # tokens from before the second factor: password only
+    if (stage is not None and not isinstance(stage, str)) or not isinstance(amr, list):
+        raise InvalidToken("malformed claims")
     try:
-        verified = TokenClaims(int(claims["sub"]), int(claims["sv"]), str(claims["jti"]))
+        verified = TokenClaims(
+            int(claims["sub"]),
+            int(claims["sv"]),
+            str(claims["jti"]),
+            second_factor="otp" in amr,
+            stage=stage,
+        )
     except (TypeError, ValueError) as exc:
         raise InvalidToken("malformed claims") from exc
     return verified, float(claims["exp"]), float(claims["nbf"])

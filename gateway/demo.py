@@ -13,6 +13,16 @@ from rac_shared.clock import clock
 
 DEMO_PASSWORD = "rac-demo-2026"
 
+# The ministry's accounts sign in with a second factor (mandatory for their roles). The
+# demo enrols them with these published secrets, so that a person trying the demo can add
+# them to an authenticator app (or run ``rac demo-code EMAIL``), and the tests compute the
+# codes with pyotp. Demo accounts are never seeded in production.
+DEMO_TOTP_SECRETS = {
+    "admin@mes.demo.quebec": "DGLUN55IDMYSMRDMOYSSZQHNK7WX6OOL",
+    "analyste@mes.demo.quebec": "NVG3DQ4EY4PYZLB424SNCPHPNBTJMPGW",
+    "evaluatrice@mes.demo.quebec": "LRATZDOODGPB7BLWFKPY52WZJJBHDCGS",
+}
+
 ORGANISATIONS = [
     dict(
         key="ministere",
@@ -176,20 +186,23 @@ def seed_accounts(session: Session) -> dict[str, int]:
         ids[spec["key"]] = organisation.id
     password_hash = hash_password(DEMO_PASSWORD)
     for key, role, email, full_name, title in USERS:
-        if session.scalar(select(User).where(User.email == email)) is None:
-            session.add(
-                User(
-                    email=email,
-                    full_name=full_name,
-                    title=title,
-                    role=role.value,
-                    organisation_id=ids[key],
-                    password_hash=password_hash,
-                    active=True,
-                    session_version=1,
-                    created_at=clock.now(),
-                )
+        user = session.scalar(select(User).where(User.email == email))
+        if user is None:
+            user = User(
+                email=email,
+                full_name=full_name,
+                title=title,
+                role=role.value,
+                organisation_id=ids[key],
+                password_hash=password_hash,
+                active=True,
+                session_version=1,
+                created_at=clock.now(),
             )
+            session.add(user)
+        if email in DEMO_TOTP_SECRETS and user.totp_secret is None:
+            user.totp_secret = DEMO_TOTP_SECRETS[email]
+            user.totp_enabled_at = clock.now()
     session.flush()
     return ids
 
@@ -201,4 +214,19 @@ def logins_table() -> str:
     lines = [
         f"  {email:<38} {ROLE_LABELS[role]} — {names[key]}" for key, role, email, _, _ in USERS
     ]
-    return "\n".join(lines) + f"\n  Mot de passe de tous les comptes : {DEMO_PASSWORD}"
+    lines.append(f"  Mot de passe de tous les comptes : {DEMO_PASSWORD}")
+    lines.append(
+        "  Comptes du Ministère : double authentification; clé à ajouter à une application "
+        "d'authentification, ou code du moment avec « rac demo-code COURRIEL » :"
+    )
+    lines += [f"    {email:<36} {secret}" for email, secret in DEMO_TOTP_SECRETS.items()]
+    return "\n".join(lines)
+
+
+def current_code(email: str) -> str:
+    """The code a demo account's authenticator would show now (platform clock)."""
+    from gateway.two_factor import current_code as code_of
+
+    if email not in DEMO_TOTP_SECRETS:
+        raise KeyError(email)
+    return code_of(DEMO_TOTP_SECRETS[email])

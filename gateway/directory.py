@@ -9,9 +9,9 @@ from typing import Any
 from sqlalchemy import bindparam, delete, func, select
 from sqlalchemy.orm import Session
 
-from gateway import auth
+from gateway import audit, auth
 from gateway.models import AuditEntry, LoginFailure, Organisation, PasswordResetToken, User
-from rac_shared.actor import Actor, OrganisationKind, Role
+from rac_shared.actor import MINISTRY_ROLES, Actor, OrganisationKind, Role
 from rac_shared.clock import clock
 from rac_shared.errors import DomainError, invalid, not_found
 from rac_shared.events import PasswordResetRequested
@@ -102,6 +102,7 @@ _SESSION_USER_QUERY = (
         User.role,
         User.active,
         User.session_version,
+        User.totp_enabled_at,
         Organisation.id.label("organisation_id"),
         Organisation.name,
         Organisation.kind,
@@ -120,8 +121,14 @@ def session_user_from_row(row: Any | None, claims: auth.TokenClaims) -> SessionU
     """The user behind a token, if still active and the token not revoked.
 
     Checked on every request, so that a disabled account or a logout takes effect at once.
+    A pending sign-in (password step only) is never a session, nor is a token without the
+    second factor for a user who must, or chose to, sign in with one.
     """
     if row is None or not row.active or row.session_version != claims.session_version:
+        return None
+    if claims.stage is not None or (
+        not claims.second_factor and second_factor_in_force(row.role, row.totp_enabled_at)
+    ):
         return None
     return SessionUser(
         id=row.id,
@@ -130,6 +137,16 @@ def session_user_from_row(row: Any | None, claims: auth.TokenClaims) -> SessionU
         role=row.role,
         organisation=SessionOrganisation(row.organisation_id, row.name, row.kind),
     )
+
+
+def second_factor_required(role: str) -> bool:
+    """Whether the role must sign in with a second factor (the ministry's roles)."""
+    return Role(role) in MINISTRY_ROLES
+
+
+def second_factor_in_force(role: str, enrolled_at) -> bool:
+    """Whether a session of this user needs the second factor: mandatory, or chosen."""
+    return enrolled_at is not None or second_factor_required(role)
 
 
 def load_session_user(session: Session, claims: auth.TokenClaims) -> SessionUser | None:
@@ -253,6 +270,15 @@ def users_of_organisation(
     return [user_view(u) for u in session.scalars(query.order_by(User.full_name))]
 
 
+def enrolled_in_second_factor(session: Session, user_ids: list[int]) -> set[int]:
+    """Which of these users have a second factor in force (for the administrator's reset)."""
+    return set(
+        session.scalars(
+            select(User.id).where(User.id.in_(user_ids), User.totp_enabled_at.is_not(None))
+        )
+    )
+
+
 def record_audit(
     session: Session,
     *,
@@ -264,10 +290,15 @@ def record_audit(
     ip: str | None,
     correlation_id: str | None,
 ) -> None:
-    session.add(
+    """A state-changing request, chained into the audit trail."""
+    audit.append(
+        session,
         AuditEntry(
+            kind=audit.REQUEST,
+            source="gateway",
             at=clock.now(),
             user_id=actor.user_id if actor else None,
+            actor_name=actor.full_name if actor else None,
             organisation_id=actor.organisation_id if actor else None,
             method=method,
             path=path[:500],
@@ -275,5 +306,5 @@ def record_audit(
             status=status,
             ip=ip,
             correlation_id=correlation_id,
-        )
+        ),
     )

@@ -2,7 +2,17 @@
 
 from datetime import datetime
 
-from sqlalchemy import Boolean, DateTime, ForeignKey, Integer, String, Text
+from sqlalchemy import (
+    JSON,
+    BigInteger,
+    Boolean,
+    DateTime,
+    ForeignKey,
+    Index,
+    Integer,
+    String,
+    Text,
+)
 from sqlalchemy.orm import DeclarativeBase, Mapped, mapped_column, relationship
 
 from rac_shared.db import new_metadata
@@ -48,6 +58,12 @@ class User(Base):
     # Bumped on logout-everywhere and password change: older tokens stop working.
     session_version: Mapped[int] = mapped_column(Integer, default=1)
     created_at: Mapped[datetime] = mapped_column(DateTime(timezone=True))
+    # Two-factor sign-in (TOTP, RFC 6238): the shared secret (base32), set when enrolment
+    # starts and in force once confirmed by a first code (``totp_enabled_at``); the last
+    # 30-second step accepted, so that a code is never accepted twice.
+    totp_secret: Mapped[str | None] = mapped_column(String(64))
+    totp_enabled_at: Mapped[datetime | None] = mapped_column(DateTime(timezone=True))
+    totp_last_step: Mapped[int | None] = mapped_column(BigInteger)
 
     organisation: Mapped[Organisation] = relationship(back_populates="users")
 
@@ -63,6 +79,27 @@ class LoginFailure(Base):
     at: Mapped[datetime] = mapped_column(DateTime(timezone=True), index=True)
 
 
+class SecondFactorFailure(Base):
+    """Wrong second-factor codes, kept to throttle guessing across every gateway replica."""
+
+    __tablename__ = "second_factor_failures"
+
+    id: Mapped[int] = mapped_column(Integer, primary_key=True)
+    user_id: Mapped[int] = mapped_column(ForeignKey("users.id"), index=True)
+    at: Mapped[datetime] = mapped_column(DateTime(timezone=True), index=True)
+
+
+class RecoveryCode(Base):
+    """One of the ten one-time codes that replace the authenticator app; argon2-hashed."""
+
+    __tablename__ = "recovery_codes"
+
+    id: Mapped[int] = mapped_column(Integer, primary_key=True)
+    user_id: Mapped[int] = mapped_column(ForeignKey("users.id"), index=True)
+    code_hash: Mapped[str] = mapped_column(String(200))
+    used_at: Mapped[datetime | None] = mapped_column(DateTime(timezone=True))
+
+
 class PasswordResetToken(Base):
     __tablename__ = "password_reset_tokens"
 
@@ -74,17 +111,48 @@ class PasswordResetToken(Base):
 
 
 class AuditEntry(Base):
-    """Every state-changing request: who, when, what, and how it ended."""
+    """One link of the audit trail, append-only and hash-chained (``gateway/audit.py``).
+
+    Three kinds: every state-changing request (who, when, what, how it ended), the facts
+    the services record (a decision, with its before → after), and each reading of the
+    journal. ``hash`` covers the entry and ``prev_hash``, the hash of the entry before it
+    (``seq`` - 1): altering, removing or inserting one breaks the chain from there on.
+    """
 
     __tablename__ = "audit_log"
 
     id: Mapped[int] = mapped_column(Integer, primary_key=True)
+    seq: Mapped[int] = mapped_column(BigInteger, unique=True)
+    kind: Mapped[str] = mapped_column(String(20), index=True)  # request | record | read
+    source: Mapped[str] = mapped_column(String(30))  # gateway, or the recording service
     at: Mapped[datetime] = mapped_column(DateTime(timezone=True), index=True)
     user_id: Mapped[int | None] = mapped_column(Integer, index=True)
+    actor_name: Mapped[str | None] = mapped_column(String(200))
     organisation_id: Mapped[int | None] = mapped_column(Integer)
-    method: Mapped[str] = mapped_column(String(10))
-    path: Mapped[str] = mapped_column(String(500))
+    method: Mapped[str | None] = mapped_column(String(10))
+    path: Mapped[str | None] = mapped_column(String(500))
     action: Mapped[str] = mapped_column(String(120))
-    status: Mapped[int] = mapped_column(Integer)
+    status: Mapped[int | None] = mapped_column(Integer)
     ip: Mapped[str | None] = mapped_column(String(64))
-    correlation_id: Mapped[str | None] = mapped_column(String(64))
+    correlation_id: Mapped[str | None] = mapped_column(String(64), index=True)
+    subject_type: Mapped[str | None] = mapped_column(String(30))
+    subject_id: Mapped[str | None] = mapped_column(String(60))
+    subject_label: Mapped[str | None] = mapped_column(String(200))
+    summary: Mapped[str | None] = mapped_column(Text)
+    changes: Mapped[list | None] = mapped_column(JSON)
+    event_id: Mapped[str | None] = mapped_column(String(36), unique=True)  # once per event
+    prev_hash: Mapped[str] = mapped_column(String(64))
+    hash: Mapped[str] = mapped_column(String(64))
+
+    __table_args__ = (Index("ix_audit_log_subject", "subject_type", "subject_id"),)
+
+
+class AuditChainHead(Base):
+    """The last link of the audit trail: locked by every append, so that entries written
+    by several processes (web replicas, the gateway's service) form one chain."""
+
+    __tablename__ = "audit_chain_head"
+
+    id: Mapped[int] = mapped_column(Integer, primary_key=True)  # always 1
+    seq: Mapped[int] = mapped_column(BigInteger)
+    hash: Mapped[str] = mapped_column(String(64))

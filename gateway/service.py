@@ -4,11 +4,14 @@ Other services (notifications above all) look up recipients here instead of keep
 copies of users; the outbox relay publishes the gateway's own events.
 """
 
-from gateway import auth, directory
+from gateway import audit, auth, directory
+from gateway.audit_facts import FACTS
 from gateway.jobs import JOBS
 from gateway.models import Base, Organisation, User
 from rac_shared.actor import OrganisationKind, Role
+from rac_shared.audit import AUDIT_EVENTS
 from rac_shared.bus import OutboxRelayRunner
+from rac_shared.consumer import on_event
 from rac_shared.contracts import HealthReport, health_report
 from rac_shared.contracts.directory import DirectoryUser, OrganisationView
 from rac_shared.db import Database
@@ -68,3 +71,20 @@ class GatewayService:
             + auth.unsubscribe_token(settings, user_id, "optional_reminders")
             for user_id in user_ids
         }
+
+
+def _audit_handler(payload_cls):
+    """An event the audit trail keeps: appended to the chain once (by ``event_id``)."""
+
+    @on_event(payload_cls)
+    def handle(self, envelope, payload):
+        with self.db.begin():
+            audit.append_fact(self.db, envelope, payload)
+
+    return handle
+
+
+# One handler (one queue) per kind of fact, named after it: ``audit_plans_plan_accepted``.
+for _payload_cls in [*FACTS, *AUDIT_EVENTS.values()]:
+    _name = f"audit_{_payload_cls.source}_{_payload_cls.event_type.replace('.', '_')}"
+    setattr(GatewayService, _name, _audit_handler(_payload_cls))

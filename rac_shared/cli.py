@@ -17,6 +17,10 @@ def main(argv: list[str] | None = None) -> int:
     commands.add_parser("migrate", help="migrate every service's database and declare queues")
     demo = commands.add_parser("demo", help="seed realistic French demo data (idempotent)")
     demo.add_argument("--quiet", action="store_true")
+    demo_code = commands.add_parser(
+        "demo-code", help="the current second-factor code of a ministry demo account"
+    )
+    demo_code.add_argument("email")
 
     serve = commands.add_parser("serve", help="run one nameko service")
     serve.add_argument("service")
@@ -100,6 +104,17 @@ def _cmd_demo(args) -> int:
     summary = run_demo()
     if not args.quiet:
         print(summary)
+    return 0
+
+
+def _cmd_demo_code(args) -> int:
+    """Only the demo's published secrets (never a database's): harmless in production."""
+    from gateway.demo import DEMO_TOTP_SECRETS, current_code
+
+    if args.email not in DEMO_TOTP_SECRETS:
+        print(f"Pas un compte de démonstration du Ministère : {', '.join(DEMO_TOTP_SECRETS)}")
+        return 1
+    print(current_code(args.email))
     return 0
 
 

@@ -16,6 +16,7 @@ from gateway.web.framework import ALL_ROLES, PUBLIC, SIGNED_IN, Ctx, HttpError, 
 from gateway.web.home import gather_next_actions, role_actions
 from gateway.web.openapi import openapi_document
 from gateway.web.passthrough import Api, passthrough
+from gateway.web.security.session import ENROL, pending_stage
 from rac_shared.actor import ROLE_LABELS, Role
 from rac_shared.contracts.directory import OrganisationView
 from rac_shared.contracts.notifications import Inbox, MarkedRead
@@ -36,17 +37,32 @@ def api_token(ctx: Ctx):
         user = directory.authenticate(
             session, ctx.settings, ctx.body.email, ctx.body.password, ctx.client_ip()
         )
-        token, _ = auth.issue_token(ctx.settings, user.id, user.session_version)
         ctx.actor = directory.actor_for(user)  # the audit log records who logged in
+        stage = pending_stage(user)
+        if stage == ENROL:
+            raise HttpError(403, ENROL_ON_THE_WEB_FIRST)
+        token, _ = auth.issue_token(ctx.settings, user.id, user.session_version, stage=stage)
         session.commit()
     except DomainError:
         session.commit()  # keeps the failure count
         raise
     finally:
         session.close()
+    if stage is not None:  # the second step: POST /api/auth/second-factor with the code
+        return TokenResponse(
+            second_factor_required=True,
+            challenge_token=token,
+            expires_in=auth.SECOND_STEP_MINUTES * 60,
+        ).model_dump()
     return TokenResponse(
         access_token=token, expires_in=ctx.settings.session_minutes * 60
     ).model_dump()
+
+
+ENROL_ON_THE_WEB_FIRST = (
+    "La double authentification est obligatoire pour votre rôle : activez-la d'abord en "
+    "vous connectant à la plateforme web."
+)
 
 
 @route(

@@ -4,11 +4,13 @@ from __future__ import annotations
 
 from pathlib import Path
 
+import gateway.web.audit  # noqa: F401  (the audit trail: journal and histories)
 import gateway.web.dashboard  # noqa: F401  (registers the ministry dashboard)
 import gateway.web.funding  # noqa: F401  (registers the CERAC funding routes)
 import gateway.web.plans  # noqa: F401  (registers the plans routes)
 import gateway.web.reporting  # noqa: F401  (reports and special mandates of the CERACs)
 import gateway.web.scoring  # noqa: F401  (registers the evaluation and designation routes)
+import gateway.web.security  # noqa: F401  (second factor: sign-in step, enrolment, reset)
 from gateway.models import Base
 from gateway.rpc_client import RpcClient
 from gateway.web import api, applications, billing, network, pages  # noqa: F401  (registers the routes)

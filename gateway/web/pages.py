@@ -23,6 +23,7 @@ from gateway.web.framework import (
     route,
 )
 from gateway.web.home import gather_next_actions, role_actions
+from gateway.web.security.session import start_page_session
 from rac_shared.actor import KIND_LABELS, MINISTRY_ROLES, OrganisationKind
 from rac_shared.contracts.base import Strict
 from rac_shared.contracts.notifications import Preferences
@@ -74,17 +75,16 @@ def login(ctx: Ctx, form: LoginForm) -> Response:
         user = directory.authenticate(
             session, ctx.settings, form.email, form.password, ctx.client_ip()
         )
-        token, _ = auth.issue_token(ctx.settings, user.id, user.session_version)
         ctx.actor = directory.actor_for(user)  # the audit log records who logged in
+        # The session cookie, or first the second factor's page.
+        response = start_page_session(ctx, user, _safe_next(form.suite))
         session.commit()
     except DomainError:
         session.commit()  # keeps the failure count
         raise
     finally:
         session.close()
-    # A fresh token (new jti) at every login: no session fixation.
-    ctx.set_cookies.append((SESSION_COOKIE, token, {"max_age": ctx.settings.session_minutes * 60}))
-    return ctx.redirect(_safe_next(form.suite))
+    return response
 
 
 @route("/deconnexion", methods=("POST",), access=SIGNED_IN)
@@ -180,12 +180,14 @@ def organisation_page(ctx: Ctx, organisation_id: int) -> Response:
     try:
         organisation = directory.visible_organisation(session, ctx.actor, organisation_id)
         members = directory.users_of_organisation(session, organisation_id)
+        enrolled = directory.enrolled_in_second_factor(session, [m["id"] for m in members])
     finally:
         session.close()
     return ctx.render(
         "organisation.html.j2",
         organisation=organisation,
         members=members,
+        enrolled=enrolled,
         kind_labels={k.value: v for k, v in KIND_LABELS.items()},
     )
 

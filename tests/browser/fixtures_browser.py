@@ -59,3 +59,23 @@ def context_fixture(browser, platform) -> BrowserContext:
 @pytest.fixture(name="page")
 def page_fixture(context) -> Page:
     return context.new_page()
+
+
+def pass_second_step(page: Page, email: str) -> None:
+    """After « Se connecter »: a ministry account types its authenticator's code, as its
+    owner would (``tests/support/two_factor.py`` computes it for the page's platform)."""
+    from urllib.parse import urlsplit
+
+    from playwright.sync_api import expect
+
+    from tests.support.platform import RUNNING
+    from tests.support.two_factor import code_for, needs_code
+
+    if not needs_code(email):
+        return
+    expect(page.get_by_role("heading", level=1)).to_have_text("Vérification en deux étapes")
+    url = urlsplit(page.url)
+    page.get_by_label("Code de vérification").fill(
+        code_for(RUNNING[f"{url.scheme}://{url.netloc}"], email)
+    )
+    page.get_by_role("button", name="Vérifier").click()

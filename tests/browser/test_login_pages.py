@@ -14,6 +14,7 @@ from tests.browser.fixtures_browser import (  # noqa: F401 - fixtures
     browser_fixture,
     context_fixture,
     page_fixture,
+    pass_second_step,
 )
 from tests.support.platform import DEMO_PASSWORD
 from tests.support.polling import wait_until
@@ -82,6 +83,7 @@ def log_in(page: Page, email: str, password: str = DEMO_PASSWORD) -> None:
     page.get_by_label("Adresse courriel").fill(email)
     page.get_by_label("Mot de passe").fill(password)
     page.get_by_role("button", name="Se connecter").click()
+    pass_second_step(page, email)
 
 
 def assert_accessible_basics(page: Page) -> None:
@@ -139,6 +141,7 @@ def test_each_kind_of_user_logs_in_sees_its_home_and_logs_out(
     page.get_by_label("Adresse courriel").fill(email)
     page.get_by_label("Mot de passe").fill(DEMO_PASSWORD)
     page.get_by_role("button", name="Se connecter").click()
+    pass_second_step(page, email)
 
     expect(page).to_have_url(re.compile(r"/$"))
     expect(page.get_by_role("heading", level=1)).to_have_text(f"Bonjour {full_name}")

@@ -19,6 +19,7 @@ from tests.browser.fixtures_browser import (  # noqa: F401 - fixtures
     browser_fixture,
     context_fixture,
     page_fixture,
+    pass_second_step,
 )
 from tests.support.platform import DEMO_PASSWORD
 
@@ -34,6 +35,7 @@ def log_in(page: Page, email: str) -> None:
     page.get_by_label("Adresse courriel").fill(email)
     page.get_by_label("Mot de passe").fill(DEMO_PASSWORD)
     page.get_by_role("button", name="Se connecter").click()
+    pass_second_step(page, email)
     expect(page.get_by_role("heading", level=1)).to_contain_text("Bonjour")
 
 

@@ -30,6 +30,7 @@ from tests.integration.matrix_funding import funding_rows
 from tests.integration.matrix_plans import plans_rows
 from tests.integration.matrix_reporting import reporting_rows
 from tests.integration.matrix_scoring import scoring_rows
+from tests.integration.matrix_security import security_rows
 from tests.support.platform import DEMO_PASSWORD
 
 ALL = frozenset(Role)
@@ -72,6 +73,8 @@ class Row:
     granted: Outcome = OK
     anonymous: Outcome | str = LOGIN  # LOGIN means 303 to the login page (401 on the API)
     other_tenant: Outcome | None = None  # tenant routes: what a non-ministry role gets
+    ministry_granted: Outcome | None = None  # when the ministry's roles (second factor in
+    # force, the demo's apps enrolled) get something else than ``granted``
     form: dict = field(default_factory=dict)  # page POST fields (csrf_token added)
     json_body: str | dict | None = None  # API body: "credentials" | "nobody" | a JSON object
 
@@ -96,10 +99,13 @@ EXPECTATIONS: dict[tuple[str, str], Row] = {
     ),
     # -- pages ----------------------------------------------------------------------------
     ("login_form", "GET"): Row("/connexion", granted=Outcome(303, "/"), anonymous=OK),
+    # The ministry's accounts (the anonymous row signs the administrator in) go on to the
+    # second step.
     ("login", "POST"): Row(
         "/connexion",
         granted=Outcome(303, "/"),
-        anonymous=Outcome(303, "/"),
+        ministry_granted=Outcome(303, "/connexion/verification?suite=/"),
+        anonymous=Outcome(303, "/connexion/verification?suite=/"),
         form={"email": "credentials"},
     ),
     ("logout", "POST"): Row("/deconnexion", granted=Outcome(303, "/connexion?fait=deconnecte")),
@@ -148,6 +154,7 @@ EXPECTATIONS.update(funding_rows(Row, Outcome))  # funding of CERACs: allocation
 EXPECTATIONS.update(scoring_rows(Row, Outcome))  # evaluation and designation of CERACs
 EXPECTATIONS.update(reporting_rows(Row, Outcome))  # network of CERACs, reports, mandates
 EXPECTATIONS.update(dashboard_rows(Row, Outcome))  # the ministry's network dashboard
+EXPECTATIONS.update(security_rows(Row, Outcome))  # two-factor sign-in
 
 # Logout revokes every token of the user: it runs last, and then everyone logs in again.
 LAST = ("logout", "POST")
@@ -221,16 +228,7 @@ def _sign_in(platform, user: SignedIn) -> None:
     assert me.status_code == 200, me.text
     assert me.json()["role"] == user.role.value
     user.organisation_id = me.json()["organisation"]["id"]
-    form = requests.get(f"{platform.url}/connexion", timeout=10)
-    posted = requests.post(
-        f"{platform.url}/connexion",
-        data={"csrf_token": _form_csrf(form.text), "email": user.email, "password": DEMO_PASSWORD},
-        cookies={"rac_csrf": form.cookies["rac_csrf"]},
-        allow_redirects=False,
-        timeout=10,
-    )
-    assert posted.status_code == 303, posted.text
-    user.cookie = posted.cookies["rac_session"]
+    user.cookie = platform.session_cookie(user.email)  # the login form, and its second step
     page = requests.get(
         f"{platform.url}/messages", cookies={"rac_session": user.cookie}, timeout=30
     )
@@ -254,6 +252,35 @@ def anonymous(platform) -> Anonymous:
     return Anonymous(form.cookies["rac_csrf"], _form_csrf(form.text))
 
 
+@dataclass
+class HalfSignedIn:
+    """The ministry's administrator after the password step only: the pending cookie of
+    the login form and the API's challenge token, each tried as if it were a session."""
+
+    cookie: str
+    token: str
+
+
+@pytest.fixture(scope="module")
+def half_signed_in(platform) -> HalfSignedIn:
+    admin = ROLE_USERS[Role.MINISTRY_ADMIN]
+    browser = requests.Session()
+    form = browser.get(f"{platform.url}/connexion", timeout=10)
+    posted = browser.post(
+        f"{platform.url}/connexion",
+        data={"csrf_token": _form_csrf(form.text), "email": admin, "password": DEMO_PASSWORD},
+        allow_redirects=False,
+        timeout=10,
+    )
+    assert posted.headers["Location"] == "/connexion/verification?suite=/", posted.text
+    assert "rac_session" not in posted.cookies
+    challenge = platform.api(
+        "POST", "/api/auth/token", json={"email": admin, "password": DEMO_PASSWORD}
+    ).json()
+    assert challenge["access_token"] is None and challenge["second_factor_required"]
+    return HalfSignedIn(posted.cookies["rac_second_step"], challenge["challenge_token"])
+
+
 def _other_tenant(users: dict[Role, SignedIn], user: SignedIn) -> int:
     for role in OTHER_TENANT_FROM:
         if users[role].organisation_id != user.organisation_id:
@@ -273,15 +300,17 @@ def _expected(row: Row, api: bool, role: Role | None, tenant: str | None) -> Out
         return Outcome(403)
     if tenant == "other" and role not in MINISTRY_ROLES:
         return row.other_tenant
+    if role in MINISTRY_ROLES and row.ministry_granted is not None:
+        return row.ministry_granted
     return row.granted
 
 
-def _send(platform, method, path, row, api, user: SignedIn | None, anon: Anonymous):
+def _send(platform, method, path, row, api, user: SignedIn | None, anon: Anonymous, half=None):
     kwargs: dict = {"allow_redirects": False, "timeout": 30}
     email = user.email if user else ROLE_USERS[Role.MINISTRY_ADMIN]
     if api:
-        if user:
-            kwargs["headers"] = {"Authorization": f"Bearer {user.token}"}
+        if user or half:
+            kwargs["headers"] = {"Authorization": f"Bearer {user.token if user else half.token}"}
         if row.json_body == "credentials":
             kwargs["json"] = {"email": email, "password": DEMO_PASSWORD}
         elif row.json_body == "nobody":
@@ -290,6 +319,8 @@ def _send(platform, method, path, row, api, user: SignedIn | None, anon: Anonymo
             kwargs["json"] = row.json_body
     else:
         kwargs["cookies"] = {"rac_session": user.cookie} if user else {"rac_csrf": anon.csrf_cookie}
+        if half:
+            kwargs["cookies"]["rac_session"] = half.cookie
         if method == "POST":
             data = {"csrf_token": user.csrf if user else anon.csrf, **row.form}
             if data.get("email") == "credentials":
@@ -323,7 +354,7 @@ def _ordered_keys():
 
 
 @pytest.mark.parametrize("key", _ordered_keys(), ids=lambda k: f"{k[1]} {k[0]}")
-def test_route_answers_each_role_as_declared(platform, users, anonymous, key):
+def test_route_answers_each_role_as_declared(platform, users, anonymous, half_signed_in, key):
     endpoint, method = key
     row = EXPECTATIONS[key]
     api = row.path.startswith("/api/")
@@ -348,6 +379,15 @@ def test_route_answers_each_role_as_declared(platform, users, anonymous, key):
             failures.append(
                 f"{method} {path} as {who}{f' ({tenant} tenant)' if tenant else ''}: {problem}"
             )
+    # Without the second factor, the ministry's administrator is nobody: the anonymous
+    # outcome on every page, and 401 on every API operation (a token that is not a session).
+    org = users[Role.DIRECTOR_GENERAL].organisation_id
+    path = _concrete(row.path, org)
+    expected = Outcome(401) if api else _expected(row, api, None, None)
+    response = _send(platform, method, path, row, api, None, anonymous, half_signed_in)
+    problem = _mismatch(response, expected, path, api)
+    if problem:
+        failures.append(f"{method} {path} after the password step only: {problem}")
     if key == LAST:
         # The logout revoked every token of every user: sign everybody in again.
         for user in users.values():

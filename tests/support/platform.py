@@ -26,6 +26,8 @@ import requests
 from sqlalchemy import create_engine, pool, text
 from sqlalchemy.engine import make_url
 
+from tests.support.two_factor import code_for
+
 SERVICES = ("applications", "scoring", "plans", "billing", "notifications", "gateway")
 BIN = Path(sys.executable).parent
 RABBIT_API = "http://127.0.0.1:15672/api"
@@ -101,6 +103,10 @@ def drop_template(prefix: str) -> None:
     admin.dispose()
 
 
+# Platforms of this process by URL: a browser test's page finds the codes of its platform.
+RUNNING: dict[str, Platform] = {}
+
+
 class Platform:
     def __init__(
         self,
@@ -136,6 +142,8 @@ class Platform:
         self.amqp_uri = f"amqp://guest:guest@127.0.0.1:{amqp_port}/{vhost}"
         self.direct_amqp_uri = f"amqp://guest:guest@127.0.0.1:5672/{vhost}"
         self.url = f"http://127.0.0.1:{self.web_port}"
+        self.totp_steps: dict[str, int] = {}  # the last TOTP step used per demo account
+        RUNNING[self.url] = self
         self.env = {
             **os.environ,
             "RAC_ENV": "test",
@@ -362,11 +370,21 @@ class Platform:
         return create_engine(with_driver(self.database_urls[service]), poolclass=pool.NullPool)
 
     def token(self, email: str, password: str = DEMO_PASSWORD) -> str:
+        """An API token, through the second step for the ministry's accounts."""
         response = requests.post(
             f"{self.url}/api/auth/token", json={"email": email, "password": password}, timeout=10
         )
         response.raise_for_status()
-        return response.json()["access_token"]
+        reply = response.json()
+        if reply["second_factor_required"]:
+            response = requests.post(
+                f"{self.url}/api/auth/second-factor",
+                json={"challenge_token": reply["challenge_token"], "code": code_for(self, email)},
+                timeout=10,
+            )
+            response.raise_for_status()
+            reply = response.json()
+        return reply["access_token"]
 
     def session_cookie(self, email: str, password: str = DEMO_PASSWORD) -> str:
         """Log in through the page form (with its CSRF token) and return the session cookie."""
@@ -382,6 +400,14 @@ class Platform:
             timeout=10,
         )
         response.raise_for_status()
+        if response.headers["Location"].startswith("/connexion/verification"):
+            response = browser.post(
+                f"{self.url}/connexion/verification",
+                data={"csrf_token": csrf, "code": code_for(self, email), "suite": "/"},
+                allow_redirects=False,
+                timeout=10,
+            )
+            assert response.status_code == 303, response.text
         return browser.cookies["rac_session"]
 
     def api(self, method: str, path: str, token: str | None = None, **kwargs) -> requests.Response:

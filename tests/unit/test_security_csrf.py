@@ -22,7 +22,7 @@ from werkzeug.wrappers import Response
 
 from gateway import auth
 from gateway.web.framework import CSRF_COOKIE, PUBLIC, REGISTRY, SESSION_COOKIE
-from rac_shared.actor import Role
+from rac_shared.actor import MINISTRY_ROLES, Role
 from tests.support.gateway_app import gateway_app
 
 ORGANISATION_KIND = {
@@ -116,6 +116,7 @@ def app(gateway):
             kind=ORGANISATION_KIND.get(role, "cegep"),
             active=True,
             session_version=1,
+            totp_enabled_at=None,
         )
         for role, user_id in USER_IDS.items()
     }
@@ -130,7 +131,9 @@ def browser(app, role: Role | None) -> tuple[Client, str]:
         key = "cle-anonyme-0123456789"
         client.set_cookie(CSRF_COOKIE, key)
         return client, auth.csrf_token_for(app.gateway.settings, key)
-    token, token_id = auth.issue_token(app.gateway.settings, USER_IDS[role], 1)
+    token, token_id = auth.issue_token(
+        app.gateway.settings, USER_IDS[role], 1, second_factor=role in MINISTRY_ROLES
+    )
     client.set_cookie(SESSION_COOKIE, token)
     # The same browser also holds the CSRF cookie it got on the login page.
     client.set_cookie(CSRF_COOKIE, "cle-d-avant-la-connexion")
@@ -234,3 +237,46 @@ def test_a_token_of_a_deleted_or_disabled_user_or_a_revoked_session_is_refused(a
     assert app.ran == ["api_me"]
     app.directory.rows[user_id] = original
     assert client.get("/api/me", headers=bearer).status_code == 299
+
+
+# -- the second factor ---------------------------------------------------------------------
+
+
+def _protected_routes():
+    return [(spec, method) for spec in REGISTRY for method in spec.methods
+            if spec.access != PUBLIC]  # fmt: skip
+
+
+@pytest.mark.parametrize("kind", ["password only", "pending second step", "pending enrolment"])
+@pytest.mark.parametrize("role", sorted(MINISTRY_ROLES))
+def test_a_ministry_token_without_the_second_factor_reaches_no_route(app, role, kind):
+    """Neither a token of the password step alone nor the short proof that it passed (a
+    pending stage) is a session: every protected page and API route answers as to
+    someone signed out, and no handler runs."""
+    stage = {"pending second step": "otp", "pending enrolment": "enrol"}.get(kind)
+    token, _ = auth.issue_token(app.gateway.settings, USER_IDS[role], 1, stage=stage)
+    for spec, method in _protected_routes():
+        client = Client(app.gateway)
+        url = concrete(spec.path)
+        if spec.api:
+            response = client.open(url, method=method, headers={"Authorization": f"Bearer {token}"})
+            assert response.status_code == 401, (url, method)
+        else:
+            client.set_cookie(SESSION_COOKIE, token)
+            response = client.open(url, method=method)
+            assert response.status_code == 303, (url, method, response.status_code)
+            assert response.headers["Location"].startswith("/connexion?suite="), url
+    assert app.ran == []
+
+
+def test_an_institution_user_who_chose_the_second_factor_needs_it_too(app):
+    role = Role.RAC_COORDINATOR
+    app.directory.rows[USER_IDS[role]].totp_enabled_at = "2026-12-01T10:00:00+00:00"
+    password_only, _ = auth.issue_token(app.gateway.settings, USER_IDS[role], 1)
+    both, _ = auth.issue_token(app.gateway.settings, USER_IDS[role], 1, second_factor=True)
+    client = Client(app.gateway)
+    assert (
+        client.get("/api/me", headers={"Authorization": f"Bearer {password_only}"}).status_code
+        == 401
+    )
+    assert client.get("/api/me", headers={"Authorization": f"Bearer {both}"}).status_code == 299

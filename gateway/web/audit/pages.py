@@ -1,0 +1,141 @@
+"""The ministry's journal (filters, CSV export) and each object's « Historique » page.
+
+Reading the trail is itself recorded in it (``kind="read"``), with what was asked.
+"""
+
+from __future__ import annotations
+
+from werkzeug.wrappers import Response
+
+from gateway import audit
+from gateway.schemas import EntryKind, JournalQuery
+from gateway.web.framework import Ctx, HttpError, route
+from gateway.web.responses import csv_download, csv_text
+from rac_shared.actor import Role
+from rac_shared.audit import SubjectType
+from rac_shared.formatting import short_datetime
+
+# Who reads the trail: the ministry's administration and its analysts.
+AUDIT_READERS = frozenset({Role.MINISTRY_ADMIN, Role.MINISTRY_ANALYST})
+
+CSV_HEADER = (
+    "No", "Date et heure", "Nature", "Source", "Personne", "Objet", "Référence", "Action",
+    "Résumé", "Avant → après", "Requête", "Statut HTTP", "Empreinte",
+)  # fmt: skip
+
+
+def filters_text(query: JournalQuery) -> str:
+    """The filters of a reading, as the trail records them."""
+    shown = query.model_dump(exclude_defaults=True, mode="json")
+    return ", ".join(f"{key} = {value}" for key, value in shown.items()) or "aucun filtre"
+
+
+def read_and_record(ctx: Ctx, reading, *, action: str, summary: str, subject=(None, None)):
+    """Run ``reading(session)`` and record, in the same transaction, that it was read."""
+    session = ctx.db()
+    try:
+        result = reading(session)
+        audit.record(
+            session,
+            kind=audit.READ,
+            action=action,
+            summary=summary,
+            actor=ctx.actor,
+            subject_type=subject[0],
+            subject_id=subject[1],
+            correlation_id=ctx.correlation_id,
+        )
+        session.commit()
+        return result
+    finally:
+        session.close()
+
+
+def journal_page_of(ctx: Ctx, query: JournalQuery, export: bool):
+    return read_and_record(
+        ctx,
+        lambda session: audit.journal(session, query),
+        action="journal_exported" if export else "journal_read",
+        summary=("Export CSV du journal" if export else "Consultation du journal")
+        + f" ({filters_text(query)})",
+        subject=(str(SubjectType.JOURNAL), "ministere"),
+    )
+
+
+@route("/journal", access=AUDIT_READERS, query=JournalQuery)
+def journal_page(ctx: Ctx) -> Response:
+    entries, more = journal_page_of(ctx, ctx.query, export=False)
+    return ctx.render(
+        "audit/journal.html.j2",
+        entries=entries,
+        more=more,
+        query=ctx.query,
+        form=ctx.form(ctx.query),
+        subject_types=SubjectType,
+        kinds=EntryKind,
+        export_query=ctx.request.query_string.decode(),
+    )
+
+
+@route("/journal.csv", access=AUDIT_READERS, query=JournalQuery)
+def journal_csv(ctx: Ctx) -> Response:
+    entries, _ = journal_page_of(ctx, ctx.query, export=True)
+    rows = [
+        (
+            e["seq"],
+            short_datetime(e["at"]),
+            EntryKind.label_of(e["kind"]),
+            e["source"],
+            e["actor_name"] or "",
+            SubjectType.label_of(e["subject_type"]) if e["subject_type"] else "",
+            e["subject_label"] or e["subject_id"] or "",
+            e["action"],
+            e["summary"] or "",
+            " ; ".join(
+                f"{c['field']} : {c.get('before') or '—'} → {c.get('after') or '—'}"
+                for c in e["changes"]
+            ),
+            f"{e['method']} {e['path']}" if e["method"] else "",
+            e["status"] or "",
+            e["hash"],
+        )
+        for e in entries
+    ]
+    return csv_download(ctx, csv_text(CSV_HEADER, rows), "journal-audit.csv")
+
+
+def subject_of(subject_type: str, subject_id: str) -> SubjectType:
+    try:
+        kind = SubjectType(subject_type)
+    except ValueError:
+        raise HttpError(404) from None
+    if kind is SubjectType.JOURNAL or not subject_id or len(subject_id) > 60:
+        raise HttpError(404)
+    return kind
+
+
+def history_of(ctx: Ctx, subject_type: str, subject_id: str) -> tuple[SubjectType, list[dict]]:
+    kind = subject_of(subject_type, subject_id)
+    entries = read_and_record(
+        ctx,
+        lambda session: audit.history(session, str(kind), subject_id),
+        action="history_read",
+        summary=f"Consultation de l'historique : {kind.label.lower()} {subject_id}",
+        subject=(str(kind), subject_id),
+    )
+    return kind, entries
+
+
+@route("/historique/<subject_type>/<subject_id>", access=AUDIT_READERS)
+def history_page(ctx: Ctx, subject_type: str, subject_id: str) -> Response:
+    kind, entries = history_of(ctx, subject_type, subject_id)
+    label = next((e["subject_label"] for e in reversed(entries) if e["subject_label"]), "")
+    return ctx.render(
+        "audit/history.html.j2",
+        kind=kind,
+        subject_id=subject_id,
+        label=label,
+        entries=entries,
+        kinds=EntryKind,
+        subject_types=SubjectType,
+    )

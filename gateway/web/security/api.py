@@ -1,0 +1,55 @@
+"""The API's second sign-in step, and the administrator's reset of a user's second factor."""
+
+from __future__ import annotations
+
+from gateway import auth, directory, two_factor
+from gateway.schemas import Accepted, SecondFactorRequest, TokenResponse
+from gateway.web.framework import PUBLIC, Ctx, route
+from gateway.web.security.pages import reset_second_factor_of
+from gateway.web.security.session import VERIFY, api_challenge_refused, pending_user
+from rac_shared.actor import Role
+from rac_shared.errors import DomainError
+
+
+@route(
+    "/api/auth/second-factor",
+    methods=("POST",),
+    access=PUBLIC,
+    body=SecondFactorRequest,
+    response=TokenResponse,
+    summary="Deuxième étape de la connexion : le code de l'application ou un code de récupération",
+)
+def api_second_factor(ctx: Ctx):
+    session = ctx.db()
+    try:
+        user = pending_user(ctx, session, ctx.body.challenge_token, VERIFY)
+        if user is None:
+            raise api_challenge_refused()
+        ctx.actor = directory.actor_for(user)  # the audit records whose code this was
+        try:
+            two_factor.verify(session, ctx.settings, user, ctx.body.code)
+        finally:
+            session.commit()  # keeps the failure count, or the step used
+        token, _ = auth.issue_token(ctx.settings, user.id, user.session_version, second_factor=True)
+    except DomainError as exc:
+        if exc.code == "invalid":  # a wrong code: 401, as a wrong password
+            raise DomainError(exc.message, exc.details, "unauthenticated") from None
+        raise
+    finally:
+        session.close()
+    return TokenResponse(access_token=token, expires_in=ctx.settings.session_minutes * 60)
+
+
+@route(
+    "/api/users/<int:user_id>/second-factor/reset",
+    methods=("POST",),
+    access={Role.MINISTRY_ADMIN},
+    response=Accepted,
+    summary="Réinitialiser la double authentification d'une personne (administration du Ministère)",
+)
+def api_reset_second_factor(ctx: Ctx, user_id: int):
+    reset_second_factor_of(ctx, user_id)
+    return {
+        "message": "Double authentification réinitialisée : la personne configurera une "
+        "nouvelle application à sa prochaine connexion."
+    }

@@ -1,0 +1,245 @@
+"""Pages of the second sign-in step, of enrolment, of one's own account security, and the
+ministry administrator's reset of a user's second factor."""
+
+from __future__ import annotations
+
+from pydantic import Field
+from werkzeug.wrappers import Response
+
+from gateway import directory, two_factor
+from gateway.models import User
+from gateway.web.framework import PUBLIC, SIGNED_IN, Ctx, HttpError, notices, route
+from gateway.web.pages import _safe_next
+from gateway.web.security.session import (
+    ENROL,
+    SECOND_STEP_COOKIE,
+    VERIFY,
+    pending_user,
+    set_session_cookie,
+)
+from rac_shared.actor import Role
+from rac_shared.contracts.base import Strict
+from rac_shared.errors import DomainError, not_found
+
+notices(
+    double_authentification_desactivee="La double authentification est désactivée.",
+    double_authentification_reinitialisee=(
+        "La double authentification de cette personne est réinitialisée : ses sessions sont "
+        "fermées et elle configurera une nouvelle application à sa prochaine connexion."
+    ),
+)
+
+
+class SecondStepForm(Strict):
+    code: str = Field(min_length=1, max_length=40, title="Code de vérification")
+    suite: str = Field("/", max_length=2000)
+
+
+class CodeForm(Strict):
+    code: str = Field(min_length=1, max_length=40, title="Code de vérification")
+
+
+def _suite(ctx: Ctx) -> str:
+    return _safe_next(ctx.request.values.get("suite"))
+
+
+# -- the second step of the sign-in -----------------------------------------------------
+
+
+@route("/connexion/verification", methods=("GET",), access=PUBLIC)
+def second_step_form(ctx: Ctx) -> Response:
+    if ctx.actor is not None and ctx.form_state is None:
+        return ctx.redirect("/")
+    session = ctx.db()
+    try:
+        user = pending_user(ctx, session, ctx.request.cookies.get(SECOND_STEP_COOKIE), VERIFY)
+    finally:
+        session.close()
+    if user is None:
+        return ctx.redirect("/connexion")
+    return ctx.render("security/second_step.html.j2", form=ctx.form({"suite": _suite(ctx)}))
+
+
+@route(
+    "/connexion/verification",
+    methods=("POST",),
+    access=PUBLIC,
+    form=SecondStepForm,
+    on_error=second_step_form,
+)
+def second_step(ctx: Ctx, form: SecondStepForm) -> Response:
+    session = ctx.db()
+    try:
+        user = pending_user(ctx, session, ctx.request.cookies.get(SECOND_STEP_COOKIE), VERIFY)
+        if user is None:
+            return ctx.redirect("/connexion")
+        ctx.actor = directory.actor_for(user)  # the audit records whose code this was
+        try:
+            two_factor.verify(session, ctx.settings, user, form.code)
+        finally:
+            session.commit()  # keeps the failure count, or the step used
+        set_session_cookie(ctx, user, second_factor=True)
+    finally:
+        session.close()
+    return ctx.redirect(_safe_next(form.suite))
+
+
+# -- enrolment: at a first mandatory sign-in, or by choice from the account page ----------
+
+
+def _enrolling_user(ctx: Ctx, session) -> User | None:
+    """The signed-in user setting up an app, or the one whose password step requires it."""
+    if ctx.actor is not None:
+        return session.get(User, ctx.actor.user_id)
+    return pending_user(ctx, session, ctx.request.cookies.get(SECOND_STEP_COOKIE), ENROL)
+
+
+@route("/connexion/activation", methods=("GET",), access=PUBLIC)
+def enrolment_form(ctx: Ctx) -> Response:
+    session = ctx.db()
+    try:
+        user = _enrolling_user(ctx, session)
+        if user is None:
+            return ctx.redirect("/connexion")
+        if two_factor.enrolled(user):
+            return ctx.redirect("/compte/securite")
+        secret = two_factor.start_enrolment(user)
+        email = user.email
+        session.commit()
+    finally:
+        session.close()
+    uri = two_factor.provisioning_uri(secret, email)
+    return ctx.render(
+        "security/enrol.html.j2",
+        qr_code=two_factor.qr_code_svg(uri),
+        secret=" ".join(secret[i : i + 4] for i in range(0, len(secret), 4)),
+        form=ctx.form({"suite": _suite(ctx)}),
+        mandatory=ctx.actor is None,
+    )
+
+
+@route(
+    "/connexion/activation",
+    methods=("POST",),
+    access=PUBLIC,
+    form=SecondStepForm,
+    on_error=enrolment_form,
+)
+def enrol(ctx: Ctx, form: SecondStepForm) -> Response:
+    session = ctx.db()
+    try:
+        user = _enrolling_user(ctx, session)
+        if user is None:
+            return ctx.redirect("/connexion")
+        if two_factor.enrolled(user):
+            return ctx.redirect("/compte/securite")
+        ctx.actor = directory.actor_for(user)
+        try:
+            codes = two_factor.confirm_enrolment(session, ctx.settings, user, form.code)
+        except DomainError:
+            session.commit()  # keeps the failure count
+            raise
+        set_session_cookie(ctx, user, second_factor=True)
+        session.commit()
+    finally:
+        session.close()
+    return ctx.render(
+        "security/recovery_codes.html.j2", codes=codes, suite=_safe_next(form.suite), first=True
+    )
+
+
+# -- one's own account ------------------------------------------------------------------
+
+
+@route("/compte/securite", access=SIGNED_IN)
+def account_security(ctx: Ctx) -> Response:
+    session = ctx.db()
+    try:
+        user = session.get(User, ctx.actor.user_id)
+        enrolled = two_factor.enrolled(user)
+        remaining = two_factor.unused_recovery_codes(session, user) if enrolled else 0
+    finally:
+        session.close()
+    return ctx.render(
+        "security/account.html.j2",
+        enrolled=enrolled,
+        mandatory=directory.second_factor_required(ctx.actor.role),
+        remaining=remaining,
+        form=ctx.form(),
+    )
+
+
+@route(
+    "/compte/securite/codes",
+    methods=("POST",),
+    access=SIGNED_IN,
+    form=CodeForm,
+    on_error=account_security,
+)
+def regenerate_recovery_codes(ctx: Ctx, form: CodeForm) -> Response:
+    session = ctx.db()
+    try:
+        user = session.get(User, ctx.actor.user_id)
+        try:
+            two_factor.verify(session, ctx.settings, user, form.code)
+        except DomainError:
+            session.commit()
+            raise
+        codes = two_factor.new_recovery_codes(session, user)
+        session.commit()
+    finally:
+        session.close()
+    return ctx.render("security/recovery_codes.html.j2", codes=codes, suite="/", first=False)
+
+
+@route(
+    "/compte/securite/desactiver",
+    methods=("POST",),
+    access=SIGNED_IN,
+    form=CodeForm,
+    on_error=account_security,
+)
+def disable_second_factor(ctx: Ctx, form: CodeForm) -> Response:
+    session = ctx.db()
+    try:
+        user = session.get(User, ctx.actor.user_id)
+        try:
+            two_factor.disable(session, ctx.settings, user, form.code)
+        except DomainError as exc:
+            session.commit()
+            if exc.code == "forbidden":
+                raise HttpError(403, exc.message) from None
+            raise
+        session.commit()
+    finally:
+        session.close()
+    return ctx.done("/compte/securite", "double_authentification_desactivee")
+
+
+# -- the ministry administrator's reset ---------------------------------------------------
+
+
+def reset_second_factor_of(ctx: Ctx, user_id: int) -> int:
+    """Reset a user's second factor (the administrator's page and API); returns the user's
+    organisation id, for the page to go back to."""
+    session = ctx.db()
+    try:
+        user = session.get(User, user_id)
+        if user is None:
+            raise not_found("Utilisateur introuvable.")
+        two_factor.reset(session, user)
+        organisation_id = user.organisation_id
+        session.commit()
+    finally:
+        session.close()
+    return organisation_id
+
+
+@route(
+    "/utilisateurs/<int:user_id>/double-authentification/reinitialiser",
+    methods=("POST",),
+    access={Role.MINISTRY_ADMIN},
+)
+def reset_second_factor(ctx: Ctx, user_id: int) -> Response:
+    organisation_id = reset_second_factor_of(ctx, user_id)
+    return ctx.done(f"/organisations/{organisation_id}", "double_authentification_reinitialisee")

@@ -1,0 +1,72 @@
+"""Where a passed password step leads: a session, or the second step first.
+
+Shared by the login form and the API's token operation, so both enforce the same rule: a
+user for whom the second factor is in force (mandatory for the ministry's roles, chosen by
+the others) gets no session until a code is checked, only a short proof of the password
+step (``stage``) that nothing but the second step accepts.
+"""
+
+from __future__ import annotations
+
+from urllib.parse import quote
+
+from werkzeug.wrappers import Response
+
+from gateway import auth, two_factor
+from gateway.models import User
+from gateway.web.framework import SESSION_COOKIE, Ctx, HttpError
+
+SECOND_STEP_COOKIE = "rac_second_step"
+VERIFY = "otp"  # the user has an app: enter its code
+ENROL = "enrol"  # the second factor is mandatory and no app is set up yet: enrol first
+STEP_PAGES = {VERIFY: "/connexion/verification", ENROL: "/connexion/activation"}
+
+
+def pending_stage(user: User) -> str | None:
+    """What stands between this user's password and a session (None: nothing)."""
+    if not two_factor.in_force(user):
+        return None
+    return VERIFY if two_factor.enrolled(user) else ENROL
+
+
+def start_page_session(ctx: Ctx, user: User, suite: str) -> Response:
+    """After the password: the session cookie, or the second step's page."""
+    stage = pending_stage(user)
+    if stage is None:
+        set_session_cookie(ctx, user, second_factor=False)
+        return ctx.redirect(suite)
+    token, _ = auth.issue_token(ctx.settings, user.id, user.session_version, stage=stage)
+    ctx.set_cookies.append((SECOND_STEP_COOKIE, token, {"max_age": auth.SECOND_STEP_MINUTES * 60}))
+    return ctx.redirect(f"{STEP_PAGES[stage]}?suite={quote(suite, safe='/')}")
+
+
+def set_session_cookie(ctx: Ctx, user: User, second_factor: bool) -> None:
+    """A fresh token (new jti) at every sign-in: no session fixation."""
+    token, _ = auth.issue_token(
+        ctx.settings, user.id, user.session_version, second_factor=second_factor
+    )
+    ctx.set_cookies.append((SESSION_COOKIE, token, {"max_age": ctx.settings.session_minutes * 60}))
+    if ctx.request.cookies.get(SECOND_STEP_COOKIE):
+        ctx.delete_cookies.append(SECOND_STEP_COOKIE)
+
+
+def pending_user(ctx: Ctx, session, token: str | None, stage: str) -> User | None:
+    """The user whose password step ``token`` proves, if it is still good for ``stage``."""
+    if not token:
+        return None
+    try:
+        claims = auth.decode_token(ctx.settings, token)
+    except auth.InvalidToken:
+        return None
+    if claims.stage != stage:
+        return None
+    user = session.get(User, claims.user_id)
+    if user is None or not user.active or user.session_version != claims.session_version:
+        return None
+    return user
+
+
+def api_challenge_refused() -> HttpError:
+    return HttpError(
+        401, "Le jeton de la première étape est invalide ou expiré. Recommencez la connexion."
+    )
