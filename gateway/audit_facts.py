@@ -16,7 +16,7 @@ from collections.abc import Callable
 from dataclasses import dataclass, field
 
 from rac_shared import events as ev
-from rac_shared.audit import AuditRecorded, Change, SubjectType
+from rac_shared.audit import AUDIT_EVENTS, AuditRecorded, Change, SubjectType
 from rac_shared.formatting import long_date, money
 
 T = SubjectType
@@ -194,6 +194,14 @@ def _verdict(passed: bool) -> str:
 
 def _text(value) -> str | None:
     return None if value is None else str(value)
+
+
+def payload_class(envelope: ev.Envelope) -> type[ev.EventPayload] | None:
+    """The payload class of an event the trail keeps (None for the others)."""
+    if envelope.event_type == AuditRecorded.event_type:
+        return AUDIT_EVENTS.get(envelope.source)
+    payload_cls = ev.REGISTRY.get((envelope.event_type, envelope.version))
+    return payload_cls if payload_cls in FACTS else None
 
 
 def fact_of(payload: ev.EventPayload) -> Fact:

@@ -17,6 +17,11 @@ def main(argv: list[str] | None = None) -> int:
     commands.add_parser("migrate", help="migrate every service's database and declare queues")
     demo = commands.add_parser("demo", help="seed realistic French demo data (idempotent)")
     demo.add_argument("--quiet", action="store_true")
+    audit = commands.add_parser("audit", help="the audit trail")
+    audit_cmd = audit.add_subparsers(dest="audit_command", required=True)
+    audit_cmd.add_parser(
+        "verify", help="check the audit trail's hash chain; names the first broken link"
+    )
     demo_code = commands.add_parser(
         "demo-code", help="the current second-factor code of a ministry demo account"
     )
@@ -105,6 +110,27 @@ def _cmd_demo(args) -> int:
     if not args.quiet:
         print(summary)
     return 0
+
+
+def _cmd_audit(args) -> int:
+    """``rac audit verify``: exit 0 when the chain is intact, 1 naming the first broken link."""
+    from gateway.audit import verify_chain
+    from gateway.models import Base
+    from rac_shared.db import SessionFactory
+
+    session = SessionFactory("gateway", Base.metadata)()
+    try:
+        verdict = verify_chain(session)
+    finally:
+        session.close()
+    if verdict.intact:
+        print(f"Journal d'audit intact : {verdict.entries} entrées chaînées.")
+        return 0
+    print(
+        f"Journal d'audit rompu à l'entrée n° {verdict.broken_at} : {verdict.reason} "
+        f"({verdict.entries} entrées vérifiées avant elle)."
+    )
+    return 1
 
 
 def _cmd_demo_code(args) -> int:

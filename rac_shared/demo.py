@@ -20,6 +20,7 @@ def run_demo() -> str:
     reporting = _seed_reporting(organisations, people)
     plans = _seed_plans(organisations, people)
     billing = _seed_billing(organisations, people)
+    trail = _seed_audit_trail()
     return (
         "Comptes de démonstration :\n"
         + gateway_demo.logins_table()
@@ -33,6 +34,8 @@ def run_demo() -> str:
         + plans
         + "\n"
         + billing
+        + "\n"
+        + trail
     )
 
 
@@ -178,3 +181,51 @@ def _designated_ceracs() -> list[dict]:
         ]
     finally:
         reader.close()
+
+
+def _seed_audit_trail() -> str:
+    """The demo's history in the audit trail: the services' demo seeds keep their events in
+    their outboxes as the record of what happened (marked published, so nobody is e-mailed),
+    and those the trail keeps are chained in the gateway's ledger in the order they
+    happened, each once (by event id: running the demo again adds nothing)."""
+    from sqlalchemy import select
+
+    from gateway import audit
+    from gateway.audit_facts import payload_class
+    from gateway.models import Base as GatewayBase
+    from rac_shared.db import SessionFactory
+    from rac_shared.events import Envelope
+    from services.applications.models import Base as ApplicationsBase
+    from services.billing.models import Base as BillingBase
+    from services.plans.models import Base as PlansBase
+    from services.scoring.models import Base as ScoringBase
+
+    envelopes = []
+    for service, metadata in (
+        ("applications", ApplicationsBase.metadata),
+        ("scoring", ScoringBase.metadata),
+        ("plans", PlansBase.metadata),
+        ("billing", BillingBase.metadata),
+    ):
+        session = SessionFactory(service, metadata)()
+        try:
+            outbox = metadata.tables["outbox"]
+            envelopes += [
+                Envelope.model_validate(body)
+                for body in session.scalars(select(outbox.c.body).order_by(outbox.c.id))
+            ]
+        finally:
+            session.close()
+    session = SessionFactory("gateway", GatewayBase.metadata)()
+    try:
+        added = 0
+        for envelope in sorted(envelopes, key=lambda e: e.occurred_at):
+            payload_cls = payload_class(envelope)
+            if payload_cls is not None:
+                added += audit.append_fact(session, envelope, envelope.payload_as(payload_cls))
+        session.commit()
+    finally:
+        session.close()
+    return (
+        f"Journal d'audit : {added} faits des services ajoutés à la chaîne (« rac audit verify »)."
+    )

@@ -24,6 +24,7 @@ from gateway.web.framework import ERROR_CODES, REGISTRY
 from gateway.web.openapi import openapi_document
 from rac_shared.actor import MINISTRY_ROLES, Role
 from tests.integration.matrix_applications import applications_rows
+from tests.integration.matrix_audit import audit_rows
 from tests.integration.matrix_billing import billing_rows
 from tests.integration.matrix_dashboard import dashboard_rows
 from tests.integration.matrix_funding import funding_rows
@@ -155,6 +156,7 @@ EXPECTATIONS.update(scoring_rows(Row, Outcome))  # evaluation and designation of
 EXPECTATIONS.update(reporting_rows(Row, Outcome))  # network of CERACs, reports, mandates
 EXPECTATIONS.update(dashboard_rows(Row, Outcome))  # the ministry's network dashboard
 EXPECTATIONS.update(security_rows(Row, Outcome))  # two-factor sign-in
+EXPECTATIONS.update(audit_rows(Row, Outcome))  # the audit trail: journal and histories
 
 # Logout revokes every token of the user: it runs last, and then everyone logs in again.
 LAST = ("logout", "POST")

@@ -6,7 +6,7 @@ from __future__ import annotations
 from pydantic import Field
 from werkzeug.wrappers import Response
 
-from gateway import directory, two_factor
+from gateway import audit, directory, two_factor
 from gateway.models import User
 from gateway.web.framework import PUBLIC, SIGNED_IN, Ctx, HttpError, notices, route
 from gateway.web.pages import _safe_next
@@ -18,6 +18,7 @@ from gateway.web.security.session import (
     set_session_cookie,
 )
 from rac_shared.actor import Role
+from rac_shared.audit import SubjectType
 from rac_shared.contracts.base import Strict
 from rac_shared.errors import DomainError, not_found
 
@@ -37,6 +38,22 @@ class SecondStepForm(Strict):
 
 class CodeForm(Strict):
     code: str = Field(min_length=1, max_length=40, title="Code de vérification")
+
+
+def _record(ctx: Ctx, session, user: User, action: str, summary: str, changes=None) -> None:
+    """The change of a person's second factor, in the audit trail (their account)."""
+    audit.record(
+        session,
+        action=action,
+        summary=summary,
+        actor=ctx.actor,
+        subject_type=str(SubjectType.ACCOUNT),
+        subject_id=user.id,
+        subject_label=user.email,
+        organisation_id=user.organisation_id,
+        changes=changes,
+        correlation_id=ctx.correlation_id,
+    )
 
 
 def _suite(ctx: Ctx) -> str:
@@ -139,6 +156,7 @@ def enrol(ctx: Ctx, form: SecondStepForm) -> Response:
         except DomainError:
             session.commit()  # keeps the failure count
             raise
+        _record(ctx, session, user, "second_factor_enrolled", "Double authentification activée")
         set_session_cookie(ctx, user, second_factor=True)
         session.commit()
     finally:
@@ -186,6 +204,7 @@ def regenerate_recovery_codes(ctx: Ctx, form: CodeForm) -> Response:
             session.commit()
             raise
         codes = two_factor.new_recovery_codes(session, user)
+        _record(ctx, session, user, "recovery_codes_renewed", "Codes de récupération renouvelés")
         session.commit()
     finally:
         session.close()
@@ -210,6 +229,7 @@ def disable_second_factor(ctx: Ctx, form: CodeForm) -> Response:
             if exc.code == "forbidden":
                 raise HttpError(403, exc.message) from None
             raise
+        _record(ctx, session, user, "second_factor_disabled", "Double authentification désactivée")
         session.commit()
     finally:
         session.close()
@@ -228,6 +248,16 @@ def reset_second_factor_of(ctx: Ctx, user_id: int) -> int:
         if user is None:
             raise not_found("Utilisateur introuvable.")
         two_factor.reset(session, user)
+        _record(
+            ctx,
+            session,
+            user,
+            "second_factor_reset",
+            f"Double authentification de {user.full_name} réinitialisée; ses sessions sont fermées",
+            changes=[
+                {"field": "Double authentification", "before": "Activée", "after": "À configurer"}
+            ],
+        )
         organisation_id = user.organisation_id
         session.commit()
     finally:
