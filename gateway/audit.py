@@ -181,11 +181,11 @@ def journal(session: Session, query) -> tuple[list[dict], bool]:
 
 
 def history(session: Session, subject_type: str, subject_id: str) -> list[dict]:
-    """An object's entries, oldest first; a plan's include those of its versions."""
+    """An object's entries, oldest first; a plan's include its versions' and estimates'."""
     condition = (AuditEntry.subject_type == subject_type) & (AuditEntry.subject_id == subject_id)
-    if subject_type == "plan":
+    if subject_type == "plan":  # its versions' entries and their estimates' (``3.2``)
         condition = condition | (
-            (AuditEntry.subject_type == "plan_version")
+            AuditEntry.subject_type.in_(("plan_version", "estimate"))
             & AuditEntry.subject_id.like(f"{_like(subject_id)}.%", escape="\\")
         )
     return views(

@@ -18,6 +18,7 @@ from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm import Session
 
 from rac_shared.actor import Actor
+from rac_shared.audit import AuditSubject, Change, SubjectType, record_audit
 from rac_shared.clock import clock
 from rac_shared.contracts.billing import (
     EstimateSpec,
@@ -27,6 +28,7 @@ from rac_shared.contracts.billing import (
     TaxTreatment,
 )
 from rac_shared.errors import conflict, forbidden, invalid, not_found
+from rac_shared.formatting import money
 from rac_shared.templating import make_environment
 from services.billing import pricing as P
 from services.billing.models import (
@@ -222,6 +224,7 @@ def save_estimate(
             created_at=now,
         )
         session.add(estimate)
+    total_before = money(estimate.total) if estimate.total is not None else None
     estimate.reference = plan.reference
     estimate.institution_id = plan.institution_id
     estimate.employer_id = plan.employer_id
@@ -279,7 +282,33 @@ def save_estimate(
         session.flush()
     except IntegrityError:
         raise conflict("L'estimation vient d'être modifiée par ailleurs. Réessayez.") from None
+    _record(
+        session,
+        estimate,
+        actor,
+        "saved",
+        f"Estimation des coûts enregistrée (révision {estimate.revision})",
+        [Change(field="Total", before=total_before, after=money(estimate.total))],
+    )
     return estimate
+
+
+def _record(session, estimate: Estimate, actor: Actor | None, action, summary, changes=None):
+    """The estimate's history (« Historique »), in the audit trail."""
+    record_audit(
+        session,
+        "billing",
+        subject=AuditSubject(
+            type=SubjectType.ESTIMATE,
+            id=f"{estimate.plan_id}.{estimate.version}",
+            label=f"{estimate.reference}, version {estimate.version}",
+        ),
+        action=action,
+        summary=summary,
+        actor=actor,
+        organisation_id=estimate.institution_id,
+        changes=changes,
+    )
 
 
 def freeze_estimate(session: Session, actor: Actor, plan_id: int, version: int) -> Estimate:
@@ -288,7 +317,16 @@ def freeze_estimate(session: Session, actor: Actor, plan_id: int, version: int) 
     if estimate is None or not can_read(actor, estimate.institution_id, estimate.employer_id):
         raise not_found("Estimation des coûts introuvable.")
     ensure_can_edit(actor, estimate.institution_id)
-    freeze(estimate)
+    if estimate.status != FROZEN:
+        freeze(estimate)
+        _record(
+            session,
+            estimate,
+            actor,
+            "frozen",
+            "Estimation des coûts figée à l'émission du plan",
+            [Change(field="Statut", before="Brouillon", after="Figée")],
+        )
     return estimate
 
 

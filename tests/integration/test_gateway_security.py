@@ -25,6 +25,7 @@ from rac_shared.clock import end_of_day
 from rac_shared.settings import DEMO_JWT_SECRET
 from tests.support.platform import DEMO_PASSWORD, Platform
 from tests.support.polling import wait_until
+from tests.support.two_factor import code_for
 
 MAX_BODY_BYTES = 20_000
 LEAKS = ("Traceback", 'File "', "sqlalchemy", "psycopg2", "Exception:")
@@ -92,9 +93,19 @@ def form_login(platform, email: str, password: str = DEMO_PASSWORD, **extra):
 
 
 def signed_in(platform, email: str) -> tuple[requests.Session, str]:
-    """A browser signed in as ``email`` and the CSRF token of its session."""
+    """A browser signed in as ``email`` (through the second step for the ministry's
+    accounts) and the CSRF token of its session."""
     session, response = form_login(platform, email)
     assert response.status_code == 303, response.text
+    if response.headers["Location"].startswith("/connexion/verification"):
+        step = session.get(f"{platform.url}/connexion/verification", timeout=10)
+        response = session.post(
+            f"{platform.url}/connexion/verification",
+            data={"csrf_token": form_csrf(step.text), "code": code_for(platform, email)},
+            allow_redirects=False,
+            timeout=10,
+        )
+        assert response.status_code == 303, response.text
     home = session.get(f"{platform.url}/", allow_redirects=False, timeout=30)
     assert home.status_code == 200, home.text
     return session, form_csrf(home.text)

@@ -470,7 +470,8 @@ DIGESTED_COLUMNS = {
 
 
 def database_digest(platform) -> dict[str, str]:
-    """A digest of every table of every service (the audit log aside: it records refusals)."""
+    """A digest of every table of every service (the audit trail aside, its chain's head
+    included: it records refusals)."""
     digests = {}
     for service in platform.database_urls:
         engine = platform.engine(service)
@@ -478,7 +479,8 @@ def database_digest(platform) -> dict[str, str]:
             tables = connection.execute(
                 text(
                     "SELECT tablename FROM pg_tables WHERE schemaname = 'public' "
-                    "AND tablename NOT IN ('audit_log', 'alembic_version') ORDER BY tablename"
+                    "AND tablename NOT IN ('audit_log', 'audit_chain_head', 'alembic_version') "
+                    "ORDER BY tablename"
                 )
             ).scalars()
             for table in list(tables):

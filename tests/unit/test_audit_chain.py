@@ -174,3 +174,40 @@ def test_the_journal_filters_and_a_record_without_a_name_takes_its_requester(ses
     assert audit.journal(session, JournalQuery(texte="paiements"))[0][0]["kind"] == "request"
     assert audit.journal(session, JournalQuery(personne="côté"))[0]  # case-insensitive
     assert AuditSubject(type="plan", id=3).id == "3"
+
+
+# -- the pages, rendered by the real app over this database ----------------------------------
+
+
+def test_the_journal_and_a_history_render_and_each_reading_is_recorded(session):
+    from sqlalchemy import select
+    from sqlalchemy.orm import sessionmaker
+
+    from tests.support.pages import Browser
+
+    chain_of(session, 3)
+    paid = ev.PaymentRecorded(
+        payment_id=1, invoice_id=1, number="CLV-2026-0001", institution_id=4, employer_id=5,
+        paid_on=NOW.date(), amount=Decimal("100.00"), method="cheque", balance=Decimal("0"),
+    )  # fmt: skip
+    audit.append_fact(session, Envelope.wrap(paid), paid)
+    session.commit()
+    browser = Browser(rpc=None, actor=ANALYST)
+    browser.app.session_factory = sessionmaker(bind=session.get_bind())
+    journal = browser.client.get("/journal?objet=invoice")
+    assert journal.status_code == 200
+    text = journal.get_data(as_text=True)
+    assert "Paiement de 100,00" in text and "Solde : " in text
+    assert 'href="/historique/invoice/1"' in text
+    page = browser.client.get("/historique/invoice/1")
+    assert page.status_code == 200
+    assert "Historique — Facture CLV-2026-0001" in page.get_data(as_text=True)
+    assert browser.client.get("/historique/inconnu/1").status_code == 404
+    csv_export = browser.client.get("/journal.csv?nature=record")
+    assert csv_export.get_data().decode("utf-8-sig").startswith("No;Date et heure;")
+    session.expire_all()
+    readings = session.scalars(
+        select(AuditEntry.action).where(AuditEntry.kind == audit.READ).order_by(AuditEntry.seq)
+    ).all()
+    assert readings == ["journal_read", "history_read", "journal_exported"]
+    assert audit.verify_chain(session).intact

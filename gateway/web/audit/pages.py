@@ -5,6 +5,8 @@ Reading the trail is itself recorded in it (``kind="read"``), with what was aske
 
 from __future__ import annotations
 
+from urllib.parse import urlencode
+
 from werkzeug.wrappers import Response
 
 from gateway import audit
@@ -62,13 +64,20 @@ def journal_page_of(ctx: Ctx, query: JournalQuery, export: bool):
     )
 
 
+def _journal_url(query: JournalQuery, page: int) -> str:
+    filters = query.model_dump(exclude_defaults=True, exclude={"page"}, mode="json")
+    return "/journal?" + urlencode({**filters, "page": page})
+
+
 @route("/journal", access=AUDIT_READERS, query=JournalQuery)
 def journal_page(ctx: Ctx) -> Response:
     entries, more = journal_page_of(ctx, ctx.query, export=False)
+    page = ctx.query.page
     return ctx.render(
         "audit/journal.html.j2",
         entries=entries,
-        more=more,
+        newer=_journal_url(ctx.query, page - 1) if page > 1 else None,
+        older=_journal_url(ctx.query, page + 1) if more else None,
         query=ctx.query,
         form=ctx.form(ctx.query),
         subject_types=SubjectType,
