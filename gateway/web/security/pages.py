@@ -195,19 +195,13 @@ def account_security(ctx: Ctx) -> Response:
     on_error=account_security,
 )
 def regenerate_recovery_codes(ctx: Ctx, form: CodeForm) -> Response:
-    session = ctx.db()
-    try:
-        user = session.get(User, ctx.actor.user_id)
-        try:
-            two_factor.verify(session, ctx.settings, user, form.code)
-        except DomainError:
-            session.commit()
-            raise
+    def renew(session, user: User) -> list[str]:
+        two_factor.verify(session, ctx.settings, user, form.code)
         codes = two_factor.new_recovery_codes(session, user)
         _record(ctx, session, user, "recovery_codes_renewed", "Codes de récupération renouvelés")
-        session.commit()
-    finally:
-        session.close()
+        return codes
+
+    codes = _on_own_account(ctx, renew)
     return ctx.render("security/recovery_codes.html.j2", codes=codes, suite="/", first=False)
 
 
@@ -219,21 +213,32 @@ def regenerate_recovery_codes(ctx: Ctx, form: CodeForm) -> Response:
     on_error=account_security,
 )
 def disable_second_factor(ctx: Ctx, form: CodeForm) -> Response:
+    def turn_off(session, user: User) -> None:
+        two_factor.disable(session, ctx.settings, user, form.code)
+        _record(ctx, session, user, "second_factor_disabled", "Double authentification désactivée")
+
+    try:
+        _on_own_account(ctx, turn_off)
+    except DomainError as exc:
+        if exc.code == "forbidden":
+            raise HttpError(403, exc.message) from None
+        raise
+    return ctx.done("/compte/securite", "double_authentification_desactivee")
+
+
+def _on_own_account(ctx: Ctx, change):
+    """``change(session, user)`` on the signed-in user's account, committed; when it is
+    refused, what it counted (a wrong code) is committed all the same."""
     session = ctx.db()
     try:
         user = session.get(User, ctx.actor.user_id)
         try:
-            two_factor.disable(session, ctx.settings, user, form.code)
-        except DomainError as exc:
+            result = change(session, user)
+        finally:
             session.commit()
-            if exc.code == "forbidden":
-                raise HttpError(403, exc.message) from None
-            raise
-        _record(ctx, session, user, "second_factor_disabled", "Double authentification désactivée")
-        session.commit()
+        return result
     finally:
         session.close()
-    return ctx.done("/compte/securite", "double_authentification_desactivee")
 
 
 # -- the ministry administrator's reset ---------------------------------------------------
