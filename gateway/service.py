@@ -9,7 +9,7 @@ from gateway.audit_facts import FACTS
 from gateway.jobs import JOBS
 from gateway.models import Base, Organisation, User
 from rac_shared.actor import OrganisationKind, Role
-from rac_shared.audit import AUDIT_EVENTS
+from rac_shared.audit import AUDIT_EVENTS, AUDITING_SERVICES
 from rac_shared.bus import OutboxRelayRunner
 from rac_shared.consumer import on_event
 from rac_shared.contracts import HealthReport, health_report
@@ -85,6 +85,6 @@ def _audit_handler(payload_cls):
 
 
 # One handler (one queue) per kind of fact, named after it: ``audit_plans_plan_accepted``.
-for _payload_cls in [*FACTS, *AUDIT_EVENTS.values()]:
+for _payload_cls in [*FACTS, *(AUDIT_EVENTS[s] for s in AUDITING_SERVICES)]:
     _name = f"audit_{_payload_cls.source}_{_payload_cls.event_type.replace('.', '_')}"
     setattr(GatewayService, _name, _audit_handler(_payload_cls))

@@ -121,3 +121,49 @@ def test_unsubscribe_links_are_signed_for_each_user_under_the_public_url(directo
         assert links[str(user_id)].startswith(prefix)
         token = links[str(user_id)].removeprefix(prefix)
         assert read_unsubscribe_token(settings, token) == (user_id, "optional_reminders")
+
+
+# -- the audit trail's consumers ---------------------------------------------------------------
+
+
+def test_the_audit_handlers_chain_each_event_once(directory):
+    from datetime import UTC, datetime
+    from decimal import Decimal
+
+    from gateway import audit
+    from gateway.audit_facts import FACTS
+    from rac_shared.audit import AUDIT_EVENTS, AUDITING_SERVICES, SubjectType
+    from rac_shared.bus import event_queues_of
+    from rac_shared.events import Envelope, PaymentRecorded
+
+    sessions, _, users = directory
+    paid = PaymentRecorded(
+        payment_id=1, invoice_id=9, number="CLV-2026-0009", institution_id=2, employer_id=5,
+        paid_on=datetime(2026, 12, 7, tzinfo=UTC).date(), amount=Decimal("10.00"),
+        method="cheque", balance=Decimal("90.00"),
+    )  # fmt: skip
+    noted = AUDIT_EVENTS["plans"](
+        subject_type=SubjectType.PLAN, subject_id="3", subject_label="PMO-CLV-2026-003",
+        action="closure_added", summary="Fermeture du 26 décembre ajoutée",
+        actor_user_id=users["rac@cegeplevis.demo.quebec"],
+        occurred_at=datetime(2026, 12, 7, tzinfo=UTC),
+    )  # fmt: skip
+    for payload, method in (
+        (paid, "audit_billing_payment_recorded"),
+        (noted, "audit_plans_audit_recorded"),
+    ):
+        body = Envelope.wrap(payload).model_dump(mode="json")
+        for _ in range(2):  # redelivered: appended once
+            with sessions() as session:
+                getattr(worker_factory(GatewayService, db=session), method)(body)
+    with sessions() as session:
+        assert [e["summary"] for e in audit.history(session, "invoice", "9")] == [
+            "Paiement de 10,00 $ reçu le 7 décembre 2026".replace(" $", "\u00a0$")
+        ]
+        [plan] = audit.history(session, "plan", "3")
+        assert plan["source"] == "plans" and plan["actor_name"] == "Sophie Bélanger"
+        assert audit.verify_chain(session) == audit.Verdict(2)
+    # One queue per kind of fact and per auditing service, declared by ``rac migrate``.
+    names = {q.name for q in event_queues_of(GatewayService)}
+    assert len(names) == len(FACTS) + len(AUDITING_SERVICES)
+    assert "evt-billing-payment.recorded--gateway.audit_billing_payment_recorded" in names
