@@ -163,8 +163,10 @@ def route(
     on_error: Callable | None = None,
     csrf: bool = True,
     query: type[BaseModel] | None = None,
+    name: str | None = None,
 ):
-    """Declare a page or API route.
+    """Declare a page or API route (``name``: its endpoint, the handler's name by default —
+    a form's view declared as its page and as its ``on_error`` keeps the page's name).
 
     ``body=Model`` validates an API route's JSON body (422 with field details); ``form=Model``
     decodes a page's posted fields into the same kind of contract model (``gateway.web.forms``)
@@ -183,7 +185,7 @@ def route(
             RouteSpec(
                 path=path,
                 methods=tuple(methods),
-                endpoint=handler.__name__,
+                endpoint=name or handler.__name__,
                 handler=handler,
                 access=frozenset(access) if not isinstance(access, str) else access,
                 api=path.startswith("/api/"),
@@ -200,6 +202,12 @@ def route(
         return handler
 
     return decorator
+
+
+def post(path: str, form: type[BaseModel], on_error: Callable | None = None, access=SIGNED_IN):
+    """A form's POST route: ``form`` decoded from the posted fields, refusals re-rendered by
+    ``on_error`` (see ``route``)."""
+    return route(path, methods=("POST",), access=access, form=form, on_error=on_error)
 
 
 @dataclass

@@ -20,6 +20,7 @@ from gateway.web.framework import (
     HttpError,
     json_response,
     notices,
+    post,
     route,
 )
 from gateway.web.home import gather_next_actions, role_actions
@@ -113,13 +114,7 @@ def password_forgotten_form(ctx: Ctx) -> Response:
     return ctx.render("password_forgotten.html.j2", sent=False, form=ctx.form())
 
 
-@route(
-    "/mot-de-passe/oubli",
-    methods=("POST",),
-    access=PUBLIC,
-    form=PasswordResetRequest,
-    on_error=password_forgotten_form,
-)
+@post("/mot-de-passe/oubli", PasswordResetRequest, password_forgotten_form, PUBLIC)
 def password_forgotten(ctx: Ctx, form: PasswordResetRequest) -> Response:
     session = ctx.db()
     try:
@@ -135,13 +130,7 @@ def password_reset_form(ctx: Ctx, token: str) -> Response:
     return ctx.render("password_reset.html.j2", token=token, form=ctx.form())
 
 
-@route(
-    "/mot-de-passe/reinitialiser/<token>",
-    methods=("POST",),
-    access=PUBLIC,
-    form=PasswordForm,
-    on_error=password_reset_form,
-)
+@post("/mot-de-passe/reinitialiser/<token>", PasswordForm, password_reset_form, PUBLIC)
 def password_reset(ctx: Ctx, token: str, form: PasswordForm) -> Response:
     session = ctx.db()
     try:
@@ -209,13 +198,7 @@ def preferences_page(ctx: Ctx) -> Response:
     return ctx.render("preferences.html.j2", form=ctx.form(ctx.notifications.get_preferences()))
 
 
-@route(
-    "/messages/preferences",
-    methods=("POST",),
-    access=SIGNED_IN,
-    form=Preferences,
-    on_error=preferences_page,
-)
+@post("/messages/preferences", Preferences, preferences_page, SIGNED_IN)
 def save_preferences(ctx: Ctx, form: Preferences) -> Response:
     ctx.notifications.set_preferences(data=form)
     return ctx.done("/messages/preferences", "preferences")

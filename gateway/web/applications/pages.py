@@ -21,7 +21,7 @@ from werkzeug.wrappers import Response
 
 from gateway.web import responses
 from gateway.web.forms import NoFields
-from gateway.web.framework import Ctx, HttpError, notices, route
+from gateway.web.framework import Ctx, HttpError, notices, post, route
 from rac_shared.actor import INSTITUTION_ROLES, MINISTRY_ROLES, Role
 from rac_shared.contracts.applications import (
     GRID_ROWS,
@@ -177,6 +177,7 @@ def calls_page(ctx: Ctx) -> Response:
     return ctx.render("applications/calls.html.j2", calls=ctx.applications.list_calls())
 
 
+@route("/appels/nouveau", access=ADMIN, name="call_new_form")
 def new_call_view(ctx: Ctx) -> Response:
     defaults = {"education_orders": ["secondaire", "collégial"]}
     return ctx.render(
@@ -184,17 +185,13 @@ def new_call_view(ctx: Ctx) -> Response:
     )
 
 
-@route("/appels/nouveau", access=ADMIN)
-def call_new_form(ctx: Ctx) -> Response:
-    return new_call_view(ctx)
-
-
-@route("/appels/nouveau", methods=("POST",), access=ADMIN, form=CallIn, on_error=new_call_view)
+@post("/appels/nouveau", CallIn, new_call_view, ADMIN)
 def call_create(ctx: Ctx, form: CallIn) -> Response:
     call = ctx.applications.create_call(data=form)
     return ctx.done(f"/appels/{call.id}", "appel-cree")
 
 
+@route("/appels/<int:call_id>", access=AREA, name="call_page")
 def call_view(ctx: Ctx, call_id: int, **_) -> Response:
     call = ctx.applications.get_call(call_id=call_id)
     fields = set(CallIn.model_fields)
@@ -212,14 +209,9 @@ def call_view(ctx: Ctx, call_id: int, **_) -> Response:
     )
 
 
-@route("/appels/<int:call_id>", access=AREA)
-def call_page(ctx: Ctx, call_id: int) -> Response:
-    return call_view(ctx, call_id)
-
-
 def _call_route(path: str, form=NoFields):
     """A form of the call's page (the admin's): decoded into ``form``, refused back to it."""
-    return route(path, methods=("POST",), access=ADMIN, form=form, on_error=call_view)
+    return post(path, form, call_view, ADMIN)
 
 
 @_call_route("/appels/<int:call_id>/modifier", CallIn)
@@ -337,13 +329,7 @@ def call_applications_csv(ctx: Ctx, call_id: int) -> Response:
 # -- applications --------------------------------------------------------------------------
 
 
-@route(
-    "/appels/<int:call_id>/demande",
-    methods=("POST",),
-    access=INSTITUTIONS,
-    form=NoFields,
-    on_error=call_view,
-)
+@post("/appels/<int:call_id>/demande", NoFields, call_view, INSTITUTIONS)
 def application_open(ctx: Ctx, call_id: int, form: NoFields) -> Response:
     try:
         application = ctx.applications.open_application(call_id=call_id)
@@ -355,6 +341,7 @@ def application_open(ctx: Ctx, call_id: int, form: NoFields) -> Response:
     return ctx.done(f"/demandes/{application.id}", "ouverte")
 
 
+@route("/demandes/<int:application_id>", access=AREA, name="application_page")
 def application_view(ctx: Ctx, application_id: int, **_) -> Response:
     _guard_evaluator(ctx, application_id)
     application = ctx.applications.get_application(application_id=application_id)
@@ -371,15 +358,14 @@ def application_view(ctx: Ctx, application_id: int, **_) -> Response:
     )
 
 
-@route("/demandes/<int:application_id>", access=AREA)
-def application_page(ctx: Ctx, application_id: int) -> Response:
-    return application_view(ctx, application_id)
+SECTION = "/demandes/<int:application_id>/sections/<int:section_id>"
 
 
 def _application_route(path: str, form=NoFields, access=INSTITUTIONS):
-    return route(path, methods=("POST",), access=access, form=form, on_error=application_view)
+    return post(path, form, application_view, access)
 
 
+@route(SECTION, access=INSTITUTIONS, name="application_section_form")
 def section_view(ctx: Ctx, application_id: int, section_id: int) -> Response:
     application = ctx.applications.get_application(application_id=application_id)
     section = application.call.section(section_id)
@@ -395,18 +381,7 @@ def section_view(ctx: Ctx, application_id: int, section_id: int) -> Response:
     )
 
 
-@route("/demandes/<int:application_id>/sections/<int:section_id>", access=INSTITUTIONS)
-def application_section_form(ctx: Ctx, application_id: int, section_id: int) -> Response:
-    return section_view(ctx, application_id, section_id)
-
-
-@route(
-    "/demandes/<int:application_id>/sections/<int:section_id>",
-    methods=("POST",),
-    access=INSTITUTIONS,
-    form=AnswersIn,
-    on_error=section_view,
-)
+@post(SECTION, AnswersIn, section_view, INSTITUTIONS)
 def application_section_save(
     ctx: Ctx, application_id: int, section_id: int, form: AnswersIn
 ) -> Response:
@@ -427,13 +402,7 @@ def _upload_refused(ctx: Ctx, application_id: int) -> Response:
     return application_view(ctx, application_id)
 
 
-@route(
-    "/demandes/<int:application_id>/pieces",
-    methods=("POST",),
-    access=INSTITUTIONS,
-    form=UploadForm,
-    on_error=_upload_refused,
-)
+@post("/demandes/<int:application_id>/pieces", UploadForm, _upload_refused, INSTITUTIONS)
 def application_upload(ctx: Ctx, application_id: int, form: UploadForm) -> Response:
     filename, content = responses.uploaded(ctx, "fichier", MAX_ATTACHMENT_BYTES)
     answer = form.question_id is not None

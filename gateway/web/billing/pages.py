@@ -20,7 +20,7 @@ from werkzeug.wrappers import Response
 
 from gateway.web import responses
 from gateway.web.forms import NoFields
-from gateway.web.framework import Ctx, notices, route
+from gateway.web.framework import Ctx, notices, post, route
 from rac_shared.actor import EMPLOYER_ROLES, INSTITUTION_ROLES, MINISTRY_ROLES
 from rac_shared.clock import clock
 from rac_shared.contracts.base import OptionalDate, OptionalInt, Strict
@@ -71,6 +71,7 @@ class AgingFilter(Strict):
 # -- invoices ------------------------------------------------------------------------------------
 
 
+@route("/facturation", access=READERS, query=InvoicesFilter, name="invoices_page")
 def invoices_view(ctx: Ctx) -> Response:
     filters = ctx.query if isinstance(ctx.query, InvoicesFilter) else InvoicesFilter()
     employer_id = filters.employeur if ctx.actor.is_institution else None
@@ -87,18 +88,7 @@ def invoices_view(ctx: Ctx) -> Response:
     )
 
 
-@route("/facturation", access=READERS, query=InvoicesFilter)
-def invoices_page(ctx: Ctx) -> Response:
-    return invoices_view(ctx)
-
-
-@route(
-    "/facturation/emettre",
-    methods=("POST",),
-    access=INSTITUTIONS,
-    form=NoFields,
-    on_error=invoices_view,
-)
+@post("/facturation/emettre", NoFields, invoices_view, INSTITUTIONS)
 def issue_due_invoices(ctx: Ctx, form: NoFields) -> Response:
     issued = ctx.billing.issue_due_invoices()
     return ctx.done("/facturation", "factures-emises" if issued.issued else "rien-a-facturer")
@@ -127,13 +117,7 @@ def invoice_pdf(ctx: Ctx, invoice_id: int) -> Response:
     return responses.document(ctx, ctx.billing.invoice_pdf(invoice_id=invoice_id))
 
 
-@route(
-    "/facturation/factures/<int:invoice_id>/paiements",
-    methods=("POST",),
-    access=INSTITUTIONS,
-    form=PaymentIn,
-    on_error=invoice_page,
-)
+@post("/facturation/factures/<int:invoice_id>/paiements", PaymentIn, invoice_page, INSTITUTIONS)
 def record_payment(ctx: Ctx, invoice_id: int, form: PaymentIn) -> Response:
     ctx.billing.record_payment(invoice_id=invoice_id, data=form)
     return ctx.done(f"/facturation/factures/{invoice_id}", "paiement-recu")
@@ -181,12 +165,11 @@ def cancellation_costs_page(ctx: Ctx, plan_id: int) -> Response:
     )
 
 
-@route(
+@post(
     "/facturation/plans/<int:plan_id>/couts-engages",
-    methods=("POST",),
-    access=INSTITUTIONS,
-    form=CostsIncurredIn,
-    on_error=cancellation_costs_page,
+    CostsIncurredIn,
+    cancellation_costs_page,
+    INSTITUTIONS,
 )
 def record_cancellation_costs(ctx: Ctx, plan_id: int, form: CostsIncurredIn) -> Response:
     recorded = ctx.billing.record_cancellation_costs(plan_id=plan_id, data=form)
@@ -215,13 +198,7 @@ def bank_file_text(content: bytes) -> str:
         return content.decode("cp1252", errors="replace")
 
 
-@route(
-    "/facturation/paiements/import",
-    methods=("POST",),
-    access=INSTITUTIONS,
-    form=NoFields,
-    on_error=import_form,
-)
+@post("/facturation/paiements/import", NoFields, import_form, INSTITUTIONS)
 def import_payments(ctx: Ctx, form: NoFields) -> Response:
     _, content = responses.uploaded(ctx, "fichier", MAX_BANK_FILE)
     report = ctx.billing.import_payments(data={"content": bank_file_text(content)})
@@ -277,13 +254,7 @@ def settings_page(ctx: Ctx) -> Response:
     )
 
 
-@route(
-    "/facturation/parametres",
-    methods=("POST",),
-    access=INSTITUTIONS,
-    form=ProfileIn,
-    on_error=settings_page,
-)
+@post("/facturation/parametres", ProfileIn, settings_page, INSTITUTIONS)
 def save_settings(ctx: Ctx, form: ProfileIn) -> Response:
     ctx.billing.update_profile(data=form)
     return ctx.done("/facturation/parametres", "parametres-facturation")

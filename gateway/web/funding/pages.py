@@ -20,7 +20,7 @@ from pydantic import Field
 from werkzeug.wrappers import Response
 
 from gateway.web import responses
-from gateway.web.framework import Ctx, notices, route
+from gateway.web.framework import Ctx, notices, post, route
 from rac_shared.actor import INSTITUTION_ROLES, MINISTRY_ROLES, Role
 from rac_shared.clock import clock
 from rac_shared.contracts.base import Strict
@@ -123,13 +123,7 @@ def _allocation_refused(ctx: Ctx, cerac_id: int) -> Response:
         return cerac_view(ctx, cerac_id, None)
 
 
-@route(
-    "/financement/ceracs/<int:cerac_id>/allocations",
-    methods=("POST",),
-    access=MANAGERS,
-    form=AllocationIn,
-    on_error=_allocation_refused,
-)
+@post("/financement/ceracs/<int:cerac_id>/allocations", AllocationIn, _allocation_refused, MANAGERS)
 def funding_allocate(ctx: Ctx, cerac_id: int, form: AllocationIn) -> Response:
     ctx.funding.record_funding_allocation(cerac_id=cerac_id, data=form)
     return ctx.done(f"/financement/ceracs/{cerac_id}?exercice={form.fiscal_year}", "allocation")
@@ -151,13 +145,7 @@ def funding_project_form(ctx: Ctx) -> Response:
     )
 
 
-@route(
-    "/financement/projets",
-    methods=("POST",),
-    access=INSTITUTIONS,
-    form=ProjectIn,
-    on_error=funding_project_form,
-)
+@post("/financement/projets", ProjectIn, funding_project_form, INSTITUTIONS)
 def funding_submit_project(ctx: Ctx, form: ProjectIn) -> Response:
     project = ctx.funding.submit_funding_project(data=form)
     return ctx.done(f"/financement/projets/{project.id}", "projet")
@@ -188,12 +176,11 @@ def funding_project_page(ctx: Ctx, project_id: int) -> Response:
     )
 
 
-@route(
+@post(
     "/financement/projets/<int:project_id>/decision",
-    methods=("POST",),
-    access=MANAGERS,
-    form=ProjectDecisionIn,
-    on_error=funding_project_page,
+    ProjectDecisionIn,
+    funding_project_page,
+    MANAGERS,
 )
 def funding_decide(ctx: Ctx, project_id: int, form: ProjectDecisionIn) -> Response:
     ctx.funding.decide_funding_project(project_id=project_id, data=form)
@@ -217,24 +204,19 @@ def funding_allocation_page(ctx: Ctx, allocation_id: int) -> Response:
     )
 
 
-@route(
+@post(
     "/financement/allocations/<int:allocation_id>/echeancier",
-    methods=("POST",),
-    access=MANAGERS,
-    form=ScheduleIn,
-    on_error=funding_allocation_page,
+    ScheduleIn,
+    funding_allocation_page,
+    MANAGERS,
 )
 def funding_allocation_schedule(ctx: Ctx, allocation_id: int, form: ScheduleIn) -> Response:
     ctx.funding.update_allocation_schedule(allocation_id=allocation_id, data=form)
     return ctx.done(f"/financement/allocations/{allocation_id}", "echeancier")
 
 
-@route(
-    "/financement/projets/<int:project_id>/echeancier",
-    methods=("POST",),
-    access=MANAGERS,
-    form=ScheduleIn,
-    on_error=funding_project_page,
+@post(
+    "/financement/projets/<int:project_id>/echeancier", ScheduleIn, funding_project_page, MANAGERS
 )
 def funding_project_schedule(ctx: Ctx, project_id: int, form: ScheduleIn) -> Response:
     ctx.funding.update_project_schedule(project_id=project_id, data=form)
@@ -258,12 +240,11 @@ def _payment_refused(ctx: Ctx, disbursement_id: int) -> Response:
     return cerac_view(ctx, number, parse_qs(query).get("exercice", [None])[0])
 
 
-@route(
+@post(
     "/financement/versements/<int:disbursement_id>/paiement",
-    methods=("POST",),
-    access=MANAGERS,
-    form=PaymentForm,
-    on_error=_payment_refused,
+    PaymentForm,
+    _payment_refused,
+    MANAGERS,
 )
 def funding_pay(ctx: Ctx, disbursement_id: int, form: PaymentForm) -> Response:
     ctx.funding.pay_funding_disbursement(disbursement_id=disbursement_id, data=form.payment())

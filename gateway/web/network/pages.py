@@ -15,7 +15,7 @@ from __future__ import annotations
 
 from werkzeug.wrappers import Response
 
-from gateway.web.framework import Ctx, HttpError, notices, route
+from gateway.web.framework import Ctx, HttpError, notices, post, route
 from rac_shared.actor import INSTITUTION_ROLES, MINISTRY_ROLES
 from rac_shared.contracts.network import (
     CompetenceArea,
@@ -45,6 +45,7 @@ def network_page(ctx: Ctx) -> Response:
     )
 
 
+@route("/reseau/<int:cerac_id>", access=AREA, name="cerac_page")
 def cerac_view(ctx: Ctx, cerac_id: int) -> Response:
     cerac = ctx.network.get_cerac(cerac_id=cerac_id)
     competences = {"areas": [a.key for a in cerac.competence_areas], "programs": cerac.programs}
@@ -59,35 +60,19 @@ def cerac_view(ctx: Ctx, cerac_id: int) -> Response:
     )
 
 
-@route("/reseau/<int:cerac_id>", access=AREA)
-def cerac_page(ctx: Ctx, cerac_id: int) -> Response:
-    return cerac_view(ctx, cerac_id)
-
-
-@route(
-    "/reseau/<int:cerac_id>/demandes",
-    methods=("POST",),
-    access=INSTITUTIONS,
-    form=SupportRequestIn,
-    on_error=cerac_view,
-)
+@post("/reseau/<int:cerac_id>/demandes", SupportRequestIn, cerac_view, INSTITUTIONS)
 def send_support_request(ctx: Ctx, cerac_id: int, form: SupportRequestIn) -> Response:
     ctx.network.request_support(cerac_id=cerac_id, data=form)
     return ctx.done("/reseau/demandes", "envoyee")
 
 
-@route(
-    "/reseau/<int:cerac_id>/domaines",
-    methods=("POST",),
-    access=INSTITUTIONS,
-    form=CompetencesIn,
-    on_error=cerac_view,
-)
+@post("/reseau/<int:cerac_id>/domaines", CompetencesIn, cerac_view, INSTITUTIONS)
 def save_competences(ctx: Ctx, cerac_id: int, form: CompetencesIn) -> Response:
     ctx.network.update_cerac_competences(cerac_id=cerac_id, data=form)
     return ctx.done(f"/reseau/{cerac_id}", "domaines")
 
 
+@route("/reseau/demandes", access=INSTITUTIONS, name="support_requests_page")
 def requests_view(ctx: Ctx, request_id: int | None = None) -> Response:
     requests = ctx.network.support_requests()
     if request_id is not None and requests.received_one(request_id) is None:
@@ -95,18 +80,7 @@ def requests_view(ctx: Ctx, request_id: int | None = None) -> Response:
     return ctx.render("network/requests.html.j2", requests=requests)
 
 
-@route("/reseau/demandes", access=INSTITUTIONS)
-def support_requests_page(ctx: Ctx) -> Response:
-    return requests_view(ctx)
-
-
-@route(
-    "/reseau/demandes/<int:request_id>/reponse",
-    methods=("POST",),
-    access=INSTITUTIONS,
-    form=SupportAnswerIn,
-    on_error=requests_view,
-)
+@post("/reseau/demandes/<int:request_id>/reponse", SupportAnswerIn, requests_view, INSTITUTIONS)
 def answer_support_request(ctx: Ctx, request_id: int, form: SupportAnswerIn) -> Response:
     ctx.network.answer_support(request_id=request_id, data=form)
     return ctx.done("/reseau/demandes", "repondue")

@@ -11,7 +11,7 @@ from __future__ import annotations
 
 from werkzeug.wrappers import Response
 
-from gateway.web.framework import Ctx, notices, route
+from gateway.web.framework import Ctx, notices, post, route
 from gateway.web.plans.pages import INSTITUTIONS, estimate_for
 from rac_shared.contracts.billing import (
     EstimateSpec,
@@ -69,13 +69,7 @@ def plan_estimate_form(ctx: Ctx, plan_id: int) -> Response:
     )
 
 
-@route(
-    "/plans/<int:plan_id>/estimation",
-    methods=("POST",),
-    access=INSTITUTIONS,
-    form=EstimateSpec,
-    on_error=plan_estimate_form,
-)
+@post("/plans/<int:plan_id>/estimation", EstimateSpec, plan_estimate_form, INSTITUTIONS)
 def plan_estimate_save(ctx: Ctx, plan_id: int, form: EstimateSpec) -> Response:
     ctx.plans.save_estimate(plan_id=plan_id, estimate=form)
     return ctx.done(f"/plans/{plan_id}/estimation", "plan-estimation")

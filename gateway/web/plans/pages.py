@@ -21,7 +21,7 @@ from werkzeug.wrappers import Response
 from gateway.models import Organisation
 from gateway.web import responses
 from gateway.web.forms import NoFields
-from gateway.web.framework import ALL_ROLES, Ctx, notices, route
+from gateway.web.framework import ALL_ROLES, Ctx, notices, post, route
 from rac_shared.actor import EMPLOYER_ROLES, INSTITUTION_ROLES, MINISTRY_ROLES
 from rac_shared.contracts.base import OptionalInt, Strict, parse
 from rac_shared.contracts.billing import EstimateView
@@ -147,6 +147,7 @@ def _employers(ctx: Ctx) -> list[tuple[int, str]]:
     return [(row.id, row.name) for row in rows]
 
 
+@route("/plans/nouveau", access=INSTITUTIONS, name="plan_new_form")
 def new_plan_view(ctx: Ctx) -> Response:
     return ctx.render(
         "plans/new.html.j2",
@@ -156,18 +157,7 @@ def new_plan_view(ctx: Ctx) -> Response:
     )
 
 
-@route("/plans/nouveau", access=INSTITUTIONS)
-def plan_new_form(ctx: Ctx) -> Response:
-    return new_plan_view(ctx)
-
-
-@route(
-    "/plans/nouveau",
-    methods=("POST",),
-    access=INSTITUTIONS,
-    form=PlanCreateIn,
-    on_error=new_plan_view,
-)
+@post("/plans/nouveau", PlanCreateIn, new_plan_view, INSTITUTIONS)
 def plan_create(ctx: Ctx, form: PlanCreateIn) -> Response:
     created = ctx.plans.create_plan(data=form)
     return ctx.done(f"/plans/{created.id}/modifier", "plan-cree")
@@ -189,6 +179,7 @@ def estimate_for(ctx: Ctx, view: PlanView) -> EstimateView | dict | None:
         return None
 
 
+@route("/plans/<int:plan_id>", access=PARTIES, query=VersionQuery, name="plan_page")
 def plan_view(ctx: Ctx, plan_id: int, **_) -> Response:
     """The plan page, with its forms (paper acceptance, amendment, cancellation)."""
     version = ctx.query.version if isinstance(ctx.query, VersionQuery) else None
@@ -206,11 +197,6 @@ def plan_view(ctx: Ctx, plan_id: int, **_) -> Response:
     )
 
 
-@route("/plans/<int:plan_id>", access=PARTIES, query=VersionQuery)
-def plan_page(ctx: Ctx, plan_id: int) -> Response:
-    return plan_view(ctx, plan_id)
-
-
 @route("/plans/<int:plan_id>/pdf", access=PARTIES, query=VersionQuery)
 def plan_pdf(ctx: Ctx, plan_id: int) -> Response:
     return responses.document(ctx, ctx.plans.get_pdf(plan_id=plan_id, version=ctx.query.version))
@@ -223,7 +209,7 @@ def plan_preview_pdf(ctx: Ctx, plan_id: int) -> Response:
 
 def _plan_route(path: str, form=NoFields, access=INSTITUTIONS):
     """A form of the plan page: decoded into ``form``, refused back to the plan page."""
-    return route(path, methods=("POST",), access=access, form=form, on_error=plan_view)
+    return post(path, form, plan_view, access)
 
 
 @_plan_route("/plans/<int:plan_id>/emettre")
@@ -277,6 +263,7 @@ def plan_compare(ctx: Ctx, plan_id: int) -> Response:
 # -- the employer's answer: accept or decline ---------------------------------------------------
 
 
+@route("/plans/<int:plan_id>/accepter", access=EMPLOYERS, name="plan_accept_form")
 def accept_view(ctx: Ctx, plan_id: int, **_) -> Response:
     view = ctx.plans.get_plan(plan_id=plan_id)
     return ctx.render(
@@ -287,18 +274,7 @@ def accept_view(ctx: Ctx, plan_id: int, **_) -> Response:
     )
 
 
-@route("/plans/<int:plan_id>/accepter", access=EMPLOYERS)
-def plan_accept_form(ctx: Ctx, plan_id: int) -> Response:
-    return accept_view(ctx, plan_id)
-
-
-@route(
-    "/plans/<int:plan_id>/accepter",
-    methods=("POST",),
-    access=EMPLOYERS,
-    form=AcceptForm,
-    on_error=accept_view,
-)
+@post("/plans/<int:plan_id>/accepter", AcceptForm, accept_view, EMPLOYERS)
 def plan_accept(ctx: Ctx, plan_id: int, form: AcceptForm) -> Response:
     if not form.lu:
         raise invalid(
@@ -310,23 +286,13 @@ def plan_accept(ctx: Ctx, plan_id: int, form: AcceptForm) -> Response:
     return ctx.done(f"/plans/{plan_id}", "plan-accepte")
 
 
+@route("/plans/<int:plan_id>/refuser", access=EMPLOYERS, name="plan_decline_form")
 def decline_view(ctx: Ctx, plan_id: int, **_) -> Response:
     view = ctx.plans.get_plan(plan_id=plan_id)
     return ctx.render("plans/decline.html.j2", view=view, plan=view.plan, form=ctx.form())
 
 
-@route("/plans/<int:plan_id>/refuser", access=EMPLOYERS)
-def plan_decline_form(ctx: Ctx, plan_id: int) -> Response:
-    return decline_view(ctx, plan_id)
-
-
-@route(
-    "/plans/<int:plan_id>/refuser",
-    methods=("POST",),
-    access=EMPLOYERS,
-    form=DeclineForm,
-    on_error=decline_view,
-)
+@post("/plans/<int:plan_id>/refuser", DeclineForm, decline_view, EMPLOYERS)
 def plan_decline(ctx: Ctx, plan_id: int, form: DeclineForm) -> Response:
     """The employer's representative declines the offer, after confirming, with a reason."""
     if not form.confirme:
@@ -341,6 +307,7 @@ def plan_decline(ctx: Ctx, plan_id: int, form: DeclineForm) -> Response:
 # -- the editor ---------------------------------------------------------------------------------
 
 
+@route("/plans/<int:plan_id>/modifier", access=INSTITUTIONS, name="plan_edit_form")
 def editor_view(ctx: Ctx, plan_id: int, **_) -> Response:
     """The draft's editor: one form per part of the draft (``DraftPatch``), plus one to add
     a competency and one to add a candidate-worker."""
@@ -382,14 +349,9 @@ def editor_view(ctx: Ctx, plan_id: int, **_) -> Response:
     )
 
 
-@route("/plans/<int:plan_id>/modifier", access=INSTITUTIONS)
-def plan_edit_form(ctx: Ctx, plan_id: int) -> Response:
-    return editor_view(ctx, plan_id)
-
-
 def _editor_route(path: str, form=NoFields):
     """A form of the editor: decoded into ``form``, refused back to the editor."""
-    return route(path, methods=("POST",), access=INSTITUTIONS, form=form, on_error=editor_view)
+    return post(path, form, editor_view, INSTITUTIONS)
 
 
 def _saved(ctx: Ctx, plan_id: int, section: str) -> Response:
@@ -447,6 +409,7 @@ def plan_remove_candidate(ctx: Ctx, plan_id: int, candidate_id: int, form: NoFie
 # -- progress -----------------------------------------------------------------------------------
 
 
+@route("/plans/<int:plan_id>/suivi", access=PARTIES, name="plan_progress_page")
 def progress_view(ctx: Ctx, plan_id: int, **_) -> Response:
     """The follow-up: by name for the institution (one form per candidate-worker and
     competency), the aggregate only for the employer."""
@@ -460,13 +423,8 @@ def progress_view(ctx: Ctx, plan_id: int, **_) -> Response:
     )
 
 
-@route("/plans/<int:plan_id>/suivi", access=PARTIES)
-def plan_progress_page(ctx: Ctx, plan_id: int) -> Response:
-    return progress_view(ctx, plan_id)
-
-
 def _progress_route(path: str, form):
-    return route(path, methods=("POST",), access=INSTITUTIONS, form=form, on_error=progress_view)
+    return post(path, form, progress_view, INSTITUTIONS)
 
 
 C = "/plans/<int:plan_id>/suivi/<int:candidate_id>"
@@ -493,24 +451,14 @@ def plan_progress_abandon(ctx: Ctx, plan_id: int, candidate_id: int, form: Aband
 # -- the institution's annex template -----------------------------------------------------------
 
 
+@route("/plans/modele-annexes", access=INSTITUTIONS, name="annex_template_form")
 def annex_template_view(ctx: Ctx) -> Response:
     template = ctx.plans.get_annex_template()
     texts = template.model_dump(include={"annex_a", "annex_b", "annex_c"})
     return ctx.render("plans/annexes.html.j2", annex_template=template, form=ctx.form(texts))
 
 
-@route("/plans/modele-annexes", access=INSTITUTIONS)
-def annex_template_form(ctx: Ctx) -> Response:
-    return annex_template_view(ctx)
-
-
-@route(
-    "/plans/modele-annexes",
-    methods=("POST",),
-    access=INSTITUTIONS,
-    form=AnnexTemplateForm,
-    on_error=annex_template_view,
-)
+@post("/plans/modele-annexes", AnnexTemplateForm, annex_template_view, INSTITUTIONS)
 def annex_template_save(ctx: Ctx, form: AnnexTemplateForm) -> Response:
     logo = "" if form.remove_logo else ctx.plans.get_annex_template().logo
     upload = responses.uploaded(ctx, "logo", MAX_LOGO_BYTES, required=False)

@@ -22,7 +22,7 @@ from werkzeug.wrappers import Response
 
 from gateway.web import responses
 from gateway.web.forms import FormState, NoFields
-from gateway.web.framework import Ctx, notices, route
+from gateway.web.framework import Ctx, notices, post, route
 from rac_shared.actor import INSTITUTION_ROLES, Role
 from rac_shared.contracts.applications import MAX_ATTACHMENT_BYTES
 from rac_shared.contracts.base import Strict
@@ -82,6 +82,7 @@ class UploadForm(Strict):
 # -- the overview, due dates and special mandates ------------------------------------------
 
 
+@route("/redditions", access=REPORTING, query=OverviewQuery, name="reporting_page")
 def overview_view(ctx: Ctx) -> Response:
     query = ctx.query or OverviewQuery()
     overview = ctx.network.reporting_overview(
@@ -96,23 +97,13 @@ def overview_view(ctx: Ctx) -> Response:
     )
 
 
-@route("/redditions", access=REPORTING, query=OverviewQuery)
-def reporting_page(ctx: Ctx) -> Response:
-    return overview_view(ctx)
-
-
-@route(
-    "/redditions/echeances",
-    methods=("POST",),
-    access=STAFF,
-    form=DeadlineIn,
-    on_error=overview_view,
-)
+@post("/redditions/echeances", DeadlineIn, overview_view, STAFF)
 def reporting_set_deadline(ctx: Ctx, form: DeadlineIn) -> Response:
     ctx.network.set_report_deadline(data=form)
     return ctx.done("/redditions", "echeance")
 
 
+@route("/redditions/mandats/nouveau", access=ADMIN, name="special_mandate_form")
 def mandate_view(ctx: Ctx) -> Response:
     ceracs = ctx.network.network_ceracs().ceracs
     return ctx.render(
@@ -122,18 +113,7 @@ def mandate_view(ctx: Ctx) -> Response:
     )
 
 
-@route("/redditions/mandats/nouveau", access=ADMIN)
-def special_mandate_form(ctx: Ctx) -> Response:
-    return mandate_view(ctx)
-
-
-@route(
-    "/redditions/mandats",
-    methods=("POST",),
-    access=ADMIN,
-    form=SpecialMandateIn,
-    on_error=mandate_view,
-)
+@post("/redditions/mandats", SpecialMandateIn, mandate_view, ADMIN)
 def special_mandate_assign(ctx: Ctx, form: SpecialMandateIn) -> Response:
     mandate = ctx.network.assign_special_mandate(data=form)
     return ctx.done(f"/redditions/{mandate.report_id}", "mandat")
@@ -142,6 +122,7 @@ def special_mandate_assign(ctx: Ctx, form: SpecialMandateIn) -> Response:
 # -- a report --------------------------------------------------------------------------------
 
 
+@route("/redditions/<int:report_id>", access=REPORTING, name="report_page")
 def report_view(ctx: Ctx, report_id: int, report: ReportView | None = None, **_) -> Response:
     report = report or ctx.network.get_report(report_id=report_id)
     return ctx.render(
@@ -150,11 +131,6 @@ def report_view(ctx: Ctx, report_id: int, report: ReportView | None = None, **_)
         review=ctx.form(endpoint="report_review"),
         decisions=ReportDecision.choices(),
     )
-
-
-@route("/redditions/<int:report_id>", access=REPORTING)
-def report_page(ctx: Ctx, report_id: int) -> Response:
-    return report_view(ctx, report_id)
 
 
 def _draft_values(report: ReportView) -> dict:
@@ -174,6 +150,7 @@ def _draft_values(report: ReportView) -> dict:
     return values
 
 
+@route("/redditions/<int:report_id>/modifier", access=INSTITUTIONS, name="report_edit_form")
 def edit_view(ctx: Ctx, report_id: int, **_) -> Response:
     report = ctx.network.get_report(report_id=report_id)
     if not report.can_edit:
@@ -192,18 +169,7 @@ def edit_view(ctx: Ctx, report_id: int, **_) -> Response:
     )
 
 
-@route("/redditions/<int:report_id>/modifier", access=INSTITUTIONS)
-def report_edit_form(ctx: Ctx, report_id: int) -> Response:
-    return edit_view(ctx, report_id)
-
-
-@route(
-    "/redditions/<int:report_id>/modifier",
-    methods=("POST",),
-    access=INSTITUTIONS,
-    form=ReportForm,
-    on_error=edit_view,
-)
+@post("/redditions/<int:report_id>/modifier", ReportForm, edit_view, INSTITUTIONS)
 def report_save(ctx: Ctx, report_id: int, form: ReportForm) -> Response:
     ctx.network.save_report(report_id=report_id, data=form.model_dump(exclude={"submit"}))
     if not form.submit:
@@ -221,25 +187,13 @@ def report_save(ctx: Ctx, report_id: int, form: ReportForm) -> Response:
     return ctx.done(f"/redditions/{report_id}", "depose")
 
 
-@route(
-    "/redditions/<int:report_id>/soumettre",
-    methods=("POST",),
-    access=INSTITUTIONS,
-    form=NoFields,
-    on_error=report_view,
-)
+@post("/redditions/<int:report_id>/soumettre", NoFields, report_view, INSTITUTIONS)
 def report_submit(ctx: Ctx, report_id: int, form: NoFields) -> Response:
     ctx.network.submit_report(report_id=report_id)
     return ctx.done(f"/redditions/{report_id}", "depose")
 
 
-@route(
-    "/redditions/<int:report_id>/pieces",
-    methods=("POST",),
-    access=INSTITUTIONS,
-    form=UploadForm,
-    on_error=edit_view,
-)
+@post("/redditions/<int:report_id>/pieces", UploadForm, edit_view, INSTITUTIONS)
 def report_upload(ctx: Ctx, report_id: int, form: UploadForm) -> Response:
     filename, content = responses.uploaded(ctx, "fichier", MAX_ATTACHMENT_BYTES)
     ctx.network.upload_report_attachment(
@@ -259,12 +213,11 @@ def report_attachment(ctx: Ctx, report_id: int, attachment_id: int) -> Response:
     return responses.document(ctx, attachment)
 
 
-@route(
+@post(
     "/redditions/<int:report_id>/pieces/<int:attachment_id>/supprimer",
-    methods=("POST",),
-    access=INSTITUTIONS,
-    form=NoFields,
-    on_error=edit_view,
+    NoFields,
+    edit_view,
+    INSTITUTIONS,
 )
 def report_delete_attachment(
     ctx: Ctx, report_id: int, attachment_id: int, form: NoFields
@@ -273,13 +226,7 @@ def report_delete_attachment(
     return ctx.done(f"/redditions/{report_id}/modifier", "piece-retiree")
 
 
-@route(
-    "/redditions/<int:report_id>/revue",
-    methods=("POST",),
-    access=STAFF,
-    form=ReportReviewIn,
-    on_error=report_view,
-)
+@post("/redditions/<int:report_id>/revue", ReportReviewIn, report_view, STAFF)
 def report_review(ctx: Ctx, report_id: int, form: ReportReviewIn) -> Response:
     ctx.network.review_report(report_id=report_id, data=form)
     accepted = form.decision == ReportDecision.ACCEPTED

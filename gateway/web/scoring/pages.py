@@ -18,7 +18,7 @@ from werkzeug.wrappers import Response
 
 from gateway.web import responses
 from gateway.web.forms import NoFields
-from gateway.web.framework import Ctx, notices, route
+from gateway.web.framework import Ctx, notices, post, route
 from rac_shared.actor import INSTITUTION_ROLES, Role
 from rac_shared.clock import clock
 from rac_shared.contracts.applications import ApplicationView
@@ -86,17 +86,13 @@ class DecisionForm(DecisionIn):
 # -- evaluators: workspace and scoring form ----------------------------------------------------
 
 
+@route("/evaluations", access=EVALUATORS, name="scoring_workspace")
 def workspace_view(ctx: Ctx) -> Response:
     return ctx.render(
         "scoring/workspace.html.j2",
         ws=ctx.scoring.workspace(),
         form=ctx.form(endpoint="scoring_declare_conflict"),
     )
-
-
-@route("/evaluations", access=EVALUATORS)
-def scoring_workspace(ctx: Ctx) -> Response:
-    return workspace_view(ctx)
 
 
 def _conflict_refused(ctx: Ctx) -> Response:
@@ -106,13 +102,7 @@ def _conflict_refused(ctx: Ctx) -> Response:
     return workspace_view(ctx)
 
 
-@route(
-    "/evaluations/conflits",
-    methods=("POST",),
-    access=EVALUATORS,
-    form=OwnConflictForm,
-    on_error=_conflict_refused,
-)
+@post("/evaluations/conflits", OwnConflictForm, _conflict_refused, EVALUATORS)
 def scoring_declare_conflict(ctx: Ctx, form: OwnConflictForm) -> Response:
     call_id, key = form.target()
     ctx.scoring.declare_conflict(
@@ -150,13 +140,7 @@ def scoring_form(ctx: Ctx, evaluation_id: int) -> Response:
     )
 
 
-@route(
-    "/evaluations/<int:evaluation_id>",
-    methods=("POST",),
-    access=EVALUATORS,
-    form=ScoresIn,
-    on_error=scoring_form,
-)
+@post("/evaluations/<int:evaluation_id>", ScoresIn, scoring_form, EVALUATORS)
 def scoring_save(ctx: Ctx, evaluation_id: int, form: ScoresIn) -> Response:
     ctx.scoring.save_scores(evaluation_id=evaluation_id, data=form)
     return ctx.done(f"/evaluations/{evaluation_id}", "soumise" if form.submit else "brouillon")
