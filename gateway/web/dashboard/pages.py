@@ -98,15 +98,10 @@ def dashboard_csv(ctx: Ctx, figure: str) -> Response:
     return responses.csv_download(ctx, section.csv(), filename)
 
 
-@route(
-    "/api/dashboard",
-    access=MINISTRY_ROLES,
-    query=DashboardQuery,
-    response=DashboardOut,
-    summary="Tableau de bord du réseau : les chiffres de chaque figure (colonnes et lignes), "
-    "avec leur disponibilité",
-)
-def api_dashboard(ctx: Ctx):
+@route("/api/dashboard", access=MINISTRY_ROLES, query=DashboardQuery)
+def api_dashboard(ctx: Ctx) -> DashboardOut:
+    """Tableau de bord du réseau : les chiffres de chaque figure (colonnes et lignes), avec leur
+    disponibilité"""
     return {
         "as_of": clock.today().isoformat(),
         "fiscal_year": ctx.query.exercice,

@@ -76,12 +76,8 @@ def plan_estimate_save(ctx: Ctx, plan_id: int, form: EstimateSpec) -> Response:
 
 
 @route(
-    "/api/plans/<int:plan_id>/estimate",
-    methods=("PUT",),
-    access=INSTITUTIONS,
-    body=EstimateSpec,
-    response=EstimateView,
-    summary="Enregistrer l'estimation des coûts de la version en préparation (facturation)",
+    "/api/plans/<int:plan_id>/estimate", methods=("PUT",), access=INSTITUTIONS, body=EstimateSpec
 )
-def api_plan_estimate(ctx: Ctx, plan_id: int):
+def api_plan_estimate(ctx: Ctx, plan_id: int) -> EstimateView:
+    """Enregistrer l'estimation des coûts de la version en préparation (facturation)"""
     return ctx.plans.save_estimate(plan_id=plan_id, estimate=ctx.body)
