@@ -22,20 +22,7 @@ from gateway.web.applications.pages import (
 )
 from gateway.web.framework import Ctx, HttpError, route
 from gateway.web.passthrough import Api, passthrough
-from rac_shared.contracts.applications import (
-    MAX_ATTACHMENT_BYTES,
-    AdmissibilityRule,
-    AnswersIn,
-    AnswersSaved,
-    ApplicationRow,
-    ApplicationView,
-    AttachmentAdded,
-    AttachmentKind,
-    AttachmentView,
-    CallView,
-    GridIn,
-    RuleReviewed,
-)
+from rac_shared.contracts import applications
 from rac_shared.contracts.base import OptionalInt, Strict, text
 
 S = "/api/calls"
@@ -77,7 +64,7 @@ class GuideUpload(Strict):
 
 
 class AttachmentUpload(Strict):
-    kind: AttachmentKind = Field(title="Type de pièce")
+    kind: applications.AttachmentKind = Field(title="Type de pièce")
     question_id: OptionalInt = None
 
 
@@ -87,25 +74,25 @@ class RuleReviewBody(Strict):
 
 
 def _content(ctx: Ctx) -> tuple[str, str]:
-    filename, content = responses.uploaded(ctx, "file", MAX_ATTACHMENT_BYTES)
+    filename, content = responses.uploaded(ctx, "file", applications.MAX_ATTACHMENT_BYTES)
     return filename, base64.b64encode(content).decode()
 
 
-@route(f"{C}/criteria", methods=("PUT",), access=ADMIN, body=GridIn)
-def api_call_criteria(ctx: Ctx, call_id: int) -> CallView:
+@route(f"{C}/criteria", methods=("PUT",), access=ADMIN, body=applications.GridIn)
+def api_call_criteria(ctx: Ctx, call_id: int) -> applications.CallView:
     """Enregistrer la grille d'évaluation (pondérations et seuils)"""
     return ctx.applications.set_criteria(call_id=call_id, criteria=ctx.body.criteria)
 
 
 @route(f"{C}/guide", methods=("POST",), access=ADMIN, form=GuideUpload)
-def api_call_guide_upload(ctx: Ctx, call_id: int, form: GuideUpload) -> AttachmentView:
+def api_call_guide_upload(ctx: Ctx, call_id: int, form: GuideUpload) -> applications.AttachmentView:
     """Joindre le guide de présentation (PDF, multipart/form-data, champ « file »)"""
     filename, content = _content(ctx)
     return ctx.applications.upload_guide(call_id=call_id, filename=filename, content_b64=content)
 
 
 @route(f"{C}/applications", methods=("POST",), access=INSTITUTIONS)
-def api_application_open(ctx: Ctx, call_id: int) -> ApplicationRow:
+def api_application_open(ctx: Ctx, call_id: int) -> applications.ApplicationRow:
     """Ouvrir la demande de son établissement (aucun champ : celui du compte)"""
     raw = ctx.request.get_data(cache=True)
     if raw.strip():
@@ -127,14 +114,21 @@ def api_application_open(ctx: Ctx, call_id: int) -> ApplicationRow:
 
 
 @route(A, access=AREA)
-def api_application(ctx: Ctx, application_id: int) -> ApplicationView:
+def api_application(ctx: Ctx, application_id: int) -> applications.ApplicationView:
     """Une demande : réponses, pièces, signatures, liste de vérification"""
     _guard_evaluator(ctx, application_id)
     return ctx.applications.get_application(application_id=application_id)
 
 
-@route(f"{A}/sections/<int:section_id>", methods=("PUT",), access=INSTITUTIONS, body=AnswersIn)
-def api_application_answers(ctx: Ctx, application_id: int, section_id: int) -> AnswersSaved:
+@route(
+    f"{A}/sections/<int:section_id>",
+    methods=("PUT",),
+    access=INSTITUTIONS,
+    body=applications.AnswersIn,
+)
+def api_application_answers(
+    ctx: Ctx, application_id: int, section_id: int
+) -> applications.AnswersSaved:
     """Enregistrer les réponses d'une section (identifiant de question → valeur)"""
     return ctx.applications.save_answers(
         application_id=application_id, section_id=section_id, answers=ctx.body.answers
@@ -144,7 +138,7 @@ def api_application_answers(ctx: Ctx, application_id: int, section_id: int) -> A
 @route(f"{A}/attachments", methods=("POST",), access=INSTITUTIONS, form=AttachmentUpload)
 def api_application_upload(
     ctx: Ctx, application_id: int, form: AttachmentUpload
-) -> AttachmentAdded:
+) -> applications.AttachmentAdded:
     """Joindre un fichier (multipart/form-data : file, kind, question_id facultatif)"""
     filename, content = _content(ctx)
     return ctx.applications.upload_attachment(
@@ -166,9 +160,11 @@ def api_application_receipt(ctx: Ctx, application_id: int) -> Response:
 
 
 @route(f"{A}/admissibility/rules/<rule>", methods=("POST",), access=STAFF, body=RuleReviewBody)
-def api_application_review_rule(ctx: Ctx, application_id: int, rule: str) -> RuleReviewed:
+def api_application_review_rule(
+    ctx: Ctx, application_id: int, rule: str
+) -> applications.RuleReviewed:
     """Confirmer une règle de recevabilité ou y déroger avec justification"""
-    if rule not in AdmissibilityRule.labels():
+    if rule not in applications.AdmissibilityRule.labels():
         raise HttpError(404, "Règle de recevabilité inconnue.")
     return ctx.applications.review_rule(
         application_id=application_id, data={"rule": rule, **ctx.body.model_dump()}

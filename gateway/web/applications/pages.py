@@ -23,28 +23,7 @@ from gateway.web import responses
 from gateway.web.forms import NoFields
 from gateway.web.framework import Ctx, HttpError, notices, post, route
 from rac_shared.actor import INSTITUTION_ROLES, MINISTRY_ROLES, Role
-from rac_shared.contracts.applications import (
-    GRID_ROWS,
-    MAX_ATTACHMENT_BYTES,
-    PIECE_KINDS,
-    AdmissibilityFilter,
-    AmendmentIn,
-    AnswersIn,
-    ApplicationStatus,
-    AttachmentKind,
-    CallIn,
-    CallView,
-    CriterionGroup,
-    DecisionIn,
-    EducationOrder,
-    GridIn,
-    PaperReceiptIn,
-    QuestionIn,
-    QuestionKind,
-    SectionIn,
-    TableQuery,
-    TableSort,
-)
+from rac_shared.contracts import applications
 from rac_shared.contracts.base import OptionalDate, OptionalInt, Strict, parse, text
 from rac_shared.errors import DomainError
 
@@ -92,7 +71,7 @@ class GridRow(Strict):
     """One of the grid form's six rows; a row left without label, weight or threshold is no
     criterion (its group is always posted)."""
 
-    group: CriterionGroup = Field(title="Groupe")
+    group: applications.CriterionGroup = Field(title="Groupe")
     label: text(1000) = Field("", title="Libellé")
     weight: OptionalInt = Field(None, title="Pondération")
     threshold: OptionalInt = Field(None, title="Seuil de réussite")
@@ -103,7 +82,9 @@ class GridRow(Strict):
 
 
 class GridForm(Strict):
-    criteria: list[GridRow] = Field(default_factory=list, max_length=GRID_ROWS, title="Critères")
+    criteria: list[GridRow] = Field(
+        default_factory=list, max_length=applications.GRID_ROWS, title="Critères"
+    )
 
 
 class AmendmentForm(Strict):
@@ -112,13 +93,15 @@ class AmendmentForm(Strict):
     analysis_date: OptionalDate = Field(None, title="Nouvelle date prévue de l'analyse")
     designation_date: OptionalDate = Field(None, title="Nouvelle date prévue de la désignation")
     change_grid: bool = Field(False, title="Modifier aussi la grille")
-    criteria: list[GridRow] = Field(default_factory=list, max_length=GRID_ROWS, title="Critères")
+    criteria: list[GridRow] = Field(
+        default_factory=list, max_length=applications.GRID_ROWS, title="Critères"
+    )
 
 
 class UploadForm(Strict):
     """The file's own fields (the file itself is read by ``responses.uploaded``)."""
 
-    kind: AttachmentKind | None = Field(None, title="Type de pièce")
+    kind: applications.AttachmentKind | None = Field(None, title="Type de pièce")
     question_id: OptionalInt = None
     retour: str | None = None
 
@@ -155,14 +138,16 @@ def _on_rows(exc: DomainError, kept: list[int]) -> DomainError:
     return DomainError(exc.message, details, exc.code)
 
 
-def _grid_rows(call: CallView | None) -> list[dict]:
+def _grid_rows(call: applications.CallView | None) -> list[dict]:
     """Six rows for a grid form: the call's criteria, then blank rows in the groups the
     grid needs (four « qualité », two « pertinence »)."""
     rows = [c.model_dump(include={"group", "label", "weight", "threshold"}) for c in call.criteria]
-    groups = [CriterionGroup.QUALITE] * 4 + [CriterionGroup.PERTINENCE] * 2
-    while len(rows) < GRID_ROWS:
+    groups = [applications.CriterionGroup.QUALITE] * 4 + [
+        applications.CriterionGroup.PERTINENCE
+    ] * 2
+    while len(rows) < applications.GRID_ROWS:
         rows.append({"group": groups[len(rows)]})
-    return rows[:GRID_ROWS]
+    return rows[: applications.GRID_ROWS]
 
 
 def _voided(notice: str, voided: int) -> str:
@@ -181,12 +166,14 @@ def calls_page(ctx: Ctx) -> Response:
 def new_call_view(ctx: Ctx) -> Response:
     defaults = {"education_orders": ["secondaire", "collégial"]}
     return ctx.render(
-        "applications/call_new.html.j2", form=ctx.form(defaults), orders=EducationOrder.choices()
+        "applications/call_new.html.j2",
+        form=ctx.form(defaults),
+        orders=applications.EducationOrder.choices(),
     )
 
 
-@post("/appels/nouveau", CallIn, new_call_view, ADMIN)
-def call_create(ctx: Ctx, form: CallIn) -> Response:
+@post("/appels/nouveau", applications.CallIn, new_call_view, ADMIN)
+def call_create(ctx: Ctx, form: applications.CallIn) -> Response:
     call = ctx.applications.create_call(data=form)
     return ctx.done(f"/appels/{call.id}", "appel-cree")
 
@@ -194,18 +181,19 @@ def call_create(ctx: Ctx, form: CallIn) -> Response:
 @route("/appels/<int:call_id>", access=AREA, name="call_page")
 def call_view(ctx: Ctx, call_id: int, **_) -> Response:
     call = ctx.applications.get_call(call_id=call_id)
-    fields = set(CallIn.model_fields)
+    fields = set(applications.CallIn.model_fields)
     return ctx.render(
         "applications/call.html.j2",
         call=call,
         call_form=ctx.form(
-            CallIn.model_construct(**call.model_dump(include=fields)), endpoint="call_update"
+            applications.CallIn.model_construct(**call.model_dump(include=fields)),
+            endpoint="call_update",
         ),
         grid_form=ctx.form({"criteria": _grid_rows(call)}, endpoint="call_set_grid"),
         amendment_form=ctx.form({"criteria": _grid_rows(call)}, endpoint="call_amend"),
-        groups=CriterionGroup.choices(),
-        orders=EducationOrder.choices(),
-        question_kinds=QuestionKind.choices(),
+        groups=applications.CriterionGroup.choices(),
+        orders=applications.EducationOrder.choices(),
+        question_kinds=applications.QuestionKind.choices(),
     )
 
 
@@ -214,14 +202,14 @@ def _call_route(path: str, form=NoFields):
     return post(path, form, call_view, ADMIN)
 
 
-@_call_route("/appels/<int:call_id>/modifier", CallIn)
-def call_update(ctx: Ctx, call_id: int, form: CallIn) -> Response:
+@_call_route("/appels/<int:call_id>/modifier", applications.CallIn)
+def call_update(ctx: Ctx, call_id: int, form: applications.CallIn) -> Response:
     ctx.applications.update_call(call_id=call_id, data=form)
     return ctx.done(f"/appels/{call_id}", "appel-enregistre")
 
 
-@_call_route("/appels/<int:call_id>/sections", SectionIn)
-def call_add_section(ctx: Ctx, call_id: int, form: SectionIn) -> Response:
+@_call_route("/appels/<int:call_id>/sections", applications.SectionIn)
+def call_add_section(ctx: Ctx, call_id: int, form: applications.SectionIn) -> Response:
     ctx.applications.add_section(call_id=call_id, data=form)
     return ctx.done(f"/appels/{call_id}", "appel-enregistre")
 
@@ -239,8 +227,10 @@ def call_move_section(ctx: Ctx, call_id: int, section_id: int, form: MoveForm) -
     return ctx.done(f"/appels/{call_id}", "appel-enregistre")
 
 
-@_call_route("/appels/<int:call_id>/sections/<int:section_id>/questions", QuestionIn)
-def call_add_question(ctx: Ctx, call_id: int, section_id: int, form: QuestionIn) -> Response:
+@_call_route("/appels/<int:call_id>/sections/<int:section_id>/questions", applications.QuestionIn)
+def call_add_question(
+    ctx: Ctx, call_id: int, section_id: int, form: applications.QuestionIn
+) -> Response:
     ctx.applications.add_question(call_id=call_id, section_id=section_id, data=form)
     return ctx.done(f"/appels/{call_id}", "appel-enregistre")
 
@@ -261,7 +251,7 @@ def call_delete_question(
 def call_set_grid(ctx: Ctx, call_id: int, form: GridForm) -> Response:
     criteria, kept = _criteria(form.criteria)
     try:
-        grid = parse(GridIn, {"criteria": criteria})
+        grid = parse(applications.GridIn, {"criteria": criteria})
         ctx.applications.set_criteria(call_id=call_id, criteria=grid.criteria)
     except DomainError as exc:
         raise _on_rows(exc, kept) from None
@@ -270,7 +260,7 @@ def call_set_grid(ctx: Ctx, call_id: int, form: GridForm) -> Response:
 
 @_call_route("/appels/<int:call_id>/guide")
 def call_upload_guide(ctx: Ctx, call_id: int, form: NoFields) -> Response:
-    filename, content = responses.uploaded(ctx, "fichier", MAX_ATTACHMENT_BYTES)
+    filename, content = responses.uploaded(ctx, "fichier", applications.MAX_ATTACHMENT_BYTES)
     ctx.applications.upload_guide(
         call_id=call_id, filename=filename, content_b64=base64.b64encode(content).decode()
     )
@@ -299,13 +289,13 @@ def call_amend(ctx: Ctx, call_id: int, form: AmendmentForm) -> Response:
     criteria, kept = _criteria(form.criteria) if form.change_grid else (None, [])
     data = form.model_dump(exclude={"change_grid", "criteria"}) | {"criteria": criteria}
     try:
-        ctx.applications.amend_call(call_id=call_id, data=parse(AmendmentIn, data))
+        ctx.applications.amend_call(call_id=call_id, data=parse(applications.AmendmentIn, data))
     except DomainError as exc:
         raise _on_rows(exc, kept) from None
     return ctx.done(f"/appels/{call_id}", "modificatif")
 
 
-@route("/appels/<int:call_id>/demandes", access=STAFF, query=TableQuery)
+@route("/appels/<int:call_id>/demandes", access=STAFF, query=applications.TableQuery)
 def call_applications_page(ctx: Ctx, call_id: int) -> Response:
     query = ctx.query.model_dump(mode="json", exclude_defaults=True)
     return ctx.render(
@@ -313,14 +303,14 @@ def call_applications_page(ctx: Ctx, call_id: int) -> Response:
         table=ctx.applications.applications_table(call_id=call_id, query=ctx.query),
         form=ctx.form(ctx.query),
         csv_query=query,
-        orders=EducationOrder.choices(),
-        statuses=ApplicationStatus.choices(),
-        admissibilities=AdmissibilityFilter.choices(),
-        sorts=TableSort.choices(),
+        orders=applications.EducationOrder.choices(),
+        statuses=applications.ApplicationStatus.choices(),
+        admissibilities=applications.AdmissibilityFilter.choices(),
+        sorts=applications.TableSort.choices(),
     )
 
 
-@route("/appels/<int:call_id>/demandes.csv", access=STAFF, query=TableQuery)
+@route("/appels/<int:call_id>/demandes.csv", access=STAFF, query=applications.TableQuery)
 def call_applications_csv(ctx: Ctx, call_id: int) -> Response:
     exported = ctx.applications.applications_csv(call_id=call_id, query=ctx.query)
     return responses.csv_download(ctx, exported.content, exported.filename)
@@ -349,12 +339,12 @@ def application_view(ctx: Ctx, application_id: int, **_) -> Response:
         "applications/application.html.j2",
         app=application,
         call=application.call,
-        upload_form=ctx.form({"kind": PIECE_KINDS[0]}, endpoint="application_upload"),
+        upload_form=ctx.form({"kind": applications.PIECE_KINDS[0]}, endpoint="application_upload"),
         paper_form=ctx.form(
             {"received_on": application.paper_received_on}, endpoint="application_paper"
         ),
         decision_form=ctx.form(endpoint="application_decide"),
-        piece_kinds=[(kind.value, kind.label) for kind in PIECE_KINDS],
+        piece_kinds=[(kind.value, kind.label) for kind in applications.PIECE_KINDS],
     )
 
 
@@ -381,9 +371,9 @@ def section_view(ctx: Ctx, application_id: int, section_id: int) -> Response:
     )
 
 
-@post(SECTION, AnswersIn, section_view, INSTITUTIONS)
+@post(SECTION, applications.AnswersIn, section_view, INSTITUTIONS)
 def application_section_save(
-    ctx: Ctx, application_id: int, section_id: int, form: AnswersIn
+    ctx: Ctx, application_id: int, section_id: int, form: applications.AnswersIn
 ) -> Response:
     saved = ctx.applications.save_answers(
         application_id=application_id, section_id=section_id, answers=form.answers
@@ -404,12 +394,12 @@ def _upload_refused(ctx: Ctx, application_id: int) -> Response:
 
 @post("/demandes/<int:application_id>/pieces", UploadForm, _upload_refused, INSTITUTIONS)
 def application_upload(ctx: Ctx, application_id: int, form: UploadForm) -> Response:
-    filename, content = responses.uploaded(ctx, "fichier", MAX_ATTACHMENT_BYTES)
+    filename, content = responses.uploaded(ctx, "fichier", applications.MAX_ATTACHMENT_BYTES)
     answer = form.question_id is not None
     added = ctx.applications.upload_attachment(
         application_id=application_id,
         data={
-            "kind": AttachmentKind.ANSWER if answer else form.kind,
+            "kind": applications.AttachmentKind.ANSWER if answer else form.kind,
             "question_id": form.question_id,
             "filename": filename,
             "content_b64": base64.b64encode(content).decode(),
@@ -472,8 +462,10 @@ def application_receipt(ctx: Ctx, application_id: int) -> Response:
     return responses.document(ctx, ctx.applications.get_receipt(application_id=application_id))
 
 
-@_application_route("/demandes/<int:application_id>/copie-papier", PaperReceiptIn, STAFF)
-def application_paper(ctx: Ctx, application_id: int, form: PaperReceiptIn) -> Response:
+@_application_route(
+    "/demandes/<int:application_id>/copie-papier", applications.PaperReceiptIn, STAFF
+)
+def application_paper(ctx: Ctx, application_id: int, form: applications.PaperReceiptIn) -> Response:
     ctx.applications.record_paper_receipt(application_id=application_id, data=form)
     return ctx.done(f"/demandes/{application_id}", "papier")
 
@@ -488,7 +480,7 @@ def application_review_rule(
     return ctx.done(f"/demandes/{application_id}", "regle")
 
 
-@_application_route("/demandes/<int:application_id>/recevabilite", DecisionIn, STAFF)
-def application_decide(ctx: Ctx, application_id: int, form: DecisionIn) -> Response:
+@_application_route("/demandes/<int:application_id>/recevabilite", applications.DecisionIn, STAFF)
+def application_decide(ctx: Ctx, application_id: int, form: applications.DecisionIn) -> Response:
     ctx.applications.decide_admissibility(application_id=application_id, data=form)
     return ctx.done(f"/demandes/{application_id}", "recevabilite")

@@ -10,15 +10,8 @@ from gateway.web import responses
 from gateway.web.billing.pages import ESTIMATE_READERS, INSTITUTIONS, READERS
 from gateway.web.framework import Ctx, HttpError, route
 from gateway.web.passthrough import Api, passthrough
+from rac_shared.contracts import billing
 from rac_shared.contracts.base import OptionalDate, OptionalInt, Strict
-from rac_shared.contracts.billing import (
-    AgingReport,
-    CostsIncurredIn,
-    CostsRecorded,
-    EstimateView,
-    IssuedInvoices,
-    Statement,
-)
 
 B = "/api/billing"
 F = f"{B}/invoices/<int:invoice_id>"
@@ -53,14 +46,20 @@ class AgingQuery(Strict):
 
 
 @route(f"{B}/invoicing/run", methods=("POST",), access=INSTITUTIONS)
-def api_issue_due_invoices(ctx: Ctx) -> IssuedInvoices:
+def api_issue_due_invoices(ctx: Ctx) -> billing.IssuedInvoices:
     """Facturer maintenant les versements échus de son établissement"""
     if ctx.request.content_length:
         raise HttpError(400, "Cette requête ne prend pas de corps.")
     return ctx.billing.issue_due_invoices()
 
 
-@route(C, methods=("POST",), access=INSTITUTIONS, body=CostsIncurredIn, response=CostsRecorded)
+@route(
+    C,
+    methods=("POST",),
+    access=INSTITUTIONS,
+    body=billing.CostsIncurredIn,
+    response=billing.CostsRecorded,
+)
 def api_record_cancellation_costs(ctx: Ctx, plan_id: int):
     """Inscrire les coûts engagés d'un plan annulé et émettre la facture finale (une seule fois :
     les mêmes quantités renvoient la facture déjà émise)"""
@@ -69,7 +68,7 @@ def api_record_cancellation_costs(ctx: Ctx, plan_id: int):
 
 
 @route(f"{B}/statement", access=READERS, query=StatementQuery)
-def api_statement(ctx: Ctx) -> Statement:
+def api_statement(ctx: Ctx) -> billing.Statement:
     """Relevé de compte d'une organisation employeuse, ou de toutes pour un établissement
     (format=csv pour l'exporter)"""
     employer_id = ctx.query.employer_id
@@ -80,7 +79,7 @@ def api_statement(ctx: Ctx) -> Statement:
 
 
 @route(f"{B}/aging", access=INSTITUTIONS, query=AgingQuery)
-def api_aging(ctx: Ctx) -> AgingReport:
+def api_aging(ctx: Ctx) -> billing.AgingReport:
     """Ancienneté des comptes clients de son établissement (format=csv pour l'exporter)"""
     if ctx.request.args.get("format") == "csv":
         exported = ctx.billing.aging_csv(as_of=ctx.query.as_of)
@@ -89,7 +88,7 @@ def api_aging(ctx: Ctx) -> AgingReport:
 
 
 @route(f"{B}/estimates/<int:plan_id>/<int:version>", access=ESTIMATE_READERS)
-def api_estimate(ctx: Ctx, plan_id: int, version: int) -> EstimateView:
+def api_estimate(ctx: Ctx, plan_id: int, version: int) -> billing.EstimateView:
     """L'estimation des coûts d'une version de plan (parties du plan et Ministère)"""
     estimate = ctx.billing.get_estimate(plan_id=plan_id, version=version)
     if estimate is None:

@@ -23,17 +23,8 @@ from gateway.web.forms import NoFields
 from gateway.web.framework import Ctx, notices, post, route
 from rac_shared.actor import EMPLOYER_ROLES, INSTITUTION_ROLES, MINISTRY_ROLES
 from rac_shared.clock import clock
+from rac_shared.contracts import billing
 from rac_shared.contracts.base import OptionalDate, OptionalInt, Strict
-from rac_shared.contracts.billing import (
-    MAX_BANK_FILE,
-    CostsIncurredIn,
-    CostsView,
-    InvoiceFilter,
-    InvoiceQuery,
-    PaymentIn,
-    PaymentMethod,
-    ProfileIn,
-)
 
 READERS = INSTITUTION_ROLES | EMPLOYER_ROLES
 INSTITUTIONS = INSTITUTION_ROLES
@@ -56,7 +47,7 @@ notices(
 class InvoicesFilter(Strict):
     """``/facturation?statut=overdue&employeur=5`` (the links of e-mails and home pages)."""
 
-    statut: InvoiceFilter = Field(InvoiceFilter.ALL, title="Statut")
+    statut: billing.InvoiceFilter = Field(billing.InvoiceFilter.ALL, title="Statut")
     employeur: OptionalInt = Field(None, title="Organisation")
 
 
@@ -76,14 +67,14 @@ def invoices_view(ctx: Ctx) -> Response:
     filters = ctx.query if isinstance(ctx.query, InvoicesFilter) else InvoicesFilter()
     employer_id = filters.employeur if ctx.actor.is_institution else None
     page = ctx.billing.invoices_page(
-        query=InvoiceQuery(status=filters.statut, employer_id=employer_id)
+        query=billing.InvoiceQuery(status=filters.statut, employer_id=employer_id)
     )
     return ctx.render(
         "billing/invoices.html.j2",
         page=page,
         filters=filters,
         employer_id=employer_id,
-        statuses=InvoiceFilter.choices(),
+        statuses=billing.InvoiceFilter.choices(),
         form=ctx.form(endpoint="issue_due_invoices"),
     )
 
@@ -97,11 +88,11 @@ def issue_due_invoices(ctx: Ctx, form: NoFields) -> Response:
 @route("/facturation/factures/<int:invoice_id>", access=READERS)
 def invoice_page(ctx: Ctx, invoice_id: int) -> Response:
     invoice = ctx.billing.get_invoice(invoice_id=invoice_id)
-    payment = {"paid_on": clock.today(), "method": PaymentMethod.TRANSFER}
+    payment = {"paid_on": clock.today(), "method": billing.PaymentMethod.TRANSFER}
     return ctx.render(
         "billing/invoice.html.j2",
         invoice=invoice,
-        methods=PaymentMethod.choices(),
+        methods=billing.PaymentMethod.choices(),
         form=ctx.form(payment, endpoint="record_payment"),
     )
 
@@ -117,8 +108,13 @@ def invoice_pdf(ctx: Ctx, invoice_id: int) -> Response:
     return responses.document(ctx, ctx.billing.invoice_pdf(invoice_id=invoice_id))
 
 
-@post("/facturation/factures/<int:invoice_id>/paiements", PaymentIn, invoice_page, INSTITUTIONS)
-def record_payment(ctx: Ctx, invoice_id: int, form: PaymentIn) -> Response:
+@post(
+    "/facturation/factures/<int:invoice_id>/paiements",
+    billing.PaymentIn,
+    invoice_page,
+    INSTITUTIONS,
+)
+def record_payment(ctx: Ctx, invoice_id: int, form: billing.PaymentIn) -> Response:
     ctx.billing.record_payment(invoice_id=invoice_id, data=form)
     return ctx.done(f"/facturation/factures/{invoice_id}", "paiement-recu")
 
@@ -137,7 +133,7 @@ def credit_note_pdf(ctx: Ctx, credit_note_id: int) -> Response:
 # -- costs incurred on a cancelled plan (annex A, 1 d) ---------------------------------------------
 
 
-def cost_rows(costs: CostsView) -> list[dict]:
+def cost_rows(costs: billing.CostsView) -> list[dict]:
     """The form's rows, one per quantity to type: a line, or a line and one of its
     candidate-workers (those who abandoned were settled by the abandonment)."""
     rows = []
@@ -167,11 +163,11 @@ def cancellation_costs_page(ctx: Ctx, plan_id: int) -> Response:
 
 @post(
     "/facturation/plans/<int:plan_id>/couts-engages",
-    CostsIncurredIn,
+    billing.CostsIncurredIn,
     cancellation_costs_page,
     INSTITUTIONS,
 )
-def record_cancellation_costs(ctx: Ctx, plan_id: int, form: CostsIncurredIn) -> Response:
+def record_cancellation_costs(ctx: Ctx, plan_id: int, form: billing.CostsIncurredIn) -> Response:
     recorded = ctx.billing.record_cancellation_costs(plan_id=plan_id, data=form)
     done = "couts" if recorded.created else "couts-deja"
     return ctx.done(f"/facturation/plans/{plan_id}/couts-engages", done)
@@ -185,7 +181,7 @@ def import_form(ctx: Ctx, report=None) -> Response:
     return ctx.render(
         "billing/import.html.j2",
         report=report,
-        max_megabytes=MAX_BANK_FILE // (1024 * 1024),
+        max_megabytes=billing.MAX_BANK_FILE // (1024 * 1024),
         form=ctx.form(endpoint="import_payments"),
     )
 
@@ -200,7 +196,7 @@ def bank_file_text(content: bytes) -> str:
 
 @post("/facturation/paiements/import", NoFields, import_form, INSTITUTIONS)
 def import_payments(ctx: Ctx, form: NoFields) -> Response:
-    _, content = responses.uploaded(ctx, "fichier", MAX_BANK_FILE)
+    _, content = responses.uploaded(ctx, "fichier", billing.MAX_BANK_FILE)
     report = ctx.billing.import_payments(data={"content": bank_file_text(content)})
     return import_form(ctx, report=report)
 
@@ -250,11 +246,11 @@ def settings_page(ctx: Ctx) -> Response:
     profile = ctx.billing.get_profile()
     return ctx.render(
         "billing/settings.html.j2",
-        form=ctx.form(profile.model_dump(include=set(ProfileIn.model_fields))),
+        form=ctx.form(profile.model_dump(include=set(billing.ProfileIn.model_fields))),
     )
 
 
-@post("/facturation/parametres", ProfileIn, settings_page, INSTITUTIONS)
-def save_settings(ctx: Ctx, form: ProfileIn) -> Response:
+@post("/facturation/parametres", billing.ProfileIn, settings_page, INSTITUTIONS)
+def save_settings(ctx: Ctx, form: billing.ProfileIn) -> Response:
     ctx.billing.update_profile(data=form)
     return ctx.done("/facturation/parametres", "parametres-facturation")

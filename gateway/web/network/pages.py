@@ -17,13 +17,7 @@ from werkzeug.wrappers import Response
 
 from gateway.web.framework import Ctx, HttpError, notices, post, route
 from rac_shared.actor import INSTITUTION_ROLES, MINISTRY_ROLES
-from rac_shared.contracts.network import (
-    CompetenceArea,
-    CompetencesIn,
-    NetworkQuery,
-    SupportAnswerIn,
-    SupportRequestIn,
-)
+from rac_shared.contracts import network
 
 AREA = MINISTRY_ROLES | INSTITUTION_ROLES
 INSTITUTIONS = INSTITUTION_ROLES
@@ -35,13 +29,13 @@ notices(
 )
 
 
-@route("/reseau", access=AREA, query=NetworkQuery)
+@route("/reseau", access=AREA, query=network.NetworkQuery)
 def network_page(ctx: Ctx) -> Response:
     return ctx.render(
         "network/index.html.j2",
         result=ctx.network.network_ceracs(query=ctx.query),
         form=ctx.form(ctx.query),
-        areas=CompetenceArea.choices(),
+        areas=network.CompetenceArea.choices(),
     )
 
 
@@ -54,20 +48,20 @@ def cerac_view(ctx: Ctx, cerac_id: int) -> Response:
         cerac=cerac,
         request_form=ctx.form(endpoint="send_support_request"),
         competences_form=ctx.form(
-            CompetencesIn.model_construct(**competences), endpoint="save_competences"
+            network.CompetencesIn.model_construct(**competences), endpoint="save_competences"
         ),
-        areas=CompetenceArea.choices(),
+        areas=network.CompetenceArea.choices(),
     )
 
 
-@post("/reseau/<int:cerac_id>/demandes", SupportRequestIn, cerac_view, INSTITUTIONS)
-def send_support_request(ctx: Ctx, cerac_id: int, form: SupportRequestIn) -> Response:
+@post("/reseau/<int:cerac_id>/demandes", network.SupportRequestIn, cerac_view, INSTITUTIONS)
+def send_support_request(ctx: Ctx, cerac_id: int, form: network.SupportRequestIn) -> Response:
     ctx.network.request_support(cerac_id=cerac_id, data=form)
     return ctx.done("/reseau/demandes", "envoyee")
 
 
-@post("/reseau/<int:cerac_id>/domaines", CompetencesIn, cerac_view, INSTITUTIONS)
-def save_competences(ctx: Ctx, cerac_id: int, form: CompetencesIn) -> Response:
+@post("/reseau/<int:cerac_id>/domaines", network.CompetencesIn, cerac_view, INSTITUTIONS)
+def save_competences(ctx: Ctx, cerac_id: int, form: network.CompetencesIn) -> Response:
     ctx.network.update_cerac_competences(cerac_id=cerac_id, data=form)
     return ctx.done(f"/reseau/{cerac_id}", "domaines")
 
@@ -80,7 +74,12 @@ def requests_view(ctx: Ctx, request_id: int | None = None) -> Response:
     return ctx.render("network/requests.html.j2", requests=requests)
 
 
-@post("/reseau/demandes/<int:request_id>/reponse", SupportAnswerIn, requests_view, INSTITUTIONS)
-def answer_support_request(ctx: Ctx, request_id: int, form: SupportAnswerIn) -> Response:
+@post(
+    "/reseau/demandes/<int:request_id>/reponse",
+    network.SupportAnswerIn,
+    requests_view,
+    INSTITUTIONS,
+)
+def answer_support_request(ctx: Ctx, request_id: int, form: network.SupportAnswerIn) -> Response:
     ctx.network.answer_support(request_id=request_id, data=form)
     return ctx.done("/reseau/demandes", "repondue")

@@ -24,20 +24,9 @@ from gateway.web import responses
 from gateway.web.forms import FormState, NoFields
 from gateway.web.framework import Ctx, notices, post, route
 from rac_shared.actor import INSTITUTION_ROLES, Role
+from rac_shared.contracts import network
 from rac_shared.contracts.applications import MAX_ATTACHMENT_BYTES
 from rac_shared.contracts.base import Strict
-from rac_shared.contracts.network import (
-    DeadlineIn,
-    IndicatorSource,
-    ReportDecision,
-    ReportDraftIn,
-    ReportQuery,
-    ReportReviewIn,
-    ReportStatus,
-    ReportView,
-    SectionKey,
-    SpecialMandateIn,
-)
 from rac_shared.errors import DomainError, invalid
 from rac_shared.formatting import short_decimal
 
@@ -65,18 +54,18 @@ notices(
 class OverviewQuery(Strict):
     """The overview's filters as its page names them (the API's are ``ReportQuery``)."""
 
-    statut: ReportStatus | None = Field(None, title="Statut")
+    statut: network.ReportStatus | None = Field(None, title="Statut")
     retard: bool = Field(False, title="En retard seulement")
 
 
-class ReportForm(ReportDraftIn):
+class ReportForm(network.ReportDraftIn):
     """The draft as the edit page posts it; ``submit`` when « Enregistrer et déposer »."""
 
     submit: bool = False
 
 
 class UploadForm(Strict):
-    section: SectionKey = Field(title="Section")
+    section: network.SectionKey = Field(title="Section")
 
 
 # -- the overview, due dates and special mandates ------------------------------------------
@@ -86,19 +75,19 @@ class UploadForm(Strict):
 def overview_view(ctx: Ctx) -> Response:
     query = ctx.query or OverviewQuery()
     overview = ctx.network.reporting_overview(
-        query=ReportQuery(status=query.statut, late=query.retard)
+        query=network.ReportQuery(status=query.statut, late=query.retard)
     )
     return ctx.render(
         "reporting/index.html.j2",
         overview=overview,
         filters=ctx.form(query),
         deadline_form=ctx.form(endpoint="reporting_set_deadline"),
-        statuses=ReportStatus.choices(),
+        statuses=network.ReportStatus.choices(),
     )
 
 
-@post("/redditions/echeances", DeadlineIn, overview_view, STAFF)
-def reporting_set_deadline(ctx: Ctx, form: DeadlineIn) -> Response:
+@post("/redditions/echeances", network.DeadlineIn, overview_view, STAFF)
+def reporting_set_deadline(ctx: Ctx, form: network.DeadlineIn) -> Response:
     ctx.network.set_report_deadline(data=form)
     return ctx.done("/redditions", "echeance")
 
@@ -113,8 +102,8 @@ def mandate_view(ctx: Ctx) -> Response:
     )
 
 
-@post("/redditions/mandats", SpecialMandateIn, mandate_view, ADMIN)
-def special_mandate_assign(ctx: Ctx, form: SpecialMandateIn) -> Response:
+@post("/redditions/mandats", network.SpecialMandateIn, mandate_view, ADMIN)
+def special_mandate_assign(ctx: Ctx, form: network.SpecialMandateIn) -> Response:
     mandate = ctx.network.assign_special_mandate(data=form)
     return ctx.done(f"/redditions/{mandate.report_id}", "mandat")
 
@@ -123,17 +112,19 @@ def special_mandate_assign(ctx: Ctx, form: SpecialMandateIn) -> Response:
 
 
 @route("/redditions/<int:report_id>", access=REPORTING, name="report_page")
-def report_view(ctx: Ctx, report_id: int, report: ReportView | None = None, **_) -> Response:
+def report_view(
+    ctx: Ctx, report_id: int, report: network.ReportView | None = None, **_
+) -> Response:
     report = report or ctx.network.get_report(report_id=report_id)
     return ctx.render(
         "reporting/report.html.j2",
         report=report,
         review=ctx.form(endpoint="report_review"),
-        decisions=ReportDecision.choices(),
+        decisions=network.ReportDecision.choices(),
     )
 
 
-def _draft_values(report: ReportView) -> dict:
+def _draft_values(report: network.ReportView) -> dict:
     """The report's saved draft as the edit form's fields (numbers as people write them)."""
     values = {}
     for section in report.sections:
@@ -165,7 +156,7 @@ def edit_view(ctx: Ctx, report_id: int, **_) -> Response:
         form=ctx.form(_draft_values(report), endpoint="report_save"),
         upload=ctx.form(endpoint="report_upload"),
         extra_rows=EXTRA_INDICATOR_ROWS,
-        prefilled=IndicatorSource.labels(),
+        prefilled=network.IndicatorSource.labels(),
     )
 
 
@@ -226,10 +217,10 @@ def report_delete_attachment(
     return ctx.done(f"/redditions/{report_id}/modifier", "piece-retiree")
 
 
-@post("/redditions/<int:report_id>/revue", ReportReviewIn, report_view, STAFF)
-def report_review(ctx: Ctx, report_id: int, form: ReportReviewIn) -> Response:
+@post("/redditions/<int:report_id>/revue", network.ReportReviewIn, report_view, STAFF)
+def report_review(ctx: Ctx, report_id: int, form: network.ReportReviewIn) -> Response:
     ctx.network.review_report(report_id=report_id, data=form)
-    accepted = form.decision == ReportDecision.ACCEPTED
+    accepted = form.decision == network.ReportDecision.ACCEPTED
     return ctx.done(
         f"/redditions/{report_id}", "rapport-accepte" if accepted else "modifications-demandees"
     )

@@ -21,18 +21,9 @@ from gateway.web.forms import NoFields
 from gateway.web.framework import Ctx, notices, post, route
 from rac_shared.actor import INSTITUTION_ROLES, Role
 from rac_shared.clock import clock
+from rac_shared.contracts import scoring
 from rac_shared.contracts.applications import ApplicationView
 from rac_shared.contracts.base import OptionalInt
-from rac_shared.contracts.scoring import (
-    ConflictIn,
-    ConsensusIn,
-    DecisionIn,
-    ParametersIn,
-    RecommendationIn,
-    ReopenIn,
-    ScoresIn,
-    UserIn,
-)
 from rac_shared.errors import DomainError, invalid
 
 ADMIN = frozenset({Role.MINISTRY_ADMIN})
@@ -60,7 +51,7 @@ notices(
 )
 
 
-class OwnConflictForm(ConflictIn):
+class OwnConflictForm(scoring.ConflictIn):
     """The evaluator's declaration from a page: the institution is chosen among those of
     their committees (``call_id|organisation key``); ``retour`` is the scoring form it was
     sent from, if any."""
@@ -77,7 +68,7 @@ class OwnConflictForm(ConflictIn):
         return int(call_id), key
 
 
-class DecisionForm(DecisionIn):
+class DecisionForm(scoring.DecisionIn):
     """The decision as the designation page posts it (one form per application)."""
 
     evaluation_id: int
@@ -106,7 +97,7 @@ def _conflict_refused(ctx: Ctx) -> Response:
 def scoring_declare_conflict(ctx: Ctx, form: OwnConflictForm) -> Response:
     call_id, key = form.target()
     ctx.scoring.declare_conflict(
-        call_id=call_id, data=ConflictIn(organisation_key=key, reason=form.reason)
+        call_id=call_id, data=scoring.ConflictIn(organisation_key=key, reason=form.reason)
     )
     return ctx.done("/evaluations", "conflit")
 
@@ -140,8 +131,8 @@ def scoring_form(ctx: Ctx, evaluation_id: int) -> Response:
     )
 
 
-@post("/evaluations/<int:evaluation_id>", ScoresIn, scoring_form, EVALUATORS)
-def scoring_save(ctx: Ctx, evaluation_id: int, form: ScoresIn) -> Response:
+@post("/evaluations/<int:evaluation_id>", scoring.ScoresIn, scoring_form, EVALUATORS)
+def scoring_save(ctx: Ctx, evaluation_id: int, form: scoring.ScoresIn) -> Response:
     ctx.scoring.save_scores(evaluation_id=evaluation_id, data=form)
     return ctx.done(f"/evaluations/{evaluation_id}", "soumise" if form.submit else "brouillon")
 
@@ -165,14 +156,14 @@ def _committee_route(path: str, form, page=scoring_committee):
     return route(path, methods=("POST",), access=ADMIN, form=form, on_error=page)
 
 
-@_committee_route("/comites/<int:call_id>/parametres", ParametersIn)
-def scoring_parameters(ctx: Ctx, call_id: int, form: ParametersIn) -> Response:
+@_committee_route("/comites/<int:call_id>/parametres", scoring.ParametersIn)
+def scoring_parameters(ctx: Ctx, call_id: int, form: scoring.ParametersIn) -> Response:
     ctx.scoring.set_parameters(call_id=call_id, data=form)
     return ctx.done(f"/comites/{call_id}", "parametres")
 
 
-@_committee_route("/comites/<int:call_id>/membres", UserIn)
-def scoring_add_member(ctx: Ctx, call_id: int, form: UserIn) -> Response:
+@_committee_route("/comites/<int:call_id>/membres", scoring.UserIn)
+def scoring_add_member(ctx: Ctx, call_id: int, form: scoring.UserIn) -> Response:
     ctx.scoring.add_member(call_id=call_id, data=form)
     return ctx.done(f"/comites/{call_id}", "membre")
 
@@ -183,8 +174,8 @@ def scoring_remove_member(ctx: Ctx, call_id: int, user_id: int, form: NoFields) 
     return ctx.done(f"/comites/{call_id}", "membre")
 
 
-@_committee_route("/comites/<int:call_id>/conflits", ConflictIn)
-def scoring_record_conflict(ctx: Ctx, call_id: int, form: ConflictIn) -> Response:
+@_committee_route("/comites/<int:call_id>/conflits", scoring.ConflictIn)
+def scoring_record_conflict(ctx: Ctx, call_id: int, form: scoring.ConflictIn) -> Response:
     ctx.scoring.record_conflict(call_id=call_id, data=form)
     return ctx.done(f"/comites/{call_id}", "conflit-consigne")
 
@@ -192,8 +183,8 @@ def scoring_record_conflict(ctx: Ctx, call_id: int, form: ConflictIn) -> Respons
 E = "/comites/<int:call_id>/evaluations/<int:evaluation_id>"
 
 
-@_committee_route(f"{E}/affectations", UserIn)
-def scoring_assign(ctx: Ctx, call_id: int, evaluation_id: int, form: UserIn) -> Response:
+@_committee_route(f"{E}/affectations", scoring.UserIn)
+def scoring_assign(ctx: Ctx, call_id: int, evaluation_id: int, form: scoring.UserIn) -> Response:
     ctx.scoring.assign(evaluation_id=evaluation_id, data=form)
     return ctx.done(f"/comites/{call_id}", "affectation")
 
@@ -206,14 +197,16 @@ def scoring_unassign(
     return ctx.done(f"/comites/{call_id}", "affectation")
 
 
-@_committee_route(f"{E}/rouvrir", ReopenIn)
-def scoring_reopen(ctx: Ctx, call_id: int, evaluation_id: int, form: ReopenIn) -> Response:
+@_committee_route(f"{E}/rouvrir", scoring.ReopenIn)
+def scoring_reopen(ctx: Ctx, call_id: int, evaluation_id: int, form: scoring.ReopenIn) -> Response:
     ctx.scoring.reopen(evaluation_id=evaluation_id, data=form)
     return ctx.done(f"/comites/{call_id}", "rouverte")
 
 
-@_committee_route(f"{E}/consensus", ConsensusIn)
-def scoring_consensus(ctx: Ctx, call_id: int, evaluation_id: int, form: ConsensusIn) -> Response:
+@_committee_route(f"{E}/consensus", scoring.ConsensusIn)
+def scoring_consensus(
+    ctx: Ctx, call_id: int, evaluation_id: int, form: scoring.ConsensusIn
+) -> Response:
     ctx.scoring.record_consensus(evaluation_id=evaluation_id, data=form)
     return ctx.done(f"/comites/{call_id}", "consensus")
 
@@ -243,17 +236,17 @@ def scoring_designation_page(ctx: Ctx, call_id: int, **_) -> Response:
 
 @_committee_route(
     "/comites/<int:call_id>/recommandation",
-    RecommendationIn,
+    scoring.RecommendationIn,
     page=scoring_designation_page,
 )
-def scoring_recommend(ctx: Ctx, call_id: int, form: RecommendationIn) -> Response:
+def scoring_recommend(ctx: Ctx, call_id: int, form: scoring.RecommendationIn) -> Response:
     ctx.scoring.record_recommendation(call_id=call_id, data=form)
     return ctx.done(f"/comites/{call_id}/designation", "recommandation")
 
 
 @_committee_route("/comites/<int:call_id>/designation", DecisionForm, page=scoring_designation_page)
 def scoring_decide(ctx: Ctx, call_id: int, form: DecisionForm) -> Response:
-    decision = DecisionIn.model_validate(form.model_dump(exclude={"evaluation_id"}))
+    decision = scoring.DecisionIn.model_validate(form.model_dump(exclude={"evaluation_id"}))
     ctx.scoring.decide(evaluation_id=form.evaluation_id, data=decision)
     return ctx.done(f"/comites/{call_id}/designation", "decision")
 
