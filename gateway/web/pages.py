@@ -24,6 +24,7 @@ from gateway.web.framework import (
     route,
 )
 from gateway.web.home import gather_next_actions, role_actions
+from gateway.web.passthrough import Post, page_actions
 from rac_shared.actor import KIND_LABELS, MINISTRY_ROLES, OrganisationKind
 from rac_shared.contracts.base import Strict
 from rac_shared.contracts.notifications import Preferences
@@ -198,12 +199,6 @@ def preferences_page(ctx: Ctx) -> Response:
     return ctx.render("preferences.html.j2", form=ctx.form(ctx.notifications.get_preferences()))
 
 
-@post("/messages/preferences", Preferences, preferences_page, SIGNED_IN)
-def save_preferences(ctx: Ctx, form: Preferences) -> Response:
-    ctx.notifications.set_preferences(data=form)
-    return ctx.done("/messages/preferences", "preferences")
-
-
 INVALID_UNSUBSCRIBE_LINK = (
     "Ce lien de désabonnement n'est pas valide. Connectez-vous pour gérer vos préférences "
     "de notification."
@@ -295,3 +290,14 @@ def readyz(ctx: Ctx) -> Response:
     return json_response(
         {"status": "ok" if ready else "indisponible", "services": report}, 200 if ready else 503
     )
+
+
+# -- forms that are one RPC, then a notice (``page_actions``) ------------------------------
+
+# fmt: off
+page_actions(
+    "notifications", preferences_page, SIGNED_IN,
+    Post("save_preferences", "/messages/preferences", "set_preferences", "/messages/preferences",
+         "preferences", Preferences),
+)
+# fmt: on

@@ -22,6 +22,7 @@ from werkzeug.wrappers import Response
 from gateway.web import responses
 from gateway.web.forms import NoFields
 from gateway.web.framework import Ctx, HttpError, notices, post, route
+from gateway.web.passthrough import Post, page_actions
 from rac_shared.actor import INSTITUTION_ROLES, MINISTRY_ROLES, Role
 from rac_shared.contracts import applications
 from rac_shared.contracts.base import OptionalDate, OptionalInt, Strict, parse, text
@@ -202,48 +203,10 @@ def _call_route(path: str, form=NoFields):
     return post(path, form, call_view, ADMIN)
 
 
-@_call_route("/appels/<int:call_id>/modifier", applications.CallIn)
-def call_update(ctx: Ctx, call_id: int, form: applications.CallIn) -> Response:
-    ctx.applications.update_call(call_id=call_id, data=form)
-    return ctx.done(f"/appels/{call_id}", "appel-enregistre")
-
-
-@_call_route("/appels/<int:call_id>/sections", applications.SectionIn)
-def call_add_section(ctx: Ctx, call_id: int, form: applications.SectionIn) -> Response:
-    ctx.applications.add_section(call_id=call_id, data=form)
-    return ctx.done(f"/appels/{call_id}", "appel-enregistre")
-
-
-@_call_route("/appels/<int:call_id>/sections/<int:section_id>/supprimer")
-def call_delete_section(ctx: Ctx, call_id: int, section_id: int, form: NoFields) -> Response:
-    ctx.applications.delete_section(call_id=call_id, section_id=section_id)
-    return ctx.done(f"/appels/{call_id}", "appel-enregistre")
-
-
 @_call_route("/appels/<int:call_id>/sections/<int:section_id>/deplacer", MoveForm)
 def call_move_section(ctx: Ctx, call_id: int, section_id: int, form: MoveForm) -> Response:
     step = -1 if form.sens == "monter" else 1
     ctx.applications.move_section(call_id=call_id, section_id=section_id, step=step)
-    return ctx.done(f"/appels/{call_id}", "appel-enregistre")
-
-
-@_call_route("/appels/<int:call_id>/sections/<int:section_id>/questions", applications.QuestionIn)
-def call_add_question(
-    ctx: Ctx, call_id: int, section_id: int, form: applications.QuestionIn
-) -> Response:
-    ctx.applications.add_question(call_id=call_id, section_id=section_id, data=form)
-    return ctx.done(f"/appels/{call_id}", "appel-enregistre")
-
-
-@_call_route(
-    "/appels/<int:call_id>/sections/<int:section_id>/questions/<int:question_id>/supprimer"
-)
-def call_delete_question(
-    ctx: Ctx, call_id: int, section_id: int, question_id: int, form: NoFields
-) -> Response:
-    ctx.applications.delete_question(
-        call_id=call_id, section_id=section_id, question_id=question_id
-    )
     return ctx.done(f"/appels/{call_id}", "appel-enregistre")
 
 
@@ -270,18 +233,6 @@ def call_upload_guide(ctx: Ctx, call_id: int, form: NoFields) -> Response:
 @route("/appels/<int:call_id>/guide", access=AREA)
 def call_guide_download(ctx: Ctx, call_id: int) -> Response:
     return responses.document(ctx, ctx.applications.get_guide(call_id=call_id))
-
-
-@_call_route("/appels/<int:call_id>/publier")
-def call_publish(ctx: Ctx, call_id: int, form: NoFields) -> Response:
-    ctx.applications.publish_call(call_id=call_id)
-    return ctx.done(f"/appels/{call_id}", "appel-publie")
-
-
-@_call_route("/appels/<int:call_id>/fermer")
-def call_close(ctx: Ctx, call_id: int, form: NoFields) -> Response:
-    ctx.applications.close_call(call_id=call_id)
-    return ctx.done(f"/appels/{call_id}", "appel-ferme")
 
 
 @_call_route("/appels/<int:call_id>/modificatifs", AmendmentForm)
@@ -432,42 +383,10 @@ def application_delete_attachment(
     )
 
 
-@_application_route("/demandes/<int:application_id>/signer")
-def application_sign(ctx: Ctx, application_id: int, form: NoFields) -> Response:
-    ctx.applications.sign(application_id=application_id)
-    return ctx.done(f"/demandes/{application_id}", "signee")
-
-
-@_application_route("/demandes/<int:application_id>/deposer")
-def application_submit(ctx: Ctx, application_id: int, form: NoFields) -> Response:
-    ctx.applications.submit(application_id=application_id)
-    return ctx.done(f"/demandes/{application_id}", "deposee")
-
-
-@_application_route("/demandes/<int:application_id>/retirer")
-def application_withdraw(ctx: Ctx, application_id: int, form: NoFields) -> Response:
-    ctx.applications.withdraw(application_id=application_id)
-    return ctx.done(f"/demandes/{application_id}", "retiree")
-
-
-@_application_route("/demandes/<int:application_id>/rouvrir")
-def application_reopen(ctx: Ctx, application_id: int, form: NoFields) -> Response:
-    ctx.applications.reopen(application_id=application_id)
-    return ctx.done(f"/demandes/{application_id}", "demande-rouverte")
-
-
 @route("/demandes/<int:application_id>/accuse-reception.pdf", access=AREA)
 def application_receipt(ctx: Ctx, application_id: int) -> Response:
     _guard_evaluator(ctx, application_id)
     return responses.document(ctx, ctx.applications.get_receipt(application_id=application_id))
-
-
-@_application_route(
-    "/demandes/<int:application_id>/copie-papier", applications.PaperReceiptIn, STAFF
-)
-def application_paper(ctx: Ctx, application_id: int, form: applications.PaperReceiptIn) -> Response:
-    ctx.applications.record_paper_receipt(application_id=application_id, data=form)
-    return ctx.done(f"/demandes/{application_id}", "papier")
 
 
 @_application_route("/demandes/<int:application_id>/recevabilite/<rule>", RuleReviewForm, STAFF)
@@ -480,7 +399,41 @@ def application_review_rule(
     return ctx.done(f"/demandes/{application_id}", "regle")
 
 
-@_application_route("/demandes/<int:application_id>/recevabilite", applications.DecisionIn, STAFF)
-def application_decide(ctx: Ctx, application_id: int, form: applications.DecisionIn) -> Response:
-    ctx.applications.decide_admissibility(application_id=application_id, data=form)
-    return ctx.done(f"/demandes/{application_id}", "recevabilite")
+# -- forms that are one RPC, then a notice (``page_actions``) ------------------------------
+
+# fmt: off
+page_actions(
+    "applications", call_view, ADMIN,
+    Post("call_update", "/appels/<int:call_id>/modifier", "update_call", "/appels/{call_id}",
+         "appel-enregistre", applications.CallIn),
+    Post("call_add_section", "/appels/<int:call_id>/sections", "add_section", "/appels/{call_id}",
+         "appel-enregistre", applications.SectionIn),
+    Post("call_delete_section", "/appels/<int:call_id>/sections/<int:section_id>/supprimer",
+         "delete_section", "/appels/{call_id}", "appel-enregistre"),
+    Post("call_add_question", "/appels/<int:call_id>/sections/<int:section_id>/questions",
+         "add_question", "/appels/{call_id}", "appel-enregistre", applications.QuestionIn),
+    Post("call_delete_question",
+         "/appels/<int:call_id>/sections/<int:section_id>/questions/<int:question_id>/supprimer",
+         "delete_question", "/appels/{call_id}", "appel-enregistre"),
+    Post("call_publish", "/appels/<int:call_id>/publier", "publish_call", "/appels/{call_id}",
+         "appel-publie"),
+    Post("call_close", "/appels/<int:call_id>/fermer", "close_call", "/appels/{call_id}",
+         "appel-ferme"),
+)
+page_actions(
+    "applications", application_view, INSTITUTIONS,
+    Post("application_sign", "/demandes/<int:application_id>/signer", "sign",
+         "/demandes/{application_id}", "signee"),
+    Post("application_submit", "/demandes/<int:application_id>/deposer", "submit",
+         "/demandes/{application_id}", "deposee"),
+    Post("application_withdraw", "/demandes/<int:application_id>/retirer", "withdraw",
+         "/demandes/{application_id}", "retiree"),
+    Post("application_reopen", "/demandes/<int:application_id>/rouvrir", "reopen",
+         "/demandes/{application_id}", "demande-rouverte"),
+    Post("application_paper", "/demandes/<int:application_id>/copie-papier", "record_paper_receipt",
+         "/demandes/{application_id}", "papier", form=applications.PaperReceiptIn, access=STAFF),
+    Post("application_decide", "/demandes/<int:application_id>/recevabilite",
+         "decide_admissibility", "/demandes/{application_id}", "recevabilite",
+         form=applications.DecisionIn, access=STAFF),
+)
+# fmt: on

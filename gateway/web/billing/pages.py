@@ -21,6 +21,7 @@ from werkzeug.wrappers import Response
 from gateway.web import responses
 from gateway.web.forms import NoFields
 from gateway.web.framework import Ctx, notices, post, route
+from gateway.web.passthrough import Post, page_actions
 from rac_shared.actor import EMPLOYER_ROLES, INSTITUTION_ROLES, MINISTRY_ROLES
 from rac_shared.clock import clock
 from rac_shared.contracts import billing
@@ -106,17 +107,6 @@ def invoice_link(ctx: Ctx, invoice_id: int) -> Response:
 @route("/facturation/factures/<int:invoice_id>/pdf", access=READERS)
 def invoice_pdf(ctx: Ctx, invoice_id: int) -> Response:
     return responses.document(ctx, ctx.billing.invoice_pdf(invoice_id=invoice_id))
-
-
-@post(
-    "/facturation/factures/<int:invoice_id>/paiements",
-    billing.PaymentIn,
-    invoice_page,
-    INSTITUTIONS,
-)
-def record_payment(ctx: Ctx, invoice_id: int, form: billing.PaymentIn) -> Response:
-    ctx.billing.record_payment(invoice_id=invoice_id, data=form)
-    return ctx.done(f"/facturation/factures/{invoice_id}", "paiement-recu")
 
 
 @route("/facturation/notes-de-credit/<int:credit_note_id>", access=READERS)
@@ -250,7 +240,17 @@ def settings_page(ctx: Ctx) -> Response:
     )
 
 
-@post("/facturation/parametres", billing.ProfileIn, settings_page, INSTITUTIONS)
-def save_settings(ctx: Ctx, form: billing.ProfileIn) -> Response:
-    ctx.billing.update_profile(data=form)
-    return ctx.done("/facturation/parametres", "parametres-facturation")
+# -- forms that are one RPC, then a notice (``page_actions``) ------------------------------
+
+# fmt: off
+page_actions(
+    "billing", invoice_page, INSTITUTIONS,
+    Post("record_payment", "/facturation/factures/<int:invoice_id>/paiements", "record_payment",
+         "/facturation/factures/{invoice_id}", "paiement-recu", billing.PaymentIn),
+)
+page_actions(
+    "billing", settings_page, INSTITUTIONS,
+    Post("save_settings", "/facturation/parametres", "update_profile", "/facturation/parametres",
+         "parametres-facturation", billing.ProfileIn),
+)
+# fmt: on

@@ -21,6 +21,7 @@ from werkzeug.wrappers import Response
 
 from gateway.web import responses
 from gateway.web.framework import Ctx, notices, post, route
+from gateway.web.passthrough import Post, page_actions
 from rac_shared.actor import INSTITUTION_ROLES, MINISTRY_ROLES, Role
 from rac_shared.clock import clock
 from rac_shared.contracts import funding
@@ -171,17 +172,6 @@ def funding_project_page(ctx: Ctx, project_id: int) -> Response:
     )
 
 
-@post(
-    "/financement/projets/<int:project_id>/decision",
-    funding.ProjectDecisionIn,
-    funding_project_page,
-    MANAGERS,
-)
-def funding_decide(ctx: Ctx, project_id: int, form: funding.ProjectDecisionIn) -> Response:
-    ctx.funding.decide_funding_project(project_id=project_id, data=form)
-    return ctx.done(f"/financement/projets/{project_id}", "decision-projet")
-
-
 # -- schedules and payments ------------------------------------------------------------------------
 
 
@@ -197,28 +187,6 @@ def funding_allocation_page(ctx: Ctx, allocation_id: int) -> Response:
         ),
         extra_rows=EXTRA_SCHEDULE_ROWS,
     )
-
-
-@post(
-    "/financement/allocations/<int:allocation_id>/echeancier",
-    funding.ScheduleIn,
-    funding_allocation_page,
-    MANAGERS,
-)
-def funding_allocation_schedule(ctx: Ctx, allocation_id: int, form: funding.ScheduleIn) -> Response:
-    ctx.funding.update_allocation_schedule(allocation_id=allocation_id, data=form)
-    return ctx.done(f"/financement/allocations/{allocation_id}", "echeancier")
-
-
-@post(
-    "/financement/projets/<int:project_id>/echeancier",
-    funding.ScheduleIn,
-    funding_project_page,
-    MANAGERS,
-)
-def funding_project_schedule(ctx: Ctx, project_id: int, form: funding.ScheduleIn) -> Response:
-    ctx.funding.update_project_schedule(project_id=project_id, data=form)
-    return ctx.done(f"/financement/projets/{project_id}", "echeancier")
 
 
 FUNDING_PAGE = re.compile(r"/financement/(ceracs|allocations|projets)/(\d+)")
@@ -247,3 +215,24 @@ def _payment_refused(ctx: Ctx, disbursement_id: int) -> Response:
 def funding_pay(ctx: Ctx, disbursement_id: int, form: PaymentForm) -> Response:
     ctx.funding.pay_funding_disbursement(disbursement_id=disbursement_id, data=form.payment())
     return ctx.done(back_to(form.back), "paiement")
+
+
+# -- forms that are one RPC, then a notice (``page_actions``) ------------------------------
+
+# fmt: off
+page_actions(
+    "funding", funding_project_page, MANAGERS,
+    Post("funding_decide", "/financement/projets/<int:project_id>/decision",
+         "decide_funding_project", "/financement/projets/{project_id}", "decision-projet",
+         funding.ProjectDecisionIn),
+    Post("funding_project_schedule", "/financement/projets/<int:project_id>/echeancier",
+         "update_project_schedule", "/financement/projets/{project_id}", "echeancier",
+         funding.ScheduleIn),
+)
+page_actions(
+    "funding", funding_allocation_page, MANAGERS,
+    Post("funding_allocation_schedule", "/financement/allocations/<int:allocation_id>/echeancier",
+         "update_allocation_schedule", "/financement/allocations/{allocation_id}", "echeancier",
+         funding.ScheduleIn),
+)
+# fmt: on

@@ -15,7 +15,8 @@ from __future__ import annotations
 
 from werkzeug.wrappers import Response
 
-from gateway.web.framework import Ctx, HttpError, notices, post, route
+from gateway.web.framework import Ctx, HttpError, notices, route
+from gateway.web.passthrough import Post, page_actions
 from rac_shared.actor import INSTITUTION_ROLES, MINISTRY_ROLES
 from rac_shared.contracts import network
 
@@ -54,18 +55,6 @@ def cerac_view(ctx: Ctx, cerac_id: int) -> Response:
     )
 
 
-@post("/reseau/<int:cerac_id>/demandes", network.SupportRequestIn, cerac_view, INSTITUTIONS)
-def send_support_request(ctx: Ctx, cerac_id: int, form: network.SupportRequestIn) -> Response:
-    ctx.network.request_support(cerac_id=cerac_id, data=form)
-    return ctx.done("/reseau/demandes", "envoyee")
-
-
-@post("/reseau/<int:cerac_id>/domaines", network.CompetencesIn, cerac_view, INSTITUTIONS)
-def save_competences(ctx: Ctx, cerac_id: int, form: network.CompetencesIn) -> Response:
-    ctx.network.update_cerac_competences(cerac_id=cerac_id, data=form)
-    return ctx.done(f"/reseau/{cerac_id}", "domaines")
-
-
 @route("/reseau/demandes", access=INSTITUTIONS, name="support_requests_page")
 def requests_view(ctx: Ctx, request_id: int | None = None) -> Response:
     requests = ctx.network.support_requests()
@@ -74,12 +63,19 @@ def requests_view(ctx: Ctx, request_id: int | None = None) -> Response:
     return ctx.render("network/requests.html.j2", requests=requests)
 
 
-@post(
-    "/reseau/demandes/<int:request_id>/reponse",
-    network.SupportAnswerIn,
-    requests_view,
-    INSTITUTIONS,
+# -- forms that are one RPC, then a notice (``page_actions``) ------------------------------
+
+# fmt: off
+page_actions(
+    "network", cerac_view, INSTITUTIONS,
+    Post("send_support_request", "/reseau/<int:cerac_id>/demandes", "request_support",
+         "/reseau/demandes", "envoyee", network.SupportRequestIn),
+    Post("save_competences", "/reseau/<int:cerac_id>/domaines", "update_cerac_competences",
+         "/reseau/{cerac_id}", "domaines", network.CompetencesIn),
 )
-def answer_support_request(ctx: Ctx, request_id: int, form: network.SupportAnswerIn) -> Response:
-    ctx.network.answer_support(request_id=request_id, data=form)
-    return ctx.done("/reseau/demandes", "repondue")
+page_actions(
+    "network", requests_view, INSTITUTIONS,
+    Post("answer_support_request", "/reseau/demandes/<int:request_id>/reponse", "answer_support",
+         "/reseau/demandes", "repondue", network.SupportAnswerIn),
+)
+# fmt: on

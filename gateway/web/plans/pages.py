@@ -22,6 +22,7 @@ from gateway.models import Organisation
 from gateway.web import responses
 from gateway.web.forms import NoFields
 from gateway.web.framework import ALL_ROLES, Ctx, notices, post, route
+from gateway.web.passthrough import Post, page_actions
 from rac_shared.actor import EMPLOYER_ROLES, INSTITUTION_ROLES, MINISTRY_ROLES
 from rac_shared.contracts import plans
 from rac_shared.contracts.base import OptionalInt, Strict, parse
@@ -180,12 +181,6 @@ def _plan_route(path: str, form=NoFields, access=INSTITUTIONS):
     return post(path, form, plan_view, access)
 
 
-@_plan_route("/plans/<int:plan_id>/emettre")
-def plan_issue(ctx: Ctx, plan_id: int, form: NoFields) -> Response:
-    ctx.plans.issue(plan_id=plan_id)
-    return ctx.done(f"/plans/{plan_id}", "plan-emis")
-
-
 @_plan_route("/plans/<int:plan_id>/acceptation-recue", plans.RecordedAcceptance)
 def plan_record_acceptance(ctx: Ctx, plan_id: int, form: plans.RecordedAcceptance) -> Response:
     filename, content = responses.uploaded(ctx, "fichier", plans.MAX_SCAN_BYTES)
@@ -198,24 +193,6 @@ def plan_record_acceptance(ctx: Ctx, plan_id: int, form: plans.RecordedAcceptanc
 @route("/plans/<int:plan_id>/acceptation-recue/<int:version>", access=PARTIES)
 def plan_acceptance_scan(ctx: Ctx, plan_id: int, version: int) -> Response:
     return responses.document(ctx, ctx.plans.get_acceptance_scan(plan_id=plan_id, version=version))
-
-
-@_plan_route("/plans/<int:plan_id>/modification", plans.AmendmentIn)
-def plan_amend(ctx: Ctx, plan_id: int, form: plans.AmendmentIn) -> Response:
-    ctx.plans.amend(plan_id=plan_id, data=form)
-    return ctx.done(f"/plans/{plan_id}/modifier", "plan-modification")
-
-
-@_plan_route("/plans/<int:plan_id>/annuler", plans.CancellationIn, access=PARTIES)
-def plan_cancel(ctx: Ctx, plan_id: int, form: plans.CancellationIn) -> Response:
-    ctx.plans.cancel(plan_id=plan_id, data=form)
-    return ctx.done(f"/plans/{plan_id}", "plan-annule")
-
-
-@_plan_route("/plans/<int:plan_id>/terminer")
-def plan_complete(ctx: Ctx, plan_id: int, form: NoFields) -> Response:
-    ctx.plans.complete(plan_id=plan_id)
-    return ctx.done(f"/plans/{plan_id}", "plan-termine")
 
 
 @route("/plans/<int:plan_id>/comparaison", access=PARTIES, query=ComparisonPage)
@@ -393,37 +370,6 @@ def progress_view(ctx: Ctx, plan_id: int, **_) -> Response:
     )
 
 
-def _progress_route(path: str, form):
-    return post(path, form, progress_view, INSTITUTIONS)
-
-
-C = "/plans/<int:plan_id>/suivi/<int:candidate_id>"
-
-
-@_progress_route(f"{C}/etape", plans.StepProgressIn)
-def plan_progress_step(
-    ctx: Ctx, plan_id: int, candidate_id: int, form: plans.StepProgressIn
-) -> Response:
-    ctx.plans.set_candidate_step(plan_id=plan_id, candidate_id=candidate_id, data=form)
-    return ctx.done(f"/plans/{plan_id}/suivi", "plan-suivi")
-
-
-@_progress_route(f"{C}/resultat", plans.ResultIn)
-def plan_progress_result(
-    ctx: Ctx, plan_id: int, candidate_id: int, form: plans.ResultIn
-) -> Response:
-    ctx.plans.set_competency_result(plan_id=plan_id, candidate_id=candidate_id, data=form)
-    return ctx.done(f"/plans/{plan_id}/suivi", "plan-suivi")
-
-
-@_progress_route(f"{C}/abandon", plans.AbandonIn)
-def plan_progress_abandon(
-    ctx: Ctx, plan_id: int, candidate_id: int, form: plans.AbandonIn
-) -> Response:
-    ctx.plans.abandon_candidate(plan_id=plan_id, candidate_id=candidate_id, data=form)
-    return ctx.done(f"/plans/{plan_id}/suivi", "plan-suivi")
-
-
 # -- the institution's annex template -----------------------------------------------------------
 
 
@@ -445,3 +391,28 @@ def annex_template_save(ctx: Ctx, form: AnnexTemplateForm) -> Response:
     texts = form.model_dump(exclude={"remove_logo", "logo"})
     ctx.plans.save_annex_template(data=parse(plans.AnnexTemplateIn, {**texts, "logo": logo}))
     return ctx.done("/plans/modele-annexes", "plan-modele")
+
+
+# -- forms that are one RPC, then a notice (``page_actions``) ------------------------------
+
+# fmt: off
+page_actions(
+    "plans", plan_view, INSTITUTIONS,
+    Post("plan_issue", "/plans/<int:plan_id>/emettre", "issue", "/plans/{plan_id}", "plan-emis"),
+    Post("plan_amend", "/plans/<int:plan_id>/modification", "amend", "/plans/{plan_id}/modifier",
+         "plan-modification", plans.AmendmentIn),
+    Post("plan_cancel", "/plans/<int:plan_id>/annuler", "cancel", "/plans/{plan_id}", "plan-annule",
+         form=plans.CancellationIn, access=PARTIES),
+    Post("plan_complete", "/plans/<int:plan_id>/terminer", "complete", "/plans/{plan_id}",
+         "plan-termine"),
+)
+page_actions(
+    "plans", progress_view, INSTITUTIONS,
+    Post("plan_progress_step", "/plans/<int:plan_id>/suivi/<int:candidate_id>/etape",
+         "set_candidate_step", "/plans/{plan_id}/suivi", "plan-suivi", plans.StepProgressIn),
+    Post("plan_progress_result", "/plans/<int:plan_id>/suivi/<int:candidate_id>/resultat",
+         "set_competency_result", "/plans/{plan_id}/suivi", "plan-suivi", plans.ResultIn),
+    Post("plan_progress_abandon", "/plans/<int:plan_id>/suivi/<int:candidate_id>/abandon",
+         "abandon_candidate", "/plans/{plan_id}/suivi", "plan-suivi", plans.AbandonIn),
+)
+# fmt: on

@@ -21,8 +21,9 @@ from pydantic import Field
 from werkzeug.wrappers import Response
 
 from gateway.web import responses
-from gateway.web.forms import FormState, NoFields
+from gateway.web.forms import FormState
 from gateway.web.framework import Ctx, notices, post, route
+from gateway.web.passthrough import Post, page_actions
 from rac_shared.actor import INSTITUTION_ROLES, Role
 from rac_shared.contracts import network
 from rac_shared.contracts.applications import MAX_ATTACHMENT_BYTES
@@ -84,12 +85,6 @@ def overview_view(ctx: Ctx) -> Response:
         deadline_form=ctx.form(endpoint="reporting_set_deadline"),
         statuses=network.ReportStatus.choices(),
     )
-
-
-@post("/redditions/echeances", network.DeadlineIn, overview_view, STAFF)
-def reporting_set_deadline(ctx: Ctx, form: network.DeadlineIn) -> Response:
-    ctx.network.set_report_deadline(data=form)
-    return ctx.done("/redditions", "echeance")
 
 
 @route("/redditions/mandats/nouveau", access=ADMIN, name="special_mandate_form")
@@ -178,12 +173,6 @@ def report_save(ctx: Ctx, report_id: int, form: ReportForm) -> Response:
     return ctx.done(f"/redditions/{report_id}", "depose")
 
 
-@post("/redditions/<int:report_id>/soumettre", NoFields, report_view, INSTITUTIONS)
-def report_submit(ctx: Ctx, report_id: int, form: NoFields) -> Response:
-    ctx.network.submit_report(report_id=report_id)
-    return ctx.done(f"/redditions/{report_id}", "depose")
-
-
 @post("/redditions/<int:report_id>/pieces", UploadForm, edit_view, INSTITUTIONS)
 def report_upload(ctx: Ctx, report_id: int, form: UploadForm) -> Response:
     filename, content = responses.uploaded(ctx, "fichier", MAX_ATTACHMENT_BYTES)
@@ -204,19 +193,6 @@ def report_attachment(ctx: Ctx, report_id: int, attachment_id: int) -> Response:
     return responses.document(ctx, attachment)
 
 
-@post(
-    "/redditions/<int:report_id>/pieces/<int:attachment_id>/supprimer",
-    NoFields,
-    edit_view,
-    INSTITUTIONS,
-)
-def report_delete_attachment(
-    ctx: Ctx, report_id: int, attachment_id: int, form: NoFields
-) -> Response:
-    ctx.network.delete_report_attachment(report_id=report_id, attachment_id=attachment_id)
-    return ctx.done(f"/redditions/{report_id}/modifier", "piece-retiree")
-
-
 @post("/redditions/<int:report_id>/revue", network.ReportReviewIn, report_view, STAFF)
 def report_review(ctx: Ctx, report_id: int, form: network.ReportReviewIn) -> Response:
     ctx.network.review_report(report_id=report_id, data=form)
@@ -230,3 +206,25 @@ def report_review(ctx: Ctx, report_id: int, form: network.ReportReviewIn) -> Res
 def report_version_page(ctx: Ctx, report_id: int, number: int) -> Response:
     version = ctx.network.get_report_version(report_id=report_id, number=number)
     return ctx.render("reporting/version.html.j2", version=version)
+
+
+# -- forms that are one RPC, then a notice (``page_actions``) ------------------------------
+
+# fmt: off
+page_actions(
+    "network", overview_view, STAFF,
+    Post("reporting_set_deadline", "/redditions/echeances", "set_report_deadline", "/redditions",
+         "echeance", network.DeadlineIn),
+)
+page_actions(
+    "network", report_view, INSTITUTIONS,
+    Post("report_submit", "/redditions/<int:report_id>/soumettre", "submit_report",
+         "/redditions/{report_id}", "depose"),
+)
+page_actions(
+    "network", edit_view, INSTITUTIONS,
+    Post("report_delete_attachment",
+         "/redditions/<int:report_id>/pieces/<int:attachment_id>/supprimer",
+         "delete_report_attachment", "/redditions/{report_id}/modifier", "piece-retiree"),
+)
+# fmt: on

@@ -19,6 +19,7 @@ from werkzeug.wrappers import Response
 from gateway.web import responses
 from gateway.web.forms import NoFields
 from gateway.web.framework import Ctx, notices, post, route
+from gateway.web.passthrough import Post, page_actions
 from rac_shared.actor import INSTITUTION_ROLES, Role
 from rac_shared.clock import clock
 from rac_shared.contracts import scoring
@@ -156,30 +157,6 @@ def _committee_route(path: str, form, page=scoring_committee):
     return route(path, methods=("POST",), access=ADMIN, form=form, on_error=page)
 
 
-@_committee_route("/comites/<int:call_id>/parametres", scoring.ParametersIn)
-def scoring_parameters(ctx: Ctx, call_id: int, form: scoring.ParametersIn) -> Response:
-    ctx.scoring.set_parameters(call_id=call_id, data=form)
-    return ctx.done(f"/comites/{call_id}", "parametres")
-
-
-@_committee_route("/comites/<int:call_id>/membres", scoring.UserIn)
-def scoring_add_member(ctx: Ctx, call_id: int, form: scoring.UserIn) -> Response:
-    ctx.scoring.add_member(call_id=call_id, data=form)
-    return ctx.done(f"/comites/{call_id}", "membre")
-
-
-@_committee_route("/comites/<int:call_id>/membres/<int:user_id>/retirer", NoFields)
-def scoring_remove_member(ctx: Ctx, call_id: int, user_id: int, form: NoFields) -> Response:
-    ctx.scoring.remove_member(call_id=call_id, user_id=user_id)
-    return ctx.done(f"/comites/{call_id}", "membre")
-
-
-@_committee_route("/comites/<int:call_id>/conflits", scoring.ConflictIn)
-def scoring_record_conflict(ctx: Ctx, call_id: int, form: scoring.ConflictIn) -> Response:
-    ctx.scoring.record_conflict(call_id=call_id, data=form)
-    return ctx.done(f"/comites/{call_id}", "conflit-consigne")
-
-
 E = "/comites/<int:call_id>/evaluations/<int:evaluation_id>"
 
 
@@ -234,16 +211,6 @@ def scoring_designation_page(ctx: Ctx, call_id: int, **_) -> Response:
     )
 
 
-@_committee_route(
-    "/comites/<int:call_id>/recommandation",
-    scoring.RecommendationIn,
-    page=scoring_designation_page,
-)
-def scoring_recommend(ctx: Ctx, call_id: int, form: scoring.RecommendationIn) -> Response:
-    ctx.scoring.record_recommendation(call_id=call_id, data=form)
-    return ctx.done(f"/comites/{call_id}/designation", "recommandation")
-
-
 @_committee_route("/comites/<int:call_id>/designation", DecisionForm, page=scoring_designation_page)
 def scoring_decide(ctx: Ctx, call_id: int, form: DecisionForm) -> Response:
     decision = scoring.DecisionIn.model_validate(form.model_dump(exclude={"evaluation_id"}))
@@ -262,3 +229,25 @@ def scoring_letter(ctx: Ctx, evaluation_id: int) -> Response:
 @route("/resultats", access=INSTITUTIONS)
 def scoring_results(ctx: Ctx) -> Response:
     return ctx.render("scoring/results.html.j2", results=ctx.scoring.my_results())
+
+
+# -- forms that are one RPC, then a notice (``page_actions``) ------------------------------
+
+# fmt: off
+page_actions(
+    "scoring", scoring_committee, ADMIN,
+    Post("scoring_parameters", "/comites/<int:call_id>/parametres", "set_parameters",
+         "/comites/{call_id}", "parametres", scoring.ParametersIn),
+    Post("scoring_add_member", "/comites/<int:call_id>/membres", "add_member", "/comites/{call_id}",
+         "membre", scoring.UserIn),
+    Post("scoring_remove_member", "/comites/<int:call_id>/membres/<int:user_id>/retirer",
+         "remove_member", "/comites/{call_id}", "membre"),
+    Post("scoring_record_conflict", "/comites/<int:call_id>/conflits", "record_conflict",
+         "/comites/{call_id}", "conflit-consigne", scoring.ConflictIn),
+)
+page_actions(
+    "scoring", scoring_designation_page, ADMIN,
+    Post("scoring_recommend", "/comites/<int:call_id>/recommandation", "record_recommendation",
+         "/comites/{call_id}/designation", "recommandation", scoring.RecommendationIn),
+)
+# fmt: on
