@@ -13,6 +13,7 @@ row of ``page_actions``.
 
 from __future__ import annotations
 
+import inspect
 import typing
 from dataclasses import dataclass
 
@@ -106,9 +107,10 @@ def _register(service: str, row: Api, verb: str, path: str, body, query, respons
 
 @dataclass(frozen=True)
 class Post:
-    """A page form that is one RPC: the URL's ids (and the form as ``data``, unless it is
-    ``NoFields``) go to ``rpc``; on success the browser goes to ``then`` (the URL's ids
-    filled in) with ``notice``; a refusal re-renders the table's ``on_error`` view."""
+    """A page form that is one RPC: the URL's ids that the RPC takes (and the form as
+    ``data``, unless it is ``NoFields``) go to ``rpc``; on success the browser goes to
+    ``then`` (the URL's ids filled in) with ``notice``; a refusal re-renders the table's
+    ``on_error`` view."""
 
     endpoint: str
     path: str
@@ -120,15 +122,20 @@ class Post:
 
 
 def page_actions(service: str, on_error, access, *rows: Post) -> None:
+    methods = protocol_methods(protocol_of(service))
     for row in rows:
         form = row.form or NoFields
-        post(row.path, form, on_error, row.access or access)(_action(service, row, form))
+        takes = set(inspect.signature(methods[row.rpc].signature.function).parameters)
+        handler = _action(service, row, form is not NoFields, takes)
+        post(row.path, form, on_error, row.access or access)(handler)
 
 
-def _action(service: str, row: Post, form_model: type[BaseModel]):
+def _action(service: str, row: Post, with_data: bool, takes: set[str]):
     def handler(ctx: Ctx, form: BaseModel, **url_args):
-        data = {} if form_model is NoFields else {"data": form}
-        getattr(ctx.service(service), row.rpc)(**url_args, **data)
+        arguments = {name: value for name, value in url_args.items() if name in takes}
+        if with_data:
+            arguments["data"] = form
+        getattr(ctx.service(service), row.rpc)(**arguments)
         return ctx.done(row.then.format(**url_args), row.notice)
 
     handler.__name__ = handler.__qualname__ = row.endpoint

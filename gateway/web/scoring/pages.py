@@ -17,7 +17,6 @@ from __future__ import annotations
 from werkzeug.wrappers import Response
 
 from gateway.web import responses
-from gateway.web.forms import NoFields
 from gateway.web.framework import Ctx, notices, post, route
 from gateway.web.passthrough import Post, page_actions
 from rac_shared.actor import INSTITUTION_ROLES, Role
@@ -152,40 +151,7 @@ def scoring_committee(ctx: Ctx, call_id: int, **_) -> Response:
     return ctx.render("scoring/committee.html.j2", v=page.committee, candidates=page.candidates)
 
 
-def _committee_route(path: str, form, page=scoring_committee):
-    """A form of the committee page: decoded into ``form``, refused back to ``page``."""
-    return route(path, methods=("POST",), access=ADMIN, form=form, on_error=page)
-
-
 E = "/comites/<int:call_id>/evaluations/<int:evaluation_id>"
-
-
-@_committee_route(f"{E}/affectations", scoring.UserIn)
-def scoring_assign(ctx: Ctx, call_id: int, evaluation_id: int, form: scoring.UserIn) -> Response:
-    ctx.scoring.assign(evaluation_id=evaluation_id, data=form)
-    return ctx.done(f"/comites/{call_id}", "affectation")
-
-
-@_committee_route(f"{E}/affectations/<int:user_id>/retirer", NoFields)
-def scoring_unassign(
-    ctx: Ctx, call_id: int, evaluation_id: int, user_id: int, form: NoFields
-) -> Response:
-    ctx.scoring.unassign(evaluation_id=evaluation_id, user_id=user_id)
-    return ctx.done(f"/comites/{call_id}", "affectation")
-
-
-@_committee_route(f"{E}/rouvrir", scoring.ReopenIn)
-def scoring_reopen(ctx: Ctx, call_id: int, evaluation_id: int, form: scoring.ReopenIn) -> Response:
-    ctx.scoring.reopen(evaluation_id=evaluation_id, data=form)
-    return ctx.done(f"/comites/{call_id}", "rouverte")
-
-
-@_committee_route(f"{E}/consensus", scoring.ConsensusIn)
-def scoring_consensus(
-    ctx: Ctx, call_id: int, evaluation_id: int, form: scoring.ConsensusIn
-) -> Response:
-    ctx.scoring.record_consensus(evaluation_id=evaluation_id, data=form)
-    return ctx.done(f"/comites/{call_id}", "consensus")
 
 
 @route("/comites/<int:call_id>/matrice.csv", access=STAFF)
@@ -211,7 +177,7 @@ def scoring_designation_page(ctx: Ctx, call_id: int, **_) -> Response:
     )
 
 
-@_committee_route("/comites/<int:call_id>/designation", DecisionForm, page=scoring_designation_page)
+@post("/comites/<int:call_id>/designation", DecisionForm, scoring_designation_page, ADMIN)
 def scoring_decide(ctx: Ctx, call_id: int, form: DecisionForm) -> Response:
     decision = scoring.DecisionIn.model_validate(form.model_dump(exclude={"evaluation_id"}))
     ctx.scoring.decide(evaluation_id=form.evaluation_id, data=decision)
@@ -244,6 +210,14 @@ page_actions(
          "remove_member", "/comites/{call_id}", "membre"),
     Post("scoring_record_conflict", "/comites/<int:call_id>/conflits", "record_conflict",
          "/comites/{call_id}", "conflit-consigne", scoring.ConflictIn),
+    Post("scoring_assign", f"{E}/affectations", "assign", "/comites/{call_id}", "affectation",
+         scoring.UserIn),
+    Post("scoring_unassign", f"{E}/affectations/<int:user_id>/retirer", "unassign",
+         "/comites/{call_id}", "affectation"),
+    Post("scoring_reopen", f"{E}/rouvrir", "reopen", "/comites/{call_id}", "rouverte",
+         scoring.ReopenIn),
+    Post("scoring_consensus", f"{E}/consensus", "record_consensus", "/comites/{call_id}",
+         "consensus", scoring.ConsensusIn),
 )
 page_actions(
     "scoring", scoring_designation_page, ADMIN,
