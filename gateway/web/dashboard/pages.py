@@ -91,7 +91,7 @@ def dashboard_page(ctx: Ctx) -> Response:
 def dashboard_csv(ctx: Ctx, figure: str) -> Response:
     if figure not in FIGURES:
         raise HttpError(404, "Ce tableau du tableau de bord n'existe pas.")
-    [section] = build(gather(ctx, (FIGURES[figure][1],)), {figure})
+    [section] = build(gather(ctx, (FIGURES[figure].service,)), {figure})
     if not section.available:
         raise HttpError(503, UNAVAILABLE)
     filename = f"tableau-de-bord-{figure}-{clock.today().isoformat()}.csv"
