@@ -2,11 +2,11 @@
 
 from __future__ import annotations
 
-from gateway import auth, directory, two_factor
+from gateway import auth
 from gateway.schemas import Accepted, SecondFactorRequest, TokenResponse
 from gateway.web.framework import PUBLIC, Ctx, route
 from gateway.web.security.pages import reset_second_factor_of
-from gateway.web.security.session import VERIFY, api_challenge_refused, pending_user
+from gateway.web.security.session import api_challenge_refused, check_second_step
 from rac_shared.actor import Role
 from rac_shared.errors import DomainError
 
@@ -22,14 +22,9 @@ from rac_shared.errors import DomainError
 def api_second_factor(ctx: Ctx):
     session = ctx.db()
     try:
-        user = pending_user(ctx, session, ctx.body.challenge_token, VERIFY)
+        user = check_second_step(ctx, session, ctx.body.challenge_token, ctx.body.code)
         if user is None:
             raise api_challenge_refused()
-        ctx.actor = directory.actor_for(user)  # the audit records whose code this was
-        try:
-            two_factor.verify(session, ctx.settings, user, ctx.body.code)
-        finally:
-            session.commit()  # keeps the failure count, or the step used
         token, _ = auth.issue_token(ctx.settings, user.id, user.session_version, second_factor=True)
     except DomainError as exc:
         if exc.code == "invalid":  # a wrong code: 401, as a wrong password

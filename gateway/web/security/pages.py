@@ -14,6 +14,7 @@ from gateway.web.security.session import (
     ENROL,
     SECOND_STEP_COOKIE,
     VERIFY,
+    check_second_step,
     pending_user,
     set_session_cookie,
 )
@@ -87,14 +88,10 @@ def second_step_form(ctx: Ctx) -> Response:
 def second_step(ctx: Ctx, form: SecondStepForm) -> Response:
     session = ctx.db()
     try:
-        user = pending_user(ctx, session, ctx.request.cookies.get(SECOND_STEP_COOKIE), VERIFY)
+        token = ctx.request.cookies.get(SECOND_STEP_COOKIE)
+        user = check_second_step(ctx, session, token, form.code)
         if user is None:
             return ctx.redirect("/connexion")
-        ctx.actor = directory.actor_for(user)  # the audit records whose code this was
-        try:
-            two_factor.verify(session, ctx.settings, user, form.code)
-        finally:
-            session.commit()  # keeps the failure count, or the step used
         set_session_cookie(ctx, user, second_factor=True)
     finally:
         session.close()

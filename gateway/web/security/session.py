@@ -12,7 +12,7 @@ from urllib.parse import quote
 
 from werkzeug.wrappers import Response
 
-from gateway import auth, two_factor
+from gateway import auth, directory, two_factor
 from gateway.models import User
 from gateway.web.framework import SESSION_COOKIE, Ctx, HttpError
 
@@ -63,6 +63,20 @@ def pending_user(ctx: Ctx, session, token: str | None, stage: str) -> User | Non
     user = session.get(User, claims.user_id)
     if user is None or not user.active or user.session_version != claims.session_version:
         return None
+    return user
+
+
+def check_second_step(ctx: Ctx, session, token: str | None, code: str) -> User | None:
+    """The user whose pending sign-in ``token`` proves, once ``code`` is right (None: no
+    such sign-in). Committed either way: the failure's count, or the step now used."""
+    user = pending_user(ctx, session, token, VERIFY)
+    if user is None:
+        return None
+    ctx.actor = directory.actor_for(user)  # the audit records whose code this was
+    try:
+        two_factor.verify(session, ctx.settings, user, code)
+    finally:
+        session.commit()
     return user
 
 
