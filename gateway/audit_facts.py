@@ -6,6 +6,10 @@ each one reads in the trail — its subject, a French summary, who did it, and f
 the value before → after. A service records what no event says with
 ``rac_shared.audit.record_audit`` (its ``audit.recorded`` events are read as they are).
 
+The trail is append-only, so it copies no free text that may name a candidate-worker (a
+plan's change summary, a refusal's or a cancellation's reason): their personal information
+stays where the retention rule can purge it; the trail points to the object instead.
+
 Who: the payload's ``*_by_user_id`` when it has one (named from the directory); otherwise
 the request that caused it, found by its correlation id when the page is shown.
 """
@@ -122,25 +126,26 @@ FACTS: dict[type[ev.EventPayload], Callable[[ev.EventPayload], Fact]] = {
     ),
     ev.PlanIssued: lambda p: _plan_version(
         p, "issued", f"Version {p.version} émise le {long_date(p.issued_on)}"
-        + (f" — {p.change_summary}" if p.change_summary else ""), "En préparation", "Émise",
+        + (f", modifiant la version {p.amends_version}" if p.amends_version else ""),
+        "En préparation", "Émise",
     ),
     ev.PlanAccepted: lambda p: _plan_version(
         p, "accepted", f"Version {p.version} acceptée par {p.accepted_by}", "Émise", "Acceptée",
     ),
     ev.PlanDeclined: lambda p: _plan_version(
-        p, "declined", f"Version {p.version} refusée par {p.declined_by} : {p.reason}",
-        "Émise", "Refusée",
+        p, "declined", f"Version {p.version} refusée par {p.declined_by}", "Émise", "Refusée",
     ),
     ev.PlanLapsed: lambda p: _plan_version(
         p, "lapsed", f"Version {p.version} résolue de plein droit le {long_date(p.lapsed_on)}",
         "Émise", "Caduque",
     ),
     ev.PlanVersionWithdrawn: lambda p: _plan_version(
-        p, "withdrawn", f"Version {p.version} retirée : {p.reason}", "Émise", "Retirée",
+        p, "withdrawn", f"Version {p.version} retirée le {long_date(p.withdrawn_on)}",
+        "Émise", "Retirée",
     ),
     ev.PlanCancelled: lambda p: Fact(
         T.PLAN, str(p.plan_id), p.reference, "cancelled",
-        f"Plan annulé le {long_date(p.cancelled_on)} : {p.reason}",
+        f"Plan annulé le {long_date(p.cancelled_on)}",
         organisation_id=p.institution_id, changes=_status("Accepté", "Annulé"),
     ),
     ev.InvoiceIssued: lambda p: Fact(
@@ -158,7 +163,7 @@ FACTS: dict[type[ev.EventPayload], Callable[[ev.EventPayload], Fact]] = {
     ev.CreditNoteIssued: lambda p: Fact(
         T.CREDIT_NOTE, str(p.credit_note_id), p.number, "issued",
         f"Note de crédit émise le {long_date(p.issued_on)} ({p.plan_reference}), "
-        f"{money(p.total)} : {p.reason}",
+        f"{money(p.total)}",
         organisation_id=p.institution_id,
     ),
     ev.FundingAllocationRecorded: lambda p: Fact(

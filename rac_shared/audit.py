@@ -20,6 +20,10 @@ only if the change was committed; the gateway's service appends it to the chain 
         changes=[Change(field="Statut", before="En analyse", after="Compléments demandés")],
     )
 
+The trail is append-only and never purged: a summary or a change names no candidate-worker
+(their personal information is kept, and purged, where it lives; say « une
+candidate-travailleuse ajoutée », point to the object).
+
 The gateway also turns the services' existing domain events (a plan issued, an invoice
 issued, a CERAC designated…) into entries (``gateway/audit_facts.py``): a service needs
 ``record_audit`` only for what no event already says.
