@@ -23,6 +23,7 @@ from __future__ import annotations
 import base64
 import io
 import json
+import os
 import signal
 import socket
 import subprocess
@@ -645,6 +646,49 @@ def test_without_the_broker_local_commands_succeed_and_rpc_ones_fail_fast(platfo
         response = platform.api("GET", "/api/plans", token)
         assert response.status_code == 200, response.text
     assert platform.api("GET", "/api/messages/preferences", token).json() == preferences
+
+
+def test_a_stopped_service_answers_503_at_once_and_a_slow_one_504_after_its_timeout(platform):
+    """A frozen service (SIGSTOP: its consumer is still registered) is slow: the person waits
+    the RPC timeout, no longer, and gets 504. A stopped service (no consumer on its queue)
+    is refused before anything is published: 503 at once, not after the timeout. Both
+    answers are French, as a page and as the API's JSON."""
+    rpc_timeout = float(platform.env["RPC_TIMEOUT"])
+    token = platform.token(EMPLOYER)
+    cookie = platform.session_cookie(EMPLOYER)
+
+    def api():
+        return timed(lambda: platform.api("GET", "/api/plans", token))
+
+    def page():
+        return platform.api("GET", "/plans", headers={"Cookie": f"rac_session={cookie}"})
+
+    assert api()[0].status_code == 200 and page().status_code == 200
+    plans = platform.processes["plans"]
+    os.killpg(plans.pid, signal.SIGSTOP)
+    try:
+        (slow, waited), slow_page = api(), page()
+    finally:
+        os.killpg(plans.pid, signal.SIGCONT)
+    assert slow.status_code == 504, slow.text
+    assert slow.json()["error"]["code"] == "timeout"
+    assert "tarde à répondre" in slow.json()["error"]["message"]
+    assert waited >= rpc_timeout  # bounded by the timeout, and only then an answer
+    assert slow_page.status_code == 504
+    assert "Délai de réponse dépassé" in slow_page.text
+    assert "tarde à répondre" in slow_page.text
+
+    platform.stop_process("plans")
+    stopped, refused_in = api()
+    stopped_page = page()
+    print(f"504 after {waited:.2f} s; 503 after {refused_in * 1000:.0f} ms")
+    assert stopped.status_code == 503, stopped.text
+    assert stopped.json()["error"]["code"] == "unavailable"
+    assert "momentanément indisponible" in stopped.json()["error"]["message"]
+    assert refused_in < rpc_timeout  # at once: it used to wait the whole timeout
+    assert stopped_page.status_code == 503
+    assert "Service momentanément indisponible" in stopped_page.text
+    assert "Traceback" not in stopped_page.text + slow_page.text
 
 
 # -- 5. the broker goes away with a backlog -------------------------------------------------------
