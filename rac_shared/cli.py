@@ -75,7 +75,7 @@ def main(argv: list[str] | None = None) -> int:
 
 
 def _cmd_migrate(args) -> int:
-    from rac_shared.bus import declare_topology
+    from rac_shared.bus import QueueTypeMismatch, declare_topology
     from rac_shared.migrations import RoleSetupRefused, migrate
 
     try:
@@ -89,6 +89,9 @@ def _cmd_migrate(args) -> int:
     try:
         count = declare_topology()
         print(f"Files RabbitMQ déclarées : {count}.")
+    except QueueTypeMismatch as exc:  # the operator must migrate the queues first
+        print(f"RabbitMQ : {exc}.", file=sys.stderr)
+        return 1
     except Exception as exc:  # the broker may start later; services declare at start too
         print(f"RabbitMQ injoignable ({exc}); les files seront déclarées au démarrage.")
     return 0

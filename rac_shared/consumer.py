@@ -19,6 +19,7 @@ from nameko.events import EventHandler
 
 from rac_shared.clock import clock
 from rac_shared.events import Envelope, EventPayload
+from rac_shared.queues import durable_queue, redeclared
 from rac_shared.settings import get_settings
 
 log = logging.getLogger(__name__)
@@ -28,9 +29,7 @@ ATTEMPT_HEADER = "x-rac-attempt"
 
 
 def dead_letter_queue() -> kombu.Queue:
-    return kombu.Queue(
-        DEAD_LETTER_QUEUE, exchange=kombu.Exchange(""), routing_key=DEAD_LETTER_QUEUE, durable=True
-    )
+    return durable_queue(DEAD_LETTER_QUEUE, kombu.Exchange(""), DEAD_LETTER_QUEUE)
 
 
 def retry_delay_seconds(attempt: int, base: float) -> float:
@@ -39,6 +38,10 @@ def retry_delay_seconds(attempt: int, base: float) -> float:
 
 
 class ReliableEventHandler(EventHandler):
+    def setup(self):
+        super().setup()
+        self.queue = redeclared(self.queue)  # quorum when QUORUM_QUEUES (rac_shared/queues.py)
+
     def handle_result(self, message, worker_ctx, result=None, exc_info=None):
         if exc_info is not None:
             try:
@@ -61,12 +64,11 @@ class ReliableEventHandler(EventHandler):
         if attempt < settings.handler_max_attempts:
             delay = retry_delay_seconds(attempt, settings.handler_backoff_seconds)
             delay_ms = int(delay * 1000)
-            retry_queue = kombu.Queue(
+            retry_queue = durable_queue(
                 f"{queue_name}.retry.{delay_ms}",
-                exchange=kombu.Exchange(""),
-                routing_key=f"{queue_name}.retry.{delay_ms}",
-                durable=True,
-                queue_arguments={
+                kombu.Exchange(""),
+                f"{queue_name}.retry.{delay_ms}",
+                {
                     "x-message-ttl": delay_ms,
                     "x-dead-letter-exchange": "",
                     "x-dead-letter-routing-key": queue_name,

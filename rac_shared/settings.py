@@ -73,6 +73,9 @@ class Settings(BaseSettings):
     db_max_overflow: int = 10
 
     rpc_timeout: float = 10.0
+    # Durable queues as quorum queues (replicated in a RabbitMQ cluster, rac_shared/queues.py).
+    # Off by default: an existing classic queue cannot change type (README, "Quorum queues").
+    quorum_queues: bool = False
     outbox_poll_seconds: float = 1.0
     handler_max_attempts: int = 5
     handler_backoff_seconds: float = 1.0
