@@ -13,7 +13,7 @@ from nameko.extensions import ENTRYPOINT_EXTENSIONS_ATTR, DependencyProvider
 from nameko.rpc import get_rpc_exchange
 
 from rac_shared.consumer import ReliableEventHandler, dead_letter_queue
-from rac_shared.db import SessionFactory, on_outbox_commit
+from rac_shared.db import SessionFactory, on_outbox_commit, set_process_role
 from rac_shared.outbox import OutboxRelay, event_exchange
 from rac_shared.queues import durable_queue
 from rac_shared.settings import get_settings
@@ -167,6 +167,7 @@ def serve(name: str) -> None:
     from rac_shared.logs import configure_logging
 
     configure_logging()
+    set_process_role("service")
     settings = get_settings()
     service_cls = load_service_class(name)
     declare_topology(settings.amqp_uri, [name])

@@ -56,6 +56,9 @@ def main(argv: list[str] | None = None) -> int:
     )
 
     commands.add_parser("relay", help="publish pending outbox events of every service once")
+    commands.add_parser(
+        "pgbouncer", help="run PgBouncer (transaction pooling) in front of the databases"
+    )
 
     notifications = commands.add_parser("notifications", help="e-mails that could not be sent")
     notifications_cmd = notifications.add_subparsers(dest="notifications_command", required=True)
@@ -197,6 +200,13 @@ def _cmd_smtp_catcher(args) -> int:
     from rac_shared.smtp_catcher import run
 
     run(args.port, args.pace)
+    return 0
+
+
+def _cmd_pgbouncer(args) -> int:
+    from rac_shared.pgbouncer import run
+
+    run()
     return 0
 
 
