@@ -16,6 +16,7 @@ import traceback
 import kombu
 from nameko.amqp.publish import Publisher
 from nameko.events import EventHandler
+from nameko.extensions import DependencyProvider
 
 from rac_shared.clock import clock
 from rac_shared.events import Envelope, EventPayload
@@ -41,6 +42,15 @@ class ReliableEventHandler(EventHandler):
     def setup(self):
         super().setup()
         self.queue = redeclared(self.queue)  # quorum when QUORUM_QUEUES (rac_shared/queues.py)
+
+    def start(self):
+        setattr(self.container, _STOP_REQUESTED, False)
+        super().start()
+
+    def stop(self):
+        # nameko stops the entrypoints first, then waits for the workers in flight.
+        setattr(self.container, _STOP_REQUESTED, True)
+        super().stop()
 
     def handle_result(self, message, worker_ctx, result=None, exc_info=None):
         if exc_info is not None:
@@ -111,6 +121,23 @@ class ReliableEventHandler(EventHandler):
                 content_type=message.content_type,
                 content_encoding=message.content_encoding,
             )
+
+
+_STOP_REQUESTED = "rac_stop_requested"
+
+
+class StopRequested(DependencyProvider):
+    """``self.stop_requested()`` in a worker: True once the service was asked to stop.
+
+    On SIGTERM nameko stops taking messages and waits for the workers in flight. A worker
+    that works through a backlog (the e-mails due, one at a time against a slow mail
+    server) checks this between two items and leaves the rest for the next start, so that
+    a stop takes the time of one item, not of the whole backlog.
+    """
+
+    def get_dependency(self, worker_ctx):
+        container = self.container
+        return lambda: getattr(container, _STOP_REQUESTED, False)
 
 
 def on_event(payload_cls: type[EventPayload]):
