@@ -259,23 +259,25 @@ class RpcClient:
     def service_has_consumers(self, service: str) -> bool:
         """A passive declare of the service's queue, now: False when the queue has no
         consumer or does not exist. Raises ``RpcUnavailable`` when the broker cannot be
-        reached."""
-
+        reached (after one fresh connection: the kept one may predate a broker restart)."""
         with self._check_lock:  # one channel: its replies must not interleave
-            try:
-                channel = self._open_check_channel()
-                _, _, consumers = channel.queue_declare(f"rpc-{service}", passive=True)
-            except Exception as exc:
-                absent = self._check_connection is not None and isinstance(
-                    exc, self._check_connection.channel_errors
-                )
-                # A missing queue closes the channel (404); anything else drops the connection.
-                self._check_channel = None
-                if absent and self._connection_alive():
-                    self._consumers_seen.pop(service, None)
-                    return False
-                self._close_check_connection()
-                raise RpcUnavailable(f"broker unreachable: {exc}") from exc
+            for fresh in (False, True):
+                try:
+                    channel = self._open_check_channel()
+                    _, _, consumers = channel.queue_declare(f"rpc-{service}", passive=True)
+                    break
+                except Exception as exc:
+                    absent = self._check_connection is not None and isinstance(
+                        exc, self._check_connection.channel_errors
+                    )
+                    # A missing queue closes the channel (404); anything else, the connection.
+                    self._check_channel = None
+                    if absent and self._connection_alive():
+                        self._consumers_seen.pop(service, None)
+                        return False
+                    self._close_check_connection()
+                    if fresh:
+                        raise RpcUnavailable(f"broker unreachable: {exc}") from exc
         if consumers > 0:
             self._consumers_seen[service] = time.monotonic() + self.consumers_trusted_seconds
             return True
