@@ -25,6 +25,7 @@ from rac_shared.clock import end_of_day
 from rac_shared.settings import DEMO_JWT_SECRET
 from tests.support.platform import DEMO_PASSWORD, Platform
 from tests.support.polling import wait_until
+from tests.support.sessions import revoke_and_see_refused_everywhere
 
 MAX_BODY_BYTES = 20_000
 LEAKS = ("Traceback", 'File "', "sqlalchemy", "psycopg2", "Exception:")
@@ -585,14 +586,7 @@ def test_cached_sessions_follow_directory_changes_in_every_gateway_process(platf
         settled(lambda: platform.api("GET", "/api/me", token).json()["full_name"] == "Nom modifié")
         for _ in range(12):
             assert platform.api("GET", "/api/me", token).json()["full_name"] == "Nom modifié"
-        with gateway_db.begin() as connection:
-            connection.execute(
-                text("UPDATE users SET session_version = session_version + 1 WHERE email = :e"),
-                {"e": email},
-            )
-        settled(lambda: platform.api("GET", "/api/me", token).status_code == 401)
-        for _ in range(12):
-            assert platform.api("GET", "/api/me", token).status_code == 401
+        revoke_and_see_refused_everywhere(platform, gateway_db, email, token)
     finally:
         with gateway_db.begin() as connection:
             connection.execute(

@@ -12,7 +12,6 @@ server pools is served; events flow (an e-mail), a job runs.
 from __future__ import annotations
 
 from concurrent.futures import ThreadPoolExecutor
-from functools import partial
 
 import psycopg2
 import pytest
@@ -22,6 +21,7 @@ from sqlalchemy import create_engine, pool, text
 from rac_shared.clock import clock
 from tests.support.platform import SERVICES, Platform, free_port
 from tests.support.polling import wait_until
+from tests.support.sessions import revoke_and_see_refused_everywhere
 
 pytestmark = [pytest.mark.integration, pytest.mark.timeout(300)]
 
@@ -158,9 +158,6 @@ def test_events_commands_and_jobs_work_through_transaction_pooling(platform):
     assert job.returncode == 0, job.stderr
 
 
-settled = partial(wait_until, timeout=5.0, interval=0.05, message="the change never arrived")
-
-
 def test_the_session_cache_listens_on_postgresql_itself_and_follows_changes(platform):
     """Its ``LISTEN`` through PgBouncer would run on a borrowed server connection and hear
     nothing: a renamed or logged-out user would be served from stale copies."""
@@ -171,14 +168,7 @@ def test_the_session_cache_listens_on_postgresql_itself_and_follows_changes(plat
         assert platform.api("GET", "/api/me", token).status_code == 200
     gateway_db = platform.engine("gateway")
     try:
-        with gateway_db.begin() as connection:
-            connection.execute(
-                text("UPDATE users SET session_version = session_version + 1 WHERE email = :e"),
-                {"e": email},
-            )
-        settled(lambda: platform.api("GET", "/api/me", token).status_code == 401)
-        for _ in range(12):
-            assert platform.api("GET", "/api/me", token).status_code == 401
+        revoke_and_see_refused_everywhere(platform, gateway_db, email, token)
     finally:
         gateway_db.dispose()
     assert platform.api("GET", "/api/me", platform.token(email)).status_code == 200
