@@ -344,9 +344,14 @@ def test_scoring_killed_in_a_burst_of_admissible_applications_opens_each_evaluat
     platform, ids
 ):
     """SIGKILL while scoring opens evaluations for 30 « recevable » decisions: the events it
-    had not acked come back after the restart, and every application has one evaluation."""
+    had not acked come back after the restart, and every application has one evaluation.
+
+    The test holds the last event in flight instead of racing the burst: its idempotency key
+    is taken by an open transaction of the test, so the handler waits inside its own
+    transaction until the kill, however fast or slow the machine."""
     call_id = scalar(platform, "scoring", "SELECT call_id FROM committees ORDER BY id LIMIT 1")
     first = 7000
+    envelopes = [ev.Envelope.wrap(admissible(ids, call_id, first + n)) for n in range(30)]
 
     def opened() -> int:
         return scalar(
@@ -357,11 +362,27 @@ def test_scoring_killed_in_a_burst_of_admissible_applications_opens_each_evaluat
             b=first + 29,
         )
 
-    for n in range(30):
-        platform.publish_event(admissible(ids, call_id, first + n))
-    wait_until(lambda: opened() >= 2, message="scoring never opened an evaluation")
-    platform.stop_process("scoring", signal.SIGKILL)
-    assert opened() < 30, "the burst was over before the kill: nothing was in flight"
+    engine = platform.engine("scoring")
+    holder = engine.connect()
+    holding = holder.begin()
+    try:
+        holder.execute(
+            text(
+                "INSERT INTO processed_events (event_id, handler, processed_at) "
+                "VALUES (:e, 'scoring.open_evaluation', now())"
+            ),
+            {"e": str(envelopes[-1].event_id)},
+        )
+        for envelope in envelopes:
+            platform.publish_event(None, envelope)
+        wait_until(lambda: opened() == 29, timeout=60, message="the burst did not go through")
+        wait_until(lambda: waiting_on_a_lock(platform, "scoring"), message="nothing in flight")
+        platform.stop_process("scoring", signal.SIGKILL)
+        assert opened() == 29  # the last one was in flight
+    finally:
+        holding.rollback()
+        holder.close()
+        engine.dispose()
 
     platform.start_process("scoring")
     wait_until(lambda: opened() == 30, timeout=90, message="evaluations were lost")
@@ -377,6 +398,18 @@ def test_scoring_killed_in_a_burst_of_admissible_applications_opens_each_evaluat
             b=first + 29,
         )
         == 30
+    )
+
+
+def waiting_on_a_lock(platform, service: str) -> bool:
+    """Whether a connection to the service's database waits for a lock."""
+    return bool(
+        scalar(
+            platform,
+            service,
+            "SELECT count(*) FROM pg_stat_activity "
+            "WHERE datname = current_database() AND wait_event_type = 'Lock'",
+        )
     )
 
 

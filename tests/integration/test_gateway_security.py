@@ -10,7 +10,6 @@ from __future__ import annotations
 import base64
 import json
 import re
-import time
 import uuid
 from datetime import date
 from functools import partial
@@ -623,11 +622,11 @@ def test_inbox_read_model_follows_new_and_read_messages_in_every_gateway_process
             acceptance_deadline=end_of_day(date(2026, 12, 12)),
         )
     )
-    deadline = time.monotonic() + 20
-    while not any("PMO-CLV-2026-077" in m["subject"] for m in inboxes()[0]["messages"]):
-        assert time.monotonic() < deadline, "the new message never reached the inbox"
-        time.sleep(0.2)
-    time.sleep(0.5)  # the event reaches every process within milliseconds
+
+    def everywhere(unread: int) -> bool:  # every process shows it (within milliseconds)
+        return all(inbox["unread"] == unread for inbox in inboxes())
+
+    wait_until(lambda: everywhere(before[0]["unread"] + 1), timeout=20)
     for inbox in inboxes():
         assert inbox["unread"] == before[0]["unread"] + 1
         message = next(m for m in inbox["messages"] if "PMO-CLV-2026-077" in m["subject"])
@@ -635,7 +634,7 @@ def test_inbox_read_model_follows_new_and_read_messages_in_every_gateway_process
 
     read = platform.api("POST", f"/api/messages/{message['id']}/read", token)
     assert read.status_code == 200
-    time.sleep(0.5)
+    wait_until(lambda: everywhere(before[0]["unread"]), timeout=20)
     for inbox in inboxes():
         assert inbox["unread"] == before[0]["unread"]
         assert next(m for m in inbox["messages"] if m["id"] == message["id"])["read"]

@@ -1,5 +1,6 @@
-"""The whole platform through a real PgBouncer in transaction pooling (``rac pgbouncer``, the
-command compose runs), with a pool of two server connections per database.
+"""The whole platform as production's compose file runs it: through a real PgBouncer in
+transaction pooling (``rac pgbouncer``, the command compose runs) with a pool of two server
+connections per database, and on quorum queues (``QUORUM_QUEUES=true``).
 
 Migrations and the demo go straight to PostgreSQL, as compose's ``migrate`` does; then every
 service, the two web processes and the jobs connect to PgBouncer. What transaction pooling
@@ -33,7 +34,9 @@ EMPLOYER = "rh@cisss.demo.quebec"
 @pytest.fixture(scope="module")
 def platform(tmp_path_factory):
     workdir = tmp_path_factory.mktemp("pgbouncer")
-    running = Platform(workdir, web_workers=WEB_WORKERS).prepare()  # migrations: direct
+    running = Platform(
+        workdir, web_workers=WEB_WORKERS, extra_env={"QUORUM_QUEUES": "true"}
+    ).prepare()  # migrations: straight to PostgreSQL
     try:
         port = free_port()
         running.bouncer_port = port
@@ -156,6 +159,12 @@ def test_events_commands_and_jobs_work_through_transaction_pooling(platform):
     assert platform.api("GET", "/api/messages/preferences", token).json() == preferences
     job = platform.rac("jobs", "run", "invoicing", "--as-of", clock.today().isoformat())
     assert job.returncode == 0, job.stderr
+    durable = {
+        name: queue["type"]
+        for name, queue in platform.queues().items()
+        if name.startswith(("evt-", "rpc-", "rac.dead-letters"))
+    }
+    assert len(durable) > 40 and set(durable.values()) == {"quorum"}, durable
 
 
 def test_the_session_cache_listens_on_postgresql_itself_and_follows_changes(platform):
