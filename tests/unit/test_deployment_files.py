@@ -242,3 +242,16 @@ def test_quorum_queues_in_production_and_a_cluster_profile_of_three_nodes():
     failover = ";amqp://rac:pw@rabbitmq-2:5672/;amqp://rac:pw@rabbitmq-3:5672/"
     uri = environment_of("plans", {**PRIVATE_ENV, "RABBITMQ_FAILOVER": failover})["AMQP_URI"]
     assert uri.endswith("@rabbitmq:5672/" + failover)
+
+
+def test_pgbouncer_refuses_to_trust_its_clients_in_production(monkeypatch):
+    from rac_shared.pgbouncer import configuration
+
+    monkeypatch.setenv("DATABASE_URL", "postgresql://rac@postgres:5432/postgres")
+    for service in SERVICE_NAMES:
+        monkeypatch.delenv(f"DATABASE_URL_{service.upper()}", raising=False)
+    monkeypatch.setenv("RAC_ENV", "development")
+    assert "auth_type = trust" in configuration(Settings())[0]
+    monkeypatch.setenv("RAC_ENV", "production")
+    with pytest.raises(SystemExit, match="passwords"):
+        configuration(Settings())
