@@ -96,7 +96,7 @@ def test_an_analyst_reads_the_journal_and_an_invoice_history(platform, page, art
     with page.expect_download() as download:
         page.get_by_role("link", name="Exporter en CSV").click()
     content = download.value.path().read_bytes().decode("utf-8-sig")
-    assert content.startswith("No;Date et heure;Nature;")
+    assert content.startswith("N°;Date et heure;Nature;")
 
     page.get_by_role("link", name=re.compile(r"^Facture CLV-2026-0001")).first.click()
     expect(page.get_by_role("heading", level=1)).to_have_text("Historique — Facture CLV-2026-0001")

@@ -124,7 +124,7 @@ def test_a_service_adds_its_own_entry_once_and_the_journal_shows_and_exports_it(
     assert exported.status_code == 200
     assert exported.headers["Content-Type"].startswith("text/csv")
     rows = list(csv.reader(io.StringIO(exported.content.decode("utf-8-sig")), delimiter=";"))
-    assert rows[0][:3] == ["No", "Date et heure", "Nature"]
+    assert rows[0][:3] == ["N°", "Date et heure", "Nature"]
     assert any("En analyse → Compléments demandés" in cell for row in rows for cell in row)
     # An institution does not read the trail.
     assert platform.api("GET", "/api/audit/journal", platform.token(COORDINATOR)).status_code == 403

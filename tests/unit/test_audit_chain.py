@@ -204,7 +204,7 @@ def test_the_journal_and_a_history_render_and_each_reading_is_recorded(session):
     assert "Historique — Facture CLV-2026-0001" in page.get_data(as_text=True)
     assert browser.client.get("/historique/inconnu/1").status_code == 404
     csv_export = browser.client.get("/journal.csv?nature=record")
-    assert csv_export.get_data().decode("utf-8-sig").startswith("No;Date et heure;")
+    assert csv_export.get_data().decode("utf-8-sig").startswith("N°;Date et heure;")
     session.expire_all()
     readings = session.scalars(
         select(AuditEntry.action).where(AuditEntry.kind == audit.READ).order_by(AuditEntry.seq)

@@ -21,7 +21,7 @@ from rac_shared.formatting import short_datetime
 AUDIT_READERS = frozenset({Role.MINISTRY_ADMIN, Role.MINISTRY_ANALYST})
 
 CSV_HEADER = (
-    "No", "Date et heure", "Nature", "Source", "Personne", "Objet", "Référence", "Action",
+    "N°", "Date et heure", "Nature", "Source", "Personne", "Objet", "Référence", "Action",
     "Résumé", "Avant → après", "Requête", "Statut HTTP", "Empreinte",
 )  # fmt: skip
 
