@@ -24,6 +24,7 @@ from rac_shared.contracts.funding import (
     ProjectIn,
     ScheduleIn,
 )
+from rac_shared.db import SessionFactory
 from rac_shared.events import CancelledPlanCandidate
 from rac_shared.formatting import long_date, money
 from services.billing import cancellation, estimates, funding, invoicing, payments
@@ -370,3 +371,16 @@ def _hold_first(session: Session, ministry, allocation, report_year: str) -> Non
     ]
     schedule = ScheduleIn.model_validate({"items": items})
     funding.replace_schedule(session, ministry, "allocation", allocation.id, schedule)
+
+
+# -- rac demo's step (see rac_shared/manifest.py) ----------------------------------------------
+
+
+def seed_billing(context) -> tuple[str, dict]:
+    """Invoices, a cancellation and the funding of the CERACs the scoring step designated
+    (forwarded as ``ceracs``)."""
+    directory = context.forwarded["directory"]
+    ceracs = context.forwarded["designations"]["ceracs"]
+    with SessionFactory("billing", Base.metadata).transaction() as session:
+        summary = seed(session, directory["organisations"], directory["people"], ceracs)
+    return summary, {}

@@ -6,10 +6,9 @@ version awaiting acceptance while version 2 stays in force; and an offer the Bou
 declined, with its reason.
 
 ``rac demo`` runs before any service is up, so the plan goes through the plans service's
-own RPC methods called in this process, and so do billing's estimate RPCs (the contract),
-each with its own database; the directory's organisations come from the gateway's views
-(``rac_shared.demo``). Issuing renders the PDF and writes ``plan.issued`` to the outbox,
-relayed when the services start.
+own RPC methods called in this process, and so do billing's estimate RPCs and the
+directory's look-ups, each service on its own database (``rac.demo.InProcess``). Issuing
+renders the PDF and writes ``plan.issued`` to the outbox, relayed when the services start.
 """
 
 from __future__ import annotations
@@ -17,9 +16,9 @@ from __future__ import annotations
 from datetime import date, timedelta
 
 from sqlalchemy import select
-from sqlalchemy.orm import Session
 
 from rac_shared.clock import clock
+from rac_shared.db import SessionFactory
 from rac_shared.formatting import when
 from services.plans.models import Base, Plan
 
@@ -116,51 +115,6 @@ ESTIMATE = {
 }
 
 
-class InProcess:
-    """Calls a nameko service's RPC methods in this process, as a worker would: a fresh
-    session per call (``sessions``), other services as stand-ins. For ``rac demo`` only."""
-
-    def __init__(self, service_cls, sessions, **dependencies):
-        self._service_cls = service_cls
-        self._sessions = sessions
-        self._dependencies = dependencies
-
-    def __getattr__(self, name):
-        def call(*args, **kwargs):
-            worker = self._service_cls()
-            worker.db = self._sessions()
-            for dependency, value in self._dependencies.items():
-                setattr(worker, dependency, value)
-            try:
-                return getattr(worker, name)(*args, **kwargs)
-            finally:
-                worker.db.close()
-
-        return call
-
-
-class Directory:
-    """The gateway's directory RPCs, answered from the organisations and people views."""
-
-    def __init__(self, organisations: dict[str, dict], people: dict[str, dict]):
-        self.by_id = {o["id"]: o for o in organisations.values()}
-        self.people = list(people.values())
-
-    def get_organisation(self, organisation_id: int) -> dict:
-        from rac_shared.errors import not_found
-
-        if organisation_id not in self.by_id:
-            raise not_found("Organisation introuvable.")
-        return self.by_id[organisation_id]
-
-    def users_of_organisation(self, organisation_id: int, roles: list[str] | None = None):
-        return [
-            p
-            for p in self.people
-            if p["organisation_id"] == organisation_id and (not roles or p["role"] in roles)
-        ]
-
-
 def _actor(person: dict, organisation: dict) -> dict:
     return {
         "user_id": person["id"],
@@ -176,27 +130,22 @@ def _monday_after(day: date, days: int) -> date:
     return target + timedelta(days=(7 - target.weekday()) % 7)
 
 
-def seed(session: Session, organisations: dict[str, dict], people: dict[str, dict]) -> str:
-    """Two plans of the Cégep de Lévis; nothing if they exist already."""
-    from rac_shared.db import SessionFactory
-    from services.billing.models import Base as BillingBase
-    from services.billing.service import BillingService
-    from services.plans.service import PlansService
-
-    existing = set(session.scalars(select(Plan.program_code)))
-    if {PROGRAM_CODE, AMENDED_PROGRAM[0], DECLINED_PROGRAM[0]} <= existing:
-        return "Plans de mise en œuvre : déjà présents."
+def seed_plans(context) -> tuple[str, dict]:
+    """``rac demo``'s step: four plans of the Cégep de Lévis through the plans service's own
+    RPC methods (billing's estimate RPCs and the directory answered by their services'
+    entrypoints, ``context.client``); a plan already there is left as it is, so a demo
+    stopped half-way completes the others when run again. Forwards the plans' ids by
+    program code (``plan_ids``)."""
+    directory = context.forwarded["directory"]
+    organisations, people = directory["organisations"], directory["people"]
+    sessions = SessionFactory("plans", Base.metadata)
+    with sessions.transaction() as session:
+        existing = set(session.scalars(select(Plan.program_code)))
     levis, cisss, bakery = organisations["CLV"], organisations["CCA"], organisations["BSM"]
     coordinator = _actor(people["rac@cegeplevis.demo.quebec"], levis)
     cisss_representative = _actor(people["rh@cisss.demo.quebec"], cisss)
     bakery_representative = _actor(people["direction@boulangerie.demo.quebec"], bakery)
-    directory = Directory(organisations, people)
-    billing = InProcess(
-        BillingService, SessionFactory("billing", BillingBase.metadata), gateway=directory
-    )
-    plans = InProcess(
-        PlansService, SessionFactory("plans", Base.metadata), gateway=directory, billing=billing
-    )
+    plans = context.client("plans")
     lines = []
     if PROGRAM_CODE not in existing:
         issued = _issued_plan(plans, coordinator, cisss)
@@ -217,7 +166,11 @@ def seed(session: Session, organisations: dict[str, dict], people: dict[str, dic
         lines.append(
             f"{declined['reference']} refusé par la Boulangerie Saint-Méthode inc., avec son motif"
         )
-    return "Plans de mise en œuvre : " + "; ".join(lines) + "."
+    with sessions.transaction() as session:
+        plan_ids = dict(session.execute(select(Plan.program_code, Plan.id)).all())
+    if not lines:
+        return "Plans de mise en œuvre : déjà présents.", {"plan_ids": plan_ids}
+    return "Plans de mise en œuvre : " + "; ".join(lines) + ".", {"plan_ids": plan_ids}
 
 
 def _issued_plan(plans, coordinator: dict, cisss: dict) -> dict:

@@ -14,7 +14,7 @@ import pytest
 from sqlalchemy import create_engine, pool, text
 from sqlalchemy.engine import make_url
 
-from rac_shared.migrations import migrate, schema_drift
+from rac.migrate import migrate, schema_drift
 from rac_shared.settings import SERVICE_NAMES, with_driver
 
 pytestmark = pytest.mark.integration

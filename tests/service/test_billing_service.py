@@ -358,7 +358,7 @@ def postgres_billing():
     from sqlalchemy.engine import make_url
     from sqlalchemy.orm import sessionmaker
 
-    from rac_shared.migrations import migrate
+    from rac.migrate import migrate
     from rac_shared.settings import with_driver
     from services.billing.models import Base
 

@@ -291,7 +291,7 @@ def test_bad_input_is_refused_and_nothing_is_saved(billing):
 def postgres_sessions():
     import os
 
-    from rac_shared.migrations import migrate
+    from rac.migrate import migrate
     from rac_shared.settings import with_driver
 
     base = make_url(
