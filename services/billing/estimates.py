@@ -57,7 +57,10 @@ def load_rates(session: Session) -> list[P.Rate]:
     rows = session.scalars(select(TaxRate)).all()
     if not rows:
         return list(P.DEFAULT_RATES)
-    return [P.Rate(r.name, _clean(Decimal(r.rate)), r.valid_from, r.valid_to) for r in rows]
+    return [
+        P.Rate(r.name, _clean(Decimal(r.rate)), r.valid_from, r.valid_to, bool(r.compounded))
+        for r in rows
+    ]
 
 
 def _clean(rate: Decimal) -> Decimal:

@@ -20,9 +20,10 @@ from sqlalchemy import select
 from rac_shared.clock import clock
 from rac_shared.db import SessionFactory
 from rac_shared.formatting import when
-from services.plans.models import Base, Plan
+from services.plans.models import DRAFT, Base, Plan
 
 PROGRAM_CODE = "JEE.0K"
+DRAFT_PROGRAM = "LCA.EJ"
 
 COMPETENCIES = [
     ("018N", "Analyser la fonction de travail", "REG A", 2, 1),
@@ -140,29 +141,44 @@ def seed_plans(context) -> tuple[str, dict]:
     organisations, people = directory["organisations"], directory["people"]
     sessions = SessionFactory("plans", Base.metadata)
     with sessions.transaction() as session:
-        existing = set(session.scalars(select(Plan.program_code)))
+        status_of = dict(session.execute(select(Plan.program_code, Plan.status)).all())
+        # A plan left a draft by a demo stopped half-way is completed, not made again; the
+        # plan in preparation is meant to stay a draft.
+        resume = dict(
+            session.execute(
+                select(Plan.program_code, Plan.id).where(
+                    Plan.status == DRAFT, Plan.program_code != DRAFT_PROGRAM
+                )
+            ).all()
+        )
+    done = {code for code in status_of if code not in resume}
     levis, cisss, bakery = organisations["CLV"], organisations["CCA"], organisations["BSM"]
     coordinator = _actor(people["rac@cegeplevis.demo.quebec"], levis)
     cisss_representative = _actor(people["rh@cisss.demo.quebec"], cisss)
     bakery_representative = _actor(people["direction@boulangerie.demo.quebec"], bakery)
     plans = context.client("plans")
     lines = []
-    if PROGRAM_CODE not in existing:
-        issued = _issued_plan(plans, coordinator, cisss)
-        draft = _draft_plan(plans, coordinator, bakery)
+    if PROGRAM_CODE not in done:
+        issued = _issued_plan(plans, coordinator, cisss, resume.get(PROGRAM_CODE))
         lines.append(
             f"{issued['reference']} émis au CISSS de Chaudière-Appalaches (acceptation au plus "
-            f"tard le {when(issued['acceptance_deadline'])}), {draft['reference']} en "
-            "préparation"
+            f"tard le {when(issued['acceptance_deadline'])})"
         )
-    if AMENDED_PROGRAM[0] not in existing:
-        amended = _amended_plan(plans, coordinator, cisss_representative, cisss)
+    if DRAFT_PROGRAM not in done:
+        draft = _draft_plan(plans, coordinator, bakery)
+        lines.append(f"{draft['reference']} en préparation")
+    if AMENDED_PROGRAM[0] not in done:
+        amended = _amended_plan(
+            plans, coordinator, cisss_representative, cisss, resume.get(AMENDED_PROGRAM[0])
+        )
         lines.append(
             f"{amended['reference']} accepté puis modifié : la version 2 est en vigueur, la "
             f"version 3 attend l'acceptation du CISSS de Chaudière-Appalaches"
         )
-    if DECLINED_PROGRAM[0] not in existing:
-        declined = _declined_plan(plans, coordinator, bakery_representative, bakery)
+    if DECLINED_PROGRAM[0] not in done:
+        declined = _declined_plan(
+            plans, coordinator, bakery_representative, bakery, resume.get(DECLINED_PROGRAM[0])
+        )
         lines.append(
             f"{declined['reference']} refusé par la Boulangerie Saint-Méthode inc., avec son motif"
         )
@@ -173,23 +189,26 @@ def seed_plans(context) -> tuple[str, dict]:
     return "Plans de mise en œuvre : " + "; ".join(lines) + ".", {"plan_ids": plan_ids}
 
 
-def _issued_plan(plans, coordinator: dict, cisss: dict) -> dict:
+def _issued_plan(plans, coordinator: dict, cisss: dict, plan_id: int | None = None) -> dict:
+    """Issued today to the CISSS; ``plan_id``: the draft a stopped demo left, completed."""
     today = clock.today()
-    created = plans.create_plan(
-        actor=coordinator,
-        data={
-            "employer_id": cisss["id"],
-            "employer_service": "Direction des ressources humaines, des communications et des "
-            "affaires juridiques",
-            "program_kind": "AEC",
-            "program_code": PROGRAM_CODE,
-            "program_title": "Techniques d'éducation à l'enfance",
-            "target_jobs": "le personnel éducateur des haltes-garderies et des services de "
-            "garde en milieu hospitalier",
-            "organisation_domain": "de la santé et des services sociaux",
-        },
+    plan_id = (
+        plan_id
+        or plans.create_plan(
+            actor=coordinator,
+            data={
+                "employer_id": cisss["id"],
+                "employer_service": "Direction des ressources humaines, des communications et des "
+                "affaires juridiques",
+                "program_kind": "AEC",
+                "program_code": PROGRAM_CODE,
+                "program_title": "Techniques d'éducation à l'enfance",
+                "target_jobs": "le personnel éducateur des haltes-garderies et des services de "
+                "garde en milieu hospitalier",
+                "organisation_domain": "de la santé et des services sociaux",
+            },
+        )["id"]
     )
-    plan_id = created["id"]
     start = _monday_after(today, 45)
     view = plans.get_plan(actor=coordinator, plan_id=plan_id)
     sections = {
@@ -278,7 +297,7 @@ def _draft_plan(plans, coordinator: dict, bakery: dict) -> dict:
         data={
             "employer_id": bakery["id"],
             "program_kind": "AEC",
-            "program_code": "LCA.EJ",
+            "program_code": DRAFT_PROGRAM,
             "program_title": "Supervision d'équipes de production",
             "target_jobs": "les chefs d'équipe de la boulangerie",
             "organisation_domain": "de la boulangerie artisanale et industrielle",
@@ -364,27 +383,32 @@ def _candidates(rows, start: date) -> list[dict]:
     ]
 
 
-def _amended_plan(plans, coordinator: dict, employer: dict, cisss: dict) -> dict:
+def _amended_plan(
+    plans, coordinator: dict, employer: dict, cisss: dict, plan_id: int | None = None
+) -> dict:
     """Accepted 70 days ago; amended and accepted again (version 2, in force); a third
-    version (another amendment) issued three days ago awaits acceptance."""
+    version (another amendment) issued three days ago awaits acceptance. ``plan_id``: the
+    draft a stopped demo left, completed."""
     now = clock.now()
     with clock.frozen_at(now - timedelta(days=80)):
         today = clock.today()
-        created = plans.create_plan(
-            actor=coordinator,
-            data={
-                "employer_id": cisss["id"],
-                "employer_service": "Direction des services multidisciplinaires, archives "
-                "médicales et accueil",
-                "program_kind": "AEC",
-                "program_code": AMENDED_PROGRAM[0],
-                "program_title": AMENDED_PROGRAM[1],
-                "target_jobs": "le personnel administratif des archives médicales et de "
-                "l'accueil des hôpitaux",
-                "organisation_domain": "de la santé et des services sociaux",
-            },
+        plan_id = (
+            plan_id
+            or plans.create_plan(
+                actor=coordinator,
+                data={
+                    "employer_id": cisss["id"],
+                    "employer_service": "Direction des services multidisciplinaires, archives "
+                    "médicales et accueil",
+                    "program_kind": "AEC",
+                    "program_code": AMENDED_PROGRAM[0],
+                    "program_title": AMENDED_PROGRAM[1],
+                    "target_jobs": "le personnel administratif des archives médicales et de "
+                    "l'accueil des hôpitaux",
+                    "organisation_domain": "de la santé et des services sociaux",
+                },
+            )["id"]
         )
-        plan_id = created["id"]
         plans.update_draft(
             actor=coordinator,
             plan_id=plan_id,
@@ -450,22 +474,27 @@ def _issue_amendment(plans, coordinator, plan_id, summary, change, estimate) -> 
     plans.issue(actor=coordinator, plan_id=plan_id)
 
 
-def _declined_plan(plans, coordinator: dict, employer: dict, bakery: dict) -> dict:
-    """Issued eight days ago to the Boulangerie Saint-Méthode, declined two days later."""
+def _declined_plan(
+    plans, coordinator: dict, employer: dict, bakery: dict, plan_id: int | None = None
+) -> dict:
+    """Issued eight days ago to the Boulangerie Saint-Méthode, declined two days later.
+    ``plan_id``: the draft a stopped demo left, completed."""
     now = clock.now()
     with clock.frozen_at(now - timedelta(days=8)):
-        created = plans.create_plan(
-            actor=coordinator,
-            data={
-                "employer_id": bakery["id"],
-                "program_kind": "AEC",
-                "program_code": DECLINED_PROGRAM[0],
-                "program_title": DECLINED_PROGRAM[1],
-                "target_jobs": "les boulangères et boulangers de production de nuit",
-                "organisation_domain": "de la boulangerie artisanale et industrielle",
-            },
+        plan_id = (
+            plan_id
+            or plans.create_plan(
+                actor=coordinator,
+                data={
+                    "employer_id": bakery["id"],
+                    "program_kind": "AEC",
+                    "program_code": DECLINED_PROGRAM[0],
+                    "program_title": DECLINED_PROGRAM[1],
+                    "target_jobs": "les boulangères et boulangers de production de nuit",
+                    "organisation_domain": "de la boulangerie artisanale et industrielle",
+                },
+            )["id"]
         )
-        plan_id = created["id"]
         start = date(clock.today().year, 12, 15)
         if start < clock.today():
             start = date(clock.today().year + 1, 12, 15)

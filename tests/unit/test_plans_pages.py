@@ -15,6 +15,7 @@ import zlib
 from datetime import date
 
 import pytest
+from nameko.testing.services import worker_factory
 from werkzeug.test import Client
 
 from gateway import auth
@@ -27,7 +28,6 @@ from rac_shared.db import SessionFactory
 from rac_shared.formatting import money
 from rac_shared.settings import get_settings
 from rac_shared.templating import make_environment
-from services.plans.demo import Directory, InProcess
 from services.plans.models import Base
 from services.plans.service import PlansService
 
@@ -85,6 +85,46 @@ class Billing:
         return "<section><h2>Estimation</h2><p>2 900,00 $</p></section>"
 
 
+class Directory:
+    """The gateway's directory RPCs, answered from ``ORGANISATIONS`` and ``PEOPLE``."""
+
+    def get_organisation(self, organisation_id: int) -> dict:
+        from rac_shared.errors import not_found
+
+        found = [o for o in ORGANISATIONS.values() if o["id"] == organisation_id]
+        if not found:
+            raise not_found("Organisation introuvable.")
+        return found[0]
+
+    def users_of_organisation(self, organisation_id: int, roles: list[str] | None = None):
+        return [
+            p
+            for p in PEOPLE.values()
+            if p["organisation_id"] == organisation_id and (not roles or p["role"] in roles)
+        ]
+
+
+class PlansEntrypoints:
+    """The plans service's entrypoints run in this process (nameko's ``worker_factory``),
+    each call with a fresh session, the directory and billing as the stand-ins above."""
+
+    def __init__(self, sessions, billing):
+        self.sessions, self.billing = sessions, billing
+
+    def __getattr__(self, method):
+        def call(*args, **kwargs):
+            session = self.sessions()
+            worker = worker_factory(
+                PlansService, db=session, gateway=Directory(), billing=self.billing
+            )
+            try:
+                return getattr(worker, method)(*args, **kwargs)
+            finally:
+                session.close()
+
+        return call
+
+
 class Services:
     """The gateway's RPC client, answered in this process; counts calls per service."""
 
@@ -110,9 +150,7 @@ class Site:
                 Organisation(**{k: o[k] for k in fields}) for o in ORGANISATIONS.values()
             )
         self.billing = Billing()
-        self.service = InProcess(
-            PlansService, plans_db, gateway=Directory(ORGANISATIONS, PEOPLE), billing=self.billing
-        )
+        self.service = PlansEntrypoints(plans_db, self.billing)
         self.rpc = Services(self.service, self.billing)
         self.app = GatewayApp(get_settings(), gateway_db, self.rpc, make_environment(TEMPLATES))
         self.actor = COORDINATOR
