@@ -14,7 +14,7 @@ from gateway.models import AuditEntry, LoginFailure, Organisation, PasswordReset
 from rac_shared.actor import Actor, OrganisationKind, Role
 from rac_shared.clock import clock
 from rac_shared.errors import DomainError, invalid, not_found
-from rac_shared.events import PasswordResetRequested
+from rac_shared.events import UserPasswordResetRequested
 from rac_shared.outbox import record_event
 from rac_shared.settings import Settings
 
@@ -150,7 +150,7 @@ def request_password_reset(session: Session, settings: Settings, email: str) -> 
     session.add(PasswordResetToken(user_id=user.id, token_hash=token_hash, expires_at=expires_at))
     record_event(
         session,
-        PasswordResetRequested(
+        UserPasswordResetRequested(
             user_id=user.id,
             email=user.email,
             full_name=user.full_name,

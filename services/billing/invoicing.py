@@ -834,7 +834,7 @@ class _EventRows:
                 **template,
                 "event_id": str(UUID(bytes=random[16 * index : 16 * index + 16], version=4)),
                 "event_type": payload.event_type,
-                "version": type(payload).version,
+                "version": type(payload).schema_version,
                 "source": payload.source,
                 "payload": data,
             }

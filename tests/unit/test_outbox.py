@@ -10,7 +10,7 @@ import pytest
 from sqlalchemy import func, insert, select
 
 from rac_shared import db
-from rac_shared.events import Envelope, PasswordResetRequested
+from rac_shared.events import Envelope, UserPasswordResetRequested
 from rac_shared.logs import set_correlation_id
 from rac_shared.outbox import (
     OutboxRelay,
@@ -20,7 +20,7 @@ from rac_shared.outbox import (
     record_event,
 )
 
-EVENT_TYPE = PasswordResetRequested.event_type
+EVENT_TYPE = UserPasswordResetRequested.event_type
 UNREACHABLE = "amqp://guest:guest@127.0.0.1:1/"
 
 
@@ -56,8 +56,8 @@ def broker_queue():
         bound.delete()
 
 
-def reset_requested(user_id: int = 12) -> PasswordResetRequested:
-    return PasswordResetRequested(
+def reset_requested(user_id: int = 12) -> UserPasswordResetRequested:
+    return UserPasswordResetRequested(
         user_id=user_id,
         email=f"user{user_id}@cegeplevis.demo.quebec",
         full_name="Élise Tremblay",
@@ -99,7 +99,7 @@ def test_record_event_commit_writes_one_row_with_the_envelope(factory):
     assert row.event_type == EVENT_TYPE
     assert row.correlation_id == "corr-1"
     assert row.body == envelope.model_dump(mode="json")
-    assert Envelope.model_validate(row.body).payload_as(PasswordResetRequested) == (
+    assert Envelope.model_validate(row.body).payload_as(UserPasswordResetRequested) == (
         reset_requested()
     )
     assert row.published_at is None
