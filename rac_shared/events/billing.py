@@ -12,6 +12,20 @@ from pydantic import BaseModel, ConfigDict, Field
 from rac_shared.events.base import EventPayload
 
 
+class EstimateSaved(EventPayload):
+    """An estimate of a plan version was saved (created or replaced): the plans service keeps
+    the latest per version (``revision``) to issue without asking billing.
+    ``snapshot`` is the contract's ``EstimateSnapshot`` as JSON."""
+
+    source: ClassVar[str] = "billing"
+    event_type: ClassVar[str] = "estimate.saved"
+
+    plan_id: int
+    version: int
+    revision: int
+    snapshot: dict
+
+
 class InvoiceIssued(EventPayload):
     """An invoice was issued (immutable from now on): notifications e-mails it to the
     employer with its PDF (``billing.invoice_pdf_for_delivery``)."""

@@ -16,6 +16,36 @@ class PlanIssued(EventPayload):
 
     source: ClassVar[str] = "plans"
     event_type: ClassVar[str] = "plan.issued"
+    schema_version: ClassVar[int] = 2
+
+    plan_id: int
+    version: int
+    reference: str
+    institution_id: int
+    employer_id: int
+    issued_on: date
+    acceptance_deadline: datetime
+    content_hash: str
+    # A written amendment of the version in force (``amends_version``, issued on
+    # ``amends_issued_on``), which stays in force until this one is accepted; None for an
+    # offer of a plan not yet accepted. ``replaces_version``: the issued version this one
+    # replaces (withdrawn or declined). Defaults keep older messages readable.
+    amends_version: int | None = None
+    amends_issued_on: date | None = None
+    replaces_version: int | None = None
+    change_summary: str = ""
+    # Version 2: the hash of billing's estimate snapshot the plan was issued with (billing
+    # freezes that estimate when it consumes the event); empty from a version 1 publisher.
+    estimate_hash: str = ""
+
+
+class PlanIssuedV1(EventPayload):
+    """``plan.issued`` as version 1 publishers sent it (before ``estimate_hash``): kept
+    registered so that the contract check compares version 2 with it (versions only add
+    fields, see rac_shared/events/base.py)."""
+
+    source: ClassVar[str] = "plans"
+    event_type: ClassVar[str] = "plan.issued"
 
     plan_id: int
     version: int

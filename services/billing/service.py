@@ -41,6 +41,7 @@ from rac_shared.contracts.billing import (
     EmployerRef,
     EstimatePreview,
     EstimatePreviewIn,
+    EstimateSnapshot,
     EstimateSpec,
     EstimateView,
     ImportReport,
@@ -83,6 +84,7 @@ from rac_shared.events import (
     PlanAccepted,
     PlanCancelled,
     PlanCandidateAbandoned,
+    PlanIssued,
     PlanMilestoneReached,
 )
 from rac_shared.logs import CorrelationId
@@ -177,6 +179,7 @@ class BillingService:
         parties = self._parties(plan)
         with self.db.begin():
             saved = estimates.save_estimate(self.db, actor, plan, estimate, parties)
+            estimates.publish_saved(self.db, saved)
             return estimates.estimate_view(self.db, saved)
 
     @rpc
@@ -202,6 +205,12 @@ class BillingService:
         return estimates.estimate_html(self.db, estimate)
 
     @rpc
+    def estimate_snapshot(self, actor: Actor, plan_id: int, version: int) -> EstimateSnapshot:
+        """What ``estimate.saved`` carried: the plans service keeps it to issue the version."""
+        estimate = estimates.visible_estimate(self.db, actor, plan_id, version)
+        return estimates.snapshot(self.db, estimate)
+
+    @rpc
     def preview_estimate(self, actor: Actor, data: EstimatePreviewIn) -> EstimatePreview:
         """Totals and installments of an estimate being edited, nothing saved."""
         return estimates.preview(self.db, data.estimate, data.candidate_count)
@@ -212,6 +221,15 @@ class BillingService:
         return reports.plan_billing(self.db, actor, plan_id)
 
     # -- events from plans -------------------------------------------------------------
+
+    @on_event(PlanIssued)
+    def on_plan_issued(self, envelope, payload: PlanIssued) -> None:
+        """The version is issued with the estimate whose hash the event carries: frozen."""
+        with self.db.begin():
+            if first_time(self.db, envelope.event_id, "billing.on_plan_issued"):
+                estimates.freeze_issued(
+                    self.db, payload.plan_id, payload.version, payload.estimate_hash
+                )
 
     @on_event(PlanAccepted)
     def on_plan_accepted(self, envelope, payload: PlanAccepted) -> None:

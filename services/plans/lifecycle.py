@@ -198,8 +198,10 @@ def commit_issue(
     facts: dict,
     estimate: dict,
     pdf: bytes,
+    estimate_hash: str,
 ) -> Plan:
-    """Freeze the version: status, date of issue, deadline, hash, PDF, ``plan.issued``."""
+    """Freeze the version: status, date of issue, deadline, hash, PDF, ``plan.issued``
+    (with ``estimate_hash``, the estimate snapshot the version was issued with)."""
     plan = access.load_for_institution(session, actor, plan_id, for_update=True)
     version = plan.current
     if version.number != number or version.status != DRAFT:
@@ -249,6 +251,7 @@ def commit_issue(
             amends_issued_on=amended.issued_on if amended else None,
             replaces_version=replaced_version(version),
             change_summary=version.change_summary or "",
+            estimate_hash=estimate_hash,
         ),
     )
     session.flush()

@@ -94,7 +94,7 @@ def test_each_publisher_declares_its_own_events_in_its_own_module(publisher):
 def test_the_schema_version_is_not_shadowed_by_the_plan_s_version():
     from rac_shared.events import PlanIssued
 
-    assert PlanIssued.schema_version == 1
+    assert PlanIssued.schema_version == 2  # version 2 added the estimate's hash
     assert "version" in PlanIssued.model_fields  # the plan's version, a field of its own
     issued = PlanIssued.model_validate(
         {
@@ -109,7 +109,30 @@ def test_the_schema_version_is_not_shadowed_by_the_plan_s_version():
         }
     )
     envelope = Envelope.wrap(issued)
-    assert (envelope.version, envelope.payload["version"]) == (1, 4)
+    assert (envelope.version, envelope.payload["version"]) == (2, 4)
+
+
+def test_plan_issued_version_2_reads_what_a_version_1_publisher_still_sends():
+    """The rolling upgrade of ``plan.issued`` (``estimate_hash`` added): a plans service not
+    yet upgraded publishes version 1, which billing and notifications read with version 2;
+    version 1 stays registered for the contract check."""
+    from rac_shared.events import PlanIssued, PlanIssuedV1
+
+    old = PlanIssuedV1(
+        plan_id=3,
+        version=1,
+        reference="PMO-CLV-2026-003",
+        institution_id=2,
+        employer_id=5,
+        issued_on="2026-11-12",
+        acceptance_deadline="2026-12-13T04:59:00+00:00",
+        content_hash="0" * 64,
+    )
+    wire = json.loads(json.dumps(Envelope.wrap(old).model_dump(mode="json")))
+    assert (wire["event_type"], wire["version"]) == ("plan.issued", 1)
+    read = Envelope.model_validate(wire).payload_as(PlanIssued)
+    assert read.estimate_hash == "" and read.reference == "PMO-CLV-2026-003"
+    assert REGISTRY[("plan.issued", 1)] is PlanIssuedV1
 
 
 def test_every_registered_version_only_adds_fields_with_defaults():

@@ -15,6 +15,7 @@ from sqlalchemy.orm import sessionmaker
 
 from rac_shared.actor import Actor
 from rac_shared.clock import MONTREAL, clock
+from rac_shared.contracts.billing import estimate_hash
 from rac_shared.contracts.plans import (
     AmendmentIn,
     AnnexTemplateIn,
@@ -212,6 +213,7 @@ def issue(session, plan: Plan, when: datetime) -> PlanVersion:
             facts,
             ESTIMATE,
             b"%PDF-1.7 placeholder",
+            estimate_hash(ESTIMATE),
         )
         session.commit()
     return plan.current
@@ -440,8 +442,9 @@ def test_issuing_freezes_the_version_and_publishes_plan_issued(session):
     assert version.issued_on == date(2026, 1, 31)
     assert len(version.content_hash) == 64
     [issued] = events(session, "plan.issued")
-    assert issued["version"] == 1  # the envelope's schema version
+    assert issued["version"] == 2  # the envelope's schema version (with the estimate's hash)
     assert issued["payload"]["version"] == 1  # the plan's version
+    assert issued["payload"]["estimate_hash"] == estimate_hash(ESTIMATE)
     assert issued["payload"]["acceptance_deadline"].startswith("2026-03-03T04:59:59.999999")
     assert issued["payload"]["content_hash"] == version.content_hash
 
