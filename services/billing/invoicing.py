@@ -19,25 +19,21 @@ remains is applied to the plan's next invoices, or is owed back to the employer.
 
 from __future__ import annotations
 
-import io
-import json
 import logging
-import os
 from collections import defaultdict
 from datetime import date, datetime, timedelta
 from decimal import Decimal
 from typing import NamedTuple
-from uuid import UUID
 
-from sqlalchemy import JSON, insert, select, update
+from sqlalchemy import insert, select, update
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm import Session
 
 from rac_shared.clock import MONTREAL, clock
+from rac_shared.copy import PostgresqlWriter
 from rac_shared.events import (
     CreditNoteApplication,
     CreditNoteIssued,
-    Envelope,
     InvoiceIssued,
     PlanAccepted,
     PlanCancelled,
@@ -45,7 +41,7 @@ from rac_shared.events import (
     PlanMilestoneReached,
 )
 from rac_shared.formatting import long_date
-from rac_shared.outbox import record_event
+from rac_shared.outbox import EventRows, record_event
 from services.billing import estimates as E
 from services.billing import pricing as P
 from services.billing.models import (
@@ -60,7 +56,6 @@ from services.billing.models import (
     PLAN_CANCELLED,
     SCHEDULED,
     Abandonment,
-    Base,
     BillingPlan,
     CreditAllocation,
     CreditNote,
@@ -609,7 +604,7 @@ def issue_due_invoices(
     claimed.sort(key=lambda row: (row.institution_id, row.due_on, row.id))
     created_at = clock.now()
     rows = [run.invoice_row(installment, created_at, year) for installment in claimed]
-    events = _EventRows(
+    events = EventRows(
         session,
         [
             InvoiceIssued(
@@ -632,8 +627,8 @@ def issue_due_invoices(
     needs = {(key, year, COUNTER_INVOICE): n for key, n in counts.items()}
 
     if session.get_bind().dialect.name == "postgresql":
-        writer = _PostgresqlWriter(session)
-        invoice_ids = writer.mark_invoiced([row["installment_id"] for row in rows])
+        writer = PostgresqlWriter(session)
+        invoice_ids = mark_invoiced(writer, [row["installment_id"] for row in rows])
         for row in rows:
             row["id"] = invoice_ids[row["installment_id"]]
         for event, row in zip(events.payloads, rows, strict=True):
@@ -691,191 +686,20 @@ def _number(rows: list[dict], last: dict[tuple, int], counts: dict[int, int]) ->
         )
 
 
-class _PostgresqlWriter:
-    """PostgreSQL's side of the bulk path, through the session's own connection: the
-    installments marked invoiced with invoice ids drawn from the sequence (so that
-    everything but the numbers is written or encoded before the counter is locked), and rows
-    written with ``COPY … FROM STDIN`` (much less work, in Python and in the server, than a
-    multi-row INSERT of the same rows).
-
-    psycopg2 refuses ``COPY`` while a coroutine wait callback is installed (eventlet's
-    patch, in the nameko services: the « facturer » button); there the rows go through one
-    multi-row ``INSERT`` (``execute_values``) instead."""
-
-    def __init__(self, session: Session):
-        from psycopg2 import extensions
-
-        self.cursor = session.connection().connection.cursor()
-        self.use_copy = extensions.get_wait_callback() is None
-
-    def mark_invoiced(self, installment_ids: list[int]) -> dict[int, int]:
-        """installment id → the id of its invoice-to-be."""
-        self.cursor.execute(
-            "UPDATE installments SET status = %s, "
-            "invoice_id = nextval(pg_get_serial_sequence('invoices', 'id')) "
-            "WHERE id = ANY(%s) RETURNING id, invoice_id",
-            (INVOICED, installment_ids),
-        )
-        marked = dict(self.cursor.fetchall())
-        if len(marked) != len(installment_ids):  # they are locked by this transaction
-            raise RuntimeError("claimed installments could not all be marked invoiced")
-        return marked
-
-    def encode(
-        self, table: str, rows: list[dict], late: tuple[str, ...] = (), raw: tuple[str, ...] = ()
-    ) -> tuple:
-        """The rows ready to write, all but the ``late`` columns (given to ``write``); the
-        ``raw`` columns hold JSON text already."""
-        names = [name for name in rows[0] if name not in late]
-        json_names = {
-            name
-            for name in names
-            if name not in raw and isinstance(_TABLES[table].c[name].type, JSON)
-        }
-        if self.use_copy:
-            columns = [
-                _copy_column([row[name] for row in rows], name in json_names) for name in names
-            ]
-            data = ["\t".join(fields) for fields in zip(*columns, strict=True)]
-        else:
-            data = [
-                tuple(json.dumps(row[name]) if name in json_names else row[name] for name in names)
-                for row in rows
-            ]
-        return table, [*names, *late], data
-
-    def write(
-        self,
-        encoded: tuple,
-        late_values: list[tuple] | None = None,
-        tails: list[str] | None = None,
-    ) -> None:
-        """Write encoded rows, with their ``late_values``, or with ``tails`` appended to
-        their last column (the end of a JSON text begun at ``encode``)."""
-        table, names, data = encoded
-        if tails:
-            assert not late_values, "tails complete the last column: no late columns then"
-            if self.use_copy:
-                data = [line + _copy_escape(tail) for line, tail in zip(data, tails, strict=True)]
-            else:
-                data = [(*row[:-1], row[-1] + tail) for row, tail in zip(data, tails, strict=True)]
-        if not self.use_copy:
-            from psycopg2.extras import execute_values
-
-            if late_values:
-                data = [(*row, *late) for row, late in zip(data, late_values, strict=True)]
-            execute_values(
-                self.cursor,
-                f"INSERT INTO {table} ({', '.join(names)}) VALUES %s",
-                data,
-                page_size=len(data),
-            )
-            return
-        if late_values:
-            data = [
-                "\t".join([line, *(_copy_escape(str(value)) for value in late)])
-                for line, late in zip(data, late_values, strict=True)
-            ]
-        text = "\n".join(data) + "\n"
-        self.cursor.copy_expert(f"COPY {table} ({', '.join(names)}) FROM STDIN", io.StringIO(text))
-
-
-def _copy_column(values: list, is_json: bool) -> list[str]:
-    """One column's fields in ``COPY``'s text format. A value the rows share (the parties,
-    the taxes, a date) is encoded once."""
-    sample = next((value for value in values if value is not None), None)
-    if not is_json and isinstance(sample, int | Decimal) and not isinstance(sample, bool):
-        return ["\\N" if value is None else str(value) for value in values]
-    memo: dict[int, str] = {}
-    fields = []
-    for value in values:
-        if value is None:
-            fields.append("\\N")
-            continue
-        field = memo.get(id(value))
-        if field is None:
-            field = memo[id(value)] = _copy_escape(json.dumps(value) if is_json else str(value))
-        fields.append(field)
-    return fields
-
-
-def _copy_escape(text: str) -> str:
-    """A field of ``COPY``'s text format: backslash, newline, carriage return and tab
-    escaped."""
-    if "\\" in text:
-        text = text.replace("\\", "\\\\")
-    if "\n" in text or "\r" in text or "\t" in text:
-        text = text.replace("\n", "\\n").replace("\r", "\\r").replace("\t", "\\t")
-    return text
-
-
-_TABLES = Base.metadata.tables
-
-
-class _EventRows:
-    """The outbox rows of many events of one transaction (what ``record_event`` writes, in
-    one multi-row INSERT): each payload is validated by its class, the envelope is built
-    once and copied with a fresh ``event_id`` (one ``occurred_at``, the batch's).
-    ``payloads`` are the rows' JSON payloads, which the caller may complete before
-    ``write``."""
-
-    def __init__(self, session: Session, payloads: list):
-        from rac_shared.logs import current_correlation_id
-
-        self.session = session
-        template = Envelope.wrap(payloads[0], current_correlation_id()).model_dump(mode="json")
-        now = clock.now()
-        self.payloads: list[dict] = []
-        self.rows: list[dict] = []
-        random = os.urandom(16 * len(payloads))  # one system call for all the event ids
-        for index, payload in enumerate(payloads):
-            data = payload.model_dump(mode="json")
-            body = {
-                **template,
-                "event_id": str(UUID(bytes=random[16 * index : 16 * index + 16], version=4)),
-                "event_type": payload.event_type,
-                "version": type(payload).schema_version,
-                "source": payload.source,
-                "payload": data,
-            }
-            self.payloads.append(data)
-            self.rows.append(
-                {
-                    "event_id": body["event_id"],
-                    "source": body["source"],
-                    "event_type": body["event_type"],
-                    "correlation_id": body["correlation_id"],
-                    "created_at": now,
-                    "attempts": 0,
-                    "body": body,
-                }
-            )
-
-    def write(self) -> None:
-        self.session.execute(insert(_TABLES["outbox"]), self.rows)
-        self.session.info["outbox_written"] = True
-
-    def encode(self, writer: _PostgresqlWriter, late: str) -> None:
-        """PostgreSQL: encode the rows before the counter is locked, all but the payload's
-        ``late`` key (the number), which ``write_encoded`` puts at the end of the payload."""
-        rows = []
-        for row, data in zip(self.rows, self.payloads, strict=True):
-            data.pop(late, None)
-            text = json.dumps(row["body"])  # the payload is the body's last key
-            rows.append({**row, "body": text[:-2]})  # without the closing "}}"
-        self.encoded = (writer.encode("outbox", rows, raw=("body",)), late)
-
-    def write_encoded(self, writer: _PostgresqlWriter, values: list) -> None:
-        encoded, late = self.encoded
-        key = json.dumps(late)
-        writer.write(encoded, tails=[f", {key}: {json.dumps(value)}}}}}" for value in values])
-        self.session.info["outbox_written"] = True
-
-
-def record_events(session: Session, payloads: list) -> None:
-    """``rac_shared.outbox.record_event`` for many events, in one multi-row INSERT."""
-    if payloads:
-        _EventRows(session, payloads).write()
+def mark_invoiced(writer: PostgresqlWriter, installment_ids: list[int]) -> dict[int, int]:
+    """Mark the claimed installments invoiced, each with the id of its invoice-to-be drawn
+    from the sequence (so that everything but the numbers is written or encoded before the
+    counter is locked): installment id → invoice id."""
+    writer.cursor.execute(
+        "UPDATE installments SET status = %s, "
+        "invoice_id = nextval(pg_get_serial_sequence('invoices', 'id')) "
+        "WHERE id = ANY(%s) RETURNING id, invoice_id",
+        (INVOICED, installment_ids),
+    )
+    marked = dict(writer.cursor.fetchall())
+    if len(marked) != len(installment_ids):  # they are locked by this transaction
+        raise RuntimeError("claimed installments could not all be marked invoiced")
+    return marked
 
 
 def _apply_credits_to_new(

@@ -12,6 +12,7 @@ from sqlalchemy import func, select
 
 from rac_shared.clock import clock
 from rac_shared.contracts.billing import EstimateSpec, InvoiceQuery, PaymentIn, PlanRef
+from rac_shared.copy import copy_column, copy_escape
 from rac_shared.errors import DomainError
 from services.billing import estimates as E
 from services.billing import invoicing as I
@@ -824,12 +825,12 @@ def test_invoicing_job_on_sqlite_gives_the_same_result_run_twice(tmp_path):
 
 
 def test_copy_fields_escape_what_the_text_format_reserves():
-    assert I._copy_escape("a\tb\nc\rd\\e \\N") == "a\\tb\\nc\\rd\\\\e \\\\N"
-    assert I._copy_escape("Cégep « œ »") == "Cégep « œ »"
+    assert copy_escape("a\tb\nc\rd\\e \\N") == "a\\tb\\nc\\rd\\\\e \\\\N"
+    assert copy_escape("Cégep « œ »") == "Cégep « œ »"
     shared = {"name": "Tab\there"}
-    assert I._copy_column([shared, None, shared], is_json=True) == [
+    assert copy_column([shared, None, shared], is_json=True) == [
         '{"name": "Tab\\\\there"}',
         "\\N",
         '{"name": "Tab\\\\there"}',
     ]
-    assert I._copy_column([D("1.50"), 7, None], is_json=False) == ["1.50", "7", "\\N"]
+    assert copy_column([D("1.50"), 7, None], is_json=False) == ["1.50", "7", "\\N"]

@@ -18,6 +18,7 @@ from sqlalchemy import func, select
 
 from rac_shared.errors import DomainError
 from services.billing.service import BillingService
+from services.plans.estimates import keep
 from services.plans.models import Base as PlansBase
 from services.plans.models import EstimateSnapshot, PlanDocument
 from services.plans.service import PlansService
@@ -188,3 +189,28 @@ def test_an_earlier_estimate_saved_arriving_late_does_not_replace_a_later_one(si
     assert kept.revision == 2
     assert kept.estimate_hash == second["payload"]["snapshot"]["estimate_hash"]
     assert kept.estimate["subtotal"] == "1500.00"
+
+
+def test_the_reply_and_the_event_of_one_save_kept_at_the_same_time_leave_one_snapshot(
+    site, monkeypatch
+):
+    """``estimate.saved`` is handled while ``save_estimate`` keeps the reply of the same save
+    (two workers): the second one looked before the first one's insert, so its own insert
+    meets the unique key; it then finds that row and keeps it."""
+    from services.plans import estimates
+
+    plan_id = a_plan(site)
+    site.rpc_("save_estimate", plan_id=plan_id, estimate=ESTIMATE)
+    [saved] = billing_events(site, "estimate.saved")
+    real_find, looks = estimates.find, []
+
+    def find_before_the_other_insert(*args, **kwargs):
+        looks.append(1)
+        return None if len(looks) == 1 else real_find(*args, **kwargs)
+
+    monkeypatch.setattr(estimates, "find", find_before_the_other_insert)
+    with site.service.sessions() as session:
+        kept = keep(session, saved["payload"]["snapshot"])
+        session.commit()
+        assert kept.revision == 1 and len(looks) == 2
+        assert session.scalar(select(func.count(EstimateSnapshot.id))) == 1
