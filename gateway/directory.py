@@ -12,7 +12,7 @@ from sqlalchemy.orm import Session
 from gateway import auth
 from gateway.models import AuditEntry, LoginFailure, Organisation, PasswordResetToken, User
 from rac_shared.actor import Actor, OrganisationKind, Role
-from rac_shared.clock import clock
+from rac_shared.clock import aware, clock
 from rac_shared.errors import DomainError, invalid, not_found
 from rac_shared.events import UserPasswordResetRequested
 from rac_shared.outbox import record_event
@@ -166,7 +166,7 @@ def reset_password(session: Session, token: str, new_password: str, confirmation
             PasswordResetToken.token_hash == auth.hash_reset_token(token)
         )
     )
-    if reset is None or reset.used_at is not None or _aware(reset.expires_at) < clock.now():
+    if reset is None or reset.used_at is not None or aware(reset.expires_at) < clock.now():
         raise invalid(
             "Ce lien de réinitialisation est invalide ou expiré. Faites une nouvelle demande."
         )
@@ -188,12 +188,6 @@ def check_new_password(password: str, confirmation: str) -> None:
         errors["confirmation"] = "La confirmation ne correspond pas au mot de passe."
     if errors:
         raise invalid("Le mot de passe n'a pas été changé.", errors)
-
-
-def _aware(value):
-    from datetime import UTC
-
-    return value if value.tzinfo else value.replace(tzinfo=UTC)
 
 
 def organisation_view(organisation: Organisation) -> dict:

@@ -27,7 +27,15 @@ from rac_shared.contracts.funding import (
 from rac_shared.db import SessionFactory
 from rac_shared.events import CancelledPlanCandidate
 from rac_shared.formatting import long_date, money
-from services.billing import cancellation, estimates, funding, invoicing, payments
+from services.billing import (
+    cancellation,
+    estimates,
+    funding,
+    invoicing,
+    payments,
+    schedule,
+    settlements,
+)
 from services.billing.models import (
     Base,
     BillingPlan,
@@ -97,9 +105,7 @@ def _two_installments_invoiced(
         estimates.freeze(estimate)
     institution_id = ids["institution_id"]
     with clock.frozen_at(accepted_on):
-        invoicing.accept_plan(
-            session, accepted(plan_id, 1, accepted_on, reference=reference, **ids)
-        )
+        schedule.accept_plan(session, accepted(plan_id, 1, accepted_on, reference=reference, **ids))
         [first] = invoicing.issue_due_batch(session, accepted_on, institution_id=institution_id)
     days, method, payment_reference = payment
     paid_on = accepted_on + timedelta(days=days)
@@ -113,7 +119,7 @@ def _two_installments_invoiced(
             ),
         )
     with clock.frozen_at(welcome_on):
-        invoicing.milestone_reached(
+        schedule.milestone_reached(
             session, milestone(plan_id, "welcome_meeting", welcome_on, **ids)
         )
         [second] = invoicing.issue_due_batch(session, welcome_on, institution_id=institution_id)
@@ -193,11 +199,11 @@ def seed_cancellation(session: Session, organisations: dict, people: dict) -> st
         payment=(18, "cheque", "CHQ-004512"),
     )
     with clock.frozen_at(abandoned_on):
-        settled = invoicing.record_abandonment(
+        settled = settlements.record_abandonment(
             session, abandoned(plan_id, DEMO_CANDIDATES[2][0], abandoned_on, "0.5", **ids)
         )
     with clock.frozen_at(cancelled_on):
-        invoicing.cancel_plan(
+        settlements.cancel_plan(
             session,
             cancelled(
                 plan_id,

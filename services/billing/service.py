@@ -97,12 +97,14 @@ from services.billing import (
     documents,
     estimates,
     funding,
-    funding_views,
     invoicing,
     payments,
     reports,
+    schedule,
+    settlements,
     views,
 )
+from services.billing.funding import views as funding_views
 from services.billing.jobs import JOBS
 from services.billing.models import Base, CreditNote, Invoice, Organisation
 
@@ -235,25 +237,25 @@ class BillingService:
     def on_plan_accepted(self, envelope, payload: PlanAccepted) -> None:
         with self.db.begin():
             if first_time(self.db, envelope.event_id, "billing.on_plan_accepted"):
-                invoicing.accept_plan(self.db, payload)
+                schedule.accept_plan(self.db, payload)
 
     @on_event(PlanMilestoneReached)
     def on_plan_milestone_reached(self, envelope, payload: PlanMilestoneReached) -> None:
         with self.db.begin():
             if first_time(self.db, envelope.event_id, "billing.on_plan_milestone_reached"):
-                invoicing.milestone_reached(self.db, payload)
+                schedule.milestone_reached(self.db, payload)
 
     @on_event(PlanCancelled)
     def on_plan_cancelled(self, envelope, payload: PlanCancelled) -> None:
         with self.db.begin():
             if first_time(self.db, envelope.event_id, "billing.on_plan_cancelled"):
-                invoicing.cancel_plan(self.db, payload)
+                settlements.cancel_plan(self.db, payload)
 
     @on_event(PlanCandidateAbandoned)
     def on_candidate_abandoned(self, envelope, payload: PlanCandidateAbandoned) -> None:
         with self.db.begin():
             if first_time(self.db, envelope.event_id, "billing.on_candidate_abandoned"):
-                invoicing.record_abandonment(self.db, payload)
+                settlements.record_abandonment(self.db, payload)
 
     # -- invoices ------------------------------------------------------------------------
 

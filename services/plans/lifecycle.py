@@ -22,7 +22,7 @@ from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm import Session
 
 from rac_shared.actor import Actor
-from rac_shared.clock import clock, end_of_day
+from rac_shared.clock import aware, clock, end_of_day
 from rac_shared.contracts.plans import (
     MAX_SCAN_BYTES,
     AmendmentIn,
@@ -44,7 +44,7 @@ from rac_shared.events import (
 from rac_shared.formatting import long_date
 from rac_shared.outbox import record_event
 from services.plans import access, deadlines
-from services.plans.drafts import aware, canonical_hash, content_of, editable_version
+from services.plans.drafts import canonical_hash, content_of, editable_version
 from services.plans.models import (
     ACCEPTED,
     CANCELLED,

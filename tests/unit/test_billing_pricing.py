@@ -13,7 +13,7 @@ from rac_shared.contracts.base import parse
 from rac_shared.contracts.billing import EstimateSpec, PaymentIn
 from rac_shared.errors import DomainError
 from services.billing import pricing as P
-from services.billing.invoicing import document_number, fiscal_year
+from services.billing.numbering import document_number, fiscal_year
 
 D = Decimal
 RATES_2026 = P.rates_on(P.DEFAULT_RATES, date(2026, 9, 1))
