@@ -7,7 +7,7 @@ import logging
 
 from rac import registry
 from rac_shared.bus import declare_topology
-from rac_shared.db import SessionFactory
+from rac_shared.db import SessionFactory, set_process_role
 from rac_shared.outbox import OutboxRelay
 from rac_shared.settings import get_settings
 
@@ -41,6 +41,7 @@ def serve(name: str) -> None:
     from rac_shared.logs import configure_logging
 
     configure_logging()
+    set_process_role("service")
     settings = get_settings()
     service_cls = registry.service(name).load_class()
     declare_queues([name], settings.amqp_uri)

@@ -11,6 +11,7 @@ import threading
 from collections.abc import Iterable
 
 import kombu
+from amqp.exceptions import PreconditionFailed
 from nameko.events import SERVICE_POOL
 from nameko.extensions import ENTRYPOINT_EXTENSIONS_ATTR, DependencyProvider
 from nameko.rpc import get_rpc_exchange
@@ -18,6 +19,7 @@ from nameko.rpc import get_rpc_exchange
 from rac_shared.consumer import ReliableEventHandler, dead_letter_queue
 from rac_shared.db import SessionFactory, on_outbox_commit
 from rac_shared.outbox import OutboxRelay, event_exchange
+from rac_shared.queues import durable_queue
 from rac_shared.settings import get_settings
 
 log = logging.getLogger(__name__)
@@ -81,12 +83,11 @@ def event_queues_of(service_cls: type) -> list[kombu.Queue]:
                 and entrypoint.handler_type is SERVICE_POOL
             ):
                 queues.append(
-                    kombu.Queue(
+                    durable_queue(
                         f"evt-{entrypoint.source_service}-{entrypoint.event_type}"
                         f"--{service_cls.name}.{attr}",
-                        exchange=event_exchange(entrypoint.source_service),
-                        routing_key=entrypoint.event_type,
-                        durable=True,
+                        event_exchange(entrypoint.source_service),
+                        entrypoint.event_type,
                     )
                 )
     return queues
@@ -103,18 +104,32 @@ def declare_topology(
     nowhere and lost. Idempotent; ``rac migrate`` (every service) and every ``rac serve``
     (its own service) call it. Returns the number of handler queues declared.
     """
-    count = 0
+    queues = [dead_letter_queue()]
+    for service_cls in service_classes:
+        queues.extend(event_queues_of(service_cls))
     with kombu.Connection(amqp_uri) as connection:
         channel = connection.default_channel
         get_rpc_exchange({})(channel).declare()
-        dead_letter_queue()(channel).declare()
         for name in publishers:
             event_exchange(name)(channel).declare()
-        for service_cls in service_classes:
-            for queue in event_queues_of(service_cls):
+        for queue in queues:
+            try:
                 queue(channel).declare()
-                count += 1
-    return count
+            except PreconditionFailed as exc:
+                raise QueueTypeMismatch(queue.name, exc) from None
+    return len(queues) - 1
+
+
+class QueueTypeMismatch(RuntimeError):
+    """A queue already exists with other arguments than the platform's (typically a classic
+    queue left by a broker used before ``QUORUM_QUEUES`` was turned on)."""
+
+    def __init__(self, queue: str, cause: Exception):
+        super().__init__(
+            f"the queue {queue} already exists with other arguments ({cause}); a classic "
+            "queue cannot become a quorum queue in place: see README, 'Quorum queues', "
+            "to move the broker's queues over"
+        )
 
 
 def green_kombu_sleep() -> None:
