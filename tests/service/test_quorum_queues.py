@@ -18,7 +18,7 @@ from rac.processes import declare_queues
 from rac_shared.bus import QueueTypeMismatch, event_queues_of
 from rac_shared.consumer import DEAD_LETTER_QUEUE, on_event
 from rac_shared.dead_letters import list_dead_letters, replay_dead_letters
-from rac_shared.events import PasswordResetRequested
+from rac_shared.events import UserPasswordResetRequested
 from rac_shared.rpc import rpc
 from rac_shared.settings import reset_settings_cache
 from services.notifications.service import NotificationsService
@@ -45,7 +45,7 @@ class QuorumProbe:
     def echo(self, value: str) -> str:
         return value
 
-    @on_event(PasswordResetRequested)
+    @on_event(UserPasswordResetRequested)
     def handle(self, envelope, payload):
         if Outcomes.failing:
             raise RuntimeError("panne simulée")
