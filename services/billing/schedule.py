@@ -50,9 +50,9 @@ def _resolve_due(kind, due_date, milestone, offset_days, accepted_on, reached) -
     return None  # known when the milestone is reached
 
 
-def accept_plan(session: Session, payload: PlanAccepted) -> list[Installment]:
-    """The accepted version's schedule becomes installments (once per plan version)."""
-    accepted_on = payload.accepted_at.astimezone(MONTREAL).date()
+def locked_plan(session: Session, payload) -> BillingPlan:
+    """Billing's record of the plan an event names, locked for the handler's transaction;
+    made from the event (an active plan) when this is the first billing hears of it."""
     plan = session.get(BillingPlan, payload.plan_id, with_for_update=True)
     if plan is None:
         plan = BillingPlan(
@@ -63,7 +63,14 @@ def accept_plan(session: Session, payload: PlanAccepted) -> list[Installment]:
             status=PLAN_ACTIVE,
         )
         session.add(plan)
-    elif plan.status == PLAN_CANCELLED:
+    return plan
+
+
+def accept_plan(session: Session, payload: PlanAccepted) -> list[Installment]:
+    """The accepted version's schedule becomes installments (once per plan version)."""
+    accepted_on = payload.accepted_at.astimezone(MONTREAL).date()
+    plan = locked_plan(session, payload)
+    if plan.status == PLAN_CANCELLED:
         log.warning("plan %s accepted after its cancellation: ignored", payload.plan_id)
         return []
     elif plan.accepted_version is not None and plan.accepted_version >= payload.version:

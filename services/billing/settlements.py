@@ -28,7 +28,6 @@ from services.billing.models import (
     COUNTER_INVOICE,
     INVOICED,
     KIND_ABANDONMENT,
-    PLAN_ACTIVE,
     PLAN_CANCELLED,
     SCHEDULED,
     Abandonment,
@@ -37,6 +36,7 @@ from services.billing.models import (
     Invoice,
 )
 from services.billing.numbering import fiscal_year, lock_counters
+from services.billing.schedule import locked_plan
 
 log = logging.getLogger(__name__)
 
@@ -158,16 +158,7 @@ def cancel_plan(session: Session, payload: PlanCancelled) -> dict:
     the installments kept is billed once the institution records it
     (``cancellation.record_costs``), per candidate-worker where a line is per person: the
     candidate-workers of the version in force are kept for that."""
-    plan = session.get(BillingPlan, payload.plan_id, with_for_update=True)
-    if plan is None:
-        plan = BillingPlan(
-            plan_id=payload.plan_id,
-            reference=payload.reference,
-            institution_id=payload.institution_id,
-            employer_id=payload.employer_id,
-            status=PLAN_ACTIVE,
-        )
-        session.add(plan)
+    plan = locked_plan(session, payload)
     if plan.status == PLAN_CANCELLED:
         return {}
     plan.status = PLAN_CANCELLED
