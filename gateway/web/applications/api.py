@@ -108,6 +108,7 @@ def api_call_criteria(ctx: Ctx, call_id: int):
     methods=("POST",),
     access=ADMIN,
     form=GuideUpload,
+    files=("file",),
     response=AttachmentView,
     summary="Joindre le guide de présentation (PDF, multipart/form-data, champ « file »)",
 )
@@ -173,6 +174,7 @@ def api_application_answers(ctx: Ctx, application_id: int, section_id: int):
     methods=("POST",),
     access=INSTITUTIONS,
     form=AttachmentUpload,
+    files=("file",),
     response=AttachmentAdded,
     summary="Joindre un fichier (multipart/form-data : file, kind, question_id facultatif)",
 )

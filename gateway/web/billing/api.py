@@ -40,16 +40,14 @@ passthrough(
 # fmt: on
 
 
-# ``format=csv`` is read apart from the query models: documented among them, it would make
-# the operation's JSON answer (its response model) a CSV one for the same parameters.
-
-
 class StatementQuery(Strict):
     employer_id: OptionalInt = Field(None, title="Organisation employeuse")
+    format: responses.CsvFormat = responses.CSV_FORMAT
 
 
 class AgingQuery(Strict):
     as_of: OptionalDate = Field(None, title="En date du")
+    format: responses.CsvFormat = responses.CSV_FORMAT
 
 
 @route(
@@ -71,6 +69,7 @@ def api_issue_due_invoices(ctx: Ctx):
     access=INSTITUTIONS,
     body=CostsIncurredIn,
     response=CostsRecorded,
+    statuses=(200, 201),
     summary="Inscrire les coûts engagés d'un plan annulé et émettre la facture finale "
     "(une seule fois : les mêmes quantités renvoient la facture déjà émise)",
 )
@@ -89,7 +88,7 @@ def api_record_cancellation_costs(ctx: Ctx, plan_id: int):
 )
 def api_statement(ctx: Ctx):
     employer_id = ctx.query.employer_id
-    if ctx.request.args.get("format") == "csv":
+    if ctx.query.format == "csv":
         exported = ctx.billing.statement_csv(employer_id=employer_id)
         return responses.csv_download(ctx, exported.content, exported.filename)
     return ctx.billing.statement(employer_id=employer_id)
@@ -103,7 +102,7 @@ def api_statement(ctx: Ctx):
     summary="Ancienneté des comptes clients de son établissement (format=csv pour l'exporter)",
 )
 def api_aging(ctx: Ctx):
-    if ctx.request.args.get("format") == "csv":
+    if ctx.query.format == "csv":
         exported = ctx.billing.aging_csv(as_of=ctx.query.as_of)
         return responses.csv_download(ctx, exported.content, exported.filename)
     return ctx.billing.aging(as_of=ctx.query.as_of)

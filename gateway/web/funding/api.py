@@ -48,6 +48,12 @@ class YearQuery(Strict):
     )
 
 
+class StatementQuery(YearQuery):
+    format: responses.CsvOrPdfFormat = Field(
+        None, title="Format", description="csv ou pdf : le fichier au lieu du JSON"
+    )
+
+
 @route(
     f"{F}/ceracs",
     access=READERS,
@@ -75,13 +81,13 @@ def api_funding_figures(ctx: Ctx):
 @route(
     f"{F}/ceracs/<int:cerac_id>/statement",
     access=READERS,
-    query=YearQuery,
+    query=StatementQuery,
     response=FundingStatement,
     summary="État du financement d'un CERAC pour un exercice (format=csv ou pdf pour l'exporter)",
 )
 def api_funding_statement(ctx: Ctx, cerac_id: int):
     year = ctx.query.fiscal_year
-    kind = ctx.request.args.get("format", "")
+    kind = ctx.query.format
     if kind == "csv":
         exported = ctx.funding.funding_statement_csv(cerac_id=cerac_id, fiscal_year=year)
         return responses.csv_download(ctx, exported.content, exported.filename)

@@ -55,6 +55,7 @@ class FiguresQuery(Strict):
     methods=("POST",),
     access=INSTITUTIONS,
     form=UploadForm,
+    files=("file",),
     response=ReportAttachment,
     summary="Joindre un fichier à une section (multipart/form-data : file, section)",
 )
