@@ -23,7 +23,7 @@ from werkzeug.exceptions import HTTPException, MethodNotAllowed, NotFound, Reque
 from werkzeug.routing import Map, Rule
 from werkzeug.wrappers import Request, Response
 
-from gateway import auth, directory
+from gateway import auth, directory, throttling
 from gateway.clients import typed_client
 from gateway.read_models import InboxReadModel
 from gateway.rpc_client import RpcClient, RpcRemoteError, RpcTimeout, RpcUnavailable
@@ -342,7 +342,10 @@ class Ctx:
         return Response("", status=status, headers={"Location": location})
 
     def client_ip(self) -> str:
-        return self.request.remote_addr or ""
+        """The client's address (a trusted proxy's header only: ``gateway.throttling``)."""
+        return throttling.source_address(
+            self.settings, self.request.remote_addr, self.request.headers
+        )
 
     def can_open(self, path: str) -> bool:
         """Whether the user may open the page at ``path`` (for navigation links)."""

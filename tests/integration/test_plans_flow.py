@@ -602,8 +602,12 @@ def test_employer_sees_only_aggregate_progress(platform, tokens):
     assert any(c["full_name"] == "Roxanne Fortier-Dubé" for c in mine["candidates"])
     theirs = ok(platform.api("GET", f"/api/plans/{plan_id}/progress", tokens[EMPLOYER]))
     assert theirs["candidates"] is None
-    assert theirs["aggregate"]["competencies_recognised"] == 1
-    assert theirs["aggregate"]["competencies_missing_training"] == 1
+    assert mine["aggregate"]["competencies_recognised"] == 1
+    assert mine["aggregate"]["competencies_missing_training"] == 1
+    # Withheld from the employer (Loi 25): one person's results, next to the plan's names.
+    assert theirs["aggregate"]["competencies_recognised"] is None
+    assert theirs["aggregate"]["competencies_missing_training"] is None
+    assert {step["count"] for step in theirs["aggregate"]["steps"]} == {None}
     assert "Roxanne" not in str(theirs) and "Yannick" not in str(theirs)
     assert str(roxanne["id"]) not in re.findall(r"\d+", str(theirs["aggregate"]["steps"]))
     # The employer cannot record progress either.
@@ -618,6 +622,7 @@ def test_employer_sees_only_aggregate_progress(platform, tokens):
     assert employer_page.status_code == 200
     assert "Roxanne" not in employer_page.text and "Yannick" not in employer_page.text
     assert "Compétences reconnues" in employer_page.text
+    assert "moins de 5" in employer_page.text
     coordinator_page = requests.get(
         f"{platform.url}/plans/{plan_id}/suivi",
         cookies={"rac_session": platform.session_cookie(COORDINATOR)},

@@ -956,8 +956,13 @@ def test_progress_by_name_for_the_institution_aggregates_for_the_employer(sessio
     employer = views.plan_progress(plan, EMPLOYER)
     assert employer["candidates"] is None
     assert "Marie Gagnon" not in str(employer) and "Luc Roy" not in str(employer)
-    assert employer["aggregate"]["competencies_recognised"] == 1
-    assert {s["step"]: s["count"] for s in employer["aggregate"]["steps"]}["evaluations"] == 1
+    # Two candidate-workers, next to their names in the plan: every count is withheld
+    # (Loi 25: « moins de 5 »), while the institution reads them.
+    assert employer["aggregate"]["withheld_below"] == 5
+    assert employer["aggregate"]["competencies_recognised"] is None
+    assert {s["count"] for s in employer["aggregate"]["steps"]} == {None}
+    assert institution["aggregate"]["competencies_recognised"] == 1
+    assert {s["step"]: s["count"] for s in institution["aggregate"]["steps"]}["evaluations"] == 1
     with pytest.raises(DomainError) as error:
         progress.set_step(session, EMPLOYER, plan.id, marie, "sanction")
     assert error.value.code == "forbidden"
