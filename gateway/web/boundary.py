@@ -4,8 +4,8 @@
   the other C0 controls, DEL and lone UTF-16 surrogates have no place in anything a person
   types: they are refused (422, the field named) in query strings, posted forms and JSON
   bodies, before any handler or service sees them. Tab, line feed and carriage return are
-  kept in forms and JSON bodies (a text area, a description on several lines); a query
-  string has no use for them.
+  kept (a text area, a description on several lines; a query parameter that must not hold
+  them, such as the login page's ``suite``, is checked where it is read).
 - **Nesting.** ``json.loads`` recurses once per level: 100 000 ``[`` exhaust the stack. A
   body nested deeper than ``MAX_JSON_DEPTH`` is refused (400) by a scan that does not
   recurse, before the body is parsed.
@@ -25,7 +25,7 @@ TOO_DEEP_MESSAGE = (
 
 # C0 controls but tab, LF and CR; DEL; lone surrogates (JSON's "\ud800" decodes to one).
 _CONTROL_IN_TEXT = re.compile("[\x00-\x08\x0b\x0c\x0e-\x1f\x7f\ud800-\udfff]")
-_CONTROL_IN_QUERY = re.compile("[\x00-\x1f\x7f\ud800-\udfff]")
+_ANY_CONTROL = re.compile("[\x00-\x1f\x7f\ud800-\udfff]")
 
 _JSON_STRING = re.compile(rb'"[^"\\]*(?:\\.[^"\\]*)*"', re.DOTALL)
 _NOT_BRACKET = bytes(b for b in range(256) if b not in b"[]{}")
@@ -36,29 +36,39 @@ def too_deep(raw: bytes, limit: int = MAX_JSON_DEPTH) -> bool:
     """Whether the JSON text ``raw`` nests arrays and objects more than ``limit`` deep.
 
     Strings removed, only brackets kept; each pass deletes the innermost pairs (a C loop
-    over the bytes), so ``limit`` passes empty any body within the limit. What is left after
-    them is deeper (or unbalanced, which the parser would refuse as well)."""
+    over the bytes), so ``limit`` passes empty any balanced body within the limit. A body
+    cut short is left to the parser (a 400 of its own) unless its unclosed brackets alone
+    are too many."""
     brackets = _JSON_STRING.sub(b"", raw).translate(None, _NOT_BRACKET)
     for _ in range(limit):
-        if not brackets:
-            return False
-        brackets = _INNERMOST.sub(b"", brackets)
-    return bool(brackets)
+        reduced = _INNERMOST.sub(b"", brackets)
+        if reduced == brackets:  # nothing left to match (empty, or unbalanced leftovers)
+            break
+        brackets = reduced
+    else:
+        if _INNERMOST.search(brackets):  # pairs still nested inside after ``limit`` passes
+            return True
+    # Unbalanced leftovers (a body cut short): the parser would recurse once per opener.
+    return brackets.count(b"[") + brackets.count(b"{") > limit
 
 
 def control_in_text(value: str) -> bool:
     return _CONTROL_IN_TEXT.search(value) is not None
 
 
-def fields_with_controls(pairs: Iterable[tuple[str, str]], query: bool = False) -> list[str]:
+def fields_with_controls(pairs: Iterable[tuple[str, str]]) -> list[str]:
     """The names (in order, once each) of the posted or query fields whose name or value
     holds a character no input may hold."""
-    pattern = _CONTROL_IN_QUERY if query else _CONTROL_IN_TEXT
     found: dict[str, None] = {}
     for name, value in pairs:
-        if pattern.search(name) or (isinstance(value, str) and pattern.search(value)):
-            found[_CONTROL_IN_QUERY.sub("?", name)] = None
+        if control_in_text(name) or (isinstance(value, str) and control_in_text(value)):
+            found[_printable(name)] = None
     return list(found)
+
+
+def _printable(name: str) -> str:
+    """A field's name as a message may quote it (its control characters as « ? »)."""
+    return _ANY_CONTROL.sub("?", name)
 
 
 def json_paths_with_controls(data, path: tuple = ()) -> Iterator[str]:
@@ -70,7 +80,7 @@ def json_paths_with_controls(data, path: tuple = ()) -> Iterator[str]:
     elif isinstance(data, dict):
         for key, value in data.items():
             if control_in_text(key):
-                yield ".".join(map(str, (*path, _CONTROL_IN_QUERY.sub("?", key))))
+                yield ".".join(map(str, (*path, _printable(key))))
                 continue
             yield from json_paths_with_controls(value, (*path, key))
     elif isinstance(data, list):

@@ -537,7 +537,7 @@ class GatewayApp:
     def _refuse_control_characters(self, ctx: Ctx, spec: RouteSpec) -> None:
         """422 for a query string, or the posted fields of a route that has no form model,
         holding a control character (a form route's fields: ``_control_characters_in``)."""
-        names = boundary.fields_with_controls(ctx.request.args.items(multi=True), query=True)
+        names = boundary.fields_with_controls(ctx.request.args.items(multi=True))
         if names:
             raise HttpError(
                 422,

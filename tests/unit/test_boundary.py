@@ -21,6 +21,14 @@ def test_depth_within_the_limit_passes_and_beyond_is_refused_without_recursion()
     assert too_deep(nested(MAX_JSON_DEPTH + 1))
     assert too_deep(b"[" * 100_000)  # would exhaust json.loads' stack
     assert too_deep(b'{"a":' * 40 + b"1" + b"}" * 40)
+    assert too_deep(b"[" * 33 + b"]" * 33 + b"[")  # deep, then cut short
+
+
+def test_a_body_cut_short_is_left_to_the_parser_unless_its_unclosed_brackets_are_many():
+    assert not too_deep(b'{"email": "a@b.c", "password": "faux"')
+    assert not too_deep(b'{"a": [1, {"b": 2}')
+    assert not too_deep(b"]]]}}}")
+    assert too_deep(b"[{" * 17)
 
 
 def test_brackets_inside_strings_do_not_count():
@@ -41,7 +49,7 @@ def test_control_characters_are_found_by_path_tab_and_newline_allowed_in_text():
     assert list(json_paths_with_controls({"a\x00": "x"})) == ["a?"]
 
 
-def test_query_strings_refuse_every_control_and_forms_keep_tab_and_newline():
-    assert fields_with_controls([("q", "a\tb")], query=True) == ["q"]
-    assert fields_with_controls([("q", "a\tb"), ("r", "x\ny")]) == []
+def test_fields_keep_tab_and_newline_and_refuse_other_controls():
+    assert fields_with_controls([("q", "a\tb"), ("r", "x\r\ny")]) == []
+    assert fields_with_controls([("q\x00", "x")]) == ["q?"]
     assert fields_with_controls([("email", "a\x00b"), ("email", "c\x07")]) == ["email"]
