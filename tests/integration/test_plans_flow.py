@@ -31,6 +31,7 @@ from sqlalchemy import text
 from rac_shared.clock import clock, end_of_day
 from rac_shared.formatting import long_date
 from rac_shared.outbox import event_exchange
+from services.applications.testing import MINIMAL_PDF
 from services.plans.deadlines import acceptance_deadline
 from tests.support.platform import BIN
 from tests.support.polling import wait_until
@@ -1151,7 +1152,7 @@ def test_every_editor_form_shows_again_what_was_saved(platform, tokens):
     today = clock.today()
     paper = {"version": "3", "received_on": today.isoformat(), "signed_by_name": "Julie Morin",
              "signed_by_title": "Directrice des ressources humaines"}  # fmt: skip
-    scan = {"fichier": ("acceptation.pdf", b"%PDF-1.4 acceptation signee", "application/pdf")}
+    scan = {"fichier": ("acceptation.pdf", MINIMAL_PDF, "application/pdf")}
     page = coordinator.post(base, f"{base}/acceptation-recue", paper, files=scan)
     assert (
         "Acceptation signée de Julie Morin, Directrice des ressources humaines, reçue le "

@@ -26,6 +26,7 @@ from rac_shared.contracts.plans import (
     RecordedAcceptanceIn,
 )
 from rac_shared.errors import DomainError
+from services.applications.testing import MINIMAL_PDF
 from services.plans import deadline_job, document, drafts, lifecycle, progress, texts, views
 from services.plans import figures as plan_figures
 from services.plans.models import Base, Plan, PlanVersion
@@ -550,7 +551,7 @@ def test_only_the_addressed_employer_may_accept(session):
 def test_recorded_acceptance_with_a_scan_and_a_date_of_receipt(session):
     plan = fill(session, new_plan(session))
     issue(session, plan, at(2026, 1, 31, 14, 0))
-    scan = b"%PDF-1.4 acceptation signee"
+    scan = MINIMAL_PDF  # a PDF that parses (a header alone is refused)
     late = RecordedAcceptanceIn(
         version=1,
         received_on=date(2026, 3, 3),

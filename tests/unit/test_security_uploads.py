@@ -251,8 +251,10 @@ def test_files_that_lie_about_their_type_are_refused(filename, content):
         ("acceptation.pdf", "<html><body>signé</body></html>".encode()),
         ("acceptation.png", MINIMAL_PDF),
         ("acceptation.docx", DOCX_BOMB),
+        ("acceptation.pdf", b"%PDF-1.4 une en-tete seulement"),
+        ("acceptation.pdf", MINIMAL_PDF.replace(b"xref", b"<html><script>x</script>\nxref")),
     ],
-    ids=["exe-as-pdf", "html-as-pdf", "pdf-as-png", "docx"],
+    ids=["exe-as-pdf", "html-as-pdf", "pdf-as-png", "docx", "not-a-pdf", "polyglot"],
 )
 def test_a_signed_acceptance_scan_that_lies_about_its_type_is_refused(filename, content):
     with pytest.raises(DomainError) as refused:
