@@ -23,6 +23,7 @@ import pytest
 import requests
 from sqlalchemy import text
 
+from rac_shared.contracts.plans import Stage
 from tests.support.platform import DEMO_PASSWORD, Platform
 from tests.support.polling import wait_until
 
@@ -273,6 +274,35 @@ def test_password_reset_emails_are_limited_per_account_and_hour(platform):
         message="the three reset e-mails did not arrive",
     )
     assert scalar(platform, tokens, e=email) == 3
+
+
+# -- 6. small cells (the demo's follow-up) ------------------------------------------------------
+
+
+def test_the_employer_reads_the_demo_follow_up_with_its_small_counts_withheld(platform):
+    coordinator = platform.token("rac@cegeplevis.demo.quebec")
+    employer = platform.token("rh@cisss.demo.quebec")
+    followed = []
+    for plan in platform.api("GET", "/api/plans", employer).json()["plans"]:
+        theirs = platform.api("GET", f"/api/plans/{plan['id']}/progress", employer).json()
+        if theirs["available"]:
+            mine = platform.api("GET", f"/api/plans/{plan['id']}/progress", coordinator).json()
+            if any(c["step"] != "not_started" for c in mine["candidates"] or []):
+                followed.append((plan["id"], theirs, mine))
+    [(plan_id, theirs, mine)] = followed
+    assert sorted(s["count"] for s in mine["aggregate"]["steps"] if s["count"]) == [1, 1, 1]
+    assert mine["aggregate"]["competencies_recognised"] == 1
+    assert theirs["candidates"] is None and theirs["aggregate"]["withheld_below"] == 5
+    assert {s["count"] for s in theirs["aggregate"]["steps"]} == {None}
+    assert theirs["aggregate"]["competencies_recognised"] is None
+    page = requests.get(
+        f"{platform.url}/plans/{plan_id}/suivi",
+        cookies={"rac_session": platform.session_cookie("rh@cisss.demo.quebec")},
+        timeout=30,
+    )
+    assert page.status_code == 200
+    assert page.text.count("moins de 5") >= len(Stage) + 2  # every step, both results
+    assert "Chantal" not in page.text
 
 
 # -- 7. logs ---------------------------------------------------------------------------------
