@@ -19,9 +19,7 @@ from collections.abc import Iterable, Iterator
 MAX_JSON_DEPTH = 32
 
 CONTROL_MESSAGE = "Ce champ contient un caractère de contrôle non permis."
-TOO_DEEP_MESSAGE = (
-    f"Le corps de la requête est trop imbriqué ({MAX_JSON_DEPTH} niveaux au plus)."
-)
+TOO_DEEP_MESSAGE = f"Le corps de la requête est trop imbriqué ({MAX_JSON_DEPTH} niveaux au plus)."
 
 # C0 controls but tab, LF and CR; DEL; lone surrogates (JSON's "\ud800" decodes to one).
 _CONTROL_IN_TEXT = re.compile("[\x00-\x08\x0b\x0c\x0e-\x1f\x7f\ud800-\udfff]")
