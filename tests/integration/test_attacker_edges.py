@@ -14,6 +14,7 @@ counts in test_plans_flow.py.
 
 from __future__ import annotations
 
+import copy
 import json
 import re
 from concurrent.futures import ThreadPoolExecutor
@@ -24,6 +25,7 @@ import requests
 from sqlalchemy import text
 
 from rac_shared.contracts.plans import Stage
+from tests.integration.test_plans_flow import ESTIMATE
 from tests.support.platform import DEMO_PASSWORD, Platform
 from tests.support.polling import wait_until
 
@@ -128,29 +130,9 @@ def test_a_nul_character_is_refused_at_the_boundary_naming_the_field(platform):
 
 def test_tab_and_newline_stay_allowed_in_texts_and_other_controls_are_refused(platform):
     token = platform.token("rac@cegeplevis.demo.quebec")
-    estimate = {
-        "lines": [
-            {
-                "category": "advisory",
-                "description": "Services-conseils\tauprès de l'organisation",
-                "quantity": "12",
-                "unit": "heure",
-                "unit_price": "95.00",
-                "tax": "taxable",
-            }
-        ],
-        "installments": [
-            {
-                "label": "À l'acceptation",
-                "percent": "100",
-                "amount": None,
-                "due": {"kind": "milestone", "milestone": "acceptance", "offset_days": 0},
-            }
-        ],
-        "payment_term_days": 30,
-        "refund_conditions": "Au prorata.\r\nDeuxième ligne.\nTroisième.",
-        "abandonment_fee": "0.00",
-    }
+    estimate = copy.deepcopy(ESTIMATE)
+    estimate["lines"][0]["description"] = "Services-conseils\tauprès de l'organisation"
+    estimate["refund_conditions"] = "Au prorata.\r\nDeuxième ligne.\nTroisième."
     path = "/api/billing/estimates/preview"
     body = {"estimate": estimate, "candidate_count": 2}
     assert platform.api("POST", path, token, json=body).status_code == 200

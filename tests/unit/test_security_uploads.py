@@ -142,28 +142,25 @@ def test_a_docx_lying_about_its_size_is_refused_after_inflating_at_most_what_it_
     assert seconds < 2 and peak < 8 * MIB
 
 
-def test_a_package_holding_another_archive_or_too_many_entries_is_refused():
-    nested = zip_of(
-        small("[Content_Types].xml", b"<Types/>"),
-        small("word/document.xml", b"<w/>"),
-        small("word/embeddings/feuille.xlsx", b"PK\x03\x04 une autre archive"),
+def docx_with(*entries) -> bytes:
+    """A minimal DOCX package with more ``entries``."""
+    return zip_of(
+        small("[Content_Types].xml", b"<Types/>"), small("word/document.xml", b"<w/>"), *entries
     )
-    refused, _, _ = cost(check_upload, "lettre.docx", nested)
-    assert isinstance(refused, DomainError) and "archive" in refused.message
-    disguised = zip_of(
-        small("[Content_Types].xml", b"<Types/>"),
-        small("word/document.xml", b"<w/>"),
-        small("word/media/image1.bin", b"PK\x03\x04 une autre archive"),
-    )
-    refused, _, _ = cost(check_upload, "lettre.docx", disguised)
-    assert isinstance(refused, DomainError) and "archive" in refused.message
-    crowded = zip_of(
-        small("[Content_Types].xml", b"<Types/>"),
-        small("word/document.xml", b"<w/>"),
-        *(small(f"word/part{i}.xml", b"<p/>") for i in range(1000)),
-    )
-    refused, _, _ = cost(check_upload, "lettre.docx", crowded)
-    assert isinstance(refused, DomainError) and "trop d'éléments" in refused.message
+
+
+@pytest.mark.parametrize(
+    ("package", "said"),
+    [
+        (docx_with(small("word/embeddings/feuille.xlsx", b"PK\x03\x04 archive")), "archive"),
+        (docx_with(small("word/media/image1.bin", b"PK\x03\x04 archive")), "archive"),
+        (docx_with(*(small(f"word/part{i}.xml", b"<p/>") for i in range(1000))), "trop d'él"),
+    ],
+    ids=["nested-by-name", "nested-by-content", "too-many-entries"],
+)
+def test_a_package_holding_another_archive_or_too_many_entries_is_refused(package, said):
+    refused, _, _ = cost(check_upload, "lettre.docx", package)
+    assert isinstance(refused, DomainError) and said in refused.message
 
 
 def test_an_ordinary_docx_with_text_that_compresses_well_is_accepted():
