@@ -32,7 +32,13 @@ from rac_shared.settings import Settings
 
 
 class TooManyAttempts(DomainError):
+    """429, with the seconds to wait (the API's ``Retry-After``)."""
+
     code = "too_many_requests"
+
+    def __init__(self, message: str, wait: timedelta):
+        super().__init__(message)
+        self.retry_after = _seconds(wait)
 
 
 def source_address(settings: Settings, remote_addr: str | None, headers) -> str:
@@ -68,7 +74,8 @@ def check_login_allowed(session: Session, settings: Settings, email: str, ip: st
         wait = aware(from_address[1]) + timedelta(minutes=settings.login_window_minutes) - now
         raise TooManyAttempts(
             "Trop de tentatives de connexion infructueuses depuis votre adresse réseau. "
-            f"Réessayez dans {_duration(wait)}."
+            f"Réessayez dans {_duration(wait)}.",
+            wait,
         )
     count, last = session.execute(
         select(func.count(), func.max(LoginFailure.at)).where(
@@ -83,7 +90,8 @@ def check_login_allowed(session: Session, settings: Settings, email: str, ip: st
     if wait > timedelta(0):
         raise TooManyAttempts(
             "Trop de tentatives de connexion infructueuses. Réessayez dans "
-            f"{_duration(wait)} ou réinitialisez votre mot de passe."
+            f"{_duration(wait)} ou réinitialisez votre mot de passe.",
+            wait,
         )
 
 

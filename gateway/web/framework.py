@@ -692,7 +692,7 @@ class GatewayApp:
             log.info("%s %s → %s", ctx.request.method, loggable_path(ctx.request.path), status)
         api = ctx.spec.api if ctx.spec else ctx.request.path.startswith("/api/")
         if api:
-            return json_response(
+            response = json_response(
                 {
                     "error": {
                         "code": ERROR_CODES.get(status, "error"),
@@ -702,6 +702,9 @@ class GatewayApp:
                 },
                 status,
             )
+            if getattr(exc, "retry_after", None):  # a throttled login: when to come back
+                response.headers["Retry-After"] = str(exc.retry_after)
+            return response
         try:
             return ctx.render(
                 "error.html.j2", status=status, status_code=status, message=message, details=details

@@ -193,9 +193,11 @@ def test_a_stranger_guessing_a_password_slows_down_only_the_strangers_address(pl
         e=email, a=STRANGER,
     ) == 5  # fmt: skip
     # The stranger must wait (even with the right password): 30 s after the 5th failure...
-    error = error_of(login(platform, email, DEMO_PASSWORD, STRANGER), 429)
+    waiting = login(platform, email, DEMO_PASSWORD, STRANGER)
+    error = error_of(waiting, 429)
     assert error["message"].startswith("Trop de tentatives de connexion infructueuses.")
     assert 0 < wait_in_seconds(error["message"]) <= 30
+    assert 0 < int(waiting.headers["Retry-After"]) <= 30
     # ...while the owner, from their own address, signs in at once, by API and by form.
     assert login(platform, email, DEMO_PASSWORD, OWNER).status_code == 200
     session, csrf = form_page(platform, "/connexion")
