@@ -93,8 +93,7 @@ def _check_inflated_size(size: int, file_size: int) -> None:
 
 def _nested():
     return _refuse(
-        "Le document contient une archive ou un autre document intégré, ce qui n'est pas "
-        "accepté.",
+        "Le document contient une archive ou un autre document intégré, ce qui n'est pas accepté.",
         "Retirez les objets intégrés ou joignez-les séparément.",
     )
 
