@@ -173,7 +173,9 @@ def seed_plans(context) -> tuple[str, dict]:
         )
         lines.append(
             f"{amended['reference']} accepté puis modifié : la version 2 est en vigueur, la "
-            f"version 3 attend l'acceptation du CISSS de Chaudière-Appalaches"
+            f"version 3 attend l'acceptation du CISSS de Chaudière-Appalaches; le suivi des "
+            "trois candidats-travailleurs a commencé (le CISSS n'en voit que des nombres, "
+            "« moins de 5 »)"
         )
     if DECLINED_PROGRAM[0] not in done:
         declined = _declined_plan(
@@ -440,6 +442,8 @@ def _amended_plan(
         )
     with clock.frozen_at(now - timedelta(days=14)):
         _accept(plans, employer, plan_id, "Directrice des ressources humaines")
+    with clock.frozen_at(now - timedelta(days=7)):
+        _follow_up(plans, coordinator, plan_id)
 
     def steve_a_month_later(content: dict) -> dict:
         for candidate in content["candidates"]:
@@ -462,6 +466,28 @@ def _amended_plan(
             _estimate_for(3, 16),
         )
     return plans.get_plan(actor=coordinator, plan_id=plan_id)["plan"]
+
+
+def _follow_up(plans, coordinator: dict, plan_id: int) -> None:
+    """The first steps of the three candidate-workers (before the welcome meeting: no
+    milestone, no invoice): the Cégep follows them by name, the CISSS sees counts that are
+    all withheld (three people next to their names in the plan: « moins de 5 », Loi 25)."""
+    progress = plans.get_progress(actor=coordinator, plan_id=plan_id)
+    ids = {c["full_name"]: c["id"] for c in progress["candidates"]}
+    for name, step in (
+        ("Chantal Bilodeau", "validation_interview"),
+        ("Steve Lessard", "file_deposit"),
+        ("Nadia Côté", "information_meeting"),
+    ):
+        plans.set_candidate_step(
+            actor=coordinator, plan_id=plan_id, candidate_id=ids[name], data={"step": step}
+        )
+    plans.set_competency_result(
+        actor=coordinator,
+        plan_id=plan_id,
+        candidate_id=ids["Chantal Bilodeau"],
+        data={"competency_code": "0ZA2", "result": "reconnue"},
+    )
 
 
 def _issue_amendment(plans, coordinator, plan_id, summary, change, estimate) -> None:

@@ -21,6 +21,7 @@ from sqlalchemy import select
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm import Session
 
+from rac_shared import uploads
 from rac_shared.actor import Actor
 from rac_shared.clock import aware, clock, end_of_day
 from rac_shared.contracts.plans import (
@@ -353,6 +354,8 @@ def check_scan(filename: str, content: bytes) -> tuple[str, str]:
                     "L'extension du fichier ne correspond pas à son contenu.",
                     {"fichier": f"Renommez le fichier avec l'extension {extensions[0]}."},
                 )
+            if mime == "application/pdf":
+                uploads.check_pdf(content)  # parses, and is not also a web page
             return name, mime
     raise invalid(
         "Le fichier doit être un PDF, un PNG ou un JPEG (copie numérisée de l'acceptation signée).",

@@ -138,6 +138,9 @@ class Platform:
             # Several platforms share one PostgreSQL server (max_connections 100) in make test.
             "DB_POOL_SIZE": "2",
             "DB_MAX_OVERFLOW": "6",
+            # Every test connects from 127.0.0.1: the per-address login limit is tested on
+            # its own (tests/integration/test_attacker_edges.py), not hit by every module.
+            "LOGIN_MAX_FAILURES_PER_ADDRESS": "1000",
             "PATH": f"{BIN}:{os.environ.get('PATH', '')}",
             **{f"DATABASE_URL_{s.upper()}": url for s, url in self.database_urls.items()},
             **(extra_env or {}),

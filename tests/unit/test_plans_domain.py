@@ -27,6 +27,7 @@ from rac_shared.contracts.plans import (
     RecordedAcceptanceIn,
 )
 from rac_shared.errors import DomainError
+from services.applications.testing import MINIMAL_PDF
 from services.plans import deadline_job, document, drafts, lifecycle, progress, texts, views
 from services.plans import figures as plan_figures
 from services.plans.models import Base, Plan, PlanVersion
@@ -553,7 +554,7 @@ def test_only_the_addressed_employer_may_accept(session):
 def test_recorded_acceptance_with_a_scan_and_a_date_of_receipt(session):
     plan = fill(session, new_plan(session))
     issue(session, plan, at(2026, 1, 31, 14, 0))
-    scan = b"%PDF-1.4 acceptation signee"
+    scan = MINIMAL_PDF  # a PDF that parses (a header alone is refused)
     late = RecordedAcceptanceIn(
         version=1,
         received_on=date(2026, 3, 3),
@@ -959,8 +960,13 @@ def test_progress_by_name_for_the_institution_aggregates_for_the_employer(sessio
     employer = views.plan_progress(plan, EMPLOYER)
     assert employer["candidates"] is None
     assert "Marie Gagnon" not in str(employer) and "Luc Roy" not in str(employer)
-    assert employer["aggregate"]["competencies_recognised"] == 1
-    assert {s["step"]: s["count"] for s in employer["aggregate"]["steps"]}["evaluations"] == 1
+    # Two candidate-workers, next to their names in the plan: every count is withheld
+    # (Loi 25: « moins de 5 »), while the institution reads them.
+    assert employer["aggregate"]["withheld_below"] == 5
+    assert employer["aggregate"]["competencies_recognised"] is None
+    assert {s["count"] for s in employer["aggregate"]["steps"]} == {None}
+    assert institution["aggregate"]["competencies_recognised"] == 1
+    assert {s["step"]: s["count"] for s in institution["aggregate"]["steps"]}["evaluations"] == 1
     with pytest.raises(DomainError) as error:
         progress.set_step(session, EMPLOYER, plan.id, marie, "sanction")
     assert error.value.code == "forbidden"
