@@ -11,7 +11,6 @@ from sqlalchemy.orm import Session
 
 from gateway import auth, throttling
 from gateway.models import AuditEntry, Organisation, PasswordResetToken, User
-from gateway.throttling import aware
 from rac_shared.actor import Actor, OrganisationKind, Role
 from rac_shared.clock import aware, clock
 from rac_shared.errors import DomainError, invalid, not_found

@@ -20,13 +20,13 @@ concurrent guesses cannot all pass a count taken before any of them failed.
 
 from __future__ import annotations
 
-from datetime import UTC, datetime, timedelta
+from datetime import timedelta
 
 from sqlalchemy import func, select, text
 from sqlalchemy.orm import Session
 
 from gateway.models import LoginFailure, PasswordResetToken
-from rac_shared.clock import clock
+from rac_shared.clock import aware, clock
 from rac_shared.errors import DomainError
 from rac_shared.settings import Settings
 
@@ -117,11 +117,6 @@ def reset_mail_allowed(session: Session, settings: Settings, user_id: int, lifet
         .where(PasswordResetToken.user_id == user_id, PasswordResetToken.expires_at > asked_since)
     )
     return recent < settings.password_reset_per_hour
-
-
-def aware(value: datetime) -> datetime:
-    """A stored instant as an aware one (SQLite gives them back naive, in UTC)."""
-    return value if value.tzinfo else value.replace(tzinfo=UTC)
 
 
 def _seconds(wait: timedelta) -> int:
