@@ -201,12 +201,14 @@ def _text(value) -> str | None:
     return None if value is None else str(value)
 
 
+_BY_TYPE = {(cls.source, cls.event_type): cls for cls in FACTS}
+
+
 def payload_class(envelope: ev.Envelope) -> type[ev.EventPayload] | None:
     """The payload class of an event the trail keeps (None for the others)."""
     if envelope.event_type == AuditRecorded.event_type:
         return AUDIT_EVENTS.get(envelope.source)
-    payload_cls = ev.REGISTRY.get((envelope.event_type, envelope.version))
-    return payload_cls if payload_cls in FACTS else None
+    return _BY_TYPE.get((envelope.source, envelope.event_type))
 
 
 def fact_of(payload: ev.EventPayload) -> Fact:

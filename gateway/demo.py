@@ -230,3 +230,62 @@ def current_code(email: str) -> str:
     if email not in DEMO_TOTP_SECRETS:
         raise KeyError(email)
     return code_of(DEMO_TOTP_SECRETS[email])
+
+
+def directory_views(session: Session) -> tuple[dict, dict]:
+    """Organisations by code and people by e-mail, as the directory's RPCs show them."""
+    from gateway.directory import organisation_view, user_view
+
+    organisations = {o.code: organisation_view(o) for o in session.scalars(select(Organisation))}
+    people = {u.email: user_view(u) for u in session.scalars(select(User))}
+    return organisations, people
+
+
+def seed_directory(context) -> tuple[str, dict]:
+    """``rac demo``'s first step: the accounts, then the directory every later step reads
+    (forwarded as ``organisations`` by code and ``people`` by e-mail)."""
+    from gateway.models import Base
+    from rac_shared.db import SessionFactory
+
+    with SessionFactory("gateway", Base.metadata).transaction() as session:
+        seed_accounts(session)
+        session.flush()
+        organisations, people = directory_views(session)
+    summary = "Comptes de démonstration :\n" + logins_table()
+    return summary, {"organisations": organisations, "people": people}
+
+
+def seed_audit_trail(context) -> tuple[str, dict]:
+    """The demo's history in the audit trail: the services' demo seeds keep their events in
+    their outboxes as the record of what happened (marked published, so nobody is e-mailed),
+    and those the trail keeps are chained in the gateway's ledger in the order they
+    happened, each once (by event id: running the demo again adds nothing).
+
+    The one demo step that reads other services' tables (their outboxes, read only, through
+    the sessions of the root's in-process clients): the services have no RPC that hands out
+    their past events, and ``rac demo`` runs before any service is up."""
+    from gateway import audit
+    from gateway.audit_facts import payload_class
+    from gateway.models import Base as GatewayBase
+    from rac_shared.db import SessionFactory
+    from rac_shared.events import Envelope
+
+    envelopes = []
+    for service in ("applications", "scoring", "plans", "billing"):
+        sessions = context.client(service).sessions
+        outbox = sessions.metadata.tables["outbox"]
+        with sessions() as session:
+            envelopes += [
+                Envelope.model_validate(body)
+                for body in session.scalars(select(outbox.c.body).order_by(outbox.c.id))
+            ]
+    added = 0
+    with SessionFactory("gateway", GatewayBase.metadata).transaction() as session:
+        for envelope in sorted(envelopes, key=lambda e: e.occurred_at):
+            payload_cls = payload_class(envelope)
+            if payload_cls is not None:
+                added += audit.append_fact(session, envelope, envelope.payload_as(payload_cls))
+    return (
+        f"Journal d'audit : {added} faits des services ajoutés à la chaîne (« rac audit verify »).",
+        {},
+    )

@@ -20,14 +20,10 @@ from sqlalchemy import delete, func, select
 from sqlalchemy.orm import Session
 
 from gateway import auth
-from gateway.directory import (
-    TooManyAttempts,
-    revoke_sessions,
-    second_factor_in_force,
-    second_factor_required,
-)
+from gateway.directory import revoke_sessions, second_factor_in_force, second_factor_required
 from gateway.models import RecoveryCode, SecondFactorFailure, User
-from rac_shared.clock import clock
+from gateway.throttling import TooManyAttempts
+from rac_shared.clock import aware, clock
 from rac_shared.errors import DomainError, invalid
 from rac_shared.settings import Settings
 
@@ -164,17 +160,19 @@ def verify(session: Session, settings: Settings, user: User, code: str) -> str:
 
 
 def _check_not_throttled(session: Session, settings: Settings, user: User) -> None:
-    since = clock.now() - timedelta(minutes=settings.login_window_minutes)
-    failures = session.scalar(
-        select(func.count())
-        .select_from(SecondFactorFailure)
-        .where(SecondFactorFailure.user_id == user.id, SecondFactorFailure.at >= since)
-    )
+    window = timedelta(minutes=settings.login_window_minutes)
+    failures, oldest = session.execute(
+        select(func.count(), func.min(SecondFactorFailure.at)).where(
+            SecondFactorFailure.user_id == user.id,
+            SecondFactorFailure.at >= clock.now() - window,
+        )
+    ).one()
     if failures >= settings.login_max_failures:
         raise TooManyAttempts(
             "Trop de codes erronés. Réessayez dans "
             f"{settings.login_window_minutes} minutes, ou demandez à l'administration du "
-            "Ministère de réinitialiser votre double authentification."
+            "Ministère de réinitialiser votre double authentification.",
+            aware(oldest) + window - clock.now(),
         )
 
 

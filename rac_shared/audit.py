@@ -86,10 +86,12 @@ class Change(BaseModel):
 
 
 class AuditRecorded(EventPayload):
-    """An entry for the audit trail, from the service named by the subclass's ``source``."""
+    """An entry for the audit trail, from the service named by the subclass's ``source``.
+
+    Not one of the facts services exchange (``rac_shared.events``' registry): only the
+    gateway's trail reads it, one class per publishing service (``AUDIT_EVENTS``)."""
 
     source: ClassVar[str] = "gateway"
-    event_type: ClassVar[str] = "audit.recorded"
 
     subject_type: SubjectType
     subject_id: str
@@ -102,6 +104,9 @@ class AuditRecorded(EventPayload):
     changes: list[Change] = Field(default_factory=list)
     occurred_at: datetime
 
+
+# Set after the class statement, so that the registry of exchanged facts does not list it.
+AuditRecorded.event_type = "audit.recorded"
 
 AUDITING_SERVICES = ("applications", "scoring", "plans", "billing", "notifications")
 
