@@ -41,6 +41,7 @@ from rac_shared.contracts.base import (
     text,
 )
 from rac_shared.contracts.billing import EstimateSpec, EstimateView
+from rac_shared.contracts.calendar import CalendarRpc
 
 # -- vocabularies and limits ---------------------------------------------------------------
 
@@ -795,7 +796,8 @@ class PlanFile(Reply):
 
 
 class PlanDelivery(Reply):
-    """An issued plan's PDF for another service (notifications attaches it to an e-mail)."""
+    """An issued plan's file for another service (notifications attaches it to an e-mail):
+    the PDF, or the offer's acceptance deadline as iCalendar."""
 
     filename: str
     mime: str
@@ -921,7 +923,7 @@ class PlanFigures(Reply):
 # -- the service's RPC methods -----------------------------------------------------------------
 
 
-class PlansRpc(Protocol):
+class PlansRpc(CalendarRpc, Protocol):
     """What the plans service answers (the gateway adds the actor to each call)."""
 
     def health(self) -> HealthReport: ...
@@ -1013,3 +1015,7 @@ class PlansDeliveryRpc(Protocol):
     """For services, not users (notifications attaches the issued PDF to its e-mail)."""
 
     def plan_pdf_for_delivery(self, plan_id: int, version: int) -> PlanDelivery: ...
+
+    def acceptance_calendar_for_delivery(self, plan_id: int, version: int) -> PlanDelivery:
+        """The offer's acceptance deadline (iCalendar) for the ``plan.issued`` e-mail."""
+        ...

@@ -58,6 +58,7 @@ from rac_shared.contracts.billing import (
     Statement,
     StatementPage,
 )
+from rac_shared.contracts.calendar import CalendarEvent, CalendarQuery
 from rac_shared.contracts.funding import (
     AllocationIn,
     AllocationPage,
@@ -91,6 +92,7 @@ from rac_shared.rpc import rpc
 from rac_shared.scheduler import JobScheduler
 from services.billing import (
     access,
+    agenda,
     cancellation,
     documents,
     estimates,
@@ -146,6 +148,11 @@ class BillingService:
             self, "funding_figures", actor, fiscal_year=fiscal_year
         )
         return result
+
+    @rpc
+    def calendar(self, actor: Actor, query: CalendarQuery) -> list[CalendarEvent]:
+        with self.db.begin():
+            return agenda.calendar_events(self.db, actor, query)
 
     @rpc
     def home_summary(self, actor: Actor) -> list[NextAction]:

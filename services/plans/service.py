@@ -11,6 +11,7 @@ from __future__ import annotations
 
 import base64
 import binascii
+import hashlib
 import json
 from decimal import Decimal, InvalidOperation
 
@@ -20,6 +21,7 @@ from rac_shared.actor import Actor
 from rac_shared.bus import OutboxRelayRunner
 from rac_shared.contracts import HealthReport, NextAction, ensure_ministry, health_report
 from rac_shared.contracts.billing import EstimateSpec, EstimateView
+from rac_shared.contracts.calendar import CalendarEvent, CalendarQuery
 from rac_shared.contracts.plans import (
     AbandonIn,
     AmendmentIn,
@@ -48,10 +50,13 @@ from rac_shared.contracts.plans import (
 )
 from rac_shared.db import Database
 from rac_shared.errors import DomainError, conflict, invalid, not_found
+from rac_shared.ical import MIME as ICAL_MIME
+from rac_shared.ical import calendar_file
 from rac_shared.logs import CorrelationId
 from rac_shared.rpc import rpc
 from rac_shared.scheduler import JobScheduler
-from services.plans import access, document, drafts, lifecycle, progress, views
+from rac_shared.settings import get_settings
+from services.plans import access, agenda, document, drafts, lifecycle, progress, views
 from services.plans.jobs import JOBS
 from services.plans.models import Base, Plan
 
@@ -341,6 +346,36 @@ class PlansService:
                 "institution_id": plan.institution_id,
                 "employer_id": plan.employer_id,
             }
+
+    @rpc
+    def acceptance_calendar_for_delivery(self, plan_id: int, version: int) -> PlanDelivery:
+        """The offer's acceptance deadline as an iCalendar file, attached to the
+        ``plan.issued`` e-mail beside the PDF (service to service, no actor)."""
+        with self.db.begin():
+            plan = self.db.get(Plan, plan_id)
+            chosen = plan.version(version) if plan is not None else None
+            if chosen is None or chosen.acceptance_deadline is None:
+                raise not_found("Cette version n'a pas été émise : elle n'a pas d'échéance.")
+            content = calendar_file(
+                f"Plan {plan.reference}",
+                [agenda.acceptance_deadline_event(plan, chosen)],
+                get_settings().public_url,
+            )
+            return {
+                "filename": f"{plan.reference}-v{chosen.number}-echeance.ics",
+                "mime": ICAL_MIME,
+                "size": len(content),
+                "sha256": hashlib.sha256(content).hexdigest(),
+                "content_base64": base64.b64encode(content).decode("ascii"),
+                "plan_id": plan.id,
+                "institution_id": plan.institution_id,
+                "employer_id": plan.employer_id,
+            }
+
+    @rpc
+    def calendar(self, actor: Actor, query: CalendarQuery) -> list[CalendarEvent]:
+        with self.db.begin():
+            return agenda.calendar_events(self.db, actor, query)
 
     # -- accepting ----------------------------------------------------------------------
 
