@@ -20,8 +20,8 @@ from tests.service.test_plans_service import (  # noqa: F401  (fixtures)
     ESTIMATE,
     build_plan,
     local,
-    platform,
     plans,
+    platform,
 )
 
 EMPLOYER = "rh@cisss.demo.quebec"
@@ -85,9 +85,7 @@ def test_a_plan_s_dates_reach_its_parties_calendars_and_the_issue_e_mail(
 
     # One candidate-worker's calendar; another plan's or an unknown person is not found.
     candidate_id = int(gagnon[0]["uid"].split("-candidat-")[1].split("-")[0])
-    mine = plans.calendar(
-        actor=employer, query={"plan_id": plan_id, "candidate_id": candidate_id}
-    )
+    mine = plans.calendar(actor=employer, query={"plan_id": plan_id, "candidate_id": candidate_id})
     assert [e["uid"] for e in mine] == [e["uid"] for e in gagnon]
     with pytest.raises(DomainError) as error:
         plans.calendar(actor=employer, query={"plan_id": plan_id, "candidate_id": 99999})
