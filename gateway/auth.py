@@ -222,6 +222,12 @@ def calendar_feed_token(settings: Settings, user_id: int, generation: int) -> st
     return f"{body}.{_link_mac(settings.jwt_secret, 'calendar', body)}"
 
 
+def calendar_feed_url(settings: Settings, user_id: int, generation: int) -> str:
+    """The address a calendar application subscribes to (``/calendrier/flux/<token>.ics``)."""
+    token = calendar_feed_token(settings, user_id, generation)
+    return f"{settings.public_url.rstrip('/')}/calendrier/flux/{token}.ics"
+
+
 def read_calendar_feed_token(settings: Settings, token: str) -> tuple[int, int]:
     """(user id, generation) of a feed URL the platform signed; InvalidToken otherwise."""
     kid, _, rest = (token or "").partition(".")

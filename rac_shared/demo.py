@@ -7,10 +7,12 @@ def run_demo() -> str:
     from gateway import demo as gateway_demo
     from gateway.models import Base as GatewayBase
     from rac_shared.db import SessionFactory
+    from rac_shared.settings import get_settings
 
     session = SessionFactory("gateway", GatewayBase.metadata)()
     try:
         gateway_demo.seed_accounts(session)
+        calendars = gateway_demo.seed_calendar_feeds(session, get_settings())
         session.commit()
         organisations, people = _directory(session)
     finally:
@@ -33,6 +35,8 @@ def run_demo() -> str:
         + plans
         + "\n"
         + billing
+        + "\n"
+        + calendars
     )
 
 

@@ -1,6 +1,7 @@
 """The applications service's dates as calendar events (``rac_shared.contracts.calendar``):
 each open call's deposit deadline (the end of its day, America/Montreal, the moment the
-deadline rule compares a submission with) and the CERACs' reports due.
+deadline rule compares a submission with) and the CERACs' reports still to submit (a draft,
+or one sent back for changes).
 
 Institutions and the ministry see the open calls; a CERAC's staff its own reports still to
 submit or to correct, the ministry's analysts and administrators every report awaited. A
@@ -19,7 +20,8 @@ from rac_shared.formatting import long_datetime, named
 from services.applications import calls
 from services.applications.models import (
     CALL_PUBLISHED,
-    REPORT_ACCEPTED,
+    REPORT_CHANGES_REQUESTED,
+    REPORT_DRAFT,
     REPORT_YEARLY,
     Call,
     CeracRecord,
@@ -63,7 +65,7 @@ def _reports_due(session: Session, actor: Actor) -> list[CalendarEvent]:
     query = (
         select(CeracReport)
         .join(CeracRecord, CeracRecord.id == CeracReport.cerac_id)
-        .where(CeracReport.status != REPORT_ACCEPTED)
+        .where(CeracReport.status.in_((REPORT_DRAFT, REPORT_CHANGES_REQUESTED)))
         .order_by(CeracReport.due_date, CeracReport.id)
     )
     if actor.role not in STAFF_ROLES:

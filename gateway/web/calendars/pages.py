@@ -38,7 +38,6 @@ SOURCES = {
 PLAN_PARTIES = INSTITUTION_ROLES | EMPLOYER_ROLES
 CALL_AREA = MINISTRY_ROLES | INSTITUTION_ROLES
 INVALID_FEED = "Cette adresse d'abonnement n'existe pas ou a été révoquée."
-FEED_PATH = "/calendrier/flux/{token}.ics"
 
 notices(
     **{
@@ -72,8 +71,7 @@ def _feed(session, user_id: int) -> CalendarFeed | None:
 def feed_url(ctx: Ctx, feed: CalendarFeed | None) -> str | None:
     if feed is None or not feed.active:
         return None
-    token = auth.calendar_feed_token(ctx.settings, feed.user_id, feed.generation)
-    return ctx.settings.public_url.rstrip("/") + FEED_PATH.format(token=token)
+    return auth.calendar_feed_url(ctx.settings, feed.user_id, feed.generation)
 
 
 @route("/calendrier", access=SIGNED_IN)
@@ -198,4 +196,4 @@ def call_calendar(ctx: Ctx, call_id: int) -> Response:
 
 def _ics(ctx: Ctx, name: str, events: list[CalendarEvent], filename: str) -> Response:
     content = calendar_file(name, events, ctx.settings.public_url)
-    return responses.download(ctx, content, filename, f"{MIME}; charset=utf-8")
+    return responses.download(ctx, content, filename, MIME)  # werkzeug adds charset=utf-8
