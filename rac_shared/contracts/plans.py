@@ -549,6 +549,12 @@ class AbandonIn(PlanInput):
     abandoned_on: dt.date = Field(title="Date d'abandon de la démarche")
 
 
+class PersonalInformationQuery(PlanInput):
+    """An access request (Loi 25): the person whose information the institution exports."""
+
+    email: RequiredEmail = Field(title="Courriel de la personne candidate")
+
+
 class PlanQuery(Strict):
     status: PlanStatus | None = Field(None, title="Statut")
 
@@ -785,6 +791,8 @@ class PlanView(Reply):
     computed: Computed
     texts: PlanTexts
     permissions: Permissions
+    # The retention rule anonymised its candidate-workers (and destroyed the PDFs) that day.
+    anonymised_on: dt.date | None = None
 
 
 class PlanFile(Reply):
@@ -832,6 +840,73 @@ class Comparison(Reply):
     change_summary: str | None
     rows: list[ComparedRow]
     changed_count: int
+
+
+class PersonCalendarPeriod(Reply):
+    label: str
+    start: dt.date
+    end: dt.date
+    weeks: int
+
+
+class PersonInVersion(Reply):
+    """The person as a version of the plan names them."""
+
+    version: int
+    version_status: VersionStatus
+    full_name: str
+    email: str
+    job_title: str
+    rhythm: int
+    start_date: dt.date
+    modality: Modality
+    calendar: list[PersonCalendarPeriod]
+
+
+class PersonProgress(Reply):
+    step: Stage
+    abandoned_on: dt.date | None
+    results: dict[str, Result]
+
+
+class PersonPlan(Reply):
+    plan_id: int
+    reference: str
+    program: str
+    employer: str
+    status: PlanStatus
+    ended_on: dt.date | None
+    kept_until: dt.date | None  # when the retention rule anonymises it (None: still running)
+    versions: list[PersonInVersion]
+    progress: PersonProgress | None
+
+
+class PersonalInformation(Reply):
+    """Everything the plans service holds about one person of an institution's plans."""
+
+    email: str
+    full_name: str | None
+    exported_at: dt.datetime
+    exported_by: str
+    retention_months: int
+    plans: list[PersonPlan]
+
+
+class PrivacyKind(Vocabulary):
+    ANONYMISED = "anonymised", "Renseignements personnels anonymisés (règle de conservation)"
+    EXPORTED = "exported", "Renseignements d'une personne exportés (demande d'accès)"
+
+
+class PrivacyEntry(Reply):
+    """One line of the institution's register of what happened to personal information."""
+
+    kind: PrivacyKind
+    kind_label: str
+    plan_id: int | None
+    at: dt.datetime
+    by_name: str
+    subject: str | None
+    details: dict[str, Any]
 
 
 class StageCount(Reply):
@@ -998,6 +1073,14 @@ class PlansRpc(CalendarRpc, Protocol):
         """Marquer le projet comme terminé"""
 
     # progress
+    def export_personal_information(self, data: PersonalInformationQuery) -> PersonalInformation:
+        """Export what the plans hold about one person (an access request), and record it."""
+        ...
+
+    def privacy_records(self) -> list[PrivacyEntry]:
+        """The institution's register of anonymisations and exports, newest first."""
+        ...
+
     def get_progress(self, plan_id: int) -> Progress:
         """Suivi : par candidat-travailleur (établissement), agrégé (organisation)"""
 

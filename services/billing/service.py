@@ -82,6 +82,7 @@ from rac_shared.events import (
     CeracDesignated,
     CeracReportAccepted,
     PlanAccepted,
+    PlanAnonymised,
     PlanCancelled,
     PlanCandidateAbandoned,
     PlanMilestoneReached,
@@ -100,6 +101,7 @@ from services.billing import (
     funding_views,
     invoicing,
     payments,
+    privacy,
     reports,
     views,
 )
@@ -237,6 +239,12 @@ class BillingService:
         with self.db.begin():
             if first_time(self.db, envelope.event_id, "billing.on_plan_cancelled"):
                 invoicing.cancel_plan(self.db, payload)
+
+    @on_event(PlanAnonymised)
+    def on_plan_anonymised(self, envelope, payload: PlanAnonymised) -> None:
+        with self.db.begin():
+            if first_time(self.db, envelope.event_id, "billing.on_plan_anonymised"):
+                privacy.anonymise_plan(self.db, payload)
 
     @on_event(PlanCandidateAbandoned)
     def on_candidate_abandoned(self, envelope, payload: PlanCandidateAbandoned) -> None:

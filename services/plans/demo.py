@@ -22,6 +22,7 @@ from sqlalchemy.orm import Session
 from rac_shared.clock import clock
 from rac_shared.formatting import when
 from services.plans.models import Base, Plan
+from services.plans.retention import run_retention
 
 PROGRAM_CODE = "JEE.0K"
 
@@ -184,7 +185,7 @@ def seed(session: Session, organisations: dict[str, dict], people: dict[str, dic
     from services.plans.service import PlansService
 
     existing = set(session.scalars(select(Plan.program_code)))
-    if {PROGRAM_CODE, AMENDED_PROGRAM[0], DECLINED_PROGRAM[0]} <= existing:
+    if {PROGRAM_CODE, AMENDED_PROGRAM[0], DECLINED_PROGRAM[0], ANONYMISED_PROGRAM[0]} <= existing:
         return "Plans de mise en œuvre : déjà présents."
     levis, cisss, bakery = organisations["CLV"], organisations["CCA"], organisations["BSM"]
     coordinator = _actor(people["rac@cegeplevis.demo.quebec"], levis)
@@ -217,6 +218,14 @@ def seed(session: Session, organisations: dict[str, dict], people: dict[str, dic
         lines.append(
             f"{declined['reference']} refusé par la Boulangerie Saint-Méthode inc., avec son motif"
         )
+    if ANONYMISED_PROGRAM[0] not in existing:
+        old = _anonymised_plan(plans, coordinator, bakery_representative, bakery)
+        lines.append(
+            f"{old['reference']} refusé il y a plus de deux ans, dont la personne candidate a "
+            "été anonymisée par la règle de conservation; une demande d'accès exportée "
+            f"({ACCESS_REQUEST_EMAIL}) au registre des renseignements personnels"
+        )
+        plans.export_personal_information(actor=coordinator, data={"email": ACCESS_REQUEST_EMAIL})
     return "Plans de mise en œuvre : " + "; ".join(lines) + "."
 
 
@@ -548,6 +557,62 @@ def _declined_plan(plans, coordinator: dict, employer: dict, bakery: dict) -> di
         plans.decline(
             actor=employer, plan_id=plan_id, data={"version": 1, "reason": DECLINE_REASON}
         )
+    return plans.get_plan(actor=coordinator, plan_id=plan_id)["plan"]
+
+
+ANONYMISED_PROGRAM = ("LCA.EN", "Boulangerie de production")
+# A candidate-worker of the issued plan who asked for her information (Loi 25).
+ACCESS_REQUEST_EMAIL = CANDIDATES[0][2]
+
+
+def _anonymised_plan(plans, coordinator: dict, employer: dict, bakery: dict) -> dict:
+    """Offered to the Boulangerie Saint-Méthode 830 days ago and declined a week later: the
+    retention rule (two years after the plan ended) has anonymised it since."""
+    now = clock.now()
+    with clock.frozen_at(now - timedelta(days=830)):
+        created = plans.create_plan(
+            actor=coordinator,
+            data={
+                "employer_id": bakery["id"],
+                "program_kind": "AEC",
+                "program_code": ANONYMISED_PROGRAM[0],
+                "program_title": ANONYMISED_PROGRAM[1],
+                "target_jobs": "les boulangères et boulangers de jour",
+                "organisation_domain": "de la boulangerie artisanale et industrielle",
+            },
+        )
+        plan_id = created["id"]
+        plans.update_draft(
+            actor=coordinator,
+            plan_id=plan_id,
+            data={
+                "competencies": [
+                    {
+                        "code": "0B10",
+                        "statement": "Façonner des pains de tradition française",
+                        "group": "",
+                        "weeks_3h": 6,
+                        "weeks_6h": 3,
+                    }
+                ],
+                "candidates": _candidates(
+                    [("Jacinthe Vachon", "Boulangère", 3, "in_person")],
+                    _monday_after(clock.today(), 30),
+                ),
+            },
+        )
+        plans.save_estimate(actor=coordinator, plan_id=plan_id, estimate=_estimate_for(1, 6))
+        plans.issue(actor=coordinator, plan_id=plan_id)
+    with clock.frozen_at(now - timedelta(days=823)):
+        plans.decline(
+            actor=employer,
+            plan_id=plan_id,
+            data={
+                "version": 1,
+                "reason": "Le projet est reporté : nous réorganisons nos quarts de travail.",
+            },
+        )
+    run_retention(clock.today())
     return plans.get_plan(actor=coordinator, plan_id=plan_id)["plan"]
 
 

@@ -35,6 +35,8 @@ from rac_shared.contracts.plans import (
     DeclineIn,
     DraftPatch,
     OnlineAcceptanceIn,
+    PersonalInformation,
+    PersonalInformationQuery,
     PlanCreateIn,
     PlanDelivery,
     PlanFigures,
@@ -42,6 +44,8 @@ from rac_shared.contracts.plans import (
     PlanQuery,
     PlanRow,
     PlanView,
+    PrivacyEntry,
+    PrivacyKind,
     Progress,
     RecordedAcceptanceIn,
     ResultIn,
@@ -56,7 +60,16 @@ from rac_shared.logs import CorrelationId
 from rac_shared.rpc import rpc
 from rac_shared.scheduler import JobScheduler
 from rac_shared.settings import get_settings
-from services.plans import access, agenda, document, drafts, lifecycle, progress, views
+from services.plans import (
+    access,
+    agenda,
+    document,
+    drafts,
+    lifecycle,
+    progress,
+    retention,
+    views,
+)
 from services.plans.jobs import JOBS
 from services.plans.models import Base, Plan
 
@@ -324,6 +337,7 @@ class PlansService:
             row = lifecycle.document_of(self.db, chosen, "plan_pdf") if chosen else None
             if row is None:
                 raise not_found("Le PDF de cette version n'existe pas : elle n'a pas été émise.")
+            retention.ensure_kept(row)
             return _file(row)
 
     @rpc
@@ -336,6 +350,7 @@ class PlansService:
             row = lifecycle.document_of(self.db, chosen, "plan_pdf") if chosen else None
             if row is None:
                 raise not_found("Le PDF de cette version n'existe pas : elle n'a pas été émise.")
+            retention.ensure_kept(row)
             return {
                 "filename": row.filename,
                 "mime": row.mime,
@@ -456,6 +471,31 @@ class PlansService:
             return views.plan_row(plan)
 
     # -- progress -----------------------------------------------------------------------
+
+    # -- personal information (Loi 25) -----------------------------------------------------
+
+    @rpc
+    def export_personal_information(
+        self, actor: Actor, data: PersonalInformationQuery
+    ) -> PersonalInformation:
+        with self.db.begin():
+            return retention.export_person(self.db, actor, data.email)
+
+    @rpc
+    def privacy_records(self, actor: Actor) -> list[PrivacyEntry]:
+        with self.db.begin():
+            return [
+                {
+                    "kind": r.kind,
+                    "kind_label": PrivacyKind.label_of(r.kind),
+                    "plan_id": r.plan_id,
+                    "at": r.at,
+                    "by_name": r.by_name,
+                    "subject": r.subject,
+                    "details": r.details,
+                }
+                for r in retention.history(self.db, actor)
+            ]
 
     @rpc
     def get_progress(self, actor: Actor, plan_id: int) -> Progress:
