@@ -134,6 +134,7 @@ def anonymise(session: Session, plan: Plan, as_of: date) -> None:
             by_name=JOB_NAME,
             subject=None,
             details={
+                "reference": plan.reference,
                 "ended_on": end.isoformat(),
                 "retention_months": retention_months(),
                 "candidates": len(candidate_ids),

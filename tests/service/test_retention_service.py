@@ -165,6 +165,7 @@ def test_the_retention_job_anonymises_an_ended_plan_once_on_its_day(
     [anonymised] = [r for r in records if r["kind"] == "anonymised"]
     assert anonymised["plan_id"] == plan_id and anonymised["at"].startswith("2028-11-20")
     assert anonymised["details"] == {
+        "reference": view["plan"]["reference"],
         "ended_on": "2026-11-20",
         "retention_months": 24,
         "candidates": 2,
