@@ -5,6 +5,7 @@ from __future__ import annotations
 from sqlalchemy import select
 from sqlalchemy.orm import Session
 
+from gateway import calendar_feeds
 from gateway.auth import calendar_feed_url, hash_password
 from gateway.models import CalendarFeed, Organisation, User
 from rac_shared.actor import OrganisationKind as K
@@ -205,11 +206,7 @@ def seed_calendar_feeds(session: Session, settings: Settings) -> str:
     lines = ["Calendriers (abonnement iCalendar, /calendrier) :"]
     for email in CALENDAR_FEED_USERS:
         user = session.scalar(select(User).where(User.email == email))
-        feed = session.get(CalendarFeed, user.id)
-        if feed is None:
-            feed = CalendarFeed(user_id=user.id, generation=1, active=True, created_at=clock.now())
-            session.add(feed)
-            session.flush()
+        feed = session.get(CalendarFeed, user.id) or calendar_feeds.renew(session, user.id)
         if feed.active:
             address = calendar_feed_url(settings, user.id, feed.generation)
             lines.append(f"  {email:<38} {address}")

@@ -510,49 +510,25 @@ def _declined_plan(plans, coordinator: dict, employer: dict, bakery: dict) -> di
     """Issued eight days ago to the Boulangerie Saint-Méthode, declined two days later."""
     now = clock.now()
     with clock.frozen_at(now - timedelta(days=8)):
-        created = plans.create_plan(
-            actor=coordinator,
-            data={
-                "employer_id": bakery["id"],
-                "program_kind": "AEC",
-                "program_code": DECLINED_PROGRAM[0],
-                "program_title": DECLINED_PROGRAM[1],
-                "target_jobs": "les boulangères et boulangers de production de nuit",
-                "organisation_domain": "de la boulangerie artisanale et industrielle",
-            },
-        )
-        plan_id = created["id"]
         start = date(clock.today().year, 12, 15)
         if start < clock.today():
             start = date(clock.today().year + 1, 12, 15)
-        plans.update_draft(
-            actor=coordinator,
-            plan_id=plan_id,
-            data={
-                "competencies": [
-                    {
-                        "code": "0B12",
-                        "statement": "Planifier la production quotidienne de la boulangerie",
-                        "group": "",
-                        "weeks_3h": 6,
-                        "weeks_6h": 3,
-                    },
-                    {
-                        "code": "0B13",
-                        "statement": "Contrôler la qualité et la salubrité des produits",
-                        "group": "",
-                        "weeks_3h": 4,
-                        "weeks_6h": 2,
-                    },
-                ],
-                "candidates": _candidates(
-                    [("Olivier Paradis", "Chef boulanger de nuit", 3, "in_person")],
-                    _monday_after(start, 0),
-                ),
-            },
+        plan_id = _bakery_offer(
+            plans,
+            coordinator,
+            bakery,
+            DECLINED_PROGRAM,
+            "les boulangères et boulangers de production de nuit",
+            [
+                ("0B12", "Planifier la production quotidienne de la boulangerie", 6),
+                ("0B13", "Contrôler la qualité et la salubrité des produits", 4),
+            ],
+            _candidates(
+                [("Olivier Paradis", "Chef boulanger de nuit", 3, "in_person")],
+                _monday_after(start, 0),
+            ),
+            _estimate_for(1, 8),
         )
-        plans.save_estimate(actor=coordinator, plan_id=plan_id, estimate=_estimate_for(1, 8))
-        plans.issue(actor=coordinator, plan_id=plan_id)
     with clock.frozen_at(now - timedelta(days=6)):
         plans.decline(
             actor=employer, plan_id=plan_id, data={"version": 1, "reason": DECLINE_REASON}
@@ -570,39 +546,19 @@ def _anonymised_plan(plans, coordinator: dict, employer: dict, bakery: dict) -> 
     retention rule (two years after the plan ended) has anonymised it since."""
     now = clock.now()
     with clock.frozen_at(now - timedelta(days=830)):
-        created = plans.create_plan(
-            actor=coordinator,
-            data={
-                "employer_id": bakery["id"],
-                "program_kind": "AEC",
-                "program_code": ANONYMISED_PROGRAM[0],
-                "program_title": ANONYMISED_PROGRAM[1],
-                "target_jobs": "les boulangères et boulangers de jour",
-                "organisation_domain": "de la boulangerie artisanale et industrielle",
-            },
+        plan_id = _bakery_offer(
+            plans,
+            coordinator,
+            bakery,
+            ANONYMISED_PROGRAM,
+            "les boulangères et boulangers de jour",
+            [("0B10", "Façonner des pains de tradition française", 6)],
+            _candidates(
+                [("Jacinthe Vachon", "Boulangère", 3, "in_person")],
+                _monday_after(clock.today(), 30),
+            ),
+            _estimate_for(1, 6),
         )
-        plan_id = created["id"]
-        plans.update_draft(
-            actor=coordinator,
-            plan_id=plan_id,
-            data={
-                "competencies": [
-                    {
-                        "code": "0B10",
-                        "statement": "Façonner des pains de tradition française",
-                        "group": "",
-                        "weeks_3h": 6,
-                        "weeks_6h": 3,
-                    }
-                ],
-                "candidates": _candidates(
-                    [("Jacinthe Vachon", "Boulangère", 3, "in_person")],
-                    _monday_after(clock.today(), 30),
-                ),
-            },
-        )
-        plans.save_estimate(actor=coordinator, plan_id=plan_id, estimate=_estimate_for(1, 6))
-        plans.issue(actor=coordinator, plan_id=plan_id)
     with clock.frozen_at(now - timedelta(days=823)):
         plans.decline(
             actor=employer,
@@ -614,6 +570,45 @@ def _anonymised_plan(plans, coordinator: dict, employer: dict, bakery: dict) -> 
         )
     run_retention(clock.today())
     return plans.get_plan(actor=coordinator, plan_id=plan_id)["plan"]
+
+
+def _bakery_offer(
+    plans, coordinator, bakery, program, target_jobs, competencies, candidates, estimate
+) -> int:
+    """An offer issued to the Boulangerie Saint-Méthode (at the caller's clock): competencies
+    as (code, statement, weeks at 3 h), twice as fast at 6 h."""
+    created = plans.create_plan(
+        actor=coordinator,
+        data={
+            "employer_id": bakery["id"],
+            "program_kind": "AEC",
+            "program_code": program[0],
+            "program_title": program[1],
+            "target_jobs": target_jobs,
+            "organisation_domain": "de la boulangerie artisanale et industrielle",
+        },
+    )
+    plan_id = created["id"]
+    plans.update_draft(
+        actor=coordinator,
+        plan_id=plan_id,
+        data={
+            "competencies": [
+                {
+                    "code": code,
+                    "statement": statement,
+                    "group": "",
+                    "weeks_3h": weeks,
+                    "weeks_6h": weeks // 2,
+                }
+                for code, statement, weeks in competencies
+            ],
+            "candidates": candidates,
+        },
+    )
+    plans.save_estimate(actor=coordinator, plan_id=plan_id, estimate=estimate)
+    plans.issue(actor=coordinator, plan_id=plan_id)
+    return plan_id
 
 
 def _jsonable(value):

@@ -18,6 +18,7 @@ from rac_shared.errors import DomainError
 from tests.service.helpers import wait_until
 from tests.service.test_plans_service import (  # noqa: F401  (fixtures)
     ESTIMATE,
+    accept_first_offer,
     build_plan,
     local,
     plans,
@@ -107,20 +108,8 @@ def test_a_plan_s_dates_reach_its_parties_calendars_and_the_issue_e_mail(
     assert error.value.code == "not_found"
 
     # Accepted: no deadline left; billing learns it over the bus and dates the installment.
-    view = plans.get_plan(actor=employer, plan_id=plan_id)
     with clock.frozen_at(local(2026, 9, 15, 10, 0)):
-        plans.accept_online(
-            actor=employer,
-            plan_id=plan_id,
-            data={
-                "version": 1,
-                "content_hash": view["version"]["content_hash"],
-                "full_name": "Julie Morin",
-                "title": "Directrice des ressources humaines",
-                "statement": "J’accepte",
-            },
-            ip="198.51.100.4",
-        )
+        accept_first_offer(plans, employer, plan_id)
     assert not any(e["at"] for e in plans.calendar(actor=employer, query={}))
     due = wait_until(
         lambda: billing.calendar(actor=employer, query={}),

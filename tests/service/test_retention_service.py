@@ -9,7 +9,6 @@ from __future__ import annotations
 from datetime import date
 
 import pytest
-from nameko.standalone.rpc import ServiceRpcProxy
 from sqlalchemy import select
 
 from rac_shared.clock import clock
@@ -17,9 +16,11 @@ from rac_shared.errors import DomainError
 from services.plans.models import PlanDocument
 from services.plans.retention import run_retention
 from tests.service.helpers import wait_until
+from tests.service.test_calendars_service import billing  # noqa: F401  (fixture)
 from tests.service.test_plans_service import (  # noqa: F401  (fixtures)
     CANDIDATES,
     ESTIMATE,
+    accept_first_offer,
     build_plan,
     local,
     plans,
@@ -29,32 +30,14 @@ from tests.service.test_plans_service import (  # noqa: F401  (fixtures)
 EMPLOYER = "rh@cisss.demo.quebec"
 
 
-@pytest.fixture
-def billing(platform, rabbit_config):  # noqa: F811
-    with ServiceRpcProxy("billing", rabbit_config) as proxy:
-        yield proxy
-
-
 def accepted_then_cancelled(plans, platform):  # noqa: F811
     coordinator, plan_id = build_plan(plans, platform)
     employer = platform["people"][EMPLOYER]
     plans.save_estimate(actor=coordinator, plan_id=plan_id, estimate=ESTIMATE)
     with clock.frozen_at(local(2026, 9, 1, 10, 0)):
         plans.issue(actor=coordinator, plan_id=plan_id)
-    view = plans.get_plan(actor=employer, plan_id=plan_id)
     with clock.frozen_at(local(2026, 9, 10, 10, 0)):
-        plans.accept_online(
-            actor=employer,
-            plan_id=plan_id,
-            data={
-                "version": 1,
-                "content_hash": view["version"]["content_hash"],
-                "full_name": "Julie Morin",
-                "title": "Directrice des ressources humaines",
-                "statement": "J’accepte",
-            },
-            ip="198.51.100.4",
-        )
+        accept_first_offer(plans, employer, plan_id)
     with clock.frozen_at(local(2026, 11, 20, 10, 0)):
         plans.cancel(actor=coordinator, plan_id=plan_id, data={"reason": "Fermeture du service."})
     return coordinator, plan_id
@@ -112,7 +95,7 @@ def test_an_access_request_exports_one_person_and_is_recorded(plans, platform): 
 
 def test_the_retention_job_anonymises_an_ended_plan_once_on_its_day(
     plans,  # noqa: F811
-    billing,
+    billing,  # noqa: F811
     platform,  # noqa: F811
 ):
     coordinator, plan_id = accepted_then_cancelled(plans, platform)

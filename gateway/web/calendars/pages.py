@@ -19,7 +19,7 @@ from functools import partial
 
 from werkzeug.wrappers import Response
 
-from gateway import auth, directory
+from gateway import auth, calendar_feeds, directory
 from gateway.models import CalendarFeed, User
 from gateway.web import responses
 from gateway.web.forms import NoFields
@@ -64,12 +64,8 @@ def gather(ctx: Ctx) -> tuple[list[CalendarEvent], list[str]]:
     return events, unavailable
 
 
-def _feed(session, user_id: int) -> CalendarFeed | None:
-    return session.get(CalendarFeed, user_id)
-
-
 def feed_url(ctx: Ctx, feed: CalendarFeed | None) -> str | None:
-    if feed is None or not feed.active:
+    if feed is None:
         return None
     return auth.calendar_feed_url(ctx.settings, feed.user_id, feed.generation)
 
@@ -81,7 +77,7 @@ def calendar_page(ctx: Ctx) -> Response:
     coming = [e for e in events if (e.end or e.start) >= today]
     session = ctx.db()
     try:
-        url = feed_url(ctx, _feed(session, ctx.actor.user_id))
+        url = feed_url(ctx, calendar_feeds.live(session, ctx.actor.user_id))
     finally:
         session.close()
     return ctx.render(
@@ -112,23 +108,7 @@ def calendar_download(ctx: Ctx) -> Response:
 )
 def new_feed(ctx: Ctx, form: NoFields) -> Response:
     """A new address: the first one, or one replacing the address given out before."""
-    session = ctx.db()
-    try:
-        feed = session.get(CalendarFeed, ctx.actor.user_id, with_for_update=True)
-        if feed is None:
-            session.add(
-                CalendarFeed(
-                    user_id=ctx.actor.user_id, generation=1, active=True, created_at=clock.now()
-                )
-            )
-        else:
-            feed.generation += 1
-            feed.active = True
-            feed.created_at = clock.now()
-            feed.revoked_at = None
-        session.commit()
-    finally:
-        session.close()
+    _change_feed(ctx, calendar_feeds.renew)
     return ctx.done("/calendrier#abonnement", "flux-calendrier")
 
 
@@ -140,16 +120,17 @@ def new_feed(ctx: Ctx, form: NoFields) -> Response:
     on_error=calendar_page,
 )
 def revoke_feed(ctx: Ctx, form: NoFields) -> Response:
+    _change_feed(ctx, calendar_feeds.revoke)
+    return ctx.done("/calendrier#abonnement", "flux-calendrier-revoque")
+
+
+def _change_feed(ctx: Ctx, change) -> None:
     session = ctx.db()
     try:
-        feed = session.get(CalendarFeed, ctx.actor.user_id, with_for_update=True)
-        if feed is not None and feed.active:
-            feed.active = False
-            feed.revoked_at = clock.now()
-            session.commit()
+        change(session, ctx.actor.user_id)
+        session.commit()
     finally:
         session.close()
-    return ctx.done("/calendrier#abonnement", "flux-calendrier-revoque")
 
 
 @route("/calendrier/flux/<token>.ics", access=PUBLIC)
@@ -161,9 +142,9 @@ def calendar_feed(ctx: Ctx, token: str) -> Response:
         raise HttpError(404, INVALID_FEED) from None
     session = ctx.db()
     try:
-        feed = _feed(session, user_id)
+        feed = calendar_feeds.live(session, user_id)
         user = session.get(User, user_id)
-        if feed is None or not feed.active or feed.generation != generation:
+        if feed is None or feed.generation != generation:
             raise HttpError(404, INVALID_FEED)
         if user is None or not user.active:
             raise HttpError(404, INVALID_FEED)
