@@ -6,8 +6,9 @@ or its first offer is declined. ``PLAN_RETENTION_MONTHS`` months later (default 
 years) the ``personal-information-retention`` job anonymises it: in every version's
 document, each candidate-worker becomes « Personne candidate N » with an address at the
 reserved ``.invalid`` domain and no job title; the PDFs that named them are destroyed (their
-SHA-256 stays, with the version's content hash, as the proof of what was issued). What is not
-personal stays, so the figures do not move: candidate counts, rhythms and start dates,
+SHA-256 stays, with the version's content hash, as the proof of what was issued), and so do
+the names the published ``plan.cancelled`` events kept in the outbox. What is not personal
+stays, so the figures do not move: candidate counts, rhythms and start dates,
 calendars, progress and results per competency. ``plan.anonymised`` tells billing, which
 replaces the names it copied for costs incurred.
 
@@ -36,7 +37,7 @@ from rac_shared.actor import Actor
 from rac_shared.clock import clock, local
 from rac_shared.db import SessionFactory
 from rac_shared.errors import not_found
-from rac_shared.events import PersonalInformationExported, PlanAnonymised
+from rac_shared.events import PersonalInformationExported, PlanAnonymised, PlanCancelled
 from rac_shared.formatting import long_date
 from rac_shared.outbox import record_event
 from services.plans import access, calendar, views
@@ -121,6 +122,7 @@ def anonymise(session: Session, plan: Plan, as_of: date) -> None:
         document.content = b""
         document.destroyed_on = as_of
         destroyed += 1
+    scrubbed = _scrub_published_events(session, plan.id)
     plan.anonymised_on = as_of
     plan.updated_at = clock.now()
     end = ended_on(plan)
@@ -139,6 +141,7 @@ def anonymise(session: Session, plan: Plan, as_of: date) -> None:
                 "retention_months": retention_months(),
                 "candidates": len(candidate_ids),
                 "documents_destroyed": destroyed,
+                "events_scrubbed": scrubbed,
             },
         )
     )
@@ -154,6 +157,32 @@ def anonymise(session: Session, plan: Plan, as_of: date) -> None:
             candidate_ids=candidate_ids,
         ),
     )
+
+
+def _scrub_published_events(session: Session, plan_id: int) -> int:
+    """The names a published ``plan.cancelled`` carried (for billing's costs incurred), kept
+    in this service's outbox: replaced as in the plan's document. Unpublished rows are the
+    relay's and are never touched (a plan ended years ago has none)."""
+    outbox = Base.metadata.tables["outbox"]
+    rows = session.execute(
+        select(outbox.c.id, outbox.c.body).where(
+            outbox.c.event_type == PlanCancelled.event_type, outbox.c.published_at.is_not(None)
+        )
+    ).all()
+    count = 0
+    for row_id, body in rows:
+        payload = body.get("payload", {})
+        if payload.get("plan_id") != plan_id or not payload.get("candidates"):
+            continue
+        payload["candidates"] = [
+            {**person, "full_name": f"Personne candidate {number}"}
+            for number, person in enumerate(payload["candidates"], start=1)
+        ]
+        session.execute(
+            outbox.update().where(outbox.c.id == row_id).values(body={**body, "payload": payload})
+        )
+        count += 1
+    return count
 
 
 def anonymised_content(content: dict) -> dict:
