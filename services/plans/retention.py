@@ -37,7 +37,7 @@ from rac_shared.actor import Actor
 from rac_shared.clock import clock, local
 from rac_shared.db import SessionFactory
 from rac_shared.errors import not_found
-from rac_shared.events import PersonalInformationExported, PlanAnonymised, PlanCancelled
+from rac_shared.events import PlanAnonymised, PlanCancelled, PlanPersonalInformationExported
 from rac_shared.formatting import long_date
 from rac_shared.outbox import record_event
 from services.plans import access, calendar, views
@@ -251,7 +251,7 @@ def export_person(session: Session, actor: Actor, email: str) -> dict:
     )
     record_event(
         session,
-        PersonalInformationExported(
+        PlanPersonalInformationExported(
             institution_id=actor.organisation_id,
             exported_by_user_id=actor.user_id,
             exported_by_name=actor.full_name,

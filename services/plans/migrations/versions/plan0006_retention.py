@@ -1,15 +1,15 @@
 """retention under Loi 25: plans anonymised, PDFs destroyed, a privacy history
 
-Revision ID: plan0005
-Revises: plan0004
+Revision ID: plan0006
+Revises: plan0005
 Create Date: 2026-12-07 10:30:00.000000
 """
 from alembic import op
 import sqlalchemy as sa
 
 
-revision = 'plan0005'
-down_revision = 'plan0004'
+revision = 'plan0006'
+down_revision = 'plan0005'
 branch_labels = None
 depends_on = None
 

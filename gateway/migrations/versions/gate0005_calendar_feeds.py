@@ -3,16 +3,16 @@
 The feed's URL holds a token signed for (user, generation); revoking it deactivates the
 row, and a new feed bumps the generation so that older URLs stop working.
 
-Revision ID: gate0004
-Revises: gate0003
+Revision ID: gate0005
+Revises: gate0004
 Create Date: 2026-12-07 10:30:00
 """
 from alembic import op
 import sqlalchemy as sa
 
 
-revision = 'gate0004'
-down_revision = 'gate0003'
+revision = 'gate0005'
+down_revision = 'gate0004'
 branch_labels = None
 depends_on = None
 
