@@ -26,6 +26,7 @@ from rac_shared.actor import MINISTRY_ROLES, Role
 from tests.integration.matrix_applications import applications_rows
 from tests.integration.matrix_audit import audit_rows
 from tests.integration.matrix_billing import billing_rows
+from tests.integration.matrix_calendars import calendars_rows
 from tests.integration.matrix_dashboard import dashboard_rows
 from tests.integration.matrix_funding import funding_rows
 from tests.integration.matrix_plans import plans_rows
@@ -157,6 +158,7 @@ EXPECTATIONS.update(reporting_rows(Row, Outcome))  # network of CERACs, reports,
 EXPECTATIONS.update(dashboard_rows(Row, Outcome))  # the ministry's network dashboard
 EXPECTATIONS.update(security_rows(Row, Outcome))  # two-factor sign-in
 EXPECTATIONS.update(audit_rows(Row, Outcome))  # the audit trail: journal and histories
+EXPECTATIONS.update(calendars_rows(Row, Outcome))  # calendars: pages, downloads, feeds
 
 # Logout revokes every token of the user: it runs last, and then everyone logs in again.
 LAST = ("logout", "POST")

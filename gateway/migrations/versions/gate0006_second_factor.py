@@ -1,15 +1,15 @@
 """two-factor sign-in: TOTP secret on users, recovery codes, second-factor failures
 
-Revision ID: gate0005
-Revises: gate0004
+Revision ID: gate0006
+Revises: gate0005
 Create Date: 2026-12-07 10:30:00
 """
 from alembic import op
 import sqlalchemy as sa
 
 
-revision = 'gate0005'
-down_revision = 'gate0004'
+revision = 'gate0006'
+down_revision = 'gate0005'
 branch_labels = None
 depends_on = None
 

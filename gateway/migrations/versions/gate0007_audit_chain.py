@@ -4,8 +4,8 @@ Adds what a fact says (subject, summary, before → after, the event it came fro
 chain (seq, prev_hash, hash) and its head row; the rows already there are chained in
 their order, as requests of the gateway.
 
-Revision ID: gate0006
-Revises: gate0005
+Revision ID: gate0007
+Revises: gate0006
 Create Date: 2026-12-07 11:00:00
 """
 from types import SimpleNamespace
@@ -14,8 +14,8 @@ from alembic import op
 import sqlalchemy as sa
 
 
-revision = 'gate0006'
-down_revision = 'gate0005'
+revision = 'gate0007'
+down_revision = 'gate0006'
 branch_labels = None
 depends_on = None
 
