@@ -7,6 +7,8 @@ import json
 import sys
 from datetime import date
 
+from rac_shared.french import plural
+
 
 def main(argv: list[str] | None = None) -> int:
     parser = argparse.ArgumentParser(
@@ -186,7 +188,7 @@ def _cmd_dead_letters(args) -> int:
             print(json.dumps(letter, ensure_ascii=False, default=str))
         return 0
     count = dead_letters.replay_dead_letters()
-    print(f"{count} message(s) renvoyé(s) à leur file d'origine.")
+    print(f"{plural(count, 'message renvoyé')} à leur file d'origine.")
     return 0
 
 
@@ -213,7 +215,7 @@ def _cmd_notifications(args) -> int:
             return 0
         count = domain.retry_failed_emails(session, args.ids)
         session.commit()
-        print(f"{count} courriel(s) remis en file d'envoi.")
+        print(f"{plural(count, 'courriel remis', 'courriels remis')} en file d'envoi.")
         return 0
     finally:
         session.close()
@@ -222,7 +224,7 @@ def _cmd_notifications(args) -> int:
 def _cmd_relay(args) -> int:
     from rac_shared.bus import relay_all_services
 
-    print(f"{relay_all_services()} événement(s) publiés.")
+    print(f"{plural(relay_all_services(), 'événement publié')}.")
     return 0
 
 

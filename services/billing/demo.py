@@ -26,6 +26,7 @@ from rac_shared.contracts.funding import (
 )
 from rac_shared.events import CancelledPlanCandidate
 from rac_shared.formatting import long_date, money
+from rac_shared.french import plural
 from services.billing import cancellation, estimates, funding, invoicing, payments
 from services.billing.models import (
     Base,
@@ -353,8 +354,8 @@ def seed_funding(session: Session, ceracs: list[dict], people: dict) -> str:
     return (
         f"Financement {year} : {len(rows)} CERAC, allocations de fonctionnement (dont "
         f"{first.name} à 245 000 $ sur le plafond), un projet de développement approuvé et un "
-        f"en attente, {paid} versement(s) payé(s), {held} retenu(s) jusqu'à l'acceptation d'un "
-        f"rapport annuel."
+        f"en attente, {plural(paid, 'versement payé')}, {plural(held, 'retenu')} "
+        f"jusqu'à l'acceptation d'un rapport annuel."
     )
 
 

@@ -12,7 +12,8 @@ from dataclasses import dataclass, field
 from typing import Protocol
 
 from rac_shared import events as ev
-from rac_shared.formatting import long_date, long_datetime, money, named
+from rac_shared.formatting import long_date, long_datetime, money
+from rac_shared.french import named
 
 SIGNATORY_ROLES = [
     "director_general",

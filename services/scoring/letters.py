@@ -10,6 +10,7 @@ from pathlib import Path
 
 from rac_shared.clock import clock
 from rac_shared.formatting import long_date
+from rac_shared.french import plural
 from rac_shared.pdf import render_pdf
 from rac_shared.templating import make_environment
 from services.scoring import grading
@@ -43,7 +44,8 @@ def non_designation_reasons(evaluation: Evaluation) -> list[str]:
         if result is not None and not result.met:
             reasons.append(
                 f"Le critère « {criterion.label} » obtient {grading.points(result.score)} "
-                f"point(s) sur {criterion.weight}, sous son seuil de réussite de "
+                f"{plural(result.score or 0, 'point', with_count=False)} sur {criterion.weight}, "
+                f"sous son seuil de réussite de "
                 f"{criterion.threshold}."
             )
     if evaluation.total is not None and evaluation.total < evaluation.overall_threshold:

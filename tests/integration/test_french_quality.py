@@ -1,0 +1,83 @@
+"""Every page each role reaches from its home page, and every PDF those pages link to, read
+as a jurist would: none of the forbidden patterns of ``tests/support/french_quality.py``
+(names without their article after a preposition, « 1 décembre », « 2 facture(s) »,
+« l'DEC », « de Émilie », masculine labels for women…).
+
+Over the demo on the real platform, like the crawler (``test_crawl.py``), with the PDFs'
+text read back by pypdf.
+"""
+
+from __future__ import annotations
+
+import io
+import re
+from collections import Counter, deque
+from urllib.parse import urldefrag, urlparse
+
+import pytest
+import requests
+from pypdf import PdfReader
+
+from tests.integration.test_crawl import LINK, ROLES, SAME_SHAPE, shape
+from tests.support.french_quality import faults, plain, text_of
+
+PAGES_PER_ROLE = 60
+PDF = re.compile(r"/pdf$|\.pdf$")
+SKIPPED = re.compile(r"^/(static/|deconnexion)")
+# The demo's people addressed as Madame (their role labels must be feminine).
+WOMEN = (
+    "Hélène Tremblay",
+    "Geneviève Lévesque",
+    "Isabelle Bégin",
+    "Sophie Bélanger",
+    "Nathalie Ouellet",
+    "Amélie Pelletier",
+    "Chantal Fortin",
+    "Julie Morin",
+)
+
+
+def read(platform, email: str) -> dict[str, str]:
+    """The text of every page and PDF ``email`` reaches (at most SAME_SHAPE of a shape)."""
+    session = requests.Session()
+    session.cookies.set("rac_session", platform.session_cookie(email))
+    texts, shapes = {}, Counter()
+    queue = deque(["/"])
+    while queue and len(texts) < PAGES_PER_ROLE:
+        path = queue.popleft()
+        if path in texts or shapes[shape(path)] >= SAME_SHAPE:
+            continue
+        shapes[shape(path)] += 1
+        response = session.get(f"{platform.url}{path}", allow_redirects=False, timeout=60)
+        kind = response.headers.get("Content-Type", "")
+        if response.status_code != 200:
+            texts[path] = ""
+        elif "application/pdf" in kind:
+            reader = PdfReader(io.BytesIO(response.content))
+            texts[path] = plain(" ".join(page.extract_text() or "" for page in reader.pages))
+        elif "text/html" in kind:
+            texts[path] = text_of(response.text)
+            for href in LINK.findall(response.text):
+                link = urldefrag(href.replace("&amp;", "&"))[0]
+                parsed = urlparse(link)
+                if parsed.scheme or parsed.netloc or not link.startswith("/"):
+                    continue
+                if not SKIPPED.search(parsed.path) and link not in texts:
+                    # PDFs first: each is a document of the demo a role can open
+                    (queue.appendleft if PDF.search(parsed.path) else queue.append)(link)
+        else:
+            texts[path] = ""
+    return texts
+
+
+@pytest.mark.parametrize("email", ROLES)
+def test_every_page_and_pdf_a_role_reaches_reads_as_correct_french(platform, email):
+    texts = read(platform, email)
+    assert sum(1 for path in texts if PDF.search(path)) or email.startswith("evaluatrice"), (
+        f"{email} opened no PDF: {sorted(texts)}"
+    )
+    problems = [
+        f"{path} — {fault}" for path, text in texts.items() for fault in faults(text, WOMEN)
+    ]
+    print(f"\n{email}: {len(texts)} pages and PDFs, {len(problems)} faults")
+    assert not problems, "\n".join(problems)
