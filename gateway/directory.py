@@ -15,6 +15,7 @@ from rac_shared.actor import Actor, OrganisationKind, Role
 from rac_shared.clock import clock
 from rac_shared.errors import DomainError, invalid, not_found
 from rac_shared.events import PasswordResetRequested
+from rac_shared.french import Article, named
 from rac_shared.outbox import record_event
 from rac_shared.settings import Settings
 
@@ -33,6 +34,7 @@ def actor_for(user: User) -> Actor:
         organisation_id=user.organisation_id,
         organisation_kind=OrganisationKind(user.organisation.kind),
         full_name=user.full_name,
+        form_of_address=user.form_of_address,
     )
 
 
@@ -79,6 +81,7 @@ class SessionUser:
     full_name: str
     role: str
     organisation: SessionOrganisation
+    form_of_address: str | None = None
 
     @property
     def organisation_id(self) -> int:
@@ -91,6 +94,7 @@ class SessionUser:
             organisation_id=self.organisation.id,
             organisation_kind=OrganisationKind(self.organisation.kind),
             full_name=self.full_name,
+            form_of_address=self.form_of_address,
         )
 
 
@@ -99,6 +103,7 @@ _SESSION_USER_QUERY = (
         User.id,
         User.email,
         User.full_name,
+        User.form_of_address,
         User.role,
         User.active,
         User.session_version,
@@ -129,6 +134,7 @@ def session_user_from_row(row: Any | None, claims: auth.TokenClaims) -> SessionU
         full_name=row.full_name,
         role=row.role,
         organisation=SessionOrganisation(row.organisation_id, row.name, row.kind),
+        form_of_address=getattr(row, "form_of_address", None),  # rows of older caches lack it
     )
 
 
@@ -205,7 +211,17 @@ def organisation_view(organisation: Organisation) -> dict:
         "education_order": organisation.education_order,
         "region": organisation.region,
         "address": organisation.address,
+        **articled(organisation),
     }
+
+
+def articled(organisation: Organisation) -> dict:
+    """The article and gender running text uses for the name: the directory's when set, else
+    the default its first word implies."""
+    default = named(organisation.name)
+    article = default.article if organisation.article is None else Article(organisation.article)
+    gender = organisation.gender or default.gender
+    return {"article": article.value, "gender": str(gender)}
 
 
 def user_view(user: User) -> dict:
@@ -214,6 +230,7 @@ def user_view(user: User) -> dict:
         "email": user.email,
         "full_name": user.full_name,
         "title": user.title,
+        "form_of_address": user.form_of_address,
         "role": user.role,
         "organisation_id": user.organisation_id,
         "active": user.active,

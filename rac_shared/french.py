@@ -356,7 +356,14 @@ def _form(attribute: str):
     return apply
 
 
+def _role_label(role, form_of_address: str | None = None) -> str:
+    from rac_shared.actor import role_label
+
+    return role_label(role, form_of_address)
+
+
 JINJA_FILTERS = {
+    "role_label": _role_label,
     "le": _form("le"),
     "Le": _form("Le"),
     "du": _form("du"),

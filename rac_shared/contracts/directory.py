@@ -19,6 +19,8 @@ class OrganisationView(Reply):
     education_order: str | None
     region: str | None
     address: str | None
+    article: str = ""  # le, la, l', les or "" (a proper name): rac_shared.french.named
+    gender: str = "m"
 
 
 class DirectoryUser(Reply):
@@ -26,6 +28,7 @@ class DirectoryUser(Reply):
     email: str
     full_name: str
     title: str | None
+    form_of_address: str | None = None  # Madame, Monsieur or none
     role: Role
     organisation_id: int
     active: bool

@@ -345,13 +345,13 @@ def plan_view(session: Session, plan: Plan, actor: Actor, number: int | None = N
         d.kind: {"filename": d.filename, "size": d.size, "sha256": d.sha256, "mime": d.mime}
         for d in session.scalars(select(PlanDocument).where(PlanDocument.version_id == version.id))
     }
-    fill = {
-        "institution": content["institution"]["name"],
-        "employer": content["employer"]["name"],
-        "kind": content["program"]["kind"],
-        "title": content["program"]["title"],
-        "code": content["program"]["code"],
-    }
+    fill = texts.fill(
+        institution=content["institution"]["name"],
+        employer=content["employer"]["name"],
+        kind=content["program"]["kind"],
+        title=content["program"]["title"],
+        code=content["program"]["code"],
+    )
     acceptance = None
     if version.accepted_at is not None:
         acceptance = {

@@ -438,14 +438,14 @@ def test_bank_file_and_payment_form_pages(platform, world):
         timeout=30,
     )
     assert imported.status_code == 200, imported.text[:500]
-    assert "1 paiement(s) enregistré(s)" in imported.text
+    assert "1 paiement enregistré" in imported.text
     again = browser.post(
         f"{platform.url}/facturation/paiements/import",
         data={"csrf_token": csrf},
         files=files,
         timeout=30,
     )
-    assert "0 paiement(s) enregistré(s), 1 ligne(s) déjà importée(s)" in again.text
+    assert "0 paiement enregistré, 1 ligne déjà importée" in again.text
     assert scalar(platform, select(Invoice.paid_total).where(Invoice.id == second.id)) == Decimal(
         "481.96"
     )

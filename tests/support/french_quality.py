@@ -42,19 +42,28 @@ PATTERNS: dict[str, re.Pattern] = {
         rf"(?<![\w'’-])(?:de|De|le|Le|la|La|que|Que|ne|jusque)\s+(?!ou\b)[{VOWEL}]"
     ),
     "double formule d'appel": re.compile(r"Madame[^/\n]{0,60}/\s*Monsieur"),
-    "« la ou le ministre »": re.compile(r"la ou le ministre", re.IGNORECASE),
+    # A decision was taken by one minister, who signs it (a general rule may say « la ou le »).
+    "« la ou le ministre » d'une décision": re.compile(
+        r"Pour la ou le ministre|décision du [^.|]{0,40}, la ou le ministre"
+    ),
     "frais de 0,00 $": re.compile(r"frais[^.]{0,60}de 0,00\s\$"),
     "légende répétée": re.compile(r"(Résultat critère par critère)\s*\1"),
     "heure à l'anglaise (23h59)": re.compile(r"\b\d{1,2}h\d{2}\b"),
 }
 
 TAG = re.compile(r"<(script|style)\b.*?</\1>|<[^>]+>", re.DOTALL | re.IGNORECASE)
+# Cells, items and blocks end a sentence: « Émise le » and « Échéance » are two headers.
+BLOCK = re.compile(
+    r"</?(?:td|th|tr|li|p|div|h\d|br|option|dt|dd|caption|section|nav|header|footer|label"
+    r"|button|legend|summary)\b[^>]*>",
+    re.IGNORECASE,
+)
 SPACES = re.compile(r"[\s\u00a0\u202f]+")
 
 
 def text_of(markup: str) -> str:
     """The words of an HTML page or e-mail as a reader sees them, on one line."""
-    return SPACES.sub(" ", html.unescape(TAG.sub(" ", markup)))
+    return SPACES.sub(" ", html.unescape(TAG.sub(" ", BLOCK.sub(" | ", markup))))
 
 
 def plain(text: str) -> str:

@@ -297,7 +297,7 @@ def test_annexes_are_copied_from_the_institutions_own_template(session):
     session.commit()
     first = new_plan(session)
     assert first.current.content["annexes"]["annex_a"] == (
-        "Conditions générales propres au Cégep de Lévis pour CISSS de Chaudière-Appalaches."
+        "Conditions générales propres au Cégep de Lévis pour le CISSS de Chaudière-Appalaches."
     )
     # Editing the template later does not change a plan already created.
     drafts.save_annex_template(

@@ -96,7 +96,7 @@ def test_the_letters_explain_the_decision_in_french_and_escape_names(decided):
     assert "2013-2014 et 2014-2015" in html
     assert letters.letter_filename(designated) == "lettre-designation-CERAC-2012-0001.pdf"
     refusal = letters.letter_html(failed)
-    assert "obtient 5 point(s) sur 10, sous son seuil de réussite de 6" in refusal
+    assert "obtient 5 points sur 10, sous son seuil de réussite de 6" in refusal
     assert letters.letter_filename(failed) == "lettre-non-designation-CERAC-2012-0002.pdf"
 
 
