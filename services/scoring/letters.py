@@ -11,6 +11,7 @@ from pathlib import Path
 from rac_shared.clock import clock
 from rac_shared.formatting import long_date
 from rac_shared.french import plural
+from rac_shared.ministries import ministry_at
 from rac_shared.pdf import render_pdf
 from rac_shared.templating import make_environment
 from services.scoring import grading
@@ -82,6 +83,7 @@ def letter_html(evaluation: Evaluation) -> str:
         "e": evaluation,
         "call_title": committee.call_title,
         "decision_date": long_date(evaluation.decision_date),
+        "ministry": ministry_at(evaluation.decision_date),
         "produced_on": long_date(clock.today()),
         "criteria": _criteria(evaluation),
         "total": grading.points(evaluation.total),
@@ -111,7 +113,7 @@ def render_letter(evaluation: Evaluation) -> bytes:
 
 def report_html(view: dict) -> str:
     return templates.get_template("committee_report.html.j2").render(
-        v=view, produced_on=long_date(clock.today())
+        v=view, produced_on=long_date(clock.today()), ministry=ministry_at(clock.today())
     )
 
 
