@@ -16,6 +16,7 @@ from rac_shared.clock import clock
 from rac_shared.errors import conflict, invalid
 from rac_shared.events import CeracDesignated, CeracNotDesignated, CriterionVerdict
 from rac_shared.formatting import long_date
+from rac_shared.french import named
 from rac_shared.outbox import record_event
 from services.scoring import access, grading
 from services.scoring.committees import grid_of, load_committee, load_evaluation, log
@@ -221,7 +222,7 @@ def decide(
         session.add(cerac)
         session.flush()
         text = (
-            f"Désignation de {evaluation.organisation_name} à titre de CERAC "
+            f"Désignation {named(evaluation.organisation_name).du} à titre de CERAC "
             f"({grading.order_phrase(order)}), décision du {long_date(decision_date)}."
         )
         if not evaluation.qualified:
