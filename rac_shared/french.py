@@ -160,9 +160,11 @@ class Named:
     def bare(self) -> str:
         """The name without a leading article it was written with (« Les Entreprises X »)."""
         first, _, rest = self.name.partition(" ")
-        if self.article in (Article.LE, Article.LA, Article.LES) and first.lower() in (
-            ARTICLE_WORDS
-        ) and rest:
+        if (
+            self.article in (Article.LE, Article.LA, Article.LES)
+            and first.lower() in (ARTICLE_WORDS)
+            and rest
+        ):
             return rest
         if self.article is Article.L and self.name[:2].lower() in ("l'", "l’"):
             return self.name[2:]
@@ -217,8 +219,7 @@ class Named:
         return feminine if self.feminine else masculine
 
 
-def named(name, article: str | Article | None = None, gender: str | Gender | None = None
-          ) -> Named:
+def named(name, article: str | Article | None = None, gender: str | Gender | None = None) -> Named:
     """``name`` with its article: the one given (the directory's), else the default its
     first word implies. Accepts a ``Named`` or a directory record (``{"name", "article",
     "gender"}``) as well as text."""
@@ -250,8 +251,7 @@ def program(title: str) -> Named:
 _FRENCH = PluralRule({"one": "i = 0,1", "many": "e = 0 and i != 0 and i % 1000000 = 0 and v = 0"})
 
 
-def plural(count, singular: str, plural_form: str | None = None, with_count: bool = True
-           ) -> str:
+def plural(count, singular: str, plural_form: str | None = None, with_count: bool = True) -> str:
     """« 1 facture », « 2 factures », « 0 facture », « 10 heures » (Babel's French rule);
     irregular plurals are given (``plural(n, "CERAC désigné", "CERAC désignés")``)."""
     many = plural_form if plural_form is not None else _regular_plural(singular)

@@ -11,18 +11,14 @@ from __future__ import annotations
 import html
 import re
 
-MONTHS = (
-    "janvier|février|mars|avril|mai|juin|juillet|août|septembre|octobre|novembre|décembre"
-)
+MONTHS = "janvier|février|mars|avril|mai|juin|juillet|août|septembre|octobre|novembre|décembre"
 # Words that start the name of something that takes an article in running text (the
 # directory's organisations, the types of programs): after a preposition they need one.
 ARTICLE_HEADS = (
     "Cégep|Collège|Centre|CISSS|CIUSSS|CSS|Commission|Boulangerie|Ministère|École|"
     "Université|Institut|Société|DEC|DEP|AEC|ASP|AEP"
 )
-PREPOSITIONS = (
-    "de|à|par|pour|avec|chez|sur|entre|envers|auprès de|dans|sans|selon|contre|vers"
-)
+PREPOSITIONS = "de|à|par|pour|avec|chez|sur|entre|envers|auprès de|dans|sans|selon|contre|vers"
 CONSONANT = "bcdfgjklmnpqrstvwxzBCDFGJKLMNPQRSTVWXZ"
 VOWEL = "aeiouyéèêàâîïôûAEIOUYÉÈÊÀÂÎÔÛ"
 # Masculine role labels: wrong next to a person addressed as Madame.

@@ -26,68 +26,121 @@ from rac_shared.templating import make_environment
 NAMES = {
     "Cégep de Lévis": ("le Cégep de Lévis", "du Cégep de Lévis", "au Cégep de Lévis", "m"),
     "Cégep Marie-Victorin": (
-        "le Cégep Marie-Victorin", "du Cégep Marie-Victorin", "au Cégep Marie-Victorin", "m"),
+        "le Cégep Marie-Victorin",
+        "du Cégep Marie-Victorin",
+        "au Cégep Marie-Victorin",
+        "m",
+    ),
     "Collège de Maisonneuve": (
-        "le Collège de Maisonneuve", "du Collège de Maisonneuve", "au Collège de Maisonneuve",
-        "m"),
-    "Cégep à distance": ("le Cégep à distance", "du Cégep à distance", "au Cégep à distance",
-                         "m"),
+        "le Collège de Maisonneuve",
+        "du Collège de Maisonneuve",
+        "au Collège de Maisonneuve",
+        "m",
+    ),
+    "Cégep à distance": ("le Cégep à distance", "du Cégep à distance", "au Cégep à distance", "m"),
     "Centre de services scolaire des Navigateurs": (
         "le Centre de services scolaire des Navigateurs",
         "du Centre de services scolaire des Navigateurs",
-        "au Centre de services scolaire des Navigateurs", "m"),
-    "CSS de la Capitale": ("le CSS de la Capitale", "du CSS de la Capitale",
-                           "au CSS de la Capitale", "m"),
-    "Commission scolaire crie": ("la Commission scolaire crie",
-                                 "de la Commission scolaire crie",
-                                 "à la Commission scolaire crie", "f"),
+        "au Centre de services scolaire des Navigateurs",
+        "m",
+    ),
+    "CSS de la Capitale": (
+        "le CSS de la Capitale",
+        "du CSS de la Capitale",
+        "au CSS de la Capitale",
+        "m",
+    ),
+    "Commission scolaire crie": (
+        "la Commission scolaire crie",
+        "de la Commission scolaire crie",
+        "à la Commission scolaire crie",
+        "f",
+    ),
     "CISSS de Chaudière-Appalaches": (
-        "le CISSS de Chaudière-Appalaches", "du CISSS de Chaudière-Appalaches",
-        "au CISSS de Chaudière-Appalaches", "m"),
+        "le CISSS de Chaudière-Appalaches",
+        "du CISSS de Chaudière-Appalaches",
+        "au CISSS de Chaudière-Appalaches",
+        "m",
+    ),
     "CIUSSS de l'Estrie – CHUS": (
-        "le CIUSSS de l'Estrie – CHUS", "du CIUSSS de l'Estrie – CHUS",
-        "au CIUSSS de l'Estrie – CHUS", "m"),
+        "le CIUSSS de l'Estrie – CHUS",
+        "du CIUSSS de l'Estrie – CHUS",
+        "au CIUSSS de l'Estrie – CHUS",
+        "m",
+    ),
     "Boulangerie Saint-Méthode inc.": (
-        "la Boulangerie Saint-Méthode inc.", "de la Boulangerie Saint-Méthode inc.",
-        "à la Boulangerie Saint-Méthode inc.", "f"),
-    "Université Laval": ("l'Université Laval", "de l'Université Laval",
-                         "à l'Université Laval", "f"),
+        "la Boulangerie Saint-Méthode inc.",
+        "de la Boulangerie Saint-Méthode inc.",
+        "à la Boulangerie Saint-Méthode inc.",
+        "f",
+    ),
+    "Université Laval": (
+        "l'Université Laval",
+        "de l'Université Laval",
+        "à l'Université Laval",
+        "f",
+    ),
     "École nationale d'administration publique": (
         "l'École nationale d'administration publique",
         "de l'École nationale d'administration publique",
-        "à l'École nationale d'administration publique", "f"),
+        "à l'École nationale d'administration publique",
+        "f",
+    ),
     "Hôpital Maisonneuve-Rosemont": (
-        "l'Hôpital Maisonneuve-Rosemont", "de l'Hôpital Maisonneuve-Rosemont",
-        "à l'Hôpital Maisonneuve-Rosemont", "m"),
+        "l'Hôpital Maisonneuve-Rosemont",
+        "de l'Hôpital Maisonneuve-Rosemont",
+        "à l'Hôpital Maisonneuve-Rosemont",
+        "m",
+    ),
     "Ministère de l'Éducation, du Loisir et du Sport": (
         "le Ministère de l'Éducation, du Loisir et du Sport",
         "du Ministère de l'Éducation, du Loisir et du Sport",
-        "au Ministère de l'Éducation, du Loisir et du Sport", "m"),
+        "au Ministère de l'Éducation, du Loisir et du Sport",
+        "m",
+    ),
     "Le Groupe Maurice": ("le Groupe Maurice", "du Groupe Maurice", "au Groupe Maurice", "m"),
     "Les Aliments Dare": ("les Aliments Dare", "des Aliments Dare", "aux Aliments Dare", "m"),
     "Caisse Desjardins de Lévis": (
-        "la Caisse Desjardins de Lévis", "de la Caisse Desjardins de Lévis",
-        "à la Caisse Desjardins de Lévis", "f"),
+        "la Caisse Desjardins de Lévis",
+        "de la Caisse Desjardins de Lévis",
+        "à la Caisse Desjardins de Lévis",
+        "f",
+    ),
     "Desjardins": ("Desjardins", "de Desjardins", "à Desjardins", "m"),
     "Olymel": ("Olymel", "d'Olymel", "à Olymel", "m"),
     "Hydro-Québec": ("Hydro-Québec", "d'Hydro-Québec", "à Hydro-Québec", "f"),
     "HEC Montréal": ("HEC Montréal", "de HEC Montréal", "à HEC Montréal", "f"),
-    "Télé-université": ("la Télé-université", "de la Télé-université",
-                        "à la Télé-université", "f"),
+    "Télé-université": ("la Télé-université", "de la Télé-université", "à la Télé-université", "f"),
     "AEC en Techniques d'éducation à l'enfance": (
         "l'AEC en Techniques d'éducation à l'enfance",
         "de l'AEC en Techniques d'éducation à l'enfance",
-        "à l'AEC en Techniques d'éducation à l'enfance", "f"),
-    "DEC en Soins infirmiers": ("le DEC en Soins infirmiers", "du DEC en Soins infirmiers",
-                                "au DEC en Soins infirmiers", "m"),
-    "DEP en Boulangerie": ("le DEP en Boulangerie", "du DEP en Boulangerie",
-                           "au DEP en Boulangerie", "m"),
+        "à l'AEC en Techniques d'éducation à l'enfance",
+        "f",
+    ),
+    "DEC en Soins infirmiers": (
+        "le DEC en Soins infirmiers",
+        "du DEC en Soins infirmiers",
+        "au DEC en Soins infirmiers",
+        "m",
+    ),
+    "DEP en Boulangerie": (
+        "le DEP en Boulangerie",
+        "du DEP en Boulangerie",
+        "au DEP en Boulangerie",
+        "m",
+    ),
     "ASP en Lancement d'une entreprise": (
-        "l'ASP en Lancement d'une entreprise", "de l'ASP en Lancement d'une entreprise",
-        "à l'ASP en Lancement d'une entreprise", "f"),
+        "l'ASP en Lancement d'une entreprise",
+        "de l'ASP en Lancement d'une entreprise",
+        "à l'ASP en Lancement d'une entreprise",
+        "f",
+    ),
     "AEP en Pâtisserie de restauration": (
-        "l'AEP en Pâtisserie de restauration", "de l'AEP en Pâtisserie de restauration",
-        "à l'AEP en Pâtisserie de restauration", "f"),
+        "l'AEP en Pâtisserie de restauration",
+        "de l'AEP en Pâtisserie de restauration",
+        "à l'AEP en Pâtisserie de restauration",
+        "f",
+    ),
 }
 
 
@@ -97,7 +150,10 @@ def test_every_form_of_a_real_name(name):
     result = named(name)
     assert (result.le, result.du, result.au) == (le, du, au)
     assert (result.Le, result.Du, result.Au) == (
-        le[0].upper() + le[1:], du[0].upper() + du[1:], au[0].upper() + au[1:])
+        le[0].upper() + le[1:],
+        du[0].upper() + du[1:],
+        au[0].upper() + au[1:],
+    )
     assert result.gender == Gender(gender)
     assert str(result) == name
 
@@ -113,10 +169,16 @@ def test_the_directorys_article_wins_over_the_default():
 
 @pytest.mark.parametrize(
     ("person", "expected"),
-    [("Émilie Gagnon", "d'Émilie Gagnon"), ("Julie Morin", "de Julie Morin"),
-     ("Hélène Tremblay", "d'Hélène Tremblay"), ("Yves Roy", "d'Yves Roy"),
-     ("Yannick Roy", "de Yannick Roy"), ("Isabelle Bégin", "d'Isabelle Bégin"),
-     ("Ursule Côté", "d'Ursule Côté"), ("François Côté", "de François Côté")],
+    [
+        ("Émilie Gagnon", "d'Émilie Gagnon"),
+        ("Julie Morin", "de Julie Morin"),
+        ("Hélène Tremblay", "d'Hélène Tremblay"),
+        ("Yves Roy", "d'Yves Roy"),
+        ("Yannick Roy", "de Yannick Roy"),
+        ("Isabelle Bégin", "d'Isabelle Bégin"),
+        ("Ursule Côté", "d'Ursule Côté"),
+        ("François Côté", "de François Côté"),
+    ],
 )
 def test_people_elide_before_a_vowel_or_a_mute_h(person, expected):
     assert de(person) == expected
@@ -130,12 +192,18 @@ def test_programs_named_after_a_field_are_introduced():
 
 @pytest.mark.parametrize(
     ("count", "singular", "plural_form", "expected"),
-    [(0, "facture émise", None, "0 facture émise"), (1, "facture émise", None,
-                                                       "1 facture émise"),
-     (2, "facture émise", None, "2 factures émises"), (10, "heure", None, "10 heures"),
-     (2, "candidat", None, "2 candidats"), (5, "point", None, "5 points"),
-     (3, "CERAC désigné", None, "3 CERAC désignés"), (2, "travail", "travaux", "2 travaux"),
-     (2, "journal", None, "2 journaux"), (1200, "jour", None, "1\xa0200 jours")],
+    [
+        (0, "facture émise", None, "0 facture émise"),
+        (1, "facture émise", None, "1 facture émise"),
+        (2, "facture émise", None, "2 factures émises"),
+        (10, "heure", None, "10 heures"),
+        (2, "candidat", None, "2 candidats"),
+        (5, "point", None, "5 points"),
+        (3, "CERAC désigné", None, "3 CERAC désignés"),
+        (2, "travail", "travaux", "2 travaux"),
+        (2, "journal", None, "2 journaux"),
+        (1200, "jour", None, "1\xa0200 jours"),
+    ],
 )
 def test_plurals_follow_the_count(count, singular, plural_form, expected):
     assert plural(count, singular, plural_form) == expected
@@ -146,13 +214,15 @@ def test_salutations_name_the_person_once():
     assert salutation("Monsieur") == "Monsieur,"
     assert salutation(None) == "Madame, Monsieur,"
     assert gendered("Madame", "Représentation", "Représentante", "Représentant") == (
-        "Représentante")
+        "Représentante"
+    )
     assert gendered(None, "Représentation", "Représentante", "Représentant") == "Représentation"
 
 
 def test_french_spacing_before_high_punctuation_and_inside_quotes():
     assert french_spacing("Montant : 5 $; total: 7 ! Oui?") == (
-        "Montant\u00a0: 5 $\u202f; total\u00a0: 7\u202f! Oui\u202f?")
+        "Montant\u00a0: 5 $\u202f; total\u00a0: 7\u202f! Oui\u202f?"
+    )
     assert french_spacing("«Soins» ") == "«\u00a0Soins\u00a0» "
     assert french_spacing("https://rac.example/a:b 10:30") == "https://rac.example/a:b 10:30"
     assert isinstance(french_spacing(Markup("<b>Oui</b> : non")), Markup)
@@ -162,6 +232,8 @@ def test_templates_have_the_filters():
     env = make_environment()
     template = env.from_string(
         "{{ org|Le }} a retenu les services {{ org|du }}, {{ n|plural('candidat') }} "
-        "{{ 'Émilie'|de }}")
+        "{{ 'Émilie'|de }}"
+    )
     assert html.unescape(template.render(org="Cégep de Lévis", n=2)) == (
-        "Le Cégep de Lévis a retenu les services du Cégep de Lévis, 2 candidats d'Émilie")
+        "Le Cégep de Lévis a retenu les services du Cégep de Lévis, 2 candidats d'Émilie"
+    )

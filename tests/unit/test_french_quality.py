@@ -89,8 +89,10 @@ def test_every_email_reads_as_correct_french(key):
         ("Calendrier de Émilie", "élision manquante (« de É »)"),
         ("au plus tard le 1 décembre 2026", "« 1 » devant un mois (1er)"),
         ("1 facture(s) émise(s)", "« (s) » après un nombre"),
-        ("Madame la Directrice générale, / Monsieur le Directeur général,",
-         "double formule d'appel"),
+        (
+            "Madame la Directrice générale, / Monsieur le Directeur général,",
+            "double formule d'appel",
+        ),
         ("Pour la ou le ministre", "« la ou le ministre » d'une décision"),
         ("des frais d'abandon de 0,00 $ sont facturés", "frais de 0,00 $"),
         ("avant 23h59", "heure à l'anglaise (23h59)"),
