@@ -685,7 +685,7 @@ def test_a_non_designation_letter_explains_each_criterion_against_its_threshold(
     assert [(c["score"], c["threshold"]) for c in failed] == [("5.00", 6)]
     delivered = rpc(None, "letter_pdf_for_delivery", evaluation_id=evaluation_id)
     text = pdf_text(base64.b64decode(delivered["content_base64"]))
-    assert "obtient 5 point(s) sur 10, sous son seuil de réussite de 6" in text
+    assert "obtient 5 points sur 10, sous son seuil de réussite de 6" in text
     assert "Centre de services scolaire des Navigateurs" in text
 
 
