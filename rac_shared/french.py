@@ -261,6 +261,21 @@ def plural(count, singular: str, plural_form: str | None = None, with_count: boo
     return f"{_count_text(count)} {word}"
 
 
+def ordinal(rank: int, feminine: bool = False) -> str:
+    """« 1er » / « 1re », « 2e », « 3e » (the OQLF's abbreviations, no superscript needed)."""
+    if rank == 1:
+        return "1re" if feminine else "1er"
+    return f"{rank}e"
+
+
+def enumeration(items) -> str:
+    """« A », « A et B », « A, B et C »."""
+    items = list(items)
+    if len(items) <= 1:
+        return "".join(items)
+    return ", ".join(items[:-1]) + " et " + items[-1]
+
+
 def _regular_plural(singular: str) -> str:
     """Each word of a group (« facture émise » → « factures émises »), the regular way."""
 

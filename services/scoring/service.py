@@ -16,7 +16,7 @@ import base64
 from nameko.rpc import RpcProxy
 from sqlalchemy import select
 
-from rac_shared.actor import Actor
+from rac_shared.actor import Actor, Role
 from rac_shared.bus import OutboxRelayRunner
 from rac_shared.consumer import on_event
 from rac_shared.contracts import NextAction, ensure_ministry, health_report
@@ -431,10 +431,26 @@ class ScoringService:
         }
 
     def _letter(self, evaluation: Evaluation) -> bytes:
-        """The letter as first rendered after the decision (kept: it never changes)."""
+        """The letter as first rendered after the decision (kept: it never changes),
+        addressed to the institution's director general as the directory knows them."""
         if evaluation.letter_pdf is not None:
             return evaluation.letter_pdf
-        content = letters.render_letter(evaluation)
-        evaluation.letter_pdf = content
-        self.db.commit()
-        return content
+        evaluation_id, organisation_id = evaluation.id, evaluation.organisation_id
+        self.db.rollback()  # no transaction held open across the directory's look-ups
+        recipient = organisation = None
+        if organisation_id is not None:
+            organisation = self._timed(
+                self.gateway, "get_organisation", organisation_id=organisation_id
+            )
+            directors = self._timed(
+                self.gateway,
+                "users_of_organisation",
+                organisation_id=organisation_id,
+                roles=[Role.DIRECTOR_GENERAL],
+            )
+            recipient = next((p for p in directors if p.get("active", True)), None)
+        evaluation = self.db.get(Evaluation, evaluation_id)
+        if evaluation.letter_pdf is None:
+            evaluation.letter_pdf = letters.render_letter(evaluation, recipient, organisation)
+            self.db.commit()
+        return evaluation.letter_pdf

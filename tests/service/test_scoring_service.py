@@ -107,7 +107,8 @@ USERS = {
     4: {"id": 4, "email": "evaluateur@mes.qc", "full_name": "Paul-Émile Caron",
         "role": "ministry_evaluator", "organisation_id": 1, "active": True},
     10: {"id": 10, "email": "dg@levis.qc", "full_name": "Isabelle Bégin",
-         "role": "director_general", "organisation_id": 20, "active": True},
+         "role": "director_general", "organisation_id": 20, "active": True,
+         "title": "Directrice générale", "form_of_address": "Madame"},
 }  # fmt: skip
 CALL_ID = 7
 GRID = {
@@ -445,6 +446,16 @@ def test_scores_consolidation_ranking_and_designation(rpc, sessions):
     assert delivered["filename"] == "lettre-designation-CERAC-2012-0501.pdf"
     text = pdf_text(base64.b64decode(delivered["content_base64"]))
     assert "Cégep de Lévis" in text and "31 mai 2013" in text
+    # Addressed to the director general by name and title, one salutation, in the
+    # closing formula too; the decision of 2013 is the MELS's, signed for « la ministre ».
+    flat = " ".join(text.split())
+    assert "Madame Isabelle Bégin Directrice générale Cégep de Lévis" in flat
+    assert "Madame la Directrice générale, J'ai le plaisir" in flat
+    assert "Monsieur" not in flat
+    assert "Je vous prie d'agréer, Madame la Directrice générale, l'expression" in flat
+    assert "a désigné le Cégep de Lévis" in flat
+    assert "Ministère de l'Éducation, du Loisir et du Sport" in flat
+    assert "Pour la ministre" in flat
     assert "250 000,00 $" in text.replace("\u202f", " ").replace("\xa0", " ")
     assert "Accroître l'offre de service en RAC" in text
 
@@ -645,7 +656,16 @@ def test_the_cap_of_three_per_order_and_the_ministerial_justification(rpc, sessi
     assert len(not_designated["payload"]["criteria"]) == 6
     letter = rpc(ADMIN, "get_letter", evaluation_id=ids[504])
     text = pdf_text(base64.b64decode(letter["content_b64"]))
-    assert "4e rang" in text and "au plus trois établissements" in text
+    assert (
+        " ".join(text.split()).count(
+            "La demande atteint tous les seuils de réussite et se classe au 4e rang de l'ordre "
+            "d'enseignement collégial. Au plus trois établissements sont désignés par ordre "
+            "d'enseignement : les trois places de cet ordre sont allées aux établissements mieux "
+            "classés, le Cégep de Lévis (1er rang), le Cégep Marie-Victorin (2e rang) et le Cégep "
+            "de Rimouski (3e rang)."
+        )
+        == 1
+    )
 
     # Designating the application that failed a threshold needs a ministerial justification.
     with pytest.raises(DomainError) as bare:
@@ -687,6 +707,42 @@ def test_a_non_designation_letter_explains_each_criterion_against_its_threshold(
     text = pdf_text(base64.b64decode(delivered["content_base64"]))
     assert "obtient 5 points sur 10, sous son seuil de réussite de 6" in text
     assert "Centre de services scolaire des Navigateurs" in text
+
+
+def test_a_qualified_application_the_committee_did_not_recommend_is_told_so(rpc, sessions):
+    for application_id, organisation_id in ((501, 20), (502, 21)):
+        rpc.deliver(admissible(application_id, organisation_id))
+    form_committee(rpc)
+    ids = {a: evaluation_id_of(sessions, a) for a in (501, 502)}
+    evaluate(rpc, ids[501], ["18", "13", "13", "9", "18", "18"])
+    evaluate(rpc, ids[502], ["16", "12", "12", "8", "16", "16"])
+    rpc(
+        ADMIN,
+        "record_recommendation",
+        call_id=CALL_ID,
+        data={"education_order": "collégial", "evaluation_ids": [ids[501]]},
+    )
+    for application_id in (501, 502):
+        rpc(ADMIN, "decide", evaluation_id=ids[application_id], data={"designated": False})
+    texts = {
+        a: " ".join(
+            pdf_text(
+                base64.b64decode(rpc(ADMIN, "get_letter", evaluation_id=ids[a])["content_b64"])
+            ).split()
+        )
+        for a in (501, 502)
+    }
+    assert (
+        "La demande atteint tous les seuils de réussite et se classe au 2e rang de l'ordre "
+        "d'enseignement collégial, mais le comité d'évaluation ne l'a pas recommandée à la "
+        "ministre." in texts[502]
+    )
+    assert (
+        "La demande atteint tous les seuils de réussite et se classe au 1er rang de l'ordre "
+        "d'enseignement collégial et le comité d'évaluation l'a recommandée; la ministre a "
+        "toutefois décidé de ne pas la désigner." in texts[501]
+    )
+    assert "au plus trois" not in texts[501] + texts[502]
 
 
 def test_bad_inputs_are_refused_with_a_clear_error(rpc, sessions):
