@@ -69,6 +69,7 @@ def role_label(role: str, form_of_address: str | None = None) -> str:
         return feminine if form_of_address == "Madame" else masculine
     return ROLE_LABELS[role]
 
+
 KIND_LABELS = {
     OrganisationKind.MINISTRY: "Ministère",
     OrganisationKind.CEGEP: "Cégep",

@@ -534,6 +534,7 @@ class CeracDesignated(EventPayload):
     total: Decimal
     below_threshold: bool
     decided_by_user_id: int
+    minister: str = ""  # « la ministre » or « le ministre » on the decision date
 
 
 class CeracNotDesignated(EventPayload):
@@ -557,6 +558,7 @@ class CeracNotDesignated(EventPayload):
     qualified: bool
     criteria: list[CriterionVerdict]
     decided_by_user_id: int
+    minister: str = ""  # « la ministre » or « le ministre » on the decision date
 
 
 # -- life of a designated CERAC: reporting, special mandates, support (applications) --------

@@ -3,10 +3,15 @@
 A decision is the act of the minister in office on its date: a letter of 2013 is headed by
 the Ministère de l'Éducation, du Loisir et du Sport (the seed's MELS) and signed « Pour la
 ministre », not with today's name and an « la ou le ministre » of no one.
+
+``MINISTRIES`` is the table as the platform ships it; the ministry's administrator corrects
+or completes it (the scoring service keeps those periods, ``/comites/ministeres``): a period
+they record replaces the shipped one that starts on the same day (``merged``).
 """
 
 from __future__ import annotations
 
+from collections.abc import Iterable
 from dataclasses import dataclass
 from datetime import date
 
@@ -17,6 +22,7 @@ class Ministry:
     name: str
     acronym: str
     minister: str  # « la ministre » / « le ministre », as the sentence and signature say it
+    edited: bool = False  # recorded by the ministry rather than shipped with the platform
 
     @property
     def Minister(self) -> str:  # noqa: N802 (a sentence's start)
@@ -37,12 +43,21 @@ MINISTRIES = (
 )  # fmt: skip
 
 
-def ministry_at(day: date | None) -> Ministry:
-    """The ministry on ``day`` (today's when the date is unknown)."""
+def merged(edited: Iterable[Ministry]) -> tuple[Ministry, ...]:
+    """The shipped table with the ministry's periods, which replace a shipped period that
+    starts on the same day; by starting date."""
+    by_day = {m.since: m for m in MINISTRIES}
+    by_day.update({m.since: m for m in edited})
+    return tuple(sorted(by_day.values(), key=lambda m: m.since))
+
+
+def ministry_at(day: date | None, table: Iterable[Ministry] = MINISTRIES) -> Ministry:
+    """The ministry on ``day`` (today's when the date is unknown) in ``table``."""
+    periods = sorted(table, key=lambda m: m.since)
     if day is None:
-        return MINISTRIES[-1]
-    current = MINISTRIES[0]
-    for ministry in MINISTRIES:
+        return periods[-1]
+    current = periods[0]
+    for ministry in periods:
         if ministry.since <= day:
             current = ministry
     return current

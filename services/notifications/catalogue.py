@@ -414,7 +414,7 @@ def cerac_designated(p: ev.CeracDesignated, directory: Directory, url: str) -> M
         kind="cerac_designated",
         subject=f"Désignation {named(p.organisation_name).du} à titre de CERAC",
         context={"p": p, "decision_date": long_date(p.decision_date),
-                 "minister": ministry_at(p.decision_date).minister,
+                 "minister": p.minister or ministry_at(p.decision_date).minister,
                  "years": " et ".join(p.experimentation_years)},
         why="Vous recevez ce message parce que vous êtes signataire ou responsable de la "
             f"demande de reconnaissance {named(p.organisation_name).du}.",
@@ -434,7 +434,7 @@ def cerac_not_designated(p: ev.CeracNotDesignated, directory: Directory, url: st
         kind="cerac_not_designated",
         subject=f"Résultat de votre demande de reconnaissance {p.reference} : non retenue",
         context={"p": p, "decision_date": long_date(p.decision_date), "criteria": criteria,
-                 "minister": ministry_at(p.decision_date).minister,
+                 "minister": p.minister or ministry_at(p.decision_date).minister,
                  "total": _points(p.total), "overall_threshold": _points(p.overall_threshold)},
         why="Vous recevez ce message parce que vous êtes signataire ou responsable de la "
             f"demande de reconnaissance {named(p.organisation_name).du}.",

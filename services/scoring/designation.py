@@ -18,7 +18,7 @@ from rac_shared.events import CeracDesignated, CeracNotDesignated, CriterionVerd
 from rac_shared.formatting import long_date
 from rac_shared.french import named
 from rac_shared.outbox import record_event
-from services.scoring import access, grading
+from services.scoring import access, grading, ministries
 from services.scoring.committees import grid_of, load_committee, load_evaluation, log
 from services.scoring.models import (
     DESIGNATED,
@@ -252,15 +252,17 @@ def decide(
                     total=evaluation.total,
                     below_threshold=not evaluation.qualified,
                     decided_by_user_id=actor.user_id,
+                    minister=ministries.at(session, decision_date).minister,
                 ),
             )
         return evaluation
+    organisation = named(evaluation.organisation_name)
     log(
         session,
         committee.id,
         evaluation.id,
         "not_designated",
-        f"{evaluation.organisation_name} n'est pas désigné, décision du "
+        f"{organisation.Le} n'est pas {organisation.agree('désigné', 'désignée')}, décision du "
         f"{long_date(decision_date)}." + (f" {justification}" if justification else ""),
         actor,
     )
@@ -282,6 +284,7 @@ def decide(
                 qualified=bool(evaluation.qualified),
                 criteria=verdicts(evaluation),
                 decided_by_user_id=actor.user_id,
+                minister=ministries.at(session, decision_date).minister,
             ),
         )
     return evaluation

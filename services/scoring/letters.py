@@ -14,10 +14,10 @@ from rac_shared.clock import clock
 from rac_shared.contracts.scoring import MAX_PER_ORDER
 from rac_shared.formatting import long_date
 from rac_shared.french import enumeration, named, ordinal, plural, salutation
-from rac_shared.ministries import ministry_at
+from rac_shared.ministries import Ministry
 from rac_shared.pdf import render_pdf
 from rac_shared.templating import make_environment
-from services.scoring import grading
+from services.scoring import grading, ministries
 from services.scoring.committees import grid_of
 from services.scoring.designation import (
     MANDATE_PARTS,
@@ -75,7 +75,7 @@ def _qualified_but_not_designated(evaluation: Evaluation) -> str:
     order = evaluation.education_order
     places = {p.key: p.rank for p in ranking(committee).get(order, [])}
     rank = places.get(evaluation.id)
-    minister = ministry_at(evaluation.decision_date).minister
+    minister = ministries.at(object_session(evaluation), evaluation.decision_date).minister
     sentence = "La demande atteint tous les seuils de réussite"
     if rank is not None:
         sentence += f" et se classe au {ordinal(rank)} rang de {grading.order_phrase(order)}"
@@ -124,7 +124,7 @@ def letter_html(
         "addressed_as": greeting.removesuffix(","),  # in the closing formula
         "call_title": committee.call_title,
         "decision_date": long_date(evaluation.decision_date),
-        "ministry": ministry_at(evaluation.decision_date),
+        "ministry": ministries.at(object_session(evaluation), evaluation.decision_date),
         "produced_on": long_date(clock.today()),
         "criteria": _criteria(evaluation),
         "total": grading.points(evaluation.total),
@@ -154,9 +154,9 @@ def render_letter(
     return render_pdf(letter_html(evaluation, recipient, organisation))
 
 
-def report_html(view: dict) -> str:
+def report_html(view: dict, ministry: Ministry) -> str:
     return templates.get_template("committee_report.html.j2").render(
-        v=view, produced_on=long_date(clock.today()), ministry=ministry_at(clock.today())
+        v=view, produced_on=long_date(clock.today()), ministry=ministry
     )
 
 

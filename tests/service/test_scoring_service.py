@@ -925,3 +925,56 @@ def test_the_event_reaches_the_service_over_rabbitmq_and_opens_once(
 
     body = wait_until(received, timeout=15, message="evaluation.opened never published")
     assert body["event_type"] == "evaluation.opened"
+
+
+# -- the ministry's table --------------------------------------------------------------------
+
+
+def test_the_ministry_corrects_its_table_and_letters_follow_it(rpc, sessions):
+    shipped = rpc(ANALYST, "list_ministries")
+    assert [(p["since"], p["acronym"], p["minister"]) for p in shipped][:2] == [
+        ("2005-02-18", "MELS", "le ministre"),
+        ("2007-04-18", "MELS", "la ministre"),
+    ]
+    assert not any(p["edited"] for p in shipped)
+    period = {
+        "since": "2012-09-19",
+        "name": "Ministère de l'Enseignement supérieur, de la Recherche, de la Science et "
+        "de la Technologie",
+        "acronym": "MESRST",
+        "minister": "le ministre",
+    }
+    with pytest.raises(DomainError) as analyst:
+        rpc(ANALYST, "save_ministry", data=period)
+    assert analyst.value.code == "forbidden"
+    with pytest.raises(DomainError) as bad:
+        rpc(ADMIN, "save_ministry", data={**period, "minister": "la ou le ministre"})
+    assert bad.value.code == "invalid" and "minister" in bad.value.details
+    saved = rpc(ADMIN, "save_ministry", data=period)
+    assert saved["edited"] and saved["minister_label"] == "Le ministre"
+    table = rpc(ANALYST, "list_ministries")
+    assert [p["acronym"] for p in table] == ["MELS", "MELS", "MESRST", "MEESR", "MEES", "MES"]
+
+    # A decision of 2013 now reads the recorded period: heading, sentence and signature.
+    rpc.deliver(admissible(501, 20))
+    evaluation_id = evaluation_id_of(sessions, 501)
+    form_committee(rpc)
+    evaluate(rpc, evaluation_id)
+    rpc(
+        ADMIN,
+        "decide",
+        evaluation_id=evaluation_id,
+        data={"designated": True, "decision_date": "2013-05-31"},
+    )
+    [event] = outbox(sessions, "cerac.designated")
+    assert event["payload"]["minister"] == "le ministre"
+    letter = rpc(ADMIN, "get_letter", evaluation_id=evaluation_id)
+    flat = " ".join(pdf_text(base64.b64decode(letter["content_b64"])).split())
+    assert flat.startswith("Ministère de l'Enseignement supérieur, de la Recherche, de la Science")
+    assert "le ministre a désigné le Cégep de Lévis" in flat and "Pour le ministre" in flat
+
+    assert rpc(ADMIN, "remove_ministry", since="2012-09-19") == {"removed": 1}
+    assert not any(p["edited"] for p in rpc(ADMIN, "list_ministries"))
+    with pytest.raises(DomainError) as gone:
+        rpc(ADMIN, "remove_ministry", since="2012-09-19")
+    assert gone.value.code == "not_found"

@@ -237,3 +237,34 @@ def test_templates_have_the_filters():
     assert html.unescape(template.render(org="Cégep de Lévis", n=2)) == (
         "Le Cégep de Lévis a retenu les services du Cégep de Lévis, 2 candidats d'Émilie"
     )
+
+
+def test_the_ministry_of_a_date_and_the_ministrys_own_periods():
+    from datetime import date
+
+    from rac_shared.ministries import Ministry, merged, ministry_at
+
+    assert ministry_at(date(2013, 5, 31)).acronym == "MELS"
+    assert ministry_at(date(2013, 5, 31)).minister == "la ministre"
+    assert ministry_at(date(2026, 12, 1)).acronym == "MES"
+    assert ministry_at(None).acronym == "MES"
+    corrected = Ministry(date(2007, 4, 18), "Ministère de l'Éducation, du Loisir et du Sport",
+                         "MELS", "le ministre", edited=True)  # fmt: skip
+    added = Ministry(date(2012, 9, 19), "Ministère de l'Enseignement supérieur, de la "
+                     "Recherche, de la Science et de la Technologie", "MESRST", "le ministre",
+                     edited=True)  # fmt: skip
+    table = merged([added, corrected])
+    assert [m.acronym for m in table] == ["MELS", "MELS", "MESRST", "MEESR", "MEES", "MES"]
+    assert ministry_at(date(2010, 1, 1), table).minister == "le ministre"
+    assert ministry_at(date(2013, 5, 31), table).acronym == "MESRST"
+    assert ministry_at(date(2013, 5, 31), table).Minister == "Le ministre"
+
+
+def test_ordinals_and_enumerations():
+    from rac_shared.french import enumeration, ordinal
+
+    assert [ordinal(1), ordinal(1, feminine=True), ordinal(2), ordinal(11)] == [
+        "1er", "1re", "2e", "11e",
+    ]  # fmt: skip
+    assert enumeration([]) == "" and enumeration(["A"]) == "A"
+    assert enumeration(["A", "B"]) == "A et B" and enumeration(["A", "B", "C"]) == "A, B et C"

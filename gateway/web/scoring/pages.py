@@ -14,6 +14,8 @@ re-renders the page it came from (``on_error=``) with what was typed and the err
 
 from __future__ import annotations
 
+from datetime import date
+
 from werkzeug.wrappers import Response
 
 from gateway.web import responses
@@ -22,11 +24,13 @@ from gateway.web.framework import Ctx, notices, route
 from rac_shared.actor import INSTITUTION_ROLES, Role
 from rac_shared.clock import clock
 from rac_shared.contracts.applications import ApplicationView
-from rac_shared.contracts.base import OptionalInt
+from rac_shared.contracts.base import OptionalInt, Strict
 from rac_shared.contracts.scoring import (
     ConflictIn,
     ConsensusIn,
     DecisionIn,
+    MinisterTitle,
+    MinistryPeriodIn,
     ParametersIn,
     RecommendationIn,
     ReopenIn,
@@ -57,6 +61,9 @@ notices(
     consensus="La note de consensus est consignée et le résultat recalculé.",
     recommandation="La recommandation du comité est consignée.",
     decision="La décision de la ou du ministre est consignée.",
+    ministere="La période du ministère est consignée : les lettres et rapports produits "
+    "désormais la suivent.",
+    **{"ministere-retire": "La période consignée est retirée."},
 )
 
 
@@ -277,6 +284,49 @@ def scoring_decide(ctx: Ctx, call_id: int, form: DecisionForm) -> Response:
 @route("/lettres/<int:evaluation_id>.pdf", access=LETTER_READERS)
 def scoring_letter(ctx: Ctx, evaluation_id: int) -> Response:
     return responses.document(ctx, ctx.scoring.get_letter(evaluation_id=evaluation_id))
+
+
+# -- the ministry's names and ministers over time ------------------------------------------------
+
+
+@route("/comites/ministeres", access=STAFF)
+def scoring_ministries(ctx: Ctx) -> Response:
+    return ctx.render(
+        "scoring/ministries.html.j2",
+        periods=ctx.scoring.list_ministries(),
+        form=ctx.form(endpoint="scoring_save_ministry"),
+        minister_titles=MinisterTitle.choices(),
+    )
+
+
+@route(
+    "/comites/ministeres",
+    methods=("POST",),
+    access=ADMIN,
+    form=MinistryPeriodIn,
+    on_error=scoring_ministries,
+)
+def scoring_save_ministry(ctx: Ctx, form: MinistryPeriodIn) -> Response:
+    ctx.scoring.save_ministry(data=form)
+    return ctx.done("/comites/ministeres", "ministere")
+
+
+class MinistryRemovalForm(Strict):
+    """The period to withdraw, as its row's button posts it."""
+
+    since: date
+
+
+@route(
+    "/comites/ministeres/retirer",
+    methods=("POST",),
+    access=ADMIN,
+    form=MinistryRemovalForm,
+    on_error=scoring_ministries,
+)
+def scoring_remove_ministry(ctx: Ctx, form: MinistryRemovalForm) -> Response:
+    ctx.scoring.remove_ministry(since=form.since)
+    return ctx.done("/comites/ministeres", "ministere-retire")
 
 
 # -- institutions ----------------------------------------------------------------------------------
