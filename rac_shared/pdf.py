@@ -48,10 +48,21 @@ def sandboxed_url_fetcher():
     return URLFetcher(allowed_protocols={"data"}, allow_redirects=False, timeout=1)
 
 
-def render_in_this_process(html: str) -> bytes:
-    from weasyprint import HTML
+# Every document the platform writes (plans, receipts, letters, invoices, credit notes,
+# statements, reports) is a tagged PDF/UA-1: a screen reader gets its headings, tables and
+# reading order; the language and title come from the template's ``<html lang>`` and
+# ``<title>``, the bookmarks from its headings (WeasyPrint's defaults).
+PDF_VARIANT = "pdf/ua-1"
+# Printed tables: the header (``<thead>``) is repeated on every page a table spans, the
+# totals (``<tfoot>``) are printed once, after the last line, where the template puts them.
+DOCUMENT_CSS = "thead { display: table-header-group; } tfoot { display: table-row-group; }"
 
-    return HTML(string=html, url_fetcher=sandboxed_url_fetcher(), base_url=None).write_pdf()
+
+def render_in_this_process(html: str) -> bytes:
+    from weasyprint import CSS, HTML
+
+    document = HTML(string=html, url_fetcher=sandboxed_url_fetcher(), base_url=None)
+    return document.write_pdf(stylesheets=[CSS(string=DOCUMENT_CSS)], pdf_variant=PDF_VARIANT)
 
 
 # -- the fallback: one fresh process per document ---------------------------------------------

@@ -194,7 +194,15 @@ def seed_cancellation(session: Session, organisations: dict, people: dict) -> st
     )
     with clock.frozen_at(abandoned_on):
         settled = invoicing.record_abandonment(
-            session, abandoned(plan_id, DEMO_CANDIDATES[2][0], abandoned_on, "0.5", **ids)
+            session,
+            abandoned(
+                plan_id,
+                DEMO_CANDIDATES[2][0],
+                abandoned_on,
+                "0.5",
+                full_name=DEMO_CANDIDATES[2][1],
+                **ids,
+            ),
         )
     with clock.frozen_at(cancelled_on):
         invoicing.cancel_plan(

@@ -554,7 +554,7 @@ def test_the_credit_note_is_e_mailed_with_its_pdf_and_in_the_employers_inbox(pla
     content = attachment.get_content()
     assert "Note de crédit" in PdfReader(io.BytesIO(content)).pages[0].extract_text()
     body = mail.get_body(preferencelist=("plain",)).get_content()
-    assert "Motif : Abandon d'un candidat-travailleur" in body
+    assert "Motif : Abandon de la démarche par " in body
     first = plan_invoices(platform)[0]
     assert f"facture {first.number}" in body  # the credit reduced what the plan still owed
 

@@ -24,6 +24,7 @@ from tests.support.french_quality import faults, plain, text_of
 
 PAGES_PER_ROLE = 60
 PDF = re.compile(r"/pdf$|\.pdf$|/fichiers/|/pieces/")
+UPLOADED = re.compile(r"/fichiers/|/pieces/")  # files people sent, not the platform's documents
 SKIPPED = re.compile(r"^/(static/|deconnexion)")
 # The demo's people addressed as Madame (their role labels must be feminine).
 WOMEN = (
@@ -38,8 +39,24 @@ WOMEN = (
 )
 
 
-def read(platform, email: str) -> dict[str, str]:
-    """The text of every page and PDF ``email`` reaches (at most SAME_SHAPE of a shape)."""
+def untagged(reader: PdfReader) -> list[str]:
+    """What a screen reader would miss in a document the platform wrote (PDF/UA-1)."""
+    root = reader.trailer["/Root"]
+    missing = []
+    if "/StructTreeRoot" not in root or not bool(root.get("/MarkInfo", {}).get("/Marked")):
+        missing.append("PDF non balisé")
+    if root.get("/Lang") != "fr-CA":
+        missing.append(f"langue {root.get('/Lang')!r} au lieu de fr-CA")
+    if not (reader.metadata and reader.metadata.title):
+        missing.append("PDF sans titre")
+    if not reader.outline:
+        missing.append("PDF sans signets")
+    return missing
+
+
+def read(platform, email: str, structure: dict[str, list[str]]) -> dict[str, str]:
+    """The text of every page and PDF ``email`` reaches (at most SAME_SHAPE of a shape);
+    ``structure`` gets what each PDF the platform wrote lacks for a screen reader."""
     session = requests.Session()
     session.cookies.set("rac_session", platform.session_cookie(email))
     texts, shapes = {}, Counter()
@@ -60,6 +77,9 @@ def read(platform, email: str) -> dict[str, str]:
             except PdfReadError:  # a file someone uploaded, not a document the platform wrote
                 assert "/fichiers/" in path or "/pieces/" in path, f"{path}: unreadable PDF"
                 pages = []
+            else:
+                if not UPLOADED.search(path):
+                    structure[path] = untagged(reader)
             texts[path] = plain(" ".join(pages))
         elif "text/html" in kind:
             texts[path] = text_of(response.text)
@@ -78,11 +98,16 @@ def read(platform, email: str) -> dict[str, str]:
 
 @pytest.mark.parametrize("email", ROLES)
 def test_every_page_and_pdf_a_role_reaches_reads_as_correct_french(platform, email):
-    texts = read(platform, email)
+    structure: dict[str, list[str]] = {}
+    texts = read(platform, email, structure)
     documents = [path for path in texts if PDF.search(urlparse(path).path)]
     assert documents or email.startswith("evaluatrice"), f"{email} opened no PDF: {sorted(texts)}"
     problems = [
         f"{path} — {fault}" for path, text in texts.items() for fault in faults(text, WOMEN)
     ]
-    print(f"\n{email}: {len(texts)} pages and PDFs, {len(problems)} faults")
+    problems += [f"{path} — {lack}" for path, lacks in structure.items() for lack in lacks]
+    print(
+        f"\n{email}: {len(texts)} pages and PDFs ({len(structure)} written by the platform, "
+        f"read back as tagged PDF/UA), {len(problems)} faults"
+    )
     assert not problems, "\n".join(problems)

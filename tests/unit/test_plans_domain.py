@@ -971,6 +971,7 @@ def test_progress_by_name_for_the_institution_aggregates_for_the_employer(sessio
     assert milestones == ["welcome_meeting", "end_of_evaluations"]
     [abandoned] = events(session, "plan.candidate_abandoned")
     assert abandoned["payload"]["candidate_id"] == luc
+    assert abandoned["payload"]["full_name"] == "Luc Roy"  # as the plan names him
     assert abandoned["payload"]["after_validation_interview"] is True
     assert abandoned["payload"]["work_done_ratio"] == "0.00"
 
