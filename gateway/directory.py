@@ -13,7 +13,8 @@ from gateway import auth
 from gateway.models import AuditEntry, LoginFailure, Organisation, PasswordResetToken, User
 from rac_shared.actor import Actor, OrganisationKind, Role
 from rac_shared.clock import clock
-from rac_shared.errors import DomainError, invalid, not_found
+from rac_shared.contracts.directory import ArticleChoice, GenderChoice, OrganisationArticleIn
+from rac_shared.errors import DomainError, forbidden, invalid, not_found
 from rac_shared.events import PasswordResetRequested
 from rac_shared.french import Article, named
 from rac_shared.outbox import record_event
@@ -222,6 +223,41 @@ def articled(organisation: Organisation) -> dict:
     article = default.article if organisation.article is None else Article(organisation.article)
     gender = organisation.gender or default.gender
     return {"article": article.value, "gender": str(gender)}
+
+
+# Who may correct how running text introduces an organisation's name: the ministry's
+# administrator for any, the organisation's own director general or employer representative.
+ARTICLE_EDITORS = frozenset(
+    {Role.MINISTRY_ADMIN, Role.DIRECTOR_GENERAL, Role.EMPLOYER_REPRESENTATIVE}
+)
+
+
+def may_edit_article(actor: Actor, organisation_id: int) -> bool:
+    return actor.role in ARTICLE_EDITORS and (
+        actor.role == Role.MINISTRY_ADMIN or actor.organisation_id == organisation_id
+    )
+
+
+def set_article(
+    session: Session, actor: Actor, organisation_id: int, data: OrganisationArticleIn
+) -> dict:
+    """Record the article and gender of an organisation's name (``auto``: the default its
+    first word implies). Documents written from now on use them; issued ones never change."""
+    organisation = session.get(Organisation, organisation_id)
+    if organisation is None or not actor.owns(organisation.id):
+        raise not_found("Organisation introuvable.")
+    if not may_edit_article(actor, organisation_id):
+        raise forbidden(
+            "Seules l'administration du Ministère et la direction de l'organisation peuvent "
+            "modifier l'article de son nom."
+        )
+    article = {ArticleChoice.DEFAULT: None, ArticleChoice.NONE: Article.NONE.value}.get(
+        data.article, data.article.value
+    )
+    organisation.article = article
+    organisation.gender = None if data.gender == GenderChoice.DEFAULT else data.gender.value
+    session.flush()
+    return organisation_view(organisation)
 
 
 def user_view(user: User) -> dict:

@@ -37,14 +37,6 @@ class Article(StrEnum):
     NONE = ""
 
 
-ARTICLE_LABELS = {
-    Article.LE: "le (masculin)",
-    Article.LA: "la (féminin)",
-    Article.L: "l' (devant une voyelle ou un h muet)",
-    Article.LES: "les (pluriel)",
-    Article.NONE: "aucun (nom propre)",
-}
-GENDER_LABELS = {Gender.MASCULINE: "masculin", Gender.FEMININE: "féminin"}
 
 # First words whose gender is known. « CSS des Navigateurs » is « le Centre de services
 # scolaire »; program types: le DEC, le DEP, l'AEC, l'ASP, l'AEP (attestations are feminine).

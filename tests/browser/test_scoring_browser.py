@@ -180,7 +180,7 @@ def test_an_evaluator_scores_an_application(platform, api, page, artefacts):
     expect(row).to_contain_text("À faire")
     row.get_by_role("link", name=re.compile("^Noter")).click()
     expect(page.get_by_role("heading", level=1)).to_have_text(
-        "Évaluation de la demande de Cégep de Lévis"
+        "Évaluation de la demande du Cégep de Lévis"
     )
     every_field_is_labelled(page)
 
