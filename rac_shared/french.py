@@ -14,12 +14,13 @@ Templates use the filters (``{{ name|du }}``, ``{{ name|Le }}``, ``{{ person|de 
 
 from __future__ import annotations
 
+import html
 import re
 from dataclasses import dataclass
 from enum import StrEnum
 
 from babel.plural import PluralRule
-from markupsafe import Markup
+from markupsafe import Markup, escape
 
 
 class Gender(StrEnum):
@@ -35,7 +36,6 @@ class Article(StrEnum):
     L = "l'"
     LES = "les"
     NONE = ""
-
 
 
 # First words whose gender is known. « CSS des Navigateurs » is « le Centre de services
@@ -332,10 +332,10 @@ def gendered(form_of_address: str | None, epicene: str, feminine: str, masculine
 
 NBSP = "\u00a0"
 NNBSP = "\u202f"
-_BEFORE_COLON = re.compile(r"(?<=[\w»)\]%$])[ \u00a0]?:(?=[\s<]|$)")
-_BEFORE_PUNCT = re.compile(r"(?<=[\w»)\]%$])[ \u00a0]?([;!?])(?=[\s<]|$)")
-_OPEN_QUOTE = re.compile(r"« ?")
-_CLOSE_QUOTE = re.compile(r" ?»")
+_BEFORE_COLON = re.compile(r"(?<=[\w»)\]%$])[ \u00a0\u202f]?:(?=[\s<]|$)")
+_BEFORE_PUNCT = re.compile(r"(?<=[\w»)\]%$])[ \u00a0\u202f]?([;!?])(?=[\s<]|$)")
+_OPEN_QUOTE = re.compile(r"«[ \u00a0\u202f]?")
+_CLOSE_QUOTE = re.compile(r"[ \u00a0\u202f]?»")
 
 
 def french_spacing(text) -> str:
@@ -348,6 +348,28 @@ def french_spacing(text) -> str:
     value = _OPEN_QUOTE.sub("«" + NBSP, value)
     value = _CLOSE_QUOTE.sub(NBSP + "»", value)
     return Markup(value) if is_markup else value
+
+
+_MARKUP = re.compile(r"<!--.*?-->|<(script|style)\b.*?</\1\s*>|<[^>]*>", re.DOTALL | re.IGNORECASE)
+
+
+def french_spacing_html(markup: str) -> str:
+    """``french_spacing`` on the text of an HTML document, never on its tags, styles or
+    scripts (« a:hover », « content: » and URLs stay as they are); entities are read as
+    the characters they stand for, and written back escaped."""
+    out, position = [], 0
+    for match in _MARKUP.finditer(markup):
+        out.append(_spaced_text(markup[position : match.start()]))
+        out.append(match.group(0))
+        position = match.end()
+    out.append(_spaced_text(markup[position:]))
+    return "".join(out)
+
+
+def _spaced_text(text: str) -> str:
+    if not any(mark in text for mark in ":;!?«»"):
+        return text
+    return str(escape(french_spacing(html.unescape(text))))
 
 
 # -- Jinja filters -------------------------------------------------------------------------

@@ -268,3 +268,23 @@ def test_ordinals_and_enumerations():
     ]  # fmt: skip
     assert enumeration([]) == "" and enumeration(["A"]) == "A"
     assert enumeration(["A", "B"]) == "A et B" and enumeration(["A", "B", "C"]) == "A, B et C"
+
+
+def test_french_spacing_of_a_document_touches_its_text_only():
+    from rac_shared.french import french_spacing_html
+
+    document = (
+        '<html lang="fr-CA"><head><title>Plan : version 1</title>'
+        "<style>a:hover { color: red } @page { @bottom-center { content: \"Page \" } }</style>"
+        "</head><body><p>Objet : votre demande; merci ! « Soins infirmiers » &amp; co; "
+        'l&#39;AEC à 23 h 59</p><a href="https://exemple.quebec/a?b=1;c">Lien : ici</a>'
+        "<script>var a = {b: 1};</script></body></html>"
+    )
+    spaced = french_spacing_html(document)
+    assert "<title>Plan\xa0: version 1</title>" in spaced
+    assert "a:hover { color: red }" in spaced and 'content: "Page "' in spaced
+    assert "Objet\xa0: votre demande\u202f; merci\u202f! «\xa0Soins infirmiers\xa0»" in spaced
+    assert "&amp; co\u202f;" in spaced and "l&#39;AEC à 23 h 59" in spaced
+    assert 'href="https://exemple.quebec/a?b=1;c">Lien\xa0: ici' in spaced
+    assert "<script>var a = {b: 1};</script>" in spaced
+    assert french_spacing_html(spaced) == spaced  # applied twice, same text
