@@ -739,7 +739,7 @@ def test_a_qualified_application_the_committee_did_not_recommend_is_told_so(rpc,
     )
     assert (
         "La demande atteint tous les seuils de réussite et se classe au 1er rang de l'ordre "
-        "d'enseignement collégial et le comité d'évaluation l'a recommandée; la ministre a "
+        "d'enseignement collégial et le comité d'évaluation l'a recommandée ; la ministre a "
         "toutefois décidé de ne pas la désigner." in texts[501]
     )
     assert "au plus trois" not in texts[501] + texts[502]
