@@ -27,11 +27,13 @@ run: install
 	@echo
 	PATH="$(CURDIR)/$(BIN):$$PATH" $(BIN)/honcho start
 
-## system-deps: what the tests need from Debian (Chromium for Playwright, fonts for PDFs)
+## system-deps: what the tests need from Debian (Chromium for Playwright, fonts for PDFs,
+## PgBouncer for the connection-pooling test)
 system-deps:
-	@command -v chromium >/dev/null && command -v pdftotext >/dev/null || { \
+	@command -v chromium >/dev/null && command -v pdftotext >/dev/null && \
+	  test -x /usr/sbin/pgbouncer || { \
 	  apt-get update -qq && DEBIAN_FRONTEND=noninteractive apt-get install -y -qq \
-	    chromium fonts-dejavu-core poppler-utils >/dev/null; }
+	    chromium fonts-dejavu-core poppler-utils pgbouncer >/dev/null; }
 	@rabbitmq-plugins enable --quiet rabbitmq_management >/dev/null 2>&1 || \
 	  echo "note: could not enable rabbitmq_management (needed by nameko's rabbit fixtures)"
 

@@ -22,15 +22,9 @@ from rac_shared.contracts.notifications import Inbox, MarkedRead
 from rac_shared.errors import DomainError
 
 
-@route(
-    "/api/auth/token",
-    methods=("POST",),
-    access=PUBLIC,
-    body=TokenRequest,
-    response=TokenResponse,
-    summary="Obtenir un jeton d'accès",
-)
-def api_token(ctx: Ctx):
+@route("/api/auth/token", methods=("POST",), access=PUBLIC, body=TokenRequest)
+def api_token(ctx: Ctx) -> TokenResponse:
+    """Obtenir un jeton d'accès"""
     session = ctx.db()
     try:
         user = directory.authenticate(
@@ -55,9 +49,9 @@ def api_token(ctx: Ctx):
     access=PUBLIC,
     body=PasswordResetRequest,
     response=Accepted,
-    summary="Demander un lien de réinitialisation du mot de passe",
 )
 def api_password_reset(ctx: Ctx):
+    """Demander un lien de réinitialisation du mot de passe"""
     session = ctx.db()
     try:
         directory.request_password_reset(session, ctx.settings, ctx.body.email)
@@ -68,8 +62,9 @@ def api_password_reset(ctx: Ctx):
     return {"message": message}, 202
 
 
-@route("/api/me", access=SIGNED_IN, response=MeResponse, summary="Mon profil")
-def api_me(ctx: Ctx):
+@route("/api/me", access=SIGNED_IN)
+def api_me(ctx: Ctx) -> MeResponse:
+    """Mon profil"""
     session = ctx.db()
     try:
         organisation = directory.visible_organisation(session, ctx.actor, ctx.actor.organisation_id)
@@ -85,24 +80,16 @@ def api_me(ctx: Ctx):
     ).model_dump()
 
 
-@route(
-    "/api/home",
-    access=SIGNED_IN,
-    response=HomeResponse,
-    summary="Ce que l'utilisateur peut faire ensuite",
-)
-def api_home(ctx: Ctx):
+@route("/api/home", access=SIGNED_IN)
+def api_home(ctx: Ctx) -> HomeResponse:
+    """Ce que l'utilisateur peut faire ensuite"""
     actions, unavailable = gather_next_actions(ctx)
     return {"actions": role_actions(ctx.actor) + actions, "unavailable": unavailable}
 
 
-@route(
-    "/api/organisations",
-    access=ALL_ROLES,
-    response=OrganisationList,
-    summary="Organisations visibles (toutes pour le Ministère, la sienne sinon)",
-)
-def api_organisations(ctx: Ctx):
+@route("/api/organisations", access=ALL_ROLES)
+def api_organisations(ctx: Ctx) -> OrganisationList:
+    """Organisations visibles (toutes pour le Ministère, la sienne sinon)"""
     session = ctx.db()
     try:
         kind = ctx.request.args.get("type") or None
@@ -111,14 +98,9 @@ def api_organisations(ctx: Ctx):
         session.close()
 
 
-@route(
-    "/api/organisations/<int:organisation_id>",
-    access=ALL_ROLES,
-    response=OrganisationView,
-    summary="Une organisation",
-    tenant=True,
-)
-def api_organisation(ctx: Ctx, organisation_id: int):
+@route("/api/organisations/<int:organisation_id>", access=ALL_ROLES, tenant=True)
+def api_organisation(ctx: Ctx, organisation_id: int) -> OrganisationView:
+    """Une organisation"""
     session = ctx.db()
     try:
         return directory.visible_organisation(session, ctx.actor, organisation_id)
@@ -126,19 +108,15 @@ def api_organisation(ctx: Ctx, organisation_id: int):
         session.close()
 
 
-@route("/api/messages", access=SIGNED_IN, response=Inbox, summary="Mes messages")
-def api_messages(ctx: Ctx):
+@route("/api/messages", access=SIGNED_IN)
+def api_messages(ctx: Ctx) -> Inbox:
+    """Mes messages"""
     return ctx.inbox()
 
 
-@route(
-    "/api/messages/<int:message_id>/read",
-    methods=("POST",),
-    access=SIGNED_IN,
-    response=MarkedRead,
-    summary="Marquer un message comme lu",
-)
-def api_mark_read(ctx: Ctx, message_id: int):
+@route("/api/messages/<int:message_id>/read", methods=("POST",), access=SIGNED_IN)
+def api_mark_read(ctx: Ctx, message_id: int) -> MarkedRead:
+    """Marquer un message comme lu"""
     if ctx.request.content_length:
         raise HttpError(400, "Cette requête ne prend pas de corps.")
     marked = ctx.notifications.mark_read(notification_id=message_id)
@@ -155,6 +133,7 @@ passthrough(
 # fmt: on
 
 
-@route("/api/openapi.json", access=PUBLIC, summary="Ce document")
+@route("/api/openapi.json", access=PUBLIC)
 def api_openapi(ctx: Ctx):
+    """Ce document"""
     return openapi_document()

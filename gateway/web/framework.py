@@ -13,6 +13,7 @@ import json
 import logging
 import re
 import secrets
+import typing
 from collections.abc import Callable, Iterable
 from dataclasses import dataclass, field
 from typing import TYPE_CHECKING, Any
@@ -163,8 +164,10 @@ def route(
     on_error: Callable | None = None,
     csrf: bool = True,
     query: type[BaseModel] | None = None,
+    name: str | None = None,
 ):
-    """Declare a page or API route.
+    """Declare a page or API route (``name``: its endpoint, the handler's name by default —
+    a form's view declared as its page and as its ``on_error`` keeps the page's name).
 
     ``body=Model`` validates an API route's JSON body (422 with field details); ``form=Model``
     decodes a page's posted fields into the same kind of contract model (``gateway.web.forms``)
@@ -179,17 +182,18 @@ def route(
         raise ValueError(f"route {path}: a form route needs on_error (the view to re-render)")
 
     def decorator(handler: Callable) -> Callable:
+        doc = (handler.__doc__ or "").strip()
         REGISTRY.append(
             RouteSpec(
                 path=path,
                 methods=tuple(methods),
-                endpoint=handler.__name__,
+                endpoint=name or handler.__name__,
                 handler=handler,
                 access=frozenset(access) if not isinstance(access, str) else access,
                 api=path.startswith("/api/"),
                 body=body,
-                response=response,
-                summary=summary,
+                response=response or _reply_model(handler),
+                summary=summary or " ".join(doc.split("\n\n")[0].split()),
                 tenant=tenant,
                 form=form,
                 on_error=on_error,
@@ -200,6 +204,19 @@ def route(
         return handler
 
     return decorator
+
+
+def post(path: str, form: type[BaseModel], on_error: Callable | None = None, access=SIGNED_IN):
+    """A form's POST route: ``form`` decoded from the posted fields, refusals re-rendered by
+    ``on_error`` (see ``route``)."""
+    return route(path, methods=("POST",), access=access, form=form, on_error=on_error)
+
+
+def _reply_model(handler: Callable) -> type[BaseModel] | None:
+    """The contract reply a JSON handler declares it returns (``-> CallView``): its
+    response in the OpenAPI document. A page's ``-> Response`` is none."""
+    returned = typing.get_type_hints(handler).get("return")
+    return returned if isinstance(returned, type) and issubclass(returned, BaseModel) else None
 
 
 @dataclass

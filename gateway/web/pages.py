@@ -20,9 +20,11 @@ from gateway.web.framework import (
     HttpError,
     json_response,
     notices,
+    post,
     route,
 )
 from gateway.web.home import gather_next_actions, role_actions
+from gateway.web.passthrough import Post, page_actions
 from rac_shared.actor import KIND_LABELS, MINISTRY_ROLES, OrganisationKind
 from rac_shared.contracts.base import Strict
 from rac_shared.contracts.directory import ArticleChoice, GenderChoice, OrganisationArticleIn
@@ -116,13 +118,7 @@ def password_forgotten_form(ctx: Ctx) -> Response:
     return ctx.render("password_forgotten.html.j2", sent=False, form=ctx.form())
 
 
-@route(
-    "/mot-de-passe/oubli",
-    methods=("POST",),
-    access=PUBLIC,
-    form=PasswordResetRequest,
-    on_error=password_forgotten_form,
-)
+@post("/mot-de-passe/oubli", PasswordResetRequest, password_forgotten_form, PUBLIC)
 def password_forgotten(ctx: Ctx, form: PasswordResetRequest) -> Response:
     session = ctx.db()
     try:
@@ -138,13 +134,7 @@ def password_reset_form(ctx: Ctx, token: str) -> Response:
     return ctx.render("password_reset.html.j2", token=token, form=ctx.form())
 
 
-@route(
-    "/mot-de-passe/reinitialiser/<token>",
-    methods=("POST",),
-    access=PUBLIC,
-    form=PasswordForm,
-    on_error=password_reset_form,
-)
+@post("/mot-de-passe/reinitialiser/<token>", PasswordForm, password_reset_form, PUBLIC)
 def password_reset(ctx: Ctx, token: str, form: PasswordForm) -> Response:
     session = ctx.db()
     try:
@@ -246,18 +236,6 @@ def preferences_page(ctx: Ctx) -> Response:
     return ctx.render("preferences.html.j2", form=ctx.form(ctx.notifications.get_preferences()))
 
 
-@route(
-    "/messages/preferences",
-    methods=("POST",),
-    access=SIGNED_IN,
-    form=Preferences,
-    on_error=preferences_page,
-)
-def save_preferences(ctx: Ctx, form: Preferences) -> Response:
-    ctx.notifications.set_preferences(data=form)
-    return ctx.done("/messages/preferences", "preferences")
-
-
 INVALID_UNSUBSCRIBE_LINK = (
     "Ce lien de désabonnement n'est pas valide. Connectez-vous pour gérer vos préférences "
     "de notification."
@@ -349,3 +327,14 @@ def readyz(ctx: Ctx) -> Response:
     return json_response(
         {"status": "ok" if ready else "indisponible", "services": report}, 200 if ready else 503
     )
+
+
+# -- forms that are one RPC, then a notice (``page_actions``) ------------------------------
+
+# fmt: off
+page_actions(
+    "notifications", preferences_page, SIGNED_IN,
+    Post("save_preferences", "/messages/preferences", "set_preferences", "/messages/preferences",
+         "preferences", Preferences),
+)
+# fmt: on

@@ -6,10 +6,14 @@ the contract's ``data`` argument, its query parameters the contract's ``query`` 
 model), its response model the contract's reply, so the API, the service and the OpenAPI
 document cannot disagree. Anything more (files, several services,
 a page) is an ordinary ``@route``.
+
+A page form that is one RPC followed by a redirect with a notice is likewise one ``Post``
+row of ``page_actions``.
 """
 
 from __future__ import annotations
 
+import inspect
 import typing
 from dataclasses import dataclass
 
@@ -17,7 +21,8 @@ from pydantic import BaseModel, RootModel, create_model
 
 from gateway.clients import protocol_methods, protocol_of
 from gateway.web import responses
-from gateway.web.framework import Ctx, route
+from gateway.web.forms import NoFields
+from gateway.web.framework import Ctx, post, route
 
 
 @dataclass(frozen=True)
@@ -95,3 +100,43 @@ def _register(service: str, row: Api, verb: str, path: str, body, query, respons
         summary=summary,
         query=query,
     )(handler)
+
+
+# -- page forms that only pass a request on ----------------------------------------------------
+
+
+@dataclass(frozen=True)
+class Post:
+    """A page form that is one RPC: the URL's ids that the RPC takes (and the form as
+    ``data``, unless it is ``NoFields``) go to ``rpc``; on success the browser goes to
+    ``then`` (the URL's ids filled in) with ``notice``; a refusal re-renders the table's
+    ``on_error`` view."""
+
+    endpoint: str
+    path: str
+    rpc: str
+    then: str
+    notice: str
+    form: type[BaseModel] | None = None  # NoFields when None
+    access: object = None  # the table's by default
+
+
+def page_actions(service: str, on_error, access, *rows: Post) -> None:
+    methods = protocol_methods(protocol_of(service))
+    for row in rows:
+        form = row.form or NoFields
+        takes = set(inspect.signature(methods[row.rpc].signature.function).parameters)
+        handler = _action(service, row, form is not NoFields, takes)
+        post(row.path, form, on_error, row.access or access)(handler)
+
+
+def _action(service: str, row: Post, with_data: bool, takes: set[str]):
+    def handler(ctx: Ctx, form: BaseModel, **url_args):
+        arguments = {name: value for name, value in url_args.items() if name in takes}
+        if with_data:
+            arguments["data"] = form
+        getattr(ctx.service(service), row.rpc)(**arguments)
+        return ctx.done(row.then.format(**url_args), row.notice)
+
+    handler.__name__ = handler.__qualname__ = row.endpoint
+    return handler

@@ -22,20 +22,7 @@ from gateway.web.applications.pages import (
 )
 from gateway.web.framework import Ctx, HttpError, route
 from gateway.web.passthrough import Api, passthrough
-from rac_shared.contracts.applications import (
-    MAX_ATTACHMENT_BYTES,
-    AdmissibilityRule,
-    AnswersIn,
-    AnswersSaved,
-    ApplicationRow,
-    ApplicationView,
-    AttachmentAdded,
-    AttachmentKind,
-    AttachmentView,
-    CallView,
-    GridIn,
-    RuleReviewed,
-)
+from rac_shared.contracts import applications
 from rac_shared.contracts.base import OptionalInt, Strict, text
 
 S = "/api/calls"
@@ -77,7 +64,7 @@ class GuideUpload(Strict):
 
 
 class AttachmentUpload(Strict):
-    kind: AttachmentKind = Field(title="Type de pièce")
+    kind: applications.AttachmentKind = Field(title="Type de pièce")
     question_id: OptionalInt = None
 
 
@@ -87,43 +74,26 @@ class RuleReviewBody(Strict):
 
 
 def _content(ctx: Ctx) -> tuple[str, str]:
-    filename, content = responses.uploaded(ctx, "file", MAX_ATTACHMENT_BYTES)
+    filename, content = responses.uploaded(ctx, "file", applications.MAX_ATTACHMENT_BYTES)
     return filename, base64.b64encode(content).decode()
 
 
-@route(
-    f"{C}/criteria",
-    methods=("PUT",),
-    access=ADMIN,
-    body=GridIn,
-    response=CallView,
-    summary="Enregistrer la grille d'évaluation (pondérations et seuils)",
-)
-def api_call_criteria(ctx: Ctx, call_id: int):
+@route(f"{C}/criteria", methods=("PUT",), access=ADMIN, body=applications.GridIn)
+def api_call_criteria(ctx: Ctx, call_id: int) -> applications.CallView:
+    """Enregistrer la grille d'évaluation (pondérations et seuils)"""
     return ctx.applications.set_criteria(call_id=call_id, criteria=ctx.body.criteria)
 
 
-@route(
-    f"{C}/guide",
-    methods=("POST",),
-    access=ADMIN,
-    form=GuideUpload,
-    response=AttachmentView,
-    summary="Joindre le guide de présentation (PDF, multipart/form-data, champ « file »)",
-)
-def api_call_guide_upload(ctx: Ctx, call_id: int, form: GuideUpload):
+@route(f"{C}/guide", methods=("POST",), access=ADMIN, form=GuideUpload)
+def api_call_guide_upload(ctx: Ctx, call_id: int, form: GuideUpload) -> applications.AttachmentView:
+    """Joindre le guide de présentation (PDF, multipart/form-data, champ « file »)"""
     filename, content = _content(ctx)
     return ctx.applications.upload_guide(call_id=call_id, filename=filename, content_b64=content)
 
 
-@route(
-    f"{C}/applications",
-    methods=("POST",),
-    access=INSTITUTIONS,
-    response=ApplicationRow,
-    summary="Ouvrir la demande de son établissement (aucun champ : celui du compte)",
-)
-def api_application_open(ctx: Ctx, call_id: int):
+@route(f"{C}/applications", methods=("POST",), access=INSTITUTIONS)
+def api_application_open(ctx: Ctx, call_id: int) -> applications.ApplicationRow:
+    """Ouvrir la demande de son établissement (aucun champ : celui du compte)"""
     raw = ctx.request.get_data(cache=True)
     if raw.strip():
         if ctx.request.mimetype != "application/json":
@@ -143,13 +113,9 @@ def api_application_open(ctx: Ctx, call_id: int):
     return ctx.applications.open_application(call_id=call_id)
 
 
-@route(
-    A,
-    access=AREA,
-    response=ApplicationView,
-    summary="Une demande : réponses, pièces, signatures, liste de vérification",
-)
-def api_application(ctx: Ctx, application_id: int):
+@route(A, access=AREA)
+def api_application(ctx: Ctx, application_id: int) -> applications.ApplicationView:
+    """Une demande : réponses, pièces, signatures, liste de vérification"""
     _guard_evaluator(ctx, application_id)
     return ctx.applications.get_application(application_id=application_id)
 
@@ -158,25 +124,22 @@ def api_application(ctx: Ctx, application_id: int):
     f"{A}/sections/<int:section_id>",
     methods=("PUT",),
     access=INSTITUTIONS,
-    body=AnswersIn,
-    response=AnswersSaved,
-    summary="Enregistrer les réponses d'une section (identifiant de question → valeur)",
+    body=applications.AnswersIn,
 )
-def api_application_answers(ctx: Ctx, application_id: int, section_id: int):
+def api_application_answers(
+    ctx: Ctx, application_id: int, section_id: int
+) -> applications.AnswersSaved:
+    """Enregistrer les réponses d'une section (identifiant de question → valeur)"""
     return ctx.applications.save_answers(
         application_id=application_id, section_id=section_id, answers=ctx.body.answers
     )
 
 
-@route(
-    f"{A}/attachments",
-    methods=("POST",),
-    access=INSTITUTIONS,
-    form=AttachmentUpload,
-    response=AttachmentAdded,
-    summary="Joindre un fichier (multipart/form-data : file, kind, question_id facultatif)",
-)
-def api_application_upload(ctx: Ctx, application_id: int, form: AttachmentUpload):
+@route(f"{A}/attachments", methods=("POST",), access=INSTITUTIONS, form=AttachmentUpload)
+def api_application_upload(
+    ctx: Ctx, application_id: int, form: AttachmentUpload
+) -> applications.AttachmentAdded:
+    """Joindre un fichier (multipart/form-data : file, kind, question_id facultatif)"""
     filename, content = _content(ctx)
     return ctx.applications.upload_attachment(
         application_id=application_id,
@@ -184,26 +147,24 @@ def api_application_upload(ctx: Ctx, application_id: int, form: AttachmentUpload
     )
 
 
-@route(f"{A}/attachments/<int:attachment_id>", access=AREA, summary="Télécharger une pièce jointe")
+@route(f"{A}/attachments/<int:attachment_id>", access=AREA)
 def api_application_attachment(ctx: Ctx, application_id: int, attachment_id: int) -> Response:
+    """Télécharger une pièce jointe"""
     return application_attachment(ctx, application_id, attachment_id)
 
 
-@route(f"{A}/receipt", access=AREA, summary="Accusé de réception (PDF)")
+@route(f"{A}/receipt", access=AREA)
 def api_application_receipt(ctx: Ctx, application_id: int) -> Response:
+    """Accusé de réception (PDF)"""
     return application_receipt(ctx, application_id)
 
 
-@route(
-    f"{A}/admissibility/rules/<rule>",
-    methods=("POST",),
-    access=STAFF,
-    body=RuleReviewBody,
-    response=RuleReviewed,
-    summary="Confirmer une règle de recevabilité ou y déroger avec justification",
-)
-def api_application_review_rule(ctx: Ctx, application_id: int, rule: str):
-    if rule not in AdmissibilityRule.labels():
+@route(f"{A}/admissibility/rules/<rule>", methods=("POST",), access=STAFF, body=RuleReviewBody)
+def api_application_review_rule(
+    ctx: Ctx, application_id: int, rule: str
+) -> applications.RuleReviewed:
+    """Confirmer une règle de recevabilité ou y déroger avec justification"""
+    if rule not in applications.AdmissibilityRule.labels():
         raise HttpError(404, "Règle de recevabilité inconnue.")
     return ctx.applications.review_rule(
         application_id=application_id, data={"rule": rule, **ctx.body.model_dump()}

@@ -21,30 +21,10 @@ from werkzeug.wrappers import Response
 
 from gateway.web import responses
 from gateway.web.forms import NoFields
-from gateway.web.framework import Ctx, HttpError, notices, route
+from gateway.web.framework import Ctx, HttpError, notices, post, route
+from gateway.web.passthrough import Post, page_actions
 from rac_shared.actor import INSTITUTION_ROLES, MINISTRY_ROLES, Role
-from rac_shared.contracts.applications import (
-    GRID_ROWS,
-    MAX_ATTACHMENT_BYTES,
-    PIECE_KINDS,
-    AdmissibilityFilter,
-    AmendmentIn,
-    AnswersIn,
-    ApplicationStatus,
-    AttachmentKind,
-    CallIn,
-    CallView,
-    CriterionGroup,
-    DecisionIn,
-    EducationOrder,
-    GridIn,
-    PaperReceiptIn,
-    QuestionIn,
-    QuestionKind,
-    SectionIn,
-    TableQuery,
-    TableSort,
-)
+from rac_shared.contracts import applications
 from rac_shared.contracts.base import OptionalDate, OptionalInt, Strict, parse, text
 from rac_shared.errors import DomainError
 
@@ -92,7 +72,7 @@ class GridRow(Strict):
     """One of the grid form's six rows; a row left without label, weight or threshold is no
     criterion (its group is always posted)."""
 
-    group: CriterionGroup = Field(title="Groupe")
+    group: applications.CriterionGroup = Field(title="Groupe")
     label: text(1000) = Field("", title="Libellé")
     weight: OptionalInt = Field(None, title="Pondération")
     threshold: OptionalInt = Field(None, title="Seuil de réussite")
@@ -103,7 +83,9 @@ class GridRow(Strict):
 
 
 class GridForm(Strict):
-    criteria: list[GridRow] = Field(default_factory=list, max_length=GRID_ROWS, title="Critères")
+    criteria: list[GridRow] = Field(
+        default_factory=list, max_length=applications.GRID_ROWS, title="Critères"
+    )
 
 
 class AmendmentForm(Strict):
@@ -112,13 +94,15 @@ class AmendmentForm(Strict):
     analysis_date: OptionalDate = Field(None, title="Nouvelle date prévue de l'analyse")
     designation_date: OptionalDate = Field(None, title="Nouvelle date prévue de la désignation")
     change_grid: bool = Field(False, title="Modifier aussi la grille")
-    criteria: list[GridRow] = Field(default_factory=list, max_length=GRID_ROWS, title="Critères")
+    criteria: list[GridRow] = Field(
+        default_factory=list, max_length=applications.GRID_ROWS, title="Critères"
+    )
 
 
 class UploadForm(Strict):
     """The file's own fields (the file itself is read by ``responses.uploaded``)."""
 
-    kind: AttachmentKind | None = Field(None, title="Type de pièce")
+    kind: applications.AttachmentKind | None = Field(None, title="Type de pièce")
     question_id: OptionalInt = None
     retour: str | None = None
 
@@ -155,14 +139,16 @@ def _on_rows(exc: DomainError, kept: list[int]) -> DomainError:
     return DomainError(exc.message, details, exc.code)
 
 
-def _grid_rows(call: CallView | None) -> list[dict]:
+def _grid_rows(call: applications.CallView | None) -> list[dict]:
     """Six rows for a grid form: the call's criteria, then blank rows in the groups the
     grid needs (four « qualité », two « pertinence »)."""
     rows = [c.model_dump(include={"group", "label", "weight", "threshold"}) for c in call.criteria]
-    groups = [CriterionGroup.QUALITE] * 4 + [CriterionGroup.PERTINENCE] * 2
-    while len(rows) < GRID_ROWS:
+    groups = [applications.CriterionGroup.QUALITE] * 4 + [
+        applications.CriterionGroup.PERTINENCE
+    ] * 2
+    while len(rows) < applications.GRID_ROWS:
         rows.append({"group": groups[len(rows)]})
-    return rows[:GRID_ROWS]
+    return rows[: applications.GRID_ROWS]
 
 
 def _voided(notice: str, voided: int) -> str:
@@ -177,67 +163,44 @@ def calls_page(ctx: Ctx) -> Response:
     return ctx.render("applications/calls.html.j2", calls=ctx.applications.list_calls())
 
 
+@route("/appels/nouveau", access=ADMIN, name="call_new_form")
 def new_call_view(ctx: Ctx) -> Response:
     defaults = {"education_orders": ["secondaire", "collégial"]}
     return ctx.render(
-        "applications/call_new.html.j2", form=ctx.form(defaults), orders=EducationOrder.choices()
+        "applications/call_new.html.j2",
+        form=ctx.form(defaults),
+        orders=applications.EducationOrder.choices(),
     )
 
 
-@route("/appels/nouveau", access=ADMIN)
-def call_new_form(ctx: Ctx) -> Response:
-    return new_call_view(ctx)
-
-
-@route("/appels/nouveau", methods=("POST",), access=ADMIN, form=CallIn, on_error=new_call_view)
-def call_create(ctx: Ctx, form: CallIn) -> Response:
+@post("/appels/nouveau", applications.CallIn, new_call_view, ADMIN)
+def call_create(ctx: Ctx, form: applications.CallIn) -> Response:
     call = ctx.applications.create_call(data=form)
     return ctx.done(f"/appels/{call.id}", "appel-cree")
 
 
+@route("/appels/<int:call_id>", access=AREA, name="call_page")
 def call_view(ctx: Ctx, call_id: int, **_) -> Response:
     call = ctx.applications.get_call(call_id=call_id)
-    fields = set(CallIn.model_fields)
+    fields = set(applications.CallIn.model_fields)
     return ctx.render(
         "applications/call.html.j2",
         call=call,
         call_form=ctx.form(
-            CallIn.model_construct(**call.model_dump(include=fields)), endpoint="call_update"
+            applications.CallIn.model_construct(**call.model_dump(include=fields)),
+            endpoint="call_update",
         ),
         grid_form=ctx.form({"criteria": _grid_rows(call)}, endpoint="call_set_grid"),
         amendment_form=ctx.form({"criteria": _grid_rows(call)}, endpoint="call_amend"),
-        groups=CriterionGroup.choices(),
-        orders=EducationOrder.choices(),
-        question_kinds=QuestionKind.choices(),
+        groups=applications.CriterionGroup.choices(),
+        orders=applications.EducationOrder.choices(),
+        question_kinds=applications.QuestionKind.choices(),
     )
-
-
-@route("/appels/<int:call_id>", access=AREA)
-def call_page(ctx: Ctx, call_id: int) -> Response:
-    return call_view(ctx, call_id)
 
 
 def _call_route(path: str, form=NoFields):
     """A form of the call's page (the admin's): decoded into ``form``, refused back to it."""
-    return route(path, methods=("POST",), access=ADMIN, form=form, on_error=call_view)
-
-
-@_call_route("/appels/<int:call_id>/modifier", CallIn)
-def call_update(ctx: Ctx, call_id: int, form: CallIn) -> Response:
-    ctx.applications.update_call(call_id=call_id, data=form)
-    return ctx.done(f"/appels/{call_id}", "appel-enregistre")
-
-
-@_call_route("/appels/<int:call_id>/sections", SectionIn)
-def call_add_section(ctx: Ctx, call_id: int, form: SectionIn) -> Response:
-    ctx.applications.add_section(call_id=call_id, data=form)
-    return ctx.done(f"/appels/{call_id}", "appel-enregistre")
-
-
-@_call_route("/appels/<int:call_id>/sections/<int:section_id>/supprimer")
-def call_delete_section(ctx: Ctx, call_id: int, section_id: int, form: NoFields) -> Response:
-    ctx.applications.delete_section(call_id=call_id, section_id=section_id)
-    return ctx.done(f"/appels/{call_id}", "appel-enregistre")
+    return post(path, form, call_view, ADMIN)
 
 
 @_call_route("/appels/<int:call_id>/sections/<int:section_id>/deplacer", MoveForm)
@@ -247,29 +210,11 @@ def call_move_section(ctx: Ctx, call_id: int, section_id: int, form: MoveForm) -
     return ctx.done(f"/appels/{call_id}", "appel-enregistre")
 
 
-@_call_route("/appels/<int:call_id>/sections/<int:section_id>/questions", QuestionIn)
-def call_add_question(ctx: Ctx, call_id: int, section_id: int, form: QuestionIn) -> Response:
-    ctx.applications.add_question(call_id=call_id, section_id=section_id, data=form)
-    return ctx.done(f"/appels/{call_id}", "appel-enregistre")
-
-
-@_call_route(
-    "/appels/<int:call_id>/sections/<int:section_id>/questions/<int:question_id>/supprimer"
-)
-def call_delete_question(
-    ctx: Ctx, call_id: int, section_id: int, question_id: int, form: NoFields
-) -> Response:
-    ctx.applications.delete_question(
-        call_id=call_id, section_id=section_id, question_id=question_id
-    )
-    return ctx.done(f"/appels/{call_id}", "appel-enregistre")
-
-
 @_call_route("/appels/<int:call_id>/grille", GridForm)
 def call_set_grid(ctx: Ctx, call_id: int, form: GridForm) -> Response:
     criteria, kept = _criteria(form.criteria)
     try:
-        grid = parse(GridIn, {"criteria": criteria})
+        grid = parse(applications.GridIn, {"criteria": criteria})
         ctx.applications.set_criteria(call_id=call_id, criteria=grid.criteria)
     except DomainError as exc:
         raise _on_rows(exc, kept) from None
@@ -278,7 +223,7 @@ def call_set_grid(ctx: Ctx, call_id: int, form: GridForm) -> Response:
 
 @_call_route("/appels/<int:call_id>/guide")
 def call_upload_guide(ctx: Ctx, call_id: int, form: NoFields) -> Response:
-    filename, content = responses.uploaded(ctx, "fichier", MAX_ATTACHMENT_BYTES)
+    filename, content = responses.uploaded(ctx, "fichier", applications.MAX_ATTACHMENT_BYTES)
     ctx.applications.upload_guide(
         call_id=call_id, filename=filename, content_b64=base64.b64encode(content).decode()
     )
@@ -290,30 +235,18 @@ def call_guide_download(ctx: Ctx, call_id: int) -> Response:
     return responses.document(ctx, ctx.applications.get_guide(call_id=call_id))
 
 
-@_call_route("/appels/<int:call_id>/publier")
-def call_publish(ctx: Ctx, call_id: int, form: NoFields) -> Response:
-    ctx.applications.publish_call(call_id=call_id)
-    return ctx.done(f"/appels/{call_id}", "appel-publie")
-
-
-@_call_route("/appels/<int:call_id>/fermer")
-def call_close(ctx: Ctx, call_id: int, form: NoFields) -> Response:
-    ctx.applications.close_call(call_id=call_id)
-    return ctx.done(f"/appels/{call_id}", "appel-ferme")
-
-
 @_call_route("/appels/<int:call_id>/modificatifs", AmendmentForm)
 def call_amend(ctx: Ctx, call_id: int, form: AmendmentForm) -> Response:
     criteria, kept = _criteria(form.criteria) if form.change_grid else (None, [])
     data = form.model_dump(exclude={"change_grid", "criteria"}) | {"criteria": criteria}
     try:
-        ctx.applications.amend_call(call_id=call_id, data=parse(AmendmentIn, data))
+        ctx.applications.amend_call(call_id=call_id, data=parse(applications.AmendmentIn, data))
     except DomainError as exc:
         raise _on_rows(exc, kept) from None
     return ctx.done(f"/appels/{call_id}", "modificatif")
 
 
-@route("/appels/<int:call_id>/demandes", access=STAFF, query=TableQuery)
+@route("/appels/<int:call_id>/demandes", access=STAFF, query=applications.TableQuery)
 def call_applications_page(ctx: Ctx, call_id: int) -> Response:
     query = ctx.query.model_dump(mode="json", exclude_defaults=True)
     return ctx.render(
@@ -321,14 +254,14 @@ def call_applications_page(ctx: Ctx, call_id: int) -> Response:
         table=ctx.applications.applications_table(call_id=call_id, query=ctx.query),
         form=ctx.form(ctx.query),
         csv_query=query,
-        orders=EducationOrder.choices(),
-        statuses=ApplicationStatus.choices(),
-        admissibilities=AdmissibilityFilter.choices(),
-        sorts=TableSort.choices(),
+        orders=applications.EducationOrder.choices(),
+        statuses=applications.ApplicationStatus.choices(),
+        admissibilities=applications.AdmissibilityFilter.choices(),
+        sorts=applications.TableSort.choices(),
     )
 
 
-@route("/appels/<int:call_id>/demandes.csv", access=STAFF, query=TableQuery)
+@route("/appels/<int:call_id>/demandes.csv", access=STAFF, query=applications.TableQuery)
 def call_applications_csv(ctx: Ctx, call_id: int) -> Response:
     exported = ctx.applications.applications_csv(call_id=call_id, query=ctx.query)
     return responses.csv_download(ctx, exported.content, exported.filename)
@@ -337,13 +270,7 @@ def call_applications_csv(ctx: Ctx, call_id: int) -> Response:
 # -- applications --------------------------------------------------------------------------
 
 
-@route(
-    "/appels/<int:call_id>/demande",
-    methods=("POST",),
-    access=INSTITUTIONS,
-    form=NoFields,
-    on_error=call_view,
-)
+@post("/appels/<int:call_id>/demande", NoFields, call_view, INSTITUTIONS)
 def application_open(ctx: Ctx, call_id: int, form: NoFields) -> Response:
     try:
         application = ctx.applications.open_application(call_id=call_id)
@@ -355,6 +282,7 @@ def application_open(ctx: Ctx, call_id: int, form: NoFields) -> Response:
     return ctx.done(f"/demandes/{application.id}", "ouverte")
 
 
+@route("/demandes/<int:application_id>", access=AREA, name="application_page")
 def application_view(ctx: Ctx, application_id: int, **_) -> Response:
     _guard_evaluator(ctx, application_id)
     application = ctx.applications.get_application(application_id=application_id)
@@ -362,24 +290,23 @@ def application_view(ctx: Ctx, application_id: int, **_) -> Response:
         "applications/application.html.j2",
         app=application,
         call=application.call,
-        upload_form=ctx.form({"kind": PIECE_KINDS[0]}, endpoint="application_upload"),
+        upload_form=ctx.form({"kind": applications.PIECE_KINDS[0]}, endpoint="application_upload"),
         paper_form=ctx.form(
             {"received_on": application.paper_received_on}, endpoint="application_paper"
         ),
         decision_form=ctx.form(endpoint="application_decide"),
-        piece_kinds=[(kind.value, kind.label) for kind in PIECE_KINDS],
+        piece_kinds=[(kind.value, kind.label) for kind in applications.PIECE_KINDS],
     )
 
 
-@route("/demandes/<int:application_id>", access=AREA)
-def application_page(ctx: Ctx, application_id: int) -> Response:
-    return application_view(ctx, application_id)
+SECTION = "/demandes/<int:application_id>/sections/<int:section_id>"
 
 
 def _application_route(path: str, form=NoFields, access=INSTITUTIONS):
-    return route(path, methods=("POST",), access=access, form=form, on_error=application_view)
+    return post(path, form, application_view, access)
 
 
+@route(SECTION, access=INSTITUTIONS, name="application_section_form")
 def section_view(ctx: Ctx, application_id: int, section_id: int) -> Response:
     application = ctx.applications.get_application(application_id=application_id)
     section = application.call.section(section_id)
@@ -395,20 +322,9 @@ def section_view(ctx: Ctx, application_id: int, section_id: int) -> Response:
     )
 
 
-@route("/demandes/<int:application_id>/sections/<int:section_id>", access=INSTITUTIONS)
-def application_section_form(ctx: Ctx, application_id: int, section_id: int) -> Response:
-    return section_view(ctx, application_id, section_id)
-
-
-@route(
-    "/demandes/<int:application_id>/sections/<int:section_id>",
-    methods=("POST",),
-    access=INSTITUTIONS,
-    form=AnswersIn,
-    on_error=section_view,
-)
+@post(SECTION, applications.AnswersIn, section_view, INSTITUTIONS)
 def application_section_save(
-    ctx: Ctx, application_id: int, section_id: int, form: AnswersIn
+    ctx: Ctx, application_id: int, section_id: int, form: applications.AnswersIn
 ) -> Response:
     saved = ctx.applications.save_answers(
         application_id=application_id, section_id=section_id, answers=form.answers
@@ -427,20 +343,14 @@ def _upload_refused(ctx: Ctx, application_id: int) -> Response:
     return application_view(ctx, application_id)
 
 
-@route(
-    "/demandes/<int:application_id>/pieces",
-    methods=("POST",),
-    access=INSTITUTIONS,
-    form=UploadForm,
-    on_error=_upload_refused,
-)
+@post("/demandes/<int:application_id>/pieces", UploadForm, _upload_refused, INSTITUTIONS)
 def application_upload(ctx: Ctx, application_id: int, form: UploadForm) -> Response:
-    filename, content = responses.uploaded(ctx, "fichier", MAX_ATTACHMENT_BYTES)
+    filename, content = responses.uploaded(ctx, "fichier", applications.MAX_ATTACHMENT_BYTES)
     answer = form.question_id is not None
     added = ctx.applications.upload_attachment(
         application_id=application_id,
         data={
-            "kind": AttachmentKind.ANSWER if answer else form.kind,
+            "kind": applications.AttachmentKind.ANSWER if answer else form.kind,
             "question_id": form.question_id,
             "filename": filename,
             "content_b64": base64.b64encode(content).decode(),
@@ -473,40 +383,10 @@ def application_delete_attachment(
     )
 
 
-@_application_route("/demandes/<int:application_id>/signer")
-def application_sign(ctx: Ctx, application_id: int, form: NoFields) -> Response:
-    ctx.applications.sign(application_id=application_id)
-    return ctx.done(f"/demandes/{application_id}", "signee")
-
-
-@_application_route("/demandes/<int:application_id>/deposer")
-def application_submit(ctx: Ctx, application_id: int, form: NoFields) -> Response:
-    ctx.applications.submit(application_id=application_id)
-    return ctx.done(f"/demandes/{application_id}", "deposee")
-
-
-@_application_route("/demandes/<int:application_id>/retirer")
-def application_withdraw(ctx: Ctx, application_id: int, form: NoFields) -> Response:
-    ctx.applications.withdraw(application_id=application_id)
-    return ctx.done(f"/demandes/{application_id}", "retiree")
-
-
-@_application_route("/demandes/<int:application_id>/rouvrir")
-def application_reopen(ctx: Ctx, application_id: int, form: NoFields) -> Response:
-    ctx.applications.reopen(application_id=application_id)
-    return ctx.done(f"/demandes/{application_id}", "demande-rouverte")
-
-
 @route("/demandes/<int:application_id>/accuse-reception.pdf", access=AREA)
 def application_receipt(ctx: Ctx, application_id: int) -> Response:
     _guard_evaluator(ctx, application_id)
     return responses.document(ctx, ctx.applications.get_receipt(application_id=application_id))
-
-
-@_application_route("/demandes/<int:application_id>/copie-papier", PaperReceiptIn, STAFF)
-def application_paper(ctx: Ctx, application_id: int, form: PaperReceiptIn) -> Response:
-    ctx.applications.record_paper_receipt(application_id=application_id, data=form)
-    return ctx.done(f"/demandes/{application_id}", "papier")
 
 
 @_application_route("/demandes/<int:application_id>/recevabilite/<rule>", RuleReviewForm, STAFF)
@@ -519,7 +399,41 @@ def application_review_rule(
     return ctx.done(f"/demandes/{application_id}", "regle")
 
 
-@_application_route("/demandes/<int:application_id>/recevabilite", DecisionIn, STAFF)
-def application_decide(ctx: Ctx, application_id: int, form: DecisionIn) -> Response:
-    ctx.applications.decide_admissibility(application_id=application_id, data=form)
-    return ctx.done(f"/demandes/{application_id}", "recevabilite")
+# -- forms that are one RPC, then a notice (``page_actions``) ------------------------------
+
+# fmt: off
+page_actions(
+    "applications", call_view, ADMIN,
+    Post("call_update", "/appels/<int:call_id>/modifier", "update_call", "/appels/{call_id}",
+         "appel-enregistre", applications.CallIn),
+    Post("call_add_section", "/appels/<int:call_id>/sections", "add_section", "/appels/{call_id}",
+         "appel-enregistre", applications.SectionIn),
+    Post("call_delete_section", "/appels/<int:call_id>/sections/<int:section_id>/supprimer",
+         "delete_section", "/appels/{call_id}", "appel-enregistre"),
+    Post("call_add_question", "/appels/<int:call_id>/sections/<int:section_id>/questions",
+         "add_question", "/appels/{call_id}", "appel-enregistre", applications.QuestionIn),
+    Post("call_delete_question",
+         "/appels/<int:call_id>/sections/<int:section_id>/questions/<int:question_id>/supprimer",
+         "delete_question", "/appels/{call_id}", "appel-enregistre"),
+    Post("call_publish", "/appels/<int:call_id>/publier", "publish_call", "/appels/{call_id}",
+         "appel-publie"),
+    Post("call_close", "/appels/<int:call_id>/fermer", "close_call", "/appels/{call_id}",
+         "appel-ferme"),
+)
+page_actions(
+    "applications", application_view, INSTITUTIONS,
+    Post("application_sign", "/demandes/<int:application_id>/signer", "sign",
+         "/demandes/{application_id}", "signee"),
+    Post("application_submit", "/demandes/<int:application_id>/deposer", "submit",
+         "/demandes/{application_id}", "deposee"),
+    Post("application_withdraw", "/demandes/<int:application_id>/retirer", "withdraw",
+         "/demandes/{application_id}", "retiree"),
+    Post("application_reopen", "/demandes/<int:application_id>/rouvrir", "reopen",
+         "/demandes/{application_id}", "demande-rouverte"),
+    Post("application_paper", "/demandes/<int:application_id>/copie-papier", "record_paper_receipt",
+         "/demandes/{application_id}", "papier", form=applications.PaperReceiptIn, access=STAFF),
+    Post("application_decide", "/demandes/<int:application_id>/recevabilite",
+         "decide_admissibility", "/demandes/{application_id}", "recevabilite",
+         form=applications.DecisionIn, access=STAFF),
+)
+# fmt: on

@@ -10,15 +10,8 @@ from gateway.web import responses
 from gateway.web.billing.pages import ESTIMATE_READERS, INSTITUTIONS, READERS
 from gateway.web.framework import Ctx, HttpError, route
 from gateway.web.passthrough import Api, passthrough
+from rac_shared.contracts import billing
 from rac_shared.contracts.base import OptionalDate, OptionalInt, Strict
-from rac_shared.contracts.billing import (
-    AgingReport,
-    CostsIncurredIn,
-    CostsRecorded,
-    EstimateView,
-    IssuedInvoices,
-    Statement,
-)
 
 B = "/api/billing"
 F = f"{B}/invoices/<int:invoice_id>"
@@ -52,14 +45,9 @@ class AgingQuery(Strict):
     as_of: OptionalDate = Field(None, title="En date du")
 
 
-@route(
-    f"{B}/invoicing/run",
-    methods=("POST",),
-    access=INSTITUTIONS,
-    response=IssuedInvoices,
-    summary="Facturer maintenant les versements échus de son établissement",
-)
-def api_issue_due_invoices(ctx: Ctx):
+@route(f"{B}/invoicing/run", methods=("POST",), access=INSTITUTIONS)
+def api_issue_due_invoices(ctx: Ctx) -> billing.IssuedInvoices:
+    """Facturer maintenant les versements échus de son établissement"""
     if ctx.request.content_length:
         raise HttpError(400, "Cette requête ne prend pas de corps.")
     return ctx.billing.issue_due_invoices()
@@ -69,25 +57,20 @@ def api_issue_due_invoices(ctx: Ctx):
     C,
     methods=("POST",),
     access=INSTITUTIONS,
-    body=CostsIncurredIn,
-    response=CostsRecorded,
-    summary="Inscrire les coûts engagés d'un plan annulé et émettre la facture finale "
-    "(une seule fois : les mêmes quantités renvoient la facture déjà émise)",
+    body=billing.CostsIncurredIn,
+    response=billing.CostsRecorded,
 )
 def api_record_cancellation_costs(ctx: Ctx, plan_id: int):
+    """Inscrire les coûts engagés d'un plan annulé et émettre la facture finale (une seule fois :
+    les mêmes quantités renvoient la facture déjà émise)"""
     recorded = ctx.billing.record_cancellation_costs(plan_id=plan_id, data=ctx.body)
     return recorded, 201 if recorded.created else 200
 
 
-@route(
-    f"{B}/statement",
-    access=READERS,
-    query=StatementQuery,
-    response=Statement,
-    summary="Relevé de compte d'une organisation employeuse, ou de toutes pour un "
-    "établissement (format=csv pour l'exporter)",
-)
-def api_statement(ctx: Ctx):
+@route(f"{B}/statement", access=READERS, query=StatementQuery)
+def api_statement(ctx: Ctx) -> billing.Statement:
+    """Relevé de compte d'une organisation employeuse, ou de toutes pour un établissement
+    (format=csv pour l'exporter)"""
     employer_id = ctx.query.employer_id
     if ctx.request.args.get("format") == "csv":
         exported = ctx.billing.statement_csv(employer_id=employer_id)
@@ -95,27 +78,18 @@ def api_statement(ctx: Ctx):
     return ctx.billing.statement(employer_id=employer_id)
 
 
-@route(
-    f"{B}/aging",
-    access=INSTITUTIONS,
-    query=AgingQuery,
-    response=AgingReport,
-    summary="Ancienneté des comptes clients de son établissement (format=csv pour l'exporter)",
-)
-def api_aging(ctx: Ctx):
+@route(f"{B}/aging", access=INSTITUTIONS, query=AgingQuery)
+def api_aging(ctx: Ctx) -> billing.AgingReport:
+    """Ancienneté des comptes clients de son établissement (format=csv pour l'exporter)"""
     if ctx.request.args.get("format") == "csv":
         exported = ctx.billing.aging_csv(as_of=ctx.query.as_of)
         return responses.csv_download(ctx, exported.content, exported.filename)
     return ctx.billing.aging(as_of=ctx.query.as_of)
 
 
-@route(
-    f"{B}/estimates/<int:plan_id>/<int:version>",
-    access=ESTIMATE_READERS,
-    response=EstimateView,
-    summary="L'estimation des coûts d'une version de plan (parties du plan et Ministère)",
-)
-def api_estimate(ctx: Ctx, plan_id: int, version: int):
+@route(f"{B}/estimates/<int:plan_id>/<int:version>", access=ESTIMATE_READERS)
+def api_estimate(ctx: Ctx, plan_id: int, version: int) -> billing.EstimateView:
+    """L'estimation des coûts d'une version de plan (parties du plan et Ministère)"""
     estimate = ctx.billing.get_estimate(plan_id=plan_id, version=version)
     if estimate is None:
         raise HttpError(404, "Estimation des coûts introuvable.")

@@ -20,20 +20,12 @@ from werkzeug.wrappers import Response
 
 from gateway.web import responses
 from gateway.web.forms import NoFields
-from gateway.web.framework import Ctx, notices, route
+from gateway.web.framework import Ctx, notices, post, route
+from gateway.web.passthrough import Post, page_actions
 from rac_shared.actor import EMPLOYER_ROLES, INSTITUTION_ROLES, MINISTRY_ROLES
 from rac_shared.clock import clock
+from rac_shared.contracts import billing
 from rac_shared.contracts.base import OptionalDate, OptionalInt, Strict
-from rac_shared.contracts.billing import (
-    MAX_BANK_FILE,
-    CostsIncurredIn,
-    CostsView,
-    InvoiceFilter,
-    InvoiceQuery,
-    PaymentIn,
-    PaymentMethod,
-    ProfileIn,
-)
 
 READERS = INSTITUTION_ROLES | EMPLOYER_ROLES
 INSTITUTIONS = INSTITUTION_ROLES
@@ -56,7 +48,7 @@ notices(
 class InvoicesFilter(Strict):
     """``/facturation?statut=overdue&employeur=5`` (the links of e-mails and home pages)."""
 
-    statut: InvoiceFilter = Field(InvoiceFilter.ALL, title="Statut")
+    statut: billing.InvoiceFilter = Field(billing.InvoiceFilter.ALL, title="Statut")
     employeur: OptionalInt = Field(None, title="Organisation")
 
 
@@ -71,34 +63,24 @@ class AgingFilter(Strict):
 # -- invoices ------------------------------------------------------------------------------------
 
 
+@route("/facturation", access=READERS, query=InvoicesFilter, name="invoices_page")
 def invoices_view(ctx: Ctx) -> Response:
     filters = ctx.query if isinstance(ctx.query, InvoicesFilter) else InvoicesFilter()
     employer_id = filters.employeur if ctx.actor.is_institution else None
     page = ctx.billing.invoices_page(
-        query=InvoiceQuery(status=filters.statut, employer_id=employer_id)
+        query=billing.InvoiceQuery(status=filters.statut, employer_id=employer_id)
     )
     return ctx.render(
         "billing/invoices.html.j2",
         page=page,
         filters=filters,
         employer_id=employer_id,
-        statuses=InvoiceFilter.choices(),
+        statuses=billing.InvoiceFilter.choices(),
         form=ctx.form(endpoint="issue_due_invoices"),
     )
 
 
-@route("/facturation", access=READERS, query=InvoicesFilter)
-def invoices_page(ctx: Ctx) -> Response:
-    return invoices_view(ctx)
-
-
-@route(
-    "/facturation/emettre",
-    methods=("POST",),
-    access=INSTITUTIONS,
-    form=NoFields,
-    on_error=invoices_view,
-)
+@post("/facturation/emettre", NoFields, invoices_view, INSTITUTIONS)
 def issue_due_invoices(ctx: Ctx, form: NoFields) -> Response:
     issued = ctx.billing.issue_due_invoices()
     return ctx.done("/facturation", "factures-emises" if issued.issued else "rien-a-facturer")
@@ -107,11 +89,11 @@ def issue_due_invoices(ctx: Ctx, form: NoFields) -> Response:
 @route("/facturation/factures/<int:invoice_id>", access=READERS)
 def invoice_page(ctx: Ctx, invoice_id: int) -> Response:
     invoice = ctx.billing.get_invoice(invoice_id=invoice_id)
-    payment = {"paid_on": clock.today(), "method": PaymentMethod.TRANSFER}
+    payment = {"paid_on": clock.today(), "method": billing.PaymentMethod.TRANSFER}
     return ctx.render(
         "billing/invoice.html.j2",
         invoice=invoice,
-        methods=PaymentMethod.choices(),
+        methods=billing.PaymentMethod.choices(),
         form=ctx.form(payment, endpoint="record_payment"),
     )
 
@@ -125,18 +107,6 @@ def invoice_link(ctx: Ctx, invoice_id: int) -> Response:
 @route("/facturation/factures/<int:invoice_id>/pdf", access=READERS)
 def invoice_pdf(ctx: Ctx, invoice_id: int) -> Response:
     return responses.document(ctx, ctx.billing.invoice_pdf(invoice_id=invoice_id))
-
-
-@route(
-    "/facturation/factures/<int:invoice_id>/paiements",
-    methods=("POST",),
-    access=INSTITUTIONS,
-    form=PaymentIn,
-    on_error=invoice_page,
-)
-def record_payment(ctx: Ctx, invoice_id: int, form: PaymentIn) -> Response:
-    ctx.billing.record_payment(invoice_id=invoice_id, data=form)
-    return ctx.done(f"/facturation/factures/{invoice_id}", "paiement-recu")
 
 
 @route("/facturation/notes-de-credit/<int:credit_note_id>", access=READERS)
@@ -153,7 +123,7 @@ def credit_note_pdf(ctx: Ctx, credit_note_id: int) -> Response:
 # -- costs incurred on a cancelled plan (annex A, 1 d) ---------------------------------------------
 
 
-def cost_rows(costs: CostsView) -> list[dict]:
+def cost_rows(costs: billing.CostsView) -> list[dict]:
     """The form's rows, one per quantity to type: a line, or a line and one of its
     candidate-workers (those who abandoned were settled by the abandonment)."""
     rows = []
@@ -181,14 +151,13 @@ def cancellation_costs_page(ctx: Ctx, plan_id: int) -> Response:
     )
 
 
-@route(
+@post(
     "/facturation/plans/<int:plan_id>/couts-engages",
-    methods=("POST",),
-    access=INSTITUTIONS,
-    form=CostsIncurredIn,
-    on_error=cancellation_costs_page,
+    billing.CostsIncurredIn,
+    cancellation_costs_page,
+    INSTITUTIONS,
 )
-def record_cancellation_costs(ctx: Ctx, plan_id: int, form: CostsIncurredIn) -> Response:
+def record_cancellation_costs(ctx: Ctx, plan_id: int, form: billing.CostsIncurredIn) -> Response:
     recorded = ctx.billing.record_cancellation_costs(plan_id=plan_id, data=form)
     done = "couts" if recorded.created else "couts-deja"
     return ctx.done(f"/facturation/plans/{plan_id}/couts-engages", done)
@@ -202,7 +171,7 @@ def import_form(ctx: Ctx, report=None) -> Response:
     return ctx.render(
         "billing/import.html.j2",
         report=report,
-        max_megabytes=MAX_BANK_FILE // (1024 * 1024),
+        max_megabytes=billing.MAX_BANK_FILE // (1024 * 1024),
         form=ctx.form(endpoint="import_payments"),
     )
 
@@ -215,15 +184,9 @@ def bank_file_text(content: bytes) -> str:
         return content.decode("cp1252", errors="replace")
 
 
-@route(
-    "/facturation/paiements/import",
-    methods=("POST",),
-    access=INSTITUTIONS,
-    form=NoFields,
-    on_error=import_form,
-)
+@post("/facturation/paiements/import", NoFields, import_form, INSTITUTIONS)
 def import_payments(ctx: Ctx, form: NoFields) -> Response:
-    _, content = responses.uploaded(ctx, "fichier", MAX_BANK_FILE)
+    _, content = responses.uploaded(ctx, "fichier", billing.MAX_BANK_FILE)
     report = ctx.billing.import_payments(data={"content": bank_file_text(content)})
     return import_form(ctx, report=report)
 
@@ -273,17 +236,21 @@ def settings_page(ctx: Ctx) -> Response:
     profile = ctx.billing.get_profile()
     return ctx.render(
         "billing/settings.html.j2",
-        form=ctx.form(profile.model_dump(include=set(ProfileIn.model_fields))),
+        form=ctx.form(profile.model_dump(include=set(billing.ProfileIn.model_fields))),
     )
 
 
-@route(
-    "/facturation/parametres",
-    methods=("POST",),
-    access=INSTITUTIONS,
-    form=ProfileIn,
-    on_error=settings_page,
+# -- forms that are one RPC, then a notice (``page_actions``) ------------------------------
+
+# fmt: off
+page_actions(
+    "billing", invoice_page, INSTITUTIONS,
+    Post("record_payment", "/facturation/factures/<int:invoice_id>/paiements", "record_payment",
+         "/facturation/factures/{invoice_id}", "paiement-recu", billing.PaymentIn),
 )
-def save_settings(ctx: Ctx, form: ProfileIn) -> Response:
-    ctx.billing.update_profile(data=form)
-    return ctx.done("/facturation/parametres", "parametres-facturation")
+page_actions(
+    "billing", settings_page, INSTITUTIONS,
+    Post("save_settings", "/facturation/parametres", "update_profile", "/facturation/parametres",
+         "parametres-facturation", billing.ProfileIn),
+)
+# fmt: on

@@ -139,22 +139,42 @@ def _plural(count: int, word: str) -> str:
     return f"{charts.fr_number(count)} {word}{'s' if count > 1 else ''}"
 
 
+@dataclass(frozen=True)
+class Figure:
+    title: str
+    service: str  # the service whose RPC answers for it
+    intro: str
+    part: str | None  # the part of the service's figures it reads (``funding``), if not all
+    fill: Callable[[Section, Any], None]  # the section from the figures, when they came
+
+
+FIGURES: dict[str, Figure] = {}  # by slug, in the page's order
+
+
+def figure(slug: str, title: str, service: str, intro: str, part: str | None = None):
+    """Declare a figure of the dashboard: the function that fills its section from the
+    service's figures (its chart, table, facts), called only when they came."""
+
+    def register(fill: Callable[[Section, Any], None]) -> Callable[[Section, Any], None]:
+        FIGURES[slug] = Figure(title, service, intro, part, fill)
+        return fill
+
+    return register
+
+
 # -- one builder per figure ------------------------------------------------------------------
 
 
-def applications_section(data: ApplicationsFigures | None) -> Section:
-    section = Section(
-        "demandes",
-        "Demandes de reconnaissance par appel et par statut",
-        "applications",
-        intro="Les demandes des établissements à chaque appel d'intérêt publié, selon leur "
-        "statut : en préparation, déposée, recevable ou non recevable, retirée.",
-    )
-    if data is None:
-        return section
+@figure(
+    "demandes",
+    "Demandes de reconnaissance par appel et par statut",
+    "applications",
+    intro="Les demandes des établissements à chaque appel d'intérêt publié, selon leur "
+    "statut : en préparation, déposée, recevable ou non recevable, retirée.",
+)
+def applications_section(section: Section, data: ApplicationsFigures) -> None:
     statuses, calls = data.statuses, data.applications_per_call
     shown = [s for s in statuses if any(c.counts.get(s.key, 0) for c in calls)]
-    section.available = True
     section.columns = [
         Column("Appel d'intérêt"),
         *(Column(s.label, "count") for s in statuses),
@@ -187,21 +207,17 @@ def applications_section(data: ApplicationsFigures | None) -> Section:
         horizontal=True,
         value_axis_label="Nombre de demandes",
     )
-    return section
 
 
-def scoring_section(data: ScoringFigures | None) -> Section:
-    section = Section(
-        "cerac",
-        "CERAC désignés par ordre d'enseignement",
-        "scoring",
-        intro="Les centres d'expertise désignés par la ou le ministre, par ordre "
-        "d'enseignement. Au plus trois établissements sont désignés par ordre.",
-    )
-    if data is None:
-        return section
+@figure(
+    "cerac",
+    "CERAC désignés par ordre d'enseignement",
+    "scoring",
+    intro="Les centres d'expertise désignés par la ou le ministre, par ordre "
+    "d'enseignement. Au plus trois établissements sont désignés par ordre.",
+)
+def scoring_section(section: Section, data: ScoringFigures) -> None:
     orders, maximum = data.ceracs_per_order, data.max_per_order
-    section.available = True
     section.columns = [Column("Ordre d'enseignement"), Column("CERAC désignés", "count")]
     section.rows = [[o.label, o.count] for o in orders]
     section.facts = [("CERAC désignés", charts.fr_number(data.total))]
@@ -217,22 +233,18 @@ def scoring_section(data: ScoringFigures | None) -> Section:
         value_axis_label="Nombre de CERAC",
         reference_line=(maximum, f"Maximum : {maximum} par ordre"),
     )
-    return section
 
 
-def plans_section(data: PlanFigures | None) -> Section:
-    section = Section(
-        "plans",
-        "Plans de mise en œuvre émis, acceptés et caducs par mois",
-        "plans",
-        intro="Les offres de plans de mise en œuvre émises aux organisations, celles "
-        "acceptées par écrit et celles résolues de plein droit faute d'acceptation dans "
-        "les 30 jours, par mois.",
-    )
-    if data is None:
-        return section
+@figure(
+    "plans",
+    "Plans de mise en œuvre émis, acceptés et caducs par mois",
+    "plans",
+    intro="Les offres de plans de mise en œuvre émises aux organisations, celles "
+    "acceptées par écrit et celles résolues de plein droit faute d'acceptation dans "
+    "les 30 jours, par mois.",
+)
+def plans_section(section: Section, data: PlanFigures) -> None:
     months, acceptance = data.per_month, data.acceptance
-    section.available = True
     section.columns = [
         Column("Mois"),
         Column("Offres émises", "count"),
@@ -268,22 +280,18 @@ def plans_section(data: PlanFigures | None) -> Section:
         value_axis_label="Nombre d'offres",
         labels=len(months) <= 12,
     )
-    return section
 
 
-def candidates_section(data: PlanFigures | None) -> Section:
-    section = Section(
-        "candidats",
-        "Candidats-travailleurs par programme",
-        "plans",
-        intro="Les candidats-travailleurs inscrits aux plans de mise en œuvre acceptés, par "
-        "programme d'études (AEC ou DEC), avec les abandons. Aucun résultat individuel "
-        "n'est transmis au Ministère.",
-    )
-    if data is None:
-        return section
+@figure(
+    "candidats",
+    "Candidats-travailleurs par programme",
+    "plans",
+    intro="Les candidats-travailleurs inscrits aux plans de mise en œuvre acceptés, par "
+    "programme d'études (AEC ou DEC), avec les abandons. Aucun résultat individuel "
+    "n'est transmis au Ministère.",
+)
+def candidates_section(section: Section, data: PlanFigures) -> None:
     programs = data.candidates_per_program
-    section.available = True
     section.columns = [
         Column("Code du programme"),
         Column("Programme"),
@@ -314,22 +322,18 @@ def candidates_section(data: PlanFigures | None) -> Section:
         horizontal=True,
         value_axis_label="Nombre de candidats-travailleurs",
     )
-    return section
 
 
-def billing_section(data: BillingFigures | None) -> Section:
-    section = Section(
-        "facturation",
-        "Montants facturés et payés par mois",
-        "billing",
-        intro="Les factures émises par les établissements aux organisations pour les projets "
-        "de RAC en milieu de travail, les notes de crédit et les paiements reçus, par mois "
-        "(taxes comprises).",
-    )
-    if data is None:
-        return section
+@figure(
+    "facturation",
+    "Montants facturés et payés par mois",
+    "billing",
+    intro="Les factures émises par les établissements aux organisations pour les projets "
+    "de RAC en milieu de travail, les notes de crédit et les paiements reçus, par mois "
+    "(taxes comprises).",
+)
+def billing_section(section: Section, data: BillingFigures) -> None:
     months, totals = data.per_month, data.totals
-    section.available = True
     section.columns = [
         Column("Mois"),
         Column("Facturé", "money"),
@@ -363,23 +367,20 @@ def billing_section(data: BillingFigures | None) -> Section:
         unit="money",
         value_axis_label="Montant",
     )
-    return section
 
 
-def funding_section(data: FundingFigures | None) -> Section:
-    section = Section(
-        "financement",
-        "Financement des CERAC par rapport au plafond annuel",
-        "billing",
-        intro="Pour chaque CERAC et l'exercice financier (du 1er avril au 31 mars) : "
-        "l'allocation de fonctionnement, plafonnée par année, et les projets de "
-        "développement approuvés, qui s'ajoutent hors plafond; les montants versés et le "
-        "reste à verser.",
-    )
-    if data is None:
-        return section
+@figure(
+    "financement",
+    "Financement des CERAC par rapport au plafond annuel",
+    "billing",
+    intro="Pour chaque CERAC et l'exercice financier (du 1er avril au 31 mars) : "
+    "l'allocation de fonctionnement, plafonnée par année, et les projets de "
+    "développement approuvés, qui s'ajoutent hors plafond; les montants versés et le "
+    "reste à verser.",
+    part="funding",
+)
+def funding_section(section: Section, data: FundingFigures) -> None:
     cap, year = data.cap, data.fiscal_year
-    section.available = True
     section.columns = [
         Column("CERAC"),
         Column("Plafond de fonctionnement", "money"),
@@ -430,22 +431,19 @@ def funding_section(data: FundingFigures | None) -> Section:
         value_axis_label="Montant",
         reference_line=(float(cap), f"Plafond de fonctionnement : {money(cap)}") if cap else None,
     )
-    return section
 
 
-def reporting_section(data: ReportingFigures | None) -> Section:
-    section = Section(
-        "redditions",
-        "Redditions de comptes : états et retards",
-        "applications",
-        intro="Les redditions de comptes des CERAC (par année d'expérimentation ou par mandat "
-        "spécial) selon leur état, et celles qui ne sont pas déposées à la date d'échéance "
-        "fixée par le Ministère.",
-    )
-    if data is None:
-        return section
+@figure(
+    "redditions",
+    "Redditions de comptes : états et retards",
+    "applications",
+    intro="Les redditions de comptes des CERAC (par année d'expérimentation ou par mandat "
+    "spécial) selon leur état, et celles qui ne sont pas déposées à la date d'échéance "
+    "fixée par le Ministère.",
+    part="reporting",
+)
+def reporting_section(section: Section, data: ReportingFigures) -> None:
     late = data.late_reports
-    section.available = True
     section.columns = [
         Column("CERAC"),
         Column("Période ou mandat spécial"),
@@ -472,22 +470,19 @@ def reporting_section(data: ReportingFigures | None) -> Section:
         [charts.Series("Redditions", [n for _, n in statuses])],
         value_axis_label="Nombre de redditions",
     )
-    return section
 
 
-def support_section(data: ReportingFigures | None) -> Section:
-    section = Section(
-        "soutien",
-        "Demandes de soutien reçues et répondues par CERAC",
-        "applications",
-        intro="Les demandes de soutien que les établissements adressent aux CERAC (objet, "
-        "programme, message) et celles auxquelles le CERAC a répondu. Ces nombres comptent "
-        "dans les indicateurs du volet « accroître l'offre ».",
-    )
-    if data is None:
-        return section
+@figure(
+    "soutien",
+    "Demandes de soutien reçues et répondues par CERAC",
+    "applications",
+    intro="Les demandes de soutien que les établissements adressent aux CERAC (objet, "
+    "programme, message) et celles auxquelles le CERAC a répondu. Ces nombres comptent "
+    "dans les indicateurs du volet « accroître l'offre ».",
+    part="reporting",
+)
+def support_section(section: Section, data: ReportingFigures) -> None:
     rows, totals = data.support_requests, data.support_totals
-    section.available = True
     section.columns = [
         Column("CERAC"),
         Column("Demandes reçues", "count"),
@@ -517,31 +512,21 @@ def support_section(data: ReportingFigures | None) -> Section:
         horizontal=True,
         value_axis_label="Nombre de demandes",
     )
-    return section
-
-
-# figure slug → (builder, service, the part of the service's figures it reads, or None)
-FIGURES: dict[str, tuple[Callable[[Any], Section], str, str | None]] = {
-    "demandes": (applications_section, "applications", None),
-    "cerac": (scoring_section, "scoring", None),
-    "plans": (plans_section, "plans", None),
-    "candidats": (candidates_section, "plans", None),
-    "facturation": (billing_section, "billing", None),
-    "financement": (funding_section, "billing", "funding"),
-    "redditions": (reporting_section, "applications", "reporting"),
-    "soutien": (support_section, "applications", "reporting"),
-}
 
 
 def build(answers: dict[str, Any], slugs=None) -> list[Section]:
     """The sections of ``slugs`` (all by default) from each service's figures (None for a
     service that could not answer; a part it left out is unavailable too)."""
     sections = []
-    for slug, (builder, service, part) in FIGURES.items():
+    for slug, figure in FIGURES.items():
         if slugs is not None and slug not in slugs:
             continue
-        data = answers.get(service)
-        if data is not None and part is not None:
-            data = getattr(data, part)
-        sections.append(builder(data))
+        section = Section(slug, figure.title, figure.service, figure.intro)
+        data = answers.get(figure.service)
+        if data is not None and figure.part is not None:
+            data = getattr(data, figure.part)
+        if data is not None:
+            section.available = True
+            figure.fill(section, data)
+        sections.append(section)
     return sections

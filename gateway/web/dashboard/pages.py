@@ -91,22 +91,17 @@ def dashboard_page(ctx: Ctx) -> Response:
 def dashboard_csv(ctx: Ctx, figure: str) -> Response:
     if figure not in FIGURES:
         raise HttpError(404, "Ce tableau du tableau de bord n'existe pas.")
-    [section] = build(gather(ctx, (FIGURES[figure][1],)), {figure})
+    [section] = build(gather(ctx, (FIGURES[figure].service,)), {figure})
     if not section.available:
         raise HttpError(503, UNAVAILABLE)
     filename = f"tableau-de-bord-{figure}-{clock.today().isoformat()}.csv"
     return responses.csv_download(ctx, section.csv(), filename)
 
 
-@route(
-    "/api/dashboard",
-    access=MINISTRY_ROLES,
-    query=DashboardQuery,
-    response=DashboardOut,
-    summary="Tableau de bord du réseau : les chiffres de chaque figure (colonnes et lignes), "
-    "avec leur disponibilité",
-)
-def api_dashboard(ctx: Ctx):
+@route("/api/dashboard", access=MINISTRY_ROLES, query=DashboardQuery)
+def api_dashboard(ctx: Ctx) -> DashboardOut:
+    """Tableau de bord du réseau : les chiffres de chaque figure (colonnes et lignes), avec leur
+    disponibilité"""
     return {
         "as_of": clock.today().isoformat(),
         "fiscal_year": ctx.query.exercice,

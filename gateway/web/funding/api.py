@@ -12,13 +12,8 @@ from gateway.web.framework import Ctx, route
 from gateway.web.funding.pages import INSTITUTIONS, MANAGERS, READERS
 from gateway.web.passthrough import Api, passthrough
 from rac_shared.actor import MINISTRY_ROLES
+from rac_shared.contracts import funding
 from rac_shared.contracts.base import Strict
-from rac_shared.contracts.funding import (
-    FundingFigures,
-    FundingOverview,
-    FundingStatement,
-    OptionalFiscalYear,
-)
 
 F = "/api/funding"
 P = f"{F}/projects/<int:project_id>"
@@ -43,43 +38,28 @@ passthrough(
 
 
 class YearQuery(Strict):
-    fiscal_year: OptionalFiscalYear = Field(
+    fiscal_year: funding.OptionalFiscalYear = Field(
         None, title="Exercice financier", description="p. ex. « 2025-2026 » (l'exercice courant)"
     )
 
 
-@route(
-    f"{F}/ceracs",
-    access=READERS,
-    query=YearQuery,
-    response=FundingOverview,
-    summary="Financement d'un exercice (fiscal_year=2025-2026) : tous les CERAC pour le "
-    "Ministère, le sien pour un CERAC",
-)
-def api_funding_overview(ctx: Ctx):
+@route(f"{F}/ceracs", access=READERS, query=YearQuery)
+def api_funding_overview(ctx: Ctx) -> funding.FundingOverview:
+    """Financement d'un exercice (fiscal_year=2025-2026) : tous les CERAC pour le Ministère, le sien
+    pour un CERAC"""
     return ctx.funding.funding_overview(fiscal_year=ctx.query.fiscal_year)
 
 
-@route(
-    f"{F}/figures",
-    access=MINISTRY_ROLES,
-    query=YearQuery,
-    response=FundingFigures,
-    summary="Tableau de bord : plafond, fonctionnement alloué, projets approuvés, versé et "
-    "reste à verser par CERAC et au total",
-)
-def api_funding_figures(ctx: Ctx):
+@route(f"{F}/figures", access=MINISTRY_ROLES, query=YearQuery)
+def api_funding_figures(ctx: Ctx) -> funding.FundingFigures:
+    """Tableau de bord : plafond, fonctionnement alloué, projets approuvés, versé et reste à verser
+    par CERAC et au total"""
     return ctx.funding.funding_figures(fiscal_year=ctx.query.fiscal_year)
 
 
-@route(
-    f"{F}/ceracs/<int:cerac_id>/statement",
-    access=READERS,
-    query=YearQuery,
-    response=FundingStatement,
-    summary="État du financement d'un CERAC pour un exercice (format=csv ou pdf pour l'exporter)",
-)
-def api_funding_statement(ctx: Ctx, cerac_id: int):
+@route(f"{F}/ceracs/<int:cerac_id>/statement", access=READERS, query=YearQuery)
+def api_funding_statement(ctx: Ctx, cerac_id: int) -> funding.FundingStatement:
+    """État du financement d'un CERAC pour un exercice (format=csv ou pdf pour l'exporter)"""
     year = ctx.query.fiscal_year
     kind = ctx.request.args.get("format", "")
     if kind == "csv":

@@ -20,21 +20,12 @@ from pydantic import Field
 from werkzeug.wrappers import Response
 
 from gateway.web import responses
-from gateway.web.framework import Ctx, notices, route
+from gateway.web.framework import Ctx, notices, post, route
+from gateway.web.passthrough import Post, page_actions
 from rac_shared.actor import INSTITUTION_ROLES, MINISTRY_ROLES, Role
 from rac_shared.clock import clock
+from rac_shared.contracts import funding
 from rac_shared.contracts.base import Strict
-from rac_shared.contracts.funding import (
-    AllocationIn,
-    DisbursementPaymentIn,
-    DisbursementStatus,
-    MandatePart,
-    OptionalFiscalYear,
-    ProjectDecision,
-    ProjectDecisionIn,
-    ProjectIn,
-    ScheduleIn,
-)
 from rac_shared.errors import DomainError
 
 READERS = MINISTRY_ROLES | INSTITUTION_ROLES
@@ -53,16 +44,16 @@ notices(
 
 
 class YearFilter(Strict):
-    exercice: OptionalFiscalYear = Field(None, title="Exercice financier")
+    exercice: funding.OptionalFiscalYear = Field(None, title="Exercice financier")
 
 
-class PaymentForm(DisbursementPaymentIn):
+class PaymentForm(funding.DisbursementPaymentIn):
     """A disbursement's payment as a page posts it, with the page to go back to."""
 
     back: str = Field("/financement", max_length=300)
 
-    def payment(self) -> DisbursementPaymentIn:
-        return DisbursementPaymentIn.model_validate(self.model_dump(exclude={"back"}))
+    def payment(self) -> funding.DisbursementPaymentIn:
+        return funding.DisbursementPaymentIn.model_validate(self.model_dump(exclude={"back"}))
 
 
 def back_to(back: str) -> str:
@@ -75,7 +66,7 @@ def _view(ctx: Ctx, template: str, **context) -> Response:
         template,
         can_manage=ctx.actor.role in MANAGERS,
         today=clock.today(),
-        payable=(DisbursementStatus.PAYABLE, DisbursementStatus.SCHEDULED),
+        payable=(funding.DisbursementStatus.PAYABLE, funding.DisbursementStatus.SCHEDULED),
         **context,
     )
 
@@ -123,14 +114,13 @@ def _allocation_refused(ctx: Ctx, cerac_id: int) -> Response:
         return cerac_view(ctx, cerac_id, None)
 
 
-@route(
+@post(
     "/financement/ceracs/<int:cerac_id>/allocations",
-    methods=("POST",),
-    access=MANAGERS,
-    form=AllocationIn,
-    on_error=_allocation_refused,
+    funding.AllocationIn,
+    _allocation_refused,
+    MANAGERS,
 )
-def funding_allocate(ctx: Ctx, cerac_id: int, form: AllocationIn) -> Response:
+def funding_allocate(ctx: Ctx, cerac_id: int, form: funding.AllocationIn) -> Response:
     ctx.funding.record_funding_allocation(cerac_id=cerac_id, data=form)
     return ctx.done(f"/financement/ceracs/{cerac_id}?exercice={form.fiscal_year}", "allocation")
 
@@ -145,20 +135,14 @@ def funding_project_form(ctx: Ctx) -> Response:
         ctx,
         "funding/project_form.html.j2",
         is_cerac=overview.is_cerac,
-        mandate_parts=MandatePart.choices(),
+        mandate_parts=funding.MandatePart.choices(),
         form=ctx.form(endpoint="funding_submit_project"),
         budget_rows=BUDGET_ROWS,
     )
 
 
-@route(
-    "/financement/projets",
-    methods=("POST",),
-    access=INSTITUTIONS,
-    form=ProjectIn,
-    on_error=funding_project_form,
-)
-def funding_submit_project(ctx: Ctx, form: ProjectIn) -> Response:
+@post("/financement/projets", funding.ProjectIn, funding_project_form, INSTITUTIONS)
+def funding_submit_project(ctx: Ctx, form: funding.ProjectIn) -> Response:
     project = ctx.funding.submit_funding_project(data=form)
     return ctx.done(f"/financement/projets/{project.id}", "projet")
 
@@ -169,7 +153,7 @@ def _unpaid(disbursements) -> dict:
         "items": [
             {"due_on": d.due_on, "amount": d.amount, "hold_report_year": d.hold_report_year}
             for d in disbursements
-            if d.status != DisbursementStatus.PAID
+            if d.status != funding.DisbursementStatus.PAID
         ]
     }
 
@@ -181,23 +165,11 @@ def funding_project_page(ctx: Ctx, project_id: int) -> Response:
         ctx,
         "funding/project.html.j2",
         project=project,
-        decisions=ProjectDecision.choices(),
+        decisions=funding.ProjectDecision.choices(),
         form=ctx.form(endpoint="funding_decide"),
         schedule=ctx.form(_unpaid(project.disbursements), endpoint="funding_project_schedule"),
         extra_rows=EXTRA_SCHEDULE_ROWS,
     )
-
-
-@route(
-    "/financement/projets/<int:project_id>/decision",
-    methods=("POST",),
-    access=MANAGERS,
-    form=ProjectDecisionIn,
-    on_error=funding_project_page,
-)
-def funding_decide(ctx: Ctx, project_id: int, form: ProjectDecisionIn) -> Response:
-    ctx.funding.decide_funding_project(project_id=project_id, data=form)
-    return ctx.done(f"/financement/projets/{project_id}", "decision-projet")
 
 
 # -- schedules and payments ------------------------------------------------------------------------
@@ -217,30 +189,6 @@ def funding_allocation_page(ctx: Ctx, allocation_id: int) -> Response:
     )
 
 
-@route(
-    "/financement/allocations/<int:allocation_id>/echeancier",
-    methods=("POST",),
-    access=MANAGERS,
-    form=ScheduleIn,
-    on_error=funding_allocation_page,
-)
-def funding_allocation_schedule(ctx: Ctx, allocation_id: int, form: ScheduleIn) -> Response:
-    ctx.funding.update_allocation_schedule(allocation_id=allocation_id, data=form)
-    return ctx.done(f"/financement/allocations/{allocation_id}", "echeancier")
-
-
-@route(
-    "/financement/projets/<int:project_id>/echeancier",
-    methods=("POST",),
-    access=MANAGERS,
-    form=ScheduleIn,
-    on_error=funding_project_page,
-)
-def funding_project_schedule(ctx: Ctx, project_id: int, form: ScheduleIn) -> Response:
-    ctx.funding.update_project_schedule(project_id=project_id, data=form)
-    return ctx.done(f"/financement/projets/{project_id}", "echeancier")
-
-
 FUNDING_PAGE = re.compile(r"/financement/(ceracs|allocations|projets)/(\d+)")
 
 
@@ -258,13 +206,33 @@ def _payment_refused(ctx: Ctx, disbursement_id: int) -> Response:
     return cerac_view(ctx, number, parse_qs(query).get("exercice", [None])[0])
 
 
-@route(
+@post(
     "/financement/versements/<int:disbursement_id>/paiement",
-    methods=("POST",),
-    access=MANAGERS,
-    form=PaymentForm,
-    on_error=_payment_refused,
+    PaymentForm,
+    _payment_refused,
+    MANAGERS,
 )
 def funding_pay(ctx: Ctx, disbursement_id: int, form: PaymentForm) -> Response:
     ctx.funding.pay_funding_disbursement(disbursement_id=disbursement_id, data=form.payment())
     return ctx.done(back_to(form.back), "paiement")
+
+
+# -- forms that are one RPC, then a notice (``page_actions``) ------------------------------
+
+# fmt: off
+page_actions(
+    "funding", funding_project_page, MANAGERS,
+    Post("funding_decide", "/financement/projets/<int:project_id>/decision",
+         "decide_funding_project", "/financement/projets/{project_id}", "decision-projet",
+         funding.ProjectDecisionIn),
+    Post("funding_project_schedule", "/financement/projets/<int:project_id>/echeancier",
+         "update_project_schedule", "/financement/projets/{project_id}", "echeancier",
+         funding.ScheduleIn),
+)
+page_actions(
+    "funding", funding_allocation_page, MANAGERS,
+    Post("funding_allocation_schedule", "/financement/allocations/<int:allocation_id>/echeancier",
+         "update_allocation_schedule", "/financement/allocations/{allocation_id}", "echeancier",
+         funding.ScheduleIn),
+)
+# fmt: on

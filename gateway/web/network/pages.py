@@ -16,14 +16,9 @@ from __future__ import annotations
 from werkzeug.wrappers import Response
 
 from gateway.web.framework import Ctx, HttpError, notices, route
+from gateway.web.passthrough import Post, page_actions
 from rac_shared.actor import INSTITUTION_ROLES, MINISTRY_ROLES
-from rac_shared.contracts.network import (
-    CompetenceArea,
-    CompetencesIn,
-    NetworkQuery,
-    SupportAnswerIn,
-    SupportRequestIn,
-)
+from rac_shared.contracts import network
 
 AREA = MINISTRY_ROLES | INSTITUTION_ROLES
 INSTITUTIONS = INSTITUTION_ROLES
@@ -35,16 +30,17 @@ notices(
 )
 
 
-@route("/reseau", access=AREA, query=NetworkQuery)
+@route("/reseau", access=AREA, query=network.NetworkQuery)
 def network_page(ctx: Ctx) -> Response:
     return ctx.render(
         "network/index.html.j2",
         result=ctx.network.network_ceracs(query=ctx.query),
         form=ctx.form(ctx.query),
-        areas=CompetenceArea.choices(),
+        areas=network.CompetenceArea.choices(),
     )
 
 
+@route("/reseau/<int:cerac_id>", access=AREA, name="cerac_page")
 def cerac_view(ctx: Ctx, cerac_id: int) -> Response:
     cerac = ctx.network.get_cerac(cerac_id=cerac_id)
     competences = {"areas": [a.key for a in cerac.competence_areas], "programs": cerac.programs}
@@ -53,41 +49,13 @@ def cerac_view(ctx: Ctx, cerac_id: int) -> Response:
         cerac=cerac,
         request_form=ctx.form(endpoint="send_support_request"),
         competences_form=ctx.form(
-            CompetencesIn.model_construct(**competences), endpoint="save_competences"
+            network.CompetencesIn.model_construct(**competences), endpoint="save_competences"
         ),
-        areas=CompetenceArea.choices(),
+        areas=network.CompetenceArea.choices(),
     )
 
 
-@route("/reseau/<int:cerac_id>", access=AREA)
-def cerac_page(ctx: Ctx, cerac_id: int) -> Response:
-    return cerac_view(ctx, cerac_id)
-
-
-@route(
-    "/reseau/<int:cerac_id>/demandes",
-    methods=("POST",),
-    access=INSTITUTIONS,
-    form=SupportRequestIn,
-    on_error=cerac_view,
-)
-def send_support_request(ctx: Ctx, cerac_id: int, form: SupportRequestIn) -> Response:
-    ctx.network.request_support(cerac_id=cerac_id, data=form)
-    return ctx.done("/reseau/demandes", "envoyee")
-
-
-@route(
-    "/reseau/<int:cerac_id>/domaines",
-    methods=("POST",),
-    access=INSTITUTIONS,
-    form=CompetencesIn,
-    on_error=cerac_view,
-)
-def save_competences(ctx: Ctx, cerac_id: int, form: CompetencesIn) -> Response:
-    ctx.network.update_cerac_competences(cerac_id=cerac_id, data=form)
-    return ctx.done(f"/reseau/{cerac_id}", "domaines")
-
-
+@route("/reseau/demandes", access=INSTITUTIONS, name="support_requests_page")
 def requests_view(ctx: Ctx, request_id: int | None = None) -> Response:
     requests = ctx.network.support_requests()
     if request_id is not None and requests.received_one(request_id) is None:
@@ -95,18 +63,19 @@ def requests_view(ctx: Ctx, request_id: int | None = None) -> Response:
     return ctx.render("network/requests.html.j2", requests=requests)
 
 
-@route("/reseau/demandes", access=INSTITUTIONS)
-def support_requests_page(ctx: Ctx) -> Response:
-    return requests_view(ctx)
+# -- forms that are one RPC, then a notice (``page_actions``) ------------------------------
 
-
-@route(
-    "/reseau/demandes/<int:request_id>/reponse",
-    methods=("POST",),
-    access=INSTITUTIONS,
-    form=SupportAnswerIn,
-    on_error=requests_view,
+# fmt: off
+page_actions(
+    "network", cerac_view, INSTITUTIONS,
+    Post("send_support_request", "/reseau/<int:cerac_id>/demandes", "request_support",
+         "/reseau/demandes", "envoyee", network.SupportRequestIn),
+    Post("save_competences", "/reseau/<int:cerac_id>/domaines", "update_cerac_competences",
+         "/reseau/{cerac_id}", "domaines", network.CompetencesIn),
 )
-def answer_support_request(ctx: Ctx, request_id: int, form: SupportAnswerIn) -> Response:
-    ctx.network.answer_support(request_id=request_id, data=form)
-    return ctx.done("/reseau/demandes", "repondue")
+page_actions(
+    "network", requests_view, INSTITUTIONS,
+    Post("answer_support_request", "/reseau/demandes/<int:request_id>/reponse", "answer_support",
+         "/reseau/demandes", "repondue", network.SupportAnswerIn),
+)
+# fmt: on

@@ -11,14 +11,7 @@ from gateway.web.framework import Ctx, route
 from gateway.web.passthrough import Api, passthrough
 from gateway.web.plans.pages import EMPLOYERS, INSTITUTIONS, PARTIES
 from rac_shared.actor import MINISTRY_ROLES
-from rac_shared.contracts.plans import (
-    Comparison,
-    ComparisonQuery,
-    OnlineAcceptanceIn,
-    PlanRow,
-    PlanView,
-    VersionQuery,
-)
+from rac_shared.contracts import plans
 
 S = "/api/plans"
 P = f"{S}/<int:plan_id>"
@@ -50,45 +43,25 @@ passthrough(
 # fmt: on
 
 
-@route(
-    P,
-    access=PARTIES,
-    query=VersionQuery,
-    response=PlanView,
-    summary="Un plan (la version courante, ou ?version=N)",
-)
-def api_plan(ctx: Ctx, plan_id: int):
+@route(P, access=PARTIES, query=plans.VersionQuery)
+def api_plan(ctx: Ctx, plan_id: int) -> plans.PlanView:
+    """Un plan (la version courante, ou ?version=N)"""
     return ctx.plans.get_plan(plan_id=plan_id, version=ctx.query.version)
 
 
-@route(
-    f"{P}/pdf",
-    access=PARTIES,
-    query=VersionQuery,
-    summary="Le PDF d'une version émise (application/pdf; ?version=N)",
-)
+@route(f"{P}/pdf", access=PARTIES, query=plans.VersionQuery)
 def api_plan_pdf(ctx: Ctx, plan_id: int) -> Response:
+    """Le PDF d'une version émise (application/pdf; ?version=N)"""
     return responses.document(ctx, ctx.plans.get_pdf(plan_id=plan_id, version=ctx.query.version))
 
 
-@route(
-    f"{P}/accept",
-    methods=("POST",),
-    access=EMPLOYERS,
-    body=OnlineAcceptanceIn,
-    response=PlanRow,
-    summary="Accepter en ligne la version émise (nom, titre, « J’accepte », empreinte)",
-)
-def api_plan_accept(ctx: Ctx, plan_id: int):
+@route(f"{P}/accept", methods=("POST",), access=EMPLOYERS, body=plans.OnlineAcceptanceIn)
+def api_plan_accept(ctx: Ctx, plan_id: int) -> plans.PlanRow:
+    """Accepter en ligne la version émise (nom, titre, « J’accepte », empreinte)"""
     return ctx.plans.accept_online(plan_id=plan_id, data=ctx.body, ip=ctx.client_ip())
 
 
-@route(
-    f"{P}/comparison",
-    access=PARTIES,
-    query=ComparisonQuery,
-    response=Comparison,
-    summary="Comparaison côte à côte d'une version et de celle qu'elle modifie (?from=N&to=M)",
-)
-def api_plan_comparison(ctx: Ctx, plan_id: int):
+@route(f"{P}/comparison", access=PARTIES, query=plans.ComparisonQuery)
+def api_plan_comparison(ctx: Ctx, plan_id: int) -> plans.Comparison:
+    """Comparaison côte à côte d'une version et de celle qu'elle modifie (?from=N&to=M)"""
     return ctx.plans.compare(plan_id=plan_id, left=ctx.query.left, right=ctx.query.right)

@@ -11,26 +11,20 @@ from __future__ import annotations
 
 from werkzeug.wrappers import Response
 
-from gateway.web.framework import Ctx, notices, route
+from gateway.web.framework import Ctx, notices, post, route
 from gateway.web.plans.pages import INSTITUTIONS, estimate_for
-from rac_shared.contracts.billing import (
-    EstimateSpec,
-    EstimateView,
-    LineCategory,
-    Milestone,
-    TaxTreatment,
-)
+from rac_shared.contracts import billing
 
 notices(**{"plan-estimation": "L'estimation des coûts est enregistrée."})
 
 
-def _spec_of(estimate: EstimateView | dict | None) -> dict:
+def _spec_of(estimate: billing.EstimateView | dict | None) -> dict:
     """The saved estimate as the editor's fields (billing answers ``fixed_amount`` where
     the form says ``amount``)."""
     if estimate is None:
         return {"payment_term_days": 30}
     if isinstance(estimate, dict):
-        estimate = EstimateView.model_validate(estimate)
+        estimate = billing.EstimateView.model_validate(estimate)
     return {
         "lines": [
             line.model_dump(
@@ -63,20 +57,14 @@ def plan_estimate_form(ctx: Ctx, plan_id: int) -> Response:
         plan=view.plan,
         estimate=estimate,
         form=ctx.form(_spec_of(estimate) if not view.version.estimate else None),
-        categories=LineCategory.choices(),
-        taxes=TaxTreatment.choices(),
-        milestones=Milestone.choices(),
+        categories=billing.LineCategory.choices(),
+        taxes=billing.TaxTreatment.choices(),
+        milestones=billing.Milestone.choices(),
     )
 
 
-@route(
-    "/plans/<int:plan_id>/estimation",
-    methods=("POST",),
-    access=INSTITUTIONS,
-    form=EstimateSpec,
-    on_error=plan_estimate_form,
-)
-def plan_estimate_save(ctx: Ctx, plan_id: int, form: EstimateSpec) -> Response:
+@post("/plans/<int:plan_id>/estimation", billing.EstimateSpec, plan_estimate_form, INSTITUTIONS)
+def plan_estimate_save(ctx: Ctx, plan_id: int, form: billing.EstimateSpec) -> Response:
     ctx.plans.save_estimate(plan_id=plan_id, estimate=form)
     return ctx.done(f"/plans/{plan_id}/estimation", "plan-estimation")
 
@@ -85,9 +73,8 @@ def plan_estimate_save(ctx: Ctx, plan_id: int, form: EstimateSpec) -> Response:
     "/api/plans/<int:plan_id>/estimate",
     methods=("PUT",),
     access=INSTITUTIONS,
-    body=EstimateSpec,
-    response=EstimateView,
-    summary="Enregistrer l'estimation des coûts de la version en préparation (facturation)",
+    body=billing.EstimateSpec,
 )
-def api_plan_estimate(ctx: Ctx, plan_id: int):
+def api_plan_estimate(ctx: Ctx, plan_id: int) -> billing.EstimateView:
+    """Enregistrer l'estimation des coûts de la version en préparation (facturation)"""
     return ctx.plans.save_estimate(plan_id=plan_id, estimate=ctx.body)

@@ -21,43 +21,12 @@ from werkzeug.wrappers import Response
 from gateway.models import Organisation
 from gateway.web import responses
 from gateway.web.forms import NoFields
-from gateway.web.framework import ALL_ROLES, Ctx, notices, route
+from gateway.web.framework import ALL_ROLES, Ctx, notices, post, route
+from gateway.web.passthrough import Post, page_actions
 from rac_shared.actor import EMPLOYER_ROLES, INSTITUTION_ROLES, MINISTRY_ROLES
+from rac_shared.contracts import plans
 from rac_shared.contracts.base import OptionalInt, Strict, parse
 from rac_shared.contracts.billing import EstimateView
-from rac_shared.contracts.plans import (
-    MAX_LOGO_BYTES,
-    MAX_SCAN_BYTES,
-    PROGRESS_STAGES,
-    AbandonIn,
-    AmendmentIn,
-    AnnexBCategory,
-    AnnexTemplateIn,
-    CancellationIn,
-    CandidateIn,
-    Competency,
-    DeclineIn,
-    DraftAideMemoireIn,
-    DraftAnnexesIn,
-    DraftPatch,
-    DraftSectionsIn,
-    DraftStepsIn,
-    Modality,
-    OnlineAcceptanceIn,
-    PlanCreateIn,
-    PlanQuery,
-    PlanStatus,
-    PlanView,
-    ProgramKind,
-    RecordedAcceptance,
-    RecordedAcceptanceIn,
-    Result,
-    ResultIn,
-    Step,
-    StepKind,
-    StepProgressIn,
-    VersionQuery,
-)
 from rac_shared.errors import DomainError, invalid
 
 INSTITUTIONS = INSTITUTION_ROLES
@@ -86,7 +55,7 @@ notices(
 class PlanListPage(Strict):
     """``/plans?statut=…``: the list, filtered by the plan's status."""
 
-    statut: PlanStatus | None = Field(None, title="Statut")
+    statut: plans.PlanStatus | None = Field(None, title="Statut")
 
 
 class ComparisonPage(Strict):
@@ -96,19 +65,19 @@ class ComparisonPage(Strict):
     a: OptionalInt = Field(None, ge=1, title="Version comparée")
 
 
-class AcceptForm(OnlineAcceptanceIn):
+class AcceptForm(plans.OnlineAcceptanceIn):
     """The online acceptance as the page posts it, with the reading confirmed."""
 
     lu: bool = Field(False, title="Lecture du plan et de ses annexes")
 
 
-class DeclineForm(DeclineIn):
+class DeclineForm(plans.DeclineIn):
     """The employer's refusal as the page posts it, confirmed."""
 
     confirme: bool = Field(False, title="Confirmation du refus")
 
 
-class AnnexTemplateForm(AnnexTemplateIn):
+class AnnexTemplateForm(plans.AnnexTemplateIn):
     """The annex template as its page posts it: the texts; the logo is a file (``logo``),
     the current one kept unless replaced or removed."""
 
@@ -125,10 +94,10 @@ def plans_page(ctx: Ctx) -> Response:
     selected = ctx.query.statut
     return ctx.render(
         "plans/list.html.j2",
-        plans=ctx.plans.list_plans(query=PlanQuery(status=selected)),
+        plans=ctx.plans.list_plans(query=plans.PlanQuery(status=selected)),
         selected=selected,
         filter_form=ctx.form(ctx.query),
-        statuses=PlanStatus.choices(),
+        statuses=plans.PlanStatus.choices(),
         institution=ctx.actor.is_institution,
     )
 
@@ -147,28 +116,18 @@ def _employers(ctx: Ctx) -> list[tuple[int, str]]:
     return [(row.id, row.name) for row in rows]
 
 
+@route("/plans/nouveau", access=INSTITUTIONS, name="plan_new_form")
 def new_plan_view(ctx: Ctx) -> Response:
     return ctx.render(
         "plans/new.html.j2",
-        form=ctx.form({"program_kind": ProgramKind.AEC}),
+        form=ctx.form({"program_kind": plans.ProgramKind.AEC}),
         employers=_employers(ctx),
-        kinds=ProgramKind.choices(),
+        kinds=plans.ProgramKind.choices(),
     )
 
 
-@route("/plans/nouveau", access=INSTITUTIONS)
-def plan_new_form(ctx: Ctx) -> Response:
-    return new_plan_view(ctx)
-
-
-@route(
-    "/plans/nouveau",
-    methods=("POST",),
-    access=INSTITUTIONS,
-    form=PlanCreateIn,
-    on_error=new_plan_view,
-)
-def plan_create(ctx: Ctx, form: PlanCreateIn) -> Response:
+@post("/plans/nouveau", plans.PlanCreateIn, new_plan_view, INSTITUTIONS)
+def plan_create(ctx: Ctx, form: plans.PlanCreateIn) -> Response:
     created = ctx.plans.create_plan(data=form)
     return ctx.done(f"/plans/{created.id}/modifier", "plan-cree")
 
@@ -176,7 +135,7 @@ def plan_create(ctx: Ctx, form: PlanCreateIn) -> Response:
 # -- one plan -----------------------------------------------------------------------------------
 
 
-def estimate_for(ctx: Ctx, view: PlanView) -> EstimateView | dict | None:
+def estimate_for(ctx: Ctx, view: plans.PlanView) -> EstimateView | dict | None:
     """The estimate of the version shown: frozen with it once issued, billing's current one
     for a draft (one RPC to billing; none without an employer on the platform)."""
     if view.version.estimate:
@@ -189,9 +148,10 @@ def estimate_for(ctx: Ctx, view: PlanView) -> EstimateView | dict | None:
         return None
 
 
+@route("/plans/<int:plan_id>", access=PARTIES, query=plans.VersionQuery, name="plan_page")
 def plan_view(ctx: Ctx, plan_id: int, **_) -> Response:
     """The plan page, with its forms (paper acceptance, amendment, cancellation)."""
-    version = ctx.query.version if isinstance(ctx.query, VersionQuery) else None
+    version = ctx.query.version if isinstance(ctx.query, plans.VersionQuery) else None
     view = ctx.plans.get_plan(plan_id=plan_id, version=version)
     return ctx.render(
         "plans/plan.html.j2",
@@ -206,12 +166,7 @@ def plan_view(ctx: Ctx, plan_id: int, **_) -> Response:
     )
 
 
-@route("/plans/<int:plan_id>", access=PARTIES, query=VersionQuery)
-def plan_page(ctx: Ctx, plan_id: int) -> Response:
-    return plan_view(ctx, plan_id)
-
-
-@route("/plans/<int:plan_id>/pdf", access=PARTIES, query=VersionQuery)
+@route("/plans/<int:plan_id>/pdf", access=PARTIES, query=plans.VersionQuery)
 def plan_pdf(ctx: Ctx, plan_id: int) -> Response:
     return responses.document(ctx, ctx.plans.get_pdf(plan_id=plan_id, version=ctx.query.version))
 
@@ -223,20 +178,14 @@ def plan_preview_pdf(ctx: Ctx, plan_id: int) -> Response:
 
 def _plan_route(path: str, form=NoFields, access=INSTITUTIONS):
     """A form of the plan page: decoded into ``form``, refused back to the plan page."""
-    return route(path, methods=("POST",), access=access, form=form, on_error=plan_view)
+    return post(path, form, plan_view, access)
 
 
-@_plan_route("/plans/<int:plan_id>/emettre")
-def plan_issue(ctx: Ctx, plan_id: int, form: NoFields) -> Response:
-    ctx.plans.issue(plan_id=plan_id)
-    return ctx.done(f"/plans/{plan_id}", "plan-emis")
-
-
-@_plan_route("/plans/<int:plan_id>/acceptation-recue", RecordedAcceptance)
-def plan_record_acceptance(ctx: Ctx, plan_id: int, form: RecordedAcceptance) -> Response:
-    filename, content = responses.uploaded(ctx, "fichier", MAX_SCAN_BYTES)
+@_plan_route("/plans/<int:plan_id>/acceptation-recue", plans.RecordedAcceptance)
+def plan_record_acceptance(ctx: Ctx, plan_id: int, form: plans.RecordedAcceptance) -> Response:
+    filename, content = responses.uploaded(ctx, "fichier", plans.MAX_SCAN_BYTES)
     scan = {"filename": filename, "content_b64": base64.b64encode(content).decode("ascii")}
-    data = parse(RecordedAcceptanceIn, {**form.model_dump(), **scan})
+    data = parse(plans.RecordedAcceptanceIn, {**form.model_dump(), **scan})
     ctx.plans.record_acceptance(plan_id=plan_id, data=data)
     return ctx.done(f"/plans/{plan_id}", "plan-acceptation")
 
@@ -244,24 +193,6 @@ def plan_record_acceptance(ctx: Ctx, plan_id: int, form: RecordedAcceptance) -> 
 @route("/plans/<int:plan_id>/acceptation-recue/<int:version>", access=PARTIES)
 def plan_acceptance_scan(ctx: Ctx, plan_id: int, version: int) -> Response:
     return responses.document(ctx, ctx.plans.get_acceptance_scan(plan_id=plan_id, version=version))
-
-
-@_plan_route("/plans/<int:plan_id>/modification", AmendmentIn)
-def plan_amend(ctx: Ctx, plan_id: int, form: AmendmentIn) -> Response:
-    ctx.plans.amend(plan_id=plan_id, data=form)
-    return ctx.done(f"/plans/{plan_id}/modifier", "plan-modification")
-
-
-@_plan_route("/plans/<int:plan_id>/annuler", CancellationIn, access=PARTIES)
-def plan_cancel(ctx: Ctx, plan_id: int, form: CancellationIn) -> Response:
-    ctx.plans.cancel(plan_id=plan_id, data=form)
-    return ctx.done(f"/plans/{plan_id}", "plan-annule")
-
-
-@_plan_route("/plans/<int:plan_id>/terminer")
-def plan_complete(ctx: Ctx, plan_id: int, form: NoFields) -> Response:
-    ctx.plans.complete(plan_id=plan_id)
-    return ctx.done(f"/plans/{plan_id}", "plan-termine")
 
 
 @route("/plans/<int:plan_id>/comparaison", access=PARTIES, query=ComparisonPage)
@@ -277,6 +208,7 @@ def plan_compare(ctx: Ctx, plan_id: int) -> Response:
 # -- the employer's answer: accept or decline ---------------------------------------------------
 
 
+@route("/plans/<int:plan_id>/accepter", access=EMPLOYERS, name="plan_accept_form")
 def accept_view(ctx: Ctx, plan_id: int, **_) -> Response:
     view = ctx.plans.get_plan(plan_id=plan_id)
     return ctx.render(
@@ -287,46 +219,25 @@ def accept_view(ctx: Ctx, plan_id: int, **_) -> Response:
     )
 
 
-@route("/plans/<int:plan_id>/accepter", access=EMPLOYERS)
-def plan_accept_form(ctx: Ctx, plan_id: int) -> Response:
-    return accept_view(ctx, plan_id)
-
-
-@route(
-    "/plans/<int:plan_id>/accepter",
-    methods=("POST",),
-    access=EMPLOYERS,
-    form=AcceptForm,
-    on_error=accept_view,
-)
+@post("/plans/<int:plan_id>/accepter", AcceptForm, accept_view, EMPLOYERS)
 def plan_accept(ctx: Ctx, plan_id: int, form: AcceptForm) -> Response:
     if not form.lu:
         raise invalid(
             "Confirmez avoir lu le plan et ses annexes A, B et C avant de l'accepter.",
             {"lu": "Cochez la case pour confirmer votre lecture."},
         )
-    data = OnlineAcceptanceIn(**form.model_dump(exclude={"lu"}))
+    data = plans.OnlineAcceptanceIn(**form.model_dump(exclude={"lu"}))
     ctx.plans.accept_online(plan_id=plan_id, data=data, ip=ctx.client_ip())
     return ctx.done(f"/plans/{plan_id}", "plan-accepte")
 
 
+@route("/plans/<int:plan_id>/refuser", access=EMPLOYERS, name="plan_decline_form")
 def decline_view(ctx: Ctx, plan_id: int, **_) -> Response:
     view = ctx.plans.get_plan(plan_id=plan_id)
     return ctx.render("plans/decline.html.j2", view=view, plan=view.plan, form=ctx.form())
 
 
-@route("/plans/<int:plan_id>/refuser", access=EMPLOYERS)
-def plan_decline_form(ctx: Ctx, plan_id: int) -> Response:
-    return decline_view(ctx, plan_id)
-
-
-@route(
-    "/plans/<int:plan_id>/refuser",
-    methods=("POST",),
-    access=EMPLOYERS,
-    form=DeclineForm,
-    on_error=decline_view,
-)
+@post("/plans/<int:plan_id>/refuser", DeclineForm, decline_view, EMPLOYERS)
 def plan_decline(ctx: Ctx, plan_id: int, form: DeclineForm) -> Response:
     """The employer's representative declines the offer, after confirming, with a reason."""
     if not form.confirme:
@@ -334,13 +245,16 @@ def plan_decline(ctx: Ctx, plan_id: int, form: DeclineForm) -> Response:
             "Confirmez que vous refusez l'offre au nom de l'organisation.",
             {"confirme": "Cochez la case pour confirmer le refus."},
         )
-    ctx.plans.decline(plan_id=plan_id, data=DeclineIn(**form.model_dump(exclude={"confirme"})))
+    ctx.plans.decline(
+        plan_id=plan_id, data=plans.DeclineIn(**form.model_dump(exclude={"confirme"}))
+    )
     return ctx.done(f"/plans/{plan_id}", "refuse")
 
 
 # -- the editor ---------------------------------------------------------------------------------
 
 
+@route("/plans/<int:plan_id>/modifier", access=INSTITUTIONS, name="plan_edit_form")
 def editor_view(ctx: Ctx, plan_id: int, **_) -> Response:
     """The draft's editor: one form per part of the draft (``DraftPatch``), plus one to add
     a competency and one to add a candidate-worker."""
@@ -349,8 +263,8 @@ def editor_view(ctx: Ctx, plan_id: int, **_) -> Response:
         return ctx.redirect(f"/plans/{plan_id}")
     content = view.content
     by_kind = {step.kind: step for step in content.steps}
-    steps = DraftStepsIn.model_construct(
-        steps=[by_kind.get(kind) or Step(kind=kind) for kind in StepKind],
+    steps = plans.DraftStepsIn.model_construct(
+        steps=[by_kind.get(kind) or plans.Step(kind=kind) for kind in plans.StepKind],
         closure_dates=content.closure_dates,
     )
     parties = {
@@ -373,55 +287,50 @@ def editor_view(ctx: Ctx, plan_id: int, **_) -> Response:
         annexes_form=ctx.form({"annexes": content.annexes}, endpoint="plan_save_annexes"),
         competency_form=ctx.form(endpoint="plan_add_competency"),
         candidate_form=ctx.form(
-            {"rhythm": 3, "modality": Modality.IN_PERSON}, endpoint="plan_add_candidate"
+            {"rhythm": 3, "modality": plans.Modality.IN_PERSON}, endpoint="plan_add_candidate"
         ),
-        kinds=ProgramKind.choices(),
-        step_kinds=list(StepKind),
-        annex_b_categories=AnnexBCategory.choices(),
-        modalities=Modality.choices(),
+        kinds=plans.ProgramKind.choices(),
+        step_kinds=list(plans.StepKind),
+        annex_b_categories=plans.AnnexBCategory.choices(),
+        modalities=plans.Modality.choices(),
     )
-
-
-@route("/plans/<int:plan_id>/modifier", access=INSTITUTIONS)
-def plan_edit_form(ctx: Ctx, plan_id: int) -> Response:
-    return editor_view(ctx, plan_id)
 
 
 def _editor_route(path: str, form=NoFields):
     """A form of the editor: decoded into ``form``, refused back to the editor."""
-    return route(path, methods=("POST",), access=INSTITUTIONS, form=form, on_error=editor_view)
+    return post(path, form, editor_view, INSTITUTIONS)
 
 
 def _saved(ctx: Ctx, plan_id: int, section: str) -> Response:
     return ctx.done(f"/plans/{plan_id}/modifier#{section}", "plan-enregistre")
 
 
-@_editor_route("/plans/<int:plan_id>/sections", DraftSectionsIn)
-def plan_save_sections(ctx: Ctx, plan_id: int, form: DraftSectionsIn) -> Response:
-    ctx.plans.update_draft(plan_id=plan_id, data=DraftPatch(**dict(form)))
+@_editor_route("/plans/<int:plan_id>/sections", plans.DraftSectionsIn)
+def plan_save_sections(ctx: Ctx, plan_id: int, form: plans.DraftSectionsIn) -> Response:
+    ctx.plans.update_draft(plan_id=plan_id, data=plans.DraftPatch(**dict(form)))
     return _saved(ctx, plan_id, "sections")
 
 
-@_editor_route("/plans/<int:plan_id>/etapes", DraftStepsIn)
-def plan_save_steps(ctx: Ctx, plan_id: int, form: DraftStepsIn) -> Response:
-    ctx.plans.update_draft(plan_id=plan_id, data=DraftPatch(**dict(form)))
+@_editor_route("/plans/<int:plan_id>/etapes", plans.DraftStepsIn)
+def plan_save_steps(ctx: Ctx, plan_id: int, form: plans.DraftStepsIn) -> Response:
+    ctx.plans.update_draft(plan_id=plan_id, data=plans.DraftPatch(**dict(form)))
     return _saved(ctx, plan_id, "etapes")
 
 
-@_editor_route("/plans/<int:plan_id>/aide-memoire", DraftAideMemoireIn)
-def plan_save_aide_memoire(ctx: Ctx, plan_id: int, form: DraftAideMemoireIn) -> Response:
-    ctx.plans.update_draft(plan_id=plan_id, data=DraftPatch(**dict(form)))
+@_editor_route("/plans/<int:plan_id>/aide-memoire", plans.DraftAideMemoireIn)
+def plan_save_aide_memoire(ctx: Ctx, plan_id: int, form: plans.DraftAideMemoireIn) -> Response:
+    ctx.plans.update_draft(plan_id=plan_id, data=plans.DraftPatch(**dict(form)))
     return _saved(ctx, plan_id, "aide-memoire")
 
 
-@_editor_route("/plans/<int:plan_id>/annexes", DraftAnnexesIn)
-def plan_save_annexes(ctx: Ctx, plan_id: int, form: DraftAnnexesIn) -> Response:
-    ctx.plans.update_draft(plan_id=plan_id, data=DraftPatch(**dict(form)))
+@_editor_route("/plans/<int:plan_id>/annexes", plans.DraftAnnexesIn)
+def plan_save_annexes(ctx: Ctx, plan_id: int, form: plans.DraftAnnexesIn) -> Response:
+    ctx.plans.update_draft(plan_id=plan_id, data=plans.DraftPatch(**dict(form)))
     return _saved(ctx, plan_id, "annexes")
 
 
-@_editor_route("/plans/<int:plan_id>/competences", Competency)
-def plan_add_competency(ctx: Ctx, plan_id: int, form: Competency) -> Response:
+@_editor_route("/plans/<int:plan_id>/competences", plans.Competency)
+def plan_add_competency(ctx: Ctx, plan_id: int, form: plans.Competency) -> Response:
     ctx.plans.add_competency(plan_id=plan_id, competency=form)
     return _saved(ctx, plan_id, "competences")
 
@@ -432,8 +341,8 @@ def plan_remove_competency(ctx: Ctx, plan_id: int, code: str, form: NoFields) ->
     return _saved(ctx, plan_id, "competences")
 
 
-@_editor_route("/plans/<int:plan_id>/candidats", CandidateIn)
-def plan_add_candidate(ctx: Ctx, plan_id: int, form: CandidateIn) -> Response:
+@_editor_route("/plans/<int:plan_id>/candidats", plans.CandidateIn)
+def plan_add_candidate(ctx: Ctx, plan_id: int, form: plans.CandidateIn) -> Response:
     ctx.plans.add_candidate(plan_id=plan_id, candidate=form)
     return _saved(ctx, plan_id, "candidats")
 
@@ -447,6 +356,7 @@ def plan_remove_candidate(ctx: Ctx, plan_id: int, candidate_id: int, form: NoFie
 # -- progress -----------------------------------------------------------------------------------
 
 
+@route("/plans/<int:plan_id>/suivi", access=PARTIES, name="plan_progress_page")
 def progress_view(ctx: Ctx, plan_id: int, **_) -> Response:
     """The follow-up: by name for the institution (one form per candidate-worker and
     competency), the aggregate only for the employer."""
@@ -455,69 +365,54 @@ def progress_view(ctx: Ctx, plan_id: int, **_) -> Response:
         "plans/progress.html.j2",
         progress=progress,
         plan=progress.plan,
-        stages=[(s.value, s.label) for s in PROGRESS_STAGES],
-        results=Result.choices(),
+        stages=[(s.value, s.label) for s in plans.PROGRESS_STAGES],
+        results=plans.Result.choices(),
     )
-
-
-@route("/plans/<int:plan_id>/suivi", access=PARTIES)
-def plan_progress_page(ctx: Ctx, plan_id: int) -> Response:
-    return progress_view(ctx, plan_id)
-
-
-def _progress_route(path: str, form):
-    return route(path, methods=("POST",), access=INSTITUTIONS, form=form, on_error=progress_view)
-
-
-C = "/plans/<int:plan_id>/suivi/<int:candidate_id>"
-
-
-@_progress_route(f"{C}/etape", StepProgressIn)
-def plan_progress_step(ctx: Ctx, plan_id: int, candidate_id: int, form: StepProgressIn) -> Response:
-    ctx.plans.set_candidate_step(plan_id=plan_id, candidate_id=candidate_id, data=form)
-    return ctx.done(f"/plans/{plan_id}/suivi", "plan-suivi")
-
-
-@_progress_route(f"{C}/resultat", ResultIn)
-def plan_progress_result(ctx: Ctx, plan_id: int, candidate_id: int, form: ResultIn) -> Response:
-    ctx.plans.set_competency_result(plan_id=plan_id, candidate_id=candidate_id, data=form)
-    return ctx.done(f"/plans/{plan_id}/suivi", "plan-suivi")
-
-
-@_progress_route(f"{C}/abandon", AbandonIn)
-def plan_progress_abandon(ctx: Ctx, plan_id: int, candidate_id: int, form: AbandonIn) -> Response:
-    ctx.plans.abandon_candidate(plan_id=plan_id, candidate_id=candidate_id, data=form)
-    return ctx.done(f"/plans/{plan_id}/suivi", "plan-suivi")
 
 
 # -- the institution's annex template -----------------------------------------------------------
 
 
+@route("/plans/modele-annexes", access=INSTITUTIONS, name="annex_template_form")
 def annex_template_view(ctx: Ctx) -> Response:
     template = ctx.plans.get_annex_template()
     texts = template.model_dump(include={"annex_a", "annex_b", "annex_c"})
     return ctx.render("plans/annexes.html.j2", annex_template=template, form=ctx.form(texts))
 
 
-@route("/plans/modele-annexes", access=INSTITUTIONS)
-def annex_template_form(ctx: Ctx) -> Response:
-    return annex_template_view(ctx)
-
-
-@route(
-    "/plans/modele-annexes",
-    methods=("POST",),
-    access=INSTITUTIONS,
-    form=AnnexTemplateForm,
-    on_error=annex_template_view,
-)
+@post("/plans/modele-annexes", AnnexTemplateForm, annex_template_view, INSTITUTIONS)
 def annex_template_save(ctx: Ctx, form: AnnexTemplateForm) -> Response:
     logo = "" if form.remove_logo else ctx.plans.get_annex_template().logo
-    upload = responses.uploaded(ctx, "logo", MAX_LOGO_BYTES, required=False)
+    upload = responses.uploaded(ctx, "logo", plans.MAX_LOGO_BYTES, required=False)
     if upload is not None and not form.remove_logo:
         _, content = upload
         mime = "image/png" if content.startswith(b"\x89PNG") else "image/jpeg"
         logo = f"data:{mime};base64,{base64.b64encode(content).decode('ascii')}"
     texts = form.model_dump(exclude={"remove_logo", "logo"})
-    ctx.plans.save_annex_template(data=parse(AnnexTemplateIn, {**texts, "logo": logo}))
+    ctx.plans.save_annex_template(data=parse(plans.AnnexTemplateIn, {**texts, "logo": logo}))
     return ctx.done("/plans/modele-annexes", "plan-modele")
+
+
+# -- forms that are one RPC, then a notice (``page_actions``) ------------------------------
+
+# fmt: off
+page_actions(
+    "plans", plan_view, INSTITUTIONS,
+    Post("plan_issue", "/plans/<int:plan_id>/emettre", "issue", "/plans/{plan_id}", "plan-emis"),
+    Post("plan_amend", "/plans/<int:plan_id>/modification", "amend", "/plans/{plan_id}/modifier",
+         "plan-modification", plans.AmendmentIn),
+    Post("plan_cancel", "/plans/<int:plan_id>/annuler", "cancel", "/plans/{plan_id}", "plan-annule",
+         form=plans.CancellationIn, access=PARTIES),
+    Post("plan_complete", "/plans/<int:plan_id>/terminer", "complete", "/plans/{plan_id}",
+         "plan-termine"),
+)
+page_actions(
+    "plans", progress_view, INSTITUTIONS,
+    Post("plan_progress_step", "/plans/<int:plan_id>/suivi/<int:candidate_id>/etape",
+         "set_candidate_step", "/plans/{plan_id}/suivi", "plan-suivi", plans.StepProgressIn),
+    Post("plan_progress_result", "/plans/<int:plan_id>/suivi/<int:candidate_id>/resultat",
+         "set_competency_result", "/plans/{plan_id}/suivi", "plan-suivi", plans.ResultIn),
+    Post("plan_progress_abandon", "/plans/<int:plan_id>/suivi/<int:candidate_id>/abandon",
+         "abandon_candidate", "/plans/{plan_id}/suivi", "plan-suivi", plans.AbandonIn),
+)
+# fmt: on

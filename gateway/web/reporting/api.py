@@ -50,15 +50,9 @@ class FiguresQuery(Strict):
     as_of: OptionalDate = Field(None, description="AAAA-MM-JJ (par défaut : aujourd'hui)")
 
 
-@route(
-    f"{A}/attachments",
-    methods=("POST",),
-    access=INSTITUTIONS,
-    form=UploadForm,
-    response=ReportAttachment,
-    summary="Joindre un fichier à une section (multipart/form-data : file, section)",
-)
-def api_report_upload(ctx: Ctx, report_id: int, form: UploadForm):
+@route(f"{A}/attachments", methods=("POST",), access=INSTITUTIONS, form=UploadForm)
+def api_report_upload(ctx: Ctx, report_id: int, form: UploadForm) -> ReportAttachment:
+    """Joindre un fichier à une section (multipart/form-data : file, section)"""
     filename, content = responses.uploaded(ctx, "file", MAX_ATTACHMENT_BYTES)
     return ctx.network.upload_report_attachment(
         report_id=report_id,
@@ -70,21 +64,13 @@ def api_report_upload(ctx: Ctx, report_id: int, form: UploadForm):
     )
 
 
-@route(
-    f"{A}/attachments/<int:attachment_id>",
-    access=REPORTING,
-    summary="Télécharger une pièce jointe d'un rapport",
-)
+@route(f"{A}/attachments/<int:attachment_id>", access=REPORTING)
 def api_report_attachment(ctx: Ctx, report_id: int, attachment_id: int) -> Response:
+    """Télécharger une pièce jointe d'un rapport"""
     return report_attachment(ctx, report_id, attachment_id)
 
 
-@route(
-    "/api/reporting/figures",
-    access=MINISTRY_ROLES,
-    query=FiguresQuery,
-    response=ReportingFigures,
-    summary="Indicateurs de la reddition de comptes (paramètre : as_of=AAAA-MM-JJ)",
-)
-def api_reporting_figures(ctx: Ctx):
+@route("/api/reporting/figures", access=MINISTRY_ROLES, query=FiguresQuery)
+def api_reporting_figures(ctx: Ctx) -> ReportingFigures:
+    """Indicateurs de la reddition de comptes (paramètre : as_of=AAAA-MM-JJ)"""
     return ctx.network.reporting_figures(as_of=ctx.query.as_of)

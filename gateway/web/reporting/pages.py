@@ -21,23 +21,13 @@ from pydantic import Field
 from werkzeug.wrappers import Response
 
 from gateway.web import responses
-from gateway.web.forms import FormState, NoFields
-from gateway.web.framework import Ctx, notices, route
+from gateway.web.forms import FormState
+from gateway.web.framework import Ctx, notices, post, route
+from gateway.web.passthrough import Post, page_actions
 from rac_shared.actor import INSTITUTION_ROLES, Role
+from rac_shared.contracts import network
 from rac_shared.contracts.applications import MAX_ATTACHMENT_BYTES
 from rac_shared.contracts.base import Strict
-from rac_shared.contracts.network import (
-    DeadlineIn,
-    IndicatorSource,
-    ReportDecision,
-    ReportDraftIn,
-    ReportQuery,
-    ReportReviewIn,
-    ReportStatus,
-    ReportView,
-    SectionKey,
-    SpecialMandateIn,
-)
 from rac_shared.errors import DomainError, invalid
 from rac_shared.formatting import short_decimal
 
@@ -65,54 +55,39 @@ notices(
 class OverviewQuery(Strict):
     """The overview's filters as its page names them (the API's are ``ReportQuery``)."""
 
-    statut: ReportStatus | None = Field(None, title="Statut")
+    statut: network.ReportStatus | None = Field(None, title="Statut")
     retard: bool = Field(False, title="En retard seulement")
 
 
-class ReportForm(ReportDraftIn):
+class ReportForm(network.ReportDraftIn):
     """The draft as the edit page posts it; ``submit`` when « Enregistrer et déposer »."""
 
     submit: bool = False
 
 
 class UploadForm(Strict):
-    section: SectionKey = Field(title="Section")
+    section: network.SectionKey = Field(title="Section")
 
 
 # -- the overview, due dates and special mandates ------------------------------------------
 
 
+@route("/redditions", access=REPORTING, query=OverviewQuery, name="reporting_page")
 def overview_view(ctx: Ctx) -> Response:
     query = ctx.query or OverviewQuery()
     overview = ctx.network.reporting_overview(
-        query=ReportQuery(status=query.statut, late=query.retard)
+        query=network.ReportQuery(status=query.statut, late=query.retard)
     )
     return ctx.render(
         "reporting/index.html.j2",
         overview=overview,
         filters=ctx.form(query),
         deadline_form=ctx.form(endpoint="reporting_set_deadline"),
-        statuses=ReportStatus.choices(),
+        statuses=network.ReportStatus.choices(),
     )
 
 
-@route("/redditions", access=REPORTING, query=OverviewQuery)
-def reporting_page(ctx: Ctx) -> Response:
-    return overview_view(ctx)
-
-
-@route(
-    "/redditions/echeances",
-    methods=("POST",),
-    access=STAFF,
-    form=DeadlineIn,
-    on_error=overview_view,
-)
-def reporting_set_deadline(ctx: Ctx, form: DeadlineIn) -> Response:
-    ctx.network.set_report_deadline(data=form)
-    return ctx.done("/redditions", "echeance")
-
-
+@route("/redditions/mandats/nouveau", access=ADMIN, name="special_mandate_form")
 def mandate_view(ctx: Ctx) -> Response:
     ceracs = ctx.network.network_ceracs().ceracs
     return ctx.render(
@@ -122,19 +97,8 @@ def mandate_view(ctx: Ctx) -> Response:
     )
 
 
-@route("/redditions/mandats/nouveau", access=ADMIN)
-def special_mandate_form(ctx: Ctx) -> Response:
-    return mandate_view(ctx)
-
-
-@route(
-    "/redditions/mandats",
-    methods=("POST",),
-    access=ADMIN,
-    form=SpecialMandateIn,
-    on_error=mandate_view,
-)
-def special_mandate_assign(ctx: Ctx, form: SpecialMandateIn) -> Response:
+@post("/redditions/mandats", network.SpecialMandateIn, mandate_view, ADMIN)
+def special_mandate_assign(ctx: Ctx, form: network.SpecialMandateIn) -> Response:
     mandate = ctx.network.assign_special_mandate(data=form)
     return ctx.done(f"/redditions/{mandate.report_id}", "mandat")
 
@@ -142,22 +106,20 @@ def special_mandate_assign(ctx: Ctx, form: SpecialMandateIn) -> Response:
 # -- a report --------------------------------------------------------------------------------
 
 
-def report_view(ctx: Ctx, report_id: int, report: ReportView | None = None, **_) -> Response:
+@route("/redditions/<int:report_id>", access=REPORTING, name="report_page")
+def report_view(
+    ctx: Ctx, report_id: int, report: network.ReportView | None = None, **_
+) -> Response:
     report = report or ctx.network.get_report(report_id=report_id)
     return ctx.render(
         "reporting/report.html.j2",
         report=report,
         review=ctx.form(endpoint="report_review"),
-        decisions=ReportDecision.choices(),
+        decisions=network.ReportDecision.choices(),
     )
 
 
-@route("/redditions/<int:report_id>", access=REPORTING)
-def report_page(ctx: Ctx, report_id: int) -> Response:
-    return report_view(ctx, report_id)
-
-
-def _draft_values(report: ReportView) -> dict:
+def _draft_values(report: network.ReportView) -> dict:
     """The report's saved draft as the edit form's fields (numbers as people write them)."""
     values = {}
     for section in report.sections:
@@ -174,6 +136,7 @@ def _draft_values(report: ReportView) -> dict:
     return values
 
 
+@route("/redditions/<int:report_id>/modifier", access=INSTITUTIONS, name="report_edit_form")
 def edit_view(ctx: Ctx, report_id: int, **_) -> Response:
     report = ctx.network.get_report(report_id=report_id)
     if not report.can_edit:
@@ -188,22 +151,11 @@ def edit_view(ctx: Ctx, report_id: int, **_) -> Response:
         form=ctx.form(_draft_values(report), endpoint="report_save"),
         upload=ctx.form(endpoint="report_upload"),
         extra_rows=EXTRA_INDICATOR_ROWS,
-        prefilled=IndicatorSource.labels(),
+        prefilled=network.IndicatorSource.labels(),
     )
 
 
-@route("/redditions/<int:report_id>/modifier", access=INSTITUTIONS)
-def report_edit_form(ctx: Ctx, report_id: int) -> Response:
-    return edit_view(ctx, report_id)
-
-
-@route(
-    "/redditions/<int:report_id>/modifier",
-    methods=("POST",),
-    access=INSTITUTIONS,
-    form=ReportForm,
-    on_error=edit_view,
-)
+@post("/redditions/<int:report_id>/modifier", ReportForm, edit_view, INSTITUTIONS)
 def report_save(ctx: Ctx, report_id: int, form: ReportForm) -> Response:
     ctx.network.save_report(report_id=report_id, data=form.model_dump(exclude={"submit"}))
     if not form.submit:
@@ -221,25 +173,7 @@ def report_save(ctx: Ctx, report_id: int, form: ReportForm) -> Response:
     return ctx.done(f"/redditions/{report_id}", "depose")
 
 
-@route(
-    "/redditions/<int:report_id>/soumettre",
-    methods=("POST",),
-    access=INSTITUTIONS,
-    form=NoFields,
-    on_error=report_view,
-)
-def report_submit(ctx: Ctx, report_id: int, form: NoFields) -> Response:
-    ctx.network.submit_report(report_id=report_id)
-    return ctx.done(f"/redditions/{report_id}", "depose")
-
-
-@route(
-    "/redditions/<int:report_id>/pieces",
-    methods=("POST",),
-    access=INSTITUTIONS,
-    form=UploadForm,
-    on_error=edit_view,
-)
+@post("/redditions/<int:report_id>/pieces", UploadForm, edit_view, INSTITUTIONS)
 def report_upload(ctx: Ctx, report_id: int, form: UploadForm) -> Response:
     filename, content = responses.uploaded(ctx, "fichier", MAX_ATTACHMENT_BYTES)
     ctx.network.upload_report_attachment(
@@ -259,30 +193,10 @@ def report_attachment(ctx: Ctx, report_id: int, attachment_id: int) -> Response:
     return responses.document(ctx, attachment)
 
 
-@route(
-    "/redditions/<int:report_id>/pieces/<int:attachment_id>/supprimer",
-    methods=("POST",),
-    access=INSTITUTIONS,
-    form=NoFields,
-    on_error=edit_view,
-)
-def report_delete_attachment(
-    ctx: Ctx, report_id: int, attachment_id: int, form: NoFields
-) -> Response:
-    ctx.network.delete_report_attachment(report_id=report_id, attachment_id=attachment_id)
-    return ctx.done(f"/redditions/{report_id}/modifier", "piece-retiree")
-
-
-@route(
-    "/redditions/<int:report_id>/revue",
-    methods=("POST",),
-    access=STAFF,
-    form=ReportReviewIn,
-    on_error=report_view,
-)
-def report_review(ctx: Ctx, report_id: int, form: ReportReviewIn) -> Response:
+@post("/redditions/<int:report_id>/revue", network.ReportReviewIn, report_view, STAFF)
+def report_review(ctx: Ctx, report_id: int, form: network.ReportReviewIn) -> Response:
     ctx.network.review_report(report_id=report_id, data=form)
-    accepted = form.decision == ReportDecision.ACCEPTED
+    accepted = form.decision == network.ReportDecision.ACCEPTED
     return ctx.done(
         f"/redditions/{report_id}", "rapport-accepte" if accepted else "modifications-demandees"
     )
@@ -292,3 +206,25 @@ def report_review(ctx: Ctx, report_id: int, form: ReportReviewIn) -> Response:
 def report_version_page(ctx: Ctx, report_id: int, number: int) -> Response:
     version = ctx.network.get_report_version(report_id=report_id, number=number)
     return ctx.render("reporting/version.html.j2", version=version)
+
+
+# -- forms that are one RPC, then a notice (``page_actions``) ------------------------------
+
+# fmt: off
+page_actions(
+    "network", overview_view, STAFF,
+    Post("reporting_set_deadline", "/redditions/echeances", "set_report_deadline", "/redditions",
+         "echeance", network.DeadlineIn),
+)
+page_actions(
+    "network", report_view, INSTITUTIONS,
+    Post("report_submit", "/redditions/<int:report_id>/soumettre", "submit_report",
+         "/redditions/{report_id}", "depose"),
+)
+page_actions(
+    "network", edit_view, INSTITUTIONS,
+    Post("report_delete_attachment",
+         "/redditions/<int:report_id>/pieces/<int:attachment_id>/supprimer",
+         "delete_report_attachment", "/redditions/{report_id}/modifier", "piece-retiree"),
+)
+# fmt: on

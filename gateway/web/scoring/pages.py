@@ -19,24 +19,13 @@ from datetime import date
 from werkzeug.wrappers import Response
 
 from gateway.web import responses
-from gateway.web.forms import NoFields
-from gateway.web.framework import Ctx, notices, route
+from gateway.web.framework import Ctx, notices, post, route
+from gateway.web.passthrough import Post, page_actions
 from rac_shared.actor import INSTITUTION_ROLES, Role
 from rac_shared.clock import clock
+from rac_shared.contracts import scoring
 from rac_shared.contracts.applications import ApplicationView
 from rac_shared.contracts.base import OptionalInt, Strict
-from rac_shared.contracts.scoring import (
-    ConflictIn,
-    ConsensusIn,
-    DecisionIn,
-    MinisterTitle,
-    MinistryPeriodIn,
-    ParametersIn,
-    RecommendationIn,
-    ReopenIn,
-    ScoresIn,
-    UserIn,
-)
 from rac_shared.errors import DomainError, invalid
 
 ADMIN = frozenset({Role.MINISTRY_ADMIN})
@@ -67,7 +56,7 @@ notices(
 )
 
 
-class OwnConflictForm(ConflictIn):
+class OwnConflictForm(scoring.ConflictIn):
     """The evaluator's declaration from a page: the institution is chosen among those of
     their committees (``call_id|organisation key``); ``retour`` is the scoring form it was
     sent from, if any."""
@@ -84,7 +73,7 @@ class OwnConflictForm(ConflictIn):
         return int(call_id), key
 
 
-class DecisionForm(DecisionIn):
+class DecisionForm(scoring.DecisionIn):
     """The decision as the designation page posts it (one form per application)."""
 
     evaluation_id: int
@@ -93,17 +82,13 @@ class DecisionForm(DecisionIn):
 # -- evaluators: workspace and scoring form ----------------------------------------------------
 
 
+@route("/evaluations", access=EVALUATORS, name="scoring_workspace")
 def workspace_view(ctx: Ctx) -> Response:
     return ctx.render(
         "scoring/workspace.html.j2",
         ws=ctx.scoring.workspace(),
         form=ctx.form(endpoint="scoring_declare_conflict"),
     )
-
-
-@route("/evaluations", access=EVALUATORS)
-def scoring_workspace(ctx: Ctx) -> Response:
-    return workspace_view(ctx)
 
 
 def _conflict_refused(ctx: Ctx) -> Response:
@@ -113,17 +98,11 @@ def _conflict_refused(ctx: Ctx) -> Response:
     return workspace_view(ctx)
 
 
-@route(
-    "/evaluations/conflits",
-    methods=("POST",),
-    access=EVALUATORS,
-    form=OwnConflictForm,
-    on_error=_conflict_refused,
-)
+@post("/evaluations/conflits", OwnConflictForm, _conflict_refused, EVALUATORS)
 def scoring_declare_conflict(ctx: Ctx, form: OwnConflictForm) -> Response:
     call_id, key = form.target()
     ctx.scoring.declare_conflict(
-        call_id=call_id, data=ConflictIn(organisation_key=key, reason=form.reason)
+        call_id=call_id, data=scoring.ConflictIn(organisation_key=key, reason=form.reason)
     )
     return ctx.done("/evaluations", "conflit")
 
@@ -157,14 +136,8 @@ def scoring_form(ctx: Ctx, evaluation_id: int) -> Response:
     )
 
 
-@route(
-    "/evaluations/<int:evaluation_id>",
-    methods=("POST",),
-    access=EVALUATORS,
-    form=ScoresIn,
-    on_error=scoring_form,
-)
-def scoring_save(ctx: Ctx, evaluation_id: int, form: ScoresIn) -> Response:
+@post("/evaluations/<int:evaluation_id>", scoring.ScoresIn, scoring_form, EVALUATORS)
+def scoring_save(ctx: Ctx, evaluation_id: int, form: scoring.ScoresIn) -> Response:
     ctx.scoring.save_scores(evaluation_id=evaluation_id, data=form)
     return ctx.done(f"/evaluations/{evaluation_id}", "soumise" if form.submit else "brouillon")
 
@@ -183,62 +156,7 @@ def scoring_committee(ctx: Ctx, call_id: int, **_) -> Response:
     return ctx.render("scoring/committee.html.j2", v=page.committee, candidates=page.candidates)
 
 
-def _committee_route(path: str, form, page=scoring_committee):
-    """A form of the committee page: decoded into ``form``, refused back to ``page``."""
-    return route(path, methods=("POST",), access=ADMIN, form=form, on_error=page)
-
-
-@_committee_route("/comites/<int:call_id>/parametres", ParametersIn)
-def scoring_parameters(ctx: Ctx, call_id: int, form: ParametersIn) -> Response:
-    ctx.scoring.set_parameters(call_id=call_id, data=form)
-    return ctx.done(f"/comites/{call_id}", "parametres")
-
-
-@_committee_route("/comites/<int:call_id>/membres", UserIn)
-def scoring_add_member(ctx: Ctx, call_id: int, form: UserIn) -> Response:
-    ctx.scoring.add_member(call_id=call_id, data=form)
-    return ctx.done(f"/comites/{call_id}", "membre")
-
-
-@_committee_route("/comites/<int:call_id>/membres/<int:user_id>/retirer", NoFields)
-def scoring_remove_member(ctx: Ctx, call_id: int, user_id: int, form: NoFields) -> Response:
-    ctx.scoring.remove_member(call_id=call_id, user_id=user_id)
-    return ctx.done(f"/comites/{call_id}", "membre")
-
-
-@_committee_route("/comites/<int:call_id>/conflits", ConflictIn)
-def scoring_record_conflict(ctx: Ctx, call_id: int, form: ConflictIn) -> Response:
-    ctx.scoring.record_conflict(call_id=call_id, data=form)
-    return ctx.done(f"/comites/{call_id}", "conflit-consigne")
-
-
 E = "/comites/<int:call_id>/evaluations/<int:evaluation_id>"
-
-
-@_committee_route(f"{E}/affectations", UserIn)
-def scoring_assign(ctx: Ctx, call_id: int, evaluation_id: int, form: UserIn) -> Response:
-    ctx.scoring.assign(evaluation_id=evaluation_id, data=form)
-    return ctx.done(f"/comites/{call_id}", "affectation")
-
-
-@_committee_route(f"{E}/affectations/<int:user_id>/retirer", NoFields)
-def scoring_unassign(
-    ctx: Ctx, call_id: int, evaluation_id: int, user_id: int, form: NoFields
-) -> Response:
-    ctx.scoring.unassign(evaluation_id=evaluation_id, user_id=user_id)
-    return ctx.done(f"/comites/{call_id}", "affectation")
-
-
-@_committee_route(f"{E}/rouvrir", ReopenIn)
-def scoring_reopen(ctx: Ctx, call_id: int, evaluation_id: int, form: ReopenIn) -> Response:
-    ctx.scoring.reopen(evaluation_id=evaluation_id, data=form)
-    return ctx.done(f"/comites/{call_id}", "rouverte")
-
-
-@_committee_route(f"{E}/consensus", ConsensusIn)
-def scoring_consensus(ctx: Ctx, call_id: int, evaluation_id: int, form: ConsensusIn) -> Response:
-    ctx.scoring.record_consensus(evaluation_id=evaluation_id, data=form)
-    return ctx.done(f"/comites/{call_id}", "consensus")
 
 
 @route("/comites/<int:call_id>/matrice.csv", access=STAFF)
@@ -264,19 +182,9 @@ def scoring_designation_page(ctx: Ctx, call_id: int, **_) -> Response:
     )
 
 
-@_committee_route(
-    "/comites/<int:call_id>/recommandation",
-    RecommendationIn,
-    page=scoring_designation_page,
-)
-def scoring_recommend(ctx: Ctx, call_id: int, form: RecommendationIn) -> Response:
-    ctx.scoring.record_recommendation(call_id=call_id, data=form)
-    return ctx.done(f"/comites/{call_id}/designation", "recommandation")
-
-
-@_committee_route("/comites/<int:call_id>/designation", DecisionForm, page=scoring_designation_page)
+@post("/comites/<int:call_id>/designation", DecisionForm, scoring_designation_page, ADMIN)
 def scoring_decide(ctx: Ctx, call_id: int, form: DecisionForm) -> Response:
-    decision = DecisionIn.model_validate(form.model_dump(exclude={"evaluation_id"}))
+    decision = scoring.DecisionIn.model_validate(form.model_dump(exclude={"evaluation_id"}))
     ctx.scoring.decide(evaluation_id=form.evaluation_id, data=decision)
     return ctx.done(f"/comites/{call_id}/designation", "decision")
 
@@ -295,20 +203,8 @@ def scoring_ministries(ctx: Ctx) -> Response:
         "scoring/ministries.html.j2",
         periods=ctx.scoring.list_ministries(),
         form=ctx.form(endpoint="scoring_save_ministry"),
-        minister_titles=MinisterTitle.choices(),
+        minister_titles=scoring.MinisterTitle.choices(),
     )
-
-
-@route(
-    "/comites/ministeres",
-    methods=("POST",),
-    access=ADMIN,
-    form=MinistryPeriodIn,
-    on_error=scoring_ministries,
-)
-def scoring_save_ministry(ctx: Ctx, form: MinistryPeriodIn) -> Response:
-    ctx.scoring.save_ministry(data=form)
-    return ctx.done("/comites/ministeres", "ministere")
 
 
 class MinistryRemovalForm(Strict):
@@ -317,13 +213,7 @@ class MinistryRemovalForm(Strict):
     since: date
 
 
-@route(
-    "/comites/ministeres/retirer",
-    methods=("POST",),
-    access=ADMIN,
-    form=MinistryRemovalForm,
-    on_error=scoring_ministries,
-)
+@post("/comites/ministeres/retirer", MinistryRemovalForm, scoring_ministries, ADMIN)
 def scoring_remove_ministry(ctx: Ctx, form: MinistryRemovalForm) -> Response:
     ctx.scoring.remove_ministry(since=form.since)
     return ctx.done("/comites/ministeres", "ministere-retire")
@@ -335,3 +225,38 @@ def scoring_remove_ministry(ctx: Ctx, form: MinistryRemovalForm) -> Response:
 @route("/resultats", access=INSTITUTIONS)
 def scoring_results(ctx: Ctx) -> Response:
     return ctx.render("scoring/results.html.j2", results=ctx.scoring.my_results())
+
+
+# -- forms that are one RPC, then a notice (``page_actions``) ------------------------------
+
+# fmt: off
+page_actions(
+    "scoring", scoring_committee, ADMIN,
+    Post("scoring_parameters", "/comites/<int:call_id>/parametres", "set_parameters",
+         "/comites/{call_id}", "parametres", scoring.ParametersIn),
+    Post("scoring_add_member", "/comites/<int:call_id>/membres", "add_member", "/comites/{call_id}",
+         "membre", scoring.UserIn),
+    Post("scoring_remove_member", "/comites/<int:call_id>/membres/<int:user_id>/retirer",
+         "remove_member", "/comites/{call_id}", "membre"),
+    Post("scoring_record_conflict", "/comites/<int:call_id>/conflits", "record_conflict",
+         "/comites/{call_id}", "conflit-consigne", scoring.ConflictIn),
+    Post("scoring_assign", f"{E}/affectations", "assign", "/comites/{call_id}", "affectation",
+         scoring.UserIn),
+    Post("scoring_unassign", f"{E}/affectations/<int:user_id>/retirer", "unassign",
+         "/comites/{call_id}", "affectation"),
+    Post("scoring_reopen", f"{E}/rouvrir", "reopen", "/comites/{call_id}", "rouverte",
+         scoring.ReopenIn),
+    Post("scoring_consensus", f"{E}/consensus", "record_consensus", "/comites/{call_id}",
+         "consensus", scoring.ConsensusIn),
+)
+page_actions(
+    "scoring", scoring_designation_page, ADMIN,
+    Post("scoring_recommend", "/comites/<int:call_id>/recommandation", "record_recommendation",
+         "/comites/{call_id}/designation", "recommandation", scoring.RecommendationIn),
+)
+page_actions(
+    "scoring", scoring_ministries, ADMIN,
+    Post("scoring_save_ministry", "/comites/ministeres", "save_ministry", "/comites/ministeres",
+         "ministere", scoring.MinistryPeriodIn),
+)
+# fmt: on
