@@ -10,48 +10,19 @@ from sqlalchemy.orm import Session
 
 from gateway import directory
 from gateway.models import Base, Organisation
-from rac_shared.actor import Actor, OrganisationKind, Role
+from rac_shared.actor import OrganisationKind, Role
 from rac_shared.contracts.base import parse
 from rac_shared.contracts.directory import OrganisationArticleIn, OrganisationView
 from rac_shared.errors import DomainError
 from rac_shared.french import named
+from services.applications.testing import actor
 
-MINISTRY = Actor(
-    user_id=1,
-    role=Role.MINISTRY_ADMIN,
-    organisation_id=1,
-    organisation_kind=OrganisationKind.MINISTRY,
-    full_name="Hélène Tremblay",
-)
-ANALYST = Actor(
-    user_id=2,
-    role=Role.MINISTRY_ANALYST,
-    organisation_id=1,
-    organisation_kind=OrganisationKind.MINISTRY,
-    full_name="François Côté",
-)
-BAKERY_REP = Actor(
-    user_id=3,
-    role=Role.EMPLOYER_REPRESENTATIVE,
-    organisation_id=3,
-    organisation_kind=OrganisationKind.EMPLOYER,
-    full_name="Éric Poulin",
-)
-LEVIS_DG = Actor(
-    user_id=4,
-    role=Role.DIRECTOR_GENERAL,
-    organisation_id=2,
-    organisation_kind=OrganisationKind.CEGEP,
-    full_name="Isabelle Bégin",
-)
-LEVIS_RAC = Actor(
-    user_id=5,
-    role=Role.RAC_COORDINATOR,
-    organisation_id=2,
-    organisation_kind=OrganisationKind.CEGEP,
-    full_name="Sophie Bélanger",
-)
-# fmt: skip
+K = OrganisationKind
+MINISTRY = actor(Role.MINISTRY_ADMIN, 1, K.MINISTRY, 1, "Hélène Tremblay")
+ANALYST = actor(Role.MINISTRY_ANALYST, 1, K.MINISTRY, 2, "François Côté")
+LEVIS_DG = actor(Role.DIRECTOR_GENERAL, 2, K.CEGEP, 4, "Isabelle Bégin")
+LEVIS_RAC = actor(Role.RAC_COORDINATOR, 2, K.CEGEP, 5, "Sophie Bélanger")
+BAKERY_REP = actor(Role.EMPLOYER_REPRESENTATIVE, 3, K.EMPLOYER, 3, "Éric Poulin")
 
 
 @pytest.fixture
