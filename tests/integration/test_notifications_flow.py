@@ -150,7 +150,7 @@ def test_a_credit_note_reaches_the_employer_with_its_pdf_even_with_reminders_off
     [mail] = wait_until(
         lambda: mails_about(platform, address, number), timeout=90, message="not e-mailed"
     )
-    assert mail["Subject"].startswith(f"Note de crédit {number} de Cégep de Lévis — ")
+    assert mail["Subject"].startswith(f"Note de crédit {number} du Cégep de Lévis — ")
     [attachment] = list(mail.iter_attachments())
     assert attachment.get_filename() == f"note-de-credit-{number}.pdf"
     assert attachment.get_content().startswith(b"%PDF")
