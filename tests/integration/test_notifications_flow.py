@@ -155,10 +155,7 @@ def test_a_credit_note_reaches_the_employer_with_its_pdf_even_with_reminders_off
     assert attachment.get_filename() == f"note-de-credit-{number}.pdf"
     assert attachment.get_content().startswith(b"%PDF")
     text_part = mail.get_body(preferencelist=("plain",)).get_content()
-    assert (
-        "Bonjour Julie Morin" in text_part
-        and "Motif : Abandon de la démarche par " in text_part
-    )
+    assert "Bonjour Julie Morin" in text_part and "Motif : Abandon de la démarche par " in text_part
     token = platform.token(address)
     inbox = platform.api("GET", "/api/messages", token).json()
     [message] = [m for m in inbox["messages"] if number in m["subject"]]

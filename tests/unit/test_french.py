@@ -275,7 +275,7 @@ def test_french_spacing_of_a_document_touches_its_text_only():
 
     document = (
         '<html lang="fr-CA"><head><title>Plan : version 1</title>'
-        "<style>a:hover { color: red } @page { @bottom-center { content: \"Page \" } }</style>"
+        '<style>a:hover { color: red } @page { @bottom-center { content: "Page " } }</style>'
         "</head><body><p>Objet : votre demande; merci ! « Soins infirmiers » &amp; co; "
         'l&#39;AEC à 23 h 59</p><a href="https://exemple.quebec/a?b=1;c">Lien : ici</a>'
         "<script>var a = {b: 1};</script></body></html>"
