@@ -167,7 +167,9 @@ class Named:
         if self.article is Article.NONE:
             return self.bare
         if self.article is Article.L:
-            return "l'" + self.bare
+            # the apostrophe as the name was typed (« l’éducation » stays typographic)
+            typed = self.name[:2].lower() if self.name[:2].lower() in ("l'", "l’") else "l'"
+            return typed + self.bare
         return f"{self.article.value} {self.bare}"
 
     @property

@@ -288,3 +288,14 @@ def test_french_spacing_of_a_document_touches_its_text_only():
     assert 'href="https://exemple.quebec/a?b=1;c">Lien\xa0: ici' in spaced
     assert "<script>var a = {b: 1};</script>" in spaced
     assert french_spacing_html(spaced) == spaced  # applied twice, same text
+
+
+def test_a_name_typed_with_a_typographic_apostrophe_keeps_it():
+    field = named("l’éducation à l’enfance")
+    assert (field.le, field.du, field.au, field.Le) == (
+        "l’éducation à l’enfance",
+        "de l’éducation à l’enfance",
+        "à l’éducation à l’enfance",
+        "L’éducation à l’enfance",
+    )
+    assert named("L'École Jean-XXIII").du == "de l'École Jean-XXIII"
