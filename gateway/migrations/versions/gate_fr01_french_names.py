@@ -5,7 +5,7 @@ article a name takes (empty when the default its first word implies is right), a
 of address (Madame, Monsieur) that letters and role labels follow.
 
 Revision ID: gate_fr01
-Revises: gate0003
+Revises: gate0004
 Create Date: 2026-12-07 10:50:00
 """
 from alembic import op
@@ -13,7 +13,7 @@ import sqlalchemy as sa
 
 
 revision = 'gate_fr01'
-down_revision = 'gate0003'
+down_revision = 'gate0004'
 branch_labels = None
 depends_on = None
 
