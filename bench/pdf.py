@@ -11,7 +11,8 @@ the rendering's own:
 - platform: ``services.plans.document.render_plan_pdf`` (the template, then
   ``rac_shared.pdf.render_pdf``: the renderer, WeasyPrint preloaded, forks a sandboxed
   child per document); peak RSS is the renderer's and its children's (``RUSAGE_CHILDREN``);
-- bare: ``weasyprint.HTML(string=html).write_pdf()`` on the same HTML in the measuring
+- bare: ``weasyprint.HTML(string=html).write_pdf(...)`` on the same HTML, for the same
+  document (tagged PDF/UA-1, ``rac_shared.pdf.PDF_VARIANT`` and ``DOCUMENT_CSS``), in the measuring
   process, WeasyPrint already imported; the first (cold) render is reported apart, the
   warm ones are what a long-running process would pay; peak RSS is the process's own
   (``VmHWM``) after its first and its last render.

@@ -78,6 +78,9 @@ ORGANISATIONS = [
     ),
 ]
 
+FIRST_NAMES_OF_WOMEN = {
+    "Hélène", "Geneviève", "Isabelle", "Sophie", "Nathalie", "Amélie", "Chantal", "Julie"
+}  # fmt: skip
 USERS = [
     (
         "ministere",
@@ -173,6 +176,12 @@ USERS = [
     ),
 ]
 
+# How letters address the demo's people (role labels follow): everyone says which they prefer.
+FORMS_OF_ADDRESS = {
+    email: ("Madame" if full_name.split()[0] in FIRST_NAMES_OF_WOMEN else "Monsieur")
+    for _, _, email, full_name, _ in USERS
+}
+
 
 def seed_accounts(session: Session) -> dict[str, int]:
     """Create the demo organisations and users if missing; returns organisation ids by key."""
@@ -189,11 +198,14 @@ def seed_accounts(session: Session) -> dict[str, int]:
     password_hash = hash_password(DEMO_PASSWORD)
     for key, role, email, full_name, title in USERS:
         user = session.scalar(select(User).where(User.email == email))
+        if user is not None and user.form_of_address is None:
+            user.form_of_address = FORMS_OF_ADDRESS.get(email)
         if user is None:
             user = User(
                 email=email,
                 full_name=full_name,
                 title=title,
+                form_of_address=FORMS_OF_ADDRESS.get(email),
                 role=role.value,
                 organisation_id=ids[key],
                 password_hash=password_hash,

@@ -13,8 +13,10 @@ from gateway import audit, auth, throttling
 from gateway.models import AuditEntry, Organisation, PasswordResetToken, User
 from rac_shared.actor import MINISTRY_ROLES, Actor, OrganisationKind, Role
 from rac_shared.clock import aware, clock
-from rac_shared.errors import DomainError, invalid, not_found
+from rac_shared.contracts.directory import ArticleChoice, GenderChoice, OrganisationArticleIn
+from rac_shared.errors import DomainError, forbidden, invalid, not_found
 from rac_shared.events import UserPasswordResetRequested
+from rac_shared.french import Article, named
 from rac_shared.outbox import record_event
 from rac_shared.settings import Settings
 
@@ -29,6 +31,7 @@ def actor_for(user: User) -> Actor:
         organisation_id=user.organisation_id,
         organisation_kind=OrganisationKind(user.organisation.kind),
         full_name=user.full_name,
+        form_of_address=user.form_of_address,
     )
 
 
@@ -68,6 +71,7 @@ class SessionUser:
     full_name: str
     role: str
     organisation: SessionOrganisation
+    form_of_address: str | None = None
 
     @property
     def organisation_id(self) -> int:
@@ -80,6 +84,7 @@ class SessionUser:
             organisation_id=self.organisation.id,
             organisation_kind=OrganisationKind(self.organisation.kind),
             full_name=self.full_name,
+            form_of_address=self.form_of_address,
         )
 
 
@@ -88,6 +93,7 @@ _SESSION_USER_QUERY = (
         User.id,
         User.email,
         User.full_name,
+        User.form_of_address,
         User.role,
         User.active,
         User.session_version,
@@ -125,6 +131,7 @@ def session_user_from_row(row: Any | None, claims: auth.TokenClaims) -> SessionU
         full_name=row.full_name,
         role=row.role,
         organisation=SessionOrganisation(row.organisation_id, row.name, row.kind),
+        form_of_address=getattr(row, "form_of_address", None),  # rows of older caches lack it
     )
 
 
@@ -209,7 +216,52 @@ def organisation_view(organisation: Organisation) -> dict:
         "education_order": organisation.education_order,
         "region": organisation.region,
         "address": organisation.address,
+        **articled(organisation),
     }
+
+
+def articled(organisation: Organisation) -> dict:
+    """The article and gender running text uses for the name: the directory's when set, else
+    the default its first word implies."""
+    default = named(organisation.name)
+    article = default.article if organisation.article is None else Article(organisation.article)
+    gender = organisation.gender or default.gender
+    return {"article": article.value, "gender": str(gender)}
+
+
+# Who may correct how running text introduces an organisation's name: the ministry's
+# administrator for any, the organisation's own director general or employer representative.
+ARTICLE_EDITORS = frozenset(
+    {Role.MINISTRY_ADMIN, Role.DIRECTOR_GENERAL, Role.EMPLOYER_REPRESENTATIVE}
+)
+
+
+def may_edit_article(actor: Actor, organisation_id: int) -> bool:
+    return actor.role in ARTICLE_EDITORS and (
+        actor.role == Role.MINISTRY_ADMIN or actor.organisation_id == organisation_id
+    )
+
+
+def set_article(
+    session: Session, actor: Actor, organisation_id: int, data: OrganisationArticleIn
+) -> dict:
+    """Record the article and gender of an organisation's name (``auto``: the default its
+    first word implies). Documents written from now on use them; issued ones never change."""
+    organisation = session.get(Organisation, organisation_id)
+    if organisation is None or not actor.owns(organisation.id):
+        raise not_found("Organisation introuvable.")
+    if not may_edit_article(actor, organisation_id):
+        raise forbidden(
+            "Seules l'administration du Ministère et la direction de l'organisation peuvent "
+            "modifier l'article de son nom."
+        )
+    article = {ArticleChoice.DEFAULT: None, ArticleChoice.NONE: Article.NONE.value}.get(
+        data.article, data.article.value
+    )
+    organisation.article = article
+    organisation.gender = None if data.gender == GenderChoice.DEFAULT else data.gender.value
+    session.flush()
+    return organisation_view(organisation)
 
 
 def user_view(user: User) -> dict:
@@ -218,6 +270,7 @@ def user_view(user: User) -> dict:
         "email": user.email,
         "full_name": user.full_name,
         "title": user.title,
+        "form_of_address": user.form_of_address,
         "role": user.role,
         "organisation_id": user.organisation_id,
         "active": user.active,

@@ -40,6 +40,10 @@ class Organisation(Base):
     education_order: Mapped[str | None] = mapped_column(String(20))  # secondaire | collégial
     region: Mapped[str | None] = mapped_column(String(80))
     address: Mapped[str | None] = mapped_column(Text)
+    # How running text introduces the name (le, la, l', les, "" for none) and its gender;
+    # empty: the default its first word implies (rac_shared.french.default_article).
+    article: Mapped[str | None] = mapped_column(String(3))
+    gender: Mapped[str | None] = mapped_column(String(1))
 
     users: Mapped[list["User"]] = relationship(back_populates="organisation")
 
@@ -51,6 +55,7 @@ class User(Base):
     email: Mapped[str] = mapped_column(String(254), unique=True)
     full_name: Mapped[str] = mapped_column(String(200))
     title: Mapped[str | None] = mapped_column(String(200))
+    form_of_address: Mapped[str | None] = mapped_column(String(10))  # Madame | Monsieur
     role: Mapped[str] = mapped_column(String(40))
     organisation_id: Mapped[int] = mapped_column(ForeignKey("organisations.id"), index=True)
     password_hash: Mapped[str] = mapped_column(String(200))

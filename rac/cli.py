@@ -10,6 +10,8 @@ import json
 import sys
 from datetime import date
 
+from rac_shared.french import plural
+
 
 def main(argv: list[str] | None = None) -> int:
     parser = argparse.ArgumentParser(
@@ -239,7 +241,7 @@ def _cmd_dead_letters(args) -> int:
             print(json.dumps(letter, ensure_ascii=False, default=str))
         return 0
     count = dead_letters.replay_dead_letters()
-    print(f"{count} message(s) renvoyé(s) à leur file d'origine.")
+    print(f"{plural(count, 'message renvoyé')} à leur file d'origine.")
     return 0
 
 
@@ -273,7 +275,7 @@ def _cmd_notifications(args) -> int:
             return 0
         count = domain.retry_failed_emails(session, args.ids)
         session.commit()
-        print(f"{count} courriel(s) remis en file d'envoi.")
+        print(f"{plural(count, 'courriel remis', 'courriels remis')} en file d'envoi.")
         return 0
     finally:
         session.close()
@@ -282,7 +284,7 @@ def _cmd_notifications(args) -> int:
 def _cmd_relay(args) -> int:
     from rac.processes import relay_all_services
 
-    print(f"{relay_all_services()} événement(s) publiés.")
+    print(f"{plural(relay_all_services(), 'événement publié')}.")
     return 0
 
 

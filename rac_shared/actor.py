@@ -47,8 +47,28 @@ ROLE_LABELS = {
     Role.DIRECTOR_CONTINUING_EDUCATION: "Direction de la formation continue",
     Role.DIRECTOR_VOCATIONAL_TRAINING: "Direction du service de la formation professionnelle",
     Role.RAC_COORDINATOR: "Coordination de la RAC",
-    Role.EMPLOYER_REPRESENTATIVE: "Représentant de l'organisation",
+    Role.EMPLOYER_REPRESENTATIVE: "Personne représentant l'organisation",
 }
+# Labels that follow a person's form of address (feminine, masculine); the others are
+# épicène (« Direction générale », « Coordination de la RAC »).
+GENDERED_ROLE_LABELS = {
+    Role.MINISTRY_EVALUATOR: ("Évaluatrice", "Évaluateur"),
+    Role.EMPLOYER_REPRESENTATIVE: (
+        "Représentante de l'organisation",
+        "Représentant de l'organisation",
+    ),
+}
+
+
+def role_label(role: str, form_of_address: str | None = None) -> str:
+    """A person's role as French writes it for them: « Représentante de l'organisation » for
+    Madame, « Représentant… » for Monsieur, the épicène label when nothing is known."""
+    role = Role(role)
+    if role in GENDERED_ROLE_LABELS and form_of_address in ("Madame", "Monsieur"):
+        feminine, masculine = GENDERED_ROLE_LABELS[role]
+        return feminine if form_of_address == "Madame" else masculine
+    return ROLE_LABELS[role]
+
 
 KIND_LABELS = {
     OrganisationKind.MINISTRY: "Ministère",
@@ -66,6 +86,7 @@ class Actor(BaseModel):
     organisation_id: int
     organisation_kind: OrganisationKind
     full_name: str = ""
+    form_of_address: str | None = None  # « Madame », « Monsieur » or none (labels, letters)
 
     @property
     def is_ministry(self) -> bool:

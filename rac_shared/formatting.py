@@ -35,11 +35,14 @@ def number(value: Decimal | int, digits: int = 2) -> str:
 
 
 def long_date(value: date | datetime | None) -> str:
-    """``21 décembre 2012``."""
+    """``21 décembre 2012``, and ``1er décembre 2026`` for the first of a month (the
+    ordinal, as French writes it; Babel's pattern has no such field)."""
     if value is None:
         return ""
     if isinstance(value, datetime):
         value = value.astimezone(MONTREAL).date()
+    if value.day == 1:
+        return "1er " + format_date(value, "MMMM y", locale=LOCALE)
     return format_date(value, "d MMMM y", locale=LOCALE)
 
 
@@ -98,82 +101,3 @@ JINJA_FILTERS = {
     "short_decimal": short_decimal,
     "filesize": filesize,
 }
-
-
-# -- names of organisations with their article ---------------------------------------------
-
-# First words of organisation names whose gender is known, so that new text can write
-# « du Cégep de Lévis », « au CISSS de Chaudière-Appalaches », « de la Boulangerie
-# Saint-Méthode inc. ». A name that starts otherwise (« Desjardins », « Bombardier inc. »)
-# is a proper name used without an article.
-MASCULINE_HEADS = frozenset(
-    "cégep collège centre cisss ciusss css cpe clsc chsld chu ministère groupe conseil "
-    "service institut hôpital hôtel regroupement syndicat bureau musée cabinet club réseau "
-    "garage restaurant magasin laboratoire atelier office".split()
-)
-FEMININE_HEADS = frozenset(
-    "boulangerie commission société coopérative caisse fédération ville municipalité "
-    "université école entreprise association clinique fondation corporation compagnie "
-    "résidence maison pharmacie agence fromagerie ferme imprimerie banque régie direction "
-    "chambre fabrique quincaillerie boucherie pâtisserie brasserie microbrasserie usine "
-    "manufacture scierie fonderie".split()
-)
-ARTICLES = {"le": "le ", "la": "la ", "les": "les "}
-VOWELS = tuple("aeiouyàâäéèêëîïôöùûüœæh")
-
-
-class NamedOrganisation:
-    """An organisation's name with its article, in the forms running text needs:
-    ``le`` (« le Cégep de Lévis »), ``Le`` (at the start of a sentence), ``du``
-    (« du Cégep », « de la Boulangerie », « de l'Université », « de Desjardins ») and
-    ``au`` (« au Cégep », « à la Boulangerie », « à Desjardins »)."""
-
-    def __init__(self, name: str):
-        self.name = name
-        words = name.split(maxsplit=1)
-        first = words[0].lower() if words else ""
-        rest = words[1] if len(words) > 1 else ""
-        if first in ARTICLES and rest:  # « Le Groupe Maurice »: the article contracts
-            self.article, self.bare = ARTICLES[first], rest
-        elif first.startswith(("l'", "l’")) and len(first) > 2:
-            self.article, self.bare = "l'", name[2:]
-        elif first in MASCULINE_HEADS or first in FEMININE_HEADS:
-            elided = first.startswith(VOWELS)
-            self.article = "l'" if elided else ("le " if first in MASCULINE_HEADS else "la ")
-            self.bare = name
-        else:
-            self.article, self.bare = "", name
-
-    def __str__(self) -> str:
-        return self.name
-
-    @property
-    def le(self) -> str:
-        return self.article + self.bare
-
-    @property
-    def Le(self) -> str:  # noqa: N802 (the capitalised form, as written in a template)
-        text = self.le
-        return text[:1].upper() + text[1:]
-
-    @property
-    def du(self) -> str:
-        if self.article == "le ":
-            return "du " + self.bare
-        if self.article == "les ":
-            return "des " + self.bare
-        if self.article:
-            return "de " + self.article + self.bare
-        return ("d'" if self.bare.lower().startswith(VOWELS[:-1]) else "de ") + self.bare
-
-    @property
-    def au(self) -> str:
-        if self.article == "le ":
-            return "au " + self.bare
-        if self.article == "les ":
-            return "aux " + self.bare
-        return "à " + self.article + self.bare
-
-
-def named(name: str) -> NamedOrganisation:
-    return NamedOrganisation(name)

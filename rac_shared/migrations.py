@@ -14,6 +14,7 @@ from alembic.config import Config
 from sqlalchemy import MetaData, create_engine, pool, text
 from sqlalchemy.engine import make_url
 
+from rac_shared.french import plural
 from rac_shared.settings import get_settings, with_driver
 
 
@@ -166,7 +167,7 @@ def _hand_over_objects(url, role: str) -> list[str]:
                     moved.append(name)
     finally:
         engine.dispose()
-    return [f"{len(moved)} objet(s) remis à {role}"] if moved else []
+    return [f"{plural(len(moved), 'objet remis', 'objets remis')} à {role}"] if moved else []
 
 
 def _execute(connection, statement: str, *identifiers: str, literal: str | None = None) -> None:

@@ -17,6 +17,7 @@ whatever a user managed to put into the HTML. Templates are autoescaped upstream
 from __future__ import annotations
 
 import os
+import re
 import socket
 import struct
 import subprocess
@@ -25,7 +26,10 @@ import tempfile
 import threading
 import time
 
+from rac_shared.french import french_spacing_html
+
 DEFAULT_TIMEOUT = 60.0
+FRENCH_DOCUMENT = re.compile(r"<html[^>]*\blang=[\"']?fr", re.IGNORECASE)
 _HEADER = struct.Struct("!cQ")  # status (b"K" or b"E"), length
 
 
@@ -34,7 +38,10 @@ class PdfRenderingError(RuntimeError):
 
 
 def render_pdf(html: str, timeout: float = DEFAULT_TIMEOUT) -> bytes:
-    """Render ``html`` to PDF bytes outside this process (cooperative under eventlet)."""
+    """Render ``html`` to PDF bytes outside this process (cooperative under eventlet).
+    A French document gets French spacing (``rac_shared.french.french_spacing_html``)."""
+    if FRENCH_DOCUMENT.search(html, 0, 2000):
+        html = french_spacing_html(html)
     renderer = _renderer()
     if renderer is None:
         return _render_in_fresh_process(html, timeout)
@@ -48,10 +55,21 @@ def sandboxed_url_fetcher():
     return URLFetcher(allowed_protocols={"data"}, allow_redirects=False, timeout=1)
 
 
-def render_in_this_process(html: str) -> bytes:
-    from weasyprint import HTML
+# Every document the platform writes (plans, receipts, letters, invoices, credit notes,
+# statements, reports) is a tagged PDF/UA-1: a screen reader gets its headings, tables and
+# reading order; the language and title come from the template's ``<html lang>`` and
+# ``<title>``, the bookmarks from its headings (WeasyPrint's defaults).
+PDF_VARIANT = "pdf/ua-1"
+# Printed tables: the header (``<thead>``) is repeated on every page a table spans, the
+# totals (``<tfoot>``) are printed once, after the last line, where the template puts them.
+DOCUMENT_CSS = "thead { display: table-header-group; } tfoot { display: table-row-group; }"
 
-    return HTML(string=html, url_fetcher=sandboxed_url_fetcher(), base_url=None).write_pdf()
+
+def render_in_this_process(html: str) -> bytes:
+    from weasyprint import CSS, HTML
+
+    document = HTML(string=html, url_fetcher=sandboxed_url_fetcher(), base_url=None)
+    return document.write_pdf(stylesheets=[CSS(string=DOCUMENT_CSS)], pdf_variant=PDF_VARIANT)
 
 
 # -- the fallback: one fresh process per document ---------------------------------------------

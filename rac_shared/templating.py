@@ -6,6 +6,7 @@ from pathlib import Path
 
 from jinja2 import Environment, FileSystemLoader, StrictUndefined
 
+from rac_shared import french
 from rac_shared.formatting import JINJA_FILTERS
 
 
@@ -23,4 +24,5 @@ def make_environment(*template_dirs: Path) -> Environment:
         lstrip_blocks=True,
     )
     env.filters.update(JINJA_FILTERS)
+    env.filters.update(french.JINJA_FILTERS)
     return env

@@ -28,8 +28,10 @@ from gateway.web.passthrough import Post, page_actions
 from gateway.web.security.session import start_page_session
 from rac_shared.actor import KIND_LABELS, MINISTRY_ROLES, OrganisationKind
 from rac_shared.contracts.base import Strict
+from rac_shared.contracts.directory import ArticleChoice, GenderChoice, OrganisationArticleIn
 from rac_shared.contracts.notifications import Preferences
 from rac_shared.errors import DomainError
+from rac_shared.french import named
 
 STATIC_DIR = Path(__file__).resolve().parent.parent / "static"
 
@@ -58,6 +60,7 @@ notices(
     deconnecte="Vous êtes déconnecté.",
     reinitialise="Votre mot de passe a été changé. Connectez-vous avec le nouveau.",
     preferences="Vos préférences ont été enregistrées.",
+    article="L'article du nom est enregistré : les textes produits désormais le suivent.",
 )
 
 
@@ -179,7 +182,41 @@ def organisation_page(ctx: Ctx, organisation_id: int) -> Response:
         members=members,
         enrolled=enrolled,
         kind_labels={k.value: v for k, v in KIND_LABELS.items()},
+        named=named(organisation),
+        may_edit_article=directory.may_edit_article(ctx.actor, organisation_id),
+        form=ctx.form(
+            {"article": _article_choice(organisation), "gender": organisation["gender"]},
+            endpoint="organisation_article",
+        ),
+        article_choices=ArticleChoice.choices(),
+        gender_choices=GenderChoice.choices(),
     )
+
+
+def _article_choice(organisation: dict) -> str:
+    """What the form shows as chosen: the directory's article as the vocabulary names it."""
+    return {"": ArticleChoice.NONE.value}.get(organisation["article"], organisation["article"])
+
+
+@route(
+    "/organisations/<int:organisation_id>/article",
+    methods=("POST",),
+    access=directory.ARTICLE_EDITORS,
+    tenant=True,
+    form=OrganisationArticleIn,
+    on_error=organisation_page,
+)
+def organisation_article(ctx: Ctx, organisation_id: int, form: OrganisationArticleIn) -> Response:
+    session = ctx.db()
+    try:
+        directory.set_article(session, ctx.actor, organisation_id, form)
+        session.commit()
+    except DomainError:
+        session.rollback()
+        raise
+    finally:
+        session.close()
+    return ctx.done(f"/organisations/{organisation_id}", "article")
 
 
 @route("/messages", access=SIGNED_IN)

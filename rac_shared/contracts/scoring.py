@@ -35,6 +35,8 @@ MAX_CRITERIA = 40
 MIN_EVALUATORS, MAX_EVALUATORS = 2, 9
 Comment = text(4000)
 Reason = text(2000)
+MinistryName = text(200, 10)
+Acronym = text(12, 2)
 
 
 class EducationOrder(Vocabulary):
@@ -57,6 +59,13 @@ class AssignmentStatus(Vocabulary):
 class Decision(Vocabulary):
     DESIGNATED = "designated", "Désigné CERAC"
     NOT_DESIGNATED = "not_designated", "Non désigné"
+
+
+class MinisterTitle(Vocabulary):
+    """How letters name and sign for the minister of a period (« Pour la ministre »)."""
+
+    FEMININE = "la ministre", "La ministre"
+    MASCULINE = "le ministre", "Le ministre"
 
 
 def _score_text(value):
@@ -154,6 +163,18 @@ class DecisionIn(Strict):
     ]
     decision_date: OptionalDate = Field(None, title="Date de la décision")
     justification: Comment = Field("", title="Justification")
+
+
+class MinistryPeriodIn(Strict):
+    """A period of the ministry's table: from ``since``, its name, acronym and minister
+    (replaces the period that starts on the same day)."""
+
+    since: Annotated[
+        date, Field(title="En vigueur depuis le"), Messages(missing="Indiquez la date.")
+    ]
+    name: MinistryName = Field(title="Nom du ministère")
+    acronym: Acronym = Field(title="Sigle")
+    minister: MinisterTitle = Field(title="Titulaire")
 
 
 # -- replies -----------------------------------------------------------------------------------
@@ -564,6 +585,19 @@ class ScoringFigures(Reply):
     total: int
 
 
+class MinistryPeriod(Reply):
+    since: date
+    name: str
+    acronym: str
+    minister: MinisterTitle
+    minister_label: str
+    edited: bool  # recorded by the ministry (the others ship with the platform)
+
+
+class MinistryRemoved(Reply):
+    removed: int
+
+
 class Health(Reply):
     service: str
     database: str
@@ -636,6 +670,16 @@ class ScoringRpc(Protocol):
 
     @slow(60)
     def committee_pdf(self, call_id: int) -> FileReply: ...
+
+    # the ministry's names and ministers over time (letters and reports)
+    def list_ministries(self) -> list[MinistryPeriod]:
+        """Le ministère et sa ou son titulaire, par période (en-tête et signature des lettres)"""
+
+    def save_ministry(self, data: MinistryPeriodIn) -> MinistryPeriod:
+        """Consigner une période du ministère (remplace celle qui commence le même jour)"""
+
+    def remove_ministry(self, since: date) -> MinistryRemoved:
+        """Retirer une période consignée par le ministère"""
 
     # institutions and letters
     def my_results(self) -> list[InstitutionResult]:

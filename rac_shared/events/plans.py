@@ -214,6 +214,7 @@ class PlanCandidateAbandoned(EventPayload):
     abandoned_on: date
     after_validation_interview: bool
     work_done_ratio: str
+    full_name: str = ""  # as the plan names the candidate-worker (what the employer knows)
 
 
 class PlanAnonymised(EventPayload):

@@ -95,6 +95,7 @@ class CeracDesignated(EventPayload):
     total: Decimal
     below_threshold: bool
     decided_by_user_id: int
+    minister: str = ""  # « la ministre » or « le ministre » on the decision date
 
 
 class CeracNotDesignated(EventPayload):
@@ -118,3 +119,4 @@ class CeracNotDesignated(EventPayload):
     qualified: bool
     criteria: list[CriterionVerdict]
     decided_by_user_id: int
+    minister: str = ""  # « la ministre » or « le ministre » on the decision date

@@ -21,6 +21,7 @@ from rac_shared.actor import OrganisationKind, Role
 from rac_shared.clock import end_of_day, is_on_or_before_deadline
 from rac_shared.contracts.applications import AdmissibilityRule
 from rac_shared.formatting import long_date, long_datetime
+from rac_shared.french import plural
 
 RULE_INSTITUTION = "institution"
 RULE_SIGNATURES = "signatures"
@@ -220,11 +221,13 @@ def rule_completeness(facts: Facts) -> RuleResult:
     if problems:
         reason = "; ".join(problems)
         return RuleResult(RULE_COMPLETENESS, False, reason[0].upper() + reason[1:] + ".")
+    letters = plural(facts.support_letters, "lettre d'appui", "lettres d'appui")
+    documents = plural(facts.official_documents, "document officiel")
     return RuleResult(
         RULE_COMPLETENESS,
         True,
-        f"Toutes les sections sont complétées; {facts.support_letters} lettre(s) d'appui et "
-        f"{facts.official_documents} document(s) officiel(s) joints.",
+        f"Toutes les sections sont complétées; {letters} et {documents} "
+        f"{plural(facts.support_letters + facts.official_documents, 'joint', with_count=False)}.",
     )
 
 

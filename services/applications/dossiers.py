@@ -32,6 +32,7 @@ from rac_shared.events import (
     ApplicationWithdrawn,
 )
 from rac_shared.formatting import long_date
+from rac_shared.french import plural
 from rac_shared.outbox import record_event
 from services.applications import access
 from services.applications.admissibility import (
@@ -428,7 +429,7 @@ def checklist(application: Application) -> list[dict]:
             "key": "support_letters",
             "label": "Au moins une lettre d'appui jointe",
             "done": letters > 0,
-            "detail": f"{letters} lettre(s) jointe(s)",
+            "detail": plural(letters, "lettre jointe"),
             "section_id": None,
         }
     )
@@ -437,7 +438,7 @@ def checklist(application: Application) -> list[dict]:
             "key": "official_documents",
             "label": "Au moins un document officiel joint",
             "done": documents > 0,
-            "detail": f"{documents} document(s) joint(s)",
+            "detail": plural(documents, "document joint"),
             "section_id": None,
         }
     )

@@ -27,6 +27,7 @@ from rac_shared.contracts.funding import (
 from rac_shared.db import SessionFactory
 from rac_shared.events import CancelledPlanCandidate
 from rac_shared.formatting import long_date, money
+from rac_shared.french import plural
 from services.billing import (
     cancellation,
     estimates,
@@ -200,7 +201,15 @@ def seed_cancellation(session: Session, organisations: dict, people: dict) -> st
     )
     with clock.frozen_at(abandoned_on):
         settled = settlements.record_abandonment(
-            session, abandoned(plan_id, DEMO_CANDIDATES[2][0], abandoned_on, "0.5", **ids)
+            session,
+            abandoned(
+                plan_id,
+                DEMO_CANDIDATES[2][0],
+                abandoned_on,
+                "0.5",
+                full_name=DEMO_CANDIDATES[2][1],
+                **ids,
+            ),
         )
     with clock.frozen_at(cancelled_on):
         settlements.cancel_plan(
@@ -362,8 +371,8 @@ def seed_funding(session: Session, ceracs: list[dict], people: dict) -> str:
     return (
         f"Financement {year} : {len(rows)} CERAC, allocations de fonctionnement (dont "
         f"{first.name} à 245 000 $ sur le plafond), un projet de développement approuvé et un "
-        f"en attente, {paid} versement(s) payé(s), {held} retenu(s) jusqu'à l'acceptation d'un "
-        f"rapport annuel."
+        f"en attente, {plural(paid, 'versement payé')}, {plural(held, 'retenu')} "
+        f"jusqu'à l'acceptation d'un rapport annuel."
     )
 
 

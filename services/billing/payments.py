@@ -26,6 +26,7 @@ from rac_shared.contracts.billing import PaymentIn, PaymentMethod
 from rac_shared.errors import invalid, not_found
 from rac_shared.events import PaymentRecorded
 from rac_shared.formatting import long_date, money
+from rac_shared.french import plural
 from rac_shared.outbox import record_event
 from services.billing.access import ensure_institution, visible_invoice
 from services.billing.models import Invoice, Payment
@@ -263,7 +264,7 @@ def import_payments(session: Session, actor: Actor, content: str) -> dict:
         report.append({**entry, "status": "recorded", "message": ""})
     if errors:
         raise invalid(
-            f"Le fichier n'a pas été importé : {len(errors)} ligne(s) à corriger. Aucun "
+            f"Le fichier n'a pas été importé : {plural(len(errors), 'ligne')} à corriger. Aucun "
             "paiement n'a été enregistré.",
             errors,
         )

@@ -103,8 +103,8 @@ def record_abandonment(session: Session, payload: PlanCandidateAbandoned) -> dic
             lines=[
                 {
                     "description": "Frais d'abandon de la démarche de RAC après l'entrevue de "
-                    f"validation (candidat-travailleur n° {payload.candidate_id}, le "
-                    f"{long_date(payload.abandoned_on)})",
+                    f"validation ({payload.full_name or 'candidat-travailleur du plan'}, "
+                    f"le {long_date(payload.abandoned_on)})",
                     "detail": f"Selon l'estimation des coûts du plan {plan.reference}",
                     "quantity": "1",
                     "unit_price": str(fee),
@@ -125,7 +125,8 @@ def record_abandonment(session: Session, payload: PlanCandidateAbandoned) -> dic
             source_key=f"abandonment:{plan.plan_id}:{payload.candidate_id}",
             reason_kind="abandonment",
             reason=(
-                f"Abandon d'un candidat-travailleur le {long_date(payload.abandoned_on)} : "
+                f"Abandon de la démarche par {payload.full_name or 'un candidat-travailleur'} "
+                f"le {long_date(payload.abandoned_on)} : "
                 f"remboursement au prorata de l'accompagnement et des évaluations non réalisés "
                 f"({E.rate_label(Decimal(1) - ratio)} du travail prévu pour cette personne)."
             ),

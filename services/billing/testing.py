@@ -195,6 +195,7 @@ def abandoned(plan_id: int, candidate_id: int, on: date, ratio: str, after: bool
         abandoned_on=on,
         after_validation_interview=after,
         work_done_ratio=ratio,
+        full_name=kw.get("full_name", ""),
     )
 
 

@@ -12,7 +12,9 @@ from dataclasses import dataclass, field
 from typing import Protocol
 
 from rac_shared import events as ev
-from rac_shared.formatting import long_date, long_datetime, money, named
+from rac_shared.formatting import long_date, long_datetime, money
+from rac_shared.french import named
+from rac_shared.ministries import ministry_at
 
 SIGNATORY_ROLES = [
     "director_general",
@@ -83,7 +85,7 @@ def application_submitted(p: ev.ApplicationSubmitted, directory: Directory, url:
         subject=f"Accusé de réception — demande de reconnaissance {p.reference}",
         context={"p": p, "organisation": p.organisation_name},
         why="Vous recevez ce message parce que vous êtes signataire de la demande de "
-            f"reconnaissance de {p.organisation_name} à titre de CERAC.",
+            f"reconnaissance {named(p.organisation_name).du} à titre de CERAC.",
         link=f"{url}/demandes/{p.application_id}",
         legal=True,
         recipients=_unique(recipients),
@@ -100,7 +102,7 @@ def admissibility_decided(p: ev.ApplicationAdmissibilityDecided, directory: Dire
         subject=f"Recevabilité de votre demande {p.reference} : {verdict}",
         context={"p": p, "verdict": verdict},
         why="Vous recevez ce message parce que vous êtes signataire ou responsable de la "
-            f"demande de reconnaissance de {p.organisation_name}.",
+            f"demande de reconnaissance {named(p.organisation_name).du}.",
         link=f"{url}/demandes/{p.application_id}",
         legal=True,
         recipients=_unique(_people(users)),
@@ -156,11 +158,9 @@ def _plan_parties(p, directory: Directory, copy_institution: bool = False
 def _names(p, directory: Directory) -> dict:
     """The parties' names, bare (``institution``, ``employer``) and with their article for
     running text (``inst.du`` « du Cégep de Lévis », ``emp.au`` « au CISSS … »)."""
-    names = {
-        "institution": directory.get_organisation(p.institution_id)["name"],
-        "employer": directory.get_organisation(p.employer_id)["name"],
-    }
-    return {**names, "inst": named(names["institution"]), "emp": named(names["employer"])}
+    inst = named(directory.get_organisation(p.institution_id))
+    emp = named(directory.get_organisation(p.employer_id))
+    return {"institution": inst.name, "employer": emp.name, "inst": inst, "emp": emp}
 
 
 def _offer(p) -> str:
@@ -330,14 +330,14 @@ def plan_cancelled(p: ev.PlanCancelled, directory: Directory, url: str) -> Messa
 
 def invoice_issued(p: ev.InvoiceIssued, directory: Directory, url: str) -> Message:
     employer = _people(directory.users_of_organisation(p.employer_id, EMPLOYER_ROLES))
-    institution = directory.get_organisation(p.institution_id)["name"]
+    institution = named(directory.get_organisation(p.institution_id))
     return Message(
         kind="invoice_issued",
-        subject=f"Facture {p.number} de {institution} — {money(p.total)}",
+        subject=f"Facture {p.number} {named(institution).du} — {money(p.total)}",
         context={"p": p, "institution": institution, "total": money(p.total),
                  "due_on": long_date(p.due_on), "issued_on": long_date(p.issued_on)},
         why=f"Vous recevez cette facture parce que vous représentez votre organisation dans "
-            f"le projet {p.plan_reference} avec {institution}.",
+            f"le projet {p.plan_reference} avec {institution.le}.",
         link=f"{url}/factures/{p.invoice_id}",
         legal=True,
         attachment={"service": "billing", "method": "invoice_pdf_for_delivery",
@@ -348,13 +348,13 @@ def invoice_issued(p: ev.InvoiceIssued, directory: Directory, url: str) -> Messa
 
 def invoice_overdue(p: ev.InvoiceOverdue, directory: Directory, url: str) -> Message:
     employer = _people(directory.users_of_organisation(p.employer_id, EMPLOYER_ROLES))
-    institution = directory.get_organisation(p.institution_id)["name"]
+    institution = named(directory.get_organisation(p.institution_id))
     return Message(
         kind="invoice_overdue",
         subject=f"Facture {p.number} en retard de {p.days_late} jours",
         context={"p": p, "institution": institution, "balance": money(p.balance),
                  "due_on": long_date(p.due_on)},
-        why=f"Vous recevez ce rappel parce que la facture {p.number} de {institution} "
+        why=f"Vous recevez ce rappel parce que la facture {p.number} {named(institution).du} "
             "adressée à votre organisation n'est pas entièrement payée.",
         link=f"{url}/factures/{p.invoice_id}",
         legal=True,
@@ -366,18 +366,18 @@ def credit_note_issued(p: ev.CreditNoteIssued, directory: Directory, url: str) -
     """A credit note is a legal notice, like the invoice it corrects: the employer gets it
     by e-mail with its PDF and in the inbox."""
     employer = _people(directory.users_of_organisation(p.employer_id, EMPLOYER_ROLES))
-    institution = directory.get_organisation(p.institution_id)["name"]
+    institution = named(directory.get_organisation(p.institution_id))
     applications = [{"number": a.invoice_number, "amount": money(a.amount)}
                     for a in p.applications]  # fmt: skip
     return Message(
         kind="credit_note_issued",
-        subject=f"Note de crédit {p.number} de {institution} — {money(p.total)}",
+        subject=f"Note de crédit {p.number} {named(institution).du} — {money(p.total)}",
         context={"p": p, "institution": institution, "total": money(p.total),
                  "issued_on": long_date(p.issued_on),
                  "applications": applications,
                  "unapplied": money(p.unapplied) if p.unapplied else ""},  # fmt: skip
         why=f"Vous recevez cette note de crédit parce que vous représentez votre organisation "
-            f"dans le projet {p.plan_reference} avec {institution}.",
+            f"dans le projet {p.plan_reference} avec {institution.le}.",
         link=f"{url}/facturation/notes-de-credit/{p.credit_note_id}",
         legal=True,
         attachment={"service": "billing", "method": "credit_note_pdf_for_delivery",
@@ -418,11 +418,12 @@ def cerac_designated(p: ev.CeracDesignated, directory: Directory, url: str) -> M
         p.organisation_id, SIGNATORY_ROLES + COORDINATOR_ROLES)
     return Message(
         kind="cerac_designated",
-        subject=f"Désignation de {p.organisation_name} à titre de CERAC",
+        subject=f"Désignation {named(p.organisation_name).du} à titre de CERAC",
         context={"p": p, "decision_date": long_date(p.decision_date),
+                 "minister": p.minister or ministry_at(p.decision_date).minister,
                  "years": " et ".join(p.experimentation_years)},
         why="Vous recevez ce message parce que vous êtes signataire ou responsable de la "
-            f"demande de reconnaissance de {p.organisation_name}.",
+            f"demande de reconnaissance {named(p.organisation_name).du}.",
         link=f"{url}/resultats",
         legal=True,
         attachment=_letter(p),
@@ -439,9 +440,10 @@ def cerac_not_designated(p: ev.CeracNotDesignated, directory: Directory, url: st
         kind="cerac_not_designated",
         subject=f"Résultat de votre demande de reconnaissance {p.reference} : non retenue",
         context={"p": p, "decision_date": long_date(p.decision_date), "criteria": criteria,
+                 "minister": p.minister or ministry_at(p.decision_date).minister,
                  "total": _points(p.total), "overall_threshold": _points(p.overall_threshold)},
         why="Vous recevez ce message parce que vous êtes signataire ou responsable de la "
-            f"demande de reconnaissance de {p.organisation_name}.",
+            f"demande de reconnaissance {named(p.organisation_name).du}.",
         link=f"{url}/resultats",
         legal=True,
         attachment=_letter(p),
@@ -530,7 +532,7 @@ def report_changes_requested(p: ev.CeracReportChangesRequested, directory: Direc
         subject=f"Modifications demandées à votre reddition de comptes — {p.period_label}",
         context={"p": p, "what": _what(p), "comments": comments},
         why="Vous recevez ce message parce que vous êtes responsable de la reddition de "
-            f"comptes du CERAC {p.organisation_name}.",
+            f"comptes du CERAC {named(p.organisation_name).du}.",
         link=_report_link(url, p),
         legal=True,
         recipients=_cerac_people(p.organisation_id, directory),
@@ -543,7 +545,7 @@ def report_accepted(p: ev.CeracReportAccepted, directory: Directory, url: str) -
         subject=f"Reddition de comptes acceptée — {p.period_label}",
         context={"p": p, "what": _what(p), "accepted_on": long_date(p.accepted_on)},
         why="Vous recevez ce message parce que vous êtes responsable de la reddition de "
-            f"comptes du CERAC {p.organisation_name}.",
+            f"comptes du CERAC {named(p.organisation_name).du}.",
         link=_report_link(url, p),
         legal=True,
         recipients=_cerac_people(p.organisation_id, directory),
@@ -557,9 +559,10 @@ def report_due_soon(p: ev.CeracReportDueSoon, directory: Directory, url: str) ->
                else f"Rappel : reddition de comptes {p.period_label} à déposer au plus tard "
                     f"le {due}")  # fmt: skip
     why = ("Vous recevez cet avis parce que vous êtes responsable de la reddition de comptes "
-           f"du CERAC {p.organisation_name}." if late else
+           f"du CERAC {named(p.organisation_name).du}." if late else
            "Vous recevez ce rappel parce que vous êtes responsable de la reddition de comptes "
-           f"du CERAC {p.organisation_name}. Vous pouvez désactiver les rappels facultatifs "
+           f"du CERAC {named(p.organisation_name).du}. Vous pouvez désactiver les rappels "
+           "facultatifs "
            "dans vos préférences.")  # fmt: skip
     link = f"{url}/redditions"  # the CERAC's reports, yearly and on special mandates
     return Message(
@@ -578,7 +581,7 @@ def special_mandate_assigned(p: ev.CeracSpecialMandateAssigned, directory: Direc
                              url: str) -> Message:
     return Message(
         kind="special_mandate_assigned",
-        subject=f"Mandat spécial confié à {p.organisation_name} : {p.object}",
+        subject=f"Mandat spécial confié {named(p.organisation_name).au} : {p.object}",
         context={"p": p, "due_date": long_date(p.due_date), "amount": money(p.amount)},
         why="Vous recevez ce message parce que vous êtes signataire ou responsable du CERAC "
             f"{p.organisation_name}, à qui le Ministère confie ce mandat.",
@@ -594,7 +597,7 @@ def support_requested(p: ev.CeracSupportRequested, directory: Directory, url: st
         recipients = _cerac_people(p.cerac_organisation_id, directory, SIGNATORY_ROLES)
     return Message(
         kind="support_requested",
-        subject=f"Demande de soutien de {p.requester_organisation_name} : {p.object}",
+        subject=f"Demande de soutien {named(p.requester_organisation_name).du} : {p.object}",
         context={"p": p},
         why="Vous recevez ce message parce que vous coordonnez la RAC au CERAC "
             f"{p.cerac_organisation_name}, à qui cette demande de soutien est adressée.",
@@ -612,10 +615,10 @@ def support_answered(p: ev.CeracSupportAnswered, directory: Directory, url: str)
                                                     COORDINATOR_ROLES)  # fmt: skip
     return Message(
         kind="support_answered",
-        subject=f"Réponse du CERAC {p.cerac_organisation_name} : {p.object}",
+        subject=f"Réponse du CERAC {named(p.cerac_organisation_name).du} : {p.object}",
         context={"p": p},
         why="Vous recevez ce message parce que vous avez adressé cette demande de soutien au "
-            f"CERAC {p.cerac_organisation_name}.",
+            f"CERAC {named(p.cerac_organisation_name).du}.",
         link=f"{url}/reseau/demandes",
         legal=True,
         recipients=_unique(_people(requester)),

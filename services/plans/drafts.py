@@ -153,19 +153,21 @@ def create_plan(
     now = clock.now()
     template = annex_template(session, actor.organisation_id)
     kind_word = data.program_kind
-    fill = {
-        "institution": institution["name"],
-        "employer": employer_name,
-        "representative": rep_name or "La personne représentante",
-        "target_jobs": data.target_jobs or "les personnes en emploi visées",
-        "kind": kind_word,
-        "title": data.program_title,
-        "code": data.program_code,
-        "domain": data.organisation_domain or "de ses activités",
-    }
+    # The directory's records carry the article their names take; a typed name gets its default.
+    party = employer if employer and employer.get("name") == employer_name else employer_name
+    fill = texts.fill(
+        institution=institution,
+        employer=party,
+        representative=rep_name or "La personne représentante",
+        target_jobs=data.target_jobs or "les personnes en emploi visées",
+        kind=kind_word,
+        title=data.program_title,
+        code=data.program_code,
+        domain=data.organisation_domain or "de ses activités",
+    )
 
     def substitute(text: str) -> str:
-        return texts.substitute(text, organisation=employer_name, institution=institution["name"])
+        return texts.substitute(text, organisation=party, institution=institution)
 
     content = {
         "institution": {

@@ -91,8 +91,17 @@ def abandon(session: Session, actor: Actor, plan_id: int, candidate_id: int, on:
     if on > clock.today():
         raise invalid("La date d'abandon ne peut être dans le futur.", {"abandoned_on": "Future."})
     after_interview = STEP_INDEX.get(candidate.step, 0) >= STEP_INDEX["validation_interview"]
-    total = len(in_force_content(plan)["competencies"])
+    content = in_force_content(plan)
+    total = len(content["competencies"])
     done = sum(1 for r in candidate.results if r.result in DONE_RESULTS)
+    named_in_plan = next(
+        (
+            c.get("full_name", "")
+            for c in content.get("candidates", [])
+            if c.get("id") == candidate.id
+        ),
+        "",
+    )
     candidate.step = Stage.ABANDONED.value
     candidate.abandoned_on = on
     candidate.updated_at = clock.now()
@@ -107,6 +116,7 @@ def abandon(session: Session, actor: Actor, plan_id: int, candidate_id: int, on:
             abandoned_on=on,
             after_validation_interview=after_interview,
             work_done_ratio=ratio(done, total),
+            full_name=named_in_plan,
         ),
     )
     session.flush()

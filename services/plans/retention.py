@@ -37,7 +37,12 @@ from rac_shared.actor import Actor
 from rac_shared.clock import clock, local
 from rac_shared.db import SessionFactory
 from rac_shared.errors import not_found
-from rac_shared.events import PlanAnonymised, PlanCancelled, PlanPersonalInformationExported
+from rac_shared.events import (
+    PlanAnonymised,
+    PlanCancelled,
+    PlanCandidateAbandoned,
+    PlanPersonalInformationExported,
+)
 from rac_shared.formatting import long_date
 from rac_shared.outbox import record_event
 from services.plans import access, calendar, views
@@ -160,24 +165,31 @@ def anonymise(session: Session, plan: Plan, as_of: date) -> None:
 
 
 def _scrub_published_events(session: Session, plan_id: int) -> int:
-    """The names a published ``plan.cancelled`` carried (for billing's costs incurred), kept
-    in this service's outbox: replaced as in the plan's document. Unpublished rows are the
-    relay's and are never touched (a plan ended years ago has none)."""
+    """The names published ``plan.cancelled`` (for billing's costs incurred) and
+    ``plan.candidate_abandoned`` (for the abandonment invoice) events carried, kept in this
+    service's outbox: replaced as in the plan's document. Unpublished rows are the relay's
+    and are never touched (a plan ended years ago has none)."""
     outbox = Base.metadata.tables["outbox"]
+    kinds = (PlanCancelled.event_type, PlanCandidateAbandoned.event_type)
     rows = session.execute(
-        select(outbox.c.id, outbox.c.body).where(
-            outbox.c.event_type == PlanCancelled.event_type, outbox.c.published_at.is_not(None)
+        select(outbox.c.id, outbox.c.event_type, outbox.c.body).where(
+            outbox.c.event_type.in_(kinds), outbox.c.published_at.is_not(None)
         )
     ).all()
     count = 0
-    for row_id, body in rows:
+    for row_id, event_type, body in rows:
         payload = body.get("payload", {})
-        if payload.get("plan_id") != plan_id or not payload.get("candidates"):
+        if payload.get("plan_id") != plan_id:
             continue
-        payload["candidates"] = [
-            {**person, "full_name": f"Personne candidate {number}"}
-            for number, person in enumerate(payload["candidates"], start=1)
-        ]
+        if event_type == PlanCancelled.event_type and payload.get("candidates"):
+            payload["candidates"] = [
+                {**person, "full_name": f"Personne candidate {number}"}
+                for number, person in enumerate(payload["candidates"], start=1)
+            ]
+        elif event_type == PlanCandidateAbandoned.event_type and payload.get("full_name"):
+            payload["full_name"] = "Personne candidate"
+        else:
+            continue
         session.execute(
             outbox.update().where(outbox.c.id == row_id).values(body={**body, "payload": payload})
         )

@@ -11,7 +11,10 @@ substitution (never a template engine): ``[nom de l’organisation]``, ``[nom du
 
 from __future__ import annotations
 
+import re
 from pathlib import Path
+
+from rac_shared.french import named, program
 
 ANNEXES = Path(__file__).resolve().parent / "templates" / "annexes"
 
@@ -32,7 +35,7 @@ INSTITUTION_PLACEHOLDER = "[nom du cégep]"
 # Seed: « Il ne peut, en aucun cas, utiliser la RAC en milieu de travail comme une mesure
 # visant à évaluer son personnel, prendre des mesures disciplinaires ou autres. »
 ORGANISATION_CLAUSE = (
-    "En ce sens, le rôle de l’organisation est d’agir en partenariat avec {institution} afin "
+    "En ce sens, le rôle de l’organisation est d’agir en partenariat avec {institution.le} afin "
     "d’assurer le bon déroulement de la démarche. Il ne peut, en aucun cas, utiliser la RAC en "
     "milieu de travail comme une mesure visant à évaluer son personnel, prendre des mesures "
     "disciplinaires ou autres. Il s’agit d’une démarche individuelle et personnelle dans laquelle "
@@ -45,11 +48,11 @@ ACCEPTANCE_CLAUSES = (
     "Aux termes des dispositions énumérées dans ce document, des conditions générales en "
     "annexe A, des éléments du contexte de réalisation de l’annexe B, de l’entente de "
     "confidentialité en annexe C et de toute autre annexe incorporée aux présentes, "
-    "{employer} retient les services de {institution} aux fins de la mise en œuvre du projet "
+    "{employer.le} retient les services {institution.du} aux fins de la mise en œuvre du projet "
     "de Reconnaissance des acquis et des compétences (RAC) en milieu de travail pour "
-    "l’{kind} en {title} ({code}).",
+    "{program.le} ({code}).",
     "L’acceptation écrite du partenaire constitue un contrat entre les parties.",
-    "Cette acceptation doit parvenir à {institution} au plus tard 30 jours suivant la date "
+    "Cette acceptation doit parvenir {institution.au} au plus tard 30 jours suivant la date "
     "d’émission de la proposition d’intervention, à défaut de quoi le présent contrat sera "
     "résolu de plein droit.",
 )
@@ -68,26 +71,27 @@ CANDIDATE_FOOTNOTE = (
 # -- editable defaults of a new plan ----------------------------------------------------
 
 DEFAULT_CONTEXT = (
-    "{representative} de {employer} a accepté une offre de service de {institution} en lien "
+    "{representative} {employer.du} a accepté une offre de service {institution.du} en lien "
     "avec le plan de mise en œuvre d’un projet de reconnaissance des acquis et des compétences "
     "(RAC) en milieu de travail pour {target_jobs} et s’engage à en assurer le suivi. Par le "
-    "fait même, il s’engage à agir en partenariat avec {institution} pour assurer le bon "
+    "fait même, il s’engage à agir en partenariat avec {institution.le} pour assurer le bon "
     "déroulement de la démarche.\n\n"
-    "L’objectif poursuivi par {employer} est de soutenir les candidats-travailleurs en mettant "
+    "L’objectif poursuivi par {employer.le} est de soutenir les candidats-travailleurs en mettant "
     "en place les ressources, les modalités et les conditions facilitantes pour les soutenir "
-    "selon ce qui a été convenu dans le plan de mise en œuvre pour contribuer à l’obtention de "
-    "l’{kind} en {title} ({code}).\n\n"
+    "selon ce qui a été convenu dans le plan de mise en œuvre pour contribuer à l’obtention "
+    "{program.du} ({code}).\n\n"
     "En annexe A, vous trouverez plus de détails sur les rôles et responsabilités de chacune "
     "des parties et ce à quoi elles s’engagent."
 )
 
 DEFAULT_INSTITUTION_EXPERTISE = (
-    "{institution} est fort d’une expertise dans les divers domaines liés à {title} et d’une "
+    "{institution.Le} est {strong} d’une expertise dans les divers domaines liés {field.au} "
+    "et d’une "
     "expertise en RAC relative aux programmes d’études en lien avec ce projet."
 )
 
 DEFAULT_EQUIPMENT = (
-    "{institution} dispose de laboratoires équipés à la fine pointe de la technologie et "
+    "{institution.Le} dispose de laboratoires équipés à la fine pointe de la technologie et "
     "d’équipement spécialisé dans chacun des créneaux d’expertise mentionnés ci-haut. Nous "
     "mettons à la disposition de nos partenaires nos ressources matérielles et humaines dans un "
     "souci de collaboration et de partage de l’expertise de notre équipe."
@@ -101,16 +105,16 @@ DEFAULT_SPECIALISTS_TEXT = (
 )
 
 DEFAULT_ORGANISATION_EXPERTISE = (
-    "{employer} dispose d’une expertise dans le domaine {domain}. Valorisant le développement "
-    "de carrière des personnes en emploi, {employer} s’engage à soutenir la démarche de RAC de "
-    "ceux qui participeront à ce projet. En valorisant son personnel, {employer} contribue à "
+    "{employer.Le} dispose d’une expertise dans le domaine {domain}. Valorisant le développement "
+    "de carrière des personnes en emploi, {employer.le} s’engage à soutenir la démarche de RAC de "
+    "ceux qui participeront à ce projet. En valorisant son personnel, {employer.le} contribue à "
     "développer le sentiment d’appartenance et l’engagement envers son organisation."
 )
 
 DEFAULT_OBJECTIVES = (
-    "Reconnaître et évaluer les compétences des candidats-travailleurs de {employer}.",
-    "Mettre en œuvre le projet de RAC en milieu de travail au sein de {employer} afin que "
-    "{institution} et le milieu de travail puissent coordonner les actions relatives à la "
+    "Reconnaître et évaluer les compétences des candidats-travailleurs {employer.du}.",
+    "Mettre en œuvre le projet de RAC en milieu de travail au sein {employer.du} afin que "
+    "{institution.le} et le milieu de travail puissent coordonner les actions relatives à la "
     "démarche de RAC.",
     "Soutenir les candidats-travailleurs dans leur démarche afin de leur permettre d’obtenir "
     "le diplôme ({kind} {code}).",
@@ -127,15 +131,15 @@ DEFAULT_IMPLEMENTATION = (
     "des modalités, précisant la marche à suivre tout au long de la démarche de RAC, ont été "
     "déterminés par les deux parties afin de favoriser un équilibre entre les activités "
     "d’évaluation et les fonctions de travail du candidat-travailleur.\n\n"
-    "{employer} assurera la mise en place des modalités, des conditions facilitantes et des "
+    "{employer.Le} assurera la mise en place des modalités, des conditions facilitantes et des "
     "moyens tout au long de la réalisation des différentes étapes de la démarche (détaillé en "
     "annexe B).\n\n"
-    "{institution} assurera la mise en place de conditions facilitantes, de moyens "
+    "{institution.Le} assurera la mise en place de conditions facilitantes, de moyens "
     "d’accompagnement propres tout au long des étapes de la démarche."
 )
 
 DEFAULT_MISSING_TRAINING = (
-    "Les activités de formation manquante seront offertes par {institution} en formule "
+    "Les activités de formation manquante seront offertes par {institution.le} en formule "
     "individualisée, à un moment convenu avec le gestionnaire du candidat-travailleur."
 )
 
@@ -166,8 +170,50 @@ DEFAULT_ANNEX_B_ENTRIES = (
 )
 
 
-def substitute(text: str, *, organisation: str, institution: str) -> str:
-    """Fill the seed's bracketed placeholders by plain replacement (no template engine)."""
-    return text.replace(ORGANISATION_PLACEHOLDER, organisation).replace(
-        INSTITUTION_PLACEHOLDER, institution
-    )
+def fill(*, institution, employer, kind: str, title: str, code: str, **more) -> dict:
+    """What the ``{…}`` fields of these texts name: the parties with their article
+    (``{institution.du}`` « du Cégep de Lévis », ``{employer.Le}``), the program with its
+    type's article (``{program.le}`` « l'AEC en Techniques… », « le DEC en… ») and the field
+    it is named after (``{field.au}`` « au programme Soins infirmiers »)."""
+    institution, employer = named(institution), named(employer)
+    return {
+        "institution": institution,
+        "employer": employer,
+        "strong": institution.agree("fort", "forte"),
+        "program": program(f"{kind} en {title}"),
+        "field": program(title),
+        "kind": kind,
+        "title": title,
+        "code": code,
+        **more,
+    }
+
+
+# « du [nom du cégep] », « à [nom de l’organisation] »: the seed's words before a placeholder,
+# and the form of the name they become.
+_BEFORE = {
+    "du": "du", "de": "du", "de la": "du", "de l’": "du", "De": "Du",
+    "le": "le", "la": "le", "l’": "le", "Le": "Le", "La": "Le", "L’": "Le",
+    "au": "au", "à": "au", "à la": "au", "à l’": "au",
+}  # fmt: skip
+_WORDS = "|".join(sorted((re.escape(w) for w in _BEFORE), key=len, reverse=True))
+
+
+def substitute(text: str, *, organisation, institution) -> str:
+    """Fill the seed's bracketed placeholders by plain replacement (no template engine), with
+    the article and contraction the words before them call for."""
+    for placeholder, name in (
+        (ORGANISATION_PLACEHOLDER, named(organisation)),
+        (INSTITUTION_PLACEHOLDER, named(institution)),
+    ):
+        pattern = re.compile(rf"(?<![\w’'])(?:({_WORDS})\s+)?{re.escape(placeholder)}")
+        text = pattern.sub(lambda m, n=name: _form(m, n), text)
+    return text
+
+
+def _form(match: re.Match, name) -> str:
+    before = match.group(1)
+    if before is None:
+        start = match.start() == 0 or match.string[: match.start()].rstrip()[-1:] in ".:–-\n"
+        return name.Le if start else name.le
+    return getattr(name, _BEFORE[before])

@@ -20,6 +20,7 @@ from rac_shared.contracts.plans import (
     Stage,
     VersionStatus,
 )
+from rac_shared.french import named, plural
 from services.plans import calendar, deadlines, texts
 from services.plans.drafts import institution_short
 from services.plans.lifecycle import replaced_version
@@ -349,13 +350,13 @@ def plan_view(session: Session, plan: Plan, actor: Actor, number: int | None = N
             )
         )
     }
-    fill = {
-        "institution": content["institution"]["name"],
-        "employer": content["employer"]["name"],
-        "kind": content["program"]["kind"],
-        "title": content["program"]["title"],
-        "code": content["program"]["code"],
-    }
+    fill = texts.fill(
+        institution=content["institution"]["name"],
+        employer=content["employer"]["name"],
+        kind=content["program"]["kind"],
+        title=content["program"]["title"],
+        code=content["program"]["code"],
+    )
     acceptance = None
     if version.accepted_at is not None:
         acceptance = {
@@ -604,16 +605,13 @@ def home_summary(session: Session, actor: Actor) -> list[dict]:
         if not row["awaiting_acceptance"]:
             continue
         days = row["days_left"]
-        left = (
-            "dernier jour"
-            if days == 0
-            else f"{days} jour{'s' if days > 1 else ''} restant{'s' if days > 1 else ''}"
-        )
+        left = "dernier jour" if days == 0 else plural(days, "jour restant")
         if actor.is_employer:
             label = f"Plan {row['reference']} ({row['program']}) à accepter : {left}"
         else:
             label = (
-                f"Plan {row['reference']} en attente d'acceptation par {row['employer_name']} : "
+                f"Plan {row['reference']} en attente d'acceptation par "
+                f"{named(row['employer_name']).le} : "
                 f"{left}"
             )
         actions.append(

@@ -25,6 +25,7 @@ from rac_shared.contracts.scoring import (
 )
 from rac_shared.errors import conflict, invalid, not_found
 from rac_shared.events import ApplicationAdmissibilityDecided, EvaluationOpened, EvaluatorAssigned
+from rac_shared.french import plural
 from rac_shared.outbox import record_event
 from services.scoring import access
 from services.scoring.grading import DEFAULT_SPREAD_GAP_PERCENT, GridCriterion
@@ -452,7 +453,7 @@ def record_conflict(
         None,
         "conflict",
         f"Conflit d'intérêts {who} {member.full_name} avec {name} : {record.reason}"
-        + (f" ({withdrawn} affectation(s) retirée(s))." if withdrawn else "."),
+        + (f" ({plural(withdrawn, 'affectation retirée')})." if withdrawn else "."),
         actor,
     )
     return record, withdrawn

@@ -16,8 +16,9 @@ from rac_shared.clock import clock
 from rac_shared.errors import conflict, invalid
 from rac_shared.events import CeracDesignated, CeracNotDesignated, CriterionVerdict
 from rac_shared.formatting import long_date
+from rac_shared.french import named
 from rac_shared.outbox import record_event
-from services.scoring import access, grading
+from services.scoring import access, grading, ministries
 from services.scoring.committees import grid_of, load_committee, load_evaluation, log
 from services.scoring.models import (
     DESIGNATED,
@@ -221,7 +222,7 @@ def decide(
         session.add(cerac)
         session.flush()
         text = (
-            f"Désignation de {evaluation.organisation_name} à titre de CERAC "
+            f"Désignation {named(evaluation.organisation_name).du} à titre de CERAC "
             f"({grading.order_phrase(order)}), décision du {long_date(decision_date)}."
         )
         if not evaluation.qualified:
@@ -251,15 +252,17 @@ def decide(
                     total=evaluation.total,
                     below_threshold=not evaluation.qualified,
                     decided_by_user_id=actor.user_id,
+                    minister=ministries.at(session, decision_date).minister,
                 ),
             )
         return evaluation
+    organisation = named(evaluation.organisation_name)
     log(
         session,
         committee.id,
         evaluation.id,
         "not_designated",
-        f"{evaluation.organisation_name} n'est pas désigné, décision du "
+        f"{organisation.Le} n'est pas {organisation.agree('désigné', 'désignée')}, décision du "
         f"{long_date(decision_date)}." + (f" {justification}" if justification else ""),
         actor,
     )
@@ -281,6 +284,7 @@ def decide(
                 qualified=bool(evaluation.qualified),
                 criteria=verdicts(evaluation),
                 decided_by_user_id=actor.user_id,
+                minister=ministries.at(session, decision_date).minister,
             ),
         )
     return evaluation

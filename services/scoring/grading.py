@@ -19,6 +19,7 @@ from decimal import ROUND_HALF_UP, Decimal
 
 from rac_shared.contracts.scoring import MAX_PER_ORDER
 from rac_shared.errors import conflict, invalid
+from rac_shared.french import enumeration
 
 HUNDREDTH = Decimal("0.01")
 SCORE_STEP = Decimal("0.5")
@@ -335,13 +336,6 @@ def order_phrase(order: str) -> str:
     return f"l'ordre d'enseignement {ORDER_LABELS.get(order, order)}"
 
 
-def _names(names: Sequence[str]) -> str:
-    names = list(names)
-    if len(names) <= 1:
-        return "".join(names)
-    return ", ".join(names[:-1]) + " et " + names[-1]
-
-
 def check_designation(
     education_order: str,
     designated_names: Sequence[str],
@@ -357,7 +351,7 @@ def check_designation(
         raise conflict(
             f"Un maximum de trois établissements par ordre d'enseignement peut être désigné : "
             f"{order_phrase(education_order)} compte déjà trois CERAC désignés "
-            f"({_names(designated_names)}). La désignation est refusée.",
+            f"({enumeration(designated_names)}). La désignation est refusée.",
             {"education_order": education_order, "designated": list(designated_names)},
         )
     if not qualified and len((justification or "").strip()) < MIN_JUSTIFICATION:

@@ -8,13 +8,23 @@ import csv
 import io
 from pathlib import Path
 
+from sqlalchemy.orm import object_session
+
 from rac_shared.clock import clock
+from rac_shared.contracts.scoring import MAX_PER_ORDER
 from rac_shared.formatting import long_date
+from rac_shared.french import enumeration, named, ordinal, plural, salutation
+from rac_shared.ministries import Ministry
 from rac_shared.pdf import render_pdf
 from rac_shared.templating import make_environment
-from services.scoring import grading
+from services.scoring import grading, ministries
 from services.scoring.committees import grid_of
-from services.scoring.designation import MANDATE_PARTS, ranking
+from services.scoring.designation import (
+    MANDATE_PARTS,
+    designated_in,
+    latest_recommendations,
+    ranking,
+)
 from services.scoring.models import DESIGNATED, Evaluation
 from services.scoring.views import criterion_view
 
@@ -43,7 +53,8 @@ def non_designation_reasons(evaluation: Evaluation) -> list[str]:
         if result is not None and not result.met:
             reasons.append(
                 f"Le critère « {criterion.label} » obtient {grading.points(result.score)} "
-                f"point(s) sur {criterion.weight}, sous son seuil de réussite de "
+                f"{plural(result.score or 0, 'point', with_count=False)} sur {criterion.weight}, "
+                f"sous son seuil de réussite de "
                 f"{criterion.threshold}."
             )
     if evaluation.total is not None and evaluation.total < evaluation.overall_threshold:
@@ -52,34 +63,68 @@ def non_designation_reasons(evaluation: Evaluation) -> list[str]:
             f"seuil global de {grading.points(evaluation.overall_threshold)}."
         )
     if not reasons:
-        place = next(
-            (
-                p
-                for p in ranking(evaluation.committee).get(evaluation.education_order, [])
-                if p.key == evaluation.id
-            ),
-            None,
-        )
-        sentence = "La demande atteint tous les seuils de réussite"
-        if place is not None:
-            ordinal = "1er" if place.rank == 1 else f"{place.rank}e"
-            sentence += (
-                f", mais elle se classe au {ordinal} rang de l'ordre d'enseignement "
-                f"{evaluation.education_order}"
-            )
-        reasons.append(
-            sentence + "; au plus trois établissements par ordre d'enseignement sont désignés "
-            "par la ou le ministre."
-        )
+        reasons.append(_qualified_but_not_designated(evaluation))
     return reasons
 
 
-def letter_html(evaluation: Evaluation) -> str:
+def _qualified_but_not_designated(evaluation: Evaluation) -> str:
+    """The reason of an application that passed every threshold, from the ranking: the
+    order's places went to higher-ranked applicants (named, with their ranks), or the
+    committee did not recommend it, or the minister decided otherwise than recommended."""
     committee = evaluation.committee
+    order = evaluation.education_order
+    places = {p.key: p.rank for p in ranking(committee).get(order, [])}
+    rank = places.get(evaluation.id)
+    minister = ministries.at(object_session(evaluation), evaluation.decision_date).minister
+    sentence = "La demande atteint tous les seuils de réussite"
+    if rank is not None:
+        sentence += f" et se classe au {ordinal(rank)} rang de {grading.order_phrase(order)}"
+    ahead = sorted(
+        (
+            e
+            for e in designated_in(committee, order)
+            if e.id != evaluation.id and places.get(e.id, rank or 0) < (rank or 0)
+        ),
+        key=lambda e: places[e.id],
+    )
+    if rank is not None and len(ahead) >= MAX_PER_ORDER:
+        named_places = enumeration(
+            f"{named(e.organisation_name).le} ({ordinal(places[e.id])} rang)" for e in ahead
+        )
+        return (
+            f"{sentence}. Au plus trois établissements sont désignés par ordre "
+            f"d'enseignement : les trois places de cet ordre sont allées aux "
+            f"établissements mieux classés, {named_places}."
+        )
+    session = object_session(evaluation)
+    recommendation = latest_recommendations(session, committee).get(order) if session else None
+    if recommendation is not None and evaluation.id in recommendation.evaluation_ids:
+        return (
+            f"{sentence} et le comité d'évaluation l'a recommandée; {minister} a toutefois "
+            "décidé de ne pas la désigner."
+        )
+    return f"{sentence}, mais le comité d'évaluation ne l'a pas recommandée à {minister}."
+
+
+def letter_html(
+    evaluation: Evaluation, recipient: dict | None = None, organisation: dict | None = None
+) -> str:
+    """The decision letter. ``recipient`` is the directory's director general of the
+    institution (addressed by name, title and form of address), ``organisation`` its
+    directory record (its article); both are unknown for the archives of 2013."""
+    committee = evaluation.committee
+    form = (recipient or {}).get("form_of_address")
+    title = (recipient or {}).get("title") or None
+    greeting = salutation(form, title) if recipient else salutation(None)
     context = {
         "e": evaluation,
+        "recipient": recipient,
+        "organisation": named(organisation or evaluation.organisation_name),
+        "salutation": greeting,
+        "addressed_as": greeting.removesuffix(","),  # in the closing formula
         "call_title": committee.call_title,
         "decision_date": long_date(evaluation.decision_date),
+        "ministry": ministries.at(object_session(evaluation), evaluation.decision_date),
         "produced_on": long_date(clock.today()),
         "criteria": _criteria(evaluation),
         "total": grading.points(evaluation.total),
@@ -103,13 +148,15 @@ def letter_filename(evaluation: Evaluation) -> str:
     return f"lettre-{kind}-{evaluation.reference}.pdf"
 
 
-def render_letter(evaluation: Evaluation) -> bytes:
-    return render_pdf(letter_html(evaluation))
+def render_letter(
+    evaluation: Evaluation, recipient: dict | None = None, organisation: dict | None = None
+) -> bytes:
+    return render_pdf(letter_html(evaluation, recipient, organisation))
 
 
-def report_html(view: dict) -> str:
+def report_html(view: dict, ministry: Ministry) -> str:
     return templates.get_template("committee_report.html.j2").render(
-        v=view, produced_on=long_date(clock.today())
+        v=view, produced_on=long_date(clock.today()), ministry=ministry
     )
 
 

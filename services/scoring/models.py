@@ -299,3 +299,18 @@ class LogEntry(Base):
     by_user_id: Mapped[int | None] = mapped_column(Integer)
     by_name: Mapped[str] = mapped_column(String(200))
     at: Mapped[datetime] = mapped_column(DateTime(timezone=True))
+
+
+class MinistryPeriod(Base):
+    """A period of the ministry's table as its administrator recorded it (name, acronym and
+    minister from ``since``): letters and reports head and sign with the period of their
+    date, these over the periods shipped in ``rac_shared.ministries``."""
+
+    __tablename__ = "ministry_periods"
+
+    since: Mapped[date] = mapped_column(Date, primary_key=True)
+    name: Mapped[str] = mapped_column(String(200))
+    acronym: Mapped[str] = mapped_column(String(12))
+    minister: Mapped[str] = mapped_column(String(20))  # la ministre | le ministre
+    by_user_id: Mapped[int] = mapped_column(Integer)
+    at: Mapped[datetime] = mapped_column(DateTime(timezone=True))

@@ -12,12 +12,14 @@ Every user-facing RPC takes the ``actor`` first (see ``access.py`` for who may d
 from __future__ import annotations
 
 import base64
+from datetime import date
 
 from nameko.rpc import RpcProxy
 from sqlalchemy import select
 
-from rac_shared.actor import Actor
+from rac_shared.actor import Actor, Role
 from rac_shared.bus import OutboxRelayRunner
+from rac_shared.clock import clock
 from rac_shared.consumer import on_event
 from rac_shared.contracts import NextAction, ensure_ministry, health_report
 from rac_shared.contracts.scoring import (
@@ -40,6 +42,9 @@ from rac_shared.contracts.scoring import (
     MemberAdded,
     MemberCandidate,
     MemberRemoved,
+    MinistryPeriod,
+    MinistryPeriodIn,
+    MinistryRemoved,
     Parameters,
     ParametersIn,
     RecommendationIn,
@@ -60,7 +65,15 @@ from rac_shared.outbox import already_processed, first_time
 from rac_shared.pdf import render_pdf
 from rac_shared.rpc import call_within, rpc
 from rac_shared.settings import get_settings
-from services.scoring import access, committees, designation, evaluations, letters, views
+from services.scoring import (
+    access,
+    committees,
+    designation,
+    evaluations,
+    letters,
+    ministries,
+    views,
+)
 from services.scoring.models import EVAL_DECIDED, Base, Committee, Evaluation
 
 OPEN_HANDLER = "scoring.open_evaluation"
@@ -392,10 +405,28 @@ class ScoringService:
     @rpc
     def committee_pdf(self, actor: Actor, call_id: int) -> FileReply:
         view = views.committee_view(self.db, actor, call_id)
+        ministry = ministries.at(self.db, clock.today())
         self.db.rollback()
         return _file(
-            f"comite-evaluation-appel-{call_id}.pdf", render_pdf(letters.report_html(view))
+            f"comite-evaluation-appel-{call_id}.pdf",
+            render_pdf(letters.report_html(view, ministry)),
         )
+
+    # -- the ministry's table -----------------------------------------------------------------
+
+    @rpc
+    def list_ministries(self, actor: Actor) -> list[MinistryPeriod]:
+        return ministries.listing(self.db, actor)
+
+    @rpc
+    def save_ministry(self, actor: Actor, data: MinistryPeriodIn) -> MinistryPeriod:
+        with self.db.begin():
+            return ministries.view(ministries.save(self.db, actor, data))
+
+    @rpc
+    def remove_ministry(self, actor: Actor, since: date) -> MinistryRemoved:
+        with self.db.begin():
+            return {"removed": ministries.remove(self.db, actor, since)}
 
     # -- institutions and letters ----------------------------------------------------------------
 
@@ -431,10 +462,26 @@ class ScoringService:
         }
 
     def _letter(self, evaluation: Evaluation) -> bytes:
-        """The letter as first rendered after the decision (kept: it never changes)."""
+        """The letter as first rendered after the decision (kept: it never changes),
+        addressed to the institution's director general as the directory knows them."""
         if evaluation.letter_pdf is not None:
             return evaluation.letter_pdf
-        content = letters.render_letter(evaluation)
-        evaluation.letter_pdf = content
-        self.db.commit()
-        return content
+        evaluation_id, organisation_id = evaluation.id, evaluation.organisation_id
+        self.db.rollback()  # no transaction held open across the directory's look-ups
+        recipient = organisation = None
+        if organisation_id is not None:
+            organisation = self._timed(
+                self.gateway, "get_organisation", organisation_id=organisation_id
+            )
+            directors = self._timed(
+                self.gateway,
+                "users_of_organisation",
+                organisation_id=organisation_id,
+                roles=[Role.DIRECTOR_GENERAL],
+            )
+            recipient = next((p for p in directors if p.get("active", True)), None)
+        evaluation = self.db.get(Evaluation, evaluation_id)
+        if evaluation.letter_pdf is None:
+            evaluation.letter_pdf = letters.render_letter(evaluation, recipient, organisation)
+            self.db.commit()
+        return evaluation.letter_pdf

@@ -11,6 +11,7 @@ import time
 import pytest
 from playwright.sync_api import Page, expect
 
+from rac_shared.french import plural
 from tests.browser.fixtures_browser import (  # noqa: F401 - fixtures
     browser_fixture,
     context_fixture,
@@ -64,7 +65,8 @@ def test_employer_follows_the_plan_notice_from_the_inbox(platform, page, artefac
     expect(page).to_have_url(re.compile(r"/messages$"))
     expect(page.get_by_role("heading", level=1)).to_have_text("Messages")
     assert header_count(page) == unread
-    expect(page.locator("main")).to_contain_text(f"{unread} message(s) non lu(s)")
+    unread_text = plural(unread, "message non lu", "messages non lus")
+    expect(page.locator("main")).to_contain_text(unread_text)
     assert_accessible_basics(page)
     item = page.locator("ul.inbox > li").filter(has_text=reference)
     expect(item).to_have_count(1)

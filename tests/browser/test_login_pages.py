@@ -57,7 +57,7 @@ USERS = [
         "rh@cisss.demo.quebec",
         "employer_representative",
         "Julie Morin",
-        "Représentant de l'organisation",
+        "Représentante de l'organisation",
         "CCA",
         "CISSS de Chaudière-Appalaches",
         "CLV",

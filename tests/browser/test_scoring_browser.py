@@ -15,6 +15,7 @@ from sqlalchemy import text
 
 from rac_shared.clock import MONTREAL
 from rac_shared.events import ApplicationAdmissibilityDecided
+from rac_shared.french import plural
 from services.applications.demo import CRITERIA_2012
 from services.applications.testing import MINIMAL_PDF
 from tests.browser.fixtures_browser import (  # noqa: F401 - fixtures
@@ -181,7 +182,7 @@ def test_an_evaluator_scores_an_application(platform, api, page, artefacts):
     expect(row).to_contain_text("À faire")
     row.get_by_role("link", name=re.compile("^Noter")).click()
     expect(page.get_by_role("heading", level=1)).to_have_text(
-        "Évaluation de la demande de Cégep de Lévis"
+        "Évaluation de la demande du Cégep de Lévis"
     )
     every_field_is_labelled(page)
 
@@ -266,7 +267,7 @@ def test_an_admin_designates_three_cerac_and_the_fourth_is_refused(platform, api
     page.get_by_role("link", name="Classement et désignation").click()
     every_field_is_labelled(page)
     college = page.locator("section.order").filter(has_text="Ordre collégial")
-    expect(college.locator(".designated-count")).to_have_text("0 CERAC désigné(s) sur 3")
+    expect(college.locator(".designated-count")).to_have_text("0 CERAC désigné sur 3")
 
     for number, evaluation_id in enumerate(ids[:3], start=1):
         form = page.locator(f"#decision-{evaluation_id}")
@@ -277,7 +278,7 @@ def test_an_admin_designates_three_cerac_and_the_fourth_is_refused(platform, api
         )
         college = page.locator("section.order").filter(has_text="Ordre collégial")
         expect(college.locator(".designated-count")).to_have_text(
-            f"{number} CERAC désigné(s) sur 3"
+            f"{plural(number, 'CERAC désigné')} sur 3"
         )
 
     fourth = page.locator(f"#decision-{ids[3]}")
@@ -289,7 +290,7 @@ def test_an_admin_designates_three_cerac_and_the_fourth_is_refused(platform, api
     )
     expect(alert).to_contain_text("La désignation est refusée.")
     college = page.locator("section.order").filter(has_text="Ordre collégial")
-    expect(college.locator(".designated-count")).to_have_text("3 CERAC désigné(s) sur 3")
+    expect(college.locator(".designated-count")).to_have_text("3 CERAC désignés sur 3")
     # Nothing changed: the fourth still awaits a decision, its choice still selected.
     expect(page.locator(f"#decision-{ids[3]}").get_by_label("Désigné CERAC")).to_be_checked()
     page.screenshot(path=artefacts / "scoring-fourth-designation-refused.png", full_page=True)

@@ -47,8 +47,13 @@ ROUTES = {
     ("scoring_decide", "POST"): (f"{C}/designation", ADMIN, 404),
     ("scoring_letter", "GET"): ("/lettres/{missing}.pdf", LETTER_READERS, 404),
     ("scoring_results", "GET"): ("/resultats", INSTITUTIONS, 200),
+    ("scoring_ministries", "GET"): ("/comites/ministeres", STAFF, 200),
+    ("scoring_save_ministry", "POST"): ("/comites/ministeres", ADMIN, 422),
+    ("scoring_remove_ministry", "POST"): ("/comites/ministeres/retirer", ADMIN, 422),
     # -- API ------------------------------------------------------------------------------
     ("api_scoring_workspace", "GET"): ("/api/scoring/evaluations", EVALUATORS, 200),
+    ("api_scoring_ministries", "GET"): ("/api/scoring/ministries", STAFF, 200),
+    ("api_scoring_save_ministry", "PUT"): ("/api/scoring/ministries", ADMIN, 415),
     ("api_scoring_assignment", "GET"): (AE, EVALUATORS, 404),
     ("api_scoring_save", "PUT"): (f"{AE}/scores", EVALUATORS, 415),
     ("api_scoring_declare_conflict", "POST"): (f"{AC}/my-conflicts", EVALUATORS, 415),

@@ -81,6 +81,11 @@ class Row:
     json_body: str | dict | None = None  # API body: "credentials" | "nobody" | a JSON object
 
 
+# Who may set the article of an organisation's name (gateway.directory.ARTICLE_EDITORS).
+ARTICLE_EDITORS = frozenset(
+    {Role.MINISTRY_ADMIN, Role.DIRECTOR_GENERAL, Role.EMPLOYER_REPRESENTATIVE}
+)
+
 EXPECTATIONS: dict[tuple[str, str], Row] = {
     # -- JSON API -------------------------------------------------------------------------
     ("api_token", "POST"): Row("/api/auth/token", anonymous=OK, json_body="credentials"),
@@ -128,6 +133,13 @@ EXPECTATIONS: dict[tuple[str, str], Row] = {
     ),
     ("organisations_page", "GET"): Row("/organisations", allowed=MINISTRY_ROLES),
     ("organisation_page", "GET"): Row("/organisations/{org}", other_tenant=Outcome(404)),
+    # Posted without a choice: refused (422) and re-rendered, nothing changes.
+    ("organisation_article", "POST"): Row(
+        "/organisations/{org}/article",
+        allowed=ARTICLE_EDITORS,
+        granted=Outcome(422),
+        other_tenant=Outcome(404),
+    ),
     ("inbox_page", "GET"): Row("/messages"),
     ("mark_message_read", "POST"): Row("/messages/{missing}/lu", granted=Outcome(404)),
     # One-click unsubscribe (RFC 8058): public, the signed token is the authority; a bogus

@@ -438,14 +438,14 @@ def test_bank_file_and_payment_form_pages(platform, world):
         timeout=30,
     )
     assert imported.status_code == 200, imported.text[:500]
-    assert "1 paiement(s) enregistré(s)" in imported.text
+    assert "1 paiement enregistré" in imported.text
     again = browser.post(
         f"{platform.url}/facturation/paiements/import",
         data={"csrf_token": csrf},
         files=files,
         timeout=30,
     )
-    assert "0 paiement(s) enregistré(s), 1 ligne(s) déjà importée(s)" in again.text
+    assert "0 paiement enregistré, 1 ligne déjà importée" in again.text
     assert scalar(platform, select(Invoice.paid_total).where(Invoice.id == second.id)) == Decimal(
         "481.96"
     )
@@ -554,7 +554,7 @@ def test_the_credit_note_is_e_mailed_with_its_pdf_and_in_the_employers_inbox(pla
     content = attachment.get_content()
     assert "Note de crédit" in PdfReader(io.BytesIO(content)).pages[0].extract_text()
     body = mail.get_body(preferencelist=("plain",)).get_content()
-    assert "Motif : Abandon d'un candidat-travailleur" in body
+    assert "Motif : Abandon de la démarche par " in body
     first = plan_invoices(platform)[0]
     assert f"facture {first.number}" in body  # the credit reduced what the plan still owed
 

@@ -528,7 +528,7 @@ def test_a_handler_that_keeps_failing_is_dead_lettered_and_replayed_with_rac(pla
         id=ghost,
     )
     replayed = platform.rac("dead-letters", "replay").stdout.strip()
-    assert replayed == "1 message(s) renvoyé(s) à leur file d'origine."
+    assert replayed == "1 message renvoyé à leur file d'origine."
     exactly_these_mails(platform, [9301], [stuck], addresses=(COORDINATOR,))
     assert processed(platform, "notifications", [stuck]) == 1
     assert platform.rac("dead-letters", "list").stdout.strip() == "Aucun message en lettre morte."

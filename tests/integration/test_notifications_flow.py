@@ -150,15 +150,12 @@ def test_a_credit_note_reaches_the_employer_with_its_pdf_even_with_reminders_off
     [mail] = wait_until(
         lambda: mails_about(platform, address, number), timeout=90, message="not e-mailed"
     )
-    assert mail["Subject"].startswith(f"Note de crédit {number} de Cégep de Lévis — ")
+    assert mail["Subject"].startswith(f"Note de crédit {number} du Cégep de Lévis — ")
     [attachment] = list(mail.iter_attachments())
     assert attachment.get_filename() == f"note-de-credit-{number}.pdf"
     assert attachment.get_content().startswith(b"%PDF")
     text_part = mail.get_body(preferencelist=("plain",)).get_content()
-    assert (
-        "Bonjour Julie Morin" in text_part
-        and "Motif : Abandon d'un candidat-travailleur" in text_part
-    )
+    assert "Bonjour Julie Morin" in text_part and "Motif : Abandon de la démarche par " in text_part
     token = platform.token(address)
     inbox = platform.api("GET", "/api/messages", token).json()
     [message] = [m for m in inbox["messages"] if number in m["subject"]]

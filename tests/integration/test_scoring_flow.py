@@ -383,7 +383,7 @@ def test_from_admissibility_to_designation(platform, api, me):
     def designation_mail():
         return [
             m for m in platform.mails_to(LEVIS_DG)
-            if m["Subject"] == "Désignation de Cégep de Lévis à titre de CERAC"
+            if m["Subject"] == "Désignation du Cégep de Lévis à titre de CERAC"
         ]  # fmt: skip
 
     [mail] = wait_for(designation_mail, "no designation e-mail", platform, timeout=40)

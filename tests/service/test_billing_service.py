@@ -225,7 +225,7 @@ def test_invoice_pdf_is_rendered_once_in_french_and_kept(billing):
         "2 611,47",
         "TPS (5 %)",
         "TVQ (9,975 %)",
-        "1 octobre 2026",
+        "1er octobre 2026",
         "Modalités de paiement",
     ):
         assert expected in text.replace("\xa0", " ").replace("\u202f", " "), expected

@@ -42,6 +42,7 @@ def test_get_user_returns_the_directory_view(directory):
         "role": "rac_coordinator",
         "organisation_id": organisations["levis"],
         "active": True,
+        "form_of_address": "Madame",
     }
     assert "password_hash" not in user
 

@@ -362,7 +362,7 @@ def test_a_credit_note_is_e_mailed_with_its_pdf_and_put_in_the_inbox_once(
     [(recipients, mail)] = smtp_server.envelopes
     assert recipients == ["rh@cisss.demo.quebec"]
     subject = str(mail["Subject"]).replace("\xa0", " ").replace("\u202f", " ")
-    assert subject == "Note de crédit CLV-NC-2026-0001 de Cégep de Lévis — 1 306,37 $"
+    assert subject == "Note de crédit CLV-NC-2026-0001 du Cégep de Lévis — 1 306,37 $"
     [attachment] = list(mail.iter_attachments())
     assert attachment.get_filename() == "note-de-credit-CLV-NC-2026-0001.pdf"
     assert attachment.get_content() == pdf

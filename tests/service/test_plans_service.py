@@ -300,7 +300,7 @@ def check_pdf(pdf: bytes, reference: str) -> None:
     # The parties, on the cover and in the running header of every other page.
     assert "Cégep de Lévis" in pages[0] and "CISSS de Chaudière-Appalaches" in pages[0]
     assert "PAR :" in pages[0] and "POUR :" in pages[0]
-    assert "Date : 1 septembre 2026" in pages[0]
+    assert "Date : 1er septembre 2026" in pages[0]
     for number, page in enumerate(pages[1:], start=2):
         assert "Cégep de Lévis — CISSS de Chaudière-Appalaches" in page, number
         assert f"Page {number} de {len(pages)}" in page, number
@@ -308,8 +308,8 @@ def check_pdf(pdf: bytes, reference: str) -> None:
     for title in (
         "Table des matières",
         "Contexte de réalisation",
-        "Expertise de Cégep de Lévis",
-        "Expertise de CISSS de Chaudière-Appalaches",
+        "Expertise du Cégep de Lévis",
+        "Expertise du CISSS de Chaudière-Appalaches",
         "Mise en place de la démarche – AEC JEE.0K (RAC)",
         "Objectifs",
         "Déroulement",
@@ -326,7 +326,7 @@ def check_pdf(pdf: bytes, reference: str) -> None:
     assert re.search(r"Contexte de réalisation \.+ ?\d+", pages[1])
     assert "Il ne peut, en aucun cas, utiliser la RAC en milieu de travail" in text
     assert "résolu de plein droit" in text
-    assert "au plus tard le 1 octobre 2026 à 23 h 59" in text
+    assert "au plus tard le 1er octobre 2026 à 23 h 59" in text
     # The steps of the seed, evaluations per group of competencies.
     for step in (
         "Rencontre d’information",
@@ -347,7 +347,7 @@ def check_pdf(pdf: bytes, reference: str) -> None:
     assert "Frais d’évaluation par candidat-travailleur 1 450,00 $" in text
     # The annexes, copied from the template with the parties' names.
     assert "Propriété de la documentation" in text
-    assert "CISSS de Chaudière-Appalaches fournira avec diligence" in text
+    assert "Le CISSS de Chaudière-Appalaches fournira avec diligence" in text
     assert "Moyens d’accompagnement mis en place" in text
     assert "SEULEMENT à des fins d’évaluation en RAC" in text
     assert reference in text

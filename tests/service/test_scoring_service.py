@@ -107,7 +107,8 @@ USERS = {
     4: {"id": 4, "email": "evaluateur@mes.qc", "full_name": "Paul-Émile Caron",
         "role": "ministry_evaluator", "organisation_id": 1, "active": True},
     10: {"id": 10, "email": "dg@levis.qc", "full_name": "Isabelle Bégin",
-         "role": "director_general", "organisation_id": 20, "active": True},
+         "role": "director_general", "organisation_id": 20, "active": True,
+         "title": "Directrice générale", "form_of_address": "Madame"},
 }  # fmt: skip
 CALL_ID = 7
 GRID = {
@@ -445,6 +446,16 @@ def test_scores_consolidation_ranking_and_designation(rpc, sessions):
     assert delivered["filename"] == "lettre-designation-CERAC-2012-0501.pdf"
     text = pdf_text(base64.b64decode(delivered["content_base64"]))
     assert "Cégep de Lévis" in text and "31 mai 2013" in text
+    # Addressed to the director general by name and title, one salutation, in the
+    # closing formula too; the decision of 2013 is the MELS's, signed for « la ministre ».
+    flat = " ".join(text.split())
+    assert "Madame Isabelle Bégin Directrice générale Cégep de Lévis" in flat
+    assert "Madame la Directrice générale, J'ai le plaisir" in flat
+    assert "Monsieur" not in flat
+    assert "Je vous prie d'agréer, Madame la Directrice générale, l'expression" in flat
+    assert "a désigné le Cégep de Lévis" in flat
+    assert "Ministère de l'Éducation, du Loisir et du Sport" in flat
+    assert "Pour la ministre" in flat
     assert "250 000,00 $" in text.replace("\u202f", " ").replace("\xa0", " ")
     assert "Accroître l'offre de service en RAC" in text
 
@@ -645,7 +656,16 @@ def test_the_cap_of_three_per_order_and_the_ministerial_justification(rpc, sessi
     assert len(not_designated["payload"]["criteria"]) == 6
     letter = rpc(ADMIN, "get_letter", evaluation_id=ids[504])
     text = pdf_text(base64.b64decode(letter["content_b64"]))
-    assert "4e rang" in text and "au plus trois établissements" in text
+    assert (
+        " ".join(text.split()).count(
+            "La demande atteint tous les seuils de réussite et se classe au 4e rang de l'ordre "
+            "d'enseignement collégial. Au plus trois établissements sont désignés par ordre "
+            "d'enseignement : les trois places de cet ordre sont allées aux établissements mieux "
+            "classés, le Cégep de Lévis (1er rang), le Cégep Marie-Victorin (2e rang) et le Cégep "
+            "de Rimouski (3e rang)."
+        )
+        == 1
+    )
 
     # Designating the application that failed a threshold needs a ministerial justification.
     with pytest.raises(DomainError) as bare:
@@ -685,8 +705,44 @@ def test_a_non_designation_letter_explains_each_criterion_against_its_threshold(
     assert [(c["score"], c["threshold"]) for c in failed] == [("5.00", 6)]
     delivered = rpc(None, "letter_pdf_for_delivery", evaluation_id=evaluation_id)
     text = pdf_text(base64.b64decode(delivered["content_base64"]))
-    assert "obtient 5 point(s) sur 10, sous son seuil de réussite de 6" in text
+    assert "obtient 5 points sur 10, sous son seuil de réussite de 6" in text
     assert "Centre de services scolaire des Navigateurs" in text
+
+
+def test_a_qualified_application_the_committee_did_not_recommend_is_told_so(rpc, sessions):
+    for application_id, organisation_id in ((501, 20), (502, 21)):
+        rpc.deliver(admissible(application_id, organisation_id))
+    form_committee(rpc)
+    ids = {a: evaluation_id_of(sessions, a) for a in (501, 502)}
+    evaluate(rpc, ids[501], ["18", "13", "13", "9", "18", "18"])
+    evaluate(rpc, ids[502], ["16", "12", "12", "8", "16", "16"])
+    rpc(
+        ADMIN,
+        "record_recommendation",
+        call_id=CALL_ID,
+        data={"education_order": "collégial", "evaluation_ids": [ids[501]]},
+    )
+    for application_id in (501, 502):
+        rpc(ADMIN, "decide", evaluation_id=ids[application_id], data={"designated": False})
+    texts = {
+        a: " ".join(
+            pdf_text(
+                base64.b64decode(rpc(ADMIN, "get_letter", evaluation_id=ids[a])["content_b64"])
+            ).split()
+        )
+        for a in (501, 502)
+    }
+    assert (
+        "La demande atteint tous les seuils de réussite et se classe au 2e rang de l'ordre "
+        "d'enseignement collégial, mais le comité d'évaluation ne l'a pas recommandée à la "
+        "ministre." in texts[502]
+    )
+    assert (
+        "La demande atteint tous les seuils de réussite et se classe au 1er rang de l'ordre "
+        "d'enseignement collégial et le comité d'évaluation l'a recommandée ; la ministre a "
+        "toutefois décidé de ne pas la désigner." in texts[501]
+    )
+    assert "au plus trois" not in texts[501] + texts[502]
 
 
 def test_bad_inputs_are_refused_with_a_clear_error(rpc, sessions):
@@ -869,3 +925,56 @@ def test_the_event_reaches_the_service_over_rabbitmq_and_opens_once(
 
     body = wait_until(received, timeout=15, message="evaluation.opened never published")
     assert body["event_type"] == "evaluation.opened"
+
+
+# -- the ministry's table --------------------------------------------------------------------
+
+
+def test_the_ministry_corrects_its_table_and_letters_follow_it(rpc, sessions):
+    shipped = rpc(ANALYST, "list_ministries")
+    assert [(p["since"], p["acronym"], p["minister"]) for p in shipped][:2] == [
+        ("2005-02-18", "MELS", "le ministre"),
+        ("2007-04-18", "MELS", "la ministre"),
+    ]
+    assert not any(p["edited"] for p in shipped)
+    period = {
+        "since": "2012-09-19",
+        "name": "Ministère de l'Enseignement supérieur, de la Recherche, de la Science et "
+        "de la Technologie",
+        "acronym": "MESRST",
+        "minister": "le ministre",
+    }
+    with pytest.raises(DomainError) as analyst:
+        rpc(ANALYST, "save_ministry", data=period)
+    assert analyst.value.code == "forbidden"
+    with pytest.raises(DomainError) as bad:
+        rpc(ADMIN, "save_ministry", data={**period, "minister": "la ou le ministre"})
+    assert bad.value.code == "invalid" and "minister" in bad.value.details
+    saved = rpc(ADMIN, "save_ministry", data=period)
+    assert saved["edited"] and saved["minister_label"] == "Le ministre"
+    table = rpc(ANALYST, "list_ministries")
+    assert [p["acronym"] for p in table] == ["MELS", "MELS", "MESRST", "MEESR", "MEES", "MES"]
+
+    # A decision of 2013 now reads the recorded period: heading, sentence and signature.
+    rpc.deliver(admissible(501, 20))
+    evaluation_id = evaluation_id_of(sessions, 501)
+    form_committee(rpc)
+    evaluate(rpc, evaluation_id)
+    rpc(
+        ADMIN,
+        "decide",
+        evaluation_id=evaluation_id,
+        data={"designated": True, "decision_date": "2013-05-31"},
+    )
+    [event] = outbox(sessions, "cerac.designated")
+    assert event["payload"]["minister"] == "le ministre"
+    letter = rpc(ADMIN, "get_letter", evaluation_id=evaluation_id)
+    flat = " ".join(pdf_text(base64.b64decode(letter["content_b64"])).split())
+    assert flat.startswith("Ministère de l'Enseignement supérieur, de la Recherche, de la Science")
+    assert "le ministre a désigné le Cégep de Lévis" in flat and "Pour le ministre" in flat
+
+    assert rpc(ADMIN, "remove_ministry", since="2012-09-19") == {"removed": 1}
+    assert not any(p["edited"] for p in rpc(ADMIN, "list_ministries"))
+    with pytest.raises(DomainError) as gone:
+        rpc(ADMIN, "remove_ministry", since="2012-09-19")
+    assert gone.value.code == "not_found"

@@ -185,7 +185,7 @@ def test_rule_completeness_fails_with_the_reason(kind, overrides, fragment):
 def test_rule_completeness_counts_the_documents():
     result = rule_completeness(facts(support_letters=3, official_documents=2))
     assert result.passed
-    assert "3 lettre(s) d'appui et 2 document(s) officiel(s)" in result.reason
+    assert "3 lettres d'appui et 2 documents officiels joints" in result.reason
 
 
 # -- rule 4: deposit by the deadline, electronic and paper -----------------------------------

@@ -222,6 +222,18 @@ def test_estimate_html_is_french_and_escaped(session):
     assert "20 août 2026" in html
 
 
+def test_the_abandonment_clause_states_a_fee_only_when_there_is_one(session):
+    with_fee = E.estimate_html(
+        session, save(session, spec={**estimate_spec(), "abandonment_fee": "250.00"})
+    )
+    assert "des frais d'abandon de\n    <strong>250,00\xa0$</strong>" in with_fee
+    without = E.estimate_html(
+        session, save(session, plan_id=2, spec={**estimate_spec(), "abandonment_fee": "0"})
+    )
+    assert "aucuns frais d'abandon ne sont facturés" in without
+    assert "0,00\xa0$</strong>" not in without and "frais d'abandon de" not in without
+
+
 def test_preview_computes_without_saving(session):
     view = E.preview(session, EstimateSpec(**estimate_spec()), 3)
     assert view["total"] == "8704.89"
@@ -489,7 +501,7 @@ def test_abandonment_after_validation_interview(session):
     issued_invoice(session)
     with clock.frozen_at(date(2026, 10, 15)):
         result = settlements.record_abandonment(
-            session, abandoned(1, 42, date(2026, 10, 14), "0.4")
+            session, abandoned(1, 42, date(2026, 10, 14), "0.4", full_name="Nadia Fortin")
         )
         session.commit()
         assert (
@@ -502,7 +514,10 @@ def test_abandonment_after_validation_interview(session):
     assert fee.subtotal == D("250.00") and fee.total == D("287.44")  # 250 + 12.50 + 24.94
     assert credit.number == "CLV-NC-2026-0001"
     assert credit.total == D("1306.37")  # 60 % of one third of accompaniment and evaluation
-    assert "60 %" in credit.reason
+    assert "60 %" in credit.reason and "par Nadia Fortin le 14 octobre 2026" in credit.reason
+    # Named as the plan names the candidate-worker, never by an internal number.
+    [line] = fee.lines
+    assert "(Nadia Fortin, le 14 octobre 2026)" in line["description"] and "42" not in str(line)
     # The credit pays what the plan owes first (the first invoice, then the fee).
     first = session.scalar(select(Invoice).where(Invoice.number == "CLV-2026-0001"))
     assert first.credited_total == D("1306.37") and credit.unapplied == 0

@@ -127,7 +127,7 @@ def test_the_bank_file_is_an_upload_read_within_its_limit(session):
         "/facturation/paiements/import",
         {"fichier": (_file(text.encode("cp1252")), "releve.csv")},  # saved by an old spreadsheet
     )
-    assert imported.status_code == 200 and "1 paiement(s) enregistré(s)" in imported.html
+    assert imported.status_code == 200 and "1 paiement enregistré" in imported.html
 
 
 def _file(content):

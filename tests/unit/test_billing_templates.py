@@ -368,7 +368,7 @@ def test_invoice_and_credit_note_documents(data):
         "Facture",
         "CLV-2026-0001",
         "Date d'échéance",
-        "1 octobre 2026",
+        "1er octobre 2026",
         "Cégep de Lévis",
         "CISSS de Chaudière-Appalaches",
         "TPS (5 %)",

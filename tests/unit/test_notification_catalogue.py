@@ -331,7 +331,7 @@ def test_credit_note_is_a_legal_notice_to_the_employer_with_its_pdf():
     message = compose("credit_note_issued")
     assert [r.email for r in message.recipients] == ["rh@emp.qc"]
     assert message.legal  # like the invoice it corrects: preferences cannot turn it off
-    assert message.subject == "Note de crédit CLV-NC-2026-0001 de Cégep de Lévis — 1\xa0306,37\xa0$"
+    assert message.subject == "Note de crédit CLV-NC-2026-0001 du Cégep de Lévis — 1\xa0306,37\xa0$"
     assert message.attachment == {"service": "billing", "method": "credit_note_pdf_for_delivery",
                                   "kwargs": {"credit_note_id": 4}}
     assert message.link == f"{URL}/facturation/notes-de-credit/4"

@@ -164,7 +164,7 @@ def test_reminders_before_the_due_date_are_optional_the_late_notice_is_not():
     assert late.subject.startswith("Reddition de comptes en retard : Guide de la RAC à distance")
     soon_text, _ = render(soon)
     late_text, _ = render(late)
-    assert "La reddition de comptes 2014-2015 de Cégep de Lévis est à déposer" in soon_text
+    assert "La reddition de comptes 2014-2015 du Cégep de Lévis est à déposer" in soon_text
     assert "le rapport sur le mandat spécial « Guide de la RAC à distance »" in late_text
     assert "n'a pas encore été déposé au Ministère" in late_text  # le rapport: masculine
     assert late.link == f"{URL}/redditions"
@@ -184,7 +184,7 @@ def test_a_special_mandate_lists_deliverables_due_date_and_amount():
 def test_a_support_request_goes_to_the_cerac_coordinators():
     message = compose("support_requested")
     assert emails(message) == {"rac@levis.qc"}
-    assert message.subject.startswith("Demande de soutien de CSS des Navigateurs : ")
+    assert message.subject.startswith("Demande de soutien du CSS des Navigateurs : ")
     assert message.link == f"{URL}/reseau/demandes"
     _, html = render(message)
     assert "&lt;script&gt;" in html and "<script>" not in html
@@ -203,7 +203,7 @@ def test_the_answer_goes_to_the_person_who_asked():
     fallback = catalogue.support_answered(anonymous, Directory(), URL)
     assert emails(fallback) == {"rac@css.qc"}  # unknown requester: the coordinators
     text, _ = render(message)
-    assert "Le CERAC Cégep de Lévis a répondu" in text
+    assert "Le CERAC du Cégep de Lévis a répondu" in text
 
 
 def test_a_project_goes_to_the_analysts_and_its_decision_to_the_cerac():

@@ -76,7 +76,7 @@ def test_the_designation_goes_to_the_institution_with_the_letter_attached():
         "method": "letter_pdf_for_delivery",
         "kwargs": {"evaluation_id": 12},
     }
-    assert message.subject == "Désignation de Cégep de Lévis à titre de CERAC"
+    assert message.subject == "Désignation du Cégep de Lévis à titre de CERAC"
     text, html = render(message, message.recipients[0])
     assert "décision du 31 mai 2013" in text
     assert "phase d'expérimentation 2013-2014 et 2014-2015" in text

@@ -73,3 +73,34 @@ def _alive(pid: int) -> bool:
         return False
     with open(f"/proc/{pid}/stat") as stat:  # a zombie waiting for its reaper is gone too
         return stat.read().split()[2] != "Z"
+
+
+def test_documents_are_tagged_pdf_ua_with_language_title_bookmarks_and_totals_once(tmp_path):
+    lines = "".join(f"<tr><td>Ligne {n}</td><td>{n},00 $</td></tr>" for n in range(1, 121))
+    document = pdf.render_pdf(
+        '<!DOCTYPE html><html lang="fr-CA"><head><meta charset="utf-8">'
+        "<title>Plan PMO-CLV-2026-001 — version 1</title></head><body>"
+        "<h1>Plan de mise en œuvre</h1><h2>Estimation des coûts</h2>"
+        "<table><thead><tr><th>Poste</th><th>Montant</th></tr></thead>"
+        f"<tbody>{lines}</tbody>"
+        "<tfoot><tr><th>Total avant taxes</th><td>7 260,00 $</td></tr></tfoot></table>"
+        "<h2>Acceptation</h2></body></html>"
+    )
+    reader = PdfReader(io.BytesIO(document))
+    root = reader.trailer["/Root"]
+    assert root["/Lang"] == "fr-CA" and bool(root["/MarkInfo"]["/Marked"])
+    assert "/StructTreeRoot" in root
+    assert reader.metadata.title == "Plan PMO-CLV-2026-001 — version 1"
+    top = reader.outline
+    assert top[0]["/Title"] == "Plan de mise en œuvre"
+    assert [entry["/Title"] for entry in top[1]] == ["Estimation des coûts", "Acceptation"]
+    pages = [page.extract_text() for page in reader.pages]
+    assert len(pages) > 1
+    # The header on every page the table spans, the totals once, after the last line.
+    assert all("Poste" in page for page in pages)
+    assert [page.count("Total avant taxes") for page in pages][:-1] == [0] * (len(pages) - 1)
+    assert pages[-1].index("Ligne 120") < pages[-1].index("Total avant taxes")
+    path = tmp_path / "plan.pdf"
+    path.write_bytes(document)
+    info = subprocess.run(["pdfinfo", str(path)], capture_output=True, text=True, check=True)
+    assert "Tagged:          yes" in info.stdout

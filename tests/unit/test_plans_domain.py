@@ -300,7 +300,7 @@ def test_annexes_are_copied_from_the_institutions_own_template(session):
     session.commit()
     first = new_plan(session)
     assert first.current.content["annexes"]["annex_a"] == (
-        "Conditions générales propres au Cégep de Lévis pour CISSS de Chaudière-Appalaches."
+        "Conditions générales propres au Cégep de Lévis pour le CISSS de Chaudière-Appalaches."
     )
     # Editing the template later does not change a plan already created.
     drafts.save_annex_template(
@@ -980,6 +980,7 @@ def test_progress_by_name_for_the_institution_aggregates_for_the_employer(sessio
     assert milestones == ["welcome_meeting", "end_of_evaluations"]
     [abandoned] = events(session, "plan.candidate_abandoned")
     assert abandoned["payload"]["candidate_id"] == luc
+    assert abandoned["payload"]["full_name"] == "Luc Roy"  # as the plan names him
     assert abandoned["payload"]["after_validation_interview"] is True
     assert abandoned["payload"]["work_done_ratio"] == "0.00"
 

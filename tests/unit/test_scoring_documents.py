@@ -15,8 +15,9 @@ from sqlalchemy.orm import Session
 from rac_shared.actor import Actor, OrganisationKind, Role
 from rac_shared.contracts import scoring as S
 from rac_shared.events import ApplicationAdmissibilityDecided
+from rac_shared.ministries import ministry_at
 from services.applications.demo import CRITERIA_2012
-from services.scoring import committees, designation, evaluations, letters, views
+from services.scoring import committees, designation, evaluations, letters, ministries, views
 from services.scoring.models import Base
 
 HOSTILE = "<script>alert(1)</script> Cégep {{ 7*7 }}"
@@ -96,7 +97,7 @@ def test_the_letters_explain_the_decision_in_french_and_escape_names(decided):
     assert "2013-2014 et 2014-2015" in html
     assert letters.letter_filename(designated) == "lettre-designation-CERAC-2012-0001.pdf"
     refusal = letters.letter_html(failed)
-    assert "obtient 5 point(s) sur 10, sous son seuil de réussite de 6" in refusal
+    assert "obtient 5 points sur 10, sous son seuil de réussite de 6" in refusal
     assert letters.letter_filename(failed) == "lettre-non-designation-CERAC-2012-0002.pdf"
 
 
@@ -112,7 +113,7 @@ def test_the_committee_csv_and_report(session, decided):
     assert first[-5:-2] == ["oui", "1", "oui"]  # all thresholds met, rank 1, proposed
     assert first[-2] == "Désigné CERAC" and first[-1] == views.iso(designated.decision_date)
     assert lines[2][-5] == "non" and lines[2][-2] == "Non désigné"
-    report = letters.report_html(view)
+    report = letters.report_html(view, ministry_at(None))
     assert "<script>" not in report and "Matrice des demandes et des critères" in report
 
 
@@ -168,3 +169,23 @@ def test_every_page_of_the_area_renders_escaped(session, decided):
     assert "Lévesque" not in rendered[4] and "Côté" not in rendered[4]
     assert "Désigné CERAC" in rendered[4] and "/lettres/" in rendered[4]
     assert "readonly" in rendered[5]  # submitted: locked
+
+
+def test_the_ministry_table_page_shows_the_periods_and_the_form_to_the_admin_only(session):
+    from gateway.web.forms import FormState
+
+    periods = [S.MinistryPeriod.model_validate(p) for p in ministries.listing(session, ADMIN)]
+    choices = S.MinisterTitle.choices()
+    admin = render(
+        "scoring/ministries.html.j2", ADMIN, periods=periods, form=FormState(),
+        minister_titles=choices,
+    )  # fmt: skip
+    analyst = render(
+        "scoring/ministries.html.j2", ANALYST, periods=periods, form=FormState(),
+        minister_titles=choices,
+    )  # fmt: skip
+    for html in (admin, analyst):
+        assert "18 février 2005" in html and "Ministère de l&#39;Enseignement supérieur" in html
+        assert "5 périodes" in html and "Fournie avec la plateforme" in html
+    assert 'action="/comites/ministeres"' in admin and '<option value="la ministre">' in admin
+    assert 'action="/comites/ministeres"' not in analyst

@@ -31,6 +31,9 @@ passthrough(
     Api("api_scoring_decide", f"POST {E}/decision", "decide", ADMIN),
     Api("api_scoring_committee_csv", f"GET {C}/matrix.csv", "committee_csv", STAFF, file=True),
     Api("api_scoring_letter", f"GET {E}/letter", "get_letter", LETTER_READERS, file=True),
+    Api("api_scoring_ministries", f"GET {S}/ministries", "list_ministries", STAFF,
+        wrap="ministries"),
+    Api("api_scoring_save_ministry", f"PUT {S}/ministries", "save_ministry", ADMIN),
     Api("api_scoring_results", f"GET {S}/results", "my_results", INSTITUTIONS, wrap="results"),
 )
 # fmt: on

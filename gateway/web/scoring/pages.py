@@ -14,6 +14,8 @@ re-renders the page it came from (``on_error=``) with what was typed and the err
 
 from __future__ import annotations
 
+from datetime import date
+
 from werkzeug.wrappers import Response
 
 from gateway.web import responses
@@ -23,7 +25,7 @@ from rac_shared.actor import INSTITUTION_ROLES, Role
 from rac_shared.clock import clock
 from rac_shared.contracts import scoring
 from rac_shared.contracts.applications import ApplicationView
-from rac_shared.contracts.base import OptionalInt
+from rac_shared.contracts.base import OptionalInt, Strict
 from rac_shared.errors import DomainError, invalid
 
 ADMIN = frozenset({Role.MINISTRY_ADMIN})
@@ -48,6 +50,9 @@ notices(
     consensus="La note de consensus est consignée et le résultat recalculé.",
     recommandation="La recommandation du comité est consignée.",
     decision="La décision de la ou du ministre est consignée.",
+    ministere="La période du ministère est consignée : les lettres et rapports produits "
+    "désormais la suivent.",
+    **{"ministere-retire": "La période consignée est retirée."},
 )
 
 
@@ -189,6 +194,31 @@ def scoring_letter(ctx: Ctx, evaluation_id: int) -> Response:
     return responses.document(ctx, ctx.scoring.get_letter(evaluation_id=evaluation_id))
 
 
+# -- the ministry's names and ministers over time ------------------------------------------------
+
+
+@route("/comites/ministeres", access=STAFF)
+def scoring_ministries(ctx: Ctx) -> Response:
+    return ctx.render(
+        "scoring/ministries.html.j2",
+        periods=ctx.scoring.list_ministries(),
+        form=ctx.form(endpoint="scoring_save_ministry"),
+        minister_titles=scoring.MinisterTitle.choices(),
+    )
+
+
+class MinistryRemovalForm(Strict):
+    """The period to withdraw, as its row's button posts it."""
+
+    since: date
+
+
+@post("/comites/ministeres/retirer", MinistryRemovalForm, scoring_ministries, ADMIN)
+def scoring_remove_ministry(ctx: Ctx, form: MinistryRemovalForm) -> Response:
+    ctx.scoring.remove_ministry(since=form.since)
+    return ctx.done("/comites/ministeres", "ministere-retire")
+
+
 # -- institutions ----------------------------------------------------------------------------------
 
 
@@ -223,5 +253,10 @@ page_actions(
     "scoring", scoring_designation_page, ADMIN,
     Post("scoring_recommend", "/comites/<int:call_id>/recommandation", "record_recommendation",
          "/comites/{call_id}/designation", "recommandation", scoring.RecommendationIn),
+)
+page_actions(
+    "scoring", scoring_ministries, ADMIN,
+    Post("scoring_save_ministry", "/comites/ministeres", "save_ministry", "/comites/ministeres",
+         "ministere", scoring.MinistryPeriodIn),
 )
 # fmt: on
