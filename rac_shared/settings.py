@@ -95,6 +95,10 @@ class Settings(BaseSettings):
     job_retry_seconds: float = 300.0
     job_lease_seconds: float = 600.0
 
+    # The Québec government's signature (PIV) in the header: only a ministry's own deployment
+    # may show it, so it is off unless the operator turns it on.
+    government_signature: bool = False
+
     max_body_bytes: int = 12 * 1024 * 1024
     login_max_failures: int = 5
     login_window_minutes: int = 15

@@ -255,12 +255,30 @@ def static_file(ctx: Ctx, filename: str) -> Response:
     path = safe_join(str(STATIC_DIR), filename)
     if path is None or not Path(path).is_file():
         raise HttpError(404)
-    mimetype = {"css": "text/css", "svg": "image/svg+xml", "png": "image/png"}.get(
-        path.rsplit(".", 1)[-1], "application/octet-stream"
-    )
-    response = Response(Path(path).read_bytes(), mimetype=mimetype)
+    return _static_response(Path(path))
+
+
+STATIC_TYPES = {
+    "css": "text/css",
+    "js": "text/javascript",
+    "svg": "image/svg+xml",
+    "png": "image/png",
+    "ico": "image/x-icon",
+    "woff2": "font/woff2",
+}
+
+
+def _static_response(path: Path) -> Response:
+    mimetype = STATIC_TYPES.get(path.suffix.lstrip("."), "application/octet-stream")
+    response = Response(path.read_bytes(), mimetype=mimetype)
     response.headers["Cache-Control"] = "public, max-age=3600"
     return response
+
+
+@route("/favicon.ico", access=PUBLIC)
+def favicon(ctx: Ctx) -> Response:
+    """Browsers ask for it at the root whatever the page says: the design system's icon."""
+    return _static_response(STATIC_DIR / "sdg" / "img" / "favicon.ico")
 
 
 @route("/healthz", access=PUBLIC)

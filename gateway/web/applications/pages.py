@@ -22,7 +22,7 @@ from werkzeug.wrappers import Response
 from gateway.web import responses
 from gateway.web.forms import NoFields
 from gateway.web.framework import Ctx, HttpError, notices, post, route
-from gateway.web.passthrough import Post, page_actions
+from gateway.web.passthrough import Confirm, Post, page_actions
 from rac_shared.actor import INSTITUTION_ROLES, MINISTRY_ROLES, Role
 from rac_shared.contracts import applications
 from rac_shared.contracts.base import OptionalDate, OptionalInt, Strict, parse, text
@@ -409,12 +409,18 @@ page_actions(
     Post("call_add_section", "/appels/<int:call_id>/sections", "add_section", "/appels/{call_id}",
          "appel-enregistre", applications.SectionIn),
     Post("call_delete_section", "/appels/<int:call_id>/sections/<int:section_id>/supprimer",
-         "delete_section", "/appels/{call_id}", "appel-enregistre"),
+         "delete_section", "/appels/{call_id}", "appel-enregistre",
+         confirm=Confirm("Retirer cette section du formulaire?",
+                         "La section et toutes ses questions seront retirées du formulaire de "
+                         "l'appel d'intérêt.", "Retirer la section")),
     Post("call_add_question", "/appels/<int:call_id>/sections/<int:section_id>/questions",
          "add_question", "/appels/{call_id}", "appel-enregistre", applications.QuestionIn),
     Post("call_delete_question",
          "/appels/<int:call_id>/sections/<int:section_id>/questions/<int:question_id>/supprimer",
-         "delete_question", "/appels/{call_id}", "appel-enregistre"),
+         "delete_question", "/appels/{call_id}", "appel-enregistre",
+         confirm=Confirm("Retirer cette question du formulaire?",
+                         "La question sera retirée du formulaire de l'appel d'intérêt.",
+                         "Retirer la question")),
     Post("call_publish", "/appels/<int:call_id>/publier", "publish_call", "/appels/{call_id}",
          "appel-publie"),
     Post("call_close", "/appels/<int:call_id>/fermer", "close_call", "/appels/{call_id}",
@@ -427,7 +433,11 @@ page_actions(
     Post("application_submit", "/demandes/<int:application_id>/deposer", "submit",
          "/demandes/{application_id}", "deposee"),
     Post("application_withdraw", "/demandes/<int:application_id>/retirer", "withdraw",
-         "/demandes/{application_id}", "retiree"),
+         "/demandes/{application_id}", "retiree",
+         confirm=Confirm("Retirer la demande?",
+                         "La demande ne sera plus examinée par le Ministère. Avant la date "
+                         "limite, vous pourrez la rouvrir; elle redeviendra alors un brouillon "
+                         "à signer et à déposer de nouveau.", "Retirer la demande")),
     Post("application_reopen", "/demandes/<int:application_id>/rouvrir", "reopen",
          "/demandes/{application_id}", "demande-rouverte"),
     Post("application_paper", "/demandes/<int:application_id>/copie-papier", "record_paper_receipt",
