@@ -29,11 +29,13 @@ run: install
 	@echo
 	PATH="$(CURDIR)/$(BIN):$$PATH" $(BIN)/honcho start
 
-## system-deps: what the tests need from Debian (Chromium for Playwright, fonts for PDFs, npm for axe-core)
+## system-deps: what the tests need from Debian (Chromium for Playwright, fonts for PDFs,
+## PgBouncer for the connection-pooling test, npm for axe-core)
 system-deps:
-	@command -v chromium >/dev/null && command -v pdftotext >/dev/null && command -v npm >/dev/null || { \
+	@command -v chromium >/dev/null && command -v pdftotext >/dev/null && \
+	  command -v npm >/dev/null && test -x /usr/sbin/pgbouncer || { \
 	  apt-get update -qq && DEBIAN_FRONTEND=noninteractive apt-get install -y -qq \
-	    chromium fonts-dejavu-core poppler-utils npm >/dev/null; }
+	    chromium fonts-dejavu-core poppler-utils pgbouncer npm >/dev/null; }
 	@rabbitmq-plugins enable --quiet rabbitmq_management >/dev/null 2>&1 || \
 	  echo "note: could not enable rabbitmq_management (needed by nameko's rabbit fixtures)"
 

@@ -6,13 +6,23 @@ queue per process, a small pool of publishing connections, and one green thread 
 routes replies to waiting callers by correlation id. The services stay plain nameko.
 
 Every call has a timeout, and the request message expires with it, so a service that was
-down never executes a stale command later. A timeout is reported as "unavailable" (503)
-when the service has no consumer at all, as "timeout" (504) when it is just slow.
+down never executes a stale command later. A service with no consumer on its queue (stopped,
+crashed, never started) is refused at once, before anything is published (503 within a
+broker round trip, and the command never waits in the queue for a service that comes back):
+the consumer count comes from a passive declare of the service's queue, and a positive
+answer is trusted for ``consumers_trusted_seconds`` (one round trip per service and second,
+not per call). A call published in that window to a service that has just stopped waits its
+timeout and is then reported as "unavailable" too; a service that has consumers but does not
+answer in time is "timeout" (504).
+
+The count is not polled while a call waits: a service stopped by SIGTERM cancels its
+consumers first and then finishes the work in flight, whose reply is still on its way.
 """
 
 from __future__ import annotations
 
 import logging
+import time
 import uuid
 from collections.abc import Callable
 from typing import Any
@@ -21,6 +31,7 @@ import eventlet
 import kombu
 from eventlet.event import Event
 from eventlet.queue import LightQueue
+from eventlet.semaphore import Semaphore
 from nameko.rpc import get_rpc_exchange
 
 from rac_shared.errors import DomainError
@@ -43,10 +54,22 @@ class RpcRemoteError(Exception):
 
 
 class RpcClient:
-    def __init__(self, amqp_uri: str, timeout: float = 10.0, pool_size: int = 4):
+    def __init__(
+        self,
+        amqp_uri: str,
+        timeout: float = 10.0,
+        pool_size: int = 4,
+        consumers_trusted_seconds: float = 1.0,
+    ):
         self.amqp_uri = amqp_uri
         self.timeout = timeout
         self.pool_size = pool_size
+        self.consumers_trusted_seconds = consumers_trusted_seconds
+        # service -> monotonic instant until which "it has consumers" is believed
+        self._consumers_seen: dict[str, float] = {}
+        self._check_lock = Semaphore(1)
+        self._check_connection: kombu.Connection | None = None
+        self._check_channel = None
         self.reply_key = uuid.uuid4().hex
         self.reply_queue_name = f"rpc.reply-gateway-{self.reply_key}"
         self.exchange = get_rpc_exchange({})
@@ -77,6 +100,7 @@ class RpcClient:
         while not self._producers.empty():
             connection, _, _ = self._producers.get_nowait()
             connection.release()
+        self._close_check_connection()
 
     def wait_ready(self, timeout: float = 5.0) -> bool:
         with eventlet.Timeout(timeout, False):
@@ -169,6 +193,8 @@ class RpcClient:
             raise RpcUnavailable("broker unreachable")
         if self._broker_lost:
             raise RpcUnavailable("broker unreachable")
+        if not self._believed_consuming(service):
+            raise RpcUnavailable(f"service {service} is not running")
         call_id = uuid.uuid4().hex
         waiter = Event()
         self._pending[call_id] = waiter
@@ -204,6 +230,7 @@ class RpcClient:
             reply = waiter.wait()
         if reply is None:
             self._pending.pop(call_id, None)
+            self._consumers_seen.pop(service, None)
             if not self.service_has_consumers(service):
                 raise RpcUnavailable(f"service {service} is not running")
             raise RpcTimeout(f"{service}.{method} did not answer within {timeout}s")
@@ -221,14 +248,64 @@ class RpcClient:
         )
         raise RpcRemoteError(f"{service}.{method}: {error.get('exc_type')}")
 
+    def _believed_consuming(self, service: str) -> bool:
+        """Whether ``service``'s queue has a consumer: a recent "yes" is trusted, anything
+        else is asked again (a service that starts is seen at once)."""
+
+        if self._consumers_seen.get(service, 0.0) > time.monotonic():
+            return True
+        return self.service_has_consumers(service)
+
     def service_has_consumers(self, service: str) -> bool:
+        """A passive declare of the service's queue, now: False when the queue has no
+        consumer or does not exist. Raises ``RpcUnavailable`` when the broker cannot be
+        reached (after one fresh connection: the kept one may predate a broker restart)."""
+        with self._check_lock:  # one channel: its replies must not interleave
+            for fresh in (False, True):
+                try:
+                    channel = self._open_check_channel()
+                    _, _, consumers = channel.queue_declare(f"rpc-{service}", passive=True)
+                    break
+                except Exception as exc:
+                    absent = self._check_connection is not None and isinstance(
+                        exc, self._check_connection.channel_errors
+                    )
+                    # A missing queue closes the channel (404); anything else, the connection.
+                    self._check_channel = None
+                    if absent and self._connection_alive():
+                        self._consumers_seen.pop(service, None)
+                        return False
+                    self._close_check_connection()
+                    if fresh:
+                        raise RpcUnavailable(f"broker unreachable: {exc}") from exc
+        if consumers > 0:
+            self._consumers_seen[service] = time.monotonic() + self.consumers_trusted_seconds
+            return True
+        self._consumers_seen.pop(service, None)
+        return False
+
+    def _open_check_channel(self):
+        if self._check_connection is None:
+            connection = kombu.Connection(self.amqp_uri, heartbeat=0, connect_timeout=2)
+            connection.ensure_connection(max_retries=1)
+            self._check_connection = connection
+        if self._check_channel is None:
+            self._check_channel = self._check_connection.channel()
+        return self._check_channel
+
+    def _connection_alive(self) -> bool:
         try:
-            with kombu.Connection(self.amqp_uri, connect_timeout=2) as connection:
-                channel = connection.channel()
-                _, _, consumers = channel.queue_declare(f"rpc-{service}", passive=True)
-                return consumers > 0
+            return bool(self._check_connection and self._check_connection.connected)
         except Exception:
             return False
+
+    def _close_check_connection(self) -> None:
+        connection, self._check_connection, self._check_channel = self._check_connection, None, None
+        if connection is not None:
+            try:
+                connection.release()
+            except Exception:
+                pass
 
     def parallel(self, calls: dict[str, Callable[[], Any]]) -> dict[str, Any]:
         """Run several calls at once; each result is the value or the exception raised."""

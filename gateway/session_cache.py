@@ -11,6 +11,12 @@ state-changing request it serves (a logout, a password change): a change takes e
 process that made it at once, and in the others as soon as the notice reaches them — a few
 milliseconds, longer only when the database server itself is overloaded.
 
+``LISTEN`` needs a session of its own: through PgBouncer's transaction pooling the statement
+would run on whichever server connection was free and the notices would reach nobody, so the
+cache would serve rows a change had made stale. The listener therefore connects to
+``DATABASE_DIRECT_URL_GATEWAY`` (PostgreSQL itself) when it is set, one connection per web
+process; queries go through ``DATABASE_URL_GATEWAY`` as before.
+
 The cache only serves while its listening connection is up; when that connection drops (or on
 SQLite, which has no ``LISTEN``), every request reads the database as before. A generation
 counter keeps a row read before an invalidation from being stored after it.
@@ -72,6 +78,14 @@ class SessionCache:
 
     # -- the listener ----------------------------------------------------------------
 
+    def _listen_url(self):
+        from sqlalchemy.engine import make_url
+
+        from rac_shared.settings import get_settings
+
+        direct = get_settings().direct_database_url_for("gateway")
+        return make_url(direct) if direct else self.engine.url
+
     def start(self) -> None:
         """Listen in a green thread (PostgreSQL only; the gateway runs under eventlet)."""
         if self.engine.dialect.name != "postgresql" or self._thread is not None:
@@ -103,7 +117,7 @@ class SessionCache:
         import psycopg2
         from eventlet.green import select
 
-        args, kwargs = self.engine.dialect.create_connect_args(self.engine.url)
+        args, kwargs = self.engine.dialect.create_connect_args(self._listen_url())
         connection = psycopg2.connect(*args, **kwargs)
         try:
             connection.autocommit = True

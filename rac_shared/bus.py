@@ -7,13 +7,15 @@ import logging
 import threading
 
 import kombu
+from amqp.exceptions import PreconditionFailed
 from nameko.events import SERVICE_POOL
 from nameko.extensions import ENTRYPOINT_EXTENSIONS_ATTR, DependencyProvider
 from nameko.rpc import get_rpc_exchange
 
 from rac_shared.consumer import ReliableEventHandler, dead_letter_queue
-from rac_shared.db import SessionFactory, on_outbox_commit
+from rac_shared.db import SessionFactory, on_outbox_commit, set_process_role
 from rac_shared.outbox import OutboxRelay, event_exchange
+from rac_shared.queues import durable_queue
 from rac_shared.settings import get_settings
 
 log = logging.getLogger(__name__)
@@ -91,12 +93,11 @@ def event_queues_of(service_cls: type) -> list[kombu.Queue]:
                 and entrypoint.handler_type is SERVICE_POOL
             ):
                 queues.append(
-                    kombu.Queue(
+                    durable_queue(
                         f"evt-{entrypoint.source_service}-{entrypoint.event_type}"
                         f"--{service_cls.name}.{attr}",
-                        exchange=event_exchange(entrypoint.source_service),
-                        routing_key=entrypoint.event_type,
-                        durable=True,
+                        event_exchange(entrypoint.source_service),
+                        entrypoint.event_type,
                     )
                 )
     return queues
@@ -110,18 +111,32 @@ def declare_topology(amqp_uri: str | None = None, services: list[str] | None = N
     """
     amqp_uri = amqp_uri or get_settings().amqp_uri
     names = services or list(SERVICE_CLASSES)
-    count = 0
+    queues = [dead_letter_queue()]
+    for name in names:
+        queues.extend(event_queues_of(load_service_class(name)))
     with kombu.Connection(amqp_uri) as connection:
         channel = connection.default_channel
         get_rpc_exchange({})(channel).declare()
-        dead_letter_queue()(channel).declare()
         for name in SERVICE_CLASSES:
             event_exchange(name)(channel).declare()
-        for name in names:
-            for queue in event_queues_of(load_service_class(name)):
+        for queue in queues:
+            try:
                 queue(channel).declare()
-                count += 1
-    return count
+            except PreconditionFailed as exc:
+                raise QueueTypeMismatch(queue.name, exc) from None
+    return len(queues) - 1
+
+
+class QueueTypeMismatch(RuntimeError):
+    """A queue already exists with other arguments than the platform's (typically a classic
+    queue left by a broker used before ``QUORUM_QUEUES`` was turned on)."""
+
+    def __init__(self, queue: str, cause: Exception):
+        super().__init__(
+            f"the queue {queue} already exists with other arguments ({cause}); a classic "
+            "queue cannot become a quorum queue in place: see README, 'Quorum queues', "
+            "to move the broker's queues over"
+        )
 
 
 def green_kombu_sleep() -> None:
@@ -152,6 +167,7 @@ def serve(name: str) -> None:
     from rac_shared.logs import configure_logging
 
     configure_logging()
+    set_process_role("service")
     settings = get_settings()
     service_cls = load_service_class(name)
     declare_topology(settings.amqp_uri, [name])

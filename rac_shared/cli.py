@@ -56,6 +56,9 @@ def main(argv: list[str] | None = None) -> int:
     )
 
     commands.add_parser("relay", help="publish pending outbox events of every service once")
+    commands.add_parser(
+        "pgbouncer", help="run PgBouncer (transaction pooling) in front of the databases"
+    )
 
     notifications = commands.add_parser("notifications", help="e-mails that could not be sent")
     notifications_cmd = notifications.add_subparsers(dest="notifications_command", required=True)
@@ -75,7 +78,7 @@ def main(argv: list[str] | None = None) -> int:
 
 
 def _cmd_migrate(args) -> int:
-    from rac_shared.bus import declare_topology
+    from rac_shared.bus import QueueTypeMismatch, declare_topology
     from rac_shared.migrations import RoleSetupRefused, migrate
 
     try:
@@ -89,6 +92,9 @@ def _cmd_migrate(args) -> int:
     try:
         count = declare_topology()
         print(f"Files RabbitMQ déclarées : {count}.")
+    except QueueTypeMismatch as exc:  # the operator must migrate the queues first
+        print(f"RabbitMQ : {exc}.", file=sys.stderr)
+        return 1
     except Exception as exc:  # the broker may start later; services declare at start too
         print(f"RabbitMQ injoignable ({exc}); les files seront déclarées au démarrage.")
     return 0
@@ -194,6 +200,13 @@ def _cmd_smtp_catcher(args) -> int:
     from rac_shared.smtp_catcher import run
 
     run(args.port, args.pace)
+    return 0
+
+
+def _cmd_pgbouncer(args) -> int:
+    from rac_shared.pgbouncer import run
+
+    run()
     return 0
 
 

@@ -16,9 +16,11 @@ import traceback
 import kombu
 from nameko.amqp.publish import Publisher
 from nameko.events import EventHandler
+from nameko.extensions import DependencyProvider
 
 from rac_shared.clock import clock
 from rac_shared.events import Envelope, EventPayload
+from rac_shared.queues import durable_queue, redeclared
 from rac_shared.settings import get_settings
 
 log = logging.getLogger(__name__)
@@ -28,9 +30,7 @@ ATTEMPT_HEADER = "x-rac-attempt"
 
 
 def dead_letter_queue() -> kombu.Queue:
-    return kombu.Queue(
-        DEAD_LETTER_QUEUE, exchange=kombu.Exchange(""), routing_key=DEAD_LETTER_QUEUE, durable=True
-    )
+    return durable_queue(DEAD_LETTER_QUEUE, kombu.Exchange(""), DEAD_LETTER_QUEUE)
 
 
 def retry_delay_seconds(attempt: int, base: float) -> float:
@@ -39,6 +39,19 @@ def retry_delay_seconds(attempt: int, base: float) -> float:
 
 
 class ReliableEventHandler(EventHandler):
+    def setup(self):
+        super().setup()
+        self.queue = redeclared(self.queue)  # quorum when QUORUM_QUEUES (rac_shared/queues.py)
+
+    def start(self):
+        setattr(self.container, _STOP_REQUESTED, False)
+        super().start()
+
+    def stop(self):
+        # nameko stops the entrypoints first, then waits for the workers in flight.
+        setattr(self.container, _STOP_REQUESTED, True)
+        super().stop()
+
     def handle_result(self, message, worker_ctx, result=None, exc_info=None):
         if exc_info is not None:
             try:
@@ -61,12 +74,11 @@ class ReliableEventHandler(EventHandler):
         if attempt < settings.handler_max_attempts:
             delay = retry_delay_seconds(attempt, settings.handler_backoff_seconds)
             delay_ms = int(delay * 1000)
-            retry_queue = kombu.Queue(
+            retry_queue = durable_queue(
                 f"{queue_name}.retry.{delay_ms}",
-                exchange=kombu.Exchange(""),
-                routing_key=f"{queue_name}.retry.{delay_ms}",
-                durable=True,
-                queue_arguments={
+                kombu.Exchange(""),
+                f"{queue_name}.retry.{delay_ms}",
+                {
                     "x-message-ttl": delay_ms,
                     "x-dead-letter-exchange": "",
                     "x-dead-letter-routing-key": queue_name,
@@ -109,6 +121,23 @@ class ReliableEventHandler(EventHandler):
                 content_type=message.content_type,
                 content_encoding=message.content_encoding,
             )
+
+
+_STOP_REQUESTED = "rac_stop_requested"
+
+
+class StopRequested(DependencyProvider):
+    """``self.stop_requested()`` in a worker: True once the service was asked to stop.
+
+    On SIGTERM nameko stops taking messages and waits for the workers in flight. A worker
+    that works through a backlog (the e-mails due, one at a time against a slow mail
+    server) checks this between two items and leaves the rest for the next start, so that
+    a stop takes the time of one item, not of the whole backlog.
+    """
+
+    def get_dependency(self, worker_ctx):
+        container = self.container
+        return lambda: getattr(container, _STOP_REQUESTED, False)
 
 
 def on_event(payload_cls: type[EventPayload]):

@@ -37,6 +37,16 @@ def new_metadata() -> MetaData:
     return MetaData(naming_convention=NAMING_CONVENTION)
 
 
+_process_role = "command"
+
+
+def set_process_role(role: str) -> None:
+    """What this process is ("service", "web" or "command"): its pools' sizes follow
+    (``Settings.db_pool_limits``). Called once at start, before any engine exists."""
+    global _process_role
+    _process_role = role
+
+
 def get_engine(url: str) -> Engine:
     with _engines_lock:
         engine = _engines.get(url)
@@ -67,10 +77,12 @@ def _create_engine(url: str) -> Engine:
 
         return engine
     settings = get_settings()
+    size, overflow = settings.db_pool_limits(_process_role)
     engine = create_engine(
         url,
-        pool_size=settings.db_pool_size,
-        max_overflow=settings.db_max_overflow,
+        pool_size=size,
+        max_overflow=overflow,
+        pool_timeout=settings.db_pool_timeout,
         pool_recycle=1800,
     )
     _ping_connections_left_idle(engine)

@@ -38,6 +38,12 @@ class LightResponder(Responder):
 
 
 class LightRpcConsumer(RpcConsumer):
+    def setup(self):
+        from rac_shared.queues import redeclared
+
+        super().setup()
+        self.queue = redeclared(self.queue)  # quorum when QUORUM_QUEUES (rac_shared/queues.py)
+
     def handle_result(self, message, result, exc_info):
         config = self.container.config
         responder = LightResponder(

@@ -67,12 +67,27 @@ class Settings(BaseSettings):
     jwt_audience: str = "rac-platform"
     session_minutes: int = 480
 
-    # Per process and database: connections kept (one per nameko worker: max_workers is 10),
-    # and how many more a burst may open.
-    db_pool_size: int = 10
-    db_max_overflow: int = 10
+    # The connection budget (README, "Connection budget"): each process's pool is derived
+    # from what can use a connection at once, and never grows past it (no overflow).
+    service_workers: int = Field(10, ge=1, description="nameko workers per service process")
+    web_db_connections: int = Field(
+        8, ge=1, description="database connections per web process (requests beyond wait)"
+    )
+    db_pool_size: int | None = None  # explicit overrides of the derived sizes (tests)
+    db_max_overflow: int | None = None
+    db_pool_timeout: float = 30.0
+
+    # `rac pgbouncer` (rac_shared/pgbouncer.py): PgBouncer in front of PostgreSQL.
+    pgbouncer_listen_addr: str = "127.0.0.1"
+    pgbouncer_port: int = 6432
+    pgbouncer_pool_size: int = Field(10, ge=1, description="server connections per database")
+    pgbouncer_max_client_conn: int = 1000
+    pgbouncer_admin_users: str = ""
 
     rpc_timeout: float = 10.0
+    # Durable queues as quorum queues (replicated in a RabbitMQ cluster, rac_shared/queues.py).
+    # Off by default: an existing classic queue cannot change type (README, "Quorum queues").
+    quorum_queues: bool = False
     outbox_poll_seconds: float = 1.0
     handler_max_attempts: int = 5
     handler_backoff_seconds: float = 1.0
@@ -112,6 +127,28 @@ class Settings(BaseSettings):
             return url.render_as_string(hide_password=False)
         self.var_dir.mkdir(parents=True, exist_ok=True)
         return f"sqlite:///{self.var_dir / f'{service}.db'}"
+
+    def direct_database_url_for(self, service: str) -> str | None:
+        """``DATABASE_DIRECT_URL_<SERVICE>``: PostgreSQL itself, when ``DATABASE_URL_<SERVICE>``
+        goes through PgBouncer, for what needs a session of its own (``LISTEN``)."""
+        explicit = os.environ.get(f"DATABASE_DIRECT_URL_{service.upper()}")
+        return with_driver(explicit) if explicit else None
+
+    def db_pool_limits(self, role: str) -> tuple[int, int]:
+        """(connections kept, overflow) per database for a process of ``role``.
+
+        A service process: one per nameko worker, one for its outbox relay, one for its
+        scheduler, and one spare for a session opened while another is held (so that the
+        pool cannot deadlock). A web process: ``WEB_DB_CONNECTIONS``. A command
+        (``rac migrate``, ``rac jobs run``…): two. ``DB_POOL_SIZE``/``DB_MAX_OVERFLOW``
+        override them."""
+        derived = {
+            "service": self.service_workers + 3,
+            "web": self.web_db_connections,
+        }.get(role, 2)
+        size = self.db_pool_size if self.db_pool_size is not None else derived
+        overflow = self.db_max_overflow if self.db_max_overflow is not None else 0
+        return size, overflow
 
     def jwt_keys(self) -> dict[str, str]:
         keys = {self.jwt_key_id: self.jwt_secret}
@@ -168,15 +205,19 @@ class Settings(BaseSettings):
     def _database_urls_set(self) -> list[tuple[str, str]]:
         urls = [("DATABASE_URL", self.database_url)] if self.database_url else []
         for service in SERVICE_NAMES:
-            explicit = os.environ.get(f"DATABASE_URL_{service.upper()}")
-            if explicit:
-                urls.append((f"DATABASE_URL_{service.upper()}", explicit))
+            for variable in (
+                f"DATABASE_URL_{service.upper()}",
+                f"DATABASE_DIRECT_URL_{service.upper()}",
+            ):
+                explicit = os.environ.get(variable)
+                if explicit:
+                    urls.append((variable, explicit))
         return urls
 
     def nameko_config(self) -> dict:
         return {
             "AMQP_URI": self.amqp_uri,
-            "max_workers": 10,
+            "max_workers": self.service_workers,
             "parent_calls_tracked": 10,
             "LOGGING": {"version": 1, "disable_existing_loggers": False},
         }

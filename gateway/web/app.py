@@ -54,6 +54,9 @@ def serve(host: str = "127.0.0.1", port: int = 8000, workers: int = 1) -> None:
     from rac_shared.logs import configure_logging
 
     configure_logging()
+    from rac_shared.db import set_process_role
+
+    set_process_role("web")
     listener = eventlet.listen((host, port), backlog=1024, reuse_port=True)
     app = create_app()
     app.rpc.start()

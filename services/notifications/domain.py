@@ -187,23 +187,30 @@ _delivery_round = threading.Lock()
 
 
 def deliver_due(
-    session_factory, settings: Settings, fetch_attachment: AttachmentFetcher | None = None
+    session_factory,
+    settings: Settings,
+    fetch_attachment: AttachmentFetcher | None = None,
+    stop_requested: Callable[[], bool] = lambda: False,
 ) -> int:
     """One delivery round: claim, send, commit each e-mail in its own transaction.
 
     Replicas are kept apart by the row locks of ``claim_due_emails``; within one process
     the handler and the retry timer are kept apart by a lock, since SQLite (the embedded
-    default) has no row locks.
+    default) has no row locks. The round ends early when ``stop_requested()``: what is left
+    stays pending for the next round (the service stops in the time of one e-mail).
     """
     with _delivery_round:
-        return _deliver_due(session_factory, settings, fetch_attachment)
+        return _deliver_due(session_factory, settings, fetch_attachment, stop_requested)
 
 
 def _deliver_due(
-    session_factory, settings: Settings, fetch_attachment: AttachmentFetcher | None
+    session_factory,
+    settings: Settings,
+    fetch_attachment: AttachmentFetcher | None,
+    stop_requested: Callable[[], bool],
 ) -> int:
     sent = 0
-    while True:
+    while not stop_requested():
         session = session_factory()
         try:
             batch = claim_due_emails(session, limit=1)
@@ -214,6 +221,7 @@ def _deliver_due(
             session.commit()
         finally:
             session.close()
+    return sent
 
 
 def inbox(session: Session, user_id: int, limit: int = 50) -> dict:

@@ -9,7 +9,7 @@ from sqlalchemy import func, select
 from rac_shared import events as ev
 from rac_shared.actor import Actor
 from rac_shared.bus import OutboxRelayRunner
-from rac_shared.consumer import on_event
+from rac_shared.consumer import StopRequested, on_event
 from rac_shared.contracts import HealthReport, NextAction, health_report
 from rac_shared.contracts.notifications import INBOX_SIZE, Inbox, MarkedRead, Preferences
 from rac_shared.db import Database, SessionFactory
@@ -53,6 +53,7 @@ class NotificationsService:
     db = Database(name, Base.metadata)
     relay = OutboxRelayRunner(name, Base.metadata)
     correlation_id = CorrelationId()
+    stop_requested = StopRequested()
     gateway = RpcProxy("gateway")
     billing = RpcProxy("billing")
     plans = RpcProxy("plans")
@@ -202,7 +203,10 @@ class NotificationsService:
 
     def _deliver_now(self) -> int:
         return domain.deliver_due(
-            SessionFactory(self.name, Base.metadata), get_settings(), self._fetch_attachment
+            SessionFactory(self.name, Base.metadata),
+            get_settings(),
+            self._fetch_attachment,
+            self.stop_requested,
         )
 
     def _fetch_attachment(self, spec: dict) -> tuple[str, bytes, str]:

@@ -23,6 +23,7 @@ from __future__ import annotations
 import base64
 import io
 import json
+import os
 import signal
 import socket
 import subprocess
@@ -294,8 +295,10 @@ def test_notifications_killed_after_recording_before_its_ack_sends_each_mail_onc
             ),  # e-mail and in-app message for each party, committed
             message="the messages were never recorded",
         )
-        time.sleep(0.5)  # now blocked on the SMTP server, the event still unacked
+        hole.settimeout(60)
+        sending, _ = hole.accept()  # the handler is connected, waiting for the greeting
         platform.stop_process("notifications", signal.SIGKILL)
+        sending.close()
     finally:
         hole.close()
     assert mails_about(platform, 9101) == []
@@ -341,9 +344,14 @@ def test_scoring_killed_in_a_burst_of_admissible_applications_opens_each_evaluat
     platform, ids
 ):
     """SIGKILL while scoring opens evaluations for 30 « recevable » decisions: the events it
-    had not acked come back after the restart, and every application has one evaluation."""
+    had not acked come back after the restart, and every application has one evaluation.
+
+    The test holds the last event in flight instead of racing the burst: its idempotency key
+    is taken by an open transaction of the test, so the handler waits inside its own
+    transaction until the kill, however fast or slow the machine."""
     call_id = scalar(platform, "scoring", "SELECT call_id FROM committees ORDER BY id LIMIT 1")
     first = 7000
+    envelopes = [ev.Envelope.wrap(admissible(ids, call_id, first + n)) for n in range(30)]
 
     def opened() -> int:
         return scalar(
@@ -354,11 +362,27 @@ def test_scoring_killed_in_a_burst_of_admissible_applications_opens_each_evaluat
             b=first + 29,
         )
 
-    for n in range(30):
-        platform.publish_event(admissible(ids, call_id, first + n))
-    wait_until(lambda: opened() >= 2, message="scoring never opened an evaluation")
-    platform.stop_process("scoring", signal.SIGKILL)
-    assert opened() < 30, "the burst was over before the kill: nothing was in flight"
+    engine = platform.engine("scoring")
+    holder = engine.connect()
+    holding = holder.begin()
+    try:
+        holder.execute(
+            text(
+                "INSERT INTO processed_events (event_id, handler, processed_at) "
+                "VALUES (:e, 'scoring.open_evaluation', now())"
+            ),
+            {"e": str(envelopes[-1].event_id)},
+        )
+        for envelope in envelopes:
+            platform.publish_event(None, envelope)
+        wait_until(lambda: opened() == 29, timeout=60, message="the burst did not go through")
+        wait_until(lambda: waiting_on_a_lock(platform, "scoring"), message="nothing in flight")
+        platform.stop_process("scoring", signal.SIGKILL)
+        assert opened() == 29  # the last one was in flight
+    finally:
+        holding.rollback()
+        holder.close()
+        engine.dispose()
 
     platform.start_process("scoring")
     wait_until(lambda: opened() == 30, timeout=90, message="evaluations were lost")
@@ -374,6 +398,18 @@ def test_scoring_killed_in_a_burst_of_admissible_applications_opens_each_evaluat
             b=first + 29,
         )
         == 30
+    )
+
+
+def waiting_on_a_lock(platform, service: str) -> bool:
+    """Whether a connection to the service's database waits for a lock."""
+    return bool(
+        scalar(
+            platform,
+            service,
+            "SELECT count(*) FROM pg_stat_activity "
+            "WHERE datname = current_database() AND wait_event_type = 'Lock'",
+        )
     )
 
 
@@ -436,8 +472,11 @@ def test_billing_ignores_a_late_acceptance_and_an_older_version_delivered_twice(
     platform.publish_event(second, second_envelope)
 
     wait_until(lambda: handled(cancel, late_envelope, second_envelope, first_envelope))
-    time.sleep(1)  # the duplicates are consumed too
-    assert queue_state(platform, CANCELLED_QUEUE)[0] == 0
+    billing_queues = [n for n in platform.queues() if n.startswith("evt-plans-plan.")]
+    billing_queues = [n for n in billing_queues if "--billing." in n and ".retry." not in n]
+    wait_until(  # the duplicates are taken too
+        lambda: all(state[0] == 0 for state in queue_states(platform, billing_queues).values())
+    )
     plan, installments = billing_plan(platform, 9201)
     assert (plan.status, plan.accepted_version, installments) == ("cancelled", None, [])
     plan, installments = billing_plan(platform, 9202)
@@ -645,6 +684,49 @@ def test_without_the_broker_local_commands_succeed_and_rpc_ones_fail_fast(platfo
         response = platform.api("GET", "/api/plans", token)
         assert response.status_code == 200, response.text
     assert platform.api("GET", "/api/messages/preferences", token).json() == preferences
+
+
+def test_a_stopped_service_answers_503_at_once_and_a_slow_one_504_after_its_timeout(platform):
+    """A frozen service (SIGSTOP: its consumer is still registered) is slow: the person waits
+    the RPC timeout, no longer, and gets 504. A stopped service (no consumer on its queue)
+    is refused before anything is published: 503 at once, not after the timeout. Both
+    answers are French, as a page and as the API's JSON."""
+    rpc_timeout = float(platform.env["RPC_TIMEOUT"])
+    token = platform.token(EMPLOYER)
+    cookie = platform.session_cookie(EMPLOYER)
+
+    def api():
+        return timed(lambda: platform.api("GET", "/api/plans", token))
+
+    def page():
+        return platform.api("GET", "/plans", headers={"Cookie": f"rac_session={cookie}"})
+
+    assert api()[0].status_code == 200 and page().status_code == 200
+    plans = platform.processes["plans"]
+    os.killpg(plans.pid, signal.SIGSTOP)
+    try:
+        (slow, waited), slow_page = api(), page()
+    finally:
+        os.killpg(plans.pid, signal.SIGCONT)
+    assert slow.status_code == 504, slow.text
+    assert slow.json()["error"]["code"] == "timeout"
+    assert "tarde à répondre" in slow.json()["error"]["message"]
+    assert waited >= rpc_timeout  # bounded by the timeout, and only then an answer
+    assert slow_page.status_code == 504
+    assert "Délai de réponse dépassé" in slow_page.text
+    assert "tarde à répondre" in slow_page.text
+
+    platform.stop_process("plans")
+    stopped, refused_in = api()
+    stopped_page = page()
+    print(f"504 after {waited:.2f} s; 503 after {refused_in * 1000:.0f} ms")
+    assert stopped.status_code == 503, stopped.text
+    assert stopped.json()["error"]["code"] == "unavailable"
+    assert "momentanément indisponible" in stopped.json()["error"]["message"]
+    assert refused_in < rpc_timeout  # at once: it used to wait the whole timeout
+    assert stopped_page.status_code == 503
+    assert "Service momentanément indisponible" in stopped_page.text
+    assert "Traceback" not in stopped_page.text + slow_page.text
 
 
 # -- 5. the broker goes away with a backlog -------------------------------------------------------

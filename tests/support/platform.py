@@ -247,6 +247,8 @@ class Platform:
                 "--pace",
                 str(self.smtp_pace),
             ]
+        if name == "pgbouncer":  # settings from the environment (PGBOUNCER_PORT...)
+            return [str(BIN / "rac"), "pgbouncer"]
         # "notifications#2": a second replica of a service, with its own process and log.
         return [str(BIN / "rac"), "serve", name.partition("#")[0]]
 

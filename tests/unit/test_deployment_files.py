@@ -28,6 +28,7 @@ SECRETS = [
     "JWT_SECRET",
     "RABBITMQ_USER",
     "RABBITMQ_PASSWORD",
+    "RABBITMQ_ERLANG_COOKIE",
     "POSTGRES_PASSWORD",
     *(f"DB_PASSWORD_{s.upper()}" for s in SERVICE_NAMES),
 ]
@@ -35,6 +36,7 @@ PRIVATE_ENV = {
     "JWT_SECRET": "0f" * 32,
     "RABBITMQ_USER": "rac",
     "RABBITMQ_PASSWORD": "a1" * 16,
+    "RABBITMQ_ERLANG_COOKIE": "c3" * 16,
     "POSTGRES_PASSWORD": "b2" * 16,
     "PUBLIC_URL": "https://rac.example.quebec",
     "SMTP_HOST": "smtp.example.quebec",
@@ -187,3 +189,69 @@ def test_the_readme_explains_every_variable_the_deployment_reads():
     documented = {re.sub(r"^DB_PASSWORD_[A-Z]+$", "DB_PASSWORD_<SERVICE>", v) for v in variables}
     missing = sorted(v for v in documented if f"`{v}`" not in operating)
     assert missing == []
+
+
+def test_services_reach_postgresql_through_pgbouncer_and_only_migrate_and_listeners_directly():
+    for service, container in CONTAINER_OF.items():
+        url = environment_of(container)[f"DATABASE_URL_{service.upper()}"]
+        assert f"@pgbouncer:6432/rac_{service}" in url, container
+    web = environment_of("web")
+    assert "@pgbouncer:6432/rac_gateway" in web["DATABASE_URL_GATEWAY"]
+    assert "@postgres:5432/rac_gateway" in web["DATABASE_DIRECT_URL_GATEWAY"]  # LISTEN
+    migrate = environment_of("migrate")
+    bouncer = environment_of("pgbouncer")
+    for service in SERVICE_NAMES:
+        variable = f"DATABASE_URL_{service.upper()}"
+        assert f"@postgres:5432/rac_{service}" in migrate[variable]
+        assert bouncer[variable] == migrate[variable]
+    assert SERVICES["pgbouncer"]["command"] == ["rac", "pgbouncer"]
+    for container in [*CONTAINER_OF.values(), "web"]:
+        assert SERVICES[container]["depends_on"]["pgbouncer"]["condition"] == "service_healthy"
+    assert "ports" not in SERVICES["pgbouncer"]
+    assert "pgbouncer" in (ROOT / "infra/Dockerfile").read_text()
+
+
+def test_pgbouncer_pools_transactions_and_checks_passwords_as_compose_configures_it(monkeypatch):
+    from rac_shared.pgbouncer import configuration
+
+    for name, value in environment_of("pgbouncer").items():
+        monkeypatch.setenv(name, value)
+    ini, userlist = configuration(Settings())
+    assert "pool_mode = transaction" in ini
+    assert "auth_type = scram-sha-256" in ini
+    assert "default_pool_size = 10" in ini and "listen_addr = 0.0.0.0" in ini
+    for service in SERVICE_NAMES:
+        assert f"rac_{service} = host=postgres port=5432 dbname=rac_{service}" in ini
+        assert f'"rac_{service}" "{PRIVATE_ENV[f"DB_PASSWORD_{service.upper()}"]}"' in userlist
+
+
+def test_quorum_queues_in_production_and_a_cluster_profile_of_three_nodes():
+    for container in PLATFORM_CONTAINERS:
+        assert environment_of(container)["QUORUM_QUEUES"] == "true", container
+    nodes = ["rabbitmq", "rabbitmq-2", "rabbitmq-3"]
+    cookies = {environment_of(node)["RABBITMQ_ERLANG_COOKIE"] for node in nodes}
+    assert cookies == {PRIVATE_ENV["RABBITMQ_ERLANG_COOKIE"]}
+    assert {SERVICES[node]["hostname"] for node in nodes} == set(nodes)
+    for node in nodes[1:]:
+        assert SERVICES[node]["profiles"] == ["cluster"]
+        assert SERVICES[node]["image"] == SERVICES["rabbitmq"]["image"]
+        assert any("cluster.conf" in volume for volume in SERVICES[node]["volumes"])
+        assert SERVICES["migrate"]["depends_on"][node]["required"] is False
+    conf = (ROOT / "infra/rabbitmq/cluster.conf").read_text()
+    assert "cluster_formation.classic_config.nodes.1 = rabbit@rabbitmq" in conf
+    failover = ";amqp://rac:pw@rabbitmq-2:5672/;amqp://rac:pw@rabbitmq-3:5672/"
+    uri = environment_of("plans", {**PRIVATE_ENV, "RABBITMQ_FAILOVER": failover})["AMQP_URI"]
+    assert uri.endswith("@rabbitmq:5672/" + failover)
+
+
+def test_pgbouncer_refuses_to_trust_its_clients_in_production(monkeypatch):
+    from rac_shared.pgbouncer import configuration
+
+    monkeypatch.setenv("DATABASE_URL", "postgresql://rac@postgres:5432/postgres")
+    for service in SERVICE_NAMES:
+        monkeypatch.delenv(f"DATABASE_URL_{service.upper()}", raising=False)
+    monkeypatch.setenv("RAC_ENV", "development")
+    assert "auth_type = trust" in configuration(Settings())[0]
+    monkeypatch.setenv("RAC_ENV", "production")
+    with pytest.raises(SystemExit, match="passwords"):
+        configuration(Settings())

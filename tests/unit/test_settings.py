@@ -203,3 +203,32 @@ def test_production_refuses_a_clock_moved_by_a_file(monkeypatch):
     with pytest.raises(InsecureSettings, match="RAC_CLOCK_FILE"):
         production().check_production_safety()
     Settings(rac_env="development").check_production_safety()  # rehearsals and tests
+
+
+def test_each_process_s_pool_is_derived_from_what_can_use_a_connection_at_once(monkeypatch):
+    for name in ("DB_POOL_SIZE", "DB_MAX_OVERFLOW", "SERVICE_WORKERS", "WEB_DB_CONNECTIONS"):
+        monkeypatch.delenv(name, raising=False)
+    settings = Settings()
+    # workers + outbox relay + scheduler + a spare, never more (no overflow)
+    assert settings.db_pool_limits("service") == (13, 0)
+    assert settings.nameko_config()["max_workers"] == 10
+    assert settings.db_pool_limits("web") == (8, 0)
+    assert settings.db_pool_limits("command") == (2, 0)
+    monkeypatch.setenv("SERVICE_WORKERS", "4")
+    monkeypatch.setenv("WEB_DB_CONNECTIONS", "3")
+    settings = Settings()
+    assert settings.db_pool_limits("service") == (7, 0)
+    assert settings.nameko_config()["max_workers"] == 4
+    assert settings.db_pool_limits("web") == (3, 0)
+    monkeypatch.setenv("DB_POOL_SIZE", "2")
+    monkeypatch.setenv("DB_MAX_OVERFLOW", "6")
+    assert Settings().db_pool_limits("service") == (2, 6)  # explicit values win
+
+
+def test_a_direct_url_for_what_needs_a_session_of_its_own(monkeypatch):
+    monkeypatch.delenv("DATABASE_DIRECT_URL_GATEWAY", raising=False)
+    assert Settings().direct_database_url_for("gateway") is None
+    monkeypatch.setenv("DATABASE_DIRECT_URL_GATEWAY", "postgresql://rac_gateway:x@db:5432/g")
+    assert Settings().direct_database_url_for("gateway") == (
+        "postgresql+psycopg2://rac_gateway:x@db:5432/g"
+    )
