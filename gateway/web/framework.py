@@ -30,6 +30,7 @@ from gateway.clients import typed_client
 from gateway.read_models import InboxReadModel
 from gateway.rpc_client import RpcClient, RpcRemoteError, RpcTimeout, RpcUnavailable
 from gateway.session_cache import SessionCache
+from gateway.web.contents import with_contents
 from gateway.web.forms import (
     FORM_KEY,
     FormState,
@@ -375,6 +376,7 @@ class GatewayApp:
         )
         templates.globals["role_labels"] = _role_labels()
         templates.globals["government_signature"] = settings.government_signature
+        templates.filters["with_contents"] = with_contents
         # A fresh element id (also inside imported macros, which do not see ``ctx``): a
         # table's caption gets one, and the region that scrolls the table sideways on a
         # narrow screen is named by it (aria-labelledby).

@@ -59,6 +59,7 @@ ROUTES = {
     ("application_withdraw_confirm", "GET"): (f"{D}/retirer", INSTITUTIONS, 200),
     ("application_reopen", "POST"): (f"{D}/rouvrir", INSTITUTIONS, 404),
     ("application_receipt", "GET"): (f"{D}/accuse-reception.pdf", AREA, 404),
+    ("application_receipt_state", "GET"): (f"{D}/accuse-reception/etat", AREA, 404),
     ("application_paper", "POST"): (f"{D}/copie-papier", STAFF, 404),
     ("application_review_rule", "POST"): (f"{D}/recevabilite/deposit", STAFF, 404),
     ("application_decide", "POST"): (f"{D}/recevabilite", STAFF, 404),

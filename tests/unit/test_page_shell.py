@@ -12,6 +12,7 @@ import pytest
 from werkzeug.test import Client, EnvironBuilder
 from werkzeug.wrappers import Request
 
+from gateway.web.contents import with_contents
 from gateway.web.framework import REGISTRY, Ctx
 from gateway.web.pages import STATIC_DIR
 from services.applications.testing import LEVIS_RAC
@@ -83,3 +84,22 @@ def test_the_favicon_and_the_fonts_are_served_with_their_types():
     assert font.status_code == 200 and font.mimetype == "font/woff2"
     script = client.get("/static/feedback.js")
     assert script.mimetype == "text/javascript"
+
+
+def test_a_long_page_lists_its_own_sections_first_in_their_order():
+    body = "".join(
+        f'<section><h2 id="s{i}">Partie <em>{i}</em> &amp; suite</h2><p>…</p></section>'
+        for i in range(1, 5)
+    )
+    html = str(with_contents(body))
+    assert html.startswith('<nav class="toc" aria-labelledby="sur-cette-page">')
+    links = re.findall(r'<a href="#(s\d)">([^<]+)</a>', html)
+    assert links == [(f"s{i}", f"Partie {i} &amp; suite") for i in range(1, 5)]
+    assert html.endswith(body)
+
+
+def test_a_short_page_or_headings_without_an_id_get_no_contents():
+    three = "".join(f'<h2 id="s{i}">Partie {i}</h2>' for i in range(3))
+    assert str(with_contents(three)) == three
+    no_ids = "".join(f"<h2>Partie {i}</h2>" for i in range(6))
+    assert str(with_contents(no_ids)) == no_ids

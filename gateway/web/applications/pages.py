@@ -16,12 +16,12 @@ from __future__ import annotations
 import base64
 from typing import Literal
 
-from pydantic import Field
+from pydantic import BaseModel, Field
 from werkzeug.wrappers import Response
 
 from gateway.web import responses
 from gateway.web.forms import NoFields
-from gateway.web.framework import Ctx, HttpError, notices, post, route
+from gateway.web.framework import Ctx, HttpError, json_response, notices, post, route
 from gateway.web.passthrough import Confirm, Post, page_actions
 from rac_shared.actor import INSTITUTION_ROLES, MINISTRY_ROLES, Role
 from rac_shared.contracts import applications
@@ -53,7 +53,8 @@ notices(
         "piece-retiree": "La pièce jointe est retirée.",
         "piece-retiree-signatures": "La pièce jointe est retirée." + VOIDED,
         "signee": "Votre signature est enregistrée.",
-        "deposee": "La demande est déposée. Téléchargez l'accusé de réception ci-dessous.",
+        "deposee": "La demande est déposée. L'accusé de réception s'affiche ci-dessous dès "
+        "qu'il est prêt.",
         "retiree": "La demande est retirée.",
         "demande-rouverte": "La demande est rouverte en préparation; elle doit être signée "
         "de nouveau.",
@@ -387,6 +388,27 @@ def application_delete_attachment(
 def application_receipt(ctx: Ctx, application_id: int) -> Response:
     _guard_evaluator(ctx, application_id)
     return responses.document(ctx, ctx.applications.get_receipt(application_id=application_id))
+
+
+class ReceiptState(BaseModel):
+    """Whether the receipt of a submitted application is ready (rendered after the deposit,
+    in the background): the application page asks until it is, then offers ``url``."""
+
+    ready: bool
+    pending: bool
+    url: str | None = None
+
+
+@route("/demandes/<int:application_id>/accuse-reception/etat", access=AREA)
+def application_receipt_state(ctx: Ctx, application_id: int) -> Response:
+    _guard_evaluator(ctx, application_id)
+    application = ctx.applications.get_application(application_id=application_id)
+    ready = application.has_receipt
+    url = f"/demandes/{application_id}/accuse-reception.pdf" if ready else None
+    state = ReceiptState(ready=ready, pending=application.receipt_pending, url=url)
+    response = json_response(state)
+    response.headers["Cache-Control"] = "no-store"
+    return response
 
 
 @_application_route("/demandes/<int:application_id>/recevabilite/<rule>", RuleReviewForm, STAFF)
