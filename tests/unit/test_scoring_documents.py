@@ -168,3 +168,19 @@ def test_every_page_of_the_area_renders_escaped(session, decided):
     assert "Lévesque" not in rendered[4] and "Côté" not in rendered[4]
     assert "Désigné CERAC" in rendered[4] and "/lettres/" in rendered[4]
     assert "readonly" in rendered[5]  # submitted: locked
+
+
+def test_the_evaluator_sees_the_work_to_do_before_the_finished_evaluations(session):
+    """Assigned in the order of the applications, the evaluator's list puts the ones still
+    to score first: a pending one is never found under a pile of submitted ones."""
+    done, pending = open_one(session, 1, "Cégep de Lévis"), open_one(session, 2, "Collège", 21)
+    session.flush()
+    committees.add_member(session, ADMIN, 7, person(EVALUATOR))
+    for evaluation in (done, pending):
+        committees.assign(session, ADMIN, evaluation.id, EVALUATOR.user_id)
+    entries = {101 + i: (v, "Commentaire") for i, v in enumerate("16 12 12 8 16 16".split())}
+    evaluations.save_scores(session, EVALUATOR, done.id, entries, submit=True)
+    session.flush()
+    rows = views.workspace(session, EVALUATOR)["assignments"]
+    assert [row["evaluation_id"] for row in rows] == [pending.id, done.id]
+    assert rows[1]["status"] == "submitted"
