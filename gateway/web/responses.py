@@ -21,6 +21,7 @@ from rac_shared.formatting import filesize
 
 CSV_MIME = "text/csv"
 XLSX_MIME = "application/vnd.openxmlformats-officedocument.spreadsheetml.sheet"
+XLSX_MIME = "application/vnd.openxmlformats-officedocument.spreadsheetml.sheet"
 
 
 def download(ctx, content: bytes, filename: str, mime: str, inline: bool = False) -> Response:

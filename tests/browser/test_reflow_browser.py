@@ -10,8 +10,9 @@ shape per role. Each role gets two browser contexts, reused from page to page:
 
 Wide tables may scroll inside their own labelled region (``.table-scroll``), never the page.
 Screenshots (full page) of the first page of each shape, at both sizes, go to
-``tests/artefacts/reflow/`` for a person to look at; the others are only measured, to keep
-the run short. A page's Content-Security-Policy must block nothing.
+``tests/artefacts/reflow/`` for a person to look at, with each role's home page at 1280×800;
+the others are only measured, to keep the run short. A page's Content-Security-Policy must
+block nothing.
 """
 
 from __future__ import annotations
@@ -29,6 +30,7 @@ pytestmark = [pytest.mark.integration, pytest.mark.browser]
 
 PHONE = {"viewport": {"width": 360, "height": 740}, "device_scale_factor": 1}
 ZOOMED = {"viewport": {"width": 640, "height": 400}, "device_scale_factor": 2}
+DESKTOP = {"viewport": {"width": 1280, "height": 800}, "device_scale_factor": 1}
 OVERFLOW = "document.documentElement.scrollWidth - window.innerWidth"
 # What sticks out past the right edge: named in the failure, to find the rule to fix.
 CULPRITS = """() => [...document.querySelectorAll('body *')]
@@ -99,4 +101,12 @@ def test_every_page_reflows_on_a_phone_and_at_200_percent_and_passes_axe(
             problems += _walk(context, size, email, pages, artefacts, axe)
         finally:
             context.close()
+    # For a person to look at: the home page on a desktop screen (the menu in one band).
+    context = _context(browser, platform, email, DESKTOP)
+    try:
+        page = context.new_page()
+        page.goto("/")
+        page.screenshot(path=artefacts / "reflow" / _file_name("1280", email, "/"))
+    finally:
+        context.close()
     assert not problems, "\n".join(problems)
