@@ -13,7 +13,7 @@ One fresh process then times the job's pass (``deadline_job.process_deadlines``,
 transaction of ``rac jobs run plan-deadlines --as-of``, flushed, then rolled back so that
 it can be repeated) ``--rounds`` times over each database, alternately, so that the load of
 the machine falls on both alike; the ratio of the medians should be about 1. Last, the job
-itself (``rac_shared.jobs.run_job``, committed) runs once over each; every pass and run
+itself (``rac.jobs.run_job``, committed) runs once over each; every pass and run
 must examine exactly the due plans and publish one lapse or reminder for each.
 """
 
@@ -90,7 +90,7 @@ def seed(url: str, total: int, due: int, as_of: date) -> None:
 
 
 def _prepare(total: int, due: int, as_of: date) -> tuple[str, float]:
-    from rac_shared.migrations import migrate
+    from rac.migrate import migrate
 
     url = fresh_database_url("plans", f"_{total}")
     migrate(("plans",), {"plans": url})
@@ -141,9 +141,9 @@ def run_deadline_bench(
 def _child(as_of: date, urls: dict[str, str], rounds: int) -> dict:
     """Runs in a fresh process: ``rounds`` passes of the job's transaction over each
     database, rolled back, alternately; then ``run_job`` itself (committed) over each."""
+    from rac.jobs import run_job
     from rac_shared.clock import clock, end_of_day
     from rac_shared.db import SessionFactory
-    from rac_shared.jobs import run_job
     from services.plans import deadlines
     from services.plans.deadline_job import process_deadlines
     from services.plans.models import Base

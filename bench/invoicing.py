@@ -116,7 +116,7 @@ def _run(commands: list[list[str]], env: dict) -> tuple[float, list[str]]:
 
 def run_invoicing_bench(installments: int = 100_000, processes: int = 2, batch: int = 200) -> dict:
     """Both runs on one fresh database (dropped afterwards); checks the job's end state."""
-    from rac_shared.migrations import migrate
+    from rac.migrate import migrate
     from services.billing.models import Invoice
 
     server = os.environ.get("TEST_DATABASE_URL", "postgresql://postgres@127.0.0.1:5432/postgres")

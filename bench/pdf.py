@@ -68,14 +68,11 @@ def build_plan(workdir: Path, candidate_count: int) -> dict:
     ``plan.html``; ``issued.pdf``: the PDF the service stored when issuing)."""
     from gateway import demo as gateway_demo
     from gateway.models import Base as GatewayBase
+    from rac.demo import Clients
+    from rac.migrate import migrate
     from rac_shared.db import SessionFactory
-    from rac_shared.demo import _directory
-    from rac_shared.migrations import migrate
-    from services.billing.models import Base as BillingBase
-    from services.billing.service import BillingService
     from services.plans import demo, document
-    from services.plans.models import Base, PlanDocument
-    from services.plans.service import PlansService
+    from services.plans.models import PlanDocument
 
     urls = {s: fresh_database_url(s) for s in ("gateway", "plans", "billing")}
     try:
@@ -84,17 +81,12 @@ def build_plan(workdir: Path, candidate_count: int) -> dict:
         try:
             gateway_demo.seed_accounts(session)
             session.commit()
-            organisations, people = _directory(session)
+            organisations, people = gateway_demo.directory_views(session)
         finally:
             session.close()
-        directory = demo.Directory(organisations, people)
-        billing = demo.InProcess(
-            BillingService,
-            SessionFactory("billing", BillingBase.metadata, url=urls["billing"]),
-            gateway=directory,
-        )
-        plan_sessions = SessionFactory("plans", Base.metadata, url=urls["plans"])
-        plans = demo.InProcess(PlansService, plan_sessions, gateway=directory, billing=billing)
+        clients = Clients(urls)
+        billing, plans = clients("billing"), clients("plans")
+        plan_sessions = plans.sessions
         coordinator = demo._actor(people["rac@cegeplevis.demo.quebec"], organisations["CLV"])
 
         # The demo's own plan, with more candidate-workers (billing prices one evaluation each).

@@ -202,3 +202,26 @@ def logins_table() -> str:
         f"  {email:<38} {ROLE_LABELS[role]} — {names[key]}" for key, role, email, _, _ in USERS
     ]
     return "\n".join(lines) + f"\n  Mot de passe de tous les comptes : {DEMO_PASSWORD}"
+
+
+def directory_views(session: Session) -> tuple[dict, dict]:
+    """Organisations by code and people by e-mail, as the directory's RPCs show them."""
+    from gateway.directory import organisation_view, user_view
+
+    organisations = {o.code: organisation_view(o) for o in session.scalars(select(Organisation))}
+    people = {u.email: user_view(u) for u in session.scalars(select(User))}
+    return organisations, people
+
+
+def seed_directory(context) -> tuple[str, dict]:
+    """``rac demo``'s first step: the accounts, then the directory every later step reads
+    (forwarded as ``organisations`` by code and ``people`` by e-mail)."""
+    from gateway.models import Base
+    from rac_shared.db import SessionFactory
+
+    with SessionFactory("gateway", Base.metadata).transaction() as session:
+        seed_accounts(session)
+        session.flush()
+        organisations, people = directory_views(session)
+    summary = "Comptes de démonstration :\n" + logins_table()
+    return summary, {"organisations": organisations, "people": people}

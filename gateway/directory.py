@@ -6,24 +6,20 @@ from dataclasses import dataclass
 from datetime import timedelta
 from typing import Any
 
-from sqlalchemy import bindparam, delete, func, select
+from sqlalchemy import bindparam, func, select
 from sqlalchemy.orm import Session
 
-from gateway import auth
-from gateway.models import AuditEntry, LoginFailure, Organisation, PasswordResetToken, User
+from gateway import auth, throttling
+from gateway.models import AuditEntry, Organisation, PasswordResetToken, User
 from rac_shared.actor import Actor, OrganisationKind, Role
-from rac_shared.clock import clock
+from rac_shared.clock import aware, clock
 from rac_shared.errors import DomainError, invalid, not_found
-from rac_shared.events import PasswordResetRequested
+from rac_shared.events import UserPasswordResetRequested
 from rac_shared.outbox import record_event
 from rac_shared.settings import Settings
 
 RESET_TOKEN_LIFETIME = timedelta(hours=1)
 MIN_PASSWORD_LENGTH = 12
-
-
-class TooManyAttempts(DomainError):
-    code = "too_many_requests"
 
 
 def actor_for(user: User) -> Actor:
@@ -41,25 +37,18 @@ def find_user_by_email(session: Session, email: str) -> User | None:
 
 
 def authenticate(session: Session, settings: Settings, email: str, password: str, ip: str) -> User:
-    """Check the credentials; refuses after too many recent failures for that address."""
-    since = clock.now() - timedelta(minutes=settings.login_window_minutes)
-    failures = session.scalar(
-        select(func.count())
-        .select_from(LoginFailure)
-        .where(LoginFailure.email == email.strip().lower(), LoginFailure.at >= since)
-    )
-    if failures >= settings.login_max_failures:
-        raise TooManyAttempts(
-            "Trop de tentatives de connexion infructueuses. Réessayez dans "
-            f"{settings.login_window_minutes} minutes ou réinitialisez votre mot de passe."
-        )
+    """Check the credentials, unless this address must wait (``gateway.throttling``); the
+    caller commits, failures included."""
+    key = email.strip().lower()
+    throttling.serialise_attempts(session, key)
+    throttling.check_login_allowed(session, settings, key, ip)
     user = find_user_by_email(session, email)
     if not auth.verify_password(user.password_hash if user else None, password) or not (
         user and user.active
     ):
-        session.add(LoginFailure(email=email.strip().lower(), ip=ip, at=clock.now()))
+        throttling.record_failure(session, key, ip)
         raise DomainError("Courriel ou mot de passe incorrect.", code="unauthenticated")
-    session.execute(delete(LoginFailure).where(LoginFailure.email == user.email.lower()))
+    throttling.forget_failures(session, key, ip)
     return user
 
 
@@ -141,16 +130,20 @@ def revoke_sessions(user: User) -> None:
 
 
 def request_password_reset(session: Session, settings: Settings, email: str) -> None:
-    """Always behaves the same whether or not the address exists (no enumeration)."""
+    """Always behaves the same whether or not the address exists (no enumeration), or
+    has had its e-mails for the hour (``Settings.password_reset_per_hour``)."""
     user = find_user_by_email(session, email)
     if user is None or not user.active:
+        return
+    throttling.serialise_attempts(session, f"reset:{user.id}")
+    if not throttling.reset_mail_allowed(session, settings, user.id, RESET_TOKEN_LIFETIME):
         return
     token, token_hash = auth.new_reset_token()
     expires_at = clock.now() + RESET_TOKEN_LIFETIME
     session.add(PasswordResetToken(user_id=user.id, token_hash=token_hash, expires_at=expires_at))
     record_event(
         session,
-        PasswordResetRequested(
+        UserPasswordResetRequested(
             user_id=user.id,
             email=user.email,
             full_name=user.full_name,
@@ -166,7 +159,7 @@ def reset_password(session: Session, token: str, new_password: str, confirmation
             PasswordResetToken.token_hash == auth.hash_reset_token(token)
         )
     )
-    if reset is None or reset.used_at is not None or _aware(reset.expires_at) < clock.now():
+    if reset is None or reset.used_at is not None or aware(reset.expires_at) < clock.now():
         raise invalid(
             "Ce lien de réinitialisation est invalide ou expiré. Faites une nouvelle demande."
         )
@@ -188,12 +181,6 @@ def check_new_password(password: str, confirmation: str) -> None:
         errors["confirmation"] = "La confirmation ne correspond pas au mot de passe."
     if errors:
         raise invalid("Le mot de passe n'a pas été changé.", errors)
-
-
-def _aware(value):
-    from datetime import UTC
-
-    return value if value.tzinfo else value.replace(tzinfo=UTC)
 
 
 def organisation_view(organisation: Organisation) -> dict:

@@ -2,7 +2,7 @@
 
 from datetime import datetime
 
-from sqlalchemy import Boolean, DateTime, ForeignKey, Integer, String, Text
+from sqlalchemy import Boolean, DateTime, ForeignKey, Index, Integer, String, Text
 from sqlalchemy.orm import DeclarativeBase, Mapped, mapped_column, relationship
 
 from rac_shared.db import new_metadata
@@ -56,6 +56,8 @@ class LoginFailure(Base):
     """Failed logins, kept to rate-limit guessing across every gateway replica."""
 
     __tablename__ = "login_failures"
+    # Throttling counts an address's failures across accounts (gateway/throttling.py).
+    __table_args__ = (Index("ix_login_failures_ip_at", "ip", "at"),)
 
     id: Mapped[int] = mapped_column(Integer, primary_key=True)
     email: Mapped[str] = mapped_column(String(254), index=True)

@@ -23,14 +23,14 @@ from typing import Any
 import kombu
 
 from gateway.copies import Copies
-from rac_shared.events import Envelope, InAppMessageAdded, InAppMessageRead
+from rac_shared.events import Envelope, InboxMessageAdded, InboxMessageRead
 from rac_shared.outbox import event_exchange
 
 log = logging.getLogger(__name__)
 
 MAX_AGE_SECONDS = 300.0
 HEARTBEAT_SECONDS = 15  # a silently dropped connection is noticed, and the copies dropped
-INBOX_EVENTS = (InAppMessageAdded, InAppMessageRead)
+INBOX_EVENTS = (InboxMessageAdded, InboxMessageRead)
 
 
 class EventFeed:
@@ -146,5 +146,5 @@ class InboxReadModel:
     def clear(self) -> None:
         self.inboxes.clear()
 
-    def _on_event(self, payload: InAppMessageAdded | InAppMessageRead) -> None:
+    def _on_event(self, payload: InboxMessageAdded | InboxMessageRead) -> None:
         self.forget(payload.user_id)

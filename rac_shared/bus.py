@@ -1,10 +1,14 @@
-"""The bus: outbox relay inside every service, queue declarations, and the service runner."""
+"""The bus: the outbox relay inside every service, and queue declarations.
+
+Which services exist is the composition root's knowledge (``rac/``): it passes their classes
+and names in; this module imports none of them.
+"""
 
 from __future__ import annotations
 
-import importlib
 import logging
 import threading
+from collections.abc import Iterable
 
 import kombu
 from amqp.exceptions import PreconditionFailed
@@ -13,26 +17,12 @@ from nameko.extensions import ENTRYPOINT_EXTENSIONS_ATTR, DependencyProvider
 from nameko.rpc import get_rpc_exchange
 
 from rac_shared.consumer import ReliableEventHandler, dead_letter_queue
-from rac_shared.db import SessionFactory, on_outbox_commit, set_process_role
+from rac_shared.db import SessionFactory, on_outbox_commit
 from rac_shared.outbox import OutboxRelay, event_exchange
 from rac_shared.queues import durable_queue
 from rac_shared.settings import get_settings
 
 log = logging.getLogger(__name__)
-
-SERVICE_CLASSES = {
-    "applications": "services.applications.service:ApplicationsService",
-    "scoring": "services.scoring.service:ScoringService",
-    "plans": "services.plans.service:PlansService",
-    "billing": "services.billing.service:BillingService",
-    "notifications": "services.notifications.service:NotificationsService",
-    "gateway": "gateway.service:GatewayService",
-}
-
-
-def load_service_class(name: str) -> type:
-    module_name, _, class_name = SERVICE_CLASSES[name].partition(":")
-    return getattr(importlib.import_module(module_name), class_name)
 
 
 class OutboxRelayRunner(DependencyProvider):
@@ -103,21 +93,24 @@ def event_queues_of(service_cls: type) -> list[kombu.Queue]:
     return queues
 
 
-def declare_topology(amqp_uri: str | None = None, services: list[str] | None = None) -> int:
-    """Declare exchanges and every handler's queue before any service publishes.
+def declare_topology(
+    amqp_uri: str, service_classes: Iterable[type], publishers: Iterable[str]
+) -> int:
+    """Declare the RPC exchange, the dead-letter queue, the event exchange of every
+    publisher in ``publishers`` and every handler's queue of ``service_classes``, before any
+    service publishes.
 
     Without this, an event relayed before its consumer first started would be routed
-    nowhere and lost. Idempotent; ``rac migrate`` and every ``rac serve`` call it.
+    nowhere and lost. Idempotent; ``rac migrate`` (every service) and every ``rac serve``
+    (its own service) call it. Returns the number of handler queues declared.
     """
-    amqp_uri = amqp_uri or get_settings().amqp_uri
-    names = services or list(SERVICE_CLASSES)
     queues = [dead_letter_queue()]
-    for name in names:
-        queues.extend(event_queues_of(load_service_class(name)))
+    for service_cls in service_classes:
+        queues.extend(event_queues_of(service_cls))
     with kombu.Connection(amqp_uri) as connection:
         channel = connection.default_channel
         get_rpc_exchange({})(channel).declare()
-        for name in SERVICE_CLASSES:
+        for name in publishers:
             event_exchange(name)(channel).declare()
         for queue in queues:
             try:
@@ -151,41 +144,3 @@ def green_kombu_sleep() -> None:
     import kombu.utils.functional
 
     kombu.utils.functional.sleep = eventlet.sleep
-
-
-def serve(name: str) -> None:
-    """Run one service under eventlet (what ``rac serve NAME`` does)."""
-    import eventlet
-
-    eventlet.monkey_patch()
-    green_kombu_sleep()
-    from psycogreen.eventlet import patch_psycopg
-
-    patch_psycopg()
-    from nameko.cli.run import run
-
-    from rac_shared.logs import configure_logging
-
-    configure_logging()
-    set_process_role("service")
-    settings = get_settings()
-    service_cls = load_service_class(name)
-    declare_topology(settings.amqp_uri, [name])
-    log.info("starting service %s", name, extra={"service": name})
-    run([service_cls], settings.nameko_config())
-
-
-def relay_all_services() -> int:
-    """Publish every service's pending outbox rows once (operators, tests)."""
-    from rac_shared.migrations import MIGRATION_PACKAGES
-
-    settings = get_settings()
-    total = 0
-    for name in SERVICE_CLASSES:
-        models = importlib.import_module(f"{MIGRATION_PACKAGES[name]}.models")
-        relay = OutboxRelay(SessionFactory(name, models.Base.metadata), settings.amqp_uri)
-        try:
-            total += relay.relay_all()
-        finally:
-            relay.close()
-    return total

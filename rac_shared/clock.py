@@ -125,6 +125,15 @@ def _aware(instant: datetime) -> datetime:
     return instant.astimezone(UTC)
 
 
+def aware(value: datetime | None) -> datetime | None:
+    """A stored instant as an aware UTC datetime: SQLite hands timestamps back naive, and
+    the platform stores UTC (unlike ``_aware``, which reads a naive instant as Montréal's
+    wall clock)."""
+    if value is None or value.tzinfo is not None:
+        return value
+    return value.replace(tzinfo=UTC)
+
+
 def local(instant: datetime) -> datetime:
     """``instant`` in Montréal's time (naive instants are taken as Montréal's)."""
     return _aware(instant).astimezone(MONTREAL)

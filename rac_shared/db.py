@@ -150,6 +150,11 @@ class SessionFactory:
     def __call__(self) -> Session:
         return self._maker()
 
+    def transaction(self):
+        """``with factory.transaction() as session:`` — committed at the end of the block
+        (rolled back on an error), then closed; for work outside a nameko worker."""
+        return self._maker.begin()
+
 
 def _notify_if_outbox_written(session: Session) -> None:
     if session.info.pop("outbox_written", False):

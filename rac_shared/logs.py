@@ -68,6 +68,31 @@ class JsonFormatter(logging.Formatter):
         return json.dumps(entry, ensure_ascii=False)
 
 
+class RefusalsAreNotErrors(logging.Filter):
+    """A service's business refusal (a ``DomainError``: a late acceptance, a cap exceeded, a
+    validation error) is the expected answer to a request, not a defect: nameko's worker
+    logs it at ERROR with a traceback, and with the error's French message, which may quote
+    what a person typed. Here it becomes one INFO line naming the operation and the code;
+    any other exception keeps its ERROR and traceback."""
+
+    def filter(self, record: logging.LogRecord) -> bool:
+        from rac_shared.errors import DomainError
+
+        error = record.exc_info[1] if record.exc_info else None
+        if isinstance(error, DomainError):
+            worker = record.args[0] if isinstance(record.args, tuple) and record.args else None
+            entrypoint = getattr(worker, "entrypoint", None)
+            operation = (
+                f"{getattr(worker, 'service_name', '?')}.{entrypoint.method_name}"
+                if entrypoint is not None
+                else record.name
+            )
+            record.msg, record.args = "%s refused (%s)", (operation, error.code)
+            record.levelno, record.levelname = logging.INFO, "INFO"
+            record.exc_info = record.exc_text = None
+        return True
+
+
 def configure_logging(level: str = "INFO") -> None:
     handler = logging.StreamHandler(sys.stderr)
     handler.setFormatter(JsonFormatter())
@@ -76,3 +101,6 @@ def configure_logging(level: str = "INFO") -> None:
     root.setLevel(level)
     for noisy in ("amqp", "kombu", "nameko.containers", "eventlet.wsgi.server"):
         logging.getLogger(noisy).setLevel("WARNING")
+    containers = logging.getLogger("nameko.containers")
+    if not any(isinstance(f, RefusalsAreNotErrors) for f in containers.filters):
+        containers.addFilter(RefusalsAreNotErrors())

@@ -1,8 +1,12 @@
-"""Alembic, one history per service (``services/<name>/migrations``, ``gateway/migrations``)."""
+"""Alembic, one history per service (``services/<name>/migrations``, ``gateway/migrations``).
+
+The caller says where each service's migrations are and what its models declare (the
+composition root, ``rac.migrate``, reads them from the services' manifests): this module
+imports no service.
+"""
 
 from __future__ import annotations
 
-import importlib
 from pathlib import Path
 
 from alembic import command, context
@@ -10,21 +14,11 @@ from alembic.config import Config
 from sqlalchemy import MetaData, create_engine, pool, text
 from sqlalchemy.engine import make_url
 
-from rac_shared.settings import SERVICE_NAMES, get_settings, with_driver
-
-MIGRATION_PACKAGES = {
-    "applications": "services.applications",
-    "scoring": "services.scoring",
-    "plans": "services.plans",
-    "billing": "services.billing",
-    "notifications": "services.notifications",
-    "gateway": "gateway",
-}
+from rac_shared.settings import get_settings, with_driver
 
 
-def alembic_config(service: str, url: str | None = None) -> Config:
-    package = importlib.import_module(MIGRATION_PACKAGES[service])
-    location = Path(package.__file__).resolve().parent / "migrations"
+def alembic_config(service: str, location: Path, url: str | None = None) -> Config:
+    """Alembic's configuration for ``service``'s migrations in the directory ``location``."""
     config = Config()
     config.set_main_option("script_location", str(location))
     config.set_main_option("path_separator", "os")
@@ -188,37 +182,18 @@ def _execute(connection, statement: str, *identifiers: str, literal: str | None 
         cursor.execute(sql.SQL(statement).format(*parts))
 
 
-def migrate(
-    services: tuple[str, ...] = SERVICE_NAMES,
-    urls: dict[str, str] | None = None,
-    progress: bool = False,
-    admin_url: str | None = None,
-) -> list[str]:
-    """Provision each service's role and database, then run its migrations as that role
-    (so that it owns its tables). Returns what provisioning did."""
-    settings = get_settings()
-    admin_url = admin_url or settings.database_url
-    if progress:
-        from tqdm import tqdm
-
-        services = tqdm(services, desc="Migrations", unit="service")
-    done = []
-    for service in services:
-        url = (urls or {}).get(service) or settings.database_url_for(service)
-        if admin_url:
-            admin_url = with_driver(admin_url)
-        done += provision_service_database(url, admin_url)
-        command.upgrade(alembic_config(service, url), "head")
+def upgrade(service: str, location: Path, url: str, admin_url: str | None = None) -> list[str]:
+    """Provision ``service``'s role and database, then run its migrations (in ``location``)
+    as that role, so that it owns its tables. Returns what provisioning did."""
+    if admin_url:
+        admin_url = with_driver(admin_url)
+    done = provision_service_database(url, admin_url)
+    command.upgrade(alembic_config(service, location, url), "head")
     return done
 
 
-def service_metadata(service: str) -> MetaData:
-    """The tables a service's models declare (what its migrations must produce)."""
-    return importlib.import_module(f"{MIGRATION_PACKAGES[service]}.models").Base.metadata
-
-
-def schema_drift(service: str, url: str) -> list:
-    """What differs between a migrated database and the service's models (Alembic's
+def schema_drift(url: str, metadata: MetaData) -> list:
+    """What differs between a migrated database and the models' ``metadata`` (Alembic's
     ``compare_metadata``, types and server defaults included); empty when they agree."""
     from alembic.autogenerate import compare_metadata
     from alembic.migration import MigrationContext
@@ -229,7 +204,7 @@ def schema_drift(service: str, url: str) -> list:
             context = MigrationContext.configure(
                 connection, opts={"compare_type": True, "compare_server_default": True}
             )
-            return compare_metadata(context, service_metadata(service))
+            return compare_metadata(context, metadata)
     finally:
         engine.dispose()
 

@@ -53,7 +53,7 @@ from sqlalchemy import (
 )
 from sqlalchemy.exc import IntegrityError
 
-from rac_shared.clock import at_local_time, clock, end_of_day, local
+from rac_shared.clock import at_local_time, aware, clock, end_of_day, local
 from rac_shared.db import SessionFactory
 from rac_shared.outbox import ID_TYPE
 from rac_shared.settings import Settings, get_settings
@@ -116,15 +116,6 @@ def run_as_of(job: ScheduledJob, as_of: date) -> dict:
 
 def _runner_id() -> str:
     return f"{socket.gethostname()}:{os.getpid()}"
-
-
-def _aware(value: datetime | None) -> datetime | None:
-    """SQLite gives naive datetimes back; every instant here is UTC."""
-    if value is None or value.tzinfo is not None:
-        return value
-    from datetime import UTC
-
-    return value.replace(tzinfo=UTC)
 
 
 def last_due_day(job: ScheduledJob, now: datetime, settings: Settings) -> date:
@@ -316,7 +307,7 @@ class JobLedger:
             next_at = at_local_time(next_day, at)
         else:
             next_day, row = due
-            retry_at = _aware(row["next_attempt_at"]) if row else None
+            retry_at = aware(row["next_attempt_at"]) if row else None
             next_at = max(retry_at or now, now)
         return {
             "job": job.name,
@@ -335,9 +326,9 @@ def _row_view(row) -> dict:
         "status": row["status"],
         "attempts": row["attempts"],
         "runner": row["runner"],
-        "started_at": _aware(row["started_at"]).isoformat(timespec="seconds"),
+        "started_at": aware(row["started_at"]).isoformat(timespec="seconds"),
         "finished_at": (
-            _aware(row["finished_at"]).isoformat(timespec="seconds") if row["finished_at"] else None
+            aware(row["finished_at"]).isoformat(timespec="seconds") if row["finished_at"] else None
         ),
         "result": row["result"],
         "error": row["error"],

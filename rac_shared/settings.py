@@ -115,8 +115,24 @@ class Settings(BaseSettings):
     government_signature: bool = False
 
     max_body_bytes: int = 12 * 1024 * 1024
+    # Loi 25 (rac_shared/privacy.py): counts below this are withheld from whoever does not
+    # see the names (an employer's follow-up of its candidate-workers).
+    small_cell_threshold: int = 5
+    # Login throttling (gateway/throttling.py): free failures per account and address, the
+    # first wait after them (doubled at each further failure, up to the window), failures
+    # per address across accounts, reset e-mails per account and hour.
     login_max_failures: int = 5
     login_window_minutes: int = 15
+    login_backoff_seconds: int = 30
+    login_max_failures_per_address: int = 20
+    password_reset_per_hour: int = 3
+    # The header a trusted reverse proxy writes the client's address in (X-Forwarded-For,
+    # X-Real-IP), honoured only on connections from ``trusted_proxies``; empty: none.
+    trusted_proxy_header: str = ""
+    trusted_proxies: str = "127.0.0.1,::1"
+
+    def trusted_proxy_addresses(self) -> frozenset[str]:
+        return frozenset(a.strip() for a in self.trusted_proxies.split(",") if a.strip())
 
     def database_url_for(self, service: str) -> str:
         explicit = os.environ.get(f"DATABASE_URL_{service.upper()}")

@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+from pydantic import Field
+
 from gateway import auth, directory
 from gateway.schemas import (
     Accepted,
@@ -16,7 +18,8 @@ from gateway.web.framework import ALL_ROLES, PUBLIC, SIGNED_IN, Ctx, HttpError, 
 from gateway.web.home import gather_next_actions, role_actions
 from gateway.web.openapi import openapi_document
 from gateway.web.passthrough import Api, passthrough
-from rac_shared.actor import ROLE_LABELS, Role
+from rac_shared.actor import ROLE_LABELS, OrganisationKind, Role
+from rac_shared.contracts.base import Strict
 from rac_shared.contracts.directory import OrganisationView
 from rac_shared.contracts.notifications import Inbox, MarkedRead
 from rac_shared.errors import DomainError
@@ -49,6 +52,7 @@ def api_token(ctx: Ctx) -> TokenResponse:
     access=PUBLIC,
     body=PasswordResetRequest,
     response=Accepted,
+    statuses=(202,),
 )
 def api_password_reset(ctx: Ctx):
     """Demander un lien de réinitialisation du mot de passe"""
@@ -87,12 +91,16 @@ def api_home(ctx: Ctx) -> HomeResponse:
     return {"actions": role_actions(ctx.actor) + actions, "unavailable": unavailable}
 
 
-@route("/api/organisations", access=ALL_ROLES)
+class OrganisationQuery(Strict):
+    kind: OrganisationKind | None = Field(None, alias="type", title="Type d'organisation")
+
+
+@route("/api/organisations", access=ALL_ROLES, query=OrganisationQuery)
 def api_organisations(ctx: Ctx) -> OrganisationList:
     """Organisations visibles (toutes pour le Ministère, la sienne sinon)"""
     session = ctx.db()
     try:
-        kind = ctx.request.args.get("type") or None
+        kind = ctx.query.kind.value if ctx.query.kind else None
         return {"organisations": directory.visible_organisations(session, ctx.actor, kind)}
     finally:
         session.close()

@@ -25,11 +25,12 @@ from werkzeug.exceptions import HTTPException, MethodNotAllowed, NotFound, Reque
 from werkzeug.routing import Map, Rule
 from werkzeug.wrappers import Request, Response
 
-from gateway import auth, directory
+from gateway import auth, directory, throttling
 from gateway.clients import typed_client
 from gateway.read_models import InboxReadModel
 from gateway.rpc_client import RpcClient, RpcRemoteError, RpcTimeout, RpcUnavailable
 from gateway.session_cache import SessionCache
+from gateway.web import boundary
 from gateway.web.contents import with_contents
 from gateway.web.forms import (
     FORM_KEY,
@@ -37,6 +38,7 @@ from gateway.web.forms import (
     decode,
     encode,
     errors_for_fields,
+    label_of,
     submitted_values,
 )
 from rac_shared.actor import MINISTRY_ROLES, Actor, Role
@@ -126,6 +128,10 @@ class RouteSpec:
     # False only where a signed token in the URL is the whole authority and the caller is
     # not a browser form (the one-click unsubscribe POST of RFC 8058, sent by mail clients).
     csrf: bool = True
+    # The statuses a success answers (the OpenAPI document lists each): 201 for a creation.
+    statuses: tuple[int, ...] = (200,)
+    # The file fields of an API upload (multipart/form-data, with ``form``'s fields).
+    files: tuple[str, ...] = ()
 
     def allows(self, actor: Actor | None) -> bool:
         if self.access == PUBLIC:
@@ -167,6 +173,8 @@ def route(
     csrf: bool = True,
     query: type[BaseModel] | None = None,
     name: str | None = None,
+    statuses: tuple[int, ...] = (200,),
+    files: tuple[str, ...] = (),
 ):
     """Declare a page or API route (``name``: its endpoint, the handler's name by default —
     a form's view declared as its page and as its ``on_error`` keeps the page's name).
@@ -178,7 +186,9 @@ def route(
     ``on_error(ctx, **url_args)`` — the view that shows the form — with ``ctx.form()``
     holding the submitted values and the errors, and answers 422 (409 for a conflict). On
     an API route (a multipart upload's fields) a refusal is the API's JSON error instead.
-    ``query=Model`` decodes the query string the same way into ``ctx.query``.
+    ``query=Model`` decodes the query string the same way into ``ctx.query`` (an API route
+    refuses a parameter its model does not declare). ``statuses`` are the success statuses
+    an API route answers, ``files`` the file fields of its multipart body (for OpenAPI).
     """
     if form is not None and on_error is None and not path.startswith("/api/"):
         raise ValueError(f"route {path}: a form route needs on_error (the view to re-render)")
@@ -201,6 +211,8 @@ def route(
                 on_error=on_error,
                 csrf=csrf,
                 query=query,
+                statuses=tuple(statuses),
+                files=tuple(files),
             )
         )
         return handler
@@ -349,7 +361,10 @@ class Ctx:
         return Response("", status=status, headers={"Location": location})
 
     def client_ip(self) -> str:
-        return self.request.remote_addr or ""
+        """The client's address (a trusted proxy's header only: ``gateway.throttling``)."""
+        return throttling.source_address(
+            self.settings, self.request.remote_addr, self.request.headers
+        )
 
     def can_open(self, path: str) -> bool:
         """Whether the user may open the page at ``path`` (for navigation links)."""
@@ -434,10 +449,13 @@ class GatewayApp:
             raise HttpError(403)
         if ctx.request.method in STATE_CHANGING and not spec.api and spec.csrf:
             self._check_csrf(ctx)
+        self._refuse_control_characters(ctx, spec)
         if spec.body is not None:
             ctx.body = self._parse_body(ctx, spec.body)
         if spec.query is not None:
             ctx.query = self._parse_query(ctx, spec.query)
+        elif spec.api and ctx.request.args:
+            raise _unknown_parameters(list(ctx.request.args))
         if spec.form is not None and not spec.api:
             return self._handle_form(ctx, spec, url_args)
         if spec.form is not None:  # the fields of an API upload (multipart/form-data)
@@ -453,6 +471,9 @@ class GatewayApp:
     def _handle_form(self, ctx: Ctx, spec: RouteSpec, url_args: dict) -> Response:
         """Decode and validate the posted form, run the handler, re-render on a refusal."""
         form = ctx.request.form
+        refused = _control_characters_in(form, spec.form)
+        if refused is not None:
+            return self._refused(ctx, spec, url_args, *refused, 422)
         try:
             data = spec.form.model_validate(decode(form, spec.form))
         except ValidationError as exc:
@@ -477,12 +498,12 @@ class GatewayApp:
             endpoint=spec.endpoint,
             instance=ctx.request.form.get(FORM_KEY) or None,
         )
-        log.info(
+        log.info(  # the fields' names, never what was typed nor a message that may quote it
             "%s %s refused (%s): %s",
             ctx.request.method,
             loggable_path(ctx.request.path),
             status,
-            ", ".join(ctx.form_state.errors) or message,
+            ", ".join(ctx.form_state.errors) or "-",
         )
         response = spec.on_error(ctx, **url_args)
         response.status_code = status
@@ -539,15 +560,40 @@ class GatewayApp:
                 "Rechargez la page et réessayez.",
             )
 
+    def _refuse_control_characters(self, ctx: Ctx, spec: RouteSpec) -> None:
+        """422 for a query string, or the posted fields of a route that has no form model,
+        holding a control character (a form route's fields: ``_control_characters_in``)."""
+        names = boundary.fields_with_controls(ctx.request.args.items(multi=True))
+        if names:
+            raise HttpError(
+                422,
+                f"Le paramètre « {names[0]} » contient un caractère de contrôle non permis.",
+                {name: boundary.CONTROL_MESSAGE for name in names},
+            )
+        if ctx.request.method in STATE_CHANGING and spec.form is None and _posts_fields(ctx):
+            refused = _control_characters_in(ctx.request.form, None)
+            if refused is not None:
+                raise HttpError(422, *refused)
+
     def _parse_body(self, ctx: Ctx, model: type[BaseModel]) -> BaseModel:
         if ctx.request.mimetype != "application/json":
             raise HttpError(415)
+        raw = ctx.request.get_data(cache=True) or b"null"
+        if boundary.too_deep(raw):
+            raise HttpError(400, boundary.TOO_DEEP_MESSAGE)
         try:
-            data = json.loads(ctx.request.get_data(cache=True) or b"null")
+            data = json.loads(raw)
         except RequestEntityTooLarge:
             raise
         except (ValueError, UnicodeDecodeError) as exc:
             raise HttpError(400, "Le corps de la requête n'est pas du JSON valide.") from exc
+        paths = list(boundary.json_paths_with_controls(data))
+        if paths:
+            raise HttpError(
+                422,
+                _control_headline(model, paths[0]),
+                {path: boundary.CONTROL_MESSAGE for path in paths},
+            )
         try:
             return model.model_validate(data)
         except ValidationError as exc:
@@ -556,14 +602,24 @@ class GatewayApp:
             raise HttpError(422, message, details) from exc
 
     def _parse_form(self, ctx: Ctx, model: type[BaseModel]) -> BaseModel:
+        refused = _control_characters_in(ctx.request.form, model)
+        if refused is not None:
+            raise HttpError(422, *refused)
         try:
             return model.model_validate(decode(ctx.request.form, model))
         except ValidationError as exc:
             raise HttpError(422, details=error_details(exc, model=model)) from None
 
     def _parse_query(self, ctx: Ctx, model: type[BaseModel]) -> BaseModel:
-        """The query string as ``model`` (unknown parameters ignored: a page's URL also
-        carries its notice); 422 with a message per parameter when a value is invalid."""
+        """The query string as ``model``; 422 with a message per parameter when a value is
+        invalid. An API route refuses parameters it does not know (a misspelt or unsupported
+        filter must not be silently ignored); a page ignores them (its URL also carries its
+        notice)."""
+        if ctx.spec is not None and ctx.spec.api:
+            known = {info.alias or name for name, info in model.model_fields.items()}
+            unknown = [name for name in ctx.request.args if name not in known]
+            if unknown:
+                raise _unknown_parameters(unknown)
         try:
             return model.model_validate(decode(ctx.request.args, model))
         except ValidationError as exc:
@@ -593,11 +649,15 @@ class GatewayApp:
         response.headers.setdefault("X-Content-Type-Options", "nosniff")
         response.headers.setdefault("X-Frame-Options", "DENY")
         response.headers.setdefault("Referrer-Policy", "same-origin")
+        if secure:  # production is served over HTTPS only (behind its TLS proxy)
+            response.headers.setdefault(
+                "Strict-Transport-Security", "max-age=31536000; includeSubDomains"
+            )
         if response.mimetype == "text/html":
             response.headers.setdefault(
                 "Content-Security-Policy",
                 "default-src 'self'; img-src 'self' data:; style-src 'self'; "
-                "form-action 'self'; frame-ancestors 'none'",
+                "form-action 'self'; frame-ancestors 'none'; base-uri 'none'; object-src 'none'",
             )
             response.headers.setdefault("Cache-Control", "no-store")
         if ctx.request.method in STATE_CHANGING and ctx.request.path not in ("/healthz",):
@@ -641,7 +701,7 @@ class GatewayApp:
             log.info("%s %s → %s", ctx.request.method, loggable_path(ctx.request.path), status)
         api = ctx.spec.api if ctx.spec else ctx.request.path.startswith("/api/")
         if api:
-            return json_response(
+            response = json_response(
                 {
                     "error": {
                         "code": ERROR_CODES.get(status, "error"),
@@ -651,6 +711,9 @@ class GatewayApp:
                 },
                 status,
             )
+            if getattr(exc, "retry_after", None):  # a throttled login: when to come back
+                response.headers["Retry-After"] = str(exc.retry_after)
+            return response
         try:
             return ctx.render(
                 "error.html.j2", status=status, status_code=status, message=message, details=details
@@ -668,6 +731,31 @@ SECRET_IN_PATH = re.compile(r"(/mot-de-passe/reinitialiser/|/desabonnement/)[^/?
 def loggable_path(path: str) -> str:
     """``path`` as logs and the audit log may keep it."""
     return SECRET_IN_PATH.sub(r"\1[masqué]", path)
+
+
+def _unknown_parameters(names: list[str]) -> HttpError:
+    return HttpError(
+        422,
+        f"Le paramètre « {names[0]} » n'est pas reconnu par cette opération.",
+        {name: "Paramètre inconnu." for name in names},
+    )
+
+
+def _posts_fields(ctx: Ctx) -> bool:
+    return ctx.request.mimetype in ("application/x-www-form-urlencoded", "multipart/form-data")
+
+
+def _control_headline(model: type[BaseModel] | None, path: str) -> str:
+    label = label_of(model, path) or path
+    return f"Le champ « {label} » contient un caractère de contrôle non permis."
+
+
+def _control_characters_in(form, model: type[BaseModel] | None) -> tuple[str, dict] | None:
+    """(headline, details by field) when a posted field holds a control character."""
+    names = boundary.fields_with_controls(form.items(multi=True))
+    if not names:
+        return None
+    return _control_headline(model, names[0]), {n: boundary.CONTROL_MESSAGE for n in names}
 
 
 def _classify(exc: Exception) -> tuple[int, str, Any]:

@@ -3,11 +3,13 @@
 from __future__ import annotations
 
 import re
+import typing
 from functools import lru_cache
 
 from pydantic.json_schema import models_json_schema
 
 from gateway.web.framework import PUBLIC, REGISTRY, SIGNED_IN
+from gateway.web.responses import FORMAT_MIMES
 
 ERROR_SCHEMA = {
     "type": "object",
@@ -71,19 +73,25 @@ def openapi_document() -> dict:
                     "required": True,
                     "content": {"application/json": {"schema": refs[spec.body]}},
                 }
-            ok = "202" if spec.endpoint == "api_password_reset" else "200"
+            elif spec.files:
+                operation["requestBody"] = _multipart_body(spec, schemas)
             if spec.response is not None:
-                operation["responses"][ok] = {
+                answer = {
                     "description": "Succès",
-                    "content": {"application/json": {"schema": refs[spec.response]}},
+                    "content": {
+                        "application/json": {"schema": refs[spec.response]},
+                        **_exports(spec.query),
+                    },
                 }
             elif (files := _file_content(spec.path, method)) is not None:
-                operation["responses"][ok] = {"description": "Fichier", "content": files}
+                answer = {"description": "Fichier", "content": files}
             else:
-                operation["responses"][ok] = {
+                answer = {
                     "description": "Succès",
                     "content": {"application/json": {"schema": {}}},
                 }
+            for status in spec.statuses:
+                operation["responses"][str(status)] = answer
             paths.setdefault(path, {})[method.lower()] = operation
     return {
         "openapi": "3.1.0",
@@ -111,6 +119,33 @@ def _query_parameters(model, schemas: dict) -> list[dict]:
         {"name": name, "in": "query", "required": name in required, "schema": field}
         for name, field in schema.get("properties", {}).items()
     ]
+
+
+def _exports(query) -> dict:
+    """The files a JSON reading answers instead when its query asks (``format=csv``)."""
+    info = query.model_fields.get("format") if query is not None else None
+    if info is None:
+        return {}
+    values = [v for a in typing.get_args(info.annotation) for v in typing.get_args(a)] or list(
+        typing.get_args(info.annotation)
+    )
+    return {FORMAT_MIMES[v]: {"schema": {"type": "string"}} for v in values if v in FORMAT_MIMES}
+
+
+def _multipart_body(spec, schemas: dict) -> dict:
+    """A multipart upload: the form model's fields and the file fields (binary), so that a
+    schema-driven client (and fuzzer) sends real uploads."""
+    schema = {"type": "object", "properties": {}, "required": []}
+    if spec.form is not None:
+        schema = spec.form.model_json_schema(ref_template="#/components/schemas/{model}")
+        schemas.update(schema.pop("$defs", {}))
+        schema.pop("additionalProperties", None)  # a multipart body also carries its files
+        schema.setdefault("properties", {})
+        schema["required"] = list(schema.get("required", []))
+    for name in spec.files:
+        schema["properties"][name] = {"type": "string", "format": "binary"}
+        schema["required"].append(name)
+    return {"required": True, "content": {"multipart/form-data": {"schema": schema}}}
 
 
 BINARY = {"schema": {"type": "string", "format": "binary"}}

@@ -99,6 +99,7 @@ def _register(service: str, row: Api, verb: str, path: str, body, query, respons
         response=response,
         summary=summary,
         query=query,
+        statuses=(row.status,),
     )(handler)
 
 

@@ -389,6 +389,29 @@ class EstimateView(EstimatePreview):
     difference_with_accepted: EstimateDifference | None
 
 
+class EstimateSnapshot(Reply):
+    """What the plans service keeps of a saved estimate to issue its plan version without
+    asking billing: the estimate, its section of the plan's document as it reads once
+    issued (« Estimation figée »), and its hash (``estimate_hash``), which ``plan.issued``
+    carries back so that billing freezes exactly what was issued. Also the body of
+    ``estimate.saved``."""
+
+    estimate: EstimateView
+    document_html: str
+    estimate_hash: str
+
+
+def estimate_hash(estimate: dict) -> str:
+    """SHA-256 of an estimate's JSON view (keys sorted), its draft or frozen status left
+    out: the same estimate before and after its freeze has one hash."""
+    import hashlib
+    import json
+
+    content = {k: v for k, v in estimate.items() if k != "status"}
+    text = json.dumps(content, sort_keys=True, separators=(",", ":"), ensure_ascii=False)
+    return hashlib.sha256(text.encode("utf-8")).hexdigest()
+
+
 # -- replies: invoices, payments, credit notes ----------------------------------------------------
 
 
@@ -858,6 +881,7 @@ class BillingEstimatesRpc(Protocol):
     def save_estimate(self, plan: PlanRef, estimate: EstimateSpec) -> EstimateView: ...
     def freeze_estimate(self, plan_id: int, version: int) -> EstimateView: ...
     def estimate_html(self, plan_id: int, version: int) -> str: ...
+    def estimate_snapshot(self, plan_id: int, version: int) -> EstimateSnapshot: ...
 
 
 class BillingDeliveryRpc(Protocol):

@@ -835,17 +835,20 @@ class Comparison(Reply):
 class StageCount(Reply):
     step: Stage
     label: str
-    count: int
+    count: int | None  # None: withheld, fewer than ``Aggregate.withheld_below`` (Loi 25)
 
 
 class Aggregate(Reply):
-    """What the employer reads of the follow-up: counts, never a named person's results."""
+    """What the employer reads of the follow-up: counts, never a named person's results;
+    a count that could single someone out is withheld (None), « moins de N » where N is
+    ``withheld_below`` (``rac_shared.privacy``; None for the institution, which sees all)."""
 
     candidate_count: int
     steps: list[StageCount]
     competencies_total: int
-    competencies_recognised: int
-    competencies_missing_training: int
+    competencies_recognised: int | None
+    competencies_missing_training: int | None
+    withheld_below: int | None = None
 
 
 class ResultRow(Reply):

@@ -12,6 +12,7 @@ from sqlalchemy.orm import Session
 from rac_shared.actor import Actor, OrganisationKind, Role
 from rac_shared.clock import MONTREAL, clock
 from rac_shared.contracts.applications import CallIn, CriterionIn, GridIn, QuestionIn, SectionIn
+from rac_shared.db import SessionFactory
 from services.applications import calls, dossiers
 from services.applications.models import Application, Base, Call
 
@@ -618,3 +619,25 @@ def seed_reporting(
         f"{first.organisation_name} en rédaction et en retard, celui de "
         f"{second.organisation_name} déposé, à analyser); un mandat particulier."
     )
+
+
+# -- rac demo's steps (see rac_shared/manifest.py) ---------------------------------------------
+
+
+def seed_calls(context) -> tuple[str, dict]:
+    """The 2012-2013 call and its two applications; forwards the call's id (``call_id``)."""
+    directory = context.forwarded["directory"]
+    with SessionFactory("applications", Base.metadata).transaction() as session:
+        summary = seed(session, directory["organisations"], directory["people"])
+        call_id = session.scalar(select(Call.id).where(Call.title == TITLE_2012))
+    return summary, {"call_id": call_id}
+
+
+def seed_network(context) -> tuple[str, dict]:
+    """The designated CERACs' network record, support requests, reports and a special
+    mandate, from the CERACs the scoring step designated (forwarded as ``ceracs``)."""
+    directory = context.forwarded["directory"]
+    ceracs = context.forwarded["designations"]["ceracs"]
+    with SessionFactory("applications", Base.metadata).transaction() as session:
+        summary = seed_reporting(session, directory["organisations"], directory["people"], ceracs)
+    return summary, {}

@@ -2,7 +2,8 @@
 
 Accepted: PDF, DOCX and ODT (ZIP packages recognised by their mandatory entries), JPEG
 and PNG. An executable renamed ``.pdf`` is refused, and so is a real file whose extension
-announces another type. Every accepted file is stored with its SHA-256.
+announces another type; then a PDF must parse and a package must not be a bomb
+(``rac_shared.uploads``). Every accepted file is stored with its SHA-256.
 """
 
 from __future__ import annotations
@@ -14,6 +15,7 @@ import unicodedata
 import zipfile
 from dataclasses import dataclass
 
+from rac_shared import uploads
 from rac_shared.contracts.applications import MAX_ATTACHMENT_BYTES
 from rac_shared.errors import invalid
 
@@ -119,6 +121,10 @@ def check_upload(
             f"({TYPE_LABELS[mime]}).",
             {"fichier": f"Renommez le fichier avec l'extension {EXTENSIONS[mime][0]}."},
         )
+    if mime == PDF:
+        uploads.check_pdf(content)
+    elif mime in (DOCX, ODT):
+        uploads.check_package(content)
     return CheckedFile(
         filename=name, mime=mime, size=len(content), sha256=hashlib.sha256(content).hexdigest()
     )

@@ -15,7 +15,7 @@ from sqlalchemy.orm import Session
 from rac_shared.actor import Actor, Role
 from rac_shared.clock import clock
 from rac_shared.errors import forbidden, invalid, not_found
-from rac_shared.events import SpecialMandateAssigned
+from rac_shared.events import CeracSpecialMandateAssigned
 from rac_shared.formatting import round_money
 from rac_shared.outbox import record_event
 from services.applications import reporting
@@ -54,7 +54,7 @@ def assign(session: Session, actor: Actor, data) -> SpecialMandate:
     if cerac.organisation_id is not None:
         record_event(
             session,
-            SpecialMandateAssigned(
+            CeracSpecialMandateAssigned(
                 special_mandate_id=mandate.id,
                 cerac_id=cerac.id,
                 organisation_id=cerac.organisation_id,

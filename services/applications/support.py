@@ -13,7 +13,7 @@ from rac_shared.actor import Actor
 from rac_shared.clock import clock
 from rac_shared.contracts.network import SupportStatus
 from rac_shared.errors import conflict, forbidden, invalid, not_found
-from rac_shared.events import SupportAnswered, SupportRequested
+from rac_shared.events import CeracSupportAnswered, CeracSupportRequested
 from rac_shared.outbox import record_event
 from services.applications import ceracs
 from services.applications.models import (
@@ -52,7 +52,7 @@ def request_support(
     if cerac.organisation_id is not None:
         record_event(
             session,
-            SupportRequested(
+            CeracSupportRequested(
                 request_id=request.id,
                 cerac_id=cerac.id,
                 cerac_organisation_id=cerac.organisation_id,
@@ -92,7 +92,7 @@ def answer(session: Session, actor: Actor, request_id: int, data) -> SupportRequ
     session.flush()
     record_event(
         session,
-        SupportAnswered(
+        CeracSupportAnswered(
             request_id=request.id,
             cerac_id=request.cerac_id,
             cerac_organisation_id=request.cerac.organisation_id,

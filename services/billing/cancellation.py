@@ -3,7 +3,7 @@
 Seed 004, annex A, 1 d: « Advenant le cas où [l'organisation] annulerait une activité alors
 que des frais ont déjà été engagés, le Cégep facturera les coûts en question ». When a plan
 is cancelled, its installments due by the cancellation date stay (the invoicing job bills
-them), the later ones are cancelled or credited (``invoicing.cancel_plan``). What was done
+them), the later ones are cancelled or credited (``settlements.cancel_plan``). What was done
 since the last installment kept is billed here: the institution records, against the lines
 of the estimate in force, the quantities done since then — per candidate-worker on a line
 billed per person (the evaluation fees) — and one invoice is issued, with the normal gapless
@@ -36,7 +36,7 @@ from rac_shared.contracts.billing import CostsIncurredIn
 from rac_shared.errors import conflict, invalid, not_found
 from rac_shared.formatting import long_date, money
 from services.billing import estimates as E
-from services.billing import invoicing
+from services.billing import invoicing, settlements
 from services.billing import pricing as P
 from services.billing.access import ensure_institution
 from services.billing.models import (
@@ -298,7 +298,7 @@ class Figures:
 
 
 def figures(session: Session, plan: BillingPlan) -> Figures:
-    estimate = invoicing.contract_estimate(session, plan)
+    estimate = settlements.contract_estimate(session, plan)
     unavailable = _unavailable(plan, estimate)
     result = Figures(plan, estimate, unavailable)
     if unavailable is not None:

@@ -24,9 +24,18 @@ from rac_shared.contracts.funding import (
     ProjectIn,
     ScheduleIn,
 )
+from rac_shared.db import SessionFactory
 from rac_shared.events import CancelledPlanCandidate
 from rac_shared.formatting import long_date, money
-from services.billing import cancellation, estimates, funding, invoicing, payments
+from services.billing import (
+    cancellation,
+    estimates,
+    funding,
+    invoicing,
+    payments,
+    schedule,
+    settlements,
+)
 from services.billing.models import (
     Base,
     BillingPlan,
@@ -96,9 +105,7 @@ def _two_installments_invoiced(
         estimates.freeze(estimate)
     institution_id = ids["institution_id"]
     with clock.frozen_at(accepted_on):
-        invoicing.accept_plan(
-            session, accepted(plan_id, 1, accepted_on, reference=reference, **ids)
-        )
+        schedule.accept_plan(session, accepted(plan_id, 1, accepted_on, reference=reference, **ids))
         [first] = invoicing.issue_due_batch(session, accepted_on, institution_id=institution_id)
     days, method, payment_reference = payment
     paid_on = accepted_on + timedelta(days=days)
@@ -112,7 +119,7 @@ def _two_installments_invoiced(
             ),
         )
     with clock.frozen_at(welcome_on):
-        invoicing.milestone_reached(
+        schedule.milestone_reached(
             session, milestone(plan_id, "welcome_meeting", welcome_on, **ids)
         )
         [second] = invoicing.issue_due_batch(session, welcome_on, institution_id=institution_id)
@@ -192,11 +199,11 @@ def seed_cancellation(session: Session, organisations: dict, people: dict) -> st
         payment=(18, "cheque", "CHQ-004512"),
     )
     with clock.frozen_at(abandoned_on):
-        settled = invoicing.record_abandonment(
+        settled = settlements.record_abandonment(
             session, abandoned(plan_id, DEMO_CANDIDATES[2][0], abandoned_on, "0.5", **ids)
         )
     with clock.frozen_at(cancelled_on):
-        invoicing.cancel_plan(
+        settlements.cancel_plan(
             session,
             cancelled(
                 plan_id,
@@ -277,8 +284,11 @@ def seed_funding(session: Session, ceracs: list[dict], people: dict) -> str:
     disbursement of the first CERAC's allocation is held until the report of its last
     experimentation year, still to be accepted in the reporting demo). Demo history: its
     events are not published."""
+    today = clock.today()
+    # The 2013 designations are not made yet on a platform whose clock is in 2012.
+    ceracs = [c for c in ceracs if c["designated_on"] <= today]
     if not ceracs:
-        return "Financement : aucun CERAC désigné, aucune donnée."
+        return f"Financement : aucun CERAC désigné au {long_date(today)}, aucune donnée."
     if session.scalar(select(func.count(OperatingAllocation.id))):
         return "Financement : données de démonstration déjà présentes."
     outbox = Base.metadata.tables["outbox"]
@@ -291,7 +301,6 @@ def seed_funding(session: Session, ceracs: list[dict], people: dict) -> str:
         organisation_kind=OrganisationKind.MINISTRY,
         full_name=person["full_name"],
     )
-    today = clock.today()
     year = funding.fiscal_year_of(today)
     start, _ = funding.fiscal_bounds(year)
     recorded_on = min(start + timedelta(days=14), today)
@@ -370,3 +379,16 @@ def _hold_first(session: Session, ministry, allocation, report_year: str) -> Non
     ]
     schedule = ScheduleIn.model_validate({"items": items})
     funding.replace_schedule(session, ministry, "allocation", allocation.id, schedule)
+
+
+# -- rac demo's step (see rac_shared/manifest.py) ----------------------------------------------
+
+
+def seed_billing(context) -> tuple[str, dict]:
+    """Invoices, a cancellation and the funding of the CERACs the scoring step designated
+    (forwarded as ``ceracs``)."""
+    directory = context.forwarded["directory"]
+    ceracs = context.forwarded["designations"]["ceracs"]
+    with SessionFactory("billing", Base.metadata).transaction() as session:
+        summary = seed(session, directory["organisations"], directory["people"], ceracs)
+    return summary, {}

@@ -20,11 +20,14 @@ from sqlalchemy.orm import Session
 from rac_shared.actor import Actor
 from rac_shared.clock import clock
 from rac_shared.contracts.billing import (
+    EstimateSnapshot,
     EstimateSpec,
     EstimateStatus,
+    EstimateView,
     InstallmentSpec,
     PlanRef,
     TaxTreatment,
+    estimate_hash,
 )
 from rac_shared.errors import conflict, forbidden, invalid, not_found
 from rac_shared.templating import make_environment
@@ -57,7 +60,10 @@ def load_rates(session: Session) -> list[P.Rate]:
     rows = session.scalars(select(TaxRate)).all()
     if not rows:
         return list(P.DEFAULT_RATES)
-    return [P.Rate(r.name, _clean(Decimal(r.rate)), r.valid_from, r.valid_to) for r in rows]
+    return [
+        P.Rate(r.name, _clean(Decimal(r.rate)), r.valid_from, r.valid_to, bool(r.compounded))
+        for r in rows
+    ]
 
 
 def _clean(rate: Decimal) -> Decimal:
@@ -467,9 +473,12 @@ def estimate_view(session: Session, estimate: Estimate) -> dict:
     }
 
 
-def estimate_html(session: Session, estimate: Estimate) -> str:
-    """An autoescaped ``<section>`` (French, fr_CA money) for the plan's PDF and pages."""
+def estimate_html(session: Session, estimate: Estimate, as_issued: bool = False) -> str:
+    """An autoescaped ``<section>`` (French, fr_CA money) for the plan's PDF and pages;
+    ``as_issued``: as the issued plan's document shows it (« Estimation figée »)."""
     view = estimate_view(session, estimate)
+    if as_issued:
+        view = {**view, "status": FROZEN}
     return templates.get_template("estimate.html.j2").render(
         estimate=view,
         dec=Decimal,
@@ -477,3 +486,63 @@ def estimate_html(session: Session, estimate: Estimate) -> str:
         statuses=EstimateStatus.labels(),
         taxes=TaxTreatment.labels(),
     )
+
+
+# -- the snapshot the plans service keeps (estimate.saved, plan.issued) ---------------------
+
+
+def snapshot(session: Session, estimate: Estimate) -> dict:
+    """The contract's ``EstimateSnapshot`` of ``estimate``, as JSON."""
+    view = EstimateView.model_validate(estimate_view(session, estimate)).model_dump(mode="json")
+    return EstimateSnapshot(
+        estimate=view,
+        document_html=estimate_html(session, estimate, as_issued=True),
+        estimate_hash=estimate_hash(view),
+    ).model_dump(mode="json")
+
+
+def publish_saved(session: Session, estimate: Estimate) -> None:
+    """``estimate.saved`` in the transaction that saved ``estimate``."""
+    from rac_shared.events import EstimateSaved
+    from rac_shared.outbox import record_event
+
+    session.flush()
+    record_event(
+        session,
+        EstimateSaved(
+            plan_id=estimate.plan_id,
+            version=estimate.version,
+            revision=estimate.revision,
+            snapshot=snapshot(session, estimate),
+        ),
+    )
+
+
+def freeze_issued(session: Session, plan_id: int, version: int, issued_hash: str) -> bool:
+    """The plan version was issued with the estimate whose hash is ``issued_hash``: freeze
+    it (idempotent). From then on ``save_estimate`` refuses to change it. An estimate that
+    changed after the snapshot the plan was issued with (its hash differs) is frozen all the
+    same — the version is issued, nothing may change it — and the difference logged for
+    the billing team. Returns whether the frozen estimate is the one issued."""
+    import logging
+
+    estimate = find(session, plan_id, version, lock=True)
+    if estimate is None:
+        logging.getLogger(__name__).warning(
+            "plan %s v%s issued without an estimate in billing", plan_id, version
+        )
+        return False
+    freeze(estimate)
+    if not issued_hash:  # a version 1 publisher: nothing to compare
+        return True
+    view = EstimateView.model_validate(estimate_view(session, estimate)).model_dump(mode="json")
+    same = estimate_hash(view) == issued_hash
+    if not same:
+        logging.getLogger(__name__).error(
+            "plan %s v%s issued with another revision of its estimate than billing's "
+            "(revision %s frozen)",
+            plan_id,
+            version,
+            estimate.revision,
+        )
+    return same

@@ -26,6 +26,7 @@ from sqlalchemy import (
     Text,
     UniqueConstraint,
     event,
+    false,
     inspect,
 )
 from sqlalchemy.orm import DeclarativeBase, Mapped, mapped_column, relationship
@@ -83,7 +84,8 @@ class Organisation(Base):
 
 
 class TaxRate(Base):
-    """A sales tax rate in force from ``valid_from`` (inclusive) to ``valid_to`` (exclusive)."""
+    """A sales tax rate in force from ``valid_from`` (inclusive) to ``valid_to`` (exclusive);
+    ``compounded``: computed on the price plus the taxes before it (the TVQ until 2012)."""
 
     __tablename__ = "tax_rates"
     __table_args__ = (UniqueConstraint("name", "valid_from", name="uq_tax_rates_name_from"),)
@@ -93,6 +95,7 @@ class TaxRate(Base):
     rate: Mapped[Decimal] = mapped_column(Numeric(8, 5))
     valid_from: Mapped[date] = mapped_column(Date)
     valid_to: Mapped[date | None] = mapped_column(Date)
+    compounded: Mapped[bool] = mapped_column(Boolean, default=False, server_default=false())
 
 
 class Estimate(Base):

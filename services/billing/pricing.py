@@ -37,15 +37,21 @@ class Rate:
     rate: Decimal
     valid_from: date
     valid_to: date | None = None  # exclusive
+    compounded: bool = False  # on the price plus the taxes before it (TAX_ORDER)
 
     def applies_on(self, day: date) -> bool:
         return self.valid_from <= day and (self.valid_to is None or day < self.valid_to)
 
 
-# The rates of Québec: GST 5 % (since 1 January 2008), QST 9,975 % (since 1 January 2013).
-# The billing database holds the same table (``tax_rates``) so that a new rate is a new row.
+# The rates of Québec (Revenu Québec): GST 5 % since 1 January 2008; QST 7,5 % until
+# 31 December 2010, 8,5 % in 2011 and 9,5 % in 2012, each on the price plus the GST, then
+# 9,975 % on the price alone since 1 January 2013 (harmonisation). The billing database
+# holds the same history (``tax_rates``) so that a new rate is a new row.
 DEFAULT_RATES = (
     Rate("TPS", Decimal("0.05"), date(2008, 1, 1)),
+    Rate("TVQ", Decimal("0.075"), date(2008, 1, 1), date(2011, 1, 1), compounded=True),
+    Rate("TVQ", Decimal("0.085"), date(2011, 1, 1), date(2012, 1, 1), compounded=True),
+    Rate("TVQ", Decimal("0.095"), date(2012, 1, 1), date(2013, 1, 1), compounded=True),
     Rate("TVQ", Decimal("0.09975"), date(2013, 1, 1)),
 )
 TAX_ORDER = ("TPS", "TVQ")
@@ -132,10 +138,13 @@ def line_amount(quantity: Decimal, unit_price: Decimal) -> Decimal:
 
 
 def compute_taxes(taxable_base: Decimal, rates: list[Rate]) -> list[TaxAmount]:
-    """Each tax rounded once on the whole taxable base."""
-    return [
-        TaxAmount(r.name, r.rate, taxable_base, round_money(taxable_base * r.rate)) for r in rates
-    ]
+    """Each tax rounded once on the whole taxable base — plus the taxes before it (rounded)
+    for a compounded rate, as the TVQ was on the price plus the TPS until 2012."""
+    taxes: list[TaxAmount] = []
+    for r in rates:
+        base = taxable_base + sum((t.amount for t in taxes), ZERO) if r.compounded else taxable_base
+        taxes.append(TaxAmount(r.name, r.rate, base, round_money(base * r.rate)))
+    return taxes
 
 
 def price_lines(lines: list[LineIn], rates: list[Rate]) -> Pricing:
@@ -256,7 +265,7 @@ def split_components(pricing: Pricing, amounts: list[Decimal]) -> list[Share]:
                 TaxAmount(
                     tax.name,
                     tax.rate,
-                    pricing.taxable_base - sum((s.taxable_base for s in shares), ZERO),
+                    tax.base - sum((s.taxes[k].base for s in shares), ZERO),
                     tax.amount - sum((s.taxes[k].amount for s in shares), ZERO),
                 )
                 for k, tax in enumerate(pricing.taxes)
@@ -278,7 +287,15 @@ def split_components(pricing: Pricing, amounts: list[Decimal]) -> list[Share]:
                 subtotal,
                 taxable,
                 [
-                    TaxAmount(tax.name, tax.rate, taxable, tax_amounts[k])
+                    TaxAmount(
+                        tax.name,
+                        tax.rate,
+                        # a compounded tax's base is the price plus the taxes before it
+                        taxable
+                        if tax.base == pricing.taxable_base
+                        else taxable + sum(tax_amounts[:k], ZERO),
+                        tax_amounts[k],
+                    )
                     for k, tax in enumerate(pricing.taxes)
                 ],
             )

@@ -41,6 +41,7 @@ from rac_shared.contracts.billing import (
     EmployerRef,
     EstimatePreview,
     EstimatePreviewIn,
+    EstimateSnapshot,
     EstimateSpec,
     EstimateView,
     ImportReport,
@@ -83,6 +84,7 @@ from rac_shared.events import (
     PlanAccepted,
     PlanCancelled,
     PlanCandidateAbandoned,
+    PlanIssued,
     PlanMilestoneReached,
 )
 from rac_shared.logs import CorrelationId
@@ -95,12 +97,14 @@ from services.billing import (
     documents,
     estimates,
     funding,
-    funding_views,
     invoicing,
     payments,
     reports,
+    schedule,
+    settlements,
     views,
 )
+from services.billing.funding import views as funding_views
 from services.billing.jobs import JOBS
 from services.billing.models import Base, CreditNote, Invoice, Organisation
 
@@ -177,6 +181,7 @@ class BillingService:
         parties = self._parties(plan)
         with self.db.begin():
             saved = estimates.save_estimate(self.db, actor, plan, estimate, parties)
+            estimates.publish_saved(self.db, saved)
             return estimates.estimate_view(self.db, saved)
 
     @rpc
@@ -202,6 +207,12 @@ class BillingService:
         return estimates.estimate_html(self.db, estimate)
 
     @rpc
+    def estimate_snapshot(self, actor: Actor, plan_id: int, version: int) -> EstimateSnapshot:
+        """What ``estimate.saved`` carried: the plans service keeps it to issue the version."""
+        estimate = estimates.visible_estimate(self.db, actor, plan_id, version)
+        return estimates.snapshot(self.db, estimate)
+
+    @rpc
     def preview_estimate(self, actor: Actor, data: EstimatePreviewIn) -> EstimatePreview:
         """Totals and installments of an estimate being edited, nothing saved."""
         return estimates.preview(self.db, data.estimate, data.candidate_count)
@@ -213,29 +224,38 @@ class BillingService:
 
     # -- events from plans -------------------------------------------------------------
 
+    @on_event(PlanIssued)
+    def on_plan_issued(self, envelope, payload: PlanIssued) -> None:
+        """The version is issued with the estimate whose hash the event carries: frozen."""
+        with self.db.begin():
+            if first_time(self.db, envelope.event_id, "billing.on_plan_issued"):
+                estimates.freeze_issued(
+                    self.db, payload.plan_id, payload.version, payload.estimate_hash
+                )
+
     @on_event(PlanAccepted)
     def on_plan_accepted(self, envelope, payload: PlanAccepted) -> None:
         with self.db.begin():
             if first_time(self.db, envelope.event_id, "billing.on_plan_accepted"):
-                invoicing.accept_plan(self.db, payload)
+                schedule.accept_plan(self.db, payload)
 
     @on_event(PlanMilestoneReached)
     def on_plan_milestone_reached(self, envelope, payload: PlanMilestoneReached) -> None:
         with self.db.begin():
             if first_time(self.db, envelope.event_id, "billing.on_plan_milestone_reached"):
-                invoicing.milestone_reached(self.db, payload)
+                schedule.milestone_reached(self.db, payload)
 
     @on_event(PlanCancelled)
     def on_plan_cancelled(self, envelope, payload: PlanCancelled) -> None:
         with self.db.begin():
             if first_time(self.db, envelope.event_id, "billing.on_plan_cancelled"):
-                invoicing.cancel_plan(self.db, payload)
+                settlements.cancel_plan(self.db, payload)
 
     @on_event(PlanCandidateAbandoned)
     def on_candidate_abandoned(self, envelope, payload: PlanCandidateAbandoned) -> None:
         with self.db.begin():
             if first_time(self.db, envelope.event_id, "billing.on_candidate_abandoned"):
-                invoicing.record_abandonment(self.db, payload)
+                settlements.record_abandonment(self.db, payload)
 
     # -- invoices ------------------------------------------------------------------------
 

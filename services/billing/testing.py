@@ -214,7 +214,15 @@ def cancelled(plan_id: int, on: date, **kw):
 
 def seed_rates(session: Session) -> None:
     for rate in DEFAULT_RATES:
-        session.add(TaxRate(name=rate.name, rate=rate.rate, valid_from=rate.valid_from))
+        session.add(
+            TaxRate(
+                name=rate.name,
+                rate=rate.rate,
+                valid_from=rate.valid_from,
+                valid_to=rate.valid_to,
+                compounded=rate.compounded,
+            )
+        )
     session.flush()
 
 

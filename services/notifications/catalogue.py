@@ -568,7 +568,7 @@ def report_due_soon(p: ev.CeracReportDueSoon, directory: Directory, url: str) ->
     )
 
 
-def special_mandate_assigned(p: ev.SpecialMandateAssigned, directory: Directory,
+def special_mandate_assigned(p: ev.CeracSpecialMandateAssigned, directory: Directory,
                              url: str) -> Message:
     return Message(
         kind="special_mandate_assigned",
@@ -582,7 +582,7 @@ def special_mandate_assigned(p: ev.SpecialMandateAssigned, directory: Directory,
     )
 
 
-def support_requested(p: ev.SupportRequested, directory: Directory, url: str) -> Message:
+def support_requested(p: ev.CeracSupportRequested, directory: Directory, url: str) -> Message:
     recipients = _cerac_people(p.cerac_organisation_id, directory, COORDINATOR_ROLES)
     if not recipients:  # no coordinator yet: the directors answer for the CERAC
         recipients = _cerac_people(p.cerac_organisation_id, directory, SIGNATORY_ROLES)
@@ -598,7 +598,7 @@ def support_requested(p: ev.SupportRequested, directory: Directory, url: str) ->
     )
 
 
-def support_answered(p: ev.SupportAnswered, directory: Directory, url: str) -> Message:
+def support_answered(p: ev.CeracSupportAnswered, directory: Directory, url: str) -> Message:
     users = directory.users_of_organisation(p.requester_organisation_id)
     requester = [u for u in users if u["id"] == p.requested_by_user_id]
     if not requester:  # the requester left: the institution's coordinators read it
@@ -707,9 +707,9 @@ COMPOSERS: dict[type[ev.EventPayload], Callable[..., Message]] = {
     ev.CeracReportChangesRequested: report_changes_requested,
     ev.CeracReportAccepted: report_accepted,
     ev.CeracReportDueSoon: report_due_soon,
-    ev.SpecialMandateAssigned: special_mandate_assigned,
-    ev.SupportRequested: support_requested,
-    ev.SupportAnswered: support_answered,
+    ev.CeracSpecialMandateAssigned: special_mandate_assigned,
+    ev.CeracSupportRequested: support_requested,
+    ev.CeracSupportAnswered: support_answered,
     ev.FundingProjectSubmitted: funding_project_submitted,
     ev.FundingProjectDecided: funding_project_decided,
     ev.FundingDisbursementReleased: funding_disbursement_released,

@@ -15,9 +15,9 @@ from sqlalchemy.orm import Session
 from rac_shared.clock import clock
 from rac_shared.events import (
     Envelope,
-    InAppMessageAdded,
-    InAppMessageRead,
-    PasswordResetRequested,
+    InboxMessageAdded,
+    InboxMessageRead,
+    UserPasswordResetRequested,
 )
 from rac_shared.outbox import record_event
 from rac_shared.settings import Settings
@@ -93,7 +93,7 @@ def record_notification(
 
 
 def notify_password_reset(
-    session: Session, envelope: Envelope, payload: PasswordResetRequested
+    session: Session, envelope: Envelope, payload: UserPasswordResetRequested
 ) -> Notification | None:
     return record_notification(
         session,
@@ -255,7 +255,7 @@ def mark_read(session: Session, user_id: int, notification_id: int) -> dict:
         raise not_found("Message introuvable.")
     if notification.read_at is None:
         notification.read_at = clock.now()
-        record_event(session, InAppMessageRead(user_id=user_id, notification_id=notification.id))
+        record_event(session, InboxMessageRead(user_id=user_id, notification_id=notification.id))
     return {"id": notification.id, "read": True}
 
 
@@ -296,7 +296,7 @@ def record_message(session: Session, envelope: Envelope, message: Message) -> li
                 if channel == "inapp":
                     record_event(
                         session,
-                        InAppMessageAdded(
+                        InboxMessageAdded(
                             user_id=recipient.user_id, notification_id=notification.id
                         ),
                     )

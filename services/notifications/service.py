@@ -61,7 +61,7 @@ class NotificationsService:
 
     # -- events → messages ---------------------------------------------------------------
 
-    @on_event(ev.PasswordResetRequested)
+    @on_event(ev.UserPasswordResetRequested)
     def send_password_reset(self, envelope, payload):
         with self.db.begin():
             if first_time(self.db, envelope.event_id, "notifications.send_password_reset"):
@@ -154,15 +154,15 @@ class NotificationsService:
     def on_report_due_soon(self, envelope, payload):
         self._notify(envelope, payload)
 
-    @on_event(ev.SpecialMandateAssigned)
+    @on_event(ev.CeracSpecialMandateAssigned)
     def on_special_mandate_assigned(self, envelope, payload):
         self._notify(envelope, payload)
 
-    @on_event(ev.SupportRequested)
+    @on_event(ev.CeracSupportRequested)
     def on_support_requested(self, envelope, payload):
         self._notify(envelope, payload)
 
-    @on_event(ev.SupportAnswered)
+    @on_event(ev.CeracSupportAnswered)
     def on_support_answered(self, envelope, payload):
         self._notify(envelope, payload)
 

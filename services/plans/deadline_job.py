@@ -24,12 +24,11 @@ from datetime import date, timedelta
 from sqlalchemy import select
 from sqlalchemy.orm import Session
 
-from rac_shared.clock import clock, end_of_day
+from rac_shared.clock import aware, clock, end_of_day
 from rac_shared.db import SessionFactory
 from rac_shared.events import PlanLapsed, PlanReminderDue
 from rac_shared.outbox import record_event
 from services.plans import deadlines
-from services.plans.drafts import aware
 from services.plans.lifecycle import claim_key
 from services.plans.models import ISSUED, LAPSED, Base, Plan, PlanVersion
 

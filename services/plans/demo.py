@@ -6,10 +6,9 @@ version awaiting acceptance while version 2 stays in force; and an offer the Bou
 declined, with its reason.
 
 ``rac demo`` runs before any service is up, so the plan goes through the plans service's
-own RPC methods called in this process, and so do billing's estimate RPCs (the contract),
-each with its own database; the directory's organisations come from the gateway's views
-(``rac_shared.demo``). Issuing renders the PDF and writes ``plan.issued`` to the outbox,
-relayed when the services start.
+own RPC methods called in this process, and so do billing's estimate RPCs and the
+directory's look-ups, each service on its own database (``rac.demo.InProcess``). Issuing
+renders the PDF and writes ``plan.issued`` to the outbox, relayed when the services start.
 """
 
 from __future__ import annotations
@@ -17,13 +16,14 @@ from __future__ import annotations
 from datetime import date, timedelta
 
 from sqlalchemy import select
-from sqlalchemy.orm import Session
 
 from rac_shared.clock import clock
+from rac_shared.db import SessionFactory
 from rac_shared.formatting import when
-from services.plans.models import Base, Plan
+from services.plans.models import DRAFT, Base, Plan
 
 PROGRAM_CODE = "JEE.0K"
+DRAFT_PROGRAM = "LCA.EJ"
 
 COMPETENCIES = [
     ("018N", "Analyser la fonction de travail", "REG A", 2, 1),
@@ -116,51 +116,6 @@ ESTIMATE = {
 }
 
 
-class InProcess:
-    """Calls a nameko service's RPC methods in this process, as a worker would: a fresh
-    session per call (``sessions``), other services as stand-ins. For ``rac demo`` only."""
-
-    def __init__(self, service_cls, sessions, **dependencies):
-        self._service_cls = service_cls
-        self._sessions = sessions
-        self._dependencies = dependencies
-
-    def __getattr__(self, name):
-        def call(*args, **kwargs):
-            worker = self._service_cls()
-            worker.db = self._sessions()
-            for dependency, value in self._dependencies.items():
-                setattr(worker, dependency, value)
-            try:
-                return getattr(worker, name)(*args, **kwargs)
-            finally:
-                worker.db.close()
-
-        return call
-
-
-class Directory:
-    """The gateway's directory RPCs, answered from the organisations and people views."""
-
-    def __init__(self, organisations: dict[str, dict], people: dict[str, dict]):
-        self.by_id = {o["id"]: o for o in organisations.values()}
-        self.people = list(people.values())
-
-    def get_organisation(self, organisation_id: int) -> dict:
-        from rac_shared.errors import not_found
-
-        if organisation_id not in self.by_id:
-            raise not_found("Organisation introuvable.")
-        return self.by_id[organisation_id]
-
-    def users_of_organisation(self, organisation_id: int, roles: list[str] | None = None):
-        return [
-            p
-            for p in self.people
-            if p["organisation_id"] == organisation_id and (not roles or p["role"] in roles)
-        ]
-
-
 def _actor(person: dict, organisation: dict) -> dict:
     return {
         "user_id": person["id"],
@@ -176,67 +131,86 @@ def _monday_after(day: date, days: int) -> date:
     return target + timedelta(days=(7 - target.weekday()) % 7)
 
 
-def seed(session: Session, organisations: dict[str, dict], people: dict[str, dict]) -> str:
-    """Two plans of the Cégep de Lévis; nothing if they exist already."""
-    from rac_shared.db import SessionFactory
-    from services.billing.models import Base as BillingBase
-    from services.billing.service import BillingService
-    from services.plans.service import PlansService
-
-    existing = set(session.scalars(select(Plan.program_code)))
-    if {PROGRAM_CODE, AMENDED_PROGRAM[0], DECLINED_PROGRAM[0]} <= existing:
-        return "Plans de mise en œuvre : déjà présents."
+def seed_plans(context) -> tuple[str, dict]:
+    """``rac demo``'s step: four plans of the Cégep de Lévis through the plans service's own
+    RPC methods (billing's estimate RPCs and the directory answered by their services'
+    entrypoints, ``context.client``); a plan already there is left as it is, so a demo
+    stopped half-way completes the others when run again. Forwards the plans' ids by
+    program code (``plan_ids``)."""
+    directory = context.forwarded["directory"]
+    organisations, people = directory["organisations"], directory["people"]
+    sessions = SessionFactory("plans", Base.metadata)
+    with sessions.transaction() as session:
+        status_of = dict(session.execute(select(Plan.program_code, Plan.status)).all())
+        # A plan left a draft by a demo stopped half-way is completed, not made again; the
+        # plan in preparation is meant to stay a draft.
+        resume = dict(
+            session.execute(
+                select(Plan.program_code, Plan.id).where(
+                    Plan.status == DRAFT, Plan.program_code != DRAFT_PROGRAM
+                )
+            ).all()
+        )
+    done = {code for code in status_of if code not in resume}
     levis, cisss, bakery = organisations["CLV"], organisations["CCA"], organisations["BSM"]
     coordinator = _actor(people["rac@cegeplevis.demo.quebec"], levis)
     cisss_representative = _actor(people["rh@cisss.demo.quebec"], cisss)
     bakery_representative = _actor(people["direction@boulangerie.demo.quebec"], bakery)
-    directory = Directory(organisations, people)
-    billing = InProcess(
-        BillingService, SessionFactory("billing", BillingBase.metadata), gateway=directory
-    )
-    plans = InProcess(
-        PlansService, SessionFactory("plans", Base.metadata), gateway=directory, billing=billing
-    )
+    plans = context.client("plans")
     lines = []
-    if PROGRAM_CODE not in existing:
-        issued = _issued_plan(plans, coordinator, cisss)
-        draft = _draft_plan(plans, coordinator, bakery)
+    if PROGRAM_CODE not in done:
+        issued = _issued_plan(plans, coordinator, cisss, resume.get(PROGRAM_CODE))
         lines.append(
             f"{issued['reference']} émis au CISSS de Chaudière-Appalaches (acceptation au plus "
-            f"tard le {when(issued['acceptance_deadline'])}), {draft['reference']} en "
-            "préparation"
+            f"tard le {when(issued['acceptance_deadline'])})"
         )
-    if AMENDED_PROGRAM[0] not in existing:
-        amended = _amended_plan(plans, coordinator, cisss_representative, cisss)
+    if DRAFT_PROGRAM not in done:
+        draft = _draft_plan(plans, coordinator, bakery)
+        lines.append(f"{draft['reference']} en préparation")
+    if AMENDED_PROGRAM[0] not in done:
+        amended = _amended_plan(
+            plans, coordinator, cisss_representative, cisss, resume.get(AMENDED_PROGRAM[0])
+        )
         lines.append(
             f"{amended['reference']} accepté puis modifié : la version 2 est en vigueur, la "
-            f"version 3 attend l'acceptation du CISSS de Chaudière-Appalaches"
+            f"version 3 attend l'acceptation du CISSS de Chaudière-Appalaches; le suivi des "
+            "trois candidats-travailleurs a commencé (le CISSS n'en voit que des nombres, "
+            "« moins de 5 »)"
         )
-    if DECLINED_PROGRAM[0] not in existing:
-        declined = _declined_plan(plans, coordinator, bakery_representative, bakery)
+    if DECLINED_PROGRAM[0] not in done:
+        declined = _declined_plan(
+            plans, coordinator, bakery_representative, bakery, resume.get(DECLINED_PROGRAM[0])
+        )
         lines.append(
             f"{declined['reference']} refusé par la Boulangerie Saint-Méthode inc., avec son motif"
         )
-    return "Plans de mise en œuvre : " + "; ".join(lines) + "."
+    with sessions.transaction() as session:
+        plan_ids = dict(session.execute(select(Plan.program_code, Plan.id)).all())
+    if not lines:
+        return "Plans de mise en œuvre : déjà présents.", {"plan_ids": plan_ids}
+    return "Plans de mise en œuvre : " + "; ".join(lines) + ".", {"plan_ids": plan_ids}
 
 
-def _issued_plan(plans, coordinator: dict, cisss: dict) -> dict:
+def _issued_plan(plans, coordinator: dict, cisss: dict, plan_id: int | None = None) -> dict:
+    """Issued today to the CISSS; ``plan_id``: the draft a stopped demo left, completed."""
     today = clock.today()
-    created = plans.create_plan(
-        actor=coordinator,
-        data={
-            "employer_id": cisss["id"],
-            "employer_service": "Direction des ressources humaines, des communications et des "
-            "affaires juridiques",
-            "program_kind": "AEC",
-            "program_code": PROGRAM_CODE,
-            "program_title": "Techniques d'éducation à l'enfance",
-            "target_jobs": "le personnel éducateur des haltes-garderies et des services de "
-            "garde en milieu hospitalier",
-            "organisation_domain": "de la santé et des services sociaux",
-        },
+    plan_id = (
+        plan_id
+        or plans.create_plan(
+            actor=coordinator,
+            data={
+                "employer_id": cisss["id"],
+                "employer_service": "Direction des ressources humaines, des communications et des "
+                "affaires juridiques",
+                "program_kind": "AEC",
+                "program_code": PROGRAM_CODE,
+                "program_title": "Techniques d'éducation à l'enfance",
+                "target_jobs": "le personnel éducateur des haltes-garderies et des services de "
+                "garde en milieu hospitalier",
+                "organisation_domain": "de la santé et des services sociaux",
+            },
+        )["id"]
     )
-    plan_id = created["id"]
     start = _monday_after(today, 45)
     view = plans.get_plan(actor=coordinator, plan_id=plan_id)
     sections = {
@@ -325,7 +299,7 @@ def _draft_plan(plans, coordinator: dict, bakery: dict) -> dict:
         data={
             "employer_id": bakery["id"],
             "program_kind": "AEC",
-            "program_code": "LCA.EJ",
+            "program_code": DRAFT_PROGRAM,
             "program_title": "Supervision d'équipes de production",
             "target_jobs": "les chefs d'équipe de la boulangerie",
             "organisation_domain": "de la boulangerie artisanale et industrielle",
@@ -411,27 +385,32 @@ def _candidates(rows, start: date) -> list[dict]:
     ]
 
 
-def _amended_plan(plans, coordinator: dict, employer: dict, cisss: dict) -> dict:
+def _amended_plan(
+    plans, coordinator: dict, employer: dict, cisss: dict, plan_id: int | None = None
+) -> dict:
     """Accepted 70 days ago; amended and accepted again (version 2, in force); a third
-    version (another amendment) issued three days ago awaits acceptance."""
+    version (another amendment) issued three days ago awaits acceptance. ``plan_id``: the
+    draft a stopped demo left, completed."""
     now = clock.now()
     with clock.frozen_at(now - timedelta(days=80)):
         today = clock.today()
-        created = plans.create_plan(
-            actor=coordinator,
-            data={
-                "employer_id": cisss["id"],
-                "employer_service": "Direction des services multidisciplinaires, archives "
-                "médicales et accueil",
-                "program_kind": "AEC",
-                "program_code": AMENDED_PROGRAM[0],
-                "program_title": AMENDED_PROGRAM[1],
-                "target_jobs": "le personnel administratif des archives médicales et de "
-                "l'accueil des hôpitaux",
-                "organisation_domain": "de la santé et des services sociaux",
-            },
+        plan_id = (
+            plan_id
+            or plans.create_plan(
+                actor=coordinator,
+                data={
+                    "employer_id": cisss["id"],
+                    "employer_service": "Direction des services multidisciplinaires, archives "
+                    "médicales et accueil",
+                    "program_kind": "AEC",
+                    "program_code": AMENDED_PROGRAM[0],
+                    "program_title": AMENDED_PROGRAM[1],
+                    "target_jobs": "le personnel administratif des archives médicales et de "
+                    "l'accueil des hôpitaux",
+                    "organisation_domain": "de la santé et des services sociaux",
+                },
+            )["id"]
         )
-        plan_id = created["id"]
         plans.update_draft(
             actor=coordinator,
             plan_id=plan_id,
@@ -463,6 +442,8 @@ def _amended_plan(plans, coordinator: dict, employer: dict, cisss: dict) -> dict
         )
     with clock.frozen_at(now - timedelta(days=14)):
         _accept(plans, employer, plan_id, "Directrice des ressources humaines")
+    with clock.frozen_at(now - timedelta(days=7)):
+        _follow_up(plans, coordinator, plan_id)
 
     def steve_a_month_later(content: dict) -> dict:
         for candidate in content["candidates"]:
@@ -487,6 +468,28 @@ def _amended_plan(plans, coordinator: dict, employer: dict, cisss: dict) -> dict
     return plans.get_plan(actor=coordinator, plan_id=plan_id)["plan"]
 
 
+def _follow_up(plans, coordinator: dict, plan_id: int) -> None:
+    """The first steps of the three candidate-workers (before the welcome meeting: no
+    milestone, no invoice): the Cégep follows them by name, the CISSS sees counts that are
+    all withheld (three people next to their names in the plan: « moins de 5 », Loi 25)."""
+    progress = plans.get_progress(actor=coordinator, plan_id=plan_id)
+    ids = {c["full_name"]: c["id"] for c in progress["candidates"]}
+    for name, step in (
+        ("Chantal Bilodeau", "validation_interview"),
+        ("Steve Lessard", "file_deposit"),
+        ("Nadia Côté", "information_meeting"),
+    ):
+        plans.set_candidate_step(
+            actor=coordinator, plan_id=plan_id, candidate_id=ids[name], data={"step": step}
+        )
+    plans.set_competency_result(
+        actor=coordinator,
+        plan_id=plan_id,
+        candidate_id=ids["Chantal Bilodeau"],
+        data={"competency_code": "0ZA2", "result": "reconnue"},
+    )
+
+
 def _issue_amendment(plans, coordinator, plan_id, summary, change, estimate) -> None:
     """A written amendment of the version in force: ``change`` gives the parts of the
     content to replace, from the current content."""
@@ -497,22 +500,27 @@ def _issue_amendment(plans, coordinator, plan_id, summary, change, estimate) -> 
     plans.issue(actor=coordinator, plan_id=plan_id)
 
 
-def _declined_plan(plans, coordinator: dict, employer: dict, bakery: dict) -> dict:
-    """Issued eight days ago to the Boulangerie Saint-Méthode, declined two days later."""
+def _declined_plan(
+    plans, coordinator: dict, employer: dict, bakery: dict, plan_id: int | None = None
+) -> dict:
+    """Issued eight days ago to the Boulangerie Saint-Méthode, declined two days later.
+    ``plan_id``: the draft a stopped demo left, completed."""
     now = clock.now()
     with clock.frozen_at(now - timedelta(days=8)):
-        created = plans.create_plan(
-            actor=coordinator,
-            data={
-                "employer_id": bakery["id"],
-                "program_kind": "AEC",
-                "program_code": DECLINED_PROGRAM[0],
-                "program_title": DECLINED_PROGRAM[1],
-                "target_jobs": "les boulangères et boulangers de production de nuit",
-                "organisation_domain": "de la boulangerie artisanale et industrielle",
-            },
+        plan_id = (
+            plan_id
+            or plans.create_plan(
+                actor=coordinator,
+                data={
+                    "employer_id": bakery["id"],
+                    "program_kind": "AEC",
+                    "program_code": DECLINED_PROGRAM[0],
+                    "program_title": DECLINED_PROGRAM[1],
+                    "target_jobs": "les boulangères et boulangers de production de nuit",
+                    "organisation_domain": "de la boulangerie artisanale et industrielle",
+                },
+            )["id"]
         )
-        plan_id = created["id"]
         start = date(clock.today().year, 12, 15)
         if start < clock.today():
             start = date(clock.today().year + 1, 12, 15)

@@ -8,13 +8,12 @@ from __future__ import annotations
 
 import hashlib
 import json
-from datetime import UTC, datetime
 
 from sqlalchemy import select
 from sqlalchemy.orm import Session
 
 from rac_shared.actor import Actor
-from rac_shared.clock import clock
+from rac_shared.clock import aware, clock
 from rac_shared.contracts.base import parse
 from rac_shared.contracts.plans import (
     STEPS,
@@ -37,13 +36,6 @@ from services.plans.models import (
 )
 
 EDITABLE_PLAN_STATUSES = (DRAFT, ACCEPTED)  # a first draft, or an amendment's draft
-
-
-def aware(value: datetime | None) -> datetime | None:
-    """SQLite hands timestamps back naive; the platform stores UTC."""
-    if value is None:
-        return None
-    return value if value.tzinfo else value.replace(tzinfo=UTC)
 
 
 def canonical_hash(document) -> str:

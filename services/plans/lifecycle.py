@@ -21,8 +21,9 @@ from sqlalchemy import select
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm import Session
 
+from rac_shared import uploads
 from rac_shared.actor import Actor
-from rac_shared.clock import clock, end_of_day
+from rac_shared.clock import aware, clock, end_of_day
 from rac_shared.contracts.plans import (
     MAX_SCAN_BYTES,
     AmendmentIn,
@@ -44,7 +45,7 @@ from rac_shared.events import (
 from rac_shared.formatting import long_date
 from rac_shared.outbox import record_event
 from services.plans import access, deadlines
-from services.plans.drafts import aware, canonical_hash, content_of, editable_version
+from services.plans.drafts import canonical_hash, content_of, editable_version
 from services.plans.models import (
     ACCEPTED,
     CANCELLED,
@@ -198,8 +199,10 @@ def commit_issue(
     facts: dict,
     estimate: dict,
     pdf: bytes,
+    estimate_hash: str,
 ) -> Plan:
-    """Freeze the version: status, date of issue, deadline, hash, PDF, ``plan.issued``."""
+    """Freeze the version: status, date of issue, deadline, hash, PDF, ``plan.issued``
+    (with ``estimate_hash``, the estimate snapshot the version was issued with)."""
     plan = access.load_for_institution(session, actor, plan_id, for_update=True)
     version = plan.current
     if version.number != number or version.status != DRAFT:
@@ -249,6 +252,7 @@ def commit_issue(
             amends_issued_on=amended.issued_on if amended else None,
             replaces_version=replaced_version(version),
             change_summary=version.change_summary or "",
+            estimate_hash=estimate_hash,
         ),
     )
     session.flush()
@@ -350,6 +354,8 @@ def check_scan(filename: str, content: bytes) -> tuple[str, str]:
                     "L'extension du fichier ne correspond pas à son contenu.",
                     {"fichier": f"Renommez le fichier avec l'extension {extensions[0]}."},
                 )
+            if mime == "application/pdf":
+                uploads.check_pdf(content)  # parses, and is not also a web page
             return name, mime
     raise invalid(
         "Le fichier doit être un PDF, un PNG ou un JPEG (copie numérisée de l'acceptation signée).",

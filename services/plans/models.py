@@ -235,3 +235,24 @@ class ReferenceCounter(Base):
     institution_code: Mapped[str] = mapped_column(String(10))
     year: Mapped[int] = mapped_column(Integer)
     last: Mapped[int] = mapped_column(Integer, default=0)
+
+
+class EstimateSnapshot(Base):
+    """Billing's latest estimate of a plan version, as ``estimate.saved`` carried it (or the
+    reply of ``estimate_snapshot`` when this service saved it): what issuing checks, renders
+    and hashes, without asking billing. Later revisions replace earlier ones."""
+
+    __tablename__ = "estimate_snapshots"
+    __table_args__ = (
+        UniqueConstraint("plan_id", "version", name="uq_estimate_snapshots_plan_version"),
+    )
+
+    id: Mapped[int] = mapped_column(Integer, primary_key=True)
+    plan_id: Mapped[int] = mapped_column(Integer)
+    version: Mapped[int] = mapped_column(Integer)
+    revision: Mapped[int] = mapped_column(Integer)
+    estimate_hash: Mapped[str] = mapped_column(String(64))
+    candidate_count: Mapped[int] = mapped_column(Integer)
+    estimate: Mapped[dict] = mapped_column(JSON)
+    document_html: Mapped[str] = mapped_column(Text)
+    received_at: Mapped[datetime] = mapped_column(DateTime(timezone=True))

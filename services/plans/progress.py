@@ -3,7 +3,7 @@
 The institution records and reads progress by name. The employer reads aggregates only
 (how many candidate-workers at each step, competencies recognised in total): a named
 candidate's results are personal information (Loi 25) and never leave this module for an
-employer.
+employer, and its small counts are withheld (``rac_shared.privacy``: the platform's rule).
 """
 
 from __future__ import annotations
@@ -18,6 +18,8 @@ from rac_shared.contracts.plans import PROGRESS_STAGES, Result, Stage
 from rac_shared.errors import conflict, invalid, not_found
 from rac_shared.events import PlanCandidateAbandoned, PlanMilestoneReached
 from rac_shared.outbox import record_event
+from rac_shared.privacy import suppress_small_cells
+from rac_shared.settings import get_settings
 from services.plans import access
 from services.plans.lifecycle import claim_key, ratio
 from services.plans.models import ACCEPTED, COMPLETED, CompetencyResult, Plan, PlanCandidate
@@ -141,6 +143,33 @@ def _milestones(session: Session, plan: Plan) -> None:
 # -- views --------------------------------------------------------------------------------
 
 
+def _aggregate(rows: list, competency_count: int, withhold: bool) -> dict:
+    """Counts by step and by result; for whoever does not see the names (``withhold``),
+    the small ones withheld (None), each partition on its own known total: the plan's
+    candidate-workers for the steps, its competencies times them for the results."""
+    threshold = get_settings().small_cell_threshold if withhold else 0
+    steps = [sum(1 for _, c, _ in rows if c.step == step) for step in Stage]
+    total = competency_count * len(rows)
+    recognised = sum(1 for _, _, rs in rows for r in rs.values() if r == Result.RECOGNISED)
+    missing = sum(1 for _, _, rs in rows for r in rs.values() if r == Result.MISSING_TRAINING)
+    # The results not yet known are not shown, but are derivable: a cell of the partition.
+    results = [recognised, missing, total - recognised - missing]
+    if withhold:
+        steps = suppress_small_cells(steps, threshold)
+        results = suppress_small_cells(results, threshold)
+    return {
+        "candidate_count": len(rows),
+        "steps": [
+            {"step": step.value, "label": step.label, "count": count}
+            for step, count in zip(Stage, steps, strict=True)
+        ],
+        "competencies_total": total,
+        "competencies_recognised": results[0],
+        "competencies_missing_training": results[1],
+        "withheld_below": threshold if withhold else None,
+    }
+
+
 def progress_view(plan: Plan, actor: Actor) -> dict:
     """By name for the institution; aggregates only for the employer."""
     content = in_force_content(plan)
@@ -155,24 +184,7 @@ def progress_view(plan: Plan, actor: Actor) -> dict:
             continue
         results = {r.competency_code: r.result for r in candidate.results}
         rows.append((item, candidate, results))
-    aggregate = {
-        "candidate_count": len(rows),
-        "steps": [
-            {
-                "step": step.value,
-                "label": step.label,
-                "count": sum(1 for _, c, _ in rows if c.step == step),
-            }
-            for step in Stage
-        ],
-        "competencies_total": len(competencies) * len(rows),
-        "competencies_recognised": sum(
-            1 for _, _, results in rows for r in results.values() if r == Result.RECOGNISED
-        ),
-        "competencies_missing_training": sum(
-            1 for _, _, results in rows for r in results.values() if r == Result.MISSING_TRAINING
-        ),
-    }
+    aggregate = _aggregate(rows, len(competencies), withhold=not actor.is_institution)
     if not actor.is_institution:
         return {"available": True, "aggregate": aggregate, "candidates": None}
     return {

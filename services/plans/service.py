@@ -11,13 +11,13 @@ from __future__ import annotations
 
 import base64
 import binascii
-import json
 from decimal import Decimal, InvalidOperation
 
 from nameko.rpc import RpcProxy
 
 from rac_shared.actor import Actor
 from rac_shared.bus import OutboxRelayRunner
+from rac_shared.consumer import on_event
 from rac_shared.contracts import HealthReport, NextAction, ensure_ministry, health_report
 from rac_shared.contracts.billing import EstimateSpec, EstimateView
 from rac_shared.contracts.plans import (
@@ -47,20 +47,17 @@ from rac_shared.contracts.plans import (
     VersionStatus,
 )
 from rac_shared.db import Database
-from rac_shared.errors import DomainError, conflict, invalid, not_found
+from rac_shared.errors import DomainError, invalid, not_found
+from rac_shared.events import EstimateSaved
 from rac_shared.logs import CorrelationId
+from rac_shared.outbox import first_time
 from rac_shared.rpc import rpc
 from rac_shared.scheduler import JobScheduler
-from services.plans import access, document, drafts, lifecycle, progress, views
+from services.plans import access, document, drafts, estimates, lifecycle, progress, views
 from services.plans.jobs import JOBS
 from services.plans.models import Base, Plan
 
 SIGNATORY_ROLES = ["director_general", "director_continuing_education", "director_of_studies"]
-
-
-def plain(value):
-    """JSON-safe copy (Decimals and dates as strings) of what billing returned."""
-    return json.loads(json.dumps(value, default=str))
 
 
 def _file(document_row) -> dict:
@@ -210,11 +207,25 @@ class PlansService:
                     {"employer_id": "Organisation sans compte."},
                 )
             plan_facts = lifecycle.billing_plan(plan, version)
-        return self.billing.save_estimate(
-            actor=actor.model_dump(mode="json"),
-            plan=plan_facts,
-            estimate=estimate.model_dump(mode="json"),
+        caller = actor.model_dump(mode="json")
+        saved = self.billing.save_estimate(
+            actor=caller, plan=plan_facts, estimate=estimate.model_dump(mode="json")
         )
+        # Kept at once (``estimate.saved`` brings the same a moment later), so that the
+        # version can be issued right after, from this service's own database.
+        snapshot = self.billing.estimate_snapshot(
+            actor=caller, plan_id=plan_id, version=plan_facts["version"]
+        )
+        with self.db.begin():
+            estimates.keep(self.db, snapshot)
+        return saved
+
+    @on_event(EstimateSaved)
+    def on_estimate_saved(self, envelope, payload: EstimateSaved) -> None:
+        """The latest estimate of each plan version, kept to issue it without billing."""
+        with self.db.begin():
+            if first_time(self.db, envelope.event_id, "plans.on_estimate_saved"):
+                estimates.keep(self.db, payload.snapshot)
 
     @rpc
     def preview_pdf(self, actor: Actor, plan_id: int) -> PlanFile:
@@ -242,34 +253,25 @@ class PlansService:
 
     @rpc
     def issue(self, actor: Actor, plan_id: int) -> PlanRow:
-        """Freeze billing's estimate, render the whole plan to PDF, then freeze the version
-        (date of issue, 30-day deadline, content hash, PDF) and publish ``plan.issued``."""
-        caller = actor.model_dump(mode="json")
+        """Issue the draft version from this service's own data alone: check it and the
+        snapshot of billing's estimate, render the whole plan to PDF, then in one
+        transaction freeze the version (date of issue, 30-day deadline, content hash, PDF)
+        and record ``plan.issued`` with the estimate's hash — billing freezes that estimate
+        when it consumes the event. A failure at any step leaves the draft as it was."""
         with self.db.begin():
             prep = lifecycle.prepare_issue(self.db, actor, plan_id)
-        number = prep["version"]
-        draft_estimate = self.billing.get_estimate(actor=caller, plan_id=plan_id, version=number)
-        if not draft_estimate:
-            raise invalid(
-                "Établissez l'estimation des coûts avant d'émettre le plan.",
-                {"estimate": "Aucune estimation pour cette version."},
-            )
-        self._check_candidate_count(draft_estimate, prep["plan"]["candidate_count"])
-        estimate = plain(
-            self.billing.freeze_estimate(actor=caller, plan_id=plan_id, version=number)
-        )
-        estimate_html = self.billing.estimate_html(actor=caller, plan_id=plan_id, version=number)
-        with self.db.begin():
+            number = prep["version"]
+            snapshot = estimates.find(self.db, plan_id, number)
+            if snapshot is None:
+                raise invalid(
+                    "Établissez l'estimation des coûts avant d'émettre le plan.",
+                    {"estimate": "Aucune estimation pour cette version."},
+                )
+            self._check_candidate_count(snapshot.estimate, prep["plan"]["candidate_count"])
+            estimate = {**snapshot.estimate, "status": "frozen"}
+            estimate_html, estimate_hash = snapshot.document_html, snapshot.estimate_hash
             plan = access.load_for_institution(self.db, actor, plan_id)
             version = plan.current
-            if (
-                version.number != number
-                or drafts.canonical_hash(version.content) != prep["draft_hash"]
-            ):
-                raise conflict(
-                    "Le plan a été modifié pendant son émission. Vérifiez-le et émettez-le de "
-                    "nouveau."
-                )
             facts = lifecycle.issue_facts(plan, version, estimate)
             view = views.plan_view(self.db, plan, actor)
         view["version"].update(
@@ -282,7 +284,15 @@ class PlansService:
         pdf = document.render_plan_pdf(view, estimate_html)
         with self.db.begin():
             plan = lifecycle.commit_issue(
-                self.db, actor, plan_id, number, prep["draft_hash"], facts, estimate, pdf
+                self.db,
+                actor,
+                plan_id,
+                number,
+                prep["draft_hash"],
+                facts,
+                estimate,
+                pdf,
+                estimate_hash,
             )
             return views.plan_row(plan)
 

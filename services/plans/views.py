@@ -10,7 +10,7 @@ from sqlalchemy import func, select
 from sqlalchemy.orm import Session
 
 from rac_shared.actor import Actor
-from rac_shared.clock import clock
+from rac_shared.clock import aware, clock
 from rac_shared.contracts.plans import (
     ACCEPTANCE_STATEMENT,
     STEPS,
@@ -21,7 +21,7 @@ from rac_shared.contracts.plans import (
     VersionStatus,
 )
 from services.plans import calendar, deadlines, texts
-from services.plans.drafts import aware, institution_short
+from services.plans.drafts import institution_short
 from services.plans.lifecycle import replaced_version
 from services.plans.models import (
     ACCEPTED,

@@ -21,6 +21,7 @@ from sqlalchemy.orm import Session
 
 from rac_shared.actor import Actor, OrganisationKind, Role
 from rac_shared.clock import MONTREAL, clock
+from rac_shared.db import SessionFactory
 from services.scoring import committees, designation, evaluations
 from services.scoring.models import SOURCE_ARCHIVE, Base, Evaluation
 
@@ -154,3 +155,35 @@ def seed(session: Session, grid: dict | None, organisations: dict, people: dict)
         f"Comité d'évaluation 2012-2013 : {len(ARCHIVES)} dossiers de 2013 notés par deux "
         f"membres, {designated} CERAC désignés le 31 mai 2013 (collégial : 2, secondaire : 3)."
     )
+
+
+# -- rac demo's step (see rac_shared/manifest.py) ----------------------------------------------
+
+
+def seed_designations(context) -> tuple[str, dict]:
+    """The committee of the call the applications step forwarded (its grid asked of the
+    applications service's own ``grid_of_call``); forwards the designated CERACs as
+    ``cerac.designated`` describes them (``ceracs``): the demo runs before any service
+    does, so the later steps get them from here instead of from the events."""
+    from services.scoring.models import Cerac
+
+    directory = context.forwarded["directory"]
+    call_id = context.forwarded["calls"]["call_id"]
+    grid = None if call_id is None else context.client("applications").grid_of_call(call_id=call_id)
+    with SessionFactory("scoring", Base.metadata).transaction() as session:
+        summary = seed(session, grid, directory["organisations"], directory["people"])
+        session.flush()
+        ceracs = [
+            {
+                "cerac_id": c.id,
+                "organisation_id": c.organisation_id,
+                "organisation_name": c.organisation_name,
+                "education_order": c.education_order,
+                "mandate_parts": list(c.mandate_parts),
+                "experimentation_years": list(c.experimentation_years),
+                "designated_on": c.designated_on,
+                "call_id": c.call_id,
+            }
+            for c in session.scalars(select(Cerac).order_by(Cerac.id))
+        ]
+    return summary, {"ceracs": ceracs}

@@ -32,8 +32,8 @@ from sqlalchemy.orm import Session
 from rac_shared import events as ev
 from rac_shared.clock import clock
 from services.billing import testing
-from services.billing.invoicing import document_number, fiscal_year
 from services.billing.models import CreditNote, Installment, Invoice
+from services.billing.numbering import document_number, fiscal_year
 from services.billing.testing import estimate_spec
 from tests.support.platform import BIN
 from tests.support.polling import wait_until

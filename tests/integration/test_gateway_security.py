@@ -379,7 +379,7 @@ def test_login_failure_says_so_in_french_with_401(platform):
     assert good.status_code == 303
 
 
-def test_too_many_failures_lock_the_address_even_with_the_right_password(platform):
+def test_too_many_failures_make_that_address_wait_even_with_the_right_password(platform):
     email = "direction@boulangerie.demo.quebec"
     max_failures = 5  # LOGIN_MAX_FAILURES default
     for attempt in range(max_failures):

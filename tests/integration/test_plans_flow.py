@@ -31,6 +31,7 @@ from sqlalchemy import text
 from rac_shared.clock import clock, end_of_day
 from rac_shared.formatting import long_date
 from rac_shared.outbox import event_exchange
+from services.applications.testing import MINIMAL_PDF
 from services.plans.deadlines import acceptance_deadline
 from tests.support.platform import BIN
 from tests.support.polling import wait_until
@@ -602,8 +603,12 @@ def test_employer_sees_only_aggregate_progress(platform, tokens):
     assert any(c["full_name"] == "Roxanne Fortier-Dubé" for c in mine["candidates"])
     theirs = ok(platform.api("GET", f"/api/plans/{plan_id}/progress", tokens[EMPLOYER]))
     assert theirs["candidates"] is None
-    assert theirs["aggregate"]["competencies_recognised"] == 1
-    assert theirs["aggregate"]["competencies_missing_training"] == 1
+    assert mine["aggregate"]["competencies_recognised"] == 1
+    assert mine["aggregate"]["competencies_missing_training"] == 1
+    # Withheld from the employer (Loi 25): one person's results, next to the plan's names.
+    assert theirs["aggregate"]["competencies_recognised"] is None
+    assert theirs["aggregate"]["competencies_missing_training"] is None
+    assert {step["count"] for step in theirs["aggregate"]["steps"]} == {None}
     assert "Roxanne" not in str(theirs) and "Yannick" not in str(theirs)
     assert str(roxanne["id"]) not in re.findall(r"\d+", str(theirs["aggregate"]["steps"]))
     # The employer cannot record progress either.
@@ -618,6 +623,7 @@ def test_employer_sees_only_aggregate_progress(platform, tokens):
     assert employer_page.status_code == 200
     assert "Roxanne" not in employer_page.text and "Yannick" not in employer_page.text
     assert "Compétences reconnues" in employer_page.text
+    assert "moins de 5" in employer_page.text
     coordinator_page = requests.get(
         f"{platform.url}/plans/{plan_id}/suivi",
         cookies={"rac_session": platform.session_cookie(COORDINATOR)},
@@ -1146,7 +1152,7 @@ def test_every_editor_form_shows_again_what_was_saved(platform, tokens):
     today = clock.today()
     paper = {"version": "3", "received_on": today.isoformat(), "signed_by_name": "Julie Morin",
              "signed_by_title": "Directrice des ressources humaines"}  # fmt: skip
-    scan = {"fichier": ("acceptation.pdf", b"%PDF-1.4 acceptation signee", "application/pdf")}
+    scan = {"fichier": ("acceptation.pdf", MINIMAL_PDF, "application/pdf")}
     page = coordinator.post(base, f"{base}/acceptation-recue", paper, files=scan)
     assert (
         "Acceptation signée de Julie Morin, Directrice des ressources humaines, reçue le "

@@ -30,20 +30,18 @@ def isolated_settings(tmp_path, monkeypatch):
 def service_database(tmp_path, monkeypatch):
     """``service_database(name)`` gives the service a fresh, migrated SQLite database and
     returns a ``SessionFactory`` bound to it."""
-    from rac_shared.migrations import MIGRATION_PACKAGES, migrate
+    from rac import registry
+    from rac.migrate import migrate
 
     created = []
 
     def make(name: str) -> rac_db.SessionFactory:
-        import importlib
-
         url = f"sqlite:///{tmp_path / f'{name}.db'}"
         monkeypatch.setenv(f"DATABASE_URL_{name.upper()}", url)
         reset_settings_cache()
         migrate((name,))
         created.append(url)
-        models = importlib.import_module(f"{MIGRATION_PACKAGES[name]}.models")
-        return rac_db.SessionFactory(name, models.Base.metadata)
+        return rac_db.SessionFactory(name, registry.service(name).metadata)
 
     yield make
     with rac_db._engines_lock:

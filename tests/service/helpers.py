@@ -12,7 +12,7 @@ import kombu
 from aiosmtpd.controller import Controller
 
 from rac_shared.clock import clock
-from rac_shared.events import Envelope, PasswordResetRequested
+from rac_shared.events import Envelope, UserPasswordResetRequested
 from rac_shared.outbox import event_exchange
 from tests.support import polling
 
@@ -33,7 +33,7 @@ def reset_envelope(
     user_id: int = 6,
 ) -> Envelope:
     return Envelope.wrap(
-        PasswordResetRequested(
+        UserPasswordResetRequested(
             user_id=user_id,
             email=email,
             full_name=full_name,

@@ -350,32 +350,14 @@ DUE = date(2026, 9, 1)
 
 @pytest.fixture(scope="module")
 def postgres_billing():
-    """A fresh PostgreSQL database migrated with billing's schema (skipped without one)."""
-    import os
-    import uuid
-
-    from sqlalchemy import create_engine, pool, text
-    from sqlalchemy.engine import make_url
+    """A fresh PostgreSQL database migrated with billing's schema (tests/support/postgres)."""
+    from sqlalchemy import create_engine, pool
     from sqlalchemy.orm import sessionmaker
 
-    from rac_shared.migrations import migrate
-    from rac_shared.settings import with_driver
     from services.billing.models import Base
+    from tests.support.postgres import fresh_database
 
-    server = os.environ.get("TEST_DATABASE_URL", "postgresql://postgres@127.0.0.1:5432/postgres")
-    base = make_url(with_driver(server))
-    name = f"rac_tbill_{uuid.uuid4().hex[:8]}"
-    admin = create_engine(base, isolation_level="AUTOCOMMIT", poolclass=pool.NullPool)
-    try:
-        with admin.connect() as connection:
-            connection.execute(text(f'CREATE DATABASE "{name}"'))
-    except Exception as exc:  # pragma: no cover - no PostgreSQL on this machine
-        admin.dispose()
-        pytest.skip(f"PostgreSQL unavailable: {exc}")
-    url = base.set(database=name).render_as_string(hide_password=False)
-    engine = None
-    try:
-        migrate(("billing",), urls={"billing": url})
+    with fresh_database("billing", "rac_tbill_") as url:
         # A fresh connection per session: the writer mode (wait callback) is per test.
         engine = create_engine(url, poolclass=pool.NullPool)
         factory = sessionmaker(bind=engine, expire_on_commit=False)
@@ -386,13 +368,10 @@ def postgres_billing():
             s.info["metadata"] = Base.metadata
             return s
 
-        yield session
-    finally:
-        if engine is not None:
+        try:
+            yield session
+        finally:
             engine.dispose()
-        with admin.connect() as connection:
-            connection.execute(text(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)'))
-        admin.dispose()
 
 
 @pytest.fixture(params=["copy", "insert"])

@@ -8,15 +8,13 @@ from __future__ import annotations
 
 import base64
 import time
-import uuid
 from datetime import date
 from decimal import Decimal
 
 import eventlet
 import pytest
 from nameko.testing.services import entrypoint_hook, replace_dependencies
-from sqlalchemy import create_engine, func, select, text
-from sqlalchemy.engine import make_url
+from sqlalchemy import create_engine, func, select
 from sqlalchemy.orm import sessionmaker
 
 from rac_shared.clock import clock
@@ -289,28 +287,10 @@ def test_bad_input_is_refused_and_nothing_is_saved(billing):
 
 @pytest.fixture
 def postgres_sessions():
-    import os
+    """A fresh PostgreSQL database migrated with billing's schema (tests/support/postgres)."""
+    from tests.support.postgres import fresh_database
 
-    from rac_shared.migrations import migrate
-    from rac_shared.settings import with_driver
-
-    base = make_url(
-        with_driver(
-            os.environ.get("TEST_DATABASE_URL", "postgresql://postgres@127.0.0.1:5432/postgres")
-        )
-    )
-    name = f"rac_tfund_{uuid.uuid4().hex[:8]}"
-    admin = create_engine(base, isolation_level="AUTOCOMMIT")
-    try:
-        with admin.connect() as connection:
-            connection.execute(text(f'CREATE DATABASE "{name}"'))
-    except Exception as exc:  # pragma: no cover - no PostgreSQL on this machine
-        admin.dispose()
-        pytest.skip(f"PostgreSQL unavailable: {exc}")
-    url = base.set(database=name).render_as_string(hide_password=False)
-    engine = None
-    try:
-        migrate(("billing",), urls={"billing": url})
+    with fresh_database("billing", "rac_tfund_") as url:
         engine = create_engine(url)
         factory = sessionmaker(bind=engine, expire_on_commit=False)
 
@@ -319,13 +299,10 @@ def postgres_sessions():
             s.info["metadata"] = Base.metadata
             return s
 
-        yield session
-    finally:
-        if engine is not None:
+        try:
+            yield session
+        finally:
             engine.dispose()
-        with admin.connect() as connection:
-            connection.execute(text(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)'))
-        admin.dispose()
 
 
 def test_two_simultaneous_allocations_cannot_both_pass_the_cap(postgres_sessions):

@@ -10,7 +10,7 @@ from gateway.demo import seed_accounts
 from gateway.models import User
 from gateway.service import GatewayService
 from rac_shared.errors import DomainError
-from rac_shared.events import PasswordResetRequested
+from rac_shared.events import UserPasswordResetRequested
 from rac_shared.outbox import record_event
 from tests.service.helpers import reset_envelope
 
@@ -101,7 +101,7 @@ def test_health_reports_database_and_pending_events(directory):
 
     envelope = reset_envelope()
     with sessions() as session, session.begin():
-        record_event(session, envelope.payload_as(PasswordResetRequested))
+        record_event(session, envelope.payload_as(UserPasswordResetRequested))
     assert call(sessions, "health")["pending_events"] == 1
 
 

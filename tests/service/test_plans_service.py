@@ -25,7 +25,7 @@ from rac_shared.errors import DomainError
 from rac_shared.formatting import long_date
 from rac_shared.outbox import event_exchange
 from services.billing.service import BillingService
-from services.plans.models import PlanVersion
+from services.plans.models import EstimateSnapshot, PlanVersion
 from services.plans.service import PlansService
 from tests.service.helpers import wait_until
 
@@ -211,7 +211,9 @@ def test_issue_freezes_billing_estimate_renders_and_publishes(
 
     body = wait_until(received, timeout=20, message="plan.issued not published")
     connection.release()
-    assert body["event_type"] == "plan.issued" and body["version"] == 1
+    assert body["event_type"] == "plan.issued" and body["version"] == 2
+    with platform["plans_db"]() as session:
+        issued_hash = session.scalar(select(EstimateSnapshot.estimate_hash))
     assert body["payload"] == {
         "plan_id": plan_id,
         "version": 1,
@@ -226,9 +228,19 @@ def test_issue_freezes_billing_estimate_renders_and_publishes(
         "amends_issued_on": None,
         "replaces_version": None,
         "change_summary": "",
+        "estimate_hash": issued_hash,  # the snapshot issued, which billing freezes
     }
 
-    # Billing's estimate is frozen: it can no longer change for that version.
+    # Billing froze the estimate when it consumed plan.issued, and refuses to change it.
+    with ServiceRpcProxy("billing", rabbit_config) as billing:
+        wait_until(
+            lambda: (
+                billing.get_estimate(actor=coordinator, plan_id=plan_id, version=1)["status"]
+                == "frozen"
+            ),
+            timeout=20,
+            message="billing did not freeze the issued estimate",
+        )
     with pytest.raises(DomainError) as error:
         plans.save_estimate(actor=coordinator, plan_id=plan_id, estimate=ESTIMATE)
     assert error.value.code == "conflict"

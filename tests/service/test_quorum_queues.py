@@ -14,10 +14,11 @@ import kombu
 import pytest
 
 from gateway.rpc_client import RpcClient
-from rac_shared.bus import QueueTypeMismatch, declare_topology, event_queues_of
+from rac.processes import declare_queues
+from rac_shared.bus import QueueTypeMismatch, event_queues_of
 from rac_shared.consumer import DEAD_LETTER_QUEUE, on_event
 from rac_shared.dead_letters import list_dead_letters, replay_dead_letters
-from rac_shared.events import PasswordResetRequested
+from rac_shared.events import UserPasswordResetRequested
 from rac_shared.rpc import rpc
 from rac_shared.settings import reset_settings_cache
 from services.notifications.service import NotificationsService
@@ -44,7 +45,7 @@ class QuorumProbe:
     def echo(self, value: str) -> str:
         return value
 
-    @on_event(PasswordResetRequested)
+    @on_event(UserPasswordResetRequested)
     def handle(self, envelope, payload):
         if Outcomes.failing:
             raise RuntimeError("panne simulée")
@@ -59,7 +60,7 @@ def test_every_durable_queue_is_a_quorum_queue_and_the_platform_works_on_them(
     quorum_queues, rabbit_config, rabbit_manager, container_factory
 ):
     uri, vhost = rabbit_config["AMQP_URI"], rabbit_config["vhost"]
-    declared = declare_topology(uri, ["notifications"])
+    declared = declare_queues(["notifications"], uri)
     assert declared == len(event_queues_of(NotificationsService)) > 10
     Outcomes.failing, Outcomes.handled = True, []
     container = container_factory(QuorumProbe, rabbit_config)
@@ -105,11 +106,11 @@ def test_every_durable_queue_is_a_quorum_queue_and_the_platform_works_on_them(
 
 def test_a_broker_holding_classic_queues_is_refused_with_the_way_out(rabbit_config, monkeypatch):
     uri = rabbit_config["AMQP_URI"]
-    declare_topology(uri, ["notifications"])  # the setting off: classic queues
+    declare_queues(["notifications"], uri)  # the setting off: classic queues
     monkeypatch.setenv("QUORUM_QUEUES", "true")
     reset_settings_cache()
     with pytest.raises(QueueTypeMismatch) as refused:
-        declare_topology(uri, ["notifications"])
+        declare_queues(["notifications"], uri)
     assert "README" in str(refused.value) and "Quorum queues" in str(refused.value)
     with kombu.Connection(uri) as connection:  # nothing was changed
         _, _, _ = connection.default_channel.queue_declare(DEAD_LETTER_QUEUE, passive=True)

@@ -15,7 +15,7 @@ import pytest
 from gateway.models import Base as GatewayBase
 from rac_shared.consumer import ATTEMPT_HEADER, DEAD_LETTER_QUEUE, dead_letter_queue, on_event
 from rac_shared.dead_letters import list_dead_letters, replay_dead_letters
-from rac_shared.events import Envelope, PasswordResetRequested
+from rac_shared.events import Envelope, UserPasswordResetRequested
 from rac_shared.outbox import OutboxRelay, record_event
 from rac_shared.settings import reset_settings_cache
 from tests.service.helpers import publish_envelope, reset_envelope, wait_until
@@ -33,7 +33,7 @@ class Probe:
         self.fail_first: set[str] = set()  # e-mail addresses whose first attempt fails
         self._lock = threading.Lock()
 
-    def __call__(self, envelope: Envelope, payload: PasswordResetRequested) -> None:
+    def __call__(self, envelope: Envelope, payload: UserPasswordResetRequested) -> None:
         event_id = str(envelope.event_id)
         with self._lock:
             self.attempts[event_id] = self.attempts.get(event_id, 0) + 1
@@ -49,7 +49,7 @@ def probe_service(probe: Probe) -> type:
     class ReliabilityProbe:
         name = "reliability_probe"
 
-        @on_event(PasswordResetRequested)
+        @on_event(UserPasswordResetRequested)
         def handle(self, envelope, payload):
             probe(envelope, payload)
 
@@ -112,7 +112,7 @@ def test_handler_failing_once_is_retried_and_handled(
     # Published the platform's way: committed to a (SQLite) outbox, then relayed.
     sessions = service_database("gateway")
     with sessions() as session, session.begin():
-        envelope = record_event(session, reset_envelope().payload_as(PasswordResetRequested))
+        envelope = record_event(session, reset_envelope().payload_as(UserPasswordResetRequested))
     relay = OutboxRelay(sessions, amqp_uri(rabbit_config))
     try:
         assert relay.relay_all() == 1

@@ -87,18 +87,10 @@ def make_template(workdir: Path) -> str:
 
 
 def drop_template(prefix: str) -> None:
-    from rac_shared.settings import with_driver
+    from tests.support.postgres import drop_database
 
-    server = make_url(
-        with_driver(
-            os.environ.get("TEST_DATABASE_URL", "postgresql://postgres@127.0.0.1:5432/postgres")
-        )
-    )
-    admin = create_engine(server, isolation_level="AUTOCOMMIT", poolclass=pool.NullPool)
-    with admin.connect() as connection:
-        for service in SERVICES:
-            connection.execute(text(f'DROP DATABASE IF EXISTS "{prefix}_{service}" WITH (FORCE)'))
-    admin.dispose()
+    for service in SERVICES:
+        drop_database(f"{prefix}_{service}")
 
 
 class Platform:
@@ -117,13 +109,9 @@ class Platform:
         self.vhost = f"rac-test-{self.id}"
         self.web_port = free_port()
         self.smtp_port = free_port()
-        from rac_shared.settings import with_driver
+        from tests.support.postgres import server_url
 
-        base = make_url(
-            with_driver(
-                os.environ.get("TEST_DATABASE_URL", "postgresql://postgres@127.0.0.1:5432/postgres")
-            )
-        )
+        base = server_url()
         self.server_url = base
         self.database_urls = {
             s: base.set(database=f"rac_t{self.id}_{s}").render_as_string(hide_password=False)
@@ -150,6 +138,9 @@ class Platform:
             # Several platforms share one PostgreSQL server (max_connections 100) in make test.
             "DB_POOL_SIZE": "2",
             "DB_MAX_OVERFLOW": "6",
+            # Every test connects from 127.0.0.1: the per-address login limit is tested on
+            # its own (tests/integration/test_attacker_edges.py), not hit by every module.
+            "LOGIN_MAX_FAILURES_PER_ADDRESS": "1000",
             "PATH": f"{BIN}:{os.environ.get('PATH', '')}",
             **{f"DATABASE_URL_{s.upper()}": url for s, url in self.database_urls.items()},
             **(extra_env or {}),

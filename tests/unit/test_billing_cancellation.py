@@ -18,7 +18,7 @@ from rac_shared.errors import DomainError
 from rac_shared.events import CancelledPlanCandidate, PlanCancelled
 from services.billing import cancellation as C
 from services.billing import estimates as E
-from services.billing import invoicing as I
+from services.billing import invoicing, schedule, settlements
 from services.billing import payments as PM
 from services.billing.models import (
     CancellationCosts,
@@ -73,17 +73,17 @@ def plan_until_cancelled(session, *, people=PEOPLE, cancelled_on=CANCELLED_ON, b
         E.freeze(estimate)
         session.commit()
     with clock.frozen_at(date(2026, 9, 1)):
-        I.accept_plan(session, accepted(1, 1, date(2026, 9, 1)))
-        I.issue_due_batch(session, date(2026, 9, 1))
+        schedule.accept_plan(session, accepted(1, 1, date(2026, 9, 1)))
+        invoicing.issue_due_batch(session, date(2026, 9, 1))
         session.commit()
     with clock.frozen_at(date(2026, 10, 1)):
-        I.milestone_reached(session, milestone(1, "welcome_meeting", date(2026, 10, 1)))
-        I.issue_due_batch(session, date(2026, 10, 1))
+        schedule.milestone_reached(session, milestone(1, "welcome_meeting", date(2026, 10, 1)))
+        invoicing.issue_due_batch(session, date(2026, 10, 1))
         session.commit()
     if before is not None:
         before()
     with clock.frozen_at(cancelled_on):
-        I.cancel_plan(session, cancelled(1, cancelled_on, candidates=candidates(people)))
+        settlements.cancel_plan(session, cancelled(1, cancelled_on, candidates=candidates(people)))
         session.commit()
 
 
@@ -238,7 +238,7 @@ def test_a_total_above_what_the_estimate_still_allows_is_refused(session):
 def test_a_candidate_worker_who_abandoned_is_settled_by_the_abandonment(session):
     def abandon():
         with clock.frozen_at(date(2026, 10, 20)):
-            I.record_abandonment(session, abandoned(1, 13, date(2026, 10, 20), "0.5"))
+            settlements.record_abandonment(session, abandoned(1, 13, date(2026, 10, 20), "0.5"))
             session.commit()
 
     plan_until_cancelled(session, before=abandon)
@@ -273,8 +273,8 @@ def test_only_the_plans_institution_records_and_only_after_an_accepted_plan_is_c
             E.freeze(estimate)
         session.commit()
     with clock.frozen_at(date(2026, 9, 1)):
-        I.accept_plan(session, accepted(2, 1, date(2026, 9, 1)))
-        I.cancel_plan(session, cancelled(3, date(2026, 9, 1)))
+        schedule.accept_plan(session, accepted(2, 1, date(2026, 9, 1)))
+        settlements.cancel_plan(session, cancelled(3, date(2026, 9, 1)))
         session.commit()
     with clock.frozen_at(RECORDED_ON):
         for plan_id, expected in ((2, "n'est pas annulé"), (3, "avant d'être accepté")):

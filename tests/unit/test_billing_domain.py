@@ -12,9 +12,10 @@ from sqlalchemy import func, select
 
 from rac_shared.clock import clock
 from rac_shared.contracts.billing import EstimateSpec, InvoiceQuery, PaymentIn, PlanRef
+from rac_shared.copy import copy_column, copy_escape
 from rac_shared.errors import DomainError
 from services.billing import estimates as E
-from services.billing import invoicing as I
+from services.billing import invoicing, numbering, schedule, settlements
 from services.billing import payments as PM
 from services.billing import reminders as RM
 from services.billing import reports as R
@@ -77,7 +78,7 @@ def accept(session, plan_id=1, version=1, on=date(2026, 9, 1)):
     if estimate.status != "frozen":
         E.freeze(estimate)
     with clock.frozen_at(on):
-        installments = I.accept_plan(session, accepted(plan_id, version, on))
+        installments = schedule.accept_plan(session, accepted(plan_id, version, on))
         session.commit()
     return installments
 
@@ -85,7 +86,7 @@ def accept(session, plan_id=1, version=1, on=date(2026, 9, 1)):
 def run(session, as_of: date) -> list[Invoice]:
     with clock.frozen_at(as_of):
         issued = []
-        while batch := I.issue_due_batch(session, as_of, batch_size=2):
+        while batch := invoicing.issue_due_batch(session, as_of, batch_size=2):
             issued += batch
             session.commit()
         return issued
@@ -241,7 +242,9 @@ def test_acceptance_turns_the_schedule_into_due_dates_once(session):
     assert accept(session) == []  # the same acceptance again: nothing new
     assert session.scalar(select(func.count()).select_from(Installment)) == 3
     with clock.frozen_at(date(2026, 10, 5)):
-        assert I.milestone_reached(session, milestone(1, "welcome_meeting", date(2026, 10, 5)))
+        assert schedule.milestone_reached(
+            session, milestone(1, "welcome_meeting", date(2026, 10, 5))
+        )
         session.commit()
     dates = session.scalars(select(Installment.due_on).order_by(Installment.position)).all()
     assert dates == [date(2026, 9, 1), date(2026, 10, 5), None]
@@ -250,7 +253,7 @@ def test_acceptance_turns_the_schedule_into_due_dates_once(session):
 def test_milestone_reached_before_acceptance_is_remembered(session):
     save(session)
     with clock.frozen_at(date(2026, 8, 25)):
-        I.milestone_reached(session, milestone(1, "welcome_meeting", date(2026, 8, 25)))
+        schedule.milestone_reached(session, milestone(1, "welcome_meeting", date(2026, 8, 25)))
         session.commit()
     installments = accept(session)
     assert installments[1].due_on == date(2026, 8, 25)
@@ -285,7 +288,9 @@ def test_job_issues_each_due_installment_once_with_sequential_numbers(session):
     assert run(session, date(2026, 9, 1)) == []  # rerun: nothing twice
     for plan_id in (1, 2):
         with clock.frozen_at(date(2026, 10, 5)):
-            I.milestone_reached(session, milestone(plan_id, "welcome_meeting", date(2026, 10, 5)))
+            schedule.milestone_reached(
+                session, milestone(plan_id, "welcome_meeting", date(2026, 10, 5))
+            )
             session.commit()
     second = run(session, date(2026, 10, 6))
     assert [i.number for i in second] == ["CLV-2026-0003", "CLV-2026-0004"]
@@ -312,7 +317,7 @@ def test_numbers_restart_with_each_fiscal_year_per_institution(session):
     E.upsert_organisation(session, ORGANISATIONS[CMV])
     accept(session, 1)
     with clock.frozen_at(date(2026, 9, 1)):
-        I.accept_plan(session, accepted(2, 1, institution_id=CMV))
+        schedule.accept_plan(session, accepted(2, 1, institution_id=CMV))
         session.commit()
     june = run(session, date(2027, 6, 30))
     july = run(session, date(2027, 7, 1))
@@ -402,7 +407,7 @@ def test_bank_file_import_all_or_nothing_and_idempotent(session):
     save(session)
     accept(session)
     with clock.frozen_at(date(2026, 10, 5)):
-        I.milestone_reached(session, milestone(1, "welcome_meeting", date(2026, 10, 5)))
+        schedule.milestone_reached(session, milestone(1, "welcome_meeting", date(2026, 10, 5)))
         session.commit()
     first, second = run(session, date(2026, 10, 5))
     good = (
@@ -483,9 +488,14 @@ def test_paid_invoices_get_no_reminder(session):
 def test_abandonment_after_validation_interview(session):
     issued_invoice(session)
     with clock.frozen_at(date(2026, 10, 15)):
-        result = I.record_abandonment(session, abandoned(1, 42, date(2026, 10, 14), "0.4"))
+        result = settlements.record_abandonment(
+            session, abandoned(1, 42, date(2026, 10, 14), "0.4")
+        )
         session.commit()
-        assert I.record_abandonment(session, abandoned(1, 42, date(2026, 10, 14), "0.4")) == {}
+        assert (
+            settlements.record_abandonment(session, abandoned(1, 42, date(2026, 10, 14), "0.4"))
+            == {}
+        )
         session.commit()
     fee, credit = result["invoice"], result["credit_note"]
     assert fee.kind == "abandonment_fee" and fee.number == "CLV-2026-0002"
@@ -503,7 +513,7 @@ def test_abandonment_after_validation_interview(session):
 def test_abandonment_before_validation_interview_has_no_fee(session):
     issued_invoice(session)
     with clock.frozen_at(date(2026, 10, 15)):
-        result = I.record_abandonment(
+        result = settlements.record_abandonment(
             session, abandoned(1, 43, date(2026, 9, 10), "0", after=False)
         )
         session.commit()
@@ -515,7 +525,9 @@ def test_unapplied_credit_pays_the_next_invoices(session):
     save(session)
     accept(session)  # nothing invoiced yet
     with clock.frozen_at(date(2026, 9, 2)):
-        result = I.record_abandonment(session, abandoned(1, 44, date(2026, 9, 2), "0", after=False))
+        result = settlements.record_abandonment(
+            session, abandoned(1, 44, date(2026, 9, 2), "0", after=False)
+        )
         session.commit()
     credit = result["credit_note"]
     assert credit.applied_total == 0
@@ -543,9 +555,9 @@ def test_cancellation_stops_the_schedule_and_credits_what_was_not_incurred(sessi
     pay(session, november, str(november.total), date(2026, 11, 2))
     # Cancelled on 15 October, learned later: the November installment was not incurred.
     with clock.frozen_at(date(2026, 11, 3)):
-        result = I.cancel_plan(session, cancelled(1, date(2026, 10, 15)))
+        result = settlements.cancel_plan(session, cancelled(1, date(2026, 10, 15)))
         session.commit()
-        assert I.cancel_plan(session, cancelled(1, date(2026, 10, 15))) == {}
+        assert settlements.cancel_plan(session, cancelled(1, date(2026, 10, 15))) == {}
     assert result["cancelled_installments"] == 1  # the milestone one
     [credit] = result["credit_notes"]
     assert credit.total == november.total and credit.invoice_id == november.id
@@ -567,7 +579,7 @@ def test_cancellation_keeps_costs_incurred_to_be_invoiced(session):
     save(session, spec=spec)
     accept(session)
     with clock.frozen_at(date(2026, 10, 20)):
-        I.cancel_plan(session, cancelled(1, date(2026, 10, 20)))
+        settlements.cancel_plan(session, cancelled(1, date(2026, 10, 20)))
         session.commit()
     issued = run(session, date(2026, 12, 31))
     assert [i.lines[0]["description"] for i in issued] == ["Octobre (versement 1 de 2)"]
@@ -634,7 +646,7 @@ def test_tenants_see_only_their_own_invoices(session):
     for plan_id, institution in ((1, LEVIS), (2, LEVIS), (3, CMV)):
         employer = BOULANGERIE if plan_id == 2 else CISSS
         with clock.frozen_at(date(2026, 9, 1)):
-            I.accept_plan(
+            schedule.accept_plan(
                 session,
                 accepted(plan_id, 1, institution_id=institution, employer_id=employer),
             )
@@ -741,10 +753,10 @@ def test_bulk_batch_numbers_links_and_publishes_each_invoice_once(session):
     accept(session, 2)
     loaded = session.scalars(select(Installment).where(Installment.due_on.is_not(None))).all()
     with clock.frozen_at(date(2026, 9, 1)):
-        run = I.InvoicingRun(date(2026, 9, 1))
-        first = I.issue_due_invoices(session, date(2026, 9, 1), batch_size=1, run=run)
-        second = I.issue_due_invoices(session, date(2026, 9, 1), batch_size=5, run=run)
-        assert I.issue_due_invoices(session, date(2026, 9, 1), run=run) == []
+        run = invoicing.InvoicingRun(date(2026, 9, 1))
+        first = invoicing.issue_due_invoices(session, date(2026, 9, 1), batch_size=1, run=run)
+        second = invoicing.issue_due_invoices(session, date(2026, 9, 1), batch_size=5, run=run)
+        assert invoicing.issue_due_invoices(session, date(2026, 9, 1), run=run) == []
         session.commit()
     issued = first + second
     assert [i.number for i in issued] == ["CLV-2026-0001", "CLV-2026-0002"]
@@ -779,16 +791,16 @@ def test_a_rolled_back_batch_gives_its_range_of_numbers_back(session):
     accept(session, 1)
     accept(session, 2)
     with clock.frozen_at(date(2026, 9, 1)):
-        assert len(I.issue_due_invoices(session, date(2026, 9, 1))) == 2
+        assert len(invoicing.issue_due_invoices(session, date(2026, 9, 1))) == 2
         session.rollback()  # a crash before the commit
         assert session.scalar(select(func.count()).select_from(Invoice)) == 0
-        again = I.issue_due_invoices(session, date(2026, 9, 1))
+        again = invoicing.issue_due_invoices(session, date(2026, 9, 1))
         session.commit()
     assert [i.number for i in again] == ["CLV-2026-0001", "CLV-2026-0002"]
     key = (LEVIS, 2026, "invoice")
-    assert I.reserve_numbers(session, {key: 3}) == {key: 5}  # 3, 4, 5 taken after 1, 2
+    assert numbering.reserve_numbers(session, {key: 3}) == {key: 5}  # 3, 4, 5 taken after 1, 2
     session.rollback()
-    assert I.reserve_numbers(session, {key: 1}) == {key: 3}
+    assert numbering.reserve_numbers(session, {key: 1}) == {key: 3}
 
 
 def test_invoicing_job_on_sqlite_gives_the_same_result_run_twice(tmp_path):
@@ -824,12 +836,12 @@ def test_invoicing_job_on_sqlite_gives_the_same_result_run_twice(tmp_path):
 
 
 def test_copy_fields_escape_what_the_text_format_reserves():
-    assert I._copy_escape("a\tb\nc\rd\\e \\N") == "a\\tb\\nc\\rd\\\\e \\\\N"
-    assert I._copy_escape("Cégep « œ »") == "Cégep « œ »"
+    assert copy_escape("a\tb\nc\rd\\e \\N") == "a\\tb\\nc\\rd\\\\e \\\\N"
+    assert copy_escape("Cégep « œ »") == "Cégep « œ »"
     shared = {"name": "Tab\there"}
-    assert I._copy_column([shared, None, shared], is_json=True) == [
+    assert copy_column([shared, None, shared], is_json=True) == [
         '{"name": "Tab\\\\there"}',
         "\\N",
         '{"name": "Tab\\\\there"}',
     ]
-    assert I._copy_column([D("1.50"), 7, None], is_json=False) == ["1.50", "7", "\\N"]
+    assert copy_column([D("1.50"), 7, None], is_json=False) == ["1.50", "7", "\\N"]

@@ -20,7 +20,7 @@ from gateway.web.responses import XLSX_MIME
 from rac_shared.clock import clock
 from rac_shared.contracts.billing import EstimateSpec, PlanRef
 from services.billing import estimates as E
-from services.billing import invoicing as I
+from services.billing import invoicing, schedule
 from services.billing.models import Invoice
 from services.billing.service import BillingService
 from services.billing.testing import (
@@ -56,8 +56,8 @@ def session():
         E.freeze(estimate)
         session.commit()
     with clock.frozen_at(date(2026, 9, 1)):
-        I.accept_plan(session, accepted())
-        I.issue_due_batch(session, date(2026, 9, 1))
+        schedule.accept_plan(session, accepted())
+        invoicing.issue_due_batch(session, date(2026, 9, 1))
         session.commit()
     yield session
     session.close()

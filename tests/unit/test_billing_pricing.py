@@ -13,7 +13,7 @@ from rac_shared.contracts.base import parse
 from rac_shared.contracts.billing import EstimateSpec, PaymentIn
 from rac_shared.errors import DomainError
 from services.billing import pricing as P
-from services.billing.invoicing import document_number, fiscal_year
+from services.billing.numbering import document_number, fiscal_year
 
 D = Decimal
 RATES_2026 = P.rates_on(P.DEFAULT_RATES, date(2026, 9, 1))
@@ -79,7 +79,61 @@ def test_rates_are_chosen_by_date():
     assert [r.rate for r in P.rates_on(rates, date(2026, 12, 31))] == [D("0.05"), D("0.09975")]
     assert [r.rate for r in P.rates_on(rates, date(2027, 1, 1))] == [D("0.05"), D("0.10")]
     with pytest.raises(DomainError, match="Aucun taux de taxe en vigueur"):
-        P.rates_on(P.DEFAULT_RATES, date(2010, 6, 1))  # no TVQ row before 2013
+        P.rates_on(P.DEFAULT_RATES, date(2007, 12, 31))  # the history starts in 2008
+
+
+# Revenu Québec's published rates, on each side of every change since 2008: (day, TPS, TVQ,
+# TVQ on the price plus the TPS).
+RATE_BOUNDARIES = [
+    (date(2008, 1, 1), "0.05", "0.075", True),
+    (date(2010, 12, 31), "0.05", "0.075", True),
+    (date(2011, 1, 1), "0.05", "0.085", True),
+    (date(2011, 12, 31), "0.05", "0.085", True),
+    (date(2012, 1, 1), "0.05", "0.095", True),
+    (date(2012, 12, 31), "0.05", "0.095", True),
+    (date(2013, 1, 1), "0.05", "0.09975", False),
+]
+
+
+@pytest.mark.parametrize(("day", "gst", "qst", "compounded"), RATE_BOUNDARIES)
+def test_the_rates_in_force_on_each_side_of_every_change(day, gst, qst, compounded):
+    tps, tvq = P.rates_on(P.DEFAULT_RATES, day)
+    assert (tps.name, tps.rate, tps.compounded) == ("TPS", D(gst), False)
+    assert (tvq.name, tvq.rate, tvq.compounded) == ("TVQ", D(qst), compounded)
+
+
+@pytest.mark.parametrize(
+    ("day", "tvq_base", "tvq"),
+    [
+        (date(2010, 12, 31), "1050.00", "78.75"),  # 7,5 % of (1 000 + 50)
+        (date(2011, 1, 1), "1050.00", "89.25"),  # 8,5 %
+        (date(2012, 12, 31), "1050.00", "99.75"),  # 9,5 %
+        (date(2013, 1, 1), "1000.00", "99.75"),  # 9,975 % of the price alone
+    ],
+)
+def test_the_tvq_is_on_the_price_plus_the_tps_until_2012_then_on_the_price_alone(
+    day, tvq_base, tvq
+):
+    pricing = P.price_lines([line("1", "1000.00")], P.rates_on(P.DEFAULT_RATES, day))
+    tps, qst = pricing.taxes
+    assert (tps.base, tps.amount) == (D("1000.00"), D("50.00"))
+    assert (qst.base, qst.amount) == (D(tvq_base), D(tvq))
+    assert pricing.total == D("1050.00") + D(tvq)
+
+
+def test_a_schedule_split_at_compounded_rates_adds_up_tax_by_tax_and_base_by_base():
+    pricing = P.price_lines(
+        [line("3", "333.33"), line("2", "1450.00", tax="exempt", category="evaluation")],
+        P.rates_on(P.DEFAULT_RATES, date(2012, 12, 21)),
+    )
+    shares = P.split_schedule(pricing, [pct("40"), pct("30"), pct("30")])
+    assert sum(s.amount for s in shares) == pricing.total
+    for k, tax in enumerate(pricing.taxes):
+        assert sum(s.taxes[k].amount for s in shares) == tax.amount
+        assert sum(s.taxes[k].base for s in shares) == tax.base
+    for share in shares:  # the TVQ's base is the share's price plus its TPS
+        tps, tvq = share.taxes
+        assert tvq.base == share.taxable_base + tps.amount
 
 
 def test_same_rates_and_retax():

@@ -25,9 +25,17 @@ from rac_shared.contracts.billing import (
     PlanRef,
 )
 from rac_shared.events import CancelledPlanCandidate
-from services.billing import cancellation, documents, payments, reports, views
+from services.billing import (
+    cancellation,
+    documents,
+    invoicing,
+    payments,
+    reports,
+    schedule,
+    settlements,
+    views,
+)
 from services.billing import estimates as E
-from services.billing import invoicing as I
 from services.billing.models import Invoice
 from services.billing.testing import (
     CISSS,
@@ -63,8 +71,8 @@ def data():
         E.freeze(estimate)
         session.commit()
     with clock.frozen_at(date(2026, 9, 1)):
-        I.accept_plan(session, accepted(reference=f"PMO {HOSTILE}"))
-        [invoice] = I.issue_due_batch(session, date(2026, 9, 1))
+        schedule.accept_plan(session, accepted(reference=f"PMO {HOSTILE}"))
+        [invoice] = invoicing.issue_due_batch(session, date(2026, 9, 1))
         session.commit()
     with clock.frozen_at(date(2026, 9, 10)):
         payments.record_payment(
@@ -73,7 +81,7 @@ def data():
             invoice.id,
             PaymentIn(paid_on=date(2026, 9, 10), amount="100", method="cheque", reference=HOSTILE),
         )
-        result = I.record_abandonment(session, abandoned(1, 9, date(2026, 9, 9), "0.25"))
+        result = settlements.record_abandonment(session, abandoned(1, 9, date(2026, 9, 9), "0.25"))
         session.commit()
     costs = cancelled_plans_with_costs(session)
     with clock.frozen_at(date(2026, 11, 1)):
@@ -112,10 +120,12 @@ def cancelled_plans_with_costs(session) -> dict:
             )
             E.freeze(estimate)
         with clock.frozen_at(date(2026, 9, 1)):
-            I.accept_plan(session, accepted(plan_id))
-            I.issue_due_batch(session, date(2026, 9, 1))
+            schedule.accept_plan(session, accepted(plan_id))
+            invoicing.issue_due_batch(session, date(2026, 9, 1))
         with clock.frozen_at(date(2026, 10, 15)):
-            I.cancel_plan(session, cancelled(plan_id, date(2026, 10, 15), candidates=people))
+            settlements.cancel_plan(
+                session, cancelled(plan_id, date(2026, 10, 15), candidates=people)
+            )
         session.commit()
     with clock.frozen_at(date(2026, 10, 20)):
         record, _ = cancellation.record_costs(

@@ -22,8 +22,8 @@ from rac_shared.contracts.funding import ProjectDecisionIn as DecisionIn
 from rac_shared.errors import DomainError
 from rac_shared.events import CeracDesignated, CeracReportAccepted
 from services.billing import funding as F
-from services.billing import funding_views as V
 from services.billing.config import billing_settings
+from services.billing.funding import views as V
 from services.billing.models import (
     FundingDisbursement,
     FundingProject,

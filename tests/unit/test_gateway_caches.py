@@ -15,7 +15,7 @@ from gateway import auth
 from gateway.read_models import InboxReadModel
 from gateway.session_cache import SessionCache
 from rac_shared.clock import clock
-from rac_shared.events import InAppMessageAdded
+from rac_shared.events import InboxMessageAdded
 from rac_shared.settings import Settings
 
 NOW = datetime(2030, 5, 17, 14, 0, tzinfo=UTC)
@@ -127,14 +127,14 @@ def test_an_event_for_the_user_drops_the_copy(inbox):
     fetch = Fetches()
     inbox.inbox(5, fetch)
     inbox.inbox(6, fetch)
-    inbox._on_event(InAppMessageAdded(user_id=5, notification_id=1))
+    inbox._on_event(InboxMessageAdded(user_id=5, notification_id=1))
     assert inbox.cached(5) is None
     assert inbox.cached(6) is not None
     assert inbox.inbox(5, fetch)["unread"] == 3
 
 
 def test_an_answer_overtaken_by_an_event_is_not_kept(inbox):
-    fetch = Fetches(inbox, InAppMessageAdded(user_id=5, notification_id=1))
+    fetch = Fetches(inbox, InboxMessageAdded(user_id=5, notification_id=1))
     inbox.inbox(5, fetch)
     assert inbox.cached(5) is None
 

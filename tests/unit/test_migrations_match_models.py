@@ -9,8 +9,8 @@ from __future__ import annotations
 
 import pytest
 
+from rac.migrate import migrate, schema_drift
 from rac_shared.db import dispose_engines
-from rac_shared.migrations import migrate, schema_drift
 from rac_shared.settings import SERVICE_NAMES
 
 

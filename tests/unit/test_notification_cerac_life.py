@@ -56,16 +56,16 @@ PAYLOADS = {
     "late": ev.CeracReportDueSoon(
         **LEVIS, period_label="Guide de la RAC à distance", special_mandate_id=5,
         due_date=date(2015, 9, 30), step="late"),
-    "mandate": ev.SpecialMandateAssigned(
+    "mandate": ev.CeracSpecialMandateAssigned(
         **LEVIS, special_mandate_id=5, object=f"Guide de la RAC à distance {HOSTILE}",
         deliverables=["Guide", "Formation des conseillers"], due_date=date(2015, 3, 31),
         amount=Decimal("45000.00"), assigned_by_user_id=1),
-    "support_requested": ev.SupportRequested(
+    "support_requested": ev.CeracSupportRequested(
         request_id=9, cerac_id=1, cerac_organisation_id=2,
         cerac_organisation_name="Cégep de Lévis", requester_organisation_id=4,
         requester_organisation_name="CSS des Navigateurs", object=HOSTILE,
         program="5358 — Secrétariat", requested_by_user_id=31),
-    "support_answered": ev.SupportAnswered(
+    "support_answered": ev.CeracSupportAnswered(
         request_id=9, cerac_id=1, cerac_organisation_id=2,
         cerac_organisation_name="Cégep de Lévis", requester_organisation_id=4,
         requester_organisation_name="CSS des Navigateurs", object="Mise en place d'un service",

@@ -131,7 +131,7 @@ def test_a_message_to_the_ministry_answers_to_the_person_at_the_cerac_who_acted(
 def test_nobody_is_told_to_answer_to_themselves():
     """An analyst reviewing a report is also a recipient of nothing here, but a CERAC notice
     answered by its own coordinator must not name them."""
-    answered = ev.SupportAnswered(
+    answered = ev.CeracSupportAnswered(
         request_id=1, cerac_id=1, cerac_organisation_id=2, cerac_organisation_name="Cégep de Lévis",
         requester_organisation_id=2, requester_organisation_name="Cégep de Lévis",
         object="Grilles d'entrevue", answered_by_user_id=12, requested_by_user_id=12)  # fmt: skip

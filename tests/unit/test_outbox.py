@@ -10,7 +10,8 @@ import pytest
 from sqlalchemy import func, insert, select
 
 from rac_shared import db
-from rac_shared.events import Envelope, PasswordResetRequested
+from rac_shared.clock import clock
+from rac_shared.events import Envelope, UserPasswordResetRequested
 from rac_shared.logs import set_correlation_id
 from rac_shared.outbox import (
     OutboxRelay,
@@ -18,9 +19,10 @@ from rac_shared.outbox import (
     first_time,
     install_reliability_tables,
     record_event,
+    record_events,
 )
 
-EVENT_TYPE = PasswordResetRequested.event_type
+EVENT_TYPE = UserPasswordResetRequested.event_type
 UNREACHABLE = "amqp://guest:guest@127.0.0.1:1/"
 
 
@@ -56,8 +58,8 @@ def broker_queue():
         bound.delete()
 
 
-def reset_requested(user_id: int = 12) -> PasswordResetRequested:
-    return PasswordResetRequested(
+def reset_requested(user_id: int = 12) -> UserPasswordResetRequested:
+    return UserPasswordResetRequested(
         user_id=user_id,
         email=f"user{user_id}@cegeplevis.demo.quebec",
         full_name="Élise Tremblay",
@@ -99,7 +101,7 @@ def test_record_event_commit_writes_one_row_with_the_envelope(factory):
     assert row.event_type == EVENT_TYPE
     assert row.correlation_id == "corr-1"
     assert row.body == envelope.model_dump(mode="json")
-    assert Envelope.model_validate(row.body).payload_as(PasswordResetRequested) == (
+    assert Envelope.model_validate(row.body).payload_as(UserPasswordResetRequested) == (
         reset_requested()
     )
     assert row.published_at is None
@@ -283,3 +285,35 @@ def test_processed_events_unique_key_is_enforced_by_the_database(factory):
         with pytest.raises(IntegrityError):
             session.execute(insert(table).values(**values))
         session.rollback()
+
+
+def test_the_bulk_writer_and_record_event_write_the_same_envelopes(factory):
+    """``record_events`` (one INSERT for a batch, billing's invoicing run) writes what
+    ``record_event`` writes for each event: same columns, same envelope, only the random
+    ``event_id`` differs."""
+    outbox = factory.metadata.tables["outbox"]
+    payloads = [reset_requested(12), reset_requested(13)]
+    set_correlation_id("corr-bulk")
+    try:
+        with clock.frozen_at(datetime(2026, 12, 7, 15, 0, tzinfo=UTC)):
+            with factory.transaction() as session:
+                for payload in payloads:
+                    record_event(session, payload)
+            with factory.transaction() as session:
+                record_events(session, payloads)
+    finally:
+        set_correlation_id(None)
+    with factory.transaction() as session:
+        rows = [dict(r._mapping) for r in session.execute(select(outbox).order_by(outbox.c.id))]
+    one_by_one, bulk = rows[:2], rows[2:]
+
+    def without_ids(row: dict) -> dict:
+        body = {k: v for k, v in row["body"].items() if k != "event_id"}
+        return {k: v for k, v in row.items() if k not in ("id", "event_id")} | {"body": body}
+
+    assert [without_ids(r) for r in bulk] == [without_ids(r) for r in one_by_one]
+    for row in rows:
+        assert row["body"]["event_id"] == row["event_id"]
+        Envelope.model_validate(row["body"]).payload_as(UserPasswordResetRequested)
+    assert len({row["event_id"] for row in rows}) == 4
+    assert bulk[0]["body"]["correlation_id"] == "corr-bulk"

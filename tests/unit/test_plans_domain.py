@@ -15,6 +15,7 @@ from sqlalchemy.orm import sessionmaker
 
 from rac_shared.actor import Actor
 from rac_shared.clock import MONTREAL, clock
+from rac_shared.contracts.billing import estimate_hash
 from rac_shared.contracts.plans import (
     AmendmentIn,
     AnnexTemplateIn,
@@ -26,6 +27,7 @@ from rac_shared.contracts.plans import (
     RecordedAcceptanceIn,
 )
 from rac_shared.errors import DomainError
+from services.applications.testing import MINIMAL_PDF
 from services.plans import deadline_job, document, drafts, lifecycle, progress, texts, views
 from services.plans import figures as plan_figures
 from services.plans.models import Base, Plan, PlanVersion
@@ -212,6 +214,7 @@ def issue(session, plan: Plan, when: datetime) -> PlanVersion:
             facts,
             ESTIMATE,
             b"%PDF-1.7 placeholder",
+            estimate_hash(ESTIMATE),
         )
         session.commit()
     return plan.current
@@ -440,8 +443,9 @@ def test_issuing_freezes_the_version_and_publishes_plan_issued(session):
     assert version.issued_on == date(2026, 1, 31)
     assert len(version.content_hash) == 64
     [issued] = events(session, "plan.issued")
-    assert issued["version"] == 1  # the envelope's schema version
+    assert issued["version"] == 2  # the envelope's schema version (with the estimate's hash)
     assert issued["payload"]["version"] == 1  # the plan's version
+    assert issued["payload"]["estimate_hash"] == estimate_hash(ESTIMATE)
     assert issued["payload"]["acceptance_deadline"].startswith("2026-03-03T04:59:59.999999")
     assert issued["payload"]["content_hash"] == version.content_hash
 
@@ -550,7 +554,7 @@ def test_only_the_addressed_employer_may_accept(session):
 def test_recorded_acceptance_with_a_scan_and_a_date_of_receipt(session):
     plan = fill(session, new_plan(session))
     issue(session, plan, at(2026, 1, 31, 14, 0))
-    scan = b"%PDF-1.4 acceptation signee"
+    scan = MINIMAL_PDF  # a PDF that parses (a header alone is refused)
     late = RecordedAcceptanceIn(
         version=1,
         received_on=date(2026, 3, 3),
@@ -956,8 +960,13 @@ def test_progress_by_name_for_the_institution_aggregates_for_the_employer(sessio
     employer = views.plan_progress(plan, EMPLOYER)
     assert employer["candidates"] is None
     assert "Marie Gagnon" not in str(employer) and "Luc Roy" not in str(employer)
-    assert employer["aggregate"]["competencies_recognised"] == 1
-    assert {s["step"]: s["count"] for s in employer["aggregate"]["steps"]}["evaluations"] == 1
+    # Two candidate-workers, next to their names in the plan: every count is withheld
+    # (Loi 25: « moins de 5 »), while the institution reads them.
+    assert employer["aggregate"]["withheld_below"] == 5
+    assert employer["aggregate"]["competencies_recognised"] is None
+    assert {s["count"] for s in employer["aggregate"]["steps"]} == {None}
+    assert institution["aggregate"]["competencies_recognised"] == 1
+    assert {s["step"]: s["count"] for s in institution["aggregate"]["steps"]}["evaluations"] == 1
     with pytest.raises(DomainError) as error:
         progress.set_step(session, EMPLOYER, plan.id, marie, "sanction")
     assert error.value.code == "forbidden"

@@ -1,8 +1,9 @@
 """Every page of the plans area, through the real app, from the real plans service: its RPC
-methods run in this process on SQLite (as ``rac demo`` runs them), billing's estimate and
-the directory stood in. Each page renders from the contract's replies, asks the plans
-service once, names its form fields by contract path; a refused form shows what was typed
-(escaped) with its error; the annex template takes a logo upload and removes it."""
+methods run in this process on SQLite, and billing's too (the estimate saved, its snapshot
+kept by plans, issued from it), the directory stood in. Each page renders from the
+contract's replies, asks the plans service once, names its form fields by contract path; a
+refused form shows what was typed (escaped) with its error; the annex template takes a logo
+upload and removes it."""
 
 from __future__ import annotations
 
@@ -15,6 +16,7 @@ import zlib
 from datetime import date
 
 import pytest
+from nameko.testing.services import worker_factory
 from werkzeug.test import Client
 
 from gateway import auth
@@ -27,7 +29,9 @@ from rac_shared.db import SessionFactory
 from rac_shared.formatting import money
 from rac_shared.settings import get_settings
 from rac_shared.templating import make_environment
-from services.plans.demo import Directory, InProcess
+from services.billing.models import Base as BillingBase
+from services.billing.service import BillingService
+from services.billing.testing import seed_rates
 from services.plans.models import Base
 from services.plans.service import PlansService
 
@@ -55,34 +59,73 @@ ANALYST = Actor(user_id=2, role="ministry_analyst", organisation_id=1,
 HOSTILE = "<script>alert('x')</script> {{ 7*7 }}"
 
 
-class Billing:
-    """Billing's estimate RPCs as the plans service calls them (one line per candidate)."""
+class Directory:
+    """The gateway's directory RPCs, answered from ``ORGANISATIONS`` and ``PEOPLE``."""
 
-    def __init__(self):
-        self.estimates: dict[tuple[int, int], dict] = {}
+    def get_organisation(self, organisation_id: int) -> dict:
+        from rac_shared.errors import not_found
 
-    def save_estimate(self, actor, plan, estimate):
-        lines = [{"category_label": "Frais d'évaluation", "unit": "candidat", "amount": "1450.00",
-                  "conditional": False, **line} for line in estimate["lines"]]  # fmt: skip
-        saved = {**estimate, "lines": lines, "installments": [], "status": "draft",
-                 "candidate_count": plan["candidate_count"], "version": plan["version"],
-                 "total": "2900.00", "subtotal": "2900.00", "taxes": [],
-                 "difference_with_accepted": None, "plan_id": plan["plan_id"],
-                 "reference": plan["reference"], "institution_id": plan["institution_id"],
-                 "employer_id": plan["employer_id"], "priced_on": "2026-12-01", "revision": 1,
-                 "abandonment_fee_taxable": False}  # fmt: skip
-        self.estimates[(plan["plan_id"], plan["version"])] = saved
-        return saved
+        found = [o for o in ORGANISATIONS.values() if o["id"] == organisation_id]
+        if not found:
+            raise not_found("Organisation introuvable.")
+        return found[0]
 
-    def get_estimate(self, actor, plan_id, version):
-        return self.estimates.get((plan_id, version))
+    def users_of_organisation(self, organisation_id: int, roles: list[str] | None = None):
+        return [
+            p
+            for p in PEOPLE.values()
+            if p["organisation_id"] == organisation_id and (not roles or p["role"] in roles)
+        ]
 
-    def freeze_estimate(self, actor, plan_id, version):
-        self.estimates[(plan_id, version)]["status"] = "frozen"
-        return self.estimates[(plan_id, version)]
 
-    def estimate_html(self, actor, plan_id, version):
-        return "<section><h2>Estimation</h2><p>2 900,00 $</p></section>"
+class BillingEntrypoints:
+    """The real billing service's entrypoints (nameko's ``worker_factory``) over a SQLite
+    file with Québec's tax rates (the platform's engine: its savepoints are real), the
+    directory as the stand-in above."""
+
+    def __init__(self, tmp_path):
+        sessions = SessionFactory(
+            "billing", BillingBase.metadata, url=f"sqlite:///{tmp_path}/billing.db"
+        )
+        BillingBase.metadata.create_all(sessions.engine)
+        self.session = sessions()
+        seed_rates(self.session)
+        self.session.commit()
+
+    def __getattr__(self, method):
+        def call(*args, **kwargs):
+            worker = worker_factory(BillingService, db=self.session, gateway=Directory())
+            self.session.commit()  # a worker's session starts with no transaction open
+            try:
+                result = getattr(worker, method)(*args, **kwargs)
+                self.session.commit()
+                return result
+            except Exception:
+                self.session.rollback()
+                raise
+
+        return call
+
+
+class PlansEntrypoints:
+    """The plans service's entrypoints run in this process (nameko's ``worker_factory``),
+    each call with a fresh session, the directory and billing as the stand-ins above."""
+
+    def __init__(self, sessions, billing):
+        self.sessions, self.billing = sessions, billing
+
+    def __getattr__(self, method):
+        def call(*args, **kwargs):
+            session = self.sessions()
+            worker = worker_factory(
+                PlansService, db=session, gateway=Directory(), billing=self.billing
+            )
+            try:
+                return getattr(worker, method)(*args, **kwargs)
+            finally:
+                session.close()
+
+        return call
 
 
 class Services:
@@ -109,10 +152,8 @@ class Site:
             session.add_all(
                 Organisation(**{k: o[k] for k in fields}) for o in ORGANISATIONS.values()
             )
-        self.billing = Billing()
-        self.service = InProcess(
-            PlansService, plans_db, gateway=Directory(ORGANISATIONS, PEOPLE), billing=self.billing
-        )
+        self.billing = BillingEntrypoints(tmp_path)
+        self.service = PlansEntrypoints(plans_db, self.billing)
         self.rpc = Services(self.service, self.billing)
         self.app = GatewayApp(get_settings(), gateway_db, self.rpc, make_environment(TEMPLATES))
         self.actor = COORDINATOR

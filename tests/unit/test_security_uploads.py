@@ -116,15 +116,76 @@ def test_the_crc_constant_is_that_of_a_gibibyte_of_zeros():
     assert crc == GIB_OF_ZEROS_CRC32
 
 
-def test_a_docx_inflating_to_a_gibibyte_is_typed_without_being_unzipped():
+def test_a_docx_inflating_to_a_gibibyte_is_typed_without_being_unzipped_then_refused():
     mime, seconds, peak = cost(detect_mime, DOCX_BOMB)
     assert mime == DOCX
     assert seconds < 0.5, f"typing the bomb took {seconds:.2f} s"
     assert peak < 8 * MIB, f"typing the bomb allocated {peak / MIB:.0f} MiB"
-    # Accepted as the DOCX it is (it is a valid package), stored and served as is.
-    checked, seconds, peak = cost(check_upload, "bombe.docx", DOCX_BOMB)
-    assert checked.mime == DOCX and checked.size == len(DOCX_BOMB)
+    # A valid package, but its declared size (1 GiB, 1000 times the file) is refused
+    # from the central directory, before anything is inflated.
+    refused, seconds, peak = cost(check_upload, "bombe.docx", DOCX_BOMB)
+    assert isinstance(refused, DomainError) and refused.code == "invalid"
+    assert "décompressé" in refused.message and refused.details["fichier"]
     assert seconds < 0.5 and peak < 8 * MIB
+
+
+def lying_docx(declared: int) -> bytes:
+    """A DOCX whose document declares ``declared`` bytes but inflates to 1 GiB."""
+    return zip_of(
+        small("[Content_Types].xml", b"<Types/>"), gib_of_zeros("word/document.xml", declared)
+    )
+
+
+def test_a_docx_lying_about_its_size_is_refused_after_inflating_at_most_what_it_declares():
+    refused, seconds, peak = cost(check_upload, "bombe.docx", lying_docx(4 * MIB))
+    assert isinstance(refused, DomainError) and "endommagé" in refused.message
+    assert seconds < 2 and peak < 8 * MIB
+
+
+def docx_with(*entries) -> bytes:
+    """A minimal DOCX package with more ``entries``."""
+    return zip_of(
+        small("[Content_Types].xml", b"<Types/>"), small("word/document.xml", b"<w/>"), *entries
+    )
+
+
+@pytest.mark.parametrize(
+    ("package", "said"),
+    [
+        (docx_with(small("word/embeddings/feuille.xlsx", b"PK\x03\x04 archive")), "archive"),
+        (docx_with(small("word/media/image1.bin", b"PK\x03\x04 archive")), "archive"),
+        (docx_with(*(small(f"word/part{i}.xml", b"<p/>") for i in range(1000))), "trop d'él"),
+    ],
+    ids=["nested-by-name", "nested-by-content", "too-many-entries"],
+)
+def test_a_package_holding_another_archive_or_too_many_entries_is_refused(package, said):
+    refused, _, _ = cost(check_upload, "lettre.docx", package)
+    assert isinstance(refused, DomainError) and said in refused.message
+
+
+def test_an_ordinary_docx_with_text_that_compresses_well_is_accepted():
+    text = b"".join(  # ~1 Mo of paragraphs, compressed about 20 times as Word's XML is
+        f"<w:p><w:r><w:t>Paragraphe {i} : appui au CERAC no {i * 7919 % 10007}.</w:t></w:r></w:p>"
+        .encode() for i in range(15_000)
+    )  # fmt: skip
+    package = zip_of(small("[Content_Types].xml", b"<Types/>"), small("word/document.xml", text))
+    assert check_upload("lettre.docx", package).mime == DOCX
+
+
+@pytest.mark.parametrize(
+    "content",
+    [
+        b"%PDF-1.4\n<html><body><script>alert(1)</script></body></html>\n%%EOF",
+        MINIMAL_PDF.replace(b"endobj\n3 0 obj", b"endobj\n<script>alert(1)</script>\n3 0 obj"),
+        b"%PDF-1.4\nrien d'autre qu'une en-tete\n",
+    ],
+    ids=["html-after-the-signature", "polyglot-that-parses", "no-pdf-structure"],
+)
+def test_a_pdf_must_parse_and_carry_no_html(content):
+    refused, _, _ = cost(check_upload, "lettre.pdf", content)
+    assert isinstance(refused, DomainError) and refused.code == "invalid"
+    assert refused.message.startswith("Le fichier se présente comme un PDF")
+    assert check_upload("lettre.pdf", MINIMAL_PDF).mime == PDF  # control
 
 
 @pytest.mark.parametrize(
@@ -187,8 +248,10 @@ def test_files_that_lie_about_their_type_are_refused(filename, content):
         ("acceptation.pdf", "<html><body>signé</body></html>".encode()),
         ("acceptation.png", MINIMAL_PDF),
         ("acceptation.docx", DOCX_BOMB),
+        ("acceptation.pdf", b"%PDF-1.4 une en-tete seulement"),
+        ("acceptation.pdf", MINIMAL_PDF.replace(b"xref", b"<html><script>x</script>\nxref")),
     ],
-    ids=["exe-as-pdf", "html-as-pdf", "pdf-as-png", "docx"],
+    ids=["exe-as-pdf", "html-as-pdf", "pdf-as-png", "docx", "not-a-pdf", "polyglot"],
 )
 def test_a_signed_acceptance_scan_that_lies_about_its_type_is_refused(filename, content):
     with pytest.raises(DomainError) as refused:

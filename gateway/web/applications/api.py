@@ -84,7 +84,7 @@ def api_call_criteria(ctx: Ctx, call_id: int) -> applications.CallView:
     return ctx.applications.set_criteria(call_id=call_id, criteria=ctx.body.criteria)
 
 
-@route(f"{C}/guide", methods=("POST",), access=ADMIN, form=GuideUpload)
+@route(f"{C}/guide", methods=("POST",), access=ADMIN, form=GuideUpload, files=("file",))
 def api_call_guide_upload(ctx: Ctx, call_id: int, form: GuideUpload) -> applications.AttachmentView:
     """Joindre le guide de présentation (PDF, multipart/form-data, champ « file »)"""
     filename, content = _content(ctx)
@@ -135,7 +135,13 @@ def api_application_answers(
     )
 
 
-@route(f"{A}/attachments", methods=("POST",), access=INSTITUTIONS, form=AttachmentUpload)
+@route(
+    f"{A}/attachments",
+    methods=("POST",),
+    access=INSTITUTIONS,
+    form=AttachmentUpload,
+    files=("file",),
+)
 def api_application_upload(
     ctx: Ctx, application_id: int, form: AttachmentUpload
 ) -> applications.AttachmentAdded:

@@ -33,16 +33,14 @@ passthrough(
 # fmt: on
 
 
-# ``format=csv`` is read apart from the query models: documented among them, it would make
-# the operation's JSON answer (its response model) a CSV one for the same parameters.
-
-
 class StatementQuery(Strict):
     employer_id: OptionalInt = Field(None, title="Organisation employeuse")
+    format: responses.CsvFormat = responses.CSV_FORMAT
 
 
 class AgingQuery(Strict):
     as_of: OptionalDate = Field(None, title="En date du")
+    format: responses.CsvFormat = responses.CSV_FORMAT
 
 
 @route(f"{B}/invoicing/run", methods=("POST",), access=INSTITUTIONS)
@@ -59,6 +57,7 @@ def api_issue_due_invoices(ctx: Ctx) -> billing.IssuedInvoices:
     access=INSTITUTIONS,
     body=billing.CostsIncurredIn,
     response=billing.CostsRecorded,
+    statuses=(200, 201),
 )
 def api_record_cancellation_costs(ctx: Ctx, plan_id: int):
     """Inscrire les coûts engagés d'un plan annulé et émettre la facture finale (une seule fois :
@@ -72,7 +71,7 @@ def api_statement(ctx: Ctx) -> billing.Statement:
     """Relevé de compte d'une organisation employeuse, ou de toutes pour un établissement
     (format=csv pour l'exporter)"""
     employer_id = ctx.query.employer_id
-    if ctx.request.args.get("format") == "csv":
+    if ctx.query.format == "csv":
         exported = ctx.billing.statement_csv(employer_id=employer_id)
         return responses.csv_download(ctx, exported.content, exported.filename)
     return ctx.billing.statement(employer_id=employer_id)
@@ -81,7 +80,7 @@ def api_statement(ctx: Ctx) -> billing.Statement:
 @route(f"{B}/aging", access=INSTITUTIONS, query=AgingQuery)
 def api_aging(ctx: Ctx) -> billing.AgingReport:
     """Ancienneté des comptes clients de son établissement (format=csv pour l'exporter)"""
-    if ctx.request.args.get("format") == "csv":
+    if ctx.query.format == "csv":
         exported = ctx.billing.aging_csv(as_of=ctx.query.as_of)
         return responses.csv_download(ctx, exported.content, exported.filename)
     return ctx.billing.aging(as_of=ctx.query.as_of)

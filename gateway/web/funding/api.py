@@ -43,6 +43,12 @@ class YearQuery(Strict):
     )
 
 
+class StatementQuery(YearQuery):
+    format: responses.CsvOrPdfFormat = Field(
+        None, title="Format", description="csv ou pdf : le fichier au lieu du JSON"
+    )
+
+
 @route(f"{F}/ceracs", access=READERS, query=YearQuery)
 def api_funding_overview(ctx: Ctx) -> funding.FundingOverview:
     """Financement d'un exercice (fiscal_year=2025-2026) : tous les CERAC pour le Ministère, le sien
@@ -57,11 +63,11 @@ def api_funding_figures(ctx: Ctx) -> funding.FundingFigures:
     return ctx.funding.funding_figures(fiscal_year=ctx.query.fiscal_year)
 
 
-@route(f"{F}/ceracs/<int:cerac_id>/statement", access=READERS, query=YearQuery)
+@route(f"{F}/ceracs/<int:cerac_id>/statement", access=READERS, query=StatementQuery)
 def api_funding_statement(ctx: Ctx, cerac_id: int) -> funding.FundingStatement:
     """État du financement d'un CERAC pour un exercice (format=csv ou pdf pour l'exporter)"""
     year = ctx.query.fiscal_year
-    kind = ctx.request.args.get("format", "")
+    kind = ctx.query.format
     if kind == "csv":
         exported = ctx.funding.funding_statement_csv(cerac_id=cerac_id, fiscal_year=year)
         return responses.csv_download(ctx, exported.content, exported.filename)

@@ -50,7 +50,7 @@ class FiguresQuery(Strict):
     as_of: OptionalDate = Field(None, description="AAAA-MM-JJ (par défaut : aujourd'hui)")
 
 
-@route(f"{A}/attachments", methods=("POST",), access=INSTITUTIONS, form=UploadForm)
+@route(f"{A}/attachments", methods=("POST",), access=INSTITUTIONS, form=UploadForm, files=("file",))
 def api_report_upload(ctx: Ctx, report_id: int, form: UploadForm) -> ReportAttachment:
     """Joindre un fichier à une section (multipart/form-data : file, section)"""
     filename, content = responses.uploaded(ctx, "file", MAX_ATTACHMENT_BYTES)

@@ -1,4 +1,7 @@
-"""``rac``: the operators' command line (migrate, demo, serve, jobs, dead letters)."""
+"""``rac``: the operators' command line (migrate, demo, serve, jobs, dead letters).
+
+Part of the composition root: the services it names are the registry's (``rac.registry``).
+"""
 
 from __future__ import annotations
 
@@ -78,8 +81,10 @@ def main(argv: list[str] | None = None) -> int:
 
 
 def _cmd_migrate(args) -> int:
-    from rac_shared.bus import QueueTypeMismatch, declare_topology
-    from rac_shared.migrations import RoleSetupRefused, migrate
+    from rac.migrate import migrate
+    from rac.processes import declare_queues
+    from rac_shared.bus import QueueTypeMismatch
+    from rac_shared.migrations import RoleSetupRefused
 
     try:
         steps = migrate(progress=sys.stderr.isatty())
@@ -90,7 +95,7 @@ def _cmd_migrate(args) -> int:
         print(f"PostgreSQL : {step}.")
     print("Bases de données à jour.")
     try:
-        count = declare_topology()
+        count = declare_queues()
         print(f"Files RabbitMQ déclarées : {count}.")
     except QueueTypeMismatch as exc:  # the operator must migrate the queues first
         print(f"RabbitMQ : {exc}.", file=sys.stderr)
@@ -101,7 +106,7 @@ def _cmd_migrate(args) -> int:
 
 
 def _cmd_demo(args) -> int:
-    from rac_shared.demo import run_demo
+    from rac.demo import run_demo
 
     summary = run_demo()
     if not args.quiet:
@@ -110,11 +115,12 @@ def _cmd_demo(args) -> int:
 
 
 def _cmd_serve(args) -> int:
-    from rac_shared.bus import SERVICE_CLASSES, serve
+    from rac import registry
+    from rac.processes import serve
 
-    if args.service not in SERVICE_CLASSES:
+    if args.service not in registry.services():
         print(
-            f"Service inconnu : {args.service}. Choix : {', '.join(SERVICE_CLASSES)}",
+            f"Service inconnu : {args.service}. Choix : {', '.join(registry.services())}",
             file=sys.stderr,
         )
         return 2
@@ -130,7 +136,7 @@ def _cmd_web(args) -> int:
 
 
 def _cmd_jobs(args) -> int:
-    from rac_shared.jobs import all_jobs, jobs_status, retry_job, run_job
+    from rac.jobs import all_jobs, jobs_status, retry_job, run_job
 
     jobs = all_jobs()
     if args.jobs_command == "list":
@@ -211,11 +217,11 @@ def _cmd_pgbouncer(args) -> int:
 
 
 def _cmd_notifications(args) -> int:
+    from rac import registry
     from rac_shared.db import SessionFactory
     from services.notifications import domain
-    from services.notifications.models import Base
 
-    session = SessionFactory("notifications", Base.metadata)()
+    session = SessionFactory("notifications", registry.service("notifications").metadata)()
     try:
         if args.notifications_command == "failed":
             failed = domain.failed_emails(session)
@@ -233,7 +239,7 @@ def _cmd_notifications(args) -> int:
 
 
 def _cmd_relay(args) -> int:
-    from rac_shared.bus import relay_all_services
+    from rac.processes import relay_all_services
 
     print(f"{relay_all_services()} événement(s) publiés.")
     return 0
@@ -242,11 +248,11 @@ def _cmd_relay(args) -> int:
 def _cmd_health(args) -> int:
     """``rac health <service>``: the service's ``health`` RPC (its process answers and its
     own database is reachable), within ``--timeout``; what a container healthcheck runs."""
-    from rac_shared.settings import SERVICE_NAMES
+    from rac import registry
 
-    if args.service not in SERVICE_NAMES:
+    if args.service not in registry.services():
         print(
-            f"Service inconnu : {args.service}. Choix : {', '.join(SERVICE_NAMES)}",
+            f"Service inconnu : {args.service}. Choix : {', '.join(registry.services())}",
             file=sys.stderr,
         )
         return 2

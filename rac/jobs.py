@@ -1,32 +1,26 @@
 """Every scheduled job of the platform, by name, for the ``rac jobs`` commands.
 
-Each job belongs to a service, which declares it in its ``jobs.py`` and runs it itself on
-its schedule (rac_shared/scheduler.py). ``rac jobs run`` runs one by hand for an as-of date
-(idempotent: the same result run twice); ``rac jobs status`` reads each service's ledger.
+Each job belongs to a service, which declares it in its ``jobs.py`` (named by its manifest)
+and runs it itself on its schedule (rac_shared/scheduler.py). ``rac jobs run`` runs one by
+hand for an as-of date (idempotent: the same result run twice); ``rac jobs status`` reads
+each service's ledger.
 """
 
 from __future__ import annotations
 
-import importlib
 from datetime import date
 from functools import cache
 
+from rac import registry
 from rac_shared.clock import clock
 from rac_shared.scheduler import JobLedger, ScheduledJob, run_as_of
-
-JOB_MODULES = {
-    "applications": "services.applications.jobs",
-    "plans": "services.plans.jobs",
-    "billing": "services.billing.jobs",
-    "gateway": "gateway.jobs",
-}
 
 
 @cache
 def all_jobs() -> dict[str, ScheduledJob]:
     jobs: dict[str, ScheduledJob] = {}
-    for module in JOB_MODULES.values():
-        for job in importlib.import_module(module).JOBS:
+    for manifest in registry.services().values():
+        for job in manifest.scheduled_jobs():
             jobs[job.name] = job
     return jobs
 
@@ -39,10 +33,8 @@ def run_job(name: str, as_of: date | None = None) -> dict:
 
 def ledger_of(service: str) -> JobLedger:
     from rac_shared.db import SessionFactory
-    from rac_shared.migrations import MIGRATION_PACKAGES
 
-    models = importlib.import_module(f"{MIGRATION_PACKAGES[service]}.models")
-    return JobLedger(SessionFactory(service, models.Base.metadata))
+    return JobLedger(SessionFactory(service, registry.service(service).metadata))
 
 
 def jobs_status() -> list[dict]:

@@ -44,7 +44,7 @@ from services.billing.models import (
     OperatingAllocation,
 )
 
-templates = make_environment(Path(__file__).parent / "templates")
+templates = make_environment(Path(__file__).parent.parent / "templates")
 
 
 def _m(value: Decimal | None) -> str | None:

@@ -1,0 +1,62 @@
+"""Running the platform's processes: one nameko service, the queue declarations of all of
+them, and a one-off relay of every service's outbox."""
+
+from __future__ import annotations
+
+import logging
+
+from rac import registry
+from rac_shared.bus import declare_topology
+from rac_shared.db import SessionFactory, set_process_role
+from rac_shared.outbox import OutboxRelay
+from rac_shared.settings import get_settings
+
+log = logging.getLogger(__name__)
+
+
+def declare_queues(names: list[str] | None = None, amqp_uri: str | None = None) -> int:
+    """Every publisher's exchange and the handler queues of ``names`` (default: all)."""
+    manifests = registry.services()
+    chosen = names or list(manifests)
+    return declare_topology(
+        amqp_uri or get_settings().amqp_uri,
+        [manifests[name].load_class() for name in chosen],
+        publishers=list(manifests),
+    )
+
+
+def serve(name: str) -> None:
+    """Run one service under eventlet (what ``rac serve NAME`` does)."""
+    import eventlet
+
+    eventlet.monkey_patch()
+    from rac_shared.bus import green_kombu_sleep
+
+    green_kombu_sleep()
+    from psycogreen.eventlet import patch_psycopg
+
+    patch_psycopg()
+    from nameko.cli.run import run
+
+    from rac_shared.logs import configure_logging
+
+    configure_logging()
+    set_process_role("service")
+    settings = get_settings()
+    service_cls = registry.service(name).load_class()
+    declare_queues([name], settings.amqp_uri)
+    log.info("starting service %s", name, extra={"service": name})
+    run([service_cls], settings.nameko_config())
+
+
+def relay_all_services() -> int:
+    """Publish every service's pending outbox rows once (operators, tests)."""
+    settings = get_settings()
+    total = 0
+    for name, manifest in registry.services().items():
+        relay = OutboxRelay(SessionFactory(name, manifest.metadata), settings.amqp_uri)
+        try:
+            total += relay.relay_all()
+        finally:
+            relay.close()
+    return total
