@@ -11,7 +11,7 @@ import re
 from markupsafe import Markup, escape
 
 HEADING = re.compile(r'<h2 id="([^"]+)"[^>]*>(.*?)</h2>', re.S)
-MINIMUM = 4  # fewer sections than this: the page is short enough without one
+MINIMUM = 3  # fewer sections than this: the page is short enough without one
 
 
 def with_contents(body: str) -> Markup:
