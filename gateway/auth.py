@@ -180,9 +180,14 @@ def hash_reset_token(token: str) -> str:
 UNSUBSCRIBE_LISTS = ("optional_reminders",)  # the preferences a link may turn off
 
 
-def _unsubscribe_mac(secret: str, body: str) -> str:
-    digest = hmac.new(secret.encode(), f"unsubscribe:{body}".encode(), hashlib.sha256).digest()
+def _link_mac(secret: str, purpose: str, body: str) -> str:
+    """The MAC of a link's token, bound to what the link is for (one key, many purposes)."""
+    digest = hmac.new(secret.encode(), f"{purpose}:{body}".encode(), hashlib.sha256).digest()
     return base64.urlsafe_b64encode(digest).rstrip(b"=").decode()
+
+
+def _unsubscribe_mac(secret: str, body: str) -> str:
+    return _link_mac(secret, "unsubscribe", body)
 
 
 def unsubscribe_token(settings: Settings, user_id: int, list_name: str) -> str:
@@ -203,3 +208,35 @@ def read_unsubscribe_token(settings: Settings, token: str) -> tuple[int, str]:
     if not hmac.compare_digest(_unsubscribe_mac(secret, f"{kid}.{user_id}.{list_name}"), mac):
         raise InvalidToken("forged unsubscribe link")
     return int(user_id), list_name
+
+
+# -- personal calendar feeds -------------------------------------------------------------------
+#
+# A calendar application fetches the feed without a session: its URL holds the user id and
+# the feed's generation, signed like unsubscribe links. Revoking the feed (or making a new
+# one, which bumps the generation) is checked against the gateway's calendar_feeds row.
+
+
+def calendar_feed_token(settings: Settings, user_id: int, generation: int) -> str:
+    body = f"{settings.jwt_key_id}.{int(user_id)}.{int(generation)}"
+    return f"{body}.{_link_mac(settings.jwt_secret, 'calendar', body)}"
+
+
+def calendar_feed_url(settings: Settings, user_id: int, generation: int) -> str:
+    """The address a calendar application subscribes to (``/calendrier/flux/<token>.ics``)."""
+    token = calendar_feed_token(settings, user_id, generation)
+    return f"{settings.public_url.rstrip('/')}/calendrier/flux/{token}.ics"
+
+
+def read_calendar_feed_token(settings: Settings, token: str) -> tuple[int, int]:
+    """(user id, generation) of a feed URL the platform signed; InvalidToken otherwise."""
+    kid, _, rest = (token or "").partition(".")
+    user_id, _, rest = rest.partition(".")
+    generation, _, mac = rest.partition(".")
+    secret = settings.jwt_keys().get(kid)
+    if secret is None or not user_id.isdigit() or not generation.isdigit():
+        raise InvalidToken("malformed calendar feed")
+    expected = _link_mac(secret, "calendar", f"{kid}.{user_id}.{generation}")
+    if not hmac.compare_digest(expected, mac):
+        raise InvalidToken("forged calendar feed")
+    return int(user_id), int(generation)

@@ -5,11 +5,13 @@ from __future__ import annotations
 from sqlalchemy import select
 from sqlalchemy.orm import Session
 
-from gateway.auth import hash_password
-from gateway.models import Organisation, User
+from gateway import calendar_feeds
+from gateway.auth import calendar_feed_url, hash_password
+from gateway.models import CalendarFeed, Organisation, User
 from rac_shared.actor import OrganisationKind as K
 from rac_shared.actor import Role as R
 from rac_shared.clock import clock
+from rac_shared.settings import Settings
 
 DEMO_PASSWORD = "rac-demo-2026"
 
@@ -194,6 +196,23 @@ def seed_accounts(session: Session) -> dict[str, int]:
     return ids
 
 
+# Users whose personal calendar feed the demo opens: the coordinator follows her plans'
+# candidate-workers and deadlines, the employer's representative the offers and installments.
+CALENDAR_FEED_USERS = ("rac@cegeplevis.demo.quebec", "rh@cisss.demo.quebec")
+
+
+def seed_calendar_feeds(session: Session, settings: Settings) -> str:
+    """Open the demo users' calendar feeds (once) and say where they are."""
+    lines = ["Calendriers (abonnement iCalendar, /calendrier) :"]
+    for email in CALENDAR_FEED_USERS:
+        user = session.scalar(select(User).where(User.email == email))
+        feed = session.get(CalendarFeed, user.id) or calendar_feeds.renew(session, user.id)
+        if feed.active:
+            address = calendar_feed_url(settings, user.id, feed.generation)
+            lines.append(f"  {email:<38} {address}")
+    return "\n".join(lines)
+
+
 def logins_table() -> str:
     from rac_shared.actor import ROLE_LABELS
 
@@ -218,10 +237,12 @@ def seed_directory(context) -> tuple[str, dict]:
     (forwarded as ``organisations`` by code and ``people`` by e-mail)."""
     from gateway.models import Base
     from rac_shared.db import SessionFactory
+    from rac_shared.settings import get_settings
 
     with SessionFactory("gateway", Base.metadata).transaction() as session:
         seed_accounts(session)
         session.flush()
         organisations, people = directory_views(session)
-    summary = "Comptes de démonstration :\n" + logins_table()
+        calendars = seed_calendar_feeds(session, get_settings())
+    summary = "Comptes de démonstration :\n" + logins_table() + "\n" + calendars
     return summary, {"organisations": organisations, "people": people}

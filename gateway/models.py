@@ -52,6 +52,20 @@ class User(Base):
     organisation: Mapped[Organisation] = relationship(back_populates="users")
 
 
+class CalendarFeed(Base):
+    """A user's personal calendar feed. Its URL holds a token signed for (user, generation):
+    nothing secret is stored; revoking deactivates it, and a new feed bumps the generation,
+    so every URL given out before stops working."""
+
+    __tablename__ = "calendar_feeds"
+
+    user_id: Mapped[int] = mapped_column(ForeignKey("users.id"), primary_key=True)
+    generation: Mapped[int] = mapped_column(Integer, default=1)
+    active: Mapped[bool] = mapped_column(Boolean, default=True)
+    created_at: Mapped[datetime] = mapped_column(DateTime(timezone=True))
+    revoked_at: Mapped[datetime | None] = mapped_column(DateTime(timezone=True))
+
+
 class LoginFailure(Base):
     """Failed logins, kept to rate-limit guessing across every gateway replica."""
 

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 from pathlib import Path
 
+import gateway.web.calendars  # noqa: F401  (calendars: downloads and personal feeds)
 import gateway.web.dashboard  # noqa: F401  (registers the ministry dashboard)
 import gateway.web.funding  # noqa: F401  (registers the CERAC funding routes)
 import gateway.web.plans  # noqa: F401  (registers the plans routes)

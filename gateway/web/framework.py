@@ -725,7 +725,9 @@ class GatewayApp:
 
 # Secrets that some URLs carry (a password-reset or unsubscribe link's token): masked in logs
 # and the audit.
-SECRET_IN_PATH = re.compile(r"(/mot-de-passe/reinitialiser/|/desabonnement/)[^/?#]+")
+SECRET_IN_PATH = re.compile(
+    r"(/mot-de-passe/reinitialiser/|/desabonnement/|/calendrier/flux/)[^/?#]+"
+)
 
 
 def loggable_path(path: str) -> str:

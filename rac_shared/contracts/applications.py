@@ -28,6 +28,7 @@ from rac_shared.contracts.base import (
     Vocabulary,
     text,
 )
+from rac_shared.contracts.calendar import CalendarRpc
 from rac_shared.contracts.network import Deleted, ReportingFigures, free_text
 from rac_shared.contracts.scoring import CsvReply, EducationOrder, FileReply
 
@@ -601,7 +602,7 @@ class ApplicationsFigures(Reply):
 # -- the service's RPC methods -----------------------------------------------------------------
 
 
-class ApplicationsRpc(Protocol):
+class ApplicationsRpc(CalendarRpc, Protocol):
     """What the applications service answers about calls and applications (the gateway adds
     the actor to each call)."""
 

@@ -34,6 +34,7 @@ from rac_shared.contracts.base import (
     Vocabulary,
     slow,
 )
+from rac_shared.contracts.calendar import CalendarRpc
 from rac_shared.contracts.funding import FiscalYear, FundingFigures
 from rac_shared.contracts.scoring import CsvReply, DeliveryFile, FileReply
 
@@ -805,7 +806,7 @@ class CostsRecorded(CostsView):
 # -- the service's RPC methods -------------------------------------------------------------------
 
 
-class BillingRpc(Protocol):
+class BillingRpc(CalendarRpc, Protocol):
     """What the billing service answers the gateway (which adds the actor to each call)."""
 
     def health(self) -> HealthReport: ...

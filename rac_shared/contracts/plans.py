@@ -41,6 +41,7 @@ from rac_shared.contracts.base import (
     text,
 )
 from rac_shared.contracts.billing import EstimateSpec, EstimateView
+from rac_shared.contracts.calendar import CalendarRpc
 
 # -- vocabularies and limits ---------------------------------------------------------------
 
@@ -548,6 +549,12 @@ class AbandonIn(PlanInput):
     abandoned_on: dt.date = Field(title="Date d'abandon de la démarche")
 
 
+class PersonalInformationQuery(PlanInput):
+    """An access request (Loi 25): the person whose information the institution exports."""
+
+    email: RequiredEmail = Field(title="Courriel de la personne candidate")
+
+
 class PlanQuery(Strict):
     status: PlanStatus | None = Field(None, title="Statut")
 
@@ -784,6 +791,8 @@ class PlanView(Reply):
     computed: Computed
     texts: PlanTexts
     permissions: Permissions
+    # The retention rule anonymised its candidate-workers (and destroyed the PDFs) that day.
+    anonymised_on: dt.date | None = None
 
 
 class PlanFile(Reply):
@@ -795,7 +804,8 @@ class PlanFile(Reply):
 
 
 class PlanDelivery(Reply):
-    """An issued plan's PDF for another service (notifications attaches it to an e-mail)."""
+    """An issued plan's file for another service (notifications attaches it to an e-mail):
+    the PDF, or the offer's acceptance deadline as iCalendar."""
 
     filename: str
     mime: str
@@ -830,6 +840,73 @@ class Comparison(Reply):
     change_summary: str | None
     rows: list[ComparedRow]
     changed_count: int
+
+
+class PersonCalendarPeriod(Reply):
+    label: str
+    start: dt.date
+    end: dt.date
+    weeks: int
+
+
+class PersonInVersion(Reply):
+    """The person as a version of the plan names them."""
+
+    version: int
+    version_status: VersionStatus
+    full_name: str
+    email: str
+    job_title: str
+    rhythm: int
+    start_date: dt.date
+    modality: Modality
+    calendar: list[PersonCalendarPeriod]
+
+
+class PersonProgress(Reply):
+    step: Stage
+    abandoned_on: dt.date | None
+    results: dict[str, Result]
+
+
+class PersonPlan(Reply):
+    plan_id: int
+    reference: str
+    program: str
+    employer: str
+    status: PlanStatus
+    ended_on: dt.date | None
+    kept_until: dt.date | None  # when the retention rule anonymises it (None: still running)
+    versions: list[PersonInVersion]
+    progress: PersonProgress | None
+
+
+class PersonalInformation(Reply):
+    """Everything the plans service holds about one person of an institution's plans."""
+
+    email: str
+    full_name: str | None
+    exported_at: dt.datetime
+    exported_by: str
+    retention_months: int
+    plans: list[PersonPlan]
+
+
+class PrivacyKind(Vocabulary):
+    ANONYMISED = "anonymised", "Renseignements personnels anonymisés (règle de conservation)"
+    EXPORTED = "exported", "Renseignements d'une personne exportés (demande d'accès)"
+
+
+class PrivacyEntry(Reply):
+    """One line of the institution's register of what happened to personal information."""
+
+    kind: PrivacyKind
+    kind_label: str
+    plan_id: int | None
+    at: dt.datetime
+    by_name: str
+    subject: str | None
+    details: dict[str, Any]
 
 
 class StageCount(Reply):
@@ -924,7 +1001,7 @@ class PlanFigures(Reply):
 # -- the service's RPC methods -----------------------------------------------------------------
 
 
-class PlansRpc(Protocol):
+class PlansRpc(CalendarRpc, Protocol):
     """What the plans service answers (the gateway adds the actor to each call)."""
 
     def health(self) -> HealthReport: ...
@@ -999,6 +1076,14 @@ class PlansRpc(Protocol):
         """Marquer le projet comme terminé"""
 
     # progress
+    def export_personal_information(self, data: PersonalInformationQuery) -> PersonalInformation:
+        """Export what the plans hold about one person (an access request), and record it."""
+        ...
+
+    def privacy_records(self) -> list[PrivacyEntry]:
+        """The institution's register of anonymisations and exports, newest first."""
+        ...
+
     def get_progress(self, plan_id: int) -> Progress:
         """Suivi : par candidat-travailleur (établissement), agrégé (organisation)"""
 
@@ -1016,3 +1101,7 @@ class PlansDeliveryRpc(Protocol):
     """For services, not users (notifications attaches the issued PDF to its e-mail)."""
 
     def plan_pdf_for_delivery(self, plan_id: int, version: int) -> PlanDelivery: ...
+
+    def acceptance_calendar_for_delivery(self, plan_id: int, version: int) -> PlanDelivery:
+        """The offer's acceptance deadline (iCalendar) for the ``plan.issued`` e-mail."""
+        ...

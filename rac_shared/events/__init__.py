@@ -43,6 +43,7 @@ from rac_shared.events.notifications import (
 from rac_shared.events.plans import (
     CancelledPlanCandidate,
     PlanAccepted,
+    PlanAnonymised,
     PlanCancelled,
     PlanCandidateAbandoned,
     PlanDeclined,
@@ -50,6 +51,7 @@ from rac_shared.events.plans import (
     PlanIssuedV1,
     PlanLapsed,
     PlanMilestoneReached,
+    PlanPersonalInformationExported,
     PlanReminderDue,
     PlanVersionWithdrawn,
 )
@@ -88,7 +90,9 @@ __all__ = [
     "CeracNotDesignated",
     "PlanIssued",
     "PlanIssuedV1",
+    "PlanPersonalInformationExported",
     "PlanAccepted",
+    "PlanAnonymised",
     "PlanReminderDue",
     "PlanLapsed",
     "PlanDeclined",

@@ -214,3 +214,33 @@ class PlanCandidateAbandoned(EventPayload):
     abandoned_on: date
     after_validation_interview: bool
     work_done_ratio: str
+
+
+class PlanAnonymised(EventPayload):
+    """The retention rule's time ran out for an ended plan: its candidate-workers' personal
+    information is gone from the plans service (names and e-mails replaced, the PDFs that
+    named them destroyed); billing replaces the names it copied. Counts stay."""
+
+    source: ClassVar[str] = "plans"
+    event_type: ClassVar[str] = "plan.anonymised"
+
+    plan_id: int
+    reference: str
+    institution_id: int
+    employer_id: int | None
+    ended_on: date
+    anonymised_on: date
+    candidate_ids: list[int]
+
+
+class PlanPersonalInformationExported(EventPayload):
+    """An institution exported what the plans service holds about one person (an access
+    request under Loi 25): who asked, when, and which plans it covered."""
+
+    source: ClassVar[str] = "plans"
+    event_type: ClassVar[str] = "plan.personal_information_exported"
+
+    institution_id: int
+    exported_by_user_id: int
+    exported_by_name: str
+    plan_ids: list[int]

@@ -63,6 +63,7 @@ from rac_shared.contracts.applications import (
     TableQuery,
 )
 from rac_shared.contracts.base import OptionalDate
+from rac_shared.contracts.calendar import CalendarEvent, CalendarQuery
 from rac_shared.contracts.network import (
     CeracPage,
     CeracView,
@@ -100,6 +101,7 @@ from rac_shared.rpc import rpc
 from rac_shared.scheduler import JobScheduler
 from services.applications import (
     access,
+    agenda,
     calls,
     ceracs,
     dossiers,
@@ -194,6 +196,10 @@ class ApplicationsService:
     @rpc
     def list_calls(self, actor: Actor) -> list[CallSummary]:
         return [views.call_summary(c) for c in calls.visible_calls(self.db, actor)]
+
+    @rpc
+    def calendar(self, actor: Actor, query: CalendarQuery) -> list[CalendarEvent]:
+        return agenda.calendar_events(self.db, actor, query)
 
     @rpc
     def get_call(self, actor: Actor, call_id: int) -> CallView:

@@ -59,6 +59,7 @@ from rac_shared.contracts.billing import (
     Statement,
     StatementPage,
 )
+from rac_shared.contracts.calendar import CalendarEvent, CalendarQuery
 from rac_shared.contracts.funding import (
     AllocationIn,
     AllocationPage,
@@ -82,6 +83,7 @@ from rac_shared.events import (
     CeracDesignated,
     CeracReportAccepted,
     PlanAccepted,
+    PlanAnonymised,
     PlanCancelled,
     PlanCandidateAbandoned,
     PlanIssued,
@@ -93,12 +95,14 @@ from rac_shared.rpc import rpc
 from rac_shared.scheduler import JobScheduler
 from services.billing import (
     access,
+    agenda,
     cancellation,
     documents,
     estimates,
     funding,
     invoicing,
     payments,
+    privacy,
     reports,
     schedule,
     settlements,
@@ -150,6 +154,11 @@ class BillingService:
             self, "funding_figures", actor, fiscal_year=fiscal_year
         )
         return result
+
+    @rpc
+    def calendar(self, actor: Actor, query: CalendarQuery) -> list[CalendarEvent]:
+        with self.db.begin():
+            return agenda.calendar_events(self.db, actor, query)
 
     @rpc
     def home_summary(self, actor: Actor) -> list[NextAction]:
@@ -250,6 +259,12 @@ class BillingService:
         with self.db.begin():
             if first_time(self.db, envelope.event_id, "billing.on_plan_cancelled"):
                 settlements.cancel_plan(self.db, payload)
+
+    @on_event(PlanAnonymised)
+    def on_plan_anonymised(self, envelope, payload: PlanAnonymised) -> None:
+        with self.db.begin():
+            if first_time(self.db, envelope.event_id, "billing.on_plan_anonymised"):
+                privacy.anonymise_plan(self.db, payload)
 
     @on_event(PlanCandidateAbandoned)
     def on_candidate_abandoned(self, envelope, payload: PlanCandidateAbandoned) -> None:

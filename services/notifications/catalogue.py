@@ -54,7 +54,9 @@ class Message:
     why: str
     link: str | None = None
     legal: bool = False  # legal notices cannot be turned off by preferences
-    attachment: dict | None = None
+    # What the e-mail attaches, fetched from the service that owns it when it is sent: one
+    # spec ({"service", "method", "kwargs"}) or a list of them.
+    attachment: dict | list[dict] | None = None
     recipients: list[Recipient] = field(default_factory=list)
 
 
@@ -187,8 +189,12 @@ def plan_issued(p: ev.PlanIssued, directory: Directory, url: str) -> Message:
         f"{names['inst'].du} pour ce projet de RAC en milieu de travail.",
         link=f"{url}/plans/{p.plan_id}",
         legal=True,
-        attachment={"service": "plans", "method": "plan_pdf_for_delivery",
-                    "kwargs": {"plan_id": p.plan_id, "version": p.version}},
+        # The PDF, and the acceptance deadline for the employer's calendar (iCalendar).
+        attachment=[
+            {"service": "plans", "method": method,
+             "kwargs": {"plan_id": p.plan_id, "version": p.version}}
+            for method in ("plan_pdf_for_delivery", "acceptance_calendar_for_delivery")
+        ],
         recipients=_unique(employer),
     )
 

@@ -58,7 +58,7 @@ def record_notification(
     context: dict,
     link: str | None = None,
     legal: bool = False,
-    attachment: dict | None = None,
+    attachment: dict | list[dict] | None = None,
     reply_to: str | None = None,
     list_unsubscribe: str | None = None,
 ) -> Notification | None:
@@ -149,7 +149,9 @@ def deliver(
         if notification.attachment:
             if fetch_attachment is None:
                 raise RuntimeError("no attachment fetcher in this process")
-            attachments.append(fetch_attachment(notification.attachment))
+            specs = notification.attachment
+            for spec in specs if isinstance(specs, list) else [specs]:
+                attachments.append(fetch_attachment(spec))
         message = build_email(
             settings,
             recipient=notification.recipient,

@@ -48,7 +48,7 @@ class Notification(Base):
     read_at: Mapped[datetime | None] = mapped_column(DateTime(timezone=True))
     # A document fetched by RPC when the e-mail is sent (invoice or plan PDF), e.g.
     # {"service": "billing", "method": "invoice_pdf_for_delivery", "kwargs": {...}}.
-    attachment: Mapped[dict | None] = mapped_column(JSON)
+    attachment: Mapped[dict | list | None] = mapped_column(JSON)  # one spec or a list
     # Rows written before the flag existed are not legal notices (the migration's default).
     legal: Mapped[bool] = mapped_column(Boolean, default=False, server_default=false())
     # Who a reply reaches ("Name <address>, …"), the person handling the matter; and, for an

@@ -21,6 +21,7 @@ from rac_shared.clock import clock
 from rac_shared.db import SessionFactory
 from rac_shared.formatting import when
 from services.plans.models import DRAFT, Base, Plan
+from services.plans.retention import run_retention
 
 PROGRAM_CODE = "JEE.0K"
 DRAFT_PROGRAM = "LCA.EJ"
@@ -183,6 +184,16 @@ def seed_plans(context) -> tuple[str, dict]:
         )
         lines.append(
             f"{declined['reference']} refusé par la Boulangerie Saint-Méthode inc., avec son motif"
+        )
+    if ANONYMISED_PROGRAM[0] not in done:
+        old = _anonymised_plan(
+            plans, coordinator, bakery_representative, bakery, resume.get(ANONYMISED_PROGRAM[0])
+        )
+        plans.export_personal_information(actor=coordinator, data={"email": ACCESS_REQUEST_EMAIL})
+        lines.append(
+            f"{old['reference']} refusé il y a plus de deux ans, dont la personne candidate a "
+            "été anonymisée par la règle de conservation; une demande d'accès exportée "
+            f"({ACCESS_REQUEST_EMAIL}) au registre des renseignements personnels"
         )
     with sessions.transaction() as session:
         plan_ids = dict(session.execute(select(Plan.program_code, Plan.id)).all())
@@ -556,6 +567,67 @@ def _declined_plan(
         plans.decline(
             actor=employer, plan_id=plan_id, data={"version": 1, "reason": DECLINE_REASON}
         )
+    return plans.get_plan(actor=coordinator, plan_id=plan_id)["plan"]
+
+
+ANONYMISED_PROGRAM = ("LCA.EN", "Boulangerie de production")
+# A candidate-worker of the issued plan who asked for her information (Loi 25).
+ACCESS_REQUEST_EMAIL = CANDIDATES[0][2]
+
+
+def _anonymised_plan(
+    plans, coordinator: dict, employer: dict, bakery: dict, plan_id: int | None = None
+) -> dict:
+    """Offered to the Boulangerie Saint-Méthode 830 days ago and declined a week later: the
+    retention rule (two years after the plan ended) has anonymised it since. ``plan_id``:
+    the draft a stopped demo left, completed."""
+    now = clock.now()
+    with clock.frozen_at(now - timedelta(days=830)):
+        plan_id = (
+            plan_id
+            or plans.create_plan(
+                actor=coordinator,
+                data={
+                    "employer_id": bakery["id"],
+                    "program_kind": "AEC",
+                    "program_code": ANONYMISED_PROGRAM[0],
+                    "program_title": ANONYMISED_PROGRAM[1],
+                    "target_jobs": "les boulangères et boulangers de jour",
+                    "organisation_domain": "de la boulangerie artisanale et industrielle",
+                },
+            )["id"]
+        )
+        plans.update_draft(
+            actor=coordinator,
+            plan_id=plan_id,
+            data={
+                "competencies": [
+                    {
+                        "code": "0B10",
+                        "statement": "Façonner des pains de tradition française",
+                        "group": "",
+                        "weeks_3h": 6,
+                        "weeks_6h": 3,
+                    }
+                ],
+                "candidates": _candidates(
+                    [("Jacinthe Vachon", "Boulangère", 3, "in_person")],
+                    _monday_after(clock.today(), 30),
+                ),
+            },
+        )
+        plans.save_estimate(actor=coordinator, plan_id=plan_id, estimate=_estimate_for(1, 6))
+        plans.issue(actor=coordinator, plan_id=plan_id)
+    with clock.frozen_at(now - timedelta(days=823)):
+        plans.decline(
+            actor=employer,
+            plan_id=plan_id,
+            data={
+                "version": 1,
+                "reason": "Le projet est reporté : nous réorganisons nos quarts de travail.",
+            },
+        )
+    run_retention(clock.today(), plans.sessions)
     return plans.get_plan(actor=coordinator, plan_id=plan_id)["plan"]
 
 

@@ -6,6 +6,7 @@ from datetime import time
 
 from rac_shared.scheduler import ScheduledJob
 from services.plans.deadline_job import run_plan_deadlines
+from services.plans.retention import run_retention
 
 JOBS = (
     ScheduledJob(
@@ -15,5 +16,13 @@ JOBS = (
         run=run_plan_deadlines,
         # Just after midnight: an offer whose 30th day has ended lapses first thing.
         at=time(0, 5),
+    ),
+    ScheduledJob(
+        name="personal-information-retention",
+        service="plans",
+        description="anonymise les personnes candidates des plans terminés depuis la durée "
+        "de conservation (PLAN_RETENTION_MONTHS)",
+        run=run_retention,
+        at=time(3, 15),
     ),
 )

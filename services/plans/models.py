@@ -78,6 +78,8 @@ class Plan(Base):
     cancelled_by_party: Mapped[str | None] = mapped_column(String(20))
     cancel_reason: Mapped[str | None] = mapped_column(Text)
     completed_on: Mapped[date | None] = mapped_column(Date)
+    # The retention rule ran: the candidate-workers' personal information is gone.
+    anonymised_on: Mapped[date | None] = mapped_column(Date)
 
     versions: Mapped[list[PlanVersion]] = relationship(
         back_populates="plan", order_by="PlanVersion.number", cascade="all, delete-orphan"
@@ -162,6 +164,8 @@ class PlanDocument(Base):
     sha256: Mapped[str] = mapped_column(String(64))
     content: Mapped[bytes] = deferred(mapped_column(LargeBinary))
     created_at: Mapped[datetime] = mapped_column(DateTime(timezone=True))
+    # A PDF that named candidate-workers, destroyed by the retention rule (its hash stays).
+    destroyed_on: Mapped[date | None] = mapped_column(Date)
 
 
 class PlanCandidate(Base):
@@ -256,3 +260,22 @@ class EstimateSnapshot(Base):
     estimate: Mapped[dict] = mapped_column(JSON)
     document_html: Mapped[str] = mapped_column(Text)
     received_at: Mapped[datetime] = mapped_column(DateTime(timezone=True))
+
+
+class PrivacyRecord(Base):
+    """What happened to candidate-workers' personal information, kept as the plans
+    service's own history: an anonymisation by the retention rule, or an export on an access
+    request (who asked, for whom, which plans). Append-only."""
+
+    __tablename__ = "privacy_records"
+
+    id: Mapped[int] = mapped_column(Integer, primary_key=True)
+    kind: Mapped[str] = mapped_column(String(20))  # anonymised | exported
+    institution_id: Mapped[int] = mapped_column(Integer, index=True)
+    plan_id: Mapped[int | None] = mapped_column(Integer, index=True)
+    at: Mapped[datetime] = mapped_column(DateTime(timezone=True))
+    by_user_id: Mapped[int | None] = mapped_column(Integer)  # None: the scheduled job
+    by_name: Mapped[str] = mapped_column(String(200))
+    # The person an export was about (the e-mail the institution searched for).
+    subject: Mapped[str | None] = mapped_column(String(300))
+    details: Mapped[dict] = mapped_column(JSON)

@@ -11,6 +11,7 @@ from __future__ import annotations
 
 import base64
 import binascii
+import hashlib
 from decimal import Decimal, InvalidOperation
 
 from nameko.rpc import RpcProxy
@@ -20,6 +21,7 @@ from rac_shared.bus import OutboxRelayRunner
 from rac_shared.consumer import on_event
 from rac_shared.contracts import HealthReport, NextAction, ensure_ministry, health_report
 from rac_shared.contracts.billing import EstimateSpec, EstimateView
+from rac_shared.contracts.calendar import CalendarEvent, CalendarQuery
 from rac_shared.contracts.plans import (
     AbandonIn,
     AmendmentIn,
@@ -33,6 +35,8 @@ from rac_shared.contracts.plans import (
     DeclineIn,
     DraftPatch,
     OnlineAcceptanceIn,
+    PersonalInformation,
+    PersonalInformationQuery,
     PlanCreateIn,
     PlanDelivery,
     PlanFigures,
@@ -40,6 +44,8 @@ from rac_shared.contracts.plans import (
     PlanQuery,
     PlanRow,
     PlanView,
+    PrivacyEntry,
+    PrivacyKind,
     Progress,
     RecordedAcceptanceIn,
     ResultIn,
@@ -49,11 +55,24 @@ from rac_shared.contracts.plans import (
 from rac_shared.db import Database
 from rac_shared.errors import DomainError, invalid, not_found
 from rac_shared.events import EstimateSaved
+from rac_shared.ical import MIME as ICAL_MIME
+from rac_shared.ical import calendar_file
 from rac_shared.logs import CorrelationId
 from rac_shared.outbox import first_time
 from rac_shared.rpc import rpc
 from rac_shared.scheduler import JobScheduler
-from services.plans import access, document, drafts, estimates, lifecycle, progress, views
+from rac_shared.settings import get_settings
+from services.plans import (
+    access,
+    agenda,
+    document,
+    drafts,
+    estimates,
+    lifecycle,
+    progress,
+    retention,
+    views,
+)
 from services.plans.jobs import JOBS
 from services.plans.models import Base, Plan
 
@@ -329,6 +348,7 @@ class PlansService:
             row = lifecycle.document_of(self.db, chosen, "plan_pdf") if chosen else None
             if row is None:
                 raise not_found("Le PDF de cette version n'existe pas : elle n'a pas été émise.")
+            retention.ensure_kept(row)
             return _file(row)
 
     @rpc
@@ -341,6 +361,7 @@ class PlansService:
             row = lifecycle.document_of(self.db, chosen, "plan_pdf") if chosen else None
             if row is None:
                 raise not_found("Le PDF de cette version n'existe pas : elle n'a pas été émise.")
+            retention.ensure_kept(row)
             return {
                 "filename": row.filename,
                 "mime": row.mime,
@@ -351,6 +372,36 @@ class PlansService:
                 "institution_id": plan.institution_id,
                 "employer_id": plan.employer_id,
             }
+
+    @rpc
+    def acceptance_calendar_for_delivery(self, plan_id: int, version: int) -> PlanDelivery:
+        """The offer's acceptance deadline as an iCalendar file, attached to the
+        ``plan.issued`` e-mail beside the PDF (service to service, no actor)."""
+        with self.db.begin():
+            plan = self.db.get(Plan, plan_id)
+            chosen = plan.version(version) if plan is not None else None
+            if chosen is None or chosen.acceptance_deadline is None:
+                raise not_found("Cette version n'a pas été émise : elle n'a pas d'échéance.")
+            content = calendar_file(
+                f"Plan {plan.reference}",
+                [agenda.acceptance_deadline_event(plan, chosen)],
+                get_settings().public_url,
+            )
+            return {
+                "filename": f"{plan.reference}-v{chosen.number}-echeance.ics",
+                "mime": ICAL_MIME,
+                "size": len(content),
+                "sha256": hashlib.sha256(content).hexdigest(),
+                "content_base64": base64.b64encode(content).decode("ascii"),
+                "plan_id": plan.id,
+                "institution_id": plan.institution_id,
+                "employer_id": plan.employer_id,
+            }
+
+    @rpc
+    def calendar(self, actor: Actor, query: CalendarQuery) -> list[CalendarEvent]:
+        with self.db.begin():
+            return agenda.calendar_events(self.db, actor, query)
 
     # -- accepting ----------------------------------------------------------------------
 
@@ -431,6 +482,31 @@ class PlansService:
             return views.plan_row(plan)
 
     # -- progress -----------------------------------------------------------------------
+
+    # -- personal information (Loi 25) -----------------------------------------------------
+
+    @rpc
+    def export_personal_information(
+        self, actor: Actor, data: PersonalInformationQuery
+    ) -> PersonalInformation:
+        with self.db.begin():
+            return retention.export_person(self.db, actor, data.email)
+
+    @rpc
+    def privacy_records(self, actor: Actor) -> list[PrivacyEntry]:
+        with self.db.begin():
+            return [
+                {
+                    "kind": r.kind,
+                    "kind_label": PrivacyKind.label_of(r.kind),
+                    "plan_id": r.plan_id,
+                    "at": r.at,
+                    "by_name": r.by_name,
+                    "subject": r.subject,
+                    "details": r.details,
+                }
+                for r in retention.history(self.db, actor)
+            ]
 
     @rpc
     def get_progress(self, actor: Actor, plan_id: int) -> Progress:

@@ -343,7 +343,11 @@ def plan_view(session: Session, plan: Plan, actor: Actor, number: int | None = N
     editable = institution and current.status == DRAFT and plan.status in (DRAFT, ACCEPTED)
     documents = {
         d.kind: {"filename": d.filename, "size": d.size, "sha256": d.sha256, "mime": d.mime}
-        for d in session.scalars(select(PlanDocument).where(PlanDocument.version_id == version.id))
+        for d in session.scalars(
+            select(PlanDocument).where(
+                PlanDocument.version_id == version.id, PlanDocument.destroyed_on.is_(None)
+            )
+        )
     }
     fill = {
         "institution": content["institution"]["name"],
@@ -408,17 +412,22 @@ def plan_view(session: Session, plan: Plan, actor: Actor, number: int | None = N
             and version.status == ISSUED
             and version.number == current.number,
             "amend": institution
+            and plan.anonymised_on is None
             and (
                 (current.status == ISSUED and plan.status in (ISSUED, ACCEPTED))
                 or (plan.status == ACCEPTED and current.status != DRAFT)
                 or plan.status == DECLINED
             ),
-            "cancel": (institution and plan.status in (DRAFT, ISSUED, ACCEPTED, DECLINED))
-            or (employer and plan.status in (ISSUED, ACCEPTED)),
+            "cancel": plan.anonymised_on is None
+            and (
+                (institution and plan.status in (DRAFT, ISSUED, ACCEPTED, DECLINED))
+                or (employer and plan.status in (ISSUED, ACCEPTED))
+            ),
             "complete": institution and plan.status == ACCEPTED,
             "follow": plan.status in (ACCEPTED, COMPLETED),
             "compare": version.based_on is not None,
         },
+        "anonymised_on": plan.anonymised_on,
     }
 
 

@@ -56,6 +56,9 @@ ROUTES = {
     ("plan_progress_step", "POST"): (f"{P}/suivi/1/etape", INSTITUTIONS, 404),
     ("plan_progress_result", "POST"): (f"{P}/suivi/1/resultat", INSTITUTIONS, 404),
     ("plan_progress_abandon", "POST"): (f"{P}/suivi/1/abandon", INSTITUTIONS, 404),
+    ("privacy_page", "GET"): ("/plans/renseignements-personnels", INSTITUTIONS, 200),
+    # An empty access request: the e-mail is required (the form is shown again).
+    ("privacy_export", "POST"): ("/plans/renseignements-personnels", INSTITUTIONS, 422),
     ("annex_template_form", "GET"): ("/plans/modele-annexes", INSTITUTIONS, 200),
     ("annex_template_save", "POST"): ("/plans/modele-annexes", INSTITUTIONS, 422),
     # -- API ------------------------------------------------------------------------------

@@ -25,6 +25,7 @@ from gateway.web.openapi import openapi_document
 from rac_shared.actor import MINISTRY_ROLES, Role
 from tests.integration.matrix_applications import applications_rows
 from tests.integration.matrix_billing import billing_rows
+from tests.integration.matrix_calendars import calendars_rows
 from tests.integration.matrix_dashboard import dashboard_rows
 from tests.integration.matrix_funding import funding_rows
 from tests.integration.matrix_plans import plans_rows
@@ -149,6 +150,7 @@ EXPECTATIONS.update(funding_rows(Row, Outcome))  # funding of CERACs: allocation
 EXPECTATIONS.update(scoring_rows(Row, Outcome))  # evaluation and designation of CERACs
 EXPECTATIONS.update(reporting_rows(Row, Outcome))  # network of CERACs, reports, mandates
 EXPECTATIONS.update(dashboard_rows(Row, Outcome))  # the ministry's network dashboard
+EXPECTATIONS.update(calendars_rows(Row, Outcome))  # calendars: pages, downloads, feeds
 
 # Logout revokes every token of the user: it runs last, and then everyone logs in again.
 LAST = ("logout", "POST")

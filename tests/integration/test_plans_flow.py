@@ -20,15 +20,17 @@ import re
 import subprocess
 import time
 from datetime import date, datetime, timedelta
+from datetime import time as time_of_day
 from html.parser import HTMLParser
 
 import kombu
 import pytest
 import requests
+from icalendar import Calendar
 from pypdf import PdfReader
 from sqlalchemy import text
 
-from rac_shared.clock import clock, end_of_day
+from rac_shared.clock import MONTREAL, clock, end_of_day
 from rac_shared.formatting import long_date
 from rac_shared.outbox import event_exchange
 from services.applications.testing import MINIMAL_PDF
@@ -277,8 +279,18 @@ def test_issue_pdf_reminders_then_lapse(platform, tokens, tap):
     mail = issued_mail()
     assert mail is not None, platform.tail_logs()
     attachments = [part for part in mail.iter_attachments()]
-    assert [a.get_filename() for a in attachments] == [f"{plan['reference']}-v1.pdf"]
+    assert [a.get_filename() for a in attachments] == [
+        f"{plan['reference']}-v1.pdf",
+        f"{plan['reference']}-v1-echeance.ics",
+    ]
     assert attachments[0].get_content().startswith(b"%PDF")
+    # The acceptance deadline for the employer's calendar: 23 h 59 on the 30th day, local time.
+    assert attachments[1].get_content_type() == "text/calendar"
+    [deadline_event] = Calendar.from_ical(attachments[1].get_content()).walk("VEVENT")
+    assert deadline_event.decoded("dtstart") == datetime.combine(
+        deadline_day, time_of_day(23, 59), tzinfo=MONTREAL
+    )
+    assert deadline_event["dtstart"].params["TZID"] == "America/Montreal"
 
     # Reminders 10, 3 and 1 days before the deadline; nothing in between; lapse the day after.
     for days_before, reminders in ((11, 0), (10, 1), (9, 1), (3, 2), (1, 3), (0, 3)):
@@ -716,7 +728,10 @@ def test_a_lapsed_amendment_is_announced_as_such_and_the_version_in_force_stays(
     assert "La version 2 demeure en vigueur jusqu'à l'acceptation de la présente modification" in (
         text
     )
-    assert [a.get_filename() for a in mail.iter_attachments()] == [f"{reference}-v3.pdf"]
+    assert [a.get_filename() for a in mail.iter_attachments()] == [
+        f"{reference}-v3.pdf",
+        f"{reference}-v3-echeance.ics",
+    ]
     pdf = platform.api("GET", f"/api/plans/{plan_id}/pdf?version=3", tokens[EMPLOYER]).content
     cover = " ".join(PdfReader(io.BytesIO(pdf)).pages[0].extract_text().split())
     assert f"Modifie la version 2 du {long_date(version_2_issued_on)}" in cover

@@ -34,7 +34,7 @@ from tests.support.polling import wait_until
 
 JOBS = {
     "applications": ["report-deadlines"],
-    "plans": ["plan-deadlines"],
+    "plans": ["plan-deadlines", "personal-information-retention"],
     "billing": ["invoicing", "overdue-reminders"],
     "gateway": ["purge-credentials"],
 }

@@ -171,6 +171,23 @@ def build_plan(plans, platform) -> tuple[dict, int]:
     return coordinator, created["id"]
 
 
+def accept_first_offer(plans, employer: dict, plan_id: int) -> None:
+    """The employer's representative accepts version 1 online, as read."""
+    view = plans.get_plan(actor=employer, plan_id=plan_id)
+    plans.accept_online(
+        actor=employer,
+        plan_id=plan_id,
+        data={
+            "version": 1,
+            "content_hash": view["version"]["content_hash"],
+            "full_name": "Julie Morin",
+            "title": "Directrice des ressources humaines",
+            "statement": "J’accepte",
+        },
+        ip="198.51.100.4",
+    )
+
+
 def bind_events(rabbit_config) -> tuple[kombu.Connection, kombu.Queue]:
     connection = kombu.Connection(rabbit_config["AMQP_URI"])
     queue = kombu.Queue(
@@ -388,19 +405,7 @@ def test_amendment_gets_a_revised_estimate_compared_with_the_accepted_one(plans,
     employer = platform["people"]["rh@cisss.demo.quebec"]
     plans.save_estimate(actor=coordinator, plan_id=plan_id, estimate=ESTIMATE)
     plans.issue(actor=coordinator, plan_id=plan_id)
-    view = plans.get_plan(actor=employer, plan_id=plan_id)
-    plans.accept_online(
-        actor=employer,
-        plan_id=plan_id,
-        data={
-            "version": 1,
-            "content_hash": view["version"]["content_hash"],
-            "full_name": "Julie Morin",
-            "title": "Directrice des ressources humaines",
-            "statement": "J’accepte",
-        },
-        ip="198.51.100.4",
-    )
+    accept_first_offer(plans, employer, plan_id)
     plans.amend(actor=coordinator, plan_id=plan_id, data={"summary": "Dix heures de plus."})
     revised = plans.save_estimate(
         actor=coordinator,

@@ -170,12 +170,16 @@ def test_call_goes_to_every_institution_of_the_orders_concerned():
     assert "21 décembre 2012, 23 h 59" in text
 
 
-def test_plan_issued_states_the_deadline_in_full_and_attaches_the_pdf():
+def test_plan_issued_states_the_deadline_in_full_and_attaches_the_pdf_and_the_deadline():
     message = compose("plan_issued")
     assert [r.email for r in message.recipients] == ["rh@emp.qc"]
     assert message.legal
-    assert message.attachment == {"service": "plans", "method": "plan_pdf_for_delivery",
-                                  "kwargs": {"plan_id": 3, "version": 1}}
+    assert message.attachment == [
+        {"service": "plans", "method": "plan_pdf_for_delivery",
+         "kwargs": {"plan_id": 3, "version": 1}},
+        {"service": "plans", "method": "acceptance_calendar_for_delivery",
+         "kwargs": {"plan_id": 3, "version": 1}},
+    ]
     text, html = render(message, message.recipients[0])
     assert "au plus tard le 12 décembre 2026 à 23 h 59" in text
     assert message.link == f"{URL}/plans/3"
@@ -209,7 +213,7 @@ def test_an_amendment_is_announced_as_such_with_the_version_it_modifies_and_its_
     assert message.subject == (
         "Modification du plan de mise en œuvre PMO-CLV-2026-003 (version 3) à accepter au plus "
         "tard le 12 décembre 2026")
-    assert message.attachment["kwargs"] == {"plan_id": 3, "version": 3}
+    assert [a["kwargs"] for a in message.attachment] == [{"plan_id": 3, "version": 3}] * 2
     text, html = render(message, message.recipients[0])
     assert text.startswith("Bonjour Julie Morin")
     assert "Le Cégep de Lévis vous transmet une modification écrite" in text

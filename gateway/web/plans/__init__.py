@@ -1,3 +1,3 @@
 """Workplace RAC implementation plans: pages, billing's estimate editor and JSON API."""
 
-from gateway.web.plans import api, estimate, pages  # noqa: F401  (registers the routes)
+from gateway.web.plans import api, estimate, pages, privacy  # noqa: F401  (registers the routes)

@@ -1,0 +1,119 @@
+"""A plan's dates as calendar events: the offer's acceptance deadline and each
+candidate-worker's evaluation periods (``rac_shared.contracts.calendar``).
+
+The same people see them as on the plan's page: the institution and, once the plan is
+issued, the employer; never the ministry. Without a plan, the calendar holds every plan the
+actor follows that is still running (issued or accepted); a candidate-worker who abandoned
+has no periods left. UIDs name the plan, the version or the candidate-worker and the unit,
+so a calendar application updates an event when a revision moves it.
+"""
+
+from __future__ import annotations
+
+from sqlalchemy import select
+from sqlalchemy.orm import Session
+
+from rac_shared.actor import Actor
+from rac_shared.clock import local
+from rac_shared.contracts.calendar import CalendarEvent, CalendarQuery
+from rac_shared.errors import not_found
+from rac_shared.formatting import long_date, long_datetime, named
+from services.plans import access, calendar, views
+from services.plans.drafts import aware
+from services.plans.models import ACCEPTED, ISSUED, Plan, PlanCandidate, PlanVersion
+
+UID_DOMAIN = "plans.rac.quebec"
+RUNNING = (ISSUED, ACCEPTED)
+RHYTHM = {3: "3 heures par semaine", 6: "6 heures par semaine"}
+
+
+def calendar_events(session: Session, actor: Actor, query: CalendarQuery) -> list[CalendarEvent]:
+    if query.plan_id is None:
+        if query.candidate_id is not None:
+            raise not_found("Personne candidate introuvable.")
+        if actor.is_ministry or not (actor.is_institution or actor.is_employer):
+            return []
+        return [event for plan in _running_plans(session, actor) for event in _events(plan, actor)]
+    plan = access.load(session, actor, query.plan_id)
+    events = _events(plan, actor, views.default_version(plan, actor))
+    if query.candidate_id is None:
+        return events
+    mine = [e for e in events if f"-candidat-{query.candidate_id}-" in e.uid]
+    if not mine:
+        raise not_found("Personne candidate introuvable dans ce plan.")
+    return mine
+
+
+def _running_plans(session: Session, actor: Actor) -> list[Plan]:
+    query = select(Plan).where(Plan.status.in_(RUNNING)).order_by(Plan.id)
+    if actor.is_institution:
+        query = query.where(Plan.institution_id == actor.organisation_id)
+    else:
+        query = query.where(Plan.employer_id == actor.organisation_id)
+    return list(session.scalars(query))
+
+
+def _followed_version(plan: Plan) -> PlanVersion:
+    """The version whose calendars are the project's: the one in force, else the offer."""
+    if plan.accepted_version is not None:
+        return plan.version(plan.accepted_version)
+    return plan.current
+
+
+def _events(plan: Plan, actor: Actor, version: PlanVersion | None = None) -> list[CalendarEvent]:
+    version = version or _followed_version(plan)
+    events = []
+    pending = views.pending_version(plan)
+    if pending is not None:
+        events.append(acceptance_deadline_event(plan, pending))
+    abandoned = {c.id for c in plan.candidates if isinstance(c, PlanCandidate) and c.abandoned_on}
+    content = version.content
+    units = calendar.evaluation_units(content["competencies"])
+    closures = [views.as_date(d) for d in content["closure_dates"]]
+    for position, candidate in enumerate(content["candidates"], start=1):
+        key = candidate.get("id") or f"n{position}"
+        if candidate.get("id") in abandoned:
+            continue
+        schedule = calendar.candidate_calendar(
+            units, candidate["rhythm"], views.as_date(candidate["start_date"]), closures
+        )
+        for index, period in enumerate(schedule.periods, start=1):
+            skipped = ", ".join(f"{long_date(d)} ({reason})" for d, reason in period.skipped)
+            description = (
+                f"Plan de mise en œuvre {plan.reference}, {views.program_label(plan)}. "
+                f"{candidate['full_name']}, {candidate['job_title']} : évaluation au rythme de "
+                f"{RHYTHM[schedule.rhythm]}, {period.weeks} semaine"
+                f"{'s' if period.weeks > 1 else ''}."
+            )
+            if skipped:
+                description += f" Jours non travaillés : {skipped}."
+            events.append(
+                CalendarEvent(
+                    uid=f"plan-{plan.id}-candidat-{key}-{index}@{UID_DOMAIN}",
+                    title=f"Évaluation de {candidate['full_name']} — {period.label}",
+                    start=period.start,
+                    end=period.end,
+                    description=description,
+                    path=f"/plans/{plan.id}",
+                )
+            )
+    return events
+
+
+def acceptance_deadline_event(plan: Plan, version: PlanVersion) -> CalendarEvent:
+    """The moment the employer's written acceptance of an offer must have arrived by."""
+    deadline = aware(version.acceptance_deadline)
+    what = f"du plan de mise en œuvre {plan.reference}"
+    if version.amends_version is not None:
+        what = f"de la modification du plan de mise en œuvre {plan.reference}"
+    return CalendarEvent(
+        uid=f"plan-{plan.id}-v{version.number}-acceptation@{UID_DOMAIN}",
+        title=f"Date limite d'acceptation {what} (version {version.number})",
+        start=local(deadline).date(),
+        at=deadline,
+        description=(
+            f"L'acceptation écrite {named(plan.employer_name).du} doit parvenir au plus tard le "
+            f"{long_datetime(deadline)}, faute de quoi l'offre est résolue de plein droit."
+        ),
+        path=f"/plans/{plan.id}",
+    )
