@@ -7,8 +7,10 @@ PYTHON ?= python3.11
 TEST_DATABASE_URL ?= postgresql://postgres@127.0.0.1:5432/postgres
 # Service, integration and browser suites run side by side (each module has its own platform).
 TEST_JOBS ?= 3
+# The Québec government's design system vendored into gateway/static/sdg (make vendor-sdg).
+SDG_VERSION ?= 1.5.1
 
-.PHONY: run test install system-deps lint format bench unit-tests service-tests browser-tests clean
+.PHONY: run test install system-deps lint format bench unit-tests service-tests browser-tests clean vendor-sdg
 
 $(STAMP): pyproject.toml requirements.lock
 	$(PYTHON) -m venv $(VENV)
@@ -28,12 +30,12 @@ run: install
 	PATH="$(CURDIR)/$(BIN):$$PATH" $(BIN)/honcho start
 
 ## system-deps: what the tests need from Debian (Chromium for Playwright, fonts for PDFs,
-## PgBouncer for the connection-pooling test)
+## PgBouncer for the connection-pooling test, npm for axe-core)
 system-deps:
 	@command -v chromium >/dev/null && command -v pdftotext >/dev/null && \
-	  test -x /usr/sbin/pgbouncer || { \
+	  command -v npm >/dev/null && test -x /usr/sbin/pgbouncer || { \
 	  apt-get update -qq && DEBIAN_FRONTEND=noninteractive apt-get install -y -qq \
-	    chromium fonts-dejavu-core poppler-utils pgbouncer >/dev/null; }
+	    chromium fonts-dejavu-core poppler-utils pgbouncer npm >/dev/null; }
 	@rabbitmq-plugins enable --quiet rabbitmq_management >/dev/null 2>&1 || \
 	  echo "note: could not enable rabbitmq_management (needed by nameko's rabbit fixtures)"
 
@@ -41,7 +43,13 @@ system-deps:
 test: install system-deps
 	$(BIN)/ruff check .
 	$(BIN)/python -m pytest tests/unit -q --suppress-nameko-eventlet-notification
+	$(BIN)/python tests/support/axe.py  # axe-core from npm, for the browser accessibility walk
 	TEST_DATABASE_URL=$(TEST_DATABASE_URL) $(BIN)/python tests/run_suites.py --jobs $(TEST_JOBS)
+
+## vendor-sdg: copy the Québec design system's built CSS, fonts and images from npm into
+## gateway/static/sdg (committed: run time needs no Node). SDG_VERSION=x.y.z to change version.
+vendor-sdg:
+	SDG_VERSION=$(SDG_VERSION) scripts/vendor_sdg.sh
 
 lint: install
 	$(BIN)/ruff check .

@@ -110,6 +110,10 @@ class Settings(BaseSettings):
     job_retry_seconds: float = 300.0
     job_lease_seconds: float = 600.0
 
+    # The Québec government's signature (PIV) in the header: only a ministry's own deployment
+    # may show it, so it is off unless the operator turns it on.
+    government_signature: bool = False
+
     max_body_bytes: int = 12 * 1024 * 1024
     # Loi 25 (rac_shared/privacy.py): counts below this are withheld from whoever does not
     # see the names (an employer's follow-up of its candidate-workers).

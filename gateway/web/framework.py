@@ -9,6 +9,7 @@ the handler passes the ``Actor`` to the service, which filters by organisation.
 
 from __future__ import annotations
 
+import itertools
 import json
 import logging
 import re
@@ -30,6 +31,7 @@ from gateway.read_models import InboxReadModel
 from gateway.rpc_client import RpcClient, RpcRemoteError, RpcTimeout, RpcUnavailable
 from gateway.session_cache import SessionCache
 from gateway.web import boundary
+from gateway.web.contents import with_contents
 from gateway.web.forms import (
     FORM_KEY,
     FormState,
@@ -388,6 +390,13 @@ class GatewayApp:
             strict_slashes=False,
         )
         templates.globals["role_labels"] = _role_labels()
+        templates.globals["government_signature"] = settings.government_signature
+        templates.filters["with_contents"] = with_contents
+        # A fresh element id (also inside imported macros, which do not see ``ctx``): a
+        # table's caption gets one, and the region that scrolls the table sideways on a
+        # narrow screen is named by it (aria-labelledby).
+        ids = itertools.count(1)
+        templates.globals["next_id"] = lambda: f"tableau-{next(ids)}"
 
     def page_at(self, path: str) -> RouteSpec | None:
         """The GET route serving ``path``; remembered, as the navigation asks on every page."""

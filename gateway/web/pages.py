@@ -25,7 +25,7 @@ from gateway.web.framework import (
 )
 from gateway.web.home import gather_next_actions, role_actions
 from gateway.web.passthrough import Post, page_actions
-from gateway.web.security.session import start_page_session
+from gateway.web.security.session import safe_next, start_page_session
 from rac_shared.actor import KIND_LABELS, MINISTRY_ROLES, OrganisationKind
 from rac_shared.contracts.base import Strict
 from rac_shared.contracts.directory import ArticleChoice, GenderChoice, OrganisationArticleIn
@@ -34,17 +34,6 @@ from rac_shared.errors import DomainError
 from rac_shared.french import named
 
 STATIC_DIR = Path(__file__).resolve().parent.parent / "static"
-
-
-def _safe_next(target: str | None) -> str:
-    """Only local paths: never redirect a user to another site after login."""
-    if not target or not target.startswith("/") or target.startswith("//") or "\\" in target:
-        return "/"
-    # Browsers drop tabs and newlines from URLs ("/\t/evil.example" is "//evil.example"),
-    # and a newline cannot go in a Location header at all.
-    if any(ord(c) < 32 or ord(c) == 127 for c in target):
-        return "/"
-    return target
 
 
 class LoginForm(TokenRequest):
@@ -69,7 +58,7 @@ def login_form(ctx: Ctx) -> Response:
     if ctx.actor is not None and ctx.form_state is None:
         return ctx.redirect("/")
     return ctx.render(
-        "login.html.j2", form=ctx.form({"suite": _safe_next(ctx.request.args.get("suite"))})
+        "login.html.j2", form=ctx.form({"suite": safe_next(ctx.request.args.get("suite"))})
     )
 
 
@@ -82,7 +71,7 @@ def login(ctx: Ctx, form: LoginForm) -> Response:
         )
         ctx.actor = directory.actor_for(user)  # the audit log records who logged in
         # The session cookie, or first the second factor's page.
-        response = start_page_session(ctx, user, _safe_next(form.suite))
+        response = start_page_session(ctx, user, safe_next(form.suite))
         session.commit()
     except DomainError:
         session.commit()  # keeps the failure count
@@ -294,12 +283,30 @@ def static_file(ctx: Ctx, filename: str) -> Response:
     path = safe_join(str(STATIC_DIR), filename)
     if path is None or not Path(path).is_file():
         raise HttpError(404)
-    mimetype = {"css": "text/css", "svg": "image/svg+xml", "png": "image/png"}.get(
-        path.rsplit(".", 1)[-1], "application/octet-stream"
-    )
-    response = Response(Path(path).read_bytes(), mimetype=mimetype)
+    return _static_response(Path(path))
+
+
+STATIC_TYPES = {
+    "css": "text/css",
+    "js": "text/javascript",
+    "svg": "image/svg+xml",
+    "png": "image/png",
+    "ico": "image/x-icon",
+    "woff2": "font/woff2",
+}
+
+
+def _static_response(path: Path) -> Response:
+    mimetype = STATIC_TYPES.get(path.suffix.lstrip("."), "application/octet-stream")
+    response = Response(path.read_bytes(), mimetype=mimetype)
     response.headers["Cache-Control"] = "public, max-age=3600"
     return response
+
+
+@route("/favicon.ico", access=PUBLIC)
+def favicon(ctx: Ctx) -> Response:
+    """Browsers ask for it at the root whatever the page says: the design system's icon."""
+    return _static_response(STATIC_DIR / "sdg" / "img" / "favicon.ico")
 
 
 @route("/healthz", access=PUBLIC)

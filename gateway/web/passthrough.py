@@ -107,11 +107,23 @@ def _register(service: str, row: Api, verb: str, path: str, body, query, respons
 
 
 @dataclass(frozen=True)
+class Confirm:
+    """The separate step before an action that removes or cancels something: the page
+    (GET on the action's own path) says what will happen, and its one destructive button
+    posts the action; the other way out goes back to ``then`` with nothing changed."""
+
+    title: str  # the page's heading, a question: « Retirer la demande? »
+    consequence: str  # what will happen, in a sentence or two
+    button: str  # the destructive button's label
+
+
+@dataclass(frozen=True)
 class Post:
     """A page form that is one RPC: the URL's ids that the RPC takes (and the form as
     ``data``, unless it is ``NoFields``) go to ``rpc``; on success the browser goes to
     ``then`` (the URL's ids filled in) with ``notice``; a refusal re-renders the table's
-    ``on_error`` view."""
+    ``on_error`` view. With ``confirm``, a GET on the same path is the confirmation step
+    that the page links to (the action is then a link, not a button that acts at once)."""
 
     endpoint: str
     path: str
@@ -120,6 +132,7 @@ class Post:
     notice: str
     form: type[BaseModel] | None = None  # NoFields when None
     access: object = None  # the table's by default
+    confirm: Confirm | None = None
 
 
 def page_actions(service: str, on_error, access, *rows: Post) -> None:
@@ -129,6 +142,18 @@ def page_actions(service: str, on_error, access, *rows: Post) -> None:
         takes = set(inspect.signature(methods[row.rpc].signature.function).parameters)
         handler = _action(service, row, form is not NoFields, takes)
         post(row.path, form, on_error, row.access or access)(handler)
+        if row.confirm is not None:
+            route(row.path, access=row.access or access, name=f"{row.endpoint}_confirm")(
+                _confirmation(row)
+            )
+
+
+def _confirmation(row: Post):
+    def handler(ctx: Ctx, **url_args):
+        return ctx.render("confirm.html.j2", confirm=row.confirm, back=row.then.format(**url_args))
+
+    handler.__name__ = handler.__qualname__ = f"{row.endpoint}_confirm"
+    return handler
 
 
 def _action(service: str, row: Post, with_data: bool, takes: set[str]):

@@ -140,6 +140,8 @@ def workspace(session: Session, actor: Actor) -> dict:
                 "decided": evaluation.status == EVAL_DECIDED,
             }
         )
+    # Work to do first (not submitted, on an evaluation still open), each group in order.
+    rows.sort(key=lambda row: row["status"] == "submitted" or row["decided"])
     memberships = session.scalars(select(Member).where(Member.user_id == actor.user_id)).all()
     committees = []
     for membership in memberships:

@@ -232,14 +232,15 @@ def test_a_cegep_submits_with_two_signatories_then_an_analyst_declares_it_admiss
     reference = page.locator("dt:has-text('Numéro de référence') + dd").inner_text()
     assert re.fullmatch(r"CERAC-\d{4}-CLV-\d{4}", reference)
     expect(page.get_by_role("button", name="Signer la demande")).to_have_count(0)
-    # The receipt is rendered a moment after the submission: reload until it is offered.
+    # The receipt is rendered a moment after the submission: the page says so, asks the
+    # gateway by itself (static/feedback.js) and offers the link when it is ready, without
+    # being reloaded (a marker set on this document survives only if it stays loaded).
     receipt_link = page.get_by_role("link", name="Télécharger l'accusé de réception (PDF)")
-    for _ in range(30):
-        if receipt_link.count():
-            break
-        expect(page.locator("#accuse-en-preparation")).to_be_visible()
-        page.wait_for_timeout(500)
-        page.reload()
+    if not receipt_link.count():
+        expect(page.locator("#accuse-en-preparation")).to_contain_text("en préparation")
+        page.evaluate("window.stillTheSamePage = true")
+        expect(receipt_link).to_be_visible(timeout=60_000)
+        assert page.evaluate("window.stillTheSamePage === true")
     with page.expect_download() as download_info:
         page.get_by_role("link", name="Télécharger l'accusé de réception (PDF)").click()
     download = download_info.value

@@ -27,6 +27,8 @@ AC = "/api/billing/plans/{missing}/costs-incurred"
 ROUTES = {
     # -- pages ------------------------------------------------------------------------------
     ("invoices_page", "GET"): ("/facturation", READERS, 200),
+    ("invoices_csv", "GET"): ("/facturation/factures.csv", READERS, 200),
+    ("invoices_xlsx", "GET"): ("/facturation/factures.xlsx", READERS, 200),
     ("issue_due_invoices", "POST"): ("/facturation/emettre", INSTITUTIONS, 303),
     ("invoice_page", "GET"): (F, READERS, 404),
     ("invoice_link", "GET"): ("/factures/{missing}", READERS, 303),

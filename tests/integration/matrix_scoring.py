@@ -35,9 +35,12 @@ ROUTES = {
     ("scoring_parameters", "POST"): (f"{C}/parametres", ADMIN, 404),
     ("scoring_add_member", "POST"): (f"{C}/membres", ADMIN, 404),
     ("scoring_remove_member", "POST"): (f"{C}/membres/1/retirer", ADMIN, 404),
+    # A removal's confirmation step asks no service: it only says what will happen.
+    ("scoring_remove_member_confirm", "GET"): (f"{C}/membres/1/retirer", ADMIN, 200),
     ("scoring_record_conflict", "POST"): (f"{C}/conflits", ADMIN, 404),
     ("scoring_assign", "POST"): (f"{E}/affectations", ADMIN, 404),
     ("scoring_unassign", "POST"): (f"{E}/affectations/1/retirer", ADMIN, 404),
+    ("scoring_unassign_confirm", "GET"): (f"{E}/affectations/1/retirer", ADMIN, 200),
     ("scoring_reopen", "POST"): (f"{E}/rouvrir", ADMIN, 404),
     ("scoring_consensus", "POST"): (f"{E}/consensus", ADMIN, 404),
     ("scoring_committee_csv", "GET"): (f"{C}/matrice.csv", STAFF, 404),

@@ -157,6 +157,7 @@ EXPECTATIONS: dict[tuple[str, str], Row] = {
         form={"optional_reminders": "on"},
     ),
     ("static_file", "GET"): Row("/static/style.css", anonymous=OK),
+    ("favicon", "GET"): Row("/favicon.ico", anonymous=OK),
     ("healthz", "GET"): Row("/healthz", anonymous=OK),
     ("readyz", "GET"): Row("/readyz", anonymous=OK),
 }

@@ -74,14 +74,18 @@ class Browser:
 
 
 class Page:
-    """A response, with its text as a reader sees it (non-breaking spaces as spaces)."""
+    """A response, with its text as a reader sees it (non-breaking spaces as spaces); no
+    text for a binary download (a PDF, a spreadsheet)."""
 
     def __init__(self, response):
         self.response = response
         self.status_code = response.status_code
         self.headers = response.headers
+        binary = response.mimetype.startswith(("application/pdf", "application/vnd."))
         self.html = (
-            response.get_data(as_text=True)
+            ""
+            if binary
+            else response.get_data(as_text=True)
             .replace("\xa0", " ")
             .replace("\u202f", " ")
             .replace("&#39;", "'")

@@ -5,12 +5,18 @@ the downloads, one call to billing per page."""
 
 from __future__ import annotations
 
+import io
 from datetime import date
+from decimal import Decimal
+from types import SimpleNamespace
 
 import pytest
+from openpyxl import load_workbook
 
 import gateway.web.billing  # noqa: F401  (registers the routes)
 from gateway.clients import target_of
+from gateway.web.billing.pages import ORDERS, InvoiceOrder
+from gateway.web.responses import XLSX_MIME
 from rac_shared.clock import clock
 from rac_shared.contracts.billing import EstimateSpec, PlanRef
 from services.billing import estimates as E
@@ -194,3 +200,39 @@ def test_each_billing_page_asks_the_billing_service_once(session):
 def test_funding_is_a_client_name_for_the_billing_service():
     assert target_of("funding") == ("billing", "rac_shared.contracts.funding:FundingRpc")
     assert target_of("billing") == ("billing", "rac_shared.contracts.billing:BillingRpc")
+
+
+def test_the_invoice_list_exports_the_columns_it_shows_as_csv_and_xlsx(session):
+    levis = browser(session, LEVIS_RAC)
+    page = levis.get("/facturation?statut=open&tri=solde").html
+    assert '<option value="solde" selected>' in page
+    assert 'href="/facturation/factures.xlsx?statut=open&amp;tri=solde"' in page
+    csv_export = levis.get("/facturation/factures.csv?statut=open").response
+    assert csv_export.get_data().startswith("\ufeff".encode())
+    header, row = csv_export.get_data(as_text=True).lstrip("\ufeff").splitlines()
+    assert header == "Numéro;Organisation;Plan;Émise le;Échéance;Total;Solde;Statut"
+    assert row.startswith("CLV-2026-0001;CISSS") and ";2611,47;" in row  # decimal comma
+    xlsx = levis.get("/facturation/factures.xlsx?statut=open").response
+    assert xlsx.mimetype == XLSX_MIME and "factures.xlsx" in xlsx.headers["Content-Disposition"]
+    sheet = load_workbook(io.BytesIO(xlsx.get_data())).active
+    rows = list(sheet.values)
+    assert rows[0][:3] == ("Numéro", "Organisation", "Plan") and len(rows) == 2
+    assert rows[1][0] == "CLV-2026-0001" and rows[1][6] == 2611.47  # a number, not text
+    assert sheet.cell(row=2, column=4).is_date  # « Émise le » as a date
+
+
+def test_the_invoices_to_pay_come_first_by_due_date_unless_another_order_is_asked():
+    def invoice(number, balance, due, issued):
+        return SimpleNamespace(
+            number=number, balance=Decimal(balance), due_on=due, issued_on=issued
+        )
+
+    paid = invoice("A-1", "0", date(2026, 1, 1), date(2025, 12, 1))
+    later = invoice("A-2", "10", date(2026, 3, 1), date(2026, 2, 1))
+    sooner = invoice("A-3", "500", date(2026, 2, 1), date(2026, 1, 2))
+    listing = [paid, later, sooner]
+    order = {key: [i.number for i in sorted(listing, key=ORDERS[key])] for key in ORDERS}
+    assert order[InvoiceOrder.TO_PAY] == ["A-3", "A-2", "A-1"]
+    assert order[InvoiceOrder.NUMBER] == ["A-1", "A-2", "A-3"]
+    assert order[InvoiceOrder.ISSUED] == ["A-2", "A-3", "A-1"]
+    assert order[InvoiceOrder.BALANCE] == ["A-3", "A-2", "A-1"]

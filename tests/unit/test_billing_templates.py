@@ -11,7 +11,7 @@ from html.parser import HTMLParser
 
 import pytest
 
-from gateway.web.billing.pages import InvoicesFilter, cost_rows
+from gateway.web.billing.pages import InvoiceOrder, InvoicesFilter, cost_rows
 from gateway.web.forms import FormState, encode
 from rac_shared.clock import clock
 from rac_shared.contracts import billing as B
@@ -217,6 +217,7 @@ def page_cases(data):
                 filters=InvoicesFilter(statut=InvoiceFilter.OVERDUE),
                 employer_id=None,
                 statuses=InvoiceFilter.choices(),
+                orders=InvoiceOrder.choices(),
                 form=FormState(),
             ),
         ),

@@ -267,6 +267,9 @@ def test_the_editor_names_every_field_by_its_contract_path_and_shows_refusals(si
         "annexes.annex_b_entries.3.what", "annexes.annex_c_start_date", "code", "weeks_3h",
         "full_name", "rhythm", "start_date", "modality",
     } <= names(editor)  # fmt: skip
+    # The editor's steps: listed at the top, each repeated above its section.
+    assert "Étape 1 de 7</span> Parties et sections" in editor
+    assert '<p class="step-of">Étape 4 de 7</p>\n<h2 id="etapes">' in editor
     refused = site.post(f"/plans/{plan_id}/etapes", {
         "steps.0.kind": "information_meeting", "steps.0.start": "2027-02-01",
         "steps.0.end": "2027-01-04", "closure_dates": "2027-01-29\n29 janvier",
@@ -293,6 +296,9 @@ def test_the_plan_page_the_answers_of_the_employer_and_the_follow_up(site):
     plan_id = issued(site)
     page = site.get(f"/plans/{plan_id}")
     assert {"received_on", "signed_by_name", "fichier", "summary", "reason"} <= names(page)
+    contents = page[page.index('<nav class="toc"') : page.index("</nav>", page.index("toc"))]
+    assert '<a href="#estimation">Estimation des coûts</a>' in contents  # the page's own h2
+    assert '<button type="submit" class="danger">Annuler le plan</button>' in page
     assert "Émise, en attente d'acceptation" in html.unescape(page)
     assert money("1450.00") in page  # the estimate frozen at issue
     accept = site.as_(EMPLOYER).get(f"/plans/{plan_id}/accepter")

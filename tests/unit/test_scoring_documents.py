@@ -189,3 +189,19 @@ def test_the_ministry_table_page_shows_the_periods_and_the_form_to_the_admin_onl
         assert "5 périodes" in html and "Fournie avec la plateforme" in html
     assert 'action="/comites/ministeres"' in admin and '<option value="la ministre">' in admin
     assert 'action="/comites/ministeres"' not in analyst
+
+
+def test_the_evaluator_sees_the_work_to_do_before_the_finished_evaluations(session):
+    """Assigned in the order of the applications, the evaluator's list puts the ones still
+    to score first: a pending one is never found under a pile of submitted ones."""
+    done, pending = open_one(session, 1, "Cégep de Lévis"), open_one(session, 2, "Collège", 21)
+    session.flush()
+    committees.add_member(session, ADMIN, 7, person(EVALUATOR))
+    for evaluation in (done, pending):
+        committees.assign(session, ADMIN, evaluation.id, EVALUATOR.user_id)
+    entries = {101 + i: (v, "Commentaire") for i, v in enumerate("16 12 12 8 16 16".split())}
+    evaluations.save_scores(session, EVALUATOR, done.id, entries, submit=True)
+    session.flush()
+    rows = views.workspace(session, EVALUATOR)["assignments"]
+    assert [row["evaluation_id"] for row in rows] == [pending.id, done.id]
+    assert rows[1]["status"] == "submitted"

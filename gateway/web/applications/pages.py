@@ -16,13 +16,13 @@ from __future__ import annotations
 import base64
 from typing import Literal
 
-from pydantic import Field
+from pydantic import BaseModel, Field
 from werkzeug.wrappers import Response
 
 from gateway.web import responses
 from gateway.web.forms import NoFields
-from gateway.web.framework import Ctx, HttpError, notices, post, route
-from gateway.web.passthrough import Post, page_actions
+from gateway.web.framework import Ctx, HttpError, json_response, notices, post, route
+from gateway.web.passthrough import Confirm, Post, page_actions
 from rac_shared.actor import INSTITUTION_ROLES, MINISTRY_ROLES, Role
 from rac_shared.contracts import applications
 from rac_shared.contracts.base import OptionalDate, OptionalInt, Strict, parse, text
@@ -53,7 +53,8 @@ notices(
         "piece-retiree": "La pièce jointe est retirée.",
         "piece-retiree-signatures": "La pièce jointe est retirée." + VOIDED,
         "signee": "Votre signature est enregistrée.",
-        "deposee": "La demande est déposée. Téléchargez l'accusé de réception ci-dessous.",
+        "deposee": "La demande est déposée. L'accusé de réception s'affiche ci-dessous dès "
+        "qu'il est prêt.",
         "retiree": "La demande est retirée.",
         "demande-rouverte": "La demande est rouverte en préparation; elle doit être signée "
         "de nouveau.",
@@ -389,6 +390,27 @@ def application_receipt(ctx: Ctx, application_id: int) -> Response:
     return responses.document(ctx, ctx.applications.get_receipt(application_id=application_id))
 
 
+class ReceiptState(BaseModel):
+    """Whether the receipt of a submitted application is ready (rendered after the deposit,
+    in the background): the application page asks until it is, then offers ``url``."""
+
+    ready: bool
+    pending: bool
+    url: str | None = None
+
+
+@route("/demandes/<int:application_id>/accuse-reception/etat", access=AREA)
+def application_receipt_state(ctx: Ctx, application_id: int) -> Response:
+    _guard_evaluator(ctx, application_id)
+    application = ctx.applications.get_application(application_id=application_id)
+    ready = application.has_receipt
+    url = f"/demandes/{application_id}/accuse-reception.pdf" if ready else None
+    state = ReceiptState(ready=ready, pending=application.receipt_pending, url=url)
+    response = json_response(state)
+    response.headers["Cache-Control"] = "no-store"
+    return response
+
+
 @_application_route("/demandes/<int:application_id>/recevabilite/<rule>", RuleReviewForm, STAFF)
 def application_review_rule(
     ctx: Ctx, application_id: int, rule: str, form: RuleReviewForm
@@ -409,12 +431,18 @@ page_actions(
     Post("call_add_section", "/appels/<int:call_id>/sections", "add_section", "/appels/{call_id}",
          "appel-enregistre", applications.SectionIn),
     Post("call_delete_section", "/appels/<int:call_id>/sections/<int:section_id>/supprimer",
-         "delete_section", "/appels/{call_id}", "appel-enregistre"),
+         "delete_section", "/appels/{call_id}", "appel-enregistre",
+         confirm=Confirm("Retirer cette section du formulaire?",
+                         "La section et toutes ses questions seront retirées du formulaire de "
+                         "l'appel d'intérêt.", "Retirer la section")),
     Post("call_add_question", "/appels/<int:call_id>/sections/<int:section_id>/questions",
          "add_question", "/appels/{call_id}", "appel-enregistre", applications.QuestionIn),
     Post("call_delete_question",
          "/appels/<int:call_id>/sections/<int:section_id>/questions/<int:question_id>/supprimer",
-         "delete_question", "/appels/{call_id}", "appel-enregistre"),
+         "delete_question", "/appels/{call_id}", "appel-enregistre",
+         confirm=Confirm("Retirer cette question du formulaire?",
+                         "La question sera retirée du formulaire de l'appel d'intérêt.",
+                         "Retirer la question")),
     Post("call_publish", "/appels/<int:call_id>/publier", "publish_call", "/appels/{call_id}",
          "appel-publie"),
     Post("call_close", "/appels/<int:call_id>/fermer", "close_call", "/appels/{call_id}",
@@ -427,7 +455,11 @@ page_actions(
     Post("application_submit", "/demandes/<int:application_id>/deposer", "submit",
          "/demandes/{application_id}", "deposee"),
     Post("application_withdraw", "/demandes/<int:application_id>/retirer", "withdraw",
-         "/demandes/{application_id}", "retiree"),
+         "/demandes/{application_id}", "retiree",
+         confirm=Confirm("Retirer la demande?",
+                         "La demande ne sera plus examinée par le Ministère. Avant la date "
+                         "limite, vous pourrez la rouvrir; elle redeviendra alors un brouillon "
+                         "à signer et à déposer de nouveau.", "Retirer la demande")),
     Post("application_reopen", "/demandes/<int:application_id>/rouvrir", "reopen",
          "/demandes/{application_id}", "demande-rouverte"),
     Post("application_paper", "/demandes/<int:application_id>/copie-papier", "record_paper_receipt",

@@ -25,7 +25,8 @@ from gateway.web.passthrough import Post, page_actions
 from rac_shared.actor import EMPLOYER_ROLES, INSTITUTION_ROLES, MINISTRY_ROLES
 from rac_shared.clock import clock
 from rac_shared.contracts import billing
-from rac_shared.contracts.base import OptionalDate, OptionalInt, Strict
+from rac_shared.contracts.base import OptionalDate, OptionalInt, Strict, Vocabulary
+from rac_shared.tabular import csv_text, xlsx_bytes
 
 READERS = INSTITUTION_ROLES | EMPLOYER_ROLES
 INSTITUTIONS = INSTITUTION_ROLES
@@ -45,11 +46,31 @@ notices(
 )
 
 
+class InvoiceOrder(Vocabulary):
+    """How the invoice list is sorted (on the server, for the page and its exports)."""
+
+    TO_PAY = "", "Soldes dus d'abord, par échéance"
+    NUMBER = "numero", "Numéro"
+    ISSUED = "emission", "Date d'émission, les plus récentes d'abord"
+    BALANCE = "solde", "Solde, le plus élevé d'abord"
+
+
 class InvoicesFilter(Strict):
-    """``/facturation?statut=overdue&employeur=5`` (the links of e-mails and home pages)."""
+    """``/facturation?statut=overdue&employeur=5&tri=solde`` (the links of e-mails and home
+    pages); the exports take the same query."""
 
     statut: billing.InvoiceFilter = Field(billing.InvoiceFilter.ALL, title="Statut")
     employeur: OptionalInt = Field(None, title="Organisation")
+    tri: InvoiceOrder = Field(InvoiceOrder.TO_PAY, title="Trier par")
+
+
+ORDERS = {
+    # Work to do first: what is still owed, the oldest due date first, then the paid ones.
+    InvoiceOrder.TO_PAY: lambda i: (i.balance <= 0, i.due_on, i.number),
+    InvoiceOrder.NUMBER: lambda i: i.number,
+    InvoiceOrder.ISSUED: lambda i: (-i.issued_on.toordinal(), i.number),
+    InvoiceOrder.BALANCE: lambda i: (-i.balance, i.number),
+}
 
 
 class StatementFilter(Strict):
@@ -63,21 +84,63 @@ class AgingFilter(Strict):
 # -- invoices ------------------------------------------------------------------------------------
 
 
-@route("/facturation", access=READERS, query=InvoicesFilter, name="invoices_page")
-def invoices_view(ctx: Ctx) -> Response:
+def _invoices(ctx: Ctx) -> tuple[InvoicesFilter, int | None, billing.InvoicesPage]:
+    """The invoice list's page as asked (filters) and sorted on the server."""
     filters = ctx.query if isinstance(ctx.query, InvoicesFilter) else InvoicesFilter()
     employer_id = filters.employeur if ctx.actor.is_institution else None
     page = ctx.billing.invoices_page(
         query=billing.InvoiceQuery(status=filters.statut, employer_id=employer_id)
     )
+    page.listing.invoices.sort(key=ORDERS[filters.tri])
+    return filters, employer_id, page
+
+
+@route("/facturation", access=READERS, query=InvoicesFilter, name="invoices_page")
+def invoices_view(ctx: Ctx) -> Response:
+    filters, employer_id, page = _invoices(ctx)
     return ctx.render(
         "billing/invoices.html.j2",
         page=page,
         filters=filters,
         employer_id=employer_id,
         statuses=billing.InvoiceFilter.choices(),
+        orders=InvoiceOrder.choices(),
         form=ctx.form(endpoint="issue_due_invoices"),
     )
+
+
+def _invoice_table(ctx: Ctx) -> tuple[list[str], list[list]]:
+    """The list's columns as the page shows them, for its exports."""
+    _, _, page = _invoices(ctx)
+    party = "Organisation" if ctx.actor.is_institution else "Établissement"
+    header = ["Numéro", party, "Plan", "Émise le", "Échéance", "Total", "Solde", "Statut"]
+    rows = [
+        [
+            i.number,
+            i.employer_name if ctx.actor.is_institution else i.institution_name,
+            i.plan_reference,
+            i.issued_on,
+            i.due_on,
+            i.total,
+            i.balance,
+            i.status_label + (f" ({i.days_late} j)" if i.days_late else ""),
+        ]
+        for i in page.listing.invoices
+    ]
+    return header, rows
+
+
+@route("/facturation/factures.csv", access=READERS, query=InvoicesFilter)
+def invoices_csv(ctx: Ctx) -> Response:
+    header, rows = _invoice_table(ctx)
+    return responses.csv_download(ctx, csv_text(header, rows), "factures.csv")
+
+
+@route("/facturation/factures.xlsx", access=READERS, query=InvoicesFilter)
+def invoices_xlsx(ctx: Ctx) -> Response:
+    header, rows = _invoice_table(ctx)
+    content = xlsx_bytes("Factures", header, rows)
+    return responses.download(ctx, content, "factures.xlsx", responses.XLSX_MIME)
 
 
 @post("/facturation/emettre", NoFields, invoices_view, INSTITUTIONS)

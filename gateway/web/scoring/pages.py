@@ -20,7 +20,7 @@ from werkzeug.wrappers import Response
 
 from gateway.web import responses
 from gateway.web.framework import Ctx, notices, post, route
-from gateway.web.passthrough import Post, page_actions
+from gateway.web.passthrough import Confirm, Post, page_actions
 from rac_shared.actor import INSTITUTION_ROLES, Role
 from rac_shared.clock import clock
 from rac_shared.contracts import scoring
@@ -237,13 +237,20 @@ page_actions(
     Post("scoring_add_member", "/comites/<int:call_id>/membres", "add_member", "/comites/{call_id}",
          "membre", scoring.UserIn),
     Post("scoring_remove_member", "/comites/<int:call_id>/membres/<int:user_id>/retirer",
-         "remove_member", "/comites/{call_id}", "membre"),
+         "remove_member", "/comites/{call_id}", "membre",
+         confirm=Confirm("Retirer cette personne du comité?",
+                         "Elle ne siégera plus au comité d'évaluation de cet appel d'intérêt. "
+                         "Ce retrait est inscrit au journal du comité.", "Retirer du comité")),
     Post("scoring_record_conflict", "/comites/<int:call_id>/conflits", "record_conflict",
          "/comites/{call_id}", "conflit-consigne", scoring.ConflictIn),
     Post("scoring_assign", f"{E}/affectations", "assign", "/comites/{call_id}", "affectation",
          scoring.UserIn),
     Post("scoring_unassign", f"{E}/affectations/<int:user_id>/retirer", "unassign",
-         "/comites/{call_id}", "affectation"),
+         "/comites/{call_id}", "affectation",
+         confirm=Confirm("Retirer cette affectation?",
+                         "La personne n'évaluera plus cette demande : les notes qu'elle a commencé "
+                         "à inscrire, s'il y en a, sont supprimées. Ce retrait est inscrit au "
+                         "journal du comité.", "Retirer l'affectation")),
     Post("scoring_reopen", f"{E}/rouvrir", "reopen", "/comites/{call_id}", "rouverte",
          scoring.ReopenIn),
     Post("scoring_consensus", f"{E}/consensus", "record_consensus", "/comites/{call_id}",

@@ -9,13 +9,13 @@ from werkzeug.wrappers import Response
 from gateway import audit, directory, two_factor
 from gateway.models import User
 from gateway.web.framework import PUBLIC, SIGNED_IN, Ctx, HttpError, notices, route
-from gateway.web.pages import _safe_next
 from gateway.web.security.session import (
     ENROL,
     SECOND_STEP_COOKIE,
     VERIFY,
     check_second_step,
     pending_user,
+    safe_next,
     set_session_cookie,
 )
 from rac_shared.actor import Role
@@ -58,7 +58,7 @@ def _record(ctx: Ctx, session, user: User, action: str, summary: str, changes=No
 
 
 def _suite(ctx: Ctx) -> str:
-    return _safe_next(ctx.request.values.get("suite"))
+    return safe_next(ctx.request.values.get("suite"))
 
 
 # -- the second step of the sign-in -----------------------------------------------------
@@ -95,7 +95,7 @@ def second_step(ctx: Ctx, form: SecondStepForm) -> Response:
         set_session_cookie(ctx, user, second_factor=True)
     finally:
         session.close()
-    return ctx.redirect(_safe_next(form.suite))
+    return ctx.redirect(safe_next(form.suite))
 
 
 # -- enrolment: at a first mandatory sign-in, or by choice from the account page ----------
@@ -159,7 +159,7 @@ def enrol(ctx: Ctx, form: SecondStepForm) -> Response:
     finally:
         session.close()
     return ctx.render(
-        "security/recovery_codes.html.j2", codes=codes, suite=_safe_next(form.suite), first=True
+        "security/recovery_codes.html.j2", codes=codes, suite=safe_next(form.suite), first=True
     )
 
 

@@ -22,6 +22,17 @@ ENROL = "enrol"  # the second factor is mandatory and no app is set up yet: enro
 STEP_PAGES = {VERIFY: "/connexion/verification", ENROL: "/connexion/activation"}
 
 
+def safe_next(target: str | None) -> str:
+    """Only local paths: never redirect a user to another site after login."""
+    if not target or not target.startswith("/") or target.startswith("//") or "\\" in target:
+        return "/"
+    # Browsers drop tabs and newlines from URLs ("/\t/evil.example" is "//evil.example"),
+    # and a newline cannot go in a Location header at all.
+    if any(ord(c) < 32 or ord(c) == 127 for c in target):
+        return "/"
+    return target
+
+
 def pending_stage(user: User) -> str | None:
     """What stands between this user's password and a session (None: nothing)."""
     if not two_factor.in_force(user):
