@@ -16,7 +16,8 @@ from sqlalchemy.orm import Session
 from rac_shared.actor import Actor
 from rac_shared.clock import end_of_day
 from rac_shared.contracts.calendar import CalendarEvent, CalendarQuery
-from rac_shared.formatting import long_datetime, named
+from rac_shared.formatting import long_datetime
+from rac_shared.french import named
 from services.applications import calls
 from services.applications.models import (
     CALL_PUBLISHED,
