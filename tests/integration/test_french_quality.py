@@ -19,7 +19,7 @@ import requests
 from pypdf import PdfReader
 from pypdf.errors import PdfReadError
 
-from tests.integration.test_crawl import LINK, ROLES, SAME_SHAPE, shape
+from tests.support.crawl import LINK, ROLES, SAME_SHAPE, shape
 from tests.support.french_quality import faults, plain, text_of
 
 PAGES_PER_ROLE = 60
