@@ -22,6 +22,7 @@ from dataclasses import dataclass, field
 from rac_shared import events as ev
 from rac_shared.audit import AUDIT_EVENTS, AuditRecorded, Change, SubjectType
 from rac_shared.formatting import long_date, money
+from rac_shared.french import named
 
 T = SubjectType
 
@@ -78,7 +79,8 @@ FACTS: dict[type[ev.EventPayload], Callable[[ev.EventPayload], Fact]] = {
     ),
     ev.ApplicationSubmitted: lambda p: Fact(
         T.APPLICATION, str(p.application_id), p.reference, "submitted",
-        f"Candidature déposée par {p.organisation_name} (SHA-256 {p.content_sha256[:12]}…)",
+        f"Candidature déposée par {named(p.organisation_name).le} "
+        f"(SHA-256 {p.content_sha256[:12]}…)",
         actor_user_id=p.submitted_by_user_id, organisation_id=p.organisation_id,
         changes=_status("En préparation", "Déposée"),
     ),
@@ -101,7 +103,8 @@ FACTS: dict[type[ev.EventPayload], Callable[[ev.EventPayload], Fact]] = {
     ),
     ev.EvaluationOpened: lambda p: Fact(
         T.EVALUATION, str(p.evaluation_id), p.reference, "opened",
-        f"Évaluation ouverte pour {p.organisation_name}", organisation_id=p.organisation_id,
+        f"Évaluation ouverte pour {named(p.organisation_name).le}",
+        organisation_id=p.organisation_id,
     ),
     ev.EvaluatorAssigned: lambda p: Fact(
         T.EVALUATION, str(p.evaluation_id), p.reference, "evaluator_assigned",
@@ -114,13 +117,13 @@ FACTS: dict[type[ev.EventPayload], Callable[[ev.EventPayload], Fact]] = {
     ),
     ev.CeracDesignated: lambda p: Fact(
         T.DESIGNATION, str(p.evaluation_id), p.reference, "designated",
-        f"{p.organisation_name} désigné CERAC ({p.education_order}), note {p.total}",
+        f"{named(p.organisation_name).Le} désigné CERAC ({p.education_order}), note {p.total}",
         actor_user_id=p.decided_by_user_id, organisation_id=p.organisation_id,
         changes=_status("En évaluation", "Désignée", "Décision"),
     ),
     ev.CeracNotDesignated: lambda p: Fact(
         T.DESIGNATION, str(p.evaluation_id), p.reference, "not_designated",
-        f"{p.organisation_name} non désigné, note {p.total}",
+        f"{named(p.organisation_name).Le} non désigné, note {p.total}",
         actor_user_id=p.decided_by_user_id, organisation_id=p.organisation_id,
         changes=_status("En évaluation", "Non désignée", "Décision"),
     ),
