@@ -23,7 +23,7 @@ from gateway import auth, calendar_feeds, directory
 from gateway.models import CalendarFeed, User
 from gateway.web import responses
 from gateway.web.forms import NoFields
-from gateway.web.framework import PUBLIC, SIGNED_IN, Ctx, HttpError, notices, route
+from gateway.web.framework import PUBLIC, SIGNED_IN, Ctx, HttpError, notices, post, route
 from rac_shared.actor import EMPLOYER_ROLES, INSTITUTION_ROLES, MINISTRY_ROLES
 from rac_shared.clock import clock
 from rac_shared.contracts.calendar import CalendarEvent, CalendarQuery
@@ -99,26 +99,14 @@ def calendar_download(ctx: Ctx) -> Response:
     return _ics(ctx, name, events, "calendrier-rac.ics")
 
 
-@route(
-    "/calendrier/abonnement",
-    methods=("POST",),
-    access=SIGNED_IN,
-    form=NoFields,
-    on_error=calendar_page,
-)
+@post("/calendrier/abonnement", NoFields, calendar_page, SIGNED_IN)
 def new_feed(ctx: Ctx, form: NoFields) -> Response:
     """A new address: the first one, or one replacing the address given out before."""
     _change_feed(ctx, calendar_feeds.renew)
     return ctx.done("/calendrier#abonnement", "flux-calendrier")
 
 
-@route(
-    "/calendrier/abonnement/revoquer",
-    methods=("POST",),
-    access=SIGNED_IN,
-    form=NoFields,
-    on_error=calendar_page,
-)
+@post("/calendrier/abonnement/revoquer", NoFields, calendar_page, SIGNED_IN)
 def revoke_feed(ctx: Ctx, form: NoFields) -> Response:
     _change_feed(ctx, calendar_feeds.revoke)
     return ctx.done("/calendrier#abonnement", "flux-calendrier-revoque")

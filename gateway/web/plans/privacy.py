@@ -9,7 +9,7 @@ import json
 from werkzeug.wrappers import Response
 
 from gateway.web import responses
-from gateway.web.framework import Ctx, route
+from gateway.web.framework import Ctx, post, route
 from rac_shared.actor import INSTITUTION_ROLES
 from rac_shared.contracts.plans import PersonalInformationQuery
 
@@ -29,13 +29,7 @@ def privacy_page(ctx: Ctx) -> Response:
     return privacy_view(ctx)
 
 
-@route(
-    PAGE,
-    methods=("POST",),
-    access=INSTITUTION_ROLES,
-    form=PersonalInformationQuery,
-    on_error=privacy_view,
-)
+@post(PAGE, PersonalInformationQuery, privacy_view, INSTITUTION_ROLES)
 def privacy_export(ctx: Ctx, form: PersonalInformationQuery) -> Response:
     """The person's information as one JSON document (a structured, commonly used format,
     as Loi 25 asks for a person's own information), recorded by the plans service."""

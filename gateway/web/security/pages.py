@@ -8,7 +8,7 @@ from werkzeug.wrappers import Response
 
 from gateway import audit, directory, two_factor
 from gateway.models import User
-from gateway.web.framework import PUBLIC, SIGNED_IN, Ctx, HttpError, notices, route
+from gateway.web.framework import PUBLIC, SIGNED_IN, Ctx, HttpError, notices, post, route
 from gateway.web.security.session import (
     ENROL,
     SECOND_STEP_COOKIE,
@@ -78,13 +78,7 @@ def second_step_form(ctx: Ctx) -> Response:
     return ctx.render("security/second_step.html.j2", form=ctx.form({"suite": _suite(ctx)}))
 
 
-@route(
-    "/connexion/verification",
-    methods=("POST",),
-    access=PUBLIC,
-    form=SecondStepForm,
-    on_error=second_step_form,
-)
+@post("/connexion/verification", SecondStepForm, second_step_form, PUBLIC)
 def second_step(ctx: Ctx, form: SecondStepForm) -> Response:
     session = ctx.db()
     try:
@@ -132,13 +126,7 @@ def enrolment_form(ctx: Ctx) -> Response:
     )
 
 
-@route(
-    "/connexion/activation",
-    methods=("POST",),
-    access=PUBLIC,
-    form=SecondStepForm,
-    on_error=enrolment_form,
-)
+@post("/connexion/activation", SecondStepForm, enrolment_form, PUBLIC)
 def enrol(ctx: Ctx, form: SecondStepForm) -> Response:
     session = ctx.db()
     try:
@@ -184,13 +172,7 @@ def account_security(ctx: Ctx) -> Response:
     )
 
 
-@route(
-    "/compte/securite/codes",
-    methods=("POST",),
-    access=SIGNED_IN,
-    form=CodeForm,
-    on_error=account_security,
-)
+@post("/compte/securite/codes", CodeForm, account_security, SIGNED_IN)
 def regenerate_recovery_codes(ctx: Ctx, form: CodeForm) -> Response:
     def renew(session, user: User) -> list[str]:
         two_factor.verify(session, ctx.settings, user, form.code)
@@ -202,13 +184,7 @@ def regenerate_recovery_codes(ctx: Ctx, form: CodeForm) -> Response:
     return ctx.render("security/recovery_codes.html.j2", codes=codes, suite="/", first=False)
 
 
-@route(
-    "/compte/securite/desactiver",
-    methods=("POST",),
-    access=SIGNED_IN,
-    form=CodeForm,
-    on_error=account_security,
-)
+@post("/compte/securite/desactiver", CodeForm, account_security, SIGNED_IN)
 def disable_second_factor(ctx: Ctx, form: CodeForm) -> Response:
     def turn_off(session, user: User) -> None:
         two_factor.disable(session, ctx.settings, user, form.code)
