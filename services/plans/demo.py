@@ -516,58 +516,24 @@ def _declined_plan(
 ) -> dict:
     """Issued eight days ago to the Boulangerie Saint-Méthode, declined two days later.
     ``plan_id``: the draft a stopped demo left, completed."""
-    now = clock.now()
-    with clock.frozen_at(now - timedelta(days=8)):
-        plan_id = (
-            plan_id
-            or plans.create_plan(
-                actor=coordinator,
-                data={
-                    "employer_id": bakery["id"],
-                    "program_kind": "AEC",
-                    "program_code": DECLINED_PROGRAM[0],
-                    "program_title": DECLINED_PROGRAM[1],
-                    "target_jobs": "les boulangères et boulangers de production de nuit",
-                    "organisation_domain": "de la boulangerie artisanale et industrielle",
-                },
-            )["id"]
-        )
-        start = date(clock.today().year, 12, 15)
-        if start < clock.today():
-            start = date(clock.today().year + 1, 12, 15)
-        plans.update_draft(
-            actor=coordinator,
-            plan_id=plan_id,
-            data={
-                "competencies": [
-                    {
-                        "code": "0B12",
-                        "statement": "Planifier la production quotidienne de la boulangerie",
-                        "group": "",
-                        "weeks_3h": 6,
-                        "weeks_6h": 3,
-                    },
-                    {
-                        "code": "0B13",
-                        "statement": "Contrôler la qualité et la salubrité des produits",
-                        "group": "",
-                        "weeks_3h": 4,
-                        "weeks_6h": 2,
-                    },
-                ],
-                "candidates": _candidates(
-                    [("Olivier Paradis", "Chef boulanger de nuit", 3, "in_person")],
-                    _monday_after(start, 0),
-                ),
-            },
-        )
-        plans.save_estimate(actor=coordinator, plan_id=plan_id, estimate=_estimate_for(1, 8))
-        plans.issue(actor=coordinator, plan_id=plan_id)
-    with clock.frozen_at(now - timedelta(days=6)):
-        plans.decline(
-            actor=employer, plan_id=plan_id, data={"version": 1, "reason": DECLINE_REASON}
-        )
+    plan_id = _offer_declined(
+        plans, coordinator, employer, bakery, plan_id,
+        issued_days_ago=8, declined_days_ago=6, program=DECLINED_PROGRAM,
+        target_jobs="les boulangères et boulangers de production de nuit",
+        competencies=[
+            ("0B12", "Planifier la production quotidienne de la boulangerie", 6, 3),
+            ("0B13", "Contrôler la qualité et la salubrité des produits", 4, 2),
+        ],
+        candidate=("Olivier Paradis", "Chef boulanger de nuit", 3, "in_person"),
+        first_monday=lambda: _monday_after(_next_december_15(), 0),
+        estimate=(1, 8), reason=DECLINE_REASON,
+    )  # fmt: skip
     return plans.get_plan(actor=coordinator, plan_id=plan_id)["plan"]
+
+
+def _next_december_15() -> date:
+    start = date(clock.today().year, 12, 15)
+    return start if start >= clock.today() else date(clock.today().year + 1, 12, 15)
 
 
 ANONYMISED_PROGRAM = ("LCA.EN", "Boulangerie de production")
@@ -581,8 +547,30 @@ def _anonymised_plan(
     """Offered to the Boulangerie Saint-Méthode 830 days ago and declined a week later: the
     retention rule (two years after the plan ended) has anonymised it since. ``plan_id``:
     the draft a stopped demo left, completed."""
+    plan_id = _offer_declined(
+        plans, coordinator, employer, bakery, plan_id,
+        issued_days_ago=830, declined_days_ago=823, program=ANONYMISED_PROGRAM,
+        target_jobs="les boulangères et boulangers de jour",
+        competencies=[("0B10", "Façonner des pains de tradition française", 6, 3)],
+        candidate=("Jacinthe Vachon", "Boulangère", 3, "in_person"),
+        first_monday=lambda: _monday_after(clock.today(), 30),
+        estimate=(1, 6),
+        reason="Le projet est reporté : nous réorganisons nos quarts de travail.",
+    )  # fmt: skip
+    run_retention(clock.today(), plans.sessions)
+    return plans.get_plan(actor=coordinator, plan_id=plan_id)["plan"]
+
+
+def _offer_declined(
+    plans, coordinator, employer, bakery, plan_id, *, issued_days_ago: int,
+    declined_days_ago: int, program, target_jobs: str, competencies, candidate,
+    first_monday, estimate, reason: str,
+) -> int:  # fmt: skip
+    """A one-candidate plan the institution issued to the bakery ``issued_days_ago`` and the
+    bakery declined ``declined_days_ago`` (``plan_id``: a draft a stopped demo left, which is
+    completed). ``first_monday`` is called on the day of the issue."""
     now = clock.now()
-    with clock.frozen_at(now - timedelta(days=830)):
+    with clock.frozen_at(now - timedelta(days=issued_days_ago)):
         plan_id = (
             plan_id
             or plans.create_plan(
@@ -590,9 +578,9 @@ def _anonymised_plan(
                 data={
                     "employer_id": bakery["id"],
                     "program_kind": "AEC",
-                    "program_code": ANONYMISED_PROGRAM[0],
-                    "program_title": ANONYMISED_PROGRAM[1],
-                    "target_jobs": "les boulangères et boulangers de jour",
+                    "program_code": program[0],
+                    "program_title": program[1],
+                    "target_jobs": target_jobs,
                     "organisation_domain": "de la boulangerie artisanale et industrielle",
                 },
             )["id"]
@@ -602,33 +590,18 @@ def _anonymised_plan(
             plan_id=plan_id,
             data={
                 "competencies": [
-                    {
-                        "code": "0B10",
-                        "statement": "Façonner des pains de tradition française",
-                        "group": "",
-                        "weeks_3h": 6,
-                        "weeks_6h": 3,
-                    }
+                    {"code": code, "statement": statement, "group": "",
+                     "weeks_3h": weeks_3h, "weeks_6h": weeks_6h}
+                    for code, statement, weeks_3h, weeks_6h in competencies
                 ],
-                "candidates": _candidates(
-                    [("Jacinthe Vachon", "Boulangère", 3, "in_person")],
-                    _monday_after(clock.today(), 30),
-                ),
+                "candidates": _candidates([candidate], first_monday()),
             },
-        )
-        plans.save_estimate(actor=coordinator, plan_id=plan_id, estimate=_estimate_for(1, 6))
+        )  # fmt: skip
+        plans.save_estimate(actor=coordinator, plan_id=plan_id, estimate=_estimate_for(*estimate))
         plans.issue(actor=coordinator, plan_id=plan_id)
-    with clock.frozen_at(now - timedelta(days=823)):
-        plans.decline(
-            actor=employer,
-            plan_id=plan_id,
-            data={
-                "version": 1,
-                "reason": "Le projet est reporté : nous réorganisons nos quarts de travail.",
-            },
-        )
-    run_retention(clock.today(), plans.sessions)
-    return plans.get_plan(actor=coordinator, plan_id=plan_id)["plan"]
+    with clock.frozen_at(now - timedelta(days=declined_days_ago)):
+        plans.decline(actor=employer, plan_id=plan_id, data={"version": 1, "reason": reason})
+    return plan_id
 
 
 def _jsonable(value):
