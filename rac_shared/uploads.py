@@ -68,6 +68,7 @@ def check_package(content: bytes) -> None:
                         first = False
                         inflated += len(chunk)
                         _check_inflated_size(inflated, len(content))
+    # NotImplementedError: zipfile's answer to a compression method it cannot inflate.
     except (zipfile.BadZipFile, zipfile.LargeZipFile, NotImplementedError, EOFError, OSError):
         raise _refuse(
             "Le document est endommagé ou ses éléments ne correspondent pas à leur taille "
