@@ -32,10 +32,16 @@ run: install
 ## system-deps: what the tests need from Debian (Chromium for Playwright, fonts for PDFs,
 ## PgBouncer for the connection-pooling test, npm for axe-core)
 system-deps:
-	@command -v chromium >/dev/null && command -v pdftotext >/dev/null && \
-	  command -v npm >/dev/null && test -x /usr/sbin/pgbouncer || { \
-	  apt-get update -qq && DEBIAN_FRONTEND=noninteractive apt-get install -y -qq \
-	    chromium fonts-dejavu-core poppler-utils pgbouncer npm >/dev/null; }
+	@missing=""; \
+	  command -v chromium >/dev/null || missing="$$missing chromium"; \
+	  command -v pdftotext >/dev/null || missing="$$missing poppler-utils"; \
+	  test -f /usr/share/fonts/truetype/dejavu/DejaVuSans.ttf || missing="$$missing fonts-dejavu-core"; \
+	  test -x /usr/sbin/pgbouncer || missing="$$missing pgbouncer"; \
+	  command -v npm >/dev/null || missing="$$missing npm"; \
+	  if [ -n "$$missing" ]; then \
+	    echo "installing from Debian:$$missing"; \
+	    apt-get update -qq && DEBIAN_FRONTEND=noninteractive apt-get install -y -qq $$missing >/dev/null; \
+	  fi
 	@rabbitmq-plugins enable --quiet rabbitmq_management >/dev/null 2>&1 || \
 	  echo "note: could not enable rabbitmq_management (needed by nameko's rabbit fixtures)"
 
