@@ -5,8 +5,9 @@ from __future__ import annotations
 from datetime import date, time
 
 from gateway.housekeeping import purge_expired_credentials
+from gateway.models import Base
 from rac_shared.clock import end_of_day
-from rac_shared.scheduler import ScheduledJob
+from rac_shared.scheduler import ScheduledJob, outbox_housekeeping
 
 
 def run_purge_credentials(as_of: date) -> dict:
@@ -22,4 +23,5 @@ JOBS = (
         run=run_purge_credentials,
         at=time(2, 30),  # at night
     ),
+    outbox_housekeeping("gateway", Base.metadata),
 )

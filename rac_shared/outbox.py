@@ -17,6 +17,7 @@ import logging
 import os
 import threading
 from dataclasses import dataclass
+from datetime import datetime
 from typing import TYPE_CHECKING
 from uuid import UUID
 
@@ -32,6 +33,7 @@ from sqlalchemy import (
     Table,
     Text,
     UniqueConstraint,
+    delete,
     insert,
     select,
     update,
@@ -191,6 +193,29 @@ def first_time(session: Session, event_id: UUID | str, handler: str) -> bool:
     except IntegrityError:
         return False
     return True
+
+
+def purge_published(session: Session, before: datetime, batch_size: int = 5000) -> int:
+    """Delete the outbox rows published before ``before``; the number deleted.
+
+    A published row has done its work: the broker holds the event, consumers remember its
+    ``event_id`` in their own ``processed_events``. Kept forever, the rows would only grow
+    the table and keep the personal information some events carry (names of candidates)
+    longer than the records they describe. Unpublished rows are the relay's and are never
+    touched. Deleting in batches keeps each transaction short; two replicas purging at once
+    simply find fewer rows.
+    """
+    outbox = _table(session, "outbox")
+    deleted = 0
+    while True:
+        ids = select(outbox.c.id).where(outbox.c.published_at < before).limit(batch_size)
+        count = session.execute(
+            delete(outbox).where(outbox.c.id.in_(ids.scalar_subquery()))
+        ).rowcount
+        session.commit()
+        deleted += count
+        if count < batch_size:
+            return deleted
 
 
 def already_processed(session: Session, event_id: UUID | str, handler: str) -> bool:

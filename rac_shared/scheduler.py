@@ -55,7 +55,7 @@ from sqlalchemy.exc import IntegrityError
 
 from rac_shared.clock import at_local_time, aware, clock, end_of_day, local
 from rac_shared.db import SessionFactory
-from rac_shared.outbox import ID_TYPE
+from rac_shared.outbox import ID_TYPE, purge_published
 from rac_shared.settings import Settings, get_settings
 
 log = logging.getLogger(__name__)
@@ -453,3 +453,22 @@ class JobScheduler(DependencyProvider):
 
     def get_dependency(self, worker_ctx):
         return self.scheduler
+
+
+def outbox_housekeeping(service: str, metadata: MetaData) -> ScheduledJob:
+    """The job deleting ``service``'s outbox rows published more than
+    ``OUTBOX_RETENTION_DAYS`` before the as-of date (``purge_published``): idempotent, and
+    two replicas running it at once only split the rows."""
+
+    def run(as_of: date) -> dict:
+        before = end_of_day(as_of) - timedelta(days=get_settings().outbox_retention_days)
+        with SessionFactory(service, metadata)() as session:
+            return {"published_events_deleted": purge_published(session, before)}
+
+    return ScheduledJob(
+        name=f"purge-published-events-{service}",
+        service=service,
+        description="supprime les événements publiés depuis plus de OUTBOX_RETENTION_DAYS jours",
+        run=run,
+        at=time(2, 45),  # at night
+    )

@@ -89,6 +89,9 @@ class Settings(BaseSettings):
     # Off by default: an existing classic queue cannot change type (README, "Quorum queues").
     quorum_queues: bool = False
     outbox_poll_seconds: float = 1.0
+    # Published outbox rows are deleted this many days after publication (the broker and the
+    # consumers' processed_events hold what they are still needed for).
+    outbox_retention_days: int = Field(30, ge=1)
     handler_max_attempts: int = 5
     handler_backoff_seconds: float = 1.0
 

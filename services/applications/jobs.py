@@ -4,7 +4,8 @@ from __future__ import annotations
 
 from datetime import time
 
-from rac_shared.scheduler import ScheduledJob
+from rac_shared.scheduler import ScheduledJob, outbox_housekeeping
+from services.applications.models import Base
 from services.applications.report_jobs import run_report_deadlines
 
 JOBS = (
@@ -16,4 +17,5 @@ JOBS = (
         run=run_report_deadlines,
         at=time(8, 0),  # reminders reach people in the morning
     ),
+    outbox_housekeeping("applications", Base.metadata),
 )

@@ -13,7 +13,7 @@ from datetime import date, time
 from sqlalchemy import func, select
 
 from rac_shared.db import SessionFactory
-from rac_shared.scheduler import ScheduledJob
+from rac_shared.scheduler import ScheduledJob, outbox_housekeeping
 from services.billing import invoicing, reminders
 from services.billing.config import billing_settings
 from services.billing.models import Base
@@ -86,4 +86,5 @@ JOBS = (
         run=run_overdue_reminders,
         at=time(8, 0),
     ),
+    outbox_housekeeping("billing", Base.metadata),
 )

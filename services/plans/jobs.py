@@ -4,8 +4,9 @@ from __future__ import annotations
 
 from datetime import time
 
-from rac_shared.scheduler import ScheduledJob
+from rac_shared.scheduler import ScheduledJob, outbox_housekeeping
 from services.plans.deadline_job import run_plan_deadlines
+from services.plans.models import Base
 from services.plans.retention import run_retention
 
 JOBS = (
@@ -25,4 +26,5 @@ JOBS = (
         run=run_retention,
         at=time(3, 15),
     ),
+    outbox_housekeeping("plans", Base.metadata),
 )

@@ -33,10 +33,13 @@ from tests.support.platform import Platform
 from tests.support.polling import wait_until
 
 JOBS = {
-    "applications": ["report-deadlines"],
-    "plans": ["plan-deadlines", "personal-information-retention"],
-    "billing": ["invoicing", "overdue-reminders"],
-    "gateway": ["purge-credentials"],
+    service: [*jobs, f"purge-published-events-{service}"]
+    for service, jobs in {
+        "applications": ["report-deadlines"],
+        "plans": ["plan-deadlines", "personal-information-retention"],
+        "billing": ["invoicing", "overdue-reminders"],
+        "gateway": ["purge-credentials"],
+    }.items()
 }
 REPLICATED = tuple(JOBS)
 START = datetime.combine(date.today(), time(9, 0), tzinfo=MONTREAL)

@@ -18,6 +18,7 @@ from rac_shared.outbox import (
     event_exchange,
     first_time,
     install_reliability_tables,
+    purge_published,
     record_event,
     record_events,
 )
@@ -317,3 +318,60 @@ def test_the_bulk_writer_and_record_event_write_the_same_envelopes(factory):
         Envelope.model_validate(row["body"]).payload_as(UserPasswordResetRequested)
     assert len({row["event_id"] for row in rows}) == 4
     assert bulk[0]["body"]["correlation_id"] == "corr-bulk"
+
+
+def test_purge_published_deletes_only_rows_published_before_the_limit(factory):
+    """Old published rows go, in batches; recent ones and unpublished ones stay; a second
+    run finds nothing more (idempotent)."""
+    outbox = factory.metadata.tables["outbox"]
+    limit = datetime(2026, 11, 7, tzinfo=UTC)
+    with factory() as session:
+        for user_id in range(1, 9):
+            record_event(session, reset_requested(user_id))
+        session.commit()
+        ids = session.scalars(select(outbox.c.id).order_by(outbox.c.id)).all()
+        published = {
+            **dict.fromkeys(ids[:5], datetime(2026, 10, 1, tzinfo=UTC)),  # old: purged
+            ids[5]: datetime(2026, 11, 20, tzinfo=UTC),  # recent: kept
+        }  # ids[6:] unpublished: the relay's, kept
+        for row_id, at in published.items():
+            session.execute(outbox.update().where(outbox.c.id == row_id).values(published_at=at))
+        session.commit()
+
+        assert purge_published(session, limit, batch_size=2) == 5
+        assert purge_published(session, limit, batch_size=2) == 0
+    kept = outbox_rows(factory)
+    assert [row.id for row in kept] == ids[5:]
+    assert [row.published_at is None for row in kept] == [False, True, True]
+
+
+def test_outbox_housekeeping_job_keeps_the_retention_days(factory, monkeypatch):
+    """The scheduled job deletes what was published more than OUTBOX_RETENTION_DAYS days
+    before the end of its as-of date, and nothing else."""
+    from datetime import date, timedelta
+
+    from rac_shared import scheduler
+    from rac_shared.clock import end_of_day
+    from rac_shared.settings import get_settings
+
+    monkeypatch.setattr(scheduler, "SessionFactory", lambda service, metadata: factory)
+    outbox = factory.metadata.tables["outbox"]
+    as_of = date(2026, 12, 7)
+    retention = timedelta(days=get_settings().outbox_retention_days)
+    with factory() as session:
+        for user_id in (1, 2):
+            record_event(session, reset_requested(user_id))
+        session.commit()
+        first, second = session.scalars(select(outbox.c.id).order_by(outbox.c.id)).all()
+        for row_id, at in (
+            (first, end_of_day(as_of) - retention - timedelta(seconds=1)),
+            (second, end_of_day(as_of) - retention + timedelta(seconds=1)),
+        ):
+            session.execute(outbox.update().where(outbox.c.id == row_id).values(published_at=at))
+        session.commit()  # fmt: skip
+
+    job = scheduler.outbox_housekeeping("unittest", factory.metadata)
+    assert job.name == "purge-published-events-unittest"
+    assert job.run(as_of) == {"published_events_deleted": 1}
+    assert job.run(as_of) == {"published_events_deleted": 0}
+    assert [row.id for row in outbox_rows(factory)] == [second]
