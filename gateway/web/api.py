@@ -18,33 +18,21 @@ from gateway.web.framework import ALL_ROLES, PUBLIC, SIGNED_IN, Ctx, HttpError, 
 from gateway.web.home import gather_next_actions, role_actions
 from gateway.web.openapi import openapi_document
 from gateway.web.passthrough import Api, passthrough
-from gateway.web.security.session import ENROL, pending_stage
+from gateway.web.security.session import ENROL, password_checked, pending_stage
 from rac_shared.actor import ROLE_LABELS, OrganisationKind, Role
 from rac_shared.contracts.base import Strict
 from rac_shared.contracts.directory import OrganisationView
 from rac_shared.contracts.notifications import Inbox, MarkedRead
-from rac_shared.errors import DomainError
 
 
 @route("/api/auth/token", methods=("POST",), access=PUBLIC, body=TokenRequest)
 def api_token(ctx: Ctx) -> TokenResponse:
     """Obtenir un jeton d'accès"""
-    session = ctx.db()
-    try:
-        user = directory.authenticate(
-            session, ctx.settings, ctx.body.email, ctx.body.password, ctx.client_ip()
-        )
-        ctx.actor = directory.actor_for(user)  # the audit log records who logged in
+    with password_checked(ctx, ctx.body.email, ctx.body.password) as user:
         stage = pending_stage(user)
         if stage == ENROL:
             raise HttpError(403, ENROL_ON_THE_WEB_FIRST)
         token, _ = auth.issue_token(ctx.settings, user.id, user.session_version, stage=stage)
-        session.commit()
-    except DomainError:
-        session.commit()  # keeps the failure count
-        raise
-    finally:
-        session.close()
     if stage is not None:  # the second step: POST /api/auth/second-factor with the code
         return TokenResponse(
             second_factor_required=True,
@@ -72,12 +60,9 @@ ENROL_ON_THE_WEB_FIRST = (
 )
 def api_password_reset(ctx: Ctx):
     """Demander un lien de réinitialisation du mot de passe"""
-    session = ctx.db()
-    try:
+    with ctx.db() as session:
         directory.request_password_reset(session, ctx.settings, ctx.body.email)
         session.commit()
-    finally:
-        session.close()
     message = "Si un compte correspond à cette adresse, un courriel vient de lui être envoyé."
     return {"message": message}, 202
 
@@ -85,11 +70,8 @@ def api_password_reset(ctx: Ctx):
 @route("/api/me", access=SIGNED_IN)
 def api_me(ctx: Ctx) -> MeResponse:
     """Mon profil"""
-    session = ctx.db()
-    try:
+    with ctx.db() as session:
         organisation = directory.visible_organisation(session, ctx.actor, ctx.actor.organisation_id)
-    finally:
-        session.close()
     return MeResponse(
         id=ctx.user.id,
         email=ctx.user.email,
@@ -114,22 +96,16 @@ class OrganisationQuery(Strict):
 @route("/api/organisations", access=ALL_ROLES, query=OrganisationQuery)
 def api_organisations(ctx: Ctx) -> OrganisationList:
     """Organisations visibles (toutes pour le Ministère, la sienne sinon)"""
-    session = ctx.db()
-    try:
+    with ctx.db() as session:
         kind = ctx.query.kind.value if ctx.query.kind else None
         return {"organisations": directory.visible_organisations(session, ctx.actor, kind)}
-    finally:
-        session.close()
 
 
 @route("/api/organisations/<int:organisation_id>", access=ALL_ROLES, tenant=True)
 def api_organisation(ctx: Ctx, organisation_id: int) -> OrganisationView:
     """Une organisation"""
-    session = ctx.db()
-    try:
+    with ctx.db() as session:
         return directory.visible_organisation(session, ctx.actor, organisation_id)
-    finally:
-        session.close()
 
 
 @route("/api/messages", access=SIGNED_IN)

@@ -323,7 +323,13 @@ class Ctx:
         return self.app.settings
 
     def db(self):
+        """A session of the gateway's database (``with ctx.db() as session:`` closes it)."""
         return self.app.session_factory()
+
+    def transaction(self):
+        """``with ctx.transaction() as session:`` — committed at the end of the block,
+        rolled back if it raises (a refusal changes nothing), then closed."""
+        return self.app.session_factory.transaction()
 
     def rpc(self, service: str, method: str, **kwargs) -> Any:
         self.rpc_calls[service] = self.rpc_calls.get(service, 0) + 1

@@ -25,12 +25,11 @@ from gateway.web.framework import (
 )
 from gateway.web.home import gather_next_actions, role_actions
 from gateway.web.passthrough import Post, page_actions
-from gateway.web.security.session import safe_next, start_page_session
+from gateway.web.security.session import password_checked, safe_next, start_page_session
 from rac_shared.actor import KIND_LABELS, MINISTRY_ROLES, OrganisationKind
 from rac_shared.contracts.base import Strict
 from rac_shared.contracts.directory import ArticleChoice, GenderChoice, OrganisationArticleIn
 from rac_shared.contracts.notifications import Preferences
-from rac_shared.errors import DomainError
 from rac_shared.french import named
 
 STATIC_DIR = Path(__file__).resolve().parent.parent / "static"
@@ -64,32 +63,18 @@ def login_form(ctx: Ctx) -> Response:
 
 @route("/connexion", methods=("POST",), access=PUBLIC, form=LoginForm, on_error=login_form)
 def login(ctx: Ctx, form: LoginForm) -> Response:
-    session = ctx.db()
-    try:
-        user = directory.authenticate(
-            session, ctx.settings, form.email, form.password, ctx.client_ip()
-        )
-        ctx.actor = directory.actor_for(user)  # the audit log records who logged in
+    with password_checked(ctx, form.email, form.password) as user:
         # The session cookie, or first the second factor's page.
         response = start_page_session(ctx, user, safe_next(form.suite))
-        session.commit()
-    except DomainError:
-        session.commit()  # keeps the failure count
-        raise
-    finally:
-        session.close()
     return response
 
 
 @route("/deconnexion", methods=("POST",), access=SIGNED_IN)
 def logout(ctx: Ctx) -> Response:
-    session = ctx.db()
-    try:
+    with ctx.db() as session:
         user = session.get(User, ctx.user.id)
         directory.revoke_sessions(user)
         session.commit()
-    finally:
-        session.close()
     ctx.delete_cookies.append(SESSION_COOKIE)
     return ctx.done("/connexion", "deconnecte")
 
@@ -109,12 +94,9 @@ def password_forgotten_form(ctx: Ctx) -> Response:
 
 @post("/mot-de-passe/oubli", PasswordResetRequest, password_forgotten_form, PUBLIC)
 def password_forgotten(ctx: Ctx, form: PasswordResetRequest) -> Response:
-    session = ctx.db()
-    try:
+    with ctx.db() as session:
         directory.request_password_reset(session, ctx.settings, form.email)
         session.commit()
-    finally:
-        session.close()
     return ctx.render("password_forgotten.html.j2", sent=True, email=form.email, form=ctx.form())
 
 
@@ -125,28 +107,18 @@ def password_reset_form(ctx: Ctx, token: str) -> Response:
 
 @post("/mot-de-passe/reinitialiser/<token>", PasswordForm, password_reset_form, PUBLIC)
 def password_reset(ctx: Ctx, token: str, form: PasswordForm) -> Response:
-    session = ctx.db()
-    try:
+    with ctx.transaction() as session:
         directory.reset_password(session, token, form.password, form.confirmation)
-        session.commit()
-    except DomainError:
-        session.rollback()
-        raise
-    finally:
-        session.close()
     ctx.delete_cookies.append(SESSION_COOKIE)
     return ctx.done("/connexion", "reinitialise")
 
 
 @route("/organisations", access=MINISTRY_ROLES)
 def organisations_page(ctx: Ctx) -> Response:
-    session = ctx.db()
-    try:
+    with ctx.db() as session:
         organisations = directory.visible_organisations(
             session, ctx.actor, ctx.request.args.get("type") or None
         )
-    finally:
-        session.close()
     return ctx.render(
         "organisations.html.j2",
         organisations=organisations,
@@ -158,13 +130,10 @@ def organisations_page(ctx: Ctx) -> Response:
 
 @route("/organisations/<int:organisation_id>", access=ALL_ROLES, tenant=True)
 def organisation_page(ctx: Ctx, organisation_id: int) -> Response:
-    session = ctx.db()
-    try:
+    with ctx.db() as session:
         organisation = directory.visible_organisation(session, ctx.actor, organisation_id)
         members = directory.users_of_organisation(session, organisation_id)
         enrolled = directory.enrolled_in_second_factor(session, [m["id"] for m in members])
-    finally:
-        session.close()
     return ctx.render(
         "organisation.html.j2",
         organisation=organisation,
@@ -196,15 +165,8 @@ def _article_choice(organisation: dict) -> str:
     on_error=organisation_page,
 )
 def organisation_article(ctx: Ctx, organisation_id: int, form: OrganisationArticleIn) -> Response:
-    session = ctx.db()
-    try:
+    with ctx.transaction() as session:
         directory.set_article(session, ctx.actor, organisation_id, form)
-        session.commit()
-    except DomainError:
-        session.rollback()
-        raise
-    finally:
-        session.close()
     return ctx.done(f"/organisations/{organisation_id}", "article")
 
 
@@ -239,14 +201,11 @@ def _unsubscribing_actor(ctx: Ctx, token: str) -> dict:
         user_id, _ = auth.read_unsubscribe_token(ctx.settings, token)
     except auth.InvalidToken:
         raise HttpError(404, INVALID_UNSUBSCRIBE_LINK) from None
-    session = ctx.db()
-    try:
+    with ctx.db() as session:
         user = session.get(User, user_id)
         if user is None or not user.active:
             raise HttpError(404, INVALID_UNSUBSCRIBE_LINK)
         return directory.actor_for(user).model_dump(mode="json")
-    finally:
-        session.close()
 
 
 @route("/desabonnement/<token>", methods=("GET",), access=PUBLIC)

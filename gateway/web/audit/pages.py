@@ -34,8 +34,7 @@ def filters_text(query: JournalQuery) -> str:
 
 def read_and_record(ctx: Ctx, reading, *, action: str, summary: str, subject=(None, None)):
     """Run ``reading(session)`` and record, in the same transaction, that it was read."""
-    session = ctx.db()
-    try:
+    with ctx.db() as session:
         result = reading(session)
         audit.record(
             session,
@@ -49,8 +48,6 @@ def read_and_record(ctx: Ctx, reading, *, action: str, summary: str, subject=(No
         )
         session.commit()
         return result
-    finally:
-        session.close()
 
 
 def journal_page_of(ctx: Ctx, query: JournalQuery, export: bool):

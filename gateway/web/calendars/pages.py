@@ -75,11 +75,8 @@ def calendar_page(ctx: Ctx) -> Response:
     events, unavailable = gather(ctx)
     today = clock.today()
     coming = [e for e in events if (e.end or e.start) >= today]
-    session = ctx.db()
-    try:
+    with ctx.db() as session:
         url = feed_url(ctx, calendar_feeds.live(session, ctx.actor.user_id))
-    finally:
-        session.close()
     return ctx.render(
         "calendars/calendar.html.j2",
         events=coming,
@@ -113,12 +110,9 @@ def revoke_feed(ctx: Ctx, form: NoFields) -> Response:
 
 
 def _change_feed(ctx: Ctx, change) -> None:
-    session = ctx.db()
-    try:
+    with ctx.db() as session:
         change(session, ctx.actor.user_id)
         session.commit()
-    finally:
-        session.close()
 
 
 @route("/calendrier/flux/<token>.ics", access=PUBLIC)
@@ -128,8 +122,7 @@ def calendar_feed(ctx: Ctx, token: str) -> Response:
         user_id, generation = auth.read_calendar_feed_token(ctx.settings, token)
     except auth.InvalidToken:
         raise HttpError(404, INVALID_FEED) from None
-    session = ctx.db()
-    try:
+    with ctx.db() as session:
         feed = calendar_feeds.live(session, user_id)
         user = session.get(User, user_id)
         if feed is None or feed.generation != generation:
@@ -137,8 +130,6 @@ def calendar_feed(ctx: Ctx, token: str) -> Response:
         if user is None or not user.active:
             raise HttpError(404, INVALID_FEED)
         ctx.actor = directory.actor_for(user)
-    finally:
-        session.close()
     events, unavailable = gather(ctx)
     if unavailable:
         raise HttpError(503)

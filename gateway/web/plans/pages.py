@@ -104,15 +104,12 @@ def plans_page(ctx: Ctx) -> Response:
 
 def _employers(ctx: Ctx) -> list[tuple[int, str]]:
     """Employer organisations of the directory (the gateway's own), for the new-plan form."""
-    session = ctx.db()
-    try:
+    with ctx.db() as session:
         rows = session.execute(
             select(Organisation.id, Organisation.name)
             .where(Organisation.kind == "employer")
             .order_by(Organisation.name)
         ).all()
-    finally:
-        session.close()
     return [(row.id, row.name) for row in rows]
 
 

@@ -20,18 +20,18 @@ from rac_shared.errors import DomainError
     summary="Deuxième étape de la connexion : le code de l'application ou un code de récupération",
 )
 def api_second_factor(ctx: Ctx):
-    session = ctx.db()
     try:
-        user = check_second_step(ctx, session, ctx.body.challenge_token, ctx.body.code)
-        if user is None:
-            raise api_challenge_refused()
-        token, _ = auth.issue_token(ctx.settings, user.id, user.session_version, second_factor=True)
+        with ctx.db() as session:
+            user = check_second_step(ctx, session, ctx.body.challenge_token, ctx.body.code)
+            if user is None:
+                raise api_challenge_refused()
+            token, _ = auth.issue_token(
+                ctx.settings, user.id, user.session_version, second_factor=True
+            )
     except DomainError as exc:
         if exc.code == "invalid":  # a wrong code: 401, as a wrong password
             raise DomainError(exc.message, exc.details, "unauthenticated") from None
         raise
-    finally:
-        session.close()
     return TokenResponse(access_token=token, expires_in=ctx.settings.session_minutes * 60)
 
 

@@ -68,11 +68,8 @@ def _suite(ctx: Ctx) -> str:
 def second_step_form(ctx: Ctx) -> Response:
     if ctx.actor is not None and ctx.form_state is None:
         return ctx.redirect("/")
-    session = ctx.db()
-    try:
+    with ctx.db() as session:
         user = pending_user(ctx, session, ctx.request.cookies.get(SECOND_STEP_COOKIE), VERIFY)
-    finally:
-        session.close()
     if user is None:
         return ctx.redirect("/connexion")
     return ctx.render("security/second_step.html.j2", form=ctx.form({"suite": _suite(ctx)}))
@@ -80,15 +77,12 @@ def second_step_form(ctx: Ctx) -> Response:
 
 @post("/connexion/verification", SecondStepForm, second_step_form, PUBLIC)
 def second_step(ctx: Ctx, form: SecondStepForm) -> Response:
-    session = ctx.db()
-    try:
+    with ctx.db() as session:
         token = ctx.request.cookies.get(SECOND_STEP_COOKIE)
         user = check_second_step(ctx, session, token, form.code)
         if user is None:
             return ctx.redirect("/connexion")
         set_session_cookie(ctx, user, second_factor=True)
-    finally:
-        session.close()
     return ctx.redirect(safe_next(form.suite))
 
 
@@ -104,8 +98,7 @@ def _enrolling_user(ctx: Ctx, session) -> User | None:
 
 @route("/connexion/activation", methods=("GET",), access=PUBLIC)
 def enrolment_form(ctx: Ctx) -> Response:
-    session = ctx.db()
-    try:
+    with ctx.db() as session:
         user = _enrolling_user(ctx, session)
         if user is None:
             return ctx.redirect("/connexion")
@@ -114,8 +107,6 @@ def enrolment_form(ctx: Ctx) -> Response:
         secret = two_factor.start_enrolment(user)
         email = user.email
         session.commit()
-    finally:
-        session.close()
     uri = two_factor.provisioning_uri(secret, email)
     return ctx.render(
         "security/enrol.html.j2",
@@ -128,8 +119,7 @@ def enrolment_form(ctx: Ctx) -> Response:
 
 @post("/connexion/activation", SecondStepForm, enrolment_form, PUBLIC)
 def enrol(ctx: Ctx, form: SecondStepForm) -> Response:
-    session = ctx.db()
-    try:
+    with ctx.db() as session:
         user = _enrolling_user(ctx, session)
         if user is None:
             return ctx.redirect("/connexion")
@@ -144,8 +134,6 @@ def enrol(ctx: Ctx, form: SecondStepForm) -> Response:
         _record(ctx, session, user, "second_factor_enrolled", "Double authentification activée")
         set_session_cookie(ctx, user, second_factor=True)
         session.commit()
-    finally:
-        session.close()
     return ctx.render(
         "security/recovery_codes.html.j2", codes=codes, suite=safe_next(form.suite), first=True
     )
@@ -156,13 +144,10 @@ def enrol(ctx: Ctx, form: SecondStepForm) -> Response:
 
 @route("/compte/securite", access=SIGNED_IN)
 def account_security(ctx: Ctx) -> Response:
-    session = ctx.db()
-    try:
+    with ctx.db() as session:
         user = session.get(User, ctx.actor.user_id)
         enrolled = two_factor.enrolled(user)
         remaining = two_factor.unused_recovery_codes(session, user) if enrolled else 0
-    finally:
-        session.close()
     return ctx.render(
         "security/account.html.j2",
         enrolled=enrolled,
@@ -202,16 +187,13 @@ def disable_second_factor(ctx: Ctx, form: CodeForm) -> Response:
 def _on_own_account(ctx: Ctx, change):
     """``change(session, user)`` on the signed-in user's account, committed; when it is
     refused, what it counted (a wrong code) is committed all the same."""
-    session = ctx.db()
-    try:
+    with ctx.db() as session:
         user = session.get(User, ctx.actor.user_id)
         try:
             result = change(session, user)
         finally:
             session.commit()
         return result
-    finally:
-        session.close()
 
 
 # -- the ministry administrator's reset ---------------------------------------------------
@@ -220,8 +202,7 @@ def _on_own_account(ctx: Ctx, change):
 def reset_second_factor_of(ctx: Ctx, user_id: int) -> int:
     """Reset a user's second factor (the administrator's page and API); returns the user's
     organisation id, for the page to go back to."""
-    session = ctx.db()
-    try:
+    with ctx.db() as session:
         user = session.get(User, user_id)
         if user is None:
             raise not_found("Utilisateur introuvable.")
@@ -238,8 +219,6 @@ def reset_second_factor_of(ctx: Ctx, user_id: int) -> int:
         )
         organisation_id = user.organisation_id
         session.commit()
-    finally:
-        session.close()
     return organisation_id
 
 

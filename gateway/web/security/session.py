@@ -8,6 +8,8 @@ step (``stage``) that nothing but the second step accepts.
 
 from __future__ import annotations
 
+from collections.abc import Iterator
+from contextlib import contextmanager
 from urllib.parse import quote
 
 from werkzeug.wrappers import Response
@@ -15,6 +17,7 @@ from werkzeug.wrappers import Response
 from gateway import auth, directory, two_factor
 from gateway.models import User
 from gateway.web.framework import SESSION_COOKIE, Ctx, HttpError
+from rac_shared.errors import DomainError
 
 SECOND_STEP_COOKIE = "rac_second_step"
 VERIFY = "otp"  # the user has an app: enter its code
@@ -31,6 +34,22 @@ def safe_next(target: str | None) -> str:
     if any(ord(c) < 32 or ord(c) == 127 for c in target):
         return "/"
     return target
+
+
+@contextmanager
+def password_checked(ctx: Ctx, email: str, password: str) -> Iterator[User]:
+    """The password step of a sign-in (page or API): the user, with ``ctx.actor`` set for the
+    audit log. Committed at the end of the block, and also when the password is refused (the
+    failure counts towards throttling); not when the block itself raises."""
+    with ctx.db() as session:
+        try:
+            user = directory.authenticate(session, ctx.settings, email, password, ctx.client_ip())
+        except DomainError:
+            session.commit()
+            raise
+        ctx.actor = directory.actor_for(user)
+        yield user
+        session.commit()
 
 
 def pending_stage(user: User) -> str | None:
