@@ -45,10 +45,10 @@ system-deps:
 	@rabbitmq-plugins enable --quiet rabbitmq_management >/dev/null 2>&1 || \
 	  echo "note: could not enable rabbitmq_management (needed by nameko's rabbit fixtures)"
 
-## test: lint, unit tests, then nameko service, integration and browser tests side by side
+## test: lint, then unit, nameko service, integration and browser tests side by side (the
+## unit tests run while the template databases are made)
 test: install system-deps
 	$(BIN)/ruff check .
-	$(BIN)/python -m pytest tests/unit -q --suppress-nameko-eventlet-notification
 	$(BIN)/python tests/support/axe.py  # axe-core from npm, for the browser accessibility walk
 	TEST_DATABASE_URL=$(TEST_DATABASE_URL) $(BIN)/python tests/run_suites.py --jobs $(TEST_JOBS)
 

@@ -35,20 +35,26 @@ LONGEST_FIRST = (
 )
 
 
+# Pure logic, no platform: started first, while the template databases are being made.
+UNIT_TESTS = "tests/unit"
+
+
 def units() -> list[str]:
-    """Every browser and integration module (each starts its own platform), and the service
-    tests as one unit."""
+    """The unit tests as one unit, every browser and integration module (each starts its own
+    platform), and the service tests as one unit."""
     modules = sorted(
         str(p.relative_to(ROOT))
         for suite in ("integration", "browser")
         for p in (TESTS / suite).glob("test_*.py")
     )
-    found = ["tests/service", *modules]
-    ordered = [u for u in LONGEST_FIRST if u in found]
+    found = [UNIT_TESTS, "tests/service", *modules]
+    ordered = [UNIT_TESTS, *(u for u in LONGEST_FIRST if u in found)]
     return ordered + [u for u in found if u not in ordered]
 
 
 def command_for(unit: str) -> list[str]:
+    if unit == UNIT_TESTS:
+        return [PYTHON, "-m", "pytest", unit, "-q", "--suppress-nameko-eventlet-notification"]
     if unit.startswith("tests/browser"):
         return [PYTHON, "-m", "pytest", "-p", "no:pytest_nameko", unit, "-q"]
     return [
@@ -88,12 +94,14 @@ def main() -> int:
     sys.path.insert(0, str(ROOT))
     from tests.support.platform import TEMPLATE_VARIABLE, drop_template, make_template
 
-    template = make_template(logs / "template")
-    os.environ[TEMPLATE_VARIABLE] = template
-    print(f"template databases {template}_* ready in {time.monotonic() - started:.0f} s")
+    template = None
     try:
         with ThreadPoolExecutor(max_workers=args.jobs) as pool:
-            futures = [pool.submit(run_unit, unit, logs) for unit in todo]
+            futures = [pool.submit(run_unit, unit, logs) for unit in todo if unit == UNIT_TESTS]
+            template = make_template(logs / "template")
+            os.environ[TEMPLATE_VARIABLE] = template
+            print(f"template databases {template}_* ready in {time.monotonic() - started:.0f} s")
+            futures += [pool.submit(run_unit, unit, logs) for unit in todo if unit != UNIT_TESTS]
             for future in as_completed(futures):
                 unit, code, seconds, log = future.result()
                 status = "ok" if code == 0 else f"FAILED ({code})"
@@ -101,7 +109,8 @@ def main() -> int:
                 if code != 0:
                     failed.append((unit, log))
     finally:
-        drop_template(template)
+        if template is not None:
+            drop_template(template)
     for unit, log in failed:
         print(f"\n===== {unit} =====\n{log.read_text(errors='replace')[-20000:]}", flush=True)
     total = time.monotonic() - started
