@@ -15,6 +15,7 @@ from sqlalchemy import (
 )
 from sqlalchemy.orm import DeclarativeBase, Mapped, mapped_column, relationship
 
+from gateway.secret_box import EncryptedString
 from rac_shared.db import new_metadata
 from rac_shared.outbox import install_reliability_tables
 from rac_shared.scheduler import install_job_ledger
@@ -63,10 +64,11 @@ class User(Base):
     # Bumped on logout-everywhere and password change: older tokens stop working.
     session_version: Mapped[int] = mapped_column(Integer, default=1)
     created_at: Mapped[datetime] = mapped_column(DateTime(timezone=True))
-    # Two-factor sign-in (TOTP, RFC 6238): the shared secret (base32), set when enrolment
-    # starts and in force once confirmed by a first code (``totp_enabled_at``); the last
-    # 30-second step accepted, so that a code is never accepted twice.
-    totp_secret: Mapped[str | None] = mapped_column(String(64))
+    # Two-factor sign-in (TOTP, RFC 6238): the shared secret (base32, sealed at rest with
+    # TWO_FACTOR_KEY: gateway/secret_box.py), set when enrolment starts and in force once
+    # confirmed by a first code (``totp_enabled_at``); the last 30-second step accepted, so
+    # that a code is never accepted twice.
+    totp_secret: Mapped[str | None] = mapped_column(EncryptedString(255))
     totp_enabled_at: Mapped[datetime | None] = mapped_column(DateTime(timezone=True))
     totp_last_step: Mapped[int | None] = mapped_column(BigInteger)
 

@@ -18,6 +18,7 @@ from pydantic_settings import BaseSettings, SettingsConfigDict
 from sqlalchemy.engine import make_url
 
 DEMO_JWT_SECRET = "demo-secret-do-not-use-in-production-0123456789abcdef"
+DEMO_TWO_FACTOR_KEY = "demo-two-factor-key-do-not-use-in-production-0123456789"
 # User/password pairs that ship with RabbitMQ, the PostgreSQL image, or this project's old
 # compose file: anyone can guess them, so production refuses them.
 DEFAULT_CREDENTIALS = {("guest", "guest"), ("rac", "rac"), ("postgres", "postgres")}
@@ -63,6 +64,11 @@ class Settings(BaseSettings):
     jwt_previous_keys: str = Field(
         "", description="kid=secret pairs, comma separated, for rotation"
     )
+    # The key sealing the TOTP secrets in the gateway's database (gateway/secret_box.py);
+    # older keys as kid=secret pairs while their values are re-sealed (README, rotation).
+    two_factor_key: str = DEMO_TWO_FACTOR_KEY
+    two_factor_key_id: str = "t1"
+    two_factor_previous_keys: str = ""
     jwt_issuer: str = "rac-gateway"
     jwt_audience: str = "rac-platform"
     session_minutes: int = 480
@@ -170,11 +176,11 @@ class Settings(BaseSettings):
         return size, overflow
 
     def jwt_keys(self) -> dict[str, str]:
-        keys = {self.jwt_key_id: self.jwt_secret}
-        for pair in filter(None, (p.strip() for p in self.jwt_previous_keys.split(","))):
-            kid, _, secret = pair.partition("=")
-            keys.setdefault(kid.strip(), secret.strip())  # never override the active key
-        return keys
+        # An older pair never overrides the active key.
+        return {**_key_pairs(self.jwt_previous_keys), self.jwt_key_id: self.jwt_secret}
+
+    def previous_two_factor_keys(self) -> dict[str, str]:
+        return _key_pairs(self.two_factor_previous_keys)
 
     @field_validator("job_times")
     @classmethod
@@ -195,6 +201,11 @@ class Settings(BaseSettings):
         if self.jwt_secret == DEMO_JWT_SECRET or len(self.jwt_secret) < 32:
             problems.append(
                 "JWT_SECRET must be set to a private value of at least 32 characters in production"
+            )
+        if self.two_factor_key == DEMO_TWO_FACTOR_KEY or len(self.two_factor_key) < 32:
+            problems.append(
+                "TWO_FACTOR_KEY must be set to a private value of at least 32 characters in "
+                "production (it seals the two-factor secrets)"
             )
         amqp = urlsplit(self.amqp_uri)
         # kombu logs in as guest/guest when the URI names no user.
@@ -255,3 +266,12 @@ def get_settings() -> Settings:
 
 def reset_settings_cache() -> None:
     get_settings.cache_clear()
+
+
+def _key_pairs(pairs: str) -> dict[str, str]:
+    """``kid=secret,kid=secret`` as a dict (older keys kept for rotation)."""
+    keys: dict[str, str] = {}
+    for pair in filter(None, (p.strip() for p in pairs.split(","))):
+        kid, _, secret = pair.partition("=")
+        keys[kid.strip()] = secret.strip()
+    return keys

@@ -13,6 +13,7 @@ import requests
 from sqlalchemy import text
 
 from gateway.demo import DEMO_TOTP_SECRETS
+from gateway.secret_box import seal
 from tests.support.platform import DEMO_PASSWORD
 from tests.support.two_factor import code_for, platform_now
 
@@ -209,13 +210,14 @@ def test_a_reset_ministry_account_enrols_again_at_its_next_sign_in(platform):
     assert evaluator.get(f"{platform.url}/evaluations", allow_redirects=False).status_code == 303
     page = evaluator.get(f"{platform.url}/connexion/activation", timeout=10)
     assert "obligatoire pour les comptes du Ministère" in page.text
-    # Put the demo's secret back, as ``rac demo`` would find it, for the other tests.
+    # Put the demo's secret back, as ``rac demo`` would find it (sealed with the platform's
+    # TWO_FACTOR_KEY, the same default as this process's), for the other tests.
     with platform.engine("gateway").begin() as connection:
         connection.execute(
             text(
                 "UPDATE users SET totp_secret = :s, totp_enabled_at = now(), totp_last_step = NULL "
                 "WHERE email = :e"
             ),
-            {"s": DEMO_TOTP_SECRETS[EVALUATOR], "e": EVALUATOR},
+            {"s": seal(DEMO_TOTP_SECRETS[EVALUATOR]), "e": EVALUATOR},
         )
     assert platform.token(EVALUATOR)

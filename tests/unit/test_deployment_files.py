@@ -26,6 +26,7 @@ CONTAINER_OF = {name: name for name in SERVICE_NAMES} | {"gateway": "gateway-ser
 PLATFORM_CONTAINERS = [*CONTAINER_OF.values(), "web", "migrate"]
 SECRETS = [
     "JWT_SECRET",
+    "TWO_FACTOR_KEY",
     "RABBITMQ_USER",
     "RABBITMQ_PASSWORD",
     "RABBITMQ_ERLANG_COOKIE",
@@ -34,6 +35,7 @@ SECRETS = [
 ]
 PRIVATE_ENV = {
     "JWT_SECRET": "0f" * 32,
+    "TWO_FACTOR_KEY": "1e" * 32,
     "RABBITMQ_USER": "rac",
     "RABBITMQ_PASSWORD": "a1" * 16,
     "RABBITMQ_ERLANG_COOKIE": "c3" * 16,

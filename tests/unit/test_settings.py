@@ -21,6 +21,7 @@ def clean_env(monkeypatch):
         "JWT_SECRET",
         "JWT_KEY_ID",
         "JWT_PREVIOUS_KEYS",
+        "TWO_FACTOR_KEY",
         "VAR_DIR",
         "AMQP_URI",
         "RAC_ENV",
@@ -41,6 +42,7 @@ def production(**overrides) -> Settings:
     values = {
         "rac_env": "production",
         "jwt_secret": "s" * 32,
+        "two_factor_key": "t" * 32,
         "amqp_uri": PRIVATE_AMQP,
         "database_url": PRIVATE_DB,
     }
@@ -61,7 +63,7 @@ def test_production_with_short_secret_is_refused():
 
 def test_production_with_private_secret_is_accepted():
     Settings(
-        rac_env="production", jwt_secret="s" * 32, amqp_uri=PRIVATE_AMQP
+        rac_env="production", jwt_secret="s" * 32, two_factor_key="t" * 32, amqp_uri=PRIVATE_AMQP
     ).check_production_safety()
     production().check_production_safety()
 
@@ -132,6 +134,7 @@ def test_get_settings_refuses_production_environment_with_demo_secret(monkeypatc
     with pytest.raises(InsecureSettings):
         get_settings()
     monkeypatch.setenv("JWT_SECRET", "p" * 48)
+    monkeypatch.setenv("TWO_FACTOR_KEY", "q" * 48)
     monkeypatch.setenv("AMQP_URI", PRIVATE_AMQP)
     reset_settings_cache()
     assert get_settings().jwt_secret == "p" * 48

@@ -136,3 +136,98 @@ def test_disabling_is_for_optional_roles_and_reset_ends_every_session(session, s
     assert not two_factor.enrolled(user) and user.session_version == 2
     assert session.scalars(select(RecoveryCode)).all() == []
     assert two_factor.in_force(user)  # mandatory: the next sign-in enrols again
+
+
+# -- the secret sealed at rest ------------------------------------------------------------
+
+
+def test_the_secret_is_sealed_in_the_database_and_opened_for_the_code(session, settings):
+    """What the table holds is not the base32 secret, yet codes are checked against it."""
+    from sqlalchemy import text
+
+    from gateway.secret_box import is_sealed
+
+    user, _ = enrolled_user(session, settings)
+    secret = user.totp_secret
+    stored = session.execute(text("SELECT totp_secret FROM users WHERE id = 1")).scalar_one()
+    assert is_sealed(stored) and secret not in stored
+    session.expire_all()
+    assert session.get(User, 1).totp_secret == secret
+
+
+def test_sealing_uses_a_fresh_nonce_and_refuses_a_wrong_key_or_an_altered_value():
+    from gateway.secret_box import UnreadableSecret, open_sealed, seal
+
+    current = Settings(two_factor_key="k" * 40, two_factor_key_id="t2")
+    first, second = seal("JBSWY3DPEHPK3PXP", current), seal("JBSWY3DPEHPK3PXP", current)
+    assert first != second and first.startswith("v1.t2.")
+    assert open_sealed(first, current) == "JBSWY3DPEHPK3PXP"
+    with pytest.raises(UnreadableSecret):
+        open_sealed(first, Settings(two_factor_key="x" * 40, two_factor_key_id="t2"))
+    altered = first[:-4] + ("AAAA" if not first.endswith("AAAA") else "BBBB")
+    with pytest.raises(UnreadableSecret):
+        open_sealed(altered, current)
+
+
+def test_a_rotated_key_still_opens_what_the_previous_one_sealed():
+    from gateway.secret_box import open_sealed, seal
+
+    old = Settings(two_factor_key="o" * 40, two_factor_key_id="t1")
+    sealed_before = seal("JBSWY3DPEHPK3PXP", old)
+    rotated = Settings(
+        two_factor_key="n" * 40, two_factor_key_id="t2", two_factor_previous_keys="t1=" + "o" * 40
+    )
+    assert open_sealed(sealed_before, rotated) == "JBSWY3DPEHPK3PXP"
+    assert seal("JBSWY3DPEHPK3PXP", rotated).startswith("v1.t2.")
+
+
+def test_production_refuses_the_demo_two_factor_key():
+    from rac_shared.settings import InsecureSettings
+
+    production = {"rac_env": "production", "jwt_secret": "j" * 40}
+    with pytest.raises(InsecureSettings, match="TWO_FACTOR_KEY"):
+        Settings(**production).check_production_safety()
+    with pytest.raises(InsecureSettings) as refused:  # other problems, not this one
+        Settings(**production, two_factor_key="p" * 40).check_production_safety()
+    assert "TWO_FACTOR_KEY" not in str(refused.value)
+
+
+def test_the_migration_seals_the_secrets_stored_in_clear_and_the_downgrade_opens_them(tmp_path):
+    """gate0009 on a database of gate0008 holding a clear secret (SQLite, Alembic itself)."""
+    from alembic import command
+    from sqlalchemy import text
+
+    from gateway.secret_box import is_sealed, open_sealed
+    from rac import registry
+    from rac_shared.migrations import alembic_config
+
+    url = f"sqlite:///{tmp_path / 'gateway.db'}"
+    config = alembic_config("gateway", registry.service("gateway").migrations, url)
+    command.upgrade(config, "gate0008")
+    engine = create_engine(url)
+    with engine.begin() as connection:
+        connection.execute(
+            text(
+                "INSERT INTO organisations (id, kind, name, code) "
+                "VALUES (1, 'cegep', 'Cégep de Lévis', 'CLV')"
+            )
+        )
+        connection.execute(
+            text(
+                "INSERT INTO users (id, email, full_name, role, organisation_id, password_hash, "
+                "active, session_version, created_at, totp_secret) VALUES (1, 'a@b.quebec', "
+                "'Sophie Bélanger', 'ministry_analyst', 1, 'x', 1, 1, '2026-12-07', "
+                "'JBSWY3DPEHPK3PXP')"
+            )
+        )
+    read = text("SELECT totp_secret FROM users WHERE id = 1")
+
+    command.upgrade(config, "gate0009")
+    with engine.connect() as connection:
+        sealed = connection.execute(read).scalar_one()
+    assert is_sealed(sealed) and open_sealed(sealed) == "JBSWY3DPEHPK3PXP"
+
+    command.downgrade(config, "gate0008")
+    with engine.connect() as connection:
+        assert connection.execute(read).scalar_one() == "JBSWY3DPEHPK3PXP"
+    engine.dispose()
