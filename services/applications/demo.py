@@ -13,7 +13,7 @@ from rac_shared.actor import Actor, OrganisationKind, Role
 from rac_shared.clock import MONTREAL, clock
 from rac_shared.contracts.applications import CallIn, CriterionIn, GridIn, QuestionIn, SectionIn
 from rac_shared.db import SessionFactory
-from services.applications import calls, dossiers
+from services.applications import calls, dossiers, review
 from services.applications.models import Application, Base, Call
 
 TITLE_2012 = (
@@ -307,7 +307,7 @@ def seed(session: Session, organisations: dict[str, dict], people: dict[str, dic
         dossiers.submit(session, cmv_rac, submitted.id)
         dossiers.attach_receipt(submitted, render_receipt)
     with clock.frozen_at(_at(2012, 12, 19, 11, 0)):
-        dossiers.record_paper_receipt(session, analyst, submitted.id, date(2012, 12, 19))
+        review.record_paper_receipt(session, analyst, submitted.id, date(2012, 12, 19))
     session.flush()
     # The demo's events are facts of 2012, announced at the time: they stay in the outbox as
     # the record of what happened, marked published, so that nobody is e-mailed about them
