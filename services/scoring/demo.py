@@ -22,7 +22,7 @@ from sqlalchemy.orm import Session
 from rac_shared.actor import Actor, OrganisationKind, Role
 from rac_shared.clock import MONTREAL, clock
 from rac_shared.db import SessionFactory
-from services.scoring import committees, designation, evaluations
+from services.scoring import committees, consolidation, designation, evaluations
 from services.scoring.models import SOURCE_ARCHIVE, Base, Evaluation
 
 # (institution, order, first evaluator's sheet, second evaluator's sheet, designated[, code])
@@ -84,7 +84,7 @@ def seed(session: Session, grid: dict | None, organisations: dict, people: dict)
         for member in members:
             person = next(p for p in people.values() if p["id"] == member.user_id)
             committees.add_member(session, admin, committee.call_id, person)
-    criteria = committees.grid_of(committee)
+    criteria = consolidation.grid_of(committee)
     opened = []
     for number, (name, order, first, second, _, *code) in enumerate(ARCHIVES, start=1):
         with clock.frozen_at(_at(2013, 1, 15, 9, number)):
