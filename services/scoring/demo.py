@@ -22,6 +22,7 @@ from sqlalchemy.orm import Session
 from rac_shared.actor import Actor, OrganisationKind, Role
 from rac_shared.clock import MONTREAL, clock
 from rac_shared.db import SessionFactory
+from rac_shared.outbox import recorded_events
 from services.scoring import committees, consolidation, designation, evaluations
 from services.scoring.models import SOURCE_ARCHIVE, Base, Evaluation
 
@@ -164,7 +165,8 @@ def seed_designations(context) -> tuple[str, dict]:
     """The committee of the call the applications step forwarded (its grid asked of the
     applications service's own ``grid_of_call``); forwards the designated CERACs as
     ``cerac.designated`` describes them (``ceracs``): the demo runs before any service
-    does, so the later steps get them from here instead of from the events."""
+    does, so the later steps get them from here instead of from the events — and this
+    service's events (``events``) for the audit trail."""
     from services.scoring.models import Cerac
 
     directory = context.forwarded["directory"]
@@ -186,4 +188,5 @@ def seed_designations(context) -> tuple[str, dict]:
             }
             for c in session.scalars(select(Cerac).order_by(Cerac.id))
         ]
-    return summary, {"ceracs": ceracs}
+        events = recorded_events(session)
+    return summary, {"ceracs": ceracs, "events": events}
