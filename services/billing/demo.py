@@ -31,6 +31,7 @@ from rac_shared.contracts.funding import (
 from rac_shared.db import SessionFactory
 from rac_shared.formatting import long_date, money
 from rac_shared.french import plural
+from rac_shared.manifest import demo_actor
 from rac_shared.outbox import recorded_events
 from services.billing import estimates, funding
 from services.billing.models import (
@@ -68,16 +69,6 @@ def seed_profiles(session: Session, organisations: dict) -> None:
     profile = session.get(Organisation, organisations["CLV"]["id"])
     profile.gst_number, profile.qst_number = LEVIS_TAX_NUMBERS
     profile.payment_instructions = LEVIS_PAYMENT_INSTRUCTIONS
-
-
-def _actor(person: dict, organisation: dict) -> dict:
-    return {
-        "user_id": person["id"],
-        "role": person["role"],
-        "organisation_id": organisation["id"],
-        "organisation_kind": organisation["kind"],
-        "full_name": person["full_name"],
-    }
 
 
 def _at(body: dict) -> datetime:
@@ -335,7 +326,7 @@ def seed_billing(context) -> tuple[str, dict]:
     sessions = SessionFactory("billing", Base.metadata)
     with sessions.transaction() as session:
         seed_profiles(session, organisations)
-    coordinator = _actor(people["rac@cegeplevis.demo.quebec"], organisations["CLV"])
+    coordinator = demo_actor(people["rac@cegeplevis.demo.quebec"], organisations["CLV"])
     apply_plans(billing, sessions, coordinator, plans)
     with sessions.transaction() as session:
         summary = describe(session, plans["cancelled_plan_id"])

@@ -20,6 +20,7 @@ from sqlalchemy import select
 from rac_shared.clock import clock
 from rac_shared.db import SessionFactory
 from rac_shared.formatting import when
+from rac_shared.manifest import demo_actor
 from rac_shared.outbox import recorded_events
 from services.plans.models import CANCELLED, DECLINED, DRAFT, Base, Plan, PrivacyRecord
 from services.plans.retention import run_retention
@@ -118,16 +119,6 @@ ESTIMATE = {
 }
 
 
-def _actor(person: dict, organisation: dict) -> dict:
-    return {
-        "user_id": person["id"],
-        "role": person["role"],
-        "organisation_id": organisation["id"],
-        "organisation_kind": organisation["kind"],
-        "full_name": person["full_name"],
-    }
-
-
 def _monday_after(day: date, days: int) -> date:
     target = day + timedelta(days=days)
     return target + timedelta(days=(7 - target.weekday()) % 7)
@@ -191,66 +182,65 @@ def seed_plans(context) -> tuple[str, dict]:
     organisations, people = directory["organisations"], directory["people"]
     sessions = SessionFactory("plans", Base.metadata)
     levis, cisss, bakery = organisations["CLV"], organisations["CCA"], organisations["BSM"]
-    coordinator = _actor(people["rac@cegeplevis.demo.quebec"], levis)
-    cisss_representative = _actor(people["rh@cisss.demo.quebec"], cisss)
-    bakery_representative = _actor(people["direction@boulangerie.demo.quebec"], bakery)
+    coordinator = demo_actor(people["rac@cegeplevis.demo.quebec"], levis)
+    cisss_representative = demo_actor(people["rh@cisss.demo.quebec"], cisss)
+    bakery_representative = demo_actor(people["direction@boulangerie.demo.quebec"], bakery)
     plans = context.client("plans")
-    lines = []
-    if _run(
-        [(_issued, lambda plan_id: _issued_plan(plans, coordinator, cisss, plan_id))],
-        sessions,
-        PROGRAM_CODE,
-    ):
-        issued = _row(plans, coordinator, sessions, PROGRAM_CODE)
-        lines.append(
-            f"{issued['reference']} émis au CISSS de Chaudière-Appalaches (acceptation au plus "
-            f"tard le {when(issued['acceptance_deadline'])})"
-        )
-    if _run(_draft_stages(plans, coordinator, bakery), sessions, DRAFT_PROGRAM):
-        draft = _row(plans, coordinator, sessions, DRAFT_PROGRAM)
-        lines.append(f"{draft['reference']} en préparation")
-    if _run(
-        _amended_stages(plans, coordinator, cisss_representative, cisss),
-        sessions,
-        AMENDED_PROGRAM[0],
-    ):
-        amended = _row(plans, coordinator, sessions, AMENDED_PROGRAM[0])
-        lines.append(
-            f"{amended['reference']} accepté puis modifié : la version 2 est en vigueur, la "
-            f"version 3 attend l'acceptation du CISSS de Chaudière-Appalaches; le suivi des "
-            "trois candidats-travailleurs a commencé (le CISSS n'en voit que des nombres, "
-            "« moins de 5 »)"
-        )
-    if _run(
-        _declined_stages(plans, coordinator, bakery_representative, bakery),
-        sessions,
-        DECLINED_PROGRAM[0],
-    ):
-        declined = _row(plans, coordinator, sessions, DECLINED_PROGRAM[0])
-        lines.append(
-            f"{declined['reference']} refusé par la Boulangerie Saint-Méthode inc., avec son motif"
-        )
-    if _run(
-        _anonymised_stages(plans, coordinator, bakery_representative, bakery),
-        sessions,
-        ANONYMISED_PROGRAM[0],
-    ):
-        old = _row(plans, coordinator, sessions, ANONYMISED_PROGRAM[0])
-        lines.append(
-            f"{old['reference']} refusé il y a plus de deux ans, dont la personne candidate a "
-            "été anonymisée par la règle de conservation; une demande d'accès exportée "
-            f"({ACCESS_REQUEST_EMAIL}) au registre des renseignements personnels"
-        )
-    if _run(
-        _cancelled_stages(plans, coordinator, cisss_representative, cisss),
-        sessions,
-        CANCELLED_PROGRAM[0],
-    ):
-        cancelled = _row(plans, coordinator, sessions, CANCELLED_PROGRAM[0])
-        lines.append(
-            f"{cancelled['reference']} accepté par le CISSS de Chaudière-Appalaches, une "
-            "candidate-travailleuse ayant abandonné la démarche, puis annulé par le CISSS"
-        )
+    # Each plan: its program code, its stages, and what the operator is told once made.
+    demo_plans = [
+        (
+            PROGRAM_CODE,
+            [(_issued, lambda plan_id: _issued_plan(plans, coordinator, cisss, plan_id))],
+            lambda row: (
+                f"{row['reference']} émis au CISSS de Chaudière-Appalaches (acceptation "
+                f"au plus tard le {when(row['acceptance_deadline'])})"
+            ),
+        ),
+        (
+            DRAFT_PROGRAM,
+            _draft_stages(plans, coordinator, bakery),
+            lambda row: f"{row['reference']} en préparation",
+        ),
+        (
+            AMENDED_PROGRAM[0],
+            _amended_stages(plans, coordinator, cisss_representative, cisss),
+            lambda row: (
+                f"{row['reference']} accepté puis modifié : la version 2 est en "
+                "vigueur, la version 3 attend l'acceptation du CISSS de Chaudière-Appalaches; le "
+                "suivi des trois candidats-travailleurs a commencé (le CISSS n'en voit que des "
+                "nombres, « moins de 5 »)"
+            ),
+        ),
+        (
+            DECLINED_PROGRAM[0],
+            _declined_stages(plans, coordinator, bakery_representative, bakery),
+            lambda row: (
+                f"{row['reference']} refusé par la Boulangerie Saint-Méthode inc., avec son motif"
+            ),
+        ),
+        (
+            ANONYMISED_PROGRAM[0],
+            _anonymised_stages(plans, coordinator, bakery_representative, bakery),
+            lambda row: (
+                f"{row['reference']} refusé il y a plus de deux ans, dont la personne "
+                "candidate a été anonymisée par la règle de conservation; une demande d'accès "
+                f"exportée ({ACCESS_REQUEST_EMAIL}) au registre des renseignements personnels"
+            ),
+        ),
+        (
+            CANCELLED_PROGRAM[0],
+            _cancelled_stages(plans, coordinator, cisss_representative, cisss),
+            lambda row: (
+                f"{row['reference']} accepté par le CISSS de Chaudière-Appalaches, une "
+                "candidate-travailleuse ayant abandonné la démarche, puis annulé par le CISSS"
+            ),
+        ),
+    ]
+    lines = [
+        told(_row(plans, coordinator, sessions, code))
+        for code, stages, told in demo_plans
+        if _run(stages, sessions, code)
+    ]
     with sessions.transaction() as session:
         plan_ids = dict(session.execute(select(Plan.program_code, Plan.id)).all())
         events = recorded_events(session)
@@ -475,37 +465,25 @@ def _amended_stages(plans, coordinator: dict, employer: dict, cisss: dict) -> li
 
     def first_version(plan_id: int | None):
         with clock.frozen_at(now - timedelta(days=80)):
-            today = clock.today()
-            plan_id = (
-                plan_id
-                or plans.create_plan(
-                    actor=coordinator,
-                    data={
-                        "employer_id": cisss["id"],
-                        "employer_service": "Direction des services multidisciplinaires, "
-                        "archives médicales et accueil",
-                        "program_kind": "AEC",
-                        "program_code": AMENDED_PROGRAM[0],
-                        "program_title": AMENDED_PROGRAM[1],
-                        "target_jobs": "le personnel administratif des archives médicales et de "
-                        "l'accueil des hôpitaux",
-                        "organisation_domain": "de la santé et des services sociaux",
-                    },
-                )["id"]
-            )
-            plans.update_draft(
-                actor=coordinator,
-                plan_id=plan_id,
-                data={
-                    "competencies": [
-                        {"code": c, "statement": st, "group": g, "weeks_3h": w3, "weeks_6h": w6}
-                        for c, st, g, w3, w6 in AMENDED_COMPETENCIES
-                    ],
-                    "candidates": _candidates(AMENDED_CANDIDATES, _monday_after(today, 21)),
+            _first_version_issued(
+                plans,
+                coordinator,
+                plan_id,
+                {
+                    "employer_id": cisss["id"],
+                    "employer_service": "Direction des services multidisciplinaires, archives "
+                    "médicales et accueil",
+                    "program_kind": "AEC",
+                    "program_code": AMENDED_PROGRAM[0],
+                    "program_title": AMENDED_PROGRAM[1],
+                    "target_jobs": "le personnel administratif des archives médicales et de "
+                    "l'accueil des hôpitaux",
+                    "organisation_domain": "de la santé et des services sociaux",
                 },
+                AMENDED_COMPETENCIES,
+                _candidates(AMENDED_CANDIDATES, _monday_after(clock.today(), 21)),
+                _estimate_for(2, 10),
             )
-            plans.save_estimate(actor=coordinator, plan_id=plan_id, estimate=_estimate_for(2, 10))
-            plans.issue(actor=coordinator, plan_id=plan_id)
 
     def accepted_on(days_ago: int):
         def accept(plan_id: int):
@@ -566,6 +544,28 @@ def _amended_stages(plans, coordinator: dict, employer: dict, cisss: dict) -> li
         (lambda s: s["results"] > 0, follow_up),
         (lambda s: _version_issued(s, 3), steve_moved),
     ]
+
+
+def _first_version_issued(
+    plans, coordinator: dict, plan_id: int | None, plan: dict, competencies, candidates, estimate
+) -> None:
+    """The plan made (unless ``plan_id``: the draft a stopped demo left, completed), its
+    competencies — (code, statement, group, weeks at 3 h, at 6 h) — and candidate-workers
+    filled in, its estimate saved, and its first version issued, at the clock's time."""
+    plan_id = plan_id or plans.create_plan(actor=coordinator, data=plan)["id"]
+    plans.update_draft(
+        actor=coordinator,
+        plan_id=plan_id,
+        data={
+            "competencies": [
+                {"code": c, "statement": st, "group": g, "weeks_3h": w3, "weeks_6h": w6}
+                for c, st, g, w3, w6 in competencies
+            ],
+            "candidates": candidates,
+        },
+    )
+    plans.save_estimate(actor=coordinator, plan_id=plan_id, estimate=estimate)
+    plans.issue(actor=coordinator, plan_id=plan_id)
 
 
 def _version_issued(state: dict, number: int) -> bool:
@@ -670,36 +670,22 @@ def _offer_declined_stages(
 
     def offered(plan_id: int | None):
         with clock.frozen_at(now - timedelta(days=issued_days_ago)):
-            plan_id = (
-                plan_id
-                or plans.create_plan(
-                    actor=coordinator,
-                    data={
-                        "employer_id": bakery["id"],
-                        "program_kind": "AEC",
-                        "program_code": program[0],
-                        "program_title": program[1],
-                        "target_jobs": target_jobs,
-                        "organisation_domain": "de la boulangerie artisanale et industrielle",
-                    },
-                )["id"]
-            )
-            plans.update_draft(
-                actor=coordinator,
-                plan_id=plan_id,
-                data={
-                    "competencies": [
-                        {"code": code, "statement": statement, "group": "",
-                         "weeks_3h": weeks_3h, "weeks_6h": weeks_6h}
-                        for code, statement, weeks_3h, weeks_6h in competencies
-                    ],
-                    "candidates": _candidates([candidate], first_monday()),
+            _first_version_issued(
+                plans,
+                coordinator,
+                plan_id,
+                {
+                    "employer_id": bakery["id"],
+                    "program_kind": "AEC",
+                    "program_code": program[0],
+                    "program_title": program[1],
+                    "target_jobs": target_jobs,
+                    "organisation_domain": "de la boulangerie artisanale et industrielle",
                 },
-            )  # fmt: skip
-            plans.save_estimate(
-                actor=coordinator, plan_id=plan_id, estimate=_estimate_for(*estimate)
+                [(code, statement, "", w3, w6) for code, statement, w3, w6 in competencies],
+                _candidates([candidate], first_monday()),
+                _estimate_for(*estimate),
             )
-            plans.issue(actor=coordinator, plan_id=plan_id)
 
     def declined(plan_id: int):
         with clock.frozen_at(now - timedelta(days=declined_days_ago)):
@@ -734,37 +720,23 @@ def _cancelled_stages(plans, coordinator: dict, employer: dict, cisss: dict) -> 
 
     def issued(plan_id: int | None):
         with clock.frozen_at(now - timedelta(days=110)):
-            plan_id = (
-                plan_id
-                or plans.create_plan(
-                    actor=coordinator,
-                    data={
-                        "employer_id": cisss["id"],
-                        "employer_service": "Direction du soutien à l'autonomie des personnes "
-                        "âgées",
-                        "program_kind": "AEC",
-                        "program_code": CANCELLED_PROGRAM[0],
-                        "program_title": CANCELLED_PROGRAM[1],
-                        "target_jobs": "le personnel du soutien à domicile",
-                        "organisation_domain": "de la santé et des services sociaux",
-                    },
-                )["id"]
-            )
-            plans.update_draft(
-                actor=coordinator,
-                plan_id=plan_id,
-                data={
-                    "competencies": [
-                        {"code": c, "statement": st, "group": g, "weeks_3h": w3, "weeks_6h": w6}
-                        for c, st, g, w3, w6 in CANCELLED_COMPETENCIES
-                    ],
-                    "candidates": _candidates(
-                        CANCELLED_CANDIDATES, _monday_after(clock.today(), 35)
-                    ),
+            _first_version_issued(
+                plans,
+                coordinator,
+                plan_id,
+                {
+                    "employer_id": cisss["id"],
+                    "employer_service": "Direction du soutien à l'autonomie des personnes âgées",
+                    "program_kind": "AEC",
+                    "program_code": CANCELLED_PROGRAM[0],
+                    "program_title": CANCELLED_PROGRAM[1],
+                    "target_jobs": "le personnel du soutien à domicile",
+                    "organisation_domain": "de la santé et des services sociaux",
                 },
+                CANCELLED_COMPETENCIES,
+                _candidates(CANCELLED_CANDIDATES, _monday_after(clock.today(), 35)),
+                _estimate_for(3, 14),
             )
-            plans.save_estimate(actor=coordinator, plan_id=plan_id, estimate=_estimate_for(3, 14))
-            plans.issue(actor=coordinator, plan_id=plan_id)
 
     def accepted(plan_id: int):
         with clock.frozen_at(now - timedelta(days=90)):

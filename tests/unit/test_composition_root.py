@@ -150,3 +150,26 @@ def test_the_demo_reference_check_catches_a_demo_reaching_into_another_service(t
         "services.billing.models",
         "services.scoring.models",
     ]
+
+
+@pytest.mark.parametrize("service", SERVICES)
+def test_every_service_has_the_same_files_for_the_same_things(service):
+    """``service.py``, ``models.py``, ``manifest.py`` and ``access.py`` in every service;
+    ``jobs.py`` exactly when the manifest declares jobs, ``demo.py`` when it declares demo
+    steps; settings only through a ``config.py`` on pydantic-settings, never ``os.environ``
+    read at call time."""
+    package = ROOT / "services" / service
+    manifest = registry.service(service)
+    for name in ("service.py", "models.py", "manifest.py", "access.py"):
+        assert (package / name).is_file(), name
+    assert (package / "jobs.py").is_file() == (manifest.jobs == f"services.{service}.jobs")
+    assert (package / "demo.py").is_file() == bool(manifest.demo)
+    reading_environment = [
+        str(path.relative_to(ROOT))
+        for path in package.rglob("*.py")
+        if "os.environ" in path.read_text() or "getenv(" in path.read_text()
+    ]
+    assert reading_environment == []
+    config = package / "config.py"
+    if config.is_file():
+        assert "pydantic_settings" in config.read_text()
