@@ -2,12 +2,14 @@
 
 from __future__ import annotations
 
-from sqlalchemy import select
+from datetime import datetime
+
+from sqlalchemy import func, select
 from sqlalchemy.orm import Session
 
 from gateway import calendar_feeds
 from gateway.auth import calendar_feed_url, hash_password
-from gateway.models import CalendarFeed, Organisation, User
+from gateway.models import AuditEntry, CalendarFeed, Organisation, User
 from rac_shared.actor import OrganisationKind as K
 from rac_shared.actor import Role as R
 from rac_shared.clock import clock
@@ -289,35 +291,26 @@ def seed_directory(context) -> tuple[str, dict]:
 
 
 def seed_audit_trail(context) -> tuple[str, dict]:
-    """The demo's history in the audit trail: the services' demo seeds keep their events in
-    their outboxes as the record of what happened (marked published, so nobody is e-mailed),
-    and those the trail keeps are chained in the gateway's ledger in the order they
-    happened, each once (by event id: running the demo again adds nothing).
+    """The demo's history in the audit trail: the services' demo steps keep their events in
+    their outboxes as the record of what happened (the applications' and scoring's marked
+    published, so nobody is e-mailed) and forward them (``events``); each is handed, in the
+    order they happened, to the gateway's own audit handlers (``context.client("gateway")
+    .deliver``, as the bus would), which chain the facts the trail keeps once each, by event
+    id: running the demo again adds nothing, nor does the relay when the services start."""
+    envelopes = {}
+    for step in ("network", "designations", "plans", "billing"):
+        for body in context.forwarded[step].get("events", ()):
+            envelopes[body["event_id"]] = body
+    gateway = context.client("gateway")
 
-    The one demo step that reads other services' tables (their outboxes, read only, through
-    the sessions of the root's in-process clients): the services have no RPC that hands out
-    their past events, and ``rac demo`` runs before any service is up."""
-    from gateway import audit
-    from gateway.audit_facts import payload_class
-    from gateway.models import Base as GatewayBase
-    from rac_shared.db import SessionFactory
-    from rac_shared.events import Envelope
+    def chain_length() -> int:
+        with gateway.sessions() as session:
+            return session.scalar(select(func.count(AuditEntry.id)))
 
-    envelopes = []
-    for service in ("applications", "scoring", "plans", "billing"):
-        sessions = context.client(service).sessions
-        outbox = sessions.metadata.tables["outbox"]
-        with sessions() as session:
-            envelopes += [
-                Envelope.model_validate(body)
-                for body in session.scalars(select(outbox.c.body).order_by(outbox.c.id))
-            ]
-    added = 0
-    with SessionFactory("gateway", GatewayBase.metadata).transaction() as session:
-        for envelope in sorted(envelopes, key=lambda e: e.occurred_at):
-            payload_cls = payload_class(envelope)
-            if payload_cls is not None:
-                added += audit.append_fact(session, envelope, envelope.payload_as(payload_cls))
+    before = chain_length()
+    for body in sorted(envelopes.values(), key=lambda b: datetime.fromisoformat(b["occurred_at"])):
+        gateway.deliver(body)
+    added = chain_length() - before
     return (
         f"Journal d'audit : {added} faits des services ajoutés à la chaîne (« rac audit verify »).",
         {},

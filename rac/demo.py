@@ -10,9 +10,12 @@ stopped when run again.
 
 from __future__ import annotations
 
+import inspect
 from graphlib import TopologicalSorter
 
+from nameko.events import EventHandler
 from nameko.rpc import RpcProxy
+from nameko.testing.services import worker_factory
 
 from rac import registry
 from rac_shared.db import SessionFactory
@@ -20,29 +23,52 @@ from rac_shared.manifest import DemoContext, DemoStep, resolve
 
 
 class InProcess:
-    """Calls a nameko service's entrypoints in this process, as a worker would: a fresh
-    session of its own database per call, its RPC proxies answered by the other services'
-    ``InProcess`` stand-ins."""
+    """Calls a nameko service's entrypoints in this process, each call on a fresh worker
+    made by nameko's ``worker_factory``: a session of the service's own database as its
+    ``db``, the other services' ``InProcess`` stand-ins as its RPC proxies (its other
+    dependencies — relay, scheduler — have nothing to do here and are nameko's mocks).
+
+    ``client.method(...)`` calls an RPC method; ``client.deliver(body)`` hands an event
+    envelope to the service's handlers of that event, as the bus would (none: nothing)."""
 
     def __init__(self, name: str, clients: Clients, url: str | None = None):
         manifest = registry.service(name)
         self._service_cls = manifest.load_class()
         self.sessions = SessionFactory(name, manifest.metadata, url=url)
         self._clients = clients
+        self._proxies = {
+            attribute: value.target_service
+            for attribute, value in vars(self._service_cls).items()
+            if isinstance(value, RpcProxy)
+        }
+        self._handlers: dict[tuple[str, str], list[str]] = {}
+        for attribute, value in inspect.getmembers(self._service_cls):
+            for entrypoint in getattr(value, "nameko_entrypoints", ()):
+                if isinstance(entrypoint, EventHandler):
+                    key = (entrypoint.source_service, entrypoint.event_type)
+                    self._handlers.setdefault(key, []).append(attribute)
+
+    def _run(self, method: str, *args, **kwargs):
+        proxies = {attribute: self._clients(target) for attribute, target in self._proxies.items()}
+        worker = worker_factory(self._service_cls, db=self.sessions(), **proxies)
+        try:
+            return getattr(worker, method)(*args, **kwargs)
+        finally:
+            worker.db.close()
 
     def __getattr__(self, method: str):
-        def call(*args, **kwargs):
-            worker = self._service_cls()
-            worker.db = self.sessions()
-            for attribute, value in vars(self._service_cls).items():
-                if isinstance(value, RpcProxy):
-                    setattr(worker, attribute, self._clients(value.target_service))
-            try:
-                return getattr(worker, method)(*args, **kwargs)
-            finally:
-                worker.db.close()
+        if method.startswith("_"):
+            raise AttributeError(method)
+        return lambda *args, **kwargs: self._run(method, *args, **kwargs)
 
-        return call
+    def deliver(self, body: dict) -> int:
+        """The event ``body`` (an outbox envelope) to each of this service's handlers of its
+        source and type; returns how many handled it. The handlers are idempotent by event
+        id, so the same event relayed over the bus later changes nothing."""
+        handlers = self._handlers.get((body["source"], body["event_type"]), [])
+        for handler in handlers:
+            self._run(handler, body)
+        return len(handlers)
 
 
 class Clients:

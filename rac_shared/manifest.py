@@ -78,3 +78,15 @@ class DemoContext:
     def __init__(self, forwarded: dict[str, dict], client: Callable[[str], Any]):
         self.forwarded = forwarded
         self.client = client
+
+
+def demo_actor(person: dict, organisation: dict) -> dict:
+    """A person of the directory's demo accounts (``person``, as the directory step forwards
+    them) acting for ``organisation``: the ``actor`` a demo step passes to an RPC."""
+    return {
+        "user_id": person["id"],
+        "role": person["role"],
+        "organisation_id": organisation["id"],
+        "organisation_kind": organisation["kind"],
+        "full_name": person["full_name"],
+    }

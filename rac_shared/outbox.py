@@ -110,6 +110,14 @@ def record_event(
     return envelope
 
 
+def recorded_events(session: Session) -> list[dict]:
+    """The events in this service's outbox, oldest first, as their envelopes' JSON: what a
+    service's ``rac demo`` step forwards as its history (the demo runs before any relay, so
+    the other services get them as values, never by reading this table)."""
+    outbox = _table(session, "outbox")
+    return list(session.scalars(select(outbox.c.body).order_by(outbox.c.id)))
+
+
 class EventRows:
     """The outbox rows of many events of one transaction — what ``record_event`` writes for
     each, in one multi-row INSERT (``tests/unit/test_outbox.py`` checks that both write the

@@ -15,12 +15,19 @@
 
 The ministry never sees an application's content while it is a draft that was never
 deposited: the table lists it (status only), its detail stays the institution's.
+
+``load`` applies these rules to one application (tenant scoping): every function that
+reads or changes an application goes through it.
 """
 
 from __future__ import annotations
 
+from sqlalchemy import select
+from sqlalchemy.orm import Session
+
 from rac_shared.actor import Actor, Role
-from rac_shared.errors import forbidden
+from rac_shared.errors import forbidden, not_found
+from services.applications.models import ADMISSIBLE, Application
 
 STAFF_ROLES = frozenset({Role.MINISTRY_ADMIN, Role.MINISTRY_ANALYST})
 
@@ -55,3 +62,39 @@ def ensure_institution(actor: Actor) -> None:
 
 def is_staff(actor: Actor) -> bool:
     return actor.role in STAFF_ROLES
+
+
+# -- loading with tenant scoping ---------------------------------------------------------
+
+
+def load(session: Session, actor: Actor, application_id: int, for_update: bool = False):
+    """The application if ``actor`` may read it; another tenant's is "not found"."""
+    ensure_in_area(actor)
+    query = select(Application).where(Application.id == application_id)
+    if for_update:
+        query = query.with_for_update()
+    application = session.scalar(query)
+    if application is None or not can_read(actor, application):
+        raise not_found("Demande introuvable.")
+    return application
+
+
+def can_read(actor: Actor, application: Application) -> bool:
+    if actor.is_institution:
+        return application.organisation_id == actor.organisation_id
+    if is_staff(actor):
+        return application.submitted_at is not None
+    if actor.role == Role.MINISTRY_EVALUATOR:
+        return application.admissibility == ADMISSIBLE
+    return False
+
+
+def application_of(session: Session, actor: Actor, call_id: int) -> Application | None:
+    """The actor's institution's application on a call, if any."""
+    if not actor.is_institution:
+        return None
+    return session.scalar(
+        select(Application).where(
+            Application.call_id == call_id, Application.organisation_id == actor.organisation_id
+        )
+    )

@@ -9,7 +9,7 @@
    America/Montreal).
 
 Each rule gives a result and its reason in French. The analyst then confirms or overrides
-each one (see ``dossiers.review_rule``); nothing here touches the database.
+each one (see ``review.review_rule``); nothing here touches the database.
 """
 
 from __future__ import annotations
@@ -18,7 +18,7 @@ from dataclasses import dataclass, field
 from datetime import date, datetime
 
 from rac_shared.actor import OrganisationKind, Role
-from rac_shared.clock import end_of_day, is_on_or_before_deadline
+from rac_shared.clock import is_on_or_before_deadline
 from rac_shared.contracts.applications import AdmissibilityRule
 from rac_shared.formatting import long_date, long_datetime
 from rac_shared.french import plural
@@ -269,7 +269,3 @@ def evaluate(facts: Facts) -> list[RuleResult]:
         rule_deposit(facts),
     ]
     return [RuleResult(r.rule, r.passed, r.reason, RULES[r.rule]) for r in results]
-
-
-def deadline_instant(deadline_date: date) -> datetime:
-    return end_of_day(deadline_date)

@@ -13,7 +13,8 @@ from rac_shared.actor import Actor, OrganisationKind, Role
 from rac_shared.clock import MONTREAL, clock
 from rac_shared.contracts.applications import CallIn, CriterionIn, GridIn, QuestionIn, SectionIn
 from rac_shared.db import SessionFactory
-from services.applications import calls, dossiers
+from rac_shared.outbox import recorded_events
+from services.applications import calls, dossiers, review
 from services.applications.models import Application, Base, Call
 
 TITLE_2012 = (
@@ -307,7 +308,7 @@ def seed(session: Session, organisations: dict[str, dict], people: dict[str, dic
         dossiers.submit(session, cmv_rac, submitted.id)
         dossiers.attach_receipt(submitted, render_receipt)
     with clock.frozen_at(_at(2012, 12, 19, 11, 0)):
-        dossiers.record_paper_receipt(session, analyst, submitted.id, date(2012, 12, 19))
+        review.record_paper_receipt(session, analyst, submitted.id, date(2012, 12, 19))
     session.flush()
     # The demo's events are facts of 2012, announced at the time: they stay in the outbox as
     # the record of what happened, marked published, so that nobody is e-mailed about them
@@ -633,11 +634,17 @@ def seed_calls(context) -> tuple[str, dict]:
     return summary, {"call_id": call_id}
 
 
+def _history() -> list[dict]:
+    with SessionFactory("applications", Base.metadata).transaction() as session:
+        return recorded_events(session)
+
+
 def seed_network(context) -> tuple[str, dict]:
     """The designated CERACs' network record, support requests, reports and a special
-    mandate, from the CERACs the scoring step designated (forwarded as ``ceracs``)."""
+    mandate, from the CERACs the scoring step designated (forwarded as ``ceracs``).
+    Forwards this service's events (``events``: those of both steps) for the audit trail."""
     directory = context.forwarded["directory"]
     ceracs = context.forwarded["designations"]["ceracs"]
     with SessionFactory("applications", Base.metadata).transaction() as session:
         summary = seed_reporting(session, directory["organisations"], directory["people"], ceracs)
-    return summary, {}
+    return summary, {"events": _history()}

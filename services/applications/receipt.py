@@ -5,9 +5,11 @@ from __future__ import annotations
 from pathlib import Path
 
 from rac_shared.actor import KIND_LABELS, ROLE_LABELS, OrganisationKind, Role
+from rac_shared.clock import aware
 from rac_shared.contracts.applications import SignatureCapacity
 from rac_shared.pdf import render_pdf
 from rac_shared.templating import make_environment
+from services.applications.dossiers import ATTACHMENT_KINDS
 from services.applications.models import Application
 
 templates = make_environment(Path(__file__).parent / "templates")
@@ -16,8 +18,6 @@ CAPACITY_LABELS = SignatureCapacity.labels()
 
 
 def receipt_html(application: Application) -> str:
-    from services.applications.dossiers import ATTACHMENT_KINDS, aware
-
     return templates.get_template("receipt.html.j2").render(
         application=application,
         call=application.call,

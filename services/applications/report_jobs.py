@@ -18,8 +18,9 @@ from sqlalchemy.orm import Session
 from rac_shared.db import SessionFactory
 from rac_shared.events import CeracReportDueSoon
 from rac_shared.outbox import record_event
+from services.applications.config import applications_settings
 from services.applications.models import REPORT_DRAFT, Base, CeracReport, ReportReminder
-from services.applications.reporting import REMINDER_STEPS, reminder_step
+from services.applications.reporting import reminder_step
 
 BATCH = 200
 
@@ -29,7 +30,8 @@ def reminders_batch(
 ) -> tuple[int, int | None]:
     """Publish the reminders of one batch of draft reports (ids after ``after_id``).
     Returns (reminders published, last report id seen, or None when done)."""
-    horizon = as_of + timedelta(days=max(days for _, days in REMINDER_STEPS))
+    steps = applications_settings().report_reminder_steps
+    horizon = as_of + timedelta(days=max(days for _, days in steps))
     reports = session.scalars(
         select(CeracReport)
         .where(

@@ -40,6 +40,7 @@ from rac_shared.events import (
 )
 from rac_shared.outbox import record_event
 from services.applications.ceracs import MANDATE_PART_LABELS
+from services.applications.config import applications_settings
 from services.applications.files import check_upload
 from services.applications.models import (
     REPORT_ACCEPTED,
@@ -63,7 +64,6 @@ EDITABLE = (REPORT_DRAFT, REPORT_CHANGES_REQUESTED)
 STATUS_LABELS = ReportStatus.labels()
 KIND_LABELS = ReportKind.labels()
 YEAR = re.compile(r"^(\d{4})-(\d{4})$")
-REMINDER_STEPS = (("j-30", 30), ("j-7", 7))
 SUPPORT_RECEIVED, SUPPORT_ANSWERED = "support_received", "support_answered"
 PREFILLED = {
     SUPPORT_RECEIVED: (IndicatorSource.SUPPORT_RECEIVED.label, "demandes"),
@@ -149,11 +149,12 @@ def days_late(due_date: date, as_of: date) -> int:
 
 def reminder_step(due_date: date, as_of: date) -> str | None:
     """The reminder due on ``as_of`` for a report not yet submitted: ``late`` after the due
-    date, ``j-7`` within the last seven days, ``j-30`` within the last thirty, else None.
+    date, ``j-7`` within the last seven days, ``j-30`` within the last thirty (the days of
+    ``APPLICATIONS_REPORT_REMINDER_DAYS``), else None.
     Only the current step: a job that did not run for weeks does not send stale ones."""
     if as_of > due_date:
         return "late"
-    for step, days in sorted(REMINDER_STEPS, key=lambda s: s[1]):
+    for step, days in sorted(applications_settings().report_reminder_steps, key=lambda s: s[1]):
         if as_of >= due_date - timedelta(days=days):
             return step
     return None

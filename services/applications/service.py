@@ -18,7 +18,7 @@ from nameko.timer import timer
 
 from rac_shared.actor import Actor
 from rac_shared.bus import OutboxRelayRunner
-from rac_shared.clock import clock
+from rac_shared.clock import aware, clock
 from rac_shared.consumer import on_event
 from rac_shared.contracts import (
     HealthReport,
@@ -105,8 +105,11 @@ from services.applications import (
     calls,
     ceracs,
     dossiers,
+    home,
     mandates,
     reporting,
+    review,
+    staff_table,
     support,
     views,
 )
@@ -189,7 +192,7 @@ class ApplicationsService:
     @rpc
     def home_summary(self, actor: Actor) -> list[NextAction]:
         """Next actions on the actor's home page (calls to apply to, signatures, reviews)."""
-        return dossiers.home_summary(self.db, actor)
+        return home.home_summary(self.db, actor)
 
     # -- calls ---------------------------------------------------------------------
 
@@ -309,7 +312,7 @@ class ApplicationsService:
 
     @rpc
     def get_application(self, actor: Actor, application_id: int) -> ApplicationView:
-        application = dossiers.load(self.db, actor, application_id)
+        application = access.load(self.db, actor, application_id)
         return views.application_view(self.db, actor, application)
 
     @rpc
@@ -365,7 +368,7 @@ class ApplicationsService:
                 "full_name": signature.full_name,
                 "role": signature.role,
                 "capacity": signature.capacity,
-                "signed_at": dossiers.aware(signature.signed_at),
+                "signed_at": aware(signature.signed_at),
             }
 
     @rpc
@@ -388,7 +391,7 @@ class ApplicationsService:
 
     @rpc
     def get_receipt(self, actor: Actor, application_id: int) -> FileReply:
-        application = dossiers.load(self.db, actor, application_id)
+        application = access.load(self.db, actor, application_id)
         if application.status != APP_SUBMITTED:
             raise not_found("Aucun accusé de réception : la demande n'est pas déposée.")
         if application.receipt_pdf is None:
@@ -408,7 +411,7 @@ class ApplicationsService:
         self, actor: Actor, application_id: int, data: PaperReceiptIn
     ) -> ApplicationRow:
         with self.db.begin():
-            application = dossiers.record_paper_receipt(
+            application = review.record_paper_receipt(
                 self.db, actor, application_id, data.received_on
             )
             return views.application_row(application)
@@ -416,14 +419,14 @@ class ApplicationsService:
     @rpc
     def review_rule(self, actor: Actor, application_id: int, data: ReviewIn) -> RuleReviewed:
         with self.db.begin():
-            review = dossiers.review_rule(
+            reviewed = review.review_rule(
                 self.db, actor, application_id, data.rule, data.passed, data.justification
             )
             return {
-                "rule": review.rule,
-                "passed": review.passed,
-                "computed_passed": review.computed_passed,
-                "overridden": review.overridden,
+                "rule": reviewed.rule,
+                "passed": reviewed.passed,
+                "computed_passed": reviewed.computed_passed,
+                "overridden": reviewed.overridden,
             }
 
     @rpc
@@ -431,9 +434,7 @@ class ApplicationsService:
         self, actor: Actor, application_id: int, data: DecisionIn
     ) -> ApplicationRow:
         with self.db.begin():
-            application = dossiers.decide(
-                self.db, actor, application_id, data.decision, data.comment
-            )
+            application = review.decide(self.db, actor, application_id, data.decision, data.comment)
             return views.application_row(application)
 
     @rpc
@@ -441,7 +442,7 @@ class ApplicationsService:
         self, actor: Actor, call_id: int, query: TableQuery | None = None
     ) -> ApplicationsTable:
         filters = query or TableQuery()
-        result = dossiers.table(self.db, actor, call_id, filters)
+        result = staff_table.table(self.db, actor, call_id, filters)
         return {
             "call": views.call_summary(result["call"]),
             "rows": [views.application_row(a) for a in result["rows"]],
@@ -456,10 +457,10 @@ class ApplicationsService:
     def applications_csv(
         self, actor: Actor, call_id: int, query: TableQuery | None = None
     ) -> CsvReply:
-        result = dossiers.table(self.db, actor, call_id, query or TableQuery())
+        result = staff_table.table(self.db, actor, call_id, query or TableQuery())
         return {
             "filename": f"demandes-appel-{call_id}.csv",
-            "content": dossiers.table_csv(result),
+            "content": staff_table.table_csv(result),
         }
 
     # -- for other services (never exposed by the gateway) -----------------------------

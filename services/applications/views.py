@@ -6,9 +6,10 @@ from __future__ import annotations
 from sqlalchemy.orm import Session
 
 from rac_shared.actor import ROLE_LABELS, Actor, Role
-from rac_shared.clock import end_of_day
+from rac_shared.clock import aware, end_of_day
 from rac_shared.contracts.applications import AttachmentKind, CallStatus, QuestionKind, ReviewAction
 from services.applications import access
+from services.applications.access import application_of
 from services.applications.admissibility import RULES
 from services.applications.calls import (
     GROUP_LABELS,
@@ -20,15 +21,11 @@ from services.applications.calls import (
     guide_of,
 )
 from services.applications.dossiers import (
-    DECISION_LABELS,
     STATUS_LABELS,
     answers_of,
-    application_of,
-    aware,
     capacity_for,
     checklist,
     receipt_ready,
-    review_state,
     submission_problems,
 )
 from services.applications.models import (
@@ -42,6 +39,7 @@ from services.applications.models import (
     Call,
 )
 from services.applications.receipt import CAPACITY_LABELS
+from services.applications.review import DECISION_LABELS, review_state
 
 CALL_STATUS_LABELS = CallStatus.labels()
 KIND_LABELS = QuestionKind.labels()

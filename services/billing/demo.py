@@ -1,22 +1,26 @@
-"""Demo billing data (idempotent): the Cégep de Lévis bills the CISSS de Chaudière-Appalaches
-for a workplace RAC project (AEC in health care, three candidate-workers).
+"""Demo billing data (idempotent, resumable): billing's side of the plans the plans demo
+made, and the funding of the CERACs the scoring demo designated.
 
-The plan itself belongs to the plans service; the demo simulates its acceptance by calling
-billing's own domain function with a ``plan.accepted`` payload, so that the schedule, two
-issued invoices (one paid, one overdue) and the installment awaiting the end of the
-evaluations exist even before plans publishes anything.
+The plans step forwards its events (``plan.issued``, ``plan.accepted``,
+``plan.milestone_reached``, ``plan.candidate_abandoned``, ``plan.cancelled``…, read from
+its own outbox) and the cancelled plan's id. This step hands each event to billing's own
+handlers on the day it happened (``context.client("billing").deliver``, as the bus would:
+idempotent by event id, so the same events relayed when the services start change
+nothing), and does on those days what the Cégep de Lévis's coordinator and billing's
+invoicing job would, through billing's entrypoints: the installments due are invoiced, the
+cancelled plan's first invoice is paid by cheque, its costs incurred are recorded after the
+cancellation. The amended plan's acceptance invoice is left unpaid: it is overdue.
 """
 
 from __future__ import annotations
 
-from datetime import timedelta
+from datetime import datetime, timedelta
 
 from sqlalchemy import delete, func, select
 from sqlalchemy.orm import Session
 
 from rac_shared.actor import Actor, OrganisationKind, Role
 from rac_shared.clock import clock
-from rac_shared.contracts.billing import CostsIncurredIn, EstimateSpec, PaymentIn, PlanRef
 from rac_shared.contracts.funding import (
     AllocationIn,
     DisbursementPaymentIn,
@@ -25,230 +29,147 @@ from rac_shared.contracts.funding import (
     ScheduleIn,
 )
 from rac_shared.db import SessionFactory
-from rac_shared.events import CancelledPlanCandidate
 from rac_shared.formatting import long_date, money
 from rac_shared.french import plural
-from services.billing import (
-    cancellation,
-    estimates,
-    funding,
-    invoicing,
-    payments,
-    schedule,
-    settlements,
-)
+from rac_shared.manifest import demo_actor
+from rac_shared.outbox import recorded_events
+from services.billing import estimates, funding
 from services.billing.models import (
     Base,
-    BillingPlan,
+    CancellationCosts,
+    CreditNote,
     FundingDisbursement,
     Invoice,
     OperatingAllocation,
     Organisation,
 )
-from services.billing.testing import (
-    abandoned,
-    accepted,
-    cancelled,
-    estimate_spec,
-    milestone,
-)
 
-DEMO_PLAN_ID = 9001
-DEMO_REFERENCE = "PMO-CLV-2026-DEMO"
 LEVIS_TAX_NUMBERS = ("123456789 RT0001", "1234567890 TQ0001")
+LEVIS_PAYMENT_INSTRUCTIONS = (
+    "Par virement bancaire au compte 815-30001-1234567 (Caisse Desjardins de Lévis) ou par "
+    "chèque à l'ordre du Cégep de Lévis, 205, route Monseigneur-Bourget, Lévis (Québec) "
+    "G6V 6Z9, en indiquant le numéro de la facture."
+)
+# What billing does on the days of the plans' events.
+INVOICED_AFTER = ("plan.accepted", "plan.milestone_reached")
+PAID_DAYS_AFTER_ACCEPTANCE = 18
+COSTS_DAYS_AFTER_CANCELLATION = 5
+# The costs incurred on the cancelled plan since the welcome meeting: accompaniment hours
+# (line 3), and the share of their evaluation (line 4) of the two who stayed, by name.
+COSTS_ACCOMPANIMENT_HOURS = "6"
+COSTS_EVALUATION_SHARES = {"Josée Bilodeau": "0.5", "Marc-André Turcotte": "0.25"}
 
 
-def seed(
-    session: Session, organisations: dict, people: dict, ceracs: list[dict] | None = None
-) -> str:
-    """``organisations`` by code and ``people`` by e-mail, as the gateway's directory shows;
-    ``ceracs``: the CERACs the scoring demo designated (see ``seed_funding``)."""
-    summary = seed_invoicing(session, organisations, people)
-    summary += "\n" + seed_cancellation(session, organisations, people)
-    if ceracs is None:
-        return summary
-    return summary + "\n" + seed_funding(session, ceracs, people)
-
-
-def _coordinator(people: dict, institution: dict) -> Actor:
-    coordinator = people["rac@cegeplevis.demo.quebec"]
-    return Actor(
-        user_id=coordinator["id"],
-        role=Role.RAC_COORDINATOR,
-        organisation_id=institution["id"],
-        organisation_kind=OrganisationKind.CEGEP,
-        full_name=coordinator["full_name"],
-    )
-
-
-def _two_installments_invoiced(
-    session: Session,
-    actor: Actor,
-    plan_id: int,
-    reference: str,
-    ids: dict,
-    *,
-    accepted_on,
-    welcome_on,
-    payment: tuple[int, str, str],
-):
-    """The sample estimate (three candidate-workers) saved 20 days before ``accepted_on``
-    and accepted then; the acceptance installment invoiced and paid ``payment`` = (days
-    later, method, reference); the welcome meeting reached on ``welcome_on`` and its
-    installment invoiced. Returns both invoices."""
-    with clock.frozen_at(accepted_on - timedelta(days=20)):
-        estimate = estimates.save_estimate(
-            session,
-            actor,
-            PlanRef(plan_id=plan_id, version=1, reference=reference, candidate_count=3, **ids),
-            EstimateSpec.model_validate(estimate_spec()),
-        )
-        estimates.freeze(estimate)
-    institution_id = ids["institution_id"]
-    with clock.frozen_at(accepted_on):
-        schedule.accept_plan(session, accepted(plan_id, 1, accepted_on, reference=reference, **ids))
-        [first] = invoicing.issue_due_batch(session, accepted_on, institution_id=institution_id)
-    days, method, payment_reference = payment
-    paid_on = accepted_on + timedelta(days=days)
-    with clock.frozen_at(paid_on):
-        payments.record_payment(
-            session,
-            actor,
-            first.id,
-            PaymentIn(
-                paid_on=paid_on, amount=first.total, method=method, reference=payment_reference
-            ),
-        )
-    with clock.frozen_at(welcome_on):
-        schedule.milestone_reached(
-            session, milestone(plan_id, "welcome_meeting", welcome_on, **ids)
-        )
-        [second] = invoicing.issue_due_batch(session, welcome_on, institution_id=institution_id)
-    return first, second
-
-
-def seed_invoicing(session: Session, organisations: dict, people: dict) -> str:
-    if session.get(BillingPlan, DEMO_PLAN_ID) is not None:
-        return "Facturation : données de démonstration déjà présentes."
-    levis, cisss = organisations["CLV"], organisations["CCA"]
+def seed_profiles(session: Session, organisations: dict) -> None:
+    """Billing's records of the directory's organisations, and the Cégep de Lévis's tax
+    numbers and payment instructions (printed on its invoices)."""
     for view in organisations.values():
         if view["kind"] != OrganisationKind.MINISTRY.value:
             estimates.upsert_organisation(session, view)
-    profile = session.get(Organisation, levis["id"])
+    profile = session.get(Organisation, organisations["CLV"]["id"])
     profile.gst_number, profile.qst_number = LEVIS_TAX_NUMBERS
-    profile.payment_instructions = (
-        "Par virement bancaire au compte 815-30001-1234567 (Caisse Desjardins de Lévis) ou par "
-        "chèque à l'ordre du Cégep de Lévis, 205, route Monseigneur-Bourget, Lévis (Québec) "
-        "G6V 6Z9, en indiquant le numéro de la facture."
+    profile.payment_instructions = LEVIS_PAYMENT_INSTRUCTIONS
+
+
+def _at(body: dict) -> datetime:
+    return datetime.fromisoformat(body["occurred_at"])
+
+
+def _of_plan(events: list[dict], event_type: str, plan_id: int) -> dict:
+    return next(
+        b for b in events if b["event_type"] == event_type and b["payload"]["plan_id"] == plan_id
     )
-    actor = _coordinator(people, levis)
+
+
+def apply_plans(billing, sessions, coordinator: dict, plans: dict) -> None:
+    """Billing's history of the demo plans, in the order things happened (see the module's
+    docstring). Each action is idempotent: run again, it adds nothing."""
+    events = sorted((b for b in plans["events"] if b["source"] == "plans"), key=_at)
+    cancelled_id = plans["cancelled_plan_id"]
+    agenda = []  # (instant, rank among the same instant, action)
+    for body in events:
+
+        def apply(body=body):
+            billing.deliver(body)
+            if body["event_type"] in INVOICED_AFTER:
+                billing.issue_due_invoices(actor=coordinator)
+
+        agenda.append((_at(body), 0, apply))
+    accepted = _of_plan(events, "plan.accepted", cancelled_id)
+    cancelled = _of_plan(events, "plan.cancelled", cancelled_id)
+
+    def pay_first_invoice():
+        with sessions.transaction() as session:
+            first = session.scalar(
+                select(Invoice).where(Invoice.plan_id == cancelled_id).order_by(Invoice.id)
+            )
+            if first is None or first.paid_total:
+                return
+            invoice_id, amount = first.id, str(first.total)
+        billing.record_payment(
+            actor=coordinator,
+            invoice_id=invoice_id,
+            data={
+                "paid_on": clock.today().isoformat(),
+                "amount": amount,
+                "method": "cheque",
+                "reference": "CHQ-004512",
+            },
+        )
+
+    def record_costs():
+        ids = {c["full_name"]: c["candidate_id"] for c in cancelled["payload"]["candidates"]}
+        items = [{"line": 3, "quantity": COSTS_ACCOMPANIMENT_HOURS}]
+        items += [
+            {"line": 4, "candidate_id": ids[name], "quantity": share}
+            for name, share in COSTS_EVALUATION_SHARES.items()
+        ]
+        billing.record_cancellation_costs(
+            actor=coordinator, plan_id=cancelled_id, data={"items": items}
+        )
+
+    agenda.append(
+        (_at(accepted) + timedelta(days=PAID_DAYS_AFTER_ACCEPTANCE), 1, pay_first_invoice)
+    )
+    agenda.append((_at(cancelled) + timedelta(days=COSTS_DAYS_AFTER_CANCELLATION), 1, record_costs))
+    for instant, _, action in sorted(agenda, key=lambda item: item[:2]):
+        with clock.frozen_at(instant):
+            action()
+
+
+def describe(session: Session, cancelled_id: int) -> str:
+    """The demo's invoices as the operator reads them."""
     today = clock.today()
-    ids = {"institution_id": levis["id"], "employer_id": cisss["id"]}
-    first, second = _two_installments_invoiced(
-        session,
-        actor,
-        DEMO_PLAN_ID,
-        DEMO_REFERENCE,
-        ids,
-        accepted_on=today - timedelta(days=75),
-        welcome_on=today - timedelta(days=40),
-        payment=(21, "transfer", "VIR-2026-0412"),
+    invoices = session.scalars(select(Invoice).order_by(Invoice.id)).all()
+    paid = [i.number for i in invoices if i.paid_total and not i.balance]
+    overdue = [i for i in invoices if i.balance > 0 and i.due_on < today]
+    record = session.scalar(
+        select(CancellationCosts).where(CancellationCosts.plan_id == cancelled_id)
     )
-    session.flush()
-    return (
-        f"Facturation : plan {DEMO_REFERENCE} accepté, factures {first.number} (payée) et "
-        f"{second.number} (échue le {long_date(second.due_on)})."
-    )
-
-
-# -- a cancelled plan: abandonment credit note, costs incurred ----------------------------------
-
-DEMO_CANCELLED_PLAN_ID = 9002
-DEMO_CANCELLED_REFERENCE = "PMO-CLV-2026-DEMO2"
-DEMO_CANDIDATES = [(901, "Josée Bilodeau"), (902, "Marc-André Turcotte"), (903, "Nadia Fortin")]
-
-
-def seed_cancellation(session: Session, organisations: dict, people: dict) -> str:
-    """A second plan of the Cégep de Lévis with the CISSS de Chaudière-Appalaches: accepted,
-    two installments invoiced, one candidate-worker abandoned (fee and pro rata credit note,
-    whose ``credit_note.issued`` is e-mailed to the CISSS with its PDF once the services run),
-    then cancelled by the CISSS; the coordinator recorded the costs incurred since the welcome
-    meeting and the final invoice was issued. (The CISSS, which already receives the demo's
-    invoices: the other demo employers get no demo e-mail.)"""
-    if session.get(BillingPlan, DEMO_CANCELLED_PLAN_ID) is not None:
-        return "Facturation : plan annulé de démonstration déjà présent."
-    levis, cisss = organisations["CLV"], organisations["CCA"]
-    for view in (levis, cisss):
-        if session.get(Organisation, view["id"]) is None:
-            estimates.upsert_organisation(session, view)
-    actor = _coordinator(people, levis)
-    today = clock.today()
-    accepted_on = today - timedelta(days=90)
-    welcome_on = today - timedelta(days=50)
-    abandoned_on = today - timedelta(days=30)
-    cancelled_on = today - timedelta(days=10)
-    ids = {"institution_id": levis["id"], "employer_id": cisss["id"]}
-    plan_id, reference = DEMO_CANCELLED_PLAN_ID, DEMO_CANCELLED_REFERENCE
-    _two_installments_invoiced(
-        session,
-        actor,
-        plan_id,
-        reference,
-        ids,
-        accepted_on=accepted_on,
-        welcome_on=welcome_on,
-        payment=(18, "cheque", "CHQ-004512"),
-    )
-    with clock.frozen_at(abandoned_on):
-        settled = settlements.record_abandonment(
-            session,
-            abandoned(
-                plan_id,
-                DEMO_CANDIDATES[2][0],
-                abandoned_on,
-                "0.5",
-                full_name=DEMO_CANDIDATES[2][1],
-                **ids,
-            ),
+    credit = session.scalar(
+        select(CreditNote).where(
+            CreditNote.plan_id == cancelled_id, CreditNote.reason_kind == "abandonment"
         )
-    with clock.frozen_at(cancelled_on):
-        settlements.cancel_plan(
-            session,
-            cancelled(
-                plan_id,
-                cancelled_on,
-                reference=reference,
-                reason="Réorganisation du soutien à domicile : le projet est reporté",
-                candidates=[
-                    CancelledPlanCandidate(candidate_id=i, full_name=name)
-                    for i, name in DEMO_CANDIDATES
-                ],
-                **ids,
-            ),
-        )
-    with clock.frozen_at(cancelled_on + timedelta(days=5)):
-        record, _ = cancellation.record_costs(
-            session,
-            actor,
-            plan_id,
-            CostsIncurredIn.model_validate(
-                {
-                    "items": [
-                        {"line": 3, "quantity": "6"},  # accompaniment since the welcome meeting
-                        {"line": 4, "candidate_id": DEMO_CANDIDATES[0][0], "quantity": "0.5"},
-                        {"line": 4, "candidate_id": DEMO_CANDIDATES[1][0], "quantity": "0.25"},
-                    ]
-                }
-            ),
-        )
-    session.flush()
-    final = session.get(Invoice, record.invoice_id)
-    return (
-        f"Facturation : plan {reference} annulé le {long_date(cancelled_on)}, note de crédit "
-        f"{settled['credit_note'].number} (abandon ; l'avis part à l'organisation au démarrage "
-        f"des services), facture finale des coûts engagés {final.number} "
-        f"({money(final.total)})."
     )
+    final = session.get(Invoice, record.invoice_id) if record else None
+    cancelled = session.scalar(select(Invoice).where(Invoice.plan_id == cancelled_id))
+    lines = [
+        f"Facturation : {plural(len(invoices), 'facture émise')} pour les plans de "
+        f"démonstration, dont {', '.join(paid) or 'aucune'} "
+        f"({plural(len(paid), 'payée', with_count=False)}) et "
+        + (
+            ", ".join(f"{i.number} (échue le {long_date(i.due_on)})" for i in overdue)
+            or "aucune échue"
+        )
+        + "."
+    ]
+    if cancelled is not None and final is not None and credit is not None:
+        lines.append(
+            f"Facturation : plan {cancelled.plan_reference} annulé, note de crédit "
+            f"{credit.number} (abandon ; l'avis part à l'organisation au démarrage des "
+            f"services), facture finale des coûts engagés {final.number} ({money(final.total)})."
+        )
+    return "\n".join(lines)
 
 
 # -- funding of the designated CERACs ---------------------------------------------------------
@@ -394,10 +315,21 @@ def _hold_first(session: Session, ministry, allocation, report_year: str) -> Non
 
 
 def seed_billing(context) -> tuple[str, dict]:
-    """Invoices, a cancellation and the funding of the CERACs the scoring step designated
-    (forwarded as ``ceracs``)."""
+    """Billing's side of the plans the plans step made (its ``events`` and
+    ``cancelled_plan_id``), then the funding of the CERACs the scoring step designated
+    (``ceracs``). Forwards billing's own events (``events``) for the audit trail."""
     directory = context.forwarded["directory"]
+    organisations, people = directory["organisations"], directory["people"]
+    plans = context.forwarded["plans"]
     ceracs = context.forwarded["designations"]["ceracs"]
-    with SessionFactory("billing", Base.metadata).transaction() as session:
-        summary = seed(session, directory["organisations"], directory["people"], ceracs)
-    return summary, {}
+    billing = context.client("billing")
+    sessions = SessionFactory("billing", Base.metadata)
+    with sessions.transaction() as session:
+        seed_profiles(session, organisations)
+    coordinator = demo_actor(people["rac@cegeplevis.demo.quebec"], organisations["CLV"])
+    apply_plans(billing, sessions, coordinator, plans)
+    with sessions.transaction() as session:
+        summary = describe(session, plans["cancelled_plan_id"])
+        summary += "\n" + seed_funding(session, ceracs, people)
+        events = recorded_events(session)
+    return summary, {"events": events}

@@ -11,7 +11,7 @@ MANIFEST = ServiceManifest(
         DemoStep(
             "billing",
             "services.billing.demo:seed_billing",
-            needs=("directory", "designations"),
+            needs=("directory", "plans", "designations"),
         ),
     ),
 )

@@ -22,6 +22,7 @@ from rac_shared.events import (
 from rac_shared.outbox import record_event
 from rac_shared.settings import Settings
 from rac_shared.templating import make_environment
+from services.notifications.access import own_message, own_messages
 from services.notifications.catalogue import Message
 from services.notifications.mailer import build_email, send_email, stable_message_id
 from services.notifications.models import Notification, Preference
@@ -229,7 +230,7 @@ def _deliver_due(
 def inbox(session: Session, user_id: int, limit: int = 50) -> dict:
     rows = session.scalars(
         select(Notification)
-        .where(Notification.recipient_user_id == user_id, Notification.channel == "inapp")
+        .where(*own_messages(user_id))
         .order_by(Notification.created_at.desc(), Notification.id.desc())
         .limit(limit)
     ).all()
@@ -250,11 +251,7 @@ def inbox(session: Session, user_id: int, limit: int = 50) -> dict:
 
 
 def mark_read(session: Session, user_id: int, notification_id: int) -> dict:
-    from rac_shared.errors import not_found
-
-    notification = session.get(Notification, notification_id)
-    if notification is None or notification.recipient_user_id != user_id:
-        raise not_found("Message introuvable.")
+    notification = own_message(session, user_id, notification_id)
     if notification.read_at is None:
         notification.read_at = clock.now()
         record_event(session, InboxMessageRead(user_id=user_id, notification_id=notification.id))

@@ -18,6 +18,7 @@ from rac_shared.outbox import already_processed, first_time
 from rac_shared.rpc import call_within, rpc
 from rac_shared.settings import get_settings
 from services.notifications import catalogue, domain, replies
+from services.notifications.access import own_messages
 from services.notifications.models import Base, Notification
 
 
@@ -236,11 +237,7 @@ class NotificationsService:
         unread = self.db.scalar(
             select(func.count())
             .select_from(Notification)
-            .where(
-                Notification.recipient_user_id == actor.user_id,
-                Notification.channel == "inapp",
-                Notification.read_at.is_(None),
-            )
+            .where(*own_messages(actor.user_id), Notification.read_at.is_(None))
         )
         if not unread:
             return []

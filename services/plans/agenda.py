@@ -14,13 +14,12 @@ from sqlalchemy import select
 from sqlalchemy.orm import Session
 
 from rac_shared.actor import Actor
-from rac_shared.clock import local
+from rac_shared.clock import aware, local
 from rac_shared.contracts.calendar import CalendarEvent, CalendarQuery
 from rac_shared.errors import not_found
 from rac_shared.formatting import long_date, long_datetime
 from rac_shared.french import named
 from services.plans import access, calendar, views
-from services.plans.drafts import aware
 from services.plans.models import ACCEPTED, ISSUED, Plan, PlanCandidate, PlanVersion
 
 UID_DOMAIN = "plans.rac.quebec"

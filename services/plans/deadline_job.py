@@ -29,6 +29,7 @@ from rac_shared.db import SessionFactory
 from rac_shared.events import PlanLapsed, PlanReminderDue
 from rac_shared.outbox import record_event
 from services.plans import deadlines
+from services.plans.config import plans_settings
 from services.plans.lifecycle import claim_key
 from services.plans.models import ISSUED, LAPSED, Base, Plan, PlanVersion
 
@@ -110,7 +111,7 @@ def _lapse(session: Session, plan: Plan, version: PlanVersion, lapsed_on: date) 
 
 
 def run_plan_deadlines(as_of: date, session_factory=None) -> dict:
-    thresholds = deadlines.reminder_days()
+    thresholds = plans_settings().reminders
     factory = session_factory or SessionFactory("plans", Base.metadata)
     session = factory()
     try:

@@ -2,13 +2,11 @@
 
 from __future__ import annotations
 
-import os
 from datetime import date, datetime, timedelta
 
 from rac_shared.clock import MONTREAL, clock, end_of_day
 
 ACCEPTANCE_DAYS = 30
-DEFAULT_REMINDER_DAYS = (10, 3, 1)
 
 
 def acceptance_deadline(issued_on: date) -> datetime:
@@ -43,18 +41,6 @@ def is_before_deadline(instant: datetime, deadline: datetime) -> bool:
 def days_left(deadline: datetime, today: date | None = None) -> int:
     """Whole days from ``today`` (Montréal) to the deadline's day: 0 on the last day."""
     return (local_date(deadline) - (today or clock.today())).days
-
-
-def reminder_days() -> tuple[int, ...]:
-    """Days before the deadline at which a reminder is sent (``PLAN_REMINDER_DAYS``,
-    comma separated, default « 10,3,1 »), largest first."""
-    raw = os.environ.get("PLAN_REMINDER_DAYS", "")
-    days = set()
-    for part in raw.split(","):
-        part = part.strip()
-        if part.isdigit() and 0 < int(part) < ACCEPTANCE_DAYS:
-            days.add(int(part))
-    return tuple(sorted(days or DEFAULT_REMINDER_DAYS, reverse=True))
 
 
 def reminder_due(days_before: int, thresholds: tuple[int, ...]) -> int | None:

@@ -20,7 +20,9 @@ from sqlalchemy import select
 from rac_shared.clock import clock
 from rac_shared.db import SessionFactory
 from rac_shared.formatting import when
-from services.plans.models import DRAFT, Base, Plan
+from rac_shared.manifest import demo_actor
+from rac_shared.outbox import recorded_events
+from services.plans.models import CANCELLED, DECLINED, DRAFT, Base, Plan, PrivacyRecord
 from services.plans.retention import run_retention
 
 PROGRAM_CODE = "JEE.0K"
@@ -117,89 +119,143 @@ ESTIMATE = {
 }
 
 
-def _actor(person: dict, organisation: dict) -> dict:
-    return {
-        "user_id": person["id"],
-        "role": person["role"],
-        "organisation_id": organisation["id"],
-        "organisation_kind": organisation["kind"],
-        "full_name": person["full_name"],
-    }
-
-
 def _monday_after(day: date, days: int) -> date:
     target = day + timedelta(days=days)
     return target + timedelta(days=(7 - target.weekday()) % 7)
 
 
+def _state(sessions, code: str) -> dict | None:
+    """Where the demo plan of program ``code`` stands (None: not made yet), read from this
+    service's own tables: each stage below runs only if it is not done, so a demo stopped
+    anywhere completes when run again and makes nothing twice."""
+    with sessions.transaction() as session:
+        plan = session.scalar(select(Plan).where(Plan.program_code == code))
+        if plan is None:
+            return None
+        content = plan.current.content or {}
+        return {
+            "id": plan.id,
+            "status": plan.status,
+            "version": plan.current_version,
+            "version_issued": plan.current.status != DRAFT,
+            "accepted": plan.accepted_version or 0,
+            "competencies": len(content.get("competencies", [])),
+            "steps": {c.id: c.step for c in plan.candidates},
+            "results": sum(len(c.results) for c in plan.candidates),
+            "abandoned": any(c.abandoned_on for c in plan.candidates),
+            "anonymised": plan.anonymised_on is not None,
+            "exported": session.scalar(
+                select(PrivacyRecord.id).where(
+                    PrivacyRecord.kind == "exported", PrivacyRecord.subject == ACCESS_REQUEST_EMAIL
+                )
+            )
+            is not None,
+        }
+
+
+def _issued(state: dict | None) -> bool:
+    """Its first version is issued (a draft a stopped demo left is completed, not made
+    again: the builders take its id)."""
+    return state is not None and (state["version"] > 1 or state["version_issued"])
+
+
+def _run(stages, sessions, code: str) -> bool:
+    """The plan's ``stages`` — (done?, do) pairs, in order — from where it stands; True if
+    any had to run."""
+    ran = False
+    for done, do in stages:
+        state = _state(sessions, code)
+        if not done(state):
+            do(state["id"] if state else None)
+            ran = True
+    return ran
+
+
 def seed_plans(context) -> tuple[str, dict]:
-    """``rac demo``'s step: four plans of the Cégep de Lévis through the plans service's own
+    """``rac demo``'s step: six plans of the Cégep de Lévis through the plans service's own
     RPC methods (billing's estimate RPCs and the directory answered by their services'
-    entrypoints, ``context.client``); a plan already there is left as it is, so a demo
-    stopped half-way completes the others when run again. Forwards the plans' ids by
-    program code (``plan_ids``)."""
+    entrypoints, ``context.client``), each in stages that run only when not done yet.
+    Forwards the plans' ids by program code (``plan_ids``), the cancelled plan's id
+    (``cancelled_plan_id``) and this service's events (``events``), which billing applies
+    as its handlers would and the audit trail chains."""
     directory = context.forwarded["directory"]
     organisations, people = directory["organisations"], directory["people"]
     sessions = SessionFactory("plans", Base.metadata)
-    with sessions.transaction() as session:
-        status_of = dict(session.execute(select(Plan.program_code, Plan.status)).all())
-        # A plan left a draft by a demo stopped half-way is completed, not made again; the
-        # plan in preparation is meant to stay a draft.
-        resume = dict(
-            session.execute(
-                select(Plan.program_code, Plan.id).where(
-                    Plan.status == DRAFT, Plan.program_code != DRAFT_PROGRAM
-                )
-            ).all()
-        )
-    done = {code for code in status_of if code not in resume}
     levis, cisss, bakery = organisations["CLV"], organisations["CCA"], organisations["BSM"]
-    coordinator = _actor(people["rac@cegeplevis.demo.quebec"], levis)
-    cisss_representative = _actor(people["rh@cisss.demo.quebec"], cisss)
-    bakery_representative = _actor(people["direction@boulangerie.demo.quebec"], bakery)
+    coordinator = demo_actor(people["rac@cegeplevis.demo.quebec"], levis)
+    cisss_representative = demo_actor(people["rh@cisss.demo.quebec"], cisss)
+    bakery_representative = demo_actor(people["direction@boulangerie.demo.quebec"], bakery)
     plans = context.client("plans")
-    lines = []
-    if PROGRAM_CODE not in done:
-        issued = _issued_plan(plans, coordinator, cisss, resume.get(PROGRAM_CODE))
-        lines.append(
-            f"{issued['reference']} émis au CISSS de Chaudière-Appalaches (acceptation au plus "
-            f"tard le {when(issued['acceptance_deadline'])})"
-        )
-    if DRAFT_PROGRAM not in done:
-        draft = _draft_plan(plans, coordinator, bakery)
-        lines.append(f"{draft['reference']} en préparation")
-    if AMENDED_PROGRAM[0] not in done:
-        amended = _amended_plan(
-            plans, coordinator, cisss_representative, cisss, resume.get(AMENDED_PROGRAM[0])
-        )
-        lines.append(
-            f"{amended['reference']} accepté puis modifié : la version 2 est en vigueur, la "
-            f"version 3 attend l'acceptation du CISSS de Chaudière-Appalaches; le suivi des "
-            "trois candidats-travailleurs a commencé (le CISSS n'en voit que des nombres, "
-            "« moins de 5 »)"
-        )
-    if DECLINED_PROGRAM[0] not in done:
-        declined = _declined_plan(
-            plans, coordinator, bakery_representative, bakery, resume.get(DECLINED_PROGRAM[0])
-        )
-        lines.append(
-            f"{declined['reference']} refusé par la Boulangerie Saint-Méthode inc., avec son motif"
-        )
-    if ANONYMISED_PROGRAM[0] not in done:
-        old = _anonymised_plan(
-            plans, coordinator, bakery_representative, bakery, resume.get(ANONYMISED_PROGRAM[0])
-        )
-        plans.export_personal_information(actor=coordinator, data={"email": ACCESS_REQUEST_EMAIL})
-        lines.append(
-            f"{old['reference']} refusé il y a plus de deux ans, dont la personne candidate a "
-            "été anonymisée par la règle de conservation; une demande d'accès exportée "
-            f"({ACCESS_REQUEST_EMAIL}) au registre des renseignements personnels"
-        )
+    # Each plan: its program code, its stages, and what the operator is told once made.
+    demo_plans = [
+        (
+            PROGRAM_CODE,
+            [(_issued, lambda plan_id: _issued_plan(plans, coordinator, cisss, plan_id))],
+            lambda row: (
+                f"{row['reference']} émis au CISSS de Chaudière-Appalaches (acceptation "
+                f"au plus tard le {when(row['acceptance_deadline'])})"
+            ),
+        ),
+        (
+            DRAFT_PROGRAM,
+            _draft_stages(plans, coordinator, bakery),
+            lambda row: f"{row['reference']} en préparation",
+        ),
+        (
+            AMENDED_PROGRAM[0],
+            _amended_stages(plans, coordinator, cisss_representative, cisss),
+            lambda row: (
+                f"{row['reference']} accepté puis modifié : la version 2 est en "
+                "vigueur, la version 3 attend l'acceptation du CISSS de Chaudière-Appalaches; le "
+                "suivi des trois candidats-travailleurs a commencé (le CISSS n'en voit que des "
+                "nombres, « moins de 5 »)"
+            ),
+        ),
+        (
+            DECLINED_PROGRAM[0],
+            _declined_stages(plans, coordinator, bakery_representative, bakery),
+            lambda row: (
+                f"{row['reference']} refusé par la Boulangerie Saint-Méthode inc., avec son motif"
+            ),
+        ),
+        (
+            ANONYMISED_PROGRAM[0],
+            _anonymised_stages(plans, coordinator, bakery_representative, bakery),
+            lambda row: (
+                f"{row['reference']} refusé il y a plus de deux ans, dont la personne "
+                "candidate a été anonymisée par la règle de conservation; une demande d'accès "
+                f"exportée ({ACCESS_REQUEST_EMAIL}) au registre des renseignements personnels"
+            ),
+        ),
+        (
+            CANCELLED_PROGRAM[0],
+            _cancelled_stages(plans, coordinator, cisss_representative, cisss),
+            lambda row: (
+                f"{row['reference']} accepté par le CISSS de Chaudière-Appalaches, une "
+                "candidate-travailleuse ayant abandonné la démarche, puis annulé par le CISSS"
+            ),
+        ),
+    ]
+    lines = [
+        told(_row(plans, coordinator, sessions, code))
+        for code, stages, told in demo_plans
+        if _run(stages, sessions, code)
+    ]
     with sessions.transaction() as session:
         plan_ids = dict(session.execute(select(Plan.program_code, Plan.id)).all())
+        events = recorded_events(session)
+    forwarded = {
+        "plan_ids": plan_ids,
+        "cancelled_plan_id": plan_ids[CANCELLED_PROGRAM[0]],
+        "events": events,
+    }
     if not lines:
-        return "Plans de mise en œuvre : déjà présents.", {"plan_ids": plan_ids}
-    return "Plans de mise en œuvre : " + "; ".join(lines) + ".", {"plan_ids": plan_ids}
+        return "Plans de mise en œuvre : déjà présents.", forwarded
+    return "Plans de mise en œuvre : " + "; ".join(lines) + ".", forwarded
+
+
+def _row(plans, coordinator: dict, sessions, code: str) -> dict:
+    return plans.get_plan(actor=coordinator, plan_id=_state(sessions, code)["id"])["plan"]
 
 
 def _issued_plan(plans, coordinator: dict, cisss: dict, plan_id: int | None = None) -> dict:
@@ -304,30 +360,36 @@ def _issued_plan(plans, coordinator: dict, cisss: dict, plan_id: int | None = No
     return plans.get_plan(actor=coordinator, plan_id=plan_id)["plan"]
 
 
-def _draft_plan(plans, coordinator: dict, bakery: dict) -> dict:
-    created = plans.create_plan(
-        actor=coordinator,
-        data={
-            "employer_id": bakery["id"],
-            "program_kind": "AEC",
-            "program_code": DRAFT_PROGRAM,
-            "program_title": "Supervision d'équipes de production",
-            "target_jobs": "les chefs d'équipe de la boulangerie",
-            "organisation_domain": "de la boulangerie artisanale et industrielle",
-        },
-    )
-    plans.add_competency(
-        actor=coordinator,
-        plan_id=created["id"],
-        competency={
-            "code": "0A1B",
-            "statement": "Planifier le travail d'une équipe de production",
-            "group": "",
-            "weeks_3h": 6,
-            "weeks_6h": 3,
-        },
-    )
-    return created
+def _draft_stages(plans, coordinator: dict, bakery: dict) -> list:
+    """A plan in preparation for the Boulangerie Saint-Méthode: made, one competency in."""
+
+    def create(_):
+        plans.create_plan(
+            actor=coordinator,
+            data={
+                "employer_id": bakery["id"],
+                "program_kind": "AEC",
+                "program_code": DRAFT_PROGRAM,
+                "program_title": "Supervision d'équipes de production",
+                "target_jobs": "les chefs d'équipe de la boulangerie",
+                "organisation_domain": "de la boulangerie artisanale et industrielle",
+            },
+        )
+
+    def competency(plan_id: int):
+        plans.add_competency(
+            actor=coordinator,
+            plan_id=plan_id,
+            competency={
+                "code": "0A1B",
+                "statement": "Planifier le travail d'une équipe de production",
+                "group": "",
+                "weeks_3h": 6,
+                "weeks_6h": 3,
+            },
+        )
+
+    return [(lambda s: s is not None, create), (lambda s: s["competencies"] > 0, competency)]
 
 
 AMENDED_PROGRAM = ("LCE.4N", "Soutien administratif en milieu de santé")
@@ -396,20 +458,18 @@ def _candidates(rows, start: date) -> list[dict]:
     ]
 
 
-def _amended_plan(
-    plans, coordinator: dict, employer: dict, cisss: dict, plan_id: int | None = None
-) -> dict:
+def _amended_stages(plans, coordinator: dict, employer: dict, cisss: dict) -> list:
     """Accepted 70 days ago; amended and accepted again (version 2, in force); a third
-    version (another amendment) issued three days ago awaits acceptance. ``plan_id``: the
-    draft a stopped demo left, completed."""
+    version (another amendment) issued three days ago awaits acceptance."""
     now = clock.now()
-    with clock.frozen_at(now - timedelta(days=80)):
-        today = clock.today()
-        plan_id = (
-            plan_id
-            or plans.create_plan(
-                actor=coordinator,
-                data={
+
+    def first_version(plan_id: int | None):
+        with clock.frozen_at(now - timedelta(days=80)):
+            _first_version_issued(
+                plans,
+                coordinator,
+                plan_id,
+                {
                     "employer_id": cisss["id"],
                     "employer_service": "Direction des services multidisciplinaires, archives "
                     "médicales et accueil",
@@ -420,41 +480,38 @@ def _amended_plan(
                     "l'accueil des hôpitaux",
                     "organisation_domain": "de la santé et des services sociaux",
                 },
-            )["id"]
-        )
-        plans.update_draft(
-            actor=coordinator,
-            plan_id=plan_id,
-            data={
-                "competencies": [
-                    {"code": c, "statement": st, "group": g, "weeks_3h": w3, "weeks_6h": w6}
-                    for c, st, g, w3, w6 in AMENDED_COMPETENCIES
-                ],
-                "candidates": _candidates(AMENDED_CANDIDATES, _monday_after(today, 21)),
-            },
-        )
-        plans.save_estimate(actor=coordinator, plan_id=plan_id, estimate=_estimate_for(2, 10))
-        plans.issue(actor=coordinator, plan_id=plan_id)
-    with clock.frozen_at(now - timedelta(days=70)):
-        _accept(plans, employer, plan_id, "Directrice des ressources humaines")
-    with clock.frozen_at(now - timedelta(days=20)):
-        nadia = _candidates(
-            [("Nadia Côté", "Agente administrative, accueil et admission", 3, "in_person")],
-            _monday_after(clock.today(), 14),
-        )
-        _issue_amendment(
-            plans,
-            coordinator,
-            plan_id,
-            "Ajout d'une candidate-travailleuse, Nadia Côté (accueil et admission); six heures "
-            "de services-conseils de plus pour le démarchage.",
-            lambda content: {"candidates": content["candidates"] + nadia},
-            _estimate_for(3, 16),
-        )
-    with clock.frozen_at(now - timedelta(days=14)):
-        _accept(plans, employer, plan_id, "Directrice des ressources humaines")
-    with clock.frozen_at(now - timedelta(days=7)):
-        _follow_up(plans, coordinator, plan_id)
+                AMENDED_COMPETENCIES,
+                _candidates(AMENDED_CANDIDATES, _monday_after(clock.today(), 21)),
+                _estimate_for(2, 10),
+            )
+
+    def accepted_on(days_ago: int):
+        def accept(plan_id: int):
+            with clock.frozen_at(now - timedelta(days=days_ago)):
+                _accept(plans, employer, plan_id, "Directrice des ressources humaines")
+
+        return accept
+
+    def nadia_added(plan_id: int):
+        with clock.frozen_at(now - timedelta(days=20)):
+            nadia = _candidates(
+                [("Nadia Côté", "Agente administrative, accueil et admission", 3, "in_person")],
+                _monday_after(clock.today(), 14),
+            )
+            _issue_amendment(
+                plans,
+                coordinator,
+                plan_id,
+                2,
+                "Ajout d'une candidate-travailleuse, Nadia Côté (accueil et admission); six "
+                "heures de services-conseils de plus pour le démarchage.",
+                lambda content: {"candidates": content["candidates"] + nadia},
+                _estimate_for(3, 16),
+            )
+
+    def follow_up(plan_id: int):
+        with clock.frozen_at(now - timedelta(days=7)):
+            _follow_up(plans, coordinator, plan_id)
 
     def steve_a_month_later(content: dict) -> dict:
         for candidate in content["candidates"]:
@@ -466,17 +523,53 @@ def _amended_plan(
             "closure_dates": [date(clock.today().year, 12, 26).isoformat()],
         }
 
-    with clock.frozen_at(now - timedelta(days=3)):
-        _issue_amendment(
-            plans,
-            coordinator,
-            plan_id,
-            "Évaluations de Steve Lessard déplacées d'un mois (congé parental); fermeture du "
-            "26 décembre ajoutée.",
-            steve_a_month_later,
-            _estimate_for(3, 16),
-        )
-    return plans.get_plan(actor=coordinator, plan_id=plan_id)["plan"]
+    def steve_moved(plan_id: int):
+        with clock.frozen_at(now - timedelta(days=3)):
+            _issue_amendment(
+                plans,
+                coordinator,
+                plan_id,
+                3,
+                "Évaluations de Steve Lessard déplacées d'un mois (congé parental); fermeture du "
+                "26 décembre ajoutée.",
+                steve_a_month_later,
+                _estimate_for(3, 16),
+            )
+
+    return [
+        (_issued, first_version),
+        (lambda s: s["accepted"] >= 1, accepted_on(70)),
+        (lambda s: _version_issued(s, 2), nadia_added),
+        (lambda s: s["accepted"] >= 2, accepted_on(14)),
+        (lambda s: s["results"] > 0, follow_up),
+        (lambda s: _version_issued(s, 3), steve_moved),
+    ]
+
+
+def _first_version_issued(
+    plans, coordinator: dict, plan_id: int | None, plan: dict, competencies, candidates, estimate
+) -> None:
+    """The plan made (unless ``plan_id``: the draft a stopped demo left, completed), its
+    competencies — (code, statement, group, weeks at 3 h, at 6 h) — and candidate-workers
+    filled in, its estimate saved, and its first version issued, at the clock's time."""
+    plan_id = plan_id or plans.create_plan(actor=coordinator, data=plan)["id"]
+    plans.update_draft(
+        actor=coordinator,
+        plan_id=plan_id,
+        data={
+            "competencies": [
+                {"code": c, "statement": st, "group": g, "weeks_3h": w3, "weeks_6h": w6}
+                for c, st, g, w3, w6 in competencies
+            ],
+            "candidates": candidates,
+        },
+    )
+    plans.save_estimate(actor=coordinator, plan_id=plan_id, estimate=estimate)
+    plans.issue(actor=coordinator, plan_id=plan_id)
+
+
+def _version_issued(state: dict, number: int) -> bool:
+    return state["version"] > number or (state["version"] == number and state["version_issued"])
 
 
 def _follow_up(plans, coordinator: dict, plan_id: int) -> None:
@@ -501,23 +594,23 @@ def _follow_up(plans, coordinator: dict, plan_id: int) -> None:
     )
 
 
-def _issue_amendment(plans, coordinator, plan_id, summary, change, estimate) -> None:
-    """A written amendment of the version in force: ``change`` gives the parts of the
-    content to replace, from the current content."""
-    plans.amend(actor=coordinator, plan_id=plan_id, data={"summary": summary})
-    content = _jsonable(plans.get_plan(actor=coordinator, plan_id=plan_id)["content"])
+def _issue_amendment(plans, coordinator, plan_id, number, summary, change, estimate) -> None:
+    """Version ``number``, a written amendment of the version before it (the one in force):
+    ``change`` gives the parts of that version's content to replace. A draft a stopped demo
+    left is completed, from the same content, so nothing is applied twice."""
+    if plans.get_plan(actor=coordinator, plan_id=plan_id)["plan"]["current_version"] < number:
+        plans.amend(actor=coordinator, plan_id=plan_id, data={"summary": summary})
+    in_force = plans.get_plan(actor=coordinator, plan_id=plan_id, version=number - 1)
+    content = _jsonable(in_force["content"])
     plans.update_draft(actor=coordinator, plan_id=plan_id, data=_jsonable(change(content)))
     plans.save_estimate(actor=coordinator, plan_id=plan_id, estimate=estimate)
     plans.issue(actor=coordinator, plan_id=plan_id)
 
 
-def _declined_plan(
-    plans, coordinator: dict, employer: dict, bakery: dict, plan_id: int | None = None
-) -> dict:
-    """Issued eight days ago to the Boulangerie Saint-Méthode, declined two days later.
-    ``plan_id``: the draft a stopped demo left, completed."""
-    plan_id = _offer_declined(
-        plans, coordinator, employer, bakery, plan_id,
+def _declined_stages(plans, coordinator: dict, employer: dict, bakery: dict) -> list:
+    """Issued eight days ago to the Boulangerie Saint-Méthode, declined two days later."""
+    return _offer_declined_stages(
+        plans, coordinator, employer, bakery,
         issued_days_ago=8, declined_days_ago=6, program=DECLINED_PROGRAM,
         target_jobs="les boulangères et boulangers de production de nuit",
         competencies=[
@@ -528,7 +621,6 @@ def _declined_plan(
         first_monday=lambda: _monday_after(_next_december_15(), 0),
         estimate=(1, 8), reason=DECLINE_REASON,
     )  # fmt: skip
-    return plans.get_plan(actor=coordinator, plan_id=plan_id)["plan"]
 
 
 def _next_december_15() -> date:
@@ -541,14 +633,12 @@ ANONYMISED_PROGRAM = ("LCA.EN", "Boulangerie de production")
 ACCESS_REQUEST_EMAIL = CANDIDATES[0][2]
 
 
-def _anonymised_plan(
-    plans, coordinator: dict, employer: dict, bakery: dict, plan_id: int | None = None
-) -> dict:
+def _anonymised_stages(plans, coordinator: dict, employer: dict, bakery: dict) -> list:
     """Offered to the Boulangerie Saint-Méthode 830 days ago and declined a week later: the
-    retention rule (two years after the plan ended) has anonymised it since. ``plan_id``:
-    the draft a stopped demo left, completed."""
-    plan_id = _offer_declined(
-        plans, coordinator, employer, bakery, plan_id,
+    retention rule (two years after the plan ended) has anonymised it since; then an access
+    request of a candidate-worker of the issued plan, exported."""
+    offer_declined = _offer_declined_stages(
+        plans, coordinator, employer, bakery,
         issued_days_ago=830, declined_days_ago=823, program=ANONYMISED_PROGRAM,
         target_jobs="les boulangères et boulangers de jour",
         competencies=[("0B10", "Façonner des pains de tradition française", 6, 3)],
@@ -557,25 +647,34 @@ def _anonymised_plan(
         estimate=(1, 6),
         reason="Le projet est reporté : nous réorganisons nos quarts de travail.",
     )  # fmt: skip
-    run_retention(clock.today(), plans.sessions)
-    return plans.get_plan(actor=coordinator, plan_id=plan_id)["plan"]
+
+    def exported(_):
+        plans.export_personal_information(actor=coordinator, data={"email": ACCESS_REQUEST_EMAIL})
+
+    return [
+        *offer_declined,
+        (lambda s: s["anonymised"], lambda _: run_retention(clock.today(), plans.sessions)),
+        (lambda s: s["exported"], exported),
+    ]
 
 
-def _offer_declined(
-    plans, coordinator, employer, bakery, plan_id, *, issued_days_ago: int,
+def _offer_declined_stages(
+    plans, coordinator, employer, bakery, *, issued_days_ago: int,
     declined_days_ago: int, program, target_jobs: str, competencies, candidate,
     first_monday, estimate, reason: str,
-) -> int:  # fmt: skip
+) -> list:  # fmt: skip
     """A one-candidate plan the institution issued to the bakery ``issued_days_ago`` and the
-    bakery declined ``declined_days_ago`` (``plan_id``: a draft a stopped demo left, which is
-    completed). ``first_monday`` is called on the day of the issue."""
+    bakery declined ``declined_days_ago``. ``first_monday`` is called on the day of the
+    issue."""
     now = clock.now()
-    with clock.frozen_at(now - timedelta(days=issued_days_ago)):
-        plan_id = (
-            plan_id
-            or plans.create_plan(
-                actor=coordinator,
-                data={
+
+    def offered(plan_id: int | None):
+        with clock.frozen_at(now - timedelta(days=issued_days_ago)):
+            _first_version_issued(
+                plans,
+                coordinator,
+                plan_id,
+                {
                     "employer_id": bakery["id"],
                     "program_kind": "AEC",
                     "program_code": program[0],
@@ -583,25 +682,112 @@ def _offer_declined(
                     "target_jobs": target_jobs,
                     "organisation_domain": "de la boulangerie artisanale et industrielle",
                 },
-            )["id"]
-        )
-        plans.update_draft(
-            actor=coordinator,
-            plan_id=plan_id,
-            data={
-                "competencies": [
-                    {"code": code, "statement": statement, "group": "",
-                     "weeks_3h": weeks_3h, "weeks_6h": weeks_6h}
-                    for code, statement, weeks_3h, weeks_6h in competencies
-                ],
-                "candidates": _candidates([candidate], first_monday()),
-            },
-        )  # fmt: skip
-        plans.save_estimate(actor=coordinator, plan_id=plan_id, estimate=_estimate_for(*estimate))
-        plans.issue(actor=coordinator, plan_id=plan_id)
-    with clock.frozen_at(now - timedelta(days=declined_days_ago)):
-        plans.decline(actor=employer, plan_id=plan_id, data={"version": 1, "reason": reason})
-    return plan_id
+                [(code, statement, "", w3, w6) for code, statement, w3, w6 in competencies],
+                _candidates([candidate], first_monday()),
+                _estimate_for(*estimate),
+            )
+
+    def declined(plan_id: int):
+        with clock.frozen_at(now - timedelta(days=declined_days_ago)):
+            plans.decline(actor=employer, plan_id=plan_id, data={"version": 1, "reason": reason})
+
+    return [(_issued, offered), (lambda s: s["status"] == DECLINED, declined)]
+
+
+# -- a plan accepted, one candidate-worker abandoned, then cancelled by the employer ------------
+
+CANCELLED_PROGRAM = ("LCE.4P", "Soutien à domicile en milieu de santé")
+CANCELLED_CANDIDATES = [
+    ("Josée Bilodeau", "Auxiliaire aux services de santé et sociaux", 3, "in_person"),
+    ("Marc-André Turcotte", "Auxiliaire aux services de santé et sociaux", 3, "in_person"),
+    ("Nadia Fortin", "Agente de soutien à domicile", 6, "online"),
+]
+CANCELLED_COMPETENCIES = [
+    ("0ZB1", "Analyser la situation de la personne à domicile", "REG A", 2, 1),
+    ("0ZB2", "Planifier les soins et services à domicile", "REG A", 4, 2),
+    ("0ZB3", "Assurer la sécurité de la personne et de son milieu", "", 4, 2),
+    ("0ZB4", "Collaborer avec l'équipe interdisciplinaire", "", 2, 1),
+]
+CANCEL_REASON = "Réorganisation du soutien à domicile : le projet est reporté"
+
+
+def _cancelled_stages(plans, coordinator: dict, employer: dict, cisss: dict) -> list:
+    """Issued to the CISSS 110 days ago and accepted 90 days ago; the three
+    candidate-workers at the welcome meeting 50 days ago (the milestone billing invoices);
+    Nadia Fortin, half of her competencies assessed, abandons 30 days ago; the CISSS cancels
+    the plan 10 days ago (billing then records the costs incurred)."""
+    now = clock.now()
+
+    def issued(plan_id: int | None):
+        with clock.frozen_at(now - timedelta(days=110)):
+            _first_version_issued(
+                plans,
+                coordinator,
+                plan_id,
+                {
+                    "employer_id": cisss["id"],
+                    "employer_service": "Direction du soutien à l'autonomie des personnes âgées",
+                    "program_kind": "AEC",
+                    "program_code": CANCELLED_PROGRAM[0],
+                    "program_title": CANCELLED_PROGRAM[1],
+                    "target_jobs": "le personnel du soutien à domicile",
+                    "organisation_domain": "de la santé et des services sociaux",
+                },
+                CANCELLED_COMPETENCIES,
+                _candidates(CANCELLED_CANDIDATES, _monday_after(clock.today(), 35)),
+                _estimate_for(3, 14),
+            )
+
+    def accepted(plan_id: int):
+        with clock.frozen_at(now - timedelta(days=90)):
+            _accept(plans, employer, plan_id, "Directrice des ressources humaines")
+
+    def ids(plan_id: int) -> dict[str, int]:
+        progress = plans.get_progress(actor=coordinator, plan_id=plan_id)
+        return {c["full_name"]: c["id"] for c in progress["candidates"]}
+
+    def welcomed(plan_id: int):
+        with clock.frozen_at(now - timedelta(days=50)):
+            for candidate_id in ids(plan_id).values():
+                plans.set_candidate_step(
+                    actor=coordinator,
+                    plan_id=plan_id,
+                    candidate_id=candidate_id,
+                    data={"step": "welcome_meeting"},
+                )
+
+    def assessed(plan_id: int):
+        with clock.frozen_at(now - timedelta(days=35)):
+            nadia = ids(plan_id)["Nadia Fortin"]
+            for code in ("0ZB1", "0ZB2"):
+                plans.set_competency_result(
+                    actor=coordinator,
+                    plan_id=plan_id,
+                    candidate_id=nadia,
+                    data={"competency_code": code, "result": "reconnue"},
+                )
+
+    def abandoned(plan_id: int):
+        with clock.frozen_at(now - timedelta(days=30)):
+            plans.abandon_candidate(
+                actor=coordinator,
+                plan_id=plan_id,
+                candidate_id=ids(plan_id)["Nadia Fortin"],
+                data={"abandoned_on": clock.today().isoformat()},
+            )
+
+    def cancelled(plan_id: int):
+        with clock.frozen_at(now - timedelta(days=10)):
+            plans.cancel(actor=employer, plan_id=plan_id, data={"reason": CANCEL_REASON})
+
+    return [
+        (_issued, issued),
+        (lambda s: s["accepted"] >= 1, accepted),
+        (lambda s: s["steps"] and "not_started" not in s["steps"].values(), welcomed),
+        (lambda s: s["results"] >= 2, assessed),
+        (lambda s: s["abandoned"], abandoned),
+        (lambda s: s["status"] == CANCELLED, cancelled),
+    ]
 
 
 def _jsonable(value):

@@ -26,7 +26,6 @@ whom, which plans) and published as an event, for the plan's history and the aud
 from __future__ import annotations
 
 import copy
-import os
 from datetime import date
 
 from dateutil.relativedelta import relativedelta
@@ -34,7 +33,7 @@ from sqlalchemy import select
 from sqlalchemy.orm import Session
 
 from rac_shared.actor import Actor
-from rac_shared.clock import clock, local
+from rac_shared.clock import aware, clock, local
 from rac_shared.db import SessionFactory
 from rac_shared.errors import not_found
 from rac_shared.events import (
@@ -46,7 +45,7 @@ from rac_shared.events import (
 from rac_shared.formatting import long_date
 from rac_shared.outbox import record_event
 from services.plans import access, calendar, views
-from services.plans.drafts import aware
+from services.plans.config import plans_settings
 from services.plans.models import (
     CANCELLED,
     COMPLETED,
@@ -59,7 +58,6 @@ from services.plans.models import (
     PrivacyRecord,
 )
 
-DEFAULT_RETENTION_MONTHS = 24
 ENDED = (COMPLETED, CANCELLED, LAPSED, DECLINED)
 ANONYMOUS_DOMAIN = "anonyme.invalid"  # RFC 2606: can never be anyone's address
 JOB_NAME = "Règle de conservation (tâche planifiée)"
@@ -67,8 +65,7 @@ JOB_NAME = "Règle de conservation (tâche planifiée)"
 
 def retention_months() -> int:
     """``PLAN_RETENTION_MONTHS`` (whole months after a plan ends; default 24)."""
-    raw = os.environ.get("PLAN_RETENTION_MONTHS", "").strip()
-    return int(raw) if raw.isdigit() and int(raw) > 0 else DEFAULT_RETENTION_MONTHS
+    return plans_settings().retention_months
 
 
 def ended_on(plan: Plan) -> date | None:

@@ -28,7 +28,9 @@ from rac_shared.events import ApplicationAdmissibilityDecided, EvaluationOpened,
 from rac_shared.french import plural
 from rac_shared.outbox import record_event
 from services.scoring import access
-from services.scoring.grading import DEFAULT_SPREAD_GAP_PERCENT, GridCriterion
+from services.scoring.consolidation import consolidate_if_complete, reconsolidate
+from services.scoring.grading import DEFAULT_SPREAD_GAP_PERCENT
+from services.scoring.journal import log
 from services.scoring.models import (
     EVAL_CONSOLIDATED,
     EVAL_DECIDED,
@@ -40,7 +42,6 @@ from services.scoring.models import (
     Conflict,
     CriterionResult,
     Evaluation,
-    LogEntry,
     Member,
 )
 
@@ -51,13 +52,6 @@ MEMBER_ROLES = {r.value for r in access.EVALUATOR_ROLES}
 # -- loading and logging -------------------------------------------------------------------
 
 
-def grid_of(committee: Committee) -> list[GridCriterion]:
-    return [
-        GridCriterion(c.criterion_id, c.group, c.label, c.weight, c.threshold, c.position)
-        for c in sorted(committee.criteria, key=lambda c: (c.position, c.id))
-    ]
-
-
 def org_key(organisation_id: int | None, name: str) -> str:
     """How a conflict names an institution: its directory id, or its name when the record
     was kept outside the platform."""
@@ -66,27 +60,6 @@ def org_key(organisation_id: int | None, name: str) -> str:
 
 def key_of(evaluation: Evaluation) -> str:
     return org_key(evaluation.organisation_id, evaluation.organisation_name)
-
-
-def log(
-    session: Session,
-    committee_id: int,
-    evaluation_id: int | None,
-    action: str,
-    text: str,
-    actor: Actor | None = None,
-) -> None:
-    session.add(
-        LogEntry(
-            committee_id=committee_id,
-            evaluation_id=evaluation_id,
-            action=action,
-            text=text,
-            by_user_id=actor.user_id if actor else None,
-            by_name=actor.full_name if actor else "Plateforme",
-            at=clock.now(),
-        )
-    )
 
 
 def find_committee(session: Session, call_id: int, for_update: bool = False):
@@ -286,8 +259,6 @@ def set_parameters(
     spread_gap_percent: Decimal,
     overall_threshold: Decimal | None,
 ) -> Committee:
-    from services.scoring.evaluations import reconsolidate
-
     access.ensure_admin(actor)
     committee = load_committee(session, call_id, for_update=True)
     errors = {}
@@ -538,8 +509,6 @@ def unassign(session: Session, actor: Actor, evaluation_id: int, user_id: int) -
         f"Affectation de {assignment.evaluator_name} retirée.",
         actor,
     )
-    from services.scoring.evaluations import consolidate_if_complete
-
     consolidate_if_complete(session, evaluation)
 
 

@@ -22,7 +22,8 @@ from sqlalchemy.orm import Session
 from rac_shared.actor import Actor, OrganisationKind, Role
 from rac_shared.clock import MONTREAL, clock
 from rac_shared.db import SessionFactory
-from services.scoring import committees, designation, evaluations
+from rac_shared.outbox import recorded_events
+from services.scoring import committees, consolidation, designation, evaluations
 from services.scoring.models import SOURCE_ARCHIVE, Base, Evaluation
 
 # (institution, order, first evaluator's sheet, second evaluator's sheet, designated[, code])
@@ -84,7 +85,7 @@ def seed(session: Session, grid: dict | None, organisations: dict, people: dict)
         for member in members:
             person = next(p for p in people.values() if p["id"] == member.user_id)
             committees.add_member(session, admin, committee.call_id, person)
-    criteria = committees.grid_of(committee)
+    criteria = consolidation.grid_of(committee)
     opened = []
     for number, (name, order, first, second, _, *code) in enumerate(ARCHIVES, start=1):
         with clock.frozen_at(_at(2013, 1, 15, 9, number)):
@@ -164,7 +165,8 @@ def seed_designations(context) -> tuple[str, dict]:
     """The committee of the call the applications step forwarded (its grid asked of the
     applications service's own ``grid_of_call``); forwards the designated CERACs as
     ``cerac.designated`` describes them (``ceracs``): the demo runs before any service
-    does, so the later steps get them from here instead of from the events."""
+    does, so the later steps get them from here instead of from the events — and this
+    service's events (``events``) for the audit trail."""
     from services.scoring.models import Cerac
 
     directory = context.forwarded["directory"]
@@ -186,4 +188,5 @@ def seed_designations(context) -> tuple[str, dict]:
             }
             for c in session.scalars(select(Cerac).order_by(Cerac.id))
         ]
-    return summary, {"ceracs": ceracs}
+        events = recorded_events(session)
+    return summary, {"ceracs": ceracs, "events": events}

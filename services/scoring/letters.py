@@ -18,7 +18,7 @@ from rac_shared.ministries import Ministry
 from rac_shared.pdf import render_pdf
 from rac_shared.templating import make_environment
 from services.scoring import grading, ministries
-from services.scoring.committees import grid_of
+from services.scoring.consolidation import grid_of
 from services.scoring.designation import (
     MANDATE_PARTS,
     designated_in,

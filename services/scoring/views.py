@@ -27,11 +27,11 @@ from rac_shared.contracts.scoring import (
 )
 from services.scoring import access, grading
 from services.scoring.committees import (
-    grid_of,
     in_conflict,
     key_of,
     load_committee,
 )
+from services.scoring.consolidation import grid_of
 from services.scoring.designation import (
     MANDATE_PARTS,
     designated_in,

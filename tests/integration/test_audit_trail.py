@@ -8,12 +8,16 @@ from __future__ import annotations
 
 import csv
 import io
+import os
+import signal
+import subprocess
 
 import pytest
 from sqlalchemy import text
 
 from rac_shared.audit import AUDIT_EVENTS, Change, SubjectType
 from rac_shared.clock import clock
+from tests.support.platform import BIN, Platform
 from tests.support.polling import wait_until
 
 pytestmark = pytest.mark.integration
@@ -53,6 +57,74 @@ def test_the_demo_history_is_chained_and_verifies(platform, analyst):
     }
     verified = platform.rac("audit", "verify")
     assert "Journal d'audit intact" in verified.stdout
+
+
+def demo_rows(platform) -> dict[str, int]:
+    """What ``rac demo`` makes, counted in each service's own database."""
+    tables = {
+        "applications": ("calls", "applications"),
+        "scoring": ("ceracs",),
+        "plans": ("plans", "plan_versions"),
+        "billing": ("estimates", "invoices", "credit_notes", "payments", "cancellation_costs"),
+        "gateway": ("users", "audit_log"),
+    }
+    found = {}
+    for service, names in tables.items():
+        with platform.engine(service).connect() as connection:
+            for name in names:
+                found[name] = connection.execute(text(f"SELECT count(*) FROM {name}")).scalar()
+    return found
+
+
+def test_rac_demo_at_the_2012_clock_resumes_after_a_kill_then_adds_nothing(tmp_path_factory):
+    """``RAC_FROZEN_NOW=2012-12-21T10:00 rac demo`` on fresh databases of its own (no service
+    runs: the demo comes before them), killed in the middle (the first plans made, billing
+    not reached), run again: it completes; a third run adds nothing."""
+    fresh = Platform(
+        tmp_path_factory.mktemp("demo2012"), extra_env={"RAC_FROZEN_NOW": "2012-12-21T10:00"}
+    )
+    try:
+        fresh.prepare(demo=False)
+        demo = subprocess.Popen(
+            [str(BIN / "rac"), "demo", "--quiet"],
+            env=fresh.env,
+            start_new_session=True,
+            stdout=subprocess.DEVNULL,
+            stderr=subprocess.DEVNULL,
+        )
+        with fresh.engine("plans").connect() as connection:
+
+            def some_plan_accepted():
+                return (
+                    demo.poll() is not None
+                    or connection.execute(
+                        text("SELECT count(*) FROM plans WHERE status = 'accepted'")
+                    ).scalar()
+                )
+
+            wait_until(some_plan_accepted, timeout=600, message="the demo made no plan")
+        assert demo.poll() is None, "the demo ended before it could be killed"
+        os.killpg(demo.pid, signal.SIGKILL)
+        demo.wait(30)
+        with fresh.engine("billing").connect() as connection:
+            assert not connection.execute(text("SELECT count(*) FROM invoices")).scalar()
+
+        resumed = fresh.rac("demo", timeout=900)
+        assert "PMO-CLV-2012-" in resumed.stdout
+        assert "facture finale des coûts engagés" in resumed.stdout
+        made = demo_rows(fresh)
+        assert made["invoices"] and made["cancellation_costs"] == 1 and made["audit_log"]
+        with fresh.engine("plans").connect() as connection:
+            codes = connection.execute(text("SELECT program_code FROM plans")).scalars().all()
+        assert len(codes) == len(set(codes)) == 6
+
+        again = fresh.rac("demo", timeout=900)
+        assert "Plans de mise en œuvre : déjà présents." in again.stdout
+        assert "Journal d'audit : 0 faits" in again.stdout
+        assert demo_rows(fresh) == made
+        assert "Journal d'audit intact" in fresh.rac("audit", "verify").stdout
+    finally:
+        fresh.stop()
 
 
 def test_a_payment_recorded_through_the_bus_is_chained_once_with_its_author(platform, analyst):

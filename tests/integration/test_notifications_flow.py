@@ -137,15 +137,16 @@ def test_optional_reminders_follow_preferences_but_legal_notices_do_not(platform
 
 
 def test_a_credit_note_reaches_the_employer_with_its_pdf_even_with_reminders_off(platform):
-    """The demo's abandonment credit note (``services/billing/demo.py``: written to billing's
-    outbox, relayed once billing runs) is e-mailed to the CISSS's representative with the PDF
-    billing renders, and put in the inbox; a credit note is a legal notice, so turning the
-    optional reminders off changes nothing."""
+    """The demo's abandonment credit note (``services/billing/demo.py``, on the plan the
+    plans demo cancelled: written to billing's outbox, relayed once billing runs) is
+    e-mailed to the CISSS's representative with the PDF billing renders, and put in the
+    inbox; a credit note is a legal notice, so turning the optional reminders off changes
+    nothing."""
     with platform.engine("billing").connect() as connection:
         bodies = connection.execute(
             text("SELECT body FROM outbox WHERE event_type = 'credit_note.issued' ORDER BY id")
         ).scalars()
-        [body] = [b for b in bodies if b["payload"]["plan_reference"] == "PMO-CLV-2026-DEMO2"]
+        [body] = [b for b in bodies if b["payload"]["reason_kind"] == "abandonment"]
     number, address = body["payload"]["number"], "rh@cisss.demo.quebec"
     [mail] = wait_until(
         lambda: mails_about(platform, address, number), timeout=90, message="not e-mailed"

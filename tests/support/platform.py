@@ -159,18 +159,19 @@ class Platform:
 
     # -- set-up ----------------------------------------------------------------------
 
-    def prepare(self) -> Platform:
+    def prepare(self, demo: bool = True) -> Platform:
         """A vhost, migrated databases and the demo: copied from the run's template databases
-        when ``tests/run_suites.py`` made them (``RAC_TEST_TEMPLATE``), else seeded here."""
+        when ``tests/run_suites.py`` made them (``RAC_TEST_TEMPLATE``), else seeded here
+        (``demo=False``: migrated databases only, for a test that runs ``rac demo`` itself)."""
         _rabbit_api("PUT", f"/vhosts/{urllib.parse.quote(self.vhost, safe='')}")
         _rabbit_api(
             "PUT",
             f"/permissions/{urllib.parse.quote(self.vhost, safe='')}/guest",
             {"configure": ".*", "write": ".*", "read": ".*"},
         )
-        copied = self._copy_template()
+        copied = demo and self._copy_template()
         self.rac("migrate")  # declares the vhost's queues (the schema is already there if copied)
-        if not copied:
+        if demo and not copied:
             self.rac("demo", "--quiet")
         return self
 
@@ -179,7 +180,7 @@ class Platform:
         Not for a platform whose clock or databases are its own (a clock file, databases
         already made by the test)."""
         prefix = os.environ.get(TEMPLATE_VARIABLE)
-        if not prefix or "RAC_CLOCK_FILE" in self.env:
+        if not prefix or "RAC_CLOCK_FILE" in self.env or "RAC_FROZEN_NOW" in self.env:
             return False
         admin = create_engine(
             self.server_url, isolation_level="AUTOCOMMIT", poolclass=pool.NullPool

@@ -20,7 +20,7 @@ from rac_shared.contracts.applications import (  # the service's inputs, from it
     TableQuery,
 )
 from rac_shared.errors import DomainError
-from services.applications import calls, dossiers
+from services.applications import access, calls, dossiers, home, review, staff_table
 from services.applications.demo import CRITERIA_2012, build_call, fill_application
 from services.applications.models import Application, Attachment, Base, Call
 from services.applications.receipt import receipt_html
@@ -586,28 +586,28 @@ def test_who_reads_what(session, in_december):
     # Another institution: not found, attachments included.
     for outsider in (CMV_DG, CSN_RAC):
         for read in (
-            lambda a: dossiers.load(session, a, draft.id),
+            lambda a: access.load(session, a, draft.id),
             lambda a: dossiers.get_attachment(session, a, draft.id, attachment.id),
         ):
             with pytest.raises(DomainError) as error:
                 read(outsider)
             assert error.value.code == "not_found"
     with pytest.raises(DomainError) as error:
-        dossiers.load(session, EMPLOYER, draft.id)
+        access.load(session, EMPLOYER, draft.id)
     assert error.value.code == "forbidden"
     # The ministry does not read a draft that was never deposited.
     for ministry in (ADMIN, ANALYST, EVALUATOR):
         with pytest.raises(DomainError):
-            dossiers.load(session, ministry, draft.id)
+            access.load(session, ministry, draft.id)
     assert dossiers.get_attachment(session, LEVIS_STUDIES, draft.id, attachment.id).content == (
         MINIMAL_PDF
     )
     # Once deposited, analysts read it; evaluators only once it is declared admissible.
     submitted = ready(session, call, CMV_DG, (CMV_DG, CMV_FC))
     dossiers.submit(session, CMV_DG, submitted.id)
-    assert dossiers.load(session, ANALYST, submitted.id) is submitted
+    assert access.load(session, ANALYST, submitted.id) is submitted
     with pytest.raises(DomainError):
-        dossiers.load(session, EVALUATOR, submitted.id)
+        access.load(session, EVALUATOR, submitted.id)
 
 
 def test_disguised_and_oversized_files_change_nothing(session, in_december):
@@ -644,23 +644,23 @@ def submitted_application(session, call, member=LEVIS_RAC, signers=(LEVIS_DG, LE
 
 
 def review_all(session, application, actor=ANALYST):
-    for rule in dossiers.computed_rules(application):
-        dossiers.review_rule(session, actor, application.id, rule["rule"], rule["passed"], "")
+    for rule in review.computed_rules(application):
+        review.review_rule(session, actor, application.id, rule["rule"], rule["passed"], "")
 
 
 def test_paper_receipt_records_who_when_and_lateness(session, in_december):
     call = published_call(session)
     application = submitted_application(session, call)
     with pytest.raises(DomainError, match="dans le futur"):
-        dossiers.record_paper_receipt(session, ANALYST, application.id, date(2012, 12, 2))
+        review.record_paper_receipt(session, ANALYST, application.id, date(2012, 12, 2))
     with pytest.raises(DomainError) as error:
-        dossiers.record_paper_receipt(session, EVALUATOR, application.id, date(2012, 12, 1))
+        review.record_paper_receipt(session, EVALUATOR, application.id, date(2012, 12, 1))
     assert error.value.code == "forbidden"
     with clock.frozen_at(local(2013, 1, 7, 9, 0)):
-        dossiers.record_paper_receipt(session, ANALYST, application.id, date(2013, 1, 4))
+        review.record_paper_receipt(session, ANALYST, application.id, date(2013, 1, 4))
     assert application.paper_late is True
     assert application.paper_recorded_by_name == "François Côté"
-    rule = next(r for r in dossiers.computed_rules(application) if r["rule"] == "deposit")
+    rule = next(r for r in review.computed_rules(application) if r["rule"] == "deposit")
     assert not rule["passed"] and "4 janvier 2013, après la date limite" in rule["reason"]
     assert application.review_log[-1].text == (
         "Copie papier reçue le 4 janvier 2013 (après la date limite)."
@@ -671,25 +671,25 @@ def test_admissibility_review_and_decision(session, in_december):
     call = published_call(session)
     application = submitted_application(session, call)
     with pytest.raises(DomainError, match="À revoir"):
-        dossiers.decide(session, ANALYST, application.id, "recevable", "")
+        review.decide(session, ANALYST, application.id, "recevable", "")
     # Before the paper copy, the deposit rule fails; the analyst reviews every rule.
     review_all(session, application)
     with pytest.raises(DomainError, match="ne peut être déclarée recevable"):
-        dossiers.decide(session, ANALYST, application.id, "recevable", "")
+        review.decide(session, ANALYST, application.id, "recevable", "")
     # The paper copy arrives: the deposit rule's review is now stale and must be redone.
     with clock.frozen_at(local(2012, 12, 20, 9, 0)):
-        dossiers.record_paper_receipt(session, ANALYST, application.id, date(2012, 12, 20))
-    state = {r["rule"]: r for r in dossiers.review_state(application)}
+        review.record_paper_receipt(session, ANALYST, application.id, date(2012, 12, 20))
+    state = {r["rule"]: r for r in review.review_state(application)}
     assert state["deposit"]["stale"] and not state["deposit"]["reviewed"]
     with pytest.raises(DomainError, match="À revoir : Dépôt électronique et papier"):
-        dossiers.decide(session, ANALYST, application.id, "recevable", "")
+        review.decide(session, ANALYST, application.id, "recevable", "")
     # Overriding a computed result needs a written justification.
     with pytest.raises(DomainError, match="justification écrite"):
-        dossiers.review_rule(session, ANALYST, application.id, "deposit", False, "non")
-    dossiers.review_rule(session, ANALYST, application.id, "deposit", True, "")
+        review.review_rule(session, ANALYST, application.id, "deposit", False, "non")
+    review.review_rule(session, ANALYST, application.id, "deposit", True, "")
     with pytest.raises(DomainError, match="sans dérogation justifiée"):
-        dossiers.decide(session, ANALYST, application.id, "non_recevable", "")
-    dossiers.decide(session, ANALYST, application.id, "recevable", "Demande complète.")
+        review.decide(session, ANALYST, application.id, "non_recevable", "")
+    review.decide(session, ANALYST, application.id, "recevable", "Demande complète.")
     assert application.admissibility == "recevable"
     [event] = events(session, "application.admissibility_decided")
     payload = event["payload"]
@@ -706,8 +706,8 @@ def test_admissibility_review_and_decision(session, in_december):
     assert ("paper", None) in actions and ("confirmed", "deposit") in actions
     # Decided: final, and now visible to evaluators.
     with pytest.raises(DomainError, match="déjà décidée"):
-        dossiers.decide(session, ANALYST, application.id, "non_recevable", "")
-    assert dossiers.load(session, EVALUATOR, application.id) is application
+        review.decide(session, ANALYST, application.id, "non_recevable", "")
+    assert access.load(session, EVALUATOR, application.id) is application
     with pytest.raises(DomainError, match="ne peut être retirée"):
         dossiers.withdraw(session, LEVIS_RAC, application.id)
 
@@ -716,9 +716,9 @@ def test_an_override_makes_an_application_not_admissible(session, in_december):
     call = published_call(session)
     application = submitted_application(session, call)
     with clock.frozen_at(local(2012, 12, 20, 9, 0)):
-        dossiers.record_paper_receipt(session, ANALYST, application.id, date(2012, 12, 20))
+        review.record_paper_receipt(session, ANALYST, application.id, date(2012, 12, 20))
     review_all(session, application)
-    dossiers.review_rule(
+    review.review_rule(
         session,
         ANALYST,
         application.id,
@@ -727,8 +727,8 @@ def test_an_override_makes_an_application_not_admissible(session, in_december):
         "La lettre d'appui jointe n'est pas signée par le partenaire.",
     )
     with pytest.raises(DomainError, match="ne peut être déclarée recevable"):
-        dossiers.decide(session, ANALYST, application.id, "recevable", "")
-    dossiers.decide(session, ANALYST, application.id, "non_recevable", "Lettre non signée.")
+        review.decide(session, ANALYST, application.id, "recevable", "")
+    review.decide(session, ANALYST, application.id, "non_recevable", "Lettre non signée.")
     [event] = events(session, "application.admissibility_decided")
     rules = {r["rule"]: r for r in event["payload"]["rules"]}
     assert event["payload"]["admissible"] is False
@@ -753,7 +753,7 @@ def test_table_filters_sorts_counts_and_exports(session, in_december):
     with clock.frozen_at(local(2012, 12, 3, 15, 0)):
         csn = submitted_application(session, call, CSN_RAC, (CSN_DG, CSN_FP))
     cmv = open_app(session, call, CMV_DG)
-    everything = dossiers.table(session, ANALYST, call.id, TableQuery())
+    everything = staff_table.table(session, ANALYST, call.id, TableQuery())
     # French order: accents and case do not count (Cégep < Centre; de Lévis < Marie).
     assert [a.organisation_name for a in everything["rows"]] == [
         "Cégep de Lévis",
@@ -763,32 +763,32 @@ def test_table_filters_sorts_counts_and_exports(session, in_december):
     assert everything["counts"] == {"draft": 1, "submitted": 2, "withdrawn": 0}
     assert everything["decisions"] == {"recevable": 0, "non_recevable": 0, "undecided": 2}
     assert everything["regions"] == ["Chaudière-Appalaches", "Montréal"]
-    by_order = dossiers.table(session, ANALYST, call.id, TableQuery(order="collégial"))
+    by_order = staff_table.table(session, ANALYST, call.id, TableQuery(order="collégial"))
     assert {a.id for a in by_order["rows"]} == {levis.id, cmv.id}
-    by_region = dossiers.table(
+    by_region = staff_table.table(
         session, ANALYST, call.id, TableQuery(region="Chaudière-Appalaches", status="submitted")
     )
     assert {a.id for a in by_region["rows"]} == {levis.id, csn.id}
-    newest_first = dossiers.table(session, ADMIN, call.id, TableQuery(sort="-reference"))
+    newest_first = staff_table.table(session, ADMIN, call.id, TableQuery(sort="-reference"))
     assert [a.id for a in newest_first["rows"]][-1] == cmv.id  # no reference: last
-    csv_text = dossiers.table_csv(everything)
+    csv_text = staff_table.table_csv(everything)
     assert csv_text.startswith("\ufeffRéférence;Établissement;Type;")
     lines = csv_text.strip().split("\r\n")
     assert len(lines) == 4
     assert lines[1].startswith(f"{levis.reference};Cégep de Lévis;Cégep;collégial;")
     assert ";Déposée;" in lines[1] and lines[1].endswith(";À décider")
     assert lines[2].startswith(";Cégep Marie-Victorin;") and ";En préparation;" in lines[2]
-    by_date = dossiers.table(session, ANALYST, call.id, TableQuery(sort="-submitted_at"))
+    by_date = staff_table.table(session, ANALYST, call.id, TableQuery(sort="-submitted_at"))
     assert [a.id for a in by_date["rows"]] == [csn.id, levis.id, cmv.id]
     for outsider in (EVALUATOR, LEVIS_DG):
         with pytest.raises(DomainError) as error:
-            dossiers.table(session, outsider, call.id, TableQuery())
+            staff_table.table(session, outsider, call.id, TableQuery())
         assert error.value.code == "forbidden"
 
 
 def test_csv_cells_cannot_inject_formulas():
-    assert dossiers._csv_cell("=HYPERLINK(1)") == "'=HYPERLINK(1)"
-    assert dossiers._csv_cell("Cégep") == "Cégep"
+    assert staff_table._csv_cell("=HYPERLINK(1)") == "'=HYPERLINK(1)"
+    assert staff_table._csv_cell("Cégep") == "Cégep"
 
 
 CALLS_LINK = {
@@ -801,30 +801,30 @@ CALLS_LINK = {
 
 def test_home_summary_next_actions(session, in_december):
     call = published_call(session)
-    [action, link] = dossiers.home_summary(session, LEVIS_RAC)
+    [action, link] = home.home_summary(session, LEVIS_RAC)
     assert link == CALLS_LINK
     assert action["url"] == f"/appels/{call.id}"
     assert "date limite : 21 décembre 2012" in action["label"] and not action["urgent"]
     application = open_app(session, call)
     fill_application(session, LEVIS_RAC, application)
-    [action, _] = dossiers.home_summary(session, LEVIS_DG)
+    [action, _] = home.home_summary(session, LEVIS_DG)
     assert action["label"].startswith("Signer la demande de reconnaissance")
     assert action["url"] == f"/demandes/{application.id}"
-    [action, _] = dossiers.home_summary(session, LEVIS_RAC)
+    [action, _] = home.home_summary(session, LEVIS_RAC)
     assert action["label"].startswith("Compléter et déposer")
-    assert dossiers.home_summary(session, EMPLOYER) == []
+    assert home.home_summary(session, EMPLOYER) == []
     with clock.frozen_at(local(2012, 12, 17, 9, 0)):
-        assert dossiers.home_summary(session, LEVIS_RAC)[0]["urgent"] is True
+        assert home.home_summary(session, LEVIS_RAC)[0]["urgent"] is True
     dossiers.sign(session, LEVIS_DG, application.id)
     dossiers.sign(session, LEVIS_STUDIES, application.id)
     dossiers.submit(session, LEVIS_RAC, application.id)
-    assert dossiers.home_summary(session, LEVIS_RAC) == [CALLS_LINK]
-    actions = dossiers.home_summary(session, ANALYST)
+    assert home.home_summary(session, LEVIS_RAC) == [CALLS_LINK]
+    actions = home.home_summary(session, ANALYST)
     assert actions[-1] == CALLS_LINK
     labels = {a["label"].split(" :")[0]: a["count"] for a in actions[:-1]}
     assert labels == {
         "Demandes déposées dont la copie papier n'est pas reçue": 1,
         "Demandes dont la recevabilité est à décider": 1,
     }
-    assert dossiers.home_summary(session, EVALUATOR) == [CALLS_LINK]
-    assert dossiers.home_summary(session, ADMIN)[-1]["label"] == "Gérer les appels d'intérêt"
+    assert home.home_summary(session, EVALUATOR) == [CALLS_LINK]
+    assert home.home_summary(session, ADMIN)[-1]["label"] == "Gérer les appels d'intérêt"

@@ -20,7 +20,7 @@ from gateway.web.reporting.pages import _draft_values
 from rac_shared.actor import Actor
 from rac_shared.clock import clock
 from rac_shared.contracts.base import parse
-from services.applications import ceracs, dossiers, reporting, support, views
+from services.applications import ceracs, dossiers, reporting, staff_table, support, views
 from services.applications.demo import fill_application
 from services.applications.testing import (
     ADMIN,
@@ -144,7 +144,7 @@ def test_the_table_page_filters_by_the_query_model(session, application):
     with clock.frozen_at(local(2012, 12, 10, 11, 0)):
         dossiers.submit(session, LEVIS_RAC, application.id)
     query = A.TableQuery(status="submitted")
-    result = dossiers.table(session, ANALYST, application.call_id, query)
+    result = staff_table.table(session, ANALYST, application.call_id, query)
     table = A.ApplicationsTable.model_validate({
         **result, "call": views.call_summary(result["call"]),
         "rows": [views.application_row(a) for a in result["rows"]], "query": query,

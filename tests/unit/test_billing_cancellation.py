@@ -418,31 +418,3 @@ def test_an_old_cancellation_message_without_candidates_still_parses():
         "reason": "Réorganisation",
     }
     assert PlanCancelled.model_validate(payload).candidates == []
-
-
-def test_the_demo_shows_a_cancelled_plan_its_final_invoice_and_a_notified_credit_note():
-    from services.billing import demo
-
-    session = memory_session()
-    organisations = {o["code"]: o for o in ORGANISATIONS.values()}
-    people = {"rac@cegeplevis.demo.quebec": {"id": 6, "full_name": "Sophie Bélanger"}}
-    with clock.frozen_at(date(2026, 11, 23)):
-        summary = demo.seed(session, organisations, people)
-        session.commit()
-        assert "annulé le 13 novembre 2026" in summary and "facture finale" in summary
-        assert "plan annulé de démonstration déjà présent" in demo.seed(
-            session, organisations, people
-        )
-        view = C.costs_view(session, LEVIS_RAC, demo.DEMO_CANCELLED_PLAN_ID)
-    assert view["state"] == "recorded"
-    final = view["record"]["invoice"]
-    assert final["kind"] == "cancellation_costs" and final["employer_id"] == CISSS
-    people = view["lines"][3]["people"]
-    assert [p["abandoned_on"] is not None for p in people] == [False, False, True]
-    # The abandonment's credit note waits in the outbox: notified once the services run.
-    [credit] = session.scalars(
-        select(CreditNote).where(CreditNote.plan_id == demo.DEMO_CANCELLED_PLAN_ID)
-    ).all()
-    [event] = [p for p in outbox(session, "credit_note.issued") if p["credit_note_id"] == credit.id]
-    assert event["reason_kind"] == "abandonment" and event["applications"]
-    session.close()

@@ -719,27 +719,6 @@ def test_home_summary_next_actions(session):
         assert R.home_summary(session, MINISTRY) == []
 
 
-def test_demo_seed_is_idempotent(session):
-    from services.billing import demo
-
-    organisations = {o["code"]: o for o in ORGANISATIONS.values()}
-    people = {"rac@cegeplevis.demo.quebec": {"id": 6, "full_name": "Sophie Bélanger"}}
-    with clock.frozen_at(date(2026, 11, 23)):
-        summary = demo.seed(session, organisations, people)
-        session.commit()
-        assert "CLV-2026-0001 (payée)" in summary and "CLV-2026-0002" in summary
-        assert "déjà présentes" in demo.seed(session, organisations, people)
-        listing = R.list_invoices(session, CISSS_HR, InvoiceQuery())["invoices"]
-        listing = [i for i in listing if i["plan_reference"] == demo.DEMO_REFERENCE]
-        assert [i["status"] for i in sorted(listing, key=lambda i: i["number"])] == [
-            "paid",
-            "overdue",
-        ]
-        assert listing[0]["employer_name"] == "CISSS de Chaudière-Appalaches"
-    invoice = session.scalar(select(Invoice).where(Invoice.number == "CLV-2026-0001"))
-    assert invoice.parties["institution"]["gst_number"] == "123456789 RT0001"
-
-
 def test_reminder_steps_are_configurable(session, monkeypatch):
     from pydantic import ValidationError
 

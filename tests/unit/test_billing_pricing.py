@@ -102,6 +102,42 @@ def test_the_rates_in_force_on_each_side_of_every_change(day, gst, qst, compound
     assert (tvq.name, tvq.rate, tvq.compounded) == ("TVQ", D(qst), compounded)
 
 
+@pytest.fixture(scope="module")
+def migrated_rates(tmp_path_factory) -> list[P.Rate]:
+    """The ``tax_rates`` rows billing's migrations write (the service reads them, not
+    ``DEFAULT_RATES``, once they exist), on a SQLite database of their own."""
+    from sqlalchemy import create_engine
+    from sqlalchemy.orm import Session
+
+    from rac import registry
+    from rac_shared.migrations import upgrade
+    from services.billing.estimates import load_rates
+
+    url = f"sqlite:///{tmp_path_factory.mktemp('billing') / 'billing.db'}"
+    upgrade("billing", registry.service("billing").migrations, url)
+    engine = create_engine(url)
+    try:
+        with Session(engine) as session:
+            return load_rates(session)
+    finally:
+        engine.dispose()
+
+
+def test_the_migrated_rates_are_the_published_history(migrated_rates):
+    key = lambda r: (r.name, r.valid_from)  # noqa: E731
+    assert sorted(migrated_rates, key=key) == sorted(P.DEFAULT_RATES, key=key)
+
+
+@pytest.mark.parametrize(("day", "gst", "qst", "compounded"), RATE_BOUNDARIES)
+def test_the_migrated_rates_in_force_on_each_side_of_every_change(
+    migrated_rates, day, gst, qst, compounded
+):
+    tps, tvq = P.rates_on(migrated_rates, day)
+    assert (tps.rate, tvq.rate, tvq.compounded) == (D(gst), D(qst), compounded)
+    with pytest.raises(DomainError, match="Aucun taux de taxe en vigueur"):
+        P.rates_on(migrated_rates, date(2007, 12, 31))
+
+
 @pytest.mark.parametrize(
     ("day", "tvq_base", "tvq"),
     [

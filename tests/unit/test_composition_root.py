@@ -80,3 +80,96 @@ def test_demo_steps_run_after_the_steps_whose_values_they_read():
     for position, step in enumerate(steps):
         assert set(step.needs) <= set(names[:position]), step.name
     assert names[0] == "directory"
+
+
+# -- the demo: each service seeds its own tables, and reaches the others by their entrypoints --
+
+DEMO_PACKAGES = {**{s: f"services.{s}" for s in SERVICES}, "gateway": "gateway"}
+
+
+def demo_references(path: Path, own: str) -> list[str]:
+    """What a demo module names of another service: an import (absolute or relative, at
+    any depth), a ``"package.module"`` string (``resolve``, ``import_module``), or a
+    ``SessionFactory`` opened on another service's database."""
+    found = []
+    others = {name: package for name, package in DEMO_PACKAGES.items() if name != own}
+    tree = ast.parse(path.read_text(), filename=str(path))
+    for node in ast.walk(tree):
+        names = []
+        if isinstance(node, ast.Import):
+            names = [alias.name for alias in node.names]
+        elif isinstance(node, ast.ImportFrom):
+            if node.level:  # relative: resolved from the module's own package
+                parts = DEMO_PACKAGES[own].split(".")
+                base = parts[: len(parts) - node.level + 1]
+                names = [".".join([*base, *([node.module] if node.module else [])])]
+            else:
+                names = [node.module or ""]
+        elif isinstance(node, ast.Constant) and isinstance(node.value, str):
+            names = [node.value.partition(":")[0]]
+        elif (
+            isinstance(node, ast.Call)
+            and getattr(node.func, "id", getattr(node.func, "attr", None)) == "SessionFactory"
+            and node.args
+            and isinstance(node.args[0], ast.Constant)
+            and node.args[0].value != own
+        ):
+            found.append(f"SessionFactory({node.args[0].value!r})")
+        found += [
+            name
+            for name in names
+            for package in others.values()
+            if name == package or name.startswith(package + ".")
+        ]
+    return found
+
+
+@pytest.mark.parametrize("service", sorted(DEMO_PACKAGES))
+def test_a_demo_names_no_other_service_nor_opens_its_database(service):
+    path = ROOT / Path(*DEMO_PACKAGES[service].split(".")) / "demo.py"
+    if not path.exists():  # then it has no demo step either
+        assert registry.service(service).demo == ()
+        return
+    assert demo_references(path, service) == []
+
+
+def test_the_demo_reference_check_catches_a_demo_reaching_into_another_service(tmp_path):
+    sneaky = tmp_path / "demo.py"
+    sneaky.write_text(
+        "from services.billing.models import Invoice\n"
+        "from services.plans.models import Plan\n"
+        "def seed(context):\n"
+        "    from ..billing import models\n"
+        "    resolve('services.scoring.models:Cerac')\n"
+        "    SessionFactory('applications', None)\n"
+        "    SessionFactory('plans', None)\n"
+    )
+    assert sorted(demo_references(sneaky, "plans")) == [
+        "SessionFactory('applications')",
+        "services.billing",
+        "services.billing.models",
+        "services.scoring.models",
+    ]
+
+
+@pytest.mark.parametrize("service", SERVICES)
+def test_every_service_has_the_same_files_for_the_same_things(service):
+    """``service.py``, ``models.py``, ``manifest.py`` and ``access.py`` in every service;
+    ``jobs.py`` exactly when the manifest declares jobs, ``demo.py`` when it declares demo
+    steps; settings only through a ``config.py`` on pydantic-settings, never ``os.environ``
+    read at call time."""
+    package = ROOT / "services" / service
+    manifest = registry.service(service)
+    for name in ("service.py", "models.py", "manifest.py", "access.py"):
+        assert (package / name).is_file(), name
+    assert (package / "jobs.py").is_file() == (manifest.jobs == f"services.{service}.jobs")
+    assert (package / "demo.py").is_file() == bool(manifest.demo)
+    reading_environment = [
+        str(path.relative_to(ROOT))
+        for path in package.rglob("*.py")
+        if "os.environ" in path.read_text() or "getenv(" in path.read_text()
+    ]
+    assert reading_environment == []
+    config = package / "config.py"
+    if config.is_file():
+        assert "pydantic_settings" in config.read_text()

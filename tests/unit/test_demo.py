@@ -46,46 +46,111 @@ def plans_by_program() -> dict[str, list[str]]:
     return found
 
 
-def test_the_demo_at_the_2012_clock_resumes_after_a_failure_and_is_then_idempotent(
-    fresh_platform, monkeypatch
-):
-    from services.plans.service import PlansService
+def counts() -> dict[str, int]:
+    """Rows of what the demo makes, per service: a second run must not add any."""
+    from gateway.models import AuditEntry
+    from services.billing.models import CreditNote, Estimate, Installment, Invoice, Payment
+    from services.plans.models import Plan, PlanVersion
 
-    real_issue = PlansService.issue
+    found = {}
+    for service, models in {
+        "plans": (Plan, PlanVersion),
+        "billing": (Estimate, Installment, Invoice, CreditNote, Payment),
+        "gateway": (AuditEntry,),
+    }.items():
+        with SessionFactory(service, registry.service(service).metadata).transaction() as session:
+            for model in models:
+                found[model.__name__] = session.scalar(select(func.count()).select_from(model))
+    return found
+
+
+def failing_once(monkeypatch, service_cls, method: str, message: str) -> None:
+    """``service_cls.method`` raises once (a crash half-way through the demo), then works."""
+    real = getattr(service_cls, method)
     calls = []
 
-    def issue_failing_once(self, *args, **kwargs):
+    def failing(self, *args, **kwargs):
         calls.append(1)
         if len(calls) == 1:
-            raise RuntimeError("panne simulée pendant l'émission")
-        return real_issue(self, *args, **kwargs)
+            raise RuntimeError(message)
+        return real(self, *args, **kwargs)
 
+    monkeypatch.setattr(service_cls, method, failing)
+
+
+def test_the_demo_at_the_2012_clock_resumes_after_failures_and_is_then_idempotent(
+    fresh_platform, monkeypatch
+):
+    """Stopped in the middle of a plan's life (plans), then in the middle of billing's
+    history of the plans (billing): each run completes what the last one left, nothing is
+    made twice, and billing's invoices are those of the plans the plans step made."""
+    from services.billing.models import CreditNote, Estimate, Invoice
+    from services.billing.service import BillingService
+    from services.plans.service import PlansService
+
+    failing_once(monkeypatch, PlansService, "abandon_candidate", "panne simulée : plans")
+    failing_once(
+        monkeypatch, BillingService, "record_cancellation_costs", "panne simulée : facturation"
+    )
     with clock.frozen_at(CALL_2012_CLOCK):
-        monkeypatch.setattr(PlansService, "issue", issue_failing_once)
-        with pytest.raises(RuntimeError, match="panne simulée"):
+        with pytest.raises(RuntimeError, match="panne simulée : plans"):
             run_demo()
-        assert plans_by_program() == {"JEE.0K": ["draft"]}  # left half-made
+        half_made = plans_by_program()
+        assert half_made["LCE.4P"] == ["accepted"]  # its candidate-worker not abandoned yet
+        assert "LCE.4N" in half_made
 
-        summary = run_demo()  # resumes: the same draft is completed, nothing made twice
-        assert "PMO-CLV-2012-001 émis au CISSS de Chaudière-Appalaches" in summary
-        assert "Financement : aucun CERAC désigné au 21 décembre 2012" in summary
+        with pytest.raises(RuntimeError, match="panne simulée : facturation"):
+            run_demo()  # the plans complete; billing stops before the costs incurred
         assert plans_by_program() == {
             "JEE.0K": ["issued"],
             "LCA.EJ": ["draft"],
             "LCE.4N": ["accepted"],
             "LCA.EM": ["declined"],
             "LCA.EN": ["declined"],  # and anonymised by the retention rule
+            "LCE.4P": ["cancelled"],
         }
+
+        summary = run_demo()
+        assert "Plans de mise en œuvre : déjà présents." in summary
+        assert "facture finale des coûts engagés" in summary
+        assert "Financement : aucun CERAC désigné au 21 décembre 2012" in summary
+        made = counts()
 
         again = run_demo()
     assert "Plans de mise en œuvre : déjà présents." in again
-    assert plans_by_program()["JEE.0K"] == ["issued"]
-    from services.billing.models import Estimate
+    assert "Journal d'audit : 0 faits" in again
+    assert counts() == made
 
+    plan_ids = set(plans_ids())
     billing = SessionFactory("billing", registry.service("billing").metadata)
-    with billing.transaction() as session:  # the 2012 estimates: TVQ 9,5 % on price + TPS
-        taxes = session.scalars(select(Estimate.taxes).where(Estimate.plan_id < 9000)).first()
-        assert session.scalar(select(func.count(Estimate.id))) > 0
-    tps, tvq = taxes
+    with billing.transaction() as session:
+        # Billing knows only the plans the plans service made.
+        assert set(session.scalars(select(Estimate.plan_id))) <= plan_ids
+        invoices = session.scalars(select(Invoice).order_by(Invoice.id)).all()
+        assert {i.plan_id for i in invoices} <= plan_ids
+        statuses = {(i.kind, i.paid_total == i.total) for i in invoices}
+        assert ("cancellation_costs", False) in statuses and ("installment", True) in statuses
+        assert any(i.due_on < CALL_2012_CLOCK.date() and not i.paid_total for i in invoices)
+        # Issued once the Cégep's tax numbers were known (printed on every invoice).
+        assert {i.parties["institution"]["gst_number"] for i in invoices} == {"123456789 RT0001"}
+        [credit] = session.scalars(
+            select(CreditNote).where(CreditNote.reason_kind == "abandonment")
+        ).all()
+        # Its notice waits in billing's outbox: the employer is told once the services run.
+        outbox = registry.service("billing").metadata.tables["outbox"]
+        notices = session.scalars(
+            select(outbox.c.body).where(outbox.c.event_type == "credit_note.issued")
+        ).all()
+        [notice] = [n["payload"] for n in notices if n["payload"]["credit_note_id"] == credit.id]
+        assert notice["reason_kind"] == "abandonment" and notice["applications"]
+        # The 2012 estimates: TVQ 9,5 % on the price plus TPS.
+        tps, tvq = session.scalars(select(Estimate.taxes)).first()
     assert tvq["rate"] == "0.095"
     assert tvq["base"] != tps["base"]
+
+
+def plans_ids() -> list[int]:
+    from services.plans.models import Plan
+
+    with SessionFactory("plans", registry.service("plans").metadata).transaction() as session:
+        return list(session.scalars(select(Plan.id)))

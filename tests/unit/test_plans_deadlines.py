@@ -8,6 +8,7 @@ import pytest
 
 from rac_shared.clock import MONTREAL
 from services.plans import deadlines
+from services.plans.config import PlansSettings
 
 
 def utc(*args) -> datetime:
@@ -79,13 +80,27 @@ def test_days_left_counts_whole_days_in_montreal():
     assert deadlines.days_left(deadline, date(2026, 3, 3)) == -1
 
 
-def test_reminder_days_are_configurable(monkeypatch):
+def test_reminder_days_and_retention_are_read_by_pydantic_settings(monkeypatch):
+    from pydantic import ValidationError
+
     monkeypatch.delenv("PLAN_REMINDER_DAYS", raising=False)
-    assert deadlines.reminder_days() == (10, 3, 1)
-    monkeypatch.setenv("PLAN_REMINDER_DAYS", "7, 2")
-    assert deadlines.reminder_days() == (7, 2)
-    monkeypatch.setenv("PLAN_REMINDER_DAYS", "n'importe quoi")
-    assert deadlines.reminder_days() == (10, 3, 1)
+    monkeypatch.delenv("PLAN_RETENTION_MONTHS", raising=False)
+    assert PlansSettings().reminders == (10, 3, 1)
+    assert PlansSettings().retention_months == 24
+    monkeypatch.setenv("PLAN_REMINDER_DAYS", "2, 7")
+    monkeypatch.setenv("PLAN_RETENTION_MONTHS", "36")
+    assert PlansSettings().reminders == (7, 2)
+    assert PlansSettings().retention_months == 36
+    # A malformed value is named, not ignored: a reminder on the deadline's day or past
+    # the 30 days of the offer, words, no month.
+    for days in ("n'importe quoi", "0", "30", "10,,x"):
+        monkeypatch.setenv("PLAN_REMINDER_DAYS", days)
+        with pytest.raises(ValidationError, match="PLAN_REMINDER_DAYS"):
+            PlansSettings()
+    monkeypatch.setenv("PLAN_REMINDER_DAYS", "10")
+    monkeypatch.setenv("PLAN_RETENTION_MONTHS", "0")
+    with pytest.raises(ValidationError):
+        PlansSettings()
 
 
 @pytest.mark.parametrize(
