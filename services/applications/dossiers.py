@@ -48,6 +48,7 @@ from services.applications.calls import concerns, deadline_passed, get_call
 from services.applications.files import check_upload
 from services.applications.models import (
     ADMISSIBLE,
+    APP_COMPLEMENTS,
     APP_DRAFT,
     APP_SUBMITTED,
     APP_WITHDRAWN,
@@ -70,6 +71,8 @@ ATTACHMENT_KINDS = {k.value: k.label for k in AttachmentKind if k != AttachmentK
 STATUS_LABELS = ApplicationStatus.labels()
 DECISION_LABELS = Admissibility.labels()
 YES, NO = "oui", "non"
+# A deposited application under analysis: « Déposée », or « Compléments demandés ».
+DEPOSITED = (APP_SUBMITTED, APP_COMPLEMENTS)
 
 
 def aware(value: datetime | None) -> datetime | None:
@@ -118,6 +121,11 @@ def application_of(session: Session, actor: Actor, call_id: int) -> Application 
 def _editable(session: Session, actor: Actor, application_id: int) -> Application:
     access.ensure_institution(actor)
     application = load(session, actor, application_id, for_update=True)
+    if application.status == APP_COMPLEMENTS:
+        raise conflict(
+            "La demande est déposée : seuls les éléments que le Ministère a demandés (« "
+            "Compléments demandés ») peuvent être fournis."
+        )
     if application.status != APP_DRAFT:
         raise conflict(
             "La demande a été déposée ou retirée : elle ne peut plus être modifiée."
@@ -568,7 +576,7 @@ def pending_receipts(session: Session, limit: int = 5) -> list[Application]:
     return list(
         session.scalars(
             select(Application)
-            .where(Application.status == APP_SUBMITTED, Application.receipt_pdf.is_(None))
+            .where(Application.status.in_(DEPOSITED), Application.receipt_pdf.is_(None))
             .order_by(Application.id)
             .limit(limit)
             .with_for_update(skip_locked=True)
@@ -593,6 +601,11 @@ def withdraw(session: Session, actor: Actor, application_id: int) -> Application
     application = load(session, actor, application_id, for_update=True)
     if application.status == APP_WITHDRAWN:
         raise conflict("La demande est déjà retirée.")
+    if application.status == APP_COMPLEMENTS:
+        raise conflict(
+            "Le Ministère a demandé des compléments : la demande ne peut être retirée pendant "
+            "l'analyse de sa recevabilité."
+        )
     if application.admissibility is not None:
         raise conflict("La recevabilité de la demande est décidée : elle ne peut être retirée.")
     if deadline_passed(application.call):
@@ -650,6 +663,11 @@ def _log(application: Application, actor: Actor, action: str, **values) -> None:
 def _under_review(session: Session, actor: Actor, application_id: int) -> Application:
     access.ensure_staff(actor)
     application = load(session, actor, application_id, for_update=True)
+    if application.status == APP_COMPLEMENTS:
+        raise conflict(
+            "Des compléments sont demandés à l'établissement : reprenez l'analyse de la "
+            "recevabilité avant de poursuivre."
+        )
     if application.status != APP_SUBMITTED:
         raise conflict("Seule une demande déposée peut être analysée.")
     if application.admissibility is not None:
@@ -851,7 +869,7 @@ def table(session: Session, actor: Actor, call_id: int, query: TableQuery) -> di
     decisions = {ADMISSIBLE: 0, NOT_ADMISSIBLE: 0, "undecided": 0}
     for decision, count in session.execute(
         select(Application.admissibility, func.count())
-        .where(Application.call_id == call.id, Application.status == APP_SUBMITTED)
+        .where(Application.call_id == call.id, Application.status.in_(DEPOSITED))
         .group_by(Application.admissibility)
     ):
         decisions[decision or "undecided"] += count
@@ -862,7 +880,7 @@ def table(session: Session, actor: Actor, call_id: int, query: TableQuery) -> di
     if query.region:
         base = base.where(Application.region == query.region)
     if query.admissibility == "undecided":
-        base = base.where(Application.status == APP_SUBMITTED, Application.admissibility.is_(None))
+        base = base.where(Application.status.in_(DEPOSITED), Application.admissibility.is_(None))
     elif query.admissibility:
         base = base.where(Application.admissibility == query.admissibility)
     key = query.sort.lstrip("-")
@@ -939,7 +957,7 @@ def table_csv(result: dict) -> str:
                     app.paper_received_on.isoformat() if app.paper_received_on else "",
                     ("oui" if app.paper_late else "non") if app.paper_received_on else "",
                     DECISION_LABELS.get(app.admissibility or "", "À décider")
-                    if app.status == APP_SUBMITTED
+                    if app.status in DEPOSITED
                     else "",
                 )
             ]

@@ -504,7 +504,12 @@ def test_table_csv_and_home_summary_rpcs(rpc):
             "Cégep de Lévis",
             "Cégep Marie-Victorin",
         ]
-        assert table["counts"] == {"draft": 1, "submitted": 1, "withdrawn": 0}
+        assert table["counts"] == {
+            "draft": 1,
+            "submitted": 1,
+            "complements": 0,
+            "withdrawn": 0,
+        }
         assert table["query"]["sort"] == "-submitted_at"
         with pytest.raises(DomainError) as error:
             rpc(ANALYST, "applications_table", call_id=call["id"], query={"sort": "secret"})
