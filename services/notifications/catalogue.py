@@ -109,6 +109,75 @@ def admissibility_decided(p: ev.ApplicationAdmissibilityDecided, directory: Dire
     )
 
 
+def _applicants(p, directory: Directory) -> list[Recipient]:
+    """The applying institution's signatories and RAC coordinators."""
+    users = directory.users_of_organisation(p.organisation_id, SIGNATORY_ROLES + COORDINATOR_ROLES)
+    return _unique(_people(users))
+
+
+def _applicants_why(p) -> str:
+    return (
+        "Vous recevez ce message parce que vous êtes signataire ou responsable de la demande "
+        f"de reconnaissance {named(p.organisation_name).du}."
+    )
+
+
+def complements_requested(p: ev.ApplicationComplementsRequested, directory: Directory,
+                          url: str) -> Message:
+    return Message(
+        kind="complements_requested",
+        subject=f"Compléments demandés pour votre demande {p.reference} — réponse attendue au "
+                f"plus tard le {long_date(p.due_date)}",
+        context={"p": p, "due_date": long_date(p.due_date)},
+        why=_applicants_why(p),
+        link=f"{url}/demandes/{p.application_id}",
+        legal=True,
+        recipients=_applicants(p, directory),
+    )
+
+
+def complements_answered(p: ev.ApplicationComplementsAnswered, directory: Directory,
+                         url: str) -> Message:
+    return Message(
+        kind="complements_answered",
+        subject=f"Compléments reçus : demande {p.reference} {named(p.organisation_name).du}",
+        context={"p": p, "answered_at": long_datetime(p.answered_at)},
+        why="Vous recevez ce message parce que vous analysez, au Ministère, la recevabilité "
+            "des demandes de reconnaissance.",
+        link=f"{url}/demandes/{p.application_id}",
+        legal=True,
+        recipients=_ministry_analysts(directory),
+    )
+
+
+def complements_deadline_extended(p: ev.ApplicationComplementsDeadlineExtended,
+                                  directory: Directory, url: str) -> Message:
+    return Message(
+        kind="complements_deadline_extended",
+        subject=f"Délai prolongé jusqu'au {long_date(p.due_date)} — compléments de la demande "
+                f"{p.reference}",
+        context={"p": p, "due_date": long_date(p.due_date),
+                 "previous_due_date": long_date(p.previous_due_date)},  # fmt: skip
+        why=_applicants_why(p),
+        link=f"{url}/demandes/{p.application_id}",
+        legal=True,
+        recipients=_applicants(p, directory),
+    )
+
+
+def admissibility_resumed(p: ev.ApplicationAdmissibilityResumed, directory: Directory,
+                          url: str) -> Message:
+    return Message(
+        kind="admissibility_resumed",
+        subject=f"Analyse de la recevabilité reprise — demande {p.reference}",
+        context={"p": p},
+        why=_applicants_why(p),
+        link=f"{url}/demandes/{p.application_id}",
+        legal=True,
+        recipients=_applicants(p, directory),
+    )
+
+
 def call_published(p: ev.CallPublished, directory: Directory, url: str) -> Message:
     orders = set(p.education_orders)
     recipients: list[Recipient] = []
@@ -697,6 +766,10 @@ def funding_disbursement_paid(p: ev.FundingDisbursementPaid, directory: Director
 COMPOSERS: dict[type[ev.EventPayload], Callable[..., Message]] = {
     ev.ApplicationSubmitted: application_submitted,
     ev.ApplicationAdmissibilityDecided: admissibility_decided,
+    ev.ApplicationComplementsRequested: complements_requested,
+    ev.ApplicationComplementsAnswered: complements_answered,
+    ev.ApplicationComplementsDeadlineExtended: complements_deadline_extended,
+    ev.ApplicationAdmissibilityResumed: admissibility_resumed,
     ev.CallPublished: call_published,
     ev.CallAmended: call_amended,
     ev.PlanIssued: plan_issued,
