@@ -438,8 +438,7 @@ def transmit_answer(
         raise invalid(
             "La réponse ne peut pas être transmise : fournissez d'abord "
             + enumeration([f"« {label} »" for label in missing])
-            + ".",
-            {f"item-{i.id}": "Élément à fournir." for i in request.items if not is_provided(i)},
+            + "."
         )
     now = clock.now()
     request.status = COMPLEMENT_ANSWERED
