@@ -247,7 +247,7 @@ def test_during_a_request_the_institution_gets_a_form_per_item_and_the_analyst_w
         dossiers.submit(session, LEVIS_RAC, application.id)
     question = next(q for s in application.call.sections for q in s.questions if q.kind == "text")
     items = [
-        A.ComplementItemIn(label="Précision sur le service", kind="answer", question_id=question.id),
+        A.ComplementItemIn(label="Précision", kind="answer", question_id=question.id),
         A.ComplementItemIn(label="Résolution du conseil", kind="document"),
         A.ComplementItemIn(label="Signature de la direction générale", kind="signature"),
     ]
