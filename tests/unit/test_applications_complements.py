@@ -322,3 +322,30 @@ def test_only_the_staff_and_the_institution_see_the_exchange(session):
         assert own["can_answer"] and not own["can_sign"]  # already signed
         assert [r["items"][0]["label"] for r in own["requests"]] == ["Précision"]
         assert views.complements_view(EVALUATOR, application, mine=False) is None
+
+
+def test_the_home_page_says_who_has_to_act(session):
+    with clock.frozen_at(local(2012, 12, 1, 10, 0)):
+        call = published_call(session)
+        application = submitted_application(session, call)
+    with clock.frozen_at(local(2013, 1, 14, 9, 0)):
+        request = _request(session, application, [{"label": "Précision", "kind": "answer"}])
+        [action] = [
+            a
+            for a in dossiers.home_summary(session, LEVIS_RAC)
+            if a["label"].startswith("Répondre à la demande de compléments")
+        ]
+        assert action["label"].endswith("(au plus tard le 18 janvier 2013)") and action["urgent"]
+        assert action["url"] == f"/demandes/{application.id}#complements"
+        complements.answer_item(session, LEVIS_RAC, application.id, request.items[0].id, "Oui.")
+        complements.transmit_answer(session, LEVIS_RAC, application.id, "")
+        session.flush()
+        labels = [a["label"] for a in dossiers.home_summary(session, LEVIS_RAC)]
+        assert not any(label.startswith("Répondre") for label in labels)
+        [waiting] = [
+            a
+            for a in dossiers.home_summary(session, ANALYST)
+            if "analyse à reprendre" in a["label"]
+        ]
+        assert waiting["count"] == 1
+        assert waiting["url"] == f"/appels/{call.id}/demandes?status=complements"
