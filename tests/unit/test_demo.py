@@ -46,6 +46,20 @@ def plans_by_program() -> dict[str, list[str]]:
     return found
 
 
+def complement_requests() -> set[tuple[str, str, str]]:
+    """The demo's « demandes de compléments »: (institution, application's status, request's)."""
+    from services.applications.models import Application, ComplementRequest
+
+    sessions = SessionFactory("applications", registry.service("applications").metadata)
+    with sessions.transaction() as session:
+        rows = session.execute(
+            select(
+                Application.organisation_name, Application.status, ComplementRequest.status
+            ).join(ComplementRequest, ComplementRequest.application_id == Application.id)
+        ).all()
+    return {tuple(row) for row in rows}
+
+
 def test_the_demo_at_the_2012_clock_resumes_after_a_failure_and_is_then_idempotent(
     fresh_platform, monkeypatch
 ):
@@ -79,6 +93,11 @@ def test_the_demo_at_the_2012_clock_resumes_after_a_failure_and_is_then_idempote
 
         again = run_demo()
     assert "Plans de mise en œuvre : déjà présents." in again
+    assert "Demandes de compléments : déjà présentes." in again
+    assert complement_requests() == {
+        ("Cégep Marie-Victorin", "submitted", "resumed"),
+        ("Centre de services scolaire des Navigateurs", "complements", "pending"),
+    }
     assert plans_by_program()["JEE.0K"] == ["issued"]
     from services.billing.models import Estimate
 
