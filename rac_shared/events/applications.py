@@ -103,7 +103,8 @@ class ApplicationComplementsRequested(EventPayload):
     organisation_name: str
     reference: str
     request_id: int
-    number: int
+    number: int  # the request's number for this application: 1, 2…
+
     items: list[str]  # the items' French labels, in order
     due_date: date
     message: str = ""
@@ -123,7 +124,8 @@ class ApplicationComplementsAnswered(EventPayload):
     organisation_name: str
     reference: str
     request_id: int
-    number: int
+    number: int  # the request's number for this application: 1, 2…
+
     items: list[str]
     requested_by_user_id: int
     answered_by_user_id: int
@@ -142,7 +144,8 @@ class ApplicationComplementsDeadlineExtended(EventPayload):
     organisation_name: str
     reference: str
     request_id: int
-    number: int
+    number: int  # the request's number for this application: 1, 2…
+
     previous_due_date: date
     due_date: date
     extended_by_user_id: int
@@ -161,7 +164,8 @@ class ApplicationAdmissibilityResumed(EventPayload):
     organisation_name: str
     reference: str
     request_id: int
-    number: int
+    number: int  # the request's number for this application: 1, 2…
+
     answered: bool
     resumed_by_user_id: int
     resumed_at: datetime

@@ -59,10 +59,10 @@ from services.applications.dossiers import (
     capacity_for,
     content_digest,
     load,
+    new_piece,
     questions_of,
     validate_answer,
 )
-from services.applications.files import check_upload
 from services.applications.models import (
     APP_COMPLEMENTS,
     APP_SUBMITTED,
@@ -71,7 +71,6 @@ from services.applications.models import (
     COMPLEMENT_RESUMED,
     Answer,
     Application,
-    Attachment,
     ComplementItem,
     ComplementRequest,
     Signature,
@@ -230,13 +229,23 @@ def request_complements(
     return request
 
 
-def _staff_request(session: Session, actor: Actor, application_id: int):
-    access.ensure_staff(actor)
+def _in_progress(session: Session, actor: Actor, application_id: int, nothing: str):
+    """The application (locked) and its request in progress; ``nothing`` when none is."""
     application = load(session, actor, application_id, for_update=True)
     request = current_request(application)
     if application.status != APP_COMPLEMENTS or request is None:
-        raise conflict("Aucune demande de compléments n'est en cours pour cette demande.")
+        raise conflict(nothing)
     return application, request
+
+
+def _staff_request(session: Session, actor: Actor, application_id: int):
+    access.ensure_staff(actor)
+    return _in_progress(
+        session,
+        actor,
+        application_id,
+        "Aucune demande de compléments n'est en cours pour cette demande.",
+    )
 
 
 def extend_deadline(
@@ -309,10 +318,12 @@ def resume(session: Session, actor: Actor, application_id: int, note: str) -> Ap
 
 def _answering(session: Session, actor: Actor, application_id: int):
     access.ensure_institution(actor)
-    application = load(session, actor, application_id, for_update=True)
-    request = current_request(application)
-    if application.status != APP_COMPLEMENTS or request is None:
-        raise conflict("Aucune demande de compléments n'attend de réponse pour cette demande.")
+    application, request = _in_progress(
+        session,
+        actor,
+        application_id,
+        "Aucune demande de compléments n'attend de réponse pour cette demande.",
+    )
     if request.status != COMPLEMENT_PENDING:
         raise conflict(
             "La réponse à la demande de compléments est transmise : elle ne peut plus être "
@@ -380,21 +391,7 @@ def upload_document(
     replaced = item.attachment
     if replaced is None and len(application.attachments) >= MAX_ATTACHMENTS:
         raise invalid(f"Une demande compte au plus {MAX_ATTACHMENTS} pièces jointes.")
-    checked = check_upload(filename, content)
-    attachment = Attachment(
-        application_id=application.id,
-        kind=item.piece_kind or "other",
-        filename=checked.filename,
-        mime=checked.mime,
-        size=checked.size,
-        sha256=checked.sha256,
-        content=content,
-        uploaded_by_user_id=actor.user_id,
-        uploaded_by_name=actor.full_name,
-        uploaded_at=clock.now(),
-    )
-    application.attachments.append(attachment)
-    item.attachment = attachment
+    item.attachment = new_piece(application, actor, item.piece_kind or "other", filename, content)
     session.flush()
     if replaced is not None:
         application.attachments.remove(replaced)

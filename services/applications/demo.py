@@ -351,7 +351,7 @@ def _completed_exchange(session: Session, analyst: Actor, cmv_rac: Actor, applic
             _complements_request(
                 [
                     {
-                        "label": "Résolution du conseil d'administration autorisant la demande "
+                        "label": "Décision du conseil d'administration autorisant la demande "
                         "(copie signée)",
                         "kind": "document",
                         "piece_kind": "official_document",
@@ -374,7 +374,7 @@ def _completed_exchange(session: Session, analyst: Actor, cmv_rac: Actor, applic
             cmv_rac,
             application.id,
             document.id,
-            "resolution-ca-2012-12-05-signee.pdf",
+            "decision-ca-2012-12-05-signee.pdf",
             MINIMAL_PDF,
         )
         complements.answer_item(

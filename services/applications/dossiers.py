@@ -305,6 +305,21 @@ def add_attachment(
         question_id = None
     if len(application.attachments) >= MAX_ATTACHMENTS:
         raise invalid(f"Une demande compte au plus {MAX_ATTACHMENTS} pièces jointes.")
+    attachment = new_piece(application, actor, kind, filename, content, question_id)
+    removed = _content_changed(application)
+    session.flush()
+    return attachment, removed
+
+
+def new_piece(
+    application: Application,
+    actor: Actor,
+    kind: str,
+    filename: str,
+    content: bytes,
+    question_id: int | None = None,
+) -> Attachment:
+    """A file checked from its content and added to the application's pieces."""
     checked = check_upload(filename, content)
     attachment = Attachment(
         application_id=application.id,
@@ -320,9 +335,7 @@ def add_attachment(
         uploaded_at=clock.now(),
     )
     application.attachments.append(attachment)
-    removed = _content_changed(application)
-    session.flush()
-    return attachment, removed
+    return attachment
 
 
 def delete_attachment(
