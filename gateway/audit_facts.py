@@ -22,7 +22,7 @@ from dataclasses import dataclass, field
 from rac_shared import events as ev
 from rac_shared.audit import AUDIT_EVENTS, AuditRecorded, Change, SubjectType
 from rac_shared.formatting import long_date, money
-from rac_shared.french import named
+from rac_shared.french import named, plural
 
 T = SubjectType
 
@@ -96,6 +96,35 @@ FACTS: dict[type[ev.EventPayload], Callable[[ev.EventPayload], Fact]] = {
                                                   if rule.justification else ""))
             for rule in p.rules if rule.passed != rule.computed_passed
         ],
+    ),
+    # The « demande de compléments »: the items' labels are the analyst's own words about
+    # the application (never an answer's text, which stays in the service).
+    ev.ApplicationComplementsRequested: lambda p: Fact(
+        T.APPLICATION, str(p.application_id), p.reference, "complements_requested",
+        f"Compléments demandés (demande no {p.number}) : {'; '.join(p.items)}; réponse "
+        f"attendue au plus tard le {long_date(p.due_date)}",
+        actor_user_id=p.requested_by_user_id, organisation_id=p.organisation_id,
+        changes=_status("Déposée", "Compléments demandés"),
+    ),
+    ev.ApplicationComplementsDeadlineExtended: lambda p: Fact(
+        T.APPLICATION, str(p.application_id), p.reference, "complements_deadline_extended",
+        f"Délai de réponse aux compléments (demande no {p.number}) prolongé",
+        actor_user_id=p.extended_by_user_id, organisation_id=p.organisation_id,
+        changes=[Change(field="Date limite de réponse", before=long_date(p.previous_due_date),
+                        after=long_date(p.due_date))],
+    ),
+    ev.ApplicationComplementsAnswered: lambda p: Fact(
+        T.APPLICATION, str(p.application_id), p.reference, "complements_answered",
+        f"Réponse aux compléments transmise (demande no {p.number}) : "
+        + plural(len(p.items), "élément fourni", "éléments fournis"),
+        actor_user_id=p.answered_by_user_id, organisation_id=p.organisation_id,
+    ),
+    ev.ApplicationAdmissibilityResumed: lambda p: Fact(
+        T.APPLICATION, str(p.application_id), p.reference, "admissibility_resumed",
+        "Analyse de la recevabilité reprise "
+        + ("après la réponse de l'établissement" if p.answered else "sans réponse dans le délai"),
+        actor_user_id=p.resumed_by_user_id, organisation_id=p.organisation_id,
+        changes=_status("Compléments demandés", "Déposée"),
     ),
     ev.ApplicationWithdrawn: lambda p: Fact(
         T.APPLICATION, str(p.application_id), "", "withdrawn", "Candidature retirée",

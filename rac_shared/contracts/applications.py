@@ -62,6 +62,9 @@ class CriterionGroup(Vocabulary):
 class ApplicationStatus(Vocabulary):
     DRAFT = "draft", "En préparation"
     SUBMITTED = "submitted", "Déposée"
+    # During admissibility, the ministry asked for named items (« demande de compléments »):
+    # only those items change until the analyst resumes the analysis.
+    COMPLEMENTS = "complements", "Compléments demandés"
     WITHDRAWN = "withdrawn", "Retirée"
 
 
@@ -102,6 +105,24 @@ class AdmissibilityRule(Vocabulary):
         "Toutes les sections du formulaire complétées, avec lettres d'appui et documents officiels",
     )
     DEPOSIT = "deposit", "Dépôt électronique et papier au plus tard à la date limite"
+
+
+class ComplementKind(Vocabulary):
+    """What an item of a « demande de compléments » asks for."""
+
+    SIGNATURE = "signature", "Signature manquante"
+    DOCUMENT = "document", "Document à joindre"
+    ANSWER = "answer", "Réponse à fournir"
+
+
+class ComplementStatus(Vocabulary):
+    PENDING = "pending", "En attente de la réponse de l'établissement"
+    ANSWERED = "answered", "Réponse transmise, analyse à reprendre"
+    RESUMED = "resumed", "Analyse reprise"
+
+
+MAX_COMPLEMENT_ITEMS = 10
+COMPLEMENT_ROWS = 3  # blank item rows of the request form
 
 
 class SignatureCapacity(Vocabulary):
@@ -285,6 +306,66 @@ class DecisionIn(Strict):
         Messages(missing="Choisissez la décision : recevable ou non recevable."),
     ]
     comment: text(4000) = Field("", title="Commentaire")
+
+
+class ComplementItemIn(Strict):
+    """One named item the analyst asks for: a short French label and its kind."""
+
+    label: Annotated[text(300, 3), AT_LEAST_3] = Field(title="Élément demandé")
+    kind: ComplementKind = Field(title="Nature de l'élément")
+    # For a document: the kind of piece it becomes (counts for the completeness rule).
+    piece_kind: Annotated[AttachmentKind | None, BeforeValidator(_blank_is_none)] = Field(
+        None, title="Type de pièce attendue"
+    )
+    # For an answer: the form's question whose answer it replaces (none: a clarification).
+    question_id: OptionalInt = Field(None, title="Question du formulaire visée")
+
+    @model_validator(mode="after")
+    def _consistent(self) -> ComplementItemIn:
+        if self.kind == ComplementKind.DOCUMENT:
+            if self.piece_kind is not None and self.piece_kind not in PIECE_KINDS:
+                raise ValueError("Choisissez un type de pièce jointe d'une demande.")
+            self.piece_kind = self.piece_kind or AttachmentKind.OTHER
+        else:
+            self.piece_kind = None
+        if self.kind != ComplementKind.ANSWER:
+            self.question_id = None
+        return self
+
+
+class ComplementsRequestIn(Strict):
+    items: list[ComplementItemIn] = Field(
+        min_length=1, max_length=MAX_COMPLEMENT_ITEMS, title="Éléments demandés"
+    )
+    due_date: Annotated[date, Messages(missing="Indiquez la date limite de réponse.")] = Field(
+        title="Date limite de réponse"
+    )
+    message: text(4000) = Field("", title="Message à l'établissement")
+
+
+class ComplementsExtensionIn(Strict):
+    due_date: Annotated[date, Messages(missing="Indiquez la nouvelle date limite de réponse.")] = (
+        Field(title="Nouvelle date limite de réponse")
+    )
+
+
+class ComplementTextIn(Strict):
+    answer: Annotated[
+        text(MAX_TEXT_LENGTH, 1), Messages(string_too_short="Écrivez la réponse.")
+    ] = Field(title="Réponse")
+
+
+class ComplementFileIn(Strict):
+    filename: str = Field(min_length=1, max_length=500, title="Fichier")
+    content_b64: str
+
+
+class ComplementsAnswerIn(Strict):
+    comment: text(4000) = Field("", title="Commentaire au Ministère")
+
+
+class ResumeIn(Strict):
+    note: text(4000) = Field("", title="Note de reprise de l'analyse")
 
 
 class TableQuery(Strict):
@@ -511,6 +592,80 @@ class ReviewLogLine(Reply):
     at: datetime
 
 
+class ComplementItemView(Reply):
+    id: int
+    position: int
+    label: str
+    kind: ComplementKind
+    kind_label: str
+    piece_kind: AttachmentKind | None
+    piece_kind_label: str | None
+    question_id: int | None
+    question_label: str | None
+    text: str | None
+    previous_text: str | None
+    attachment: AttachmentView | None
+    provided: bool
+    provided_by: str | None
+    provided_at: datetime | None
+
+
+class ComplementExtensionView(Reply):
+    previous_due_date: date
+    due_date: date
+    by: str | None
+    at: datetime
+
+
+class ComplementRequestView(Reply):
+    """One exchange of the « demande de compléments »: the request, the answer, the
+    resumption of the analysis (each kept once made)."""
+
+    id: int
+    number: int
+    status: ComplementStatus
+    status_label: str
+    message: str
+    due_date: date
+    due_at: datetime
+    due_passed: bool
+    requested_by: str | None
+    requested_at: datetime
+    items: list[ComplementItemView]
+    missing: list[str]
+    extensions: list[ComplementExtensionView]
+    answered_by: str | None
+    answered_at: datetime | None
+    answer_comment: str | None
+    resumed_by: str | None
+    resumed_at: datetime | None
+    resume_note: str | None
+
+
+class ComplementsView(Reply):
+    """What the requested complements allow the actor asking to do now."""
+
+    requests: list[ComplementRequestView]
+    can_request: bool
+    can_answer: bool
+    answer_blocker: str | None
+    can_sign: bool
+    can_extend: bool
+    can_resume: bool
+
+
+class ComplementsRequested(Reply):
+    application_id: int
+    request_id: int
+    number: int
+    due_date: date
+
+
+class ComplementProvided(Reply):
+    item_id: int
+    provided: bool
+
+
 class ApplicationView(ApplicationRow):
     call: CallView
     answers: dict[str, str]
@@ -538,6 +693,9 @@ class ApplicationView(ApplicationRow):
     can_review: bool
     rules: list[RuleState] | None
     log: list[ReviewLogLine] | None
+    # The « demande de compléments » exchanges: the ministry's staff and the institution
+    # only (None for anyone else).
+    complements: ComplementsView | None
 
     def files_of(self, question_id: int) -> list[AttachmentView]:
         return [a for a in self.attachments if a.question_id == question_id]
@@ -693,6 +851,36 @@ class ApplicationsRpc(CalendarRpc, Protocol):
 
     def decide_admissibility(self, application_id: int, data: DecisionIn) -> ApplicationRow:
         """Décider : recevable ou non recevable"""
+
+    # the « demande de compléments » during admissibility
+    def request_complements(
+        self, application_id: int, data: ComplementsRequestIn
+    ) -> ComplementsRequested:
+        """Demander des compléments à l'établissement (éléments nommés, date limite de réponse)"""
+
+    def extend_complements_deadline(
+        self, application_id: int, data: ComplementsExtensionIn
+    ) -> ComplementsRequested:
+        """Prolonger le délai de réponse à la demande de compléments"""
+
+    def resume_admissibility(self, application_id: int, data: ResumeIn) -> ApplicationRow:
+        """Reprendre l'analyse de la recevabilité (après la réponse, ou sans elle)"""
+
+    def answer_complement_item(
+        self, application_id: int, item_id: int, data: ComplementTextIn
+    ) -> ComplementProvided:
+        """Répondre à un élément demandé (texte)"""
+
+    def upload_complement_document(
+        self, application_id: int, item_id: int, data: ComplementFileIn
+    ) -> ComplementProvided:
+        """Joindre le document demandé (multipart/form-data, champ « file »)"""
+
+    def sign_complement_item(self, application_id: int, item_id: int) -> ComplementProvided:
+        """Apposer la signature demandée avec son propre compte"""
+
+    def answer_complements(self, application_id: int, data: ComplementsAnswerIn) -> ApplicationRow:
+        """Transmettre la réponse à la demande de compléments"""
 
     def applications_table(
         self, call_id: int, query: TableQuery | None = None

@@ -90,6 +90,87 @@ class ApplicationAdmissibilityDecided(EventPayload):
     decided_at: datetime
 
 
+class ApplicationComplementsRequested(EventPayload):
+    """During admissibility an analyst asked the institution for named items (« demande de
+    compléments ») to provide by ``due_date`` (end of that day, America/Montreal)."""
+
+    source: ClassVar[str] = "applications"
+    event_type: ClassVar[str] = "application.complements_requested"
+
+    application_id: int
+    call_id: int
+    organisation_id: int
+    organisation_name: str
+    reference: str
+    request_id: int
+    number: int  # the request's number for this application: 1, 2…
+
+    items: list[str]  # the items' French labels, in order
+    due_date: date
+    message: str = ""
+    requested_by_user_id: int
+    requested_at: datetime
+
+
+class ApplicationComplementsAnswered(EventPayload):
+    """The institution transmitted its answer to a « demande de compléments »."""
+
+    source: ClassVar[str] = "applications"
+    event_type: ClassVar[str] = "application.complements_answered"
+
+    application_id: int
+    call_id: int
+    organisation_id: int
+    organisation_name: str
+    reference: str
+    request_id: int
+    number: int  # the request's number for this application: 1, 2…
+
+    items: list[str]
+    requested_by_user_id: int
+    answered_by_user_id: int
+    answered_at: datetime
+
+
+class ApplicationComplementsDeadlineExtended(EventPayload):
+    """The analyst gave the institution more time to answer a « demande de compléments »."""
+
+    source: ClassVar[str] = "applications"
+    event_type: ClassVar[str] = "application.complements_deadline_extended"
+
+    application_id: int
+    call_id: int
+    organisation_id: int
+    organisation_name: str
+    reference: str
+    request_id: int
+    number: int  # the request's number for this application: 1, 2…
+
+    previous_due_date: date
+    due_date: date
+    extended_by_user_id: int
+
+
+class ApplicationAdmissibilityResumed(EventPayload):
+    """The analyst resumed the admissibility analysis after a « demande de compléments »
+    (``answered``: with the institution's answer, or without it once the delay passed)."""
+
+    source: ClassVar[str] = "applications"
+    event_type: ClassVar[str] = "application.admissibility_resumed"
+
+    application_id: int
+    call_id: int
+    organisation_id: int
+    organisation_name: str
+    reference: str
+    request_id: int
+    number: int  # the request's number for this application: 1, 2…
+
+    answered: bool
+    resumed_by_user_id: int
+    resumed_at: datetime
+
+
 class ApplicationWithdrawn(EventPayload):
     """An institution withdrew its application before the deadline."""
 

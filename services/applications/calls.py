@@ -27,6 +27,7 @@ from services.applications import access
 from services.applications.admissibility import ORDER_OF_KIND
 from services.applications.files import PDF, check_upload
 from services.applications.models import (
+    APP_COMPLEMENTS,
     APP_DRAFT,
     APP_SUBMITTED,
     CALL_CLOSED,
@@ -507,7 +508,7 @@ def amend_call(session: Session, actor: Actor, call_id: int, data: AmendmentIn) 
         session.scalars(
             select(Application.organisation_id).where(
                 Application.call_id == call.id,
-                Application.status.in_((APP_DRAFT, APP_SUBMITTED)),
+                Application.status.in_((APP_DRAFT, APP_SUBMITTED, APP_COMPLEMENTS)),
             )
         )
     )

@@ -4,7 +4,7 @@ to the dates of 2012."""
 
 from __future__ import annotations
 
-from datetime import date, datetime
+from datetime import date, datetime, time, timedelta
 
 from sqlalchemy import func, select, update
 from sqlalchemy.orm import Session
@@ -324,6 +324,217 @@ def seed(session: Session, organisations: dict[str, dict], people: dict[str, dic
     )
 
 
+# -- the « demande de compléments » ------------------------------------------------------------
+
+RENEWAL_TITLE = "Appel d'intérêt {years} — Renouvellement de la désignation des CERAC"
+RENEWAL_MARK = "Renouvellement de la désignation des CERAC"
+
+
+def _complements_request(items: list[dict], due: date, message: str):
+    from rac_shared.contracts.applications import ComplementsRequestIn
+
+    return ComplementsRequestIn.model_validate(
+        {"items": items, "due_date": due, "message": message}
+    )
+
+
+def _completed_exchange(session: Session, analyst: Actor, cmv_rac: Actor, application) -> None:
+    """The Cégep Marie-Victorin's 2012 application: the analyst asked for two items after the
+    paper copy arrived, the institution answered the next day, the analysis resumed."""
+    from services.applications import complements
+    from services.applications.testing import MINIMAL_PDF
+
+    with clock.frozen_at(_at(2012, 12, 19, 14, 0)):
+        request = complements.request_complements(
+            session,
+            analyst,
+            application.id,
+            _complements_request(
+                [
+                    {
+                        "label": "Décision du conseil d'administration autorisant la demande "
+                        "(copie signée)",
+                        "kind": "document",
+                        "piece_kind": "official_document",
+                    },
+                    {
+                        "label": "Nombre de personnes accompagnées en RAC en 2011-2012, par "
+                        "programme",
+                        "kind": "answer",
+                    },
+                ],
+                date(2013, 1, 11),
+                "Bonjour, pour compléter l'analyse de la recevabilité de votre demande, merci "
+                "de nous transmettre les deux éléments ci-dessous.",
+            ),
+        )
+    document, figures = request.items
+    with clock.frozen_at(_at(2012, 12, 20, 10, 30)):
+        complements.upload_document(
+            session,
+            cmv_rac,
+            application.id,
+            document.id,
+            "decision-ca-2012-12-05-signee.pdf",
+            MINIMAL_PDF,
+        )
+        complements.answer_item(
+            session,
+            cmv_rac,
+            application.id,
+            figures.id,
+            "En 2011-2012, le Cégep Marie-Victorin a accompagné 184 personnes en RAC : 72 en "
+            "Techniques d'éducation à l'enfance, 58 en Techniques de travail social et 54 dans "
+            "ses attestations d'études collégiales.",
+        )
+    with clock.frozen_at(_at(2012, 12, 20, 10, 45)):
+        complements.transmit_answer(
+            session, cmv_rac, application.id, "Les deux éléments demandés sont fournis."
+        )
+    with clock.frozen_at(_at(2012, 12, 20, 15, 0)):
+        complements.resume(
+            session, analyst, application.id, "Compléments reçus; l'analyse se poursuit."
+        )
+
+
+def _pending_request(
+    session: Session, admin: Actor, analyst: Actor, guide_pdf: bytes, csn: dict, people: dict
+) -> str:
+    """A call for the renewal of the designations, dated from today: the Centre de services
+    scolaire des Navigateurs deposited its application (signed by its DG and its RAC
+    coordinator, designated by the DG) and the analyst asked three days ago for the signature
+    of its director of vocational training, a letter of support and a precision; the answer
+    is due in eleven days, whatever the platform's date."""
+    from services.applications import complements
+    from services.applications.receipt import render_receipt
+    from services.applications.testing import MINIMAL_PDF
+
+    today = clock.today()
+    launch, deadline = today - timedelta(days=75), today - timedelta(days=15)
+    years = f"{today.year}-{today.year + 1}"
+    data = {
+        "title": RENEWAL_TITLE.format(years=years),
+        "education_orders": ["secondaire"],
+        "launch_date": launch,
+        "deadline_date": deadline,
+        "analysis_date": today + timedelta(days=30),
+        "designation_date": today + timedelta(days=60),
+        "experimentation_years": [f"{today.year + 1}-{today.year + 2}"],
+    }
+    dg = _actor(people["dg@csnavigateurs.demo.quebec"], csn)
+    rac = _actor(people["rac@csnavigateurs.demo.quebec"], csn)
+    with clock.frozen_at(datetime.combine(launch, time(9, 0), MONTREAL)):
+        call = build_call(session, admin, data, guide_pdf=guide_pdf)
+        calls.publish_call(session, admin, call.id)
+    session.flush()
+    session.refresh(call)
+    with clock.frozen_at(datetime.combine(deadline - timedelta(days=12), time(10, 0), MONTREAL)):
+        application = dossiers.open_application(session, rac, call.id, csn)
+        session.flush()
+        session.refresh(application)
+        fill_application(session, rac, application)
+        dossiers.add_attachment(
+            session,
+            rac,
+            application.id,
+            "designation",
+            "designation-coordonnateur-rac-par-la-dg.pdf",
+            MINIMAL_PDF,
+        )
+        dossiers.sign(session, dg, application.id)
+        dossiers.sign(session, rac, application.id)
+    with clock.frozen_at(datetime.combine(deadline - timedelta(days=5), time(15, 20), MONTREAL)):
+        dossiers.submit(session, rac, application.id)
+        dossiers.attach_receipt(application, render_receipt)
+    with clock.frozen_at(datetime.combine(deadline - timedelta(days=2), time(11, 0), MONTREAL)):
+        review.record_paper_receipt(session, analyst, application.id, deadline - timedelta(days=2))
+    presentation = min(call.sections, key=lambda section: section.position)
+    question = next(q for q in presentation.questions if q.kind == "text")
+    requested_on = today - timedelta(days=3)
+    with clock.frozen_at(datetime.combine(requested_on, time(10, 0), MONTREAL)):
+        complements.request_complements(
+            session,
+            analyst,
+            application.id,
+            _complements_request(
+                [
+                    {
+                        "label": "Signature de la direction du service de la formation "
+                        "professionnelle",
+                        "kind": "signature",
+                    },
+                    {
+                        "label": "Lettre d'appui d'une entreprise partenaire de la région",
+                        "kind": "document",
+                        "piece_kind": "support_letter",
+                    },
+                    {
+                        "label": "Précisez les programmes de formation professionnelle visés "
+                        "pendant la période de renouvellement",
+                        "kind": "answer",
+                        "question_id": question.id,
+                    },
+                ],
+                today + timedelta(days=11),
+                "Bonjour, votre demande de renouvellement est à l'étape de l'analyse de la "
+                "recevabilité. Merci de fournir les trois éléments ci-dessous.",
+            ),
+        )
+    return application.reference or ""
+
+
+def seed_complements(
+    session: Session, organisations: dict[str, dict], people: dict[str, dict]
+) -> str:
+    """The « demande de compléments » in both its states: completed on the Cégep
+    Marie-Victorin's 2012 application, pending on the Centre de services scolaire des
+    Navigateurs' application to the renewal call. Idempotent: each is made once."""
+    from services.applications.calls import guide_of
+    from services.applications.models import ComplementRequest
+
+    call = session.scalar(select(Call).where(Call.title == TITLE_2012))
+    if call is None:
+        return ""
+    outbox = Base.metadata.tables["outbox"]
+    last_event = session.scalar(select(func.max(outbox.c.id))) or 0
+    ministry = organisations["MES"]
+    admin = _actor(people["admin@mes.demo.quebec"], ministry)
+    analyst = _actor(people["analyste@mes.demo.quebec"], ministry)
+    cmv = organisations["CMV"]
+    done = []
+    submitted = session.scalar(
+        select(Application).where(
+            Application.call_id == call.id, Application.organisation_id == cmv["id"]
+        )
+    )
+    if (
+        submitted is not None
+        and submitted.admissibility is None
+        and submitted.paper_received_on is not None
+        and not session.scalar(
+            select(func.count()).where(ComplementRequest.application_id == submitted.id)
+        )
+    ):
+        _completed_exchange(session, analyst, _actor(people["rac@cmv.demo.quebec"], cmv), submitted)
+        done.append(f"compléments reçus et analyse reprise ({submitted.reference})")
+    if session.scalar(select(Call.id).where(Call.title.contains(RENEWAL_MARK))) is None:
+        guide = guide_of(session, call.id)
+        reference = _pending_request(
+            session, admin, analyst, guide.content, organisations["CSN"], people
+        )
+        done.append(f"compléments demandés, réponse attendue ({reference})")
+    session.flush()
+    # Facts of the demo, kept as the record (see ``seed``): nobody is e-mailed about them.
+    session.execute(
+        update(outbox)
+        .where(outbox.c.id > last_event, outbox.c.published_at.is_(None))
+        .values(published_at=clock.now())
+    )
+    if not done:
+        return "Demandes de compléments : déjà présentes."
+    return "Demandes de compléments : " + "; ".join(done) + "."
+
+
 # -- the designated CERACs: network, support requests, reports, a special mandate -----------
 
 # Competence areas and programs of the 2013 CERACs (their applications were kept outside
@@ -631,7 +842,9 @@ def seed_calls(context) -> tuple[str, dict]:
     with SessionFactory("applications", Base.metadata).transaction() as session:
         summary = seed(session, directory["organisations"], directory["people"])
         call_id = session.scalar(select(Call.id).where(Call.title == TITLE_2012))
-    return summary, {"call_id": call_id}
+    with SessionFactory("applications", Base.metadata).transaction() as session:
+        exchanges = seed_complements(session, directory["organisations"], directory["people"])
+    return "\n".join(filter(None, (summary, exchanges))), {"call_id": call_id}
 
 
 def _history() -> list[dict]:

@@ -36,11 +36,13 @@ from services.applications.admissibility import (
 from services.applications.calls import concerns, deadline_passed, get_call
 from services.applications.files import check_upload
 from services.applications.models import (
+    APP_COMPLEMENTS,
     APP_DRAFT,
     APP_SUBMITTED,
     APP_WITHDRAWN,
     CALL_CLOSED,
     CALL_PUBLISHED,
+    DEPOSITED,
     Answer,
     Application,
     Attachment,
@@ -62,6 +64,11 @@ YES, NO = "oui", "non"
 def _editable(session: Session, actor: Actor, application_id: int) -> Application:
     access.ensure_institution(actor)
     application = load(session, actor, application_id, for_update=True)
+    if application.status == APP_COMPLEMENTS:
+        raise conflict(
+            "La demande est déposée : seuls les éléments que le Ministère a demandés (« "
+            "Compléments demandés ») peuvent être fournis."
+        )
     if application.status != APP_DRAFT:
         raise conflict(
             "La demande a été déposée ou retirée : elle ne peut plus être modifiée."
@@ -238,6 +245,21 @@ def add_attachment(
         question_id = None
     if len(application.attachments) >= MAX_ATTACHMENTS:
         raise invalid(f"Une demande compte au plus {MAX_ATTACHMENTS} pièces jointes.")
+    attachment = new_piece(application, actor, kind, filename, content, question_id)
+    removed = _content_changed(application)
+    session.flush()
+    return attachment, removed
+
+
+def new_piece(
+    application: Application,
+    actor: Actor,
+    kind: str,
+    filename: str,
+    content: bytes,
+    question_id: int | None = None,
+) -> Attachment:
+    """A file checked from its content and added to the application's pieces."""
     checked = check_upload(filename, content)
     attachment = Attachment(
         application_id=application.id,
@@ -253,9 +275,7 @@ def add_attachment(
         uploaded_at=clock.now(),
     )
     application.attachments.append(attachment)
-    removed = _content_changed(application)
-    session.flush()
-    return attachment, removed
+    return attachment
 
 
 def delete_attachment(
@@ -512,7 +532,7 @@ def pending_receipts(session: Session, limit: int = 5) -> list[Application]:
     return list(
         session.scalars(
             select(Application)
-            .where(Application.status == APP_SUBMITTED, Application.receipt_pdf.is_(None))
+            .where(Application.status.in_(DEPOSITED), Application.receipt_pdf.is_(None))
             .order_by(Application.id)
             .limit(limit)
             .with_for_update(skip_locked=True)
@@ -537,6 +557,11 @@ def withdraw(session: Session, actor: Actor, application_id: int) -> Application
     application = load(session, actor, application_id, for_update=True)
     if application.status == APP_WITHDRAWN:
         raise conflict("La demande est déjà retirée.")
+    if application.status == APP_COMPLEMENTS:
+        raise conflict(
+            "Le Ministère a demandé des compléments : la demande ne peut être retirée pendant "
+            "l'analyse de sa recevabilité."
+        )
     if application.admissibility is not None:
         raise conflict("La recevabilité de la demande est décidée : elle ne peut être retirée.")
     if deadline_passed(application.call):

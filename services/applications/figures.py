@@ -11,6 +11,7 @@ from sqlalchemy.orm import Session
 
 from services.applications.models import (
     ADMISSIBLE,
+    APP_COMPLEMENTS,
     APP_DRAFT,
     APP_SUBMITTED,
     APP_WITHDRAWN,
@@ -25,6 +26,7 @@ from services.applications.models import (
 STATUSES = {
     APP_DRAFT: "En préparation",
     APP_SUBMITTED: "Déposée (recevabilité à décider)",
+    APP_COMPLEMENTS: "Compléments demandés",
     ADMISSIBLE: "Recevable",
     NOT_ADMISSIBLE: "Non recevable",
     APP_WITHDRAWN: "Retirée",

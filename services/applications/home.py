@@ -12,7 +12,17 @@ from services.applications import access
 from services.applications.admissibility import signing_capacity
 from services.applications.calls import concerns, deadline_passed
 from services.applications.dossiers import attachments_of_kind, submission_problems
-from services.applications.models import APP_DRAFT, APP_SUBMITTED, CALL_PUBLISHED, Application, Call
+from services.applications.models import (
+    APP_COMPLEMENTS,
+    APP_DRAFT,
+    APP_SUBMITTED,
+    CALL_PUBLISHED,
+    COMPLEMENT_ANSWERED,
+    COMPLEMENT_PENDING,
+    Application,
+    Call,
+    ComplementRequest,
+)
 
 
 def home_summary(session: Session, actor: Actor) -> list[dict]:
@@ -83,6 +93,26 @@ def _next_actions(session: Session, actor: Actor) -> list[dict]:
                         "urgent": urgent,
                     }
                 )
+        for application, request in session.execute(
+            select(Application, ComplementRequest)
+            .join(ComplementRequest, ComplementRequest.application_id == Application.id)
+            .where(
+                Application.organisation_id == actor.organisation_id,
+                Application.status == APP_COMPLEMENTS,
+                ComplementRequest.status == COMPLEMENT_PENDING,
+                ComplementRequest.due_date >= today,
+            )
+            .order_by(ComplementRequest.due_date)
+        ):
+            actions.append(
+                {
+                    "label": "Répondre à la demande de compléments du Ministère : "
+                    f"{application.call.title} (au plus tard le {long_date(request.due_date)})",
+                    "url": f"/demandes/{application.id}#complements",
+                    "count": None,
+                    "urgent": (request.due_date - today).days <= 7,
+                }
+            )
         return actions
     if actor.role == Role.MINISTRY_ADMIN:
         drafts = session.scalar(
@@ -114,6 +144,26 @@ def _next_actions(session: Session, actor: Actor) -> list[dict]:
                         "url": f"/appels/{call.id}/demandes?status=submitted",
                         "count": no_paper,
                         "urgent": False,
+                    }
+                )
+            answered = session.scalar(
+                select(func.count())
+                .select_from(Application)
+                .join(ComplementRequest, ComplementRequest.application_id == Application.id)
+                .where(
+                    Application.call_id == call.id,
+                    Application.status == APP_COMPLEMENTS,
+                    ComplementRequest.status == COMPLEMENT_ANSWERED,
+                )
+            )
+            if answered:
+                actions.append(
+                    {
+                        "label": "Réponses à des demandes de compléments, analyse à reprendre : "
+                        f"{call.title}",
+                        "url": f"/appels/{call.id}/demandes?status=complements",
+                        "count": answered,
+                        "urgent": True,
                     }
                 )
             if undecided:

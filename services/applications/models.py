@@ -41,6 +41,10 @@ install_job_ledger(Base.metadata)
 # Statuses (stored values, English; French labels live in views.py).
 CALL_DRAFT, CALL_PUBLISHED, CALL_CLOSED = "draft", "published", "closed"
 APP_DRAFT, APP_SUBMITTED, APP_WITHDRAWN = "draft", "submitted", "withdrawn"
+APP_COMPLEMENTS = "complements"  # « Compléments demandés », during admissibility
+# A deposited application under analysis: « Déposée », or « Compléments demandés ».
+DEPOSITED = (APP_SUBMITTED, APP_COMPLEMENTS)
+COMPLEMENT_PENDING, COMPLEMENT_ANSWERED, COMPLEMENT_RESUMED = "pending", "answered", "resumed"
 ADMISSIBLE, NOT_ADMISSIBLE = "recevable", "non_recevable"
 
 
@@ -201,6 +205,11 @@ class Application(Base):
     review_log: Mapped[list[ReviewLogEntry]] = relationship(
         back_populates="application", order_by="ReviewLogEntry.id", cascade="all, delete-orphan"
     )
+    complement_requests: Mapped[list[ComplementRequest]] = relationship(
+        back_populates="application",
+        order_by="ComplementRequest.number",
+        cascade="all, delete-orphan",
+    )
 
 
 class Answer(Base):
@@ -295,6 +304,62 @@ class ReviewLogEntry(Base):
     at: Mapped[datetime] = mapped_column(DateTime(timezone=True))
 
     application: Mapped[Application] = relationship(back_populates="review_log")
+
+
+class ComplementRequest(Base):
+    """A « demande de compléments »: the named items an analyst asked for during
+    admissibility, the institution's answer and the resumption of the analysis, all kept."""
+
+    __tablename__ = "complement_requests"
+    __table_args__ = (UniqueConstraint("application_id", "number"),)
+
+    id: Mapped[int] = mapped_column(Integer, primary_key=True)
+    application_id: Mapped[int] = mapped_column(ForeignKey("applications.id"), index=True)
+    number: Mapped[int] = mapped_column(Integer)  # 1, 2… per application
+    status: Mapped[str] = mapped_column(String(20), default=COMPLEMENT_PENDING)
+    message: Mapped[str] = mapped_column(Text, default="")
+    due_date: Mapped[date] = mapped_column(Date)  # end of that day, America/Montreal
+    # [{"previous_due_date", "due_date", "by_user_id", "by", "at"}], oldest first
+    extensions: Mapped[list] = mapped_column(JSON, default=list)
+    requested_by_user_id: Mapped[int] = mapped_column(Integer)
+    requested_by_name: Mapped[str] = mapped_column(String(200))
+    requested_at: Mapped[datetime] = mapped_column(DateTime(timezone=True))
+    answered_by_user_id: Mapped[int | None] = mapped_column(Integer)
+    answered_by_name: Mapped[str | None] = mapped_column(String(200))
+    answered_at: Mapped[datetime | None] = mapped_column(DateTime(timezone=True))
+    answer_comment: Mapped[str | None] = mapped_column(Text)
+    resumed_by_user_id: Mapped[int | None] = mapped_column(Integer)
+    resumed_by_name: Mapped[str | None] = mapped_column(String(200))
+    resumed_at: Mapped[datetime | None] = mapped_column(DateTime(timezone=True))
+    resume_note: Mapped[str | None] = mapped_column(Text)
+
+    application: Mapped[Application] = relationship(back_populates="complement_requests")
+    items: Mapped[list[ComplementItem]] = relationship(
+        back_populates="request", order_by="ComplementItem.position", cascade="all, delete-orphan"
+    )
+
+
+class ComplementItem(Base):
+    """One named item of a request (signature | document | answer) and what was provided."""
+
+    __tablename__ = "complement_items"
+
+    id: Mapped[int] = mapped_column(Integer, primary_key=True)
+    request_id: Mapped[int] = mapped_column(ForeignKey("complement_requests.id"), index=True)
+    position: Mapped[int] = mapped_column(Integer)
+    label: Mapped[str] = mapped_column(String(300))
+    kind: Mapped[str] = mapped_column(String(20))  # signature | document | answer
+    piece_kind: Mapped[str | None] = mapped_column(String(30))  # a document's attachment kind
+    question_id: Mapped[int | None] = mapped_column(ForeignKey("form_questions.id"))
+    text: Mapped[str | None] = mapped_column(Text)
+    previous_text: Mapped[str | None] = mapped_column(Text)  # the question's answer before
+    attachment_id: Mapped[int | None] = mapped_column(ForeignKey("attachments.id"))
+    provided_by_user_id: Mapped[int | None] = mapped_column(Integer)
+    provided_by_name: Mapped[str | None] = mapped_column(String(200))
+    provided_at: Mapped[datetime | None] = mapped_column(DateTime(timezone=True))
+
+    request: Mapped[ComplementRequest] = relationship(back_populates="items")
+    attachment: Mapped[Attachment | None] = relationship()
 
 
 # -- life of a designated CERAC: network, reporting, special mandates, support -------------

@@ -22,6 +22,7 @@ from services.applications.admissibility import RULES, evaluate
 from services.applications.dossiers import facts_for
 from services.applications.models import (
     ADMISSIBLE,
+    APP_COMPLEMENTS,
     APP_SUBMITTED,
     NOT_ADMISSIBLE,
     Application,
@@ -47,6 +48,11 @@ def _log(application: Application, actor: Actor, action: str, **values) -> None:
 def _under_review(session: Session, actor: Actor, application_id: int) -> Application:
     access.ensure_staff(actor)
     application = load(session, actor, application_id, for_update=True)
+    if application.status == APP_COMPLEMENTS:
+        raise conflict(
+            "Des compléments sont demandés à l'établissement : reprenez l'analyse de la "
+            "recevabilité avant de poursuivre."
+        )
     if application.status != APP_SUBMITTED:
         raise conflict("Seule une demande déposée peut être analysée.")
     if application.admissibility is not None:

@@ -44,6 +44,13 @@ from rac_shared.contracts.applications import (
     CallIn,
     CallSummary,
     CallView,
+    ComplementFileIn,
+    ComplementProvided,
+    ComplementsAnswerIn,
+    ComplementsExtensionIn,
+    ComplementsRequested,
+    ComplementsRequestIn,
+    ComplementTextIn,
     CriterionIn,
     CsvReply,
     DecisionIn,
@@ -54,6 +61,7 @@ from rac_shared.contracts.applications import (
     PaperReceiptIn,
     QuestionAdded,
     QuestionIn,
+    ResumeIn,
     ReviewIn,
     RuleReviewed,
     SectionAdded,
@@ -104,6 +112,7 @@ from services.applications import (
     agenda,
     calls,
     ceracs,
+    complements,
     dossiers,
     home,
     mandates,
@@ -115,7 +124,7 @@ from services.applications import (
 )
 from services.applications.files import MAX_ATTACHMENT_BYTES
 from services.applications.jobs import JOBS
-from services.applications.models import APP_SUBMITTED, CALL_DRAFT, Base, Call
+from services.applications.models import CALL_DRAFT, DEPOSITED, Base, Call
 from services.applications.receipt import render_receipt
 
 log = logging.getLogger(__name__)
@@ -392,7 +401,7 @@ class ApplicationsService:
     @rpc
     def get_receipt(self, actor: Actor, application_id: int) -> FileReply:
         application = access.load(self.db, actor, application_id)
-        if application.status != APP_SUBMITTED:
+        if application.status not in DEPOSITED:
             raise not_found("Aucun accusé de réception : la demande n'est pas déposée.")
         if application.receipt_pdf is None:
             raise conflict(
@@ -435,6 +444,80 @@ class ApplicationsService:
     ) -> ApplicationRow:
         with self.db.begin():
             application = review.decide(self.db, actor, application_id, data.decision, data.comment)
+            return views.application_row(application)
+
+    # -- the « demande de compléments » (services/applications/complements.py) ---------
+
+    @staticmethod
+    def _requested(request) -> dict:
+        return {
+            "application_id": request.application_id,
+            "request_id": request.id,
+            "number": request.number,
+            "due_date": request.due_date,
+        }
+
+    @staticmethod
+    def _provided(item) -> dict:
+        return {"item_id": item.id, "provided": complements.is_provided(item)}
+
+    @rpc
+    def request_complements(
+        self, actor: Actor, application_id: int, data: ComplementsRequestIn
+    ) -> ComplementsRequested:
+        with self.db.begin():
+            request = complements.request_complements(self.db, actor, application_id, data)
+            return self._requested(request)
+
+    @rpc
+    def extend_complements_deadline(
+        self, actor: Actor, application_id: int, data: ComplementsExtensionIn
+    ) -> ComplementsRequested:
+        with self.db.begin():
+            request = complements.extend_deadline(self.db, actor, application_id, data.due_date)
+            return self._requested(request)
+
+    @rpc
+    def resume_admissibility(
+        self, actor: Actor, application_id: int, data: ResumeIn
+    ) -> ApplicationRow:
+        with self.db.begin():
+            application = complements.resume(self.db, actor, application_id, data.note)
+            return views.application_row(application)
+
+    @rpc
+    def answer_complement_item(
+        self, actor: Actor, application_id: int, item_id: int, data: ComplementTextIn
+    ) -> ComplementProvided:
+        with self.db.begin():
+            item = complements.answer_item(self.db, actor, application_id, item_id, data.answer)
+            return self._provided(item)
+
+    @rpc
+    def upload_complement_document(
+        self, actor: Actor, application_id: int, item_id: int, data: ComplementFileIn
+    ) -> ComplementProvided:
+        content = _decode(data.content_b64)
+        with self.db.begin():
+            item = complements.upload_document(
+                self.db, actor, application_id, item_id, data.filename, content
+            )
+            return self._provided(item)
+
+    @rpc
+    def sign_complement_item(
+        self, actor: Actor, application_id: int, item_id: int
+    ) -> ComplementProvided:
+        with self.db.begin():
+            item = complements.sign_item(self.db, actor, application_id, item_id)
+            return self._provided(item)
+
+    @rpc
+    def answer_complements(
+        self, actor: Actor, application_id: int, data: ComplementsAnswerIn
+    ) -> ApplicationRow:
+        with self.db.begin():
+            application = complements.transmit_answer(self.db, actor, application_id, data.comment)
             return views.application_row(application)
 
     @rpc

@@ -17,7 +17,7 @@ from rac_shared.contracts.applications import TableQuery
 from services.applications import access
 from services.applications.calls import get_call
 from services.applications.dossiers import STATUS_LABELS
-from services.applications.models import ADMISSIBLE, APP_SUBMITTED, NOT_ADMISSIBLE, Application
+from services.applications.models import ADMISSIBLE, DEPOSITED, NOT_ADMISSIBLE, Application
 from services.applications.review import DECISION_LABELS
 
 SORT_ATTRIBUTES = {
@@ -62,7 +62,7 @@ def table(session: Session, actor: Actor, call_id: int, query: TableQuery) -> di
     decisions = {ADMISSIBLE: 0, NOT_ADMISSIBLE: 0, "undecided": 0}
     for decision, count in session.execute(
         select(Application.admissibility, func.count())
-        .where(Application.call_id == call.id, Application.status == APP_SUBMITTED)
+        .where(Application.call_id == call.id, Application.status.in_(DEPOSITED))
         .group_by(Application.admissibility)
     ):
         decisions[decision or "undecided"] += count
@@ -73,7 +73,7 @@ def table(session: Session, actor: Actor, call_id: int, query: TableQuery) -> di
     if query.region:
         base = base.where(Application.region == query.region)
     if query.admissibility == "undecided":
-        base = base.where(Application.status == APP_SUBMITTED, Application.admissibility.is_(None))
+        base = base.where(Application.status.in_(DEPOSITED), Application.admissibility.is_(None))
     elif query.admissibility:
         base = base.where(Application.admissibility == query.admissibility)
     key = query.sort.lstrip("-")
@@ -150,7 +150,7 @@ def table_csv(result: dict) -> str:
                     app.paper_received_on.isoformat() if app.paper_received_on else "",
                     ("oui" if app.paper_late else "non") if app.paper_received_on else "",
                     DECISION_LABELS.get(app.admissibility or "", "À décider")
-                    if app.status == APP_SUBMITTED
+                    if app.status in DEPOSITED
                     else "",
                 )
             ]

@@ -6,9 +6,16 @@ from __future__ import annotations
 from sqlalchemy.orm import Session
 
 from rac_shared.actor import ROLE_LABELS, Actor, Role
-from rac_shared.clock import aware, end_of_day
-from rac_shared.contracts.applications import AttachmentKind, CallStatus, QuestionKind, ReviewAction
-from services.applications import access
+from rac_shared.clock import aware, clock, end_of_day
+from rac_shared.contracts.applications import (
+    AttachmentKind,
+    CallStatus,
+    ComplementKind,
+    ComplementStatus,
+    QuestionKind,
+    ReviewAction,
+)
+from services.applications import access, complements
 from services.applications.access import application_of
 from services.applications.admissibility import RULES
 from services.applications.calls import (
@@ -29,11 +36,14 @@ from services.applications.dossiers import (
     submission_problems,
 )
 from services.applications.models import (
+    APP_COMPLEMENTS,
     APP_DRAFT,
     APP_SUBMITTED,
     APP_WITHDRAWN,
     CALL_DRAFT,
     CALL_PUBLISHED,
+    COMPLEMENT_PENDING,
+    DEPOSITED,
     Application,
     Attachment,
     Call,
@@ -212,7 +222,7 @@ def application_row(application: Application) -> dict:
         "paper_late": application.paper_late,
         "admissibility": application.admissibility,
         "admissibility_label": DECISION_LABELS.get(application.admissibility or "")
-        or ("À décider" if application.status == APP_SUBMITTED else None),
+        or ("À décider" if application.status in DEPOSITED else None),
     }
 
 
@@ -250,7 +260,7 @@ def application_view(session: Session, actor: Actor, application: Application) -
             except Exception as exc:  # DomainError: the reason the role may not sign
                 sign_blocker = getattr(exc, "message", str(exc))
     problems = submission_problems(application)
-    submitted = application.status == APP_SUBMITTED
+    submitted = application.status in DEPOSITED
     ready = submitted and receipt_ready(session, application)
     view.update(
         {
@@ -292,9 +302,10 @@ def application_view(session: Session, actor: Actor, application: Application) -
             and application.admissibility is None,
             "rules": None,
             "log": None,
+            "complements": complements_view(actor, application, mine),
         }
     )
-    if access.is_staff(actor) and application.status == APP_SUBMITTED:
+    if access.is_staff(actor) and application.status in DEPOSITED:
         view["rules"] = review_state(application)
         view["log"] = [
             {
@@ -315,3 +326,107 @@ def application_view(session: Session, actor: Actor, application: Application) -
             {**r, "justification": r["justification"]} for r in review_state(application)
         ]
     return view
+
+
+# -- the « demande de compléments » ---------------------------------------------------------
+
+
+def _item_view(item, questions: dict) -> dict:
+    question = questions.get(item.question_id) if item.question_id else None
+    return {
+        "id": item.id,
+        "position": item.position,
+        "label": item.label,
+        "kind": item.kind,
+        "kind_label": ComplementKind.label_of(item.kind),
+        "piece_kind": item.piece_kind,
+        "piece_kind_label": AttachmentKind.label_of(item.piece_kind) if item.piece_kind else None,
+        "question_id": item.question_id,
+        "question_label": question.label if question else None,
+        "text": item.text,
+        "previous_text": item.previous_text,
+        "attachment": attachment_view(item.attachment) if item.attachment else None,
+        "provided": complements.is_provided(item),
+        "provided_by": item.provided_by_name,
+        "provided_at": _iso(item.provided_at),
+    }
+
+
+def complement_request_view(request, questions: dict, now) -> dict:
+    return {
+        "id": request.id,
+        "number": request.number,
+        "status": request.status,
+        "status_label": ComplementStatus.label_of(request.status),
+        "message": request.message or "",
+        "due_date": _iso(request.due_date),
+        "due_at": end_of_day(request.due_date).isoformat(),
+        "due_passed": not complements.in_time(request.due_date, now),
+        "requested_by": request.requested_by_name,
+        "requested_at": _iso(request.requested_at),
+        "items": [_item_view(item, questions) for item in request.items],
+        "missing": complements.missing_items(request.items),
+        "extensions": [
+            {
+                "previous_due_date": e["previous_due_date"],
+                "due_date": e["due_date"],
+                "by": e.get("by"),
+                "at": e["at"],
+            }
+            for e in request.extensions or []
+        ],
+        "answered_by": request.answered_by_name,
+        "answered_at": _iso(request.answered_at),
+        "answer_comment": request.answer_comment,
+        "resumed_by": request.resumed_by_name,
+        "resumed_at": _iso(request.resumed_at),
+        "resume_note": request.resume_note,
+    }
+
+
+def complements_view(actor: Actor, application: Application, mine: bool) -> dict | None:
+    """The exchanges and what the actor may do now: the ministry's staff and the applying
+    institution only (an evaluator sees none of it)."""
+    staff = access.is_staff(actor)
+    if not (staff or mine):
+        return None
+    now = clock.now()
+    questions = {q.id: q for section in application.call.sections for q in section.questions}
+    current = complements.current_request(application)
+    waiting = (
+        application.status == APP_COMPLEMENTS
+        and current is not None
+        and current.status == COMPLEMENT_PENDING
+    )
+    late = waiting and not complements.in_time(current.due_date, now)
+    can_sign = False
+    if mine and waiting and not late:
+        try:
+            capacity_for(actor, application)
+            can_sign = not any(s.user_id == actor.user_id for s in application.signatures)
+        except Exception:  # DomainError: the actor's role may not sign
+            can_sign = False
+    return {
+        "requests": [
+            complement_request_view(r, questions, now) for r in application.complement_requests
+        ],
+        "can_request": staff
+        and application.status == APP_SUBMITTED
+        and application.admissibility is None,
+        "can_answer": bool(mine and waiting and not late),
+        "answer_blocker": (
+            f"Le délai de réponse ({complements.deadline_text(current.due_date)}) est passé : "
+            "la réponse ne peut plus être transmise. Communiquez avec l'analyste du Ministère, "
+            "qui peut prolonger le délai."
+        )
+        if mine and late
+        else None,
+        "can_sign": can_sign,
+        "can_extend": bool(staff and waiting),
+        "can_resume": bool(
+            staff
+            and application.status == APP_COMPLEMENTS
+            and current is not None
+            and complements.may_resume(current, now)
+        ),
+    }

@@ -29,8 +29,9 @@ ORDER_OF_KIND = {"cegep": "collégial", "school_service_centre": "secondaire"}
 
 
 class Directory(Protocol):
-    def users_of_organisation(self, organisation_id: int, roles: list[str] | None = None
-                              ) -> list[dict]: ...
+    def users_of_organisation(
+        self, organisation_id: int, roles: list[str] | None = None
+    ) -> list[dict]: ...
 
     def get_organisation(self, organisation_id: int) -> dict: ...
 
@@ -85,27 +86,103 @@ def application_submitted(p: ev.ApplicationSubmitted, directory: Directory, url:
         subject=f"Accusé de réception — demande de reconnaissance {p.reference}",
         context={"p": p, "organisation": p.organisation_name},
         why="Vous recevez ce message parce que vous êtes signataire de la demande de "
-            f"reconnaissance {named(p.organisation_name).du} à titre de CERAC.",
+        f"reconnaissance {named(p.organisation_name).du} à titre de CERAC.",
         link=f"{url}/demandes/{p.application_id}",
         legal=True,
         recipients=_unique(recipients),
     )
 
 
-def admissibility_decided(p: ev.ApplicationAdmissibilityDecided, directory: Directory,
-                          url: str) -> Message:
-    users = directory.users_of_organisation(
-        p.organisation_id, SIGNATORY_ROLES + COORDINATOR_ROLES)
+def admissibility_decided(
+    p: ev.ApplicationAdmissibilityDecided, directory: Directory, url: str
+) -> Message:
+    users = directory.users_of_organisation(p.organisation_id, SIGNATORY_ROLES + COORDINATOR_ROLES)
     verdict = "recevable" if p.admissible else "non recevable"
     return Message(
         kind="admissibility_decided",
         subject=f"Recevabilité de votre demande {p.reference} : {verdict}",
         context={"p": p, "verdict": verdict},
         why="Vous recevez ce message parce que vous êtes signataire ou responsable de la "
-            f"demande de reconnaissance {named(p.organisation_name).du}.",
+        f"demande de reconnaissance {named(p.organisation_name).du}.",
         link=f"{url}/demandes/{p.application_id}",
         legal=True,
         recipients=_unique(_people(users)),
+    )
+
+
+def _applicants(p, directory: Directory) -> list[Recipient]:
+    """The applying institution's signatories and RAC coordinators."""
+    users = directory.users_of_organisation(p.organisation_id, SIGNATORY_ROLES + COORDINATOR_ROLES)
+    return _unique(_people(users))
+
+
+def _applicants_why(p) -> str:
+    return (
+        "Vous recevez ce message parce que vous êtes signataire ou responsable de la demande "
+        f"de reconnaissance {named(p.organisation_name).du}."
+    )
+
+
+def complements_requested(
+    p: ev.ApplicationComplementsRequested, directory: Directory, url: str
+) -> Message:
+    return Message(
+        kind="complements_requested",
+        subject=f"Compléments demandés pour votre demande {p.reference} — réponse attendue au "
+        f"plus tard le {long_date(p.due_date)}",
+        context={"p": p, "due_date": long_date(p.due_date)},
+        why=_applicants_why(p),
+        link=f"{url}/demandes/{p.application_id}",
+        legal=True,
+        recipients=_applicants(p, directory),
+    )
+
+
+def complements_answered(
+    p: ev.ApplicationComplementsAnswered, directory: Directory, url: str
+) -> Message:
+    return Message(
+        kind="complements_answered",
+        subject=f"Compléments reçus : demande {p.reference} {named(p.organisation_name).du}",
+        context={"p": p, "answered_at": long_datetime(p.answered_at)},
+        why="Vous recevez ce message parce que vous analysez, au Ministère, la recevabilité "
+        "des demandes de reconnaissance.",
+        link=f"{url}/demandes/{p.application_id}",
+        legal=True,
+        recipients=_ministry_analysts(directory),
+    )
+
+
+def complements_deadline_extended(
+    p: ev.ApplicationComplementsDeadlineExtended, directory: Directory, url: str
+) -> Message:
+    return Message(
+        kind="complements_deadline_extended",
+        subject=f"Délai prolongé jusqu'au {long_date(p.due_date)} — compléments de la demande "
+        f"{p.reference}",
+        context={
+            "p": p,
+            "due_date": long_date(p.due_date),
+            "previous_due_date": long_date(p.previous_due_date),
+        },  # fmt: skip
+        why=_applicants_why(p),
+        link=f"{url}/demandes/{p.application_id}",
+        legal=True,
+        recipients=_applicants(p, directory),
+    )
+
+
+def admissibility_resumed(
+    p: ev.ApplicationAdmissibilityResumed, directory: Directory, url: str
+) -> Message:
+    return Message(
+        kind="admissibility_resumed",
+        subject=f"Analyse de la recevabilité reprise — demande {p.reference}",
+        context={"p": p},
+        why=_applicants_why(p),
+        link=f"{url}/demandes/{p.application_id}",
+        legal=True,
+        recipients=_applicants(p, directory),
     )
 
 
@@ -114,14 +191,15 @@ def call_published(p: ev.CallPublished, directory: Directory, url: str) -> Messa
     recipients: list[Recipient] = []
     for organisation in directory.list_organisations(["cegep", "school_service_centre"]):
         if ORDER_OF_KIND.get(organisation["kind"]) in orders or not orders:
-            recipients += _people(directory.users_of_organisation(
-                organisation["id"], INSTITUTION_CONTACT_ROLES))
+            recipients += _people(
+                directory.users_of_organisation(organisation["id"], INSTITUTION_CONTACT_ROLES)
+            )
     return Message(
         kind="call_published",
         subject=f"Nouvel appel d'intérêt : {p.title}",
         context={"p": p},
         why="Vous recevez ce message parce que votre établissement est visé par cet appel "
-            "d'intérêt du Ministère.",
+        "d'intérêt du Ministère.",
         link=f"{url}/appels/{p.call_id}",
         recipients=_unique(recipients),
     )
@@ -130,14 +208,17 @@ def call_published(p: ev.CallPublished, directory: Directory, url: str) -> Messa
 def call_amended(p: ev.CallAmended, directory: Directory, url: str) -> Message:
     recipients: list[Recipient] = []
     for organisation_id in p.organisation_ids:
-        recipients += _people(directory.users_of_organisation(
-            organisation_id, INSTITUTION_CONTACT_ROLES + SIGNATORY_ROLES))
+        recipients += _people(
+            directory.users_of_organisation(
+                organisation_id, INSTITUTION_CONTACT_ROLES + SIGNATORY_ROLES
+            )
+        )
     return Message(
         kind="call_amended",
         subject=f"Modification no {p.amendment_number} de l'appel d'intérêt : {p.title}",
         context={"p": p},
         why="Vous recevez ce message parce que votre établissement a commencé une demande "
-            "dans le cadre de cet appel d'intérêt.",
+        "dans le cadre de cet appel d'intérêt.",
         link=f"{url}/appels/{p.call_id}",
         legal=True,
         recipients=_unique(recipients),
@@ -147,11 +228,13 @@ def call_amended(p: ev.CallAmended, directory: Directory, url: str) -> Message:
 # -- plans ----------------------------------------------------------------------------------
 
 
-def _plan_parties(p, directory: Directory, copy_institution: bool = False
-                  ) -> tuple[list[Recipient], list[Recipient]]:
+def _plan_parties(
+    p, directory: Directory, copy_institution: bool = False
+) -> tuple[list[Recipient], list[Recipient]]:
     employer = _people(directory.users_of_organisation(p.employer_id, EMPLOYER_ROLES))
-    institution = _people(directory.users_of_organisation(p.institution_id, COORDINATOR_ROLES),
-                          copy=copy_institution)
+    institution = _people(
+        directory.users_of_organisation(p.institution_id, COORDINATOR_ROLES), copy=copy_institution
+    )
     return employer, institution
 
 
@@ -191,8 +274,11 @@ def plan_issued(p: ev.PlanIssued, directory: Directory, url: str) -> Message:
         legal=True,
         # The PDF, and the acceptance deadline for the employer's calendar (iCalendar).
         attachment=[
-            {"service": "plans", "method": method,
-             "kwargs": {"plan_id": p.plan_id, "version": p.version}}
+            {
+                "service": "plans",
+                "method": method,
+                "kwargs": {"plan_id": p.plan_id, "version": p.version},
+            }
             for method in ("plan_pdf_for_delivery", "acceptance_calendar_for_delivery")
         ],
         recipients=_unique(employer),
@@ -211,8 +297,8 @@ def plan_reminder_due(p: ev.PlanReminderDue, directory: Directory, url: str) -> 
         subject=f"Rappel : il reste {days} pour accepter {what}",
         context={"p": p, **names, "days": days, "deadline": long_datetime(p.acceptance_deadline)},
         why="Vous recevez ce rappel parce que le plan de mise en œuvre attend l'acceptation "
-            f"écrite {names['emp'].du}. Vous pouvez désactiver les rappels facultatifs "
-            "dans vos préférences.",
+        f"écrite {names['emp'].du}. Vous pouvez désactiver les rappels facultatifs "
+        "dans vos préférences.",
         link=f"{url}/plans/{p.plan_id}",
         legal=False,
         recipients=_unique(employer + institution),
@@ -334,14 +420,22 @@ def invoice_issued(p: ev.InvoiceIssued, directory: Directory, url: str) -> Messa
     return Message(
         kind="invoice_issued",
         subject=f"Facture {p.number} {named(institution).du} — {money(p.total)}",
-        context={"p": p, "institution": institution, "total": money(p.total),
-                 "due_on": long_date(p.due_on), "issued_on": long_date(p.issued_on)},
+        context={
+            "p": p,
+            "institution": institution,
+            "total": money(p.total),
+            "due_on": long_date(p.due_on),
+            "issued_on": long_date(p.issued_on),
+        },
         why=f"Vous recevez cette facture parce que vous représentez votre organisation dans "
-            f"le projet {p.plan_reference} avec {institution.le}.",
+        f"le projet {p.plan_reference} avec {institution.le}.",
         link=f"{url}/factures/{p.invoice_id}",
         legal=True,
-        attachment={"service": "billing", "method": "invoice_pdf_for_delivery",
-                    "kwargs": {"invoice_id": p.invoice_id}},
+        attachment={
+            "service": "billing",
+            "method": "invoice_pdf_for_delivery",
+            "kwargs": {"invoice_id": p.invoice_id},
+        },
         recipients=_unique(employer),
     )
 
@@ -352,10 +446,14 @@ def invoice_overdue(p: ev.InvoiceOverdue, directory: Directory, url: str) -> Mes
     return Message(
         kind="invoice_overdue",
         subject=f"Facture {p.number} en retard de {p.days_late} jours",
-        context={"p": p, "institution": institution, "balance": money(p.balance),
-                 "due_on": long_date(p.due_on)},
+        context={
+            "p": p,
+            "institution": institution,
+            "balance": money(p.balance),
+            "due_on": long_date(p.due_on),
+        },
         why=f"Vous recevez ce rappel parce que la facture {p.number} {named(institution).du} "
-            "adressée à votre organisation n'est pas entièrement payée.",
+        "adressée à votre organisation n'est pas entièrement payée.",
         link=f"{url}/factures/{p.invoice_id}",
         legal=True,
         recipients=_unique(employer),
@@ -372,16 +470,23 @@ def credit_note_issued(p: ev.CreditNoteIssued, directory: Directory, url: str) -
     return Message(
         kind="credit_note_issued",
         subject=f"Note de crédit {p.number} {named(institution).du} — {money(p.total)}",
-        context={"p": p, "institution": institution, "total": money(p.total),
-                 "issued_on": long_date(p.issued_on),
-                 "applications": applications,
-                 "unapplied": money(p.unapplied) if p.unapplied else ""},  # fmt: skip
+        context={
+            "p": p,
+            "institution": institution,
+            "total": money(p.total),
+            "issued_on": long_date(p.issued_on),
+            "applications": applications,
+            "unapplied": money(p.unapplied) if p.unapplied else "",
+        },  # fmt: skip
         why=f"Vous recevez cette note de crédit parce que vous représentez votre organisation "
-            f"dans le projet {p.plan_reference} avec {institution.le}.",
+        f"dans le projet {p.plan_reference} avec {institution.le}.",
         link=f"{url}/facturation/notes-de-credit/{p.credit_note_id}",
         legal=True,
-        attachment={"service": "billing", "method": "credit_note_pdf_for_delivery",
-                    "kwargs": {"credit_note_id": p.credit_note_id}},
+        attachment={
+            "service": "billing",
+            "method": "credit_note_pdf_for_delivery",
+            "kwargs": {"credit_note_id": p.credit_note_id},
+        },
         recipients=_unique(employer),
     )
 
@@ -401,7 +506,7 @@ def evaluator_assigned(p: ev.EvaluatorAssigned, directory: Directory, url: str) 
         subject=f"Demande de reconnaissance à évaluer : {p.organisation_name} ({p.reference})",
         context={"p": p, "assigned_at": long_datetime(p.assigned_at)},
         why="Vous recevez ce message parce que l'administration du Ministère vous a confié "
-            "l'évaluation de cette demande au sein du comité d'évaluation.",
+        "l'évaluation de cette demande au sein du comité d'évaluation.",
         link=f"{url}/evaluations/{p.evaluation_id}",
         legal=True,
         recipients=[Recipient(p.evaluator_email, p.evaluator_name, p.evaluator_user_id)],
@@ -409,21 +514,26 @@ def evaluator_assigned(p: ev.EvaluatorAssigned, directory: Directory, url: str) 
 
 
 def _letter(p) -> dict:
-    return {"service": "scoring", "method": "letter_pdf_for_delivery",
-            "kwargs": {"evaluation_id": p.evaluation_id}}
+    return {
+        "service": "scoring",
+        "method": "letter_pdf_for_delivery",
+        "kwargs": {"evaluation_id": p.evaluation_id},
+    }
 
 
 def cerac_designated(p: ev.CeracDesignated, directory: Directory, url: str) -> Message:
-    users = directory.users_of_organisation(
-        p.organisation_id, SIGNATORY_ROLES + COORDINATOR_ROLES)
+    users = directory.users_of_organisation(p.organisation_id, SIGNATORY_ROLES + COORDINATOR_ROLES)
     return Message(
         kind="cerac_designated",
         subject=f"Désignation {named(p.organisation_name).du} à titre de CERAC",
-        context={"p": p, "decision_date": long_date(p.decision_date),
-                 "minister": p.minister or ministry_at(p.decision_date).minister,
-                 "years": " et ".join(p.experimentation_years)},
+        context={
+            "p": p,
+            "decision_date": long_date(p.decision_date),
+            "minister": p.minister or ministry_at(p.decision_date).minister,
+            "years": " et ".join(p.experimentation_years),
+        },
         why="Vous recevez ce message parce que vous êtes signataire ou responsable de la "
-            f"demande de reconnaissance {named(p.organisation_name).du}.",
+        f"demande de reconnaissance {named(p.organisation_name).du}.",
         link=f"{url}/resultats",
         legal=True,
         attachment=_letter(p),
@@ -432,18 +542,30 @@ def cerac_designated(p: ev.CeracDesignated, directory: Directory, url: str) -> M
 
 
 def cerac_not_designated(p: ev.CeracNotDesignated, directory: Directory, url: str) -> Message:
-    users = directory.users_of_organisation(
-        p.organisation_id, SIGNATORY_ROLES + COORDINATOR_ROLES)
-    criteria = [{"label": c.label, "weight": c.weight, "threshold": c.threshold,
-                 "score": _points(c.score), "met": c.met} for c in p.criteria]
+    users = directory.users_of_organisation(p.organisation_id, SIGNATORY_ROLES + COORDINATOR_ROLES)
+    criteria = [
+        {
+            "label": c.label,
+            "weight": c.weight,
+            "threshold": c.threshold,
+            "score": _points(c.score),
+            "met": c.met,
+        }
+        for c in p.criteria
+    ]
     return Message(
         kind="cerac_not_designated",
         subject=f"Résultat de votre demande de reconnaissance {p.reference} : non retenue",
-        context={"p": p, "decision_date": long_date(p.decision_date), "criteria": criteria,
-                 "minister": p.minister or ministry_at(p.decision_date).minister,
-                 "total": _points(p.total), "overall_threshold": _points(p.overall_threshold)},
+        context={
+            "p": p,
+            "decision_date": long_date(p.decision_date),
+            "criteria": criteria,
+            "minister": p.minister or ministry_at(p.decision_date).minister,
+            "total": _points(p.total),
+            "overall_threshold": _points(p.overall_threshold),
+        },
         why="Vous recevez ce message parce que vous êtes signataire ou responsable de la "
-            f"demande de reconnaissance {named(p.organisation_name).du}.",
+        f"demande de reconnaissance {named(p.organisation_name).du}.",
         link=f"{url}/resultats",
         legal=True,
         attachment=_letter(p),
@@ -483,8 +605,9 @@ def _ministry_analysts(directory: Directory) -> list[Recipient]:
     return _unique(people)
 
 
-def _cerac_people(organisation_id: int, directory: Directory,
-                  roles: list[str] | None = None) -> list[Recipient]:
+def _cerac_people(
+    organisation_id: int, directory: Directory, roles: list[str] | None = None
+) -> list[Recipient]:
     return _unique(_people(directory.users_of_organisation(
         organisation_id, roles or CERAC_CONTACT_ROLES)))  # fmt: skip
 
@@ -514,15 +637,16 @@ def report_submitted(p: ev.CeracReportSubmitted, directory: Directory, url: str)
         subject=f"Reddition de comptes déposée : {p.organisation_name} — {p.period_label}",
         context={"p": p, "what": _what(p), "due_date": long_date(p.due_date)},
         why="Vous recevez ce message parce que vous analysez, au Ministère, les redditions "
-            "de comptes des CERAC.",
+        "de comptes des CERAC.",
         link=_report_link(url, p),
         legal=True,
         recipients=_ministry_analysts(directory),
     )
 
 
-def report_changes_requested(p: ev.CeracReportChangesRequested, directory: Directory,
-                             url: str) -> Message:
+def report_changes_requested(
+    p: ev.CeracReportChangesRequested, directory: Directory, url: str
+) -> Message:
     comments = [{"section": _section_label(k), "comment": v}
                 for k, v in p.comments.items() if k != "_general"]  # fmt: skip
     if p.comments.get("_general"):
@@ -532,7 +656,7 @@ def report_changes_requested(p: ev.CeracReportChangesRequested, directory: Direc
         subject=f"Modifications demandées à votre reddition de comptes — {p.period_label}",
         context={"p": p, "what": _what(p), "comments": comments},
         why="Vous recevez ce message parce que vous êtes responsable de la reddition de "
-            f"comptes du CERAC {named(p.organisation_name).du}.",
+        f"comptes du CERAC {named(p.organisation_name).du}.",
         link=_report_link(url, p),
         legal=True,
         recipients=_cerac_people(p.organisation_id, directory),
@@ -545,7 +669,7 @@ def report_accepted(p: ev.CeracReportAccepted, directory: Directory, url: str) -
         subject=f"Reddition de comptes acceptée — {p.period_label}",
         context={"p": p, "what": _what(p), "accepted_on": long_date(p.accepted_on)},
         why="Vous recevez ce message parce que vous êtes responsable de la reddition de "
-            f"comptes du CERAC {named(p.organisation_name).du}.",
+        f"comptes du CERAC {named(p.organisation_name).du}.",
         link=_report_link(url, p),
         legal=True,
         recipients=_cerac_people(p.organisation_id, directory),
@@ -568,8 +692,14 @@ def report_due_soon(p: ev.CeracReportDueSoon, directory: Directory, url: str) ->
     return Message(
         kind="cerac_report_due",
         subject=subject,
-        context={"p": p, "what": _what(p), "What": _what(p)[0].upper() + _what(p)[1:],
-                 "e": "" if p.special_mandate_id else "e", "due_date": due, "late": late},
+        context={
+            "p": p,
+            "what": _what(p),
+            "What": _what(p)[0].upper() + _what(p)[1:],
+            "e": "" if p.special_mandate_id else "e",
+            "due_date": due,
+            "late": late,
+        },
         why=why,
         link=link,
         legal=late,  # the notice of lateness always goes out; the reminders are optional
@@ -577,14 +707,15 @@ def report_due_soon(p: ev.CeracReportDueSoon, directory: Directory, url: str) ->
     )
 
 
-def special_mandate_assigned(p: ev.CeracSpecialMandateAssigned, directory: Directory,
-                             url: str) -> Message:
+def special_mandate_assigned(
+    p: ev.CeracSpecialMandateAssigned, directory: Directory, url: str
+) -> Message:
     return Message(
         kind="special_mandate_assigned",
         subject=f"Mandat spécial confié {named(p.organisation_name).au} : {p.object}",
         context={"p": p, "due_date": long_date(p.due_date), "amount": money(p.amount)},
         why="Vous recevez ce message parce que vous êtes signataire ou responsable du CERAC "
-            f"{p.organisation_name}, à qui le Ministère confie ce mandat.",
+        f"{p.organisation_name}, à qui le Ministère confie ce mandat.",
         link=f"{url}/redditions",  # where the mandate's report is written
         legal=True,
         recipients=_cerac_people(p.organisation_id, directory),
@@ -600,7 +731,7 @@ def support_requested(p: ev.CeracSupportRequested, directory: Directory, url: st
         subject=f"Demande de soutien {named(p.requester_organisation_name).du} : {p.object}",
         context={"p": p},
         why="Vous recevez ce message parce que vous coordonnez la RAC au CERAC "
-            f"{p.cerac_organisation_name}, à qui cette demande de soutien est adressée.",
+        f"{p.cerac_organisation_name}, à qui cette demande de soutien est adressée.",
         link=f"{url}/reseau/demandes",  # the requests received, with the answer form
         legal=True,
         recipients=recipients,
@@ -618,7 +749,7 @@ def support_answered(p: ev.CeracSupportAnswered, directory: Directory, url: str)
         subject=f"Réponse du CERAC {named(p.cerac_organisation_name).du} : {p.object}",
         context={"p": p},
         why="Vous recevez ce message parce que vous avez adressé cette demande de soutien au "
-            f"CERAC {named(p.cerac_organisation_name).du}.",
+        f"CERAC {named(p.cerac_organisation_name).du}.",
         link=f"{url}/reseau/demandes",
         legal=True,
         recipients=_unique(_people(requester)),
@@ -628,32 +759,38 @@ def support_answered(p: ev.CeracSupportAnswered, directory: Directory, url: str)
 # -- funding of designated CERACs (billing) ---------------------------------------------------
 
 
-def funding_project_submitted(p: ev.FundingProjectSubmitted, directory: Directory,
-                              url: str) -> Message:
+def funding_project_submitted(
+    p: ev.FundingProjectSubmitted, directory: Directory, url: str
+) -> Message:
     return Message(
         kind="funding_project_submitted",
         subject=f"Projet de développement à analyser : {p.organisation_name} — {p.title}",
-        context={"p": p, "amount": money(p.requested_amount),
-                 "part": MANDATE_PART_LABELS.get(p.mandate_part, p.mandate_part)},  # fmt: skip
+        context={
+            "p": p,
+            "amount": money(p.requested_amount),
+            "part": MANDATE_PART_LABELS.get(p.mandate_part, p.mandate_part),
+        },  # fmt: skip
         why="Vous recevez ce message parce que vous analysez, au Ministère, le financement "
-            "des CERAC.",
+        "des CERAC.",
         link=f"{url}/financement/projets/{p.project_id}",
         legal=True,
         recipients=_ministry_analysts(directory),
     )
 
 
-def funding_project_decided(p: ev.FundingProjectDecided, directory: Directory,
-                            url: str) -> Message:
+def funding_project_decided(p: ev.FundingProjectDecided, directory: Directory, url: str) -> Message:
     decision = DECISION_LABELS.get(p.decision, p.decision)
     return Message(
         kind="funding_project_decided",
         subject=f"Projet de développement {decision} : {p.title}",
-        context={"p": p, "decision": decision, "requested": money(p.requested_amount),
-                 "approved": money(p.approved_amount) if p.approved_amount is not None
-                 else ""},  # fmt: skip
+        context={
+            "p": p,
+            "decision": decision,
+            "requested": money(p.requested_amount),
+            "approved": money(p.approved_amount) if p.approved_amount is not None else "",
+        },  # fmt: skip
         why="Vous recevez ce message parce que vous êtes signataire ou responsable du CERAC "
-            f"{p.organisation_name}, qui a soumis ce projet.",
+        f"{p.organisation_name}, qui a soumis ce projet.",
         link=f"{url}/financement/projets/{p.project_id}",
         legal=True,
         recipients=_cerac_people(p.organisation_id, directory),
@@ -666,28 +803,30 @@ def _funding_link(url: str, p) -> str:
     return f"{url}/financement/ceracs/{p.cerac_id}"
 
 
-def funding_disbursement_released(p: ev.FundingDisbursementReleased, directory: Directory,
-                                  url: str) -> Message:
+def funding_disbursement_released(
+    p: ev.FundingDisbursementReleased, directory: Directory, url: str
+) -> Message:
     return Message(
         kind="funding_disbursement_released",
         subject=f"Versement libéré : {money(p.amount)} ({p.fiscal_year})",
         context={"p": p, "amount": money(p.amount)},
         why="Vous recevez ce message parce que vous êtes signataire ou responsable du CERAC "
-            f"{p.organisation_name}, qui reçoit ce financement.",
+        f"{p.organisation_name}, qui reçoit ce financement.",
         link=f"{url}/financement/ceracs/{p.cerac_id}",
         legal=True,
         recipients=_cerac_people(p.organisation_id, directory),
     )
 
 
-def funding_disbursement_paid(p: ev.FundingDisbursementPaid, directory: Directory,
-                              url: str) -> Message:
+def funding_disbursement_paid(
+    p: ev.FundingDisbursementPaid, directory: Directory, url: str
+) -> Message:
     return Message(
         kind="funding_disbursement_paid",
         subject=f"Versement effectué : {money(p.amount)} le {long_date(p.paid_on)}",
         context={"p": p, "amount": money(p.amount), "paid_on": long_date(p.paid_on)},
         why="Vous recevez ce message parce que vous êtes signataire ou responsable du CERAC "
-            f"{p.organisation_name}, qui reçoit ce financement.",
+        f"{p.organisation_name}, qui reçoit ce financement.",
         link=_funding_link(url, p),
         legal=True,
         recipients=_cerac_people(p.organisation_id, directory),
@@ -697,6 +836,10 @@ def funding_disbursement_paid(p: ev.FundingDisbursementPaid, directory: Director
 COMPOSERS: dict[type[ev.EventPayload], Callable[..., Message]] = {
     ev.ApplicationSubmitted: application_submitted,
     ev.ApplicationAdmissibilityDecided: admissibility_decided,
+    ev.ApplicationComplementsRequested: complements_requested,
+    ev.ApplicationComplementsAnswered: complements_answered,
+    ev.ApplicationComplementsDeadlineExtended: complements_deadline_extended,
+    ev.ApplicationAdmissibilityResumed: admissibility_resumed,
     ev.CallPublished: call_published,
     ev.CallAmended: call_amended,
     ev.PlanIssued: plan_issued,

@@ -5,13 +5,15 @@ to the person who handles the matter. Each recipient therefore gets a ``Reply-To
 
 - for a plan or an invoice, the employer's people answer to the institution's RAC
   coordinators, and the institution's people to the employer's representatives;
-- for a ministry decision (admissibility, designation, a report reviewed, a project
+- for a ministry decision or request (admissibility, a « demande de compléments », its
+  extension and the resumption of the analysis, designation, a report reviewed, a project
   decided, a special mandate), the ministry's user who made it, if still active, else the
   ministry's analysts; for other ministry notices (calls, receipts, reminders, payments),
   the ministry's analysts (its administration while it has none);
-- messages to the ministry (a report or a project submitted) answer to the person at the
-  CERAC who submitted it, else its coordinators; a support request answers to the person
-  who asked, its answer to the person at the CERAC who answered;
+- messages to the ministry (a report or a project submitted, an answer to a « demande de
+  compléments ») answer to the person at the institution who sent it, else its directors
+  and coordinators; a support request answers to the person who asked, its answer to the
+  person at the CERAC who answered;
 - an evaluator's assignment answers to the ministry's administration.
 
 A recipient never gets themselves as Reply-To; with nobody left, replies go to the sender
@@ -140,6 +142,12 @@ def _ministry_administration(directory: FullDirectory) -> Groups:
 RULES: dict[type[ev.EventPayload], Callable[[object, FullDirectory], Groups]] = {
     ev.ApplicationSubmitted: lambda p, d: _ministry(d),
     ev.ApplicationAdmissibilityDecided: lambda p, d: _ministry_decider(d, p.decided_by_user_id),
+    ev.ApplicationComplementsRequested: lambda p, d: _ministry_decider(d, p.requested_by_user_id),
+    ev.ApplicationComplementsAnswered: lambda p, d: _from_cerac(d, p.organisation_id,
+                                                               p.answered_by_user_id),
+    ev.ApplicationComplementsDeadlineExtended: lambda p, d: _ministry_decider(
+        d, p.extended_by_user_id),
+    ev.ApplicationAdmissibilityResumed: lambda p, d: _ministry_decider(d, p.resumed_by_user_id),
     ev.CallPublished: lambda p, d: _ministry(d),
     ev.CallAmended: lambda p, d: _ministry(d),
     ev.PlanIssued: _both_parties,

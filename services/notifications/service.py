@@ -77,6 +77,22 @@ class NotificationsService:
     def on_admissibility_decided(self, envelope, payload):
         self._notify(envelope, payload)
 
+    @on_event(ev.ApplicationComplementsRequested)
+    def on_complements_requested(self, envelope, payload):
+        self._notify(envelope, payload)
+
+    @on_event(ev.ApplicationComplementsAnswered)
+    def on_complements_answered(self, envelope, payload):
+        self._notify(envelope, payload)
+
+    @on_event(ev.ApplicationComplementsDeadlineExtended)
+    def on_complements_deadline_extended(self, envelope, payload):
+        self._notify(envelope, payload)
+
+    @on_event(ev.ApplicationAdmissibilityResumed)
+    def on_admissibility_resumed(self, envelope, payload):
+        self._notify(envelope, payload)
+
     @on_event(ev.CallPublished)
     def on_call_published(self, envelope, payload):
         self._notify(envelope, payload)

@@ -407,3 +407,77 @@ def test_the_ministry_admin_builds_publishes_and_amends_a_call_in_the_pages(
         page.get_by_role("button", name="Commencer la demande de votre établissement")
     ).to_be_visible()
     expect(page.get_by_role("button", name="Publier l'appel d'intérêt")).to_have_count(0)
+
+
+def test_an_analyst_asks_for_complements_the_institution_answers_and_the_analysis_resumes(
+    platform, page, artefacts
+):
+    """The « demande de compléments » in the pages, on the demo's Cégep Marie-Victorin
+    application (deposited, its admissibility to decide)."""
+    token = platform.token(ANALYST)
+    [call] = [
+        c
+        for c in platform.api("GET", "/api/calls", token).json()["calls"]
+        if c["deadline_date"] == "2012-12-21"
+    ]
+    rows = platform.api("GET", f"/api/calls/{call['id']}/applications", token).json()["rows"]
+    [cmv] = [r for r in rows if r["organisation_name"] == "Cégep Marie-Victorin"]
+    url = f"/demandes/{cmv['id']}"
+    due = datetime.now(MONTREAL).date() + timedelta(days=10)
+
+    # -- the analyst asks: a request without items or deadline is refused, then sent --------
+    log_in(page, ANALYST)
+    page.goto(url)
+    page.get_by_text("Demander des compléments à l'établissement").click()
+    page.get_by_role("button", name="Demander les compléments").click()
+    expect(page.get_by_role("alert")).to_contain_text("Rien n'a été modifié")
+    page.get_by_label("Libellé de l'élément 1").fill("Lettre d'appui d'un employeur de la région")
+    page.get_by_label("Type de pièce attendue (document, élément 1)").select_option(
+        "Lettre d'appui"
+    )
+    page.get_by_label("Libellé de l'élément 2").fill("Précision sur les programmes visés")
+    page.get_by_label("Nature de l'élément 2").select_option("Réponse à fournir")
+    page.get_by_label("Date limite de réponse").fill(due.isoformat())
+    page.get_by_role("button", name="Demander les compléments").click()
+    expect(page.get_by_role("status").first).to_have_text(
+        "La demande de compléments est transmise à l'établissement."
+    )
+    expect(page.locator("#statut")).to_contain_text("Compléments demandés")
+    expect(page.get_by_role("button", name="Consigner la décision")).to_have_count(0)
+    assert_labelled(page)
+    log_out(page)
+
+    # -- the institution provides the two items and answers ----------------------------------
+    log_in(page, "rac@cmv.demo.quebec")
+    page.get_by_role(
+        "link", name=re.compile("Répondre à la demande de compléments du Ministère")
+    ).click()
+    expect(page).to_have_url(re.compile(f"{url}#complements$"))
+    page.get_by_label(re.compile("^Fichier : Lettre d'appui d'un employeur")).set_input_files(
+        files=[{"name": "lettre-employeur.pdf", "mimeType": "application/pdf",
+                "buffer": MINIMAL_PDF}]
+    )  # fmt: skip
+    page.get_by_role("button", name=re.compile("^Joindre le document")).click()
+    expect(page.get_by_role("status").first).to_contain_text("L'élément demandé est fourni.")
+    page.get_by_label("Réponse : Précision sur les programmes visés").fill(
+        "Techniques d'éducation à l'enfance et Techniques de travail social."
+    )
+    page.get_by_role("button", name=re.compile("^Enregistrer la réponse")).click()
+    expect(page.get_by_role("status").first).to_contain_text("L'élément demandé est fourni.")
+    assert_labelled(page)
+    page.get_by_role("button", name="Transmettre la réponse au Ministère").click()
+    expect(page.get_by_role("status").first).to_have_text(
+        "Votre réponse est transmise au Ministère."
+    )
+    expect(page.locator("#complements ~ .card").first).to_contain_text("lettre-employeur.pdf")
+    page.screenshot(path=artefacts / "application-complements-answered.png", full_page=True)
+    log_out(page)
+
+    # -- the analyst resumes the analysis ----------------------------------------------------
+    log_in(page, ANALYST)
+    page.goto(url)
+    page.get_by_role("button", name="Reprendre l'analyse de la recevabilité").click()
+    expect(page.get_by_role("status").first).to_have_text("L'analyse de la recevabilité reprend.")
+    expect(page.locator("#statut")).to_contain_text("Déposée")
+    expect(page.get_by_role("button", name="Consigner la décision")).to_be_visible()
+    page.screenshot(path=artefacts / "application-complements-resumed.png", full_page=True)

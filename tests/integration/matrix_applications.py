@@ -63,6 +63,23 @@ ROUTES = {
     ("application_paper", "POST"): (f"{D}/copie-papier", STAFF, 404),
     ("application_review_rule", "POST"): (f"{D}/recevabilite/deposit", STAFF, 404),
     ("application_decide", "POST"): (f"{D}/recevabilite", STAFF, 404),
+    # The « demande de compléments »: the ministry's staff ask, extend and resume; only the
+    # applying institution's people provide the items and answer.
+    ("application_request_complements", "POST"): (f"{D}/complements", STAFF, 404),
+    ("application_extend_complements", "POST"): (f"{D}/complements/delai", STAFF, 404),
+    ("application_resume", "POST"): (f"{D}/complements/reprendre", STAFF, 404),
+    ("application_complement_answer", "POST"): (f"{D}/complements/elements/1", INSTITUTIONS, 404),
+    ("application_complement_document", "POST"): (
+        f"{D}/complements/elements/1/fichier",
+        INSTITUTIONS,
+        404,
+    ),
+    ("application_complement_sign", "POST"): (
+        f"{D}/complements/elements/1/signer",
+        INSTITUTIONS,
+        404,
+    ),
+    ("application_answer_complements", "POST"): (f"{D}/complements/reponse", INSTITUTIONS, 404),
     # -- API: calls -----------------------------------------------------------------------
     ("api_calls", "GET"): ("/api/calls", AREA, 200),
     ("api_call_create", "POST"): ("/api/calls", ADMIN, 415),
@@ -93,6 +110,25 @@ ROUTES = {
     ("api_application_paper", "POST"): (f"{AD}/paper-receipt", STAFF, 415),
     ("api_application_review_rule", "POST"): (f"{AD}/admissibility/rules/deposit", STAFF, 415),
     ("api_application_decide", "POST"): (f"{AD}/admissibility/decision", STAFF, 415),
+    ("api_application_request_complements", "POST"): (f"{AD}/complements", STAFF, 415),
+    ("api_application_extend_complements", "POST"): (f"{AD}/complements/deadline", STAFF, 415),
+    ("api_application_resume", "POST"): (f"{AD}/admissibility/resume", STAFF, 415),
+    ("api_application_complement_answer", "PUT"): (
+        f"{AD}/complements/items/1",
+        INSTITUTIONS,
+        415,
+    ),
+    ("api_application_complement_document", "POST"): (
+        f"{AD}/complements/items/1/file",
+        INSTITUTIONS,
+        422,
+    ),
+    ("api_application_complement_sign", "POST"): (
+        f"{AD}/complements/items/1/sign",
+        INSTITUTIONS,
+        404,
+    ),
+    ("api_application_answer_complements", "POST"): (f"{AD}/complements/answer", INSTITUTIONS, 415),
 }
 
 

@@ -16,6 +16,7 @@ from sqlalchemy import text
 from rac_shared.clock import MONTREAL
 from services.applications.demo import CRITERIA_2012
 from services.applications.testing import EXE, MINIMAL_PDF
+from tests.support.polling import wait_until
 
 pytestmark = pytest.mark.integration
 
@@ -26,6 +27,7 @@ LEVIS_RAC = "rac@cegeplevis.demo.quebec"
 LEVIS_DG = "dg@cegeplevis.demo.quebec"
 LEVIS_STUDIES = "etudes@cegeplevis.demo.quebec"
 CMV_DG = "dg@cmv.demo.quebec"
+CMV_FC = "fc@cmv.demo.quebec"
 EMPLOYER = "rh@cisss.demo.quebec"
 
 
@@ -35,7 +37,8 @@ def today() -> date:
 
 @pytest.fixture(scope="module")
 def tokens(platform):
-    emails = (ADMIN, ANALYST, EVALUATOR, LEVIS_RAC, LEVIS_DG, LEVIS_STUDIES, CMV_DG, EMPLOYER)
+    emails = (ADMIN, ANALYST, EVALUATOR, LEVIS_RAC, LEVIS_DG, LEVIS_STUDIES, CMV_DG, CMV_FC)
+    emails += (EMPLOYER,)
     return {email: platform.token(email) for email in emails}
 
 
@@ -478,3 +481,136 @@ def test_the_demo_call_of_seed_000(platform, api):
     statuses = {r["organisation_name"]: r["status"] for r in table["rows"]}
     assert statuses["Cégep de Lévis"] == "draft"
     assert statuses["Cégep Marie-Victorin"] == "submitted"
+
+
+def test_complements_are_asked_notified_answered_and_the_analysis_resumes(platform, api):
+    """The « demande de compléments » over the real bus and PostgreSQL: the analyst asks, the
+    institution is e-mailed and finds it in its inbox, provides the items and answers, the
+    analyst is told, resumes and decides; the deposit time is the original one throughout,
+    and every exchange is in the application's history."""
+    call = publish_call(api, "Appel d'intérêt de démonstration — compléments")
+    application_id = api("POST", f"/api/calls/{call['id']}/applications", CMV_DG).json()["id"]
+    fill_every_section(api, CMV_DG, application_id, call)
+    for kind, name in (("support_letter", "lettre.pdf"), ("official_document", "ca.pdf")):
+        assert upload(api, CMV_DG, application_id, kind, name, MINIMAL_PDF).status_code == 200
+    for signatory in (CMV_DG, CMV_FC):
+        assert api("POST", f"/api/applications/{application_id}/sign", signatory).status_code == 200
+    deposited = api("POST", f"/api/applications/{application_id}/submit", CMV_DG).json()
+    reference = deposited["reference"]
+    question = call["sections"][0]["questions"][0]
+
+    # The analyst asks; a bad request is refused in French and changes nothing.
+    path = f"/api/applications/{application_id}/complements"
+    refused = api("POST", path, ANALYST, json={"items": [], "due_date": today().isoformat()})
+    assert refused.status_code == 422
+    assert refused.json()["error"]["details"]["items"] == "Au moins un élément est requis."
+    assert api("POST", path, LEVIS_DG, json={"items": []}).status_code == 403
+    due = today() + timedelta(days=10)
+    requested = api(
+        "POST",
+        path,
+        ANALYST,
+        json={
+            "items": [
+                {
+                    "label": "Lettre d'appui d'un employeur",
+                    "kind": "document",
+                    "piece_kind": "support_letter",
+                },  # fmt: skip
+                {
+                    "label": "Précision sur le service",
+                    "kind": "answer",
+                    "question_id": question["id"],
+                },  # fmt: skip
+            ],
+            "due_date": due.isoformat(),
+            "message": "Merci de compléter le dossier.",
+        },
+    )
+    assert requested.status_code == 200, requested.text
+    view = api("GET", f"/api/applications/{application_id}", CMV_DG).json()
+    assert view["status_label"] == "Compléments demandés"
+    document, answer = view["complements"]["requests"][0]["items"]
+
+    # The institution is told by e-mail and in its inbox.
+    [mail] = wait_until(
+        lambda: [m for m in platform.mails_to(CMV_DG) if reference in m["Subject"]],
+        timeout=60,
+        message=f"complements e-mail\n{platform.tail_logs()}",
+    )
+    assert mail["Subject"].startswith(f"Compléments demandés pour votre demande {reference}")
+    inbox = api("GET", "/api/messages", CMV_DG).json()["messages"]
+    assert any(reference in m["subject"] and m["link"].endswith(f"/demandes/{application_id}")
+               for m in inbox)  # fmt: skip
+
+    # Only the named items change: the form does not; another institution cannot answer.
+    section = call["sections"][0]
+    frozen = api(
+        "PUT", f"/api/applications/{application_id}/sections/{section['id']}", CMV_DG,
+        json={"answers": {}},
+    )  # fmt: skip
+    assert frozen.status_code == 409
+    assert "seuls les éléments que le Ministère" in frozen.json()["error"]["message"]
+    items = f"{path}/items"
+    assert api("PUT", f"{items}/{answer['id']}", LEVIS_DG, json={"answer": "x"}).status_code == 404
+    early = api("POST", f"{path}/answer", CMV_DG, json={})
+    assert early.status_code == 422 and "fournissez d'abord" in early.json()["error"]["message"]
+    provided = api(
+        "POST", f"{items}/{document['id']}/file", CMV_DG,
+        files={"file": ("lettre-employeur.pdf", MINIMAL_PDF, "application/pdf")},
+    )  # fmt: skip
+    assert provided.status_code == 200 and provided.json()["provided"], provided.text
+    text_answer = "Le service accompagne 180 personnes par année."
+    written = api("PUT", f"{items}/{answer['id']}", CMV_DG, json={"answer": text_answer})
+    assert written.status_code == 200, written.text
+    sent = api("POST", f"{path}/answer", CMV_DG, json={"comment": "Voici nos compléments."})
+    assert sent.status_code == 200, sent.text
+
+    # The analysts are told; the analyst resumes and decides.
+    wait_until(
+        lambda: [m for m in platform.mails_to(ANALYST) if f"Compléments reçus : demande {reference}"
+                 in m["Subject"]],
+        timeout=60,
+        message=f"answer e-mail\n{platform.tail_logs()}",
+    )  # fmt: skip
+    resumed = api(
+        "POST", f"/api/applications/{application_id}/admissibility/resume", ANALYST,
+        json={"note": "Compléments reçus."},
+    )  # fmt: skip
+    assert resumed.status_code == 200, resumed.text
+    assert resumed.json()["status"] == "submitted"
+    assert resumed.json()["submitted_at"] == deposited["submitted_at"]
+    assert scalar(
+        platform, "SELECT value FROM answers WHERE application_id = :a AND question_id = :q",
+        a=application_id, q=question["id"],
+    ) == text_answer  # fmt: skip
+    paper = api(
+        "POST", f"/api/applications/{application_id}/paper-receipt", ANALYST,
+        json={"received_on": today().isoformat()},
+    )  # fmt: skip
+    assert paper.status_code == 200, paper.text
+    rules = api("GET", f"/api/applications/{application_id}", ANALYST).json()["rules"]
+    for rule in rules:
+        assert rule["passed"], rule
+        api("POST", f"/api/applications/{application_id}/admissibility/rules/{rule['rule']}",
+            ANALYST, json={"passed": True})  # fmt: skip
+    decided = api(
+        "POST", f"/api/applications/{application_id}/admissibility/decision", ANALYST,
+        json={"decision": "recevable"},
+    )  # fmt: skip
+    assert decided.status_code == 200, decided.text
+    assert decided.json()["submitted_at"] == deposited["submitted_at"]
+
+    # Every exchange is in the application's history, and stays on its page.
+    def history_actions():
+        response = api("GET", f"/api/audit/history/application/{application_id}", ANALYST)
+        actions = [e["action"] for e in response.json()["entries"]]
+        return actions if "admissibility_decided" in actions else None
+
+    actions = wait_until(history_actions, timeout=60, message="history of the exchanges")
+    for action in ("complements_requested", "complements_answered", "admissibility_resumed"):
+        assert action in actions
+    exchange = api("GET", f"/api/applications/{application_id}", CMV_DG).json()["complements"]
+    [request] = exchange["requests"]
+    assert (request["status"], request["answer_comment"]) == ("resumed", "Voici nos compléments.")
+    assert request["items"][0]["attachment"]["filename"] == "lettre-employeur.pdf"

@@ -277,6 +277,109 @@ def test_publish_fill_sign_submit_paper_admissibility(rpc, sessions):
     )
 
 
+# -- the « demande de compléments » -----------------------------------------------------------
+
+
+def test_complements_are_asked_answered_and_the_analysis_resumes_through_the_rpcs(rpc, sessions):
+    call = create_published_call(rpc)
+    with clock.frozen_at(local(2012, 12, 10, 10, 0)):
+        application_id = rpc(LEVIS_RAC, "open_application", call_id=call["id"])["id"]
+        fill(rpc, LEVIS_RAC, application_id, call)
+        rpc(LEVIS_DG, "sign", application_id=application_id)
+        rpc(LEVIS_STUDIES, "sign", application_id=application_id)
+        deposited = rpc(LEVIS_RAC, "submit", application_id=application_id)
+    question = call["sections"][-1]["questions"][0]
+    with clock.frozen_at(local(2013, 1, 7, 9, 0)):
+        with pytest.raises(DomainError) as error:  # a bad request: French, per field
+            rpc(
+                ANALYST,
+                "request_complements",
+                application_id=application_id,
+                data={"items": [], "due_date": "2013-01-07"},
+            )
+        assert error.value.code == "invalid" and "items" in error.value.details
+        requested = rpc(
+            ANALYST,
+            "request_complements",
+            application_id=application_id,
+            data={
+                "items": [
+                    {"label": "Plan d'action révisé", "kind": "document"},
+                    {"label": "Précision", "kind": "answer", "question_id": question["id"]},
+                ],
+                "due_date": "2013-01-18",
+                "message": "Merci.",
+            },
+        )
+        assert requested["number"] == 1 and requested["due_date"] == "2013-01-18"
+        own = rpc(LEVIS_RAC, "get_application", application_id=application_id)
+        assert own["status"] == "complements" and own["status_label"] == "Compléments demandés"
+        assert own["complements"]["can_answer"] and not own["can_edit"]
+        for who in (EVALUATOR, CMV_DG):
+            with pytest.raises(DomainError):
+                rpc(who, "get_application", application_id=application_id)
+    items = own["complements"]["requests"][0]["items"]
+    with clock.frozen_at(local(2013, 1, 10, 9, 0)):
+        with pytest.raises(DomainError) as error:
+            rpc(
+                CMV_DG,
+                "answer_complement_item",
+                application_id=application_id,
+                item_id=items[1]["id"],
+                data={"answer": "Réponse"},
+            )
+        assert error.value.code == "not_found"
+        with pytest.raises(DomainError, match="aucun format accepté"):
+            rpc(
+                LEVIS_RAC,
+                "upload_complement_document",
+                application_id=application_id,
+                item_id=items[0]["id"],
+                data={"filename": "plan.pdf", "content_b64": b64(EXE)},
+            )
+        provided = rpc(
+            LEVIS_RAC,
+            "upload_complement_document",
+            application_id=application_id,
+            item_id=items[0]["id"],
+            data={"filename": "plan.pdf", "content_b64": b64(MINIMAL_PDF)},
+        )
+        assert provided == {"item_id": items[0]["id"], "provided": True}
+        rpc(
+            LEVIS_RAC,
+            "answer_complement_item",
+            application_id=application_id,
+            item_id=items[1]["id"],
+            data={"answer": "Nous visons douze programmes."},
+        )
+        answered = rpc(
+            LEVIS_RAC,
+            "answer_complements",
+            application_id=application_id,
+            data={"comment": "Voici."},
+        )
+        assert answered["status"] == "complements"
+        with pytest.raises(DomainError) as error:
+            rpc(LEVIS_RAC, "resume_admissibility", application_id=application_id, data={})
+        assert error.value.code == "forbidden"
+        resumed = rpc(
+            ANALYST, "resume_admissibility", application_id=application_id, data={"note": "Reçu."}
+        )
+    assert resumed["status"] == "submitted"
+    assert resumed["submitted_at"] == deposited["submitted_at"]  # the deposit, never reset
+    view = rpc(ANALYST, "get_application", application_id=application_id)
+    exchange = view["complements"]["requests"][0]
+    assert exchange["status"] == "resumed" and exchange["answer_comment"] == "Voici."
+    assert exchange["items"][1]["previous_text"] == "Réponse complète et détaillée."
+    assert view["complements"]["can_request"] and view["can_review"]
+    types = [e["event_type"] for e in outbox(sessions)]
+    assert types[-3:] == [
+        "application.complements_requested",
+        "application.complements_answered",
+        "application.admissibility_resumed",
+    ]
+
+
 # -- tenant scoping and roles ----------------------------------------------------------------
 
 
@@ -504,7 +607,12 @@ def test_table_csv_and_home_summary_rpcs(rpc):
             "Cégep de Lévis",
             "Cégep Marie-Victorin",
         ]
-        assert table["counts"] == {"draft": 1, "submitted": 1, "withdrawn": 0}
+        assert table["counts"] == {
+            "draft": 1,
+            "submitted": 1,
+            "complements": 0,
+            "withdrawn": 0,
+        }
         assert table["query"]["sort"] == "-submitted_at"
         with pytest.raises(DomainError) as error:
             rpc(ANALYST, "applications_table", call_id=call["id"], query={"sort": "secret"})

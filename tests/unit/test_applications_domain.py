@@ -760,7 +760,7 @@ def test_table_filters_sorts_counts_and_exports(session, in_december):
         "Cégep Marie-Victorin",
         "Centre de services scolaire des Navigateurs",
     ]
-    assert everything["counts"] == {"draft": 1, "submitted": 2, "withdrawn": 0}
+    assert everything["counts"] == {"draft": 1, "submitted": 2, "complements": 0, "withdrawn": 0}
     assert everything["decisions"] == {"recevable": 0, "non_recevable": 0, "undecided": 2}
     assert everything["regions"] == ["Chaudière-Appalaches", "Montréal"]
     by_order = staff_table.table(session, ANALYST, call.id, TableQuery(order="collégial"))

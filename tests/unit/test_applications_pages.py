@@ -97,6 +97,17 @@ def test_the_call_pages_render_their_forms_by_contract_path(session, application
     assert {"title", "education_orders", "experimentation_years", "launch_date"} <= names(new)
 
 
+def application_context() -> dict:
+    """The forms the application page's handler gives its template."""
+    return {
+        "upload_form": FormState(), "paper_form": FormState(), "decision_form": FormState(),
+        "piece_kinds": [(k.value, k.label) for k in A.PIECE_KINDS],
+        "complements_form": FormState(values=encode({"items": [{"kind": "document"}] * 3})),
+        "extension_form": FormState(), "resume_form": FormState(), "answer_form": FormState(),
+        "complement_kinds": A.ComplementKind.choices(), "text_questions": [(1, "Question")],
+    }  # fmt: skip
+
+
 def test_the_application_page_escapes_answers_and_shows_the_review_to_analysts(
     session, application
 ):
@@ -109,8 +120,7 @@ def test_the_application_page_escapes_answers_and_shows_the_review_to_analysts(
         staff = A.ApplicationView.model_validate(
             views.application_view(session, ANALYST, application)
         )
-    context = {"upload_form": FormState(), "paper_form": FormState(),
-               "decision_form": FormState(), "piece_kinds": []}  # fmt: skip
+    context = application_context()
     html = render("applications/application.html.j2", LEVIS_RAC, app=mine, call=mine.call,
                   **context)  # fmt: skip
     assert_escaped(html)
@@ -120,6 +130,9 @@ def test_the_application_page_escapes_answers_and_shows_the_review_to_analysts(
         reviewed
     )
     assert reviewed.count('name="_form"') == 4  # one review form per rule
+    # The analyst may ask for complements; the institution sees no such form.
+    assert {"items.2.label", "items.0.kind", "items.1.piece_kind", "due_date"} <= names(reviewed)
+    assert "items.0.label" not in names(html) and "Compléments demandés" not in html
     section = mine.call.sections[-1]
     page = render("applications/section.html.j2", LEVIS_RAC, app=mine, call=mine.call,
                   section=section, form=FormState())  # fmt: skip
@@ -223,3 +236,43 @@ def test_the_report_pages_name_indicators_by_path_and_keep_a_refused_number(sess
     mandate = render("reporting/mandate_new.html.j2", ADMIN, form=FormState(),
                      ceracs=[(network.id, "Cégep")])  # fmt: skip
     assert {"cerac_id", "object", "deliverables", "due_date", "amount"} <= names(mandate)
+
+
+def test_during_a_request_the_institution_gets_a_form_per_item_and_the_analyst_waits(
+    session, application
+):
+    from services.applications import complements
+
+    with clock.frozen_at(local(2012, 12, 10, 11, 0)):
+        dossiers.submit(session, LEVIS_RAC, application.id)
+    question = next(q for s in application.call.sections for q in s.questions if q.kind == "text")
+    items = [
+        A.ComplementItemIn(label="Précision", kind="answer", question_id=question.id),
+        A.ComplementItemIn(label="Résolution du conseil", kind="document"),
+        A.ComplementItemIn(label="Signature de la direction générale", kind="signature"),
+    ]
+    with clock.frozen_at(local(2013, 1, 7, 9, 0)):
+        complements.request_complements(
+            session, ANALYST, application.id,
+            A.ComplementsRequestIn(items=items, due_date="2013-01-18", message="Merci."),
+        )  # fmt: skip
+        session.flush()
+        mine = A.ApplicationView.model_validate(
+            views.application_view(session, LEVIS_RAC, application)
+        )
+        staff = A.ApplicationView.model_validate(
+            views.application_view(session, ANALYST, application)
+        )
+    assert mine.status_label == "Compléments demandés"
+    html = render("applications/application.html.j2", LEVIS_RAC, app=mine, call=mine.call,
+                  **application_context())  # fmt: skip
+    assert_escaped(html)
+    assert {"answer", "fichier", "comment"} <= names(html)
+    assert "Transmettre la réponse au Ministère" in html
+    assert "À signer, avec son propre compte" in html  # the coordinator may not sign
+    assert "Remplir la section" not in html and "Joindre la pièce" not in html
+    waiting = render("applications/application.html.j2", ANALYST, app=staff, call=staff.call,
+                     **application_context())  # fmt: skip
+    assert "Prolonger le délai" in waiting and "Reprendre l'analyse" not in waiting
+    assert "items.0.label" not in names(waiting)  # one request at a time
+    assert "Consigner la décision" not in waiting

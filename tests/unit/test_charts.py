@@ -126,8 +126,19 @@ def test_french_number_helpers():
 # -- the dashboard --------------------------------------------------------------------------
 
 STATUSES = [{"key": "draft", "label": "En préparation"}, {"key": "recevable", "label": "Recevable"}]
-MONEY = dict.fromkeys(("operating_allocated", "cap_remaining", "projects_approved",
-                       "projects_pending", "total_funded", "paid", "held", "remaining"), "0.00")
+MONEY = dict.fromkeys(
+    (
+        "operating_allocated",
+        "cap_remaining",
+        "projects_approved",
+        "projects_pending",
+        "total_funded",
+        "paid",
+        "held",
+        "remaining",
+    ),
+    "0.00",
+)
 FIGURES = {
     "applications": {
         "statuses": STATUSES,
@@ -285,8 +296,10 @@ def test_a_part_missing_from_a_service_is_unavailable_too():
     from rac_shared.contracts.applications import ApplicationsFigures
     from rac_shared.contracts.billing import BillingFigures
 
-    typed = {"billing": BillingFigures.model_validate(answers["billing"]),
-             "applications": ApplicationsFigures.model_validate(answers["applications"])}
+    typed = {
+        "billing": BillingFigures.model_validate(answers["billing"]),
+        "applications": ApplicationsFigures.model_validate(answers["applications"]),
+    }
     sections = {s.slug: s for s in dashboard.build(typed)}
     assert not sections["financement"].available and sections["facturation"].available
 

@@ -64,6 +64,20 @@ def counts() -> dict[str, int]:
     return found
 
 
+def complement_requests() -> set[tuple[str, str, str]]:
+    """The demo's « demandes de compléments »: (institution, application's status, request's)."""
+    from services.applications.models import Application, ComplementRequest
+
+    sessions = SessionFactory("applications", registry.service("applications").metadata)
+    with sessions.transaction() as session:
+        rows = session.execute(
+            select(
+                Application.organisation_name, Application.status, ComplementRequest.status
+            ).join(ComplementRequest, ComplementRequest.application_id == Application.id)
+        ).all()
+    return {tuple(row) for row in rows}
+
+
 def failing_once(monkeypatch, service_cls, method: str, message: str) -> None:
     """``service_cls.method`` raises once (a crash half-way through the demo), then works."""
     real = getattr(service_cls, method)
@@ -120,6 +134,11 @@ def test_the_demo_at_the_2012_clock_resumes_after_failures_and_is_then_idempoten
     assert "Plans de mise en œuvre : déjà présents." in again
     assert "Journal d'audit : 0 faits" in again
     assert counts() == made
+    assert "Demandes de compléments : déjà présentes." in again
+    assert complement_requests() == {
+        ("Cégep Marie-Victorin", "submitted", "resumed"),
+        ("Centre de services scolaire des Navigateurs", "complements", "pending"),
+    }
 
     plan_ids = set(plans_ids())
     billing = SessionFactory("billing", registry.service("billing").metadata)

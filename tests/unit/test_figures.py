@@ -89,7 +89,8 @@ def test_applications_are_counted_per_call_and_status_with_the_admissibility_dec
     by_call = {c["call_title"]: c for c in figures["applications_per_call"]}
     assert set(by_call) == {"Appel 2012-2013", "Appel 2026"}
     assert by_call["Appel 2012-2013"]["counts"] == {
-        "draft": 1, "submitted": 1, "recevable": 2, "non_recevable": 1, "withdrawn": 1,
+        "draft": 1, "submitted": 1, "complements": 0, "recevable": 2, "non_recevable": 1,
+        "withdrawn": 1,
     }  # fmt: skip
     assert by_call["Appel 2012-2013"]["total"] == 6
     assert by_call["Appel 2026"]["total"] == 0  # published, no application yet

@@ -19,6 +19,9 @@ from tests.unit import (
     test_notification_cerac_life as cerac_life,
 )
 from tests.unit import (
+    test_notification_complements as complements,
+)
+from tests.unit import (
     test_notification_scoring as scoring,
 )
 
@@ -57,7 +60,7 @@ def demo_payload(payload):
 
 PAYLOADS = {
     f"{module.__name__.rsplit('_', 1)[-1]}:{key}": payload
-    for module in (base, cerac_life, scoring)
+    for module in (base, cerac_life, scoring, complements)
     for key, payload in module.PAYLOADS.items()
 }
 

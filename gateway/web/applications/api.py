@@ -55,6 +55,18 @@ passthrough(
     Api("api_application_paper", f"POST {A}/paper-receipt", "record_paper_receipt", STAFF),
     Api("api_application_decide", f"POST {A}/admissibility/decision", "decide_admissibility",
         STAFF),
+    Api("api_application_request_complements", f"POST {A}/complements", "request_complements",
+        STAFF),
+    Api("api_application_extend_complements", f"POST {A}/complements/deadline",
+        "extend_complements_deadline", STAFF),
+    Api("api_application_resume", f"POST {A}/admissibility/resume", "resume_admissibility",
+        STAFF),
+    Api("api_application_complement_answer", f"PUT {A}/complements/items/<int:item_id>",
+        "answer_complement_item", INSTITUTIONS),
+    Api("api_application_complement_sign", f"POST {A}/complements/items/<int:item_id>/sign",
+        "sign_complement_item", INSTITUTIONS),
+    Api("api_application_answer_complements", f"POST {A}/complements/answer",
+        "answer_complements", INSTITUTIONS),
 )
 # fmt: on
 
@@ -174,4 +186,27 @@ def api_application_review_rule(
         raise HttpError(404, "Règle de recevabilité inconnue.")
     return ctx.applications.review_rule(
         application_id=application_id, data={"rule": rule, **ctx.body.model_dump()}
+    )
+
+
+class ComplementDocumentUpload(Strict):
+    """No field beside the file (``file``)."""
+
+
+@route(
+    f"{A}/complements/items/<int:item_id>/file",
+    methods=("POST",),
+    access=INSTITUTIONS,
+    form=ComplementDocumentUpload,
+    files=("file",),
+)
+def api_application_complement_document(
+    ctx: Ctx, application_id: int, item_id: int, form: ComplementDocumentUpload
+) -> applications.ComplementProvided:
+    """Joindre le document demandé (multipart/form-data, champ « file »)"""
+    filename, content = _content(ctx)
+    return ctx.applications.upload_complement_document(
+        application_id=application_id,
+        item_id=item_id,
+        data={"filename": filename, "content_b64": content},
     )

@@ -14,9 +14,9 @@ re-renders the page it came from (``on_error=``) with what was typed and the err
 from __future__ import annotations
 
 import base64
-from typing import Literal
+from typing import Annotated, Literal
 
-from pydantic import BaseModel, Field
+from pydantic import BaseModel, BeforeValidator, Field
 from werkzeug.wrappers import Response
 
 from gateway.web import responses
@@ -61,6 +61,12 @@ notices(
         "papier": "La réception de la copie papier est consignée.",
         "regle": "Votre revue de la règle est consignée.",
         "recevabilite": "La décision de recevabilité est consignée.",
+        "complements-demandes": "La demande de compléments est transmise à l'établissement.",
+        "complements-delai": "Le délai de réponse est prolongé; l'établissement en est informé.",
+        "analyse-reprise": "L'analyse de la recevabilité reprend.",
+        "element-fourni": "L'élément demandé est fourni. Transmettez la réponse lorsque chaque "
+        "élément est fourni.",
+        "complements-transmis": "Votre réponse est transmise au Ministère.",
     }
 )
 
@@ -108,6 +114,27 @@ class UploadForm(Strict):
     retour: str | None = None
 
 
+class ComplementRow(Strict):
+    """One of the request form's rows; a row left without a label is no item."""
+
+    label: text(300) = Field("", title="Élément demandé")
+    kind: applications.ComplementKind = Field(
+        applications.ComplementKind.DOCUMENT, title="Nature de l'élément"
+    )
+    piece_kind: Annotated[
+        applications.AttachmentKind | None, BeforeValidator(lambda v: v or None)
+    ] = Field(None, title="Type de pièce attendue")
+    question_id: OptionalInt = Field(None, title="Question du formulaire visée")
+
+
+class ComplementsForm(Strict):
+    items: list[ComplementRow] = Field(
+        default_factory=list, max_length=applications.MAX_COMPLEMENT_ITEMS, title="Éléments"
+    )
+    due_date: OptionalDate = Field(None, title="Date limite de réponse")
+    message: str = Field("", title="Message à l'établissement")
+
+
 class RuleReviewForm(Strict):
     passed: bool = Field(title="Votre revue")
     justification: str = Field("", title="Justification")
@@ -126,15 +153,15 @@ def _criteria(rows: list[GridRow]) -> tuple[list[dict], list[int]]:
     return [rows[i].model_dump() for i in kept], kept
 
 
-def _on_rows(exc: DomainError, kept: list[int]) -> DomainError:
-    """The service's ``criteria.<n>.<field>`` errors on the form's own row numbers."""
+def _on_rows(exc: DomainError, kept: list[int], rows: str = "criteria") -> DomainError:
+    """The service's ``<rows>.<n>.<field>`` errors on the form's own row numbers."""
     if not isinstance(exc.details, dict):
         return exc
     details = {}
     for key, message in exc.details.items():
         head, _, rest = str(key).partition(".")
         index, _, field = rest.partition(".")
-        if head == "criteria" and index.isdigit() and int(index) < len(kept):
+        if head == rows and index.isdigit() and int(index) < len(kept):
             key = ".".join(filter(None, (head, str(kept[int(index)]), field)))
         details[key] = message
     return DomainError(exc.message, details, exc.code)
@@ -297,6 +324,20 @@ def application_view(ctx: Ctx, application_id: int, **_) -> Response:
         ),
         decision_form=ctx.form(endpoint="application_decide"),
         piece_kinds=[(kind.value, kind.label) for kind in applications.PIECE_KINDS],
+        complements_form=ctx.form(
+            {"items": [{"kind": "document"}] * applications.COMPLEMENT_ROWS},
+            endpoint="application_request_complements",
+        ),
+        extension_form=ctx.form(endpoint="application_extend_complements"),
+        resume_form=ctx.form(endpoint="application_resume"),
+        answer_form=ctx.form(endpoint="application_answer_complements"),
+        complement_kinds=applications.ComplementKind.choices(),
+        text_questions=[
+            (q.id, f"{section.position}. {q.label}")
+            for section in application.call.sections
+            for q in section.questions
+            if q.kind != "file"
+        ],
     )
 
 
@@ -421,6 +462,46 @@ def application_review_rule(
     return ctx.done(f"/demandes/{application_id}", "regle")
 
 
+# -- the « demande de compléments » ---------------------------------------------------------
+
+COMPLEMENTS = "/demandes/<int:application_id>/complements"
+
+
+@_application_route(COMPLEMENTS, ComplementsForm, STAFF)
+def application_request_complements(
+    ctx: Ctx, application_id: int, form: ComplementsForm
+) -> Response:
+    kept = [index for index, row in enumerate(form.items) if row.label]
+    data = {
+        "items": [form.items[i].model_dump() for i in kept],
+        "due_date": form.due_date,
+        "message": form.message,
+    }
+    try:
+        request = parse(applications.ComplementsRequestIn, data)
+        ctx.applications.request_complements(application_id=application_id, data=request)
+    except DomainError as exc:
+        raise _on_rows(exc, kept, "items") from None
+    return ctx.done(f"/demandes/{application_id}#complements", "complements-demandes")
+
+
+class ComplementUpload(Strict):
+    """The file itself is read by ``responses.uploaded`` (field « fichier »)."""
+
+
+@_application_route(f"{COMPLEMENTS}/elements/<int:item_id>/fichier", ComplementUpload)
+def application_complement_document(
+    ctx: Ctx, application_id: int, item_id: int, form: ComplementUpload
+) -> Response:
+    filename, content = responses.uploaded(ctx, "fichier", applications.MAX_ATTACHMENT_BYTES)
+    ctx.applications.upload_complement_document(
+        application_id=application_id,
+        item_id=item_id,
+        data={"filename": filename, "content_b64": base64.b64encode(content).decode()},
+    )
+    return ctx.done(f"/demandes/{application_id}#complements", "element-fourni")
+
+
 # -- forms that are one RPC, then a notice (``page_actions``) ------------------------------
 
 # fmt: off
@@ -467,5 +548,19 @@ page_actions(
     Post("application_decide", "/demandes/<int:application_id>/recevabilite",
          "decide_admissibility", "/demandes/{application_id}", "recevabilite",
          form=applications.DecisionIn, access=STAFF),
+    Post("application_extend_complements", f"{COMPLEMENTS}/delai",
+         "extend_complements_deadline", "/demandes/{application_id}#complements",
+         "complements-delai", form=applications.ComplementsExtensionIn, access=STAFF),
+    Post("application_resume", f"{COMPLEMENTS}/reprendre", "resume_admissibility",
+         "/demandes/{application_id}#recevabilite", "analyse-reprise",
+         form=applications.ResumeIn, access=STAFF),
+    Post("application_complement_answer", f"{COMPLEMENTS}/elements/<int:item_id>",
+         "answer_complement_item", "/demandes/{application_id}#complements", "element-fourni",
+         form=applications.ComplementTextIn),
+    Post("application_complement_sign", f"{COMPLEMENTS}/elements/<int:item_id>/signer",
+         "sign_complement_item", "/demandes/{application_id}#complements", "element-fourni"),
+    Post("application_answer_complements", f"{COMPLEMENTS}/reponse", "answer_complements",
+         "/demandes/{application_id}#complements", "complements-transmis",
+         form=applications.ComplementsAnswerIn),
 )
 # fmt: on
