@@ -14,7 +14,7 @@ from rac_shared.actor import OrganisationKind, Role
 from rac_shared.clock import MONTREAL, aware, clock
 from rac_shared.contracts.applications import ComplementItemIn, ComplementsRequestIn
 from rac_shared.errors import DomainError
-from services.applications import complements, dossiers, review, views
+from services.applications import complements, dossiers, home, review, views
 from services.applications.models import Base
 from services.applications.testing import (
     ANALYST,
@@ -332,7 +332,7 @@ def test_the_home_page_says_who_has_to_act(session):
         request = _request(session, application, [{"label": "Précision", "kind": "answer"}])
         [action] = [
             a
-            for a in dossiers.home_summary(session, LEVIS_RAC)
+            for a in home.home_summary(session, LEVIS_RAC)
             if a["label"].startswith("Répondre à la demande de compléments")
         ]
         assert action["label"].endswith("(au plus tard le 18 janvier 2013)") and action["urgent"]
@@ -340,11 +340,11 @@ def test_the_home_page_says_who_has_to_act(session):
         complements.answer_item(session, LEVIS_RAC, application.id, request.items[0].id, "Oui.")
         complements.transmit_answer(session, LEVIS_RAC, application.id, "")
         session.flush()
-        labels = [a["label"] for a in dossiers.home_summary(session, LEVIS_RAC)]
+        labels = [a["label"] for a in home.home_summary(session, LEVIS_RAC)]
         assert not any(label.startswith("Répondre") for label in labels)
         [waiting] = [
             a
-            for a in dossiers.home_summary(session, ANALYST)
+            for a in home.home_summary(session, ANALYST)
             if "analyse à reprendre" in a["label"]
         ]
         assert waiting["count"] == 1
