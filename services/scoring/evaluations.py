@@ -17,15 +17,7 @@ from rac_shared.errors import conflict, invalid, not_found
 from rac_shared.events import EvaluationSubmitted
 from rac_shared.outbox import record_event
 from services.scoring import access, grading
-from services.scoring.committees import (
-    ensure_undecided,
-    grid_of,
-    in_conflict,
-    key_of,
-    load_evaluation,
-    log,
-    unconsolidate,
-)
+from services.scoring.conflicts import in_conflict
 from services.scoring.models import (
     DRAFT,
     EVAL_CONSOLIDATED,
@@ -36,6 +28,14 @@ from services.scoring.models import (
     CriterionResult,
     Evaluation,
     Score,
+)
+from services.scoring.records import (
+    ensure_undecided,
+    grid_of,
+    key_of,
+    load_evaluation,
+    log,
+    unconsolidate,
 )
 
 NOT_ASSIGNED = "Cette demande ne vous est pas confiée : vous ne pouvez ni la consulter ni la noter."

@@ -191,7 +191,7 @@ def propose(
             continue
         todo.append((len(free) - needed, application, needed, free))
     if problems:
-        return Proposal(per_application, loads_before=before, loads=before, problems=tuple(problems))
+        return Proposal(per_application, (), before, before, tuple(problems))
     chosen: dict[int, list[int]] = {}
     free_of: dict[int, list[int]] = {}
     for _, application, needed, free in sorted(todo, key=lambda t: (t[0], t[1].id)):
@@ -221,11 +221,7 @@ def _even_out(
                     break
                 for application_id in sorted(chosen):
                     users = chosen[application_id]
-                    if (
-                        heavy in users
-                        and light not in users
-                        and light in free_of[application_id]
-                    ):
+                    if heavy in users and light not in users and light in free_of[application_id]:
                         users[users.index(heavy)] = light
                         loads[heavy] -= 1
                         loads[light] += 1
