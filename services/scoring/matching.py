@@ -5,7 +5,7 @@ A conflict holds between an evaluator and an application when the evaluator's or
 is the applicant, when the evaluator declared a link with the applicant (a former employer,
 a partner), or when a conflict was recorded on the committee (declared by the evaluator or
 recorded by the ministry's administrator). Institutions are named by their key
-(``committees.org_key``: the directory id, or ``nom:…`` for a record kept outside the
+(``records.org_key``: the directory id, or ``nom:…`` for a record kept outside the
 platform).
 
 The bulk assignment gives every application ``per_application`` evaluators in all (the
