@@ -44,6 +44,8 @@ ROUTES = {
     ("call_close", "POST"): (f"{C}/fermer", ADMIN, 404),
     ("call_amend", "POST"): (f"{C}/modificatifs", ADMIN, 404),
     ("call_applications_page", "GET"): (f"{C}/demandes", STAFF, 404),
+    ("bulk_admissibility_confirm", "GET"): (f"{C}/demandes/recevabilite", STAFF, 404),
+    ("bulk_admissibility_decide", "POST"): (f"{C}/demandes/recevabilite", STAFF, 404),
     ("call_applications_csv", "GET"): (f"{C}/demandes.csv", STAFF, 404),
     # -- pages: applications --------------------------------------------------------------
     ("application_open", "POST"): (f"{C}/demande", INSTITUTIONS, 404),
@@ -93,6 +95,7 @@ ROUTES = {
     ("api_application_paper", "POST"): (f"{AD}/paper-receipt", STAFF, 415),
     ("api_application_review_rule", "POST"): (f"{AD}/admissibility/rules/deposit", STAFF, 415),
     ("api_application_decide", "POST"): (f"{AD}/admissibility/decision", STAFF, 415),
+    ("api_applications_decide_in_bulk", "POST"): (f"{AC}/admissibility-decisions", STAFF, 415),
 }
 
 

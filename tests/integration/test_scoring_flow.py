@@ -547,10 +547,18 @@ def test_network_evaluators_conflicts_and_the_bulk_assignment(platform, api, me)
     for email in (EVALUATOR, ANALYST, LEVIS_EVALUATOR, CSN_EVALUATOR):
         added = api("POST", f"{committee}/members", ADMIN, json={"user_id": me[email]["id"]})
         assert added.status_code == 200, added.text
-    link = api("POST", "/api/scoring/links", LEVIS_EVALUATOR,
-               json={"organisation_id": cmv["id"], "kind": "partner"})  # fmt: skip
+    # The demo's evaluator of the Cégep de Lévis declared the Cégep Marie-Victorin as a
+    # former employer; the one of the Navigateurs declares a partnership with Lévis.
+    twice = api("POST", "/api/scoring/links", LEVIS_EVALUATOR,
+                json={"organisation_id": cmv["id"], "kind": "partner"})  # fmt: skip
+    assert twice.status_code == 409
+    assert twice.json()["error"]["message"] == (
+        "Un lien avec le Cégep Marie-Victorin est déjà déclaré pour Martin Gravel."
+    )
+    link = api("POST", "/api/scoring/links", CSN_EVALUATOR,
+               json={"organisation_id": levis["id"], "kind": "partner"})  # fmt: skip
     assert link.status_code == 201, link.text
-    bad_kind = api("POST", "/api/scoring/links", LEVIS_EVALUATOR,
+    bad_kind = api("POST", "/api/scoring/links", CSN_EVALUATOR,
                    json={"organisation_id": cmv["id"], "kind": "cousin"})  # fmt: skip
     assert bad_kind.status_code == 422
     assert bad_kind.json()["error"]["details"] == {"kind": "Choisissez la nature du lien."}
@@ -561,7 +569,8 @@ def test_network_evaluators_conflicts_and_the_bulk_assignment(platform, api, me)
     levis_id, csn_id = me[LEVIS_EVALUATOR]["id"], me[CSN_EVALUATOR]["id"]
     assert detected == {
         (levis_id, ids[0]): "Membre du personnel du Cégep de Lévis, qui dépose la demande",
-        (levis_id, ids[1]): "Lien déclaré avec le Cégep Marie-Victorin : partenaire",
+        (levis_id, ids[1]): "Lien déclaré avec le Cégep Marie-Victorin : ancien employeur",
+        (csn_id, ids[0]): "Lien déclaré avec le Cégep de Lévis : partenaire",
         (csn_id, ids[2]): "Membre du personnel du Centre de services scolaire des Navigateurs, "
         "qui dépose la demande",
     }
@@ -599,6 +608,10 @@ def test_network_evaluators_conflicts_and_the_bulk_assignment(platform, api, me)
         e for u, e in proposed if u == levis_id
     }
     assert api("GET", f"/api/scoring/evaluations/{ids[0]}", LEVIS_EVALUATOR).status_code == 404
+    # Only its author (or the administration) withdraws a link.
+    link_path = f"/api/scoring/links/{link.json()['id']}"
+    assert api("DELETE", link_path, LEVIS_EVALUATOR).status_code == 404
+    assert api("DELETE", link_path, CSN_EVALUATOR).status_code == 200
 
 
 def score_form(criteria, values, comment: str) -> dict:
