@@ -12,7 +12,7 @@ from datetime import date, datetime
 from decimal import Decimal
 from typing import Annotated, Protocol
 
-from pydantic import BeforeValidator, Field
+from pydantic import BeforeValidator, Field, field_validator
 
 from rac_shared.actor import Role
 from rac_shared.contracts import NextAction
@@ -169,20 +169,28 @@ class LinkIn(Strict):
 
 
 PER_APPLICATION_MESSAGE = "De deux à neuf évaluateurs par demande."
+PER_APPLICATION_MESSAGES = Messages(
+    greater_than_equal=PER_APPLICATION_MESSAGE,
+    less_than_equal=PER_APPLICATION_MESSAGE,
+    int_parsing=PER_APPLICATION_MESSAGE,
+    missing=PER_APPLICATION_MESSAGE,
+)
 
 
 class ProposalQuery(Strict):
-    """How many evaluators each application should have (those already assigned count)."""
+    """How many evaluators each application should have (those already assigned count;
+    none: the committee's minimum)."""
 
     per_application: Annotated[
-        OptionalInt,
-        Field(ge=MIN_EVALUATORS, le=MAX_EVALUATORS, title="Évaluateurs par demande"),
-        Messages(
-            greater_than_equal=PER_APPLICATION_MESSAGE,
-            less_than_equal=PER_APPLICATION_MESSAGE,
-            int_parsing=PER_APPLICATION_MESSAGE,
-        ),
+        OptionalInt, Field(title="Évaluateurs par demande"), PER_APPLICATION_MESSAGES
     ] = None
+
+    @field_validator("per_application")
+    @classmethod
+    def _within_bounds(cls, value: int | None) -> int | None:
+        if value is not None and not MIN_EVALUATORS <= value <= MAX_EVALUATORS:
+            raise ValueError(PER_APPLICATION_MESSAGE)
+        return value
 
 
 class BulkAssignmentIn(Strict):
@@ -192,12 +200,7 @@ class BulkAssignmentIn(Strict):
     per_application: Annotated[
         int,
         Field(ge=MIN_EVALUATORS, le=MAX_EVALUATORS, title="Évaluateurs par demande"),
-        Messages(
-            greater_than_equal=PER_APPLICATION_MESSAGE,
-            less_than_equal=PER_APPLICATION_MESSAGE,
-            int_parsing=PER_APPLICATION_MESSAGE,
-            missing=PER_APPLICATION_MESSAGE,
-        ),
+        PER_APPLICATION_MESSAGES,
     ]
     proposal: str = Field("", max_length=64, title="Proposition")
 

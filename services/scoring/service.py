@@ -125,6 +125,15 @@ class ScoringService:
         """Another service's answer, within the RPC time limit (then the event is retried)."""
         return call_within(get_settings().rpc_timeout, getattr(proxy, method), **kwargs)
 
+    def _in_directory(self, method: str, field: dict, message: str, **kwargs) -> dict:
+        """A record of the gateway's directory; one it does not know is the caller's error."""
+        try:
+            return self._timed(self.gateway, method, **kwargs)
+        except Exception as exc:
+            if getattr(exc, "code", None) == "not_found":
+                raise invalid(message, field) from None
+            raise
+
     # -- events ------------------------------------------------------------------------------
 
     @on_event(ApplicationAdmissibilityDecided)
@@ -225,17 +234,12 @@ class ScoringService:
         else:
             access.ensure_admin(actor)
         self.db.rollback()  # no transaction held open across the directory's look-up
-        try:
-            organisation = self._timed(
-                self.gateway, "get_organisation", organisation_id=data.organisation_id
-            )
-        except Exception as exc:
-            if getattr(exc, "code", None) == "not_found":
-                raise invalid(
-                    "Cet établissement est introuvable dans l'annuaire.",
-                    {"organisation_id": "Choisissez un établissement de la liste."},
-                ) from None
-            raise
+        organisation = self._in_directory(
+            "get_organisation",
+            {"organisation_id": "Choisissez un établissement de la liste."},
+            "Cet établissement est introuvable dans l'annuaire.",
+            organisation_id=data.organisation_id,
+        )
         with self.db.begin():
             link, withdrawn = conflicts.declare_link(
                 self.db, actor, user_id, organisation, data.kind, data.note
@@ -311,15 +315,12 @@ class ScoringService:
         access.ensure_admin(actor)
         committees.load_committee(self.db, call_id)  # not found before the look-up
         self.db.rollback()
-        try:
-            person = self._timed(self.gateway, "get_user", user_id=data.user_id)
-        except Exception as exc:
-            if getattr(exc, "code", None) == "not_found":
-                raise invalid(
-                    "Cette personne est introuvable dans l'annuaire.",
-                    {"user_id": "Utilisateur introuvable."},
-                ) from None
-            raise
+        person = self._in_directory(
+            "get_user",
+            {"user_id": "Utilisateur introuvable."},
+            "Cette personne est introuvable dans l'annuaire.",
+            user_id=data.user_id,
+        )
         with self.db.begin():
             member = committees.add_member(self.db, actor, call_id, person)
             return {"user_id": member.user_id, "full_name": member.full_name}
