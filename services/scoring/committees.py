@@ -255,7 +255,8 @@ def add_member(session: Session, actor: Actor, call_id: int, user: dict) -> Memb
         added_by_user_id=actor.user_id,
     )
     committee.members.append(member)
-    log(session, committee.id, None, "member", f"{member.full_name} siège au comité.", actor)
+    where = f" ({member.organisation_name})" if member.organisation_name else ""
+    log(session, committee.id, None, "member", f"{member.full_name}{where} siège au comité.", actor)
     return member
 
 
