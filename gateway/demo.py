@@ -25,6 +25,9 @@ DEMO_TOTP_SECRETS = {
     "admin@mes.demo.quebec": "DGLUN55IDMYSMRDMOYSSZQHNK7WX6OOL",
     "analyste@mes.demo.quebec": "NVG3DQ4EY4PYZLB424SNCPHPNBTJMPGW",
     "evaluatrice@mes.demo.quebec": "LRATZDOODGPB7BLWFKPY52WZJJBHDCGS",
+    # Evaluators of the network's institutions sit on the committees with the same role.
+    "evaluateur@cegeplevis.demo.quebec": "33FEOVDX7V2G7WOBDVIJTYV6KQJOAGVW",
+    "evaluatrice@csnavigateurs.demo.quebec": "MYEZSVBKELMB677TOSLIKZYV7ZNB6XUP",
 }
 
 ORGANISATIONS = [
@@ -81,7 +84,8 @@ ORGANISATIONS = [
 ]
 
 FIRST_NAMES_OF_WOMEN = {
-    "Hélène", "Geneviève", "Isabelle", "Sophie", "Nathalie", "Amélie", "Chantal", "Julie"
+    "Hélène", "Geneviève", "Isabelle", "Sophie", "Nathalie", "Amélie", "Chantal", "Julie",
+    "Mélanie",
 }  # fmt: skip
 USERS = [
     (
@@ -119,6 +123,13 @@ USERS = [
         "rac@cegeplevis.demo.quebec",
         "Sophie Bélanger",
         "Coordonnatrice de la RAC",
+    ),
+    (
+        "levis",
+        R.MINISTRY_EVALUATOR,
+        "evaluateur@cegeplevis.demo.quebec",
+        "Martin Gravel",
+        "Conseiller pédagogique, évaluateur du réseau",
     ),
     (
         "marie-victorin",
@@ -161,6 +172,13 @@ USERS = [
         "rac@csnavigateurs.demo.quebec",
         "Louis Bouchard",
         "Conseiller en RAC",
+    ),
+    (
+        "navigateurs",
+        R.MINISTRY_EVALUATOR,
+        "evaluatrice@csnavigateurs.demo.quebec",
+        "Mélanie Fournier",
+        "Conseillère pédagogique, évaluatrice du réseau",
     ),
     (
         "cisss",
@@ -249,7 +267,8 @@ def logins_table() -> str:
     ]
     lines.append(f"  Mot de passe de tous les comptes : {DEMO_PASSWORD}")
     lines.append(
-        "  Comptes du Ministère : double authentification; clé à ajouter à une application "
+        "  Comptes du Ministère et évaluateurs du réseau : double authentification; clé à "
+        "ajouter à une application "
         "d'authentification, ou code du moment avec « rac demo-code COURRIEL » :"
     )
     lines += [f"    {email:<36} {secret}" for email, secret in DEMO_TOTP_SECRETS.items()]

@@ -273,6 +273,7 @@ def user_view(user: User) -> dict:
         "form_of_address": user.form_of_address,
         "role": user.role,
         "organisation_id": user.organisation_id,
+        "organisation_name": user.organisation.name,
         "active": user.active,
     }
 
@@ -308,6 +309,13 @@ def users_of_organisation(
     if roles:
         query = query.where(User.role.in_(roles))
     return [user_view(u) for u in session.scalars(query.order_by(User.full_name))]
+
+
+def users_with_roles(session: Session, roles: list[str]) -> list[dict]:
+    """Active users holding these roles in any organisation (the evaluators of the ministry
+    and of the network's institutions)."""
+    query = select(User).where(User.role.in_(roles), User.active.is_(True))
+    return [user_view(u) for u in session.scalars(query.order_by(User.full_name, User.id))]
 
 
 def enrolled_in_second_factor(session: Session, user_ids: list[int]) -> set[int]:

@@ -62,6 +62,11 @@ class GatewayService:
         return directory.users_of_organisation(self.db, organisation_id, roles)
 
     @rpc
+    def users_with_roles(self, roles: list[Role]) -> list[DirectoryUser]:
+        """Users of any organisation holding these roles (a committee's possible members)."""
+        return directory.users_with_roles(self.db, roles)
+
+    @rpc
     def unsubscribe_links(self, user_ids: list[int]) -> dict[str, str]:
         """For each user, the one-click link (RFC 8058) that turns their optional reminders
         off without signing in: what notifications puts in ``List-Unsubscribe``."""

@@ -368,6 +368,49 @@ class ResumeIn(Strict):
     note: text(4000) = Field("", title="Note de reprise de l'analyse")
 
 
+MAX_BULK_DECISIONS = 100
+BULK_REASON_MESSAGE = "Indiquez le motif commun de ces décisions (5 caractères au moins)."
+
+
+class BulkDecisionIn(Strict):
+    """The same admissibility decision, with one reason, for a selection of applications of
+    a call: each goes through the single decision's rule, alone."""
+
+    application_ids: Annotated[
+        list[int],
+        Field(min_length=1, max_length=MAX_BULK_DECISIONS, title="Demandes"),
+        Messages(
+            too_short="Cochez au moins une demande.",
+            too_long=f"Au plus {MAX_BULK_DECISIONS} demandes à la fois.",
+            missing="Cochez au moins une demande.",
+        ),
+    ]
+    decision: Annotated[
+        Admissibility,
+        Field(title="Décision de recevabilité"),
+        Messages(
+            missing="Choisissez la décision : recevable ou non recevable.",
+            enum="Choisissez la décision : recevable ou non recevable.",
+        ),
+    ]
+    comment: Annotated[
+        text(4000, 5),
+        Field(title="Motif"),
+        Messages(missing=BULK_REASON_MESSAGE, string_too_short=BULK_REASON_MESSAGE),
+    ]
+
+
+class BulkDecisionQuery(Strict):
+    """The selection as the table's form sends it to the confirmation page (all optional:
+    the page says what is missing)."""
+
+    application_ids: list[int] = Field([], max_length=MAX_BULK_DECISIONS, title="Demandes")
+    decision: Annotated[Admissibility | None, BeforeValidator(_blank_is_none)] = Field(
+        None, title="Décision de recevabilité"
+    )
+    comment: text(4000) = Field("", title="Motif")
+
+
 class TableQuery(Strict):
     """Filters and order of the ministry's table (every one optional)."""
 
@@ -543,6 +586,22 @@ class ApplicationRow(Reply):
     paper_late: bool | None
     admissibility: Admissibility | None
     admissibility_label: str | None
+
+
+class BulkOutcome(Reply):
+    application_id: int
+    reference: str | None
+    organisation_name: str | None
+    decided: bool
+    message: str  # what happened, or why not, in French
+
+
+class BulkDecided(Reply):
+    decision: Admissibility
+    decision_label: str
+    decided: int
+    refused: int
+    outcomes: list[BulkOutcome]
 
 
 class Submitted(ApplicationRow):
@@ -881,6 +940,9 @@ class ApplicationsRpc(CalendarRpc, Protocol):
 
     def answer_complements(self, application_id: int, data: ComplementsAnswerIn) -> ApplicationRow:
         """Transmettre la réponse à la demande de compléments"""
+
+    def decide_admissibility_in_bulk(self, call_id: int, data: BulkDecisionIn) -> BulkDecided:
+        """Décider la recevabilité d'une sélection de demandes (une à une, mêmes règles)"""
 
     def applications_table(
         self, call_id: int, query: TableQuery | None = None

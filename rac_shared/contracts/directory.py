@@ -67,6 +67,7 @@ class DirectoryUser(Reply):
     form_of_address: str | None = None  # Madame, Monsieur or none
     role: Role
     organisation_id: int
+    organisation_name: str | None = None
     active: bool
 
 
@@ -82,4 +83,5 @@ class DirectoryRpc(Protocol):
     def users_of_organisation(
         self, organisation_id: int, roles: list[Role] | None = None
     ) -> list[DirectoryUser]: ...
+    def users_with_roles(self, roles: list[Role]) -> list[DirectoryUser]: ...
     def unsubscribe_links(self, user_ids: list[int]) -> dict[str, str]: ...

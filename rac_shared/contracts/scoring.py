@@ -12,7 +12,7 @@ from datetime import date, datetime
 from decimal import Decimal
 from typing import Annotated, Protocol
 
-from pydantic import BeforeValidator, Field
+from pydantic import BeforeValidator, Field, field_validator
 
 from rac_shared.actor import Role
 from rac_shared.contracts import NextAction
@@ -138,6 +138,73 @@ class ConflictIn(Strict):
     reason: Reason = Field(title="Nature du conflit")
 
 
+class LinkKind(Vocabulary):
+    """A link an evaluator declares with an institution (the label completes « Lien déclaré
+    avec le Cégep de Lévis : … »)."""
+
+    FORMER_EMPLOYER = "former_employer", "ancien employeur"
+    PARTNER = "partner", "partenaire"
+    OTHER = "other", "autre lien personnel ou professionnel"
+
+
+LinkNote = text(500)
+
+
+class LinkIn(Strict):
+    """A declared link: the evaluator's own (``user_id`` absent), or recorded by the
+    ministry's administrator for a member of a committee."""
+
+    user_id: OptionalInt = Field(None, title="Évaluatrice ou évaluateur")
+    organisation_id: Annotated[
+        int,
+        Field(title="Établissement"),
+        Messages(missing="Choisissez l'établissement.", int_parsing="Choisissez l'établissement."),
+    ]
+    kind: Annotated[
+        LinkKind,
+        Field(title="Nature du lien"),
+        Messages(missing="Choisissez la nature du lien.", enum="Choisissez la nature du lien."),
+    ]
+    note: LinkNote = Field("", title="Précision (facultatif)")
+
+
+PER_APPLICATION_MESSAGE = "De deux à neuf évaluateurs par demande."
+PER_APPLICATION_MESSAGES = Messages(
+    greater_than_equal=PER_APPLICATION_MESSAGE,
+    less_than_equal=PER_APPLICATION_MESSAGE,
+    int_parsing=PER_APPLICATION_MESSAGE,
+    missing=PER_APPLICATION_MESSAGE,
+)
+
+
+class ProposalQuery(Strict):
+    """How many evaluators each application should have (those already assigned count;
+    none: the committee's minimum)."""
+
+    per_application: Annotated[
+        OptionalInt, Field(title="Évaluateurs par demande"), PER_APPLICATION_MESSAGES
+    ] = None
+
+    @field_validator("per_application")
+    @classmethod
+    def _within_bounds(cls, value: int | None) -> int | None:
+        if value is not None and not MIN_EVALUATORS <= value <= MAX_EVALUATORS:
+            raise ValueError(PER_APPLICATION_MESSAGE)
+        return value
+
+
+class BulkAssignmentIn(Strict):
+    """Save the proposal previewed: ``proposal`` is its fingerprint, so that a proposal
+    that changed since the preview is refused rather than saved unseen."""
+
+    per_application: Annotated[
+        int,
+        Field(ge=MIN_EVALUATORS, le=MAX_EVALUATORS, title="Évaluateurs par demande"),
+        PER_APPLICATION_MESSAGES,
+    ]
+    proposal: str = Field("", max_length=64, title="Proposition")
+
+
 class ReopenIn(Strict):
     user_id: int = Field(title="Membre")
     reason: Reason = Field(title="Motif de la réouverture")
@@ -261,6 +328,7 @@ class Workspace(Reply):
     progress: Progress
     committees: list[EvaluatorCommittee]
     conflicts: list[OwnConflict]
+    links: list[LinkView] = []
 
 
 class AssignmentView(Reply):
@@ -290,6 +358,75 @@ class ConflictRecorded(Reply):
     withdrawn: int
 
 
+class LinkView(Reply):
+    id: int
+    user_id: int
+    evaluator_name: str
+    organisation_id: int
+    organisation_name: str
+    kind: LinkKind
+    kind_label: str
+    note: str
+    recorded_by: str
+    self_declared: bool
+    at: datetime | None
+
+
+class LinkRecorded(Reply):
+    id: int
+    organisation_name: str
+    withdrawn: int
+
+
+class LinkRemoved(Reply):
+    removed: int
+
+
+class DetectedConflict(Reply):
+    """An evaluator who may not evaluate an application, and why."""
+
+    evaluator_user_id: int
+    evaluator_name: str
+    evaluation_id: int
+    reference: str
+    organisation_name: str
+    reason: str
+
+
+class ProposedAssignment(Reply):
+    evaluation_id: int
+    reference: str
+    organisation_name: str
+    evaluator_user_id: int
+    evaluator_name: str
+
+
+class EvaluatorLoad(Reply):
+    user_id: int
+    full_name: str
+    organisation_name: str | None
+    before: int
+    after: int
+
+
+class AssignmentProposal(Reply):
+    call_id: int
+    call_title: str
+    per_application: int
+    feasible: bool
+    problems: list[str]
+    assignments: list[ProposedAssignment]
+    loads: list[EvaluatorLoad]
+    conflicts: list[DetectedConflict]
+    open_evaluations: int
+    fingerprint: str
+
+
+class BulkAssigned(Reply):
+    per_application: int
+    assigned: int
+
+
 class Parameters(Reply):
     min_evaluators: int
     spread_gap_percent: DecimalText | None
@@ -304,6 +441,7 @@ class Member(Reply):
     full_name: str
     role: Role
     role_label: str
+    organisation_name: str | None = None
 
 
 class CommitteeConflict(Reply):
@@ -460,6 +598,8 @@ class CommitteeView(Reply):
     grid_total: int
     members: list[Member]
     conflicts: list[CommitteeConflict]
+    detected_conflicts: list[DetectedConflict] = []
+    links: list[LinkView] = []
     institutions: list[tuple[str, str]]
     evaluations: list[EvaluationRow]
     ranking: dict[str, OrderRanking]
@@ -477,6 +617,7 @@ class MemberCandidate(Reply):
     user_id: int
     full_name: str
     role: Role
+    organisation_name: str | None = None
 
 
 class CommitteePage(Reply):
@@ -628,6 +769,13 @@ class ScoringRpc(Protocol):
     def declare_conflict(self, call_id: int, data: ConflictIn) -> ConflictRecorded:
         """Déclarer mon conflit d'intérêts avec un établissement de l'appel"""
 
+    def declare_link(self, data: LinkIn) -> LinkRecorded:
+        """Déclarer un lien avec un établissement (le mien; celui d'un membre pour
+        l'administration) : ses demandes deviennent des conflits d'intérêts"""
+
+    def remove_link(self, link_id: int) -> LinkRemoved:
+        """Retirer un lien déclaré (le mien; tout lien pour l'administration)"""
+
     # the committee
     def list_committees(self) -> list[CommitteeRow]:
         """Comités d'évaluation, par appel"""
@@ -652,6 +800,13 @@ class ScoringRpc(Protocol):
 
     def record_conflict(self, call_id: int, data: ConflictIn) -> ConflictRecorded:
         """Consigner un conflit d'intérêts entre un membre et un établissement"""
+
+    def assignment_proposal(self, call_id: int, query: ProposalQuery) -> AssignmentProposal:
+        """Aperçu de l'affectation groupée : N évaluateurs par demande, charge équilibrée,
+        aucun conflit d'intérêts (rien n'est enregistré)"""
+
+    def assign_in_bulk(self, call_id: int, data: BulkAssignmentIn) -> BulkAssigned:
+        """Enregistrer l'affectation groupée prévisualisée (sans effet si déjà faite)"""
 
     def reopen(self, evaluation_id: int, data: ReopenIn) -> Reopened:
         """Rouvrir l'évaluation soumise d'un membre (motif consigné)"""

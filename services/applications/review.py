@@ -12,7 +12,7 @@ from sqlalchemy.orm import Session
 from rac_shared.actor import Actor
 from rac_shared.clock import aware, clock
 from rac_shared.contracts.applications import Admissibility
-from rac_shared.errors import conflict, invalid
+from rac_shared.errors import DomainError, conflict, invalid, not_found
 from rac_shared.events import AdmissibilityRuleOutcome, ApplicationAdmissibilityDecided
 from rac_shared.formatting import long_date
 from rac_shared.outbox import record_event
@@ -208,3 +208,34 @@ def decide(
         ),
     )
     return application
+
+
+def decide_in_bulk(
+    session: Session, actor: Actor, call_id: int, application_ids, decision: str, comment: str
+) -> list[dict]:
+    """The same decision for each application of the selection, one at a time and each in
+    its own savepoint, through ``decide``: the rules, the history, the event (hence the
+    notification and the audit trail) are a single decision's. One refused leaves the
+    others decided; each outcome says what happened, in French."""
+    access.ensure_staff(actor)
+    outcomes = []
+    for application_id in sorted(set(application_ids)):
+        application = session.get(Application, application_id)
+        outcome = {
+            "application_id": application_id,
+            "reference": application.reference if application else None,
+            "organisation_name": application.organisation_name if application else None,
+            "decided": False,
+        }
+        try:
+            if application is None or application.call_id != call_id:
+                raise not_found("Cette demande n'appartient pas à cet appel d'intérêt.")
+            with session.begin_nested():
+                decide(session, actor, application_id, decision, comment)
+        except DomainError as exc:
+            outcome["message"] = exc.message
+        else:
+            outcome["decided"] = True
+            outcome["message"] = f"Déclarée {DECISION_LABELS[decision].lower()}."
+        outcomes.append(outcome)
+    return outcomes

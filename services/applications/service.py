@@ -41,6 +41,8 @@ from rac_shared.contracts.applications import (
     AttachmentFile,
     AttachmentIn,
     AttachmentView,
+    BulkDecided,
+    BulkDecisionIn,
     CallIn,
     CallSummary,
     CallView,
@@ -519,6 +521,23 @@ class ApplicationsService:
         with self.db.begin():
             application = complements.transmit_answer(self.db, actor, application_id, data.comment)
             return views.application_row(application)
+
+    @rpc
+    def decide_admissibility_in_bulk(
+        self, actor: Actor, call_id: int, data: BulkDecisionIn
+    ) -> BulkDecided:
+        with self.db.begin():
+            outcomes = review.decide_in_bulk(
+                self.db, actor, call_id, data.application_ids, data.decision, data.comment
+            )
+        decided = sum(1 for o in outcomes if o["decided"])
+        return {
+            "decision": data.decision,
+            "decision_label": data.decision.label,
+            "decided": decided,
+            "refused": len(outcomes) - decided,
+            "outcomes": outcomes,
+        }
 
     @rpc
     def applications_table(

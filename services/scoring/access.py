@@ -8,7 +8,12 @@
   individual scores); may sit on a committee as an evaluator.
 - ministry_evaluator (and an analyst sitting on a committee): sees only the applications
   assigned to them (never one of an institution they are in conflict with), the grid and
-  their own scores; never another evaluator's scores; declares conflicts of interest.
+  their own scores; never another evaluator's scores; declares conflicts of interest and
+  links with institutions (their own, never another's). The account belongs to the
+  ministry or to an institution of the network: the same rights either way, and that
+  institution's applications are conflicts.
+- ministry_admin also records and withdraws any member's declared links, and runs the bulk
+  assignment (preview, then save).
 - institution users: see their own institution's applications « en évaluation » until the
   minister's decision, then the result and the letter, never an evaluator's identity.
 - employers: nothing in this area.

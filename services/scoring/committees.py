@@ -20,22 +20,19 @@ from rac_shared.contracts.scoring import (
     EVALUATORS_MESSAGE,
     MAX_EVALUATORS,
     MIN_EVALUATORS,
+    PER_APPLICATION_MESSAGE,
     SPREAD_MESSAGE,
     THRESHOLD_MESSAGE,
 )
 from rac_shared.errors import conflict, invalid, not_found
 from rac_shared.events import ApplicationAdmissibilityDecided, EvaluationOpened, EvaluatorAssigned
-from rac_shared.french import plural
+from rac_shared.french import named, plural
 from rac_shared.outbox import record_event
-from services.scoring import access
-from services.scoring.consolidation import consolidate_if_complete, reconsolidate
+from services.scoring import access, conflicts, evaluations, matching
 from services.scoring.grading import DEFAULT_SPREAD_GAP_PERCENT
-from services.scoring.journal import log
 from services.scoring.models import (
     EVAL_CONSOLIDATED,
-    EVAL_DECIDED,
     EVAL_OPEN,
-    SOURCE_ARCHIVE,
     Assignment,
     Committee,
     CommitteeCriterion,
@@ -44,89 +41,20 @@ from services.scoring.models import (
     Evaluation,
     Member,
 )
+from services.scoring.records import (
+    ensure_undecided,
+    find_committee,
+    key_of,
+    load_committee,
+    load_evaluation,
+    log,
+    member_of,
+    to_assign,
+    unconsolidate,
+)
 
 ORDER_OF_KIND = {"cegep": "collégial", "school_service_centre": "secondaire"}
 MEMBER_ROLES = {r.value for r in access.EVALUATOR_ROLES}
-
-
-# -- loading and logging -------------------------------------------------------------------
-
-
-def org_key(organisation_id: int | None, name: str) -> str:
-    """How a conflict names an institution: its directory id, or its name when the record
-    was kept outside the platform."""
-    return str(organisation_id) if organisation_id is not None else f"nom:{name}"
-
-
-def key_of(evaluation: Evaluation) -> str:
-    return org_key(evaluation.organisation_id, evaluation.organisation_name)
-
-
-def find_committee(session: Session, call_id: int, for_update: bool = False):
-    query = select(Committee).where(Committee.call_id == call_id)
-    if for_update:
-        query = query.with_for_update()
-    return session.scalar(query)
-
-
-def load_committee(session: Session, call_id: int, for_update: bool = False) -> Committee:
-    committee = find_committee(session, call_id, for_update)
-    if committee is None:
-        raise not_found(
-            "Aucun comité d'évaluation pour cet appel : aucune demande n'y a encore été "
-            "déclarée recevable."
-        )
-    return committee
-
-
-def load_evaluation(session: Session, evaluation_id: int, for_update: bool = False) -> Evaluation:
-    query = select(Evaluation).where(Evaluation.id == evaluation_id)
-    if for_update:
-        query = query.with_for_update()
-    evaluation = session.scalar(query)
-    if evaluation is None:
-        raise not_found("Évaluation introuvable.")
-    return evaluation
-
-
-def member_of(committee: Committee, user_id: int) -> Member | None:
-    return next((m for m in committee.members if m.user_id == user_id), None)
-
-
-def in_conflict(session: Session, committee_id: int, user_id: int, key: str) -> bool:
-    return (
-        session.scalar(
-            select(Conflict.id).where(
-                Conflict.committee_id == committee_id,
-                Conflict.evaluator_user_id == user_id,
-                Conflict.organisation_key == key,
-            )
-        )
-        is not None
-    )
-
-
-def unconsolidate(session: Session, evaluation: Evaluation, why: str, actor: Actor | None) -> None:
-    """Back to « en cours »: the consolidated results no longer hold."""
-    if evaluation.status != EVAL_CONSOLIDATED:
-        return
-    evaluation.results.clear()  # delete-orphan: the rows go
-    session.flush()  # before any new result of the same criteria is inserted
-    evaluation.status = EVAL_OPEN
-    evaluation.consolidated_at = None
-    evaluation.total = evaluation.pertinence_total = None
-    evaluation.meets_every_criterion = evaluation.qualified = evaluation.flagged = None
-    log(session, evaluation.committee_id, evaluation.id, "unconsolidated", why, actor)
-
-
-def ensure_undecided(evaluation: Evaluation) -> None:
-    if evaluation.status == EVAL_DECIDED:
-        raise conflict(
-            "La décision de la ou du ministre est consignée pour cette demande : son "
-            "évaluation ne peut plus changer."
-        )
-    if evaluation.source == SOURCE_ARCHIVE:
-        raise conflict("Ce dossier est conservé aux archives : il ne peut plus changer.")
 
 
 # -- opening, from the admissibility event -------------------------------------------------
@@ -297,19 +225,20 @@ def set_parameters(
     )
     for evaluation in committee.evaluations:
         if evaluation.status == EVAL_CONSOLIDATED:
-            reconsolidate(session, evaluation)
+            evaluations.reconsolidate(session, evaluation)
     return committee
 
 
 def add_member(session: Session, actor: Actor, call_id: int, user: dict) -> Member:
-    """Seat a ministry evaluator (or analyst) on the committee; ``user`` comes from the
-    directory, by RPC."""
+    """Seat an evaluator (of the ministry or of an institution of the network) or an analyst
+    on the committee, with their organisation; ``user`` comes from the directory, by RPC."""
     access.ensure_admin(actor)
     committee = load_committee(session, call_id, for_update=True)
     if user.get("role") not in MEMBER_ROLES or not user.get("active", True):
         raise invalid(
-            "Seules les évaluatrices et évaluateurs (ou analystes) actifs du Ministère "
-            "siègent au comité d'évaluation.",
+            "Seules les évaluatrices et évaluateurs actifs (du Ministère ou d'un "
+            "établissement du réseau) et les analystes du Ministère siègent au comité "
+            "d'évaluation.",
             {"user_id": "Cette personne ne peut pas siéger au comité."},
         )
     if member_of(committee, int(user["id"])) is not None:
@@ -320,11 +249,14 @@ def add_member(session: Session, actor: Actor, call_id: int, user: dict) -> Memb
         full_name=user["full_name"],
         email=user["email"],
         role=user["role"],
+        organisation_id=user.get("organisation_id"),
+        organisation_name=user.get("organisation_name"),
         added_at=clock.now(),
         added_by_user_id=actor.user_id,
     )
     committee.members.append(member)
-    log(session, committee.id, None, "member", f"{member.full_name} siège au comité.", actor)
+    where = f" ({member.organisation_name})" if member.organisation_name else ""
+    log(session, committee.id, None, "member", f"{member.full_name}{where} siège au comité.", actor)
     return member
 
 
@@ -390,7 +322,12 @@ def record_conflict(
             "Précisez la nature du conflit d'intérêts.",
             {"reason": "Décrivez la nature du conflit d'intérêts."},
         )
-    if in_conflict(session, committee.id, evaluator_user_id, organisation_key):
+    recorded = select(Conflict.id).where(
+        Conflict.committee_id == committee.id,
+        Conflict.evaluator_user_id == evaluator_user_id,
+        Conflict.organisation_key == organisation_key,
+    )
+    if session.scalar(recorded) is not None:
         raise conflict("Ce conflit d'intérêts est déjà consigné.")
     name = concerned[0].organisation_name
     record = Conflict(
@@ -406,17 +343,9 @@ def record_conflict(
         at=clock.now(),
     )
     session.add(record)
-    withdrawn = 0
-    for evaluation in concerned:
-        if evaluation.status == EVAL_DECIDED:
-            continue
-        for assignment in list(evaluation.assignments):
-            if assignment.evaluator_user_id == evaluator_user_id:
-                evaluation.assignments.remove(assignment)  # delete-orphan: the row goes
-                withdrawn += 1
-                unconsolidate(
-                    session, evaluation, "Affectation retirée pour conflit d'intérêts.", actor
-                )
+    withdrawn = conflicts.withdraw(
+        session, actor, evaluator_user_id, concerned, "Affectation retirée pour conflit d'intérêts."
+    )
     who = "déclaré par" if self_declared else "consigné par l'administration pour"
     log(
         session,
@@ -444,10 +373,14 @@ def assign(session: Session, actor: Actor, evaluation_id: int, user_id: int) -> 
             "Ajoutez d'abord cette personne au comité d'évaluation de l'appel.",
             {"user_id": "Choisissez un membre du comité."},
         )
-    if in_conflict(session, committee.id, user_id, key_of(evaluation)):
+    reason = conflicts.reason_for(
+        session, committee.id, user_id, key_of(evaluation), evaluation.organisation_name
+    )
+    if reason is not None:
         raise conflict(
             f"{member.full_name} est en conflit d'intérêts avec "
-            f"{evaluation.organisation_name} : cette demande ne peut pas lui être confiée."
+            f"{named(evaluation.organisation_name).le} ({reason}) : la demande "
+            f"{evaluation.reference} ne peut pas lui être confiée."
         )
     if any(a.evaluator_user_id == user_id for a in evaluation.assignments):
         raise conflict(f"{member.full_name} évalue déjà cette demande.")
@@ -509,8 +442,67 @@ def unassign(session: Session, actor: Actor, evaluation_id: int, user_id: int) -
         f"Affectation de {assignment.evaluator_name} retirée.",
         actor,
     )
-    consolidate_if_complete(session, evaluation)
+    evaluations.consolidate_if_complete(session, evaluation)
 
 
 def results_by_criterion(evaluation: Evaluation) -> dict[int, CriterionResult]:
     return {r.criterion_id: r for r in evaluation.results}
+
+
+# -- bulk assignment -------------------------------------------------------------------------------
+
+
+def propose(
+    session: Session,
+    actor: Actor,
+    call_id: int,
+    per_application: int | None,
+    for_update: bool = False,
+) -> tuple[Committee, matching.Proposal, dict[tuple[int, int], str]]:
+    """The bulk assignment the platform proposes (nothing is saved), with every conflict
+    detected on the committee."""
+    access.ensure_admin(actor)
+    committee = load_committee(session, call_id, for_update=for_update)
+    if per_application is None:
+        per_application = committee.min_evaluators
+    if not MIN_EVALUATORS <= per_application <= MAX_EVALUATORS:
+        raise invalid(PER_APPLICATION_MESSAGE, {"per_application": PER_APPLICATION_MESSAGE})
+    found = conflicts.detected(session, committee)
+    proposal = matching.propose(
+        [conflicts.evaluator_of(m) for m in committee.members],
+        [conflicts.application_of(e) for e in to_assign(committee)],
+        per_application,
+        found,
+    )
+    return committee, proposal, found
+
+
+def assign_in_bulk(
+    session: Session, actor: Actor, call_id: int, per_application: int, fingerprint: str
+) -> int:
+    """Save the proposal the admin previewed: each assignment as a single one is made (same
+    rules, log and notification). Saving it again adds nothing. Returns how many were made."""
+    committee, proposal, _ = propose(session, actor, call_id, per_application, for_update=True)
+    if not proposal.feasible:
+        raise conflict(" ".join(proposal.problems), {"per_application": proposal.problems[0]})
+    if not proposal.pairs:
+        return 0  # already saved (or nothing missing): nothing changes
+    if fingerprint != proposal.fingerprint:
+        raise conflict(
+            "Les affectations du comité ont changé depuis l'aperçu (ou aucun aperçu n'a été "
+            "consulté) : revoyez la proposition avant de l'enregistrer."
+        )
+    for evaluation_id, user_id in proposal.pairs:
+        assign(session, actor, evaluation_id, user_id)
+    loads = proposal.loads.values()
+    log(
+        session,
+        committee.id,
+        None,
+        "bulk_assignment",
+        f"Affectation groupée : {plural(len(proposal.pairs), 'affectation')}, "
+        f"{per_application} évaluateurs par demande; de {min(loads)} à {max(loads)} demandes "
+        "par membre.",
+        actor,
+    )
+    return len(proposal.pairs)

@@ -1,7 +1,10 @@
 """Demo data of the scoring service (idempotent): the evaluation committee of the 2012-2013
 call for interest (seed 000), with the 2013 files kept outside the platform (« archives »:
 no application content, no institution account but for the Centre de services scolaire des
-Navigateurs, so that a designated CERAC of the demo can sign in), scored by two members,
+Navigateurs, so that a designated CERAC of the demo can sign in), assigned in one bulk
+assignment to two of the committee's four members (two of the ministry, two evaluators of the
+network's institutions: the one of the Navigateurs is in conflict with its application, the
+one of the Cégep de Lévis declared a link with the Cégep Marie-Victorin), scored,
 consolidated, ranked, and decided by the minister in May 2013: per education order, the designated
 CERACs and the applications that were not designated (a failed threshold, and a fourth
 qualified application beyond the cap of three).
@@ -23,8 +26,8 @@ from rac_shared.actor import Actor, OrganisationKind, Role
 from rac_shared.clock import MONTREAL, clock
 from rac_shared.db import SessionFactory
 from rac_shared.outbox import recorded_events
-from services.scoring import committees, consolidation, designation, evaluations
-from services.scoring.models import SOURCE_ARCHIVE, Base, Evaluation
+from services.scoring import committees, conflicts, designation, evaluations, records
+from services.scoring.models import SOURCE_ARCHIVE, Assignment, Base, Evaluation
 
 # (institution, order, first evaluator's sheet, second evaluator's sheet, designated[, code])
 # A code links the file to a demo organisation with accounts: the Centre de services scolaire
@@ -53,12 +56,23 @@ def _at(*args: int) -> datetime:
     return datetime(*args, tzinfo=MONTREAL)
 
 
-def _actor(person: dict, ministry: dict) -> Actor:
+# The committee's members: the ministry's evaluator and analyst, and an evaluator of each of
+# two institutions of the network.
+MEMBERS = (
+    "evaluatrice@mes.demo.quebec",
+    "analyste@mes.demo.quebec",
+    "evaluateur@cegeplevis.demo.quebec",
+    "evaluatrice@csnavigateurs.demo.quebec",
+)
+
+
+def _actor(person: dict, organisations: dict) -> Actor:
+    organisation = next(o for o in organisations.values() if o["id"] == person["organisation_id"])
     return Actor(
         user_id=person["id"],
         role=Role(person["role"]),
-        organisation_id=ministry["id"],
-        organisation_kind=OrganisationKind.MINISTRY,
+        organisation_id=organisation["id"],
+        organisation_kind=OrganisationKind(organisation["kind"]),
         full_name=person["full_name"],
     )
 
@@ -73,21 +87,26 @@ def seed(session: Session, grid: dict | None, organisations: dict, people: dict)
         return "Comité d'évaluation 2012-2013 : déjà présent."
     outbox = Base.metadata.tables["outbox"]
     before = session.scalar(select(func.coalesce(func.max(outbox.c.id), 0)))
-    ministry = organisations["MES"]
-    admin = _actor(people["admin@mes.demo.quebec"], ministry)
-    members = [
-        _actor(people["evaluatrice@mes.demo.quebec"], ministry),
-        _actor(people["analyste@mes.demo.quebec"], ministry),
-    ]
+    admin = _actor(people["admin@mes.demo.quebec"], organisations)
+    members = {people[email]["id"]: _actor(people[email], organisations) for email in MEMBERS}
     with clock.frozen_at(_at(2013, 1, 14, 9, 0)):
         committee = committees.ensure_committee(session, grid)
         session.flush()
-        for member in members:
-            person = next(p for p in people.values() if p["id"] == member.user_id)
-            committees.add_member(session, admin, committee.call_id, person)
-    criteria = consolidation.grid_of(committee)
+        for email in MEMBERS:
+            committees.add_member(session, admin, committee.call_id, people[email])
+    with clock.frozen_at(_at(2013, 1, 14, 11, 30)):
+        levis_evaluator = members[people["evaluateur@cegeplevis.demo.quebec"]["id"]]
+        conflicts.declare_link(
+            session,
+            levis_evaluator,
+            levis_evaluator.user_id,
+            organisations["CMV"],
+            "former_employer",
+            "Enseignant en techniques de soins infirmiers de 2009 à 2016.",
+        )
+    criteria = records.grid_of(committee)
     opened = []
-    for number, (name, order, first, second, _, *code) in enumerate(ARCHIVES, start=1):
+    for number, (name, order, _, _, _, *code) in enumerate(ARCHIVES, start=1):
         with clock.frozen_at(_at(2013, 1, 15, 9, number)):
             evaluation = Evaluation(
                 committee_id=committee.id,
@@ -102,16 +121,31 @@ def seed(session: Session, grid: dict | None, organisations: dict, people: dict)
             )
             session.add(evaluation)
             session.flush()
-            for member in members:
-                committees.assign(session, admin, evaluation.id, member.user_id)
-        for day, (member, sheet) in enumerate(zip(members, (first, second), strict=True)):
+        opened.append(evaluation)
+    session.flush()
+    session.expire(committee, ["evaluations"])
+    # Two evaluators per application, in one bulk assignment, as the preview proposed it.
+    with clock.frozen_at(_at(2013, 1, 16, 10, 0)):
+        _, proposal, _ = committees.propose(session, admin, committee.call_id, 2)
+        committees.assign_in_bulk(session, admin, committee.call_id, 2, proposal.fingerprint)
+    session.flush()
+    for number, (evaluation, (_, _, first, second, *_)) in enumerate(
+        zip(opened, ARCHIVES, strict=True), start=1
+    ):
+        assignees = session.scalars(
+            select(Assignment.evaluator_user_id)
+            .where(Assignment.evaluation_id == evaluation.id)
+            .order_by(Assignment.id)
+        ).all()
+        for day, (user_id, sheet) in enumerate(zip(assignees, (first, second), strict=True)):
             entries = {
                 c.id: (value, COMMENTS[c.group])
                 for c, value in zip(criteria, sheet.split(), strict=True)
             }
             with clock.frozen_at(_at(2013, 3, 4 + day * 7, 14, number)):
-                evaluations.save_scores(session, member, evaluation.id, entries, submit=True)
-        opened.append(evaluation)
+                evaluations.save_scores(
+                    session, members[user_id], evaluation.id, entries, submit=True
+                )
     session.flush()
     montreal = next(e for e in opened if e.organisation_name.endswith("de Montréal"))
     with clock.frozen_at(_at(2013, 4, 10, 10, 0)):
@@ -153,8 +187,10 @@ def seed(session: Session, grid: dict | None, organisations: dict, people: dict)
     session.flush()
     designated = sum(1 for _, _, _, _, d, *_ in ARCHIVES if d)
     return (
-        f"Comité d'évaluation 2012-2013 : {len(ARCHIVES)} dossiers de 2013 notés par deux "
-        f"membres, {designated} CERAC désignés le 31 mai 2013 (collégial : 2, secondaire : 3)."
+        f"Comité d'évaluation 2012-2013 : quatre membres, dont deux évaluateurs du réseau "
+        f"(un lien déclaré, un conflit d'intérêts détecté); {len(ARCHIVES)} dossiers de 2013 "
+        f"confiés à deux membres chacun par affectation groupée, notés, {designated} CERAC "
+        f"désignés le 31 mai 2013 (collégial : 2, secondaire : 3)."
     )
 
 

@@ -19,9 +19,6 @@ from rac_shared.formatting import long_date
 from rac_shared.french import named
 from rac_shared.outbox import record_event
 from services.scoring import access, grading, ministries
-from services.scoring.committees import load_committee, load_evaluation
-from services.scoring.consolidation import grid_of
-from services.scoring.journal import log
 from services.scoring.models import (
     DESIGNATED,
     EVAL_CONSOLIDATED,
@@ -34,6 +31,7 @@ from services.scoring.models import (
     Evaluation,
     Recommendation,
 )
+from services.scoring.records import grid_of, load_committee, load_evaluation, log
 
 # The three parts (volets) of a CERAC's mandate (seed 000).
 MANDATE_PARTS = {

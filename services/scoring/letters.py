@@ -18,7 +18,6 @@ from rac_shared.ministries import Ministry
 from rac_shared.pdf import render_pdf
 from rac_shared.templating import make_environment
 from services.scoring import grading, ministries
-from services.scoring.consolidation import grid_of
 from services.scoring.designation import (
     MANDATE_PARTS,
     designated_in,
@@ -26,6 +25,7 @@ from services.scoring.designation import (
     ranking,
 )
 from services.scoring.models import DESIGNATED, Evaluation
+from services.scoring.records import grid_of
 from services.scoring.views import criterion_view
 
 templates = make_environment(Path(__file__).parent / "templates")

@@ -106,10 +106,34 @@ class Member(Base):
     full_name: Mapped[str] = mapped_column(String(200))
     email: Mapped[str] = mapped_column(String(254))
     role: Mapped[str] = mapped_column(String(40))
+    # The organisation the evaluator's account belongs to (the ministry, or an institution
+    # of the network): an application of that institution is a conflict of interest.
+    organisation_id: Mapped[int | None] = mapped_column(Integer)
+    organisation_name: Mapped[str | None] = mapped_column(String(200))
     added_at: Mapped[datetime] = mapped_column(DateTime(timezone=True))
     added_by_user_id: Mapped[int] = mapped_column(Integer)
 
     committee: Mapped[Committee] = relationship(back_populates="members")
+
+
+class EvaluatorLink(Base):
+    """A link an evaluator declared with an institution of the network (a former employer,
+    a partner), for every committee: that institution's applications are conflicts of
+    interest. Recorded by the evaluator or by the ministry's administrator."""
+
+    __tablename__ = "evaluator_links"
+    __table_args__ = (UniqueConstraint("evaluator_user_id", "organisation_id"),)
+
+    id: Mapped[int] = mapped_column(Integer, primary_key=True)
+    evaluator_user_id: Mapped[int] = mapped_column(Integer, index=True)
+    evaluator_name: Mapped[str] = mapped_column(String(200))
+    organisation_id: Mapped[int] = mapped_column(Integer)
+    organisation_name: Mapped[str] = mapped_column(String(200))
+    kind: Mapped[str] = mapped_column(String(30))  # rac_shared.contracts.scoring.LinkKind
+    note: Mapped[str] = mapped_column(Text, default="")
+    recorded_by_user_id: Mapped[int] = mapped_column(Integer)
+    recorded_by_name: Mapped[str] = mapped_column(String(200))
+    at: Mapped[datetime] = mapped_column(DateTime(timezone=True))
 
 
 class Conflict(Base):

@@ -24,7 +24,10 @@ from rac_shared.consumer import on_event
 from rac_shared.contracts import NextAction, ensure_ministry, health_report
 from rac_shared.contracts.scoring import (
     Assigned,
+    AssignmentProposal,
     AssignmentView,
+    BulkAssigned,
+    BulkAssignmentIn,
     CommitteePage,
     CommitteeRow,
     CommitteeView,
@@ -39,6 +42,9 @@ from rac_shared.contracts.scoring import (
     FileReply,
     Health,
     InstitutionResult,
+    LinkIn,
+    LinkRecorded,
+    LinkRemoved,
     MemberAdded,
     MemberCandidate,
     MemberRemoved,
@@ -47,6 +53,7 @@ from rac_shared.contracts.scoring import (
     MinistryRemoved,
     Parameters,
     ParametersIn,
+    ProposalQuery,
     RecommendationIn,
     RecommendationRecorded,
     Reopened,
@@ -68,6 +75,7 @@ from rac_shared.settings import get_settings
 from services.scoring import (
     access,
     committees,
+    conflicts,
     designation,
     evaluations,
     letters,
@@ -116,6 +124,15 @@ class ScoringService:
     def _timed(self, proxy, method: str, **kwargs):
         """Another service's answer, within the RPC time limit (then the event is retried)."""
         return call_within(get_settings().rpc_timeout, getattr(proxy, method), **kwargs)
+
+    def _in_directory(self, method: str, field: dict, message: str, **kwargs) -> dict:
+        """A record of the gateway's directory; one it does not know is the caller's error."""
+        try:
+            return self._timed(self.gateway, method, **kwargs)
+        except Exception as exc:
+            if getattr(exc, "code", None) == "not_found":
+                raise invalid(message, field) from None
+            raise
 
     # -- events ------------------------------------------------------------------------------
 
@@ -207,6 +224,38 @@ class ScoringService:
             )
             return {"organisation_name": conflict.organisation_name, "withdrawn": withdrawn}
 
+    @rpc
+    def declare_link(self, actor: Actor, data: LinkIn) -> LinkRecorded:
+        """A link between an evaluator and an institution of the network: the evaluator's
+        own (no ``user_id``), or recorded by the ministry's administrator for a member."""
+        user_id = actor.user_id if data.user_id is None else data.user_id
+        if user_id == actor.user_id:
+            access.ensure_evaluator(actor)
+        else:
+            access.ensure_admin(actor)
+        self.db.rollback()  # no transaction held open across the directory's look-up
+        organisation = self._in_directory(
+            "get_organisation",
+            {"organisation_id": "Choisissez un établissement de la liste."},
+            "Cet établissement est introuvable dans l'annuaire.",
+            organisation_id=data.organisation_id,
+        )
+        with self.db.begin():
+            link, withdrawn = conflicts.declare_link(
+                self.db, actor, user_id, organisation, data.kind, data.note
+            )
+            return {
+                "id": link.id,
+                "organisation_name": link.organisation_name,
+                "withdrawn": withdrawn,
+            }
+
+    @rpc
+    def remove_link(self, actor: Actor, link_id: int) -> LinkRemoved:
+        with self.db.begin():
+            conflicts.remove_link(self.db, actor, link_id)
+        return {"removed": link_id}
+
     # -- the committee -------------------------------------------------------------------------
 
     @rpc
@@ -248,13 +297,15 @@ class ScoringService:
         seated = {m.user_id for m in committee.members}
         self.db.rollback()
         people = self._timed(
-            self.gateway,
-            "users_of_organisation",
-            organisation_id=actor.organisation_id,
-            roles=sorted(committees.MEMBER_ROLES),
+            self.gateway, "users_with_roles", roles=sorted(committees.MEMBER_ROLES)
         )
         return [
-            {"user_id": p["id"], "full_name": p["full_name"], "role": p["role"]}
+            {
+                "user_id": p["id"],
+                "full_name": p["full_name"],
+                "role": p["role"],
+                "organisation_name": p.get("organisation_name"),
+            }
             for p in people
             if p["id"] not in seated
         ]
@@ -264,15 +315,12 @@ class ScoringService:
         access.ensure_admin(actor)
         committees.load_committee(self.db, call_id)  # not found before the look-up
         self.db.rollback()
-        try:
-            person = self._timed(self.gateway, "get_user", user_id=data.user_id)
-        except Exception as exc:
-            if getattr(exc, "code", None) == "not_found":
-                raise invalid(
-                    "Cette personne est introuvable dans l'annuaire.",
-                    {"user_id": "Utilisateur introuvable."},
-                ) from None
-            raise
+        person = self._in_directory(
+            "get_user",
+            {"user_id": "Utilisateur introuvable."},
+            "Cette personne est introuvable dans l'annuaire.",
+            user_id=data.user_id,
+        )
         with self.db.begin():
             member = committees.add_member(self.db, actor, call_id, person)
             return {"user_id": member.user_id, "full_name": member.full_name}
@@ -293,6 +341,24 @@ class ScoringService:
                 "evaluator_name": assignment.evaluator_name,
                 "status": assignment.status,
             }
+
+    @rpc
+    def assignment_proposal(
+        self, actor: Actor, call_id: int, query: ProposalQuery
+    ) -> AssignmentProposal:
+        """The bulk assignment the platform proposes; nothing is saved."""
+        committee, proposal, detected = committees.propose(
+            self.db, actor, call_id, query.per_application
+        )
+        return views.proposal_view(committee, proposal, detected)
+
+    @rpc
+    def assign_in_bulk(self, actor: Actor, call_id: int, data: BulkAssignmentIn) -> BulkAssigned:
+        with self.db.begin():
+            made = committees.assign_in_bulk(
+                self.db, actor, call_id, data.per_application, data.proposal
+            )
+        return {"per_application": data.per_application, "assigned": made}
 
     @rpc
     def unassign(self, actor: Actor, evaluation_id: int, user_id: int) -> Unassigned:

@@ -26,12 +26,8 @@ from rac_shared.contracts.scoring import (
     EvaluationStatus,
 )
 from services.scoring import access, grading
-from services.scoring.committees import (
-    in_conflict,
-    key_of,
-    load_committee,
-)
-from services.scoring.consolidation import grid_of
+from services.scoring import conflicts as conflict_rules
+from services.scoring.conflicts import in_conflict, link_view, links_of
 from services.scoring.designation import (
     MANDATE_PARTS,
     designated_in,
@@ -56,6 +52,7 @@ from services.scoring.models import (
     LogEntry,
     Member,
 )
+from services.scoring.records import grid_of, key_of, load_committee, to_assign
 
 STATUS_LABELS = EvaluationStatus.labels()
 ASSIGNMENT_LABELS = AssignmentStatus.labels()
@@ -169,6 +166,7 @@ def workspace(session: Session, actor: Actor) -> dict:
     conflicts = session.scalars(
         select(Conflict).where(Conflict.evaluator_user_id == actor.user_id).order_by(Conflict.id)
     ).all()
+    links = [link_view(k) for k in links_of(session, [actor.user_id])]
     return {
         "assignments": rows,
         "progress": {
@@ -187,6 +185,7 @@ def workspace(session: Session, actor: Actor) -> dict:
             }
             for c in conflicts
         ],
+        "links": links,
     }
 
 
@@ -273,14 +272,16 @@ def _cells(evaluation: Evaluation, grid, show_scores: bool) -> list[dict]:
     return cells
 
 
-def _evaluation_row(session: Session, evaluation: Evaluation, committee: Committee, grid) -> dict:
+def _evaluation_row(
+    evaluation: Evaluation, committee: Committee, grid, detected: dict[tuple[int, int], str]
+) -> dict:
     visible = evaluation.status != EVAL_OPEN  # each evaluator's scores, once consolidated
     assigned_ids = {a.evaluator_user_id for a in evaluation.assignments}
     key = key_of(evaluation)
     assignable = [
         {"user_id": m.user_id, "full_name": m.full_name}
         for m in committee.members
-        if m.user_id not in assigned_ids and not in_conflict(session, committee.id, m.user_id, key)
+        if m.user_id not in assigned_ids and (m.user_id, evaluation.id) not in detected
     ]
     submitted = sum(1 for a in evaluation.assignments if a.status == SUBMITTED)
     return {
@@ -418,6 +419,7 @@ def committee_view(session: Session, actor: Actor, call_id: int) -> dict:
     ceracs = session.scalars(
         select(Cerac).where(Cerac.call_id == committee.call_id).order_by(Cerac.id)
     ).all()
+    detected = conflict_rules.detected(session, committee)
     return {
         "call_id": committee.call_id,
         "call_title": committee.call_title,
@@ -439,9 +441,12 @@ def committee_view(session: Session, actor: Actor, call_id: int) -> dict:
                 "full_name": m.full_name,
                 "role": m.role,
                 "role_label": ROLE_LABELS.get(Role(m.role), m.role),
+                "organisation_name": m.organisation_name,
             }
             for m in committee.members
         ],
+        "detected_conflicts": detected_view(committee, detected),
+        "links": [link_view(k) for k in links_of(session, [m.user_id for m in committee.members])],
         "conflicts": [
             {
                 "evaluator_user_id": c.evaluator_user_id,
@@ -459,7 +464,7 @@ def committee_view(session: Session, actor: Actor, call_id: int) -> dict:
             key=lambda item: item[1].casefold(),
         ),
         "evaluations": [
-            _evaluation_row(session, e, committee, grid) for e in committee.evaluations
+            _evaluation_row(e, committee, grid, detected) for e in committee.evaluations
         ],
         "ranking": _ranking_view(committee),
         "recommendations": {
@@ -489,6 +494,62 @@ def committee_view(session: Session, actor: Actor, call_id: int) -> dict:
         ],
         "can_manage": access.is_admin(actor),
         "max_per_order": grading.MAX_PER_ORDER,
+    }
+
+
+def detected_view(committee: Committee, detected: dict[tuple[int, int], str]) -> list[dict]:
+    """The conflicts detected on the committee, by application then member."""
+    names = {m.user_id: m.full_name for m in committee.members}
+    by_id = {e.id: e for e in committee.evaluations}
+    return [
+        {
+            "evaluator_user_id": user_id,
+            "evaluator_name": names[user_id],
+            "evaluation_id": evaluation_id,
+            "reference": by_id[evaluation_id].reference,
+            "organisation_name": by_id[evaluation_id].organisation_name,
+            "reason": reason,
+        }
+        for (user_id, evaluation_id), reason in sorted(
+            detected.items(), key=lambda item: (item[0][1], names[item[0][0]].casefold())
+        )
+    ]
+
+
+def proposal_view(committee: Committee, proposal, detected: dict[tuple[int, int], str]) -> dict:
+    """The bulk assignment's preview: who would evaluate what, each member's load before and
+    after, and what prevents it when it cannot be done."""
+    members = {m.user_id: m for m in committee.members}
+    by_id = {e.id: e for e in committee.evaluations}
+    return {
+        "call_id": committee.call_id,
+        "call_title": committee.call_title,
+        "per_application": proposal.per_application,
+        "feasible": proposal.feasible,
+        "problems": list(proposal.problems),
+        "assignments": [
+            {
+                "evaluation_id": evaluation_id,
+                "reference": by_id[evaluation_id].reference,
+                "organisation_name": by_id[evaluation_id].organisation_name,
+                "evaluator_user_id": user_id,
+                "evaluator_name": members[user_id].full_name,
+            }
+            for evaluation_id, user_id in proposal.pairs
+        ],
+        "loads": [
+            {
+                "user_id": m.user_id,
+                "full_name": m.full_name,
+                "organisation_name": m.organisation_name,
+                "before": proposal.loads_before.get(m.user_id, 0),
+                "after": proposal.loads.get(m.user_id, 0),
+            }
+            for m in committee.members
+        ],
+        "conflicts": detected_view(committee, detected),
+        "open_evaluations": len(to_assign(committee)),
+        "fingerprint": proposal.fingerprint,
     }
 
 

@@ -297,3 +297,51 @@ def test_an_admin_designates_three_cerac_and_the_fourth_is_refused(platform, api
     committee = api("GET", f"/api/scoring/committees/{call['id']}", ADMIN)
     decisions = {e["id"]: e["decision"] for e in committee["evaluations"]}
     assert [decisions[i] for i in ids] == ["designated"] * 3 + [None]
+
+
+def test_an_admin_previews_then_saves_a_bulk_assignment_free_of_conflicts(
+    platform, api, page, artefacts
+):
+    """The committee page shows the conflicts detected (the network evaluators' own
+    institutions, the demo's declared link); the bulk assignment is previewed, then saved."""
+    call = published_call(api, "Appel d'intérêt — affectation groupée dans le navigateur")
+    applying = ("dg@cegeplevis.demo.quebec", "dg@cmv.demo.quebec", "dg@csnavigateurs.demo.quebec")
+    applicants = [api("GET", "/api/me", email)["organisation"] for email in applying]
+    ids = admissible(platform, api, call, applicants, 760000 + call["id"] * 10)
+    members = form_committee(api, call["id"])
+    for email in ("evaluateur@cegeplevis.demo.quebec", "evaluatrice@csnavigateurs.demo.quebec"):
+        members[email] = api("GET", "/api/me", email)["id"]
+        api("POST", f"/api/scoring/committees/{call['id']}/members", ADMIN,
+            json={"user_id": members[email]})  # fmt: skip
+
+    log_in(page, ADMIN)
+    page.goto(f"/comites/{call['id']}")
+    detected = page.locator("#table-conflits-detectes")
+    expect(detected).to_contain_text("Membre du personnel du Cégep de Lévis")
+    expect(detected).to_contain_text("Lien déclaré avec le Cégep Marie-Victorin : ancien employeur")
+    expect(detected.locator("tbody tr")).to_have_count(3)
+    page.get_by_role("link", name=re.compile("^Affectation groupée")).click()
+    expect(page.get_by_role("heading", level=1)).to_contain_text("Affectation groupée")
+    every_field_is_labelled(page)
+    page.get_by_label("Évaluateurs par demande").fill("4")
+    page.get_by_role("button", name="Actualiser l'aperçu").click()
+    expect(page.locator("#affectation-impossible")).to_contain_text(
+        "ne peut recevoir 4 évaluatrices ou évaluateurs"
+    )
+    save = page.get_by_role("button", name="Enregistrer les affectations proposées")
+    expect(save).to_have_count(0)
+    page.get_by_label("Évaluateurs par demande").fill("2")
+    page.get_by_role("button", name="Actualiser l'aperçu").click()
+    expect(page.locator("#table-affectations-proposees tbody tr")).to_have_count(6)
+    page.screenshot(path=artefacts / "scoring-bulk-assignment-preview.png", full_page=True)
+    before = api("GET", f"/api/scoring/committees/{call['id']}", ADMIN)["evaluations"]
+    assert all(e["assignments"] == [] for e in before)  # the preview saved nothing
+    save.click()
+    expect(page.get_by_role("status")).to_contain_text("L'affectation groupée est enregistrée")
+
+    view = api("GET", f"/api/scoring/committees/{call['id']}", ADMIN)
+    conflicted = {(c["evaluator_user_id"], c["evaluation_id"]) for c in view["detected_conflicts"]}
+    made = {(a["user_id"], e["id"]) for e in view["evaluations"] for a in e["assignments"]}
+    assert len(made) == 6 and not made & conflicted
+    assert {e["id"] for e in view["evaluations"]} == set(ids)
+    assert all(e["assigned_count"] == 2 for e in view["evaluations"])

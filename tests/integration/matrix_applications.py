@@ -44,6 +44,8 @@ ROUTES = {
     ("call_close", "POST"): (f"{C}/fermer", ADMIN, 404),
     ("call_amend", "POST"): (f"{C}/modificatifs", ADMIN, 404),
     ("call_applications_page", "GET"): (f"{C}/demandes", STAFF, 404),
+    ("bulk_admissibility_confirm", "GET"): (f"{C}/demandes/recevabilite", STAFF, 404),
+    ("bulk_admissibility_decide", "POST"): (f"{C}/demandes/recevabilite", STAFF, 404),
     ("call_applications_csv", "GET"): (f"{C}/demandes.csv", STAFF, 404),
     # -- pages: applications --------------------------------------------------------------
     ("application_open", "POST"): (f"{C}/demande", INSTITUTIONS, 404),
@@ -129,6 +131,7 @@ ROUTES = {
         404,
     ),
     ("api_application_answer_complements", "POST"): (f"{AD}/complements/answer", INSTITUTIONS, 415),
+    ("api_applications_decide_in_bulk", "POST"): (f"{AC}/admissibility-decisions", STAFF, 415),
 }
 
 

@@ -16,6 +16,7 @@ STAFF = frozenset({Role.MINISTRY_ADMIN, Role.MINISTRY_ANALYST})
 EVALUATORS = frozenset({Role.MINISTRY_EVALUATOR, Role.MINISTRY_ANALYST})
 INSTITUTIONS = INSTITUTION_ROLES
 LETTER_READERS = STAFF | INSTITUTIONS
+LINK_EDITORS = EVALUATORS | ADMIN
 
 C = "/comites/{missing}"
 E = f"{C}/evaluations/{{missing}}"
@@ -28,6 +29,13 @@ ROUTES = {
     ("scoring_workspace", "GET"): ("/evaluations", EVALUATORS, 200),
     ("scoring_declare_conflict", "POST"): ("/evaluations/conflits", EVALUATORS, 422),
     ("scoring_form", "GET"): ("/evaluations/{missing}", EVALUATORS, 404),
+    ("scoring_declare_link", "POST"): ("/evaluations/liens", EVALUATORS, 422),
+    ("scoring_remove_own_link", "POST"): ("/evaluations/liens/{missing}/retirer", EVALUATORS, 404),
+    ("scoring_remove_own_link_confirm", "GET"): (
+        "/evaluations/liens/{missing}/retirer",
+        EVALUATORS,
+        200,
+    ),
     ("scoring_save", "POST"): ("/evaluations/{missing}", EVALUATORS, 404),
     # -- pages: the committee ---------------------------------------------------------------
     ("scoring_committees", "GET"): ("/comites", STAFF, 200),
@@ -39,6 +47,11 @@ ROUTES = {
     ("scoring_remove_member_confirm", "GET"): (f"{C}/membres/1/retirer", ADMIN, 200),
     ("scoring_record_conflict", "POST"): (f"{C}/conflits", ADMIN, 404),
     ("scoring_assign", "POST"): (f"{E}/affectations", ADMIN, 404),
+    ("scoring_record_link", "POST"): (f"{C}/liens", ADMIN, 404),
+    ("scoring_remove_link", "POST"): (f"{C}/liens/{{missing}}/retirer", ADMIN, 404),
+    ("scoring_remove_link_confirm", "GET"): (f"{C}/liens/{{missing}}/retirer", ADMIN, 200),
+    ("scoring_bulk_assignment", "GET"): (f"{C}/affectations", ADMIN, 404),
+    ("scoring_assign_in_bulk", "POST"): (f"{C}/affectations", ADMIN, 404),
     ("scoring_unassign", "POST"): (f"{E}/affectations/1/retirer", ADMIN, 404),
     ("scoring_unassign_confirm", "GET"): (f"{E}/affectations/1/retirer", ADMIN, 200),
     ("scoring_reopen", "POST"): (f"{E}/rouvrir", ADMIN, 404),
@@ -66,6 +79,10 @@ ROUTES = {
     ("api_scoring_add_member", "POST"): (f"{AC}/members", ADMIN, 415),
     ("api_scoring_record_conflict", "POST"): (f"{AC}/conflicts", ADMIN, 415),
     ("api_scoring_assign", "POST"): (f"{AE}/assignments", ADMIN, 415),
+    ("api_scoring_declare_link", "POST"): ("/api/scoring/links", LINK_EDITORS, 415),
+    ("api_scoring_remove_link", "DELETE"): ("/api/scoring/links/{missing}", LINK_EDITORS, 404),
+    ("api_scoring_proposal", "GET"): (f"{AC}/assignment-proposal", ADMIN, 404),
+    ("api_scoring_bulk_assign", "POST"): (f"{AC}/bulk-assignments", ADMIN, 415),
     ("api_scoring_unassign", "DELETE"): (f"{AE}/assignments/1", ADMIN, 404),
     ("api_scoring_reopen", "POST"): (f"{AE}/reopen", ADMIN, 415),
     ("api_scoring_consensus", "POST"): (f"{AE}/consensus", ADMIN, 415),

@@ -7,10 +7,12 @@ from __future__ import annotations
 
 import csv
 import io
+import re
 import time
 from datetime import date, datetime, timedelta
 
 import pytest
+import requests
 from sqlalchemy import text
 
 from rac_shared.clock import MONTREAL
@@ -299,6 +301,65 @@ def test_the_whole_path_from_the_call_to_the_admissibility_decision(platform, ap
     response = api("GET", f"/api/applications/{application_id}", EVALUATOR)
     assert response.status_code == 404
     assert "ne vous est pas confiée" in response.json()["error"]["message"]
+
+
+def reviewed_application(platform, api, call: dict) -> int:
+    """The Cégep de Lévis's application, submitted, its paper copy received and its four
+    rules confirmed by the analyst: ready for the decision."""
+    application_id = api("POST", f"/api/calls/{call['id']}/applications", LEVIS_RAC).json()["id"]
+    fill_every_section(api, LEVIS_RAC, application_id, call)
+    for kind in ("support_letter", "official_document"):
+        assert upload(api, LEVIS_RAC, application_id, kind, f"{kind}.pdf", MINIMAL_PDF).ok
+    for signatory in (LEVIS_DG, LEVIS_STUDIES):
+        assert api("POST", f"/api/applications/{application_id}/sign", signatory).ok
+    assert api("POST", f"/api/applications/{application_id}/submit", LEVIS_RAC).ok
+    assert api("POST", f"/api/applications/{application_id}/paper-receipt", ANALYST,
+               json={"received_on": today().isoformat()}).ok  # fmt: skip
+    for rule in ("institution", "signatures", "completeness", "deposit"):
+        assert api("POST", f"/api/applications/{application_id}/admissibility/rules/{rule}",
+                   ANALYST, json={"passed": True}).ok  # fmt: skip
+    return application_id
+
+
+def test_bulk_admissibility_from_the_table_with_a_confirmation(platform, api):
+    """The analyst ticks applications in the call's table, chooses the decision and its
+    reason, reads what will happen, confirms; each application is decided alone, the
+    refused one is reported, and the decision is published as a single one would be."""
+    call = publish_call(api, "Appel d'intérêt — décision de recevabilité groupée")
+    application_id = reviewed_application(platform, api, call)
+    browser = requests.Session()
+    browser.cookies.set("rac_session", platform.session_cookie(ANALYST))
+    table = browser.get(f"{platform.url}/appels/{call['id']}/demandes", timeout=60)
+    assert f'name="application_ids" value="{application_id}"' in table.text
+    reason = "Dossier conforme, vérifié en comité d'analyse."
+    confirm = f"/appels/{call['id']}/demandes/recevabilite"
+    chosen = {"application_ids": [application_id], "decision": "recevable", "comment": reason}
+    step = browser.get(f"{platform.url}{confirm}", timeout=60, params=chosen)
+    assert step.status_code == 200
+    assert "1 demande sera déclarée" in step.text and "Confirmer les décisions" in step.text
+    assert scalar(platform, "SELECT admissibility FROM applications WHERE id = :a",
+                  a=application_id) is None  # the confirmation page decides nothing  # fmt: skip
+    empty = browser.get(f"{platform.url}{confirm}", timeout=60)
+    assert "Cochez au moins une demande" in empty.text
+    csrf = re.search(r'name="csrf_token" value="([^"]+)"', step.text).group(1)
+    done = browser.post(f"{platform.url}{confirm}", timeout=60, allow_redirects=False, data={
+        "csrf_token": csrf, "application_ids": [str(application_id), "999999"],
+        "decision": "recevable", "comment": reason})  # fmt: skip
+    assert done.status_code == 200, done.text[:500]
+    assert "1 demande déclarée recevable; 1 demande refusée" in done.text
+    assert "Cette demande n&#39;appartient pas à cet appel d&#39;intérêt." in done.text
+    assert scalar(platform, "SELECT admissibility FROM applications WHERE id = :a",
+                  a=application_id) == "recevable"  # fmt: skip
+    event = wait_published(platform, "application.admissibility_decided")
+    assert event["payload"]["application_id"] == application_id
+    assert event["payload"]["comment"] == reason
+    # Over the API, a missing reason is refused in French and decides nothing.
+    bare = api("POST", f"/api/calls/{call['id']}/admissibility-decisions", ANALYST,
+               json={"application_ids": [application_id], "decision": "non_recevable"})  # fmt: skip
+    assert bare.status_code == 422
+    assert bare.json()["error"]["details"] == {
+        "comment": "Indiquez le motif commun de ces décisions (5 caractères au moins)."
+    }
 
 
 def test_bad_inputs_get_a_clear_error_and_change_nothing(platform, api):

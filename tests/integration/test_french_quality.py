@@ -36,6 +36,7 @@ WOMEN = (
     "Amélie Pelletier",
     "Chantal Fortin",
     "Julie Morin",
+    "Mélanie Fournier",
 )
 
 

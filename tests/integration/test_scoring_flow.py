@@ -33,7 +33,10 @@ LEVIS_STUDIES = "etudes@cegeplevis.demo.quebec"
 CMV_DG = "dg@cmv.demo.quebec"
 CSN_DG = "dg@csnavigateurs.demo.quebec"
 EMPLOYER = "rh@cisss.demo.quebec"
-PEOPLE = (ADMIN, ANALYST, EVALUATOR, LEVIS_RAC, LEVIS_DG, LEVIS_STUDIES, CMV_DG, CSN_DG, EMPLOYER)
+LEVIS_EVALUATOR = "evaluateur@cegeplevis.demo.quebec"  # evaluators of the network
+CSN_EVALUATOR = "evaluatrice@csnavigateurs.demo.quebec"
+PEOPLE = (ADMIN, ANALYST, EVALUATOR, LEVIS_RAC, LEVIS_DG, LEVIS_STUDIES, CMV_DG, CSN_DG, EMPLOYER,
+          LEVIS_EVALUATOR, CSN_EVALUATOR)  # fmt: skip
 GOOD = ["15", "11", "11", "8", "15", "15"]  # every threshold met, 75 points
 
 
@@ -525,6 +528,90 @@ def test_a_conflict_of_interest_hides_the_application_from_the_evaluator(platfor
                 json={"designated": True, "cap": 4})  # fmt: skip
     assert extra.status_code == 422
     assert extra.json()["error"]["details"] == {"cap": "Ce champ n'est pas permis."}
+
+
+def test_network_evaluators_conflicts_and_the_bulk_assignment(platform, api, me):
+    """Evaluators of two institutions sit with the ministry's: their own institution and a
+    declared link are conflicts, detected, shown and blocking; the bulk assignment is
+    previewed, respects them, balances the load and is saved once."""
+    call = publish_call(api, "Appel d'intérêt — évaluateurs du réseau")
+    levis, cmv = me[LEVIS_DG]["organisation"], me[CMV_DG]["organisation"]
+    navigateurs = me[CSN_DG]["organisation"]
+    base = 870000 + call["id"] * 10
+    for offset, organisation in enumerate((levis, cmv, navigateurs)):
+        injected(platform, call["id"], base + offset, organisation)
+    wait_for(lambda: all(evaluation_of(platform, base + i) for i in range(3)), "not opened",
+             platform)  # fmt: skip
+    ids = [evaluation_of(platform, base + i) for i in range(3)]
+    committee = f"/api/scoring/committees/{call['id']}"
+    for email in (EVALUATOR, ANALYST, LEVIS_EVALUATOR, CSN_EVALUATOR):
+        added = api("POST", f"{committee}/members", ADMIN, json={"user_id": me[email]["id"]})
+        assert added.status_code == 200, added.text
+    # The demo's evaluator of the Cégep de Lévis declared the Cégep Marie-Victorin as a
+    # former employer; the one of the Navigateurs declares a partnership with Lévis.
+    twice = api("POST", "/api/scoring/links", LEVIS_EVALUATOR,
+                json={"organisation_id": cmv["id"], "kind": "partner"})  # fmt: skip
+    assert twice.status_code == 409
+    assert twice.json()["error"]["message"] == (
+        "Un lien avec le Cégep Marie-Victorin est déjà déclaré pour Martin Gravel."
+    )
+    link = api("POST", "/api/scoring/links", CSN_EVALUATOR,
+               json={"organisation_id": levis["id"], "kind": "partner"})  # fmt: skip
+    assert link.status_code == 201, link.text
+    bad_kind = api("POST", "/api/scoring/links", CSN_EVALUATOR,
+                   json={"organisation_id": cmv["id"], "kind": "cousin"})  # fmt: skip
+    assert bad_kind.status_code == 422
+    assert bad_kind.json()["error"]["details"] == {"kind": "Choisissez la nature du lien."}
+
+    view = api("GET", committee, ADMIN).json()
+    detected = {(c["evaluator_user_id"], c["evaluation_id"]): c["reason"]
+                for c in view["detected_conflicts"]}  # fmt: skip
+    levis_id, csn_id = me[LEVIS_EVALUATOR]["id"], me[CSN_EVALUATOR]["id"]
+    assert detected == {
+        (levis_id, ids[0]): "Membre du personnel du Cégep de Lévis, qui dépose la demande",
+        (levis_id, ids[1]): "Lien déclaré avec le Cégep Marie-Victorin : ancien employeur",
+        (csn_id, ids[0]): "Lien déclaré avec le Cégep de Lévis : partenaire",
+        (csn_id, ids[2]): "Membre du personnel du Centre de services scolaire des Navigateurs, "
+        "qui dépose la demande",
+    }
+    refused = api("POST", f"/api/scoring/evaluations/{ids[0]}/assignments", ADMIN,
+                  json={"user_id": levis_id})  # fmt: skip
+    assert refused.status_code == 409
+    assert refused.json()["error"]["message"].startswith(
+        "Martin Gravel est en conflit d'intérêts avec le Cégep de Lévis (Membre du personnel"
+    )
+
+    too_many = api("GET", f"{committee}/assignment-proposal?per_application=12", ADMIN)
+    assert too_many.status_code == 422
+    preview = api("GET", f"{committee}/assignment-proposal?per_application=2", ADMIN).json()
+    assert preview["feasible"] and len(preview["assignments"]) == 6
+    proposed = {(a["evaluator_user_id"], a["evaluation_id"]) for a in preview["assignments"]}
+    assert not proposed & set(detected)
+    loads = [load["after"] for load in preview["loads"]]
+    assert max(loads) - min(loads) <= 1
+    assigned_sql = (
+        "SELECT a.evaluator_user_id AS u, a.evaluation_id AS e FROM assignments a "
+        "JOIN evaluations e ON e.id = a.evaluation_id WHERE e.call_id = :c"
+    )
+    assert rows(platform, "scoring", assigned_sql, c=call["id"]) == []  # a preview saves nothing
+    body = {"per_application": 2, "proposal": preview["fingerprint"]}
+    assert api("POST", f"{committee}/bulk-assignments", ANALYST, json=body).status_code == 403
+    saved = api("POST", f"{committee}/bulk-assignments", ADMIN, json=body)
+    assert saved.status_code == 200 and saved.json()["assigned"] == 6, saved.text
+    again = api("POST", f"{committee}/bulk-assignments", ADMIN, json=body)
+    assert again.status_code == 200 and again.json()["assigned"] == 0
+    made = rows(platform, "scoring", assigned_sql, c=call["id"])
+    assert {(r.u, r.e) for r in made} == proposed
+    # The evaluator of the Cégep de Lévis sees only what was confided to them.
+    mine = api("GET", "/api/scoring/evaluations", LEVIS_EVALUATOR).json()["assignments"]
+    assert {a["evaluation_id"] for a in mine if a["call_id"] == call["id"]} == {
+        e for u, e in proposed if u == levis_id
+    }
+    assert api("GET", f"/api/scoring/evaluations/{ids[0]}", LEVIS_EVALUATOR).status_code == 404
+    # Only its author (or the administration) withdraws a link.
+    link_path = f"/api/scoring/links/{link.json()['id']}"
+    assert api("DELETE", link_path, LEVIS_EVALUATOR).status_code == 404
+    assert api("DELETE", link_path, CSN_EVALUATOR).status_code == 200
 
 
 def score_form(criteria, values, comment: str) -> dict:

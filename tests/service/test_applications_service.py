@@ -380,6 +380,62 @@ def test_complements_are_asked_answered_and_the_analysis_resumes_through_the_rpc
     ]
 
 
+def test_bulk_admissibility_decides_each_through_the_single_rule(rpc, sessions):
+    """A selection decided in one request: each application alone, through the single
+    decision's rule; the refused ones say why and change nothing; one event per decision."""
+    call = create_published_call(rpc)
+    ids = []
+    with clock.frozen_at(local(2012, 12, 10, 10, 0)):
+        for author, signatories in ((LEVIS_RAC, (LEVIS_DG, LEVIS_STUDIES)),
+                                    (CMV_DG, (CMV_DG, CMV_FC))):  # fmt: skip
+            application_id = rpc(author, "open_application", call_id=call["id"])["id"]
+            fill(rpc, author, application_id, call)
+            for signatory in signatories:
+                rpc(signatory, "sign", application_id=application_id)
+            rpc(author, "submit", application_id=application_id)
+            ids.append(application_id)
+    levis, cmv = ids
+    with clock.frozen_at(local(2013, 1, 7, 9, 0)):
+        for application_id in ids:
+            rpc(ANALYST, "record_paper_receipt", application_id=application_id,
+                data={"received_on": "2012-12-21"})  # fmt: skip
+        for rule in ("institution", "signatures", "completeness", "deposit"):  # Lévis only
+            rpc(ANALYST, "review_rule", application_id=levis, data={"rule": rule, "passed": True})
+        data = {"application_ids": [cmv, levis, 999_999], "decision": "recevable",
+                "comment": "Dossiers conformes, vérifiés en comité d'analyse."}  # fmt: skip
+        with pytest.raises(DomainError) as forbidden:
+            rpc(EVALUATOR, "decide_admissibility_in_bulk", call_id=call["id"], data=data)
+        assert forbidden.value.code == "forbidden"
+        with pytest.raises(DomainError) as no_reason:
+            rpc(ANALYST, "decide_admissibility_in_bulk", call_id=call["id"],
+                data={**data, "comment": ""})  # fmt: skip
+        assert no_reason.value.details == {
+            "comment": "Indiquez le motif commun de ces décisions (5 caractères au moins)."
+        }
+        result = rpc(ANALYST, "decide_admissibility_in_bulk", call_id=call["id"], data=data)
+    assert (result["decided"], result["refused"], result["decision_label"]) == (1, 2, "Recevable")
+    outcomes = {o["application_id"]: o for o in result["outcomes"]}
+    assert list(outcomes) == sorted(outcomes)
+    assert outcomes[levis]["decided"] and outcomes[levis]["message"] == "Déclarée recevable."
+    assert not outcomes[cmv]["decided"]
+    assert outcomes[cmv]["message"].startswith(
+        "Chaque règle doit être confirmée ou faire l'objet d'une dérogation avant la décision."
+    )
+    assert outcomes[999_999] == {
+        "application_id": 999_999, "reference": None, "organisation_name": None,
+        "decided": False, "message": "Cette demande n'appartient pas à cet appel d'intérêt.",
+    }  # fmt: skip
+    event_type = "application.admissibility_decided"
+    decided = [e for e in outbox(sessions) if e["event_type"] == event_type]
+    assert [e["payload"]["application_id"] for e in decided] == [levis]
+    assert decided[0]["payload"]["comment"] == data["comment"]
+    with sessions() as session:
+        assert session.get(Application, cmv).admissibility is None
+    again = rpc(ANALYST, "decide_admissibility_in_bulk", call_id=call["id"],
+                data={**data, "application_ids": [levis]})  # fmt: skip
+    assert again["outcomes"][0]["message"] == "La recevabilité de cette demande est déjà décidée."
+
+
 # -- tenant scoping and roles ----------------------------------------------------------------
 
 

@@ -41,6 +41,7 @@ def test_get_user_returns_the_directory_view(directory):
         "title": "Coordonnatrice de la RAC",
         "role": "rac_coordinator",
         "organisation_id": organisations["levis"],
+        "organisation_name": "Cégep de Lévis",
         "active": True,
         "form_of_address": "Madame",
     }
@@ -73,6 +74,7 @@ def test_users_of_organisation_active_only_sorted_and_filtered_by_role(directory
     assert [u["email"] for u in everyone] == [
         "dg@cegeplevis.demo.quebec",  # Isabelle Bégin
         "etudes@cegeplevis.demo.quebec",  # Marc-André Gagnon
+        "evaluateur@cegeplevis.demo.quebec",  # Martin Gravel, evaluator of the network
         "rac@cegeplevis.demo.quebec",  # Sophie Bélanger
     ]
     assert {u["organisation_id"] for u in everyone} == {organisations["levis"]}
@@ -87,9 +89,24 @@ def test_users_of_organisation_active_only_sorted_and_filtered_by_role(directory
     remaining = call(sessions, "users_of_organisation", organisations["levis"])
     assert [u["email"] for u in remaining] == [
         "dg@cegeplevis.demo.quebec",
+        "evaluateur@cegeplevis.demo.quebec",
         "rac@cegeplevis.demo.quebec",
     ]
     assert call(sessions, "users_of_organisation", 999_999) == []
+
+
+def test_users_with_roles_spans_the_organisations(directory):
+    """A committee's possible members: the evaluators of the ministry and of the network."""
+    sessions, _, users = directory
+    evaluators = call(sessions, "users_with_roles", ["ministry_evaluator"])
+    assert [(u["full_name"], u["organisation_name"]) for u in evaluators] == [
+        ("Geneviève Lévesque", "Ministère de l'Enseignement supérieur"),
+        ("Martin Gravel", "Cégep de Lévis"),
+        ("Mélanie Fournier", "Centre de services scolaire des Navigateurs"),
+    ]
+    with sessions() as session, session.begin():
+        session.get(User, users["evaluateur@cegeplevis.demo.quebec"]).active = False
+    assert len(call(sessions, "users_with_roles", ["ministry_evaluator"])) == 2
 
 
 def test_health_reports_database_and_pending_events(directory):

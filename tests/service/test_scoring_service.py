@@ -106,6 +106,12 @@ USERS = {
         "role": "ministry_evaluator", "organisation_id": 1, "active": True},
     4: {"id": 4, "email": "evaluateur@mes.qc", "full_name": "Paul-Émile Caron",
         "role": "ministry_evaluator", "organisation_id": 1, "active": True},
+    5: {"id": 5, "email": "evaluateur@levis.qc", "full_name": "Martin Gravel",
+        "role": "ministry_evaluator", "organisation_id": 20, "organisation_name": "Cégep de Lévis",
+        "active": True},
+    6: {"id": 6, "email": "evaluatrice@navigateurs.qc", "full_name": "Julie Fournier",
+        "role": "ministry_evaluator", "organisation_id": 30,
+        "organisation_name": "Centre de services scolaire des Navigateurs", "active": True},
     10: {"id": 10, "email": "dg@levis.qc", "full_name": "Isabelle Bégin",
          "role": "director_general", "organisation_id": 20, "active": True,
          "title": "Directrice générale", "form_of_address": "Madame"},
@@ -154,6 +160,9 @@ class Rpc:
             for u in USERS.values()
             if u["organisation_id"] == organisation_id and u["role"] in roles
         ]
+        service.gateway.users_with_roles.side_effect = lambda roles: [
+            u for u in USERS.values() if u["role"] in roles
+        ]
         return service
 
     def _grid(self, call_id):
@@ -164,6 +173,8 @@ class Rpc:
 
     def _organisation(self, organisation_id):
         self.directory_calls.append(organisation_id)
+        if organisation_id not in ORGANISATIONS:
+            raise DomainError("Organisation introuvable.", code="not_found")
         return ORGANISATIONS[organisation_id]
 
     def _user(self, user_id):
@@ -560,6 +571,127 @@ def test_an_evaluator_never_scores_an_unassigned_or_conflicted_application(rpc, 
     assert any("déclaré par Geneviève Lévesque" in t for t in texts)
 
 
+LEVIS_EVALUATOR = Actor(
+    user_id=5,
+    role=Role.MINISTRY_EVALUATOR,
+    organisation_id=20,
+    organisation_kind=OrganisationKind.CEGEP,
+    full_name="Martin Gravel",
+)
+
+
+def test_network_evaluators_conflicts_and_the_bulk_assignment(rpc, sessions):
+    """Evaluators of two institutions sit with the ministry's; their own institution and a
+    declared link are conflicts, shown and blocking; the bulk assignment respects them,
+    balances the load and is saved once, as previewed."""
+    for application_id, organisation_id in ((501, 20), (502, 21), (503, 22), (504, 30)):
+        rpc.deliver(admissible(application_id, organisation_id))
+    levis, cmv = evaluation_id_of(sessions, 501), evaluation_id_of(sessions, 502)
+    candidates = rpc(ADMIN, "member_candidates", call_id=CALL_ID)
+    assert {c["full_name"]: c["organisation_name"] for c in candidates if c["user_id"] >= 5} == {
+        "Martin Gravel": "Cégep de Lévis",
+        "Julie Fournier": "Centre de services scolaire des Navigateurs",
+    }
+    for user_id in (3, 4, 5, 6):
+        rpc(ADMIN, "add_member", call_id=CALL_ID, data={"user_id": user_id})
+    linked = rpc(LEVIS_EVALUATOR, "declare_link", data={"organisation_id": 21,
+                 "kind": "former_employer", "note": "Enseignant de 2008 à 2015"})  # fmt: skip
+    assert linked["organisation_name"] == "Cégep Marie-Victorin" and linked["withdrawn"] == 0
+    with pytest.raises(DomainError) as twice:
+        rpc(LEVIS_EVALUATOR, "declare_link", data={"organisation_id": 21, "kind": "partner"})
+    assert twice.value.code == "conflict" and "déjà déclaré" in twice.value.message
+
+    view = rpc(ADMIN, "get_committee", call_id=CALL_ID)
+    assert [(c["evaluator_name"], c["organisation_name"], c["reason"])
+            for c in view["detected_conflicts"]] == [
+        ("Martin Gravel", "Cégep de Lévis",
+         "Membre du personnel du Cégep de Lévis, qui dépose la demande"),
+        ("Martin Gravel", "Cégep Marie-Victorin",
+         "Lien déclaré avec le Cégep Marie-Victorin : ancien employeur"),
+        ("Julie Fournier", "Centre de services scolaire des Navigateurs",
+         "Membre du personnel du Centre de services scolaire des Navigateurs, qui dépose la "
+         "demande"),
+    ]  # fmt: skip
+    assert {m["full_name"]: m["organisation_name"] for m in view["members"]}["Martin Gravel"] == (
+        "Cégep de Lévis"
+    )
+    levis_row = next(e for e in view["evaluations"] if e["id"] == levis)
+    assert 5 not in [m["user_id"] for m in levis_row["assignable"]]
+    with pytest.raises(DomainError) as blocked:
+        rpc(ADMIN, "assign", evaluation_id=cmv, data={"user_id": 5})
+    assert blocked.value.code == "conflict"
+    assert blocked.value.message == (
+        "Martin Gravel est en conflit d'intérêts avec le Cégep Marie-Victorin (Lien déclaré "
+        "avec le Cégep Marie-Victorin : ancien employeur) : la demande CERAC-2012-0502 ne peut "
+        "pas lui être confiée."
+    )
+    rpc(ADMIN, "assign", evaluation_id=levis, data={"user_id": 3})  # one made by hand counts
+
+    # The preview: nothing saved, every application served, no conflicted pair, loads even.
+    preview = rpc(ADMIN, "assignment_proposal", call_id=CALL_ID, query={"per_application": 2})
+    assert preview["feasible"] and len(preview["assignments"]) == 7
+    assert count(sessions, Assignment) == 1
+    conflicted = {(c["evaluator_user_id"], c["evaluation_id"]) for c in preview["conflicts"]}
+    pairs = {(a["evaluator_user_id"], a["evaluation_id"]) for a in preview["assignments"]}
+    assert not pairs & conflicted
+    after = [load["after"] for load in preview["loads"]]
+    assert sum(after) == 8 and max(after) - min(after) <= 1
+
+    with pytest.raises(DomainError) as stale:
+        rpc(ADMIN, "assign_in_bulk", call_id=CALL_ID,
+            data={"per_application": 2, "proposal": "0123456789abcdef"})  # fmt: skip
+    assert stale.value.code == "conflict" and "depuis l'aperçu" in stale.value.message
+    assert count(sessions, Assignment) == 1
+    with pytest.raises(DomainError) as not_admin:
+        rpc(ANALYST, "assign_in_bulk", call_id=CALL_ID,
+            data={"per_application": 2, "proposal": preview["fingerprint"]})  # fmt: skip
+    assert not_admin.value.code == "forbidden"
+    data = {"per_application": 2, "proposal": preview["fingerprint"]}
+    saved = rpc(ADMIN, "assign_in_bulk", call_id=CALL_ID, data=data)
+    assert saved == {"per_application": 2, "assigned": 7}
+    assert rpc(ADMIN, "assign_in_bulk", call_id=CALL_ID, data=data)["assigned"] == 0
+    assert count(sessions, Assignment) == 8
+    assert len(outbox(sessions, "evaluator.assigned")) == 8  # each one notified
+    with sessions() as session:
+        made = {(a.evaluator_user_id, a.evaluation_id) for a in session.scalars(select(Assignment))}
+        assert not made & conflicted
+        bulk = session.scalars(
+            select(LogEntry.text).where(LogEntry.action == "bulk_assignment")
+        ).all()
+    assert bulk == [
+        "Affectation groupée : 7 affectations, 2 évaluateurs par demande; de 2 à 2 demandes "
+        "par membre."
+    ]
+
+    # Four per application: Lévis and Navigateurs lack members free of conflict.
+    infeasible = rpc(ADMIN, "assignment_proposal", call_id=CALL_ID, query={"per_application": 4})
+    assert not infeasible["feasible"] and infeasible["assignments"] == []
+    assert infeasible["problems"][0].startswith(
+        "La demande CERAC-2012-0501 du Cégep de Lévis ne peut recevoir 4 évaluatrices ou "
+        "évaluateurs (2 déjà affectés) : 1 membre libre de conflit d'intérêts"
+    )
+    with pytest.raises(DomainError) as refused:
+        rpc(ADMIN, "assign_in_bulk", call_id=CALL_ID, data={"per_application": 4})
+    assert refused.value.code == "conflict" and "CERAC-2012-0501" in refused.value.message
+
+    # The admin records a link for Geneviève Lévesque with Rimouski: her assignment on it
+    # (not yet submitted) is withdrawn; another evaluator cannot remove it, she can.
+    rimouski = evaluation_id_of(sessions, 503)
+    had = (3, rimouski) in made
+    recorded = rpc(ADMIN, "declare_link", data={"user_id": 3, "organisation_id": 22,
+                   "kind": "partner"})  # fmt: skip
+    assert recorded["withdrawn"] == (1 if had else 0)
+    with pytest.raises(DomainError) as foreign:
+        rpc(EVALUATOR_2, "remove_link", link_id=recorded["id"])
+    assert foreign.value.code == "not_found"
+    with pytest.raises(DomainError) as not_network:
+        rpc(ADMIN, "declare_link", data={"user_id": 3, "organisation_id": 99, "kind": "partner"})
+    assert not_network.value.code == "invalid"
+    assert rpc(EVALUATOR, "workspace")["links"][0]["organisation_name"] == "Cégep de Rimouski"
+    rpc(EVALUATOR, "remove_link", link_id=recorded["id"])
+    assert rpc(EVALUATOR, "workspace")["links"] == []
+
+
 def test_reopening_is_for_the_admin_logged_and_undoes_the_consolidation(rpc, sessions):
     rpc.deliver(admissible(501, 20))
     evaluation_id = evaluation_id_of(sessions, 501)
@@ -879,7 +1011,8 @@ def test_home_summary_and_exports(rpc, sessions):
     pdf = rpc(ADMIN, "committee_pdf", call_id=CALL_ID)
     assert "Matrice des demandes et des critères" in pdf_text(base64.b64decode(pdf["content_b64"]))
     candidates = rpc(ADMIN, "member_candidates", call_id=CALL_ID)
-    assert [c["user_id"] for c in candidates] == [2]  # the analyst; both evaluators sit
+    # the analyst and the network's evaluators; both of the ministry's evaluators sit
+    assert [c["user_id"] for c in candidates] == [2, 5, 6]
 
 
 # -- in a real container over RabbitMQ -------------------------------------------------------

@@ -343,9 +343,7 @@ def test_the_home_page_says_who_has_to_act(session):
         labels = [a["label"] for a in home.home_summary(session, LEVIS_RAC)]
         assert not any(label.startswith("Répondre") for label in labels)
         [waiting] = [
-            a
-            for a in home.home_summary(session, ANALYST)
-            if "analyse à reprendre" in a["label"]
+            a for a in home.home_summary(session, ANALYST) if "analyse à reprendre" in a["label"]
         ]
         assert waiting["count"] == 1
         assert waiting["url"] == f"/appels/{call.id}/demandes?status=complements"

@@ -166,9 +166,39 @@ def test_the_table_page_filters_by_the_query_model(session, application):
         "applications/table.html.j2", ANALYST, table=table, form=FormState(values=encode(query)),
         csv_query={"status": "submitted"}, orders=A.EducationOrder.choices(),
         statuses=A.ApplicationStatus.choices(), admissibilities=A.AdmissibilityFilter.choices(),
-        sorts=A.TableSort.choices(),
+        sorts=A.TableSort.choices(), decisions=A.Admissibility.choices(),
     )  # fmt: skip
     assert 'value="submitted" selected' in html and "demandes.csv?status=submitted" in html
+    # The undecided application can be ticked for a bulk decision, checked before it is made.
+    assert f'name="application_ids" value="{application.id}"' in html
+    assert f'action="/appels/{application.call_id}/demandes/recevabilite"' in html
+    row = table.rows[0]
+    confirm = render(
+        "applications/bulk_admissibility.html.j2", ANALYST, call=table.call, rows=[row],
+        decision=A.Admissibility.NOT_ADMISSIBLE, comment=f"Motif {HOSTILE}", form=FormState(),
+    )  # fmt: skip
+    assert "1 demande sera déclarée <strong>non recevable</strong>" in confirm
+    assert f'<input type="hidden" name="application_ids" value="{application.id}">' in confirm
+    assert "<script>" not in confirm and "Confirmer les décisions" in confirm
+    incomplete = render(
+        "applications/bulk_admissibility.html.j2", ANALYST, call=table.call, rows=[],
+        decision=None, comment="", form=FormState(),
+    )  # fmt: skip
+    assert "Cochez au moins une demande" in incomplete and "Confirmer" not in incomplete
+    result = A.BulkDecided.model_validate({
+        "decision": "recevable", "decision_label": "Recevable", "decided": 1, "refused": 1,
+        "outcomes": [
+            {"application_id": row.id, "reference": row.reference, "decided": True,
+             "organisation_name": row.organisation_name, "message": "Déclarée recevable."},
+            {"application_id": 99, "reference": None, "organisation_name": None,
+             "decided": False, "message": f"Refus {HOSTILE}"},
+        ],
+    })  # fmt: skip
+    done = render(
+        "applications/bulk_admissibility_done.html.j2", ANALYST, call=table.call, r=result
+    )
+    assert "1 demande déclarée recevable; 1 demande refusée" in done
+    assert "<script>" not in done and "Demande 99" in done
 
 
 @pytest.fixture

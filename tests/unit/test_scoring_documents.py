@@ -17,7 +17,15 @@ from rac_shared.contracts import scoring as S
 from rac_shared.events import ApplicationAdmissibilityDecided
 from rac_shared.ministries import ministry_at
 from services.applications.demo import CRITERIA_2012
-from services.scoring import committees, designation, evaluations, letters, ministries, views
+from services.scoring import (
+    committees,
+    conflicts,
+    designation,
+    evaluations,
+    letters,
+    ministries,
+    views,
+)
 from services.scoring.models import Base
 
 HOSTILE = "<script>alert(1)</script> Cégep {{ 7*7 }}"
@@ -136,17 +144,32 @@ def test_every_page_of_the_area_renders_escaped(session, decided):
     from gateway.web.forms import FormState
 
     designated, _ = decided
+    hostile = {"id": 21, "kind": "cegep", "name": HOSTILE}
+    conflicts.declare_link(session, EVALUATOR, EVALUATOR.user_id, hostile, "partner", HOSTILE)
+    session.flush()
     view = S.CommitteeView.model_validate(views.committee_view(session, ADMIN, 7))
+    assert [c.reason for c in view.detected_conflicts] == [
+        f"Lien déclaré avec {HOSTILE} : partenaire"
+    ]
+    committee, proposal, detected = committees.propose(session, ADMIN, 7, 2)
+    proposal_page = S.AssignmentProposal.model_validate(
+        views.proposal_view(committee, proposal, detected)
+    )
+    links = {"institutions": [(20, HOSTILE)], "link_kinds": S.LinkKind.choices()}
     rendered = [
-        render("scoring/committee.html.j2", ADMIN, v=view, candidates=[]),
+        render("scoring/committee.html.j2", ADMIN, v=view, candidates=[], **links),
         render("scoring/designation.html.j2", ADMIN, v=view, today=date(2013, 5, 31)),
         render("scoring/committees.html.j2", ADMIN, committees=[
             S.CommitteeRow.model_validate(row) for row in views.committees_list(session, ADMIN)]),
         render("scoring/workspace.html.j2", EVALUATOR, ws=S.Workspace.model_validate(
-            views.workspace(session, EVALUATOR)), form=FormState()),
+            views.workspace(session, EVALUATOR)), form=FormState(), link_form=FormState(),
+            institutions=[(20, HOSTILE)], link_kinds=S.LinkKind.choices()),
         render("scoring/results.html.j2", DG, results=[
             S.InstitutionResult.model_validate(r) for r in views.institution_results(session, DG)]),
     ]  # fmt: skip
+    rendered.append(
+        render("scoring/bulk_assignment.html.j2", ADMIN, p=proposal_page, form=FormState())
+    )
     assignment = S.AssignmentView.model_validate(
         views.assignment_view(session, EVALUATOR, designated.id)
     )
@@ -168,7 +191,8 @@ def test_every_page_of_the_area_renders_escaped(session, decided):
     # The institution's page names no evaluator and shows the consolidated result.
     assert "Lévesque" not in rendered[4] and "Côté" not in rendered[4]
     assert "Désigné CERAC" in rendered[4] and "/lettres/" in rendered[4]
-    assert "readonly" in rendered[5]  # submitted: locked
+    assert "readonly" in rendered[6]  # submitted: locked
+    assert "Aucune demande en évaluation : rien à affecter." in rendered[5]
 
 
 def test_the_ministry_table_page_shows_the_periods_and_the_form_to_the_admin_only(session):

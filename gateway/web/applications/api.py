@@ -53,6 +53,8 @@ passthrough(
     Api("api_application_withdraw", f"POST {A}/withdraw", "withdraw", INSTITUTIONS),
     Api("api_application_reopen", f"POST {A}/reopen", "reopen", INSTITUTIONS),
     Api("api_application_paper", f"POST {A}/paper-receipt", "record_paper_receipt", STAFF),
+    Api("api_applications_decide_in_bulk", f"POST {C}/admissibility-decisions",
+        "decide_admissibility_in_bulk", STAFF),
     Api("api_application_decide", f"POST {A}/admissibility/decision", "decide_admissibility",
         STAFF),
     Api("api_application_request_complements", f"POST {A}/complements", "request_complements",

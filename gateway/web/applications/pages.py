@@ -286,7 +286,43 @@ def call_applications_page(ctx: Ctx, call_id: int) -> Response:
         statuses=applications.ApplicationStatus.choices(),
         admissibilities=applications.AdmissibilityFilter.choices(),
         sorts=applications.TableSort.choices(),
+        decisions=applications.Admissibility.choices(),
     )
+
+
+BULK = "/appels/<int:call_id>/demandes/recevabilite"
+
+
+@route(BULK, access=STAFF, query=applications.BulkDecisionQuery)
+def bulk_admissibility_confirm(ctx: Ctx, call_id: int, **_) -> Response:
+    """The step before a bulk admissibility decision: the applications selected in the
+    table, the decision and its reason, and what will happen; nothing is decided yet."""
+    if ctx.form_state is not None:  # a refused confirmation, shown again as posted
+        ids = [int(v) for v in ctx.form_state.selected("application_ids") if str(v).isdigit()]
+        decision = ctx.form_state.value("decision") or None
+        comment = ctx.form_state.value("comment")
+    else:
+        ids, decision, comment = ctx.query.application_ids, ctx.query.decision, ctx.query.comment
+    table = ctx.applications.applications_table(call_id=call_id)
+    chosen = [row for row in table.rows if row.id in set(ids)]
+    return ctx.render(
+        "applications/bulk_admissibility.html.j2",
+        call=table.call,
+        rows=chosen,
+        decision=applications.Admissibility(decision) if decision else None,
+        comment=comment,
+        form=ctx.form(endpoint="bulk_admissibility_decide"),
+    )
+
+
+@post(BULK, applications.BulkDecisionIn, bulk_admissibility_confirm, STAFF)
+def bulk_admissibility_decide(
+    ctx: Ctx, call_id: int, form: applications.BulkDecisionIn
+) -> Response:
+    """Decide each selected application, one at a time; the page reports each outcome."""
+    result = ctx.applications.decide_admissibility_in_bulk(call_id=call_id, data=form)
+    table = ctx.applications.applications_table(call_id=call_id)
+    return ctx.render("applications/bulk_admissibility_done.html.j2", call=table.call, r=result)
 
 
 @route("/appels/<int:call_id>/demandes.csv", access=STAFF, query=applications.TableQuery)

@@ -18,10 +18,11 @@ from datetime import date
 
 from werkzeug.wrappers import Response
 
+from gateway import directory
 from gateway.web import responses
 from gateway.web.framework import Ctx, notices, post, route
 from gateway.web.passthrough import Confirm, Post, page_actions
-from rac_shared.actor import INSTITUTION_ROLES, Role
+from rac_shared.actor import INSTITUTION_ROLES, OrganisationKind, Role
 from rac_shared.clock import clock
 from rac_shared.contracts import scoring
 from rac_shared.contracts.applications import ApplicationView
@@ -46,6 +47,13 @@ notices(
         "sont retirées."
     },
     affectation="Les affectations sont mises à jour.",
+    lien="Le lien est déclaré : les demandes de cet établissement sont désormais des conflits "
+    "d'intérêts.",
+    **{
+        "lien-retire": "Le lien déclaré est retiré.",
+        "affectation-groupee": "L'affectation groupée est enregistrée; chaque affectation est "
+        "inscrite au journal du comité et notifiée.",
+    },
     rouverte="L'évaluation est rouverte; la réouverture est consignée au journal.",
     consensus="La note de consensus est consignée et le résultat recalculé.",
     recommandation="La recommandation du comité est consignée.",
@@ -82,12 +90,25 @@ class DecisionForm(scoring.DecisionIn):
 # -- evaluators: workspace and scoring form ----------------------------------------------------
 
 
+def network_institutions(ctx: Ctx) -> list[tuple[int, str]]:
+    """The cégeps and school service centres of the directory (links are declared with them)."""
+    session = ctx.db()
+    try:
+        kinds = [OrganisationKind.CEGEP, OrganisationKind.SCHOOL_SERVICE_CENTRE]
+        return [(o["id"], o["name"]) for o in directory.list_organisations(session, kinds)]
+    finally:
+        session.close()
+
+
 @route("/evaluations", access=EVALUATORS, name="scoring_workspace")
 def workspace_view(ctx: Ctx) -> Response:
     return ctx.render(
         "scoring/workspace.html.j2",
         ws=ctx.scoring.workspace(),
         form=ctx.form(endpoint="scoring_declare_conflict"),
+        link_form=ctx.form(endpoint="scoring_declare_link"),
+        institutions=network_institutions(ctx),
+        link_kinds=scoring.LinkKind.choices(),
     )
 
 
@@ -153,7 +174,39 @@ def scoring_committees(ctx: Ctx) -> Response:
 @route("/comites/<int:call_id>", access=STAFF)
 def scoring_committee(ctx: Ctx, call_id: int, **_) -> Response:
     page = ctx.scoring.committee_page(call_id=call_id)
-    return ctx.render("scoring/committee.html.j2", v=page.committee, candidates=page.candidates)
+    return ctx.render(
+        "scoring/committee.html.j2",
+        v=page.committee,
+        candidates=page.candidates,
+        institutions=network_institutions(ctx) if page.committee.can_manage else [],
+        link_kinds=scoring.LinkKind.choices(),
+    )
+
+
+@route("/comites/<int:call_id>/affectations", access=ADMIN, query=scoring.ProposalQuery)
+def scoring_bulk_assignment(ctx: Ctx, call_id: int, **_) -> Response:
+    """The bulk assignment's preview: N evaluators per application, balanced load, no
+    conflict of interest; saved only when the administrator confirms it."""
+    per_application = ctx.query.per_application if ctx.query is not None else None
+    if ctx.form_state is not None:  # a refused save, shown again with what was posted
+        posted = ctx.form_state.value("per_application")
+        per_application = int(posted) if posted.isdigit() else None
+    proposal = ctx.scoring.assignment_proposal(
+        call_id=call_id, query=scoring.ProposalQuery(per_application=per_application)
+    )
+    return ctx.render(
+        "scoring/bulk_assignment.html.j2",
+        p=proposal,
+        form=ctx.form(endpoint="scoring_assign_in_bulk"),
+    )
+
+
+@post(
+    "/comites/<int:call_id>/affectations", scoring.BulkAssignmentIn, scoring_bulk_assignment, ADMIN
+)
+def scoring_assign_in_bulk(ctx: Ctx, call_id: int, form: scoring.BulkAssignmentIn) -> Response:
+    ctx.scoring.assign_in_bulk(call_id=call_id, data=form)
+    return ctx.done(f"/comites/{call_id}", "affectation-groupee")
 
 
 E = "/comites/<int:call_id>/evaluations/<int:evaluation_id>"
@@ -243,6 +296,14 @@ page_actions(
                          "Ce retrait est inscrit au journal du comité.", "Retirer du comité")),
     Post("scoring_record_conflict", "/comites/<int:call_id>/conflits", "record_conflict",
          "/comites/{call_id}", "conflit-consigne", scoring.ConflictIn),
+    Post("scoring_record_link", "/comites/<int:call_id>/liens", "declare_link",
+         "/comites/{call_id}", "lien", scoring.LinkIn),
+    Post("scoring_remove_link", "/comites/<int:call_id>/liens/<int:link_id>/retirer",
+         "remove_link", "/comites/{call_id}", "lien-retire",
+         confirm=Confirm("Retirer ce lien déclaré?",
+                         "Les demandes de cet établissement ne seront plus, à ce titre, des "
+                         "conflits d'intérêts pour ce membre. Ce retrait est inscrit au journal "
+                         "du comité.", "Retirer le lien")),
     Post("scoring_assign", f"{E}/affectations", "assign", "/comites/{call_id}", "affectation",
          scoring.UserIn),
     Post("scoring_unassign", f"{E}/affectations/<int:user_id>/retirer", "unassign",
@@ -260,6 +321,17 @@ page_actions(
     "scoring", scoring_designation_page, ADMIN,
     Post("scoring_recommend", "/comites/<int:call_id>/recommandation", "record_recommendation",
          "/comites/{call_id}/designation", "recommandation", scoring.RecommendationIn),
+)
+page_actions(
+    "scoring", workspace_view, EVALUATORS,
+    Post("scoring_declare_link", "/evaluations/liens", "declare_link", "/evaluations", "lien",
+         scoring.LinkIn),
+    Post("scoring_remove_own_link", "/evaluations/liens/<int:link_id>/retirer", "remove_link",
+         "/evaluations", "lien-retire",
+         confirm=Confirm("Retirer ce lien déclaré?",
+                         "Les demandes de cet établissement pourront de nouveau vous être "
+                         "confiées, sauf autre conflit d'intérêts. Ce retrait est inscrit au "
+                         "journal de vos comités.", "Retirer le lien")),
 )
 page_actions(
     "scoring", scoring_ministries, ADMIN,
