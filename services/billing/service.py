@@ -36,6 +36,8 @@ from rac_shared.contracts.billing import (
     CostsIncurredIn,
     CostsRecorded,
     CostsView,
+    CreditNotePage,
+    CreditNoteQuery,
     CreditNoteView,
     DeliveredDocument,
     EmployerRef,
@@ -45,7 +47,7 @@ from rac_shared.contracts.billing import (
     EstimateSpec,
     EstimateView,
     ImportReport,
-    InvoiceList,
+    InvoicePage,
     InvoiceQuery,
     InvoicesPage,
     InvoiceView,
@@ -275,8 +277,14 @@ class BillingService:
     # -- invoices ------------------------------------------------------------------------
 
     @rpc
-    def list_invoices(self, actor: Actor, query: InvoiceQuery | None = None) -> InvoiceList:
+    def list_invoices(self, actor: Actor, query: InvoiceQuery | None = None) -> InvoicePage:
         return reports.list_invoices(self.db, actor, query or InvoiceQuery())
+
+    @rpc
+    def list_credit_notes(
+        self, actor: Actor, query: CreditNoteQuery | None = None
+    ) -> CreditNotePage:
+        return reports.list_credit_notes(self.db, actor, query or CreditNoteQuery())
 
     @rpc
     def get_invoice(self, actor: Actor, invoice_id: int) -> InvoiceView:

@@ -57,7 +57,7 @@ def test_the_demo_history_is_chained_and_verifies(platform, analyst):
 
 def test_a_payment_recorded_through_the_bus_is_chained_once_with_its_author(platform, analyst):
     coordinator = platform.token(COORDINATOR)
-    invoices = platform.api("GET", "/api/billing/invoices", coordinator).json()["invoices"]
+    invoices = platform.api("GET", "/api/billing/invoices", coordinator).json()["items"]
     due = next(i for i in invoices if float(i["balance"]) > 10)
     response = platform.api(
         "POST",

@@ -308,12 +308,12 @@ def test_invoice_pdf_and_tenant_scoping(platform, world):
     first, second = plan_invoices(platform)
     employer = tokens["direction@boulangerie.demo.quebec"]
     listing = platform.api("GET", "/api/billing/invoices", employer).json()
-    assert {first.number, second.number} <= {i["number"] for i in listing["invoices"]}
+    assert {first.number, second.number} <= {i["number"] for i in listing["items"]}
     for stranger in ("rh@cisss.demo.quebec", "rac@cegeplevis.demo.quebec"):
         numbers = {
             i["number"]
             for i in platform.api("GET", "/api/billing/invoices", tokens[stranger]).json()[
-                "invoices"
+                "items"
             ]
         }
         assert first.number not in numbers

@@ -670,7 +670,7 @@ def test_tenants_see_only_their_own_invoices(session):
 
     def numbers(actor):
         return sorted(
-            i["number"] for i in R.list_invoices(session, actor, InvoiceQuery())["invoices"]
+            i["number"] for i in R.list_invoices(session, actor, InvoiceQuery())["items"]
         )
 
     assert numbers(LEVIS_RAC) == ["CLV-2026-0001", "CLV-2026-0002"]
@@ -729,7 +729,7 @@ def test_demo_seed_is_idempotent(session):
         session.commit()
         assert "CLV-2026-0001 (payée)" in summary and "CLV-2026-0002" in summary
         assert "déjà présentes" in demo.seed(session, organisations, people)
-        listing = R.list_invoices(session, CISSS_HR, InvoiceQuery())["invoices"]
+        listing = R.list_invoices(session, CISSS_HR, InvoiceQuery())["items"]
         listing = [i for i in listing if i["plan_reference"] == demo.DEMO_REFERENCE]
         assert [i["status"] for i in sorted(listing, key=lambda i: i["number"])] == [
             "paid",
