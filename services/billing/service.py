@@ -64,7 +64,9 @@ from rac_shared.contracts.billing import (
 from rac_shared.contracts.calendar import CalendarEvent, CalendarQuery
 from rac_shared.contracts.funding import (
     AllocationIn,
+    AllocationListPage,
     AllocationPage,
+    AllocationQuery,
     AllocationView,
     DisbursementPaymentIn,
     DisbursementView,
@@ -482,6 +484,13 @@ class BillingService:
         """The CERACs the actor sees (all for the ministry, its own for a CERAC) with their
         funding of one fiscal year, and the projects to decide (ministry) or its projects."""
         return funding_views.overview(self.db, actor, fiscal_year)
+
+    @rpc
+    def list_funding_allocations(
+        self, actor: Actor, query: AllocationQuery | None = None
+    ) -> AllocationListPage:
+        """A page of operating allocations (all for the ministry, its own for a CERAC)."""
+        return funding_views.list_allocations(self.db, actor, query or AllocationQuery())
 
     @rpc
     def funding_figures(
