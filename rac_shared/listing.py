@@ -24,7 +24,7 @@ from datetime import date, datetime
 from decimal import Decimal, InvalidOperation
 from typing import Any
 
-from sqlalchemy import and_, func, or_, select
+from sqlalchemy import and_, case, func, or_, select
 from sqlalchemy.sql import ColumnElement, Select
 
 from rac_shared.contracts.listing import ListQuery
@@ -48,6 +48,15 @@ class Key:
 
     expression: Any
     descending: bool = False
+
+
+def nulls_last(expression, fill, descending: bool = False) -> list[Key]:
+    """Keys ordering ``expression`` with its empty values last, in either direction
+    (``fill`` stands for NULL, of the expression's type)."""
+    return [
+        Key(case((expression.is_(None), 1), else_=0)),
+        Key(func.coalesce(expression, fill), descending),
+    ]
 
 
 # -- the cursor ---------------------------------------------------------------------------

@@ -44,6 +44,7 @@ class Pager:
 
 
 def pager(ctx: Ctx, page: Page, cursor: str = CURSOR) -> Pager:
+    # (``cursor``: the page's name of the cursor parameter, ``curseur`` or ``cursor``)
     """The links of a list's page: the next page (the same query with the next cursor), back
     to the first page when this one is not, and the exports' query (every filter and the
     sort, no cursor: an export has every row)."""
@@ -73,23 +74,25 @@ def exports(
     access,
     query: type,
     sheet: str,
-    fetch: Callable[[Ctx, ListQuery], Page],
+    fetch: Callable[..., Page],
     contract: Callable[[Ctx], ListQuery],
     columns: Callable[[Ctx], Sequence[Column]],
 ) -> None:
     """``{path}.csv`` and ``{path}.xlsx`` (routes ``{name}_csv`` and ``{name}_xlsx``, files
     ``{filename}.csv`` and ``.xlsx``): every row of the list the page's query string
-    asks (``contract`` makes the service's query from it), read page after page."""
+    asks (``contract`` makes the service's query from it), read page after page by
+    ``fetch(ctx, query, **url_args)`` (the path's ids, e.g. a call's)."""
 
-    def rows(ctx: Ctx):
-        return table(every_page(lambda q: fetch(ctx, q), contract(ctx)), columns(ctx))
+    def rows(ctx: Ctx, url_args: dict):
+        pages = every_page(lambda q: fetch(ctx, q, **url_args), contract(ctx))
+        return table(pages, columns(ctx))
 
     def as_csv(ctx: Ctx, **url_args) -> Response:
-        header, body = rows(ctx)
+        header, body = rows(ctx, url_args)
         return responses.csv_download(ctx, csv_text(header, body), f"{filename}.csv")
 
     def as_xlsx(ctx: Ctx, **url_args) -> Response:
-        header, body = rows(ctx)
+        header, body = rows(ctx, url_args)
         content = xlsx_bytes(sheet, header, body)
         return responses.download(ctx, content, f"{filename}.xlsx", responses.XLSX_MIME)
 

@@ -112,11 +112,11 @@ class AllocationSort(Vocabulary):
 class AllocationQuery(ListQuery):
     fiscal_year: OptionalFiscalYear = Field(None, title="Exercice financier")
     cerac_id: OptionalInt = Field(None, title="CERAC")
-    education_order: Annotated[EducationOrder | None, BeforeValidator(lambda v: v or None)] = (
-        Field(None, title="Ordre d'enseignement")
+    education_order: Annotated[EducationOrder | None, BeforeValidator(lambda v: v or None)] = Field(
+        None, title="Ordre d'enseignement"
     )
-    sort: Annotated[AllocationSort, BeforeValidator(lambda v: v or AllocationSort.TO_PAY)] = (
-        Field(AllocationSort.TO_PAY, title="Trier par")
+    sort: Annotated[AllocationSort, BeforeValidator(lambda v: v or AllocationSort.TO_PAY)] = Field(
+        AllocationSort.TO_PAY, title="Trier par"
     )
 
 
@@ -347,9 +347,7 @@ class FundingRpc(Protocol):
     def funding_overview(self, fiscal_year: FiscalYear | None = None) -> FundingOverview:
         """Financement d'un exercice : tous les CERAC pour le Ministère, le sien pour un CERAC"""
 
-    def list_funding_allocations(
-        self, query: AllocationQuery | None = None
-    ) -> AllocationListPage:
+    def list_funding_allocations(self, query: AllocationQuery | None = None) -> AllocationListPage:
         """Allocations de fonctionnement, une page à la fois : toutes pour le Ministère, les
         siennes pour un CERAC (filtres fiscal_year, cerac_id, education_order; tri sort,
         versements exigibles d'abord par défaut)"""

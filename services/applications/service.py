@@ -32,6 +32,7 @@ from rac_shared.contracts.applications import (
     AmendmentRecorded,
     Answers,
     AnswersSaved,
+    ApplicationPage,
     ApplicationRow,
     ApplicationsFigures,
     ApplicationsTable,
@@ -45,7 +46,6 @@ from rac_shared.contracts.applications import (
     CallSummary,
     CallView,
     CriterionIn,
-    CsvReply,
     DecisionIn,
     FileReply,
     Grid,
@@ -94,6 +94,7 @@ from rac_shared.contracts.network import (
 from rac_shared.db import Database
 from rac_shared.errors import DomainError, conflict, invalid, not_found
 from rac_shared.events import CeracDesignated
+from rac_shared.listing import reply
 from rac_shared.logs import CorrelationId
 from rac_shared.outbox import already_processed, first_time
 from rac_shared.pdf import PdfRenderingError
@@ -444,7 +445,7 @@ class ApplicationsService:
         result = dossiers.table(self.db, actor, call_id, filters)
         return {
             "call": views.call_summary(result["call"]),
-            "rows": [views.application_row(a) for a in result["rows"]],
+            "listing": _application_page(result["listing"]),
             "counts": result["counts"],
             "total": result["total"],
             "decisions": result["decisions"],
@@ -453,14 +454,11 @@ class ApplicationsService:
         }
 
     @rpc
-    def applications_csv(
+    def list_applications(
         self, actor: Actor, call_id: int, query: TableQuery | None = None
-    ) -> CsvReply:
-        result = dossiers.table(self.db, actor, call_id, query or TableQuery())
-        return {
-            "filename": f"demandes-appel-{call_id}.csv",
-            "content": dossiers.table_csv(result),
-        }
+    ) -> ApplicationPage:
+        page = dossiers.applications_page(self.db, actor, call_id, query or TableQuery())
+        return _application_page(page)
 
     # -- for other services (never exposed by the gateway) -----------------------------
 
@@ -677,3 +675,7 @@ class ApplicationsService:
         """For the ministry's dashboard: reports by status, late reports (CERAC, due date),
         support requests received and answered per CERAC."""
         return reporting.figures(self.db, actor, as_of)
+
+
+def _application_page(page: dict) -> dict:
+    return reply(page, [views.application_row(application) for (application,) in page["rows"]])

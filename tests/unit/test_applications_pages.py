@@ -16,10 +16,12 @@ import rac_shared.contracts.applications as A
 import rac_shared.contracts.network as N
 from gateway.web.forms import FormState, encode
 from gateway.web.framework import Ctx
+from gateway.web.lists import Pager
 from gateway.web.reporting.pages import _draft_values
 from rac_shared.actor import Actor
 from rac_shared.clock import clock
 from rac_shared.contracts.base import parse
+from rac_shared.listing import reply
 from services.applications import ceracs, dossiers, reporting, support, views
 from services.applications.demo import fill_application
 from services.applications.testing import (
@@ -145,17 +147,21 @@ def test_the_table_page_filters_by_the_query_model(session, application):
         dossiers.submit(session, LEVIS_RAC, application.id)
     query = A.TableQuery(status="submitted")
     result = dossiers.table(session, ANALYST, application.call_id, query)
+    listing = reply(
+        result["listing"], [views.application_row(a) for (a,) in result["listing"]["rows"]]
+    )
     table = A.ApplicationsTable.model_validate({
-        **result, "call": views.call_summary(result["call"]),
-        "rows": [views.application_row(a) for a in result["rows"]], "query": query,
+        **result, "call": views.call_summary(result["call"]), "listing": listing, "query": query,
     })  # fmt: skip
+    pager = Pager(count=1, next_url=None, first_url=None, export_query="?status=submitted")
     html = render(
         "applications/table.html.j2", ANALYST, table=table, form=FormState(values=encode(query)),
-        csv_query={"status": "submitted"}, orders=A.EducationOrder.choices(),
+        pager=pager, orders=A.EducationOrder.choices(),
         statuses=A.ApplicationStatus.choices(), admissibilities=A.AdmissibilityFilter.choices(),
         sorts=A.TableSort.choices(),
     )  # fmt: skip
     assert 'value="submitted" selected' in html and "demandes.csv?status=submitted" in html
+    assert "demandes.xlsx?status=submitted" in html and "1 demande selon ces critères" in html
 
 
 @pytest.fixture
