@@ -119,7 +119,7 @@ def encode_cursor(tied_to: str, values: Sequence) -> str:
     return f"{payload}.{signature}"
 
 
-def decode_cursor(cursor: str, tied_to: str, keys: int) -> list:
+def decode_cursor(cursor: str, tied_to: str, keys: int | None) -> list:
     """The keys of the row the cursor points after; ``bad_request`` when it is forged or
     belongs to another list, sort, filter or tenant."""
     payload, dot, signature = cursor.partition(".")
@@ -135,7 +135,7 @@ def decode_cursor(cursor: str, tied_to: str, keys: int) -> list:
         raise bad_cursor() from None
     if owner != tied_to:
         raise bad_cursor(ELSEWHERE)
-    if len(values) != keys:
+    if keys is not None and len(values) != keys:
         raise bad_cursor()
     return values
 
@@ -189,6 +189,29 @@ def paginate(
         "limit": query.limit,
         "sort": str(getattr(query, "sort", "")),
         "next_cursor": next_cursor,
+    }
+
+
+def paginate_rows(rows: Sequence, query: ListQuery, *, name: str, scope: object, key) -> dict:
+    """The same page and cursor over rows already read and filtered in Python (a short list
+    whose filter is not SQL, e.g. the network's CERACs matched on folded text): ``key(row)``
+    is the row's sort key, a tuple ending with its id, every part never None."""
+    tied_to = fingerprint(name, scope, query.filters())
+    ordered = sorted(rows, key=key)
+    if query.cursor:
+        last = tuple(decode_cursor(query.cursor, tied_to, None))
+        try:
+            ordered = [row for row in ordered if key(row) > last]
+        except TypeError:  # signed by us, yet not this sort's keys
+            raise bad_cursor() from None
+    page = ordered[: query.limit]
+    more = len(ordered) > query.limit
+    return {
+        "rows": page,
+        "count": len(rows),
+        "limit": query.limit,
+        "sort": str(getattr(query, "sort", "")),
+        "next_cursor": encode_cursor(tied_to, list(key(page[-1]))) if more and page else None,
     }
 
 

@@ -80,6 +80,7 @@ from rac_shared.contracts.network import (
     ReportDraftIn,
     ReportingFigures,
     ReportingOverview,
+    ReportPage,
     ReportQuery,
     ReportReviewIn,
     ReportSubmitted,
@@ -504,9 +505,9 @@ class ApplicationsService:
     @rpc
     def network_ceracs(self, actor: Actor, query: NetworkQuery | None = None) -> NetworkView:
         filters = query or NetworkQuery()
-        found = ceracs.search(self.db, actor, filters.q, filters.domaine or "")
+        page = ceracs.network_page(self.db, actor, filters)
         return {
-            "ceracs": [ceracs.cerac_view(c, actor) for c in found],
+            "ceracs": reply(page, [ceracs.cerac_view(c, actor) for c in page["rows"]]),
             "areas": ceracs.areas_vocabulary(),
             "query": filters,
         }
@@ -561,16 +562,20 @@ class ApplicationsService:
     # -- reddition de comptes and special mandates ---------------------------------------
 
     @rpc
+    def list_reports(self, actor: Actor, query: ReportQuery | None = None) -> ReportPage:
+        return reporting.reports_page(self.db, actor, query or ReportQuery())
+
+    @rpc
     def reporting_overview(
         self, actor: Actor, query: ReportQuery | None = None
     ) -> ReportingOverview:
         """The CERAC's reports and mandates, or (ministry) every report, filtered."""
         filters = query or ReportQuery()
-        reports = reporting.list_reports(self.db, actor, filters.status or "", filters.late)
+        reports = reporting.reports_page(self.db, actor, filters)
         staff = actor.role in reporting.STAFF_ROLES
         mine = [] if staff else ceracs.ceracs_of_organisation(self.db, actor.organisation_id)
         return {
-            "reports": [reporting.report_summary(r) for r in reports],
+            "reports": reports,
             "mandates": [reporting.mandate_view(m) for m in mandates.list_mandates(self.db, actor)],
             "ceracs": [
                 ceracs.cerac_view(c, actor)

@@ -180,12 +180,15 @@ def network(session):
 
 
 def test_the_network_pages_escape_names_and_key_each_answer_form(session, network):
+    page = ceracs.network_page(session, LEVIS_RAC, N.NetworkQuery())
     found = N.NetworkView.model_validate({
-        "ceracs": [ceracs.cerac_view(network, LEVIS_RAC)], "areas": ceracs.areas_vocabulary(),
-        "query": N.NetworkQuery(),
+        "ceracs": reply(page, [ceracs.cerac_view(c, LEVIS_RAC) for c in page["rows"]]),
+        "areas": ceracs.areas_vocabulary(), "query": N.NetworkQuery(),
     })  # fmt: skip
+    pager = Pager(count=1, next_url=None, first_url=None, export_query="")
     html = render("network/index.html.j2", LEVIS_RAC, result=found, form=FormState(),
-                  areas=N.CompetenceArea.choices())  # fmt: skip
+                  areas=N.CompetenceArea.choices(), pager=pager, orders=[],
+                  sorts=N.NetworkSort.choices())  # fmt: skip
     assert_escaped(html)
     page = N.CeracPage.model_validate({**ceracs.cerac_view(network, CMV_FC),
                                        "can_request_support": False,
@@ -218,14 +221,19 @@ def test_the_report_pages_name_indicators_by_path_and_keep_a_refused_number(sess
     page = render("reporting/report.html.j2", ANALYST, report=staff, review=FormState(),
                   decisions=N.ReportDecision.choices())  # fmt: skip
     assert_escaped(page)
+    reports = reporting.reports_page(session, ANALYST, N.ReportQuery(limit=1))
+    assert reports["items"][0] == reporting.report_summary(report)  # the list's own query
     overview = N.ReportingOverview.model_validate({
-        "reports": [reporting.report_summary(report)], "mandates": [], "ceracs": [],
+        "reports": reports, "mandates": [], "ceracs": [],
         "is_cerac": False, "is_staff": True, "deadlines": [], "years": ["2013-2014"],
         "status_labels": reporting.STATUS_LABELS, "query": N.ReportQuery(),
     })  # fmt: skip
+    pager = Pager(count=1, next_url=None, first_url=None, export_query="")
     index = render("reporting/index.html.j2", ANALYST, overview=overview, filters=FormState(),
-                   deadline_form=FormState(), statuses=N.ReportStatus.choices())  # fmt: skip
-    assert {"statut", "retard", "experimentation_year", "due_date"} <= names(index)
+                   deadline_form=FormState(), statuses=N.ReportStatus.choices(), pager=pager,
+                   sorts=N.ReportSort.choices())  # fmt: skip
+    assert {"statut", "retard", "annee", "tri", "experimentation_year", "due_date"} <= names(index)
+    assert "/redditions/liste.xlsx" in index
     mandate = render("reporting/mandate_new.html.j2", ADMIN, form=FormState(),
                      ceracs=[(network.id, "Cégep")])  # fmt: skip
     assert {"cerac_id", "object", "deliverables", "due_date", "amount"} <= names(mandate)
