@@ -392,7 +392,11 @@ class CeracReport(Base):
     per deliverable). Editable while draft or sent back; each submission freezes a version."""
 
     __tablename__ = "cerac_reports"
-    __table_args__ = (UniqueConstraint("cerac_id", "period_key"),)
+    __table_args__ = (
+        UniqueConstraint("cerac_id", "period_key"),
+        # A CERAC's reports, the earliest due date first (its list's usual order).
+        Index("ix_cerac_reports_cerac_due", "cerac_id", "due_date", "id"),
+    )
 
     id: Mapped[int] = mapped_column(Integer, primary_key=True)
     cerac_id: Mapped[int] = mapped_column(ForeignKey("ceracs.id"), index=True)

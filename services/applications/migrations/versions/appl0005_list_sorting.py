@@ -1,4 +1,5 @@
-"""lists: the applications' sortable institution name, and the index of a call's table
+"""lists: the applications' sortable institution name, the indexes of a call's table and
+of a CERAC's reports
 
 The ministry's table of a call is read one page at a time in the order a French reader
 expects (accents and case ignored): the name's sort key is stored beside it, filled here
@@ -48,9 +49,13 @@ def upgrade() -> None:
     op.create_index(
         'ix_applications_call_sort', 'applications', ['call_id', 'organisation_sort', 'id']
     )
+    op.create_index(
+        'ix_cerac_reports_cerac_due', 'cerac_reports', ['cerac_id', 'due_date', 'id']
+    )
 
 
 def downgrade() -> None:
+    op.drop_index('ix_cerac_reports_cerac_due', table_name='cerac_reports')
     op.drop_index('ix_applications_call_sort', table_name='applications')
     with op.batch_alter_table('applications') as batch:
         batch.drop_column('organisation_sort')
