@@ -6,6 +6,7 @@ the downloads, one call to billing per page."""
 from __future__ import annotations
 
 import io
+import re
 from datetime import date
 
 import pytest
@@ -29,6 +30,7 @@ from services.billing.testing import (
     ORGANISATIONS,
     accepted,
     estimate_spec,
+    listed_credit_note,
     listed_invoice,
     memory_session,
     plan_ref,
@@ -243,3 +245,42 @@ def test_the_invoices_to_pay_come_first_by_due_date_unless_another_order_is_aske
         assert [i["number"] for i in first["items"] + second["items"]] == ["A-3", "A-2", "A-1"]
         assert first["count"] == second["count"] == 3 and second["next_cursor"] is None
     session.close()
+
+
+def test_the_credit_notes_list_puts_credit_to_apply_first_and_exports_every_page(session):
+    listed_credit_note(session, "NC-CLV-2026-0001", "100.00", date(2026, 9, 2), applied="100.00")
+    listed_credit_note(session, "NC-CLV-2026-0002", "40.00", date(2026, 9, 1))
+    listed_credit_note(session, "NC-CLV-2026-0003", "250.00", date(2026, 9, 3), applied="250.00")
+    session.commit()
+    levis = browser(session, LEVIS_RAC)
+    page = levis.get("/facturation/notes-de-credit").html
+    assert "3 notes de crédit" in page
+    numbers = re.findall(r"NC-CLV-2026-000\d", page)
+    assert numbers == ["NC-CLV-2026-0002", "NC-CLV-2026-0003", "NC-CLV-2026-0001"]
+    api = levis.get("/api/billing/credit-notes?limit=2&sort=montant").response.json
+    assert [c["number"] for c in api["items"]] == ["NC-CLV-2026-0003", "NC-CLV-2026-0001"]
+    following = levis.get(
+        f"/api/billing/credit-notes?limit=2&sort=montant&cursor={api['next_cursor']}"
+    )
+    assert [c["number"] for c in following.response.json["items"]] == ["NC-CLV-2026-0002"]
+    assert following.response.json["next_cursor"] is None
+    # The cursor is the Cégep de Lévis's: the employer's list refuses it (400, in French).
+    refused = (
+        browser(session, CISSS_HR)
+        .get(f"/api/billing/credit-notes?limit=2&sort=montant&cursor={api['next_cursor']}")
+        .response
+    )
+    assert (
+        refused.status_code == 400
+        and "revenez à la première page" in refused.json["error"]["message"]
+    )
+    export = levis.get("/facturation/notes-de-credit/liste.csv?tri=montant").response
+    header, *rows = export.get_data(as_text=True).lstrip("\ufeff").splitlines()
+    assert header == "Numéro;Organisation;Plan;Émise le;Motif;Montant;Non appliqué"
+    assert [r.split(";")[0] for r in rows] == [
+        "NC-CLV-2026-0003",
+        "NC-CLV-2026-0001",
+        "NC-CLV-2026-0002",
+    ]
+    paged = levis.get("/facturation/notes-de-credit?tri=montant").html
+    assert 'href="/facturation/notes-de-credit/liste.xlsx?tri=montant"' in paged
