@@ -16,6 +16,7 @@ from __future__ import annotations
 
 import html
 import re
+import unicodedata
 from dataclasses import dataclass
 from enum import StrEnum
 
@@ -409,3 +410,10 @@ JINJA_FILTERS = {
     "plural": plural,
     "french_spacing": french_spacing,
 }
+
+
+def sort_key(text: str | None) -> str:
+    """Accent- and case-insensitive order, as a French reader expects (Cégep < Centre <
+    École): what a list stores beside a name to sort it in SQL."""
+    decomposed = unicodedata.normalize("NFD", text or "")
+    return "".join(c for c in decomposed if not unicodedata.combining(c)).casefold()

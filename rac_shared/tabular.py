@@ -17,6 +17,14 @@ Cell = str | int | Decimal | date | None
 MONEY_FORMAT = '# ##0.00 "$"'
 
 
+FORMULA_STARTS = ("=", "+", "-", "@", "\t", "\r")
+
+
+def safe_text(text: str) -> str:
+    """Text a spreadsheet will not run as a formula (« =HYPERLINK(…) » typed in a name)."""
+    return "'" + text if text[:1] in FORMULA_STARTS else text
+
+
 def _csv_cell(value: Cell) -> str:
     if value is None:
         return ""
@@ -24,7 +32,17 @@ def _csv_cell(value: Cell) -> str:
         return f"{value:.2f}".replace(".", ",")
     if isinstance(value, date):
         return value.isoformat()
+    if isinstance(value, str):
+        return safe_text(value)
     return str(value)
+
+
+def _xlsx_cell(value: Cell):
+    if isinstance(value, Decimal):
+        return float(value)
+    if isinstance(value, str):
+        return safe_text(value)
+    return value
 
 
 def csv_text(header: Sequence[str], rows: Sequence[Sequence[Cell]]) -> str:
@@ -45,7 +63,7 @@ def xlsx_bytes(title: str, header: Sequence[str], rows: Sequence[Sequence[Cell]]
         cell.font = cell.font.copy(bold=True)
     sheet.freeze_panes = "A2"
     for row in rows:
-        sheet.append([float(v) if isinstance(v, Decimal) else v for v in row])
+        sheet.append([_xlsx_cell(v) for v in row])
         for cell, value in zip(sheet[sheet.max_row], row, strict=True):
             if isinstance(value, Decimal):
                 cell.number_format = MONEY_FORMAT

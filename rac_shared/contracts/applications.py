@@ -29,8 +29,9 @@ from rac_shared.contracts.base import (
     text,
 )
 from rac_shared.contracts.calendar import CalendarRpc
+from rac_shared.contracts.listing import ListQuery, Page
 from rac_shared.contracts.network import Deleted, ReportingFigures, free_text
-from rac_shared.contracts.scoring import CsvReply, EducationOrder, FileReply
+from rac_shared.contracts.scoring import EducationOrder, FileReply
 
 # -- vocabularies and limits ---------------------------------------------------------------
 
@@ -139,6 +140,7 @@ class ReviewAction(Vocabulary):
 
 
 class TableSort(Vocabulary):
+    TO_DECIDE = "a-decider", "À décider d'abord (recevabilité), le dépôt le plus ancien en tête"
     ORGANISATION = "organisation", "Établissement (A à Z)"
     ORGANISATION_DESC = "-organisation", "Établissement (Z à A)"
     REGION = "region", "Région (A à Z)"
@@ -411,8 +413,8 @@ class BulkDecisionQuery(Strict):
     comment: text(4000) = Field("", title="Motif")
 
 
-class TableQuery(Strict):
-    """Filters and order of the ministry's table (every one optional)."""
+class TableQuery(ListQuery):
+    """Filters and order of the ministry's table (every one optional), one page at a time."""
 
     order: Annotated[EducationOrder | None, BeforeValidator(_blank_is_none)] = Field(
         None, title="Ordre d'enseignement"
@@ -426,8 +428,8 @@ class TableQuery(Strict):
     admissibility: Annotated[AdmissibilityFilter | None, BeforeValidator(_blank_is_none)] = Field(
         None, title="Recevabilité"
     )
-    sort: Annotated[TableSort, BeforeValidator(lambda v: v or TableSort.ORGANISATION)] = Field(
-        TableSort.ORGANISATION, title="Trier par"
+    sort: Annotated[TableSort, BeforeValidator(lambda v: v or TableSort.TO_DECIDE)] = Field(
+        TableSort.TO_DECIDE, title="Trier par"
     )
 
 
@@ -784,9 +786,13 @@ class RuleReviewed(Reply):
     overridden: bool
 
 
+class ApplicationPage(Page[ApplicationRow]):
+    """A page of a call's applications (``next_cursor`` asks for the next one)."""
+
+
 class ApplicationsTable(Reply):
     call: CallSummary
-    rows: list[ApplicationRow]
+    listing: ApplicationPage
     counts: dict[str, int]
     total: int
     decisions: dict[str, int]
@@ -949,8 +955,9 @@ class ApplicationsRpc(CalendarRpc, Protocol):
     ) -> ApplicationsTable:
         """Tableau des demandes d'un appel (filtres order, status, region, admissibility; tri)"""
 
-    def applications_csv(self, call_id: int, query: TableQuery | None = None) -> CsvReply:
-        """Tableau des demandes en CSV (UTF-8, point-virgule)"""
+    def list_applications(self, call_id: int, query: TableQuery | None = None) -> ApplicationPage:
+        """Demandes d'un appel, une page à la fois (filtres order, status, region,
+        admissibility; tri sort, à décider d'abord par défaut)"""
 
 
 class ApplicationsGridRpc(Protocol):

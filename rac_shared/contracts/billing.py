@@ -36,6 +36,7 @@ from rac_shared.contracts.base import (
 )
 from rac_shared.contracts.calendar import CalendarRpc
 from rac_shared.contracts.funding import FiscalYear, FundingFigures
+from rac_shared.contracts.listing import ListQuery, Page
 from rac_shared.contracts.scoring import CsvReply, DeliveryFile, FileReply
 
 # -- vocabularies and limits ---------------------------------------------------------------
@@ -267,12 +268,44 @@ class ProfileIn(Strict):
     )
 
 
-class InvoiceQuery(Strict):
-    status: InvoiceFilter = Field(InvoiceFilter.ALL, title="Statut")
+class InvoiceSort(Vocabulary):
+    """How a list of invoices is sorted (on the server); what is owed first by default."""
+
+    TO_PAY = "a-payer", "Soldes dus d'abord, par échéance"
+    NUMBER = "numero", "Numéro"
+    ISSUED = "emission", "Date d'émission, les plus récentes d'abord"
+    BALANCE = "solde", "Solde, le plus élevé d'abord"
+
+
+class InvoiceQuery(ListQuery):
+    status: Annotated[InvoiceFilter, BeforeValidator(lambda v: v or InvoiceFilter.ALL)] = Field(
+        InvoiceFilter.ALL, title="Statut"
+    )
     employer_id: OptionalInt = Field(None, title="Organisation")
     institution_id: OptionalInt = Field(None, title="Établissement")
-    limit: int = Field(200, ge=1, le=1000)
-    offset: int = Field(0, ge=0)
+    sort: Annotated[InvoiceSort, BeforeValidator(lambda v: v or InvoiceSort.TO_PAY)] = Field(
+        InvoiceSort.TO_PAY, title="Trier par"
+    )
+
+
+class CreditNoteSort(Vocabulary):
+    """How a list of credit notes is sorted; the credit still to apply first by default."""
+
+    TO_APPLY = "a-appliquer", "Crédit non appliqué d'abord, les plus récentes en tête"
+    ISSUED = "emission", "Date d'émission, les plus récentes d'abord"
+    NUMBER = "numero", "Numéro"
+    TOTAL = "montant", "Montant, le plus élevé d'abord"
+
+
+class CreditNoteQuery(ListQuery):
+    reason: Annotated[CreditReason | None, BeforeValidator(lambda v: v or None)] = Field(
+        None, title="Motif"
+    )
+    employer_id: OptionalInt = Field(None, title="Organisation")
+    institution_id: OptionalInt = Field(None, title="Établissement")
+    sort: Annotated[CreditNoteSort, BeforeValidator(lambda v: v or CreditNoteSort.TO_APPLY)] = (
+        Field(CreditNoteSort.TO_APPLY, title="Trier par")
+    )
 
 
 class BankFileIn(Strict):
@@ -464,9 +497,8 @@ class InvoiceSummary(Reply):
     description: str
 
 
-class InvoiceList(Reply):
-    count: int
-    invoices: list[InvoiceSummary]
+class InvoicePage(Page[InvoiceSummary]):
+    """A page of invoices (``next_cursor`` asks for the next one)."""
 
 
 class PaymentView(Reply):
@@ -517,6 +549,10 @@ class CreditNoteSummary(Reply):
     total: DecimalText
     applied: DecimalText
     unapplied: DecimalText
+
+
+class CreditNotePage(Page[CreditNoteSummary]):
+    """A page of credit notes (``next_cursor`` asks for the next one)."""
 
 
 class CreditAllocation(Reply):
@@ -600,7 +636,7 @@ class InvoicesPage(Reply):
     """The invoices page: the list, and for an institution the installments to invoice,
     the employers to filter by and its cancelled plans."""
 
-    listing: InvoiceList
+    listing: InvoicePage
     scheduled: list[ScheduledInstallment]
     employers: list[EmployerRef]
     cancelled_plans: list[CancelledPlan]
@@ -823,8 +859,14 @@ class BillingRpc(CalendarRpc, Protocol):
     def plan_billing(self, plan_id: int) -> PlanBilling: ...
 
     # invoices and credit notes
-    def list_invoices(self, query: InvoiceQuery | None = None) -> InvoiceList:
-        """Factures visibles (les siennes : établissement émetteur ou organisation payeuse)"""
+    def list_invoices(self, query: InvoiceQuery | None = None) -> InvoicePage:
+        """Factures visibles (les siennes : établissement émetteur ou organisation payeuse),
+        une page à la fois (filtres status, employer_id, institution_id; tri sort, soldes dus
+        d'abord par défaut)"""
+
+    def list_credit_notes(self, query: CreditNoteQuery | None = None) -> CreditNotePage:
+        """Notes de crédit visibles, une page à la fois (filtres reason, employer_id,
+        institution_id; tri sort, crédit non appliqué d'abord par défaut)"""
 
     def invoices_page(self, query: InvoiceQuery | None = None) -> InvoicesPage: ...
     def get_invoice(self, invoice_id: int) -> InvoiceView:

@@ -17,11 +17,13 @@ from rac_shared.contracts.base import (
     DecimalText,
     Messages,
     Money,
+    OptionalInt,
     Reply,
     Strict,
     Vocabulary,
     slow,
 )
+from rac_shared.contracts.listing import ListQuery, Page
 from rac_shared.contracts.scoring import CsvReply, EducationOrder, FileReply
 
 # -- vocabularies and limits ---------------------------------------------------------------
@@ -96,6 +98,26 @@ class AllocationIn(Strict):
     )
     installments: Installments = Field(None, title="Nombre de versements")
     note: Annotated[str, Field(max_length=2000)] = Field("", title="Note")
+
+
+class AllocationSort(Vocabulary):
+    """How the list of operating allocations is sorted; what is payable first by default."""
+
+    TO_PAY = "a-verser", "Versements exigibles d'abord, la prochaine échéance en tête"
+    YEAR = "exercice", "Exercice, le plus récent d'abord"
+    CERAC = "cerac", "CERAC"
+    AMOUNT = "montant", "Montant, le plus élevé d'abord"
+
+
+class AllocationQuery(ListQuery):
+    fiscal_year: OptionalFiscalYear = Field(None, title="Exercice financier")
+    cerac_id: OptionalInt = Field(None, title="CERAC")
+    education_order: Annotated[EducationOrder | None, BeforeValidator(lambda v: v or None)] = Field(
+        None, title="Ordre d'enseignement"
+    )
+    sort: Annotated[AllocationSort, BeforeValidator(lambda v: v or AllocationSort.TO_PAY)] = Field(
+        AllocationSort.TO_PAY, title="Trier par"
+    )
 
 
 class BudgetLineIn(Strict):
@@ -197,6 +219,26 @@ class AllocationView(Reply):
 class AllocationPage(AllocationView):
     cerac: CeracRef
     can_manage: bool
+
+
+class AllocationRow(Reply):
+    """An operating allocation in a list: what was allocated, paid, and what is next."""
+
+    id: int
+    cerac_id: int
+    cerac_name: str
+    education_order_label: str
+    fiscal_year: str
+    amount: DecimalText
+    paid: DecimalText
+    remaining: DecimalText
+    payable: int  # disbursements due, not held, not paid
+    next_due_on: date | None
+    recorded_on: date
+
+
+class AllocationListPage(Page[AllocationRow]):
+    """A page of operating allocations (``next_cursor`` asks for the next one)."""
 
 
 class BudgetLine(Reply):
@@ -304,6 +346,11 @@ class FundingRpc(Protocol):
 
     def funding_overview(self, fiscal_year: FiscalYear | None = None) -> FundingOverview:
         """Financement d'un exercice : tous les CERAC pour le Ministère, le sien pour un CERAC"""
+
+    def list_funding_allocations(self, query: AllocationQuery | None = None) -> AllocationListPage:
+        """Allocations de fonctionnement, une page à la fois : toutes pour le Ministère, les
+        siennes pour un CERAC (filtres fiscal_year, cerac_id, education_order; tri sort,
+        versements exigibles d'abord par défaut)"""
 
     def funding_figures(self, fiscal_year: FiscalYear | None = None) -> FundingFigures:
         """Tableau de bord : plafond, fonctionnement alloué, projets approuvés, versé et

@@ -22,10 +22,13 @@ from rac_shared.contracts.base import (
     FormLines,
     Messages,
     OptionalDate,
+    OptionalInt,
     Reply,
     Strict,
     Vocabulary,
 )
+from rac_shared.contracts.listing import ListQuery, Page
+from rac_shared.contracts.scoring import EducationOrder
 
 # -- vocabularies and limits ---------------------------------------------------------------
 
@@ -163,10 +166,22 @@ def _split_lines(value) -> list[str]:
 # -- inputs ------------------------------------------------------------------------------------
 
 
-class NetworkQuery(Strict):
+class NetworkSort(Vocabulary):
+    ORDER = "ordre", "Ordre d'enseignement, puis nom"
+    NAME = "nom", "Nom"
+    DESIGNATED = "designation", "Désignation, la plus récente d'abord"
+
+
+class NetworkQuery(ListQuery):
     q: str = Field("", max_length=200, title="Mot-clé")
     domaine: Annotated[CompetenceArea | None, BeforeValidator(_blank_is_none)] = Field(
         None, title="Domaine de compétence"
+    )
+    ordre: Annotated[EducationOrder | None, BeforeValidator(_blank_is_none)] = Field(
+        None, title="Ordre d'enseignement"
+    )
+    sort: Annotated[NetworkSort, BeforeValidator(lambda v: v or NetworkSort.ORDER)] = Field(
+        NetworkSort.ORDER, title="Trier par"
     )
 
 
@@ -278,11 +293,28 @@ class SpecialMandateIn(Strict):
         return _deliverables(value)
 
 
-class ReportQuery(Strict):
+class ReportSort(Vocabulary):
+    """How a list of reports is sorted; the reader's work first by default (the ministry:
+    reports to analyse; a CERAC: changes requested, then drafts, the most late first)."""
+
+    TO_DO = "a-faire", "Travail à faire d'abord, l'échéance la plus ancienne en tête"
+    DUE = "echeance", "Échéance, la plus ancienne d'abord"
+    CERAC = "cerac", "CERAC"
+    UPDATED = "modification", "Dernière modification, la plus récente d'abord"
+
+
+class ReportQuery(ListQuery):
     status: Annotated[ReportStatus | None, BeforeValidator(_blank_is_none)] = Field(
         None, title="Statut"
     )
     late: bool = Field(False, title="En retard seulement")
+    year: Annotated[str | None, BeforeValidator(_blank_is_none)] = Field(
+        None, pattern=r"^\d{4}-\d{4}$", title="Année d'expérimentation"
+    )
+    cerac_id: OptionalInt = Field(None, title="CERAC")
+    sort: Annotated[ReportSort, BeforeValidator(lambda v: v or ReportSort.TO_DO)] = Field(
+        ReportSort.TO_DO, title="Trier par"
+    )
 
 
 # -- replies -----------------------------------------------------------------------------------
@@ -321,8 +353,12 @@ class CeracPage(CeracView):
     areas: list[KeyLabel]
 
 
+class CeracPageOfList(Page[CeracView]):
+    """A page of the network's CERACs (``next_cursor`` asks for the next one)."""
+
+
 class NetworkView(Reply):
-    ceracs: list[CeracView]
+    ceracs: CeracPageOfList
     areas: list[KeyLabel]
     query: NetworkQuery
 
@@ -398,8 +434,12 @@ class Deadline(Reply):
     set_by: str | None
 
 
+class ReportPage(Page[ReportSummary]):
+    """A page of reports (``next_cursor`` asks for the next one)."""
+
+
 class ReportingOverview(Reply):
-    reports: list[ReportSummary]
+    reports: ReportPage
     mandates: list[MandateView]
     ceracs: list[CeracView]
     is_cerac: bool
@@ -586,7 +626,12 @@ class NetworkRpc(Protocol):
 
     # reddition de comptes and special mandates
     def reporting_overview(self, query: ReportQuery | None = None) -> ReportingOverview:
-        """Rapports visibles (paramètres : status, late=1); mandats et CERAC"""
+        """Rapports visibles, une page (paramètres : status, late=1, year, cerac_id, sort);
+        mandats et CERAC"""
+
+    def list_reports(self, query: ReportQuery | None = None) -> ReportPage:
+        """Rapports visibles, une page à la fois (filtres status, late, year, cerac_id; tri
+        sort, travail à faire d'abord par défaut)"""
 
     def get_report(self, report_id: int) -> ReportView:
         """Un rapport"""

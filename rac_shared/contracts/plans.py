@@ -42,6 +42,7 @@ from rac_shared.contracts.base import (
 )
 from rac_shared.contracts.billing import EstimateSpec, EstimateView
 from rac_shared.contracts.calendar import CalendarRpc
+from rac_shared.contracts.listing import ListQuery, Page
 
 # -- vocabularies and limits ---------------------------------------------------------------
 
@@ -555,8 +556,22 @@ class PersonalInformationQuery(PlanInput):
     email: RequiredEmail = Field(title="Courriel de la personne candidate")
 
 
-class PlanQuery(Strict):
-    status: PlanStatus | None = Field(None, title="Statut")
+class PlanSort(Vocabulary):
+    """How a list of plans is sorted (on the server); work to do first by default."""
+
+    TO_DO = "a-faire", "En attente d'acceptation d'abord, l'échéance la plus proche en tête"
+    UPDATED = "modification", "Dernière modification, la plus récente d'abord"
+    REFERENCE = "reference", "Référence"
+    EMPLOYER = "organisation", "Organisation employeuse"
+
+
+class PlanQuery(ListQuery):
+    status: Annotated[PlanStatus | None, BeforeValidator(lambda v: v or None)] = Field(
+        None, title="Statut"
+    )
+    sort: Annotated[PlanSort, BeforeValidator(lambda v: v or PlanSort.TO_DO)] = Field(
+        PlanSort.TO_DO, title="Trier par"
+    )
 
 
 class VersionQuery(Strict):
@@ -593,6 +608,10 @@ class PlanRow(Reply):
     days_left: int | None
     urgent: bool
     updated_at: dt.datetime | None
+
+
+class PlanPage(Page[PlanRow]):
+    """A page of plans (``next_cursor`` asks for the next one)."""
 
 
 class VersionSummary(Reply):
@@ -1007,8 +1026,9 @@ class PlansRpc(CalendarRpc, Protocol):
     def health(self) -> HealthReport: ...
     def home_summary(self) -> list[NextAction]: ...
 
-    def list_plans(self, query: PlanQuery | None = None) -> list[PlanRow]:
-        """Plans de mise en œuvre de l'établissement ou adressés à l'organisation"""
+    def list_plans(self, query: PlanQuery | None = None) -> PlanPage:
+        """Plans de mise en œuvre de l'établissement ou adressés à l'organisation, une page à
+        la fois (filtre status; tri sort, en attente d'acceptation d'abord par défaut)"""
 
     def network_figures(self) -> PlanFigures:
         """Indicateurs du réseau : nombre de plans par statut, taux d'acceptation"""

@@ -24,9 +24,17 @@ from sqlalchemy.orm import Session
 
 from rac_shared.actor import Actor, Role
 from rac_shared.clock import clock
-from rac_shared.contracts.network import ORDER_LABELS, CompetenceArea, MandatePart
+from rac_shared.contracts.network import (
+    ORDER_LABELS,
+    CompetenceArea,
+    MandatePart,
+    NetworkQuery,
+    NetworkSort,
+)
 from rac_shared.errors import forbidden, invalid, not_found
 from rac_shared.events import CeracDesignated
+from rac_shared.french import sort_key
+from rac_shared.listing import paginate_rows
 from services.applications.models import (
     Answer,
     Application,
@@ -208,7 +216,9 @@ def get(session: Session, actor: Actor, cerac_id: int) -> CeracRecord:
     return record
 
 
-def search(session: Session, actor: Actor, text: str = "", area: str = "") -> list[CeracRecord]:
+def search(
+    session: Session, actor: Actor, text: str = "", area: str = "", order: str = ""
+) -> list[CeracRecord]:
     """Every CERAC, filtered by competence area and by free text (name, areas, programs,
     mandate parts). Matching is done on folded text in Python: what the user types is never
     SQL, so ``%``, ``_`` or quotes are plain characters."""
@@ -223,10 +233,30 @@ def search(session: Session, actor: Actor, text: str = "", area: str = "") -> li
     for record in records:
         if area and area not in (record.competence_areas or []):
             continue
+        if order and record.education_order != order:
+            continue
         if needle and needle not in fold(searchable_text(record)):
             continue
         found.append(record)
     return found[:MAX_SEARCH]
+
+
+def _network_key(sort: str):
+    if sort == NetworkSort.NAME:
+        return lambda r: (sort_key(r.organisation_name), r.id)
+    if sort == NetworkSort.DESIGNATED:
+        return lambda r: (-r.designated_on.toordinal(), sort_key(r.organisation_name), r.id)
+    return lambda r: (r.education_order or "", sort_key(r.organisation_name), r.id)
+
+
+def network_page(session: Session, actor: Actor, query: NetworkQuery) -> dict:
+    """A page of the network's CERACs. The network is short (the designated CERACs) and
+    matched on folded text in Python: one statement, then the page and cursor of
+    ``paginate_rows``."""
+    found = search(session, actor, query.q, query.domaine or "", query.ordre or "")
+    return paginate_rows(
+        found, query, name="ceracs", scope=actor.organisation_id, key=_network_key(query.sort)
+    )
 
 
 def searchable_text(record: CeracRecord) -> str:

@@ -17,6 +17,7 @@ from sqlalchemy import (
     Date,
     DateTime,
     ForeignKey,
+    Index,
     Integer,
     LargeBinary,
     Numeric,
@@ -24,9 +25,17 @@ from sqlalchemy import (
     Text,
     UniqueConstraint,
 )
-from sqlalchemy.orm import DeclarativeBase, Mapped, deferred, mapped_column, relationship
+from sqlalchemy.orm import (
+    DeclarativeBase,
+    Mapped,
+    deferred,
+    mapped_column,
+    relationship,
+    validates,
+)
 
 from rac_shared.db import new_metadata
+from rac_shared.french import sort_key
 from rac_shared.outbox import install_reliability_tables
 from rac_shared.scheduler import install_job_ledger
 
@@ -153,12 +162,18 @@ class Application(Base):
     """A demande de reconnaissance: one per institution per call."""
 
     __tablename__ = "applications"
-    __table_args__ = (UniqueConstraint("call_id", "organisation_id"),)
+    __table_args__ = (
+        UniqueConstraint("call_id", "organisation_id"),
+        # The ministry's table of a call, sorted by institution (keyset pages).
+        Index("ix_applications_call_sort", "call_id", "organisation_sort", "id"),
+    )
 
     id: Mapped[int] = mapped_column(Integer, primary_key=True)
     call_id: Mapped[int] = mapped_column(ForeignKey("calls.id"), index=True)
     organisation_id: Mapped[int] = mapped_column(Integer, index=True)
     organisation_name: Mapped[str] = mapped_column(String(200))
+    # The name as a French reader sorts it (rac_shared.french.sort_key), set with the name.
+    organisation_sort: Mapped[str] = mapped_column(String(200), default="")
     organisation_code: Mapped[str] = mapped_column(String(10), default="")
     organisation_kind: Mapped[str] = mapped_column(String(30))
     education_order: Mapped[str | None] = mapped_column(String(20))
@@ -210,6 +225,11 @@ class Application(Base):
         order_by="ComplementRequest.number",
         cascade="all, delete-orphan",
     )
+
+    @validates("organisation_name")
+    def _sorted_name(self, key: str, value: str) -> str:
+        self.organisation_sort = sort_key(value)
+        return value
 
 
 class Answer(Base):
@@ -437,7 +457,11 @@ class CeracReport(Base):
     per deliverable). Editable while draft or sent back; each submission freezes a version."""
 
     __tablename__ = "cerac_reports"
-    __table_args__ = (UniqueConstraint("cerac_id", "period_key"),)
+    __table_args__ = (
+        UniqueConstraint("cerac_id", "period_key"),
+        # A CERAC's reports, the earliest due date first (its list's usual order).
+        Index("ix_cerac_reports_cerac_due", "cerac_id", "due_date", "id"),
+    )
 
     id: Mapped[int] = mapped_column(Integer, primary_key=True)
     cerac_id: Mapped[int] = mapped_column(ForeignKey("ceracs.id"), index=True)

@@ -26,18 +26,25 @@ import re
 from datetime import date, datetime, timedelta
 from decimal import Decimal
 
-from sqlalchemy import func, select
-from sqlalchemy.orm import Session
+from sqlalchemy import and_, case, func, select
+from sqlalchemy.orm import Session, aliased
 
 from rac_shared.actor import Actor, Role
-from rac_shared.clock import clock, end_of_day, start_of_day
-from rac_shared.contracts.network import IndicatorSource, ReportKind, ReportStatus
+from rac_shared.clock import aware, clock, end_of_day, start_of_day
+from rac_shared.contracts.network import (
+    IndicatorSource,
+    ReportKind,
+    ReportQuery,
+    ReportSort,
+    ReportStatus,
+)
 from rac_shared.errors import conflict, forbidden, invalid, not_found
 from rac_shared.events import (
     CeracReportAccepted,
     CeracReportChangesRequested,
     CeracReportSubmitted,
 )
+from rac_shared.listing import Key, paginate, reply
 from rac_shared.outbox import record_event
 from services.applications.ceracs import MANDATE_PART_LABELS
 from services.applications.config import applications_settings
@@ -689,6 +696,72 @@ def list_reports(
     return list(session.scalars(query))
 
 
+FAR = date(9999, 12, 31)
+
+
+def _report_keys(sort: str, actor: Actor) -> list[Key]:
+    newest = Key(CeracReport.id, descending=True)
+    if sort == ReportSort.DUE:
+        return [Key(CeracReport.due_date), Key(CeracRecord.organisation_name), Key(CeracReport.id)]
+    if sort == ReportSort.CERAC:
+        return [Key(CeracRecord.organisation_name), Key(CeracReport.due_date), Key(CeracReport.id)]
+    if sort == ReportSort.UPDATED:
+        return [Key(CeracReport.updated_at, descending=True), newest]
+    # The reader's work first: the ministry analyses deposited reports; a CERAC answers the
+    # changes requested, then writes its drafts. The oldest due date first.
+    if actor.role in STAFF_ROLES:
+        rank = case((CeracReport.status == REPORT_SUBMITTED, 0), else_=1)
+    else:
+        rank = case(
+            (CeracReport.status == REPORT_CHANGES_REQUESTED, 0),
+            (CeracReport.status == REPORT_DRAFT, 1),
+            else_=2,
+        )
+    return [Key(rank), Key(CeracReport.due_date), Key(CeracReport.id)]
+
+
+def reports_page(session: Session, actor: Actor, query: ReportQuery) -> dict:
+    """A page of the reports the actor sees, each with its CERAC and its last version's
+    deposit (one subquery): two statements whatever the page's size."""
+    ensure_reporting_area(actor)
+    last = (
+        select(ReportVersion.report_id, func.max(ReportVersion.number).label("number"))
+        .group_by(ReportVersion.report_id)
+        .subquery()
+    )
+    version = aliased(ReportVersion)
+    statement = (
+        select(CeracReport, CeracRecord, version.submitted_at, version.late)
+        .join(CeracRecord, CeracRecord.id == CeracReport.cerac_id)
+        .outerjoin(last, last.c.report_id == CeracReport.id)
+        .outerjoin(
+            version, and_(version.report_id == CeracReport.id, version.number == last.c.number)
+        )
+    )
+    if actor.role not in STAFF_ROLES:
+        statement = statement.where(CeracRecord.organisation_id == actor.organisation_id)
+    if query.status:
+        statement = statement.where(CeracReport.status == query.status)
+    today = clock.today()
+    if query.late:
+        statement = statement.where(
+            CeracReport.status == REPORT_DRAFT, CeracReport.due_date < today
+        )
+    if query.year:
+        statement = statement.where(CeracReport.experimentation_year == query.year)
+    if query.cerac_id is not None:
+        statement = statement.where(CeracReport.cerac_id == query.cerac_id)
+    page = paginate(
+        session,
+        statement,
+        query,
+        name="reports",
+        scope=actor.organisation_id,
+        keys=_report_keys(query.sort, actor),
+    )
+    return reply(page, [summary_of(*row, today) for row in page["rows"]])
+
+
 def figures(session: Session, actor: Actor, as_of: date | None = None) -> dict:
     """For the ministry's dashboard: reports by status, late reports, support requests."""
     if not actor.is_ministry:
@@ -765,14 +838,32 @@ def _dec(value) -> str | None:
 
 
 def report_summary(report: CeracReport, as_of: date | None = None) -> dict:
-    as_of = as_of or clock.today()
     last = report.versions[-1] if report.versions else None
+    return summary_of(
+        report,
+        report.cerac,
+        last.submitted_at if last else None,
+        bool(last and last.late),
+        as_of,
+    )
+
+
+def summary_of(
+    report: CeracReport,
+    cerac: CeracRecord,
+    last_submitted_at: datetime | None,
+    last_late: bool | None,
+    as_of: date | None = None,
+) -> dict:
+    """A ``ReportSummary`` from the report, its CERAC and its last version's deposit (a
+    list selects them together rather than loading each report's versions)."""
+    as_of = as_of or clock.today()
     return {
         "id": report.id,
         "cerac_id": report.cerac_id,
-        "organisation_id": report.cerac.organisation_id,
-        "organisation_name": report.cerac.organisation_name,
-        "education_order": report.cerac.education_order,
+        "organisation_id": cerac.organisation_id,
+        "organisation_name": cerac.organisation_name,
+        "education_order": cerac.education_order,
         "kind": report.kind,
         "kind_label": KIND_LABELS[report.kind],
         "period_label": report.period_label,
@@ -784,8 +875,8 @@ def report_summary(report: CeracReport, as_of: date | None = None) -> dict:
         "overdue": is_overdue(report, as_of),
         "days_late": days_late(report.due_date, as_of) if is_overdue(report, as_of) else 0,
         "versions_count": report.versions_count,
-        "last_submitted_at": last.submitted_at.isoformat() if last else None,
-        "last_version_late": bool(last and last.late),
+        "last_submitted_at": aware(last_submitted_at).isoformat() if last_submitted_at else None,
+        "last_version_late": bool(last_late),
         "updated_at": report.updated_at.isoformat(),
     }
 

@@ -32,6 +32,7 @@ from rac_shared.contracts.applications import (
     AmendmentRecorded,
     Answers,
     AnswersSaved,
+    ApplicationPage,
     ApplicationRow,
     ApplicationsFigures,
     ApplicationsTable,
@@ -54,7 +55,6 @@ from rac_shared.contracts.applications import (
     ComplementsRequestIn,
     ComplementTextIn,
     CriterionIn,
-    CsvReply,
     DecisionIn,
     FileReply,
     Grid,
@@ -90,6 +90,7 @@ from rac_shared.contracts.network import (
     ReportDraftIn,
     ReportingFigures,
     ReportingOverview,
+    ReportPage,
     ReportQuery,
     ReportReviewIn,
     ReportSubmitted,
@@ -104,6 +105,7 @@ from rac_shared.contracts.network import (
 from rac_shared.db import Database
 from rac_shared.errors import DomainError, conflict, invalid, not_found
 from rac_shared.events import CeracDesignated
+from rac_shared.listing import reply
 from rac_shared.logs import CorrelationId
 from rac_shared.outbox import already_processed, first_time
 from rac_shared.pdf import PdfRenderingError
@@ -547,7 +549,7 @@ class ApplicationsService:
         result = staff_table.table(self.db, actor, call_id, filters)
         return {
             "call": views.call_summary(result["call"]),
-            "rows": [views.application_row(a) for a in result["rows"]],
+            "listing": _application_page(result["listing"]),
             "counts": result["counts"],
             "total": result["total"],
             "decisions": result["decisions"],
@@ -556,14 +558,11 @@ class ApplicationsService:
         }
 
     @rpc
-    def applications_csv(
+    def list_applications(
         self, actor: Actor, call_id: int, query: TableQuery | None = None
-    ) -> CsvReply:
-        result = staff_table.table(self.db, actor, call_id, query or TableQuery())
-        return {
-            "filename": f"demandes-appel-{call_id}.csv",
-            "content": staff_table.table_csv(result),
-        }
+    ) -> ApplicationPage:
+        page = staff_table.applications_page(self.db, actor, call_id, query or TableQuery())
+        return _application_page(page)
 
     # -- for other services (never exposed by the gateway) -----------------------------
 
@@ -609,9 +608,9 @@ class ApplicationsService:
     @rpc
     def network_ceracs(self, actor: Actor, query: NetworkQuery | None = None) -> NetworkView:
         filters = query or NetworkQuery()
-        found = ceracs.search(self.db, actor, filters.q, filters.domaine or "")
+        page = ceracs.network_page(self.db, actor, filters)
         return {
-            "ceracs": [ceracs.cerac_view(c, actor) for c in found],
+            "ceracs": reply(page, [ceracs.cerac_view(c, actor) for c in page["rows"]]),
             "areas": ceracs.areas_vocabulary(),
             "query": filters,
         }
@@ -666,16 +665,20 @@ class ApplicationsService:
     # -- reddition de comptes and special mandates ---------------------------------------
 
     @rpc
+    def list_reports(self, actor: Actor, query: ReportQuery | None = None) -> ReportPage:
+        return reporting.reports_page(self.db, actor, query or ReportQuery())
+
+    @rpc
     def reporting_overview(
         self, actor: Actor, query: ReportQuery | None = None
     ) -> ReportingOverview:
         """The CERAC's reports and mandates, or (ministry) every report, filtered."""
         filters = query or ReportQuery()
-        reports = reporting.list_reports(self.db, actor, filters.status or "", filters.late)
+        reports = reporting.reports_page(self.db, actor, filters)
         staff = actor.role in reporting.STAFF_ROLES
         mine = [] if staff else ceracs.ceracs_of_organisation(self.db, actor.organisation_id)
         return {
-            "reports": [reporting.report_summary(r) for r in reports],
+            "reports": reports,
             "mandates": [reporting.mandate_view(m) for m in mandates.list_mandates(self.db, actor)],
             "ceracs": [
                 ceracs.cerac_view(c, actor)
@@ -780,3 +783,7 @@ class ApplicationsService:
         """For the ministry's dashboard: reports by status, late reports (CERAC, due date),
         support requests received and answered per CERAC."""
         return reporting.figures(self.db, actor, as_of)
+
+
+def _application_page(page: dict) -> dict:
+    return reply(page, [views.application_row(application) for (application,) in page["rows"]])

@@ -1,57 +1,106 @@
-"""The ministry's table of a call's applications (counts, filters, French sort order) and
-its CSV export."""
+"""The ministry's table of a call's applications: counts per status and decision, the
+regions to filter by, and a page of its applications filtered and sorted in SQL."""
 
 from __future__ import annotations
 
-import csv
-import io
-import unicodedata
-from datetime import datetime
+from datetime import UTC, datetime
 
-from sqlalchemy import func, select
+from sqlalchemy import and_, case, func, select
 from sqlalchemy.orm import Session
 
 from rac_shared.actor import Actor
-from rac_shared.clock import aware
-from rac_shared.contracts.applications import TableQuery
+from rac_shared.contracts.applications import TableQuery, TableSort
+from rac_shared.french import sort_key
+from rac_shared.listing import Key, nulls_last, paginate
 from services.applications import access
 from services.applications.calls import get_call
 from services.applications.dossiers import STATUS_LABELS
-from services.applications.models import ADMISSIBLE, DEPOSITED, NOT_ADMISSIBLE, Application
-from services.applications.review import DECISION_LABELS
+from services.applications.models import (
+    ADMISSIBLE,
+    APP_DRAFT,
+    DEPOSITED,
+    NOT_ADMISSIBLE,
+    Application,
+)
 
-SORT_ATTRIBUTES = {
-    "organisation": "organisation_name",
-    "region": "region",
-    "order": "education_order",
-    "status": "status",
-    "submitted_at": "submitted_at",
-    "reference": "reference",
-}
+# -- the ministry's table ----------------------------------------------------------------
 
-
-def key_attribute(key: str) -> str:
-    return SORT_ATTRIBUTES[key]
+EPOCH = datetime(1970, 1, 1, tzinfo=UTC)
 
 
-def _french_key(text: str) -> str:
-    """Accent- and case-insensitive order, as a French reader expects (Cégep < Centre)."""
-    decomposed = unicodedata.normalize("NFD", text or "")
-    return "".join(c for c in decomposed if not unicodedata.combining(c)).casefold()
+def _table_keys(sort: str) -> list[Key]:
+    """The table's orders: empty values last in either direction, then the institution's
+    name as a French reader sorts it, then the id."""
+    descending = sort.startswith("-")
+    key = sort.lstrip("-")
+    by_name = [Key(Application.organisation_sort, descending), Key(Application.id, descending)]
+    if key == "organisation":
+        return by_name
+    if key == TableSort.TO_DECIDE:
+        # Work to do first: deposited and not decided, then decided, drafts, withdrawn; the
+        # oldest deposit first.
+        rank = case(
+            (and_(Application.status.in_(DEPOSITED), Application.admissibility.is_(None)), 0),
+            (Application.status.in_(DEPOSITED), 1),
+            (Application.status == APP_DRAFT, 2),
+            else_=3,
+        )
+        return [
+            Key(rank),
+            *nulls_last(Application.submitted_at, EPOCH),
+            Key(Application.organisation_sort),
+            Key(Application.id),
+        ]
+    column, fill = {
+        "region": (func.lower(Application.region), ""),
+        "order": (Application.education_order, ""),
+        "status": (Application.status, ""),
+        "submitted_at": (Application.submitted_at, EPOCH),
+        "reference": (Application.reference, ""),
+    }[key]
+    return [
+        *nulls_last(column, fill, descending),
+        Key(Application.organisation_sort),
+        Key(Application.id),
+    ]
 
 
-def _sort_value(value):
-    if isinstance(value, str):
-        return (_french_key(value), value)
-    if isinstance(value, datetime):
-        return aware(value)
-    return value
+def _filtered(call_id: int, query: TableQuery):
+    base = select(Application).where(Application.call_id == call_id)
+    if query.order:
+        base = base.where(Application.education_order == query.order)
+    if query.status:
+        base = base.where(Application.status == query.status)
+    if query.region:
+        base = base.where(Application.region == query.region)
+    if query.admissibility == "undecided":
+        base = base.where(Application.status.in_(DEPOSITED), Application.admissibility.is_(None))
+    elif query.admissibility:
+        base = base.where(Application.admissibility == query.admissibility)
+    return base
+
+
+def applications_page(session: Session, actor: Actor, call_id: int, query: TableQuery) -> dict:
+    """A page of a call's applications (``paginate``'s, its rows the applications), filtered
+    and sorted in SQL: three statements (the call, the count, the page) whatever the page's
+    size."""
+    access.ensure_staff(actor)
+    call = get_call(session, actor, call_id)
+    return paginate(
+        session,
+        _filtered(call.id, query),
+        query,
+        name=f"applications:{call.id}",
+        scope=actor.organisation_id,
+        keys=_table_keys(query.sort),
+    )
 
 
 def table(session: Session, actor: Actor, call_id: int, query: TableQuery) -> dict:
+    """The ministry's table of a call: counts per status and decision, the regions to
+    filter by, and a page of its applications."""
     access.ensure_staff(actor)
     call = get_call(session, actor, call_id)
-    base = select(Application).where(Application.call_id == call.id)
     counts = {status: 0 for status in STATUS_LABELS}
     for status, count in session.execute(
         select(Application.status, func.count())
@@ -66,99 +115,21 @@ def table(session: Session, actor: Actor, call_id: int, query: TableQuery) -> di
         .group_by(Application.admissibility)
     ):
         decisions[decision or "undecided"] += count
-    if query.order:
-        base = base.where(Application.education_order == query.order)
-    if query.status:
-        base = base.where(Application.status == query.status)
-    if query.region:
-        base = base.where(Application.region == query.region)
-    if query.admissibility == "undecided":
-        base = base.where(Application.status.in_(DEPOSITED), Application.admissibility.is_(None))
-    elif query.admissibility:
-        base = base.where(Application.admissibility == query.admissibility)
-    key = query.sort.lstrip("-")
-    rows = sorted(
-        session.scalars(base.order_by(Application.id)),
-        key=lambda a: _french_key(a.organisation_name),
-    )
-    present = [a for a in rows if getattr(a, key_attribute(key)) is not None]
-    missing = [a for a in rows if getattr(a, key_attribute(key)) is None]
-    present.sort(
-        key=lambda a: _sort_value(getattr(a, key_attribute(key))),
-        reverse=query.sort.startswith("-"),
-    )
-    rows = present + missing
     regions = sorted(
-        r
-        for r in session.scalars(
-            select(Application.region).where(Application.call_id == call.id).distinct()
-        )
-        if r
+        (
+            r
+            for r in session.scalars(
+                select(Application.region).where(Application.call_id == call.id).distinct()
+            )
+            if r
+        ),
+        key=sort_key,
     )
     return {
         "call": call,
-        "rows": rows,
+        "listing": applications_page(session, actor, call_id, query),
         "counts": counts,
         "total": sum(counts.values()),
         "decisions": decisions,
         "regions": regions,
     }
-
-
-CSV_HEADER = [
-    "Référence",
-    "Établissement",
-    "Type",
-    "Ordre d'enseignement",
-    "Région",
-    "Statut",
-    "Déposée le",
-    "Copie papier reçue le",
-    "Copie papier en retard",
-    "Recevabilité",
-]
-
-
-def _csv_cell(value) -> str:
-    text = "" if value is None else str(value)
-    if text[:1] in ("=", "+", "-", "@", "\t", "\r"):
-        text = "'" + text  # no formula injection in a spreadsheet
-    return text
-
-
-def table_csv(result: dict) -> str:
-    """The table as CSV for Excel fr-CA: UTF-8 with BOM, semicolons."""
-    from rac_shared.actor import KIND_LABELS, OrganisationKind
-
-    buffer = io.StringIO()
-    writer = csv.writer(buffer, delimiter=";", lineterminator="\r\n")
-    writer.writerow(CSV_HEADER)
-    for app in result["rows"]:
-        writer.writerow(
-            [
-                _csv_cell(v)
-                for v in (
-                    app.reference or "",
-                    app.organisation_name,
-                    KIND_LABELS.get(OrganisationKind(app.organisation_kind), app.organisation_kind),
-                    app.education_order or "",
-                    app.region or "",
-                    STATUS_LABELS[app.status],
-                    aware(app.submitted_at).astimezone(_montreal()).strftime("%Y-%m-%d %H:%M")
-                    if app.submitted_at
-                    else "",
-                    app.paper_received_on.isoformat() if app.paper_received_on else "",
-                    ("oui" if app.paper_late else "non") if app.paper_received_on else "",
-                    DECISION_LABELS.get(app.admissibility or "", "À décider")
-                    if app.status in DEPOSITED
-                    else "",
-                )
-            ]
-        )
-    return "\ufeff" + buffer.getvalue()
-
-
-def _montreal():
-    from rac_shared.clock import MONTREAL
-
-    return MONTREAL

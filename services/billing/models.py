@@ -257,6 +257,11 @@ class Invoice(Base):
     __tablename__ = "invoices"
     __table_args__ = (
         UniqueConstraint("institution_id", "fiscal_year", "sequence", name="uq_invoices_sequence"),
+        # The lists' keyset orders within a tenant: by due date (what is owed first) and by
+        # date of issue.
+        Index("ix_invoices_institution_due", "institution_id", "due_on", "number"),
+        Index("ix_invoices_employer_due", "employer_id", "due_on", "number"),
+        Index("ix_invoices_institution_issued", "institution_id", "issued_on", "id"),
     )
 
     id: Mapped[int] = mapped_column(ID, primary_key=True)
@@ -298,6 +303,8 @@ class CreditNote(Base):
         UniqueConstraint(
             "institution_id", "fiscal_year", "sequence", name="uq_credit_notes_sequence"
         ),
+        Index("ix_credit_notes_institution_issued", "institution_id", "issued_on", "id"),
+        Index("ix_credit_notes_employer_issued", "employer_id", "issued_on", "id"),
     )
 
     id: Mapped[int] = mapped_column(ID, primary_key=True)

@@ -7,13 +7,20 @@ import io
 from datetime import date
 from decimal import Decimal
 
-from sqlalchemy import and_, func, select
+from sqlalchemy import and_, case, func, select
 from sqlalchemy.orm import Session
 
 from rac_shared.actor import Actor
 from rac_shared.clock import clock
-from rac_shared.contracts.billing import AgingBucket, InvoiceQuery
+from rac_shared.contracts.billing import (
+    AgingBucket,
+    CreditNoteQuery,
+    CreditNoteSort,
+    InvoiceQuery,
+    InvoiceSort,
+)
 from rac_shared.errors import forbidden, invalid, not_found
+from rac_shared.listing import Key, paginate, reply
 from services.billing.access import ensure_institution, scope
 from services.billing.invoicing import due_installments_query
 from services.billing.models import (
@@ -45,7 +52,24 @@ def _status_filter(query, status: str, today: date):
     return query
 
 
+def _invoice_keys(sort: str) -> list[Key]:
+    if sort == InvoiceSort.NUMBER:
+        return [Key(Invoice.number), Key(Invoice.id)]
+    if sort == InvoiceSort.ISSUED:
+        return [Key(Invoice.issued_on, descending=True), Key(Invoice.id, descending=True)]
+    if sort == InvoiceSort.BALANCE:
+        return [Key(BALANCE, descending=True), Key(Invoice.number), Key(Invoice.id)]
+    # What is owed first, the oldest due date first; then the paid ones.
+    return [
+        Key(case((BALANCE > 0, 0), else_=1)),
+        Key(Invoice.due_on),
+        Key(Invoice.number),
+        Key(Invoice.id),
+    ]
+
+
 def list_invoices(session: Session, actor: Actor, query: InvoiceQuery) -> dict:
+    """A page of the actor's invoices, filtered and sorted in SQL: two statements."""
     today = clock.today()
     base = scope(select(Invoice), actor, Invoice)
     if query.employer_id is not None:
@@ -53,13 +77,50 @@ def list_invoices(session: Session, actor: Actor, query: InvoiceQuery) -> dict:
     if query.institution_id is not None:
         base = base.where(Invoice.institution_id == query.institution_id)
     base = _status_filter(base, query.status, today)
-    total = session.scalar(select(func.count()).select_from(base.subquery()))
-    rows = session.scalars(
-        base.order_by(Invoice.issued_on.desc(), Invoice.id.desc())
-        .limit(query.limit)
-        .offset(query.offset)
-    ).all()
-    return {"count": total, "invoices": [invoice_summary(i, today) for i in rows]}
+    page = paginate(
+        session,
+        base,
+        query,
+        name="invoices",
+        scope=actor.organisation_id,
+        keys=_invoice_keys(query.sort),
+    )
+    return reply(page, [invoice_summary(invoice, today) for (invoice,) in page["rows"]])
+
+
+UNAPPLIED = CreditNote.total - CreditNote.applied_total
+
+
+def _credit_note_keys(sort: str) -> list[Key]:
+    if sort == CreditNoteSort.NUMBER:
+        return [Key(CreditNote.number), Key(CreditNote.id)]
+    if sort == CreditNoteSort.TOTAL:
+        return [Key(CreditNote.total, descending=True), Key(CreditNote.id, descending=True)]
+    newest = [Key(CreditNote.issued_on, descending=True), Key(CreditNote.id, descending=True)]
+    if sort == CreditNoteSort.ISSUED:
+        return newest
+    # Credit still to apply first (work to do), then the newest.
+    return [Key(case((UNAPPLIED > 0, 0), else_=1)), *newest]
+
+
+def list_credit_notes(session: Session, actor: Actor, query: CreditNoteQuery) -> dict:
+    """A page of the actor's credit notes, filtered and sorted in SQL: two statements."""
+    base = scope(select(CreditNote), actor, CreditNote)
+    if query.reason is not None:
+        base = base.where(CreditNote.reason_kind == query.reason)
+    if query.employer_id is not None:
+        base = base.where(CreditNote.employer_id == query.employer_id)
+    if query.institution_id is not None:
+        base = base.where(CreditNote.institution_id == query.institution_id)
+    page = paginate(
+        session,
+        base,
+        query,
+        name="credit_notes",
+        scope=actor.organisation_id,
+        keys=_credit_note_keys(query.sort),
+    )
+    return reply(page, [credit_note_summary(credit) for (credit,) in page["rows"]])
 
 
 def invoices_to_issue(session: Session, actor: Actor) -> int:

@@ -36,6 +36,8 @@ from rac_shared.contracts.billing import (
     CostsIncurredIn,
     CostsRecorded,
     CostsView,
+    CreditNotePage,
+    CreditNoteQuery,
     CreditNoteView,
     DeliveredDocument,
     EmployerRef,
@@ -45,7 +47,7 @@ from rac_shared.contracts.billing import (
     EstimateSpec,
     EstimateView,
     ImportReport,
-    InvoiceList,
+    InvoicePage,
     InvoiceQuery,
     InvoicesPage,
     InvoiceView,
@@ -62,7 +64,9 @@ from rac_shared.contracts.billing import (
 from rac_shared.contracts.calendar import CalendarEvent, CalendarQuery
 from rac_shared.contracts.funding import (
     AllocationIn,
+    AllocationListPage,
     AllocationPage,
+    AllocationQuery,
     AllocationView,
     DisbursementPaymentIn,
     DisbursementView,
@@ -275,8 +279,14 @@ class BillingService:
     # -- invoices ------------------------------------------------------------------------
 
     @rpc
-    def list_invoices(self, actor: Actor, query: InvoiceQuery | None = None) -> InvoiceList:
+    def list_invoices(self, actor: Actor, query: InvoiceQuery | None = None) -> InvoicePage:
         return reports.list_invoices(self.db, actor, query or InvoiceQuery())
+
+    @rpc
+    def list_credit_notes(
+        self, actor: Actor, query: CreditNoteQuery | None = None
+    ) -> CreditNotePage:
+        return reports.list_credit_notes(self.db, actor, query or CreditNoteQuery())
 
     @rpc
     def get_invoice(self, actor: Actor, invoice_id: int) -> InvoiceView:
@@ -474,6 +484,13 @@ class BillingService:
         """The CERACs the actor sees (all for the ministry, its own for a CERAC) with their
         funding of one fiscal year, and the projects to decide (ministry) or its projects."""
         return funding_views.overview(self.db, actor, fiscal_year)
+
+    @rpc
+    def list_funding_allocations(
+        self, actor: Actor, query: AllocationQuery | None = None
+    ) -> AllocationListPage:
+        """A page of operating allocations (all for the ministry, its own for a CERAC)."""
+        return funding_views.list_allocations(self.db, actor, query or AllocationQuery())
 
     @rpc
     def funding_figures(

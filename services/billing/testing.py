@@ -324,3 +324,75 @@ def seed_due_installments(
             ],
         )
     return estimate.id
+
+
+def listed_invoice(
+    session: Session,
+    number: str,
+    total: str,
+    due_on: date,
+    issued_on: date,
+    paid: str = "0.00",
+    institution_id: int = LEVIS,
+    employer_id: int = CISSS,
+) -> None:
+    """An invoice as the lists read it (no estimate, no schedule): for list tests."""
+    from services.billing.models import Invoice
+
+    sequence = int(number.rsplit("-", 1)[-1])
+    parties = {"institution": ORGANISATIONS[institution_id], "employer": ORGANISATIONS[employer_id]}
+    session.add(
+        Invoice(
+            number=number,
+            kind="installment",
+            institution_id=institution_id,
+            employer_id=employer_id,
+            plan_id=1,
+            plan_reference="PLAN-CLV-2026-001",
+            version=1,
+            fiscal_year=issued_on.year,
+            sequence=sequence,
+            issued_on=issued_on,
+            due_on=due_on,
+            payment_term_days=30,
+            lines=[{"description": "Versement"}],
+            subtotal=Decimal(total),
+            taxes=[],
+            total=Decimal(total),
+            parties=parties,
+            created_at=datetime.combine(issued_on, time(9), MONTREAL),
+            paid_total=Decimal(paid),
+            credited_total=Decimal("0.00"),
+        )
+    )
+
+
+def listed_credit_note(
+    session: Session, number: str, total: str, issued_on: date, applied: str = "0.00"
+) -> None:
+    """A credit note of the Cégep de Lévis to the CISSS, as the lists read it."""
+    from services.billing.models import CreditNote
+
+    sequence = int(number.rsplit("-", 1)[-1])
+    session.add(
+        CreditNote(
+            number=number,
+            reason_kind="abandonment",
+            reason="Abandon d'un candidat-travailleur",
+            source_key=f"test:{number}",
+            institution_id=LEVIS,
+            employer_id=CISSS,
+            plan_id=1,
+            plan_reference="PLAN-CLV-2026-001",
+            fiscal_year=issued_on.year,
+            sequence=sequence,
+            issued_on=issued_on,
+            lines=[],
+            subtotal=Decimal(total),
+            taxes=[],
+            total=Decimal(total),
+            parties={"institution": ORGANISATIONS[LEVIS], "employer": ORGANISATIONS[CISSS]},
+            created_at=datetime.combine(issued_on, time(9), MONTREAL),
+            applied_total=Decimal(applied),
+        )
+    )

@@ -56,6 +56,12 @@ DECLINED = "declined"
 
 class Plan(Base):
     __tablename__ = "plans"
+    __table_args__ = (
+        # The lists: an institution's plans by status or by last change, an employer's.
+        Index("ix_plans_institution_status", "institution_id", "status", "id"),
+        Index("ix_plans_institution_updated", "institution_id", "updated_at", "id"),
+        Index("ix_plans_employer_issued", "employer_id", "ever_issued", "id"),
+    )
 
     id: Mapped[int] = mapped_column(Integer, primary_key=True)
     reference: Mapped[str] = mapped_column(String(40), unique=True)

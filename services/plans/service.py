@@ -41,6 +41,7 @@ from rac_shared.contracts.plans import (
     PlanDelivery,
     PlanFigures,
     PlanFile,
+    PlanPage,
     PlanQuery,
     PlanRow,
     PlanView,
@@ -112,10 +113,9 @@ class PlansService:
     # -- lists --------------------------------------------------------------------------
 
     @rpc
-    def list_plans(self, actor: Actor, query: PlanQuery | None = None) -> list[PlanRow]:
-        status = query.status if query is not None else None
+    def list_plans(self, actor: Actor, query: PlanQuery | None = None) -> PlanPage:
         with self.db.begin():
-            return views.list_plans(self.db, actor, status)
+            return views.list_plans(self.db, actor, query or PlanQuery())
 
     @rpc
     def network_figures(self, actor: Actor) -> PlanFigures:

@@ -3,11 +3,11 @@ contract's replies (``PlanRow``, ``PlanView``…), which ``@rpc`` validates on t
 
 from __future__ import annotations
 
-from datetime import date, timedelta
+from datetime import UTC, date, datetime, timedelta
 
 from babel.dates import format_date
-from sqlalchemy import func, select
-from sqlalchemy.orm import Session
+from sqlalchemy import and_, case, func, select
+from sqlalchemy.orm import Session, aliased
 
 from rac_shared.actor import Actor
 from rac_shared.clock import aware, clock
@@ -16,11 +16,14 @@ from rac_shared.contracts.plans import (
     STEPS,
     Modality,
     PlanContent,
+    PlanQuery,
+    PlanSort,
     PlanStatus,
     Stage,
     VersionStatus,
 )
 from rac_shared.french import named, plural
+from rac_shared.listing import Key, paginate, reply
 from services.plans import calendar, deadlines, texts
 from services.plans.drafts import institution_short
 from services.plans.lifecycle import replaced_version
@@ -56,9 +59,16 @@ def pending_version(plan: Plan) -> PlanVersion | None:
 
 
 def plan_row(plan: Plan, today: date | None = None) -> dict:
+    current = plan.current
+    return row_of(plan, current.status, current.acceptance_deadline, today)
+
+
+def row_of(plan: Plan, version_status: str, version_deadline, today: date | None = None) -> dict:
+    """A ``PlanRow`` from the plan and its current version's status and deadline (a list
+    selects those two columns with the plan, rather than loading every version)."""
     today = today or clock.today()
-    pending = pending_version(plan)
-    deadline = aware(pending.acceptance_deadline) if pending else None
+    pending = version_status == ISSUED
+    deadline = aware(version_deadline) if pending else None
     days_left = deadlines.days_left(deadline, today) if deadline else None
     return {
         "id": plan.id,
@@ -70,11 +80,11 @@ def plan_row(plan: Plan, today: date | None = None) -> dict:
         "institution_id": plan.institution_id,
         "program": program_label(plan),
         "current_version": plan.current_version,
-        "version_status": plan.current.status,
-        "version_status_label": VersionStatus.label_of(plan.current.status),
+        "version_status": version_status,
+        "version_status_label": VersionStatus.label_of(version_status),
         "accepted_version": plan.accepted_version,
-        "awaiting_acceptance": pending is not None,
-        "awaiting_version": pending.number if pending else None,
+        "awaiting_acceptance": pending,
+        "awaiting_version": plan.current_version if pending else None,
         "acceptance_deadline": deadline,
         "days_left": days_left,
         "urgent": days_left is not None and days_left <= URGENT_DAYS,
@@ -567,25 +577,68 @@ def network_figures(session: Session) -> dict:
     }
 
 
-def list_plans(session: Session, actor: Actor, status: str | None = None) -> list[dict]:
-    """The institution's plans, or the employer's (issued at least once); ministry: none."""
+FAR = datetime(9999, 12, 31, tzinfo=UTC)
+
+
+def _listed(actor: Actor):
+    """The plans an actor lists, each with its current version's status and deadline."""
     from rac_shared.errors import forbidden
 
+    current = aliased(PlanVersion)
+    query = select(Plan, current.status, current.acceptance_deadline).join(
+        current, and_(current.plan_id == Plan.id, current.number == Plan.current_version)
+    )
     if actor.is_institution:
-        query = select(Plan).where(Plan.institution_id == actor.organisation_id)
+        query = query.where(Plan.institution_id == actor.organisation_id)
     elif actor.is_employer:
-        query = select(Plan).where(
-            Plan.employer_id == actor.organisation_id, Plan.ever_issued.is_(True)
-        )
+        query = query.where(Plan.employer_id == actor.organisation_id, Plan.ever_issued.is_(True))
     else:
         raise forbidden("Le Ministère consulte les indicateurs du réseau, pas la liste des plans.")
-    if status:
-        query = query.where(Plan.status == status)
+    return query, current
+
+
+def _sort_keys(sort: str, current) -> list[Key]:
+    if sort == PlanSort.UPDATED:
+        return [Key(Plan.updated_at, descending=True), Key(Plan.id, descending=True)]
+    if sort == PlanSort.REFERENCE:
+        return [Key(Plan.reference), Key(Plan.id)]
+    if sort == PlanSort.EMPLOYER:
+        return [Key(Plan.employer_name), Key(Plan.reference), Key(Plan.id)]
+    # Work to do first: awaiting acceptance, the nearest deadline first; then the newest.
+    awaiting = current.status == ISSUED
+    return [
+        Key(case((awaiting, 0), else_=1)),
+        Key(func.coalesce(case((awaiting, current.acceptance_deadline)), FAR)),
+        Key(Plan.id, descending=True),
+    ]
+
+
+def list_plans(session: Session, actor: Actor, query: PlanQuery) -> dict:
+    """A page of the institution's plans, or the employer's (issued at least once);
+    ministry: none. Two statements (the count and the page), whatever the page's size."""
+    statement, current = _listed(actor)
+    if query.status:
+        statement = statement.where(Plan.status == query.status)
+    page = paginate(
+        session,
+        statement,
+        query,
+        name="plans",
+        scope=actor.organisation_id,
+        keys=_sort_keys(query.sort, current),
+    )
     today = clock.today()
-    rows = [plan_row(p, today) for p in session.scalars(query.order_by(Plan.id.desc()))]
-    # Awaiting acceptance first, the nearest deadline first.
-    rows.sort(key=lambda r: (not r["awaiting_acceptance"], r["days_left"] or 0))
-    return rows
+    return reply(page, [row_of(*row, today) for row in page["rows"]])
+
+
+def awaiting_acceptance(session: Session, actor: Actor) -> list[dict]:
+    """The plans awaiting acceptance, the nearest deadline first (the home page's)."""
+    statement, current = _listed(actor)
+    statement = statement.where(current.status == ISSUED).order_by(
+        current.acceptance_deadline, Plan.id
+    )
+    today = clock.today()
+    return [row_of(*row, today) for row in session.execute(statement).all()]
 
 
 def home_summary(session: Session, actor: Actor) -> list[dict]:
@@ -601,9 +654,7 @@ def home_summary(session: Session, actor: Actor) -> list[dict]:
     if not (actor.is_institution or actor.is_employer):
         return []
     actions = []
-    for row in list_plans(session, actor):
-        if not row["awaiting_acceptance"]:
-            continue
+    for row in awaiting_acceptance(session, actor):
         days = row["days_left"]
         left = "dernier jour" if days == 0 else plural(days, "jour restant")
         if actor.is_employer:

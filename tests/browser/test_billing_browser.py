@@ -134,3 +134,28 @@ def test_the_coordinator_records_the_costs_incurred_and_issues_the_final_invoice
     expect(page.get_by_role("heading", level=1)).to_contain_text("Facture CMV-")
     expect(page.locator("main")).to_contain_text("Facture finale du plan annulé")
     expect(page.locator("main")).to_contain_text("coûts engagés avant l'annulation")
+
+    # The invoice list, sorted on the server, and its exports of the list as sorted.
+    page.goto("/facturation")
+    page.get_by_label("Trier par").select_option("numero")
+    page.get_by_role("button", name="Filtrer").click()
+    expect(page).to_have_url(re.compile(r"/facturation\?.*tri=numero"))
+    csv_link = page.get_by_role("link", name="CSV", exact=True)
+    expect(csv_link).to_have_attribute(
+        "href", re.compile(r"^/facturation/factures\.csv\?.*tri=numero")
+    )
+    numbers = page.locator("table").first.locator("tbody th[scope=row]").all_inner_texts()
+    assert numbers == sorted(numbers) and len(numbers) >= 2
+    with page.expect_download() as download:
+        csv_link.click()
+    exported = download.value.path().read_bytes()
+    assert (
+        exported.startswith("\ufeff".encode())
+        and "factures.csv" == download.value.suggested_filename
+    )
+    lines = exported.decode("utf-8-sig").splitlines()
+    assert lines[0].startswith("Numéro;Organisation;Plan;Émise le")
+    assert [line.split(";")[0] for line in lines[1:]] == numbers
+    with page.expect_download() as workbook:
+        page.get_by_role("link", name="Excel (XLSX)").click()
+    assert workbook.value.suggested_filename == "factures.xlsx"

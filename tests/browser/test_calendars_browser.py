@@ -26,7 +26,7 @@ def test_the_employer_downloads_a_plan_s_calendar_and_manages_the_personal_feed(
     platform, page, artefacts
 ):
     token = platform.token(EMPLOYER)
-    plans = platform.api("GET", "/api/plans", token).json()["plans"]
+    plans = platform.api("GET", "/api/plans", token).json()["items"]
     issued = next(p for p in plans if p["awaiting_acceptance"] and p["accepted_version"] is None)
     log_in(page, EMPLOYER)
 

@@ -66,7 +66,7 @@ def designate_marie_victorin(platform) -> None:
     token = platform.token(COORDINATOR)
     deadline = time.monotonic() + 20
     while time.monotonic() < deadline:
-        reports = platform.api("GET", "/api/reporting/reports", token).json()["reports"]
+        reports = platform.api("GET", "/api/reporting/reports", token).json()["items"]
         if len(reports) == 2:
             return
         time.sleep(0.2)

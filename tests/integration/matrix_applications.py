@@ -47,6 +47,7 @@ ROUTES = {
     ("bulk_admissibility_confirm", "GET"): (f"{C}/demandes/recevabilite", STAFF, 404),
     ("bulk_admissibility_decide", "POST"): (f"{C}/demandes/recevabilite", STAFF, 404),
     ("call_applications_csv", "GET"): (f"{C}/demandes.csv", STAFF, 404),
+    ("call_applications_xlsx", "GET"): (f"{C}/demandes.xlsx", STAFF, 404),
     # -- pages: applications --------------------------------------------------------------
     ("application_open", "POST"): (f"{C}/demande", INSTITUTIONS, 404),
     ("application_page", "GET"): (D, AREA, 404),
@@ -96,7 +97,6 @@ ROUTES = {
     ("api_call_close", "POST"): (f"{AC}/close", ADMIN, 404),
     ("api_call_amend", "POST"): (f"{AC}/amendments", ADMIN, 415),
     ("api_call_applications", "GET"): (f"{AC}/applications", STAFF, 404),
-    ("api_call_applications_csv", "GET"): (f"{AC}/applications.csv", STAFF, 404),
     # -- API: applications ----------------------------------------------------------------
     ("api_application_open", "POST"): (f"{AC}/applications", INSTITUTIONS, 404),
     ("api_application", "GET"): (AD, AREA, 404),

@@ -37,6 +37,9 @@ SCHEDULE = {
 ROUTES = {
     # -- pages ------------------------------------------------------------------------------
     ("funding_page", "GET"): ("/financement", READERS, 200, {}),
+    ("funding_allocations_page", "GET"): ("/financement/allocations", READERS, 200, {}),
+    ("funding_allocations_csv", "GET"): ("/financement/allocations/liste.csv", READERS, 200, {}),
+    ("funding_allocations_xlsx", "GET"): ("/financement/allocations/liste.xlsx", READERS, 200, {}),
     ("funding_cerac_page", "GET"): (C, READERS, 404, {}),
     ("funding_statement_csv", "GET"): (f"{C}/releve.csv", READERS, 404, {}),
     ("funding_statement_pdf", "GET"): (f"{C}/releve.pdf", READERS, 404, {}),
@@ -67,6 +70,7 @@ ROUTES = {
     # -- API --------------------------------------------------------------------------------
     ("api_funding_overview", "GET"): ("/api/funding/ceracs", READERS, 200, {}),
     ("api_funding_figures", "GET"): ("/api/funding/figures", MINISTRY_ROLES, 200, {}),
+    ("api_funding_allocations", "GET"): ("/api/funding/allocations", READERS, 200, {}),
     ("api_funding_statement", "GET"): (f"{AC}/statement", READERS, 404, {}),
     ("api_funding_allocate", "POST"): (f"{AC}/allocations", MANAGERS, 415, {}),
     ("api_funding_submit_project", "POST"): ("/api/funding/projects", INSTITUTIONS, 415, {}),

@@ -25,6 +25,8 @@ A = "/api/plans/{missing}"
 ROUTES = {
     # -- pages ----------------------------------------------------------------------------
     ("plans_page", "GET"): ("/plans", EVERYONE, 200),
+    ("plans_list_csv", "GET"): ("/plans/liste.csv", PARTIES, 200),
+    ("plans_list_xlsx", "GET"): ("/plans/liste.xlsx", PARTIES, 200),
     ("plan_new_form", "GET"): ("/plans/nouveau", INSTITUTIONS, 200),
     ("plan_create", "POST"): ("/plans/nouveau", INSTITUTIONS, 422),  # empty form re-rendered
     ("plan_page", "GET"): (P, PARTIES, 404),

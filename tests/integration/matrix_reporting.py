@@ -28,6 +28,8 @@ AC = "/api/network/ceracs/{missing}"
 ROUTES = {
     # -- network: pages ---------------------------------------------------------------------
     ("network_page", "GET"): ("/reseau", AREA, 200),
+    ("network_csv", "GET"): ("/reseau/liste.csv", AREA, 200),
+    ("network_xlsx", "GET"): ("/reseau/liste.xlsx", AREA, 200),
     ("cerac_page", "GET"): ("/reseau/{missing}", AREA, 404),
     ("send_support_request", "POST"): ("/reseau/{missing}/demandes", INSTITUTIONS, 404),
     ("save_competences", "POST"): ("/reseau/{missing}/domaines", INSTITUTIONS, 404),
@@ -50,6 +52,8 @@ ROUTES = {
     ),
     # -- reporting: pages -------------------------------------------------------------------
     ("reporting_page", "GET"): ("/redditions", REPORTING, 200),
+    ("reports_csv", "GET"): ("/redditions/liste.csv", REPORTING, 200),
+    ("reports_xlsx", "GET"): ("/redditions/liste.xlsx", REPORTING, 200),
     ("reporting_set_deadline", "POST"): ("/redditions/echeances", STAFF, 422),
     ("special_mandate_form", "GET"): ("/redditions/mandats/nouveau", ADMIN, 200),
     ("special_mandate_assign", "POST"): ("/redditions/mandats", ADMIN, 422),

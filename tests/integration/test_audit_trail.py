@@ -129,7 +129,7 @@ def test_rac_demo_at_the_2012_clock_resumes_after_a_kill_then_adds_nothing(tmp_p
 
 def test_a_payment_recorded_through_the_bus_is_chained_once_with_its_author(platform, analyst):
     coordinator = platform.token(COORDINATOR)
-    invoices = platform.api("GET", "/api/billing/invoices", coordinator).json()["invoices"]
+    invoices = platform.api("GET", "/api/billing/invoices", coordinator).json()["items"]
     due = next(i for i in invoices if float(i["balance"]) > 10)
     response = platform.api(
         "POST",

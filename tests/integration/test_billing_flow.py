@@ -308,13 +308,11 @@ def test_invoice_pdf_and_tenant_scoping(platform, world):
     first, second = plan_invoices(platform)
     employer = tokens["direction@boulangerie.demo.quebec"]
     listing = platform.api("GET", "/api/billing/invoices", employer).json()
-    assert {first.number, second.number} <= {i["number"] for i in listing["invoices"]}
+    assert {first.number, second.number} <= {i["number"] for i in listing["items"]}
     for stranger in ("rh@cisss.demo.quebec", "rac@cegeplevis.demo.quebec"):
         numbers = {
             i["number"]
-            for i in platform.api("GET", "/api/billing/invoices", tokens[stranger]).json()[
-                "invoices"
-            ]
+            for i in platform.api("GET", "/api/billing/invoices", tokens[stranger]).json()["items"]
         }
         assert first.number not in numbers
         for path in (f"/api/billing/invoices/{first.id}", f"/api/billing/invoices/{first.id}/pdf"):

@@ -124,7 +124,7 @@ def test_the_personal_calendar_its_download_and_its_feed_replaced_then_revoked(p
 
 def test_a_plan_s_calendar_is_its_parties_and_one_candidate_worker_s_is_theirs(platform):
     token = platform.token(EMPLOYER)
-    rows = platform.api("GET", "/api/plans", token).json()["plans"]
+    rows = platform.api("GET", "/api/plans", token).json()["items"]
     issued = next(r for r in rows if r["awaiting_acceptance"] and r["accepted_version"] is None)
     plan = platform.api("GET", f"/api/plans/{issued['id']}", token).json()
     candidate = plan["computed"]["calendars"][0]

@@ -82,7 +82,8 @@ def life(platform):
 
 
 def network_names(api, who=CMV) -> set[str]:
-    return {c["organisation_name"] for c in api("GET", "/api/network/ceracs", who).json()["ceracs"]}
+    listed = api("GET", "/api/network/ceracs", who).json()["ceracs"]["items"]
+    return {c["organisation_name"] for c in listed}
 
 
 def funding(api) -> dict:
@@ -90,7 +91,7 @@ def funding(api) -> dict:
 
 
 def reports_of(api, who) -> list[dict]:
-    return api("GET", "/api/reporting/reports", who).json()["reports"]
+    return api("GET", "/api/reporting/reports", who).json()["items"]
 
 
 def previous_report(api) -> dict:

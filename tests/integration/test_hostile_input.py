@@ -151,7 +151,7 @@ def world(platform) -> World:
     wait_until(
         lambda: [
             r
-            for r in world.api("GET", "/api/reporting/reports", LEVIS_RAC).json()["reports"]
+            for r in world.api("GET", "/api/reporting/reports", LEVIS_RAC).json()["items"]
             if r["cerac_id"] == HOSTILE_CERAC
         ],
         message="the hostile CERAC's reports were not opened",
@@ -239,7 +239,7 @@ def test_hostile_text_is_shown_literally_on_pages_in_mails_and_pdfs(world, platf
     # The yearly report's narrative, objectives and indicators → analyst's e-mail, pages.
     report = next(
         r
-        for r in api("GET", "/api/reporting/reports", LEVIS_RAC).json()["reports"]
+        for r in api("GET", "/api/reporting/reports", LEVIS_RAC).json()["items"]
         if r["cerac_id"] == HOSTILE_CERAC
     )
     offer = {**SECTION, "indicators": SECTION["indicators"] + [
@@ -450,16 +450,16 @@ def test_sql_metacharacters_in_searches_and_filters_change_nothing_and_match_not
     assert not failures, "\n".join(failures)
 
     # The free-text search matches the text, never everything.
-    everything = world.api("GET", "/api/network/ceracs", CMV).json()["ceracs"]
+    everything = world.api("GET", "/api/network/ceracs", CMV).json()["ceracs"]["items"]
     assert len(everything) >= 3
     for value in SQL_VALUES:
         found = world.api("GET", "/api/network/ceracs", CMV, params={"q": value}).json()
-        for cerac in found["ceracs"]:
+        for cerac in found["ceracs"]["items"]:
             assert value.lower() in json.dumps(cerac, ensure_ascii=False).lower(), value
-        assert len(found["ceracs"]) < len(everything), value
+        assert len(found["ceracs"]["items"]) < len(everything), value
     assert world.api("GET", "/api/network/ceracs", CMV, params={"q": "Sherbrooke"}).json()[
         "ceracs"
-    ], "control: a real search finds its CERAC"
+    ]["items"], "control: a real search finds its CERAC"
 
 
 # -- CSRF on every form, over the platform ---------------------------------------------------

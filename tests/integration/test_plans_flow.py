@@ -654,6 +654,49 @@ def test_home_lists_plans_awaiting_acceptance_with_days_left(platform, tokens):
     assert any("en attente d'acceptation" in a["label"] for a in institution)
 
 
+def test_the_plans_list_pages_with_a_cursor_its_tenant_alone_can_follow(platform, tokens):
+    """Over RabbitMQ and PostgreSQL: ``GET /api/plans`` one page at a time, work first; a
+    cursor from another tenant or a forged one is a French 400; the page's exports have
+    every row of the list as sorted."""
+    for _ in range(2):
+        create_issued_plan(platform, tokens, issue=False)
+    token = tokens[COORDINATOR]
+    everything = ok(platform.api("GET", "/api/plans?limit=200&sort=reference", token))
+    assert everything["count"] >= 3 and everything["next_cursor"] is None
+    references = [p["reference"] for p in everything["items"]]
+    assert references == sorted(references)
+    seen, cursor = [], None
+    while True:
+        path = "/api/plans?limit=2&sort=reference" + (f"&cursor={cursor}" if cursor else "")
+        page = ok(platform.api("GET", path, token))
+        seen += [p["reference"] for p in page["items"]]
+        cursor = page["next_cursor"]
+        if not cursor:
+            break
+    assert seen == references  # each plan once, in order
+    first = ok(platform.api("GET", "/api/plans?limit=1&sort=reference", token))
+    foreign = platform.api(
+        "GET", f"/api/plans?limit=1&sort=reference&cursor={first['next_cursor']}",
+        tokens[OTHER_COORDINATOR],
+    )  # fmt: skip
+    assert foreign.status_code == 400
+    assert "autre liste ou à d'autres critères" in foreign.json()["error"]["message"]
+    other_filter = platform.api("GET", f"/api/plans?limit=1&cursor={first['next_cursor']}", token)
+    assert other_filter.status_code == 400  # the cursor belongs to the « reference » order
+    forged = platform.api("GET", "/api/plans?cursor=eyJ4IjoxfQ.AAAA", token)
+    assert forged.status_code == 400 and "curseur" in forged.json()["error"]["message"]
+    browser = page_session(platform, COORDINATOR)
+    listing = browser.get(f"{platform.url}/plans?tri=reference", timeout=30)
+    assert listing.status_code == 200 and 'href="/plans/liste.xlsx?tri=reference"' in listing.text
+    exported = browser.get(f"{platform.url}/plans/liste.csv?tri=reference", timeout=60)
+    assert exported.status_code == 200 and exported.content.startswith("\ufeff".encode())
+    lines = exported.content.decode("utf-8-sig").splitlines()
+    assert lines[0] == "Plan;Programme;Organisation;Statut;Échéance d'acceptation;Jours restants"
+    assert [line.split(";")[0] for line in lines[1:]] == references
+    forged_page = browser.get(f"{platform.url}/plans?curseur=nimporte.quoi", timeout=30)
+    assert forged_page.status_code == 400 and "première page" in forged_page.text
+
+
 # -- amendments that say what they modify; withdrawals; declines ------------------------------
 
 

@@ -44,7 +44,7 @@ def run_twice_at_once(platform, as_of) -> list[dict]:
 
 def test_two_replicas_anonymise_an_ended_plan_once_on_its_day(platform):
     token = platform.token(COORDINATOR)
-    rows = platform.api("GET", "/api/plans", token).json()["plans"]
+    rows = platform.api("GET", "/api/plans", token).json()["items"]
     declined = next(
         r for r in rows if r["status"] == "declined" and r["program"].endswith("(LCA.EM)")
     )

@@ -209,7 +209,7 @@ def test_invoice_pdf_is_rendered_once_in_french_and_kept(billing):
             "numbers": ["CLV-2026-0001"],
         }
     assert count(billing.sessions, Document) == 0  # never rendered while issuing
-    [summary] = billing("list_invoices", actor(CISSS_HR), {})["invoices"]
+    [summary] = billing("list_invoices", actor(CISSS_HR), {})["items"]
     first = billing("invoice_pdf", actor(CISSS_HR), summary["id"])
     second = billing("invoice_pdf", actor(LEVIS_RAC), summary["id"])
     assert first == second and count(billing.sessions, Document) == 1

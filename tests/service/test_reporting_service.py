@@ -162,8 +162,8 @@ def test_the_designation_is_recorded_once_with_contacts_and_reports(rpc, session
         assert rpc(CMV_DG, "get_cerac", cerac_id=3)["mine"]
     assert rpc.directory_calls[-1] == ("users", CMV_ID)
     network = rpc(ANALYST, "network_ceracs", query={"q": "victorin"})
-    assert [c["id"] for c in network["ceracs"]] == [3]
-    assert rpc(ANALYST, "network_ceracs", query={"q": "%"})["ceracs"] == []
+    assert [c["id"] for c in network["ceracs"]["items"]] == [3]
+    assert rpc(ANALYST, "network_ceracs", query={"q": "%"})["ceracs"]["items"] == []
     with pytest.raises(DomainError) as error:
         rpc(EMPLOYER, "network_ceracs")
     assert error.value.code == "forbidden"
@@ -199,18 +199,18 @@ def test_support_request_and_answer(rpc, sessions, cerac):
     assert error.value.code == "conflict"
     assert outbox_types(sessions) == ["cerac.support_requested", "cerac.support_answered"]
     with clock.frozen_at(local(2014, 9, 1, 9, 0)):
-        report_id = rpc(CMV_DG, "reporting_overview")["reports"][0]["id"]
+        report_id = rpc(CMV_DG, "reporting_overview")["reports"]["items"][0]["id"]
         offer = rpc(CMV_DG, "get_report", report_id=report_id)["sections"][0]
     assert [i["achieved"] for i in offer["indicators"]] == ["1.00", "1.00"]
 
 
 def test_a_report_is_drafted_submitted_sent_back_and_accepted(rpc, sessions, cerac):
     overview = rpc(CMV_DG, "reporting_overview")
-    assert overview["is_cerac"] and [r["period_label"] for r in overview["reports"]] == [
+    assert overview["is_cerac"] and [r["period_label"] for r in overview["reports"]["items"]] == [
         "2013-2014",
         "2014-2015",
     ]
-    report_id = overview["reports"][0]["id"]
+    report_id = overview["reports"]["items"][0]["id"]
     with clock.frozen_at(local(2014, 9, 1, 9, 0)):
         view = rpc(
             CMV_DG,
@@ -286,7 +286,7 @@ def test_a_report_is_drafted_submitted_sent_back_and_accepted(rpc, sessions, cer
 
 
 def test_bad_input_and_another_cerac_change_nothing(rpc, sessions, cerac):
-    report_id = rpc(CMV_DG, "reporting_overview")["reports"][0]["id"]
+    report_id = rpc(CMV_DG, "reporting_overview")["reports"]["items"][0]["id"]
     with clock.frozen_at(local(2014, 9, 1, 9, 0)):
         rpc(CMV_DG, "save_report", report_id=report_id, data={"sections": {"quality": section()}})
     before = count(sessions, ReportIndicator)
@@ -329,7 +329,7 @@ def test_deadline_mandate_and_reminder_job(rpc, sessions, cerac):
         "set_report_deadline",
         data={"experimentation_year": "2013-2014", "due_date": "2014-10-15"},
     )  # noqa: E501
-    assert rpc(CMV_DG, "reporting_overview")["reports"][0]["due_date"] == "2014-10-15"
+    assert rpc(CMV_DG, "reporting_overview")["reports"]["items"][0]["due_date"] == "2014-10-15"
     data = {
         "cerac_id": cerac,
         "object": "Harmonisation des outils d'évaluation",

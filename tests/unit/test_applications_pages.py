@@ -16,10 +16,12 @@ import rac_shared.contracts.applications as A
 import rac_shared.contracts.network as N
 from gateway.web.forms import FormState, encode
 from gateway.web.framework import Ctx
+from gateway.web.lists import Pager
 from gateway.web.reporting.pages import _draft_values
 from rac_shared.actor import Actor
 from rac_shared.clock import clock
 from rac_shared.contracts.base import parse
+from rac_shared.listing import reply
 from services.applications import ceracs, dossiers, reporting, staff_table, support, views
 from services.applications.demo import fill_application
 from services.applications.testing import (
@@ -158,21 +160,25 @@ def test_the_table_page_filters_by_the_query_model(session, application):
         dossiers.submit(session, LEVIS_RAC, application.id)
     query = A.TableQuery(status="submitted")
     result = staff_table.table(session, ANALYST, application.call_id, query)
+    listing = reply(
+        result["listing"], [views.application_row(a) for (a,) in result["listing"]["rows"]]
+    )
     table = A.ApplicationsTable.model_validate({
-        **result, "call": views.call_summary(result["call"]),
-        "rows": [views.application_row(a) for a in result["rows"]], "query": query,
+        **result, "call": views.call_summary(result["call"]), "listing": listing, "query": query,
     })  # fmt: skip
+    pager = Pager(count=1, next_url=None, first_url=None, export_query="?status=submitted")
     html = render(
         "applications/table.html.j2", ANALYST, table=table, form=FormState(values=encode(query)),
-        csv_query={"status": "submitted"}, orders=A.EducationOrder.choices(),
+        pager=pager, orders=A.EducationOrder.choices(),
         statuses=A.ApplicationStatus.choices(), admissibilities=A.AdmissibilityFilter.choices(),
         sorts=A.TableSort.choices(), decisions=A.Admissibility.choices(),
     )  # fmt: skip
     assert 'value="submitted" selected' in html and "demandes.csv?status=submitted" in html
+    assert "demandes.xlsx?status=submitted" in html and "1 demande selon ces critères" in html
     # The undecided application can be ticked for a bulk decision, checked before it is made.
     assert f'name="application_ids" value="{application.id}"' in html
     assert f'action="/appels/{application.call_id}/demandes/recevabilite"' in html
-    row = table.rows[0]
+    row = table.listing.items[0]
     confirm = render(
         "applications/bulk_admissibility.html.j2", ANALYST, call=table.call, rows=[row],
         decision=A.Admissibility.NOT_ADMISSIBLE, comment=f"Motif {HOSTILE}", form=FormState(),
@@ -217,12 +223,15 @@ def network(session):
 
 
 def test_the_network_pages_escape_names_and_key_each_answer_form(session, network):
+    page = ceracs.network_page(session, LEVIS_RAC, N.NetworkQuery())
     found = N.NetworkView.model_validate({
-        "ceracs": [ceracs.cerac_view(network, LEVIS_RAC)], "areas": ceracs.areas_vocabulary(),
-        "query": N.NetworkQuery(),
+        "ceracs": reply(page, [ceracs.cerac_view(c, LEVIS_RAC) for c in page["rows"]]),
+        "areas": ceracs.areas_vocabulary(), "query": N.NetworkQuery(),
     })  # fmt: skip
+    pager = Pager(count=1, next_url=None, first_url=None, export_query="")
     html = render("network/index.html.j2", LEVIS_RAC, result=found, form=FormState(),
-                  areas=N.CompetenceArea.choices())  # fmt: skip
+                  areas=N.CompetenceArea.choices(), pager=pager, orders=[],
+                  sorts=N.NetworkSort.choices())  # fmt: skip
     assert_escaped(html)
     page = N.CeracPage.model_validate({**ceracs.cerac_view(network, CMV_FC),
                                        "can_request_support": False,
@@ -255,14 +264,19 @@ def test_the_report_pages_name_indicators_by_path_and_keep_a_refused_number(sess
     page = render("reporting/report.html.j2", ANALYST, report=staff, review=FormState(),
                   decisions=N.ReportDecision.choices())  # fmt: skip
     assert_escaped(page)
+    reports = reporting.reports_page(session, ANALYST, N.ReportQuery(limit=1))
+    assert reports["items"][0] == reporting.report_summary(report)  # the list's own query
     overview = N.ReportingOverview.model_validate({
-        "reports": [reporting.report_summary(report)], "mandates": [], "ceracs": [],
+        "reports": reports, "mandates": [], "ceracs": [],
         "is_cerac": False, "is_staff": True, "deadlines": [], "years": ["2013-2014"],
         "status_labels": reporting.STATUS_LABELS, "query": N.ReportQuery(),
     })  # fmt: skip
+    pager = Pager(count=1, next_url=None, first_url=None, export_query="")
     index = render("reporting/index.html.j2", ANALYST, overview=overview, filters=FormState(),
-                   deadline_form=FormState(), statuses=N.ReportStatus.choices())  # fmt: skip
-    assert {"statut", "retard", "experimentation_year", "due_date"} <= names(index)
+                   deadline_form=FormState(), statuses=N.ReportStatus.choices(), pager=pager,
+                   sorts=N.ReportSort.choices())  # fmt: skip
+    assert {"statut", "retard", "annee", "tri", "experimentation_year", "due_date"} <= names(index)
+    assert "/redditions/liste.xlsx" in index
     mandate = render("reporting/mandate_new.html.j2", ADMIN, form=FormState(),
                      ceracs=[(network.id, "Cégep")])  # fmt: skip
     assert {"cerac_id", "object", "deliverables", "due_date", "amount"} <= names(mandate)

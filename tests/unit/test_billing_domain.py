@@ -669,9 +669,7 @@ def test_tenants_see_only_their_own_invoices(session):
     run(session, date(2026, 9, 1))
 
     def numbers(actor):
-        return sorted(
-            i["number"] for i in R.list_invoices(session, actor, InvoiceQuery())["invoices"]
-        )
+        return sorted(i["number"] for i in R.list_invoices(session, actor, InvoiceQuery())["items"])
 
     assert numbers(LEVIS_RAC) == ["CLV-2026-0001", "CLV-2026-0002"]
     assert numbers(CMV_RAC) == ["CMV-2026-0001"]

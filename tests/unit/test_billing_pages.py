@@ -6,21 +6,19 @@ the downloads, one call to billing per page."""
 from __future__ import annotations
 
 import io
+import re
 from datetime import date
-from decimal import Decimal
-from types import SimpleNamespace
 
 import pytest
 from openpyxl import load_workbook
 
 import gateway.web.billing  # noqa: F401  (registers the routes)
 from gateway.clients import target_of
-from gateway.web.billing.pages import ORDERS, InvoiceOrder
 from gateway.web.responses import XLSX_MIME
 from rac_shared.clock import clock
-from rac_shared.contracts.billing import EstimateSpec, PlanRef
+from rac_shared.contracts.billing import EstimateSpec, InvoiceQuery, InvoiceSort, PlanRef
 from services.billing import estimates as E
-from services.billing import invoicing, schedule
+from services.billing import invoicing, reports, schedule
 from services.billing.models import Invoice
 from services.billing.service import BillingService
 from services.billing.testing import (
@@ -32,6 +30,8 @@ from services.billing.testing import (
     ORGANISATIONS,
     accepted,
     estimate_spec,
+    listed_credit_note,
+    listed_invoice,
     memory_session,
     plan_ref,
 )
@@ -85,7 +85,7 @@ def test_the_invoices_list_is_filtered_by_its_query_model(session):
         )
     api = levis.get(f"/api/billing/invoices?status=open&employer_id={CISSS}").response
     assert api.status_code == 200 and api.json["count"] == 1
-    assert api.json["invoices"][0]["balance"] == "2611.47"  # a decimal string, never a float
+    assert api.json["items"][0]["balance"] == "2611.47"  # a decimal string, never a float
 
 
 def test_a_payment_refused_keeps_what_was_typed_and_one_recorded_says_so(session):
@@ -222,17 +222,65 @@ def test_the_invoice_list_exports_the_columns_it_shows_as_csv_and_xlsx(session):
 
 
 def test_the_invoices_to_pay_come_first_by_due_date_unless_another_order_is_asked():
-    def invoice(number, balance, due, issued):
-        return SimpleNamespace(
-            number=number, balance=Decimal(balance), due_on=due, issued_on=issued
-        )
+    session = memory_session()
+    listed_invoice(session, "A-1", "100.00", date(2026, 1, 1), date(2025, 12, 1), paid="100.00")
+    listed_invoice(session, "A-2", "10.00", date(2026, 3, 1), date(2026, 2, 1))
+    listed_invoice(session, "A-3", "500.00", date(2026, 2, 1), date(2026, 1, 2))
+    session.commit()
 
-    paid = invoice("A-1", "0", date(2026, 1, 1), date(2025, 12, 1))
-    later = invoice("A-2", "10", date(2026, 3, 1), date(2026, 2, 1))
-    sooner = invoice("A-3", "500", date(2026, 2, 1), date(2026, 1, 2))
-    listing = [paid, later, sooner]
-    order = {key: [i.number for i in sorted(listing, key=ORDERS[key])] for key in ORDERS}
-    assert order[InvoiceOrder.TO_PAY] == ["A-3", "A-2", "A-1"]
-    assert order[InvoiceOrder.NUMBER] == ["A-1", "A-2", "A-3"]
-    assert order[InvoiceOrder.ISSUED] == ["A-2", "A-3", "A-1"]
-    assert order[InvoiceOrder.BALANCE] == ["A-3", "A-2", "A-1"]
+    def order(sort: InvoiceSort) -> list[str]:
+        page = reports.list_invoices(session, LEVIS_RAC, InvoiceQuery(sort=sort))
+        return [i["number"] for i in page["items"]]
+
+    with clock.frozen_at(TODAY):
+        assert order(InvoiceSort.TO_PAY) == ["A-3", "A-2", "A-1"]
+        assert order(InvoiceSort.NUMBER) == ["A-1", "A-2", "A-3"]
+        assert order(InvoiceSort.ISSUED) == ["A-2", "A-3", "A-1"]
+        assert order(InvoiceSort.BALANCE) == ["A-3", "A-2", "A-1"]
+        # Page after page (two rows, then one), the same order, no row twice.
+        first = reports.list_invoices(session, LEVIS_RAC, InvoiceQuery(limit=2))
+        second = reports.list_invoices(
+            session, LEVIS_RAC, InvoiceQuery(limit=2, cursor=first["next_cursor"])
+        )
+        assert [i["number"] for i in first["items"] + second["items"]] == ["A-3", "A-2", "A-1"]
+        assert first["count"] == second["count"] == 3 and second["next_cursor"] is None
+    session.close()
+
+
+def test_the_credit_notes_list_puts_credit_to_apply_first_and_exports_every_page(session):
+    listed_credit_note(session, "NC-CLV-2026-0001", "100.00", date(2026, 9, 2), applied="100.00")
+    listed_credit_note(session, "NC-CLV-2026-0002", "40.00", date(2026, 9, 1))
+    listed_credit_note(session, "NC-CLV-2026-0003", "250.00", date(2026, 9, 3), applied="250.00")
+    session.commit()
+    levis = browser(session, LEVIS_RAC)
+    page = levis.get("/facturation/notes-de-credit").html
+    assert "3 notes de crédit" in page
+    numbers = re.findall(r"NC-CLV-2026-000\d", page)
+    assert numbers == ["NC-CLV-2026-0002", "NC-CLV-2026-0003", "NC-CLV-2026-0001"]
+    api = levis.get("/api/billing/credit-notes?limit=2&sort=montant").response.json
+    assert [c["number"] for c in api["items"]] == ["NC-CLV-2026-0003", "NC-CLV-2026-0001"]
+    following = levis.get(
+        f"/api/billing/credit-notes?limit=2&sort=montant&cursor={api['next_cursor']}"
+    )
+    assert [c["number"] for c in following.response.json["items"]] == ["NC-CLV-2026-0002"]
+    assert following.response.json["next_cursor"] is None
+    # The cursor is the Cégep de Lévis's: the employer's list refuses it (400, in French).
+    refused = (
+        browser(session, CISSS_HR)
+        .get(f"/api/billing/credit-notes?limit=2&sort=montant&cursor={api['next_cursor']}")
+        .response
+    )
+    assert (
+        refused.status_code == 400
+        and "revenez à la première page" in refused.json["error"]["message"]
+    )
+    export = levis.get("/facturation/notes-de-credit/liste.csv?tri=montant").response
+    header, *rows = export.get_data(as_text=True).lstrip("\ufeff").splitlines()
+    assert header == "Numéro;Organisation;Plan;Émise le;Motif;Montant;Non appliqué"
+    assert [r.split(";")[0] for r in rows] == [
+        "NC-CLV-2026-0003",
+        "NC-CLV-2026-0001",
+        "NC-CLV-2026-0002",
+    ]
+    paged = levis.get("/facturation/notes-de-credit?tri=montant").html
+    assert 'href="/facturation/notes-de-credit/liste.xlsx?tri=montant"' in paged

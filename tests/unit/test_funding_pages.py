@@ -58,7 +58,7 @@ def browser(session, who) -> Browser:
 def test_declared_access_of_the_funding_routes():
     # The area's routes (pages and API, the API's table included), by path.
     specs = {s.endpoint: s for s in REGISTRY if s.path.startswith(("/financement", "/api/funding"))}
-    assert len(specs) == 23
+    assert len(specs) == 27  # the allocations' list: page, CSV, XLSX and API
     for spec in specs.values():
         assert not spec.allows(CISSS_HR) and not spec.allows(None)  # employers, anonymous
     for name in ("funding_allocate", "funding_decide", "funding_pay", "api_funding_allocate"):
@@ -68,6 +68,38 @@ def test_declared_access_of_the_funding_routes():
     assert not specs["funding_submit_project"].allows(MINISTRY)
     assert specs["api_funding_figures"].allows(EVALUATOR)
     assert not specs["api_funding_figures"].allows(LEVIS_RAC)
+
+
+def test_the_allocations_list_puts_what_is_payable_first_and_exports_every_row(session):
+    ministry = browser(session, MINISTRY)
+    for year, amount in (("2013-2014", "100000"), ("2014-2015", "60000")):
+        response = ministry.post(
+            "/financement/ceracs/1/allocations",
+            {"fiscal_year": year, "amount": amount, "installments": "2"},
+        )
+        assert response.status_code == 303
+    page = ministry.get("/financement/allocations").html
+    assert "2 allocations de fonctionnement" in page
+    # 2013-2014's first installment is payable today: it comes first.
+    assert page.index("2013-2014") < page.index("2014-2015")
+    by_year = ministry.get("/financement/allocations?tri=exercice").html
+    assert by_year.index("2014-2015") < by_year.index("2013-2014")
+    one = ministry.get("/financement/allocations?tri=exercice&exercice=2014-2015").html
+    assert "1 allocation de fonctionnement" in one
+    assert 'href="/financement/allocations/liste.csv?tri=exercice&amp;exercice=2014-2015"' in one
+    csv_export = ministry.get("/financement/allocations/liste.csv?tri=exercice").response
+    header, *rows = csv_export.get_data(as_text=True).lstrip("\ufeff").splitlines()
+    assert header.startswith("CERAC;Ordre d'enseignement;Exercice;Montant alloué;Versé")
+    assert [r.split(";")[2] for r in rows] == ["2014-2015", "2013-2014"]
+    own = browser(session, LEVIS_RAC).get("/api/funding/allocations?limit=1").response.json
+    assert own["count"] == 2 and len(own["items"]) == 1 and own["next_cursor"]
+    assert browser(session, CMV_RAC).get("/api/funding/allocations").response.json["count"] == 0
+    forged = (
+        browser(session, CMV_RAC)
+        .get(f"/api/funding/allocations?limit=1&cursor={own['next_cursor']}")
+        .response
+    )
+    assert forged.status_code == 400 and "autre liste" in forged.json["error"]["message"]
 
 
 def test_ministry_overview_allocation_over_the_cap_and_payment(session):

@@ -24,6 +24,7 @@ from rac_shared.contracts.plans import (
     DraftPatch,
     OnlineAcceptanceIn,
     PlanCreateIn,
+    PlanQuery,
     RecordedAcceptanceIn,
 )
 from rac_shared.errors import DomainError
@@ -993,16 +994,19 @@ def test_lists_home_summary_and_network_figures(session):
     issue(session, plan, at(2026, 1, 31, 14, 0))
     fill(session, new_plan(session))  # a draft
     with clock.frozen_at(at(2026, 2, 28, 9, 0)):
-        employer_rows = views.list_plans(session, EMPLOYER)
+        employer_rows = views.list_plans(session, EMPLOYER, PlanQuery())["items"]
         assert [r["id"] for r in employer_rows] == [plan.id]  # never a draft
+        institution = views.list_plans(session, COORDINATOR, PlanQuery())["items"]
+        assert institution[0]["id"] == plan.id  # awaiting acceptance first, then the draft
+        assert len(institution) == 2 and institution[0]["awaiting_acceptance"]
         [action] = views.home_summary(session, EMPLOYER)
         assert action["urgent"] and "2 jours restants" in action["label"]
         institution_actions = views.home_summary(session, COORDINATOR)
         assert institution_actions[0]["urgent"]
         assert institution_actions[-1]["count"] == 1  # one draft
-        assert views.list_plans(session, OTHER_EMPLOYER) == []
+        assert views.list_plans(session, OTHER_EMPLOYER, PlanQuery())["items"] == []
     with pytest.raises(DomainError):
-        views.list_plans(session, MINISTRY)
+        views.list_plans(session, MINISTRY, PlanQuery())
     accept(session, plan, at(2026, 3, 1, 9, 0))
     figures = views.network_figures(session)
     assert figures["total"] == 2 and figures["accepted_ever"] == 1

@@ -237,6 +237,25 @@ def png() -> bytes:
     )
 
 
+def test_the_plans_list_pages_by_cursor_and_exports_every_row(site):
+    first, second, third = (a_plan(site) for _ in range(3))
+    page = site.get("/plans?tri=reference&curseur=")
+    assert "3 plans" in page and "Page suivante" not in page
+    assert 'href="/plans/liste.csv?tri=reference&amp;curseur="' not in page  # no cursor kept
+    assert 'href="/plans/liste.csv?tri=reference"' in page
+    one = site.rpc_("list_plans", query={"limit": 1, "sort": "reference"})
+    assert one["count"] == 3 and [p["id"] for p in one["items"]] == [first]
+    shown = site.get(f"/plans?tri=reference&curseur={one['next_cursor']}")
+    assert "Première page" in shown and 'href="/plans?tri=reference"' in shown
+    refused = site.get("/plans?curseur=abc.def", status=400)
+    assert "Le curseur de pagination est invalide" in refused
+    exported = site.http.get("/plans/liste.csv?tri=reference").get_data(as_text=True)
+    header, *rows = exported.lstrip("\ufeff").splitlines()
+    assert header == "Plan;Programme;Organisation;Statut;Échéance d'acceptation;Jours restants"
+    assert len(rows) == 3 and all(";Brouillon;" in r for r in rows)
+    assert {second, third} < {p["id"] for p in site.rpc_("list_plans", query={})["items"]}
+
+
 def test_the_lists_the_new_plan_form_and_a_refused_creation(site):
     plan_id = a_plan(site)
     listed = site.get("/plans?statut=draft")

@@ -19,13 +19,15 @@ from typing import Annotated, Literal
 from pydantic import BaseModel, BeforeValidator, Field
 from werkzeug.wrappers import Response
 
-from gateway.web import responses
+from gateway.web import lists, responses
 from gateway.web.forms import NoFields
 from gateway.web.framework import Ctx, HttpError, json_response, notices, post, route
 from gateway.web.passthrough import Confirm, Post, page_actions
-from rac_shared.actor import INSTITUTION_ROLES, MINISTRY_ROLES, Role
+from rac_shared.actor import INSTITUTION_ROLES, KIND_LABELS, MINISTRY_ROLES, Role
+from rac_shared.clock import MONTREAL
 from rac_shared.contracts import applications
 from rac_shared.contracts.base import OptionalDate, OptionalInt, Strict, parse, text
+from rac_shared.contracts.listing import MAX_LIMIT
 from rac_shared.errors import DomainError
 
 AREA = MINISTRY_ROLES | INSTITUTION_ROLES
@@ -274,14 +276,40 @@ def call_amend(ctx: Ctx, call_id: int, form: AmendmentForm) -> Response:
     return ctx.done(f"/appels/{call_id}", "modificatif")
 
 
+def _application_columns(ctx: Ctx) -> list[lists.Column]:
+    """The table's columns as the page shows them, for its exports."""
+    return [
+        lists.Column("Établissement", lambda a: a.organisation_name),
+        lists.Column("Type", lambda a: KIND_LABELS.get(a.organisation_kind, "")),
+        lists.Column("Ordre d'enseignement", lambda a: a.education_order),
+        lists.Column("Région", lambda a: a.region),
+        lists.Column("Statut", lambda a: a.status_label),
+        lists.Column("Référence", lambda a: a.reference),
+        lists.Column(
+            "Dépôt électronique",
+            lambda a: (
+                a.submitted_at.astimezone(MONTREAL).strftime("%Y-%m-%d %H:%M")
+                if a.submitted_at
+                else None
+            ),
+        ),
+        lists.Column("Copie papier reçue le", lambda a: a.paper_received_on),
+        lists.Column(
+            "Copie papier en retard",
+            lambda a: ("oui" if a.paper_late else "non") if a.paper_received_on else None,
+        ),
+        lists.Column("Recevabilité", lambda a: a.admissibility_label),
+    ]
+
+
 @route("/appels/<int:call_id>/demandes", access=STAFF, query=applications.TableQuery)
 def call_applications_page(ctx: Ctx, call_id: int) -> Response:
-    query = ctx.query.model_dump(mode="json", exclude_defaults=True)
+    table = ctx.applications.applications_table(call_id=call_id, query=ctx.query)
     return ctx.render(
         "applications/table.html.j2",
-        table=ctx.applications.applications_table(call_id=call_id, query=ctx.query),
+        table=table,
+        pager=lists.pager(ctx, table.listing, cursor="cursor"),
         form=ctx.form(ctx.query),
-        csv_query=query,
         orders=applications.EducationOrder.choices(),
         statuses=applications.ApplicationStatus.choices(),
         admissibilities=applications.AdmissibilityFilter.choices(),
@@ -303,8 +331,12 @@ def bulk_admissibility_confirm(ctx: Ctx, call_id: int, **_) -> Response:
         comment = ctx.form_state.value("comment")
     else:
         ids, decision, comment = ctx.query.application_ids, ctx.query.decision, ctx.query.comment
-    table = ctx.applications.applications_table(call_id=call_id)
-    chosen = [row for row in table.rows if row.id in set(ids)]
+    # The selection is made on one page of the table (at most MAX_LIMIT rows; a call counts
+    # one application per cégep or school service centre at most, fewer than that).
+    table = ctx.applications.applications_table(
+        call_id=call_id, query=applications.TableQuery(limit=MAX_LIMIT)
+    )
+    chosen = [row for row in table.listing.items if row.id in set(ids)]
     return ctx.render(
         "applications/bulk_admissibility.html.j2",
         call=table.call,
@@ -325,10 +357,19 @@ def bulk_admissibility_decide(
     return ctx.render("applications/bulk_admissibility_done.html.j2", call=table.call, r=result)
 
 
-@route("/appels/<int:call_id>/demandes.csv", access=STAFF, query=applications.TableQuery)
-def call_applications_csv(ctx: Ctx, call_id: int) -> Response:
-    exported = ctx.applications.applications_csv(call_id=call_id, query=ctx.query)
-    return responses.csv_download(ctx, exported.content, exported.filename)
+lists.exports(
+    "/appels/<int:call_id>/demandes",
+    name="call_applications",
+    filename="demandes",
+    access=STAFF,
+    query=applications.TableQuery,
+    sheet="Demandes",
+    fetch=lambda ctx, query, call_id: ctx.applications.list_applications(
+        call_id=call_id, query=query
+    ),
+    contract=lambda ctx: ctx.query,
+    columns=_application_columns,
+)
 
 
 # -- applications --------------------------------------------------------------------------

@@ -26,6 +26,7 @@ passthrough(
     Api("api_record_payment", f"POST {F}/payments", "record_payment", INSTITUTIONS, status=201),
     Api("api_import_payments", f"POST {B}/payments/import", "import_payments", INSTITUTIONS),
     Api("api_cancellation_costs", f"GET {C}", "cancellation_costs", INSTITUTIONS),
+    Api("api_credit_notes", f"GET {B}/credit-notes", "list_credit_notes", READERS),
     Api("api_credit_note", f"GET {B}/credit-notes/<int:credit_note_id>", "get_credit_note",
         READERS),
     Api("api_preview_estimate", f"POST {B}/estimates/preview", "preview_estimate", INSTITUTIONS),

@@ -15,18 +15,20 @@ Each form is a contract model (``form=``); a refusal re-renders the page it came
 
 from __future__ import annotations
 
-from pydantic import Field
+from typing import Annotated
+
+from pydantic import BeforeValidator, Field
 from werkzeug.wrappers import Response
 
-from gateway.web import responses
+from gateway.web import lists, responses
 from gateway.web.forms import NoFields
 from gateway.web.framework import Ctx, notices, post, route
 from gateway.web.passthrough import Post, page_actions
 from rac_shared.actor import EMPLOYER_ROLES, INSTITUTION_ROLES, MINISTRY_ROLES
 from rac_shared.clock import clock
 from rac_shared.contracts import billing
-from rac_shared.contracts.base import OptionalDate, OptionalInt, Strict, Vocabulary
-from rac_shared.tabular import csv_text, xlsx_bytes
+from rac_shared.contracts.base import OptionalDate, OptionalInt, Strict
+from rac_shared.contracts.listing import Cursor
 
 READERS = INSTITUTION_ROLES | EMPLOYER_ROLES
 INSTITUTIONS = INSTITUTION_ROLES
@@ -46,31 +48,32 @@ notices(
 )
 
 
-class InvoiceOrder(Vocabulary):
-    """How the invoice list is sorted (on the server, for the page and its exports)."""
-
-    TO_PAY = "", "Soldes dus d'abord, par échéance"
-    NUMBER = "numero", "Numéro"
-    ISSUED = "emission", "Date d'émission, les plus récentes d'abord"
-    BALANCE = "solde", "Solde, le plus élevé d'abord"
-
-
 class InvoicesFilter(Strict):
     """``/facturation?statut=overdue&employeur=5&tri=solde`` (the links of e-mails and home
     pages); the exports take the same query."""
 
-    statut: billing.InvoiceFilter = Field(billing.InvoiceFilter.ALL, title="Statut")
+    statut: Annotated[
+        billing.InvoiceFilter, BeforeValidator(lambda v: v or billing.InvoiceFilter.ALL)
+    ] = Field(billing.InvoiceFilter.ALL, title="Statut")
     employeur: OptionalInt = Field(None, title="Organisation")
-    tri: InvoiceOrder = Field(InvoiceOrder.TO_PAY, title="Trier par")
+    tri: Annotated[
+        billing.InvoiceSort, BeforeValidator(lambda v: v or billing.InvoiceSort.TO_PAY)
+    ] = Field(billing.InvoiceSort.TO_PAY, title="Trier par")
+    curseur: Cursor = Field(None, title="Page")
 
 
-ORDERS = {
-    # Work to do first: what is still owed, the oldest due date first, then the paid ones.
-    InvoiceOrder.TO_PAY: lambda i: (i.balance <= 0, i.due_on, i.number),
-    InvoiceOrder.NUMBER: lambda i: i.number,
-    InvoiceOrder.ISSUED: lambda i: (-i.issued_on.toordinal(), i.number),
-    InvoiceOrder.BALANCE: lambda i: (-i.balance, i.number),
-}
+class CreditNotesFilter(Strict):
+    """``/facturation/notes-de-credit?motif=abandonment&employeur=5&tri=montant``; the exports
+    take the same query."""
+
+    motif: Annotated[billing.CreditReason | None, BeforeValidator(lambda v: v or None)] = Field(
+        None, title="Motif"
+    )
+    employeur: OptionalInt = Field(None, title="Organisation")
+    tri: Annotated[
+        billing.CreditNoteSort, BeforeValidator(lambda v: v or billing.CreditNoteSort.TO_APPLY)
+    ] = Field(billing.CreditNoteSort.TO_APPLY, title="Trier par")
+    curseur: Cursor = Field(None, title="Page")
 
 
 class StatementFilter(Strict):
@@ -84,63 +87,117 @@ class AgingFilter(Strict):
 # -- invoices ------------------------------------------------------------------------------------
 
 
-def _invoices(ctx: Ctx) -> tuple[InvoicesFilter, int | None, billing.InvoicesPage]:
-    """The invoice list's page as asked (filters) and sorted on the server."""
-    filters = ctx.query if isinstance(ctx.query, InvoicesFilter) else InvoicesFilter()
-    employer_id = filters.employeur if ctx.actor.is_institution else None
-    page = ctx.billing.invoices_page(
-        query=billing.InvoiceQuery(status=filters.statut, employer_id=employer_id)
+def _employer(ctx: Ctx) -> int | None:
+    """The employer an institution filters by (an employer sees its own)."""
+    return ctx.query.employeur if ctx.actor.is_institution else None
+
+
+def _invoice_query(ctx: Ctx) -> billing.InvoiceQuery:
+    filters = ctx.query
+    return billing.InvoiceQuery(
+        status=filters.statut, employer_id=_employer(ctx), sort=filters.tri, cursor=filters.curseur
     )
-    page.listing.invoices.sort(key=ORDERS[filters.tri])
-    return filters, employer_id, page
+
+
+def _party(ctx: Ctx) -> lists.Column:
+    """The other party of an invoice or a credit note, as the lists show it."""
+    if ctx.actor.is_institution:
+        return lists.Column("Organisation", lambda d: d.employer_name)
+    return lists.Column("Établissement", lambda d: d.institution_name)
+
+
+def _invoice_columns(ctx: Ctx) -> list[lists.Column]:
+    """The list's columns as the page shows them, for its exports."""
+    return [
+        lists.Column("Numéro", lambda i: i.number),
+        _party(ctx),
+        lists.Column("Plan", lambda i: i.plan_reference),
+        lists.Column("Émise le", lambda i: i.issued_on),
+        lists.Column("Échéance", lambda i: i.due_on),
+        lists.Column("Total", lambda i: i.total),
+        lists.Column("Solde", lambda i: i.balance),
+        lists.Column(
+            "Statut", lambda i: i.status_label + (f" ({i.days_late} j)" if i.days_late else "")
+        ),
+    ]
 
 
 @route("/facturation", access=READERS, query=InvoicesFilter, name="invoices_page")
 def invoices_view(ctx: Ctx) -> Response:
-    filters, employer_id, page = _invoices(ctx)
+    if not isinstance(ctx.query, InvoicesFilter):  # a refused form re-renders the list
+        ctx.query = InvoicesFilter()
+    filters = ctx.query
+    page = ctx.billing.invoices_page(query=_invoice_query(ctx))
     return ctx.render(
         "billing/invoices.html.j2",
         page=page,
+        pager=lists.pager(ctx, page.listing),
         filters=filters,
-        employer_id=employer_id,
+        employer_id=_employer(ctx),
         statuses=billing.InvoiceFilter.choices(),
-        orders=InvoiceOrder.choices(),
+        orders=billing.InvoiceSort.choices(),
         form=ctx.form(endpoint="issue_due_invoices"),
     )
 
 
-def _invoice_table(ctx: Ctx) -> tuple[list[str], list[list]]:
-    """The list's columns as the page shows them, for its exports."""
-    _, _, page = _invoices(ctx)
-    party = "Organisation" if ctx.actor.is_institution else "Établissement"
-    header = ["Numéro", party, "Plan", "Émise le", "Échéance", "Total", "Solde", "Statut"]
-    rows = [
-        [
-            i.number,
-            i.employer_name if ctx.actor.is_institution else i.institution_name,
-            i.plan_reference,
-            i.issued_on,
-            i.due_on,
-            i.total,
-            i.balance,
-            i.status_label + (f" ({i.days_late} j)" if i.days_late else ""),
-        ]
-        for i in page.listing.invoices
+lists.exports(
+    "/facturation/factures",
+    name="invoices",
+    filename="factures",
+    access=READERS,
+    query=InvoicesFilter,
+    sheet="Factures",
+    fetch=lambda ctx, query: ctx.billing.list_invoices(query=query),
+    contract=_invoice_query,
+    columns=_invoice_columns,
+)
+
+
+def _credit_note_query(ctx: Ctx) -> billing.CreditNoteQuery:
+    filters = ctx.query
+    return billing.CreditNoteQuery(
+        reason=filters.motif, employer_id=_employer(ctx), sort=filters.tri, cursor=filters.curseur
+    )
+
+
+def _credit_note_columns(ctx: Ctx) -> list[lists.Column]:
+    return [
+        lists.Column("Numéro", lambda c: c.number),
+        _party(ctx),
+        lists.Column("Plan", lambda c: c.plan_reference),
+        lists.Column("Émise le", lambda c: c.issued_on),
+        lists.Column("Motif", lambda c: c.reason_label),
+        lists.Column("Montant", lambda c: c.total),
+        lists.Column("Non appliqué", lambda c: c.unapplied),
     ]
-    return header, rows
 
 
-@route("/facturation/factures.csv", access=READERS, query=InvoicesFilter)
-def invoices_csv(ctx: Ctx) -> Response:
-    header, rows = _invoice_table(ctx)
-    return responses.csv_download(ctx, csv_text(header, rows), "factures.csv")
+@route("/facturation/notes-de-credit", access=READERS, query=CreditNotesFilter)
+def credit_notes_page(ctx: Ctx) -> Response:
+    page = ctx.billing.list_credit_notes(query=_credit_note_query(ctx))
+    employers = ctx.billing.statement_employers() if ctx.actor.is_institution else []
+    return ctx.render(
+        "billing/credit_notes.html.j2",
+        page=page,
+        pager=lists.pager(ctx, page),
+        filters=ctx.query,
+        employers=[(e.id, e.name) for e in employers],
+        reasons=billing.CreditReason.choices(),
+        orders=billing.CreditNoteSort.choices(),
+    )
 
 
-@route("/facturation/factures.xlsx", access=READERS, query=InvoicesFilter)
-def invoices_xlsx(ctx: Ctx) -> Response:
-    header, rows = _invoice_table(ctx)
-    content = xlsx_bytes("Factures", header, rows)
-    return responses.download(ctx, content, "factures.xlsx", responses.XLSX_MIME)
+lists.exports(
+    "/facturation/notes-de-credit/liste",
+    name="credit_notes",
+    filename="notes-de-credit",
+    access=READERS,
+    query=CreditNotesFilter,
+    sheet="Notes de crédit",
+    fetch=lambda ctx, query: ctx.billing.list_credit_notes(query=query),
+    contract=_credit_note_query,
+    columns=_credit_note_columns,
+)
 
 
 @post("/facturation/emettre", NoFields, invoices_view, INSTITUTIONS)

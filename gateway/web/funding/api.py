@@ -21,6 +21,7 @@ P = f"{F}/projects/<int:project_id>"
 # fmt: off
 passthrough(
     "funding",
+    Api("api_funding_allocations", f"GET {F}/allocations", "list_funding_allocations", READERS),
     Api("api_funding_allocate", f"POST {F}/ceracs/<int:cerac_id>/allocations",
         "record_funding_allocation", MANAGERS, status=201),
     Api("api_funding_submit_project", f"POST {F}/projects", "submit_funding_project",

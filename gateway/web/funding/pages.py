@@ -14,18 +14,21 @@ Each form is a contract model (``form=``); a refusal re-renders the page it came
 from __future__ import annotations
 
 import re
+from typing import Annotated
 from urllib.parse import parse_qs
 
-from pydantic import Field
+from pydantic import BeforeValidator, Field
 from werkzeug.wrappers import Response
 
-from gateway.web import responses
+from gateway.web import lists, responses
 from gateway.web.framework import Ctx, notices, post, route
 from gateway.web.passthrough import Post, page_actions
 from rac_shared.actor import INSTITUTION_ROLES, MINISTRY_ROLES, Role
 from rac_shared.clock import clock
 from rac_shared.contracts import funding
-from rac_shared.contracts.base import Strict
+from rac_shared.contracts.base import OptionalInt, Strict
+from rac_shared.contracts.listing import Cursor
+from rac_shared.contracts.scoring import EducationOrder
 from rac_shared.errors import DomainError
 
 READERS = MINISTRY_ROLES | INSTITUTION_ROLES
@@ -85,6 +88,71 @@ def cerac_view(ctx: Ctx, cerac_id: int, year: str | None) -> Response:
     statement = ctx.funding.funding_statement(cerac_id=cerac_id, fiscal_year=year)
     form = ctx.form({"fiscal_year": statement.fiscal_year}, endpoint="funding_allocate")
     return _view(ctx, "funding/statement.html.j2", statement=statement, form=form)
+
+
+class AllocationsFilter(Strict):
+    """``/financement/allocations?exercice=2025-2026&ordre=collégial&tri=montant``; the exports
+    take the same query."""
+
+    exercice: funding.OptionalFiscalYear = Field(None, title="Exercice financier")
+    cerac: OptionalInt = Field(None, title="CERAC")
+    ordre: Annotated[EducationOrder | None, BeforeValidator(lambda v: v or None)] = Field(
+        None, title="Ordre d'enseignement"
+    )
+    tri: Annotated[
+        funding.AllocationSort, BeforeValidator(lambda v: v or funding.AllocationSort.TO_PAY)
+    ] = Field(funding.AllocationSort.TO_PAY, title="Trier par")
+    curseur: Cursor = Field(None, title="Page")
+
+    def contract(self) -> funding.AllocationQuery:
+        return funding.AllocationQuery(
+            fiscal_year=self.exercice,
+            cerac_id=self.cerac,
+            education_order=self.ordre,
+            sort=self.tri,
+            cursor=self.curseur,
+        )
+
+
+def _allocation_columns(ctx: Ctx) -> list[lists.Column]:
+    """The list's columns as the page shows them, for its exports."""
+    return [
+        lists.Column("CERAC", lambda a: a.cerac_name),
+        lists.Column("Ordre d'enseignement", lambda a: a.education_order_label),
+        lists.Column("Exercice", lambda a: a.fiscal_year),
+        lists.Column("Montant alloué", lambda a: a.amount),
+        lists.Column("Versé", lambda a: a.paid),
+        lists.Column("Reste à verser", lambda a: a.remaining),
+        lists.Column("Versements exigibles", lambda a: a.payable),
+        lists.Column("Prochaine échéance", lambda a: a.next_due_on),
+    ]
+
+
+@route("/financement/allocations", access=READERS, query=AllocationsFilter)
+def funding_allocations_page(ctx: Ctx) -> Response:
+    page = ctx.funding.list_funding_allocations(query=ctx.query.contract())
+    return _view(
+        ctx,
+        "funding/allocations.html.j2",
+        page=page,
+        pager=lists.pager(ctx, page),
+        filter_form=ctx.form(ctx.query),
+        orders=EducationOrder.choices(),
+        sorts=funding.AllocationSort.choices(),
+    )
+
+
+lists.exports(
+    "/financement/allocations/liste",
+    name="funding_allocations",
+    filename="allocations-de-fonctionnement",
+    access=READERS,
+    query=AllocationsFilter,
+    sheet="Allocations",
+    fetch=lambda ctx, query: ctx.funding.list_funding_allocations(query=query),
+    contract=lambda ctx: ctx.query.contract(),
+    columns=_allocation_columns,
+)
 
 
 @route("/financement/ceracs/<int:cerac_id>", access=READERS, query=YearFilter)

@@ -15,10 +15,12 @@ from __future__ import annotations
 
 from werkzeug.wrappers import Response
 
+from gateway.web import lists
 from gateway.web.framework import Ctx, HttpError, notices, route
 from gateway.web.passthrough import Post, page_actions
 from rac_shared.actor import INSTITUTION_ROLES, MINISTRY_ROLES
 from rac_shared.contracts import network
+from rac_shared.contracts.scoring import EducationOrder
 
 AREA = MINISTRY_ROLES | INSTITUTION_ROLES
 INSTITUTIONS = INSTITUTION_ROLES
@@ -30,14 +32,48 @@ notices(
 )
 
 
+def _cerac_columns(ctx: Ctx) -> list[lists.Column]:
+    """The list's columns as the page shows them, for its exports."""
+    return [
+        lists.Column("Établissement", lambda c: c.organisation_name),
+        lists.Column("Ordre d'enseignement", lambda c: c.education_order_label),
+        lists.Column("Volets du mandat", lambda c: ", ".join(p.label for p in c.mandate_parts)),
+        lists.Column(
+            "Domaines de compétence", lambda c: ", ".join(a.label for a in c.competence_areas)
+        ),
+        lists.Column("Programmes", lambda c: ", ".join(c.programs)),
+        lists.Column(
+            "Contacts",
+            lambda c: ", ".join(f"{p.full_name} <{p.email}>" for p in c.contacts[:2]),
+        ),
+    ]
+
+
 @route("/reseau", access=AREA, query=network.NetworkQuery)
 def network_page(ctx: Ctx) -> Response:
+    result = ctx.network.network_ceracs(query=ctx.query)
     return ctx.render(
         "network/index.html.j2",
-        result=ctx.network.network_ceracs(query=ctx.query),
+        result=result,
+        pager=lists.pager(ctx, result.ceracs, cursor="cursor"),
         form=ctx.form(ctx.query),
         areas=network.CompetenceArea.choices(),
+        orders=EducationOrder.choices(),
+        sorts=network.NetworkSort.choices(),
     )
+
+
+lists.exports(
+    "/reseau/liste",
+    name="network",
+    filename="reseau-des-cerac",
+    access=AREA,
+    query=network.NetworkQuery,
+    sheet="Réseau des CERAC",
+    fetch=lambda ctx, query: ctx.network.network_ceracs(query=query).ceracs,
+    contract=lambda ctx: ctx.query,
+    columns=_cerac_columns,
+)
 
 
 @route("/reseau/<int:cerac_id>", access=AREA, name="cerac_page")

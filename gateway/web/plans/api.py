@@ -20,7 +20,7 @@ C = f"{P}/candidates/<int:candidate_id>"
 # fmt: off
 passthrough(
     "plans",
-    Api("api_plans", f"GET {S}", "list_plans", PARTIES, wrap="plans"),
+    Api("api_plans", f"GET {S}", "list_plans", PARTIES),
     Api("api_plan_create", f"POST {S}", "create_plan", INSTITUTIONS),
     Api("api_plan_figures", f"GET {S}/figures", "network_figures", MINISTRY_ROLES),
     Api("api_plan_update", f"PATCH {P}", "update_draft", INSTITUTIONS),

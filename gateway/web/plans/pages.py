@@ -13,13 +13,14 @@ an issued version comes with the plan). Billing's estimate editor is ``estimate.
 from __future__ import annotations
 
 import base64
+from typing import Annotated
 
-from pydantic import Field
+from pydantic import BeforeValidator, Field
 from sqlalchemy import select
 from werkzeug.wrappers import Response
 
 from gateway.models import Organisation
-from gateway.web import responses
+from gateway.web import lists, responses
 from gateway.web.forms import NoFields
 from gateway.web.framework import ALL_ROLES, Ctx, notices, post, route
 from gateway.web.passthrough import Post, page_actions
@@ -27,6 +28,7 @@ from rac_shared.actor import EMPLOYER_ROLES, INSTITUTION_ROLES, MINISTRY_ROLES
 from rac_shared.contracts import plans
 from rac_shared.contracts.base import OptionalInt, Strict, parse
 from rac_shared.contracts.billing import EstimateView
+from rac_shared.contracts.listing import Cursor
 from rac_shared.errors import DomainError, invalid
 
 INSTITUTIONS = INSTITUTION_ROLES
@@ -53,9 +55,35 @@ notices(
 
 
 class PlanListPage(Strict):
-    """``/plans?statut=…``: the list, filtered by the plan's status."""
+    """``/plans?statut=…&tri=…&curseur=…``: the list, filtered by the plan's status, sorted,
+    one page at a time (its exports take the same query)."""
 
-    statut: plans.PlanStatus | None = Field(None, title="Statut")
+    statut: Annotated[plans.PlanStatus | None, BeforeValidator(lambda v: v or None)] = Field(
+        None, title="Statut"
+    )
+    tri: Annotated[plans.PlanSort, BeforeValidator(lambda v: v or plans.PlanSort.TO_DO)] = Field(
+        plans.PlanSort.TO_DO, title="Trier par"
+    )
+    curseur: Cursor = Field(None, title="Page")
+
+    def contract(self) -> plans.PlanQuery:
+        return plans.PlanQuery(status=self.statut, sort=self.tri, cursor=self.curseur)
+
+
+def _plan_columns(ctx: Ctx) -> list[lists.Column]:
+    """The list's columns, as the page shows them (and its exports)."""
+    party = [lists.Column("Organisation", lambda p: p.employer_name)]
+    return [
+        lists.Column("Plan", lambda p: p.reference),
+        lists.Column("Programme", lambda p: p.program),
+        *(party if ctx.actor.is_institution else []),
+        lists.Column("Statut", lambda p: p.status_label),
+        lists.Column(
+            "Échéance d'acceptation",
+            lambda p: p.acceptance_deadline.date() if p.acceptance_deadline else None,
+        ),
+        lists.Column("Jours restants", lambda p: p.days_left),
+    ]
 
 
 class ComparisonPage(Strict):
@@ -92,14 +120,30 @@ def plans_page(ctx: Ctx) -> Response:
     if ctx.actor.role in MINISTRY_ROLES:
         return ctx.render("plans/figures.html.j2", figures=ctx.plans.network_figures())
     selected = ctx.query.statut
+    page = ctx.plans.list_plans(query=ctx.query.contract())
     return ctx.render(
         "plans/list.html.j2",
-        plans=ctx.plans.list_plans(query=plans.PlanQuery(status=selected)),
+        plans=page.items,
+        pager=lists.pager(ctx, page),
         selected=selected,
         filter_form=ctx.form(ctx.query),
         statuses=plans.PlanStatus.choices(),
+        sorts=plans.PlanSort.choices(),
         institution=ctx.actor.is_institution,
     )
+
+
+lists.exports(
+    "/plans/liste",
+    name="plans_list",
+    filename="plans-de-mise-en-oeuvre",
+    access=PARTIES,
+    query=PlanListPage,
+    sheet="Plans de mise en œuvre",
+    fetch=lambda ctx, query: ctx.plans.list_plans(query=query),
+    contract=lambda ctx: ctx.query.contract(),
+    columns=_plan_columns,
+)
 
 
 def _employers(ctx: Ctx) -> list[tuple[int, str]]:

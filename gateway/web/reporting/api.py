@@ -31,7 +31,7 @@ A = f"{R}/<int:report_id>"
 # fmt: off
 passthrough(
     "network",
-    Api("api_reports", f"GET {R}", "reporting_overview", REPORTING),
+    Api("api_reports", f"GET {R}", "list_reports", REPORTING),
     Api("api_report", f"GET {A}", "get_report", REPORTING),
     Api("api_report_save", f"PUT {A}", "save_report", INSTITUTIONS),
     Api("api_report_submit", f"POST {A}/submit", "submit_report", INSTITUTIONS),

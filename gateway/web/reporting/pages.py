@@ -16,11 +16,12 @@ re-renders the page it came from (``on_error=``) with what was typed and the err
 from __future__ import annotations
 
 import base64
+from typing import Annotated
 
-from pydantic import Field
+from pydantic import BeforeValidator, Field
 from werkzeug.wrappers import Response
 
-from gateway.web import responses
+from gateway.web import lists, responses
 from gateway.web.forms import FormState
 from gateway.web.framework import Ctx, notices, post, route
 from gateway.web.passthrough import Post, page_actions
@@ -28,6 +29,7 @@ from rac_shared.actor import INSTITUTION_ROLES, Role
 from rac_shared.contracts import network
 from rac_shared.contracts.applications import MAX_ATTACHMENT_BYTES
 from rac_shared.contracts.base import Strict
+from rac_shared.contracts.listing import MAX_LIMIT, Cursor
 from rac_shared.errors import DomainError, invalid
 from rac_shared.formatting import short_decimal
 
@@ -53,10 +55,45 @@ notices(
 
 
 class OverviewQuery(Strict):
-    """The overview's filters as its page names them (the API's are ``ReportQuery``)."""
+    """The overview's filters as its page names them (the API's are ``ReportQuery``); the
+    exports take the same query."""
 
-    statut: network.ReportStatus | None = Field(None, title="Statut")
+    statut: Annotated[network.ReportStatus | None, BeforeValidator(lambda v: v or None)] = Field(
+        None, title="Statut"
+    )
     retard: bool = Field(False, title="En retard seulement")
+    annee: Annotated[str | None, BeforeValidator(lambda v: v or None)] = Field(
+        None, pattern=r"^\d{4}-\d{4}$", title="Année d'expérimentation"
+    )
+    tri: Annotated[network.ReportSort, BeforeValidator(lambda v: v or network.ReportSort.TO_DO)] = (
+        Field(network.ReportSort.TO_DO, title="Trier par")
+    )
+    curseur: Cursor = Field(None, title="Page")
+
+    def contract(self) -> network.ReportQuery:
+        return network.ReportQuery(
+            status=self.statut,
+            late=self.retard,
+            year=self.annee,
+            sort=self.tri,
+            cursor=self.curseur,
+        )
+
+
+def _report_columns(ctx: Ctx) -> list[lists.Column]:
+    """The list's columns as the page shows them, for its exports."""
+    staff = [lists.Column("CERAC", lambda r: r.organisation_name)]
+    return [
+        *(staff if ctx.actor.is_ministry else []),
+        lists.Column("Rapport", lambda r: f"{r.kind_label} — {r.period_label}"),
+        lists.Column("Échéance", lambda r: r.due_date),
+        lists.Column("Jours de retard", lambda r: r.days_late or None),
+        lists.Column(
+            "Statut",
+            lambda r: r.status_label + (" (déposé en retard)" if r.last_version_late else ""),
+        ),
+        lists.Column("Versions", lambda r: r.versions_count),
+    ]
 
 
 class ReportForm(network.ReportDraftIn):
@@ -74,22 +111,36 @@ class UploadForm(Strict):
 
 @route("/redditions", access=REPORTING, query=OverviewQuery, name="reporting_page")
 def overview_view(ctx: Ctx) -> Response:
-    query = ctx.query or OverviewQuery()
-    overview = ctx.network.reporting_overview(
-        query=network.ReportQuery(status=query.statut, late=query.retard)
-    )
+    if not isinstance(ctx.query, OverviewQuery):  # a refused form re-renders the overview
+        ctx.query = OverviewQuery()
+    overview = ctx.network.reporting_overview(query=ctx.query.contract())
     return ctx.render(
         "reporting/index.html.j2",
         overview=overview,
-        filters=ctx.form(query),
+        pager=lists.pager(ctx, overview.reports),
+        filters=ctx.form(ctx.query),
         deadline_form=ctx.form(endpoint="reporting_set_deadline"),
         statuses=network.ReportStatus.choices(),
+        sorts=network.ReportSort.choices(),
     )
+
+
+lists.exports(
+    "/redditions/liste",
+    name="reports",
+    filename="redditions-de-comptes",
+    access=REPORTING,
+    query=OverviewQuery,
+    sheet="Redditions de comptes",
+    fetch=lambda ctx, query: ctx.network.list_reports(query=query),
+    contract=lambda ctx: ctx.query.contract(),
+    columns=_report_columns,
+)
 
 
 @route("/redditions/mandats/nouveau", access=ADMIN, name="special_mandate_form")
 def mandate_view(ctx: Ctx) -> Response:
-    ceracs = ctx.network.network_ceracs().ceracs
+    ceracs = ctx.network.network_ceracs(query=network.NetworkQuery(limit=MAX_LIMIT)).ceracs.items
     return ctx.render(
         "reporting/mandate_new.html.j2",
         ceracs=[(c.id, f"{c.organisation_name} ({c.education_order_label})") for c in ceracs],

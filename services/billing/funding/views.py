@@ -11,14 +11,15 @@ from datetime import date
 from decimal import Decimal
 from pathlib import Path
 
-from sqlalchemy import func, select
+from sqlalchemy import and_, case, func, select
 from sqlalchemy.orm import Session, selectinload
 
 from rac_shared.actor import Actor
 from rac_shared.clock import clock
-from rac_shared.contracts.funding import DisbursementStatus
+from rac_shared.contracts.funding import AllocationQuery, AllocationSort, DisbursementStatus
 from rac_shared.contracts.scoring import EducationOrder
 from rac_shared.errors import forbidden
+from rac_shared.listing import Key, paginate, reply
 from rac_shared.pdf import render_pdf
 from rac_shared.templating import make_environment
 from services.billing.funding import (
@@ -420,3 +421,93 @@ def figures(session: Session, actor: Actor, fiscal_year: str | None) -> dict:
     )
     rows, totals = _year_rows(session, ceracs, year)
     return {"fiscal_year": year, "cap": _m(cap_for(year)), "ceracs": rows, "totals": totals}
+
+
+# -- the list of operating allocations ------------------------------------------------------
+
+FAR = date(9999, 12, 31)
+
+
+def _allocation_keys(sort: str, payable, next_due) -> list[Key]:
+    newest = Key(OperatingAllocation.id, descending=True)
+    if sort == AllocationSort.YEAR:
+        return [
+            Key(OperatingAllocation.fiscal_year, descending=True),
+            Key(FundingCerac.name),
+            newest,
+        ]
+    if sort == AllocationSort.CERAC:
+        return [
+            Key(FundingCerac.name),
+            Key(OperatingAllocation.fiscal_year, descending=True),
+            newest,
+        ]
+    if sort == AllocationSort.AMOUNT:
+        return [Key(OperatingAllocation.amount, descending=True), newest]
+    # Work to do first: disbursements payable now, then the nearest next due date.
+    return [Key(case((payable > 0, 0), else_=1)), Key(next_due), newest]
+
+
+def list_allocations(session: Session, actor: Actor, query: AllocationQuery) -> dict:
+    """A page of operating allocations with what was paid and what is next (one grouped
+    subquery over the disbursements): two statements whatever the page's size."""
+    if not (actor.is_ministry or actor.is_institution):
+        raise forbidden("Le financement des CERAC concerne le Ministère et les CERAC.")
+    today = clock.today()
+    d = FundingDisbursement
+    unpaid = d.status != DISBURSEMENT_PAID
+    held = and_(d.hold_report_year.is_not(None), d.released_on.is_(None))
+    sums = (
+        select(
+            d.allocation_id.label("allocation_id"),
+            func.sum(case((d.status == DISBURSEMENT_PAID, d.amount), else_=ZERO)).label("paid"),
+            func.sum(case((and_(unpaid, ~held, d.due_on <= today), 1), else_=0)).label("payable"),
+            func.min(case((unpaid, d.due_on))).label("next_due"),
+        )
+        .where(d.allocation_id.is_not(None))
+        .group_by(d.allocation_id)
+        .subquery()
+    )
+    paid = func.coalesce(sums.c.paid, ZERO)
+    payable = func.coalesce(sums.c.payable, 0)
+    next_due = func.coalesce(sums.c.next_due, FAR)
+    statement = (
+        select(OperatingAllocation, FundingCerac, paid, payable, sums.c.next_due)
+        .join(FundingCerac, FundingCerac.cerac_id == OperatingAllocation.cerac_id)
+        .outerjoin(sums, sums.c.allocation_id == OperatingAllocation.id)
+    )
+    if actor.is_institution:
+        statement = statement.where(FundingCerac.organisation_id == actor.organisation_id)
+    if query.fiscal_year:
+        statement = statement.where(OperatingAllocation.fiscal_year == query.fiscal_year)
+    if query.cerac_id is not None:
+        statement = statement.where(OperatingAllocation.cerac_id == query.cerac_id)
+    if query.education_order:
+        statement = statement.where(FundingCerac.education_order == query.education_order)
+    page = paginate(
+        session,
+        statement,
+        query,
+        name="funding_allocations",
+        scope=actor.organisation_id,
+        keys=_allocation_keys(query.sort, payable, next_due),
+    )
+    items = [
+        {
+            "id": allocation.id,
+            "cerac_id": cerac.cerac_id,
+            "cerac_name": cerac.name,
+            "education_order_label": EducationOrder.label_of(cerac.education_order),
+            "fiscal_year": allocation.fiscal_year,
+            "amount": _m(allocation.amount),
+            "paid": _m(Decimal(paid_amount)),
+            "remaining": _m(allocation.amount - Decimal(paid_amount)),
+            "payable": int(payable_count),
+            "next_due_on": _iso(
+                due if isinstance(due, date) or due is None else date.fromisoformat(str(due))
+            ),
+            "recorded_on": _iso(allocation.recorded_on),
+        }
+        for allocation, cerac, paid_amount, payable_count, due in page["rows"]
+    ]
+    return reply(page, items)
