@@ -21,7 +21,7 @@ from werkzeug.wrappers import Response
 from gateway.models import Organisation
 from gateway.web import responses
 from gateway.web.forms import NoFields
-from gateway.web.framework import ALL_ROLES, Ctx, notices, post, route
+from gateway.web.framework import ALL_ROLES, Ctx, json_response, notices, post, route
 from gateway.web.passthrough import Post, page_actions
 from rac_shared.actor import EMPLOYER_ROLES, INSTITUTION_ROLES, MINISTRY_ROLES
 from rac_shared.contracts import plans
@@ -39,6 +39,10 @@ notices(
         "chaque section.",
         "plan-enregistre": "Les modifications sont enregistrées.",
         "plan-emis": "Le plan est émis : l'organisation a 30 jours pour l'accepter.",
+        "plan-emission": "L'émission est demandée : cette page se met à jour d'elle-même "
+        "quand le plan est émis.",
+        "plan-apercu": "L'aperçu PDF est demandé : son lien paraît sur cette page dès qu'il "
+        "est prêt.",
         "plan-accepte": "Le plan est accepté. Merci : l'établissement en est avisé.",
         "refuse": "L'offre est refusée : l'établissement en est avisé, avec le motif du refus.",
         "plan-acceptation": "L'acceptation reçue est enregistrée.",
@@ -160,6 +164,7 @@ def plan_view(ctx: Ctx, plan_id: int, **_) -> Response:
         content=view.content,
         computed=view.computed,
         estimate=estimate_for(ctx, view),
+        tasks={task.kind.value: task for task in view.tasks},
         acceptance_form=ctx.form(endpoint="plan_record_acceptance"),
         amend_form=ctx.form(endpoint="plan_amend"),
         cancel_form=ctx.form(endpoint="plan_cancel"),
@@ -173,7 +178,47 @@ def plan_pdf(ctx: Ctx, plan_id: int) -> Response:
 
 @route("/plans/<int:plan_id>/apercu.pdf", access=INSTITUTIONS)
 def plan_preview_pdf(ctx: Ctx, plan_id: int) -> Response:
-    return responses.document(ctx, ctx.plans.preview_pdf(plan_id=plan_id))
+    """The last preview rendered in the background (``/plans/<id>/apercu`` asks for one)."""
+    return responses.document(ctx, ctx.plans.preview_file(plan_id=plan_id))
+
+
+class TaskState(Strict):
+    """What a plan page's status region polls (``gateway/static/feedback.js``): whether to
+    ask again, the French message to show meanwhile, and where the result is."""
+
+    status: plans.TaskStatus | None
+    pending: bool
+    ready: bool
+    failed: bool
+    message: str
+    url: str | None
+
+
+def _task_state(ctx: Ctx, plan_id: int, kind: plans.TaskKind, ready_url: str) -> Response:
+    task = next((t for t in ctx.plans.plan_tasks(plan_id=plan_id) if t.kind == kind), None)
+    state = TaskState(
+        status=task.status if task else None,
+        pending=bool(task and task.pending),
+        ready=bool(task and task.ready),
+        failed=bool(task and task.failed),
+        message=task.message if task else "",
+        url=ready_url if task and task.ready else f"/plans/{plan_id}" if task else None,
+    )
+    response = json_response(state)
+    response.headers["Cache-Control"] = "no-store"
+    return response
+
+
+@route("/plans/<int:plan_id>/emission/etat", access=INSTITUTIONS)
+def plan_issue_state(ctx: Ctx, plan_id: int) -> Response:
+    """The background issuing's state; once issued, the plan page with its notice."""
+    return _task_state(ctx, plan_id, plans.TaskKind.ISSUE, f"/plans/{plan_id}?fait=plan-emis")
+
+
+@route("/plans/<int:plan_id>/apercu/etat", access=INSTITUTIONS)
+def plan_preview_state(ctx: Ctx, plan_id: int) -> Response:
+    """The background preview's state; once rendered, the PDF's address."""
+    return _task_state(ctx, plan_id, plans.TaskKind.PREVIEW, f"/plans/{plan_id}/apercu.pdf")
 
 
 def _plan_route(path: str, form=NoFields, access=INSTITUTIONS):
@@ -398,7 +443,10 @@ def annex_template_save(ctx: Ctx, form: AnnexTemplateForm) -> Response:
 # fmt: off
 page_actions(
     "plans", plan_view, INSTITUTIONS,
-    Post("plan_issue", "/plans/<int:plan_id>/emettre", "issue", "/plans/{plan_id}", "plan-emis"),
+    Post("plan_issue", "/plans/<int:plan_id>/emettre", "request_issue", "/plans/{plan_id}",
+         "plan-emission"),
+    Post("plan_preview", "/plans/<int:plan_id>/apercu", "request_preview", "/plans/{plan_id}",
+         "plan-apercu"),
     Post("plan_amend", "/plans/<int:plan_id>/modification", "amend", "/plans/{plan_id}/modifier",
          "plan-modification", plans.AmendmentIn),
     Post("plan_cancel", "/plans/<int:plan_id>/annuler", "cancel", "/plans/{plan_id}", "plan-annule",
