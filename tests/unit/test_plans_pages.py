@@ -287,6 +287,14 @@ def test_the_editor_names_every_field_by_its_contract_path_and_shows_refusals(si
     view = site.rpc_("get_plan", plan_id=plan_id)
     assert view["content"]["sections"]["objectives"] == ["Un", "Deux"]
     assert view["content"]["institution"]["name"] == "Cégep de Lévis"  # the directory's, kept
+    assert f'<a class="button danger" href="/plans/{plan_id}/competences/0190/retirer">' in (
+        site.get(f"/plans/{plan_id}/modifier")
+    )  # a link to the separate confirmation step, not a button that acts at once
+    confirm = html.unescape(site.get(f"/plans/{plan_id}/competences/0190/retirer"))
+    assert "<h1>Retirer cette compétence du plan?</h1>" in confirm
+    assert "ne compteront plus dans la durée du plan" in confirm
+    assert '<button type="submit" class="danger">Retirer la compétence</button>' in confirm
+    assert site.rpc_("get_plan", plan_id=plan_id)["content"]["competencies"]  # still there
     removed = site.post(f"/plans/{plan_id}/competences/0190/retirer", {})
     assert removed.endswith("#competences")
     assert site.rpc_("get_plan", plan_id=plan_id)["content"]["competencies"] == []
@@ -295,10 +303,16 @@ def test_the_editor_names_every_field_by_its_contract_path_and_shows_refusals(si
 def test_the_plan_page_the_answers_of_the_employer_and_the_follow_up(site):
     plan_id = issued(site)
     page = site.get(f"/plans/{plan_id}")
-    assert {"received_on", "signed_by_name", "fichier", "summary", "reason"} <= names(page)
+    assert {"received_on", "signed_by_name", "fichier", "summary"} <= names(page)
     contents = page[page.index('<nav class="toc"') : page.index("</nav>", page.index("toc"))]
     assert '<a href="#estimation">Estimation des coûts</a>' in contents  # the page's own h2
-    assert '<button type="submit" class="danger">Annuler le plan</button>' in page
+    # Cancelling: a link to its own step, which says what will happen and asks the reason.
+    assert f'<a class="button danger" href="/plans/{plan_id}/annuler">' in page
+    cancel = site.get(f"/plans/{plan_id}/annuler")
+    assert "reason" in names(cancel) and "L'annulation est définitive" in html.unescape(cancel)
+    assert '<button type="submit" class="danger">Annuler le plan</button>' in cancel
+    refused = site.post(f"/plans/{plan_id}/annuler", {"reason": ""}, 422)
+    assert "<h1>Annuler le plan" in refused and 'aria-invalid="true"' in refused
     assert "Émise, en attente d'acceptation" in html.unescape(page)
     assert money("1450.00") in page  # the estimate frozen at issue
     accept = site.as_(EMPLOYER).get(f"/plans/{plan_id}/accepter")

@@ -22,7 +22,7 @@ from gateway.models import Organisation
 from gateway.web import responses
 from gateway.web.forms import NoFields
 from gateway.web.framework import ALL_ROLES, Ctx, json_response, notices, post, route
-from gateway.web.passthrough import Post, page_actions
+from gateway.web.passthrough import Confirm, Post, page_actions
 from rac_shared.actor import EMPLOYER_ROLES, INSTITUTION_ROLES, MINISTRY_ROLES
 from rac_shared.contracts import plans
 from rac_shared.contracts.base import OptionalInt, Strict, parse
@@ -167,7 +167,6 @@ def plan_view(ctx: Ctx, plan_id: int, **_) -> Response:
         tasks={task.kind.value: task for task in view.tasks},
         acceptance_form=ctx.form(endpoint="plan_record_acceptance"),
         amend_form=ctx.form(endpoint="plan_amend"),
-        cancel_form=ctx.form(endpoint="plan_cancel"),
     )
 
 
@@ -380,21 +379,9 @@ def plan_add_competency(ctx: Ctx, plan_id: int, form: plans.Competency) -> Respo
     return _saved(ctx, plan_id, "competences")
 
 
-@_editor_route("/plans/<int:plan_id>/competences/<code>/retirer")
-def plan_remove_competency(ctx: Ctx, plan_id: int, code: str, form: NoFields) -> Response:
-    ctx.plans.remove_competency(plan_id=plan_id, code=code)
-    return _saved(ctx, plan_id, "competences")
-
-
 @_editor_route("/plans/<int:plan_id>/candidats", plans.CandidateIn)
 def plan_add_candidate(ctx: Ctx, plan_id: int, form: plans.CandidateIn) -> Response:
     ctx.plans.add_candidate(plan_id=plan_id, candidate=form)
-    return _saved(ctx, plan_id, "candidats")
-
-
-@_editor_route("/plans/<int:plan_id>/candidats/<int:candidate_id>/retirer")
-def plan_remove_candidate(ctx: Ctx, plan_id: int, candidate_id: int, form: NoFields) -> Response:
-    ctx.plans.remove_candidate(plan_id=plan_id, candidate_id=candidate_id)
     return _saved(ctx, plan_id, "candidats")
 
 
@@ -438,6 +425,15 @@ def annex_template_save(ctx: Ctx, form: AnnexTemplateForm) -> Response:
     return ctx.done("/plans/modele-annexes", "plan-modele")
 
 
+@route("/plans/<int:plan_id>/annuler", access=PARTIES, name="plan_cancel_form")
+def cancel_view(ctx: Ctx, plan_id: int, **_) -> Response:
+    """The separate step before cancelling: what will happen, and the reason asked."""
+    view = ctx.plans.get_plan(plan_id=plan_id)
+    return ctx.render(
+        "plans/cancel.html.j2", view=view, plan=view.plan, form=ctx.form(endpoint="plan_cancel")
+    )
+
+
 # -- forms that are one RPC, then a notice (``page_actions``) ------------------------------
 
 # fmt: off
@@ -449,10 +445,31 @@ page_actions(
          "plan-apercu"),
     Post("plan_amend", "/plans/<int:plan_id>/modification", "amend", "/plans/{plan_id}/modifier",
          "plan-modification", plans.AmendmentIn),
-    Post("plan_cancel", "/plans/<int:plan_id>/annuler", "cancel", "/plans/{plan_id}", "plan-annule",
-         form=plans.CancellationIn, access=PARTIES),
     Post("plan_complete", "/plans/<int:plan_id>/terminer", "complete", "/plans/{plan_id}",
          "plan-termine"),
+)
+page_actions(
+    "plans", cancel_view, PARTIES,
+    Post("plan_cancel", "/plans/<int:plan_id>/annuler", "cancel", "/plans/{plan_id}", "plan-annule",
+         form=plans.CancellationIn),
+)
+page_actions(
+    "plans", editor_view, INSTITUTIONS,
+    Post("plan_remove_competency", "/plans/<int:plan_id>/competences/<code>/retirer",
+         "remove_competency", "/plans/{plan_id}/modifier#competences", "plan-enregistre",
+         confirm=Confirm("Retirer cette compétence du plan?",
+                         "La compétence sera retirée de la version en préparation : ses "
+                         "semaines d'évaluation ne compteront plus dans la durée du plan ni "
+                         "dans les calendriers des candidats-travailleurs.",
+                         "Retirer la compétence")),
+    Post("plan_remove_candidate", "/plans/<int:plan_id>/candidats/<int:candidate_id>/retirer",
+         "remove_candidate", "/plans/{plan_id}/modifier#candidats", "plan-enregistre",
+         confirm=Confirm("Retirer cette personne candidate du plan?",
+                         "La personne sera retirée de la version en préparation, avec son "
+                         "calendrier et ses coordonnées. L'estimation des coûts, qui compte une "
+                         "évaluation par candidat-travailleur, devra être enregistrée de "
+                         "nouveau avant l'émission.",
+                         "Retirer la personne candidate")),
 )
 page_actions(
     "plans", progress_view, INSTITUTIONS,
