@@ -167,7 +167,7 @@ def seed_plans(context) -> tuple[str, dict]:
         )
     if DRAFT_PROGRAM not in done:
         draft = _draft_plan(plans, coordinator, bakery)
-        lines.append(f"{draft['reference']} en préparation")
+        lines.append(f"{draft['reference']} en préparation, avec son aperçu PDF")
     if AMENDED_PROGRAM[0] not in done:
         amended = _amended_plan(
             plans, coordinator, cisss_representative, cisss, resume.get(AMENDED_PROGRAM[0])
@@ -327,6 +327,10 @@ def _draft_plan(plans, coordinator: dict, bakery: dict) -> dict:
             "weeks_6h": 3,
         },
     )
+    # Its preview, asked for as the plan page does and rendered by the service's worker
+    # (run here: the services are not up yet), so the page shows the link to the PDF.
+    plans.request_preview(actor=coordinator, plan_id=created["id"])
+    plans.run_tasks()
     return created
 
 

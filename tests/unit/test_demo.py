@@ -77,6 +77,18 @@ def test_the_demo_at_the_2012_clock_resumes_after_a_failure_and_is_then_idempote
             "LCA.EN": ["declined"],  # and anonymised by the retention rule
         }
 
+        assert "en préparation, avec son aperçu PDF" in summary
+        from services.plans.models import Plan, PlanTask
+
+        plans = SessionFactory("plans", registry.service("plans").metadata)
+        with plans.transaction() as session:  # the draft's preview, rendered by the worker
+            preview = session.execute(
+                select(Plan.program_code, PlanTask.status, PlanTask.result)
+                .join(PlanTask, PlanTask.plan_id == Plan.id)
+                .where(PlanTask.kind == "preview")
+            ).one()
+        assert preview[:2] == ("LCA.EJ", "done") and preview[2].startswith(b"%PDF-")
+
         again = run_demo()
     assert "Plans de mise en œuvre : déjà présents." in again
     assert plans_by_program()["JEE.0K"] == ["issued"]
