@@ -368,3 +368,54 @@ def png_file():
 
 def io_of(content: bytes):
     return io.BytesIO(content)
+
+
+def test_issuing_from_the_page_shows_its_progress_a_failure_in_french_then_the_plan(
+    site, monkeypatch
+):
+    """« Émettre le plan » asks for the work and returns at once; the page's status region
+    (and its JSON) follows the worker's task: pending, failed with what to do, then issued."""
+    import json
+
+    from rac_shared.pdf import PdfRenderingError
+    from services.plans import document, tasks
+
+    plan_id = a_plan(site)
+    site.rpc_("save_estimate", plan_id=plan_id, estimate={"lines": [
+        {"category": "evaluation", "description": "Frais d'évaluation", "quantity": "1",
+         "unit_price": "1450.00"}]})  # fmt: skip
+    state_url = f"/plans/{plan_id}/emission/etat"
+    assert json.loads(site.get(state_url))["status"] is None  # nothing asked yet
+    location = site.post(f"/plans/{plan_id}/emettre", {})
+    assert location == f"/plans/{plan_id}?fait=plan-emission"
+    page = html.unescape(site.get(location))
+    assert f'data-poll="{state_url}" data-go' in page and "Actualiser</a>" in page
+    assert '<noscript><meta http-equiv="refresh" content="5"></noscript>' in page
+    assert "Émission de la version 1 demandée" in page and "Émettre le plan</button>" not in page
+    pending = json.loads(site.get(state_url))
+    assert pending["pending"] and not pending["ready"] and pending["status"] == "queued"
+
+    working, renders = document.render_plan_pdf, []
+
+    def broken(view, estimate_html):
+        renders.append(1)
+        raise PdfRenderingError("moteur de rendu indisponible")
+
+    monkeypatch.setattr(document, "render_plan_pdf", broken)
+    monkeypatch.setattr(tasks, "RETRY_SECONDS", 0)
+    assert site.service.run_tasks() == 3 and len(renders) == 3  # retried, then given up
+    failed = json.loads(site.get(state_url))
+    assert failed["failed"] and failed["url"] == f"/plans/{plan_id}"  # the page says why
+    page = html.unescape(site.get(f"/plans/{plan_id}"))
+    assert "L'émission de la version 1 n'a pas abouti. Le PDF n'a pas pu être produit" in page
+    assert "Réessayer l'émission</button>" in page and "http-equiv" not in page
+    assert site.rpc_("get_plan", plan_id=plan_id)["plan"]["status"] == "draft"
+
+    monkeypatch.setattr(document, "render_plan_pdf", working)
+    site.post(f"/plans/{plan_id}/emettre", {})
+    assert site.service.run_tasks() == 1
+    done = json.loads(site.get(state_url))
+    assert done["ready"] and done["url"] == f"/plans/{plan_id}?fait=plan-emis"
+    page = html.unescape(site.get(done["url"]))
+    assert "Le plan est émis" in page and "Émise, en attente d'acceptation" in page
+    assert "data-poll" not in page
