@@ -390,7 +390,8 @@ def test_issuing_from_the_page_shows_its_progress_a_failure_in_french_then_the_p
     assert location == f"/plans/{plan_id}?fait=plan-emission"
     page = html.unescape(site.get(location))
     assert f'data-poll="{state_url}" data-go' in page and "Actualiser</a>" in page
-    assert '<noscript><meta http-equiv="refresh" content="5"></noscript>' in page
+    refresh = f'<meta http-equiv="refresh" content="5; url=/plans/{plan_id}">'
+    assert f"<noscript>{refresh}</noscript>" in page  # without JavaScript
     assert "Émission de la version 1 demandée" in page and "Émettre le plan</button>" not in page
     pending = json.loads(site.get(state_url))
     assert pending["pending"] and not pending["ready"] and pending["status"] == "queued"
