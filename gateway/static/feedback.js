@@ -1,10 +1,14 @@
 /* Feedback on work that takes time (progressive enhancement, served from 'self').
 
-   1. Work being prepared in the background (an application's receipt): an element with
-   ``data-poll`` (a status region) asks its JSON URL, less and less often, until the answer
-   says ``ready``; then the region shows the link to the result (``url``, labelled by
-   ``data-ready-text``), and a screen reader announces it. Without JavaScript the page
-   refreshes itself (a <meta> refresh inside <noscript>) until the result is there.
+   1. Work being prepared in the background (an application's receipt, a plan being issued,
+   a plan's preview): an element with ``data-poll`` (a status region) asks its JSON URL, less
+   and less often, while the answer says ``pending``, and shows the answer's ``message`` (the
+   progress, in French) in its ``data-poll-message`` element. When the answer says ``ready``,
+   the region shows the link to the result (``url``, labelled by ``data-ready-text``), and a
+   screen reader announces it; a region marked ``data-go`` goes to the result instead (the
+   issued plan). When it says ``failed``, the page is shown again (``url``): the server says
+   why and offers to try again. Without JavaScript the page refreshes itself (a <meta>
+   refresh inside <noscript>) until the work is done.
 
    2. A form being sent:
 
@@ -83,7 +87,15 @@
           return response.status >= 500 ? { pending: true } : { pending: false };
         })
         .then(function (state) {
-          if (state.ready && state.url) { showResult(region, state.url); }
+          var note = region.querySelector("[data-poll-message]");
+          if (note && state.message && note.textContent !== state.message) {
+            note.textContent = state.message;
+          }
+          if (state.failed && state.url) { window.location.assign(state.url); }
+          else if (state.ready && state.url && region.hasAttribute("data-go")) {
+            window.location.assign(state.url);
+          }
+          else if (state.ready && state.url) { showResult(region, state.url); }
           else if (state.pending) { again(); }
         }, again);
     }

@@ -796,6 +796,39 @@ class Permissions(Reply):
     compare: bool
 
 
+class TaskKind(Vocabulary):
+    ISSUE = "issue", "Émission du plan"
+    PREVIEW = "preview", "Aperçu PDF du projet"
+
+
+class TaskStatus(Vocabulary):
+    QUEUED = "queued", "En attente"
+    RUNNING = "running", "En cours"
+    DONE = "done", "Terminé"
+    FAILED = "failed", "Échec"
+
+
+class PlanTaskView(Reply):
+    """Work the person asked for and waits for, done in the background (issuing a version,
+    rendering a preview): what the plan page shows and its status region polls."""
+
+    kind: TaskKind
+    status: TaskStatus
+    status_label: str
+    version: int
+    attempts: int
+    max_attempts: int
+    # What the page says, in French (« Production du PDF en cours… », the failure's cause).
+    message: str
+    requested_at: dt.datetime
+    finished_at: dt.datetime | None
+    pending: bool  # queued or running: ask again
+    ready: bool
+    failed: bool
+    # A preview: of the draft as it reads now (False: the draft changed since).
+    current: bool = True
+
+
 class PlanView(Reply):
     plan: PlanRow
     institution_id: int
@@ -812,6 +845,8 @@ class PlanView(Reply):
     permissions: Permissions
     # The retention rule anonymised its candidate-workers (and destroyed the PDFs) that day.
     anonymised_on: dt.date | None = None
+    # The institution's background work on this plan (issuing, preview), for its staff.
+    tasks: list[PlanTaskView] = []
 
 
 class PlanFile(Reply):
@@ -1061,10 +1096,23 @@ class PlansRpc(CalendarRpc, Protocol):
     @slow(ISSUE_SECONDS)
     def preview_pdf(self, plan_id: int) -> PlanFile: ...
 
+    def request_preview(self, plan_id: int) -> PlanTaskView:
+        """Demander l'aperçu PDF de la version en préparation (produit en arrière-plan)"""
+
+    def preview_file(self, plan_id: int) -> PlanFile:
+        """Le dernier aperçu PDF produit (projet non émis)"""
+
     # issuing and accepting
     @slow(ISSUE_SECONDS)
     def issue(self, plan_id: int) -> PlanRow:
         """Émettre la version en préparation (PDF, délai d'acceptation de 30 jours)"""
+
+    def request_issue(self, plan_id: int) -> PlanTaskView:
+        """Demander l'émission de la version en préparation : vérifiée tout de suite,
+        produite en arrière-plan (PDF, puis la version figée et plan.issued)"""
+
+    def plan_tasks(self, plan_id: int) -> list[PlanTaskView]:
+        """L'état des travaux en arrière-plan du plan (émission, aperçu)"""
 
     def get_pdf(self, plan_id: int, version: int | None = None) -> PlanFile:
         """Le PDF d'une version émise (application/pdf; ?version=N)"""

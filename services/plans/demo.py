@@ -22,7 +22,7 @@ from rac_shared.db import SessionFactory
 from rac_shared.formatting import when
 from rac_shared.manifest import demo_actor
 from rac_shared.outbox import recorded_events
-from services.plans.models import CANCELLED, DECLINED, DRAFT, Base, Plan, PrivacyRecord
+from services.plans.models import CANCELLED, DECLINED, DRAFT, Base, Plan, PlanTask, PrivacyRecord
 from services.plans.retention import run_retention
 
 PROGRAM_CODE = "JEE.0K"
@@ -144,6 +144,14 @@ def _state(sessions, code: str) -> dict | None:
             "results": sum(len(c.results) for c in plan.candidates),
             "abandoned": any(c.abandoned_on for c in plan.candidates),
             "anonymised": plan.anonymised_on is not None,
+            "previewed": session.scalar(
+                select(PlanTask.id).where(
+                    PlanTask.plan_id == plan.id,
+                    PlanTask.kind == "preview",
+                    PlanTask.status == "done",
+                )
+            )
+            is not None,
             "exported": session.scalar(
                 select(PrivacyRecord.id).where(
                     PrivacyRecord.kind == "exported", PrivacyRecord.subject == ACCESS_REQUEST_EMAIL
@@ -199,7 +207,7 @@ def seed_plans(context) -> tuple[str, dict]:
         (
             DRAFT_PROGRAM,
             _draft_stages(plans, coordinator, bakery),
-            lambda row: f"{row['reference']} en préparation",
+            lambda row: f"{row['reference']} en préparation, avec son aperçu PDF",
         ),
         (
             AMENDED_PROGRAM[0],
@@ -389,7 +397,17 @@ def _draft_stages(plans, coordinator: dict, bakery: dict) -> list:
             },
         )
 
-    return [(lambda s: s is not None, create), (lambda s: s["competencies"] > 0, competency)]
+    def preview(plan_id: int):
+        # Its preview, asked for as the plan page does and rendered by the service's worker
+        # (run here: the services are not up yet), so the page shows the link to the PDF.
+        plans.request_preview(actor=coordinator, plan_id=plan_id)
+        plans.run_tasks()
+
+    return [
+        (lambda s: s is not None, create),
+        (lambda s: s["competencies"] > 0, competency),
+        (lambda s: s["previewed"], preview),
+    ]
 
 
 AMENDED_PROGRAM = ("LCE.4N", "Soutien administratif en milieu de santé")

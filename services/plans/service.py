@@ -15,6 +15,7 @@ import hashlib
 from decimal import Decimal, InvalidOperation
 
 from nameko.rpc import RpcProxy
+from nameko.timer import timer
 
 from rac_shared.actor import Actor
 from rac_shared.bus import OutboxRelayRunner
@@ -44,6 +45,7 @@ from rac_shared.contracts.plans import (
     PlanPage,
     PlanQuery,
     PlanRow,
+    PlanTaskView,
     PlanView,
     PrivacyEntry,
     PrivacyKind,
@@ -54,7 +56,7 @@ from rac_shared.contracts.plans import (
     VersionStatus,
 )
 from rac_shared.db import Database
-from rac_shared.errors import DomainError, invalid, not_found
+from rac_shared.errors import DomainError, conflict, invalid, not_found
 from rac_shared.events import EstimateSaved
 from rac_shared.ical import MIME as ICAL_MIME
 from rac_shared.ical import calendar_file
@@ -72,6 +74,7 @@ from services.plans import (
     lifecycle,
     progress,
     retention,
+    tasks,
     views,
 )
 from services.plans.jobs import JOBS
@@ -87,6 +90,15 @@ def _file(document_row) -> dict:
         "size": document_row.size,
         "sha256": document_row.sha256,
         "content_b64": base64.b64encode(document_row.content).decode("ascii"),
+    }
+
+
+def _preview_file(reference: str, number: int, pdf: bytes) -> dict:
+    return {
+        "filename": f"{reference}-v{number}-projet.pdf",
+        "mime": "application/pdf",
+        "size": len(pdf),
+        "content_b64": base64.b64encode(pdf).decode("ascii"),
     }
 
 
@@ -163,7 +175,10 @@ class PlansService:
     def get_plan(self, actor: Actor, plan_id: int, version: int | None = None) -> PlanView:
         with self.db.begin():
             plan = access.load(self.db, actor, plan_id)
-            return views.plan_view(self.db, plan, actor, version)
+            view = views.plan_view(self.db, plan, actor, version)
+            if actor.is_institution:
+                view["tasks"] = tasks.views_of(self.db, plan)
+            return view
 
     @rpc
     def update_draft(self, actor: Actor, plan_id: int, data: DraftPatch) -> PlanRow:
@@ -248,25 +263,41 @@ class PlansService:
 
     @rpc
     def preview_pdf(self, actor: Actor, plan_id: int) -> PlanFile:
-        """The current draft as a PDF marked « projet non émis » (institution only)."""
+        """The current draft as a PDF marked « projet non émis » (institution only), rendered
+        while the caller waits; the pages ask for it in the background (``request_preview``)."""
+        pdf, reference, number, _ = self._render_preview(actor, plan_id)
+        return _preview_file(reference, number, pdf)
+
+    def _render_preview(self, actor: Actor, plan_id: int) -> tuple[bytes, str, int, str]:
         with self.db.begin():
             plan = access.load_for_institution(self.db, actor, plan_id)
             view = views.plan_view(self.db, plan, actor)
             number, reference = plan.current_version, plan.reference
+            draft_hash = drafts.canonical_hash(plan.current.content)
+            employer_id = plan.employer_id
         estimate_html = None
-        if plan.employer_id is not None:
+        if employer_id is not None:
             caller = actor.model_dump(mode="json")
             if self.billing.get_estimate(actor=caller, plan_id=plan_id, version=number):
                 estimate_html = self.billing.estimate_html(
                     actor=caller, plan_id=plan_id, version=number
                 )
         pdf = document.render_pdf(document.plan_html(view, estimate_html, draft=True))
-        return {
-            "filename": f"{reference}-v{number}-projet.pdf",
-            "mime": "application/pdf",
-            "size": len(pdf),
-            "content_b64": base64.b64encode(pdf).decode("ascii"),
-        }
+        return pdf, reference, number, draft_hash
+
+    @rpc
+    def request_preview(self, actor: Actor, plan_id: int) -> PlanTaskView:
+        """Ask for the draft's preview, rendered in the background (``run_tasks``)."""
+        with self.db.begin():
+            plan = access.load_for_institution(self.db, actor, plan_id)
+            task = tasks.request(self.db, actor, plan, tasks.PREVIEW)
+            return tasks.view(task, plan)
+
+    @rpc
+    def preview_file(self, actor: Actor, plan_id: int) -> PlanFile:
+        with self.db.begin():
+            plan, task = tasks.preview_of(self.db, actor, plan_id)
+            return _preview_file(plan.reference, task.version, task.result)
 
     # -- issuing ------------------------------------------------------------------------
 
@@ -276,17 +307,66 @@ class PlansService:
         snapshot of billing's estimate, render the whole plan to PDF, then in one
         transaction freeze the version (date of issue, 30-day deadline, content hash, PDF)
         and record ``plan.issued`` with the estimate's hash — billing freezes that estimate
-        when it consumes the event. A failure at any step leaves the draft as it was."""
+        when it consumes the event. A failure at any step leaves the draft as it was.
+        The pages issue in the background (``request_issue``); the API and the demo here."""
+        return self._issue(actor, plan_id)
+
+    @rpc
+    def request_issue(self, actor: Actor, plan_id: int) -> PlanTaskView:
+        """Check the draft now (a refusal is the form's, as for ``issue``), then leave the
+        rendering and the issuing transaction to the worker (``run_tasks``)."""
         with self.db.begin():
-            prep = lifecycle.prepare_issue(self.db, actor, plan_id)
+            self._ready_to_issue(actor, plan_id)
+            plan = access.load_for_institution(self.db, actor, plan_id)
+            task = tasks.request(self.db, actor, plan, tasks.ISSUE)
+            return tasks.view(task, plan)
+
+    @rpc
+    def plan_tasks(self, actor: Actor, plan_id: int) -> list[PlanTaskView]:
+        with self.db.begin():
+            return tasks.plan_tasks(self.db, actor, plan_id)
+
+    @timer(interval=1)
+    def run_tasks(self) -> int:
+        """The background work people asked for (issuing, previews), a few per tick."""
+        done = 0
+        while done < 5 and tasks.run_one(self.db, self._run_task):
+            done += 1
+        return done
+
+    def _run_task(self, task: tasks.Claimed) -> None:
+        actor = Actor.model_validate(task.actor)
+        if task.kind == tasks.ISSUE:
+            self._issue(actor, task.plan_id, task)
+            return
+        pdf, _, _, draft_hash = self._render_preview(actor, task.plan_id)
+        with self.db.begin():
+            task.done(self.db, pdf, draft_hash)
+
+    def _ready_to_issue(self, actor: Actor, plan_id: int) -> tuple[dict, object]:
+        """The checks before rendering: the draft, and the estimate's snapshot."""
+        prep = lifecycle.prepare_issue(self.db, actor, plan_id)
+        snapshot = estimates.find(self.db, plan_id, prep["version"])
+        if snapshot is None:
+            raise invalid(
+                "Établissez l'estimation des coûts avant d'émettre le plan.",
+                {"estimate": "Aucune estimation pour cette version."},
+            )
+        self._check_candidate_count(snapshot.estimate, prep["plan"]["candidate_count"])
+        return prep, snapshot
+
+    def _issue(self, actor: Actor, plan_id: int, task: tasks.Claimed | None = None) -> PlanRow:
+        with self.db.begin():
+            prep, snapshot = self._ready_to_issue(actor, plan_id)
             number = prep["version"]
-            snapshot = estimates.find(self.db, plan_id, number)
-            if snapshot is None:
-                raise invalid(
-                    "Établissez l'estimation des coûts avant d'émettre le plan.",
-                    {"estimate": "Aucune estimation pour cette version."},
+            if task is not None and (task.version, task.draft_hash) != (
+                number,
+                prep["draft_hash"],
+            ):
+                raise conflict(
+                    "Le plan a été modifié depuis la demande d'émission. Vérifiez-le et "
+                    "émettez-le de nouveau."
                 )
-            self._check_candidate_count(snapshot.estimate, prep["plan"]["candidate_count"])
             estimate = {**snapshot.estimate, "status": "frozen"}
             estimate_html, estimate_hash = snapshot.document_html, snapshot.estimate_hash
             plan = access.load_for_institution(self.db, actor, plan_id)
@@ -313,6 +393,8 @@ class PlansService:
                 pdf,
                 estimate_hash,
             )
+            if task is not None:
+                task.done(self.db)
             return views.plan_row(plan)
 
     @staticmethod

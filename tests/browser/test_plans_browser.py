@@ -1,6 +1,8 @@
 """Implementation plans in a real Chromium against the whole platform: a RAC coordinator
-builds a plan and issues it; the employer's representative logs in, downloads the PDF and
-accepts it online. No JavaScript is needed by the pages."""
+builds a plan and issues it (in the background: the page shows the progress, then the
+issued plan, with no reload by hand); the employer's representative logs in, downloads the
+PDF and accepts it online. The pages work without JavaScript too (the status region's page
+refreshes itself)."""
 
 from __future__ import annotations
 
@@ -8,6 +10,7 @@ import re
 
 import pytest
 from playwright.sync_api import Page, expect
+from sqlalchemy import text
 
 from tests.browser.fixtures_browser import (  # noqa: F401 - fixtures
     browser_fixture,
@@ -105,11 +108,40 @@ def test_coordinator_builds_and_issues_then_employer_downloads_and_accepts(
     page.goto(f"{plan_url}/estimation")
     assert_accessible_basics(page)
 
+    # Issuing runs in the background: the page shows its progress, then goes on to the issued
+    # plan by itself. The test holds the plan's row (FOR NO KEY UPDATE: the task's foreign key
+    # still inserts), so the worker, which locks it FOR UPDATE to commit the issue, stays at
+    # « en cours » until the progress has been seen.
     page.goto(plan_url)
-    page.get_by_role("button", name="Émettre le plan").click()
-    expect(page.get_by_role("status")).to_contain_text("Le plan est émis", timeout=60_000)
+    plan_id = int(plan_url.rstrip("/").rsplit("/", 1)[1])
+    engine = platform.engine("plans")
+    try:
+        with engine.connect() as held:
+            lock = text("SELECT id FROM plans WHERE id = :id FOR NO KEY UPDATE")
+            held.execute(lock, {"id": plan_id})
+            page.get_by_role("button", name="Émettre le plan").click()
+            progress = page.locator("#emission[role=status]")
+            expect(progress).to_contain_text("en cours", timeout=60_000)
+            expect(progress).to_contain_text("Production du PDF et émission de la version 1")
+            expect(page.get_by_role("button", name="Émettre le plan")).to_have_count(0)
+            page.screenshot(path=artefacts / "plan-issuing-progress.png", full_page=True)
+            held.rollback()
+    finally:
+        engine.dispose()
+    page.wait_for_url(re.compile(r"\?fait=plan-emis$"), timeout=120_000)  # no reload by hand
+    expect(page.get_by_role("status").first).to_contain_text("Le plan est émis")
     expect(page.locator("main")).to_contain_text("Version 1 — Émise, en attente d'acceptation")
     page.screenshot(path=artefacts / "plan-issued-institution.png", full_page=True)
+
+    # Cancelling is a destructive step of its own, which says what will happen; going back
+    # changes nothing.
+    page.get_by_role("link", name="Annuler le plan…").click()
+    expect(page.get_by_role("heading", level=1)).to_have_text(f"Annuler le plan {reference}?")
+    expect(page.get_by_role("note")).to_contain_text("L'annulation est définitive")
+    expect(page.get_by_role("button", name="Annuler le plan")).to_have_class("danger")
+    page.screenshot(path=artefacts / "plan-cancel-confirmation.png", full_page=True)
+    page.get_by_role("link", name="Revenir sans rien changer").click()
+    expect(page.locator("main")).to_contain_text("Version 1 — Émise, en attente d'acceptation")
 
     # The employer: home page action, plan page, PDF download, online acceptance.
     employer_context = browser.new_context(

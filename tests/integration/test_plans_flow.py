@@ -1053,6 +1053,26 @@ class Editor:
             return response.text
         return self.get(response.headers["Location"])
 
+    def state(self, path: str) -> dict:
+        """A status region's JSON (what ``feedback.js`` polls)."""
+        response = self.browser.get(f"{self.platform.url}{path}", timeout=60)
+        assert response.status_code == 200, response.text[:2000]
+        assert response.headers["Cache-Control"] == "no-store"
+        return response.json()
+
+    def issue(self, base: str) -> str:
+        """« Émettre le plan »: asked on the page, issued in the background; the page the
+        status region goes to once the state says so."""
+        page = html.unescape(self.post(base, f"{base}/emettre", {}))
+        assert "L'émission est demandée" in page and f'data-poll="{base}/emission/etat"' in page
+        state = wait_until(
+            lambda: (s := self.state(f"{base}/emission/etat"))["pending"] is False and s,
+            timeout=180,
+            message="the plan was not issued in the background",
+        )
+        assert state["ready"] and state["url"] == f"{base}?fait=plan-emis", state
+        return self.get(state["url"])
+
 
 def assert_shown(values: dict, posted: dict) -> None:
     for name, value in posted.items():
@@ -1181,7 +1201,7 @@ def test_every_editor_form_shows_again_what_was_saved(platform, tokens):
 
     # Issued; the employer declines (confirmed, with a reason): the history shows the reason.
     estimate_for_one()
-    page = coordinator.post(base, f"{base}/emettre", {})
+    page = coordinator.issue(base)
     assert "Le plan est émis" in page
     reason = "Les dates de l'hiver 2027 ne conviennent pas à l'équipe de nuit."
     page = employer.post(
@@ -1195,7 +1215,7 @@ def test_every_editor_form_shows_again_what_was_saved(platform, tokens):
     assert "Une nouvelle version est en préparation" in editor
     assert summary in html.unescape(coordinator.get(base))
     estimate_for_one()
-    coordinator.post(base, f"{base}/emettre", {})
+    coordinator.issue(base)
     form = form_values(employer.get(f"{base}/accepter"), f"{base}/accepter")
     accepted = {**form, "title": "Directrice adjointe des soins", "statement": "J'accepte"}
     refused = employer.post(f"{base}/accepter", f"{base}/accepter", accepted, status=422)
@@ -1206,7 +1226,7 @@ def test_every_editor_form_shows_again_what_was_saved(platform, tokens):
     # An amendment accepted on paper: the date of receipt and the signatory shown.
     coordinator.post(base, f"{base}/modification", {"summary": "Ajout d'une fermeture."})
     estimate_for_one()
-    coordinator.post(base, f"{base}/emettre", {})
+    coordinator.issue(base)
     today = clock.today()
     paper = {"version": "3", "received_on": today.isoformat(), "signed_by_name": "Julie Morin",
              "signed_by_title": "Directrice des ressources humaines"}  # fmt: skip
@@ -1256,7 +1276,18 @@ def test_the_program_s_field_of_study_typed_in_the_editor_completes_the_plan_s_s
     )
     view = ok(platform.api("GET", f"/api/plans/{plan_id}", tokens[COORDINATOR]))
     assert view["content"]["program"]["field_of_study"] == "l’éducation à l’enfance"
-    pdf = coordinator.browser.get(f"{platform.url}{base}/apercu.pdf", timeout=120)
+    # The preview, rendered in the background; its link once the state says it is ready.
+    coordinator.get(f"{base}/apercu.pdf", status=404)  # none asked for yet
+    page = html.unescape(coordinator.post(base, f"{base}/apercu", {}))
+    assert "L'aperçu PDF est demandé" in page
+    state = wait_until(
+        lambda: (s := coordinator.state(f"{base}/apercu/etat"))["pending"] is False and s,
+        timeout=180,
+        message="the preview was not rendered in the background",
+    )
+    assert state["ready"] and state["url"] == f"{base}/apercu.pdf", state
+    assert "Télécharger l'aperçu PDF de la version 1" in html.unescape(coordinator.get(base))
+    pdf = coordinator.browser.get(f"{platform.url}{state['url']}", timeout=120)
     assert pdf.status_code == 200
     text = " ".join(" ".join(page.extract_text().split()) for page in PdfReader(
         io.BytesIO(pdf.content)).pages).replace("- ", "-")  # fmt: skip

@@ -15,7 +15,7 @@ import kombu
 import pytest
 from nameko.standalone.rpc import ServiceRpcProxy
 from pypdf import PdfReader
-from sqlalchemy import select
+from sqlalchemy import select, text
 
 from gateway.demo import seed_accounts
 from gateway.models import User
@@ -456,3 +456,171 @@ def test_amendment_gets_a_revised_estimate_compared_with_the_accepted_one(plans,
     assert view["version"]["status"] == "declined"
     assert view["version"]["declined_by"] == employer["full_name"]
     assert view["version"]["decline_reason"] == "Les dix heures ne sont pas prévues au budget."
+
+
+# -- issuing and previews in the background (services/plans/tasks.py) ---------------------------
+
+
+def task_of(plans, actor: dict, plan_id: int, kind: str) -> dict | None:
+    return next(
+        (t for t in plans.plan_tasks(actor=actor, plan_id=plan_id) if t["kind"] == kind), None
+    )
+
+
+def finished(plans, actor: dict, plan_id: int, kind: str) -> dict:
+    """The task once the service's worker is done with it (done or failed)."""
+    return wait_until(
+        lambda: (t := task_of(plans, actor, plan_id, kind)) and not t["pending"] and t,
+        timeout=120,
+        message=f"the {kind} task did not finish",
+    )
+
+
+def test_issuing_in_the_background_a_failing_render_is_retried_shown_failed_then_issued(
+    plans, platform, monkeypatch
+):
+    from rac_shared.pdf import PdfRenderingError
+    from services.plans import document, tasks
+    from services.plans.models import PlanDocument, PlanTask
+
+    coordinator, plan_id = build_plan(plans, platform)
+    with pytest.raises(DomainError) as error:  # checked at once, as the form's refusal
+        plans.request_issue(actor=coordinator, plan_id=plan_id)
+    assert "estimation des coûts" in error.value.message
+    assert task_of(plans, coordinator, plan_id, "issue") is None
+    plans.save_estimate(actor=coordinator, plan_id=plan_id, estimate=ESTIMATE)
+
+    renders, working = [], document.render_plan_pdf
+
+    def broken(view, estimate_html):
+        renders.append(view["version"]["number"])
+        raise PdfRenderingError("le moteur de rendu a cessé de répondre")
+
+    monkeypatch.setattr(document, "render_plan_pdf", broken)
+    monkeypatch.setattr(tasks, "RETRY_SECONDS", 0)  # retried at once (the back-off is 5 s, 10 s)
+    asked = plans.request_issue(actor=coordinator, plan_id=plan_id)
+    assert asked["pending"] and asked["version"] == 1 and asked["max_attempts"] == 3
+    twice = plans.request_issue(actor=coordinator, plan_id=plan_id)  # a second click: same task
+    assert twice["requested_at"] == asked["requested_at"]
+
+    failed = finished(plans, coordinator, plan_id, "issue")
+    assert failed["failed"] and failed["status"] == "failed" and failed["status_label"] == "Échec"
+    assert failed["attempts"] == 3 and renders == [1, 1, 1]  # retried, then given up
+    assert "n'a pas pu être produit après 3 essais" in failed["message"]
+    view = plans.get_plan(actor=coordinator, plan_id=plan_id)
+    assert view["plan"]["status"] == "draft" and view["version"]["status"] == "draft"
+    assert [t["kind"] for t in view["tasks"]] == ["issue"]  # the plan page shows it
+    with platform["plans_db"]() as session:
+        assert session.scalars(select(PlanDocument)).all() == []
+        assert session.scalar(select(PlanTask.actor))["user_id"] == coordinator["user_id"]
+
+    # « Réessayer l'émission », the renderer back: issued once, by the worker.
+    monkeypatch.setattr(document, "render_plan_pdf", working)
+    again = plans.request_issue(actor=coordinator, plan_id=plan_id)
+    assert again["pending"] and again["attempts"] == 0 and not again["failed"]
+    done = finished(plans, coordinator, plan_id, "issue")
+    assert done["ready"] and done["message"] == "La version 1 est émise.", done
+    view = plans.get_plan(actor=coordinator, plan_id=plan_id)
+    assert view["plan"]["status"] == "issued" and view["version"]["content_hash"]
+    with platform["plans_db"]() as session:
+        pdfs = session.scalars(select(PlanDocument)).all()
+        assert [d.kind for d in pdfs] == ["plan_pdf"] and pdfs[0].content.startswith(b"%PDF-")
+        outbox = session.execute(
+            text("SELECT count(*) FROM outbox WHERE event_type = 'plan.issued'")
+        )
+        assert outbox.scalar() == 1
+    employer = platform["people"]["rh@cisss.demo.quebec"]
+    assert plans.get_plan(actor=employer, plan_id=plan_id)["tasks"] == []  # the institution's
+    with pytest.raises(DomainError) as error:  # issued: nothing left to issue
+        plans.request_issue(actor=coordinator, plan_id=plan_id)
+    assert error.value.code == "conflict"
+
+
+def test_a_preview_is_rendered_in_the_background_and_says_when_the_draft_changed(plans, platform):
+    coordinator, plan_id = build_plan(plans, platform)
+    with pytest.raises(DomainError) as error:
+        plans.preview_file(actor=coordinator, plan_id=plan_id)
+    assert error.value.code == "not_found" and "demandez-le" in error.value.message
+    asked = plans.request_preview(actor=coordinator, plan_id=plan_id)
+    assert asked["pending"] and asked["kind"] == "preview"
+    done = finished(plans, coordinator, plan_id, "preview")
+    assert done["ready"] and done["current"]
+    preview = plans.preview_file(actor=coordinator, plan_id=plan_id)
+    assert preview["filename"].endswith("-v1-projet.pdf")
+    text_of = flat(" ".join(p.extract_text() for p in PdfReader(io.BytesIO(
+        base64.b64decode(preview["content_b64"]))).pages))  # fmt: skip
+    assert (
+        "Contexte de réalisation" in text_of and "Annexe C — Entente de confidentialité" in text_of
+    )
+    plans.update_draft(actor=coordinator, plan_id=plan_id, data={"closure_dates": []})
+    assert task_of(plans, coordinator, plan_id, "preview")["current"] is False
+    employer = platform["people"]["rh@cisss.demo.quebec"]
+    with pytest.raises(DomainError):
+        plans.preview_file(actor=employer, plan_id=plan_id)
+
+
+@pytest.fixture(scope="module")
+def postgres_plans():
+    """A fresh PostgreSQL database migrated with the plans service's schema."""
+    from sqlalchemy import create_engine, pool
+    from sqlalchemy.orm import sessionmaker
+
+    from tests.support.postgres import fresh_database
+
+    with fresh_database("plans", "rac_tplan_") as url:
+        engine = create_engine(url, poolclass=pool.NullPool)
+        try:
+            yield sessionmaker(bind=engine, expire_on_commit=False)
+        finally:
+            engine.dispose()
+
+
+def test_two_workers_claim_a_task_once_on_postgresql(postgres_plans):
+    """Two replicas' workers: the one that claims a task holds it (SKIP LOCKED, then the
+    lease); the other finds nothing to do, until the lease runs out (a replica killed
+    mid-render); then the late first worker can neither finish nor fail it."""
+    from datetime import timedelta
+
+    from services.plans import tasks
+    from services.plans.models import Plan, PlanTask
+
+    start = local(2026, 9, 1, 10, 0)
+    with clock.frozen_at(start):
+        with postgres_plans() as session, session.begin():
+            plan = Plan(reference="PMO-TST-2026-001", institution_id=1, institution_kind="cegep",
+                        institution_code="TST", employer_name="Employeur", program_code="JEE.0K",
+                        program_title="Programme", created_by_user_id=1, created_at=start,
+                        updated_at=start)  # fmt: skip
+            session.add(plan)
+            session.flush()
+            session.add(PlanTask(plan_id=plan.id, kind="issue", version=1, draft_hash="0" * 64,
+                                 actor={}, status="queued", attempts=0, next_attempt_at=start,
+                                 requested_at=start))  # fmt: skip
+        first, second = postgres_plans(), postgres_plans()
+        try:
+            taken = tasks.claim(first)  # not committed yet: the row is locked
+            assert taken is not None and taken.attempts == 1
+            assert tasks.claim(second) is None  # skipped, not waited for
+            second.rollback()
+            claimed_at = taken.started_at
+            first.commit()
+            assert tasks.claim(second) is None  # running, under its lease
+            second.rollback()
+        finally:
+            first.close()
+            second.close()
+    with clock.frozen_at(start + timedelta(seconds=tasks.LEASE_SECONDS + 1)):
+        with postgres_plans() as session, session.begin():
+            retaken = tasks.claim(session)  # the first replica died mid-render
+            assert retaken is not None and retaken.attempts == 2
+            again_at = retaken.started_at
+        with postgres_plans() as session, session.begin():
+            assert tasks.claim(session) is None
+            assert tasks.finish(session, retaken.id, claimed_at) is False  # too late
+            tasks.fail(session, retaken.id, claimed_at, RuntimeError("late"))
+        with postgres_plans() as session, session.begin():
+            assert session.get(PlanTask, retaken.id).status == "running"
+            assert tasks.finish(session, retaken.id, again_at, b"%PDF-") is True
+        with postgres_plans() as session, session.begin():
+            task = session.get(PlanTask, retaken.id)
+            assert (task.status, task.attempts, task.error) == ("done", 2, None)

@@ -129,6 +129,16 @@ def test_the_demo_at_the_2012_clock_resumes_after_failures_and_is_then_idempoten
         assert "facture finale des coûts engagés" in summary
         assert "Financement : aucun CERAC désigné au 21 décembre 2012" in summary
         made = counts()
+        from services.plans.models import Plan, PlanTask
+
+        plans = SessionFactory("plans", registry.service("plans").metadata)
+        with plans.transaction() as session:  # the draft's preview, rendered by the worker
+            preview = session.execute(
+                select(Plan.program_code, PlanTask.status, PlanTask.result)
+                .join(PlanTask, PlanTask.plan_id == Plan.id)
+                .where(PlanTask.kind == "preview")
+            ).one()
+        assert preview[:2] == ("LCA.EJ", "done") and preview[2].startswith(b"%PDF-")
 
         again = run_demo()
     assert "Plans de mise en œuvre : déjà présents." in again

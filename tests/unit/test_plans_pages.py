@@ -306,6 +306,14 @@ def test_the_editor_names_every_field_by_its_contract_path_and_shows_refusals(si
     view = site.rpc_("get_plan", plan_id=plan_id)
     assert view["content"]["sections"]["objectives"] == ["Un", "Deux"]
     assert view["content"]["institution"]["name"] == "Cégep de Lévis"  # the directory's, kept
+    assert f'<a class="button danger" href="/plans/{plan_id}/competences/0190/retirer">' in (
+        site.get(f"/plans/{plan_id}/modifier")
+    )  # a link to the separate confirmation step, not a button that acts at once
+    confirm = html.unescape(site.get(f"/plans/{plan_id}/competences/0190/retirer"))
+    assert "<h1>Retirer cette compétence du plan?</h1>" in confirm
+    assert "ne compteront plus dans la durée du plan" in confirm
+    assert '<button type="submit" class="danger">Retirer la compétence</button>' in confirm
+    assert site.rpc_("get_plan", plan_id=plan_id)["content"]["competencies"]  # still there
     removed = site.post(f"/plans/{plan_id}/competences/0190/retirer", {})
     assert removed.endswith("#competences")
     assert site.rpc_("get_plan", plan_id=plan_id)["content"]["competencies"] == []
@@ -314,10 +322,16 @@ def test_the_editor_names_every_field_by_its_contract_path_and_shows_refusals(si
 def test_the_plan_page_the_answers_of_the_employer_and_the_follow_up(site):
     plan_id = issued(site)
     page = site.get(f"/plans/{plan_id}")
-    assert {"received_on", "signed_by_name", "fichier", "summary", "reason"} <= names(page)
+    assert {"received_on", "signed_by_name", "fichier", "summary"} <= names(page)
     contents = page[page.index('<nav class="toc"') : page.index("</nav>", page.index("toc"))]
     assert '<a href="#estimation">Estimation des coûts</a>' in contents  # the page's own h2
-    assert '<button type="submit" class="danger">Annuler le plan</button>' in page
+    # Cancelling: a link to its own step, which says what will happen and asks the reason.
+    assert f'<a class="button danger" href="/plans/{plan_id}/annuler">' in page
+    cancel = site.get(f"/plans/{plan_id}/annuler")
+    assert "reason" in names(cancel) and "L'annulation est définitive" in html.unescape(cancel)
+    assert '<button type="submit" class="danger">Annuler le plan</button>' in cancel
+    refused = site.post(f"/plans/{plan_id}/annuler", {"reason": ""}, 422)
+    assert "<h1>Annuler le plan" in refused and 'aria-invalid="true"' in refused
     assert "Émise, en attente d'acceptation" in html.unescape(page)
     assert money("1450.00") in page  # the estimate frozen at issue
     accept = site.as_(EMPLOYER).get(f"/plans/{plan_id}/accepter")
@@ -373,3 +387,55 @@ def png_file():
 
 def io_of(content: bytes):
     return io.BytesIO(content)
+
+
+def test_issuing_from_the_page_shows_its_progress_a_failure_in_french_then_the_plan(
+    site, monkeypatch
+):
+    """« Émettre le plan » asks for the work and returns at once; the page's status region
+    (and its JSON) follows the worker's task: pending, failed with what to do, then issued."""
+    import json
+
+    from rac_shared.pdf import PdfRenderingError
+    from services.plans import document, tasks
+
+    plan_id = a_plan(site)
+    site.rpc_("save_estimate", plan_id=plan_id, estimate={"lines": [
+        {"category": "evaluation", "description": "Frais d'évaluation", "quantity": "1",
+         "unit_price": "1450.00"}]})  # fmt: skip
+    state_url = f"/plans/{plan_id}/emission/etat"
+    assert json.loads(site.get(state_url))["status"] is None  # nothing asked yet
+    location = site.post(f"/plans/{plan_id}/emettre", {})
+    assert location == f"/plans/{plan_id}?fait=plan-emission"
+    page = html.unescape(site.get(location))
+    assert f'data-poll="{state_url}" data-go' in page and "Actualiser</a>" in page
+    refresh = f'<meta http-equiv="refresh" content="5; url=/plans/{plan_id}">'
+    assert f"<noscript>{refresh}</noscript>" in page  # without JavaScript
+    assert "Émission de la version 1 demandée" in page and "Émettre le plan</button>" not in page
+    pending = json.loads(site.get(state_url))
+    assert pending["pending"] and not pending["ready"] and pending["status"] == "queued"
+
+    working, renders = document.render_plan_pdf, []
+
+    def broken(view, estimate_html):
+        renders.append(1)
+        raise PdfRenderingError("moteur de rendu indisponible")
+
+    monkeypatch.setattr(document, "render_plan_pdf", broken)
+    monkeypatch.setattr(tasks, "RETRY_SECONDS", 0)
+    assert site.service.run_tasks() == 3 and len(renders) == 3  # retried, then given up
+    failed = json.loads(site.get(state_url))
+    assert failed["failed"] and failed["url"] == f"/plans/{plan_id}"  # the page says why
+    page = html.unescape(site.get(f"/plans/{plan_id}"))
+    assert "L'émission de la version 1 n'a pas abouti. Le PDF n'a pas pu être produit" in page
+    assert "Réessayer l'émission</button>" in page and "http-equiv" not in page
+    assert site.rpc_("get_plan", plan_id=plan_id)["plan"]["status"] == "draft"
+
+    monkeypatch.setattr(document, "render_plan_pdf", working)
+    site.post(f"/plans/{plan_id}/emettre", {})
+    assert site.service.run_tasks() == 1
+    done = json.loads(site.get(state_url))
+    assert done["ready"] and done["url"] == f"/plans/{plan_id}?fait=plan-emis"
+    page = html.unescape(site.get(done["url"]))
+    assert "Le plan est émis" in page and "Émise, en attente d'acceptation" in page
+    assert "data-poll" not in page

@@ -22,8 +22,8 @@ from werkzeug.wrappers import Response
 from gateway.models import Organisation
 from gateway.web import lists, responses
 from gateway.web.forms import NoFields
-from gateway.web.framework import ALL_ROLES, Ctx, notices, post, route
-from gateway.web.passthrough import Post, page_actions
+from gateway.web.framework import ALL_ROLES, Ctx, json_response, notices, post, route
+from gateway.web.passthrough import Confirm, Post, page_actions
 from rac_shared.actor import EMPLOYER_ROLES, INSTITUTION_ROLES, MINISTRY_ROLES
 from rac_shared.contracts import plans
 from rac_shared.contracts.base import OptionalInt, Strict, parse
@@ -41,6 +41,10 @@ notices(
         "chaque section.",
         "plan-enregistre": "Les modifications sont enregistrées.",
         "plan-emis": "Le plan est émis : l'organisation a 30 jours pour l'accepter.",
+        "plan-emission": "L'émission est demandée : cette page se met à jour d'elle-même "
+        "quand le plan est émis.",
+        "plan-apercu": "L'aperçu PDF est demandé : son lien paraît sur cette page dès qu'il "
+        "est prêt.",
         "plan-accepte": "Le plan est accepté. Merci : l'établissement en est avisé.",
         "refuse": "L'offre est refusée : l'établissement en est avisé, avec le motif du refus.",
         "plan-acceptation": "L'acceptation reçue est enregistrée.",
@@ -201,9 +205,9 @@ def plan_view(ctx: Ctx, plan_id: int, **_) -> Response:
         content=view.content,
         computed=view.computed,
         estimate=estimate_for(ctx, view),
+        tasks={task.kind.value: task for task in view.tasks},
         acceptance_form=ctx.form(endpoint="plan_record_acceptance"),
         amend_form=ctx.form(endpoint="plan_amend"),
-        cancel_form=ctx.form(endpoint="plan_cancel"),
     )
 
 
@@ -214,7 +218,47 @@ def plan_pdf(ctx: Ctx, plan_id: int) -> Response:
 
 @route("/plans/<int:plan_id>/apercu.pdf", access=INSTITUTIONS)
 def plan_preview_pdf(ctx: Ctx, plan_id: int) -> Response:
-    return responses.document(ctx, ctx.plans.preview_pdf(plan_id=plan_id))
+    """The last preview rendered in the background (``/plans/<id>/apercu`` asks for one)."""
+    return responses.document(ctx, ctx.plans.preview_file(plan_id=plan_id))
+
+
+class TaskState(Strict):
+    """What a plan page's status region polls (``gateway/static/feedback.js``): whether to
+    ask again, the French message to show meanwhile, and where the result is."""
+
+    status: plans.TaskStatus | None
+    pending: bool
+    ready: bool
+    failed: bool
+    message: str
+    url: str | None
+
+
+def _task_state(ctx: Ctx, plan_id: int, kind: plans.TaskKind, ready_url: str) -> Response:
+    task = next((t for t in ctx.plans.plan_tasks(plan_id=plan_id) if t.kind == kind), None)
+    state = TaskState(
+        status=task.status if task else None,
+        pending=bool(task and task.pending),
+        ready=bool(task and task.ready),
+        failed=bool(task and task.failed),
+        message=task.message if task else "",
+        url=ready_url if task and task.ready else f"/plans/{plan_id}" if task else None,
+    )
+    response = json_response(state)
+    response.headers["Cache-Control"] = "no-store"
+    return response
+
+
+@route("/plans/<int:plan_id>/emission/etat", access=INSTITUTIONS)
+def plan_issue_state(ctx: Ctx, plan_id: int) -> Response:
+    """The background issuing's state; once issued, the plan page with its notice."""
+    return _task_state(ctx, plan_id, plans.TaskKind.ISSUE, f"/plans/{plan_id}?fait=plan-emis")
+
+
+@route("/plans/<int:plan_id>/apercu/etat", access=INSTITUTIONS)
+def plan_preview_state(ctx: Ctx, plan_id: int) -> Response:
+    """The background preview's state; once rendered, the PDF's address."""
+    return _task_state(ctx, plan_id, plans.TaskKind.PREVIEW, f"/plans/{plan_id}/apercu.pdf")
 
 
 def _plan_route(path: str, form=NoFields, access=INSTITUTIONS):
@@ -376,21 +420,9 @@ def plan_add_competency(ctx: Ctx, plan_id: int, form: plans.Competency) -> Respo
     return _saved(ctx, plan_id, "competences")
 
 
-@_editor_route("/plans/<int:plan_id>/competences/<code>/retirer")
-def plan_remove_competency(ctx: Ctx, plan_id: int, code: str, form: NoFields) -> Response:
-    ctx.plans.remove_competency(plan_id=plan_id, code=code)
-    return _saved(ctx, plan_id, "competences")
-
-
 @_editor_route("/plans/<int:plan_id>/candidats", plans.CandidateIn)
 def plan_add_candidate(ctx: Ctx, plan_id: int, form: plans.CandidateIn) -> Response:
     ctx.plans.add_candidate(plan_id=plan_id, candidate=form)
-    return _saved(ctx, plan_id, "candidats")
-
-
-@_editor_route("/plans/<int:plan_id>/candidats/<int:candidate_id>/retirer")
-def plan_remove_candidate(ctx: Ctx, plan_id: int, candidate_id: int, form: NoFields) -> Response:
-    ctx.plans.remove_candidate(plan_id=plan_id, candidate_id=candidate_id)
     return _saved(ctx, plan_id, "candidats")
 
 
@@ -434,18 +466,51 @@ def annex_template_save(ctx: Ctx, form: AnnexTemplateForm) -> Response:
     return ctx.done("/plans/modele-annexes", "plan-modele")
 
 
+@route("/plans/<int:plan_id>/annuler", access=PARTIES, name="plan_cancel_form")
+def cancel_view(ctx: Ctx, plan_id: int, **_) -> Response:
+    """The separate step before cancelling: what will happen, and the reason asked."""
+    view = ctx.plans.get_plan(plan_id=plan_id)
+    return ctx.render(
+        "plans/cancel.html.j2", view=view, plan=view.plan, form=ctx.form(endpoint="plan_cancel")
+    )
+
+
 # -- forms that are one RPC, then a notice (``page_actions``) ------------------------------
 
 # fmt: off
 page_actions(
     "plans", plan_view, INSTITUTIONS,
-    Post("plan_issue", "/plans/<int:plan_id>/emettre", "issue", "/plans/{plan_id}", "plan-emis"),
+    Post("plan_issue", "/plans/<int:plan_id>/emettre", "request_issue", "/plans/{plan_id}",
+         "plan-emission"),
+    Post("plan_preview", "/plans/<int:plan_id>/apercu", "request_preview", "/plans/{plan_id}",
+         "plan-apercu"),
     Post("plan_amend", "/plans/<int:plan_id>/modification", "amend", "/plans/{plan_id}/modifier",
          "plan-modification", plans.AmendmentIn),
-    Post("plan_cancel", "/plans/<int:plan_id>/annuler", "cancel", "/plans/{plan_id}", "plan-annule",
-         form=plans.CancellationIn, access=PARTIES),
     Post("plan_complete", "/plans/<int:plan_id>/terminer", "complete", "/plans/{plan_id}",
          "plan-termine"),
+)
+page_actions(
+    "plans", cancel_view, PARTIES,
+    Post("plan_cancel", "/plans/<int:plan_id>/annuler", "cancel", "/plans/{plan_id}", "plan-annule",
+         form=plans.CancellationIn),
+)
+page_actions(
+    "plans", editor_view, INSTITUTIONS,
+    Post("plan_remove_competency", "/plans/<int:plan_id>/competences/<code>/retirer",
+         "remove_competency", "/plans/{plan_id}/modifier#competences", "plan-enregistre",
+         confirm=Confirm("Retirer cette compétence du plan?",
+                         "La compétence sera retirée de la version en préparation : ses "
+                         "semaines d'évaluation ne compteront plus dans la durée du plan ni "
+                         "dans les calendriers des candidats-travailleurs.",
+                         "Retirer la compétence")),
+    Post("plan_remove_candidate", "/plans/<int:plan_id>/candidats/<int:candidate_id>/retirer",
+         "remove_candidate", "/plans/{plan_id}/modifier#candidats", "plan-enregistre",
+         confirm=Confirm("Retirer cette personne candidate du plan?",
+                         "La personne sera retirée de la version en préparation, avec son "
+                         "calendrier et ses coordonnées. L'estimation des coûts, qui compte une "
+                         "évaluation par candidat-travailleur, devra être enregistrée de "
+                         "nouveau avant l'émission.",
+                         "Retirer la personne candidate")),
 )
 page_actions(
     "plans", progress_view, INSTITUTIONS,
