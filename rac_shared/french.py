@@ -14,13 +14,12 @@ Templates use the filters (``{{ name|du }}``, ``{{ name|Le }}``, ``{{ person|de 
 
 from __future__ import annotations
 
-import html
 import re
 from dataclasses import dataclass
 from enum import StrEnum
 
 from babel.plural import PluralRule
-from markupsafe import Markup, escape
+from markupsafe import Markup
 
 
 class Gender(StrEnum):
@@ -334,44 +333,73 @@ def gendered(form_of_address: str | None, epicene: str, feminine: str, masculine
 
 NBSP = "\u00a0"
 NNBSP = "\u202f"
-_BEFORE_COLON = re.compile(r"(?<=[\w»)\]%$])[ \u00a0\u202f]?:(?=[\s<]|$)")
-_BEFORE_PUNCT = re.compile(r"(?<=[\w»)\]%$])[ \u00a0\u202f]?([;!?])(?=[\s<]|$)")
-_OPEN_QUOTE = re.compile(r"«[ \u00a0\u202f]?")
-_CLOSE_QUOTE = re.compile(r"[ \u00a0\u202f]?»")
+_SPACES = "[ \t\r\n\u00a0\u202f]"
+# What French typography spaces, as alternatives of one expression: the spaces (or none)
+# before « : » after a word, a closing mark or a figure (a no-break space), before ; ! ?
+# (a narrow no-break space), inside « » (no-break spaces), and around the « h » of a time
+# (« 23 h 59 », « 6 h / semaine »). A colon or mark is followed by a space or the end
+# (« 10:30 », « a?b=1 », « https:// » are not punctuation).
+_PUNCTUATION = (
+    rf"(?P<space>(?<=[\w»)\]%$]){_SPACES}*|(?:(?<=>)|(?<=&#3[49];)){_SPACES}+)"
+    r"(?P<mark>[:;!?])(?=[\s<]|$)"
+    rf"|(?P<open>«){_SPACES}*|{_SPACES}*(?P<close>»)"
+    r"|(?<=\d) (?P<hour>h)(?![\w'’])(?P<minutes> (?=\d\d(?!\d)))?"
+)
+_TEXT = re.compile(_PUNCTUATION)
+# In a page or an e-mail's HTML, the same expression also matches what it must step over
+# whole, in the same pass: comments, tags with their attributes (URLs, form values),
+# elements whose text is code or a value (script, style, pre, code, kbd, samp, textarea)
+# and character references (the « ; » of « &#34; » is not punctuation).
+_HTML = re.compile(
+    r"(?P<skip><!--.*?-->|<(?P<raw>script|style|pre|code|kbd|samp|textarea)\b.*?</(?P=raw)\s*>"
+    r"|<[^>]*>|&#?\w+;)|" + _PUNCTUATION,
+    re.DOTALL | re.IGNORECASE,
+)
+
+
+def _spaced(match: re.Match) -> str:
+    if match.group("mark"):
+        return (NBSP if match.group("mark") == ":" else NNBSP) + match.group("mark")
+    if match.group("open"):
+        return "«" + NBSP
+    if match.group("close"):
+        return NBSP + "»"
+    if match.group("hour"):
+        return NBSP + "h" + (NBSP if match.group("minutes") else "")
+    return match.group(0)  # markup, stepped over
 
 
 def french_spacing(text) -> str:
-    """French spacing in running text: a no-break space before « : » and inside « »,
-    a narrow no-break space before ; ! ? (OQLF). Markup stays markup."""
-    is_markup = isinstance(text, Markup)
-    value = str(text)
-    value = _BEFORE_COLON.sub(NBSP + ":", value)
-    value = _BEFORE_PUNCT.sub(NNBSP + r"\1", value)
-    value = _OPEN_QUOTE.sub("«" + NBSP, value)
-    value = _CLOSE_QUOTE.sub(NBSP + "»", value)
-    return Markup(value) if is_markup else value
-
-
-_MARKUP = re.compile(r"<!--.*?-->|<(script|style)\b.*?</\1\s*>|<[^>]*>", re.DOTALL | re.IGNORECASE)
+    """French spacing in running text (OQLF): a no-break space before « : », inside « »
+    and in « 23 h 59 », a narrow no-break space before ; ! ? — one pass over the text.
+    Markup stays markup (and is read as HTML: its tags are stepped over)."""
+    if isinstance(text, Markup):
+        return Markup(french_spacing_html(str(text)))
+    return _TEXT.sub(_spaced, str(text))
 
 
 def french_spacing_html(markup: str) -> str:
-    """``french_spacing`` on the text of an HTML document, never on its tags, styles or
-    scripts (« a:hover », « content: » and URLs stay as they are); entities are read as
-    the characters they stand for, and written back escaped."""
-    out, position = [], 0
-    for match in _MARKUP.finditer(markup):
-        out.append(_spaced_text(markup[position : match.start()]))
-        out.append(match.group(0))
-        position = match.end()
-    out.append(_spaced_text(markup[position:]))
-    return "".join(out)
+    """``french_spacing`` on the text of an HTML document, in one pass, never on its tags
+    and attributes, comments, scripts, styles, code, preformatted text or text areas
+    (« a:hover », « content: », URLs and form values stay as they are)."""
+    return _HTML.sub(_spaced, markup)
 
 
-def _spaced_text(text: str) -> str:
-    if not any(mark in text for mark in ":;!?«»"):
-        return text
-    return str(escape(french_spacing(html.unescape(text))))
+# Templates in another language say so in their name (``plan.en.html.j2``): French
+# typography is for French text only.
+_OTHER_LANGUAGE = re.compile(r"\.(?!fr\.)[a-z]{2}\.(?:html|txt)\.j2$")
+
+
+def typeset(template_name: str | None, output: str) -> str:
+    """The one typographic filter, applied to everything a template renders: a page, an
+    e-mail's HTML (``french_spacing_html``) or plain-text part (``french_spacing``), a
+    document's HTML. E-mail headers are not templates: a subject is never touched."""
+    name = template_name or ""
+    if _OTHER_LANGUAGE.search(name):
+        return output
+    if name.endswith((".txt.j2", ".txt")):
+        return french_spacing(output)
+    return french_spacing_html(output)
 
 
 # -- Jinja filters -------------------------------------------------------------------------

@@ -284,7 +284,7 @@ def test_french_spacing_of_a_document_touches_its_text_only():
     assert "<title>Plan\xa0: version 1</title>" in spaced
     assert "a:hover { color: red }" in spaced and 'content: "Page "' in spaced
     assert "Objet\xa0: votre demande\u202f; merci\u202f! «\xa0Soins infirmiers\xa0»" in spaced
-    assert "&amp; co\u202f;" in spaced and "l&#39;AEC à 23 h 59" in spaced
+    assert "&amp; co\u202f;" in spaced and "l&#39;AEC à 23\xa0h\xa059" in spaced
     assert 'href="https://exemple.quebec/a?b=1;c">Lien\xa0: ici' in spaced
     assert "<script>var a = {b: 1};</script>" in spaced
     assert french_spacing_html(spaced) == spaced  # applied twice, same text
