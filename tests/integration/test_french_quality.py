@@ -1,7 +1,8 @@
 """Every page each role reaches from its home page, and every PDF those pages link to, read
 as a jurist would: none of the forbidden patterns of ``tests/support/french_quality.py``
 (names without their article after a preposition, « 1 décembre », « 2 facture(s) »,
-« l'DEC », « de Émilie », masculine labels for women…).
+« l'DEC », « de Émilie », masculine labels for women…), and on pages no ordinary space where
+French typography wants a no-break one (before « ; : ! ? », inside « »).
 
 Over the demo on the real platform, like the crawler (``test_crawl.py``), with the PDFs'
 text read back by pypdf.
@@ -20,7 +21,7 @@ from pypdf import PdfReader
 from pypdf.errors import PdfReadError
 
 from tests.support.crawl import LINK, ROLES, SAME_SHAPE, shape
-from tests.support.french_quality import faults, plain, text_of
+from tests.support.french_quality import faults, plain, spacing_faults, text_of, written_text_of
 
 PAGES_PER_ROLE = 60
 PDF = re.compile(r"/pdf$|\.pdf$|/fichiers/|/pieces/")
@@ -54,9 +55,12 @@ def untagged(reader: PdfReader) -> list[str]:
     return missing
 
 
-def read(platform, email: str, structure: dict[str, list[str]]) -> dict[str, str]:
+def read(
+    platform, email: str, structure: dict[str, list[str]], spacing: dict[str, list[str]]
+) -> dict[str, str]:
     """The text of every page and PDF ``email`` reaches (at most SAME_SHAPE of a shape);
-    ``structure`` gets what each PDF the platform wrote lacks for a screen reader."""
+    ``structure`` gets what each PDF the platform wrote lacks for a screen reader,
+    ``spacing`` each page's ordinary spaces where French typography wants no-break ones."""
     session = requests.Session()
     session.cookies.set("rac_session", platform.session_cookie(email))
     texts, shapes = {}, Counter()
@@ -83,6 +87,7 @@ def read(platform, email: str, structure: dict[str, list[str]]) -> dict[str, str
             texts[path] = plain(" ".join(pages))
         elif "text/html" in kind:
             texts[path] = text_of(response.text)
+            spacing[path] = spacing_faults(written_text_of(response.text))
             for href in LINK.findall(response.text):
                 link = urldefrag(href.replace("&amp;", "&"))[0]
                 parsed = urlparse(link)
@@ -99,13 +104,15 @@ def read(platform, email: str, structure: dict[str, list[str]]) -> dict[str, str
 @pytest.mark.parametrize("email", ROLES)
 def test_every_page_and_pdf_a_role_reaches_reads_as_correct_french(platform, email):
     structure: dict[str, list[str]] = {}
-    texts = read(platform, email, structure)
+    spacing: dict[str, list[str]] = {}
+    texts = read(platform, email, structure, spacing)
     documents = [path for path in texts if PDF.search(urlparse(path).path)]
     assert documents or email.startswith("evaluatrice"), f"{email} opened no PDF: {sorted(texts)}"
     problems = [
         f"{path} — {fault}" for path, text in texts.items() for fault in faults(text, WOMEN)
     ]
     problems += [f"{path} — {lack}" for path, lacks in structure.items() for lack in lacks]
+    problems += [f"{path} — {fault}" for path, found in spacing.items() for fault in found]
     print(
         f"\n{email}: {len(texts)} pages and PDFs ({len(structure)} written by the platform, "
         f"read back as tagged PDF/UA), {len(problems)} faults"
