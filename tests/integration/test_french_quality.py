@@ -40,14 +40,19 @@ WOMEN = (
 )
 
 
-def untagged(reader: PdfReader) -> list[str]:
+# The plan's courtesy translation is the one document in English (its typed text, in
+# French, is the plan's: checked like the French PDF's).
+ENGLISH = re.compile(r"/traduction-courtoisie\.pdf$")
+
+
+def untagged(reader: PdfReader, language: str = "fr-CA") -> list[str]:
     """What a screen reader would miss in a document the platform wrote (PDF/UA-1)."""
     root = reader.trailer["/Root"]
     missing = []
     if "/StructTreeRoot" not in root or not bool(root.get("/MarkInfo", {}).get("/Marked")):
         missing.append("PDF non balisé")
-    if root.get("/Lang") != "fr-CA":
-        missing.append(f"langue {root.get('/Lang')!r} au lieu de fr-CA")
+    if root.get("/Lang") != language:
+        missing.append(f"langue {root.get('/Lang')!r} au lieu de {language}")
     if not (reader.metadata and reader.metadata.title):
         missing.append("PDF sans titre")
     if not reader.outline:
@@ -83,7 +88,8 @@ def read(
                 pages = []
             else:
                 if not UPLOADED.search(path):
-                    structure[path] = untagged(reader)
+                    english = ENGLISH.search(urlparse(path).path)
+                    structure[path] = untagged(reader, "en-CA" if english else "fr-CA")
             texts[path] = plain(" ".join(pages))
         elif "text/html" in kind:
             texts[path] = text_of(response.text)
