@@ -333,40 +333,80 @@ def gendered(form_of_address: str | None, epicene: str, feminine: str, masculine
 
 NBSP = "\u00a0"
 NNBSP = "\u202f"
-_SPACES = "[ \t\r\n\u00a0\u202f]"
-# What French typography spaces, as alternatives of one expression: the spaces (or none)
-# before « : » after a word, a closing mark or a figure (a no-break space), before ; ! ?
-# (a narrow no-break space), inside « » (no-break spaces), and around the « h » of a time
-# (« 23 h 59 », « 6 h / semaine »). A colon or mark is followed by a space or the end
-# (« 10:30 », « a?b=1 », « https:// » are not punctuation).
-_PUNCTUATION = (
-    rf"(?P<space>(?<=[\w»)\]%$]){_SPACES}*|(?:(?<=>)|(?<=&#3[49];)){_SPACES}+)"
-    r"(?P<mark>[:;!?])(?=[\s<]|$)"
-    rf"|(?P<open>«){_SPACES}*|{_SPACES}*(?P<close>»)"
-    r"|(?<=\d) (?P<hour>h)(?![\w'’])(?P<minutes> (?=\d\d(?!\d)))?"
-)
-_TEXT = re.compile(_PUNCTUATION)
-# In a page or an e-mail's HTML, the same expression also matches what it must step over
-# whole, in the same pass: comments, tags with their attributes (URLs, form values),
-# elements whose text is code or a value (script, style, pre, code, kbd, samp, textarea)
-# and character references (the « ; » of « &#34; » is not punctuation).
-_HTML = re.compile(
-    r"(?P<skip><!--.*?-->|<(?P<raw>script|style|pre|code|kbd|samp|textarea)\b.*?</(?P=raw)\s*>"
-    r"|<[^>]*>|&#?\w+;)|" + _PUNCTUATION,
-    re.DOTALL | re.IGNORECASE,
-)
+_SPACES = " \t\r\n\u00a0\u202f"
+_WORD_ENDS = "_»)]%$"  # besides letters and figures, what a mark may follow with no space
+_ENTITY = re.compile(r"&#?\w+;$")
 
 
-def _spaced(match: re.Match) -> str:
-    if match.group("mark"):
-        return (NBSP if match.group("mark") == ":" else NNBSP) + match.group("mark")
-    if match.group("open"):
-        return "«" + NBSP
-    if match.group("close"):
-        return NBSP + "»"
-    if match.group("hour"):
-        return NBSP + "h" + (NBSP if match.group("minutes") else "")
-    return match.group(0)  # markup, stepped over
+def _candidates(html: bool) -> re.Pattern:
+    """Where French typography may act, as one expression whose every branch starts with
+    one character (« : ; ! ? « » h <», so the scan skips everything else at C speed): a
+    mark followed by a space or the end (« 10:30 », « a?b=1 », « https:// » are not
+    punctuation), a guillemet, the « h » of a time after a figure; in HTML, never inside a
+    tag (attributes, URLs, form values), and comments and the elements whose text is code
+    or a value (script, style, pre, code, kbd, samp, textarea) are stepped over whole."""
+    outside_tags = r"(?![^<>]*>)" if html else ""
+    branches = [rf"{re.escape(mark)}(?=[\s<]|$){outside_tags}" for mark in ":;!?"]
+    branches += [
+        f"«{outside_tags}",
+        f"»{outside_tags}",
+        rf"h(?<=\d h)(?![\w'’])(?: (?=\d\d(?!\d)))?{outside_tags}",
+    ]
+    if html:
+        branches.insert(
+            0,
+            r"<(?:!--.*?-->|(?P<raw>(?i:script|style|pre|code|kbd|samp|textarea))\b.*?"
+            r"</(?P=raw)\s*>)",
+        )
+    return re.compile("|".join(branches), re.DOTALL)
+
+
+_TEXT_CANDIDATES = _candidates(html=False)
+_HTML_CANDIDATES = _candidates(html=True)
+
+
+def _spaced(text: str, html: bool) -> str:
+    """One pass over ``text``: each candidate is decided where it is found and the output
+    is written once (a no-break space before « : » and inside « », a narrow one before
+    ; ! ?, no-break spaces around the « h » of « 23 h 59 »)."""
+    out, last = [], 0
+    for match in (_HTML_CANDIDATES if html else _TEXT_CANDIDATES).finditer(text):
+        start, found = match.start(), match.group(0)
+        first = found[0]
+        if first == "<":
+            continue  # a comment, a script, a style, code or a text area: as written
+        if first == "h":  # « 23 h 59 », « 6 h / semaine »
+            out += (text[last : start - 1], NBSP + "h" + (NBSP if len(found) > 1 else ""))
+            last = match.end()
+            continue
+        if first == "«":
+            end = match.end()
+            while end < len(text) and text[end] in _SPACES:
+                end += 1
+            out += (text[last:start], "«" + NBSP)
+            last = end
+            continue
+        # A mark or a closing guillemet: the spaces before it become one no-break space.
+        before = start
+        while before > last and text[before - 1] in _SPACES:
+            before -= 1
+        if first != "»":
+            previous = text[before - 1] if before else " "
+            if before == start:  # no space typed: after a word, a figure, a closing mark
+                if not (previous.isalnum() or previous in _WORD_ENDS):
+                    continue
+                if first == ";" and html and _ENTITY.search(text, max(0, start - 10), start + 1):
+                    continue  # the end of a character reference (« &#39; »)
+            elif not (
+                previous.isalnum()
+                or previous in _WORD_ENDS
+                or (html and (previous == ">" or text.endswith(("&#34;", "&#39;"), 0, before)))
+            ):
+                continue
+        out += (text[last:before], (NBSP if first in ":»" else NNBSP) + first)
+        last = match.end()
+    out.append(text[last:])
+    return "".join(out)
 
 
 def french_spacing(text) -> str:
@@ -375,14 +415,14 @@ def french_spacing(text) -> str:
     Markup stays markup (and is read as HTML: its tags are stepped over)."""
     if isinstance(text, Markup):
         return Markup(french_spacing_html(str(text)))
-    return _TEXT.sub(_spaced, str(text))
+    return _spaced(str(text), html=False)
 
 
 def french_spacing_html(markup: str) -> str:
-    """``french_spacing`` on the text of an HTML document, in one pass, never on its tags
-    and attributes, comments, scripts, styles, code, preformatted text or text areas
+    """``french_spacing`` on the text of an HTML document, in one pass, never inside its
+    tags and attributes, comments, scripts, styles, code, preformatted text or text areas
     (« a:hover », « content: », URLs and form values stay as they are)."""
-    return _HTML.sub(_spaced, markup)
+    return _spaced(markup, html=True)
 
 
 # Templates in another language say so in their name (``plan.en.html.j2``): French

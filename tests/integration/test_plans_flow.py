@@ -266,6 +266,30 @@ def test_issue_pdf_reminders_then_lapse(platform, tokens, tap):
         assert response.status_code == 200
         assert response.headers["Content-Type"] == "application/pdf"
         assert response.content.startswith(b"%PDF") and len(response.content) == stored.size
+    # Its courtesy translation in English, offered on the plan page to both parties (the
+    # API too); another organisation gets neither.
+    for email in (COORDINATOR, EMPLOYER):
+        page = page_session(platform, email).get(f"{platform.url}/plans/{plan_id}", timeout=30)
+        link = f"/plans/{plan_id}/traduction-courtoisie.pdf?version=1"
+        assert f'href="{link}"' in page.text
+        assert "Traduction de courtoisie (anglais)" in page.text
+        english = page_session(platform, email).get(f"{platform.url}{link}", timeout=120)
+        assert english.status_code == 200, english.text[:2000]
+        assert english.headers["Content-Type"] == "application/pdf"
+        cover = " ".join(PdfReader(io.BytesIO(english.content)).pages[0].extract_text().split())
+        assert "Traduction de courtoisie — seule la version française fait foi" in cover
+        assert "Courtesy translation — only the French version is authoritative" in cover
+        assert "Implementation plan" in cover
+    api = platform.api("GET", f"/api/plans/{plan_id}/courtesy-translation", tokens[EMPLOYER])
+    assert api.status_code == 200 and api.content.startswith(b"%PDF")
+    assert "traduction-courtoisie-en.pdf" in api.headers["Content-Disposition"]
+    for email in (OTHER_COORDINATOR, OTHER_EMPLOYER):
+        refused = platform.api("GET", f"/api/plans/{plan_id}/courtesy-translation", tokens[email])
+        assert refused.status_code == 404 and b"%PDF" not in refused.content
+        other = page_session(platform, email).get(
+            f"{platform.url}/plans/{plan_id}/traduction-courtoisie.pdf", timeout=30
+        )
+        assert other.status_code == 404 and not other.content.startswith(b"%PDF")
 
     # Notifications e-mails the issued PDF (fetched from plans) to the employer's representative.
     def issued_mail():
