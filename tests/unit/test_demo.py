@@ -78,6 +78,7 @@ def test_the_demo_at_the_2012_clock_resumes_after_a_failure_and_is_then_idempote
         }
 
         again = run_demo()
+        demo_plan_has_its_courtesy_translation()
     assert "Plans de mise en œuvre : déjà présents." in again
     assert plans_by_program()["JEE.0K"] == ["issued"]
     from services.billing.models import Estimate
@@ -89,3 +90,21 @@ def test_the_demo_at_the_2012_clock_resumes_after_a_failure_and_is_then_idempote
     tps, tvq = taxes
     assert tvq["rate"] == "0.095"
     assert tvq["base"] != tps["base"]
+
+
+def demo_plan_has_its_courtesy_translation() -> None:
+    """The demo's issued plan, in English for its employer (the document's HTML: the PDF
+    and its download are the service's and the plans flow's tests)."""
+    from rac_shared.actor import Actor, OrganisationKind, Role
+    from services.plans import document, views
+    from services.plans.models import Plan
+
+    with SessionFactory("plans", registry.service("plans").metadata).transaction() as session:
+        plan = session.scalar(select(Plan).where(Plan.program_code == "JEE.0K"))
+        employer = Actor(user_id=1, role=Role.EMPLOYER_REPRESENTATIVE,
+                         organisation_id=plan.employer_id,
+                         organisation_kind=OrganisationKind.EMPLOYER)  # fmt: skip
+        html = document.courtesy_translation_html(views.plan_view(session, plan, employer, 1))
+    assert '<html lang="en-CA">' in html and "Cost estimate" in html
+    assert "Traduction de courtoisie — seule la version française fait foi" in html
+    assert "CISSS de Chaudière-Appalaches" in html
