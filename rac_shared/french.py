@@ -342,16 +342,11 @@ def _candidates(html: bool) -> re.Pattern:
     """Where French typography may act, as one expression whose every branch starts with
     one character (« : ; ! ? « » h <», so the scan skips everything else at C speed): a
     mark followed by a space or the end (« 10:30 », « a?b=1 », « https:// » are not
-    punctuation), a guillemet, the « h » of a time after a figure; in HTML, never inside a
-    tag (attributes, URLs, form values), and comments and the elements whose text is code
-    or a value (script, style, pre, code, kbd, samp, textarea) are stepped over whole."""
-    outside_tags = r"(?![^<>]*>)" if html else ""
-    branches = [rf"{re.escape(mark)}(?=[\s<]|$){outside_tags}" for mark in ":;!?"]
-    branches += [
-        f"«{outside_tags}",
-        f"»{outside_tags}",
-        rf"h(?<=\d h)(?![\w'’])(?: (?=\d\d(?!\d)))?{outside_tags}",
-    ]
+    punctuation), a guillemet, the « h » of a time after a figure; in HTML, comments and
+    the elements whose text is code or a value (script, style, pre, code, kbd, samp,
+    textarea) are stepped over whole."""
+    branches = [rf"{re.escape(mark)}(?=[\s<]|$)" for mark in ":;!?"]
+    branches += ["«", "»", r"h(?<=\d h)(?![\w'’])(?: (?=\d\d(?!\d)))?"]
     if html:
         branches.insert(
             0,
@@ -370,11 +365,21 @@ def _spaced(text: str, html: bool) -> str:
     is written once (a no-break space before « : » and inside « », a narrow one before
     ; ! ?, no-break spaces around the « h » of « 23 h 59 »)."""
     out, last = [], 0
+    scanned, in_tag = 0, False  # whether the text up to ``scanned`` ends inside a tag
     for match in (_HTML_CANDIDATES if html else _TEXT_CANDIDATES).finditer(text):
         start, found = match.start(), match.group(0)
         first = found[0]
-        if first == "<":
-            continue  # a comment, a script, a style, code or a text area: as written
+        if first == "<":  # a comment, a script, a style, code or a text area: as written
+            scanned, in_tag = match.end(), False
+            continue
+        if html:  # never inside a tag (attributes, URLs, form values): each character
+            opened = text.rfind("<", scanned, start)  # is looked at once, whatever the page
+            closed = text.rfind(">", scanned, start)
+            if opened != closed:  # both -1 when the stretch has neither
+                in_tag = opened > closed
+            scanned = start
+            if in_tag:
+                continue
         if first == "h":  # « 23 h 59 », « 6 h / semaine »
             out += (text[last : start - 1], NBSP + "h" + (NBSP if len(found) > 1 else ""))
             last = match.end()
