@@ -1,4 +1,5 @@
-"""French (fr_CA) formatting for pages, e-mails and documents, and the one money rounding rule."""
+"""French (fr_CA) formatting for pages, e-mails and documents, and the one money rounding rule;
+English (en_CA) dates and money for the plan's courtesy translation only."""
 
 from __future__ import annotations
 
@@ -91,6 +92,33 @@ def filesize(size: int | None) -> str:
     return f"{number(Decimal(size) / (1024 * 1024), 1)} Mo"
 
 
+# -- English (en_CA): the courtesy translation of a plan, never a page --------------------
+
+ENGLISH = "en_CA"
+
+
+def english_money(amount: Decimal | int | str | None) -> str:
+    """``Decimal('250000')`` → ``'$250,000.00'`` (Babel's en_CA)."""
+    if amount is None:
+        return ""
+    return format_currency(round_money(amount), "CAD", locale=ENGLISH)
+
+
+def english_date(value: date | datetime | None) -> str:
+    """``December 1, 2026`` (Babel's en_CA long date), in Montréal time for an instant."""
+    if value is None:
+        return ""
+    if isinstance(value, datetime):
+        value = value.astimezone(MONTREAL).date()
+    return format_date(value, "long", locale=ENGLISH)
+
+
+def english_number(value: Decimal | int | str | None) -> str:
+    if value is None or value == "":
+        return ""
+    return format_decimal(Decimal(str(value)), locale=ENGLISH)
+
+
 JINJA_FILTERS = {
     "when": when,
     "money": money,
@@ -100,4 +128,7 @@ JINJA_FILTERS = {
     "number": number,
     "short_decimal": short_decimal,
     "filesize": filesize,
+    "english_money": english_money,
+    "english_date": english_date,
+    "english_number": english_number,
 }

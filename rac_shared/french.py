@@ -14,14 +14,13 @@ Templates use the filters (``{{ name|du }}``, ``{{ name|Le }}``, ``{{ person|de 
 
 from __future__ import annotations
 
-import html
 import re
 import unicodedata
 from dataclasses import dataclass
 from enum import StrEnum
 
 from babel.plural import PluralRule
-from markupsafe import Markup, escape
+from markupsafe import Markup
 
 
 class Gender(StrEnum):
@@ -335,44 +334,118 @@ def gendered(form_of_address: str | None, epicene: str, feminine: str, masculine
 
 NBSP = "\u00a0"
 NNBSP = "\u202f"
-_BEFORE_COLON = re.compile(r"(?<=[\w»)\]%$])[ \u00a0\u202f]?:(?=[\s<]|$)")
-_BEFORE_PUNCT = re.compile(r"(?<=[\w»)\]%$])[ \u00a0\u202f]?([;!?])(?=[\s<]|$)")
-_OPEN_QUOTE = re.compile(r"«[ \u00a0\u202f]?")
-_CLOSE_QUOTE = re.compile(r"[ \u00a0\u202f]?»")
+_SPACES = " \t\r\n\u00a0\u202f"
+_WORD_ENDS = "_»)]%$"  # besides letters and figures, what a mark may follow with no space
+_ENTITY = re.compile(r"&#?\w+;$")
 
 
-def french_spacing(text) -> str:
-    """French spacing in running text: a no-break space before « : » and inside « »,
-    a narrow no-break space before ; ! ? (OQLF). Markup stays markup."""
-    is_markup = isinstance(text, Markup)
-    value = str(text)
-    value = _BEFORE_COLON.sub(NBSP + ":", value)
-    value = _BEFORE_PUNCT.sub(NNBSP + r"\1", value)
-    value = _OPEN_QUOTE.sub("«" + NBSP, value)
-    value = _CLOSE_QUOTE.sub(NBSP + "»", value)
-    return Markup(value) if is_markup else value
+def _candidates(html: bool) -> re.Pattern:
+    """Where French typography may act, as one expression whose every branch starts with
+    one character (« : ; ! ? « » h <», so the scan skips everything else at C speed): a
+    mark followed by a space or the end (« 10:30 », « a?b=1 », « https:// » are not
+    punctuation), a guillemet, the « h » of a time after a figure; in HTML, comments and
+    the elements whose text is code or a value (script, style, pre, code, kbd, samp,
+    textarea) are stepped over whole."""
+    branches = [rf"{re.escape(mark)}(?=[\s<]|$)" for mark in ":;!?"]
+    branches += ["«", "»", r"h(?<=\d h)(?![\w'’])(?: (?=\d\d(?!\d)))?"]
+    if html:
+        branches.insert(
+            0,
+            r"<(?:!--.*?-->|(?P<raw>(?i:script|style|pre|code|kbd|samp|textarea))\b.*?"
+            r"</(?P=raw)\s*>)",
+        )
+    return re.compile("|".join(branches), re.DOTALL)
 
 
-_MARKUP = re.compile(r"<!--.*?-->|<(script|style)\b.*?</\1\s*>|<[^>]*>", re.DOTALL | re.IGNORECASE)
+_TEXT_CANDIDATES = _candidates(html=False)
+_HTML_CANDIDATES = _candidates(html=True)
 
 
-def french_spacing_html(markup: str) -> str:
-    """``french_spacing`` on the text of an HTML document, never on its tags, styles or
-    scripts (« a:hover », « content: » and URLs stay as they are); entities are read as
-    the characters they stand for, and written back escaped."""
-    out, position = [], 0
-    for match in _MARKUP.finditer(markup):
-        out.append(_spaced_text(markup[position : match.start()]))
-        out.append(match.group(0))
-        position = match.end()
-    out.append(_spaced_text(markup[position:]))
+def _spaced(text: str, html: bool) -> str:
+    """One pass over ``text``: each candidate is decided where it is found and the output
+    is written once (a no-break space before « : » and inside « », a narrow one before
+    ; ! ?, no-break spaces around the « h » of « 23 h 59 »)."""
+    out, last = [], 0
+    scanned, in_tag = 0, False  # whether the text up to ``scanned`` ends inside a tag
+    for match in (_HTML_CANDIDATES if html else _TEXT_CANDIDATES).finditer(text):
+        start, found = match.start(), match.group(0)
+        first = found[0]
+        if first == "<":  # a comment, a script, a style, code or a text area: as written
+            scanned, in_tag = match.end(), False
+            continue
+        if html:  # never inside a tag (attributes, URLs, form values): each character
+            opened = text.rfind("<", scanned, start)  # is looked at once, whatever the page
+            closed = text.rfind(">", scanned, start)
+            if opened != closed:  # both -1 when the stretch has neither
+                in_tag = opened > closed
+            scanned = start
+            if in_tag:
+                continue
+        if first == "h":  # « 23 h 59 », « 6 h / semaine »
+            out += (text[last : start - 1], NBSP + "h" + (NBSP if len(found) > 1 else ""))
+            last = match.end()
+            continue
+        if first == "«":
+            end = match.end()
+            while end < len(text) and text[end] in _SPACES:
+                end += 1
+            out += (text[last:start], "«" + NBSP)
+            last = end
+            continue
+        # A mark or a closing guillemet: the spaces before it become one no-break space.
+        before = start
+        while before > last and text[before - 1] in _SPACES:
+            before -= 1
+        if first != "»":
+            previous = text[before - 1] if before else " "
+            if before == start:  # no space typed: after a word, a figure, a closing mark
+                if not (previous.isalnum() or previous in _WORD_ENDS):
+                    continue
+                if first == ";" and html and _ENTITY.search(text, max(0, start - 10), start + 1):
+                    continue  # the end of a character reference (« &#39; »)
+            elif not (
+                previous.isalnum()
+                or previous in _WORD_ENDS
+                or (html and (previous == ">" or text.endswith(("&#34;", "&#39;"), 0, before)))
+            ):
+                continue
+        out += (text[last:before], (NBSP if first in ":»" else NNBSP) + first)
+        last = match.end()
+    out.append(text[last:])
     return "".join(out)
 
 
-def _spaced_text(text: str) -> str:
-    if not any(mark in text for mark in ":;!?«»"):
-        return text
-    return str(escape(french_spacing(html.unescape(text))))
+def french_spacing(text) -> str:
+    """French spacing in running text (OQLF): a no-break space before « : », inside « »
+    and in « 23 h 59 », a narrow no-break space before ; ! ? — one pass over the text.
+    Markup stays markup (and is read as HTML: its tags are stepped over)."""
+    if isinstance(text, Markup):
+        return Markup(french_spacing_html(str(text)))
+    return _spaced(str(text), html=False)
+
+
+def french_spacing_html(markup: str) -> str:
+    """``french_spacing`` on the text of an HTML document, in one pass, never inside its
+    tags and attributes, comments, scripts, styles, code, preformatted text or text areas
+    (« a:hover », « content: », URLs and form values stay as they are)."""
+    return _spaced(markup, html=True)
+
+
+# Templates in another language say so in their name (``plan.en.html.j2``): French
+# typography is for French text only.
+_OTHER_LANGUAGE = re.compile(r"\.(?!fr\.)[a-z]{2}\.(?:html|txt)\.j2$")
+
+
+def typeset(template_name: str | None, output: str) -> str:
+    """The one typographic filter, applied to everything a template renders: a page, an
+    e-mail's HTML (``french_spacing_html``) or plain-text part (``french_spacing``), a
+    document's HTML. E-mail headers are not templates: a subject is never touched."""
+    name = template_name or ""
+    if _OTHER_LANGUAGE.search(name):
+        return output
+    if name.endswith((".txt.j2", ".txt")):
+        return french_spacing(output)
+    return french_spacing_html(output)
 
 
 # -- Jinja filters -------------------------------------------------------------------------

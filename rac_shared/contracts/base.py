@@ -199,15 +199,19 @@ class Vocabulary(StrEnum):
             ACCEPTANCE = "acceptance", "à l'acceptation du plan"
 
     ``Milestone.ACCEPTANCE == "acceptance"``; ``.label`` is what people read; ``choices()``
-    feeds a ``<select>``. Pydantic validates the values and OpenAPI lists them.
+    feeds a ``<select>``. Pydantic validates the values and OpenAPI lists them. A third
+    element is the English label a courtesy translation uses (``.english``, the plan's
+    English PDF); pages never show it.
     """
 
     label: str
+    english: str  # the label in a courtesy translation (a plan's English PDF), when it has one
 
-    def __new__(cls, value: str, label: str = ""):
+    def __new__(cls, value: str, label: str = "", english: str = ""):
         member = str.__new__(cls, value)
         member._value_ = value
         member.label = label or value
+        member.english = english
         return member
 
     @classmethod
@@ -217,6 +221,14 @@ class Vocabulary(StrEnum):
     @classmethod
     def labels(cls) -> dict[str, str]:
         return {member.value: member.label for member in cls}
+
+    @classmethod
+    def english_of(cls, value: str | None, default: str = "") -> str:
+        """The English label of ``value`` (courtesy translations only)."""
+        try:
+            return cls(value).english or default or (value or "")
+        except ValueError:
+            return default or (value or "")
 
     @classmethod
     def label_of(cls, value: str | None, default: str = "") -> str:

@@ -59,25 +59,41 @@ class LineCategory(Vocabulary):
     """The headings of seed 004's cost estimate, as every estimate, invoice and page names
     them."""
 
-    ADVISORY = "advisory", "Services-conseils auprès de l'organisation"
-    ADMINISTRATIVE = "administrative", "Frais administratifs"
-    ACCOMPANIMENT = "accompaniment", "Accompagnement des candidats-travailleurs"
-    EVALUATION = "evaluation", "Frais d'évaluation par candidat-travailleur"
-    ABANDONMENT = "abandonment", "Frais en cas d'abandon après l'entrevue de validation"
-    OTHER = "other", "Autres frais"
+    ADVISORY = "advisory", "Services-conseils auprès de l'organisation", "Advisory services"
+    ADMINISTRATIVE = "administrative", "Frais administratifs", "Administrative fees"
+    ACCOMPANIMENT = (
+        "accompaniment",
+        "Accompagnement des candidats-travailleurs",
+        "Support of the candidate-workers",
+    )
+    EVALUATION = (
+        "evaluation",
+        "Frais d'évaluation par candidat-travailleur",
+        "Evaluation fees per candidate-worker",
+    )
+    ABANDONMENT = (
+        "abandonment",
+        "Frais en cas d'abandon après l'entrevue de validation",
+        "Fees in case of withdrawal after the validation interview",
+    )
+    OTHER = "other", "Autres frais", "Other fees"
 
 
 class TaxTreatment(Vocabulary):
-    TAXABLE = "taxable", "TPS et TVQ"
-    EXEMPT = "exempt", "Exonéré"
+    TAXABLE = "taxable", "TPS et TVQ", "GST and QST"
+    EXEMPT = "exempt", "Exonéré", "Exempt"
 
 
 class Milestone(Vocabulary):
     """When an installment falls due, in the words of the estimate's schedule."""
 
-    ACCEPTANCE = "acceptance", "à l'acceptation du plan"
-    WELCOME_MEETING = "welcome_meeting", "à la rencontre d'accueil"
-    END_OF_EVALUATIONS = "end_of_evaluations", "à la fin des évaluations"
+    ACCEPTANCE = "acceptance", "à l'acceptation du plan", "on acceptance of the plan"
+    WELCOME_MEETING = "welcome_meeting", "à la rencontre d'accueil", "at the welcome meeting"
+    END_OF_EVALUATIONS = (
+        "end_of_evaluations",
+        "à la fin des évaluations",
+        "at the end of the evaluations",
+    )
 
 
 class EstimateStatus(Vocabulary):

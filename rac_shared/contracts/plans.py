@@ -53,42 +53,47 @@ PROGRAM_CODE = re.compile(r"^[A-Z0-9]{3}\.[A-Z0-9]{2}$")
 
 
 class PlanStatus(Vocabulary):
-    DRAFT = "draft", "Brouillon"
-    ISSUED = "issued", "Émis"
-    ACCEPTED = "accepted", "Accepté"
-    LAPSED = "lapsed", "Caduc"
-    CANCELLED = "cancelled", "Annulé"
-    COMPLETED = "completed", "Terminé"
-    DECLINED = "declined", "Refusé"
+    DRAFT = "draft", "Brouillon", "Draft"
+    ISSUED = "issued", "Émis", "Issued"
+    ACCEPTED = "accepted", "Accepté", "Accepted"
+    LAPSED = "lapsed", "Caduc", "Lapsed"
+    CANCELLED = "cancelled", "Annulé", "Cancelled"
+    COMPLETED = "completed", "Terminé", "Completed"
+    DECLINED = "declined", "Refusé", "Declined"
 
 
 class VersionStatus(Vocabulary):
-    DRAFT = "draft", "Brouillon"
-    ISSUED = "issued", "Émise, en attente d'acceptation"
-    ACCEPTED = "accepted", "Acceptée"
-    LAPSED = "lapsed", "Caduque (résolue de plein droit)"
-    SUPERSEDED = "superseded", "Remplacée"
-    WITHDRAWN = "withdrawn", "Retirée"
-    CANCELLED = "cancelled", "Annulée"
-    DECLINED = "declined", "Refusée par l'organisation"
+    DRAFT = "draft", "Brouillon", "Draft"
+    ISSUED = "issued", "Émise, en attente d'acceptation", "Issued, awaiting acceptance"
+    ACCEPTED = "accepted", "Acceptée", "Accepted"
+    LAPSED = "lapsed", "Caduque (résolue de plein droit)", "Lapsed (void by operation of law)"
+    SUPERSEDED = "superseded", "Remplacée", "Superseded"
+    WITHDRAWN = "withdrawn", "Retirée", "Withdrawn"
+    CANCELLED = "cancelled", "Annulée", "Cancelled"
+    DECLINED = "declined", "Refusée par l'organisation", "Declined by the organisation"
 
 
 class Stage(Vocabulary):
     """Where a candidate-worker is in the démarche: the seed's steps in order, between not
     started and abandoned (an evaluation per competency or group stands for « evaluations »)."""
 
-    NOT_STARTED = "not_started", "Pas encore commencé"
+    NOT_STARTED = "not_started", "Pas encore commencé", "Not started yet"
     INFORMATION_MEETING = (
         "information_meeting",
         "Rencontre d’information (membres du personnel et candidats-travailleurs potentiels)",
+        "Information meeting (staff members and potential candidate-workers)",
     )
-    FILE_DEPOSIT = "file_deposit", "Dépôt du dossier"
-    VALIDATION_INTERVIEW = "validation_interview", "Entrevue de validation"
-    WELCOME_MEETING = "welcome_meeting", "Rencontre d’accueil"
-    EVALUATIONS = "evaluations", "Évaluation des compétences"
-    MISSING_TRAINING = "missing_training", "Formation manquante (au besoin)"
-    SANCTION = "sanction", "Sanction"
-    ABANDONED = "abandoned", "Abandon de la démarche"
+    FILE_DEPOSIT = "file_deposit", "Dépôt du dossier", "Submission of the file"
+    VALIDATION_INTERVIEW = "validation_interview", "Entrevue de validation", "Validation interview"
+    WELCOME_MEETING = "welcome_meeting", "Rencontre d’accueil", "Welcome meeting"
+    EVALUATIONS = "evaluations", "Évaluation des compétences", "Evaluation of the competencies"
+    MISSING_TRAINING = (
+        "missing_training",
+        "Formation manquante (au besoin)",
+        "Missing training (if needed)",
+    )
+    SANCTION = "sanction", "Sanction", "Certification"
+    ABANDONED = "abandoned", "Abandon de la démarche", "Withdrawal from the process"
 
 
 # The seed's steps, in order (the evaluations in the middle come from the competencies).
@@ -100,50 +105,72 @@ PROGRESS_STAGES = tuple(s for s in Stage if s is not Stage.ABANDONED)
 class StepKind(Vocabulary):
     """The steps a plan dates itself (the evaluations follow each candidate's calendar)."""
 
-    INFORMATION_MEETING = "information_meeting", Stage.INFORMATION_MEETING.label
-    FILE_DEPOSIT = "file_deposit", Stage.FILE_DEPOSIT.label
-    VALIDATION_INTERVIEW = "validation_interview", Stage.VALIDATION_INTERVIEW.label
-    WELCOME_MEETING = "welcome_meeting", Stage.WELCOME_MEETING.label
-    MISSING_TRAINING = "missing_training", Stage.MISSING_TRAINING.label
-    SANCTION = "sanction", Stage.SANCTION.label
+    INFORMATION_MEETING = (
+        "information_meeting",
+        Stage.INFORMATION_MEETING.label,
+        Stage.INFORMATION_MEETING.english,
+    )
+    FILE_DEPOSIT = "file_deposit", Stage.FILE_DEPOSIT.label, Stage.FILE_DEPOSIT.english
+    VALIDATION_INTERVIEW = (
+        "validation_interview",
+        Stage.VALIDATION_INTERVIEW.label,
+        Stage.VALIDATION_INTERVIEW.english,
+    )
+    WELCOME_MEETING = "welcome_meeting", Stage.WELCOME_MEETING.label, Stage.WELCOME_MEETING.english
+    MISSING_TRAINING = (
+        "missing_training",
+        Stage.MISSING_TRAINING.label,
+        Stage.MISSING_TRAINING.english,
+    )
+    SANCTION = "sanction", Stage.SANCTION.label, Stage.SANCTION.english
 
 
 class Result(Vocabulary):
-    IN_PROGRESS = "en_cours", "En cours"
-    RECOGNISED = "reconnue", "Reconnue"
-    MISSING_TRAINING = "formation_manquante", "Formation manquante"
+    IN_PROGRESS = "en_cours", "En cours", "In progress"
+    RECOGNISED = "reconnue", "Reconnue", "Recognised"
+    MISSING_TRAINING = "formation_manquante", "Formation manquante", "Missing training"
 
 
 class Modality(Vocabulary):
-    ONLINE = "online", "En ligne"
-    IN_PERSON = "in_person", "En présentiel"
+    ONLINE = "online", "En ligne", "Online"
+    IN_PERSON = "in_person", "En présentiel", "In person"
 
 
 class AnnexBCategory(Vocabulary):
     ACCOMPANIMENT = (
         "accompaniment",
         "Moyens d’accompagnement mis en place pour soutenir les candidats-travailleurs",
+        "Means of support put in place for the candidate-workers",
     )
     FACILITATING = (
         "facilitating",
         "Conditions facilitantes mises en place en lien avec les conditions de reconnaissance",
+        "Facilitating conditions put in place in connection with the recognition conditions",
     )
-    MODALITIES = "modalities", "Modalités mises en place pour soutenir les candidats-travailleurs"
+    MODALITIES = (
+        "modalities",
+        "Modalités mises en place pour soutenir les candidats-travailleurs",
+        "Arrangements put in place to support the candidate-workers",
+    )
 
 
 class ProgramKind(Vocabulary):
-    AEC = "AEC", "AEC — attestation d'études collégiales"
-    DEC = "DEC", "DEC — diplôme d'études collégiales"
+    AEC = "AEC", "AEC — attestation d'études collégiales", "AEC (Attestation of College Studies)"
+    DEC = "DEC", "DEC — diplôme d'études collégiales", "DEC (Diploma of College Studies)"
 
 
 class Party(Vocabulary):
-    INSTITUTION = "institution", "l'établissement"
-    EMPLOYER = "employer", "l'organisation"
+    INSTITUTION = "institution", "l'établissement", "the institution"
+    EMPLOYER = "employer", "l'organisation", "the organisation"
 
 
 class AcceptanceChannel(Vocabulary):
-    ONLINE = "online", "Acceptation en ligne"
-    RECORDED = "recorded", "Acceptation écrite reçue par l'établissement"
+    ONLINE = "online", "Acceptation en ligne", "Online acceptance"
+    RECORDED = (
+        "recorded",
+        "Acceptation écrite reçue par l'établissement",
+        "Written acceptance received by the institution",
+    )
 
 
 # -- validators of the plan's text ----------------------------------------------------------
@@ -947,8 +974,16 @@ class PersonalInformation(Reply):
 
 
 class PrivacyKind(Vocabulary):
-    ANONYMISED = "anonymised", "Renseignements personnels anonymisés (règle de conservation)"
-    EXPORTED = "exported", "Renseignements d'une personne exportés (demande d'accès)"
+    ANONYMISED = (
+        "anonymised",
+        "Renseignements personnels anonymisés (règle de conservation)",
+        "Personal information anonymised (retention rule)",
+    )
+    EXPORTED = (
+        "exported",
+        "Renseignements d'une personne exportés (demande d'accès)",
+        "A person's information exported (access request)",
+    )
 
 
 class PrivacyEntry(Reply):
@@ -1116,6 +1151,11 @@ class PlansRpc(CalendarRpc, Protocol):
 
     def get_pdf(self, plan_id: int, version: int | None = None) -> PlanFile:
         """Le PDF d'une version émise (application/pdf; ?version=N)"""
+
+    @slow(ISSUE_SECONDS)
+    def courtesy_translation(self, plan_id: int, version: int | None = None) -> PlanFile:
+        """La traduction de courtoisie anglaise d'une version émise (application/pdf;
+        ?version=N); seule la version française fait foi"""
 
     def accept_online(self, plan_id: int, data: OnlineAcceptanceIn, ip: str = "") -> PlanRow:
         """Accepter en ligne la version émise (nom, titre, « J’accepte », empreinte)"""

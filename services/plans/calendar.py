@@ -62,6 +62,21 @@ def quebec_holidays(year: int) -> dict[date, str]:
     }
 
 
+# Their names in the plan's courtesy translation, and the reason a closure date is skipped.
+ENGLISH_HOLIDAYS = {
+    "Jour de l’An": "New Year's Day",
+    "Vendredi saint": "Good Friday",
+    "Lundi de Pâques": "Easter Monday",
+    "Journée nationale des patriotes": "National Patriots' Day",
+    "Fête nationale du Québec": "Québec's National Holiday",
+    "Fête du Canada": "Canada Day",
+    "Fête du Travail": "Labour Day",
+    "Action de grâce": "Thanksgiving",
+    "Noël": "Christmas Day",
+    "Fermeture": "Closure",
+}
+
+
 def holiday_name(day: date) -> str | None:
     return quebec_holidays(day.year).get(day)
 

@@ -6,19 +6,34 @@ cover page with CSS ``string-set``, never by writing user text into CSS), page n
 ``target-counter``. Rendering happens in a child process with no network or file access
 (``rac_shared.pdf``): only inline ``data:`` images (the institution's checked logo).
 The cost estimate is billing's own HTML fragment (``billing.estimate_html``).
+
+The courtesy translation (seed 004, annex A, clause « Langue ») is an English PDF of the
+same view, from its own template (``plan.en.html.j2``), the contract's English labels and
+en_CA dates and money, marked « Traduction de courtoisie — seule la version française fait
+foi »; its cost table is written from the version's frozen estimate.
 """
 
 from __future__ import annotations
 
 from datetime import date, datetime
+from decimal import Decimal
 from pathlib import Path
 
 from markupsafe import Markup
 
-from rac_shared.contracts.plans import AnnexBCategory
+from rac_shared.contracts.billing import LineCategory, Milestone, TaxTreatment
+from rac_shared.contracts.plans import (
+    AcceptanceChannel,
+    AnnexBCategory,
+    Modality,
+    ProgramKind,
+    StepKind,
+)
 from rac_shared.formatting import long_date
 from rac_shared.pdf import render_pdf
 from rac_shared.templating import make_environment
+from services.plans import texts
+from services.plans.calendar import ENGLISH_HOLIDAYS
 
 TEMPLATES = Path(__file__).resolve().parent / "templates"
 templates = make_environment(TEMPLATES)
@@ -83,3 +98,55 @@ def _evaluation_fees(estimate: dict | None) -> list[str]:
 
 def render_plan_pdf(view: dict, estimate_html: str | None) -> bytes:
     return render_pdf(plan_html(view, estimate_html))
+
+
+# -- the courtesy translation -----------------------------------------------------------------
+
+ENGLISH_TAX_NAMES = {"TPS": "GST", "TVQ": "QST"}
+
+
+def english_percent(rate) -> str:
+    """``0.09975`` → ``9.975%``."""
+    return format((Decimal(str(rate)) * 100).normalize(), "f") + "%"
+
+
+templates.filters["english_percent"] = english_percent
+
+
+def courtesy_translation_html(view: dict) -> str:
+    """The plan (``views.plan_view`` of an issued version) in English, for information."""
+    version, content = view["version"], view["content"]
+    program = content["program"]
+    return templates.get_template("plan.en.html.j2").render(
+        view=view,
+        plan=view["plan"],
+        content=content,
+        computed=view["computed"],
+        texts=texts.english_texts(
+            institution=content["institution"]["name"],
+            employer=content["employer"]["name"],
+            kind=ProgramKind.english_of(program["kind"]),
+            title=program["title"],
+            code=program["code"],
+        ),
+        version=version,
+        issued_on=version["issued_on"],
+        deadline=version["acceptance_deadline"],
+        evaluation_fees=_evaluation_fees(version.get("estimate")),
+        notice_fr=texts.COURTESY_NOTICE_FR,
+        notice_en=texts.COURTESY_NOTICE_EN,
+        holidays=ENGLISH_HOLIDAYS,
+        tax_names=ENGLISH_TAX_NAMES,
+        StepKind=StepKind,
+        Modality=Modality,
+        ProgramKind=ProgramKind,
+        AnnexBCategory=AnnexBCategory,
+        AcceptanceChannel=AcceptanceChannel,
+        LineCategory=LineCategory,
+        TaxTreatment=TaxTreatment,
+        Milestone=Milestone,
+    )
+
+
+def render_courtesy_translation(view: dict) -> bytes:
+    return render_pdf(courtesy_translation_html(view))

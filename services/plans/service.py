@@ -422,16 +422,40 @@ class PlansService:
     def get_pdf(self, actor: Actor, plan_id: int, version: int | None = None) -> PlanFile:
         with self.db.begin():
             plan = access.load(self.db, actor, plan_id)
-            chosen = views.default_version(plan, actor) if version is None else None
-            if version is not None:
-                chosen = next(
-                    (v for v in views.visible_versions(plan, actor) if v.number == version), None
-                )
-            row = lifecycle.document_of(self.db, chosen, "plan_pdf") if chosen else None
-            if row is None:
-                raise not_found("Le PDF de cette version n'existe pas : elle n'a pas été émise.")
-            retention.ensure_kept(row)
+            _, row = self._issued_pdf(plan, actor, version)
             return _file(row)
+
+    @rpc
+    def courtesy_translation(
+        self, actor: Actor, plan_id: int, version: int | None = None
+    ) -> PlanFile:
+        """The English courtesy translation of an issued version, rendered from its data
+        for whoever may download its French PDF (and only while that PDF is kept)."""
+        with self.db.begin():
+            plan = access.load(self.db, actor, plan_id)
+            chosen, _ = self._issued_pdf(plan, actor, version)
+            view = views.plan_view(self.db, plan, actor, number=chosen.number)
+            reference, number = plan.reference, chosen.number
+        pdf = document.render_courtesy_translation(view)
+        return {
+            "filename": f"{reference}-v{number}-traduction-courtoisie-en.pdf",
+            "mime": "application/pdf",
+            "size": len(pdf),
+            "content_b64": base64.b64encode(pdf).decode("ascii"),
+        }
+
+    def _issued_pdf(self, plan: Plan, actor: Actor, version: int | None):
+        """The version ``actor`` asks for (or sees by default) and its kept French PDF."""
+        chosen = views.default_version(plan, actor) if version is None else None
+        if version is not None:
+            chosen = next(
+                (v for v in views.visible_versions(plan, actor) if v.number == version), None
+            )
+        row = lifecycle.document_of(self.db, chosen, "plan_pdf") if chosen else None
+        if row is None:
+            raise not_found("Le PDF de cette version n'existe pas : elle n'a pas été émise.")
+        retention.ensure_kept(row)
+        return chosen, row
 
     @rpc
     def plan_pdf_for_delivery(self, plan_id: int, version: int) -> PlanDelivery:

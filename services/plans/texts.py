@@ -217,3 +217,60 @@ def _form(match: re.Match, name) -> str:
         start = match.start() == 0 or match.string[: match.start()].rstrip()[-1:] in ".:–-\n"
         return name.Le if start else name.le
     return getattr(name, _BEFORE[before])
+
+
+# -- the courtesy translation (seed 004, annex A, clause « Langue ») -----------------------
+# The English PDF of a plan (``document.courtesy_translation_html``) translates what the
+# platform writes: these fixed clauses, the document's headings and labels (its template,
+# ``plan.en.html.j2``) and the contract's vocabularies (``Vocabulary.english``). What the
+# parties typed is reproduced as written, in French; only the French version is binding.
+
+COURTESY_NOTICE_FR = "Traduction de courtoisie — seule la version française fait foi"
+COURTESY_NOTICE_EN = "Courtesy translation — only the French version is authoritative"
+
+ENGLISH_ORGANISATION_CLAUSE = (
+    "Accordingly, the role of the organisation is to act in partnership with {institution} to "
+    "ensure that the process runs smoothly. It may under no circumstances use workplace RAC as "
+    "a means of evaluating its staff, or of taking disciplinary or other measures. It is an "
+    "individual and personal process from which the employer benefits, since it fosters "
+    "internal mobility, increases performance and efficiency, and enriches the quality of "
+    "practices while contributing to a balance between work and RAC."
+)
+
+ENGLISH_ACCEPTANCE_CLAUSES = (
+    "Under the provisions listed in this document, the general conditions in annex A, the "
+    "elements of the context of annex B, the confidentiality agreement in annex C and any other "
+    "annex incorporated herein, {employer} retains the services of {institution} for the "
+    "implementation of the workplace Recognition of Acquired Competencies (RAC) project for "
+    "the {kind} in {title} ({code}).",
+    "The written acceptance of the partner constitutes a contract between the parties.",
+    "This acceptance must reach {institution} no later than 30 days after the date of issue of "
+    "the proposal, failing which this contract will be void by operation of law.",
+)
+
+ENGLISH_MISSING_TRAINING_NOTE = (
+    "If elements of competencies are not achieved, missing training (similar to customised "
+    "training) will be offered. It will be put in place as needed."
+)
+
+ENGLISH_CANDIDATE_FOOTNOTE = (
+    "Candidate-worker is the term used in the context of workplace RAC for an employed adult "
+    "who wishes to undertake a process of recognition of acquired competencies."
+)
+
+
+def english_texts(*, institution: str, employer: str, kind: str, title: str, code: str) -> dict:
+    """The fixed clauses of the courtesy translation, for these parties and program."""
+    names = {
+        "institution": institution,
+        "employer": employer,
+        "kind": kind,
+        "title": title,
+        "code": code,
+    }
+    return {
+        "organisation_clause": ENGLISH_ORGANISATION_CLAUSE.format(**names),
+        "acceptance_clauses": [c.format(**names) for c in ENGLISH_ACCEPTANCE_CLAUSES],
+        "missing_training_note": ENGLISH_MISSING_TRAINING_NOTE,
+        "candidate_footnote": ENGLISH_CANDIDATE_FOOTNOTE,
+    }

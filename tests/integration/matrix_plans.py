@@ -31,6 +31,7 @@ ROUTES = {
     ("plan_create", "POST"): ("/plans/nouveau", INSTITUTIONS, 422),  # empty form re-rendered
     ("plan_page", "GET"): (P, PARTIES, 404),
     ("plan_pdf", "GET"): (f"{P}/pdf", PARTIES, 404),
+    ("plan_courtesy_translation", "GET"): (f"{P}/traduction-courtoisie.pdf", PARTIES, 404),
     ("plan_preview_pdf", "GET"): (f"{P}/apercu.pdf", INSTITUTIONS, 404),
     ("plan_issue", "POST"): (f"{P}/emettre", INSTITUTIONS, 404),
     ("plan_issue_state", "GET"): (f"{P}/emission/etat", INSTITUTIONS, 404),
@@ -78,6 +79,7 @@ ROUTES = {
     ("api_plan_estimate", "PUT"): (f"{A}/estimate", INSTITUTIONS, 415),
     ("api_plan_issue", "POST"): (f"{A}/issue", INSTITUTIONS, 404),
     ("api_plan_pdf", "GET"): (f"{A}/pdf", PARTIES, 404),
+    ("api_plan_courtesy_translation", "GET"): (f"{A}/courtesy-translation", PARTIES, 404),
     ("api_plan_accept", "POST"): (f"{A}/accept", EMPLOYERS, 415),
     ("api_plan_record_acceptance", "POST"): (f"{A}/acceptance-record", INSTITUTIONS, 415),
     ("api_plan_decline", "POST"): (f"{A}/decline", EMPLOYERS, 415),

@@ -28,6 +28,7 @@ from rac_shared.contracts.plans import Stage
 from tests.integration.test_plans_flow import ESTIMATE
 from tests.support.platform import DEMO_PASSWORD, Platform
 from tests.support.polling import wait_until
+from tests.support.typography import ordinary_spaces
 
 pytestmark = pytest.mark.integration
 
@@ -112,7 +113,9 @@ def test_a_nul_character_is_refused_at_the_boundary_naming_the_field(platform):
             f"{platform.url}{path}", data={**fields, "csrf_token": csrf}, timeout=30
         )
         assert page.status_code == 422, page.text[:300]
-        assert "Adresse courriel : Ce champ contient un caractère de contrôle" in page.text
+        assert "Adresse courriel : Ce champ contient un caractère de contrôle" in ordinary_spaces(
+            page.text
+        )
     assert scalar(platform, "SELECT count(*) FROM login_failures") == failures  # nothing stored
 
     # A query string, signed in: a page and the API.
@@ -121,7 +124,7 @@ def test_a_nul_character_is_refused_at_the_boundary_naming_the_field(platform):
     page = requests.get(
         f"{platform.url}/organisations?type=cegep%00", cookies={"rac_session": cookie}, timeout=30
     )
-    assert page.status_code == 422 and "Le paramètre « type »" in page.text
+    assert page.status_code == 422 and "Le paramètre « type »" in ordinary_spaces(page.text)
     api = platform.api("GET", "/api/funding/ceracs?fiscal_year=2025-2026%01", token)
     assert error_of(api, 422)["details"] == {
         "fiscal_year": "Ce champ contient un caractère de contrôle non permis."

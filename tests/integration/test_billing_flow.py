@@ -37,6 +37,7 @@ from services.billing.numbering import document_number, fiscal_year
 from services.billing.testing import estimate_spec
 from tests.support.platform import BIN
 from tests.support.polling import wait_until
+from tests.support.typography import ordinary_spaces
 
 PLAN_ID = 5001
 REFERENCE = "PMO-CMV-2026-5001"
@@ -551,7 +552,7 @@ def test_the_credit_note_is_e_mailed_with_its_pdf_and_in_the_employers_inbox(pla
     assert attachment.get_filename() == f"note-de-credit-{credit.number}.pdf"
     content = attachment.get_content()
     assert "Note de crédit" in PdfReader(io.BytesIO(content)).pages[0].extract_text()
-    body = mail.get_body(preferencelist=("plain",)).get_content()
+    body = ordinary_spaces(mail.get_body(preferencelist=("plain",)).get_content())
     assert "Motif : Abandon de la démarche par " in body
     first = plan_invoices(platform)[0]
     assert f"facture {first.number}" in body  # the credit reduced what the plan still owed

@@ -21,6 +21,7 @@ import requests
 from rac_shared.clock import clock
 from rac_shared.events import CeracDesignated
 from tests.support.polling import wait_until
+from tests.support.typography import ordinary_spaces
 
 pytestmark = pytest.mark.integration
 
@@ -163,7 +164,7 @@ def test_designation_allocation_project_report_and_the_held_disbursement(life, p
     sent_back = wait_until(lambda: [m for m in platform.mails_to(LEVIS_RAC)
                                     if "Modifications demandées" in m["Subject"]],
                            message="no changes-requested mail")  # fmt: skip
-    body = sent_back[0].get_body(preferencelist=("plain",)).get_content()
+    body = ordinary_spaces(sent_back[0].get_body(preferencelist=("plain",)).get_content())
     assert "Volet 1 — Accroître l'offre de service en RAC : Précisez" in body
     assert previous_report(api)["status"] == "changes_requested"
     api("POST", f"/api/reporting/reports/{report['id']}/submit", LEVIS_RAC)

@@ -26,6 +26,7 @@ from tests.support.platform import DEMO_PASSWORD, Platform
 from tests.support.polling import wait_until
 from tests.support.sessions import revoke_and_see_refused_everywhere
 from tests.support.two_factor import code_for
+from tests.support.typography import ordinary_spaces
 
 MAX_BODY_BYTES = 20_000
 LEAKS = ("Traceback", 'File "', "sqlalchemy", "psycopg2", "Exception:")
@@ -866,7 +867,9 @@ def test_a_stopped_service_gives_503_in_french_then_recovers(platform):
         assert_no_leak(inbox)
         home = session.get(f"{platform.url}/", timeout=30)
         assert home.status_code == 200
-        assert "Certaines informations sont momentanément indisponibles : Messages." in home.text
+        assert "Certaines informations sont momentanément indisponibles : Messages." in (
+            ordinary_spaces(home.text)
+        )
     finally:
         platform.start_process("notifications")
     platform.wait_ready()

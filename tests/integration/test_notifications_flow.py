@@ -15,6 +15,7 @@ from rac_shared import events as ev
 from rac_shared.clock import end_of_day
 from tests.support.platform import Platform
 from tests.support.polling import wait_until
+from tests.support.typography import ordinary_spaces
 
 
 @pytest.fixture(scope="module")
@@ -155,7 +156,7 @@ def test_a_credit_note_reaches_the_employer_with_its_pdf_even_with_reminders_off
     [attachment] = list(mail.iter_attachments())
     assert attachment.get_filename() == f"note-de-credit-{number}.pdf"
     assert attachment.get_content().startswith(b"%PDF")
-    text_part = mail.get_body(preferencelist=("plain",)).get_content()
+    text_part = ordinary_spaces(mail.get_body(preferencelist=("plain",)).get_content())
     assert "Bonjour Julie Morin" in text_part and "Motif : Abandon de la démarche par " in text_part
     token = platform.token(address)
     inbox = platform.api("GET", "/api/messages", token).json()

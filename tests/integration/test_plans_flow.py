@@ -37,6 +37,7 @@ from services.applications.testing import MINIMAL_PDF
 from services.plans.deadlines import acceptance_deadline
 from tests.support.platform import BIN
 from tests.support.polling import wait_until
+from tests.support.typography import ordinary_spaces
 
 COORDINATOR = "rac@cegeplevis.demo.quebec"
 OTHER_COORDINATOR = "rac@cmv.demo.quebec"
@@ -265,6 +266,30 @@ def test_issue_pdf_reminders_then_lapse(platform, tokens, tap):
         assert response.status_code == 200
         assert response.headers["Content-Type"] == "application/pdf"
         assert response.content.startswith(b"%PDF") and len(response.content) == stored.size
+    # Its courtesy translation in English, offered on the plan page to both parties (the
+    # API too); another organisation gets neither.
+    for email in (COORDINATOR, EMPLOYER):
+        page = page_session(platform, email).get(f"{platform.url}/plans/{plan_id}", timeout=30)
+        link = f"/plans/{plan_id}/traduction-courtoisie.pdf?version=1"
+        assert f'href="{link}"' in page.text
+        assert "Traduction de courtoisie (anglais)" in page.text
+        english = page_session(platform, email).get(f"{platform.url}{link}", timeout=120)
+        assert english.status_code == 200, english.text[:2000]
+        assert english.headers["Content-Type"] == "application/pdf"
+        cover = " ".join(PdfReader(io.BytesIO(english.content)).pages[0].extract_text().split())
+        assert "Traduction de courtoisie — seule la version française fait foi" in cover
+        assert "Courtesy translation — only the French version is authoritative" in cover
+        assert "Implementation plan" in cover
+    api = platform.api("GET", f"/api/plans/{plan_id}/courtesy-translation", tokens[EMPLOYER])
+    assert api.status_code == 200 and api.content.startswith(b"%PDF")
+    assert "traduction-courtoisie-en.pdf" in api.headers["Content-Disposition"]
+    for email in (OTHER_COORDINATOR, OTHER_EMPLOYER):
+        refused = platform.api("GET", f"/api/plans/{plan_id}/courtesy-translation", tokens[email])
+        assert refused.status_code == 404 and b"%PDF" not in refused.content
+        other = page_session(platform, email).get(
+            f"{platform.url}/plans/{plan_id}/traduction-courtoisie.pdf", timeout=30
+        )
+        assert other.status_code == 404 and not other.content.startswith(b"%PDF")
 
     # Notifications e-mails the issued PDF (fetched from plans) to the employer's representative.
     def issued_mail():
@@ -375,7 +400,10 @@ def test_accept_amend_reaccept_then_cancel(platform, tokens, tap):
         cookies={"rac_session": platform.session_cookie(COORDINATOR)},
         timeout=30,
     )
-    assert page.status_code == 200 and "Six heures de services-conseils de plus." in page.text
+    assert (
+        page.status_code == 200
+        and "Six heures de services-conseils de plus." in ordinary_spaces(page.text)
+    )
     ok(platform.api("POST", f"/api/plans/{plan_id}/issue", token))
     tap.wait_for(plan_id, "plan.issued", 2)
     # Version 1 stays in force until version 2 is accepted.
@@ -729,7 +757,7 @@ def mail_to(platform, address: str, subject: str, timeout: float = 30):
 
 
 def body_of(mail) -> str:
-    return mail.get_body(preferencelist=("plain",)).get_content()
+    return ordinary_spaces(mail.get_body(preferencelist=("plain",)).get_content())
 
 
 def amend_and_issue(platform, tokens, plan_id: int, summary: str) -> dict:
@@ -893,7 +921,7 @@ def test_the_employer_declines_an_offer_then_an_amendment(platform, tokens, tap)
     )
     assert f'href="{form_path}"' in employer_page.text
     assert "Refuser l'offre" in html.unescape(employer_page.text)
-    reason = "Le calendrier proposé tombe pendant notre période de pointe; reprenons au printemps."
+    reason = "Le calendrier proposé tombe pendant notre période de pointe ; reprenons au printemps."
     unconfirmed = post_form(
         platform, EMPLOYER, form_path, form_path, {"version": "1", "reason": reason}
     )
@@ -932,7 +960,7 @@ def test_the_employer_declines_an_offer_then_an_amendment(platform, tokens, tap)
     assert reason in text and "Le Cégep de Lévis peut réviser le plan" in text
     for email in (COORDINATOR, EMPLOYER):
         history = page_session(platform, email).get(f"{platform.url}/plans/{plan_id}", timeout=30)
-        shown = html.unescape(history.text)
+        shown = ordinary_spaces(html.unescape(history.text))
         assert "Refusée par l'organisation" in shown and reason in shown
 
     # The institution revises the declined offer; the employer accepts it; then declines an
@@ -1037,7 +1065,7 @@ class Editor:
     def get(self, path: str, status: int = 200) -> str:
         page = self.browser.get(f"{self.platform.url}{path}", timeout=60)
         assert page.status_code == status, page.text[:2000]
-        return page.text
+        return ordinary_spaces(page.text)
 
     def post(self, page: str, action: str, data: dict, files=None, status: int = 303) -> str:
         csrf = re.search(r'name="csrf_token" value="([^"]+)"', self.get(page)).group(1)
@@ -1050,7 +1078,7 @@ class Editor:
         )
         assert response.status_code == status, response.text[:3000]
         if status != 303:
-            return response.text
+            return ordinary_spaces(response.text)
         return self.get(response.headers["Location"])
 
     def state(self, path: str) -> dict:

@@ -21,6 +21,7 @@ from rac_shared.clock import MONTREAL
 from rac_shared.events import ApplicationAdmissibilityDecided, Envelope
 from services.applications.demo import CRITERIA_2012
 from services.applications.testing import MINIMAL_PDF
+from tests.support.typography import ordinary_spaces
 
 pytestmark = pytest.mark.integration
 
@@ -726,7 +727,7 @@ def test_the_committee_pages_run_the_whole_evaluation(platform, api, me):
         page,
     )  # fmt: skip
     assert consensus.status_code == 303
-    committee_page = admin.get(page).text
+    committee_page = ordinary_spaces(admin.get(page).text)
     assert "(consensus; moyenne 17,75)" in committee_page
     assert "Geneviève Lévesque : 16" in committee_page
     designation = f"{page}/designation"

@@ -41,6 +41,7 @@ from services.applications.testing import (
     call_data,
 )
 from tests.service.helpers import wait_until
+from tests.support.typography import ordinary_spaces
 
 
 def local(*args: int) -> datetime:
@@ -223,7 +224,7 @@ def test_publish_fill_sign_submit_paper_admissibility(rpc, sessions):
     assert rpc(None, "render_receipts") == 0
     receipt = rpc(LEVIS_STUDIES, "get_receipt", application_id=application_id)
     pdf = base64.b64decode(receipt["content_b64"])
-    text = PdfReader(io.BytesIO(pdf)).pages[0].extract_text()
+    text = ordinary_spaces(PdfReader(io.BytesIO(pdf)).pages[0].extract_text())
     assert "Accusé de réception" in text and submitted["reference"] in text
     assert "21 décembre 2012 à 23 h 59" in text
     assert submitted["content_sha256"][:20] in text.replace("\n", "")

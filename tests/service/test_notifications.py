@@ -26,6 +26,7 @@ from services.notifications.mailer import stable_message_id
 from services.notifications.models import Base, Notification
 from services.notifications.service import NotificationsService
 from tests.service.helpers import reset_envelope
+from tests.support.typography import ordinary_spaces
 
 RESET_SUBJECT = "Réinitialisation de votre mot de passe"
 HANDLER = "notifications.send_password_reset"
@@ -366,7 +367,7 @@ def test_a_credit_note_is_e_mailed_with_its_pdf_and_put_in_the_inbox_once(
     [attachment] = list(mail.iter_attachments())
     assert attachment.get_filename() == "note-de-credit-CLV-NC-2026-0001.pdf"
     assert attachment.get_content() == pdf
-    text = mail.get_body(preferencelist=("plain",)).get_content()
-    assert "facture CLV-2026-0001 : 1\xa0306,37\xa0$" in text and "Le solde" not in text
+    text = ordinary_spaces(mail.get_body(preferencelist=("plain",)).get_content())
+    assert "facture CLV-2026-0001 : 1 306,37 $" in text and "Le solde" not in text
     [inapp] = [n for n in rows if n.channel == "inapp"]
     assert inapp.recipient_user_id == 50 and inapp.link.endswith("/facturation/notes-de-credit/4")

@@ -21,6 +21,8 @@ from gateway.demo import seed_accounts
 from gateway.models import User
 from gateway.service import GatewayService
 from rac_shared.clock import MONTREAL, clock
+from rac_shared.contracts.billing import Milestone, TaxTreatment
+from rac_shared.contracts.plans import AnnexBCategory, Modality, StepKind
 from rac_shared.errors import DomainError
 from rac_shared.formatting import long_date
 from rac_shared.outbox import event_exchange
@@ -273,6 +275,7 @@ def test_issue_freezes_billing_estimate_renders_and_publishes(
         plans.plan_pdf_for_delivery(plan_id=plan_id, version=2)
     assert error.value.code == "not_found"
     check_pdf(pdf, row["reference"])
+    check_courtesy_translation(plans, coordinator, plan_id, row["reference"], tmp_path)
     path = tmp_path / "plan.pdf"
     path.write_bytes(pdf)
     subprocess.run(
@@ -291,6 +294,63 @@ def test_issue_freezes_billing_estimate_renders_and_publishes(
         check=True,
     )
     assert sorted(artefacts.glob("plan-pdf-page-*.png"))
+
+
+# The contract's French labels a courtesy translation must not show (the platform's own
+# words; the parties' typed text, in French, is reproduced as written).
+FRENCH_LABELS = [
+    *(kind.label for kind in StepKind),
+    *(modality.label for modality in Modality),
+    *(category.label for category in AnnexBCategory),
+    *(treatment.label for treatment in TaxTreatment),
+    *(milestone.label for milestone in Milestone),
+    "Élaboration du plan", "Estimation des coûts", "Table des matières", "Annexe A",
+    "Candidats-travailleurs (", "Durée approximative", "semaines", "Jours fériés",
+]  # fmt: skip
+
+
+def check_courtesy_translation(plans, actor: dict, plan_id: int, reference: str, tmp_path):
+    """The English PDF: marked as a courtesy translation in French and in English, English
+    headings, labels, dates and money, tagged PDF/UA in en-CA with a title and bookmarks."""
+    document = plans.courtesy_translation(actor=actor, plan_id=plan_id, version=1)
+    assert document["filename"] == f"{reference}-v1-traduction-courtoisie-en.pdf"
+    pdf = base64.b64decode(document["content_b64"])
+    reader = PdfReader(io.BytesIO(pdf))
+    root = reader.trailer["/Root"]
+    assert root["/Lang"] == "en-CA" and bool(root["/MarkInfo"]["/Marked"])
+    assert "/StructTreeRoot" in root
+    assert reader.metadata.title == (
+        f"Implementation plan {reference} — version 1 (courtesy translation)"
+    )
+    assert reader.outline[0]["/Title"] == "Implementation plan"
+    pages = [flat(page.extract_text()) for page in reader.pages]
+    text = " ".join(pages)
+    assert "Traduction de courtoisie — seule la version française fait foi" in pages[0]
+    assert "Courtesy translation — only the French version is authoritative" in pages[0]
+    assert all("Traduction de courtoisie" in page for page in pages)  # every page's footer
+    for heading in (
+        "Table of contents",
+        "Context",
+        "Cost estimate",
+        "Acceptance",
+        "Annex A — General conditions",
+        "Annex C — Confidentiality agreement",
+    ):
+        assert heading in text, heading  # fmt: skip
+    assert "Date: September 1, 2026" in pages[0]
+    assert "October 1, 2026 at 11:59 p.m." in text
+    assert "$2,900.00" in text and "Advisory services" in text and "GST and QST" in text
+    assert "on acceptance of the plan" in text and "Welcome meeting" in text
+    leaked = [label for label in FRENCH_LABELS if label in text]
+    assert leaked == [], leaked
+    path = tmp_path / "plan-en.pdf"
+    path.write_bytes(pdf)
+    info = subprocess.run(["pdfinfo", str(path)], capture_output=True, text=True, check=True)
+    assert "Tagged:          yes" in info.stdout
+    # The same access as the French PDF: a version that was not issued has neither.
+    with pytest.raises(DomainError) as error:
+        plans.courtesy_translation(actor=actor, plan_id=plan_id, version=2)
+    assert error.value.code == "not_found"
 
 
 def check_pdf(pdf: bytes, reference: str) -> None:

@@ -48,6 +48,10 @@ PATTERNS: dict[str, re.Pattern] = {
 }
 
 TAG = re.compile(r"<(script|style)\b.*?</\1>|<[^>]+>", re.DOTALL | re.IGNORECASE)
+# What a page shows but did not write: code and what people typed into a form.
+TYPED = re.compile(
+    r"<(script|style|textarea|pre|code|kbd|samp)\b.*?</\1>|<[^>]+>", re.DOTALL | re.IGNORECASE
+)
 # Cells, items and blocks end a sentence: « Émise le » and « Échéance » are two headers.
 BLOCK = re.compile(
     r"</?(?:td|th|tr|li|p|div|h\d|br|option|dt|dd|caption|section|nav|header|footer|label"
@@ -56,26 +60,58 @@ BLOCK = re.compile(
 )
 SPACES = re.compile(r"[\s\u00a0\u202f]+")
 
+# French typography (``rac_shared.french.typeset``): a no-break space before « : » and
+# inside « », a narrow one before ; ! ?. An ordinary space there lets a line break leave
+# the mark alone at the start of a line. Checked on the text of pages and e-mail bodies
+# (what the platform rendered), not on subjects (headers) or PDFs read back.
+SPACING: dict[str, re.Pattern] = {
+    "espace ordinaire devant « ; : ! ? »": re.compile(r"(?<=[^\s|]) [;:!?](?=\s|$)"),
+    "espace ordinaire dans « »": re.compile(r"« | »"),
+}
+
+
+def _one_space(run: re.Match) -> str:
+    """A run of spaces read as one: no-break if any of it is (a tag next to a no-break
+    space is no place for a line break either)."""
+    text = run.group(0)
+    return "\u202f" if "\u202f" in text else "\u00a0" if "\u00a0" in text else " "
+
 
 def text_of(markup: str) -> str:
-    """The words of an HTML page or e-mail as a reader sees them, on one line."""
-    return SPACES.sub(" ", html.unescape(TAG.sub(" ", BLOCK.sub(" | ", markup))))
+    """The words of an HTML page or e-mail as a reader sees them, on one line (no-break
+    spaces kept as such)."""
+    return SPACES.sub(_one_space, html.unescape(TAG.sub(" ", BLOCK.sub(" | ", markup))))
+
+
+def written_text_of(markup: str) -> str:
+    """``text_of`` without code and form values: the text the platform wrote."""
+    return SPACES.sub(_one_space, html.unescape(TYPED.sub(" ", BLOCK.sub(" | ", markup))))
 
 
 def plain(text: str) -> str:
-    return SPACES.sub(" ", text)
+    return SPACES.sub(_one_space, text)
+
+
+def spacing_faults(text: str) -> list[str]:
+    """Every ordinary space where French typography wants a no-break one, in ``text``
+    (``written_text_of`` a page or an e-mail's HTML, ``plain`` its text part)."""
+    return _found(text, SPACING)
 
 
 def faults(text: str, women: tuple[str, ...] = ()) -> list[str]:
     """Every forbidden pattern found in ``text`` (already reduced to words), with its
     surroundings; ``women`` are the full names of the people addressed as Madame, whose
     role labels must not be masculine."""
-    found = []
     checks = dict(PATTERNS)
     for name in women:
         checks[f"libellé masculin pour {name}"] = re.compile(
             rf"{re.escape(name)}\W{{1,5}}(?:{MASCULINE_LABELS})\b"
         )
+    return _found(text, checks)
+
+
+def _found(text: str, checks: dict[str, re.Pattern]) -> list[str]:
+    found = []
     for label, pattern in checks.items():
         for match in pattern.finditer(text):
             start, end = max(0, match.start() - 40), match.end() + 40

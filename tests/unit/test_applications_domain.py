@@ -43,6 +43,7 @@ from services.applications.testing import (
     call_data,
     memory_session,
 )
+from tests.support.typography import ordinary_spaces
 
 FAKE_PDF = b"%PDF-1.4 accuse de reception (stub)"
 
@@ -481,7 +482,7 @@ def test_submit_a_cegep_application(session, in_december):
     assert error.value.code == "conflict"
     with pytest.raises(DomainError, match="déjà été déposée|ne peut plus"):
         dossiers.submit(session, LEVIS_RAC, application.id)
-    html = receipt_html(application)
+    html = ordinary_spaces(receipt_html(application))
     assert "Accusé de réception" in html and application.reference in html
     assert application.content_sha256 in html
     assert "14 décembre 2012 à 9 h 15" in html

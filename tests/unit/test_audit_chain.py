@@ -20,6 +20,7 @@ from rac_shared.audit import AUDIT_EVENTS, AuditSubject, Change, SubjectType
 from rac_shared.clock import clock
 from rac_shared.events import Envelope
 from rac_shared.formatting import money
+from tests.support.typography import ordinary_spaces
 
 NOW = datetime(2026, 12, 7, 15, 0, tzinfo=UTC)
 ANALYST = Actor(
@@ -196,7 +197,7 @@ def test_the_journal_and_a_history_render_and_each_reading_is_recorded(session):
     browser.app.session_factory = sessionmaker(bind=session.get_bind())
     journal = browser.client.get("/journal?objet=invoice")
     assert journal.status_code == 200
-    text = journal.get_data(as_text=True)
+    text = ordinary_spaces(journal.get_data(as_text=True))
     assert "Paiement de 100,00" in text and "Solde : " in text
     assert 'href="/historique/invoice/1"' in text
     page = browser.client.get("/historique/invoice/1")

@@ -141,6 +141,7 @@ def test_the_demo_at_the_2012_clock_resumes_after_failures_and_is_then_idempoten
         assert preview[:2] == ("LCA.EJ", "done") and preview[2].startswith(b"%PDF-")
 
         again = run_demo()
+        demo_plan_has_its_courtesy_translation()
     assert "Plans de mise en œuvre : déjà présents." in again
     assert "Journal d'audit : 0 faits" in again
     assert counts() == made
@@ -183,3 +184,21 @@ def plans_ids() -> list[int]:
 
     with SessionFactory("plans", registry.service("plans").metadata).transaction() as session:
         return list(session.scalars(select(Plan.id)))
+
+
+def demo_plan_has_its_courtesy_translation() -> None:
+    """The demo's issued plan, in English for its employer (the document's HTML: the PDF
+    and its download are the service's and the plans flow's tests)."""
+    from rac_shared.actor import Actor, OrganisationKind, Role
+    from services.plans import document, views
+    from services.plans.models import Plan
+
+    with SessionFactory("plans", registry.service("plans").metadata).transaction() as session:
+        plan = session.scalar(select(Plan).where(Plan.program_code == "JEE.0K"))
+        employer = Actor(user_id=1, role=Role.EMPLOYER_REPRESENTATIVE,
+                         organisation_id=plan.employer_id,
+                         organisation_kind=OrganisationKind.EMPLOYER)  # fmt: skip
+        html = document.courtesy_translation_html(views.plan_view(session, plan, employer, 1))
+    assert '<html lang="en-CA">' in html and "Cost estimate" in html
+    assert "Traduction de courtoisie — seule la version française fait foi" in html
+    assert "CISSS de Chaudière-Appalaches" in html

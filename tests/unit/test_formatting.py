@@ -111,3 +111,31 @@ def test_file_sizes_in_french_units_with_real_plurals():
     assert filesize(0) == "0 octet" and filesize(1) == "1 octet" and filesize(900) == "900 octets"
     assert filesize(2048) == "2 Ko"
     assert filesize(1572864) == "1,5 Mo"
+
+
+def test_english_dates_and_money_of_the_courtesy_translation_are_babel_s_en_ca():
+    from rac_shared.formatting import english_date, english_money, english_number
+
+    assert english_money(Decimal("250000")) == "$250,000.00"
+    assert english_money(Decimal("1450.005")) == "$1,450.01"  # the one rounding rule
+    assert english_date(date(2026, 12, 1)) == "December 1, 2026"
+    # An instant is dated in Montréal: 2 a.m. UTC on 2 December is still 1 December there.
+    assert english_date(datetime(2026, 12, 2, 2, 0, tzinfo=UTC)) == "December 1, 2026"
+    assert english_number("1500.50") == "1,500.5" and english_date(None) == ""
+
+
+def test_every_vocabulary_of_the_plans_contract_has_english_labels():
+    from rac_shared.contracts import billing, plans
+    from rac_shared.contracts.base import Vocabulary
+
+    vocabularies = [
+        value
+        for value in vars(plans).values()
+        if isinstance(value, type) and issubclass(value, Vocabulary) and value is not Vocabulary
+    ]
+    assert len(vocabularies) >= 10
+    vocabularies += [billing.LineCategory, billing.TaxTreatment, billing.Milestone]
+    missing = [f"{v.__name__}.{m.name}" for v in vocabularies for m in v if not m.english]
+    assert missing == []
+    assert plans.StepKind.english_of("welcome_meeting") == "Welcome meeting"
+    assert plans.Modality.english_of("inconnu") == "inconnu"  # unknown: the stored value

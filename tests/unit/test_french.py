@@ -284,7 +284,7 @@ def test_french_spacing_of_a_document_touches_its_text_only():
     assert "<title>Plan\xa0: version 1</title>" in spaced
     assert "a:hover { color: red }" in spaced and 'content: "Page "' in spaced
     assert "Objet\xa0: votre demande\u202f; merci\u202f! «\xa0Soins infirmiers\xa0»" in spaced
-    assert "&amp; co\u202f;" in spaced and "l&#39;AEC à 23 h 59" in spaced
+    assert "&amp; co\u202f;" in spaced and "l&#39;AEC à 23\xa0h\xa059" in spaced
     assert 'href="https://exemple.quebec/a?b=1;c">Lien\xa0: ici' in spaced
     assert "<script>var a = {b: 1};</script>" in spaced
     assert french_spacing_html(spaced) == spaced  # applied twice, same text
@@ -299,3 +299,25 @@ def test_a_name_typed_with_a_typographic_apostrophe_keeps_it():
         "L’éducation à l’enfance",
     )
     assert named("L'École Jean-XXIII").du == "de l'École Jean-XXIII"
+
+
+def test_one_typographic_filter_for_every_template_never_inside_code_or_values():
+    from rac_shared.french import french_spacing_html, typeset
+
+    page = (
+        '<p><strong>Date</strong> : <input name="q" value="a : b ; c ?"> « x » 6 h / semaine'
+        "</p><pre>a : b</pre><code>x ? y</code><kbd>k ;</kbd><textarea>Motif : typé</textarea>"
+        "<!-- note : ici --><p>&#34;Oui&#34; ? l&#39;AEC ; R&amp;D !</p>"
+    )
+    spaced = french_spacing_html(page)
+    assert "<strong>Date</strong>\xa0: " in spaced and 'value="a : b ; c ?"' in spaced
+    assert "«\xa0x\xa0» 6\xa0h / semaine" in spaced
+    assert "<pre>a : b</pre><code>x ? y</code><kbd>k ;</kbd>" in spaced
+    assert "<textarea>Motif : typé</textarea><!-- note : ici -->" in spaced
+    assert "&#34;Oui&#34;\u202f? l&#39;AEC\u202f; R&amp;D\u202f!" in spaced
+    assert french_spacing_html(spaced) == spaced
+    # Plain-text e-mails get the same rules; a template in another language none.
+    assert typeset("email/x.txt.j2", "Motif : <b> ; 9 h 05") == "Motif\xa0: <b> ; 9\xa0h\xa005"
+    assert typeset("plan.en.html.j2", "<p>Date : 1</p>") == "<p>Date : 1</p>"
+    assert typeset("plans/plan.html.j2", "<p>Date : 1</p>") == "<p>Date\xa0: 1</p>"
+    assert french_spacing(": début ; « fin »") == ": début\u202f; «\xa0fin\xa0»"

@@ -11,7 +11,15 @@ import json
 import pytest
 
 from services.notifications import catalogue, domain
-from tests.support.french_quality import PATTERNS, faults, plain, text_of
+from tests.support.french_quality import (
+    PATTERNS,
+    SPACING,
+    faults,
+    plain,
+    spacing_faults,
+    text_of,
+    written_text_of,
+)
 from tests.unit import (
     test_notification_catalogue as base,
 )
@@ -65,21 +73,26 @@ PAYLOADS = {
 }
 
 
-def emails(key: str) -> list[str]:
+def emails(key: str) -> tuple[list[str], list[str]]:
+    """The texts of ``key``'s e-mails (subject, reason, bodies), and their bodies as
+    rendered (text part, and the HTML part's text without code and values)."""
     payload = demo_payload(PAYLOADS[key])
     message = catalogue.COMPOSERS[type(payload)](payload, DemoDirectory(), base.URL)
-    texts = [message.subject, message.why]
+    texts, bodies = [message.subject, message.why], []
     for recipient in message.recipients:
         context = {**message.context, "full_name": recipient.full_name, "why": message.why,
                    "subject": message.subject, "link": message.link}  # fmt: skip
         text, html = domain.render_email(message.kind, context)
         texts += [plain(text), text_of(html)]
-    return texts
+        bodies += [plain(text), written_text_of(html)]
+    return texts, bodies
 
 
 @pytest.mark.parametrize("key", PAYLOADS)
 def test_every_email_reads_as_correct_french(key):
-    found = [fault for text in emails(key) for fault in faults(text, WOMEN)]
+    texts, bodies = emails(key)
+    found = [fault for text in texts for fault in faults(text, WOMEN)]
+    found += [fault for body in bodies for fault in spacing_faults(body)]
     assert not found, "\n".join(found)
 
 
@@ -112,3 +125,28 @@ def test_the_checker_passes_correct_french_and_knows_women():
                "le DEC de la Boulangerie Saint-Méthode inc. Pour la ministre,")  # fmt: skip
     assert faults(correct, ("Julie Morin",)) == []
     assert faults("Julie Morin · Représentant de l'organisation", ("Julie Morin",))
+
+
+@pytest.mark.parametrize(
+    ("text", "label"),
+    [
+        ("Date limite de dépôt : 21 décembre", "espace ordinaire devant « ; : ! ? »"),
+        ("Retirer la demande ?", "espace ordinaire devant « ; : ! ? »"),
+        ("la période de pointe ; reprenons", "espace ordinaire devant « ; : ! ? »"),
+        ("l'appel « Soins infirmiers »", "espace ordinaire dans « »"),
+    ],
+)
+def test_the_checker_finds_ordinary_spaces_where_french_typography_wants_no_break_ones(text, label):
+    assert label in SPACING
+    assert any(fault.startswith(label) for fault in spacing_faults(text))
+
+
+def test_the_checker_passes_french_spacing_and_reads_code_and_values_as_typed():
+    assert spacing_faults("Date\u00a0: 21 décembre\u202f; «\u00a0Soins\u00a0» ici\u202f?") == []
+    assert spacing_faults("https://exemple.quebec/a?b=1 à 10:30 | : ") == []
+    page = (
+        "<p><strong>Date</strong>\u00a0: 21 décembre</p><textarea>Motif : typé</textarea>"
+        "<pre>a ; b</pre><p>Bonjour ; <code>x ? y</code></p>"
+    )
+    [fault] = spacing_faults(written_text_of(page))
+    assert fault.startswith("espace ordinaire devant") and "Bonjour ;" in fault

@@ -11,6 +11,7 @@ import pytest
 from rac_shared import events as ev
 from rac_shared.clock import end_of_day
 from services.notifications import catalogue, domain
+from tests.support.typography import ordinary_spaces
 
 URL = "https://rac.example"
 HOSTILE = "<script>alert(1)</script> {{ 7*7 }}"
@@ -306,7 +307,7 @@ def render(message, recipient):
         "subject": message.subject,
         "link": message.link,
     }
-    return domain.render_email(message.kind, context)
+    return tuple(ordinary_spaces(part) for part in domain.render_email(message.kind, context))
 
 
 def test_application_receipt_goes_to_the_institutions_signatories_only():
@@ -528,8 +529,8 @@ def test_credit_note_is_a_legal_notice_to_the_employer_with_its_pdf():
     assert message.link == f"{URL}/facturation/notes-de-credit/4"
     text, html = render(message, message.recipients[0])
     assert "15 octobre 2026" in text and "Motif : Abandon d'un candidat-travailleur" in text
-    assert "- facture CLV-2026-0001 : 1\xa0000,00\xa0$" in text
-    assert "Le solde de 306,37\xa0$ sera appliqué aux prochaines factures" in text
+    assert "- facture CLV-2026-0001 : 1 000,00 $" in text
+    assert "Le solde de 306,37 $ sera appliqué aux prochaines factures" in text
     assert "&lt;script&gt;" in html
 
 

@@ -13,6 +13,7 @@ import pytest
 
 from rac_shared import events as ev
 from services.notifications import catalogue, domain
+from tests.support.typography import ordinary_spaces
 from tests.unit.test_notification_catalogue import HOSTILE, ORGANISATIONS, URL, USERS
 
 MINISTRY_USERS = [
@@ -98,7 +99,7 @@ def render(message, recipient=None):
     recipient = recipient or message.recipients[0]
     context = {**message.context, "full_name": recipient.full_name, "why": message.why,
                "subject": message.subject, "link": message.link}  # fmt: skip
-    return domain.render_email(message.kind, context)
+    return tuple(ordinary_spaces(part) for part in domain.render_email(message.kind, context))
 
 
 def emails(message) -> set[str]:
@@ -176,7 +177,7 @@ def test_a_special_mandate_lists_deliverables_due_date_and_amount():
     text, html = render(message)
     assert "- Guide\n- Formation des conseillers" in text
     assert "31 mars 2015" in text
-    assert "45\xa0000,00\xa0$" in text
+    assert "45 000,00 $" in text
     assert "&lt;script&gt;" in html and "<script>" not in html
     assert message.link == f"{URL}/redditions"
 
@@ -212,12 +213,12 @@ def test_a_project_goes_to_the_analysts_and_its_decision_to_the_cerac():
     assert emails(decided) == CERAC_CONTACTS
     assert submitted.link == decided.link == f"{URL}/financement/projets/3"
     text, _ = render(submitted)
-    assert "contribuer au développement de la RAC" in text and "80\xa0000,00\xa0$" in text
+    assert "contribuer au développement de la RAC" in text and "80 000,00 $" in text
     assert decided.subject == (
         "Projet de développement approuvé avec ajustement : Instrumentation en soins infirmiers"
     )
     text, html = render(decided)
-    assert "Montant approuvé : 60\xa0000,00\xa0$" in text
+    assert "Montant approuvé : 60 000,00 $" in text
     assert "&lt;script&gt;" in html and "<script>" not in html
 
 

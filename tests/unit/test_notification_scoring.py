@@ -10,6 +10,7 @@ import pytest
 
 from rac_shared import events as ev
 from services.notifications import catalogue, domain
+from tests.support.typography import ordinary_spaces
 from tests.unit.test_notification_catalogue import HOSTILE, URL, InMemoryDirectory
 
 CRITERIA = [
@@ -49,7 +50,7 @@ def compose(kind):
 def render(message, recipient):
     context = {**message.context, "full_name": recipient.full_name, "why": message.why,
                "subject": message.subject, "link": message.link}  # fmt: skip
-    return domain.render_email(message.kind, context)
+    return tuple(ordinary_spaces(part) for part in domain.render_email(message.kind, context))
 
 
 def test_the_assigned_evaluator_alone_is_told_with_a_link_to_the_scoring_form():

@@ -61,7 +61,7 @@ def _render(endpoint: str, **url_args) -> str:
 
 def test_withdrawing_an_application_is_confirmed_on_a_page_that_says_what_will_happen():
     html = _render("application_withdraw_confirm", application_id=5)
-    assert "<h1>Retirer la demande?</h1>" in html
+    assert "<h1>Retirer la demande\u202f?</h1>" in html  # French spacing
     assert "ne sera plus examinée" in html
     main = html[html.index("<main") :]
     form = re.search(r'<form method="post" action="([^"]+)"', main).group(1)

@@ -32,6 +32,7 @@ from services.applications.testing import MINIMAL_PDF
 from services.plans import deadline_job, document, drafts, lifecycle, progress, texts, views
 from services.plans import figures as plan_figures
 from services.plans.models import Base, Plan, PlanVersion
+from tests.support.typography import ordinary_spaces
 
 LEVIS, CISSS, MARIE_VICTORIN, BOULANGERIE = 2, 5, 3, 6
 COORDINATOR = Actor(
@@ -749,7 +750,7 @@ def test_an_amendment_is_issued_as_the_amendment_of_the_version_in_force(session
     view = views.plan_view(session, plan, COORDINATOR)
     assert view["version"]["amends_version"] == 2
     assert view["version"]["amends_issued_on"] == date(2026, 3, 3)
-    html = document.plan_html(view, None)
+    html = ordinary_spaces(document.plan_html(view, None))
     assert "Modifie la version 2 du 3 mars 2026</strong>, acceptée le 9 mars 2026" in html
     assert "La version 2 demeure en vigueur jusqu’à l’acceptation de la présente modification" in (
         html

@@ -55,6 +55,14 @@ def api_plan_pdf(ctx: Ctx, plan_id: int) -> Response:
     return responses.document(ctx, ctx.plans.get_pdf(plan_id=plan_id, version=ctx.query.version))
 
 
+@route(f"{P}/courtesy-translation", access=PARTIES, query=plans.VersionQuery)
+def api_plan_courtesy_translation(ctx: Ctx, plan_id: int) -> Response:
+    """La traduction de courtoisie anglaise d'une version émise (application/pdf; ?version=N)"""
+    return responses.document(
+        ctx, ctx.plans.courtesy_translation(plan_id=plan_id, version=ctx.query.version)
+    )
+
+
 @route(f"{P}/accept", methods=("POST",), access=EMPLOYERS, body=plans.OnlineAcceptanceIn)
 def api_plan_accept(ctx: Ctx, plan_id: int) -> plans.PlanRow:
     """Accepter en ligne la version émise (nom, titre, « J’accepte », empreinte)"""

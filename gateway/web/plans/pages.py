@@ -216,6 +216,14 @@ def plan_pdf(ctx: Ctx, plan_id: int) -> Response:
     return responses.document(ctx, ctx.plans.get_pdf(plan_id=plan_id, version=ctx.query.version))
 
 
+@route("/plans/<int:plan_id>/traduction-courtoisie.pdf", access=PARTIES, query=plans.VersionQuery)
+def plan_courtesy_translation(ctx: Ctx, plan_id: int) -> Response:
+    """The English courtesy translation of an issued version (the French one is binding)."""
+    return responses.document(
+        ctx, ctx.plans.courtesy_translation(plan_id=plan_id, version=ctx.query.version)
+    )
+
+
 @route("/plans/<int:plan_id>/apercu.pdf", access=INSTITUTIONS)
 def plan_preview_pdf(ctx: Ctx, plan_id: int) -> Response:
     """The last preview rendered in the background (``/plans/<id>/apercu`` asks for one)."""
