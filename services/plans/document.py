@@ -83,3 +83,57 @@ def _evaluation_fees(estimate: dict | None) -> list[str]:
 
 def render_plan_pdf(view: dict, estimate_html: str | None) -> bytes:
     return render_pdf(plan_html(view, estimate_html))
+
+
+# -- draft previews -------------------------------------------------------------------------
+
+PREVIEW_CACHE_BYTES = 48 * 1024 * 1024
+
+
+class PreviewCache:
+    """Draft previews by the hash of their HTML, least recently used out first.
+
+    A preview is asked again and again while a coordinator checks a draft (and by each
+    person they show it to); rendering it costs a second or more of CPU. Its HTML is the
+    whole content of the document (the draft, billing's estimate, the parties, the
+    « projet » mark), so an unchanged draft gives the same hash and the same PDF, and any
+    change, however small, another hash: nothing to invalidate. Per process, bounded in
+    bytes; a service restarted renders again.
+    """
+
+    def __init__(self, limit: int = PREVIEW_CACHE_BYTES):
+        self.limit = limit
+        self._pdfs: dict[str, bytes] = {}  # insertion order = least recently used first
+        self._size = 0
+        self.hits = self.misses = 0
+
+    def pdf(self, html: str, render=None) -> bytes:
+        import hashlib
+
+        key = hashlib.sha256(html.encode("utf-8")).hexdigest()
+        pdf = self._pdfs.pop(key, None)
+        if pdf is not None:
+            self._pdfs[key] = pdf  # most recently used now
+            self.hits += 1
+            return pdf
+        self.misses += 1
+        pdf = (render or render_pdf)(html)
+        if len(pdf) <= self.limit and key not in self._pdfs:
+            self._pdfs[key] = pdf
+            self._size += len(pdf)
+            while self._size > self.limit:
+                oldest = next(iter(self._pdfs))
+                self._size -= len(self._pdfs.pop(oldest))
+        return pdf
+
+    def clear(self) -> None:
+        self._pdfs.clear()
+        self._size = 0
+
+
+previews = PreviewCache()
+
+
+def render_preview_pdf(view: dict, estimate_html: str | None) -> bytes:
+    """The draft marked « projet non émis », rendered once per distinct content."""
+    return previews.pdf(plan_html(view, estimate_html, draft=True))

@@ -260,7 +260,7 @@ class PlansService:
                 estimate_html = self.billing.estimate_html(
                     actor=caller, plan_id=plan_id, version=number
                 )
-        pdf = document.render_pdf(document.plan_html(view, estimate_html, draft=True))
+        pdf = document.render_preview_pdf(view, estimate_html)
         return {
             "filename": f"{reference}-v{number}-projet.pdf",
             "mime": "application/pdf",

@@ -456,3 +456,23 @@ def test_amendment_gets_a_revised_estimate_compared_with_the_accepted_one(plans,
     assert view["version"]["status"] == "declined"
     assert view["version"]["declined_by"] == employer["full_name"]
     assert view["version"]["decline_reason"] == "Les dix heures ne sont pas prévues au budget."
+
+
+def test_preview_of_an_unchanged_draft_is_rendered_once(plans, platform):
+    """The draft's preview is cached by the hash of its content: asked again unchanged, the
+    same PDF without a render; once the draft changes, a new render."""
+    from services.plans.document import previews
+
+    coordinator, plan_id = build_plan(plans, platform)
+    previews.clear()
+    hits, misses = previews.hits, previews.misses
+    first = plans.preview_pdf(actor=coordinator, plan_id=plan_id)
+    again = plans.preview_pdf(actor=coordinator, plan_id=plan_id)
+    assert (previews.hits - hits, previews.misses - misses) == (1, 1)
+    assert again["content_b64"] == first["content_b64"]
+    assert base64.b64decode(again["content_b64"]).startswith(b"%PDF")
+
+    plans.update_draft(actor=coordinator, plan_id=plan_id, data={"closure_dates": ["2026-12-24"]})
+    changed = plans.preview_pdf(actor=coordinator, plan_id=plan_id)
+    assert (previews.hits - hits, previews.misses - misses) == (1, 2)
+    assert changed["content_b64"] != first["content_b64"]

@@ -1,0 +1,132 @@
+"""Issuing a plan and previewing its draft, next to WeasyPrint on the same HTML.
+
+``python -m bench.issue [--candidates 20] [--runs 3]``
+
+On fresh databases (gateway, plans, billing), ``--runs`` plans with ``--candidates``
+candidate-workers are built the way ``rac demo`` builds its own (``services.plans.demo``,
+the services' RPC methods called in this process, as a nameko worker would call them). For
+each draft, just before it is issued: its PDF preview twice (the first render, then the same
+unchanged draft again), then the issue itself (``plans.issue``: checks, the frozen version,
+its PDF, the ``plan.issued`` event, committed). Bare: ``weasyprint.HTML(string=html)
+.write_pdf()`` on the draft preview's HTML in a process with WeasyPrint loaded
+(``bench.pdf_child``), its first (cold) render apart.
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import statistics
+import sys
+import tempfile
+import time
+from pathlib import Path
+
+from bench.common import ROOT, child_json, drop_database, fresh_database_url
+
+sys.path.insert(0, str(ROOT))
+
+
+class Timed:
+    """The plans service's stand-in, timing the preview (twice) and the issue."""
+
+    def __init__(self, plans, workdir: Path):
+        self._plans = plans
+        self.workdir = workdir
+        self.times: dict[str, list[float]] = {"preview_first": [], "preview_again": [], "issue": []}
+
+    def __getattr__(self, name):
+        return getattr(self._plans, name)
+
+    def issue(self, actor, plan_id):
+        from services.plans import document
+
+        for key in ("preview_first", "preview_again"):
+            started = time.perf_counter()
+            self._plans.preview_pdf(actor=actor, plan_id=plan_id)
+            self.times[key].append(time.perf_counter() - started)
+        if not (self.workdir / "plan.html").exists():  # the draft's HTML, for WeasyPrint alone
+            html = document.last_preview_html()
+            if html:
+                (self.workdir / "plan.html").write_text(html)
+        started = time.perf_counter()
+        row = self._plans.issue(actor=actor, plan_id=plan_id)
+        self.times["issue"].append(time.perf_counter() - started)
+        return row
+
+
+def measure(workdir: Path, candidate_count: int, runs: int) -> dict:
+    from bench.pdf import candidates
+    from gateway import demo as gateway_demo
+    from gateway.models import Base as GatewayBase
+    from rac.demo import Clients
+    from rac.migrate import migrate
+    from rac_shared.db import SessionFactory
+    from services.plans import demo
+
+    urls = {s: fresh_database_url(s) for s in ("gateway", "plans", "billing")}
+    try:
+        migrate(tuple(urls), urls)
+        session = SessionFactory("gateway", GatewayBase.metadata, url=urls["gateway"])()
+        try:
+            gateway_demo.seed_accounts(session)
+            session.commit()
+            organisations, people = gateway_demo.directory_views(session)
+        finally:
+            session.close()
+        clients = Clients(urls)
+        plans = Timed(clients("plans"), workdir)
+        coordinator = demo._actor(people["rac@cegeplevis.demo.quebec"], organisations["CLV"])
+        estimate = json.loads(json.dumps(demo.ESTIMATE))
+        for line in estimate["lines"]:
+            if line["category"] == "evaluation":
+                line["quantity"] = str(candidate_count)
+        saved = demo.CANDIDATES, demo.ESTIMATE
+        demo.CANDIDATES, demo.ESTIMATE = candidates(candidate_count), estimate
+        try:
+            for _ in range(runs):
+                demo._issued_plan(plans, coordinator, organisations["CCA"])
+        finally:
+            demo.CANDIDATES, demo.ESTIMATE = saved
+        return plans.times
+    finally:
+        for url in urls.values():
+            drop_database(url)
+
+
+def run_issue_bench(candidate_count: int = 20, runs: int = 3) -> dict:
+    with tempfile.TemporaryDirectory(prefix="rac-bench-issue-") as tmp:
+        timed = child_json(
+            ["bench.issue", "--child", tmp, "--candidates", str(candidate_count)]
+            + ["--runs", str(runs)],
+            env={"RAC_ENV": "test"},
+            timeout=900,
+        )
+        bare = child_json(["bench.pdf_child", "bare", tmp, str(runs + 1)])
+    return {
+        "candidates": candidate_count,
+        "runs": runs,
+        "issue_seconds": statistics.median(timed["issue"]),
+        "issue_all": timed["issue"],
+        "preview_first_seconds": statistics.median(timed["preview_first"]),
+        "preview_again_seconds": statistics.median(timed["preview_again"]),
+        "bare_cold_seconds": bare["wall"][0],
+        "bare_seconds": statistics.median(bare["wall"][1:]),
+    }
+
+
+def main() -> int:
+    parser = argparse.ArgumentParser(description=__doc__)
+    parser.add_argument("--candidates", type=int, default=20)
+    parser.add_argument("--runs", type=int, default=3)
+    parser.add_argument("--child", help=argparse.SUPPRESS)
+    args = parser.parse_args()
+    if args.child:
+        print(json.dumps(measure(Path(args.child), args.candidates, args.runs)))
+        return 0
+    print(json.dumps(run_issue_bench(args.candidates, args.runs), indent=2))
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())
