@@ -235,3 +235,9 @@ def seed(urls: dict[str, str]) -> dict:
     ):
         analyze(urls[service], *tables)
     return counts
+
+
+# The accounts that see them.
+BIG_ACCOUNT = "rac@cegeplevis.demo.quebec"
+BIG_EMPLOYER_ACCOUNT = "rh@cisss.demo.quebec"
+SMALL_ACCOUNT = "rac@cmv.demo.quebec"

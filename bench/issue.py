@@ -41,14 +41,18 @@ class Timed:
     def issue(self, actor, plan_id):
         from services.plans import document
 
-        for key in ("preview_first", "preview_again"):
-            started = time.perf_counter()
-            self._plans.preview_pdf(actor=actor, plan_id=plan_id)
-            self.times[key].append(time.perf_counter() - started)
-        if not (self.workdir / "plan.html").exists():  # the draft's HTML, for WeasyPrint alone
-            html = document.last_preview_html()
-            if html:
-                (self.workdir / "plan.html").write_text(html)
+        html = []
+        original = document.plan_html
+        document.plan_html = lambda *a, **k: html.append(original(*a, **k)) or html[-1]
+        try:
+            for key in ("preview_first", "preview_again"):
+                started = time.perf_counter()
+                self._plans.preview_pdf(actor=actor, plan_id=plan_id)
+                self.times[key].append(time.perf_counter() - started)
+        finally:
+            document.plan_html = original
+        if html and not (self.workdir / "plan.html").exists():  # for WeasyPrint alone
+            (self.workdir / "plan.html").write_text(html[0])
         started = time.perf_counter()
         row = self._plans.issue(actor=actor, plan_id=plan_id)
         self.times["issue"].append(time.perf_counter() - started)

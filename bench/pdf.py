@@ -24,6 +24,7 @@ from the CPU seconds, which other work on a shared machine does not inflate.
 from __future__ import annotations
 
 import argparse
+import base64
 import json
 import pickle
 import statistics
@@ -73,7 +74,6 @@ def build_plan(workdir: Path, candidate_count: int) -> dict:
     from rac.migrate import migrate
     from rac_shared.db import SessionFactory
     from services.plans import demo, document
-    from services.plans.models import PlanDocument
 
     urls = {s: fresh_database_url(s) for s in ("gateway", "plans", "billing")}
     try:
@@ -87,7 +87,6 @@ def build_plan(workdir: Path, candidate_count: int) -> dict:
             session.close()
         clients = Clients(urls)
         billing, plans = clients("billing"), clients("plans")
-        plan_sessions = plans.sessions
         coordinator = demo._actor(people["rac@cegeplevis.demo.quebec"], organisations["CLV"])
 
         # The demo's own plan, with more candidate-workers (billing prices one evaluation each).
@@ -109,15 +108,10 @@ def build_plan(workdir: Path, candidate_count: int) -> dict:
         )
         (workdir / "plan.pickle").write_bytes(pickle.dumps((view, estimate_html)))
         (workdir / "plan.html").write_text(document.plan_html(view, estimate_html))
-        session = plan_sessions()
-        try:
-            from sqlalchemy import select
-
-            stored = session.scalars(
-                select(PlanDocument.content).where(PlanDocument.kind == "plan_pdf")
-            ).one()
-        finally:
-            session.close()
+        # The issued PDF as the service stores it (rendered after the issue, on first read).
+        stored = base64.b64decode(
+            plans.get_pdf(actor=coordinator, plan_id=issued["id"])["content_b64"]
+        )
         (workdir / "issued.pdf").write_bytes(stored)
         return {"reference": issued["reference"], "candidates": candidate_count}
     finally:

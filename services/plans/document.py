@@ -137,3 +137,43 @@ previews = PreviewCache()
 def render_preview_pdf(view: dict, estimate_html: str | None) -> bytes:
     """The draft marked « projet non émis », rendered once per distinct content."""
     return previews.pdf(plan_html(view, estimate_html, draft=True))
+
+
+# -- issued PDFs, after the issue ------------------------------------------------------------
+
+BACKGROUND_RENDERS = 2  # issued PDFs rendered at once in the background, per process
+_background = None
+
+
+def render_later(bind, document_id: int) -> None:
+    """Render a just-issued version's PDF in the background, in its own session, when
+    fewer than ``BACKGROUND_RENDERS`` are already under way (else its first reader renders
+    it). Under nameko (eventlet) only: elsewhere the first reader renders it."""
+    global _background
+    import eventlet.patcher
+
+    if not eventlet.patcher.is_monkey_patched("socket"):
+        return
+    import eventlet
+
+    if _background is None:
+        _background = eventlet.GreenPool(BACKGROUND_RENDERS)
+    if _background.free():
+        _background.spawn_n(_render_in_background, bind, document_id)
+
+
+def _render_in_background(bind, document_id: int) -> None:
+    import logging
+
+    from sqlalchemy.orm import Session
+
+    from services.plans import lifecycle
+    from services.plans.models import PlanDocument
+
+    try:
+        with Session(bind, expire_on_commit=False) as session, session.begin():
+            row = session.get(PlanDocument, document_id)
+            if row is not None:
+                lifecycle.render_pending(session, row)
+    except Exception:  # its first reader renders it
+        logging.getLogger(__name__).exception("issued PDF %s not rendered", document_id)

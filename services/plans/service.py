@@ -273,10 +273,13 @@ class PlansService:
     @rpc
     def issue(self, actor: Actor, plan_id: int) -> PlanRow:
         """Issue the draft version from this service's own data alone: check it and the
-        snapshot of billing's estimate, render the whole plan to PDF, then in one
-        transaction freeze the version (date of issue, 30-day deadline, content hash, PDF)
-        and record ``plan.issued`` with the estimate's hash — billing freezes that estimate
-        when it consumes the event. A failure at any step leaves the draft as it was."""
+        snapshot of billing's estimate, write the whole plan as its document's HTML, then in
+        one transaction freeze the version (date of issue, 30-day deadline, content hash,
+        the HTML) and record ``plan.issued`` with the estimate's hash — billing freezes that
+        estimate when it consumes the event. A failure at any step leaves the draft as it
+        was. The PDF (a second or more of CPU) is rendered after the commit, in the
+        background or by its first reader (``lifecycle.render_pending``): the issue does
+        not wait for it."""
         with self.db.begin():
             prep = lifecycle.prepare_issue(self.db, actor, plan_id)
             number = prep["version"]
@@ -300,7 +303,7 @@ class PlansService:
             content_hash=facts["content_hash"],
             estimate=estimate,
         )
-        pdf = document.render_plan_pdf(view, estimate_html)
+        html = document.plan_html(view, estimate_html)
         with self.db.begin():
             plan = lifecycle.commit_issue(
                 self.db,
@@ -310,10 +313,13 @@ class PlansService:
                 prep["draft_hash"],
                 facts,
                 estimate,
-                pdf,
+                html,
                 estimate_hash,
             )
-            return views.plan_row(plan)
+            row = views.plan_row(plan)
+            pending = lifecycle.document_of(self.db, plan.current, "plan_pdf")
+        document.render_later(self.db.get_bind(), pending.id)
+        return row
 
     @staticmethod
     def _check_candidate_count(estimate: dict, candidates: int) -> None:
@@ -349,7 +355,7 @@ class PlansService:
             if row is None:
                 raise not_found("Le PDF de cette version n'existe pas : elle n'a pas été émise.")
             retention.ensure_kept(row)
-            return _file(row)
+            return _file(lifecycle.render_pending(self.db, row))
 
     @rpc
     def plan_pdf_for_delivery(self, plan_id: int, version: int) -> PlanDelivery:
@@ -362,6 +368,7 @@ class PlansService:
             if row is None:
                 raise not_found("Le PDF de cette version n'existe pas : elle n'a pas été émise.")
             retention.ensure_kept(row)
+            row = lifecycle.render_pending(self.db, row)
             return {
                 "filename": row.filename,
                 "mime": row.mime,

@@ -213,7 +213,7 @@ def issue(session, plan: Plan, when: datetime) -> PlanVersion:
             prep["draft_hash"],
             facts,
             ESTIMATE,
-            b"%PDF-1.7 placeholder",
+            '<html lang="fr"><p>Plan émis</p></html>',
             estimate_hash(ESTIMATE),
         )
         session.commit()
