@@ -779,6 +779,13 @@ def _classify(exc: Exception) -> tuple[int, str, Any]:
     return 500, STATUS_MESSAGES[500], {}
 
 
+def raw_json_response(payload: Any, status: int = 200) -> Response:
+    """JSON of a reply that is JSON already (a service's serialised reply)."""
+    return Response(
+        json.dumps(payload, ensure_ascii=False), status=status, mimetype="application/json"
+    )
+
+
 def json_response(payload: Any, status: int = 200) -> Response:
     """JSON of a reply: contract models as their JSON form (dates ISO, Decimals text)."""
     return Response(
