@@ -202,6 +202,14 @@ def seed_plans(context) -> tuple[str, dict]:
     return "Plans de mise en œuvre : " + "; ".join(lines) + ".", {"plan_ids": plan_ids}
 
 
+def _issue(plans, coordinator: dict, plan_id: int) -> dict:
+    """Issue, then render the issued PDF at once (a running service renders it in the
+    background after the issue; the demo has none, and its e-mails attach the PDF)."""
+    row = plans.issue(actor=coordinator, plan_id=plan_id)
+    plans.get_pdf(actor=coordinator, plan_id=plan_id, version=row["current_version"])
+    return row
+
+
 def _issued_plan(plans, coordinator: dict, cisss: dict, plan_id: int | None = None) -> dict:
     """Issued today to the CISSS; ``plan_id``: the draft a stopped demo left, completed."""
     today = clock.today()
@@ -300,7 +308,7 @@ def _issued_plan(plans, coordinator: dict, cisss: dict, plan_id: int | None = No
         },
     )
     plans.save_estimate(actor=coordinator, plan_id=plan_id, estimate=ESTIMATE)
-    plans.issue(actor=coordinator, plan_id=plan_id)
+    _issue(plans, coordinator, plan_id)
     return plans.get_plan(actor=coordinator, plan_id=plan_id)["plan"]
 
 
@@ -434,7 +442,7 @@ def _amended_plan(
             },
         )
         plans.save_estimate(actor=coordinator, plan_id=plan_id, estimate=_estimate_for(2, 10))
-        plans.issue(actor=coordinator, plan_id=plan_id)
+        _issue(plans, coordinator, plan_id)
     with clock.frozen_at(now - timedelta(days=70)):
         _accept(plans, employer, plan_id, "Directrice des ressources humaines")
     with clock.frozen_at(now - timedelta(days=20)):
@@ -508,7 +516,7 @@ def _issue_amendment(plans, coordinator, plan_id, summary, change, estimate) -> 
     content = _jsonable(plans.get_plan(actor=coordinator, plan_id=plan_id)["content"])
     plans.update_draft(actor=coordinator, plan_id=plan_id, data=_jsonable(change(content)))
     plans.save_estimate(actor=coordinator, plan_id=plan_id, estimate=estimate)
-    plans.issue(actor=coordinator, plan_id=plan_id)
+    _issue(plans, coordinator, plan_id)
 
 
 def _declined_plan(
@@ -598,7 +606,7 @@ def _offer_declined(
             },
         )  # fmt: skip
         plans.save_estimate(actor=coordinator, plan_id=plan_id, estimate=_estimate_for(*estimate))
-        plans.issue(actor=coordinator, plan_id=plan_id)
+        _issue(plans, coordinator, plan_id)
     with clock.frozen_at(now - timedelta(days=declined_days_ago)):
         plans.decline(actor=employer, plan_id=plan_id, data={"version": 1, "reason": reason})
     return plan_id
