@@ -197,16 +197,8 @@ def http_rows(platform: Platform, bare_port: int, seconds: int) -> list[Row]:
     cookie = platform.session_cookie("rac@cegeplevis.demo.quebec")
     small = platform.token(dataset.SMALL_ACCOUNT)
     # The same gateway with a single worker process, beside the platform's own (2 workers).
-    single_port = free_port()
-    single = subprocess.Popen(
-        [str(BIN / "rac"), "web", "--port", str(single_port), "--workers", "1"],
-        env=platform.env,
-        stdout=subprocess.DEVNULL,
-        stderr=subprocess.DEVNULL,
-        start_new_session=True,
-    )
+    single, single_port = single_gateway(platform)
     try:
-        wait_http(f"http://127.0.0.1:{single_port}/healthz")
         targets = {
             "bare": (f"http://127.0.0.1:{bare_port}/echo", {}),
             "api": (f"{platform.url}/api/messages", {"Authorization": f"Bearer {token}"}),
@@ -223,8 +215,7 @@ def http_rows(platform: Platform, bare_port: int, seconds: int) -> list[Row]:
             for name, (url, headers) in targets.items():
                 turns[name].append(wrk(url, max(seconds // ROUNDS, 1), headers))
     finally:
-        os.killpg(single.pid, signal.SIGTERM)
-        single.wait(10)
+        stop_group(single)
     bare, api, page, plans, one = (combined(turns[name]) for name in targets)
     how = (
         f"`wrk -t2 -c32` on loopback, {seconds} s per target in {ROUNDS} turns taken one "

@@ -24,7 +24,7 @@ import tempfile
 import time
 from pathlib import Path
 
-from bench.common import ROOT, child_json, drop_database, fresh_database_url
+from bench.common import ROOT, child_json
 
 sys.path.insert(0, str(ROOT))
 
@@ -74,42 +74,13 @@ class Timed:
 
 
 def measure(workdir: Path, candidate_count: int, runs: int) -> dict:
-    from bench.pdf import candidates
-    from gateway import demo as gateway_demo
-    from gateway.models import Base as GatewayBase
-    from rac.demo import Clients
-    from rac.migrate import migrate
-    from rac_shared.db import SessionFactory
-    from services.plans import demo
+    from bench.pdf import demo_plans
 
-    urls = {s: fresh_database_url(s) for s in ("gateway", "plans", "billing")}
-    try:
-        migrate(tuple(urls), urls)
-        session = SessionFactory("gateway", GatewayBase.metadata, url=urls["gateway"])()
-        try:
-            gateway_demo.seed_accounts(session)
-            session.commit()
-            organisations, people = gateway_demo.directory_views(session)
-        finally:
-            session.close()
-        clients = Clients(urls)
+    with demo_plans(candidate_count) as (clients, issue):
         plans = Timed(clients("plans"), workdir)
-        coordinator = demo._actor(people["rac@cegeplevis.demo.quebec"], organisations["CLV"])
-        estimate = json.loads(json.dumps(demo.ESTIMATE))
-        for line in estimate["lines"]:
-            if line["category"] == "evaluation":
-                line["quantity"] = str(candidate_count)
-        saved = demo.CANDIDATES, demo.ESTIMATE
-        demo.CANDIDATES, demo.ESTIMATE = candidates(candidate_count), estimate
-        try:
-            for _ in range(runs):
-                demo._issued_plan(plans, coordinator, organisations["CCA"])
-        finally:
-            demo.CANDIDATES, demo.ESTIMATE = saved
+        for _ in range(runs):
+            issue(plans)
         return plans.times
-    finally:
-        for url in urls.values():
-            drop_database(url)
 
 
 def run_issue_bench(candidate_count: int = 20, runs: int = 3) -> dict:

@@ -31,6 +31,7 @@ import statistics
 import sys
 import tempfile
 import unicodedata
+from contextlib import contextmanager
 from pathlib import Path
 
 from bench.common import ROOT, child_json, drop_database, fresh_database_url
@@ -64,16 +65,19 @@ def candidates(count: int) -> list[tuple]:
     return people
 
 
-def build_plan(workdir: Path, candidate_count: int) -> dict:
-    """Issue a plan with ``candidate_count`` candidate-workers; write what the renderers
-    need into ``workdir`` (``plan.pickle``: the view and billing's estimate HTML;
-    ``plan.html``; ``issued.pdf``: the PDF the service stored when issuing)."""
+@contextmanager
+def demo_plans(candidate_count: int):
+    """Fresh gateway, plans and billing databases with the demo's accounts, dropped after.
+    Yields ``(clients, issue)``: the services in this process (``rac.demo.Clients``) and
+    ``issue(plans)``, which builds and issues the demo's own plan with ``candidate_count``
+    candidate-workers through ``plans`` (billing prices one evaluation each) and returns
+    ``(plan row, coordinator)``."""
     from gateway import demo as gateway_demo
     from gateway.models import Base as GatewayBase
     from rac.demo import Clients
     from rac.migrate import migrate
     from rac_shared.db import SessionFactory
-    from services.plans import demo, document
+    from services.plans import demo
 
     urls = {s: fresh_database_url(s) for s in ("gateway", "plans", "billing")}
     try:
@@ -85,22 +89,35 @@ def build_plan(workdir: Path, candidate_count: int) -> dict:
             organisations, people = gateway_demo.directory_views(session)
         finally:
             session.close()
-        clients = Clients(urls)
-        billing, plans = clients("billing"), clients("plans")
         coordinator = demo._actor(people["rac@cegeplevis.demo.quebec"], organisations["CLV"])
-
-        # The demo's own plan, with more candidate-workers (billing prices one evaluation each).
-        saved = demo.CANDIDATES, demo.ESTIMATE
         estimate = json.loads(json.dumps(demo.ESTIMATE))
         for line in estimate["lines"]:
             if line["category"] == "evaluation":
                 line["quantity"] = str(candidate_count)
-        demo.CANDIDATES, demo.ESTIMATE = candidates(candidate_count), estimate
-        try:
-            issued = demo._issued_plan(plans, coordinator, organisations["CCA"])
-        finally:
-            demo.CANDIDATES, demo.ESTIMATE = saved
 
+        def issue(plans) -> tuple[dict, dict]:
+            saved = demo.CANDIDATES, demo.ESTIMATE
+            demo.CANDIDATES, demo.ESTIMATE = candidates(candidate_count), estimate
+            try:
+                return demo._issued_plan(plans, coordinator, organisations["CCA"]), coordinator
+            finally:
+                demo.CANDIDATES, demo.ESTIMATE = saved
+
+        yield Clients(urls), issue
+    finally:
+        for url in urls.values():
+            drop_database(url)
+
+
+def build_plan(workdir: Path, candidate_count: int) -> dict:
+    """Issue a plan with ``candidate_count`` candidate-workers; write what the renderers
+    need into ``workdir`` (``plan.pickle``: the view and billing's estimate HTML;
+    ``plan.html``; ``issued.pdf``: the PDF the service stored when issuing)."""
+    from services.plans import document
+
+    with demo_plans(candidate_count) as (clients, issue):
+        billing, plans = clients("billing"), clients("plans")
+        issued, coordinator = issue(plans)
         view = plans.get_plan(actor=coordinator, plan_id=issued["id"])
         number = view["version"]["number"]
         estimate_html = billing.estimate_html(
@@ -114,9 +131,6 @@ def build_plan(workdir: Path, candidate_count: int) -> dict:
         )
         (workdir / "issued.pdf").write_bytes(stored)
         return {"reference": issued["reference"], "candidates": candidate_count}
-    finally:
-        for url in urls.values():
-            drop_database(url)
 
 
 def pages(pdf: Path) -> int:
