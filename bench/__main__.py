@@ -12,11 +12,20 @@ In one run on this machine, each measurement next to its bare counterpart:
 4. the invoicing job over N due installments with two processes, next to a bare
    ``FOR UPDATE SKIP LOCKED`` claim loop (``bench.invoicing``);
 5. the plan-deadline job over 1 000 due plans among 100 000, next to the same 1 000 alone
-   (``bench.deadlines``).
+   (``bench.deadlines``);
+1e–1h. lists: database-backed reads (50 rows) next to bare nameko doing the same SELECT on
+   the same data, and the home pages of an institution with 5 000 plans, applications,
+   invoices and reports (``bench.dataset``);
+6. contended: the same reads quiet, then beside a CPU hog per core started by the bench,
+   answers counted by status (503 + ``Retry-After`` counted as load shed);
+7. issue: a 20-candidate plan's issue, its PDF's first render and its draft's preview (first,
+   then unchanged), next to WeasyPrint (``bench.issue``).
 
 Prints one table (platform, bare, ratio, target, met) with the machine, and writes it to
-``bench/RESULTS.md``. Options have environment defaults so that ``make bench VAR=…`` works:
-``BENCH_SECONDS``, ``BENCH_INSTALLMENTS``, ``BENCH_PLANS``, ``BENCH_ONLY``.
+``bench/RESULTS.md`` (``BENCH_CONTENDED=1``: the whole run beside CPU hogs, written beside the
+quiet run). Options have environment defaults so that ``make bench VAR=…`` works:
+``BENCH_SECONDS``, ``BENCH_INSTALLMENTS``, ``BENCH_PLANS``, ``BENCH_ONLY``,
+``BENCH_CONTENDED``.
 """
 
 from __future__ import annotations
@@ -169,7 +178,7 @@ def start_bare_http(
     )
 
 
-def wait_http(url: str, timeout: float = 30) -> None:
+def wait_http(url: str, timeout: float = 120) -> None:
     import requests
 
     deadline = time.monotonic() + timeout
@@ -899,6 +908,13 @@ def main() -> int:
         "run writes --results only when given)",
     )
     parser.add_argument("--results", type=Path, default=RESULTS, help="Markdown output")
+    parser.add_argument(
+        "--contended",
+        action="store_true",
+        default=env("BENCH_CONTENDED", "") not in ("", "0"),
+        help="the whole run beside a CPU hog per core (BENCH_CONTENDED=1): its table goes "
+        "beside the quiet run's in --results",
+    )
     args = parser.parse_args()
     sections = {s.strip() for s in args.only.split(",") if s.strip()}
     if unknown := sections - set(SECTIONS):
@@ -916,6 +932,42 @@ def main() -> int:
     info = machine(clock.now().astimezone())
     started = time.monotonic()
     rows: list[Row] = []
+    hogs = start_hog(os.cpu_count() or 2) if args.contended else []
+    try:
+        rows += run_sections(args, sections)
+    finally:
+        for hog in hogs:
+            hog.kill()
+            hog.wait(10)
+    elapsed = time.monotonic() - started
+
+    settings = (
+        f"`--seconds {args.seconds}` per load test, gateway with {args.gateway_workers} web "
+        f"workers, `--installments {args.installments}`, `--plans {args.plans}` with "
+        f"`--due {args.due}`, plan PDF with `--candidates {args.candidates}`"
+        + (f", beside {len(hogs)} CPU hogs (`{HOG}`) for the whole run" if hogs else "")
+    )
+    print()
+    print(
+        f"Machine: {info['cores']} cores, {info['cpu']}, Python {info['python']} "
+        f"({info['versions']}); load average {info['load']} at start; {info['date']}; "
+        f"{elapsed / 60:.1f} min"
+    )
+    print()
+    print(table(rows))
+    print()
+    if sections == set(SECTIONS) or args.results != RESULTS:
+        run = "contended" if args.contended else "quiet"
+        previous = args.results.read_text() if args.results.exists() else ""
+        args.results.write_text(
+            side_by_side(previous, run, markdown(rows, info, settings, elapsed))
+        )
+        print(f"Table written to {args.results} ({run} run).")
+    return 1 if any(r.platform.startswith("failed") for r in rows) else 0
+
+
+def run_sections(args, sections: set[str]) -> list[Row]:
+    rows: list[Row] = []
     if sections & {"http", "lists", "contended", "rpc"}:
         rows += platform_rows(args, sections)
     steps = [
@@ -930,26 +982,31 @@ def main() -> int:
                 rows += run()
             except Exception as exc:
                 rows.append(failed(name, exc))
-    elapsed = time.monotonic() - started
+    return rows
 
-    settings = (
-        f"`--seconds {args.seconds}` per load test, gateway with {args.gateway_workers} web "
-        f"workers, `--installments {args.installments}`, `--plans {args.plans}` with "
-        f"`--due {args.due}`, plan PDF with `--candidates {args.candidates}`"
+
+RUNS = {
+    "quiet": "## Quiet run",
+    "contended": "## Contended run (`BENCH_CONTENDED=1`: a CPU hog per core for the whole run)",
+}
+
+
+def side_by_side(previous: str, run: str, table_markdown: str) -> str:
+    """``bench/RESULTS.md`` with this run's section replaced and the other run's kept: the
+    quiet and the contended run side by side, each from its own ``make bench``."""
+    sections = {}
+    for name, heading in RUNS.items():
+        start = previous.find(heading)
+        if start < 0:
+            continue
+        ends = [previous.find(h, start + 1) for h in RUNS.values()]
+        end = min([e for e in ends if e > start] or [len(previous)])
+        sections[name] = previous[start:end].rstrip() + "\n"
+    body = table_markdown.replace("# Benchmarks: the platform next to the bare stack\n\n", "")
+    sections[run] = f"{RUNS[run]}\n\n{body.rstrip()}\n"
+    return "# Benchmarks: the platform next to the bare stack\n\n" + "\n".join(
+        sections[name] for name in RUNS if name in sections
     )
-    print()
-    print(
-        f"Machine: {info['cores']} cores, {info['cpu']}, Python {info['python']} "
-        f"({info['versions']}); load average {info['load']} at start; {info['date']}; "
-        f"{elapsed / 60:.1f} min"
-    )
-    print()
-    print(table(rows))
-    print()
-    if sections == set(SECTIONS) or args.results != RESULTS:
-        args.results.write_text(markdown(rows, info, settings, elapsed))
-        print(f"Table written to {args.results}.")
-    return 1 if any(r.platform.startswith("failed") for r in rows) else 0
 
 
 if __name__ == "__main__":
