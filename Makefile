@@ -66,7 +66,9 @@ format: install
 	$(BIN)/ruff check --fix .
 
 ## bench: the platform next to the bare stack, one table, also written to bench/RESULTS.md
-## (optional: BENCH_SECONDS=10 BENCH_INSTALLMENTS=100000 BENCH_PLANS=100000 BENCH_ONLY=http,rpc,pdf,invoicing,deadlines)
+## (optional: BENCH_SECONDS=10 BENCH_INSTALLMENTS=100000 BENCH_PLANS=100000
+##  BENCH_ONLY=http,lists,contended,rpc,pdf,issue,invoicing,deadlines; BENCH_CONTENDED=1: the
+##  whole run beside a CPU hog per core, written beside the quiet run in bench/RESULTS.md)
 bench: install system-deps
 	@command -v wrk >/dev/null || { apt-get update -qq && DEBIAN_FRONTEND=noninteractive apt-get install -y -qq wrk >/dev/null; }
 	TEST_DATABASE_URL=$(TEST_DATABASE_URL) $(BIN)/python -m bench

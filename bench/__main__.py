@@ -12,11 +12,20 @@ In one run on this machine, each measurement next to its bare counterpart:
 4. the invoicing job over N due installments with two processes, next to a bare
    ``FOR UPDATE SKIP LOCKED`` claim loop (``bench.invoicing``);
 5. the plan-deadline job over 1 000 due plans among 100 000, next to the same 1 000 alone
-   (``bench.deadlines``).
+   (``bench.deadlines``);
+1e–1h. lists: database-backed reads (50 rows) next to bare nameko doing the same SELECT on
+   the same data, and the home pages of an institution with 5 000 plans, applications,
+   invoices and reports (``bench.dataset``);
+6. contended: the same reads quiet, then beside a CPU hog per core started by the bench,
+   answers counted by status (503 + ``Retry-After`` counted as load shed);
+7. issue: a 20-candidate plan's issue, its PDF's first render and its draft's preview (first,
+   then unchanged), next to WeasyPrint (``bench.issue``).
 
 Prints one table (platform, bare, ratio, target, met) with the machine, and writes it to
-``bench/RESULTS.md``. Options have environment defaults so that ``make bench VAR=…`` works:
-``BENCH_SECONDS``, ``BENCH_INSTALLMENTS``, ``BENCH_PLANS``, ``BENCH_ONLY``.
+``bench/RESULTS.md`` (``BENCH_CONTENDED=1``: the whole run beside CPU hogs, written beside the
+quiet run). Options have environment defaults so that ``make bench VAR=…`` works:
+``BENCH_SECONDS``, ``BENCH_INSTALLMENTS``, ``BENCH_PLANS``, ``BENCH_ONLY``,
+``BENCH_CONTENDED``.
 """
 
 from __future__ import annotations
@@ -33,6 +42,7 @@ import tempfile
 import time
 from pathlib import Path
 
+from bench import dataset
 from bench.common import child_json
 from bench.kombu_loop import run_kombu_loop
 from bench.report import Row, failed, machine, markdown, number, table
@@ -42,8 +52,9 @@ sys.path.insert(0, str(ROOT))
 
 from tests.support.platform import BIN, Platform, free_port  # noqa: E402
 
-SECTIONS = ("http", "rpc", "pdf", "invoicing", "deadlines")
+SECTIONS = ("http", "lists", "contended", "rpc", "pdf", "issue", "invoicing", "deadlines")
 RESULTS = Path(__file__).resolve().parent / "RESULTS.md"
+RPC_TIMEOUT = 10.0  # production's (rac_shared.settings), not the test platforms' 5 s
 ROUNDS = 5  # each load test is taken in turns with its counterparts (noise falls on all)
 STARTED = time.monotonic()
 
@@ -55,32 +66,81 @@ def log(message: str) -> None:
 # -- HTTP -----------------------------------------------------------------------------------
 
 
-def wrk(url: str, seconds: int, headers: dict | None = None, connections: int = 32) -> dict:
-    command = ["wrk", "-t2", f"-c{connections}", f"-d{seconds}s", "--latency", "--timeout", "10s"]
+STATUSES_LUA = Path(__file__).resolve().parent / "statuses.lua"
+
+
+def wrk(
+    url: str,
+    seconds: int,
+    headers: dict | None = None,
+    connections: int = 32,
+    threads: int = 2,
+    statuses: bool = False,
+) -> dict:
+    """Requests/s, p50, p99 and non-2xx answers of ``connections`` keep-alive clients;
+    ``statuses``: the answers counted by status too, and the 503 with ``Retry-After``
+    (``bench/statuses.lua``). Without wrk on the machine, ``bench.loadgen`` (slower)."""
+    if not shutil.which("wrk"):
+        return child_json(
+            ["bench.loadgen", url, str(seconds), str(connections), json.dumps(headers or {})],
+            timeout=seconds + 60,
+        )
+    command = [
+        "wrk",
+        f"-t{threads}",
+        f"-c{connections}",
+        f"-d{seconds}s",
+        "--latency",
+        "--timeout",
+        "10s",
+    ]
+    if statuses:
+        command += ["-s", str(STATUSES_LUA)]
     for name, value in (headers or {}).items():
         command += ["-H", f"{name}: {value}"]
     output = subprocess.run(command + [url], capture_output=True, text=True, check=True).stdout
     rps = float(re.search(r"Requests/sec:\s+([\d.]+)", output).group(1))
     latency = dict(re.findall(r"^\s+(50|99)%\s+([\d.]+\w+)", output, re.M))
     non2xx = re.search(r"Non-2xx or 3xx responses: (\d+)", output)
-    return {
+    socket_errors = re.search(
+        r"Socket errors: connect (\d+), read (\d+), write (\d+), timeout (\d+)", output
+    )
+    failed = sum(int(n) for n in socket_errors.groups()) if socket_errors else 0
+    result = {
         "rps": rps,
         "p50_ms": _ms(latency.get("50", "0ms")),
         "p99_ms": _ms(latency.get("99", "0ms")),
-        "errors": int(non2xx.group(1)) if non2xx else 0,
+        "errors": (int(non2xx.group(1)) if non2xx else 0) + failed,
+        "socket_errors": failed,
     }
+    if statuses:
+        result["statuses"] = {
+            int(code): int(count)
+            for code, count in re.findall(r"^status (\d+) (\d+)$", output, re.M)
+        }
+        retry = re.search(r"^retry-after (\d+)$", output, re.M)
+        result["retry_after"] = int(retry.group(1)) if retry else 0
+    return result
 
 
 def combined(turns: list[dict]) -> dict:
     """Several wrk turns on one target: requests over time, median latencies."""
     import statistics
 
-    return {
+    result = {
         "rps": statistics.fmean(t["rps"] for t in turns),
         "p50_ms": statistics.median(t["p50_ms"] for t in turns),
         "p99_ms": statistics.median(t["p99_ms"] for t in turns),
         "errors": sum(t["errors"] for t in turns),
+        "socket_errors": sum(t.get("socket_errors", 0) for t in turns),
+        "retry_after": sum(t.get("retry_after", 0) for t in turns),
     }
+    statuses: dict[int, int] = {}
+    for turn in turns:
+        for code, count in turn.get("statuses", {}).items():
+            statuses[int(code)] = statuses.get(int(code), 0) + count
+    result["statuses"] = statuses
+    return result
 
 
 def _ms(value: str) -> float:
@@ -88,11 +148,14 @@ def _ms(value: str) -> float:
     return float(number_) * {"us": 0.001, "ms": 1.0, "s": 1000.0}[unit]
 
 
-def start_bare_http(amqp_uri: str, port: int, workdir: Path, database_url: str) -> subprocess.Popen:
+def start_bare_http(
+    amqp_uri: str, port: int, workdir: Path, database_urls: dict[str, str]
+) -> subprocess.Popen:
     config = workdir / "bare.yaml"
     config.write_text(
         f"AMQP_URI: '{amqp_uri}'\nWEB_SERVER_ADDRESS: '127.0.0.1:{port}'\n"
-        f"BENCH_DATABASE_URL: '{database_url}'\n"
+        f"BENCH_DATABASE_URL: '{database_urls['plans']}'\n"
+        f"BENCH_APPLICATIONS_DATABASE_URL: '{database_urls['applications']}'\n"
     )
     return subprocess.Popen(
         [
@@ -106,6 +169,7 @@ def start_bare_http(amqp_uri: str, port: int, workdir: Path, database_url: str) 
             "bench.bare_services:BareHttpService",
             "bench.bare_services:LightEchoService",
             "bench.bare_services:BareHealthService",
+            "bench.bare_services:BareListsService",
         ],
         cwd=ROOT,
         stdout=open(workdir / "bare.log", "wb"),  # noqa: SIM115 - owned by the process
@@ -114,7 +178,7 @@ def start_bare_http(amqp_uri: str, port: int, workdir: Path, database_url: str) 
     )
 
 
-def wait_http(url: str, timeout: float = 30) -> None:
+def wait_http(url: str, timeout: float = 120) -> None:
     import requests
 
     deadline = time.monotonic() + timeout
@@ -140,22 +204,15 @@ def load_text(r: dict, unit: str = "req/s") -> str:
 def http_rows(platform: Platform, bare_port: int, seconds: int) -> list[Row]:
     token = platform.token("rac@cegeplevis.demo.quebec")
     cookie = platform.session_cookie("rac@cegeplevis.demo.quebec")
+    small = platform.token(dataset.SMALL_ACCOUNT)
     # The same gateway with a single worker process, beside the platform's own (2 workers).
-    single_port = free_port()
-    single = subprocess.Popen(
-        [str(BIN / "rac"), "web", "--port", str(single_port), "--workers", "1"],
-        env=platform.env,
-        stdout=subprocess.DEVNULL,
-        stderr=subprocess.DEVNULL,
-        start_new_session=True,
-    )
+    single, single_port = single_gateway(platform)
     try:
-        wait_http(f"http://127.0.0.1:{single_port}/healthz")
         targets = {
             "bare": (f"http://127.0.0.1:{bare_port}/echo", {}),
             "api": (f"{platform.url}/api/messages", {"Authorization": f"Bearer {token}"}),
             "page": (f"{platform.url}/messages", {"Cookie": f"rac_session={cookie}"}),
-            "plans": (f"{platform.url}/api/plans", {"Authorization": f"Bearer {token}"}),
+            "plans": (f"{platform.url}/api/plans", {"Authorization": f"Bearer {small}"}),
             "single": (
                 f"http://127.0.0.1:{single_port}/api/messages",
                 {"Authorization": f"Bearer {token}"},
@@ -167,8 +224,7 @@ def http_rows(platform: Platform, bare_port: int, seconds: int) -> list[Row]:
             for name, (url, headers) in targets.items():
                 turns[name].append(wrk(url, max(seconds // ROUNDS, 1), headers))
     finally:
-        os.killpg(single.pid, signal.SIGTERM)
-        single.wait(10)
+        stop_group(single)
     bare, api, page, plans, one = (combined(turns[name]) for name in targets)
     how = (
         f"`wrk -t2 -c32` on loopback, {seconds} s per target in {ROUNDS} turns taken one "
@@ -222,11 +278,248 @@ def http_rows(platform: Platform, bare_port: int, seconds: int) -> list[Row]:
             "≥ 2×",
             plans["rps"] >= 2 * bare["rps"] and not plans["errors"],
             [
-                "One RPC per request, always: `plans.list_plans` for the Cégep de Lévis's "
-                "coordinator (a database query of the plans service, two demo plans)."
+                "One RPC per request, always: `plans.list_plans` for the Cégep "
+                "Marie-Victorin's coordinator (a database query of the plans service, "
+                f"{dataset.SMALL} plans of the bench's data set)."
             ],
         ),
     ]
+
+
+def single_gateway(platform: Platform) -> tuple[subprocess.Popen, int]:
+    """The same gateway with a single worker process, beside the platform's own."""
+    port = free_port()
+    process = subprocess.Popen(
+        [str(BIN / "rac"), "web", "--port", str(port), "--workers", "1"],
+        env=platform.env,
+        stdout=subprocess.DEVNULL,
+        stderr=subprocess.DEVNULL,
+        start_new_session=True,
+    )
+    wait_http(f"http://127.0.0.1:{port}/healthz")
+    return process, port
+
+
+def stop_group(process: subprocess.Popen) -> None:
+    os.killpg(process.pid, signal.SIGTERM)
+    process.wait(10)
+
+
+def turns_of(targets: dict, seconds: int, rounds: int = ROUNDS, **options) -> dict[str, dict]:
+    """Each target loaded for ``seconds`` in total, in ``rounds`` turns taken one target after
+    the other (the machine's other work falls on all alike)."""
+    turns: dict[str, list[dict]] = {name: [] for name in targets}
+    for _ in range(rounds):
+        for name, (url, headers) in targets.items():
+            turns[name].append(wrk(url, max(seconds // rounds, 1), headers, **options))
+    return {name: combined(found) for name, found in turns.items()}
+
+
+def lists_rows(platform: Platform, bare_port: int, seconds: int, counts: dict) -> list[Row]:
+    """Database-backed reads next to bare nameko doing the same SELECT on the same data, and
+    the home pages of the institution with 5 000 of everything."""
+    import requests
+
+    bare = f"http://127.0.0.1:{bare_port}"
+    small = {"Authorization": f"Bearer {platform.token(dataset.SMALL_ACCOUNT)}"}
+    analyst = {"Authorization": f"Bearer {platform.token('analyste@mes.demo.quebec')}"}
+    call = counts["call_id"]
+    targets = {
+        "plans": (f"{platform.url}/api/plans", small),
+        "bare_plans": (f"{bare}/plans/{dataset.CMV}", {}),
+        "applications": (f"{platform.url}/api/calls/{call}/applications", analyst),
+        "bare_applications": (f"{bare}/calls/{call}/applications", {}),
+    }
+    for name, (url, headers) in targets.items():  # the same rows on both sides, checked
+        reply = requests.get(url, headers=headers, timeout=30)
+        reply.raise_for_status()
+        log(f"lists: {name} answers {len(reply.content) // 1024} KB")
+    log(f"lists: {', '.join(targets)} ({seconds} s each in {ROUNDS} turns)")
+    r = turns_of(targets, seconds)
+    homes = {
+        "home_institution": f"{platform.url}/",
+        "home_employer": f"{platform.url}/",
+    }
+    cookies = {
+        "home_institution": platform.session_cookie(dataset.BIG_ACCOUNT),
+        "home_employer": platform.session_cookie(dataset.BIG_EMPLOYER_ACCOUNT),
+    }
+    log(f"lists: home pages of the 5 000-plan institution ({seconds} s each, 2 clients)")
+    pages = turns_of(
+        {n: (url, {"Cookie": f"rac_session={cookies[n]}"}) for n, url in homes.items()},
+        seconds,
+        rounds=1,
+        connections=2,
+        threads=1,
+    )
+
+    def faster(row: dict, baseline: dict) -> bool:
+        return (
+            row["rps"] >= 2 * baseline["rps"]
+            and row["p99_ms"] < baseline["p99_ms"]
+            and not row["errors"]
+        )
+
+    how = (
+        f"`wrk -t2 -c32`, {seconds} s per target in {ROUNDS} turns taken one after the "
+        "other. Bare: a nameko `@http` entrypoint calling a plain nameko `@rpc` service "
+        "that runs one straightforward SELECT with a SQLAlchemy engine on the platform's "
+        "own database and returns the rows as dicts (`BareListsService`, "
+        "`bench/bare_services.py`): no token, no authorisation, no labels."
+    )
+    rows = [
+        Row(
+            f"1e. `GET /api/plans`, {counts['plans_cmv']} rows, vs bare nameko doing the same "
+            "SELECT",
+            load_text(r["plans"]),
+            "nameko `@http` + RPC + SELECT: " + load_text(r["bare_plans"]),
+            r["plans"]["rps"] / r["bare_plans"]["rps"],
+            "throughput",
+            "≥ 2×, p99 below bare",
+            faster(r["plans"], r["bare_plans"]),
+            [
+                how,
+                "Platform: the Cégep Marie-Victorin's coordinator (bearer token), "
+                f"{counts['plans_cmv']} plans copied from the demo's; bare: their rows joined "
+                "with their current version.",
+            ],
+        ),
+        Row(
+            f"1f. A call's applications table (`GET /api/calls/{call}/applications`), "
+            f"{counts['applications_in_call']} rows, vs bare nameko doing the same SELECT",
+            load_text(r["applications"]),
+            "nameko `@http` + RPC + SELECT: " + load_text(r["bare_applications"]),
+            r["applications"]["rps"] / r["bare_applications"]["rps"],
+            "throughput",
+            "≥ 2×, p99 below bare",
+            faster(r["applications"], r["bare_applications"]),
+            [
+                "The ministry's analyst (bearer token, second factor done); "
+                f"{counts['applications_in_call']} submitted applications in the demo's call."
+            ],
+        ),
+    ]
+    labels = {
+        "home_institution": f"the Cégep de Lévis's coordinator (`{dataset.BIG_ACCOUNT}`)",
+        "home_employer": f"the CISSS's representative (`{dataset.BIG_EMPLOYER_ACCOUNT}`)",
+    }
+    for index, (name, label) in enumerate(labels.items()):
+        page = pages[name]
+        rows.append(
+            Row(
+                f"1{'gh'[index]}. Home page with 5 000 plans, applications, invoices and "
+                f"reports: {label}",
+                load_text(page),
+                "—",
+                None,
+                target="p50 < 50 ms",
+                met=page["p50_ms"] < 50 and not page["errors"],
+                notes=[
+                    f"`wrk -t1 -c2`, {seconds} s, session cookie: one RPC to each of the five "
+                    "services, in parallel. The data set (`bench/dataset.py`): "
+                    f"{counts['plans_levis']} plans, {counts['applications_levis']} "
+                    f"applications, {counts['invoices_levis']} invoices of the Cégep de "
+                    f"Lévis, {counts['reports']} CERAC reports, copied from the demo's."
+                ],
+            )
+        )
+    return rows
+
+
+HOG = "while True: pass"
+
+
+def start_hog(processes: int) -> list[subprocess.Popen]:
+    """CPU hogs beside the platform: one busy Python loop per core."""
+    return [
+        subprocess.Popen([sys.executable, "-c", HOG], start_new_session=True)
+        for _ in range(processes)
+    ]
+
+
+def status_text(r: dict) -> str:
+    other = {c: n for c, n in sorted(r.get("statuses", {}).items()) if not 200 <= c < 400}
+    parts = [f"{n} × {c}" for c, n in other.items()]
+    if r.get("socket_errors"):
+        parts.append(f"{r['socket_errors']} socket errors")
+    if r.get("retry_after"):
+        parts.append(f"{r['retry_after']} × 503 with Retry-After")
+    return "; ".join(parts) if parts else "0 non-2xx"
+
+
+def failures(r: dict) -> int:
+    """Non-2xx answers that are not load shedding (503 with Retry-After), and socket errors."""
+    return r["errors"] - r.get("retry_after", 0)
+
+
+def contended_rows(platform: Platform, bare_port: int, seconds: int) -> list[Row]:
+    """The same reads quiet, then with a CPU hog per core beside the gateway."""
+    single, single_port = single_gateway(platform)
+    hogs: list[subprocess.Popen] = []
+    try:
+        token = {"Authorization": f"Bearer {platform.token('rac@cegeplevis.demo.quebec')}"}
+        small = {"Authorization": f"Bearer {platform.token(dataset.SMALL_ACCOUNT)}"}
+        cookie = {"Cookie": f"rac_session={platform.session_cookie(dataset.BIG_ACCOUNT)}"}
+        targets = {
+            "messages_single": (f"http://127.0.0.1:{single_port}/api/messages", token),
+            "messages": (f"{platform.url}/api/messages", token),
+            "plans": (f"{platform.url}/api/plans", small),
+            "home": (f"{platform.url}/", cookie),
+            "bare": (f"http://127.0.0.1:{bare_port}/echo", {}),
+        }
+        log(f"contended: {', '.join(targets)} quiet ({seconds} s each)")
+        quiet = turns_of(targets, seconds, rounds=1, statuses=True)
+        cores = os.cpu_count() or 2
+        log(f"contended: the same beside {cores} CPU hogs")
+        hogs = start_hog(cores)
+        time.sleep(1)
+        loaded = turns_of(targets, seconds, rounds=1, statuses=True)
+    finally:
+        for hog in hogs:
+            hog.kill()
+            hog.wait(10)
+        stop_group(single)
+    labels = {
+        "messages_single": "`GET /api/messages`, a single gateway worker",
+        "messages": "`GET /api/messages`",
+        "plans": f"`GET /api/plans`, {dataset.SMALL} rows",
+        "home": "home page, 5 000 plans",
+    }
+    rows = []
+    for index, (name, label) in enumerate(labels.items()):
+        q, c = quiet[name], loaded[name]
+        rows.append(
+            Row(
+                f"6{'abcd'[index]}. Contended: {label}",
+                f"{load_text(c)}; {status_text(c)}",
+                f"quiet: {load_text(q)}; {status_text(q)}",
+                c["rps"] / q["rps"] if q["rps"] else None,
+                "throughput kept",
+                "0 non-2xx (503 + Retry-After counted)",
+                failures(c) == 0 and failures(q) == 0,
+                [
+                    f"`wrk` with `bench/statuses.lua` (answers counted by status), {seconds} s "
+                    f"quiet, then {seconds} s beside {cores} busy Python loops (`{HOG}`, one "
+                    "per core) that the bench starts and stops itself. A 503 that carries "
+                    "`Retry-After` is the platform shedding load and is counted apart; any "
+                    "other non-2xx answer or socket error fails the row."
+                ]
+                if index == 0
+                else [],
+            )
+        )
+    b, bq = loaded["bare"], quiet["bare"]
+    rows.append(
+        Row(
+            "6e. Contended: bare nameko `@http` + 1 RPC",
+            f"{load_text(b)}; {status_text(b)}",
+            f"quiet: {load_text(bq)}; {status_text(bq)}",
+            b["rps"] / bq["rps"] if bq["rps"] else None,
+            "throughput kept",
+            notes=["The bare stack under the same hogs, for reference."],
+        )
+    )
+    return rows
 
 
 # -- RPC ------------------------------------------------------------------------------------
@@ -351,18 +644,33 @@ def platform_rows(args, sections: set[str]) -> list[Row]:
         log("starting the platform (fresh databases, demo data, every service, the gateway)")
         # Production's connection pools, not the small ones of the test platforms.
         pools = {"DB_POOL_SIZE": "10", "DB_MAX_OVERFLOW": "10"}
-        platform = Platform(workdir, web_workers=args.gateway_workers, extra_env=pools).prepare()
-        platform.start()
+        platform = Platform(
+            workdir, web_workers=args.gateway_workers, extra_env=pools, rpc_timeout=RPC_TIMEOUT
+        ).prepare()
+        log("the data set: 5 000 plans, applications, invoices and reports for one institution")
+        counts = dataset.seed(platform.database_urls)
+        try:
+            platform.start()
+        except RuntimeError:  # slow to start on a busy machine: give it longer
+            platform.wait_ready(timeout=240)
         bare_port = free_port()
-        bare = start_bare_http(
-            platform.amqp_uri, bare_port, workdir, platform.database_urls["plans"]
-        )
+        bare = start_bare_http(platform.amqp_uri, bare_port, workdir, platform.database_urls)
         wait_http(f"http://127.0.0.1:{bare_port}/echo")
         if "http" in sections:
             try:
                 rows += http_rows(platform, bare_port, args.seconds)
             except Exception as exc:
                 rows.append(failed("1. Gateway API call with one RPC", exc))
+        if "lists" in sections:
+            try:
+                rows += lists_rows(platform, bare_port, args.seconds, counts)
+            except Exception as exc:
+                rows.append(failed("1e. Database-backed reads", exc))
+        if "contended" in sections:
+            try:
+                rows += contended_rows(platform, bare_port, args.seconds)
+            except Exception as exc:
+                rows.append(failed("6. Contended", exc))
         if "rpc" in sections:
             try:
                 rows += rpc_rows(platform, args.seconds)
@@ -428,6 +736,76 @@ def pdf_rows(candidates: int, runs: int) -> list[Row]:
                 "measuring process's own peak, which Linux would otherwise report through "
                 "`exec`). Bare: the "
                 "measuring process's own peak (`VmHWM`) after its first and its last render."
+            ],
+        ),
+    ]
+
+
+def issue_rows(candidates: int, runs: int) -> list[Row]:
+    from bench.issue import run_issue_bench
+
+    log(f"issue: {runs} plans with {candidates} candidate-workers, previews and issue")
+    r = run_issue_bench(candidates, runs)
+    bare = (
+        f"WeasyPrint in process: {r['bare_seconds']:.2f} s; first render "
+        f"{r['bare_cold_seconds']:.2f} s"
+    )
+    issue_p50, first, again = (
+        r["issue_seconds"],
+        r["preview_first_seconds"],
+        r["preview_again_seconds"],
+    )
+    how = (
+        f"`python -m bench.issue`: {runs} plans of the demo's kind with {candidates} "
+        "candidate-workers built through the plans and billing services' RPC methods in one "
+        "process on fresh databases; for each, just before it is issued, its draft's PDF "
+        "preview twice (`plans.preview_pdf`), then `plans.issue` (checks, frozen version "
+        "with its HTML, `plan.issued`, committed; the PDF is rendered after the commit, row "
+        "7a). Medians; wall seconds. Bare: WeasyPrint on the "
+        "draft preview's HTML, in a process that has it loaded."
+    )
+    return [
+        Row(
+            f"7. Plan issue, {candidates} candidate-workers",
+            f"p50 {issue_p50:.2f} s (runs: " + ", ".join(f"{t:.2f}" for t in r["issue_all"]) + ")",
+            bare,
+            issue_p50 / r["bare_seconds"],
+            "wall time",
+            "p50 ≤ 2 s",
+            issue_p50 <= 2.0,
+            [how],
+        ),
+        Row(
+            "7a. The issued PDF, rendered after the issue (first read)",
+            f"{r['issued_pdf_seconds']:.2f} s",
+            bare,
+            r["issued_pdf_seconds"] / r["bare_seconds"],
+            "wall time",
+            notes=[
+                "`plans.get_pdf` right after the issue renders the PDF from the HTML frozen "
+                "at the issue (`lifecycle.render_pending`); under nameko the service starts "
+                "it in the background as soon as the issue commits."
+            ],
+        ),
+        Row(
+            "7b. Draft preview, first render",
+            f"{first:.2f} s",
+            bare,
+            first / r["bare_seconds"],
+            "wall time",
+            notes=["The first preview of a draft renders it (`services.plans.document`)."],
+        ),
+        Row(
+            "7c. Draft preview, the unchanged draft again",
+            f"{again * 1000:.0f} ms",
+            bare,
+            again / r["bare_seconds"],
+            "wall time",
+            "≤ 300 ms",
+            again <= 0.3,
+            [
+                "Served from the plans service's preview cache (`PreviewCache`: PDFs by the "
+                "SHA-256 of their HTML, least recently used out first, 48 MB per process)."
             ],
         ),
     ]
@@ -530,13 +908,23 @@ def main() -> int:
         "run writes --results only when given)",
     )
     parser.add_argument("--results", type=Path, default=RESULTS, help="Markdown output")
+    parser.add_argument(
+        "--contended",
+        action="store_true",
+        default=env("BENCH_CONTENDED", "") not in ("", "0"),
+        help="the whole run beside a CPU hog per core (BENCH_CONTENDED=1): its table goes "
+        "beside the quiet run's in --results",
+    )
     args = parser.parse_args()
     sections = {s.strip() for s in args.only.split(",") if s.strip()}
     if unknown := sections - set(SECTIONS):
         parser.error(f"unknown sections: {', '.join(sorted(unknown))}")
-    if sections & {"http"} and not shutil.which("wrk"):
-        print("wrk is required: apt-get install wrk", file=sys.stderr)
-        return 2
+    if sections & {"http", "lists", "contended"} and not shutil.which("wrk"):
+        print(
+            "wrk not found (make bench installs it): load by bench.loadgen, slower, whose "
+            "figures are not comparable with wrk's",
+            file=sys.stderr,
+        )
     os.environ.setdefault("RAC_ENV", "test")
 
     from rac_shared.clock import clock
@@ -544,25 +932,20 @@ def main() -> int:
     info = machine(clock.now().astimezone())
     started = time.monotonic()
     rows: list[Row] = []
-    if sections & {"http", "rpc"}:
-        rows += platform_rows(args, sections)
-    steps = [
-        ("pdf", "3. Plan PDF", lambda: pdf_rows(args.candidates, args.pdf_runs)),
-        ("invoicing", "4. Invoicing job", lambda: invoicing_rows(args.installments)),
-        ("deadlines", "5. Plan-deadline job", lambda: deadline_rows(args.plans, args.due)),
-    ]
-    for section, name, run in steps:
-        if section in sections:
-            try:
-                rows += run()
-            except Exception as exc:
-                rows.append(failed(name, exc))
+    hogs = start_hog(os.cpu_count() or 2) if args.contended else []
+    try:
+        rows += run_sections(args, sections)
+    finally:
+        for hog in hogs:
+            hog.kill()
+            hog.wait(10)
     elapsed = time.monotonic() - started
 
     settings = (
         f"`--seconds {args.seconds}` per load test, gateway with {args.gateway_workers} web "
         f"workers, `--installments {args.installments}`, `--plans {args.plans}` with "
         f"`--due {args.due}`, plan PDF with `--candidates {args.candidates}`"
+        + (f", beside {len(hogs)} CPU hogs (`{HOG}`) for the whole run" if hogs else "")
     )
     print()
     print(
@@ -574,9 +957,56 @@ def main() -> int:
     print(table(rows))
     print()
     if sections == set(SECTIONS) or args.results != RESULTS:
-        args.results.write_text(markdown(rows, info, settings, elapsed))
-        print(f"Table written to {args.results}.")
+        run = "contended" if args.contended else "quiet"
+        previous = args.results.read_text() if args.results.exists() else ""
+        args.results.write_text(
+            side_by_side(previous, run, markdown(rows, info, settings, elapsed))
+        )
+        print(f"Table written to {args.results} ({run} run).")
     return 1 if any(r.platform.startswith("failed") for r in rows) else 0
+
+
+def run_sections(args, sections: set[str]) -> list[Row]:
+    rows: list[Row] = []
+    if sections & {"http", "lists", "contended", "rpc"}:
+        rows += platform_rows(args, sections)
+    steps = [
+        ("pdf", "3. Plan PDF", lambda: pdf_rows(args.candidates, args.pdf_runs)),
+        ("issue", "7. Plan issue", lambda: issue_rows(args.candidates, args.pdf_runs)),
+        ("invoicing", "4. Invoicing job", lambda: invoicing_rows(args.installments)),
+        ("deadlines", "5. Plan-deadline job", lambda: deadline_rows(args.plans, args.due)),
+    ]
+    for section, name, run in steps:
+        if section in sections:
+            try:
+                rows += run()
+            except Exception as exc:
+                rows.append(failed(name, exc))
+    return rows
+
+
+RUNS = {
+    "quiet": "## Quiet run",
+    "contended": "## Contended run (`BENCH_CONTENDED=1`: a CPU hog per core for the whole run)",
+}
+
+
+def side_by_side(previous: str, run: str, table_markdown: str) -> str:
+    """``bench/RESULTS.md`` with this run's section replaced and the other run's kept: the
+    quiet and the contended run side by side, each from its own ``make bench``."""
+    sections = {}
+    for name, heading in RUNS.items():
+        start = previous.find(heading)
+        if start < 0:
+            continue
+        ends = [previous.find(h, start + 1) for h in RUNS.values()]
+        end = min([e for e in ends if e > start] or [len(previous)])
+        sections[name] = previous[start:end].rstrip() + "\n"
+    body = table_markdown.replace("# Benchmarks: the platform next to the bare stack\n\n", "")
+    sections[run] = f"{RUNS[run]}\n\n{body.rstrip()}\n"
+    return "# Benchmarks: the platform next to the bare stack\n\n" + "\n".join(
+        sections[name] for name in RUNS if name in sections
+    )
 
 
 if __name__ == "__main__":

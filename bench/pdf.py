@@ -24,12 +24,14 @@ from the CPU seconds, which other work on a shared machine does not inflate.
 from __future__ import annotations
 
 import argparse
+import base64
 import json
 import pickle
 import statistics
 import sys
 import tempfile
 import unicodedata
+from contextlib import contextmanager
 from pathlib import Path
 
 from bench.common import ROOT, child_json, drop_database, fresh_database_url
@@ -63,17 +65,19 @@ def candidates(count: int) -> list[tuple]:
     return people
 
 
-def build_plan(workdir: Path, candidate_count: int) -> dict:
-    """Issue a plan with ``candidate_count`` candidate-workers; write what the renderers
-    need into ``workdir`` (``plan.pickle``: the view and billing's estimate HTML;
-    ``plan.html``; ``issued.pdf``: the PDF the service stored when issuing)."""
+@contextmanager
+def demo_plans(candidate_count: int):
+    """Fresh gateway, plans and billing databases with the demo's accounts, dropped after.
+    Yields ``(clients, issue)``: the services in this process (``rac.demo.Clients``) and
+    ``issue(plans)``, which builds and issues the demo's own plan with ``candidate_count``
+    candidate-workers through ``plans`` (billing prices one evaluation each) and returns
+    ``(plan row, coordinator)``."""
     from gateway import demo as gateway_demo
     from gateway.models import Base as GatewayBase
     from rac.demo import Clients
     from rac.migrate import migrate
     from rac_shared.db import SessionFactory
-    from services.plans import demo, document
-    from services.plans.models import PlanDocument
+    from services.plans import demo
 
     urls = {s: fresh_database_url(s) for s in ("gateway", "plans", "billing")}
     try:
@@ -85,23 +89,35 @@ def build_plan(workdir: Path, candidate_count: int) -> dict:
             organisations, people = gateway_demo.directory_views(session)
         finally:
             session.close()
-        clients = Clients(urls)
-        billing, plans = clients("billing"), clients("plans")
-        plan_sessions = plans.sessions
         coordinator = demo._actor(people["rac@cegeplevis.demo.quebec"], organisations["CLV"])
-
-        # The demo's own plan, with more candidate-workers (billing prices one evaluation each).
-        saved = demo.CANDIDATES, demo.ESTIMATE
         estimate = json.loads(json.dumps(demo.ESTIMATE))
         for line in estimate["lines"]:
             if line["category"] == "evaluation":
                 line["quantity"] = str(candidate_count)
-        demo.CANDIDATES, demo.ESTIMATE = candidates(candidate_count), estimate
-        try:
-            issued = demo._issued_plan(plans, coordinator, organisations["CCA"])
-        finally:
-            demo.CANDIDATES, demo.ESTIMATE = saved
 
+        def issue(plans) -> tuple[dict, dict]:
+            saved = demo.CANDIDATES, demo.ESTIMATE
+            demo.CANDIDATES, demo.ESTIMATE = candidates(candidate_count), estimate
+            try:
+                return demo._issued_plan(plans, coordinator, organisations["CCA"]), coordinator
+            finally:
+                demo.CANDIDATES, demo.ESTIMATE = saved
+
+        yield Clients(urls), issue
+    finally:
+        for url in urls.values():
+            drop_database(url)
+
+
+def build_plan(workdir: Path, candidate_count: int) -> dict:
+    """Issue a plan with ``candidate_count`` candidate-workers; write what the renderers
+    need into ``workdir`` (``plan.pickle``: the view and billing's estimate HTML;
+    ``plan.html``; ``issued.pdf``: the PDF the service stored when issuing)."""
+    from services.plans import document
+
+    with demo_plans(candidate_count) as (clients, issue):
+        billing, plans = clients("billing"), clients("plans")
+        issued, coordinator = issue(plans)
         view = plans.get_plan(actor=coordinator, plan_id=issued["id"])
         number = view["version"]["number"]
         estimate_html = billing.estimate_html(
@@ -109,20 +125,12 @@ def build_plan(workdir: Path, candidate_count: int) -> dict:
         )
         (workdir / "plan.pickle").write_bytes(pickle.dumps((view, estimate_html)))
         (workdir / "plan.html").write_text(document.plan_html(view, estimate_html))
-        session = plan_sessions()
-        try:
-            from sqlalchemy import select
-
-            stored = session.scalars(
-                select(PlanDocument.content).where(PlanDocument.kind == "plan_pdf")
-            ).one()
-        finally:
-            session.close()
+        # The issued PDF as the service stores it (rendered after the issue, on first read).
+        stored = base64.b64decode(
+            plans.get_pdf(actor=coordinator, plan_id=issued["id"])["content_b64"]
+        )
         (workdir / "issued.pdf").write_bytes(stored)
         return {"reference": issued["reference"], "candidates": candidate_count}
-    finally:
-        for url in urls.values():
-            drop_database(url)
 
 
 def pages(pdf: Path) -> int:

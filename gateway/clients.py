@@ -77,14 +77,17 @@ class TypedClient:
         if method is None:
             raise AttributeError(f"{self._service} has no RPC {name!r} in its contract")
 
-        def call(_timeout: float | None = None, **kwargs: Any):
+        def call(_timeout: float | None = None, _raw: bool = False, **kwargs: Any):
             """``_timeout``: this call's own limit (the home page waits 3 s for each
-            service's summary, then names it as unavailable)."""
+            service's summary, then names it as unavailable). ``_raw``: the reply as the
+            service sent it, JSON already validated and serialised against the same
+            contract by its ``@rpc`` (``rac_shared.rpc``), for an API that only passes it
+            on: not parsed into models here to be serialised back."""
             arguments = method.arguments(kwargs)
             timeout = _timeout or method.timeout
             options = {"timeout": timeout} if timeout else {}
             reply = self._call(self._service, name, **arguments, **options)
-            return method.signature.parse_reply(reply)
+            return reply if _raw else method.signature.parse_reply(reply)
 
         call.__name__ = name
         return call

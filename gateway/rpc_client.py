@@ -45,6 +45,13 @@ class RpcUnavailable(Exception):
     """The broker or the target service cannot be reached (HTTP 503)."""
 
 
+class RpcOverloaded(RpcUnavailable):
+    """Too many calls already wait for that service in this process: shed at once (HTTP 503
+    with ``Retry-After``) rather than queued past the caller's patience."""
+
+    retry_after = 2
+
+
 class RpcTimeout(Exception):
     """The target service did not answer in time (HTTP 504)."""
 
@@ -60,9 +67,16 @@ class RpcClient:
         timeout: float = 10.0,
         pool_size: int = 4,
         consumers_trusted_seconds: float = 1.0,
+        in_flight: int = 10,
     ):
         self.amqp_uri = amqp_uri
         self.timeout = timeout
+        # Calls in flight per service from this process (about the service's workers):
+        # others wait here, in green threads that cost nothing, instead of in the service's
+        # queue where their request expires with their timeout (a 504 under load). A call
+        # that cannot start within half its timeout is shed (503 + Retry-After).
+        self.in_flight = in_flight
+        self._slots: dict[str, Semaphore] = {}
         self.pool_size = pool_size
         self.consumers_trusted_seconds = consumers_trusted_seconds
         # service -> monotonic instant until which "it has consumers" is believed
@@ -195,6 +209,21 @@ class RpcClient:
             raise RpcUnavailable("broker unreachable")
         if not self._believed_consuming(service):
             raise RpcUnavailable(f"service {service} is not running")
+        slot = self._slots.get(service)
+        if slot is None:
+            slot = self._slots[service] = Semaphore(self.in_flight)
+        started = time.monotonic()
+        if not slot.acquire(timeout=timeout / 2):
+            raise RpcOverloaded(f"{service}: {self.in_flight} calls in flight for {timeout / 2}s")
+        try:
+            remaining = max(timeout - (time.monotonic() - started), 0.5)
+            return self._call(service, method, correlation_id, remaining, kwargs)
+        finally:
+            slot.release()
+
+    def _call(
+        self, service: str, method: str, correlation_id: str | None, timeout: float, kwargs: dict
+    ) -> Any:
         call_id = uuid.uuid4().hex
         waiter = Event()
         self._pending[call_id] = waiter

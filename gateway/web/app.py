@@ -25,7 +25,9 @@ TEMPLATES = Path(__file__).resolve().parent.parent / "templates"
 
 def create_app(settings: Settings | None = None, rpc: RpcClient | None = None) -> GatewayApp:
     settings = settings or get_settings()
-    rpc = rpc or RpcClient(settings.amqp_uri, timeout=settings.rpc_timeout)
+    rpc = rpc or RpcClient(
+        settings.amqp_uri, timeout=settings.rpc_timeout, in_flight=settings.service_workers
+    )
     return GatewayApp(
         settings, SessionFactory("gateway", Base.metadata), rpc, make_environment(TEMPLATES)
     )

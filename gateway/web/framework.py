@@ -717,16 +717,27 @@ class GatewayApp:
                 },
                 status,
             )
-            if getattr(exc, "retry_after", None):  # a throttled login: when to come back
-                response.headers["Retry-After"] = str(exc.retry_after)
-            return response
+            return _retry_after(response, exc, status)
         try:
-            return ctx.render(
+            response = ctx.render(
                 "error.html.j2", status=status, status_code=status, message=message, details=details
             )
         except Exception:
             log.exception("could not render the error page")
-            return Response(message, status=status, mimetype="text/plain")
+            response = Response(message, status=status, mimetype="text/plain")
+        return _retry_after(response, exc, status)
+
+
+UNAVAILABLE_RETRY_AFTER = 5  # seconds: a service restarting, the broker coming back
+
+
+def _retry_after(response: Response, exc: Exception, status: int) -> Response:
+    """When to come back: a throttled login's wait, an overloaded service's (load shed),
+    a few seconds for any other 503."""
+    wait = getattr(exc, "retry_after", None) or (UNAVAILABLE_RETRY_AFTER if status == 503 else None)
+    if wait:
+        response.headers["Retry-After"] = str(wait)
+    return response
 
 
 # Secrets that some URLs carry (a password-reset or unsubscribe link's token): masked in logs
@@ -783,6 +794,13 @@ def _classify(exc: Exception) -> tuple[int, str, Any]:
     if isinstance(exc, RpcRemoteError):
         return 500, STATUS_MESSAGES[500], {}
     return 500, STATUS_MESSAGES[500], {}
+
+
+def raw_json_response(payload: Any, status: int = 200) -> Response:
+    """JSON of a reply that is JSON already (a service's serialised reply)."""
+    return Response(
+        json.dumps(payload, ensure_ascii=False), status=status, mimetype="application/json"
+    )
 
 
 def json_response(payload: Any, status: int = 200) -> Response:

@@ -22,7 +22,7 @@ from pydantic import BaseModel, RootModel, create_model
 from gateway.clients import protocol_methods, protocol_of
 from gateway.web import responses
 from gateway.web.forms import NoFields
-from gateway.web.framework import Ctx, post, route
+from gateway.web.framework import Ctx, post, raw_json_response, route
 
 
 @dataclass(frozen=True)
@@ -80,14 +80,17 @@ def _register(service: str, row: Api, verb: str, path: str, body, query, respons
             arguments["data"] = ctx.body
         if query is not None:
             arguments["query"] = ctx.query
-        reply = getattr(ctx.service(service), row.rpc)(**arguments)
         if row.file:
+            reply = getattr(ctx.service(service), row.rpc)(**arguments)
             if getattr(reply, "content_b64", None) is not None:
                 return responses.document(ctx, reply)
             return responses.csv_download(ctx, reply.content, reply.filename)
+        # The service's JSON as it came (its @rpc validated and serialised it against the
+        # contract that this route's OpenAPI schema is made of): written out once.
+        reply = getattr(ctx.service(service), row.rpc)(_raw=True, **arguments)
         if row.wrap:
             reply = {row.wrap: reply}
-        return reply, row.status
+        return raw_json_response(reply, row.status)
 
     handler.__name__ = row.endpoint
     handler.__qualname__ = row.endpoint

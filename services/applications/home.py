@@ -44,10 +44,15 @@ def _next_actions(session: Session, actor: Actor) -> list[dict]:
     today = clock.today()
     if actor.is_institution:
         calls = session.scalars(select(Call).where(Call.status == CALL_PUBLISHED)).all()
+        # Only the applications to the calls open now (an institution has one per call,
+        # over all the years: never load them all for a home page).
         mine = {
             a.call_id: a
             for a in session.scalars(
-                select(Application).where(Application.organisation_id == actor.organisation_id)
+                select(Application).where(
+                    Application.organisation_id == actor.organisation_id,
+                    Application.call_id.in_([c.id for c in calls]),
+                )
             )
         }
         for call in calls:

@@ -266,6 +266,14 @@ def _row(plans, coordinator: dict, sessions, code: str) -> dict:
     return plans.get_plan(actor=coordinator, plan_id=_state(sessions, code)["id"])["plan"]
 
 
+def _issue(plans, coordinator: dict, plan_id: int) -> dict:
+    """Issue, then render the issued PDF at once (a running service renders it in the
+    background after the issue; the demo has none, and its e-mails attach the PDF)."""
+    row = plans.issue(actor=coordinator, plan_id=plan_id)
+    plans.get_pdf(actor=coordinator, plan_id=plan_id, version=row["current_version"])
+    return row
+
+
 def _issued_plan(plans, coordinator: dict, cisss: dict, plan_id: int | None = None) -> dict:
     """Issued today to the CISSS; ``plan_id``: the draft a stopped demo left, completed."""
     today = clock.today()
@@ -364,7 +372,7 @@ def _issued_plan(plans, coordinator: dict, cisss: dict, plan_id: int | None = No
         },
     )
     plans.save_estimate(actor=coordinator, plan_id=plan_id, estimate=ESTIMATE)
-    plans.issue(actor=coordinator, plan_id=plan_id)
+    _issue(plans, coordinator, plan_id)
     return plans.get_plan(actor=coordinator, plan_id=plan_id)["plan"]
 
 
@@ -583,7 +591,7 @@ def _first_version_issued(
         },
     )
     plans.save_estimate(actor=coordinator, plan_id=plan_id, estimate=estimate)
-    plans.issue(actor=coordinator, plan_id=plan_id)
+    _issue(plans, coordinator, plan_id)
 
 
 def _version_issued(state: dict, number: int) -> bool:
@@ -622,7 +630,7 @@ def _issue_amendment(plans, coordinator, plan_id, number, summary, change, estim
     content = _jsonable(in_force["content"])
     plans.update_draft(actor=coordinator, plan_id=plan_id, data=_jsonable(change(content)))
     plans.save_estimate(actor=coordinator, plan_id=plan_id, estimate=estimate)
-    plans.issue(actor=coordinator, plan_id=plan_id)
+    _issue(plans, coordinator, plan_id)
 
 
 def _declined_stages(plans, coordinator: dict, employer: dict, bakery: dict) -> list:

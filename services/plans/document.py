@@ -150,3 +150,97 @@ def courtesy_translation_html(view: dict) -> str:
 
 def render_courtesy_translation(view: dict) -> bytes:
     return render_pdf(courtesy_translation_html(view))
+
+
+# -- draft previews -------------------------------------------------------------------------
+
+PREVIEW_CACHE_BYTES = 48 * 1024 * 1024
+
+
+class PreviewCache:
+    """Draft previews by the hash of their HTML, least recently used out first.
+
+    A preview is asked again and again while a coordinator checks a draft (and by each
+    person they show it to); rendering it costs a second or more of CPU. Its HTML is the
+    whole content of the document (the draft, billing's estimate, the parties, the
+    « projet » mark), so an unchanged draft gives the same hash and the same PDF, and any
+    change, however small, another hash: nothing to invalidate. Per process, bounded in
+    bytes; a service restarted renders again.
+    """
+
+    def __init__(self, limit: int = PREVIEW_CACHE_BYTES):
+        self.limit = limit
+        self._pdfs: dict[str, bytes] = {}  # insertion order = least recently used first
+        self._size = 0
+        self.hits = self.misses = 0
+
+    def pdf(self, html: str, render=None) -> bytes:
+        import hashlib
+
+        key = hashlib.sha256(html.encode("utf-8")).hexdigest()
+        pdf = self._pdfs.pop(key, None)
+        if pdf is not None:
+            self._pdfs[key] = pdf  # most recently used now
+            self.hits += 1
+            return pdf
+        self.misses += 1
+        pdf = (render or render_pdf)(html)
+        if len(pdf) <= self.limit and key not in self._pdfs:
+            self._pdfs[key] = pdf
+            self._size += len(pdf)
+            while self._size > self.limit:
+                oldest = next(iter(self._pdfs))
+                self._size -= len(self._pdfs.pop(oldest))
+        return pdf
+
+    def clear(self) -> None:
+        self._pdfs.clear()
+        self._size = 0
+
+
+previews = PreviewCache()
+
+
+def render_preview_pdf(view: dict, estimate_html: str | None) -> bytes:
+    """The draft marked « projet non émis », rendered once per distinct content."""
+    return previews.pdf(plan_html(view, estimate_html, draft=True))
+
+
+# -- issued PDFs, after the issue ------------------------------------------------------------
+
+BACKGROUND_RENDERS = 2  # issued PDFs rendered at once in the background, per process
+_background = None
+
+
+def render_later(bind, document_id: int) -> None:
+    """Render a just-issued version's PDF in the background, in its own session, when
+    fewer than ``BACKGROUND_RENDERS`` are already under way (else its first reader renders
+    it). Under nameko (eventlet) only: elsewhere the first reader renders it."""
+    global _background
+    import eventlet.patcher
+
+    if not eventlet.patcher.is_monkey_patched("socket"):
+        return
+    import eventlet
+
+    if _background is None:
+        _background = eventlet.GreenPool(BACKGROUND_RENDERS)
+    if _background.free():
+        _background.spawn_n(_render_in_background, bind, document_id)
+
+
+def _render_in_background(bind, document_id: int) -> None:
+    import logging
+
+    from sqlalchemy.orm import Session
+
+    from services.plans import lifecycle
+    from services.plans.models import PlanDocument
+
+    try:
+        with Session(bind, expire_on_commit=False) as session, session.begin():
+            row = session.get(PlanDocument, document_id)
+            if row is not None:
+                lifecycle.render_pending(session, row)
+    except Exception:  # its first reader renders it
+        logging.getLogger(__name__).exception("issued PDF %s not rendered", document_id)

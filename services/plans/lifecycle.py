@@ -198,11 +198,12 @@ def commit_issue(
     draft_hash: str,
     facts: dict,
     estimate: dict,
-    pdf: bytes,
+    html: str,
     estimate_hash: str,
 ) -> Plan:
-    """Freeze the version: status, date of issue, deadline, hash, PDF, ``plan.issued``
-    (with ``estimate_hash``, the estimate snapshot the version was issued with)."""
+    """Freeze the version: status, date of issue, deadline, hash, its document's HTML (the
+    PDF rendered from it after the commit: ``render_pending``), ``plan.issued`` (with
+    ``estimate_hash``, the estimate snapshot the version was issued with)."""
     plan = access.load_for_institution(session, actor, plan_id, for_update=True)
     version = plan.current
     if version.number != number or version.status != DRAFT:
@@ -230,9 +231,10 @@ def commit_issue(
             kind="plan_pdf",
             filename=f"{plan.reference}-v{version.number}.pdf",
             mime="application/pdf",
-            size=len(pdf),
-            sha256=hashlib.sha256(pdf).hexdigest(),
-            content=pdf,
+            size=0,
+            sha256=PENDING,
+            content=b"",
+            source_html=html,
             created_at=now,
         )
     )
@@ -590,6 +592,34 @@ def ratio(done: int, total: int) -> str:
     if total <= 0:
         return "0.00"
     return str((Decimal(done) / Decimal(total)).quantize(Decimal("0.01"), ROUND_HALF_UP))
+
+
+PENDING = ""  # the hash of an issued PDF not rendered yet
+
+
+def render_pending(session: Session, document: PlanDocument) -> PlanDocument:
+    """The issued PDF of ``document``, rendered now if it is still pending, once: the row is
+    locked while it renders, so a second reader (or the background render) waits for it and
+    then finds it done. Flushed; the caller's transaction commits it."""
+    if document.sha256 != PENDING or document.destroyed_on is not None:
+        return document
+    from services.plans.document import render_pdf
+
+    locked = session.scalar(
+        select(PlanDocument)
+        .where(PlanDocument.id == document.id)
+        .with_for_update()
+        .execution_options(populate_existing=True)
+    )
+    if locked.sha256 != PENDING or locked.destroyed_on is not None or not locked.source_html:
+        return locked
+    pdf = render_pdf(locked.source_html)
+    locked.content = pdf
+    locked.size = len(pdf)
+    locked.sha256 = hashlib.sha256(pdf).hexdigest()
+    locked.source_html = None
+    session.flush()
+    return locked
 
 
 def document_of(session: Session, version: PlanVersion, kind: str) -> PlanDocument | None:

@@ -169,6 +169,10 @@ class PlanDocument(Base):
     size: Mapped[int] = mapped_column(Integer)
     sha256: Mapped[str] = mapped_column(String(64))
     content: Mapped[bytes] = deferred(mapped_column(LargeBinary))
+    # An issued version's PDF is rendered after the issue has committed (by the service in
+    # the background, or by its first reader, whichever comes first): until then its HTML,
+    # frozen at the issue, waits here, with an empty content and hash (``lifecycle.PENDING``).
+    source_html: Mapped[str | None] = deferred(mapped_column(Text))
     created_at: Mapped[datetime] = mapped_column(DateTime(timezone=True))
     # A PDF that named candidate-workers, destroyed by the retention rule (its hash stays).
     destroyed_on: Mapped[date | None] = mapped_column(Date)

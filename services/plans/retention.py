@@ -44,7 +44,7 @@ from rac_shared.events import (
 )
 from rac_shared.formatting import long_date
 from rac_shared.outbox import record_event
-from services.plans import access, calendar, views
+from services.plans import access, calendar, lifecycle, views
 from services.plans.config import plans_settings
 from services.plans.models import (
     CANCELLED,
@@ -121,6 +121,9 @@ def anonymise(session: Session, plan: Plan, as_of: date) -> None:
         )
     )
     for document in documents:
+        # A PDF never read was never rendered: rendered now, so that its hash stays as the
+        # proof of what was issued (its HTML, which names them too, goes with it).
+        document = lifecycle.render_pending(session, document)
         document.content = b""
         document.destroyed_on = as_of
         destroyed += 1

@@ -282,7 +282,7 @@ class PlansService:
                 estimate_html = self.billing.estimate_html(
                     actor=caller, plan_id=plan_id, version=number
                 )
-        pdf = document.render_pdf(document.plan_html(view, estimate_html, draft=True))
+        pdf = document.render_preview_pdf(view, estimate_html)
         return pdf, reference, number, draft_hash
 
     @rpc
@@ -304,11 +304,14 @@ class PlansService:
     @rpc
     def issue(self, actor: Actor, plan_id: int) -> PlanRow:
         """Issue the draft version from this service's own data alone: check it and the
-        snapshot of billing's estimate, render the whole plan to PDF, then in one
-        transaction freeze the version (date of issue, 30-day deadline, content hash, PDF)
-        and record ``plan.issued`` with the estimate's hash — billing freezes that estimate
-        when it consumes the event. A failure at any step leaves the draft as it was.
-        The pages issue in the background (``request_issue``); the API and the demo here."""
+        snapshot of billing's estimate, write the whole plan as its document's HTML, then in
+        one transaction freeze the version (date of issue, 30-day deadline, content hash,
+        the HTML) and record ``plan.issued`` with the estimate's hash — billing freezes that
+        estimate when it consumes the event. A failure at any step leaves the draft as it
+        was. The PDF (a second or more of CPU) is rendered after the commit, in the
+        background or by its first reader (``lifecycle.render_pending``): the issue does
+        not wait for it. The pages issue in the background (``request_issue``); the API
+        and the demo here."""
         return self._issue(actor, plan_id)
 
     @rpc
@@ -380,7 +383,7 @@ class PlansService:
             content_hash=facts["content_hash"],
             estimate=estimate,
         )
-        pdf = document.render_plan_pdf(view, estimate_html)
+        html = document.plan_html(view, estimate_html)
         with self.db.begin():
             plan = lifecycle.commit_issue(
                 self.db,
@@ -390,12 +393,15 @@ class PlansService:
                 prep["draft_hash"],
                 facts,
                 estimate,
-                pdf,
+                html,
                 estimate_hash,
             )
             if task is not None:
                 task.done(self.db)
-            return views.plan_row(plan)
+            row = views.plan_row(plan)
+            pending = lifecycle.document_of(self.db, plan.current, "plan_pdf")
+        document.render_later(self.db.get_bind(), pending.id)
+        return row
 
     @staticmethod
     def _check_candidate_count(estimate: dict, candidates: int) -> None:
@@ -423,7 +429,7 @@ class PlansService:
         with self.db.begin():
             plan = access.load(self.db, actor, plan_id)
             _, row = self._issued_pdf(plan, actor, version)
-            return _file(row)
+            return _file(lifecycle.render_pending(self.db, row))
 
     @rpc
     def courtesy_translation(
@@ -468,6 +474,7 @@ class PlansService:
             if row is None:
                 raise not_found("Le PDF de cette version n'existe pas : elle n'a pas été émise.")
             retention.ensure_kept(row)
+            row = lifecycle.render_pending(self.db, row)
             return {
                 "filename": row.filename,
                 "mime": row.mime,

@@ -49,7 +49,7 @@ RETRY_SECONDS = 5  # then 10: a renderer that failed twice in a row is not retri
 LEASE_SECONDS = 600  # far above a render; a replica killed mid-render is taken over after it
 
 RUNNING_TEXT = {
-    ISSUE: "Production du PDF et émission de la version {version} en cours…",
+    ISSUE: "Émission de la version {version} en cours…",
     PREVIEW: "Production de l'aperçu PDF de la version {version} en cours…",
 }
 QUEUED_TEXT = {
@@ -60,13 +60,18 @@ DONE_TEXT = {
     ISSUE: "La version {version} est émise.",
     PREVIEW: "L'aperçu PDF de la version {version} est prêt.",
 }
+# The issue freezes the version with its document's HTML (its PDF is rendered after the
+# commit: ``lifecycle.render_pending``), so what fails it is not the PDF.
+FAILED_WORK = {
+    ISSUE: "Une erreur technique a empêché l'émission",
+    PREVIEW: "Le PDF n'a pas pu être produit",
+}
 RETRYING_TEXT = (
-    "Le PDF n'a pas pu être produit (essai {attempts} sur {max}) : nouvel essai automatique "
-    "dans quelques secondes."
+    "{work} (essai {attempts} sur {max}) : nouvel essai automatique dans quelques secondes."
 )
 GAVE_UP_TEXT = (
-    "Le PDF n'a pas pu être produit après {max} essais. Réessayez dans quelques minutes; "
-    "si l'échec se répète, écrivez au soutien de la plateforme."
+    "{work} après {max} essais. Réessayez dans quelques minutes; si l'échec se répète, "
+    "écrivez au soutien de la plateforme."
 )
 
 
@@ -185,10 +190,12 @@ def fail(session: Session, task_id: int, claimed_at: datetime, error: Exception)
     elif task.attempts < MAX_ATTEMPTS:
         task.status = QUEUED
         task.next_attempt_at = now + timedelta(seconds=RETRY_SECONDS * 2 ** (task.attempts - 1))
-        task.error = RETRYING_TEXT.format(attempts=task.attempts, max=MAX_ATTEMPTS)
+        task.error = RETRYING_TEXT.format(
+            work=FAILED_WORK[task.kind], attempts=task.attempts, max=MAX_ATTEMPTS
+        )
     else:
         task.status, task.finished_at = FAILED, now
-        task.error = GAVE_UP_TEXT.format(max=MAX_ATTEMPTS)
+        task.error = GAVE_UP_TEXT.format(work=FAILED_WORK[task.kind], max=MAX_ATTEMPTS)
     session.flush()
 
 
@@ -251,7 +258,7 @@ def view(task: PlanTask, plan: Plan) -> dict:
     elif task.status == DONE:
         message = DONE_TEXT[task.kind].format(**values)
     else:
-        message = task.error or GAVE_UP_TEXT.format(max=MAX_ATTEMPTS)
+        message = task.error or GAVE_UP_TEXT.format(work=FAILED_WORK[task.kind], max=MAX_ATTEMPTS)
     current = True
     if task.kind == PREVIEW:
         current = (

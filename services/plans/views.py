@@ -631,17 +631,36 @@ def list_plans(session: Session, actor: Actor, query: PlanQuery) -> dict:
     return reply(page, [row_of(*row, today) for row in page["rows"]])
 
 
-def awaiting_acceptance(session: Session, actor: Actor) -> list[dict]:
-    """The plans awaiting acceptance, the nearest deadline first (the home page's)."""
-    statement, current = _listed(actor)
-    statement = statement.where(current.status == ISSUED).order_by(
-        current.acceptance_deadline, Plan.id
+HOME_PENDING_SHOWN = 5  # offers awaiting acceptance named one by one on a home page
+
+
+def _awaiting(session: Session, actor: Actor):
+    """The actor's plans whose current version waits for the employer, nearest deadline
+    first: one query on the plan and its current version's columns (never the contents)."""
+    query = (
+        select(
+            Plan.id,
+            Plan.reference,
+            Plan.employer_name,
+            Plan.program_title,
+            Plan.program_code,
+            PlanVersion.acceptance_deadline,
+        )
+        .join(
+            PlanVersion,
+            (PlanVersion.plan_id == Plan.id) & (PlanVersion.number == Plan.current_version),
+        )
+        .where(PlanVersion.status == ISSUED)
     )
-    today = clock.today()
-    return [row_of(*row, today) for row in session.execute(statement).all()]
+    if actor.is_institution:
+        return query.where(Plan.institution_id == actor.organisation_id)
+    return query.where(Plan.employer_id == actor.organisation_id, Plan.ever_issued.is_(True))
 
 
 def home_summary(session: Session, actor: Actor) -> list[dict]:
+    """The offers awaiting acceptance (the nearest deadlines one by one, the others
+    counted), then the institution's ways into its plans: bounded queries whatever the
+    number of plans."""
     if actor.is_ministry:
         return [
             {
@@ -654,20 +673,38 @@ def home_summary(session: Session, actor: Actor) -> list[dict]:
     if not (actor.is_institution or actor.is_employer):
         return []
     actions = []
-    for row in awaiting_acceptance(session, actor):
-        days = row["days_left"]
+    awaiting = _awaiting(session, actor)
+    today = clock.today()
+    shown = session.execute(
+        awaiting.order_by(PlanVersion.acceptance_deadline, Plan.id.desc()).limit(HOME_PENDING_SHOWN)
+    ).all()
+    for row in shown:
+        days = deadlines.days_left(aware(row.acceptance_deadline), today)
         left = "dernier jour" if days == 0 else plural(days, "jour restant")
+        program = f"{row.program_title} ({row.program_code})"
         if actor.is_employer:
-            label = f"Plan {row['reference']} ({row['program']}) à accepter : {left}"
+            label = f"Plan {row.reference} ({program}) à accepter : {left}"
         else:
             label = (
-                f"Plan {row['reference']} en attente d'acceptation par "
-                f"{named(row['employer_name']).le} : "
+                f"Plan {row.reference} en attente d'acceptation par "
+                f"{named(row.employer_name).le} : "
                 f"{left}"
             )
         actions.append(
-            {"label": label, "url": f"/plans/{row['id']}", "count": None, "urgent": days <= 3}
+            {"label": label, "url": f"/plans/{row.id}", "count": None, "urgent": days <= 3}
         )
+    if len(shown) == HOME_PENDING_SHOWN:
+        total = session.scalar(select(func.count()).select_from(awaiting.subquery()))
+        if total > HOME_PENDING_SHOWN:
+            others = total - HOME_PENDING_SHOWN
+            actions.append(
+                {
+                    "label": "Autres plans en attente d'acceptation",
+                    "url": "/plans?statut=issued",
+                    "count": others,
+                    "urgent": False,
+                }
+            )
     if actor.is_institution:
         actions.append(
             {

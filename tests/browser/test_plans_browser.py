@@ -122,7 +122,7 @@ def test_coordinator_builds_and_issues_then_employer_downloads_and_accepts(
             page.get_by_role("button", name="Émettre le plan").click()
             progress = page.locator("#emission[role=status]")
             expect(progress).to_contain_text("en cours", timeout=60_000)
-            expect(progress).to_contain_text("Production du PDF et émission de la version 1")
+            expect(progress).to_contain_text("Émission de la version 1 en cours")
             expect(page.get_by_role("button", name="Émettre le plan")).to_have_count(0)
             page.screenshot(path=artefacts / "plan-issuing-progress.png", full_page=True)
             held.rollback()

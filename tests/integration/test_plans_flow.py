@@ -14,6 +14,7 @@ vhost, as billing and notifications receive them.
 from __future__ import annotations
 
 import base64
+import hashlib
 import html
 import io
 import re
@@ -252,7 +253,15 @@ def test_issue_pdf_reminders_then_lapse(platform, tokens, tap):
     )
     assert announced == acceptance_deadline(issued_on) == end_of_day(deadline_day)
 
-    # The PDF is stored in the plans database and served to both parties.
+    # The PDF is served to both parties (rendered after the issue, in the background or on
+    # the first read) and stored once in the plans database.
+    served = []
+    for email in (COORDINATOR, EMPLOYER):
+        response = platform.api("GET", f"/api/plans/{plan_id}/pdf", tokens[email])
+        assert response.status_code == 200
+        assert response.headers["Content-Type"] == "application/pdf"
+        assert response.content.startswith(b"%PDF")
+        served.append(response.content)
     with platform.engine("plans").connect() as connection:
         stored = connection.execute(
             text(
@@ -261,11 +270,8 @@ def test_issue_pdf_reminders_then_lapse(platform, tokens, tap):
             ),
             {"id": plan_id},
         ).one()
-    for email in (COORDINATOR, EMPLOYER):
-        response = platform.api("GET", f"/api/plans/{plan_id}/pdf", tokens[email])
-        assert response.status_code == 200
-        assert response.headers["Content-Type"] == "application/pdf"
-        assert response.content.startswith(b"%PDF") and len(response.content) == stored.size
+    assert served[0] == served[1] and len(served[0]) == stored.size
+    assert hashlib.sha256(served[0]).hexdigest() == stored.sha256
     # Its courtesy translation in English, offered on the plan page to both parties (the
     # API too); another organisation gets neither.
     for email in (COORDINATOR, EMPLOYER):

@@ -550,13 +550,13 @@ def test_issuing_in_the_background_a_failing_render_is_retried_shown_failed_then
     assert task_of(plans, coordinator, plan_id, "issue") is None
     plans.save_estimate(actor=coordinator, plan_id=plan_id, estimate=ESTIMATE)
 
-    renders, working = [], document.render_plan_pdf
+    renders, working = [], document.plan_html
 
-    def broken(view, estimate_html):
+    def broken(view, *args, **kwargs):  # the issue's document cannot be written (a crash)
         renders.append(view["version"]["number"])
-        raise PdfRenderingError("le moteur de rendu a cessé de répondre")
+        raise PdfRenderingError("le moteur de gabarits a cessé de répondre")
 
-    monkeypatch.setattr(document, "render_plan_pdf", broken)
+    monkeypatch.setattr(document, "plan_html", broken)
     monkeypatch.setattr(tasks, "RETRY_SECONDS", 0)  # retried at once (the back-off is 5 s, 10 s)
     asked = plans.request_issue(actor=coordinator, plan_id=plan_id)
     assert asked["pending"] and asked["version"] == 1 and asked["max_attempts"] == 3
@@ -566,7 +566,7 @@ def test_issuing_in_the_background_a_failing_render_is_retried_shown_failed_then
     failed = finished(plans, coordinator, plan_id, "issue")
     assert failed["failed"] and failed["status"] == "failed" and failed["status_label"] == "Échec"
     assert failed["attempts"] == 3 and renders == [1, 1, 1]  # retried, then given up
-    assert "n'a pas pu être produit après 3 essais" in failed["message"]
+    assert "a empêché l'émission après 3 essais" in failed["message"]
     view = plans.get_plan(actor=coordinator, plan_id=plan_id)
     assert view["plan"]["status"] == "draft" and view["version"]["status"] == "draft"
     assert [t["kind"] for t in view["tasks"]] == ["issue"]  # the plan page shows it
@@ -575,13 +575,16 @@ def test_issuing_in_the_background_a_failing_render_is_retried_shown_failed_then
         assert session.scalar(select(PlanTask.actor))["user_id"] == coordinator["user_id"]
 
     # « Réessayer l'émission », the renderer back: issued once, by the worker.
-    monkeypatch.setattr(document, "render_plan_pdf", working)
+    monkeypatch.setattr(document, "plan_html", working)
     again = plans.request_issue(actor=coordinator, plan_id=plan_id)
     assert again["pending"] and again["attempts"] == 0 and not again["failed"]
     done = finished(plans, coordinator, plan_id, "issue")
     assert done["ready"] and done["message"] == "La version 1 est émise.", done
     view = plans.get_plan(actor=coordinator, plan_id=plan_id)
     assert view["plan"]["status"] == "issued" and view["version"]["content_hash"]
+    # Its PDF, rendered after the issue (in the background, or now by this first read).
+    pdf = plans.get_pdf(actor=coordinator, plan_id=plan_id)
+    assert base64.b64decode(pdf["content_b64"]).startswith(b"%PDF-")
     with platform["plans_db"]() as session:
         pdfs = session.scalars(select(PlanDocument)).all()
         assert [d.kind for d in pdfs] == ["plan_pdf"] and pdfs[0].content.startswith(b"%PDF-")
@@ -684,3 +687,23 @@ def test_two_workers_claim_a_task_once_on_postgresql(postgres_plans):
         with postgres_plans() as session, session.begin():
             task = session.get(PlanTask, retaken.id)
             assert (task.status, task.attempts, task.error) == ("done", 2, None)
+
+
+def test_preview_of_an_unchanged_draft_is_rendered_once(plans, platform):
+    """The draft's preview is cached by the hash of its content: asked again unchanged, the
+    same PDF without a render; once the draft changes, a new render."""
+    from services.plans.document import previews
+
+    coordinator, plan_id = build_plan(plans, platform)
+    previews.clear()
+    hits, misses = previews.hits, previews.misses
+    first = plans.preview_pdf(actor=coordinator, plan_id=plan_id)
+    again = plans.preview_pdf(actor=coordinator, plan_id=plan_id)
+    assert (previews.hits - hits, previews.misses - misses) == (1, 1)
+    assert again["content_b64"] == first["content_b64"]
+    assert base64.b64decode(again["content_b64"]).startswith(b"%PDF")
+
+    plans.update_draft(actor=coordinator, plan_id=plan_id, data={"closure_dates": ["2026-12-24"]})
+    changed = plans.preview_pdf(actor=coordinator, plan_id=plan_id)
+    assert (previews.hits - hits, previews.misses - misses) == (1, 2)
+    assert changed["content_b64"] != first["content_b64"]

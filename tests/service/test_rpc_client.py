@@ -14,7 +14,7 @@ import eventlet
 import pytest
 from nameko.rpc import rpc
 
-from gateway.rpc_client import RpcClient, RpcTimeout, RpcUnavailable
+from gateway.rpc_client import RpcClient, RpcOverloaded, RpcTimeout, RpcUnavailable
 from rac_shared.errors import DomainError, invalid
 
 
@@ -63,6 +63,28 @@ def test_a_slow_service_times_out_and_its_late_reply_goes_nowhere(echo, client):
     eventlet.sleep(2.0)  # the late reply arrives: nobody waits for it any more
     assert client.call("echo", "echo", value="suivant") == {"value": "suivant"}
     assert client._pending == {}
+
+
+def test_calls_beyond_the_in_flight_limit_wait_their_turn_then_are_shed(echo, rabbit_config):
+    """Beyond ``in_flight`` calls to one service, the others wait in the gateway (not in the
+    service's queue, where they would expire): a call whose turn comes within half its
+    timeout succeeds, slower; one that cannot start in that time is shed (503 + Retry-After)
+    and never reaches the service."""
+    client = RpcClient(rabbit_config["AMQP_URI"], timeout=5.0, in_flight=2)
+    client.start()
+    assert client.wait_ready(10)
+    try:
+        pool = eventlet.GreenPool(10)
+        slow = [pool.spawn(client.call, "echo", "echo", value=n, delay=0.5) for n in range(4)]
+        assert [t.wait()["value"] for t in slow] == [0, 1, 2, 3]  # two at a time, all served
+        busy = [pool.spawn(client.call, "echo", "echo", value=n, delay=1.5) for n in range(2)]
+        eventlet.sleep(0.1)
+        with pytest.raises(RpcOverloaded) as shed:
+            client.call("echo", "echo", value="de trop", timeout=1.0)
+        assert isinstance(shed.value, RpcUnavailable) and shed.value.retry_after > 0
+        assert [t.wait()["value"] for t in busy] == [0, 1]
+    finally:
+        client.stop()
 
 
 def test_a_service_without_consumers_is_unavailable(client):

@@ -14,6 +14,7 @@ from werkzeug.test import Client
 from werkzeug.wrappers import Response
 
 from gateway.clients import TypedClient, protocol_of, target_of, typed_client
+from gateway.rpc_client import RpcOverloaded, RpcUnavailable
 from gateway.web.forms import decode, errors_for_fields, label_of
 from gateway.web.framework import PUBLIC, REGISTRY, route
 from gateway.web.openapi import openapi_document
@@ -47,6 +48,14 @@ def client():
     @route("/api/essai/filtres", access=PUBLIC, query=Filters)
     def test_api_filters(ctx):
         return {"status": ctx.query.status, "late": ctx.query.late}
+
+    @route("/api/essai/surcharge", access=PUBLIC)
+    def test_api_overloaded(ctx):
+        raise RpcOverloaded("plans: 10 calls in flight")
+
+    @route("/api/essai/indisponible", access=PUBLIC)
+    def test_api_unavailable(ctx):
+        raise RpcUnavailable("service plans is not running")
 
     @route("/api/essai/pieces", methods=("POST",), access=PUBLIC, form=UploadFields)
     def test_api_upload(ctx, form: UploadFields):
@@ -152,3 +161,14 @@ def test_a_client_name_may_name_another_part_of_a_service_contract():
     assert ctx.calls == [("applications", "support_requests")]  # counted as applications
     with pytest.raises(AttributeError):
         client.list_calls  # noqa: B018  (ApplicationsRpc's, not NetworkRpc's)
+
+
+def test_a_service_unavailable_or_shedding_load_says_when_to_come_back(client):
+    """503 always carries Retry-After: the overloaded service's short wait when the gateway
+    sheds load, a few seconds otherwise; the body stays the API's French error."""
+    http, _ = client
+    shed = http.get("/api/essai/surcharge")
+    assert shed.status_code == 503 and shed.headers["Retry-After"] == "2"
+    assert shed.json["error"]["code"] == "unavailable"
+    down = http.get("/api/essai/indisponible")
+    assert down.status_code == 503 and down.headers["Retry-After"] == "5"

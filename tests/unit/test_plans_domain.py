@@ -215,7 +215,7 @@ def issue(session, plan: Plan, when: datetime) -> PlanVersion:
             prep["draft_hash"],
             facts,
             ESTIMATE,
-            b"%PDF-1.7 placeholder",
+            '<html lang="fr"><p>Plan émis</p></html>',
             estimate_hash(ESTIMATE),
         )
         session.commit()
@@ -1013,3 +1013,22 @@ def test_lists_home_summary_and_network_figures(session):
     assert figures["total"] == 2 and figures["accepted_ever"] == 1
     assert figures["acceptance_rate"] == 100.0
     assert "CISSS" not in str(figures)
+
+
+def test_home_summary_names_the_nearest_offers_and_counts_the_others(session):
+    """However many offers wait, the home page names the five nearest deadlines and counts
+    the rest (one bounded query, not every plan's row)."""
+    plans = [fill(session, new_plan(session)) for _ in range(7)]
+    for day, plan in enumerate(plans, start=20):
+        issue(session, plan, at(2026, 1, day, 14, 0))
+    with clock.frozen_at(at(2026, 2, 18, 9, 0)):
+        actions = views.home_summary(session, EMPLOYER)
+    named_offers, others = actions[:-1], actions[-1]
+    assert [a["url"] for a in named_offers] == [f"/plans/{p.id}" for p in plans[:5]]
+    assert named_offers[0]["urgent"] and not named_offers[-1]["urgent"]
+    assert others == {
+        "label": "Autres plans en attente d'acceptation",
+        "url": "/plans?statut=issued",
+        "count": 2,
+        "urgent": False,
+    }

@@ -137,7 +137,7 @@ def fail(*args, **kwargs):
 
 @pytest.mark.parametrize(
     "step",
-    ["services.plans.document.render_plan_pdf", "services.plans.lifecycle.record_event"],
+    ["services.plans.document.plan_html", "services.plans.lifecycle.record_event"],
     ids=["rendering", "recording-plan-issued"],
 )
 def test_a_failure_while_issuing_leaves_the_draft_editable_and_the_estimate_open(

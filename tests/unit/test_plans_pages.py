@@ -418,23 +418,26 @@ def test_issuing_from_the_page_shows_its_progress_a_failure_in_french_then_the_p
     pending = json.loads(site.get(state_url))
     assert pending["pending"] and not pending["ready"] and pending["status"] == "queued"
 
-    working, renders = document.render_plan_pdf, []
+    working, renders = document.plan_html, []
 
-    def broken(view, estimate_html):
+    def broken(*args, **kwargs):  # the issue's document cannot be written (a crash)
         renders.append(1)
-        raise PdfRenderingError("moteur de rendu indisponible")
+        raise PdfRenderingError("moteur de gabarits indisponible")
 
-    monkeypatch.setattr(document, "render_plan_pdf", broken)
+    monkeypatch.setattr(document, "plan_html", broken)
     monkeypatch.setattr(tasks, "RETRY_SECONDS", 0)
     assert site.service.run_tasks() == 3 and len(renders) == 3  # retried, then given up
     failed = json.loads(site.get(state_url))
     assert failed["failed"] and failed["url"] == f"/plans/{plan_id}"  # the page says why
     page = html.unescape(site.get(f"/plans/{plan_id}"))
-    assert "L'émission de la version 1 n'a pas abouti. Le PDF n'a pas pu être produit" in page
+    assert (
+        "L'émission de la version 1 n'a pas abouti. Une erreur technique a empêché "
+        "l'émission après 3 essais" in page
+    )
     assert "Réessayer l'émission</button>" in page and "http-equiv" not in page
     assert site.rpc_("get_plan", plan_id=plan_id)["plan"]["status"] == "draft"
 
-    monkeypatch.setattr(document, "render_plan_pdf", working)
+    monkeypatch.setattr(document, "plan_html", working)
     site.post(f"/plans/{plan_id}/emettre", {})
     assert site.service.run_tasks() == 1
     done = json.loads(site.get(state_url))

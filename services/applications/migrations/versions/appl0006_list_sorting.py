@@ -5,8 +5,8 @@ The ministry's table of a call is read one page at a time in the order a French 
 expects (accents and case ignored): the name's sort key is stored beside it, filled here
 for the applications that exist.
 
-Revision ID: appl0005
-Revises: appl0004
+Revision ID: appl0006
+Revises: appl0005
 Create Date: 2026-12-07 13:00:00
 """
 import unicodedata
@@ -15,8 +15,8 @@ from alembic import op
 import sqlalchemy as sa
 
 
-revision = 'appl0005'
-down_revision = 'appl0004'
+revision = 'appl0006'
+down_revision = 'appl0005'
 branch_labels = None
 depends_on = None
 

@@ -1,15 +1,15 @@
 """plan tasks: issuing and previews done in the background, with a status the page shows
 
-Revision ID: plan0007
-Revises: plan0006
+Revision ID: plan0008
+Revises: plan0007
 Create Date: 2026-12-07 13:20:00.000000
 """
 from alembic import op
 import sqlalchemy as sa
 
 
-revision = 'plan0007'
-down_revision = 'plan0006'
+revision = 'plan0008'
+down_revision = 'plan0007'
 branch_labels = None
 depends_on = None
 
