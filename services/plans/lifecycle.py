@@ -44,6 +44,7 @@ from rac_shared.events import (
 )
 from rac_shared.formatting import long_date
 from rac_shared.outbox import record_event
+from rac_shared.pdf import render_pdf
 from services.plans import access, deadlines
 from services.plans.drafts import canonical_hash, content_of, editable_version
 from services.plans.models import (
@@ -603,8 +604,6 @@ def render_pending(session: Session, document: PlanDocument) -> PlanDocument:
     then finds it done. Flushed; the caller's transaction commits it."""
     if document.sha256 != PENDING or document.destroyed_on is not None:
         return document
-    from services.plans.document import render_pdf
-
     locked = session.scalar(
         select(PlanDocument)
         .where(PlanDocument.id == document.id)
