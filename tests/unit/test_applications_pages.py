@@ -34,6 +34,7 @@ from services.applications.testing import (
     memory_session,
 )
 from tests.support.gateway_app import gateway_app
+from tests.support.typography import ordinary_spaces
 from tests.unit.test_applications_domain import local, open_app, published_call
 from tests.unit.test_reporting_domain import designation
 
@@ -46,7 +47,7 @@ def render(template: str, actor: Actor, state: FormState | None = None, **contex
     ctx = Ctx(app=app, request=Request(EnvironBuilder(path="/").get_environ()))
     ctx.actor, ctx.unread_messages, ctx.form_state = actor, 0, state
     ctx.csrf_token = lambda: "jeton"
-    return app.templates.get_template(template).render(ctx=ctx, **context)
+    return ordinary_spaces(app.templates.get_template(template).render(ctx=ctx, **context))
 
 
 def assert_escaped(html: str) -> None:
@@ -203,7 +204,7 @@ def test_the_table_page_filters_by_the_query_model(session, application):
     done = render(
         "applications/bulk_admissibility_done.html.j2", ANALYST, call=table.call, r=result
     )
-    assert "1 demande déclarée recevable; 1 demande refusée" in done
+    assert "1 demande déclarée recevable ; 1 demande refusée" in done
     assert "<script>" not in done and "Demande 99" in done
 
 

@@ -11,6 +11,7 @@ import pytest
 
 from rac_shared import events as ev
 from services.notifications import catalogue, domain, replies
+from tests.support.typography import ordinary_spaces
 from tests.unit.test_notification_catalogue import HOSTILE, URL
 from tests.unit.test_notification_cerac_life import Directory
 
@@ -52,7 +53,7 @@ def compose(key: str, directory=None):
 def render(message, recipient):
     context = {**message.context, "full_name": recipient.full_name, "why": message.why,
                "subject": message.subject, "link": message.link}  # fmt: skip
-    return domain.render_email(message.kind, context)
+    return tuple(ordinary_spaces(part) for part in domain.render_email(message.kind, context))
 
 
 class FullDirectory(Directory):

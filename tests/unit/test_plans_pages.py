@@ -312,8 +312,8 @@ def test_the_editor_names_every_field_by_its_contract_path_and_shows_refusals(si
     assert f'<a class="button danger" href="/plans/{plan_id}/competences/0190/retirer">' in (
         site.get(f"/plans/{plan_id}/modifier")
     )  # a link to the separate confirmation step, not a button that acts at once
-    confirm = html.unescape(site.get(f"/plans/{plan_id}/competences/0190/retirer"))
-    assert "<h1>Retirer cette compétence du plan?</h1>" in confirm
+    confirm = ordinary_spaces(html.unescape(site.get(f"/plans/{plan_id}/competences/0190/retirer")))
+    assert "<h1>Retirer cette compétence du plan ?</h1>" in confirm
     assert "ne compteront plus dans la durée du plan" in confirm
     assert '<button type="submit" class="danger">Retirer la compétence</button>' in confirm
     assert site.rpc_("get_plan", plan_id=plan_id)["content"]["competencies"]  # still there

@@ -27,6 +27,7 @@ from services.scoring import (
     views,
 )
 from services.scoring.models import Base
+from tests.support.typography import ordinary_spaces
 
 HOSTILE = "<script>alert(1)</script> Cégep {{ 7*7 }}"
 MINISTRY = {"organisation_id": 1, "organisation_kind": OrganisationKind.MINISTRY}
@@ -137,7 +138,7 @@ def render(template: str, actor: Actor, **context) -> str:
     ctx = Ctx(app=app, request=Request(EnvironBuilder(path="/").get_environ()))
     ctx.actor, ctx.unread_messages = actor, 0
     ctx.csrf_token = lambda: "jeton"  # a fixed token: "49" must appear only if {{ 7*7 }} ran
-    return app.templates.get_template(template).render(ctx=ctx, **context)
+    return ordinary_spaces(app.templates.get_template(template).render(ctx=ctx, **context))
 
 
 def test_every_page_of_the_area_renders_escaped(session, decided):

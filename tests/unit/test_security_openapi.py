@@ -47,6 +47,6 @@ def test_file_downloads_are_documented_with_their_media_types():
         return set(paths[path]["get"]["responses"]["200"]["content"])
 
     assert media("/api/plans/{plan_id}/pdf") == {"application/pdf"}
-    assert media("/api/calls/{call_id}/applications.csv") == {"text/csv"}
+    assert media("/api/scoring/committees/{call_id}/matrix.csv") == {"text/csv"}
     assert "image/png" in media("/api/applications/{application_id}/attachments/{attachment_id}")
     assert media("/api/me") == {"application/json"}
