@@ -47,7 +47,7 @@ from rac_shared.contracts.calendar import CalendarRpc
 
 MAX_LOGO_BYTES = 512 * 1024
 MAX_SCAN_BYTES = 10 * 1024 * 1024  # a signed acceptance's scan, under the 12 Mo body limit
-ISSUE_SECONDS = 90  # billing freezes the estimate, then the whole plan is rendered to PDF
+ISSUE_SECONDS = 90  # a whole plan rendered to PDF (a preview; an issued one's first read)
 PROGRAM_CODE = re.compile(r"^[A-Z0-9]{3}\.[A-Z0-9]{2}$")
 
 
@@ -1046,6 +1046,7 @@ class PlansRpc(CalendarRpc, Protocol):
     def issue(self, plan_id: int) -> PlanRow:
         """Émettre la version en préparation (PDF, délai d'acceptation de 30 jours)"""
 
+    @slow(ISSUE_SECONDS)  # its first read renders it, when the background has not yet
     def get_pdf(self, plan_id: int, version: int | None = None) -> PlanFile:
         """Le PDF d'une version émise (application/pdf; ?version=N)"""
 
