@@ -296,7 +296,11 @@ def single_gateway(platform: Platform) -> tuple[subprocess.Popen, int]:
         stderr=subprocess.DEVNULL,
         start_new_session=True,
     )
-    wait_http(f"http://127.0.0.1:{port}/healthz")
+    try:
+        wait_http(f"http://127.0.0.1:{port}/healthz")
+    except Exception:
+        stop_group(process)  # never left running behind a failed section
+        raise
     return process, port
 
 

@@ -48,7 +48,7 @@ from rac_shared.contracts.listing import ListQuery, Page
 
 MAX_LOGO_BYTES = 512 * 1024
 MAX_SCAN_BYTES = 10 * 1024 * 1024  # a signed acceptance's scan, under the 12 Mo body limit
-ISSUE_SECONDS = 90  # billing freezes the estimate, then the whole plan is rendered to PDF
+ISSUE_SECONDS = 90  # a whole plan rendered to PDF (a preview; an issued one's first read)
 PROGRAM_CODE = re.compile(r"^[A-Z0-9]{3}\.[A-Z0-9]{2}$")
 
 
@@ -1144,11 +1144,12 @@ class PlansRpc(CalendarRpc, Protocol):
 
     def request_issue(self, plan_id: int) -> PlanTaskView:
         """Demander l'émission de la version en préparation : vérifiée tout de suite,
-        produite en arrière-plan (PDF, puis la version figée et plan.issued)"""
+        produite en arrière-plan (la version figée et plan.issued; son PDF ensuite)"""
 
     def plan_tasks(self, plan_id: int) -> list[PlanTaskView]:
         """L'état des travaux en arrière-plan du plan (émission, aperçu)"""
 
+    @slow(ISSUE_SECONDS)  # its first read renders it, when the background has not yet
     def get_pdf(self, plan_id: int, version: int | None = None) -> PlanFile:
         """Le PDF d'une version émise (application/pdf; ?version=N)"""
 
