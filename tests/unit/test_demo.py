@@ -118,7 +118,7 @@ def test_the_demo_at_the_2012_clock_resumes_after_failures_and_is_then_idempoten
 
         again = run_demo()
     assert "Plans de mise en œuvre : déjà présents." in again
-    assert "Journal d'audit : 0 faits" in again
+    assert "Journal d'audit : 0 fait ajouté" in again
     assert counts() == made
 
     plan_ids = set(plans_ids())
