@@ -11,7 +11,6 @@ from services.plans.retention import (
     anonymised_content,
     ended_on,
     purge_due_on,
-    retention_months,
 )
 
 
@@ -43,12 +42,26 @@ def test_the_retention_period_counts_calendar_months():
     assert purge_due_on(plan("completed", completed_on=date(2024, 2, 29)), 12) == date(2025, 2, 28)
 
 
-@pytest.mark.parametrize(
-    "value, months", [("", 24), ("36", 36), ("0", 24), ("deux", 24), (" 6 ", 6)]
-)
+@pytest.mark.parametrize("value, months", [(None, 24), ("36", 36), (" 6 ", 6)])
 def test_the_setting_is_whole_months_with_two_years_by_default(monkeypatch, value, months):
+    from services.plans.config import PlansSettings
+
+    if value is None:
+        monkeypatch.delenv("PLAN_RETENTION_MONTHS", raising=False)
+    else:
+        monkeypatch.setenv("PLAN_RETENTION_MONTHS", value)
+    assert PlansSettings().retention_months == months
+
+
+@pytest.mark.parametrize("value", ["0", "deux", "-3"])
+def test_a_malformed_retention_setting_is_refused_not_ignored(monkeypatch, value):
+    from pydantic import ValidationError
+
+    from services.plans.config import PlansSettings
+
     monkeypatch.setenv("PLAN_RETENTION_MONTHS", value)
-    assert retention_months() == months
+    with pytest.raises(ValidationError):
+        PlansSettings()
 
 
 def test_anonymisation_removes_identity_and_keeps_what_the_figures_need():
