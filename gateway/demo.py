@@ -13,6 +13,7 @@ from gateway.models import AuditEntry, CalendarFeed, Organisation, User
 from rac_shared.actor import OrganisationKind as K
 from rac_shared.actor import Role as R
 from rac_shared.clock import clock
+from rac_shared.french import plural
 from rac_shared.settings import Settings
 
 DEMO_PASSWORD = "rac-demo-2026"
@@ -331,6 +332,7 @@ def seed_audit_trail(context) -> tuple[str, dict]:
         gateway.deliver(body)
     added = chain_length() - before
     return (
-        f"Journal d'audit : {added} faits des services ajoutés à la chaîne (« rac audit verify »).",
+        f"Journal d'audit : {plural(added, 'fait ajouté')} à la chaîne, des services "
+        "(« rac audit verify »).",
         {},
     )

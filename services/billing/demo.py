@@ -30,7 +30,7 @@ from rac_shared.contracts.funding import (
 )
 from rac_shared.db import SessionFactory
 from rac_shared.formatting import long_date, money
-from rac_shared.french import plural
+from rac_shared.french import enumeration, plural
 from rac_shared.manifest import demo_actor
 from rac_shared.outbox import recorded_events
 from services.billing import estimates, funding
@@ -153,15 +153,11 @@ def describe(session: Session, cancelled_id: int) -> str:
     )
     final = session.get(Invoice, record.invoice_id) if record else None
     cancelled = session.scalar(select(Invoice).where(Invoice.plan_id == cancelled_id))
+    shown = [f"{number} (payée)" for number in paid]
+    shown += [f"{i.number} (échue le {long_date(i.due_on)})" for i in overdue]
     lines = [
         f"Facturation : {plural(len(invoices), 'facture émise')} pour les plans de "
-        f"démonstration, dont {', '.join(paid) or 'aucune'} "
-        f"({plural(len(paid), 'payée', with_count=False)}) et "
-        + (
-            ", ".join(f"{i.number} (échue le {long_date(i.due_on)})" for i in overdue)
-            or "aucune échue"
-        )
-        + "."
+        "démonstration" + (f", dont {enumeration(shown)}" if shown else "") + "."
     ]
     if cancelled is not None and final is not None and credit is not None:
         lines.append(

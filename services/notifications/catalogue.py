@@ -399,7 +399,7 @@ def plan_version_withdrawn(p: ev.PlanVersionWithdrawn, directory: Directory, url
 def plan_cancelled(p: ev.PlanCancelled, directory: Directory, url: str) -> Message:
     employer, institution = _plan_parties(p, directory)
     names = _names(p, directory)
-    party = names["institution"] if p.cancelled_by_party == "institution" else names["employer"]
+    party = (names["inst"] if p.cancelled_by_party == "institution" else names["emp"]).le
     return Message(
         kind="plan_cancelled",
         subject=f"Plan de mise en œuvre {p.reference} annulé",

@@ -120,7 +120,7 @@ def test_rac_demo_at_the_2012_clock_resumes_after_a_kill_then_adds_nothing(tmp_p
 
         again = fresh.rac("demo", timeout=900)
         assert "Plans de mise en œuvre : déjà présents." in again.stdout
-        assert "Journal d'audit : 0 faits" in again.stdout
+        assert "Journal d'audit : 0 fait ajouté" in again.stdout
         assert demo_rows(fresh) == made
         assert "Journal d'audit intact" in fresh.rac("audit", "verify").stdout
     finally:

@@ -172,7 +172,9 @@ class Platform:
         copied = demo and self._copy_template()
         self.rac("migrate")  # declares the vhost's queues (the schema is already there if copied)
         if demo and not copied:
-            self.rac("demo", "--quiet")
+            # The whole demo, every service's entrypoints in one process: minutes on a busy
+            # machine (a limit for a stuck run, not a measure).
+            self.rac("demo", "--quiet", timeout=900)
         return self
 
     def _copy_template(self) -> bool:

@@ -143,7 +143,7 @@ def test_the_demo_at_the_2012_clock_resumes_after_failures_and_is_then_idempoten
         again = run_demo()
         demo_plan_has_its_courtesy_translation()
     assert "Plans de mise en œuvre : déjà présents." in again
-    assert "Journal d'audit : 0 faits" in again
+    assert "Journal d'audit : 0 fait ajouté" in again
     assert counts() == made
     assert "Demandes de compléments : déjà présentes." in again
     assert complement_requests() == {

@@ -551,3 +551,25 @@ def test_credit_note_published_before_its_notice_existed_still_reads_well():
     message = catalogue.credit_note_issued(old, InMemoryDirectory(), URL)
     text, _ = render(message, message.recipients[0])
     assert "Motif : Avenant" in text and "Le solde" not in text and "réduit" not in text
+
+
+@pytest.mark.parametrize(
+    ("party", "by"),
+    [("institution", "le Cégep de Lévis"), ("employer", "le CISSS de Chaudière-Appalaches")],
+)
+def test_a_cancellation_names_who_cancelled_with_its_article(party, by):
+    payload = ev.PlanCancelled(
+        plan_id=3, version=1, reference="PMO-CLV-2026-003", institution_id=2, employer_id=8,
+        cancelled_on=date(2026, 11, 27), cancelled_by_party=party, reason="Projet reporté",
+    )  # fmt: skip
+
+    class Directory(InMemoryDirectory):
+        def get_organisation(self, organisation_id):
+            if organisation_id == 8:
+                return {"id": 8, "kind": "employer", "name": "CISSS de Chaudière-Appalaches"}
+            return super().get_organisation(organisation_id)
+
+    message = catalogue.COMPOSERS[ev.PlanCancelled](payload, Directory(), URL)
+    context = {**message.context, "full_name": "Julie Morin", "why": "", "subject": "", "link": ""}
+    text, _ = domain.render_email(message.kind, context)
+    assert f"a été annulé le 27 novembre 2026 par {by}." in text

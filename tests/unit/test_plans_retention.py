@@ -11,7 +11,6 @@ from services.plans.retention import (
     anonymised_content,
     ended_on,
     purge_due_on,
-    retention_months,
 )
 
 
@@ -43,34 +42,26 @@ def test_the_retention_period_counts_calendar_months():
     assert purge_due_on(plan("completed", completed_on=date(2024, 2, 29)), 12) == date(2025, 2, 28)
 
 
-@pytest.fixture
-def fresh_settings():
-    """The plans service's settings read again from the environment (they are read once)."""
-    from services.plans.config import plans_settings
+@pytest.mark.parametrize("value, months", [(None, 24), ("36", 36), (" 6 ", 6)])
+def test_the_setting_is_whole_months_with_two_years_by_default(monkeypatch, value, months):
+    from services.plans.config import PlansSettings
 
-    plans_settings.cache_clear()
-    yield plans_settings
-    plans_settings.cache_clear()
-
-
-@pytest.mark.parametrize("value, months", [(None, 24), ("36", 36), ("6", 6)])
-def test_the_setting_is_whole_months_with_two_years_by_default(
-    monkeypatch, fresh_settings, value, months
-):
     if value is None:
         monkeypatch.delenv("PLAN_RETENTION_MONTHS", raising=False)
     else:
         monkeypatch.setenv("PLAN_RETENTION_MONTHS", value)
-    assert retention_months() == months
+    assert PlansSettings().retention_months == months
 
 
-@pytest.mark.parametrize("value", ["0", "deux"])
-def test_a_malformed_setting_stops_the_service_with_its_name(monkeypatch, fresh_settings, value):
+@pytest.mark.parametrize("value", ["0", "deux", "-3"])
+def test_a_malformed_retention_setting_is_refused_not_ignored(monkeypatch, value):
     from pydantic import ValidationError
 
+    from services.plans.config import PlansSettings
+
     monkeypatch.setenv("PLAN_RETENTION_MONTHS", value)
-    with pytest.raises(ValidationError, match="retention_months"):
-        retention_months()
+    with pytest.raises(ValidationError):
+        PlansSettings()
 
 
 def test_anonymisation_removes_identity_and_keeps_what_the_figures_need():
