@@ -95,7 +95,7 @@ def test_applications_are_counted_per_call_and_status_with_the_admissibility_dec
     assert by_call["Appel 2012-2013"]["total"] == 6
     assert by_call["Appel 2026"]["total"] == 0  # published, no application yet
     assert figures["total"] == 6
-    assert [s["label"] for s in figures["statuses"]][2:4] == ["Recevable", "Non recevable"]
+    assert [s["label"] for s in figures["statuses"]][3:5] == ["Recevable", "Non recevable"]
     assert second.id == by_call["Appel 2026"]["call_id"]
 
 
