@@ -406,7 +406,6 @@ def _pending_request(
     of its director of vocational training, a letter of support and a precision; the answer
     is due in eleven days, whatever the platform's date."""
     from services.applications import complements
-    from services.applications.receipt import render_receipt
     from services.applications.testing import MINIMAL_PDF
 
     today = clock.today()
@@ -444,8 +443,7 @@ def _pending_request(
         dossiers.sign(session, dg, application.id)
         dossiers.sign(session, rac, application.id)
     with clock.frozen_at(datetime.combine(deadline - timedelta(days=5), time(15, 20), MONTREAL)):
-        dossiers.submit(session, rac, application.id)
-        dossiers.attach_receipt(application, render_receipt)
+        dossiers.submit(session, rac, application.id)  # its receipt: the service's timer
     with clock.frozen_at(datetime.combine(deadline - timedelta(days=2), time(11, 0), MONTREAL)):
         review.record_paper_receipt(session, analyst, application.id, deadline - timedelta(days=2))
     presentation = min(call.sections, key=lambda section: section.position)
