@@ -148,7 +148,7 @@ def test_a_cegep_submits_with_two_signatories_then_an_analyst_declares_it_admiss
     # -- the RAC coordinator opens and fills the application ------------------------------
     log_in(page, RAC)
     page.get_by_role(
-        "link", name=re.compile(f"Présenter une demande de reconnaissance : {TITLE}")
+        "link", name=re.compile(rf"Présenter une demande de reconnaissance\s:\s{TITLE}")
     ).click()
     expect(page.get_by_role("heading", level=1)).to_have_text(TITLE)
     page.get_by_role("button", name="Commencer la demande de votre établissement").click()

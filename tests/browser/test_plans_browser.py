@@ -163,7 +163,7 @@ def test_coordinator_builds_and_issues_then_employer_downloads_and_accepts(
         employer.get_by_role("link", name="Lire et accepter le plan en ligne").click()
         assert_accessible_basics(employer)
         employer.get_by_label("Votre titre").fill("Directrice des ressources humaines")
-        employer.get_by_label(re.compile("Écrivez « J’accepte »")).fill("J’accepte")
+        employer.get_by_label(re.compile(r"Écrivez «\s*J’accepte\s*»")).fill("J’accepte")
         employer.get_by_role("button", name="Accepter le plan").click()
         expect(employer.get_by_role("alert")).to_contain_text("Confirmez avoir lu le plan")
         expect(employer.get_by_label("Votre titre")).to_have_value(
@@ -196,7 +196,7 @@ def test_employer_sees_the_amendment_in_force_and_declines_the_pending_one(
     main = page.locator("main")
     expect(main).to_contain_text("Version en vigueur")
     expect(main).to_contain_text(
-        "la modification (version 3) attend l'acceptation de l'organisation; la version 2 "
+        "la modification (version 3) attend l'acceptation de l'organisation ; la version 2 "
         "demeure en vigueur d'ici là"
     )
     expect(main).to_contain_text("Version 3 — Émise, en attente d'acceptation (modification de la")
