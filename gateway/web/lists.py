@@ -77,11 +77,13 @@ def exports(
     fetch: Callable[..., Page],
     contract: Callable[[Ctx], ListQuery],
     columns: Callable[[Ctx], Sequence[Column]],
+    api: str | None = None,
 ) -> None:
     """``{path}.csv`` and ``{path}.xlsx`` (routes ``{name}_csv`` and ``{name}_xlsx``, files
     ``{filename}.csv`` and ``.xlsx``): every row of the list the page's query string
     asks (``contract`` makes the service's query from it), read page after page by
-    ``fetch(ctx, query, **url_args)`` (the path's ids, e.g. a call's)."""
+    ``fetch(ctx, query, **url_args)`` (the path's ids, e.g. a call's). With ``api``, the
+    same files at ``{api}.csv`` and ``{api}.xlsx`` for API clients (``api_{name}_csv``…)."""
 
     def rows(ctx: Ctx, url_args: dict):
         pages = every_page(lambda q: fetch(ctx, q, **url_args), contract(ctx))
@@ -100,3 +102,6 @@ def exports(
     as_xlsx.__name__ = as_xlsx.__qualname__ = f"{name}_xlsx"
     route(f"{path}.csv", access=access, query=query)(as_csv)
     route(f"{path}.xlsx", access=access, query=query)(as_xlsx)
+    if api is not None:
+        route(f"{api}.csv", access=access, query=query, name=f"api_{name}_csv")(as_csv)
+        route(f"{api}.xlsx", access=access, query=query, name=f"api_{name}_xlsx")(as_xlsx)

@@ -9,7 +9,7 @@ from functools import lru_cache
 from pydantic.json_schema import models_json_schema
 
 from gateway.web.framework import PUBLIC, REGISTRY, SIGNED_IN
-from gateway.web.responses import FORMAT_MIMES
+from gateway.web.responses import FORMAT_MIMES, XLSX_MIME
 
 ERROR_SCHEMA = {
     "type": "object",
@@ -165,6 +165,8 @@ def _file_content(path: str, method: str) -> dict | None:
         return None
     if path.endswith(".csv"):
         return {"text/csv": {"schema": {"type": "string"}}}
+    if path.endswith(".xlsx"):
+        return {XLSX_MIME: BINARY}
     if path.endswith(("/pdf", "/letter", "/guide", "/receipt")):
         return {"application/pdf": BINARY}
     if re.search(r"/attachments/<int:\w+>$", path):

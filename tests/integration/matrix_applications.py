@@ -97,6 +97,8 @@ ROUTES = {
     ("api_call_close", "POST"): (f"{AC}/close", ADMIN, 404),
     ("api_call_amend", "POST"): (f"{AC}/amendments", ADMIN, 415),
     ("api_call_applications", "GET"): (f"{AC}/applications", STAFF, 404),
+    ("api_call_applications_csv", "GET"): (f"{AC}/applications.csv", STAFF, 404),
+    ("api_call_applications_xlsx", "GET"): (f"{AC}/applications.xlsx", STAFF, 404),
     # -- API: applications ----------------------------------------------------------------
     ("api_application_open", "POST"): (f"{AC}/applications", INSTITUTIONS, 404),
     ("api_application", "GET"): (AD, AREA, 404),

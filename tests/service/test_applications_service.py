@@ -645,7 +645,7 @@ def test_amendment_rpc_announces_to_institutions_with_an_application(rpc, sessio
     ]
 
 
-def test_table_csv_and_home_summary_rpcs(rpc):
+def test_table_list_and_home_summary_rpcs(rpc):
     call = create_published_call(rpc)
     with clock.frozen_at(local(2012, 12, 10, 10, 0)):
         levis = rpc(LEVIS_RAC, "open_application", call_id=call["id"])["id"]
@@ -660,7 +660,7 @@ def test_table_csv_and_home_summary_rpcs(rpc):
             call_id=call["id"],
             query={"order": "collégial", "sort": "-submitted_at", "region": ""},
         )
-        assert [r["organisation_name"] for r in table["rows"]] == [
+        assert [r["organisation_name"] for r in table["listing"]["items"]] == [
             "Cégep de Lévis",
             "Cégep Marie-Victorin",
         ]
@@ -674,10 +674,11 @@ def test_table_csv_and_home_summary_rpcs(rpc):
         with pytest.raises(DomainError) as error:
             rpc(ANALYST, "applications_table", call_id=call["id"], query={"sort": "secret"})
         assert error.value.details == {"sort": "Cette valeur n'est pas permise."}
-        exported = rpc(ADMIN, "applications_csv", call_id=call["id"], query={"status": "submitted"})
-        assert exported["filename"] == f"demandes-appel-{call['id']}.csv"
-        lines = exported["content"].lstrip("\ufeff").strip().split("\r\n")
-        assert len(lines) == 2 and lines[1].startswith(f"CERAC-2012-CLV-{levis:04d};")
+        submitted = rpc(
+            ADMIN, "list_applications", call_id=call["id"], query={"status": "submitted"}
+        )
+        assert submitted["count"] == 1 and submitted["next_cursor"] is None
+        assert submitted["items"][0]["reference"] == f"CERAC-2012-CLV-{levis:04d}"
         *actions, link = rpc(ANALYST, "home_summary")
         assert link["url"] == "/appels"
         assert {a["count"] for a in actions} == {1}

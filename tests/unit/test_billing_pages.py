@@ -188,6 +188,8 @@ def test_each_billing_page_asks_the_billing_service_once(session):
         (LEVIS_RAC, "/facturation/releve"),
         (LEVIS_RAC, "/facturation/anciennete"),
         (LEVIS_RAC, "/facturation/parametres"),
+        (LEVIS_RAC, "/facturation/notes-de-credit"),
+        (CISSS_HR, "/facturation/notes-de-credit"),
         (CISSS_HR, "/facturation"),
         (CISSS_HR, "/facturation/releve"),
     ):

@@ -11,8 +11,9 @@ from html.parser import HTMLParser
 
 import pytest
 
-from gateway.web.billing.pages import InvoiceOrder, InvoicesFilter, cost_rows
+from gateway.web.billing.pages import InvoicesFilter, cost_rows
 from gateway.web.forms import FormState, encode
+from gateway.web.lists import Pager
 from rac_shared.clock import clock
 from rac_shared.contracts import billing as B
 from rac_shared.contracts.billing import (
@@ -217,7 +218,13 @@ def page_cases(data):
                 filters=InvoicesFilter(statut=InvoiceFilter.OVERDUE),
                 employer_id=None,
                 statuses=InvoiceFilter.choices(),
-                orders=InvoiceOrder.choices(),
+                orders=B.InvoiceSort.choices(),
+                pager=Pager(
+                    count=1,
+                    next_url="/facturation?curseur=x",
+                    first_url=None,
+                    export_query="?statut=overdue",
+                ),
                 form=FormState(),
             ),
         ),

@@ -9,6 +9,7 @@ from collections import Counter
 import gateway.web.app  # noqa: F401  (registers every route)
 from gateway.web.framework import REGISTRY
 from gateway.web.openapi import openapi_document
+from gateway.web.responses import XLSX_MIME
 
 
 def resolve(document: dict, schema: dict) -> dict:
@@ -47,6 +48,7 @@ def test_file_downloads_are_documented_with_their_media_types():
         return set(paths[path]["get"]["responses"]["200"]["content"])
 
     assert media("/api/plans/{plan_id}/pdf") == {"application/pdf"}
-    assert media("/api/scoring/committees/{call_id}/matrix.csv") == {"text/csv"}
+    assert media("/api/calls/{call_id}/applications.csv") == {"text/csv"}
+    assert media("/api/calls/{call_id}/applications.xlsx") == {XLSX_MIME}
     assert "image/png" in media("/api/applications/{application_id}/attachments/{attachment_id}")
     assert media("/api/me") == {"application/json"}

@@ -369,6 +369,7 @@ lists.exports(
     ),
     contract=lambda ctx: ctx.query,
     columns=_application_columns,
+    api="/api/calls/<int:call_id>/applications",
 )
 
 

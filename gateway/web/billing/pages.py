@@ -174,14 +174,14 @@ def _credit_note_columns(ctx: Ctx) -> list[lists.Column]:
 
 @route("/facturation/notes-de-credit", access=READERS, query=CreditNotesFilter)
 def credit_notes_page(ctx: Ctx) -> Response:
+    # One RPC per page: an organisation is chosen from the invoices page's link or the API
+    # (``?employeur=``), not from a list the page would ask billing for a second time.
     page = ctx.billing.list_credit_notes(query=_credit_note_query(ctx))
-    employers = ctx.billing.statement_employers() if ctx.actor.is_institution else []
     return ctx.render(
         "billing/credit_notes.html.j2",
         page=page,
         pager=lists.pager(ctx, page),
         filters=ctx.query,
-        employers=[(e.id, e.name) for e in employers],
         reasons=billing.CreditReason.choices(),
         orders=billing.CreditNoteSort.choices(),
     )
