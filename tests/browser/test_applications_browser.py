@@ -166,7 +166,7 @@ def test_a_cegep_submits_with_two_signatories_then_an_analyst_declares_it_admiss
     page.get_by_role("button", name="Enregistrer la section").click()
     expect(page.get_by_role("alert")).to_contain_text("Rien n'a été modifié")
     expect(page.get_by_role("alert")).to_contain_text(
-        "La réponse compte 301 caractères; le maximum est 300."
+        "La réponse compte 301 caractères ; le maximum est 300."
     )
     expect(description).to_have_value("x" * 301)
     expect(description).to_have_attribute("aria-invalid", "true")
@@ -420,7 +420,7 @@ def test_an_analyst_asks_for_complements_the_institution_answers_and_the_analysi
         for c in platform.api("GET", "/api/calls", token).json()["calls"]
         if c["deadline_date"] == "2012-12-21"
     ]
-    rows = platform.api("GET", f"/api/calls/{call['id']}/applications", token).json()["rows"]
+    rows = platform.api("GET", f"/api/calls/{call['id']}/applications", token).json()["items"]
     [cmv] = [r for r in rows if r["organisation_name"] == "Cégep Marie-Victorin"]
     url = f"/demandes/{cmv['id']}"
     due = datetime.now(MONTREAL).date() + timedelta(days=10)

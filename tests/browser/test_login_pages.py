@@ -232,7 +232,7 @@ def test_password_reset_by_email_in_the_browser(platform, page, artefacts):
     new_password = "pain-de-menage-2026"
 
     page.goto("/connexion")
-    page.get_by_role("link", name="Mot de passe oublié?").click()
+    page.get_by_role("link", name="Mot de passe oublié").click()
     expect(page.get_by_role("heading", level=1)).to_have_text("Mot de passe oublié")
     assert_accessible_basics(page)
     page.get_by_label("Adresse courriel de votre compte").fill(email)

@@ -136,7 +136,7 @@ def test_coordinator_builds_and_issues_then_employer_downloads_and_accepts(
     # Cancelling is a destructive step of its own, which says what will happen; going back
     # changes nothing.
     page.get_by_role("link", name="Annuler le plan…").click()
-    expect(page.get_by_role("heading", level=1)).to_have_text(f"Annuler le plan {reference}?")
+    expect(page.get_by_role("heading", level=1)).to_have_text(f"Annuler le plan {reference} ?")
     expect(page.get_by_role("note")).to_contain_text("L'annulation est définitive")
     expect(page.get_by_role("button", name="Annuler le plan")).to_have_class("danger")
     page.screenshot(path=artefacts / "plan-cancel-confirmation.png", full_page=True)

@@ -239,8 +239,8 @@ def test_the_whole_path_from_the_call_to_the_admissibility_decision(platform, ap
         "GET", f"/api/calls/{call['id']}/applications?order=collégial&status=submitted", ANALYST
     )
     assert table.status_code == 200, table.text
-    assert [r["reference"] for r in table.json()["rows"]] == [reference]
-    assert table.json()["counts"]["submitted"] == 1
+    assert [r["reference"] for r in table.json()["items"]] == [reference]
+    assert table.json()["count"] == 1
     exported = api("GET", f"/api/calls/{call['id']}/applications.csv", ANALYST)
     assert exported.status_code == 200
     assert exported.headers["Content-Type"].startswith("text/csv")
@@ -539,7 +539,7 @@ def test_the_demo_call_of_seed_000(platform, api):
     guide = api("GET", f"/api/calls/{demo['id']}/guide", LEVIS_RAC)
     assert guide.status_code == 200 and guide.content.startswith(b"%PDF")
     table = api("GET", f"/api/calls/{demo['id']}/applications", ANALYST).json()
-    statuses = {r["organisation_name"]: r["status"] for r in table["rows"]}
+    statuses = {r["organisation_name"]: r["status"] for r in table["items"]}
     assert statuses["Cégep de Lévis"] == "draft"
     assert statuses["Cégep Marie-Victorin"] == "submitted"
 
