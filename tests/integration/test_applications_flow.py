@@ -19,6 +19,7 @@ from rac_shared.clock import MONTREAL
 from services.applications.demo import CRITERIA_2012
 from services.applications.testing import EXE, MINIMAL_PDF
 from tests.support.polling import wait_until
+from tests.support.typography import ordinary_spaces
 
 pytestmark = pytest.mark.integration
 
@@ -346,7 +347,7 @@ def test_bulk_admissibility_from_the_table_with_a_confirmation(platform, api):
         "csrf_token": csrf, "application_ids": [str(application_id), "999999"],
         "decision": "recevable", "comment": reason})  # fmt: skip
     assert done.status_code == 200, done.text[:500]
-    assert "1 demande déclarée recevable; 1 demande refusée" in done.text
+    assert "1 demande déclarée recevable ; 1 demande refusée" in ordinary_spaces(done.text)
     assert "Cette demande n&#39;appartient pas à cet appel d&#39;intérêt." in done.text
     assert scalar(platform, "SELECT admissibility FROM applications WHERE id = :a",
                   a=application_id) == "recevable"  # fmt: skip

@@ -271,6 +271,8 @@ def test_the_employer_reads_the_demo_follow_up_with_its_small_counts_withheld(pl
     employer = platform.token("rh@cisss.demo.quebec")
     followed = []
     for plan in platform.api("GET", "/api/plans", employer).json()["items"]:
+        if plan["status"] == "cancelled":  # the demo's cancelled plan: its follow-up ended
+            continue
         theirs = platform.api("GET", f"/api/plans/{plan['id']}/progress", employer).json()
         if theirs["available"]:
             mine = platform.api("GET", f"/api/plans/{plan['id']}/progress", coordinator).json()
