@@ -167,7 +167,7 @@ def _file_content(path: str, method: str) -> dict | None:
         return {"text/csv": {"schema": {"type": "string"}}}
     if path.endswith(".xlsx"):
         return {XLSX_MIME: BINARY}
-    if path.endswith(("/pdf", "/letter", "/guide", "/receipt")):
+    if path.endswith(("/pdf", "/letter", "/guide", "/receipt", "/courtesy-translation")):
         return {"application/pdf": BINARY}
     if re.search(r"/attachments/<int:\w+>$", path):
         return {media_type: BINARY for media_type in ATTACHMENT_TYPES}

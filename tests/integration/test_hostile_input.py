@@ -430,7 +430,12 @@ def test_sql_metacharacters_in_searches_and_filters_change_nothing_and_match_not
         )  # fmt: skip
         who = BY_ROLE[role]
         session = None if spec.api else world.browser(who)
-        baseline = world.api("GET", path, who).json() if spec.api else None
+        baseline = None
+        if spec.api:  # what the route answers without the filter (a 404 when it has nothing,
+            # as a committee's assignment proposal for a call with no committee yet)
+            unfiltered = world.api("GET", path, who, expect=None)
+            assert unfiltered.status_code in (200, 404), f"{path}: {unfiltered.status_code}"
+            baseline = unfiltered.json() if unfiltered.status_code == 200 else None
         for name in params:
             for value in SQL_VALUES:
                 if spec.api:
@@ -442,7 +447,7 @@ def test_sql_metacharacters_in_searches_and_filters_change_nothing_and_match_not
                 where = f"{path}?{name}={value!r}"
                 if response.status_code >= 500:
                     failures.append(f"{where}: {response.status_code}")
-                elif spec.api and response.status_code == 200:
+                elif spec.api and response.status_code == 200 and baseline is not None:
                     if rows(response.json()) > rows(baseline):
                         failures.append(f"{where}: more rows than without the filter")
                 elif response.status_code not in (200, 303, 400, 404, 422):
