@@ -728,7 +728,7 @@ def test_the_committee_pages_run_the_whole_evaluation(platform, api, me):
     )  # fmt: skip
     assert consensus.status_code == 303
     committee_page = ordinary_spaces(admin.get(page).text)
-    assert "(consensus; moyenne 17,75)" in committee_page
+    assert "(consensus ; moyenne 17,75)" in committee_page
     assert "Geneviève Lévesque : 16" in committee_page
     designation = f"{page}/designation"
     recommended = admin.post(f"{page}/recommandation", {
