@@ -256,7 +256,7 @@ def test_a_cegep_submits_with_two_signatories_then_an_analyst_declares_it_admiss
     expect(page.get_by_role("heading", level=1)).to_have_text("Demandes de reconnaissance")
     page.get_by_label("Statut", exact=True).select_option("Déposée")
     page.get_by_role("button", name="Afficher").click()
-    table = page.get_by_role("table", name="1 demande affichée")
+    table = page.get_by_role("table", name="1 demande selon ces critères")
     expect(table).to_contain_text(reference)
     expect(table).to_contain_text("Non reçue")
     assert_labelled(page)
@@ -453,7 +453,7 @@ def test_an_analyst_asks_for_complements_the_institution_answers_and_the_analysi
         "link", name=re.compile("Répondre à la demande de compléments du Ministère")
     ).click()
     expect(page).to_have_url(re.compile(f"{url}#complements$"))
-    page.get_by_label(re.compile("^Fichier : Lettre d'appui d'un employeur")).set_input_files(
+    page.get_by_label(re.compile(r"^Fichier\s: Lettre d'appui d'un employeur")).set_input_files(
         files=[{"name": "lettre-employeur.pdf", "mimeType": "application/pdf",
                 "buffer": MINIMAL_PDF}]
     )  # fmt: skip

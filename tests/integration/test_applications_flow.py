@@ -246,8 +246,10 @@ def test_the_whole_path_from_the_call_to_the_admissibility_decision(platform, ap
     assert exported.status_code == 200
     assert exported.headers["Content-Type"].startswith("text/csv")
     rows = list(csv.reader(io.StringIO(exported.content.decode("utf-8-sig")), delimiter=";"))
-    assert rows[0][:2] == ["Référence", "Établissement"]
-    assert [reference, "Cégep de Lévis"] == rows[1][:2]
+    # The screen's columns: the institution first, its reference further on.
+    header = rows[0]
+    assert header[:2] == ["Établissement", "Type"] and "Référence" in header
+    assert rows[1][0] == "Cégep de Lévis" and rows[1][header.index("Référence")] == reference
 
     # Paper copy, then the four rules confirmed, then the decision.
     paper = api(
