@@ -30,7 +30,6 @@ CsvFormat = Literal["csv"] | None
 CSV_FORMAT = Field(None, title="Format", description="csv : le fichier au lieu du JSON")
 CsvOrPdfFormat = Literal["csv", "pdf"] | None
 XLSX_MIME = "application/vnd.openxmlformats-officedocument.spreadsheetml.sheet"
-XLSX_MIME = "application/vnd.openxmlformats-officedocument.spreadsheetml.sheet"
 
 
 def download(ctx, content: bytes, filename: str, mime: str, inline: bool = False) -> Response:
