@@ -6,7 +6,7 @@ STAMP := $(VENV)/.installed
 PYTHON ?= python3.11
 TEST_DATABASE_URL ?= postgresql://postgres@127.0.0.1:5432/postgres
 # Service, integration and browser suites run side by side (each module has its own platform).
-TEST_JOBS ?= 3
+TEST_JOBS ?= 4
 # The Québec government's design system vendored into gateway/static/sdg (make vendor-sdg).
 SDG_VERSION ?= 1.5.1
 

@@ -649,7 +649,11 @@ def platform_rows(args, sections: set[str]) -> list[Row]:
         # Production's connection pools, not the small ones of the test platforms.
         pools = {"DB_POOL_SIZE": "10", "DB_MAX_OVERFLOW": "10"}
         platform = Platform(
-            workdir, web_workers=args.gateway_workers, extra_env=pools, rpc_timeout=RPC_TIMEOUT
+            workdir,
+            web_workers=args.gateway_workers,
+            extra_env=pools,
+            rpc_timeout=RPC_TIMEOUT,
+            separate_services=True,  # as production runs them
         ).prepare()
         log("the data set: 5 000 plans, applications, invoices and reports for one institution")
         counts = dataset.seed(platform.database_urls)

@@ -32,8 +32,10 @@ def main(argv: list[str] | None = None) -> int:
     )
     demo_code.add_argument("email")
 
-    serve = commands.add_parser("serve", help="run one nameko service")
-    serve.add_argument("service")
+    serve = commands.add_parser(
+        "serve", help="run nameko services (one per process in production; several share one)"
+    )
+    serve.add_argument("service", nargs="+")
 
     web = commands.add_parser("web", help="run the web gateway (HTTP)")
     web.add_argument("--host", default="127.0.0.1")
@@ -161,13 +163,14 @@ def _cmd_serve(args) -> int:
     from rac import registry
     from rac.processes import serve
 
-    if args.service not in registry.services():
+    unknown = [name for name in args.service if name not in registry.services()]
+    if unknown:
         print(
-            f"Service inconnu : {args.service}. Choix : {', '.join(registry.services())}",
+            f"Service inconnu : {', '.join(unknown)}. Choix : {', '.join(registry.services())}",
             file=sys.stderr,
         )
         return 2
-    serve(args.service)
+    serve(*args.service)
     return 0
 
 

@@ -25,8 +25,10 @@ def declare_queues(names: list[str] | None = None, amqp_uri: str | None = None) 
     )
 
 
-def serve(name: str) -> None:
-    """Run one service under eventlet (what ``rac serve NAME`` does)."""
+def serve(*names: str) -> None:
+    """Run services under eventlet (what ``rac serve NAME…`` does): one per process in
+    production, so that each scales and fails on its own; several in one process where
+    memory and start-up time matter more (a small machine, the test platforms)."""
     import eventlet
 
     eventlet.monkey_patch()
@@ -43,10 +45,11 @@ def serve(name: str) -> None:
     configure_logging()
     set_process_role("service")
     settings = get_settings()
-    service_cls = registry.service(name).load_class()
-    declare_queues([name], settings.amqp_uri)
-    log.info("starting service %s", name, extra={"service": name})
-    run([service_cls], settings.nameko_config())
+    classes = [registry.service(name).load_class() for name in names]
+    declare_queues(list(names), settings.amqp_uri)
+    for name in names:
+        log.info("starting service %s", name, extra={"service": name})
+    run(classes, settings.nameko_config())
 
 
 def relay_all_services() -> int:

@@ -26,12 +26,19 @@ PYTHON = sys.executable
 
 # Known to be the longest: started first so that the run ends with short units.
 LONGEST_FIRST = (
-    "tests/integration/test_authorization_matrix.py",
+    "tests/browser/test_reflow_browser.py",
     "tests/integration/test_faults.py",
-    "tests/browser/test_plans_browser.py",
-    "tests/browser/test_applications_browser.py",
+    "tests/service",
     "tests/integration/test_plans_flow.py",
-    "tests/integration/test_gateway_security.py",
+    "tests/integration/test_billing_flow.py",
+    "tests/integration/test_hostile_input.py",
+    "tests/integration/test_audit_trail.py",
+    "tests/integration/test_authorization_matrix.py",
+    "tests/integration/test_scheduled_jobs.py",
+    "tests/integration/test_deployment.py",
+    "tests/integration/test_french_quality.py",
+    "tests/browser/test_applications_browser.py",
+    "tests/browser/test_scoring_browser.py",
 )
 
 
@@ -66,14 +73,31 @@ def command_for(unit: str) -> list[str]:
     ]
 
 
-def run_unit(unit: str, logs: Path) -> tuple[str, int, float, Path]:
+def run_unit(unit: str, logs: Path) -> tuple[str, int, float, float, Path]:
+    """Run one unit; returns its exit code, wall seconds and CPU seconds (the unit's pytest
+    process and every process it started and reaped: its platform, its browser)."""
     log = logs / (unit.replace("/", "_") + ".log")
     started = time.monotonic()
     with open(log, "wb") as output:
-        code = subprocess.run(
+        process = subprocess.Popen(
             command_for(unit), cwd=ROOT, stdout=output, stderr=subprocess.STDOUT, env=os.environ
-        ).returncode
-    return unit, code, time.monotonic() - started, log
+        )
+        _, status, usage = os.wait4(process.pid, 0)
+        process.returncode = os.waitstatus_to_exitcode(status)
+    cpu = usage.ru_utime + usage.ru_stime
+    return unit, process.returncode, time.monotonic() - started, cpu, log
+
+
+def machine_cpu() -> tuple[float, float]:
+    """Busy and total CPU seconds of the whole machine so far (``/proc/stat``): the run's
+    summary says how busy the cores were, which tells whether more jobs would help."""
+    try:
+        fields = [int(v) for v in Path("/proc/stat").read_text().split("\n")[0].split()[1:]]
+    except (OSError, ValueError):
+        return 0.0, 0.0
+    ticks = os.sysconf("SC_CLK_TCK")
+    idle = fields[3] + fields[4]  # idle, iowait
+    return (sum(fields) - idle) / ticks, sum(fields) / ticks
 
 
 def summary_line(log: Path) -> str:
@@ -89,6 +113,7 @@ def main() -> int:
     todo = args.units or units()
     logs = Path(tempfile.mkdtemp(prefix="rac-tests-"))
     started = time.monotonic()
+    busy_before, total_before = machine_cpu()
     failed = []
     # Migrations and the demo, once: every platform of the run copies these databases.
     sys.path.insert(0, str(ROOT))
@@ -103,9 +128,12 @@ def main() -> int:
             print(f"template databases {template}_* ready in {time.monotonic() - started:.0f} s")
             futures += [pool.submit(run_unit, unit, logs) for unit in todo if unit != UNIT_TESTS]
             for future in as_completed(futures):
-                unit, code, seconds, log = future.result()
+                unit, code, seconds, cpu, log = future.result()
                 status = "ok" if code == 0 else f"FAILED ({code})"
-                print(f"{unit:<58} {seconds:6.0f} s  {status}  {summary_line(log)}", flush=True)
+                print(
+                    f"{unit:<58} {seconds:6.0f} s {cpu:6.0f} s CPU  {status}  {summary_line(log)}",
+                    flush=True,
+                )
                 if code != 0:
                     failed.append((unit, log))
     finally:
@@ -114,7 +142,12 @@ def main() -> int:
     for unit, log in failed:
         print(f"\n===== {unit} =====\n{log.read_text(errors='replace')[-20000:]}", flush=True)
     total = time.monotonic() - started
-    print(f"\n{len(todo)} units in {total:.0f} s; {len(failed)} failed; logs in {logs}")
+    busy, whole = machine_cpu()
+    load = (busy - busy_before) / max(whole - total_before, 1e-9)
+    print(
+        f"\n{len(todo)} units in {total:.0f} s; {len(failed)} failed; logs in {logs}\n"
+        f"machine: {os.cpu_count()} cores {load:.0%} busy during the run (every process on it)"
+    )
     return 1 if failed else 0
 
 

@@ -40,6 +40,7 @@ CONTROL = "contient un caractère de contrôle non permis"
 def platform(tmp_path_factory):
     running = Platform(
         tmp_path_factory.mktemp("platform"),
+        separate_services=True,
         extra_env={
             "TRUSTED_PROXY_HEADER": "X-Forwarded-For",
             "LOGIN_MAX_FAILURES_PER_ADDRESS": str(PER_ADDRESS),

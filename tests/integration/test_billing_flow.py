@@ -39,6 +39,8 @@ from tests.support.platform import BIN
 from tests.support.polling import wait_until
 from tests.support.typography import ordinary_spaces
 
+# Stops and restarts one service: one process per service.
+SEPARATE_SERVICES = True
 PLAN_ID = 5001
 REFERENCE = "PMO-CMV-2026-5001"
 TODAY = clock.today()

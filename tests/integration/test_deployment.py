@@ -25,7 +25,7 @@ def platform(tmp_path_factory):
     """The platform with one role per service (``rac_t<id>_<service>``, a password each):
     DATABASE_URL is the server's superuser, which only ``rac migrate`` needs."""
     workdir = tmp_path_factory.mktemp("platform")
-    running = Platform(workdir)
+    running = Platform(workdir, separate_services=True)
     running.role_urls = {}
     for service, url in running.database_urls.items():
         database = make_url(url).database

@@ -71,7 +71,9 @@ def proxy():
 
 @pytest.fixture(scope="module")
 def platform(tmp_path_factory, proxy):
-    running = Platform(tmp_path_factory.mktemp("faults"), amqp_port=proxy.port).prepare()
+    running = Platform(
+        tmp_path_factory.mktemp("faults"), amqp_port=proxy.port, separate_services=True
+    ).prepare()
     try:
         running.start()
         yield running

@@ -23,7 +23,9 @@ def platform(tmp_path_factory):
     """The whole platform; handlers retry long enough (about 50 s of backoff) to outlast a
     directory restart on a loaded machine before an event is dead-lettered."""
     running = Platform(
-        tmp_path_factory.mktemp("platform"), extra_env={"HANDLER_MAX_ATTEMPTS": "8"}
+        tmp_path_factory.mktemp("platform"),
+        extra_env={"HANDLER_MAX_ATTEMPTS": "8"},
+        separate_services=True,
     ).prepare()
     try:
         running.start()

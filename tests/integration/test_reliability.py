@@ -13,6 +13,8 @@ from sqlalchemy import text
 from rac_shared.outbox import event_exchange
 from services.notifications.mailer import stable_message_id
 
+# Stops and restarts one service: one process per service.
+SEPARATE_SERVICES = True
 EVENT_TYPE = "user.password_reset_requested"
 HANDLER = "notifications.send_password_reset"
 NOTIFICATIONS_QUEUE = f"evt-gateway-{EVENT_TYPE}--notifications.send_password_reset"

@@ -53,6 +53,7 @@ def platform(tmp_path_factory):
     set_clock_file(clock_file, START)
     running = Platform(
         workdir,
+        separate_services=True,
         extra_env={
             "RAC_CLOCK_FILE": str(clock_file),
             "SCHEDULER_ENABLED": "true",

@@ -145,7 +145,7 @@ def test_an_institution_user_enrols_by_choice_and_the_administrator_resets_it(pl
     enrolled = browser.post(
         f"{platform.url}/connexion/activation",
         data={"csrf_token": _csrf(page.text), "code": code, "suite": "/"},
-        timeout=10,
+        timeout=60,  # ten recovery codes hashed with argon2: seconds on a busy machine
     )
     assert enrolled.status_code == 200
     recovery = re.findall(r"<li><code>([a-z2-9]{4}-[a-z2-9]{4})</code></li>", enrolled.text)

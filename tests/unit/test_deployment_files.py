@@ -257,3 +257,10 @@ def test_pgbouncer_refuses_to_trust_its_clients_in_production(monkeypatch):
     monkeypatch.setenv("RAC_ENV", "production")
     with pytest.raises(SystemExit, match="passwords"):
         configuration(Settings())
+
+
+def test_rac_serve_refuses_an_unknown_service_among_several_before_starting_any(capsys):
+    from rac.cli import main
+
+    assert main(["serve", "plans", "facturation", "billing"]) == 2
+    assert "Service inconnu : facturation." in capsys.readouterr().err
