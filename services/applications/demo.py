@@ -13,6 +13,7 @@ from rac_shared.actor import Actor, OrganisationKind, Role
 from rac_shared.clock import MONTREAL, clock
 from rac_shared.contracts.applications import CallIn, CriterionIn, GridIn, QuestionIn, SectionIn
 from rac_shared.db import SessionFactory
+from rac_shared.french import french_spacing_html
 from rac_shared.outbox import recorded_events
 from services.applications import calls, dossiers, review
 from services.applications.models import Application, Base, Call
@@ -143,7 +144,7 @@ EXTRA_SECTIONS = [
     ),
 ]
 
-GUIDE_HTML = """<!DOCTYPE html><html lang="fr-CA"><head><meta charset="utf-8">
+GUIDE_HTML = french_spacing_html("""<!DOCTYPE html><html lang="fr-CA"><head><meta charset="utf-8">
 <title>Guide de présentation d'une demande de reconnaissance</title>
 <style>body{font-family:"DejaVu Sans",sans-serif;font-size:11pt}h1{color:#095797}</style>
 </head><body>
@@ -164,7 +165,7 @@ autre gestionnaire désigné par la direction générale (centres de services sc
 officiels.</li><li>Dépôt au Ministère au plus tard le 21 décembre 2012.</li></ul>
 <h2>Financement</h2><p>Allocation annuelle maximale de 250 000 $ pour le fonctionnement d'un
 CERAC; montant supplémentaire pour des projets de développement.</p>
-</body></html>"""
+</body></html>""")
 
 
 def _at(*args: int) -> datetime:
