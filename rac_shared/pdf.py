@@ -61,6 +61,13 @@ PDF_VARIANT = "pdf/ua-1"
 DOCUMENT_CSS = "thead { display: table-header-group; } tfoot { display: table-row-group; }"
 
 
+WARM_UP = (
+    '<html lang="fr-CA"><head><title>Préparation</title></head><body><h1>Titre</h1>'
+    "<p>Texte <strong>gras</strong> et <em>italique</em>.</p><table><thead><tr><th>Poste"
+    "</th></tr></thead><tbody><tr><td>250 000,00 $</td></tr></tbody></table></body></html>"
+)
+
+
 def render_in_this_process(html: str) -> bytes:
     from weasyprint import CSS, HTML
 
@@ -177,6 +184,9 @@ def _serve(path: str) -> None:
     import weasyprint  # noqa: F401  (the point: imported once, before forking)
 
     logging.getLogger("weasyprint").setLevel(logging.ERROR)
+    # One small document first: fonts found and loaded, the user-agent stylesheets parsed,
+    # once here rather than in every child (each starts as a copy of this process).
+    render_in_this_process(WARM_UP)
     # Reap each child as it ends (waited for, its CPU time and memory count as this
     # process's children's, which is what ``make bench`` reads).
     signal.signal(signal.SIGCHLD, _reap_children)
