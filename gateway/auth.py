@@ -12,6 +12,7 @@ but the short-lived proof that the password step passed, good only for the secon
 from __future__ import annotations
 
 import base64
+import functools
 import hashlib
 import hmac
 import secrets
@@ -40,7 +41,26 @@ DECODE_OPTIONS = {f"require_{claim}": True for claim in REQUIRED_CLAIMS} | {
 }
 
 _hasher = PasswordHasher()
-_DUMMY_HASH = _hasher.hash("une valeur sans importance")
+
+
+@functools.cache
+def _dummy_hash() -> str:
+    """Checked when the user does not exist: the same work either way. Made on first use,
+    not at import (every gateway process imports this module)."""
+    return _hasher.hash("une valeur sans importance")
+
+
+def _off_the_hub(function, *args):
+    """Run a CPU-bound argon2 call in a real thread under eventlet (the C code releases the
+    GIL): tens of milliseconds per hash, ten for a set of recovery codes, during which the
+    process's other requests would otherwise wait. Called directly elsewhere."""
+    from eventlet import patcher
+
+    if patcher.is_monkey_patched("thread"):
+        from eventlet import tpool
+
+        return tpool.execute(function, *args)
+    return function(*args)
 
 
 class InvalidToken(Exception):
@@ -61,13 +81,28 @@ class TokenClaims:
 
 
 def hash_password(password: str) -> str:
-    return _hasher.hash(password)
+    return _off_the_hub(_hasher.hash, password)
+
+
+def hash_passwords(passwords: list[str]) -> list[str]:
+    """Several at once (recovery codes): one trip off the hub."""
+    return _off_the_hub(lambda: [_hasher.hash(p) for p in passwords])
 
 
 def verify_password(password_hash: str | None, password: str) -> bool:
     """Constant work whether or not the user exists (no account enumeration by timing)."""
+    return _off_the_hub(_verify, password_hash, password)
+
+
+def matching_hash(password_hashes: list[str], password: str) -> str | None:
+    """The first of ``password_hashes`` that ``password`` matches (a recovery code among
+    the unused ones), checked off the hub in one trip."""
+    return _off_the_hub(lambda: next((h for h in password_hashes if _verify(h, password)), None))
+
+
+def _verify(password_hash: str | None, password: str) -> bool:
     try:
-        return _hasher.verify(password_hash or _DUMMY_HASH, password) and bool(password_hash)
+        return _hasher.verify(password_hash or _dummy_hash(), password) and bool(password_hash)
     except (VerifyMismatchError, VerificationError, InvalidHashError):
         return False
 

@@ -114,7 +114,8 @@ def new_recovery_codes(session: Session, user: User) -> list[str]:
         for _ in range(RECOVERY_CODE_COUNT)
     ]
     session.add_all(
-        RecoveryCode(user_id=user.id, code_hash=auth.hash_password(code)) for code in codes
+        RecoveryCode(user_id=user.id, code_hash=code_hash)
+        for code_hash in auth.hash_passwords(codes)
     )
     return codes
 
@@ -146,12 +147,14 @@ def verify(session: Session, settings: Settings, user: User, code: str) -> str:
             _forget_failures(session, user)
             return "totp"
     else:
-        for recovery in session.scalars(
+        unused = session.scalars(
             select(RecoveryCode).where(
                 RecoveryCode.user_id == user.id, RecoveryCode.used_at.is_(None)
             )
-        ):
-            if auth.verify_password(recovery.code_hash, entered):
+        ).all()
+        matched = auth.matching_hash([recovery.code_hash for recovery in unused], entered)
+        for recovery in unused:
+            if recovery.code_hash == matched:
                 recovery.used_at = clock.now()
                 _forget_failures(session, user)
                 return "recovery"
