@@ -14,6 +14,7 @@ and the root gets ``role="img"``, a French ``<title>`` and ``<desc>`` and
 
 from __future__ import annotations
 
+import functools
 import hashlib
 import io
 import json
@@ -26,14 +27,7 @@ from collections.abc import Sequence
 from dataclasses import dataclass, field
 from decimal import Decimal
 
-import matplotlib
-
-matplotlib.use("svg")  # explicit, non-interactive backend: never a display, never a network
-
-from babel.numbers import format_decimal  # noqa: E402
-from matplotlib.backends.backend_svg import FigureCanvasSVG  # noqa: E402
-from matplotlib.figure import Figure  # noqa: E402
-from matplotlib.ticker import FuncFormatter, MaxNLocator  # noqa: E402
+from babel.numbers import format_decimal
 
 SVG_NS = "http://www.w3.org/2000/svg"
 XLINK_NS = "http://www.w3.org/1999/xlink"
@@ -143,8 +137,19 @@ class Chart:
         return hashlib.sha256(data.encode("utf-8")).hexdigest()
 
 
+@functools.cache
+def _matplotlib():
+    """matplotlib, loaded at the first chart drawn rather than when the gateway starts (a
+    third of a second of every web process's start, and most never draw)."""
+    import matplotlib
+
+    matplotlib.use("svg")  # explicit, non-interactive backend: never a display, never a network
+    return matplotlib
+
+
 def render(chart: Chart) -> str:
     """The chart as an inline, accessible SVG element (a string of markup)."""
+    matplotlib = _matplotlib()
     key = chart.key()
     with _render_lock:  # matplotlib's rcParams are process-wide: one drawing at a time
         cached = _cache.get(key)
@@ -165,6 +170,10 @@ def _floats(values) -> list[float]:
 
 
 def _draw(chart: Chart) -> str:
+    from matplotlib.backends.backend_svg import FigureCanvasSVG
+    from matplotlib.figure import Figure
+    from matplotlib.ticker import FuncFormatter, MaxNLocator
+
     categories = list(chart.categories)
     n = max(len(categories), 1)
     fmt = FORMATTERS[chart.unit]

@@ -10,9 +10,6 @@ from collections.abc import Sequence
 from datetime import date
 from decimal import Decimal
 
-from openpyxl import Workbook
-from openpyxl.utils import get_column_letter
-
 Cell = str | int | Decimal | date | None
 MONEY_FORMAT = '# ##0.00 "$"'
 
@@ -55,6 +52,9 @@ def csv_text(header: Sequence[str], rows: Sequence[Sequence[Cell]]) -> str:
 
 def xlsx_bytes(title: str, header: Sequence[str], rows: Sequence[Sequence[Cell]]) -> bytes:
     """One sheet named ``title`` (Excel allows 31 characters), the header in bold and frozen."""
+    from openpyxl import Workbook  # loaded by the first export, not by every process
+    from openpyxl.utils import get_column_letter
+
     workbook = Workbook()
     sheet = workbook.active
     sheet.title = title[:31]
