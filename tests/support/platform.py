@@ -176,7 +176,8 @@ class Platform:
             {"configure": ".*", "write": ".*", "read": ".*"},
         )
         copied = demo and self._copy_template()
-        self.rac("migrate")  # declares the vhost's queues (the schema is already there if copied)
+        if not copied:  # a copy is already migrated; each service declares its queues at start
+            self.rac("migrate")
         if demo and not copied:
             # The whole demo, every service's entrypoints in one process: minutes on a busy
             # machine (a limit for a stuck run, not a measure).
