@@ -173,3 +173,31 @@ def test_every_service_has_the_same_files_for_the_same_things(service):
     config = package / "config.py"
     if config.is_file():
         assert "pydantic_settings" in config.read_text()
+
+
+@pytest.mark.parametrize("package", [*(f"services/{s}" for s in SERVICES), "gateway"])
+def test_a_package_declares_its_scheduled_jobs_in_its_jobs_py_only(package):
+    """One naming scheme: a package's scheduled jobs and the code they run live in its
+    ``jobs.py`` (no ``report_jobs.py``, ``deadline_job.py`` beside it), and the manifest
+    names that module."""
+    root = ROOT / package
+    job_modules = sorted(
+        str(path.relative_to(root))
+        for path in root.rglob("*.py")
+        if "job" in path.stem and "versions" not in path.parts
+    )
+    declaring = sorted(
+        str(path.relative_to(root))
+        for path in root.rglob("*.py")
+        if "versions" not in path.parts
+        and any(
+            isinstance(node, ast.Call) and getattr(node.func, "id", None) == "ScheduledJob"
+            for node in ast.walk(ast.parse(path.read_text(), filename=str(path)))
+        )
+    )
+    manifest = registry.service(root.name)
+    if manifest.jobs is None:
+        assert job_modules == declaring == []
+    else:
+        assert manifest.jobs == package.replace("/", ".") + ".jobs"
+        assert job_modules == declaring == ["jobs.py"]
