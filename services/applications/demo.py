@@ -12,10 +12,10 @@ from __future__ import annotations
 import base64
 from datetime import date, datetime, time, timedelta
 
-from sqlalchemy import func, select, update
+from sqlalchemy import delete, func, select, update
 from sqlalchemy.orm import Session
 
-from rac_shared.actor import Actor, OrganisationKind, Role
+from rac_shared.actor import OrganisationKind, Role
 from rac_shared.clock import MONTREAL, clock
 from rac_shared.db import SessionFactory
 from rac_shared.manifest import demo_actor
@@ -26,6 +26,9 @@ from services.applications.models import (
     CALL_DRAFT,
     COMPLEMENT_PENDING,
     COMPLEMENT_RESUMED,
+    REPORT_CHANGES_REQUESTED,
+    REPORT_DRAFT,
+    REPORT_SUBMITTED,
     Answer,
     Application,
     Base,
@@ -715,51 +718,139 @@ def _register_archive(session: Session, row: dict, people: dict[str, dict]) -> N
     )
 
 
-def _actor(person: dict, organisation: dict) -> Actor:
-    return Actor(
-        user_id=person["id"],
-        role=Role(person["role"]),
-        organisation_id=organisation["id"],
-        organisation_kind=OrganisationKind(organisation["kind"]),
-        full_name=person["full_name"],
-    )
-
-
-def _cerac_actor(record, user_id: int) -> Actor:
-    """Who writes for a 2013 CERAC without accounts: its coordination, by name only."""
-    return Actor(
-        user_id=user_id,
-        role=Role.RAC_COORDINATOR,
-        organisation_id=record.organisation_id,
-        organisation_kind=OrganisationKind.CEGEP
-        if record.education_order == "collégial"
-        else OrganisationKind.SCHOOL_SERVICE_CENTRE,
-        full_name=f"Coordination de la RAC — {record.organisation_name}",
-    )
-
-
-def _fill_report(session: Session, who: Actor, report, complete: bool = True) -> None:
-    from rac_shared.contracts.network import ReportDraftIn
+def _register_and_lend(sessions, scoring_ceracs: list[dict], people: dict) -> bool:
+    """The network's records of the CERACs the scoring step designated (same ids) with their
+    yearly reports, then a temporary organisation id lent to those without an account
+    (put back by ``_give_back``). Own-table writes, not an entrypoint: on the platform
+    ``on_cerac_designated`` makes each record from ``cerac.designated``, but the 2013
+    CERACs were designated from files kept outside the platform and scoring publishes no
+    such event for them (its contract needs an application and an organisation); and the
+    reports' entrypoints take the CERAC from the writer's organisation, which they lack.
+    True if a record had to be made."""
     from services.applications import reporting
+    from services.applications.models import CeracRecord
 
+    made = False
+    with sessions.transaction() as session, clock.frozen_at(_at(2013, 6, 3, 9, 0)):
+        for row in scoring_ceracs:
+            if session.get(CeracRecord, row["cerac_id"]) is None:
+                _register_archive(session, row, people)
+                session.flush()
+                reporting.ensure_yearly_reports(session, session.get(CeracRecord, row["cerac_id"]))
+                made = True
+        for row in scoring_ceracs:
+            record = session.get(CeracRecord, row["cerac_id"])
+            if record.organisation_id is None:
+                record.organisation_id = -record.id
+    return made
+
+
+def _give_back(sessions) -> None:
+    """The last stage: the organisation ids lent by ``_register_and_lend`` put back to none,
+    and the events of these 2013-2015 facts (made at the clock of those years, whichever
+    run of the demo made them) removed from this service's outbox: nobody to notify."""
+    from services.applications.models import CeracRecord
+
+    with sessions.transaction() as session:
+        for record in session.scalars(select(CeracRecord).where(CeracRecord.organisation_id < 0)):
+            record.organisation_id = None
+        outbox = Base.metadata.tables["outbox"]
+        session.execute(
+            delete(outbox).where(
+                outbox.c.published_at.is_(None),
+                outbox.c.created_at >= _at(2013, 6, 1, 0, 0),
+                outbox.c.created_at < _at(2016, 1, 1, 0, 0),
+            )
+        )
+
+
+def _writer(record: dict) -> dict:
+    """Who writes for a 2013 CERAC without accounts: its coordination, by name only."""
+    return {
+        "user_id": 900000 + record["id"],
+        "role": Role.RAC_COORDINATOR.value,
+        "organisation_id": record["organisation_id"],
+        "organisation_kind": (
+            OrganisationKind.CEGEP
+            if record["education_order"] == "collégial"
+            else OrganisationKind.SCHOOL_SERVICE_CENTRE
+        ).value,
+        "full_name": f"Coordination de la RAC — {record['organisation_name']}",
+    }
+
+
+def _network_state(sessions, cerac_ids: list[int]) -> dict:
+    """The network as it stands in this service's own tables: each stage of
+    ``seed_reporting`` runs only if not done, so a stopped demo resumes."""
+    from services.applications.models import (
+        CeracRecord,
+        CeracReport,
+        ReportingDeadline,
+        SpecialMandate,
+        SupportRequest,
+    )
+
+    with sessions.transaction() as session:
+        records = [session.get(CeracRecord, cerac_id) for cerac_id in cerac_ids]
+        reports = {}
+        for report in session.scalars(select(CeracReport).order_by(CeracReport.id)):
+            reports[(report.cerac_id, report.period_key)] = {
+                "id": report.id,
+                "status": report.status,
+                "versions": report.versions_count,
+                "written": any(s.objectives or s.narrative for s in report.sections),
+                "period_label": report.period_label,
+                "organisation_name": report.cerac.organisation_name,
+                "special_mandate_id": report.special_mandate_id,
+                "sections": [
+                    {
+                        "key": s.key,
+                        "title": s.title,
+                        "sources": [i.source for i in s.indicators if i.source],
+                    }
+                    for s in sorted(report.sections, key=lambda s: s.position)
+                ],
+            }
+        return {
+            "records": [
+                {
+                    "id": r.id,
+                    "organisation_id": r.organisation_id,
+                    "organisation_name": r.organisation_name,
+                    "education_order": r.education_order,
+                }
+                for r in records
+            ],
+            "deadlines": set(session.scalars(select(ReportingDeadline.experimentation_year))),
+            "support": {
+                s.object: {"id": s.id, "answered": s.answer is not None}
+                for s in session.scalars(select(SupportRequest))
+            },
+            "mandates": list(session.scalars(select(SpecialMandate.id))),
+            "reports": reports,
+        }
+
+
+def _report_draft(report: dict, complete: bool = True) -> dict:
     sections = {}
-    for section in report.sections:
-        key = section.key
-        indicators = [{"source": i.source, "target": "3"} for i in section.indicators if i.source]
+    for section in report["sections"]:
+        key = section["key"]
+        indicators = [{"source": source, "target": "3"} for source in section["sources"]]
         for label, unit, target, achieved in INDICATORS.get(key, []):
             indicators.append(
                 {"label": label, "unit": unit, "target": str(target), "achieved": str(achieved)}
             )
         if key.startswith("livrable"):
-            objectives = f"Produire le livrable : {section.title}."
+            objectives = f"Produire le livrable : {section['title']}."
         else:
             objectives = OBJECTIVES.get(key, "")
         sections[key] = {
             "objectives": objectives,
             "narrative": (
-                f"{report.cerac.organisation_name} : bilan de l'année {report.period_label} "
-                f"pour « {section.title} ». Les activités prévues ont été réalisées avec les "
-                "établissements partenaires; les résultats sont présentés dans les indicateurs."
+                f"{report['organisation_name']} : bilan de l'année {report['period_label']} "
+                f"pour « {section['title']} ». Les activités prévues ont été réalisées avec "
+                "les établissements partenaires; les résultats sont présentés dans les "
+                "indicateurs."
             )
             if complete
             else "",
@@ -767,171 +858,176 @@ def _fill_report(session: Session, who: Actor, report, complete: bool = True) ->
         }
         if not complete:
             break  # a draft begun: only the first section is written
-    reporting.save_draft(
-        session, who, report.id, ReportDraftIn.model_validate({"sections": sections})
-    )
+    return {"sections": sections}
+
+
+class _Counting:
+    """The service's client, counting the calls made through it (none: all was done)."""
+
+    def __init__(self, client):
+        self._client, self.calls = client, 0
+
+    def __getattr__(self, method: str):
+        self.calls += 1
+        return getattr(self._client, method)
 
 
 def seed_reporting(
-    session: Session, organisations: dict, people: dict, scoring_ceracs: list[dict]
+    client, sessions, organisations: dict, people: dict, scoring_ceracs: list[dict]
 ) -> str:
     """The CERACs designated by the scoring demo (same ids), as the network lists them, with
     their reports for 2013-2014 and 2014-2015: accepted ones, one sent back then accepted,
     one submitted awaiting review, one draft (late), a special mandate, and two support
-    requests (one answered, one open). Idempotent.
-
-    The 2013 CERACs have no account on the platform: their reports are written through the
-    domain functions under a temporary organisation id, put back to "none" at the end, and
-    the events of these 2013-2015 facts are removed from the outbox (nobody to notify)."""
-    from rac_shared.contracts.network import (
-        DeadlineIn,
-        ReportReviewIn,
-        SpecialMandateIn,
-        SupportAnswerIn,
-        SupportRequestIn,
-    )
-    from services.applications import mandates, reporting, support
-    from services.applications.models import CeracRecord, CeracReport
-
+    requests (one answered, one open) — through the service's RPC methods at the clock of
+    those years (but for ``_register_and_lend``, see why there). Each stage runs only if
+    not done."""
     if not scoring_ceracs:
         return "Reddition de comptes : aucun CERAC désigné, rien à créer."
-    if session.scalar(select(func.count()).select_from(CeracReport)):
-        return "Réseau des CERAC et reddition de comptes : déjà présents."
-    outbox = Base.metadata.tables["outbox"]
-    last_event = session.scalar(select(func.max(outbox.c.id))) or 0
+    applications = _Counting(client)
+    registered = _register_and_lend(sessions, scoring_ceracs, people)
+    cerac_ids = [row["cerac_id"] for row in scoring_ceracs]
+    state = _network_state(sessions, cerac_ids)
     ministry = organisations["MES"]
-    admin = _actor(people["admin@mes.demo.quebec"], ministry)
-    analyst = _actor(people["analyste@mes.demo.quebec"], ministry)
-    levis_rac = _actor(people["rac@cegeplevis.demo.quebec"], organisations["CLV"])
-    csn_rac = _actor(people["rac@csnavigateurs.demo.quebec"], organisations["CSN"])
+    admin = demo_actor(people["admin@mes.demo.quebec"], ministry)
+    analyst = demo_actor(people["analyste@mes.demo.quebec"], ministry)
+    levis_rac = demo_actor(people["rac@cegeplevis.demo.quebec"], organisations["CLV"])
+    csn_rac = demo_actor(people["rac@csnavigateurs.demo.quebec"], organisations["CSN"])
+    records = state["records"]
 
-    archives = []
-    with clock.frozen_at(_at(2013, 6, 3, 9, 0)):
-        for row in scoring_ceracs:
-            if session.get(CeracRecord, row["cerac_id"]) is None:
-                _register_archive(session, row, people)
-        session.flush()
-        records = [session.get(CeracRecord, row["cerac_id"]) for row in scoring_ceracs]
-        for record in records:
-            if record.organisation_id is None:  # temporary, see the docstring
-                record.organisation_id = -record.id
-                archives.append(record)
-            reporting.ensure_yearly_reports(session, record)
     with clock.frozen_at(_at(2013, 9, 3, 10, 0)):
         for year, due in (("2013-2014", date(2014, 9, 30)), ("2014-2015", date(2015, 9, 30))):
-            payload = DeadlineIn(experimentation_year=year, due_date=due)
-            reporting.set_deadline(session, admin, payload.experimentation_year, payload.due_date)
+            if year not in state["deadlines"]:
+                applications.set_report_deadline(
+                    actor=admin, data={"experimentation_year": year, "due_date": due}
+                )
 
-    def named(fragment: str, fallback: int):
-        return next((r for r in records if fragment in r.organisation_name), records[fallback])
+    def named(fragment: str, fallback: int) -> dict:
+        return next((r for r in records if fragment in r["organisation_name"]), records[fallback])
 
     first = named("Sherbrooke", 0)
     second = named("Capitale", -1)
-    writers = {r.id: _cerac_actor(r, 900000 + r.id) for r in records}
+    writers = {r["id"]: _writer(r) for r in records}
 
-    with clock.frozen_at(_at(2013, 10, 15, 10, 0)):
-        answered = support.request_support(
-            session,
-            levis_rac,
-            first.id,
-            SupportRequestIn(
-                object="Mise en place de l'entrevue de validation",
-                program="180.A0 Soins infirmiers",
-                message="Nous démarrons la RAC en Soins infirmiers et souhaitons connaître vos "
-                "outils pour l'entrevue de validation.",
-            ),
-            organisations["CLV"]["name"],
-        )
-    with clock.frozen_at(_at(2013, 10, 22, 14, 0)):
-        support.answer(
-            session,
-            writers[first.id],
-            answered.id,
-            SupportAnswerIn(
-                answer="Avec plaisir : nous vous transmettons notre guide d'entrevue et vous "
-                "proposons une rencontre de travail le 5 novembre."
-            ),
-        )
-    with clock.frozen_at(_at(2015, 2, 10, 11, 0)):
-        support.request_support(
-            session,
-            csn_rac,
-            second.id,
-            SupportRequestIn(
-                object="Harmonisation des grilles d'évaluation en FP",
-                program="5321 Cuisine",
-                message="Nos spécialistes de contenu utilisent des grilles différentes d'un "
-                "centre à l'autre; pourriez-vous nous accompagner?",
-            ),
-            organisations["CSN"]["name"],
-        )
-
-    def report_of(record, year):
-        return session.scalar(
-            select(CeracReport).where(
-                CeracReport.cerac_id == record.id, CeracReport.period_key == f"annee:{year}"
+    answered = state["support"].get("Mise en place de l'entrevue de validation")
+    if answered is None:
+        with clock.frozen_at(_at(2013, 10, 15, 10, 0)):
+            made = applications.request_support(
+                actor=levis_rac,
+                cerac_id=first["id"],
+                data={
+                    "object": "Mise en place de l'entrevue de validation",
+                    "program": "180.A0 Soins infirmiers",
+                    "message": "Nous démarrons la RAC en Soins infirmiers et souhaitons "
+                    "connaître vos outils pour l'entrevue de validation.",
+                },
             )
-        )
+        answered = {"id": made["id"], "answered": False}
+    if not answered["answered"]:
+        with clock.frozen_at(_at(2013, 10, 22, 14, 0)):
+            applications.answer_support(
+                actor=writers[first["id"]],
+                request_id=answered["id"],
+                data={
+                    "answer": "Avec plaisir : nous vous transmettons notre guide d'entrevue et "
+                    "vous proposons une rencontre de travail le 5 novembre."
+                },
+            )
+    if "Harmonisation des grilles d'évaluation en FP" not in state["support"]:
+        with clock.frozen_at(_at(2015, 2, 10, 11, 0)):
+            applications.request_support(
+                actor=csn_rac,
+                cerac_id=second["id"],
+                data={
+                    "object": "Harmonisation des grilles d'évaluation en FP",
+                    "program": "5321 Cuisine",
+                    "message": "Nos spécialistes de contenu utilisent des grilles différentes "
+                    "d'un centre à l'autre; pourriez-vous nous accompagner?",
+                },
+            )
 
-    def submit_and_accept(record, year, submitted, accepted):
-        report = report_of(record, year)
-        with clock.frozen_at(submitted):
-            _fill_report(session, writers[record.id], report)
-            reporting.submit(session, writers[record.id], report.id)
-        if accepted is not None:
-            with clock.frozen_at(accepted):
-                reporting.review(session, analyst, report.id, ReportReviewIn(decision="accepted"))
-        return report
+    def report_of(record: dict, period_key: str) -> dict:
+        return _network_state(sessions, cerac_ids)["reports"][(record["id"], period_key)]
+
+    def write_and_submit(record: dict, report: dict, when: datetime) -> None:
+        if report["status"] in (REPORT_DRAFT, REPORT_CHANGES_REQUESTED):
+            with clock.frozen_at(when):
+                if not report["written"]:
+                    applications.save_report(
+                        actor=writers[record["id"]],
+                        report_id=report["id"],
+                        data=_report_draft(report),
+                    )
+                applications.submit_report(actor=writers[record["id"]], report_id=report["id"])
+
+    def review(report: dict, when: datetime, decision: dict) -> None:
+        with clock.frozen_at(when):
+            applications.review_report(actor=analyst, report_id=report["id"], data=decision)
+
+    accepted = {"decision": "accepted"}
+
+    def submit_and_accept(record: dict, year: str, submitted: datetime, accepted_at) -> None:
+        write_and_submit(record, report_of(record, f"annee:{year}"), submitted)
+        report = report_of(record, f"annee:{year}")
+        if accepted_at is not None and report["status"] == REPORT_SUBMITTED:
+            review(report, accepted_at, accepted)
 
     # The first CERAC: 2013-2014 sent back once, then accepted; 2014-2015 begun, now late.
-    report = report_of(first, "2013-2014")
-    with clock.frozen_at(_at(2014, 9, 20, 15, 0)):
-        _fill_report(session, writers[first.id], report)
-        reporting.submit(session, writers[first.id], report.id)
-    with clock.frozen_at(_at(2014, 10, 6, 10, 0)):
-        reporting.review(
-            session,
-            analyst,
-            report.id,
-            ReportReviewIn(
-                decision="changes_requested",
-                comments={
+    report = report_of(first, "annee:2013-2014")
+    if report["versions"] == 0:
+        write_and_submit(first, report, _at(2014, 9, 20, 15, 0))
+        report = report_of(first, "annee:2013-2014")
+    if report["status"] == REPORT_SUBMITTED and report["versions"] == 1:
+        review(
+            report,
+            _at(2014, 10, 6, 10, 0),
+            {
+                "decision": "changes_requested",
+                "comments": {
                     "quality": "Précisez quels établissements ont adopté la grille commune et "
                     "joignez le compte rendu de la rencontre d'harmonisation."
                 },
-            ),
+            },
         )
-    with clock.frozen_at(_at(2014, 10, 20, 9, 30)):
-        reporting.submit(session, writers[first.id], report.id)
-    with clock.frozen_at(_at(2014, 11, 3, 16, 0)):
-        reporting.review(session, analyst, report.id, ReportReviewIn(decision="accepted"))
-    with clock.frozen_at(_at(2015, 9, 10, 10, 0)):
-        _fill_report(session, writers[first.id], report_of(first, "2014-2015"), complete=False)
+        report = report_of(first, "annee:2013-2014")
+    write_and_submit(first, report, _at(2014, 10, 20, 9, 30))
+    report = report_of(first, "annee:2013-2014")
+    if report["status"] == REPORT_SUBMITTED:
+        review(report, _at(2014, 11, 3, 16, 0), accepted)
+    late = report_of(first, "annee:2014-2015")
+    if not late["written"]:
+        with clock.frozen_at(_at(2015, 9, 10, 10, 0)):
+            applications.save_report(
+                actor=writers[first["id"]],
+                report_id=late["id"],
+                data=_report_draft(late, complete=False),
+            )
 
     # The special mandate of the first CERAC, reported on and accepted.
-    with clock.frozen_at(_at(2014, 11, 10, 10, 0)):
-        mandate = mandates.assign(
-            session,
-            admin,
-            SpecialMandateIn(
-                cerac_id=first.id,
-                object="Harmonisation des outils d'évaluation en RAC au collégial",
-                deliverables=[
-                    "Inventaire des outils d'évaluation utilisés dans le réseau collégial",
-                    "Guide d'harmonisation des pratiques d'évaluation",
-                ],
-                due_date=date(2015, 6, 30),
-                amount="40000",
-            ),
-        )
-    mandate_report = session.scalar(
-        select(CeracReport).where(CeracReport.special_mandate_id == mandate.id)
+    if not state["mandates"]:
+        with clock.frozen_at(_at(2014, 11, 10, 10, 0)):
+            applications.assign_special_mandate(
+                actor=admin,
+                data={
+                    "cerac_id": first["id"],
+                    "object": "Harmonisation des outils d'évaluation en RAC au collégial",
+                    "deliverables": [
+                        "Inventaire des outils d'évaluation utilisés dans le réseau collégial",
+                        "Guide d'harmonisation des pratiques d'évaluation",
+                    ],
+                    "due_date": date(2015, 6, 30),
+                    "amount": "40000",
+                },
+            )
+    [mandate_id] = _network_state(sessions, cerac_ids)["mandates"]
+    mandate_key = next(
+        key
+        for key, report in _network_state(sessions, cerac_ids)["reports"].items()
+        if report["special_mandate_id"] == mandate_id
     )
-    with clock.frozen_at(_at(2015, 6, 22, 14, 0)):
-        _fill_report(session, writers[first.id], mandate_report)
-        reporting.submit(session, writers[first.id], mandate_report.id)
-    with clock.frozen_at(_at(2015, 7, 8, 10, 0)):
-        reporting.review(session, analyst, mandate_report.id, ReportReviewIn(decision="accepted"))
+    write_and_submit(first, report_of(first, mandate_key[1]), _at(2015, 6, 22, 14, 0))
+    mandate_report = report_of(first, mandate_key[1])
+    if mandate_report["status"] == REPORT_SUBMITTED:
+        review(mandate_report, _at(2015, 7, 8, 10, 0), accepted)
 
     # The second CERAC: 2013-2014 accepted, 2014-2015 submitted and awaiting review.
     submit_and_accept(second, "2013-2014", _at(2014, 9, 25, 11, 0), _at(2014, 10, 15, 10, 0))
@@ -944,15 +1040,14 @@ def seed_reporting(
         submit_and_accept(
             record, "2014-2015", _at(2015, 9, 22 + number, 10, 0), _at(2015, 10, 20, 10, number)
         )
-    for record in archives:
-        record.organisation_id = None
-    session.flush()
-    session.execute(outbox.delete().where(outbox.c.id > last_event))
+    _give_back(sessions)
+    if not registered and not applications.calls:
+        return "Réseau des CERAC et reddition de comptes : déjà présents."
     return (
         f"Réseau des CERAC : {len(records)} CERAC; demandes d'appui (une répondue, une en "
         f"attente); reddition de comptes 2013-2014 et 2014-2015 (rapport 2014-2015 de "
-        f"{first.organisation_name} en rédaction et en retard, celui de "
-        f"{second.organisation_name} déposé, à analyser); un mandat particulier."
+        f"{first['organisation_name']} en rédaction et en retard, celui de "
+        f"{second['organisation_name']} déposé, à analyser); un mandat particulier."
     )
 
 
@@ -985,6 +1080,11 @@ def seed_network(context) -> tuple[str, dict]:
     Forwards this service's events (``events``: those of both steps) for the audit trail."""
     directory = context.forwarded["directory"]
     ceracs = context.forwarded["designations"]["ceracs"]
-    with SessionFactory("applications", Base.metadata).transaction() as session:
-        summary = seed_reporting(session, directory["organisations"], directory["people"], ceracs)
+    summary = seed_reporting(
+        context.client("applications"),
+        SessionFactory("applications", Base.metadata),
+        directory["organisations"],
+        directory["people"],
+        ceracs,
+    )
     return summary, {"events": _history()}
