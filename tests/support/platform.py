@@ -22,6 +22,7 @@ from base64 import b64encode
 from email import message_from_bytes, policy
 from pathlib import Path
 
+import pytest
 import requests
 from sqlalchemy import create_engine, pool, text
 from sqlalchemy.engine import make_url
@@ -460,3 +461,15 @@ class Platform:
         raise AssertionError(
             f"expected {count} e-mail(s), got {len(self.mails())}\n{self.tail_logs()}"
         )
+
+
+@pytest.fixture(scope="module")
+def platform(tmp_path_factory):
+    """The whole platform in real processes over RabbitMQ and PostgreSQL (the integration
+    and browser suites' fixture, declared here once and imported by their conftest)."""
+    running = Platform(tmp_path_factory.mktemp("platform")).prepare()
+    try:
+        running.start()
+        yield running
+    finally:
+        running.stop()
