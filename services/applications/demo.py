@@ -12,7 +12,7 @@ from __future__ import annotations
 import base64
 from datetime import date, datetime, time, timedelta
 
-from sqlalchemy import delete, func, select, update
+from sqlalchemy import delete, func, or_, select, update
 from sqlalchemy.orm import Session
 
 from rac_shared.actor import OrganisationKind, Role
@@ -635,12 +635,17 @@ def _announced_long_ago(sessions, after_id: int) -> None:
     """The demo's events are facts of the past, announced at the time: they stay in this
     service's outbox as the record of what happened, marked published, so that nobody is
     e-mailed about them today (every ``rac demo`` on a fresh platform would otherwise
-    notify the institutions)."""
+    notify the institutions). Those of this run (after ``after_id``), and those a stopped
+    run left, older than two days (the latest of them is three days old)."""
+    long_ago = datetime.combine(clock.today() - timedelta(days=2), time(0, 0), MONTREAL)
     with sessions.transaction() as session:
         outbox = Base.metadata.tables["outbox"]
         session.execute(
             update(outbox)
-            .where(outbox.c.id > after_id, outbox.c.published_at.is_(None))
+            .where(
+                outbox.c.published_at.is_(None),
+                or_(outbox.c.id > after_id, outbox.c.created_at < long_ago),
+            )
             .values(published_at=clock.now())
         )
 

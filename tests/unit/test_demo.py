@@ -209,7 +209,12 @@ TODAY_CLOCK = datetime(2026, 12, 7, 10, 0, tzinfo=MONTREAL)
 
 def network_and_funding() -> dict[str, object]:
     """What the applications (network), scoring and billing (funding) steps make."""
-    from services.applications.models import CeracRecord, CeracReport, SupportRequest
+    from services.applications.models import (
+        CeracRecord,
+        CeracReport,
+        ComplementRequest,
+        SupportRequest,
+    )
     from services.billing.models import FundingDisbursement, FundingProject
     from services.scoring.models import Assignment, Evaluation, Score
 
@@ -221,6 +226,9 @@ def network_and_funding() -> dict[str, object]:
             ),
             "reports": select(CeracReport.status, func.count()).group_by(CeracReport.status),
             "support": select(func.count()).select_from(SupportRequest),
+            "complements": select(ComplementRequest.status, func.count()).group_by(
+                ComplementRequest.status
+            ),
         },
         "scoring": {
             "assignments": select(Assignment.status, func.count()).group_by(Assignment.status),
@@ -248,24 +256,26 @@ def network_and_funding() -> dict[str, object]:
     return found
 
 
-def test_the_network_committee_and_funding_resume_through_the_services_entrypoints(
+def test_calls_network_committee_and_funding_resume_through_the_services_entrypoints(
     fresh_platform, monkeypatch
 ):
-    """Stopped while the committee scores (scoring), while a CERAC's report is submitted
-    (applications) and while the ministry pays a disbursement (billing) — each step
+    """Stopped while an institution answers a « demande de compléments » and while a
+    CERAC's report is submitted (applications), while the committee scores (scoring) and
+    while the ministry pays a disbursement (billing) — each step
     through its own service's RPC methods: each run completes what the last one left,
     nothing twice, and none of these past facts is left to be announced."""
     from services.applications.service import ApplicationsService
     from services.billing.service import BillingService
     from services.scoring.service import ScoringService
 
+    failing_once(monkeypatch, ApplicationsService, "answer_complements", "panne simulée : appel")
     failing_once(monkeypatch, ScoringService, "save_scores", "panne simulée : évaluation")
     failing_once(monkeypatch, ApplicationsService, "submit_report", "panne simulée : réseau")
     failing_once(
         monkeypatch, BillingService, "pay_funding_disbursement", "panne simulée : financement"
     )
     with clock.frozen_at(TODAY_CLOCK):
-        for message in ("évaluation", "réseau", "financement"):
+        for message in ("appel", "évaluation", "réseau", "financement"):
             with pytest.raises(RuntimeError, match=f"panne simulée : {message}"):
                 run_demo()
         summary = run_demo()
@@ -277,6 +287,7 @@ def test_the_network_committee_and_funding_resume_through_the_services_entrypoin
         "ceracs without account": 4,
         "reports": {"accepted": 9, "submitted": 1, "draft": 1},
         "support": 2,
+        "complements": {"resumed": 1, "pending": 1},
         "assignments": {"submitted": 14},
         "scores": 84,
         "decisions": {"designated": 5, "not_designated": 2},
