@@ -9,7 +9,7 @@ version whose deadline passed yesterday (lapsed by the job) or falls 10, 3 or 1 
 ahead (one reminder each); the others are what a live database holds: accepted, completed,
 lapsed, drafts, and issued versions whose deadline is further than the furthest reminder.
 
-One fresh process then times the job's pass (``deadline_job.process_deadlines``, the whole
+One fresh process then times the job's pass (``jobs.process_deadlines``, the whole
 transaction of ``rac jobs run plan-deadlines --as-of``, flushed, then rolled back so that
 it can be repeated) ``--rounds`` times over each database, alternately, so that the load of
 the machine falls on both alike; the ratio of the medians should be about 1. Last, the job
@@ -145,7 +145,7 @@ def _child(as_of: date, urls: dict[str, str], rounds: int) -> dict:
     from rac_shared.clock import clock, end_of_day
     from rac_shared.db import SessionFactory
     from services.plans import deadlines
-    from services.plans.deadline_job import process_deadlines
+    from services.plans.jobs import process_deadlines
     from services.plans.models import Base
 
     factories = {name: SessionFactory("plans", Base.metadata, url) for name, url in urls.items()}

@@ -19,15 +19,9 @@ from datetime import datetime, timedelta
 from sqlalchemy import delete, func, select
 from sqlalchemy.orm import Session
 
-from rac_shared.actor import Actor, OrganisationKind, Role
+from rac_shared.actor import OrganisationKind
 from rac_shared.clock import clock
-from rac_shared.contracts.funding import (
-    AllocationIn,
-    DisbursementPaymentIn,
-    ProjectDecisionIn,
-    ProjectIn,
-    ScheduleIn,
-)
+from rac_shared.contracts.funding import ProjectIn
 from rac_shared.db import SessionFactory
 from rac_shared.formatting import long_date, money
 from rac_shared.french import enumeration, plural
@@ -35,10 +29,14 @@ from rac_shared.manifest import demo_actor
 from rac_shared.outbox import recorded_events
 from services.billing import estimates, funding
 from services.billing.models import (
+    DISBURSEMENT_PAID,
+    PROJECT_SUBMITTED,
     Base,
     CancellationCosts,
     CreditNote,
+    FundingCerac,
     FundingDisbursement,
+    FundingProject,
     Invoice,
     OperatingAllocation,
     Organisation,
@@ -201,110 +199,190 @@ DEMO_PROJECTS = [
 ]
 
 
-def seed_funding(session: Session, ceracs: list[dict], people: dict) -> str:
+def _register(sessions, ceracs: list[dict]) -> None:
+    """Billing's local records of the designated CERACs. Not through an entrypoint because
+    none makes them: on the platform ``on_cerac_designated`` makes each from
+    ``cerac.designated``, but the 2013 CERACs were designated from files kept outside the
+    platform (no application, mostly no institution account) and scoring publishes no such
+    event for them (its contract needs both). Idempotent (an upsert)."""
+    with sessions.transaction() as session:
+        for c in ceracs:
+            funding.upsert_cerac(
+                session,
+                cerac_id=c["cerac_id"],
+                organisation_id=c["organisation_id"],
+                name=c["organisation_name"],
+                education_order=c["education_order"],
+                mandate_parts=c["mandate_parts"],
+                experimentation_years=c["experimentation_years"],
+                designated_on=c["designated_on"],
+            )
+
+
+def _open_project(sessions, cerac_id: int, user_id: int, data: dict) -> None:
+    """A development project of the first CERAC. Not through ``submit_funding_project``,
+    which takes the CERAC from the signed-in institution's account: this 2013 CERAC has no
+    account on the platform (its projects were sent on paper and keyed by the ministry)."""
+    with sessions.transaction() as session:
+        cerac = session.get(FundingCerac, cerac_id)
+        funding.create_project(session, cerac, user_id, ProjectIn.model_validate(data))
+
+
+def _funding_state(sessions) -> dict:
+    """Billing's funding as it stands in its own tables: each stage of ``seed_funding``
+    runs only if not done, so a demo stopped anywhere completes when run again."""
+    with sessions.transaction() as session:
+        allocations = session.scalars(
+            select(OperatingAllocation).order_by(OperatingAllocation.id)
+        ).all()
+        return {
+            "allocations": {
+                a.id: {
+                    "cerac_id": a.cerac_id,
+                    "disbursements": [
+                        {
+                            "due_on": d.due_on.isoformat(),
+                            "amount": str(d.amount),
+                            "hold_report_year": d.hold_report_year,
+                        }
+                        for d in sorted(a.disbursements, key=lambda d: d.position)
+                    ],
+                }
+                for a in allocations
+            },
+            "paid": session.scalar(
+                select(func.count(FundingDisbursement.id)).where(
+                    FundingDisbursement.status == DISBURSEMENT_PAID
+                )
+            ),
+            "projects": {
+                p.title: {"id": p.id, "status": p.status}
+                for p in session.scalars(select(FundingProject).order_by(FundingProject.id))
+            },
+        }
+
+
+def seed_funding(billing, sessions, ceracs: list[dict], people: dict, ministry: dict) -> str:
     """Funding of the current fiscal year for the CERACs the scoring demo designated (its
     ``ceracs`` rows: cerac_id, organisation_id, organisation_name, education_order,
     mandate_parts, experimentation_years, designated_on): billing's local CERAC records,
     operating allocations (the first CERAC close to the cap, in two allocations), one approved
     and one pending development project, paid disbursements and a held one (the first
     disbursement of the first CERAC's allocation is held until the report of its last
-    experimentation year, still to be accepted in the reporting demo). Demo history: its
-    events are not published."""
+    experimentation year, still to be accepted in the reporting demo) — through the
+    service's RPC methods (but for ``_register`` and ``_open_project``, see why there).
+    Demo history: its events are not published."""
     today = clock.today()
     # The 2013 designations are not made yet on a platform whose clock is in 2012.
     ceracs = [c for c in ceracs if c["designated_on"] <= today]
     if not ceracs:
         return f"Financement : aucun CERAC désigné au {long_date(today)}, aucune donnée."
-    if session.scalar(select(func.count(OperatingAllocation.id))):
+    state = _funding_state(sessions)
+    projects = state["projects"]
+    if (
+        len(projects) == len(DEMO_PROJECTS)
+        and projects[DEMO_PROJECTS[0]["title"]]["status"] != PROJECT_SUBMITTED
+        and (state["paid"] or not _to_pay(sessions, today))
+    ):  # paid once: what falls due after the demo's day is left to pay (by hand)
         return "Financement : données de démonstration déjà présentes."
-    outbox = Base.metadata.tables["outbox"]
-    before = session.scalar(select(func.coalesce(func.max(outbox.c.id), 0)))
-    person = people["admin@mes.demo.quebec"]
-    ministry = Actor(
-        user_id=person["id"],
-        role=Role.MINISTRY_ADMIN,
-        organisation_id=person["organisation_id"],
-        organisation_kind=OrganisationKind.MINISTRY,
-        full_name=person["full_name"],
-    )
+    ministry = demo_actor(people["admin@mes.demo.quebec"], ministry)
     year = funding.fiscal_year_of(today)
     start, _ = funding.fiscal_bounds(year)
     recorded_on = min(start + timedelta(days=14), today)
-    rows = [
-        funding.upsert_cerac(
-            session,
-            cerac_id=c["cerac_id"],
-            organisation_id=c["organisation_id"],
-            name=c["organisation_name"],
-            education_order=c["education_order"],
-            mandate_parts=c["mandate_parts"],
-            experimentation_years=c["experimentation_years"],
-            designated_on=c["designated_on"],
-        )
-        for c in ceracs
-    ]
+    _register(sessions, ceracs)
+    first = ceracs[0]
     with clock.frozen_at(recorded_on):
-        for cerac, amounts in zip(rows, DEMO_ALLOCATIONS, strict=False):
+        for cerac, amounts in zip(ceracs, DEMO_ALLOCATIONS, strict=False):
             for number, amount in enumerate(amounts):
-                data = AllocationIn(
-                    fiscal_year=year,
-                    amount=amount,
-                    installments=1 if number else None,
-                    note="" if number else "Allocation annuelle de fonctionnement.",
-                )
-                allocation = funding.record_allocation(session, ministry, cerac.cerac_id, data)
-                if cerac is rows[0] and not number and cerac.experimentation_years:
-                    _hold_first(session, ministry, allocation, cerac.experimentation_years[-1])
-        first = rows[0]
+                made = _allocations_of(sessions, cerac["cerac_id"])
+                if number >= len(made):
+                    billing.record_funding_allocation(
+                        actor=ministry,
+                        cerac_id=cerac["cerac_id"],
+                        data={
+                            "fiscal_year": year,
+                            "amount": amount,
+                            "installments": 1 if number else None,
+                            "note": "" if number else "Allocation annuelle de fonctionnement.",
+                        },
+                    )
+                if cerac is first and not number and cerac["experimentation_years"]:
+                    [(allocation_id, allocation), *_] = _allocations_of(sessions, cerac["cerac_id"])
+                    year_of_report = cerac["experimentation_years"][-1]
+                    _hold_first(billing, ministry, allocation_id, allocation, year_of_report)
         period_start = max(recorded_on, start + timedelta(days=30))
-        projects = []
         for spec in DEMO_PROJECTS:
-            data = ProjectIn(
-                **spec, period_start=period_start, period_end=period_start + timedelta(days=364)
+            if spec["title"] not in state["projects"]:
+                data = {
+                    **spec,
+                    "period_start": period_start,
+                    "period_end": period_start + timedelta(days=364),
+                }
+                _open_project(sessions, first["cerac_id"], ministry["user_id"], data)
+        state = _funding_state(sessions)
+        approved = state["projects"][DEMO_PROJECTS[0]["title"]]
+        if approved["status"] == PROJECT_SUBMITTED:
+            billing.decide_funding_project(
+                actor=ministry, project_id=approved["id"], data={"decision": "approved"}
             )
-            projects.append(funding.create_project(session, first, ministry.user_id, data))
-        approve = ProjectDecisionIn(decision="approved")
-        funding.decide_project(session, ministry, projects[0].id, approve)
     # Paid: what fell due more than a week ago and is not held (so some are still to pay).
     with clock.frozen_at(today):
-        due = session.scalars(
-            select(FundingDisbursement)
-            .where(FundingDisbursement.due_on <= today - timedelta(days=7))
-            .order_by(FundingDisbursement.id)
-        ).all()
-        paid = 0
-        for row in due:
-            if not row.held:
-                funding.pay_disbursement(
-                    session,
-                    ministry,
-                    row.id,
-                    DisbursementPaymentIn(paid_on=row.due_on, reference=f"DEM-{row.id:05d}"),
-                )
-                paid += 1
-    session.execute(delete(outbox).where(outbox.c.id > before))
-    session.flush()
-    held = sum(1 for row in session.scalars(select(FundingDisbursement)) if row.held)
+        for disbursement_id, due_on in _to_pay(sessions, today):
+            billing.pay_funding_disbursement(
+                actor=ministry,
+                disbursement_id=disbursement_id,
+                data={"paid_on": due_on, "reference": f"DEM-{disbursement_id:05d}"},
+            )
+    with sessions.transaction() as session:
+        # Demo history: nobody is to be told of these payments and decisions.
+        outbox = Base.metadata.tables["outbox"]
+        session.execute(
+            delete(outbox).where(
+                outbox.c.published_at.is_(None), outbox.c.event_type.startswith("funding.")
+            )
+        )
+        disbursements = session.scalars(select(FundingDisbursement)).all()
+        held = sum(1 for row in disbursements if row.held)
+        paid = sum(1 for row in disbursements if row.status == DISBURSEMENT_PAID)
     return (
-        f"Financement {year} : {len(rows)} CERAC, allocations de fonctionnement (dont "
-        f"{first.name} à 245 000 $ sur le plafond), un projet de développement approuvé et un "
-        f"en attente, {plural(paid, 'versement payé')}, {plural(held, 'retenu')} "
-        f"jusqu'à l'acceptation d'un rapport annuel."
+        f"Financement {year} : {len(ceracs)} CERAC, allocations de fonctionnement (dont "
+        f"{first['organisation_name']} à 245 000 $ sur le plafond), un projet de développement "
+        f"approuvé et un en attente, {plural(paid, 'versement payé')}, "
+        f"{plural(held, 'retenu')} jusqu'à l'acceptation d'un rapport annuel."
     )
 
 
-def _hold_first(session: Session, ministry, allocation, report_year: str) -> None:
-    """The ministry edits the schedule: its first installment waits for ``report_year``."""
-    items = [
-        {
-            "due_on": row.due_on.isoformat(),
-            "amount": str(row.amount),
-            "hold_report_year": report_year if position == 0 else row.hold_report_year,
-        }
-        for position, row in enumerate(allocation.disbursements)
+def _allocations_of(sessions, cerac_id: int) -> list[tuple[int, dict]]:
+    return [
+        (allocation_id, allocation)
+        for allocation_id, allocation in _funding_state(sessions)["allocations"].items()
+        if allocation["cerac_id"] == cerac_id
     ]
-    schedule = ScheduleIn.model_validate({"items": items})
-    funding.replace_schedule(session, ministry, "allocation", allocation.id, schedule)
+
+
+def _to_pay(sessions, today) -> list[tuple[int, object]]:
+    """The disbursements that fell due more than a week ago, not held and not paid yet."""
+    with sessions.transaction() as session:
+        rows = session.scalars(
+            select(FundingDisbursement)
+            .where(
+                FundingDisbursement.due_on <= today - timedelta(days=7),
+                FundingDisbursement.status != DISBURSEMENT_PAID,
+            )
+            .order_by(FundingDisbursement.id)
+        ).all()
+        return [(row.id, row.due_on) for row in rows if not row.held]
+
+
+def _hold_first(billing, ministry: dict, allocation_id: int, allocation: dict, year: str) -> None:
+    """The ministry edits the schedule: its first installment waits for ``year``'s report."""
+    items = allocation["disbursements"]
+    if not items or items[0]["hold_report_year"] == year:
+        return
+    items = [{**items[0], "hold_report_year": year}, *items[1:]]
+    billing.update_allocation_schedule(
+        actor=ministry, allocation_id=allocation_id, data={"items": items}
+    )
 
 
 # -- rac demo's step (see rac_shared/manifest.py) ----------------------------------------------
@@ -326,6 +404,7 @@ def seed_billing(context) -> tuple[str, dict]:
     apply_plans(billing, sessions, coordinator, plans)
     with sessions.transaction() as session:
         summary = describe(session, plans["cancelled_plan_id"])
-        summary += "\n" + seed_funding(session, ceracs, people)
+    summary += "\n" + seed_funding(billing, sessions, ceracs, people, organisations["MES"])
+    with sessions.transaction() as session:
         events = recorded_events(session)
     return summary, {"events": events}

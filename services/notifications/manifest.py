@@ -6,4 +6,5 @@ MANIFEST = ServiceManifest(
     name="notifications",
     package="services.notifications",
     service_class="services.notifications.service:NotificationsService",
+    jobs="services.notifications.jobs",
 )

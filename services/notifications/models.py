@@ -7,6 +7,7 @@ from sqlalchemy.orm import DeclarativeBase, Mapped, mapped_column
 
 from rac_shared.db import new_metadata
 from rac_shared.outbox import install_reliability_tables
+from rac_shared.scheduler import install_job_ledger
 
 
 class Base(DeclarativeBase):
@@ -14,6 +15,7 @@ class Base(DeclarativeBase):
 
 
 install_reliability_tables(Base.metadata)
+install_job_ledger(Base.metadata)
 
 
 class Notification(Base):

@@ -16,9 +16,11 @@ from rac_shared.db import Database, SessionFactory
 from rac_shared.logs import CorrelationId
 from rac_shared.outbox import already_processed, first_time
 from rac_shared.rpc import call_within, rpc
+from rac_shared.scheduler import JobScheduler
 from rac_shared.settings import get_settings
 from services.notifications import catalogue, domain, replies
 from services.notifications.access import own_messages
+from services.notifications.jobs import JOBS
 from services.notifications.models import Base, Notification
 
 
@@ -53,6 +55,7 @@ class NotificationsService:
 
     db = Database(name, Base.metadata)
     relay = OutboxRelayRunner(name, Base.metadata)
+    scheduler = JobScheduler(name, Base.metadata, JOBS)
     correlation_id = CorrelationId()
     stop_requested = StopRequested()
     gateway = RpcProxy("gateway")

@@ -6,6 +6,7 @@ MANIFEST = ServiceManifest(
     name="scoring",
     package="services.scoring",
     service_class="services.scoring.service:ScoringService",
+    jobs="services.scoring.jobs",
     demo=(
         DemoStep(
             "designations",

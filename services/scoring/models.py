@@ -30,6 +30,7 @@ from sqlalchemy.orm import DeclarativeBase, Mapped, deferred, mapped_column, rel
 
 from rac_shared.db import new_metadata
 from rac_shared.outbox import install_reliability_tables
+from rac_shared.scheduler import install_job_ledger
 
 
 class Base(DeclarativeBase):
@@ -37,6 +38,7 @@ class Base(DeclarativeBase):
 
 
 install_reliability_tables(Base.metadata)
+install_job_ledger(Base.metadata)
 
 SCORE = Numeric(6, 2)
 

@@ -71,6 +71,7 @@ from rac_shared.logs import CorrelationId
 from rac_shared.outbox import already_processed, first_time
 from rac_shared.pdf import render_pdf
 from rac_shared.rpc import call_within, rpc
+from rac_shared.scheduler import JobScheduler
 from rac_shared.settings import get_settings
 from services.scoring import (
     access,
@@ -82,6 +83,7 @@ from services.scoring import (
     ministries,
     views,
 )
+from services.scoring.jobs import JOBS
 from services.scoring.models import EVAL_DECIDED, Base, Committee, Evaluation
 
 OPEN_HANDLER = "scoring.open_evaluation"
@@ -117,6 +119,7 @@ class ScoringService:
 
     db = Database(name, Base.metadata)
     relay = OutboxRelayRunner(name, Base.metadata)
+    scheduler = JobScheduler(name, Base.metadata, JOBS)
     correlation_id = CorrelationId()
     applications = RpcProxy("applications")
     gateway = RpcProxy("gateway")

@@ -39,9 +39,12 @@ JOBS = {
         "plans": ["plan-deadlines", "personal-information-retention"],
         "billing": ["invoicing", "overdue-reminders"],
         "gateway": ["purge-credentials"],
+        "scoring": [],
+        "notifications": [],
     }.items()
 }
-REPLICATED = tuple(JOBS)
+# Two replicas of the services with jobs of their own (the others run only the purge).
+REPLICATED = ("applications", "plans", "billing", "gateway")
 START = datetime.combine(date.today(), time(9, 0), tzinfo=MONTREAL)
 T0 = START.date()
 

@@ -17,6 +17,7 @@ from sqlalchemy import func, select
 from rac_shared.clock import MONTREAL, clock
 from rac_shared.errors import DomainError
 from rac_shared.events import CeracDesignated, Envelope
+from services.applications.jobs import run_report_deadlines
 from services.applications.models import (
     Attachment,
     Base,
@@ -25,7 +26,6 @@ from services.applications.models import (
     ReportIndicator,
     ReportReminder,
 )
-from services.applications.report_jobs import run_report_deadlines
 from services.applications.service import ApplicationsService
 from services.applications.testing import (
     ADMIN,

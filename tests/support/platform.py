@@ -22,6 +22,7 @@ from base64 import b64encode
 from email import message_from_bytes, policy
 from pathlib import Path
 
+import pytest
 import requests
 from sqlalchemy import create_engine, pool, text
 from sqlalchemy.engine import make_url
@@ -483,3 +484,19 @@ class Platform:
         raise AssertionError(
             f"expected {count} e-mail(s), got {len(self.mails())}\n{self.tail_logs()}"
         )
+
+
+@pytest.fixture(scope="module")
+def platform(tmp_path_factory, request):
+    """The whole platform in real processes over RabbitMQ and PostgreSQL (the integration
+    and browser suites' fixture, declared here once and imported by their conftest); one
+    process per service where the module sets ``SEPARATE_SERVICES = True``."""
+    running = Platform(
+        tmp_path_factory.mktemp("platform"),
+        separate_services=getattr(request.module, "SEPARATE_SERVICES", False),
+    ).prepare()
+    try:
+        running.start()
+        yield running
+    finally:
+        running.stop()

@@ -21,7 +21,7 @@ from rac_shared.contracts.applications import (  # the service's inputs, from it
 )
 from rac_shared.errors import DomainError
 from services.applications import access, calls, dossiers, home, review, staff_table
-from services.applications.demo import CRITERIA_2012, build_call, fill_application
+from services.applications.demo import CRITERIA_2012
 from services.applications.models import Application, Attachment, Base, Call
 from services.applications.receipt import receipt_html
 from services.applications.testing import (
@@ -43,6 +43,7 @@ from services.applications.testing import (
     call_data,
     memory_session,
 )
+from tests.support.applications_call import build_call, fill_application
 from tests.support.typography import ordinary_spaces
 
 FAKE_PDF = b"%PDF-1.4 accuse de reception (stub)"

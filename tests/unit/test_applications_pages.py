@@ -23,7 +23,6 @@ from rac_shared.clock import clock
 from rac_shared.contracts.base import parse
 from rac_shared.listing import reply
 from services.applications import ceracs, dossiers, reporting, staff_table, support, views
-from services.applications.demo import fill_application
 from services.applications.testing import (
     ADMIN,
     ANALYST,
@@ -33,6 +32,7 @@ from services.applications.testing import (
     LEVIS_STUDIES,
     memory_session,
 )
+from tests.support.applications_call import fill_application
 from tests.support.gateway_app import gateway_app
 from tests.support.typography import ordinary_spaces
 from tests.unit.test_applications_domain import local, open_app, published_call

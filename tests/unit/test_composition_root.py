@@ -154,15 +154,15 @@ def test_the_demo_reference_check_catches_a_demo_reaching_into_another_service(t
 
 @pytest.mark.parametrize("service", SERVICES)
 def test_every_service_has_the_same_files_for_the_same_things(service):
-    """``service.py``, ``models.py``, ``manifest.py`` and ``access.py`` in every service;
-    ``jobs.py`` exactly when the manifest declares jobs, ``demo.py`` when it declares demo
+    """``service.py``, ``models.py``, ``manifest.py``, ``access.py`` and ``jobs.py`` (named
+    by the manifest) in every service; ``demo.py`` when it declares demo
     steps; settings only through a ``config.py`` on pydantic-settings, never ``os.environ``
     read at call time."""
     package = ROOT / "services" / service
     manifest = registry.service(service)
     for name in ("service.py", "models.py", "manifest.py", "access.py"):
         assert (package / name).is_file(), name
-    assert (package / "jobs.py").is_file() == (manifest.jobs == f"services.{service}.jobs")
+    assert (package / "jobs.py").is_file() and manifest.jobs == f"services.{service}.jobs"
     assert (package / "demo.py").is_file() == bool(manifest.demo)
     reading_environment = [
         str(path.relative_to(ROOT))
@@ -173,3 +173,30 @@ def test_every_service_has_the_same_files_for_the_same_things(service):
     config = package / "config.py"
     if config.is_file():
         assert "pydantic_settings" in config.read_text()
+
+
+@pytest.mark.parametrize("package", [*(f"services/{s}" for s in SERVICES), "gateway"])
+def test_a_package_declares_its_scheduled_jobs_in_its_jobs_py_only(package):
+    """One naming scheme: every package has a ``jobs.py`` that its manifest names (each
+    outbox is purged by a job of its own), and its scheduled jobs and the code they run
+    live there (no ``report_jobs.py``, ``deadline_job.py`` beside it)."""
+    root = ROOT / package
+    job_modules = sorted(
+        str(path.relative_to(root))
+        for path in root.rglob("*.py")
+        if "job" in path.stem and "versions" not in path.parts
+    )
+    declaring = sorted(
+        str(path.relative_to(root))
+        for path in root.rglob("*.py")
+        if "versions" not in path.parts
+        and any(
+            isinstance(node, ast.Call) and getattr(node.func, "id", None) == "ScheduledJob"
+            for node in ast.walk(ast.parse(path.read_text(), filename=str(path)))
+        )
+    )
+    manifest = registry.service(root.name)
+    assert manifest.jobs == package.replace("/", ".") + ".jobs"
+    assert manifest.scheduled_jobs()  # at least the purge of its published events
+    assert job_modules == ["jobs.py"]
+    assert declaring in ([], ["jobs.py"])  # [] when all its jobs are shared ones

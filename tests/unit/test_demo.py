@@ -202,3 +202,98 @@ def demo_plan_has_its_courtesy_translation() -> None:
     assert '<html lang="en-CA">' in html and "Cost estimate" in html
     assert "Traduction de courtoisie — seule la version française fait foi" in html
     assert "CISSS de Chaudière-Appalaches" in html
+
+
+TODAY_CLOCK = datetime(2026, 12, 7, 10, 0, tzinfo=MONTREAL)
+
+
+def network_and_funding() -> dict[str, object]:
+    """What the applications (network), scoring and billing (funding) steps make."""
+    from services.applications.models import (
+        CeracRecord,
+        CeracReport,
+        ComplementRequest,
+        SupportRequest,
+    )
+    from services.billing.models import FundingDisbursement, FundingProject
+    from services.scoring.models import Assignment, Evaluation, Score
+
+    found: dict[str, object] = {}
+    for service, queries in {
+        "applications": {
+            "ceracs without account": select(func.count()).where(
+                CeracRecord.organisation_id.is_(None)
+            ),
+            "reports": select(CeracReport.status, func.count()).group_by(CeracReport.status),
+            "support": select(func.count()).select_from(SupportRequest),
+            "complements": select(ComplementRequest.status, func.count()).group_by(
+                ComplementRequest.status
+            ),
+        },
+        "scoring": {
+            "assignments": select(Assignment.status, func.count()).group_by(Assignment.status),
+            "scores": select(func.count()).select_from(Score),
+            "decisions": select(Evaluation.decision, func.count()).group_by(Evaluation.decision),
+        },
+        "billing": {
+            "disbursements": select(FundingDisbursement.status, func.count()).group_by(
+                FundingDisbursement.status
+            ),
+            "projects": select(FundingProject.status, func.count()).group_by(FundingProject.status),
+        },
+    }.items():
+        metadata = registry.service(service).metadata
+        with SessionFactory(service, metadata).transaction() as session:
+            for name, query in queries.items():
+                rows = session.execute(query).all()
+                found[name] = dict(rows) if len(rows[0]) == 2 else rows[0][0]
+            outbox = metadata.tables["outbox"]
+            found[f"{service} events to publish"] = sorted(
+                session.scalars(
+                    select(outbox.c.event_type).where(outbox.c.published_at.is_(None))
+                ).all()
+            )
+    return found
+
+
+def test_calls_network_committee_and_funding_resume_through_the_services_entrypoints(
+    fresh_platform, monkeypatch
+):
+    """Stopped while an institution answers a « demande de compléments » and while a
+    CERAC's report is submitted (applications), while the committee scores (scoring) and
+    while the ministry pays a disbursement (billing) — each step
+    through its own service's RPC methods: each run completes what the last one left,
+    nothing twice, and none of these past facts is left to be announced."""
+    from services.applications.service import ApplicationsService
+    from services.billing.service import BillingService
+    from services.scoring.service import ScoringService
+
+    failing_once(monkeypatch, ApplicationsService, "answer_complements", "panne simulée : appel")
+    failing_once(monkeypatch, ScoringService, "save_scores", "panne simulée : évaluation")
+    failing_once(monkeypatch, ApplicationsService, "submit_report", "panne simulée : réseau")
+    failing_once(
+        monkeypatch, BillingService, "pay_funding_disbursement", "panne simulée : financement"
+    )
+    with clock.frozen_at(TODAY_CLOCK):
+        for message in ("appel", "évaluation", "réseau", "financement"):
+            with pytest.raises(RuntimeError, match=f"panne simulée : {message}"):
+                run_demo()
+        summary = run_demo()
+    assert "Financement 2026-2027 : 5 CERAC" in summary
+    made = network_and_funding()
+    # Billing's notices of the plans' invoices wait for the services; none of the funding.
+    assert not [e for e in made.pop("billing events to publish") if e.startswith("funding.")]
+    assert made == {
+        "ceracs without account": 4,
+        "reports": {"accepted": 9, "submitted": 1, "draft": 1},
+        "support": 2,
+        "complements": {"resumed": 1, "pending": 1},
+        "assignments": {"submitted": 14},
+        "scores": 84,
+        "decisions": {"designated": 5, "not_designated": 2},
+        "disbursements": {"paid": 17, "scheduled": 6},
+        "projects": {"approved": 1, "submitted": 1},
+        # The 2012-2015 facts are history: nobody is to be told of them now.
+        "applications events to publish": [],
+        "scoring events to publish": [],
+    }

@@ -21,7 +21,7 @@ from services.applications.models import Application, Call
 from services.billing import figures as billing_figures
 from services.billing.models import CreditNote, Invoice, Payment
 from services.plans import figures as plan_figures
-from services.plans.deadline_job import process_deadlines
+from services.plans.jobs import process_deadlines
 from services.plans.models import PlanCandidate
 from services.scoring import figures as scoring_figures
 from services.scoring.models import Base as ScoringBase

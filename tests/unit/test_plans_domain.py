@@ -29,7 +29,7 @@ from rac_shared.contracts.plans import (
 )
 from rac_shared.errors import DomainError
 from services.applications.testing import MINIMAL_PDF
-from services.plans import deadline_job, document, drafts, lifecycle, progress, texts, views
+from services.plans import document, drafts, jobs, lifecycle, progress, texts, views
 from services.plans import figures as plan_figures
 from services.plans.models import Base, Plan, PlanVersion
 from tests.support.typography import ordinary_spaces
@@ -653,7 +653,7 @@ def test_amendment_then_new_acceptance_then_cancellation(session):
 
 def run_job(session, as_of: date) -> dict:
     with clock.frozen_at(at(as_of.year, as_of.month, as_of.day, 23, 59)):
-        result = deadline_job.process_deadlines(session, as_of, (10, 3, 1))
+        result = jobs.process_deadlines(session, as_of, (10, 3, 1))
         session.commit()
     return result
 

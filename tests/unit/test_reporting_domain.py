@@ -22,8 +22,8 @@ from rac_shared.contracts.network import (  # the service's inputs, from its con
 from rac_shared.errors import DomainError
 from rac_shared.events import CeracDesignated
 from services.applications import ceracs, mandates, reporting, support
+from services.applications.jobs import reminders_batch
 from services.applications.models import Base, CeracReport, ReportReminder, ReportVersion
-from services.applications.report_jobs import reminders_batch
 from services.applications.testing import (
     ADMIN,
     ANALYST,
