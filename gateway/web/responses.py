@@ -116,3 +116,9 @@ def uploaded(ctx, field: str, max_bytes: int, required: bool = True) -> tuple[st
     if not content:
         raise invalid("Le fichier est vide.", {field: "Fichier vide."})
     return storage.filename, content
+
+
+def uploaded_file(ctx, field: str, max_bytes: int) -> dict[str, str]:
+    """The file posted in ``field`` as the services take a file: ``{filename, content_b64}``."""
+    filename, content = uploaded(ctx, field, max_bytes)
+    return {"filename": filename, "content_b64": base64.b64encode(content).decode("ascii")}

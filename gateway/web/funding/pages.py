@@ -20,9 +20,9 @@ from urllib.parse import parse_qs
 from pydantic import BeforeValidator, Field
 from werkzeug.wrappers import Response
 
-from gateway.web import lists, responses
+from gateway.web import lists
 from gateway.web.framework import Ctx, notices, post, route
-from gateway.web.passthrough import Post, page_actions
+from gateway.web.passthrough import Download, Post, page_actions, passthrough
 from rac_shared.actor import INSTITUTION_ROLES, MINISTRY_ROLES, Role
 from rac_shared.clock import clock
 from rac_shared.contracts import funding
@@ -47,7 +47,11 @@ notices(
 
 
 class YearFilter(Strict):
-    exercice: funding.OptionalFiscalYear = Field(None, title="Exercice financier")
+    """``?exercice=2025-2026``: the fiscal year, the RPCs' ``fiscal_year``."""
+
+    fiscal_year: funding.OptionalFiscalYear = Field(
+        None, alias="exercice", title="Exercice financier"
+    )
 
 
 class PaymentForm(funding.DisbursementPaymentIn):
@@ -79,7 +83,7 @@ def _view(ctx: Ctx, template: str, **context) -> Response:
 
 @route("/financement", access=READERS, query=YearFilter)
 def funding_page(ctx: Ctx) -> Response:
-    year = ctx.query.exercice if isinstance(ctx.query, YearFilter) else None
+    year = ctx.query.fiscal_year if isinstance(ctx.query, YearFilter) else None
     overview = ctx.funding.funding_overview(fiscal_year=year)
     return _view(ctx, "funding/index.html.j2", overview=overview, statement=overview.statement)
 
@@ -157,19 +161,15 @@ lists.exports(
 
 @route("/financement/ceracs/<int:cerac_id>", access=READERS, query=YearFilter)
 def funding_cerac_page(ctx: Ctx, cerac_id: int) -> Response:
-    return cerac_view(ctx, cerac_id, ctx.query.exercice)
+    return cerac_view(ctx, cerac_id, ctx.query.fiscal_year)
 
 
-@route("/financement/ceracs/<int:cerac_id>/releve.csv", access=READERS, query=YearFilter)
-def funding_statement_csv(ctx: Ctx, cerac_id: int) -> Response:
-    exported = ctx.funding.funding_statement_csv(cerac_id=cerac_id, fiscal_year=ctx.query.exercice)
-    return responses.csv_download(ctx, exported.content, exported.filename)
-
-
-@route("/financement/ceracs/<int:cerac_id>/releve.pdf", access=READERS, query=YearFilter)
-def funding_statement_pdf(ctx: Ctx, cerac_id: int) -> Response:
-    document = ctx.funding.funding_statement_pdf(cerac_id=cerac_id, fiscal_year=ctx.query.exercice)
-    return responses.document(ctx, document)
+S = "/financement/ceracs/<int:cerac_id>/releve"
+passthrough(
+    "funding",
+    Download("funding_statement_csv", f"{S}.csv", "funding_statement_csv", READERS, YearFilter),
+    Download("funding_statement_pdf", f"{S}.pdf", "funding_statement_pdf", READERS, YearFilter),
+)
 
 
 def _allocation_refused(ctx: Ctx, cerac_id: int) -> Response:

@@ -15,7 +15,6 @@ re-renders the page it came from (``on_error=``) with what was typed and the err
 
 from __future__ import annotations
 
-import base64
 from typing import Annotated
 
 from pydantic import BeforeValidator, Field
@@ -24,7 +23,7 @@ from werkzeug.wrappers import Response
 from gateway.web import lists, responses
 from gateway.web.forms import FormState
 from gateway.web.framework import Ctx, notices, post, route
-from gateway.web.passthrough import Post, page_actions
+from gateway.web.passthrough import Download, Post, page_actions, passthrough
 from rac_shared.actor import INSTITUTION_ROLES, Role
 from rac_shared.contracts import network
 from rac_shared.contracts.applications import MAX_ATTACHMENT_BYTES
@@ -224,24 +223,24 @@ def report_save(ctx: Ctx, report_id: int, form: ReportForm) -> Response:
     return ctx.done(f"/redditions/{report_id}", "depose")
 
 
+def upload_attachment(ctx: Ctx, report_id: int, section: str, field: str):
+    """The file posted in ``field``, joined to the report's ``section`` (page and API)."""
+    file = responses.uploaded_file(ctx, field, MAX_ATTACHMENT_BYTES)
+    data = {"section": section, **file}
+    return ctx.network.upload_report_attachment(report_id=report_id, data=data)
+
+
 @post("/redditions/<int:report_id>/pieces", UploadForm, edit_view, INSTITUTIONS)
 def report_upload(ctx: Ctx, report_id: int, form: UploadForm) -> Response:
-    filename, content = responses.uploaded(ctx, "fichier", MAX_ATTACHMENT_BYTES)
-    ctx.network.upload_report_attachment(
-        report_id=report_id,
-        data={
-            "section": form.section,
-            "filename": filename,
-            "content_b64": base64.b64encode(content).decode(),
-        },
-    )
+    upload_attachment(ctx, report_id, form.section, "fichier")
     return ctx.done(f"/redditions/{report_id}/modifier", "piece")
 
 
-@route("/redditions/<int:report_id>/pieces/<int:attachment_id>", access=REPORTING)
-def report_attachment(ctx: Ctx, report_id: int, attachment_id: int) -> Response:
-    attachment = ctx.network.get_report_attachment(report_id=report_id, attachment_id=attachment_id)
-    return responses.document(ctx, attachment)
+passthrough(
+    "network",
+    Download("report_attachment", "/redditions/<int:report_id>/pieces/<int:attachment_id>",
+             "get_report_attachment", REPORTING),
+)  # fmt: skip
 
 
 @post("/redditions/<int:report_id>/revue", network.ReportReviewIn, report_view, STAFF)
