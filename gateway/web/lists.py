@@ -75,18 +75,20 @@ def exports(
     query: type,
     sheet: str,
     fetch: Callable[..., Page],
-    contract: Callable[[Ctx], ListQuery],
     columns: Callable[[Ctx], Sequence[Column]],
+    contract: Callable[[Ctx], ListQuery] | None = None,
     api: str | None = None,
 ) -> None:
     """``{path}.csv`` and ``{path}.xlsx`` (routes ``{name}_csv`` and ``{name}_xlsx``, files
     ``{filename}.csv`` and ``.xlsx``): every row of the list the page's query string
-    asks (``contract`` makes the service's query from it), read page after page by
+    asks (``contract`` makes the service's query from it; by default the query model's
+    ``contract()`` when its names are the page's, else the query itself), read page after page by
     ``fetch(ctx, query, **url_args)`` (the path's ids, e.g. a call's). With ``api``, the
     same files at ``{api}.csv`` and ``{api}.xlsx`` for API clients (``api_{name}_csv``…)."""
 
     def rows(ctx: Ctx, url_args: dict):
-        pages = every_page(lambda q: fetch(ctx, q, **url_args), contract(ctx))
+        query = contract(ctx) if contract else getattr(ctx.query, "contract", lambda: ctx.query)()
+        pages = every_page(lambda q: fetch(ctx, q, **url_args), query)
         return table(pages, columns(ctx))
 
     def as_csv(ctx: Ctx, **url_args) -> Response:

@@ -137,7 +137,9 @@ class Confirm:
 class Post:
     """A page form that is one RPC: the URL's ids that the RPC takes (and the form as
     ``data``, unless it is ``NoFields``) go to ``rpc``; on success the browser goes to
-    ``then`` (the URL's ids filled in) with ``notice``; a refusal re-renders the table's
+    ``then`` (the URL's ids filled in, and ``{form.…}`` / ``{reply.…}``: a field of the
+    form or of the RPC's reply, e.g. the id of what it created) with ``notice``; a
+    refusal re-renders the table's
     ``on_error`` view. With ``confirm``, a GET on the same path is the confirmation step
     that the page links to (the action is then a link, not a button that acts at once)."""
 
@@ -177,8 +179,8 @@ def _action(service: str, row: Post, with_data: bool, takes: set[str]):
         arguments = {name: value for name, value in url_args.items() if name in takes}
         if with_data:
             arguments["data"] = form
-        getattr(ctx.service(service), row.rpc)(**arguments)
-        return ctx.done(row.then.format(**url_args), row.notice)
+        reply = getattr(ctx.service(service), row.rpc)(**arguments)
+        return ctx.done(row.then.format(**url_args, form=form, reply=reply), row.notice)
 
     handler.__name__ = handler.__qualname__ = row.endpoint
     return handler

@@ -154,7 +154,6 @@ lists.exports(
     query=AllocationsFilter,
     sheet="Allocations",
     fetch=lambda ctx, query: ctx.funding.list_funding_allocations(query=query),
-    contract=lambda ctx: ctx.query.contract(),
     columns=_allocation_columns,
 )
 
@@ -182,17 +181,6 @@ def _allocation_refused(ctx: Ctx, cerac_id: int) -> Response:
         return cerac_view(ctx, cerac_id, None)
 
 
-@post(
-    "/financement/ceracs/<int:cerac_id>/allocations",
-    funding.AllocationIn,
-    _allocation_refused,
-    MANAGERS,
-)
-def funding_allocate(ctx: Ctx, cerac_id: int, form: funding.AllocationIn) -> Response:
-    ctx.funding.record_funding_allocation(cerac_id=cerac_id, data=form)
-    return ctx.done(f"/financement/ceracs/{cerac_id}?exercice={form.fiscal_year}", "allocation")
-
-
 # -- development projects --------------------------------------------------------------------------
 
 
@@ -207,12 +195,6 @@ def funding_project_form(ctx: Ctx) -> Response:
         form=ctx.form(endpoint="funding_submit_project"),
         budget_rows=BUDGET_ROWS,
     )
-
-
-@post("/financement/projets", funding.ProjectIn, funding_project_form, INSTITUTIONS)
-def funding_submit_project(ctx: Ctx, form: funding.ProjectIn) -> Response:
-    project = ctx.funding.submit_funding_project(data=form)
-    return ctx.done(f"/financement/projets/{project.id}", "projet")
 
 
 def _unpaid(disbursements) -> dict:
@@ -288,6 +270,17 @@ def funding_pay(ctx: Ctx, disbursement_id: int, form: PaymentForm) -> Response:
 # -- forms that are one RPC, then a notice (``page_actions``) ------------------------------
 
 # fmt: off
+page_actions(
+    "funding", _allocation_refused, MANAGERS,
+    Post("funding_allocate", "/financement/ceracs/<int:cerac_id>/allocations",
+         "record_funding_allocation", "/financement/ceracs/{cerac_id}?exercice={form.fiscal_year}",
+         "allocation", funding.AllocationIn),
+)
+page_actions(
+    "funding", funding_project_form, INSTITUTIONS,
+    Post("funding_submit_project", "/financement/projets", "submit_funding_project",
+         "/financement/projets/{reply.id}", "projet", funding.ProjectIn),
+)
 page_actions(
     "funding", funding_project_page, MANAGERS,
     Post("funding_decide", "/financement/projets/<int:project_id>/decision",

@@ -132,7 +132,6 @@ lists.exports(
     query=OverviewQuery,
     sheet="Redditions de comptes",
     fetch=lambda ctx, query: ctx.network.list_reports(query=query),
-    contract=lambda ctx: ctx.query.contract(),
     columns=_report_columns,
 )
 
@@ -145,12 +144,6 @@ def mandate_view(ctx: Ctx) -> Response:
         ceracs=[(c.id, f"{c.organisation_name} ({c.education_order_label})") for c in ceracs],
         form=ctx.form(),
     )
-
-
-@post("/redditions/mandats", network.SpecialMandateIn, mandate_view, ADMIN)
-def special_mandate_assign(ctx: Ctx, form: network.SpecialMandateIn) -> Response:
-    mandate = ctx.network.assign_special_mandate(data=form)
-    return ctx.done(f"/redditions/{mandate.report_id}", "mandat")
 
 
 # -- a report --------------------------------------------------------------------------------
@@ -265,6 +258,11 @@ page_actions(
     "network", overview_view, STAFF,
     Post("reporting_set_deadline", "/redditions/echeances", "set_report_deadline", "/redditions",
          "echeance", network.DeadlineIn),
+)
+page_actions(
+    "network", mandate_view, ADMIN,
+    Post("special_mandate_assign", "/redditions/mandats", "assign_special_mandate",
+         "/redditions/{reply.report_id}", "mandat", network.SpecialMandateIn),
 )
 page_actions(
     "network", report_view, INSTITUTIONS,

@@ -200,14 +200,6 @@ def scoring_bulk_assignment(ctx: Ctx, call_id: int, **_) -> Response:
     )
 
 
-@post(
-    "/comites/<int:call_id>/affectations", scoring.BulkAssignmentIn, scoring_bulk_assignment, ADMIN
-)
-def scoring_assign_in_bulk(ctx: Ctx, call_id: int, form: scoring.BulkAssignmentIn) -> Response:
-    ctx.scoring.assign_in_bulk(call_id=call_id, data=form)
-    return ctx.done(f"/comites/{call_id}", "affectation-groupee")
-
-
 E = "/comites/<int:call_id>/evaluations/<int:evaluation_id>"
 
 
@@ -308,6 +300,11 @@ page_actions(
          scoring.ReopenIn),
     Post("scoring_consensus", f"{E}/consensus", "record_consensus", "/comites/{call_id}",
          "consensus", scoring.ConsensusIn),
+)
+page_actions(
+    "scoring", scoring_bulk_assignment, ADMIN,
+    Post("scoring_assign_in_bulk", "/comites/<int:call_id>/affectations", "assign_in_bulk",
+         "/comites/{call_id}", "affectation-groupee", scoring.BulkAssignmentIn),
 )
 page_actions(
     "scoring", scoring_designation_page, ADMIN,
