@@ -18,7 +18,6 @@ from typing import Any
 from markupsafe import Markup
 
 from gateway import charts
-from gateway.web.responses import csv_text
 from rac_shared.contracts.applications import ApplicationsFigures
 from rac_shared.contracts.billing import BillingFigures
 from rac_shared.contracts.funding import FundingFigures
@@ -26,6 +25,7 @@ from rac_shared.contracts.network import ReportingFigures
 from rac_shared.contracts.plans import PlanFigures
 from rac_shared.contracts.scoring import ScoringFigures
 from rac_shared.formatting import long_date, money
+from rac_shared.tabular import csv_text
 
 log = logging.getLogger(__name__)
 

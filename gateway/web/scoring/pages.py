@@ -91,12 +91,9 @@ class DecisionForm(scoring.DecisionIn):
 
 def network_institutions(ctx: Ctx) -> list[tuple[int, str]]:
     """The cégeps and school service centres of the directory (links are declared with them)."""
-    session = ctx.db()
-    try:
-        kinds = [OrganisationKind.CEGEP, OrganisationKind.SCHOOL_SERVICE_CENTRE]
+    kinds = [OrganisationKind.CEGEP, OrganisationKind.SCHOOL_SERVICE_CENTRE]
+    with ctx.db() as session:
         return [(o["id"], o["name"]) for o in directory.list_organisations(session, kinds)]
-    finally:
-        session.close()
 
 
 @route("/evaluations", access=EVALUATORS, name="scoring_workspace")
