@@ -106,18 +106,17 @@ class Section:
         }
 
 
+# How a cell of each kind reads on the page (text as it is).
+HTML_CELLS = {
+    "count": charts.fr_number,
+    "money": money,
+    "percent": charts.fr_percent,
+    "date": long_date,
+}
+
+
 def _html_cell(value, kind: str) -> str:
-    if value is None or value == "":
-        return "—"
-    if kind == "count":
-        return charts.fr_number(value)
-    if kind == "money":
-        return money(value)
-    if kind == "percent":
-        return charts.fr_percent(value)
-    if kind == "date":
-        return long_date(value)
-    return str(value)
+    return "—" if value is None or value == "" else HTML_CELLS.get(kind, str)(value)
 
 
 def _csv_cell(value, kind: str):

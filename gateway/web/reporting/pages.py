@@ -21,7 +21,7 @@ from pydantic import BeforeValidator, Field
 from werkzeug.wrappers import Response
 
 from gateway.web import lists, responses
-from gateway.web.forms import FormState
+from gateway.web.forms import FormState, encode
 from gateway.web.framework import Ctx, notices, post, route
 from gateway.web.passthrough import Download, Post, page_actions, passthrough
 from rac_shared.actor import INSTITUTION_ROLES, Role
@@ -30,7 +30,6 @@ from rac_shared.contracts.applications import MAX_ATTACHMENT_BYTES
 from rac_shared.contracts.base import Strict
 from rac_shared.contracts.listing import MAX_LIMIT, Cursor
 from rac_shared.errors import DomainError, invalid
-from rac_shared.formatting import short_decimal
 
 STAFF = frozenset({Role.MINISTRY_ADMIN, Role.MINISTRY_ANALYST})
 ADMIN = frozenset({Role.MINISTRY_ADMIN})
@@ -163,20 +162,17 @@ def report_view(
 
 
 def _draft_values(report: network.ReportView) -> dict:
-    """The report's saved draft as the edit form's fields (numbers as people write them)."""
-    values = {}
-    for section in report.sections:
-        prefix = f"sections.{section.key}"
-        values[f"{prefix}.objectives"] = section.objectives
-        values[f"{prefix}.narrative"] = section.narrative
-        for index, indicator in enumerate(section.indicators):
-            row = f"{prefix}.indicators.{index}"
-            values[f"{row}.label"] = indicator.label
-            values[f"{row}.unit"] = indicator.unit
-            values[f"{row}.target"] = short_decimal(indicator.target)
-            values[f"{row}.achieved"] = short_decimal(indicator.achieved)
-            values[f"{row}.source"] = indicator.source.value if indicator.source else ""
-    return values
+    """The report's saved draft as the edit form's fields: the form's contract, as it was
+    saved (unchecked), encoded as any form (measures as people write them)."""
+    draft = network.ReportDraftIn.model_construct(
+        sections={
+            s.key: network.ReportSectionIn.model_construct(
+                objectives=s.objectives, narrative=s.narrative, indicators=s.indicators
+            )
+            for s in report.sections
+        }
+    )
+    return encode(draft)
 
 
 @route("/redditions/<int:report_id>/modifier", access=INSTITUTIONS, name="report_edit_form")
