@@ -14,10 +14,9 @@ Each form is a contract model (``form=``); a refusal re-renders the page it came
 from __future__ import annotations
 
 import re
-from typing import Annotated
 from urllib.parse import parse_qs
 
-from pydantic import BeforeValidator, Field
+from pydantic import Field
 from werkzeug.wrappers import Response
 
 from gateway.web import lists
@@ -96,16 +95,13 @@ def cerac_view(ctx: Ctx, cerac_id: int, year: str | None) -> Response:
 
 class AllocationsFilter(Strict):
     """``/financement/allocations?exercice=2025-2026&ordre=collégial&tri=montant``; the exports
-    take the same query."""
+    take the same query. (A filter left blank is no filter, a blank sort the default: the
+    form decoder's rule for an empty choice.)"""
 
     exercice: funding.OptionalFiscalYear = Field(None, title="Exercice financier")
     cerac: OptionalInt = Field(None, title="CERAC")
-    ordre: Annotated[EducationOrder | None, BeforeValidator(lambda v: v or None)] = Field(
-        None, title="Ordre d'enseignement"
-    )
-    tri: Annotated[
-        funding.AllocationSort, BeforeValidator(lambda v: v or funding.AllocationSort.TO_PAY)
-    ] = Field(funding.AllocationSort.TO_PAY, title="Trier par")
+    ordre: EducationOrder | None = Field(None, title="Ordre d'enseignement")
+    tri: funding.AllocationSort = Field(funding.AllocationSort.TO_PAY, title="Trier par")
     curseur: Cursor = Field(None, title="Page")
 
     def contract(self) -> funding.AllocationQuery:

@@ -56,16 +56,12 @@ class OverviewQuery(Strict):
     """The overview's filters as its page names them (the API's are ``ReportQuery``); the
     exports take the same query."""
 
-    statut: Annotated[network.ReportStatus | None, BeforeValidator(lambda v: v or None)] = Field(
-        None, title="Statut"
-    )
+    statut: network.ReportStatus | None = Field(None, title="Statut")
     retard: bool = Field(False, title="En retard seulement")
     annee: Annotated[str | None, BeforeValidator(lambda v: v or None)] = Field(
         None, pattern=r"^\d{4}-\d{4}$", title="Année d'expérimentation"
     )
-    tri: Annotated[network.ReportSort, BeforeValidator(lambda v: v or network.ReportSort.TO_DO)] = (
-        Field(network.ReportSort.TO_DO, title="Trier par")
-    )
+    tri: network.ReportSort = Field(network.ReportSort.TO_DO, title="Trier par")
     curseur: Cursor = Field(None, title="Page")
 
     def contract(self) -> network.ReportQuery:
