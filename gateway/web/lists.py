@@ -13,18 +13,33 @@ from __future__ import annotations
 
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass
-from typing import Any
+from typing import Any, ClassVar
 from urllib.parse import urlencode
 
 from werkzeug.wrappers import Response
 
 from gateway.web import responses
 from gateway.web.framework import Ctx, route
+from rac_shared.contracts.base import Strict
 from rac_shared.contracts.listing import ListQuery, Page
 from rac_shared.listing import every_page
 from rac_shared.tabular import Cell, csv_text, xlsx_bytes
 
 CURSOR = "curseur"  # the pages' name of the cursor parameter
+
+
+class PageQuery(Strict):
+    """A list page's filters as its URL names them in French (``?statut=…&tri=…``; the
+    exports take the same query): ``contract()`` is the service's query, each field under
+    its name there (``NAMES``: the page's name → the contract's, besides the sort and the
+    cursor that every list has)."""
+
+    CONTRACT: ClassVar[type[ListQuery]]
+    NAMES: ClassVar[dict[str, str]] = {}
+
+    def contract(self) -> ListQuery:
+        names = {"tri": "sort", CURSOR: "cursor", **self.NAMES}
+        return self.CONTRACT(**{names.get(name, name): value for name, value in self})
 
 
 @dataclass(frozen=True)

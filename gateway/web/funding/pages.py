@@ -93,7 +93,7 @@ def cerac_view(ctx: Ctx, cerac_id: int, year: str | None) -> Response:
     return _view(ctx, "funding/statement.html.j2", statement=statement, form=form)
 
 
-class AllocationsFilter(Strict):
+class AllocationsFilter(lists.PageQuery):
     """``/financement/allocations?exercice=2025-2026&ordre=collégial&tri=montant``; the exports
     take the same query. (A filter left blank is no filter, a blank sort the default: the
     form decoder's rule for an empty choice.)"""
@@ -104,14 +104,8 @@ class AllocationsFilter(Strict):
     tri: funding.AllocationSort = Field(funding.AllocationSort.TO_PAY, title="Trier par")
     curseur: Cursor = Field(None, title="Page")
 
-    def contract(self) -> funding.AllocationQuery:
-        return funding.AllocationQuery(
-            fiscal_year=self.exercice,
-            cerac_id=self.cerac,
-            education_order=self.ordre,
-            sort=self.tri,
-            cursor=self.curseur,
-        )
+    CONTRACT = funding.AllocationQuery
+    NAMES = {"exercice": "fiscal_year", "cerac": "cerac_id", "ordre": "education_order"}
 
 
 def _allocation_columns(ctx: Ctx) -> list[lists.Column]:

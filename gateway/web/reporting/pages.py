@@ -52,7 +52,7 @@ notices(
 )
 
 
-class OverviewQuery(Strict):
+class OverviewQuery(lists.PageQuery):
     """The overview's filters as its page names them (the API's are ``ReportQuery``); the
     exports take the same query."""
 
@@ -64,14 +64,8 @@ class OverviewQuery(Strict):
     tri: network.ReportSort = Field(network.ReportSort.TO_DO, title="Trier par")
     curseur: Cursor = Field(None, title="Page")
 
-    def contract(self) -> network.ReportQuery:
-        return network.ReportQuery(
-            status=self.statut,
-            late=self.retard,
-            year=self.annee,
-            sort=self.tri,
-            cursor=self.curseur,
-        )
+    CONTRACT = network.ReportQuery
+    NAMES = {"statut": "status", "retard": "late", "annee": "year"}
 
 
 def _report_columns(ctx: Ctx) -> list[lists.Column]:
