@@ -470,16 +470,10 @@ class GatewayApp:
 
     def _handle_form(self, ctx: Ctx, spec: RouteSpec, url_args: dict) -> Response:
         """Decode and validate the posted form, run the handler, re-render on a refusal."""
-        form = ctx.request.form
-        refused = _control_characters_in(form, spec.form)
-        if refused is not None:
-            return self._refused(ctx, spec, url_args, *refused, 422)
         try:
-            data = spec.form.model_validate(decode(form, spec.form))
-        except ValidationError as exc:
-            return self._refused(
-                ctx, spec, url_args, INVALID_HEADLINE, error_details(exc, model=spec.form), 422
-            )
+            data = self._parse_form(ctx, spec.form, INVALID_HEADLINE)
+        except HttpError as exc:
+            return self._refused(ctx, spec, url_args, exc.message, exc.details, 422)
         try:
             return spec.handler(ctx, form=data, **url_args)
         except DomainError as exc:
@@ -601,14 +595,16 @@ class GatewayApp:
             message = headline_for(model, details, STATUS_MESSAGES[422])
             raise HttpError(422, message, details) from exc
 
-    def _parse_form(self, ctx: Ctx, model: type[BaseModel]) -> BaseModel:
+    def _parse_form(self, ctx: Ctx, model: type[BaseModel], headline: str | None = None):
+        """The posted fields as ``model``; 422 (``headline``, details by field) when a field
+        holds a control character or the model refuses them."""
         refused = _control_characters_in(ctx.request.form, model)
         if refused is not None:
             raise HttpError(422, *refused)
         try:
             return model.model_validate(decode(ctx.request.form, model))
         except ValidationError as exc:
-            raise HttpError(422, details=error_details(exc, model=model)) from None
+            raise HttpError(422, headline, error_details(exc, model=model)) from None
 
     def _parse_query(self, ctx: Ctx, model: type[BaseModel]) -> BaseModel:
         """The query string as ``model``; 422 with a message per parameter when a value is
