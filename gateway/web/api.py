@@ -2,8 +2,6 @@
 
 from __future__ import annotations
 
-from pydantic import Field
-
 from gateway import auth, directory
 from gateway.schemas import (
     Accepted,
@@ -17,10 +15,10 @@ from gateway.schemas import (
 from gateway.web.framework import ALL_ROLES, PUBLIC, SIGNED_IN, Ctx, HttpError, route
 from gateway.web.home import gather_next_actions, role_actions
 from gateway.web.openapi import openapi_document
+from gateway.web.pages import OrganisationQuery
 from gateway.web.passthrough import Api, passthrough
 from gateway.web.security.session import ENROL, password_checked, pending_stage
-from rac_shared.actor import ROLE_LABELS, OrganisationKind, Role
-from rac_shared.contracts.base import Strict
+from rac_shared.actor import ROLE_LABELS, Role
 from rac_shared.contracts.directory import OrganisationView
 from rac_shared.contracts.notifications import Inbox, MarkedRead
 
@@ -87,10 +85,6 @@ def api_home(ctx: Ctx) -> HomeResponse:
     """Ce que l'utilisateur peut faire ensuite"""
     actions, unavailable = gather_next_actions(ctx)
     return {"actions": role_actions(ctx.actor) + actions, "unavailable": unavailable}
-
-
-class OrganisationQuery(Strict):
-    kind: OrganisationKind | None = Field(None, alias="type", title="Type d'organisation")
 
 
 @route("/api/organisations", access=ALL_ROLES, query=OrganisationQuery)

@@ -5,7 +5,9 @@ A form's fields are named by their path in the contract's model — ``sections.c
 in their error details. So one decoder turns any posted multi-dict into the nested data of
 any model, one encoder turns a model (or a reply) back into the strings a form shows, and an
 error is shown next to the field whose name is its path, with the field's French title
-(``Field(title=…)`` in the contract) in the summary at the top of the page.
+(``Field(title=…)`` in the contract) in the summary at the top of the page. Amounts are shown
+again the French way with two decimals (``1 250,00``), measures (``Measured``) as people write
+them (``2,5``).
 
 The model drives the decoding: an unchecked box is ``False``, an empty optional field is
 ``None``, a required one left empty is missing (« Ce champ est obligatoire. »), rows of a
@@ -28,7 +30,7 @@ from babel.numbers import format_decimal
 from pydantic import BaseModel
 from werkzeug.datastructures import MultiDict
 
-from rac_shared.contracts.base import FormLines, Strict
+from rac_shared.contracts.base import FormLines, Measured, Strict
 from rac_shared.contracts.shape import (
     field_annotation,
     field_info_at,
@@ -36,6 +38,7 @@ from rac_shared.contracts.shape import (
     list_item,
     unwrap,
 )
+from rac_shared.formatting import short_decimal
 
 NOT_FIELDS = frozenset({"csrf_token", "_form"})
 
@@ -228,8 +231,9 @@ def _encode_into(values: dict, data, annotation, path: str) -> None:
         data = data.model_dump()
     if isinstance(data, dict):
         model = bare if is_model(bare) else None
+        mapped = _mapped_model(bare) if typing.get_origin(bare) is dict else None  # per key
         for key, value in data.items():
-            child = field_annotation(model, key) if model and key in model.model_fields else None
+            child = field_annotation(model, key) if model and key in model.model_fields else mapped
             _encode_into(values, value, child, f"{path}.{key}" if path else str(key))
         return
     if isinstance(data, list | tuple):
@@ -242,7 +246,8 @@ def _encode_into(values: dict, data, annotation, path: str) -> None:
         else:
             values[path] = [display(v) for v in data]
         return
-    values[path] = display(data)
+    measured = Measured in metadata and isinstance(data, Decimal)
+    values[path] = short_decimal(data) if measured else display(data)
 
 
 def _is_row(value) -> bool:

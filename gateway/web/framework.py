@@ -67,36 +67,30 @@ STATE_CHANGING = {"POST", "PUT", "PATCH", "DELETE"}
 # A form refused for these reasons is shown again, with what was typed (not an error page).
 FORM_REFUSALS = {"invalid": 422, "conflict": 409, "unauthenticated": 401, "too_many_requests": 429}
 
-STATUS_MESSAGES = {
-    400: "La requête est mal formée.",
-    401: "Vous devez vous connecter pour accéder à cette page.",
-    403: "Vous n'avez pas accès à cette ressource.",
-    404: "La page demandée est introuvable.",
-    405: "Cette méthode n'est pas permise pour cette adresse.",
-    409: "L'opération entre en conflit avec l'état actuel.",
-    413: "Le contenu envoyé est trop volumineux.",
-    415: "Le format du contenu envoyé n'est pas accepté (JSON attendu).",
-    422: "Les données envoyées sont invalides.",
-    429: "Trop de tentatives. Réessayez plus tard.",
-    500: "Une erreur inattendue est survenue. L'équipe technique a été avisée.",
-    503: "Un service de la plateforme est momentanément indisponible. Réessayez dans un instant.",
-    504: "Un service de la plateforme tarde à répondre. Réessayez dans un instant.",
+# Each error status: its code in the API's JSON error, and the message people read.
+STATUSES = {
+    400: ("bad_request", "La requête est mal formée."),
+    401: ("unauthenticated", "Vous devez vous connecter pour accéder à cette page."),
+    403: ("forbidden", "Vous n'avez pas accès à cette ressource."),
+    404: ("not_found", "La page demandée est introuvable."),
+    405: ("method_not_allowed", "Cette méthode n'est pas permise pour cette adresse."),
+    409: ("conflict", "L'opération entre en conflit avec l'état actuel."),
+    413: ("too_large", "Le contenu envoyé est trop volumineux."),
+    415: (
+        "unsupported_media_type",
+        "Le format du contenu envoyé n'est pas accepté (JSON attendu).",
+    ),
+    422: ("invalid", "Les données envoyées sont invalides."),
+    429: ("too_many_requests", "Trop de tentatives. Réessayez plus tard."),
+    500: ("internal", "Une erreur inattendue est survenue. L'équipe technique a été avisée."),
+    503: (
+        "unavailable",
+        "Un service de la plateforme est momentanément indisponible. Réessayez dans un instant.",
+    ),
+    504: ("timeout", "Un service de la plateforme tarde à répondre. Réessayez dans un instant."),
 }
-ERROR_CODES = {
-    400: "bad_request",
-    401: "unauthenticated",
-    403: "forbidden",
-    404: "not_found",
-    405: "method_not_allowed",
-    409: "conflict",
-    413: "too_large",
-    415: "unsupported_media_type",
-    422: "invalid",
-    429: "too_many_requests",
-    500: "internal",
-    503: "unavailable",
-    504: "timeout",
-}
+STATUS_MESSAGES = {status: message for status, (_, message) in STATUSES.items()}
+ERROR_CODES = {status: code for status, (code, _) in STATUSES.items()}
 
 
 class HttpError(Exception):
@@ -476,16 +470,10 @@ class GatewayApp:
 
     def _handle_form(self, ctx: Ctx, spec: RouteSpec, url_args: dict) -> Response:
         """Decode and validate the posted form, run the handler, re-render on a refusal."""
-        form = ctx.request.form
-        refused = _control_characters_in(form, spec.form)
-        if refused is not None:
-            return self._refused(ctx, spec, url_args, *refused, 422)
         try:
-            data = spec.form.model_validate(decode(form, spec.form))
-        except ValidationError as exc:
-            return self._refused(
-                ctx, spec, url_args, INVALID_HEADLINE, error_details(exc, model=spec.form), 422
-            )
+            data = self._parse_form(ctx, spec.form, INVALID_HEADLINE)
+        except HttpError as exc:
+            return self._refused(ctx, spec, url_args, exc.message, exc.details, 422)
         try:
             return spec.handler(ctx, form=data, **url_args)
         except DomainError as exc:
@@ -607,14 +595,16 @@ class GatewayApp:
             message = headline_for(model, details, STATUS_MESSAGES[422])
             raise HttpError(422, message, details) from exc
 
-    def _parse_form(self, ctx: Ctx, model: type[BaseModel]) -> BaseModel:
+    def _parse_form(self, ctx: Ctx, model: type[BaseModel], headline: str | None = None):
+        """The posted fields as ``model``; 422 (``headline``, details by field) when a field
+        holds a control character or the model refuses them."""
         refused = _control_characters_in(ctx.request.form, model)
         if refused is not None:
             raise HttpError(422, *refused)
         try:
             return model.model_validate(decode(ctx.request.form, model))
         except ValidationError as exc:
-            raise HttpError(422, details=error_details(exc, model=model)) from None
+            raise HttpError(422, headline, error_details(exc, model=model)) from None
 
     def _parse_query(self, ctx: Ctx, model: type[BaseModel]) -> BaseModel:
         """The query string as ``model``; 422 with a message per parameter when a value is

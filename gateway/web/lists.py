@@ -13,18 +13,33 @@ from __future__ import annotations
 
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass
-from typing import Any
+from typing import Any, ClassVar
 from urllib.parse import urlencode
 
 from werkzeug.wrappers import Response
 
 from gateway.web import responses
 from gateway.web.framework import Ctx, route
+from rac_shared.contracts.base import Strict
 from rac_shared.contracts.listing import ListQuery, Page
 from rac_shared.listing import every_page
 from rac_shared.tabular import Cell, csv_text, xlsx_bytes
 
 CURSOR = "curseur"  # the pages' name of the cursor parameter
+
+
+class PageQuery(Strict):
+    """A list page's filters as its URL names them in French (``?statut=…&tri=…``; the
+    exports take the same query): ``contract()`` is the service's query, each field under
+    its name there (``NAMES``: the page's name → the contract's, besides the sort and the
+    cursor that every list has)."""
+
+    CONTRACT: ClassVar[type[ListQuery]]
+    NAMES: ClassVar[dict[str, str]] = {}
+
+    def contract(self) -> ListQuery:
+        names = {"tri": "sort", CURSOR: "cursor", **self.NAMES}
+        return self.CONTRACT(**{names.get(name, name): value for name, value in self})
 
 
 @dataclass(frozen=True)
@@ -75,18 +90,20 @@ def exports(
     query: type,
     sheet: str,
     fetch: Callable[..., Page],
-    contract: Callable[[Ctx], ListQuery],
     columns: Callable[[Ctx], Sequence[Column]],
+    contract: Callable[[Ctx], ListQuery] | None = None,
     api: str | None = None,
 ) -> None:
     """``{path}.csv`` and ``{path}.xlsx`` (routes ``{name}_csv`` and ``{name}_xlsx``, files
     ``{filename}.csv`` and ``.xlsx``): every row of the list the page's query string
-    asks (``contract`` makes the service's query from it), read page after page by
+    asks (``contract`` makes the service's query from it; by default the query model's
+    ``contract()`` when its names are the page's, else the query itself), read page after page by
     ``fetch(ctx, query, **url_args)`` (the path's ids, e.g. a call's). With ``api``, the
     same files at ``{api}.csv`` and ``{api}.xlsx`` for API clients (``api_{name}_csv``…)."""
 
     def rows(ctx: Ctx, url_args: dict):
-        pages = every_page(lambda q: fetch(ctx, q, **url_args), contract(ctx))
+        query = contract(ctx) if contract else getattr(ctx.query, "contract", lambda: ctx.query)()
+        pages = every_page(lambda q: fetch(ctx, q, **url_args), query)
         return table(pages, columns(ctx))
 
     def as_csv(ctx: Ctx, **url_args) -> Response:

@@ -39,6 +39,12 @@ class LoginForm(TokenRequest):
     suite: str = Field("/", max_length=2000)
 
 
+class OrganisationQuery(Strict):
+    """``?type=cegep``: the organisations of one kind (page and API)."""
+
+    kind: OrganisationKind | None = Field(None, alias="type", title="Type d'organisation")
+
+
 class PasswordForm(Strict):
     password: str = Field(max_length=200, title="Nouveau mot de passe")
     confirmation: str = Field(max_length=200, title="Confirmation")
@@ -113,18 +119,17 @@ def password_reset(ctx: Ctx, token: str, form: PasswordForm) -> Response:
     return ctx.done("/connexion", "reinitialise")
 
 
-@route("/organisations", access=MINISTRY_ROLES)
+@route("/organisations", access=MINISTRY_ROLES, query=OrganisationQuery)
 def organisations_page(ctx: Ctx) -> Response:
+    selected = ctx.query.kind.value if ctx.query.kind else ""
     with ctx.db() as session:
-        organisations = directory.visible_organisations(
-            session, ctx.actor, ctx.request.args.get("type") or None
-        )
+        organisations = directory.visible_organisations(session, ctx.actor, selected or None)
     return ctx.render(
         "organisations.html.j2",
         organisations=organisations,
         kind_labels={k.value: v for k, v in KIND_LABELS.items()},
         kinds=list(OrganisationKind),
-        selected=ctx.request.args.get("type", ""),
+        selected=selected,
     )
 
 

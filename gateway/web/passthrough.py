@@ -3,9 +3,11 @@
 Most of the JSON API is one RPC per operation: the URL's ids and the body become the RPC's
 arguments, its reply is the answer. Such an operation is one ``Api`` row; its body model is
 the contract's ``data`` argument, its query parameters the contract's ``query`` argument (a
-model), its response model the contract's reply, so the API, the service and the OpenAPI
-document cannot disagree. Anything more (files, several services,
-a page) is an ordinary ``@route``.
+model) or, with ``params``, its keyword arguments (the fields of that query model), its
+response model the contract's reply, so the API, the service and the OpenAPI document
+cannot disagree. A page's download of a service's document is a ``Download`` row, the same
+pass-through answering a file. Anything more (several services, a page) is an ordinary
+``@route``.
 
 A page form that is one RPC followed by a redirect with a notice is likewise one ``Post``
 row of ``page_actions``.
@@ -34,7 +36,15 @@ class Api:
     wrap: str | None = None  # the reply under this key: {"committees": [...]}
     status: int = 200
     file: bool = False  # the reply is a document (FileReply or CsvReply) to download
-    summary: str = ""  # by default the first line of the contract method's docstring
+    summary: str = ""  # by default the first paragraph of the contract method's docstring
+    # A query model whose fields are the RPC's keyword arguments (``?fiscal_year=…``).
+    params: type[BaseModel] | None = None
+
+
+def Download(endpoint: str, path: str, rpc: str, access: object, params=None) -> Api:  # noqa: N802
+    """A page's link to a service's document (PDF, CSV): the URL's ids (and ``params``'
+    fields) to ``rpc``, its reply downloaded (a row of ``passthrough``, as an API's file is)."""
+    return Api(endpoint, f"GET {path}", rpc, access, file=True, params=params)
 
 
 def passthrough(service: str, *rows: Api) -> None:
@@ -43,10 +53,11 @@ def passthrough(service: str, *rows: Api) -> None:
         method = methods[row.rpc]
         hints = typing.get_type_hints(method.signature.function, include_extras=True)
         body = hints.get("data")
-        query = _model_in(hints.get("query"))
+        query = row.params or _model_in(hints.get("query"))
         returned = hints.get("return")
         verb, _, path = row.http.partition(" ")
-        summary = row.summary or (method.signature.function.__doc__ or "").strip().split("\n")[0]
+        doc = (method.signature.function.__doc__ or "").strip()
+        summary = row.summary or " ".join(doc.split("\n\n")[0].split())
         response = _response_model(row, returned)
         _register(service, row, verb, path, body, query, response, summary)
 
@@ -78,7 +89,9 @@ def _register(service: str, row: Api, verb: str, path: str, body, query, respons
         arguments = dict(url_args)
         if body is not None:
             arguments["data"] = ctx.body
-        if query is not None:
+        if row.params is not None:
+            arguments.update(ctx.query.model_dump())
+        elif query is not None:
             arguments["query"] = ctx.query
         if row.file:
             reply = getattr(ctx.service(service), row.rpc)(**arguments)
@@ -124,7 +137,9 @@ class Confirm:
 class Post:
     """A page form that is one RPC: the URL's ids that the RPC takes (and the form as
     ``data``, unless it is ``NoFields``) go to ``rpc``; on success the browser goes to
-    ``then`` (the URL's ids filled in) with ``notice``; a refusal re-renders the table's
+    ``then`` (the URL's ids filled in, and ``{form.…}`` / ``{reply.…}``: a field of the
+    form or of the RPC's reply, e.g. the id of what it created) with ``notice``; a
+    refusal re-renders the table's
     ``on_error`` view. With ``confirm``, a GET on the same path is the confirmation step
     that the page links to (the action is then a link, not a button that acts at once)."""
 
@@ -164,8 +179,8 @@ def _action(service: str, row: Post, with_data: bool, takes: set[str]):
         arguments = {name: value for name, value in url_args.items() if name in takes}
         if with_data:
             arguments["data"] = form
-        getattr(ctx.service(service), row.rpc)(**arguments)
-        return ctx.done(row.then.format(**url_args), row.notice)
+        reply = getattr(ctx.service(service), row.rpc)(**arguments)
+        return ctx.done(row.then.format(**url_args, form=form, reply=reply), row.notice)
 
     handler.__name__ = handler.__qualname__ = row.endpoint
     return handler

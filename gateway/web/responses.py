@@ -1,5 +1,6 @@
 """Files in and out of the gateway, in one place: downloads (werkzeug's ``send_file``, RFC 5987
-names), CSV and spreadsheet exports, uploads read within a limit.
+names), CSV and spreadsheet exports (their text: ``rac_shared.tabular``), uploads read within
+a limit.
 
 A document from a service arrives as ``{filename, mime, content_b64}`` (a ``FileReply`` of
 the contracts); people get it with its French name intact (``filename*=UTF-8''…``) and an
@@ -9,9 +10,7 @@ ASCII fallback, never cached by a shared proxy.
 from __future__ import annotations
 
 import base64
-import csv
 import io
-from collections.abc import Iterable, Sequence
 from typing import Literal
 
 from pydantic import Field
@@ -63,26 +62,6 @@ def document(ctx, reply, inline: bool = False) -> Response:
     )
 
 
-def spreadsheet_cell(value) -> str:
-    """A cell as a spreadsheet will read it: text starting with = + - @ would be a formula,
-    so it is quoted (CSV injection)."""
-    if value is None:
-        return ""
-    text = str(value)
-    return "'" + text if text[:1] in ("=", "+", "-", "@", "\t", "\r") else text
-
-
-def csv_text(header: Sequence[str], rows: Iterable[Sequence]) -> str:
-    """CSV as Québec's spreadsheets open it: ``;`` between cells, every cell quoted as
-    needed, formulas neutralised."""
-    buffer = io.StringIO()
-    writer = csv.writer(buffer, delimiter=";", lineterminator="\r\n")
-    writer.writerow(header)
-    for row in rows:
-        writer.writerow([spreadsheet_cell(cell) for cell in row])
-    return buffer.getvalue()
-
-
 def csv_download(ctx, text: str, filename: str) -> Response:
     """UTF-8 with a byte-order mark, so that a spreadsheet reads the accents right."""
     response = download(
@@ -116,3 +95,9 @@ def uploaded(ctx, field: str, max_bytes: int, required: bool = True) -> tuple[st
     if not content:
         raise invalid("Le fichier est vide.", {field: "Fichier vide."})
     return storage.filename, content
+
+
+def uploaded_file(ctx, field: str, max_bytes: int) -> dict[str, str]:
+    """The file posted in ``field`` as the services take a file: ``{filename, content_b64}``."""
+    filename, content = uploaded(ctx, field, max_bytes)
+    return {"filename": filename, "content_b64": base64.b64encode(content).decode("ascii")}

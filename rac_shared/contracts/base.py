@@ -104,6 +104,11 @@ class FormLines:
     splits it, the encoder joins it back); the API takes the list itself."""
 
 
+class Measured:
+    """Marks a ``Decimal`` that is a measure, not an amount: a form shows it again as people
+    write it (``12``, ``2,5``), not with an amount's two decimals (``2,50``)."""
+
+
 # -- numbers -------------------------------------------------------------------------------
 
 MAX_AMOUNT = Decimal("100000000")

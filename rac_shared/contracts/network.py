@@ -20,6 +20,7 @@ from rac_shared.actor import Role
 from rac_shared.contracts.base import (
     DecimalText,
     FormLines,
+    Measured,
     Messages,
     OptionalDate,
     OptionalInt,
@@ -147,6 +148,7 @@ def _json_decimal(number: Decimal | None) -> str | None:
 
 IndicatorValue = Annotated[
     Decimal | None,
+    Measured,
     BeforeValidator(_indicator_value),
     PlainSerializer(_json_decimal, return_type=str | None, when_used="json"),
 ]

@@ -187,3 +187,24 @@ def test_a_tagged_union_and_rows_whose_selects_alone_are_set():
     first, balance = spec.installments
     assert (first.due.kind, first.due.offset_days) == ("milestone", 0)
     assert (balance.due.kind, balance.due.date) == ("date", date(2027, 6, 30))
+
+
+def test_a_measure_is_shown_again_as_people_write_it_and_an_amount_with_two_decimals():
+    """``Measured`` Decimals (a report's indicators, in a group of fields per section key)
+    come back as typed (« 2,5 », « 12 »); other Decimals keep an amount's two decimals."""
+    from rac_shared.contracts.network import IndicatorIn, ReportDraftIn, ReportSectionIn
+
+    indicator = IndicatorIn(label="Taux", target=Decimal("12.00"), achieved=Decimal("2.50"))
+    draft = ReportDraftIn(sections={"offer": ReportSectionIn(indicators=[indicator])})
+    values = encode(draft)
+    assert values["sections.offer.indicators.0.target"] == "12"
+    assert values["sections.offer.indicators.0.achieved"] == "2,5"
+    assert (
+        decode(MultiDict(values), ReportDraftIn)["sections"]["offer"]["indicators"][0]["achieved"]
+        == "2,5"
+    )
+
+    class Amount(Strict):
+        amount: Decimal = Field(title="Montant")
+
+    assert encode(Amount(amount=Decimal("2.5"))) == {"amount": "2,50"}

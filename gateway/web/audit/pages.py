@@ -12,18 +12,40 @@ from werkzeug.wrappers import Response
 from gateway import audit
 from gateway.schemas import EntryKind, JournalQuery
 from gateway.web.framework import Ctx, HttpError, route
-from gateway.web.responses import csv_download, csv_text
+from gateway.web.lists import Column, table
+from gateway.web.responses import csv_download
 from rac_shared.actor import Role
 from rac_shared.audit import SubjectType
 from rac_shared.formatting import short_datetime
+from rac_shared.tabular import csv_text
 
 # Who reads the trail: the ministry's administration and its analysts.
 AUDIT_READERS = frozenset({Role.MINISTRY_ADMIN, Role.MINISTRY_ANALYST})
 
-CSV_HEADER = (
-    "N°", "Date et heure", "Nature", "Source", "Personne", "Objet", "Référence", "Action",
-    "Résumé", "Avant → après", "Requête", "Statut HTTP", "Empreinte",
-)  # fmt: skip
+
+def _changes(entry: dict) -> str:
+    return " ; ".join(
+        f"{c['field']} : {c.get('before') or '—'} → {c.get('after') or '—'}"
+        for c in entry["changes"]
+    )
+
+
+# The journal's CSV, a column per line: its title and its cell.
+CSV_COLUMNS = (
+    Column("N°", lambda e: e["seq"]),
+    Column("Date et heure", lambda e: short_datetime(e["at"])),
+    Column("Nature", lambda e: EntryKind.label_of(e["kind"])),
+    Column("Source", lambda e: e["source"]),
+    Column("Personne", lambda e: e["actor_name"] or ""),
+    Column("Objet", lambda e: SubjectType.label_of(e["subject_type"]) if e["subject_type"] else ""),
+    Column("Référence", lambda e: e["subject_label"] or e["subject_id"] or ""),
+    Column("Action", lambda e: e["action"]),
+    Column("Résumé", lambda e: e["summary"] or ""),
+    Column("Avant → après", _changes),
+    Column("Requête", lambda e: f"{e['method']} {e['path']}" if e["method"] else ""),
+    Column("Statut HTTP", lambda e: e["status"] or ""),
+    Column("Empreinte", lambda e: e["hash"]),
+)
 
 
 def filters_text(query: JournalQuery) -> str:
@@ -86,28 +108,7 @@ def journal_page(ctx: Ctx) -> Response:
 @route("/journal.csv", access=AUDIT_READERS, query=JournalQuery)
 def journal_csv(ctx: Ctx) -> Response:
     entries, _ = journal_page_of(ctx, ctx.query, export=True)
-    rows = [
-        (
-            e["seq"],
-            short_datetime(e["at"]),
-            EntryKind.label_of(e["kind"]),
-            e["source"],
-            e["actor_name"] or "",
-            SubjectType.label_of(e["subject_type"]) if e["subject_type"] else "",
-            e["subject_label"] or e["subject_id"] or "",
-            e["action"],
-            e["summary"] or "",
-            " ; ".join(
-                f"{c['field']} : {c.get('before') or '—'} → {c.get('after') or '—'}"
-                for c in e["changes"]
-            ),
-            f"{e['method']} {e['path']}" if e["method"] else "",
-            e["status"] or "",
-            e["hash"],
-        )
-        for e in entries
-    ]
-    return csv_download(ctx, csv_text(CSV_HEADER, rows), "journal-audit.csv")
+    return csv_download(ctx, csv_text(*table(entries, CSV_COLUMNS)), "journal-audit.csv")
 
 
 def subject_of(subject_type: str, subject_id: str) -> SubjectType:

@@ -18,7 +18,6 @@ from typing import Any
 from markupsafe import Markup
 
 from gateway import charts
-from gateway.web.responses import csv_text
 from rac_shared.contracts.applications import ApplicationsFigures
 from rac_shared.contracts.billing import BillingFigures
 from rac_shared.contracts.funding import FundingFigures
@@ -26,6 +25,7 @@ from rac_shared.contracts.network import ReportingFigures
 from rac_shared.contracts.plans import PlanFigures
 from rac_shared.contracts.scoring import ScoringFigures
 from rac_shared.formatting import long_date, money
+from rac_shared.tabular import csv_text
 
 log = logging.getLogger(__name__)
 
@@ -106,18 +106,17 @@ class Section:
         }
 
 
+# How a cell of each kind reads on the page (text as it is).
+HTML_CELLS = {
+    "count": charts.fr_number,
+    "money": money,
+    "percent": charts.fr_percent,
+    "date": long_date,
+}
+
+
 def _html_cell(value, kind: str) -> str:
-    if value is None or value == "":
-        return "—"
-    if kind == "count":
-        return charts.fr_number(value)
-    if kind == "money":
-        return money(value)
-    if kind == "percent":
-        return charts.fr_percent(value)
-    if kind == "date":
-        return long_date(value)
-    return str(value)
+    return "—" if value is None or value == "" else HTML_CELLS.get(kind, str)(value)
 
 
 def _csv_cell(value, kind: str):

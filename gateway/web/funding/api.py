@@ -18,9 +18,27 @@ from rac_shared.contracts.base import Strict
 F = "/api/funding"
 P = f"{F}/projects/<int:project_id>"
 
+
+class YearQuery(Strict):
+    fiscal_year: funding.OptionalFiscalYear = Field(
+        None, title="Exercice financier", description="p. ex. « 2025-2026 » (l'exercice courant)"
+    )
+
+
+class StatementQuery(YearQuery):
+    format: responses.CsvOrPdfFormat = Field(
+        None, title="Format", description="csv ou pdf : le fichier au lieu du JSON"
+    )
+
+
 # fmt: off
 passthrough(
     "funding",
+    Api("api_funding_overview", f"GET {F}/ceracs", "funding_overview", READERS, params=YearQuery,
+        summary="Financement d'un exercice (fiscal_year=2025-2026) : tous les CERAC pour le "
+        "Ministère, le sien pour un CERAC"),
+    Api("api_funding_figures", f"GET {F}/figures", "funding_figures", MINISTRY_ROLES,
+        params=YearQuery),
     Api("api_funding_allocations", f"GET {F}/allocations", "list_funding_allocations", READERS),
     Api("api_funding_allocate", f"POST {F}/ceracs/<int:cerac_id>/allocations",
         "record_funding_allocation", MANAGERS, status=201),
@@ -36,32 +54,6 @@ passthrough(
         "pay_funding_disbursement", MANAGERS),
 )
 # fmt: on
-
-
-class YearQuery(Strict):
-    fiscal_year: funding.OptionalFiscalYear = Field(
-        None, title="Exercice financier", description="p. ex. « 2025-2026 » (l'exercice courant)"
-    )
-
-
-class StatementQuery(YearQuery):
-    format: responses.CsvOrPdfFormat = Field(
-        None, title="Format", description="csv ou pdf : le fichier au lieu du JSON"
-    )
-
-
-@route(f"{F}/ceracs", access=READERS, query=YearQuery)
-def api_funding_overview(ctx: Ctx) -> funding.FundingOverview:
-    """Financement d'un exercice (fiscal_year=2025-2026) : tous les CERAC pour le Ministère, le sien
-    pour un CERAC"""
-    return ctx.funding.funding_overview(fiscal_year=ctx.query.fiscal_year)
-
-
-@route(f"{F}/figures", access=MINISTRY_ROLES, query=YearQuery)
-def api_funding_figures(ctx: Ctx) -> funding.FundingFigures:
-    """Tableau de bord : plafond, fonctionnement alloué, projets approuvés, versé et reste à verser
-    par CERAC et au total"""
-    return ctx.funding.funding_figures(fiscal_year=ctx.query.fiscal_year)
 
 
 @route(f"{F}/ceracs/<int:cerac_id>/statement", access=READERS, query=StatementQuery)

@@ -14,15 +14,14 @@ Each form is a contract model (``form=``); a refusal re-renders the page it came
 from __future__ import annotations
 
 import re
-from typing import Annotated
 from urllib.parse import parse_qs
 
-from pydantic import BeforeValidator, Field
+from pydantic import Field
 from werkzeug.wrappers import Response
 
-from gateway.web import lists, responses
+from gateway.web import lists
 from gateway.web.framework import Ctx, notices, post, route
-from gateway.web.passthrough import Post, page_actions
+from gateway.web.passthrough import Download, Post, page_actions, passthrough
 from rac_shared.actor import INSTITUTION_ROLES, MINISTRY_ROLES, Role
 from rac_shared.clock import clock
 from rac_shared.contracts import funding
@@ -47,7 +46,11 @@ notices(
 
 
 class YearFilter(Strict):
-    exercice: funding.OptionalFiscalYear = Field(None, title="Exercice financier")
+    """``?exercice=2025-2026``: the fiscal year, the RPCs' ``fiscal_year``."""
+
+    fiscal_year: funding.OptionalFiscalYear = Field(
+        None, alias="exercice", title="Exercice financier"
+    )
 
 
 class PaymentForm(funding.DisbursementPaymentIn):
@@ -79,7 +82,7 @@ def _view(ctx: Ctx, template: str, **context) -> Response:
 
 @route("/financement", access=READERS, query=YearFilter)
 def funding_page(ctx: Ctx) -> Response:
-    year = ctx.query.exercice if isinstance(ctx.query, YearFilter) else None
+    year = ctx.query.fiscal_year if isinstance(ctx.query, YearFilter) else None
     overview = ctx.funding.funding_overview(fiscal_year=year)
     return _view(ctx, "funding/index.html.j2", overview=overview, statement=overview.statement)
 
@@ -90,28 +93,19 @@ def cerac_view(ctx: Ctx, cerac_id: int, year: str | None) -> Response:
     return _view(ctx, "funding/statement.html.j2", statement=statement, form=form)
 
 
-class AllocationsFilter(Strict):
+class AllocationsFilter(lists.PageQuery):
     """``/financement/allocations?exercice=2025-2026&ordre=collégial&tri=montant``; the exports
-    take the same query."""
+    take the same query. (A filter left blank is no filter, a blank sort the default: the
+    form decoder's rule for an empty choice.)"""
 
     exercice: funding.OptionalFiscalYear = Field(None, title="Exercice financier")
     cerac: OptionalInt = Field(None, title="CERAC")
-    ordre: Annotated[EducationOrder | None, BeforeValidator(lambda v: v or None)] = Field(
-        None, title="Ordre d'enseignement"
-    )
-    tri: Annotated[
-        funding.AllocationSort, BeforeValidator(lambda v: v or funding.AllocationSort.TO_PAY)
-    ] = Field(funding.AllocationSort.TO_PAY, title="Trier par")
+    ordre: EducationOrder | None = Field(None, title="Ordre d'enseignement")
+    tri: funding.AllocationSort = Field(funding.AllocationSort.TO_PAY, title="Trier par")
     curseur: Cursor = Field(None, title="Page")
 
-    def contract(self) -> funding.AllocationQuery:
-        return funding.AllocationQuery(
-            fiscal_year=self.exercice,
-            cerac_id=self.cerac,
-            education_order=self.ordre,
-            sort=self.tri,
-            cursor=self.curseur,
-        )
+    CONTRACT = funding.AllocationQuery
+    NAMES = {"exercice": "fiscal_year", "cerac": "cerac_id", "ordre": "education_order"}
 
 
 def _allocation_columns(ctx: Ctx) -> list[lists.Column]:
@@ -150,26 +144,21 @@ lists.exports(
     query=AllocationsFilter,
     sheet="Allocations",
     fetch=lambda ctx, query: ctx.funding.list_funding_allocations(query=query),
-    contract=lambda ctx: ctx.query.contract(),
     columns=_allocation_columns,
 )
 
 
 @route("/financement/ceracs/<int:cerac_id>", access=READERS, query=YearFilter)
 def funding_cerac_page(ctx: Ctx, cerac_id: int) -> Response:
-    return cerac_view(ctx, cerac_id, ctx.query.exercice)
+    return cerac_view(ctx, cerac_id, ctx.query.fiscal_year)
 
 
-@route("/financement/ceracs/<int:cerac_id>/releve.csv", access=READERS, query=YearFilter)
-def funding_statement_csv(ctx: Ctx, cerac_id: int) -> Response:
-    exported = ctx.funding.funding_statement_csv(cerac_id=cerac_id, fiscal_year=ctx.query.exercice)
-    return responses.csv_download(ctx, exported.content, exported.filename)
-
-
-@route("/financement/ceracs/<int:cerac_id>/releve.pdf", access=READERS, query=YearFilter)
-def funding_statement_pdf(ctx: Ctx, cerac_id: int) -> Response:
-    document = ctx.funding.funding_statement_pdf(cerac_id=cerac_id, fiscal_year=ctx.query.exercice)
-    return responses.document(ctx, document)
+S = "/financement/ceracs/<int:cerac_id>/releve"
+passthrough(
+    "funding",
+    Download("funding_statement_csv", f"{S}.csv", "funding_statement_csv", READERS, YearFilter),
+    Download("funding_statement_pdf", f"{S}.pdf", "funding_statement_pdf", READERS, YearFilter),
+)
 
 
 def _allocation_refused(ctx: Ctx, cerac_id: int) -> Response:
@@ -180,17 +169,6 @@ def _allocation_refused(ctx: Ctx, cerac_id: int) -> Response:
         if exc.code != "invalid":  # not a fiscal year: refused before any call
             raise
         return cerac_view(ctx, cerac_id, None)
-
-
-@post(
-    "/financement/ceracs/<int:cerac_id>/allocations",
-    funding.AllocationIn,
-    _allocation_refused,
-    MANAGERS,
-)
-def funding_allocate(ctx: Ctx, cerac_id: int, form: funding.AllocationIn) -> Response:
-    ctx.funding.record_funding_allocation(cerac_id=cerac_id, data=form)
-    return ctx.done(f"/financement/ceracs/{cerac_id}?exercice={form.fiscal_year}", "allocation")
 
 
 # -- development projects --------------------------------------------------------------------------
@@ -207,12 +185,6 @@ def funding_project_form(ctx: Ctx) -> Response:
         form=ctx.form(endpoint="funding_submit_project"),
         budget_rows=BUDGET_ROWS,
     )
-
-
-@post("/financement/projets", funding.ProjectIn, funding_project_form, INSTITUTIONS)
-def funding_submit_project(ctx: Ctx, form: funding.ProjectIn) -> Response:
-    project = ctx.funding.submit_funding_project(data=form)
-    return ctx.done(f"/financement/projets/{project.id}", "projet")
 
 
 def _unpaid(disbursements) -> dict:
@@ -288,6 +260,17 @@ def funding_pay(ctx: Ctx, disbursement_id: int, form: PaymentForm) -> Response:
 # -- forms that are one RPC, then a notice (``page_actions``) ------------------------------
 
 # fmt: off
+page_actions(
+    "funding", _allocation_refused, MANAGERS,
+    Post("funding_allocate", "/financement/ceracs/<int:cerac_id>/allocations",
+         "record_funding_allocation", "/financement/ceracs/{cerac_id}?exercice={form.fiscal_year}",
+         "allocation", funding.AllocationIn),
+)
+page_actions(
+    "funding", funding_project_form, INSTITUTIONS,
+    Post("funding_submit_project", "/financement/projets", "submit_funding_project",
+         "/financement/projets/{reply.id}", "projet", funding.ProjectIn),
+)
 page_actions(
     "funding", funding_project_page, MANAGERS,
     Post("funding_decide", "/financement/projets/<int:project_id>/decision",

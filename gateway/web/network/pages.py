@@ -71,7 +71,6 @@ lists.exports(
     query=network.NetworkQuery,
     sheet="Réseau des CERAC",
     fetch=lambda ctx, query: ctx.network.network_ceracs(query=query).ceracs,
-    contract=lambda ctx: ctx.query,
     columns=_cerac_columns,
 )
 

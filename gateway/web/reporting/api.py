@@ -1,15 +1,10 @@
 """The reddition de comptes JSON API: each operation passes its ids, query and body to one RPC
-of the contract (summaries: the contract's docstrings); uploads and the dashboard's figures
-are ordinary routes."""
+of the contract (summaries: the contract's docstrings); an upload is an ordinary route."""
 
 from __future__ import annotations
 
-import base64
-
 from pydantic import Field
-from werkzeug.wrappers import Response
 
-from gateway.web import responses
 from gateway.web.framework import Ctx, route
 from gateway.web.passthrough import Api, passthrough
 from gateway.web.reporting.pages import (
@@ -18,15 +13,19 @@ from gateway.web.reporting.pages import (
     REPORTING,
     STAFF,
     UploadForm,
-    report_attachment,
+    upload_attachment,
 )
 from rac_shared.actor import MINISTRY_ROLES
-from rac_shared.contracts.applications import MAX_ATTACHMENT_BYTES
 from rac_shared.contracts.base import OptionalDate, Strict
-from rac_shared.contracts.network import ReportAttachment, ReportingFigures
+from rac_shared.contracts.network import ReportAttachment
 
 R = "/api/reporting/reports"
 A = f"{R}/<int:report_id>"
+
+
+class FiguresQuery(Strict):
+    as_of: OptionalDate = Field(None, description="AAAA-MM-JJ (par défaut : aujourd'hui)")
+
 
 # fmt: off
 passthrough(
@@ -40,37 +39,17 @@ passthrough(
     Api("api_report_delete_attachment", f"DELETE {A}/attachments/<int:attachment_id>",
         "delete_report_attachment", INSTITUTIONS),
     Api("api_reporting_deadline", "PUT /api/reporting/deadlines", "set_report_deadline", STAFF),
+    Api("api_report_attachment", f"GET {A}/attachments/<int:attachment_id>",
+        "get_report_attachment", REPORTING, file=True),
+    Api("api_reporting_figures", "GET /api/reporting/figures", "reporting_figures",
+        MINISTRY_ROLES, params=FiguresQuery),
     Api("api_special_mandate_assign", "POST /api/reporting/special-mandates",
         "assign_special_mandate", ADMIN),
 )
 # fmt: on
 
 
-class FiguresQuery(Strict):
-    as_of: OptionalDate = Field(None, description="AAAA-MM-JJ (par défaut : aujourd'hui)")
-
-
 @route(f"{A}/attachments", methods=("POST",), access=INSTITUTIONS, form=UploadForm, files=("file",))
 def api_report_upload(ctx: Ctx, report_id: int, form: UploadForm) -> ReportAttachment:
     """Joindre un fichier à une section (multipart/form-data : file, section)"""
-    filename, content = responses.uploaded(ctx, "file", MAX_ATTACHMENT_BYTES)
-    return ctx.network.upload_report_attachment(
-        report_id=report_id,
-        data={
-            "section": form.section,
-            "filename": filename,
-            "content_b64": base64.b64encode(content).decode(),
-        },
-    )
-
-
-@route(f"{A}/attachments/<int:attachment_id>", access=REPORTING)
-def api_report_attachment(ctx: Ctx, report_id: int, attachment_id: int) -> Response:
-    """Télécharger une pièce jointe d'un rapport"""
-    return report_attachment(ctx, report_id, attachment_id)
-
-
-@route("/api/reporting/figures", access=MINISTRY_ROLES, query=FiguresQuery)
-def api_reporting_figures(ctx: Ctx) -> ReportingFigures:
-    """Indicateurs de la reddition de comptes (paramètre : as_of=AAAA-MM-JJ)"""
-    return ctx.network.reporting_figures(as_of=ctx.query.as_of)
+    return upload_attachment(ctx, report_id, form.section, "file")

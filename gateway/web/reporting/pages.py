@@ -15,23 +15,21 @@ re-renders the page it came from (``on_error=``) with what was typed and the err
 
 from __future__ import annotations
 
-import base64
 from typing import Annotated
 
 from pydantic import BeforeValidator, Field
 from werkzeug.wrappers import Response
 
 from gateway.web import lists, responses
-from gateway.web.forms import FormState
+from gateway.web.forms import FormState, encode
 from gateway.web.framework import Ctx, notices, post, route
-from gateway.web.passthrough import Post, page_actions
+from gateway.web.passthrough import Download, Post, page_actions, passthrough
 from rac_shared.actor import INSTITUTION_ROLES, Role
 from rac_shared.contracts import network
 from rac_shared.contracts.applications import MAX_ATTACHMENT_BYTES
 from rac_shared.contracts.base import Strict
 from rac_shared.contracts.listing import MAX_LIMIT, Cursor
 from rac_shared.errors import DomainError, invalid
-from rac_shared.formatting import short_decimal
 
 STAFF = frozenset({Role.MINISTRY_ADMIN, Role.MINISTRY_ANALYST})
 ADMIN = frozenset({Role.MINISTRY_ADMIN})
@@ -54,30 +52,20 @@ notices(
 )
 
 
-class OverviewQuery(Strict):
+class OverviewQuery(lists.PageQuery):
     """The overview's filters as its page names them (the API's are ``ReportQuery``); the
     exports take the same query."""
 
-    statut: Annotated[network.ReportStatus | None, BeforeValidator(lambda v: v or None)] = Field(
-        None, title="Statut"
-    )
+    statut: network.ReportStatus | None = Field(None, title="Statut")
     retard: bool = Field(False, title="En retard seulement")
     annee: Annotated[str | None, BeforeValidator(lambda v: v or None)] = Field(
         None, pattern=r"^\d{4}-\d{4}$", title="Année d'expérimentation"
     )
-    tri: Annotated[network.ReportSort, BeforeValidator(lambda v: v or network.ReportSort.TO_DO)] = (
-        Field(network.ReportSort.TO_DO, title="Trier par")
-    )
+    tri: network.ReportSort = Field(network.ReportSort.TO_DO, title="Trier par")
     curseur: Cursor = Field(None, title="Page")
 
-    def contract(self) -> network.ReportQuery:
-        return network.ReportQuery(
-            status=self.statut,
-            late=self.retard,
-            year=self.annee,
-            sort=self.tri,
-            cursor=self.curseur,
-        )
+    CONTRACT = network.ReportQuery
+    NAMES = {"statut": "status", "retard": "late", "annee": "year"}
 
 
 def _report_columns(ctx: Ctx) -> list[lists.Column]:
@@ -133,7 +121,6 @@ lists.exports(
     query=OverviewQuery,
     sheet="Redditions de comptes",
     fetch=lambda ctx, query: ctx.network.list_reports(query=query),
-    contract=lambda ctx: ctx.query.contract(),
     columns=_report_columns,
 )
 
@@ -146,12 +133,6 @@ def mandate_view(ctx: Ctx) -> Response:
         ceracs=[(c.id, f"{c.organisation_name} ({c.education_order_label})") for c in ceracs],
         form=ctx.form(),
     )
-
-
-@post("/redditions/mandats", network.SpecialMandateIn, mandate_view, ADMIN)
-def special_mandate_assign(ctx: Ctx, form: network.SpecialMandateIn) -> Response:
-    mandate = ctx.network.assign_special_mandate(data=form)
-    return ctx.done(f"/redditions/{mandate.report_id}", "mandat")
 
 
 # -- a report --------------------------------------------------------------------------------
@@ -171,20 +152,17 @@ def report_view(
 
 
 def _draft_values(report: network.ReportView) -> dict:
-    """The report's saved draft as the edit form's fields (numbers as people write them)."""
-    values = {}
-    for section in report.sections:
-        prefix = f"sections.{section.key}"
-        values[f"{prefix}.objectives"] = section.objectives
-        values[f"{prefix}.narrative"] = section.narrative
-        for index, indicator in enumerate(section.indicators):
-            row = f"{prefix}.indicators.{index}"
-            values[f"{row}.label"] = indicator.label
-            values[f"{row}.unit"] = indicator.unit
-            values[f"{row}.target"] = short_decimal(indicator.target)
-            values[f"{row}.achieved"] = short_decimal(indicator.achieved)
-            values[f"{row}.source"] = indicator.source.value if indicator.source else ""
-    return values
+    """The report's saved draft as the edit form's fields: the form's contract, as it was
+    saved (unchecked), encoded as any form (measures as people write them)."""
+    draft = network.ReportDraftIn.model_construct(
+        sections={
+            s.key: network.ReportSectionIn.model_construct(
+                objectives=s.objectives, narrative=s.narrative, indicators=s.indicators
+            )
+            for s in report.sections
+        }
+    )
+    return encode(draft)
 
 
 @route("/redditions/<int:report_id>/modifier", access=INSTITUTIONS, name="report_edit_form")
@@ -224,24 +202,24 @@ def report_save(ctx: Ctx, report_id: int, form: ReportForm) -> Response:
     return ctx.done(f"/redditions/{report_id}", "depose")
 
 
+def upload_attachment(ctx: Ctx, report_id: int, section: str, field: str):
+    """The file posted in ``field``, joined to the report's ``section`` (page and API)."""
+    file = responses.uploaded_file(ctx, field, MAX_ATTACHMENT_BYTES)
+    data = {"section": section, **file}
+    return ctx.network.upload_report_attachment(report_id=report_id, data=data)
+
+
 @post("/redditions/<int:report_id>/pieces", UploadForm, edit_view, INSTITUTIONS)
 def report_upload(ctx: Ctx, report_id: int, form: UploadForm) -> Response:
-    filename, content = responses.uploaded(ctx, "fichier", MAX_ATTACHMENT_BYTES)
-    ctx.network.upload_report_attachment(
-        report_id=report_id,
-        data={
-            "section": form.section,
-            "filename": filename,
-            "content_b64": base64.b64encode(content).decode(),
-        },
-    )
+    upload_attachment(ctx, report_id, form.section, "fichier")
     return ctx.done(f"/redditions/{report_id}/modifier", "piece")
 
 
-@route("/redditions/<int:report_id>/pieces/<int:attachment_id>", access=REPORTING)
-def report_attachment(ctx: Ctx, report_id: int, attachment_id: int) -> Response:
-    attachment = ctx.network.get_report_attachment(report_id=report_id, attachment_id=attachment_id)
-    return responses.document(ctx, attachment)
+passthrough(
+    "network",
+    Download("report_attachment", "/redditions/<int:report_id>/pieces/<int:attachment_id>",
+             "get_report_attachment", REPORTING),
+)  # fmt: skip
 
 
 @post("/redditions/<int:report_id>/revue", network.ReportReviewIn, report_view, STAFF)
@@ -266,6 +244,11 @@ page_actions(
     "network", overview_view, STAFF,
     Post("reporting_set_deadline", "/redditions/echeances", "set_report_deadline", "/redditions",
          "echeance", network.DeadlineIn),
+)
+page_actions(
+    "network", mandate_view, ADMIN,
+    Post("special_mandate_assign", "/redditions/mandats", "assign_special_mandate",
+         "/redditions/{reply.report_id}", "mandat", network.SpecialMandateIn),
 )
 page_actions(
     "network", report_view, INSTITUTIONS,

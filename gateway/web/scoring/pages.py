@@ -19,9 +19,8 @@ from datetime import date
 from werkzeug.wrappers import Response
 
 from gateway import directory
-from gateway.web import responses
 from gateway.web.framework import Ctx, notices, post, route
-from gateway.web.passthrough import Confirm, Post, page_actions
+from gateway.web.passthrough import Confirm, Download, Post, page_actions, passthrough
 from rac_shared.actor import INSTITUTION_ROLES, OrganisationKind, Role
 from rac_shared.clock import clock
 from rac_shared.contracts import scoring
@@ -92,12 +91,9 @@ class DecisionForm(scoring.DecisionIn):
 
 def network_institutions(ctx: Ctx) -> list[tuple[int, str]]:
     """The cégeps and school service centres of the directory (links are declared with them)."""
-    session = ctx.db()
-    try:
-        kinds = [OrganisationKind.CEGEP, OrganisationKind.SCHOOL_SERVICE_CENTRE]
+    kinds = [OrganisationKind.CEGEP, OrganisationKind.SCHOOL_SERVICE_CENTRE]
+    with ctx.db() as session:
         return [(o["id"], o["name"]) for o in directory.list_organisations(session, kinds)]
-    finally:
-        session.close()
 
 
 @route("/evaluations", access=EVALUATORS, name="scoring_workspace")
@@ -201,26 +197,7 @@ def scoring_bulk_assignment(ctx: Ctx, call_id: int, **_) -> Response:
     )
 
 
-@post(
-    "/comites/<int:call_id>/affectations", scoring.BulkAssignmentIn, scoring_bulk_assignment, ADMIN
-)
-def scoring_assign_in_bulk(ctx: Ctx, call_id: int, form: scoring.BulkAssignmentIn) -> Response:
-    ctx.scoring.assign_in_bulk(call_id=call_id, data=form)
-    return ctx.done(f"/comites/{call_id}", "affectation-groupee")
-
-
 E = "/comites/<int:call_id>/evaluations/<int:evaluation_id>"
-
-
-@route("/comites/<int:call_id>/matrice.csv", access=STAFF)
-def scoring_committee_csv(ctx: Ctx, call_id: int) -> Response:
-    exported = ctx.scoring.committee_csv(call_id=call_id)
-    return responses.csv_download(ctx, exported.content, exported.filename)
-
-
-@route("/comites/<int:call_id>/rapport.pdf", access=STAFF)
-def scoring_committee_pdf(ctx: Ctx, call_id: int) -> Response:
-    return responses.document(ctx, ctx.scoring.committee_pdf(call_id=call_id))
 
 
 # -- recommendation and designation --------------------------------------------------------------
@@ -240,11 +217,6 @@ def scoring_decide(ctx: Ctx, call_id: int, form: DecisionForm) -> Response:
     decision = scoring.DecisionIn.model_validate(form.model_dump(exclude={"evaluation_id"}))
     ctx.scoring.decide(evaluation_id=form.evaluation_id, data=decision)
     return ctx.done(f"/comites/{call_id}/designation", "decision")
-
-
-@route("/lettres/<int:evaluation_id>.pdf", access=LETTER_READERS)
-def scoring_letter(ctx: Ctx, evaluation_id: int) -> Response:
-    return responses.document(ctx, ctx.scoring.get_letter(evaluation_id=evaluation_id))
 
 
 # -- the ministry's names and ministers over time ------------------------------------------------
@@ -279,6 +251,15 @@ def scoring_remove_ministry(ctx: Ctx, form: MinistryRemovalForm) -> Response:
 def scoring_results(ctx: Ctx) -> Response:
     return ctx.render("scoring/results.html.j2", results=ctx.scoring.my_results())
 
+
+# -- the committee's matrix and report, the letters: the service's documents ---------------------
+
+passthrough(
+    "scoring",
+    Download("scoring_committee_csv", "/comites/<int:call_id>/matrice.csv", "committee_csv", STAFF),
+    Download("scoring_committee_pdf", "/comites/<int:call_id>/rapport.pdf", "committee_pdf", STAFF),
+    Download("scoring_letter", "/lettres/<int:evaluation_id>.pdf", "get_letter", LETTER_READERS),
+)
 
 # -- forms that are one RPC, then a notice (``page_actions``) ------------------------------
 
@@ -316,6 +297,11 @@ page_actions(
          scoring.ReopenIn),
     Post("scoring_consensus", f"{E}/consensus", "record_consensus", "/comites/{call_id}",
          "consensus", scoring.ConsensusIn),
+)
+page_actions(
+    "scoring", scoring_bulk_assignment, ADMIN,
+    Post("scoring_assign_in_bulk", "/comites/<int:call_id>/affectations", "assign_in_bulk",
+         "/comites/{call_id}", "affectation-groupee", scoring.BulkAssignmentIn),
 )
 page_actions(
     "scoring", scoring_designation_page, ADMIN,

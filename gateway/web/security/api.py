@@ -11,15 +11,9 @@ from rac_shared.actor import Role
 from rac_shared.errors import DomainError
 
 
-@route(
-    "/api/auth/second-factor",
-    methods=("POST",),
-    access=PUBLIC,
-    body=SecondFactorRequest,
-    response=TokenResponse,
-    summary="Deuxième étape de la connexion : le code de l'application ou un code de récupération",
-)
-def api_second_factor(ctx: Ctx):
+@route("/api/auth/second-factor", methods=("POST",), access=PUBLIC, body=SecondFactorRequest)
+def api_second_factor(ctx: Ctx) -> TokenResponse:
+    """Deuxième étape de la connexion : le code de l'application ou un code de récupération"""
     try:
         with ctx.db() as session:
             user = check_second_step(ctx, session, ctx.body.challenge_token, ctx.body.code)
@@ -36,13 +30,10 @@ def api_second_factor(ctx: Ctx):
 
 
 @route(
-    "/api/users/<int:user_id>/second-factor/reset",
-    methods=("POST",),
-    access={Role.MINISTRY_ADMIN},
-    response=Accepted,
-    summary="Réinitialiser la double authentification d'une personne (administration du Ministère)",
+    "/api/users/<int:user_id>/second-factor/reset", methods=("POST",), access={Role.MINISTRY_ADMIN}
 )
-def api_reset_second_factor(ctx: Ctx, user_id: int):
+def api_reset_second_factor(ctx: Ctx, user_id: int) -> Accepted:
+    """Réinitialiser la double authentification d'une personne (administration du Ministère)"""
     reset_second_factor_of(ctx, user_id)
     return {
         "message": "Double authentification réinitialisée : la personne configurera une "
