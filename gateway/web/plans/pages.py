@@ -22,9 +22,10 @@ from werkzeug.wrappers import Response
 from gateway.models import Organisation
 from gateway.web import lists, responses
 from gateway.web.forms import NoFields
-from gateway.web.framework import ALL_ROLES, Ctx, json_response, notices, post, route
+from gateway.web.framework import ALL_ROLES, Ctx, HttpError, json_response, notices, post, route
 from gateway.web.passthrough import Confirm, Post, page_actions
 from rac_shared.actor import EMPLOYER_ROLES, INSTITUTION_ROLES, MINISTRY_ROLES
+from rac_shared.clock import clock
 from rac_shared.contracts import plans
 from rac_shared.contracts.base import OptionalInt, Strict, parse
 from rac_shared.contracts.billing import EstimateView
@@ -451,6 +452,28 @@ def progress_view(ctx: Ctx, plan_id: int, **_) -> Response:
     )
 
 
+@route(
+    "/plans/<int:plan_id>/suivi/<int:candidate_id>/abandon",
+    access=INSTITUTIONS,
+    name="plan_progress_abandon_confirm",
+)
+def abandon_view(ctx: Ctx, plan_id: int, candidate_id: int, **_) -> Response:
+    """The separate step before recording an abandonment: what it entails, and its date."""
+    progress = ctx.plans.get_progress(plan_id=plan_id)
+    candidate = next(
+        (c for c in progress.candidates or [] if c.id == candidate_id and c.step != "abandoned"),
+        None,
+    )
+    if candidate is None or not progress.editable:
+        raise HttpError(404, "Aucune démarche en cours pour cette personne dans ce plan.")
+    return ctx.render(
+        "plans/abandon.html.j2",
+        plan=progress.plan,
+        candidate=candidate,
+        form=ctx.form({"abandoned_on": clock.today()}, endpoint="plan_progress_abandon"),
+    )
+
+
 # -- the institution's annex template -----------------------------------------------------------
 
 
@@ -526,6 +549,9 @@ page_actions(
          "set_candidate_step", "/plans/{plan_id}/suivi", "plan-suivi", plans.StepProgressIn),
     Post("plan_progress_result", "/plans/<int:plan_id>/suivi/<int:candidate_id>/resultat",
          "set_competency_result", "/plans/{plan_id}/suivi", "plan-suivi", plans.ResultIn),
+)
+page_actions(
+    "plans", abandon_view, INSTITUTIONS,
     Post("plan_progress_abandon", "/plans/<int:plan_id>/suivi/<int:candidate_id>/abandon",
          "abandon_candidate", "/plans/{plan_id}/suivi", "plan-suivi", plans.AbandonIn),
 )

@@ -21,7 +21,7 @@ from werkzeug.wrappers import Response
 from gateway import directory
 from gateway.web import responses
 from gateway.web.framework import Ctx, notices, post, route
-from gateway.web.passthrough import Confirm, Post, page_actions
+from gateway.web.passthrough import Confirm, Post, confirmation_step, page_actions
 from rac_shared.actor import INSTITUTION_ROLES, OrganisationKind, Role
 from rac_shared.clock import clock
 from rac_shared.contracts import scoring
@@ -264,6 +264,23 @@ class MinistryRemovalForm(Strict):
     """The period to withdraw, as its row's button posts it."""
 
     since: date
+
+
+confirmation_step(
+    "/comites/ministeres/retirer",
+    ADMIN,
+    "scoring_remove_ministry",
+    Confirm(
+        "Retirer cette période du ministère?",
+        "La période consignée sera retirée : les décisions rendues à partir de sa date "
+        "porteront de nouveau le ministère et la ou le titulaire de la période précédente "
+        "(ou celle fournie avec la plateforme ce jour-là). Les lettres déjà produites ne "
+        "changent pas.",
+        "Retirer la période",
+    ),
+    "/comites/ministeres",
+    query=MinistryRemovalForm,
+)
 
 
 @post("/comites/ministeres/retirer", MinistryRemovalForm, scoring_ministries, ADMIN)
