@@ -383,7 +383,7 @@ class BillingService:
     ) -> BillingTaskView:
         """A bank file imported in the background (``run_tasks``), all or nothing."""
         with self.db.begin():
-            task = tasks.request(self.db, actor, tasks.BANK_IMPORT, data.content, filename)
+            task = tasks.request(self.db, actor, tasks.BANK_IMPORT, data.content, filename[:255])
             return tasks.view(task)
 
     @rpc

@@ -541,7 +541,7 @@ def test_issuing_in_the_background_a_failing_render_is_retried_shown_failed_then
     plans, platform, monkeypatch
 ):
     from rac_shared.pdf import PdfRenderingError
-    from services.plans import document, tasks
+    from services.plans import document
     from services.plans.models import PlanDocument, PlanTask
 
     coordinator, plan_id = build_plan(plans, platform)

@@ -20,9 +20,9 @@ from sqlalchemy import select
 from werkzeug.wrappers import Response
 
 from gateway.models import Organisation
-from gateway.web import lists, responses
+from gateway.web import background, lists, responses
 from gateway.web.forms import NoFields
-from gateway.web.framework import ALL_ROLES, Ctx, HttpError, json_response, notices, post, route
+from gateway.web.framework import ALL_ROLES, Ctx, HttpError, notices, post, route
 from gateway.web.passthrough import Confirm, Post, page_actions
 from rac_shared.actor import EMPLOYER_ROLES, INSTITUTION_ROLES, MINISTRY_ROLES
 from rac_shared.clock import clock
@@ -231,31 +231,10 @@ def plan_preview_pdf(ctx: Ctx, plan_id: int) -> Response:
     return responses.document(ctx, ctx.plans.preview_file(plan_id=plan_id))
 
 
-class TaskState(Strict):
-    """What a plan page's status region polls (``gateway/static/feedback.js``): whether to
-    ask again, the French message to show meanwhile, and where the result is."""
-
-    status: plans.TaskStatus | None
-    pending: bool
-    ready: bool
-    failed: bool
-    message: str
-    url: str | None
-
-
 def _task_state(ctx: Ctx, plan_id: int, kind: plans.TaskKind, ready_url: str) -> Response:
+    """What a plan page's status region polls (``gateway.web.background``)."""
     task = next((t for t in ctx.plans.plan_tasks(plan_id=plan_id) if t.kind == kind), None)
-    state = TaskState(
-        status=task.status if task else None,
-        pending=bool(task and task.pending),
-        ready=bool(task and task.ready),
-        failed=bool(task and task.failed),
-        message=task.message if task else "",
-        url=ready_url if task and task.ready else f"/plans/{plan_id}" if task else None,
-    )
-    response = json_response(state)
-    response.headers["Cache-Control"] = "no-store"
-    return response
+    return background.task_state(task, ready_url, f"/plans/{plan_id}")
 
 
 @route("/plans/<int:plan_id>/emission/etat", access=INSTITUTIONS)
