@@ -827,6 +827,7 @@ class Permissions(Reply):
 class TaskKind(Vocabulary):
     ISSUE = "issue", "Émission du plan"
     PREVIEW = "preview", "Aperçu PDF du projet"
+    PDF = "pdf", "PDF de la version émise"
 
 
 class PlanTaskView(Reply):

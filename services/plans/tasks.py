@@ -41,7 +41,7 @@ from services.plans import access
 from services.plans.drafts import canonical_hash
 from services.plans.models import DRAFT, Plan, PlanTask
 
-ISSUE, PREVIEW = TaskKind.ISSUE.value, TaskKind.PREVIEW.value
+ISSUE, PREVIEW, PDF = TaskKind.ISSUE.value, TaskKind.PREVIEW.value, TaskKind.PDF.value
 QUEUED, RUNNING, DONE, FAILED = shared.QUEUED, shared.RUNNING, shared.DONE, shared.FAILED
 PENDING = shared.PENDING
 MAX_ATTEMPTS, LEASE_SECONDS = shared.MAX_ATTEMPTS, shared.LEASE_SECONDS
@@ -49,20 +49,24 @@ MAX_ATTEMPTS, LEASE_SECONDS = shared.MAX_ATTEMPTS, shared.LEASE_SECONDS
 RUNNING_TEXT = {
     ISSUE: "Émission de la version {version} en cours…",
     PREVIEW: "Production de l'aperçu PDF de la version {version} en cours…",
+    PDF: "Production du PDF de la version {version} émise en cours…",
 }
 QUEUED_TEXT = {
     ISSUE: "Émission de la version {version} demandée : elle commencera dans un instant.",
     PREVIEW: "Aperçu PDF de la version {version} demandé : il sera produit dans un instant.",
+    PDF: "PDF de la version {version} émise en préparation : il sera prêt dans un instant.",
 }
 DONE_TEXT = {
     ISSUE: "La version {version} est émise.",
     PREVIEW: "L'aperçu PDF de la version {version} est prêt.",
+    PDF: "Le PDF de la version {version} émise est prêt.",
 }
-# The issue freezes the version with its document's HTML (its PDF is rendered after the
-# commit: ``lifecycle.render_pending``), so what fails it is not the PDF.
+# The issue freezes the version with its document's HTML; its PDF is rendered after the
+# commit (``lifecycle.render_pending``) by a task of its own, so what fails it is not the PDF.
 FAILED_WORK = {
     ISSUE: "Une erreur technique a empêché l'émission",
     PREVIEW: "Le PDF n'a pas pu être produit",
+    PDF: "Le PDF de la version émise n'a pas pu être produit",
 }
 
 

@@ -408,7 +408,7 @@ def test_issuing_from_the_page_shows_its_progress_a_failure_in_french_then_the_p
 
     from rac_shared import tasks as shared_tasks
     from rac_shared.pdf import PdfRenderingError
-    from services.plans import document
+    from services.plans import document, lifecycle
 
     plan_id = a_plan(site)
     site.rpc_("save_estimate", plan_id=plan_id, estimate={"lines": [
@@ -447,9 +447,23 @@ def test_issuing_from_the_page_shows_its_progress_a_failure_in_french_then_the_p
 
     monkeypatch.setattr(document, "plan_html", working)
     site.post(f"/plans/{plan_id}/emettre", {})
-    assert site.service.run_tasks() == 1
+    # Issued; its PDF, a task of its own, fails too (the renderer down): retried, then shown
+    # as failed on the plan page, in French.
+    pdf_renders, working_pdf = [], lifecycle.render_pdf
+
+    def no_pdf(html_text):
+        pdf_renders.append(1)
+        raise PdfRenderingError("moteur PDF indisponible")
+
+    monkeypatch.setattr(lifecycle, "render_pdf", no_pdf)
+    assert site.service.run_tasks() == 4 and len(pdf_renders) == 3  # the issue, 3 PDF tries
     done = json.loads(site.get(state_url))
     assert done["ready"] and done["url"] == f"/plans/{plan_id}?fait=plan-emis"
     page = html.unescape(site.get(done["url"]))
     assert "Le plan est émis" in page and "Émise, en attente d'acceptation" in page
+    assert 'role="alert" id="pdf-emis"' in page
+    assert "Le PDF de la version émise n'a pas pu être produit après 3 essais" in page
+    monkeypatch.setattr(lifecycle, "render_pdf", working_pdf)  # back: its reader renders it
+    pdf = site.http.get(f"/plans/{plan_id}/pdf")
+    assert pdf.status_code == 200 and pdf.get_data().startswith(b"%PDF-")
     assert "data-poll" not in page
