@@ -443,7 +443,10 @@ def test_bank_file_and_payment_form_pages(platform, world):
 
     def finished(response) -> str:
         return wait_until(
-            lambda: "Importation terminée" in (text := browser.get(response.url).text) and text,
+            lambda: (
+                "Importation terminée" in (text := browser.get(response.url).text)
+                and ordinary_spaces(text)
+            ),
             message="the bank import did not finish",
         )
 
