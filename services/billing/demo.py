@@ -179,11 +179,17 @@ def describe(session: Session, cancelled_id: int) -> str:
         )
     runs = session.scalars(select(BillingTask).where(BillingTask.status == "done")).all()
     imports = [t for t in runs if t.kind == "bank_import"]
-    runs_text = plural(len(runs) - len(imports), "facturation", "facturations")
-    imports_text = plural(len(imports), "importation de relevé", "importations de relevés")
+    runs_text = plural(
+        len(runs) - len(imports),
+        "facturation des versements échus",
+        "facturations des versements échus",
+    )
+    imports_text = plural(
+        len(imports), "importation de relevé bancaire", "importations de relevés bancaires"
+    )
     lines.append(
-        f"Facturation : {runs_text} des versements échus et {imports_text} bancaires faites "
-        "en arrière-plan, dans l'historique (/facturation/travaux)."
+        f"Facturation : {runs_text} et {imports_text}, faites en arrière-plan, dans "
+        "l'historique du Cégep de Lévis (/facturation/travaux)."
     )
     return "\n".join(lines)
 
