@@ -1104,7 +1104,7 @@ class Editor:
             timeout=180,
             message="the plan was not issued in the background",
         )
-        assert state["ready"] and state["url"] == f"{base}?fait=plan-emis", state
+        assert state["ready"] and state["url"] == f"{base}?fait=plan-emis", state["message"]
         return self.get(state["url"])
 
 
