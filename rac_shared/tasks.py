@@ -176,6 +176,10 @@ def run_one(
     ``work(claimed)`` does the work and marks the task done inside the transaction that
     commits it. A failure is recorded on the task (retried if it may be), its text from
     ``failed_work(kind)``. False: nothing was due."""
+    # A worker's session does several tasks in a row and keeps what it loaded across commits
+    # (no expiry on commit): each task reads the rows afresh, never what the previous one saw
+    # (a plan's PDF task, then its next version's issue, in one tick).
+    db.expire_all()
     with db.begin():
         task = claim(db, model)
         if task is None:
