@@ -174,6 +174,22 @@ def _confirmation(row: Post):
     return handler
 
 
+def confirmation_step(path: str, access, endpoint: str, confirm: Confirm, back: str, query=None):
+    """The confirmation step (GET on ``path``) of a destructive action that is an ordinary
+    ``@post`` route: the page says what will happen and its destructive button posts to
+    ``path``. With ``query`` (a contract model), the query string names what the action is
+    about (the row the page's link was on) and goes with the button as hidden fields."""
+
+    def handler(ctx: Ctx, **url_args):
+        fields = ctx.query.model_dump(mode="json") if query is not None else {}
+        return ctx.render(
+            "confirm.html.j2", confirm=confirm, back=back.format(**url_args), fields=fields
+        )
+
+    handler.__name__ = handler.__qualname__ = f"{endpoint}_confirm"
+    route(path, access=access, query=query, name=f"{endpoint}_confirm")(handler)
+
+
 def _action(service: str, row: Post, with_data: bool, takes: set[str]):
     def handler(ctx: Ctx, form: BaseModel, **url_args):
         arguments = {name: value for name, value in url_args.items() if name in takes}

@@ -38,6 +38,7 @@ from rac_shared.contracts.calendar import CalendarRpc
 from rac_shared.contracts.funding import FiscalYear, FundingFigures
 from rac_shared.contracts.listing import ListQuery, Page
 from rac_shared.contracts.scoring import CsvReply, DeliveryFile, FileReply
+from rac_shared.contracts.tasks import TaskStatus
 
 # -- vocabularies and limits ---------------------------------------------------------------
 
@@ -611,6 +612,36 @@ class IssuedInvoices(Reply):
     numbers: list[str]
 
 
+class BillingTaskKind(Vocabulary):
+    INVOICING = "invoicing", "Facturation des versements échus"
+    BANK_IMPORT = "bank_import", "Importation d'un relevé bancaire"
+
+
+class BillingTaskView(Reply):
+    """An invoicing run or a bank-file import done in the background (``rac_shared.tasks``):
+    what its page shows and its status region polls, and its result once done."""
+
+    id: int
+    kind: BillingTaskKind
+    kind_label: str
+    status: TaskStatus
+    status_label: str
+    attempts: int
+    max_attempts: int
+    message: str  # in French: the progress, the result, or why it failed
+    requested_at: datetime
+    finished_at: datetime | None
+    requested_by: str
+    filename: str | None = None
+    pending: bool
+    ready: bool
+    failed: bool
+    invoiced: IssuedInvoices | None = None  # an invoicing run's invoices
+    report: ImportReport | None = None  # an import's lines
+    # A refused file: its message per line (« ligne 3 » → why).
+    error_lines: dict[str, str] = {}
+
+
 class DeliveredDocument(DeliveryFile):
     """An invoice's or credit note's PDF for notifications, with the parties it concerns."""
 
@@ -916,6 +947,12 @@ class BillingRpc(CalendarRpc, Protocol):
 
     def import_payments(self, data: BankFileIn) -> ImportReport:
         """Importer les paiements d'un relevé bancaire CSV (tout ou rien)"""
+
+    # the same two, done in the background for the pages (their state polled)
+    def request_invoicing(self) -> BillingTaskView: ...
+    def request_bank_import(self, data: BankFileIn, filename: str = "") -> BillingTaskView: ...
+    def billing_task(self, task_id: int) -> BillingTaskView: ...
+    def billing_tasks(self) -> list[BillingTaskView]: ...
 
     # statements and aging
     def statement(self, employer_id: int | None = None) -> Statement:

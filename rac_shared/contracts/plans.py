@@ -43,6 +43,7 @@ from rac_shared.contracts.base import (
 from rac_shared.contracts.billing import EstimateSpec, EstimateView
 from rac_shared.contracts.calendar import CalendarRpc
 from rac_shared.contracts.listing import ListQuery, Page
+from rac_shared.contracts.tasks import TaskStatus  # noqa: F401  (re-exported: the plans views carry it)
 
 # -- vocabularies and limits ---------------------------------------------------------------
 
@@ -826,13 +827,7 @@ class Permissions(Reply):
 class TaskKind(Vocabulary):
     ISSUE = "issue", "Émission du plan"
     PREVIEW = "preview", "Aperçu PDF du projet"
-
-
-class TaskStatus(Vocabulary):
-    QUEUED = "queued", "En attente"
-    RUNNING = "running", "En cours"
-    DONE = "done", "Terminé"
-    FAILED = "failed", "Échec"
+    PDF = "pdf", "PDF de la version émise"
 
 
 class PlanTaskView(Reply):

@@ -32,6 +32,7 @@ from services.billing.models import (
     DISBURSEMENT_PAID,
     PROJECT_SUBMITTED,
     Base,
+    BillingTask,
     CancellationCosts,
     CreditNote,
     FundingCerac,
@@ -90,7 +91,16 @@ def apply_plans(billing, sessions, coordinator: dict, plans: dict) -> None:
         def apply(body=body):
             billing.deliver(body)
             if body["event_type"] in INVOICED_AFTER:
-                billing.issue_due_invoices(actor=coordinator)
+                # « Facturer les versements échus », done by the service's worker as on the
+                # page: the runs are in the institution's history (/facturation/travaux).
+                # Run again, the demo finds its run of that instant and asks for none.
+                with sessions.transaction() as session:
+                    ran = session.scalar(
+                        select(BillingTask.id).where(BillingTask.requested_at == clock.now())
+                    )
+                if ran is None:
+                    billing.request_invoicing(actor=coordinator)
+                    billing.run_tasks()
 
         agenda.append((_at(body), 0, apply))
     accepted = _of_plan(events, "plan.accepted", cancelled_id)
@@ -103,17 +113,19 @@ def apply_plans(billing, sessions, coordinator: dict, plans: dict) -> None:
             )
             if first is None or first.paid_total:
                 return
-            invoice_id, amount = first.id, str(first.total)
-        billing.record_payment(
-            actor=coordinator,
-            invoice_id=invoice_id,
-            data={
-                "paid_on": clock.today().isoformat(),
-                "amount": amount,
-                "method": "cheque",
-                "reference": "CHQ-004512",
-            },
+            number, amount = first.number, f"{first.total:.2f}".replace(".", ",")
+        # The employer's cheque, deposited, comes back in the bank's file: imported in the
+        # background like a file sent from the page (its report in the history).
+        statement = (
+            "date;montant;facture;reference;mode\n"
+            f"{clock.today().isoformat()};{amount};{number};CHQ-004512;chèque\n"
         )
+        billing.request_bank_import(
+            actor=coordinator,
+            data={"content": statement},
+            filename=f"releve-desjardins-{clock.today().isoformat()}.csv",
+        )
+        billing.run_tasks()
 
     def record_costs():
         ids = {c["full_name"]: c["candidate_id"] for c in cancelled["payload"]["candidates"]}
@@ -163,6 +175,20 @@ def describe(session: Session, cancelled_id: int) -> str:
             f"{credit.number} (abandon ; l'avis part à l'organisation au démarrage des "
             f"services), facture finale des coûts engagés {final.number} ({money(final.total)})."
         )
+    runs = session.scalars(select(BillingTask).where(BillingTask.status == "done")).all()
+    imports = [t for t in runs if t.kind == "bank_import"]
+    runs_text = plural(
+        len(runs) - len(imports),
+        "facturation des versements échus",
+        "facturations des versements échus",
+    )
+    imports_text = plural(
+        len(imports), "importation de relevé bancaire", "importations de relevés bancaires"
+    )
+    lines.append(
+        f"Facturation : {runs_text} et {imports_text}, faites en arrière-plan, dans "
+        "l'historique du Cégep de Lévis (/facturation/travaux)."
+    )
     return "\n".join(lines)
 
 

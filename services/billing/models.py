@@ -29,11 +29,12 @@ from sqlalchemy import (
     false,
     inspect,
 )
-from sqlalchemy.orm import DeclarativeBase, Mapped, mapped_column, relationship
+from sqlalchemy.orm import DeclarativeBase, Mapped, deferred, mapped_column, relationship
 
 from rac_shared.db import new_metadata
 from rac_shared.outbox import install_reliability_tables
 from rac_shared.scheduler import install_job_ledger
+from rac_shared.tasks import TaskColumns
 
 ID = BigInteger().with_variant(Integer(), "sqlite")
 MONEY = Numeric(14, 2)
@@ -595,3 +596,26 @@ class AcceptedReport(Base):
     period_label: Mapped[str] = mapped_column(String(9))
     report_id: Mapped[int] = mapped_column(Integer)
     accepted_on: Mapped[date] = mapped_column(Date)
+
+
+class BillingTask(TaskColumns, Base):
+    """Work an institution's staff asked for and waits for, done off the request by the
+    service's worker (``services/billing/tasks.py``): an invoicing run (the installments due)
+    or a bank-file import. The common columns are the shared ones (``rac_shared.tasks``).
+    ``pending_key`` is set while the task is queued or running and cleared when it ends: its
+    unique constraint makes two clicks (or two replicas' requests) one task — one invoicing
+    run per institution at a time, one import per file's content. The finished rows are the
+    institution's history of runs and imports."""
+
+    __tablename__ = "billing_tasks"
+    __table_args__ = (
+        UniqueConstraint("pending_key", name="uq_billing_tasks_pending_key"),
+        Index("ix_billing_tasks_institution_requested", "institution_id", "requested_at"),
+    )
+
+    institution_id: Mapped[int] = mapped_column(Integer)
+    pending_key: Mapped[str | None] = mapped_column(String(120))
+    filename: Mapped[str | None] = mapped_column(String(255))  # an import's file
+    content: Mapped[str | None] = deferred(mapped_column(Text))  # an import's text
+    result: Mapped[dict | None] = mapped_column(JSON)  # the run's numbers, the import's report
+    error_details: Mapped[dict | None] = mapped_column(JSON)  # a refused file's lines

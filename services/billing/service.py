@@ -16,6 +16,7 @@ import logging
 from datetime import date
 
 from nameko.rpc import RpcProxy
+from nameko.timer import timer
 
 from rac_shared.actor import Actor, OrganisationKind
 from rac_shared.bus import OutboxRelayRunner
@@ -33,6 +34,7 @@ from rac_shared.contracts.billing import (
     BankFileIn,
     BillingFigures,
     BillingProfile,
+    BillingTaskView,
     CostsIncurredIn,
     CostsRecorded,
     CostsView,
@@ -110,6 +112,7 @@ from services.billing import (
     reports,
     schedule,
     settlements,
+    tasks,
     views,
 )
 from services.billing.funding import views as funding_views
@@ -367,6 +370,40 @@ class BillingService:
             if not batch:
                 break
         return {"issued": len(issued), "numbers": issued}
+
+    @rpc
+    def request_invoicing(self, actor: Actor) -> BillingTaskView:
+        """The « facturer » button: the run is done in the background (``run_tasks``)."""
+        with self.db.begin():
+            return tasks.view(tasks.request(self.db, actor, tasks.INVOICING))
+
+    @rpc
+    def request_bank_import(
+        self, actor: Actor, data: BankFileIn, filename: str = ""
+    ) -> BillingTaskView:
+        """A bank file imported in the background (``run_tasks``), all or nothing."""
+        with self.db.begin():
+            task = tasks.request(self.db, actor, tasks.BANK_IMPORT, data.content, filename[:255])
+            return tasks.view(task)
+
+    @rpc
+    def billing_task(self, actor: Actor, task_id: int) -> BillingTaskView:
+        with self.db.begin():
+            return tasks.view(tasks.visible(self.db, actor, task_id))
+
+    @rpc
+    def billing_tasks(self, actor: Actor) -> list[BillingTaskView]:
+        """The institution's recent invoicing runs and imports, the latest first."""
+        with self.db.begin():
+            return [tasks.view(task) for task in tasks.history(self.db, actor)]
+
+    @timer(interval=1)
+    def run_tasks(self) -> int:
+        """The background work people asked for (invoicing runs, imports), a few per tick."""
+        done = 0
+        while done < 5 and tasks.run_one(self.db):
+            done += 1
+        return done
 
     @rpc
     def scheduled_installments(self, actor: Actor) -> list[ScheduledInstallment]:

@@ -28,6 +28,7 @@ from sqlalchemy.orm import DeclarativeBase, Mapped, deferred, mapped_column, rel
 from rac_shared.db import new_metadata
 from rac_shared.outbox import install_reliability_tables
 from rac_shared.scheduler import install_job_ledger
+from rac_shared.tasks import TaskColumns
 
 
 class Base(DeclarativeBase):
@@ -291,7 +292,7 @@ class PrivacyRecord(Base):
     details: Mapped[dict] = mapped_column(JSON)
 
 
-class PlanTask(Base):
+class PlanTask(TaskColumns, Base):
     """Work a person waits for, done off the request by the service's worker
     (``services/plans/tasks.py``): issuing a version (render its PDF, then the transaction
     that freezes it and records ``plan.issued``) or rendering a draft's preview. One row per
@@ -301,20 +302,10 @@ class PlanTask(Base):
     __tablename__ = "plan_tasks"
     __table_args__ = (UniqueConstraint("plan_id", "kind", name="uq_plan_tasks_plan_kind"),)
 
-    id: Mapped[int] = mapped_column(Integer, primary_key=True)
+    # The common columns (kind: issue | preview) are the shared ones (``TaskColumns``).
     plan_id: Mapped[int] = mapped_column(ForeignKey("plans.id"))
-    kind: Mapped[str] = mapped_column(String(20))  # issue | preview
     version: Mapped[int] = mapped_column(Integer)
     # The draft as it was when the person asked: issuing refuses a draft changed since.
     draft_hash: Mapped[str] = mapped_column(String(64))
-    actor: Mapped[dict] = mapped_column(JSON)  # who asked (the worker acts for them)
-    status: Mapped[str] = mapped_column(String(20))  # queued | running | done | failed
-    attempts: Mapped[int] = mapped_column(Integer, default=0)
-    next_attempt_at: Mapped[datetime] = mapped_column(DateTime(timezone=True), index=True)
-    lease_until: Mapped[datetime | None] = mapped_column(DateTime(timezone=True))
-    error: Mapped[str | None] = mapped_column(Text)  # French, shown to the person
-    requested_at: Mapped[datetime] = mapped_column(DateTime(timezone=True))
-    started_at: Mapped[datetime | None] = mapped_column(DateTime(timezone=True))
-    finished_at: Mapped[datetime | None] = mapped_column(DateTime(timezone=True))
     # A preview's PDF (an issued version's PDF is a PlanDocument).
     result: Mapped[bytes | None] = deferred(mapped_column(LargeBinary))

@@ -342,6 +342,14 @@ class PlansService:
         if task.kind == tasks.ISSUE:
             self._issue(actor, task.plan_id, task)
             return
+        if task.kind == tasks.PDF:
+            with self.db.begin():
+                plan = access.load_for_institution(self.db, actor, task.plan_id)
+                row = lifecycle.document_of(self.db, plan.version(task.version), "plan_pdf")
+                if row is not None:
+                    lifecycle.render_pending(self.db, row)
+                task.done(self.db)
+            return
         pdf, _, _, draft_hash = self._render_preview(actor, task.plan_id)
         with self.db.begin():
             task.done(self.db, pdf, draft_hash)
@@ -398,10 +406,10 @@ class PlansService:
             )
             if task is not None:
                 task.done(self.db)
-            row = views.plan_row(plan)
-            pending = lifecycle.document_of(self.db, plan.current, "plan_pdf")
-        document.render_later(self.db.get_bind(), pending.id)
-        return row
+            # Its PDF, rendered by the worker (a failure is shown on the plan page, retried,
+            # and its first reader renders it anyway: ``lifecycle.render_pending``).
+            tasks.request(self.db, actor, plan, tasks.PDF)
+            return views.plan_row(plan)
 
     @staticmethod
     def _check_candidate_count(estimate: dict, candidates: int) -> None:

@@ -14,6 +14,9 @@ rest, and the plan page shows the task's state, which its status region polls.
   a lease, so another replica skips it, and takes it over only if the lease ran out (a replica
   killed mid-render). A worker finishes or fails a task only while its claim is the task's
   (``started_at``), and ``commit_issue`` refuses a version already issued: issued once.
+The claiming, the lease, the retries and the French failure messages are the shared
+mechanism's (``rac_shared/tasks.py``); this module adds the plan's own columns and texts.
+
 - **Failures.** A technical failure (the renderer) is retried with back-off
   (``RETRY_SECONDS`` doubling) up to ``MAX_ATTEMPTS``, then the task is failed; a refusal (the
   draft changed, the estimate no longer matches) fails at once. Either way the page says why,
@@ -22,57 +25,49 @@ rest, and the plan page shows the task's state, which its status region polls.
 
 from __future__ import annotations
 
-import logging
 from collections.abc import Callable
 from dataclasses import dataclass
-from datetime import datetime, timedelta
+from datetime import datetime
 
-from sqlalchemy import and_, or_, select
+from sqlalchemy import select
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm import Session
 
+from rac_shared import tasks as shared
 from rac_shared.actor import Actor
-from rac_shared.clock import aware, clock
-from rac_shared.contracts.plans import TaskKind, TaskStatus
-from rac_shared.errors import DomainError, not_found
+from rac_shared.contracts.plans import TaskKind
+from rac_shared.errors import not_found
 from services.plans import access
 from services.plans.drafts import canonical_hash
 from services.plans.models import DRAFT, Plan, PlanTask
 
-log = logging.getLogger(__name__)
-
-ISSUE, PREVIEW = TaskKind.ISSUE.value, TaskKind.PREVIEW.value
-QUEUED, RUNNING, DONE, FAILED = (s.value for s in TaskStatus)
-PENDING = (QUEUED, RUNNING)
-MAX_ATTEMPTS = 3
-RETRY_SECONDS = 5  # then 10: a renderer that failed twice in a row is not retried at once
-LEASE_SECONDS = 600  # far above a render; a replica killed mid-render is taken over after it
+ISSUE, PREVIEW, PDF = TaskKind.ISSUE.value, TaskKind.PREVIEW.value, TaskKind.PDF.value
+QUEUED, RUNNING, DONE, FAILED = shared.QUEUED, shared.RUNNING, shared.DONE, shared.FAILED
+PENDING = shared.PENDING
+MAX_ATTEMPTS, LEASE_SECONDS = shared.MAX_ATTEMPTS, shared.LEASE_SECONDS
 
 RUNNING_TEXT = {
     ISSUE: "Émission de la version {version} en cours…",
     PREVIEW: "Production de l'aperçu PDF de la version {version} en cours…",
+    PDF: "Production du PDF de la version {version} émise en cours…",
 }
 QUEUED_TEXT = {
     ISSUE: "Émission de la version {version} demandée : elle commencera dans un instant.",
     PREVIEW: "Aperçu PDF de la version {version} demandé : il sera produit dans un instant.",
+    PDF: "PDF de la version {version} émise en préparation : il sera prêt dans un instant.",
 }
 DONE_TEXT = {
     ISSUE: "La version {version} est émise.",
     PREVIEW: "L'aperçu PDF de la version {version} est prêt.",
+    PDF: "Le PDF de la version {version} émise est prêt.",
 }
-# The issue freezes the version with its document's HTML (its PDF is rendered after the
-# commit: ``lifecycle.render_pending``), so what fails it is not the PDF.
+# The issue freezes the version with its document's HTML; its PDF is rendered after the
+# commit (``lifecycle.render_pending``) by a task of its own, so what fails it is not the PDF.
 FAILED_WORK = {
     ISSUE: "Une erreur technique a empêché l'émission",
     PREVIEW: "Le PDF n'a pas pu être produit",
+    PDF: "Le PDF de la version émise n'a pas pu être produit",
 }
-RETRYING_TEXT = (
-    "{work} (essai {attempts} sur {max}) : nouvel essai automatique dans quelques secondes."
-)
-GAVE_UP_TEXT = (
-    "{work} après {max} essais. Réessayez dans quelques minutes; si l'échec se répète, "
-    "écrivez au soutien de la plateforme."
-)
 
 
 def _draft_hash(plan: Plan) -> str:
@@ -82,20 +77,11 @@ def _draft_hash(plan: Plan) -> str:
 def request(session: Session, actor: Actor, plan: Plan, kind: str) -> PlanTask:
     """Record the person's request (the checks are the caller's). A task already pending
     for this plan and kind is returned as it is: asking twice does the work once."""
-    now = clock.now()
     fields = {
         "version": plan.current_version,
         "draft_hash": _draft_hash(plan),
-        "actor": actor.model_dump(mode="json"),
-        "status": QUEUED,
-        "attempts": 0,
-        "next_attempt_at": now,
-        "lease_until": None,
-        "error": None,
-        "requested_at": now,
-        "started_at": None,
-        "finished_at": None,
         "result": None,
+        **shared.fresh(actor.model_dump(mode="json")),
     }
     task = _locked(session, plan.id, kind)
     if task is None:
@@ -122,36 +108,7 @@ def _locked(session: Session, plan_id: int, kind: str) -> PlanTask | None:
 
 
 def claim(session: Session) -> PlanTask | None:
-    """The next due task, marked running with a lease (the caller commits at once).
-    Rows another replica holds are skipped; a running task whose lease ran out is due."""
-    now = clock.now()
-    task = session.scalar(
-        select(PlanTask)
-        .where(
-            or_(
-                and_(PlanTask.status == QUEUED, PlanTask.next_attempt_at <= now),
-                and_(PlanTask.status == RUNNING, PlanTask.lease_until < now),
-            )
-        )
-        .order_by(PlanTask.next_attempt_at, PlanTask.id)
-        .limit(1)
-        .with_for_update(skip_locked=True)
-    )
-    if task is None:
-        return None
-    task.status = RUNNING
-    task.attempts += 1
-    task.started_at = now
-    task.lease_until = now + timedelta(seconds=LEASE_SECONDS)
-    session.flush()
-    return task
-
-
-def _still_mine(session: Session, task_id: int, claimed_at: datetime) -> PlanTask | None:
-    task = session.scalar(select(PlanTask).where(PlanTask.id == task_id).with_for_update())
-    if task is None or task.status != RUNNING or aware(task.started_at) != aware(claimed_at):
-        return None  # another replica took it over (lease ran out): its outcome stands
-    return task
+    return shared.claim(session, PlanTask)
 
 
 def finish(
@@ -163,15 +120,11 @@ def finish(
 ) -> bool:
     """Mark the claimed task done (in the transaction that commits its work); a preview
     records the hash of the draft it rendered."""
-    task = _still_mine(session, task_id, claimed_at)
+    task = shared.finish(session, PlanTask, task_id, claimed_at)
     if task is None:
         return False
     if draft_hash is not None:
         task.draft_hash = draft_hash
-    task.status = DONE
-    task.finished_at = clock.now()
-    task.lease_until = None
-    task.error = None
     task.result = result
     session.flush()
     return True
@@ -179,24 +132,10 @@ def finish(
 
 def fail(session: Session, task_id: int, claimed_at: datetime, error: Exception) -> None:
     """A refusal fails the task at once with its message; anything else is retried with
-    back-off, then failed."""
-    task = _still_mine(session, task_id, claimed_at)
-    if task is None:
-        return
-    now = clock.now()
-    task.lease_until = None
-    if isinstance(error, DomainError):
-        task.status, task.error, task.finished_at = FAILED, error.message, now
-    elif task.attempts < MAX_ATTEMPTS:
-        task.status = QUEUED
-        task.next_attempt_at = now + timedelta(seconds=RETRY_SECONDS * 2 ** (task.attempts - 1))
-        task.error = RETRYING_TEXT.format(
-            work=FAILED_WORK[task.kind], attempts=task.attempts, max=MAX_ATTEMPTS
-        )
-    else:
-        task.status, task.finished_at = FAILED, now
-        task.error = GAVE_UP_TEXT.format(work=FAILED_WORK[task.kind], max=MAX_ATTEMPTS)
-    session.flush()
+    back-off, then failed (``rac_shared.tasks.fail``)."""
+    task = session.get(PlanTask, task_id)
+    work = FAILED_WORK[task.kind] if task is not None else ""
+    shared.fail(session, PlanTask, task_id, claimed_at, error, work)
 
 
 @dataclass(frozen=True)
@@ -216,49 +155,37 @@ class Claimed:
         return finish(session, self.id, self.claimed_at, result, draft_hash)
 
 
+def _read(task: PlanTask) -> Claimed:
+    return Claimed(
+        task.id,
+        task.plan_id,
+        task.kind,
+        task.version,
+        task.draft_hash,
+        dict(task.actor),
+        task.started_at,
+    )
+
+
 def run_one(db, work: Callable[[Claimed], None]) -> bool:
     """Claim one due task and do it: ``work(claimed)`` does the task's work and calls
     ``claimed.done(session, …)`` inside the transaction that commits it. A failure is
     recorded on the task (retried if it may be). False: nothing was due."""
-    with db.begin():
-        task = claim(db)
-        if task is None:
-            return False
-        claimed = Claimed(
-            task.id,
-            task.plan_id,
-            task.kind,
-            task.version,
-            task.draft_hash,
-            dict(task.actor),
-            task.started_at,
-        )
-    try:
-        work(claimed)
-    except Exception as error:  # recorded on the task, shown on the page, retried if it may
-        if not isinstance(error, DomainError):
-            log.exception(
-                "plan task %s (%s of plan %s) failed", claimed.id, claimed.kind, claimed.plan_id
-            )
-        with db.begin():
-            fail(db, claimed.id, claimed.claimed_at, error)
-    return True
+    return shared.run_one(db, PlanTask, _read, work, FAILED_WORK.__getitem__)
 
 
 # -- what the page shows ---------------------------------------------------------------------
 
 
 def view(task: PlanTask, plan: Plan) -> dict:
-    status = TaskStatus(task.status)
     values = {"version": task.version}
-    if task.status == RUNNING:
-        message = RUNNING_TEXT[task.kind].format(**values)
-    elif task.status == QUEUED:
-        message = task.error or QUEUED_TEXT[task.kind].format(**values)
-    elif task.status == DONE:
-        message = DONE_TEXT[task.kind].format(**values)
-    else:
-        message = task.error or GAVE_UP_TEXT.format(work=FAILED_WORK[task.kind], max=MAX_ATTEMPTS)
+    state = shared.state(
+        task,
+        running=RUNNING_TEXT[task.kind].format(**values),
+        queued=QUEUED_TEXT[task.kind].format(**values),
+        done=DONE_TEXT[task.kind].format(**values),
+        work=FAILED_WORK[task.kind],
+    )
     current = True
     if task.kind == PREVIEW:
         current = (
@@ -266,21 +193,7 @@ def view(task: PlanTask, plan: Plan) -> dict:
             and plan.current.status == DRAFT
             and _draft_hash(plan) == task.draft_hash
         )
-    return {
-        "kind": task.kind,
-        "status": status,
-        "status_label": status.label,
-        "version": task.version,
-        "attempts": task.attempts,
-        "max_attempts": MAX_ATTEMPTS,
-        "message": message,
-        "requested_at": aware(task.requested_at),
-        "finished_at": aware(task.finished_at),
-        "pending": task.status in PENDING,
-        "ready": task.status == DONE,
-        "failed": task.status == FAILED,
-        "current": current,
-    }
+    return {**state, "version": task.version, "current": current}
 
 
 def views_of(session: Session, plan: Plan) -> list[dict]:

@@ -14,6 +14,7 @@ from datetime import timedelta
 import pytest
 from nameko.standalone.rpc import ClusterRpcProxy
 from playwright.sync_api import Page, expect
+from sqlalchemy import text
 
 from rac_shared import events as ev
 from rac_shared.clock import clock
@@ -159,3 +160,92 @@ def test_the_coordinator_records_the_costs_incurred_and_issues_the_final_invoice
     with page.expect_download() as workbook:
         page.get_by_role("link", name="Excel (XLSX)").click()
     assert workbook.value.suggested_filename == "factures.xlsx"
+
+
+def test_an_invoicing_run_and_a_bank_import_show_their_progress_then_their_result(
+    platform, page: Page, artefacts
+):
+    """« Facturer les versements échus » and the bank import run in the background: the
+    person lands on the task's page, which shows the progress, then the result by itself."""
+    token = platform.token(COORDINATOR)
+    actor = actor_of(platform, token)
+    admin = platform.token("admin@mes.demo.quebec")
+    organisations = platform.api("GET", "/api/organisations", admin).json()["organisations"]
+    ids = {o["code"]: o["id"] for o in organisations}
+    plan_id, reference = 6002, "PMO-CMV-2026-6002"
+    facts = {
+        "plan_id": plan_id,
+        "version": 1,
+        "reference": reference,
+        "institution_id": ids["CMV"],
+        "employer_id": ids["BSM"],
+        "candidate_count": 2,
+        "accepted_version": None,
+    }
+    with ClusterRpcProxy({"AMQP_URI": platform.amqp_uri}, timeout=60) as cluster:
+        cluster.billing.save_estimate(actor=actor, plan=facts, estimate=estimate_spec())
+        cluster.billing.freeze_estimate(actor=actor, plan_id=plan_id, version=1)
+    platform.publish_event(
+        ev.PlanAccepted(
+            plan_id=plan_id,
+            version=1,
+            reference=reference,
+            accepted_at=clock.now() - timedelta(days=3),
+            accepted_by="Éric Poulin",
+            institution_id=ids["CMV"],
+            employer_id=ids["BSM"],
+        )
+    )
+    log_in(page, COORDINATOR)
+
+    def due_listed() -> bool:
+        page.goto("/facturation")
+        return page.get_by_role("button", name="Facturer les versements échus").count() == 1
+
+    wait_until(due_listed, message="plan.accepted not consumed (no installment due)")
+    # The test holds billing's invoice counters (LOCK TABLE … EXCLUSIVE: plain reads go on),
+    # so the worker, which numbers the invoices, stays « en cours » until it has been seen.
+    engine = platform.engine("billing")
+    try:
+        with engine.connect() as held:
+            held.execute(text("LOCK TABLE invoice_counters IN EXCLUSIVE MODE"))
+            page.get_by_role("button", name="Facturer les versements échus").click()
+            page.wait_for_url(re.compile(r"/facturation/travaux/\d+$"))
+            progress = page.locator("#avancement[role=status]")
+            expect(progress).to_contain_text("Facturation des versements échus en cours")
+            assert_accessible_basics(page)
+            page.screenshot(path=artefacts / "billing-run-progress.png", full_page=True)
+            held.rollback()
+    finally:
+        engine.dispose()
+    main = page.locator("main")
+    expect(main).to_contain_text("Facturation terminée : 1 facture émise.", timeout=60_000)
+    expect(page.locator("#avancement")).to_have_count(0)  # no reload by hand: the page came
+    number = re.search(r"CMV-\d{4}-\d+", main.inner_text()).group(0)
+    page.screenshot(path=artefacts / "billing-run-done.png", full_page=True)
+
+    page.goto("/facturation/paiements/import")
+    page.get_by_label(re.compile("Fichier CSV du relevé")).set_input_files(
+        files=[
+            {
+                "name": "releve-cmv.csv",
+                "mimeType": "text/csv",
+                "buffer": (
+                    "date;montant;facture;reference;mode\n"
+                    f"{clock.today().isoformat()};100,00;{number};VIR-6002;virement\n"
+                ).encode(),
+            }
+        ]
+    )
+    page.get_by_role("button", name="Importer").click()
+    page.wait_for_url(re.compile(r"/facturation/travaux/\d+$"))
+    expect(main).to_contain_text("Importation terminée : 1 paiement enregistré.", timeout=60_000)
+    expect(page.get_by_role("table", name=re.compile("Résultat de l'importation"))).to_contain_text(
+        number
+    )
+    assert_accessible_basics(page)
+    page.screenshot(path=artefacts / "billing-import-done.png", full_page=True)
+    page.get_by_role("link", name="Facturations et importations récentes").click()
+    history = page.get_by_role("table", name=re.compile("traitements? récents?"))
+    expect(history).to_contain_text("Importation d'un relevé bancaire (releve-cmv.csv)")
+    expect(history).to_contain_text("Facturation des versements échus")

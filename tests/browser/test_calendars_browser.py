@@ -71,6 +71,10 @@ def test_the_employer_downloads_a_plan_s_calendar_and_manages_the_personal_feed(
     assert requests.get(first, timeout=30).status_code == 404
     assert requests.get(second, timeout=30).status_code == 200
 
+    page.get_by_role("link", name="Révoquer l'adresse").click()  # its confirmation step
+    expect(page.get_by_role("heading", level=1)).to_contain_text("Révoquer votre adresse")
+    expect(page.get_by_role("note")).to_contain_text("cessera aussitôt de fonctionner")
+    assert_accessible_basics(page)
     page.get_by_role("button", name="Révoquer l'adresse").click()
     expect(page.get_by_role("status")).to_contain_text("Votre adresse d'abonnement est révoquée")
     expect(page.get_by_role("button", name="Créer votre adresse d'abonnement")).to_be_visible()

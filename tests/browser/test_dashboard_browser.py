@@ -15,6 +15,7 @@ from tests.browser.fixtures_browser import (  # noqa: F401 - fixtures
     page_fixture,
     pass_second_step,
 )
+from tests.browser.test_login_pages import menu_link
 from tests.support.platform import DEMO_PASSWORD
 
 pytestmark = [pytest.mark.integration, pytest.mark.browser]
@@ -36,9 +37,7 @@ def test_an_analyst_opens_the_dashboard_and_the_charts_render(page, artefacts):
     blocked = []
     page.on("console", lambda m: blocked.append(m.text) if "Content Security" in m.text else None)
     log_in(page, ANALYST)
-    page.get_by_role("navigation", name="Navigation principale").get_by_role(
-        "link", name="Tableau de bord"
-    ).click()
+    menu_link(page, "Tableau de bord").click()  # under « Plus » in the analyst's menu
     expect(page.get_by_role("heading", level=1)).to_have_text("Tableau de bord du réseau des CERAC")
     sections = page.locator("section.dashboard-figure")
     expect(sections).to_have_count(len(FIGURES))

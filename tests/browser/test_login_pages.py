@@ -78,6 +78,19 @@ def organisation_ids(platform) -> dict[str, int]:
     return {code: id_ for code, id_ in rows}
 
 
+def menu_link(page: Page, name: str):
+    """A link of the main menu, « Plus » opened first when the link is under it (a long
+    menu keeps its first entries in the band: base.html.j2)."""
+    nav = page.get_by_role("navigation", name="Navigation principale")
+    nav.wait_for()
+    more = nav.locator("li.more > details")
+    # A closed disclosure's links are hidden from the accessibility tree: counted anyway.
+    if more.count() and more.get_by_role("link", name=name, include_hidden=True).count():
+        if more.get_attribute("open") is None:
+            more.locator("summary").click()
+    return nav.get_by_role("link", name=name)
+
+
 def log_in(page: Page, email: str, password: str = DEMO_PASSWORD) -> None:
     page.goto("/connexion")
     page.get_by_label("Adresse courriel").fill(email)

@@ -41,6 +41,10 @@ ROUTES = {
     ("credit_note_pdf", "GET"): (f"{N}/pdf", READERS, 404),
     ("import_form", "GET"): ("/facturation/paiements/import", INSTITUTIONS, 200),
     ("import_payments", "POST"): ("/facturation/paiements/import", INSTITUTIONS, 422),
+    # Invoicing runs and imports done in the background: the history, a task, its state.
+    ("billing_tasks_page", "GET"): ("/facturation/travaux", INSTITUTIONS, 200),
+    ("billing_task_page", "GET"): ("/facturation/travaux/{missing}", INSTITUTIONS, 404),
+    ("billing_task_state", "GET"): ("/facturation/travaux/{missing}/etat", INSTITUTIONS, 404),
     ("aging_page", "GET"): ("/facturation/anciennete", INSTITUTIONS, 200),
     ("aging_csv", "GET"): ("/facturation/anciennete.csv", INSTITUTIONS, 200),
     ("statement_page", "GET"): ("/facturation/releve", READERS, 200),

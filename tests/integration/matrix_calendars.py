@@ -29,6 +29,10 @@ def calendars_rows(row_cls, outcome_cls) -> dict:
             allowed=EVERYONE,
             granted=outcome_cls(303, "/calendrier?fait=flux-calendrier-revoque#abonnement"),
         ),
+        # The revocation's confirmation step: it only says what will happen.
+        ("revoke_feed_confirm", "GET"): row_cls(
+            "/calendrier/abonnement/revoquer", allowed=EVERYONE
+        ),
         ("calendar_feed", "GET"): row_cls(
             "/calendrier/flux/{token}.ics",
             granted=outcome_cls(404),

@@ -65,6 +65,8 @@ ROUTES = {
     ("plan_progress_step", "POST"): (f"{P}/suivi/1/etape", INSTITUTIONS, 404),
     ("plan_progress_result", "POST"): (f"{P}/suivi/1/resultat", INSTITUTIONS, 404),
     ("plan_progress_abandon", "POST"): (f"{P}/suivi/1/abandon", INSTITUTIONS, 404),
+    # The abandonment's step (what it entails, its date) reads the plan's follow-up.
+    ("plan_progress_abandon_confirm", "GET"): (f"{P}/suivi/1/abandon", INSTITUTIONS, 404),
     ("privacy_page", "GET"): ("/plans/renseignements-personnels", INSTITUTIONS, 200),
     # An empty access request: the e-mail is required (the form is shown again).
     ("privacy_export", "POST"): ("/plans/renseignements-personnels", INSTITUTIONS, 422),

@@ -64,6 +64,12 @@ ROUTES = {
     ("report_upload", "POST"): (f"{R}/pieces", INSTITUTIONS, 404),
     ("report_attachment", "GET"): (f"{R}/pieces/{{missing}}", REPORTING, 404),
     ("report_delete_attachment", "POST"): (f"{R}/pieces/{{missing}}/supprimer", INSTITUTIONS, 404),
+    # Its confirmation step asks no service: it only says what will happen.
+    ("report_delete_attachment_confirm", "GET"): (
+        f"{R}/pieces/{{missing}}/supprimer",
+        INSTITUTIONS,
+        200,
+    ),
     ("report_review", "POST"): (f"{R}/revue", STAFF, 404),
     ("report_version_page", "GET"): (f"{R}/versions/1", REPORTING, 404),
     # -- reporting: API ---------------------------------------------------------------------

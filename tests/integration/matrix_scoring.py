@@ -66,6 +66,8 @@ ROUTES = {
     ("scoring_ministries", "GET"): ("/comites/ministeres", STAFF, 200),
     ("scoring_save_ministry", "POST"): ("/comites/ministeres", ADMIN, 422),
     ("scoring_remove_ministry", "POST"): ("/comites/ministeres/retirer", ADMIN, 422),
+    # Its confirmation step names the period in its query string (none here: 422).
+    ("scoring_remove_ministry_confirm", "GET"): ("/comites/ministeres/retirer", ADMIN, 422),
     # -- API ------------------------------------------------------------------------------
     ("api_scoring_workspace", "GET"): ("/api/scoring/evaluations", EVALUATORS, 200),
     ("api_scoring_ministries", "GET"): ("/api/scoring/ministries", STAFF, 200),

@@ -109,7 +109,13 @@ def test_the_personal_calendar_its_download_and_its_feed_replaced_then_revoked(p
     assert anonymous(second).status_code == 200
 
     # Revoked: no address left, and the last one answers 404 like a forged one.
-    coordinator.post("/calendrier", "/calendrier/abonnement/revoquer")
+    # Revoking is confirmed on a separate step that says what will happen; its way back
+    # changes nothing.
+    step = html.unescape(coordinator.get("/calendrier/abonnement/revoquer").text)
+    assert "cessera aussitôt de fonctionner" in step and 'class="danger"' in step
+    assert 'href="/calendrier#abonnement">Revenir sans rien changer' in step
+    assert anonymous(second).status_code == 200
+    coordinator.post("/calendrier/abonnement/revoquer", "/calendrier/abonnement/revoquer")
     page = coordinator.get("/calendrier").text
     assert feed_address(page) is None
     assert "Vous n'avez pas d'adresse d'abonnement active." in html.unescape(page)

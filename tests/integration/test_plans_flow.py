@@ -1104,7 +1104,7 @@ class Editor:
             timeout=180,
             message="the plan was not issued in the background",
         )
-        assert state["ready"] and state["url"] == f"{base}?fait=plan-emis", state
+        assert state["ready"] and state["url"] == f"{base}?fait=plan-emis", state["message"]
         return self.get(state["url"])
 
 
@@ -1282,8 +1282,13 @@ def test_every_editor_form_shows_again_what_was_saved(platform, tokens):
     result = {"_form": f"resultat-{nadia}-0190", "competency_code": "0190", "result": "reconnue"}
     page = coordinator.post(follow, f"{follow}/{nadia}/resultat", result)
     assert form_values(page, f"{follow}/{nadia}/resultat")["result"] == "reconnue"
+    # The abandonment is confirmed on its own step, which says what it entails.
+    step = html.unescape(coordinator.get(f"{follow}/{nadia}/abandon"))
+    assert "ne pourra plus être modifié" in step and 'class="danger"' in step
     page = coordinator.post(
-        follow, f"{follow}/{nadia}/abandon", {"abandoned_on": today.isoformat()}
+        f"{follow}/{nadia}/abandon",
+        f"{follow}/{nadia}/abandon",
+        {"abandoned_on": today.isoformat()},
     )
     assert f"Abandon de la démarche</strong> le {long_date(today)}" in html.unescape(page)
 

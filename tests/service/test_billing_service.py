@@ -276,6 +276,118 @@ def test_payments_through_the_service(billing):
     assert CISSS in {e["id"] for e in billing("statement_employers", actor(LEVIS_RAC))}
 
 
+# -- invoicing runs and bank imports in the background (rac_shared.tasks) -----------------------
+
+
+def finished_task(billing, who, task_id: int) -> dict:
+    """The task once the service's worker (``run_tasks``) is done with it."""
+    return wait_until(
+        lambda: (t := billing("billing_task", actor(who), task_id)) and not t["pending"] and t,
+        timeout=60,
+        message=f"billing task {task_id} did not finish",
+    )
+
+
+def test_an_invoicing_run_and_a_bank_import_are_done_in_the_background(billing):
+    accepted_schedule(billing)
+    with clock.frozen_at(date(2026, 9, 1)):
+        asked = billing("request_invoicing", actor(LEVIS_RAC))
+        assert asked["pending"] and asked["kind"] == "invoicing" and asked["max_attempts"] == 3
+        assert asked["requested_by"] == LEVIS_RAC.full_name
+        twice = billing("request_invoicing", actor(LEVIS_RAC))  # a second click: one run
+        assert twice["id"] == asked["id"] or not twice["pending"]
+        run = finished_task(billing, LEVIS_RAC, asked["id"])
+    assert run["ready"] and run["status_label"] == "Terminé", run
+    assert run["invoiced"]["issued"] == 1 == count(billing.sessions, Invoice)
+    assert run["message"] == "Facturation terminée : 1 facture émise."
+    with billing.sessions() as session:
+        invoice_id, number = session.execute(select(Invoice.id, Invoice.number)).one()
+    assert run["invoiced"]["numbers"] == [number]
+    for who, code in ((CMV_RAC, "not_found"), (CISSS_HR, "forbidden")):  # the institution's
+        with pytest.raises(DomainError) as error:
+            billing("billing_task", actor(who), asked["id"])
+        assert error.value.code == code
+
+    with clock.frozen_at(date(2026, 9, 20)):
+        # A refused file: failed at once, the page says why, line by line; nothing recorded.
+        bad = f"date;montant;facture\n2026-09-20;cinq;{number}\n"
+        refused = billing("request_bank_import", actor(LEVIS_RAC), {"content": bad}, "mauvais.csv")
+        refused = finished_task(billing, LEVIS_RAC, refused["id"])
+        assert refused["failed"] and refused["status"] == "failed" and refused["attempts"] == 1
+        assert refused["message"] and refused["error_lines"], refused
+        assert refused["filename"] == "mauvais.csv"
+        good = f"date;montant;facture;reference\n2026-09-20;611,47;{number};VIR-1\n"
+        asked = billing("request_bank_import", actor(LEVIS_RAC), {"content": good}, "releve.csv")
+        done = finished_task(billing, LEVIS_RAC, asked["id"])
+        assert done["ready"] and done["report"]["recorded"] == 1, done
+        assert done["message"] == "Importation terminée : 1 paiement enregistré."
+        # The same file again is a new task (the first one ended) that records nothing more.
+        again = billing("request_bank_import", actor(LEVIS_RAC), {"content": good}, "releve.csv")
+        again = finished_task(billing, LEVIS_RAC, again["id"])
+        assert again["report"] == {**again["report"], "recorded": 0, "skipped": 1}
+    assert billing("get_invoice", actor(LEVIS_RAC), invoice_id)["balance"] == "2000.00"
+    history = billing("billing_tasks", actor(LEVIS_RAC))  # the latest first
+    assert [t["kind"] for t in history] == ["bank_import"] * 3 + ["invoicing"]
+    assert [t["status"] for t in history] == ["done", "done", "failed", "done"]
+    assert billing("billing_tasks", actor(CMV_RAC)) == []
+
+
+def test_a_task_left_running_by_a_killed_worker_is_taken_over_then_given_up(service_database):
+    """No worker here: the test is the worker, and kills it between claim and work."""
+    from datetime import datetime, timedelta
+
+    from rac_shared import tasks as shared
+    from services.billing import tasks
+    from services.billing.models import BillingTask
+
+    sessions = service_database("billing")
+    start = datetime(2026, 9, 1, 14, 0, tzinfo=clock.now().tzinfo)
+    with clock.frozen_at(start), sessions() as session:
+        with session.begin():
+            task_id = tasks.request(session, LEVIS_RAC, tasks.INVOICING).id
+        with session.begin():
+            again = tasks.request(session, LEVIS_RAC, tasks.INVOICING)  # two clicks: one task
+            assert again.id == task_id
+        with session.begin():
+            first = shared.claim(session, BillingTask)  # this worker is then killed
+            claimed_at = first.started_at
+        assert tasks.run_one(session) is False  # running under its lease: nobody takes it
+    later = start + timedelta(seconds=shared.LEASE_SECONDS + 1)
+    with clock.frozen_at(later), sessions() as session:
+        assert tasks.run_one(session) is True  # the lease ran out: taken over and done
+        with session.begin():
+            task = session.get(BillingTask, task_id)
+            assert task.status == "done" and task.attempts == 2 and task.pending_key is None
+            assert task.result == {"issued": 0, "numbers": []}
+            # The killed claim's late answer changes nothing.
+            assert shared.finish(session, BillingTask, task_id, claimed_at) is None
+            assert (
+                shared.fail(session, BillingTask, task_id, claimed_at, RuntimeError(), "") is None
+            )
+        assert tasks.view(task)["message"] == "Aucun versement n'était à facturer."
+
+    # A task whose every worker is killed is given up, with a French message, not retried.
+    with clock.frozen_at(later), sessions() as session:
+        with session.begin():
+            task_id = tasks.request(session, LEVIS_RAC, tasks.INVOICING).id
+    for round_ in range(1, shared.MAX_ATTEMPTS + 1):
+        at = later + round_ * timedelta(seconds=shared.LEASE_SECONDS + 1)
+        with clock.frozen_at(at), sessions() as session, session.begin():
+            assert shared.claim(session, BillingTask).id == task_id  # killed again
+    at = later + (shared.MAX_ATTEMPTS + 1) * timedelta(seconds=shared.LEASE_SECONDS + 1)
+    with clock.frozen_at(at), sessions() as session:
+        assert tasks.run_one(session) is True
+        with session.begin():
+            task = session.get(BillingTask, task_id)
+            shown = tasks.view(task)
+        assert shown["failed"] and shown["status_label"] == "Échec"
+        assert shown["message"].startswith(
+            "Une erreur technique a interrompu la facturation après 3 essais."
+        )
+        with session.begin():  # asked again: a new task (the failed one keeps its history)
+            assert tasks.request(session, LEVIS_RAC, tasks.INVOICING).id != task_id
+
+
 # -- cancellation: costs incurred, credit note delivered ------------------------------------
 
 

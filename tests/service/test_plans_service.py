@@ -20,6 +20,7 @@ from sqlalchemy import select, text
 from gateway.demo import seed_accounts
 from gateway.models import User
 from gateway.service import GatewayService
+from rac_shared import tasks as shared_tasks
 from rac_shared.clock import MONTREAL, clock
 from rac_shared.contracts.billing import Milestone, TaxTreatment
 from rac_shared.contracts.plans import AnnexBCategory, Modality, StepKind
@@ -540,7 +541,7 @@ def test_issuing_in_the_background_a_failing_render_is_retried_shown_failed_then
     plans, platform, monkeypatch
 ):
     from rac_shared.pdf import PdfRenderingError
-    from services.plans import document, tasks
+    from services.plans import document
     from services.plans.models import PlanDocument, PlanTask
 
     coordinator, plan_id = build_plan(plans, platform)
@@ -557,7 +558,7 @@ def test_issuing_in_the_background_a_failing_render_is_retried_shown_failed_then
         raise PdfRenderingError("le moteur de gabarits a cessé de répondre")
 
     monkeypatch.setattr(document, "plan_html", broken)
-    monkeypatch.setattr(tasks, "RETRY_SECONDS", 0)  # retried at once (the back-off is 5 s, 10 s)
+    monkeypatch.setattr(shared_tasks, "RETRY_SECONDS", 0)  # retried at once (back-off 5 s, 10 s)
     asked = plans.request_issue(actor=coordinator, plan_id=plan_id)
     assert asked["pending"] and asked["version"] == 1 and asked["max_attempts"] == 3
     twice = plans.request_issue(actor=coordinator, plan_id=plan_id)  # a second click: same task

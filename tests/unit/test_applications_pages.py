@@ -321,3 +321,49 @@ def test_during_a_request_the_institution_gets_a_form_per_item_and_the_analyst_w
     assert "Prolonger le délai" in waiting and "Reprendre l'analyse" not in waiting
     assert "items.0.label" not in names(waiting)  # one request at a time
     assert "Consigner la décision" not in waiting
+
+
+def test_closing_a_call_is_confirmed_on_a_step_that_says_what_will_happen(session, application):
+    """The call page links to the step (a destructive-looking link, no form acting at once);
+    the step's button posts the action; a minister's period and the calendar address are
+    confirmed the same way (``passthrough.confirmation_step``)."""
+    from services.applications.service import ApplicationsService
+    from tests.support.pages import Browser, ServiceRpc
+
+    call = application.call
+    view = A.CallView.model_validate(views.call_view(session, ADMIN, call))
+    form = FormState()
+    page = render(
+        "applications/call.html.j2", ADMIN, call=view, call_form=form, grid_form=form,
+        amendment_form=form, groups=A.CriterionGroup.choices(),
+        orders=A.EducationOrder.choices(), question_kinds=A.QuestionKind.choices(),
+    )  # fmt: skip
+    assert f'<a class="button danger" href="/appels/{call.id}/fermer">' in page
+    assert f'action="/appels/{call.id}/fermer"' not in page
+    session.commit()
+    admin = Browser(ServiceRpc(ApplicationsService, session), ADMIN)
+    step = admin.get(f"/appels/{call.id}/fermer")
+    assert step.status_code == 200 and "Fermer l'appel d'intérêt ?" in step.html
+    assert "ne pourront plus le faire" in step.html and "ne peut pas être rouvert" in step.html
+    assert f'<form method="post" action="/appels/{call.id}/fermer"' in step.html
+    assert '<button type="submit" class="danger">Fermer l\'appel</button>' in step.html
+    assert f'<a href="/appels/{call.id}">Revenir sans rien changer</a>' in step.html
+    assert session.get(type(call), call.id).status == "published"  # the step changed nothing
+    closed = admin.post(f"/appels/{call.id}/fermer")
+    assert closed.headers["Location"] == f"/appels/{call.id}?fait=appel-ferme"
+    session.expire_all()
+    assert session.get(type(call), call.id).status == "closed"
+
+    # A step whose action names its row in the query string carries it as hidden fields.
+    ministry = Browser(ServiceRpc(ApplicationsService, session), ADMIN).get(
+        "/comites/ministeres/retirer?since=2025-03-14"
+    )
+    assert ministry.status_code == 200 and "Retirer cette période du ministère ?" in ministry.html
+    assert '<input type="hidden" name="since" value="2025-03-14">' in ministry.html
+    assert "Les lettres déjà produites ne changent pas." in ministry.html
+    assert (
+        Browser(ServiceRpc(ApplicationsService, session), ADMIN)
+        .get("/comites/ministeres/retirer?since=hier")
+        .status_code
+        == 422
+    )

@@ -123,17 +123,37 @@ def test_the_bank_file_is_an_upload_read_within_its_limit(session):
     levis = browser(session, LEVIS_RAC)
     missing = levis.post("/facturation/paiements/import")
     assert missing.status_code == 422 and "Aucun fichier choisi." in missing.html
+    # The file is imported in the background: the person lands on the import's own page.
     wrong = levis.post(
         "/facturation/paiements/import",
-        {"fichier": (_file("jour;somme\n2026-09-20;10\n"), "releve.csv")},
+        {"fichier": (_file("jour;somme\n2026-09-20;10\n"), "mauvais.csv")},
     )
-    assert wrong.status_code == 422 and "colonnes manquantes" in wrong.html
+    assert wrong.status_code == 303
+    page = wrong.headers["Location"]
+    assert re.fullmatch(r"/facturation/travaux/\d+", page)
+    pending = levis.get(page).html
+    assert "Importation du relevé demandée" in pending and f'data-poll="{page}/etat"' in pending
+    assert f'<meta http-equiv="refresh" content="3; url={page}">' in pending  # no JavaScript
+    state = levis.get(f"{page}/etat").response.get_json()
+    assert state["pending"] and not state["ready"] and state["url"] == page
+    assert run_tasks(session) == 1
+    failed = levis.get(page).html  # refused: shown as failed, in French, nothing recorded
+    assert 'role="alert"' in failed and "colonnes manquantes" in failed and "mauvais.csv" in failed
+    assert "Importer un fichier corrigé" in failed
+    state = levis.get(f"{page}/etat").response.get_json()
+    assert state == {**state, "pending": False, "failed": True, "status": "failed"}
     text = "date;montant;facture;reference;mode\n2026-09-19;11,47;CLV-2026-0001;DEP-1;dépôt\n"
     imported = levis.post(
         "/facturation/paiements/import",
         {"fichier": (_file(text.encode("cp1252")), "releve.csv")},  # saved by an old spreadsheet
     )
-    assert imported.status_code == 200 and "1 paiement enregistré" in imported.html
+    assert run_tasks(session) == 1
+    done = levis.get(imported.headers["Location"]).html
+    assert "Importation terminée : 1 paiement enregistré." in done and "DEP-1" not in done
+    assert "Résultat de l'importation, ligne par ligne" in done and "11,47" in done
+    history = levis.get("/facturation/travaux").html
+    assert "2 traitements récents" in history and history.count("Importation d'un relevé") == 2
+    assert browser(session, CMV_RAC).get(page).status_code == 404  # another institution's
 
 
 def _file(content):
@@ -155,11 +175,23 @@ def test_the_settings_form_is_the_contract_s(session):
     assert 'value="123456789 RT0001"' in page
 
 
+def run_tasks(session) -> int:
+    """What the service's worker (its timer) does: the background work asked for."""
+    return ServiceRpc(BillingService, session, today=TODAY).call("billing", "run_tasks")
+
+
 def test_the_due_installments_button_says_what_it_did(session):
     levis = browser(session, LEVIS_RAC)
-    done = levis.post("/facturation/emettre")
-    assert done.headers["Location"] == "/facturation?fait=rien-a-facturer"
-    assert "Aucun versement n'était à facturer." in levis.get(done.headers["Location"]).html
+    asked = levis.post("/facturation/emettre")
+    page = asked.headers["Location"]
+    assert re.fullmatch(r"/facturation/travaux/\d+", page)
+    again = levis.post("/facturation/emettre")  # a second click: the same run
+    assert again.headers["Location"] == page
+    assert "Facturation des versements échus en cours" not in levis.get(page).html
+    assert run_tasks(session) == 1 and run_tasks(session) == 0
+    done = levis.get(page).html
+    assert "Aucun versement n'était à facturer." in done and "data-poll" not in done
+    assert levis.get(f"{page}/etat").response.get_json()["ready"] is True
 
 
 def test_exports_are_utf8_csv_with_a_byte_order_mark(session):

@@ -54,6 +54,24 @@ from services.billing.testing import (
 from tests.support.pages import render
 
 HOSTILE = "<script>alert('x')</script>"
+# A bank import done in the background, as its page shows it (the cases change its state).
+TASK = {
+    "id": 4,
+    "kind": "bank_import",
+    "kind_label": "Importation d'un relevé bancaire",
+    "status": "done",
+    "status_label": "Terminé",
+    "attempts": 1,
+    "max_attempts": 3,
+    "message": "Importation terminée : 1 paiement enregistré.",
+    "requested_at": "2026-09-20T14:00:00-04:00",
+    "finished_at": None,
+    "requested_by": HOSTILE,
+    "filename": HOSTILE,
+    "pending": False,
+    "ready": False,
+    "failed": False,
+}
 
 
 @pytest.fixture(scope="module")
@@ -205,7 +223,7 @@ def page_cases(data):
         (
             "billing/invoices.html.j2",
             None,
-            "?fait=factures-emises",
+            "?fait=paiement-recu",
             dict(
                 page=B.InvoicesPage.model_validate(
                     {
@@ -251,35 +269,66 @@ def page_cases(data):
             "",
             dict(credit=B.CreditNoteView.model_validate(data["credit"])),
         ),
-        ("billing/import.html.j2", None, "", dict(report=None, max_megabytes=2)),
+        ("billing/import.html.j2", None, "", dict(max_megabytes=2)),
         (
-            "billing/import.html.j2",
+            "billing/task.html.j2",
             None,
             "",
             dict(
-                report=B.ImportReport.model_validate(
+                task=B.BillingTaskView.model_validate(
+                    {**TASK, "status": "running", "status_label": "En cours", "pending": True}
+                )
+            ),
+        ),
+        (
+            "billing/task.html.j2",
+            None,
+            "",
+            dict(
+                task=B.BillingTaskView.model_validate(
                     {
-                        "recorded": 1,
-                        "skipped": 1,
-                        "lines": [
-                            {
-                                "line": 2,
-                                "number": "CLV-2026-0001",
-                                "amount": "5",
-                                "status": "recorded",
-                                "message": "",
-                            },
-                            {
-                                "line": 3,
-                                "number": HOSTILE,
-                                "amount": "5",
-                                "status": "skipped",
-                                "message": "Déjà importé.",
-                            },
-                        ],
+                        **TASK,
+                        "status": "failed",
+                        "status_label": "Échec",
+                        "failed": True,
+                        "message": "Le fichier contient 1 ligne invalide.",
+                        "error_lines": {"ligne 2": HOSTILE},
                     }
-                ),
-                max_megabytes=2,
+                )
+            ),
+        ),
+        ("billing/tasks.html.j2", None, "", dict(tasks=[B.BillingTaskView.model_validate(TASK)])),
+        (
+            "billing/task.html.j2",
+            None,
+            "",
+            dict(
+                task=B.BillingTaskView.model_validate(
+                    {
+                        **TASK,
+                        "ready": True,
+                        "report": {
+                            "recorded": 1,
+                            "skipped": 1,
+                            "lines": [
+                                {
+                                    "line": 2,
+                                    "number": "CLV-2026-0001",
+                                    "amount": "5",
+                                    "status": "recorded",
+                                    "message": "",
+                                },
+                                {
+                                    "line": 3,
+                                    "number": HOSTILE,
+                                    "amount": "5",
+                                    "status": "skipped",
+                                    "message": "Déjà importé.",
+                                },
+                            ],
+                        },
+                    }
+                )
             ),  # fmt: skip
         ),
         (
@@ -392,7 +441,7 @@ def test_invoice_and_credit_note_documents(data):
 
 
 def test_costs_incurred_page_lists_each_line_and_person_with_a_labelled_field(data):
-    html = render_case(data, 9, LEVIS_RAC)[0]
+    html = render_case(data, 12, LEVIS_RAC)[0]
     # The fields are named by their path in the contract's CostsIncurredIn (items.N.…), each
     # row with its estimate line (and candidate-worker) in hidden fields: 3, 4-21 and 4-22.
     rows = dict(re.findall(r'name="items\.(\d+)\.line" value="(\d+)"', html))
@@ -409,7 +458,7 @@ def test_costs_incurred_page_lists_each_line_and_person_with_a_labelled_field(da
     # A field in a table row: its label is for screen readers (the row's headers show it).
     assert f'<label for="{field}" class="visually-hidden">Évaluation' in html
     assert "Émettre la facture finale" in html
-    recorded = render_case(data, 10, LEVIS_RAC)[0]
+    recorded = render_case(data, 13, LEVIS_RAC)[0]
     number = data["costs_recorded"]["record"]["invoice"]["number"]
     assert f">{number}</a>" in recorded
     assert 'action="/facturation/plans/2/couts-engages"' not in recorded  # recorded once

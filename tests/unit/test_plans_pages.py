@@ -351,13 +351,20 @@ def test_the_plan_page_the_answers_of_the_employer_and_the_follow_up(site):
     follow = site.as_(COORDINATOR).get(f"/plans/{plan_id}/suivi")
     candidate = site.rpc_("get_progress", plan_id=plan_id)["candidates"][0]["id"]
     assert f'name="_form" value="etape-{candidate}"' in follow
+    # Recording an abandonment is a separate step that says what it entails.
+    assert f'href="/plans/{plan_id}/suivi/{candidate}/abandon"' in follow
+    step = html.unescape(site.get(f"/plans/{plan_id}/suivi/{candidate}/abandon"))
+    assert "Enregistrer l'abandon de Marie Gagnon?" in ordinary_spaces(step).replace(" ?", "?")
+    assert "ne pourra plus être modifié" in step and "frais d'abandon" in step
+    assert '<button type="submit" class="danger">Enregistrer l\'abandon</button>' in step
+    assert "Revenir sans rien changer" in step and "abandoned_on" in names(step)
     refused = site.post(
         f"/plans/{plan_id}/suivi/{candidate}/abandon",
-        {"_form": f"abandon-{candidate}", "abandoned_on": date(2099, 1, 1).isoformat()},
+        {"abandoned_on": date(2099, 1, 1).isoformat()},
         status=422,
     )
     assert "La date d'abandon ne peut être dans le futur." in html.unescape(refused)
-    assert 'value="2099-01-01"' in refused  # the refused form only
+    assert 'value="2099-01-01"' in refused and "Revenir sans rien changer" in refused
     assert "Marie Gagnon" not in site.as_(EMPLOYER).get(f"/plans/{plan_id}/suivi")
     site.as_(COORDINATOR).post(f"/plans/{plan_id}/modification", {"summary": "Non"}, 422)
     site.post(f"/plans/{plan_id}/modification", {"summary": "Ajout d'une fermeture."})
@@ -399,8 +406,9 @@ def test_issuing_from_the_page_shows_its_progress_a_failure_in_french_then_the_p
     (and its JSON) follows the worker's task: pending, failed with what to do, then issued."""
     import json
 
+    from rac_shared import tasks as shared_tasks
     from rac_shared.pdf import PdfRenderingError
-    from services.plans import document, tasks
+    from services.plans import document, lifecycle
 
     plan_id = a_plan(site)
     site.rpc_("save_estimate", plan_id=plan_id, estimate={"lines": [
@@ -425,7 +433,7 @@ def test_issuing_from_the_page_shows_its_progress_a_failure_in_french_then_the_p
         raise PdfRenderingError("moteur de gabarits indisponible")
 
     monkeypatch.setattr(document, "plan_html", broken)
-    monkeypatch.setattr(tasks, "RETRY_SECONDS", 0)
+    monkeypatch.setattr(shared_tasks, "RETRY_SECONDS", 0)  # the shared mechanism's back-off
     assert site.service.run_tasks() == 3 and len(renders) == 3  # retried, then given up
     failed = json.loads(site.get(state_url))
     assert failed["failed"] and failed["url"] == f"/plans/{plan_id}"  # the page says why
@@ -439,9 +447,23 @@ def test_issuing_from_the_page_shows_its_progress_a_failure_in_french_then_the_p
 
     monkeypatch.setattr(document, "plan_html", working)
     site.post(f"/plans/{plan_id}/emettre", {})
-    assert site.service.run_tasks() == 1
+    # Issued; its PDF, a task of its own, fails too (the renderer down): retried, then shown
+    # as failed on the plan page, in French.
+    pdf_renders, working_pdf = [], lifecycle.render_pdf
+
+    def no_pdf(html_text):
+        pdf_renders.append(1)
+        raise PdfRenderingError("moteur PDF indisponible")
+
+    monkeypatch.setattr(lifecycle, "render_pdf", no_pdf)
+    assert site.service.run_tasks() == 4 and len(pdf_renders) == 3  # the issue, 3 PDF tries
     done = json.loads(site.get(state_url))
     assert done["ready"] and done["url"] == f"/plans/{plan_id}?fait=plan-emis"
     page = html.unescape(site.get(done["url"]))
     assert "Le plan est émis" in page and "Émise, en attente d'acceptation" in page
+    assert 'role="alert" id="pdf-emis"' in page
+    assert "Le PDF de la version émise n'a pas pu être produit après 3 essais" in page
+    monkeypatch.setattr(lifecycle, "render_pdf", working_pdf)  # back: its reader renders it
+    pdf = site.http.get(f"/plans/{plan_id}/pdf")
+    assert pdf.status_code == 200 and pdf.get_data().startswith(b"%PDF-")
     assert "data-poll" not in page

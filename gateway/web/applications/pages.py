@@ -22,7 +22,7 @@ from werkzeug.wrappers import Response
 from gateway.web import lists, responses
 from gateway.web.forms import NoFields
 from gateway.web.framework import Ctx, HttpError, json_response, notices, post, route
-from gateway.web.passthrough import Confirm, Post, page_actions
+from gateway.web.passthrough import Confirm, Post, confirmation_step, page_actions
 from rac_shared.actor import INSTITUTION_ROLES, KIND_LABELS, MINISTRY_ROLES, Role
 from rac_shared.clock import MONTREAL
 from rac_shared.contracts import applications
@@ -491,6 +491,20 @@ def application_attachment(ctx: Ctx, application_id: int, attachment_id: int) ->
     return responses.document(ctx, attachment)
 
 
+confirmation_step(
+    "/demandes/<int:application_id>/pieces/<int:attachment_id>/supprimer",
+    INSTITUTIONS,
+    "application_delete_attachment",
+    Confirm(
+        "Retirer cette pièce jointe?",
+        "Le document sera retiré de la demande. Si la demande était signée, les signatures "
+        "seront annulées et devront être données de nouveau avant le dépôt.",
+        "Retirer la pièce jointe",
+    ),
+    "/demandes/{application_id}",
+)
+
+
 @_application_route("/demandes/<int:application_id>/pieces/<int:attachment_id>/supprimer")
 def application_delete_attachment(
     ctx: Ctx, application_id: int, attachment_id: int, form: NoFields
@@ -605,7 +619,11 @@ page_actions(
     Post("call_publish", "/appels/<int:call_id>/publier", "publish_call", "/appels/{call_id}",
          "appel-publie"),
     Post("call_close", "/appels/<int:call_id>/fermer", "close_call", "/appels/{call_id}",
-         "appel-ferme"),
+         "appel-ferme",
+         confirm=Confirm("Fermer l'appel d'intérêt?",
+                         "L'appel ne recevra plus de demande : les établissements qui n'ont "
+                         "pas déposé la leur ne pourront plus le faire. Un appel fermé ne peut "
+                         "pas être rouvert.", "Fermer l'appel")),
 )
 page_actions(
     "applications", application_view, INSTITUTIONS,

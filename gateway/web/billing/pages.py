@@ -20,7 +20,7 @@ from typing import Annotated
 from pydantic import BeforeValidator, Field
 from werkzeug.wrappers import Response
 
-from gateway.web import lists, responses
+from gateway.web import background, lists, responses
 from gateway.web.forms import NoFields
 from gateway.web.framework import Ctx, notices, post, route
 from gateway.web.passthrough import Post, page_actions
@@ -36,9 +36,6 @@ ESTIMATE_READERS = READERS | MINISTRY_ROLES
 
 notices(
     **{
-        "factures-emises": "Les versements échus sont facturés : les nouvelles factures "
-        "figurent dans la liste.",
-        "rien-a-facturer": "Aucun versement n'était à facturer.",
         "paiement-recu": "Le paiement est enregistré.",
         "parametres-facturation": "Les paramètres de facturation sont enregistrés.",
         "couts": "Les coûts engagés sont enregistrés et la facture finale est émise.",
@@ -202,8 +199,9 @@ lists.exports(
 
 @post("/facturation/emettre", NoFields, invoices_view, INSTITUTIONS)
 def issue_due_invoices(ctx: Ctx, form: NoFields) -> Response:
-    issued = ctx.billing.issue_due_invoices()
-    return ctx.done("/facturation", "factures-emises" if issued.issued else "rien-a-facturer")
+    """The run is done in the background: the person follows it on its page."""
+    task = ctx.billing.request_invoicing()
+    return ctx.redirect(f"/facturation/travaux/{task.id}")
 
 
 @route("/facturation/factures/<int:invoice_id>", access=READERS)
@@ -287,10 +285,9 @@ def record_cancellation_costs(ctx: Ctx, plan_id: int, form: billing.CostsIncurre
 
 
 @route("/facturation/paiements/import", access=INSTITUTIONS)
-def import_form(ctx: Ctx, report=None) -> Response:
+def import_form(ctx: Ctx) -> Response:
     return ctx.render(
         "billing/import.html.j2",
-        report=report,
         max_megabytes=billing.MAX_BANK_FILE // (1024 * 1024),
         form=ctx.form(endpoint="import_payments"),
     )
@@ -306,9 +303,40 @@ def bank_file_text(content: bytes) -> str:
 
 @post("/facturation/paiements/import", NoFields, import_form, INSTITUTIONS)
 def import_payments(ctx: Ctx, form: NoFields) -> Response:
-    _, content = responses.uploaded(ctx, "fichier", billing.MAX_BANK_FILE)
-    report = ctx.billing.import_payments(data={"content": bank_file_text(content)})
-    return import_form(ctx, report=report)
+    """The file is imported in the background: the person follows it on its page."""
+    filename, content = responses.uploaded(ctx, "fichier", billing.MAX_BANK_FILE)
+    task = ctx.billing.request_bank_import(
+        data={"content": bank_file_text(content)}, filename=filename or ""
+    )
+    return ctx.redirect(f"/facturation/travaux/{task.id}")
+
+
+# -- invoicing runs and imports done in the background ---------------------------------------
+
+
+@route("/facturation/travaux", access=INSTITUTIONS)
+def billing_tasks_page(ctx: Ctx) -> Response:
+    """The institution's recent invoicing runs and bank imports."""
+    return ctx.render("billing/tasks.html.j2", tasks=ctx.billing.billing_tasks())
+
+
+@route("/facturation/travaux/<int:task_id>", access=INSTITUTIONS)
+def billing_task_page(ctx: Ctx, task_id: int) -> Response:
+    """One run or import: its progress (the status region polls it; without JavaScript the
+    page refreshes itself), then its result or why it failed."""
+    task = ctx.billing.billing_task(task_id=task_id)
+    return ctx.render(
+        "billing/task.html.j2",
+        task=task,
+        form=ctx.form(endpoint="issue_due_invoices"),
+    )
+
+
+@route("/facturation/travaux/<int:task_id>/etat", access=INSTITUTIONS)
+def billing_task_state(ctx: Ctx, task_id: int) -> Response:
+    """The state the task page's status region polls; ready or failed: the page itself."""
+    page = f"/facturation/travaux/{task_id}"
+    return background.task_state(ctx.billing.billing_task(task_id=task_id), page, page)
 
 
 # -- reports ---------------------------------------------------------------------------------------

@@ -24,6 +24,7 @@ from gateway.models import CalendarFeed, User
 from gateway.web import responses
 from gateway.web.forms import NoFields
 from gateway.web.framework import PUBLIC, SIGNED_IN, Ctx, HttpError, notices, post, route
+from gateway.web.passthrough import Confirm, confirmation_step
 from rac_shared.actor import EMPLOYER_ROLES, INSTITUTION_ROLES, MINISTRY_ROLES
 from rac_shared.clock import clock
 from rac_shared.contracts.calendar import CalendarEvent, CalendarQuery
@@ -101,6 +102,21 @@ def new_feed(ctx: Ctx, form: NoFields) -> Response:
     """A new address: the first one, or one replacing the address given out before."""
     _change_feed(ctx, calendar_feeds.renew)
     return ctx.done("/calendrier#abonnement", "flux-calendrier")
+
+
+confirmation_step(
+    "/calendrier/abonnement/revoquer",
+    SIGNED_IN,
+    "revoke_feed",
+    Confirm(
+        "Révoquer votre adresse d'abonnement?",
+        "L'adresse cessera aussitôt de fonctionner : les applications de calendrier qui y "
+        "sont abonnées ne recevront plus vos échéances. Vous pourrez en créer une nouvelle "
+        "ensuite.",
+        "Révoquer l'adresse",
+    ),
+    "/calendrier#abonnement",
+)
 
 
 @post("/calendrier/abonnement/revoquer", NoFields, calendar_page, SIGNED_IN)

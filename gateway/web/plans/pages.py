@@ -20,11 +20,12 @@ from sqlalchemy import select
 from werkzeug.wrappers import Response
 
 from gateway.models import Organisation
-from gateway.web import lists, responses
+from gateway.web import background, lists, responses
 from gateway.web.forms import NoFields
-from gateway.web.framework import ALL_ROLES, Ctx, json_response, notices, post, route
+from gateway.web.framework import ALL_ROLES, Ctx, HttpError, notices, post, route
 from gateway.web.passthrough import Confirm, Post, page_actions
 from rac_shared.actor import EMPLOYER_ROLES, INSTITUTION_ROLES, MINISTRY_ROLES
+from rac_shared.clock import clock
 from rac_shared.contracts import plans
 from rac_shared.contracts.base import OptionalInt, Strict, parse
 from rac_shared.contracts.billing import EstimateView
@@ -230,31 +231,10 @@ def plan_preview_pdf(ctx: Ctx, plan_id: int) -> Response:
     return responses.document(ctx, ctx.plans.preview_file(plan_id=plan_id))
 
 
-class TaskState(Strict):
-    """What a plan page's status region polls (``gateway/static/feedback.js``): whether to
-    ask again, the French message to show meanwhile, and where the result is."""
-
-    status: plans.TaskStatus | None
-    pending: bool
-    ready: bool
-    failed: bool
-    message: str
-    url: str | None
-
-
 def _task_state(ctx: Ctx, plan_id: int, kind: plans.TaskKind, ready_url: str) -> Response:
+    """What a plan page's status region polls (``gateway.web.background``)."""
     task = next((t for t in ctx.plans.plan_tasks(plan_id=plan_id) if t.kind == kind), None)
-    state = TaskState(
-        status=task.status if task else None,
-        pending=bool(task and task.pending),
-        ready=bool(task and task.ready),
-        failed=bool(task and task.failed),
-        message=task.message if task else "",
-        url=ready_url if task and task.ready else f"/plans/{plan_id}" if task else None,
-    )
-    response = json_response(state)
-    response.headers["Cache-Control"] = "no-store"
-    return response
+    return background.task_state(task, ready_url, f"/plans/{plan_id}")
 
 
 @route("/plans/<int:plan_id>/emission/etat", access=INSTITUTIONS)
@@ -451,6 +431,28 @@ def progress_view(ctx: Ctx, plan_id: int, **_) -> Response:
     )
 
 
+@route(
+    "/plans/<int:plan_id>/suivi/<int:candidate_id>/abandon",
+    access=INSTITUTIONS,
+    name="plan_progress_abandon_confirm",
+)
+def abandon_view(ctx: Ctx, plan_id: int, candidate_id: int, **_) -> Response:
+    """The separate step before recording an abandonment: what it entails, and its date."""
+    progress = ctx.plans.get_progress(plan_id=plan_id)
+    candidate = next(
+        (c for c in progress.candidates or [] if c.id == candidate_id and c.step != "abandoned"),
+        None,
+    )
+    if candidate is None or not progress.editable:
+        raise HttpError(404, "Aucune démarche en cours pour cette personne dans ce plan.")
+    return ctx.render(
+        "plans/abandon.html.j2",
+        plan=progress.plan,
+        candidate=candidate,
+        form=ctx.form({"abandoned_on": clock.today()}, endpoint="plan_progress_abandon"),
+    )
+
+
 # -- the institution's annex template -----------------------------------------------------------
 
 
@@ -526,6 +528,9 @@ page_actions(
          "set_candidate_step", "/plans/{plan_id}/suivi", "plan-suivi", plans.StepProgressIn),
     Post("plan_progress_result", "/plans/<int:plan_id>/suivi/<int:candidate_id>/resultat",
          "set_competency_result", "/plans/{plan_id}/suivi", "plan-suivi", plans.ResultIn),
+)
+page_actions(
+    "plans", abandon_view, INSTITUTIONS,
     Post("plan_progress_abandon", "/plans/<int:plan_id>/suivi/<int:candidate_id>/abandon",
          "abandon_candidate", "/plans/{plan_id}/suivi", "plan-suivi", plans.AbandonIn),
 )

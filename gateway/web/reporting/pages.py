@@ -23,7 +23,7 @@ from werkzeug.wrappers import Response
 from gateway.web import lists, responses
 from gateway.web.forms import FormState, encode
 from gateway.web.framework import Ctx, notices, post, route
-from gateway.web.passthrough import Download, Post, page_actions, passthrough
+from gateway.web.passthrough import Confirm, Download, Post, page_actions, passthrough
 from rac_shared.actor import INSTITUTION_ROLES, Role
 from rac_shared.contracts import network
 from rac_shared.contracts.applications import MAX_ATTACHMENT_BYTES
@@ -259,6 +259,9 @@ page_actions(
     "network", edit_view, INSTITUTIONS,
     Post("report_delete_attachment",
          "/redditions/<int:report_id>/pieces/<int:attachment_id>/supprimer",
-         "delete_report_attachment", "/redditions/{report_id}/modifier", "piece-retiree"),
+         "delete_report_attachment", "/redditions/{report_id}/modifier", "piece-retiree",
+         confirm=Confirm("Retirer cette pièce jointe?",
+                         "Le document sera retiré de la reddition de comptes en préparation.",
+                         "Retirer la pièce jointe")),
 )
 # fmt: on

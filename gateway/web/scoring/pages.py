@@ -20,7 +20,14 @@ from werkzeug.wrappers import Response
 
 from gateway import directory
 from gateway.web.framework import Ctx, notices, post, route
-from gateway.web.passthrough import Confirm, Download, Post, page_actions, passthrough
+from gateway.web.passthrough import (
+    Confirm,
+    Download,
+    Post,
+    confirmation_step,
+    page_actions,
+    passthrough,
+)
 from rac_shared.actor import INSTITUTION_ROLES, OrganisationKind, Role
 from rac_shared.clock import clock
 from rac_shared.contracts import scoring
@@ -236,6 +243,23 @@ class MinistryRemovalForm(Strict):
     """The period to withdraw, as its row's button posts it."""
 
     since: date
+
+
+confirmation_step(
+    "/comites/ministeres/retirer",
+    ADMIN,
+    "scoring_remove_ministry",
+    Confirm(
+        "Retirer cette période du ministère?",
+        "La période consignée sera retirée : les décisions rendues à partir de sa date "
+        "porteront de nouveau le ministère et la ou le titulaire de la période précédente "
+        "(ou celle fournie avec la plateforme ce jour-là). Les lettres déjà produites ne "
+        "changent pas.",
+        "Retirer la période",
+    ),
+    "/comites/ministeres",
+    query=MinistryRemovalForm,
+)
 
 
 @post("/comites/ministeres/retirer", MinistryRemovalForm, scoring_ministries, ADMIN)
