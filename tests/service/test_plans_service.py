@@ -559,10 +559,16 @@ def test_issuing_in_the_background_a_failing_render_is_retried_shown_failed_then
 
     monkeypatch.setattr(document, "plan_html", broken)
     monkeypatch.setattr(shared_tasks, "RETRY_SECONDS", 0)  # retried at once (back-off 5 s, 10 s)
+    claim = shared_tasks.claim
+    # The worker claims nothing while both clicks land (on a busy machine it could take the
+    # task, fail it three times and leave it failed between them: the second click would
+    # then rightly ask again).
+    monkeypatch.setattr(shared_tasks, "claim", lambda session, model: None)
     asked = plans.request_issue(actor=coordinator, plan_id=plan_id)
     assert asked["pending"] and asked["version"] == 1 and asked["max_attempts"] == 3
     twice = plans.request_issue(actor=coordinator, plan_id=plan_id)  # a second click: same task
     assert twice["requested_at"] == asked["requested_at"]
+    monkeypatch.setattr(shared_tasks, "claim", claim)
 
     failed = finished(plans, coordinator, plan_id, "issue")
     assert failed["failed"] and failed["status"] == "failed" and failed["status_label"] == "Échec"
