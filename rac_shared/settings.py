@@ -91,6 +91,9 @@ class Settings(BaseSettings):
     pgbouncer_admin_users: str = ""
 
     rpc_timeout: float = 10.0
+    # How long the home page waits for each service's summary before naming it unavailable
+    # (the page still answers): short, a home page is everyone's first page.
+    home_summary_timeout: float = Field(3.0, gt=0)
     # Durable queues as quorum queues (replicated in a RabbitMQ cluster, rac_shared/queues.py).
     # Off by default: an existing classic queue cannot change type (README, "Quorum queues").
     quorum_queues: bool = False

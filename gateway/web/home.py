@@ -42,7 +42,8 @@ def role_actions(actor: Actor) -> list[dict]:
 
 def gather_next_actions(ctx) -> tuple[list[NextAction], list[str]]:
     """One RPC per service, in parallel; a service that is down is named, not fatal."""
-    calls = {name: partial(ctx.service(name).home_summary, _timeout=3) for name in HOME_SERVICES}
+    wait = ctx.settings.home_summary_timeout
+    calls = {name: partial(ctx.service(name).home_summary, _timeout=wait) for name in HOME_SERVICES}
     results = ctx.app.rpc.parallel(calls)
     actions, unavailable = [], []
     for name in HOME_SERVICES:

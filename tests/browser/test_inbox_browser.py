@@ -39,8 +39,11 @@ def header_count(page: Page) -> int:
 def wait_for_message(platform, token: str, reference: str, timeout: float = 60) -> dict:
     deadline = time.monotonic() + timeout
     while time.monotonic() < deadline:
-        inbox = platform.api("GET", "/api/messages", token).json()
-        found = [m for m in inbox["messages"] if reference in m["subject"]]
+        response = platform.api("GET", "/api/messages", token)
+        if response.status_code != 200:  # 503/504 on a busy machine: ask again
+            time.sleep(0.3)
+            continue
+        found = [m for m in response.json()["messages"] if reference in m["subject"]]
         if found:
             return found[0]
         time.sleep(0.3)
