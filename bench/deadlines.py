@@ -144,12 +144,12 @@ def _child(as_of: date, urls: dict[str, str], rounds: int) -> dict:
     from rac.jobs import run_job
     from rac_shared.clock import clock, end_of_day
     from rac_shared.db import SessionFactory
-    from services.plans import deadlines
+    from services.plans.config import plans_settings
     from services.plans.jobs import process_deadlines
     from services.plans.models import Base
 
     factories = {name: SessionFactory("plans", Base.metadata, url) for name, url in urls.items()}
-    thresholds = deadlines.reminder_days()
+    thresholds = plans_settings().reminders
     out = {name: {"passes": []} for name in urls}
     for _ in range(rounds):
         for name, factory in factories.items():

@@ -77,6 +77,7 @@ def demo_plans(candidate_count: int):
     from rac.demo import Clients
     from rac.migrate import migrate
     from rac_shared.db import SessionFactory
+    from rac_shared.manifest import demo_actor
     from services.plans import demo
 
     urls = {s: fresh_database_url(s) for s in ("gateway", "plans", "billing")}
@@ -89,7 +90,7 @@ def demo_plans(candidate_count: int):
             organisations, people = gateway_demo.directory_views(session)
         finally:
             session.close()
-        coordinator = demo._actor(people["rac@cegeplevis.demo.quebec"], organisations["CLV"])
+        coordinator = demo_actor(people["rac@cegeplevis.demo.quebec"], organisations["CLV"])
         estimate = json.loads(json.dumps(demo.ESTIMATE))
         for line in estimate["lines"]:
             if line["category"] == "evaluation":
