@@ -114,12 +114,19 @@ def build_plan(workdir: Path, candidate_count: int) -> dict:
     """Issue a plan with ``candidate_count`` candidate-workers; write what the renderers
     need into ``workdir`` (``plan.pickle``: the view and billing's estimate HTML;
     ``plan.html``; ``issued.pdf``: the PDF the service stored when issuing)."""
-    from services.plans import document
+    from rac_shared.actor import Actor
+    from services.plans import access, document, views
 
     with demo_plans(candidate_count) as (clients, issue):
         billing, plans = clients("billing"), clients("plans")
         issued, coordinator = issue(plans)
-        view = plans.get_plan(actor=coordinator, plan_id=issued["id"])
+        # The view the service renders from (dates as dates), not the RPC's JSON reply.
+        session = plans.sessions()
+        try:
+            plan = access.load_for_institution(session, Actor(**coordinator), issued["id"])
+            view = views.plan_view(session, plan, Actor(**coordinator))
+        finally:
+            session.close()
         number = view["version"]["number"]
         estimate_html = billing.estimate_html(
             actor=coordinator, plan_id=issued["id"], version=number
