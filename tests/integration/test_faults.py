@@ -158,15 +158,6 @@ def wait_consuming(platform, timeout: float = 60) -> None:
     assert not missing, f"queues without a consumer: {missing}\n{platform.tail_logs()}"
 
 
-def scalar(platform, service: str, sql: str, **params):
-    engine = platform.engine(service)
-    try:
-        with engine.connect() as connection:
-            return connection.execute(text(sql), params).scalar_one()
-    finally:
-        engine.dispose()
-
-
 def execute(platform, service: str, sql: str, **params) -> None:
     engine = platform.engine(service)
     try:
@@ -177,8 +168,7 @@ def execute(platform, service: str, sql: str, **params) -> None:
 
 
 def processed(platform, service: str, envelopes) -> int:
-    return scalar(
-        platform,
+    return platform.scalar(
         service,
         "SELECT count(*) FROM processed_events WHERE event_id = ANY(:ids)",
         ids=[str(e.event_id) for e in envelopes],
@@ -290,8 +280,7 @@ def test_notifications_killed_after_recording_before_its_ack_sends_each_mail_onc
         envelope = platform.publish_event(lapsed(ids, 9101))
         wait_until(
             lambda: (
-                scalar(
-                    platform,
+                platform.scalar(
                     "notifications",
                     "SELECT count(*) FROM notifications WHERE event_id = :id",
                     id=str(envelope.event_id),
@@ -314,8 +303,7 @@ def test_notifications_killed_after_recording_before_its_ack_sends_each_mail_onc
     assert {m["To"] for m in mails} == {EMPLOYER, COORDINATOR}
     assert processed(platform, "notifications", [envelope]) == 1
     assert (
-        scalar(
-            platform,
+        platform.scalar(
             "notifications",
             "SELECT count(*) FROM notifications WHERE event_id = :id AND status = 'sent'",
             id=str(envelope.event_id),
@@ -354,13 +342,12 @@ def test_scoring_killed_in_a_burst_of_admissible_applications_opens_each_evaluat
     The test holds the last event in flight instead of racing the burst: its idempotency key
     is taken by an open transaction of the test, so the handler waits inside its own
     transaction until the kill, however fast or slow the machine."""
-    call_id = scalar(platform, "scoring", "SELECT call_id FROM committees ORDER BY id LIMIT 1")
+    call_id = platform.scalar("scoring", "SELECT call_id FROM committees ORDER BY id LIMIT 1")
     first = 7000
     envelopes = [ev.Envelope.wrap(admissible(ids, call_id, first + n)) for n in range(30)]
 
     def opened() -> int:
-        return scalar(
-            platform,
+        return platform.scalar(
             "scoring",
             "SELECT count(*) FROM evaluations WHERE application_id BETWEEN :a AND :b",
             a=first,
@@ -394,8 +381,7 @@ def test_scoring_killed_in_a_burst_of_admissible_applications_opens_each_evaluat
     time.sleep(2)  # redeliveries, if any, have had their chance to duplicate
     assert opened() == 30
     assert (
-        scalar(
-            platform,
+        platform.scalar(
             "scoring",
             "SELECT count(DISTINCT application_id) FROM evaluations "
             "WHERE application_id BETWEEN :a AND :b",
@@ -409,8 +395,7 @@ def test_scoring_killed_in_a_burst_of_admissible_applications_opens_each_evaluat
 def waiting_on_a_lock(platform, service: str) -> bool:
     """Whether a connection to the service's database waits for a lock."""
     return bool(
-        scalar(
-            platform,
+        platform.scalar(
             service,
             "SELECT count(*) FROM pg_stat_activity "
             "WHERE datname = current_database() AND wait_event_type = 'Lock'",
@@ -760,8 +745,7 @@ def test_services_reconnect_by_themselves_and_handle_the_backlog_once(platform, 
     assert queue_state(platform, CANCELLED_QUEUE)[0] == 0
     assert processed(platform, "notifications", notices) == 20
     assert (
-        scalar(
-            platform,
+        platform.scalar(
             "billing",
             "SELECT count(*) FROM plans WHERE plan_id BETWEEN 9521 AND 9530 "
             "AND status = 'cancelled'",
@@ -836,8 +820,7 @@ def test_a_large_pdf_does_not_hold_up_the_events_of_its_service(platform, ids):
     counters = wait_until(stats, timeout=20, message="no message stats")
     assert counters.get("redeliver", 0) == 0, counters
     assert (
-        scalar(
-            platform,
+        platform.scalar(
             "billing",
             "SELECT count(*) FROM plans WHERE plan_id BETWEEN 9601 AND 9630",
         )
@@ -889,8 +872,7 @@ def test_sigterm_lets_in_flight_work_finish_or_go_back_to_the_queue(platform, id
     wait_until(lambda: processed(platform, "billing", cancellations) == 40)
     print(f"billing had handled {done_at_stop} of 40 events when stopped")
     assert (
-        scalar(
-            platform,
+        platform.scalar(
             "billing",
             "SELECT count(*) FROM plans WHERE plan_id BETWEEN 9731 AND 9770",
         )
@@ -963,8 +945,7 @@ def test_two_replicas_of_each_job_over_thousands_of_due_items_handle_each_once(p
         results = results_of(deadlines)
         print(f"plan-deadlines: {[r['lapsed'] for r in results]} lapsed by each process")
         assert sum(r["lapsed"] for r in results) >= SEEDED
-        lapses = scalar(
-            platform,
+        lapses = platform.scalar(
             "plans",
             "SELECT count(DISTINCT body->'payload'->>'plan_id') || '/' || count(*) FROM outbox "
             "WHERE event_type = 'plan.lapsed' AND (body->'payload'->>'institution_id')::int = :i",
@@ -972,8 +953,7 @@ def test_two_replicas_of_each_job_over_thousands_of_due_items_handle_each_once(p
         )
         assert lapses == f"{SEEDED}/{SEEDED}"
         assert (
-            scalar(
-                platform,
+            platform.scalar(
                 "plans",
                 "SELECT count(*) FROM plans WHERE institution_id = :i AND status = 'lapsed'",
                 i=institution,
@@ -984,8 +964,7 @@ def test_two_replicas_of_each_job_over_thousands_of_due_items_handle_each_once(p
         results = results_of(overdue)
         print(f"overdue-reminders: {[r['reminders'] for r in results]} published by each")
         assert sum(r["reminders"] for r in results) >= SEEDED
-        reminders = scalar(
-            platform,
+        reminders = platform.scalar(
             "billing",
             "SELECT count(DISTINCT body->'payload'->>'invoice_id') || '/' || count(*) FROM outbox "
             "WHERE event_type = 'invoice.overdue' "
@@ -994,8 +973,7 @@ def test_two_replicas_of_each_job_over_thousands_of_due_items_handle_each_once(p
         )
         assert reminders == f"{SEEDED}/{SEEDED}"
         assert (
-            scalar(
-                platform,
+            platform.scalar(
                 "billing",
                 "SELECT count(*) FROM overdue_reminders r JOIN invoices i ON i.id = r.invoice_id "
                 "WHERE i.institution_id = :i",

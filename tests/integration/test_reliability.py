@@ -59,11 +59,6 @@ def reset_rows(platform, address: str) -> list:
     return [row for row in rows if row.body["payload"]["email"] == address]
 
 
-def scalar(platform, service: str, sql: str, **params):
-    with platform.engine(service).connect() as connection:
-        return connection.execute(text(sql), params).scalar_one()
-
-
 def test_no_dead_letters_on_a_clean_platform(platform):
     result = platform.rac("dead-letters", "list")
     assert result.stdout.strip() == "Aucun message en lettre morte."
@@ -108,8 +103,7 @@ def test_event_delivered_twice_sends_one_email(platform):
     assert again["Message-ID"] == mail["Message-ID"]
     event_id = row.event_id
     assert (
-        scalar(
-            platform,
+        platform.scalar(
             "notifications",
             "SELECT COUNT(*) FROM processed_events WHERE event_id = :id AND handler = :handler",
             id=event_id,
@@ -118,8 +112,7 @@ def test_event_delivered_twice_sends_one_email(platform):
         == 1
     )
     assert (
-        scalar(
-            platform,
+        platform.scalar(
             "notifications",
             "SELECT COUNT(*) FROM notifications WHERE event_id = :id",
             id=event_id,
@@ -153,8 +146,7 @@ def test_outbox_keeps_the_event_while_its_relay_is_down(platform):
     [row] = reset_rows(platform, address)
     assert row.published_at is not None
     assert (
-        scalar(
-            platform,
+        platform.scalar(
             "notifications",
             "SELECT COUNT(*) FROM processed_events WHERE event_id = :id",
             id=row.event_id,

@@ -137,17 +137,6 @@ def outbox(platform, service: str, event_type: str) -> list[dict]:
     ]
 
 
-def installments_of(platform, plan_id: int) -> int:
-    engine = platform.engine("billing")
-    try:
-        with engine.connect() as connection:
-            return connection.execute(
-                text("SELECT COUNT(*) FROM installments WHERE plan_id = :p"), {"p": plan_id}
-            ).scalar_one()
-    finally:
-        engine.dispose()
-
-
 def tokens_now(platform) -> dict[str, str]:
     # Tokens carry the platform's time: take new ones after each move of the clock.
     return {email: platform.token(email) for email in (COORDINATOR, EMPLOYER)}
@@ -171,7 +160,9 @@ def test_jobs_run_themselves_once_a_day_on_two_replicas(platform):
     # Billing learns of the acceptance by an event: on a busy machine it can come after the
     # clock moves, and the first installment would then be invoiced a day late.
     wait_until(
-        lambda: installments_of(platform, accepted["id"]),
+        lambda: platform.scalar(
+            "billing", "SELECT COUNT(*) FROM installments WHERE plan_id = :p", p=accepted["id"]
+        ),
         timeout=120,
         message="billing never recorded the accepted plan's installments",
     )

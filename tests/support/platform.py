@@ -392,6 +392,15 @@ class Platform:
 
         return create_engine(with_driver(self.database_urls[service]), poolclass=pool.NullPool)
 
+    def scalar(self, service: str, sql: str, **params):
+        """The one value ``sql`` selects from ``service``'s database."""
+        engine = self.engine(service)
+        try:
+            with engine.connect() as connection:
+                return connection.execute(text(sql), params).scalar_one()
+        finally:
+            engine.dispose()
+
     def token(self, email: str, password: str = DEMO_PASSWORD) -> str:
         """An API token, through the second step for the ministry's accounts."""
         response = requests.post(
