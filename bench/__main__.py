@@ -25,7 +25,7 @@ Prints one table (platform, bare, ratio, target, met) with the machine, and writ
 ``bench/RESULTS.md`` (``BENCH_CONTENDED=1``: the whole run beside CPU hogs, written beside the
 quiet run). Options have environment defaults so that ``make bench VAR=…`` works:
 ``BENCH_SECONDS``, ``BENCH_INSTALLMENTS``, ``BENCH_PLANS``, ``BENCH_ONLY``,
-``BENCH_CONTENDED``.
+``BENCH_CONTENDED``; ``BENCH_KEEP=1`` keeps the platform's working directory (its logs).
 """
 
 from __future__ import annotations
@@ -646,15 +646,19 @@ def platform_rows(args, sections: set[str]) -> list[Row]:
     bare = None
     try:
         log("starting the platform (fresh databases, demo data, every service, the gateway)")
-        # Production's connection pools, not the small ones of the test platforms.
-        pools = {"DB_POOL_SIZE": "10", "DB_MAX_OVERFLOW": "10"}
+        # Production's connection pools (derived from the workers, no overflow: README,
+        # "Connection budget"), not the small ones of the test platforms. Pools that could
+        # overflow to 20 per process had PostgreSQL refuse connections (« too many clients »)
+        # under load: those were the 500s of the contended rows.
         platform = Platform(
             workdir,
             web_workers=args.gateway_workers,
-            extra_env=pools,
             rpc_timeout=RPC_TIMEOUT,
             separate_services=True,  # as production runs them
-        ).prepare()
+        )
+        for name in ("DB_POOL_SIZE", "DB_MAX_OVERFLOW"):
+            platform.env.pop(name)
+        platform.prepare()
         log("the data set: 5 000 plans, applications, invoices and reports for one institution")
         counts = dataset.seed(platform.database_urls)
         try:
@@ -688,11 +692,13 @@ def platform_rows(args, sections: set[str]) -> list[Row]:
         rows.append(failed("1–2. Platform start", exc))
     finally:
         if bare is not None:
-            os.killpg(bare.pid, signal.SIGTERM)
-            bare.wait(10)
+            stop_group(bare)
         if platform is not None:
             platform.stop()
-        shutil.rmtree(workdir, ignore_errors=True)
+        if os.environ.get("BENCH_KEEP"):
+            log(f"kept the platform's logs and files in {workdir} (BENCH_KEEP)")
+        else:
+            shutil.rmtree(workdir, ignore_errors=True)
     return rows
 
 

@@ -102,7 +102,7 @@ class LightEchoService:
 class BareHealthService:
     """The work of the platform services' ``health`` RPC (``SELECT 1``, then the count of
     the outbox's unpublished rows, on the plans database) in plain nameko and SQLAlchemy:
-    an engine with a pool as large as the platform's, a connection per call."""
+    an engine with a connection per nameko worker, a connection per call."""
 
     name = "bench_health"
 
@@ -129,5 +129,6 @@ def _engine(url: str):
     if url not in _engines:
         from sqlalchemy import create_engine
 
-        _engines[url] = create_engine(url, pool_size=12, max_overflow=8)
+        # nameko runs at most 10 workers per service: a connection each, never more.
+        _engines[url] = create_engine(url, pool_size=10, max_overflow=0)
     return _engines[url]

@@ -15,7 +15,8 @@ from collections.abc import Callable
 from nameko.extensions import DependencyProvider
 from sqlalchemy import MetaData, create_engine, event
 from sqlalchemy.engine import Engine
-from sqlalchemy.exc import DisconnectionError
+from sqlalchemy.exc import DBAPIError, DisconnectionError, OperationalError
+from sqlalchemy.exc import TimeoutError as PoolTimeout
 from sqlalchemy.orm import Session, sessionmaker
 
 from rac_shared.settings import get_settings
@@ -116,6 +117,19 @@ def _ping_connections_left_idle(engine: Engine) -> None:
             dbapi_connection.rollback()
         except Exception as exc:
             raise DisconnectionError("connection left idle is dead") from exc
+
+
+def database_unavailable(exc: BaseException) -> bool:
+    """Whether ``exc`` says the database could not be reached rather than that the request
+    was wrong: PostgreSQL refused a connection (« too many clients », a restart), dropped
+    one, or the pool had none free within ``DB_POOL_TIMEOUT``. The same request may succeed
+    in a moment, so it is answered 503 with ``Retry-After`` (load shed), not 500."""
+    if isinstance(exc, PoolTimeout):
+        return True
+    if isinstance(exc, DBAPIError) and exc.connection_invalidated:
+        return True
+    # A failure to connect carries no statement (SQLAlchemy raises it before any).
+    return isinstance(exc, OperationalError) and exc.statement is None
 
 
 def dispose_engines() -> None:

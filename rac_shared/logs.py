@@ -88,7 +88,9 @@ class RefusalsAreNotErrors(logging.Filter):
                 else record.name
             )
             record.msg, record.args = "%s refused (%s)", (operation, error.code)
-            record.levelno, record.levelname = logging.INFO, "INFO"
+            # Shed for want of a database connection: worth an operator's eye, not a defect.
+            level = logging.WARNING if error.code == "unavailable" else logging.INFO
+            record.levelno, record.levelname = level, logging.getLevelName(level)
             record.exc_info = record.exc_text = None
         return True
 

@@ -26,6 +26,12 @@ from typing import Any
 from nameko.amqp.publish import Publisher
 from nameko.constants import NON_PERSISTENT
 from nameko.rpc import Responder, Rpc, RpcConsumer
+from sqlalchemy.exc import SQLAlchemyError
+
+from rac_shared.db import database_unavailable
+from rac_shared.errors import DomainError
+
+DATABASE_UNAVAILABLE = "Le service est momentanément surchargé. Réessayez dans un instant."
 
 
 class ReplyPublisher(Publisher):
@@ -184,7 +190,12 @@ def validated(method):
     @functools.wraps(method)
     def entrypoint(self, *args, **kwargs):
         values = signature.validate(args, kwargs)
-        return signature.dump_reply(method(self, **values))
+        try:
+            return signature.dump_reply(method(self, **values))
+        except SQLAlchemyError as exc:
+            if database_unavailable(exc):  # the caller sheds it: 503 + Retry-After
+                raise DomainError(DATABASE_UNAVAILABLE, code="unavailable") from exc
+            raise
 
     entrypoint.signature = signature
     return entrypoint

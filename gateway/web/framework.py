@@ -43,6 +43,7 @@ from gateway.web.forms import (
 )
 from rac_shared.actor import MINISTRY_ROLES, Actor, Role
 from rac_shared.contracts.base import INVALID_HEADLINE, error_details, headline_for
+from rac_shared.db import database_unavailable
 from rac_shared.errors import DomainError
 from rac_shared.logs import new_correlation_id, set_correlation_id
 from rac_shared.settings import Settings
@@ -693,8 +694,14 @@ class GatewayApp:
                 loggable_path(ctx.request.path),
                 exc_info=exc,
             )
-        else:
-            log.info("%s %s → %s", ctx.request.method, loggable_path(ctx.request.path), status)
+        else:  # a refusal, or load shed (503/504: an operator's signal, not a defect)
+            log.log(
+                logging.WARNING if status >= 500 else logging.INFO,
+                "%s %s → %s",
+                ctx.request.method,
+                loggable_path(ctx.request.path),
+                status,
+            )
         api = ctx.spec.api if ctx.spec else ctx.request.path.startswith("/api/")
         if api:
             response = json_response(
@@ -773,7 +780,7 @@ def _classify(exc: Exception) -> tuple[int, str, Any]:
     if isinstance(exc, DomainError):
         status = {"too_many_requests": 429}.get(exc.code, exc.http_status)
         return status, exc.message, exc.details
-    if isinstance(exc, RpcUnavailable):
+    if isinstance(exc, RpcUnavailable) or database_unavailable(exc):
         return 503, STATUS_MESSAGES[503], {}
     if isinstance(exc, RpcTimeout):
         return 504, STATUS_MESSAGES[504], {}

@@ -9,6 +9,7 @@ import json
 
 import pytest
 from pydantic import Field
+from sqlalchemy.exc import OperationalError
 from werkzeug.datastructures import MultiDict
 from werkzeug.test import Client
 from werkzeug.wrappers import Response
@@ -21,6 +22,9 @@ from gateway.web.openapi import openapi_document
 from rac_shared.contracts.base import Strict
 from rac_shared.contracts.network import NetworkRpc, ReportDraftIn, ReportStatus
 from tests.support.gateway_app import gateway_app
+
+# What SQLAlchemy raises when PostgreSQL refuses a connection: no statement was run.
+TOO_MANY_CLIENTS = OperationalError(None, None, Exception("FATAL: sorry, too many clients already"))
 
 
 class Filters(Strict):
@@ -56,6 +60,14 @@ def client():
     @route("/api/essai/indisponible", access=PUBLIC)
     def test_api_unavailable(ctx):
         raise RpcUnavailable("service plans is not running")
+
+    @route("/api/essai/base-saturee", access=PUBLIC)
+    def test_api_database_full(ctx):
+        raise TOO_MANY_CLIENTS
+
+    @route("/api/essai/requete-fautive", access=PUBLIC)
+    def test_api_statement_failed(ctx):
+        raise OperationalError("SELECT 1", {}, Exception("division by zero"))
 
     @route("/api/essai/pieces", methods=("POST",), access=PUBLIC, form=UploadFields)
     def test_api_upload(ctx, form: UploadFields):
@@ -172,3 +184,10 @@ def test_a_service_unavailable_or_shedding_load_says_when_to_come_back(client):
     assert shed.json["error"]["code"] == "unavailable"
     down = http.get("/api/essai/indisponible")
     assert down.status_code == 503 and down.headers["Retry-After"] == "5"
+    # PostgreSQL refusing the gateway a connection (« too many clients ») is load, not a
+    # defect: 503 and come back; a statement that failed is still a 500.
+    full = http.get("/api/essai/base-saturee")
+    assert full.status_code == 503 and full.headers["Retry-After"] == "5"
+    assert full.json["error"]["code"] == "unavailable"
+    failed = http.get("/api/essai/requete-fautive")
+    assert failed.status_code == 500 and "Retry-After" not in failed.headers
