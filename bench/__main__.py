@@ -305,8 +305,13 @@ def single_gateway(platform: Platform) -> tuple[subprocess.Popen, int]:
 
 
 def stop_group(process: subprocess.Popen) -> None:
+    """Stop a process group; one that does not stop in 10 s (a busy machine) is killed."""
     os.killpg(process.pid, signal.SIGTERM)
-    process.wait(10)
+    try:
+        process.wait(10)
+    except subprocess.TimeoutExpired:
+        os.killpg(process.pid, signal.SIGKILL)
+        process.wait(10)
 
 
 def turns_of(targets: dict, seconds: int, rounds: int = ROUNDS, **options) -> dict[str, dict]:
