@@ -163,6 +163,10 @@ class Signature:
         return details
 
     def dump_reply(self, result):
+        from rac_shared.reply_cache import Serialised
+
+        if isinstance(result, Serialised):  # kept by @cached_reply, serialised already
+            return result.value
         if not self._built:
             self._build()
         if self.reply is None:

@@ -37,6 +37,7 @@ from sqlalchemy.orm import (
 from rac_shared.db import new_metadata
 from rac_shared.french import sort_key
 from rac_shared.outbox import install_reliability_tables
+from rac_shared.reply_cache import install_generation_table
 from rac_shared.scheduler import install_job_ledger
 
 
@@ -46,6 +47,7 @@ class Base(DeclarativeBase):
 
 install_reliability_tables(Base.metadata)
 install_job_ledger(Base.metadata)
+install_generation_table(Base.metadata)  # bumped at each commit that changes data
 
 # Statuses (stored values, English; French labels live in views.py).
 CALL_DRAFT, CALL_PUBLISHED, CALL_CLOSED = "draft", "published", "closed"

@@ -109,6 +109,7 @@ from rac_shared.listing import reply
 from rac_shared.logs import CorrelationId
 from rac_shared.outbox import already_processed, first_time
 from rac_shared.pdf import PdfRenderingError
+from rac_shared.reply_cache import cached_reply
 from rac_shared.rpc import rpc
 from rac_shared.scheduler import JobScheduler
 from services.applications import (
@@ -542,6 +543,7 @@ class ApplicationsService:
         }
 
     @rpc
+    @cached_reply  # kept while the applications database is unchanged
     def applications_table(
         self, actor: Actor, call_id: int, query: TableQuery | None = None
     ) -> ApplicationsTable:
@@ -558,6 +560,7 @@ class ApplicationsService:
         }
 
     @rpc
+    @cached_reply  # kept while the applications database is unchanged
     def list_applications(
         self, actor: Actor, call_id: int, query: TableQuery | None = None
     ) -> ApplicationPage:

@@ -62,6 +62,7 @@ from rac_shared.ical import MIME as ICAL_MIME
 from rac_shared.ical import calendar_file
 from rac_shared.logs import CorrelationId
 from rac_shared.outbox import first_time
+from rac_shared.reply_cache import cached_reply
 from rac_shared.rpc import rpc
 from rac_shared.scheduler import JobScheduler
 from rac_shared.settings import get_settings
@@ -125,6 +126,7 @@ class PlansService:
     # -- lists --------------------------------------------------------------------------
 
     @rpc
+    @cached_reply  # kept while the plans database is unchanged (rac_shared/reply_cache.py)
     def list_plans(self, actor: Actor, query: PlanQuery | None = None) -> PlanPage:
         with self.db.begin():
             return views.list_plans(self.db, actor, query or PlanQuery())

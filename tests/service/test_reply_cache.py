@@ -1,0 +1,121 @@
+"""A list's reply kept by ``@cached_reply`` (rac_shared/reply_cache.py) on PostgreSQL, where
+the database's generation is bumped by its triggers: served again while nothing changed
+(one statement), read afresh after any committed change by anyone (another connection's
+raw SQL, a TRUNCATE), never after an uncommitted one, and never to another actor."""
+
+from __future__ import annotations
+
+import pytest
+from sqlalchemy import create_engine, pool, text
+
+from rac import registry
+from rac_shared import db as rac_db
+from rac_shared.actor import Role
+from rac_shared.clock import clock
+from rac_shared.settings import reset_settings_cache, with_driver
+from services.billing.testing import CISSS, LEVIS_RAC, actor
+from services.plans.service import PlansService
+from tests.service.test_list_queries import NOW, TODAY, seed_plans, statements_of
+from tests.support.pages import ServiceRpc
+from tests.support.postgres import fresh_database
+
+CISSS_RH = actor(Role.EMPLOYER_REPRESENTATIVE, CISSS, 9)
+# What a later migration must extend: the tables no list shows carry no trigger.
+UNTRACKED = {"alembic_version", "data_generation", "outbox", "processed_events", "job_runs"}
+
+
+@pytest.fixture
+def plans(monkeypatch):
+    with fresh_database("plans") as url:
+        monkeypatch.setenv("DATABASE_URL_PLANS", url)
+        reset_settings_cache()
+        factory = rac_db.SessionFactory("plans", registry.service("plans").metadata)
+        session = factory()
+        other = create_engine(url, poolclass=pool.NullPool)  # another writer
+        try:
+            yield ServiceRpc(PlansService, session, today=TODAY), session, other
+        finally:
+            session.close()
+            other.dispose()
+            with rac_db._engines_lock:
+                engine = rac_db._engines.pop(with_driver(url), None)
+            if engine is not None:
+                engine.dispose()
+
+
+def listed(rpc, who=LEVIS_RAC) -> tuple[int, list[str]]:
+    with clock.frozen_at(NOW):
+        statements, reply = statements_of(rpc, "list_plans", who, query={})
+    return statements, [row["program"] for row in reply["items"]]
+
+
+def test_a_list_is_served_again_until_a_committed_change_by_anyone(plans):
+    rpc, session, other = plans
+    seed_plans(session, 3)
+    first, programs = listed(rpc)
+    assert first == 1 + 2 and len(programs) == 3  # the generation, then the count and page
+    again, same = listed(rpc)
+    assert again == 1 and same == programs  # the generation only: the kept reply
+
+    # Raw SQL from another connection, not the service: the trigger still bumps.
+    with other.begin() as connection:
+        connection.execute(text("UPDATE plans SET program_title = 'Soins infirmiers'"))
+    changed, now_shown = listed(rpc)
+    assert changed == 3 and all("Soins infirmiers" in p for p in now_shown), now_shown
+
+    # An uncommitted change is not shown, nor kept as if it were.
+    connection = other.connect()
+    transaction = connection.begin()
+    connection.execute(text("DELETE FROM plan_versions"))
+    connection.execute(text("DELETE FROM plans"))
+    during, still = listed(rpc)
+    assert during == 1 and len(still) == 3
+    transaction.commit()
+    connection.close()
+    after, gone = listed(rpc)
+    assert after == 3 and gone == []
+
+    seed_plans(session, 2)
+    assert len(listed(rpc)[1]) == 2
+    with other.begin() as connection:
+        connection.execute(text("TRUNCATE plans CASCADE"))
+    assert listed(rpc)[1] == []
+
+
+def test_a_kept_reply_is_only_for_the_actor_it_was_read_for(plans):
+    rpc, session, _ = plans
+    seed_plans(session, 4)  # half issued to the CISSS, half drafts
+    assert len(listed(rpc, LEVIS_RAC)[1]) == 4
+    statements, employers = listed(rpc, CISSS_RH)
+    assert statements == 3 and len(employers) == 2  # read for the employer: issued ones only
+    assert listed(rpc, CISSS_RH)[0] == 1 and listed(rpc, LEVIS_RAC)[0] == 1
+
+
+def tables_and_triggered(url: str) -> tuple[set[str], set[str]]:
+    """The database's tables, and those carrying the generation's trigger."""
+    engine = create_engine(url, poolclass=pool.NullPool)
+    try:
+        with engine.connect() as connection:
+            tables = connection.execute(
+                text("SELECT tablename FROM pg_tables WHERE schemaname = 'public'")
+            ).scalars()
+            triggered = connection.execute(
+                text(
+                    "SELECT c.relname FROM pg_trigger t JOIN pg_class c ON c.oid = t.tgrelid "
+                    "WHERE t.tgname = 'data_generation_bump'"
+                )
+            ).scalars()
+            return set(tables), set(triggered)
+    finally:
+        engine.dispose()
+
+
+def test_every_data_table_bumps_the_generation(plans):
+    """A table that lists may show must carry the trigger (a new table needs a migration
+    adding it): the plans and applications databases."""
+    rpc, session, other = plans
+    tables, triggered = tables_and_triggered(other.url.render_as_string(hide_password=False))
+    assert "plan_versions" in triggered and triggered == tables - UNTRACKED - {"plan_tasks"}
+    with fresh_database("applications") as url:
+        tables, triggered = tables_and_triggered(url)
+    assert "applications" in triggered and triggered == tables - UNTRACKED
