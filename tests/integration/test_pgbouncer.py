@@ -20,7 +20,7 @@ import requests
 from sqlalchemy import create_engine, pool, text
 
 from rac_shared.clock import clock
-from tests.support.platform import SERVICES, Platform, free_port
+from tests.support.platform import SERVICES, Platform
 from tests.support.polling import wait_until
 from tests.support.sessions import revoke_and_see_refused_everywhere
 
@@ -38,25 +38,9 @@ def platform(tmp_path_factory):
         workdir, web_workers=WEB_WORKERS, extra_env={"QUORUM_QUEUES": "true"}
     ).prepare()  # migrations: straight to PostgreSQL
     try:
-        port = free_port()
-        running.bouncer_port = port
-        running.start_process(
-            "pgbouncer",
-            env={
-                "VAR_DIR": str(workdir / "bouncer"),
-                "PGBOUNCER_PORT": str(port),
-                "PGBOUNCER_POOL_SIZE": str(SERVER_POOL),
-                "PGBOUNCER_ADMIN_USERS": running.server_url.username,
-            },
-        )
-        running._wait_port(port)
         # From now on every process connects through PgBouncer; the session cache's
         # listener, and this test's own queries (``platform.engine``), go to PostgreSQL.
-        for service, url in running.database_urls.items():
-            running.env[f"DATABASE_URL_{service.upper()}"] = url.replace(
-                f"{running.server_url.host}:{running.server_url.port}", f"127.0.0.1:{port}"
-            )
-        running.env["DATABASE_DIRECT_URL_GATEWAY"] = running.database_urls["gateway"]
+        port = running.through_pgbouncer(SERVER_POOL)
         assert all(f":{port}/" in running.env[f"DATABASE_URL_{s.upper()}"] for s in SERVICES)
         running.start()
         yield running

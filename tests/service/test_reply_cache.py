@@ -13,9 +13,17 @@ from rac_shared import db as rac_db
 from rac_shared.actor import Role
 from rac_shared.clock import clock
 from rac_shared.settings import reset_settings_cache, with_driver
+from services.applications.service import ApplicationsService
+from services.applications.testing import ANALYST
 from services.billing.testing import CISSS, LEVIS_RAC, actor
 from services.plans.service import PlansService
-from tests.service.test_list_queries import NOW, TODAY, seed_plans, statements_of
+from tests.service.test_list_queries import (
+    NOW,
+    TODAY,
+    seed_applications,
+    seed_plans,
+    statements_of,
+)
 from tests.support.pages import ServiceRpc
 from tests.support.postgres import fresh_database
 
@@ -44,6 +52,7 @@ def plans(monkeypatch):
 
 
 def listed(rpc, who=LEVIS_RAC) -> tuple[int, list[str]]:
+    rpc.session.expunge_all()  # as a worker's own session: nothing loaded before
     with clock.frozen_at(NOW):
         statements, reply = statements_of(rpc, "list_plans", who, query={})
     return statements, [row["program"] for row in reply["items"]]
@@ -89,6 +98,34 @@ def test_a_kept_reply_is_only_for_the_actor_it_was_read_for(plans):
     statements, employers = listed(rpc, CISSS_RH)
     assert statements == 3 and len(employers) == 2  # read for the employer: issued ones only
     assert listed(rpc, CISSS_RH)[0] == 1 and listed(rpc, LEVIS_RAC)[0] == 1
+
+
+def test_a_calls_applications_are_kept_too(monkeypatch):
+    with fresh_database("applications") as url:
+        monkeypatch.setenv("DATABASE_URL_APPLICATIONS", url)
+        reset_settings_cache()
+        metadata = registry.service("applications").metadata
+        session = rac_db.SessionFactory("applications", metadata)()
+        try:
+            call_id = seed_applications(session, 5)
+            rpc = ServiceRpc(ApplicationsService, session, today=TODAY)
+            for method in ("list_applications", "applications_table"):
+                with clock.frozen_at(NOW):
+                    first, reply = statements_of(rpc, method, ANALYST, call_id=call_id)
+                    again, same = statements_of(rpc, method, ANALYST, call_id=call_id)
+                assert first > 1 and again == 1 and same == reply, method
+            session.execute(text("UPDATE applications SET region = 'Estrie'"))
+            session.commit()
+            session.expunge_all()
+            with clock.frozen_at(NOW):
+                changed, reply = statements_of(rpc, "list_applications", ANALYST, call_id=call_id)
+            assert changed > 1 and {row["region"] for row in reply["items"]} == {"Estrie"}
+        finally:
+            session.close()
+            with rac_db._engines_lock:
+                engine = rac_db._engines.pop(with_driver(url), None)
+            if engine is not None:
+                engine.dispose()
 
 
 def tables_and_triggered(url: str) -> tuple[set[str], set[str]]:

@@ -276,6 +276,30 @@ class Platform:
                 "separate_services=True to start or stop it on its own"
             )
 
+    def through_pgbouncer(self, pool_size: int) -> int:
+        """Start PgBouncer in front of the platform's databases (``rac pgbouncer``, as
+        compose runs it, transaction pooling with ``pool_size`` server connections per
+        database) and point every process started from now on at it; the session cache's
+        listener (``DATABASE_DIRECT_URL_GATEWAY``) and this object's own queries still go to
+        PostgreSQL. Its port."""
+        port = free_port()
+        self.bouncer_port = port
+        self.start_process(
+            "pgbouncer",
+            env={
+                "VAR_DIR": str(self.workdir / "bouncer"),
+                "PGBOUNCER_PORT": str(port),
+                "PGBOUNCER_POOL_SIZE": str(pool_size),
+                "PGBOUNCER_ADMIN_USERS": self.server_url.username,
+            },
+        )
+        self._wait_port(port)
+        server = f"{self.server_url.host}:{self.server_url.port}"
+        for service, url in self.database_urls.items():
+            self.env[f"DATABASE_URL_{service.upper()}"] = url.replace(server, f"127.0.0.1:{port}")
+        self.env["DATABASE_DIRECT_URL_GATEWAY"] = self.database_urls["gateway"]
+        return port
+
     def start_process(self, name: str, env: dict | None = None) -> subprocess.Popen:
         self._check_separate(name)
         log_path = self.workdir / f"{name}.log"
