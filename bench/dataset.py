@@ -21,6 +21,7 @@ from __future__ import annotations
 from sqlalchemy import create_engine, pool, text
 
 from bench.common import analyze
+from services.billing.config import billing_settings
 
 LEVIS, CMV = 2, 3
 BIG = 5_000
@@ -226,6 +227,19 @@ def seed(urls: dict[str, str]) -> dict:
                 "installment_id": "NULL",
             },
             params={"levis": LEVIS},
+        )
+        # Years of history: the institution's overdue reminders went out long ago (else the
+        # reminders job would e-mail thousands at the platform's start, during the runs).
+        steps = [str(int(step)) for step in billing_settings().steps]
+        connection.execute(
+            text(
+                "INSERT INTO overdue_reminders (invoice_id, step, days_late, sent_on) "
+                "SELECT i.id, s.step, s.step, i.due_on + s.step FROM invoices AS i "
+                f"CROSS JOIN (VALUES ({'), ('.join(steps)})) AS s(step) "
+                "WHERE i.institution_id = :levis "
+                "AND i.due_on + s.step <= CURRENT_DATE ON CONFLICT DO NOTHING"
+            ),
+            {"levis": LEVIS},
         )
     billing.dispose()
     for service, tables in (
