@@ -16,14 +16,13 @@ import base64
 from typing import Annotated
 
 from pydantic import BeforeValidator, Field
-from sqlalchemy import select
 from werkzeug.wrappers import Response
 
-from gateway.models import Organisation
+from gateway import directory
 from gateway.web import background, lists, responses
 from gateway.web.framework import ALL_ROLES, Ctx, HttpError, notices, post, route
 from gateway.web.passthrough import Confirm, Download, Post, page_actions, passthrough
-from rac_shared.actor import EMPLOYER_ROLES, INSTITUTION_ROLES, MINISTRY_ROLES
+from rac_shared.actor import EMPLOYER_ROLES, INSTITUTION_ROLES, MINISTRY_ROLES, OrganisationKind
 from rac_shared.clock import clock
 from rac_shared.contracts import plans
 from rac_shared.contracts.base import OptionalInt, Strict, parse
@@ -115,7 +114,7 @@ class AnnexTemplateForm(plans.AnnexTemplateIn):
     """The annex template as its page posts it: the texts; the logo is a file (``logo``),
     the current one kept unless replaced or removed."""
 
-    remove_logo: bool = Field(False, title="Retirer le logo")
+    remove_logo: bool = Field(False, exclude=True, title="Retirer le logo")
 
 
 # -- lists ------------------------------------------------------------------------------------
@@ -154,12 +153,8 @@ lists.exports(
 def _employers(ctx: Ctx) -> list[tuple[int, str]]:
     """Employer organisations of the directory (the gateway's own), for the new-plan form."""
     with ctx.db() as session:
-        rows = session.execute(
-            select(Organisation.id, Organisation.name)
-            .where(Organisation.kind == "employer")
-            .order_by(Organisation.name)
-        ).all()
-    return [(row.id, row.name) for row in rows]
+        employers = directory.list_organisations(session, [OrganisationKind.EMPLOYER])
+    return [(o["id"], o["name"]) for o in employers]
 
 
 @route("/plans/nouveau", access=INSTITUTIONS, name="plan_new_form")
@@ -392,8 +387,8 @@ def annex_template_save(ctx: Ctx, form: AnnexTemplateForm) -> Response:
         _, content = upload
         mime = "image/png" if content.startswith(b"\x89PNG") else "image/jpeg"
         logo = f"data:{mime};base64,{base64.b64encode(content).decode('ascii')}"
-    texts = form.model_dump(exclude={"remove_logo", "logo"})
-    ctx.plans.save_annex_template(data=parse(plans.AnnexTemplateIn, {**texts, "logo": logo}))
+    data = parse(plans.AnnexTemplateIn, {**form.model_dump(), "logo": logo})
+    ctx.plans.save_annex_template(data=data)
     return ctx.done("/plans/modele-annexes", "plan-modele")
 
 
