@@ -245,6 +245,7 @@ def test_the_plans_list_pages_by_cursor_and_exports_every_row(site):
     first, second, third = (a_plan(site) for _ in range(3))
     page = site.get("/plans?tri=reference&curseur=")
     assert "3 plans" in page and "Page suivante" not in page
+    assert "3 plans" in site.get("/plans?statut=&tri=")  # the form's « every status »
     assert 'href="/plans/liste.csv?tri=reference&amp;curseur="' not in page  # no cursor kept
     assert 'href="/plans/liste.csv?tri=reference"' in page
     one = site.rpc_("list_plans", query={"limit": 1, "sort": "reference"})

@@ -13,9 +13,8 @@ an issued version comes with the plan). Billing's estimate editor is ``estimate.
 from __future__ import annotations
 
 import base64
-from typing import Annotated
 
-from pydantic import BeforeValidator, Field
+from pydantic import Field
 from werkzeug.wrappers import Response
 
 from gateway import directory
@@ -61,12 +60,8 @@ class PlanListPage(lists.PageQuery):
     """``/plans?statut=…&tri=…&curseur=…``: the list, filtered by the plan's status, sorted,
     one page at a time (its exports take the same query; the API's is ``PlanQuery``)."""
 
-    statut: Annotated[plans.PlanStatus | None, BeforeValidator(lambda v: v or None)] = Field(
-        None, title="Statut"
-    )
-    tri: Annotated[plans.PlanSort, BeforeValidator(lambda v: v or plans.PlanSort.TO_DO)] = Field(
-        plans.PlanSort.TO_DO, title="Trier par"
-    )
+    statut: plans.PlanStatus | None = Field(None, title="Statut")
+    tri: plans.PlanSort = Field(plans.PlanSort.TO_DO, title="Trier par")
     curseur: Cursor = Field(None, title="Page")
 
     CONTRACT = plans.PlanQuery
