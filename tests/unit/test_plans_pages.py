@@ -333,6 +333,20 @@ def test_page_actions_send_the_form_as_the_rpc_s_model_argument_with_its_file(si
               "weeks_3h": "4", "weeks_6h": "2"})  # fmt: skip
     codes = [c["code"] for c in site.rpc_("get_plan", plan_id=draft)["content"]["competencies"]]
     assert codes == ["0190", "0191"]
+    location = site.post(f"/plans/{draft}/estimation", {  # the RPC's argument is ``estimate``
+        "lines.0.category": "evaluation", "lines.0.description": "Évaluation des acquis",
+        "lines.0.quantity": "2", "lines.0.unit_price": "725.00", "payment_term_days": "45",
+        "installments.0.label": "Versement unique", "installments.0.percent": "100",
+        "installments.0.due.kind": "milestone", "installments.0.due.milestone": "acceptance",
+    })  # fmt: skip
+    assert location == f"/plans/{draft}/estimation?fait=plan-estimation"
+    editor = site.get(f"/plans/{draft}/estimation")  # the saved estimate, as the form's fields
+    for name, value in (
+        ("lines.0.description", "Évaluation des acquis"),
+        ("payment_term_days", "45"),
+        ("installments.0.label", "Versement unique"),
+    ):
+        assert re.search(rf'name="{re.escape(name)}"[^>]*value="{value}"', editor), name
     plan_id = issued(site)
     received = {"version": "1", "received_on": clock.today().isoformat(),
                 "signed_by_name": "Julie Morin", "signed_by_title": "DRH"}  # fmt: skip

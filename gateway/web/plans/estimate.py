@@ -21,31 +21,22 @@ notices(**{"plan-estimation": "L'estimation des coûts est enregistrée."})
 
 
 def _spec_of(estimate: billing.EstimateView | dict | None) -> dict:
-    """The saved estimate as the editor's fields (billing answers ``fixed_amount`` where
-    the form says ``amount``)."""
+    """The saved estimate as the editor's fields, those of ``EstimateSpec`` (billing answers
+    ``fixed_amount`` where the spec says ``amount``)."""
     if estimate is None:
         return {"payment_term_days": 30}
     if isinstance(estimate, dict):
         estimate = billing.EstimateView.model_validate(estimate)
+    terms = set(billing.EstimateSpec.model_fields) - {"lines", "installments"}
     return {
         "lines": [
-            line.model_dump(
-                include={"category", "description", "quantity", "unit", "unit_price", "tax"}
-            )
-            for line in estimate.lines
+            line.model_dump(include=set(billing.LineSpec.model_fields)) for line in estimate.lines
         ],
         "installments": [
-            {
-                "label": item.label,
-                "percent": item.percent,
-                "amount": item.fixed_amount,
-                "due": item.due.model_dump(),
-            }
+            {**item.model_dump(include={"label", "percent", "due"}), "amount": item.fixed_amount}
             for item in estimate.installments
         ],
-        "payment_term_days": estimate.payment_term_days,
-        "refund_conditions": estimate.refund_conditions,
-        "abandonment_fee": estimate.abandonment_fee,
+        **estimate.model_dump(include=terms),
     }
 
 
