@@ -53,14 +53,14 @@ def passthrough(service: str, *rows: Api) -> None:
     for row in rows:
         method = methods[row.rpc]
         hints = typing.get_type_hints(method.signature.function, include_extras=True)
-        data, body = _model_argument(method.signature.function) or ("data", None)
+        argument = _model_argument(method.signature.function)
         query = row.params or _model_in(hints.get("query"))
         returned = hints.get("return")
         verb, _, path = row.http.partition(" ")
         doc = (method.signature.function.__doc__ or "").strip()
         summary = row.summary or " ".join(doc.split("\n\n")[0].split())
         response = _response_model(row, returned)
-        _register(service, row, verb, path, (data, body), query, response, summary)
+        _register(service, row, verb, path, argument, query, response, summary)
 
 
 def _model_in(annotation) -> type[BaseModel] | None:
@@ -97,7 +97,7 @@ def _camel(name: str) -> str:
 
 
 def _register(service: str, row: Api, verb: str, path: str, argument, query, response, summary):
-    data, body = argument
+    data, body = argument or (None, None)
 
     def handler(ctx: Ctx, **url_args):
         arguments = dict(url_args)
