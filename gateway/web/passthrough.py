@@ -25,6 +25,7 @@ from gateway.clients import protocol_methods, protocol_of
 from gateway.web import responses
 from gateway.web.forms import NoFields
 from gateway.web.framework import Ctx, post, raw_json_response, route
+from rac_shared.contracts.base import parse
 
 
 @dataclass(frozen=True)
@@ -52,14 +53,14 @@ def passthrough(service: str, *rows: Api) -> None:
     for row in rows:
         method = methods[row.rpc]
         hints = typing.get_type_hints(method.signature.function, include_extras=True)
-        body = hints.get("data")
+        argument = _model_argument(method.signature.function)
         query = row.params or _model_in(hints.get("query"))
         returned = hints.get("return")
         verb, _, path = row.http.partition(" ")
         doc = (method.signature.function.__doc__ or "").strip()
         summary = row.summary or " ".join(doc.split("\n\n")[0].split())
         response = _response_model(row, returned)
-        _register(service, row, verb, path, body, query, response, summary)
+        _register(service, row, verb, path, argument, query, response, summary)
 
 
 def _model_in(annotation) -> type[BaseModel] | None:
@@ -68,6 +69,17 @@ def _model_in(annotation) -> type[BaseModel] | None:
         if isinstance(candidate, type) and issubclass(candidate, BaseModel):
             return candidate
     return None
+
+
+def _model_argument(function) -> tuple[str, type[BaseModel]] | None:
+    """The RPC's argument that an API body or a page's form goes as, with its model:
+    ``data``, else its one model argument besides ``query`` (``competency``, ``estimate``)."""
+    hints = typing.get_type_hints(function, include_extras=True)
+    models = {name: _model_in(hints.get(name)) for name in inspect.signature(function).parameters}
+    models = {name: model for name, model in models.items() if model and name != "query"}
+    if "data" in models:
+        return "data", models["data"]
+    return next(iter(models.items()), None)
 
 
 def _response_model(row: Api, returned) -> type[BaseModel] | None:
@@ -84,11 +96,13 @@ def _camel(name: str) -> str:
     return "".join(part.capitalize() for part in name.split("_"))
 
 
-def _register(service: str, row: Api, verb: str, path: str, body, query, response, summary):
+def _register(service: str, row: Api, verb: str, path: str, argument, query, response, summary):
+    data, body = argument or (None, None)
+
     def handler(ctx: Ctx, **url_args):
         arguments = dict(url_args)
         if body is not None:
-            arguments["data"] = ctx.body
+            arguments[data] = ctx.body
         if row.params is not None:
             arguments.update(ctx.query.model_dump())
         elif query is not None:
@@ -135,13 +149,17 @@ class Confirm:
 
 @dataclass(frozen=True)
 class Post:
-    """A page form that is one RPC: the URL's ids that the RPC takes (and the form as
-    ``data``, unless it is ``NoFields``) go to ``rpc``; on success the browser goes to
-    ``then`` (the URL's ids filled in, and ``{form.…}`` / ``{reply.…}``: a field of the
-    form or of the RPC's reply, e.g. the id of what it created) with ``notice``; a
-    refusal re-renders the table's
-    ``on_error`` view. With ``confirm``, a GET on the same path is the confirmation step
-    that the page links to (the action is then a link, not a button that acts at once)."""
+    """A page form that is one RPC: the URL's ids that the RPC takes (and the form, unless
+    it is ``NoFields``, as the RPC's model argument: ``data``, ``competency``…) go to
+    ``rpc``; on success the browser goes to ``then`` (the URL's ids filled in, and
+    ``{form.…}`` / ``{reply.…}``: a field of the form or of the RPC's reply, e.g. the id of
+    what it created) with ``notice``; a refusal re-renders the table's ``on_error`` view.
+    A form that is a part of the RPC's model (one of the editor's parts of a draft) goes
+    as its fields, checked against that model. With ``upload`` (the file field, its
+    largest size), the posted file joins the form's fields as the services take a file
+    (``filename``, ``content_b64``). With ``confirm``, a GET on the same path is the
+    confirmation step that the page links to (the action is then a link, not a button
+    that acts at once)."""
 
     endpoint: str
     path: str
@@ -151,14 +169,18 @@ class Post:
     form: type[BaseModel] | None = None  # NoFields when None
     access: object = None  # the table's by default
     confirm: Confirm | None = None
+    upload: tuple[str, int] | None = None  # ("fichier", MAX_SCAN_BYTES)
 
 
 def page_actions(service: str, on_error, access, *rows: Post) -> None:
     methods = protocol_methods(protocol_of(service))
     for row in rows:
         form = row.form or NoFields
-        takes = set(inspect.signature(methods[row.rpc].signature.function).parameters)
-        handler = _action(service, row, form is not NoFields, takes)
+        function = methods[row.rpc].signature.function
+        argument = _model_argument(function) if form is not NoFields else None
+        if form is not NoFields and argument is None:
+            raise ValueError(f"{row.endpoint}: {row.rpc} takes no model for the form")
+        handler = _action(service, row, argument, set(inspect.signature(function).parameters))
         post(row.path, form, on_error, row.access or access)(handler)
         if row.confirm is not None:
             route(row.path, access=row.access or access, name=f"{row.endpoint}_confirm")(
@@ -190,11 +212,16 @@ def confirmation_step(path: str, access, endpoint: str, confirm: Confirm, back: 
     route(path, access=access, query=query, name=f"{endpoint}_confirm")(handler)
 
 
-def _action(service: str, row: Post, with_data: bool, takes: set[str]):
+def _action(service: str, row: Post, argument: tuple[str, type[BaseModel]] | None, takes):
+    """``argument``: the RPC's model argument that the form goes as (its name, its model)."""
+    data, model = argument or (None, None)
+
     def handler(ctx: Ctx, form: BaseModel, **url_args):
         arguments = {name: value for name, value in url_args.items() if name in takes}
-        if with_data:
-            arguments["data"] = form
+        if data is not None:
+            file = responses.uploaded_file(ctx, *row.upload) if row.upload else {}
+            as_is = isinstance(form, model) and not file
+            arguments[data] = form if as_is else parse(model, {**dict(form), **file})
         reply = getattr(ctx.service(service), row.rpc)(**arguments)
         return ctx.done(row.then.format(**url_args, form=form, reply=reply), row.notice)
 

@@ -240,8 +240,13 @@ class ReportDraftIn(Strict):
     )
 
 
-class ReportAttachmentIn(Strict):
+class ReportAttachmentSection(Strict):
+    """The section a file joins: what the upload form posts besides the file."""
+
     section: SectionKey = Field(title="Section")
+
+
+class ReportAttachmentIn(ReportAttachmentSection):
     filename: str = Field(min_length=1, max_length=500, title="Fichier")
     content_b64: str
 

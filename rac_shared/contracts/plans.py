@@ -1171,7 +1171,7 @@ class PlansRpc(CalendarRpc, Protocol):
     def compare(
         self, plan_id: int, left: int | None = None, right: int | None = None
     ) -> Comparison:
-        """Comparaison côte à côte d'une version et de celle qu'elle modifie"""
+        """Comparaison côte à côte d'une version et de celle qu'elle modifie (?from=N&to=M)"""
 
     def cancel(self, plan_id: int, data: CancellationIn) -> PlanRow:
         """Annuler le plan (l'une ou l'autre des parties)"""

@@ -25,6 +25,7 @@ from gateway.models import Organisation
 from gateway.web.app import TEMPLATES
 from gateway.web.framework import GatewayApp
 from rac_shared.actor import Actor
+from rac_shared.clock import clock
 from rac_shared.db import SessionFactory
 from rac_shared.formatting import money
 from rac_shared.settings import get_settings
@@ -244,6 +245,7 @@ def test_the_plans_list_pages_by_cursor_and_exports_every_row(site):
     first, second, third = (a_plan(site) for _ in range(3))
     page = site.get("/plans?tri=reference&curseur=")
     assert "3 plans" in page and "Page suivante" not in page
+    assert "3 plans" in site.get("/plans?statut=&tri=")  # the form's « every status »
     assert 'href="/plans/liste.csv?tri=reference&amp;curseur="' not in page  # no cursor kept
     assert 'href="/plans/liste.csv?tri=reference"' in page
     one = site.rpc_("list_plans", query={"limit": 1, "sort": "reference"})
@@ -320,6 +322,42 @@ def test_the_editor_names_every_field_by_its_contract_path_and_shows_refusals(si
     removed = site.post(f"/plans/{plan_id}/competences/0190/retirer", {})
     assert removed.endswith("#competences")
     assert site.rpc_("get_plan", plan_id=plan_id)["content"]["competencies"] == []
+
+
+def test_page_actions_send_the_form_as_the_rpc_s_model_argument_with_its_file(site):
+    """``Post`` rows: the new competency goes as ``add_competency``'s ``competency``; the
+    recorded acceptance's scan (``upload``) joins the form's fields, and without a file
+    nothing is recorded."""
+    draft = a_plan(site)
+    site.post(f"/plans/{draft}/competences", {"code": "0191", "statement": "Observer",
+              "weeks_3h": "4", "weeks_6h": "2"})  # fmt: skip
+    codes = [c["code"] for c in site.rpc_("get_plan", plan_id=draft)["content"]["competencies"]]
+    assert codes == ["0190", "0191"]
+    location = site.post(f"/plans/{draft}/estimation", {  # the RPC's argument is ``estimate``
+        "lines.0.category": "evaluation", "lines.0.description": "Évaluation des acquis",
+        "lines.0.quantity": "2", "lines.0.unit_price": "725.00", "payment_term_days": "45",
+        "installments.0.label": "Versement unique", "installments.0.percent": "100",
+        "installments.0.due.kind": "milestone", "installments.0.due.milestone": "acceptance",
+    })  # fmt: skip
+    assert location == f"/plans/{draft}/estimation?fait=plan-estimation"
+    editor = site.get(f"/plans/{draft}/estimation")  # the saved estimate, as the form's fields
+    for name, value in (
+        ("lines.0.description", "Évaluation des acquis"),
+        ("payment_term_days", "45"),
+        ("installments.0.label", "Versement unique"),
+    ):
+        assert re.search(rf'name="{re.escape(name)}"[^>]*value="{value}"', editor), name
+    plan_id = issued(site)
+    received = {"version": "1", "received_on": clock.today().isoformat(),
+                "signed_by_name": "Julie Morin", "signed_by_title": "DRH"}  # fmt: skip
+    refused = site.post(f"/plans/{plan_id}/acceptation-recue", received, status=422)
+    assert "Choisissez un fichier à joindre." in html.unescape(refused)
+    assert site.rpc_("get_plan", plan_id=plan_id)["plan"]["status"] == "issued"
+    location = site.post(
+        f"/plans/{plan_id}/acceptation-recue", {**received, "fichier": (png_file(), "scan.png")}
+    )
+    assert location == f"/plans/{plan_id}?fait=plan-acceptation"
+    assert site.http.get(f"/plans/{plan_id}/acceptation-recue/1").get_data() == png()
 
 
 def test_the_plan_page_the_answers_of_the_employer_and_the_follow_up(site):

@@ -90,17 +90,19 @@ def calendar_page(ctx: Ctx) -> Response:
 
 @route("/calendrier.ics", access=SIGNED_IN)
 def calendar_download(ctx: Ctx) -> Response:
+    """The actor's dates from every service, as one file (the feed's too); 503 when a
+    service did not answer (a calendar with dates missing would be read as their deletion)."""
     events, unavailable = gather(ctx)
     if unavailable:
         raise HttpError(503)
-    name = f"Plateforme RAC — {ctx.actor.full_name}"
-    return _ics(ctx, name, events, "calendrier-rac.ics")
+    return _ics(ctx, f"Plateforme RAC — {ctx.actor.full_name}", events, "calendrier-rac.ics")
 
 
 @post("/calendrier/abonnement", NoFields, calendar_page, SIGNED_IN)
 def new_feed(ctx: Ctx, form: NoFields) -> Response:
     """A new address: the first one, or one replacing the address given out before."""
-    _change_feed(ctx, calendar_feeds.renew)
+    with ctx.transaction() as session:
+        calendar_feeds.renew(session, ctx.actor.user_id)
     return ctx.done("/calendrier#abonnement", "flux-calendrier")
 
 
@@ -121,14 +123,9 @@ confirmation_step(
 
 @post("/calendrier/abonnement/revoquer", NoFields, calendar_page, SIGNED_IN)
 def revoke_feed(ctx: Ctx, form: NoFields) -> Response:
-    _change_feed(ctx, calendar_feeds.revoke)
+    with ctx.transaction() as session:
+        calendar_feeds.revoke(session, ctx.actor.user_id)
     return ctx.done("/calendrier#abonnement", "flux-calendrier-revoque")
-
-
-def _change_feed(ctx: Ctx, change) -> None:
-    with ctx.db() as session:
-        change(session, ctx.actor.user_id)
-        session.commit()
 
 
 @route("/calendrier/flux/<token>.ics", access=PUBLIC)
@@ -141,15 +138,10 @@ def calendar_feed(ctx: Ctx, token: str) -> Response:
     with ctx.db() as session:
         feed = calendar_feeds.live(session, user_id)
         user = session.get(User, user_id)
-        if feed is None or feed.generation != generation:
-            raise HttpError(404, INVALID_FEED)
-        if user is None or not user.active:
+        if feed is None or feed.generation != generation or user is None or not user.active:
             raise HttpError(404, INVALID_FEED)
         ctx.actor = directory.actor_for(user)
-    events, unavailable = gather(ctx)
-    if unavailable:
-        raise HttpError(503)
-    response = _ics(ctx, f"Plateforme RAC — {ctx.actor.full_name}", events, "calendrier-rac.ics")
+    response = calendar_download(ctx)
     response.headers["Content-Disposition"] = "inline"
     return response
 

@@ -1,4 +1,5 @@
-"""Billing's estimate of a plan's draft version: its editor page and its API route.
+"""Billing's estimate of a plan's draft version: its editor page (the API's route is a row
+of ``api.py``).
 
 The estimate is billing's (lines, installments, terms; amounts and taxes computed there):
 the form is billing's contract model ``EstimateSpec``, its fields named by their path
@@ -11,7 +12,8 @@ from __future__ import annotations
 
 from werkzeug.wrappers import Response
 
-from gateway.web.framework import Ctx, notices, post, route
+from gateway.web.framework import Ctx, notices, route
+from gateway.web.passthrough import Post, page_actions
 from gateway.web.plans.pages import INSTITUTIONS, estimate_for
 from rac_shared.contracts import billing
 
@@ -19,31 +21,22 @@ notices(**{"plan-estimation": "L'estimation des coûts est enregistrée."})
 
 
 def _spec_of(estimate: billing.EstimateView | dict | None) -> dict:
-    """The saved estimate as the editor's fields (billing answers ``fixed_amount`` where
-    the form says ``amount``)."""
+    """The saved estimate as the editor's fields, those of ``EstimateSpec`` (billing answers
+    ``fixed_amount`` where the spec says ``amount``)."""
     if estimate is None:
         return {"payment_term_days": 30}
     if isinstance(estimate, dict):
         estimate = billing.EstimateView.model_validate(estimate)
+    terms = set(billing.EstimateSpec.model_fields) - {"lines", "installments"}
     return {
         "lines": [
-            line.model_dump(
-                include={"category", "description", "quantity", "unit", "unit_price", "tax"}
-            )
-            for line in estimate.lines
+            line.model_dump(include=set(billing.LineSpec.model_fields)) for line in estimate.lines
         ],
         "installments": [
-            {
-                "label": item.label,
-                "percent": item.percent,
-                "amount": item.fixed_amount,
-                "due": item.due.model_dump(),
-            }
+            {**item.model_dump(include={"label", "percent", "due"}), "amount": item.fixed_amount}
             for item in estimate.installments
         ],
-        "payment_term_days": estimate.payment_term_days,
-        "refund_conditions": estimate.refund_conditions,
-        "abandonment_fee": estimate.abandonment_fee,
+        **estimate.model_dump(include=terms),
     }
 
 
@@ -63,18 +56,8 @@ def plan_estimate_form(ctx: Ctx, plan_id: int) -> Response:
     )
 
 
-@post("/plans/<int:plan_id>/estimation", billing.EstimateSpec, plan_estimate_form, INSTITUTIONS)
-def plan_estimate_save(ctx: Ctx, plan_id: int, form: billing.EstimateSpec) -> Response:
-    ctx.plans.save_estimate(plan_id=plan_id, estimate=form)
-    return ctx.done(f"/plans/{plan_id}/estimation", "plan-estimation")
-
-
-@route(
-    "/api/plans/<int:plan_id>/estimate",
-    methods=("PUT",),
-    access=INSTITUTIONS,
-    body=billing.EstimateSpec,
-)
-def api_plan_estimate(ctx: Ctx, plan_id: int) -> billing.EstimateView:
-    """Enregistrer l'estimation des coûts de la version en préparation (facturation)"""
-    return ctx.plans.save_estimate(plan_id=plan_id, estimate=ctx.body)
+page_actions(
+    "plans", plan_estimate_form, INSTITUTIONS,
+    Post("plan_estimate_save", "/plans/<int:plan_id>/estimation", "save_estimate",
+         "/plans/{plan_id}/estimation", "plan-estimation", billing.EstimateSpec),
+)  # fmt: skip

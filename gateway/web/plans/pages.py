@@ -13,18 +13,15 @@ an issued version comes with the plan). Billing's estimate editor is ``estimate.
 from __future__ import annotations
 
 import base64
-from typing import Annotated
 
-from pydantic import BeforeValidator, Field
-from sqlalchemy import select
+from pydantic import Field
 from werkzeug.wrappers import Response
 
-from gateway.models import Organisation
+from gateway import directory
 from gateway.web import background, lists, responses
-from gateway.web.forms import NoFields
 from gateway.web.framework import ALL_ROLES, Ctx, HttpError, notices, post, route
-from gateway.web.passthrough import Confirm, Post, page_actions
-from rac_shared.actor import EMPLOYER_ROLES, INSTITUTION_ROLES, MINISTRY_ROLES
+from gateway.web.passthrough import Confirm, Download, Post, page_actions, passthrough
+from rac_shared.actor import EMPLOYER_ROLES, INSTITUTION_ROLES, MINISTRY_ROLES, OrganisationKind
 from rac_shared.clock import clock
 from rac_shared.contracts import plans
 from rac_shared.contracts.base import OptionalInt, Strict, parse
@@ -59,20 +56,16 @@ notices(
 )
 
 
-class PlanListPage(Strict):
+class PlanListPage(lists.PageQuery):
     """``/plans?statut=…&tri=…&curseur=…``: the list, filtered by the plan's status, sorted,
-    one page at a time (its exports take the same query)."""
+    one page at a time (its exports take the same query; the API's is ``PlanQuery``)."""
 
-    statut: Annotated[plans.PlanStatus | None, BeforeValidator(lambda v: v or None)] = Field(
-        None, title="Statut"
-    )
-    tri: Annotated[plans.PlanSort, BeforeValidator(lambda v: v or plans.PlanSort.TO_DO)] = Field(
-        plans.PlanSort.TO_DO, title="Trier par"
-    )
+    statut: plans.PlanStatus | None = Field(None, title="Statut")
+    tri: plans.PlanSort = Field(plans.PlanSort.TO_DO, title="Trier par")
     curseur: Cursor = Field(None, title="Page")
 
-    def contract(self) -> plans.PlanQuery:
-        return plans.PlanQuery(status=self.statut, sort=self.tri, cursor=self.curseur)
+    CONTRACT = plans.PlanQuery
+    NAMES = {"statut": "status"}
 
 
 def _plan_columns(ctx: Ctx) -> list[lists.Column]:
@@ -99,22 +92,24 @@ class ComparisonPage(Strict):
 
 
 class AcceptForm(plans.OnlineAcceptanceIn):
-    """The online acceptance as the page posts it, with the reading confirmed."""
+    """The online acceptance as the page posts it, with the reading confirmed (the
+    confirmation is the page's: not sent to the service)."""
 
-    lu: bool = Field(False, title="Lecture du plan et de ses annexes")
+    lu: bool = Field(False, exclude=True, title="Lecture du plan et de ses annexes")
 
 
 class DeclineForm(plans.DeclineIn):
-    """The employer's refusal as the page posts it, confirmed."""
+    """The employer's refusal as the page posts it, confirmed (the confirmation is the
+    page's: not sent to the service)."""
 
-    confirme: bool = Field(False, title="Confirmation du refus")
+    confirme: bool = Field(False, exclude=True, title="Confirmation du refus")
 
 
 class AnnexTemplateForm(plans.AnnexTemplateIn):
     """The annex template as its page posts it: the texts; the logo is a file (``logo``),
     the current one kept unless replaced or removed."""
 
-    remove_logo: bool = Field(False, title="Retirer le logo")
+    remove_logo: bool = Field(False, exclude=True, title="Retirer le logo")
 
 
 # -- lists ------------------------------------------------------------------------------------
@@ -146,7 +141,6 @@ lists.exports(
     query=PlanListPage,
     sheet="Plans de mise en œuvre",
     fetch=lambda ctx, query: ctx.plans.list_plans(query=query),
-    contract=lambda ctx: ctx.query.contract(),
     columns=_plan_columns,
 )
 
@@ -154,12 +148,8 @@ lists.exports(
 def _employers(ctx: Ctx) -> list[tuple[int, str]]:
     """Employer organisations of the directory (the gateway's own), for the new-plan form."""
     with ctx.db() as session:
-        rows = session.execute(
-            select(Organisation.id, Organisation.name)
-            .where(Organisation.kind == "employer")
-            .order_by(Organisation.name)
-        ).all()
-    return [(row.id, row.name) for row in rows]
+        employers = directory.list_organisations(session, [OrganisationKind.EMPLOYER])
+    return [(o["id"], o["name"]) for o in employers]
 
 
 @route("/plans/nouveau", access=INSTITUTIONS, name="plan_new_form")
@@ -170,12 +160,6 @@ def new_plan_view(ctx: Ctx) -> Response:
         employers=_employers(ctx),
         kinds=plans.ProgramKind.choices(),
     )
-
-
-@post("/plans/nouveau", plans.PlanCreateIn, new_plan_view, INSTITUTIONS)
-def plan_create(ctx: Ctx, form: plans.PlanCreateIn) -> Response:
-    created = ctx.plans.create_plan(data=form)
-    return ctx.done(f"/plans/{created.id}/modifier", "plan-cree")
 
 
 # -- one plan -----------------------------------------------------------------------------------
@@ -212,23 +196,17 @@ def plan_view(ctx: Ctx, plan_id: int, **_) -> Response:
     )
 
 
-@route("/plans/<int:plan_id>/pdf", access=PARTIES, query=plans.VersionQuery)
-def plan_pdf(ctx: Ctx, plan_id: int) -> Response:
-    return responses.document(ctx, ctx.plans.get_pdf(plan_id=plan_id, version=ctx.query.version))
-
-
-@route("/plans/<int:plan_id>/traduction-courtoisie.pdf", access=PARTIES, query=plans.VersionQuery)
-def plan_courtesy_translation(ctx: Ctx, plan_id: int) -> Response:
-    """The English courtesy translation of an issued version (the French one is binding)."""
-    return responses.document(
-        ctx, ctx.plans.courtesy_translation(plan_id=plan_id, version=ctx.query.version)
-    )
-
-
-@route("/plans/<int:plan_id>/apercu.pdf", access=INSTITUTIONS)
-def plan_preview_pdf(ctx: Ctx, plan_id: int) -> Response:
-    """The last preview rendered in the background (``/plans/<id>/apercu`` asks for one)."""
-    return responses.document(ctx, ctx.plans.preview_file(plan_id=plan_id))
+# An issued version's PDF and its English courtesy translation (?version=N), the last preview
+# rendered in the background (``/plans/<id>/apercu`` asks for one), a recorded acceptance's scan.
+passthrough(
+    "plans",
+    Download("plan_pdf", "/plans/<int:plan_id>/pdf", "get_pdf", PARTIES, plans.VersionQuery),
+    Download("plan_courtesy_translation", "/plans/<int:plan_id>/traduction-courtoisie.pdf",
+             "courtesy_translation", PARTIES, plans.VersionQuery),
+    Download("plan_preview_pdf", "/plans/<int:plan_id>/apercu.pdf", "preview_file", INSTITUTIONS),
+    Download("plan_acceptance_scan", "/plans/<int:plan_id>/acceptation-recue/<int:version>",
+             "get_acceptance_scan", PARTIES),
+)  # fmt: skip
 
 
 def _task_state(ctx: Ctx, plan_id: int, kind: plans.TaskKind, ready_url: str) -> Response:
@@ -247,25 +225,6 @@ def plan_issue_state(ctx: Ctx, plan_id: int) -> Response:
 def plan_preview_state(ctx: Ctx, plan_id: int) -> Response:
     """The background preview's state; once rendered, the PDF's address."""
     return _task_state(ctx, plan_id, plans.TaskKind.PREVIEW, f"/plans/{plan_id}/apercu.pdf")
-
-
-def _plan_route(path: str, form=NoFields, access=INSTITUTIONS):
-    """A form of the plan page: decoded into ``form``, refused back to the plan page."""
-    return post(path, form, plan_view, access)
-
-
-@_plan_route("/plans/<int:plan_id>/acceptation-recue", plans.RecordedAcceptance)
-def plan_record_acceptance(ctx: Ctx, plan_id: int, form: plans.RecordedAcceptance) -> Response:
-    filename, content = responses.uploaded(ctx, "fichier", plans.MAX_SCAN_BYTES)
-    scan = {"filename": filename, "content_b64": base64.b64encode(content).decode("ascii")}
-    data = parse(plans.RecordedAcceptanceIn, {**form.model_dump(), **scan})
-    ctx.plans.record_acceptance(plan_id=plan_id, data=data)
-    return ctx.done(f"/plans/{plan_id}", "plan-acceptation")
-
-
-@route("/plans/<int:plan_id>/acceptation-recue/<int:version>", access=PARTIES)
-def plan_acceptance_scan(ctx: Ctx, plan_id: int, version: int) -> Response:
-    return responses.document(ctx, ctx.plans.get_acceptance_scan(plan_id=plan_id, version=version))
 
 
 @route("/plans/<int:plan_id>/comparaison", access=PARTIES, query=ComparisonPage)
@@ -299,8 +258,7 @@ def plan_accept(ctx: Ctx, plan_id: int, form: AcceptForm) -> Response:
             "Confirmez avoir lu le plan et ses annexes A, B et C avant de l'accepter.",
             {"lu": "Cochez la case pour confirmer votre lecture."},
         )
-    data = plans.OnlineAcceptanceIn(**form.model_dump(exclude={"lu"}))
-    ctx.plans.accept_online(plan_id=plan_id, data=data, ip=ctx.client_ip())
+    ctx.plans.accept_online(plan_id=plan_id, data=form, ip=ctx.client_ip())
     return ctx.done(f"/plans/{plan_id}", "plan-accepte")
 
 
@@ -318,9 +276,7 @@ def plan_decline(ctx: Ctx, plan_id: int, form: DeclineForm) -> Response:
             "Confirmez que vous refusez l'offre au nom de l'organisation.",
             {"confirme": "Cochez la case pour confirmer le refus."},
         )
-    ctx.plans.decline(
-        plan_id=plan_id, data=plans.DeclineIn(**form.model_dump(exclude={"confirme"}))
-    )
+    ctx.plans.decline(plan_id=plan_id, data=form)
     return ctx.done(f"/plans/{plan_id}", "refuse")
 
 
@@ -367,51 +323,6 @@ def editor_view(ctx: Ctx, plan_id: int, **_) -> Response:
         annex_b_categories=plans.AnnexBCategory.choices(),
         modalities=plans.Modality.choices(),
     )
-
-
-def _editor_route(path: str, form=NoFields):
-    """A form of the editor: decoded into ``form``, refused back to the editor."""
-    return post(path, form, editor_view, INSTITUTIONS)
-
-
-def _saved(ctx: Ctx, plan_id: int, section: str) -> Response:
-    return ctx.done(f"/plans/{plan_id}/modifier#{section}", "plan-enregistre")
-
-
-@_editor_route("/plans/<int:plan_id>/sections", plans.DraftSectionsIn)
-def plan_save_sections(ctx: Ctx, plan_id: int, form: plans.DraftSectionsIn) -> Response:
-    ctx.plans.update_draft(plan_id=plan_id, data=plans.DraftPatch(**dict(form)))
-    return _saved(ctx, plan_id, "sections")
-
-
-@_editor_route("/plans/<int:plan_id>/etapes", plans.DraftStepsIn)
-def plan_save_steps(ctx: Ctx, plan_id: int, form: plans.DraftStepsIn) -> Response:
-    ctx.plans.update_draft(plan_id=plan_id, data=plans.DraftPatch(**dict(form)))
-    return _saved(ctx, plan_id, "etapes")
-
-
-@_editor_route("/plans/<int:plan_id>/aide-memoire", plans.DraftAideMemoireIn)
-def plan_save_aide_memoire(ctx: Ctx, plan_id: int, form: plans.DraftAideMemoireIn) -> Response:
-    ctx.plans.update_draft(plan_id=plan_id, data=plans.DraftPatch(**dict(form)))
-    return _saved(ctx, plan_id, "aide-memoire")
-
-
-@_editor_route("/plans/<int:plan_id>/annexes", plans.DraftAnnexesIn)
-def plan_save_annexes(ctx: Ctx, plan_id: int, form: plans.DraftAnnexesIn) -> Response:
-    ctx.plans.update_draft(plan_id=plan_id, data=plans.DraftPatch(**dict(form)))
-    return _saved(ctx, plan_id, "annexes")
-
-
-@_editor_route("/plans/<int:plan_id>/competences", plans.Competency)
-def plan_add_competency(ctx: Ctx, plan_id: int, form: plans.Competency) -> Response:
-    ctx.plans.add_competency(plan_id=plan_id, competency=form)
-    return _saved(ctx, plan_id, "competences")
-
-
-@_editor_route("/plans/<int:plan_id>/candidats", plans.CandidateIn)
-def plan_add_candidate(ctx: Ctx, plan_id: int, form: plans.CandidateIn) -> Response:
-    ctx.plans.add_candidate(plan_id=plan_id, candidate=form)
-    return _saved(ctx, plan_id, "candidats")
 
 
 # -- progress -----------------------------------------------------------------------------------
@@ -471,8 +382,8 @@ def annex_template_save(ctx: Ctx, form: AnnexTemplateForm) -> Response:
         _, content = upload
         mime = "image/png" if content.startswith(b"\x89PNG") else "image/jpeg"
         logo = f"data:{mime};base64,{base64.b64encode(content).decode('ascii')}"
-    texts = form.model_dump(exclude={"remove_logo", "logo"})
-    ctx.plans.save_annex_template(data=parse(plans.AnnexTemplateIn, {**texts, "logo": logo}))
+    data = parse(plans.AnnexTemplateIn, {**form.model_dump(), "logo": logo})
+    ctx.plans.save_annex_template(data=data)
     return ctx.done("/plans/modele-annexes", "plan-modele")
 
 
@@ -489,7 +400,15 @@ def cancel_view(ctx: Ctx, plan_id: int, **_) -> Response:
 
 # fmt: off
 page_actions(
+    "plans", new_plan_view, INSTITUTIONS,
+    Post("plan_create", "/plans/nouveau", "create_plan", "/plans/{reply.id}/modifier", "plan-cree",
+         plans.PlanCreateIn),
+)
+page_actions(
     "plans", plan_view, INSTITUTIONS,
+    Post("plan_record_acceptance", "/plans/<int:plan_id>/acceptation-recue", "record_acceptance",
+         "/plans/{plan_id}", "plan-acceptation", plans.RecordedAcceptance,
+         upload=("fichier", plans.MAX_SCAN_BYTES)),
     Post("plan_issue", "/plans/<int:plan_id>/emettre", "request_issue", "/plans/{plan_id}",
          "plan-emission"),
     Post("plan_preview", "/plans/<int:plan_id>/apercu", "request_preview", "/plans/{plan_id}",
@@ -504,8 +423,22 @@ page_actions(
     Post("plan_cancel", "/plans/<int:plan_id>/annuler", "cancel", "/plans/{plan_id}", "plan-annule",
          form=plans.CancellationIn),
 )
+# The editor's forms: each a part of the draft (``DraftPatch``), or one more competency or
+# candidate-worker; the editor opens again where the form was.
 page_actions(
     "plans", editor_view, INSTITUTIONS,
+    Post("plan_save_sections", "/plans/<int:plan_id>/sections", "update_draft",
+         "/plans/{plan_id}/modifier#sections", "plan-enregistre", plans.DraftSectionsIn),
+    Post("plan_save_steps", "/plans/<int:plan_id>/etapes", "update_draft",
+         "/plans/{plan_id}/modifier#etapes", "plan-enregistre", plans.DraftStepsIn),
+    Post("plan_save_aide_memoire", "/plans/<int:plan_id>/aide-memoire", "update_draft",
+         "/plans/{plan_id}/modifier#aide-memoire", "plan-enregistre", plans.DraftAideMemoireIn),
+    Post("plan_save_annexes", "/plans/<int:plan_id>/annexes", "update_draft",
+         "/plans/{plan_id}/modifier#annexes", "plan-enregistre", plans.DraftAnnexesIn),
+    Post("plan_add_competency", "/plans/<int:plan_id>/competences", "add_competency",
+         "/plans/{plan_id}/modifier#competences", "plan-enregistre", plans.Competency),
+    Post("plan_add_candidate", "/plans/<int:plan_id>/candidats", "add_candidate",
+         "/plans/{plan_id}/modifier#candidats", "plan-enregistre", plans.CandidateIn),
     Post("plan_remove_competency", "/plans/<int:plan_id>/competences/<code>/retirer",
          "remove_competency", "/plans/{plan_id}/modifier#competences", "plan-enregistre",
          confirm=Confirm("Retirer cette compétence du plan?",

@@ -16,17 +16,13 @@ from rac_shared.contracts.plans import PersonalInformationQuery
 PAGE = "/plans/renseignements-personnels"
 
 
+@route(PAGE, access=INSTITUTION_ROLES, name="privacy_page")
 def privacy_view(ctx: Ctx) -> Response:
     return ctx.render(
         "plans/privacy.html.j2",
         records=ctx.plans.privacy_records(),
         form=ctx.form(),
     )
-
-
-@route(PAGE, access=INSTITUTION_ROLES)
-def privacy_page(ctx: Ctx) -> Response:
-    return privacy_view(ctx)
 
 
 @post(PAGE, PersonalInformationQuery, privacy_view, INSTITUTION_ROLES)

@@ -5,19 +5,15 @@ from __future__ import annotations
 
 from pydantic import Field
 
+from gateway.web import responses
 from gateway.web.framework import Ctx, route
 from gateway.web.passthrough import Api, passthrough
-from gateway.web.reporting.pages import (
-    ADMIN,
-    INSTITUTIONS,
-    REPORTING,
-    STAFF,
-    UploadForm,
-    upload_attachment,
-)
+from gateway.web.reporting.pages import ADMIN, INSTITUTIONS, REPORTING, STAFF
 from rac_shared.actor import MINISTRY_ROLES
+from rac_shared.contracts.applications import MAX_ATTACHMENT_BYTES
 from rac_shared.contracts.base import OptionalDate, Strict
 from rac_shared.contracts.network import ReportAttachment
+from rac_shared.contracts.network import ReportAttachmentSection as Section
 
 R = "/api/reporting/reports"
 A = f"{R}/<int:report_id>"
@@ -49,7 +45,8 @@ passthrough(
 # fmt: on
 
 
-@route(f"{A}/attachments", methods=("POST",), access=INSTITUTIONS, form=UploadForm, files=("file",))
-def api_report_upload(ctx: Ctx, report_id: int, form: UploadForm) -> ReportAttachment:
+@route(f"{A}/attachments", methods=("POST",), access=INSTITUTIONS, form=Section, files=("file",))
+def api_report_upload(ctx: Ctx, report_id: int, form: Section) -> ReportAttachment:
     """Joindre un fichier à une section (multipart/form-data : file, section)"""
-    return upload_attachment(ctx, report_id, form.section, "file")
+    data = {**dict(form), **responses.uploaded_file(ctx, "file", MAX_ATTACHMENT_BYTES)}
+    return ctx.network.upload_report_attachment(report_id=report_id, data=data)

@@ -20,14 +20,13 @@ from typing import Annotated
 from pydantic import BeforeValidator, Field
 from werkzeug.wrappers import Response
 
-from gateway.web import lists, responses
+from gateway.web import lists
 from gateway.web.forms import FormState, encode
 from gateway.web.framework import Ctx, notices, post, route
 from gateway.web.passthrough import Confirm, Download, Post, page_actions, passthrough
 from rac_shared.actor import INSTITUTION_ROLES, Role
 from rac_shared.contracts import network
 from rac_shared.contracts.applications import MAX_ATTACHMENT_BYTES
-from rac_shared.contracts.base import Strict
 from rac_shared.contracts.listing import MAX_LIMIT, Cursor
 from rac_shared.errors import DomainError, invalid
 
@@ -88,10 +87,6 @@ class ReportForm(network.ReportDraftIn):
     """The draft as the edit page posts it; ``submit`` when « Enregistrer et déposer »."""
 
     submit: bool = False
-
-
-class UploadForm(Strict):
-    section: network.SectionKey = Field(title="Section")
 
 
 # -- the overview, due dates and special mandates ------------------------------------------
@@ -202,19 +197,6 @@ def report_save(ctx: Ctx, report_id: int, form: ReportForm) -> Response:
     return ctx.done(f"/redditions/{report_id}", "depose")
 
 
-def upload_attachment(ctx: Ctx, report_id: int, section: str, field: str):
-    """The file posted in ``field``, joined to the report's ``section`` (page and API)."""
-    file = responses.uploaded_file(ctx, field, MAX_ATTACHMENT_BYTES)
-    data = {"section": section, **file}
-    return ctx.network.upload_report_attachment(report_id=report_id, data=data)
-
-
-@post("/redditions/<int:report_id>/pieces", UploadForm, edit_view, INSTITUTIONS)
-def report_upload(ctx: Ctx, report_id: int, form: UploadForm) -> Response:
-    upload_attachment(ctx, report_id, form.section, "fichier")
-    return ctx.done(f"/redditions/{report_id}/modifier", "piece")
-
-
 passthrough(
     "network",
     Download("report_attachment", "/redditions/<int:report_id>/pieces/<int:attachment_id>",
@@ -257,6 +239,9 @@ page_actions(
 )
 page_actions(
     "network", edit_view, INSTITUTIONS,
+    Post("report_upload", "/redditions/<int:report_id>/pieces", "upload_report_attachment",
+         "/redditions/{report_id}/modifier", "piece", network.ReportAttachmentSection,
+         upload=("fichier", MAX_ATTACHMENT_BYTES)),
     Post("report_delete_attachment",
          "/redditions/<int:report_id>/pieces/<int:attachment_id>/supprimer",
          "delete_report_attachment", "/redditions/{report_id}/modifier", "piece-retiree",
