@@ -200,6 +200,7 @@ def test_exports_are_utf8_csv_with_a_byte_order_mark(session):
         ("/facturation/anciennete.csv?date=2026-11-15", "anciennete-des-comptes-2026-11-15.csv"),
         (f"/facturation/releve.csv?employeur={CISSS}", f"releve-{CISSS}.csv"),
         ("/api/billing/aging?as_of=2026-11-15&format=csv", None),
+        (f"/api/billing/statement?employer_id={CISSS}&format=csv", f"releve-{CISSS}.csv"),
     ):
         response = levis.get(path).response
         assert response.status_code == 200 and response.mimetype == "text/csv", path
@@ -209,6 +210,11 @@ def test_exports_are_utf8_csv_with_a_byte_order_mark(session):
             assert name in response.headers["Content-Disposition"]
     aging = levis.get("/api/billing/aging?as_of=2026-11-15").response.json
     assert aging["as_of"] == "2026-11-15" and aging["totals"]["d31_60"] == "2611.47"
+    # ``format`` names only the files the reading declares (``Api(formats=…)``).
+    refused = levis.get("/api/billing/aging?format=pdf").response
+    assert refused.status_code == 422 and "format" in refused.json["error"]["details"]
+    statement = levis.get(f"/api/billing/statement?employer_id={CISSS}").response
+    assert statement.mimetype == "application/json" and statement.json["employer_id"] == CISSS
 
 
 def test_each_billing_page_asks_the_billing_service_once(session):

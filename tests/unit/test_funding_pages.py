@@ -161,6 +161,10 @@ def test_ministry_overview_allocation_over_the_cap_and_payment(session):
     assert csv_response.mimetype == "text/csv"
     assert "financement-cerac-1-2014-2015.csv" in csv_response.headers["Content-Disposition"]
     assert csv_response.get_data().startswith("\ufeffCERAC;Exercice".encode())  # UTF-8, BOM
+    api = "/api/funding/ceracs/1/statement?fiscal_year=2014-2015"
+    assert ministry.get(api).response.json["fiscal_year"] == "2014-2015"
+    api_csv = ministry.get(f"{api}&format=csv").response  # the same file, asked of the API
+    assert api_csv.get_data() == csv_response.get_data()
 
 
 def test_a_cerac_submits_a_project_and_sees_only_its_own(session):
