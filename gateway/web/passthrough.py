@@ -155,16 +155,16 @@ class Post:
     """A page form that is one RPC: the URL's ids that the RPC takes (and the form as
     ``data``, unless it is ``NoFields``) go to ``rpc``; on success the browser goes to
     ``then`` (the URL's ids filled in, and ``{form.…}`` / ``{reply.…}``: a field of the
-    form or of the RPC's reply, e.g. the id of what it created) with ``notice``; a
-    refusal re-renders the table's
-    ``on_error`` view. With ``confirm``, a GET on the same path is the confirmation step
-    that the page links to (the action is then a link, not a button that acts at once)."""
+    form or of the RPC's reply, e.g. the id of what it created) with ``notice`` (None: the
+    page it goes to says what happened, a background task's); a refusal re-renders the
+    table's ``on_error`` view. With ``confirm``, a GET on the same path is the confirmation
+    step that the page links to (the action is then a link, not a button that acts at once)."""
 
     endpoint: str
     path: str
     rpc: str
     then: str
-    notice: str
+    notice: str | None
     form: type[BaseModel] | None = None  # NoFields when None
     access: object = None  # the table's by default
     confirm: Confirm | None = None

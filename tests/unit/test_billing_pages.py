@@ -83,6 +83,10 @@ def test_the_invoices_list_is_filtered_by_its_query_model(session):
         assert refused.status_code == 422 and "Les critères de la recherche sont invalides" in (
             refused.html
         )
+    blank = levis.get("/facturation/notes-de-credit?motif=&employeur=&tri=")  # a form's blanks
+    assert blank.status_code == 200 and levis.get("/facturation?statut=&tri=").status_code == 200
+    mine = browser(session, CISSS_HR).get(f"/facturation?employeur={LEVIS}")  # an employer's own
+    assert "CLV-2026-0001" in mine.html and "1 facture" in mine.html
     api = levis.get(f"/api/billing/invoices?status=open&employer_id={CISSS}").response
     assert api.status_code == 200 and api.json["count"] == 1
     assert api.json["items"][0]["balance"] == "2611.47"  # a decimal string, never a float
