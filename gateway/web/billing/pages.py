@@ -212,18 +212,6 @@ def credit_note_page(ctx: Ctx, credit_note_id: int) -> Response:
     return ctx.render("billing/credit_note.html.j2", credit=credit)
 
 
-passthrough(
-    "billing",
-    Download("invoice_pdf", "/facturation/factures/<int:invoice_id>/pdf", "invoice_pdf", READERS),
-    Download(
-        "credit_note_pdf",
-        "/facturation/notes-de-credit/<int:credit_note_id>/pdf",
-        "credit_note_pdf",
-        READERS,
-    ),
-)
-
-
 # -- costs incurred on a cancelled plan (annex A, 1 d) ---------------------------------------------
 
 
@@ -334,19 +322,9 @@ def aging_page(ctx: Ctx) -> Response:
     return ctx.render("billing/aging.html.j2", report=report)
 
 
-passthrough(
-    "billing",
-    Download("aging_csv", "/facturation/anciennete.csv", "aging_csv", INSTITUTIONS, AgingFilter),
-)
-
-
-def _statement_employer(ctx: Ctx) -> int | None:
-    return None if ctx.actor.is_employer else ctx.query.employeur
-
-
 @route("/facturation/releve", access=READERS, query=StatementFilter)
 def statement_page(ctx: Ctx) -> Response:
-    employer_id = _statement_employer(ctx)
+    employer_id = _employer(ctx)
     page = ctx.billing.statement_page(employer_id=employer_id)
     return ctx.render(
         "billing/statement.html.j2",
@@ -358,7 +336,7 @@ def statement_page(ctx: Ctx) -> Response:
 
 @route("/facturation/releve.csv", access=READERS, query=StatementFilter)
 def statement_csv(ctx: Ctx) -> Response:
-    exported = ctx.billing.statement_csv(employer_id=_statement_employer(ctx))
+    exported = ctx.billing.statement_csv(employer_id=_employer(ctx))
     return responses.csv_download(ctx, exported.content, exported.filename)
 
 
@@ -374,9 +352,16 @@ def settings_page(ctx: Ctx) -> Response:
     )
 
 
-# -- forms that are one RPC, then a notice (``page_actions``) ------------------------------
+# -- downloads of the service's documents, and forms that are one RPC (the tables) ----------
 
 # fmt: off
+passthrough(
+    "billing",
+    Download("invoice_pdf", "/facturation/factures/<int:invoice_id>/pdf", "invoice_pdf", READERS),
+    Download("credit_note_pdf", "/facturation/notes-de-credit/<int:credit_note_id>/pdf",
+             "credit_note_pdf", READERS),
+    Download("aging_csv", "/facturation/anciennete.csv", "aging_csv", INSTITUTIONS, AgingFilter),
+)
 page_actions(
     "billing", invoices_view, INSTITUTIONS,
     # The run is done in the background: the person follows it on its page.
