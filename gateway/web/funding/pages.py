@@ -189,13 +189,9 @@ def funding_project_form(ctx: Ctx) -> Response:
 
 def _unpaid(disbursements) -> dict:
     """The schedule form's rows: the installments not paid yet."""
-    return {
-        "items": [
-            {"due_on": d.due_on, "amount": d.amount, "hold_report_year": d.hold_report_year}
-            for d in disbursements
-            if d.status != funding.DisbursementStatus.PAID
-        ]
-    }
+    fields = set(funding.ScheduleItemIn.model_fields)
+    unpaid = [d for d in disbursements if d.status != funding.DisbursementStatus.PAID]
+    return {"items": [d.model_dump(include=fields) for d in unpaid]}
 
 
 @route("/financement/projets/<int:project_id>", access=READERS)
