@@ -34,8 +34,6 @@ from rac_shared.errors import DomainError
 READERS = MINISTRY_ROLES | INSTITUTION_ROLES
 MANAGERS = frozenset({Role.MINISTRY_ADMIN, Role.MINISTRY_ANALYST})
 INSTITUTIONS = INSTITUTION_ROLES
-BUDGET_ROWS = 6
-EXTRA_SCHEDULE_ROWS = 2
 
 notices(
     allocation="L'allocation de fonctionnement est enregistrée et son échéancier créé.",
@@ -182,7 +180,6 @@ def funding_project_form(ctx: Ctx) -> Response:
         is_cerac=overview.is_cerac,
         mandate_parts=funding.MandatePart.choices(),
         form=ctx.form(endpoint="funding_submit_project"),
-        budget_rows=BUDGET_ROWS,
     )
 
 
@@ -203,7 +200,6 @@ def funding_project_page(ctx: Ctx, project_id: int) -> Response:
         decisions=funding.ProjectDecision.choices(),
         form=ctx.form(endpoint="funding_decide"),
         schedule=ctx.form(_unpaid(project.disbursements), endpoint="funding_project_schedule"),
-        extra_rows=EXTRA_SCHEDULE_ROWS,
     )
 
 
@@ -220,7 +216,6 @@ def funding_allocation_page(ctx: Ctx, allocation_id: int) -> Response:
         schedule=ctx.form(
             _unpaid(allocation.disbursements), endpoint="funding_allocation_schedule"
         ),
-        extra_rows=EXTRA_SCHEDULE_ROWS,
     )
 
 
