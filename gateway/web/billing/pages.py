@@ -262,7 +262,7 @@ def record_cancellation_costs(ctx: Ctx, plan_id: int, form: billing.CostsIncurre
 def import_form(ctx: Ctx) -> Response:
     return ctx.render(
         "billing/import.html.j2",
-        limit=responses.size_limit(billing.MAX_BANK_FILE),
+        max_megabytes=billing.MAX_BANK_FILE // (1024 * 1024),
         form=ctx.form(endpoint="import_payments"),
     )
 
