@@ -121,13 +121,12 @@ def _invoice_columns(ctx: Ctx) -> list[lists.Column]:
 def invoices_view(ctx: Ctx) -> Response:
     if not isinstance(ctx.query, InvoicesFilter):  # a refused form re-renders the list
         ctx.query = InvoicesFilter()
-    filters = ctx.query
     page = ctx.billing.invoices_page(query=_list_query(ctx))
     return ctx.render(
         "billing/invoices.html.j2",
         page=page,
         pager=lists.pager(ctx, page.listing),
-        filters=filters,
+        filters=ctx.query,
         employer_id=_employer(ctx),
         statuses=billing.InvoiceFilter.choices(),
         orders=billing.InvoiceSort.choices(),
