@@ -5,9 +5,10 @@ arguments, its reply is the answer. Such an operation is one ``Api`` row; its bo
 the contract's ``data`` argument, its query parameters the contract's ``query`` argument (a
 model) or, with ``params``, its keyword arguments (the fields of that query model), its
 response model the contract's reply, so the API, the service and the OpenAPI document
-cannot disagree. A page's download of a service's document is a ``Download`` row, the same
-pass-through answering a file. Anything more (several services, a page) is an ordinary
-``@route``.
+cannot disagree. A reading that also answers its file on request (``?format=csv``) names,
+with ``formats``, the RPC answering each format. A page's download of a service's document
+is a ``Download`` row, the same pass-through answering a file. Anything more (several
+services, a page) is an ordinary ``@route``.
 
 A page form that is one RPC followed by a redirect with a notice is likewise one ``Post``
 row of ``page_actions``.
@@ -18,8 +19,9 @@ from __future__ import annotations
 import inspect
 import typing
 from dataclasses import dataclass
+from typing import Literal
 
-from pydantic import BaseModel, RootModel, create_model
+from pydantic import BaseModel, Field, RootModel, create_model
 
 from gateway.clients import protocol_methods, protocol_of
 from gateway.web import responses
@@ -40,6 +42,10 @@ class Api:
     summary: str = ""  # by default the first paragraph of the contract method's docstring
     # A query model whose fields are the RPC's keyword arguments (``?fiscal_year=…``).
     params: type[BaseModel] | None = None
+    # With ``params``: each file the reading answers instead of its JSON when the query asks
+    # (``?format=csv``), and the RPC answering it with the same arguments, e.g.
+    # ``{"csv": "statement_csv"}``. The ``format`` parameter is added to ``params``.
+    formats: dict[str, str] | None = None
 
 
 def Download(endpoint: str, path: str, rpc: str, access: object, params=None) -> Api:  # noqa: N802
@@ -59,6 +65,9 @@ def passthrough(service: str, *rows: Api) -> None:
         verb, _, path = row.http.partition(" ")
         doc = (method.signature.function.__doc__ or "").strip()
         summary = row.summary or " ".join(doc.split("\n\n")[0].split())
+        if row.formats:
+            query = _with_format(row.params, row.formats)
+            summary += f" (format={' ou '.join(row.formats)} pour l'exporter)"
         response = _response_model(row, returned)
         _register(service, row, verb, path, argument, query, response, summary)
 
@@ -80,6 +89,13 @@ def _model_argument(function) -> tuple[str, type[BaseModel]] | None:
     if "data" in models:
         return "data", models["data"]
     return next(iter(models.items()), None)
+
+
+def _with_format(params: type[BaseModel], formats: dict[str, str]) -> type[BaseModel]:
+    """``params`` and the ``format`` parameter that asks for one of ``formats``' files."""
+    described = f"{' ou '.join(formats)} : le fichier au lieu du JSON"
+    wanted = (Literal[tuple(formats)] | None, Field(None, title="Format", description=described))
+    return create_model(params.__name__, __base__=params, format=wanted)
 
 
 def _response_model(row: Api, returned) -> type[BaseModel] | None:
@@ -104,11 +120,12 @@ def _register(service: str, row: Api, verb: str, path: str, argument, query, res
         if body is not None:
             arguments[data] = ctx.body
         if row.params is not None:
-            arguments.update(ctx.query.model_dump())
+            arguments.update(ctx.query.model_dump(exclude={"format"} if row.formats else None))
         elif query is not None:
             arguments["query"] = ctx.query
-        if row.file:
-            reply = getattr(ctx.service(service), row.rpc)(**arguments)
+        file_rpc = row.formats.get(ctx.query.format) if row.formats else None
+        if row.file or file_rpc:
+            reply = getattr(ctx.service(service), file_rpc or row.rpc)(**arguments)
             if getattr(reply, "content_b64", None) is not None:
                 return responses.document(ctx, reply)
             return responses.csv_download(ctx, reply.content, reply.filename)
@@ -153,7 +170,8 @@ class Post:
     it is ``NoFields``, as the RPC's model argument: ``data``, ``competency``…) go to
     ``rpc``; on success the browser goes to ``then`` (the URL's ids filled in, and
     ``{form.…}`` / ``{reply.…}``: a field of the form or of the RPC's reply, e.g. the id of
-    what it created) with ``notice``; a refusal re-renders the table's ``on_error`` view.
+    what it created) with ``notice`` (None: the page it goes to says what happened, a
+    background task's); a refusal re-renders the table's ``on_error`` view.
     A form that is a part of the RPC's model (one of the editor's parts of a draft) goes
     as its fields, checked against that model. With ``upload`` (the file field, its
     largest size), the posted file joins the form's fields as the services take a file
@@ -165,7 +183,7 @@ class Post:
     path: str
     rpc: str
     then: str
-    notice: str
+    notice: str | None
     form: type[BaseModel] | None = None  # NoFields when None
     access: object = None  # the table's by default
     confirm: Confirm | None = None

@@ -11,9 +11,7 @@ from __future__ import annotations
 
 import base64
 import io
-from typing import Literal
 
-from pydantic import Field
 from werkzeug.utils import send_file
 from werkzeug.wrappers import Response
 
@@ -25,9 +23,6 @@ PDF_MIME = "application/pdf"
 # The query parameter asking a JSON reading for its file instead (the OpenAPI document
 # lists each value's media type next to the JSON answer).
 FORMAT_MIMES = {"csv": CSV_MIME, "pdf": PDF_MIME}
-CsvFormat = Literal["csv"] | None
-CSV_FORMAT = Field(None, title="Format", description="csv : le fichier au lieu du JSON")
-CsvOrPdfFormat = Literal["csv", "pdf"] | None
 XLSX_MIME = "application/vnd.openxmlformats-officedocument.spreadsheetml.sheet"
 
 

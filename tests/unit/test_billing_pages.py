@@ -83,6 +83,10 @@ def test_the_invoices_list_is_filtered_by_its_query_model(session):
         assert refused.status_code == 422 and "Les critères de la recherche sont invalides" in (
             refused.html
         )
+    blank = levis.get("/facturation/notes-de-credit?motif=&employeur=&tri=")  # a form's blanks
+    assert blank.status_code == 200 and levis.get("/facturation?statut=&tri=").status_code == 200
+    mine = browser(session, CISSS_HR).get(f"/facturation?employeur={LEVIS}")  # an employer's own
+    assert "CLV-2026-0001" in mine.html and "1 facture" in mine.html
     api = levis.get(f"/api/billing/invoices?status=open&employer_id={CISSS}").response
     assert api.status_code == 200 and api.json["count"] == 1
     assert api.json["items"][0]["balance"] == "2611.47"  # a decimal string, never a float
@@ -200,6 +204,7 @@ def test_exports_are_utf8_csv_with_a_byte_order_mark(session):
         ("/facturation/anciennete.csv?date=2026-11-15", "anciennete-des-comptes-2026-11-15.csv"),
         (f"/facturation/releve.csv?employeur={CISSS}", f"releve-{CISSS}.csv"),
         ("/api/billing/aging?as_of=2026-11-15&format=csv", None),
+        (f"/api/billing/statement?employer_id={CISSS}&format=csv", f"releve-{CISSS}.csv"),
     ):
         response = levis.get(path).response
         assert response.status_code == 200 and response.mimetype == "text/csv", path
@@ -209,6 +214,11 @@ def test_exports_are_utf8_csv_with_a_byte_order_mark(session):
             assert name in response.headers["Content-Disposition"]
     aging = levis.get("/api/billing/aging?as_of=2026-11-15").response.json
     assert aging["as_of"] == "2026-11-15" and aging["totals"]["d31_60"] == "2611.47"
+    # ``format`` names only the files the reading declares (``Api(formats=…)``).
+    refused = levis.get("/api/billing/aging?format=pdf").response
+    assert refused.status_code == 422 and "format" in refused.json["error"]["details"]
+    statement = levis.get(f"/api/billing/statement?employer_id={CISSS}").response
+    assert statement.mimetype == "application/json" and statement.json["employer_id"] == CISSS
 
 
 def test_each_billing_page_asks_the_billing_service_once(session):

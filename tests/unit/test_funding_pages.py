@@ -5,6 +5,7 @@ declared access."""
 
 from __future__ import annotations
 
+import re
 from datetime import date
 
 import pytest
@@ -161,6 +162,10 @@ def test_ministry_overview_allocation_over_the_cap_and_payment(session):
     assert csv_response.mimetype == "text/csv"
     assert "financement-cerac-1-2014-2015.csv" in csv_response.headers["Content-Disposition"]
     assert csv_response.get_data().startswith("\ufeffCERAC;Exercice".encode())  # UTF-8, BOM
+    api = "/api/funding/ceracs/1/statement?fiscal_year=2014-2015"
+    assert ministry.get(api).response.json["fiscal_year"] == "2014-2015"
+    api_csv = ministry.get(f"{api}&format=csv").response  # the same file, asked of the API
+    assert api_csv.get_data() == csv_response.get_data()
 
 
 def test_a_cerac_submits_a_project_and_sees_only_its_own(session):
@@ -220,6 +225,8 @@ def test_a_cerac_submits_a_project_and_sees_only_its_own(session):
          "items.2.due_on": "", "items.2.amount": "", "items.2.hold_report_year": ""},
     )  # fmt: skip
     assert good.status_code == 303
+    again = ministry.get(f"/financement/projets/{project_id}").html  # the unpaid rows, as typed
+    assert re.search(r'name="items\.1\.amount"[^>]*value="5 000,00"', again), again
     html = levis.get(f"/financement/projets/{project_id}").html
     assert "Retenu jusqu'au rapport 2014-2015" in html and "Modifier l'échéancier" not in html
 

@@ -52,3 +52,13 @@ def test_file_downloads_are_documented_with_their_media_types():
     assert media("/api/calls/{call_id}/applications.xlsx") == {XLSX_MIME}
     assert "image/png" in media("/api/applications/{application_id}/attachments/{attachment_id}")
     assert media("/api/me") == {"application/json"}
+    # A reading that answers its file on request (``Api(formats=…)``): each file's type too.
+    statement = paths["/api/funding/ceracs/{cerac_id}/statement"]["get"]
+    assert media("/api/funding/ceracs/{cerac_id}/statement") == {
+        "application/json",
+        "text/csv",
+        "application/pdf",
+    }
+    [wanted] = [p for p in statement["parameters"] if p["name"] == "format"]
+    assert wanted["schema"]["anyOf"][0]["enum"] == ["csv", "pdf"] and not wanted["required"]
+    assert statement["summary"].endswith("(format=csv ou pdf pour l'exporter)")

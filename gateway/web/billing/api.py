@@ -1,12 +1,12 @@
 """The billing JSON API: most operations pass their ids, query and body to one RPC of the
-contract (summaries: the contract's docstrings); the others answer a file on request
-(``format=csv``), a status that depends on the reply, or 404 for a missing estimate."""
+contract (summaries: the contract's docstrings), the statement and the aging report their
+file on request (``format=csv``); the others answer a status that depends on the reply, or
+404 for a missing estimate, or refuse a body."""
 
 from __future__ import annotations
 
 from pydantic import Field
 
-from gateway.web import responses
 from gateway.web.billing.pages import ESTIMATE_READERS, INSTITUTIONS, READERS
 from gateway.web.framework import Ctx, HttpError, route
 from gateway.web.passthrough import Api, passthrough
@@ -16,6 +16,15 @@ from rac_shared.contracts.base import OptionalDate, OptionalInt, Strict
 B = "/api/billing"
 F = f"{B}/invoices/<int:invoice_id>"
 C = f"{B}/plans/<int:plan_id>/costs-incurred"
+
+
+class StatementQuery(Strict):
+    employer_id: OptionalInt = Field(None, title="Organisation employeuse")
+
+
+class AgingQuery(Strict):
+    as_of: OptionalDate = Field(None, title="En date du")
+
 
 # fmt: off
 passthrough(
@@ -30,18 +39,12 @@ passthrough(
     Api("api_credit_note", f"GET {B}/credit-notes/<int:credit_note_id>", "get_credit_note",
         READERS),
     Api("api_preview_estimate", f"POST {B}/estimates/preview", "preview_estimate", INSTITUTIONS),
+    Api("api_statement", f"GET {B}/statement", "statement", READERS, params=StatementQuery,
+        formats={"csv": "statement_csv"}),
+    Api("api_aging", f"GET {B}/aging", "aging", INSTITUTIONS, params=AgingQuery,
+        formats={"csv": "aging_csv"}),
 )
 # fmt: on
-
-
-class StatementQuery(Strict):
-    employer_id: OptionalInt = Field(None, title="Organisation employeuse")
-    format: responses.CsvFormat = responses.CSV_FORMAT
-
-
-class AgingQuery(Strict):
-    as_of: OptionalDate = Field(None, title="En date du")
-    format: responses.CsvFormat = responses.CSV_FORMAT
 
 
 @route(f"{B}/invoicing/run", methods=("POST",), access=INSTITUTIONS)
@@ -65,26 +68,6 @@ def api_record_cancellation_costs(ctx: Ctx, plan_id: int):
     les mêmes quantités renvoient la facture déjà émise)"""
     recorded = ctx.billing.record_cancellation_costs(plan_id=plan_id, data=ctx.body)
     return recorded, 201 if recorded.created else 200
-
-
-@route(f"{B}/statement", access=READERS, query=StatementQuery)
-def api_statement(ctx: Ctx) -> billing.Statement:
-    """Relevé de compte d'une organisation employeuse, ou de toutes pour un établissement
-    (format=csv pour l'exporter)"""
-    employer_id = ctx.query.employer_id
-    if ctx.query.format == "csv":
-        exported = ctx.billing.statement_csv(employer_id=employer_id)
-        return responses.csv_download(ctx, exported.content, exported.filename)
-    return ctx.billing.statement(employer_id=employer_id)
-
-
-@route(f"{B}/aging", access=INSTITUTIONS, query=AgingQuery)
-def api_aging(ctx: Ctx) -> billing.AgingReport:
-    """Ancienneté des comptes clients de son établissement (format=csv pour l'exporter)"""
-    if ctx.query.format == "csv":
-        exported = ctx.billing.aging_csv(as_of=ctx.query.as_of)
-        return responses.csv_download(ctx, exported.content, exported.filename)
-    return ctx.billing.aging(as_of=ctx.query.as_of)
 
 
 @route(f"{B}/estimates/<int:plan_id>/<int:version>", access=ESTIMATE_READERS)

@@ -15,20 +15,18 @@ Each form is a contract model (``form=``); a refusal re-renders the page it came
 
 from __future__ import annotations
 
-from typing import Annotated
-
-from pydantic import BeforeValidator, Field
+from pydantic import Field
 from werkzeug.wrappers import Response
 
 from gateway.web import background, lists, responses
 from gateway.web.forms import NoFields
 from gateway.web.framework import Ctx, notices, post, route
-from gateway.web.passthrough import Post, page_actions
+from gateway.web.passthrough import Download, Post, page_actions, passthrough
 from rac_shared.actor import EMPLOYER_ROLES, INSTITUTION_ROLES, MINISTRY_ROLES
 from rac_shared.clock import clock
 from rac_shared.contracts import billing
 from rac_shared.contracts.base import OptionalDate, OptionalInt, Strict
-from rac_shared.contracts.listing import Cursor
+from rac_shared.contracts.listing import Cursor, ListQuery
 
 READERS = INSTITUTION_ROLES | EMPLOYER_ROLES
 INSTITUTIONS = INSTITUTION_ROLES
@@ -45,32 +43,31 @@ notices(
 )
 
 
-class InvoicesFilter(Strict):
+class InvoicesFilter(lists.PageQuery):
     """``/facturation?statut=overdue&employeur=5&tri=solde`` (the links of e-mails and home
-    pages); the exports take the same query."""
+    pages); the exports take the same query. (A filter left blank is no filter, a blank sort
+    the default: the form decoder's rule for an empty choice.)"""
 
-    statut: Annotated[
-        billing.InvoiceFilter, BeforeValidator(lambda v: v or billing.InvoiceFilter.ALL)
-    ] = Field(billing.InvoiceFilter.ALL, title="Statut")
+    statut: billing.InvoiceFilter = Field(billing.InvoiceFilter.ALL, title="Statut")
     employeur: OptionalInt = Field(None, title="Organisation")
-    tri: Annotated[
-        billing.InvoiceSort, BeforeValidator(lambda v: v or billing.InvoiceSort.TO_PAY)
-    ] = Field(billing.InvoiceSort.TO_PAY, title="Trier par")
+    tri: billing.InvoiceSort = Field(billing.InvoiceSort.TO_PAY, title="Trier par")
     curseur: Cursor = Field(None, title="Page")
 
+    CONTRACT = billing.InvoiceQuery
+    NAMES = {"statut": "status", "employeur": "employer_id"}
 
-class CreditNotesFilter(Strict):
+
+class CreditNotesFilter(lists.PageQuery):
     """``/facturation/notes-de-credit?motif=abandonment&employeur=5&tri=montant``; the exports
     take the same query."""
 
-    motif: Annotated[billing.CreditReason | None, BeforeValidator(lambda v: v or None)] = Field(
-        None, title="Motif"
-    )
+    motif: billing.CreditReason | None = Field(None, title="Motif")
     employeur: OptionalInt = Field(None, title="Organisation")
-    tri: Annotated[
-        billing.CreditNoteSort, BeforeValidator(lambda v: v or billing.CreditNoteSort.TO_APPLY)
-    ] = Field(billing.CreditNoteSort.TO_APPLY, title="Trier par")
+    tri: billing.CreditNoteSort = Field(billing.CreditNoteSort.TO_APPLY, title="Trier par")
     curseur: Cursor = Field(None, title="Page")
+
+    CONTRACT = billing.CreditNoteQuery
+    NAMES = {"motif": "reason", "employeur": "employer_id"}
 
 
 class StatementFilter(Strict):
@@ -78,7 +75,9 @@ class StatementFilter(Strict):
 
 
 class AgingFilter(Strict):
-    date: OptionalDate = Field(None, title="En date du")
+    """``?date=2026-11-15``: the report's date, the RPCs' ``as_of``."""
+
+    as_of: OptionalDate = Field(None, alias="date", title="En date du")
 
 
 # -- invoices ------------------------------------------------------------------------------------
@@ -89,11 +88,10 @@ def _employer(ctx: Ctx) -> int | None:
     return ctx.query.employeur if ctx.actor.is_institution else None
 
 
-def _invoice_query(ctx: Ctx) -> billing.InvoiceQuery:
-    filters = ctx.query
-    return billing.InvoiceQuery(
-        status=filters.statut, employer_id=_employer(ctx), sort=filters.tri, cursor=filters.curseur
-    )
+def _list_query(ctx: Ctx) -> ListQuery:
+    """The service's query of an invoices or credit notes page, its employer filter an
+    institution's only."""
+    return ctx.query.contract().model_copy(update={"employer_id": _employer(ctx)})
 
 
 def _party(ctx: Ctx) -> lists.Column:
@@ -123,13 +121,12 @@ def _invoice_columns(ctx: Ctx) -> list[lists.Column]:
 def invoices_view(ctx: Ctx) -> Response:
     if not isinstance(ctx.query, InvoicesFilter):  # a refused form re-renders the list
         ctx.query = InvoicesFilter()
-    filters = ctx.query
-    page = ctx.billing.invoices_page(query=_invoice_query(ctx))
+    page = ctx.billing.invoices_page(query=_list_query(ctx))
     return ctx.render(
         "billing/invoices.html.j2",
         page=page,
         pager=lists.pager(ctx, page.listing),
-        filters=filters,
+        filters=ctx.query,
         employer_id=_employer(ctx),
         statuses=billing.InvoiceFilter.choices(),
         orders=billing.InvoiceSort.choices(),
@@ -145,16 +142,9 @@ lists.exports(
     query=InvoicesFilter,
     sheet="Factures",
     fetch=lambda ctx, query: ctx.billing.list_invoices(query=query),
-    contract=_invoice_query,
+    contract=_list_query,
     columns=_invoice_columns,
 )
-
-
-def _credit_note_query(ctx: Ctx) -> billing.CreditNoteQuery:
-    filters = ctx.query
-    return billing.CreditNoteQuery(
-        reason=filters.motif, employer_id=_employer(ctx), sort=filters.tri, cursor=filters.curseur
-    )
 
 
 def _credit_note_columns(ctx: Ctx) -> list[lists.Column]:
@@ -173,7 +163,7 @@ def _credit_note_columns(ctx: Ctx) -> list[lists.Column]:
 def credit_notes_page(ctx: Ctx) -> Response:
     # One RPC per page: an organisation is chosen from the invoices page's link or the API
     # (``?employeur=``), not from a list the page would ask billing for a second time.
-    page = ctx.billing.list_credit_notes(query=_credit_note_query(ctx))
+    page = ctx.billing.list_credit_notes(query=_list_query(ctx))
     return ctx.render(
         "billing/credit_notes.html.j2",
         page=page,
@@ -192,16 +182,9 @@ lists.exports(
     query=CreditNotesFilter,
     sheet="Notes de crédit",
     fetch=lambda ctx, query: ctx.billing.list_credit_notes(query=query),
-    contract=_credit_note_query,
+    contract=_list_query,
     columns=_credit_note_columns,
 )
-
-
-@post("/facturation/emettre", NoFields, invoices_view, INSTITUTIONS)
-def issue_due_invoices(ctx: Ctx, form: NoFields) -> Response:
-    """The run is done in the background: the person follows it on its page."""
-    task = ctx.billing.request_invoicing()
-    return ctx.redirect(f"/facturation/travaux/{task.id}")
 
 
 @route("/facturation/factures/<int:invoice_id>", access=READERS)
@@ -222,20 +205,10 @@ def invoice_link(ctx: Ctx, invoice_id: int) -> Response:
     return ctx.redirect(f"/facturation/factures/{invoice_id}")
 
 
-@route("/facturation/factures/<int:invoice_id>/pdf", access=READERS)
-def invoice_pdf(ctx: Ctx, invoice_id: int) -> Response:
-    return responses.document(ctx, ctx.billing.invoice_pdf(invoice_id=invoice_id))
-
-
 @route("/facturation/notes-de-credit/<int:credit_note_id>", access=READERS)
 def credit_note_page(ctx: Ctx, credit_note_id: int) -> Response:
     credit = ctx.billing.get_credit_note(credit_note_id=credit_note_id)
     return ctx.render("billing/credit_note.html.j2", credit=credit)
-
-
-@route("/facturation/notes-de-credit/<int:credit_note_id>/pdf", access=READERS)
-def credit_note_pdf(ctx: Ctx, credit_note_id: int) -> Response:
-    return responses.document(ctx, ctx.billing.credit_note_pdf(credit_note_id=credit_note_id))
 
 
 # -- costs incurred on a cancelled plan (annex A, 1 d) ---------------------------------------------
@@ -344,23 +317,13 @@ def billing_task_state(ctx: Ctx, task_id: int) -> Response:
 
 @route("/facturation/anciennete", access=INSTITUTIONS, query=AgingFilter)
 def aging_page(ctx: Ctx) -> Response:
-    report = ctx.billing.aging(as_of=ctx.query.date)
+    report = ctx.billing.aging(as_of=ctx.query.as_of)
     return ctx.render("billing/aging.html.j2", report=report)
-
-
-@route("/facturation/anciennete.csv", access=INSTITUTIONS, query=AgingFilter)
-def aging_csv(ctx: Ctx) -> Response:
-    exported = ctx.billing.aging_csv(as_of=ctx.query.date)
-    return responses.csv_download(ctx, exported.content, exported.filename)
-
-
-def _statement_employer(ctx: Ctx) -> int | None:
-    return None if ctx.actor.is_employer else ctx.query.employeur
 
 
 @route("/facturation/releve", access=READERS, query=StatementFilter)
 def statement_page(ctx: Ctx) -> Response:
-    employer_id = _statement_employer(ctx)
+    employer_id = _employer(ctx)
     page = ctx.billing.statement_page(employer_id=employer_id)
     return ctx.render(
         "billing/statement.html.j2",
@@ -372,7 +335,7 @@ def statement_page(ctx: Ctx) -> Response:
 
 @route("/facturation/releve.csv", access=READERS, query=StatementFilter)
 def statement_csv(ctx: Ctx) -> Response:
-    exported = ctx.billing.statement_csv(employer_id=_statement_employer(ctx))
+    exported = ctx.billing.statement_csv(employer_id=_employer(ctx))
     return responses.csv_download(ctx, exported.content, exported.filename)
 
 
@@ -388,9 +351,22 @@ def settings_page(ctx: Ctx) -> Response:
     )
 
 
-# -- forms that are one RPC, then a notice (``page_actions``) ------------------------------
+# -- downloads of the service's documents, and forms that are one RPC (the tables) ----------
 
 # fmt: off
+passthrough(
+    "billing",
+    Download("invoice_pdf", "/facturation/factures/<int:invoice_id>/pdf", "invoice_pdf", READERS),
+    Download("credit_note_pdf", "/facturation/notes-de-credit/<int:credit_note_id>/pdf",
+             "credit_note_pdf", READERS),
+    Download("aging_csv", "/facturation/anciennete.csv", "aging_csv", INSTITUTIONS, AgingFilter),
+)
+page_actions(
+    "billing", invoices_view, INSTITUTIONS,
+    # The run is done in the background: the person follows it on its page.
+    Post("issue_due_invoices", "/facturation/emettre", "request_invoicing",
+         "/facturation/travaux/{reply.id}", None),
+)
 page_actions(
     "billing", invoice_page, INSTITUTIONS,
     Post("record_payment", "/facturation/factures/<int:invoice_id>/paiements", "record_payment",

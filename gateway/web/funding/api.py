@@ -1,14 +1,12 @@
 """The funding JSON API (``/api/funding``): each command passes its ids and body to one RPC of
 the billing service's funding contract (summaries: the contract's docstrings); the readings
-take the fiscal year from the query string, and a statement answers a file on request
+take the fiscal year from the query string, and a statement answers its file on request
 (``format=csv`` or ``format=pdf``)."""
 
 from __future__ import annotations
 
 from pydantic import Field
 
-from gateway.web import responses
-from gateway.web.framework import Ctx, route
 from gateway.web.funding.pages import INSTITUTIONS, MANAGERS, READERS
 from gateway.web.passthrough import Api, passthrough
 from rac_shared.actor import MINISTRY_ROLES
@@ -22,12 +20,6 @@ P = f"{F}/projects/<int:project_id>"
 class YearQuery(Strict):
     fiscal_year: funding.OptionalFiscalYear = Field(
         None, title="Exercice financier", description="p. ex. « 2025-2026 » (l'exercice courant)"
-    )
-
-
-class StatementQuery(YearQuery):
-    format: responses.CsvOrPdfFormat = Field(
-        None, title="Format", description="csv ou pdf : le fichier au lieu du JSON"
     )
 
 
@@ -52,19 +44,8 @@ passthrough(
         MANAGERS),
     Api("api_funding_pay", f"POST {F}/disbursements/<int:disbursement_id>/payment",
         "pay_funding_disbursement", MANAGERS),
+    Api("api_funding_statement", f"GET {F}/ceracs/<int:cerac_id>/statement", "funding_statement",
+        READERS, params=YearQuery,
+        formats={"csv": "funding_statement_csv", "pdf": "funding_statement_pdf"}),
 )
 # fmt: on
-
-
-@route(f"{F}/ceracs/<int:cerac_id>/statement", access=READERS, query=StatementQuery)
-def api_funding_statement(ctx: Ctx, cerac_id: int) -> funding.FundingStatement:
-    """État du financement d'un CERAC pour un exercice (format=csv ou pdf pour l'exporter)"""
-    year = ctx.query.fiscal_year
-    kind = ctx.query.format
-    if kind == "csv":
-        exported = ctx.funding.funding_statement_csv(cerac_id=cerac_id, fiscal_year=year)
-        return responses.csv_download(ctx, exported.content, exported.filename)
-    if kind == "pdf":
-        document = ctx.funding.funding_statement_pdf(cerac_id=cerac_id, fiscal_year=year)
-        return responses.document(ctx, document)
-    return ctx.funding.funding_statement(cerac_id=cerac_id, fiscal_year=year)

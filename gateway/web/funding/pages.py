@@ -14,13 +14,14 @@ Each form is a contract model (``form=``); a refusal re-renders the page it came
 from __future__ import annotations
 
 import re
+from typing import Annotated
 from urllib.parse import parse_qs
 
-from pydantic import Field
+from pydantic import AfterValidator, Field
 from werkzeug.wrappers import Response
 
 from gateway.web import lists
-from gateway.web.framework import Ctx, notices, post, route
+from gateway.web.framework import Ctx, notices, route
 from gateway.web.passthrough import Download, Post, page_actions, passthrough
 from rac_shared.actor import INSTITUTION_ROLES, MINISTRY_ROLES, Role
 from rac_shared.clock import clock
@@ -33,8 +34,6 @@ from rac_shared.errors import DomainError
 READERS = MINISTRY_ROLES | INSTITUTION_ROLES
 MANAGERS = frozenset({Role.MINISTRY_ADMIN, Role.MINISTRY_ANALYST})
 INSTITUTIONS = INSTITUTION_ROLES
-BUDGET_ROWS = 6
-EXTRA_SCHEDULE_ROWS = 2
 
 notices(
     allocation="L'allocation de fonctionnement est enregistrée et son échéancier créé.",
@@ -53,18 +52,16 @@ class YearFilter(Strict):
     )
 
 
-class PaymentForm(funding.DisbursementPaymentIn):
-    """A disbursement's payment as a page posts it, with the page to go back to."""
-
-    back: str = Field("/financement", max_length=300)
-
-    def payment(self) -> funding.DisbursementPaymentIn:
-        return funding.DisbursementPaymentIn.model_validate(self.model_dump(exclude={"back"}))
-
-
 def back_to(back: str) -> str:
     """The funding page a form came from: never a redirection elsewhere."""
     return back if back.startswith("/financement/") and "//" not in back else "/financement"
+
+
+class PaymentForm(funding.DisbursementPaymentIn):
+    """A disbursement's payment as a page posts it, with the page to go back to. The RPC
+    gets the contract's fields only: pydantic sends a subclass as the declared model."""
+
+    back: Annotated[str, AfterValidator(back_to)] = Field("/financement", max_length=300)
 
 
 def _view(ctx: Ctx, template: str, **context) -> Response:
@@ -183,19 +180,14 @@ def funding_project_form(ctx: Ctx) -> Response:
         is_cerac=overview.is_cerac,
         mandate_parts=funding.MandatePart.choices(),
         form=ctx.form(endpoint="funding_submit_project"),
-        budget_rows=BUDGET_ROWS,
     )
 
 
 def _unpaid(disbursements) -> dict:
     """The schedule form's rows: the installments not paid yet."""
-    return {
-        "items": [
-            {"due_on": d.due_on, "amount": d.amount, "hold_report_year": d.hold_report_year}
-            for d in disbursements
-            if d.status != funding.DisbursementStatus.PAID
-        ]
-    }
+    fields = set(funding.ScheduleItemIn.model_fields)
+    unpaid = [d for d in disbursements if d.status != funding.DisbursementStatus.PAID]
+    return {"items": [d.model_dump(include=fields) for d in unpaid]}
 
 
 @route("/financement/projets/<int:project_id>", access=READERS)
@@ -208,7 +200,6 @@ def funding_project_page(ctx: Ctx, project_id: int) -> Response:
         decisions=funding.ProjectDecision.choices(),
         form=ctx.form(endpoint="funding_decide"),
         schedule=ctx.form(_unpaid(project.disbursements), endpoint="funding_project_schedule"),
-        extra_rows=EXTRA_SCHEDULE_ROWS,
     )
 
 
@@ -225,7 +216,6 @@ def funding_allocation_page(ctx: Ctx, allocation_id: int) -> Response:
         schedule=ctx.form(
             _unpaid(allocation.disbursements), endpoint="funding_allocation_schedule"
         ),
-        extra_rows=EXTRA_SCHEDULE_ROWS,
     )
 
 
@@ -246,20 +236,14 @@ def _payment_refused(ctx: Ctx, disbursement_id: int) -> Response:
     return cerac_view(ctx, number, parse_qs(query).get("exercice", [None])[0])
 
 
-@post(
-    "/financement/versements/<int:disbursement_id>/paiement",
-    PaymentForm,
-    _payment_refused,
-    MANAGERS,
-)
-def funding_pay(ctx: Ctx, disbursement_id: int, form: PaymentForm) -> Response:
-    ctx.funding.pay_funding_disbursement(disbursement_id=disbursement_id, data=form.payment())
-    return ctx.done(back_to(form.back), "paiement")
-
-
 # -- forms that are one RPC, then a notice (``page_actions``) ------------------------------
 
 # fmt: off
+page_actions(
+    "funding", _payment_refused, MANAGERS,
+    Post("funding_pay", "/financement/versements/<int:disbursement_id>/paiement",
+         "pay_funding_disbursement", "{form.back}", "paiement", PaymentForm),
+)
 page_actions(
     "funding", _allocation_refused, MANAGERS,
     Post("funding_allocate", "/financement/ceracs/<int:cerac_id>/allocations",

@@ -4,9 +4,9 @@ from __future__ import annotations
 
 from gateway import auth
 from gateway.schemas import Accepted, SecondFactorRequest, TokenResponse
-from gateway.web.framework import PUBLIC, Ctx, route
+from gateway.web.framework import PUBLIC, Ctx, HttpError, route
 from gateway.web.security.pages import reset_second_factor_of
-from gateway.web.security.session import api_challenge_refused, check_second_step
+from gateway.web.security.session import check_second_step
 from rac_shared.actor import Role
 from rac_shared.errors import DomainError
 
@@ -18,7 +18,11 @@ def api_second_factor(ctx: Ctx) -> TokenResponse:
         with ctx.db() as session:
             user = check_second_step(ctx, session, ctx.body.challenge_token, ctx.body.code)
             if user is None:
-                raise api_challenge_refused()
+                raise HttpError(
+                    401,
+                    "Le jeton de la première étape est invalide ou expiré. "
+                    "Recommencez la connexion.",
+                )
             token, _ = auth.issue_token(
                 ctx.settings, user.id, user.session_version, second_factor=True
             )

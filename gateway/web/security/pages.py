@@ -32,13 +32,12 @@ notices(
 )
 
 
-class SecondStepForm(Strict):
-    code: str = Field(min_length=1, max_length=40, title="Code de vérification")
-    suite: str = Field("/", max_length=2000)
-
-
 class CodeForm(Strict):
     code: str = Field(min_length=1, max_length=40, title="Code de vérification")
+
+
+class SecondStepForm(CodeForm):  # the second step's (or an enrolment's) code, and where next
+    suite: str = Field("/", max_length=2000)
 
 
 def _record(ctx: Ctx, session, user: User, action: str, summary: str, changes=None) -> None:

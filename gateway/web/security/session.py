@@ -16,7 +16,7 @@ from werkzeug.wrappers import Response
 
 from gateway import auth, directory, two_factor
 from gateway.models import User
-from gateway.web.framework import SESSION_COOKIE, Ctx, HttpError
+from gateway.web.framework import SESSION_COOKIE, Ctx
 from rac_shared.errors import DomainError
 
 SECOND_STEP_COOKIE = "rac_second_step"
@@ -108,9 +108,3 @@ def check_second_step(ctx: Ctx, session, token: str | None, code: str) -> User |
     finally:
         session.commit()
     return user
-
-
-def api_challenge_refused() -> HttpError:
-    return HttpError(
-        401, "Le jeton de la première étape est invalide ou expiré. Recommencez la connexion."
-    )
