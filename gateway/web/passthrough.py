@@ -17,6 +17,7 @@ from __future__ import annotations
 
 import inspect
 import typing
+from collections.abc import Callable
 from dataclasses import dataclass
 
 from pydantic import BaseModel, RootModel, create_model
@@ -141,25 +142,34 @@ class Post:
     form or of the RPC's reply, e.g. the id of what it created) with ``notice``; a
     refusal re-renders the table's
     ``on_error`` view. With ``confirm``, a GET on the same path is the confirmation step
-    that the page links to (the action is then a link, not a button that acts at once)."""
+    that the page links to (the action is then a link, not a button that acts at once).
+
+    A form field that the RPC takes by name (an id posted by a row's button, ``since``)
+    goes as that argument, the rest of the form is ``data``; a URL id that the RPC does not
+    take but its ``data`` model has (``…/recevabilite/<rule>``) goes into ``data``. With
+    ``upload`` (the file field and its size limit) the posted file goes along as
+    ``filename`` and ``content_b64``, by name or in ``data`` the same way. ``notice`` may
+    be a function of the form and the reply when the outcome picks the notice."""
 
     endpoint: str
     path: str
     rpc: str
     then: str
-    notice: str
+    notice: str | Callable[[BaseModel, object], str]
     form: type[BaseModel] | None = None  # NoFields when None
     access: object = None  # the table's by default
     confirm: Confirm | None = None
+    upload: tuple[str, int] | None = None  # ("fichier", applications.MAX_ATTACHMENT_BYTES)
 
 
 def page_actions(service: str, on_error, access, *rows: Post) -> None:
     methods = protocol_methods(protocol_of(service))
     for row in rows:
-        form = row.form or NoFields
-        takes = set(inspect.signature(methods[row.rpc].signature.function).parameters)
-        handler = _action(service, row, form is not NoFields, takes)
-        post(row.path, form, on_error, row.access or access)(handler)
+        function = methods[row.rpc].signature.function
+        takes = set(inspect.signature(function).parameters)
+        data = _model_in(typing.get_type_hints(function, include_extras=True).get("data"))
+        handler = _action(service, row, takes, set(data.model_fields) if data else set())
+        post(row.path, row.form or NoFields, on_error, row.access or access)(handler)
         if row.confirm is not None:
             route(row.path, access=row.access or access, name=f"{row.endpoint}_confirm")(
                 _confirmation(row)
@@ -190,13 +200,39 @@ def confirmation_step(path: str, access, endpoint: str, confirm: Confirm, back: 
     route(path, access=access, query=query, name=f"{endpoint}_confirm")(handler)
 
 
-def _action(service: str, row: Post, with_data: bool, takes: set[str]):
+def _action(service: str, row: Post, takes: set[str], data_fields: set[str]):
     def handler(ctx: Ctx, form: BaseModel, **url_args):
-        arguments = {name: value for name, value in url_args.items() if name in takes}
-        if with_data:
-            arguments["data"] = form
+        file = responses.uploaded_file(ctx, *row.upload) if row.upload else {}
+        arguments = rpc_arguments(takes, data_fields, url_args, form, file)
         reply = getattr(ctx.service(service), row.rpc)(**arguments)
-        return ctx.done(row.then.format(**url_args, form=form, reply=reply), row.notice)
+        notice = row.notice(form, reply) if callable(row.notice) else row.notice
+        return ctx.done(row.then.format(**url_args, form=form, reply=reply), notice)
 
     handler.__name__ = handler.__qualname__ = row.endpoint
     return handler
+
+
+def rpc_arguments(
+    takes: set[str], data_fields: set[str], url_args: dict, form: BaseModel, file: dict
+) -> dict:
+    """A ``Post`` row's RPC arguments: each URL id, form field and file field (``filename``,
+    ``content_b64``) by its name when the RPC takes it (a URL id first); the rest of the form
+    and file, with the URL ids that only ``data`` has, as ``data`` (the form itself when it
+    is all of it)."""
+    arguments = {name: value for name, value in url_args.items() if name in takes}
+    extra = {n: v for n, v in url_args.items() if n not in takes and n in data_fields}
+    named = {
+        name: getattr(form, name)
+        for name in type(form).model_fields
+        if name in takes and name not in arguments and name != "data"
+    }
+    for name, value in file.items():
+        (named if name in takes else extra)[name] = value
+    arguments |= named
+    if named or extra:
+        data = form.model_dump(exclude=set(named)) | extra
+    else:
+        data = form if type(form).model_fields else {}
+    if data:
+        arguments["data"] = data
+    return arguments

@@ -4,7 +4,6 @@ and the body-less opening of an application are ordinary routes."""
 
 from __future__ import annotations
 
-import base64
 import json
 
 from pydantic import Field
@@ -23,7 +22,7 @@ from gateway.web.applications.pages import (
 from gateway.web.framework import Ctx, HttpError, route
 from gateway.web.passthrough import Api, passthrough
 from rac_shared.contracts import applications
-from rac_shared.contracts.base import OptionalInt, Strict, text
+from rac_shared.contracts.base import OptionalInt, Strict
 
 S = "/api/calls"
 C = f"{S}/<int:call_id>"
@@ -80,14 +79,9 @@ class AttachmentUpload(Strict):
     question_id: OptionalInt = None
 
 
-class RuleReviewBody(Strict):
-    passed: bool
-    justification: text(4000) = ""
-
-
-def _content(ctx: Ctx) -> tuple[str, str]:
-    filename, content = responses.uploaded(ctx, "file", applications.MAX_ATTACHMENT_BYTES)
-    return filename, base64.b64encode(content).decode()
+def _file(ctx: Ctx) -> dict[str, str]:
+    """The posted file (field « file ») as the service takes it: ``{filename, content_b64}``."""
+    return responses.uploaded_file(ctx, "file", applications.MAX_ATTACHMENT_BYTES)
 
 
 @route(f"{C}/criteria", methods=("PUT",), access=ADMIN, body=applications.GridIn)
@@ -99,8 +93,7 @@ def api_call_criteria(ctx: Ctx, call_id: int) -> applications.CallView:
 @route(f"{C}/guide", methods=("POST",), access=ADMIN, form=GuideUpload, files=("file",))
 def api_call_guide_upload(ctx: Ctx, call_id: int, form: GuideUpload) -> applications.AttachmentView:
     """Joindre le guide de présentation (PDF, multipart/form-data, champ « file »)"""
-    filename, content = _content(ctx)
-    return ctx.applications.upload_guide(call_id=call_id, filename=filename, content_b64=content)
+    return ctx.applications.upload_guide(call_id=call_id, **_file(ctx))
 
 
 @route(f"{C}/applications", methods=("POST",), access=INSTITUTIONS)
@@ -158,10 +151,8 @@ def api_application_upload(
     ctx: Ctx, application_id: int, form: AttachmentUpload
 ) -> applications.AttachmentAdded:
     """Joindre un fichier (multipart/form-data : file, kind, question_id facultatif)"""
-    filename, content = _content(ctx)
     return ctx.applications.upload_attachment(
-        application_id=application_id,
-        data={**form.model_dump(), "filename": filename, "content_b64": content},
+        application_id=application_id, data=form.model_dump() | _file(ctx)
     )
 
 
@@ -177,7 +168,12 @@ def api_application_receipt(ctx: Ctx, application_id: int) -> Response:
     return application_receipt(ctx, application_id)
 
 
-@route(f"{A}/admissibility/rules/<rule>", methods=("POST",), access=STAFF, body=RuleReviewBody)
+@route(
+    f"{A}/admissibility/rules/<rule>",
+    methods=("POST",),
+    access=STAFF,
+    body=applications.RuleReviewIn,
+)
 def api_application_review_rule(
     ctx: Ctx, application_id: int, rule: str
 ) -> applications.RuleReviewed:
@@ -204,9 +200,6 @@ def api_application_complement_document(
     ctx: Ctx, application_id: int, item_id: int, form: ComplementDocumentUpload
 ) -> applications.ComplementProvided:
     """Joindre le document demandé (multipart/form-data, champ « file »)"""
-    filename, content = _content(ctx)
     return ctx.applications.upload_complement_document(
-        application_id=application_id,
-        item_id=item_id,
-        data={"filename": filename, "content_b64": content},
+        application_id=application_id, item_id=item_id, data=_file(ctx)
     )
