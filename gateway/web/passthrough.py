@@ -26,6 +26,7 @@ from gateway.clients import protocol_methods, protocol_of
 from gateway.web import responses
 from gateway.web.forms import NoFields
 from gateway.web.framework import Ctx, post, raw_json_response, route
+from rac_shared.contracts.base import Strict
 
 
 @dataclass(frozen=True)
@@ -40,6 +41,9 @@ class Api:
     summary: str = ""  # by default the first paragraph of the contract method's docstring
     # A query model whose fields are the RPC's keyword arguments (``?fiscal_year=…``).
     params: type[BaseModel] | None = None
+    # A multipart upload: (file field, size limit). Its other fields are the ``data``
+    # model's; the file goes as ``filename`` and ``content_b64`` (as a ``Post`` row's).
+    upload: tuple[str, int] | None = None
 
 
 def Download(endpoint: str, path: str, rpc: str, access: object, params=None) -> Api:  # noqa: N802
@@ -54,13 +58,15 @@ def passthrough(service: str, *rows: Api) -> None:
         method = methods[row.rpc]
         hints = typing.get_type_hints(method.signature.function, include_extras=True)
         body = hints.get("data")
+        form = _upload_form(row, _model_in(body)) if row.upload else None
+        body = None if row.upload else body
         query = row.params or _model_in(hints.get("query"))
         returned = hints.get("return")
         verb, _, path = row.http.partition(" ")
         doc = (method.signature.function.__doc__ or "").strip()
         summary = row.summary or " ".join(doc.split("\n\n")[0].split())
         response = _response_model(row, returned)
-        _register(service, row, verb, path, body, query, response, summary)
+        _register(service, row, verb, path, body, query, response, summary, form)
 
 
 def _model_in(annotation) -> type[BaseModel] | None:
@@ -69,6 +75,17 @@ def _model_in(annotation) -> type[BaseModel] | None:
         if isinstance(candidate, type) and issubclass(candidate, BaseModel):
             return candidate
     return None
+
+
+def _upload_form(row: Api, data: type[BaseModel] | None) -> type[BaseModel]:
+    """An upload's multipart fields: those of the RPC's ``data`` but the file's own."""
+    fields = {
+        name: (field.annotation, field)
+        for name, field in (data.model_fields if data else {}).items()
+        if name not in ("filename", "content_b64")
+    }
+    doc = f"The fields beside the file (``{row.upload[0]}``): {', '.join(fields) or 'none'}."
+    return create_model(f"{_camel(row.endpoint)}Form", __base__=Strict, __doc__=doc, **fields)
 
 
 def _response_model(row: Api, returned) -> type[BaseModel] | None:
@@ -85,9 +102,15 @@ def _camel(name: str) -> str:
     return "".join(part.capitalize() for part in name.split("_"))
 
 
-def _register(service: str, row: Api, verb: str, path: str, body, query, response, summary):
-    def handler(ctx: Ctx, **url_args):
+def _register(service: str, row: Api, verb: str, path: str, body, query, response, summary, form):
+    function = protocol_methods(protocol_of(service))[row.rpc].signature.function
+    takes = set(inspect.signature(function).parameters)
+
+    def handler(ctx: Ctx, form: BaseModel | None = None, **url_args):
         arguments = dict(url_args)
+        if row.upload:
+            file = responses.uploaded_file(ctx, *row.upload)
+            arguments = rpc_arguments(takes, set(), url_args, form, file)
         if body is not None:
             arguments["data"] = ctx.body
         if row.params is not None:
@@ -117,6 +140,8 @@ def _register(service: str, row: Api, verb: str, path: str, body, query, respons
         summary=summary,
         query=query,
         statuses=(row.status,),
+        form=form,
+        files=row.upload[:1] if row.upload else (),
     )(handler)
 
 

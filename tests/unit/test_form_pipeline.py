@@ -160,6 +160,21 @@ def test_a_post_row_sends_the_file_and_picks_its_notice_from_the_reply():
          "data": {"filename": "lettre.pdf", "content_b64": content}},
     )  # fmt: skip
 
+    # The API's upload row: its multipart fields are the RPC's data but the file's own.
+    api = Browser(rpc, LEVIS_RAC).client.post(
+        "/api/applications/3/complements/items/5/file",
+        data={"file": (io.BytesIO(MINIMAL_PDF), "lettre.pdf")},
+    )
+    assert api.status_code == 200 and api.json == {"item_id": 5, "provided": True}
+    assert rpc.calls[-1][1]["data"] == {"filename": "lettre.pdf", "content_b64": content}
+    refused = Browser(rpc, LEVIS_RAC).client.post(
+        "/api/applications/3/complements/items/5/file", data={"file": (io.BytesIO(b""), "")}
+    )
+    assert refused.status_code == 422 and refused.json["error"]["details"] == {
+        "file": "Aucun fichier choisi."
+    }
+    assert len(rpc.calls) == 2  # nothing sent
+
     saved = Browser(rpc, LEVIS_RAC).post("/demandes/3/sections/9", {"answers.12": "oui"})
     assert saved.headers["Location"] == "/demandes/3?fait=section-signatures"
     assert rpc.calls[-1][0] == "save_answers"

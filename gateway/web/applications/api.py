@@ -1,15 +1,14 @@
-"""The calls-and-applications JSON API: most operations pass their ids and body to one RPC of
-the contract (summaries: the contract's docstrings); uploads, the evaluator's guarded reads
-and the body-less opening of an application are ordinary routes."""
+"""The calls-and-applications JSON API: most operations, uploads included, pass their ids and
+body to one RPC of the contract (summaries: the contract's docstrings); the evaluator's
+guarded reads, the body-less opening of an application and the RPCs that take more than ids
+and ``data`` are ordinary routes."""
 
 from __future__ import annotations
 
 import json
 
-from pydantic import Field
 from werkzeug.wrappers import Response
 
-from gateway.web import responses
 from gateway.web.applications.pages import (
     ADMIN,
     AREA,
@@ -22,11 +21,11 @@ from gateway.web.applications.pages import (
 from gateway.web.framework import Ctx, HttpError, route
 from gateway.web.passthrough import Api, passthrough
 from rac_shared.contracts import applications
-from rac_shared.contracts.base import OptionalInt, Strict
 
 S = "/api/calls"
 C = f"{S}/<int:call_id>"
 A = "/api/applications/<int:application_id>"
+FILE = ("file", applications.MAX_ATTACHMENT_BYTES)  # an upload's file field and its limit
 
 # fmt: off
 passthrough(
@@ -39,10 +38,13 @@ passthrough(
     Api("api_call_add_question", f"POST {C}/sections/<int:section_id>/questions", "add_question",
         ADMIN),
     Api("api_call_guide", f"GET {C}/guide", "get_guide", AREA, file=True),
+    Api("api_call_guide_upload", f"POST {C}/guide", "upload_guide", ADMIN, upload=FILE),
     Api("api_call_publish", f"POST {C}/publish", "publish_call", ADMIN),
     Api("api_call_close", f"POST {C}/close", "close_call", ADMIN),
     Api("api_call_amend", f"POST {C}/amendments", "amend_call", ADMIN),
     Api("api_call_applications", f"GET {C}/applications", "list_applications", STAFF),
+    Api("api_application_upload", f"POST {A}/attachments", "upload_attachment", INSTITUTIONS,
+        upload=FILE),
     Api("api_application_delete_attachment", f"DELETE {A}/attachments/<int:attachment_id>",
         "delete_attachment", INSTITUTIONS),
     Api("api_application_sign", f"POST {A}/sign", "sign", INSTITUTIONS),
@@ -62,6 +64,8 @@ passthrough(
         STAFF),
     Api("api_application_complement_answer", f"PUT {A}/complements/items/<int:item_id>",
         "answer_complement_item", INSTITUTIONS),
+    Api("api_application_complement_document", f"POST {A}/complements/items/<int:item_id>/file",
+        "upload_complement_document", INSTITUTIONS, upload=FILE),
     Api("api_application_complement_sign", f"POST {A}/complements/items/<int:item_id>/sign",
         "sign_complement_item", INSTITUTIONS),
     Api("api_application_answer_complements", f"POST {A}/complements/answer",
@@ -70,30 +74,10 @@ passthrough(
 # fmt: on
 
 
-class GuideUpload(Strict):
-    """No field beside the file (``file``)."""
-
-
-class AttachmentUpload(Strict):
-    kind: applications.AttachmentKind = Field(title="Type de pièce")
-    question_id: OptionalInt = None
-
-
-def _file(ctx: Ctx) -> dict[str, str]:
-    """The posted file (field « file ») as the service takes it: ``{filename, content_b64}``."""
-    return responses.uploaded_file(ctx, "file", applications.MAX_ATTACHMENT_BYTES)
-
-
 @route(f"{C}/criteria", methods=("PUT",), access=ADMIN, body=applications.GridIn)
 def api_call_criteria(ctx: Ctx, call_id: int) -> applications.CallView:
     """Enregistrer la grille d'évaluation (pondérations et seuils)"""
     return ctx.applications.set_criteria(call_id=call_id, criteria=ctx.body.criteria)
-
-
-@route(f"{C}/guide", methods=("POST",), access=ADMIN, form=GuideUpload, files=("file",))
-def api_call_guide_upload(ctx: Ctx, call_id: int, form: GuideUpload) -> applications.AttachmentView:
-    """Joindre le guide de présentation (PDF, multipart/form-data, champ « file »)"""
-    return ctx.applications.upload_guide(call_id=call_id, **_file(ctx))
 
 
 @route(f"{C}/applications", methods=("POST",), access=INSTITUTIONS)
@@ -140,22 +124,6 @@ def api_application_answers(
     )
 
 
-@route(
-    f"{A}/attachments",
-    methods=("POST",),
-    access=INSTITUTIONS,
-    form=AttachmentUpload,
-    files=("file",),
-)
-def api_application_upload(
-    ctx: Ctx, application_id: int, form: AttachmentUpload
-) -> applications.AttachmentAdded:
-    """Joindre un fichier (multipart/form-data : file, kind, question_id facultatif)"""
-    return ctx.applications.upload_attachment(
-        application_id=application_id, data=form.model_dump() | _file(ctx)
-    )
-
-
 @route(f"{A}/attachments/<int:attachment_id>", access=AREA)
 def api_application_attachment(ctx: Ctx, application_id: int, attachment_id: int) -> Response:
     """Télécharger une pièce jointe"""
@@ -182,24 +150,4 @@ def api_application_review_rule(
         raise HttpError(404, "Règle de recevabilité inconnue.")
     return ctx.applications.review_rule(
         application_id=application_id, data={"rule": rule, **ctx.body.model_dump()}
-    )
-
-
-class ComplementDocumentUpload(Strict):
-    """No field beside the file (``file``)."""
-
-
-@route(
-    f"{A}/complements/items/<int:item_id>/file",
-    methods=("POST",),
-    access=INSTITUTIONS,
-    form=ComplementDocumentUpload,
-    files=("file",),
-)
-def api_application_complement_document(
-    ctx: Ctx, application_id: int, item_id: int, form: ComplementDocumentUpload
-) -> applications.ComplementProvided:
-    """Joindre le document demandé (multipart/form-data, champ « file »)"""
-    return ctx.applications.upload_complement_document(
-        application_id=application_id, item_id=item_id, data=_file(ctx)
     )
