@@ -3,7 +3,8 @@
 Most of the JSON API is one RPC per operation: the URL's ids and the body become the RPC's
 arguments, its reply is the answer. Such an operation is one ``Api`` row; its body model is
 the contract's ``data`` argument, its query parameters the contract's ``query`` argument (a
-model) or, with ``params``, its keyword arguments (the fields of that query model), its
+model) or, with ``params``, its keyword arguments (the fields of that query model; the same
+for a body with ``fields``: ``{"criteria": […]}`` as ``criteria=``), its
 response model the contract's reply, so the API, the service and the OpenAPI document
 cannot disagree. A page's download of a service's document is a ``Download`` row, the same
 pass-through answering a file. Anything more (several services, a page) is an ordinary
@@ -41,6 +42,8 @@ class Api:
     summary: str = ""  # by default the first paragraph of the contract method's docstring
     # A query model whose fields are the RPC's keyword arguments (``?fiscal_year=…``).
     params: type[BaseModel] | None = None
+    # A body model whose fields are the RPC's keyword arguments (an RPC without ``data``).
+    fields: type[BaseModel] | None = None
     # A multipart upload: (file field, size limit). Its other fields are the ``data``
     # model's; the file goes as ``filename`` and ``content_b64`` (as a ``Post`` row's).
     upload: tuple[str, int] | None = None
@@ -57,7 +60,7 @@ def passthrough(service: str, *rows: Api) -> None:
     for row in rows:
         method = methods[row.rpc]
         hints = typing.get_type_hints(method.signature.function, include_extras=True)
-        body = hints.get("data")
+        body = row.fields or hints.get("data")
         form = _upload_form(row, _model_in(body)) if row.upload else None
         body = None if row.upload else body
         query = row.params or _model_in(hints.get("query"))
@@ -111,7 +114,9 @@ def _register(service: str, row: Api, verb: str, path: str, body, query, respons
         if row.upload:
             file = responses.uploaded_file(ctx, *row.upload)
             arguments = rpc_arguments(takes, set(), url_args, form, file)
-        if body is not None:
+        if row.fields is not None:
+            arguments.update(ctx.body)
+        elif body is not None:
             arguments["data"] = ctx.body
         if row.params is not None:
             arguments.update(ctx.query.model_dump())

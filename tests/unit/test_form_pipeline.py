@@ -137,9 +137,11 @@ class Recorded:
         return self.replies[method]
 
 
-def test_a_post_row_sends_the_file_and_picks_its_notice_from_the_reply():
-    """A row with ``upload`` sends the posted file as ``filename`` and ``content_b64``; a
-    row's notice may depend on the reply (signatures withdrawn by a changed answer)."""
+def test_rows_send_the_file_pass_body_fields_by_name_and_pick_the_notice():
+    """A row with ``upload`` (a page's ``Post``, an ``Api``) sends the posted file as
+    ``filename`` and ``content_b64``; an ``Api`` row with ``fields`` passes its body's fields
+    by name; a row's notice may depend on the reply (signatures withdrawn by a changed
+    answer)."""
     import base64
     import io
 
@@ -174,6 +176,15 @@ def test_a_post_row_sends_the_file_and_picks_its_notice_from_the_reply():
         "file": "Aucun fichier choisi."
     }
     assert len(rpc.calls) == 2  # nothing sent
+
+    # An Api row with ``fields``: the body's fields are the RPC's keyword arguments.
+    put = Browser(rpc, LEVIS_RAC).client.put(
+        "/api/applications/3/sections/9", json={"answers": {"12": "oui"}}
+    )
+    assert put.status_code == 200 and put.json == {"id": 3, "signatures_voided": 2}
+    assert rpc.calls[-1] == (
+        "save_answers", {"application_id": 3, "section_id": 9, "answers": {"12": "oui"}}
+    )  # fmt: skip
 
     saved = Browser(rpc, LEVIS_RAC).post("/demandes/3/sections/9", {"answers.12": "oui"})
     assert saved.headers["Location"] == "/demandes/3?fait=section-signatures"

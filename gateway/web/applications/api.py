@@ -37,12 +37,16 @@ passthrough(
     Api("api_call_add_section", f"POST {C}/sections", "add_section", ADMIN),
     Api("api_call_add_question", f"POST {C}/sections/<int:section_id>/questions", "add_question",
         ADMIN),
+    Api("api_call_criteria", f"PUT {C}/criteria", "set_criteria", ADMIN,
+        fields=applications.GridIn),
     Api("api_call_guide", f"GET {C}/guide", "get_guide", AREA, file=True),
     Api("api_call_guide_upload", f"POST {C}/guide", "upload_guide", ADMIN, upload=FILE),
     Api("api_call_publish", f"POST {C}/publish", "publish_call", ADMIN),
     Api("api_call_close", f"POST {C}/close", "close_call", ADMIN),
     Api("api_call_amend", f"POST {C}/amendments", "amend_call", ADMIN),
     Api("api_call_applications", f"GET {C}/applications", "list_applications", STAFF),
+    Api("api_application_answers", f"PUT {A}/sections/<int:section_id>", "save_answers",
+        INSTITUTIONS, fields=applications.AnswersIn),
     Api("api_application_upload", f"POST {A}/attachments", "upload_attachment", INSTITUTIONS,
         upload=FILE),
     Api("api_application_delete_attachment", f"DELETE {A}/attachments/<int:attachment_id>",
@@ -74,12 +78,6 @@ passthrough(
 # fmt: on
 
 
-@route(f"{C}/criteria", methods=("PUT",), access=ADMIN, body=applications.GridIn)
-def api_call_criteria(ctx: Ctx, call_id: int) -> applications.CallView:
-    """Enregistrer la grille d'évaluation (pondérations et seuils)"""
-    return ctx.applications.set_criteria(call_id=call_id, criteria=ctx.body.criteria)
-
-
 @route(f"{C}/applications", methods=("POST",), access=INSTITUTIONS)
 def api_application_open(ctx: Ctx, call_id: int) -> applications.ApplicationRow:
     """Ouvrir la demande de son établissement (aucun champ : celui du compte)"""
@@ -107,21 +105,6 @@ def api_application(ctx: Ctx, application_id: int) -> applications.ApplicationVi
     """Une demande : réponses, pièces, signatures, liste de vérification"""
     _guard_evaluator(ctx, application_id)
     return ctx.applications.get_application(application_id=application_id)
-
-
-@route(
-    f"{A}/sections/<int:section_id>",
-    methods=("PUT",),
-    access=INSTITUTIONS,
-    body=applications.AnswersIn,
-)
-def api_application_answers(
-    ctx: Ctx, application_id: int, section_id: int
-) -> applications.AnswersSaved:
-    """Enregistrer les réponses d'une section (identifiant de question → valeur)"""
-    return ctx.applications.save_answers(
-        application_id=application_id, section_id=section_id, answers=ctx.body.answers
-    )
 
 
 @route(f"{A}/attachments/<int:attachment_id>", access=AREA)
