@@ -127,6 +127,10 @@ class ComplementRow(Strict):
     ] = Field(None, title="Type de pièce attendue")
     question_id: OptionalInt = Field(None, title="Question du formulaire visée")
 
+    @property
+    def blank(self) -> bool:
+        return not self.label
+
 
 class ComplementsForm(Strict):
     items: list[ComplementRow] = Field(
@@ -143,8 +147,9 @@ def _guard_evaluator(ctx: Ctx, application_id: int) -> None:
         ctx.scoring.ensure_may_read_application(application_id=application_id)
 
 
-def _criteria(rows: list[GridRow]) -> tuple[list[dict], list[int]]:
-    """The rows that are criteria, and their row numbers (to show errors on their rows)."""
+def _filled(rows: list[GridRow] | list[ComplementRow]) -> tuple[list[dict], list[int]]:
+    """The rows not left blank (the criteria, the items asked for), and their row numbers
+    (to show errors on their rows)."""
     kept = [index for index, row in enumerate(rows) if not row.blank]
     return [rows[i].model_dump() for i in kept], kept
 
@@ -241,7 +246,7 @@ def call_move_section(ctx: Ctx, call_id: int, section_id: int, form: MoveForm) -
 
 @_call_route("/appels/<int:call_id>/grille", GridForm)
 def call_set_grid(ctx: Ctx, call_id: int, form: GridForm) -> Response:
-    criteria, kept = _criteria(form.criteria)
+    criteria, kept = _filled(form.criteria)
     try:
         grid = parse(applications.GridIn, {"criteria": criteria})
         ctx.applications.set_criteria(call_id=call_id, criteria=grid.criteria)
@@ -258,7 +263,7 @@ passthrough(
 
 @_call_route("/appels/<int:call_id>/modificatifs", AmendmentForm)
 def call_amend(ctx: Ctx, call_id: int, form: AmendmentForm) -> Response:
-    criteria, kept = _criteria(form.criteria) if form.change_grid else (None, [])
+    criteria, kept = _filled(form.criteria) if form.change_grid else (None, [])
     data = form.model_dump(exclude={"change_grid", "criteria"}) | {"criteria": criteria}
     try:
         ctx.applications.amend_call(call_id=call_id, data=parse(applications.AmendmentIn, data))
@@ -413,10 +418,6 @@ def application_view(ctx: Ctx, application_id: int, **_) -> Response:
 SECTION = "/demandes/<int:application_id>/sections/<int:section_id>"
 
 
-def _application_route(path: str, form=NoFields, access=INSTITUTIONS):
-    return post(path, form, application_view, access)
-
-
 @route(SECTION, access=INSTITUTIONS, name="application_section_form")
 def section_view(ctx: Ctx, application_id: int, section_id: int) -> Response:
     application = ctx.applications.get_application(application_id=application_id)
@@ -433,14 +434,18 @@ def section_view(ctx: Ctx, application_id: int, section_id: int) -> Response:
     )
 
 
+def _section_of(back: str | None, application_id: int) -> int | None:
+    """The section whose page a file question's upload was sent from (``retour``), if any."""
+    rest = (back or "").removeprefix(f"/demandes/{application_id}/sections/")
+    return int(rest) if rest != back and rest.isdigit() else None
+
+
 def _upload_refused(ctx: Ctx, application_id: int) -> Response:
     """A refused file is shown again on the page it was sent from (a file question's
     section, or the application's page)."""
-    question_id = ctx.form_state.value("question_id")
-    back = ctx.form_state.value("retour")
-    prefix = f"/demandes/{application_id}/sections/"
-    if question_id.isdigit() and back.startswith(prefix) and back[len(prefix) :].isdigit():
-        return section_view(ctx, application_id, int(back[len(prefix) :]))
+    section_id = _section_of(ctx.form_state.value("retour"), application_id)
+    if ctx.form_state.value("question_id").isdigit() and section_id is not None:
+        return section_view(ctx, application_id, section_id)
     return application_view(ctx, application_id)
 
 
@@ -453,8 +458,8 @@ def application_upload(ctx: Ctx, application_id: int, form: UploadForm) -> Respo
         data={"kind": kind, "question_id": form.question_id, **responses.uploaded_file(ctx, *FILE)},
     )
     back = f"/demandes/{application_id}"
-    if answer and form.retour and form.retour.startswith(f"{back}/sections/"):
-        back = form.retour if form.retour[len(f"{back}/sections/") :].isdigit() else back
+    if answer and (section_id := _section_of(form.retour, application_id)) is not None:
+        back += f"/sections/{section_id}"
     return ctx.done(back, _voided("piece")(form, added))
 
 
@@ -499,16 +504,12 @@ def application_receipt_state(ctx: Ctx, application_id: int) -> Response:
 COMPLEMENTS = "/demandes/<int:application_id>/complements"
 
 
-@_application_route(COMPLEMENTS, ComplementsForm, STAFF)
+@post(COMPLEMENTS, ComplementsForm, application_view, STAFF)
 def application_request_complements(
     ctx: Ctx, application_id: int, form: ComplementsForm
 ) -> Response:
-    kept = [index for index, row in enumerate(form.items) if row.label]
-    data = {
-        "items": [form.items[i].model_dump() for i in kept],
-        "due_date": form.due_date,
-        "message": form.message,
-    }
+    items, kept = _filled(form.items)
+    data = form.model_dump(exclude={"items"}) | {"items": items}
     try:
         request = parse(applications.ComplementsRequestIn, data)
         ctx.applications.request_complements(application_id=application_id, data=request)
