@@ -172,7 +172,8 @@ class Post:
     form or of the RPC's reply, e.g. the id of what it created) with ``notice``; a
     refusal re-renders the table's
     ``on_error`` view. With ``confirm``, a GET on the same path is the confirmation step
-    that the page links to (the action is then a link, not a button that acts at once).
+    that the page links to (the action is then a link, not a button that acts at once;
+    the form's fields, if any, come in the link's query string: ``confirmation_step``).
 
     A form field that the RPC takes by name (an id posted by a row's button, ``since``)
     goes as that argument, the rest of the form is ``data``; a URL id that the RPC does not
@@ -199,19 +200,10 @@ def page_actions(service: str, on_error, access, *rows: Post) -> None:
         takes = set(inspect.signature(function).parameters)
         data = _model_in(typing.get_type_hints(function, include_extras=True).get("data"))
         handler = _action(service, row, takes, set(data.model_fields) if data else set())
-        post(row.path, row.form or NoFields, on_error, row.access or access)(handler)
+        allowed = row.access or access
+        post(row.path, row.form or NoFields, on_error, allowed)(handler)
         if row.confirm is not None:
-            route(row.path, access=row.access or access, name=f"{row.endpoint}_confirm")(
-                _confirmation(row)
-            )
-
-
-def _confirmation(row: Post):
-    def handler(ctx: Ctx, **url_args):
-        return ctx.render("confirm.html.j2", confirm=row.confirm, back=row.then.format(**url_args))
-
-    handler.__name__ = handler.__qualname__ = f"{row.endpoint}_confirm"
-    return handler
+            confirmation_step(row.path, allowed, row.endpoint, row.confirm, row.then, row.form)
 
 
 def confirmation_step(path: str, access, endpoint: str, confirm: Confirm, back: str, query=None):

@@ -24,7 +24,6 @@ from gateway.web.passthrough import (
     Confirm,
     Download,
     Post,
-    confirmation_step,
     page_actions,
     passthrough,
 )
@@ -233,26 +232,10 @@ def scoring_ministries(ctx: Ctx) -> Response:
 
 
 class MinistryRemovalForm(Strict):
-    """The period to withdraw, as its row's button posts it (``remove_ministry``'s ``since``)."""
+    """The period to withdraw (``remove_ministry``'s ``since``): in the query string of its
+    row's link, then posted by the confirmation step."""
 
     since: date
-
-
-confirmation_step(
-    "/comites/ministeres/retirer",
-    ADMIN,
-    "scoring_remove_ministry",
-    Confirm(
-        "Retirer cette période du ministère?",
-        "La période consignée sera retirée : les décisions rendues à partir de sa date "
-        "porteront de nouveau le ministère et la ou le titulaire de la période précédente "
-        "(ou celle fournie avec la plateforme ce jour-là). Les lettres déjà produites ne "
-        "changent pas.",
-        "Retirer la période",
-    ),
-    "/comites/ministeres",
-    query=MinistryRemovalForm,
-)
 
 
 # -- institutions ----------------------------------------------------------------------------------
@@ -337,7 +320,12 @@ page_actions(
     Post("scoring_save_ministry", "/comites/ministeres", "save_ministry", "/comites/ministeres",
          "ministere", scoring.MinistryPeriodIn),
     Post("scoring_remove_ministry", "/comites/ministeres/retirer", "remove_ministry",
-         "/comites/ministeres", "ministere-retire", MinistryRemovalForm),
+         "/comites/ministeres", "ministere-retire", MinistryRemovalForm,
+         confirm=Confirm("Retirer cette période du ministère?",
+                         "La période consignée sera retirée : les décisions rendues à partir de "
+                         "sa date porteront de nouveau le ministère et la ou le titulaire de la "
+                         "période précédente (ou celle fournie avec la plateforme ce jour-là). "
+                         "Les lettres déjà produites ne changent pas.", "Retirer la période")),
 )
 page_actions(
     "scoring", scoring_form, EVALUATORS,
