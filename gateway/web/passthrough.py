@@ -47,12 +47,15 @@ class Api:
     # A multipart upload: (file field, size limit). Its other fields are the ``data``
     # model's; the file goes as ``filename`` and ``content_b64`` (as a ``Post`` row's).
     upload: tuple[str, int] | None = None
+    # A check before the RPC, with the ctx and the URL's ids, that raises to refuse (one
+    # that another service answers: an evaluator reads only the applications assigned).
+    guard: Callable[..., None] | None = None
 
 
-def Download(endpoint: str, path: str, rpc: str, access: object, params=None) -> Api:  # noqa: N802
+def Download(endpoint: str, path: str, rpc: str, access: object, params=None, guard=None) -> Api:  # noqa: N802
     """A page's link to a service's document (PDF, CSV): the URL's ids (and ``params``'
     fields) to ``rpc``, its reply downloaded (a row of ``passthrough``, as an API's file is)."""
-    return Api(endpoint, f"GET {path}", rpc, access, file=True, params=params)
+    return Api(endpoint, f"GET {path}", rpc, access, file=True, params=params, guard=guard)
 
 
 def passthrough(service: str, *rows: Api) -> None:
@@ -110,6 +113,8 @@ def _register(service: str, row: Api, verb: str, path: str, body, query, respons
     takes = set(inspect.signature(function).parameters)
 
     def handler(ctx: Ctx, form: BaseModel | None = None, **url_args):
+        if row.guard is not None:
+            row.guard(ctx, **url_args)
         arguments = dict(url_args)
         if row.upload:
             file = responses.uploaded_file(ctx, *row.upload)

@@ -134,6 +134,8 @@ class Recorded:
     def call(self, service, method, correlation_id=None, timeout=None, **kwargs):
         kwargs.pop("actor")
         self.calls.append((method, kwargs))
+        if isinstance(self.replies[method], Exception):
+            raise self.replies[method]
         return self.replies[method]
 
 
@@ -190,3 +192,18 @@ def test_rows_send_the_file_pass_body_fields_by_name_and_pick_the_notice():
     assert saved.headers["Location"] == "/demandes/3?fait=section-signatures"
     assert rpc.calls[-1][0] == "save_answers"
     assert rpc.calls[-1][1]["answers"] == {"12": "oui"}
+
+
+def test_a_guarded_row_checks_before_its_rpc():
+    """``Api(guard=…)`` / ``Download(guard=…)``: an evaluator's read of an application's
+    document is refused, as the scoring service says, before the applications service is
+    asked for it."""
+    from rac_shared.errors import not_found
+    from services.applications.testing import EVALUATOR
+    from tests.support.pages import Browser
+
+    refused = not_found("Demande introuvable.")
+    rpc = Recorded({"ensure_may_read_application": refused, "get_receipt": {}})
+    for path in ("/demandes/3/accuse-reception.pdf", "/api/applications/3/receipt"):
+        assert Browser(rpc, EVALUATOR).client.get(path).status_code == 404
+    assert [method for method, _ in rpc.calls] == ["ensure_may_read_application"] * 2

@@ -1,13 +1,12 @@
-"""The calls-and-applications JSON API: most operations, uploads included, pass their ids and
-body to one RPC of the contract (summaries: the contract's docstrings); the evaluator's
-guarded reads, the body-less opening of an application and the RPCs that take more than ids
-and ``data`` are ordinary routes."""
+"""The calls-and-applications JSON API: each operation, uploads and the evaluator's guarded
+reads included, passes its ids and body to one RPC of the contract (summaries: the
+contract's docstrings), but two ordinary routes: the opening of an application, which
+refuses any field (the institution is the account's), and a rule's review, whose rule is
+named by the URL."""
 
 from __future__ import annotations
 
 import json
-
-from werkzeug.wrappers import Response
 
 from gateway.web.applications.pages import (
     ADMIN,
@@ -15,8 +14,6 @@ from gateway.web.applications.pages import (
     INSTITUTIONS,
     STAFF,
     _guard_evaluator,
-    application_attachment,
-    application_receipt,
 )
 from gateway.web.framework import Ctx, HttpError, route
 from gateway.web.passthrough import Api, passthrough
@@ -45,6 +42,11 @@ passthrough(
     Api("api_call_close", f"POST {C}/close", "close_call", ADMIN),
     Api("api_call_amend", f"POST {C}/amendments", "amend_call", ADMIN),
     Api("api_call_applications", f"GET {C}/applications", "list_applications", STAFF),
+    Api("api_application", f"GET {A}", "get_application", AREA, guard=_guard_evaluator),
+    Api("api_application_attachment", f"GET {A}/attachments/<int:attachment_id>",
+        "get_attachment", AREA, file=True, guard=_guard_evaluator),
+    Api("api_application_receipt", f"GET {A}/receipt", "get_receipt", AREA, file=True,
+        guard=_guard_evaluator),
     Api("api_application_answers", f"PUT {A}/sections/<int:section_id>", "save_answers",
         INSTITUTIONS, fields=applications.AnswersIn),
     Api("api_application_upload", f"POST {A}/attachments", "upload_attachment", INSTITUTIONS,
@@ -98,25 +100,6 @@ def api_application_open(ctx: Ctx, call_id: int) -> applications.ApplicationRow:
                 {key: "Ce champ n'est pas permis." for key in list(data)[:20]},
             )
     return ctx.applications.open_application(call_id=call_id)
-
-
-@route(A, access=AREA)
-def api_application(ctx: Ctx, application_id: int) -> applications.ApplicationView:
-    """Une demande : réponses, pièces, signatures, liste de vérification"""
-    _guard_evaluator(ctx, application_id)
-    return ctx.applications.get_application(application_id=application_id)
-
-
-@route(f"{A}/attachments/<int:attachment_id>", access=AREA)
-def api_application_attachment(ctx: Ctx, application_id: int, attachment_id: int) -> Response:
-    """Télécharger une pièce jointe"""
-    return application_attachment(ctx, application_id, attachment_id)
-
-
-@route(f"{A}/receipt", access=AREA)
-def api_application_receipt(ctx: Ctx, application_id: int) -> Response:
-    """Accusé de réception (PDF)"""
-    return application_receipt(ctx, application_id)
 
 
 @route(

@@ -140,7 +140,7 @@ class ComplementsForm(Strict):
     message: str = Field("", title="Message à l'établissement")
 
 
-def _guard_evaluator(ctx: Ctx, application_id: int) -> None:
+def _guard_evaluator(ctx: Ctx, application_id: int, **_) -> None:
     """An evaluator reads only the applications assigned to them and free of conflict of
     interest: scoring, which owns assignments, answers "not found" otherwise."""
     if ctx.actor is not None and ctx.actor.role == Role.MINISTRY_EVALUATOR:
@@ -463,19 +463,13 @@ def application_upload(ctx: Ctx, application_id: int, form: UploadForm) -> Respo
     return ctx.done(back, _voided("piece")(form, added))
 
 
-@route("/demandes/<int:application_id>/pieces/<int:attachment_id>", access=AREA)
-def application_attachment(ctx: Ctx, application_id: int, attachment_id: int) -> Response:
-    _guard_evaluator(ctx, application_id)
-    attachment = ctx.applications.get_attachment(
-        application_id=application_id, attachment_id=attachment_id
-    )
-    return responses.document(ctx, attachment)
-
-
-@route("/demandes/<int:application_id>/accuse-reception.pdf", access=AREA)
-def application_receipt(ctx: Ctx, application_id: int) -> Response:
-    _guard_evaluator(ctx, application_id)
-    return responses.document(ctx, ctx.applications.get_receipt(application_id=application_id))
+passthrough(
+    "applications",
+    Download("application_attachment", "/demandes/<int:application_id>/pieces/<int:attachment_id>",
+             "get_attachment", AREA, guard=_guard_evaluator),
+    Download("application_receipt", "/demandes/<int:application_id>/accuse-reception.pdf",
+             "get_receipt", AREA, guard=_guard_evaluator),
+)  # fmt: skip
 
 
 class ReceiptState(BaseModel):
