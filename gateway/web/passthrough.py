@@ -4,9 +4,10 @@ Most of the JSON API is one RPC per operation: the URL's ids and the body become
 arguments, its reply is the answer. Such an operation is one ``Api`` row; its body model is
 the contract's ``data`` argument, its query parameters the contract's ``query`` argument (a
 model) or, with ``params``, its keyword arguments (the fields of that query model; the same
-for a body with ``fields``: ``{"criteria": […]}`` as ``criteria=``), its
-response model the contract's reply, so the API, the service and the OpenAPI document
-cannot disagree. A page's download of a service's document is a ``Download`` row, the same
+for a body with ``fields``: ``{"criteria": […]}`` as ``criteria=``), its response model the
+contract's reply, so the API, the service and the OpenAPI document cannot disagree. An
+upload (``upload``) is a row too, and so is a read that another service must allow first
+(``guard``). A page's download of a service's document is a ``Download`` row, the same
 pass-through answering a file. Anything more (several services, a page) is an ordinary
 ``@route``.
 

@@ -207,12 +207,6 @@ def new_call_view(ctx: Ctx) -> Response:
     )
 
 
-@post("/appels/nouveau", applications.CallIn, new_call_view, ADMIN)
-def call_create(ctx: Ctx, form: applications.CallIn) -> Response:
-    call = ctx.applications.create_call(data=form)
-    return ctx.done(f"/appels/{call.id}", "appel-cree")
-
-
 @route("/appels/<int:call_id>", access=AREA, name="call_page")
 def call_view(ctx: Ctx, call_id: int, **_) -> Response:
     call = ctx.applications.get_call(call_id=call_id)
@@ -515,6 +509,11 @@ def application_request_complements(
 # -- forms that are one RPC, then a notice (``page_actions``) ------------------------------
 
 # fmt: off
+page_actions(
+    "applications", new_call_view, ADMIN,
+    Post("call_create", "/appels/nouveau", "create_call", "/appels/{reply.id}", "appel-cree",
+         applications.CallIn),
+)
 page_actions(
     "applications", call_view, ADMIN,
     Post("call_update", "/appels/<int:call_id>/modifier", "update_call", "/appels/{call_id}",
