@@ -293,12 +293,18 @@ class PaperReceiptIn(Strict):
     received_on: date = Field(title="Date de réception de la copie papier")
 
 
-class ReviewIn(Strict):
-    rule: AdmissibilityRule
+class RuleReviewIn(Strict):
+    """The review of one rule, the rule being named by the URL (a page's form, the API's
+    body)."""
+
     passed: Annotated[
         bool, Field(title="Votre revue"), Messages(missing="Choisissez : satisfaite ou non.")
     ]
     justification: text(4000) = Field("", title="Justification")
+
+
+class ReviewIn(RuleReviewIn):
+    rule: AdmissibilityRule
 
 
 class DecisionIn(Strict):

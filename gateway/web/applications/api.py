@@ -1,33 +1,28 @@
-"""The calls-and-applications JSON API: most operations pass their ids and body to one RPC of
-the contract (summaries: the contract's docstrings); uploads, the evaluator's guarded reads
-and the body-less opening of an application are ordinary routes."""
+"""The calls-and-applications JSON API: each operation, uploads and the evaluator's guarded
+reads included, passes its ids and body to one RPC of the contract (summaries: the
+contract's docstrings), but two ordinary routes: the opening of an application, which
+refuses any field (the institution is the account's), and a rule's review, whose rule is
+named by the URL."""
 
 from __future__ import annotations
 
-import base64
 import json
 
-from pydantic import Field
-from werkzeug.wrappers import Response
-
-from gateway.web import responses
 from gateway.web.applications.pages import (
     ADMIN,
     AREA,
     INSTITUTIONS,
     STAFF,
     _guard_evaluator,
-    application_attachment,
-    application_receipt,
 )
 from gateway.web.framework import Ctx, HttpError, route
 from gateway.web.passthrough import Api, passthrough
 from rac_shared.contracts import applications
-from rac_shared.contracts.base import OptionalInt, Strict, text
 
 S = "/api/calls"
 C = f"{S}/<int:call_id>"
 A = "/api/applications/<int:application_id>"
+FILE = ("file", applications.MAX_ATTACHMENT_BYTES)  # an upload's file field and its limit
 
 # fmt: off
 passthrough(
@@ -39,11 +34,23 @@ passthrough(
     Api("api_call_add_section", f"POST {C}/sections", "add_section", ADMIN),
     Api("api_call_add_question", f"POST {C}/sections/<int:section_id>/questions", "add_question",
         ADMIN),
+    Api("api_call_criteria", f"PUT {C}/criteria", "set_criteria", ADMIN,
+        fields=applications.GridIn),
     Api("api_call_guide", f"GET {C}/guide", "get_guide", AREA, file=True),
+    Api("api_call_guide_upload", f"POST {C}/guide", "upload_guide", ADMIN, upload=FILE),
     Api("api_call_publish", f"POST {C}/publish", "publish_call", ADMIN),
     Api("api_call_close", f"POST {C}/close", "close_call", ADMIN),
     Api("api_call_amend", f"POST {C}/amendments", "amend_call", ADMIN),
     Api("api_call_applications", f"GET {C}/applications", "list_applications", STAFF),
+    Api("api_application", f"GET {A}", "get_application", AREA, guard=_guard_evaluator),
+    Api("api_application_attachment", f"GET {A}/attachments/<int:attachment_id>",
+        "get_attachment", AREA, file=True, guard=_guard_evaluator),
+    Api("api_application_receipt", f"GET {A}/receipt", "get_receipt", AREA, file=True,
+        guard=_guard_evaluator),
+    Api("api_application_answers", f"PUT {A}/sections/<int:section_id>", "save_answers",
+        INSTITUTIONS, fields=applications.AnswersIn),
+    Api("api_application_upload", f"POST {A}/attachments", "upload_attachment", INSTITUTIONS,
+        upload=FILE),
     Api("api_application_delete_attachment", f"DELETE {A}/attachments/<int:attachment_id>",
         "delete_attachment", INSTITUTIONS),
     Api("api_application_sign", f"POST {A}/sign", "sign", INSTITUTIONS),
@@ -63,44 +70,14 @@ passthrough(
         STAFF),
     Api("api_application_complement_answer", f"PUT {A}/complements/items/<int:item_id>",
         "answer_complement_item", INSTITUTIONS),
+    Api("api_application_complement_document", f"POST {A}/complements/items/<int:item_id>/file",
+        "upload_complement_document", INSTITUTIONS, upload=FILE),
     Api("api_application_complement_sign", f"POST {A}/complements/items/<int:item_id>/sign",
         "sign_complement_item", INSTITUTIONS),
     Api("api_application_answer_complements", f"POST {A}/complements/answer",
         "answer_complements", INSTITUTIONS),
 )
 # fmt: on
-
-
-class GuideUpload(Strict):
-    """No field beside the file (``file``)."""
-
-
-class AttachmentUpload(Strict):
-    kind: applications.AttachmentKind = Field(title="Type de pièce")
-    question_id: OptionalInt = None
-
-
-class RuleReviewBody(Strict):
-    passed: bool
-    justification: text(4000) = ""
-
-
-def _content(ctx: Ctx) -> tuple[str, str]:
-    filename, content = responses.uploaded(ctx, "file", applications.MAX_ATTACHMENT_BYTES)
-    return filename, base64.b64encode(content).decode()
-
-
-@route(f"{C}/criteria", methods=("PUT",), access=ADMIN, body=applications.GridIn)
-def api_call_criteria(ctx: Ctx, call_id: int) -> applications.CallView:
-    """Enregistrer la grille d'évaluation (pondérations et seuils)"""
-    return ctx.applications.set_criteria(call_id=call_id, criteria=ctx.body.criteria)
-
-
-@route(f"{C}/guide", methods=("POST",), access=ADMIN, form=GuideUpload, files=("file",))
-def api_call_guide_upload(ctx: Ctx, call_id: int, form: GuideUpload) -> applications.AttachmentView:
-    """Joindre le guide de présentation (PDF, multipart/form-data, champ « file »)"""
-    filename, content = _content(ctx)
-    return ctx.applications.upload_guide(call_id=call_id, filename=filename, content_b64=content)
 
 
 @route(f"{C}/applications", methods=("POST",), access=INSTITUTIONS)
@@ -125,59 +102,12 @@ def api_application_open(ctx: Ctx, call_id: int) -> applications.ApplicationRow:
     return ctx.applications.open_application(call_id=call_id)
 
 
-@route(A, access=AREA)
-def api_application(ctx: Ctx, application_id: int) -> applications.ApplicationView:
-    """Une demande : réponses, pièces, signatures, liste de vérification"""
-    _guard_evaluator(ctx, application_id)
-    return ctx.applications.get_application(application_id=application_id)
-
-
 @route(
-    f"{A}/sections/<int:section_id>",
-    methods=("PUT",),
-    access=INSTITUTIONS,
-    body=applications.AnswersIn,
-)
-def api_application_answers(
-    ctx: Ctx, application_id: int, section_id: int
-) -> applications.AnswersSaved:
-    """Enregistrer les réponses d'une section (identifiant de question → valeur)"""
-    return ctx.applications.save_answers(
-        application_id=application_id, section_id=section_id, answers=ctx.body.answers
-    )
-
-
-@route(
-    f"{A}/attachments",
+    f"{A}/admissibility/rules/<rule>",
     methods=("POST",),
-    access=INSTITUTIONS,
-    form=AttachmentUpload,
-    files=("file",),
+    access=STAFF,
+    body=applications.RuleReviewIn,
 )
-def api_application_upload(
-    ctx: Ctx, application_id: int, form: AttachmentUpload
-) -> applications.AttachmentAdded:
-    """Joindre un fichier (multipart/form-data : file, kind, question_id facultatif)"""
-    filename, content = _content(ctx)
-    return ctx.applications.upload_attachment(
-        application_id=application_id,
-        data={**form.model_dump(), "filename": filename, "content_b64": content},
-    )
-
-
-@route(f"{A}/attachments/<int:attachment_id>", access=AREA)
-def api_application_attachment(ctx: Ctx, application_id: int, attachment_id: int) -> Response:
-    """Télécharger une pièce jointe"""
-    return application_attachment(ctx, application_id, attachment_id)
-
-
-@route(f"{A}/receipt", access=AREA)
-def api_application_receipt(ctx: Ctx, application_id: int) -> Response:
-    """Accusé de réception (PDF)"""
-    return application_receipt(ctx, application_id)
-
-
-@route(f"{A}/admissibility/rules/<rule>", methods=("POST",), access=STAFF, body=RuleReviewBody)
 def api_application_review_rule(
     ctx: Ctx, application_id: int, rule: str
 ) -> applications.RuleReviewed:
@@ -186,27 +116,4 @@ def api_application_review_rule(
         raise HttpError(404, "Règle de recevabilité inconnue.")
     return ctx.applications.review_rule(
         application_id=application_id, data={"rule": rule, **ctx.body.model_dump()}
-    )
-
-
-class ComplementDocumentUpload(Strict):
-    """No field beside the file (``file``)."""
-
-
-@route(
-    f"{A}/complements/items/<int:item_id>/file",
-    methods=("POST",),
-    access=INSTITUTIONS,
-    form=ComplementDocumentUpload,
-    files=("file",),
-)
-def api_application_complement_document(
-    ctx: Ctx, application_id: int, item_id: int, form: ComplementDocumentUpload
-) -> applications.ComplementProvided:
-    """Joindre le document demandé (multipart/form-data, champ « file »)"""
-    filename, content = _content(ctx)
-    return ctx.applications.upload_complement_document(
-        application_id=application_id,
-        item_id=item_id,
-        data={"filename": filename, "content_b64": content},
     )

@@ -13,7 +13,6 @@ re-renders the page it came from (``on_error=``) with what was typed and the err
 
 from __future__ import annotations
 
-import base64
 from typing import Annotated, Literal
 
 from pydantic import BaseModel, BeforeValidator, Field
@@ -22,7 +21,7 @@ from werkzeug.wrappers import Response
 from gateway.web import lists, responses
 from gateway.web.forms import NoFields
 from gateway.web.framework import Ctx, HttpError, json_response, notices, post, route
-from gateway.web.passthrough import Confirm, Post, confirmation_step, page_actions
+from gateway.web.passthrough import Confirm, Download, Post, page_actions, passthrough
 from rac_shared.actor import INSTITUTION_ROLES, KIND_LABELS, MINISTRY_ROLES, Role
 from rac_shared.clock import MONTREAL
 from rac_shared.contracts import applications
@@ -128,6 +127,10 @@ class ComplementRow(Strict):
     ] = Field(None, title="Type de pièce attendue")
     question_id: OptionalInt = Field(None, title="Question du formulaire visée")
 
+    @property
+    def blank(self) -> bool:
+        return not self.label
+
 
 class ComplementsForm(Strict):
     items: list[ComplementRow] = Field(
@@ -137,20 +140,16 @@ class ComplementsForm(Strict):
     message: str = Field("", title="Message à l'établissement")
 
 
-class RuleReviewForm(Strict):
-    passed: bool = Field(title="Votre revue")
-    justification: str = Field("", title="Justification")
-
-
-def _guard_evaluator(ctx: Ctx, application_id: int) -> None:
+def _guard_evaluator(ctx: Ctx, application_id: int, **_) -> None:
     """An evaluator reads only the applications assigned to them and free of conflict of
     interest: scoring, which owns assignments, answers "not found" otherwise."""
     if ctx.actor is not None and ctx.actor.role == Role.MINISTRY_EVALUATOR:
         ctx.scoring.ensure_may_read_application(application_id=application_id)
 
 
-def _criteria(rows: list[GridRow]) -> tuple[list[dict], list[int]]:
-    """The rows that are criteria, and their row numbers (to show errors on their rows)."""
+def _filled(rows: list[GridRow] | list[ComplementRow]) -> tuple[list[dict], list[int]]:
+    """The rows not left blank (the criteria, the items asked for), and their row numbers
+    (to show errors on their rows)."""
     kept = [index for index, row in enumerate(rows) if not row.blank]
     return [rows[i].model_dump() for i in kept], kept
 
@@ -181,8 +180,13 @@ def _grid_rows(call: applications.CallView | None) -> list[dict]:
     return rows[: applications.GRID_ROWS]
 
 
-def _voided(notice: str, voided: int) -> str:
-    return f"{notice}-signatures" if voided else notice
+FILE = ("fichier", applications.MAX_ATTACHMENT_BYTES)  # a page's file field and its limit
+
+
+def _voided(notice: str):
+    """``notice``, or its variant saying that the signatures are withdrawn when the change
+    voided them (a ``Post`` row's notice, of the form and the reply)."""
+    return lambda form, reply: f"{notice}-signatures" if reply.signatures_voided else notice
 
 
 # -- calls ---------------------------------------------------------------------------------
@@ -201,12 +205,6 @@ def new_call_view(ctx: Ctx) -> Response:
         form=ctx.form(defaults),
         orders=applications.EducationOrder.choices(),
     )
-
-
-@post("/appels/nouveau", applications.CallIn, new_call_view, ADMIN)
-def call_create(ctx: Ctx, form: applications.CallIn) -> Response:
-    call = ctx.applications.create_call(data=form)
-    return ctx.done(f"/appels/{call.id}", "appel-cree")
 
 
 @route("/appels/<int:call_id>", access=AREA, name="call_page")
@@ -242,7 +240,7 @@ def call_move_section(ctx: Ctx, call_id: int, section_id: int, form: MoveForm) -
 
 @_call_route("/appels/<int:call_id>/grille", GridForm)
 def call_set_grid(ctx: Ctx, call_id: int, form: GridForm) -> Response:
-    criteria, kept = _criteria(form.criteria)
+    criteria, kept = _filled(form.criteria)
     try:
         grid = parse(applications.GridIn, {"criteria": criteria})
         ctx.applications.set_criteria(call_id=call_id, criteria=grid.criteria)
@@ -251,23 +249,15 @@ def call_set_grid(ctx: Ctx, call_id: int, form: GridForm) -> Response:
     return ctx.done(f"/appels/{call_id}", "appel-enregistre")
 
 
-@_call_route("/appels/<int:call_id>/guide")
-def call_upload_guide(ctx: Ctx, call_id: int, form: NoFields) -> Response:
-    filename, content = responses.uploaded(ctx, "fichier", applications.MAX_ATTACHMENT_BYTES)
-    ctx.applications.upload_guide(
-        call_id=call_id, filename=filename, content_b64=base64.b64encode(content).decode()
-    )
-    return ctx.done(f"/appels/{call_id}", "appel-enregistre")
-
-
-@route("/appels/<int:call_id>/guide", access=AREA)
-def call_guide_download(ctx: Ctx, call_id: int) -> Response:
-    return responses.document(ctx, ctx.applications.get_guide(call_id=call_id))
+passthrough(
+    "applications",
+    Download("call_guide_download", "/appels/<int:call_id>/guide", "get_guide", AREA),
+)
 
 
 @_call_route("/appels/<int:call_id>/modificatifs", AmendmentForm)
 def call_amend(ctx: Ctx, call_id: int, form: AmendmentForm) -> Response:
-    criteria, kept = _criteria(form.criteria) if form.change_grid else (None, [])
+    criteria, kept = _filled(form.criteria) if form.change_grid else (None, [])
     data = form.model_dump(exclude={"change_grid", "criteria"}) | {"criteria": criteria}
     try:
         ctx.applications.amend_call(call_id=call_id, data=parse(applications.AmendmentIn, data))
@@ -422,10 +412,6 @@ def application_view(ctx: Ctx, application_id: int, **_) -> Response:
 SECTION = "/demandes/<int:application_id>/sections/<int:section_id>"
 
 
-def _application_route(path: str, form=NoFields, access=INSTITUTIONS):
-    return post(path, form, application_view, access)
-
-
 @route(SECTION, access=INSTITUTIONS, name="application_section_form")
 def section_view(ctx: Ctx, application_id: int, section_id: int) -> Response:
     application = ctx.applications.get_application(application_id=application_id)
@@ -442,85 +428,42 @@ def section_view(ctx: Ctx, application_id: int, section_id: int) -> Response:
     )
 
 
-@post(SECTION, applications.AnswersIn, section_view, INSTITUTIONS)
-def application_section_save(
-    ctx: Ctx, application_id: int, section_id: int, form: applications.AnswersIn
-) -> Response:
-    saved = ctx.applications.save_answers(
-        application_id=application_id, section_id=section_id, answers=form.answers
-    )
-    return ctx.done(f"/demandes/{application_id}", _voided("section", saved.signatures_voided))
+def _section_of(back: str | None, application_id: int) -> int | None:
+    """The section whose page a file question's upload was sent from (``retour``), if any."""
+    rest = (back or "").removeprefix(f"/demandes/{application_id}/sections/")
+    return int(rest) if rest != back and rest.isdigit() else None
 
 
 def _upload_refused(ctx: Ctx, application_id: int) -> Response:
     """A refused file is shown again on the page it was sent from (a file question's
     section, or the application's page)."""
-    question_id = ctx.form_state.value("question_id")
-    back = ctx.form_state.value("retour")
-    prefix = f"/demandes/{application_id}/sections/"
-    if question_id.isdigit() and back.startswith(prefix) and back[len(prefix) :].isdigit():
-        return section_view(ctx, application_id, int(back[len(prefix) :]))
+    section_id = _section_of(ctx.form_state.value("retour"), application_id)
+    if ctx.form_state.value("question_id").isdigit() and section_id is not None:
+        return section_view(ctx, application_id, section_id)
     return application_view(ctx, application_id)
 
 
 @post("/demandes/<int:application_id>/pieces", UploadForm, _upload_refused, INSTITUTIONS)
 def application_upload(ctx: Ctx, application_id: int, form: UploadForm) -> Response:
-    filename, content = responses.uploaded(ctx, "fichier", applications.MAX_ATTACHMENT_BYTES)
     answer = form.question_id is not None
+    kind = applications.AttachmentKind.ANSWER if answer else form.kind
     added = ctx.applications.upload_attachment(
         application_id=application_id,
-        data={
-            "kind": applications.AttachmentKind.ANSWER if answer else form.kind,
-            "question_id": form.question_id,
-            "filename": filename,
-            "content_b64": base64.b64encode(content).decode(),
-        },
+        data={"kind": kind, "question_id": form.question_id, **responses.uploaded_file(ctx, *FILE)},
     )
     back = f"/demandes/{application_id}"
-    if answer and form.retour and form.retour.startswith(f"{back}/sections/"):
-        back = form.retour if form.retour[len(f"{back}/sections/") :].isdigit() else back
-    return ctx.done(back, _voided("piece", added.signatures_voided))
+    if answer and (section_id := _section_of(form.retour, application_id)) is not None:
+        back += f"/sections/{section_id}"
+    return ctx.done(back, _voided("piece")(form, added))
 
 
-@route("/demandes/<int:application_id>/pieces/<int:attachment_id>", access=AREA)
-def application_attachment(ctx: Ctx, application_id: int, attachment_id: int) -> Response:
-    _guard_evaluator(ctx, application_id)
-    attachment = ctx.applications.get_attachment(
-        application_id=application_id, attachment_id=attachment_id
-    )
-    return responses.document(ctx, attachment)
-
-
-confirmation_step(
-    "/demandes/<int:application_id>/pieces/<int:attachment_id>/supprimer",
-    INSTITUTIONS,
-    "application_delete_attachment",
-    Confirm(
-        "Retirer cette pièce jointe?",
-        "Le document sera retiré de la demande. Si la demande était signée, les signatures "
-        "seront annulées et devront être données de nouveau avant le dépôt.",
-        "Retirer la pièce jointe",
-    ),
-    "/demandes/{application_id}",
-)
-
-
-@_application_route("/demandes/<int:application_id>/pieces/<int:attachment_id>/supprimer")
-def application_delete_attachment(
-    ctx: Ctx, application_id: int, attachment_id: int, form: NoFields
-) -> Response:
-    deleted = ctx.applications.delete_attachment(
-        application_id=application_id, attachment_id=attachment_id
-    )
-    return ctx.done(
-        f"/demandes/{application_id}", _voided("piece-retiree", deleted.signatures_voided)
-    )
-
-
-@route("/demandes/<int:application_id>/accuse-reception.pdf", access=AREA)
-def application_receipt(ctx: Ctx, application_id: int) -> Response:
-    _guard_evaluator(ctx, application_id)
-    return responses.document(ctx, ctx.applications.get_receipt(application_id=application_id))
+passthrough(
+    "applications",
+    Download("application_attachment", "/demandes/<int:application_id>/pieces/<int:attachment_id>",
+             "get_attachment", AREA, guard=_guard_evaluator),
+    Download("application_receipt", "/demandes/<int:application_id>/accuse-reception.pdf",
+             "get_receipt", AREA, guard=_guard_evaluator),
+)  # fmt: skip
 
 
 class ReceiptState(BaseModel):
@@ -544,31 +487,17 @@ def application_receipt_state(ctx: Ctx, application_id: int) -> Response:
     return response
 
 
-@_application_route("/demandes/<int:application_id>/recevabilite/<rule>", RuleReviewForm, STAFF)
-def application_review_rule(
-    ctx: Ctx, application_id: int, rule: str, form: RuleReviewForm
-) -> Response:
-    ctx.applications.review_rule(
-        application_id=application_id, data={"rule": rule, **form.model_dump()}
-    )
-    return ctx.done(f"/demandes/{application_id}", "regle")
-
-
 # -- the « demande de compléments » ---------------------------------------------------------
 
 COMPLEMENTS = "/demandes/<int:application_id>/complements"
 
 
-@_application_route(COMPLEMENTS, ComplementsForm, STAFF)
+@post(COMPLEMENTS, ComplementsForm, application_view, STAFF)
 def application_request_complements(
     ctx: Ctx, application_id: int, form: ComplementsForm
 ) -> Response:
-    kept = [index for index, row in enumerate(form.items) if row.label]
-    data = {
-        "items": [form.items[i].model_dump() for i in kept],
-        "due_date": form.due_date,
-        "message": form.message,
-    }
+    items, kept = _filled(form.items)
+    data = form.model_dump(exclude={"items"}) | {"items": items}
     try:
         request = parse(applications.ComplementsRequestIn, data)
         ctx.applications.request_complements(application_id=application_id, data=request)
@@ -577,26 +506,14 @@ def application_request_complements(
     return ctx.done(f"/demandes/{application_id}#complements", "complements-demandes")
 
 
-class ComplementUpload(Strict):
-    """The file itself is read by ``responses.uploaded`` (field « fichier »)."""
-
-
-@_application_route(f"{COMPLEMENTS}/elements/<int:item_id>/fichier", ComplementUpload)
-def application_complement_document(
-    ctx: Ctx, application_id: int, item_id: int, form: ComplementUpload
-) -> Response:
-    filename, content = responses.uploaded(ctx, "fichier", applications.MAX_ATTACHMENT_BYTES)
-    ctx.applications.upload_complement_document(
-        application_id=application_id,
-        item_id=item_id,
-        data={"filename": filename, "content_b64": base64.b64encode(content).decode()},
-    )
-    return ctx.done(f"/demandes/{application_id}#complements", "element-fourni")
-
-
 # -- forms that are one RPC, then a notice (``page_actions``) ------------------------------
 
 # fmt: off
+page_actions(
+    "applications", new_call_view, ADMIN,
+    Post("call_create", "/appels/nouveau", "create_call", "/appels/{reply.id}", "appel-cree",
+         applications.CallIn),
+)
 page_actions(
     "applications", call_view, ADMIN,
     Post("call_update", "/appels/<int:call_id>/modifier", "update_call", "/appels/{call_id}",
@@ -618,6 +535,8 @@ page_actions(
                          "Retirer la question")),
     Post("call_publish", "/appels/<int:call_id>/publier", "publish_call", "/appels/{call_id}",
          "appel-publie"),
+    Post("call_upload_guide", "/appels/<int:call_id>/guide", "upload_guide", "/appels/{call_id}",
+         "appel-enregistre", upload=FILE),
     Post("call_close", "/appels/<int:call_id>/fermer", "close_call", "/appels/{call_id}",
          "appel-ferme",
          confirm=Confirm("Fermer l'appel d'intérêt?",
@@ -639,11 +558,21 @@ page_actions(
                          "à signer et à déposer de nouveau.", "Retirer la demande")),
     Post("application_reopen", "/demandes/<int:application_id>/rouvrir", "reopen",
          "/demandes/{application_id}", "demande-rouverte"),
+    Post("application_delete_attachment",
+         "/demandes/<int:application_id>/pieces/<int:attachment_id>/supprimer",
+         "delete_attachment", "/demandes/{application_id}", _voided("piece-retiree"),
+         confirm=Confirm("Retirer cette pièce jointe?",
+                         "Le document sera retiré de la demande. Si la demande était signée, les "
+                         "signatures seront annulées et devront être données de nouveau avant le "
+                         "dépôt.", "Retirer la pièce jointe")),
     Post("application_paper", "/demandes/<int:application_id>/copie-papier", "record_paper_receipt",
          "/demandes/{application_id}", "papier", form=applications.PaperReceiptIn, access=STAFF),
     Post("application_decide", "/demandes/<int:application_id>/recevabilite",
          "decide_admissibility", "/demandes/{application_id}", "recevabilite",
          form=applications.DecisionIn, access=STAFF),
+    Post("application_review_rule", "/demandes/<int:application_id>/recevabilite/<rule>",
+         "review_rule", "/demandes/{application_id}", "regle", form=applications.RuleReviewIn,
+         access=STAFF),
     Post("application_extend_complements", f"{COMPLEMENTS}/delai",
          "extend_complements_deadline", "/demandes/{application_id}#complements",
          "complements-delai", form=applications.ComplementsExtensionIn, access=STAFF),
@@ -653,10 +582,18 @@ page_actions(
     Post("application_complement_answer", f"{COMPLEMENTS}/elements/<int:item_id>",
          "answer_complement_item", "/demandes/{application_id}#complements", "element-fourni",
          form=applications.ComplementTextIn),
+    Post("application_complement_document", f"{COMPLEMENTS}/elements/<int:item_id>/fichier",
+         "upload_complement_document", "/demandes/{application_id}#complements",
+         "element-fourni", upload=FILE),
     Post("application_complement_sign", f"{COMPLEMENTS}/elements/<int:item_id>/signer",
          "sign_complement_item", "/demandes/{application_id}#complements", "element-fourni"),
     Post("application_answer_complements", f"{COMPLEMENTS}/reponse", "answer_complements",
          "/demandes/{application_id}#complements", "complements-transmis",
          form=applications.ComplementsAnswerIn),
+)
+page_actions(
+    "applications", section_view, INSTITUTIONS,
+    Post("application_section_save", SECTION, "save_answers", "/demandes/{application_id}",
+         _voided("section"), applications.AnswersIn),
 )
 # fmt: on

@@ -24,7 +24,6 @@ from gateway.web.passthrough import (
     Confirm,
     Download,
     Post,
-    confirmation_step,
     page_actions,
     passthrough,
 )
@@ -88,7 +87,8 @@ class OwnConflictForm(scoring.ConflictIn):
 
 
 class DecisionForm(scoring.DecisionIn):
-    """The decision as the designation page posts it (one form per application)."""
+    """The decision as the designation page posts it (one form per application): the
+    evaluation's id goes to ``decide`` by name, the rest is its ``data``."""
 
     evaluation_id: int
 
@@ -160,10 +160,9 @@ def scoring_form(ctx: Ctx, evaluation_id: int) -> Response:
     )
 
 
-@post("/evaluations/<int:evaluation_id>", scoring.ScoresIn, scoring_form, EVALUATORS)
-def scoring_save(ctx: Ctx, evaluation_id: int, form: scoring.ScoresIn) -> Response:
-    ctx.scoring.save_scores(evaluation_id=evaluation_id, data=form)
-    return ctx.done(f"/evaluations/{evaluation_id}", "soumise" if form.submit else "brouillon")
+def _saved(form: scoring.ScoresIn, reply) -> str:
+    """A submitted evaluation is locked; a draft can be taken up again."""
+    return "soumise" if form.submit else "brouillon"
 
 
 # -- the committee -------------------------------------------------------------------------------
@@ -219,13 +218,6 @@ def scoring_designation_page(ctx: Ctx, call_id: int, **_) -> Response:
     )
 
 
-@post("/comites/<int:call_id>/designation", DecisionForm, scoring_designation_page, ADMIN)
-def scoring_decide(ctx: Ctx, call_id: int, form: DecisionForm) -> Response:
-    decision = scoring.DecisionIn.model_validate(form.model_dump(exclude={"evaluation_id"}))
-    ctx.scoring.decide(evaluation_id=form.evaluation_id, data=decision)
-    return ctx.done(f"/comites/{call_id}/designation", "decision")
-
-
 # -- the ministry's names and ministers over time ------------------------------------------------
 
 
@@ -240,32 +232,10 @@ def scoring_ministries(ctx: Ctx) -> Response:
 
 
 class MinistryRemovalForm(Strict):
-    """The period to withdraw, as its row's button posts it."""
+    """The period to withdraw (``remove_ministry``'s ``since``): in the query string of its
+    row's link, then posted by the confirmation step."""
 
     since: date
-
-
-confirmation_step(
-    "/comites/ministeres/retirer",
-    ADMIN,
-    "scoring_remove_ministry",
-    Confirm(
-        "Retirer cette période du ministère?",
-        "La période consignée sera retirée : les décisions rendues à partir de sa date "
-        "porteront de nouveau le ministère et la ou le titulaire de la période précédente "
-        "(ou celle fournie avec la plateforme ce jour-là). Les lettres déjà produites ne "
-        "changent pas.",
-        "Retirer la période",
-    ),
-    "/comites/ministeres",
-    query=MinistryRemovalForm,
-)
-
-
-@post("/comites/ministeres/retirer", MinistryRemovalForm, scoring_ministries, ADMIN)
-def scoring_remove_ministry(ctx: Ctx, form: MinistryRemovalForm) -> Response:
-    ctx.scoring.remove_ministry(since=form.since)
-    return ctx.done("/comites/ministeres", "ministere-retire")
 
 
 # -- institutions ----------------------------------------------------------------------------------
@@ -331,6 +301,8 @@ page_actions(
     "scoring", scoring_designation_page, ADMIN,
     Post("scoring_recommend", "/comites/<int:call_id>/recommandation", "record_recommendation",
          "/comites/{call_id}/designation", "recommandation", scoring.RecommendationIn),
+    Post("scoring_decide", "/comites/<int:call_id>/designation", "decide",
+         "/comites/{call_id}/designation", "decision", DecisionForm),
 )
 page_actions(
     "scoring", workspace_view, EVALUATORS,
@@ -347,5 +319,17 @@ page_actions(
     "scoring", scoring_ministries, ADMIN,
     Post("scoring_save_ministry", "/comites/ministeres", "save_ministry", "/comites/ministeres",
          "ministere", scoring.MinistryPeriodIn),
+    Post("scoring_remove_ministry", "/comites/ministeres/retirer", "remove_ministry",
+         "/comites/ministeres", "ministere-retire", MinistryRemovalForm,
+         confirm=Confirm("Retirer cette période du ministère?",
+                         "La période consignée sera retirée : les décisions rendues à partir de "
+                         "sa date porteront de nouveau le ministère et la ou le titulaire de la "
+                         "période précédente (ou celle fournie avec la plateforme ce jour-là). "
+                         "Les lettres déjà produites ne changent pas.", "Retirer la période")),
+)
+page_actions(
+    "scoring", scoring_form, EVALUATORS,
+    Post("scoring_save", "/evaluations/<int:evaluation_id>", "save_scores",
+         "/evaluations/{evaluation_id}", _saved, scoring.ScoresIn),
 )
 # fmt: on
