@@ -58,9 +58,8 @@ ENROL_ON_THE_WEB_FIRST = (
 )
 def api_password_reset(ctx: Ctx):
     """Demander un lien de réinitialisation du mot de passe"""
-    with ctx.db() as session:
+    with ctx.transaction() as session:
         directory.request_password_reset(session, ctx.settings, ctx.body.email)
-        session.commit()
     message = "Si un compte correspond à cette adresse, un courriel vient de lui être envoyé."
     return {"message": message}, 202
 

@@ -56,10 +56,8 @@ def passthrough(service: str, *rows: Api) -> None:
         query = row.params or _model_in(hints.get("query"))
         returned = hints.get("return")
         verb, _, path = row.http.partition(" ")
-        doc = (method.signature.function.__doc__ or "").strip()
-        summary = row.summary or " ".join(doc.split("\n\n")[0].split())
         response = _response_model(row, returned)
-        _register(service, row, verb, path, body, query, response, summary)
+        _register(service, row, verb, path, body, query, response, method.signature.function)
 
 
 def _model_in(annotation) -> type[BaseModel] | None:
@@ -84,7 +82,7 @@ def _camel(name: str) -> str:
     return "".join(part.capitalize() for part in name.split("_"))
 
 
-def _register(service: str, row: Api, verb: str, path: str, body, query, response, summary):
+def _register(service: str, row: Api, verb: str, path: str, body, query, response, contract):
     def handler(ctx: Ctx, **url_args):
         arguments = dict(url_args)
         if body is not None:
@@ -105,15 +103,15 @@ def _register(service: str, row: Api, verb: str, path: str, body, query, respons
             reply = {row.wrap: reply}
         return raw_json_response(reply, row.status)
 
-    handler.__name__ = row.endpoint
-    handler.__qualname__ = row.endpoint
+    handler.__name__ = handler.__qualname__ = row.endpoint
+    handler.__doc__ = contract.__doc__  # the operation's summary, unless the row has one
     route(
         path,
         methods=(verb,),
         access=row.access,
         body=body,
         response=response,
-        summary=summary,
+        summary=row.summary,
         query=query,
         statuses=(row.status,),
     )(handler)
@@ -161,17 +159,7 @@ def page_actions(service: str, on_error, access, *rows: Post) -> None:
         handler = _action(service, row, form is not NoFields, takes)
         post(row.path, form, on_error, row.access or access)(handler)
         if row.confirm is not None:
-            route(row.path, access=row.access or access, name=f"{row.endpoint}_confirm")(
-                _confirmation(row)
-            )
-
-
-def _confirmation(row: Post):
-    def handler(ctx: Ctx, **url_args):
-        return ctx.render("confirm.html.j2", confirm=row.confirm, back=row.then.format(**url_args))
-
-    handler.__name__ = handler.__qualname__ = f"{row.endpoint}_confirm"
-    return handler
+            confirmation_step(row.path, row.access or access, row.endpoint, row.confirm, row.then)
 
 
 def confirmation_step(path: str, access, endpoint: str, confirm: Confirm, back: str, query=None):
