@@ -36,10 +36,8 @@ def api_token(ctx: Ctx) -> TokenResponse:
             second_factor_required=True,
             challenge_token=token,
             expires_in=auth.SECOND_STEP_MINUTES * 60,
-        ).model_dump()
-    return TokenResponse(
-        access_token=token, expires_in=ctx.settings.session_minutes * 60
-    ).model_dump()
+        )
+    return TokenResponse(access_token=token, expires_in=ctx.settings.session_minutes * 60)
 
 
 ENROL_ON_THE_WEB_FIRST = (

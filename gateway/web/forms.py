@@ -239,7 +239,7 @@ def _encode_into(values: dict, data, annotation, path: str) -> None:
         item = list_item(bare) if bare is not None else None
         if _one_per_line(metadata):
             values[path] = "\n".join(display(v) for v in data)
-        elif data and all(_is_row(v) for v in data):
+        elif data and all(isinstance(v, dict | BaseModel) for v in data):  # repeated rows
             for index, value in enumerate(data):
                 _encode_into(values, value, item, f"{path}.{index}")
         else:
@@ -247,10 +247,6 @@ def _encode_into(values: dict, data, annotation, path: str) -> None:
         return
     measured = Measured in metadata and isinstance(data, Decimal)
     values[path] = short_decimal(data) if measured else display(data)
-
-
-def _is_row(value) -> bool:
-    return isinstance(value, dict | BaseModel)
 
 
 def display(value) -> str:

@@ -65,6 +65,7 @@ ALL_ROLES = frozenset(Role)
 SESSION_COOKIE = "rac_session"
 CSRF_COOKIE = "rac_csrf"
 STATE_CHANGING = {"POST", "PUT", "PATCH", "DELETE"}
+FORM_MIME = "application/x-www-form-urlencoded"
 # A form refused for these reasons is shown again, with what was typed (not an error page).
 FORM_REFUSALS = frozenset({"invalid", "conflict", "unauthenticated", "too_many_requests"})
 
@@ -570,7 +571,8 @@ class GatewayApp:
         _refuse_controls(
             boundary.fields_with_controls(ctx.request.args.items(multi=True)), "paramètre"
         )
-        if ctx.request.method in STATE_CHANGING and spec.form is None and _posts_fields(ctx):
+        posts_fields = ctx.request.mimetype in (FORM_MIME, "multipart/form-data")
+        if ctx.request.method in STATE_CHANGING and spec.form is None and posts_fields:
             _refuse_controls(boundary.fields_with_controls(ctx.request.form.items(multi=True)))
 
     def _parse_body(self, ctx: Ctx, model: type[BaseModel]) -> BaseModel:
@@ -725,10 +727,6 @@ def _refuse_unknown_parameters(args, model: type[BaseModel] | None) -> None:
             f"Le paramètre « {unknown[0]} » n'est pas reconnu par cette opération.",
             {name: "Paramètre inconnu." for name in unknown},
         )
-
-
-def _posts_fields(ctx: Ctx) -> bool:
-    return ctx.request.mimetype in ("application/x-www-form-urlencoded", "multipart/form-data")
 
 
 def _refuse_controls(names: list[str], noun: str = "champ", model=None) -> None:
