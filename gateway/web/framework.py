@@ -146,11 +146,7 @@ class RouteSpec:
     def allows(self, actor: Actor | None) -> bool:
         if self.access == PUBLIC:
             return True
-        if actor is None:
-            return False
-        if self.access == SIGNED_IN:
-            return True
-        return actor.role in self.access
+        return actor is not None and (self.access == SIGNED_IN or actor.role in self.access)
 
 
 REGISTRY: list[RouteSpec] = []
