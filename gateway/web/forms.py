@@ -279,13 +279,10 @@ def label_of(model: type[BaseModel] | None, path: str) -> str | None:
     """The French title of the field at ``path`` (« Candidat-travailleur 2 — Courriel »)."""
     if model is None:
         return None
-    parts = path.split(".")
     labels: list[str] = []
     annotation: Any = model
-    index = 0
-    while index < len(parts):
+    for part in path.split("."):
         bare = unwrap(annotation)[0]
-        part = parts[index]
         if is_model(bare):
             info = bare.model_fields.get(part)
             if info is None:
@@ -301,7 +298,6 @@ def label_of(model: type[BaseModel] | None, path: str) -> str | None:
             annotation = _mapped_model(bare)  # a key of the mapping: its group's fields
         else:
             return None
-        index += 1
     return " — ".join(labels) if labels else None
 
 
