@@ -36,10 +36,8 @@ def api_token(ctx: Ctx) -> TokenResponse:
             second_factor_required=True,
             challenge_token=token,
             expires_in=auth.SECOND_STEP_MINUTES * 60,
-        ).model_dump()
-    return TokenResponse(
-        access_token=token, expires_in=ctx.settings.session_minutes * 60
-    ).model_dump()
+        )
+    return TokenResponse(access_token=token, expires_in=ctx.settings.session_minutes * 60)
 
 
 ENROL_ON_THE_WEB_FIRST = (
@@ -58,9 +56,8 @@ ENROL_ON_THE_WEB_FIRST = (
 )
 def api_password_reset(ctx: Ctx):
     """Demander un lien de réinitialisation du mot de passe"""
-    with ctx.db() as session:
+    with ctx.transaction() as session:
         directory.request_password_reset(session, ctx.settings, ctx.body.email)
-        session.commit()
     message = "Si un compte correspond à cette adresse, un courriel vient de lui être envoyé."
     return {"message": message}, 202
 

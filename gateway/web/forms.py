@@ -20,7 +20,7 @@ from __future__ import annotations
 
 import types
 import typing
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from datetime import date, datetime
 from decimal import Decimal
 from enum import Enum
@@ -87,27 +87,19 @@ def _model_data(model: type[BaseModel], raw: dict) -> dict:
     return data
 
 
-class _Missing:
-    pass
-
-
-_MISSING = _Missing()
+_MISSING = object()  # a value left out of the data (required: the model says it is missing)
 
 
 def _value(annotation, raw):
     bare, metadata, optional = unwrap(annotation)
     if is_model(bare):
-        if isinstance(raw, dict):
-            return _model_data(bare, raw)
-        return _MISSING
+        return _model_data(bare, raw) if isinstance(raw, dict) else _MISSING
     members = _union_models(bare)
     if members:  # one of several shapes (a due date, or a milestone), told by its tag
         if not isinstance(raw, dict):
             return _MISSING
         member = next((m for m in members if _tags_match(m, raw)), None)
-        if member is not None:
-            return _model_data(member, raw)
-        return {k: _scalar(v) for k, v in raw.items() if not isinstance(v, dict)}
+        return _model_data(member, raw) if member is not None else _scalars(raw)
     item = list_item(bare)
     if item is not None:
         return _list_value(item, metadata, raw)
@@ -116,9 +108,7 @@ def _value(annotation, raw):
             group = _mapped_model(bare)
             if group is not None:  # a group of fields per key (a report's sections)
                 return {k: _model_data(group, v) for k, v in raw.items() if isinstance(v, dict)}
-            return {
-                key: _scalar(value) for key, value in raw.items() if not isinstance(value, dict)
-            }
+            return _scalars(raw)
         return _MISSING
     text = _scalar(raw)
     if bare is bool:
@@ -137,10 +127,9 @@ def _union_models(annotation) -> list[type[BaseModel]]:
 
 def _tags_match(model: type[BaseModel], raw: dict) -> bool:
     """Whether the posted values of ``model``'s ``Literal`` fields (its tags) are its own."""
+    bare = {name: unwrap(field_annotation(model, name))[0] for name in model.model_fields}
     tags = {
-        name: typing.get_args(unwrap(field_annotation(model, name))[0])
-        for name in model.model_fields
-        if typing.get_origin(unwrap(field_annotation(model, name))[0]) is typing.Literal
+        n: typing.get_args(a) for n, a in bare.items() if typing.get_origin(a) is typing.Literal
     }
     return bool(tags) and all(_scalar(raw.get(name, "")) in map(str, v) for name, v in tags.items())
 
@@ -158,6 +147,11 @@ def _scalar(raw) -> str:
     return str(raw)
 
 
+def _scalars(raw: dict) -> dict:
+    """A group's own values, without its sub-groups."""
+    return {key: _scalar(value) for key, value in raw.items() if not isinstance(value, dict)}
+
+
 def _list_value(item, metadata: tuple, raw):
     bare_item, _, _ = unwrap(item)
     if isinstance(raw, dict):  # indexed rows: 0, 1, 2…
@@ -169,10 +163,15 @@ def _list_value(item, metadata: tuple, raw):
             rows.append(row)
         return rows
     values = raw if isinstance(raw, list) else [raw]
-    if any(isinstance(m, FormLines) or m is FormLines for m in metadata):
+    if _one_per_line(metadata):
         lines = "\n".join(values).splitlines()
         return [line.strip() for line in lines if line.strip()]
     return [v for v in values if v.strip() != ""]
+
+
+def _one_per_line(metadata) -> bool:
+    """Whether a list field is typed one item per line (``FormLines``: one text area)."""
+    return any(m is FormLines or isinstance(m, FormLines) for m in metadata)
 
 
 def _blank(row, annotation=None) -> bool:
@@ -238,9 +237,9 @@ def _encode_into(values: dict, data, annotation, path: str) -> None:
         return
     if isinstance(data, list | tuple):
         item = list_item(bare) if bare is not None else None
-        if any(isinstance(m, FormLines) or m is FormLines for m in metadata):
+        if _one_per_line(metadata):
             values[path] = "\n".join(display(v) for v in data)
-        elif data and all(_is_row(v) for v in data):
+        elif data and all(isinstance(v, dict | BaseModel) for v in data):  # repeated rows
             for index, value in enumerate(data):
                 _encode_into(values, value, item, f"{path}.{index}")
         else:
@@ -248,10 +247,6 @@ def _encode_into(values: dict, data, annotation, path: str) -> None:
         return
     measured = Measured in metadata and isinstance(data, Decimal)
     values[path] = short_decimal(data) if measured else display(data)
-
-
-def _is_row(value) -> bool:
-    return isinstance(value, dict | BaseModel)
 
 
 def display(value) -> str:
@@ -273,9 +268,8 @@ def display(value) -> str:
 
 def french_decimal(value: Decimal) -> str:
     """``Decimal("1250.5")`` → ``"1 250,50"`` (two decimals at least, as typed amounts)."""
-    places = max(-value.as_tuple().exponent, 2) if value.as_tuple().exponent < 0 else 2
-    pattern = "#,##0." + "0" * places
-    return format_decimal(value, format=pattern, locale="fr_CA")
+    places = max(-value.as_tuple().exponent, 2)
+    return format_decimal(value, format="#,##0." + "0" * places, locale="fr_CA")
 
 
 # -- labels and errors ---------------------------------------------------------------------
@@ -285,13 +279,10 @@ def label_of(model: type[BaseModel] | None, path: str) -> str | None:
     """The French title of the field at ``path`` (« Candidat-travailleur 2 — Courriel »)."""
     if model is None:
         return None
-    parts = path.split(".")
     labels: list[str] = []
     annotation: Any = model
-    index = 0
-    while index < len(parts):
+    for part in path.split("."):
         bare = unwrap(annotation)[0]
-        part = parts[index]
         if is_model(bare):
             info = bare.model_fields.get(part)
             if info is None:
@@ -307,7 +298,6 @@ def label_of(model: type[BaseModel] | None, path: str) -> str | None:
             annotation = _mapped_model(bare)  # a key of the mapping: its group's fields
         else:
             return None
-        index += 1
     return " — ".join(labels) if labels else None
 
 
@@ -368,9 +358,7 @@ class FormState:
 
     def _typed_as_lines(self, path: str) -> bool:
         info = field_info_at(self.model, path.split(".")) if self.model else None
-        return any(
-            m is FormLines or isinstance(m, FormLines) for m in getattr(info, "metadata", ())
-        )
+        return _one_per_line(getattr(info, "metadata", ()))
 
     def _field_of(self, path: str) -> str:
         """The field an error's path is shown on: an item of a list typed one per line
@@ -412,14 +400,7 @@ class FormState:
 
     def merged(self, defaults: dict[str, Any]) -> FormState:
         """This state over ``defaults`` (what the page shows when nothing was submitted)."""
-        return FormState(
-            values={**defaults, **self.values},
-            errors=self.errors,
-            message=self.message,
-            model=self.model,
-            endpoint=self.endpoint,
-            instance=self.instance,
-        )
+        return replace(self, values={**defaults, **self.values})
 
     def applies_to(self, endpoint: str | None, key: str | None) -> bool:
         """Whether this refused state belongs to the form ``endpoint`` / instance ``key``."""

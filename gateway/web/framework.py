@@ -28,7 +28,7 @@ from werkzeug.wrappers import Request, Response
 from gateway import auth, directory, throttling
 from gateway.clients import typed_client
 from gateway.read_models import InboxReadModel
-from gateway.rpc_client import RpcClient, RpcRemoteError, RpcTimeout, RpcUnavailable
+from gateway.rpc_client import RpcClient, RpcTimeout, RpcUnavailable
 from gateway.session_cache import SessionCache
 from gateway.web import boundary
 from gateway.web.contents import with_contents
@@ -41,7 +41,7 @@ from gateway.web.forms import (
     label_of,
     submitted_values,
 )
-from rac_shared.actor import MINISTRY_ROLES, Actor, Role
+from rac_shared.actor import MINISTRY_ROLES, ROLE_LABELS, Actor, Role
 from rac_shared.contracts.base import INVALID_HEADLINE, error_details, headline_for
 from rac_shared.db import database_unavailable
 from rac_shared.errors import DomainError
@@ -65,10 +65,12 @@ ALL_ROLES = frozenset(Role)
 SESSION_COOKIE = "rac_session"
 CSRF_COOKIE = "rac_csrf"
 STATE_CHANGING = {"POST", "PUT", "PATCH", "DELETE"}
+FORM_MIME = "application/x-www-form-urlencoded"
 # A form refused for these reasons is shown again, with what was typed (not an error page).
-FORM_REFUSALS = {"invalid": 422, "conflict": 409, "unauthenticated": 401, "too_many_requests": 429}
+FORM_REFUSALS = frozenset({"invalid", "conflict", "unauthenticated", "too_many_requests"})
 
-# Each error status: its code in the API's JSON error, and the message people read.
+# Each error status: its code in the API's JSON error (a service's ``DomainError`` carries the
+# same codes, so this table also gives its status), and the message people read.
 STATUSES = {
     400: ("bad_request", "La requête est mal formée."),
     401: ("unauthenticated", "Vous devez vous connecter pour accéder à cette page."),
@@ -90,8 +92,21 @@ STATUSES = {
     ),
     504: ("timeout", "Un service de la plateforme tarde à répondre. Réessayez dans un instant."),
 }
+# Every answer carries these; production's also HSTS, a page also its CSP and no caching.
+SECURITY_HEADERS = {
+    "X-Content-Type-Options": "nosniff",
+    "X-Frame-Options": "DENY",
+    "Referrer-Policy": "same-origin",
+}
+HTTPS_HEADERS = {"Strict-Transport-Security": "max-age=31536000; includeSubDomains"}
+PAGE_HEADERS = {
+    "Content-Security-Policy": "default-src 'self'; img-src 'self' data:; style-src 'self'; "
+    "form-action 'self'; frame-ancestors 'none'; base-uri 'none'; object-src 'none'",
+    "Cache-Control": "no-store",
+}
 STATUS_MESSAGES = {status: message for status, (_, message) in STATUSES.items()}
 ERROR_CODES = {status: code for status, (code, _) in STATUSES.items()}
+STATUS_OF_CODE = {code: status for status, code in ERROR_CODES.items()}
 
 
 class HttpError(Exception):
@@ -131,11 +146,7 @@ class RouteSpec:
     def allows(self, actor: Actor | None) -> bool:
         if self.access == PUBLIC:
             return True
-        if actor is None:
-            return False
-        if self.access == SIGNED_IN:
-            return True
-        return actor.role in self.access
+        return actor is not None and (self.access == SIGNED_IN or actor.role in self.access)
 
 
 REGISTRY: list[RouteSpec] = []
@@ -390,7 +401,9 @@ class GatewayApp:
             [Rule(s.path, endpoint=i, methods=list(s.methods)) for i, s in enumerate(REGISTRY)],
             strict_slashes=False,
         )
-        templates.globals["role_labels"] = _role_labels()
+        templates.globals["role_labels"] = {
+            role.value: label for role, label in ROLE_LABELS.items()
+        }
         templates.globals["government_signature"] = settings.government_signature
         templates.filters["with_contents"] = with_contents
         # A fresh element id (also inside imported macros, which do not see ``ctx``): a
@@ -453,38 +466,34 @@ class GatewayApp:
         self._refuse_control_characters(ctx, spec)
         if spec.body is not None:
             ctx.body = self._parse_body(ctx, spec.body)
+        if spec.api:
+            _refuse_unknown_parameters(ctx.request.args, spec.query)
         if spec.query is not None:
             ctx.query = self._parse_query(ctx, spec.query)
-        elif spec.api and ctx.request.args:
-            raise _unknown_parameters(list(ctx.request.args))
         if spec.form is not None and not spec.api:
             return self._handle_form(ctx, spec, url_args)
         if spec.form is not None:  # the fields of an API upload (multipart/form-data)
             url_args = {**url_args, "form": self._parse_form(ctx, spec.form)}
-        result = spec.handler(ctx, **url_args)
+        result = spec.handler(ctx, **url_args)  # a page's response, or JSON (and its status)
         if isinstance(result, Response):
             return result
-        status = 200
-        if isinstance(result, tuple):
-            result, status = result
-        return json_response(result, status)
+        return json_response(*result) if isinstance(result, tuple) else json_response(result)
 
     def _handle_form(self, ctx: Ctx, spec: RouteSpec, url_args: dict) -> Response:
         """Decode and validate the posted form, run the handler, re-render on a refusal."""
         try:
             data = self._parse_form(ctx, spec.form, INVALID_HEADLINE)
         except HttpError as exc:
-            return self._refused(ctx, spec, url_args, exc.message, exc.details, 422)
+            return self._refused(ctx, spec, url_args, exc)
         try:
             return spec.handler(ctx, form=data, **url_args)
         except DomainError as exc:
             if exc.code not in FORM_REFUSALS:
                 raise
-            return self._refused(
-                ctx, spec, url_args, exc.message, exc.details, FORM_REFUSALS[exc.code]
-            )
+            return self._refused(ctx, spec, url_args, exc)
 
-    def _refused(self, ctx, spec, url_args, message, details, status) -> Response:
+    def _refused(self, ctx, spec, url_args, exc: Exception) -> Response:
+        status, message, details = _classify(exc)
         ctx.form_state = FormState(
             values=submitted_values(ctx.request.form),
             errors=errors_for_fields(details),
@@ -505,44 +514,41 @@ class GatewayApp:
         return response
 
     def _authenticate(self, ctx: Ctx, api: bool) -> None:
-        token = None
+        """The user of the API's Bearer token or of the page's session cookie. A token that
+        is invalid, or whose session is revoked, is a 401 on the API; a page drops the cookie
+        and goes on signed out (with a CSRF key of its own)."""
         if api:
             header = ctx.request.headers.get("Authorization", "")
-            if header.startswith("Bearer "):
-                token = header[7:].strip()
+            token = header[7:].strip() if header.startswith("Bearer ") else None
         else:
             token = ctx.request.cookies.get(SESSION_COOKIE)
-        if token:
-            try:
-                claims = auth.decode_token(self.settings, token)
-            except auth.InvalidToken:
-                if api:
-                    raise HttpError(401, "Jeton d'accès invalide ou expiré.") from None
-                ctx.delete_cookies.append(SESSION_COOKIE)
-                claims = None
-            if claims is not None:
-                user = directory.session_user_from_row(self._session_row(claims.user_id), claims)
-                if user is not None:
-                    ctx.user = user
-                    ctx.actor = user.actor()
-                    ctx.session_key = claims.token_id
-                elif api:
-                    raise HttpError(401, "Session révoquée ou compte désactivé.")
-                else:
-                    ctx.delete_cookies.append(SESSION_COOKIE)
+        refusal = self._sign_in(ctx, token) if token else None
+        if refusal is not None and api:
+            raise HttpError(401, refusal)
+        if refusal is not None:
+            ctx.delete_cookies.append(SESSION_COOKIE)
         if not api and not ctx.session_key:
             ctx.session_key = ctx.request.cookies.get(CSRF_COOKIE) or ""
             if not ctx.session_key:
                 ctx.session_key = secrets.token_urlsafe(24)
                 ctx.set_cookies.append((CSRF_COOKIE, ctx.session_key, {"samesite": "Strict"}))
 
+    def _sign_in(self, ctx: Ctx, token: str) -> str | None:
+        """Sets the request's user from ``token``; else says why not."""
+        try:
+            claims = auth.decode_token(self.settings, token)
+        except auth.InvalidToken:
+            return "Jeton d'accès invalide ou expiré."
+        user = directory.session_user_from_row(self._session_row(claims.user_id), claims)
+        if user is None:
+            return "Session révoquée ou compte désactivé."
+        ctx.user, ctx.actor, ctx.session_key = user, user.actor(), claims.token_id
+        return None
+
     def _session_row(self, user_id: int):
         def load():
-            session = self.session_factory()
-            try:
+            with self.session_factory() as session:
                 return directory.fetch_session_row(session, user_id)
-            finally:
-                session.close()
 
         return self.sessions.row(user_id, load)
 
@@ -557,18 +563,13 @@ class GatewayApp:
 
     def _refuse_control_characters(self, ctx: Ctx, spec: RouteSpec) -> None:
         """422 for a query string, or the posted fields of a route that has no form model,
-        holding a control character (a form route's fields: ``_control_characters_in``)."""
-        names = boundary.fields_with_controls(ctx.request.args.items(multi=True))
-        if names:
-            raise HttpError(
-                422,
-                f"Le paramètre « {names[0]} » contient un caractère de contrôle non permis.",
-                {name: boundary.CONTROL_MESSAGE for name in names},
-            )
-        if ctx.request.method in STATE_CHANGING and spec.form is None and _posts_fields(ctx):
-            refused = _control_characters_in(ctx.request.form, None)
-            if refused is not None:
-                raise HttpError(422, *refused)
+        holding a control character (a form route's fields: ``_parse_form``)."""
+        _refuse_controls(
+            boundary.fields_with_controls(ctx.request.args.items(multi=True)), "paramètre"
+        )
+        posts_fields = ctx.request.mimetype in (FORM_MIME, "multipart/form-data")
+        if ctx.request.method in STATE_CHANGING and spec.form is None and posts_fields:
+            _refuse_controls(boundary.fields_with_controls(ctx.request.form.items(multi=True)))
 
     def _parse_body(self, ctx: Ctx, model: type[BaseModel]) -> BaseModel:
         if ctx.request.mimetype != "application/json":
@@ -582,47 +583,23 @@ class GatewayApp:
             raise
         except (ValueError, UnicodeDecodeError) as exc:
             raise HttpError(400, "Le corps de la requête n'est pas du JSON valide.") from exc
-        paths = list(boundary.json_paths_with_controls(data))
-        if paths:
-            raise HttpError(
-                422,
-                _control_headline(model, paths[0]),
-                {path: boundary.CONTROL_MESSAGE for path in paths},
-            )
-        try:
-            return model.model_validate(data)
-        except ValidationError as exc:
-            details = error_details(exc, model=model)
-            message = headline_for(model, details, STATUS_MESSAGES[422])
-            raise HttpError(422, message, details) from exc
+        _refuse_controls(list(boundary.json_paths_with_controls(data)), model=model)
+        return _validated(model, data, STATUS_MESSAGES[422])
 
     def _parse_form(self, ctx: Ctx, model: type[BaseModel], headline: str | None = None):
         """The posted fields as ``model``; 422 (``headline``, details by field) when a field
         holds a control character or the model refuses them."""
-        refused = _control_characters_in(ctx.request.form, model)
-        if refused is not None:
-            raise HttpError(422, *refused)
-        try:
-            return model.model_validate(decode(ctx.request.form, model))
-        except ValidationError as exc:
-            raise HttpError(422, headline, error_details(exc, model=model)) from None
+        _refuse_controls(
+            boundary.fields_with_controls(ctx.request.form.items(multi=True)), model=model
+        )
+        return _validated(model, decode(ctx.request.form, model), STATUS_MESSAGES[422], headline)
 
     def _parse_query(self, ctx: Ctx, model: type[BaseModel]) -> BaseModel:
         """The query string as ``model``; 422 with a message per parameter when a value is
-        invalid. An API route refuses parameters it does not know (a misspelt or unsupported
-        filter must not be silently ignored); a page ignores them (its URL also carries its
-        notice)."""
-        if ctx.spec is not None and ctx.spec.api:
-            known = {info.alias or name for name, info in model.model_fields.items()}
-            unknown = [name for name in ctx.request.args if name not in known]
-            if unknown:
-                raise _unknown_parameters(unknown)
-        try:
-            return model.model_validate(decode(ctx.request.args, model))
-        except ValidationError as exc:
-            details = error_details(exc, model=model)
-            headline = headline_for(model, details, "Les critères de la recherche sont invalides.")
-            raise HttpError(422, headline, details) from None
+        invalid (parameters it does not declare: ``_refuse_unknown_parameters``)."""
+        return _validated(
+            model, decode(ctx.request.args, model), "Les critères de la recherche sont invalides."
+        )
 
     def _after(self, ctx: Ctx, response: Response) -> None:
         secure = self.settings.rac_env == "production"
@@ -643,20 +620,13 @@ class GatewayApp:
             response.headers["X-RAC-RPC"] = ", ".join(
                 f"{service}={count}" for service, count in sorted(ctx.rpc_calls.items())
             )
-        response.headers.setdefault("X-Content-Type-Options", "nosniff")
-        response.headers.setdefault("X-Frame-Options", "DENY")
-        response.headers.setdefault("Referrer-Policy", "same-origin")
-        if secure:  # production is served over HTTPS only (behind its TLS proxy)
-            response.headers.setdefault(
-                "Strict-Transport-Security", "max-age=31536000; includeSubDomains"
-            )
-        if response.mimetype == "text/html":
-            response.headers.setdefault(
-                "Content-Security-Policy",
-                "default-src 'self'; img-src 'self' data:; style-src 'self'; "
-                "form-action 'self'; frame-ancestors 'none'; base-uri 'none'; object-src 'none'",
-            )
-            response.headers.setdefault("Cache-Control", "no-store")
+        headers = {
+            **SECURITY_HEADERS,
+            **(HTTPS_HEADERS if secure else {}),  # production is served over HTTPS only
+            **(PAGE_HEADERS if response.mimetype == "text/html" else {}),
+        }
+        for name, value in headers.items():
+            response.headers.setdefault(name, value)
         if ctx.request.method in STATE_CHANGING and ctx.request.path not in ("/healthz",):
             self._audit(ctx, response.status_code)
             # Read your own writes (a logout, a password change) in this process at once;
@@ -664,24 +634,21 @@ class GatewayApp:
             self.sessions.invalidate()
 
     def _audit(self, ctx: Ctx, status: int) -> None:
-        session = self.session_factory()
-        try:
-            directory.record_audit(
-                session,
-                actor=ctx.actor,
-                method=ctx.request.method,
-                path=loggable_path(ctx.request.path),
-                action=ctx.spec.endpoint if ctx.spec else "unknown",
-                status=status,
-                ip=ctx.client_ip(),
-                correlation_id=ctx.correlation_id,
-            )
-            session.commit()
-        except Exception:
-            log.exception("could not write the audit log")
-            session.rollback()
-        finally:
-            session.close()
+        with self.session_factory() as session:  # closing it rolls back a failed write
+            try:
+                directory.record_audit(
+                    session,
+                    actor=ctx.actor,
+                    method=ctx.request.method,
+                    path=loggable_path(ctx.request.path),
+                    action=ctx.spec.endpoint if ctx.spec else "unknown",
+                    status=status,
+                    ip=ctx.client_ip(),
+                    correlation_id=ctx.correlation_id,
+                )
+                session.commit()
+            except Exception:
+                log.exception("could not write the audit log")
 
     # -- errors ----------------------------------------------------------------------
 
@@ -704,17 +671,12 @@ class GatewayApp:
             )
         api = ctx.spec.api if ctx.spec else ctx.request.path.startswith("/api/")
         if api:
-            response = json_response(
-                {
-                    "error": {
-                        "code": ERROR_CODES.get(status, "error"),
-                        "message": message,
-                        "details": details,
-                    }
-                },
-                status,
-            )
-            return _retry_after(response, exc, status)
+            error = {
+                "code": ERROR_CODES.get(status, "error"),
+                "message": message,
+                "details": details,
+            }
+            return _retry_after(json_response({"error": error}, status), exc, status)
         try:
             response = ctx.render(
                 "error.html.j2", status=status, status_code=status, message=message, details=details
@@ -749,48 +711,59 @@ def loggable_path(path: str) -> str:
     return SECRET_IN_PATH.sub(r"\1[masqué]", path)
 
 
-def _unknown_parameters(names: list[str]) -> HttpError:
-    return HttpError(
-        422,
-        f"Le paramètre « {names[0]} » n'est pas reconnu par cette opération.",
-        {name: "Paramètre inconnu." for name in names},
-    )
+def _refuse_unknown_parameters(args, model: type[BaseModel] | None) -> None:
+    """422 for an API route's query parameter that its query ``model`` (if any) does not
+    declare: a misspelt or unsupported filter must not be silently ignored (a page ignores
+    them: its URL also carries its notice)."""
+    known = {info.alias or name for name, info in model.model_fields.items()} if model else ()
+    unknown = [name for name in args if name not in known]
+    if unknown:
+        raise HttpError(
+            422,
+            f"Le paramètre « {unknown[0]} » n'est pas reconnu par cette opération.",
+            {name: "Paramètre inconnu." for name in unknown},
+        )
 
 
-def _posts_fields(ctx: Ctx) -> bool:
-    return ctx.request.mimetype in ("application/x-www-form-urlencoded", "multipart/form-data")
+def _refuse_controls(names: list[str], noun: str = "champ", model=None) -> None:
+    """422 naming the first of the fields (query parameters, JSON paths) ``names`` that hold
+    a control character (by its French title when ``model`` has one), each in the details."""
+    if names:
+        label = label_of(model, names[0]) or names[0]
+        raise HttpError(
+            422,
+            f"Le {noun} « {label} » contient un caractère de contrôle non permis.",
+            {name: boundary.CONTROL_MESSAGE for name in names},
+        )
 
 
-def _control_headline(model: type[BaseModel] | None, path: str) -> str:
-    label = label_of(model, path) or path
-    return f"Le champ « {label} » contient un caractère de contrôle non permis."
-
-
-def _control_characters_in(form, model: type[BaseModel] | None) -> tuple[str, dict] | None:
-    """(headline, details by field) when a posted field holds a control character."""
-    names = boundary.fields_with_controls(form.items(multi=True))
-    if not names:
-        return None
-    return _control_headline(model, names[0]), {n: boundary.CONTROL_MESSAGE for n in names}
+def _validated(model: type[BaseModel], data, default: str, headline: str | None = None):
+    """``data`` as ``model``, or 422 with a message per field under ``headline`` (a page
+    form's « Certains champs sont à corriger. »), else the model's own refusal headline or
+    ``default``."""
+    try:
+        return model.model_validate(data)
+    except ValidationError as exc:
+        details = error_details(exc, model=model)
+        raise HttpError(422, headline or headline_for(model, details, default), details) from None
 
 
 def _classify(exc: Exception) -> tuple[int, str, Any]:
+    """(status, message, details) of any error: the one place that decides what a refusal,
+    an unavailable service or a bug answers."""
     if isinstance(exc, HttpError):
         return exc.status, exc.message, exc.details
     if isinstance(exc, DomainError):
-        status = {"too_many_requests": 429}.get(exc.code, exc.http_status)
-        return status, exc.message, exc.details
-    if isinstance(exc, RpcUnavailable) or database_unavailable(exc):
-        return 503, STATUS_MESSAGES[503], {}
-    if isinstance(exc, RpcTimeout):
-        return 504, STATUS_MESSAGES[504], {}
-    if isinstance(exc, RequestEntityTooLarge):
-        return 413, STATUS_MESSAGES[413], {}
-    if isinstance(exc, HTTPException) and exc.code and exc.code < 500:
-        return exc.code, STATUS_MESSAGES.get(exc.code, "Requête refusée."), {}
-    if isinstance(exc, RpcRemoteError):
-        return 500, STATUS_MESSAGES[500], {}
-    return 500, STATUS_MESSAGES[500], {}
+        return STATUS_OF_CODE.get(exc.code, 400), exc.message, exc.details
+    if isinstance(exc, RpcUnavailable) or database_unavailable(exc):  # load shed
+        status = 503
+    elif isinstance(exc, RpcTimeout):
+        status = 504
+    elif isinstance(exc, HTTPException) and exc.code and exc.code < 500:  # 413 too
+        status = exc.code
+    else:  # a bug, or a service's (RpcRemoteError)
+        status = 500
+    return status, STATUS_MESSAGES.get(status, "Requête refusée."), {}
 
 
 def raw_json_response(payload: Any, status: int = 200) -> Response:
@@ -807,9 +780,3 @@ def json_response(payload: Any, status: int = 200) -> Response:
         status=status,
         mimetype="application/json",
     )
-
-
-def _role_labels() -> dict:
-    from rac_shared.actor import ROLE_LABELS
-
-    return {role.value: label for role, label in ROLE_LABELS.items()}

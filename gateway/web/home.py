@@ -20,24 +20,12 @@ SERVICE_LABELS = {
 
 def role_actions(actor: Actor) -> list[dict]:
     """Links that are always offered to a role, whatever the state of the data."""
-    actions = [{"label": "Consulter vos messages", "url": "/messages"}]
     if actor.is_ministry:
-        actions.insert(
-            0,
-            {
-                "label": "Consulter les établissements et organisations du réseau",
-                "url": "/organisations",
-            },
-        )
+        label, url = "Consulter les établissements et organisations du réseau", "/organisations"
     else:
-        actions.insert(
-            0,
-            {
-                "label": "Consulter la fiche de votre organisation",
-                "url": f"/organisations/{actor.organisation_id}",
-            },
-        )
-    return actions
+        label = "Consulter la fiche de votre organisation"
+        url = f"/organisations/{actor.organisation_id}"
+    return [{"label": label, "url": url}, {"label": "Consulter vos messages", "url": "/messages"}]
 
 
 def gather_next_actions(ctx) -> tuple[list[NextAction], list[str]]:

@@ -59,10 +59,10 @@ class Pager:
 
 
 def pager(ctx: Ctx, page: Page, cursor: str = CURSOR) -> Pager:
-    # (``cursor``: the page's name of the cursor parameter, ``curseur`` or ``cursor``)
     """The links of a list's page: the next page (the same query with the next cursor), back
     to the first page when this one is not, and the exports' query (every filter and the
-    sort, no cursor: an export has every row)."""
+    sort, no cursor: an export has every row). ``cursor``: the page's name of the cursor
+    parameter, ``curseur`` or ``cursor``."""
     args = [(k, v) for k, v in ctx.request.args.items(multi=True) if k not in (cursor, "fait")]
     path = ctx.request.path
     query = urlencode(args)

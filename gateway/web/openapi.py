@@ -28,39 +28,29 @@ ERROR_SCHEMA = {
 }
 
 
+REF = "#/components/schemas/{model}"
+ERROR_RESPONSE = {
+    "description": "Erreur",
+    "content": {"application/json": {"schema": {"$ref": "#/components/schemas/Error"}}},
+}
+PATH_PARAMETER = re.compile(r"<(?:(\w+):)?(\w+)>")  # werkzeug's ``<int:plan_id>``
+
+
 @lru_cache
 def openapi_document() -> dict:
     schemas: dict = {"Error": ERROR_SCHEMA}
     paths: dict = {}
     refs = _model_refs(schemas)
-    for spec in REGISTRY:
-        if not spec.api:
-            continue
-        path = re.sub(r"<(?:\w+:)?(\w+)>", r"{\1}", spec.path)
+    for spec in (spec for spec in REGISTRY if spec.api):
         params = [
-            {
-                "name": name,
-                "in": "path",
-                "required": True,
-                "schema": {"type": "integer" if conv == "int" else "string"},
-            }
-            for conv, name in re.findall(r"<(?:(\w+):)?(\w+)>", spec.path)
-        ]
+            {"name": name, "in": "path", "required": True,
+             "schema": {"type": "integer" if converter == "int" else "string"}}
+            for converter, name in PATH_PARAMETER.findall(spec.path)
+        ]  # fmt: skip
         if spec.query is not None:
             params += _query_parameters(spec.query, schemas)
         for method in spec.methods:
-            operation: dict = {
-                "operationId": spec.endpoint,
-                "summary": spec.summary,
-                "responses": {
-                    "default": {
-                        "description": "Erreur",
-                        "content": {
-                            "application/json": {"schema": {"$ref": "#/components/schemas/Error"}}
-                        },
-                    },
-                },
-            }
+            operation: dict = {"operationId": spec.endpoint, "summary": spec.summary}
             if params:
                 operation["parameters"] = params
             if spec.access != PUBLIC:
@@ -75,23 +65,10 @@ def openapi_document() -> dict:
                 }
             elif spec.files:
                 operation["requestBody"] = _multipart_body(spec, schemas)
-            if spec.response is not None:
-                answer = {
-                    "description": "Succès",
-                    "content": {
-                        "application/json": {"schema": refs[spec.response]},
-                        **_exports(spec.query),
-                    },
-                }
-            elif (files := _file_content(spec.path, method)) is not None:
-                answer = {"description": "Fichier", "content": files}
-            else:
-                answer = {
-                    "description": "Succès",
-                    "content": {"application/json": {"schema": {}}},
-                }
-            for status in spec.statuses:
-                operation["responses"][str(status)] = answer
+            answer = _success(spec, method, refs)
+            operation["responses"] = {"default": ERROR_RESPONSE}
+            operation["responses"].update((str(status), answer) for status in spec.statuses)
+            path = PATH_PARAMETER.sub(r"{\2}", spec.path)
             paths.setdefault(path, {})[method.lower()] = operation
     return {
         "openapi": "3.1.0",
@@ -110,10 +87,28 @@ def openapi_document() -> dict:
     }
 
 
+def _success(spec, method: str, refs: dict) -> dict:
+    """What a success answers: the reply model's JSON (or the file a query asks for
+    instead), a file, or JSON the route does not describe."""
+    if spec.response is not None:
+        content = {"application/json": {"schema": refs[spec.response]}, **_exports(spec.query)}
+        return {"description": "Succès", "content": content}
+    files = _file_content(spec.path, method)
+    if files is not None:
+        return {"description": "Fichier", "content": files}
+    return {"description": "Succès", "content": {"application/json": {"schema": {}}}}
+
+
+def _schema(model, schemas: dict) -> dict:
+    """``model``'s JSON schema, its nested models added to ``schemas``."""
+    schema = model.model_json_schema(ref_template=REF)
+    schemas.update(schema.pop("$defs", {}))
+    return schema
+
+
 def _query_parameters(model, schemas: dict) -> list[dict]:
     """A route's query model as optional (or required) query parameters."""
-    schema = model.model_json_schema(ref_template="#/components/schemas/{model}")
-    schemas.update(schema.pop("$defs", {}))
+    schema = _schema(model, schemas)
     required = set(schema.get("required", []))
     return [
         {"name": name, "in": "query", "required": name in required, "schema": field}
@@ -126,10 +121,9 @@ def _exports(query) -> dict:
     info = query.model_fields.get("format") if query is not None else None
     if info is None:
         return {}
-    values = [v for a in typing.get_args(info.annotation) for v in typing.get_args(a)] or list(
-        typing.get_args(info.annotation)
-    )
-    return {FORMAT_MIMES[v]: {"schema": {"type": "string"}} for v in values if v in FORMAT_MIMES}
+    annotation = info.annotation  # Literal["csv", "pdf"], or optional: Literal["csv"] | None
+    values = {v for a in (annotation, *typing.get_args(annotation)) for v in typing.get_args(a)}
+    return {mime: {"schema": {"type": "string"}} for v, mime in FORMAT_MIMES.items() if v in values}
 
 
 def _multipart_body(spec, schemas: dict) -> dict:
@@ -137,8 +131,7 @@ def _multipart_body(spec, schemas: dict) -> dict:
     schema-driven client (and fuzzer) sends real uploads."""
     schema = {"type": "object", "properties": {}, "required": []}
     if spec.form is not None:
-        schema = spec.form.model_json_schema(ref_template="#/components/schemas/{model}")
-        schemas.update(schema.pop("$defs", {}))
+        schema = _schema(spec.form, schemas)
         schema.pop("additionalProperties", None)  # a multipart body also carries its files
         schema.setdefault("properties", {})
         schema["required"] = list(schema.get("required", []))
@@ -182,9 +175,6 @@ def _model_refs(schemas: dict) -> dict:
     instead of the last one silently replacing the first.
     """
     models = list(dict.fromkeys(m for s in REGISTRY if s.api for m in (s.body, s.response) if m))
-    keys, definitions = models_json_schema(
-        [(model, "validation") for model in models],
-        ref_template="#/components/schemas/{model}",
-    )
+    keys, definitions = models_json_schema([(m, "validation") for m in models], ref_template=REF)
     schemas.update(definitions.get("$defs", {}))
     return {model: keys[(model, "validation")] for model in models}

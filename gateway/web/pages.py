@@ -33,6 +33,7 @@ from rac_shared.contracts.notifications import Preferences
 from rac_shared.french import named
 
 STATIC_DIR = Path(__file__).resolve().parent.parent / "static"
+KIND_NAMES = {kind.value: label for kind, label in KIND_LABELS.items()}  # by the directory's
 
 
 class LoginForm(TokenRequest):
@@ -71,16 +72,13 @@ def login_form(ctx: Ctx) -> Response:
 def login(ctx: Ctx, form: LoginForm) -> Response:
     with password_checked(ctx, form.email, form.password) as user:
         # The session cookie, or first the second factor's page.
-        response = start_page_session(ctx, user, safe_next(form.suite))
-    return response
+        return start_page_session(ctx, user, safe_next(form.suite))
 
 
 @route("/deconnexion", methods=("POST",), access=SIGNED_IN)
 def logout(ctx: Ctx) -> Response:
-    with ctx.db() as session:
-        user = session.get(User, ctx.user.id)
-        directory.revoke_sessions(user)
-        session.commit()
+    with ctx.transaction() as session:
+        directory.revoke_sessions(session.get(User, ctx.user.id))
     ctx.delete_cookies.append(SESSION_COOKIE)
     return ctx.done("/connexion", "deconnecte")
 
@@ -100,9 +98,8 @@ def password_forgotten_form(ctx: Ctx) -> Response:
 
 @post("/mot-de-passe/oubli", PasswordResetRequest, password_forgotten_form, PUBLIC)
 def password_forgotten(ctx: Ctx, form: PasswordResetRequest) -> Response:
-    with ctx.db() as session:
+    with ctx.transaction() as session:
         directory.request_password_reset(session, ctx.settings, form.email)
-        session.commit()
     return ctx.render("password_forgotten.html.j2", sent=True, email=form.email, form=ctx.form())
 
 
@@ -127,7 +124,7 @@ def organisations_page(ctx: Ctx) -> Response:
     return ctx.render(
         "organisations.html.j2",
         organisations=organisations,
-        kind_labels={k.value: v for k, v in KIND_LABELS.items()},
+        kind_labels=KIND_NAMES,
         kinds=list(OrganisationKind),
         selected=selected,
     )
@@ -144,7 +141,7 @@ def organisation_page(ctx: Ctx, organisation_id: int) -> Response:
         organisation=organisation,
         members=members,
         enrolled=enrolled,
-        kind_labels={k.value: v for k, v in KIND_LABELS.items()},
+        kind_labels=KIND_NAMES,
         named=named(organisation),
         may_edit_article=directory.may_edit_article(ctx.actor, organisation_id),
         form=ctx.form(

@@ -170,8 +170,7 @@ def _register(service, row: Api, verb, path, argument, body, query, response, su
             reply = {row.wrap: reply}
         return raw_json_response(reply, row.status)
 
-    handler.__name__ = row.endpoint
-    handler.__qualname__ = row.endpoint
+    handler.__name__ = handler.__qualname__ = row.endpoint
     route(
         path,
         methods=(verb,),

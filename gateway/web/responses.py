@@ -42,19 +42,10 @@ def download(ctx, content: bytes, filename: str, mime: str, inline: bool = False
 
 
 def document(ctx, reply, inline: bool = False) -> Response:
-    """A service's document (``filename``, ``mime``, ``content_b64``) as a download."""
-    get = (
-        reply.get
-        if isinstance(reply, dict)
-        else lambda key, default=None: getattr(reply, key, default)
-    )
-    return download(
-        ctx,
-        base64.b64decode(get("content_b64")),
-        get("filename"),
-        get("mime") or "application/pdf",
-        inline=inline,
-    )
+    """A service's document (a reply with ``filename``, ``mime``, ``content_b64``: a
+    ``FileReply``, a plan's file, an attachment) as a download."""
+    content = base64.b64decode(reply.content_b64)
+    return download(ctx, content, reply.filename, reply.mime or PDF_MIME, inline=inline)
 
 
 def csv_download(ctx, text: str, filename: str) -> Response:

@@ -47,8 +47,21 @@ ACCEPTANCE_DEFINITION = (
 
 @dataclass(frozen=True)
 class Column:
+    """A column of a figure's table: its header, how its cells read (``kind``), the item's
+    attribute or the function that gives its cell, and whether the chart draws it as a
+    series (``plot``: under its header, or the shorter label given)."""
+
     header: str
     kind: str = "text"  # text | count | money | percent | date
+    value: str | Callable[[Any], Any] = ""
+    plot: bool | str = False
+
+    def of(self, item) -> Any:
+        return getattr(item, self.value) if isinstance(self.value, str) else self.value(item)
+
+
+# The first column of the figures by month.
+MONTH = Column("Mois", value=lambda m: charts.month_label(m.month))
 
 
 @dataclass
@@ -66,6 +79,32 @@ class Section:
     notes: list[str] = field(default_factory=list)
     empty: str = "Aucune donnée pour le moment."
     summary: dict = field(default_factory=dict)  # JSON extras (rates, totals)
+
+    def tabulate(self, items, *columns: Column) -> None:
+        """The table: a row per item, a cell per column."""
+        self.columns = list(columns)
+        self.rows = [[c.of(item) for c in columns] for item in items]
+
+    def draw(self, description: str, *, title=None, categories=None, series=None, **options):
+        """The chart (``graphique-{slug}``, titled as the section unless ``title``): by
+        default a category per row of the table (its first cell) and a series per column
+        the chart draws (``Column.plot``), so that the chart and its table agree."""
+        if categories is None:
+            categories = [row[0] for row in self.rows]
+        if series is None:
+            series = [
+                charts.Series(c.header if c.plot is True else c.plot, [r[i] for r in self.rows])
+                for i, c in enumerate(self.columns)
+                if c.plot
+            ]
+        self.chart = charts.Chart(
+            f"graphique-{self.slug}",
+            title or self.title,
+            description,
+            categories,
+            series,
+            **options,
+        )
 
     @property
     def svg(self) -> Markup:
@@ -174,14 +213,15 @@ def figure(slug: str, title: str, service: str, intro: str, part: str | None = N
 def applications_section(section: Section, data: ApplicationsFigures) -> None:
     statuses, calls = data.statuses, data.applications_per_call
     shown = [s for s in statuses if any(c.counts.get(s.key, 0) for c in calls)]
-    section.columns = [
-        Column("Appel d'intérêt"),
-        *(Column(s.label, "count") for s in statuses),
-        Column("Total", "count"),
-    ]
-    section.rows = [
-        [c.call_title, *[c.counts.get(s.key, 0) for s in statuses], c.total] for c in calls
-    ]
+    section.tabulate(
+        calls,
+        Column("Appel d'intérêt", value="call_title"),
+        *(
+            Column(s.label, "count", lambda c, key=s.key: c.counts.get(key, 0), s in shown)
+            for s in statuses
+        ),
+        Column("Total", "count", "total"),
+    )
     section.facts = [("Demandes, tous appels confondus", charts.fr_number(data.total))]
     section.empty = "Aucun appel d'intérêt publié pour le moment."
 
@@ -195,13 +235,10 @@ def applications_section(section: Section, data: ApplicationsFigures) -> None:
             f" ({', '.join(parts)})" if call.total else ""
         )
 
-    section.chart = charts.Chart(
-        "graphique-demandes",
-        "Demandes de reconnaissance par appel d'intérêt et par statut",
+    section.draw(
         "Barres empilées, une par appel d'intérêt. "
         + ("; ".join(described(c) for c in calls) or "Aucune demande."),
-        [c.call_title for c in calls],
-        [charts.Series(s.label, [c.counts.get(s.key, 0) for c in calls]) for s in shown],
+        title="Demandes de reconnaissance par appel d'intérêt et par statut",
         kind="stacked",
         horizontal=True,
         value_axis_label="Nombre de demandes",
@@ -217,18 +254,17 @@ def applications_section(section: Section, data: ApplicationsFigures) -> None:
 )
 def scoring_section(section: Section, data: ScoringFigures) -> None:
     orders, maximum = data.ceracs_per_order, data.max_per_order
-    section.columns = [Column("Ordre d'enseignement"), Column("CERAC désignés", "count")]
-    section.rows = [[o.label, o.count] for o in orders]
+    section.tabulate(
+        orders,
+        Column("Ordre d'enseignement", value="label"),
+        Column("CERAC désignés", "count", "count", plot=True),
+    )
     section.facts = [("CERAC désignés", charts.fr_number(data.total))]
     section.summary = {"max_per_order": maximum}
-    section.chart = charts.Chart(
-        "graphique-cerac",
-        "CERAC désignés par ordre d'enseignement",
+    section.draw(
         "Barres verticales. "
         + "; ".join(f"{o.label} : {charts.fr_number(o.count)}" for o in orders)
         + f". Ligne pointillée : maximum de {maximum} par ordre.",
-        [o.label for o in orders],
-        [charts.Series("CERAC désignés", [o.count for o in orders])],
         value_axis_label="Nombre de CERAC",
         reference_line=(maximum, f"Maximum : {maximum} par ordre"),
     )
@@ -244,13 +280,13 @@ def scoring_section(section: Section, data: ScoringFigures) -> None:
 )
 def plans_section(section: Section, data: PlanFigures) -> None:
     months, acceptance = data.per_month, data.acceptance
-    section.columns = [
-        Column("Mois"),
-        Column("Offres émises", "count"),
-        Column("Acceptées", "count"),
-        Column("Caduques", "count"),
-    ]
-    section.rows = [[charts.month_label(m.month), m.issued, m.accepted, m.lapsed] for m in months]
+    section.tabulate(
+        months,
+        MONTH,
+        Column("Offres émises", "count", "issued", plot="Émises"),
+        Column("Acceptées", "count", "accepted", plot=True),
+        Column("Caduques", "count", "lapsed", plot=True),
+    )
     rate_text = (
         f"{charts.fr_percent(acceptance.rate)} ({_plural(acceptance.accepted, 'acceptée')}, "
         f"{_plural(acceptance.lapsed, 'caduque')}, {_plural(acceptance.declined, 'refusée')})"
@@ -260,9 +296,7 @@ def plans_section(section: Section, data: PlanFigures) -> None:
     section.facts = [("Taux d'acceptation", rate_text)]
     section.notes = [ACCEPTANCE_DEFINITION]
     section.summary = {"acceptance": acceptance.model_dump()}
-    section.chart = charts.Chart(
-        "graphique-plans",
-        "Offres de plans émises, acceptées et caduques par mois",
+    section.draw(
         "Barres groupées par mois (émises, acceptées, caduques). "
         + "; ".join(
             f"{charts.month_label(m.month)} : {_plural(m.issued, 'émise')}, "
@@ -270,12 +304,7 @@ def plans_section(section: Section, data: PlanFigures) -> None:
             for m in months
         )
         + f". Taux d'acceptation : {rate_text}.",
-        [charts.month_label(m.month) for m in months],
-        [
-            charts.Series("Émises", [m.issued for m in months]),
-            charts.Series("Acceptées", [m.accepted for m in months]),
-            charts.Series("Caduques", [m.lapsed for m in months]),
-        ],
+        title="Offres de plans émises, acceptées et caduques par mois",
         value_axis_label="Nombre d'offres",
         labels=len(months) <= 12,
     )
@@ -291,23 +320,19 @@ def plans_section(section: Section, data: PlanFigures) -> None:
 )
 def candidates_section(section: Section, data: PlanFigures) -> None:
     programs = data.candidates_per_program
-    section.columns = [
-        Column("Code du programme"),
-        Column("Programme"),
-        Column("Plans acceptés", "count"),
-        Column("Candidats-travailleurs", "count"),
-        Column("Abandons", "count"),
-    ]
-    section.rows = [
-        [p.program_code, p.program_title, p.plans, p.candidates, p.abandoned] for p in programs
-    ]
+    section.tabulate(
+        programs,
+        Column("Code du programme", value="program_code"),
+        Column("Programme", value="program_title"),
+        Column("Plans acceptés", "count", "plans"),
+        Column("Candidats-travailleurs", "count", "candidates"),
+        Column("Abandons", "count", "abandoned"),
+    )
     section.facts = [
         ("Candidats-travailleurs", charts.fr_number(sum(p.candidates for p in programs)))
     ]
-    top = programs[:TOP_PROGRAMS]
-    section.chart = charts.Chart(
-        "graphique-candidats",
-        "Candidats-travailleurs par programme",
+    top = programs[:TOP_PROGRAMS]  # the chart's; the table has them all
+    section.draw(
         "Barres horizontales, une par programme"
         + (
             f" (les {TOP_PROGRAMS} premiers; le tableau les donne tous)"
@@ -316,8 +341,8 @@ def candidates_section(section: Section, data: PlanFigures) -> None:
         )
         + ". "
         + "; ".join(f"{p.program_code} {p.program_title} : {p.candidates}" for p in top),
-        [f"{p.program_code} — {p.program_title}"[:60] for p in top],
-        [charts.Series("Candidats-travailleurs", [p.candidates for p in top])],
+        categories=[f"{p.program_code} — {p.program_title}"[:60] for p in top],
+        series=[charts.Series("Candidats-travailleurs", [p.candidates for p in top])],
         horizontal=True,
         value_axis_label="Nombre de candidats-travailleurs",
     )
@@ -333,13 +358,13 @@ def candidates_section(section: Section, data: PlanFigures) -> None:
 )
 def billing_section(section: Section, data: BillingFigures) -> None:
     months, totals = data.per_month, data.totals
-    section.columns = [
-        Column("Mois"),
-        Column("Facturé", "money"),
-        Column("Crédité", "money"),
-        Column("Payé", "money"),
-    ]
-    section.rows = [[charts.month_label(m.month), m.invoiced, m.credited, m.paid] for m in months]
+    section.tabulate(
+        months,
+        MONTH,
+        Column("Facturé", "money", "invoiced", plot=True),
+        Column("Crédité", "money", "credited"),
+        Column("Payé", "money", "paid", plot=True),
+    )
     section.facts = [
         ("Total facturé", money(totals.invoiced)),
         ("Total payé", money(totals.paid)),
@@ -349,19 +374,12 @@ def billing_section(section: Section, data: BillingFigures) -> None:
         "totals": totals.model_dump(mode="json"),
         "outstanding": str(data.outstanding),
     }
-    section.chart = charts.Chart(
-        "graphique-facturation",
-        "Montants facturés et payés par mois",
+    section.draw(
         "Courbes par mois : facturé (trait plein) et payé (tirets). "
         + "; ".join(
             f"{charts.month_label(m.month)} : facturé {money(m.invoiced)}, payé {money(m.paid)}"
             for m in months
         ),
-        [charts.month_label(m.month) for m in months],
-        [
-            charts.Series("Facturé", [m.invoiced for m in months]),
-            charts.Series("Payé", [m.paid for m in months]),
-        ],
         kind="line",
         unit="money",
         value_axis_label="Montant",
@@ -380,19 +398,16 @@ def billing_section(section: Section, data: BillingFigures) -> None:
 )
 def funding_section(section: Section, data: FundingFigures) -> None:
     cap, year = data.cap, data.fiscal_year
-    section.columns = [
-        Column("CERAC"),
-        Column("Plafond de fonctionnement", "money"),
-        Column("Fonctionnement alloué", "money"),
-        Column("Projets approuvés (hors plafond)", "money"),
-        Column("Versé", "money"),
-        Column("Retenu jusqu'à une reddition acceptée", "money"),
-        Column("Reste à verser", "money"),
-    ]
-    section.rows = [
-        [c.name, c.cap, c.operating_allocated, c.projects_approved, c.paid, c.held, c.remaining]
-        for c in data.ceracs
-    ]
+    section.tabulate(
+        data.ceracs,
+        Column("CERAC", value="name"),
+        Column("Plafond de fonctionnement", "money", "cap"),
+        Column("Fonctionnement alloué", "money", "operating_allocated", plot=True),
+        Column("Projets approuvés (hors plafond)", "money", "projects_approved", plot=True),
+        Column("Versé", "money", "paid"),
+        Column("Retenu jusqu'à une reddition acceptée", "money", "held"),
+        Column("Reste à verser", "money", "remaining"),
+    )
     section.facts = [("Exercice financier", year)]
     if cap:
         section.facts.append(("Plafond annuel de fonctionnement par CERAC", money(cap)))
@@ -406,9 +421,7 @@ def funding_section(section: Section, data: FundingFigures) -> None:
         "totals": data.totals.model_dump(mode="json"),
     }
     section.empty = "Aucun CERAC financé pour cet exercice."
-    section.chart = charts.Chart(
-        "graphique-financement",
-        f"Financement alloué par CERAC par rapport au plafond annuel ({year})",
+    section.draw(
         "Barres horizontales empilées, une par CERAC : fonctionnement alloué, puis projets "
         "de développement approuvés hors plafond. "
         + "; ".join(
@@ -417,13 +430,7 @@ def funding_section(section: Section, data: FundingFigures) -> None:
             for c in data.ceracs
         )
         + (f". Ligne pointillée : plafond de {money(cap)}." if cap else "."),
-        [c.name for c in data.ceracs],
-        [
-            charts.Series("Fonctionnement alloué", [c.operating_allocated for c in data.ceracs]),
-            charts.Series(
-                "Projets approuvés (hors plafond)", [c.projects_approved for c in data.ceracs]
-            ),
-        ],
+        title=f"Financement alloué par CERAC par rapport au plafond annuel ({year})",
         kind="stacked",
         horizontal=True,
         unit="money",
@@ -443,13 +450,13 @@ def funding_section(section: Section, data: FundingFigures) -> None:
 )
 def reporting_section(section: Section, data: ReportingFigures) -> None:
     late = data.late_reports
-    section.columns = [
-        Column("CERAC"),
-        Column("Période ou mandat spécial"),
-        Column("Date d'échéance", "date"),
-        Column("Jours de retard", "count"),
-    ]
-    section.rows = [[r.organisation_name, r.period_label, r.due_date, r.days_late] for r in late]
+    section.tabulate(
+        late,
+        Column("CERAC", value="organisation_name"),
+        Column("Période ou mandat spécial", value="period_label"),
+        Column("Date d'échéance", "date", "due_date"),
+        Column("Jours de retard", "count", "days_late"),
+    )
     statuses = [(s.label, s.count) for s in data.reports_by_status]
     statuses.append(("En retard (non déposées à l'échéance)", len(late)))
     section.facts = [("Redditions en retard", charts.fr_number(len(late)))]
@@ -459,14 +466,13 @@ def reporting_section(section: Section, data: ReportingFigures) -> None:
         "late": [r.model_dump(mode="json") for r in late],
         "support": [s.model_dump(mode="json") for s in data.support_requests],
     }
-    section.chart = charts.Chart(
-        "graphique-redditions",
-        "Redditions de comptes par état",
+    section.draw(  # the states, of which the table details the late ones
         "Barres verticales, une par état. "
         + "; ".join(f"{label} : {charts.fr_number(n)}" for label, n in statuses)
         + ".",
-        [label for label, _ in statuses],
-        [charts.Series("Redditions", [n for _, n in statuses])],
+        title="Redditions de comptes par état",
+        categories=[label for label, _ in statuses],
+        series=[charts.Series("Redditions", [n for _, n in statuses])],
         value_axis_label="Nombre de redditions",
     )
 
@@ -482,32 +488,25 @@ def reporting_section(section: Section, data: ReportingFigures) -> None:
 )
 def support_section(section: Section, data: ReportingFigures) -> None:
     rows, totals = data.support_requests, data.support_totals
-    section.columns = [
-        Column("CERAC"),
-        Column("Demandes reçues", "count"),
-        Column("Demandes répondues", "count"),
-    ]
-    section.rows = [[r.organisation_name, r.received, r.answered] for r in rows]
+    section.tabulate(
+        rows,
+        Column("CERAC", value="organisation_name"),
+        Column("Demandes reçues", "count", "received", plot="Reçues"),
+        Column("Demandes répondues", "count", "answered", plot="Répondues"),
+    )
     section.facts = [
         ("Demandes reçues", charts.fr_number(totals.received)),
         ("Demandes répondues", charts.fr_number(totals.answered)),
     ]
     section.empty = "Aucun CERAC désigné pour le moment."
     section.summary = {"totals": totals.model_dump()}
-    section.chart = charts.Chart(
-        "graphique-soutien",
-        "Demandes de soutien reçues et répondues par CERAC",
+    section.draw(
         "Barres horizontales groupées, deux par CERAC (reçues, répondues). "
         + "; ".join(
             f"{r.organisation_name} : {_plural(r.received, 'reçue')}, "
             f"{_plural(r.answered, 'répondue')}"
             for r in rows
         ),
-        [r.organisation_name for r in rows],
-        [
-            charts.Series("Reçues", [r.received for r in rows]),
-            charts.Series("Répondues", [r.answered for r in rows]),
-        ],
         horizontal=True,
         value_axis_label="Nombre de demandes",
     )
