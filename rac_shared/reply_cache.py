@@ -33,7 +33,7 @@ from collections import OrderedDict
 from typing import Any
 
 from pydantic import BaseModel
-from sqlalchemy import BigInteger, Column, Integer, MetaData, Table, text
+from sqlalchemy import BigInteger, Column, Integer, MetaData, Table
 
 from rac_shared.clock import clock
 
@@ -51,11 +51,18 @@ def install_generation_table(metadata: MetaData) -> None:
     )
 
 
+GENERATION_SQL = f"SELECT n FROM {GENERATION_TABLE} WHERE id = 1"
+
+
 def read_generation(session) -> int | None:
-    """The database's current generation; None where it keeps none (SQLite)."""
-    if session.get_bind().dialect.name != "postgresql":
+    """The database's current generation; None where it keeps none (SQLite). Read on a
+    connection of the session's pool in autocommit: one round trip, no transaction to open
+    and close around a single read."""
+    engine = session.get_bind()
+    if engine.dialect.name != "postgresql":
         return None
-    return session.execute(text(f"SELECT n FROM {GENERATION_TABLE} WHERE id = 1")).scalar()
+    with engine.connect().execution_options(isolation_level="AUTOCOMMIT") as connection:
+        return connection.exec_driver_sql(GENERATION_SQL).scalar()
 
 
 class Serialised:
@@ -66,6 +73,21 @@ class Serialised:
 
     def __init__(self, value: Any):
         self.value = value
+
+
+class KeptReply(dict):
+    """A kept reply (a JSON object) with its JSON text, encoded once when it was kept: the
+    service's responder sends the text as it is (``rac_shared.rpc.LightResponder``)."""
+
+    __slots__ = ("json",)
+
+    @classmethod
+    def of(cls, reply: dict) -> KeptReply:
+        from kombu.utils.json import dumps
+
+        kept = cls(reply)
+        kept.json = dumps(reply)
+        return kept
 
 
 class Replies:
@@ -110,14 +132,15 @@ def cached_reply(method):
 
     @functools.wraps(method)
     def read(self, **values):
-        with self.db.begin():
-            generation = read_generation(self.db)
+        generation = read_generation(self.db)
         if generation is None:
             return method(self, **values)
         key = _key(values)
         reply = replies.get(key, generation)
         if reply is None:
             reply = signature.dump_reply(method(self, **values))
+            if isinstance(reply, dict):
+                reply = KeptReply.of(reply)
             replies.put(key, generation, reply)
         return Serialised(reply)
 

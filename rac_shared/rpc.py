@@ -20,6 +20,7 @@ from __future__ import annotations
 
 import functools
 import inspect
+import sys
 import typing
 from typing import Any
 
@@ -31,6 +32,7 @@ from sqlalchemy.exc import SQLAlchemyError
 from rac_shared.db import database_unavailable
 from rac_shared.errors import DomainError
 
+JSON = "application/json"
 DATABASE_UNAVAILABLE = "Le service est momentanément surchargé. Réessayez dans un instant."
 
 
@@ -40,7 +42,46 @@ class ReplyPublisher(Publisher):
 
 
 class LightResponder(Responder):
+    """nameko's responder, serialising each reply once: nameko's own encodes the result a
+    first time only to check that it can, then again to publish it (a 25 KB list page, twice
+    per call). A reply kept by ``@cached_reply`` carries its JSON text, encoded when it was
+    kept, and is sent as it is."""
+
     publisher_cls = ReplyPublisher
+
+    def send_response(self, result, exc_info):
+        import kombu.serialization
+        from nameko.exceptions import UnserializableValueError, serialize
+
+        from rac_shared.reply_cache import KeptReply
+
+        content_type = self.message.properties["content_type"]
+        error = serialize(exc_info[1]) if exc_info is not None else None
+        if error is None and isinstance(result, KeptReply) and content_type == JSON:
+            encoding, body = "utf-8", f'{{"result": {result.json}, "error": null}}'
+        else:
+            serializer = kombu.serialization.registry.type_to_name[content_type]
+            try:
+                content_type, encoding, body = kombu.serialization.dumps(
+                    {"result": result, "error": error}, serializer
+                )
+            except Exception:  # as nameko: the caller learns the reply could not be sent
+                exc_info = sys.exc_info()
+                error = serialize(UnserializableValueError(result))
+                result = None
+                content_type, encoding, body = kombu.serialization.dumps(
+                    {"result": None, "error": error}, serializer
+                )
+        publisher = self.publisher_cls(self.amqp_uri, ssl=self.ssl, login_method=self.login_method)
+        publisher.publish(
+            body,
+            content_type=content_type,
+            content_encoding=encoding,
+            exchange=self.exchange,
+            routing_key=self.message.properties["reply_to"],
+            correlation_id=self.message.properties.get("correlation_id"),
+        )
+        return result, exc_info
 
 
 class LightRpcConsumer(RpcConsumer):

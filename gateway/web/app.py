@@ -40,6 +40,7 @@ def serve(host: str = "127.0.0.1", port: int = 8000, workers: int = 1) -> None:
     """
     import gc
     import os
+    import socket
 
     for _ in range(max(workers, 1) - 1):
         if os.fork() == 0:
@@ -63,6 +64,10 @@ def serve(host: str = "127.0.0.1", port: int = 8000, workers: int = 1) -> None:
 
     set_process_role("web")
     listener = eventlet.listen((host, port), backlog=1024, reuse_port=True)
+    # No Nagle: the server writes a response larger than its 16 KB buffer in two sends, and
+    # the second waited for the client's delayed ACK — 40 ms added to every list page of a
+    # few dozen rows. Connections accepted on Linux inherit the option.
+    listener.setsockopt(socket.IPPROTO_TCP, socket.TCP_NODELAY, 1)
     app = create_app()
     app.rpc.start()
     app.sessions.start()

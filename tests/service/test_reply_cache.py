@@ -8,10 +8,14 @@ from __future__ import annotations
 import pytest
 from sqlalchemy import create_engine, pool, text
 
+from gateway.rpc_client import RpcClient, RpcRemoteError
 from rac import registry
 from rac_shared import db as rac_db
 from rac_shared.actor import Role
 from rac_shared.clock import clock
+from rac_shared.errors import DomainError, invalid
+from rac_shared.reply_cache import KeptReply, Serialised
+from rac_shared.rpc import rpc as platform_rpc
 from rac_shared.settings import reset_settings_cache, with_driver
 from services.applications.service import ApplicationsService
 from services.applications.testing import ANALYST
@@ -156,3 +160,44 @@ def test_every_data_table_bumps_the_generation(plans):
     with fresh_database("applications") as url:
         tables, triggered = tables_and_triggered(url)
     assert "applications" in triggered and triggered == tables - UNTRACKED
+
+
+class Replying:
+    """A service on the platform's ``@rpc`` (``rac_shared.rpc``): its responder serialises a
+    reply once, and sends a kept reply's JSON text as it is."""
+
+    name = "replying"
+
+    @platform_rpc
+    def kept(self) -> dict:
+        return Serialised(KeptReply.of({"items": ["Cégep de Lévis", 2026], "count": 2}))
+
+    @platform_rpc
+    def plain(self) -> dict:
+        return {"montant": "250 000,00 $"}
+
+    @platform_rpc
+    def unserialisable(self) -> dict:
+        return Serialised(object())
+
+    @platform_rpc
+    def refused(self) -> dict:
+        raise invalid("Montant supérieur au plafond.")
+
+
+def test_replies_cross_the_bus_serialised_once(container_factory, rabbit_config):
+    container = container_factory(Replying, rabbit_config)
+    container.start()
+    client = RpcClient(rabbit_config["AMQP_URI"], timeout=5.0)
+    client.start()
+    try:
+        assert client.wait_ready(10)
+        assert client.call("replying", "kept") == {"items": ["Cégep de Lévis", 2026], "count": 2}
+        assert client.call("replying", "plain") == {"montant": "250 000,00 $"}
+        with pytest.raises(DomainError) as refused:
+            client.call("replying", "refused")
+        assert refused.value.message == "Montant supérieur au plafond."
+        with pytest.raises(RpcRemoteError):  # as nameko: the caller hears it, no hang
+            client.call("replying", "unserialisable")
+    finally:
+        client.stop()
