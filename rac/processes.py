@@ -29,6 +29,8 @@ def serve(*names: str) -> None:
     """Run services under eventlet (what ``rac serve NAME…`` does): one per process in
     production, so that each scales and fails on its own; several in one process where
     memory and start-up time matter more (a small machine, the test platforms)."""
+    import gc
+
     import eventlet
 
     eventlet.monkey_patch()
@@ -49,6 +51,11 @@ def serve(*names: str) -> None:
     declare_queues(list(names), settings.amqp_uri)
     for name in names:
         log.info("starting service %s", name, extra={"service": name})
+    # What is loaded by now (modules, contracts, templates) lives as long as the process:
+    # kept out of the collector's full passes, which otherwise stall every call in flight
+    # (the gateway's web processes do the same).
+    gc.collect()
+    gc.freeze()
     run(classes, settings.nameko_config())
 
 
