@@ -137,7 +137,7 @@ def render(template: str, actor: Actor, **context) -> str:
     app = gateway_app(rpc=None)
     ctx = Ctx(app=app, request=Request(EnvironBuilder(path="/").get_environ()))
     ctx.actor, ctx.unread_messages = actor, 0
-    ctx.csrf_token = lambda: "jeton"  # a fixed token: "49" must appear only if {{ 7*7 }} ran
+    ctx.csrf_token = lambda: "jeton"
     return ordinary_spaces(app.templates.get_template(template).render(ctx=ctx, **context))
 
 
@@ -186,7 +186,7 @@ def test_every_page_of_the_area_renders_escaped(session, decided):
     )
     for html in rendered:
         assert "<script>alert" not in html
-        assert "49" not in html.replace("2049", "")
+        assert "Cégep 49" not in html  # the name's {{ 7*7 }} was never evaluated
     assert "&lt;script&gt;" in rendered[0]
     assert "Commentaire &lt;b&gt;0&lt;/b&gt;" in rendered[0]  # evaluators' comments escaped
     # The institution's page names no evaluator and shows the consolidated result.
