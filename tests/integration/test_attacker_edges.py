@@ -38,7 +38,7 @@ CONTROL = "contient un caractère de contrôle non permis"
 
 @pytest.fixture(scope="module")
 def platform(tmp_path_factory):
-    running = Platform(
+    with Platform(
         tmp_path_factory.mktemp("platform"),
         separate_services=True,
         extra_env={
@@ -46,12 +46,8 @@ def platform(tmp_path_factory):
             "LOGIN_MAX_FAILURES_PER_ADDRESS": str(PER_ADDRESS),
         },
         web_workers=2,  # throttling holds across gateway processes (state in PostgreSQL)
-    ).prepare()
-    try:
-        running.start()
+    ).running() as running:
         yield running
-    finally:
-        running.stop()
 
 
 def post(platform, path: str, address: str | None = None, **kwargs) -> requests.Response:

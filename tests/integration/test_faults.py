@@ -71,17 +71,13 @@ def proxy():
 
 @pytest.fixture(scope="module")
 def platform(tmp_path_factory, proxy):
-    running = Platform(
+    with Platform(
         tmp_path_factory.mktemp("faults"),
         amqp_port=proxy.port,
         separate_services=True,
         rpc_timeout=5.0,  # a slow service is waited for this long: kept short here
-    ).prepare()
-    try:
-        running.start()
+    ).running() as running:
         yield running
-    finally:
-        running.stop()
 
 
 @pytest.fixture(autouse=True)

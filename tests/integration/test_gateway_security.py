@@ -35,17 +35,13 @@ LEAKS = ("Traceback", 'File "', "sqlalchemy", "psycopg2", "Exception:")
 @pytest.fixture(scope="module")
 def platform(tmp_path_factory):
     """This module's own platform, with a small body limit to test 413 cheaply."""
-    running = Platform(
+    with Platform(
         tmp_path_factory.mktemp("platform"),
         separate_services=True,
         extra_env={"MAX_BODY_BYTES": str(MAX_BODY_BYTES)},
         web_workers=2,  # session checks must hold in every gateway process
-    ).prepare()
-    try:
-        running.start()
+    ).running() as running:
         yield running
-    finally:
-        running.stop()
 
 
 # -- helpers ---------------------------------------------------------------------------------

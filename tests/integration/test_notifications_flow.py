@@ -22,16 +22,12 @@ from tests.support.typography import ordinary_spaces
 def platform(tmp_path_factory):
     """The whole platform; handlers retry long enough (about 50 s of backoff) to outlast a
     directory restart on a loaded machine before an event is dead-lettered."""
-    running = Platform(
+    with Platform(
         tmp_path_factory.mktemp("platform"),
         extra_env={"HANDLER_MAX_ATTEMPTS": "8"},
         separate_services=True,
-    ).prepare()
-    try:
-        running.start()
+    ).running() as running:
         yield running
-    finally:
-        running.stop()
 
 
 def organisation_ids(platform) -> dict[str, int]:

@@ -28,27 +28,37 @@ def isolated_settings(tmp_path, monkeypatch):
 
 @pytest.fixture
 def service_database(tmp_path, monkeypatch):
-    """``service_database(name)`` gives the service a fresh, migrated SQLite database and
-    returns a ``SessionFactory`` bound to it."""
+    """``service_database(name)`` gives the service a fresh, migrated SQLite database
+    (``postgres=True``: a PostgreSQL one, dropped afterwards) and returns a
+    ``SessionFactory`` bound to it."""
+    from contextlib import ExitStack
+
     from rac import registry
     from rac.migrate import migrate
+    from tests.support.postgres import fresh_database
 
     created = []
+    with ExitStack() as databases:
 
-    def make(name: str) -> rac_db.SessionFactory:
-        url = f"sqlite:///{tmp_path / f'{name}.db'}"
-        monkeypatch.setenv(f"DATABASE_URL_{name.upper()}", url)
-        reset_settings_cache()
-        migrate((name,))
-        created.append(url)
-        return rac_db.SessionFactory(name, registry.service(name).metadata)
+        def make(name: str, postgres: bool = False) -> rac_db.SessionFactory:
+            if postgres:
+                url = databases.enter_context(fresh_database(name))  # migrated
+            else:
+                url = f"sqlite:///{tmp_path / f'{name}.db'}"
+            monkeypatch.setenv(f"DATABASE_URL_{name.upper()}", url)
+            reset_settings_cache()
+            if not postgres:
+                migrate((name,))
+            factory = rac_db.SessionFactory(name, registry.service(name).metadata)
+            created.append(factory.url)
+            return factory
 
-    yield make
-    with rac_db._engines_lock:
-        for url in created:
-            engine = rac_db._engines.pop(url, None)
-            if engine is not None:
-                engine.dispose()
+        yield make
+        with rac_db._engines_lock:  # before the databases are dropped
+            for url in created:
+                engine = rac_db._engines.pop(url, None)
+                if engine is not None:
+                    engine.dispose()
 
 
 # -- SMTP -------------------------------------------------------------------------------

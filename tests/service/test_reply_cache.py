@@ -9,14 +9,11 @@ import pytest
 from sqlalchemy import create_engine, pool, text
 
 from gateway.rpc_client import RpcClient, RpcRemoteError
-from rac import registry
-from rac_shared import db as rac_db
 from rac_shared.actor import Role
 from rac_shared.clock import clock
 from rac_shared.errors import DomainError, invalid
 from rac_shared.reply_cache import KeptReply, Serialised
 from rac_shared.rpc import rpc as platform_rpc
-from rac_shared.settings import reset_settings_cache, with_driver
 from services.applications.service import ApplicationsService
 from services.applications.testing import ANALYST
 from services.billing.testing import CISSS, LEVIS_RAC, actor
@@ -29,7 +26,6 @@ from tests.service.test_list_queries import (
     statements_of,
 )
 from tests.support.pages import ServiceRpc
-from tests.support.postgres import fresh_database
 
 CISSS_RH = actor(Role.EMPLOYER_REPRESENTATIVE, CISSS, 9)
 # What a later migration must extend: the tables no list shows carry no trigger.
@@ -37,22 +33,15 @@ UNTRACKED = {"alembic_version", "data_generation", "outbox", "processed_events",
 
 
 @pytest.fixture
-def plans(monkeypatch):
-    with fresh_database("plans") as url:
-        monkeypatch.setenv("DATABASE_URL_PLANS", url)
-        reset_settings_cache()
-        factory = rac_db.SessionFactory("plans", registry.service("plans").metadata)
-        session = factory()
-        other = create_engine(url, poolclass=pool.NullPool)  # another writer
-        try:
-            yield ServiceRpc(PlansService, session, today=TODAY), session, other
-        finally:
-            session.close()
-            other.dispose()
-            with rac_db._engines_lock:
-                engine = rac_db._engines.pop(with_driver(url), None)
-            if engine is not None:
-                engine.dispose()
+def plans(service_database):
+    factory = service_database("plans", postgres=True)
+    session = factory()
+    other = create_engine(factory.url, poolclass=pool.NullPool)  # another writer
+    try:
+        yield ServiceRpc(PlansService, session, today=TODAY), session, other
+    finally:
+        session.close()
+        other.dispose()
 
 
 def listed(rpc, who=LEVIS_RAC) -> tuple[int, list[str]]:
@@ -104,32 +93,24 @@ def test_a_kept_reply_is_only_for_the_actor_it_was_read_for(plans):
     assert listed(rpc, CISSS_RH)[0] == 1 and listed(rpc, LEVIS_RAC)[0] == 1
 
 
-def test_a_calls_applications_are_kept_too(monkeypatch):
-    with fresh_database("applications") as url:
-        monkeypatch.setenv("DATABASE_URL_APPLICATIONS", url)
-        reset_settings_cache()
-        metadata = registry.service("applications").metadata
-        session = rac_db.SessionFactory("applications", metadata)()
-        try:
-            call_id = seed_applications(session, 5)
-            rpc = ServiceRpc(ApplicationsService, session, today=TODAY)
-            for method in ("list_applications", "applications_table"):
-                with clock.frozen_at(NOW):
-                    first, reply = statements_of(rpc, method, ANALYST, call_id=call_id)
-                    again, same = statements_of(rpc, method, ANALYST, call_id=call_id)
-                assert first > 1 and again == 1 and same == reply, method
-            session.execute(text("UPDATE applications SET region = 'Estrie'"))
-            session.commit()
-            session.expunge_all()
+def test_a_calls_applications_are_kept_too(service_database):
+    session = service_database("applications", postgres=True)()
+    try:
+        call_id = seed_applications(session, 5)
+        rpc = ServiceRpc(ApplicationsService, session, today=TODAY)
+        for method in ("list_applications", "applications_table"):
             with clock.frozen_at(NOW):
-                changed, reply = statements_of(rpc, "list_applications", ANALYST, call_id=call_id)
-            assert changed > 1 and {row["region"] for row in reply["items"]} == {"Estrie"}
-        finally:
-            session.close()
-            with rac_db._engines_lock:
-                engine = rac_db._engines.pop(with_driver(url), None)
-            if engine is not None:
-                engine.dispose()
+                first, reply = statements_of(rpc, method, ANALYST, call_id=call_id)
+                again, same = statements_of(rpc, method, ANALYST, call_id=call_id)
+            assert first > 1 and again == 1 and same == reply, method
+        session.execute(text("UPDATE applications SET region = 'Estrie'"))
+        session.commit()
+        session.expunge_all()
+        with clock.frozen_at(NOW):
+            changed, reply = statements_of(rpc, "list_applications", ANALYST, call_id=call_id)
+        assert changed > 1 and {row["region"] for row in reply["items"]} == {"Estrie"}
+    finally:
+        session.close()
 
 
 def tables_and_triggered(url: str) -> tuple[set[str], set[str]]:
@@ -151,14 +132,13 @@ def tables_and_triggered(url: str) -> tuple[set[str], set[str]]:
         engine.dispose()
 
 
-def test_every_data_table_bumps_the_generation(plans):
+def test_every_data_table_bumps_the_generation(plans, service_database):
     """A table that lists may show must carry the trigger (a new table needs a migration
     adding it): the plans and applications databases."""
     rpc, session, other = plans
     tables, triggered = tables_and_triggered(other.url.render_as_string(hide_password=False))
     assert "plan_versions" in triggered and triggered == tables - UNTRACKED - {"plan_tasks"}
-    with fresh_database("applications") as url:
-        tables, triggered = tables_and_triggered(url)
+    tables, triggered = tables_and_triggered(service_database("applications", postgres=True).url)
     assert "applications" in triggered and triggered == tables - UNTRACKED
 
 

@@ -19,6 +19,8 @@ import urllib.parse
 import urllib.request
 import uuid
 from base64 import b64encode
+from collections.abc import Iterator
+from contextlib import contextmanager
 from email import message_from_bytes, policy
 from pathlib import Path
 
@@ -168,6 +170,17 @@ class Platform:
         self.logs: dict[str, Path] = {}
 
     # -- set-up ----------------------------------------------------------------------
+
+    @contextmanager
+    def running(self) -> Iterator[Platform]:
+        """Prepared, started, and stopped on leaving: a module's platform fixture is
+        ``with Platform(…).running() as platform: yield platform``."""
+        self.prepare()
+        try:
+            self.start()
+            yield self
+        finally:
+            self.stop()
 
     def prepare(self, demo: bool = True) -> Platform:
         """A vhost, migrated databases and the demo: copied from the run's template databases
@@ -527,12 +540,8 @@ def platform(tmp_path_factory, request):
     """The whole platform in real processes over RabbitMQ and PostgreSQL (the integration
     and browser suites' fixture, declared here once and imported by their conftest); one
     process per service where the module sets ``SEPARATE_SERVICES = True``."""
-    running = Platform(
+    with Platform(
         tmp_path_factory.mktemp("platform"),
         separate_services=getattr(request.module, "SEPARATE_SERVICES", False),
-    ).prepare()
-    try:
-        running.start()
+    ).running() as running:
         yield running
-    finally:
-        running.stop()
