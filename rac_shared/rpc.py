@@ -24,13 +24,16 @@ import sys
 import typing
 from typing import Any
 
+import kombu.serialization
 from nameko.amqp.publish import Publisher
 from nameko.constants import NON_PERSISTENT
+from nameko.exceptions import UnserializableValueError, serialize
 from nameko.rpc import Responder, Rpc, RpcConsumer
 from sqlalchemy.exc import SQLAlchemyError
 
 from rac_shared.db import database_unavailable
 from rac_shared.errors import DomainError
+from rac_shared.reply_cache import KeptReply, Serialised
 
 JSON = "application/json"
 DATABASE_UNAVAILABLE = "Le service est momentanément surchargé. Réessayez dans un instant."
@@ -50,11 +53,6 @@ class LightResponder(Responder):
     publisher_cls = ReplyPublisher
 
     def send_response(self, result, exc_info):
-        import kombu.serialization
-        from nameko.exceptions import UnserializableValueError, serialize
-
-        from rac_shared.reply_cache import KeptReply
-
         content_type = self.message.properties["content_type"]
         error = serialize(exc_info[1]) if exc_info is not None else None
         if error is None and isinstance(result, KeptReply) and content_type == JSON:
@@ -204,8 +202,6 @@ class Signature:
         return details
 
     def dump_reply(self, result):
-        from rac_shared.reply_cache import Serialised
-
         if isinstance(result, Serialised):  # kept by @cached_reply, serialised already
             return result.value
         if not self._built:
