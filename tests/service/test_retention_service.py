@@ -14,6 +14,7 @@ from sqlalchemy import select, text
 
 from rac_shared.clock import clock
 from rac_shared.errors import DomainError
+from services.plans.lifecycle import PENDING
 from services.plans.models import PlanDocument
 from services.plans.retention import run_retention
 from tests.service.helpers import wait_until
@@ -112,6 +113,16 @@ def test_the_retention_job_anonymises_an_ended_plan_once_on_its_day(
     assert wait_until(lambda: billed_names() == names, timeout=30, message="no cancellation")
 
     factory = platform["plans_db"]
+
+    def issued_pdfs_rendered() -> bool:
+        with factory() as session:
+            pending = select(PlanDocument.id).where(PlanDocument.sha256 == PENDING)
+            return session.scalar(pending) is None
+
+    # The service renders the issued PDFs in the background: the job runs once they are
+    # done, not beside that render on the one SQLite file (a writer waiting for SQLite's
+    # lock blocks the whole process, renderer replies included, on a busy machine).
+    assert wait_until(issued_pdfs_rendered, timeout=120, message="the issued PDF pending")
     # Cancelled on 20 November 2026: kept 24 months, anonymised on 20 November 2028.
     assert run_retention(date(2028, 11, 19), factory)["anonymised"] == 0
     assert plans.get_plan(actor=coordinator, plan_id=plan_id)["anonymised_on"] is None
