@@ -82,10 +82,13 @@ class TypedClient:
             service's summary, then names it as unavailable). ``_raw``: the reply as the
             service sent it, JSON already validated and serialised against the same
             contract by its ``@rpc`` (``rac_shared.rpc``), for an API that only passes it
-            on: not parsed into models here to be serialised back."""
+            on: its JSON text (``RawJson``), not parsed into models here to be serialised
+            back."""
             arguments = method.arguments(kwargs)
             timeout = _timeout or method.timeout
             options = {"timeout": timeout} if timeout else {}
+            if _raw:
+                options["raw"] = True
             reply = self._call(self._service, name, **arguments, **options)
             return reply if _raw else method.signature.parse_reply(reply)
 

@@ -57,12 +57,31 @@ GENERATION_SQL = f"SELECT n FROM {GENERATION_TABLE} WHERE id = 1"
 def read_generation(session) -> int | None:
     """The database's current generation; None where it keeps none (SQLite). Read on a
     connection of the session's pool in autocommit: one round trip, no transaction to open
-    and close around a single read."""
+    and close around a single read. The driver's connection is switched to autocommit and
+    back by hand (an attribute, no statement): SQLAlchemy's ``isolation_level`` option
+    sets and resets the level through the driver on every read, which cost more than the
+    read itself on a hit."""
     engine = session.get_bind()
     if engine.dialect.name != "postgresql":
         return None
-    with engine.connect().execution_options(isolation_level="AUTOCOMMIT") as connection:
-        return connection.exec_driver_sql(GENERATION_SQL).scalar()
+    pooled = engine.raw_connection()
+    try:
+        driver = pooled.driver_connection
+        driver.autocommit = True
+        try:
+            with driver.cursor() as cursor:
+                cursor.execute(GENERATION_SQL)
+                return cursor.fetchone()[0]
+        finally:
+            driver.autocommit = False
+    except engine.dialect.loaded_dbapi.Error:
+        # A connection lost or refused: dropped from the pool, and the read made again
+        # through SQLAlchemy, whose error the platform maps (503 when the database is away).
+        pooled.invalidate()
+        with engine.connect().execution_options(isolation_level="AUTOCOMMIT") as connection:
+            return connection.exec_driver_sql(GENERATION_SQL).scalar()
+    finally:
+        pooled.close()
 
 
 class Serialised:
@@ -83,11 +102,18 @@ class KeptReply(dict):
 
     @classmethod
     def of(cls, reply: dict) -> KeptReply:
-        from kombu.utils.json import dumps
-
         kept = cls(reply)
-        kept.json = dumps(reply)
+        kept.json = json_text(reply)
         return kept
+
+
+def json_text(value: Any) -> str:
+    """JSON as the services send it over the bus: kombu's encoder (its types), UTF-8 text
+    as it is (not escaped to ASCII: shorter for French, and passed on unchanged by the
+    gateway's API)."""
+    from kombu.utils.json import dumps
+
+    return dumps(value, ensure_ascii=False)
 
 
 class Replies:

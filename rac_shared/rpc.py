@@ -24,8 +24,10 @@ import sys
 import typing
 from typing import Any
 
+import kombu
 import kombu.serialization
-from nameko.amqp.publish import Publisher
+from kombu.pools import producers
+from nameko.amqp.publish import DEFAULT_TRANSPORT_OPTIONS, Publisher
 from nameko.constants import NON_PERSISTENT
 from nameko.exceptions import UnserializableValueError, serialize
 from nameko.rpc import Responder, Rpc, RpcConsumer
@@ -33,7 +35,7 @@ from sqlalchemy.exc import SQLAlchemyError
 
 from rac_shared.db import database_unavailable
 from rac_shared.errors import DomainError
-from rac_shared.reply_cache import KeptReply, Serialised
+from rac_shared.reply_cache import KeptReply, Serialised, json_text
 
 JSON = "application/json"
 DATABASE_UNAVAILABLE = "Le service est momentanément surchargé. Réessayez dans un instant."
@@ -42,6 +44,30 @@ DATABASE_UNAVAILABLE = "Le service est momentanément surchargé. Réessayez dan
 class ReplyPublisher(Publisher):
     use_confirms = False
     delivery_mode = NON_PERSISTENT
+
+    def publish(self, payload, **kwargs):
+        """A reply, from the pool of producers of this broker: nameko's own ``publish``
+        builds a new kombu ``Connection`` (its URL parsed, its options merged) for every
+        reply only to find that pool."""
+        key = (self.amqp_uri, repr(self.ssl), self.login_method)
+        connection = _REPLY_CONNECTIONS.get(key)
+        if connection is None:
+            options = {**DEFAULT_TRANSPORT_OPTIONS, "confirm_publish": False}
+            connection = _REPLY_CONNECTIONS[key] = kombu.Connection(
+                self.amqp_uri, transport_options=options, ssl=self.ssl,
+                login_method=self.login_method,
+            )  # fmt: skip
+        with producers[connection].acquire(block=True) as producer:
+            producer.publish(
+                payload,
+                delivery_mode=self.delivery_mode,
+                retry=self.retry,
+                retry_policy=self.retry_policy,
+                **kwargs,
+            )
+
+
+_REPLY_CONNECTIONS: dict[tuple, kombu.Connection] = {}
 
 
 class LightResponder(Responder):
@@ -58,18 +84,13 @@ class LightResponder(Responder):
         if error is None and isinstance(result, KeptReply) and content_type == JSON:
             encoding, body = "utf-8", f'{{"result": {result.json}, "error": null}}'
         else:
-            serializer = kombu.serialization.registry.type_to_name[content_type]
             try:
-                content_type, encoding, body = kombu.serialization.dumps(
-                    {"result": result, "error": error}, serializer
-                )
+                content_type, encoding, body = _encoded(content_type, result, error)
             except Exception:  # as nameko: the caller learns the reply could not be sent
                 exc_info = sys.exc_info()
                 error = serialize(UnserializableValueError(result))
                 result = None
-                content_type, encoding, body = kombu.serialization.dumps(
-                    {"result": None, "error": error}, serializer
-                )
+                content_type, encoding, body = _encoded(content_type, None, error)
         publisher = self.publisher_cls(self.amqp_uri, ssl=self.ssl, login_method=self.login_method)
         publisher.publish(
             body,
@@ -80,6 +101,16 @@ class LightResponder(Responder):
             correlation_id=self.message.properties.get("correlation_id"),
         )
         return result, exc_info
+
+
+def _encoded(content_type: str, result, error) -> tuple[str, str, str | bytes]:
+    """A reply's body, ``{"result": …, "error": …}`` in that order; JSON as UTF-8 text as it
+    is (the gateway may pass the result's text on: ``gateway.rpc_client.RawJson``)."""
+    reply = {"result": result, "error": error}
+    if content_type == JSON:
+        return JSON, "utf-8", json_text(reply)
+    serializer = kombu.serialization.registry.type_to_name[content_type]
+    return kombu.serialization.dumps(reply, serializer)
 
 
 class LightRpcConsumer(RpcConsumer):

@@ -18,6 +18,7 @@ live in the contract, identical for the form and the API.
 
 from __future__ import annotations
 
+import functools
 import types
 import typing
 from dataclasses import dataclass, field, replace
@@ -75,16 +76,26 @@ def decode(form: MultiDict, model: type[BaseModel]) -> dict:
 
 def _model_data(model: type[BaseModel], raw: dict) -> dict:
     data: dict = {}
-    for name, info in model.model_fields.items():
-        key = info.alias or name  # a parameter named otherwise outside (``?from=``)
-        annotation = field_annotation(model, name)
+    for key, annotation, checkbox in _fields(model):
         if key in raw:
             value = _value(annotation, raw[key])
             if value is not _MISSING:
                 data[key] = value
-        elif unwrap(annotation)[0] is bool and not info.is_required():
+        elif checkbox:
             data[key] = False  # an unchecked box is not posted (a required yes/no is)
     return data
+
+
+@functools.cache
+def _fields(model: type[BaseModel]) -> tuple[tuple[str, Any, bool], ...]:
+    """Each field's outside name (``?from=``: its alias), annotation, and whether it is an
+    optional yes/no (a checkbox): read once per model, not for every request."""
+    fields = []
+    for name, info in model.model_fields.items():
+        annotation = field_annotation(model, name)
+        checkbox = unwrap(annotation)[0] is bool and not info.is_required()
+        fields.append((info.alias or name, annotation, checkbox))
+    return tuple(fields)
 
 
 _MISSING = object()  # a value left out of the data (required: the model says it is missing)

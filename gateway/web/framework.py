@@ -28,7 +28,7 @@ from werkzeug.wrappers import Request, Response
 from gateway import auth, directory, throttling
 from gateway.clients import typed_client
 from gateway.read_models import InboxReadModel
-from gateway.rpc_client import RpcClient, RpcTimeout, RpcUnavailable
+from gateway.rpc_client import RawJson, RpcClient, RpcTimeout, RpcUnavailable
 from gateway.session_cache import SessionCache
 from gateway.web import boundary
 from gateway.web.contents import with_contents
@@ -766,11 +766,13 @@ def _classify(exc: Exception) -> tuple[int, str, Any]:
     return status, STATUS_MESSAGES.get(status, "Requête refusée."), {}
 
 
-def raw_json_response(payload: Any, status: int = 200) -> Response:
-    """JSON of a reply that is JSON already (a service's serialised reply)."""
-    return Response(
-        json.dumps(payload, ensure_ascii=False), status=status, mimetype="application/json"
-    )
+def raw_json_response(payload: Any, status: int = 200, wrap: str | None = None) -> Response:
+    """JSON of a reply that is JSON already (a service's serialised reply): its text as the
+    service sent it (``RawJson``), else encoded here; ``wrap``: under that one key."""
+    text = payload if isinstance(payload, RawJson) else json.dumps(payload, ensure_ascii=False)
+    if wrap is not None:
+        text = f"{{{json.dumps(wrap)}: {text}}}"
+    return Response(text, status=status, mimetype="application/json")
 
 
 def json_response(payload: Any, status: int = 200) -> Response:

@@ -166,9 +166,7 @@ def _register(service, row: Api, verb, path, argument, body, query, response, su
         # The service's JSON as it came (its @rpc validated and serialised it against the
         # contract that this route's OpenAPI schema is made of): written out once.
         reply = getattr(ctx.service(service), row.rpc)(_raw=True, **arguments)
-        if row.wrap:
-            reply = {row.wrap: reply}
-        return raw_json_response(reply, row.status)
+        return raw_json_response(reply, row.status, row.wrap)
 
     handler.__name__ = handler.__qualname__ = row.endpoint
     route(

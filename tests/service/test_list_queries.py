@@ -15,6 +15,7 @@ from decimal import Decimal
 import pytest
 from sqlalchemy import event
 
+from rac_shared import reply_cache
 from rac_shared.clock import clock
 from services.applications.models import (
     Application,
@@ -54,17 +55,26 @@ EXPECTED = {
 
 @contextmanager
 def counted(session):
-    """The statements the session's engine runs inside the block."""
+    """The statements the session's engine runs inside the block, the generation's read
+    (``@cached_reply``) included."""
     statements: list[str] = []
 
     def count(conn, cursor, statement, parameters, context, executemany):
         statements.append(statement)
 
-    engine = session.get_bind()
+    def read_generation(session):  # a statement on a driver's connection, not seen above
+        generation = reading(session)
+        if generation is not None:
+            statements.append(reply_cache.GENERATION_SQL)
+        return generation
+
+    engine, reading = session.get_bind(), reply_cache.read_generation
     event.listen(engine, "before_cursor_execute", count)
+    reply_cache.read_generation = read_generation
     try:
         yield statements
     finally:
+        reply_cache.read_generation = reading
         event.remove(engine, "before_cursor_execute", count)
 
 

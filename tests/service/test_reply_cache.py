@@ -7,12 +7,13 @@ from __future__ import annotations
 
 import pytest
 from sqlalchemy import create_engine, pool, text
+from sqlalchemy.orm import Session
 
 from gateway.rpc_client import RpcClient, RpcRemoteError
 from rac_shared.actor import Role
 from rac_shared.clock import clock
 from rac_shared.errors import DomainError, invalid
-from rac_shared.reply_cache import KeptReply, Serialised
+from rac_shared.reply_cache import KeptReply, Serialised, read_generation
 from rac_shared.rpc import rpc as platform_rpc
 from services.applications.service import ApplicationsService
 from services.applications.testing import ANALYST
@@ -82,6 +83,29 @@ def test_a_list_is_served_again_until_a_committed_change_by_anyone(plans):
     with other.begin() as connection:
         connection.execute(text("TRUNCATE plans CASCADE"))
     assert listed(rpc)[1] == []
+
+
+def test_a_generation_read_on_a_lost_connection_is_made_again_on_a_new_one(plans):
+    """The read runs on the driver's connection, out of SQLAlchemy's sight: a connection
+    the server dropped is taken out of the pool and the read made again through
+    SQLAlchemy (which maps a database that is really away to 503)."""
+    _, session, other = plans
+    engine = create_engine(session.get_bind().url, pool_size=1, max_overflow=0)
+    try:
+        reader = Session(engine)
+        before = read_generation(reader)
+        with other.begin() as connection:  # the server ends the pool's connection
+            connection.execute(
+                text(
+                    "SELECT pg_terminate_backend(pid) FROM pg_stat_activity WHERE datname = "
+                    "current_database() AND pid <> pg_backend_pid() AND application_name = ''"
+                    " AND backend_type = 'client backend'"
+                )
+            )
+        assert read_generation(reader) == before
+        assert read_generation(reader) == before  # the new connection is the pool's now
+    finally:
+        engine.dispose()
 
 
 def test_a_kept_reply_is_only_for_the_actor_it_was_read_for(plans):

@@ -8,13 +8,15 @@ restarting in the middle of a load costs only the calls in flight, never a hang.
 
 from __future__ import annotations
 
+import json
 import time
 
 import eventlet
 import pytest
 from nameko.rpc import rpc
 
-from gateway.rpc_client import RpcClient, RpcOverloaded, RpcTimeout, RpcUnavailable
+from gateway.rpc_client import RawJson, RpcClient, RpcOverloaded, RpcTimeout, RpcUnavailable
+from rac_shared import rpc as platform
 from rac_shared.errors import DomainError, invalid
 
 
@@ -30,6 +32,16 @@ class Echo:
     @rpc
     def refuse(self):
         raise invalid("Montant supérieur au plafond de 250 000,00 $.")
+
+
+class PlatformEcho:
+    """The same on the platform's entrypoint, whose responder writes UTF-8 JSON as it is."""
+
+    name = "platform_echo"
+
+    @platform.rpc
+    def echo(self, value: str) -> dict:
+        return {"value": value}
 
 
 @pytest.fixture
@@ -156,6 +168,24 @@ def test_a_domain_error_keeps_its_code_and_french_message(echo, client):
     with pytest.raises(DomainError) as refused:
         client.call("echo", "refuse")
     assert refused.value.code == "invalid"
+    assert refused.value.message == "Montant supérieur au plafond de 250 000,00 $."
+
+
+def test_a_raw_call_gives_the_result_as_the_text_the_service_sent(
+    echo, client, container_factory, rabbit_config
+):
+    """What an API route passes on unchanged: the result's JSON text, not decoded and
+    encoded again; an error is raised all the same."""
+    container_factory(PlatformEcho, rabbit_config).start()
+    name = "Cégep de Lévis « RAC »"
+    sent = client.call("platform_echo", "echo", value=name, raw=True)
+    assert isinstance(sent, RawJson)
+    assert sent == '{"value": "Cégep de Lévis « RAC »"}'
+    assert client.call("platform_echo", "echo", value=name) == {"value": name}
+    plain = client.call("echo", "echo", value=name, raw=True)  # nameko's own responder
+    assert isinstance(plain, RawJson) and json.loads(plain) == {"value": name}
+    with pytest.raises(DomainError) as refused:
+        client.call("echo", "refuse", raw=True)
     assert refused.value.message == "Montant supérieur au plafond de 250 000,00 $."
 
 

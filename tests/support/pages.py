@@ -34,7 +34,7 @@ class ServiceRpc:
         self.today = today
         self.calls: list[str] = []
 
-    def call(self, service, method, correlation_id=None, timeout=None, **kwargs):
+    def call(self, service, method, correlation_id=None, timeout=None, raw=False, **kwargs):
         assert service == self.service_cls.name, service
         self.calls.append(method)
         worker = worker_factory(self.service_cls, db=self.session)

@@ -131,7 +131,7 @@ class Recorded:
     def __init__(self, replies: dict):
         self.replies, self.calls = replies, []
 
-    def call(self, service, method, correlation_id=None, timeout=None, **kwargs):
+    def call(self, service, method, correlation_id=None, timeout=None, raw=False, **kwargs):
         kwargs.pop("actor")
         self.calls.append((method, kwargs))
         if isinstance(self.replies[method], Exception):

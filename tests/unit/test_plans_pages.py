@@ -136,7 +136,7 @@ class Services:
     def __init__(self, plans, billing):
         self.plans, self.billing, self.calls = plans, billing, []
 
-    def call(self, service, method, correlation_id=None, timeout=None, **kwargs):
+    def call(self, service, method, correlation_id=None, timeout=None, raw=False, **kwargs):
         self.calls.append((service, method))
         return getattr(self.plans if service == "plans" else self.billing, method)(**kwargs)
 

@@ -40,7 +40,7 @@ class RecordingRpc:
     def __init__(self):
         self.calls: list[tuple[str, str]] = []
 
-    def call(self, service, method, correlation_id=None, timeout=None, **kwargs):
+    def call(self, service, method, correlation_id=None, timeout=None, raw=False, **kwargs):
         self.calls.append((service, method))
         raise AssertionError(f"RPC {service}.{method} during a refused request")
 
