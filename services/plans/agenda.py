@@ -11,7 +11,7 @@ so a calendar application updates an event when a revision moves it.
 from __future__ import annotations
 
 from sqlalchemy import select
-from sqlalchemy.orm import Session
+from sqlalchemy.orm import Session, selectinload
 
 from rac_shared.actor import Actor
 from rac_shared.clock import aware, local
@@ -45,7 +45,15 @@ def calendar_events(session: Session, actor: Actor, query: CalendarQuery) -> lis
 
 
 def _running_plans(session: Session, actor: Actor) -> list[Plan]:
-    query = select(Plan).where(Plan.status.in_(RUNNING)).order_by(Plan.id)
+    """The running plans with their versions and candidate-workers, in three statements
+    whatever their number (each plan's own loaded one by one made an institution's calendar
+    with 5 000 plans take five seconds)."""
+    query = (
+        select(Plan)
+        .where(Plan.status.in_(RUNNING))
+        .order_by(Plan.id)
+        .options(selectinload(Plan.versions), selectinload(Plan.candidates))
+    )
     if actor.is_institution:
         query = query.where(Plan.institution_id == actor.organisation_id)
     else:

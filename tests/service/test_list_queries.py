@@ -111,7 +111,7 @@ def seed_plans(session, count: int) -> None:
             PlanVersion(
                 number=1,
                 status="issued" if issued else "draft",
-                content={},
+                content={"competencies": [], "closure_dates": [], "candidates": []},
                 created_at=NOW,
                 updated_at=NOW,
                 acceptance_deadline=NOW + timedelta(days=30 - n % 20) if issued else None,
@@ -265,6 +265,13 @@ def test_the_plans_list_runs_the_same_statements_at_1_and_50_rows(service_databa
     rpc = ServiceRpc(PlansService, session, today=TODAY)
     page = check(rpc, size, "plans", "list_plans", LEVIS_RAC, lambda r: r["items"], query={})
     assert page["count"] == size and page["items"][0]["awaiting_acceptance"]  # work first
+    # The calendar of every running plan (an institution's /calendrier): the plans, their
+    # versions, their candidate-workers, whatever their number.
+    session.expunge_all()  # as a worker's own session: nothing loaded before
+    with clock.frozen_at(NOW):
+        statements, events = statements_of(rpc, "calendar", LEVIS_RAC, query={})
+    assert statements == 3, statements
+    assert len(events) == (size + 1) // 2  # each offer's acceptance deadline
     session.close()
 
 
