@@ -479,6 +479,15 @@ class CallSummary(Reply):
     version: int
 
 
+class CallQuery(ListQuery):
+    """A page of the calls (the latest deposit deadline first): an institution with years of
+    applications counts as many calls."""
+
+
+class CallPage(Page[CallSummary]):
+    """A page of the calls (``next_cursor`` asks for the next one)."""
+
+
 class QuestionView(Reply):
     id: int
     position: int
@@ -840,8 +849,8 @@ class ApplicationsRpc(CalendarRpc, Protocol):
     def home_summary(self) -> list[NextAction]: ...
 
     # calls for interest
-    def list_calls(self) -> list[CallSummary]:
-        """Appels d'intérêt visibles"""
+    def list_calls(self, query: CallQuery | None = None) -> CallPage:
+        """Appels d'intérêt visibles, la date limite de dépôt la plus récente d'abord"""
 
     def get_call(self, call_id: int) -> CallView:
         """Un appel d'intérêt, avec son formulaire"""

@@ -13,6 +13,7 @@ from rac_shared.clock import clock, end_of_day
 from rac_shared.contracts.applications import (
     AmendmentIn,
     CallIn,
+    CallQuery,
     CriterionGroup,
     CriterionIn,
     GridIn,
@@ -22,6 +23,7 @@ from rac_shared.contracts.applications import (
 from rac_shared.errors import conflict, invalid, not_found
 from rac_shared.events import CallAmended, CallPublished
 from rac_shared.formatting import long_date
+from rac_shared.listing import Key, paginate
 from rac_shared.outbox import record_event
 from services.applications import access
 from services.applications.admissibility import ORDER_OF_KIND
@@ -93,13 +95,22 @@ MANDATE_PARTS = tuple(part for part, *_ in MANDATE_SECTIONS)
 # -- reading ---------------------------------------------------------------------------
 
 
-def visible_calls(session: Session, actor: Actor) -> list[Call]:
-    """The ministry sees every call; institutions see published and closed ones."""
+def calls_page(session: Session, actor: Actor, query: CallQuery) -> dict:
+    """A page of the calls the actor sees (``paginate``'s, each row a ``Call``), the latest
+    deadline first: the ministry sees every call; institutions see published and closed
+    ones. Two statements whatever the page."""
     access.ensure_in_area(actor)
-    query = select(Call).order_by(Call.deadline_date.desc(), Call.id.desc())
+    statement = select(Call)
     if not actor.is_ministry:
-        query = query.where(Call.status.in_((CALL_PUBLISHED, CALL_CLOSED)))
-    return list(session.scalars(query))
+        statement = statement.where(Call.status.in_((CALL_PUBLISHED, CALL_CLOSED)))
+    return paginate(
+        session,
+        statement,
+        query,
+        name="calls",
+        scope=actor.is_ministry,
+        keys=[Key(Call.deadline_date, descending=True), Key(Call.id, descending=True)],
+    )
 
 
 def get_call(session: Session, actor: Actor, call_id: int, for_update: bool = False) -> Call:

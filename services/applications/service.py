@@ -45,6 +45,8 @@ from rac_shared.contracts.applications import (
     BulkDecided,
     BulkDecisionIn,
     CallIn,
+    CallPage,
+    CallQuery,
     CallSummary,
     CallView,
     ComplementFileIn,
@@ -211,8 +213,9 @@ class ApplicationsService:
     # -- calls ---------------------------------------------------------------------
 
     @rpc
-    def list_calls(self, actor: Actor) -> list[CallSummary]:
-        return [views.call_summary(c) for c in calls.visible_calls(self.db, actor)]
+    def list_calls(self, actor: Actor, query: CallQuery | None = None) -> CallPage:
+        page = calls.calls_page(self.db, actor, query or CallQuery())
+        return reply(page, [views.call_summary(call) for (call,) in page["rows"]])
 
     @rpc
     def calendar(self, actor: Actor, query: CalendarQuery) -> list[CalendarEvent]:

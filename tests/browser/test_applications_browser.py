@@ -417,7 +417,7 @@ def test_an_analyst_asks_for_complements_the_institution_answers_and_the_analysi
     token = platform.token(ANALYST)
     [call] = [
         c
-        for c in platform.api("GET", "/api/calls", token).json()["calls"]
+        for c in platform.api("GET", "/api/calls", token).json()["items"]
         if c["deadline_date"] == "2012-12-21"
     ]
     rows = platform.api("GET", f"/api/calls/{call['id']}/applications", token).json()["items"]

@@ -183,7 +183,7 @@ def test_the_whole_path_from_the_call_to_the_admissibility_decision(platform, ap
     assert published["payload"]["call_id"] == call["id"]
 
     # The cégep sees the call and opens its application; the institution is its own.
-    listed = api("GET", "/api/calls", LEVIS_RAC).json()["calls"]
+    listed = api("GET", "/api/calls", LEVIS_RAC).json()["items"]
     assert call["id"] in [c["id"] for c in listed]
     opened = api("POST", f"/api/calls/{call['id']}/applications", LEVIS_RAC)
     assert opened.status_code == 200, opened.text
@@ -527,7 +527,7 @@ def test_tenants_and_employers_stay_out(platform, api):
 def test_the_demo_call_of_seed_000(platform, api):
     [demo] = [
         c
-        for c in api("GET", "/api/calls", ANALYST).json()["calls"]
+        for c in api("GET", "/api/calls", ANALYST).json()["items"]
         if c["deadline_date"] == "2012-12-21"
     ]
     call = api("GET", f"/api/calls/{demo['id']}", ANALYST).json()

@@ -165,7 +165,7 @@ def test_a_plan_s_calendar_is_its_parties_and_one_candidate_worker_s_is_theirs(p
 
 def test_a_call_s_deposit_deadline_and_a_cerac_s_reports_due(platform):
     institution = Pages(platform, OTHER_INSTITUTION)
-    call = platform.api("GET", "/api/calls", platform.token(OTHER_INSTITUTION)).json()["calls"][0]
+    call = platform.api("GET", "/api/calls", platform.token(OTHER_INSTITUTION)).json()["items"][0]
     [deadline] = events_of(institution.get(f"/appels/{call['id']}/calendrier.ics").content).values()
     assert str(deadline["SUMMARY"]) == f"Date limite de dépôt des demandes : {call['title']}"
     moment = deadline.decoded("DTSTART")

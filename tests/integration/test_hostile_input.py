@@ -304,7 +304,7 @@ def test_plan_texts_refuse_markup_and_candidate_names_reach_the_pdf_literally(wo
 def test_uploads_that_lie_zip_bombs_and_oversized_bodies_are_refused_or_harmless(world, platform):
     api = world.api
     call = next(
-        c for c in api("GET", "/api/calls", CMV).json()["calls"] if c["title"] == "Appel test"
+        c for c in api("GET", "/api/calls", CMV).json()["items"] if c["title"] == "Appel test"
     )
     application = api("POST", f"/api/calls/{call['id']}/applications", CMV).json()
     url = f"/api/applications/{application['id']}/attachments"
@@ -414,7 +414,7 @@ def rows(payload) -> int:
 
 
 def test_sql_metacharacters_in_searches_and_filters_change_nothing_and_match_nothing(world):
-    call = next(c for c in world.api("GET", "/api/calls", ADMIN).json()["calls"]
+    call = next(c for c in world.api("GET", "/api/calls", ADMIN).json()["items"]
                 if c["title"] == "Appel test")  # fmt: skip
     routes = searchable_routes(call["id"])
     endpoints = {spec.endpoint for spec, _, _ in routes}

@@ -187,7 +187,7 @@ def test_publish_fill_sign_submit_paper_admissibility(rpc, sessions):
     assert call["guide"]["sha256"] and call["problems"] == []
 
     with clock.frozen_at(local(2012, 12, 10, 10, 0)):
-        assert rpc(LEVIS_RAC, "list_calls")[0]["id"] == call["id"]
+        assert rpc(LEVIS_RAC, "list_calls")["items"][0]["id"] == call["id"]
         opened = rpc(LEVIS_RAC, "open_application", call_id=call["id"])
         assert rpc.directory_calls == [LEVIS_RAC.organisation_id]
         assert opened["organisation_name"] == "Cégep de Lévis"

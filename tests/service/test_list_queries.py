@@ -49,6 +49,7 @@ EXPECTED = {
     "applications": 3,
     "applications_table": 7,  # the call, counts, decisions, regions; the call, count, page
     "reports": 2,
+    "calls": 2,
     "ceracs": 1,  # the network is short: read once, matched and paged in Python
 }
 
@@ -303,6 +304,27 @@ def test_the_applications_lists_run_the_same_statements_at_1_and_50_rows(service
     check(rpc, size, "applications_table", "applications_table", ANALYST,
           lambda r: r["listing"]["items"], call_id=call_id)  # fmt: skip
     check(rpc, size, "reports", "list_reports", ANALYST, items)
+    # The calls: one page at a time, as many as an institution with years of applications.
+    for n in range(1, size):
+        session.add(
+            Call(title=f"Appel d'intérêt {2026 - n}", education_orders=["collégial"],
+                 launch_date=date(2026 - n, 1, 10), deadline_date=date(2026 - n, 3, 31),
+                 experimentation_years=[f"{2026 - n}-{2027 - n}"], status="closed",
+                 created_by_user_id=1, created_at=NOW, updated_at=NOW)
+        )  # fmt: skip
+    session.commit()
+    shown = check(rpc, size, "calls", "list_calls", APPLICATIONS_LEVIS, items)
+    assert [c["deadline_date"][:4] for c in shown["items"]][:2] == ["2026", "2025"][:size]
+    if size > 1:  # the next page, from its cursor: the rest, nothing twice
+        with clock.frozen_at(NOW):
+            first = rpc.call("applications", "list_calls", actor=ANALYST.model_dump(mode="json"),
+                             query={"limit": size - 1})  # fmt: skip
+            rest = rpc.call("applications", "list_calls", actor=ANALYST.model_dump(mode="json"),
+                            query={"limit": size - 1, "cursor": first["next_cursor"]})  # fmt: skip
+        assert [c["id"] for c in first["items"] + rest["items"]] == [
+            c["id"] for c in shown["items"]
+        ]
+        assert rest["next_cursor"] is None
     own = check(rpc, 1, "reports", "list_reports", CMV_DG, items)  # its CERAC's one report
     assert own["count"] == 1
     check(rpc, size, "ceracs", "network_ceracs", APPLICATIONS_LEVIS, lambda r: r["ceracs"]["items"])

@@ -13,6 +13,7 @@ from rac_shared.clock import MONTREAL, clock
 from rac_shared.contracts.applications import (  # the service's inputs, from its contract
     AmendmentIn,
     CallIn,
+    CallQuery,
     CriterionIn,
     GridIn,
     QuestionIn,
@@ -154,7 +155,7 @@ def test_only_the_ministry_admin_manages_calls(session):
             calls.create_call(session, someone, CallIn(**call_data()))
         assert error.value.code == "forbidden"
     with pytest.raises(DomainError) as error:
-        calls.visible_calls(session, EMPLOYER)
+        calls.calls_page(session, EMPLOYER, CallQuery())
     assert error.value.code == "forbidden"
 
 
@@ -251,11 +252,11 @@ def test_a_deadline_already_passed_cannot_be_published(session):
 def test_drafts_are_invisible_to_institutions(session):
     with clock.frozen_at(local(2012, 9, 1)):
         call = calls.create_call(session, ADMIN, CallIn(**call_data()))
-    assert calls.visible_calls(session, LEVIS_RAC) == []
+    assert calls.calls_page(session, LEVIS_RAC, CallQuery())["rows"] == []
     with pytest.raises(DomainError) as error:
         calls.get_call(session, LEVIS_RAC, call.id)
     assert error.value.code == "not_found"
-    assert [c.id for c in calls.visible_calls(session, ANALYST)] == [call.id]
+    assert [c.id for (c,) in calls.calls_page(session, ANALYST, CallQuery())["rows"]] == [call.id]
 
 
 def test_an_amendment_is_explicit_logged_and_announced(session, in_december):

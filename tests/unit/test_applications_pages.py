@@ -85,8 +85,14 @@ def application(session):
 def test_the_call_pages_render_their_forms_by_contract_path(session, application):
     call = application.call
     summary = [A.CallSummary.model_validate(views.call_summary(call))]
-    html = render("applications/calls.html.j2", ANALYST, calls=summary)
+    pager = Pager(count=1, next_url=None, first_url=None, export_query="")
+    html = render("applications/calls.html.j2", ANALYST, calls=summary, pager=pager)
     assert str(escape(call.title)) in html and str(escape("1 appel d'intérêt")) in html
+    # An institution with years of applications: one page, the count of all, the next one.
+    pager = Pager(count=120, next_url="/appels?curseur=x", first_url=None, export_query="")
+    html = render("applications/calls.html.j2", ANALYST, calls=summary, pager=pager)
+    assert str(escape("120 appels d'intérêt")) in html
+    assert 'href="/appels?curseur=x" rel="next"' in html
     view = A.CallView.model_validate(views.call_view(session, ADMIN, call))
     form = FormState(values=encode({"criteria": [{"group": "qualite"}]}))
     page = render(

@@ -27,7 +27,7 @@ FILE = ("file", applications.MAX_ATTACHMENT_BYTES)  # an upload's file field and
 # fmt: off
 passthrough(
     "applications",
-    Api("api_calls", f"GET {S}", "list_calls", AREA, wrap="calls"),
+    Api("api_calls", f"GET {S}", "list_calls", AREA),
     Api("api_call_create", f"POST {S}", "create_call", ADMIN),
     Api("api_call", f"GET {C}", "get_call", AREA),
     Api("api_call_update", f"PUT {C}", "update_call", ADMIN),

@@ -26,7 +26,7 @@ from rac_shared.actor import INSTITUTION_ROLES, KIND_LABELS, MINISTRY_ROLES, Rol
 from rac_shared.clock import MONTREAL
 from rac_shared.contracts import applications
 from rac_shared.contracts.base import OptionalDate, OptionalInt, Strict, parse, text
-from rac_shared.contracts.listing import MAX_LIMIT
+from rac_shared.contracts.listing import MAX_LIMIT, Cursor
 from rac_shared.errors import DomainError
 
 AREA = MINISTRY_ROLES | INSTITUTION_ROLES
@@ -192,9 +192,18 @@ def _voided(notice: str):
 # -- calls ---------------------------------------------------------------------------------
 
 
-@route("/appels", access=AREA)
+class CallListPage(lists.PageQuery):
+    """``/appels?curseur=…``: the calls one page at a time, the latest deadline first."""
+
+    curseur: Cursor = Field(None, title="Page")
+
+    CONTRACT = applications.CallQuery
+
+
+@route("/appels", access=AREA, query=CallListPage)
 def calls_page(ctx: Ctx) -> Response:
-    return ctx.render("applications/calls.html.j2", calls=ctx.applications.list_calls())
+    page = ctx.applications.list_calls(query=ctx.query.contract())
+    return ctx.render("applications/calls.html.j2", calls=page.items, pager=lists.pager(ctx, page))
 
 
 @route("/appels/nouveau", access=ADMIN, name="call_new_form")
