@@ -213,6 +213,7 @@ class ApplicationsService:
     # -- calls ---------------------------------------------------------------------
 
     @rpc
+    @cached_reply  # kept while the applications database is unchanged
     def list_calls(self, actor: Actor, query: CallQuery | None = None) -> CallPage:
         page = calls.calls_page(self.db, actor, query or CallQuery())
         return reply(page, [views.call_summary(call) for (call,) in page["rows"]])
@@ -671,10 +672,12 @@ class ApplicationsService:
     # -- reddition de comptes and special mandates ---------------------------------------
 
     @rpc
+    @cached_reply  # kept while the applications database is unchanged
     def list_reports(self, actor: Actor, query: ReportQuery | None = None) -> ReportPage:
         return reporting.reports_page(self.db, actor, query or ReportQuery())
 
     @rpc
+    @cached_reply  # kept while the applications database is unchanged
     def reporting_overview(
         self, actor: Actor, query: ReportQuery | None = None
     ) -> ReportingOverview:

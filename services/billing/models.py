@@ -33,6 +33,7 @@ from sqlalchemy.orm import DeclarativeBase, Mapped, deferred, mapped_column, rel
 
 from rac_shared.db import new_metadata
 from rac_shared.outbox import install_reliability_tables
+from rac_shared.reply_cache import install_generation_table
 from rac_shared.scheduler import install_job_ledger
 from rac_shared.tasks import TaskColumns
 
@@ -46,6 +47,7 @@ class Base(DeclarativeBase):
 
 install_reliability_tables(Base.metadata)
 install_job_ledger(Base.metadata)
+install_generation_table(Base.metadata)  # bumped at each commit that changes data
 
 # estimate status
 DRAFT = "draft"

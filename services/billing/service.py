@@ -97,6 +97,7 @@ from rac_shared.events import (
 )
 from rac_shared.logs import CorrelationId
 from rac_shared.outbox import first_time
+from rac_shared.reply_cache import cached_reply
 from rac_shared.rpc import rpc
 from rac_shared.scheduler import JobScheduler
 from services.billing import (
@@ -282,10 +283,12 @@ class BillingService:
     # -- invoices ------------------------------------------------------------------------
 
     @rpc
+    @cached_reply  # kept while the billing database is unchanged
     def list_invoices(self, actor: Actor, query: InvoiceQuery | None = None) -> InvoicePage:
         return reports.list_invoices(self.db, actor, query or InvoiceQuery())
 
     @rpc
+    @cached_reply  # kept while the billing database is unchanged
     def list_credit_notes(
         self, actor: Actor, query: CreditNoteQuery | None = None
     ) -> CreditNotePage:
@@ -444,6 +447,7 @@ class BillingService:
     # -- pages: what one page shows, in one call (one RPC per service per page) -------------
 
     @rpc
+    @cached_reply  # kept while the billing database is unchanged
     def invoices_page(self, actor: Actor, query: InvoiceQuery | None = None) -> InvoicesPage:
         """The invoice list, and for institutions the installments to invoice, the
         employers to filter by and the cancelled plans."""

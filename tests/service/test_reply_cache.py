@@ -17,12 +17,14 @@ from rac_shared.reply_cache import KeptReply, Serialised, read_generation
 from rac_shared.rpc import rpc as platform_rpc
 from services.applications.service import ApplicationsService
 from services.applications.testing import ANALYST
+from services.billing.service import BillingService
 from services.billing.testing import CISSS, LEVIS_RAC, actor
 from services.plans.service import PlansService
 from tests.service.test_list_queries import (
     NOW,
     TODAY,
     seed_applications,
+    seed_billing,
     seed_plans,
     statements_of,
 )
@@ -158,12 +160,34 @@ def tables_and_triggered(url: str) -> tuple[set[str], set[str]]:
 
 def test_every_data_table_bumps_the_generation(plans, service_database):
     """A table that lists may show must carry the trigger (a new table needs a migration
-    adding it): the plans and applications databases."""
+    adding it): the plans, applications and billing databases."""
     rpc, session, other = plans
     tables, triggered = tables_and_triggered(other.url.render_as_string(hide_password=False))
     assert "plan_versions" in triggered and triggered == tables - UNTRACKED - {"plan_tasks"}
     tables, triggered = tables_and_triggered(service_database("applications", postgres=True).url)
     assert "applications" in triggered and triggered == tables - UNTRACKED
+    tables, triggered = tables_and_triggered(service_database("billing", postgres=True).url)
+    assert "invoices" in triggered and triggered == tables - UNTRACKED - {"billing_tasks"}
+
+
+def test_invoices_and_credit_notes_are_kept_too(service_database):
+    session = service_database("billing", postgres=True)()
+    try:
+        seed_billing(session, 4)
+        rpc = ServiceRpc(BillingService, session, today=TODAY)
+        for method in ("list_invoices", "invoices_page", "list_credit_notes"):
+            with clock.frozen_at(NOW):
+                first, reply = statements_of(rpc, method, LEVIS_RAC)
+                again, same = statements_of(rpc, method, LEVIS_RAC)
+            assert first > 1 and again == 1 and same == reply, method
+        session.execute(text("UPDATE invoices SET total = total + 1"))
+        session.commit()
+        session.expunge_all()
+        with clock.frozen_at(NOW):
+            changed, reply = statements_of(rpc, "list_invoices", LEVIS_RAC)
+        assert changed > 1 and reply != same
+    finally:
+        session.close()
 
 
 class Replying:
