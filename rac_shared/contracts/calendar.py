@@ -15,7 +15,8 @@ from typing import Protocol
 
 from pydantic import Field, model_validator
 
-from rac_shared.contracts.base import OptionalInt, Reply, Strict
+from rac_shared.contracts.base import OptionalDate, OptionalInt, Reply, Strict
+from rac_shared.contracts.listing import MAX_LIMIT
 
 
 class CalendarQuery(Strict):
@@ -25,6 +26,11 @@ class CalendarQuery(Strict):
     plan_id: OptionalInt = Field(None, ge=1, alias="plan", title="Plan de mise en œuvre")
     candidate_id: OptionalInt = Field(None, ge=1, alias="candidat", title="Personne candidate")
     call_id: OptionalInt = Field(None, ge=1, alias="appel", title="Appel d'intérêt")
+    # A window, for a page (a calendar file or feed has every date): the dates not over on
+    # ``since``, in their order (``key``), after the one ``after`` names, at most ``limit``.
+    since: OptionalDate = Field(None, title="À partir du")
+    after: str | None = Field(None, max_length=400, title="Après l'échéance")
+    limit: OptionalInt = Field(None, ge=1, le=MAX_LIMIT, title="Nombre d'échéances")
 
     model_config = {**Strict.model_config, "populate_by_name": True}
 
@@ -46,6 +52,22 @@ class CalendarEvent(Reply):
         if self.end is not None and self.end < self.start:
             raise ValueError("an event cannot end before it starts")
         return self
+
+
+def key(event: CalendarEvent) -> str:
+    """An event's place in a calendar's order (day, then whole days before moments, then
+    its uid), as text: what ``CalendarQuery.after`` names."""
+    return f"{event.start.isoformat()}~{int(event.at is not None)}~{event.uid}"
+
+
+def window(events: list[CalendarEvent], query: CalendarQuery) -> list[CalendarEvent]:
+    """``events`` in calendar order, cut to the query's window (all of them without one)."""
+    kept = sorted(events, key=key)
+    if query.since is not None:
+        kept = [e for e in kept if (e.end or e.start) >= query.since]
+    if query.after is not None:
+        kept = [e for e in kept if key(e) > query.after]
+    return kept if query.limit is None else kept[: query.limit]
 
 
 class CalendarRpc(Protocol):

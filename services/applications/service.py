@@ -75,7 +75,7 @@ from rac_shared.contracts.applications import (
     TableQuery,
 )
 from rac_shared.contracts.base import OptionalDate
-from rac_shared.contracts.calendar import CalendarEvent, CalendarQuery
+from rac_shared.contracts.calendar import CalendarEvent, CalendarQuery, window
 from rac_shared.contracts.network import (
     CeracPage,
     CeracView,
@@ -220,7 +220,7 @@ class ApplicationsService:
 
     @rpc
     def calendar(self, actor: Actor, query: CalendarQuery) -> list[CalendarEvent]:
-        return agenda.calendar_events(self.db, actor, query)
+        return window(agenda.calendar_events(self.db, actor, query), query)
 
     @rpc
     def get_call(self, actor: Actor, call_id: int) -> CallView:

@@ -63,7 +63,7 @@ from rac_shared.contracts.billing import (
     Statement,
     StatementPage,
 )
-from rac_shared.contracts.calendar import CalendarEvent, CalendarQuery
+from rac_shared.contracts.calendar import CalendarEvent, CalendarQuery, window
 from rac_shared.contracts.funding import (
     AllocationIn,
     AllocationListPage,
@@ -166,7 +166,7 @@ class BillingService:
     @rpc
     def calendar(self, actor: Actor, query: CalendarQuery) -> list[CalendarEvent]:
         with self.db.begin():
-            return agenda.calendar_events(self.db, actor, query)
+            return window(agenda.calendar_events(self.db, actor, query), query)
 
     @rpc
     def home_summary(self, actor: Actor) -> list[NextAction]:

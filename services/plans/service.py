@@ -22,7 +22,7 @@ from rac_shared.bus import OutboxRelayRunner
 from rac_shared.consumer import on_event
 from rac_shared.contracts import HealthReport, NextAction, ensure_ministry, health_report
 from rac_shared.contracts.billing import EstimateSpec, EstimateView
-from rac_shared.contracts.calendar import CalendarEvent, CalendarQuery
+from rac_shared.contracts.calendar import CalendarEvent, CalendarQuery, window
 from rac_shared.contracts.plans import (
     AbandonIn,
     AmendmentIn,
@@ -524,7 +524,7 @@ class PlansService:
     @rpc
     def calendar(self, actor: Actor, query: CalendarQuery) -> list[CalendarEvent]:
         with self.db.begin():
-            return agenda.calendar_events(self.db, actor, query)
+            return window(agenda.calendar_events(self.db, actor, query), query)
 
     # -- accepting ----------------------------------------------------------------------
 

@@ -110,7 +110,16 @@ def test_a_plan_s_dates_reach_its_parties_calendars_and_the_issue_e_mail(
     # Accepted: no deadline left; billing learns it over the bus and dates the installment.
     with clock.frozen_at(local(2026, 9, 15, 10, 0)):
         accept_first_offer(plans, employer, plan_id)
-    assert not any(e["at"] for e in plans.calendar(actor=employer, query={}))
+    running = plans.calendar(actor=employer, query={})
+    assert not any(e["at"] for e in running)
+    # The accepted version's periods are kept once computed; a candidate-worker who abandons
+    # leaves the calendar all the same.
+    assert [e["uid"] for e in running] == [e["uid"] for e in periods]
+    with clock.frozen_at(local(2026, 9, 20, 10, 0)):
+        plans.abandon_candidate(actor=coordinator, plan_id=plan_id, candidate_id=candidate_id,
+                                data={"abandoned_on": "2026-09-20"})  # fmt: skip
+    left = plans.calendar(actor=coordinator, query={})
+    assert [e["uid"] for e in left] == [e["uid"] for e in periods if e not in gagnon]
     due = wait_until(
         lambda: billing.calendar(actor=employer, query={}),
         timeout=30,

@@ -11,7 +11,7 @@ from icalendar import Calendar
 
 from gateway.auth import InvalidToken, calendar_feed_token, read_calendar_feed_token
 from rac_shared.clock import MONTREAL, clock, end_of_day
-from rac_shared.contracts.calendar import CalendarEvent, CalendarQuery
+from rac_shared.contracts.calendar import CalendarEvent, CalendarQuery, key, window
 from rac_shared.ical import calendar_file
 from rac_shared.settings import Settings
 
@@ -96,6 +96,31 @@ def test_an_event_cannot_end_before_it_starts_and_a_query_reads_its_french_names
         CalendarEvent(uid="x", title="x", start=date(2026, 1, 2), end=date(2026, 1, 1))
     assert CalendarQuery.model_validate({"candidat": "7"}).candidate_id == 7
     assert CalendarQuery(plan_id=3).plan_id == 3
+
+
+def test_a_window_keeps_the_dates_not_over_in_order_after_the_last_shown_page_by_page():
+    deadline = datetime(2026, 3, 2, 4, 59, tzinfo=UTC)  # 23 h 59 on 1 March in Montréal
+    days = [
+        CalendarEvent(uid=f"e{n}", title=f"Période {n}", start=date(2026, 3, n % 3 + 1),
+                      end=date(2026, 3, n % 3 + 2))
+        for n in range(7)
+    ]  # fmt: skip
+    days.append(CalendarEvent(uid="d", title="Date limite", start=date(2026, 3, 1), at=deadline))
+    ordered = window(days, CalendarQuery())
+    assert [e.uid for e in ordered] == ["e0", "e3", "e6", "d", "e1", "e4", "e2", "e5"]
+    # Whole days before a moment of the same day; since the 3rd: not over before the 3rd.
+    assert [e.uid for e in window(days, CalendarQuery(since=date(2026, 3, 3)))] == [
+        "e1", "e4", "e2", "e5"]  # fmt: skip
+    pages, after = [], None
+    while True:
+        page = window(days, CalendarQuery(after=after, limit=3))
+        if not page:
+            break
+        pages.append([e.uid for e in page])
+        after = key(page[-1])
+    assert pages == [["e0", "e3", "e6"], ["d", "e1", "e4"], ["e2", "e5"]]
+    with pytest.raises(ValueError):
+        CalendarQuery(limit=0)
 
 
 SETTINGS = Settings(jwt_secret="a" * 40, jwt_key_id="k1")

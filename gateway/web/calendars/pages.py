@@ -16,7 +16,9 @@
 from __future__ import annotations
 
 from functools import partial
+from urllib.parse import urlencode
 
+from pydantic import Field
 from werkzeug.wrappers import Response
 
 from gateway import auth, calendar_feeds, directory
@@ -27,7 +29,8 @@ from gateway.web.framework import PUBLIC, SIGNED_IN, Ctx, HttpError, notices, po
 from gateway.web.passthrough import Confirm, confirmation_step
 from rac_shared.actor import EMPLOYER_ROLES, INSTITUTION_ROLES, MINISTRY_ROLES
 from rac_shared.clock import clock
-from rac_shared.contracts.calendar import CalendarEvent, CalendarQuery
+from rac_shared.contracts.base import Strict
+from rac_shared.contracts.calendar import CalendarEvent, CalendarQuery, key, window
 from rac_shared.ical import MIME, calendar_file
 
 # The services that keep dates, and what each one's part of a calendar is called.
@@ -50,10 +53,11 @@ notices(
 )
 
 
-def gather(ctx: Ctx) -> tuple[list[CalendarEvent], list[str]]:
-    """Every service's dates for the actor, one RPC each, at once; the labels of those that
-    did not answer."""
-    calls = {name: partial(ctx.service(name).calendar, query=CalendarQuery()) for name in SOURCES}
+def gather(ctx: Ctx, query: CalendarQuery | None = None) -> tuple[list[CalendarEvent], list[str]]:
+    """Every service's dates for the actor (in ``query``'s window, if any), one RPC each, at
+    once, in calendar order; the labels of the services that did not answer."""
+    query = query or CalendarQuery()
+    calls = {name: partial(ctx.service(name).calendar, query=query) for name in SOURCES}
     results = ctx.app.rpc.parallel(calls)
     events, unavailable = [], []
     for name, result in results.items():
@@ -61,8 +65,7 @@ def gather(ctx: Ctx) -> tuple[list[CalendarEvent], list[str]]:
             unavailable.append(SOURCES[name])
         else:
             events.extend(result)
-    events.sort(key=lambda e: (e.start, e.at is None, e.uid))
-    return events, unavailable
+    return window(events, query), unavailable
 
 
 def feed_url(ctx: Ctx, feed: CalendarFeed | None) -> str | None:
@@ -71,16 +74,30 @@ def feed_url(ctx: Ctx, feed: CalendarFeed | None) -> str | None:
     return auth.calendar_feed_url(ctx.settings, feed.user_id, feed.generation)
 
 
-@route("/calendrier", access=SIGNED_IN)
+class CalendarPage(Strict):
+    """``/calendrier?apres=…``: the dates to come, a page at a time (``apres``: the last date
+    of the page before, ``CalendarQuery.after``)."""
+
+    apres: str | None = Field(None, max_length=400, title="Après l'échéance")
+
+
+PAGE_SIZE = 100  # dates on a page (an institution with 5 000 running plans has thousands)
+
+
+@route("/calendrier", access=SIGNED_IN, query=CalendarPage)
 def calendar_page(ctx: Ctx) -> Response:
-    events, unavailable = gather(ctx)
-    today = clock.today()
-    coming = [e for e in events if (e.end or e.start) >= today]
+    # One more than a page from each service: whether there is a next page.
+    query = CalendarQuery(since=clock.today(), after=ctx.query.apres, limit=PAGE_SIZE + 1)
+    events, unavailable = gather(ctx, query)
+    more = len(events) > PAGE_SIZE
+    events = events[:PAGE_SIZE]
     with ctx.db() as session:
         url = feed_url(ctx, calendar_feeds.live(session, ctx.actor.user_id))
     return ctx.render(
         "calendars/calendar.html.j2",
-        events=coming,
+        events=events,
+        next_url=f"/calendrier?{urlencode({'apres': key(events[-1])})}" if more else None,
+        first_url="/calendrier" if ctx.query.apres else None,
         unavailable=unavailable,
         feed_url=url,
         webcal_url=url and "webcal://" + url.split("://", 1)[1],
