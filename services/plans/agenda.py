@@ -10,8 +10,8 @@ so a calendar application updates an event when a revision moves it.
 
 from __future__ import annotations
 
-from sqlalchemy import select
-from sqlalchemy.orm import Session, selectinload
+from sqlalchemy import and_, or_, select
+from sqlalchemy.orm import Session
 
 from rac_shared.actor import Actor
 from rac_shared.clock import aware, local
@@ -37,7 +37,7 @@ def calendar_events(session: Session, actor: Actor, query: CalendarQuery) -> lis
         return _running_events(session, actor)
     plan = access.load(session, actor, query.plan_id)
     abandoned = _abandoned(plan)
-    periods = _candidate_events(plan, views.default_version(plan, actor))
+    periods = _candidate_events(plan, views.default_version(plan, actor).content)
     events = _deadline_events(plan) + [e for who, e in periods if who not in abandoned]
     if query.candidate_id is None:
         return events
@@ -54,65 +54,61 @@ PERIODS = Replies(max_entries=20_000)
 
 
 def _running_events(session: Session, actor: Actor) -> list[CalendarEvent]:
-    """Every date of the plans the actor follows that still run: the plans, their versions
-    (without their content) and their candidate-workers, three statements whatever their
-    number; then, once per version and process, the content of those not computed yet."""
-    query = (
-        select(Plan)
-        .where(Plan.status.in_(RUNNING))
-        .order_by(Plan.id)
-        .options(
-            selectinload(Plan.versions).load_only(*FOLLOWED_COLUMNS),
-            selectinload(Plan.candidates),
+    """Every date of the plans the actor follows that still run, in two statements whatever
+    their number (each plan's current and accepted versions' facts, without their content,
+    and the candidate-workers who abandoned); the periods of a version not computed yet in
+    this process need its plan and its content, two statements more."""
+    tenant = Plan.institution_id if actor.is_institution else Plan.employer_id
+    running = and_(Plan.status.in_(RUNNING), tenant == actor.organisation_id)
+    rows = session.execute(
+        select(
+            Plan.id, Plan.reference, Plan.employer_name, Plan.accepted_version,
+            Plan.current_version, PlanVersion.id.label("version_id"), PlanVersion.number,
+            PlanVersion.status, PlanVersion.acceptance_deadline, PlanVersion.amends_version,
+            PlanVersion.content_hash,
         )
+        .join(PlanVersion, PlanVersion.plan_id == Plan.id)
+        .where(running, or_(PlanVersion.number == Plan.current_version,
+                            PlanVersion.number == Plan.accepted_version))
+        .order_by(Plan.id, PlanVersion.number)
+    ).all()  # fmt: skip
+    abandoned = set(
+        session.execute(
+            select(PlanCandidate.plan_id, PlanCandidate.id)
+            .join(Plan, Plan.id == PlanCandidate.plan_id)
+            .where(running, PlanCandidate.abandoned_on.is_not(None))
+        ).all()
     )
-    if actor.is_institution:
-        query = query.where(Plan.institution_id == actor.organisation_id)
-    else:
-        query = query.where(Plan.employer_id == actor.organisation_id)
-    plans = list(session.scalars(query))
-    followed = {plan.id: _followed_version(plan) for plan in plans}
+    followed, pending = {}, []
+    for row in rows:  # the version in force, else the offer; and the offer awaiting an answer
+        if row.number == (row.accepted_version or row.current_version):
+            followed[row.id] = row
+        if row.number == row.current_version and row.status == ISSUED:
+            pending.append(row)
     kept = {
-        v.id: PERIODS.get((v.plan_id, v.id), v.content_hash)
-        for v in followed.values()
-        if v.content_hash
+        plan_id: PERIODS.get((plan_id, row.version_id), row.content_hash)
+        for plan_id, row in followed.items()
+        if row.content_hash
     }
-    missing = [v.id for v in followed.values() if kept.get(v.id) is None]
-    contents = dict(
-        session.execute(select(PlanVersion.id, PlanVersion.content).where(
-            PlanVersion.id.in_(missing))).all()
-    ) if missing else {}  # fmt: skip
-    events = []
-    for plan in plans:
-        version = followed[plan.id]
-        periods = kept.get(version.id)
-        if periods is None:
-            periods = _candidate_events(plan, version, contents[version.id])
-            if version.content_hash:  # issued: frozen under that hash
-                PERIODS.put((plan.id, version.id), version.content_hash, periods)
-        abandoned = _abandoned(plan)
-        events += _deadline_events(plan)
-        events += [event for who, event in periods if who not in abandoned]
+    missing = [plan_id for plan_id in followed if kept.get(plan_id) is None]
+    if missing:
+        plans = {p.id: p for p in session.scalars(select(Plan).where(Plan.id.in_(missing)))}
+        contents = dict(
+            session.execute(
+                select(PlanVersion.id, PlanVersion.content).where(
+                    PlanVersion.id.in_([followed[plan_id].version_id for plan_id in missing])
+                )
+            ).all()
+        )
+        for plan_id in missing:
+            row = followed[plan_id]
+            kept[plan_id] = _candidate_events(plans[plan_id], contents[row.version_id])
+            if row.content_hash:  # issued: frozen under that hash
+                PERIODS.put((plan_id, row.version_id), row.content_hash, kept[plan_id])
+    events = [_deadline_event(row.id, row.reference, row.employer_name, row) for row in pending]
+    for plan_id, periods in kept.items():
+        events += [event for who, event in periods if (plan_id, who) not in abandoned]
     return events
-
-
-# What a running plan's calendar reads of its versions (their content only when computed).
-FOLLOWED_COLUMNS = (
-    PlanVersion.id,
-    PlanVersion.plan_id,
-    PlanVersion.number,
-    PlanVersion.status,
-    PlanVersion.acceptance_deadline,
-    PlanVersion.amends_version,
-    PlanVersion.content_hash,
-)
-
-
-def _followed_version(plan: Plan) -> PlanVersion:
-    """The version whose calendars are the project's: the one in force, else the offer."""
-    if plan.accepted_version is not None:
-        return plan.version(plan.accepted_version)
-    return plan.current
 
 
 def _abandoned(plan: Plan) -> set[int]:
@@ -121,15 +117,14 @@ def _abandoned(plan: Plan) -> set[int]:
 
 def _deadline_events(plan: Plan) -> list[CalendarEvent]:
     pending = views.pending_version(plan)
-    return [acceptance_deadline_event(plan, pending)] if pending is not None else []
+    if pending is None:
+        return []
+    return [_deadline_event(plan.id, plan.reference, plan.employer_name, pending)]
 
 
-def _candidate_events(
-    plan: Plan, version: PlanVersion, content: dict | None = None
-) -> list[tuple[int | None, CalendarEvent]]:
-    """Each candidate-worker's evaluation periods in ``version``, with the candidate-worker's
-    id (a candidate-worker who abandoned is left out by the caller)."""
-    content = version.content if content is None else content
+def _candidate_events(plan: Plan, content: dict) -> list[tuple[int | None, CalendarEvent]]:
+    """Each candidate-worker's evaluation periods in a version's ``content``, with the
+    candidate-worker's id (a candidate-worker who abandoned is left out by the caller)."""
     units = calendar.evaluation_units(content["competencies"])
     closures = [views.as_date(d) for d in content["closure_dates"]]
     events = []
@@ -162,18 +157,23 @@ def _candidate_events(
 
 def acceptance_deadline_event(plan: Plan, version: PlanVersion) -> CalendarEvent:
     """The moment the employer's written acceptance of an offer must have arrived by."""
+    return _deadline_event(plan.id, plan.reference, plan.employer_name, version)
+
+
+def _deadline_event(plan_id: int, reference: str, employer_name: str, version) -> CalendarEvent:
+    """``version``: a version, or a row with its number, deadline and ``amends_version``."""
     deadline = aware(version.acceptance_deadline)
-    what = f"du plan de mise en œuvre {plan.reference}"
+    what = f"du plan de mise en œuvre {reference}"
     if version.amends_version is not None:
-        what = f"de la modification du plan de mise en œuvre {plan.reference}"
+        what = f"de la modification du plan de mise en œuvre {reference}"
     return CalendarEvent(
-        uid=f"plan-{plan.id}-v{version.number}-acceptation@{UID_DOMAIN}",
+        uid=f"plan-{plan_id}-v{version.number}-acceptation@{UID_DOMAIN}",
         title=f"Date limite d'acceptation {what} (version {version.number})",
         start=local(deadline).date(),
         at=deadline,
         description=(
-            f"L'acceptation écrite {named(plan.employer_name).du} doit parvenir au plus tard le "
+            f"L'acceptation écrite {named(employer_name).du} doit parvenir au plus tard le "
             f"{long_datetime(deadline)}, faute de quoi l'offre est résolue de plein droit."
         ),
-        path=f"/plans/{plan.id}",
+        path=f"/plans/{plan_id}",
     )

@@ -522,6 +522,7 @@ class PlansService:
             }
 
     @rpc
+    @cached_reply  # kept while the plans database is unchanged
     def calendar(self, actor: Actor, query: CalendarQuery) -> list[CalendarEvent]:
         with self.db.begin():
             return window(agenda.calendar_events(self.db, actor, query), query)

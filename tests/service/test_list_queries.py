@@ -267,11 +267,11 @@ def test_the_plans_list_runs_the_same_statements_at_1_and_50_rows(service_databa
     rpc = ServiceRpc(PlansService, session, today=TODAY)
     page = check(rpc, size, "plans", "list_plans", LEVIS_RAC, lambda r: r["items"], query={})
     assert page["count"] == size and page["items"][0]["awaiting_acceptance"]  # work first
-    # The calendar of every running plan (an institution's /calendrier): the plans, their
-    # versions, their candidate-workers, whatever their number.
-    # The first read computes each issued version's periods from its content (one more
-    # statement); they are kept under the version's hash, read with its content no more.
-    for expected in (4, 3):
+    # The calendar of every running plan (an institution's /calendrier), whatever their number.
+    # The plans' versions and the abandonments, two statements; the first read computes each
+    # issued version's periods from its plan and content (two more); then they are kept
+    # under the version's hash.
+    for expected in (4, 2):
         session.expunge_all()  # as a worker's own session: nothing loaded before
         with clock.frozen_at(NOW):
             statements, events = statements_of(rpc, "calendar", LEVIS_RAC, query={})
