@@ -242,18 +242,6 @@ def cancellation_costs_page(ctx: Ctx, plan_id: int) -> Response:
     )
 
 
-@post(
-    "/facturation/plans/<int:plan_id>/couts-engages",
-    billing.CostsIncurredIn,
-    cancellation_costs_page,
-    INSTITUTIONS,
-)
-def record_cancellation_costs(ctx: Ctx, plan_id: int, form: billing.CostsIncurredIn) -> Response:
-    recorded = ctx.billing.record_cancellation_costs(plan_id=plan_id, data=form)
-    done = "couts" if recorded.created else "couts-deja"
-    return ctx.done(f"/facturation/plans/{plan_id}/couts-engages", done)
-
-
 # -- bank file -------------------------------------------------------------------------------------
 
 
@@ -371,6 +359,13 @@ page_actions(
     "billing", invoice_page, INSTITUTIONS,
     Post("record_payment", "/facturation/factures/<int:invoice_id>/paiements", "record_payment",
          "/facturation/factures/{invoice_id}", "paiement-recu", billing.PaymentIn),
+)
+page_actions(
+    "billing", cancellation_costs_page, INSTITUTIONS,
+    # The same quantities again issue no other invoice: the notice says which it was.
+    Post("record_cancellation_costs", "/facturation/plans/<int:plan_id>/couts-engages",
+         "record_cancellation_costs", "/facturation/plans/{plan_id}/couts-engages",
+         lambda form, reply: "couts" if reply.created else "couts-deja", billing.CostsIncurredIn),
 )
 page_actions(
     "billing", settings_page, INSTITUTIONS,
