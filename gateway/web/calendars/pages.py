@@ -20,7 +20,7 @@ from functools import partial
 from werkzeug.wrappers import Response
 
 from gateway import auth, calendar_feeds, directory
-from gateway.models import CalendarFeed, User
+from gateway.models import User
 from gateway.web import responses
 from gateway.web.forms import NoFields
 from gateway.web.framework import PUBLIC, SIGNED_IN, Ctx, HttpError, notices, post, route
@@ -65,19 +65,14 @@ def gather(ctx: Ctx) -> tuple[list[CalendarEvent], list[str]]:
     return events, unavailable
 
 
-def feed_url(ctx: Ctx, feed: CalendarFeed | None) -> str | None:
-    if feed is None:
-        return None
-    return auth.calendar_feed_url(ctx.settings, feed.user_id, feed.generation)
-
-
 @route("/calendrier", access=SIGNED_IN)
 def calendar_page(ctx: Ctx) -> Response:
     events, unavailable = gather(ctx)
     today = clock.today()
     coming = [e for e in events if (e.end or e.start) >= today]
     with ctx.db() as session:
-        url = feed_url(ctx, calendar_feeds.live(session, ctx.actor.user_id))
+        feed = calendar_feeds.live(session, ctx.actor.user_id)
+        url = feed and auth.calendar_feed_url(ctx.settings, feed.user_id, feed.generation)
     return ctx.render(
         "calendars/calendar.html.j2",
         events=coming,
