@@ -127,7 +127,6 @@ def invoices_view(ctx: Ctx) -> Response:
         page=page,
         pager=lists.pager(ctx, page.listing),
         filters=ctx.query,
-        employer_id=_employer(ctx),
         statuses=billing.InvoiceFilter.choices(),
         orders=billing.InvoiceSort.choices(),
         form=ctx.form(endpoint="issue_due_invoices"),
