@@ -160,11 +160,6 @@ def scoring_form(ctx: Ctx, evaluation_id: int) -> Response:
     )
 
 
-def _saved(form: scoring.ScoresIn, reply) -> str:
-    """A submitted evaluation is locked; a draft can be taken up again."""
-    return "soumise" if form.submit else "brouillon"
-
-
 # -- the committee -------------------------------------------------------------------------------
 
 
@@ -329,7 +324,9 @@ page_actions(
 )
 page_actions(
     "scoring", scoring_form, EVALUATORS,
+    # A submitted evaluation is locked; a draft can be taken up again.
     Post("scoring_save", "/evaluations/<int:evaluation_id>", "save_scores",
-         "/evaluations/{evaluation_id}", _saved, scoring.ScoresIn),
+         "/evaluations/{evaluation_id}", lambda form, _: "soumise" if form.submit else "brouillon",
+         scoring.ScoresIn),
 )
 # fmt: on
