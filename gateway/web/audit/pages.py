@@ -111,18 +111,13 @@ def journal_csv(ctx: Ctx) -> Response:
     return csv_download(ctx, csv_text(*table(entries, CSV_COLUMNS)), "journal-audit.csv")
 
 
-def subject_of(subject_type: str, subject_id: str) -> SubjectType:
+def history_of(ctx: Ctx, subject_type: str, subject_id: str) -> tuple[SubjectType, list[dict]]:
     try:
         kind = SubjectType(subject_type)
     except ValueError:
         raise HttpError(404) from None
     if kind is SubjectType.JOURNAL or not subject_id or len(subject_id) > 60:
         raise HttpError(404)
-    return kind
-
-
-def history_of(ctx: Ctx, subject_type: str, subject_id: str) -> tuple[SubjectType, list[dict]]:
-    kind = subject_of(subject_type, subject_id)
     entries = read_and_record(
         ctx,
         lambda session: audit.history(session, str(kind), subject_id),
