@@ -253,21 +253,15 @@ def import_form(ctx: Ctx) -> Response:
     )
 
 
-def bank_file_text(content: bytes) -> str:
-    """A bank file's text: UTF-8, or Windows-1252 as older spreadsheets save it."""
-    try:
-        return content.decode("utf-8")
-    except UnicodeDecodeError:
-        return content.decode("cp1252", errors="replace")
-
-
 @post("/facturation/paiements/import", NoFields, import_form, INSTITUTIONS)
 def import_payments(ctx: Ctx, form: NoFields) -> Response:
     """The file is imported in the background: the person follows it on its page."""
     filename, content = responses.uploaded(ctx, "fichier", billing.MAX_BANK_FILE)
-    task = ctx.billing.request_bank_import(
-        data={"content": bank_file_text(content)}, filename=filename or ""
-    )
+    try:
+        text = content.decode("utf-8")
+    except UnicodeDecodeError:  # Windows-1252, as older spreadsheets save it
+        text = content.decode("cp1252", errors="replace")
+    task = ctx.billing.request_bank_import(data={"content": text}, filename=filename or "")
     return ctx.redirect(f"/facturation/travaux/{task.id}")
 
 

@@ -145,19 +145,14 @@ lists.exports(
 )
 
 
-def _employers(ctx: Ctx) -> list[tuple[int, str]]:
-    """Employer organisations of the directory (the gateway's own), for the new-plan form."""
-    with ctx.db() as session:
-        employers = directory.list_organisations(session, [OrganisationKind.EMPLOYER])
-    return [(o["id"], o["name"]) for o in employers]
-
-
 @route("/plans/nouveau", access=INSTITUTIONS, name="plan_new_form")
 def new_plan_view(ctx: Ctx) -> Response:
+    with ctx.db() as session:  # the employers are the directory's (the gateway's own)
+        employers = directory.list_organisations(session, [OrganisationKind.EMPLOYER])
     return ctx.render(
         "plans/new.html.j2",
         form=ctx.form({"program_kind": plans.ProgramKind.AEC}),
-        employers=_employers(ctx),
+        employers=[(o["id"], o["name"]) for o in employers],
         kinds=plans.ProgramKind.choices(),
     )
 
