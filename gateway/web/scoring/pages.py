@@ -20,13 +20,7 @@ from werkzeug.wrappers import Response
 
 from gateway import directory
 from gateway.web.framework import Ctx, notices, post, route
-from gateway.web.passthrough import (
-    Confirm,
-    Download,
-    Post,
-    page_actions,
-    passthrough,
-)
+from gateway.web.passthrough import Confirm, Download, Post, page_actions, passthrough
 from rac_shared.actor import INSTITUTION_ROLES, OrganisationKind, Role
 from rac_shared.clock import clock
 from rac_shared.contracts import scoring
