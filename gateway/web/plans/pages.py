@@ -119,13 +119,12 @@ class AnnexTemplateForm(plans.AnnexTemplateIn):
 def plans_page(ctx: Ctx) -> Response:
     if ctx.actor.role in MINISTRY_ROLES:
         return ctx.render("plans/figures.html.j2", figures=ctx.plans.network_figures())
-    selected = ctx.query.statut
     page = ctx.plans.list_plans(query=ctx.query.contract())
     return ctx.render(
         "plans/list.html.j2",
         plans=page.items,
         pager=lists.pager(ctx, page),
-        selected=selected,
+        selected=ctx.query.statut,
         filter_form=ctx.form(ctx.query),
         statuses=plans.PlanStatus.choices(),
         sorts=plans.PlanSort.choices(),
