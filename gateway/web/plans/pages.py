@@ -290,24 +290,22 @@ def editor_view(ctx: Ctx, plan_id: int, **_) -> Response:
         steps=[by_kind.get(kind) or plans.Step(kind=kind) for kind in plans.StepKind],
         closure_dates=content.closure_dates,
     )
-    parties = {
-        "institution": content.institution,
-        "employer": content.employer,
-        "program": content.program,
-        "sections": content.sections,
-    }
+
+    def part(model) -> dict:  # the draft's values of one of its parts: its form's fields
+        return {name: getattr(content, name) for name in model.model_fields}
+
     return ctx.render(
         "plans/edit.html.j2",
         view=view,
         plan=view.plan,
         content=content,
         computed=view.computed,
-        sections_form=ctx.form(parties, endpoint="plan_save_sections"),
+        sections_form=ctx.form(part(plans.DraftSectionsIn), endpoint="plan_save_sections"),
         steps_form=ctx.form(steps, endpoint="plan_save_steps"),
         aide_memoire_form=ctx.form(
-            {"aide_memoire": content.aide_memoire}, endpoint="plan_save_aide_memoire"
+            part(plans.DraftAideMemoireIn), endpoint="plan_save_aide_memoire"
         ),
-        annexes_form=ctx.form({"annexes": content.annexes}, endpoint="plan_save_annexes"),
+        annexes_form=ctx.form(part(plans.DraftAnnexesIn), endpoint="plan_save_annexes"),
         competency_form=ctx.form(endpoint="plan_add_competency"),
         candidate_form=ctx.form(
             {"rhythm": 3, "modality": plans.Modality.IN_PERSON}, endpoint="plan_add_candidate"
