@@ -168,15 +168,13 @@ def _on_rows(exc: DomainError, kept: list[int], rows: str = "criteria") -> Domai
     return DomainError(exc.message, details, exc.code)
 
 
-def _grid_rows(call: applications.CallView | None) -> list[dict]:
+def _grid_rows(call: applications.CallView) -> list[dict]:
     """Six rows for a grid form: the call's criteria, then blank rows in the groups the
     grid needs (four « qualité », two « pertinence »)."""
     rows = [c.model_dump(include={"group", "label", "weight", "threshold"}) for c in call.criteria]
-    groups = [applications.CriterionGroup.QUALITE] * 4 + [
-        applications.CriterionGroup.PERTINENCE
-    ] * 2
-    while len(rows) < applications.GRID_ROWS:
-        rows.append({"group": groups[len(rows)]})
+    group = applications.CriterionGroup
+    groups = [group.QUALITE] * 4 + [group.PERTINENCE] * 2
+    rows += [{"group": blank} for blank in groups[len(rows) :]]
     return rows[: applications.GRID_ROWS]
 
 
