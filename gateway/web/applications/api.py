@@ -8,13 +8,7 @@ from __future__ import annotations
 
 import json
 
-from gateway.web.applications.pages import (
-    ADMIN,
-    AREA,
-    INSTITUTIONS,
-    STAFF,
-    _guard_evaluator,
-)
+from gateway.web.applications.pages import ADMIN, AREA, INSTITUTIONS, STAFF, _guard_evaluator
 from gateway.web.framework import Ctx, HttpError, route
 from gateway.web.passthrough import Api, passthrough
 from rac_shared.contracts import applications

@@ -168,15 +168,13 @@ def _on_rows(exc: DomainError, kept: list[int], rows: str = "criteria") -> Domai
     return DomainError(exc.message, details, exc.code)
 
 
-def _grid_rows(call: applications.CallView | None) -> list[dict]:
+def _grid_rows(call: applications.CallView) -> list[dict]:
     """Six rows for a grid form: the call's criteria, then blank rows in the groups the
     grid needs (four « qualité », two « pertinence »)."""
     rows = [c.model_dump(include={"group", "label", "weight", "threshold"}) for c in call.criteria]
-    groups = [applications.CriterionGroup.QUALITE] * 4 + [
-        applications.CriterionGroup.PERTINENCE
-    ] * 2
-    while len(rows) < applications.GRID_ROWS:
-        rows.append({"group": groups[len(rows)]})
+    group = applications.CriterionGroup
+    groups = [group.QUALITE] * 4 + [group.PERTINENCE] * 2
+    rows += [{"group": blank} for blank in groups[len(rows) :]]
     return rows[: applications.GRID_ROWS]
 
 
@@ -235,19 +233,14 @@ def call_view(ctx: Ctx, call_id: int, **_) -> Response:
     )
 
 
-def _call_route(path: str, form=NoFields):
-    """A form of the call's page (the admin's): decoded into ``form``, refused back to it."""
-    return post(path, form, call_view, ADMIN)
-
-
-@_call_route("/appels/<int:call_id>/sections/<int:section_id>/deplacer", MoveForm)
+@post("/appels/<int:call_id>/sections/<int:section_id>/deplacer", MoveForm, call_view, ADMIN)
 def call_move_section(ctx: Ctx, call_id: int, section_id: int, form: MoveForm) -> Response:
     step = -1 if form.sens == "monter" else 1
     ctx.applications.move_section(call_id=call_id, section_id=section_id, step=step)
     return ctx.done(f"/appels/{call_id}", "appel-enregistre")
 
 
-@_call_route("/appels/<int:call_id>/grille", GridForm)
+@post("/appels/<int:call_id>/grille", GridForm, call_view, ADMIN)
 def call_set_grid(ctx: Ctx, call_id: int, form: GridForm) -> Response:
     criteria, kept = _filled(form.criteria)
     try:
@@ -264,7 +257,7 @@ passthrough(
 )
 
 
-@_call_route("/appels/<int:call_id>/modificatifs", AmendmentForm)
+@post("/appels/<int:call_id>/modificatifs", AmendmentForm, call_view, ADMIN)
 def call_amend(ctx: Ctx, call_id: int, form: AmendmentForm) -> Response:
     criteria, kept = _filled(form.criteria) if form.change_grid else (None, [])
     data = form.model_dump(exclude={"change_grid", "criteria"}) | {"criteria": criteria}
@@ -366,7 +359,6 @@ lists.exports(
     fetch=lambda ctx, query, call_id: ctx.applications.list_applications(
         call_id=call_id, query=query
     ),
-    contract=lambda ctx: ctx.query,
     columns=_application_columns,
     api="/api/calls/<int:call_id>/applications",
 )

@@ -48,12 +48,6 @@ CSV_COLUMNS = (
 )
 
 
-def filters_text(query: JournalQuery) -> str:
-    """The filters of a reading, as the trail records them."""
-    shown = query.model_dump(exclude_defaults=True, mode="json")
-    return ", ".join(f"{key} = {value}" for key, value in shown.items()) or "aucun filtre"
-
-
 def read_and_record(ctx: Ctx, reading, *, action: str, summary: str, subject=(None, None)):
     """Run ``reading(session)`` and record, in the same transaction, that it was read."""
     with ctx.db() as session:
@@ -73,12 +67,14 @@ def read_and_record(ctx: Ctx, reading, *, action: str, summary: str, subject=(No
 
 
 def journal_page_of(ctx: Ctx, query: JournalQuery, export: bool):
+    shown = query.model_dump(exclude_defaults=True, mode="json")  # the filters, as recorded
+    filters = ", ".join(f"{key} = {value}" for key, value in shown.items()) or "aucun filtre"
     return read_and_record(
         ctx,
         lambda session: audit.journal(session, query),
         action="journal_exported" if export else "journal_read",
         summary=("Export CSV du journal" if export else "Consultation du journal")
-        + f" ({filters_text(query)})",
+        + f" ({filters})",
         subject=(str(SubjectType.JOURNAL), "ministere"),
     )
 
@@ -111,18 +107,13 @@ def journal_csv(ctx: Ctx) -> Response:
     return csv_download(ctx, csv_text(*table(entries, CSV_COLUMNS)), "journal-audit.csv")
 
 
-def subject_of(subject_type: str, subject_id: str) -> SubjectType:
+def history_of(ctx: Ctx, subject_type: str, subject_id: str) -> tuple[SubjectType, list[dict]]:
     try:
         kind = SubjectType(subject_type)
     except ValueError:
         raise HttpError(404) from None
     if kind is SubjectType.JOURNAL or not subject_id or len(subject_id) > 60:
         raise HttpError(404)
-    return kind
-
-
-def history_of(ctx: Ctx, subject_type: str, subject_id: str) -> tuple[SubjectType, list[dict]]:
-    kind = subject_of(subject_type, subject_id)
     entries = read_and_record(
         ctx,
         lambda session: audit.history(session, str(kind), subject_id),

@@ -127,7 +127,6 @@ def invoices_view(ctx: Ctx) -> Response:
         page=page,
         pager=lists.pager(ctx, page.listing),
         filters=ctx.query,
-        employer_id=_employer(ctx),
         statuses=billing.InvoiceFilter.choices(),
         orders=billing.InvoiceSort.choices(),
         form=ctx.form(endpoint="issue_due_invoices"),
@@ -242,18 +241,6 @@ def cancellation_costs_page(ctx: Ctx, plan_id: int) -> Response:
     )
 
 
-@post(
-    "/facturation/plans/<int:plan_id>/couts-engages",
-    billing.CostsIncurredIn,
-    cancellation_costs_page,
-    INSTITUTIONS,
-)
-def record_cancellation_costs(ctx: Ctx, plan_id: int, form: billing.CostsIncurredIn) -> Response:
-    recorded = ctx.billing.record_cancellation_costs(plan_id=plan_id, data=form)
-    done = "couts" if recorded.created else "couts-deja"
-    return ctx.done(f"/facturation/plans/{plan_id}/couts-engages", done)
-
-
 # -- bank file -------------------------------------------------------------------------------------
 
 
@@ -266,21 +253,15 @@ def import_form(ctx: Ctx) -> Response:
     )
 
 
-def bank_file_text(content: bytes) -> str:
-    """A bank file's text: UTF-8, or Windows-1252 as older spreadsheets save it."""
-    try:
-        return content.decode("utf-8")
-    except UnicodeDecodeError:
-        return content.decode("cp1252", errors="replace")
-
-
 @post("/facturation/paiements/import", NoFields, import_form, INSTITUTIONS)
 def import_payments(ctx: Ctx, form: NoFields) -> Response:
     """The file is imported in the background: the person follows it on its page."""
     filename, content = responses.uploaded(ctx, "fichier", billing.MAX_BANK_FILE)
-    task = ctx.billing.request_bank_import(
-        data={"content": bank_file_text(content)}, filename=filename or ""
-    )
+    try:
+        text = content.decode("utf-8")
+    except UnicodeDecodeError:  # Windows-1252, as older spreadsheets save it
+        text = content.decode("cp1252", errors="replace")
+    task = ctx.billing.request_bank_import(data={"content": text}, filename=filename or "")
     return ctx.redirect(f"/facturation/travaux/{task.id}")
 
 
@@ -371,6 +352,13 @@ page_actions(
     "billing", invoice_page, INSTITUTIONS,
     Post("record_payment", "/facturation/factures/<int:invoice_id>/paiements", "record_payment",
          "/facturation/factures/{invoice_id}", "paiement-recu", billing.PaymentIn),
+)
+page_actions(
+    "billing", cancellation_costs_page, INSTITUTIONS,
+    # The same quantities again issue no other invoice: the notice says which it was.
+    Post("record_cancellation_costs", "/facturation/plans/<int:plan_id>/couts-engages",
+         "record_cancellation_costs", "/facturation/plans/{plan_id}/couts-engages",
+         lambda form, reply: "couts" if reply.created else "couts-deja", billing.CostsIncurredIn),
 )
 page_actions(
     "billing", settings_page, INSTITUTIONS,

@@ -22,7 +22,7 @@ from pydantic import Field
 from werkzeug.wrappers import Response
 
 from gateway import auth, calendar_feeds, directory
-from gateway.models import CalendarFeed, User
+from gateway.models import User
 from gateway.web import responses
 from gateway.web.forms import NoFields
 from gateway.web.framework import PUBLIC, SIGNED_IN, Ctx, HttpError, notices, post, route
@@ -68,12 +68,6 @@ def gather(ctx: Ctx, query: CalendarQuery | None = None) -> tuple[list[CalendarE
     return window(events, query), unavailable
 
 
-def feed_url(ctx: Ctx, feed: CalendarFeed | None) -> str | None:
-    if feed is None:
-        return None
-    return auth.calendar_feed_url(ctx.settings, feed.user_id, feed.generation)
-
-
 class CalendarPage(Strict):
     """``/calendrier?apres=…``: the dates to come, a page at a time (``apres``: the last date
     of the page before, ``CalendarQuery.after``)."""
@@ -92,7 +86,8 @@ def calendar_page(ctx: Ctx) -> Response:
     more = len(events) > PAGE_SIZE
     events = events[:PAGE_SIZE]
     with ctx.db() as session:
-        url = feed_url(ctx, calendar_feeds.live(session, ctx.actor.user_id))
+        feed = calendar_feeds.live(session, ctx.actor.user_id)
+        url = feed and auth.calendar_feed_url(ctx.settings, feed.user_id, feed.generation)
     return ctx.render(
         "calendars/calendar.html.j2",
         events=events,

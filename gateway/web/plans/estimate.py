@@ -20,13 +20,12 @@ from rac_shared.contracts import billing
 notices(**{"plan-estimation": "L'estimation des coûts est enregistrée."})
 
 
-def _spec_of(estimate: billing.EstimateView | dict | None) -> dict:
-    """The saved estimate as the editor's fields, those of ``EstimateSpec`` (billing answers
-    ``fixed_amount`` where the spec says ``amount``)."""
+def _spec_of(estimate: billing.EstimateView | None) -> dict:
+    """The draft's saved estimate (billing's: an issued version's frozen one is not edited)
+    as the editor's fields, those of ``EstimateSpec`` (billing answers ``fixed_amount`` where
+    the spec says ``amount``)."""
     if estimate is None:
         return {"payment_term_days": 30}
-    if isinstance(estimate, dict):
-        estimate = billing.EstimateView.model_validate(estimate)
     terms = set(billing.EstimateSpec.model_fields) - {"lines", "installments"}
     return {
         "lines": [

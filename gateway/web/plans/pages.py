@@ -119,13 +119,12 @@ class AnnexTemplateForm(plans.AnnexTemplateIn):
 def plans_page(ctx: Ctx) -> Response:
     if ctx.actor.role in MINISTRY_ROLES:
         return ctx.render("plans/figures.html.j2", figures=ctx.plans.network_figures())
-    selected = ctx.query.statut
     page = ctx.plans.list_plans(query=ctx.query.contract())
     return ctx.render(
         "plans/list.html.j2",
         plans=page.items,
         pager=lists.pager(ctx, page),
-        selected=selected,
+        selected=ctx.query.statut,
         filter_form=ctx.form(ctx.query),
         statuses=plans.PlanStatus.choices(),
         sorts=plans.PlanSort.choices(),
@@ -145,19 +144,14 @@ lists.exports(
 )
 
 
-def _employers(ctx: Ctx) -> list[tuple[int, str]]:
-    """Employer organisations of the directory (the gateway's own), for the new-plan form."""
-    with ctx.db() as session:
-        employers = directory.list_organisations(session, [OrganisationKind.EMPLOYER])
-    return [(o["id"], o["name"]) for o in employers]
-
-
 @route("/plans/nouveau", access=INSTITUTIONS, name="plan_new_form")
 def new_plan_view(ctx: Ctx) -> Response:
+    with ctx.db() as session:  # the employers are the directory's (the gateway's own)
+        employers = directory.list_organisations(session, [OrganisationKind.EMPLOYER])
     return ctx.render(
         "plans/new.html.j2",
         form=ctx.form({"program_kind": plans.ProgramKind.AEC}),
-        employers=_employers(ctx),
+        employers=[(o["id"], o["name"]) for o in employers],
         kinds=plans.ProgramKind.choices(),
     )
 
@@ -296,24 +290,22 @@ def editor_view(ctx: Ctx, plan_id: int, **_) -> Response:
         steps=[by_kind.get(kind) or plans.Step(kind=kind) for kind in plans.StepKind],
         closure_dates=content.closure_dates,
     )
-    parties = {
-        "institution": content.institution,
-        "employer": content.employer,
-        "program": content.program,
-        "sections": content.sections,
-    }
+
+    def part(model) -> dict:  # the draft's values of one of its parts: its form's fields
+        return {name: getattr(content, name) for name in model.model_fields}
+
     return ctx.render(
         "plans/edit.html.j2",
         view=view,
         plan=view.plan,
         content=content,
         computed=view.computed,
-        sections_form=ctx.form(parties, endpoint="plan_save_sections"),
+        sections_form=ctx.form(part(plans.DraftSectionsIn), endpoint="plan_save_sections"),
         steps_form=ctx.form(steps, endpoint="plan_save_steps"),
         aide_memoire_form=ctx.form(
-            {"aide_memoire": content.aide_memoire}, endpoint="plan_save_aide_memoire"
+            part(plans.DraftAideMemoireIn), endpoint="plan_save_aide_memoire"
         ),
-        annexes_form=ctx.form({"annexes": content.annexes}, endpoint="plan_save_annexes"),
+        annexes_form=ctx.form(part(plans.DraftAnnexesIn), endpoint="plan_save_annexes"),
         competency_form=ctx.form(endpoint="plan_add_competency"),
         candidate_form=ctx.form(
             {"rhythm": 3, "modality": plans.Modality.IN_PERSON}, endpoint="plan_add_candidate"

@@ -204,13 +204,10 @@ passthrough(
 )  # fmt: skip
 
 
-@post("/redditions/<int:report_id>/revue", network.ReportReviewIn, report_view, STAFF)
-def report_review(ctx: Ctx, report_id: int, form: network.ReportReviewIn) -> Response:
-    ctx.network.review_report(report_id=report_id, data=form)
+def _reviewed(form: network.ReportReviewIn, reply) -> str:
+    """The review's notice: the report accepted, or the changes asked sent to the CERAC."""
     accepted = form.decision == network.ReportDecision.ACCEPTED
-    return ctx.done(
-        f"/redditions/{report_id}", "rapport-accepte" if accepted else "modifications-demandees"
-    )
+    return "rapport-accepte" if accepted else "modifications-demandees"
 
 
 @route("/redditions/<int:report_id>/versions/<int:number>", access=REPORTING)
@@ -236,6 +233,8 @@ page_actions(
     "network", report_view, INSTITUTIONS,
     Post("report_submit", "/redditions/<int:report_id>/soumettre", "submit_report",
          "/redditions/{report_id}", "depose"),
+    Post("report_review", "/redditions/<int:report_id>/revue", "review_report",
+         "/redditions/{report_id}", _reviewed, network.ReportReviewIn, access=STAFF),
 )
 page_actions(
     "network", edit_view, INSTITUTIONS,

@@ -20,13 +20,7 @@ from werkzeug.wrappers import Response
 
 from gateway import directory
 from gateway.web.framework import Ctx, notices, post, route
-from gateway.web.passthrough import (
-    Confirm,
-    Download,
-    Post,
-    page_actions,
-    passthrough,
-)
+from gateway.web.passthrough import Confirm, Download, Post, page_actions, passthrough
 from rac_shared.actor import INSTITUTION_ROLES, OrganisationKind, Role
 from rac_shared.clock import clock
 from rac_shared.contracts import scoring
@@ -158,11 +152,6 @@ def scoring_form(ctx: Ctx, evaluation_id: int) -> Response:
         form=ctx.form({"scores": saved}, endpoint="scoring_save"),
         conflict=ctx.form(endpoint="scoring_declare_conflict"),
     )
-
-
-def _saved(form: scoring.ScoresIn, reply) -> str:
-    """A submitted evaluation is locked; a draft can be taken up again."""
-    return "soumise" if form.submit else "brouillon"
 
 
 # -- the committee -------------------------------------------------------------------------------
@@ -329,7 +318,9 @@ page_actions(
 )
 page_actions(
     "scoring", scoring_form, EVALUATORS,
+    # A submitted evaluation is locked; a draft can be taken up again.
     Post("scoring_save", "/evaluations/<int:evaluation_id>", "save_scores",
-         "/evaluations/{evaluation_id}", _saved, scoring.ScoresIn),
+         "/evaluations/{evaluation_id}", lambda form, _: "soumise" if form.submit else "brouillon",
+         scoring.ScoresIn),
 )
 # fmt: on
