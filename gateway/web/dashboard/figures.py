@@ -52,7 +52,7 @@ class Column:
     series (``plot``: under its header, or the shorter label given)."""
 
     header: str
-    kind: str = "text"  # text | count | money | percent | date
+    kind: str = "text"  # text | count | money | date
     value: str | Callable[[Any], Any] = ""
     plot: bool | str = False
 
@@ -127,12 +127,9 @@ class Section:
         return [_html_cell(v, c.kind) for v, c in zip(row, self.columns, strict=True)]
 
     def csv(self) -> str:
-        """Semicolon-separated, decimal comma: what a French spreadsheet opens."""
-        return csv_text(
-            [c.header for c in self.columns],
-            ([_csv_cell(v, c.kind) for v, c in zip(row, self.columns, strict=True)]
-             for row in self.rows),
-        )  # fmt: skip
+        """Semicolon-separated, decimal comma (amounts are the contracts' Decimals): what a
+        French spreadsheet opens."""
+        return csv_text([c.header for c in self.columns], self.rows)
 
     def json(self) -> dict:
         return {
@@ -149,23 +146,12 @@ class Section:
 HTML_CELLS = {
     "count": charts.fr_number,
     "money": money,
-    "percent": charts.fr_percent,
     "date": long_date,
 }
 
 
 def _html_cell(value, kind: str) -> str:
     return "—" if value is None or value == "" else HTML_CELLS.get(kind, str)(value)
-
-
-def _csv_cell(value, kind: str):
-    if value is None:
-        return ""
-    if kind == "money":
-        return f"{value:.2f}".replace(".", ",")
-    if kind == "percent":
-        return str(value).replace(".", ",")
-    return value
 
 
 def _json_value(value):
