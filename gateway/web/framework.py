@@ -170,20 +170,14 @@ def route(
     *,
     methods: Iterable[str] = ("GET",),
     access=SIGNED_IN,
-    body: type[BaseModel] | None = None,
+    name: str | None = None,
     response: type[BaseModel] | None = None,
     summary: str = "",
-    tenant: bool = False,
-    form: type[BaseModel] | None = None,
-    on_error: Callable | None = None,
-    csrf: bool = True,
-    query: type[BaseModel] | None = None,
-    name: str | None = None,
-    statuses: tuple[int, ...] = (200,),
-    files: tuple[str, ...] = (),
+    **options,
 ):
     """Declare a page or API route (``name``: its endpoint, the handler's name by default —
-    a form's view declared as its page and as its ``on_error`` keeps the page's name).
+    a form's view declared as its page and as its ``on_error`` keeps the page's name). The
+    other ``options`` are ``RouteSpec``'s fields, with its defaults.
 
     ``body=Model`` validates an API route's JSON body (422 with field details); ``form=Model``
     decodes a page's posted fields into the same kind of contract model (``gateway.web.forms``)
@@ -195,8 +189,9 @@ def route(
     ``query=Model`` decodes the query string the same way into ``ctx.query`` (an API route
     refuses a parameter its model does not declare). ``statuses`` are the success statuses
     an API route answers, ``files`` the file fields of its multipart body (for OpenAPI).
+    ``response`` and ``summary`` default to the handler's return annotation and docstring.
     """
-    if form is not None and on_error is None and not path.startswith("/api/"):
+    if options.get("form") and not options.get("on_error") and not path.startswith("/api/"):
         raise ValueError(f"route {path}: a form route needs on_error (the view to re-render)")
 
     def decorator(handler: Callable) -> Callable:
@@ -209,16 +204,9 @@ def route(
                 handler=handler,
                 access=frozenset(access) if not isinstance(access, str) else access,
                 api=path.startswith("/api/"),
-                body=body,
                 response=response or _reply_model(handler),
                 summary=summary or " ".join(doc.split("\n\n")[0].split()),
-                tenant=tenant,
-                form=form,
-                on_error=on_error,
-                csrf=csrf,
-                query=query,
-                statuses=tuple(statuses),
-                files=tuple(files),
+                **options,
             )
         )
         return handler
