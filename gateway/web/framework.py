@@ -17,7 +17,7 @@ import secrets
 import typing
 from collections.abc import Callable, Iterable
 from dataclasses import dataclass, field
-from typing import TYPE_CHECKING, Any
+from typing import TYPE_CHECKING, Any, ClassVar
 
 from pydantic import BaseModel, ValidationError
 from pydantic_core import to_jsonable_python
@@ -26,7 +26,7 @@ from werkzeug.routing import Map, Rule
 from werkzeug.wrappers import Request, Response
 
 from gateway import auth, directory, throttling
-from gateway.clients import typed_client
+from gateway.clients import PROTOCOLS, typed_client
 from gateway.read_models import InboxReadModel
 from gateway.rpc_client import RawJson, RpcClient, RpcTimeout, RpcUnavailable
 from gateway.session_cache import SessionCache
@@ -255,34 +255,22 @@ class Ctx:
             client = self._clients[name] = typed_client(self, name)
         return client
 
-    @property
-    def scoring(self) -> ScoringRpc:
-        return self.service("scoring")
+    if TYPE_CHECKING:  # the typed clients as editors see them (``__getattr__`` gives them)
+        applications: ClassVar[ApplicationsRpc]
+        billing: ClassVar[BillingRpc]
+        funding: ClassVar[FundingRpc]
+        network: ClassVar[NetworkRpc]
+        notifications: ClassVar[NotificationsRpc]
+        plans: ClassVar[PlansRpc]
+        scoring: ClassVar[ScoringRpc]
 
-    @property
-    def billing(self) -> BillingRpc:
-        return self.service("billing")
-
-    @property
-    def funding(self) -> FundingRpc:
-        """CERAC funding: the billing service's FundingRpc (counted as billing)."""
-        return self.service("funding")
-
-    @property
-    def notifications(self) -> NotificationsRpc:
-        return self.service("notifications")
-
-    @property
-    def plans(self) -> PlansRpc:
-        return self.service("plans")
-
-    @property
-    def applications(self) -> ApplicationsRpc:
-        return self.service("applications")
-
-    @property
-    def network(self) -> NetworkRpc:
-        return self.service("network")
+    def __getattr__(self, name: str):
+        """``ctx.plans``, ``ctx.funding``…: ``ctx.service(name)`` for each client that
+        ``gateway.clients.PROTOCOLS`` declares (``funding``: the billing service's
+        FundingRpc, counted as billing)."""
+        if name not in PROTOCOLS:
+            raise AttributeError(f"{type(self).__name__!r} object has no attribute {name!r}")
+        return self.service(name)
 
     def form(self, defaults=None, endpoint: str | None = None, key: str | None = None):
         """What a form shows: ``defaults`` (a model or flat values) on a first display,
