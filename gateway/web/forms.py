@@ -27,7 +27,6 @@ from decimal import Decimal
 from enum import Enum
 from typing import Any
 
-from babel.numbers import format_decimal
 from pydantic import BaseModel
 from werkzeug.datastructures import MultiDict
 
@@ -39,7 +38,7 @@ from rac_shared.contracts.shape import (
     list_item,
     unwrap,
 )
-from rac_shared.formatting import short_decimal
+from rac_shared.formatting import number, short_decimal
 
 NOT_FIELDS = frozenset({"csrf_token", "_form"})
 
@@ -164,7 +163,6 @@ def _scalars(raw: dict) -> dict:
 
 
 def _list_value(item, metadata: tuple, raw):
-    bare_item, _, _ = unwrap(item)
     if isinstance(raw, dict):  # indexed rows: 0, 1, 2…
         rows = []
         for key in sorted((k for k in raw if k.isdigit()), key=int):
@@ -268,19 +266,13 @@ def display(value) -> str:
         return "on" if value else ""
     if isinstance(value, Enum):
         return str(value.value)
-    if isinstance(value, Decimal):
-        return french_decimal(value)
+    if isinstance(value, Decimal):  # ``1 250,50``: two decimals at least, as typed amounts
+        return number(value, max(-value.as_tuple().exponent, 2))
     if isinstance(value, datetime):
         return value.isoformat(timespec="minutes")
     if isinstance(value, date):
         return value.isoformat()
     return str(value)
-
-
-def french_decimal(value: Decimal) -> str:
-    """``Decimal("1250.5")`` → ``"1 250,50"`` (two decimals at least, as typed amounts)."""
-    places = max(-value.as_tuple().exponent, 2)
-    return format_decimal(value, format="#,##0." + "0" * places, locale="fr_CA")
 
 
 # -- labels and errors ---------------------------------------------------------------------
