@@ -21,7 +21,7 @@ from typing import TYPE_CHECKING, Any, ClassVar
 
 from pydantic import BaseModel, ValidationError
 from pydantic_core import to_jsonable_python
-from werkzeug.exceptions import HTTPException, MethodNotAllowed, NotFound, RequestEntityTooLarge
+from werkzeug.exceptions import HTTPException, MethodNotAllowed, NotFound
 from werkzeug.routing import Map, Rule
 from werkzeug.wrappers import Request, Response
 
@@ -555,8 +555,6 @@ class GatewayApp:
             raise HttpError(400, boundary.TOO_DEEP_MESSAGE)
         try:
             data = json.loads(raw)
-        except RequestEntityTooLarge:
-            raise
         except (ValueError, UnicodeDecodeError) as exc:
             raise HttpError(400, "Le corps de la requête n'est pas du JSON valide.") from exc
         _refuse_controls(list(boundary.json_paths_with_controls(data)), model=model)
