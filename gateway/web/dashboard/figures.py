@@ -11,8 +11,6 @@ from __future__ import annotations
 import logging
 from collections.abc import Callable
 from dataclasses import dataclass, field
-from datetime import date
-from decimal import Decimal
 from typing import Any
 
 from markupsafe import Markup
@@ -137,7 +135,7 @@ class Section:
             "service": self.service,
             "available": self.available,
             "columns": [{"header": c.header, "kind": c.kind} for c in self.columns],
-            "rows": [[_json_value(v) for v in row] for row in self.rows],
+            "rows": self.rows,  # Decimals and dates: text in the JSON (``json_response``)
             **({"summary": self.summary} if self.summary else {}),
         }
 
@@ -152,10 +150,6 @@ HTML_CELLS = {
 
 def _html_cell(value, kind: str) -> str:
     return "—" if value is None or value == "" else HTML_CELLS.get(kind, str)(value)
-
-
-def _json_value(value):
-    return str(value) if isinstance(value, Decimal | date) else value
 
 
 def _plural(count: int, word: str) -> str:
