@@ -377,9 +377,7 @@ class GatewayApp:
             [Rule(s.path, endpoint=i, methods=list(s.methods)) for i, s in enumerate(REGISTRY)],
             strict_slashes=False,
         )
-        templates.globals["role_labels"] = {
-            role.value: label for role, label in ROLE_LABELS.items()
-        }
+        templates.globals["role_labels"] = ROLE_LABELS  # by Role, a StrEnum: its values too
         templates.globals["government_signature"] = settings.government_signature
         templates.filters["with_contents"] = with_contents
         # A fresh element id (also inside imported macros, which do not see ``ctx``): a

@@ -33,7 +33,6 @@ from rac_shared.contracts.notifications import Preferences
 from rac_shared.french import named
 
 STATIC_DIR = Path(__file__).resolve().parent.parent / "static"
-KIND_NAMES = {kind.value: label for kind, label in KIND_LABELS.items()}  # by the directory's
 
 
 class LoginForm(TokenRequest):
@@ -124,7 +123,7 @@ def organisations_page(ctx: Ctx) -> Response:
     return ctx.render(
         "organisations.html.j2",
         organisations=organisations,
-        kind_labels=KIND_NAMES,
+        kind_labels=KIND_LABELS,
         kinds=list(OrganisationKind),
         selected=selected,
     )
@@ -141,7 +140,7 @@ def organisation_page(ctx: Ctx, organisation_id: int) -> Response:
         organisation=organisation,
         members=members,
         enrolled=enrolled,
-        kind_labels=KIND_NAMES,
+        kind_labels=KIND_LABELS,
         named=named(organisation),
         may_edit_article=directory.may_edit_article(ctx.actor, organisation_id),
         form=ctx.form(
