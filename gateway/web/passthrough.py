@@ -31,6 +31,7 @@ from gateway.web import responses
 from gateway.web.forms import NoFields
 from gateway.web.framework import Ctx, post, raw_json_response, route
 from rac_shared.contracts.base import Strict
+from rac_shared.contracts.shape import is_model, unwrap
 
 
 @dataclass(frozen=True)
@@ -73,10 +74,8 @@ def passthrough(service: str, *rows: Api) -> None:
 
 def _model_in(annotation) -> type[BaseModel] | None:
     """The model of an argument annotated ``Model`` or ``Model | None``."""
-    for candidate in (annotation, *typing.get_args(annotation)):
-        if isinstance(candidate, type) and issubclass(candidate, BaseModel):
-            return candidate
-    return None
+    bare = unwrap(annotation)[0]
+    return bare if is_model(bare) else None
 
 
 def _model_argument(function) -> tuple[str, type[BaseModel]] | None:
