@@ -186,9 +186,9 @@ def _one_per_line(metadata) -> bool:
 def _blank(row, annotation=None) -> bool:
     """A repeated row nobody filled: its text fields empty, its boxes unchecked. What a
     ``<select>`` always posts (a category, a tax, a tag) does not make a row filled."""
-    bare = unwrap(annotation)[0] if annotation is not None else None
+    bare = unwrap(annotation)[0]
     if isinstance(row, dict):
-        shapes = [bare] if is_model(bare) else _union_models(bare) if bare is not None else []
+        shapes = [bare] if is_model(bare) else _union_models(bare)
         return all(
             _is_choice(_annotation_in(shapes, key)) or _blank(value, _annotation_in(shapes, key))
             for key, value in row.items()
@@ -207,8 +207,6 @@ def _annotation_in(models: list, name: str):
 
 def _is_choice(annotation) -> bool:
     """A field whose form control is a choice among fixed values (select, radio)."""
-    if annotation is None:
-        return False
     bare = unwrap(annotation)[0]
     if typing.get_origin(bare) is typing.Literal:
         return True
@@ -233,7 +231,7 @@ def encode(data, model: type[BaseModel] | None = None, prefix: str = "") -> dict
 
 
 def _encode_into(values: dict, data, annotation, path: str) -> None:
-    bare, metadata, _ = unwrap(annotation) if annotation is not None else (None, (), False)
+    bare, metadata, _ = unwrap(annotation)
     if isinstance(data, BaseModel):
         bare = type(data)
         data = data.model_dump()
@@ -245,7 +243,7 @@ def _encode_into(values: dict, data, annotation, path: str) -> None:
             _encode_into(values, value, child, f"{path}.{key}" if path else str(key))
         return
     if isinstance(data, list | tuple):
-        item = list_item(bare) if bare is not None else None
+        item = list_item(bare)
         if _one_per_line(metadata):
             values[path] = "\n".join(display(v) for v in data)
         elif data and all(isinstance(v, dict | BaseModel) for v in data):  # repeated rows
