@@ -41,7 +41,7 @@ from gateway.web.forms import (
     label_of,
     submitted_values,
 )
-from rac_shared.actor import MINISTRY_ROLES, ROLE_LABELS, Actor, Role
+from rac_shared.actor import ROLE_LABELS, Actor, Role
 from rac_shared.contracts.base import INVALID_HEADLINE, error_details, headline_for
 from rac_shared.db import database_unavailable
 from rac_shared.errors import DomainError
@@ -361,7 +361,7 @@ class Ctx:
 
     @property
     def is_ministry(self) -> bool:
-        return self.actor is not None and self.actor.role in MINISTRY_ROLES
+        return self.actor is not None and self.actor.is_ministry
 
 
 class GatewayApp:
