@@ -222,9 +222,6 @@ def encode(data, model: type[BaseModel] | None = None, prefix: str = "") -> dict
     Strings for inputs and text areas (Decimals written the French way, dates ISO for
     ``<input type=date>``), lists of values for check-box groups and multiple selects.
     """
-    if isinstance(data, BaseModel):
-        model = type(data)
-        data = data.model_dump()
     values: dict[str, Any] = {}
     _encode_into(values, data, model, prefix)
     return values
