@@ -122,7 +122,7 @@ def _camel(name: str) -> str:
 
 
 def _register(service: str, row: Api, function) -> None:
-    """``row``'s route, its body, query and reply those of the contract's ``function``."""
+    """Register ``row``'s route: its body, query and reply are the contract ``function``'s."""
     hints = typing.get_type_hints(function, include_extras=True)
     argument = _model_argument(function)
     body = row.fields or (argument[1] if argument else None)
