@@ -164,13 +164,8 @@ def _scalars(raw: dict) -> dict:
 
 def _list_value(item, metadata: tuple, raw):
     if isinstance(raw, dict):  # indexed rows: 0, 1, 2…
-        rows = []
-        for key in sorted((k for k in raw if k.isdigit()), key=int):
-            row = _value(item, raw[key])
-            if row is _MISSING or _blank(row, item):
-                continue
-            rows.append(row)
-        return rows
+        rows = (_value(item, raw[key]) for key in sorted((k for k in raw if k.isdigit()), key=int))
+        return [row for row in rows if row is not _MISSING and not _blank(row, item)]
     values = raw if isinstance(raw, list) else [raw]
     if _one_per_line(metadata):
         lines = "\n".join(values).splitlines()
