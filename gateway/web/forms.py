@@ -270,8 +270,6 @@ def display(value) -> str:
 
 def label_of(model: type[BaseModel] | None, path: str) -> str | None:
     """The French title of the field at ``path`` (« Candidat-travailleur 2 — Courriel »)."""
-    if model is None:
-        return None
     labels: list[str] = []
     annotation: Any = model
     for part in path.split("."):
