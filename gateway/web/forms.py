@@ -401,14 +401,10 @@ class FormState:
 
 
 def submitted_values(form: MultiDict) -> dict[str, Any]:
-    """The posted fields as they were typed, for showing them again after a refusal."""
-    values: dict[str, Any] = {}
-    for key in form:
-        if key in NOT_FIELDS:
-            continue
-        posted = form.getlist(key)
-        values[key] = posted if len(posted) > 1 else (posted[0] if posted else "")
-    return values
+    """The posted fields as they were typed, for showing them again after a refusal (a
+    field posted several times as the list of its values)."""
+    posted = form.to_dict(flat=False)  # a MultiDict holds no key without a value
+    return {k: v if len(v) > 1 else v[0] for k, v in posted.items() if k not in NOT_FIELDS}
 
 
 def errors_for_fields(details: dict) -> dict[str, str]:
