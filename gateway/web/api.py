@@ -51,10 +51,9 @@ ENROL_ON_THE_WEB_FIRST = (
     methods=("POST",),
     access=PUBLIC,
     body=PasswordResetRequest,
-    response=Accepted,
     statuses=(202,),
 )
-def api_password_reset(ctx: Ctx):
+def api_password_reset(ctx: Ctx) -> Accepted:
     """Demander un lien de réinitialisation du mot de passe"""
     with ctx.transaction() as session:
         directory.request_password_reset(session, ctx.settings, ctx.body.email)

@@ -27,7 +27,6 @@ from decimal import Decimal
 from enum import Enum
 from typing import Any
 
-from babel.numbers import format_decimal
 from pydantic import BaseModel
 from werkzeug.datastructures import MultiDict
 
@@ -39,7 +38,7 @@ from rac_shared.contracts.shape import (
     list_item,
     unwrap,
 )
-from rac_shared.formatting import short_decimal
+from rac_shared.formatting import number, short_decimal
 
 NOT_FIELDS = frozenset({"csrf_token", "_form"})
 
@@ -164,15 +163,9 @@ def _scalars(raw: dict) -> dict:
 
 
 def _list_value(item, metadata: tuple, raw):
-    bare_item, _, _ = unwrap(item)
     if isinstance(raw, dict):  # indexed rows: 0, 1, 2…
-        rows = []
-        for key in sorted((k for k in raw if k.isdigit()), key=int):
-            row = _value(item, raw[key])
-            if row is _MISSING or _blank(row, item):
-                continue
-            rows.append(row)
-        return rows
+        rows = (_value(item, raw[key]) for key in sorted((k for k in raw if k.isdigit()), key=int))
+        return [row for row in rows if row is not _MISSING and not _blank(row, item)]
     values = raw if isinstance(raw, list) else [raw]
     if _one_per_line(metadata):
         lines = "\n".join(values).splitlines()
@@ -188,9 +181,9 @@ def _one_per_line(metadata) -> bool:
 def _blank(row, annotation=None) -> bool:
     """A repeated row nobody filled: its text fields empty, its boxes unchecked. What a
     ``<select>`` always posts (a category, a tax, a tag) does not make a row filled."""
-    bare = unwrap(annotation)[0] if annotation is not None else None
+    bare = unwrap(annotation)[0]
     if isinstance(row, dict):
-        shapes = [bare] if is_model(bare) else _union_models(bare) if bare is not None else []
+        shapes = [bare] if is_model(bare) else _union_models(bare)
         return all(
             _is_choice(_annotation_in(shapes, key)) or _blank(value, _annotation_in(shapes, key))
             for key, value in row.items()
@@ -209,8 +202,6 @@ def _annotation_in(models: list, name: str):
 
 def _is_choice(annotation) -> bool:
     """A field whose form control is a choice among fixed values (select, radio)."""
-    if annotation is None:
-        return False
     bare = unwrap(annotation)[0]
     if typing.get_origin(bare) is typing.Literal:
         return True
@@ -226,16 +217,13 @@ def encode(data, model: type[BaseModel] | None = None, prefix: str = "") -> dict
     Strings for inputs and text areas (Decimals written the French way, dates ISO for
     ``<input type=date>``), lists of values for check-box groups and multiple selects.
     """
-    if isinstance(data, BaseModel):
-        model = type(data)
-        data = data.model_dump()
     values: dict[str, Any] = {}
     _encode_into(values, data, model, prefix)
     return values
 
 
 def _encode_into(values: dict, data, annotation, path: str) -> None:
-    bare, metadata, _ = unwrap(annotation) if annotation is not None else (None, (), False)
+    bare, metadata, _ = unwrap(annotation)
     if isinstance(data, BaseModel):
         bare = type(data)
         data = data.model_dump()
@@ -247,7 +235,7 @@ def _encode_into(values: dict, data, annotation, path: str) -> None:
             _encode_into(values, value, child, f"{path}.{key}" if path else str(key))
         return
     if isinstance(data, list | tuple):
-        item = list_item(bare) if bare is not None else None
+        item = list_item(bare)
         if _one_per_line(metadata):
             values[path] = "\n".join(display(v) for v in data)
         elif data and all(isinstance(v, dict | BaseModel) for v in data):  # repeated rows
@@ -268,8 +256,8 @@ def display(value) -> str:
         return "on" if value else ""
     if isinstance(value, Enum):
         return str(value.value)
-    if isinstance(value, Decimal):
-        return french_decimal(value)
+    if isinstance(value, Decimal):  # ``1 250,50``: two decimals at least, as typed amounts
+        return number(value, max(-value.as_tuple().exponent, 2))
     if isinstance(value, datetime):
         return value.isoformat(timespec="minutes")
     if isinstance(value, date):
@@ -277,19 +265,11 @@ def display(value) -> str:
     return str(value)
 
 
-def french_decimal(value: Decimal) -> str:
-    """``Decimal("1250.5")`` → ``"1 250,50"`` (two decimals at least, as typed amounts)."""
-    places = max(-value.as_tuple().exponent, 2)
-    return format_decimal(value, format="#,##0." + "0" * places, locale="fr_CA")
-
-
 # -- labels and errors ---------------------------------------------------------------------
 
 
 def label_of(model: type[BaseModel] | None, path: str) -> str | None:
     """The French title of the field at ``path`` (« Candidat-travailleur 2 — Courriel »)."""
-    if model is None:
-        return None
     labels: list[str] = []
     annotation: Any = model
     for part in path.split("."):
@@ -421,14 +401,10 @@ class FormState:
 
 
 def submitted_values(form: MultiDict) -> dict[str, Any]:
-    """The posted fields as they were typed, for showing them again after a refusal."""
-    values: dict[str, Any] = {}
-    for key in form:
-        if key in NOT_FIELDS:
-            continue
-        posted = form.getlist(key)
-        values[key] = posted if len(posted) > 1 else (posted[0] if posted else "")
-    return values
+    """The posted fields as they were typed, for showing them again after a refusal (a
+    field posted several times as the list of its values)."""
+    posted = form.to_dict(flat=False)  # a MultiDict holds no key without a value
+    return {k: v if len(v) > 1 else v[0] for k, v in posted.items() if k not in NOT_FIELDS}
 
 
 def errors_for_fields(details: dict) -> dict[str, str]:

@@ -17,16 +17,16 @@ import secrets
 import typing
 from collections.abc import Callable, Iterable
 from dataclasses import dataclass, field
-from typing import TYPE_CHECKING, Any
+from typing import TYPE_CHECKING, Any, ClassVar
 
 from pydantic import BaseModel, ValidationError
 from pydantic_core import to_jsonable_python
-from werkzeug.exceptions import HTTPException, MethodNotAllowed, NotFound, RequestEntityTooLarge
+from werkzeug.exceptions import HTTPException, MethodNotAllowed, NotFound
 from werkzeug.routing import Map, Rule
 from werkzeug.wrappers import Request, Response
 
 from gateway import auth, directory, throttling
-from gateway.clients import typed_client
+from gateway.clients import PROTOCOLS, typed_client
 from gateway.read_models import InboxReadModel
 from gateway.rpc_client import RawJson, RpcClient, RpcTimeout, RpcUnavailable
 from gateway.session_cache import SessionCache
@@ -41,7 +41,7 @@ from gateway.web.forms import (
     label_of,
     submitted_values,
 )
-from rac_shared.actor import MINISTRY_ROLES, ROLE_LABELS, Actor, Role
+from rac_shared.actor import ROLE_LABELS, Actor, Role
 from rac_shared.contracts.base import INVALID_HEADLINE, error_details, headline_for
 from rac_shared.db import database_unavailable
 from rac_shared.errors import DomainError
@@ -170,20 +170,14 @@ def route(
     *,
     methods: Iterable[str] = ("GET",),
     access=SIGNED_IN,
-    body: type[BaseModel] | None = None,
+    name: str | None = None,
     response: type[BaseModel] | None = None,
     summary: str = "",
-    tenant: bool = False,
-    form: type[BaseModel] | None = None,
-    on_error: Callable | None = None,
-    csrf: bool = True,
-    query: type[BaseModel] | None = None,
-    name: str | None = None,
-    statuses: tuple[int, ...] = (200,),
-    files: tuple[str, ...] = (),
+    **options,
 ):
     """Declare a page or API route (``name``: its endpoint, the handler's name by default —
-    a form's view declared as its page and as its ``on_error`` keeps the page's name).
+    a form's view declared as its page and as its ``on_error`` keeps the page's name). The
+    other ``options`` are ``RouteSpec``'s fields, with its defaults.
 
     ``body=Model`` validates an API route's JSON body (422 with field details); ``form=Model``
     decodes a page's posted fields into the same kind of contract model (``gateway.web.forms``)
@@ -195,8 +189,9 @@ def route(
     ``query=Model`` decodes the query string the same way into ``ctx.query`` (an API route
     refuses a parameter its model does not declare). ``statuses`` are the success statuses
     an API route answers, ``files`` the file fields of its multipart body (for OpenAPI).
+    ``response`` and ``summary`` default to the handler's return annotation and docstring.
     """
-    if form is not None and on_error is None and not path.startswith("/api/"):
+    if options.get("form") and not options.get("on_error") and not path.startswith("/api/"):
         raise ValueError(f"route {path}: a form route needs on_error (the view to re-render)")
 
     def decorator(handler: Callable) -> Callable:
@@ -209,16 +204,9 @@ def route(
                 handler=handler,
                 access=frozenset(access) if not isinstance(access, str) else access,
                 api=path.startswith("/api/"),
-                body=body,
                 response=response or _reply_model(handler),
                 summary=summary or " ".join(doc.split("\n\n")[0].split()),
-                tenant=tenant,
-                form=form,
-                on_error=on_error,
-                csrf=csrf,
-                query=query,
-                statuses=tuple(statuses),
-                files=tuple(files),
+                **options,
             )
         )
         return handler
@@ -267,34 +255,22 @@ class Ctx:
             client = self._clients[name] = typed_client(self, name)
         return client
 
-    @property
-    def scoring(self) -> ScoringRpc:
-        return self.service("scoring")
+    if TYPE_CHECKING:  # the typed clients as editors see them (``__getattr__`` gives them)
+        applications: ClassVar[ApplicationsRpc]
+        billing: ClassVar[BillingRpc]
+        funding: ClassVar[FundingRpc]
+        network: ClassVar[NetworkRpc]
+        notifications: ClassVar[NotificationsRpc]
+        plans: ClassVar[PlansRpc]
+        scoring: ClassVar[ScoringRpc]
 
-    @property
-    def billing(self) -> BillingRpc:
-        return self.service("billing")
-
-    @property
-    def funding(self) -> FundingRpc:
-        """CERAC funding: the billing service's FundingRpc (counted as billing)."""
-        return self.service("funding")
-
-    @property
-    def notifications(self) -> NotificationsRpc:
-        return self.service("notifications")
-
-    @property
-    def plans(self) -> PlansRpc:
-        return self.service("plans")
-
-    @property
-    def applications(self) -> ApplicationsRpc:
-        return self.service("applications")
-
-    @property
-    def network(self) -> NetworkRpc:
-        return self.service("network")
+    def __getattr__(self, name: str):
+        """``ctx.plans``, ``ctx.funding``…: ``ctx.service(name)`` for each client that
+        ``gateway.clients.PROTOCOLS`` declares (``funding``: the billing service's
+        FundingRpc, counted as billing)."""
+        if name not in PROTOCOLS:
+            raise AttributeError(f"{type(self).__name__!r} object has no attribute {name!r}")
+        return self.service(name)
 
     def form(self, defaults=None, endpoint: str | None = None, key: str | None = None):
         """What a form shows: ``defaults`` (a model or flat values) on a first display,
@@ -385,7 +361,7 @@ class Ctx:
 
     @property
     def is_ministry(self) -> bool:
-        return self.actor is not None and self.actor.role in MINISTRY_ROLES
+        return self.actor is not None and self.actor.is_ministry
 
 
 class GatewayApp:
@@ -401,9 +377,7 @@ class GatewayApp:
             [Rule(s.path, endpoint=i, methods=list(s.methods)) for i, s in enumerate(REGISTRY)],
             strict_slashes=False,
         )
-        templates.globals["role_labels"] = {
-            role.value: label for role, label in ROLE_LABELS.items()
-        }
+        templates.globals["role_labels"] = ROLE_LABELS  # by Role, a StrEnum: its values too
         templates.globals["government_signature"] = settings.government_signature
         templates.filters["with_contents"] = with_contents
         # A fresh element id (also inside imported macros, which do not see ``ctx``): a
@@ -579,8 +553,6 @@ class GatewayApp:
             raise HttpError(400, boundary.TOO_DEEP_MESSAGE)
         try:
             data = json.loads(raw)
-        except RequestEntityTooLarge:
-            raise
         except (ValueError, UnicodeDecodeError) as exc:
             raise HttpError(400, "Le corps de la requête n'est pas du JSON valide.") from exc
         _refuse_controls(list(boundary.json_paths_with_controls(data)), model=model)

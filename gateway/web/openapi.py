@@ -129,12 +129,10 @@ def _exports(query) -> dict:
 def _multipart_body(spec, schemas: dict) -> dict:
     """A multipart upload: the form model's fields and the file fields (binary), so that a
     schema-driven client (and fuzzer) sends real uploads."""
-    schema = {"type": "object", "properties": {}, "required": []}
-    if spec.form is not None:
-        schema = _schema(spec.form, schemas)
-        schema.pop("additionalProperties", None)  # a multipart body also carries its files
-        schema.setdefault("properties", {})
-        schema["required"] = list(schema.get("required", []))
+    schema = _schema(spec.form, schemas)  # an upload's other fields: a form model, always
+    schema.pop("additionalProperties", None)  # a multipart body also carries its files
+    schema.setdefault("properties", {})
+    schema["required"] = list(schema.get("required", []))
     for name in spec.files:
         schema["properties"][name] = {"type": "string", "format": "binary"}
         schema["required"].append(name)

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from functools import partial
 from pathlib import Path
 
 from pydantic import Field
@@ -18,7 +19,6 @@ from gateway.web.framework import (
     SIGNED_IN,
     Ctx,
     HttpError,
-    json_response,
     notices,
     post,
     route,
@@ -33,7 +33,6 @@ from rac_shared.contracts.notifications import Preferences
 from rac_shared.french import named
 
 STATIC_DIR = Path(__file__).resolve().parent.parent / "static"
-KIND_NAMES = {kind.value: label for kind, label in KIND_LABELS.items()}  # by the directory's
 
 
 class LoginForm(TokenRequest):
@@ -124,7 +123,7 @@ def organisations_page(ctx: Ctx) -> Response:
     return ctx.render(
         "organisations.html.j2",
         organisations=organisations,
-        kind_labels=KIND_NAMES,
+        kind_labels=KIND_LABELS,
         kinds=list(OrganisationKind),
         selected=selected,
     )
@@ -141,7 +140,7 @@ def organisation_page(ctx: Ctx, organisation_id: int) -> Response:
         organisation=organisation,
         members=members,
         enrolled=enrolled,
-        kind_labels=KIND_NAMES,
+        kind_labels=KIND_LABELS,
         named=named(organisation),
         may_edit_article=directory.may_edit_article(ctx.actor, organisation_id),
         form=ctx.form(
@@ -271,32 +270,27 @@ def favicon(ctx: Ctx) -> Response:
 
 
 @route("/healthz", access=PUBLIC)
-def healthz(ctx: Ctx) -> Response:
+def healthz(ctx: Ctx) -> dict:
     """The process is up (no dependency checked), and whether its session cache serves."""
-    return json_response(
-        {
-            "status": "ok",
-            "session_cache": "on" if ctx.app.sessions.listening else "off",
-            "inbox_read_model": "on" if ctx.app.inbox.feed.connected else "off",
-        }
-    )
+    return {
+        "status": "ok",
+        "session_cache": "on" if ctx.app.sessions.listening else "off",
+        "inbox_read_model": "on" if ctx.app.inbox.feed.connected else "off",
+    }
 
 
 @route("/readyz", access=PUBLIC)
-def readyz(ctx: Ctx) -> Response:
+def readyz(ctx: Ctx) -> tuple[dict, int]:
     """The broker and every service answer, each with its own database."""
     services = ("applications", "scoring", "plans", "billing", "notifications", "gateway")
-    results = ctx.app.rpc.parallel(
-        {name: (lambda n=name: ctx.app.rpc.call(n, "health", timeout=3)) for name in services}
-    )
+    calls = {name: partial(ctx.app.rpc.call, name, "health", timeout=3) for name in services}
+    results = ctx.app.rpc.parallel(calls)
     report = {
         name: ("ok" if not isinstance(r, Exception) else "indisponible")
         for name, r in results.items()
     }
     ready = all(v == "ok" for v in report.values())
-    return json_response(
-        {"status": "ok" if ready else "indisponible", "services": report}, 200 if ready else 503
-    )
+    return {"status": "ok" if ready else "indisponible", "services": report}, 200 if ready else 503
 
 
 # -- forms that are one RPC, then a notice (``page_actions``) ------------------------------

@@ -31,6 +31,7 @@ from gateway.web import responses
 from gateway.web.forms import NoFields
 from gateway.web.framework import Ctx, post, raw_json_response, route
 from rac_shared.contracts.base import Strict
+from rac_shared.contracts.shape import is_model, unwrap
 
 
 @dataclass(frozen=True)
@@ -68,30 +69,13 @@ def Download(endpoint: str, path: str, rpc: str, access: object, params=None, gu
 def passthrough(service: str, *rows: Api) -> None:
     methods = protocol_methods(protocol_of(service))
     for row in rows:
-        function = methods[row.rpc].signature.function
-        hints = typing.get_type_hints(function, include_extras=True)
-        argument = _model_argument(function)
-        body = row.fields or (argument[1] if argument else None)
-        form = _upload_form(row, body) if row.upload else None
-        body = None if row.upload else body
-        query = row.params or _model_in(hints.get("query"))
-        returned = hints.get("return")
-        verb, _, path = row.http.partition(" ")
-        doc = (function.__doc__ or "").strip()
-        summary = row.summary or " ".join(doc.split("\n\n")[0].split())
-        if row.formats:
-            query = _with_format(row.params, row.formats)
-            summary += f" (format={' ou '.join(row.formats)} pour l'exporter)"
-        response = _response_model(row, returned)
-        _register(service, row, verb, path, argument, body, query, response, summary, form)
+        _register(service, row, methods[row.rpc].signature.function)
 
 
 def _model_in(annotation) -> type[BaseModel] | None:
     """The model of an argument annotated ``Model`` or ``Model | None``."""
-    for candidate in (annotation, *typing.get_args(annotation)):
-        if isinstance(candidate, type) and issubclass(candidate, BaseModel):
-            return candidate
-    return None
+    bare = unwrap(annotation)[0]
+    return bare if is_model(bare) else None
 
 
 def _model_argument(function) -> tuple[str, type[BaseModel]] | None:
@@ -137,8 +121,20 @@ def _camel(name: str) -> str:
     return "".join(part.capitalize() for part in name.split("_"))
 
 
-def _register(service, row: Api, verb, path, argument, body, query, response, summary, form):
-    function = protocol_methods(protocol_of(service))[row.rpc].signature.function
+def _register(service: str, row: Api, function) -> None:
+    """Register ``row``'s route: its body, query and reply are the contract ``function``'s."""
+    hints = typing.get_type_hints(function, include_extras=True)
+    argument = _model_argument(function)
+    body = row.fields or (argument[1] if argument else None)
+    form = _upload_form(row, body) if row.upload else None
+    body = None if row.upload else body
+    query = row.params or _model_in(hints.get("query"))
+    verb, _, path = row.http.partition(" ")
+    doc = (function.__doc__ or "").strip()
+    summary = row.summary or " ".join(doc.split("\n\n")[0].split())
+    if row.formats:
+        query = _with_format(row.params, row.formats)
+        summary += f" (format={' ou '.join(row.formats)} pour l'exporter)"
     takes = set(inspect.signature(function).parameters)
     name = argument[0] if argument else "data"
 
@@ -174,7 +170,7 @@ def _register(service, row: Api, verb, path, argument, body, query, response, su
         methods=(verb,),
         access=row.access,
         body=body,
-        response=response,
+        response=_response_model(row, hints.get("return")),
         summary=summary,
         query=query,
         statuses=(row.status,),

@@ -26,12 +26,12 @@ FORMAT_MIMES = {"csv": CSV_MIME, "pdf": PDF_MIME}
 XLSX_MIME = "application/vnd.openxmlformats-officedocument.spreadsheetml.sheet"
 
 
-def download(ctx, content: bytes, filename: str, mime: str, inline: bool = False) -> Response:
+def download(ctx, content: bytes, filename: str, mime: str) -> Response:
     response = send_file(
         io.BytesIO(content),
         ctx.request.environ,
         mimetype=mime,
-        as_attachment=not inline,
+        as_attachment=True,
         download_name=filename,
         conditional=False,
         etag=False,
@@ -41,20 +41,18 @@ def download(ctx, content: bytes, filename: str, mime: str, inline: bool = False
     return response
 
 
-def document(ctx, reply, inline: bool = False) -> Response:
+def document(ctx, reply) -> Response:
     """A service's document (a reply with ``filename``, ``mime``, ``content_b64``: a
     ``FileReply``, a plan's file, an attachment) as a download."""
     content = base64.b64decode(reply.content_b64)
-    return download(ctx, content, reply.filename, reply.mime or PDF_MIME, inline=inline)
+    return download(ctx, content, reply.filename, reply.mime or PDF_MIME)
 
 
 def csv_download(ctx, text: str, filename: str) -> Response:
-    """UTF-8 with a byte-order mark, so that a spreadsheet reads the accents right."""
-    response = download(
-        ctx, ("\ufeff" + text.removeprefix("\ufeff")).encode("utf-8"), filename, CSV_MIME
-    )
-    response.charset = "utf-8"
-    return response
+    """UTF-8 with a byte-order mark, so that a spreadsheet reads the accents right (werkzeug
+    names the charset of a text type: ``text/csv; charset=utf-8``)."""
+    content = ("\ufeff" + text.removeprefix("\ufeff")).encode("utf-8")
+    return download(ctx, content, filename, CSV_MIME)
 
 
 def size_limit(max_bytes: int) -> str:

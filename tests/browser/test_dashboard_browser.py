@@ -8,7 +8,7 @@ from __future__ import annotations
 import pytest
 from playwright.sync_api import Page, expect
 
-from gateway.web.dashboard import FIGURES
+from gateway.web.dashboard.figures import FIGURES
 from tests.browser.fixtures_browser import (  # noqa: F401 - fixtures
     browser_fixture,
     context_fixture,

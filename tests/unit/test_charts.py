@@ -6,6 +6,7 @@ cannot answer leaving its sections "indisponibles" while the page still renders.
 
 from __future__ import annotations
 
+import json
 import re
 import xml.etree.ElementTree as ET
 
@@ -13,8 +14,8 @@ import pytest
 from werkzeug.wrappers import Request
 
 from gateway import charts
-from gateway.web import dashboard
-from gateway.web.framework import REGISTRY, Ctx, HttpError
+from gateway.web.dashboard import pages as dashboard
+from gateway.web.framework import REGISTRY, Ctx, HttpError, json_response
 from rac_shared.actor import Actor, OrganisationKind, Role
 from rac_shared.errors import DomainError, forbidden
 from tests.support.gateway_app import gateway_app
@@ -339,7 +340,7 @@ def test_csv_exports_have_french_headers_decimal_commas_and_no_formula():
 
 
 def test_the_json_api_gives_the_same_figures():
-    body = opened(dashboard.api_dashboard, make_ctx())
+    body = json.loads(json_response(opened(dashboard.api_dashboard, make_ctx())).get_data())
     assert set(body["figures"]) == set(dashboard.FIGURES)
     plans = body["figures"]["plans"]
     assert plans["available"] and plans["rows"] == [["janv. 2026", 3, 1, 1]]

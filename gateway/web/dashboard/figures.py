@@ -11,8 +11,6 @@ from __future__ import annotations
 import logging
 from collections.abc import Callable
 from dataclasses import dataclass, field
-from datetime import date
-from decimal import Decimal
 from typing import Any
 
 from markupsafe import Markup
@@ -52,7 +50,7 @@ class Column:
     series (``plot``: under its header, or the shorter label given)."""
 
     header: str
-    kind: str = "text"  # text | count | money | percent | date
+    kind: str = "text"  # text | count | money | date
     value: str | Callable[[Any], Any] = ""
     plot: bool | str = False
 
@@ -127,12 +125,9 @@ class Section:
         return [_html_cell(v, c.kind) for v, c in zip(row, self.columns, strict=True)]
 
     def csv(self) -> str:
-        """Semicolon-separated, decimal comma: what a French spreadsheet opens."""
-        return csv_text(
-            [c.header for c in self.columns],
-            ([_csv_cell(v, c.kind) for v, c in zip(row, self.columns, strict=True)]
-             for row in self.rows),
-        )  # fmt: skip
+        """Semicolon-separated, decimal comma (amounts are the contracts' Decimals): what a
+        French spreadsheet opens."""
+        return csv_text([c.header for c in self.columns], self.rows)
 
     def json(self) -> dict:
         return {
@@ -140,7 +135,7 @@ class Section:
             "service": self.service,
             "available": self.available,
             "columns": [{"header": c.header, "kind": c.kind} for c in self.columns],
-            "rows": [[_json_value(v) for v in row] for row in self.rows],
+            "rows": self.rows,  # Decimals and dates: text in the JSON (``json_response``)
             **({"summary": self.summary} if self.summary else {}),
         }
 
@@ -149,27 +144,12 @@ class Section:
 HTML_CELLS = {
     "count": charts.fr_number,
     "money": money,
-    "percent": charts.fr_percent,
     "date": long_date,
 }
 
 
 def _html_cell(value, kind: str) -> str:
     return "—" if value is None or value == "" else HTML_CELLS.get(kind, str)(value)
-
-
-def _csv_cell(value, kind: str):
-    if value is None:
-        return ""
-    if kind == "money":
-        return f"{value:.2f}".replace(".", ",")
-    if kind == "percent":
-        return str(value).replace(".", ",")
-    return value
-
-
-def _json_value(value):
-    return str(value) if isinstance(value, Decimal | date) else value
 
 
 def _plural(count: int, word: str) -> str:

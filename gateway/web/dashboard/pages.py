@@ -15,6 +15,7 @@ from __future__ import annotations
 
 import logging
 from datetime import date
+from functools import partial
 from typing import Any, ClassVar
 
 from pydantic import BaseModel, Field
@@ -62,10 +63,7 @@ def gather(ctx: Ctx, services=SERVICES) -> dict[str, Any]:
     answer. A refusal (the actor is not the ministry's) is not hidden: it is raised."""
     year = ctx.query.exercice if ctx.query else None
     options = {"billing": {"fiscal_year": year} if year else {}}
-    calls = {
-        service: (lambda s=service: ctx.service(s).network_figures(**options.get(s, {})))
-        for service in services
-    }
+    calls = {s: partial(ctx.service(s).network_figures, **options.get(s, {})) for s in services}
     results: dict[str, Any] = {}
     for service, answer in ctx.app.rpc.parallel(calls).items():
         if isinstance(answer, DomainError) and answer.code in ("forbidden", "invalid"):
