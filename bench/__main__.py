@@ -792,10 +792,12 @@ def pdf_rows(candidates: int, runs: int) -> list[Row]:
                 "`rac_shared.pdf.render_pdf`: the process's renderer, WeasyPrint preloaded, "
                 "forks a sandboxed child per document; its start is not timed). Bare: "
                 "`weasyprint.HTML(string=html).write_pdf()` on the same HTML in a process that "
-                f"has WeasyPrint loaded. Medians of {runs} renders, the bare one's first "
-                "(cold) render apart; the ratio uses CPU seconds (this process, the renderer and "
-                "its reaped children, from `/proc`), which the "
-                "other work on the machine does not inflate; wall seconds are shown.",
+                f"has WeasyPrint loaded. Two rounds, each side in turn ({runs} renders each "
+                "per round), so that other work on the machine falls on both; medians of "
+                f"the {2 * runs} renders, the bare side's first (cold) render apart; the ratio "
+                "uses CPU seconds (this process, the renderer and its reaped children, from "
+                "`/proc`), which the other work on the machine inflates less than wall "
+                "seconds (shown).",
             ],
         ),
         Row(
