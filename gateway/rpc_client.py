@@ -36,13 +36,11 @@ from eventlet.semaphore import Semaphore
 from nameko.rpc import get_rpc_exchange
 
 from rac_shared.errors import DomainError
+from rac_shared.rpc import REPLY_HEAD, REPLY_TAIL
 
 log = logging.getLogger(__name__)
 
 DOMAIN_ERROR_PATH = f"{DomainError.__module__}.{DomainError.__name__}"
-# A successful reply as the services' responder writes it (``rac_shared.rpc.LightResponder``):
-# what lies between the two is the result's JSON text.
-REPLY_HEAD, REPLY_TAIL = '{"result": ', ', "error": null}'
 
 
 class RawJson(str):

@@ -38,6 +38,10 @@ from rac_shared.errors import DomainError
 from rac_shared.reply_cache import KeptReply, Serialised, json_text
 
 JSON = "application/json"
+# A successful JSON reply, as ``_encoded`` writes it (``{"result": …, "error": null}``, in that
+# order): what lies between the two is the result's JSON text, which the gateway passes on
+# as it is (``gateway.rpc_client.RawJson``).
+REPLY_HEAD, REPLY_TAIL = '{"result": ', ', "error": null}'
 DATABASE_UNAVAILABLE = "Le service est momentanément surchargé. Réessayez dans un instant."
 
 
@@ -82,7 +86,7 @@ class LightResponder(Responder):
         content_type = self.message.properties["content_type"]
         error = serialize(exc_info[1]) if exc_info is not None else None
         if error is None and isinstance(result, KeptReply) and content_type == JSON:
-            encoding, body = "utf-8", f'{{"result": {result.json}, "error": null}}'
+            encoding, body = "utf-8", f"{REPLY_HEAD}{result.json}{REPLY_TAIL}"
         else:
             try:
                 content_type, encoding, body = _encoded(content_type, result, error)
